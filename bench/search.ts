@@ -1,0 +1,322 @@
+/**
+ * Search benchmark: ranking quality on judged test collections, query latency at 5k
+ * and 100k documents, index build time and heap.
+ *
+ *   npm run bench:search                 # full report
+ *   npm run bench:search -- --tune       # grid search k1 / b / titleBoost on SciFact TRAIN
+ *   npm run bench:search -- --minisearch # also measure MiniSearch, configured the same way
+ *   npm run bench:search -- --no-100k    # skip the 100k-document latency run
+ *
+ * Datasets: $DATASETS_DIR, else ../shared/datasets next to the project (see its README).
+ */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import MiniSearch from 'minisearch'
+import { splitIntoPassages } from '../src/search/passages.js'
+import { DEFAULT_SEARCH_OPTIONS, SearchEngine, type SearchDocument, type SearchEngineOptions } from '../src/search/search-engine.js'
+import { analyze } from '../src/search/text-analysis.js'
+
+interface CorpusDoc { id: string, title: string, text: string }
+type Qrels = Map<string, Map<string, number>>
+interface Ranked { docId: string, score: number }
+interface Retriever {
+  upsert: (doc: SearchDocument) => void
+  search: (query: string, k: number) => Ranked[]
+}
+
+const args = new Set(process.argv.slice(2))
+
+// Heap figures are only meaningful after a forced collection; re-run ourselves with
+// --expose-gc rather than asking every caller to remember the flag.
+const gc = (globalThis as { gc?: () => void }).gc
+if (gc === undefined && process.env.PARLEY_BENCH_CHILD === undefined) {
+  const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, PARLEY_BENCH_CHILD: '1' }
+  })
+  process.exit(child.status ?? 1)
+}
+
+const projectRoot = resolve(fileURLToPath(new URL('../../', import.meta.url)))
+const datasetsDir = process.env.DATASETS_DIR ?? join(projectRoot, '..', 'shared', 'datasets')
+
+function readJsonl<T> (file: string): T[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as T)
+}
+
+function loadCorpus (name: string): CorpusDoc[] {
+  return readJsonl<{ _id: string, title?: string, text?: string }>(join(datasetsDir, name, 'corpus.jsonl'))
+    .map((d) => ({ id: String(d._id), title: d.title ?? '', text: d.text ?? '' }))
+}
+
+function loadQueries (name: string): Map<string, string> {
+  const queries = new Map<string, string>()
+  for (const q of readJsonl<{ _id: string, text: string }>(join(datasetsDir, name, 'queries.jsonl'))) queries.set(String(q._id), q.text)
+  return queries
+}
+
+function loadQrels (name: string, split: string): Qrels {
+  const qrels: Qrels = new Map()
+  const lines = readFileSync(join(datasetsDir, name, 'qrels', `${split}.tsv`), 'utf8').split('\n').slice(1)
+  for (const line of lines) {
+    const [qid, docId, score] = line.trim().split('\t')
+    if (qid === undefined || docId === undefined || score === undefined) continue
+    let judged = qrels.get(qid)
+    if (judged === undefined) qrels.set(qid, judged = new Map())
+    judged.set(docId, Number(score))
+  }
+  return qrels
+}
+
+/** Exactly what the app stores: title as the title, the body split into passages. */
+function toSearchDocument (doc: CorpusDoc, maxWords?: number): SearchDocument {
+  return { id: doc.id, title: doc.title, passages: splitIntoPassages(doc.text, maxWords === undefined ? {} : { maxWords }) }
+}
+
+function engineRetriever (options: SearchEngineOptions): Retriever & { engine: SearchEngine } {
+  const engine = new SearchEngine(options)
+  return {
+    engine,
+    upsert: (doc) => engine.upsert(doc),
+    search: (query, k) => engine.search(query, k)
+  }
+}
+
+/**
+ * MiniSearch configured as close to the engine as it allows: the same analyzer, plain
+ * BM25 (d = 0), title and passage as two fields with a title boost, one MiniSearch
+ * document per passage and the best passage per document. MiniSearch multiplies each
+ * score by the number of matched query terms; `undoCoordination` divides that back out.
+ */
+function miniSearchRetriever (options: Required<SearchEngineOptions>, undoCoordination: boolean): Retriever {
+  const mini = new MiniSearch<{ id: number, docId: string, title: string, body: string }>({
+    fields: ['title', 'body'],
+    storeFields: ['docId'],
+    tokenize: (text) => analyze(text),
+    processTerm: (term) => term,
+    searchOptions: {
+      boost: { title: options.titleBoost },
+      bm25: { k: options.k1, b: options.b, d: 0 }
+    }
+  })
+  let next = 0
+  return {
+    upsert: (doc) => {
+      mini.addAll(doc.passages.map((p) => ({ id: next++, docId: doc.id, title: doc.title, body: p.heading === undefined ? p.text : `${p.heading}\n${p.text}` })))
+    },
+    search: (query, k) => {
+      const best = new Map<string, number>()
+      for (const r of mini.search(query)) {
+        const score = undoCoordination ? r.score / Math.max(1, r.queryTerms.length) : r.score
+        const docId = r.docId as string
+        if (score > (best.get(docId) ?? 0)) best.set(docId, score)
+      }
+      return [...best].map(([docId, score]) => ({ docId, score })).sort((a, b) => b.score - a.score).slice(0, k)
+    }
+  }
+}
+
+interface Quality { ndcg10: number, map100: number, recall100: number, queries: number }
+
+/** trec_eval definitions: linear gains for nDCG, judged grades > 0 count as relevant. */
+function evaluate (retriever: Retriever, queries: Map<string, string>, qrels: Qrels): Quality {
+  let ndcg = 0
+  let map = 0
+  let recall = 0
+  let count = 0
+  for (const [qid, judged] of qrels) {
+    const text = queries.get(qid)
+    if (text === undefined) continue
+    const ranked = retriever.search(text, 100)
+    const relevant = [...judged.values()].filter((g) => g > 0)
+    if (relevant.length === 0) continue
+    count++
+    let dcg = 0
+    let hits = 0
+    let precisionSum = 0
+    ranked.forEach((r, i) => {
+      const gain = judged.get(r.docId) ?? 0
+      if (i < 10 && gain > 0) dcg += gain / Math.log2(i + 2)
+      if (gain > 0) {
+        hits++
+        precisionSum += hits / (i + 1)
+      }
+    })
+    const ideal = relevant.sort((a, b) => b - a).slice(0, 10).reduce((sum, g, i) => sum + g / Math.log2(i + 2), 0)
+    ndcg += dcg / ideal
+    map += precisionSum / relevant.length
+    recall += hits / relevant.length
+  }
+  return { ndcg10: ndcg / count, map100: map / count, recall100: recall / count, queries: count }
+}
+
+function buildIndex (retriever: Retriever, docs: SearchDocument[]): void {
+  for (const doc of docs) retriever.upsert(doc)
+}
+
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))
+  return sorted[index] as number
+}
+
+interface Latency { p50: number, p99: number, mean: number, max: number, samples: number }
+
+function measureLatency (retriever: Retriever, queries: string[], rounds: number): Latency {
+  for (const q of queries.slice(0, 200)) retriever.search(q, 10) // warm up the JIT
+  const times: number[] = []
+  for (let r = 0; r < rounds; r++) {
+    for (const q of queries) {
+      const start = process.hrtime.bigint()
+      retriever.search(q, 10)
+      times.push(Number(process.hrtime.bigint() - start) / 1e6)
+    }
+  }
+  times.sort((a, b) => a - b)
+  return {
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    mean: times.reduce((s, t) => s + t, 0) / times.length,
+    max: times[times.length - 1] as number,
+    samples: times.length
+  }
+}
+
+function heapUsed (): number {
+  gc?.()
+  gc?.()
+  return process.memoryUsage().heapUsed
+}
+
+/** Deterministic PRNG so the grown corpus is the same on every run. */
+function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Grows a corpus to `size` documents by repeating it with perturbed text (10% of words
+ * dropped, 10% swapped with a neighbour) and fresh ids: the vocabulary and length
+ * distribution stay realistic while the posting lists grow with the document count.
+ */
+function growCorpus (docs: CorpusDoc[], size: number): CorpusDoc[] {
+  const random = mulberry32(42)
+  const perturb = (text: string): string => {
+    const words = text.split(/\s+/).filter((w) => w.length > 0 && random() >= 0.1)
+    for (let i = 0; i + 1 < words.length; i++) {
+      if (random() < 0.1) [words[i], words[i + 1]] = [words[i + 1] as string, words[i] as string]
+    }
+    return words.join(' ')
+  }
+  const grown = [...docs]
+  for (let copy = 1; grown.length < size; copy++) {
+    for (const doc of docs) {
+      if (grown.length >= size) break
+      grown.push({ id: `${doc.id}~${copy}`, title: perturb(doc.title), text: perturb(doc.text) })
+    }
+  }
+  return grown
+}
+
+const fmt = (n: number, digits = 4): string => n.toFixed(digits)
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`
+
+function printMachine (): void {
+  const cpus = os.cpus()
+  console.log('Machine')
+  console.log(`  cpu      ${cpus[0]?.model ?? 'unknown'} x ${cpus.length} logical cores`)
+  console.log(`  memory   ${(os.totalmem() / 1024 ** 3).toFixed(1)} GB`)
+  console.log(`  os       ${os.type()} ${os.release()} (${os.arch()})`)
+  console.log(`  node     ${process.version}${gc === undefined ? '' : ' (--expose-gc)'}`)
+  console.log('')
+}
+
+function tune (): void {
+  const corpus = loadCorpus('scifact')
+  const queries = loadQueries('scifact')
+  const train = loadQrels('scifact', 'train')
+  const docs = corpus.map((d) => toSearchDocument(d))
+  const results: Array<{ options: Required<SearchEngineOptions>, quality: Quality }> = []
+  console.log(`Tuning on SciFact train (${train.size} queries); the test qrels are not read.`)
+  for (const titleBoost of [0.5, 1, 1.5, 2, 3]) {
+    for (const k1 of [0.6, 0.9, 1.2, 1.5, 1.8]) {
+      for (const b of [0.3, 0.4, 0.5, 0.6, 0.75, 0.9]) {
+        const retriever = engineRetriever({ k1, b, titleBoost })
+        buildIndex(retriever, docs)
+        const quality = evaluate(retriever, queries, train)
+        results.push({ options: { k1, b, titleBoost }, quality })
+        console.log(`  k1=${k1} b=${b} titleBoost=${titleBoost}  nDCG@10 ${fmt(quality.ndcg10)}  MAP@100 ${fmt(quality.map100)}`)
+      }
+    }
+  }
+  results.sort((x, y) => y.quality.ndcg10 - x.quality.ndcg10)
+  console.log('\nBest on train:')
+  for (const r of results.slice(0, 5)) {
+    console.log(`  k1=${r.options.k1} b=${r.options.b} titleBoost=${r.options.titleBoost}  nDCG@10 ${fmt(r.quality.ndcg10)}`)
+  }
+}
+
+function qualityReport (name: string, make: () => Retriever): void {
+  const corpus = loadCorpus(name)
+  const queries = loadQueries(name)
+  const qrels = loadQrels(name, 'test')
+  const retriever = make()
+  buildIndex(retriever, corpus.map((d) => toSearchDocument(d)))
+  const q = evaluate(retriever, queries, qrels)
+  console.log(`  ${name.padEnd(10)} nDCG@10 ${fmt(q.ndcg10)}   MAP@100 ${fmt(q.map100)}   recall@100 ${fmt(q.recall100)}   (${q.queries} test queries, ${corpus.length} docs)`)
+}
+
+function scaleReport (label: string, corpus: CorpusDoc[], queries: string[], make: () => Retriever, rounds: number): void {
+  const docs = corpus.map((d) => toSearchDocument(d))
+  const before = heapUsed()
+  const start = process.hrtime.bigint()
+  const retriever = make()
+  buildIndex(retriever, docs)
+  const buildMs = Number(process.hrtime.bigint() - start) / 1e6
+  const heap = heapUsed() - before
+  const passages = docs.reduce((n, d) => n + d.passages.length, 0)
+  const latency = measureLatency(retriever, queries, rounds)
+  console.log(`  ${label}: ${corpus.length} docs, ${passages} passages`)
+  console.log(`    build   ${(buildMs / 1000).toFixed(2)} s (${(corpus.length / buildMs * 1000).toFixed(0)} docs/s)   heap +${mb(heap)}${gc === undefined ? ' (no forced gc)' : ''}`)
+  console.log(`    query   p50 ${fmt(latency.p50, 3)} ms   p99 ${fmt(latency.p99, 3)} ms   mean ${fmt(latency.mean, 3)} ms   max ${fmt(latency.max, 3)} ms   (${latency.samples} queries, k=10)`)
+}
+
+function main (): void {
+  printMachine()
+  if (args.has('--tune')) {
+    tune()
+    return
+  }
+  const options = { ...DEFAULT_SEARCH_OPTIONS }
+  const engines: Array<{ label: string, make: () => Retriever }> = [
+    { label: `SearchEngine (k1=${options.k1}, b=${options.b}, titleBoost=${options.titleBoost})`, make: () => engineRetriever(options) }
+  ]
+  if (args.has('--minisearch')) {
+    engines.push({ label: 'MiniSearch 7 (same analyzer, d=0)', make: () => miniSearchRetriever(options, false) })
+    engines.push({ label: 'MiniSearch 7 (same analyzer, d=0, coordination factor divided out)', make: () => miniSearchRetriever(options, true) })
+  }
+  const scifact = loadCorpus('scifact')
+  const scifactQueries = [...loadQueries('scifact').values()]
+  const grown = args.has('--no-100k') ? [] : growCorpus(scifact, 100_000)
+  for (const { label, make } of engines) {
+    console.log(label)
+    console.log(' Quality (test qrels; documents = title + text split into passages, document score = best passage)')
+    qualityReport('scifact', make)
+    qualityReport('cranfield', make)
+    console.log(' Speed (all SciFact queries, search + snippets, single thread)')
+    scaleReport('SciFact', scifact, scifactQueries, make, 5)
+    if (grown.length > 0) scaleReport('SciFact grown', grown, scifactQueries, make, 2)
+    console.log('')
+  }
+}
+
+main()

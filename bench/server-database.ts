@@ -1,0 +1,38 @@
+// A throwaway database on the PostgreSQL server, so the bench never touches real data and leaves
+// nothing behind. Same idea as createServerDatabase in test/helper.ts, which dist/ does not contain.
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+
+export interface BenchDatabase {
+  url: string
+  /** The server's version string, for the report. */
+  version: string
+  drop: () => Promise<void>
+}
+
+async function withClient<T> (url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  // An unreachable server should be a quick notice, not a long hang.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+export async function createBenchDatabase (serverUrl: string): Promise<BenchDatabase> {
+  const name = `parley_bench_${randomUUID().replaceAll('-', '')}`
+  const version = await withClient(serverUrl, async client => {
+    await client.query(`CREATE DATABASE ${name}`)
+    const { rows } = await client.query<{ version: string }>("SELECT split_part(version(), ' ', 2) AS version")
+    return rows[0]?.version ?? 'unknown'
+  })
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    version,
+    drop: () => withClient(serverUrl, async client => { await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) })
+  }
+}

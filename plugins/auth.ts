@@ -1,0 +1,67 @@
+// Role-based access by API key (API_KEYS="key:admin,key:analyst", sent as a Bearer token).
+// Keys are compared in constant time and only their id, a hash prefix, is ever recorded.
+import fp from 'fastify-plugin'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import { parseApiKeys, type Role } from '../src/config.js'
+import { sendProblem } from './error-handler.js'
+
+export interface Principal { keyId: string, role: Role }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** A preHandler that admits only callers whose key has one of the roles. */
+    requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler
+    /** A preHandler for chat routes: open unless CHAT_REQUIRE_KEY=true, then any valid key. */
+    chatAccess: preHandlerAsyncHookHandler
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
+export const keyId = (key: string): string => `key_${digest(key).toString('hex').slice(0, 12)}`
+
+export default fp(async function authPlugin (app) {
+  const keys = parseApiKeys(app.config.API_KEYS).map(({ key, role }) => ({ digest: digest(key), keyId: keyId(key), role }))
+  app.decorateRequest('principal', null)
+
+  // Hashing first gives equal-length buffers; every key is compared so timing does not reveal which matched.
+  function identify (request: FastifyRequest): Principal | null | undefined {
+    const header = request.headers.authorization
+    if (header === undefined) return undefined
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (match === null) return null
+    const presented = digest(match[1]!)
+    let found: Principal | null = null
+    for (const key of keys) if (timingSafeEqual(key.digest, presented)) found = { keyId: key.keyId, role: key.role }
+    return found
+  }
+
+  async function deny (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string): Promise<void> {
+    await app.auditTrail.record({ actor, action: 'auth.denied', target: `${request.method} ${request.routeOptions.url ?? request.url}`, result: 'denied', details: { status } })
+      .catch(error => request.log.error({ err: error }, 'could not record the denied request in the audit trail'))
+    if (status === 401) reply.header('www-authenticate', 'Bearer')
+    sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
+  }
+
+  app.decorate('requireRole', (...roles: Role[]): preHandlerAsyncHookHandler => async function checkRole (request, reply) {
+    if (keys.length === 0) {
+      return sendProblem(request, reply, 403, 'admin-disabled', 'This route is disabled because no API keys are configured. Set API_KEYS="<key>:admin" (keys of at least 16 characters) and restart.')
+    }
+    const principal = identify(request)
+    if (principal === undefined) return await deny(request, reply, 401, 'This route needs an API key: send "Authorization: Bearer <key>".', 'anonymous')
+    if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
+    if (!roles.includes(principal.role)) return await deny(request, reply, 403, `This route needs the ${roles.join(' or ')} role; the key has the ${principal.role} role.`, principal.keyId)
+    request.principal = principal
+  })
+
+  app.decorate('chatAccess', async function checkChatAccess (request: FastifyRequest, reply: FastifyReply) {
+    const principal = identify(request)
+    if (principal !== undefined && principal !== null) request.principal = principal
+    if (!app.config.CHAT_REQUIRE_KEY) return
+    if (principal === undefined) return await deny(request, reply, 401, 'Chat needs an API key (CHAT_REQUIRE_KEY=true): send "Authorization: Bearer <key>".', 'anonymous')
+    if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
+  })
+}, { name: 'auth', dependencies: ['config', 'database', 'error-handler'] })

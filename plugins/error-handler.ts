@@ -1,0 +1,63 @@
+// One place turns every error into RFC 9457 problem+json: 4xx say exactly what was wrong,
+// 5xx say nothing about internals (the log has them, under the same request_id).
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { ProblemError } from '../src/errors.js'
+import { PATTERN_MESSAGES } from './schemas.js'
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+const TYPE_PREFIX = 'urn:parley:problem:'
+// SQLSTATEs of text the database cannot represent: untranslatable_character, character_not_in_repertoire.
+const UNSTORABLE_TEXT = new Set(['22P05', '22021'])
+
+interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
+
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 405: 'Method Not Allowed', 413: 'Content Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 503: 'Service Unavailable' }
+
+/** "body/message must NOT have more than 4000 characters": the field path and Ajv's statement of the limit. */
+function describeIssue (context: string, issue: ValidationIssue): { field: string, message: string } {
+  let field = `${context}${issue.instancePath}`
+  if (issue.keyword === 'required') field = `${field}/${String(issue.params.missingProperty)}`
+  if (issue.keyword === 'additionalProperties') field = `${field}/${String(issue.params.additionalProperty)}`
+  const message = issue.keyword === 'additionalProperties'
+    ? 'is not an allowed field'
+    : issue.keyword === 'required' ? 'is required' : PATTERN_MESSAGES[String(issue.params.pattern)] ?? issue.message ?? 'is invalid'
+  return { field, message }
+}
+
+export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, title?: string): FastifyReply {
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send({
+    type: `${TYPE_PREFIX}${slug}`,
+    title: title ?? TITLES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
+    status,
+    detail,
+    instance: request.url.split('?')[0],
+    request_id: request.id,
+    ...extensions
+  })
+}
+
+export default fp(async function errorHandlerPlugin (app) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ProblemError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
+      return sendProblem(request, reply, error.statusCode, error.type, error.message, error.extensions, error.title)
+    }
+    if (error.validation !== undefined) {
+      const errors = (error.validation as ValidationIssue[]).map(issue => describeIssue(error.validationContext ?? 'request', issue))
+      return sendProblem(request, reply, 400, 'validation', errors.map(e => `${e.field} ${e.message}`).join('; '), { errors })
+    }
+    // Text PostgreSQL cannot store (NUL inside JSON metadata, say) is the caller's to fix; the transaction rolled back.
+    if (UNSTORABLE_TEXT.has(error.code)) return sendProblem(request, reply, 400, 'unstorable-text', 'The request contains text that cannot be stored, such as a NUL character (U+0000); remove it and retry.')
+    const status = error.statusCode ?? 500
+    if (status === 413) return sendProblem(request, reply, 413, 'body-too-large', `The request body exceeds the limit of ${reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes.`)
+    if (status === 415) return sendProblem(request, reply, 415, 'unsupported-media-type', `${error.message}. Send the body as application/json.`)
+    if (status >= 400 && status < 500) return sendProblem(request, reply, status, error.code?.toLowerCase() ?? 'bad-request', error.message)
+    request.log.error({ err: error }, 'unhandled error')
+    return sendProblem(request, reply, 500, 'internal', 'The server failed to handle this request. Quote the request_id to the operator.')
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(request, reply, 404, 'route-not-found', `There is no route ${request.method} ${request.url.split('?')[0]}. The API is described at /docs.`)
+  })
+}, { name: 'error-handler' })

@@ -1,0 +1,37 @@
+// POST /v1/chat: one turn of a conversation.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { NO_NUL, SessionId, Source, withProblems } from '../schemas.js'
+
+export const ChatRequest = Type.Object({
+  message: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL, description: 'A question, or a command such as /help' }),
+  session_id: Type.Optional(SessionId),
+  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL, description: 'Your own identifier for the user; caps sessions per user' }))
+}, { additionalProperties: false })
+
+export const ChatResponse = Type.Object({
+  session_id: Type.String({ format: 'uuid', description: 'Send it back to continue this conversation' }),
+  turn: Type.Integer({ description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet' }),
+  kind: Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('command'), Type.Literal('command_error')]),
+  reply: Type.String(),
+  command: Type.Optional(Type.String()),
+  sources: Type.Array(Source)
+})
+
+const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
+  app.post('/v1/chat', {
+    preHandler: app.chatAccess,
+    schema: {
+      tags: ['chat'],
+      summary: 'Send a message; without session_id a new session starts',
+      body: ChatRequest,
+      response: withProblems({ 200: ChatResponse }, 401, 404, 413, 415, 429)
+    }
+  }, async (request) => {
+    const { message, session_id: sessionId, user_id: userId } = request.body
+    const result = await app.chatService.handleTurn({ message, sessionId, userId })
+    return { session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources }
+  })
+}
+
+export default chatRoutes

@@ -1,0 +1,110 @@
+// Knowledge-base administration (admin role): documents in, documents out, and search.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import Type from 'typebox'
+import { DOCUMENT_LIMITS } from '../../src/kb/document-files.js'
+import { toSource } from '../../src/chat/chat-service.js'
+import { NotFoundError } from '../../src/errors.js'
+import { NOT_BLANK_NO_NUL, NO_NUL, Source, withProblems } from '../schemas.js'
+
+// A full batch of 1,000 documents does not fit the 64 KiB default.
+const KB_BODY_LIMIT = 16 * 1024 * 1024
+
+const DocumentId = Type.String({ pattern: DOCUMENT_LIMITS.idPattern, description: 'Letters, digits and . _ : -, up to 200 characters' })
+const DocumentFields = {
+  title: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.titleMax, pattern: NOT_BLANK_NO_NUL }),
+  text: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.textMax, pattern: NOT_BLANK_NO_NUL, description: 'Markdown or plain text; split into passages on headings and paragraphs' }),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+}
+const DocumentBody = Type.Object(DocumentFields, { additionalProperties: false })
+const NewDocument = Type.Object({ id: Type.Optional(DocumentId), ...DocumentFields }, { additionalProperties: false })
+const DocumentParams = Type.Object({ id: DocumentId })
+
+export const DocumentRecord = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  text: Type.String(),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  passages: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' })
+})
+
+const SearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL }),
+  k: Type.Integer({ minimum: 1, maximum: 100, default: 10 })
+})
+
+const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
+  const admin = app.requireRole('admin')
+  const audit = (request: FastifyRequest, action: string, target: string, details?: Record<string, unknown>) =>
+    app.auditTrail.record({ actor: request.principal?.keyId ?? 'anonymous', action, target, result: 'success', details })
+  const security = [{ apiKey: [] }]
+
+  app.post('/v1/kb/documents', {
+    preHandler: admin,
+    bodyLimit: KB_BODY_LIMIT,
+    schema: {
+      tags: ['knowledge base'],
+      summary: 'Add up to 1,000 documents at once; all or none are stored',
+      security,
+      body: Type.Object({ documents: Type.Array(NewDocument, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+      response: withProblems({ 201: Type.Object({ ids: Type.Array(Type.String()) }) }, 401, 403, 409, 413, 415)
+    }
+  }, async (request, reply) => {
+    const ids = await app.knowledgeBase.add(request.body.documents)
+    await audit(request, 'kb.documents.add', ids.length === 1 ? ids[0]! : `${ids.length} documents`, { ids: ids.slice(0, 100) })
+    return reply.code(201).send({ ids })
+  })
+
+  app.get('/v1/kb/documents/:id', {
+    preHandler: admin,
+    schema: { tags: ['knowledge base'], summary: 'One document', security, params: DocumentParams, response: withProblems({ 200: DocumentRecord }, 401, 403, 404) }
+  }, async (request) => {
+    const document = await app.knowledgeBase.get(request.params.id)
+    return { ...document, created_at: document.createdAt.toISOString(), updated_at: document.updatedAt.toISOString() }
+  })
+
+  app.put('/v1/kb/documents/:id', {
+    preHandler: admin,
+    bodyLimit: KB_BODY_LIMIT,
+    schema: {
+      tags: ['knowledge base'],
+      summary: 'Create or replace one document',
+      security,
+      params: DocumentParams,
+      body: DocumentBody,
+      response: withProblems({ 200: Type.Object({ id: Type.String(), created: Type.Boolean() }), 201: Type.Object({ id: Type.String(), created: Type.Boolean() }) }, 401, 403, 413, 415)
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const created = await app.knowledgeBase.put(id, request.body)
+    await audit(request, created ? 'kb.document.create' : 'kb.document.replace', id)
+    return reply.code(created ? 201 : 200).send({ id, created })
+  })
+
+  app.delete('/v1/kb/documents/:id', {
+    preHandler: admin,
+    schema: { tags: ['knowledge base'], summary: 'Delete one document', security, params: DocumentParams, response: withProblems({ 204: Type.Null() }, 401, 403, 404) }
+  }, async (request, reply) => {
+    const { id } = request.params
+    if (!await app.knowledgeBase.delete(id)) throw new NotFoundError('Document', id)
+    await audit(request, 'kb.document.delete', id)
+    return await reply.code(204).send(null)
+  })
+
+  app.get('/v1/kb/search', {
+    preHandler: admin,
+    schema: {
+      tags: ['knowledge base'],
+      summary: 'Rank documents for a query (BM25 over passages; one row per document, its best passage)',
+      security,
+      querystring: SearchQuery,
+      response: withProblems({ 200: Type.Object({ results: Type.Array(Source) }) }, 401, 403)
+    }
+  }, async (request) => {
+    return { results: app.searchEngine.search(request.query.q, request.query.k).map(toSource) }
+  })
+}
+
+export default knowledgeBaseRoutes

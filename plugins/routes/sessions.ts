@@ -1,0 +1,88 @@
+// Reading and deleting a conversation: the record of a session and its messages.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { NotFoundError } from '../../src/errors.js'
+import { SessionId, Source, withProblems } from '../schemas.js'
+
+const SessionParams = Type.Object({ id: SessionId })
+
+export const SessionRecord = Type.Object({
+  session_id: Type.String({ format: 'uuid' }),
+  user_id: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('reset')]),
+  turns: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  last_activity_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null once the session has ended' }),
+  ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+})
+
+const MessagesQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Turns to return, each with the user message and the reply' }),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only turns before this one: pass next_before to page back' }))
+})
+
+export const MessageRecord = Type.Object({
+  turn: Type.Integer(),
+  role: Type.Union([Type.Literal('user'), Type.Literal('bot')]),
+  content: Type.String(),
+  kind: Type.Union([Type.String(), Type.Null()]),
+  command: Type.Union([Type.String(), Type.Null()]),
+  sources: Type.Array(Source),
+  created_at: Type.String({ format: 'date-time' })
+})
+
+const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
+  app.get('/v1/sessions/:id', {
+    preHandler: app.chatAccess,
+    schema: { tags: ['sessions'], summary: 'A session and its state', params: SessionParams, response: withProblems({ 200: SessionRecord }, 401, 404) }
+  }, async (request) => {
+    const session = await app.sessionManager.get(request.params.id)
+    if (session === undefined) throw new NotFoundError('Session', request.params.id)
+    const ended = session.status !== 'active' || session.expiresAt <= app.clock()
+    return {
+      session_id: session.id,
+      user_id: session.userId,
+      status: session.status === 'active' && ended ? 'expired' : session.status,
+      turns: session.turnCount,
+      created_at: session.createdAt.toISOString(),
+      last_activity_at: session.lastActivityAt.toISOString(),
+      expires_at: ended ? null : session.expiresAt.toISOString(),
+      ended_at: session.endedAt?.toISOString() ?? (ended ? session.expiresAt.toISOString() : null)
+    }
+  })
+
+  app.get('/v1/sessions/:id/messages', {
+    preHandler: app.chatAccess,
+    schema: {
+      tags: ['sessions'],
+      summary: 'Messages of a session, oldest first, paged backwards from the latest',
+      params: SessionParams,
+      querystring: MessagesQuery,
+      response: withProblems({ 200: Type.Object({ messages: Type.Array(MessageRecord), next_before: Type.Union([Type.Integer(), Type.Null()]) }) }, 401, 404)
+    }
+  }, async (request) => {
+    const { id } = request.params
+    if (await app.sessionManager.get(id) === undefined) throw new NotFoundError('Session', id)
+    const { limit, before } = request.query
+    const messages = await app.messageStore.list(id, { turns: limit, before })
+    const oldest = messages[0]?.turn
+    return {
+      messages: messages.map(m => ({ turn: m.turn, role: m.role, content: m.content, kind: m.kind, command: m.command, sources: m.sources, created_at: m.createdAt.toISOString() })),
+      next_before: oldest !== undefined && oldest > 1 && new Set(messages.map(m => m.turn)).size === limit ? oldest : null
+    }
+  })
+
+  app.delete('/v1/sessions/:id', {
+    preHandler: app.chatAccess,
+    schema: { tags: ['sessions'], summary: 'Delete a session with all its messages and feedback', params: SessionParams, response: withProblems({ 204: Type.Null() }, 401, 404) }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const deleted = await app.sessionManager.delete(id)
+    await app.auditTrail.record({ actor: request.principal?.keyId ?? 'anonymous', action: 'session.delete', target: id, result: deleted ? 'success' : 'failure' })
+    if (!deleted) throw new NotFoundError('Session', id)
+    return await reply.code(204).send(null)
+  })
+}
+
+export default sessionRoutes

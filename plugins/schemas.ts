@@ -1,0 +1,44 @@
+// HTTP schemas shared by several routes. Route-specific schemas sit next to their routes.
+import Type, { type TSchema } from 'typebox'
+
+export const ProblemDetails = Type.Object({
+  type: Type.String({ description: 'URI naming the kind of problem' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String({ description: 'What exactly was wrong, naming the field and the limit where there is one' }),
+  instance: Type.String({ description: 'The request path' }),
+  request_id: Type.String({ description: 'Quote it to an operator: it finds the request in the logs' }),
+  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  limit: Type.Optional(Type.String()),
+  max: Type.Optional(Type.Number()),
+  retry_after_seconds: Type.Optional(Type.Integer()),
+  resource: Type.Optional(Type.String()),
+  id: Type.Optional(Type.String())
+}, { $id: 'ProblemDetails', description: 'RFC 9457 problem details' })
+
+// PostgreSQL text cannot hold NUL (U+0000), so text that will be stored refuses it up front.
+export const NO_NUL = '^[^\\u0000]*$'
+export const NOT_BLANK_NO_NUL = '^(?=[^\\u0000]*$)[\\s\\S]*\\S'
+/** Plain words for the patterns above, used in 400 responses instead of the regular expression. */
+export const PATTERN_MESSAGES: Record<string, string> = {
+  [NO_NUL]: 'must not contain NUL characters (U+0000)',
+  [NOT_BLANK_NO_NUL]: 'must not be blank or contain NUL characters (U+0000)'
+}
+
+const problemRef = Type.Ref('ProblemDetails')
+
+/** Response schemas for the error statuses a route can answer, next to its success schemas. */
+export function withProblems<R extends Record<number, TSchema>> (success: R, ...statuses: number[]): R & Record<number, TSchema> {
+  const responses: Record<number, TSchema> = { ...success }
+  for (const status of [400, 500, ...statuses]) responses[status] = problemRef
+  return responses as R & Record<number, TSchema>
+}
+
+export const Source = Type.Object({
+  doc_id: Type.String(),
+  title: Type.String(),
+  score: Type.Number(),
+  snippet: Type.String()
+})
+
+export const SessionId = Type.String({ format: 'uuid' })

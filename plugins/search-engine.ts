@@ -1,0 +1,42 @@
+// Builds the in-memory search index from the database at start (seeding the bundled docs on a
+// new database) and keeps it current, including changes made by other instances.
+import fp from 'fastify-plugin'
+import { SearchEngine } from '../src/search/search-engine.js'
+import { KnowledgeBase, type DocumentInput } from '../src/kb/knowledge-base.js'
+import { readDocuments } from '../src/kb/document-files.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    searchEngine: SearchEngine
+    knowledgeBase: KnowledgeBase
+  }
+}
+
+export default fp(async function searchEnginePlugin (app) {
+  const searchEngine = new SearchEngine()
+  const knowledgeBase = new KnowledgeBase({ db: app.db, searchEngine, now: app.clock })
+  app.decorate('searchEngine', searchEngine)
+  app.decorate('knowledgeBase', knowledgeBase)
+
+  const seedDir = app.config.KB_SEED_DIR
+  if (seedDir !== '') {
+    const seeded = await knowledgeBase.seedOnce(async () => {
+      const documents: DocumentInput[] = []
+      for await (const result of readDocuments(seedDir)) {
+        if ('document' in result) documents.push(result.document)
+        else app.log.warn({ source: result.source, reason: result.error }, 'bundled document skipped')
+      }
+      return documents
+    })
+    if (seeded > 0) app.log.info({ documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
+  }
+  const started = performance.now()
+  const documents = await knowledgeBase.loadIndex()
+  app.log.info({ documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
+
+  // Only a shared server database has other instances to hear from.
+  if (app.db.engine === 'postgres') {
+    const stopFollowing = await knowledgeBase.followChanges()
+    app.addHook('onClose', async () => await stopFollowing())
+  }
+}, { name: 'search-engine', dependencies: ['config', 'database'] })

@@ -1,0 +1,60 @@
+// Builds the Fastify application without listening, so tests can drive it with app.inject().
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { randomUUID } from 'node:crypto'
+import type { Config } from './config.js'
+import type { Database } from './db/database.js'
+import configPlugin from '../plugins/config.js'
+import errorHandler from '../plugins/error-handler.js'
+import openApi from '../plugins/openapi.js'
+import databasePlugin from '../plugins/database.js'
+import authPlugin from '../plugins/auth.js'
+import searchEnginePlugin from '../plugins/search-engine.js'
+import sessionManagerPlugin from '../plugins/session-manager.js'
+import commandParserPlugin from '../plugins/command-parser.js'
+import chatServicePlugin from '../plugins/chat-service.js'
+import chatRoutes from '../plugins/routes/chat.js'
+import sessionRoutes from '../plugins/routes/sessions.js'
+import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
+
+export const BODY_LIMIT = 64 * 1024
+
+export interface AppOptions {
+  config: Config
+  /** Time source for sessions and records; tests move it forward. */
+  clock?: () => Date
+  /** An already open, migrated database to use instead of the configured one. */
+  database?: Database
+}
+
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const app = Fastify({
+    logger: { level: config.LOG_LEVEL },
+    bodyLimit: BODY_LIMIT,
+    // A caller's X-Request-Id is kept so its logs and ours join up, but only if it looks like an id.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+    },
+    // Unknown body fields are refused (400 naming the field) rather than silently dropped.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Only JSON is accepted; a text/plain body is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain')
+  await app.register(configPlugin, { config, clock: options.clock })
+  await app.register(errorHandler)
+  await app.register(openApi)
+  await app.register(databasePlugin, { database: options.database })
+  await app.register(authPlugin)
+  await app.register(searchEnginePlugin)
+  await app.register(sessionManagerPlugin)
+  await app.register(commandParserPlugin)
+  await app.register(chatServicePlugin)
+  await app.register(chatRoutes)
+  await app.register(sessionRoutes)
+  await app.register(knowledgeBaseRoutes)
+  return app
+}

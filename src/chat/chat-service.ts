@@ -1,0 +1,143 @@
+// The chat turn: resolve the session, parse the message, answer it (search or command), then
+// persist both sides in one transaction. Nothing is written before the reply is known, and the
+// turn is acknowledged only after the commit, so a failure leaves no half-written turn.
+import type { Database } from '../db/database.js'
+import { helpText, parseMessage, type Command } from '../commands/command-parser.js'
+import type { SearchEngine, SearchHit } from '../search/search-engine.js'
+import type { Session, SessionManager } from '../sessions/session-manager.js'
+import type { MessageStore, ReplyKind, Source } from './message-store.js'
+
+export interface TurnInput {
+  message: string
+  sessionId?: string
+  userId?: string
+}
+
+export interface TurnResult {
+  sessionId: string
+  turn: number
+  kind: ReplyKind
+  reply: string
+  command?: string
+  sources: Source[]
+}
+
+interface Reply {
+  kind: ReplyKind
+  text: string
+  command?: string
+  sources: Source[]
+  topScore: number | null
+  feedback?: { turn: number, rating: 'up' | 'down', comment: string | null }
+  reset?: boolean
+}
+
+const SOURCES_PER_ANSWER = 3
+const NO_ANSWER = "I couldn't find that in the knowledge base. Try rephrasing your question, or use /search <words> to see the closest documents."
+
+export interface ChatServiceOptions {
+  db: Database
+  sessionManager: SessionManager
+  messageStore: MessageStore
+  searchEngine: SearchEngine
+  /** Score the best document must reach for a question to get an answer rather than no_answer. */
+  minAnswerScore: number
+  now?: () => Date
+}
+
+export class ChatService {
+  private readonly options: ChatServiceOptions
+  private readonly now: () => Date
+
+  constructor (options: ChatServiceOptions) {
+    this.options = options
+    this.now = options.now ?? (() => new Date())
+  }
+
+  async handleTurn (input: TurnInput): Promise<TurnResult> {
+    const started = performance.now()
+    const { db, sessionManager, messageStore } = this.options
+    const userId = input.userId ?? null
+    const existing = input.sessionId === undefined ? undefined : await sessionManager.resume(input.sessionId, userId)
+    const reply = await this.reply(input.message, existing)
+
+    return await db.transaction(async tx => {
+      const session = existing ?? await sessionManager.create(tx, userId)
+      const turn = await sessionManager.recordTurn(tx, session.id)
+      const at = this.now()
+      if (reply.feedback !== undefined) await messageStore.recordFeedback(tx, { sessionId: session.id, ...reply.feedback, at })
+      await messageStore.insertTurn(tx, {
+        sessionId: session.id,
+        turn,
+        userText: input.message,
+        reply: reply.text,
+        kind: reply.kind,
+        command: reply.command ?? null,
+        sources: reply.sources,
+        topScore: reply.topScore,
+        latencyMs: performance.now() - started,
+        at
+      })
+      let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources }
+      if (reply.reset === true) {
+        await sessionManager.end(tx, session.id, 'reset')
+        // The /reset turn stays in the closed session; the caller continues in the new one, which has no turns yet.
+        result = { ...result, sessionId: (await sessionManager.create(tx, session.userId)).id, turn: 0 }
+      }
+      return reply.command === undefined ? result : { ...result, command: reply.command }
+    })
+  }
+
+  private async reply (message: string, session: Session | undefined): Promise<Reply> {
+    const parsed = parseMessage(message)
+    if (parsed.type === 'question') return this.answer(parsed.text)
+    if (parsed.type === 'invalid') {
+      // The parser's reason already names the closest command; the usage line shows the fix.
+      const usage = parsed.usage === undefined ? '' : ` Usage: ${parsed.usage}`
+      return { kind: 'command_error', text: `${parsed.reason}${usage}`, command: parsed.command, sources: [], topScore: null }
+    }
+    return await this.runCommand(parsed.command, session)
+  }
+
+  private answer (question: string): Reply {
+    const hits = this.options.searchEngine.search(question, SOURCES_PER_ANSWER)
+    const best = hits[0]
+    if (best === undefined || best.score < this.options.minAnswerScore) {
+      return { kind: 'no_answer', text: NO_ANSWER, sources: hits.map(toSource), topScore: best?.score ?? null }
+    }
+    return { kind: 'answer', text: `${best.passageText.trim()}\n\n(Source: ${best.title})`, sources: hits.map(toSource), topScore: best.score }
+  }
+
+  private async runCommand (command: Command, session: Session | undefined): Promise<Reply> {
+    const done = (text: string, extra: Partial<Reply> = {}): Reply => ({ kind: 'command', text, command: command.name, sources: [], topScore: null, ...extra })
+    const refused = (text: string): Reply => ({ ...done(text), kind: 'command_error' })
+    switch (command.name) {
+      case 'help':
+        return done(helpText(command.topic))
+      case 'search': {
+        const hits = this.options.searchEngine.search(command.query, command.k)
+        if (hits.length === 0) return done(`No documents match "${command.query}".`, { topScore: null })
+        const lines = hits.map((hit, i) => `${i + 1}. ${hit.title} (score ${hit.score}): ${hit.snippet}`)
+        return done(`Top ${hits.length} for "${command.query}":\n${lines.join('\n')}`, { sources: hits.map(toSource), topScore: hits[0]!.score })
+      }
+      case 'history': {
+        if (session === undefined || session.turnCount === 0) return done('This session has no history yet.')
+        const messages = await this.options.messageStore.list(session.id, { turns: command.count })
+        const lines = messages.map(m => `[${m.turn}] ${m.role === 'user' ? 'You' : 'Bot'}: ${m.content}`)
+        return done(`Last ${Math.ceil(messages.length / 2)} turn(s) of this session:\n${lines.join('\n')}`)
+      }
+      case 'reset':
+        return done('Started a new session; the previous conversation is closed. Continue with the new session_id.', { reset: true })
+      case 'feedback': {
+        const turn = session === undefined ? undefined : await this.options.messageStore.lastAnswerTurn(session.id)
+        if (turn === undefined) return refused('There is no answer to rate yet in this session: ask a question first.')
+        return done(`Thanks: your feedback (${command.rating}) on the answer of turn ${turn} is recorded.`,
+          { feedback: { turn, rating: command.rating, comment: command.comment ?? null } })
+      }
+    }
+  }
+}
+
+export function toSource (hit: SearchHit): Source {
+  return { doc_id: hit.docId, title: hit.title, score: hit.score, snippet: hit.snippet }
+}

@@ -1,0 +1,97 @@
+// Both sides of every turn, stored together so a conversation can be replayed and analysed later.
+import type { Database, Queryable } from '../db/database.js'
+
+export type ReplyKind = 'answer' | 'no_answer' | 'command' | 'command_error'
+
+export interface Source {
+  doc_id: string
+  title: string
+  score: number
+  snippet: string
+}
+
+export interface StoredMessage {
+  turn: number
+  role: 'user' | 'bot'
+  content: string
+  kind: ReplyKind | null
+  command: string | null
+  sources: Source[]
+  createdAt: Date
+}
+
+export interface TurnRecord {
+  sessionId: string
+  turn: number
+  userText: string
+  reply: string
+  kind: ReplyKind
+  command: string | null
+  sources: Source[]
+  topScore: number | null
+  latencyMs: number
+  at: Date
+}
+
+interface MessageRow {
+  turn: number
+  role: 'user' | 'bot'
+  content: string
+  kind: ReplyKind | null
+  command: string | null
+  sources: Source[]
+  created_at: Date
+}
+
+export class MessageStore {
+  private readonly db: Database
+
+  constructor (db: Database) {
+    this.db = db
+  }
+
+  async insertTurn (tx: Queryable, turn: TurnRecord): Promise<void> {
+    await tx.query(
+      'INSERT INTO messages (session_id, turn, role, content, created_at) VALUES ($1, $2, \'user\', $3, $4)',
+      [turn.sessionId, turn.turn, turn.userText, turn.at])
+    await tx.query(
+      `INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, created_at)
+       VALUES ($1, $2, 'bot', $3, $4, $5, $6, $7, $8, $9)`,
+      [turn.sessionId, turn.turn, turn.reply, turn.kind, turn.command, JSON.stringify(turn.sources), turn.topScore, turn.latencyMs, turn.at])
+  }
+
+  /** Both messages of up to `turns` turns before turn `before` (the latest turns if omitted), oldest first. */
+  async list (sessionId: string, options: { turns: number, before?: number }): Promise<StoredMessage[]> {
+    const { rows } = await this.db.query<MessageRow>(
+      `SELECT turn, role, content, kind, command, sources, created_at FROM messages
+       WHERE session_id = $1 AND turn IN (
+         SELECT DISTINCT turn FROM messages WHERE session_id = $1 AND turn < $2 ORDER BY turn DESC LIMIT $3)
+       ORDER BY turn, role DESC`,
+      [sessionId, options.before ?? 2_147_483_647, options.turns])
+    return rows.map(row => ({
+      turn: row.turn,
+      role: row.role,
+      content: row.content,
+      kind: row.kind,
+      command: row.command,
+      sources: row.sources,
+      createdAt: row.created_at
+    }))
+  }
+
+  /** The turn of the latest knowledge-base answer in a session, the one /feedback rates. */
+  async lastAnswerTurn (sessionId: string): Promise<number | undefined> {
+    const { rows } = await this.db.query<{ turn: number }>(
+      `SELECT turn FROM messages WHERE session_id = $1 AND role = 'bot' AND kind IN ('answer', 'no_answer')
+       ORDER BY turn DESC LIMIT 1`, [sessionId])
+    return rows[0]?.turn
+  }
+
+  /** Records or replaces the rating of one answer: users may change their mind. */
+  async recordFeedback (tx: Queryable, feedback: { sessionId: string, turn: number, rating: 'up' | 'down', comment: string | null, at: Date }): Promise<void> {
+    await tx.query(
+      `INSERT INTO feedback (session_id, turn, rating, comment, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (session_id, turn) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at`,
+      [feedback.sessionId, feedback.turn, feedback.rating, feedback.comment, feedback.at])
+  }
+}

@@ -1,0 +1,62 @@
+// Every setting comes from the environment and is validated once at start, so a typo in a
+// deployment stops the process with a message naming the variable instead of misbehaving later.
+import { join } from 'node:path'
+import envSchema from 'env-schema'
+import Type, { type Static } from 'typebox'
+import { projectRoot } from './project.js'
+
+export const ROLES = ['admin', 'analyst'] as const
+export type Role = typeof ROLES[number]
+
+const seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, maximum: 31_536_000, default: defaultValue })
+
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Enum(['development', 'production', 'test'], { default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  LOG_LEVEL: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  DATABASE_URL: Type.String({ pattern: '^$|^(postgres|postgresql)://', default: '' }),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
+  API_KEYS: Type.String({ pattern: '^$|^[^:,\\s]{16,}:(admin|analyst)(,[^:,\\s]{16,}:(admin|analyst))*$', default: '' }),
+  CHAT_REQUIRE_KEY: Type.Boolean({ default: false }),
+  SESSION_IDLE_TIMEOUT: seconds(1800),
+  SESSION_MAX_AGE: seconds(86_400),
+  SESSION_SWEEP_INTERVAL: seconds(60),
+  MAX_ACTIVE_SESSIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
+  MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
+  SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 4 }),
+  KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
+  SHUTDOWN_TIMEOUT: seconds(10)
+})
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the configuration; throws ConfigError naming the bad variable. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  let config: Config
+  try {
+    config = envSchema<Config>({ schema: ConfigSchema, data: env, env: false })
+  } catch (error) {
+    const details = (error as { errors?: Array<{ instancePath: string, message?: string, params?: { missingProperty?: string, allowedValues?: string[] } }> }).errors
+    const message = details?.map(d => `${d.instancePath.replace(/^\//, '') || d.params?.missingProperty} ${d.message ?? 'is invalid'}${d.params?.allowedValues === undefined ? '' : `: ${d.params.allowedValues.join(', ')}`}`).join('; ') ??
+      (error as Error).message
+    throw new ConfigError(`Invalid configuration: ${message}${message.includes('API_KEYS') ? ' (expected "key:role,key:role" with keys of at least 16 characters and roles admin or analyst)' : ''}`)
+  }
+  if (config.CHAT_REQUIRE_KEY && config.API_KEYS === '') {
+    throw new ConfigError('Invalid configuration: CHAT_REQUIRE_KEY=true needs at least one key in API_KEYS, or no one could chat')
+  }
+  return config
+}
+
+export interface ApiKey { key: string, role: Role }
+
+export function parseApiKeys (value: string): ApiKey[] {
+  if (value === '') return []
+  return value.split(',').map(entry => {
+    const [key, role] = entry.split(':') as [string, Role]
+    return { key, role }
+  })
+}

@@ -1,0 +1,116 @@
+// Versioned schema changes, identical on PGlite and server PostgreSQL. They live in code rather
+// than .sql files so the compiled build carries them without a copy step. Never edit a shipped
+// migration: add a new one.
+import type { Database } from './database.js'
+
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE sessions (
+        id uuid PRIMARY KEY,
+        user_id text,
+        status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'expired', 'reset')),
+        turn_count integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL,
+        last_activity_at timestamptz NOT NULL,
+        ended_at timestamptz
+      );
+      CREATE INDEX sessions_active_by_activity ON sessions (last_activity_at) WHERE status = 'active';
+      CREATE INDEX sessions_active_by_user ON sessions (user_id) WHERE status = 'active';
+
+      CREATE TABLE messages (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        session_id uuid NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        turn integer NOT NULL,
+        role text NOT NULL CHECK (role IN ('user', 'bot')),
+        content text NOT NULL,
+        kind text CHECK (kind IN ('answer', 'no_answer', 'command', 'command_error')),
+        command text,
+        sources jsonb NOT NULL DEFAULT '[]',
+        top_score double precision,
+        latency_ms double precision,
+        created_at timestamptz NOT NULL,
+        UNIQUE (session_id, turn, role)
+      );
+
+      CREATE TABLE feedback (
+        session_id uuid NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        turn integer NOT NULL,
+        rating text NOT NULL CHECK (rating IN ('up', 'down')),
+        comment text,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (session_id, turn)
+      );
+
+      CREATE TABLE kb_documents (
+        id text PRIMARY KEY,
+        title text NOT NULL,
+        body text NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+      );
+
+      CREATE TABLE kb_passages (
+        document_id text NOT NULL REFERENCES kb_documents (id) ON DELETE CASCADE,
+        ordinal integer NOT NULL,
+        heading text,
+        text text NOT NULL,
+        PRIMARY KEY (document_id, ordinal)
+      );
+
+      CREATE TABLE audit_events (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at timestamptz NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        target text,
+        result text NOT NULL,
+        details jsonb NOT NULL DEFAULT '{}'
+      );
+
+      CREATE TABLE app_state (
+        key text PRIMARY KEY,
+        value jsonb NOT NULL
+      );
+    `
+  }
+]
+
+/**
+ * Applies the migrations not yet recorded, all in one transaction. The advisory lock makes
+ * instances that start together wait for each other instead of racing on the same DDL.
+ */
+export async function migrate (db: Database, all: readonly Migration[] = migrations): Promise<number[]> {
+  return await db.transaction(async tx => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.migrations'))")
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`)
+    const { rows } = await tx.query<{ version: number }>('SELECT version FROM schema_migrations')
+    const applied = new Set(rows.map(row => row.version))
+    const newlyApplied: number[] = []
+    for (const migration of all) {
+      if (applied.has(migration.version)) continue
+      await tx.exec(migration.sql)
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name])
+      newlyApplied.push(migration.version)
+    }
+    return newlyApplied
+  })
+}
+
+export async function appliedMigrations (db: Database): Promise<number[]> {
+  const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
+  return rows.map(row => row.version)
+}

@@ -1,0 +1,48 @@
+// Domain errors carry what an RFC 9457 problem response needs, so the domain can say
+// precisely what went wrong without knowing about HTTP frameworks.
+export interface ProblemExtensions {
+  [key: string]: unknown
+}
+
+export class ProblemError extends Error {
+  readonly statusCode: number
+  readonly type: string
+  readonly title: string
+  readonly extensions: ProblemExtensions
+  readonly retryAfterSeconds: number | undefined
+
+  constructor (options: { status: number, type: string, title: string, detail: string, extensions?: ProblemExtensions, retryAfterSeconds?: number }) {
+    super(options.detail)
+    this.name = new.target.name
+    this.statusCode = options.status
+    this.type = options.type
+    this.title = options.title
+    this.extensions = options.extensions ?? {}
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+export class NotFoundError extends ProblemError {
+  constructor (what: string, id: string, detail = `${what} ${id} does not exist.`) {
+    super({ status: 404, type: 'not-found', title: 'Not Found', detail, extensions: { resource: what, id } })
+  }
+}
+
+export class ConflictError extends ProblemError {
+  constructor (detail: string, extensions?: ProblemExtensions) {
+    super({ status: 409, type: 'conflict', title: 'Conflict', detail, extensions })
+  }
+}
+
+export class LimitExceededError extends ProblemError {
+  constructor (limit: string, max: number, retryAfterSeconds: number, detail: string) {
+    super({
+      status: 429,
+      type: 'limit-exceeded',
+      title: 'Limit Exceeded',
+      detail,
+      extensions: { limit, max, retry_after_seconds: retryAfterSeconds },
+      retryAfterSeconds
+    })
+  }
+}

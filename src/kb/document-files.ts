@@ -1,0 +1,73 @@
+// Reads knowledge-base documents from disk: a folder of Markdown/text files (the bundled docs, or
+// an operator's import) or a JSON Lines file. Used by the first-start seed and by `kb:import`.
+import { createReadStream } from 'node:fs'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { basename, extname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { DocumentInput } from './knowledge-base.js'
+
+export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000 } as const
+const ID = new RegExp(DOCUMENT_LIMITS.idPattern)
+
+export type ReadResult = { source: string, document: DocumentInput } | { source: string, error: string }
+
+/** Checks one document against the same limits the HTTP API enforces; returns the problem or undefined. */
+export function checkDocument (document: Partial<Record<keyof DocumentInput, unknown>>): string | undefined {
+  if (document.id !== undefined && (typeof document.id !== 'string' || !ID.test(document.id))) return `id must match ${DOCUMENT_LIMITS.idPattern}`
+  if (JSON.stringify(document).includes('\\u0000')) return 'text must not contain NUL characters (U+0000)'
+  if (typeof document.title !== 'string' || document.title.trim() === '' || document.title.length > DOCUMENT_LIMITS.titleMax) return `title must be a string of 1 to ${DOCUMENT_LIMITS.titleMax} characters`
+  if (typeof document.text !== 'string' || document.text.trim() === '' || document.text.length > DOCUMENT_LIMITS.textMax) return `text must be a string of 1 to ${DOCUMENT_LIMITS.textMax} characters`
+  if (document.metadata !== undefined && (typeof document.metadata !== 'object' || document.metadata === null || Array.isArray(document.metadata))) return 'metadata must be an object'
+  return undefined
+}
+
+/** A Markdown document's title is its first level-1 heading, else its file name. */
+export function documentFromFile (fileName: string, content: string): DocumentInput {
+  const id = basename(fileName, extname(fileName)).replace(/[^A-Za-z0-9._:-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 200) || 'document'
+  const heading = /^#\s+(.+)$/m.exec(content)
+  return { id, title: heading?.[1]?.trim() ?? id, text: content, metadata: { source: basename(fileName) } }
+}
+
+/** A title for a document that has none: its first words. */
+function untitled (text: string): string {
+  const words = text.trim().split(/\s+/).slice(0, 10).join(' ')
+  return words.length > 80 ? `${words.slice(0, 79)}…` : words
+}
+
+/** Yields every document (or the reason it cannot be read) from a folder of .md/.txt files or a .jsonl file. */
+export async function * readDocuments (path: string): AsyncGenerator<ReadResult> {
+  if ((await stat(path)).isDirectory()) {
+    const names = (await readdir(path)).filter(name => /\.(md|txt)$/i.test(name)).sort()
+    for (const name of names) {
+      const source = join(path, name)
+      try {
+        const document = documentFromFile(name, await readFile(source, 'utf8'))
+        const problem = checkDocument(document)
+        yield problem === undefined ? { source, document } : { source, error: problem }
+      } catch (error) {
+        yield { source, error: (error as Error).message }
+      }
+    }
+    return
+  }
+  let lineNumber = 0
+  for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {
+    lineNumber++
+    if (line.trim() === '') continue
+    const source = `${path}:${lineNumber}`
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(line)
+    } catch {
+      yield { source, error: 'not valid JSON' }
+      continue
+    }
+    const candidate = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>
+    // BEIR-style corpora name the id `_id`, often numeric, and leave many titles empty.
+    const id = candidate.id ?? candidate._id
+    const title = candidate.title === '' && typeof candidate.text === 'string' ? untitled(candidate.text) : candidate.title
+    const document = { id: typeof id === 'number' ? String(id) : id, title, text: candidate.text, metadata: candidate.metadata }
+    const problem = checkDocument(document)
+    yield problem === undefined ? { source, document: document as DocumentInput } : { source, error: problem }
+  }
+}

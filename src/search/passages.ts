@@ -1,0 +1,258 @@
+export interface Passage {
+  /** 0-based position of the passage in its document. */
+  ordinal: number
+  /** Text of the nearest Markdown heading above the passage, if any. */
+  heading?: string
+  text: string
+}
+
+export interface SplitOptions {
+  /**
+   * Upper bound on the words in a passage. Passages are the unit BM25 scores (a
+   * document ranks by its best passage) and the unit shown to the user, so they
+   * should hold about one topic: a section of user docs, or a third of a page.
+   */
+  maxWords?: number
+}
+
+export const DEFAULT_MAX_WORDS = 200
+
+interface Block {
+  heading?: string
+  /** Index of the heading section the block is in: merging never crosses sections. */
+  section: number
+  text: string
+  words: number
+  /** Code blocks are split on lines, not sentences, when too long. */
+  code: boolean
+}
+
+const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/
+const FENCE = /^ {0,3}(`{3,}|~{3,})/
+const SETEXT_UNDERLINE = /^ {0,3}(={2,}|-{2,})[ \t]*$/
+const THEMATIC_BREAK = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/
+const BLANK = /^[ \t]*$/
+
+function countWords (text: string): number {
+  let n = 0
+  for (const w of text.split(/\s+/)) if (w.length > 0) n++
+  return n
+}
+
+function isSpace (code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13) || code === 0xA0 || code === 0x2028 || code === 0x2029
+}
+
+// Abbreviations that end with a period but rarely end a sentence; without this
+// list "e.g. the" or "Smith et al. found" would be cut in two.
+const ABBREVIATIONS = new Set([
+  'e.g', 'i.e', 'etc', 'al', 'vs', 'cf', 'fig', 'figs', 'eq', 'no', 'nos', 'approx',
+  'dr', 'mr', 'mrs', 'ms', 'prof', 'st', 'vol', 'ref', 'refs', 'resp', 'ca', 'inc', 'ltd'
+])
+
+/**
+ * Splits prose into sentences on ., ! or ? (and …) followed by white space, keeping
+ * abbreviations and initials together. Never returns empty strings; text with no
+ * sentence end comes back whole.
+ */
+export function splitSentences (text: string): string[] {
+  if (typeof text !== 'string') return []
+  const sentences: string[] = []
+  const boundary = /[.!?\u2026]+["'\u2019\u201d)\]]*(?=\s)/g
+  let start = 0
+  for (const m of text.matchAll(boundary)) {
+    const end = m.index + m[0].length
+    let wordStart = m.index
+    while (wordStart > start && !isSpace(text.charCodeAt(wordStart - 1))) wordStart--
+    const lastWord = text.slice(wordStart, m.index).toLowerCase()
+    // A single letter before "." is an initial ("J. Smith"), not a sentence end;
+    // a period straight after a digit is a sentence end ("in 2019.").
+    if (m[0].startsWith('.') && m[0].length === 1 &&
+        (ABBREVIATIONS.has(lastWord) || /^\p{L}$/u.test(lastWord))) continue
+    const sentence = text.slice(start, end).trim()
+    if (sentence.length > 0) sentences.push(sentence)
+    start = end
+  }
+  const rest = text.slice(start).trim()
+  if (rest.length > 0) sentences.push(rest)
+  return sentences
+}
+
+/** Splits an over-long run of words into nearly equal chunks at word boundaries. */
+function splitWords (text: string, maxWords: number): string[] {
+  const words = text.split(/\s+/).filter((w) => w.length > 0)
+  const parts = Math.ceil(words.length / maxWords)
+  const size = Math.ceil(words.length / parts)
+  const chunks: string[] = []
+  for (let i = 0; i < words.length; i += size) chunks.push(words.slice(i, i + size).join(' '))
+  return chunks
+}
+
+/**
+ * Packs units (sentences or lines) into chunks of at most maxWords, aiming at equal
+ * sizes so a 210-word paragraph becomes 105 + 105 rather than 200 + 10: a tiny tail
+ * passage would rank on too little text.
+ */
+function pack (units: string[], maxWords: number, joiner: string): string[] {
+  const sized: Array<{ text: string, words: number }> = []
+  for (const unit of units) {
+    const words = countWords(unit)
+    if (words > maxWords) {
+      for (const piece of splitWords(unit, maxWords)) sized.push({ text: piece, words: countWords(piece) })
+    } else if (words > 0) {
+      sized.push({ text: unit, words })
+    }
+  }
+  const total = sized.reduce((sum, u) => sum + u.words, 0)
+  const target = total / Math.max(1, Math.ceil(total / maxWords))
+  const chunks: string[] = []
+  let current: string[] = []
+  let currentWords = 0
+  for (const unit of sized) {
+    // Close the chunk when adding the unit would overflow, or when it already reached
+    // the target and the unit would take it further past the target than stopping short.
+    const overflow = currentWords + unit.words > maxWords
+    const pastTarget = currentWords > 0 && currentWords + unit.words / 2 > target
+    if (current.length > 0 && (overflow || pastTarget)) {
+      chunks.push(current.join(joiner))
+      current = []
+      currentWords = 0
+    }
+    current.push(unit.text)
+    currentWords += unit.words
+  }
+  if (current.length > 0) chunks.push(current.join(joiner))
+  return chunks
+}
+
+function headingText (raw: string): string {
+  return raw.trim().replace(/\s+/g, ' ')
+}
+
+/** Reads Markdown into paragraph blocks, each tagged with the heading above it. */
+function readBlocks (markdown: string): { blocks: Block[], headings: string[] } {
+  const lines = markdown.replace(/\r\n?/g, '\n').split('\n')
+  const blocks: Block[] = []
+  const headings: string[] = []
+  let heading: string | undefined
+  let section = 0
+  let paragraph: string[] = []
+  let fence: string | undefined
+  let code: string[] = []
+
+  const flush = (): void => {
+    if (paragraph.length === 0) return
+    const text = paragraph.join('\n').trim()
+    paragraph = []
+    if (text.length > 0) blocks.push({ heading, section, text, words: countWords(text), code: false })
+  }
+  const setHeading = (text: string): void => {
+    section++
+    heading = headingText(text)
+    if (heading.length === 0) heading = undefined
+    else headings.push(heading)
+  }
+
+  for (const line of lines) {
+    if (fence !== undefined) {
+      code.push(line)
+      if (line.trim().startsWith(fence)) {
+        const text = code.join('\n')
+        blocks.push({ heading, section, text, words: countWords(text), code: true })
+        fence = undefined
+        code = []
+      }
+      continue
+    }
+    const fenceOpen = FENCE.exec(line)
+    if (fenceOpen !== null) {
+      flush()
+      fence = fenceOpen[1] ?? '```'
+      code = [line]
+      continue
+    }
+    const atx = ATX_HEADING.exec(line)
+    if (atx !== null) {
+      flush()
+      setHeading(atx[2] ?? '')
+      continue
+    }
+    if (SETEXT_UNDERLINE.test(line) && paragraph.length === 1) {
+      // "Title\n=====" : only a one-line paragraph, so that a list followed by
+      // a "---" rule does not turn into a heading.
+      setHeading(paragraph[0] ?? '')
+      paragraph = []
+      continue
+    }
+    if (BLANK.test(line) || THEMATIC_BREAK.test(line)) {
+      flush()
+      continue
+    }
+    paragraph.push(line)
+  }
+  if (fence !== undefined && code.length > 0) {
+    // An unclosed fence keeps its text: dropping it would make content unsearchable.
+    const text = code.join('\n')
+    blocks.push({ heading, section, text, words: countWords(text), code: true })
+  }
+  flush()
+  return { blocks, headings }
+}
+
+/**
+ * Splits a Markdown (or plain text) document into passages for indexing and display.
+ *
+ * - A new passage starts at every heading; the passage carries that heading.
+ * - Consecutive paragraphs under one heading are merged while the result stays within
+ *   maxWords, so short paragraphs do not become passages of their own.
+ * - A paragraph longer than maxWords is split on sentence boundaries (code blocks on
+ *   lines) into nearly equal parts; a single over-long sentence is cut between words.
+ *
+ * Total: never throws, and always returns at least one passage, so every stored
+ * document has a passage row to point at. Empty or blank text gives
+ * `[{ ordinal: 0, text: '' }]`; a document of only headings gives one passage whose
+ * text is the headings, one a line.
+ */
+export function splitIntoPassages (text: string, options: SplitOptions = {}): Passage[] {
+  const requested = options.maxWords
+  const maxWords = typeof requested === 'number' && Number.isFinite(requested) && requested >= 1
+    ? Math.floor(requested)
+    : DEFAULT_MAX_WORDS
+  const source = typeof text === 'string' ? text : ''
+  const { blocks, headings } = readBlocks(source)
+
+  const passages: Passage[] = []
+  const emit = (heading: string | undefined, body: string): void => {
+    const passage: Passage = { ordinal: passages.length, text: body }
+    if (heading !== undefined) passage.heading = heading
+    passages.push(passage)
+  }
+
+  let i = 0
+  while (i < blocks.length) {
+    const first = blocks[i] as Block
+    if (first.words > maxWords) {
+      const units = first.code ? first.text.split('\n') : splitSentences(first.text)
+      for (const chunk of pack(units, maxWords, first.code ? '\n' : ' ')) emit(first.heading, chunk)
+      i++
+      continue
+    }
+    const group = [first.text]
+    let words = first.words
+    let j = i + 1
+    for (; j < blocks.length; j++) {
+      const next = blocks[j] as Block
+      if (next.section !== first.section || words + next.words > maxWords) break
+      group.push(next.text)
+      words += next.words
+    }
+    emit(first.heading, group.join('\n\n'))
+    i = j
+  }
+
+  if (passages.length === 0) {
+    for (const chunk of pack(headings, maxWords, '\n')) emit(undefined, chunk)
+    if (passages.length === 0) emit(undefined, '')
+  }
+  return passages
+}

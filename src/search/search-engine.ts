@@ -1,0 +1,514 @@
+import { splitSentences, type Passage } from './passages.js'
+import { createAnalyzer, type Analyzer, type Token } from './text-analysis.js'
+
+export interface SearchDocument {
+  id: string
+  title: string
+  passages: Passage[]
+}
+
+export interface SearchHit {
+  docId: string
+  title: string
+  score: number
+  /** The best-matching sentence(s) of the best passage, at most SNIPPET_MAX_CHARS. */
+  snippet: string
+  /** Ordinal of the best passage. */
+  passage: number
+  passageText: string
+}
+
+export interface SearchEngineOptions {
+  /** BM25 term-frequency saturation. */
+  k1?: number
+  /** BM25 length normalisation, 0 (none) to 1 (full). */
+  b?: number
+  /** How many body words one title word counts as (BM25F-style field weight). */
+  titleBoost?: number
+}
+
+/** Tuned on SciFact's train judgments with `npm run bench:search -- --tune`. */
+export const DEFAULT_SEARCH_OPTIONS: Readonly<Required<SearchEngineOptions>> = Object.freeze({
+  k1: 1.2,
+  b: 0.75,
+  titleBoost: 1
+})
+
+export const SNIPPET_MAX_CHARS = 300
+
+// eslint-disable-next-line no-control-regex
+const UNBOUNDED_TEXT = /['\u2019\uFF07]|[^\u0000-\u007f]/
+
+interface PostingList {
+  /** Passage slots, in insertion order; slots of removed passages stay until compaction. */
+  slots: Int32Array
+  /** Title-weighted term frequency in the passage (title counted in every passage). */
+  tfs: Float32Array
+  size: number
+  /** Live passages containing the term. */
+  df: number
+}
+
+interface DocEntry {
+  id: string
+  title: string
+  passages: Passage[]
+  /** Passage slot of each entry of `passages`. */
+  slots: number[]
+}
+
+interface Candidate {
+  doc: number
+  slot: number
+  score: number
+}
+
+function growInt32 (array: Int32Array, min: number): Int32Array {
+  if (array.length >= min) return array
+  const next = new Int32Array(Math.max(min, array.length * 2, 16))
+  next.set(array)
+  return next
+}
+
+function growFloat32 (array: Float32Array, min: number): Float32Array {
+  if (array.length >= min) return array
+  const next = new Float32Array(Math.max(min, array.length * 2, 16))
+  next.set(array)
+  return next
+}
+
+function growFloat64 (array: Float64Array, min: number): Float64Array {
+  if (array.length >= min) return array
+  return new Float64Array(Math.max(min, array.length * 2, 16))
+}
+
+function checkOption (name: string, value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+    throw new RangeError(`SearchEngine: ${name} must be a number between 0 and ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+/** Scores are shown to API clients; more digits would only expose float noise. */
+function round (score: number): number {
+  return Math.round(score * 1e4) / 1e4
+}
+
+/**
+ * In-memory BM25 index over document passages. A document's score is the score of
+ * its best passage; each passage is scored as the document title plus the passage's
+ * heading and text, with title words weighted by `titleBoost` both in term frequency
+ * and in length (BM25F with one shared length normalisation). IDF is Lucene's
+ * `ln(1 + (N - n + 0.5) / (n + 0.5))` over passages, always positive.
+ *
+ * Upsert and remove are incremental: removed passages are tombstoned and skipped, and
+ * the posting lists are compacted once tombstones make up a third of the index.
+ */
+export class SearchEngine {
+  readonly k1: number
+  readonly b: number
+  readonly titleBoost: number
+
+  private readonly analyze: Analyzer
+  private readonly analyzeTokens: (text: string) => Token[]
+  private readonly postings = new Map<string, PostingList>()
+  private readonly docIndex = new Map<string, number>()
+  private readonly docs: Array<DocEntry | undefined> = []
+  private readonly freeDocs: number[] = []
+
+  // Per passage slot: owning document (-1 once removed), index in doc.passages, length.
+  private slotDoc: Int32Array = new Int32Array(0)
+  private slotPassage: Int32Array = new Int32Array(0)
+  private slotLength: Float32Array = new Float32Array(0)
+  private usedSlots = 0
+  private deadSlots = 0
+  private livePassages = 0
+  private totalLength = 0
+
+  // Scratch space reused by every search, sized to the index, so a query allocates
+  // nothing proportional to the corpus.
+  private scores: Float64Array = new Float64Array(0)
+  private touched: Int32Array = new Int32Array(0)
+  private docScores: Float64Array = new Float64Array(0)
+  private docBestSlot: Int32Array = new Int32Array(0)
+  private touchedDocs: Int32Array = new Int32Array(0)
+
+  constructor (options: SearchEngineOptions = {}) {
+    this.k1 = checkOption('k1', options.k1, DEFAULT_SEARCH_OPTIONS.k1, 100)
+    this.b = checkOption('b', options.b, DEFAULT_SEARCH_OPTIONS.b, 1)
+    this.titleBoost = checkOption('titleBoost', options.titleBoost, DEFAULT_SEARCH_OPTIONS.titleBoost, 1000)
+    const analyzer = createAnalyzer()
+    this.analyze = analyzer.analyze
+    this.analyzeTokens = analyzer.analyzeTokens
+  }
+
+  get documentCount (): number {
+    return this.docIndex.size
+  }
+
+  get passageCount (): number {
+    return this.livePassages
+  }
+
+  /**
+   * Adds a document, or replaces every passage of the document with the same id. A
+   * document without passages is indexed as one empty passage (ordinal 0), so its
+   * title stays searchable.
+   */
+  upsert (doc: SearchDocument): void {
+    if (doc === null || typeof doc !== 'object' || typeof doc.id !== 'string') {
+      throw new TypeError('SearchEngine.upsert: document must have a string id')
+    }
+    this.remove(doc.id)
+    const title = typeof doc.title === 'string' ? doc.title : ''
+    const given = Array.isArray(doc.passages) ? doc.passages : []
+    const passages: Passage[] = given.length > 0
+      ? given.map((p) => copyPassage(p))
+      : [{ ordinal: 0, text: '' }]
+
+    const docSlot = this.freeDocs.pop() ?? this.docs.length
+    const entry: DocEntry = { id: doc.id, title, passages, slots: [] }
+    this.docs[docSlot] = entry
+    this.docIndex.set(doc.id, docSlot)
+
+    const titleTerms = this.analyze(title)
+    const boost = this.titleBoost
+    const needed = this.usedSlots + passages.length
+    this.slotDoc = growInt32(this.slotDoc, needed)
+    this.slotPassage = growInt32(this.slotPassage, needed)
+    this.slotLength = growFloat32(this.slotLength, needed)
+
+    for (let i = 0; i < passages.length; i++) {
+      const passage = passages[i] as Passage
+      const slot = this.usedSlots++
+      const bodyTerms = this.analyze(passageBody(passage))
+      const tf = new Map<string, number>()
+      if (boost > 0) for (const term of titleTerms) tf.set(term, (tf.get(term) ?? 0) + boost)
+      for (const term of bodyTerms) tf.set(term, (tf.get(term) ?? 0) + 1)
+      for (const [term, freq] of tf) this.addPosting(term, slot, freq)
+      const length = boost * titleTerms.length + bodyTerms.length
+      this.slotDoc[slot] = docSlot
+      this.slotPassage[slot] = i
+      this.slotLength[slot] = length
+      this.totalLength += length
+      this.livePassages++
+      entry.slots.push(slot)
+    }
+  }
+
+  /** Removes a document and its passages; false if it was not indexed. */
+  remove (docId: string): boolean {
+    const docSlot = this.docIndex.get(docId)
+    if (docSlot === undefined) return false
+    const entry = this.docs[docSlot] as DocEntry
+    // Document frequencies are recomputed from the stored text instead of keeping every
+    // passage's term list in memory: analysis is deterministic, so this is exact.
+    const titleTerms = this.titleBoost > 0 ? this.analyze(entry.title) : []
+    for (let i = 0; i < entry.passages.length; i++) {
+      const slot = entry.slots[i] as number
+      const unique = new Set(titleTerms)
+      for (const term of this.analyze(passageBody(entry.passages[i] as Passage))) unique.add(term)
+      for (const term of unique) {
+        const list = this.postings.get(term)
+        if (list !== undefined) list.df--
+      }
+      this.totalLength -= this.slotLength[slot] as number
+      this.slotDoc[slot] = -1
+      this.livePassages--
+      this.deadSlots++
+    }
+    this.docs[docSlot] = undefined
+    this.freeDocs.push(docSlot)
+    this.docIndex.delete(docId)
+    if (this.livePassages === 0) this.totalLength = 0 // no float drift on an empty index
+    if (this.deadSlots >= 64 && this.deadSlots * 3 >= this.usedSlots) this.compact()
+    return true
+  }
+
+  /**
+   * Best documents for a free-text query, best first, one row per document (its best
+   * passage), at most k rows. A query with no indexable terms (empty, punctuation,
+   * only stopwords) gives [].
+   */
+  search (query: string, k = 10): SearchHit[] {
+    const limit = Number.isFinite(k) ? Math.floor(k) : 10
+    if (limit < 1 || typeof query !== 'string' || this.livePassages === 0) return []
+    const queryTerms = new Map<string, number>()
+    for (const term of this.analyze(query)) queryTerms.set(term, (queryTerms.get(term) ?? 0) + 1)
+    if (queryTerms.size === 0) return []
+
+    const n = this.livePassages
+    const avgLength = this.totalLength > 0 ? this.totalLength / n : 1
+    const k1 = this.k1
+    const b = this.b
+    this.scores = growFloat64(this.scores, this.usedSlots)
+    this.touched = growInt32(this.touched, this.usedSlots)
+    const scores = this.scores
+    const touched = this.touched
+    const slotDoc = this.slotDoc
+    const slotLength = this.slotLength
+    let touchedCount = 0
+
+    // Weight of each query term for the snippet: a term repeated in the query counts
+    // more, as in Lucene's boolean query of term clauses.
+    const weights = new Map<string, number>()
+    for (const [term, qtf] of queryTerms) {
+      const list = this.postings.get(term)
+      if (list === undefined || list.df <= 0) continue
+      const idf = Math.log(1 + (n - list.df + 0.5) / (list.df + 0.5))
+      const weight = idf * qtf
+      weights.set(term, weight)
+      const { slots, tfs, size } = list
+      for (let i = 0; i < size; i++) {
+        const slot = slots[i] as number
+        if ((slotDoc[slot] as number) < 0) continue
+        const tf = tfs[i] as number
+        const norm = k1 * (1 - b + b * (slotLength[slot] as number) / avgLength)
+        if (scores[slot] === 0) touched[touchedCount++] = slot
+        scores[slot] = (scores[slot] as number) + weight * tf / (tf + norm)
+      }
+    }
+    if (touchedCount === 0) return []
+
+    const candidates = this.bestPerDocument(touchedCount, limit)
+    return candidates.map((c) => this.toHit(c, weights))
+  }
+
+  private addPosting (term: string, slot: number, tf: number): void {
+    let list = this.postings.get(term)
+    if (list === undefined) {
+      list = { slots: new Int32Array(2), tfs: new Float32Array(2), size: 0, df: 0 }
+      this.postings.set(term, list)
+    } else if (list.size === list.slots.length) {
+      list.slots = growInt32(list.slots, list.size + 1)
+      list.tfs = growFloat32(list.tfs, list.size + 1)
+    }
+    list.slots[list.size] = slot
+    list.tfs[list.size] = tf
+    list.size++
+    list.df++
+  }
+
+  /** Folds passage scores into one per document and keeps the top `limit`. */
+  private bestPerDocument (touchedCount: number, limit: number): Candidate[] {
+    const docCount = this.docs.length
+    this.docScores = growFloat64(this.docScores, docCount)
+    this.docBestSlot = growInt32(this.docBestSlot, docCount)
+    this.touchedDocs = growInt32(this.touchedDocs, docCount)
+    const { scores, touched, slotDoc, docScores, docBestSlot, touchedDocs } = this
+    let docsTouched = 0
+    for (let i = 0; i < touchedCount; i++) {
+      const slot = touched[i] as number
+      const score = scores[slot] as number
+      scores[slot] = 0
+      const doc = slotDoc[slot] as number
+      const best = docScores[doc] as number
+      if (best === 0) touchedDocs[docsTouched++] = doc
+      // Ties go to the earlier passage, so the shown passage is stable.
+      if (score > best || (score === best && slot < (docBestSlot[doc] as number))) {
+        docScores[doc] = score
+        docBestSlot[doc] = slot
+      }
+    }
+
+    // Bounded min-heap: O(d log k) instead of sorting every matching document.
+    const heap: Candidate[] = []
+    const worse = (a: Candidate, c: Candidate): boolean => this.ranksBelow(a, c)
+    for (let i = 0; i < docsTouched; i++) {
+      const doc = touchedDocs[i] as number
+      const candidate = { doc, slot: docBestSlot[doc] as number, score: docScores[doc] as number }
+      docScores[doc] = 0
+      if (heap.length < limit) {
+        heap.push(candidate)
+        siftUp(heap, heap.length - 1, worse)
+      } else if (worse(heap[0] as Candidate, candidate)) {
+        heap[0] = candidate
+        siftDown(heap, 0, worse)
+      }
+    }
+    return heap.sort((a, c) => (this.ranksBelow(a, c) ? 1 : -1))
+  }
+
+  /** Lower score ranks below; equal scores fall back to document id for a stable order. */
+  private ranksBelow (a: Candidate, c: Candidate): boolean {
+    if (a.score !== c.score) return a.score < c.score
+    const idA = (this.docs[a.doc] as DocEntry).id
+    const idC = (this.docs[c.doc] as DocEntry).id
+    return idA > idC
+  }
+
+  private toHit (candidate: Candidate, weights: Map<string, number>): SearchHit {
+    const entry = this.docs[candidate.doc] as DocEntry
+    const passage = entry.passages[this.slotPassage[candidate.slot] as number] as Passage
+    return {
+      docId: entry.id,
+      title: entry.title,
+      score: round(candidate.score),
+      snippet: this.snippet(passage.text, weights),
+      passage: passage.ordinal,
+      passageText: passage.text
+    }
+  }
+
+  /**
+   * The sentence of the passage that covers the most query weight (sum of the IDF of
+   * the distinct query terms it contains), extended with the following sentences
+   * while they fit, then cut to SNIPPET_MAX_CHARS around the first match. When no
+   * sentence matches (the passage matched on its title or heading), the passage's
+   * opening is used, so a passage with text never gets an empty snippet.
+   */
+  private snippet (text: string, weights: Map<string, number>): string {
+    const sentences = splitSentences(text)
+    if (sentences.length === 0) return ''
+    const bestIndex = sentences.length === 1 ? 0 : this.bestSentence(sentences, weights)
+    let snippet = (sentences[bestIndex] as string).replace(/\s+/g, ' ')
+    for (let i = bestIndex + 1; i < sentences.length && snippet.length < SNIPPET_MAX_CHARS; i++) {
+      const longer = `${snippet} ${(sentences[i] as string).replace(/\s+/g, ' ')}`
+      if (longer.length > SNIPPET_MAX_CHARS) break
+      snippet = longer
+    }
+    if (snippet.length <= SNIPPET_MAX_CHARS) return snippet
+    const firstMatch = this.analyzeTokens(snippet).find((t) => weights.has(t.term))
+    return cutAround(snippet, firstMatch?.start ?? 0, SNIPPET_MAX_CHARS)
+  }
+
+  /**
+   * Index of the sentence with the most query weight; the earliest one on a tie or
+   * when nothing matches. Analysing every sentence of every hit was most of the cost
+   * of a search, so sentences are first bounded with a substring test and analysed
+   * best bound first, stopping once no bound can beat the best exact score.
+   *
+   * The bound is sound because Porter stemming only rewrites the end of a word: all
+   * but the last two characters of a stem are a prefix of every word that stems to it
+   * (checked over ~840k words). Apostrophes and non-ASCII text are normalised before
+   * stemming, so sentences containing them get no bound (they are always analysed).
+   */
+  private bestSentence (sentences: string[], weights: Map<string, number>): number {
+    const probes: Array<{ probe: string, weight: number }> = []
+    let total = 0
+    for (const [term, weight] of weights) {
+      probes.push({ probe: term.slice(0, Math.max(1, term.length - 2)), weight })
+      total += weight
+    }
+    const bounds = sentences.map((sentence, index) => {
+      const lower = sentence.toLowerCase()
+      if (UNBOUNDED_TEXT.test(lower)) return { index, bound: total }
+      let bound = 0
+      for (const { probe, weight } of probes) if (lower.includes(probe)) bound += weight
+      return { index, bound }
+    })
+    bounds.sort((x, y) => y.bound - x.bound || x.index - y.index)
+    let bestIndex = 0
+    let bestScore = 0
+    for (const { index, bound } of bounds) {
+      if (bound === 0 || bound < bestScore) break
+      const seen = new Set<string>()
+      let score = 0
+      for (const term of this.analyze(sentences[index] as string)) {
+        if (seen.has(term)) continue
+        seen.add(term)
+        score += weights.get(term) ?? 0
+      }
+      if (score > bestScore || (score === bestScore && score > 0 && index < bestIndex)) {
+        bestScore = score
+        bestIndex = index
+      }
+    }
+    return bestIndex
+  }
+
+  /** Rewrites posting lists without tombstoned passages and renumbers the slots. */
+  private compact (): void {
+    const remap = new Int32Array(this.usedSlots)
+    let next = 0
+    for (let slot = 0; slot < this.usedSlots; slot++) {
+      const doc = this.slotDoc[slot] as number
+      if (doc < 0) {
+        remap[slot] = -1
+        continue
+      }
+      remap[slot] = next
+      this.slotDoc[next] = doc
+      this.slotPassage[next] = this.slotPassage[slot] as number
+      this.slotLength[next] = this.slotLength[slot] as number
+      next++
+    }
+    for (const [term, list] of this.postings) {
+      let size = 0
+      for (let i = 0; i < list.size; i++) {
+        const slot = remap[list.slots[i] as number] as number
+        if (slot < 0) continue
+        list.slots[size] = slot
+        list.tfs[size] = list.tfs[i] as number
+        size++
+      }
+      list.size = size
+      if (size === 0) this.postings.delete(term)
+    }
+    for (const entry of this.docs) {
+      if (entry !== undefined) entry.slots = entry.slots.map((slot) => remap[slot] as number)
+    }
+    this.usedSlots = next
+    this.deadSlots = 0
+  }
+}
+
+function copyPassage (p: Passage): Passage {
+  const ordinal = typeof p?.ordinal === 'number' && Number.isFinite(p.ordinal) ? p.ordinal : 0
+  const passage: Passage = { ordinal, text: typeof p?.text === 'string' ? p.text : '' }
+  if (typeof p?.heading === 'string') passage.heading = p.heading
+  return passage
+}
+
+/** The heading is indexed with the passage: it names the topic of short sections. */
+function passageBody (p: Passage): string {
+  return p.heading === undefined ? p.text : `${p.heading}\n${p.text}`
+}
+
+/** A window of at most max characters that starts a little before `at`, cut between words. */
+function cutAround (text: string, at: number, max: number): string {
+  const ellipsis = '\u2026'
+  let start = Math.max(0, at - 60)
+  if (start > 0) {
+    const space = text.indexOf(' ', start)
+    start = space >= 0 && space < at ? space + 1 : start
+  }
+  const budget = max - (start > 0 ? 1 : 0) - 1
+  let end = Math.min(text.length, start + budget)
+  if (end < text.length) {
+    const space = text.lastIndexOf(' ', end)
+    if (space > start) end = space
+  }
+  return `${start > 0 ? ellipsis : ''}${text.slice(start, end).trim()}${end < text.length ? ellipsis : ''}`
+}
+
+function siftUp<T> (heap: T[], index: number, below: (a: T, b: T) => boolean): void {
+  let i = index
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (!below(heap[i] as T, heap[parent] as T)) break
+    swap(heap, i, parent)
+    i = parent
+  }
+}
+
+function siftDown<T> (heap: T[], index: number, below: (a: T, b: T) => boolean): void {
+  let i = index
+  for (;;) {
+    const left = 2 * i + 1
+    const right = left + 1
+    let smallest = i
+    if (left < heap.length && below(heap[left] as T, heap[smallest] as T)) smallest = left
+    if (right < heap.length && below(heap[right] as T, heap[smallest] as T)) smallest = right
+    if (smallest === i) return
+    swap(heap, i, smallest)
+    i = smallest
+  }
+}
+
+function swap<T> (heap: T[], i: number, j: number): void {
+  const tmp = heap[i] as T
+  heap[i] = heap[j] as T
+  heap[j] = tmp
+}

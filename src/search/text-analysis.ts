@@ -1,0 +1,177 @@
+import { stemmer } from 'stemmer'
+
+/**
+ * Lucene's English stopword set (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET). Kept
+ * identical so the ranking figures can be compared with published Lucene BM25 runs.
+ */
+export const STOPWORDS: ReadonlySet<string> = new Set([
+  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', 'in', 'into',
+  'is', 'it', 'no', 'not', 'of', 'on', 'or', 'such', 'that', 'the', 'their', 'then',
+  'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with'
+])
+
+export interface Token {
+  /** The analysed term (lowercased, stemmed), as stored in the index. */
+  term: string
+  /** Offset of the first UTF-16 code unit of the word in the input. */
+  start: number
+  /** Offset just past the word in the input. */
+  end: number
+}
+
+export type Analyzer = (text: string) => string[]
+
+export interface AnalyzerOptions {
+  /**
+   * How many distinct words to remember stems for. Porter stemming is a chain of
+   * regular expressions and dominates indexing time, while the vocabulary of a corpus
+   * is small, so a cache makes bulk indexing several times faster. The cache is
+   * dropped wholesale when full: cheaper than LRU bookkeeping, and refills quickly.
+   */
+  cacheSize?: number
+}
+
+// A word is a run of letters, combining marks and digits. An apostrophe between two
+// word characters stays inside the word so that the possessive 's can be recognised
+// and dropped, and "don't" becomes "dont" rather than "don" + "t".
+const WORD_CHAR = /[\p{L}\p{M}\p{N}]/u
+const APOSTROPHES = /['\u2019\uFF07]/g
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/
+
+// Tokenising is on the indexing path for every word and on the search path for every
+// snippet sentence, so ASCII is classified with a table and only other characters
+// go through the Unicode regular expression.
+const ASCII_WORD = new Uint8Array(128)
+for (let c = 48; c <= 57; c++) ASCII_WORD[c] = 1
+for (let c = 65; c <= 90; c++) ASCII_WORD[c] = 1
+for (let c = 97; c <= 122; c++) ASCII_WORD[c] = 1
+
+/** Width in code units of the word character at i (2 for an astral one), or 0. */
+function wordCharAt (text: string, i: number): number {
+  const code = text.charCodeAt(i)
+  if (code < 128) return ASCII_WORD[code] as number
+  if (code >= 0xD800 && code <= 0xDBFF && i + 1 < text.length) {
+    return WORD_CHAR.test(text.slice(i, i + 2)) ? 2 : 0
+  }
+  return WORD_CHAR.test(text[i] as string) ? 1 : 0
+}
+
+function isApostrophe (code: number): boolean {
+  return code === 39 || code === 0x2019 || code === 0xFF07
+}
+
+type OnWord = (start: number, end: number, apostrophe: boolean) => void
+
+/**
+ * Calls onWord(start, end, apostrophe) for every word of text, left to right;
+ * apostrophe tells whether the word has one inside.
+ */
+function scanWords (text: string, onWord: OnWord): void {
+  const length = text.length
+  let i = 0
+  while (i < length) {
+    let width = wordCharAt(text, i)
+    if (width === 0) {
+      i++
+      continue
+    }
+    const start = i
+    let apostrophe = false
+    i += width
+    while (i < length) {
+      width = wordCharAt(text, i)
+      if (width > 0) {
+        i += width
+      } else if (isApostrophe(text.charCodeAt(i)) && i + 1 < length && wordCharAt(text, i + 1) > 0) {
+        apostrophe = true
+        i++
+      } else {
+        break
+      }
+    }
+    onWord(start, i, apostrophe)
+  }
+}
+
+/** Drops a trailing possessive 's, then any other apostrophe. */
+function stripApostrophes (word: string): string {
+  let w = word
+  const last = w.length - 1
+  if (last >= 2 && w.charCodeAt(last) === 115 && isApostrophe(w.charCodeAt(last - 1))) w = w.slice(0, last - 1)
+  return w.replace(APOSTROPHES, '')
+}
+
+type Stem = (word: string) => string
+type OnTerm = (term: string, start: number, end: number) => void
+
+function cachedStem (cacheSize: number): Stem {
+  const cache = new Map<string, string>()
+  return (word) => {
+    let stem = cache.get(word)
+    if (stem === undefined) {
+      stem = stemmer(word)
+      if (cache.size >= cacheSize) cache.clear()
+      cache.set(word, stem)
+    }
+    return stem
+  }
+}
+
+function analyzeInto (text: string, stem: Stem, onTerm: OnTerm): void {
+  if (typeof text !== 'string' || text.length === 0) return
+  const lower = text.toLowerCase()
+  if (lower.length === text.length && !NON_ASCII.test(lower)) {
+    // Plain ASCII (nearly all English text): lowercase once, offsets stay valid.
+    scanWords(lower, (start, end, apostrophe) => {
+      const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : lower.slice(start, end)
+      if (!STOPWORDS.has(word)) onTerm(stem(word), start, end)
+    })
+    return
+  }
+  scanWords(text, (start, end, apostrophe) => {
+    // NFKC folds compatibility forms (ligatures, full-width letters, decomposed
+    // accents), which would otherwise index apart from what users type.
+    let word = text.slice(start, end).toLowerCase().normalize('NFKC').toLowerCase()
+    if (apostrophe) word = stripApostrophes(word)
+    if (word.length > 0 && !STOPWORDS.has(word)) onTerm(stem(word), start, end)
+  })
+}
+
+function tokensWith (text: string, stem: Stem): Token[] {
+  const tokens: Token[] = []
+  analyzeInto(text, stem, (term, start, end) => { tokens.push({ term, start, end }) })
+  return tokens
+}
+
+function analyzeWith (text: string, stem: Stem): string[] {
+  const terms: string[] = []
+  analyzeInto(text, stem, (term) => { terms.push(term) })
+  return terms
+}
+
+/**
+ * Turns text into index terms: Unicode-aware word split, lowercase, possessive 's
+ * removal, Lucene's 33 English stopwords dropped, Porter stemming. Never throws; a
+ * non-string or empty input gives [].
+ */
+export function analyze (text: string): string[] {
+  return analyzeWith(text, stemmer)
+}
+
+/** Like analyze, but keeps where each term came from (for highlighting snippets). */
+export function analyzeTokens (text: string): Token[] {
+  return tokensWith(text, stemmer)
+}
+
+/**
+ * An analyze function with its own stem cache, for callers that analyse a lot of
+ * text (the search engine owns one; there is no shared module-level state).
+ */
+export function createAnalyzer (options: AnalyzerOptions = {}): { analyze: Analyzer, analyzeTokens: (text: string) => Token[] } {
+  const stem = cachedStem(Math.max(1, options.cacheSize ?? 200_000))
+  return {
+    analyze: (text) => analyzeWith(text, stem),
+    analyzeTokens: (text) => tokensWith(text, stem)
+  }
+}

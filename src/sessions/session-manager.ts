@@ -1,0 +1,152 @@
+// Sessions are rows in the shared database, so any API instance can resume any session and the
+// caps hold across instances. Time comes from an injected clock so expiry is testable.
+import { randomUUID } from 'node:crypto'
+import type { Database, Queryable } from '../db/database.js'
+import { LimitExceededError, NotFoundError } from '../errors.js'
+
+export type SessionStatus = 'active' | 'expired' | 'reset'
+
+export interface Session {
+  id: string
+  userId: string | null
+  status: SessionStatus
+  turnCount: number
+  createdAt: Date
+  lastActivityAt: Date
+  endedAt: Date | null
+  /** When the session expires if nothing else happens (idle timeout or absolute age, whichever is first). */
+  expiresAt: Date
+}
+
+export interface SessionLimits {
+  idleTimeoutMs: number
+  maxAgeMs: number
+  maxActive: number
+  maxPerUser: number
+}
+
+interface SessionRow {
+  id: string
+  user_id: string | null
+  status: SessionStatus
+  turn_count: number
+  created_at: Date
+  last_activity_at: Date
+  ended_at: Date | null
+}
+
+// A session counts as active only while it is inside both time limits, even before the sweeper
+// has marked it: $1 is the idle cut-off, $2 the age cut-off.
+const ACTIVE = "status = 'active' AND last_activity_at > $1 AND created_at > $2"
+const EXPIRY = 'LEAST(last_activity_at + $3::interval, created_at + $4::interval)'
+
+export class SessionManager {
+  readonly limits: SessionLimits
+  private readonly db: Database
+  private readonly now: () => Date
+
+  constructor (options: { db: Database, limits: SessionLimits, now?: () => Date }) {
+    this.db = options.db
+    this.limits = options.limits
+    this.now = options.now ?? (() => new Date())
+  }
+
+  /** Opens a session inside the caller's transaction, refusing it when a cap is reached. */
+  async create (tx: Queryable, userId: string | null): Promise<Session> {
+    const now = this.now()
+    // Serialises cap checks across instances; held only until the caller's transaction ends.
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))")
+    await this.refuseIfFull(tx, now, null, this.limits.maxActive)
+    if (userId !== null) await this.refuseIfFull(tx, now, userId, this.limits.maxPerUser)
+    const { rows } = await tx.query<SessionRow>(
+      `INSERT INTO sessions (id, user_id, created_at, last_activity_at) VALUES ($1, $2, $3, $3)
+       RETURNING *`, [randomUUID(), userId, now])
+    return this.toSession(rows[0]!)
+  }
+
+  /** The active session with this id, or NotFoundError if it is unknown, ended, expired or someone else's. */
+  async resume (id: string, userId: string | null): Promise<Session> {
+    const session = await this.get(id)
+    if (session === undefined || session.status !== 'active' || session.expiresAt <= this.now() ||
+        (userId !== null && session.userId !== null && session.userId !== userId)) {
+      throw new NotFoundError('Session', id, `Session ${id} does not exist or has ended (expired, reset or deleted); send the message without session_id to start a new one.`)
+    }
+    return session
+  }
+
+  /** Any session, whatever its status, for reading its record and history. */
+  async get (id: string, db: Queryable = this.db): Promise<Session | undefined> {
+    const { rows } = await db.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id])
+    return rows[0] === undefined ? undefined : this.toSession(rows[0])
+  }
+
+  /**
+   * Counts a turn and returns its number. The row lock taken by the UPDATE orders concurrent
+   * turns of one session; a session that expired or ended meanwhile is NotFoundError.
+   */
+  async recordTurn (tx: Queryable, id: string): Promise<number> {
+    const now = this.now()
+    const { rows } = await tx.query<{ turn_count: number }>(
+      `UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
+       WHERE id = $4 AND ${ACTIVE} RETURNING turn_count`, [...this.cutoffs(now), now, id])
+    if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
+    return rows[0].turn_count
+  }
+
+  async end (tx: Queryable, id: string, status: Exclude<SessionStatus, 'active'>): Promise<void> {
+    await tx.query("UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active'", [status, this.now(), id])
+  }
+
+  /** Deletes a session with its messages and feedback; false if there was none. */
+  async delete (id: string): Promise<boolean> {
+    const { rowCount } = await this.db.query('DELETE FROM sessions WHERE id = $1', [id])
+    return rowCount > 0
+  }
+
+  /** Marks sessions past a time limit as expired; returns how many. Run periodically. */
+  async expireIdle (): Promise<number> {
+    const now = this.now()
+    const { rowCount } = await this.db.query(
+      `UPDATE sessions SET status = 'expired', ended_at = $3
+       WHERE status = 'active' AND NOT (${ACTIVE})`, [...this.cutoffs(now), now])
+    return rowCount
+  }
+
+  async countActive (): Promise<number> {
+    const { rows } = await this.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM sessions WHERE ${ACTIVE}`, this.cutoffs(this.now()))
+    return rows[0]!.count
+  }
+
+  private async refuseIfFull (tx: Queryable, now: Date, userId: string | null, max: number): Promise<void> {
+    const scope = userId === null ? '' : ' AND user_id = $5'
+    const { rows } = await tx.query<{ count: number, next_expiry: Date | null }>(
+      `SELECT count(*)::int AS count, min(${EXPIRY}) AS next_expiry FROM sessions WHERE ${ACTIVE}${scope}`,
+      [...this.cutoffs(now), `${this.limits.idleTimeoutMs} milliseconds`, `${this.limits.maxAgeMs} milliseconds`, ...(userId === null ? [] : [userId])])
+    const { count, next_expiry: nextExpiry } = rows[0]!
+    if (count < max) return
+    const retryAfter = Math.max(1, Math.ceil(((nextExpiry?.getTime() ?? now.getTime()) - now.getTime()) / 1000))
+    throw userId === null
+      ? new LimitExceededError('active_sessions', max, retryAfter,
+        `The service has reached its limit of ${max} active sessions (MAX_ACTIVE_SESSIONS); retry in ${retryAfter} s.`)
+      : new LimitExceededError('sessions_per_user', max, retryAfter,
+        `This user already has ${max} active sessions, the per-user limit (MAX_SESSIONS_PER_USER); continue one of them with its session_id, or retry in ${retryAfter} s.`)
+  }
+
+  private cutoffs (now: Date): [Date, Date] {
+    return [new Date(now.getTime() - this.limits.idleTimeoutMs), new Date(now.getTime() - this.limits.maxAgeMs)]
+  }
+
+  private toSession (row: SessionRow): Session {
+    const expiresAt = Math.min(row.last_activity_at.getTime() + this.limits.idleTimeoutMs, row.created_at.getTime() + this.limits.maxAgeMs)
+    return {
+      id: row.id,
+      userId: row.user_id,
+      status: row.status,
+      turnCount: row.turn_count,
+      createdAt: row.created_at,
+      lastActivityAt: row.last_activity_at,
+      endedAt: row.ended_at,
+      expiresAt: new Date(expiresAt)
+    }
+  }
+}

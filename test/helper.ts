@@ -1,0 +1,106 @@
+// Shared test set-up: apps on a fresh, migrated in-memory PGlite, and, when TEST_DATABASE_URL is
+// set (.ci/run sets it), on a fresh database of their own on the real PostgreSQL server.
+import { createHash, randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { readFile, rename, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import type { Test } from 'tap'
+import { buildApp, type AppOptions } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import type { Database } from '../src/db/database.js'
+import { migrations, migrate } from '../src/db/migrations.js'
+import { openDatabase } from '../src/db/open-database.js'
+import { openPGliteDatabase } from '../src/db/pglite-database.js'
+
+export function testConfig (env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...env })
+}
+
+/** An app on its own fresh database (an in-memory PGlite unless options.database is given). */
+export async function buildTestApp (t: Test, env: Record<string, string> = {}, options: Omit<AppOptions, 'config'> = {}) {
+  const database = options.database ?? await openTestPGlite(t)
+  const app = await buildApp({ config: testConfig(env), ...options, database })
+  t.teardown(() => app.close())
+  return app
+}
+
+// PGlite's initdb takes seconds; a migrated template archive, made once per schema version and
+// shared by test files through the temp folder, brings a fresh database up in about one.
+async function pgliteTemplate (): Promise<Blob> {
+  const version = createHash('sha256').update(JSON.stringify(migrations)).digest('hex').slice(0, 16)
+  const file = join(tmpdir(), `parley-pglite-template-${version}.tar`)
+  if (!existsSync(file)) {
+    const db = await openPGliteDatabase('memory://')
+    await migrate(db)
+    const archive = Buffer.from(await (await db.dumpDataDir()).arrayBuffer())
+    await db.close()
+    const partial = `${file}.${process.pid}`
+    await writeFile(partial, archive)
+    await rename(partial, file)
+  }
+  return new Blob([await readFile(file)])
+}
+
+export async function openTestPGlite (t: Test): Promise<Database> {
+  const db = await openPGliteDatabase('memory://', await pgliteTemplate())
+  t.teardown(() => db.close())
+  return db
+}
+
+/** A clock the test moves by hand. */
+export function manualClock (start = new Date('2026-01-15T10:00:00Z')) {
+  let now = start.getTime()
+  return {
+    now: () => new Date(now),
+    advance: (ms: number) => { now += ms }
+  }
+}
+
+export interface EngineUnderTest {
+  name: 'pglite' | 'postgres'
+  /** A fresh, empty, migrated database on this engine, closed (and dropped) when the test ends. */
+  open: (t: Test) => Promise<Database>
+}
+
+/** The storage engines to run a contract against: PGlite always, server PostgreSQL when configured. */
+export function engines (): EngineUnderTest[] {
+  const list: EngineUnderTest[] = [{ name: 'pglite', open: openTestPGlite }]
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (serverUrl === undefined || serverUrl === '') {
+    console.log('# TEST_DATABASE_URL is not set: the server PostgreSQL runs are skipped (.ci/run sets it)')
+    return list
+  }
+  list.push({
+    name: 'postgres',
+    open: async (t) => {
+      const { url, drop } = await createServerDatabase(serverUrl)
+      const db = await openDatabase({ databaseUrl: url, dataDir: 'unused', poolSize: 5 })
+      t.teardown(async () => {
+        await db.close()
+        await drop()
+      })
+      return db
+    }
+  })
+  return list
+}
+
+/** A database of its own on the PostgreSQL server, so concurrent runs never collide. */
+export async function createServerDatabase (serverUrl: string): Promise<{ url: string, drop: () => Promise<void> }> {
+  const name = `parley_test_${randomUUID().replaceAll('-', '')}`
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl })
+    await client.connect()
+    try {
+      await client.query(sql)
+    } finally {
+      await client.end()
+    }
+  }
+  await run(`CREATE DATABASE ${name}`)
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+}

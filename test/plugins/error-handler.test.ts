@@ -1,0 +1,45 @@
+// Bad input of every kind is a 4xx problem+json naming what was wrong; none is a 500, none writes.
+import t from 'tap'
+import type { InjectOptions } from 'fastify'
+import { buildTestApp } from '../helper.js'
+
+t.test('bad input gets a precise problem response and writes nothing', async t => {
+  const app = await buildTestApp(t)
+  const json = { 'content-type': 'application/json' }
+  const cases: Array<{ name: string, request: InjectOptions & { url: string }, status: number, detail: RegExp }> = [
+    { name: 'invalid JSON', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi"' }, status: 400, detail: /JSON/i },
+    { name: 'empty JSON body', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '' }, status: 400, detail: /empty/i },
+    { name: 'wrong content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'text/plain' }, payload: 'hi' }, status: 415, detail: /application\/json/ },
+    { name: 'form content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'message=hi' }, status: 415, detail: /application\/json/ },
+    { name: 'body over 64 KiB', request: { method: 'POST', url: '/v1/chat', headers: json, payload: JSON.stringify({ message: 'x'.repeat(70_000) }) }, status: 413, detail: /65536 bytes/ },
+    { name: 'missing message', request: { method: 'POST', url: '/v1/chat', payload: { user_id: 'u1' } }, status: 400, detail: /body\/message is required/ },
+    { name: 'empty message', request: { method: 'POST', url: '/v1/chat', payload: { message: '' } }, status: 400, detail: /body\/message must NOT have fewer than 1 characters/ },
+    { name: 'over-long message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'x'.repeat(4001) } }, status: 400, detail: /body\/message must NOT have more than 4000 characters/ },
+    { name: 'over-long user_id', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', user_id: 'u'.repeat(129) } }, status: 400, detail: /body\/user_id must NOT have more than 128 characters/ },
+    { name: 'NUL in message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'a\u0000b' } }, status: 400, detail: /body\/message must not contain NUL characters/ },
+    { name: 'extra field', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', admin: true } }, status: 400, detail: /body\/admin is not an allowed field/ },
+    { name: 'bad session uuid', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', session_id: 'abc' } }, status: 400, detail: /body\/session_id must match format "uuid"/ },
+    { name: 'body not an object', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '[1,2]' }, status: 400, detail: /body must be object/ },
+    { name: 'bad uuid in path', request: { method: 'GET', url: '/v1/sessions/not-a-uuid' }, status: 400, detail: /params\/id must match format "uuid"/ },
+    { name: 'query over its limit', request: { method: 'GET', url: '/v1/sessions/00000000-0000-4000-8000-000000000000/messages?limit=1000' }, status: 400, detail: /querystring\/limit must be <= 100/ },
+    { name: 'unknown route', request: { method: 'GET', url: '/v1/nothing-here?x=1' }, status: 404, detail: /There is no route GET \/v1\/nothing-here/ },
+    { name: 'wrong method', request: { method: 'PATCH', url: '/v1/chat', payload: {} }, status: 404, detail: /PATCH \/v1\/chat/ }
+  ]
+  for (const c of cases) {
+    const res = await app.inject(c.request)
+    t.equal(res.statusCode, c.status, `${c.name}: status (${res.body})`)
+    t.match(res.headers['content-type'], /^application\/problem\+json/, `${c.name}: problem+json`)
+    const body = res.json()
+    t.match(body, { type: /^urn:parley:problem:/, title: String, status: c.status, detail: c.detail, instance: c.request.url.split('?')[0], request_id: String }, c.name)
+  }
+  const { rows } = await app.db.query<{ n: number }>('SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM messages) AS n')
+  t.equal(Number(rows[0]!.n), 0, 'nothing was written by any rejected request')
+})
+
+t.test('a caller-supplied request id is echoed only when it looks like one', async t => {
+  const app = await buildTestApp(t)
+  const kept = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'abc-123' } })
+  t.equal(kept.json().request_id, 'abc-123')
+  const replaced = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'a b\u0000c' } })
+  t.match(replaced.json().request_id, /^[0-9a-f-]{36}$/)
+})

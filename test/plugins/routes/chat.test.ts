@@ -1,0 +1,134 @@
+import t from 'tap'
+import { buildTestApp, engines, manualClock } from '../../helper.js'
+
+const chat = (payload: Record<string, unknown>) => ({ method: 'POST' as const, url: '/v1/chat', payload })
+
+for (const engine of engines()) {
+  t.test(`chat on ${engine.name}`, async t => {
+    const clock = manualClock()
+    const db = await engine.open(t)
+    const app = await buildTestApp(t, { MAX_SESSIONS_PER_USER: '2', MAX_ACTIVE_SESSIONS: '4', SESSION_IDLE_TIMEOUT: '600' }, { database: db, clock: clock.now })
+    const countMessages = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages')).rows[0]!.n
+
+    let sessionId = ''
+    await t.test('a question gets an answer from the bundled docs, with a session and sources', async t => {
+      const res = await app.inject(chat({ message: 'how do I view traces?', user_id: 'u1' }))
+      t.equal(res.statusCode, 200, res.body)
+      const body = res.json()
+      t.match(body, { turn: 1, kind: 'answer', session_id: /^[0-9a-f-]{36}$/ })
+      t.equal(body.sources[0].doc_id, 'tracing-and-logs')
+      t.match(body.reply, /trace/i)
+      t.notOk('command' in body, 'a question names no command')
+      sessionId = body.session_id
+    })
+
+    await t.test('continuing the session counts turns and stores both sides', async t => {
+      const res = await app.inject(chat({ message: 'how do I configure the port?', session_id: sessionId, user_id: 'u1' }))
+      t.equal(res.statusCode, 200, res.body)
+      t.match(res.json(), { session_id: sessionId, turn: 2 })
+      t.equal(await countMessages(), 4)
+    })
+
+    await t.test('a question the knowledge base cannot answer is no_answer', async t => {
+      const res = await app.inject(chat({ message: 'zebra quantum marmalade', session_id: sessionId }))
+      t.match(res.json(), { kind: 'no_answer', turn: 3, reply: /\/search/ })
+    })
+
+    await t.test('commands', async t => {
+      const send = async (message: string) => (await app.inject(chat({ message, session_id: sessionId }))).json()
+      t.match(await send('/help'), { kind: 'command', command: 'help', reply: /\/search <query>/ })
+      const search = await send('/search sessions expire --k 2')
+      t.match(search, { kind: 'command', command: 'search' })
+      t.ok(search.sources.length > 0 && search.sources.length <= 2, 'at most k sources')
+      const history = await send('/history 2')
+      t.match(history, { kind: 'command', command: 'history', reply: /\[5\] You: \/search sessions expire/ })
+      t.notMatch(history.reply, /\[3\]/, 'only the last two turns')
+      t.match(await send('/serch traces'), { kind: 'command_error', reply: /Did you mean \/search\?/ })
+      t.match(await send('/history 500'), { kind: 'command_error', command: 'history', reply: /50/ })
+      const feedback = await send('/feedback up very helpful')
+      t.match(feedback, { kind: 'command', command: 'feedback', reply: /turn 3/ })
+      const { rows } = await db.query('SELECT turn, rating, comment FROM feedback WHERE session_id = $1', [sessionId])
+      t.same(rows, [{ turn: 3, rating: 'up', comment: 'very helpful' }])
+    })
+
+    await t.test('/feedback with nothing to rate is a command_error', async t => {
+      const res = await app.inject(chat({ message: '/feedback down', user_id: 'u2' }))
+      t.match(res.json(), { kind: 'command_error', command: 'feedback', reply: /no answer to rate/ })
+    })
+
+    await t.test('/reset closes the session and continues in a new one for the same user', async t => {
+      const res = await app.inject(chat({ message: '/reset', session_id: sessionId }))
+      const body = res.json()
+      t.match(body, { kind: 'command', command: 'reset', turn: 0 })
+      t.not(body.session_id, sessionId)
+      const old = await app.inject(chat({ message: 'hello', session_id: sessionId }))
+      t.equal(old.statusCode, 404)
+      t.match(old.json(), { status: 404, detail: /has ended/ })
+      const { rows } = await db.query<{ user_id: string }>('SELECT user_id FROM sessions WHERE id = $1', [body.session_id])
+      t.equal(rows[0]!.user_id, 'u1', 'the new session keeps the user, so per-user caps still hold')
+      sessionId = body.session_id
+    })
+
+    await t.test('session caps refuse new sessions with a 429 that names the limit and when to retry', async t => {
+      // u1 has 1 active session (the reset one), u2 has 1; the per-user cap is 2, the global cap 4.
+      const second = await app.inject(chat({ message: 'hi', user_id: 'u1' }))
+      t.equal(second.statusCode, 200)
+      const third = await app.inject(chat({ message: 'hi', user_id: 'u1' }))
+      t.equal(third.statusCode, 429)
+      const sessionsBefore = (await db.query('SELECT id FROM sessions')).rows.length
+      t.match(third.json(), { limit: 'sessions_per_user', max: 2, detail: /MAX_SESSIONS_PER_USER/ })
+      t.equal(third.headers['retry-after'], '600', 'the oldest session frees its slot after the idle timeout')
+      t.equal((await app.inject(chat({ message: 'hi', user_id: 'u3' }))).statusCode, 200)
+      const before = await countMessages()
+      const global = await app.inject(chat({ message: 'hi', user_id: 'u4' }))
+      t.equal(global.statusCode, 429)
+      t.match(global.json(), { limit: 'active_sessions', max: 4, detail: /MAX_ACTIVE_SESSIONS/ })
+      t.equal(await countMessages(), before, 'a refused turn writes no message')
+      t.equal((await db.query('SELECT id FROM sessions')).rows.length, sessionsBefore + 1, 'and no session beyond u3\'s')
+      t.equal((await app.inject(chat({ message: 'still here', session_id: sessionId }))).statusCode, 200, 'existing sessions go on')
+    })
+
+    await t.test('another user cannot continue a session', async t => {
+      const res = await app.inject(chat({ message: 'hi', session_id: sessionId, user_id: 'intruder' }))
+      t.equal(res.statusCode, 404)
+    })
+
+    await t.test('idle sessions expire, and their slots free up', async t => {
+      clock.advance(601_000)
+      const res = await app.inject(chat({ message: 'hello again', session_id: sessionId }))
+      t.equal(res.statusCode, 404)
+      t.equal(await app.sessionManager.expireIdle(), 4)
+      t.equal((await app.inject(chat({ message: 'hi', user_id: 'u1' }))).statusCode, 200)
+    })
+
+    await t.test('an unknown session id is 404', async t => {
+      const res = await app.inject(chat({ message: 'hi', session_id: '00000000-0000-4000-8000-000000000000' }))
+      t.equal(res.statusCode, 404)
+      t.match(res.headers['content-type'], /application\/problem\+json/)
+    })
+
+    await t.test('concurrent turns of one session get distinct, gapless turn numbers', async t => {
+      const first = (await app.inject(chat({ message: 'hi', user_id: 'u9' }))).json()
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        app.inject(chat({ message: `question ${i}`, session_id: first.session_id }))))
+      const turns = results.map(r => r.json().turn).sort((a, b) => a - b)
+      t.same(turns, [2, 3, 4, 5, 6, 7, 8, 9])
+    })
+  })
+}
+
+t.test('a turn that fails while persisting leaves nothing behind', async t => {
+  const clock = manualClock()
+  const app = await buildTestApp(t, {}, { clock: clock.now })
+  const original = app.messageStore.insertTurn.bind(app.messageStore)
+  app.messageStore.insertTurn = async (tx, turn) => {
+    await original(tx, turn)
+    throw new Error('disk on fire')
+  }
+  const res = await app.inject(chat({ message: 'how do I view traces?', user_id: 'u1' }))
+  t.equal(res.statusCode, 500)
+  t.notMatch(res.body, /disk on fire/, '5xx never leak internals')
+  const counts = await app.db.query<{ sessions: number, messages: number }>(
+    'SELECT (SELECT count(*)::int FROM sessions) AS sessions, (SELECT count(*)::int FROM messages) AS messages')
+  t.same(counts.rows[0], { sessions: 0, messages: 0 }, 'neither the new session nor any message was kept')
+})

@@ -1,0 +1,100 @@
+import t from 'tap'
+import { buildTestApp, engines } from '../../helper.js'
+
+const ADMIN = 'admin-key-0123456789abcdef'
+const ANALYST = 'analyst-key-0123456789abcdef'
+const KEYS = { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst`, KB_SEED_DIR: '' }
+const as = (key: string) => ({ authorization: `Bearer ${key}` })
+
+t.test('admin routes: 401 without a key, 403 with the wrong role, 403 when no keys are configured', async t => {
+  const app = await buildTestApp(t, KEYS)
+  const none = await app.inject({ method: 'GET', url: '/v1/kb/search?q=x' })
+  t.equal(none.statusCode, 401)
+  t.equal(none.headers['www-authenticate'], 'Bearer')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/kb/search?q=x', headers: as('wrong-key-0123456789abcdef') })).statusCode, 401)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/kb/search?q=x', headers: { authorization: 'Basic abc' } })).statusCode, 401)
+  const analyst = await app.inject({ method: 'GET', url: '/v1/kb/search?q=x', headers: as(ANALYST) })
+  t.equal(analyst.statusCode, 403)
+  t.match(analyst.json().detail, /needs the admin role; the key has the analyst role/)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/kb/search?q=x', headers: as(ADMIN) })).statusCode, 200)
+
+  const { rows } = await app.db.query<{ actor: string, details: unknown }>("SELECT actor, details FROM audit_events WHERE action = 'auth.denied' ORDER BY id")
+  t.same(rows.map(r => r.actor), ['anonymous', 'unknown-key', 'unknown-key', rows[3]!.actor])
+  t.match(rows[3]!.actor, /^key_[0-9a-f]{12}$/, 'the analyst is named by key id')
+  t.notMatch(JSON.stringify(rows), /analyst-key|wrong-key/, 'no key is ever recorded')
+
+  const disabled = await buildTestApp(t, { KB_SEED_DIR: '' })
+  const res = await disabled.inject({ method: 'GET', url: '/v1/kb/search?q=x', headers: as(ADMIN) })
+  t.equal(res.statusCode, 403)
+  t.match(res.json().detail, /no API keys are configured\. Set API_KEYS/)
+})
+
+t.test('CHAT_REQUIRE_KEY closes chat to callers without a valid key', async t => {
+  const app = await buildTestApp(t, { ...KEYS, CHAT_REQUIRE_KEY: 'true' })
+  t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })).statusCode, 401)
+  t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' }, headers: as(ANALYST) })).statusCode, 200)
+})
+
+for (const engine of engines()) {
+  t.test(`knowledge-base documents on ${engine.name}`, async t => {
+    const db = await engine.open(t)
+    const app = await buildTestApp(t, KEYS, { database: db })
+    const post = (documents: unknown[]) => app.inject({ method: 'POST', url: '/v1/kb/documents', headers: as(ADMIN), payload: { documents } })
+    const search = async (q: string) => (await app.inject({ method: 'GET', url: `/v1/kb/search?q=${encodeURIComponent(q)}&k=5`, headers: as(ADMIN) })).json().results
+
+    const created = await post([
+      { id: 'refunds', title: 'Refund policy', text: '# Refunds\n\nRefunds are paid within 14 days of a return.\n\n## Exceptions\n\nGift cards are never refunded.' },
+      { title: 'Shipping', text: 'Parcels ship from Rotterdam on weekdays.', metadata: { lang: 'en' } }
+    ])
+    t.equal(created.statusCode, 201, created.body)
+    const [refundsId, shippingId] = created.json().ids
+    t.equal(refundsId, 'refunds', "the caller's id is kept")
+    t.match(shippingId, /^[0-9a-f-]{36}$/, 'an id is made when none is given')
+    t.match(await search('gift card refund'), [{ doc_id: 'refunds', title: 'Refund policy', snippet: /Gift cards/ }])
+
+    const conflict = await post([{ title: 'New', text: 'new text about rotterdam' }, { id: 'refunds', title: 'Again', text: 'dup' }])
+    t.equal(conflict.statusCode, 409)
+    t.match(conflict.json(), { title: 'Conflict', id: 'refunds' })
+    t.equal((await db.query('SELECT id FROM kb_documents')).rows.length, 2, 'a refused batch stores nothing')
+    t.equal((await post([{ id: 'a', title: 'A', text: 'a' }, { id: 'a', title: 'B', text: 'b' }])).statusCode, 409, 'a repeated id is refused')
+    t.equal((await post(Array.from({ length: 1001 }, (_, i) => ({ title: `t${i}`, text: 'x' })))).statusCode, 400, 'over 1,000 documents')
+    t.match((await post([{ title: '  ', text: 'x' }])).json().detail, /title must not be blank/)
+    const nul = await post([{ id: 'nul', title: 'NUL', text: 'fine', metadata: { 'a\u0000b': 'c\u0000' } }])
+    t.same([nul.statusCode, nul.json().type], [400, 'urn:parley:problem:unstorable-text'], 'NUL in metadata is refused, not a 500')
+
+    const got = await app.inject({ method: 'GET', url: '/v1/kb/documents/refunds', headers: as(ADMIN) })
+    t.match(got.json(), { id: 'refunds', title: 'Refund policy', passages: 2, metadata: {} })
+
+    const replaced = await app.inject({ method: 'PUT', url: '/v1/kb/documents/refunds', headers: as(ADMIN), payload: { title: 'Returns', text: 'Returns are accepted for 30 days.' } })
+    t.same([replaced.statusCode, replaced.json()], [200, { id: 'refunds', created: false }])
+    t.same(await search('gift card'), [], 'the replaced text is gone from the index')
+    t.match(await search('returns accepted'), [{ doc_id: 'refunds', title: 'Returns' }])
+    const made = await app.inject({ method: 'PUT', url: '/v1/kb/documents/faq-1', headers: as(ADMIN), payload: { title: 'FAQ', text: 'Opening hours are nine to five.' } })
+    t.same([made.statusCode, made.json()], [201, { id: 'faq-1', created: true }])
+
+    t.equal((await app.inject({ method: 'DELETE', url: '/v1/kb/documents/faq-1', headers: as(ADMIN) })).statusCode, 204)
+    t.same(await search('opening hours'), [])
+    t.equal((await app.inject({ method: 'DELETE', url: '/v1/kb/documents/faq-1', headers: as(ADMIN) })).statusCode, 404)
+    t.equal((await app.inject({ method: 'GET', url: '/v1/kb/documents/faq-1', headers: as(ADMIN) })).statusCode, 404)
+
+    const audited = await db.query<{ action: string }>("SELECT action FROM audit_events WHERE action LIKE 'kb.%' ORDER BY id")
+    t.same(audited.rows.map(r => r.action), ['kb.documents.add', 'kb.document.replace', 'kb.document.create', 'kb.document.delete'])
+
+    const chat = await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how long are returns accepted?' } })
+    t.match(chat.json(), { kind: 'answer', sources: [{ doc_id: 'refunds' }] }, 'chat answers from the changed knowledge base')
+  })
+}
+
+const postgres = engines().find(engine => engine.name === 'postgres')
+t.test('instances sharing server PostgreSQL learn of each other\'s document changes', { skip: postgres === undefined && 'needs TEST_DATABASE_URL' }, async t => {
+  const db = await postgres!.open(t)
+  const first = await buildTestApp(t, KEYS, { database: db })
+  const second = await buildTestApp(t, KEYS, { database: db })
+  await first.inject({ method: 'PUT', url: '/v1/kb/documents/news', headers: as(ADMIN), payload: { title: 'News', text: 'The penguin exhibit opens in March.' } })
+  const seen = async () => second.searchEngine.search('penguin exhibit').length
+  for (let i = 0; i < 50 && await seen() === 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(await seen(), 1, 'the other instance indexed the new document')
+  await first.inject({ method: 'DELETE', url: '/v1/kb/documents/news', headers: as(ADMIN) })
+  for (let i = 0; i < 50 && await seen() === 1; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(await seen(), 0, 'and dropped it when it was deleted')
+})

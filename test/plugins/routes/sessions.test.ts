@@ -1,0 +1,59 @@
+import t from 'tap'
+import { buildTestApp, engines, manualClock } from '../../helper.js'
+
+for (const engine of engines()) {
+  t.test(`session routes on ${engine.name}`, async t => {
+    const clock = manualClock()
+    const db = await engine.open(t)
+    const app = await buildTestApp(t, { SESSION_IDLE_TIMEOUT: '60' }, { database: db, clock: clock.now })
+    const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do sessions expire?', user_id: 'u1' } })).json()
+    const id = first.session_id as string
+    for (let i = 2; i <= 5; i++) await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: `question ${i}`, session_id: id } })
+
+    await t.test('GET /v1/sessions/:id reports its state', async t => {
+      const res = await app.inject({ method: 'GET', url: `/v1/sessions/${id}` })
+      t.equal(res.statusCode, 200)
+      t.same(res.json(), {
+        session_id: id,
+        user_id: 'u1',
+        status: 'active',
+        turns: 5,
+        created_at: '2026-01-15T10:00:00.000Z',
+        last_activity_at: '2026-01-15T10:00:00.000Z',
+        expires_at: '2026-01-15T10:01:00.000Z',
+        ended_at: null
+      })
+    })
+
+    await t.test('messages page backwards from the latest turn, oldest first', async t => {
+      const page1 = (await app.inject({ method: 'GET', url: `/v1/sessions/${id}/messages?limit=2` })).json()
+      t.same(page1.messages.map((m: { turn: number, role: string }) => `${m.turn}${m.role}`), ['4user', '4bot', '5user', '5bot'])
+      t.equal(page1.next_before, 4)
+      const page2 = (await app.inject({ method: 'GET', url: `/v1/sessions/${id}/messages?limit=3&before=4` })).json()
+      t.same(page2.messages.map((m: { turn: number }) => m.turn), [1, 1, 2, 2, 3, 3])
+      t.equal(page2.next_before, null, 'turn 1 reached: no further page')
+      t.match(page2.messages[1], { role: 'bot', kind: 'answer', sources: [{ doc_id: 'sessions' }] })
+    })
+
+    await t.test('an expired session can still be read, and says it expired', async t => {
+      clock.advance(61_000)
+      const res = (await app.inject({ method: 'GET', url: `/v1/sessions/${id}` })).json()
+      t.match(res, { status: 'expired', expires_at: null, ended_at: '2026-01-15T10:01:00.000Z' })
+    })
+
+    await t.test('DELETE removes the session with its messages and audits it', async t => {
+      const res = await app.inject({ method: 'DELETE', url: `/v1/sessions/${id}` })
+      t.equal(res.statusCode, 204)
+      t.equal(res.body, '')
+      t.equal((await app.inject({ method: 'GET', url: `/v1/sessions/${id}` })).statusCode, 404)
+      t.equal((await app.inject({ method: 'GET', url: `/v1/sessions/${id}/messages` })).statusCode, 404)
+      t.equal((await db.query('SELECT 1 FROM messages WHERE session_id = $1', [id])).rows.length, 0)
+      t.equal((await app.inject({ method: 'DELETE', url: `/v1/sessions/${id}` })).statusCode, 404)
+      const { rows } = await db.query('SELECT actor, action, target, result FROM audit_events WHERE action = $1 ORDER BY id', ['session.delete'])
+      t.same(rows, [
+        { actor: 'anonymous', action: 'session.delete', target: id, result: 'success' },
+        { actor: 'anonymous', action: 'session.delete', target: id, result: 'failure' }
+      ])
+    })
+  })
+}

@@ -1,0 +1,185 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import t, { type Test } from 'tap'
+import { derivedId, formatSummary, importDocuments, main } from '../../../src/cli/kb-import.js'
+import { KnowledgeBase } from '../../../src/kb/knowledge-base.js'
+import { SearchEngine } from '../../../src/search/search-engine.js'
+import { createServerDatabase, engines } from '../../helper.js'
+
+async function tempDir (t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-kb-import-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function folderOfFiles (t: Test): Promise<string> {
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'refunds.md'), '# Refund policy\n\nRefunds are paid within 14 days of a return.\n')
+  await writeFile(join(dir, 'shipping-notes.txt'), 'Parcels ship from Rotterdam every weekday.\n')
+  await writeFile(join(dir, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]))
+  await writeFile(join(dir, 'empty.md'), '  \n')
+  return dir
+}
+
+const JSONL_LINES = [
+  JSON.stringify({ id: 'warranty', title: 'Warranty', text: 'Every kettle has a two-year warranty.', metadata: { lang: 'en' } }),
+  'this is not json',
+  JSON.stringify({ id: 'untitled', text: 'A line without a title.' }),
+  '',
+  JSON.stringify({ _id: '4983', title: 'Microstructural development of human brain white matter', text: 'Diffusion tensor imaging of preterm infants.' }),
+  JSON.stringify({ title: 'Opening hours', text: 'The shop opens at nine on weekdays.' }),
+  JSON.stringify({ id: 'warranty', title: 'Warranty again', text: 'A second document with a taken id.' }),
+  JSON.stringify({ id: 'nul', title: 'Binary junk', text: 'before\u0000after' })
+]
+
+async function jsonlFile (t: Test): Promise<string> {
+  const file = join(await tempDir(t), 'corpus.jsonl')
+  await writeFile(file, JSONL_LINES.join('\n') + '\n')
+  return file
+}
+
+function collector () {
+  const stream = new PassThrough()
+  let text = ''
+  stream.on('data', chunk => { text += String(chunk) })
+  return { stream, text: () => text }
+}
+
+for (const engine of engines()) {
+  t.test(`on ${engine.name}`, async t => {
+    const open = async (t: Test) => {
+      const db = await engine.open(t)
+      return { db, knowledgeBase: new KnowledgeBase({ db, searchEngine: new SearchEngine() }) }
+    }
+
+    t.test('a folder of .md/.txt files imports with titles and ids from the files; other files are ignored, empty ones skipped', async t => {
+      const { knowledgeBase } = await open(t)
+      const dir = await folderOfFiles(t)
+      const progress: Array<[number, number]> = []
+      const summary = await importDocuments({ path: dir, knowledgeBase, onProgress: (done, total) => progress.push([done, total]) })
+      t.same(summary, { created: 2, replaced: 0, skipped: [{ source: join(dir, 'empty.md'), reason: 'empty file' }], failed: [] })
+      t.same(progress, [[0, 3], [1, 3], [2, 3], [3, 3]])
+      t.match(await knowledgeBase.get('refunds'), { title: 'Refund policy', metadata: { source: 'refunds.md' } })
+      t.match(await knowledgeBase.get('shipping-notes'), { title: 'shipping-notes', text: 'Parcels ship from Rotterdam every weekday.\n' })
+    })
+
+    t.test('a JSON Lines file: good lines are imported, each bad one is reported with its line and reason', async t => {
+      const { knowledgeBase } = await open(t)
+      const file = await jsonlFile(t)
+      const summary = await importDocuments({ path: file, knowledgeBase })
+      t.equal(summary.created, 3)
+      t.equal(summary.replaced, 0)
+      t.same(summary.skipped, [])
+      t.same(summary.failed.map(f => f.source), [`${file}:2`, `${file}:3`, `${file}:7`, `${file}:8`])
+      t.same(summary.failed.slice(0, 3).map(f => f.reason), [
+        'not valid JSON',
+        'title must be a string of 1 to 500 characters',
+        'id warranty was already imported from ' + `${file}:1`
+      ])
+      // PostgreSQL text cannot hold NUL; whether the reader or the database refuses it, the line fails alone.
+      t.match(summary.failed[3]?.reason, /NUL characters|0x00/)
+      t.match(await knowledgeBase.get('warranty'), { title: 'Warranty', metadata: { lang: 'en' } })
+      t.match(await knowledgeBase.get('4983'), { title: 'Microstructural development of human brain white matter' })
+      const generated = derivedId({ title: 'Opening hours', text: 'The shop opens at nine on weekdays.' })
+      t.match(generated, /^[0-9a-f]{32}$/)
+      t.match(await knowledgeBase.get(generated), { title: 'Opening hours' })
+    })
+
+    t.test('importing again replaces instead of duplicating', async t => {
+      const { db, knowledgeBase } = await open(t)
+      const file = await jsonlFile(t)
+      const dir = await folderOfFiles(t)
+      await importDocuments({ path: file, knowledgeBase })
+      await importDocuments({ path: dir, knowledgeBase })
+      const again = await importDocuments({ path: file, knowledgeBase })
+      t.match(again, { created: 0, replaced: 3 })
+      t.match(await importDocuments({ path: dir, knowledgeBase }), { created: 0, replaced: 2 })
+      const { rows } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM kb_documents')
+      t.equal(rows[0]?.count, 5)
+    })
+
+    t.test('imported documents are searchable once an index is loaded from the database', async t => {
+      const { db, knowledgeBase } = await open(t)
+      await importDocuments({ path: await folderOfFiles(t), knowledgeBase })
+      await importDocuments({ path: await jsonlFile(t), knowledgeBase })
+      const server = new KnowledgeBase({ db, searchEngine: new SearchEngine() })
+      t.equal(await server.loadIndex(), 5)
+      t.equal(server.searchEngine.search('refund paid days')[0]?.docId, 'refunds')
+      t.equal(server.searchEngine.search('kettle warranty')[0]?.docId, 'warranty')
+    })
+
+    t.test('a missing path or a file that is not JSON Lines stops the import with a message naming it', async t => {
+      const { knowledgeBase } = await open(t)
+      const dir = await tempDir(t)
+      await t.rejects(importDocuments({ path: join(dir, 'nope'), knowledgeBase }), { message: new RegExp(`^${join(dir, 'nope')} does not exist`) })
+      await writeFile(join(dir, 'notes.md'), '# Notes\n')
+      await t.rejects(importDocuments({ path: join(dir, 'notes.md'), knowledgeBase }), { message: /is neither a folder nor a \.jsonl file/ })
+    })
+  })
+}
+
+t.test('a document the database refuses fails alone; a database that stops working stops the import', async t => {
+  const dir = await folderOfFiles(t)
+  const refusing = {
+    put: async (id: string) => {
+      if (id === 'refunds') throw Object.assign(new Error('value too long for type character varying(10)'), { code: '22001' })
+      return true
+    }
+  } as unknown as KnowledgeBase
+  t.same(await importDocuments({ path: dir, knowledgeBase: refusing }), {
+    created: 1,
+    replaced: 0,
+    skipped: [{ source: join(dir, 'empty.md'), reason: 'empty file' }],
+    failed: [{ source: join(dir, 'refunds.md'), reason: 'the database refused it: value too long for type character varying(10)' }]
+  })
+  const broken = { put: async () => { throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined }) } } as unknown as KnowledgeBase
+  await t.rejects(importDocuments({ path: dir, knowledgeBase: broken }), {
+    message: `the import stopped at ${join(dir, 'refunds.md')}: Connection terminated unexpectedly. The 0 documents before it are stored; running the import again replaces them.`
+  })
+})
+
+t.test('the summary lists the first 20 problems of each kind and counts the rest', async t => {
+  const failed = Array.from({ length: 23 }, (_, i) => ({ source: `f.jsonl:${i + 1}`, reason: 'not valid JSON' }))
+  const text = formatSummary({ created: 1, replaced: 0, skipped: [{ source: 'empty.md', reason: 'empty file' }], failed })
+  const lines = text.split('\n')
+  t.equal(lines[0], 'Imported 1 document (1 created, 0 replaced).')
+  t.same(lines.slice(1, 4), ['Skipped 1:', '  empty.md → empty file', 'Failed 23:'])
+  t.equal(lines[4], '  f.jsonl:1 → not valid JSON')
+  t.equal(lines.at(-2), '  f.jsonl:20 → not valid JSON')
+  t.equal(lines.at(-1), '  … and 3 more')
+})
+
+t.test('main: exit codes 0, 2 and 1 with a data folder on disk', async t => {
+  const env = { DATA_DIR: join(await tempDir(t), 'data'), LOG_LEVEL: 'silent' }
+  const run = async (argv: string[], runEnv: Record<string, string> = env) => {
+    const stdout = collector()
+    const stderr = collector()
+    const code = await main(argv, runEnv, { stdout: stdout.stream, stderr: stderr.stream })
+    return { code, stdout: stdout.text(), stderr: stderr.text() }
+  }
+
+  t.match(await run([]), { code: 1, stderr: /Usage: npm run kb:import/ })
+  t.match(await run(['--help']), { code: 0, stdout: /Usage: npm run kb:import/ })
+  t.match(await run(['/no/such/folder']), { code: 1, stderr: 'kb:import: /no/such/folder does not exist.' })
+  t.match(await run([await tempDir(t)], { DATABASE_URL: 'mysql://x' }), { code: 1, stderr: /Invalid configuration: DATABASE_URL/ })
+  t.match(await run([await tempDir(t)], { DATA_DIR: 'memory://' }), { code: 1, stderr: /memory:\/\/ is forgotten/ })
+
+  const dir = await folderOfFiles(t)
+  const first = await run([dir])
+  t.match(first, { code: 0, stdout: 'Imported 2 documents (2 created, 0 replaced).\nSkipped 1:' })
+  t.match(first.stderr, 'Importing into the embedded database in')
+  t.match(await run([dir]), { code: 0, stdout: '(0 created, 2 replaced)' })
+  t.match(await run([await jsonlFile(t)]), { code: 2, stdout: /Imported 3 documents[^]*Failed 4:\n.*corpus\.jsonl:2 → not valid JSON/ })
+})
+
+const serverUrl = process.env.TEST_DATABASE_URL
+t.test('main imports into server PostgreSQL given DATABASE_URL', { skip: serverUrl === undefined || serverUrl === '' ? 'TEST_DATABASE_URL is not set' : false }, async t => {
+  const { url, drop } = await createServerDatabase(serverUrl!)
+  t.teardown(drop)
+  const stdout = collector()
+  const code = await main([await folderOfFiles(t)], { DATABASE_URL: url }, { stdout: stdout.stream, stderr: new PassThrough() })
+  t.equal(code, 0)
+  t.match(stdout.text(), 'Imported 2 documents (2 created, 0 replaced).')
+})

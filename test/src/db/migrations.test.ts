@@ -1,0 +1,24 @@
+import t from 'tap'
+import { appliedMigrations, migrate, migrations } from '../../../src/db/migrations.js'
+import { engines } from '../../helper.js'
+
+for (const engine of engines()) {
+  t.test(`migrations on ${engine.name}`, async t => {
+    const db = await engine.open(t) // opened databases are already migrated
+    t.same(await appliedMigrations(db), migrations.map(m => m.version), 'every migration is recorded')
+    t.same(await migrate(db), [], 'running them again applies nothing')
+
+    const { rows } = await db.query<{ table_name: string }>(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name')
+    t.same(rows.map(r => r.table_name), ['app_state', 'audit_events', 'feedback', 'kb_documents', 'kb_passages', 'messages', 'schema_migrations', 'sessions'])
+
+    const extra = [...migrations, { version: 999, name: 'broken', sql: 'CREATE TABLE later (id int); SELECT no_such_function();' }]
+    await t.rejects(migrate(db, extra), /no_such_function/)
+    t.same(await appliedMigrations(db), migrations.map(m => m.version), 'a failing migration is not recorded')
+    t.same((await db.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'later'")).rows, [], 'and leaves nothing half-applied')
+
+    const next = [...migrations, { version: 999, name: 'add column', sql: 'ALTER TABLE sessions ADD COLUMN channel text' }]
+    const results = await Promise.all([migrate(db, next), migrate(db, next)])
+    t.same(results.flat(), [999], 'concurrent runs apply a new migration exactly once')
+  })
+}

@@ -1,0 +1,206 @@
+import t from 'tap'
+import fc from 'fast-check'
+import { splitIntoPassages } from '../../../src/search/passages.js'
+import { SNIPPET_MAX_CHARS, SearchEngine, type SearchDocument, type SearchHit } from '../../../src/search/search-engine.js'
+
+function doc (id: string, title: string, markdown: string): SearchDocument {
+  return { id, title, passages: splitIntoPassages(markdown) }
+}
+
+const CORPUS: SearchDocument[] = [
+  doc('cats', 'Caring for cats', 'Cats need fresh water and good cat food every day.\n\n## Litter\nClean the litter box daily.'),
+  doc('dogs', 'Training your dog', 'Dogs learn commands with treats. A dog may chase cats, so train recall early.'),
+  doc('install', 'Installing Parley', '## Linux\nInstall Node.js 20, then run npm ci.\n\n## Windows\nUse the Node.js installer, then run npm ci in PowerShell.'),
+  doc('errors', 'Troubleshooting', 'If the server does not start, check that PostgreSQL is running and the port is free.'),
+  doc('food', 'Pet food guide', 'Food for pets: dry food, wet food and raw food compared. Dogs and cats have different needs.')
+]
+
+function engineWith (docs: SearchDocument[], options = {}): SearchEngine {
+  const engine = new SearchEngine(options)
+  for (const d of docs) engine.upsert(d)
+  return engine
+}
+
+const ids = (hits: SearchHit[]): string[] => hits.map((h) => h.docId)
+
+t.test('ranks the best-matching documents first', async (t) => {
+  const engine = engineWith(CORPUS)
+  t.equal(engine.documentCount, 5)
+  t.equal(engine.passageCount, 7)
+  t.same(ids(engine.search('install parley on windows')).slice(0, 1), ['install'])
+  t.same(ids(engine.search('cat litter')).slice(0, 1), ['cats'])
+  t.same(ids(engine.search('postgresql not starting')), ['errors'])
+  const food = engine.search('pet food')
+  t.same(ids(food).slice(0, 2), ['food', 'cats'], 'the food guide says food five times, the cat page once')
+  t.ok(food.every((h, i) => i === 0 || (food[i - 1] as SearchHit).score >= h.score), 'best first')
+})
+
+t.test('the title counts, and titleBoost weights it', async (t) => {
+  const docs = [
+    doc('titled', 'Widget setup', 'How to configure the thing for your team and deploy it.'),
+    doc('body', 'Configuration', 'Set the widget name, then reload the widget and check widget logs.')
+  ]
+  t.same(ids(engineWith(docs, { titleBoost: 0 }).search('widget')), ['body'], 'without title weight only the body matches')
+  t.same(ids(engineWith(docs, { titleBoost: 1 }).search('widget')), ['body', 'titled'])
+  t.same(ids(engineWith(docs, { titleBoost: 5 }).search('widget')), ['titled', 'body'])
+})
+
+t.test('one row per document: its best passage', async (t) => {
+  const engine = engineWith([
+    doc('kiwi', 'Fruit', '## One\nA kiwi is small.\n\n## Two\nKiwi kiwi kiwi: kiwi everywhere.\n\n## Three\nNo such fruit here.'),
+    doc('other', 'Birds', 'The kiwi is also a bird.')
+  ])
+  const hits = engine.search('kiwi')
+  t.same(ids(hits), ['kiwi', 'other'])
+  t.equal(hits[0]?.passage, 1)
+  t.equal(hits[0]?.passageText, 'Kiwi kiwi kiwi: kiwi everywhere.')
+  t.equal(hits[0]?.title, 'Fruit')
+})
+
+t.test('headings are searchable with their passage', async (t) => {
+  const engine = engineWith(CORPUS)
+  const hits = engine.search('litter')
+  t.equal(hits[0]?.docId, 'cats')
+  t.equal(hits[0]?.passage, 1)
+})
+
+t.test('upsert replaces every passage of a document', async (t) => {
+  const engine = engineWith(CORPUS)
+  engine.upsert(doc('cats', 'Caring for cats', 'Brush long-haired breeds weekly.'))
+  t.equal(engine.documentCount, 5)
+  t.equal(engine.passageCount, 6)
+  t.same(ids(engine.search('litter')), [], 'old passages are gone')
+  t.same(ids(engine.search('brush')), ['cats'])
+  t.same(ids(engine.search('cat')).slice(0, 1), ['cats'], 'the title is still indexed')
+})
+
+t.test('remove removes', async (t) => {
+  const engine = engineWith(CORPUS)
+  t.equal(engine.remove('install'), true)
+  t.equal(engine.remove('install'), false)
+  t.equal(engine.remove('never-there'), false)
+  t.equal(engine.documentCount, 4)
+  t.equal(engine.passageCount, 5)
+  t.same(engine.search('npm ci powershell'), [])
+  for (const d of CORPUS) engine.remove(d.id)
+  t.equal(engine.documentCount, 0)
+  t.equal(engine.passageCount, 0)
+  t.same(engine.search('cats'), [])
+  engine.upsert(CORPUS[0] as SearchDocument)
+  t.same(ids(engine.search('cats')), ['cats'], 'usable again after being emptied')
+})
+
+t.test('incremental updates score exactly like a fresh index, through compactions', async (t) => {
+  const vocabulary = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'sigma', 'kappa', 'zeta']
+  const makeDoc = (id: number, version: number): SearchDocument => {
+    const pick = (i: number): string => vocabulary[(id * 7 + version * 3 + i * i) % vocabulary.length] as string
+    const para = (n: number): string => Array.from({ length: 3 + ((id + n) % 5) }, (_, i) => pick(i + n)).join(' ')
+    return { id: `d${id}`, title: pick(id), passages: [0, 1, 2].slice(0, 1 + ((id + version) % 3)).map((n) => ({ ordinal: n, text: para(n) })) }
+  }
+  const engine = new SearchEngine()
+  const live = new Map<string, SearchDocument>()
+  for (let i = 0; i < 300; i++) {
+    const d = makeDoc(i, 0)
+    engine.upsert(d)
+    live.set(d.id, d)
+  }
+  for (let i = 0; i < 300; i += 2) {
+    engine.remove(`d${i}`)
+    live.delete(`d${i}`)
+  }
+  for (let i = 0; i < 300; i += 3) {
+    const d = makeDoc(i, 1)
+    engine.upsert(d)
+    live.set(d.id, d)
+  }
+  const fresh = engineWith([...live.values()])
+  t.equal(engine.documentCount, fresh.documentCount)
+  t.equal(engine.passageCount, fresh.passageCount)
+  for (const query of ['alpha', 'beta gamma', 'omega zeta kappa', 'delta delta sigma']) {
+    t.same(engine.search(query, 50), fresh.search(query, 50), query)
+  }
+})
+
+t.test('snippet: the best-matching sentence, bounded, never empty when there is text', async (t) => {
+  const engine = engineWith([
+    doc('a', 'Guide', 'Parley is a chatbot. It stores sessions in PostgreSQL. Backups run nightly at two.'),
+    doc('b', 'Long', `Intro sentence. ${'Lorem ipsum dolor sit amet. '.repeat(20)}The rotation key is configured in settings. ${'More filler text here. '.repeat(20)}`),
+    doc('c', 'Titled only', 'Nothing relevant is said in this text at all.'),
+    doc('d', 'Empty body', '')
+  ])
+  const [backup] = engine.search('nightly backups')
+  t.match(backup?.snippet, /^Backups run nightly/)
+  const [rotation] = engine.search('rotation key')
+  t.ok(rotation !== undefined && rotation.snippet.length <= SNIPPET_MAX_CHARS)
+  t.match(rotation?.snippet, /The rotation key is configured in settings\./)
+  t.notMatch(rotation?.snippet, /Intro sentence/)
+  const [titled] = engine.search('titled')
+  t.equal(titled?.snippet, 'Nothing relevant is said in this text at all.')
+  const [empty] = engine.search('empty body')
+  t.equal(empty?.docId, 'd')
+  t.equal(empty?.passage, 0)
+  t.equal(empty?.snippet, '')
+})
+
+t.test('a very long sentence is cut around the first match', async (t) => {
+  const text = `${'word '.repeat(150)}needle ${'word '.repeat(150)}`.trim()
+  const [hit] = engineWith([{ id: 'long', title: 'Long', passages: [{ ordinal: 0, text }] }]).search('needle')
+  t.ok(hit !== undefined && hit.snippet.length <= SNIPPET_MAX_CHARS)
+  t.match(hit?.snippet, /^….*needle.*…$/)
+})
+
+t.test('queries without indexable terms give no hits', async (t) => {
+  const engine = engineWith(CORPUS)
+  t.same(engine.search(''), [])
+  t.same(engine.search('   '), [])
+  t.same(engine.search('?!... ---'), [])
+  t.same(engine.search('the and of to it is'), [])
+  t.same(engine.search('unknownword'), [])
+  t.same(engine.search(undefined as unknown as string), [])
+})
+
+t.test('k bounds the rows; scores are finite and rounded', async (t) => {
+  const engine = engineWith(CORPUS)
+  t.equal(engine.search('food cats dogs npm', 2).length, 2)
+  t.equal(engine.search('food cats dogs npm', 0).length, 0)
+  t.equal(engine.search('food cats dogs npm', -3).length, 0)
+  t.equal(engine.search('food cats dogs npm', 2.9).length, 2)
+  t.equal(engine.search('food cats dogs npm').length, 4, 'every document that matches, the default k being 10')
+  for (const hit of engine.search('food cats dogs npm')) {
+    t.ok(Number.isFinite(hit.score) && hit.score > 0)
+    t.equal(Math.round(hit.score * 1e4) / 1e4, hit.score)
+  }
+})
+
+t.test('a document without passages is still found by its title', async (t) => {
+  const engine = engineWith([{ id: 'x', title: 'Release notes', passages: [] }])
+  t.equal(engine.passageCount, 1)
+  t.same(engine.search('release'), [{ docId: 'x', title: 'Release notes', score: engine.search('release')[0]?.score, snippet: '', passage: 0, passageText: '' }])
+})
+
+t.test('rejects bad options and documents', async (t) => {
+  t.throws(() => new SearchEngine({ k1: -1 }), RangeError)
+  t.throws(() => new SearchEngine({ b: 1.5 }), RangeError)
+  t.throws(() => new SearchEngine({ titleBoost: Number.NaN }), RangeError)
+  const engine = new SearchEngine()
+  t.throws(() => engine.upsert({ title: 'no id', passages: [] } as unknown as SearchDocument), TypeError)
+  t.equal(engine.documentCount, 0)
+})
+
+t.test('property: search never throws, returns at most k rows, one per document, best first', async (t) => {
+  const engine = engineWith(CORPUS)
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 100 }), fc.integer({ min: -2, max: 8 }), (query, k) => {
+    const hits = engine.search(query, k)
+    const docIds = new Set(hits.map((h) => h.docId))
+    return hits.length <= Math.max(0, k) &&
+      docIds.size === hits.length &&
+      hits.every((h, i) => Number.isFinite(h.score) && (i === 0 || (hits[i - 1] as SearchHit).score >= h.score))
+  }), { numRuns: 1000 })
+  const words = fc.constantFrom('cats', 'dog', 'food', 'npm', 'the', 'install', 'litter', 'windows', 'postgresql', 'x')
+  fc.assert(fc.property(fc.array(words, { maxLength: 6 }).map((w) => w.join(' ')), fc.integer({ min: 1, max: 6 }), (query, k) => {
+    const hits = engine.search(query, k)
+    return hits.length <= k && hits.every((h, i) => i === 0 || (hits[i - 1] as SearchHit).score >= h.score) &&
+      hits.every((h) => h.snippet.length <= SNIPPET_MAX_CHARS)
+  }), { numRuns: 500 })
+  t.pass('properties held')
+})

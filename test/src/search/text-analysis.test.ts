@@ -1,0 +1,74 @@
+import t from 'tap'
+import fc from 'fast-check'
+import { STOPWORDS, analyze, analyzeTokens, createAnalyzer } from '../../../src/search/text-analysis.js'
+
+t.test('lowercases, splits on non-word characters and stems', async (t) => {
+  t.same(analyze('Running DOGS were barking!'), ['run', 'dog', 'were', 'bark'])
+  t.same(analyze('relational-databases, connections;indexing'), ['relat', 'databas', 'connect', 'index'])
+  t.same(analyze('HTTP2 over TLS 1.3'), ['http2', 'over', 'tl', '1', '3'])
+})
+
+t.test("drops Lucene's 33 English stopwords, before stemming", async (t) => {
+  t.equal(STOPWORDS.size, 33)
+  t.same(analyze([...STOPWORDS].join(' ')), [])
+  t.same(analyze('The Cat IS on THE mat'), ['cat', 'mat'])
+  // "thing" is not a stopword even though stemming could make it look like one.
+  t.same(analyze('this thing'), ['thing'])
+})
+
+t.test("removes the possessive 's and joins other apostrophes", async (t) => {
+  t.same(analyze("John's car"), ['john', 'car'])
+  t.same(analyze('the user\u2019s settings'), ['user', 'set'])
+  t.same(analyze("don't"), ['dont'])
+  t.same(analyze("'quoted' words"), ['quot', 'word'])
+  t.same(analyze("it's"), [], "it's is the stopword it")
+})
+
+t.test('is Unicode aware', async (t) => {
+  t.same(analyze('Café naïve'), ['café', 'naïv'])
+  t.same(analyze('cafe\u0301'), analyze('café'), 'decomposed accents are composed')
+  t.same(analyze('\uFB01nance'), analyze('finance'), 'ligatures are folded')
+  t.same(analyze('\uFF21\uFF22\uFF23'), ['abc'], 'full-width letters are folded')
+  t.same(analyze('Москва — столица'), ['москва', 'столица'])
+  t.same(analyze('東京 2020'), ['東京', '2020'])
+  t.same(analyze('\u{1D400}x'), ['ax'], 'astral letters are word characters')
+  t.same(analyze('a🙂b'), ['b'], 'emoji separate words')
+})
+
+t.test('empty and non-text input gives no terms', async (t) => {
+  t.same(analyze(''), [])
+  t.same(analyze('  ,,, --- !!! '), [])
+  t.same(analyze(undefined as unknown as string), [])
+  t.same(analyze(42 as unknown as string), [])
+})
+
+t.test('analyzeTokens reports where each term came from', async (t) => {
+  const text = "The Quick brown fox's jumps"
+  const tokens = analyzeTokens(text)
+  t.same(tokens.map((tok) => tok.term), ['quick', 'brown', 'fox', 'jump'])
+  t.same(tokens.map((tok) => text.slice(tok.start, tok.end)), ['Quick', 'brown', "fox's", 'jumps'])
+  const unicode = 'İstanbul \uFB01nance'
+  t.same(analyzeTokens(unicode).map((tok) => unicode.slice(tok.start, tok.end)), ['İstanbul', '\uFB01nance'])
+})
+
+t.test('a cached analyzer gives the same terms as analyze, even when its cache overflows', async (t) => {
+  const cached = createAnalyzer()
+  const tiny = createAnalyzer({ cacheSize: 1 })
+  const text = 'Connections connected connecting; the running runners ran'
+  t.same(cached.analyze(text), analyze(text))
+  t.same(tiny.analyze(text), analyze(text))
+  t.same(tiny.analyzeTokens(text), analyzeTokens(text))
+})
+
+t.test('property: never throws, terms are non-empty, lowercase, not stopwords; cached = uncached', async (t) => {
+  const cached = createAnalyzer({ cacheSize: 8 })
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+    const terms = analyze(text)
+    for (const term of terms) {
+      if (term.length === 0 || STOPWORDS.has(term) || /\s/.test(term)) return false
+    }
+    return JSON.stringify(cached.analyze(text)) === JSON.stringify(terms) &&
+      analyzeTokens(text).length === terms.length
+  }), { numRuns: 500 })
+  t.pass('property held')
+})
