@@ -25,7 +25,7 @@ export const ConfigSchema = Type.Object({
   SESSION_SWEEP_INTERVAL: seconds(60),
   MAX_ACTIVE_SESSIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
-  SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 4 }),
+  SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 2.3 }),
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
   SHUTDOWN_TIMEOUT: seconds(10)
 })

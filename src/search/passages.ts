@@ -44,10 +44,11 @@ function isSpace (code: number): boolean {
 }
 
 // Abbreviations that end with a period but rarely end a sentence; without this
-// list "e.g. the" or "Smith et al. found" would be cut in two.
+// list "e.g. the" or "Smith et al. found" would be cut in two. Ones that often do end
+// a sentence ("etc.", "Inc.", "no.") are left out: a cut too many is the lesser harm.
 const ABBREVIATIONS = new Set([
-  'e.g', 'i.e', 'etc', 'al', 'vs', 'cf', 'fig', 'figs', 'eq', 'no', 'nos', 'approx',
-  'dr', 'mr', 'mrs', 'ms', 'prof', 'st', 'vol', 'ref', 'refs', 'resp', 'ca', 'inc', 'ltd'
+  'e.g', 'i.e', 'al', 'vs', 'cf', 'fig', 'figs', 'eq', 'eqs', 'approx',
+  'dr', 'mr', 'mrs', 'ms', 'prof', 'vol', 'ref', 'refs', 'resp'
 ])
 
 /**
@@ -109,8 +110,8 @@ function pack (units: string[], maxWords: number, joiner: string): string[] {
   let current: string[] = []
   let currentWords = 0
   for (const unit of sized) {
-    // Close the chunk when adding the unit would overflow, or when it already reached
-    // the target and the unit would take it further past the target than stopping short.
+    // Close the chunk when the unit would overflow it, or when more than half of the
+    // unit would land past the target size.
     const overflow = currentWords + unit.words > maxWords
     const pastTarget = currentWords > 0 && currentWords + unit.words / 2 > target
     if (current.length > 0 && (overflow || pastTarget)) {
@@ -210,7 +211,7 @@ function readBlocks (markdown: string): { blocks: Block[], headings: string[] } 
  *
  * Total: never throws, and always returns at least one passage, so every stored
  * document has a passage row to point at. Empty or blank text gives
- * `[{ ordinal: 0, text: '' }]`; a document of only headings gives one passage whose
+ * `[{ ordinal: 0, text: '' }]`; a document of only headings gives passages whose
  * text is the headings, one a line.
  */
 export function splitIntoPassages (text: string, options: SplitOptions = {}): Passage[] {

@@ -138,6 +138,54 @@ function analyzeInto (text: string, stem: Stem, onTerm: OnTerm): void {
   })
 }
 
+/**
+ * Builds a function that tells which of `terms` occur in a text, much faster than
+ * analysing the text: a word is only normalised and stemmed when it starts with the
+ * probe of some wanted term. That is exact because Porter stemming only rewrites the
+ * end of a word: all but the last two characters of a stem are a prefix of every
+ * word that stems to it (checked over ~840k English words and suffix variants; one
+ * character is enough in practice, two is the safety margin).
+ */
+function termMatcherWith (terms: Iterable<string>, stem: Stem): (text: string) => Set<string> {
+  const wanted = new Set(terms)
+  const probesByFirst = new Map<number, string[]>()
+  for (const term of wanted) {
+    if (term.length === 0) continue
+    const probe = term.slice(0, Math.max(1, term.length - 2))
+    const first = probe.charCodeAt(0)
+    const list = probesByFirst.get(first)
+    if (list === undefined) probesByFirst.set(first, [probe])
+    else list.push(probe)
+  }
+  const starts = (text: string, start: number): boolean => {
+    const probes = probesByFirst.get(text.charCodeAt(start))
+    if (probes === undefined) return false
+    for (const probe of probes) if (text.startsWith(probe, start)) return true
+    return false
+  }
+  return (text) => {
+    const found = new Set<string>()
+    if (typeof text !== 'string' || text.length === 0 || probesByFirst.size === 0) return found
+    const lower = text.toLowerCase()
+    if (lower.length === text.length && !NON_ASCII.test(lower)) {
+      scanWords(lower, (start, end, apostrophe) => {
+        // A probe holds word characters only, so it cannot match past the end of the
+        // word; an apostrophe inside the word is removed before stemming, so such a
+        // word is checked after normalisation instead.
+        if (!apostrophe && !starts(lower, start)) return
+        const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : lower.slice(start, end)
+        if (apostrophe && !starts(word, 0)) return
+        if (STOPWORDS.has(word)) return
+        const term = stem(word)
+        if (wanted.has(term)) found.add(term)
+      })
+      return found
+    }
+    analyzeInto(text, stem, (term) => { if (wanted.has(term)) found.add(term) })
+    return found
+  }
+}
+
 function tokensWith (text: string, stem: Stem): Token[] {
   const tokens: Token[] = []
   analyzeInto(text, stem, (term, start, end) => { tokens.push({ term, start, end }) })
@@ -165,13 +213,28 @@ export function analyzeTokens (text: string): Token[] {
 }
 
 /**
+ * A function giving the distinct members of `terms` (analysed terms) that analyze
+ * would produce for a text; used to rank snippet sentences without stemming every word.
+ */
+export function termMatcher (terms: Iterable<string>): (text: string) => Set<string> {
+  return termMatcherWith(terms, stemmer)
+}
+
+export interface CachedAnalyzer {
+  analyze: Analyzer
+  analyzeTokens: (text: string) => Token[]
+  termMatcher: (terms: Iterable<string>) => (text: string) => Set<string>
+}
+
+/**
  * An analyze function with its own stem cache, for callers that analyse a lot of
  * text (the search engine owns one; there is no shared module-level state).
  */
-export function createAnalyzer (options: AnalyzerOptions = {}): { analyze: Analyzer, analyzeTokens: (text: string) => Token[] } {
+export function createAnalyzer (options: AnalyzerOptions = {}): CachedAnalyzer {
   const stem = cachedStem(Math.max(1, options.cacheSize ?? 200_000))
   return {
     analyze: (text) => analyzeWith(text, stem),
-    analyzeTokens: (text) => tokensWith(text, stem)
+    analyzeTokens: (text) => tokensWith(text, stem),
+    termMatcher: (terms) => termMatcherWith(terms, stem)
   }
 }
