@@ -1,0 +1,43 @@
+// The chat turn without Fastify: the domain objects wired by hand, as the plugins wire them.
+import t from 'tap'
+import { ChatService } from '../../../src/chat/chat-service.js'
+import { MessageStore } from '../../../src/chat/message-store.js'
+import { SearchEngine } from '../../../src/search/search-engine.js'
+import { splitIntoPassages } from '../../../src/search/passages.js'
+import { SessionManager } from '../../../src/sessions/session-manager.js'
+import { NotFoundError } from '../../../src/errors.js'
+import { manualClock, openTestPGlite } from '../../helper.js'
+
+t.test('a turn: session, parse, search or command, persist, reply', async t => {
+  const db = await openTestPGlite(t)
+  const clock = manualClock()
+  const searchEngine = new SearchEngine()
+  const documents = [
+    ['opening-hours', 'Opening hours', 'The shop opens at nine and closes at five on weekdays.'],
+    ['returns', 'Returns', 'Items can be returned within thirty days with the receipt.'],
+    ['delivery', 'Delivery', 'Parcels are delivered within two working days.'],
+    ['payment', 'Payment', 'We accept cards and bank transfers.']
+  ]
+  for (const [id, title, text] of documents) searchEngine.upsert({ id: id!, title: title!, passages: splitIntoPassages(text!) })
+  const sessionManager = new SessionManager({ db, now: clock.now, limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
+  const messageStore = new MessageStore(db)
+  const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, minAnswerScore: 0.5, now: clock.now })
+
+  const first = await chat.handleTurn({ message: 'When does the shop open?', userId: 'u1' })
+  t.match(first, { turn: 1, kind: 'answer', reply: /opens at nine[\s\S]*\(Source: Opening hours\)/, sources: [{ doc_id: 'opening-hours', title: 'Opening hours' }] })
+  t.notOk('command' in first)
+
+  const miss = await chat.handleTurn({ message: 'Do you sell bicycles?', sessionId: first.sessionId })
+  t.match(miss, { turn: 2, kind: 'no_answer', sources: [] })
+
+  const rated = await chat.handleTurn({ message: '/feedback down wrong hours', sessionId: first.sessionId })
+  t.match(rated, { turn: 3, kind: 'command', command: 'feedback', reply: /turn 2/ }, 'feedback rates the latest answer, even a no_answer')
+
+  const stored = await messageStore.list(first.sessionId, { turns: 10 })
+  t.same(stored.map(m => `${m.turn}:${m.role}:${m.kind ?? '-'}`), ['1:user:-', '1:bot:answer', '2:user:-', '2:bot:no_answer', '3:user:-', '3:bot:command'])
+  const { rows } = await db.query<{ top_score: number | null, latency_ms: number }>("SELECT top_score, latency_ms FROM messages WHERE role = 'bot' ORDER BY turn")
+  t.ok(rows[0]!.top_score! > 0.5 && rows.every(r => r.latency_ms >= 0), 'each reply stores its top score and latency for later analysis')
+
+  clock.advance(61_000)
+  await t.rejects(chat.handleTurn({ message: 'still there?', sessionId: first.sessionId }), NotFoundError)
+})
