@@ -33,15 +33,7 @@ export interface TurnRecord {
   at: Date
 }
 
-interface MessageRow {
-  turn: number
-  role: 'user' | 'bot'
-  content: string
-  kind: ReplyKind | null
-  command: string | null
-  sources: Source[]
-  created_at: Date
-}
+type MessageRow = Omit<StoredMessage, 'createdAt'> & { created_at: Date }
 
 export class MessageStore {
   private readonly db: Database
@@ -68,15 +60,7 @@ export class MessageStore {
          SELECT DISTINCT turn FROM messages WHERE session_id = $1 AND turn < $2 ORDER BY turn DESC LIMIT $3)
        ORDER BY turn, role DESC`,
       [sessionId, options.before ?? 2_147_483_647, options.turns])
-    return rows.map(row => ({
-      turn: row.turn,
-      role: row.role,
-      content: row.content,
-      kind: row.kind,
-      command: row.command,
-      sources: row.sources,
-      createdAt: row.created_at
-    }))
+    return rows.map(({ created_at: createdAt, ...row }) => ({ ...row, createdAt }))
   }
 
   /** The turn of the latest knowledge-base answer in a session, the one /feedback rates. */
