@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import { createBenchDatabase } from './server-database.js'
+import { createScratchDatabase } from './server-database.js'
 
 const SESSIONS = 100
 // Mostly questions answered from the bundled docs, as a help chatbot sees them, plus the commands.
@@ -119,7 +119,7 @@ try {
 }
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test'
-const database = await createBenchDatabase(serverUrl).catch((error: Error) => {
+const database = await createScratchDatabase(serverUrl, 'parley_bench').catch((error: Error) => {
   notes.push(`Server PostgreSQL skipped: ${new URL(serverUrl).host} is not usable (${error.message}); set BENCH_DATABASE_URL.`)
   return undefined
 })

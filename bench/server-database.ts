@@ -1,9 +1,9 @@
-// A throwaway database on the PostgreSQL server, so the bench never touches real data and leaves
-// nothing behind. Same idea as createServerDatabase in test/helper.ts, which dist/ does not contain.
+// A throwaway database on the PostgreSQL server, so benchmarks and tests never touch real data,
+// never collide with a concurrent run, and leave nothing behind.
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 
-export interface BenchDatabase {
+export interface ScratchDatabase {
   url: string
   /** The server's version string, for the report. */
   version: string
@@ -21,8 +21,8 @@ async function withClient<T> (url: string, fn: (client: pg.Client) => Promise<T>
   }
 }
 
-export async function createBenchDatabase (serverUrl: string): Promise<BenchDatabase> {
-  const name = `parley_bench_${randomUUID().replaceAll('-', '')}`
+export async function createScratchDatabase (serverUrl: string, prefix: string): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomUUID().replaceAll('-', '')}`
   const version = await withClient(serverUrl, async client => {
     await client.query(`CREATE DATABASE ${name}`)
     const { rows } = await client.query<{ version: string }>("SELECT split_part(version(), ' ', 2) AS version")

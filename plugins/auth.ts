@@ -2,7 +2,7 @@
 // Keys are compared in constant time and only their id, a hash prefix, is ever recorded.
 import fp from 'fastify-plugin'
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { parseApiKeys, type Role } from '../src/config.js'
 import { sendProblem } from './error-handler.js'
 
@@ -10,10 +10,10 @@ export interface Principal { keyId: string, role: Role }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** A preHandler that admits only callers whose key has one of the roles. */
-    requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler
-    /** A preHandler for chat routes: open unless CHAT_REQUIRE_KEY=true, then any valid key. */
-    chatAccess: preHandlerAsyncHookHandler
+    /** An onRequest hook that admits only callers whose key has one of the roles, before any body is read. */
+    requireRole: (...roles: Role[]) => onRequestAsyncHookHandler
+    /** An onRequest hook for chat routes: open unless CHAT_REQUIRE_KEY=true, then any valid key. */
+    chatAccess: onRequestAsyncHookHandler
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -46,7 +46,7 @@ export default fp(async function authPlugin (app) {
     sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
   }
 
-  app.decorate('requireRole', (...roles: Role[]): preHandlerAsyncHookHandler => async function checkRole (request, reply) {
+  app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler => async function checkRole (request, reply) {
     if (keys.length === 0) {
       return sendProblem(request, reply, 403, 'admin-disabled', 'This route is disabled because no API keys are configured. Set API_KEYS="<key>:admin" (keys of at least 16 characters) and restart.')
     }

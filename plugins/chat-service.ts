@@ -18,6 +18,7 @@ export default fp(async function chatServicePlugin (app) {
     sessionManager: app.sessionManager,
     messageStore,
     searchEngine: app.searchEngine,
+    commandParser: app.commandParser,
     minAnswerScore: app.config.SEARCH_MIN_SCORE,
     now: app.clock
   }))

@@ -7,8 +7,19 @@ import { PATTERN_MESSAGES } from './schemas.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 const TYPE_PREFIX = 'urn:parley:problem:'
-// SQLSTATEs of text the database cannot represent: untranslatable_character, character_not_in_repertoire.
-const UNSTORABLE_TEXT = new Set(['22P05', '22021'])
+// Input that passed validation but that PostgreSQL cannot store (the transaction rolled back):
+// SQLSTATE untranslatable_character, character_not_in_repertoire, statement_too_complex.
+const UNSTORABLE: Record<string, string> = {
+  '22P05': 'The request contains text that cannot be stored, such as a NUL character (U+0000); remove it and retry.',
+  22021: 'The request contains text that cannot be stored, such as a NUL character (U+0000); remove it and retry.',
+  54001: 'The request nests JSON too deeply to be stored; flatten the metadata and retry.'
+}
+// Stable problem types for Fastify's own 4xx errors, instead of its internal error codes.
+const FASTIFY_TYPES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid-json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty-body',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length'
+}
 
 interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
 
@@ -47,12 +58,12 @@ export default fp(async function errorHandlerPlugin (app) {
       const errors = (error.validation as ValidationIssue[]).map(issue => describeIssue(error.validationContext ?? 'request', issue))
       return sendProblem(request, reply, 400, 'validation', errors.map(e => `${e.field} ${e.message}`).join('; '), { errors })
     }
-    // Text PostgreSQL cannot store (NUL inside JSON metadata, say) is the caller's to fix; the transaction rolled back.
-    if (UNSTORABLE_TEXT.has(error.code)) return sendProblem(request, reply, 400, 'unstorable-text', 'The request contains text that cannot be stored, such as a NUL character (U+0000); remove it and retry.')
+    const unstorable = UNSTORABLE[error.code]
+    if (unstorable !== undefined) return sendProblem(request, reply, 400, 'unstorable-input', unstorable)
     const status = error.statusCode ?? 500
     if (status === 413) return sendProblem(request, reply, 413, 'body-too-large', `The request body exceeds the limit of ${reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes.`)
     if (status === 415) return sendProblem(request, reply, 415, 'unsupported-media-type', `${error.message}. Send the body as application/json.`)
-    if (status >= 400 && status < 500) return sendProblem(request, reply, status, error.code?.toLowerCase() ?? 'bad-request', error.message)
+    if (status >= 400 && status < 500) return sendProblem(request, reply, status, FASTIFY_TYPES[error.code] ?? 'bad-request', error.message)
     request.log.error({ err: error }, 'unhandled error')
     return sendProblem(request, reply, 500, 'internal', 'The server failed to handle this request. Quote the request_id to the operator.')
   })

@@ -16,11 +16,15 @@ export const ProblemDetails = Type.Object({
   id: Type.Optional(Type.String())
 }, { $id: 'ProblemDetails', description: 'RFC 9457 problem details' })
 
+// A plain 8-4-4-4-12 hex UUID: Ajv's uuid format also admits urn:uuid:… forms, which PostgreSQL refuses.
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'
+
 // PostgreSQL text cannot hold NUL (U+0000), so text that will be stored refuses it up front.
 export const NO_NUL = '^[^\\u0000]*$'
 export const NOT_BLANK_NO_NUL = '^(?=[^\\u0000]*$)[\\s\\S]*\\S'
 /** Plain words for the patterns above, used in 400 responses instead of the regular expression. */
 export const PATTERN_MESSAGES: Record<string, string> = {
+  [UUID_PATTERN]: 'must be a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b',
   [NO_NUL]: 'must not contain NUL characters (U+0000)',
   [NOT_BLANK_NO_NUL]: 'must not be blank or contain NUL characters (U+0000)'
 }
@@ -41,4 +45,4 @@ export const Source = Type.Object({
   snippet: Type.String()
 })
 
-export const SessionId = Type.String({ format: 'uuid' })
+export const SessionId = Type.String({ pattern: UUID_PATTERN, description: 'A session id (UUID)' })

@@ -14,7 +14,7 @@ declare module 'fastify' {
 
 export default fp(async function searchEnginePlugin (app) {
   const searchEngine = new SearchEngine()
-  const knowledgeBase = new KnowledgeBase({ db: app.db, searchEngine, now: app.clock })
+  const knowledgeBase = new KnowledgeBase({ db: app.db, searchEngine, auditTrail: app.auditTrail, now: app.clock })
   app.decorate('searchEngine', searchEngine)
   app.decorate('knowledgeBase', knowledgeBase)
 
@@ -30,13 +30,13 @@ export default fp(async function searchEnginePlugin (app) {
     })
     if (seeded > 0) app.log.info({ documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
   }
+  // Only a shared server database has other instances to hear from; listen before loading so
+  // nothing committed meanwhile is missed.
+  if (app.db.engine === 'postgres') {
+    const stopFollowing = await knowledgeBase.followChanges(error => app.log.error({ err: error }, 'search index update from another instance failed'))
+    app.addHook('onClose', async () => await stopFollowing())
+  }
   const started = performance.now()
   const documents = await knowledgeBase.loadIndex()
   app.log.info({ documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
-
-  // Only a shared server database has other instances to hear from.
-  if (app.db.engine === 'postgres') {
-    const stopFollowing = await knowledgeBase.followChanges()
-    app.addHook('onClose', async () => await stopFollowing())
-  }
 }, { name: 'search-engine', dependencies: ['config', 'database'] })

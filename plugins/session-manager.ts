@@ -12,6 +12,7 @@ export default fp(async function sessionManagerPlugin (app) {
   const { SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_ACTIVE_SESSIONS, MAX_SESSIONS_PER_USER, SESSION_SWEEP_INTERVAL } = app.config
   const sessionManager = new SessionManager({
     db: app.db,
+    auditTrail: app.auditTrail,
     now: app.clock,
     limits: { idleTimeoutMs: SESSION_IDLE_TIMEOUT * 1000, maxAgeMs: SESSION_MAX_AGE * 1000, maxActive: MAX_ACTIVE_SESSIONS, maxPerUser: MAX_SESSIONS_PER_USER }
   })

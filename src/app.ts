@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import type { Database } from './db/database.js'
 import configPlugin from '../plugins/config.js'
 import errorHandler from '../plugins/error-handler.js'
+import validation from '../plugins/validation.js'
 import openApi from '../plugins/openapi.js'
 import databasePlugin from '../plugins/database.js'
 import authPlugin from '../plugins/auth.js'
@@ -37,15 +38,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
-    },
-    // Unknown body fields are refused (400 naming the field) rather than silently dropped.
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } }
+    }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // Only JSON is accepted; a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
   await app.register(configPlugin, { config, clock: options.clock })
   await app.register(errorHandler)
+  await app.register(validation)
   await app.register(openApi)
   await app.register(databasePlugin, { database: options.database })
   await app.register(authPlugin)

@@ -39,7 +39,7 @@ export class LimitExceededError extends ProblemError {
     super({
       status: 429,
       type: 'limit-exceeded',
-      title: 'Limit Exceeded',
+      title: 'Too Many Requests',
       detail,
       extensions: { limit, max, retry_after_seconds: retryAfterSeconds },
       retryAfterSeconds

@@ -1,12 +1,12 @@
 // Shared test set-up: apps on a fresh, migrated in-memory PGlite, and, when TEST_DATABASE_URL is
 // set (.ci/run sets it), on a fresh database of their own on the real PostgreSQL server.
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import type { Test } from 'tap'
+import { createScratchDatabase, type ScratchDatabase } from '../bench/server-database.js'
 import { buildApp, type AppOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import type { Database } from '../src/db/database.js'
@@ -88,19 +88,6 @@ export function engines (): EngineUnderTest[] {
 }
 
 /** A database of its own on the PostgreSQL server, so concurrent runs never collide. */
-export async function createServerDatabase (serverUrl: string): Promise<{ url: string, drop: () => Promise<void> }> {
-  const name = `parley_test_${randomUUID().replaceAll('-', '')}`
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl })
-    await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
-  }
-  await run(`CREATE DATABASE ${name}`)
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+export async function createServerDatabase (serverUrl: string): Promise<ScratchDatabase> {
+  return await createScratchDatabase(serverUrl, 'parley_test')
 }

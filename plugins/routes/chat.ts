@@ -10,7 +10,7 @@ export const ChatRequest = Type.Object({
 }, { additionalProperties: false })
 
 export const ChatResponse = Type.Object({
-  session_id: Type.String({ format: 'uuid', description: 'Send it back to continue this conversation' }),
+  session_id: { ...SessionId, description: 'Send it back to continue this conversation' },
   turn: Type.Integer({ description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet' }),
   kind: Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('command'), Type.Literal('command_error')]),
   reply: Type.String(),
@@ -20,7 +20,7 @@ export const ChatResponse = Type.Object({
 
 const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.post('/v1/chat', {
-    preHandler: app.chatAccess,
+    onRequest: app.chatAccess,
     schema: {
       tags: ['chat'],
       summary: 'Send a message; without session_id a new session starts',

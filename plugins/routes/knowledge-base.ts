@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { DOCUMENT_LIMITS } from '../../src/kb/document-files.js'
-import { toSource } from '../../src/chat/chat-service.js'
+import { toSource } from '../../src/chat/message-store.js'
 import { NotFoundError } from '../../src/errors.js'
 import { NOT_BLANK_NO_NUL, NO_NUL, Source, withProblems } from '../schemas.js'
 
@@ -37,12 +37,11 @@ const SearchQuery = Type.Object({
 
 const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const admin = app.requireRole('admin')
-  const audit = (request: FastifyRequest, action: string, target: string, details?: Record<string, unknown>) =>
-    app.auditTrail.record({ actor: request.principal?.keyId ?? 'anonymous', action, target, result: 'success', details })
+  const actor = (request: FastifyRequest) => request.principal?.keyId ?? 'anonymous'
   const security = [{ apiKey: [] }]
 
   app.post('/v1/kb/documents', {
-    preHandler: admin,
+    onRequest: admin,
     bodyLimit: KB_BODY_LIMIT,
     schema: {
       tags: ['knowledge base'],
@@ -52,13 +51,12 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       response: withProblems({ 201: Type.Object({ ids: Type.Array(Type.String()) }) }, 401, 403, 409, 413, 415)
     }
   }, async (request, reply) => {
-    const ids = await app.knowledgeBase.add(request.body.documents)
-    await audit(request, 'kb.documents.add', ids.length === 1 ? ids[0]! : `${ids.length} documents`, { ids: ids.slice(0, 100) })
+    const ids = await app.knowledgeBase.add(request.body.documents, actor(request))
     return reply.code(201).send({ ids })
   })
 
   app.get('/v1/kb/documents/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { tags: ['knowledge base'], summary: 'One document', security, params: DocumentParams, response: withProblems({ 200: DocumentRecord }, 401, 403, 404) }
   }, async (request) => {
     const document = await app.knowledgeBase.get(request.params.id)
@@ -66,7 +64,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.put('/v1/kb/documents/:id', {
-    preHandler: admin,
+    onRequest: admin,
     bodyLimit: KB_BODY_LIMIT,
     schema: {
       tags: ['knowledge base'],
@@ -78,23 +76,21 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const created = await app.knowledgeBase.put(id, request.body)
-    await audit(request, created ? 'kb.document.create' : 'kb.document.replace', id)
+    const created = await app.knowledgeBase.put(id, request.body, actor(request))
     return reply.code(created ? 201 : 200).send({ id, created })
   })
 
   app.delete('/v1/kb/documents/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { tags: ['knowledge base'], summary: 'Delete one document', security, params: DocumentParams, response: withProblems({ 204: Type.Null() }, 401, 403, 404) }
   }, async (request, reply) => {
     const { id } = request.params
-    if (!await app.knowledgeBase.delete(id)) throw new NotFoundError('Document', id)
-    await audit(request, 'kb.document.delete', id)
+    if (!await app.knowledgeBase.delete(id, actor(request))) throw new NotFoundError('Document', id)
     return await reply.code(204).send(null)
   })
 
   app.get('/v1/kb/search', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags: ['knowledge base'],
       summary: 'Rank documents for a query (BM25 over passages; one row per document, its best passage)',

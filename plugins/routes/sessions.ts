@@ -7,7 +7,7 @@ import { SessionId, Source, withProblems } from '../schemas.js'
 const SessionParams = Type.Object({ id: SessionId })
 
 export const SessionRecord = Type.Object({
-  session_id: Type.String({ format: 'uuid' }),
+  session_id: SessionId,
   user_id: Type.Union([Type.String(), Type.Null()]),
   status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('reset')]),
   turns: Type.Integer(),
@@ -19,7 +19,7 @@ export const SessionRecord = Type.Object({
 
 const MessagesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Turns to return, each with the user message and the reply' }),
-  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only turns before this one: pass next_before to page back' }))
+  before: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Only turns before this one: pass next_before to page back' }))
 })
 
 export const MessageRecord = Type.Object({
@@ -34,7 +34,7 @@ export const MessageRecord = Type.Object({
 
 const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/sessions/:id', {
-    preHandler: app.chatAccess,
+    onRequest: app.chatAccess,
     schema: { tags: ['sessions'], summary: 'A session and its state', params: SessionParams, response: withProblems({ 200: SessionRecord }, 401, 404) }
   }, async (request) => {
     const session = await app.sessionManager.get(request.params.id)
@@ -53,7 +53,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.get('/v1/sessions/:id/messages', {
-    preHandler: app.chatAccess,
+    onRequest: app.chatAccess,
     schema: {
       tags: ['sessions'],
       summary: 'Messages of a session, oldest first, paged backwards from the latest',
@@ -74,13 +74,11 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.delete('/v1/sessions/:id', {
-    preHandler: app.chatAccess,
+    onRequest: app.chatAccess,
     schema: { tags: ['sessions'], summary: 'Delete a session with all its messages and feedback', params: SessionParams, response: withProblems({ 204: Type.Null() }, 401, 404) }
   }, async (request, reply) => {
     const { id } = request.params
-    const deleted = await app.sessionManager.delete(id)
-    await app.auditTrail.record({ actor: request.principal?.keyId ?? 'anonymous', action: 'session.delete', target: id, result: deleted ? 'success' : 'failure' })
-    if (!deleted) throw new NotFoundError('Session', id)
+    if (!await app.sessionManager.delete(id, request.principal?.keyId ?? 'anonymous')) throw new NotFoundError('Session', id)
     return await reply.code(204).send(null)
   })
 }

@@ -20,8 +20,9 @@ export class AuditTrail {
     this.now = options.now ?? (() => new Date())
   }
 
-  async record (event: AuditEvent): Promise<void> {
-    await this.db.query('INSERT INTO audit_events (at, actor, action, target, result, details) VALUES ($1, $2, $3, $4, $5, $6)',
+  /** Records an event; pass the transaction of the action so both commit, or neither. */
+  async record (event: AuditEvent, db: Queryable = this.db): Promise<void> {
+    await db.query('INSERT INTO audit_events (at, actor, action, target, result, details) VALUES ($1, $2, $3, $4, $5, $6)',
       [this.now(), event.actor, event.action, event.target ?? null, event.result, JSON.stringify(event.details ?? {})])
   }
 }

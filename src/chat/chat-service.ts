@@ -2,10 +2,10 @@
 // persist both sides in one transaction. Nothing is written before the reply is known, and the
 // turn is acknowledged only after the commit, so a failure leaves no half-written turn.
 import type { Database } from '../db/database.js'
-import { helpText, parseMessage, type Command } from '../commands/command-parser.js'
-import type { SearchEngine, SearchHit } from '../search/search-engine.js'
+import type { Command, helpText, parseMessage } from '../commands/command-parser.js'
+import type { SearchEngine } from '../search/search-engine.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
-import type { MessageStore, ReplyKind, Source } from './message-store.js'
+import { toSource, type MessageStore, type ReplyKind, type Source } from './message-store.js'
 
 export interface TurnInput {
   message: string
@@ -40,6 +40,7 @@ export interface ChatServiceOptions {
   sessionManager: SessionManager
   messageStore: MessageStore
   searchEngine: SearchEngine
+  commandParser: { parse: typeof parseMessage, help: typeof helpText }
   /** Score the best document must reach for a question to get an answer rather than no_answer. */
   minAnswerScore: number
   now?: () => Date
@@ -89,7 +90,7 @@ export class ChatService {
   }
 
   private async reply (message: string, session: Session | undefined): Promise<Reply> {
-    const parsed = parseMessage(message)
+    const parsed = this.options.commandParser.parse(message)
     if (parsed.type === 'question') return this.answer(parsed.text)
     if (parsed.type === 'invalid') {
       // The parser's reason already names the closest command; the usage line shows the fix.
@@ -113,7 +114,7 @@ export class ChatService {
     const refused = (text: string): Reply => ({ ...done(text), kind: 'command_error' })
     switch (command.name) {
       case 'help':
-        return done(helpText(command.topic))
+        return done(this.options.commandParser.help(command.topic))
       case 'search': {
         const hits = this.options.searchEngine.search(command.query, command.k)
         if (hits.length === 0) return done(`No documents match "${command.query}".`, { topScore: null })
@@ -136,8 +137,4 @@ export class ChatService {
       }
     }
   }
-}
-
-export function toSource (hit: SearchHit): Source {
-  return { doc_id: hit.docId, title: hit.title, score: hit.score, snippet: hit.snippet }
 }

@@ -1,5 +1,6 @@
 // Both sides of every turn, stored together so a conversation can be replayed and analysed later.
 import type { Database, Queryable } from '../db/database.js'
+import type { SearchHit } from '../search/search-engine.js'
 
 export type ReplyKind = 'answer' | 'no_answer' | 'command' | 'command_error'
 
@@ -8,6 +9,11 @@ export interface Source {
   title: string
   score: number
   snippet: string
+}
+
+/** A search hit as a reply's source, in the API's field names. */
+export function toSource (hit: SearchHit): Source {
+  return { doc_id: hit.docId, title: hit.title, score: hit.score, snippet: hit.snippet }
 }
 
 export interface StoredMessage {

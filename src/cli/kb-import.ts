@@ -14,6 +14,7 @@ import { openDatabase } from '../db/open-database.js'
 import { readDocuments } from '../kb/document-files.js'
 import { KnowledgeBase, type DocumentInput } from '../kb/knowledge-base.js'
 import { SearchEngine } from '../search/search-engine.js'
+import { AuditTrail } from '../audit/audit-trail.js'
 
 export interface ImportIssue { source: string, reason: string }
 
@@ -30,6 +31,8 @@ export interface ImportOptions {
 export class ImportError extends Error {}
 
 const LISTED = 20
+// Who the audit trail names for imported documents: the operator at the console, not an API key.
+const AUDIT_ACTOR = 'kb:import'
 const USAGE = 'Usage: npm run kb:import -- <folder of .md/.txt files | file.jsonl>'
 
 /** True for a folder, false for a JSON Lines file; anything else is an ImportError. */
@@ -87,7 +90,7 @@ export async function importDocuments ({ path, knowledgeBase, onProgress }: Impo
         summary.failed.push({ source, reason: `id ${id} was already imported from ${earlier}` })
       } else {
         try {
-          const created = await knowledgeBase.put(id, { title: document.title, text: document.text, metadata: document.metadata })
+          const created = await knowledgeBase.put(id, { title: document.title, text: document.text, metadata: document.metadata }, AUDIT_ACTOR)
           importedFrom.set(id, source)
           if (created) summary.created++
           else summary.replaced++
@@ -165,7 +168,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
     ? new cliProgress.SingleBar({ stream: io.stderr, hideCursor: true, format: 'Importing {bar} {value}/{total} documents | {eta_formatted} left' }, cliProgress.Presets.shades_classic)
     : undefined
   try {
-    const knowledgeBase = new KnowledgeBase({ db, searchEngine: new SearchEngine() })
+    const knowledgeBase = new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) })
     const summary = await importDocuments({
       path,
       knowledgeBase,

@@ -15,7 +15,11 @@ export interface Database extends Queryable {
   readonly engine: 'pglite' | 'postgres'
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
-  /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
-  listen(channel: string, onNotification: (payload: string) => void): Promise<() => Promise<void>>
+  /**
+   * Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. If the subscription
+   * is lost and restored, notifications in between are gone: onResubscribed tells the caller to
+   * resynchronise.
+   */
+  listen(channel: string, onNotification: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }

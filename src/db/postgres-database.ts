@@ -21,42 +21,59 @@ export async function openPostgresDatabase (connectionString: string, poolSize: 
   pool.on('error', () => {})
   await pool.query('SELECT 1') // fail fast on a wrong URL instead of on the first request
   const queryable = wrap(pool)
-  const listeners: pg.Client[] = []
+  const unsubscribers = new Set<() => Promise<void>>()
 
   return {
     engine: 'postgres',
     ...queryable,
-    async transaction (fn) {
+    async transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect()
+      let result: T
       try {
         await client.query('BEGIN')
-        const result = await fn(wrap(client))
+        result = await fn(wrap(client))
         await client.query('COMMIT')
-        return result
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {})
+        // A client whose ROLLBACK failed is broken: release(error) makes the pool discard it.
+        const broken = await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError)
+        client.release(broken)
         throw error
-      } finally {
-        client.release()
       }
+      client.release()
+      return result
     },
-    async listen (channel, onNotification) {
+    async listen (channel, onNotification, onResubscribed) {
+      let client: pg.Client | undefined
+      let stopped = false
       // LISTEN needs a connection of its own that stays open, outside the pool.
-      const client = new pg.Client({ connectionString })
-      client.on('error', () => {})
-      await client.connect()
-      client.on('notification', message => {
-        if (message.channel === channel) onNotification(message.payload ?? '')
-      })
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
-      listeners.push(client)
-      return async () => {
-        listeners.splice(listeners.indexOf(client), 1)
-        await client.end()
+      const subscribe = async (): Promise<void> => {
+        const next = new pg.Client({ connectionString })
+        next.on('error', () => {}) // 'end' follows, and is where the loss is handled
+        next.on('notification', message => {
+          if (message.channel === channel) onNotification(message.payload ?? '')
+        })
+        await next.connect()
+        await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+        next.on('end', () => { if (!stopped) resubscribe(250) })
+        client = next
       }
+      const resubscribe = (delayMs: number): void => {
+        setTimeout(() => {
+          if (stopped) return
+          subscribe().then(() => onResubscribed?.(), () => resubscribe(Math.min(delayMs * 2, 30_000)))
+        }, delayMs).unref()
+      }
+      const unsubscribe = async (): Promise<void> => {
+        stopped = true
+        unsubscribers.delete(unsubscribe)
+        await client?.end()
+      }
+      await subscribe()
+      unsubscribers.add(unsubscribe)
+      return unsubscribe
     },
     async close () {
-      await Promise.all(listeners.splice(0).map(client => client.end()))
+      await Promise.all([...unsubscribers].map(unsubscribe => unsubscribe()))
       await pool.end()
     }
   }

@@ -14,7 +14,8 @@ export type ReadResult = { source: string, document: DocumentInput } | { source:
 /** Checks one document against the same limits the HTTP API enforces; returns the problem or undefined. */
 export function checkDocument (document: Partial<Record<keyof DocumentInput, unknown>>): string | undefined {
   if (document.id !== undefined && (typeof document.id !== 'string' || !ID.test(document.id))) return `id must match ${DOCUMENT_LIMITS.idPattern}`
-  if (JSON.stringify(document).includes('\\u0000')) return 'text must not contain NUL characters (U+0000)'
+  // JSON.stringify writes a NUL as \u0000; dropping escaped backslashes first spares text that merely shows that escape.
+  if (JSON.stringify(document).replaceAll('\\\\', '').includes('\\u0000')) return 'text must not contain NUL characters (U+0000)'
   if (typeof document.title !== 'string' || document.title.trim() === '' || document.title.length > DOCUMENT_LIMITS.titleMax) return `title must be a string of 1 to ${DOCUMENT_LIMITS.titleMax} characters`
   if (typeof document.text !== 'string' || document.text.trim() === '' || document.text.length > DOCUMENT_LIMITS.textMax) return `text must be a string of 1 to ${DOCUMENT_LIMITS.textMax} characters`
   if (document.metadata !== undefined && (typeof document.metadata !== 'object' || document.metadata === null || Array.isArray(document.metadata))) return 'metadata must be an object'

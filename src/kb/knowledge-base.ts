@@ -2,6 +2,7 @@
 // mirrored into the in-memory search index. Changes made here update this instance's index after
 // commit; other instances hear of them through PostgreSQL NOTIFY and reload the changed documents.
 import { randomUUID } from 'node:crypto'
+import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { splitIntoPassages, type Passage } from '../search/passages.js'
@@ -10,6 +11,7 @@ import type { SearchEngine } from '../search/search-engine.js'
 export const KB_CHANNEL = 'parley_kb_changes'
 // NOTIFY payloads are limited to 8000 bytes; ids are at most 200 characters.
 const IDS_PER_NOTIFICATION = 30
+const UNIQUE_VIOLATION = '23505'
 
 export interface DocumentInput {
   id?: string
@@ -41,31 +43,38 @@ interface DocumentRow {
 export class KnowledgeBase {
   readonly searchEngine: SearchEngine
   private readonly db: Database
+  private readonly auditTrail: AuditTrail
   private readonly now: () => Date
   private readonly instanceId = randomUUID()
+  // Index updates run one at a time, so an older read of a document never lands after a newer one.
+  private indexUpdates: Promise<unknown> = Promise.resolve()
 
-  constructor (options: { db: Database, searchEngine: SearchEngine, now?: () => Date }) {
+  constructor (options: { db: Database, searchEngine: SearchEngine, auditTrail: AuditTrail, now?: () => Date }) {
     this.db = options.db
     this.searchEngine = options.searchEngine
+    this.auditTrail = options.auditTrail
     this.now = options.now ?? (() => new Date())
   }
 
-  /** Builds the in-memory index from every stored passage. Returns the number of documents. */
+  /** (Re)builds the in-memory index from every stored document. Returns the number of documents. */
   async loadIndex (): Promise<number> {
-    const { rows } = await this.db.query<{ id: string }>('SELECT id FROM kb_documents')
-    await this.refresh(rows.map(row => row.id))
-    return rows.length
+    return await this.updateIndex(async () => {
+      const { rows } = await this.db.query<{ id: string }>('SELECT id FROM kb_documents')
+      const stored = new Set(rows.map(row => row.id))
+      for (const id of this.searchEngine.documentIds()) if (!stored.has(id)) this.searchEngine.remove(id)
+      await this.reindex([...stored])
+      return stored.size
+    })
   }
 
   /** Adds new documents atomically: a batch with a taken or repeated id is refused whole. */
-  async add (inputs: DocumentInput[]): Promise<string[]> {
+  async add (inputs: DocumentInput[], actor: string): Promise<string[]> {
     const ids = inputs.map(input => input.id ?? randomUUID())
     const repeated = ids.find((id, index) => ids.indexOf(id) !== index)
     if (repeated !== undefined) throw new ConflictError(`Document id ${repeated} appears more than once in the request.`, { id: repeated })
     await this.db.transaction(async tx => {
-      const { rows } = await tx.query<{ id: string }>('SELECT id FROM kb_documents WHERE id = ANY($1::text[]) LIMIT 1', [ids])
-      if (rows[0] !== undefined) throw new ConflictError(`Document ${rows[0].id} already exists; use PUT /v1/kb/documents/${rows[0].id} to replace it.`, { id: rows[0].id })
-      for (const [index, input] of inputs.entries()) await this.write(tx, ids[index]!, input)
+      for (const [index, input] of inputs.entries()) await this.write(tx, ids[index]!, input, 'insert')
+      await this.auditTrail.record({ actor, action: 'kb.documents.add', target: ids.length === 1 ? ids[0]! : `${ids.length} documents`, result: 'success', details: { ids: ids.slice(0, 100) } }, tx)
       await this.notify(tx, ids)
     })
     await this.refresh(ids)
@@ -73,9 +82,10 @@ export class KnowledgeBase {
   }
 
   /** Creates or replaces one document; true if it was created. */
-  async put (id: string, input: Omit<DocumentInput, 'id'>): Promise<boolean> {
+  async put (id: string, input: Omit<DocumentInput, 'id'>, actor: string): Promise<boolean> {
     const created = await this.db.transaction(async tx => {
-      const created = await this.write(tx, id, input)
+      const created = await this.write(tx, id, input, 'upsert')
+      await this.auditTrail.record({ actor, action: created ? 'kb.document.create' : 'kb.document.replace', target: id, result: 'success' }, tx)
       await this.notify(tx, [id])
       return created
     })
@@ -83,33 +93,31 @@ export class KnowledgeBase {
     return created
   }
 
-  /**
-   * Loads the bundled documents the first time any instance starts on a database, and never
-   * again: an operator who deletes them must not see them come back.
-   */
-  async seedOnce (load: () => Promise<DocumentInput[]>): Promise<number> {
-    const ids = await this.db.transaction(async tx => {
-      await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.kb-seed'))")
-      const { rowCount } = await tx.query("INSERT INTO app_state (key, value) VALUES ('kb_seeded_at', to_jsonb(now())) ON CONFLICT DO NOTHING")
-      if (rowCount === 0) return []
-      const inputs = await load()
-      const ids = inputs.map(input => input.id ?? randomUUID())
-      for (const [index, input] of inputs.entries()) await this.write(tx, ids[index]!, input)
-      await this.notify(tx, ids)
-      return ids
-    })
-    await this.refresh(ids)
-    return ids.length
-  }
-
-  async delete (id: string): Promise<boolean> {
+  async delete (id: string, actor: string): Promise<boolean> {
     const deleted = await this.db.transaction(async tx => {
       const { rowCount } = await tx.query('DELETE FROM kb_documents WHERE id = $1', [id])
-      if (rowCount > 0) await this.notify(tx, [id])
-      return rowCount > 0
+      if (rowCount === 0) return false
+      await this.auditTrail.record({ actor, action: 'kb.document.delete', target: id, result: 'success' }, tx)
+      await this.notify(tx, [id])
+      return true
     })
-    if (deleted) this.searchEngine.remove(id)
+    if (deleted) await this.refresh([id])
     return deleted
+  }
+
+  /**
+   * Loads the bundled documents the first time any instance starts on a database, and never
+   * again: an operator who deletes them must not see them come back. Call loadIndex() after.
+   */
+  async seedOnce (load: () => Promise<DocumentInput[]>): Promise<number> {
+    return await this.db.transaction(async tx => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.kb-seed'))")
+      const { rowCount } = await tx.query("INSERT INTO app_state (key, value) VALUES ('kb_seeded_at', to_jsonb(now())) ON CONFLICT DO NOTHING")
+      if (rowCount === 0) return 0
+      const inputs = await load()
+      for (const input of inputs) await this.write(tx, input.id ?? randomUUID(), input, 'upsert')
+      return inputs.length
+    })
   }
 
   async get (id: string): Promise<KbDocument> {
@@ -121,8 +129,11 @@ export class KnowledgeBase {
     return { id: row.id, title: row.title, text: row.body, metadata: row.metadata, passages: row.passages, createdAt: row.created_at, updatedAt: row.updated_at }
   }
 
-  /** Keeps this instance's index in step with changes other instances make. */
-  async followChanges (): Promise<() => Promise<void>> {
+  /**
+   * Keeps this instance's index in step with changes other instances make. Call it before
+   * loadIndex(), so no change committed in between is missed; a lost subscription reloads all.
+   */
+  async followChanges (onError: (error: unknown) => void): Promise<() => Promise<void>> {
     return await this.db.listen(KB_CHANNEL, payload => {
       let change: { instance?: string, ids?: string[] }
       try {
@@ -130,14 +141,22 @@ export class KnowledgeBase {
       } catch {
         return
       }
-      if (change.instance !== this.instanceId && Array.isArray(change.ids)) {
-        this.refresh(change.ids).catch(() => {}) // a missed refresh heals at the next change or restart
-      }
-    })
+      if (change.instance !== this.instanceId && Array.isArray(change.ids)) this.refresh(change.ids).catch(onError)
+    }, () => { this.loadIndex().catch(onError) })
   }
 
   /** Re-reads documents from the database into the index; ids no longer stored are dropped. */
   async refresh (ids: string[]): Promise<void> {
+    await this.updateIndex(() => this.reindex(ids))
+  }
+
+  private updateIndex<T> (update: () => Promise<T>): Promise<T> {
+    const run = this.indexUpdates.then(update)
+    this.indexUpdates = run.catch(() => {})
+    return run
+  }
+
+  private async reindex (ids: string[]): Promise<void> {
     if (ids.length === 0) return
     const { rows } = await this.db.query<{ id: string, title: string, passages: Passage[] }>(
       `SELECT d.id, d.title, coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
@@ -152,22 +171,31 @@ export class KnowledgeBase {
     for (const id of ids) if (!found.has(id)) this.searchEngine.remove(id)
   }
 
-  /** Inserts or replaces a document and its passages; true if it was new. */
-  private async write (tx: Queryable, id: string, input: Omit<DocumentInput, 'id'>): Promise<boolean> {
-    const { rows } = await tx.query<{ created: boolean }>(
-      `INSERT INTO kb_documents (id, title, body, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
-       ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, updated_at = excluded.updated_at
-       RETURNING (xmax = 0) AS created`,
-      [id, input.title, input.text, JSON.stringify(input.metadata ?? {}), this.now()])
-    await tx.query('DELETE FROM kb_passages WHERE document_id = $1', [id])
-    const passages = splitIntoPassages(input.text)
-    if (passages.length > 0) {
-      // One multi-row insert per document keeps a 1,000-document import to a few thousand statements.
-      const values = passages.map((_, i) => `($1, $${i * 3 + 2}, $${i * 3 + 3}, $${i * 3 + 4})`).join(', ')
-      await tx.query(`INSERT INTO kb_passages (document_id, ordinal, heading, text) VALUES ${values}`,
-        [id, ...passages.flatMap(p => [p.ordinal, p.heading ?? null, p.text])])
+  /** Inserts (or, with 'upsert', replaces) a document and its passages; true if it was new. */
+  private async write (tx: Queryable, id: string, input: Omit<DocumentInput, 'id'>, mode: 'insert' | 'upsert'): Promise<boolean> {
+    const upsert = mode === 'upsert'
+      ? 'ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, updated_at = excluded.updated_at'
+      : ''
+    let created: boolean
+    try {
+      const { rows } = await tx.query<{ created: boolean }>(
+        `INSERT INTO kb_documents (id, title, body, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+         ${upsert} RETURNING (xmax = 0) AS created`,
+        [id, input.title, input.text, JSON.stringify(input.metadata ?? {}), this.now()])
+      created = rows[0]!.created
+    } catch (error) {
+      // The unique key, not a prior SELECT, decides: concurrent adds of one id cannot both succeed.
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
+      throw new ConflictError(`Document ${id} already exists; use PUT /v1/kb/documents/${id} to replace it.`, { id })
     }
-    return rows[0]!.created
+    if (!created) await tx.query('DELETE FROM kb_passages WHERE document_id = $1', [id])
+    const passages = splitIntoPassages(input.text)
+    // Arrays as three parameters: a document of any number of passages is one statement.
+    await tx.query(
+      `INSERT INTO kb_passages (document_id, ordinal, heading, text)
+       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[])`,
+      [id, passages.map(p => p.ordinal), passages.map(p => p.heading ?? null), passages.map(p => p.text)])
+    return created
   }
 
   private async notify (tx: Queryable, ids: string[]): Promise<void> {

@@ -156,6 +156,11 @@ export class SearchEngine {
     return this.livePassages
   }
 
+  /** Ids of the indexed documents. */
+  documentIds (): string[] {
+    return [...this.docIndex.keys()]
+  }
+
   /**
    * Adds a document, or replaces every passage of the document with the same id. A
    * document without passages is indexed as one empty passage (ordinal 0), so its

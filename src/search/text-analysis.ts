@@ -35,6 +35,7 @@ export interface AnalyzerOptions {
 // word characters stays inside the word so that the possessive 's can be recognised
 // and dropped, and "don't" becomes "dont" rather than "don" + "t".
 const WORD_CHAR = /[\p{L}\p{M}\p{N}]/u
+const FOLDED_NON_WORD = /[^\p{L}\p{M}\p{N}'’]/gu
 const APOSTROPHES = /['\u2019\uFF07]/g
 // eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\u0000-\u007f]/
@@ -132,7 +133,8 @@ function analyzeInto (text: string, stem: Stem, onTerm: OnTerm): void {
   scanWords(text, (start, end, apostrophe) => {
     // NFKC folds compatibility forms (ligatures, full-width letters, decomposed
     // accents), which would otherwise index apart from what users type.
-    let word = text.slice(start, end).toLowerCase().normalize('NFKC').toLowerCase()
+    // Folding can also yield punctuation or spaces ("🄀" is "0."); those are not part of a term.
+    let word = text.slice(start, end).toLowerCase().normalize('NFKC').toLowerCase().replace(FOLDED_NON_WORD, '')
     if (apostrophe) word = stripApostrophes(word)
     if (word.length > 0 && !STOPWORDS.has(word)) onTerm(stem(word), start, end)
   })

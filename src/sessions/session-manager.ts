@@ -1,6 +1,7 @@
 // Sessions are rows in the shared database, so any API instance can resume any session and the
 // caps hold across instances. Time comes from an injected clock so expiry is testable.
 import { randomUUID } from 'node:crypto'
+import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
 
@@ -43,10 +44,12 @@ const EXPIRY = 'LEAST(last_activity_at + $3::interval, created_at + $4::interval
 export class SessionManager {
   readonly limits: SessionLimits
   private readonly db: Database
+  private readonly auditTrail: AuditTrail | undefined
   private readonly now: () => Date
 
-  constructor (options: { db: Database, limits: SessionLimits, now?: () => Date }) {
+  constructor (options: { db: Database, limits: SessionLimits, auditTrail?: AuditTrail, now?: () => Date }) {
     this.db = options.db
+    this.auditTrail = options.auditTrail
     this.limits = options.limits
     this.now = options.now ?? (() => new Date())
   }
@@ -97,10 +100,13 @@ export class SessionManager {
     await tx.query("UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active'", [status, this.now(), id])
   }
 
-  /** Deletes a session with its messages and feedback; false if there was none. */
-  async delete (id: string): Promise<boolean> {
-    const { rowCount } = await this.db.query('DELETE FROM sessions WHERE id = $1', [id])
-    return rowCount > 0
+  /** Deletes a session with its messages and feedback, audited in the same transaction; false if there was none. */
+  async delete (id: string, actor: string): Promise<boolean> {
+    return await this.db.transaction(async tx => {
+      const { rowCount } = await tx.query('DELETE FROM sessions WHERE id = $1', [id])
+      await this.auditTrail?.record({ actor, action: 'session.delete', target: id, result: rowCount > 0 ? 'success' : 'failure' }, tx)
+      return rowCount > 0
+    })
   }
 
   /** Marks sessions past a time limit as expired; returns how many. Run periodically. */

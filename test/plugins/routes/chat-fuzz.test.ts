@@ -37,6 +37,14 @@ t.test('the chat endpoint answers any body with 2xx or 4xx', async t => {
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
     return res.statusCode >= 400 && res.statusCode < 500
   }), { numRuns: 1000 })
+  // The session routes take ids from the path: odd UUID spellings and junk are 400 or 404, never 500.
+  const oddId = fc.oneof(fc.uuid(), fc.string({ maxLength: 60 }), fc.uuid().map(id => `urn:uuid:${id}`), fc.uuid().map(id => `{${id.toUpperCase()}}`), fc.constant(seed))
+  await fc.assert(fc.asyncProperty(oddId, fc.constantFrom('GET', 'DELETE'), fc.boolean(), fc.string({ maxLength: 20 }), async (id, method, messages, before) => {
+    const url = `/v1/sessions/${encodeURIComponent(id)}${messages ? `/messages?limit=3&before=${encodeURIComponent(before)}` : ''}`
+    const res = await app.inject({ method: messages ? 'GET' : method, url })
+    statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
+    return res.statusCode < 500
+  }), { numRuns: 1000 })
   t.comment(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}`)
   t.ok((statuses.get(200) ?? 0) > 1000, 'a good share of the random messages were real turns')
   t.ok((statuses.get(400) ?? 0) > 500, 'and a good share were refused as invalid')

@@ -17,9 +17,11 @@ t.test('admin routes: 401 without a key, 403 with the wrong role, 403 when no ke
   t.equal(analyst.statusCode, 403)
   t.match(analyst.json().detail, /needs the admin role; the key has the analyst role/)
   t.equal((await app.inject({ method: 'GET', url: '/v1/kb/search?q=x', headers: as(ADMIN) })).statusCode, 200)
+  const unread = await app.inject({ method: 'POST', url: '/v1/kb/documents', payload: { not: 'valid' } })
+  t.equal(unread.statusCode, 401, 'the key is checked before the body is even validated')
 
   const { rows } = await app.db.query<{ actor: string, details: unknown }>("SELECT actor, details FROM audit_events WHERE action = 'auth.denied' ORDER BY id")
-  t.same(rows.map(r => r.actor), ['anonymous', 'unknown-key', 'unknown-key', rows[3]!.actor])
+  t.same(rows.map(r => r.actor), ['anonymous', 'unknown-key', 'unknown-key', rows[3]!.actor, 'anonymous'])
   t.match(rows[3]!.actor, /^key_[0-9a-f]{12}$/, 'the analyst is named by key id')
   t.notMatch(JSON.stringify(rows), /analyst-key|wrong-key/, 'no key is ever recorded')
 
@@ -60,7 +62,7 @@ for (const engine of engines()) {
     t.equal((await post(Array.from({ length: 1001 }, (_, i) => ({ title: `t${i}`, text: 'x' })))).statusCode, 400, 'over 1,000 documents')
     t.match((await post([{ title: '  ', text: 'x' }])).json().detail, /title must not be blank/)
     const nul = await post([{ id: 'nul', title: 'NUL', text: 'fine', metadata: { 'a\u0000b': 'c\u0000' } }])
-    t.same([nul.statusCode, nul.json().type], [400, 'urn:parley:problem:unstorable-text'], 'NUL in metadata is refused, not a 500')
+    t.same([nul.statusCode, nul.json().type], [400, 'urn:parley:problem:unstorable-input'], 'NUL in metadata is refused, not a 500')
 
     const got = await app.inject({ method: 'GET', url: '/v1/kb/documents/refunds', headers: as(ADMIN) })
     t.match(got.json(), { id: 'refunds', title: 'Refund policy', passages: 2, metadata: {} })
@@ -80,6 +82,14 @@ for (const engine of engines()) {
     const audited = await db.query<{ action: string }>("SELECT action FROM audit_events WHERE action LIKE 'kb.%' ORDER BY id")
     t.same(audited.rows.map(r => r.action), ['kb.documents.add', 'kb.document.replace', 'kb.document.create', 'kb.document.delete'])
 
+    const racing = await Promise.all([1, 2, 3, 4].map(() => post([{ id: 'race', title: 'Race', text: 'first writer wins' }])))
+    t.same(racing.map(r => r.statusCode).sort(), [201, 409, 409, 409], 'concurrent adds of one id: exactly one succeeds')
+
+    const longText = '## Part\nShort section.\n\n'.repeat(7000)
+    const long = await app.inject({ method: 'PUT', url: '/v1/kb/documents/long', headers: as(ADMIN), payload: { title: 'Long', text: longText } })
+    t.equal(long.statusCode, 201, 'a document of thousands of passages is stored in one statement')
+    t.ok((await app.inject({ method: 'GET', url: '/v1/kb/documents/long', headers: as(ADMIN) })).json().passages > 1000)
+
     const chat = await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how long are returns accepted?' } })
     t.match(chat.json(), { kind: 'answer', sources: [{ doc_id: 'refunds' }] }, 'chat answers from the changed knowledge base')
   })
@@ -97,4 +107,10 @@ t.test('instances sharing server PostgreSQL learn of each other\'s document chan
   await first.inject({ method: 'DELETE', url: '/v1/kb/documents/news', headers: as(ADMIN) })
   for (let i = 0; i < 50 && await seen() === 1; i++) await new Promise(resolve => setTimeout(resolve, 20))
   t.equal(await seen(), 0, 'and dropped it when it was deleted')
+
+  // Cut the second instance's LISTEN connection: it must resubscribe and catch up on what it missed.
+  await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+  await first.inject({ method: 'PUT', url: '/v1/kb/documents/news', headers: as(ADMIN), payload: { title: 'News', text: 'The penguin exhibit opens in March.' } })
+  for (let i = 0; i < 100 && await seen() === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  t.equal(await seen(), 1, 'a change made while the subscription was down still reaches the other instance')
 })

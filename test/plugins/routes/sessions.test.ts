@@ -8,7 +8,10 @@ for (const engine of engines()) {
     const app = await buildTestApp(t, { SESSION_IDLE_TIMEOUT: '60' }, { database: db, clock: clock.now })
     const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do sessions expire?', user_id: 'u1' } })).json()
     const id = first.session_id as string
-    for (let i = 2; i <= 5; i++) await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: `question ${i}`, session_id: id } })
+    for (let i = 2; i <= 5; i++) {
+      clock.advance(5_000)
+      await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: `question ${i}`, session_id: id } })
+    }
 
     await t.test('GET /v1/sessions/:id reports its state', async t => {
       const res = await app.inject({ method: 'GET', url: `/v1/sessions/${id}` })
@@ -19,8 +22,8 @@ for (const engine of engines()) {
         status: 'active',
         turns: 5,
         created_at: '2026-01-15T10:00:00.000Z',
-        last_activity_at: '2026-01-15T10:00:00.000Z',
-        expires_at: '2026-01-15T10:01:00.000Z',
+        last_activity_at: '2026-01-15T10:00:20.000Z',
+        expires_at: '2026-01-15T10:01:20.000Z',
         ended_at: null
       })
     })
@@ -36,9 +39,9 @@ for (const engine of engines()) {
     })
 
     await t.test('an expired session can still be read, and says it expired', async t => {
-      clock.advance(61_000)
+      clock.advance(81_000)
       const res = (await app.inject({ method: 'GET', url: `/v1/sessions/${id}` })).json()
-      t.match(res, { status: 'expired', expires_at: null, ended_at: '2026-01-15T10:01:00.000Z' })
+      t.match(res, { status: 'expired', expires_at: null, ended_at: '2026-01-15T10:01:20.000Z' })
     })
 
     await t.test('DELETE removes the session with its messages and audits it', async t => {

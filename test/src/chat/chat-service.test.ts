@@ -1,6 +1,7 @@
 // The chat turn without Fastify: the domain objects wired by hand, as the plugins wire them.
 import t from 'tap'
 import { ChatService } from '../../../src/chat/chat-service.js'
+import { helpText, parseMessage } from '../../../src/commands/command-parser.js'
 import { MessageStore } from '../../../src/chat/message-store.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 import { splitIntoPassages } from '../../../src/search/passages.js'
@@ -21,7 +22,8 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
   for (const [id, title, text] of documents) searchEngine.upsert({ id: id!, title: title!, passages: splitIntoPassages(text!) })
   const sessionManager = new SessionManager({ db, now: clock.now, limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
   const messageStore = new MessageStore(db)
-  const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, minAnswerScore: 0.5, now: clock.now })
+  const commandParser = { parse: parseMessage, help: helpText }
+  const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, commandParser, minAnswerScore: 0.5, now: clock.now })
 
   const first = await chat.handleTurn({ message: 'When does the shop open?', userId: 'u1' })
   t.match(first, { turn: 1, kind: 'answer', reply: /opens at nine[\s\S]*\(Source: Opening hours\)/, sources: [{ doc_id: 'opening-hours', title: 'Opening hours' }] })

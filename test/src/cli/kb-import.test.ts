@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
 import { derivedId, formatSummary, importDocuments, main } from '../../../src/cli/kb-import.js'
 import { KnowledgeBase } from '../../../src/kb/knowledge-base.js'
+import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 import { createServerDatabase, engines } from '../../helper.js'
 
@@ -51,7 +52,7 @@ for (const engine of engines()) {
   t.test(`on ${engine.name}`, async t => {
     const open = async (t: Test) => {
       const db = await engine.open(t)
-      return { db, knowledgeBase: new KnowledgeBase({ db, searchEngine: new SearchEngine() }) }
+      return { db, knowledgeBase: new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) }) }
     }
 
     t.test('a folder of .md/.txt files imports with titles and ids from the files; other files are ignored, empty ones skipped', async t => {
@@ -104,7 +105,7 @@ for (const engine of engines()) {
       const { db, knowledgeBase } = await open(t)
       await importDocuments({ path: await folderOfFiles(t), knowledgeBase })
       await importDocuments({ path: await jsonlFile(t), knowledgeBase })
-      const server = new KnowledgeBase({ db, searchEngine: new SearchEngine() })
+      const server = new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) })
       t.equal(await server.loadIndex(), 5)
       t.equal(server.searchEngine.search('refund paid days')[0]?.docId, 'refunds')
       t.equal(server.searchEngine.search('kettle warranty')[0]?.docId, 'warranty')

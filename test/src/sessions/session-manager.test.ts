@@ -31,7 +31,7 @@ for (const engine of engines()) {
     await t.rejects(db.transaction(tx => sessions.recordTurn(tx, kept.id)), NotFoundError, 'an hour old, though active')
     t.equal(await sessions.expireIdle(), 1)
     t.equal(await sessions.countActive(), 0)
-    t.equal(await sessions.delete(kept.id), true)
+    t.equal(await sessions.delete(kept.id, 'tester'), true)
     t.equal(await sessions.get(kept.id), undefined)
   })
 }
