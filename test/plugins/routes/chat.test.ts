@@ -132,3 +132,14 @@ t.test('a turn that fails while persisting leaves nothing behind', async t => {
     'SELECT (SELECT count(*)::int FROM sessions) AS sessions, (SELECT count(*)::int FROM messages) AS messages')
   t.same(counts.rows[0], { sessions: 0, messages: 0 }, 'neither the new session nor any message was kept')
 })
+
+const postgres = engines().find(engine => engine.name === 'postgres')
+t.test('session caps hold across instances sharing server PostgreSQL', { skip: postgres === undefined && 'needs TEST_DATABASE_URL' }, async t => {
+  const db = await postgres!.open(t)
+  const env = { MAX_SESSIONS_PER_USER: '1', KB_SEED_DIR: '' }
+  const instances = [await buildTestApp(t, env, { database: db }), await buildTestApp(t, env, { database: db })]
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+    instances[i % 2]!.inject(chat({ message: 'hello', user_id: 'shared-user' }))))
+  t.same(results.map(r => r.statusCode).sort(), [200, ...Array(9).fill(429)], 'exactly one new session, whichever instance won')
+  t.equal((await db.query("SELECT id FROM sessions WHERE user_id = 'shared-user'")).rows.length, 1)
+})
