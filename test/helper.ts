@@ -13,6 +13,7 @@ import type { Database } from '../src/db/database.js'
 import { migrations, migrate } from '../src/db/migrations.js'
 import { openDatabase } from '../src/db/open-database.js'
 import { openPGliteDatabase } from '../src/db/pglite-database.js'
+import { projectRoot } from '../src/project.js'
 
 export function testConfig (env: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...env })
@@ -29,7 +30,9 @@ export async function buildTestApp (t: Test, env: Record<string, string> = {}, o
 // PGlite's initdb takes seconds; a migrated template archive, made once per schema version and
 // shared by test files through the temp folder, brings a fresh database up in about one.
 async function pgliteTemplate (): Promise<Blob> {
-  const version = createHash('sha256').update(JSON.stringify(migrations)).digest('hex').slice(0, 16)
+  // Keyed by the schema and by PGlite's own version, whose data directory format may change.
+  const pgliteVersion = JSON.parse(await readFile(join(projectRoot, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')).version
+  const version = createHash('sha256').update(JSON.stringify([migrations, pgliteVersion])).digest('hex').slice(0, 16)
   const file = join(tmpdir(), `parley-pglite-template-${version}.tar`)
   if (!existsSync(file)) {
     const db = await openPGliteDatabase('memory://')
