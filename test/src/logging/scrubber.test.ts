@@ -1,0 +1,56 @@
+import t from 'tap'
+import fc from 'fast-check'
+import { ibanValid, luhnValid, scrub } from '../../../src/logging/scrubber.js'
+
+t.test('each kind of personal data or secret becomes its placeholder', async t => {
+  const cases: Array<[string, string]> = [
+    ['mail me at jane.doe+bot@example.co.uk please', 'mail me at [EMAIL] please'],
+    ['card 4111 1111 1111 1111 expires soon', 'card [CARD] expires soon'],
+    ['card 4111-1111-1111-1111', 'card [CARD]'],
+    ['amex 378282246310005', 'amex [CARD]'],
+    ['iban GB82 WEST 1234 5698 7654 32 thanks', 'iban [IBAN] thanks'],
+    ['iban DE89370400440532013000', 'iban [IBAN]'],
+    ['from 192.168.10.254 today', 'from [IP] today'],
+    ['v6 2001:db8:85a3::8a2e:370:7334 here', 'v6 [IP] here'],
+    ['call +44 20 7946 0958 now', 'call [PHONE] now'],
+    ['call (555) 123-4567', 'call [PHONE]'],
+    ['token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end', 'token [JWT] end'],
+    ['Authorization: Bearer abc123def456ghi789', 'Authorization: Bearer [TOKEN]'],
+    ['key sk-live-abcdefghijklmnopqrstuvwx used', 'key [API_KEY] used'],
+    ['aws AKIAIOSFODNN7EXAMPLE', 'aws [API_KEY]'],
+    ['github ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'github [API_KEY]'],
+    ['my password=hunter22 oops', 'my password=[SECRET] oops'],
+    ['api_key: "zyx987wvu"', 'api_key: [SECRET]"']
+  ]
+  for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
+})
+
+t.test('ordinary text and numbers are left alone', async t => {
+  const keep = [
+    'how do I view traces?',
+    'the answer is 42, in 2026, on page 1234',
+    'order 12345678 shipped', // 8 digits, no separators: an id, not a phone
+    'card-like 4111 1111 1111 1112 fails Luhn',
+    'version 1.2.3 and 10.0.0.999',
+    'GB00 NOT AN IBAN 1234'
+  ]
+  for (const text of keep) t.equal(scrub(text), text, text)
+})
+
+t.test('checksums', async t => {
+  t.ok(luhnValid('4111111111111111'))
+  t.notOk(luhnValid('4111111111111112'))
+  t.ok(ibanValid('GB82WEST12345698765432'))
+  t.notOk(ibanValid('GB82WEST12345698765433'))
+})
+
+t.test('property: generated PII never survives, whatever surrounds it', async t => {
+  const email = fc.emailAddress()
+  const card = fc.constantFrom('4111111111111111', '5555555555554444', '378282246310005', '6011111111111117').map(n => n.replace(/(\d{4})(?=\d)/g, '$1 '))
+  const ip = fc.ipV4()
+  const secret = fc.stringMatching(/^[a-z0-9]{24}$/).map(s => `sk_live_${s}`)
+  const pii = fc.oneof(email, card, ip, secret)
+  const filler = fc.string({ maxLength: 20 }).map(s => s.replace(/[\w@.:+-]/g, ' '))
+  fc.assert(fc.property(filler, pii, filler, (before, value, after) => !scrub(`${before} ${value} ${after}`).includes(value)), { numRuns: 2000 })
+  t.pass('no generated value survived')
+})
