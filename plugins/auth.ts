@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import { parseApiKeys, type Role } from '../src/config.js'
+import { keyId, parseApiKeys, type Role } from '../src/config.js'
 import { sendProblem } from './error-handler.js'
 
 export interface Principal { keyId: string, role: Role }
@@ -21,7 +21,6 @@ declare module 'fastify' {
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
-export const keyId = (key: string): string => `key_${digest(key).toString('hex').slice(0, 12)}`
 
 export default fp(async function authPlugin (app) {
   const keys = parseApiKeys(app.config.API_KEYS).map(({ key, role }) => ({ digest: digest(key), keyId: keyId(key), role }))

@@ -19,7 +19,8 @@ export default fp(async function chatServicePlugin (app) {
     messageStore,
     searchEngine: app.searchEngine,
     commandParser: app.commandParser,
+    privacy: app.logPrivacy,
     minAnswerScore: app.config.SEARCH_MIN_SCORE,
     now: app.clock
   }))
-}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'search-engine'] })
+}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'search-engine', 'request-logging'] })

@@ -24,11 +24,11 @@ export default fp(async function searchEnginePlugin (app) {
       const documents: DocumentInput[] = []
       for await (const result of readDocuments(seedDir)) {
         if ('document' in result) documents.push(result.document)
-        else app.log.warn({ source: result.source, reason: result.error }, 'bundled document skipped')
+        else app.log.warn({ module: 'search_engine', fn: 'seed', source: result.source, reason: result.error }, 'bundled document skipped')
       }
       return documents
     })
-    if (seeded > 0) app.log.info({ documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
+    if (seeded > 0) app.log.info({ module: 'search_engine', fn: 'seed', documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
   }
   // Only a shared server database has other instances to hear from; listen before loading so
   // nothing committed meanwhile is missed.
@@ -38,5 +38,5 @@ export default fp(async function searchEnginePlugin (app) {
   }
   const started = performance.now()
   const documents = await knowledgeBase.loadIndex()
-  app.log.info({ documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
+  app.log.info({ module: 'search_engine', fn: 'loadIndex', documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
 }, { name: 'search-engine', dependencies: ['config', 'database'] })

@@ -1,5 +1,7 @@
 // Owns the session manager and the periodic job that marks idle and over-age sessions expired.
 import fp from 'fastify-plugin'
+import type { Logger } from 'pino'
+import { runWithLogger } from '../src/logging/log-context.js'
 import { SessionManager } from '../src/sessions/session-manager.js'
 
 declare module 'fastify' {
@@ -20,10 +22,9 @@ export default fp(async function sessionManagerPlugin (app) {
 
   const sweep = async (): Promise<void> => {
     try {
-      const expired = await sessionManager.expireIdle()
-      if (expired > 0) app.log.info({ expired }, 'sessions expired')
+      await runWithLogger(app.log as Logger, () => sessionManager.expireIdle())
     } catch (error) {
-      app.log.error({ err: error }, 'session sweep failed; will retry at the next interval')
+      app.log.error({ module: 'session_manager', fn: 'sweep', err: error }, 'session sweep failed; will retry at the next interval')
     }
   }
   const timer = setInterval(sweep, SESSION_SWEEP_INTERVAL * 1000).unref()

@@ -1,9 +1,13 @@
 // Builds the Fastify application without listening, so tests can drive it with app.inject().
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
+import type { Logger } from 'pino'
+import { createLogger } from './logging/logger.js'
+import { packageInfo } from './project.js'
+import requestLogging from '../plugins/request-logging.js'
 import configPlugin from '../plugins/config.js'
 import errorHandler from '../plugins/error-handler.js'
 import validation from '../plugins/validation.js'
@@ -22,6 +26,8 @@ export const BODY_LIMIT = 64 * 1024
 
 export interface AppOptions {
   config: Config
+  /** The process logger (stdout unless given); tests pass one that writes to memory. */
+  logger?: Logger
   /** Time source for sessions and records; tests move it forward. */
   clock?: () => Date
   /** An already open, migrated database to use instead of the configured one. */
@@ -30,8 +36,13 @@ export interface AppOptions {
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, service: packageInfo.name, version: packageInfo.version, env: config.NODE_ENV })
   const app = Fastify({
-    logger: { level: config.LOG_LEVEL },
+    // Typed as Fastify's base logger so plugins stay independent of the logger library.
+    loggerInstance: logger as FastifyBaseLogger,
+    // plugins/request-logging writes one line per request instead of Fastify's two.
+    disableRequestLogging: true,
+    requestIdLogLabel: 'req_id',
     bodyLimit: BODY_LIMIT,
     // A caller's X-Request-Id is kept so its logs and ours join up, but only if it looks like an id.
     requestIdHeader: false,
@@ -44,6 +55,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // Only JSON is accepted; a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
   await app.register(configPlugin, { config, clock: options.clock })
+  await app.register(requestLogging)
   await app.register(errorHandler)
   await app.register(validation)
   await app.register(openApi)

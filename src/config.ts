@@ -1,5 +1,6 @@
 // Every setting comes from the environment and is validated once at start, so a typo in a
 // deployment stops the process with a message naming the variable instead of misbehaving later.
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import envSchema from 'env-schema'
 import Type, { type Static } from 'typebox'
@@ -25,6 +26,10 @@ export const ConfigSchema = Type.Object({
   SESSION_SWEEP_INTERVAL: seconds(60),
   MAX_ACTIVE_SESSIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
+  LOG_CHAT_CONTENT: Type.Enum(['off', 'redacted', 'full'], { default: 'redacted' }),
+  LOG_USER_ID: Type.Enum(['hashed', 'plain'], { default: 'hashed' }),
+  LOG_ID_SECRET: Type.String({ default: '' }),
+  DB_SLOW_QUERY_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 200 }),
   SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 2.3 }),
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
   SHUTDOWN_TIMEOUT: seconds(10)
@@ -52,6 +57,21 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
 }
 
 export interface ApiKey { key: string, role: Role }
+
+/** How a key is named in logs and the audit trail: a hash prefix, never the key. */
+export const keyId = (key: string): string => `key_${createHash('sha256').update(key).digest('hex').slice(0, 12)}`
+
+/** The configuration as it may be logged: keys by id, passwords and secrets masked. */
+export function describeConfig (config: Config): Record<string, unknown> {
+  const databaseUrl = config.DATABASE_URL === '' ? '' : new URL(config.DATABASE_URL)
+  if (databaseUrl !== '' && databaseUrl.password !== '') databaseUrl.password = '****'
+  return {
+    ...config,
+    API_KEYS: parseApiKeys(config.API_KEYS).map(({ key, role }) => `${keyId(key)}:${role}`),
+    DATABASE_URL: databaseUrl.toString(),
+    LOG_ID_SECRET: config.LOG_ID_SECRET === '' ? '(unset)' : '(set)'
+  }
+}
 
 export function parseApiKeys (value: string): ApiKey[] {
   if (value === '') return []

@@ -2,7 +2,10 @@
 // connections, lets in-flight turns finish, then closes the database.
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, describeConfig, loadConfig } from './config.js'
+import { setFallbackLogger } from './logging/log-context.js'
+import { createLogger } from './logging/logger.js'
+import { packageInfo } from './project.js'
 
 let config
 try {
@@ -13,9 +16,12 @@ try {
   process.exit(1)
 }
 
+const logger = createLogger({ level: config.LOG_LEVEL, service: packageInfo.name, version: packageInfo.version, env: config.NODE_ENV })
+setFallbackLogger(logger)
+
 let app
 try {
-  app = await buildApp({ config })
+  app = await buildApp({ config, logger })
 } catch (error) {
   // Start-up failures (database unreachable, unreadable seed folder…) are the operator's to fix: say what, not a stack.
   console.error(`Parley could not start: ${(error as Error).message}`)
@@ -23,13 +29,16 @@ try {
 }
 
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }) => {
-  if (err !== undefined) app.log.fatal({ err }, 'shutting down after a fatal error')
-  else app.log.info({ signal }, 'shutting down')
+  const started = performance.now()
+  if (err !== undefined) app.log.fatal({ module: 'server', fn: 'shutdown', err }, 'shutting down after a fatal error')
+  else app.log.info({ module: 'server', fn: 'shutdown', signal }, 'shutting down')
   await app.close()
+  app.log.info({ module: 'server', fn: 'shutdown', duration_ms: Math.round(performance.now() - started) }, 'shut down')
 })
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })
+  app.log.info({ module: 'server', fn: 'start', config: describeConfig(config), database: app.db.engine }, 'parley started')
 } catch (error) {
   app.log.fatal({ err: error }, 'could not start listening')
   await app.close()

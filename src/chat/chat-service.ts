@@ -2,8 +2,10 @@
 // persist both sides in one transaction. Nothing is written before the reply is known, and the
 // turn is acknowledged only after the commit, so a failure leaves no half-written turn.
 import type { Database } from '../db/database.js'
-import type { Command, helpText, parseMessage } from '../commands/command-parser.js'
-import type { SearchEngine } from '../search/search-engine.js'
+import type { Command, ParsedMessage, helpText, parseMessage } from '../commands/command-parser.js'
+import { addLogFields, log } from '../logging/log-context.js'
+import type { LogPrivacy } from '../logging/log-privacy.js'
+import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
 import { toSource, type MessageStore, type ReplyKind, type Source } from './message-store.js'
 
@@ -41,6 +43,8 @@ export interface ChatServiceOptions {
   messageStore: MessageStore
   searchEngine: SearchEngine
   commandParser: { parse: typeof parseMessage, help: typeof helpText }
+  /** What of the user the logs may show; without it, logs carry no user id and no chat text. */
+  privacy?: LogPrivacy
   /** Score the best document must reach for a question to get an answer rather than no_answer. */
   minAnswerScore: number
   now?: () => Date
@@ -59,10 +63,16 @@ export class ChatService {
     const started = performance.now()
     const { db, sessionManager, messageStore } = this.options
     const userId = input.userId ?? null
+    const logger = log('chat', 'handleTurn')
+    addLogFields({ user_id: this.options.privacy?.userId(userId), session_id: input.sessionId })
     const existing = input.sessionId === undefined ? undefined : await sessionManager.resume(input.sessionId, userId)
-    const reply = await this.reply(input.message, existing)
+    const parsed = this.options.commandParser.parse(input.message)
+    const command = parsed.type === 'command' ? parsed.command.name : parsed.type === 'invalid' ? parsed.command : undefined
+    addLogFields({ command })
+    logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
+    const reply = await this.reply(parsed, existing)
 
-    return await db.transaction(async tx => {
+    const outcome = await db.transaction(async tx => {
       const session = existing ?? await sessionManager.create(tx, userId)
       const turn = await sessionManager.recordTurn(tx, session.id)
       const at = this.now()
@@ -87,10 +97,12 @@ export class ChatService {
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
     })
+    addLogFields({ session_id: outcome.sessionId })
+    logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
+    return outcome
   }
 
-  private async reply (message: string, session: Session | undefined): Promise<Reply> {
-    const parsed = this.options.commandParser.parse(message)
+  private async reply (parsed: ParsedMessage, session: Session | undefined): Promise<Reply> {
     if (parsed.type === 'question') return this.answer(parsed.text)
     if (parsed.type === 'invalid') {
       // The parser's reason already names the closest command; the usage line shows the fix.
@@ -101,12 +113,19 @@ export class ChatService {
   }
 
   private answer (question: string): Reply {
-    const hits = this.options.searchEngine.search(question, SOURCES_PER_ANSWER)
+    const hits = this.search(question, SOURCES_PER_ANSWER)
     const best = hits[0]
     if (best === undefined || best.score < this.options.minAnswerScore) {
       return { kind: 'no_answer', text: NO_ANSWER, sources: hits.map(toSource), topScore: best?.score ?? null }
     }
     return { kind: 'answer', text: `${best.passageText.trim()}\n\n(Source: ${best.title})`, sources: hits.map(toSource), topScore: best.score }
+  }
+
+  private search (query: string, k: number): SearchHit[] {
+    const started = performance.now()
+    const hits = this.options.searchEngine.search(query, k)
+    log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ms: Math.round((performance.now() - started) * 100) / 100 }, 'search.performed')
+    return hits
   }
 
   private async runCommand (command: Command, session: Session | undefined): Promise<Reply> {
@@ -116,7 +135,7 @@ export class ChatService {
       case 'help':
         return done(this.options.commandParser.help(command.topic))
       case 'search': {
-        const hits = this.options.searchEngine.search(command.query, command.k)
+        const hits = this.search(command.query, command.k)
         if (hits.length === 0) return done(`No documents match "${command.query}".`, { topScore: null })
         const lines = hits.map((hit, i) => `${i + 1}. ${hit.title} (score ${hit.score}): ${hit.snippet}`)
         return done(`Top ${hits.length} for "${command.query}":\n${lines.join('\n')}`, { sources: hits.map(toSource), topScore: hits[0]!.score })

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
+import { log } from '../logging/log-context.js'
 
 export type SessionStatus = 'active' | 'expired' | 'reset'
 
@@ -64,7 +65,9 @@ export class SessionManager {
     const { rows } = await tx.query<SessionRow>(
       `INSERT INTO sessions (id, user_id, created_at, last_activity_at) VALUES ($1, $2, $3, $3)
        RETURNING *`, [randomUUID(), userId, now])
-    return this.toSession(rows[0]!)
+    const session = this.toSession(rows[0]!)
+    log('session_manager', 'create').info({ new_session_id: session.id, expires_at: session.expiresAt }, 'session.created')
+    return session
   }
 
   /** The active session with this id, or NotFoundError if it is unknown, ended, expired or someone else's. */
@@ -72,8 +75,10 @@ export class SessionManager {
     const session = await this.get(id)
     if (session === undefined || session.status !== 'active' || session.expiresAt <= this.now() ||
         (userId !== null && session.userId !== null && session.userId !== userId)) {
+      log('session_manager', 'resume').info({ found: session !== undefined, status: session?.status }, 'session.not_resumable')
       throw new NotFoundError('Session', id, `Session ${id} does not exist or has ended (expired, reset or deleted); send the message without session_id to start a new one.`)
     }
+    log('session_manager', 'resume').debug({ turns: session.turnCount }, 'session.resumed')
     return session
   }
 
@@ -98,6 +103,7 @@ export class SessionManager {
 
   async end (tx: Queryable, id: string, status: Exclude<SessionStatus, 'active'>): Promise<void> {
     await tx.query("UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active'", [status, this.now(), id])
+    log('session_manager', 'end').info({ ended_session_id: id, status }, `session.${status}`)
   }
 
   /** Deletes a session with its messages and feedback, audited in the same transaction; false if there was none. */
@@ -115,6 +121,7 @@ export class SessionManager {
     const { rowCount } = await this.db.query(
       `UPDATE sessions SET status = 'expired', ended_at = $3
        WHERE status = 'active' AND NOT (${ACTIVE})`, [...this.cutoffs(now), now])
+    if (rowCount > 0) log('session_manager', 'expireIdle').info({ expired: rowCount }, 'session.expired')
     return rowCount
   }
 

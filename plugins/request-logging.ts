@@ -1,0 +1,50 @@
+// One log line per request when it completes, and the logging context (request id, session,
+// pseudonymous user, command) that domain code adds to while it serves the request.
+import fp from 'fastify-plugin'
+import type { Logger } from 'pino'
+import { runWithLogger, type LogFields } from '../src/logging/log-context.js'
+import { LogPrivacy } from '../src/logging/log-privacy.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    logPrivacy: LogPrivacy
+  }
+  interface FastifyRequest {
+    logFields: LogFields
+  }
+}
+
+// Probes would drown the lines people read; they stay available at debug.
+const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics'])
+
+export default fp(async function requestLoggingPlugin (app) {
+  const { LOG_USER_ID, LOG_ID_SECRET, LOG_CHAT_CONTENT } = app.config
+  const privacy = new LogPrivacy({ userIdMode: LOG_USER_ID, idSecret: LOG_ID_SECRET, chatContent: LOG_CHAT_CONTENT })
+  app.decorate('logPrivacy', privacy)
+  if (!privacy.stablePseudonyms && LOG_USER_ID === 'hashed') {
+    app.log.warn({ module: 'http', fn: 'requestLoggingPlugin' }, 'LOG_ID_SECRET is not set: user pseudonyms in the logs change at every restart')
+  }
+
+  app.decorateRequest('logFields', null as unknown as LogFields)
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.logFields = {}
+    // request.log is the pino child logger Fastify made for this request (with its req_id).
+    runWithLogger(request.log as Logger, done, request.logFields)
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? '(no route)'
+    const line = {
+      module: 'http',
+      fn: 'onResponse',
+      method: request.method,
+      route,
+      status: reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+      res_bytes: Number(reply.getHeader('content-length') ?? 0),
+      ...request.logFields
+    }
+    if (QUIET_ROUTES.has(route)) request.log.debug(line, 'request completed')
+    else request.log.info(line, 'request completed')
+  })
+}, { name: 'request-logging', dependencies: ['config'] })

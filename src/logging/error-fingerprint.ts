@@ -1,0 +1,34 @@
+// A stable name for "the same error": its type, its message with the varying parts (ids, numbers,
+// personal data) normalised, and the first frame of our own code. Repeats group under one
+// fingerprint however many users hit them.
+import { createHash } from 'node:crypto'
+import { sep } from 'node:path'
+import { projectRoot } from '../project.js'
+import { scrub } from './scrubber.js'
+
+export function normaliseMessage (message: string): string {
+  return scrub(message)
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
+    .replace(/\b0x[0-9a-f]+\b|\b[0-9a-f]{16,}\b/gi, '<hex>')
+    .replace(/\d+(\.\d+)?/g, '<n>')
+}
+
+/** The first stack frame inside the project (not node_modules), without line and column. */
+export function topProjectFrame (stack: string | undefined): string | undefined {
+  for (const line of (stack ?? '').split('\n').slice(1)) {
+    const at = line.indexOf(projectRoot + sep)
+    if (at === -1 || line.includes(`${sep}node_modules${sep}`)) continue
+    return line.slice(at + projectRoot.length + 1).replace(/:\d+:\d+\)?$/, '').replace(/^dist\//, '')
+  }
+  return undefined
+}
+
+export interface ErrorSummary { type: string, message: string, fingerprint: string, frame: string | undefined }
+
+export function summariseError (error: Error): ErrorSummary {
+  const type = error.name || error.constructor?.name || 'Error'
+  const message = normaliseMessage(error.message ?? '')
+  const frame = topProjectFrame(error.stack)
+  const fingerprint = createHash('sha256').update(`${type}\n${message}\n${frame ?? ''}`).digest('hex').slice(0, 16)
+  return { type, message, fingerprint, frame }
+}

@@ -1,0 +1,56 @@
+// The logging context of the work in progress (a request, a background job), carried by
+// AsyncLocalStorage so domain code never passes loggers or ids by hand: whatever it logs through
+// log() carries the request id, session, pseudonymous user and command of the turn it serves.
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { pino, type Logger } from 'pino'
+
+export interface LogFields {
+  session_id?: string
+  /** Always the pseudonym (see LogPrivacy), never the caller's raw user id. */
+  user_id?: string
+  command?: string
+}
+
+interface LogContext {
+  logger: Logger
+  fields: LogFields
+}
+
+const storage = new AsyncLocalStorage<LogContext>()
+
+/**
+ * Runs fn with `logger` (e.g. a request's child logger) as the base for everything logged
+ * inside; `fields` collects what the work learns about itself (its session, user, command).
+ */
+export function runWithLogger<T> (logger: Logger, fn: () => T, fields: LogFields = {}): T {
+  return storage.run({ logger, fields }, fn)
+}
+
+/** Adds fields to every later line of the current context (for the rest of the request). */
+export function addLogFields (fields: LogFields): void {
+  const context = storage.getStore()
+  if (context !== undefined) Object.assign(context.fields, fields)
+}
+
+/** The current context's fields, merged into each line by the root logger's mixin. */
+export function currentLogFields (): LogFields {
+  return storage.getStore()?.fields ?? {}
+}
+
+let fallback: Logger | undefined
+
+/** The logger used outside any context (start-up, tests that build domain objects directly). */
+export function setFallbackLogger (logger: Logger): void {
+  fallback = logger
+}
+
+/**
+ * A logger for one module and function, based on the current context's logger; outside any
+ * context, on `outside` if given, else on the process's fallback logger.
+ */
+export function log (module: string, fn: string, outside?: Logger): Logger {
+  const base = storage.getStore()?.logger ?? outside ?? fallback
+  return (base ?? silent).child({ module, fn })
+}
+
+const silent = pino({ level: 'silent' })

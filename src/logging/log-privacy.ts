@@ -1,0 +1,38 @@
+// What of a user may appear in logs: a keyed pseudonym instead of the user id (so one user's
+// lines can be followed without knowing who they are), and chat text only as configured.
+import { createHmac, randomBytes } from 'node:crypto'
+import { scrub } from './scrubber.js'
+
+export type ChatContentMode = 'off' | 'redacted' | 'full'
+
+export interface LogPrivacyOptions {
+  userIdMode: 'hashed' | 'plain'
+  /** HMAC key for user pseudonyms; empty means a random key per process (pseudonyms change on restart). */
+  idSecret: string
+  chatContent: ChatContentMode
+}
+
+export class LogPrivacy {
+  readonly stablePseudonyms: boolean
+  private readonly options: LogPrivacyOptions
+  private readonly secret: Buffer
+
+  constructor (options: LogPrivacyOptions) {
+    this.options = options
+    this.stablePseudonyms = options.idSecret !== ''
+    this.secret = this.stablePseudonyms ? Buffer.from(options.idSecret) : randomBytes(32)
+  }
+
+  /** The user id as logs show it: "u_" and 16 hex digits of its HMAC, or as given with LOG_USER_ID=plain. */
+  userId (userId: string | null | undefined): string | undefined {
+    if (userId === null || userId === undefined) return undefined
+    if (this.options.userIdMode === 'plain') return userId
+    return `u_${createHmac('sha256', this.secret).update(userId).digest('hex').slice(0, 16)}`
+  }
+
+  /** Chat text as logs may carry it: nothing, scrubbed of personal data, or verbatim. */
+  chatText (text: string): string | undefined {
+    if (this.options.chatContent === 'off') return undefined
+    return this.options.chatContent === 'redacted' ? scrub(text) : text
+  }
+}

@@ -1,0 +1,75 @@
+// What the logs say about a chat turn: structured, with context, and without the user's personal data.
+import t from 'tap'
+import { createLogger } from '../../src/logging/logger.js'
+import { buildTestApp } from '../helper.js'
+
+type Line = Record<string, unknown>
+
+async function appWithLogs (t: Parameters<typeof buildTestApp>[0], env: Record<string, string> = {}) {
+  const lines: Line[] = []
+  const logger = createLogger({ level: 'debug', service: 'parley', version: '9.9.9', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
+  const app = await buildTestApp(t, { LOG_ID_SECRET: 'test-secret', DB_SLOW_QUERY_MS: '1000', ...env }, { logger })
+  return { app, lines }
+}
+
+const PII = 'I am jane.doe@example.com, card 4111 1111 1111 1111, call +44 20 7946 0958'
+
+t.test('a turn logs its events with context on every line', async t => {
+  const { app, lines } = await appWithLogs(t)
+  const res = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'req-1', authorization: 'Bearer not-a-real-key-123456' }, payload: { message: `how do I view traces? ${PII}`, user_id: 'alice@example.com' } })
+  const sessionId = res.json().session_id as string
+  const turn = lines.filter(line => line.req_id === 'req-1')
+  const byMsg = (msg: string) => turn.find(line => line.msg === msg)
+
+  for (const line of turn) {
+    t.match(line, { time: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, level: /^(debug|info|warn|error|fatal)$/, service: 'parley', version: '9.9.9', env: 'test', module: String, fn: String }, `${String(line.msg)} has the common fields`)
+  }
+  t.match(byMsg('chat.message_received'), { module: 'chat', fn: 'handleTurn', input: 'question', user_id: /^u_[0-9a-f]{16}$/, text: /how do I view traces\? I am \[EMAIL\], card \[CARD\], call \[PHONE\]/ })
+  t.match(byMsg('search.performed'), { module: 'search_engine', results: Number, top_score: Number, ms: Number })
+  t.match(byMsg('session.created'), { module: 'session_manager', new_session_id: sessionId })
+  t.match(byMsg('chat.reply_sent'), { session_id: sessionId, kind: 'answer', sources: Number, top_score: Number, latency_ms: Number })
+  t.match(byMsg('request completed'), { module: 'http', method: 'POST', route: '/v1/chat', status: 200, duration_ms: Number, res_bytes: Number, session_id: sessionId, user_id: /^u_/ })
+  t.equal(turn.filter(line => line.msg === 'request completed').length, 1, 'one completion line per request')
+
+  const all = JSON.stringify(lines)
+  for (const secret of ['jane.doe@example.com', '4111 1111 1111 1111', '7946 0958', 'alice@example.com', 'not-a-real-key-123456']) {
+    t.notOk(all.includes(secret), `${secret} appears in no line`)
+  }
+})
+
+t.test('the route template, not the raw URL, and commands in the context', async t => {
+  const { app, lines } = await appWithLogs(t)
+  const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/help search' } })).json()
+  await app.inject({ method: 'GET', url: `/v1/sessions/${first.session_id}/messages?limit=5` })
+  t.match(lines.find(line => line.msg === 'chat.reply_sent'), { command: 'help', kind: 'command' })
+  t.match(lines.filter(line => line.msg === 'request completed').map(line => line.route), ['/v1/chat', '/v1/sessions/:id/messages'])
+})
+
+t.test('LOG_CHAT_CONTENT and LOG_USER_ID', async t => {
+  const off = await appWithLogs(t, { LOG_CHAT_CONTENT: 'off' })
+  await off.app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'secret question', user_id: 'bob' } })
+  t.notOk('text' in off.lines.find(line => line.msg === 'chat.message_received')!, 'no text at all when off')
+
+  const full = await appWithLogs(t, { LOG_CHAT_CONTENT: 'full', LOG_USER_ID: 'plain' })
+  await full.app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'mail a@b.example', user_id: 'bob' } })
+  t.match(full.lines.find(line => line.msg === 'chat.message_received'), { text: 'mail a@b.example', user_id: 'bob' })
+})
+
+t.test('an unhandled error is logged once, scrubbed, with a fingerprint shared by its repeats', async t => {
+  const { app, lines } = await appWithLogs(t)
+  let call = 0
+  app.messageStore.insertTurn = async () => { throw new Error(`write failed for turn ${++call} of jane@example.com`) }
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi again' } })
+  const errors = lines.filter(line => line.level === 'error')
+  t.equal(errors.length, 2, 'one line per failed request')
+  t.match(errors[0], { module: 'error_handler', error_type: 'Error', error_message: 'write failed for turn <n> of [EMAIL]', fingerprint: /^[0-9a-f]{16}$/, frame: /^test\/plugins\/request-logging\.test\.ts/ })
+  t.equal(errors[0]!.fingerprint, errors[1]!.fingerprint, 'the same error groups under one fingerprint')
+  t.notOk(JSON.stringify(errors).includes('jane@example.com'))
+})
+
+t.test('slow statements are logged with their timing', async t => {
+  const { app, lines } = await appWithLogs(t, { DB_SLOW_QUERY_MS: '1' })
+  await app.db.query('SELECT pg_sleep(0.01)')
+  t.match(lines.find(line => line.msg === 'slow statement' && String(line.statement).includes('pg_sleep')), { level: 'warn', module: 'database', statement: 'SELECT pg_sleep(0.01)', duration_ms: Number, threshold_ms: 1 })
+})
