@@ -2,7 +2,7 @@
 // pseudonymous user, command) that domain code adds to while it serves the request.
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
-import { runWithLogger, type LogFields } from '../src/logging/log-context.js'
+import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
 
 declare module 'fastify' {
@@ -35,8 +35,6 @@ export default fp(async function requestLoggingPlugin (app) {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)'
     const line = {
-      module: 'http',
-      fn: 'onResponse',
       method: request.method,
       route,
       status: reply.statusCode,
@@ -44,7 +42,8 @@ export default fp(async function requestLoggingPlugin (app) {
       res_bytes: Number(reply.getHeader('content-length') ?? 0),
       ...request.logFields
     }
-    if (QUIET_ROUTES.has(route)) request.log.debug(line, 'request completed')
-    else request.log.info(line, 'request completed')
+    const logger = log('http', 'onResponse', request.log as Logger)
+    if (QUIET_ROUTES.has(route)) logger.debug(line, 'request completed')
+    else logger.info(line, 'request completed')
   })
 }, { name: 'request-logging', dependencies: ['config'] })

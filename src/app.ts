@@ -21,6 +21,7 @@ import chatServicePlugin from '../plugins/chat-service.js'
 import chatRoutes from '../plugins/routes/chat.js'
 import sessionRoutes from '../plugins/routes/sessions.js'
 import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
+import adminRoutes from '../plugins/routes/admin.js'
 
 export const BODY_LIMIT = 64 * 1024
 
@@ -68,5 +69,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(chatRoutes)
   await app.register(sessionRoutes)
   await app.register(knowledgeBaseRoutes)
+  await app.register(adminRoutes)
   return app
 }

@@ -28,6 +28,12 @@ export class NotFoundError extends ProblemError {
   }
 }
 
+export class BadRequestError extends ProblemError {
+  constructor (detail: string) {
+    super({ status: 400, type: 'bad-request', title: 'Bad Request', detail })
+  }
+}
+
 export class ConflictError extends ProblemError {
   constructor (detail: string, extensions?: ProblemExtensions) {
     super({ status: 409, type: 'conflict', title: 'Conflict', detail, extensions })

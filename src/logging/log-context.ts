@@ -44,13 +44,28 @@ export function setFallbackLogger (logger: Logger): void {
   fallback = logger
 }
 
+// Per-module levels set at run time (PUT /v1/admin/log-level); other modules follow the root level.
+const moduleLevels = new Map<string, string>()
+
+export function setModuleLevel (module: string, level: string | undefined): void {
+  if (level === undefined) moduleLevels.delete(module)
+  else moduleLevels.set(module, level)
+}
+
+export function moduleLevelOverrides (): Record<string, string> {
+  return Object.fromEntries(moduleLevels)
+}
+
 /**
  * A logger for one module and function, based on the current context's logger; outside any
  * context, on `outside` if given, else on the process's fallback logger.
  */
 export function log (module: string, fn: string, outside?: Logger): Logger {
   const base = storage.getStore()?.logger ?? outside ?? fallback
-  return (base ?? silent).child({ module, fn })
+  const logger = (base ?? silent).child({ module, fn })
+  const level = moduleLevels.get(module)
+  if (level !== undefined) logger.level = level
+  return logger
 }
 
 const silent = pino({ level: 'silent' })

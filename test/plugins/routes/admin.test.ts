@@ -1,0 +1,40 @@
+import t from 'tap'
+import { createLogger } from '../../../src/logging/logger.js'
+import { setModuleLevel } from '../../../src/logging/log-context.js'
+import { buildTestApp } from '../../helper.js'
+
+const ADMIN = 'admin-key-0123456789abcdef'
+const headers = { authorization: `Bearer ${ADMIN}` }
+
+t.test('log levels change at run time, globally or per module, and every change is audited', async t => {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin`, KB_SEED_DIR: '' }, { logger })
+  t.teardown(() => setModuleLevel('search_engine', undefined)) // module levels are process-wide
+  const put = (body: unknown) => app.inject({ method: 'PUT', url: '/v1/admin/log-level', headers, payload: body })
+  const searchLines = () => lines.filter(line => line.msg === 'search.performed').length
+
+  t.equal((await app.inject({ method: 'GET', url: '/v1/admin/log-level' })).statusCode, 401)
+  t.same((await app.inject({ method: 'GET', url: '/v1/admin/log-level', headers })).json(), { level: 'info', modules: {} })
+
+  const sessionId = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).json().session_id
+  t.equal(searchLines(), 1)
+  t.same((await put({ module: 'search_engine', level: 'warn' })).json(), { level: 'info', modules: { search_engine: 'warn' } })
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })
+  t.equal(searchLines(), 1, 'search_engine lines are silenced at warn')
+  t.ok(lines.filter(line => line.msg === 'chat.reply_sent').length === 2, 'other modules go on at info')
+
+  t.same((await put({ module: 'search_engine', reset: true })).json(), { level: 'info', modules: {} })
+  t.same((await put({ level: 'debug' })).json(), { level: 'debug', modules: {} })
+  t.notOk(lines.some(line => line.msg === 'session.resumed'), 'no debug line so far')
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello', session_id: sessionId } })
+  t.match(lines.find(line => line.msg === 'session.resumed'), { level: 'debug', module: 'session_manager' }, 'debug lines appear after the global change')
+
+  t.equal((await put({})).statusCode, 400)
+  t.equal((await put({ module: 'chat' })).statusCode, 400)
+  t.match((await put({ level: 'loud' })).json().detail, /body\/level must be equal to one of the allowed values/)
+
+  const { rows } = await app.db.query<{ action: string, target: string, details: { after: unknown } }>("SELECT action, target, details FROM audit_events WHERE action = 'log_level.change' ORDER BY id")
+  t.same(rows.map(r => r.target), ['search_engine', 'search_engine', 'global'])
+  t.same(rows[2]!.details.after, { level: 'debug', modules: {} })
+})
