@@ -11,7 +11,7 @@ t.test('log levels change at run time, globally or per module, and every change 
   const logger = createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
   const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin`, KB_SEED_DIR: '' }, { logger })
   t.teardown(() => setModuleLevel('search_engine', undefined)) // module levels are process-wide
-  const put = (body: unknown) => app.inject({ method: 'PUT', url: '/v1/admin/log-level', headers, payload: body })
+  const put = (body: Record<string, unknown>) => app.inject({ method: 'PUT', url: '/v1/admin/log-level', headers, payload: body })
   const searchLines = () => lines.filter(line => line.msg === 'search.performed').length
 
   t.equal((await app.inject({ method: 'GET', url: '/v1/admin/log-level' })).statusCode, 401)
