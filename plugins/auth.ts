@@ -17,6 +17,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null
+    /** Who the audit trail names for this request: the key id, or "anonymous". */
+    readonly actor: string
   }
 }
 
@@ -25,6 +27,7 @@ const digest = (value: string): Buffer => createHash('sha256').update(value).dig
 export default fp(async function authPlugin (app) {
   const keys = parseApiKeys(app.config.API_KEYS).map(({ key, role }) => ({ digest: digest(key), keyId: keyId(key), role }))
   app.decorateRequest('principal', null)
+  app.decorateRequest('actor', { getter (this: FastifyRequest) { return this.principal?.keyId ?? 'anonymous' } })
 
   // Hashing first gives equal-length buffers; every key is compared so timing does not reveal which matched.
   function identify (request: FastifyRequest): Principal | null | undefined {

@@ -1,14 +1,14 @@
-// Exposes the (pure) command parser and its help text to routes, so the HTTP layer can
-// describe the commands without importing domain internals.
+// Exposes the (pure) command parser and its help text as a decorator, so the chat service
+// receives them as an explicit input rather than importing them.
 import fp from 'fastify-plugin'
-import { COMMANDS, helpText, parseMessage } from '../src/commands/command-parser.js'
+import { helpText, parseMessage } from '../src/commands/command-parser.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    commandParser: { parse: typeof parseMessage, help: typeof helpText, commands: typeof COMMANDS }
+    commandParser: { parse: typeof parseMessage, help: typeof helpText }
   }
 }
 
 export default fp(async function commandParserPlugin (app) {
-  app.decorate('commandParser', { parse: parseMessage, help: helpText, commands: COMMANDS })
+  app.decorate('commandParser', { parse: parseMessage, help: helpText })
 }, { name: 'command-parser' })

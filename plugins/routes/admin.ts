@@ -39,7 +39,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async function (app) {
       setModuleLevel(module, reset === true ? undefined : level)
     }
     const after = current()
-    await app.auditTrail.record({ actor: request.principal?.keyId ?? 'anonymous', action: 'log_level.change', target: module ?? 'global', result: 'success', details: { before, after } })
+    await app.auditTrail.record({ actor: request.actor, action: 'log_level.change', target: module ?? 'global', result: 'success', details: { before, after } })
     request.log.warn({ module: 'http', fn: 'putLogLevel', before, after }, 'log level changed')
     return after
   })

@@ -1,6 +1,5 @@
 // Knowledge-base administration (admin role): documents in, documents out, and search.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { DOCUMENT_LIMITS } from '../../src/kb/document-files.js'
 import { toSource } from '../../src/chat/message-store.js'
@@ -37,7 +36,6 @@ const SearchQuery = Type.Object({
 
 const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const admin = app.requireRole('admin')
-  const actor = (request: FastifyRequest) => request.principal?.keyId ?? 'anonymous'
   const security = [{ apiKey: [] }]
 
   app.post('/v1/kb/documents', {
@@ -51,7 +49,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       response: withProblems({ 201: Type.Object({ ids: Type.Array(Type.String()) }) }, 401, 403, 409, 413, 415)
     }
   }, async (request, reply) => {
-    const ids = await app.knowledgeBase.add(request.body.documents, actor(request))
+    const ids = await app.knowledgeBase.add(request.body.documents, request.actor)
     return reply.code(201).send({ ids })
   })
 
@@ -76,7 +74,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const created = await app.knowledgeBase.put(id, request.body, actor(request))
+    const created = await app.knowledgeBase.put(id, request.body, request.actor)
     return reply.code(created ? 201 : 200).send({ id, created })
   })
 
@@ -85,7 +83,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     schema: { tags: ['knowledge base'], summary: 'Delete one document', security, params: DocumentParams, response: withProblems({ 204: Type.Null() }, 401, 403, 404) }
   }, async (request, reply) => {
     const { id } = request.params
-    if (!await app.knowledgeBase.delete(id, actor(request))) throw new NotFoundError('Document', id)
+    if (!await app.knowledgeBase.delete(id, request.actor)) throw new NotFoundError('Document', id)
     return await reply.code(204).send(null)
   })
 

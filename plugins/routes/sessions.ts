@@ -39,16 +39,15 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async (request) => {
     const session = await app.sessionManager.get(request.params.id)
     if (session === undefined) throw new NotFoundError('Session', request.params.id)
-    const ended = session.status !== 'active' || session.expiresAt <= app.clock()
     return {
       session_id: session.id,
       user_id: session.userId,
-      status: session.status === 'active' && ended ? 'expired' : session.status,
+      status: session.status,
       turns: session.turnCount,
       created_at: session.createdAt.toISOString(),
       last_activity_at: session.lastActivityAt.toISOString(),
-      expires_at: ended ? null : session.expiresAt.toISOString(),
-      ended_at: session.endedAt?.toISOString() ?? (ended ? session.expiresAt.toISOString() : null)
+      expires_at: session.status === 'active' ? session.expiresAt.toISOString() : null,
+      ended_at: session.endedAt?.toISOString() ?? null
     }
   })
 
@@ -78,7 +77,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
     schema: { tags: ['sessions'], summary: 'Delete a session with all its messages and feedback', params: SessionParams, response: withProblems({ 204: Type.Null() }, 401, 404) }
   }, async (request, reply) => {
     const { id } = request.params
-    if (!await app.sessionManager.delete(id, request.principal?.keyId ?? 'anonymous')) throw new NotFoundError('Session', id)
+    if (!await app.sessionManager.delete(id, request.actor)) throw new NotFoundError('Session', id)
     return await reply.code(204).send(null)
   })
 }

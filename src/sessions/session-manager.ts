@@ -73,7 +73,7 @@ export class SessionManager {
   /** The active session with this id, or NotFoundError if it is unknown, ended, expired or someone else's. */
   async resume (id: string, userId: string | null): Promise<Session> {
     const session = await this.get(id)
-    if (session === undefined || session.status !== 'active' || session.expiresAt <= this.now() ||
+    if (session === undefined || session.status !== 'active' ||
         (userId !== null && session.userId !== null && session.userId !== userId)) {
       log('session_manager', 'resume').info({ found: session !== undefined, status: session?.status }, 'session.not_resumable')
       throw new NotFoundError('Session', id, `Session ${id} does not exist or has ended (expired, reset or deleted); send the message without session_id to start a new one.`)
@@ -149,17 +149,19 @@ export class SessionManager {
     return [new Date(now.getTime() - this.limits.idleTimeoutMs), new Date(now.getTime() - this.limits.maxAgeMs)]
   }
 
+  /** A row as of now: a session past its time limits is expired even before the sweeper marks it. */
   private toSession (row: SessionRow): Session {
-    const expiresAt = Math.min(row.last_activity_at.getTime() + this.limits.idleTimeoutMs, row.created_at.getTime() + this.limits.maxAgeMs)
+    const expiresAt = new Date(Math.min(row.last_activity_at.getTime() + this.limits.idleTimeoutMs, row.created_at.getTime() + this.limits.maxAgeMs))
+    const lapsed = row.status === 'active' && expiresAt <= this.now()
     return {
       id: row.id,
       userId: row.user_id,
-      status: row.status,
+      status: lapsed ? 'expired' : row.status,
       turnCount: row.turn_count,
       createdAt: row.created_at,
       lastActivityAt: row.last_activity_at,
-      endedAt: row.ended_at,
-      expiresAt: new Date(expiresAt)
+      endedAt: row.ended_at ?? (lapsed ? expiresAt : null),
+      expiresAt
     }
   }
 }
