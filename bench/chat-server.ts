@@ -1,9 +1,13 @@
-// The server side of `npm run bench`, forked by bench/chat.ts: a process of its own, as in
-// production, so autocannon and the server do not share (and slow) one event loop.
+// The server side of `npm run bench`, `npm run bench:logging` and `npm run bench:telemetry`, forked
+// by bench/chat-load.ts: a process of its own, as in production, so autocannon and the server do
+// not share (and slow) one event loop. With otel/instrumentation.js preloaded (bench:telemetry),
+// the SDK is flushed on the way out, as src/server.ts does.
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { setUpProcessLogging, type ProcessLogging } from '../src/logging/process-logging.js'
+import { telemetry } from '../otel/telemetry.js'
 
 /** The baseline: the same route and JSON bodies, with nothing behind them. */
 function helloWorld (): FastifyInstance {
@@ -16,11 +20,22 @@ const send = async (message: { port: number } | { error: string }) => await new 
 
 try {
   const env = process.env.PARLEY_BENCH_ENV
-  const app = env === undefined ? helloWorld() : await buildApp({ config: loadConfig(JSON.parse(env)) })
+  let app: FastifyInstance
+  let logging: ProcessLogging | undefined
+  if (env === undefined) {
+    app = helloWorld()
+  } else {
+    const config = loadConfig(JSON.parse(env))
+    // The logging benchmark measures production's logging, wired as src/server.ts wires it.
+    if (process.env.PARLEY_BENCH_PROCESS_LOGGING === '1') logging = setUpProcessLogging(config)
+    app = await buildApp({ config, logger: logging?.logger, auditLog: logging?.auditLog })
+  }
   await app.listen({ host: '127.0.0.1', port: 0 })
-  // The parent disconnects when it is done, or when it dies: either way, close cleanly.
+  // The parent disconnects when it is done, or when it dies: either way, close cleanly, and
+  // flush telemetry and the log files before exiting, since the parent counts what they hold once
+  // we are gone. (telemetry.shutdown() resolves at once without our preload.)
   process.once('disconnect', () => {
-    app.close().then(() => process.exit(0), () => process.exit(1))
+    app.close().then(async () => await telemetry.shutdown()).then(async () => await logging?.close()).then(() => process.exit(0), () => process.exit(1))
   })
   await send({ port: (app.server.address() as AddressInfo).port })
 } catch (error) {

@@ -20,7 +20,8 @@ export default fp(async function chatServicePlugin (app) {
     searchEngine: app.searchEngine,
     commandParser: app.commandParser,
     privacy: app.logPrivacy,
+    instruments: app.metrics,
     minAnswerScore: app.config.SEARCH_MIN_SCORE,
     now: app.clock
   }))
-}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'search-engine', 'request-logging'] })
+}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'search-engine', 'request-logging', 'metrics'] })

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
+import { PROBE_ROUTES } from '../src/probe-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,9 +14,6 @@ declare module 'fastify' {
     logFields: LogFields
   }
 }
-
-// Probes would drown the lines people read; they stay available at debug.
-const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics'])
 
 export default fp(async function requestLoggingPlugin (app) {
   const { LOG_USER_ID, LOG_ID_SECRET, LOG_CHAT_CONTENT } = app.config
@@ -43,7 +41,8 @@ export default fp(async function requestLoggingPlugin (app) {
       ...request.logFields
     }
     const logger = log('http', 'onResponse', request.log as Logger)
-    if (QUIET_ROUTES.has(route)) logger.debug(line, 'request completed')
+    // Probes would drown the lines people read; they stay available at debug.
+    if (PROBE_ROUTES.has(route)) logger.debug(line, 'request completed')
     else logger.info(line, 'request completed')
   })
 }, { name: 'request-logging', dependencies: ['config'] })

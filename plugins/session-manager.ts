@@ -1,5 +1,7 @@
 // Owns the session manager and the periodic job that marks idle and over-age sessions expired.
 import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { BatchObservableResult, Meter } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { runWithLogger } from '../src/logging/log-context.js'
 import { SessionManager } from '../src/sessions/session-manager.js'
@@ -15,10 +17,12 @@ export default fp(async function sessionManagerPlugin (app) {
   const sessionManager = new SessionManager({
     db: app.db,
     auditTrail: app.auditTrail,
+    instruments: app.metrics,
     now: app.clock,
     limits: { idleTimeoutMs: SESSION_IDLE_TIMEOUT * 1000, maxAgeMs: SESSION_MAX_AGE * 1000, maxActive: MAX_ACTIVE_SESSIONS, maxPerUser: MAX_SESSIONS_PER_USER }
   })
   app.decorate('sessionManager', sessionManager)
+  observeSessions(app.metricsMeter, sessionManager, app)
 
   const sweep = async (): Promise<void> => {
     try {
@@ -30,4 +34,20 @@ export default fp(async function sessionManagerPlugin (app) {
   const timer = setInterval(sweep, SESSION_SWEEP_INTERVAL * 1000).unref()
   app.addHook('onReady', sweep)
   app.addHook('preClose', async () => clearInterval(timer))
-}, { name: 'session-manager', dependencies: ['config', 'database'] })
+}, { name: 'session-manager', dependencies: ['config', 'database', 'metrics'] })
+
+// Users counted as active: those with a turn in this window.
+const ACTIVE_USERS_WINDOW_MS = 15 * 60_000
+
+function observeSessions (meter: Meter, sessionManager: SessionManager, app: FastifyInstance): void {
+  const activeSessions = meter.createObservableGauge('chatbot_active_sessions', { description: 'Active sessions, against MAX_ACTIVE_SESSIONS' })
+  const activeUsers = meter.createObservableGauge('chatbot_active_users', { description: 'Distinct user_ids with a turn in the last 15 minutes' })
+  const observe = async (result: BatchObservableResult): Promise<void> => {
+    const [sessions, users] = await Promise.all([sessionManager.countActive(), sessionManager.countActiveUsers(ACTIVE_USERS_WINDOW_MS)])
+    result.observe(activeSessions, sessions)
+    result.observe(activeUsers, users)
+  }
+  meter.addBatchObservableCallback(observe, [activeSessions, activeUsers])
+  // The meter outlives the app (tests build many in one process): a closed app stops observing.
+  app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, [activeSessions, activeUsers]) })
+}

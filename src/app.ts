@@ -1,5 +1,5 @@
 // Builds the Fastify application without listening, so tests can drive it with app.inject().
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import type { Config } from './config.js'
@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { createLogger } from './logging/logger.js'
 import { packageInfo } from './project.js'
 import requestLogging from '../plugins/request-logging.js'
+import traceId from '../plugins/trace-id.js'
 import configPlugin from '../plugins/config.js'
 import errorHandler from '../plugins/error-handler.js'
 import validation from '../plugins/validation.js'
@@ -16,12 +17,14 @@ import databasePlugin from '../plugins/database.js'
 import authPlugin from '../plugins/auth.js'
 import searchEnginePlugin from '../plugins/search-engine.js'
 import sessionManagerPlugin from '../plugins/session-manager.js'
+import metricsPlugin from '../plugins/metrics.js'
 import commandParserPlugin from '../plugins/command-parser.js'
 import chatServicePlugin from '../plugins/chat-service.js'
 import chatRoutes from '../plugins/routes/chat.js'
 import sessionRoutes from '../plugins/routes/sessions.js'
 import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
 import adminRoutes from '../plugins/routes/admin.js'
+import healthRoutes from '../plugins/routes/health.js'
 
 export const BODY_LIMIT = 64 * 1024
 
@@ -29,6 +32,8 @@ export interface AppOptions {
   config: Config
   /** The process logger (stdout unless given); tests pass one that writes to memory. */
   logger?: Logger
+  /** Where audit entries are logged (see createAuditLogger); the module logger if omitted. */
+  auditLog?: Logger
   /** Time source for sessions and records; tests move it forward. */
   clock?: () => Date
   /** An already open, migrated database to use instead of the configured one. */
@@ -42,8 +47,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // Typed as Fastify's base logger so plugins stay independent of the logger library.
     loggerInstance: logger as FastifyBaseLogger,
     // plugins/request-logging writes one line per request instead of Fastify's two.
-    disableRequestLogging: true,
-    requestIdLogLabel: 'req_id',
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     bodyLimit: BODY_LIMIT,
     // A caller's X-Request-Id is kept so its logs and ours join up, but only if it looks like an id.
     requestIdHeader: false,
@@ -57,12 +61,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain')
   await app.register(configPlugin, { config, clock: options.clock })
   await app.register(requestLogging)
+  await app.register(traceId)
   await app.register(errorHandler)
   await app.register(validation)
   await app.register(openApi)
-  await app.register(databasePlugin, { database: options.database })
+  await app.register(databasePlugin, { database: options.database, auditLog: options.auditLog })
   await app.register(authPlugin)
   await app.register(searchEnginePlugin)
+  await app.register(metricsPlugin)
   await app.register(sessionManagerPlugin)
   await app.register(commandParserPlugin)
   await app.register(chatServicePlugin)
@@ -70,5 +76,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionRoutes)
   await app.register(knowledgeBaseRoutes)
   await app.register(adminRoutes)
+  await app.register(healthRoutes)
   return app
 }

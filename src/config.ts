@@ -10,12 +10,27 @@ export const ROLES = ['admin', 'analyst'] as const
 export type Role = typeof ROLES[number]
 
 const seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, maximum: 31_536_000, default: defaultValue })
+// 0 leaves the retention profile's value in force.
+const days = () => Type.Integer({ minimum: 0, maximum: 36_500, default: 0 })
 
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'production', 'test'], { default: 'development' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   LOG_LEVEL: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info' }),
+  // Empty: stdout only (a container whose platform collects stdout).
+  LOG_DIR: Type.String({ default: './logs' }),
+  LOG_FILE_MAX_SIZE: Type.String({ pattern: '^[1-9]\\d*[kmg]?$', default: '100m' }),
+  LOG_ROTATE_FREQUENCY: Type.Enum(['daily', 'hourly'], { default: 'daily' }),
+  // Empty: production's retention when NODE_ENV=production, else development's.
+  LOG_RETENTION_PROFILE: Type.Enum(['', 'production', 'development'], { default: '' }),
+  LOG_RETENTION_DEBUG_DAYS: days(),
+  LOG_RETENTION_INFO_DAYS: days(),
+  LOG_RETENTION_WARN_DAYS: days(),
+  LOG_RETENTION_ERROR_DAYS: days(),
+  LOG_RETENTION_AUDIT_DAYS: days(),
+  LOG_COMPRESS_AFTER_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 7 }),
+  LOG_JANITOR_INTERVAL: seconds(86_400, 60),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_URL: Type.String({ pattern: '^$|^(postgres|postgresql)://', default: '' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),

@@ -2,7 +2,7 @@
 // set (.ci/run sets it), on a fresh database of their own on the real PostgreSQL server.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
@@ -50,6 +50,22 @@ export async function openTestPGlite (t: Test): Promise<Database> {
   const db = await openPGliteDatabase('memory://', await pgliteTemplate())
   t.teardown(() => db.close())
   return db
+}
+
+/** A fresh folder under the system's temp folder, removed when the test ends. */
+export async function tempDir (t: Test, prefix = 'parley-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Polls condition every stepMs until it holds (true) or timeoutMs has passed (false). */
+export async function waitFor (condition: () => boolean, timeoutMs = 10_000, stepMs = 20): Promise<boolean> {
+  for (let waited = 0; !condition(); waited += stepMs) {
+    if (waited >= timeoutMs) return false
+    await new Promise(resolve => setTimeout(resolve, stepMs))
+  }
+  return true
 }
 
 /** A clock the test moves by hand. */

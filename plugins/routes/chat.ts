@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { NO_NUL, SessionId, Source, withProblems } from '../schemas.js'
+import { currentTraceId } from '../trace-id.js'
 
 export const ChatRequest = Type.Object({
   message: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL, description: 'A question, or a command such as /help' }),
@@ -15,7 +16,8 @@ export const ChatResponse = Type.Object({
   kind: Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('command'), Type.Literal('command_error')]),
   reply: Type.String(),
   command: Type.Optional(Type.String()),
-  sources: Type.Array(Source)
+  sources: Type.Array(Source),
+  trace_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off' }))
 })
 
 const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
@@ -30,7 +32,7 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async (request) => {
     const { message, session_id: sessionId, user_id: userId } = request.body
     const result = await app.chatService.handleTurn({ message, sessionId, userId })
-    return { session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources }
+    return { session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, trace_id: currentTraceId() }
   })
 }
 

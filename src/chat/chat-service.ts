@@ -7,7 +7,10 @@ import { addLogFields, log } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
+import type { Instruments } from '../telemetry/metrics.js'
+import { inSpan } from '../telemetry/spans.js'
 import { toSource, type MessageStore, type ReplyKind, type Source } from './message-store.js'
+import type { Span } from '@opentelemetry/api'
 
 export interface TurnInput {
   message: string
@@ -45,6 +48,8 @@ export interface ChatServiceOptions {
   commandParser: { parse: typeof parseMessage, help: typeof helpText }
   /** What of the user the logs may show; without it, logs carry no user id and no chat text. */
   privacy?: LogPrivacy
+  /** Where turns, feedback and searches are counted; nothing is counted without it. */
+  instruments?: Pick<Instruments, 'turns' | 'feedback' | 'searchDuration' | 'searchResults'>
   /** Score the best document must reach for a question to get an answer rather than no_answer. */
   minAnswerScore: number
   now?: () => Date
@@ -60,19 +65,27 @@ export class ChatService {
   }
 
   async handleTurn (input: TurnInput): Promise<TurnResult> {
+    return await inSpan('chat.turn', {}, async span => await this.turn(input, span))
+  }
+
+  private async turn (input: TurnInput, span: Span): Promise<TurnResult> {
     const started = performance.now()
     const { db, sessionManager, messageStore } = this.options
     const userId = input.userId ?? null
     const logger = log('chat', 'handleTurn')
-    addLogFields({ user_id: this.options.privacy?.userId(userId), session_id: input.sessionId })
-    const existing = input.sessionId === undefined ? undefined : await sessionManager.resume(input.sessionId, userId)
-    const parsed = this.options.commandParser.parse(input.message)
+    const pseudonym = this.options.privacy?.userId(userId)
+    addLogFields({ user_id: pseudonym, session_id: input.sessionId })
+    if (pseudonym !== undefined) span.setAttribute('enduser.pseudo.id', pseudonym)
+    const { sessionId } = input
+    const existing = sessionId === undefined ? undefined : await inSpan('session.resolve', { 'session.id': sessionId }, async () => await sessionManager.resume(sessionId, userId))
+    const parsed = inSpan('command.parse', {}, () => this.options.commandParser.parse(input.message))
     const command = parsed.type === 'command' ? parsed.command.name : parsed.type === 'invalid' ? parsed.command : undefined
     addLogFields({ command })
+    if (command !== undefined) span.setAttribute('parley.command', command)
     logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
     const reply = await this.reply(parsed, existing)
 
-    const outcome = await db.transaction(async tx => {
+    const outcome = await inSpan('reply.persist', {}, async () => await db.transaction(async tx => {
       const session = existing ?? await sessionManager.create(tx, userId)
       const turn = await sessionManager.recordTurn(tx, session.id)
       const at = this.now()
@@ -96,8 +109,11 @@ export class ChatService {
         result = { ...result, sessionId: (await sessionManager.create(tx, session.userId)).id, turn: 0 }
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
-    })
+    }))
     addLogFields({ session_id: outcome.sessionId })
+    span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind })
+    this.options.instruments?.turns.add(1, { kind: outcome.kind })
+    if (reply.feedback !== undefined) this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
     logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
     return outcome
   }
@@ -122,10 +138,16 @@ export class ChatService {
   }
 
   private search (query: string, k: number): SearchHit[] {
-    const started = performance.now()
-    const hits = this.options.searchEngine.search(query, k)
-    log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ms: Math.round((performance.now() - started) * 100) / 100 }, 'search.performed')
-    return hits
+    // GenAI retrieval conventions; the query text is never an attribute (it may hold personal data).
+    return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': k }, span => {
+      const started = performance.now()
+      const hits = this.options.searchEngine.search(query, k)
+      this.options.instruments?.searchDuration.record((performance.now() - started) / 1000)
+      this.options.instruments?.searchResults.record(hits.length)
+      span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score }) })
+      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ms: Math.round((performance.now() - started) * 100) / 100 }, 'search.performed')
+      return hits
+    })
   }
 
   private async runCommand (command: Command, session: Session | undefined): Promise<Reply> {

@@ -3,11 +3,10 @@
 // Every document is created or replaced by id, so an import can simply be run again after fixing
 // its failures. With the embedded database the server must be stopped meanwhile (one process only).
 import { createHash } from 'node:crypto'
-import { createReadStream, realpathSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { pathToFileURL } from 'node:url'
 import cliProgress from 'cli-progress'
 import { ConfigError, loadConfig } from '../config.js'
 import { openDatabase } from '../db/open-database.js'
@@ -15,6 +14,7 @@ import { readDocuments } from '../kb/document-files.js'
 import { KnowledgeBase, type DocumentInput } from '../kb/knowledge-base.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { AuditTrail } from '../audit/audit-trail.js'
+import { isEntryPoint } from './entry-point.js'
 
 export interface ImportIssue { source: string, reason: string }
 
@@ -185,15 +185,6 @@ export async function main (argv: string[], env: Record<string, string | undefin
   }
 }
 
-// The bin is reached through a node_modules/.bin symlink, while import.meta.url is the real path.
-function invokedDirectly (): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href
-  } catch {
-    return false
-  }
-}
-
-if (invokedDirectly()) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2), process.env)
 }

@@ -1,19 +1,38 @@
 // Times every statement and reports the slow ones, on both engines and inside transactions,
-// so "the bot was slow" can be traced to the query that was.
+// so "the bot was slow" can be traced to the query that was. For PGlite, which no
+// instrumentation knows, it also makes each statement a client span like pg's.
+import { SpanKind } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { log } from '../logging/log-context.js'
+import { inSpan } from '../telemetry/spans.js'
 import type { Database, Queryable } from './database.js'
 
 /** The statement as a log may show it: whitespace folded and cut short (parameters are never included). */
 export const statementSummary = (sql: string): string => sql.replace(/\s+/g, ' ').trim().slice(0, 200)
 
-function timed (queryable: Queryable, slowMs: number, logger: Logger | undefined): Queryable {
-  const measure = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
+/** The semconv query summary: the operation and the first table it names ("SELECT sessions"). */
+export function querySummary (sql: string): { operation: string, summary: string } {
+  const operation = (/^\s*(\w+)/.exec(sql)?.[1] ?? 'QUERY').toUpperCase()
+  const table = /\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+("?[\w.]+"?)/i.exec(sql)?.[1]
+  return { operation, summary: table === undefined ? operation : `${operation} ${table.replaceAll('"', '')}` }
+}
+
+interface TimingOptions { slowMs: number, logger?: Logger, spans: boolean }
+
+function timed (queryable: Queryable, options: TimingOptions): Queryable {
+  const { slowMs, logger } = options
+  const time = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
     const started = performance.now()
     const result = await run()
     const ms = performance.now() - started
     if (ms >= slowMs) log('database', 'query', logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows: rows(result), threshold_ms: slowMs }, 'slow statement')
     return result
+  }
+  const measure = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
+    if (!options.spans) return await time(sql, run, rows)
+    const { operation, summary } = querySummary(sql)
+    const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.summary': summary, 'db.query.text': statementSummary(sql) }
+    return await inSpan(summary, attributes, async () => await time(sql, run, rows), SpanKind.CLIENT)
   }
   return {
     query: (sql, params) => measure(sql, () => queryable.query(sql, params), result => result.rowCount),
@@ -21,11 +40,14 @@ function timed (queryable: Queryable, slowMs: number, logger: Logger | undefined
   }
 }
 
-/** The same database, with statements slower than slowMs logged at warn (on `logger` outside a request). */
-export function withStatementTiming (db: Database, slowMs: number, logger?: Logger): Database {
+/**
+ * The same database, with statements slower than slowMs logged at warn (on `logger` outside a
+ * request), and with `spans`, each statement a client span.
+ */
+export function withStatementTiming (db: Database, options: TimingOptions): Database {
   return {
     ...db,
-    ...timed(db, slowMs, logger),
-    transaction: (fn) => db.transaction(tx => fn(timed(tx, slowMs, logger)))
+    ...timed(db, options),
+    transaction: (fn) => db.transaction(tx => fn(timed(tx, options)))
   }
 }

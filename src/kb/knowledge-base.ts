@@ -72,9 +72,9 @@ export class KnowledgeBase {
     const ids = inputs.map(input => input.id ?? randomUUID())
     const repeated = ids.find((id, index) => ids.indexOf(id) !== index)
     if (repeated !== undefined) throw new ConflictError(`Document id ${repeated} appears more than once in the request.`, { id: repeated })
-    await this.db.transaction(async tx => {
+    await this.auditTrail.transaction(this.db, async (tx, audit) => {
       for (const [index, input] of inputs.entries()) await this.write(tx, ids[index]!, input, 'insert')
-      await this.auditTrail.record({ actor, action: 'kb.documents.add', target: ids.length === 1 ? ids[0]! : `${ids.length} documents`, result: 'success', details: { ids: ids.slice(0, 100) } }, tx)
+      await audit({ actor, action: 'kb.documents.add', target: ids.length === 1 ? ids[0]! : `${ids.length} documents`, result: 'success', details: { ids: ids.slice(0, 100) } })
       await this.notify(tx, ids)
     })
     await this.refresh(ids)
@@ -83,9 +83,9 @@ export class KnowledgeBase {
 
   /** Creates or replaces one document; true if it was created. */
   async put (id: string, input: Omit<DocumentInput, 'id'>, actor: string): Promise<boolean> {
-    const created = await this.db.transaction(async tx => {
+    const created = await this.auditTrail.transaction(this.db, async (tx, audit) => {
       const created = await this.write(tx, id, input, 'upsert')
-      await this.auditTrail.record({ actor, action: created ? 'kb.document.create' : 'kb.document.replace', target: id, result: 'success' }, tx)
+      await audit({ actor, action: created ? 'kb.document.create' : 'kb.document.replace', target: id, result: 'success' })
       await this.notify(tx, [id])
       return created
     })
@@ -94,10 +94,10 @@ export class KnowledgeBase {
   }
 
   async delete (id: string, actor: string): Promise<boolean> {
-    const deleted = await this.db.transaction(async tx => {
+    const deleted = await this.auditTrail.transaction(this.db, async (tx, audit) => {
       const { rowCount } = await tx.query('DELETE FROM kb_documents WHERE id = $1', [id])
       if (rowCount === 0) return false
-      await this.auditTrail.record({ actor, action: 'kb.document.delete', target: id, result: 'success' }, tx)
+      await audit({ actor, action: 'kb.document.delete', target: id, result: 'success' })
       await this.notify(tx, [id])
       return true
     })

@@ -37,6 +37,11 @@ export function currentLogFields (): LogFields {
   return storage.getStore()?.fields ?? {}
 }
 
+/** The bindings of the current context's logger (a request's `req_id`), for loggers outside it. */
+export function contextBindings (): Record<string, unknown> {
+  return storage.getStore()?.logger.bindings() ?? {}
+}
+
 let fallback: Logger | undefined
 
 /** The logger used outside any context (start-up, tests that build domain objects directly). */

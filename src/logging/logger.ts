@@ -1,7 +1,7 @@
 // The one logger of the process, shared with Fastify: JSON lines with an ISO time, the level's
 // name, the service identity, and the context of the work in progress on every line.
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino'
-import { currentLogFields } from './log-context.js'
+import { contextBindings, currentLogFields } from './log-context.js'
 
 // Key-based redaction for places where secrets are known to sit; free text goes through scrub().
 export const REDACT_PATHS = [
@@ -19,13 +19,35 @@ export interface LoggerOptions {
   destination?: DestinationStream
 }
 
-export function createLogger (options: LoggerOptions): Logger {
-  return pino({
-    level: options.level,
+// What every line carries: ISO time, the service's identity, the context of the work in progress.
+function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
+  return {
     base: { service: options.service, version: options.version, env: options.env },
     timestamp: stdTimeFunctions.isoTime,
-    formatters: { level: label => ({ level: label }) },
-    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     mixin: () => ({ ...currentLogFields() })
+  }
+}
+
+export function createLogger (options: LoggerOptions): Logger {
+  return pino({
+    ...commonOptions(options),
+    level: options.level,
+    formatters: { level: label => ({ level: label }) },
+    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }
+  }, options.destination)
+}
+
+/**
+ * The logger of audit entries: lines of level "audit", which the log router sends to audit.log
+ * (hash-chained) as well as everywhere else. Audit entries are a record, not diagnostics, so
+ * they are written whatever LOG_LEVEL says and the run-time level changes do not touch them.
+ */
+export function createAuditLogger (options: Omit<LoggerOptions, 'level'>): Logger {
+  return pino({
+    ...commonOptions(options),
+    level: 'info',
+    formatters: { level: () => ({ level: 'audit' }) },
+    // Not a child of the request's logger, so the request id is taken from its context.
+    mixin: () => ({ ...contextBindings(), ...currentLogFields() })
   }, options.destination)
 }

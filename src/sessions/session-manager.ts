@@ -5,6 +5,7 @@ import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
+import type { Instruments } from '../telemetry/metrics.js'
 
 export type SessionStatus = 'active' | 'expired' | 'reset'
 
@@ -41,16 +42,21 @@ interface SessionRow {
 // has marked it: $1 is the idle cut-off, $2 the age cut-off.
 const ACTIVE = "status = 'active' AND last_activity_at > $1 AND created_at > $2"
 const EXPIRY = 'LEAST(last_activity_at + $3::interval, created_at + $4::interval)'
+// What a session that ends leaves for the session metrics: how long it was in use, and its turns.
+const ENDED = 'extract(epoch FROM last_activity_at - created_at) AS active_seconds, turn_count'
+interface EndedSession { active_seconds: number | string, turn_count: number }
 
 export class SessionManager {
   readonly limits: SessionLimits
   private readonly db: Database
-  private readonly auditTrail: AuditTrail | undefined
+  private readonly auditTrail: AuditTrail
+  private readonly instruments: Pick<Instruments, 'sessionDuration' | 'sessionTurns'> | undefined
   private readonly now: () => Date
 
-  constructor (options: { db: Database, limits: SessionLimits, auditTrail?: AuditTrail, now?: () => Date }) {
+  constructor (options: { db: Database, limits: SessionLimits, auditTrail: AuditTrail, instruments?: Pick<Instruments, 'sessionDuration' | 'sessionTurns'>, now?: () => Date }) {
     this.db = options.db
     this.auditTrail = options.auditTrail
+    this.instruments = options.instruments
     this.limits = options.limits
     this.now = options.now ?? (() => new Date())
   }
@@ -102,15 +108,16 @@ export class SessionManager {
   }
 
   async end (tx: Queryable, id: string, status: Exclude<SessionStatus, 'active'>): Promise<void> {
-    await tx.query("UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active'", [status, this.now(), id])
+    const { rows } = await tx.query<EndedSession>(`UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active' RETURNING ${ENDED}`, [status, this.now(), id])
+    this.recordEnded(rows)
     log('session_manager', 'end').info({ ended_session_id: id, status }, `session.${status}`)
   }
 
   /** Deletes a session with its messages and feedback, audited in the same transaction; false if there was none. */
   async delete (id: string, actor: string): Promise<boolean> {
-    return await this.db.transaction(async tx => {
+    return await this.auditTrail.transaction(this.db, async (tx, audit) => {
       const { rowCount } = await tx.query('DELETE FROM sessions WHERE id = $1', [id])
-      await this.auditTrail?.record({ actor, action: 'session.delete', target: id, result: rowCount > 0 ? 'success' : 'failure' }, tx)
+      await audit({ actor, action: 'session.delete', target: id, result: rowCount > 0 ? 'success' : 'failure' })
       return rowCount > 0
     })
   }
@@ -118,11 +125,25 @@ export class SessionManager {
   /** Marks sessions past a time limit as expired; returns how many. Run periodically. */
   async expireIdle (): Promise<number> {
     const now = this.now()
-    const { rowCount } = await this.db.query(
+    const { rows, rowCount } = await this.db.query<EndedSession>(
       `UPDATE sessions SET status = 'expired', ended_at = $3
-       WHERE status = 'active' AND NOT (${ACTIVE})`, [...this.cutoffs(now), now])
+       WHERE status = 'active' AND NOT (${ACTIVE}) RETURNING ${ENDED}`, [...this.cutoffs(now), now])
+    this.recordEnded(rows)
     if (rowCount > 0) log('session_manager', 'expireIdle').info({ expired: rowCount }, 'session.expired')
     return rowCount
+  }
+
+  /** Distinct users with a turn within the window (sessions without a user_id do not count). */
+  async countActiveUsers (windowMs: number): Promise<number> {
+    const { rows } = await this.db.query<{ count: number }>('SELECT count(DISTINCT user_id)::int AS count FROM sessions WHERE last_activity_at > $1', [new Date(this.now().getTime() - windowMs)])
+    return rows[0]!.count
+  }
+
+  private recordEnded (sessions: EndedSession[]): void {
+    for (const { active_seconds: seconds, turn_count: turns } of sessions) {
+      this.instruments?.sessionDuration.record(Number(seconds))
+      this.instruments?.sessionTurns.record(turns)
+    }
   }
 
   async countActive (): Promise<number> {

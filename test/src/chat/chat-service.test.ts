@@ -8,6 +8,7 @@ import { splitIntoPassages } from '../../../src/search/passages.js'
 import { SessionManager } from '../../../src/sessions/session-manager.js'
 import { NotFoundError } from '../../../src/errors.js'
 import { manualClock, openTestPGlite } from '../../helper.js'
+import { AuditTrail } from '../../../src/audit/audit-trail.js'
 
 t.test('a turn: session, parse, search or command, persist, reply', async t => {
   const db = await openTestPGlite(t)
@@ -20,7 +21,7 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
     ['payment', 'Payment', 'We accept cards and bank transfers.']
   ]
   for (const [id, title, text] of documents) searchEngine.upsert({ id: id!, title: title!, passages: splitIntoPassages(text!) })
-  const sessionManager = new SessionManager({ db, now: clock.now, limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
+  const sessionManager = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
   const messageStore = new MessageStore(db)
   const commandParser = { parse: parseMessage, help: helpText }
   const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, commandParser, minAnswerScore: 0.5, now: clock.now })

@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
@@ -7,13 +6,7 @@ import { derivedId, formatSummary, importDocuments, main } from '../../../src/cl
 import { KnowledgeBase } from '../../../src/kb/knowledge-base.js'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
-import { createServerDatabase, engines } from '../../helper.js'
-
-async function tempDir (t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'parley-kb-import-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+import { createServerDatabase, engines, tempDir } from '../../helper.js'
 
 async function folderOfFiles (t: Test): Promise<string> {
   const dir = await tempDir(t)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { NotFoundError } from '../../../src/errors.js'
 import { SessionManager } from '../../../src/sessions/session-manager.js'
 import { engines, manualClock } from '../../helper.js'
+import { AuditTrail } from '../../../src/audit/audit-trail.js'
 
 const MINUTE = 60_000
 
@@ -9,7 +10,7 @@ for (const engine of engines()) {
   t.test(`session manager on ${engine.name}`, async t => {
     const db = await engine.open(t)
     const clock = manualClock()
-    const sessions = new SessionManager({ db, now: clock.now, limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
+    const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
     const create = (userId: string | null) => db.transaction(tx => sessions.create(tx, userId))
 
     const kept = await create('u1')

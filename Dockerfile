@@ -1,0 +1,26 @@
+# Parley's image: built in one stage, run from a slim one as the unprivileged `node` user, with
+# telemetry preloaded as `npm start` does.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src src
+COPY plugins plugins
+COPY otel otel
+COPY bench bench
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/var/lib/parley LOG_DIR=/var/log/parley
+WORKDIR /app
+COPY package.json ./
+COPY docs docs
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+RUN mkdir -p /var/lib/parley /var/log/parley && chown node:node /var/lib/parley /var/log/parley
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \
+  CMD node -e "fetch('http://127.0.0.1:3000/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+CMD ["node", "--import", "./dist/otel/instrumentation.js", "dist/src/server.js"]

@@ -1,0 +1,98 @@
+// The OpenTelemetry SDK, loaded before the app (`node --import ./dist/otel/instrumentation.js`),
+// so that the modules it instruments (http, undici, pg, pino) are patched as they are imported.
+// Configured by the standard OTEL_* variables; our defaults only where the SDK's would mislead.
+import { randomUUID } from 'node:crypto'
+import { register } from 'node:module'
+import { createAddHookMessageChannel } from 'import-in-the-middle'
+import { diag, DiagLogLevel } from '@opentelemetry/api'
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { NodeSDK } from '@opentelemetry/sdk-node'
+import { FastifyOtelInstrumentation } from '@fastify/otel'
+import { isProbe } from '../src/probe-routes.js'
+import { packageInfo } from '../src/project.js'
+import { prometheusScrape } from '../src/telemetry/metrics.js'
+import { dropCounter, otlpExporters } from './exporters.js'
+import { telemetry } from './telemetry.js'
+
+// ESM modules are patched through import-in-the-middle's loader hook, registered before any
+// import of them. Told which modules the instrumentations hook, it wraps only those: wrapping
+// every module (the hook's default) puts a proxy in front of each of the app's own imports.
+const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel()
+register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions)
+
+process.env.OTEL_SERVICE_NAME ??= packageInfo.name
+// HTTP spans and metrics follow the stable semantic conventions (http.server.request.duration).
+process.env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'http'
+
+// Within the 5 s a shutdown may take, with the rest of the app to close as well.
+const SHUTDOWN_BUDGET_MS = 3000
+
+const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'
+const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
+
+const drops = dropCounter()
+// How often lost telemetry is reported on stderr (PARLEY_TELEMETRY_REPORT_INTERVAL, seconds).
+drops.startReporting(Number(process.env.PARLEY_TELEMETRY_REPORT_INTERVAL ?? 60) * 1000, `${endpoint} (${protocol})`)
+
+// The SDK reports each failed export through diag: the first is worth a line at once (a missing
+// collector), the rest go into the periodic report. A full span queue is only a diag warning.
+let exportFailureReported = false
+diag.setLogger({
+  error: (message: string, ...args: unknown[]) => {
+    if (exportFailureReported) return
+    exportFailureReported = true
+    // The SDK passes the error serialised with its stack; its first line says enough.
+    const text = [message, ...args.map(String)].join(' ')
+    const reason = /Error: ([^\\\n"]+)/.exec(text)?.[1] ?? text.slice(0, 200)
+    process.stderr.write(`parley: telemetry could not be exported to ${endpoint} (${protocol}): ${reason}; chat is unaffected, losses are reported periodically\n`)
+  },
+  warn: (message: string) => {
+    const full = /^Dropped (\d+) spans because maxQueueSize reached/.exec(message)
+    if (full !== null) drops.add('spans', Number(full[1]))
+  },
+  info: () => {},
+  debug: () => {},
+  verbose: () => {}
+}, DiagLogLevel.WARN)
+
+// Version, environment and instance, unless OTEL_RESOURCE_ATTRIBUTES names them already: with
+// several instances behind one name, the instance id tells their telemetry apart.
+function resourceAttributes (): Record<string, string> {
+  const given = process.env.OTEL_RESOURCE_ATTRIBUTES ?? ''
+  const defaults = { 'service.version': packageInfo.version, 'deployment.environment.name': process.env.NODE_ENV ?? 'development', 'service.instance.id': randomUUID() }
+  return Object.fromEntries(Object.entries(defaults).filter(([key]) => !given.includes(`${key}=`)))
+}
+
+if (process.env.OTEL_SDK_DISABLED !== 'true') {
+  const scrape = prometheusScrape()
+  const exporters = otlpExporters(protocol, drops)
+  const sdk = new NodeSDK({
+    serviceName: process.env.OTEL_SERVICE_NAME,
+    resource: resourceFromAttributes(resourceAttributes()),
+    // Exporters of our own (counting what they lose); given a reader, the SDK no longer makes
+    // the OTLP one, so all three are made, by the same variables, in otel/exporters.ts.
+    ...exporters,
+    metricReaders: [scrape.reader, ...exporters.metricReaders],
+    instrumentations: [
+      getNodeAutoInstrumentations({
+        // One span per file read, DNS lookup or socket would bury the spans that matter.
+        '@opentelemetry/instrumentation-fs': { enabled: false },
+        '@opentelemetry/instrumentation-dns': { enabled: false },
+        '@opentelemetry/instrumentation-net': { enabled: false },
+        '@opentelemetry/instrumentation-http': { ignoreIncomingRequestHook: request => isProbe(request.url ?? '') }
+      }),
+      // A span per Fastify hook is noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
+      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: process.env.PARLEY_TRACE_HOOKS === 'true', ignorePaths: ({ url }) => isProbe(url) })
+    ]
+  })
+  sdk.start()
+  // The app may import only once the loader knows every module the instrumentations hook.
+  await waitForAllMessagesAcknowledged()
+  telemetry.serveMetrics = scrape.serve
+  telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' })
+  telemetry.shutdown = async () => {
+    // A collector that is down must not hold the shutdown: what is not out in time is dropped.
+    await Promise.race([sdk.shutdown().catch(() => {}), new Promise(resolve => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref())])
+  }
+}

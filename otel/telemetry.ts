@@ -1,0 +1,17 @@
+// The handle through which the app reaches the OpenTelemetry SDK, if otel/instrumentation.js
+// started one before it. Kept free of SDK imports, so the app runs unchanged without telemetry.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export interface Telemetry {
+  /** Answers a Prometheus scrape from the SDK's metrics; undefined when telemetry is off. */
+  serveMetrics?: (request: IncomingMessage, response: ServerResponse) => void
+  /** Where telemetry goes, for the start-up line; undefined when telemetry is off. */
+  describe: () => Record<string, unknown> | undefined
+  /** Flushes and stops the SDK's exporters; resolves at once when telemetry is off. */
+  shutdown: () => Promise<void>
+}
+
+export const telemetry: Telemetry = {
+  describe: () => undefined,
+  shutdown: async () => {}
+}

@@ -1,0 +1,43 @@
+// The bot's metrics: instruments for the domain (app.metrics), the request counters and the
+// in-flight gauge filled from Fastify's hooks, and GET /metrics for Prometheus to scrape, served
+// from the SDK's meter provider when telemetry is on, else from the process's own.
+import fp from 'fastify-plugin'
+import type { Meter } from '@opentelemetry/api'
+import { telemetry } from '../otel/telemetry.js'
+import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Instruments
+    /** For plugins that observe their own state (see plugins/session-manager.ts). */
+    metricsMeter: Meter
+  }
+}
+
+export default fp(async function metricsPlugin (app) {
+  const serveMetrics = telemetry.serveMetrics ?? localMetrics()
+  const meter = parleyMeter()
+  const instruments = createInstruments(meter)
+  app.decorate('metrics', instruments)
+  app.decorate('metricsMeter', meter)
+
+  observeProcess(meter)
+
+  app.addHook('onRequest', async () => { instruments.inFlight.add(1) })
+  app.addHook('onResponse', async (request, reply) => {
+    instruments.inFlight.add(-1)
+    const endpoint = request.routeOptions.url ?? '(no route)'
+    instruments.requests.add(1, { endpoint, status: String(reply.statusCode) })
+    instruments.responseTime.record(reply.elapsedTime / 1000, { endpoint })
+  })
+  app.addHook('onError', async (_request, reply, error) => {
+    if ((error.statusCode ?? 500) >= 500 || reply.statusCode >= 500) instruments.errors.add(1, { type: error.name })
+  })
+
+  app.get('/metrics', {
+    schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)', response: { 200: { type: 'string', description: 'Prometheus text format' } } }
+  }, (request, reply) => {
+    reply.hijack()
+    serveMetrics(request.raw, reply.raw)
+  })
+}, { name: 'metrics' })

@@ -1,0 +1,42 @@
+// The main thread's side of the log files: starts the router in pino's worker thread, keeps the
+// state each file last reported (for the status report), and closes them so no line is lost.
+import { fileURLToPath } from 'node:url'
+import { pino, type DestinationStream } from 'pino'
+import type { DestinationReport } from './file-destination.js'
+import type { LogFamily } from './log-files.js'
+import type { LogRouterOptions } from './log-router.js'
+
+export interface LogDestinations {
+  /** What loggers write to. */
+  stream: DestinationStream
+  /** Each file's last reported state; empty without a log directory. */
+  status: () => Partial<Record<LogFamily, DestinationReport>>
+  /** Flushes and closes every destination; resolves once the worker has written all lines. */
+  close: () => Promise<void>
+}
+
+const ROUTER = fileURLToPath(new URL('./log-router.js', import.meta.url))
+
+export function openLogDestinations (options: LogRouterOptions): LogDestinations {
+  const transport = pino.transport<LogRouterOptions>({ target: ROUTER, options })
+  const states: Partial<Record<LogFamily, DestinationReport>> = {}
+  transport.on('destination', (report: DestinationReport) => { states[report.family] = report })
+  // Only the worker itself dying lands here (each file's failures are handled inside it).
+  transport.on('error', (error: Error) => { process.stderr.write(`parley: the log writer failed: ${error.message}\n`) })
+  let closing: Promise<void> | undefined
+  return {
+    stream: transport,
+    status: () => ({ ...states }),
+    close: () => {
+      closing ??= new Promise<void>(resolve => {
+        const worker = transport as typeof transport & { ref: () => void }
+        worker.once('close', () => resolve())
+        // The worker is unref'd so it never holds a process open; while it writes out the last
+        // lines it must, or a process with nothing else to do exits first (as pino's own exit hook does).
+        worker.ref()
+        worker.end()
+      })
+      return closing
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// The bot's own metrics, through the OpenTelemetry metrics API. Labels are bounded sets (route
+// templates, status codes, reply kinds, error types): never a user, session or free text.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { availableParallelism } from 'node:os'
+import { metrics, type Counter, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
+import { MeterProvider } from '@opentelemetry/sdk-metrics'
+import { packageInfo } from '../project.js'
+
+// Seconds buckets for request and search latency, from 1 ms to 10 s.
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export interface Instruments {
+  /** chatbot_requests_total{endpoint,status} */
+  requests: Counter
+  /** chatbot_response_time_seconds{endpoint} */
+  responseTime: Histogram
+  /** chatbot_requests_in_flight: the queue of requests being served */
+  inFlight: UpDownCounter
+  /** chatbot_turns_total{kind}: answer / no_answer / command / command_error */
+  turns: Counter
+  /** chatbot_feedback_total{rating} */
+  feedback: Counter
+  /** chatbot_errors_total{type}: unhandled errors (500s) by error type */
+  errors: Counter
+  /** chatbot_search_duration_seconds and chatbot_search_results */
+  searchDuration: Histogram
+  searchResults: Histogram
+  /** chatbot_session_duration_seconds and chatbot_session_turns, recorded as sessions end */
+  sessionDuration: Histogram
+  sessionTurns: Histogram
+}
+
+export function createInstruments (meter: Meter): Instruments {
+  return {
+    requests: meter.createCounter('chatbot_requests', { description: 'HTTP requests served, by route template and status' }),
+    responseTime: meter.createHistogram('chatbot_response_time_seconds', { unit: 's', description: 'Time to serve a request, by route template', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
+    inFlight: meter.createUpDownCounter('chatbot_requests_in_flight', { description: 'Requests being served now' }),
+    turns: meter.createCounter('chatbot_turns', { description: 'Chat turns by reply kind' }),
+    feedback: meter.createCounter('chatbot_feedback', { description: 'Feedback given with /feedback, by rating' }),
+    errors: meter.createCounter('chatbot_errors', { description: 'Unhandled errors (HTTP 500) by error type' }),
+    searchDuration: meter.createHistogram('chatbot_search_duration_seconds', { unit: 's', description: 'Knowledge-base search time', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
+    searchResults: meter.createHistogram('chatbot_search_results', { description: 'Documents found per search', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 10, 20, 50] } }),
+    sessionDuration: meter.createHistogram('chatbot_session_duration_seconds', { unit: 's', description: 'From the first to the last turn of sessions that ended', advice: { explicitBucketBoundaries: [0, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 86400] } }),
+    sessionTurns: meter.createHistogram('chatbot_session_turns', { description: 'Turns per session, as sessions end', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89] } })
+  }
+}
+
+export type ServeMetrics = (request: IncomingMessage, response: ServerResponse) => void
+
+/** A metric reader that answers Prometheus scrapes through the app's route, not a server of its own. */
+export function prometheusScrape (): { reader: PrometheusExporter, serve: ServeMetrics } {
+  const reader = new PrometheusExporter({ preventServerStart: true })
+  return { reader, serve: (request, response) => reader.getMetricsRequestHandler(request, response) }
+}
+
+let local: ServeMetrics | undefined
+
+/**
+ * Without the SDK (telemetry off, tests) GET /metrics still works: a meter provider of the
+ * process's own, made once, since metrics belong to the process rather than to one app instance.
+ */
+export function localMetrics (): ServeMetrics {
+  if (local === undefined) {
+    const { reader, serve } = prometheusScrape()
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }))
+    local = serve
+  }
+  return local
+}
+
+export const parleyMeter = (): Meter => metrics.getMeter(packageInfo.name, packageInfo.version)
+
+const processObserved = new WeakSet<Meter>()
+
+/** CPU and memory of the process (semconv process.*), for dashboards and the MemoryExhaustion and HighCpu alerts. */
+export function observeProcess (meter: Meter): void {
+  // Process-wide: observed once per meter, however many apps a process builds (tests build many).
+  if (processObserved.has(meter)) return
+  processObserved.add(meter)
+  let last = { cpu: process.cpuUsage(), at: performance.now() }
+  meter.createObservableGauge('process.cpu.utilization', { unit: '1', description: 'CPU time since the last observation over elapsed time and available cores' })
+    .addCallback(result => {
+      const now = { cpu: process.cpuUsage(), at: performance.now() }
+      const cpuMicros = now.cpu.user - last.cpu.user + now.cpu.system - last.cpu.system
+      const elapsedMicros = (now.at - last.at) * 1000
+      if (elapsedMicros > 0) result.observe(cpuMicros / elapsedMicros / availableParallelism())
+      last = now
+    })
+  meter.createObservableGauge('process.memory.usage', { unit: 'By', description: 'Resident set size' })
+    .addCallback(result => { result.observe(process.memoryUsage.rss()) })
+}

@@ -1,0 +1,29 @@
+// Spans around the steps of a turn, through the OpenTelemetry API only: without an SDK (tests,
+// benchmarks, `node dist/src/server.js`) the tracer is a no-op and this costs next to nothing.
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
+import { packageInfo } from '../project.js'
+
+const tracer = trace.getTracer(packageInfo.name, packageInfo.version)
+
+function failed (span: Span, error: unknown): void {
+  span.recordException(error as Error)
+  span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+  span.end()
+}
+
+/** Runs fn (sync or async) as the active span `name`; errors mark the span and are rethrown. */
+export function inSpan<T> (name: string, attributes: Attributes, fn: (span: Span) => T, kind = SpanKind.INTERNAL): T {
+  return tracer.startActiveSpan(name, { attributes, kind }, span => {
+    try {
+      const result = fn(span)
+      if (result instanceof Promise) {
+        return result.then(value => { span.end(); return value }, (error: unknown) => { failed(span, error); throw error }) as T
+      }
+      span.end()
+      return result
+    } catch (error) {
+      failed(span, error)
+      throw error
+    }
+  })
+}

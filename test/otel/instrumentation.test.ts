@@ -1,0 +1,132 @@
+// The SDK bootstrap in the real server process, loaded the way `npm start` loads it (--import in
+// ESM): a chat turn becomes one trace under the caller's traceparent, with database spans, log
+// lines carrying its id, and spans, logs and metrics received by a local OTLP receiver.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { projectRoot } from '../../src/project.js'
+import { createServerDatabase, waitFor } from '../helper.js'
+import { OtlpReceiver } from '../otlp-receiver.js'
+import { startServer } from '../server-process.js'
+
+const PRELOAD = ['--import', join(projectRoot, 'dist/otel/instrumentation.js')]
+const SERVER_KIND = 2
+
+function exportTo (endpoint: string): Record<string, string> {
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_METRIC_EXPORT_INTERVAL: '500', LOG_DIR: '' }
+}
+
+// Server PostgreSQL's statement spans come from pg's instrumentation, PGlite's from the database plugin.
+const serverUrl = process.env.TEST_DATABASE_URL
+const engines = serverUrl === undefined || serverUrl === '' ? ['pglite'] : ['pglite', 'postgres']
+if (engines.length === 1) t.comment('TEST_DATABASE_URL is not set: the server PostgreSQL run is skipped')
+
+for (const engine of engines) {
+  t.test(`${engine}: a chat turn is one trace under the caller's traceparent, with database spans and its logs`, async t => {
+    const receiver = new OtlpReceiver()
+    const endpoint = await receiver.start()
+    t.teardown(() => receiver.stop())
+    const database = engine === 'postgres' ? await createServerDatabase(serverUrl!) : undefined
+    if (database !== undefined) t.teardown(() => database.drop())
+    const server = await startServer(t, { ...exportTo(endpoint), ...(database === undefined ? {} : { DATABASE_URL: database.url }) }, PRELOAD)
+
+    const traceId = randomBytes(16).toString('hex')
+    const callerSpanId = randomBytes(8).toString('hex')
+    const response = await fetch(`${server.base}/v1/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${callerSpanId}-01` },
+      body: JSON.stringify({ message: 'how do I view traces?' })
+    })
+    t.equal(response.status, 200)
+    const body = await response.json() as { trace_id?: string, session_id: string }
+    t.equal(response.headers.get('x-trace-id'), traceId, 'the response names the trace')
+    t.equal(body.trace_id, traceId, 'and so does the chat body')
+
+    const scrape = await (await fetch(`${server.base}/metrics`)).text()
+    t.match(scrape, /^chatbot_turns_total\{kind="answer"/m, 'GET /metrics serves the SDK\'s meter provider: the bot\'s metrics')
+    t.match(scrape, /^http_server_request_duration_count\{/m, 'and the instrumentation\'s')
+
+    const stopping = performance.now()
+    t.equal(await server.stop('SIGTERM'), 0, 'SIGTERM exits 0')
+    t.ok(performance.now() - stopping < 5000, 'within 5 s')
+
+    const spans = receiver.spans.filter(span => span.traceId === traceId)
+    const root = spans.find(span => span.parentSpanId === callerSpanId)
+    t.ok(root, 'the server span is a child of the caller\'s span')
+    t.equal(root?.kind, SERVER_KIND)
+    t.equal(root?.attributes['http.request.method'], 'POST', 'HTTP attributes follow the stable conventions')
+    t.equal(root?.resource['service.name'], 'parley')
+    const ids = new Set(spans.map(span => span.spanId))
+    t.ok(spans.length > 1 && spans.filter(span => span !== root).every(span => ids.has(span.parentSpanId!)), `every other span of the turn hangs in the same tree (${spans.map(span => span.name).join(', ')})`)
+    t.ok(spans.some(span => /\/v1\/chat/.test(span.name) || span.attributes['http.route'] === '/v1/chat'), 'a span names the route')
+    const named = (name: string) => spans.find(span => span.name === name)
+    const turn = named('chat.turn')
+    t.match(turn?.attributes, { 'session.id': body.session_id, 'gen_ai.conversation.id': body.session_id, 'parley.reply.kind': 'answer' }, 'the turn span names its session and reply kind')
+    t.match(named('search')?.attributes, { 'gen_ai.operation.name': 'retrieval', 'parley.search.results': Number }, 'the search span follows the GenAI retrieval conventions')
+    t.notOk(JSON.stringify(named('search')?.attributes).includes('view traces'), 'and does not carry the query text')
+    for (const step of ['command.parse', 'search', 'reply.persist']) t.equal(named(step)?.parentSpanId, turn?.spanId, `${step} is a step of the turn`)
+    const statements = spans.filter(span => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql')
+    t.ok(statements.length > 0, `database statements are spans of the turn (${statements.map(span => span.name).join(', ')})`)
+    const parentOf = new Map(spans.map(span => [span.spanId, span.parentSpanId]))
+    const under = (span: { spanId: string }, ancestor: string | undefined): boolean => {
+      for (let id: string | undefined = span.spanId; id !== undefined; id = parentOf.get(id)) if (id === ancestor) return true
+      return false
+    }
+    t.ok(statements.some(span => under(span, named('reply.persist')?.spanId)), 'the turn\'s writes are under reply.persist')
+    t.notOk(spans.some(span => /^(onRequest|preHandler|onResponse|onSend) /.test(span.name)), 'no span per Fastify hook by default')
+    t.match(root?.resource, { 'service.version': String, 'deployment.environment.name': 'development', 'service.instance.id': /^[0-9a-f-]{36}$/ }, 'the resource names version, environment and instance')
+
+    const lines = server.stdout().split('\n').filter(line => line.includes('"msg":"chat.reply_sent"')).map(line => JSON.parse(line) as Record<string, unknown>)
+    t.equal(lines[0]?.trace_id, traceId, 'log lines carry the trace id')
+    t.ok(receiver.logs.some(record => record.traceId === traceId && record.body === 'chat.reply_sent'), 'log records reach the collector with the trace id')
+    t.ok(receiver.metricNames.has('http.server.request.duration'), `metrics are exported (${[...receiver.metricNames].slice(0, 8).join(', ')} …)`)
+    t.ok(receiver.metricNames.has('chatbot_turns'), 'the bot\'s own metrics too')
+    t.notOk(receiver.spans.some(span => span.attributes['url.path'] === '/metrics'), 'the scrape is not traced')
+  })
+}
+
+t.test('with no collector, the server serves, says so once, and still exits within 5 s', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  await receiver.stop() // nothing listens there any more
+  const server = await startServer(t, exportTo(endpoint), PRELOAD)
+  for (let i = 0; i < 5; i++) {
+    const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `hello ${i}` }) })
+    t.equal(response.status, 200, `turn ${i}`)
+    await response.arrayBuffer()
+    await new Promise(resolve => setTimeout(resolve, 150))
+  }
+  const stopping = performance.now()
+  t.equal(await server.stop('SIGTERM'), 0, 'SIGTERM exits 0')
+  t.ok(performance.now() - stopping < 5000, `within 5 s (${Math.round(performance.now() - stopping)} ms)`)
+  const reports = server.stderr().split('\n').filter(line => line.includes('telemetry could not be exported'))
+  t.equal(reports.length, 1, 'one line about the missing collector')
+  t.match(reports[0], endpoint)
+})
+
+t.test('a collector that goes away and comes back: losses are counted and reported, export resumes', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  const port = Number(new URL(endpoint).port)
+  t.teardown(() => receiver.stop())
+  const server = await startServer(t, { ...exportTo(endpoint), PARLEY_TELEMETRY_REPORT_INTERVAL: '1' }, PRELOAD)
+  const turn = async (message: string): Promise<string> => {
+    const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message }) })
+    t.equal(response.status, 200, `"${message}" answered`)
+    return (await response.json() as { trace_id: string }).trace_id
+  }
+  const arrived = async (traceId: string): Promise<boolean> => await waitFor(() => receiver.spans.some(span => span.traceId === traceId), 10_000, 50)
+
+  t.ok(await arrived(await turn('before')), 'spans arrive while the collector is up')
+  await receiver.stop()
+  for (let i = 0; i < 3; i++) await turn(`while it is down ${i}`)
+  // Metric exports fail on their own timer too, so the first report may name only them: wait for the spans.
+  const spansReported = /parley: telemetry dropped in the last 1 s: [^\n]*\b\d+ spans/
+  await waitFor(() => spansReported.test(server.stderr()), 20_000, 100)
+  t.match(server.stderr(), spansReported, 'the loss is reported on stderr')
+  t.match(await (await fetch(`${server.base}/metrics`)).text(), /^chatbot_telemetry_dropped_total\{signal="spans"[^}]*\} [1-9]/m, 'and counted in /metrics')
+
+  await receiver.start(port)
+  t.ok(await arrived(await turn('after')), 'export resumes when the collector is back')
+  t.equal(await server.stop('SIGTERM'), 0)
+})

@@ -1,0 +1,86 @@
+// A log file that rotates, and that fails and recovers on its own: disk full (the real
+// /dev/full, which answers every write with ENOSPC) and its directory deleted under it.
+import t from 'tap'
+import { readFile, readlink, rm, symlink, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { FileDestination, type DestinationReport } from '../../../src/logging/file-destination.js'
+import { listLogFiles } from '../../../src/logging/log-files.js'
+import { waitFor } from '../../helper.js'
+
+function destination (dir: string, maxSize = '100m') {
+  const reports: DestinationReport[] = []
+  const file = new FileDestination({ dir, family: 'chatbot', maxSize, frequency: 'daily', checkIntervalMs: 50, report: report => reports.push(report) })
+  return { file, reports }
+}
+
+async function until (condition: () => boolean, what: string): Promise<void> {
+  if (!await waitFor(condition)) throw new Error(`timed out waiting for ${what}`)
+}
+
+async function linesOf (dir: string): Promise<string[]> {
+  const lines: string[] = []
+  for (const file of await listLogFiles(dir, 'chatbot')) lines.push(...(await readFile(file.path, 'utf8')).split('\n').filter(line => line !== ''))
+  return lines
+}
+
+const today = (): string => {
+  const now = new Date()
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`
+}
+
+t.test('rotates by size without splitting a line, and chatbot.log follows the newest file', async t => {
+  const dir = t.testdir()
+  const { file, reports } = destination(dir, '4k')
+  await file.open()
+  for (let i = 0; i < 500; i++) {
+    file.write(JSON.stringify({ level: 'info', n: i, msg: 'x'.repeat(40) }))
+    if (i % 50 === 0) await sleep(5) // rotation happens between writes, as under real traffic
+  }
+  await file.close()
+  const files = await listLogFiles(dir, 'chatbot')
+  t.ok(files.length >= 3, `rotated into ${files.length} files`)
+  const lines = await linesOf(dir)
+  t.same(lines.map(line => (JSON.parse(line) as { n: number }).n), Array.from({ length: 500 }, (_, i) => i), 'every line once, in order, whole')
+  t.equal(await readlink(join(dir, 'chatbot.log')), files.at(-1)!.path.split('/').at(-1), 'the link names the newest file')
+  t.ok(reports.every(r => r.state === 'ok'), 'opening and rotations are reported as ok')
+  t.equal(reports.at(-1)!.file, files.at(-1)!.path, 'the last report names the file being written')
+})
+
+t.test('a full disk stops this file only, and it recovers when space returns', async t => {
+  const dir = t.testdir()
+  // pino-roll reopens today's file 1, which here is /dev/full.
+  await symlink('/dev/full', join(dir, `chatbot.${today()}.1.log`))
+  const { file, reports } = destination(dir)
+  await file.open()
+  file.write('{"level":"info","msg":"lost to the full disk"}')
+  await until(() => reports.some(r => r.state === 'failed'), 'the failure report')
+  const failed = reports.find(r => r.state === 'failed')!
+  t.match(failed.error, /^ENOSPC/, 'the report names the error')
+  t.equal(file.writable, false)
+  file.write('{"level":"info","msg":"dropped 1"}')
+  file.write('{"level":"info","msg":"dropped 2"}')
+
+  await unlink(join(dir, `chatbot.${today()}.1.log`)) // space again
+  await until(() => reports.some(r => r.dropped !== undefined), 'the recovery report')
+  t.equal(reports.find(r => r.dropped !== undefined)!.dropped, 2, 'the recovery report counts the lines dropped meanwhile')
+  file.write('{"level":"info","msg":"after recovery"}')
+  await file.close()
+  t.same(await linesOf(dir), ['{"level":"info","msg":"after recovery"}'])
+})
+
+t.test('a deleted log directory is noticed and recreated', async t => {
+  const dir = join(t.testdir(), 'logs')
+  const { file, reports } = destination(dir)
+  await file.open()
+  file.write('{"level":"info","msg":"before"}')
+  await sleep(50)
+  await rm(dir, { recursive: true, force: true })
+  await until(() => reports.some(r => r.state === 'failed'), 'the failure report')
+  t.match(reports.find(r => r.state === 'failed')!.error, /^ENOENT/)
+  await until(() => file.writable, 'the file to be reopened')
+  file.write('{"level":"info","msg":"after"}')
+  await file.close()
+  t.same(await linesOf(dir), ['{"level":"info","msg":"after"}'], 'writing resumed in a new file in the recreated directory')
+  t.equal(reports.at(-1)!.state, 'ok')
+})

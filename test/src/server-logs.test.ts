@@ -1,0 +1,177 @@
+// The log files of the real server process: complete through rotations and shutdown, free of
+// personal data, audit entries chained across restarts, and a deleted log directory survived.
+import t from 'tap'
+import { randomBytes, randomInt } from 'node:crypto'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { verifyAuditChain } from '../../src/logging/audit-chain.js'
+import { listLogFiles, readLogLines } from '../../src/logging/log-files.js'
+import { tempDir } from '../helper.js'
+import { startServer } from '../server-process.js'
+
+const ADMIN_KEY = 'admin-key-' + randomBytes(12).toString('hex')
+
+async function fileLines (dir: string, family: 'chatbot' | 'error' | 'audit'): Promise<string[]> {
+  const lines: string[] = []
+  for (const file of await listLogFiles(dir, family)) for await (const line of readLogLines(file.path)) if (line !== '') lines.push(line)
+  return lines
+}
+
+const parsed = (lines: string[]) => lines.map(line => JSON.parse(line) as Record<string, unknown>)
+
+t.test('N concurrent requests through several rotations, then SIGTERM: exactly N request lines on disk', async t => {
+  const logDir = join(await tempDir(t), 'logs')
+  const server = await startServer(t, { LOG_DIR: logDir, LOG_FILE_MAX_SIZE: '16k' })
+  const N = 400
+  let sent = 0
+  const worker = async (): Promise<void> => {
+    while (sent < N) {
+      const i = sent++
+      const response = i % 2 === 0
+        ? await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `how do I rotate logs? (${i})` }) })
+        : await fetch(`${server.base}/v1/sessions/${crypto.randomUUID()}`)
+      await response.arrayBuffer()
+    }
+  }
+  await Promise.all(Array.from({ length: 25 }, worker))
+  t.equal(await server.stop('SIGTERM'), 0)
+
+  const files = await listLogFiles(logDir, 'chatbot')
+  t.ok(files.length >= 3, `rotated through ${files.length} chatbot files`)
+  const lines = await fileLines(logDir, 'chatbot')
+  const entries = parsed(lines) // throws on a truncated or glued line
+  const requests = entries.filter(entry => entry.msg === 'request completed')
+  t.equal(requests.length, N, 'one request line per request')
+  t.equal(new Set(requests.map(entry => entry.req_id)).size, N, 'no duplicates')
+  t.ok(entries.some(entry => entry.msg === 'shut down'), 'the last shutdown line reached the file')
+  const stdoutRequests = server.stdout().split('\n').filter(line => line.includes('"msg":"request completed"'))
+  t.equal(stdoutRequests.length, N, 'stdout got every request line too')
+})
+
+function luhnCard (): string {
+  const digits = Array.from({ length: 15 }, (_, i) => i === 0 ? 4 : randomInt(10))
+  const sum = digits.reduceRight((total, digit, index) => {
+    const doubled = (digits.length - index) % 2 === 1 ? digit * 2 : digit
+    return total + (doubled > 9 ? doubled - 9 : doubled)
+  }, 0)
+  return [...digits, (10 - sum % 10) % 10].join('')
+}
+
+t.test('personal data and secrets planted in messages, headers and error paths appear in no log', async t => {
+  const logDir = join(await tempDir(t), 'logs')
+  const server = await startServer(t, { LOG_DIR: logDir, LOG_LEVEL: 'debug', API_KEYS: `${ADMIN_KEY}:admin` })
+  const tag = randomBytes(4).toString('hex')
+  const card = luhnCard()
+  const planted = {
+    email: `leak.${tag}@example.com`,
+    card,
+    cardSpaced: card.replace(/(\d{4})(?=\d)/g, '$1 '),
+    phone: `+44 20 7946 ${randomInt(1000, 9999)}`,
+    iban: 'GB82WEST12345698765432',
+    ip: `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`,
+    apiKey: `sk-live-${randomBytes(12).toString('hex')}`,
+    jwt: `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(`{"sub":"${tag}"}`).toString('base64url')}.${randomBytes(16).toString('base64url')}`,
+    cookie: `sid-${randomBytes(10).toString('hex')}`,
+    wrongKey: `wrong-key-${randomBytes(10).toString('hex')}`,
+    adminKey: ADMIN_KEY,
+    userId: `user.${tag}@example.org`
+  }
+  const json = { 'content-type': 'application/json' }
+  const text = `I am ${planted.email}, card ${planted.cardSpaced}, phone ${planted.phone}, IBAN ${planted.iban}, from ${planted.ip}, key ${planted.apiKey}, token ${planted.jwt}`
+  const calls: Array<[string, RequestInit]> = [
+    ['/v1/chat', { method: 'POST', headers: json, body: JSON.stringify({ message: text, user_id: planted.userId }) }],
+    ['/v1/chat', { method: 'POST', headers: json, body: JSON.stringify({ message: `/search ${text}`, user_id: planted.userId }) }],
+    // Error paths: malformed JSON carrying the data, a bad id and cursor made of it, refused keys.
+    ['/v1/chat', { method: 'POST', headers: json, body: `{"message": "${planted.email} ${planted.card}` }],
+    [`/v1/sessions/${encodeURIComponent(planted.email)}`, { headers: { cookie: `session=${planted.cookie}` } }],
+    [`/v1/sessions/${crypto.randomUUID()}/messages?before=${encodeURIComponent(planted.card)}`, {}],
+    ['/v1/admin/log-level', { headers: { authorization: `Bearer ${planted.wrongKey}`, 'x-api-key': planted.apiKey } }],
+    ['/v1/admin/log-level', { headers: { authorization: `Bearer ${planted.adminKey}`, cookie: `session=${planted.cookie}` } }],
+    [`/v1/kb/documents/${encodeURIComponent(planted.email)}`, { method: 'PUT', headers: { ...json, authorization: `Bearer ${planted.adminKey}` }, body: JSON.stringify({ title: 'Contact', text: 'Write to the support desk.' }) }]
+  ]
+  const statuses: number[] = []
+  for (const [path, init] of calls) {
+    const response = await fetch(server.base + path, init)
+    statuses.push(response.status)
+    await response.arrayBuffer()
+  }
+  t.equal(await server.stop('SIGTERM'), 0)
+
+  const outputs: Array<[string, string]> = [['stdout', server.stdout()], ['stderr', server.stderr()]]
+  for (const name of await readdir(logDir)) {
+    const lines: string[] = []
+    for await (const line of readLogLines(join(logDir, name))) lines.push(line)
+    outputs.push([name, lines.join('\n')])
+  }
+  const chatbot = outputs.find(([name]) => /^chatbot\..*\.log$/.test(name))?.[1] ?? ''
+  t.ok(chatbot.split('\n').filter(line => line.includes('request completed')).length >= calls.length, `every request was logged (statuses ${statuses.join(' ')})`)
+  t.match(chatbot, /\[EMAIL\].*\[CARD\]/, 'the chat text reached the log, scrubbed')
+  for (const [name, content] of outputs) {
+    for (const [kind, value] of Object.entries(planted)) t.notOk(content.includes(value), `${kind} is not in ${name}`)
+  }
+})
+
+t.test('audit entries are chained, name key ids, and the chain continues across a restart', async t => {
+  const root = await tempDir(t)
+  const env = { LOG_DIR: join(root, 'logs'), DATA_DIR: join(root, 'data'), API_KEYS: `${ADMIN_KEY}:admin` }
+  const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
+
+  let server = await startServer(t, env)
+  const put = await fetch(`${server.base}/v1/kb/documents/returns`, { method: 'PUT', headers: admin, body: JSON.stringify({ title: 'Returns', text: 'Returns are accepted for 30 days.' }) })
+  t.equal(put.status, 201)
+  await fetch(`${server.base}/v1/admin/log-level`, { method: 'PUT', headers: admin, body: JSON.stringify({ level: 'debug' }) })
+  await fetch(`${server.base}/v1/admin/log-level`, { headers: { authorization: 'Bearer not-a-key-of-ours-at-all' } })
+  t.equal(await server.stop(), 0)
+
+  server = await startServer(t, env)
+  await fetch(`${server.base}/v1/kb/documents/returns`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+  t.equal(await server.stop(), 0)
+
+  const entries = parsed(await fileLines(env.LOG_DIR, 'audit'))
+  t.same(entries.map(entry => [entry.action, entry.result]), [
+    ['kb.document.create', 'success'], ['log_level.change', 'success'], ['auth.denied', 'denied'], ['kb.document.delete', 'success']
+  ], 'every admin action and the refused key, in order')
+  t.same(entries.map(entry => entry.seq), [1, 2, 3, 4], 'the sequence continues after the restart')
+  t.ok(entries.every(entry => typeof entry.actor === 'string' && /^(key_[0-9a-f]{12}|unknown-key|anonymous)$/.test(entry.actor)), 'actors are key ids, never keys')
+  t.ok(entries.every(entry => typeof entry.req_id === 'string'), 'each entry names its request')
+  const report = await verifyAuditChain([env.LOG_DIR])
+  t.equal(report.intact, true, 'audit:verify finds the chain intact')
+  t.equal(report.entriesChecked, 4)
+})
+
+t.test('a deleted log directory: the server keeps serving, says so on stderr, and writes again', async t => {
+  const logDir = join(await tempDir(t), 'logs')
+  const server = await startServer(t, { LOG_DIR: logDir })
+  await rm(logDir, { recursive: true, force: true })
+  for (let i = 0; i < 100 && !server.stderr().includes('works again after'); i++) {
+    const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `still there? ${i}` }) })
+    t.equal(response.status, 200, `turn ${i} served`)
+    await response.arrayBuffer()
+    await sleep(100)
+  }
+  t.match(server.stderr(), /parley: log file chatbot in .* failed \(ENOENT/, 'the failure is reported on stderr')
+  t.match(server.stderr(), /parley: log file .*chatbot\..*\.log works again/, 'and so is the recovery')
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'after the recovery' }) })
+  await response.arrayBuffer()
+  t.equal(await server.stop(), 0)
+  const lines = await readFile(join(logDir, 'chatbot.log'), 'utf8')
+  t.match(lines, /"msg":"request completed"/, 'request lines are written to the recreated directory')
+})
+
+t.test('a crash (an uncaught exception) is logged with its stack to error.log before the process exits', async t => {
+  const logDir = join(await tempDir(t), 'logs')
+  // A real uncaught exception in the server process, thrown when the test asks for it (SIGWINCH
+  // is a signal close-with-grace leaves alone).
+  const crashOnSignal = "process.on('SIGWINCH', () => setImmediate(() => { throw new Error('planted crash') }))"
+  const server = await startServer(t, { LOG_DIR: logDir }, ['--import', `data:text/javascript,${encodeURIComponent(crashOnSignal)}`])
+  for (let i = 0; i < 20; i++) await (await fetch(`${server.base}/v1/sessions/${crypto.randomUUID()}`)).arrayBuffer()
+  const code = await server.stop('SIGWINCH')
+  t.equal(code, 1, 'exit code 1')
+  const errors = parsed(await fileLines(logDir, 'error'))
+  t.equal(errors.length, 1, 'one error line')
+  t.match(errors[0], { level: 'fatal', msg: 'shutting down after a fatal error', err: { message: 'planted crash', stack: /Error: planted crash/ } })
+  const lines = parsed(await fileLines(logDir, 'chatbot'))
+  t.equal(lines.filter(entry => entry.msg === 'request completed').length, 20, 'the requests before the crash are on disk')
+  t.ok(lines.some(entry => entry.msg === 'shut down'), 'and so is the end of the shutdown')
+})
