@@ -1,5 +1,6 @@
 // Opens the one database (embedded PGlite or server PostgreSQL), migrates it before anything
-// else starts, and closes it last on shutdown.
+// else starts, and closes it last on shutdown. Checks every few seconds that it still answers
+// (app.databaseHealth), for /ready, load shedding and the DatabaseUnavailable alert.
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { resolve } from 'node:path'
@@ -7,13 +8,18 @@ import type { Database } from '../src/db/database.js'
 import { openDatabase } from '../src/db/open-database.js'
 import { withStatementTiming } from '../src/db/statement-timing.js'
 import { AuditTrail } from '../src/audit/audit-trail.js'
+import { DatabaseHealth } from '../src/health/database-health.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Database
     auditTrail: AuditTrail
+    databaseHealth: DatabaseHealth
   }
 }
+
+// Often enough that DatabaseUnavailable (30 s of failing) sees several failures, rarely enough to cost nothing.
+const CHECK_INTERVAL_MS = 5000
 
 export interface DatabasePluginOptions {
   /** Use this database instead of opening one from the configuration (tests share one). */
@@ -26,9 +32,40 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
   const dataDir = DATA_DIR.startsWith('memory://') ? DATA_DIR : resolve(DATA_DIR)
   const opened = options.database ?? await openDatabase({ databaseUrl: DATABASE_URL, dataDir, poolSize: DATABASE_POOL_SIZE })
   // pg's instrumentation makes the server PostgreSQL's statement spans; PGlite's are made here.
-  const db = withStatementTiming(opened, { slowMs: app.config.DB_SLOW_QUERY_MS, logger: app.log as Logger, spans: opened.engine === 'pglite' })
+  const databaseHealth = new DatabaseHealth({ db: opened, now: app.clock })
+  const { statementDuration, connectionErrors } = app.metrics
+  const observer = {
+    completed: (sql: string, ms: number) => {
+      statementDuration.record(ms / 1000)
+      databaseHealth.recordStatement(sql, ms)
+    },
+    failed: (error: unknown) => { if (databaseHealth.recordFailure(error)) connectionErrors.add(1) }
+  }
+  const db = withStatementTiming(opened, { slowMs: app.config.DB_SLOW_QUERY_MS, logger: app.log as Logger, spans: opened.engine === 'pglite', observer })
   app.decorate('db', db)
+  app.decorate('databaseHealth', databaseHealth)
+  const up = app.metricsMeter.createObservableGauge('chatbot_database_up', { description: '1 while the database answers its health check, else 0' })
+  const observeUp = (result: { observe: (value: number) => void }) => { result.observe(databaseHealth.current().up ? 1 : 0) }
+  up.addCallback(observeUp)
+  let timer: NodeJS.Timeout | undefined
+  let closing = false
+  const check = async (): Promise<void> => {
+    const wasUp = databaseHealth.current().up
+    const isUp = await databaseHealth.check()
+    if (closing) return
+    if (wasUp !== isUp) {
+      if (isUp) app.log.info({ module: 'database', fn: 'check' }, 'the database answers again')
+      else app.log.error({ module: 'database', fn: 'check', reason: databaseHealth.current().lastError }, 'the database does not answer its health check')
+    }
+    timer = setTimeout(check, CHECK_INTERVAL_MS).unref()
+  }
+  app.addHook('onReady', check)
+  app.addHook('preClose', async () => {
+    closing = true
+    clearTimeout(timer)
+    up.removeCallback(observeUp)
+  })
   app.decorate('auditTrail', new AuditTrail({ db, now: app.clock, auditLog: options.auditLog }))
   app.log.info({ module: 'database', fn: 'databasePlugin', engine: db.engine, location: db.engine === 'pglite' ? dataDir : undefined }, 'database ready')
   if (options.database === undefined) app.addHook('onClose', async () => await db.close())
-}, { name: 'database', dependencies: ['config'] })
+}, { name: 'database', dependencies: ['config', 'metrics'] })

@@ -4,6 +4,7 @@
 import fp from 'fastify-plugin'
 import type { Meter } from '@opentelemetry/api'
 import { telemetry } from '../otel/telemetry.js'
+import { ProblemError } from '../src/errors.js'
 import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
 
 declare module 'fastify' {
@@ -31,6 +32,8 @@ export default fp(async function metricsPlugin (app) {
     instruments.responseTime.record(reply.elapsedTime / 1000, { endpoint })
   })
   app.addHook('onError', async (_request, reply, error) => {
+    // A ProblemError is a deliberate answer (a 503 when shedding, say), not a failure.
+    if (error instanceof ProblemError) return
     if ((error.statusCode ?? 500) >= 500 || reply.statusCode >= 500) instruments.errors.add(1, { type: error.name })
   })
 

@@ -12,6 +12,7 @@ export const ProblemDetails = Type.Object({
   limit: Type.Optional(Type.String()),
   max: Type.Optional(Type.Number()),
   retry_after_seconds: Type.Optional(Type.Integer()),
+  reason: Type.Optional(Type.String({ description: 'Why a 503 refused the request (load shedding)' })),
   resource: Type.Optional(Type.String()),
   id: Type.Optional(Type.String())
 }, { $id: 'ProblemDetails', description: 'RFC 9457 problem details' })
@@ -34,7 +35,8 @@ const problemRef = Type.Ref('ProblemDetails')
 /** Response schemas for the error statuses a route can answer, next to its success schemas. */
 export function withProblems<R extends Record<number, TSchema>> (success: R, ...statuses: number[]): R & Record<number, TSchema> {
   const responses: Record<number, TSchema> = { ...success }
-  for (const status of [400, 500, ...statuses]) responses[status] = problemRef
+  // Any route but a probe may be shed under overload (plugins/load-shedding.ts): 503.
+  for (const status of [400, 500, 503, ...statuses]) responses[status] = problemRef
   return responses as R & Record<number, TSchema>
 }
 

@@ -41,13 +41,16 @@ const ACTIVE_USERS_WINDOW_MS = 15 * 60_000
 
 function observeSessions (meter: Meter, sessionManager: SessionManager, app: FastifyInstance): void {
   const activeSessions = meter.createObservableGauge('chatbot_active_sessions', { description: 'Active sessions, against MAX_ACTIVE_SESSIONS' })
+  const sessionLimit = meter.createObservableGauge('chatbot_active_sessions_limit', { description: 'MAX_ACTIVE_SESSIONS: new sessions past it are refused' })
   const activeUsers = meter.createObservableGauge('chatbot_active_users', { description: 'Distinct user_ids with a turn in the last 15 minutes' })
   const observe = async (result: BatchObservableResult): Promise<void> => {
     const [sessions, users] = await Promise.all([sessionManager.countActive(), sessionManager.countActiveUsers(ACTIVE_USERS_WINDOW_MS)])
     result.observe(activeSessions, sessions)
+    result.observe(sessionLimit, app.config.MAX_ACTIVE_SESSIONS)
     result.observe(activeUsers, users)
   }
-  meter.addBatchObservableCallback(observe, [activeSessions, activeUsers])
+  const observed = [activeSessions, sessionLimit, activeUsers]
+  meter.addBatchObservableCallback(observe, observed)
   // The meter outlives the app (tests build many in one process): a closed app stops observing.
-  app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, [activeSessions, activeUsers]) })
+  app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, observed) })
 }

@@ -24,7 +24,11 @@ import chatRoutes from '../plugins/routes/chat.js'
 import sessionRoutes from '../plugins/routes/sessions.js'
 import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
 import adminRoutes from '../plugins/routes/admin.js'
+import alertRoutes from '../plugins/routes/alerts.js'
 import healthRoutes from '../plugins/routes/health.js'
+import loadSheddingPlugin from '../plugins/load-shedding.js'
+import alertsPlugin from '../plugins/alerts.js'
+import type { LogDestinations } from './logging/log-destinations.js'
 
 export const BODY_LIMIT = 64 * 1024
 
@@ -38,6 +42,8 @@ export interface AppOptions {
   clock?: () => Date
   /** An already open, migrated database to use instead of the configured one. */
   database?: Database
+  /** The log files' states, for GET /status (the server's; none in tests that log to memory). */
+  logDestinations?: Pick<LogDestinations, 'status'>
 }
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
@@ -65,17 +71,20 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(errorHandler)
   await app.register(validation)
   await app.register(openApi)
+  await app.register(metricsPlugin)
   await app.register(databasePlugin, { database: options.database, auditLog: options.auditLog })
   await app.register(authPlugin)
   await app.register(searchEnginePlugin)
-  await app.register(metricsPlugin)
   await app.register(sessionManagerPlugin)
+  await app.register(loadSheddingPlugin)
+  await app.register(alertsPlugin)
   await app.register(commandParserPlugin)
   await app.register(chatServicePlugin)
   await app.register(chatRoutes)
   await app.register(sessionRoutes)
   await app.register(knowledgeBaseRoutes)
   await app.register(adminRoutes)
-  await app.register(healthRoutes)
+  await app.register(alertRoutes)
+  await app.register(healthRoutes, { logDestinations: options.logDestinations })
   return app
 }

@@ -47,7 +47,30 @@ export const ConfigSchema = Type.Object({
   DB_SLOW_QUERY_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 200 }),
   SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 2.3 }),
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
-  SHUTDOWN_TIMEOUT: seconds(10)
+  SHUTDOWN_TIMEOUT: seconds(10),
+  // Load shedding (@fastify/under-pressure): 0 turns a limit off.
+  MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 64 }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
+  MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+  MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0 }),
+  MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0 }),
+  SHED_RETRY_AFTER: seconds(5),
+  // Alerting: rules (YAML) override or extend the built-in ones; notifiers are on when configured.
+  ALERTS_CONFIG: Type.String({ default: '' }),
+  ALERTS_EVAL_INTERVAL: seconds(15),
+  ALERTS_SLACK_WEBHOOK_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
+  ALERTS_WEBHOOK_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
+  ALERTS_EMAIL_TO: Type.String({ default: '' }),
+  ALERTS_EMAIL_FROM: Type.String({ default: 'parley@localhost' }),
+  // Notifications link a failing or slow request's trace as this prefix + trace id (Jaeger: http://host:16686/trace/).
+  ALERTS_TRACE_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
+  SMTP_HOST: Type.String({ default: '' }),
+  SMTP_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
+  // true: TLS from the start (port 465); false: STARTTLS when the server offers it.
+  SMTP_SECURE: Type.Boolean({ default: false }),
+  SMTP_USER: Type.String({ default: '' }),
+  SMTP_PASSWORD: Type.String({ default: '' }),
+  SMTP_TLS_REJECT_UNAUTHORIZED: Type.Boolean({ default: true })
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -84,7 +107,11 @@ export function describeConfig (config: Config): Record<string, unknown> {
     ...config,
     API_KEYS: parseApiKeys(config.API_KEYS).map(({ key, role }) => `${keyId(key)}:${role}`),
     DATABASE_URL: databaseUrl.toString(),
-    LOG_ID_SECRET: config.LOG_ID_SECRET === '' ? '(unset)' : '(set)'
+    LOG_ID_SECRET: config.LOG_ID_SECRET === '' ? '(unset)' : '(set)',
+    SMTP_PASSWORD: config.SMTP_PASSWORD === '' ? '(unset)' : '(set)',
+    // Incoming-webhook URLs are credentials: whoever has one can post.
+    ALERTS_SLACK_WEBHOOK_URL: config.ALERTS_SLACK_WEBHOOK_URL === '' ? '' : `${new URL(config.ALERTS_SLACK_WEBHOOK_URL).origin}/****`,
+    ALERTS_WEBHOOK_URL: config.ALERTS_WEBHOOK_URL === '' ? '' : `${new URL(config.ALERTS_WEBHOOK_URL).origin}/****`
   }
 }
 

@@ -22,7 +22,7 @@ async function exit (code: number): Promise<never> {
   process.exit(code)
 }
 
-const app = await buildApp({ config, logger: logging.logger, auditLog: logging.auditLog })
+const app = await buildApp({ config, logger: logging.logger, auditLog: logging.auditLog, logDestinations: logging.destinations })
   .catch(async (error: Error) => {
     // Start-up failures (database unreachable, unreadable seed folder…) are the operator's to fix: say what, not a stack.
     console.error(`Parley could not start: ${error.message}`)

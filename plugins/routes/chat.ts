@@ -31,7 +31,7 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }
   }, async (request) => {
     const { message, session_id: sessionId, user_id: userId } = request.body
-    const result = await app.chatService.handleTurn({ message, sessionId, userId })
+    const result = await app.turnGate.run(async () => await app.chatService.handleTurn({ message, sessionId, userId }))
     return { session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, trace_id: currentTraceId() }
   })
 }

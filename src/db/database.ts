@@ -22,4 +22,6 @@ export interface Database extends Queryable {
    */
   listen(channel: string, onNotification: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
+  /** The connection pool by state (server PostgreSQL only; PGlite has one embedded connection). */
+  poolStats?(): { total: number, idle: number, waiting: number }
 }

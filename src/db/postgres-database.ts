@@ -26,6 +26,7 @@ export async function openPostgresDatabase (connectionString: string, poolSize: 
   return {
     engine: 'postgres',
     ...queryable,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect()
       let result: T

@@ -17,14 +17,27 @@ export function querySummary (sql: string): { operation: string, summary: string
   return { operation, summary: table === undefined ? operation : `${operation} ${table.replaceAll('"', '')}` }
 }
 
-interface TimingOptions { slowMs: number, logger?: Logger, spans: boolean }
+/** Told of every statement, for the latency histogram, the alerts and /status. */
+export interface StatementObserver {
+  completed: (sql: string, ms: number) => void
+  failed: (error: unknown) => void
+}
+
+interface TimingOptions { slowMs: number, logger?: Logger, spans: boolean, observer?: StatementObserver }
 
 function timed (queryable: Queryable, options: TimingOptions): Queryable {
-  const { slowMs, logger } = options
+  const { slowMs, logger, observer } = options
   const time = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
     const started = performance.now()
-    const result = await run()
+    let result: T
+    try {
+      result = await run()
+    } catch (error) {
+      observer?.failed(error)
+      throw error
+    }
     const ms = performance.now() - started
+    observer?.completed(sql, ms)
     if (ms >= slowMs) log('database', 'query', logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows: rows(result), threshold_ms: slowMs }, 'slow statement')
     return result
   }

@@ -56,6 +56,9 @@ export class KnowledgeBase {
     this.now = options.now ?? (() => new Date())
   }
 
+  /** When the index was last built whole from the database (for /ready); undefined until then. */
+  indexLoadedAt: Date | undefined
+
   /** (Re)builds the in-memory index from every stored document. Returns the number of documents. */
   async loadIndex (): Promise<number> {
     return await this.updateIndex(async () => {
@@ -63,6 +66,7 @@ export class KnowledgeBase {
       const stored = new Set(rows.map(row => row.id))
       for (const id of this.searchEngine.documentIds()) if (!stored.has(id)) this.searchEngine.remove(id)
       await this.reindex([...stored])
+      this.indexLoadedAt = this.now()
       return stored.size
     })
   }

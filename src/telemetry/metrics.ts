@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os'
 import { metrics, type Counter, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
+import { memoryLimitBytes } from '../health/process-resources.js'
 import { packageInfo } from '../project.js'
 
 // Seconds buckets for request and search latency, from 1 ms to 10 s.
@@ -29,10 +30,20 @@ export interface Instruments {
   /** chatbot_session_duration_seconds and chatbot_session_turns, recorded as sessions end */
   sessionDuration: Histogram
   sessionTurns: Histogram
+  /** chatbot_db_statement_duration_seconds, both engines, for the SlowQueries alert */
+  statementDuration: Histogram
+  /** chatbot_db_connection_errors_total: statements that failed for want of a connection */
+  connectionErrors: Counter
+  /** chatbot_shed_requests_total{reason}: refused with 503 by load shedding */
+  shedRequests: Counter
 }
 
+/** Why a request was shed: under-pressure's limits and the bound on chat turns in flight. */
+export const SHED_REASONS = ['turns_in_flight', 'event_loop_delay', 'event_loop_utilization', 'heap_used', 'rss', 'database'] as const
+export type ShedReason = typeof SHED_REASONS[number]
+
 export function createInstruments (meter: Meter): Instruments {
-  return {
+  const instruments: Instruments = {
     requests: meter.createCounter('chatbot_requests', { description: 'HTTP requests served, by route template and status' }),
     responseTime: meter.createHistogram('chatbot_response_time_seconds', { unit: 's', description: 'Time to serve a request, by route template', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
     inFlight: meter.createUpDownCounter('chatbot_requests_in_flight', { description: 'Requests being served now' }),
@@ -42,8 +53,15 @@ export function createInstruments (meter: Meter): Instruments {
     searchDuration: meter.createHistogram('chatbot_search_duration_seconds', { unit: 's', description: 'Knowledge-base search time', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
     searchResults: meter.createHistogram('chatbot_search_results', { description: 'Documents found per search', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 10, 20, 50] } }),
     sessionDuration: meter.createHistogram('chatbot_session_duration_seconds', { unit: 's', description: 'From the first to the last turn of sessions that ended', advice: { explicitBucketBoundaries: [0, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 86400] } }),
-    sessionTurns: meter.createHistogram('chatbot_session_turns', { description: 'Turns per session, as sessions end', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89] } })
+    sessionTurns: meter.createHistogram('chatbot_session_turns', { description: 'Turns per session, as sessions end', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89] } }),
+    statementDuration: meter.createHistogram('chatbot_db_statement_duration_seconds', { unit: 's', description: 'Database statement time, both engines', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
+    connectionErrors: meter.createCounter('chatbot_db_connection_errors', { description: 'Statements that failed for want of a database connection' }),
+    shedRequests: meter.createCounter('chatbot_shed_requests', { description: 'Requests refused with 503 by load shedding, by reason' })
   }
+  // Known series start at 0, so rate() and increase() see the first one (a new series has no "before").
+  instruments.connectionErrors.add(0)
+  for (const reason of SHED_REASONS) instruments.shedRequests.add(0, { reason })
+  return instruments
 }
 
 export type ServeMetrics = (request: IncomingMessage, response: ServerResponse) => void
@@ -89,4 +107,9 @@ export function observeProcess (meter: Meter): void {
     })
   meter.createObservableGauge('process.memory.usage', { unit: 'By', description: 'Resident set size' })
     .addCallback(result => { result.observe(process.memoryUsage.rss()) })
+  // Prometheus's conventional name: rate() of it is cores busy, which HighCpu compares with one core.
+  meter.createObservableCounter('process_cpu_seconds', { unit: 's', description: 'User and system CPU time' })
+    .addCallback(result => { const { user, system } = process.cpuUsage(); result.observe((user + system) / 1e6) })
+  meter.createObservableGauge('chatbot_memory_limit_bytes', { unit: 'By', description: 'The memory the process may use: the cgroup limit, else the machine\'s memory' })
+    .addCallback(result => { result.observe(memoryLimitBytes()) })
 }

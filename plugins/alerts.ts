@@ -1,0 +1,133 @@
+// Alerting that works with no monitoring stack: every ALERTS_EVAL_INTERVAL the evaluator reads
+// sliding windows of the app's own measurements against the rules (built-in, tuned by
+// ALERTS_CONFIG) and the dispatcher tells Slack, a webhook or e-mail. GET /v1/admin/alerts and
+// chatbot_alerts_firing show the state.
+import fp from 'fastify-plugin'
+import { hostname } from 'node:os'
+import type { BatchObservableResult } from '@opentelemetry/api'
+import type { Logger } from 'pino'
+import { resolve } from 'node:path'
+import { AlertEvaluator, type AlertState, type ReadMeasure } from '../src/alerts/alert-evaluator.js'
+import type { AlertNotification } from '../src/alerts/alert-notification.js'
+import { loadAlertRules, type AlertRule } from '../src/alerts/alert-rules.js'
+import { NotificationDispatcher } from '../src/alerts/notification-dispatcher.js'
+import { createNotifiers } from '../src/alerts/notifiers.js'
+import { diskSpace, ResourceSampler, type ResourceSample } from '../src/health/process-resources.js'
+import { SampleWindow } from '../src/health/sliding-window.js'
+import { packageInfo } from '../src/project.js'
+import { isProbe } from '../src/probe-routes.js'
+import { RequestWatch } from '../src/health/request-watch.js'
+
+export interface Alerts {
+  /** Samples the gauges and evaluates every rule once (the timer calls it; tests may too). */
+  evaluate: () => Promise<void>
+  states: () => AlertState[]
+  readonly rules: AlertRule[]
+  readonly notifications: NotificationDispatcher
+  /** The latest resource reading and log-volume space, for /status. */
+  latest: () => { resources: ResourceSample, disk: Awaited<ReturnType<typeof diskSpace>> }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    alerts: Alerts
+  }
+}
+
+export default fp(async function alertsPlugin (app) {
+  const config = app.config
+  const rules = await loadAlertRules(config.ALERTS_CONFIG)
+  const intervalMs = config.ALERTS_EVAL_INTERVAL * 1000
+  const now = () => app.clock().getTime()
+  const horizonMs = Math.max(3_600_000, ...rules.flatMap(rule => rule.when.map(condition => condition.windowMs)))
+  const requests = new RequestWatch({ horizonMs, now })
+  const cpu = new SampleWindow({ horizonMs, now })
+  const turnsInFlight = new SampleWindow({ horizonMs, now })
+  const resources = new ResourceSampler()
+  let disk: Awaited<ReturnType<typeof diskSpace>>
+  let activeSessions: number | undefined
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!isProbe(request.url)) requests.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime, reply.getHeader('x-trace-id') as string | undefined)
+  })
+
+  const read: ReadMeasure = (measure, windowMs) => {
+    const sample = resources.current()
+    const database = app.databaseHealth
+    switch (measure) {
+      case 'http_5xx_ratio': return requests.failureRatio(windowMs)
+      case 'chat_latency_p95_seconds': return requests.chatP95(windowMs)
+      case 'db_check_failing_seconds': {
+        const state = database.current()
+        return { value: state.up ? 0 : (now() - state.since.getTime()) / 1000 }
+      }
+      case 'db_connection_errors': return { value: database.connectionErrorWindow.count(windowMs) }
+      case 'db_statement_p95_seconds': return { value: database.statementSeconds.quantile(0.95, windowMs), samples: database.statementSeconds.count(windowMs) }
+      case 'memory_rss_ratio': return { value: sample.rssBytes / sample.memoryLimitBytes }
+      case 'cpu_cores_used': return { value: windowMs === 0 ? cpu.latest() : cpu.average(windowMs, intervalMs) }
+      case 'turns_in_flight_ratio': return { value: windowMs === 0 ? turnsInFlight.latest() : turnsInFlight.min(windowMs, intervalMs) }
+      case 'shed_requests': return { value: app.turnGate.shed.count(windowMs) }
+      case 'log_disk_free_ratio': return { value: disk?.freeRatio }
+      case 'active_sessions_ratio': return { value: activeSessions === undefined ? undefined : activeSessions / config.MAX_ACTIVE_SESSIONS }
+    }
+  }
+
+  const notifications = new NotificationDispatcher({ notifiers: createNotifiers(config), logger: app.log as Logger })
+  const hintFor = (rule: AlertRule): string => {
+    const example = rule.name === 'HighErrorRate' ? requests.latestFailure() : rule.name === 'ResponseTimeDegradation' ? requests.slowestChat() : undefined
+    if (example?.traceId === undefined) return rule.hint
+    const trace = config.ALERTS_TRACE_URL === '' ? `trace ${example.traceId}` : `${config.ALERTS_TRACE_URL}${example.traceId}`
+    return `${rule.hint}. Example: ${trace} (${example.description})`
+  }
+  const notify = (notification: AlertNotification): void => {
+    const fields = { module: 'alerts', fn: 'notify', alert: notification.alert, severity: notification.severity, status: notification.status, repeat: notification.repeat, value: notification.value, threshold: notification.threshold, since: notification.since }
+    if (notification.status === 'firing') app.log.warn(fields, `alert ${notification.alert} firing: ${notification.summary}`)
+    else app.log.info(fields, `alert ${notification.alert} resolved`)
+    notifications.dispatch(notification)
+  }
+  const evaluator = new AlertEvaluator({ rules, read, notify, now: app.clock, identity: { service: packageInfo.name, instance: `${hostname()}:${config.PORT}` }, hintFor })
+
+  const logVolume = resolve(config.LOG_DIR === '' ? '.' : config.LOG_DIR)
+  let running: Promise<void> | undefined
+  const evaluateOnce = async (): Promise<void> => {
+    const sample = resources.sample()
+    cpu.add(sample.cpuCoresUsed)
+    turnsInFlight.add(app.turnGate.inFlight() / app.turnGate.limit)
+    disk = await diskSpace(logVolume)
+    activeSessions = await app.sessionManager.countActive().catch(() => activeSessions)
+    evaluator.evaluate()
+  }
+  // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.
+  const evaluate = async (): Promise<void> => {
+    running ??= evaluateOnce()
+      .catch(error => app.log.error({ module: 'alerts', fn: 'evaluate', err: error }, 'alert evaluation failed; will retry at the next interval'))
+      .finally(() => { running = undefined })
+    await running
+  }
+  const timer = setInterval(evaluate, intervalMs).unref()
+
+  app.decorate('alerts', {
+    evaluate,
+    states: () => evaluator.states(),
+    rules,
+    notifications,
+    latest: () => ({ resources: resources.current(), disk })
+  })
+
+  const meter = app.metricsMeter
+  const firing = meter.createObservableGauge('chatbot_alerts_firing', { description: '1 for each alert rule firing now, else 0' })
+  const diskFree = meter.createObservableGauge('chatbot_log_disk_free_ratio', { unit: '1', description: 'Free share of the log volume, as of the last alert evaluation' })
+  const observe = (result: BatchObservableResult): void => {
+    for (const state of evaluator.states()) result.observe(firing, state.state === 'firing' ? 1 : 0, { alertname: state.alert, severity: state.severity })
+    if (disk !== undefined) result.observe(diskFree, disk.freeRatio)
+  }
+  meter.addBatchObservableCallback(observe, [firing, diskFree])
+  app.addHook('onReady', async () => { evaluate().catch(() => {}) }) // never rejects: it logs its own failures
+  app.addHook('preClose', async () => {
+    clearInterval(timer)
+    meter.removeBatchObservableCallback(observe, [firing, diskFree])
+    resources.stop()
+    await running
+    await notifications.close()
+  })
+}, { name: 'alerts', dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager'] })

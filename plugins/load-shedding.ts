@@ -1,0 +1,93 @@
+// Under overload the bot refuses work it cannot do in time, at once, with 503 and Retry-After,
+// instead of queueing until every caller times out: @fastify/under-pressure for the process's
+// limits and the database check, and a bound on chat turns in flight. Probes and /status are
+// never refused, so an orchestrator can tell "busy" from "dead" and an operator can see why.
+import fp from 'fastify-plugin'
+import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEALTH_CHECK, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES } from '@fastify/under-pressure'
+import { ProblemError } from '../src/errors.js'
+import { SlidingHistogram } from '../src/health/sliding-window.js'
+import { isProbe } from '../src/probe-routes.js'
+import type { ShedReason } from '../src/telemetry/metrics.js'
+
+export interface TurnGate {
+  /** Runs a chat turn if fewer than MAX_TURNS_IN_FLIGHT are running, else throws a 503 problem. */
+  run: <T>(turn: () => Promise<T>) => Promise<T>
+  inFlight: () => number
+  readonly limit: number
+  /** Requests shed for any reason, for the QueueBacklog alert. */
+  readonly shed: SlidingHistogram
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    turnGate: TurnGate
+  }
+}
+
+const REASONS: Record<string, ShedReason> = {
+  [TYPE_EVENT_LOOP_DELAY]: 'event_loop_delay',
+  [TYPE_EVENT_LOOP_UTILIZATION]: 'event_loop_utilization',
+  [TYPE_HEAP_USED_BYTES]: 'heap_used',
+  [TYPE_RSS_BYTES]: 'rss',
+  [TYPE_HEALTH_CHECK]: 'database'
+}
+const DETAILS: Record<ShedReason, string> = {
+  turns_in_flight: 'The bot is answering as many turns as it can (MAX_TURNS_IN_FLIGHT); retry after the given seconds.',
+  event_loop_delay: 'The server is overloaded (event-loop delay over MAX_EVENT_LOOP_DELAY_MS); retry after the given seconds.',
+  event_loop_utilization: 'The server is overloaded (event-loop utilization over MAX_EVENT_LOOP_UTILIZATION); retry after the given seconds.',
+  heap_used: 'The server is short of memory (heap over MAX_HEAP_USED_BYTES); retry after the given seconds.',
+  rss: 'The server is short of memory (RSS over MAX_RSS_BYTES); retry after the given seconds.',
+  database: 'The database does not answer; retry after the given seconds.'
+}
+
+export default fp(async function loadSheddingPlugin (app) {
+  const config = app.config
+  const retryAfterSeconds = config.SHED_RETRY_AFTER
+  const shed = new SlidingHistogram({ horizonMs: 3_600_000, now: () => app.clock().getTime() })
+  const refuse = (reason: ShedReason): ProblemError => {
+    app.metrics.shedRequests.add(1, { reason })
+    shed.record()
+    return new ProblemError({ status: 503, type: 'overloaded', title: 'Service Unavailable', detail: DETAILS[reason], extensions: { reason, retry_after_seconds: retryAfterSeconds }, retryAfterSeconds })
+  }
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
+    maxEventLoopUtilization: config.MAX_EVENT_LOOP_UTILIZATION,
+    maxHeapUsedBytes: config.MAX_HEAP_USED_BYTES,
+    maxRssBytes: config.MAX_RSS_BYTES,
+    // The cached result of the database plugin's own check: no query per under-pressure tick.
+    healthCheck: async () => app.databaseHealth.current().up,
+    healthCheckInterval: 1000,
+    pressureHandler: async (request, _reply, type) => {
+      // Probes, and /status, which an operator needs most when the bot is overloaded.
+      if (isProbe(request.url) || request.routeOptions.url === '/status') return
+      throw refuse(REASONS[type] ?? 'event_loop_delay')
+    }
+  })
+
+  let inFlight = 0
+  app.decorate('turnGate', {
+    async run<T> (turn: () => Promise<T>): Promise<T> {
+      if (inFlight >= config.MAX_TURNS_IN_FLIGHT) throw refuse('turns_in_flight')
+      inFlight++
+      try {
+        return await turn()
+      } finally {
+        inFlight--
+      }
+    },
+    inFlight: () => inFlight,
+    limit: config.MAX_TURNS_IN_FLIGHT,
+    shed
+  })
+
+  const meter = app.metricsMeter
+  const inFlightGauge = meter.createObservableGauge('chatbot_turns_in_flight', { description: 'Chat turns being answered now' })
+  const limitGauge = meter.createObservableGauge('chatbot_turns_in_flight_limit', { description: 'MAX_TURNS_IN_FLIGHT: turns past it are shed' })
+  const observe = (result: { observe: (gauge: typeof inFlightGauge, value: number) => void }) => {
+    result.observe(inFlightGauge, inFlight)
+    result.observe(limitGauge, config.MAX_TURNS_IN_FLIGHT)
+  }
+  meter.addBatchObservableCallback(observe, [inFlightGauge, limitGauge])
+  app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, [inFlightGauge, limitGauge]) })
+}, { name: 'load-shedding', dependencies: ['config', 'metrics', 'database', 'error-handler'] })
