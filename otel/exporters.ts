@@ -22,14 +22,19 @@ export interface DropCounter {
   add: (signal: Signal, count: number) => void
   /** Starts the report: once per interval, and only when something was dropped. */
   startReporting: (intervalMs: number, where: string) => void
+  /** Everything dropped since start, for /status. */
+  totals: () => Record<Signal, number>
 }
 
 export function dropCounter (): DropCounter {
   const pending: Record<Signal, number> = { spans: 0, log_records: 0, metric_exports: 0 }
+  const totals: Record<Signal, number> = { spans: 0, log_records: 0, metric_exports: 0 }
   let counted: Counter | undefined
   return {
+    totals: () => ({ ...totals }),
     add (signal, count) {
       pending[signal] += count
+      totals[signal] += count
       // Created on first use, by then on the SDK's meter provider.
       counted ??= parleyMeter().createCounter('chatbot_telemetry_dropped', { description: 'Spans, log records and metric exports lost to a failing or slow collector' })
       counted.add(count, { signal })

@@ -91,6 +91,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   await waitForAllMessagesAcknowledged()
   telemetry.serveMetrics = scrape.serve
   telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' })
+  telemetry.dropped = () => drops.totals()
   telemetry.shutdown = async () => {
     // A collector that is down must not hold the shutdown: what is not out in time is dropped.
     await Promise.race([sdk.shutdown().catch(() => {}), new Promise(resolve => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref())])

@@ -7,6 +7,8 @@ export interface Telemetry {
   serveMetrics?: (request: IncomingMessage, response: ServerResponse) => void
   /** Where telemetry goes, for the start-up line; undefined when telemetry is off. */
   describe: () => Record<string, unknown> | undefined
+  /** Spans, log records and metric exports lost to a failing collector since start; undefined when telemetry is off. */
+  dropped?: () => Record<string, number>
   /** Flushes and stops the SDK's exporters; resolves at once when telemetry is off. */
   shutdown: () => Promise<void>
 }
