@@ -7,3 +7,56 @@ t.test('GET /health answers 200 while the process can serve, with no key', async
   t.equal(response.statusCode, 200)
   t.same(response.json(), { status: 'ok' })
 })
+
+const ADMIN = 'admin-key-0123456789'
+const ANALYST = 'analyst-key-0123456789'
+
+t.test('GET /ready: 200 with every check passed; 503 naming what is missing', async t => {
+  const app = await buildTestApp(t)
+  const ready = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(ready.statusCode, 200)
+  t.match(ready.json(), {
+    status: 'ready',
+    checks: { database: { ok: true }, migrations: { ok: true, detail: /^all \d+ applied$/ }, search_index: { ok: true, detail: /passages, loaded/ }, shutdown: { ok: true } }
+  })
+  await app.db.query('DELETE FROM schema_migrations WHERE version = 1')
+  const behind = await app.inject({ method: 'GET', url: '/ready' })
+  t.equal(behind.statusCode, 503)
+  t.equal(behind.headers['retry-after'], '5')
+  t.match(behind.json(), { status: 'not_ready', checks: { migrations: { ok: false, detail: 'not applied: 1' }, database: { ok: true } } })
+})
+
+t.test('GET /ready is 503 once the app starts closing, so load balancers stop sending', async t => {
+  const app = await buildTestApp(t)
+  let during: number | undefined
+  app.addHook('onClose', async () => { during = (await app.inject({ method: 'GET', url: '/ready' })).statusCode })
+  await app.close()
+  // Fastify itself answers 503 while closing (return503OnClosing) before the route's own check.
+  t.equal(during, 503)
+})
+
+t.test('GET /status: the health report, for the admin and analyst roles only', async t => {
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst`, MAX_ACTIVE_SESSIONS: '500', MAX_TURNS_IN_FLIGHT: '7' })
+  t.equal((await app.inject({ method: 'GET', url: '/status' })).statusCode, 401)
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })
+  await app.alerts.evaluate()
+  const response = await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${ANALYST}` } })
+  t.equal(response.statusCode, 200)
+  const status = response.json()
+  t.match(status, {
+    version: /^\d+\.\d+\.\d+/,
+    uptime_seconds: Number,
+    database: { engine: 'pglite', reachable: true, connection_errors: 0, slowest_recent_statement: { statement: /^(SELECT|INSERT|UPDATE|WITH|BEGIN|DELETE)/i, duration_ms: Number } },
+    sessions: { active: 1, cap: 500 },
+    turns: { in_flight: 0, limit: 7, shed_last_5m: 0 },
+    memory: { rss_bytes: Number, heap_used_bytes: Number, limit_bytes: Number },
+    cpu: { cores_used: Number },
+    event_loop: { delay_p99_ms: Number, utilization: Number },
+    log_destinations: {},
+    telemetry: { enabled: false },
+    alerts_firing: Array
+  })
+  t.ok(status.memory.rss_bytes < status.memory.limit_bytes, 'RSS against the memory limit')
+  t.equal(status.database.pool, undefined, 'PGlite has no pool')
+  t.equal((await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })).statusCode, 200)
+})
