@@ -42,6 +42,9 @@ export const BENCH_APP_ENV = {
   NODE_ENV: 'production',
   MAX_ACTIVE_SESSIONS: '10000000',
   MAX_SESSIONS_PER_USER: '100000',
+  // Load shedding off: these benchmarks measure cost at full speed (bench:overload measures shedding).
+  MAX_TURNS_IN_FLIGHT: '100000',
+  MAX_REQUEST_WAIT_MS: '0',
   // As a production deployment sets it; without it a logging server warns at start-up.
   LOG_ID_SECRET: 'parley-bench-pseudonym-key'
 }
@@ -63,6 +66,7 @@ export const MIX = [
 export interface Row { target: string, rps: number, p50: number, p99: number, non2xx: number, errors: number, requests: number }
 export interface Server {
   port: number
+  pid: number
   /** Disconnects; the server closes the app, flushes telemetry and logs, and exits. Resolves once it has. */
   stop: () => Promise<void>
   /** Sends a signal and returns at once (the process may well outlive it). */
@@ -105,6 +109,7 @@ export async function startServer (options: ServerOptions = {}): Promise<Server>
   })
   return {
     port,
+    pid: child.pid!,
     stop: async () => { child.disconnect(); await exited },
     signal: signal => { child.kill(signal) },
     kill: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); await exited }

@@ -33,12 +33,16 @@ const REASONS: Record<string, ShedReason> = {
 }
 const DETAILS: Record<ShedReason, string> = {
   turns_in_flight: 'The bot is answering as many turns as it can (MAX_TURNS_IN_FLIGHT); retry after the given seconds.',
+  request_wait: 'The bot is answering as many requests as it can (this one waited over MAX_REQUEST_WAIT_MS); retry after the given seconds.',
   event_loop_delay: 'The server is overloaded (event-loop delay over MAX_EVENT_LOOP_DELAY_MS); retry after the given seconds.',
   event_loop_utilization: 'The server is overloaded (event-loop utilization over MAX_EVENT_LOOP_UTILIZATION); retry after the given seconds.',
   heap_used: 'The server is short of memory (heap over MAX_HEAP_USED_BYTES); retry after the given seconds.',
   rss: 'The server is short of memory (RSS over MAX_RSS_BYTES); retry after the given seconds.',
   database: 'The database does not answer; retry after the given seconds.'
 }
+
+// Probes, and /status, which an operator needs most when the bot is overloaded.
+const exempt = (url: string, route: string | undefined): boolean => isProbe(url) || route === '/status'
 
 export default fp(async function loadSheddingPlugin (app) {
   const config = app.config
@@ -59,11 +63,28 @@ export default fp(async function loadSheddingPlugin (app) {
     healthCheck: async () => app.databaseHealth.current().up,
     healthCheckInterval: 1000,
     pressureHandler: async (request, _reply, type) => {
-      // Probes, and /status, which an operator needs most when the bot is overloaded.
-      if (isProbe(request.url) || request.routeOptions.url === '/status') return
+      if (exempt(request.url, request.routeOptions.url)) return
       throw refuse(REASONS[type] ?? 'event_loop_delay')
     }
   })
+
+  // PGlite answers a turn without yielding to the event loop, so its backlog never shows as turns
+  // in flight: it waits in the sockets, and each loop turn serves every request that is ready, one
+  // after another. A request reached later than MAX_REQUEST_WAIT_MS into such a batch has waited at
+  // least that long: shedding it (cheap) ends the batch sooner, so the next requests are answered
+  // in time instead of everyone waiting for everyone. setImmediate runs when the batch is over.
+  let batchStarted: number | undefined
+  if (config.MAX_REQUEST_WAIT_MS > 0) {
+    app.addHook('onRequest', async request => {
+      const now = performance.now()
+      if (batchStarted === undefined) {
+        batchStarted = now
+        setImmediate(() => { batchStarted = undefined })
+      } else if (now - batchStarted > config.MAX_REQUEST_WAIT_MS && !exempt(request.url, request.routeOptions.url)) {
+        throw refuse('request_wait')
+      }
+    })
+  }
 
   let inFlight = 0
   app.decorate('turnGate', {

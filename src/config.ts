@@ -49,7 +49,9 @@ export const ConfigSchema = Type.Object({
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
   SHUTDOWN_TIMEOUT: seconds(10),
   // Load shedding (@fastify/under-pressure): 0 turns a limit off.
-  MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 64 }),
+  MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 8 }),
+  // A request that waited this long behind others in one event-loop turn is shed (see plugins/load-shedding.ts).
+  MAX_REQUEST_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 25 }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
   MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0 }),

@@ -16,7 +16,9 @@ import { openPGliteDatabase } from '../src/db/pglite-database.js'
 import { projectRoot } from '../src/project.js'
 
 export function testConfig (env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...env })
+  // app.inject() never lets the event loop turn between requests, so to MAX_REQUEST_WAIT_MS a whole
+  // test would look like one long batch: off here, and tested over the network (load-shedding.test.ts).
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', MAX_REQUEST_WAIT_MS: '0', ...env })
 }
 
 /** An app on its own fresh database (an in-memory PGlite unless options.database is given). */

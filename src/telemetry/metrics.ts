@@ -39,7 +39,7 @@ export interface Instruments {
 }
 
 /** Why a request was shed: under-pressure's limits and the bound on chat turns in flight. */
-export const SHED_REASONS = ['turns_in_flight', 'event_loop_delay', 'event_loop_utilization', 'heap_used', 'rss', 'database'] as const
+export const SHED_REASONS = ['turns_in_flight', 'request_wait', 'event_loop_delay', 'event_loop_utilization', 'heap_used', 'rss', 'database'] as const
 export type ShedReason = typeof SHED_REASONS[number]
 
 export function createInstruments (meter: Meter): Instruments {
