@@ -113,10 +113,11 @@ async function step (factor: number, capacity: number, sessions: string[]): Prom
 
 try {
   const sessions = await prepare(server.port)
-  process.stderr.write(`capacity: closed loop, 10 connections, ${seconds} s…\n`)
-  await measure({ target: 'warm-up', port: server.port, sessions, seconds: Math.min(2, seconds), connections: 10 })
-  // Answers only: a closed loop past MAX_TURNS_IN_FLIGHT is already shed in part.
-  const closed = await measure({ target: 'capacity', port: server.port, sessions, seconds, connections: 10 })
+  // No more connections than turns may be in flight, so the closed loop measures answers, not sheds.
+  const closedConnections = Math.min(10, turns)
+  process.stderr.write(`capacity: closed loop, ${closedConnections} connections, ${seconds} s…\n`)
+  await measure({ target: 'warm-up', port: server.port, sessions, seconds: Math.min(2, seconds), connections: closedConnections })
+  const closed = await measure({ target: 'capacity', port: server.port, sessions, seconds, connections: closedConnections })
   const capacity = closed.rps * (1 - closed.non2xx / closed.requests)
   const steps: Step[] = []
   for (const factor of FACTORS) {
@@ -126,7 +127,7 @@ try {
   const alive = await fetch(`http://127.0.0.1:${server.port}/health`).then(response => response.status === 200, () => false)
 
   console.log(`\nParley bench:overload: ${machine}`)
-  console.log(`${engine}, MAX_TURNS_IN_FLIGHT=${turns}, MAX_REQUEST_WAIT_MS=${wait}; capacity ${Math.round(capacity)} req/s closed-loop at 10 connections\n`)
+  console.log(`${engine}, MAX_TURNS_IN_FLIGHT=${turns}, MAX_REQUEST_WAIT_MS=${wait}; capacity ${Math.round(capacity)} answered/s closed-loop at ${closedConnections} connections\n`)
   const table = [['offered', 'req/s offered', 'answered/s', 'shed (503)', 'other/errors', 'answered p50 ms', 'answered p99 ms', '503 p99 ms', 'peak RSS MB']]
   for (const s of steps) table.push([`${s.factor}×`, String(s.offered), s.answered.toFixed(0), percent(s.shed), String(s.other), ms(s.p50), ms(s.p99), Number.isNaN(s.shedP99) ? '-' : ms(s.shedP99), mb(s.peakRss)])
   for (const line of formatTable(table)) console.log(line)
