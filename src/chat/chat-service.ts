@@ -114,7 +114,7 @@ export class ChatService {
     span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind })
     this.options.instruments?.turns.add(1, { kind: outcome.kind })
     if (reply.feedback !== undefined) this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
-    logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
+    logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
     return outcome
   }
 

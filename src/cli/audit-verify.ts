@@ -5,7 +5,7 @@
 // break on the active file's last line is worth a second run before anything else.
 import { isAbsolute, relative, resolve } from 'node:path'
 import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../logging/audit-chain.js'
-import { isEntryPoint } from './entry-point.js'
+import { isEntryPoint, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run audit:verify -- [--json] [<audit file | log dir>...]   (default: $LOG_DIR, else ./logs)'
 
@@ -32,11 +32,6 @@ export function formatReport (report: AuditChainReport, show: (path: string) => 
     lines.push(`${intact}, ${describeStart(report)}`)
   }
   return lines.join('\n')
-}
-
-export interface Io {
-  stdout: NodeJS.WritableStream
-  stderr: NodeJS.WritableStream
 }
 
 /** Runs the command; resolves to the exit code: 0 intact, 1 broken, 2 usage error or unreadable path. */

@@ -1,4 +1,5 @@
-// Whether a CLI module is the program being run (rather than imported by a test).
+// What the command-line tools share: whether a CLI module is the program being run (rather than
+// imported by a test), and the streams a test can replace.
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 
@@ -10,4 +11,10 @@ export function isEntryPoint (moduleUrl: string): boolean {
   } catch {
     return false
   }
+}
+
+/** Where a command writes; tests pass their own streams. A TTY stderr gets a progress bar. */
+export interface Io {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream & { isTTY?: boolean }
 }

@@ -14,7 +14,7 @@ import { readDocuments } from '../kb/document-files.js'
 import { KnowledgeBase, type DocumentInput } from '../kb/knowledge-base.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { AuditTrail } from '../audit/audit-trail.js'
-import { isEntryPoint } from './entry-point.js'
+import { isEntryPoint, type Io } from './entry-point.js'
 
 export interface ImportIssue { source: string, reason: string }
 
@@ -122,11 +122,6 @@ export function formatSummary (summary: ImportSummary): string {
     ...listIssues('Skipped', summary.skipped),
     ...listIssues('Failed', summary.failed)
   ].join('\n')
-}
-
-export interface Io {
-  stdout: NodeJS.WritableStream
-  stderr: NodeJS.WritableStream & { isTTY?: boolean }
 }
 
 /** Runs the command; resolves to the exit code: 0 all imported, 2 some documents failed, 1 fatal. */

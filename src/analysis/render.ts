@@ -1,0 +1,68 @@
+// The analysis reports as a person reads them: aligned text for a terminal, Markdown for an issue
+// or a wiki. (JSON is the report object itself.)
+import type { ErrorReport } from './error-patterns.js'
+import type { ScanStats } from './log-scan.js'
+import type { UsageReport } from './usage-report.js'
+
+export type TextFormat = 'text' | 'md'
+
+function table (header: string[], rows: string[][], format: TextFormat): string[] {
+  if (format === 'md') {
+    const escape = (cell: string): string => cell.replaceAll('|', '\\|')
+    return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(row => `| ${row.map(escape).join(' | ')} |`)]
+  }
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map(row => row[i]!.length)))
+  return [header, ...rows].map(row => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd())
+}
+
+const heading = (text: string, format: TextFormat): string => format === 'md' ? `## ${text}` : `${text}\n${'='.repeat(text.length)}`
+const percent = (ratio: number | undefined): string => ratio === undefined ? 'n/a' : `${(ratio * 100).toFixed(1)} %`
+const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ')
+
+/** What was read and what could not be: a report never hides a bad file behind a zero. */
+export function renderScan (stats: ScanStats): string[] {
+  const lines = [`Read ${stats.files} files, ${stats.lines.toLocaleString('en-US')} lines; ${stats.entries.toLocaleString('en-US')} entries in the period.`]
+  if (stats.badLines > 0) lines.push(`! ${stats.badLines} lines were not JSON log entries and were skipped.`)
+  for (const { file, error } of stats.truncatedFiles) lines.push(`! ${file} is truncated or corrupt (${error}); its lines before the damage were read.`)
+  for (const { file, error } of stats.unreadableFiles) lines.push(`! ${file} could not be read (${error}).`)
+  if (stats.files === 0) lines.push('! No log files cover this period.')
+  return lines
+}
+
+const periodText = (report: { period: { from: Date, to: Date } }): string => `${when(report.period.from.toISOString())} to ${when(report.period.to.toISOString())} UTC`
+
+export function renderErrors (report: ErrorReport, format: TextFormat): string {
+  const lines = [heading(`Error patterns, ${periodText(report)}`, format), '', ...renderScan(report.stats), '',
+    `${report.total} errors in ${report.patterns.length} patterns (the period before: ${report.previous_total}).`, '']
+  if (report.patterns.length > 0) {
+    lines.push(...table(['count', 'before', 'trend', 'type', 'message', 'modules', 'routes', 'first seen', 'last seen', 'fingerprint'],
+      report.patterns.map(p => [String(p.count), String(p.previous_count), p.trend, p.type, p.message.slice(0, 80), p.modules.join(', '), p.routes.join(', '), when(p.first_seen), when(p.last_seen), p.fingerprint]), format))
+    lines.push('', 'To jump to them:')
+    for (const p of report.patterns.slice(0, 10)) {
+      const ids = [...p.sample_trace_ids.map(id => `trace ${id}`), ...p.sample_session_ids.map(id => `session ${id}`), ...p.sample_request_ids.map(id => `req_id ${id}`)]
+      lines.push(`- ${p.fingerprint}: ${ids.length === 0 ? 'no ids logged' : ids.join(', ')}`)
+    }
+  }
+  return lines.join('\n') + '\n'
+}
+
+export function renderUsage (report: UsageReport, format: TextFormat): string {
+  const kinds = Object.entries(report.turns_by_kind).sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ')
+  const commands = Object.entries(report.commands).sort((a, b) => b[1] - a[1])
+  const lines = [heading(`Usage, ${periodText(report)}`, format), '', ...renderScan(report.stats), '',
+    ...table(['figure', 'value'], [
+      ['turns', `${report.turns} (${kinds || 'none'})`],
+      ['answer rate', percent(report.answer_rate)],
+      ['sessions started', String(report.sessions_started)],
+      ['sessions with turns', String(report.sessions_active)],
+      ['active users', String(report.active_users)],
+      ['turns per session', report.turns_per_session === undefined ? 'n/a' : report.turns_per_session.toFixed(2)],
+      ['feedback', `${report.feedback.up} up, ${report.feedback.down} down`]
+    ], format), '']
+  if (commands.length > 0) lines.push(...table(['command', 'uses'], commands.map(([name, count]) => [`/${name}`, String(count)]), format), '')
+  lines.push(format === 'md' ? '### Top unanswered questions' : 'Top unanswered questions:')
+  if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), q.example]), format))
+  else lines.push('none with their text logged')
+  if (report.unanswered_without_text > 0) lines.push(`(${report.unanswered_without_text} more without their text: LOG_CHAT_CONTENT=off when they were asked)`)
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,109 @@
+// "How is the bot used, and what does it fail to answer?": turns, sessions, users, commands,
+// answer rate and feedback from the chat events in chatbot.log, and the unanswered questions
+// grouped by the words that matter, so the knowledge base can be improved where users need it.
+import { analyze } from '../search/text-analysis.js'
+import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
+
+export interface UnansweredQuestion { example: string, count: number, variants: number }
+
+export interface UsageReport {
+  period: Period
+  turns: number
+  turns_by_kind: Record<string, number>
+  /** answer / (answer + no_answer); undefined without questions. */
+  answer_rate: number | undefined
+  sessions_started: number
+  sessions_active: number
+  active_users: number
+  turns_per_session: number | undefined
+  commands: Record<string, number>
+  feedback: { up: number, down: number }
+  /** Unanswered questions, most asked first; empty when LOG_CHAT_CONTENT=off kept the text out. */
+  unanswered: UnansweredQuestion[]
+  unanswered_without_text: number
+  stats: ScanStats
+}
+
+const TOP_QUESTIONS = 10
+// Questions waiting for their reply line, by req_id: a turn's two lines are close together.
+const MAX_PENDING = 10_000
+const CHAT_EVENT = /"msg":"(chat\.message_received|chat\.reply_sent|session\.created)"/
+
+/** Two questions are alike when most of their analysed terms are shared (Jaccard ≥ 0.5). */
+function alike (a: Set<string>, b: Set<string>): boolean {
+  let shared = 0
+  for (const term of a) if (b.has(term)) shared++
+  return shared / (a.size + b.size - shared) >= 0.5
+}
+
+export function groupQuestions (texts: Map<string, number>): UnansweredQuestion[] {
+  const groups: Array<{ terms: Set<string>, count: number, variants: Map<string, number> }> = []
+  // The most asked first, so each group is named after its most common wording.
+  for (const [text, count] of [...texts].sort((a, b) => b[1] - a[1])) {
+    const terms = new Set(analyze(text))
+    const group = terms.size === 0 ? undefined : groups.find(candidate => alike(candidate.terms, terms))
+    if (group === undefined) groups.push({ terms, count, variants: new Map([[text, count]]) })
+    else {
+      group.count += count
+      group.variants.set(text, count)
+    }
+  }
+  return groups.sort((a, b) => b.count - a.count).slice(0, TOP_QUESTIONS)
+    .map(group => ({ example: [...group.variants].sort((a, b) => b[1] - a[1])[0]![0], count: group.count, variants: group.variants.size }))
+}
+
+export async function analyzeUsage (options: { dir: string, period: Period, onProgress?: (done: number, total: number) => void }): Promise<UsageReport> {
+  const stats = emptyStats()
+  const byKind: Record<string, number> = {}
+  const commands: Record<string, number> = {}
+  const feedback = { up: 0, down: 0 }
+  const sessions = new Set<string>()
+  const users = new Set<string>()
+  const pending = new Map<string, string | undefined>()
+  const unansweredTexts = new Map<string, number>()
+  let unansweredWithoutText = 0
+  let sessionsStarted = 0
+  let turns = 0
+
+  const entries = scanLogs({ dir: options.dir, families: ['chatbot'], period: options.period, wanted: line => CHAT_EVENT.test(line), onProgress: options.onProgress }, stats)
+  for await (const entry of entries) {
+    const reqId = typeof entry.req_id === 'string' ? entry.req_id : undefined
+    if (entry.msg === 'session.created') {
+      sessionsStarted++
+    } else if (entry.msg === 'chat.message_received') {
+      if (reqId === undefined) continue
+      if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!)
+      pending.set(reqId, typeof entry.text === 'string' && entry.input === 'question' ? entry.text : undefined)
+    } else {
+      turns++
+      const kind = typeof entry.kind === 'string' ? entry.kind : 'unknown'
+      byKind[kind] = (byKind[kind] ?? 0) + 1
+      if (typeof entry.session_id === 'string') sessions.add(entry.session_id)
+      if (typeof entry.user_id === 'string') users.add(entry.user_id)
+      if (typeof entry.command === 'string') commands[entry.command] = (commands[entry.command] ?? 0) + 1
+      if (entry.rating === 'up' || entry.rating === 'down') feedback[entry.rating]++
+      const text = reqId === undefined ? undefined : pending.get(reqId)
+      if (reqId !== undefined) pending.delete(reqId)
+      if (kind === 'no_answer') {
+        if (text === undefined) unansweredWithoutText++
+        else unansweredTexts.set(text, (unansweredTexts.get(text) ?? 0) + 1)
+      }
+    }
+  }
+  const questions = (byKind.answer ?? 0) + (byKind.no_answer ?? 0)
+  return {
+    period: options.period,
+    turns,
+    turns_by_kind: byKind,
+    answer_rate: questions === 0 ? undefined : (byKind.answer ?? 0) / questions,
+    sessions_started: sessionsStarted,
+    sessions_active: sessions.size,
+    active_users: users.size,
+    turns_per_session: sessions.size === 0 ? undefined : turns / sessions.size,
+    commands,
+    feedback,
+    unanswered: groupQuestions(unansweredTexts),
+    unanswered_without_text: unansweredWithoutText,
+    stats
+  }
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// `npm run analyze -- <errors|usage> [--from --to --dir --format text|json|md]`: answers from the
+// log files alone, no monitoring stack needed. Streams every file of the period, rotated and
+// gzipped ones too, in bounded memory; what it could not read is said in the report.
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import cliProgress from 'cli-progress'
+import { analyzeErrors } from '../analysis/error-patterns.js'
+import { LogDirectoryError, type Period } from '../analysis/log-scan.js'
+import { renderErrors, renderUsage } from '../analysis/render.js'
+import { analyzeUsage } from '../analysis/usage-report.js'
+import { isEntryPoint, type Io } from './entry-point.js'
+
+const USAGE = `Usage: npm run analyze -- <errors|usage> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md]
+  errors  error patterns by fingerprint, against the period before (new, growing, shrinking)
+  usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions
+  --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
+  The default period is the last 7 days; the default folder LOG_DIR, else ./logs.`
+
+const SPAN = /^(\d+)([hd])$/
+
+/** An ISO date or time; a bare date is midnight UTC. Undefined if it is neither. */
+function parseTime (text: string): Date | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return undefined
+  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text)
+  return Number.isNaN(date.getTime()) ? undefined : date
+}
+
+export function parsePeriod (from: string | undefined, to: string | undefined, now = new Date()): Period | string {
+  const end = to === undefined ? now : parseTime(to)
+  if (end === undefined) return `--to "${to}" is not an ISO date or time (2026-01-31 or 2026-01-31T12:00:00Z)`
+  const span = SPAN.exec(from ?? '7d')
+  const start = span !== null ? new Date(end.getTime() - Number(span[1]) * (span[2] === 'h' ? 3_600_000 : 86_400_000)) : parseTime(from!)
+  if (start === undefined) return `--from "${from}" is not an ISO date or time, nor a span such as 24h or 7d`
+  if (start >= end) return `--from (${start.toISOString()}) must be before --to (${end.toISOString()})`
+  return { from: start, to: end }
+}
+
+export async function main (argv: string[], env: Record<string, string | undefined>, io: Io = process): Promise<number> {
+  const fail = (text: string): number => { io.stderr.write(`analyze: ${text}\n`); return 2 }
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } } })
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`)
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) { io.stdout.write(`${USAGE}\n`); return 0 }
+  const command = positionals[0]
+  if (command !== 'errors' && command !== 'usage') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
+  if (positionals.length > 1) return fail(`unexpected argument "${positionals[1]}"\n${USAGE}`)
+  const format = values.format
+  if (format !== 'text' && format !== 'json' && format !== 'md') return fail(`--format must be text, json or md, not "${format}"`)
+  const period = parsePeriod(values.from, values.to)
+  if (typeof period === 'string') return fail(period)
+  // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
+  const dir = resolve(env.INIT_CWD ?? process.cwd(), values.dir ?? (env.LOG_DIR || './logs'))
+
+  const bar = io.stderr.isTTY === true
+    ? new cliProgress.SingleBar({ stream: io.stderr, hideCursor: true, format: `Reading ${dir} {bar} {percentage}% | {eta_formatted} left` }, cliProgress.Presets.shades_classic)
+    : undefined
+  let started = false
+  const onProgress = bar && ((done: number, total: number) => {
+    if (!started) { bar.start(total, 0); started = true }
+    bar.update(done)
+  })
+  try {
+    const report = command === 'errors' ? await analyzeErrors({ dir, period, onProgress }) : await analyzeUsage({ dir, period, onProgress })
+    bar?.stop()
+    if (format === 'json') io.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+    else io.stdout.write(command === 'errors' ? renderErrors(report as Awaited<ReturnType<typeof analyzeErrors>>, format) : renderUsage(report as Awaited<ReturnType<typeof analyzeUsage>>, format))
+    // Damaged input is reported in the output and in the exit code, so a script notices too.
+    const { stats } = report
+    return stats.unreadableFiles.length + stats.truncatedFiles.length > 0 || stats.files === 0 ? 1 : 0
+  } catch (error) {
+    bar?.stop()
+    if (error instanceof LogDirectoryError) { io.stderr.write(`analyze: ${error.message}\n`); return 1 }
+    throw error
+  }
+}
+
+if (isEntryPoint(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2), process.env)
+}

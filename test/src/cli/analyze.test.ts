@@ -1,0 +1,166 @@
+// `npm run analyze` over logs the real server wrote under a scripted workload: each figure is
+// checked against what the workload did. Then the same logs damaged in every way the CLI must
+// survive: a line that is not JSON, a truncated gzip, a file that cannot be read, no folder.
+import t from 'tap'
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { gzipSync } from 'node:zlib'
+import pg from 'pg'
+import { main, parsePeriod } from '../../../src/cli/analyze.js'
+import type { ErrorReport } from '../../../src/analysis/error-patterns.js'
+import type { UsageReport } from '../../../src/analysis/usage-report.js'
+import { createServerDatabase, tempDir } from '../../helper.js'
+import { startServer } from '../../server-process.js'
+
+async function run (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', chunk => { out += String(chunk) })
+  stderr.on('data', chunk => { err += String(chunk) })
+  const code = await main(args, {}, { stdout, stderr })
+  return { code, stdout: out, stderr: err }
+}
+
+const serverUrl = process.env.TEST_DATABASE_URL ?? ''
+const logDir = await tempDir(t, 'parley-analyze-')
+let errorsCaused = 0
+
+t.before(async () => {
+  // On server PostgreSQL the test can break a table under the running server, for real 500s.
+  const database = serverUrl === '' ? undefined : await createServerDatabase(serverUrl)
+  if (database !== undefined) t.teardown(() => database.drop())
+  const server = await startServer(t, { LOG_DIR: logDir, LOG_LEVEL: 'info', ...(database === undefined ? {} : { DATABASE_URL: database.url }) })
+  const chat = async (message: string, session?: string, user?: string): Promise<{ status: number, session_id: string }> => {
+    const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message, session_id: session, user_id: user }) })
+    return { status: response.status, ...(await response.json() as { session_id: string }) }
+  }
+  const a = (await chat('how do I view traces?', undefined, 'alice')).session_id
+  await chat('/feedback up', a, 'alice')
+  await chat('what is the capital of Mongolia?', a, 'alice')
+  await chat('/feedback down no idea', a, 'alice')
+  await chat('how do I add an admin API key?', a, 'alice')
+  const b = (await chat('What is the capital of Mongolia', undefined, 'bob')).session_id
+  await chat('capital of mongolia?', b, 'bob')
+  await chat('who won the 1998 football world cup?', b, 'bob')
+  await chat('/help', b, 'bob')
+  await chat('/nosuchcommand', b, 'bob')
+  await chat('/history 2') // a third session, anonymous
+  if (database !== undefined) {
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    await client.query('ALTER TABLE messages RENAME TO messages_moved')
+    for (let i = 0; i < 3; i++) if ((await chat('how long does an idle session last?', a, 'alice')).status === 500) errorsCaused++
+    await client.query('ALTER TABLE messages_moved RENAME TO messages')
+    await client.end()
+  }
+  t.equal(await server.stop('SIGTERM'), 0, 'the server wrote its logs and exited')
+})
+
+t.test('usage: every figure is what the workload did', async t => {
+  const { code, stdout } = await run(['usage', '--dir', logDir, '--from', '1h', '--format', 'json'])
+  t.equal(code, 0)
+  const report = JSON.parse(stdout) as UsageReport
+  t.equal(report.turns, 11, 'eleven turns answered (the failed ones are not turns)')
+  t.same(report.turns_by_kind, { answer: 2, no_answer: 4, command: 4, command_error: 1 })
+  t.equal(report.answer_rate, 2 / 6)
+  t.equal(report.sessions_started, 3)
+  t.equal(report.sessions_active, 3)
+  t.equal(report.active_users, 2, 'alice and bob, by pseudonym; the anonymous session has no user')
+  t.same(report.commands, { feedback: 2, help: 1, nosuchcommand: 1, history: 1 })
+  t.same(report.feedback, { up: 1, down: 1 })
+  t.same(report.unanswered, [
+    { example: 'what is the capital of Mongolia?', count: 3, variants: 3 },
+    { example: 'who won the 1998 football world cup?', count: 1, variants: 1 }
+  ], 'three wordings of one question grouped, most asked first')
+  t.same(report.stats.unreadableFiles, [])
+  t.equal(report.stats.badLines, 0)
+
+  const text = await run(['usage', '--dir', logDir, '--from', '1h'])
+  t.match(text.stdout, /answer rate\s+33\.3 %/)
+  t.match(text.stdout, /3\s+3\s+what is the capital of Mongolia\?/)
+  const md = await run(['usage', '--dir', logDir, '--from', '1h', '--format', 'md'])
+  t.match(md.stdout, /^## Usage, /)
+  t.match(md.stdout, /\| feedback \| 1 up, 1 down \|/)
+})
+
+t.test('errors: grouped by fingerprint, new this period, with the route and ids to jump to', { skip: serverUrl === '' && 'needs TEST_DATABASE_URL to make the running server fail' }, async t => {
+  t.equal(errorsCaused, 3, 'the workload caused three 500s')
+  const { code, stdout } = await run(['errors', '--dir', logDir, '--from', '1h', '--format', 'json'])
+  t.equal(code, 0)
+  const report = JSON.parse(stdout) as ErrorReport
+  t.equal(report.total, 3)
+  t.equal(report.patterns.length, 1, 'one error, three times: one pattern')
+  t.match(report.patterns[0], { count: 3, previous_count: 0, trend: 'new', message: /relation "messages" does not exist/, modules: ['error_handler'], routes: ['/v1/chat'] })
+  t.equal(report.patterns[0]!.sample_request_ids.length, 3)
+  t.ok(report.patterns[0]!.sample_session_ids.length > 0, 'sessions to look at')
+  const text = await run(['errors', '--dir', logDir, '--from', '1h'])
+  t.match(text.stdout, /3 errors in 1 patterns \(the period before: 0\)/)
+})
+
+t.test('errors: the trend against the period before', async t => {
+  // The same real line shapes, dated a week earlier and a week before that.
+  const dir = await tempDir(t)
+  const day = (offset: number) => new Date(Date.now() - offset * 86_400_000).toISOString()
+  const line = (time: string, fingerprint: string) => JSON.stringify({ level: 'error', time, service: 'parley', module: 'error_handler', fn: 'onError', req_id: `r-${fingerprint}-${time}`, error_type: 'TypeError', error_message: `boom ${fingerprint}`, fingerprint, msg: 'unhandled TypeError' })
+  const lines = [
+    ...Array.from({ length: 2 }, (_, i) => line(day(10 + i / 10), 'growing')),
+    ...Array.from({ length: 6 }, (_, i) => line(day(2 + i / 10), 'growing')),
+    ...Array.from({ length: 6 }, (_, i) => line(day(9 + i / 10), 'shrinking')),
+    line(day(1), 'shrinking'),
+    line(day(9), 'steady'), line(day(1), 'steady')
+  ]
+  await writeFile(join(dir, `error.${day(12).slice(0, 10)}.1.log`), lines.join('\n') + '\n')
+  const report = JSON.parse((await run(['errors', '--dir', dir, '--from', '7d', '--format', 'json'])).stdout) as ErrorReport
+  t.same(report.patterns.map(p => [p.fingerprint, p.count, p.previous_count, p.trend]), [
+    ['growing', 6, 2, 'growing'], ['shrinking', 1, 6, 'shrinking'], ['steady', 1, 1, 'steady']
+  ])
+})
+
+t.test('damaged input is counted and reported, never a crash or a silent zero', async t => {
+  const dir = await tempDir(t)
+  await cp(logDir, dir, { recursive: true, filter: source => !source.endsWith('.log') || !source.split('/').pop()!.match(/^(chatbot|error|audit)\.log$/) })
+  const [chatbotFile] = (await readdir(dir)).filter(name => name.startsWith('chatbot.') && name.endsWith('.log'))
+  const original = await readFile(join(dir, chatbotFile!))
+  // A rotated, gzipped copy cut in half, a stray line of another program, and a "file" that is a folder.
+  const gz = gzipSync(Buffer.concat(Array(20).fill(original))) // large enough that its first half holds whole turns
+  await writeFile(join(dir, chatbotFile!.replace('.1.log', '.7.log.gz')), gz.subarray(0, Math.floor(gz.length / 2)))
+  await writeFile(join(dir, chatbotFile!), Buffer.concat([original, Buffer.from('this is not JSON\n{"half": \n')]))
+  await mkdir(join(dir, chatbotFile!.replace('.1.log', '.9.log')))
+
+  const { code, stdout } = await run(['usage', '--dir', dir, '--from', '1h'])
+  t.equal(code, 1, 'exit 1: the figures are incomplete')
+  t.match(stdout, /! 2 lines were not JSON log entries and were skipped\./)
+  t.match(stdout, /chatbot\.[\d-]+\.7\.log\.gz is truncated or corrupt \(unexpected end of file\); its lines before the damage were read\./)
+  t.match(stdout, /chatbot\.[\d-]+\.9\.log could not be read \(EISDIR/)
+  const report = JSON.parse((await run(['usage', '--dir', dir, '--from', '1h', '--format', 'json'])).stdout) as UsageReport
+  t.ok(report.turns > 11, `the readable part of the truncated copy counted too (${report.turns} turns)`)
+
+  const missing = await run(['errors', '--dir', join(dir, 'nowhere')])
+  t.equal(missing.code, 1)
+  t.match(missing.stderr, /cannot read the log directory .*nowhere/)
+  const empty = await tempDir(t)
+  const none = await run(['usage', '--dir', empty])
+  t.equal(none.code, 1)
+  t.match(none.stdout, /! No log files cover this period\./)
+})
+
+t.test('bad arguments are refused with the reason and the usage', async t => {
+  for (const [args, message] of [
+    [['usage', '--from', 'yesterday'], /--from "yesterday" is not an ISO date/],
+    [['usage', '--to', '31/01/2026'], /--to "31\/01\/2026" is not an ISO date/],
+    [['errors', '--from', '2026-02-01', '--to', '2026-01-01'], /must be before --to/],
+    [['usage', '--format', 'xml'], /--format must be text, json or md/],
+    [['report'], /unknown command "report"/],
+    [[], /no command given/],
+    [['usage', '--bogus'], /Unknown option '--bogus'/]
+  ] as Array<[string[], RegExp]>) {
+    const { code, stderr } = await run(args)
+    t.equal(code, 2, args.join(' '))
+    t.match(stderr, message)
+  }
+  t.same(parsePeriod('2026-01-01', '2026-01-08'), { from: new Date('2026-01-01T00:00:00Z'), to: new Date('2026-01-08T00:00:00Z') })
+  t.same(parsePeriod('24h', '2026-01-08T12:00:00Z'), { from: new Date('2026-01-07T12:00:00Z'), to: new Date('2026-01-08T12:00:00Z') })
+})
