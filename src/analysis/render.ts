@@ -2,6 +2,7 @@
 // or a wiki. (JSON is the report object itself.)
 import type { ErrorReport } from './error-patterns.js'
 import type { ScanStats } from './log-scan.js'
+import { REGRESSION_RATIO, type LatencyRow, type PerfReport } from './perf-report.js'
 import type { UsageReport } from './usage-report.js'
 
 export type TextFormat = 'text' | 'md'
@@ -64,5 +65,21 @@ export function renderUsage (report: UsageReport, format: TextFormat): string {
   if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), q.example]), format))
   else lines.push('none with their text logged')
   if (report.unanswered_without_text > 0) lines.push(`(${report.unanswered_without_text} more without their text: LOG_CHAT_CONTENT=off when they were asked)`)
+  return lines.join('\n') + '\n'
+}
+
+const latencyTable = (rows: LatencyRow[], format: TextFormat, withBucket: boolean): string[] =>
+  table([...(withBucket ? ['bucket'] : []), 'series', 'count', 'p50 ms', 'p95 ms', 'p99 ms'],
+    rows.map(r => [...(withBucket ? [r.bucket] : []), r.series, String(r.count), String(r.p50_ms), String(r.p95_ms), String(r.p99_ms)]), format)
+
+export function renderPerf (report: PerfReport, format: TextFormat): string {
+  const lines = [heading(`Latency, ${periodText(report)}`, format), '', ...renderScan(report.stats), '']
+  if (report.totals.length === 0) return [...lines, 'No requests or turns in the period.'].join('\n') + '\n'
+  lines.push(...latencyTable(report.totals, format, false), '')
+  lines.push(report.regressions.length === 0
+    ? `No regressions: no p95 rose ${REGRESSION_RATIO}× or more against the period before.`
+    : `Regressions (p95 ${REGRESSION_RATIO}× or more above the period before):`)
+  for (const r of report.regressions) lines.push(`- ${r.series}: p95 ${r.p95_ms} ms, was ${r.previous_p95_ms} ms (${r.ratio}×, ${r.count} samples)`)
+  lines.push('', format === 'md' ? `### By ${report.bucket}` : `By ${report.bucket}:`, ...latencyTable(report.rows, format, true))
   return lines.join('\n') + '\n'
 }

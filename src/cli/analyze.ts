@@ -6,14 +6,16 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { analyzeErrors } from '../analysis/error-patterns.js'
-import { LogDirectoryError, type Period } from '../analysis/log-scan.js'
-import { renderErrors, renderUsage } from '../analysis/render.js'
+import { LogDirectoryError, type Period, type ScanStats } from '../analysis/log-scan.js'
+import { analyzePerf } from '../analysis/perf-report.js'
+import { renderErrors, renderPerf, renderUsage, type TextFormat } from '../analysis/render.js'
 import { analyzeUsage } from '../analysis/usage-report.js'
 import { isEntryPoint, type Io } from './entry-point.js'
 
-const USAGE = `Usage: npm run analyze -- <errors|usage> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md]
+const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md] [--bucket hour|day]
   errors  error patterns by fingerprint, against the period before (new, growing, shrinking)
   usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions
+  perf    p50/p95/p99 by route and reply kind, per hour or day, and regressions against the period before
   --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
   The default period is the last 7 days; the default folder LOG_DIR, else ./logs.`
 
@@ -40,17 +42,19 @@ export async function main (argv: string[], env: Record<string, string | undefin
   const fail = (text: string): number => { io.stderr.write(`analyze: ${text}\n`); return 2 }
   let parsed
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, bucket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
   const { values, positionals } = parsed
   if (values.help === true) { io.stdout.write(`${USAGE}\n`); return 0 }
   const command = positionals[0]
-  if (command !== 'errors' && command !== 'usage') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
+  if (command !== 'errors' && command !== 'usage' && command !== 'perf') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
   if (positionals.length > 1) return fail(`unexpected argument "${positionals[1]}"\n${USAGE}`)
   const format = values.format
   if (format !== 'text' && format !== 'json' && format !== 'md') return fail(`--format must be text, json or md, not "${format}"`)
+  const bucket = values.bucket
+  if (bucket !== undefined && bucket !== 'hour' && bucket !== 'day') return fail(`--bucket must be hour or day, not "${bucket}"`)
   const period = parsePeriod(values.from, values.to)
   if (typeof period === 'string') return fail(period)
   // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
@@ -65,10 +69,23 @@ export async function main (argv: string[], env: Record<string, string | undefin
     bar.update(done)
   })
   try {
-    const report = command === 'errors' ? await analyzeErrors({ dir, period, onProgress }) : await analyzeUsage({ dir, period, onProgress })
+    let report: { stats: ScanStats }
+    let text: (format: TextFormat) => string
+    if (command === 'errors') {
+      const errors = await analyzeErrors({ dir, period, onProgress })
+      report = errors
+      text = format => renderErrors(errors, format)
+    } else if (command === 'usage') {
+      const usage = await analyzeUsage({ dir, period, onProgress })
+      report = usage
+      text = format => renderUsage(usage, format)
+    } else {
+      const perf = await analyzePerf({ dir, period, bucket, onProgress })
+      report = perf
+      text = format => renderPerf(perf, format)
+    }
     bar?.stop()
-    if (format === 'json') io.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
-    else io.stdout.write(command === 'errors' ? renderErrors(report as Awaited<ReturnType<typeof analyzeErrors>>, format) : renderUsage(report as Awaited<ReturnType<typeof analyzeUsage>>, format))
+    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : text(format))
     // Damaged input is reported in the output and in the exit code, so a script notices too.
     const { stats } = report
     return stats.unreadableFiles.length + stats.truncatedFiles.length > 0 || stats.files === 0 ? 1 : 0

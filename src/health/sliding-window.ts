@@ -1,7 +1,7 @@
-// Sliding windows over the app's own measurements, for alert rules such as "p95 over the last
-// 5 minutes" without a monitoring stack. Time is cut into slots; each slot keeps a count and a
-// log-scale histogram, so memory is bounded by the horizon, not by traffic, and a p95 is within
-// about 5% of the exact value (buckets grow by 10%).
+// Log-scale histograms (buckets grow by 10%, so a p95 is within about 5% of the exact value, in
+// memory that does not grow with traffic), and sliding windows of them over the app's own
+// measurements, for alert rules such as "p95 over the last 5 minutes" without a monitoring stack:
+// time is cut into slots, each with a count and a histogram, so memory is bounded by the horizon.
 
 const GROWTH = 1.1
 const SMALLEST = 1e-4 // values below this (e.g. 0.1 ms in seconds) share the first bucket
@@ -11,7 +11,35 @@ const bucketOf = (value: number): number => value <= SMALLEST ? 0 : Math.min(BUC
 // The geometric middle of a bucket: the estimate least wrong for any value inside it.
 const middleOf = (bucket: number): number => bucket === 0 ? SMALLEST : SMALLEST * GROWTH ** (bucket - 0.5)
 
-interface Slot { index: number, count: number, buckets: Uint32Array | undefined }
+/** A histogram of positive values in fixed log-scale buckets: bounded memory, quantiles within ~5%. */
+export class LogHistogram {
+  readonly buckets = new Uint32Array(BUCKETS)
+  count = 0
+
+  record (value: number): void {
+    this.buckets[bucketOf(value)]!++
+    this.count++
+  }
+
+  add (other: LogHistogram): void {
+    for (let i = 0; i < BUCKETS; i++) this.buckets[i]! += other.buckets[i]!
+    this.count += other.count
+  }
+
+  /** The q-quantile (0..1); undefined if nothing was recorded. */
+  quantile (q: number): number | undefined {
+    if (this.count === 0) return undefined
+    const rank = Math.ceil(q * this.count)
+    let seen = 0
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.buckets[i]!
+      if (seen >= rank) return middleOf(i)
+    }
+    return middleOf(BUCKETS - 1)
+  }
+}
+
+interface Slot { index: number, count: number, histogram: LogHistogram | undefined }
 
 export interface WindowOptions {
   /** The longest window any caller will ask about. */
@@ -28,16 +56,16 @@ export class SlidingHistogram {
   constructor (options: WindowOptions) {
     this.slotMs = options.slotMs ?? 1000
     this.now = options.now ?? Date.now
-    this.slots = Array.from({ length: Math.ceil(options.horizonMs / this.slotMs) + 1 }, () => ({ index: -1, count: 0, buckets: undefined }))
+    this.slots = Array.from({ length: Math.ceil(options.horizonMs / this.slotMs) + 1 }, () => ({ index: -1, count: 0, histogram: undefined }))
   }
 
   /** Counts one event; with a value (a duration, say), also places it in the histogram. */
   record (value?: number): void {
     const index = Math.floor(this.now() / this.slotMs)
     const slot = this.slots[index % this.slots.length]!
-    if (slot.index !== index) Object.assign(slot, { index, count: 0, buckets: undefined })
+    if (slot.index !== index) Object.assign(slot, { index, count: 0, histogram: undefined })
     slot.count++
-    if (value !== undefined) (slot.buckets ??= new Uint32Array(BUCKETS))[bucketOf(value)]!++
+    if (value !== undefined) (slot.histogram ??= new LogHistogram()).record(value)
   }
 
   /** Events in the last windowMs. */
@@ -49,20 +77,9 @@ export class SlidingHistogram {
 
   /** The q-quantile (0..1) of the values recorded in the last windowMs; undefined if none. */
   quantile (q: number, windowMs: number): number | undefined {
-    const merged = new Uint32Array(BUCKETS)
-    let total = 0
-    for (const slot of this.within(windowMs)) {
-      if (slot.buckets === undefined) continue
-      for (let i = 0; i < BUCKETS; i++) { merged[i]! += slot.buckets[i]!; total += slot.buckets[i]! }
-    }
-    if (total === 0) return undefined
-    const rank = Math.ceil(q * total)
-    let seen = 0
-    for (let i = 0; i < BUCKETS; i++) {
-      seen += merged[i]!
-      if (seen >= rank) return middleOf(i)
-    }
-    return middleOf(BUCKETS - 1)
+    const merged = new LogHistogram()
+    for (const slot of this.within(windowMs)) if (slot.histogram !== undefined) merged.add(slot.histogram)
+    return merged.quantile(q)
   }
 
   private * within (windowMs: number): Generator<Slot> {

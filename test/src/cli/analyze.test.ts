@@ -10,6 +10,7 @@ import pg from 'pg'
 import { main, parsePeriod } from '../../../src/cli/analyze.js'
 import type { ErrorReport } from '../../../src/analysis/error-patterns.js'
 import type { UsageReport } from '../../../src/analysis/usage-report.js'
+import type { PerfReport } from '../../../src/analysis/perf-report.js'
 import { createServerDatabase, tempDir } from '../../helper.js'
 import { startServer } from '../../server-process.js'
 
@@ -119,6 +120,39 @@ t.test('errors: the trend against the period before', async t => {
   ])
 })
 
+t.test('perf: percentiles by route and reply kind, per hour', async t => {
+  const { code, stdout } = await run(['perf', '--dir', logDir, '--from', '1h', '--format', 'json'])
+  t.equal(code, 0)
+  const report = JSON.parse(stdout) as PerfReport
+  t.equal(report.bucket, 'hour', 'hourly for a period of an hour')
+  const total = (series: string) => report.totals.find(row => row.series === series)
+  t.equal(total('POST /v1/chat')?.count, 11 + errorsCaused, 'every chat request, failed ones included')
+  t.equal(total('turn no_answer')?.count, 4)
+  t.equal(total('turn answer')?.count, 2)
+  t.notOk(report.totals.some(row => row.series.includes('/health')), 'probes left out')
+  for (const row of report.totals) t.ok(row.p50_ms > 0 && row.p50_ms <= row.p95_ms && row.p95_ms <= row.p99_ms, `${row.series}: ${row.p50_ms} ≤ ${row.p95_ms} ≤ ${row.p99_ms} ms`)
+  t.equal(report.rows.reduce((sum, row) => sum + (row.series === 'POST /v1/chat' ? row.count : 0), 0), 11 + errorsCaused, 'the hourly rows add up')
+})
+
+t.test('perf: a p95 that rose against the period before is flagged', async t => {
+  const dir = await tempDir(t)
+  const at = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString()
+  const request = (time: string, ms: number, route: string) => JSON.stringify({ level: 'info', time, module: 'http', fn: 'onResponse', method: 'POST', route, status: 200, duration_ms: ms, msg: 'request completed' })
+  const lines = [
+    ...Array.from({ length: 30 }, (_, i) => request(at(10 + i / 100), 10, '/v1/chat')),
+    ...Array.from({ length: 30 }, (_, i) => request(at(3 + i / 100), 30, '/v1/chat')),
+    ...Array.from({ length: 30 }, (_, i) => request(at(10 + i / 100), 5, '/v1/kb/search')),
+    ...Array.from({ length: 30 }, (_, i) => request(at(3 + i / 100), 5.5, '/v1/kb/search'))
+  ]
+  await writeFile(join(dir, `chatbot.${at(12).slice(0, 10)}.1.log`), lines.join('\n') + '\n')
+  const report = JSON.parse((await run(['perf', '--dir', dir, '--from', '7d', '--format', 'json'])).stdout) as PerfReport
+  t.equal(report.bucket, 'day')
+  t.match(report.regressions, [{ series: 'POST /v1/chat', count: 30 }], 'only the route that got slower')
+  t.equal(report.regressions.length, 1, '10% slower is not flagged')
+  t.ok(Math.abs(report.regressions[0]!.ratio - 3) < 0.3, `about 3× (${report.regressions[0]?.ratio})`)
+  t.match((await run(['perf', '--dir', dir, '--from', '7d'])).stdout, /- POST \/v1\/chat: p95 \d+(\.\d)? ms, was \d+(\.\d)? ms/)
+})
+
 t.test('damaged input is counted and reported, never a crash or a silent zero', async t => {
   const dir = await tempDir(t)
   await cp(logDir, dir, { recursive: true, filter: source => !source.endsWith('.log') || !source.split('/').pop()!.match(/^(chatbot|error|audit)\.log$/) })
@@ -153,6 +187,7 @@ t.test('bad arguments are refused with the reason and the usage', async t => {
     [['usage', '--to', '31/01/2026'], /--to "31\/01\/2026" is not an ISO date/],
     [['errors', '--from', '2026-02-01', '--to', '2026-01-01'], /must be before --to/],
     [['usage', '--format', 'xml'], /--format must be text, json or md/],
+    [['perf', '--bucket', 'week'], /--bucket must be hour or day/],
     [['report'], /unknown command "report"/],
     [[], /no command given/],
     [['usage', '--bogus'], /Unknown option '--bogus'/]

@@ -1,0 +1,91 @@
+// "What got slower?": latency percentiles per hour or day for each route (request lines) and each
+// reply kind (chat turns), and the series whose p95 rose against the period before.
+import { LogHistogram } from '../health/sliding-window.js'
+import { previousPeriod } from './error-patterns.js'
+import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
+
+export type Bucket = 'hour' | 'day'
+
+export interface LatencyRow { series: string, bucket: string, count: number, p50_ms: number, p95_ms: number, p99_ms: number }
+
+export interface Regression { series: string, p95_ms: number, previous_p95_ms: number, ratio: number, count: number }
+
+export interface PerfReport {
+  period: Period
+  bucket: Bucket
+  rows: LatencyRow[]
+  /** Series over the whole period, for the regressions' context. */
+  totals: LatencyRow[]
+  regressions: Regression[]
+  stats: ScanStats
+}
+
+// A p95 this much higher than before, over at least this many samples in each period, is flagged.
+export const REGRESSION_RATIO = 1.2
+export const REGRESSION_MIN_SAMPLES = 20
+const PERF_LINE = /"msg":"(request completed|chat\.reply_sent)"/
+
+const ms = (seconds: number | undefined): number => Math.round((seconds ?? 0) * 10_000) / 10
+const row = (series: string, bucket: string, histogram: LogHistogram): LatencyRow =>
+  ({ series, bucket, count: histogram.count, p50_ms: ms(histogram.quantile(0.5)), p95_ms: ms(histogram.quantile(0.95)), p99_ms: ms(histogram.quantile(0.99)) })
+
+/** Hourly for two days or less, else daily. */
+export const defaultBucket = (period: Period): Bucket => period.to.getTime() - period.from.getTime() <= 2 * 86_400_000 ? 'hour' : 'day'
+
+export async function analyzePerf (options: { dir: string, period: Period, bucket?: Bucket, onProgress?: (done: number, total: number) => void }): Promise<PerfReport> {
+  const { period } = options
+  const bucket = options.bucket ?? defaultBucket(period)
+  const previous = previousPeriod(period)
+  const from = period.from.toISOString()
+  const stats = emptyStats()
+  const byBucket = new Map<string, Map<string, LogHistogram>>()
+  const current = new Map<string, LogHistogram>()
+  const before = new Map<string, LogHistogram>()
+  const histogram = (map: Map<string, LogHistogram>, key: string): LogHistogram => {
+    let found = map.get(key)
+    if (found === undefined) map.set(key, found = new LogHistogram())
+    return found
+  }
+
+  const entries = scanLogs({ dir: options.dir, families: ['chatbot'], period: { from: previous.from, to: period.to }, wanted: line => PERF_LINE.test(line), onProgress: options.onProgress }, stats)
+  for await (const entry of entries) {
+    let series: string
+    let duration: unknown
+    if (entry.msg === 'request completed') {
+      // Probes are many and fast: they would hide the routes people wait on.
+      if (typeof entry.route !== 'string' || entry.level === 'debug') continue
+      series = `${String(entry.method ?? '')} ${entry.route}`.trim()
+      duration = entry.duration_ms
+    } else {
+      series = `turn ${String(entry.kind ?? 'unknown')}`
+      duration = entry.latency_ms
+    }
+    if (typeof duration !== 'number') continue
+    const seconds = duration / 1000
+    if (entry.time < from) {
+      histogram(before, series).record(seconds)
+      continue
+    }
+    histogram(current, series).record(seconds)
+    const slot = bucket === 'hour' ? `${entry.time.slice(0, 13)}:00` : entry.time.slice(0, 10)
+    let slotSeries = byBucket.get(slot)
+    if (slotSeries === undefined) byBucket.set(slot, slotSeries = new Map())
+    histogram(slotSeries, series).record(seconds)
+  }
+
+  const rows: LatencyRow[] = []
+  for (const slot of [...byBucket.keys()].sort()) {
+    for (const [series, values] of [...byBucket.get(slot)!].sort((a, b) => a[0].localeCompare(b[0]))) rows.push(row(series, slot, values))
+  }
+  const totals = [...current].sort((a, b) => b[1].count - a[1].count).map(([series, values]) => row(series, 'all', values))
+  const regressions: Regression[] = []
+  for (const total of totals) {
+    const earlier = before.get(total.series)
+    if (earlier === undefined || earlier.count < REGRESSION_MIN_SAMPLES || total.count < REGRESSION_MIN_SAMPLES) continue
+    const previousP95 = ms(earlier.quantile(0.95))
+    if (previousP95 > 0 && total.p95_ms / previousP95 >= REGRESSION_RATIO) {
+      regressions.push({ series: total.series, p95_ms: total.p95_ms, previous_p95_ms: previousP95, ratio: Math.round(total.p95_ms / previousP95 * 100) / 100, count: total.count })
+    }
+  }
+  return { period, bucket, rows, totals, regressions: regressions.sort((a, b) => b.ratio - a.ratio), stats }
+}
