@@ -6,7 +6,7 @@ import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js
 
 export type Bucket = 'hour' | 'day'
 
-export interface LatencyRow { series: string, bucket: string, count: number, p50_ms: number, p95_ms: number, p99_ms: number }
+export interface LatencyRow { series: string, bucket: string, count: number, p50_ms: number, p95_ms: number, p99_ms: number, /** Answered 5xx (request series only). */ server_errors: number }
 
 export interface Regression { series: string, p95_ms: number, previous_p95_ms: number, ratio: number, count: number }
 
@@ -26,8 +26,11 @@ export const REGRESSION_MIN_SAMPLES = 20
 const PERF_LINE = /"msg":"(request completed|chat\.reply_sent)"/
 
 const ms = (seconds: number | undefined): number => Math.round((seconds ?? 0) * 10_000) / 10
-const row = (series: string, bucket: string, histogram: LogHistogram): LatencyRow =>
-  ({ series, bucket, count: histogram.count, p50_ms: ms(histogram.quantile(0.5)), p95_ms: ms(histogram.quantile(0.95)), p99_ms: ms(histogram.quantile(0.99)) })
+// A series' latencies, and how many of its requests failed with a 5xx.
+class Series extends LogHistogram { serverErrors = 0 }
+
+const row = (series: string, bucket: string, histogram: Series): LatencyRow =>
+  ({ series, bucket, count: histogram.count, p50_ms: ms(histogram.quantile(0.5)), p95_ms: ms(histogram.quantile(0.95)), p99_ms: ms(histogram.quantile(0.99)), server_errors: histogram.serverErrors })
 
 /** Hourly for two days or less, else daily. */
 export const defaultBucket = (period: Period): Bucket => period.to.getTime() - period.from.getTime() <= 2 * 86_400_000 ? 'hour' : 'day'
@@ -38,12 +41,12 @@ export async function analyzePerf (options: { dir: string, period: Period, bucke
   const previous = previousPeriod(period)
   const from = period.from.toISOString()
   const stats = emptyStats()
-  const byBucket = new Map<string, Map<string, LogHistogram>>()
-  const current = new Map<string, LogHistogram>()
-  const before = new Map<string, LogHistogram>()
-  const histogram = (map: Map<string, LogHistogram>, key: string): LogHistogram => {
+  const byBucket = new Map<string, Map<string, Series>>()
+  const current = new Map<string, Series>()
+  const before = new Map<string, Series>()
+  const histogram = (map: Map<string, Series>, key: string): Series => {
     let found = map.get(key)
-    if (found === undefined) map.set(key, found = new LogHistogram())
+    if (found === undefined) map.set(key, found = new Series())
     return found
   }
 
@@ -66,11 +69,14 @@ export async function analyzePerf (options: { dir: string, period: Period, bucke
       histogram(before, series).record(seconds)
       continue
     }
-    histogram(current, series).record(seconds)
+    const failed = typeof entry.status === 'number' && entry.status >= 500
     const slot = bucket === 'hour' ? `${entry.time.slice(0, 13)}:00` : entry.time.slice(0, 10)
     let slotSeries = byBucket.get(slot)
     if (slotSeries === undefined) byBucket.set(slot, slotSeries = new Map())
-    histogram(slotSeries, series).record(seconds)
+    for (const values of [histogram(current, series), histogram(slotSeries, series)]) {
+      values.record(seconds)
+      if (failed) values.serverErrors++
+    }
   }
 
   const rows: LatencyRow[] = []

@@ -10,12 +10,16 @@ import { LogDirectoryError, type Period, type ScanStats } from '../analysis/log-
 import { analyzePerf } from '../analysis/perf-report.js'
 import { renderErrors, renderPerf, renderUsage, type TextFormat } from '../analysis/render.js'
 import { analyzeUsage } from '../analysis/usage-report.js'
+import { saveWeeklyReport, weeklyReport } from '../analysis/weekly-report.js'
+import { weeklyMarkdown } from '../analysis/weekly-render.js'
 import { isEntryPoint, type Io } from './entry-point.js'
 
 const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md] [--bucket hour|day]
+       npm run analyze -- report --weekly [--to <date>] [--dir <log folder>] [--out <folder>] [--format json]
   errors  error patterns by fingerprint, against the period before (new, growing, shrinking)
   usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions
   perf    p50/p95/p99 by route and reply kind, per hour or day, and regressions against the period before
+  report  the week to --to against the week before, as Markdown and HTML files in --out (REPORTS_DIR, else ./reports)
   --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
   The default period is the last 7 days; the default folder LOG_DIR, else ./logs.`
 
@@ -42,14 +46,14 @@ export async function main (argv: string[], env: Record<string, string | undefin
   const fail = (text: string): number => { io.stderr.write(`analyze: ${text}\n`); return 2 }
   let parsed
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, bucket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, bucket: { type: 'string' }, weekly: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
   const { values, positionals } = parsed
   if (values.help === true) { io.stdout.write(`${USAGE}\n`); return 0 }
   const command = positionals[0]
-  if (command !== 'errors' && command !== 'usage' && command !== 'perf') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
+  if (command !== 'errors' && command !== 'usage' && command !== 'perf' && command !== 'report') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
   if (positionals.length > 1) return fail(`unexpected argument "${positionals[1]}"\n${USAGE}`)
   const format = values.format
   if (format !== 'text' && format !== 'json' && format !== 'md') return fail(`--format must be text, json or md, not "${format}"`)
@@ -59,6 +63,13 @@ export async function main (argv: string[], env: Record<string, string | undefin
   if (typeof period === 'string') return fail(period)
   // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
   const dir = resolve(env.INIT_CWD ?? process.cwd(), values.dir ?? (env.LOG_DIR || './logs'))
+
+  if (command === 'report') {
+    if (values.weekly !== true) return fail(`report needs --weekly (the one report there is)\n${USAGE}`)
+    if (values.from !== undefined) return fail('report --weekly covers the 7 days to --to; it takes no --from')
+    const out = resolve(env.INIT_CWD ?? process.cwd(), values.out ?? (env.REPORTS_DIR || './reports'))
+    return await writeWeeklyReport({ dir, out, to: period.to, json: format === 'json', io })
+  }
 
   const bar = io.stderr.isTTY === true
     ? new cliProgress.SingleBar({ stream: io.stderr, hideCursor: true, format: `Reading ${dir} {bar} {percentage}% | {eta_formatted} left` }, cliProgress.Presets.shades_classic)
@@ -94,6 +105,25 @@ export async function main (argv: string[], env: Record<string, string | undefin
     if (error instanceof LogDirectoryError) { io.stderr.write(`analyze: ${error.message}\n`); return 1 }
     throw error
   }
+}
+
+async function writeWeeklyReport ({ dir, out, to, json, io }: { dir: string, out: string, to: Date, json: boolean, io: Io }): Promise<number> {
+  let report
+  try {
+    report = await weeklyReport({ dir, to })
+  } catch (error) {
+    if (!(error instanceof LogDirectoryError)) throw error
+    io.stderr.write(`analyze: ${error.message}\n`)
+    return 1
+  }
+  if (json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  } else {
+    const files = await saveWeeklyReport(report, out)
+    io.stdout.write(`${weeklyMarkdown(report)}\nWritten: ${files.markdown} and ${files.html}\n`)
+  }
+  const { problems } = report
+  return problems.unreadableFiles.length + problems.truncatedFiles.length > 0 || problems.files === 0 ? 1 : 0
 }
 
 if (isEntryPoint(import.meta.url)) {

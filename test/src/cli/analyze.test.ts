@@ -11,6 +11,7 @@ import { main, parsePeriod } from '../../../src/cli/analyze.js'
 import type { ErrorReport } from '../../../src/analysis/error-patterns.js'
 import type { UsageReport } from '../../../src/analysis/usage-report.js'
 import type { PerfReport } from '../../../src/analysis/perf-report.js'
+import type { WeeklyReport } from '../../../src/analysis/weekly-report.js'
 import { createServerDatabase, tempDir } from '../../helper.js'
 import { startServer } from '../../server-process.js'
 
@@ -153,6 +154,43 @@ t.test('perf: a p95 that rose against the period before is flagged', async t => 
   t.match((await run(['perf', '--dir', dir, '--from', '7d'])).stdout, /- POST \/v1\/chat: p95 \d+(\.\d)? ms, was \d+(\.\d)? ms/)
 })
 
+t.test('report --weekly: this week against the last, as Markdown and self-contained HTML', async t => {
+  const out = await tempDir(t)
+  const { code, stdout } = await run(['report', '--weekly', '--dir', logDir, '--out', out])
+  t.equal(code, 0)
+  const day = new Date().toISOString().slice(0, 10)
+  const markdown = await readFile(join(out, `parley-weekly-${day}.md`), 'utf8')
+  const html = await readFile(join(out, `parley-weekly-${day}.html`), 'utf8')
+  t.ok(stdout.startsWith(markdown), 'the Markdown is also printed')
+  const headings = markdown.split('\n').filter(line => line.startsWith('#')).map(line => line.replace(/\(.*\)|, .*$/g, '').trim())
+  t.same(headings, ['# Parley weekly report', '## Turns and chat p95 by day', '## Top error patterns', '## Questions the bot could not answer', '## Alerts fired'], 'the sections, in order')
+  t.match(markdown, /\| Turns \| 11 \| 0 \| new \|/)
+  t.match(markdown, /\| Answer rate \| 33\.3 % \| n\/a \| – \|/)
+  t.match(markdown, /\| Satisfaction \(feedback up\) \| 50\.0 % \| n\/a \| – \|/)
+  t.match(markdown, /\| 3 \| 3 \| what is the capital of Mongolia\? \|/)
+  t.match(html, /^<!doctype html>/)
+  t.equal((html.match(/<svg /g) ?? []).length, 2, 'two inline charts')
+  t.notMatch(html, /\b(src|href)=|url\(|@import/, 'nothing fetched: no links to load, no external resources')
+  t.match(html, /<div class="n">11<\/div>/, 'the turns card')
+
+  const json = JSON.parse((await run(['report', '--weekly', '--dir', logDir, '--format', 'json'])).stdout) as WeeklyReport
+  t.match(json.this_week, { turns: 11, requests: 11 + errorsCaused, answer_rate: 2 / 6, satisfaction: 0.5, feedback: { up: 1, down: 1 }, sessions: 3, active_users: 2 })
+  t.equal(json.this_week.error_rate, errorsCaused / (11 + errorsCaused))
+  t.match(json.last_week, { turns: 0, requests: 0, error_rate: undefined })
+  t.same(json.daily.map(entry => entry.turns), [0, 0, 0, 0, 0, 0, 11], 'all of it today')
+  t.equal(json.top_errors.length, errorsCaused > 0 ? 1 : 0)
+})
+
+t.test('report --weekly counts the alerts that fired, not their reminders', async t => {
+  const dir = await tempDir(t)
+  const now = Date.now()
+  const alert = (minutesAgo: number, name: string, status: string, repeat: boolean) => JSON.stringify({ level: status === 'firing' ? 'warn' : 'info', time: new Date(now - minutesAgo * 60_000).toISOString(), module: 'alerts', fn: 'notify', alert: name, severity: name === 'HighCpu' ? 'warning' : 'critical', status, repeat, value: 1, threshold: 0.5, msg: `alert ${name} ${status}` })
+  const lines = [alert(300, 'HighErrorRate', 'firing', false), alert(200, 'HighErrorRate', 'firing', true), alert(100, 'HighErrorRate', 'resolved', false), alert(90, 'HighErrorRate', 'firing', false), alert(50, 'HighCpu', 'firing', false)]
+  await writeFile(join(dir, `chatbot.${new Date(now).toISOString().slice(0, 10)}.1.log`), lines.join('\n') + '\n')
+  const report = JSON.parse((await run(['report', '--weekly', '--dir', dir, '--format', 'json'])).stdout) as WeeklyReport
+  t.same(report.alerts, [{ alert: 'HighErrorRate', severity: 'critical', fired: 2 }, { alert: 'HighCpu', severity: 'warning', fired: 1 }])
+})
+
 t.test('damaged input is counted and reported, never a crash or a silent zero', async t => {
   const dir = await tempDir(t)
   await cp(logDir, dir, { recursive: true, filter: source => !source.endsWith('.log') || !source.split('/').pop()!.match(/^(chatbot|error|audit)\.log$/) })
@@ -188,7 +226,9 @@ t.test('bad arguments are refused with the reason and the usage', async t => {
     [['errors', '--from', '2026-02-01', '--to', '2026-01-01'], /must be before --to/],
     [['usage', '--format', 'xml'], /--format must be text, json or md/],
     [['perf', '--bucket', 'week'], /--bucket must be hour or day/],
-    [['report'], /unknown command "report"/],
+    [['report'], /report needs --weekly/],
+    [['report', '--weekly', '--from', '7d'], /takes no --from/],
+    [['summary'], /unknown command "summary"/],
     [[], /no command given/],
     [['usage', '--bogus'], /Unknown option '--bogus'/]
   ] as Array<[string[], RegExp]>) {

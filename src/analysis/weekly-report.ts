@@ -1,0 +1,127 @@
+// The weekly report: this week against the one before, in the figures a team reviews on Monday
+// (traffic, latency, error rate and the top error patterns, answer rate, satisfaction, the
+// questions the bot could not answer, the alerts that fired), from the log files alone.
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { analyzeErrors, previousPeriod, type ErrorPattern } from './error-patterns.js'
+import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
+import { analyzePerf, type PerfReport } from './perf-report.js'
+import { analyzeUsage, type UnansweredQuestion, type UsageReport } from './usage-report.js'
+import { weeklyHtml, weeklyMarkdown } from './weekly-render.js'
+
+export interface WeekFigures {
+  from: string
+  to: string
+  turns: number
+  requests: number
+  /** 5xx among requests; undefined without requests. */
+  error_rate: number | undefined
+  chat_p50_ms: number | undefined
+  chat_p95_ms: number | undefined
+  chat_p99_ms: number | undefined
+  answer_rate: number | undefined
+  /** up / (up + down); undefined without feedback. */
+  satisfaction: number | undefined
+  feedback: { up: number, down: number }
+  sessions: number
+  active_users: number
+}
+
+export interface WeeklyReport {
+  this_week: WeekFigures
+  last_week: WeekFigures
+  /** This week by day: turns and chat p95. */
+  daily: Array<{ day: string, turns: number, chat_p95_ms: number | undefined }>
+  top_errors: ErrorPattern[]
+  error_patterns: number
+  unanswered: UnansweredQuestion[]
+  alerts: Array<{ alert: string, severity: string, fired: number }>
+  /** What could not be read, over every pass. */
+  problems: Pick<ScanStats, 'unreadableFiles' | 'truncatedFiles' | 'badLines'> & { files: number }
+}
+
+const CHAT = 'POST /v1/chat'
+const WEEK_MS = 7 * 86_400_000
+
+function figures (period: Period, usage: UsageReport, perf: PerfReport): WeekFigures {
+  const requests = perf.totals.filter(row => !row.series.startsWith('turn '))
+  const count = requests.reduce((sum, row) => sum + row.count, 0)
+  const failed = requests.reduce((sum, row) => sum + row.server_errors, 0)
+  const chat = perf.totals.find(row => row.series === CHAT)
+  const rated = usage.feedback.up + usage.feedback.down
+  return {
+    from: period.from.toISOString(),
+    to: period.to.toISOString(),
+    turns: usage.turns,
+    requests: count,
+    error_rate: count === 0 ? undefined : failed / count,
+    chat_p50_ms: chat?.p50_ms,
+    chat_p95_ms: chat?.p95_ms,
+    chat_p99_ms: chat?.p99_ms,
+    answer_rate: usage.answer_rate,
+    satisfaction: rated === 0 ? undefined : usage.feedback.up / rated,
+    feedback: usage.feedback,
+    sessions: usage.sessions_active,
+    active_users: usage.active_users
+  }
+}
+
+/** Alerts the app notified, from its "alert … firing" lines (reminders not counted again). */
+async function alertsFired (dir: string, period: Period, stats: ScanStats): Promise<WeeklyReport['alerts']> {
+  const fired = new Map<string, { severity: string, fired: number }>()
+  for await (const entry of scanLogs({ dir, families: ['chatbot'], period, wanted: line => line.includes('"module":"alerts"') && line.includes('"status":"firing"') }, stats)) {
+    if (entry.fn !== 'notify' || entry.repeat === true || typeof entry.alert !== 'string') continue
+    const found = fired.get(entry.alert) ?? { severity: String(entry.severity), fired: 0 }
+    found.fired++
+    fired.set(entry.alert, found)
+  }
+  return [...fired].map(([alert, { severity, fired }]) => ({ alert, severity, fired })).sort((a, b) => b.fired - a.fired)
+}
+
+export async function weeklyReport (options: { dir: string, to?: Date }): Promise<WeeklyReport> {
+  const to = options.to ?? new Date()
+  const thisWeek = { from: new Date(to.getTime() - WEEK_MS), to }
+  const lastWeek = previousPeriod(thisWeek)
+  const [usage, usageBefore, perf, perfBefore, errors] = [
+    await analyzeUsage({ dir: options.dir, period: thisWeek }),
+    await analyzeUsage({ dir: options.dir, period: lastWeek }),
+    await analyzePerf({ dir: options.dir, period: thisWeek, bucket: 'day' }),
+    await analyzePerf({ dir: options.dir, period: lastWeek, bucket: 'day' }),
+    await analyzeErrors({ dir: options.dir, period: thisWeek })
+  ]
+  const alertStats = emptyStats()
+  const alerts = await alertsFired(options.dir, thisWeek, alertStats)
+  const turnsByDay = new Map<string, number>()
+  for (const row of perf.rows) if (row.series.startsWith('turn ')) turnsByDay.set(row.bucket, (turnsByDay.get(row.bucket) ?? 0) + row.count)
+  const days = Array.from({ length: 7 }, (_, i) => new Date(to.getTime() - (6 - i) * 86_400_000).toISOString().slice(0, 10))
+  const passes = [usage.stats, usageBefore.stats, perf.stats, perfBefore.stats, errors.stats, alertStats]
+  const unique = <T extends { file: string }>(lists: T[][]): T[] => [...new Map(lists.flat().map(item => [item.file, item])).values()]
+  return {
+    this_week: figures(thisWeek, usage, perf),
+    last_week: figures(lastWeek, usageBefore, perfBefore),
+    daily: days.map(day => ({ day, turns: turnsByDay.get(day) ?? 0, chat_p95_ms: perf.rows.find(row => row.bucket === day && row.series === CHAT)?.p95_ms })),
+    top_errors: errors.patterns.slice(0, 5),
+    error_patterns: errors.patterns.length,
+    unanswered: usage.unanswered,
+    alerts,
+    problems: {
+      files: usage.stats.files + usageBefore.stats.files,
+      unreadableFiles: unique(passes.map(stats => stats.unreadableFiles)),
+      truncatedFiles: unique(passes.map(stats => stats.truncatedFiles)),
+      // Each pass reads the week's files again: the most any one pass met, not the sum.
+      badLines: Math.max(...passes.map(stats => stats.badLines))
+    }
+  }
+}
+
+/** Writes the report as `parley-weekly-<last day>.md` and `.html` into dir; each file appears whole or not at all. */
+export async function saveWeeklyReport (report: WeeklyReport, dir: string): Promise<{ markdown: string, html: string }> {
+  await mkdir(dir, { recursive: true })
+  const name = join(dir, `parley-weekly-${report.this_week.to.slice(0, 10)}`)
+  const files = { markdown: `${name}.md`, html: `${name}.html` }
+  for (const [path, text] of [[files.markdown, weeklyMarkdown(report)], [files.html, weeklyHtml(report)]] as const) {
+    await writeFile(`${path}.partial`, text)
+    await rename(`${path}.partial`, path)
+  }
+  return files
+}
