@@ -28,6 +28,7 @@ import alertRoutes from '../plugins/routes/alerts.js'
 import healthRoutes from '../plugins/routes/health.js'
 import loadSheddingPlugin from '../plugins/load-shedding.js'
 import alertsPlugin from '../plugins/alerts.js'
+import weeklyReportPlugin from '../plugins/weekly-report.js'
 import type { LogDestinations } from './logging/log-destinations.js'
 
 export const BODY_LIMIT = 64 * 1024
@@ -78,6 +79,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionManagerPlugin)
   await app.register(loadSheddingPlugin)
   await app.register(alertsPlugin)
+  await app.register(weeklyReportPlugin)
   await app.register(commandParserPlugin)
   await app.register(chatServicePlugin)
   await app.register(chatRoutes)

@@ -72,7 +72,11 @@ export const ConfigSchema = Type.Object({
   SMTP_SECURE: Type.Boolean({ default: false }),
   SMTP_USER: Type.String({ default: '' }),
   SMTP_PASSWORD: Type.String({ default: '' }),
-  SMTP_TLS_REJECT_UNAUTHORIZED: Type.Boolean({ default: true })
+  SMTP_TLS_REJECT_UNAUTHORIZED: Type.Boolean({ default: true }),
+  // The weekly report from the log files: a cron pattern in local time (empty: never), where, to whom.
+  REPORT_SCHEDULE: Type.String({ default: '0 8 * * 1' }),
+  REPORTS_DIR: Type.String({ minLength: 1, default: './reports' }),
+  REPORT_RECIPIENTS: Type.String({ default: '' })
 })
 
 export type Config = Static<typeof ConfigSchema>

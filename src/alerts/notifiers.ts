@@ -1,8 +1,8 @@
 // Where an alert notification goes: a Slack-compatible incoming webhook, a generic JSON webhook
 // and e-mail. Each send either delivers or throws with a message fit for a log line; retrying is
 // the dispatcher's business. Webhook URLs are credentials, so no message ever contains one.
-import { createTransport } from 'nodemailer'
 import type { Config } from '../config.js'
+import { addresses, createSmtpTransport, htmlEscape, type SmtpSettings } from '../smtp.js'
 import { log } from '../logging/log-context.js'
 import type { AlertNotification } from './alert-notification.js'
 
@@ -89,23 +89,11 @@ async function postJson (name: string, url: string, payload: unknown, timeoutMs:
   if (!response.ok) throw new Error(`${name}: HTTP ${response.status} ${answer.slice(0, 200)}`.trim())
 }
 
-export interface EmailSettings extends Pick<Config, 'ALERTS_EMAIL_TO' | 'ALERTS_EMAIL_FROM' | 'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USER' | 'SMTP_PASSWORD' | 'SMTP_TLS_REJECT_UNAUTHORIZED'> {}
-
-const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-const htmlEscape = (text: string): string => text.replace(/[&<>"']/g, c => HTML_ENTITIES[c] ?? c)
+export interface EmailSettings extends SmtpSettings, Pick<Config, 'ALERTS_EMAIL_TO' | 'ALERTS_EMAIL_FROM'> {}
 
 export function emailNotifier (settings: EmailSettings, timeoutMs = SEND_TIMEOUT_MS): Notifier {
-  const transport = createTransport({
-    host: settings.SMTP_HOST,
-    port: settings.SMTP_PORT,
-    secure: settings.SMTP_SECURE,
-    auth: settings.SMTP_USER === '' ? undefined : { user: settings.SMTP_USER, pass: settings.SMTP_PASSWORD },
-    tls: { rejectUnauthorized: settings.SMTP_TLS_REJECT_UNAUTHORIZED },
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs
-  })
-  const to = settings.ALERTS_EMAIL_TO.split(',').map(address => address.trim()).filter(address => address !== '')
+  const transport = createSmtpTransport(settings, timeoutMs)
+  const to = addresses(settings.ALERTS_EMAIL_TO)
   return {
     name: 'email',
     async send (n) {

@@ -1,5 +1,6 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
 // and SVG charts, nothing fetched) that can be mailed or opened anywhere.
+import { htmlEscape } from '../smtp.js'
 import type { WeekFigures, WeeklyReport } from './weekly-report.js'
 
 type Direction = 'up-good' | 'down-good'
@@ -70,7 +71,7 @@ export function weeklyMarkdown (report: WeeklyReport): string {
   return lines.join('\n') + '\n'
 }
 
-const escape = (text: string): string => text.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+const escape = htmlEscape
 
 /** A small SVG chart: bars, or a line with dots; days on the x axis, the values labelled. */
 function chart (title: string, days: string[], values: Array<number | undefined>, kind: 'bar' | 'line', unit: string): string {
