@@ -25,6 +25,7 @@ import sessionRoutes from '../plugins/routes/sessions.js'
 import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
 import adminRoutes from '../plugins/routes/admin.js'
 import alertRoutes from '../plugins/routes/alerts.js'
+import analyticsRoutes from '../plugins/routes/analytics.js'
 import healthRoutes from '../plugins/routes/health.js'
 import loadSheddingPlugin from '../plugins/load-shedding.js'
 import alertsPlugin from '../plugins/alerts.js'
@@ -87,6 +88,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(knowledgeBaseRoutes)
   await app.register(adminRoutes)
   await app.register(alertRoutes)
+  await app.register(analyticsRoutes)
   await app.register(healthRoutes, { logDestinations: options.logDestinations })
   return app
 }

@@ -1,26 +1,30 @@
 // "Which errors are new or growing?": error lines grouped by fingerprint, this period against the
 // one before it of the same length, with the modules and routes they hit and ids to jump to.
 import { createHash } from 'node:crypto'
+import Type, { type Static } from 'typebox'
 import { normaliseMessage } from '../logging/error-fingerprint.js'
 import { scanLogs, emptyStats, type Period, type ScanStats } from './log-scan.js'
 
-export type Trend = 'new' | 'growing' | 'shrinking' | 'steady'
+export const TRENDS = ['new', 'growing', 'shrinking', 'steady'] as const
+export type Trend = typeof TRENDS[number]
 
-export interface ErrorPattern {
-  fingerprint: string
-  type: string
-  message: string
-  count: number
-  previous_count: number
-  trend: Trend
-  first_seen: string
-  last_seen: string
-  modules: string[]
-  routes: string[]
-  sample_trace_ids: string[]
-  sample_session_ids: string[]
-  sample_request_ids: string[]
-}
+const ids = (what: string) => Type.Array(Type.String(), { maxItems: 3, description: `Up to three ${what} to look up` })
+export const ErrorPatternSchema = Type.Object({
+  fingerprint: Type.String(),
+  type: Type.String(),
+  message: Type.String({ description: 'Normalised: ids, numbers and personal data replaced' }),
+  count: Type.Integer(),
+  previous_count: Type.Integer({ description: 'In the period before, of the same length' }),
+  trend: Type.Enum(TRENDS),
+  first_seen: Type.String(),
+  last_seen: Type.String(),
+  modules: Type.Array(Type.String()),
+  routes: Type.Array(Type.String()),
+  sample_trace_ids: ids('trace ids'),
+  sample_session_ids: ids('session ids'),
+  sample_request_ids: ids('request ids')
+})
+export type ErrorPattern = Static<typeof ErrorPatternSchema>
 
 export interface ErrorReport { period: Period, previous: Period, patterns: ErrorPattern[], total: number, previous_total: number, stats: ScanStats }
 

@@ -1,14 +1,25 @@
 // "What got slower?": latency percentiles per hour or day for each route (request lines) and each
 // reply kind (chat turns), and the series whose p95 rose against the period before.
+import Type, { type Static } from 'typebox'
 import { LogHistogram } from '../health/sliding-window.js'
 import { previousPeriod } from './error-patterns.js'
 import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
 
 export type Bucket = 'hour' | 'day'
 
-export interface LatencyRow { series: string, bucket: string, count: number, p50_ms: number, p95_ms: number, p99_ms: number, /** Answered 5xx (request series only). */ server_errors: number }
+export const LatencyRowSchema = Type.Object({
+  series: Type.String({ description: '"METHOD /route" for requests, "turn <kind>" for chat turns' }),
+  bucket: Type.String({ description: 'The hour or day, or "all" for the whole period' }),
+  count: Type.Integer(),
+  p50_ms: Type.Number(),
+  p95_ms: Type.Number(),
+  p99_ms: Type.Number(),
+  server_errors: Type.Integer({ description: 'Answered with a 5xx (request series only)' })
+})
+export type LatencyRow = Static<typeof LatencyRowSchema>
 
-export interface Regression { series: string, p95_ms: number, previous_p95_ms: number, ratio: number, count: number }
+export const RegressionSchema = Type.Object({ series: Type.String(), p95_ms: Type.Number(), previous_p95_ms: Type.Number(), ratio: Type.Number(), count: Type.Integer() })
+export type Regression = Static<typeof RegressionSchema>
 
 export interface PerfReport {
   period: Period
@@ -84,14 +95,19 @@ export async function analyzePerf (options: { dir: string, period: Period, bucke
     for (const [series, values] of [...byBucket.get(slot)!].sort((a, b) => a[0].localeCompare(b[0]))) rows.push(row(series, slot, values))
   }
   const totals = [...current].sort((a, b) => b[1].count - a[1].count).map(([series, values]) => row(series, 'all', values))
+  const previousTotals = new Map([...before].map(([series, values]) => [series, row(series, 'all', values)]))
+  const regressions = findRegressions(totals, previousTotals)
+  return { period, bucket, rows, totals, regressions, stats }
+}
+
+/** The series whose p95 rose REGRESSION_RATIO or more, with enough samples in both periods; worst first. */
+export function findRegressions (totals: LatencyRow[], previous: Map<string, LatencyRow>): Regression[] {
   const regressions: Regression[] = []
   for (const total of totals) {
-    const earlier = before.get(total.series)
-    if (earlier === undefined || earlier.count < REGRESSION_MIN_SAMPLES || total.count < REGRESSION_MIN_SAMPLES) continue
-    const previousP95 = ms(earlier.quantile(0.95))
-    if (previousP95 > 0 && total.p95_ms / previousP95 >= REGRESSION_RATIO) {
-      regressions.push({ series: total.series, p95_ms: total.p95_ms, previous_p95_ms: previousP95, ratio: Math.round(total.p95_ms / previousP95 * 100) / 100, count: total.count })
-    }
+    const earlier = previous.get(total.series)
+    if (earlier === undefined || earlier.count < REGRESSION_MIN_SAMPLES || total.count < REGRESSION_MIN_SAMPLES || earlier.p95_ms <= 0) continue
+    const ratio = total.p95_ms / earlier.p95_ms
+    if (ratio >= REGRESSION_RATIO) regressions.push({ series: total.series, p95_ms: total.p95_ms, previous_p95_ms: earlier.p95_ms, ratio: Math.round(ratio * 100) / 100, count: total.count })
   }
-  return { period, bucket, rows, totals, regressions: regressions.sort((a, b) => b.ratio - a.ratio), stats }
+  return regressions.sort((a, b) => b.ratio - a.ratio)
 }

@@ -1,30 +1,36 @@
 // "How is the bot used, and what does it fail to answer?": turns, sessions, users, commands,
 // answer rate and feedback from the chat events in chatbot.log, and the unanswered questions
 // grouped by the words that matter, so the knowledge base can be improved where users need it.
+import Type, { type Static } from 'typebox'
 import { analyze } from '../search/text-analysis.js'
 import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
 
-export interface UnansweredQuestion { example: string, count: number, variants: number }
+export const UnansweredQuestionSchema = Type.Object({ example: Type.String(), count: Type.Integer(), variants: Type.Integer({ description: 'Distinct wordings grouped under the example' }) })
+export type UnansweredQuestion = Static<typeof UnansweredQuestionSchema>
 
-export interface UsageReport {
+const optionalNumber = Type.Optional(Type.Number())
+/** The usage figures, alike from the log files (the CLI) and from the database (the API). */
+export const UsageFiguresSchema = Type.Object({
+  turns: Type.Integer(),
+  turns_by_kind: Type.Record(Type.String(), Type.Integer()),
+  answer_rate: { ...optionalNumber, description: 'answer / (answer + no_answer); absent without questions' },
+  sessions_started: Type.Integer(),
+  sessions_active: Type.Integer({ description: 'Sessions with a turn in the period' }),
+  active_users: Type.Integer({ description: 'Distinct user_ids with a turn in the period' }),
+  turns_per_session: optionalNumber,
+  commands: Type.Record(Type.String(), Type.Integer()),
+  feedback: Type.Object({ up: Type.Integer(), down: Type.Integer() }),
+  unanswered: Type.Array(UnansweredQuestionSchema, { description: 'Top unanswered questions (scrubbed), most asked first' }),
+  unanswered_without_text: Type.Integer()
+})
+export type UsageFigures = Static<typeof UsageFiguresSchema>
+
+export interface UsageReport extends UsageFigures {
   period: Period
-  turns: number
-  turns_by_kind: Record<string, number>
-  /** answer / (answer + no_answer); undefined without questions. */
-  answer_rate: number | undefined
-  sessions_started: number
-  sessions_active: number
-  active_users: number
-  turns_per_session: number | undefined
-  commands: Record<string, number>
-  feedback: { up: number, down: number }
-  /** Unanswered questions, most asked first; empty when LOG_CHAT_CONTENT=off kept the text out. */
-  unanswered: UnansweredQuestion[]
-  unanswered_without_text: number
   stats: ScanStats
 }
 
-const TOP_QUESTIONS = 10
+export const TOP_QUESTIONS = 10
 // Questions waiting for their reply line, by req_id: a turn's two lines are close together.
 const MAX_PENDING = 10_000
 const CHAT_EVENT = /"msg":"(chat\.message_received|chat\.reply_sent|session\.created)"/
