@@ -16,10 +16,11 @@ import { openPGliteDatabase } from '../src/db/pglite-database.js'
 import { projectRoot } from '../src/project.js'
 
 export function testConfig (env: Record<string, string> = {}): Config {
-  // app.inject() never lets the event loop turn between requests, so to MAX_REQUEST_WAIT_MS a whole
-  // test would look like one long batch: off here, and tested over the network (load-shedding.test.ts).
+  // Back-to-back app.inject() calls barely let the event loop turn, so to MAX_REQUEST_WAIT_MS a whole
+  // test looks like one long batch, and on a loaded CI machine under-pressure can see a second of
+  // event-loop delay: both off here, and tested where they apply (load-shedding.test.ts).
   // No scheduled weekly report either, unless a test asks for one (weekly-report.test.ts).
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', MAX_REQUEST_WAIT_MS: '0', REPORT_SCHEDULE: '', ...env })
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', MAX_REQUEST_WAIT_MS: '0', MAX_EVENT_LOOP_DELAY_MS: '0', REPORT_SCHEDULE: '', ...env })
 }
 
 /** An app on its own fresh database (an in-memory PGlite unless options.database is given). */
