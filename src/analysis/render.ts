@@ -1,6 +1,7 @@
 // The analysis reports as a person reads them: aligned text for a terminal, Markdown for an issue
 // or a wiki. (JSON is the report object itself.)
 import type { ErrorReport } from './error-patterns.js'
+import type { HealthReport } from './health-report.js'
 import type { ScanStats } from './log-scan.js'
 import { REGRESSION_RATIO, type LatencyRow, type PerfReport } from './perf-report.js'
 import type { UsageReport } from './usage-report.js'
@@ -81,5 +82,41 @@ export function renderPerf (report: PerfReport, format: TextFormat): string {
     : `Regressions (p95 ${REGRESSION_RATIO}× or more above the period before):`)
   for (const r of report.regressions) lines.push(`- ${r.series}: p95 ${r.p95_ms} ms, was ${r.previous_p95_ms} ms (${r.ratio}×, ${r.count} samples)`)
   lines.push('', format === 'md' ? `### By ${report.bucket}` : `By ${report.bucket}:`, ...latencyTable(report.rows, format, true))
+  return lines.join('\n') + '\n'
+}
+
+const megabytes = (bytes: unknown): string => typeof bytes === 'number' ? `${Math.round(bytes / 1e6)} MB` : 'n/a'
+
+export function renderHealth (report: HealthReport, format: TextFormat, unreachable?: string): string {
+  if (report.source === 'status') {
+    const s = report.status as Record<string, Record<string, unknown> & { [key: string]: unknown }>
+    const database = s.database ?? {}
+    const sessions = s.sessions ?? {}
+    const turns = s.turns ?? {}
+    const memory = s.memory ?? {}
+    const loop = s.event_loop ?? {}
+    const firing = (s.alerts_firing as unknown as Array<{ alert: string, severity: string, summary?: string }> | undefined) ?? []
+    const logs = Object.entries((s.log_destinations ?? {}) as Record<string, { state: string }>).map(([family, d]) => `${family} ${d.state}`).join(', ')
+    return [heading(`Health of ${report.url} (GET /status)`, format), '', ...table(['figure', 'value'], [
+      ['version, uptime', `${String(s.version)}, ${String(s.uptime_seconds)} s`],
+      ['database', `${String(database.engine)}, ${database.reachable === true ? 'reachable' : `NOT reachable (${String(database.last_error)})`}, ${String(database.connection_errors)} connection errors`],
+      ['sessions', `${String(sessions.active)} of ${String(sessions.cap)}`],
+      ['turns in flight', `${String(turns.in_flight)} of ${String(turns.limit)}; ${String(turns.shed_last_5m)} shed in 5 min`],
+      ['memory', `${megabytes(memory.rss_bytes)} RSS of ${megabytes(memory.limit_bytes)}`],
+      ['event loop', `p99 delay ${String(loop.delay_p99_ms)} ms, utilization ${String(loop.utilization)}`],
+      ['log files', logs || 'stdout only'],
+      ['alerts firing', firing.length === 0 ? 'none' : firing.map(alert => `${alert.alert} (${alert.severity})`).join(', ')]
+    ], format)].join('\n') + '\n'
+  }
+  const lines = [heading('Health from the log files (the server did not answer)', format), '']
+  if (unreachable !== undefined) lines.push(unreachable, '')
+  lines.push(...renderScan(report.stats), '', ...table(['figure', 'value'], [
+    ['last start', report.last_start === undefined ? 'none in the last 24 h' : `${when(report.last_start.time)} UTC, version ${String(report.last_start.version)}`],
+    ['last shutdown', report.last_shutdown === undefined ? 'none in the last 24 h' : `${when(report.last_shutdown)} UTC`],
+    ['state', report.last_start === undefined ? 'unknown' : report.running_or_crashed ? 'started and not shut down: running elsewhere, or it crashed' : 'shut down cleanly'],
+    ['alerts left firing', report.alerts_firing.length === 0 ? 'none' : report.alerts_firing.map(alert => `${alert.alert} (${alert.severity}) since ${when(alert.since)}`).join(', ')],
+    ['last hour', `${report.last_hour.requests} requests, ${report.last_hour.errors} errors, ${report.last_hour.slow_statements} slow statements, ${report.last_hour.shed_requests} shed`],
+    ['last error', report.last_error === undefined ? 'none in the last 24 h' : `${when(report.last_error.time)} UTC: ${report.last_error.msg.slice(0, 100)}`]
+  ], format))
   return lines.join('\n') + '\n'
 }

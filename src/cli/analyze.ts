@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { analyzeErrors } from '../analysis/error-patterns.js'
 import { LogDirectoryError, type Period, type ScanStats } from '../analysis/log-scan.js'
+import { healthFromLogs, healthFromServer, type HealthReport } from '../analysis/health-report.js'
 import { analyzePerf } from '../analysis/perf-report.js'
-import { renderErrors, renderPerf, renderUsage, type TextFormat } from '../analysis/render.js'
+import { renderErrors, renderHealth, renderPerf, renderUsage, type TextFormat } from '../analysis/render.js'
 import { analyzeUsage } from '../analysis/usage-report.js'
 import { saveWeeklyReport, weeklyReport } from '../analysis/weekly-report.js'
 import { weeklyMarkdown } from '../analysis/weekly-render.js'
@@ -16,10 +17,12 @@ import { isEntryPoint, type Io } from './entry-point.js'
 
 const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md] [--bucket hour|day]
        npm run analyze -- report --weekly [--to <date>] [--dir <log folder>] [--out <folder>] [--format json]
+       npm run analyze -- health [--url <server>] [--dir <log folder>] [--format text|json|md]
   errors  error patterns by fingerprint, against the period before (new, growing, shrinking)
   usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions
   perf    p50/p95/p99 by route and reply kind, per hour or day, and regressions against the period before
   report  the week to --to against the week before, as Markdown and HTML files in --out (REPORTS_DIR, else ./reports)
+  health  the server's GET /status (key in PARLEY_API_KEY; --url defaults to http://HOST:PORT), else what the last day of logs tells
   --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
   The default period is the last 7 days; the default folder LOG_DIR, else ./logs.`
 
@@ -46,14 +49,14 @@ export async function main (argv: string[], env: Record<string, string | undefin
   const fail = (text: string): number => { io.stderr.write(`analyze: ${text}\n`); return 2 }
   let parsed
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, bucket: { type: 'string' }, weekly: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, bucket: { type: 'string' }, weekly: { type: 'boolean' }, out: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
   const { values, positionals } = parsed
   if (values.help === true) { io.stdout.write(`${USAGE}\n`); return 0 }
   const command = positionals[0]
-  if (command !== 'errors' && command !== 'usage' && command !== 'perf' && command !== 'report') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
+  if (command !== 'errors' && command !== 'usage' && command !== 'perf' && command !== 'report' && command !== 'health') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
   if (positionals.length > 1) return fail(`unexpected argument "${positionals[1]}"\n${USAGE}`)
   const format = values.format
   if (format !== 'text' && format !== 'json' && format !== 'md') return fail(`--format must be text, json or md, not "${format}"`)
@@ -69,6 +72,21 @@ export async function main (argv: string[], env: Record<string, string | undefin
     if (values.from !== undefined) return fail('report --weekly covers the 7 days to --to; it takes no --from')
     const out = resolve(env.INIT_CWD ?? process.cwd(), values.out ?? (env.REPORTS_DIR || './reports'))
     return await writeWeeklyReport({ dir, out, to: period.to, json: format === 'json', io })
+  }
+
+  if (command === 'health') {
+    const url = values.url ?? `http://${env.HOST || '127.0.0.1'}:${env.PORT || '3000'}`
+    const server = await healthFromServer(url, env.PARLEY_API_KEY)
+    let report: HealthReport
+    try {
+      report = server.status !== undefined ? { source: 'status', url, status: server.status } : await healthFromLogs(dir)
+    } catch (error) {
+      if (!(error instanceof LogDirectoryError)) throw error
+      io.stderr.write(`analyze: ${url} did not answer${server.refused === undefined ? '' : ` (${server.refused})`}, and ${error.message}\n`)
+      return 1
+    }
+    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderHealth(report, format, server.refused ?? `${url} did not answer.`))
+    return 0
   }
 
   const bar = io.stderr.isTTY === true

@@ -12,17 +12,18 @@ import type { ErrorReport } from '../../../src/analysis/error-patterns.js'
 import type { UsageReport } from '../../../src/analysis/usage-report.js'
 import type { PerfReport } from '../../../src/analysis/perf-report.js'
 import type { WeeklyReport } from '../../../src/analysis/weekly-report.js'
+import type { LogHealth } from '../../../src/analysis/health-report.js'
 import { createServerDatabase, tempDir } from '../../helper.js'
 import { startServer } from '../../server-process.js'
 
-async function run (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+async function run (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
   let err = ''
   stdout.on('data', chunk => { out += String(chunk) })
   stderr.on('data', chunk => { err += String(chunk) })
-  const code = await main(args, {}, { stdout, stderr })
+  const code = await main(args, env, { stdout, stderr })
   return { code, stdout: out, stderr: err }
 }
 
@@ -189,6 +190,26 @@ t.test('report --weekly counts the alerts that fired, not their reminders', asyn
   await writeFile(join(dir, `chatbot.${new Date(now).toISOString().slice(0, 10)}.1.log`), lines.join('\n') + '\n')
   const report = JSON.parse((await run(['report', '--weekly', '--dir', dir, '--format', 'json'])).stdout) as WeeklyReport
   t.same(report.alerts, [{ alert: 'HighErrorRate', severity: 'critical', fired: 2 }, { alert: 'HighCpu', severity: 'warning', fired: 1 }])
+})
+
+t.test('health: the server\'s /status when it answers, else what the logs tell', async t => {
+  const key = 'health-admin-key-0123456789'
+  const server = await startServer(t, { API_KEYS: `${key}:admin` })
+  const live = await run(['health', '--url', server.base, '--format', 'json'], { PARLEY_API_KEY: key })
+  t.equal(live.code, 0)
+  t.match(JSON.parse(live.stdout), { source: 'status', url: server.base, status: { database: { reachable: true }, turns: { limit: Number } } })
+  t.match((await run(['health', '--url', server.base], { PARLEY_API_KEY: key })).stdout, /database\s+pglite, reachable/)
+  const refused = await run(['health', '--url', server.base, '--dir', logDir])
+  t.match(refused.stdout, /answered 401 to GET \/status \(set PARLEY_API_KEY/, 'without a key: says so, then reads the logs')
+  await server.stop('SIGTERM')
+
+  const fromLogs = await run(['health', '--url', server.base, '--dir', logDir, '--format', 'json'])
+  const report = JSON.parse(fromLogs.stdout) as LogHealth
+  t.match(report, { source: 'logs', last_start: { version: String }, running_or_crashed: false, alerts_firing: [] })
+  t.ok(report.last_shutdown! > report.last_start!.time, 'shut down after its last start')
+  t.equal(report.last_hour.requests, 11 + errorsCaused)
+  t.equal(report.last_hour.errors, errorsCaused)
+  t.match((await run(['health', '--url', server.base, '--dir', logDir])).stdout, /state\s+shut down cleanly/)
 })
 
 t.test('damaged input is counted and reported, never a crash or a silent zero', async t => {
