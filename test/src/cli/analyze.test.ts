@@ -44,16 +44,20 @@ t.before(async () => {
   await chat('/feedback up', a, 'alice')
   await chat('what is the capital of Mongolia?', a, 'alice')
   await chat('/feedback down no idea', a, 'alice')
+  // One slow turn: every message stored takes 300 ms while it lasts (server PostgreSQL only).
+  const client = database === undefined ? undefined : new pg.Client({ connectionString: database.url })
+  await client?.connect()
+  await client?.query(`CREATE FUNCTION slow_down() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER slow_messages BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.role = 'bot') EXECUTE FUNCTION slow_down()`)
   await chat('how do I add an admin API key?', a, 'alice')
+  await client?.query('DROP TRIGGER slow_messages ON messages')
   const b = (await chat('What is the capital of Mongolia', undefined, 'bob')).session_id
   await chat('capital of mongolia?', b, 'bob')
   await chat('who won the 1998 football world cup?', b, 'bob')
   await chat('/help', b, 'bob')
   await chat('/nosuchcommand', b, 'bob')
   await chat('/history 2') // a third session, anonymous
-  if (database !== undefined) {
-    const client = new pg.Client({ connectionString: database.url })
-    await client.connect()
+  if (client !== undefined) {
     await client.query('ALTER TABLE messages RENAME TO messages_moved')
     for (let i = 0; i < 3; i++) if ((await chat('how long does an idle session last?', a, 'alice')).status === 500) errorsCaused++
     await client.query('ALTER TABLE messages_moved RENAME TO messages')
@@ -133,6 +137,7 @@ t.test('perf: percentiles by route and reply kind, per hour', async t => {
   t.equal(total('turn answer')?.count, 2)
   t.notOk(report.totals.some(row => row.series.includes('/health')), 'probes left out')
   for (const row of report.totals) t.ok(row.p50_ms > 0 && row.p50_ms <= row.p95_ms && row.p95_ms <= row.p99_ms, `${row.series}: ${row.p50_ms} ≤ ${row.p95_ms} ≤ ${row.p99_ms} ms`)
+  if (errorsCaused > 0) t.ok(total('turn answer')!.p99_ms >= 300, `the slow turn is the answers' p99 (${total('turn answer')!.p99_ms} ms)`)
   t.equal(report.rows.reduce((sum, row) => sum + (row.series === 'POST /v1/chat' ? row.count : 0), 0), 11 + errorsCaused, 'the hourly rows add up')
 })
 
