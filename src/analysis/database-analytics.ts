@@ -3,9 +3,8 @@
 // files, for the analytics API, and exact (percentile_cont) rather than estimated.
 import type { Queryable } from '../db/database.js'
 import { scrub } from '../logging/scrubber.js'
-import type { Period } from './log-scan.js'
+import { previousPeriod, type Period } from './log-scan.js'
 import { findRegressions, type Bucket, type LatencyRow, type Regression } from './perf-report.js'
-import { previousPeriod } from './error-patterns.js'
 import { groupQuestions, type UsageFigures } from './usage-report.js'
 
 // Distinct unanswered wordings considered for grouping: the most asked, enough for a top ten.

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import Type, { type Static } from 'typebox'
 import { normaliseMessage } from '../logging/error-fingerprint.js'
-import { scanLogs, emptyStats, type Period, type ScanStats } from './log-scan.js'
+import { emptyStats, previousPeriod, scanLogs, type Period, type ScanStats } from './log-scan.js'
 
 export const TRENDS = ['new', 'growing', 'shrinking', 'steady'] as const
 export type Trend = typeof TRENDS[number]
@@ -42,9 +42,6 @@ export function trendOf (count: number, previous: number): Trend {
 const addSample = (list: string[], value: unknown): void => {
   if (typeof value === 'string' && list.length < SAMPLES && !list.includes(value)) list.push(value)
 }
-
-/** The period just before, of the same length. */
-export const previousPeriod = (period: Period): Period => ({ from: new Date(2 * period.from.getTime() - period.to.getTime()), to: period.from })
 
 export async function analyzeErrors (options: { dir: string, period: Period, onProgress?: (done: number, total: number) => void }): Promise<ErrorReport> {
   const { period } = options

@@ -2,13 +2,13 @@
 // lines of the period (rotated, gzipped and active alike), line by line in bounded memory. Bad
 // input is counted and reported, never thrown and never silently skipped: a missing directory,
 // an unreadable file, a truncated gzip, a line that is not JSON.
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { createInterface } from 'node:readline'
-import { createGunzip } from 'node:zlib'
-import { listLogFiles, type LogFamily, type LogFile } from '../logging/log-files.js'
+import { listLogFiles, readLogLines, type LogFamily, type LogFile } from '../logging/log-files.js'
 
 export interface Period { from: Date, to: Date }
+
+/** The period just before, of the same length: what trends and regressions compare with. */
+export const previousPeriod = (period: Period): Period => ({ from: new Date(2 * period.from.getTime() - period.to.getTime()), to: period.from })
 
 /** A parsed log line: the fields every line has, and whatever else it carries. */
 export interface LogEntry { time: string, level: string, msg: string, [field: string]: unknown }
@@ -64,19 +64,12 @@ export async function * scanLogs (options: ScanOptions, stats: ScanStats = empty
   const from = options.period.from.toISOString()
   const to = options.period.to.toISOString()
   let done = 0
-  for (const [index, file] of files.entries()) {
+  for (const file of files) {
     stats.files++
-    const input = createReadStream(file.path)
-    const gunzip = file.compressed ? createGunzip() : undefined
-    const source = gunzip === undefined ? input : input.pipe(gunzip)
-    let failure: { error: Error, inGzip: boolean } | undefined
-    input.on('error', error => { failure = { error, inGzip: false }; source.destroy() })
-    gunzip?.on('error', error => { failure ??= { error, inGzip: true }; gunzip.destroy() })
-    const lines = createInterface({ input: source, crlfDelay: Infinity })
     try {
-      for await (const line of lines) {
+      for await (const line of readLogLines(file.path, bytes => { done += bytes })) {
         stats.lines++
-        if (stats.lines % 10_000 === 0) options.onProgress?.(done + input.bytesRead, total)
+        if (stats.lines % 10_000 === 0) options.onProgress?.(done, total)
         if (line === '') continue
         // Every line we write is one JSON object: anything else is counted without parsing it.
         if (line.charCodeAt(0) !== 123 || line.charCodeAt(line.length - 1) !== 125) {
@@ -100,14 +93,11 @@ export async function * scanLogs (options: ScanOptions, stats: ScanStats = empty
         yield Object.assign(entry, { family: file.family })
       }
     } catch (error) {
-      failure ??= { error: error as Error, inGzip: file.compressed }
-    }
-    if (failure !== undefined) {
-      const problem = { file: file.path, error: failure.error.message }
-      if (failure.inGzip) stats.truncatedFiles.push(problem)
+      // zlib's codes (Z_BUF_ERROR, Z_DATA_ERROR) mean the gzip is damaged; anything else, the file is unreadable.
+      const problem = { file: file.path, error: (error as Error).message }
+      if (String((error as { code?: unknown }).code).startsWith('Z_')) stats.truncatedFiles.push(problem)
       else stats.unreadableFiles.push(problem)
     }
-    done += sizes[index]!
     options.onProgress?.(done, total)
   }
 }

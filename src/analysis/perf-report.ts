@@ -2,8 +2,7 @@
 // reply kind (chat turns), and the series whose p95 rose against the period before.
 import Type, { type Static } from 'typebox'
 import { LogHistogram } from '../health/sliding-window.js'
-import { previousPeriod } from './error-patterns.js'
-import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
+import { emptyStats, previousPeriod, scanLogs, type Period, type ScanStats } from './log-scan.js'
 
 export type Bucket = 'hour' | 'day'
 

@@ -3,8 +3,8 @@
 // questions the bot could not answer, the alerts that fired), from the log files alone.
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { analyzeErrors, previousPeriod, type ErrorPattern } from './error-patterns.js'
-import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
+import { analyzeErrors, type ErrorPattern } from './error-patterns.js'
+import { emptyStats, previousPeriod, scanLogs, type Period, type ScanStats } from './log-scan.js'
 import { analyzePerf, type PerfReport } from './perf-report.js'
 import { analyzeUsage, type UnansweredQuestion, type UsageReport } from './usage-report.js'
 import { weeklyHtml, weeklyMarkdown } from './weekly-render.js'

@@ -51,9 +51,13 @@ export async function activeLogFile (dir: string, family: LogFamily): Promise<st
   }
 }
 
-/** Streams the lines of a log file, gzipped or not, in bounded memory. */
-export function readLogLines (path: string): AsyncIterable<string> {
+/**
+ * Streams the lines of a log file, gzipped or not, in bounded memory. onRead hears how many bytes
+ * of the file (compressed, for .gz) each read took, for progress bars.
+ */
+export function readLogLines (path: string, onRead?: (bytes: number) => void): AsyncIterable<string> {
   const input = createReadStream(path)
+  if (onRead !== undefined) input.on('data', chunk => onRead(chunk.length))
   const source = path.endsWith('.gz') ? input.pipe(createGunzip()) : input
   // Errors of the file stream reach the reader through the gunzip stream only if forwarded.
   if (source !== input) input.on('error', error => source.destroy(error))
