@@ -26,6 +26,8 @@ export interface PerfReport {
   rows: LatencyRow[]
   /** Series over the whole period, for the regressions' context. */
   totals: LatencyRow[]
+  /** The same over the period before, read in the same pass. */
+  previous_totals: LatencyRow[]
   regressions: Regression[]
   stats: ScanStats
 }
@@ -94,9 +96,9 @@ export async function analyzePerf (options: { dir: string, period: Period, bucke
     for (const [series, values] of [...byBucket.get(slot)!].sort((a, b) => a[0].localeCompare(b[0]))) rows.push(row(series, slot, values))
   }
   const totals = [...current].sort((a, b) => b[1].count - a[1].count).map(([series, values]) => row(series, 'all', values))
-  const previousTotals = new Map([...before].map(([series, values]) => [series, row(series, 'all', values)]))
-  const regressions = findRegressions(totals, previousTotals)
-  return { period, bucket, rows, totals, regressions, stats }
+  const previousTotals = [...before].sort((a, b) => b[1].count - a[1].count).map(([series, values]) => row(series, 'all', values))
+  const regressions = findRegressions(totals, new Map(previousTotals.map(total => [total.series, total])))
+  return { period, bucket, rows, totals, previous_totals: previousTotals, regressions, stats }
 }
 
 /** The series whose p95 rose REGRESSION_RATIO or more, with enough samples in both periods; worst first. */

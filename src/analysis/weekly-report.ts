@@ -5,7 +5,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { analyzeErrors, type ErrorPattern } from './error-patterns.js'
 import { emptyStats, previousPeriod, scanLogs, type Period, type ScanStats } from './log-scan.js'
-import { analyzePerf, type PerfReport } from './perf-report.js'
+import { analyzePerf, type LatencyRow } from './perf-report.js'
 import { analyzeUsage, type UnansweredQuestion, type UsageReport } from './usage-report.js'
 import { weeklyHtml, weeklyMarkdown } from './weekly-render.js'
 
@@ -43,11 +43,11 @@ export interface WeeklyReport {
 const CHAT = 'POST /v1/chat'
 const WEEK_MS = 7 * 86_400_000
 
-function figures (period: Period, usage: UsageReport, perf: PerfReport): WeekFigures {
-  const requests = perf.totals.filter(row => !row.series.startsWith('turn '))
+function figures (period: Period, usage: UsageReport, totals: LatencyRow[]): WeekFigures {
+  const requests = totals.filter(row => !row.series.startsWith('turn '))
   const count = requests.reduce((sum, row) => sum + row.count, 0)
   const failed = requests.reduce((sum, row) => sum + row.server_errors, 0)
-  const chat = perf.totals.find(row => row.series === CHAT)
+  const chat = totals.find(row => row.series === CHAT)
   const rated = usage.feedback.up + usage.feedback.down
   return {
     from: period.from.toISOString(),
@@ -82,11 +82,11 @@ export async function weeklyReport (options: { dir: string, to?: Date }): Promis
   const to = options.to ?? new Date()
   const thisWeek = { from: new Date(to.getTime() - WEEK_MS), to }
   const lastWeek = previousPeriod(thisWeek)
-  const [usage, usageBefore, perf, perfBefore, errors] = [
+  const [usage, usageBefore, perf, errors] = [
     await analyzeUsage({ dir: options.dir, period: thisWeek }),
     await analyzeUsage({ dir: options.dir, period: lastWeek }),
+    // Reads last week too, for its regressions: its totals are last week's figures.
     await analyzePerf({ dir: options.dir, period: thisWeek, bucket: 'day' }),
-    await analyzePerf({ dir: options.dir, period: lastWeek, bucket: 'day' }),
     await analyzeErrors({ dir: options.dir, period: thisWeek })
   ]
   const alertStats = emptyStats()
@@ -94,11 +94,11 @@ export async function weeklyReport (options: { dir: string, to?: Date }): Promis
   const turnsByDay = new Map<string, number>()
   for (const row of perf.rows) if (row.series.startsWith('turn ')) turnsByDay.set(row.bucket, (turnsByDay.get(row.bucket) ?? 0) + row.count)
   const days = Array.from({ length: 7 }, (_, i) => new Date(to.getTime() - (6 - i) * 86_400_000).toISOString().slice(0, 10))
-  const passes = [usage.stats, usageBefore.stats, perf.stats, perfBefore.stats, errors.stats, alertStats]
+  const passes = [usage.stats, usageBefore.stats, perf.stats, errors.stats, alertStats]
   const unique = <T extends { file: string }>(lists: T[][]): T[] => [...new Map(lists.flat().map(item => [item.file, item])).values()]
   return {
-    this_week: figures(thisWeek, usage, perf),
-    last_week: figures(lastWeek, usageBefore, perfBefore),
+    this_week: figures(thisWeek, usage, perf.totals),
+    last_week: figures(lastWeek, usageBefore, perf.previous_totals),
     daily: days.map(day => ({ day, turns: turnsByDay.get(day) ?? 0, chat_p95_ms: perf.rows.find(row => row.bucket === day && row.series === CHAT)?.p95_ms })),
     top_errors: errors.patterns.slice(0, 5),
     error_patterns: errors.patterns.length,
