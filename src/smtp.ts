@@ -18,9 +18,5 @@ export function createSmtpTransport (settings: SmtpSettings, timeoutMs: number) 
   })
 }
 
-const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-/** Text made safe inside HTML, for mail bodies and reports. */
-export const htmlEscape = (text: string): string => text.replace(/[&<>"']/g, c => HTML_ENTITIES[c] ?? c)
-
 /** A comma-separated list of addresses, as the settings hold them. */
 export const addresses = (list: string): string[] => list.split(',').map(address => address.trim()).filter(address => address !== '')

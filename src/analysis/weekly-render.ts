@@ -1,6 +1,6 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
 // and SVG charts, nothing fetched) that can be mailed or opened anywhere.
-import { htmlEscape } from '../smtp.js'
+import { htmlEscape } from '../html-escape.js'
 import type { WeekFigures, WeeklyReport } from './weekly-report.js'
 
 type Direction = 'up-good' | 'down-good'
@@ -71,8 +71,6 @@ export function weeklyMarkdown (report: WeeklyReport): string {
   return lines.join('\n') + '\n'
 }
 
-const escape = htmlEscape
-
 /** A small SVG chart: bars, or a line with dots; days on the x axis, the values labelled. */
 function chart (title: string, days: string[], values: Array<number | undefined>, kind: 'bar' | 'line', unit: string): string {
   const width = 420
@@ -82,7 +80,7 @@ function chart (title: string, days: string[], values: Array<number | undefined>
   const max = Math.max(1, ...values.map(value => value ?? 0))
   const step = width / days.length
   const y = (value: number): number => top + (height - top - bottom) * (1 - value / max)
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escape(title)}"><text x="0" y="14" class="t">${escape(title)}</text>`]
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${htmlEscape(title)}"><text x="0" y="14" class="t">${htmlEscape(title)}</text>`]
   const points: string[] = []
   values.forEach((value, i) => {
     const x = i * step + step / 2
@@ -99,12 +97,12 @@ function chart (title: string, days: string[], values: Array<number | undefined>
 export function weeklyHtml (report: WeeklyReport): string {
   const cards = headlines(report.this_week, report.last_week).map(headline => {
     const { text, good } = change(headline)
-    return `<div class="card"><div class="k">${escape(headline.label)}</div><div class="n">${escape(shown(headline, headline.now))}</div><div class="c ${good === undefined ? '' : good ? 'good' : 'bad'}">${escape(text)} <span>vs ${escape(shown(headline, headline.before))}</span></div></div>`
+    return `<div class="card"><div class="k">${htmlEscape(headline.label)}</div><div class="n">${htmlEscape(shown(headline, headline.now))}</div><div class="c ${good === undefined ? '' : good ? 'good' : 'bad'}">${htmlEscape(text)} <span>vs ${htmlEscape(shown(headline, headline.before))}</span></div></div>`
   }).join('')
   const days = report.daily.map(day => day.day)
-  const rows = (cells: string[][]): string => cells.map(row => `<tr>${row.map(cell => `<td>${escape(cell)}</td>`).join('')}</tr>`).join('')
+  const rows = (cells: string[][]): string => cells.map(row => `<tr>${row.map(cell => `<td>${htmlEscape(cell)}</td>`).join('')}</tr>`).join('')
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Parley weekly report, ${escape(period(report))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Parley weekly report, ${htmlEscape(period(report))}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;color:#1d2330;max-width:920px;margin:24px auto;padding:0 16px}
 h1{font-size:22px}h2{font-size:16px;margin-top:28px}
@@ -116,8 +114,8 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e3e6ee;
 svg .t{font-weight:600;font-size:12px}svg .a,svg .v{font-size:10px;fill:#5b6478}svg .b{fill:#4c6ef5}svg .l{fill:none;stroke:#e8590c;stroke-width:2}svg .d{fill:#e8590c}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
 </style></head><body>
-<h1>Parley weekly report, ${escape(period(report))}</h1>
-${problemLines(report).map(problem => `<div class="warn">⚠ ${escape(problem)}</div>`).join('')}
+<h1>Parley weekly report, ${htmlEscape(period(report))}</h1>
+${problemLines(report).map(problem => `<div class="warn">⚠ ${htmlEscape(problem)}</div>`).join('')}
 <div class="cards">${cards}</div>
 <h2>By day</h2>
 <div class="charts">${chart('Turns per day', days, report.daily.map(day => day.turns), 'bar', '')}${chart('Chat p95 latency per day', days, report.daily.map(day => day.chat_p95_ms), 'line', ' ms')}</div>
@@ -126,7 +124,7 @@ ${report.top_errors.length === 0 ? '<p>No errors this week.</p>' : `<table><tr><
 <h2>Questions the bot could not answer</h2>
 ${report.unanswered.length === 0 ? '<p>None with their text logged.</p>' : `<table><tr><th>asked</th><th>wordings</th><th>question</th></tr>${rows(report.unanswered.map(q => [String(q.count), String(q.variants), q.example]))}</table>`}
 <h2>Alerts fired</h2>
-${report.alerts.length === 0 ? '<p>None.</p>' : `<ul>${report.alerts.map(alert => `<li>${escape(alert.alert)} (${escape(alert.severity)}): ${alert.fired}</li>`).join('')}</ul>`}
+${report.alerts.length === 0 ? '<p>None.</p>' : `<ul>${report.alerts.map(alert => `<li>${htmlEscape(alert.alert)} (${htmlEscape(alert.severity)}): ${alert.fired}</li>`).join('')}</ul>`}
 </body></html>
 `
 }
