@@ -10,12 +10,12 @@ import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exp
 import { OTLPMetricExporter as OTLPProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
-import { BatchLogRecordProcessor, type LogRecordExporter, type LogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs'
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs'
 import { PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { parleyMeter } from '../src/telemetry/metrics.js'
 
-type Signal = 'spans' | 'log_records' | 'metric_exports'
+export type Signal = 'spans' | 'log_records' | 'metric_exports'
 
 export interface DropCounter {
   /** Adds drops the SDK reports outside the exporters (a full span queue). */
@@ -53,12 +53,12 @@ export function dropCounter (): DropCounter {
 // Spans, log records and metrics are exported alike: export(batch, done).
 interface Exporting<T> { export: (items: T, done: (result: ExportResult) => void) => void }
 
-/** The same exporter, with what fails to export added to the drop counter. */
-function counting<T, E extends Exporting<T>> (exporter: E & Exporting<T>, drops: DropCounter, signal: Signal, size: (items: T) => number): E {
+/** The same exporter, telling onLost how many items each failed export lost. */
+function counting<T, E extends Exporting<T>> (exporter: E & Exporting<T>, onLost: (count: number) => void, size: (items: T) => number): E {
   const send = exporter.export.bind(exporter)
   exporter.export = (items: T, done: (result: ExportResult) => void) => {
     send(items, result => {
-      if (result.code !== ExportResultCode.SUCCESS) drops.add(signal, size(items))
+      if (result.code !== ExportResultCode.SUCCESS) onLost(size(items))
       done(result)
     })
   }
@@ -70,20 +70,26 @@ const json = (signal: string, protocol: string): boolean => (process.env[`OTEL_E
 
 export interface OtlpExporters {
   traceExporter?: SpanExporter
-  logRecordProcessors: LogRecordProcessor[]
   metricReaders: MetricReader[]
+  /** Whether log records are exported (OTEL_LOGS_EXPORTER): by the log router's worker, see otel/log-records.ts. */
+  logRecords: boolean
 }
 
 /** Exporters for the signals OTEL_*_EXPORTER leaves on, over OTEL_EXPORTER_OTLP_[signal_]PROTOCOL. */
 export function otlpExporters (protocol: string, drops: DropCounter): OtlpExporters {
   const traces = json('TRACES', protocol) ? new OTLPJsonTraceExporter() : new OTLPProtobufTraceExporter()
-  const logs: LogRecordExporter = json('LOGS', protocol) ? new OTLPJsonLogExporter() : new OTLPProtobufLogExporter()
   const metricExporter: PushMetricExporter = json('METRICS', protocol) ? new OTLPJsonMetricExporter() : new OTLPProtobufMetricExporter()
   return {
-    traceExporter: enabled('OTEL_TRACES_EXPORTER') ? counting<ReadableSpan[], SpanExporter>(traces, drops, 'spans', spans => spans.length) : undefined,
-    logRecordProcessors: enabled('OTEL_LOGS_EXPORTER') ? [new BatchLogRecordProcessor({ exporter: counting<ReadableLogRecord[], LogRecordExporter>(logs, drops, 'log_records', records => records.length) })] : [],
+    traceExporter: enabled('OTEL_TRACES_EXPORTER') ? counting<ReadableSpan[], SpanExporter>(traces, count => drops.add('spans', count), spans => spans.length) : undefined,
     metricReaders: enabled('OTEL_METRICS_EXPORTER')
-      ? [new PeriodicExportingMetricReader({ exporter: counting<ResourceMetrics, PushMetricExporter>(metricExporter, drops, 'metric_exports', () => 1), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000) })]
-      : []
+      ? [new PeriodicExportingMetricReader({ exporter: counting<ResourceMetrics, PushMetricExporter>(metricExporter, () => drops.add('metric_exports', 1), () => 1), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000) })]
+      : [],
+    logRecords: enabled('OTEL_LOGS_EXPORTER')
   }
+}
+
+/** The log-record exporter, by the same variables, telling onLost how many records each failed export lost. */
+export function logRecordExporter (protocol: string, onLost: (count: number) => void): LogRecordExporter {
+  const exporter: LogRecordExporter = json('LOGS', protocol) ? new OTLPJsonLogExporter() : new OTLPProtobufLogExporter()
+  return counting<ReadableLogRecord[], LogRecordExporter>(exporter, onLost, records => records.length)
 }

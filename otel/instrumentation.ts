@@ -4,11 +4,12 @@
 import { randomUUID } from 'node:crypto'
 import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
-import { diag, DiagLogLevel } from '@opentelemetry/api'
+import { diag, DiagLogLevel, type Span } from '@opentelemetry/api'
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
+import type { FastifyRequest } from 'fastify'
 import { isProbe } from '../src/probe-routes.js'
 import { packageInfo } from '../src/project.js'
 import { prometheusScrape } from '../src/telemetry/metrics.js'
@@ -64,26 +65,44 @@ function resourceAttributes (): Record<string, string> {
   return Object.fromEntries(Object.entries(defaults).filter(([key]) => !given.includes(`${key}=`)))
 }
 
+// Named "{method} {route}" as the HTTP conventions name server spans (@fastify/otel calls it
+// "request"). The client's address and user agent are left out: they describe a person.
+function nameServerSpan (span: Span, request: FastifyRequest): void {
+  const route = request.routeOptions.url
+  span.updateName(route === undefined ? request.method : `${request.method} ${route}`)
+  span.setAttributes({ 'url.scheme': request.protocol, 'server.address': request.hostname, 'network.protocol.version': request.raw.httpVersion })
+}
+
 if (process.env.OTEL_SDK_DISABLED !== 'true') {
   const scrape = prometheusScrape()
-  const exporters = otlpExporters(protocol, drops)
+  const { traceExporter, metricReaders, logRecords } = otlpExporters(protocol, drops)
+  const resource = resourceAttributes()
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME,
-    resource: resourceFromAttributes(resourceAttributes()),
+    resource: resourceFromAttributes(resource),
     // Exporters of our own (counting what they lose); given a reader, the SDK no longer makes
-    // the OTLP one, so all three are made, by the same variables, in otel/exporters.ts.
-    ...exporters,
-    metricReaders: [scrape.reader, ...exporters.metricReaders],
+    // the OTLP one, so both are made, by the same variables, in otel/exporters.ts. Log records
+    // are made by the log router's worker (otel/log-records.ts), so the SDK gets no processor.
+    traceExporter,
+    metricReaders: [scrape.reader, ...metricReaders],
+    logRecordProcessors: [],
     instrumentations: [
       getNodeAutoInstrumentations({
         // One span per file read, DNS lookup or socket would bury the spans that matter.
         '@opentelemetry/instrumentation-fs': { enabled: false },
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
-        '@opentelemetry/instrumentation-http': { ignoreIncomingRequestHook: request => isProbe(request.url ?? '') }
+        // Incoming requests are traced once, by @fastify/otel below, which knows the route. The http
+        // instrumentation's server side would add a second span per request and, measured in
+        // bench:telemetry, most of the per-request cost; its client side stays. The
+        // http.server.request.duration metric it made is recorded in plugins/metrics.ts.
+        '@opentelemetry/instrumentation-http': { disableIncomingRequestInstrumentation: true },
+        // pino's lines get the active trace_id and span_id; the worker that writes them sends them on.
+        '@opentelemetry/instrumentation-pino': { disableLogSending: true }
       }),
-      // A span per Fastify hook is noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: process.env.PARLEY_TRACE_HOOKS === 'true', ignorePaths: ({ url }) => isProbe(url) })
+      // The server span of each request (it continues a caller's traceparent). A span per Fastify
+      // hook is noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
+      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: process.env.PARLEY_TRACE_HOOKS === 'true', ignorePaths: ({ url }) => isProbe(url), requestHook: nameServerSpan })
     ]
   })
   sdk.start()
@@ -92,6 +111,8 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   telemetry.serveMetrics = scrape.serve
   telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' })
   telemetry.dropped = () => drops.totals()
+  telemetry.countLost = (signal, count) => drops.add(signal, count)
+  if (logRecords) telemetry.logRecords = { protocol, resource }
   telemetry.shutdown = async () => {
     // A collector that is down must not hold the shutdown: what is not out in time is dropped.
     await Promise.race([sdk.shutdown().catch(() => {}), new Promise(resolve => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref())])

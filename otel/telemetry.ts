@@ -1,6 +1,8 @@
 // The handle through which the app reaches the OpenTelemetry SDK, if otel/instrumentation.js
 // started one before it. Kept free of SDK imports, so the app runs unchanged without telemetry.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Signal } from './exporters.js'
+import type { LogRecordsOptions } from './log-records.js'
 
 export interface Telemetry {
   /** Answers a Prometheus scrape from the SDK's metrics; undefined when telemetry is off. */
@@ -9,6 +11,10 @@ export interface Telemetry {
   describe: () => Record<string, unknown> | undefined
   /** Spans, log records and metric exports lost to a failing collector since start; undefined when telemetry is off. */
   dropped?: () => Record<string, number>
+  /** Set when log lines are to be exported as log records, which the log router's worker does (otel/log-records.ts). */
+  logRecords?: LogRecordsOptions
+  /** Adds telemetry lost outside the SDK's own exporters (the log router's log records). */
+  countLost?: (signal: Signal, count: number) => void
   /** Flushes and stops the SDK's exporters; resolves at once when telemetry is off. */
   shutdown: () => Promise<void>
 }

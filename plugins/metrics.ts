@@ -27,9 +27,18 @@ export default fp(async function metricsPlugin (app) {
   app.addHook('onRequest', async () => { instruments.inFlight.add(1) })
   app.addHook('onResponse', async (request, reply) => {
     instruments.inFlight.add(-1)
-    const endpoint = request.routeOptions.url ?? '(no route)'
+    const route = request.routeOptions.url
+    const endpoint = route ?? '(no route)'
     instruments.requests.add(1, { endpoint, status: String(reply.statusCode) })
     instruments.responseTime.record(reply.elapsedTime / 1000, { endpoint })
+    // Recorded here rather than by the SDK's http instrumentation, whose server side is off (otel/instrumentation.ts).
+    instruments.httpDuration.record(reply.elapsedTime / 1000, {
+      'http.request.method': request.method,
+      'http.response.status_code': reply.statusCode,
+      'url.scheme': request.protocol,
+      ...(route === undefined ? {} : { 'http.route': route }),
+      ...(reply.statusCode >= 500 ? { 'error.type': String(reply.statusCode) } : {})
+    })
   })
   app.addHook('onError', async (_request, reply, error) => {
     // A ProblemError is a deliberate answer (a 503 when shedding, say), not a failure.

@@ -1,5 +1,5 @@
 // Starts the API and shuts it down gracefully: on SIGTERM/SIGINT it stops accepting
-// connections, lets in-flight turns finish, closes the database, flushes telemetry, then every log file.
+// connections, lets in-flight turns finish, closes the database, then flushes telemetry and every log file.
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
@@ -34,9 +34,10 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }
   if (err !== undefined) app.log.fatal({ module: 'server', fn: 'shutdown', err }, 'shutting down after a fatal error')
   else app.log.info({ module: 'server', fn: 'shutdown', signal }, 'shutting down')
   await app.close()
-  await telemetry.shutdown()
   app.log.info({ module: 'server', fn: 'shutdown', duration_ms: Math.round(performance.now() - started) }, 'shut down')
-  await logging.close()
+  // Each flush has its own time limit, so that a dead collector cannot hold the exit; run side by
+  // side, their limits do not add up.
+  await Promise.all([telemetry.shutdown(), logging.close()])
 })
 
 try {

@@ -64,8 +64,8 @@ export async function tempDir (t: Test, prefix = 'parley-test-'): Promise<string
 }
 
 /** Polls condition every stepMs until it holds (true) or timeoutMs has passed (false). */
-export async function waitFor (condition: () => boolean, timeoutMs = 10_000, stepMs = 20): Promise<boolean> {
-  for (let waited = 0; !condition(); waited += stepMs) {
+export async function waitFor (condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 20): Promise<boolean> {
+  for (let waited = 0; !(await condition()); waited += stepMs) {
     if (waited >= timeoutMs) return false
     await new Promise(resolve => setTimeout(resolve, stepMs))
   }

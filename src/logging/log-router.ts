@@ -1,6 +1,6 @@
 // The pino transport (it runs in pino's worker thread) that sends each line where it belongs:
 // stdout, chatbot.log (everything), error.log (error and fatal) and audit.log (audit entries,
-// hash-chained). Written here rather than as pino's multi-target transport because pino's targets
+// hash-chained), and with telemetry on to the collector as log records. Written here rather than as pino's multi-target transport because pino's targets
 // filter on numeric levels (ours are labels) and one failing target takes the whole worker, and
 // with it stdout, down; here each file fails, reports and recovers on its own.
 import { parentPort } from 'node:worker_threads'
@@ -10,6 +10,7 @@ import pinoPretty from 'pino-pretty'
 import { chainAuditLine, GENESIS, lastChainState, type ChainState } from './audit-chain.js'
 import { FileDestination, type DestinationReport } from './file-destination.js'
 import { LOG_FAMILIES, lineLevel, type LogFamily } from './log-files.js'
+import type { LogRecordsOptions } from '../../otel/log-records.js'
 
 export interface LogRouterOptions {
   /** Directory of the log files; none means stdout only. */
@@ -25,7 +26,12 @@ export interface LogRouterOptions {
   checkIntervalMs: number
   /** Stamped on the entry that records audit lines lost while audit.log could not be written. */
   service: string
+  /** Set when telemetry exports log records: every line also becomes one, made here (otel/log-records.ts). */
+  logRecords?: LogRecordsOptions
 }
+
+// What exporting the last log records may add to a shutdown, within the 5 s it may take in all.
+const LOG_RECORDS_CLOSE_BUDGET_MS = 1000
 
 const ERROR_LEVELS = new Set(['error', 'fatal'])
 
@@ -41,6 +47,12 @@ export default async function logRouter (options: LogRouterOptions): Promise<Nod
     // thread-stream re-emits EVENT messages on the transport in the main thread (see log-destinations.ts).
     parentPort?.postMessage({ code: 'EVENT', name: 'destination', args: [state] })
   }
+
+  // Loaded only when asked for, so the worker carries no SDK when telemetry is off. Losses are
+  // counted on the main thread, with the spans' (otel/exporters.ts).
+  const records = options.logRecords === undefined
+    ? undefined
+    : (await import('../../otel/log-records.js')).logRecordSender(options.logRecords, count => parentPort?.postMessage({ code: 'EVENT', name: 'log-records-lost', args: [count] }))
 
   if (options.dir !== undefined) {
     const dir = options.dir
@@ -77,6 +89,7 @@ export default async function logRouter (options: LogRouterOptions): Promise<Nod
   return build(async function (source: AsyncIterable<string>) {
     for await (const line of source) {
       stdout?.write(line + '\n')
+      records?.send(line)
       if (files.size === 0) continue
       files.get('chatbot')!.write(line)
       const level = lineLevel(line)
@@ -86,7 +99,7 @@ export default async function logRouter (options: LogRouterOptions): Promise<Nod
   }, {
     parse: 'lines',
     async close () {
-      await Promise.all([...files.values()].map(file => file.close()))
+      await Promise.all([...[...files.values()].map(async file => await file.close()), records?.close(LOG_RECORDS_CLOSE_BUDGET_MS)])
       if (stdout === undefined) return
       await new Promise<void>(resolve => {
         // sonic-boom says 'close' (it leaves fd 1 open), pino-pretty's stream 'finish'.

@@ -1,7 +1,9 @@
 // The logging of a server process, set up from its configuration: the log router's worker
-// (stdout and the log files), the application and audit loggers on it, and the retention janitor.
+// (stdout, the log files and, with telemetry on, log records), the application and audit loggers
+// on it, and the retention janitor.
 import { resolve } from 'node:path'
 import type { Logger } from 'pino'
+import { telemetry } from '../../otel/telemetry.js'
 import type { Config } from '../config.js'
 import { packageInfo } from '../project.js'
 import { setFallbackLogger } from './log-context.js'
@@ -30,7 +32,8 @@ export function setUpProcessLogging (config: Config): ProcessLogging {
     frequency: config.LOG_ROTATE_FREQUENCY,
     pretty: config.NODE_ENV === 'development' && process.stdout.isTTY,
     checkIntervalMs: 2000,
-    service: packageInfo.name
+    service: packageInfo.name,
+    logRecords: telemetry.logRecords
   })
   const logger = createLogger({ ...identity, level: config.LOG_LEVEL, destination: destinations.stream })
   setFallbackLogger(logger)

@@ -10,12 +10,16 @@ import { packageInfo } from '../project.js'
 
 // Seconds buckets for request and search latency, from 1 ms to 10 s.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+// The buckets the HTTP semantic conventions advise for http.server.request.duration.
+const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 export interface Instruments {
   /** chatbot_requests_total{endpoint,status} */
   requests: Counter
   /** chatbot_response_time_seconds{endpoint} */
   responseTime: Histogram
+  /** http.server.request.duration{http.request.method,http.route,http.response.status_code,url.scheme}: the stable HTTP semantic conventions */
+  httpDuration: Histogram
   /** chatbot_requests_in_flight: the queue of requests being served */
   inFlight: UpDownCounter
   /** chatbot_turns_total{kind}: answer / no_answer / command / command_error */
@@ -46,6 +50,7 @@ export function createInstruments (meter: Meter): Instruments {
   const instruments: Instruments = {
     requests: meter.createCounter('chatbot_requests', { description: 'HTTP requests served, by route template and status' }),
     responseTime: meter.createHistogram('chatbot_response_time_seconds', { unit: 's', description: 'Time to serve a request, by route template', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
+    httpDuration: meter.createHistogram('http.server.request.duration', { unit: 's', description: 'Duration of HTTP server requests', advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS } }),
     inFlight: meter.createUpDownCounter('chatbot_requests_in_flight', { description: 'Requests being served now' }),
     turns: meter.createCounter('chatbot_turns', { description: 'Chat turns by reply kind' }),
     feedback: meter.createCounter('chatbot_feedback', { description: 'Feedback given with /feedback, by rating' }),

@@ -36,6 +36,8 @@ t.test('turns, feedback, requests and searches are counted; active sessions are 
   t.equal(delta('chatbot_requests_total', { endpoint: '/v1/chat', status: '200' }), 5)
   t.equal(delta('chatbot_requests_total', { endpoint: '/v1/sessions/:id', status: '404' }), 1, 'by route template, never the raw URL')
   t.equal(delta('chatbot_response_time_seconds_count', { endpoint: '/v1/chat' }), 5)
+  t.equal(delta('http_server_request_duration_count', { http_request_method: 'POST', http_route: '/v1/chat', http_response_status_code: '200', url_scheme: 'http' }), 5, 'and by the HTTP conventions')
+  t.equal(delta('http_server_request_duration_count', { http_request_method: 'GET', http_route: '/v1/sessions/:id', http_response_status_code: '404' }), 1)
   t.equal(delta('chatbot_search_duration_seconds_count'), 2, 'the two questions searched')
   t.equal(sample(after, 'chatbot_active_sessions'), 1, `the one open session (${second})`)
   t.equal(sample(after, 'chatbot_active_users'), 1, 'one user with a recent turn')

@@ -1,0 +1,65 @@
+// Log lines as OTLP log records, made in the log router's worker thread (src/logging/log-router.ts)
+// from the lines it writes to the files anyway. The pino instrumentation would make them on the main
+// thread, parsing every line back and encoding it there; bench:telemetry measured that work as a
+// share of chat's own event loop, so it is done here, beside the file writes.
+import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api'
+import { detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources'
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs'
+import { packageInfo } from '../src/project.js'
+import { logRecordExporter } from './exporters.js'
+
+/** What the main thread's SDK tells the worker: the resource of its traces, so that both describe one service instance. */
+export interface LogRecordsOptions {
+  /** OTEL_EXPORTER_OTLP_PROTOCOL as the SDK read it. */
+  protocol: string
+  /** Version, environment and instance id; the service name and OTEL_RESOURCE_ATTRIBUTES are read from the environment here too. */
+  resource: Record<string, string>
+}
+
+export interface LogRecordSender {
+  send: (line: string) => void
+  /** Exports what is queued, within budgetMs (a dead collector must not hold the shutdown), and stops. */
+  close: (budgetMs: number) => Promise<void>
+}
+
+// The log data model's severity numbers; audit entries are information.
+const SEVERITY: Record<string, number> = { trace: 1, debug: 5, info: 9, audit: 9, warn: 13, error: 17, fatal: 21 }
+
+/** Makes records of lines; onLost hears how many records each failed export lost. */
+export function logRecordSender (options: LogRecordsOptions, onLost: (count: number) => void): LogRecordSender {
+  const provider = new LoggerProvider({
+    resource: detectResources({ detectors: [envDetector, hostDetector, osDetector, processDetector] }).merge(resourceFromAttributes(options.resource)),
+    processors: [new BatchLogRecordProcessor({ exporter: logRecordExporter(options.protocol, onLost) })]
+  })
+  const logger = provider.getLogger(packageInfo.name, packageInfo.version)
+  type LogRecord = Parameters<typeof logger.emit>[0]
+  return {
+    send (line) {
+      // Lines come from our own loggers, so they parse; a line that does not is not a record.
+      let fields: Record<string, unknown>
+      try {
+        fields = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        return
+      }
+      const { time, level, msg, err, trace_id: traceId, span_id: spanId, trace_flags: traceFlags, ...attributes } = fields
+      const timestamp = typeof time === 'string' ? new Date(time) : new Date()
+      logger.emit({
+        timestamp,
+        observedTimestamp: timestamp,
+        severityNumber: SEVERITY[String(level)],
+        severityText: typeof level === 'string' ? level : undefined,
+        body: typeof msg === 'string' ? msg : undefined,
+        attributes: attributes as LogRecord['attributes'],
+        exception: err as Error | undefined,
+        // The line's trace, so the collector (and Loki) links the record to it.
+        context: typeof traceId === 'string' && typeof spanId === 'string'
+          ? trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: traceFlags === '01' ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true })
+          : ROOT_CONTEXT
+      })
+    },
+    async close (budgetMs) {
+      await Promise.race([provider.shutdown().catch(() => {}), new Promise(resolve => setTimeout(resolve, budgetMs).unref())])
+    }
+  }
+}
