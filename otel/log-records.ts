@@ -51,7 +51,8 @@ export function logRecordSender (options: LogRecordsOptions, onLost: (count: num
         severityText: typeof level === 'string' ? level : undefined,
         body: typeof msg === 'string' ? msg : undefined,
         attributes: attributes as LogRecord['attributes'],
-        exception: err as Error | undefined,
+        // pino's err serializer names the class `type`; an exception's attributes take it from `name`.
+        exception: typeof err === 'object' && err !== null ? { name: (err as { type?: string }).type, ...err } : undefined,
         // The line's trace, so the collector (and Loki) links the record to it.
         context: typeof traceId === 'string' && typeof spanId === 'string'
           ? trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: traceFlags === '01' ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true })

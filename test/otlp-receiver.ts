@@ -16,7 +16,7 @@ export interface ReceivedSpan {
   resource: Record<string, unknown>
 }
 
-export interface ReceivedLog { traceId?: string, body: unknown, attributes: Record<string, unknown> }
+export interface ReceivedLog { traceId?: string, severityNumber?: number, severityText?: string, body: unknown, attributes: Record<string, unknown>, resource: Record<string, unknown> }
 
 interface KeyValue { key: string, value: Record<string, unknown> }
 
@@ -65,9 +65,18 @@ export class OtlpReceiver {
         }
       }
     } else if (path === '/v1/logs') {
-      for (const { scopeLogs } of message.resourceLogs ?? []) {
+      for (const { resource, scopeLogs } of message.resourceLogs ?? []) {
         for (const scope of scopeLogs as Array<{ logRecords: Array<Record<string, unknown>> }>) {
-          for (const record of scope.logRecords) this.logs.push({ traceId: record.traceId as string | undefined, body: plain(record.body as Record<string, unknown>), attributes: attributes(record.attributes as KeyValue[]) })
+          for (const record of scope.logRecords) {
+            this.logs.push({
+              traceId: record.traceId as string | undefined,
+              severityNumber: record.severityNumber as number | undefined,
+              severityText: record.severityText as string | undefined,
+              body: plain(record.body as Record<string, unknown>),
+              attributes: attributes(record.attributes as KeyValue[]),
+              resource: attributes((resource as { attributes: KeyValue[] }).attributes)
+            })
+          }
         }
       }
     } else if (path === '/v1/metrics') {

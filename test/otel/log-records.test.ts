@@ -1,0 +1,55 @@
+// Log records as the log router's worker makes them (otel/log-records.ts), driven here in the
+// test's own thread and sent to a local OTLP/JSON receiver that decodes them independently.
+import t, { type Test } from 'tap'
+import { randomBytes } from 'node:crypto'
+import { logRecordSender } from '../../otel/log-records.js'
+import { waitFor } from '../helper.js'
+import { OtlpReceiver } from '../otlp-receiver.js'
+
+// The exporters read the standard variables when they are made, as in the worker.
+function exportTo (t: Test, endpoint: string): void {
+  const before = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint
+  t.teardown(() => { if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT; else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before })
+}
+
+const time = '2026-11-22T10:00:00.000Z'
+
+t.test('each line becomes a record: level, message, fields, its trace, the resource; what does not parse is skipped', async t => {
+  const receiver = new OtlpReceiver()
+  exportTo(t, await receiver.start())
+  t.teardown(() => receiver.stop())
+  const lost: number[] = []
+  const sender = logRecordSender({ protocol: 'http/json', resource: { 'service.instance.id': 'instance-1' } }, count => lost.push(count))
+  const traceId = randomBytes(16).toString('hex')
+  const spanId = randomBytes(8).toString('hex')
+  sender.send(JSON.stringify({ level: 'info', time, service: 'parley', module: 'chat', fn: 'handleTurn', sources: 2, trace_id: traceId, span_id: spanId, trace_flags: '01', msg: 'chat.reply_sent' }))
+  sender.send(JSON.stringify({ level: 'error', time, module: 'error_handler', err: { type: 'TypeError', message: 'boom', stack: 'TypeError: boom\n    at turn' }, msg: 'unhandled error' }))
+  sender.send(JSON.stringify({ level: 'audit', time, action: 'kb.put', result: 'success', msg: 'audit' }))
+  sender.send('not a JSON line')
+  await sender.close(5000)
+
+  t.same(receiver.logs.map(record => record.body), ['chat.reply_sent', 'unhandled error', 'audit'], 'three records, in order; the broken line is none')
+  const [reply, error, audit] = receiver.logs
+  t.match(reply, { traceId, severityText: 'info', severityNumber: 9, attributes: { module: 'chat', fn: 'handleTurn', sources: 2 } }, 'the line\'s trace and fields')
+  t.notOk('trace_id' in reply!.attributes || 'time' in reply!.attributes || 'msg' in reply!.attributes, 'what became the record\'s own fields is not repeated as attributes')
+  t.match(error, { severityNumber: 17, attributes: { 'exception.type': 'TypeError', 'exception.message': 'boom', 'exception.stacktrace': /at turn/ } }, 'an error\'s err becomes the exception attributes')
+  t.match(audit, { severityText: 'audit', severityNumber: 9, attributes: { action: 'kb.put' } })
+  t.match(reply!.resource, { 'service.instance.id': 'instance-1', 'process.pid': process.pid }, 'the resource names the instance and the process')
+  t.same(lost, [], 'nothing lost')
+})
+
+t.test('a collector that is not there: the loss is reported, and closing keeps to its budget', async t => {
+  const receiver = new OtlpReceiver()
+  exportTo(t, await receiver.start())
+  await receiver.stop() // nothing listens there any more
+  const lost: number[] = []
+  const sender = logRecordSender({ protocol: 'http/json', resource: {} }, count => lost.push(count))
+  for (let i = 0; i < 3; i++) sender.send(JSON.stringify({ level: 'info', time, msg: `line ${i}` }))
+  t.ok(await waitFor(() => lost.length > 0, 20_000, 50), `the failed export is reported (${lost.join(', ')} records)`)
+  t.equal(lost.reduce((sum, count) => sum + count, 0), 3)
+  sender.send(JSON.stringify({ level: 'info', time, msg: 'the last line' }))
+  const closing = performance.now()
+  await sender.close(500)
+  t.ok(performance.now() - closing < 1000, `close returns within its budget (${Math.round(performance.now() - closing)} ms)`)
+})
