@@ -5,6 +5,7 @@
 import fp from 'fastify-plugin'
 import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEALTH_CHECK, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES } from '@fastify/under-pressure'
 import { ProblemError } from '../src/errors.js'
+import { loopSaturation } from '../src/health/loop-saturation.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { isProbe } from '../src/probe-routes.js'
 import type { ShedReason } from '../src/telemetry/metrics.js'
@@ -41,6 +42,10 @@ const DETAILS: Record<ShedReason, string> = {
   database: 'The database does not answer; retry after the given seconds.'
 }
 
+// The wait allowed behind others in one loop turn while the loop is saturated: enough for cheap
+// requests ahead (a probe, a session read), not for a chat turn.
+const SATURATED_WAIT_MS = 1
+
 // Probes, and /status, which an operator needs most when the bot is overloaded.
 const exempt = (url: string, route: string | undefined): boolean => isProbe(url) || route === '/status'
 
@@ -73,14 +78,21 @@ export default fp(async function loadSheddingPlugin (app) {
   // after another. A request reached later than MAX_REQUEST_WAIT_MS into such a batch has waited at
   // least that long: shedding it (cheap) ends the batch sooner, so the next requests are answered
   // in time instead of everyone waiting for everyone. setImmediate runs when the batch is over.
+  //
+  // That limit lets a burst through. A standing queue is another matter (CoDel's insight): when the
+  // event loop has been busy through the last 100 ms, every request waited, in the sockets, about
+  // as long as the last batch took, so a batch may take one turn and what comes after it in the
+  // same loop turn is refused, which keeps the answered ones within about two turns' time.
   let batchStarted: number | undefined
   if (config.MAX_REQUEST_WAIT_MS > 0) {
+    const saturated = loopSaturation()
+    app.addHook('onClose', async () => { saturated.stop() })
     app.addHook('onRequest', async request => {
       const now = performance.now()
       if (batchStarted === undefined) {
         batchStarted = now
         setImmediate(() => { batchStarted = undefined })
-      } else if (now - batchStarted > config.MAX_REQUEST_WAIT_MS && !exempt(request.url, request.routeOptions.url)) {
+      } else if (now - batchStarted > (saturated.now() ? SATURATED_WAIT_MS : config.MAX_REQUEST_WAIT_MS) && !exempt(request.url, request.routeOptions.url)) {
         throw refuse('request_wait')
       }
     })
