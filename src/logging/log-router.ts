@@ -1,8 +1,9 @@
 // The pino transport (it runs in pino's worker thread) that sends each line where it belongs:
-// stdout, chatbot.log (everything), error.log (error and fatal) and audit.log (audit entries,
-// hash-chained), and with telemetry on to the collector as log records. Written here rather than as pino's multi-target transport because pino's targets
-// filter on numeric levels (ours are labels) and one failing target takes the whole worker, and
-// with it stdout, down; here each file fails, reports and recovers on its own.
+// stdout, chatbot.log (everything), error.log (error and fatal), audit.log (audit entries,
+// hash-chained) and, with telemetry on, the collector as a log record. Written here rather than
+// as pino's multi-target transport because pino's targets filter on numeric levels (ours are
+// labels) and one failing target takes the whole worker, and with it stdout, down; here each
+// file fails, reports and recovers on its own.
 import { parentPort } from 'node:worker_threads'
 import build from 'pino-abstract-transport'
 import { pino } from 'pino'
@@ -99,7 +100,7 @@ export default async function logRouter (options: LogRouterOptions): Promise<Nod
   }, {
     parse: 'lines',
     async close () {
-      await Promise.all([...[...files.values()].map(async file => await file.close()), records?.close(LOG_RECORDS_CLOSE_BUDGET_MS)])
+      await Promise.all([records?.close(LOG_RECORDS_CLOSE_BUDGET_MS), ...[...files.values()].map(file => file.close())])
       if (stdout === undefined) return
       await new Promise<void>(resolve => {
         // sonic-boom says 'close' (it leaves fd 1 open), pino-pretty's stream 'finish'.
