@@ -2,6 +2,7 @@
 // server, the chat message mix, the sessions it rotates through, one autocannon measurement and the
 // machine line, so every benchmark puts the same load on Parley and their figures can be compared.
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -63,7 +64,17 @@ export const MIX = [
 ]
 
 /** One measurement; `requests` counts the completed ones, which the logging benchmark relates to log lines. */
-export interface Row { target: string, rps: number, p50: number, p99: number, non2xx: number, errors: number, requests: number }
+export interface Row {
+  target: string
+  rps: number
+  p50: number
+  p99: number
+  non2xx: number
+  errors: number
+  requests: number
+  /** The server's main-thread CPU time per completed request, in ms (measureInRounds, on Linux). */
+  cpuMsPerRequest?: number
+}
 export interface Server {
   port: number
   pid: number
@@ -191,12 +202,31 @@ export async function measureInRounds (contenders: Contender[], { rounds, durati
     if (Math.floor(round / n) % 2 === 1) order.reverse()
     for (const contender of order) {
       process.stderr.write(`round ${round + 1}/${rounds}, ${contender.name}: measuring for ${duration} s…\n`)
+      const cpuBefore = await mainThreadCpuMs(contender.server!.pid)
       const row = await measure({ target: contender.name, port: contender.server!.port, sessions: contender.sessions!, seconds: duration, connections })
+      const cpuAfter = await mainThreadCpuMs(contender.server!.pid)
+      if (cpuBefore !== undefined && cpuAfter !== undefined && row.requests > 0) row.cpuMsPerRequest = (cpuAfter - cpuBefore) / row.requests
       contender.rows.push(row)
       contender.served += row.requests
     }
   }
 }
+
+/**
+ * CPU time (user and system) of a process's main thread, in ms, from /proc; undefined elsewhere.
+ * Throughput on a shared two-core machine moves with its neighbours; the CPU each request costs the
+ * event loop that answers it moves far less, so the benchmarks report both.
+ */
+export async function mainThreadCpuMs (pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8').catch(() => undefined)
+  if (stat === undefined) return undefined
+  // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS_PER_SECOND
+}
+
+// Linux's USER_HZ, the unit of /proc's CPU times: 100 on every architecture Node.js supports.
+const CLOCK_TICKS_PER_SECOND = 100
 
 /** The machine every figure is recorded with. */
 export function machineLine (): string {

@@ -18,7 +18,8 @@
  *
  * The three alternate over several rounds (the order rotated, then reversed) so that a noisy
  * neighbour hits them alike; medians per configuration and their ratios to off are reported, with
- * what the receiver got from each. Goals: full ≥ 80 % of off's throughput, full's p99 ≤ 1.5× off's.
+ * the server's main-thread CPU per request (steadier than throughput on a shared machine) and what
+ * the receiver got from each. Goals: full ≥ 80 % of off's throughput, full's p99 ≤ 1.5× off's.
  *
  *   npm run bench:telemetry                                       # 6 rounds × 8 s per configuration, 10 connections
  *   npm run bench:telemetry -- --duration 10 --rounds 3 --connections 20
@@ -147,6 +148,11 @@ const throughputMet = rpsRatio(full, off) >= THROUGHPUT_GOAL
 const p99Met = p99Ratio(full, off) <= P99_GOAL
 console.log(`\n  full / off, throughput: ${percent(rpsRatio(full, off))} (median of the per-round ratios: ${percent(paired(full, off, row => row.rps))}); goal ≥ ${percent(THROUGHPUT_GOAL)}: ${throughputMet ? 'met' : 'NOT MET'}`)
 console.log(`  full / off, p99: ${times(p99Ratio(full, off))} (${ms(summaries.get(full)!.p99)} against ${ms(summaries.get(off)!.p99)} ms; median of the per-round ratios: ${times(paired(full, off, row => row.p99))}); goal ≤ ${times(P99_GOAL)}: ${p99Met ? 'met' : 'NOT MET'}`)
+const cpu = (configuration: Configuration): number => median(configuration.rows.map(row => row.cpuMsPerRequest ?? NaN))
+if (!Number.isNaN(cpu(full))) {
+  console.log(`  server main-thread CPU per request (median of the rounds): full ${cpu(full).toFixed(2)} ms, off ${cpu(off).toFixed(2)} ms, stock ${cpu(stock).toFixed(2)} ms;`)
+  console.log(`    off / full: ${percent(cpu(off) / cpu(full))} (the throughput full would keep if the event loop's CPU were all that limited it)`)
+}
 console.log(`  full / stock: ${percent(rpsRatio(full, stock))} of the throughput (per round: ${percent(paired(full, stock, row => row.rps))}), p99 ${times(p99Ratio(full, stock))} (per round: ${times(paired(full, stock, row => row.p99))})`)
 
 console.log('\nReceived over OTLP, for every request each server answered (the rounds, the warm-up and the sessions opened first):\n')
