@@ -1,9 +1,8 @@
 // The main thread's side of the log files: starts the router in pino's worker thread, keeps the
-// state each file last reported (for the status report), counts the log records it could not
-// export, and closes them so no line is lost.
+// state each file last reported (for the status report), passes on how many log records it could
+// not export, and closes them so no line is lost.
 import { fileURLToPath } from 'node:url'
 import { pino, type DestinationStream } from 'pino'
-import { telemetry } from '../../otel/telemetry.js'
 import type { DestinationReport } from './file-destination.js'
 import type { LogFamily } from './log-files.js'
 import type { LogRouterOptions } from './log-router.js'
@@ -19,11 +18,12 @@ export interface LogDestinations {
 
 const ROUTER = fileURLToPath(new URL('./log-router.js', import.meta.url))
 
-export function openLogDestinations (options: LogRouterOptions): LogDestinations {
+/** Opens the router with `options`; onLogRecordsLost hears how many log records it could not export. */
+export function openLogDestinations (options: LogRouterOptions, onLogRecordsLost?: (count: number) => void): LogDestinations {
   const transport = pino.transport<LogRouterOptions>({ target: ROUTER, options })
   const states: Partial<Record<LogFamily, DestinationReport>> = {}
   transport.on('destination', (report: DestinationReport) => { states[report.family] = report })
-  transport.on('log-records-lost', (count: number) => { telemetry.countLost?.('log_records', count) })
+  if (onLogRecordsLost !== undefined) transport.on('log-records-lost', onLogRecordsLost)
   // Only the worker itself dying lands here (each file's failures are handled inside it).
   transport.on('error', (error: Error) => { process.stderr.write(`parley: the log writer failed: ${error.message}\n`) })
   let closing: Promise<void> | undefined

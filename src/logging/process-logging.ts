@@ -34,7 +34,7 @@ export function setUpProcessLogging (config: Config): ProcessLogging {
     checkIntervalMs: 2000,
     service: packageInfo.name,
     logRecords: telemetry.logRecords
-  })
+  }, count => telemetry.countLost?.('log_records', count))
   const logger = createLogger({ ...identity, level: config.LOG_LEVEL, destination: destinations.stream })
   setFallbackLogger(logger)
   const janitor = logDir === undefined
