@@ -48,14 +48,12 @@ export class MessageStore {
     this.db = db
   }
 
+  /** Both messages of a turn in one statement: one round trip, and one span, per turn. */
   async insertTurn (tx: Queryable, turn: TurnRecord): Promise<void> {
     await tx.query(
-      'INSERT INTO messages (session_id, turn, role, content, created_at) VALUES ($1, $2, \'user\', $3, $4)',
-      [turn.sessionId, turn.turn, turn.userText, turn.at])
-    await tx.query(
       `INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, created_at)
-       VALUES ($1, $2, 'bot', $3, $4, $5, $6, $7, $8, $9)`,
-      [turn.sessionId, turn.turn, turn.reply, turn.kind, turn.command, JSON.stringify(turn.sources), turn.topScore, turn.latencyMs, turn.at])
+       VALUES ($1, $2, 'user', $3, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, $4), ($1, $2, 'bot', $5, $6, $7, $8, $9, $10, $4)`,
+      [turn.sessionId, turn.turn, turn.userText, turn.at, turn.reply, turn.kind, turn.command, JSON.stringify(turn.sources), turn.topScore, turn.latencyMs])
   }
 
   /** Both messages of up to `turns` turns before turn `before` (the latest turns if omitted), oldest first. */
