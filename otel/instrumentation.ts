@@ -74,6 +74,7 @@ function nameServerSpan (span: Span, request: FastifyRequest): void {
 }
 
 if (process.env.OTEL_SDK_DISABLED !== 'true') {
+  const traceHooks = process.env.PARLEY_TRACE_HOOKS === 'true'
   const scrape = prometheusScrape()
   const { traceExporter, metricReaders, logRecords } = otlpExporters(protocol, drops)
   const resource = resourceAttributes()
@@ -101,8 +102,9 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
         '@opentelemetry/instrumentation-pino': { disableLogSending: true }
       }),
       // The server span of each request (it continues a caller's traceparent). A span per Fastify
-      // hook is noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: process.env.PARLEY_TRACE_HOOKS === 'true', ignorePaths: ({ url }) => isProbe(url), requestHook: nameServerSpan })
+      // hook, and one around the route handler (the server span names the route already, and a
+      // chat turn has its own), are noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
+      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: traceHooks, instrumentHandler: traceHooks, ignorePaths: ({ url }) => isProbe(url), requestHook: nameServerSpan })
     ]
   })
   sdk.start()

@@ -76,7 +76,8 @@ for (const engine of engines) {
       return false
     }
     t.ok(statements.some(span => under(span, named('reply.persist')?.spanId)), 'the turn\'s writes are under reply.persist')
-    t.notOk(spans.some(span => /^(onRequest|preHandler|onResponse|onSend) /.test(span.name)), 'no span per Fastify hook by default')
+    t.notOk(spans.some(span => /^(onRequest|preHandler|onResponse|onSend|handler) /.test(span.name)), 'no span per Fastify hook or route handler by default')
+    t.equal(turn?.parentSpanId, root?.spanId, 'the turn is a child of the server span')
     t.match(root?.resource, { 'service.version': String, 'deployment.environment.name': 'development', 'service.instance.id': /^[0-9a-f-]{36}$/ }, 'the resource names version, environment and instance')
 
     const lines = server.stdout().split('\n').filter(line => line.includes('"msg":"chat.reply_sent"')).map(line => JSON.parse(line) as Record<string, unknown>)
