@@ -5,7 +5,7 @@
  * closed-loop with 10 connections. Then the offered load steps from half the capacity to three
  * times it (evenly spaced requests over up to 200 connections: an open loop), and each step reports what was
  * answered, what was shed (503), the latency of the answered requests only, and the server's peak
- * RSS (its /proc status, read every 100 ms). Goal: at 2× capacity, answered p99 within 2× its value
+ * RSS (its /proc status, read every 100 ms) and which limits shed (its /metrics). Goal: at 2× capacity, answered p99 within 2× its value
  * at 0.5× (unloaded), no crash, memory bounded.
  *
  * Turns overlap (and MAX_TURNS_IN_FLIGHT applies) only on server PostgreSQL: PGlite answers a turn
@@ -45,7 +45,20 @@ async function rssBytes (): Promise<number> {
 
 const quantile = (sorted: number[], q: number): number => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
 
-interface Step { factor: number, offered: number, answered: number, shed: number, other: number, p50: number, p99: number, shedP99: number, peakRss: number }
+interface Step { factor: number, offered: number, answered: number, shed: number, other: number, p50: number, p99: number, shedP99: number, peakRss: number, reasons: string }
+
+/** chatbot_shed_requests_total by reason, from the server's own /metrics. */
+async function shedByReason (): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text()
+  return new Map([...text.matchAll(/^chatbot_shed_requests_total\{[^}]*reason="([a-z_]+)"[^}]*\} (\d+)/gm)].map(([, reason, count]) => [reason!, Number(count)]))
+}
+
+/** Which limits shed a step's requests, largest first: "request_wait 61 %, turns_in_flight 39 %". */
+function reasonShares (before: Map<string, number>, after: Map<string, number>): string {
+  const counts = [...after].map(([reason, count]) => [reason, count - (before.get(reason) ?? 0)] as const).filter(([, count]) => count > 0)
+  const total = counts.reduce((sum, [, count]) => sum + count, 0)
+  return counts.sort((a, b) => b[1] - a[1]).map(([reason, count]) => `${reason} ${Math.round(100 * count / total)} %`).join(', ') || '-'
+}
 
 /**
  * Offers `rate` requests a second, evenly spaced (open loop: a request is sent on time whether or
@@ -84,13 +97,12 @@ async function offer (rate: number, bodies: string[]): Promise<Map<number, numbe
   return latencies
 }
 
-interface Step { factor: number, offered: number, answered: number, shed: number, other: number, p50: number, p99: number, shedP99: number, peakRss: number }
-
 async function step (factor: number, capacity: number, sessions: string[]): Promise<Step> {
   const offered = Math.round(capacity * factor)
   const bodies = sessions.flatMap(session => MIX.map(({ message }) => JSON.stringify({ message, session_id: session })))
   let peakRss = 0
   const watch = setInterval(() => { rssBytes().then(rss => { peakRss = Math.max(peakRss, rss) }, () => {}) }, 100)
+  const shedBefore = await shedByReason()
   const started = performance.now()
   const latencies = await offer(offered, bodies)
   const elapsed = (performance.now() - started) / 1000
@@ -107,7 +119,8 @@ async function step (factor: number, capacity: number, sessions: string[]): Prom
     p50: quantile(answered, 0.5),
     p99: quantile(answered, 0.99),
     shedP99: quantile(shed, 0.99),
-    peakRss
+    peakRss,
+    reasons: reasonShares(shedBefore, await shedByReason())
   }
 }
 
@@ -128,8 +141,8 @@ try {
 
   console.log(`\nParley bench:overload: ${machine}`)
   console.log(`${engine}, MAX_TURNS_IN_FLIGHT=${turns}, MAX_REQUEST_WAIT_MS=${wait}; capacity ${Math.round(capacity)} answered/s closed-loop at ${closedConnections} connections\n`)
-  const table = [['offered', 'req/s offered', 'answered/s', 'shed (503)', 'other/errors', 'answered p50 ms', 'answered p99 ms', '503 p99 ms', 'peak RSS MB']]
-  for (const s of steps) table.push([`${s.factor}×`, String(s.offered), s.answered.toFixed(0), percent(s.shed), String(s.other), ms(s.p50), ms(s.p99), Number.isNaN(s.shedP99) ? '-' : ms(s.shedP99), mb(s.peakRss)])
+  const table = [['offered', 'req/s offered', 'answered/s', 'shed (503)', 'other/errors', 'answered p50 ms', 'answered p99 ms', '503 p99 ms', 'peak RSS MB', 'shed by']]
+  for (const s of steps) table.push([`${s.factor}×`, String(s.offered), s.answered.toFixed(0), percent(s.shed), String(s.other), ms(s.p50), ms(s.p99), Number.isNaN(s.shedP99) ? '-' : ms(s.shedP99), mb(s.peakRss), s.reasons])
   for (const line of formatTable(table)) console.log(line)
   const unloaded = steps.find(s => s.factor === 0.5)!
   const doubled = steps.find(s => s.factor === 2)!

@@ -7,11 +7,12 @@ import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE
 import { ProblemError } from '../src/errors.js'
 import { loopSaturation } from '../src/health/loop-saturation.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
+import { TurnLimiter } from '../src/health/turn-limiter.js'
 import { isProbe } from '../src/probe-routes.js'
 import type { ShedReason } from '../src/telemetry/metrics.js'
 
 export interface TurnGate {
-  /** Runs a chat turn if fewer than MAX_TURNS_IN_FLIGHT are running, else throws a 503 problem. */
+  /** Runs a chat turn within MAX_TURNS_IN_FLIGHT (see TurnLimiter), else throws a 503 problem. */
   run: <T>(turn: () => Promise<T>) => Promise<T>
   inFlight: () => number
   readonly limit: number
@@ -33,7 +34,7 @@ const REASONS: Record<string, ShedReason> = {
   [TYPE_HEALTH_CHECK]: 'database'
 }
 const DETAILS: Record<ShedReason, string> = {
-  turns_in_flight: 'The bot is answering as many turns as it can (MAX_TURNS_IN_FLIGHT); retry after the given seconds.',
+  turns_in_flight: 'The bot is answering as many turns as it can (MAX_TURNS_IN_FLIGHT), and no slot came free in time; retry after the given seconds.',
   request_wait: 'The bot is answering as many requests as it can (this one waited over MAX_REQUEST_WAIT_MS); retry after the given seconds.',
   event_loop_delay: 'The server is overloaded (event-loop delay over MAX_EVENT_LOOP_DELAY_MS); retry after the given seconds.',
   event_loop_utilization: 'The server is overloaded (event-loop utilization over MAX_EVENT_LOOP_UTILIZATION); retry after the given seconds.',
@@ -100,19 +101,11 @@ export default fp(async function loadSheddingPlugin (app) {
     })
   }
 
-  let inFlight = 0
+  const limiter = new TurnLimiter({ limit: config.MAX_TURNS_IN_FLIGHT, maxWaitMs: config.MAX_REQUEST_WAIT_MS, refuse: () => refuse('turns_in_flight') })
   app.decorate('turnGate', {
-    async run<T> (turn: () => Promise<T>): Promise<T> {
-      if (inFlight >= config.MAX_TURNS_IN_FLIGHT) throw refuse('turns_in_flight')
-      inFlight++
-      try {
-        return await turn()
-      } finally {
-        inFlight--
-      }
-    },
-    inFlight: () => inFlight,
-    limit: config.MAX_TURNS_IN_FLIGHT,
+    run: async turn => await limiter.run(turn),
+    inFlight: () => limiter.inFlight(),
+    limit: limiter.limit,
     shed
   })
 
@@ -120,7 +113,7 @@ export default fp(async function loadSheddingPlugin (app) {
   const inFlightGauge = meter.createObservableGauge('chatbot_turns_in_flight', { description: 'Chat turns being answered now' })
   const limitGauge = meter.createObservableGauge('chatbot_turns_in_flight_limit', { description: 'MAX_TURNS_IN_FLIGHT: turns past it are shed' })
   const observe = (result: { observe: (gauge: typeof inFlightGauge, value: number) => void }) => {
-    result.observe(inFlightGauge, inFlight)
+    result.observe(inFlightGauge, limiter.inFlight())
     result.observe(limitGauge, config.MAX_TURNS_IN_FLIGHT)
   }
   meter.addBatchObservableCallback(observe, [inFlightGauge, limitGauge])

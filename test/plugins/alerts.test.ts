@@ -116,7 +116,8 @@ rules:
 // only the server engine can have several in flight (PGlite's overload shows as event-loop delay).
 const server = engines().find(engine => engine.name === 'postgres')
 t.test('QueueBacklog fires when turns are shed at MAX_TURNS_IN_FLIGHT', { skip: server === undefined && 'needs TEST_DATABASE_URL (server PostgreSQL)' }, async t => {
-  const { app, chat, received } = await alertingApp(t, 'rules: {}\n', { MAX_TURNS_IN_FLIGHT: '1' }, { database: await server!.open(t) })
+  // No wait for a slot (MAX_REQUEST_WAIT_MS=0), so that the burst is shed however fast the turns run.
+  const { app, chat, received } = await alertingApp(t, 'rules: {}\n', { MAX_TURNS_IN_FLIGHT: '1', MAX_REQUEST_WAIT_MS: '0' }, { database: await server!.open(t) })
   const burst = await Promise.all(Array.from({ length: 8 }, () => chat()))
   const shed = burst.filter(response => response.statusCode === 503)
   t.ok(shed.length > 0, `${shed.length} of 8 concurrent turns shed`)
