@@ -49,7 +49,7 @@ export const ConfigSchema = Type.Object({
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
   SHUTDOWN_TIMEOUT: seconds(10),
   // Load shedding (@fastify/under-pressure): 0 turns a limit off.
-  MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 8 }),
+  MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 4 }),
   // How long a request may wait behind others: in one event-loop turn, or for a turn slot (plugins/load-shedding.ts).
   MAX_REQUEST_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 25 }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
