@@ -1,7 +1,8 @@
-// Under overload the bot refuses work it cannot do in time, at once, with 503 and Retry-After,
-// instead of queueing until every caller times out: @fastify/under-pressure for the process's
-// limits and the database check, and a bound on chat turns in flight. Probes and /status are
-// never refused, so an orchestrator can tell "busy" from "dead" and an operator can see why.
+// Under overload the bot refuses work it cannot do in time, within milliseconds, with 503 and
+// Retry-After, instead of queueing until every caller times out: @fastify/under-pressure for the
+// process's limits and the database check, and a bound on chat turns in flight. Probes and
+// /status are never refused, so an orchestrator can tell "busy" from "dead" and an operator can
+// see why.
 import fp from 'fastify-plugin'
 import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEALTH_CHECK, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES } from '@fastify/under-pressure'
 import { ProblemError } from '../src/errors.js'
@@ -11,11 +12,8 @@ import { TurnLimiter } from '../src/health/turn-limiter.js'
 import { isProbe } from '../src/probe-routes.js'
 import type { ShedReason } from '../src/telemetry/metrics.js'
 
-export interface TurnGate {
-  /** Runs a chat turn within MAX_TURNS_IN_FLIGHT (see TurnLimiter), else throws a 503 problem. */
-  run: <T>(turn: () => Promise<T>) => Promise<T>
-  inFlight: () => number
-  readonly limit: number
+/** The bound on chat turns in flight (its run() throws the 503 problem), and the count of sheds. */
+export interface TurnGate extends Pick<TurnLimiter, 'run' | 'inFlight' | 'limit'> {
   /** Requests shed for any reason, for the QueueBacklog alert. */
   readonly shed: SlidingHistogram
 }
@@ -107,14 +105,14 @@ export default fp(async function loadSheddingPlugin (app) {
     inFlight: () => limiter.inFlight(),
     limit: limiter.limit,
     shed
-  })
+  } satisfies TurnGate)
 
   const meter = app.metricsMeter
   const inFlightGauge = meter.createObservableGauge('chatbot_turns_in_flight', { description: 'Chat turns being answered now' })
   const limitGauge = meter.createObservableGauge('chatbot_turns_in_flight_limit', { description: 'MAX_TURNS_IN_FLIGHT: turns past it are shed' })
   const observe = (result: { observe: (gauge: typeof inFlightGauge, value: number) => void }) => {
     result.observe(inFlightGauge, limiter.inFlight())
-    result.observe(limitGauge, config.MAX_TURNS_IN_FLIGHT)
+    result.observe(limitGauge, limiter.limit)
   }
   meter.addBatchObservableCallback(observe, [inFlightGauge, limitGauge])
   app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, [inFlightGauge, limitGauge]) })
