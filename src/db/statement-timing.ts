@@ -26,19 +26,16 @@ export interface StatementObserver {
 interface TimingOptions { slowMs: number, logger?: Logger, spans: boolean, observer?: StatementObserver }
 
 function timed (queryable: Queryable, options: TimingOptions): Queryable {
-  const { slowMs, logger, observer } = options
   const time = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
     const started = performance.now()
     let result: T
     try {
       result = await run()
     } catch (error) {
-      observer?.failed(error)
+      options.observer?.failed(error)
       throw error
     }
-    const ms = performance.now() - started
-    observer?.completed(sql, ms)
-    if (ms >= slowMs) log('database', 'query', logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows: rows(result), threshold_ms: slowMs }, 'slow statement')
+    report(options, sql, performance.now() - started, rows(result))
     return result
   }
   const measure = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
@@ -53,14 +50,31 @@ function timed (queryable: Queryable, options: TimingOptions): Queryable {
   }
 }
 
+function report (options: TimingOptions, sql: string, ms: number, rows: number | undefined): void {
+  options.observer?.completed(sql, ms)
+  if (ms >= options.slowMs) log('database', 'query', options.logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows, threshold_ms: options.slowMs }, 'slow statement')
+}
+
 /**
  * The same database, with statements slower than slowMs logged at warn (on `logger` outside a
- * request), and with `spans`, each statement a client span.
+ * request), and with `spans`, each statement a client span (a transaction's COMMIT is timed and
+ * logged, but not a span: pg's instrumentation makes one on server PostgreSQL).
  */
 export function withStatementTiming (db: Database, options: TimingOptions): Database {
   return {
     ...db,
     ...timed(db, options),
-    transaction: (fn) => db.transaction(tx => fn(timed(tx, options)))
+    // The engine sends COMMIT once fn is done: the time from there is the commit's, which a WAL
+    // flush can stretch to hundreds of milliseconds, holding the rows the transaction locked.
+    transaction: async (fn) => {
+      let bodyDone = 0
+      const result = await db.transaction(async tx => {
+        const value = await fn(timed(tx, options))
+        bodyDone = performance.now()
+        return value
+      })
+      report(options, 'COMMIT', performance.now() - bodyDone, undefined)
+      return result
+    }
   }
 }
