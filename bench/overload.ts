@@ -2,15 +2,17 @@
  * Overload benchmark: what load shedding does when more is offered than the server can answer.
  *
  * First the capacity: POST /v1/chat (the `npm run bench` mix, NODE_ENV=production, logging off)
- * closed-loop with 10 connections. Then the offered load steps from half the capacity to three
- * times it (evenly spaced requests over up to 200 connections: an open loop), and each step reports what was
- * answered, what was shed (503), the latency of the answered requests only, and the server's peak
- * RSS (its /proc status, read every 100 ms) and which limits shed (its /metrics). Goal: at 2× capacity, answered p99 within 2× its value
- * at 0.5× (unloaded), no crash, memory bounded.
+ * closed-loop with 10 connections (on server PostgreSQL, no more than MAX_TURNS_IN_FLIGHT). Then the
+ * offered load steps from half the capacity to three times it (evenly spaced requests over up to
+ * 200 connections: an open loop), and each step reports what was answered, what was shed (503),
+ * the latency of the answered requests only, the server's peak RSS (its /proc status, read every
+ * 100 ms) and which limits shed (its /metrics). Goal: at 2× capacity, answered p99 within 2× its
+ * value at 0.5× (unloaded), no crash, memory bounded.
  *
  * Turns overlap (and MAX_TURNS_IN_FLIGHT applies) only on server PostgreSQL: PGlite answers a turn
- * without yielding, so its backlog waits in the sockets and only under-pressure's event-loop limits
- * see it. BENCH_DATABASE_URL=postgres://… runs on a scratch database of that server; without it, PGlite.
+ * without yielding, so its backlog waits in the sockets and is shed by how long it waited
+ * (MAX_REQUEST_WAIT_MS). BENCH_DATABASE_URL=postgres://… runs on a scratch database of that
+ * server; without it, PGlite.
  *
  *   npm run bench:overload
  *   BENCH_DATABASE_URL=postgres://root@127.0.0.1:5432/postgres npm run bench:overload -- --seconds 10
