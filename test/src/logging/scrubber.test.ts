@@ -20,7 +20,11 @@ t.test('each kind of personal data or secret becomes its placeholder', async t =
     ['aws AKIAIOSFODNN7EXAMPLE', 'aws [API_KEY]'],
     ['github ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'github [API_KEY]'],
     ['my password=hunter22 oops', 'my password=[SECRET] oops'],
-    ['api_key: "zyx987wvu"', 'api_key: [SECRET]"']
+    ['api_key: "zyx987wvu" set', 'api_key: [SECRET] set'],
+    ['call 07946095812 or 0033612345678', 'call [PHONE] or [PHONE]'],
+    ['card 4111.1111.1111.1111', 'card [CARD]'],
+    ['Authorization: Basic dXNlcjpwYXNzd29yZA==', 'Authorization: Basic [TOKEN]'],
+    ['unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0In0. end', 'unsigned [JWT] end']
   ]
   for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
 })
@@ -49,7 +53,9 @@ t.test('property: generated PII never survives, whatever surrounds it', async t 
   const card = fc.constantFrom('4111111111111111', '5555555555554444', '378282246310005', '6011111111111117').map(n => n.replace(/(\d{4})(?=\d)/g, '$1 '))
   const ip = fc.ipV4()
   const secret = fc.stringMatching(/^[a-z0-9]{24}$/).map(s => `sk_live_${s}`)
-  const pii = fc.oneof(email, card, ip, secret)
+  const phone = fc.tuple(fc.constantFrom('+44 ', '+1-', '0', '+33', '(020) '), fc.stringMatching(/^[1-9]\d{8,9}$/)).map(([prefix, rest]) => prefix + rest)
+  const iban = fc.constantFrom('GB82WEST12345698765432', 'DE89 3704 0044 0532 0130 00', 'FR1420041010050500013M02606', 'NL91ABNA0417164300')
+  const pii = fc.oneof(email, card, ip, secret, phone, iban)
   const filler = fc.string({ maxLength: 20 }).map(s => s.replace(/[\w@.:+-]/g, ' '))
   fc.assert(fc.property(filler, pii, filler, (before, value, after) => !scrub(`${before} ${value} ${after}`).includes(value)), { numRuns: 2000 })
   t.pass('no generated value survived')
