@@ -1,14 +1,9 @@
 // The one logger of the process, shared with Fastify: JSON lines with an ISO time, the level's
 // name, the service identity, and the context of the work in progress on every line.
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino'
+import { errorLogFields } from './error-fingerprint.js'
 import { contextBindings, currentLogFields } from './log-context.js'
-
-// Key-based redaction for places where secrets are known to sit; free text goes through scrub().
-export const REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]',
-  'headers.authorization', 'headers.cookie',
-  '*.password', '*.token', '*.secret', '*.apiKey', '*.api_key', '*.authorization'
-]
+import { redactSecrets } from './secret-keys.js'
 
 export interface LoggerOptions {
   level: string
@@ -20,11 +15,15 @@ export interface LoggerOptions {
 }
 
 // What every line carries: ISO time, the service's identity, the context of the work in progress.
+// Secrets in logged objects are redacted by key (secret-keys.ts), and an error logged as `err`
+// (by a library, say) is scrubbed and fingerprinted as the app's own error lines are; free text
+// goes through scrub() where it is logged.
 function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
   return {
     base: { service: options.service, version: options.version, env: options.env },
     timestamp: stdTimeFunctions.isoTime,
-    mixin: () => ({ ...currentLogFields() })
+    mixin: () => ({ ...currentLogFields() }),
+    serializers: { err: errorLogFields }
   }
 }
 
@@ -32,8 +31,7 @@ export function createLogger (options: LoggerOptions): Logger {
   return pino({
     ...commonOptions(options),
     level: options.level,
-    formatters: { level: label => ({ level: label }) },
-    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }
+    formatters: { level: label => ({ level: label }), log: redactSecrets }
   }, options.destination)
 }
 
@@ -46,7 +44,7 @@ export function createAuditLogger (options: Omit<LoggerOptions, 'level'>): Logge
   return pino({
     ...commonOptions(options),
     level: 'info',
-    formatters: { level: () => ({ level: 'audit' }) },
+    formatters: { level: () => ({ level: 'audit' }), log: redactSecrets },
     // Not a child of the request's logger, so the request id is taken from its context.
     mixin: () => ({ ...contextBindings(), ...currentLogFields() })
   }, options.destination)
