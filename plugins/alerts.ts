@@ -17,6 +17,8 @@ import { SampleWindow } from '../src/health/sliding-window.js'
 import { packageInfo } from '../src/project.js'
 import { isProbe } from '../src/probe-routes.js'
 import { RequestWatch } from '../src/health/request-watch.js'
+import { log } from '../src/logging/log-context.js'
+import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 export interface Alerts {
   /** Samples the gauges and evaluates every rule once (the timer calls it; tests may too). */
@@ -80,9 +82,10 @@ export default fp(async function alertsPlugin (app) {
     return `${rule.hint}. Example: ${trace} (${example.description})`
   }
   const notify = (notification: AlertNotification): void => {
-    const fields = { module: 'alerts', fn: 'notify', alert: notification.alert, severity: notification.severity, status: notification.status, repeat: notification.repeat, value: notification.value, threshold: notification.threshold, since: notification.since }
-    if (notification.status === 'firing') app.log.warn(fields, `alert ${notification.alert} firing: ${notification.summary}`)
-    else app.log.info(fields, `alert ${notification.alert} resolved`)
+    const fields = { alert: notification.alert, severity: notification.severity, status: notification.status, repeat: notification.repeat, value: notification.value, threshold: notification.threshold, since: notification.since }
+    const logger = log('alerts', 'notify', app.log)
+    if (notification.status === 'firing') logger.warn(fields, `alert ${notification.alert} firing: ${notification.summary}`)
+    else logger.info(fields, `alert ${notification.alert} resolved`)
     notifications.dispatch(notification)
   }
   const evaluator = new AlertEvaluator({ rules, read, notify, now: app.clock, identity: { service: packageInfo.name, instance: `${hostname()}:${config.PORT}` }, hintFor })
@@ -100,7 +103,7 @@ export default fp(async function alertsPlugin (app) {
   // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.
   const evaluate = async (): Promise<void> => {
     running ??= evaluateOnce()
-      .catch(error => app.log.error({ module: 'alerts', fn: 'evaluate', err: error }, 'alert evaluation failed; will retry at the next interval'))
+      .catch(error => log('alerts', 'evaluate', app.log).error(errorLogFields(error), 'alert evaluation failed; will retry at the next interval'))
       .finally(() => { running = undefined })
     await running
   }

@@ -9,6 +9,8 @@ import { openDatabase } from '../src/db/open-database.js'
 import { withStatementTiming } from '../src/db/statement-timing.js'
 import { AuditTrail } from '../src/audit/audit-trail.js'
 import { DatabaseHealth } from '../src/health/database-health.js'
+import { log } from '../src/logging/log-context.js'
+import { scrub } from '../src/logging/scrubber.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,8 +56,8 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     const isUp = await databaseHealth.check()
     if (closing) return
     if (wasUp !== isUp) {
-      if (isUp) app.log.info({ module: 'database', fn: 'check' }, 'the database answers again')
-      else app.log.error({ module: 'database', fn: 'check', reason: databaseHealth.current().lastError }, 'the database does not answer its health check')
+      if (isUp) log('database', 'check', app.log).info('the database answers again')
+      else log('database', 'check', app.log).error({ reason: scrub(databaseHealth.current().lastError ?? '') }, 'the database does not answer its health check')
     }
     timer = setTimeout(check, CHECK_INTERVAL_MS).unref()
   }
@@ -66,6 +68,6 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     up.removeCallback(observeUp)
   })
   app.decorate('auditTrail', new AuditTrail({ db, now: app.clock, auditLog: options.auditLog }))
-  app.log.info({ module: 'database', fn: 'databasePlugin', engine: db.engine, location: db.engine === 'pglite' ? dataDir : undefined }, 'database ready')
+  log('database', 'databasePlugin', app.log).info({ engine: db.engine, location: db.engine === 'pglite' ? dataDir : undefined }, 'database ready')
   if (options.database === undefined) app.addHook('onClose', async () => await db.close())
 }, { name: 'database', dependencies: ['config', 'metrics'] })

@@ -3,9 +3,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ProblemError } from '../src/errors.js'
-import { summariseError } from '../src/logging/error-fingerprint.js'
-import { scrub } from '../src/logging/scrubber.js'
+import { errorLogFields } from '../src/logging/error-fingerprint.js'
 import { PATTERN_MESSAGES } from './schemas.js'
+import { log } from '../src/logging/log-context.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 const TYPE_PREFIX = 'urn:parley:problem:'
@@ -66,8 +66,8 @@ export default fp(async function errorHandlerPlugin (app) {
     if (status === 413) return sendProblem(request, reply, 413, 'body-too-large', `The request body exceeds the limit of ${reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes.`)
     if (status === 415) return sendProblem(request, reply, 415, 'unsupported-media-type', `${error.message}. Send the body as application/json.`)
     if (status >= 400 && status < 500) return sendProblem(request, reply, status, FASTIFY_TYPES[error.code] ?? 'bad-request', error.message)
-    const summary = summariseError(error)
-    request.log.error({ module: 'error_handler', fn: 'onError', error_type: summary.type, error_message: summary.message, fingerprint: summary.fingerprint, frame: summary.frame, stack: scrub(error.stack ?? '') }, `unhandled ${summary.type}: ${summary.message}`)
+    const fields = errorLogFields(error)
+    log('error_handler', 'onError', request.log).error(fields, `unhandled ${fields.error_type}: ${fields.error_message}`)
     return sendProblem(request, reply, 500, 'internal', 'The server failed to handle this request. Quote the request_id to the operator.')
   })
 

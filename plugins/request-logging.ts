@@ -20,7 +20,7 @@ export default fp(async function requestLoggingPlugin (app) {
   const privacy = new LogPrivacy({ userIdMode: LOG_USER_ID, idSecret: LOG_ID_SECRET, chatContent: LOG_CHAT_CONTENT })
   app.decorate('logPrivacy', privacy)
   if (!privacy.stablePseudonyms && LOG_USER_ID === 'hashed') {
-    app.log.warn({ module: 'http', fn: 'requestLoggingPlugin' }, 'LOG_ID_SECRET is not set: user pseudonyms in the logs change at every restart')
+    log('http', 'requestLoggingPlugin', app.log).warn('LOG_ID_SECRET is not set: user pseudonyms in the logs change at every restart')
   }
 
   app.decorateRequest('logFields', null as unknown as LogFields)
@@ -40,7 +40,7 @@ export default fp(async function requestLoggingPlugin (app) {
       res_bytes: Number(reply.getHeader('content-length') ?? 0),
       ...request.logFields
     }
-    const logger = log('http', 'onResponse', request.log as Logger)
+    const logger = log('http', 'onResponse', request.log)
     // Probes would drown the lines people read; they stay available at debug.
     if (PROBE_ROUTES.has(route)) logger.debug(line, 'request completed')
     else logger.info(line, 'request completed')

@@ -4,6 +4,8 @@ import fp from 'fastify-plugin'
 import { SearchEngine } from '../src/search/search-engine.js'
 import { KnowledgeBase, type DocumentInput } from '../src/kb/knowledge-base.js'
 import { readDocuments } from '../src/kb/document-files.js'
+import { log } from '../src/logging/log-context.js'
+import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,19 +26,19 @@ export default fp(async function searchEnginePlugin (app) {
       const documents: DocumentInput[] = []
       for await (const result of readDocuments(seedDir)) {
         if ('document' in result) documents.push(result.document)
-        else app.log.warn({ module: 'search_engine', fn: 'seed', source: result.source, reason: result.error }, 'bundled document skipped')
+        else log('search_engine', 'seed', app.log).warn({ source: result.source, reason: result.error }, 'bundled document skipped')
       }
       return documents
     })
-    if (seeded > 0) app.log.info({ module: 'search_engine', fn: 'seed', documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
+    if (seeded > 0) log('search_engine', 'seed', app.log).info({ documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
   }
   // Only a shared server database has other instances to hear from; listen before loading so
   // nothing committed meanwhile is missed.
   if (app.db.engine === 'postgres') {
-    const stopFollowing = await knowledgeBase.followChanges(error => app.log.error({ err: error }, 'search index update from another instance failed'))
+    const stopFollowing = await knowledgeBase.followChanges(error => log('search_engine', 'followChanges', app.log).error(errorLogFields(error), 'search index update from another instance failed'))
     app.addHook('onClose', async () => await stopFollowing())
   }
   const started = performance.now()
   const documents = await knowledgeBase.loadIndex()
-  app.log.info({ module: 'search_engine', fn: 'loadIndex', documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
+  log('search_engine', 'loadIndex', app.log).info({ documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
 }, { name: 'search-engine', dependencies: ['config', 'database'] })

@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import { saveWeeklyReport, weeklyReport } from '../src/analysis/weekly-report.js'
 import { addresses, createSmtpTransport } from '../src/smtp.js'
+import { log } from '../src/logging/log-context.js'
+import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,7 +27,7 @@ export default fp(async function weeklyReportPlugin (app) {
     if (logDir === undefined) throw new Error('the weekly report is made from the log files, and LOG_DIR is empty')
     const report = await weeklyReport({ dir: logDir, to: app.clock() })
     const files = await saveWeeklyReport(report, resolve(config.REPORTS_DIR))
-    app.log.info({ module: 'reports', fn: 'weekly', files, turns: report.this_week.turns }, 'weekly report written')
+    log('reports', 'weekly', app.log).info({ files, turns: report.this_week.turns }, 'weekly report written')
     if (mail !== undefined) {
       await mail.sendMail({
         from: config.ALERTS_EMAIL_FROM,
@@ -34,7 +36,7 @@ export default fp(async function weeklyReportPlugin (app) {
         html: await readFile(files.html, 'utf8'),
         attachments: [{ filename: basename(files.markdown), path: files.markdown }]
       })
-      app.log.info({ module: 'reports', fn: 'weekly', recipients: recipients.length }, 'weekly report e-mailed')
+      log('reports', 'weekly', app.log).info({ recipients: recipients.length }, 'weekly report e-mailed')
     }
     return files
   })
@@ -42,13 +44,13 @@ export default fp(async function weeklyReportPlugin (app) {
   if (config.REPORT_SCHEDULE === '' || logDir === undefined) return
   let job: Cron
   try {
-    job = new Cron(config.REPORT_SCHEDULE, { paused: true, protect: true, catch: error => app.log.error({ module: 'reports', fn: 'weekly', err: error }, 'the weekly report failed; the next one is on schedule') }, async () => { await app.sendWeeklyReport() })
+    job = new Cron(config.REPORT_SCHEDULE, { paused: true, protect: true, catch: error => log('reports', 'weekly', app.log).error(errorLogFields(error), 'the weekly report failed; the next one is on schedule') }, async () => { await app.sendWeeklyReport() })
   } catch (error) {
     throw new Error(`REPORT_SCHEDULE "${config.REPORT_SCHEDULE}" is not a cron pattern (minute hour day month weekday, e.g. "0 8 * * 1"): ${(error as Error).message}`)
   }
   app.addHook('onReady', async () => {
     job.resume()
-    app.log.info({ module: 'reports', fn: 'schedule', next: job.nextRun()?.toISOString() }, 'weekly report scheduled')
+    log('reports', 'schedule', app.log).info({ next: job.nextRun()?.toISOString() }, 'weekly report scheduled')
   })
   app.addHook('preClose', async () => { job.stop() })
 }, { name: 'weekly-report', dependencies: ['config'] })

@@ -3,6 +3,8 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
+import { errorLogFields } from './logging/error-fingerprint.js'
+import { log } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
 import { telemetry } from '../otel/telemetry.js'
 
@@ -31,10 +33,16 @@ const app = await buildApp({ config, logger: logging.logger, auditLog: logging.a
 
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }) => {
   const started = performance.now()
-  if (err !== undefined) app.log.fatal({ module: 'server', fn: 'shutdown', err }, 'shutting down after a fatal error')
-  else app.log.info({ module: 'server', fn: 'shutdown', signal }, 'shutting down')
+  const logger = log('server', 'shutdown', app.log)
+  if (err !== undefined) {
+    logger.fatal(errorLogFields(err), 'shutting down after a fatal error')
+    // The crash's line first, whatever happens to the rest of the shutdown.
+    logging.flushSync()
+  } else {
+    logger.info({ signal }, 'shutting down')
+  }
   await app.close()
-  app.log.info({ module: 'server', fn: 'shutdown', duration_ms: Math.round(performance.now() - started) }, 'shut down')
+  logger.info({ duration_ms: Math.round(performance.now() - started) }, 'shut down')
   // Each flush has its own time limit, so that a dead collector cannot hold the exit; run side by
   // side, their limits do not add up.
   await Promise.all([telemetry.shutdown(), logging.close()])
@@ -42,10 +50,10 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })
-  app.log.info({ module: 'server', fn: 'start', config: describeConfig(config), database: app.db.engine, log_dir: logging.logDir, telemetry: telemetry.describe() ?? 'off' }, 'parley started')
+  log('server', 'start', app.log).info({ config: describeConfig(config), database: app.db.engine, log_dir: logging.logDir, telemetry: telemetry.describe() ?? 'off' }, 'parley started')
   logging.startJanitor()
 } catch (error) {
-  app.log.fatal({ err: error }, 'could not start listening')
+  log('server', 'start', app.log).fatal(errorLogFields(error), 'could not start listening')
   await app.close()
   await exit(1)
 }

@@ -2,7 +2,7 @@
 // without a restart, and put it back. Every change is audited.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { moduleLevelOverrides, setModuleLevel } from '../../src/logging/log-context.js'
+import { log, moduleLevelOverrides, setModuleLevel } from '../../src/logging/log-context.js'
 import { BadRequestError } from '../../src/errors.js'
 import { withProblems } from '../schemas.js'
 
@@ -40,7 +40,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }
     const after = current()
     await app.auditTrail.record({ actor: request.actor, action: 'log_level.change', target: module ?? 'global', result: 'success', details: { before, after } })
-    request.log.warn({ module: 'http', fn: 'putLogLevel', before, after }, 'log level changed')
+    log('http', 'putLogLevel', request.log).warn({ before, after }, 'log level changed')
     return after
   })
 }

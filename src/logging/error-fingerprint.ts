@@ -32,3 +32,16 @@ export function summariseError (error: Error): ErrorSummary {
   const fingerprint = createHash('sha256').update(`${type}\n${message}\n${frame ?? ''}`).digest('hex').slice(0, 16)
   return { type, message, fingerprint, frame }
 }
+
+export interface ErrorLogFields { error_type: string, error_message: string, fingerprint: string, frame: string | undefined, stack: string }
+
+/**
+ * An error as every log line carries it: its type, normalised message (scrubbed of personal
+ * data), fingerprint, first frame of ours and scrubbed stack, so one error is found and grouped
+ * alike wherever it was logged.
+ */
+export function errorLogFields (error: unknown): ErrorLogFields {
+  const failure = error instanceof Error ? error : new Error(String(error))
+  const { type, message, fingerprint, frame } = summariseError(failure)
+  return { error_type: type, error_message: message, fingerprint, frame, stack: scrub(failure.stack ?? '') }
+}

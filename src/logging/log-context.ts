@@ -61,13 +61,17 @@ export function moduleLevelOverrides (): Record<string, string> {
   return Object.fromEntries(moduleLevels)
 }
 
+/** A logger log() can derive from: any pino logger, Fastify's `app.log` and `request.log` included. */
+export interface ParentLogger { child: (bindings: { module: string, fn: string }) => object }
+
 /**
  * A logger for one module and function, based on the current context's logger; outside any
- * context, on `outside` if given, else on the process's fallback logger.
+ * context, on `outside` if given, else on the process's fallback logger. Lines logged through it
+ * follow the module's level set at run time.
  */
-export function log (module: string, fn: string, outside?: Logger): Logger {
-  const base = storage.getStore()?.logger ?? outside ?? fallback
-  const logger = (base ?? silent).child({ module, fn })
+export function log (module: string, fn: string, outside?: ParentLogger): Logger {
+  const base: ParentLogger | undefined = storage.getStore()?.logger ?? outside ?? fallback
+  const logger = (base ?? silent).child({ module, fn }) as Logger
   const level = moduleLevels.get(module)
   if (level !== undefined) logger.level = level
   return logger

@@ -12,6 +12,8 @@ export interface LogDestinations {
   stream: DestinationStream
   /** Each file's last reported state; empty without a log directory. */
   status: () => Partial<Record<LogFamily, DestinationReport>>
+  /** Blocks until the worker has taken every line written so far: for a crash, which may not live to close(). */
+  flushSync: () => void
   /** Flushes and closes every destination; resolves once the worker has written all lines. */
   close: () => Promise<void>
 }
@@ -30,6 +32,11 @@ export function openLogDestinations (options: LogRouterOptions, onLogRecordsLost
   return {
     stream: transport,
     status: () => ({ ...states }),
+    flushSync: () => {
+      try {
+        (transport as typeof transport & { flushSync: () => void }).flushSync()
+      } catch {} // a worker that has died has nothing left to take
+    },
     close: () => {
       closing ??= new Promise<void>(resolve => {
         const worker = transport as typeof transport & { ref: () => void }

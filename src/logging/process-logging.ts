@@ -19,6 +19,8 @@ export interface ProcessLogging {
   logDir: string | undefined
   /** Starts the retention janitor (now, then every LOG_JANITOR_INTERVAL). */
   startJanitor: () => void
+  /** Hands every line written so far to the log writer before returning (see LogDestinations). */
+  flushSync: () => void
   /** Stops the janitor and flushes and closes every destination. */
   close: () => Promise<void>
 }
@@ -46,6 +48,7 @@ export function setUpProcessLogging (config: Config): ProcessLogging {
     destinations,
     logDir,
     startJanitor: () => janitor?.start(config.LOG_JANITOR_INTERVAL * 1000),
+    flushSync: destinations.flushSync,
     close: async () => {
       await janitor?.stop()
       await destinations.close()

@@ -2,8 +2,9 @@
 // personal data, audit entries chained across restarts, and a deleted log directory survived.
 import t from 'tap'
 import { randomBytes, randomInt } from 'node:crypto'
-import { readdir, readFile, rm } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { verifyAuditChain } from '../../src/logging/audit-chain.js'
 import { listLogFiles, readLogLines } from '../../src/logging/log-files.js'
@@ -159,18 +160,24 @@ t.test('a deleted log directory: the server keeps serving, says so on stderr, an
   t.match(lines, /"msg":"request completed"/, 'request lines are written to the recreated directory')
 })
 
-t.test('a crash (an uncaught exception) is logged with its stack to error.log before the process exits', async t => {
+t.test('a crash (an uncaught exception) is logged with its scrubbed stack and fingerprint to error.log before the process exits', async t => {
   const logDir = join(await tempDir(t), 'logs')
   // A real uncaught exception in the server process, thrown when the test asks for it (SIGWINCH
   // is a signal close-with-grace leaves alone).
-  const crashOnSignal = "process.on('SIGWINCH', () => setImmediate(() => { throw new Error('planted crash') }))"
-  const server = await startServer(t, { LOG_DIR: logDir }, ['--import', `data:text/javascript,${encodeURIComponent(crashOnSignal)}`])
+  const crashOnSignal = "process.on('SIGWINCH', () => setImmediate(() => { throw new Error('planted crash for jane.doe@example.com at 10.1.2.3') }))"
+  // A file, not a data: URL, so the stack's frame is a path rather than this source with its planted values.
+  const crashModule = join(await tempDir(t), 'crash-on-signal.mjs')
+  await writeFile(crashModule, crashOnSignal)
+  const server = await startServer(t, { LOG_DIR: logDir }, ['--import', pathToFileURL(crashModule).href])
   for (let i = 0; i < 20; i++) await (await fetch(`${server.base}/v1/sessions/${crypto.randomUUID()}`)).arrayBuffer()
   const code = await server.stop('SIGWINCH')
   t.equal(code, 1, 'exit code 1')
   const errors = parsed(await fileLines(logDir, 'error'))
   t.equal(errors.length, 1, 'one error line')
-  t.match(errors[0], { level: 'fatal', msg: 'shutting down after a fatal error', err: { message: 'planted crash', stack: /Error: planted crash/ } })
+  t.match(errors[0], { level: 'fatal', module: 'server', msg: 'shutting down after a fatal error', error_type: 'Error', error_message: 'planted crash for [EMAIL] at [IP]', fingerprint: /^[0-9a-f]{16}$/, stack: /^Error: planted crash for \[EMAIL\] at \[IP\]\n/ })
+  for (const [name, text] of [['error.log', JSON.stringify(errors)], ['stdout', server.stdout()], ['stderr', server.stderr()]]) {
+    t.notOk(text!.includes('jane.doe') || text!.includes('10.1.2.3'), `the crash's personal data is not in ${name}`)
+  }
   const lines = parsed(await fileLines(logDir, 'chatbot'))
   t.equal(lines.filter(entry => entry.msg === 'request completed').length, 20, 'the requests before the crash are on disk')
   t.ok(lines.some(entry => entry.msg === 'shut down'), 'and so is the end of the shutdown')
