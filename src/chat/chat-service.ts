@@ -2,7 +2,7 @@
 // persist both sides in one transaction. Nothing is written before the reply is known, and the
 // turn is acknowledged only after the commit, so a failure leaves no half-written turn.
 import type { Database } from '../db/database.js'
-import type { Command, ParsedMessage, helpText, parseMessage } from '../commands/command-parser.js'
+import { isCommandName, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
 import { addLogFields, log } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
@@ -79,9 +79,12 @@ export class ChatService {
     const { sessionId } = input
     const existing = sessionId === undefined ? undefined : await inSpan('session.resolve', { 'session.id': sessionId }, async () => await sessionManager.resume(sessionId, userId))
     const parsed = inSpan('command.parse', {}, () => this.options.commandParser.parse(input.message))
-    const command = parsed.type === 'command' ? parsed.command.name : parsed.type === 'invalid' ? parsed.command : undefined
+    const command = this.loggedCommand(parsed)
     addLogFields({ command })
     if (command !== undefined) span.setAttribute('parley.command', command)
+    if (parsed.type === 'command') log('command_parser', 'parse').debug('command.parsed')
+    // A user fighting the syntax is worth seeing; the reason quotes what was typed, so it is chat text.
+    if (parsed.type === 'invalid') log('command_parser', 'parse').info({ reason: this.options.privacy?.chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
     logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
     const reply = await this.reply(parsed, existing)
 
@@ -116,6 +119,13 @@ export class ChatService {
     if (reply.feedback !== undefined) this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
     logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
     return outcome
+  }
+
+  /** The command as logs and spans name it: one of ours by name; any other word after a slash is chat text. */
+  private loggedCommand (parsed: ParsedMessage): string | undefined {
+    if (parsed.type === 'command') return parsed.command.name
+    if (parsed.type !== 'invalid' || parsed.command === undefined) return undefined
+    return isCommandName(parsed.command) ? parsed.command : this.options.privacy?.chatText(parsed.command) ?? '(not logged)'
   }
 
   private async reply (parsed: ParsedMessage, session: Session | undefined): Promise<Reply> {

@@ -51,7 +51,7 @@ const EXAMPLES: Record<CommandName, string> = {
 const SPECS = new Map(COMMANDS.map(spec => [spec.name, spec]))
 const COMMAND_LIST = COMMANDS.map(spec => `/${spec.name}`).join(', ')
 
-function isCommandName (word: string): word is CommandName {
+export function isCommandName (word: string): word is CommandName {
   return SPECS.has(word as CommandName)
 }
 

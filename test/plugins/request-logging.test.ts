@@ -45,6 +45,18 @@ t.test('the route template, not the raw URL, and commands in the context', async
   t.match(lines.filter(line => line.msg === 'request completed').map(line => line.route), ['/v1/chat', '/v1/sessions/:id/messages'])
 })
 
+t.test('the command parser: parsed commands at debug, refused ones at info, a typed word as chat text', async t => {
+  const { app, lines } = await appWithLogs(t)
+  await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'ok' }, payload: { message: '/history 3' } })
+  await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'unknown' }, payload: { message: '/jane.doe@example.com hello' } })
+  await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'usage' }, payload: { message: '/search' } })
+  const line = (reqId: string, msg: string) => lines.find(entry => entry.req_id === reqId && entry.msg === msg)
+  t.match(line('ok', 'command.parsed'), { level: 'debug', module: 'command_parser', fn: 'parse', command: 'history' })
+  t.match(line('unknown', 'command.refused'), { level: 'info', module: 'command_parser', command: '[EMAIL]', reason: /^Unknown command \/?\[EMAIL\]\./ })
+  t.match(line('usage', 'command.refused'), { command: 'search', reason: String })
+  t.notOk(JSON.stringify(lines).includes('jane.doe'), 'the typed word is scrubbed wherever it is logged')
+})
+
 t.test('LOG_CHAT_CONTENT and LOG_USER_ID', async t => {
   const off = await appWithLogs(t, { LOG_CHAT_CONTENT: 'off' })
   await off.app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'secret question', user_id: 'bob' } })
