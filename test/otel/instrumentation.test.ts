@@ -82,6 +82,7 @@ for (const engine of engines) {
 
     const lines = server.stdout().split('\n').filter(line => line.includes('"msg":"chat.reply_sent"')).map(line => JSON.parse(line) as Record<string, unknown>)
     t.equal(lines[0]?.trace_id, traceId, 'log lines carry the trace id')
+    t.ok(spans.some(span => span.spanId === lines[0]?.span_id), 'and the id of the span they were written in')
     t.ok(receiver.logs.some(record => record.traceId === traceId && record.body === 'chat.reply_sent'), 'log records reach the collector with the trace id')
     t.ok(receiver.metricNames.has('http.server.request.duration'), `metrics are exported (${[...receiver.metricNames].slice(0, 8).join(', ')} …)`)
     t.ok(receiver.metricNames.has('chatbot_turns'), 'the bot\'s own metrics too')

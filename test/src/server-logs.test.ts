@@ -50,6 +50,19 @@ t.test('N concurrent requests through several rotations, then SIGTERM: exactly N
   t.equal(stdoutRequests.length, N, 'stdout got every request line too')
 })
 
+t.test('start-up: the effective configuration with its secrets masked, and the janitor at work', async t => {
+  const logDir = join(await tempDir(t), 'logs')
+  const secret = randomBytes(16).toString('hex')
+  const server = await startServer(t, { LOG_DIR: logDir, LOG_ID_SECRET: secret, API_KEYS: `${secret}:admin`, SMTP_PASSWORD: `smtp-${secret}` })
+  t.equal(await server.stop(), 0)
+  const entries = parsed(await fileLines(logDir, 'chatbot'))
+  const started = entries.find(entry => entry.msg === 'parley started') as { module: string, config: Record<string, unknown> } | undefined
+  t.match(started, { module: 'server', fn: 'start', config: { LOG_DIR: logDir, LOG_ID_SECRET: '(set)', SMTP_PASSWORD: '(set)', API_KEYS: [/^key_[0-9a-f]{12}:admin$/] } }, 'the start-up line gives the configuration')
+  t.notOk((await fileLines(logDir, 'chatbot')).join('\n').includes(secret), 'and none of its secrets')
+  t.notOk(server.stdout().includes(secret))
+  t.ok(entries.some(entry => entry.msg === 'log_janitor.ran' && entry.module === 'log_janitor'), 'the retention janitor ran at start')
+})
+
 function luhnCard (): string {
   const digits = Array.from({ length: 15 }, (_, i) => i === 0 ? 4 : randomInt(10))
   const sum = digits.reduceRight((total, digit, index) => {
@@ -141,20 +154,30 @@ t.test('audit entries are chained, name key ids, and the chain continues across 
   t.equal(report.entriesChecked, 4)
 })
 
-t.test('a deleted log directory: the server keeps serving, says so on stderr, and writes again', async t => {
+t.test('a deleted log directory: the server keeps serving, says so on stderr and in /status, and writes again', async t => {
   const logDir = join(await tempDir(t), 'logs')
-  const server = await startServer(t, { LOG_DIR: logDir })
+  const admin = randomBytes(16).toString('hex')
+  const server = await startServer(t, { LOG_DIR: logDir, API_KEYS: `${admin}:admin` })
+  const chatbotState = async (): Promise<string> => {
+    const response = await fetch(`${server.base}/status`, { headers: { authorization: `Bearer ${admin}` } })
+    return (await response.json() as { log_destinations: Record<string, { state: string }> }).log_destinations.chatbot?.state ?? 'unknown'
+  }
+  t.equal(await chatbotState(), 'ok', '/status reports the file as working at first')
   await rm(logDir, { recursive: true, force: true })
+  const states = new Set<string>()
   for (let i = 0; i < 100 && !server.stderr().includes('works again after'); i++) {
     const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `still there? ${i}` }) })
     t.equal(response.status, 200, `turn ${i} served`)
     await response.arrayBuffer()
+    states.add(await chatbotState())
     await sleep(100)
   }
   t.match(server.stderr(), /parley: log file chatbot in .* failed \(ENOENT/, 'the failure is reported on stderr')
+  t.ok(states.has('failed'), '/status reported the failure while it lasted')
   t.match(server.stderr(), /parley: log file .*chatbot\..*\.log works again/, 'and so is the recovery')
   const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'after the recovery' }) })
   await response.arrayBuffer()
+  t.equal(await chatbotState(), 'ok', 'and /status the recovery')
   t.equal(await server.stop(), 0)
   const lines = await readFile(join(logDir, 'chatbot.log'), 'utf8')
   t.match(lines, /"msg":"request completed"/, 'request lines are written to the recreated directory')
