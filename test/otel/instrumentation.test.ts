@@ -83,12 +83,29 @@ for (const engine of engines) {
     const lines = server.stdout().split('\n').filter(line => line.includes('"msg":"chat.reply_sent"')).map(line => JSON.parse(line) as Record<string, unknown>)
     t.equal(lines[0]?.trace_id, traceId, 'log lines carry the trace id')
     t.ok(spans.some(span => span.spanId === lines[0]?.span_id), 'and the id of the span they were written in')
+    t.match(lines[0], { req_id: String, session_id: body.session_id }, 'and the request\'s logging context, which shares one AsyncLocalStorage with the tracing context')
     t.ok(receiver.logs.some(record => record.traceId === traceId && record.body === 'chat.reply_sent'), 'log records reach the collector with the trace id')
     t.ok(receiver.metricNames.has('http.server.request.duration'), `metrics are exported (${[...receiver.metricNames].slice(0, 8).join(', ')} …)`)
     t.ok(receiver.metricNames.has('chatbot_turns'), 'the bot\'s own metrics too')
     t.notOk(receiver.spans.some(span => span.attributes['url.path'] === '/metrics'), 'the scrape is not traced')
   })
 }
+
+t.test('PARLEY_TRACE_HOOKS=true: a span per hook and around the handler, and log lines keep the request\'s context inside them', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  t.teardown(() => receiver.stop())
+  const server = await startServer(t, { ...exportTo(endpoint), PARLEY_TRACE_HOOKS: 'true' }, PRELOAD)
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'hooks-1' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
+  const body = await response.json() as { trace_id: string, session_id: string }
+  t.equal(await server.stop('SIGTERM'), 0)
+  const spans = receiver.spans.filter(span => span.traceId === body.trace_id)
+  const handler = spans.find(span => span.name.startsWith('handler '))
+  t.ok(handler, `the route handler has a span (${spans.map(span => span.name).join(', ')})`)
+  t.equal(spans.find(span => span.name === 'chat.turn')?.parentSpanId, handler?.spanId, 'and the turn runs inside it')
+  const line = server.stdout().split('\n').filter(text => text.includes('"msg":"chat.reply_sent"')).map(text => JSON.parse(text) as Record<string, unknown>)[0]
+  t.match(line, { req_id: 'hooks-1', session_id: body.session_id, trace_id: body.trace_id }, 'the line inside the handler\'s span has both contexts')
+})
 
 t.test('with no collector, the server serves, says so once, and still exits within 5 s', async t => {
   const receiver = new OtlpReceiver()
