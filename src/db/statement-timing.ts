@@ -25,6 +25,21 @@ export interface StatementObserver {
 
 interface TimingOptions { slowMs: number, logger?: Logger, spans: boolean, observer?: StatementObserver }
 
+// A statement's span attributes, made once per statement text: the app's statements are constants,
+// and three regular expressions per statement were a measurable part of what a span costs.
+const spanAttributes = new Map<string, Readonly<Record<string, string>>>()
+const MAX_REMEMBERED_STATEMENTS = 1000
+
+function statementSpan (sql: string): { name: string, attributes: Readonly<Record<string, string>> } {
+  let attributes = spanAttributes.get(sql)
+  if (attributes === undefined) {
+    const { operation, summary } = querySummary(sql)
+    attributes = Object.freeze({ 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.summary': summary, 'db.query.text': statementSummary(sql) })
+    if (spanAttributes.size < MAX_REMEMBERED_STATEMENTS) spanAttributes.set(sql, attributes)
+  }
+  return { name: attributes['db.query.summary']!, attributes }
+}
+
 function timed (queryable: Queryable, options: TimingOptions): Queryable {
   const time = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
     const started = performance.now()
@@ -40,9 +55,8 @@ function timed (queryable: Queryable, options: TimingOptions): Queryable {
   }
   const measure = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
     if (!options.spans) return await time(sql, run, rows)
-    const { operation, summary } = querySummary(sql)
-    const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.summary': summary, 'db.query.text': statementSummary(sql) }
-    return await inSpan(summary, attributes, async () => await time(sql, run, rows), SpanKind.CLIENT)
+    const { name, attributes } = statementSpan(sql)
+    return await inSpan(name, attributes, async () => await time(sql, run, rows), SpanKind.CLIENT)
   }
   return {
     query: (sql, params) => measure(sql, () => queryable.query(sql, params), result => result.rowCount),
