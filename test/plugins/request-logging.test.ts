@@ -1,14 +1,16 @@
 // What the logs say about a chat turn: structured, with context, and without the user's personal data.
 import t from 'tap'
+import type { Logger } from 'pino'
+import { runWithLogger } from '../../src/logging/log-context.js'
 import { createLogger } from '../../src/logging/logger.js'
-import { buildTestApp } from '../helper.js'
+import { buildTestApp, manualClock } from '../helper.js'
 
 type Line = Record<string, unknown>
 
-async function appWithLogs (t: Parameters<typeof buildTestApp>[0], env: Record<string, string> = {}) {
+async function appWithLogs (t: Parameters<typeof buildTestApp>[0], env: Record<string, string> = {}, clock?: () => Date) {
   const lines: Line[] = []
   const logger = createLogger({ level: 'debug', service: 'parley', version: '9.9.9', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
-  const app = await buildTestApp(t, { LOG_ID_SECRET: 'test-secret', DB_SLOW_QUERY_MS: '1000', ...env }, { logger })
+  const app = await buildTestApp(t, { LOG_ID_SECRET: 'test-secret', DB_SLOW_QUERY_MS: '1000', ...env }, { logger, clock })
   return { app, lines }
 }
 
@@ -55,6 +57,22 @@ t.test('the command parser: parsed commands at debug, refused ones at info, a ty
   t.match(line('unknown', 'command.refused'), { level: 'info', module: 'command_parser', command: '[EMAIL]', reason: /^Unknown command \/?\[EMAIL\]\./ })
   t.match(line('usage', 'command.refused'), { command: 'search', reason: String })
   t.notOk(JSON.stringify(lines).includes('jane.doe'), 'the typed word is scrubbed wherever it is logged')
+})
+
+t.test('session events: created, resumed, reset and expired', async t => {
+  const clock = manualClock()
+  const { app, lines } = await appWithLogs(t, { SESSION_IDLE_TIMEOUT: '60' }, clock.now)
+  const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).json()
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/reset', session_id: first.session_id } })
+  const second = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello again' } })).json()
+  clock.advance(61_000)
+  // As the sweep runs it (plugins/session-manager.ts): outside a request, on the app's logger.
+  t.equal(await runWithLogger(app.log as Logger, async () => await app.sessionManager.expireIdle()), 2, 'the reset session\'s successor and the new one lapse')
+  const events = lines.filter(line => line.module === 'session_manager').map(line => line.msg)
+  t.same(events, ['session.created', 'session.resumed', 'session.reset', 'session.created', 'session.created', 'session.expired'])
+  t.match(lines.find(line => line.msg === 'session.reset'), { level: 'info', ended_session_id: first.session_id, status: 'reset' })
+  t.match(lines.find(line => line.msg === 'session.expired'), { level: 'info', fn: 'expireIdle', expired: 2 })
+  t.not(second.session_id, first.session_id)
 })
 
 t.test('LOG_CHAT_CONTENT and LOG_USER_ID', async t => {
