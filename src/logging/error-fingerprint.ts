@@ -23,16 +23,6 @@ export function topProjectFrame (stack: string | undefined): string | undefined 
   return undefined
 }
 
-export interface ErrorSummary { type: string, message: string, fingerprint: string, frame: string | undefined }
-
-export function summariseError (error: Error): ErrorSummary {
-  const type = error.name || error.constructor?.name || 'Error'
-  const message = normaliseMessage(error.message ?? '')
-  const frame = topProjectFrame(error.stack)
-  const fingerprint = createHash('sha256').update(`${type}\n${message}\n${frame ?? ''}`).digest('hex').slice(0, 16)
-  return { type, message, fingerprint, frame }
-}
-
 export interface ErrorLogFields { error_type: string, error_message: string, fingerprint: string, frame: string | undefined, stack: string }
 
 /**
@@ -42,6 +32,9 @@ export interface ErrorLogFields { error_type: string, error_message: string, fin
  */
 export function errorLogFields (error: unknown): ErrorLogFields {
   const failure = error instanceof Error ? error : new Error(String(error))
-  const { type, message, fingerprint, frame } = summariseError(failure)
+  const type = failure.name || failure.constructor?.name || 'Error'
+  const message = normaliseMessage(failure.message ?? '')
+  const frame = topProjectFrame(failure.stack)
+  const fingerprint = createHash('sha256').update(`${type}\n${message}\n${frame ?? ''}`).digest('hex').slice(0, 16)
   return { error_type: type, error_message: message, fingerprint, frame, stack: scrub(failure.stack ?? '') }
 }
