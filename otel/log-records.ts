@@ -42,7 +42,7 @@ export function logRecordSender (options: LogRecordsOptions, onLost: (count: num
       } catch {
         return
       }
-      const { time, level, msg, err, trace_id: traceId, span_id: spanId, trace_flags: traceFlags, ...attributes } = fields
+      const { time, level, msg, trace_id: traceId, span_id: spanId, trace_flags: traceFlags, ...attributes } = fields
       const timestamp = typeof time === 'string' ? new Date(time) : new Date()
       logger.emit({
         timestamp,
@@ -51,8 +51,8 @@ export function logRecordSender (options: LogRecordsOptions, onLost: (count: num
         severityText: typeof level === 'string' ? level : undefined,
         body: typeof msg === 'string' ? msg : undefined,
         attributes: attributes as LogRecord['attributes'],
-        // pino's err serializer names the class `type`; an exception's attributes take it from `name`.
-        exception: typeof err === 'object' && err !== null ? { name: (err as { type?: string }).type, ...err } : undefined,
+        // An error line's fields (errorLogFields) are also the record's exception attributes.
+        exception: typeof fields.error_type === 'string' ? { name: fields.error_type, message: String(fields.error_message), stack: String(fields.stack) } : undefined,
         // The line's trace, so the collector (and Loki) links the record to it.
         context: typeof traceId === 'string' && typeof spanId === 'string'
           ? trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: traceFlags === '01' ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true })

@@ -3,6 +3,7 @@
 // fingerprint however many users hit them.
 import { createHash } from 'node:crypto'
 import { sep } from 'node:path'
+import { inspect } from 'node:util'
 import { projectRoot } from '../project.js'
 import { scrub } from './scrubber.js'
 
@@ -31,10 +32,17 @@ export interface ErrorLogFields { error_type: string, error_message: string, fin
  * alike wherever it was logged.
  */
 export function errorLogFields (error: unknown): ErrorLogFields {
-  const failure = error instanceof Error ? error : new Error(String(error))
-  const type = failure.name || failure.constructor?.name || 'Error'
-  const message = normaliseMessage(failure.message ?? '')
-  const frame = topProjectFrame(failure.stack)
-  const fingerprint = createHash('sha256').update(`${type}\n${message}\n${frame ?? ''}`).digest('hex').slice(0, 16)
-  return { error_type: type, error_message: message, fingerprint, frame, stack: scrub(failure.stack ?? '') }
+  // Something thrown that is not an Error has no stack of its own: it is described, not traced.
+  if (!(error instanceof Error)) {
+    const message = normaliseMessage(inspect(error, { depth: 2, breakLength: Infinity }))
+    const type = error === null ? 'null' : typeof error
+    return { error_type: type, error_message: message, fingerprint: fingerprintOf(type, message, undefined), frame: undefined, stack: '' }
+  }
+  const type = error.name || error.constructor?.name || 'Error'
+  const message = normaliseMessage(error.message ?? '')
+  const frame = topProjectFrame(error.stack)
+  return { error_type: type, error_message: message, fingerprint: fingerprintOf(type, message, frame), frame, stack: scrub(error.stack ?? '') }
 }
+
+const fingerprintOf = (type: string, message: string, frame: string | undefined): string =>
+  createHash('sha256').update(`${type}\n${message}\n${frame ?? ''}`).digest('hex').slice(0, 16)

@@ -1,8 +1,9 @@
 // The one logger of the process, shared with Fastify: JSON lines with an ISO time, the level's
 // name, the service identity, and the context of the work in progress on every line.
-import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino'
+import { pino, stdTimeFunctions, type DestinationStream, type LogFn, type Logger } from 'pino'
 import { errorLogFields } from './error-fingerprint.js'
 import { contextBindings, currentLogFields } from './log-context.js'
+import { scrub } from './scrubber.js'
 import { redactSecrets } from './secret-keys.js'
 
 export interface LoggerOptions {
@@ -15,23 +16,38 @@ export interface LoggerOptions {
 }
 
 // What every line carries: ISO time, the service's identity, the context of the work in progress.
-// Secrets in logged objects are redacted by key (secret-keys.ts), and an error logged as `err`
-// (by a library, say) is scrubbed and fingerprinted as the app's own error lines are; free text
-// goes through scrub() where it is logged.
+// Secrets in logged objects are redacted by key (secret-keys.ts). An error logged as `err` (or
+// alone, as libraries do) becomes the fields the app's own error lines carry (errorLogFields:
+// scrubbed, fingerprinted), and the line's message, which pino would take from the raw error
+// message, is scrubbed too. Other free text goes through scrub() where it is logged.
 function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
   return {
     base: { service: options.service, version: options.version, env: options.env },
     timestamp: stdTimeFunctions.isoTime,
     mixin: () => ({ ...currentLogFields() }),
-    serializers: { err: errorLogFields }
+    hooks: { logMethod: scrubErrorMessage }
   }
+}
+
+function scrubErrorMessage (this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const [first, message, ...rest] = args as [unknown, unknown, ...unknown[]]
+  const error = first instanceof Error ? first : (first as { err?: unknown } | null)?.err
+  if (!(error instanceof Error)) return method.apply(this, args)
+  method.call(this, first as object, scrub(typeof message === 'string' ? message : error.message), ...rest)
+}
+
+/** pino's formatters.log: errors as the app logs them, then secrets redacted. */
+function lineFields (fields: Record<string, unknown>): Record<string, unknown> {
+  if (fields.err === undefined) return redactSecrets(fields)
+  const { err, ...rest } = fields
+  return redactSecrets({ ...rest, ...errorLogFields(err) })
 }
 
 export function createLogger (options: LoggerOptions): Logger {
   return pino({
     ...commonOptions(options),
     level: options.level,
-    formatters: { level: label => ({ level: label }), log: redactSecrets }
+    formatters: { level: label => ({ level: label }), log: lineFields }
   }, options.destination)
 }
 
@@ -44,7 +60,7 @@ export function createAuditLogger (options: Omit<LoggerOptions, 'level'>): Logge
   return pino({
     ...commonOptions(options),
     level: 'info',
-    formatters: { level: () => ({ level: 'audit' }), log: redactSecrets },
+    formatters: { level: () => ({ level: 'audit' }), log: lineFields },
     // Not a child of the request's logger, so the request id is taken from its context.
     mixin: () => ({ ...contextBindings(), ...currentLogFields() })
   }, options.destination)

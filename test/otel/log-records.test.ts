@@ -24,7 +24,7 @@ t.test('each line becomes a record: level, message, fields, its trace, the resou
   const traceId = randomBytes(16).toString('hex')
   const spanId = randomBytes(8).toString('hex')
   sender.send(JSON.stringify({ level: 'info', time, service: 'parley', module: 'chat', fn: 'handleTurn', sources: 2, trace_id: traceId, span_id: spanId, trace_flags: '01', msg: 'chat.reply_sent' }))
-  sender.send(JSON.stringify({ level: 'error', time, module: 'error_handler', err: { type: 'TypeError', message: 'boom', stack: 'TypeError: boom\n    at turn' }, msg: 'unhandled error' }))
+  sender.send(JSON.stringify({ level: 'error', time, module: 'error_handler', error_type: 'TypeError', error_message: 'boom', fingerprint: '0123456789abcdef', stack: 'TypeError: boom\n    at turn', msg: 'unhandled error' }))
   sender.send(JSON.stringify({ level: 'audit', time, action: 'kb.put', result: 'success', msg: 'audit' }))
   sender.send('not a JSON line')
   await sender.close(5000)
@@ -33,7 +33,7 @@ t.test('each line becomes a record: level, message, fields, its trace, the resou
   const [reply, error, audit] = receiver.logs
   t.match(reply, { traceId, severityText: 'info', severityNumber: 9, attributes: { module: 'chat', fn: 'handleTurn', sources: 2 } }, 'the line\'s trace and fields')
   t.notOk('trace_id' in reply!.attributes || 'time' in reply!.attributes || 'msg' in reply!.attributes, 'what became the record\'s own fields is not repeated as attributes')
-  t.match(error, { severityNumber: 17, attributes: { 'exception.type': 'TypeError', 'exception.message': 'boom', 'exception.stacktrace': /at turn/ } }, 'an error\'s err becomes the exception attributes')
+  t.match(error, { severityNumber: 17, attributes: { 'exception.type': 'TypeError', 'exception.message': 'boom', 'exception.stacktrace': /at turn/, fingerprint: '0123456789abcdef' } }, 'an error line\'s fields are the exception attributes too')
   t.match(audit, { severityText: 'audit', severityNumber: 9, attributes: { action: 'kb.put' } })
   t.match(reply!.resource, { 'service.instance.id': 'instance-1', 'process.pid': process.pid }, 'the resource names the instance and the process')
   t.same(lost, [], 'nothing lost')

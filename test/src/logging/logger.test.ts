@@ -21,17 +21,27 @@ t.test('secrets in logged objects are redacted wherever they sit', async t => {
   t.equal(lines()[1]!.user.apiKey, '[REDACTED]', 'in a child logger\'s lines too')
 })
 
-t.test('an error logged as err is scrubbed and fingerprinted like the app’s own error lines', async t => {
+t.test('an error logged as err, or alone, carries the app\'s error fields, and its message is scrubbed', async t => {
   const { destination, lines } = capture()
   const logger = createLogger({ ...identity, level: 'info', destination })
-  const error = new TypeError('no account for jane.doe@example.com from 10.1.2.3')
-  logger.error({ err: error }, 'failed')
-  logger.error({ err: new TypeError('no account for kim@example.org from 10.9.9.9') }, 'failed')
-  const [first, second] = lines()
-  t.match(first!.err, { error_type: 'TypeError', error_message: 'no account for [EMAIL] from [IP]', fingerprint: /^[0-9a-f]{16}$/ })
-  t.notOk(JSON.stringify(first).includes('jane.doe'), 'the address is in neither message nor stack')
-  t.notOk(JSON.stringify(first).includes('10.1.2.3'))
-  t.equal(first!.err.fingerprint, second!.err.fingerprint, 'the same error from another user groups under one fingerprint')
+  logger.error({ err: new TypeError('no account for jane.doe@example.com from 10.1.2.3') }, 'failed')
+  logger.error({ err: new TypeError('no account for kim@example.org from 10.9.9.9') })
+  logger.error(new TypeError('no account for lee@example.net from 10.8.8.8'))
+  logger.error({ err: new Error('lookup failed for ann@example.com') }, 'lookup failed for ann@example.com')
+  const [first, second, third, fourth] = lines()
+  t.match(first, { msg: 'failed', error_type: 'TypeError', error_message: 'no account for [EMAIL] from [IP]', fingerprint: /^[0-9a-f]{16}$/, stack: /^TypeError: no account for \[EMAIL\] from \[IP\]/ })
+  t.notOk('err' in first!, 'the error becomes fields, not a nested object')
+  t.equal(second!.fingerprint, first!.fingerprint, 'the same error from another user groups under one fingerprint')
+  t.equal(second!.msg, 'no account for [EMAIL] from [IP]', 'an error logged without a message gets its scrubbed message')
+  t.equal(third!.msg, 'no account for [EMAIL] from [IP]', 'so does an error logged alone')
+  t.equal(fourth!.msg, 'lookup failed for [EMAIL]', 'a message given with an error is scrubbed too')
+  for (const secret of ['jane.doe', 'kim@', 'lee@', 'ann@', '10.1.2.3', '10.9.9.9', '10.8.8.8']) t.notOk(JSON.stringify(lines()).includes(secret), `${secret} is in no line`)
+})
+
+t.test('something thrown that is not an Error is described, without a stack', async t => {
+  const { destination, lines } = capture()
+  createLogger({ ...identity, level: 'info', destination }).error({ err: { reason: 'mail bob@example.com' } }, 'rejected')
+  t.match(lines()[0], { error_type: 'object', error_message: /\[EMAIL\]/, stack: '', frame: undefined })
 })
 
 t.test('audit entries are redacted by key too', async t => {
