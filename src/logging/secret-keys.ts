@@ -27,8 +27,9 @@ function isSecretKey (key: string): boolean {
   return secret
 }
 
-// Deep enough for any object the app logs; a deeper (or circular) one is left to JSON.
+// Deeper than any object the app logs: what lies below (a circular object, say) is not written.
 const MAX_DEPTH = 8
+export const TRUNCATED = '[Truncated]'
 
 function isPlainObject (value: object): value is Record<string, unknown> {
   const prototype = Object.getPrototypeOf(value)
@@ -37,7 +38,8 @@ function isPlainObject (value: object): value is Record<string, unknown> {
 
 /** value with every secret-named key's value replaced; the same object when it holds none. */
 export function redactSecrets<T> (value: T, depth = 0): T {
-  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value
+  if (value === null || typeof value !== 'object') return value
+  if (depth > MAX_DEPTH) return TRUNCATED as T
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined
     for (let i = 0; i < value.length; i++) {
@@ -46,12 +48,14 @@ export function redactSecrets<T> (value: T, depth = 0): T {
     }
     return (copy ?? value) as T
   }
-  // Errors, requests and the like reach the line through their serializers, which choose their fields.
+  // Errors become fields before this (logger.ts); requests and the like reach the line through
+  // their serializers, which choose their fields.
   if (!isPlainObject(value)) return value
   let copy: Record<string, unknown> | undefined
   for (const key in value) {
     const field = value[key]
-    const redacted = isSecretKey(key) && !(typeof field === 'string' && MASKS.has(field)) && field !== undefined && field !== null
+    // Whether a secret is set (a boolean, an empty or masked value) reveals nothing.
+    const redacted = isSecretKey(key) && !(typeof field === 'string' && MASKS.has(field)) && field !== undefined && field !== null && typeof field !== 'boolean'
       ? REDACTED
       : redactSecrets(field, depth + 1)
     if (redacted !== field) (copy ??= { ...value })[key] = redacted

@@ -28,10 +28,18 @@ t.test('values that only say whether a secret is set stay, and so do missing one
   t.same(redactSecrets({ SMTP_PASSWORD: '(unset)', LOG_ID_SECRET: '(set)', token: '', secret: null }), { SMTP_PASSWORD: '(unset)', LOG_ID_SECRET: '(set)', token: '', secret: null })
 })
 
-t.test('class instances are left to their serializers, and a circular object does not hang', async t => {
+t.test('class instances are left to their serializers; nothing below the depth limit is written', async t => {
   const error = Object.assign(new Error('x'), { password: 'p' })
   t.equal(redactSecrets({ err: error }).err, error)
-  const circular: Record<string, unknown> = { name: 'loop' }
+  let deep: Record<string, unknown> = { password: 'deep-secret' }
+  for (let i = 0; i < 12; i++) deep = { level: deep }
+  t.notOk(JSON.stringify(redactSecrets(deep)).includes('deep-secret'), 'a secret deeper than the limit is cut off with its branch')
+  t.match(JSON.stringify(redactSecrets(deep)), /"\[Truncated\]"/)
+  const circular: Record<string, unknown> = { name: 'loop', token: 't' }
   circular.self = circular
-  t.equal(redactSecrets(circular), circular)
+  t.notOk(JSON.stringify(redactSecrets(circular)).includes('"t"'), 'a circular object ends, its secrets redacted on every level')
+})
+
+t.test('a boolean under a secret name says only whether it is set', async t => {
+  t.same(redactSecrets({ has_password: true, password_set: false }), { has_password: true, password_set: false })
 })
