@@ -121,11 +121,15 @@ export class ChatService {
     return outcome
   }
 
-  /** The command as logs and spans name it: one of ours by name; any other word after a slash is chat text. */
+  /**
+   * The command as logs, spans and the usage report name it: one of ours by name, anything else
+   * typed after a slash '(unknown)': it is what the user typed, which command.refused's reason
+   * logs as chat text, and as a field it would have no bound.
+   */
   private loggedCommand (parsed: ParsedMessage): string | undefined {
     if (parsed.type === 'command') return parsed.command.name
     if (parsed.type !== 'invalid' || parsed.command === undefined) return undefined
-    return isCommandName(parsed.command) ? parsed.command : this.options.privacy?.chatText(parsed.command) ?? '(not logged)'
+    return isCommandName(parsed.command) ? parsed.command : '(unknown)'
   }
 
   private async reply (parsed: ParsedMessage, session: Session | undefined): Promise<Reply> {
