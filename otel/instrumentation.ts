@@ -13,7 +13,6 @@ import type { FastifyRequest } from 'fastify'
 import { isProbe } from '../src/probe-routes.js'
 import { packageInfo } from '../src/project.js'
 import { prometheusScrape } from '../src/telemetry/metrics.js'
-import { SharedStorageContextManager } from './context-manager.js'
 import { dropCounter, otlpExporters } from './exporters.js'
 import { telemetry } from './telemetry.js'
 
@@ -86,8 +85,10 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     // the OTLP one, so both are made, by the same variables, in otel/exporters.ts. Log records
     // are made by the log router's worker (otel/log-records.ts), so the SDK gets no processor.
     traceExporter,
-    // The tracing context shares the logging context's AsyncLocalStorage (otel/context-manager.ts).
-    contextManager: new SharedStorageContextManager(),
+    // The tracing context shares the logging context's AsyncLocalStorage (otel/context-manager.ts),
+    // imported only now: it loads the logging modules, pino among them, which must come after the
+    // loader hook so that the pino instrumentation patches them.
+    contextManager: new (await import('./context-manager.js')).SharedStorageContextManager(),
     metricReaders: [scrape.reader, ...metricReaders],
     logRecordProcessors: [],
     instrumentations: [

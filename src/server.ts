@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
 import { errorLogFields } from './logging/error-fingerprint.js'
-import { log } from './logging/log-context.js'
+import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
 import { telemetry } from '../otel/telemetry.js'
 
@@ -31,12 +31,14 @@ const app = await buildApp({ config, logger: logging.logger, auditLog: logging.a
     return await exit(1)
   })
 
-closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }) => {
+// An uncaught exception arrives in the context of the request that threw; the shutdown is not that request's.
+closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }) => await outsideAnyContext(async () => {
   const started = performance.now()
   const logger = log('server', 'shutdown', app.log)
   if (err !== undefined) {
     logger.fatal(errorLogFields(err), 'shutting down after a fatal error')
-    // The crash's line first, whatever happens to the rest of the shutdown.
+    // The crash's line reaches the log writer before anything else of the shutdown can hang (a
+    // forced exit after SHUTDOWN_TIMEOUT can still stop the writer before it is on disk).
     logging.flushSync()
   } else {
     logger.info({ signal }, 'shutting down')
@@ -46,7 +48,7 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }
   // Each flush has its own time limit, so that a dead collector cannot hold the exit; run side by
   // side, their limits do not add up.
   await Promise.all([telemetry.shutdown(), logging.close()])
-})
+}))
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })

@@ -45,6 +45,11 @@ export const traceSlot = {
   enter: (trace: unknown): void => { storage.enterWith({ log: current(), trace }) }
 }
 
+/** Runs fn outside any logging or tracing context (a crash's shutdown must not run as the request that threw). */
+export function outsideAnyContext<T> (fn: () => T): T {
+  return storage.exit(fn)
+}
+
 /** Adds fields to every later line of the current context (for the rest of the request). */
 export function addLogFields (fields: LogFields): void {
   const context = current()
