@@ -76,7 +76,7 @@ t.test('usage: every figure is what the workload did', async t => {
   t.equal(report.sessions_started, 3)
   t.equal(report.sessions_active, 3)
   t.equal(report.active_users, 2, 'alice and bob, by pseudonym; the anonymous session has no user')
-  t.same(report.commands, { feedback: 2, help: 1, nosuchcommand: 1, history: 1 })
+  t.same(report.commands, { feedback: 2, help: 1, '(unknown)': 1, history: 1 }, 'an unknown command counts as one, under (unknown)')
   t.same(report.feedback, { up: 1, down: 1 })
   t.same(report.unanswered, [
     { example: 'what is the capital of Mongolia?', count: 3, variants: 3 },
