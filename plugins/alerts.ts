@@ -18,7 +18,6 @@ import { packageInfo } from '../src/project.js'
 import { isProbe } from '../src/probe-routes.js'
 import { RequestWatch } from '../src/health/request-watch.js'
 import { log } from '../src/logging/log-context.js'
-import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 export interface Alerts {
   /** Samples the gauges and evaluates every rule once (the timer calls it; tests may too). */
@@ -103,7 +102,7 @@ export default fp(async function alertsPlugin (app) {
   // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.
   const evaluate = async (): Promise<void> => {
     running ??= evaluateOnce()
-      .catch(error => log('alerts', 'evaluate', app.log).error(errorLogFields(error), 'alert evaluation failed; will retry at the next interval'))
+      .catch(error => log('alerts', 'evaluate', app.log).error({ err: error }, 'alert evaluation failed; will retry at the next interval'))
       .finally(() => { running = undefined })
     await running
   }

@@ -6,7 +6,6 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fa
 import { keyId, parseApiKeys, type Role } from '../src/config.js'
 import { sendProblem } from './error-handler.js'
 import { log } from '../src/logging/log-context.js'
-import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 export interface Principal { keyId: string, role: Role }
 
@@ -45,7 +44,7 @@ export default fp(async function authPlugin (app) {
 
   async function deny (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string): Promise<void> {
     await app.auditTrail.record({ actor, action: 'auth.denied', target: `${request.method} ${request.routeOptions.url ?? request.url}`, result: 'denied', details: { status } })
-      .catch(error => log('auth', 'deny', request.log).error(errorLogFields(error), 'could not record the denied request in the audit trail'))
+      .catch(error => log('auth', 'deny', request.log).error({ err: error }, 'could not record the denied request in the audit trail'))
     if (status === 401) reply.header('www-authenticate', 'Bearer')
     sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
   }

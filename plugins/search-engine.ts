@@ -5,7 +5,6 @@ import { SearchEngine } from '../src/search/search-engine.js'
 import { KnowledgeBase, type DocumentInput } from '../src/kb/knowledge-base.js'
 import { readDocuments } from '../src/kb/document-files.js'
 import { log } from '../src/logging/log-context.js'
-import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,7 +34,7 @@ export default fp(async function searchEnginePlugin (app) {
   // Only a shared server database has other instances to hear from; listen before loading so
   // nothing committed meanwhile is missed.
   if (app.db.engine === 'postgres') {
-    const stopFollowing = await knowledgeBase.followChanges(error => log('search_engine', 'followChanges', app.log).error(errorLogFields(error), 'search index update from another instance failed'))
+    const stopFollowing = await knowledgeBase.followChanges(error => log('search_engine', 'followChanges', app.log).error({ err: error }, 'search index update from another instance failed'))
     app.addHook('onClose', async () => await stopFollowing())
   }
   const started = performance.now()

@@ -5,7 +5,6 @@ import type { BatchObservableResult, Meter } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { log, runWithLogger } from '../src/logging/log-context.js'
 import { SessionManager } from '../src/sessions/session-manager.js'
-import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,7 +28,7 @@ export default fp(async function sessionManagerPlugin (app) {
     try {
       await runWithLogger(app.log as Logger, () => sessionManager.expireIdle())
     } catch (error) {
-      log('session_manager', 'sweep', app.log).error(errorLogFields(error), 'session sweep failed; will retry at the next interval')
+      log('session_manager', 'sweep', app.log).error({ err: error }, 'session sweep failed; will retry at the next interval')
     }
   }
   const timer = setInterval(sweep, SESSION_SWEEP_INTERVAL * 1000).unref()

@@ -8,7 +8,6 @@ import { basename, resolve } from 'node:path'
 import { saveWeeklyReport, weeklyReport } from '../src/analysis/weekly-report.js'
 import { addresses, createSmtpTransport } from '../src/smtp.js'
 import { log } from '../src/logging/log-context.js'
-import { errorLogFields } from '../src/logging/error-fingerprint.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,7 +43,7 @@ export default fp(async function weeklyReportPlugin (app) {
   if (config.REPORT_SCHEDULE === '' || logDir === undefined) return
   let job: Cron
   try {
-    job = new Cron(config.REPORT_SCHEDULE, { paused: true, protect: true, catch: error => log('reports', 'weekly', app.log).error(errorLogFields(error), 'the weekly report failed; the next one is on schedule') }, async () => { await app.sendWeeklyReport() })
+    job = new Cron(config.REPORT_SCHEDULE, { paused: true, protect: true, catch: error => log('reports', 'weekly', app.log).error({ err: error }, 'the weekly report failed; the next one is on schedule') }, async () => { await app.sendWeeklyReport() })
   } catch (error) {
     throw new Error(`REPORT_SCHEDULE "${config.REPORT_SCHEDULE}" is not a cron pattern (minute hour day month weekday, e.g. "0 8 * * 1"): ${(error as Error).message}`)
   }

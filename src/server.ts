@@ -3,7 +3,6 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
-import { errorLogFields } from './logging/error-fingerprint.js'
 import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
 import { telemetry } from '../otel/telemetry.js'
@@ -36,7 +35,7 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }
   const started = performance.now()
   const logger = log('server', 'shutdown', app.log)
   if (err !== undefined) {
-    logger.fatal(errorLogFields(err), 'shutting down after a fatal error')
+    logger.fatal({ err }, 'shutting down after a fatal error')
     // The crash's line reaches the log writer before anything else of the shutdown can hang (a
     // forced exit after SHUTDOWN_TIMEOUT can still stop the writer before it is on disk).
     logging.flushSync()
@@ -55,7 +54,7 @@ try {
   log('server', 'start', app.log).info({ config: describeConfig(config), database: app.db.engine, log_dir: logging.logDir, telemetry: telemetry.describe() ?? 'off' }, 'parley started')
   logging.startJanitor()
 } catch (error) {
-  log('server', 'start', app.log).fatal(errorLogFields(error), 'could not start listening')
+  log('server', 'start', app.log).fatal({ err: error }, 'could not start listening')
   await app.close()
   await exit(1)
 }

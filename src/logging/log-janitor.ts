@@ -10,7 +10,6 @@ import { createGzip } from 'node:zlib'
 import type { Config } from '../config.js'
 import { log } from './log-context.js'
 import { LOG_FAMILIES, activeLogFile, lineLevel, listLogFiles, readLogLines, type LogFamily, type LogFile } from './log-files.js'
-import { errorLogFields } from './error-fingerprint.js'
 
 export interface RetentionDays { debug: number, info: number, warn: number, error: number, audit: number }
 type Retained = keyof RetentionDays
@@ -93,7 +92,7 @@ export class LogJanitor {
   /** Runs now, then every intervalMs without keeping the process alive. */
   start (intervalMs: number): void {
     if (this.timer !== undefined) return
-    const tick = (): void => { this.run().catch(error => log('log_janitor', 'run').error(errorLogFields(error), 'log_janitor.crashed')) }
+    const tick = (): void => { this.run().catch(error => log('log_janitor', 'run').error({ err: error }, 'log_janitor.crashed')) }
     // Node fires a timer at once when its delay exceeds 2^31-1 ms (~24.8 days), which would spin.
     this.timer = setInterval(tick, Math.min(intervalMs, 2 ** 31 - 1)).unref()
     tick()

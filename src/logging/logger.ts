@@ -17,9 +17,9 @@ export interface LoggerOptions {
 
 // What every line carries: ISO time, the service's identity, the context of the work in progress.
 // Secrets in logged objects are redacted by key (secret-keys.ts). An error logged as `err` (or
-// alone, as libraries do) becomes the fields the app's own error lines carry (errorLogFields:
-// scrubbed, fingerprinted), and the line's message, which pino would take from the raw error
-// message, is scrubbed too. Other free text goes through scrub() where it is logged.
+// alone, as libraries do) becomes errorLogFields' scrubbed, fingerprinted fields, so every error
+// line has the same shape wherever it was logged, and the line's message, which pino would take
+// from the raw error message, is scrubbed too. Other free text goes through scrub() where it is logged.
 function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
   return {
     base: { service: options.service, version: options.version, env: options.env },
