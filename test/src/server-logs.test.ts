@@ -163,7 +163,8 @@ t.test('a deleted log directory: the server keeps serving, says so on stderr and
     return (await response.json() as { log_destinations: Record<string, { state: string }> }).log_destinations.chatbot?.state ?? 'unknown'
   }
   t.equal(await chatbotState(), 'ok', '/status reports the file as working at first')
-  await rm(logDir, { recursive: true, force: true })
+  // The server may write a file between rm's listing and its rmdir (ENOTEMPTY): rm retries then.
+  await rm(logDir, { recursive: true, force: true, maxRetries: 10 })
   const states = new Set<string>()
   for (let i = 0; i < 100 && !server.stderr().includes('works again after'); i++) {
     const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `still there? ${i}` }) })
