@@ -2,40 +2,60 @@
 // server, the chat message mix, the sessions it rotates through, one autocannon measurement and the
 // machine line, so every benchmark puts the same load on Parley and their figures can be compared.
 import { fork, type ChildProcess } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 
-interface Flag {
-  default: number
+type Flag =
   /** 'seconds': any positive number; 'count': a whole number ≥ 1. */
-  kind: 'seconds' | 'count'
-  /** For the usage line, e.g. "seconds per round". */
-  meaning: string
-}
+  | { kind: 'seconds' | 'count', default: number, meaning: string }
+  /** Present or not: `--telemetry`. */
+  | { kind: 'switch', meaning: string }
+  /** One of a few words: `--engine both`. */
+  | { kind: 'choice', choices: readonly string[], default: string, meaning: string }
 
-/** The benchmark's numeric flags, each checked; on bad input, says which and how to call it, and exits. */
-export function benchFlags<F extends string> (command: string, flags: Record<F, Flag>): Record<F, number> {
-  const entries = Object.entries(flags) as Array<[F, Flag]>
+type FlagValue<T extends Flag> =
+  T extends { kind: 'switch' } ? boolean : T extends { kind: 'choice', choices: ReadonlyArray<infer C> } ? C : number
+
+const usagePart = (name: string, flag: Flag): string =>
+  flag.kind === 'switch' ? `[--${name}]` : `[--${name} ${flag.kind === 'choice' ? flag.choices.join('|') : flag.meaning}]`
+
+/**
+ * The benchmark's flags, each checked; on bad input, says which and how to call it, and exits.
+ * `meaning` is the usage line's placeholder for a number ("seconds per round"), and what a
+ * switch or a choice is for.
+ */
+export function benchFlags<const T extends Record<string, Flag>> (command: string, flags: T): { [K in keyof T]: FlagValue<T[K]> } {
+  const entries = Object.entries(flags)
   const usage = (problem: string): never => {
-    console.error(`${problem}\nUsage: npm run ${command} -- ${entries.map(([name, flag]) => `[--${name} ${flag.meaning}]`).join(' ')}`)
+    console.error(`${problem}\nUsage: npm run ${command} -- ${entries.map(([name, flag]) => usagePart(name, flag)).join(' ')}`)
     process.exit(1)
   }
-  let values: Record<string, string | undefined>
+  let values: Record<string, string | boolean | undefined>
   try {
-    values = parseArgs({ options: Object.fromEntries(entries.map(([name, flag]) => [name, { type: 'string', default: String(flag.default) }])) }).values as Record<string, string | undefined>
+    values = parseArgs({
+      options: Object.fromEntries(entries.map(([name, flag]) => [name, flag.kind === 'switch'
+        ? { type: 'boolean' as const, default: false }
+        : { type: 'string' as const, default: String(flag.default) }]))
+    }).values
   } catch (error) {
     return usage((error as Error).message)
   }
   return Object.fromEntries(entries.map(([name, flag]) => {
-    const text = values[name]!
+    const given = values[name]!
+    if (flag.kind === 'switch') return [name, given === true]
+    const text = String(given)
+    if (flag.kind === 'choice') {
+      if (!flag.choices.includes(text)) usage(`--${name} must be one of ${flag.choices.join(', ')}, not "${text}"`)
+      return [name, text]
+    }
     const value = Number(text)
     if (flag.kind === 'seconds' && !(value > 0)) usage(`--${name} must be a positive number of seconds, not "${text}"`)
     if (flag.kind === 'count' && (!Number.isInteger(value) || value < 1)) usage(`--${name} must be a whole number ≥ 1, not "${text}"`)
     return [name, value]
-  })) as Record<F, number>
+  })) as { [K in keyof T]: FlagValue<T[K]> }
 }
 
 /** The app's environment in every benchmark: production, and caps no benchmark should reach. */
@@ -43,9 +63,6 @@ export const BENCH_APP_ENV = {
   NODE_ENV: 'production',
   MAX_ACTIVE_SESSIONS: '10000000',
   MAX_SESSIONS_PER_USER: '100000',
-  // Load shedding off: these benchmarks measure cost at full speed (bench:overload measures shedding).
-  MAX_TURNS_IN_FLIGHT: '100000',
-  MAX_REQUEST_WAIT_MS: '0',
   // As a production deployment sets it; without it a logging server warns at start-up.
   LOG_ID_SECRET: 'parley-bench-pseudonym-key'
 }
@@ -84,6 +101,10 @@ export interface Server {
   signal: (signal: NodeJS.Signals) => void
   /** SIGKILL, for a server that would not exit; resolves once it has. */
   kill: () => Promise<void>
+  /** Starts the server's main-thread CPU profiler (bench/profile.ts); resolves once it runs. */
+  startProfile: () => Promise<void>
+  /** Stops it and writes the profile (.cpuprofile JSON) to path; resolves once written. */
+  stopProfile: (path: string) => Promise<void>
 }
 
 export interface ServerOptions {
@@ -118,28 +139,53 @@ export async function startServer (options: ServerOptions = {}): Promise<Server>
     child.once('message', (message: { port?: number, error?: string }) => message.port !== undefined ? resolve(message.port) : reject(new Error(message.error)))
     child.once('exit', code => reject(new Error(`the server exited with code ${code} before listening`)))
   })
+  const profile = async (message: { profile: 'start' | 'stop', path?: string }): Promise<void> => {
+    const answered = new Promise<void>((resolve, reject) => {
+      const onMessage = (answer: { profiled?: string, error?: string }) => {
+        if (answer.profiled === undefined && answer.error === undefined) return
+        child.off('message', onMessage)
+        if (answer.error === undefined) resolve()
+        else reject(new Error(answer.error))
+      }
+      child.on('message', onMessage)
+    })
+    child.send(message)
+    await answered
+  }
   return {
     port,
     pid: child.pid!,
+    startProfile: async () => await profile({ profile: 'start' }),
+    stopProfile: async path => await profile({ profile: 'stop', path }),
     stop: async () => { child.disconnect(); await exited },
     signal: signal => { child.kill(signal) },
     kill: async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); await exited }
   }
 }
 
+// Sessions opened at a time: enough to keep the server busy, few enough never to be refused.
+const PREPARE_CONCURRENCY = 4
+
 async function chat (port: number, body: Record<string, string>): Promise<{ status: number, body: { session_id: string, kind: string } }> {
   const response = await fetch(`http://127.0.0.1:${port}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: response.status, body: await response.json() as { session_id: string, kind: string } }
 }
 
-/** Opens the sessions the run rotates through, and checks each message gets the kind of reply it should. */
-export async function prepare (port: number): Promise<string[]> {
-  const sessions: string[] = []
-  for (let i = 0; i < SESSIONS; i++) {
-    const { status, body } = await chat(port, { message: '/help', user_id: `bench-user-${i % 10}` })
-    if (status !== 200) throw new Error(`creating a session answered ${status}: ${JSON.stringify(body)}`)
-    sessions.push(body.session_id)
+/**
+ * Opens the sessions the run rotates through (SESSIONS unless told; several at a time, so a few
+ * thousand take seconds), and checks each message gets the kind of reply it should.
+ */
+export async function prepare (port: number, count = SESSIONS): Promise<string[]> {
+  const sessions: string[] = new Array(count)
+  let next = 0
+  const opener = async (): Promise<void> => {
+    for (let i = next++; i < count; i = next++) {
+      const { status, body } = await chat(port, { message: '/help', user_id: `bench-user-${i % 10}` })
+      if (status !== 200) throw new Error(`creating a session answered ${status}: ${JSON.stringify(body)}`)
+      sessions[i] = body.session_id
+    }
   }
+  await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, count) }, opener))
   for (const { message, kind } of MIX) {
     const { status, body } = await chat(port, { message, session_id: sessions[0]! })
     if (status !== 200 || body.kind !== kind) console.warn(`  ! "${message}" gave ${status} ${body.kind}, expected 200 ${kind}: the mix is not what it claims`)
@@ -147,7 +193,7 @@ export async function prepare (port: number): Promise<string[]> {
   return sessions
 }
 
-/** Requests prepare() sends, for benchmarks that count what the server did. */
+/** Requests prepare() sends (with the default count), for benchmarks that count what the server did. */
 export const PREPARE_REQUESTS = SESSIONS + MIX.length
 
 export interface MeasureOptions { target: string, port: number, sessions: string[], seconds: number, connections: number }
@@ -192,24 +238,29 @@ export async function startContender (contender: Contender, server: ServerOption
 }
 
 /**
- * Measures every contender once per round. Each takes each place in turn (the order rotates, and
- * runs backwards every other n rounds), so a trend in the machine's load hits them alike.
+ * Visits every item once per round. Each takes each place in turn (the order rotates, and runs
+ * backwards every other n rounds), so a trend in the machine's load hits them alike.
  */
-export async function measureInRounds (contenders: Contender[], { rounds, duration, connections }: RoundsOptions): Promise<void> {
-  const n = contenders.length
+export async function inRotatingRounds<T> (items: T[], rounds: number, visit: (item: T, round: number) => Promise<void>): Promise<void> {
+  const n = items.length
   for (let round = 0; round < rounds; round++) {
-    const order = contenders.map((_, i) => contenders[(i + round) % n]!)
+    const order = items.map((_, i) => items[(i + round) % n]!)
     if (Math.floor(round / n) % 2 === 1) order.reverse()
-    for (const contender of order) {
-      process.stderr.write(`round ${round + 1}/${rounds}, ${contender.name}: measuring for ${duration} s…\n`)
-      const cpuBefore = await mainThreadCpuMs(contender.server!.pid)
-      const row = await measure({ target: contender.name, port: contender.server!.port, sessions: contender.sessions!, seconds: duration, connections })
-      const cpuAfter = await mainThreadCpuMs(contender.server!.pid)
-      if (cpuBefore !== undefined && cpuAfter !== undefined && row.requests > 0) row.cpuMsPerRequest = (cpuAfter - cpuBefore) / row.requests
-      contender.rows.push(row)
-      contender.served += row.requests
-    }
+    for (const item of order) await visit(item, round)
   }
+}
+
+/** Measures every contender once per round, in rotating order (inRotatingRounds). */
+export async function measureInRounds (contenders: Contender[], { rounds, duration, connections }: RoundsOptions): Promise<void> {
+  await inRotatingRounds(contenders, rounds, async (contender, round) => {
+    process.stderr.write(`round ${round + 1}/${rounds}, ${contender.name}: measuring for ${duration} s…\n`)
+    const cpuBefore = await mainThreadCpuMs(contender.server!.pid)
+    const row = await measure({ target: contender.name, port: contender.server!.port, sessions: contender.sessions!, seconds: duration, connections })
+    const cpuAfter = await mainThreadCpuMs(contender.server!.pid)
+    if (cpuBefore !== undefined && cpuAfter !== undefined && row.requests > 0) row.cpuMsPerRequest = (cpuAfter - cpuBefore) / row.requests
+    contender.rows.push(row)
+    contender.served += row.requests
+  })
 }
 
 /**
@@ -227,6 +278,118 @@ export async function mainThreadCpuMs (pid: number): Promise<number | undefined>
 
 // Linux's USER_HZ, the unit of /proc's CPU times: 100 on every architecture Node.js supports.
 const CLOCK_TICKS_PER_SECOND = 100
+
+const statusKb = (status: string, field: string): number | undefined => {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)
+  return match === null ? undefined : Number(match[1]) * 1024
+}
+
+/**
+ * Watches a process's peak RSS over a span, in bytes; stop() ends the watch and returns the peak.
+ * The kernel's own high-water mark (VmHWM) is exact, once reset at the start (writing 5 to
+ * /proc/PID/clear_refs, allowed for our own children); where that is not allowed, VmRSS sampled
+ * every 50 ms. Undefined off Linux.
+ */
+export async function watchPeakRss (pid: number): Promise<{ stop: () => Promise<number | undefined> }> {
+  const read = async (): Promise<string> => await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const reset = await writeFile(`/proc/${pid}/clear_refs`, '5').then(() => true, () => false)
+  let sampled = statusKb(await read(), 'VmRSS')
+  const sampler = reset
+    ? undefined
+    : setInterval(() => {
+      read().then(status => {
+        const rss = statusKb(status, 'VmRSS')
+        if (rss !== undefined) sampled = Math.max(sampled ?? 0, rss)
+      }, () => {})
+    }, 50)
+  return {
+    stop: async () => {
+      clearInterval(sampler)
+      const status = await read()
+      const last = statusKb(status, reset ? 'VmHWM' : 'VmRSS')
+      return last === undefined ? sampled : Math.max(sampled ?? 0, last)
+    }
+  }
+}
+
+/** Every process's CPU time so far (user and system, all threads), parent and command line, from /proc. */
+async function processTimes (): Promise<Map<number, { ppid: number, ms: number, command: string }>> {
+  const processes = new Map<number, { ppid: number, ms: number, command: string }>()
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue
+    const [stat, command] = await Promise.all([readFile(`/proc/${entry}/stat`, 'utf8'), readFile(`/proc/${entry}/cmdline`, 'utf8')]).catch(() => [])
+    if (stat === undefined || command === undefined) continue
+    // After the command name in parentheses: ppid is the 2nd field, utime and stime the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number)
+    processes.set(Number(entry), { ppid: fields[1]!, ms: (fields[11]! + fields[12]!) * 1000 / CLOCK_TICKS_PER_SECOND, command })
+  }
+  return processes
+}
+
+// Often enough to see most short-lived processes (a test file's, a pgbench run's connections),
+// seldom enough to cost this process little.
+const CPU_SAMPLE_MS = 500
+
+/**
+ * Watches the CPU the rest of the machine uses over a span: every process but this one, its
+ * descendants (the server and its threads, pgbench), the PostgreSQL backends of the given databases
+ * (and, when there are some, PostgreSQL's background processes) and the kernel's threads, sampled
+ * every half second (a process that lives shorter may be missed); stop()
+ * returns it as a share of one core. A benchmark on a machine others use too means little when
+ * this is large, and the report says so. Undefined off Linux.
+ */
+export async function watchCpuElsewhere (databases: readonly string[] = []): Promise<{ stop: () => Promise<number | undefined> }> {
+  const started = performance.now()
+  // Per process: its CPU time when first seen (0 if it started during the span), when last seen, and whether it is ours.
+  const seen = new Map<number, { base: number, last: number, ours: boolean }>()
+  let samples = 0
+  const sample = async (): Promise<void> => {
+    const processes = await processTimes()
+    const ours = new Set([process.pid])
+    for (let grown = true; grown;) {
+      grown = false
+      for (const [pid, { ppid }] of processes) if (!ours.has(pid) && ours.has(ppid)) { ours.add(pid); grown = true }
+    }
+    for (const [pid, { ppid, command }] of processes) {
+      // PostgreSQL names each backend's database in its process title ("postgres: root db 127.0.0.1(…) idle");
+      // its background processes (WAL writer, checkpointer…) mostly work for whoever writes, us while we use it.
+      const postgres = command.startsWith('postgres: ') && (databases.some(name => command.includes(` ${name} `)) || (databases.length > 0 && !/ \d+\.\d+\.\d+\.\d+\(\d+\)/.test(command)))
+      // Kernel threads (children of kthreadd, pid 2) move our packets and flush our writes.
+      if (postgres || ppid === 2 || pid === 2) ours.add(pid)
+    }
+    for (const [pid, { ms }] of processes) {
+      const known = seen.get(pid)
+      if (known === undefined) seen.set(pid, { base: samples === 0 ? ms : 0, last: ms, ours: ours.has(pid) })
+      else seen.set(pid, { base: known.base, last: ms, ours: known.ours || ours.has(pid) })
+    }
+    samples++
+  }
+  await sample()
+  let sampling = Promise.resolve()
+  const timer = setInterval(() => { sampling = sampling.then(sample, () => {}) }, CPU_SAMPLE_MS)
+  return {
+    stop: async () => {
+      clearInterval(timer)
+      await sampling.then(sample)
+      if (seen.size === 0) return undefined
+      let elsewhereMs = 0
+      for (const { base, last, ours } of seen.values()) if (!ours) elsewhereMs += last - base
+      return elsewhereMs / (performance.now() - started)
+    }
+  }
+}
+
+/**
+ * Connections dropped so far because a listening socket's accept queue was full (TcpExt
+ * ListenOverflows, for the whole network namespace), from /proc; undefined elsewhere. A client
+ * whose connection is dropped retries it after 1 s, then 2 s more…: seconds of latency the server
+ * never sees.
+ */
+export async function listenOverflows (): Promise<number | undefined> {
+  const lines = (await readFile('/proc/net/netstat', 'utf8').catch(() => '')).split('\n').filter(line => line.startsWith('TcpExt:'))
+  const index = lines[0]?.split(' ').indexOf('ListenOverflows') ?? -1
+  return index < 0 ? undefined : Number(lines[1]?.split(' ')[index])
+}
 
 /** The machine every figure is recorded with. */
 export function machineLine (): string {
@@ -249,6 +412,9 @@ export const median = (numbers: number[]): number => {
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
+/** The q-quantile (0..1) of numbers sorted ascending, by the nearest-rank method; NaN when there are none. */
+export const quantile = (sorted: number[], q: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 export const count = (value: number): string => Math.round(value).toLocaleString('en-US')
 export const mb = (bytes: number): string => (bytes / 1e6).toFixed(1)
 export const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`

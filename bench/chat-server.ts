@@ -2,6 +2,8 @@
 // by bench/chat-load.ts: a process of its own, as in production, so autocannon and the server do
 // not share (and slow) one event loop. With otel/instrumentation.js preloaded (bench:telemetry),
 // the SDK is flushed on the way out, as src/server.ts does.
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
@@ -16,7 +18,27 @@ function helloWorld (): FastifyInstance {
   return app
 }
 
-const send = async (message: { port: number } | { error: string }) => await new Promise(resolve => process.send?.(message, resolve))
+const send = async (message: { port: number } | { error: string } | { profiled: string }) => await new Promise(resolve => process.send?.(message, resolve))
+
+// bench/profile.ts profiles the measured run only (not start-up, or PGlite's initdb), through the
+// inspector's sampling profiler on this thread: what `node --cpu-prof` writes, over a chosen span.
+let profiler: Session | undefined
+process.on('message', (message: { profile?: 'start' | 'stop', path?: string }) => {
+  const done = async (): Promise<void> => {
+    if (message.profile === 'start') {
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.start')
+    } else if (message.profile === 'stop' && profiler !== undefined && message.path !== undefined) {
+      const { profile } = await profiler.post('Profiler.stop')
+      await writeFile(message.path, JSON.stringify(profile))
+      profiler.disconnect()
+      profiler = undefined
+    }
+  }
+  if (message.profile !== undefined) done().then(() => send({ profiled: message.profile! }), error => send({ error: (error as Error).message }))
+})
 
 try {
   const env = process.env.PARLEY_BENCH_ENV

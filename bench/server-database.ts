@@ -5,6 +5,8 @@ import pg from 'pg'
 
 export interface ScratchDatabase {
   url: string
+  /** The database's name, as PostgreSQL's process titles show it. */
+  name: string
   /** The server's version string, for the report. */
   version: string
   drop: () => Promise<void>
@@ -32,6 +34,7 @@ export async function createScratchDatabase (serverUrl: string, prefix: string):
   url.pathname = `/${name}`
   return {
     url: url.toString(),
+    name,
     version,
     drop: () => withClient(serverUrl, async client => { await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) })
   }

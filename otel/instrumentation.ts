@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
-import { diag, DiagLogLevel, type Span } from '@opentelemetry/api'
+import { createNoopMeter, diag, DiagLogLevel, type Span } from '@opentelemetry/api'
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
@@ -14,7 +14,7 @@ import { isProbe } from '../src/probe-routes.js'
 import { packageInfo } from '../src/project.js'
 import { prometheusScrape } from '../src/telemetry/metrics.js'
 import { dropCounter, otlpExporters } from './exporters.js'
-import { telemetry } from './telemetry.js'
+import { telemetry, withoutPreload } from './telemetry.js'
 
 // ESM modules are patched through import-in-the-middle's loader hook, registered before any
 // import of them. Told which modules the instrumentations hook, it wraps only those: wrapping
@@ -22,12 +22,15 @@ import { telemetry } from './telemetry.js'
 const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel()
 register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions)
 
+// Worker threads start without this preload: the SDK is this thread's (see Telemetry.workerExecArgv).
+telemetry.workerExecArgv = withoutPreload(process.execArgv, import.meta.url)
+
 process.env.OTEL_SERVICE_NAME ??= packageInfo.name
 // HTTP spans and metrics follow the stable semantic conventions (http.server.request.duration).
 process.env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'http'
 
 // Within the 5 s a shutdown may take, with the rest of the app to close as well.
-const SHUTDOWN_BUDGET_MS = 3000
+const SHUTDOWN_BUDGET_MS = 1000
 
 const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'
 const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
@@ -78,6 +81,28 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   const scrape = prometheusScrape()
   const { traceExporter, metricReaders, logRecords } = otlpExporters(protocol, drops)
   const resource = resourceAttributes()
+  const instrumentations = [
+    ...getNodeAutoInstrumentations({
+      // One span per file read, DNS lookup or socket would bury the spans that matter.
+      '@opentelemetry/instrumentation-fs': { enabled: false },
+      '@opentelemetry/instrumentation-dns': { enabled: false },
+      '@opentelemetry/instrumentation-net': { enabled: false },
+      // Incoming requests are traced once, by @fastify/otel below, which knows the route. The http
+      // instrumentation's server side would add a second span per request and, measured in
+      // bench:telemetry, most of the per-request cost; its client side stays. The
+      // http.server.request.duration metric it made is recorded in plugins/metrics.ts.
+      '@opentelemetry/instrumentation-http': { disableIncomingRequestInstrumentation: true },
+      // pino's lines get the active trace_id and span_id; the worker that writes them sends them on.
+      '@opentelemetry/instrumentation-pino': { disableLogSending: true },
+      // A span per statement, but none per pool checkout (two more per turn): a checkout takes no
+      // time unless the pool is exhausted, which db.client.connection.pending_requests shows.
+      '@opentelemetry/instrumentation-pg': { ignoreConnectSpans: true }
+    }),
+    // The server span of each request (it continues a caller's traceparent). A span per Fastify
+    // hook, and one around the route handler (the server span names the route already, and a
+    // chat turn has its own), are noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
+    new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: traceHooks, instrumentHandler: traceHooks, ignorePaths: ({ url }) => isProbe(url), requestHook: nameServerSpan })
+  ]
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME,
     resource: resourceFromAttributes(resource),
@@ -91,27 +116,14 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     contextManager: new (await import('./context-manager.js')).SharedStorageContextManager(),
     metricReaders: [scrape.reader, ...metricReaders],
     logRecordProcessors: [],
-    instrumentations: [
-      getNodeAutoInstrumentations({
-        // One span per file read, DNS lookup or socket would bury the spans that matter.
-        '@opentelemetry/instrumentation-fs': { enabled: false },
-        '@opentelemetry/instrumentation-dns': { enabled: false },
-        '@opentelemetry/instrumentation-net': { enabled: false },
-        // Incoming requests are traced once, by @fastify/otel below, which knows the route. The http
-        // instrumentation's server side would add a second span per request and, measured in
-        // bench:telemetry, most of the per-request cost; its client side stays. The
-        // http.server.request.duration metric it made is recorded in plugins/metrics.ts.
-        '@opentelemetry/instrumentation-http': { disableIncomingRequestInstrumentation: true },
-        // pino's lines get the active trace_id and span_id; the worker that writes them sends them on.
-        '@opentelemetry/instrumentation-pino': { disableLogSending: true }
-      }),
-      // The server span of each request (it continues a caller's traceparent). A span per Fastify
-      // hook, and one around the route handler (the server span names the route already, and a
-      // chat turn has its own), are noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
-      new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: traceHooks, instrumentHandler: traceHooks, ignorePaths: ({ url }) => isProbe(url), requestHook: nameServerSpan })
-    ]
+    instrumentations
   })
   sdk.start()
+  // pg's instrumentation keeps its spans but not its metrics: it updated three pool counters at every
+  // checkout and at every release (a dozen updates a turn, each hashing its attributes) and timed each
+  // query again. plugins/database-metrics.ts observes the pool when metrics are collected instead, and
+  // chatbot_db_statement_duration_seconds times every statement (src/db/statement-timing.ts).
+  instrumentations.find(instrumentation => instrumentation.instrumentationName === '@opentelemetry/instrumentation-pg')?.setMeterProvider({ getMeter: createNoopMeter })
   // The app may import only once the loader knows every module the instrumentations hook.
   await waitForAllMessagesAcknowledged()
   telemetry.serveMetrics = scrape.serve

@@ -22,6 +22,7 @@ declare module 'fastify' {
 
 // Often enough that DatabaseUnavailable (30 s of failing) sees several failures, rarely enough to cost nothing.
 const CHECK_INTERVAL_MS = 5000
+const RECHECK_INTERVAL_MS = 1000
 
 export interface DatabasePluginOptions {
   /** Use this database instead of opening one from the configuration (tests share one). */
@@ -33,8 +34,22 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
   const { DATABASE_URL, DATA_DIR, DATABASE_POOL_SIZE } = app.config
   const dataDir = DATA_DIR.startsWith('memory://') ? DATA_DIR : resolve(DATA_DIR)
   const opened = options.database ?? await openDatabase({ databaseUrl: DATABASE_URL, dataDir, poolSize: DATABASE_POOL_SIZE })
-  // pg's instrumentation makes the server PostgreSQL's statement spans; PGlite's are made here.
-  const databaseHealth = new DatabaseHealth({ db: opened, now: app.clock })
+  let timer: NodeJS.Timeout | undefined
+  let closing = false
+  // While the database is down it is checked every second, so that service resumes soon after it does.
+  const schedule = (up: boolean): void => {
+    clearTimeout(timer)
+    if (!closing) timer = setTimeout(() => { databaseHealth.check().then(schedule, () => {}) }, up ? CHECK_INTERVAL_MS : RECHECK_INTERVAL_MS).unref()
+  }
+  const databaseHealth = new DatabaseHealth({
+    db: opened,
+    now: app.clock,
+    onChange: ({ up, lastError }) => {
+      if (up) log('database', 'check', app.log).info('the database answers again')
+      else log('database', 'check', app.log).error({ reason: scrub(lastError ?? '') }, 'the database does not answer')
+      schedule(up)
+    }
+  })
   const { statementDuration, connectionErrors } = app.metrics
   const observer = {
     completed: (sql: string, ms: number) => {
@@ -43,25 +58,14 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     },
     failed: (error: unknown) => { if (databaseHealth.recordFailure(error)) connectionErrors.add(1) }
   }
+  // pg's instrumentation makes the server PostgreSQL's statement spans; PGlite's are made here.
   const db = withStatementTiming(opened, { slowMs: app.config.DB_SLOW_QUERY_MS, logger: app.log as Logger, spans: opened.engine === 'pglite', observer })
   app.decorate('db', db)
   app.decorate('databaseHealth', databaseHealth)
   const up = app.metricsMeter.createObservableGauge('chatbot_database_up', { description: '1 while the database answers its health check, else 0' })
   const observeUp = (result: { observe: (value: number) => void }) => { result.observe(databaseHealth.current().up ? 1 : 0) }
   up.addCallback(observeUp)
-  let timer: NodeJS.Timeout | undefined
-  let closing = false
-  const check = async (): Promise<void> => {
-    const wasUp = databaseHealth.current().up
-    const isUp = await databaseHealth.check()
-    if (closing) return
-    if (wasUp !== isUp) {
-      if (isUp) log('database', 'check', app.log).info('the database answers again')
-      else log('database', 'check', app.log).error({ reason: scrub(databaseHealth.current().lastError ?? '') }, 'the database does not answer its health check')
-    }
-    timer = setTimeout(check, CHECK_INTERVAL_MS).unref()
-  }
-  app.addHook('onReady', check)
+  app.addHook('onReady', async () => { schedule(await databaseHealth.check()) })
   app.addHook('preClose', async () => {
     closing = true
     clearTimeout(timer)

@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ProblemError } from '../src/errors.js'
+import { databaseUnavailable, isConnectionError } from '../src/health/database-health.js'
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
 import { PATTERN_MESSAGES } from './schemas.js'
 import { log } from '../src/logging/log-context.js'
@@ -51,7 +52,10 @@ export function sendProblem (request: FastifyRequest, reply: FastifyReply, statu
 }
 
 export default fp(async function errorHandlerPlugin (app) {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((failure: FastifyError, request, reply) => {
+    // The database went away under this request: it is not the request's fault, nothing of it was
+    // kept (its transaction did not commit), and retrying later will work.
+    const error = isConnectionError(failure) ? databaseUnavailable(app.config.SHED_RETRY_AFTER) : failure
     if (error instanceof ProblemError) {
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
       return sendProblem(request, reply, error.statusCode, error.type, error.message, error.extensions, error.title)
@@ -74,4 +78,4 @@ export default fp(async function errorHandlerPlugin (app) {
   app.setNotFoundHandler((request, reply) => {
     sendProblem(request, reply, 404, 'route-not-found', `There is no route ${request.method} ${request.url.split('?')[0]}. The API is described at /docs.`)
   })
-}, { name: 'error-handler' })
+}, { name: 'error-handler', dependencies: ['config'] })

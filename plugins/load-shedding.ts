@@ -1,20 +1,23 @@
-// Under overload the bot refuses work it cannot do in time, within milliseconds, with 503 and
-// Retry-After, instead of queueing until every caller times out: @fastify/under-pressure for the
-// process's limits and the database check, and a bound on chat turns in flight. Probes and
-// /status are never refused, so an orchestrator can tell "busy" from "dead" and an operator can
-// see why.
+// Under load the bot answers every turn it can within TURN_LATENCY_GOAL_MS and refuses, at once and
+// with 503 and Retry-After, only what it could not answer in time (src/health/turn-admission.ts).
+// @fastify/under-pressure guards the process itself (event-loop delay, memory), and a route that
+// uses the database is refused while the database does not answer, by the same view of it that
+// /ready gives. Probes and /status are never refused, so an orchestrator can tell "busy" from
+// "dead" and an operator can see why.
 import fp from 'fastify-plugin'
-import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEALTH_CHECK, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES } from '@fastify/under-pressure'
+import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES } from '@fastify/under-pressure'
 import { ProblemError } from '../src/errors.js'
-import { loopSaturation } from '../src/health/loop-saturation.js'
+import { databaseUnavailable } from '../src/health/database-health.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
-import { TurnLimiter } from '../src/health/turn-limiter.js'
+import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/probe-routes.js'
 import type { ShedReason } from '../src/telemetry/metrics.js'
 
-/** The bound on chat turns in flight (its run() throws the 503 problem), and the count of sheds. */
-export interface TurnGate extends Pick<TurnLimiter, 'run' | 'inFlight' | 'limit'> {
-  /** Requests shed for any reason, for the QueueBacklog alert. */
+/** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
+export interface TurnGate extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {
+  /** Turns run at the same time. */
+  readonly limit: number
+  /** Requests refused for any reason, for the QueueBacklog alert. */
   readonly shed: SlidingHistogram
 }
 
@@ -22,31 +25,32 @@ declare module 'fastify' {
   interface FastifyInstance {
     turnGate: TurnGate
   }
+  interface FastifyContextConfig {
+    /** The route reads or writes the database: while it does not answer, refused with 503 at once. */
+    usesDatabase?: boolean
+  }
 }
 
 const REASONS: Record<string, ShedReason> = {
   [TYPE_EVENT_LOOP_DELAY]: 'event_loop_delay',
   [TYPE_EVENT_LOOP_UTILIZATION]: 'event_loop_utilization',
   [TYPE_HEAP_USED_BYTES]: 'heap_used',
-  [TYPE_RSS_BYTES]: 'rss',
-  [TYPE_HEALTH_CHECK]: 'database'
+  [TYPE_RSS_BYTES]: 'rss'
 }
-const DETAILS: Record<ShedReason, string> = {
-  turns_in_flight: 'The bot is answering as many turns as it can (MAX_TURNS_IN_FLIGHT), and no slot came free in time; retry after the given seconds.',
-  request_wait: 'The bot is answering as many requests as it can (this one waited over MAX_REQUEST_WAIT_MS); retry after the given seconds.',
+const DETAILS: Record<Exclude<ShedReason, 'database'>, string> = {
+  latency_goal: 'The bot is answering as many turns as it can, and this one could not have been answered within TURN_LATENCY_GOAL_MS; retry after the given seconds.',
   event_loop_delay: 'The server is overloaded (event-loop delay over MAX_EVENT_LOOP_DELAY_MS); retry after the given seconds.',
   event_loop_utilization: 'The server is overloaded (event-loop utilization over MAX_EVENT_LOOP_UTILIZATION); retry after the given seconds.',
   heap_used: 'The server is short of memory (heap over MAX_HEAP_USED_BYTES); retry after the given seconds.',
-  rss: 'The server is short of memory (RSS over MAX_RSS_BYTES); retry after the given seconds.',
-  database: 'The database does not answer; retry after the given seconds.'
+  rss: 'The server is short of memory (RSS over MAX_RSS_BYTES); retry after the given seconds.'
 }
-
-// The wait allowed behind others in one loop turn while the loop is saturated: enough for cheap
-// requests ahead (a probe, a session read), not for a chat turn.
-const SATURATED_WAIT_MS = 1
 
 // Probes, and /status, which an operator needs most when the bot is overloaded.
 const exempt = (url: string, route: string | undefined): boolean => isProbe(url) || route === '/status'
+
+// On PGlite turns do not overlap: one at a time keeps the line, and its wait, visible to the
+// admission. Server PostgreSQL overlaps them up to the pool's connections.
+const PGLITE_CONCURRENCY = 1
 
 export default fp(async function loadSheddingPlugin (app) {
   const config = app.config
@@ -55,6 +59,7 @@ export default fp(async function loadSheddingPlugin (app) {
   const refuse = (reason: ShedReason): ProblemError => {
     app.metrics.shedRequests.add(1, { reason })
     shed.record()
+    if (reason === 'database') return databaseUnavailable(retryAfterSeconds)
     return new ProblemError({ status: 503, type: 'overloaded', title: 'Service Unavailable', detail: DETAILS[reason], extensions: { reason, retry_after_seconds: retryAfterSeconds }, retryAfterSeconds })
   }
 
@@ -63,57 +68,41 @@ export default fp(async function loadSheddingPlugin (app) {
     maxEventLoopUtilization: config.MAX_EVENT_LOOP_UTILIZATION,
     maxHeapUsedBytes: config.MAX_HEAP_USED_BYTES,
     maxRssBytes: config.MAX_RSS_BYTES,
-    // The cached result of the database plugin's own check: no query per under-pressure tick.
-    healthCheck: async () => app.databaseHealth.current().up,
-    healthCheckInterval: 1000,
     pressureHandler: async (request, _reply, type) => {
       if (exempt(request.url, request.routeOptions.url)) return
       throw refuse(REASONS[type] ?? 'event_loop_delay')
     }
   })
 
-  // PGlite answers a turn without yielding to the event loop, so its backlog never shows as turns
-  // in flight: it waits in the sockets, and each loop turn serves every request that is ready, one
-  // after another. A request reached later than MAX_REQUEST_WAIT_MS into such a batch has waited at
-  // least that long: shedding it (cheap) ends the batch sooner, so the next requests are answered
-  // in time instead of everyone waiting for everyone. setImmediate runs when the batch is over.
-  //
-  // That limit lets a burst through. A standing queue is another matter (CoDel's insight): when the
-  // event loop has been busy through the last 100 ms, every request waited, in the sockets, about
-  // as long as the last batch took, so a batch may take one turn and what comes after it in the
-  // same loop turn is refused, which keeps the answered ones within about two turns' time. Only on
-  // PGlite: on server PostgreSQL turns overlap, a request is reached late behind the others'
-  // continuations rather than their whole turns, and bench:overload answered less and later with it.
-  let batchStarted: number | undefined
-  if (config.MAX_REQUEST_WAIT_MS > 0) {
-    const saturation = app.db.engine === 'pglite' ? loopSaturation() : undefined
-    app.addHook('onClose', async () => { saturation?.stop() })
-    app.addHook('onRequest', async request => {
-      const now = performance.now()
-      if (batchStarted === undefined) {
-        batchStarted = now
-        setImmediate(() => { batchStarted = undefined })
-      } else if (now - batchStarted > (saturation?.now() === true ? SATURATED_WAIT_MS : config.MAX_REQUEST_WAIT_MS) && !exempt(request.url, request.routeOptions.url)) {
-        throw refuse('request_wait')
-      }
-    })
-  }
+  // Refused before its body is read, by the state /ready reports: when /ready says ready, it is served.
+  app.addHook('onRequest', async request => {
+    if (request.routeOptions.config.usesDatabase === true && !app.databaseHealth.current().up) throw refuse('database')
+  })
 
-  const limiter = new TurnLimiter({ limit: config.MAX_TURNS_IN_FLIGHT, maxWaitMs: config.MAX_REQUEST_WAIT_MS, refuse: () => refuse('turns_in_flight') })
+  const admission = new TurnAdmission({
+    concurrency: config.MAX_TURNS_IN_FLIGHT > 0 ? config.MAX_TURNS_IN_FLIGHT : app.db.engine === 'pglite' ? PGLITE_CONCURRENCY : config.DATABASE_POOL_SIZE,
+    latencyGoalMs: config.TURN_LATENCY_GOAL_MS,
+    refuse: () => refuse('latency_goal')
+  })
   app.decorate('turnGate', {
-    run: async turn => await limiter.run(turn),
-    inFlight: () => limiter.inFlight(),
-    limit: limiter.limit,
+    run: async turn => await admission.run(turn),
+    inFlight: () => admission.inFlight(),
+    queued: () => admission.queued(),
+    predictedMs: () => admission.predictedMs(),
+    limit: admission.concurrency,
     shed
   } satisfies TurnGate)
 
   const meter = app.metricsMeter
   const inFlightGauge = meter.createObservableGauge('chatbot_turns_in_flight', { description: 'Chat turns being answered now' })
-  const limitGauge = meter.createObservableGauge('chatbot_turns_in_flight_limit', { description: 'MAX_TURNS_IN_FLIGHT: turns past it are shed' })
+  const limitGauge = meter.createObservableGauge('chatbot_turns_in_flight_limit', { description: 'Chat turns answered at the same time; more wait in line' })
+  const queuedGauge = meter.createObservableGauge('chatbot_turns_queued', { description: 'Chat turns waiting in line for one of those in flight to end' })
+  const gauges = [inFlightGauge, limitGauge, queuedGauge]
   const observe = (result: { observe: (gauge: typeof inFlightGauge, value: number) => void }) => {
-    result.observe(inFlightGauge, limiter.inFlight())
-    result.observe(limitGauge, limiter.limit)
+    result.observe(inFlightGauge, admission.inFlight())
+    result.observe(limitGauge, admission.concurrency)
+    result.observe(queuedGauge, admission.queued())
   }
-  meter.addBatchObservableCallback(observe, [inFlightGauge, limitGauge])
-  app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, [inFlightGauge, limitGauge]) })
+  meter.addBatchObservableCallback(observe, gauges)
+  app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, gauges) })
 }, { name: 'load-shedding', dependencies: ['config', 'metrics', 'database', 'error-handler'] })

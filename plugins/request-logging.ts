@@ -25,8 +25,8 @@ export default fp(async function requestLoggingPlugin (app) {
 
   app.decorateRequest('logFields', null as unknown as LogFields)
   app.addHook('onRequest', (request, _reply, done) => {
-    request.logFields = {}
-    // request.log is the pino child logger Fastify made for this request (with its req_id).
+    // request.log is the app's logger (src/app.ts); the request's id is a field of its context.
+    request.logFields = { req_id: request.id }
     runWithLogger(request.log as Logger, done, request.logFields)
   })
 

@@ -14,6 +14,7 @@ import errorHandler from '../plugins/error-handler.js'
 import validation from '../plugins/validation.js'
 import openApi from '../plugins/openapi.js'
 import databasePlugin from '../plugins/database.js'
+import databaseMetricsPlugin from '../plugins/database-metrics.js'
 import authPlugin from '../plugins/auth.js'
 import searchEnginePlugin from '../plugins/search-engine.js'
 import sessionManagerPlugin from '../plugins/session-manager.js'
@@ -56,6 +57,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: logger as FastifyBaseLogger,
     // plugins/request-logging writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    // request.log is the app's logger itself, not a child made for each request: the request's id
+    // reaches every line logged while serving it from the logging context (plugins/request-logging),
+    // as its session and user do, which spares a child logger, and its bindings' serialisation, per request.
+    childLoggerFactory: logger => logger,
     bodyLimit: BODY_LIMIT,
     // A caller's X-Request-Id is kept so its logs and ours join up, but only if it looks like an id.
     requestIdHeader: false,
@@ -67,6 +72,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   // Only JSON is accepted; a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
+  // A keep-alive connection whose request is in flight when the app starts closing stayed open after
+  // its response (server.close() closes only the connections idle at that moment), and held the
+  // shutdown until SHUTDOWN_TIMEOUT forced it: from then on, each response closes its connection.
+  let closing = false
+  app.addHook('preClose', (done) => { closing = true; done() })
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close')
+    done(null, payload)
+  })
   await app.register(configPlugin, { config, clock: options.clock })
   await app.register(requestLogging)
   await app.register(traceId)
@@ -75,6 +89,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(openApi)
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { database: options.database, auditLog: options.auditLog })
+  await app.register(databaseMetricsPlugin)
   await app.register(authPlugin)
   await app.register(searchEnginePlugin)
   await app.register(sessionManagerPlugin)

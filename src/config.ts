@@ -48,10 +48,11 @@ export const ConfigSchema = Type.Object({
   SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 2.3 }),
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
   SHUTDOWN_TIMEOUT: seconds(10),
-  // Load shedding (@fastify/under-pressure): 0 turns a limit off.
-  MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 4 }),
-  // How long a request may wait behind others: in one event-loop turn, or for a turn slot (plugins/load-shedding.ts).
-  MAX_REQUEST_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 25 }),
+  // A turn predicted to take longer than this, waiting included, is refused at once (plugins/load-shedding.ts).
+  TURN_LATENCY_GOAL_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 }),
+  // Turns answered at the same time, the rest waiting in line; 0: 1 on PGlite, DATABASE_POOL_SIZE on PostgreSQL.
+  MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+  // Load shedding of the process (@fastify/under-pressure): 0 turns a limit off.
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
   MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0 }),

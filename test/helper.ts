@@ -16,12 +16,10 @@ import { openPGliteDatabase } from '../src/db/pglite-database.js'
 import { projectRoot } from '../src/project.js'
 
 export function testConfig (env: Record<string, string> = {}): Config {
-  // Back-to-back app.inject() calls barely let the event loop turn, so to MAX_REQUEST_WAIT_MS a whole
-  // test looks like one long batch, and on a loaded CI machine under-pressure can see a second of
-  // event-loop delay: both off here, and tested where they apply (load-shedding.test.ts). So is the
-  // bound on turns in flight, which tests that run turns side by side on server PostgreSQL would meet.
-  // No scheduled weekly report either, unless a test asks for one (weekly-report.test.ts).
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', MAX_REQUEST_WAIT_MS: '0', MAX_EVENT_LOOP_DELAY_MS: '0', MAX_TURNS_IN_FLIGHT: '100', REPORT_SCHEDULE: '', ...env })
+  // On a loaded CI machine under-pressure can see a second of event-loop delay: off here, and tested
+  // where it applies (load-shedding.test.ts). No scheduled weekly report either, unless a test asks
+  // for one (weekly-report.test.ts).
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', MAX_EVENT_LOOP_DELAY_MS: '0', REPORT_SCHEDULE: '', ...env })
 }
 
 /** An app on its own fresh database (an in-memory PGlite unless options.database is given). */

@@ -34,6 +34,8 @@ export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = []
   readonly logs: ReceivedLog[] = []
   readonly metricNames = new Set<string>()
+  /** The service.instance.id of every resource that exported metrics. */
+  readonly metricInstances = new Set<unknown>()
   private server: Server | undefined
 
   async start (port = 0): Promise<string> {
@@ -80,7 +82,8 @@ export class OtlpReceiver {
         }
       }
     } else if (path === '/v1/metrics') {
-      for (const { scopeMetrics } of message.resourceMetrics ?? []) {
+      for (const { resource, scopeMetrics } of message.resourceMetrics ?? []) {
+        this.metricInstances.add(attributes((resource as { attributes: KeyValue[] }).attributes)['service.instance.id'])
         for (const scope of scopeMetrics as Array<{ metrics: Array<{ name: string }> }>) for (const metric of scope.metrics) this.metricNames.add(metric.name)
       }
     }

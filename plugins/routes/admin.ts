@@ -26,6 +26,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async () => current())
 
   app.put('/v1/admin/log-level', {
+    config: { usesDatabase: true },
     onRequest: app.requireRole('admin'),
     schema: { tags: ['admin'], summary: 'Change the log level, globally or for one module, without a restart', security: [{ apiKey: [] }], body: LogLevelChange, response: withProblems({ 200: LogLevels }, 401, 403, 415) }
   }, async (request) => {
@@ -39,7 +40,14 @@ const adminRoutes: FastifyPluginAsyncTypebox = async function (app) {
       setModuleLevel(module, reset === true ? undefined : level)
     }
     const after = current()
+    // An audited change is kept only if its audit entry is: otherwise it is put back, and the
+    // caller's error (503 while the database is down) says it did not happen.
     await app.auditTrail.record({ actor: request.actor, action: 'log_level.change', target: module ?? 'global', result: 'success', details: { before, after } })
+      .catch((error: unknown) => {
+        app.log.level = before.level
+        if (module !== undefined) setModuleLevel(module, before.modules[module])
+        throw error
+      })
     log('http', 'putLogLevel', request.log).warn({ before, after }, 'log level changed')
     return after
   })

@@ -33,6 +33,7 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const common = { onRequest: app.requireRole('admin', 'analyst'), security: [{ apiKey: [] }] }
 
   app.get('/v1/analytics/usage', {
+    config: { usesDatabase: true },
     onRequest: common.onRequest,
     schema: { tags: ['analytics'], summary: 'Turns, sessions, users, commands, answer rate, feedback and the top unanswered questions (scrubbed), from the database', security: common.security, querystring: PeriodQuery, response: withProblems({ 200: Type.Object({ ...Range, ...UsageFiguresSchema.properties }) }, 401, 403) }
   }, async request => {
@@ -41,6 +42,7 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.get('/v1/analytics/performance', {
+    config: { usesDatabase: true },
     onRequest: common.onRequest,
     schema: { tags: ['analytics'], summary: 'Turn latency p50/p95/p99 by reply kind, per hour or day, and regressions against the period before, from the database', security: common.security, querystring: BucketQuery, response: withProblems({ 200: Type.Object({ ...Range, bucket: Type.String(), totals: Type.Array(LatencyRowSchema), rows: Type.Array(LatencyRowSchema), regressions: Type.Array(RegressionSchema) }) }, 401, 403) }
   }, async request => {

@@ -30,7 +30,14 @@ const SystemStatus = Type.Object({
     slowest_recent_statement: Type.Optional(Type.Object({ statement: Type.String(), duration_ms: Type.Number(), at: Type.String() }))
   }),
   sessions: Type.Object({ active: Type.Optional(Type.Integer()), cap: Type.Integer() }),
-  turns: Type.Object({ in_flight: Type.Integer(), limit: Type.Integer(), shed_last_5m: Type.Integer() }),
+  turns: Type.Object({
+    in_flight: Type.Integer(),
+    limit: Type.Integer({ description: 'Turns answered at the same time; more wait in line' }),
+    queued: Type.Integer(),
+    predicted_ms: Type.Optional(Type.Number({ description: 'What a turn arriving now is predicted to take, waiting included; absent until the service rate is measured' })),
+    latency_goal_ms: Type.Integer({ description: 'TURN_LATENCY_GOAL_MS: turns predicted to take longer are refused' }),
+    shed_last_5m: Type.Integer({ description: 'Requests refused with 503 in the last 5 minutes, for any reason' })
+  }),
   memory: Type.Object({ rss_bytes: Type.Integer(), heap_used_bytes: Type.Integer(), limit_bytes: Type.Integer() }),
   cpu: Type.Object({ cores_used: Type.Number({ description: 'Since the previous alert evaluation; 1 = one core' }) }),
   event_loop: Type.Object({ delay_p99_ms: Type.Number(), delay_max_ms: Type.Number(), utilization: Type.Number() }),
@@ -39,6 +46,8 @@ const SystemStatus = Type.Object({
   telemetry: Type.Object({ enabled: Type.Boolean(), endpoint: Type.Optional(Type.String()), dropped: Type.Optional(Type.Record(Type.String(), Type.Integer())) }),
   alerts_firing: Type.Array(AlertStateSchema)
 })
+
+const roundedMs = (ms: number | undefined): number | undefined => ms === undefined ? undefined : Math.round(ms * 10) / 10
 
 const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestinations, 'status'> }> = async function (app, options) {
   let shuttingDown = false
@@ -89,7 +98,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestin
         slowest_recent_statement: app.databaseHealth.slowestRecent()
       },
       sessions: { active: activeSessions, cap: app.config.MAX_ACTIVE_SESSIONS },
-      turns: { in_flight: app.turnGate.inFlight(), limit: app.turnGate.limit, shed_last_5m: app.turnGate.shed.count(5 * 60_000) },
+      turns: { in_flight: app.turnGate.inFlight(), limit: app.turnGate.limit, queued: app.turnGate.queued(), predicted_ms: roundedMs(app.turnGate.predictedMs()), latency_goal_ms: app.config.TURN_LATENCY_GOAL_MS, shed_last_5m: app.turnGate.shed.count(5 * 60_000) },
       memory: { rss_bytes: resources.rssBytes, heap_used_bytes: resources.heapUsedBytes, limit_bytes: resources.memoryLimitBytes },
       cpu: { cores_used: Math.round(resources.cpuCoresUsed * 1000) / 1000 },
       event_loop: { delay_p99_ms: resources.eventLoopDelayMs.p99, delay_max_ms: resources.eventLoopDelayMs.max, utilization: Math.round(resources.eventLoopUtilization * 1000) / 1000 },

@@ -39,6 +39,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const security = [{ apiKey: [] }]
 
   app.post('/v1/kb/documents', {
+    config: { usesDatabase: true },
     onRequest: admin,
     bodyLimit: KB_BODY_LIMIT,
     schema: {
@@ -54,6 +55,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.get('/v1/kb/documents/:id', {
+    config: { usesDatabase: true },
     onRequest: admin,
     schema: { tags: ['knowledge base'], summary: 'One document', security, params: DocumentParams, response: withProblems({ 200: DocumentRecord }, 401, 403, 404) }
   }, async (request) => {
@@ -62,6 +64,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.put('/v1/kb/documents/:id', {
+    config: { usesDatabase: true },
     onRequest: admin,
     bodyLimit: KB_BODY_LIMIT,
     schema: {
@@ -79,6 +82,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.delete('/v1/kb/documents/:id', {
+    config: { usesDatabase: true },
     onRequest: admin,
     schema: { tags: ['knowledge base'], summary: 'Delete one document', security, params: DocumentParams, response: withProblems({ 204: Type.Null() }, 401, 403, 404) }
   }, async (request, reply) => {

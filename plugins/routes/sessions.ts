@@ -34,6 +34,7 @@ export const MessageRecord = Type.Object({
 
 const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/sessions/:id', {
+    config: { usesDatabase: true },
     onRequest: app.chatAccess,
     schema: { tags: ['sessions'], summary: 'A session and its state', params: SessionParams, response: withProblems({ 200: SessionRecord }, 401, 404) }
   }, async (request) => {
@@ -52,6 +53,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.get('/v1/sessions/:id/messages', {
+    config: { usesDatabase: true },
     onRequest: app.chatAccess,
     schema: {
       tags: ['sessions'],
@@ -73,6 +75,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   app.delete('/v1/sessions/:id', {
+    config: { usesDatabase: true },
     onRequest: app.chatAccess,
     schema: { tags: ['sessions'], summary: 'Delete a session with all its messages and feedback', params: SessionParams, response: withProblems({ 204: Type.Null() }, 401, 404) }
   }, async (request, reply) => {

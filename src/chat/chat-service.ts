@@ -1,7 +1,8 @@
 // The chat turn: resolve the session, parse the message, answer it (search or command), then
-// persist both sides in one transaction. Nothing is written before the reply is known, and the
-// turn is acknowledged only after the commit, so a failure leaves no half-written turn.
-import type { Database } from '../db/database.js'
+// persist both sides atomically (one statement, or one transaction when a session is created or
+// ended with it). Nothing is written before the reply is known, and the turn is acknowledged only
+// after it is stored, so a failure leaves no half-written turn.
+import type { Database, Queryable } from '../db/database.js'
 import { isCommandName, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
 import { addLogFields, log } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
@@ -77,42 +78,48 @@ export class ChatService {
     addLogFields({ user_id: pseudonym, session_id: input.sessionId })
     if (pseudonym !== undefined) span.setAttribute('enduser.pseudo.id', pseudonym)
     const { sessionId } = input
-    const existing = sessionId === undefined ? undefined : await inSpan('session.resolve', { 'session.id': sessionId }, async () => await sessionManager.resume(sessionId, userId))
-    const parsed = inSpan('command.parse', {}, () => this.options.commandParser.parse(input.message))
+    // No span of its own for resolving the session (its SELECT is a span, and the turn's span names
+    // the session) nor for parsing (microseconds, whose outcome the turn's span names as parley.command).
+    const existing = sessionId === undefined ? undefined : await sessionManager.resume(sessionId, userId)
+    const parsed = this.options.commandParser.parse(input.message)
     const command = this.loggedCommand(parsed)
     addLogFields({ command })
     if (command !== undefined) span.setAttribute('parley.command', command)
     if (parsed.type === 'command') log('command_parser', 'parse').debug('command.parsed')
     // A user fighting the syntax is worth seeing; the reason quotes what was typed, so it is chat text.
-    if (parsed.type === 'invalid') log('command_parser', 'parse').info({ reason: this.options.privacy?.chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
-    logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
+    // (Chat text is scrubbed only for a line that is written: scrub() is the dearest part of one.)
+    if (parsed.type === 'invalid') {
+      const parserLog = log('command_parser', 'parse')
+      if (parserLog.isLevelEnabled('info')) parserLog.info({ reason: this.options.privacy?.chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
+    }
+    if (logger.isLevelEnabled('info')) logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
     const reply = await this.reply(parsed, existing)
 
-    const outcome = await inSpan('reply.persist', {}, async () => await db.transaction(async tx => {
-      const session = existing ?? await sessionManager.create(tx, userId)
-      const turn = await sessionManager.recordTurn(tx, session.id)
-      const at = this.now()
-      if (reply.feedback !== undefined) await messageStore.recordFeedback(tx, { sessionId: session.id, ...reply.feedback, at })
-      await messageStore.insertTurn(tx, {
-        sessionId: session.id,
-        turn,
+    // A turn of an existing session is one statement; a new session, feedback or a reset need a
+    // transaction around theirs, so that a failure keeps none of it.
+    const persist = async (db: Queryable): Promise<TurnResult> => {
+      const session = existing ?? await sessionManager.create(db, userId)
+      if (reply.feedback !== undefined) await messageStore.recordFeedback(db, { sessionId: session.id, ...reply.feedback, at: this.now() })
+      const turn = await sessionManager.recordTurn(db, session.id, {
         userText: input.message,
         reply: reply.text,
         kind: reply.kind,
         command: reply.command ?? null,
         sources: reply.sources,
         topScore: reply.topScore,
-        latencyMs: performance.now() - started,
-        at
+        latencyMs: performance.now() - started
       })
       let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources }
       if (reply.reset === true) {
-        await sessionManager.end(tx, session.id, 'reset')
+        await sessionManager.end(db, session.id, 'reset')
         // The /reset turn stays in the closed session; the caller continues in the new one, which has no turns yet.
-        result = { ...result, sessionId: (await sessionManager.create(tx, session.userId)).id, turn: 0 }
+        result = { ...result, sessionId: (await sessionManager.create(db, session.userId)).id, turn: 0 }
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
-    }))
+    }
+    const alone = existing !== undefined && reply.feedback === undefined && reply.reset !== true
+    // A turn of one statement has that statement's span; a transaction gets a span around its statements.
+    const outcome = alone ? await persist(db) : await inSpan('reply.persist', {}, async () => await db.transaction(persist))
     addLogFields({ session_id: outcome.sessionId })
     span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind })
     this.options.instruments?.turns.add(1, { kind: outcome.kind })

@@ -1,4 +1,5 @@
-// Both sides of every turn, stored together so a conversation can be replayed and analysed later.
+// Both sides of every turn (stored with the turn by the session manager, in one statement), read
+// back so a conversation can be replayed and analysed later; and the feedback on answers.
 import type { Database, Queryable } from '../db/database.js'
 import type { SearchHit } from '../search/search-engine.js'
 
@@ -26,19 +27,6 @@ export interface StoredMessage {
   createdAt: Date
 }
 
-export interface TurnRecord {
-  sessionId: string
-  turn: number
-  userText: string
-  reply: string
-  kind: ReplyKind
-  command: string | null
-  sources: Source[]
-  topScore: number | null
-  latencyMs: number
-  at: Date
-}
-
 type MessageRow = Omit<StoredMessage, 'createdAt'> & { created_at: Date }
 
 export class MessageStore {
@@ -46,14 +34,6 @@ export class MessageStore {
 
   constructor (db: Database) {
     this.db = db
-  }
-
-  /** Both messages of a turn in one statement: one round trip, and one span, per turn. */
-  async insertTurn (tx: Queryable, turn: TurnRecord): Promise<void> {
-    await tx.query(
-      `INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, created_at)
-       VALUES ($1, $2, 'user', $3, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, $4), ($1, $2, 'bot', $5, $6, $7, $8, $9, $10, $4)`,
-      [turn.sessionId, turn.turn, turn.userText, turn.at, turn.reply, turn.kind, turn.command, JSON.stringify(turn.sources), turn.topScore, turn.latencyMs])
   }
 
   /** Both messages of up to `turns` turns before turn `before` (the latest turns if omitted), oldest first. */

@@ -24,4 +24,6 @@ export interface Database extends Queryable {
   close(): Promise<void>
   /** The connection pool by state (server PostgreSQL only; PGlite has one embedded connection). */
   poolStats?(): { total: number, idle: number, waiting: number }
+  /** The pool's name as the semantic conventions' metrics label it (host:port/database) and its size. */
+  readonly pool?: { name: string, max: number }
 }

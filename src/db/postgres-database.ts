@@ -14,8 +14,20 @@ function wrap (client: pg.Pool | pg.PoolClient): Queryable {
   }
 }
 
+const ignoreLostConnection = (): void => {}
+
+/** host:port/database, as pg's instrumentation names pools: never the user or the password. */
+function poolName (connectionString: string): string {
+  const { host, port, database } = pg.defaults
+  const url = new URL(connectionString)
+  return `${url.hostname === '' ? host : url.hostname}:${url.port === '' ? port : url.port}/${url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : database}`
+}
+const CONNECT_TIMEOUT_MS = 2000
+
 export async function openPostgresDatabase (connectionString: string, poolSize: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString, max: poolSize })
+  // A database that does not answer fails a request within seconds rather than holding it (and
+  // its caller) forever: pg waits for a connection without limit by default.
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true })
   // An idle client that loses its server connection emits 'error' on the pool; without a
   // listener that would crash the process, and the pool replaces the client on next use anyway.
   pool.on('error', () => {})
@@ -27,8 +39,13 @@ export async function openPostgresDatabase (connectionString: string, poolSize: 
     engine: 'postgres',
     ...queryable,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    pool: { name: poolName(connectionString), max: poolSize },
     async transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect()
+      // A connection lost while checked out emits 'error' on its client, which the pool listens to
+      // only while the client is idle: unheard, it would end the process. The query in flight
+      // fails with it, and the broken client is discarded below.
+      client.on('error', ignoreLostConnection)
       let result: T
       try {
         await client.query('BEGIN')
@@ -37,9 +54,11 @@ export async function openPostgresDatabase (connectionString: string, poolSize: 
       } catch (error) {
         // A client whose ROLLBACK failed is broken: release(error) makes the pool discard it.
         const broken = await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError)
+        client.off('error', ignoreLostConnection)
         client.release(broken)
         throw error
       }
+      client.off('error', ignoreLostConnection)
       client.release()
       return result
     },

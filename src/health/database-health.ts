@@ -3,6 +3,7 @@
 // and how its statements fare (latency window, slowest recent, connection errors).
 import type { Database } from '../db/database.js'
 import { statementSummary } from '../db/statement-timing.js'
+import { ProblemError } from '../errors.js'
 import { SlidingHistogram } from './sliding-window.js'
 
 export interface DatabaseState {
@@ -28,7 +29,19 @@ const CONNECTION_FAILURE = /^(08|57P0[123]$)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT
 export function isConnectionError (error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code === 'string' && CONNECTION_FAILURE.test(code)) return true
-  return error instanceof Error && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message)
+  return error instanceof Error && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message)
+}
+
+/** The answer to a request that needs the database while it does not answer: retry later, not a failure of the request. */
+export function databaseUnavailable (retryAfterSeconds: number): ProblemError {
+  return new ProblemError({
+    status: 503,
+    type: 'database-unavailable',
+    title: 'Service Unavailable',
+    detail: 'The database does not answer; nothing of this request was kept. Retry after the given seconds.',
+    extensions: { reason: 'database', retry_after_seconds: retryAfterSeconds },
+    retryAfterSeconds
+  })
 }
 
 export class DatabaseHealth {
@@ -41,8 +54,12 @@ export class DatabaseHealth {
   readonly statementSeconds: SlidingHistogram
   readonly connectionErrorWindow: SlidingHistogram
 
-  constructor (options: { db: Database, now?: () => Date, timeoutMs?: number, horizonMs?: number }) {
+  private readonly onChange: (state: DatabaseState) => void
+
+  /** onChange is told each time `up` changes, by a check or by a statement that failed for want of a connection. */
+  constructor (options: { db: Database, now?: () => Date, timeoutMs?: number, horizonMs?: number, onChange?: (state: DatabaseState) => void }) {
     this.db = options.db
+    this.onChange = options.onChange ?? (() => {})
     this.now = options.now ?? (() => new Date())
     this.timeoutMs = options.timeoutMs ?? 2000
     this.state = { up: true, since: this.now(), lastCheckedAt: undefined, lastError: undefined, connectionErrors: 0 }
@@ -67,7 +84,9 @@ export class DatabaseHealth {
     }
     const up = error === undefined
     const checkedAt = this.now()
-    this.state = { ...this.state, up, since: up === this.state.up ? this.state.since : checkedAt, lastCheckedAt: checkedAt, lastError: error }
+    const changed = up !== this.state.up
+    this.state = { ...this.state, up, since: changed ? checkedAt : this.state.since, lastCheckedAt: checkedAt, lastError: error }
+    if (changed) this.onChange(this.current())
     return up
   }
 
@@ -79,11 +98,19 @@ export class DatabaseHealth {
     }
   }
 
-  /** Counts the failure if it was for want of a connection; true if so. */
+  /**
+   * Counts the failure if it was for want of a connection, and then takes the database for down at
+   * once, without waiting for the next check, so that the requests after it are refused quickly
+   * instead of each waiting for a connection. True if it was such a failure.
+   */
   recordFailure (error: unknown): boolean {
     if (!isConnectionError(error)) return false
     this.state.connectionErrors++
     this.connectionErrorWindow.record()
+    if (this.state.up) {
+      this.state = { ...this.state, up: false, since: this.now(), lastError: error instanceof Error ? error.message : String(error) }
+      this.onChange(this.current())
+    }
     return true
   }
 

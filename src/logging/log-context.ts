@@ -5,6 +5,8 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { pino, type Logger } from 'pino'
 
 export interface LogFields {
+  /** The request's id (Fastify's, from X-Request-Id or made up), on every line logged while serving it. */
+  req_id?: string
   session_id?: string
   /** Always the pseudonym (see LogPrivacy), never the caller's raw user id. */
   user_id?: string
@@ -61,11 +63,6 @@ export function currentLogFields (): LogFields {
   return current()?.fields ?? {}
 }
 
-/** The bindings of the current context's logger (a request's `req_id`), for loggers outside it. */
-export function contextBindings (): Record<string, unknown> {
-  return current()?.logger.bindings() ?? {}
-}
-
 let fallback: Logger | undefined
 
 /** The logger used outside any context (start-up, tests that build domain objects directly). */
@@ -79,6 +76,7 @@ const moduleLevels = new Map<string, string>()
 export function setModuleLevel (module: string, level: string | undefined): void {
   if (level === undefined) moduleLevels.delete(module)
   else moduleLevels.set(module, level)
+  levelsChanged++
 }
 
 export function moduleLevelOverrides (): Record<string, string> {
@@ -88,17 +86,38 @@ export function moduleLevelOverrides (): Record<string, string> {
 /** A logger log() can derive from: any pino logger, Fastify's `app.log` and `request.log` included. */
 export interface ParentLogger { child: (bindings: { module: string, fn: string }) => object }
 
+// log()'s loggers, made once per base logger, module and function rather than at every call: a
+// turn logs through half a dozen, and each pino child costs the serialisation of its bindings.
+// The request's own fields come from the context (the root logger's mixin), not from a child per
+// request, so one child of the app's logger serves every request. A base that goes away (a test's
+// app) takes its loggers with it.
+interface ModuleLogger { logger: Logger, levels: number }
+const moduleLoggers = new WeakMap<object, Map<string, Map<string, ModuleLogger>>>()
+// Module-level changes are rare; each bumps this, and a logger made before one takes it on when next used.
+let levelsChanged = 0
+
 /**
  * A logger for one module and function, based on the current context's logger; outside any
  * context, on `outside` if given, else on the process's fallback logger. Lines logged through it
- * follow the module's level set at run time.
+ * follow the module's level set at run time, else the base's level (pino children inherit it).
  */
 export function log (module: string, fn: string, outside?: ParentLogger): Logger {
-  const base: ParentLogger | undefined = current()?.logger ?? outside ?? fallback
-  const logger = (base ?? silent).child({ module, fn }) as Logger
-  const level = moduleLevels.get(module)
-  if (level !== undefined) logger.level = level
-  return logger
+  const base: ParentLogger = current()?.logger ?? outside ?? fallback ?? silent
+  let byModule = moduleLoggers.get(base)
+  if (byModule === undefined) moduleLoggers.set(base, byModule = new Map())
+  let byFn = byModule.get(module)
+  if (byFn === undefined) byModule.set(module, byFn = new Map())
+  let entry = byFn.get(fn)
+  if (entry === undefined || entry.levels !== levelsChanged) {
+    // A new child, so that one whose module had a level of its own follows the base's again once that is reset.
+    entry = { logger: base.child({ module, fn }) as Logger, levels: levelsChanged }
+    const level = moduleLevels.get(module)
+    if (level !== undefined) entry.logger.level = level
+    // Functions are names in the code, so the maps stay small; the bound is for safety's sake.
+    if (byFn.size < MAX_FUNCTIONS_PER_MODULE) byFn.set(fn, entry)
+  }
+  return entry.logger
 }
 
+const MAX_FUNCTIONS_PER_MODULE = 1000
 const silent = pino({ level: 'silent' })

@@ -3,6 +3,9 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { scrub } from './scrubber.js'
 
+// Pseudonyms remembered, by user id: the active users of a busy hour, a few hundred kB at most.
+const MAX_PSEUDONYMS = 10_000
+
 export type ChatContentMode = 'off' | 'redacted' | 'full'
 
 export interface LogPrivacyOptions {
@@ -16,6 +19,7 @@ export class LogPrivacy {
   readonly stablePseudonyms: boolean
   private readonly options: LogPrivacyOptions
   private readonly secret: Buffer
+  private readonly pseudonyms = new Map<string, string>()
 
   constructor (options: LogPrivacyOptions) {
     this.options = options
@@ -27,7 +31,17 @@ export class LogPrivacy {
   userId (userId: string | null | undefined): string | undefined {
     if (userId === null || userId === undefined) return undefined
     if (this.options.userIdMode === 'plain') return userId
-    return `u_${createHmac('sha256', this.secret).update(userId).digest('hex').slice(0, 16)}`
+    // A user's turns come in runs: their pseudonym is kept rather than an HMAC made at every turn.
+    let pseudonym = this.pseudonyms.get(userId)
+    if (pseudonym !== undefined) {
+      // Least recently used first: a hit moves to the end.
+      this.pseudonyms.delete(userId)
+    } else {
+      pseudonym = `u_${createHmac('sha256', this.secret).update(userId).digest('hex').slice(0, 16)}`
+      if (this.pseudonyms.size >= MAX_PSEUDONYMS) this.pseudonyms.delete(this.pseudonyms.keys().next().value!)
+    }
+    this.pseudonyms.set(userId, pseudonym)
+    return pseudonym
   }
 
   /** Chat text as logs may carry it: nothing, scrubbed of personal data, or verbatim. */

@@ -2,7 +2,7 @@
 // name, the service identity, and the context of the work in progress on every line.
 import { pino, stdTimeFunctions, type DestinationStream, type LogFn, type Logger } from 'pino'
 import { errorLogFields } from './error-fingerprint.js'
-import { contextBindings, currentLogFields } from './log-context.js'
+import { currentLogFields } from './log-context.js'
 import { scrub } from './scrubber.js'
 import { redactSecrets } from './secret-keys.js'
 
@@ -30,9 +30,11 @@ function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
 }
 
 function scrubErrorMessage (this: Logger, args: Parameters<LogFn>, method: LogFn): void {
-  const [first, message, ...rest] = args as [unknown, unknown, ...unknown[]]
+  // Every line passes here: those without an error go on untouched, without copying their arguments.
+  const first: unknown = args[0]
   const error = first instanceof Error ? first : (first as { err?: unknown } | null)?.err
   if (!(error instanceof Error)) return method.apply(this, args)
+  const [, message, ...rest] = args as [unknown, unknown, ...unknown[]]
   method.call(this, first as object, scrub(typeof message === 'string' ? message : error.message), ...rest)
 }
 
@@ -60,8 +62,7 @@ export function createAuditLogger (options: Omit<LoggerOptions, 'level'>): Logge
   return pino({
     ...commonOptions(options),
     level: 'info',
-    formatters: { level: () => ({ level: 'audit' }), log: lineFields },
-    // Not a child of the request's logger, so the request id is taken from its context.
-    mixin: () => ({ ...contextBindings(), ...currentLogFields() })
+    // Not a child of the request's logger: like every logger, it takes the request id from the context.
+    formatters: { level: () => ({ level: 'audit' }), log: lineFields }
   }, options.destination)
 }

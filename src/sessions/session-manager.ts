@@ -2,12 +2,24 @@
 // caps hold across instances. Time comes from an injected clock so expiry is testable.
 import { randomUUID } from 'node:crypto'
 import type { AuditTrail } from '../audit/audit-trail.js'
+import type { ReplyKind, Source } from '../chat/message-store.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
 import type { Instruments } from '../telemetry/metrics.js'
 
 export type SessionStatus = 'active' | 'expired' | 'reset'
+
+/** Both sides of a turn, as recordTurn stores them. */
+export interface TurnMessages {
+  userText: string
+  reply: string
+  kind: ReplyKind
+  command: string | null
+  sources: Source[]
+  topScore: number | null
+  latencyMs: number
+}
 
 export interface Session {
   id: string
@@ -95,16 +107,25 @@ export class SessionManager {
   }
 
   /**
-   * Counts a turn and returns its number. The row lock taken by the UPDATE orders concurrent
-   * turns of one session; a session that expired or ended meanwhile is NotFoundError.
+   * Counts a turn of an active session and stores its two messages, in one statement: atomic
+   * without a transaction of its own, and one round trip. Returns the turn's number. The row lock
+   * taken by the UPDATE orders concurrent turns of one session; a session that expired or ended
+   * meanwhile is NotFoundError, and nothing is stored.
    */
-  async recordTurn (tx: Queryable, id: string): Promise<number> {
+  async recordTurn (db: Queryable, id: string, messages: TurnMessages): Promise<number> {
     const now = this.now()
-    const { rows } = await tx.query<{ turn_count: number }>(
-      `UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
-       WHERE id = $4 AND ${ACTIVE} RETURNING turn_count`, [...this.cutoffs(now), now, id])
+    const { rows } = await db.query<{ turn: number }>(
+      `WITH counted AS (
+         UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
+         WHERE id = $4 AND ${ACTIVE} RETURNING id, turn_count)
+       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, created_at)
+       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, $3 FROM counted
+       UNION ALL
+       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $3 FROM counted
+       RETURNING turn`,
+      [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs])
     if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
-    return rows[0].turn_count
+    return rows[0].turn
   }
 
   async end (tx: Queryable, id: string, status: Exclude<SessionStatus, 'active'>): Promise<void> {

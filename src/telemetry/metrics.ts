@@ -7,6 +7,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
 import { memoryLimitBytes } from '../health/process-resources.js'
 import { packageInfo } from '../project.js'
+import { withPrometheusNames } from './prometheus-names.js'
 
 // Seconds buckets for request and search latency, from 1 ms to 10 s.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -18,7 +19,7 @@ export interface Instruments {
   requests: Counter
   /** chatbot_response_time_seconds{endpoint} */
   responseTime: Histogram
-  /** http.server.request.duration{http.request.method,http.route,http.response.status_code,url.scheme}: the stable HTTP semantic conventions */
+  /** http.server.request.duration{http.request.method,http.route,http.response.status_code,url.scheme}: the stable HTTP semantic conventions (http_server_request_duration_seconds in Prometheus) */
   httpDuration: Histogram
   /** chatbot_requests_in_flight: the queue of requests being served */
   inFlight: UpDownCounter
@@ -42,8 +43,8 @@ export interface Instruments {
   shedRequests: Counter
 }
 
-/** Why a request was shed: under-pressure's limits and the bound on chat turns in flight. */
-export const SHED_REASONS = ['turns_in_flight', 'request_wait', 'event_loop_delay', 'event_loop_utilization', 'heap_used', 'rss', 'database'] as const
+/** Why a request was refused: a turn that could not be answered in time, under-pressure's limits, a database that does not answer. */
+export const SHED_REASONS = ['latency_goal', 'event_loop_delay', 'event_loop_utilization', 'heap_used', 'rss', 'database'] as const
 export type ShedReason = typeof SHED_REASONS[number]
 
 export function createInstruments (meter: Meter): Instruments {
@@ -71,9 +72,21 @@ export function createInstruments (meter: Meter): Instruments {
 
 export type ServeMetrics = (request: IncomingMessage, response: ServerResponse) => void
 
+/**
+ * The exporter, with the unit suffixes it does not add: every scrape goes through collect(), so
+ * the metrics it serializes carry their Prometheus names (src/telemetry/prometheus-names.ts), the
+ * names the collector gives the same metrics. The OTLP exporters still send the instruments' own.
+ */
+class PrometheusNamesExporter extends PrometheusExporter {
+  override async collect (options?: Parameters<PrometheusExporter['collect']>[0]): ReturnType<PrometheusExporter['collect']> {
+    const collected = await super.collect(options)
+    return { ...collected, resourceMetrics: withPrometheusNames(collected.resourceMetrics) }
+  }
+}
+
 /** A metric reader that answers Prometheus scrapes through the app's route, not a server of its own. */
 export function prometheusScrape (): { reader: PrometheusExporter, serve: ServeMetrics } {
-  const reader = new PrometheusExporter({ preventServerStart: true })
+  const reader = new PrometheusNamesExporter({ preventServerStart: true })
   return { reader, serve: (request, response) => reader.getMetricsRequestHandler(request, response) }
 }
 

@@ -1,7 +1,7 @@
 // Prometheus's alert rules for Parley (otel/alerts.yml), checked without a running Prometheus:
 // the real promtool checks them and runs their unit tests (otel/alerts.test.yml), every rule has
-// a test that makes it fire, every metric a rule reads is one a live Parley serves, and the
-// local stack wires rules, Prometheus, Alertmanager and Grafana together.
+// a test that makes it fire, and the local stack wires rules, Prometheus, Alertmanager and Grafana
+// together. That every metric a rule reads is one a live Parley serves: metric-names.test.ts.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -9,7 +9,7 @@ import { join, posix } from 'node:path'
 import { parser as logqlParser } from '@grafana/lezer-logql'
 import { parse } from 'yaml'
 import { projectRoot } from '../../src/project.js'
-import { buildTestApp } from '../helper.js'
+import { selectors } from '../promql.js'
 
 interface Rule { alert: string, expr: string, for?: string, labels: Record<string, string>, annotations: Record<string, string> }
 interface RuleTests {
@@ -24,28 +24,6 @@ const read = (path: string): unknown => parse(readFileSync(join(projectRoot, pat
 const rules = (read('otel/alerts.yml') as { groups: Array<{ name: string, rules: Rule[] }> }).groups.flatMap(group => group.rules)
 const ruleTests = read('otel/alerts.test.yml') as RuleTests
 
-// Names a PromQL expression uses that are not metrics: operators, modifiers and the like.
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'inf', 'nan'])
-
-/** The vector selectors of a PromQL expression: each metric name with its label matchers. */
-function selectors (expr: string): Array<{ name: string, matchers: string }> {
-  // The label lists of by/on/ignoring … name labels (le, instance), not metrics.
-  const code = expr.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
-  // In order: string literals and range/subquery brackets (skipped whole, so a duration such as
-  // [5m] or a label value is never read as a name), then a name with its optional {matchers} and
-  // an optional "(" that makes it a function or aggregation, then a bare {…} selector.
-  const token = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|\[[^\]]*\]|(?<![\w.:])([A-Za-z_:][\w:]*)(\s*\{[^}]*\})?(\s*\()?|\{[^}]*\}/g
-  const found: Array<{ name: string, matchers: string }> = []
-  for (const [, name, matchers, call] of code.matchAll(token)) {
-    if (name === undefined || call !== undefined || KEYWORDS.has(name.toLowerCase())) continue
-    found.push({ name, matchers: matchers?.trim() ?? '' })
-  }
-  return found
-}
-
-// Prometheus's own series: the scrape's health and the rules' state, never served by the app.
-const PROMETHEUS_OWN = new Set(['up', 'ALERTS'])
-
 function run (command: string, args: string[]) {
   return spawnSync(command, args, { cwd: projectRoot, encoding: 'utf8' })
 }
@@ -54,13 +32,14 @@ const installed = (command: string): boolean => run(command, ['--version']).erro
 const noPromtool = installed('promtool') ? false : 'promtool is not installed (Debian package prometheus; .ci/run installs it): the rules are not checked by it'
 const noAmtool = installed('amtool') ? false : 'amtool is not installed (Debian package prometheus-alertmanager; .ci/run installs it): otel/alertmanager.yml is not checked by it'
 
-t.test('the tokeniser finds metrics, not functions, labels, keywords or durations', async t => {
+t.test('the PromQL reader finds metrics, not functions, labels, keywords or durations, and refuses what does not parse', async t => {
   t.same(selectors('sum by (job, le) (rate(a_bucket{job="parley", status=~"5.."}[5m] offset 1m)) / on(instance) group_left b > 0.5 and bool c{le="+Inf"}'), [
     { name: 'a_bucket', matchers: '{job="parley", status=~"5.."}' },
     { name: 'b', matchers: '' },
     { name: 'c', matchers: '{le="+Inf"}' }
   ])
   t.same(selectors('histogram_quantile(0.95, sum(rate(x[1h:5m]))) > 1e3 unless absent(y{job="by"})').map(s => s.name), ['x', 'y'])
+  t.throws(() => selectors('sum(rate(x[5m])'), /not valid PromQL/)
 })
 
 t.test('promtool checks the rules and passes their unit tests', { skip: noPromtool }, async t => {
@@ -101,41 +80,6 @@ t.test('every rule reads job="parley" only, has a severity, and says where to lo
       t.same(errors, [], `${rule.alert}: valid LogQL ${query}`)
     }
   }
-})
-
-t.test('every metric a rule uses is one the app exports', async t => {
-  // The log volume's free space is observed only where the volume exists: with no LOG_DIR (no
-  // log files), the working directory's.
-  const app = await buildTestApp(t, { LOG_DIR: '' })
-  // Histograms appear once they have recorded: turns that touch the request, latency, session
-  // and statement metrics.
-  for (let i = 0; i < 3; i++) {
-    const response = await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })
-    t.equal(response.statusCode, 200, `turn ${i}`)
-  }
-  const used = new Set(rules.flatMap(rule => selectors(rule.expr).map(({ name }) => name)))
-  const family = (name: string) => name.replace(/_(bucket|count|sum)$/, '')
-  // Some gauges are observed from the app's first alert evaluation, which runs once the app is
-  // ready, in the background: scrape until every name is there, for a few seconds at most.
-  let served = new Set<string>()
-  for (let waited = 0; waited <= 5000; waited += 250) {
-    const exposition = (await app.inject({ method: 'GET', url: '/metrics' })).body
-    served = new Set([...exposition.matchAll(/^# TYPE (\S+) /gm)].map(match => match[1]!))
-    if ([...used].every(name => PROMETHEUS_OWN.has(name) || served.has(name) || served.has(family(name)))) break
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
-
-  const missing: string[] = []
-  for (const name of [...used].sort()) {
-    if (PROMETHEUS_OWN.has(name)) continue
-    // A histogram is served under its family name and read through _bucket, _count or _sum. A
-    // counter a rule reads with increase() > 0 must be served from the start (at 0), or the first
-    // event after the series appears is never seen as an increase.
-    const ok = served.has(name) || served.has(family(name))
-    if (!ok) missing.push(name)
-    t.ok(ok, `${name} is served by /metrics`)
-  }
-  if (missing.length > 0) t.comment(`not served by /metrics: ${missing.join(', ')}`)
 })
 
 t.test('the stack wires the rules into Prometheus, Prometheus to Alertmanager, and both into Grafana', async t => {

@@ -42,9 +42,18 @@ for (const engine of engines) {
     t.equal(response.headers.get('x-trace-id'), traceId, 'the response names the trace')
     t.equal(body.trace_id, traceId, 'and so does the chat body')
 
+    // A turn of that session: its statements (the session's SELECT, the turn's one write) are the turn's own spans.
+    const nextTraceId = randomBytes(16).toString('hex')
+    const next = await fetch(`${server.base}/v1/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${nextTraceId}-${callerSpanId}-01` },
+      body: JSON.stringify({ message: '/help', session_id: body.session_id })
+    })
+    t.equal(next.status, 200)
+
     const scrape = await (await fetch(`${server.base}/metrics`)).text()
     t.match(scrape, /^chatbot_turns_total\{kind="answer"/m, 'GET /metrics serves the SDK\'s meter provider: the bot\'s metrics')
-    t.match(scrape, /^http_server_request_duration_count\{/m, 'and the instrumentation\'s')
+    t.match(scrape, /^http_server_request_duration_seconds_count\{/m, 'and the instrumentation\'s')
 
     const stopping = performance.now()
     t.equal(await server.stop('SIGTERM'), 0, 'SIGTERM exits 0')
@@ -67,7 +76,8 @@ for (const engine of engines) {
     t.match(turn?.attributes, { 'session.id': body.session_id, 'gen_ai.conversation.id': body.session_id, 'parley.reply.kind': 'answer' }, 'the turn span names its session and reply kind')
     t.match(named('search')?.attributes, { 'gen_ai.operation.name': 'retrieval', 'parley.search.results': Number }, 'the search span follows the GenAI retrieval conventions')
     t.notOk(JSON.stringify(named('search')?.attributes).includes('view traces'), 'and does not carry the query text')
-    for (const step of ['command.parse', 'search', 'reply.persist']) t.equal(named(step)?.parentSpanId, turn?.spanId, `${step} is a step of the turn`)
+    // The turn opened a session, so its writes are a transaction, which has a span of its own.
+    for (const step of ['search', 'reply.persist']) t.equal(named(step)?.parentSpanId, turn?.spanId, `${step} is a step of the turn`)
     const statements = spans.filter(span => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql')
     t.ok(statements.length > 0, `database statements are spans of the turn (${statements.map(span => span.name).join(', ')})`)
     const parentOf = new Map(spans.map(span => [span.spanId, span.parentSpanId]))
@@ -76,7 +86,13 @@ for (const engine of engines) {
       return false
     }
     t.ok(statements.some(span => under(span, named('reply.persist')?.spanId)), 'the turn\'s writes are under reply.persist')
+    t.notOk(spans.some(span => /^(session\.resolve|command\.parse|pg-pool\.connect|pg\.connect)$/.test(span.name)), 'no span for parsing, for resolving a session apart from its statement, or for a pool checkout')
     t.notOk(spans.some(span => /^(onRequest|preHandler|onResponse|onSend|handler) /.test(span.name)), 'no span per Fastify hook or route handler by default')
+    const nextSpans = receiver.spans.filter(span => span.traceId === nextTraceId)
+    const nextTurn = nextSpans.find(span => span.name === 'chat.turn')
+    const nextStatements = nextSpans.filter(span => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql')
+    t.equal(nextStatements.length, 2, `a turn of an existing session: two statements (${nextSpans.map(span => span.name).join(', ')})`)
+    t.ok(nextStatements.every(span => span.parentSpanId === nextTurn?.spanId), 'each a span of the turn itself: one statement needs no reply.persist around it')
     t.equal(turn?.parentSpanId, root?.spanId, 'the turn is a child of the server span')
     t.match(root?.resource, { 'service.version': String, 'deployment.environment.name': 'development', 'service.instance.id': /^[0-9a-f-]{36}$/ }, 'the resource names version, environment and instance')
 
@@ -87,6 +103,7 @@ for (const engine of engines) {
     t.ok(receiver.logs.some(record => record.traceId === traceId && record.body === 'chat.reply_sent'), 'log records reach the collector with the trace id')
     t.ok(receiver.metricNames.has('http.server.request.duration'), `metrics are exported (${[...receiver.metricNames].slice(0, 8).join(', ')} …)`)
     t.ok(receiver.metricNames.has('chatbot_turns'), 'the bot\'s own metrics too')
+    t.same([...receiver.metricInstances], [root?.resource['service.instance.id']], 'from the one instance that traced the turn: no worker thread runs an SDK of its own')
     t.notOk(receiver.spans.some(span => span.attributes['url.path'] === '/metrics'), 'the scrape is not traced')
   })
 }

@@ -88,7 +88,7 @@ t.test('LOG_CHAT_CONTENT and LOG_USER_ID', async t => {
 t.test('an unhandled error is logged once, scrubbed, with a fingerprint shared by its repeats', async t => {
   const { app, lines } = await appWithLogs(t)
   let call = 0
-  app.messageStore.insertTurn = async () => { throw new Error(`write failed for turn ${++call} of jane@example.com`) }
+  app.sessionManager.recordTurn = async () => { throw new Error(`write failed for turn ${++call} of jane@example.com`) }
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi again' } })
   const errors = lines.filter(line => line.level === 'error')

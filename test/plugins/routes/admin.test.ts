@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createLogger } from '../../../src/logging/logger.js'
 import { setModuleLevel } from '../../../src/logging/log-context.js'
-import { buildTestApp } from '../../helper.js'
+import { buildTestApp, openTestPGlite } from '../../helper.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const headers = { authorization: `Bearer ${ADMIN}` }
@@ -37,4 +37,19 @@ t.test('log levels change at run time, globally or per module, and every change 
   const { rows } = await app.db.query<{ action: string, target: string, details: { after: unknown } }>("SELECT action, target, details FROM audit_events WHERE action = 'log_level.change' ORDER BY id")
   t.same(rows.map(r => r.target), ['search_engine', 'search_engine', 'global'])
   t.same(rows[2]!.details.after, { level: 'debug', modules: {} })
+})
+
+t.test('a change whose audit entry cannot be written is put back and reported, not kept unaudited', async t => {
+  const database = await openTestPGlite(t)
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin`, KB_SEED_DIR: '' }, { database })
+  t.teardown(() => setModuleLevel('search_engine', undefined))
+  await app.ready()
+  const levels = async (): Promise<unknown> => (await app.inject({ method: 'GET', url: '/v1/admin/log-level', headers })).json()
+  const before = await levels()
+  await database.query('ALTER TABLE audit_events RENAME TO audit_events_gone') // every audit write now fails
+  const failed = await app.inject({ method: 'PUT', url: '/v1/admin/log-level', headers, payload: { module: 'search_engine', level: 'debug' } })
+  t.equal(failed.statusCode, 500)
+  const global = await app.inject({ method: 'PUT', url: '/v1/admin/log-level', headers, payload: { level: 'debug' } })
+  t.equal(global.statusCode, 500)
+  t.same(await levels(), before, 'neither change was kept')
 })

@@ -120,9 +120,9 @@ for (const engine of engines()) {
 t.test('a turn that fails while persisting leaves nothing behind', async t => {
   const clock = manualClock()
   const app = await buildTestApp(t, {}, { clock: clock.now })
-  const original = app.messageStore.insertTurn.bind(app.messageStore)
-  app.messageStore.insertTurn = async (tx, turn) => {
-    await original(tx, turn)
+  const original = app.sessionManager.recordTurn.bind(app.sessionManager)
+  app.sessionManager.recordTurn = async (db, id, messages) => {
+    await original(db, id, messages)
     throw new Error('disk on fire')
   }
   const res = await app.inject(chat({ message: 'how do I view traces?', user_id: 'u1' }))

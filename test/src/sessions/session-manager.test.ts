@@ -1,10 +1,11 @@
 import t from 'tap'
 import { NotFoundError } from '../../../src/errors.js'
-import { SessionManager } from '../../../src/sessions/session-manager.js'
+import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
 import { engines, manualClock } from '../../helper.js'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 
 const MINUTE = 60_000
+const TURN: TurnMessages = { userText: 'hi', reply: 'hello', kind: 'command', command: 'help', sources: [], topScore: null, latencyMs: 1 }
 
 for (const engine of engines()) {
   t.test(`session manager on ${engine.name}`, async t => {
@@ -20,7 +21,7 @@ for (const engine of engines()) {
     // Keep one session busy for 55 minutes while the other idles.
     for (let i = 0; i < 11; i++) {
       clock.advance(5 * MINUTE)
-      await db.transaction(tx => sessions.recordTurn(tx, kept.id))
+      await sessions.recordTurn(db, kept.id, TURN)
     }
     await t.rejects(sessions.resume(idle.id, null), NotFoundError, 'idle for 55 minutes')
     t.match(await sessions.resume(kept.id, 'u1'), { turnCount: 11, expiresAt: new Date(kept.createdAt.getTime() + 60 * MINUTE) }, 'the absolute age now bounds expiry')
@@ -29,7 +30,7 @@ for (const engine of engines()) {
     t.match(await sessions.get(idle.id), { status: 'expired', endedAt: clock.now() })
 
     clock.advance(5 * MINUTE)
-    await t.rejects(db.transaction(tx => sessions.recordTurn(tx, kept.id)), NotFoundError, 'an hour old, though active')
+    await t.rejects(sessions.recordTurn(db, kept.id, TURN), NotFoundError, 'an hour old, though active')
     t.equal(await sessions.expireIdle(), 1)
     t.equal(await sessions.countActive(), 0)
     t.equal(await sessions.delete(kept.id, 'tester'), true)

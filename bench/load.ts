@@ -1,0 +1,643 @@
+/**
+ * Load benchmark: what Parley answers as load grows past what it can, next to the limits of the
+ * same machine, in one run, so the ratios hold on any machine.
+ *
+ * 1. The limits. A chat turn's database work is two statements, each its own transaction: SELECT
+ *    the session (SessionManager.get), then one statement that counts the turn (UPDATE
+ *    turn_count + 1, last_activity_at) and inserts the user's and the bot's message
+ *    (SessionManager.recordTurn), with a reply and sources of a typical answer's size. On server
+ *    PostgreSQL, pgbench runs them (`-f`, `-M extended` like pg's unnamed statements) on a scratch
+ *    database with the app's schema, each client in a session of its own, at 1, 4, 16 and 50
+ *    clients (`-j 2`). On PGlite, one process runs them in a plain loop, on a temp folder on disk
+ *    (as the app's default DATA_DIR) and in memory (memory://).
+ * 2. Parley, forked (bench/chat-server.ts) with the app's default overload policy
+ *    (TURN_LATENCY_GOAL_MS=1000, MAX_TURNS_IN_FLIGHT auto: 1 on PGlite, the pool's 10 on
+ *    PostgreSQL), logging as src/server.ts sets it up (info, to the log files; stdout on
+ *    /dev/null), the telemetry preload with OTEL_SDK_DISABLED=true, and BENCH_APP_ENV's caps no
+ *    benchmark reaches; POST /v1/chat with the `npm run bench` mix:
+ *    - closed loops of 1, 4, 16 and 50 clients, each client in a session of its own, sending its
+ *      next turn when its previous answer came back; capacity = the best answered/s of these;
+ *    - an open loop at 0.5, 1, 2 and 3× capacity: requests evenly spaced whatever comes back, over
+ *      as many sockets as it takes, latency counted from when a request was due;
+ *    - a burst of --burst turns (1,500) sent at once, each on a connection opened beforehand and
+ *      in a session of its own (the client's and the server's file limits are checked first;
+ *      Node.js raises its soft limit to the hard one by itself).
+ *    Each reports answered/s (200s ended within the step), the refused share (503) and how many
+ *    refusals came only after waiting in line (a latency goal or more after being due), every other
+ *    status or socket error, p50/p99 of the answered, p99 of the refusals, the server's peak RSS
+ *    (VmHWM, reset at each step), its main thread's CPU and this process's (the load generator
+ *    shares the machine: past capacity it takes a good part of it), the connections the kernel
+ *    dropped for a full accept queue (each retried a second later: latency the server never sees),
+ *    the CPU the rest of the machine used meanwhile (past a tenth of a core the step counts as
+ *    disturbed, and the report says so), and the refusals' reasons (the server's /metrics).
+ * 3. The goals, met or NOT met: refused at 50 clients ≤ 1 %; answered/s at 50 clients ≥ 0.40 of
+ *    pgbench at 50 clients (PostgreSQL), ≥ 0.60 of the PGlite plain loop on disk (PGlite); open-loop
+ *    goodput at 2× and 3× ≥ 0.9 of capacity, with answered p99 ≤ 1 s, refusal p99 ≤ 50 ms and
+ *    nothing but 200 and 503; the burst's answers ≥ capacity × 1 s (the latency goal's worth).
+ * 4. With --telemetry: 50 clients on two servers, full telemetry (the preload, every trace
+ *    sampled, OTLP to a receiver in this process, log records exported) and OTEL_SDK_DISABLED=true,
+ *    in interleaved rounds; goals: full ≥ 0.80 of off's answered/s, p99 ≤ 1.5× off's.
+ *
+ * Engines: PGlite by default; --engine postgres or both for server PostgreSQL at
+ * BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres; setting it alone picks
+ * postgres), where each server and pgbench get a scratch database, dropped afterwards.
+ *
+ *   npm run bench:load                                   # PGlite, 8 s per step: about 2 minutes
+ *   npm run bench:load -- --engine both --telemetry      # about 7 minutes
+ *   npm run bench:load -- --engine postgres --seconds 5 --limit-seconds 3 --burst 500 --rounds 2
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { Agent, request } from 'node:http'
+import { connect, type Socket } from 'node:net'
+import os from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { BENCH_APP_ENV, benchFlags, count, formatTable, inRotatingRounds, machineLine, listenOverflows, mainThreadCpuMs, mb, median, MIX, ms, percent, prepare, quantile, startServer, watchCpuElsewhere, watchPeakRss, type Server } from './chat-load.js'
+import { OtlpCounter } from './otlp-counter.js'
+import { createScratchDatabase, type ScratchDatabase } from './server-database.js'
+import { loadConfig } from '../src/config.js'
+import type { Database, Queryable } from '../src/db/database.js'
+import { migrate } from '../src/db/migrations.js'
+import { openPGliteDatabase } from '../src/db/pglite-database.js'
+import { openPostgresDatabase } from '../src/db/postgres-database.js'
+
+const DEFAULT_SERVER_URL = 'postgres://root@127.0.0.1:5432/postgres'
+const serverUrl = process.env.BENCH_DATABASE_URL ?? DEFAULT_SERVER_URL
+const flags = benchFlags('bench:load', {
+  engine: { kind: 'choice', choices: ['pglite', 'postgres', 'both'], default: process.env.BENCH_DATABASE_URL === undefined ? 'pglite' : 'postgres', meaning: 'the storage engine(s)' },
+  seconds: { kind: 'seconds', default: 8, meaning: 'seconds per closed- or open-loop step' },
+  'limit-seconds': { kind: 'seconds', default: 5, meaning: 'seconds per pgbench or PGlite-loop step' },
+  burst: { kind: 'count', default: 1500, meaning: 'turns sent at once' },
+  telemetry: { kind: 'switch', meaning: 'also measure full telemetry against off at 50 clients' },
+  rounds: { kind: 'count', default: 4, meaning: 'telemetry rounds' }
+})
+const { seconds, burst: burstSize, telemetry, rounds } = flags
+const limitSeconds = flags['limit-seconds']
+
+const CLIENTS = [1, 4, 16, 50]
+const FACTORS = [0.5, 1, 2, 3]
+const WARM_UP_SECONDS = 2
+// The app's default TURN_LATENCY_GOAL_MS, which the benchmark leaves in force.
+const LATENCY_GOAL_MS = loadConfig({}).TURN_LATENCY_GOAL_MS
+// CPU used elsewhere on the machine (a share of one core) past which a step's figures are flagged.
+const DISTURBED = 0.1
+const GOALS = {
+  refusedAt50: 0.01,
+  vsPgbench: 0.4,
+  vsPGliteLoop: 0.6,
+  goodput: 0.9,
+  answeredP99Ms: LATENCY_GOAL_MS,
+  refusalP99Ms: 50,
+  burstGoalSeconds: 1,
+  telemetryThroughput: 0.8,
+  telemetryP99: 1.5
+}
+// Our bootstrap as `npm start` preloads it.
+const PRELOAD = new URL('../otel/instrumentation.js', import.meta.url).href
+
+// ---------------------------------------------------------------------------------------------
+// 1. The limits: a turn's statements without Parley around them.
+
+// Session n (1-based) of the limit runs, an id both pgbench (from its :client_id) and the PGlite
+// loop (from a parameter) can compute.
+const sessionId = (client: string): string => `('00000000-0000-4000-8000-' || lpad((CAST(${client} AS int) + 1)::text, 12, '0'))::uuid`
+// A typical answer's sizes (a ~600-character reply, three sources of ~270 bytes each), in text
+// pgbench takes verbatim: no colon before a letter (a pgbench variable), no quote.
+const REPLY = 'You can see a turn end to end in the trace viewer. Every response carries an x-trace-id header; open it in Jaeger or Grafana to see the spans of the request, the database statements and the search. '.repeat(3)
+// (JSON indented, so that no number follows a colon straight away either.)
+const SOURCES = JSON.stringify([1, 2, 3].map(n => ({ doc_id: `tracing-and-logs-${n}`, title: 'Tracing and logs', score: 3.8 - n / 2, snippet: 'Every response has an x-trace-id header, and every log line the trace id and span id of the request it belongs to, so a turn can be followed from the HTTP request to its statements.' })), null, 1)
+
+/** The statements of a turn of session `client` (a pgbench variable reference or a parameter). */
+function turnStatements (client: string): [resume: string, record: string] {
+  return [
+    `SELECT * FROM sessions WHERE id = ${sessionId(client)}`,
+    `WITH counted AS (
+       UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = now()
+       WHERE id = ${sessionId(client)} AND status = 'active' AND last_activity_at > now() - interval '1800 seconds' AND created_at > now() - interval '86400 seconds'
+       RETURNING id, turn_count)
+     INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, created_at)
+     SELECT id, turn_count, 'user', '${MIX[0]!.message}', NULL, NULL, '[]'::jsonb, NULL, NULL, now() FROM counted
+     UNION ALL
+     SELECT id, turn_count, 'bot', '${REPLY}', 'answer', NULL, '${SOURCES}'::jsonb, 3.82, 4.5, now() FROM counted
+     RETURNING turn`
+  ]
+}
+
+/** The app's schema and one active session per client, numbered as sessionId() computes them. */
+async function prepareLimitDatabase (db: Database): Promise<void> {
+  await migrate(db)
+  await db.query(`INSERT INTO sessions (id, user_id, created_at, last_activity_at)
+    SELECT ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid, 'bench-user-' || (n % 10), now(), now() FROM generate_series(1, $1::int) AS n`, [Math.max(...CLIENTS)])
+}
+
+interface Limit { name: string, clients: number, turnsPerSecond: number, latencyMs: number, failed: number, cpuElsewhere: number | undefined }
+
+async function pgbenchLimits (scratch: ScratchDatabase, folder: string): Promise<Limit[]> {
+  const db = await openPostgresDatabase(scratch.url, 1)
+  try {
+    await prepareLimitDatabase(db)
+  } finally {
+    await db.close()
+  }
+  const script = join(folder, 'turn.sql')
+  await writeFile(script, turnStatements(':client_id').map(statement => `${statement};\n`).join(''))
+  const limits: Limit[] = []
+  for (const clients of CLIENTS) {
+    process.stderr.write(`limits: pgbench, ${clients} client${clients === 1 ? '' : 's'}, ${Math.round(limitSeconds)} s…\n`)
+    const elsewhere = await watchCpuElsewhere([scratch.name])
+    const { stdout } = await promisify(execFile)('pgbench', ['-n', '-M', 'extended', '-f', script, '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(Math.max(1, Math.round(limitSeconds))), scratch.url])
+    const figure = (pattern: RegExp): number => Number(pattern.exec(stdout)?.[1] ?? NaN)
+    limits.push({ name: `pgbench, PostgreSQL ${scratch.version}`, clients, turnsPerSecond: figure(/^tps = ([\d.]+)/m), latencyMs: figure(/^latency average = ([\d.]+) ms/m), failed: figure(/^number of failed transactions: (\d+)/m) || 0, cpuElsewhere: await elsewhere.stop() })
+  }
+  return limits
+}
+
+/** The turn's statements one after another in this process, rotating over the sessions, for `limitSeconds` after a warm-up. */
+async function pgliteLoop (dataDir: string, where: string): Promise<Limit> {
+  process.stderr.write(`limits: PGlite plain loop, ${where}, ${limitSeconds} s…\n`)
+  const db = await openPGliteDatabase(dataDir)
+  try {
+    await prepareLimitDatabase(db)
+    const [resume, record] = turnStatements('$1')
+    const run = async (queryable: Queryable, forMs: number): Promise<number> => {
+      const started = performance.now()
+      let turns = 0
+      while (performance.now() - started < forMs) {
+        const client = turns % Math.max(...CLIENTS)
+        await queryable.query(resume, [client])
+        await queryable.query(record, [client])
+        turns++
+      }
+      return turns * 1000 / (performance.now() - started)
+    }
+    await run(db, WARM_UP_SECONDS * 1000)
+    const elsewhere = await watchCpuElsewhere()
+    const turnsPerSecond = await run(db, limitSeconds * 1000)
+    return { name: `PGlite plain loop, ${where}`, clients: 1, turnsPerSecond, latencyMs: 1000 / turnsPerSecond, failed: 0, cpuElsewhere: await elsewhere.stop() }
+  } finally {
+    await db.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Parley under load.
+
+/**
+ * One request's fate: its status (0: no response, a socket error) and latency, and when it ended;
+ * in the open loop also how late this process sent it (its own event loop being busy), which the
+ * latency includes.
+ */
+interface Outcome { status: number, latencyMs: number, endedAt: number, sentLateMs?: number }
+
+const body = (session: string, n: number): string => JSON.stringify({ message: MIX[n % MIX.length]!.message, session_id: session })
+
+/** POST /v1/chat; resolves to the status, or 0 when no response came. */
+async function post (port: number, payload: string, via: { agent: Agent } | { socket: Socket }): Promise<number> {
+  return await new Promise(resolve => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/chat',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      ...('agent' in via ? { agent: via.agent } : { createConnection: () => via.socket })
+    }, response => {
+      response.on('error', () => resolve(0))
+      response.resume().once('end', () => resolve(response.statusCode ?? 0))
+    })
+    req.once('error', () => resolve(0))
+    req.end(payload)
+  })
+}
+
+// Sockets are kept for the next request whatever their number: reconnecting would cost both sides.
+const newAgent = (): Agent => new Agent({ keepAlive: true, maxFreeSockets: Number.MAX_SAFE_INTEGER })
+
+/** Each client in a session of its own, sending its next turn as soon as the last came back. */
+async function closedLoop (port: number, sessions: string[], clients: number, forSeconds: number): Promise<Outcome[]> {
+  const agent = newAgent()
+  const outcomes: Outcome[] = []
+  const end = performance.now() + forSeconds * 1000
+  await Promise.all(Array.from({ length: clients }, async (_, client) => {
+    for (let n = client; performance.now() < end; n++) {
+      const sent = performance.now()
+      const status = await post(port, body(sessions[client]!, n), { agent })
+      const endedAt = performance.now()
+      outcomes.push({ status, latencyMs: endedAt - sent, endedAt })
+    }
+  }))
+  agent.destroy()
+  return outcomes
+}
+
+/**
+ * Offers `rate` turns a second, evenly spaced, whether or not earlier ones were answered (as
+ * independent users do), rotating over the sessions. Latency counts from when a turn was due.
+ */
+async function openLoop (port: number, sessions: string[], rate: number, forSeconds: number): Promise<Outcome[]> {
+  const agent = newAgent()
+  const outcomes: Outcome[] = []
+  const pending: Array<Promise<void>> = []
+  const total = Math.round(rate * forSeconds)
+  const started = performance.now()
+  for (let sent = 0; sent < total;) {
+    const dueNow = Math.min(total, Math.floor((performance.now() - started) * rate / 1000) + 1)
+    for (; sent < dueNow; sent++) {
+      const due = started + sent * 1000 / rate
+      const n = sent
+      const sentLateMs = performance.now() - due
+      pending.push(post(port, body(sessions[n % sessions.length]!, n + Math.floor(n / sessions.length)), { agent }).then(status => {
+        const endedAt = performance.now()
+        outcomes.push({ status, latencyMs: endedAt - due, endedAt, sentLateMs })
+      }))
+    }
+    await new Promise(resolve => setTimeout(resolve, 1))
+  }
+  await Promise.all(pending)
+  agent.destroy()
+  return outcomes
+}
+
+/** Opens one connection per turn beforehand (a hundred at a time), then sends every turn at once. */
+async function burst (port: number, sessions: string[], size: number): Promise<Outcome[]> {
+  const sockets: Socket[] = []
+  while (sockets.length < size) {
+    const batch = Math.min(100, size - sockets.length)
+    sockets.push(...await Promise.all(Array.from({ length: batch }, async () => await new Promise<Socket>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => resolve(socket)).once('error', reject)
+    }))))
+  }
+  const started = performance.now()
+  const outcomes = await Promise.all(sockets.map(async (socket, i) => {
+    const status = await post(port, body(sessions[i]!, i), { socket })
+    const endedAt = performance.now()
+    socket.destroy()
+    return { status, latencyMs: endedAt - started, endedAt }
+  }))
+  return outcomes
+}
+
+/** chatbot_shed_requests_total by reason, and the turns-in-flight limit, from the server's /metrics. */
+async function serverMetrics (port: number): Promise<{ shed: Map<string, number>, turnLimit: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  return {
+    shed: new Map([...text.matchAll(/^chatbot_shed_requests_total\{[^}]*reason="([a-z_]+)"[^}]*\} (\d+)/gm)].map(([, reason, n]) => [reason!, Number(n)])),
+    turnLimit: Number(/^chatbot_turns_in_flight_limit(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? NaN)
+  }
+}
+
+/** Which limits refused a step's requests, largest first: "latency_goal 100 %". */
+function reasonShares (before: Map<string, number>, after: Map<string, number>): string {
+  const counts = [...after].map(([reason, n]) => [reason, n - (before.get(reason) ?? 0)] as const).filter(([, n]) => n > 0)
+  const total = counts.reduce((sum, [, n]) => sum + n, 0)
+  return counts.sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${reason} ${Math.round(100 * n / total)} %`).join(', ') || '-'
+}
+
+interface Step {
+  label: string
+  /** Turns a second offered (open loop), or turns sent (burst). */
+  offered?: number
+  total: number
+  answered: number
+  /** 200s that ended within the step's time, a second. */
+  answeredPerSecond: number
+  refused: number
+  /** Refusals that came a latency goal or more after the request was due: refused after waiting in line, not on arrival. */
+  lateRefusals: number
+  /** Anything else, by status ("error": no response). */
+  other: Map<string, number>
+  p50: number
+  p99: number
+  refusalP99: number
+  peakRss: number | undefined
+  /** The server's main-thread CPU over the step (and its tail), as a share of one core. */
+  loopCpu: number | undefined
+  /** This process's CPU (the load generator's) over the step, as a share of one core: taken from the server on a small machine. */
+  generatorCpu: number
+  /** What the rest of the machine used meanwhile, as a share of one core (watchCpuElsewhere). */
+  cpuElsewhere: number | undefined
+  /** Connections the kernel dropped meanwhile, the server's accept queue being full (listenOverflows). */
+  listenOverflows: number | undefined
+  refusedBy: string
+  /** p99 of how late the open loop sent its requests, ms (NaN elsewhere). */
+  sentLateP99: number
+  /** Until the last response, ms. */
+  elapsedMs: number
+}
+
+/** Runs one step of load and sums it up; `windowSeconds` is the time answered/s is counted over (undefined: until the last response). */
+async function step ({ server, databases }: Parley, label: string, windowSeconds: number | undefined, load: () => Promise<Outcome[]>, offered?: number): Promise<Step> {
+  const metricsBefore = await serverMetrics(server.port)
+  const rss = await watchPeakRss(server.pid)
+  const elsewhere = await watchCpuElsewhere(databases)
+  const overflowsBefore = await listenOverflows()
+  const generatorBefore = process.cpuUsage()
+  const cpuBefore = await mainThreadCpuMs(server.pid)
+  const started = performance.now()
+  const outcomes = await load()
+  const elapsedMs = performance.now() - started
+  const generator = process.cpuUsage(generatorBefore)
+  const cpuAfter = await mainThreadCpuMs(server.pid)
+  const cpuElsewhere = await elsewhere.stop()
+  const overflowsAfter = await listenOverflows()
+  const peakRss = await rss.stop()
+  const metricsAfter = await serverMetrics(server.port)
+  const latencies = (status: number): number[] => outcomes.filter(o => o.status === status).map(o => o.latencyMs).sort((a, b) => a - b)
+  const answered = latencies(200)
+  const refused = latencies(503)
+  const other = new Map<string, number>()
+  for (const { status } of outcomes) {
+    if (status === 200 || status === 503) continue
+    const key = status === 0 ? 'error' : String(status)
+    other.set(key, (other.get(key) ?? 0) + 1)
+  }
+  const windowEnd = windowSeconds === undefined ? Infinity : started + windowSeconds * 1000
+  return {
+    label,
+    offered,
+    total: outcomes.length,
+    answered: answered.length,
+    answeredPerSecond: outcomes.filter(o => o.status === 200 && o.endedAt <= windowEnd).length / (windowSeconds ?? elapsedMs / 1000),
+    refused: refused.length,
+    lateRefusals: refused.filter(ms => ms >= LATENCY_GOAL_MS).length,
+    other,
+    p50: quantile(answered, 0.5),
+    p99: quantile(answered, 0.99),
+    refusalP99: quantile(refused, 0.99),
+    peakRss,
+    loopCpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / elapsedMs,
+    cpuElsewhere,
+    generatorCpu: (generator.user + generator.system) / 1000 / elapsedMs,
+    listenOverflows: overflowsBefore === undefined || overflowsAfter === undefined ? undefined : overflowsAfter - overflowsBefore,
+    refusedBy: reasonShares(metricsBefore.shed, metricsAfter.shed),
+    sentLateP99: quantile(outcomes.flatMap(o => o.sentLateMs ?? []).sort((a, b) => a - b), 0.99),
+    elapsedMs
+  }
+}
+
+const refusedShare = (s: Step): number => s.total === 0 ? 0 : s.refused / s.total
+const otherCount = (s: Step): number => [...s.other.values()].reduce((sum, n) => sum + n, 0)
+
+// ---------------------------------------------------------------------------------------------
+// The engines, and a Parley server on each.
+
+type EngineKey = 'pglite' | 'postgres'
+interface EngineRun {
+  key: EngineKey
+  name: string
+  limits: Limit[]
+  steps: Step[]
+  capacity: number
+  turnLimit: number
+  alive: boolean
+  telemetry?: { full: Step[], off: Step[], exported: { spans: number, logs: number, metrics: number }, offExported: number }
+}
+
+/** Storage for one server: a scratch database on the PostgreSQL server, or a PGlite folder under `folder`. */
+async function storage (key: EngineKey, folder: string, name: string): Promise<Pick<Parley, 'databases' | 'drop'> & { env: Record<string, string> }> {
+  if (key === 'pglite') return { env: { DATA_DIR: join(folder, `data-${name}`) }, databases: [], drop: async () => {} }
+  const scratch = await createScratchDatabase(serverUrl, 'parley_bench')
+  return { env: { DATABASE_URL: scratch.url }, databases: [scratch.name], drop: scratch.drop }
+}
+
+/** A Parley server, the sessions it has open, and its scratch database (on PostgreSQL), dropped after it. */
+interface Parley { server: Server, sessions: string[], databases: string[], drop: () => Promise<void> }
+
+interface ParleyOptions { key: EngineKey, folder: string, name: string, sessions: number, telemetry?: { endpoint: string, full: boolean } }
+
+/**
+ * Starts Parley as production runs it (logging to its files, the telemetry preload: off unless
+ * told), opens its sessions and warms it up with a short unrecorded closed loop, so JIT
+ * compilation and cold caches do not count.
+ */
+async function startParley ({ key, folder, name, sessions: sessionCount, telemetry: otel }: ParleyOptions): Promise<Parley> {
+  process.stderr.write(`${key} ${name}: starting, opening ${sessionCount} sessions…\n`)
+  const { env, databases, drop } = await storage(key, folder, name)
+  const processEnv: Record<string, string> = otel === undefined
+    ? { OTEL_SDK_DISABLED: 'true' }
+    : { OTEL_EXPORTER_OTLP_ENDPOINT: `${otel.endpoint}/${key}-${name}`, ...(otel.full ? { OTEL_TRACES_SAMPLER: 'always_on' } : { OTEL_SDK_DISABLED: 'true' }) }
+  const server = await startServer({
+    env: { ...BENCH_APP_ENV, ...env, LOG_DIR: join(folder, `logs-${name}`) },
+    processLogging: true,
+    stdout: 'ignore',
+    execArgv: ['--import', PRELOAD],
+    processEnv
+  })
+  const sessions = await prepare(server.port, sessionCount)
+  await closedLoop(server.port, sessions, Math.max(...CLIENTS), WARM_UP_SECONDS)
+  return { server, sessions, databases, drop }
+}
+
+async function loadSteps (key: EngineKey, folder: string): Promise<Pick<EngineRun, 'steps' | 'capacity' | 'turnLimit' | 'alive'>> {
+  const parley = await startParley({ key, folder, name: 'load', sessions: Math.max(burstSize, ...CLIENTS) })
+  const { server, sessions } = parley
+  try {
+    const steps: Step[] = []
+    for (const clients of CLIENTS) {
+      process.stderr.write(`${key}: closed loop, ${clients} client${clients === 1 ? '' : 's'}, ${seconds} s…\n`)
+      steps.push(await step(parley, `closed, ${clients} client${clients === 1 ? '' : 's'}`, seconds, async () => await closedLoop(server.port, sessions, clients, seconds)))
+    }
+    const capacity = Math.max(...steps.map(s => s.answeredPerSecond))
+    for (const factor of FACTORS) {
+      const rate = capacity * factor
+      process.stderr.write(`${key}: open loop, ${factor}× capacity (${rate.toFixed(0)} turns/s), ${seconds} s…\n`)
+      steps.push(await step(parley, `open, ${factor}× capacity`, seconds, async () => await openLoop(server.port, sessions, rate, seconds), rate))
+    }
+    process.stderr.write(`${key}: burst of ${count(burstSize)} turns…\n`)
+    steps.push(await step(parley, `burst of ${count(burstSize)}`, undefined, async () => await burst(server.port, sessions, burstSize), burstSize))
+    const alive = await fetch(`http://127.0.0.1:${server.port}/health`).then(response => response.status === 200, () => false)
+    const { turnLimit } = await serverMetrics(server.port)
+    return { steps, capacity, turnLimit, alive }
+  } finally {
+    await server.stop()
+    await parley.drop()
+  }
+}
+
+async function limitsOf (key: EngineKey, folder: string): Promise<Limit[]> {
+  if (key === 'pglite') return [await pgliteLoop(join(folder, 'limit-disk'), 'on disk'), await pgliteLoop('memory://', 'in memory')]
+  const scratch = await createScratchDatabase(serverUrl, 'parley_limits')
+  try {
+    return await pgbenchLimits(scratch, folder)
+  } finally {
+    await scratch.drop()
+  }
+}
+
+/** Full telemetry against off, 50 clients, in interleaved rounds. */
+async function telemetryRounds (key: EngineKey, folder: string, receiver: OtlpCounter, endpoint: string): Promise<NonNullable<EngineRun['telemetry']>> {
+  const clients = Math.max(...CLIENTS)
+  const contenders = [{ name: 'full', full: true, steps: [] as Step[] }, { name: 'off', full: false, steps: [] as Step[] }]
+  const started: Array<Parley & { contender: typeof contenders[number] }> = []
+  try {
+    for (const contender of contenders) started.push({ contender, ...await startParley({ key, folder, name: contender.name, sessions: clients, telemetry: { endpoint, full: contender.full } }) })
+    await inRotatingRounds(started, rounds, async (parley, round) => {
+      const { contender, server, sessions } = parley
+      process.stderr.write(`${key}: telemetry round ${round + 1}/${rounds}, ${contender.name}, ${clients} clients, ${seconds} s…\n`)
+      contender.steps.push(await step(parley, contender.name, seconds, async () => await closedLoop(server.port, sessions, clients, seconds)))
+    })
+  } finally {
+    // Stopping flushes each SDK, so everything exported is in before it is counted.
+    for (const { server, drop } of started) {
+      await server.stop()
+      await drop()
+    }
+  }
+  const full = receiver.count(`${key}-full`)
+  const off = receiver.count(`${key}-off`)
+  return {
+    full: contenders[0]!.steps,
+    off: contenders[1]!.steps,
+    exported: { spans: full.traces.items, logs: full.logs.items, metrics: full.metrics.requests },
+    offExported: off.traces.requests + off.logs.requests + off.metrics.requests
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+
+/** Open files this process may have (Node.js has raised its soft limit to the hard one). */
+async function openFilesLimit (): Promise<number> {
+  const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '')
+  return Number(/^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1]?.replace('unlimited', 'Infinity') ?? Infinity)
+}
+
+const runStarted = performance.now()
+const machine = machineLine()
+// The burst's connections, the open loop's (about the line's length, which the latency goal
+// bounds), and some to spare; the server, a child of this process, has the same limit.
+const filesNeeded = burstSize + 2000
+const filesLimit = await openFilesLimit()
+if (filesLimit < filesNeeded) {
+  console.error(`bench:load needs about ${filesNeeded} open files for a burst of ${burstSize}, and this process may open ${filesLimit}: raise the hard limit (ulimit -Hn) or lower --burst`)
+  process.exit(1)
+}
+const keys: EngineKey[] = flags.engine === 'both' ? ['pglite', 'postgres'] : [flags.engine]
+const folder = await mkdtemp(join(os.tmpdir(), 'parley-bench-load-'))
+const receiver = telemetry ? new OtlpCounter() : undefined
+const endpoint = await receiver?.start()
+const runs: EngineRun[] = []
+try {
+  for (const key of keys) {
+    const limits = await limitsOf(key, folder)
+    const name = key === 'pglite' ? 'PGlite' : limits[0]!.name.replace(/^pgbench, /, '')
+    const run: EngineRun = { key, name, limits, ...await loadSteps(key, folder) }
+    if (receiver !== undefined) run.telemetry = await telemetryRounds(key, folder, receiver, endpoint!)
+    runs.push(run)
+  }
+} finally {
+  await receiver?.stop()
+  await rm(folder, { recursive: true, force: true })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report.
+
+const latency = (value: number): string => Number.isNaN(value) ? '-' : ms(value)
+const others = (s: Step): string => otherCount(s) === 0 ? '0' : [...s.other].map(([status, n]) => `${n}× ${status}`).join(', ')
+const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
+
+console.log(`\nParley bench:load. Machine: ${machine}`)
+console.log('POST /v1/chat, the npm run bench mix; NODE_ENV=production, logging to files at info (stdout on /dev/null), telemetry preload with OTEL_SDK_DISABLED=true;')
+console.log(`default overload policy (TURN_LATENCY_GOAL_MS=${LATENCY_GOAL_MS}, MAX_TURNS_IN_FLIGHT auto); ${seconds} s per step, ${limitSeconds} s per limit step; load generator, server and database share the machine.`)
+
+console.log('\nThe limits: a turn\'s two statements (SELECT the session; UPDATE it and INSERT both messages in one statement), without Parley:\n')
+const limitTable = [['limit', 'clients', 'turns/s', 'mean latency ms', 'failed', 'CPU elsewhere']]
+for (const run of runs) for (const l of run.limits) limitTable.push([l.name, String(l.clients), l.turnsPerSecond.toFixed(0), l.latencyMs.toFixed(2), String(l.failed), l.cpuElsewhere === undefined ? '-' : percent(l.cpuElsewhere)])
+for (const line of formatTable(limitTable)) console.log(`  ${line}`)
+
+for (const run of runs) {
+  console.log(`\nParley on ${run.name}: ${run.turnLimit} turn${run.turnLimit === 1 ? '' : 's'} in flight at most, capacity ${run.capacity.toFixed(0)} answered/s (the best closed loop)\n`)
+  const optional = (value: number | undefined, format: (value: number) => string): string => value === undefined ? '-' : format(value)
+  const answers = [['load', 'offered', 'answered/s', 'refused (503)', `503 after ≥ ${LATENCY_GOAL_MS} ms`, 'other', 'p50 ms', 'p99 ms', '503 p99 ms', 'refused by']]
+  const machineTable = [['load', 'sent late p99 ms', 'peak RSS MB', 'server loop CPU', 'generator CPU', 'CPU elsewhere', 'listen drops']]
+  for (const s of run.steps) {
+    answers.push([s.label, optional(s.offered, value => value.toFixed(0)), s.answeredPerSecond.toFixed(0), percent(refusedShare(s)), count(s.lateRefusals), others(s),
+      latency(s.p50), latency(s.p99), latency(s.refusalP99), s.refusedBy])
+    machineTable.push([s.label, latency(s.sentLateP99), optional(s.peakRss, mb), optional(s.loopCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
+  }
+  for (const line of formatTable(answers)) console.log(`  ${line}`)
+  const b = run.steps.at(-1)!
+  console.log(`  burst: ${count(b.answered)} answered, ${count(b.refused)} refused, the last response after ${b.elapsedMs.toFixed(0)} ms; server alive afterwards: ${run.alive ? 'yes' : 'NO'}\n`)
+  for (const line of formatTable(machineTable)) console.log(`  ${line}`)
+  // What a refusal costs the server's event loop, next to an answer: from the 1× step (answers,
+  // hardly a refusal) and the 3× step (the same answers, and many refusals).
+  const at = (factor: number): Step => run.steps.find(s => s.label === `open, ${factor}× capacity`)!
+  const [one, three] = [at(1), at(3)]
+  if (one.loopCpu !== undefined && three.loopCpu !== undefined && three.refused > 0 && one.answered > 0) {
+    const answerMs = one.loopCpu * one.elapsedMs / one.total
+    const refusalMs = (three.loopCpu * three.elapsedMs - three.answered * answerMs) / three.refused
+    console.log(`  server main-thread CPU: an answer ≈ ${answerMs.toFixed(2)} ms (1× step), a refusal ≈ ${refusalMs.toFixed(2)} ms (3× step, its answers counted at that cost)`)
+  }
+}
+
+console.log('\nGoals\n')
+const goalRows: string[][] = [['goal', 'target', ...runs.map(run => run.name)]]
+const goal = (name: string, target: string, cell: (run: EngineRun) => string): void => { goalRows.push([name, target, ...runs.map(cell)]) }
+const find = (run: EngineRun, label: string): Step => run.steps.find(s => s.label === label)!
+const at50 = (run: EngineRun): Step => find(run, `closed, ${Math.max(...CLIENTS)} clients`)
+const ratio = (value: number, target: number, atLeast = true): string => `${value.toFixed(2)} ${verdict(atLeast ? value >= target : value <= target)}`
+goal('refused at 50 clients', `≤ ${percent(GOALS.refusedAt50)}`, run => `${percent(refusedShare(at50(run)))} ${verdict(refusedShare(at50(run)) <= GOALS.refusedAt50)}`)
+goal('answered/s at 50 clients / pgbench at 50 clients', `≥ ${GOALS.vsPgbench.toFixed(2)}`, run => {
+  const limit = run.limits.find(l => l.name.startsWith('pgbench') && l.clients === Math.max(...CLIENTS))
+  return limit === undefined ? '-' : ratio(at50(run).answeredPerSecond / limit.turnsPerSecond, GOALS.vsPgbench)
+})
+goal('answered/s at 50 clients / PGlite plain loop on disk', `≥ ${GOALS.vsPGliteLoop.toFixed(2)}`, run => {
+  const limit = run.limits.find(l => l.name === 'PGlite plain loop, on disk')
+  return limit === undefined ? '-' : ratio(at50(run).answeredPerSecond / limit.turnsPerSecond, GOALS.vsPGliteLoop)
+})
+for (const factor of [2, 3]) {
+  const label = `open, ${factor}× capacity`
+  goal(`goodput at ${factor}× / capacity`, `≥ ${GOALS.goodput.toFixed(2)}`, run => ratio(find(run, label).answeredPerSecond / run.capacity, GOALS.goodput))
+  // None answered fails the first; none refused passes the second.
+  goal(`answered p99 at ${factor}×`, `≤ ${GOALS.answeredP99Ms} ms`, run => `${latency(find(run, label).p99)} ms ${verdict(find(run, label).p99 <= GOALS.answeredP99Ms)}`)
+  goal(`refusal p99 at ${factor}×`, `≤ ${GOALS.refusalP99Ms} ms`, run => `${latency(find(run, label).refusalP99)} ms ${verdict(!(find(run, label).refusalP99 > GOALS.refusalP99Ms))}`)
+  goal(`other than 200 and 503 at ${factor}×`, 'none', run => `${otherCount(find(run, label))} ${verdict(otherCount(find(run, label)) === 0)}`)
+}
+goal(`burst answered / (capacity × ${GOALS.burstGoalSeconds} s)`, '≥ 1.00', run => ratio(run.steps.at(-1)!.answered / (run.capacity * GOALS.burstGoalSeconds), 1))
+if (telemetry) {
+  const summary = (steps: Step[]) => ({ rps: median(steps.map(s => s.answeredPerSecond)), p99: median(steps.map(s => s.p99)) })
+  goal('telemetry: full / off, answered/s at 50 clients', `≥ ${GOALS.telemetryThroughput.toFixed(2)}`, run => ratio(summary(run.telemetry!.full).rps / summary(run.telemetry!.off).rps, GOALS.telemetryThroughput))
+  goal('telemetry: full / off, p99 at 50 clients', `≤ ${GOALS.telemetryP99.toFixed(2)}`, run => ratio(summary(run.telemetry!.full).p99 / summary(run.telemetry!.off).p99, GOALS.telemetryP99, false))
+}
+for (const line of formatTable(goalRows)) console.log(`  ${line}`)
+
+if (telemetry) {
+  console.log(`\nTelemetry, ${Math.max(...CLIENTS)} clients, ${rounds} rounds × ${seconds} s each (order rotated): full = every trace sampled, OTLP http/protobuf to a receiver in this process, log records exported; off = OTEL_SDK_DISABLED=true\n`)
+  const table = [['engine', 'configuration', 'answered/s per round', 'median', 'p99 ms per round', 'median p99', 'refused', 'other', 'CPU elsewhere, max']]
+  for (const run of runs) {
+    for (const [name, steps] of [['full', run.telemetry!.full], ['off', run.telemetry!.off]] as const) {
+      table.push([run.name, name, steps.map(s => s.answeredPerSecond.toFixed(0)).join(' / '), median(steps.map(s => s.answeredPerSecond)).toFixed(0),
+        steps.map(s => latency(s.p99)).join(' / '), latency(median(steps.map(s => s.p99))), percent(steps.reduce((sum, s) => sum + s.refused, 0) / steps.reduce((sum, s) => sum + s.total, 0)), String(steps.reduce((sum, s) => sum + otherCount(s), 0)),
+        percent(Math.max(...steps.map(s => s.cpuElsewhere ?? 0)))])
+    }
+  }
+  for (const line of formatTable(table)) console.log(`  ${line}`)
+  for (const run of runs) {
+    const { spans, logs, metrics } = run.telemetry!.exported
+    console.log(`  ${run.name}, full exported ${count(spans)} spans, ${count(logs)} log records and ${count(metrics)} metric exports`)
+  }
+}
+console.log(`\nRun time: ${((performance.now() - runStarted) / 1000).toFixed(0)} s`)
+
+const failures: string[] = []
+for (const run of runs) {
+  if (!run.alive) failures.push(`Parley on ${run.name} did not answer /health after the load`)
+  for (const l of run.limits) if (l.failed > 0 || Number.isNaN(l.turnsPerSecond)) failures.push(`${l.name} at ${l.clients} clients: ${l.failed} failed transactions or no figure`)
+  const t = run.telemetry
+  if (t !== undefined && (t.exported.spans === 0 || t.exported.logs === 0 || t.exported.metrics === 0)) failures.push(`full telemetry on ${run.name} exported no spans, log records or metrics: it was not on`)
+  if (t !== undefined && t.offExported > 0) failures.push(`the server with OTEL_SDK_DISABLED=true on ${run.name} exported telemetry: off was not off`)
+}
+for (const problem of receiver?.rejected ?? []) failures.push(`the receiver could not read an export: ${problem}`)
+for (const failure of failures) console.log(`\n!!! ${failure}: these figures are not a valid measurement !!!`)
+if (failures.length > 0) process.exitCode = 1
+
+// Not a failure of the run, but figures measured while something else took a tenth of a core or
+// more compare with nothing: say how many, and how bad.
+const elsewhere = runs.flatMap(run => [...run.limits, ...run.steps, ...run.telemetry?.full ?? [], ...run.telemetry?.off ?? []].map(m => m.cpuElsewhere ?? 0))
+const disturbed = elsewhere.filter(share => share >= DISTURBED)
+if (disturbed.length > 0) {
+  console.log(`\n! Other processes used ${percent(DISTURBED)} of a core or more during ${disturbed.length} of the ${elsewhere.length} measurements (up to ${percent(Math.max(...disturbed))}: the "CPU elsewhere" columns). Those figures are disturbed; run again on a quiet machine.`)
+}

@@ -1,0 +1,128 @@
+// Which chat turns to answer when more arrive than the database can take at once. A turn waits
+// in line while it can still be answered within the latency goal, and is refused at once, when
+// it arrives, if it cannot: a refusal costs the caller milliseconds and the server almost
+// nothing, while a turn answered after the caller gave up costs both. N clients each waiting for
+// their answer are never refused: their line is at most N long, and it drains at the service rate.
+//
+// The prediction is the line's length times the measured time between two completions while the
+// gate was busy (the service rate seen from outside, whatever overlaps inside), plus the turn's own
+// duration. Measured, not configured: it follows the database, the machine and the mix of turns.
+
+export interface TurnAdmissionOptions {
+  /** Turns run at the same time: on server PostgreSQL, about the pool's connections. */
+  concurrency: number
+  /** The latency a chat user accepts (TURN_LATENCY_GOAL_MS): no turn is admitted that is predicted to take longer. */
+  latencyGoalMs: number
+  /** The error a refused turn is rejected with (the plugin's 503 problem, counted). */
+  refuse: () => Error
+  now?: () => number
+}
+
+interface Waiter { admit: () => void, refuse: () => void, timer: NodeJS.Timeout }
+
+// The moving averages follow about the last 50 turns: a change of load shows within a fraction of
+// a second, one slow turn does not swing them. Until 50 are seen they are plain means, so that the
+// first turns of a process (connections opened, code not yet compiled) do not weigh for long.
+const HORIZON = 50
+
+const STALL_FACTOR = 2
+
+// A line is refused only on a service rate measured over this many turns: a process's first turns
+// are slow (connections opened, code compiled) and would predict waits that never come.
+const CONFIDENT_SAMPLES = 20
+
+class MovingAverage {
+  samples = 0
+  value: number | undefined
+  add (sample: number): void {
+    this.samples = Math.min(HORIZON, this.samples + 1)
+    this.value = this.value === undefined ? sample : this.value + (sample - this.value) / this.samples
+  }
+}
+
+export class TurnAdmission {
+  readonly concurrency: number
+  readonly latencyGoalMs: number
+  private readonly refuse: () => Error
+  private readonly now: () => number
+  private running = 0
+  private readonly waiting: Waiter[] = []
+  /** Time between completions while turns were waiting (1 / service rate), ms. */
+  private readonly drainMs = new MovingAverage()
+  /** Time from a turn's start to its end, ms. */
+  private readonly durationMs = new MovingAverage()
+  private lastCompletion = 0
+  private busySinceLastCompletion = false
+
+  constructor (options: TurnAdmissionOptions) {
+    this.concurrency = options.concurrency
+    this.latencyGoalMs = options.latencyGoalMs
+    this.refuse = options.refuse
+    this.now = options.now ?? (() => performance.now())
+  }
+
+  inFlight (): number { return this.running }
+  queued (): number { return this.waiting.length }
+
+  /**
+   * How long a turn arriving now is predicted to take, waiting included, in ms; undefined while the
+   * gate has not been busy long enough to know its service rate (every turn is then let in, and
+   * the deadline refuses what waits far too long).
+   */
+  predictedMs (): number | undefined {
+    const durationMs = this.durationMs.value ?? 0
+    if (this.running < this.concurrency) return durationMs
+    if (this.drainMs.samples < CONFIDENT_SAMPLES) return undefined
+    return (this.waiting.length + 1) * this.drainMs.value! + durationMs
+  }
+
+  async run<T> (turn: () => Promise<T>): Promise<T> {
+    if (this.running < this.concurrency) {
+      this.running++
+    } else {
+      if ((this.predictedMs() ?? 0) > this.latencyGoalMs) throw this.refuse()
+      await this.slot()
+    }
+    // PGlite runs a whole turn without yielding to the event loop: starting each turn in a task of
+    // its own lets the requests that arrived meanwhile be read, and counted in line, in between.
+    await new Promise(resolve => setImmediate(resolve))
+    const started = this.now()
+    try {
+      return await turn()
+    } finally {
+      this.completed(started)
+    }
+  }
+
+  private completed (started: number): void {
+    const now = this.now()
+    this.durationMs.add(now - started)
+    if (this.busySinceLastCompletion) this.drainMs.add(now - this.lastCompletion)
+    this.lastCompletion = now
+    // A finished turn hands its slot straight to the longest waiting one.
+    const next = this.waiting.shift()
+    this.busySinceLastCompletion = next !== undefined
+    if (next === undefined) this.running--
+    else next.admit()
+  }
+
+  /**
+   * Waits for a slot. A turn in line is answered even if the prediction was somewhat short (an
+   * answer a little late is better than a refusal after waiting); only one still waiting at twice
+   * the goal, when the database has stalled, is refused then.
+   */
+  private async slot (): Promise<void> {
+    const deadline = STALL_FACTOR * this.latencyGoalMs
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        admit: () => { clearTimeout(waiter.timer); resolve() },
+        refuse: () => reject(this.refuse()),
+        timer: setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(waiter), 1)
+          waiter.refuse()
+        }, deadline)
+      }
+      this.waiting.push(waiter)
+    })
+  }
+}

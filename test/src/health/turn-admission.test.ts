@@ -1,0 +1,117 @@
+// The admission of chat turns: a line that can be answered within the goal waits, whatever its
+// length; a turn that cannot be answered in time is refused when it arrives; a prediction that
+// turned out wrong refuses the turn at its deadline rather than answering it late.
+import t from 'tap'
+import { TurnAdmission } from '../../../src/health/turn-admission.js'
+
+class Refused extends Error {}
+
+/** A turn that runs until its release() is called (or fails, with fail()). */
+function heldTurn (): { turn: () => Promise<string>, release: () => void, fail: () => void } {
+  let release = (): void => {}
+  let fail = (): void => {}
+  const done = new Promise<string>((resolve, reject) => {
+    release = () => resolve('answered')
+    fail = () => reject(new Error('turn failed'))
+  })
+  // The admission starts a turn a task later: a turn failed before it started is not unhandled.
+  done.catch(() => {})
+  return { turn: async () => await done, release, fail }
+}
+
+const outcome = async (promise: Promise<unknown>): Promise<string> =>
+  await promise.then(() => 'answered', (error: unknown) => error instanceof Refused ? 'refused' : 'failed')
+
+/** A clock the test moves, and an admission that reads it. */
+function admission (concurrency: number, latencyGoalMs: number): { gate: TurnAdmission, advance: (ms: number) => void } {
+  let now = 0
+  return { gate: new TurnAdmission({ concurrency, latencyGoalMs, refuse: () => new Refused(), now: () => now }), advance: ms => { now += ms } }
+}
+
+/** Keeps the gate busy (a line behind the turns in flight) for `count` turns, each taking `ms` of the test's clock. */
+async function teach (gate: TurnAdmission, advance: (ms: number) => void, count: number, ms: number): Promise<void> {
+  await Promise.all(Array.from({ length: count }, async () => await gate.run(async () => { advance(ms) })))
+}
+
+t.test('past the concurrency a turn waits in line and gets the first slot that frees; a failed turn frees its slot', async t => {
+  const { gate } = admission(2, 1000)
+  const [a, b, c] = [heldTurn(), heldTurn(), heldTurn()]
+  const runs = [gate.run(a.turn), gate.run(b.turn), gate.run(c.turn)]
+  t.equal(gate.inFlight(), 2)
+  t.equal(gate.queued(), 1, 'the third waits')
+  a.release()
+  t.equal(await runs[0], 'answered')
+  t.equal(gate.queued(), 0)
+  t.equal(gate.inFlight(), 2, 'the freed slot went to the waiting turn, never more than the concurrency')
+  b.fail()
+  await t.rejects(runs[1]!, /turn failed/)
+  t.equal(gate.inFlight(), 1)
+  c.release()
+  t.equal(await runs[2], 'answered')
+  t.equal(gate.inFlight(), 0)
+})
+
+t.test('until the service rate is known, every turn is let in', async t => {
+  const { gate, advance } = admission(1, 10)
+  const turns = Array.from({ length: 10 }, async () => await outcome(gate.run(async () => { advance(10) })))
+  t.equal(gate.predictedMs(), undefined)
+  t.same(new Set(await Promise.all(turns)), new Set(['answered']))
+})
+
+t.test('a line that drains within the goal is never refused, however long', async t => {
+  const { gate, advance } = admission(1, 1000)
+  await teach(gate, advance, 30, 10)
+  // 50 turns of 10 ms, one at a time: the last is answered within 500 ms of arriving.
+  const turns = Array.from({ length: 50 }, async () => await outcome(gate.run(async () => { advance(10) })))
+  t.same(new Set(await Promise.all(turns)), new Set(['answered']))
+})
+
+t.test('a turn that could not be answered within the goal is refused when it arrives, not after waiting', async t => {
+  const { gate, advance } = admission(1, 100)
+  await teach(gate, advance, 30, 10)
+  t.equal(gate.predictedMs(), 10, 'with nothing in flight, a turn takes its own duration')
+  const first = heldTurn()
+  const running = gate.run(first.turn)
+  // A turn ahead ends every 10 ms: the ninth in line starts after 90 ms and is answered at 100 ms.
+  const waiting = Array.from({ length: 9 }, async () => await outcome(gate.run(async () => { advance(10) })))
+  t.equal(gate.queued(), 9)
+  t.equal(gate.predictedMs(), 110, 'a tenth would take 110 ms')
+  t.equal(await outcome(gate.run(async () => {})), 'refused', 'refused at once: the line is not waited on')
+  t.equal(gate.queued(), 9, 'and it was never put in line')
+  first.release()
+  await running
+  t.same(new Set(await Promise.all(waiting)), new Set(['answered']), 'those in line are answered')
+})
+
+t.test('the wait per turn in line is the measured time between completions, not a turn\'s duration: overlapping turns drain faster', async t => {
+  const { gate, advance } = admission(2, 1000)
+  // Two at a time, one ending every 5 ms, each in flight for about 10 ms.
+  const turns = Array.from({ length: 40 }, () => heldTurn())
+  const runs = turns.map(async held => await gate.run(held.turn))
+  for (let i = 0; i < 30; i++) {
+    advance(5)
+    turns[i]!.release()
+    await runs[i]
+  }
+  const before = gate.predictedMs()!
+  const extra = heldTurn()
+  const extraRun = gate.run(extra.turn)
+  t.equal(gate.predictedMs()! - before, 5, 'each turn more in line adds 5 ms of wait, the time between completions')
+  for (const held of [...turns, extra]) held.release()
+  await Promise.all([...runs, extraRun])
+})
+
+t.test('a turn whose prediction failed (the database stalled) is refused at its deadline, and the line moves on', async t => {
+  const { gate, advance } = admission(1, 50)
+  await teach(gate, advance, 30, 10)
+  const stalled = heldTurn()
+  const running = gate.run(stalled.turn)
+  const waiting = gate.run(async () => 'never')
+  const started = performance.now()
+  t.equal(await outcome(waiting), 'refused')
+  t.ok(performance.now() - started >= 95, 'after waiting twice the goal: an answer a little late beats a refusal after waiting')
+  t.equal(gate.queued(), 0, 'no longer in line')
+  stalled.release()
+  t.equal(await running, 'answered')
+  t.equal(await gate.run(async () => 'answered'), 'answered', 'a free slot runs the next turn')
+})

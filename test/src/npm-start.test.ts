@@ -1,0 +1,39 @@
+// The process the README starts: a signal to `npm start`'s PID (what a terminal, systemd or a
+// supervisor sends) reaches the server, which exits 0 with its last lines on disk, and nothing is
+// left serving. npm runs with --ignore-scripts so that prestart does not rebuild dist/ under the
+// other test files that run from it (pretest built it); the start script itself still runs.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { projectRoot } from '../../src/project.js'
+import { tempDir, waitFor } from '../helper.js'
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  t.test(`${signal} to npm start ends the server, exit code 0, with every line written`, async t => {
+    const dir = await tempDir(t)
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name) && !name.startsWith('npm_')))
+    const npm = spawn('npm', ['start', '--ignore-scripts', '--silent'], {
+      cwd: projectRoot,
+      env: { ...env, PORT: '0', DATA_DIR: join(dir, 'data'), LOG_DIR: join(dir, 'logs'), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    t.teardown(() => { npm.kill('SIGKILL') })
+    let stdout = ''
+    npm.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+    npm.stderr.resume()
+    const exited = once(npm, 'exit') as Promise<[number | null, string | null]>
+    t.ok(await waitFor(() => /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(stdout), 60_000, 50), 'the server listens')
+    const base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!
+    t.equal((await fetch(`${base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: '/help' }) })).status, 200)
+
+    npm.kill(signal)
+    const [code] = await exited
+    t.equal(code, 0, 'npm exits 0: the server it ran did')
+    t.equal(await fetch(`${base}/health`).then(() => 'answered', () => 'refused'), 'refused', 'nothing is left listening')
+    const log = await readFile(join(dir, 'logs', 'chatbot.log'), 'utf8')
+    t.match(log, new RegExp(`"signal":"${signal}","msg":"shutting down"`), 'the server got the signal')
+    t.match(log, /"msg":"shut down"/, 'and its last line is on disk')
+  })
+}
