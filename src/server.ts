@@ -25,8 +25,10 @@ async function exit (code: number): Promise<never> {
 
 const app = await buildApp({ config, logger: logging.logger, auditLog: logging.auditLog, logDestinations: logging.destinations })
   .catch(async (error: Error) => {
-    // Start-up failures (database unreachable, unreadable seed folder…) are the operator's to fix: say what, not a stack.
+    // Start-up failures (database unreachable, folder in use, unreadable seed folder…) are the
+    // operator's to fix: say what on the terminal, not a stack; the log files keep the whole error.
     console.error(`Parley could not start: ${error.message}`)
+    log('server', 'start', logging.logger).fatal({ err: error }, 'could not start')
     return await exit(1)
   })
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-// `npm run kb:import -- <folder|file.jsonl>`: loads documents straight into the configured database.
-// Every document is created or replaced by id, so an import can simply be run again after fixing
-// its failures. With the embedded database the server must be stopped meanwhile (one process only).
+// `npm run kb:import -- [--url <server>] <folder|file.jsonl>`: loads documents into the configured
+// database, or with --url through a running server's API (the embedded database admits one process,
+// so that is how documents reach a running server on it). Every document is created or replaced by
+// id, so an import can simply be run again after fixing its failures.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { ConfigError, loadConfig } from '../config.js'
 import { openDatabase } from '../db/open-database.js'
 import { readDocuments } from '../kb/document-files.js'
 import { KnowledgeBase, type DocumentInput } from '../kb/knowledge-base.js'
+import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-client.js'
+import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { AuditTrail } from '../audit/audit-trail.js'
 import { isEntryPoint, type Io } from './entry-point.js'
@@ -22,7 +26,8 @@ export interface ImportSummary { created: number, replaced: number, skipped: Imp
 
 export interface ImportOptions {
   path: string
-  knowledgeBase: KnowledgeBase
+  /** Where documents go: the database (KnowledgeBase) or a running server (KnowledgeBaseClient). */
+  knowledgeBase: Pick<KnowledgeBase, 'put'>
   /** Called with 0 before the first document, then after each one. */
   onProgress?: (done: number, total: number) => void
 }
@@ -33,7 +38,8 @@ export class ImportError extends Error {}
 const LISTED = 20
 // Who the audit trail names for imported documents: the operator at the console, not an API key.
 const AUDIT_ACTOR = 'kb:import'
-const USAGE = 'Usage: npm run kb:import -- <folder of .md/.txt files | file.jsonl>'
+const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] <folder of .md/.txt files | file.jsonl>\n' +
+  'With --url, PARLEY_API_KEY must hold an admin key of that server.'
 
 /** True for a folder, false for a JSON Lines file; anything else is an ImportError. */
 async function inspectPath (path: string): Promise<boolean> {
@@ -64,6 +70,7 @@ export function derivedId (document: Pick<DocumentInput, 'title' | 'text'>): str
 // SQLSTATE class 22 (data exception, e.g. a NUL character) and 54 (program limit) mean PostgreSQL
 // refused this document; anything else (connection lost, disk full) would fail every later one too.
 function refusedDocument (error: unknown): boolean {
+  if (error instanceof DocumentRefusedError) return true
   const code = (error as { code?: unknown }).code
   return typeof code === 'string' && /^(22|54)/.test(code)
 }
@@ -99,7 +106,8 @@ export async function importDocuments ({ path, knowledgeBase, onProgress }: Impo
             const kept = summary.created + summary.replaced
             throw new ImportError(`the import stopped at ${source}: ${(error as Error).message}. The ${kept} documents before it are stored; running the import again replaces them.`, { cause: error })
           }
-          summary.failed.push({ source, reason: `the database refused it: ${(error as Error).message}` })
+          const reason = (error as Error).message
+          summary.failed.push({ source, reason: error instanceof DocumentRefusedError ? reason : `the database refused it: ${reason}` })
         }
       }
     }
@@ -128,45 +136,34 @@ export function formatSummary (summary: ImportSummary): string {
 export async function main (argv: string[], env: Record<string, string | undefined>, io: Io = process): Promise<number> {
   const say = (text: string) => { io.stdout.write(`${text}\n`) }
   const fail = (text: string) => { io.stderr.write(`kb:import: ${text}\n`); return 1 }
-  const [given, ...extra] = argv
-  if (given === '--help' || given === '-h') {
+  let args
+  try {
+    args = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`)
+  }
+  if (args.values.help === true) {
     say(USAGE)
     return 0
   }
+  const [given, ...extra] = args.positionals
   if (given === undefined || extra.length > 0) return fail(USAGE)
-
-  let config
-  try {
-    config = loadConfig(env)
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    return fail(error.message)
-  }
-  if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) {
-    return fail('DATA_DIR=memory:// is forgotten when the import ends; set DATA_DIR to the server\'s folder or DATABASE_URL.')
-  }
   // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
   const path = resolve(env.INIT_CWD ?? process.cwd(), given)
-  const dataDir = resolve(config.DATA_DIR)
   // Checked before opening the database, so a typo does not cost a new database's initdb.
   const problem = await inspectPath(path).then(() => undefined, (error: Error) => error.message)
   if (problem !== undefined) return fail(problem)
 
-  let db
-  try {
-    db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })
-  } catch (error) {
-    return fail(`could not open the database: ${(error as Error).message}`)
-  }
-  if (db.engine === 'pglite') io.stderr.write(`Importing into the embedded database in ${dataDir} (the server must not be running).\n`)
+  const target = args.values.url === undefined ? await openTarget(env) : remoteTarget(args.values.url, env)
+  if (typeof target === 'string') return fail(target)
+  io.stderr.write(`Importing into ${target.description}.\n`)
   const bar = io.stderr.isTTY === true
     ? new cliProgress.SingleBar({ stream: io.stderr, hideCursor: true, format: 'Importing {bar} {value}/{total} documents | {eta_formatted} left' }, cliProgress.Presets.shades_classic)
     : undefined
   try {
-    const knowledgeBase = new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) })
     const summary = await importDocuments({
       path,
-      knowledgeBase,
+      knowledgeBase: target.knowledgeBase,
       onProgress: bar && ((done, total) => done === 0 ? bar.start(total, 0) : bar.update(done))
     })
     bar?.stop()
@@ -176,8 +173,50 @@ export async function main (argv: string[], env: Record<string, string | undefin
     bar?.stop()
     return fail((error as Error).message)
   } finally {
-    await db.close()
+    await target.close()
   }
+}
+
+interface ImportTarget { knowledgeBase: Pick<KnowledgeBase, 'put'>, description: string, close: () => Promise<void> }
+
+/** The configured database; a string says why it cannot be used. */
+async function openTarget (env: Record<string, string | undefined>): Promise<ImportTarget | string> {
+  let config
+  try {
+    config = loadConfig(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    return error.message
+  }
+  if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) {
+    return 'DATA_DIR=memory:// is forgotten when the import ends; set DATA_DIR to the server\'s folder or DATABASE_URL.'
+  }
+  const dataDir = resolve(config.DATA_DIR)
+  let db
+  try {
+    db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })
+  } catch (error) {
+    if (error instanceof DataDirLockedError) return error.message
+    return `could not open the database: ${(error as Error).message}`
+  }
+  return {
+    knowledgeBase: new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) }),
+    description: db.engine === 'pglite' ? `the embedded database in ${dataDir}` : 'the PostgreSQL database at DATABASE_URL',
+    close: () => db.close()
+  }
+}
+
+function remoteTarget (url: string, env: Record<string, string | undefined>): ImportTarget | string {
+  // From the environment, not an option: a key on the command line is in `ps` and the shell's history.
+  const apiKey = env.PARLEY_API_KEY ?? ''
+  if (apiKey === '') return 'PARLEY_API_KEY must hold an admin key of the server given with --url.'
+  let client
+  try {
+    client = new KnowledgeBaseClient({ url, apiKey })
+  } catch {
+    return `--url ${url} is not a URL (for example http://127.0.0.1:3000).`
+  }
+  return { knowledgeBase: client, description: `the server at ${new URL(url).origin}`, close: async () => {} }
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -3,6 +3,7 @@
 import { mkdir } from 'node:fs/promises'
 import { PGlite } from '@electric-sql/pglite'
 import type { Database, Queryable, QueryResult } from './database.js'
+import { lockDataDir } from './data-dir-lock.js'
 
 interface PGliteLike {
   query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[], affectedRows?: number }>
@@ -22,19 +23,36 @@ function wrap (client: PGliteLike): Queryable {
 }
 
 /**
- * Opens (creating if needed) the database in dataDir; "memory://" keeps it in memory. A new
+ * Opens (creating if needed) the database in dataDir, which this process then owns until close()
+ * (DataDirLockedError if another does); "memory://" keeps it in memory. A new
  * database costs several seconds of initdb; `template` (a dumpDataDir() archive) skips that.
  */
 export async function openPGliteDatabase (dataDir: string, template?: Blob): Promise<Database & { dumpDataDir: () => Promise<Blob> }> {
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir, template === undefined ? {} : { loadDataDir: template })
+  let unlock = async (): Promise<void> => {}
+  if (!dataDir.startsWith('memory://')) {
+    await mkdir(dataDir, { recursive: true })
+    unlock = await lockDataDir(dataDir)
+  }
+  let pglite: PGlite
+  try {
+    pglite = await PGlite.create(dataDir, template === undefined ? {} : { loadDataDir: template })
+  } catch (error) {
+    await unlock()
+    throw error
+  }
   const queryable = wrap(pglite)
   return {
     engine: 'pglite',
     ...queryable,
     transaction: (fn) => pglite.transaction(tx => fn(wrap(tx))),
     listen: (channel, onNotification) => pglite.listen(channel, onNotification).then(unlisten => () => unlisten()),
-    close: () => pglite.close(),
+    close: async () => {
+      try {
+        await pglite.close()
+      } finally {
+        await unlock()
+      }
+    },
     dumpDataDir: () => pglite.dumpDataDir('none')
   }
 }

@@ -42,9 +42,12 @@ export function openLogDestinations (options: LogRouterOptions, onLogRecordsLost
     close: () => {
       closing ??= new Promise<void>(resolve => {
         const worker = transport as typeof transport & { ref: () => void }
-        worker.once('close', () => resolve())
         // The worker is unref'd so it never holds a process open; while it writes out the last
-        // lines it must, or a process with nothing else to do exits first (as pino's own exit hook does).
+        // lines something must, or a process with nothing else to do exits first, with code 13 for
+        // an unsettled top-level await (a start-up failure did). ref() is not enough while the
+        // worker is still starting, so a timer holds the process until the worker has closed.
+        const holdOpen = setInterval(() => {}, 1000)
+        worker.once('close', () => { clearInterval(holdOpen); resolve() })
         worker.ref()
         worker.end()
       })

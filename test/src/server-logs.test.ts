@@ -206,3 +206,17 @@ t.test('a crash (an uncaught exception) is logged with its scrubbed stack and fi
   t.equal(lines.filter(entry => entry.msg === 'request completed').length, 20, 'the requests before the crash are on disk')
   t.ok(lines.some(entry => entry.msg === 'shut down'), 'and so is the end of the shutdown')
 })
+
+t.test('one server per DATA_DIR: a second exits 1 naming the first, which keeps serving; a killed server\'s folder is taken over', async t => {
+  const dataDir = await tempDir(t)
+  const first = await startServer(t, { DATA_DIR: dataDir })
+  const logDir = join(await tempDir(t), 'logs')
+  await t.rejects(startServer(t, { DATA_DIR: dataDir, LOG_DIR: logDir }), { message: /^server exited with 1 before listening:[^]*Parley could not start: .* is in use by process \d+ .*npm run kb:import -- --url/ })
+  const fatal = parsed(await fileLines(logDir, 'error'))
+  t.match(fatal, [{ level: 'fatal', module: 'server', msg: 'could not start', error_type: 'DataDirLockedError' }], 'and says so in error.log')
+  t.equal((await fetch(`${first.base}/ready`)).status, 200, 'the first server still serves')
+  t.equal(await first.stop('SIGKILL'), null)
+  const next = await startServer(t, { DATA_DIR: dataDir })
+  t.equal((await fetch(`${next.base}/ready`)).status, 200, 'a server started after a crash takes the folder over')
+  t.equal(await next.stop(), 0)
+})

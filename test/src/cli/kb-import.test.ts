@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
@@ -6,7 +10,9 @@ import { derivedId, formatSummary, importDocuments, main } from '../../../src/cl
 import { KnowledgeBase } from '../../../src/kb/knowledge-base.js'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
-import { createServerDatabase, engines, tempDir } from '../../helper.js'
+import { LOCK_FILE } from '../../../src/db/data-dir-lock.js'
+import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
+import { buildTestApp, createServerDatabase, engines, tempDir } from '../../helper.js'
 
 async function folderOfFiles (t: Test): Promise<string> {
   const dir = await tempDir(t)
@@ -166,6 +172,82 @@ t.test('main: exit codes 0, 2 and 1 with a data folder on disk', async t => {
   t.match(first.stderr, 'Importing into the embedded database in')
   t.match(await run([dir]), { code: 0, stdout: '(0 created, 2 replaced)' })
   t.match(await run([await jsonlFile(t)]), { code: 2, stdout: /Imported 3 documents[^]*Failed 4:\n.*corpus\.jsonl:2 → not valid JSON/ })
+})
+
+t.test('main refuses a data folder a running process owns, naming it and the way that works; a dead owner\'s lock is taken over', async t => {
+  const env = { DATA_DIR: join(await tempDir(t), 'data'), LOG_LEVEL: 'silent' }
+  const dir = await folderOfFiles(t)
+  const run = async () => {
+    const stdout = collector()
+    const stderr = collector()
+    const code = await main([dir], env, { stdout: stdout.stream, stderr: stderr.stream })
+    return { code, stdout: stdout.text(), stderr: stderr.text() }
+  }
+  const server = await openPGliteDatabase(env.DATA_DIR) // as the running server holds it
+  const refused = await run()
+  t.equal(refused.code, 1)
+  t.equal(refused.stdout, '', 'no success reported')
+  t.match(refused.stderr, `is in use by process ${process.pid}`)
+  t.match(refused.stderr, 'npm run kb:import -- --url <server> <folder>')
+  await server.close()
+
+  // The PID of a process that has exited, as a crash leaves it.
+  const dead = spawnSync(process.execPath, ['-e', '']).pid
+  await writeFile(join(env.DATA_DIR, LOCK_FILE), JSON.stringify({ pid: dead, hostname: 'crashed', started_at: '2026-01-01T00:00:00Z', command: 'node dist/src/server.js' }))
+  t.match(await run(), { code: 0, stdout: 'Imported 2 documents (2 created, 0 replaced).' })
+})
+
+t.test('main --url imports through a running server\'s API with an admin key', async t => {
+  const admin = randomBytes(16).toString('hex')
+  const analyst = randomBytes(16).toString('hex')
+  const app = await buildTestApp(t, { API_KEYS: `${admin}:admin,${analyst}:analyst` })
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const run = async (argv: string[], env: Record<string, string>) => {
+    const stdout = collector()
+    const stderr = collector()
+    const code = await main(argv, env, { stdout: stdout.stream, stderr: stderr.stream })
+    return { code, stdout: stdout.text(), stderr: stderr.text() }
+  }
+  const dir = await folderOfFiles(t)
+  const first = await run(['--url', base, dir], { PARLEY_API_KEY: admin })
+  t.match(first, { code: 0, stdout: 'Imported 2 documents (2 created, 0 replaced).', stderr: `Importing into the server at ${base}.` })
+  t.match(await app.knowledgeBase.get('refunds'), { title: 'Refund policy' })
+  t.equal(app.searchEngine.search('refund paid days')[0]?.docId, 'refunds', 'the running server searches them at once')
+  t.match(await run(['--url', base, dir], { PARLEY_API_KEY: admin }), { code: 0, stdout: '(0 created, 2 replaced)' })
+  t.match(await run(['--url', base, await jsonlFile(t)], { PARLEY_API_KEY: admin }), { code: 2, stdout: /Imported 3 documents[^]*Failed 4:/ })
+
+  t.match(await run(['--url', base, dir], {}), { code: 1, stderr: /PARLEY_API_KEY must hold an admin key/ })
+  t.match(await run(['--url', base, dir], { PARLEY_API_KEY: analyst }), { code: 1, stdout: '', stderr: /the server refused the key \(403/ })
+  t.match(await run(['--url', 'not a url', dir], { PARLEY_API_KEY: admin }), { code: 1, stderr: /is not a URL/ })
+  const closed = createServer()
+  await new Promise<void>(resolve => closed.listen(0, '127.0.0.1', resolve))
+  const { port } = closed.address() as AddressInfo
+  await new Promise(resolve => closed.close(resolve))
+  t.match(await run(['--url', `http://127.0.0.1:${port}`, dir], { PARLEY_API_KEY: admin }), { code: 1, stdout: '', stderr: `could not reach http://127.0.0.1:${port} (ECONNREFUSED); is the server running?` })
+})
+
+t.test('main --url: a document the server refuses fails alone, a busy server is retried after its Retry-After', async t => {
+  const seen: string[] = []
+  let busy = 1
+  const receiver = createHttpServer((request, response) => {
+    seen.push(`${request.method} ${request.url}`)
+    request.resume()
+    if (busy-- > 0) {
+      response.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' }).end(JSON.stringify({ title: 'Service Unavailable', detail: 'Overloaded' }))
+    } else if (request.url === '/v1/kb/documents/refunds') {
+      response.writeHead(400, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ title: 'Bad Request', detail: 'body/text must NOT have more than 10 characters' }))
+    } else {
+      response.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'x', created: true }))
+    }
+  })
+  await new Promise<void>(resolve => receiver.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { receiver.close() })
+  const dir = await folderOfFiles(t)
+  const stdout = collector()
+  const code = await main(['--url', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, dir], { PARLEY_API_KEY: 'k' }, { stdout: stdout.stream, stderr: new PassThrough() })
+  t.equal(code, 2)
+  t.match(stdout.text(), /Imported 1 document \(1 created, 0 replaced\)[^]*Failed 1:\n.*refunds\.md → the server refused it: 400 body\/text must NOT have more than 10 characters/)
+  t.same(seen, ['PUT /v1/kb/documents/refunds', 'PUT /v1/kb/documents/refunds', 'PUT /v1/kb/documents/shipping-notes'], 'the 503 was retried once')
 })
 
 const serverUrl = process.env.TEST_DATABASE_URL

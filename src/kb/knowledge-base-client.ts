@@ -1,0 +1,60 @@
+// A running server's knowledge base, through its API: how kb:import adds documents while the server
+// owns the database folder (the embedded database admits one process), or without access to the
+// database at all. Each document is one `PUT /v1/kb/documents/:id` (create or replace, audited under
+// the key's id), so a document's outcome is known before the next is sent and an import that stops
+// says exactly which documents are stored.
+import type { DocumentInput } from './knowledge-base.js'
+
+/** The server refused this document (a 4xx about the document): the next ones may still go in. */
+export class DocumentRefusedError extends Error {}
+
+const MAX_BUSY_RETRIES = 5
+const MAX_RETRY_AFTER_S = 30
+
+export interface KnowledgeBaseClientOptions {
+  /** The server's base URL, e.g. http://127.0.0.1:3000 */
+  url: string
+  /** An admin key. */
+  apiKey: string
+  sleep?: (ms: number) => Promise<void>
+}
+
+interface Problem { title?: string, detail?: string }
+
+export class KnowledgeBaseClient {
+  private readonly base: URL
+  private readonly apiKey: string
+  private readonly sleep: (ms: number) => Promise<void>
+
+  constructor (options: KnowledgeBaseClientOptions) {
+    this.base = new URL(options.url)
+    this.apiKey = options.apiKey
+    this.sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)))
+  }
+
+  /** Creates or replaces the document; true if it was new. */
+  async put (id: string, document: Omit<DocumentInput, 'id'>): Promise<boolean> {
+    const url = new URL(`v1/kb/documents/${encodeURIComponent(id)}`, this.base)
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(url, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(document)
+      }).catch((error: Error & { cause?: { code?: string, message?: string } }) => {
+        throw new Error(`could not reach ${url.origin} (${error.cause?.code ?? error.cause?.message ?? error.message}); is the server running?`)
+      })
+      const body = await response.json().catch(() => ({})) as Problem & { created?: boolean }
+      if (response.ok) return body.created === true
+      const why = `${response.status} ${body.detail ?? body.title ?? response.statusText}`
+      // Overloaded, rate-limited or the database briefly away: the server says when to come back.
+      if ((response.status === 503 || response.status === 429) && attempt < MAX_BUSY_RETRIES) {
+        const retryAfter = Number(response.headers.get('retry-after'))
+        await this.sleep(1000 * Math.min(MAX_RETRY_AFTER_S, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1))
+        continue
+      }
+      if (response.status === 401 || response.status === 403) throw new Error(`the server refused the key (${why}); PARLEY_API_KEY must be an admin key of ${this.base.origin}`)
+      if (response.status >= 400 && response.status < 500 && response.status !== 404) throw new DocumentRefusedError(`the server refused it: ${why}`)
+      throw new Error(`${url.origin} answered ${why}`)
+    }
+  }
+}
