@@ -23,6 +23,8 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}
 // PostgreSQL text cannot hold NUL (U+0000), so text that will be stored refuses it up front.
 export const NO_NUL = '^[^\\u0000]*$'
 export const NOT_BLANK_NO_NUL = '^(?=[^\\u0000]*$)[\\s\\S]*\\S'
+
+export const UserId = Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL, description: 'The client\'s own identifier for the user; caps sessions per user' })
 /** Plain words for the patterns above, used in 400 responses instead of the regular expression. */
 export const PATTERN_MESSAGES: Record<string, string> = {
   [UUID_PATTERN]: 'must be a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b',

@@ -1,13 +1,13 @@
 // POST /v1/chat: one turn of a conversation.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { NO_NUL, SessionId, Source, withProblems } from '../schemas.js'
+import { NO_NUL, SessionId, Source, UserId, withProblems } from '../schemas.js'
 import { currentTraceId } from '../trace-id.js'
 
 export const ChatRequest = Type.Object({
   message: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL, description: 'A question, or a command such as /help' }),
   session_id: Type.Optional(SessionId),
-  user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL, description: 'Your own identifier for the user; caps sessions per user' }))
+  user_id: Type.Optional(UserId)
 }, { additionalProperties: false })
 
 export const ChatResponse = Type.Object({

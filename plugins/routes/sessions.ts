@@ -2,20 +2,39 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { NotFoundError } from '../../src/errors.js'
-import { SessionId, Source, withProblems } from '../schemas.js'
+import { SESSION_STATUSES, type Session } from '../../src/sessions/session-manager.js'
+import { SessionId, Source, UserId, withProblems } from '../schemas.js'
 
 const SessionParams = Type.Object({ id: SessionId })
 
 export const SessionRecord = Type.Object({
   session_id: SessionId,
   user_id: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('reset')]),
+  status: Type.Union(SESSION_STATUSES.map(status => Type.Literal(status)), { description: 'replaced: ended when its user opened a session past MAX_SESSIONS_PER_USER' }),
   turns: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
   last_activity_at: Type.String({ format: 'date-time' }),
   expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null once the session has ended' }),
   ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
+
+const UserSessionsQuery = Type.Object({
+  user_id: UserId,
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 })
+})
+
+function sessionRecord (session: Session) {
+  return {
+    session_id: session.id,
+    user_id: session.userId,
+    status: session.status,
+    turns: session.turnCount,
+    created_at: session.createdAt.toISOString(),
+    last_activity_at: session.lastActivityAt.toISOString(),
+    expires_at: session.status === 'active' ? session.expiresAt.toISOString() : null,
+    ended_at: session.endedAt?.toISOString() ?? null
+  }
+}
 
 const MessagesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Turns to return, each with the user message and the reply' }),
@@ -40,16 +59,23 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async (request) => {
     const session = await app.sessionManager.get(request.params.id)
     if (session === undefined) throw new NotFoundError('Session', request.params.id)
-    return {
-      session_id: session.id,
-      user_id: session.userId,
-      status: session.status,
-      turns: session.turnCount,
-      created_at: session.createdAt.toISOString(),
-      last_activity_at: session.lastActivityAt.toISOString(),
-      expires_at: session.status === 'active' ? session.expiresAt.toISOString() : null,
-      ended_at: session.endedAt?.toISOString() ?? null
+    return sessionRecord(session)
+  })
+
+  // For support: a user whose client lost its session ids can be told which sessions they have.
+  app.get('/v1/sessions', {
+    config: { usesDatabase: true },
+    onRequest: app.requireRole('admin', 'analyst'),
+    schema: {
+      tags: ['sessions'],
+      summary: 'A user\'s sessions, the most recently used first',
+      security: [{ apiKey: [] }],
+      querystring: UserSessionsQuery,
+      response: withProblems({ 200: Type.Object({ sessions: Type.Array(SessionRecord) }) }, 401, 403)
     }
+  }, async (request) => {
+    const sessions = await app.sessionManager.listByUser(request.query.user_id, request.query.limit)
+    return { sessions: sessions.map(sessionRecord) }
   })
 
   app.get('/v1/sessions/:id/messages', {

@@ -7,6 +7,7 @@ import { isCommandName, type Command, type ParsedMessage, type helpText, type pa
 import { addLogFields, log } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
+import type { RecordInTransaction } from '../audit/audit-trail.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { inSpan } from '../telemetry/spans.js'
@@ -39,6 +40,8 @@ interface Reply {
 }
 
 const SOURCES_PER_ANSWER = 3
+// A turn of one statement opens and ends no session, so it has nothing to audit.
+const NO_AUDIT: RecordInTransaction = async () => { throw new Error('a turn outside a transaction cannot record an audit event') }
 const NO_ANSWER = "I couldn't find that in the knowledge base. Try rephrasing your question, or use /search <words> to see the closest documents."
 
 export interface ChatServiceOptions {
@@ -97,8 +100,8 @@ export class ChatService {
 
     // A turn of an existing session is one statement; a new session, feedback or a reset need a
     // transaction around theirs, so that a failure keeps none of it.
-    const persist = async (db: Queryable): Promise<TurnResult> => {
-      const session = existing ?? await sessionManager.create(db, userId)
+    const persist = async (db: Queryable, audit: RecordInTransaction): Promise<TurnResult> => {
+      const session = existing ?? await sessionManager.create(db, userId, audit)
       if (reply.feedback !== undefined) await messageStore.recordFeedback(db, { sessionId: session.id, ...reply.feedback, at: this.now() })
       const turn = await sessionManager.recordTurn(db, session.id, {
         userText: input.message,
@@ -113,13 +116,13 @@ export class ChatService {
       if (reply.reset === true) {
         await sessionManager.end(db, session.id, 'reset')
         // The /reset turn stays in the closed session; the caller continues in the new one, which has no turns yet.
-        result = { ...result, sessionId: (await sessionManager.create(db, session.userId)).id, turn: 0 }
+        result = { ...result, sessionId: (await sessionManager.create(db, session.userId, audit)).id, turn: 0 }
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
     }
     const alone = existing !== undefined && reply.feedback === undefined && reply.reset !== true
     // A turn of one statement has that statement's span; a transaction gets a span around its statements.
-    const outcome = alone ? await persist(db) : await inSpan('reply.persist', {}, async () => await db.transaction(persist))
+    const outcome = alone ? await persist(db, NO_AUDIT) : await inSpan('reply.persist', {}, async () => await sessionManager.transaction(persist))
     addLogFields({ session_id: outcome.sessionId })
     span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind })
     this.options.instruments?.turns.add(1, { kind: outcome.kind })

@@ -82,6 +82,15 @@ export const migrations: readonly Migration[] = [
         value jsonb NOT NULL
       );
     `
+  },
+  {
+    version: 2,
+    name: 'a session can be replaced by its user\'s newer one',
+    sql: `
+      ALTER TABLE sessions DROP CONSTRAINT sessions_status_check;
+      ALTER TABLE sessions ADD CONSTRAINT sessions_status_check CHECK (status IN ('active', 'expired', 'reset', 'replaced'));
+      CREATE INDEX sessions_by_user ON sessions (user_id, last_activity_at DESC);
+    `
   }
 ]
 

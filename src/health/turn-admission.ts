@@ -16,6 +16,8 @@ export interface TurnAdmissionOptions {
   /** The error a refused turn is rejected with (the plugin's 503 problem, counted). */
   refuse: () => Error
   now?: () => number
+  /** Completions not measured at the start of the process (WARM_UP_TURNS unless given). */
+  warmUpTurns?: number
 }
 
 interface Waiter { admit: () => void, refuse: () => void, timer: NodeJS.Timeout }
@@ -27,8 +29,11 @@ const HORIZON = 50
 
 const STALL_FACTOR = 2
 
-// A line is refused only on a service rate measured over this many turns: a process's first turns
-// are slow (connections opened, code compiled) and would predict waits that never come.
+// A process's first turns are slow (connections opened, sessions created, code compiled) and would
+// predict waits that never come: 50 clients arriving together at a cold server were refused. So the
+// first WARM_UP_TURNS completions are not measured, and a line is refused only on a service rate
+// measured over CONFIDENT_SAMPLES turns after them; meanwhile only the stall deadline refuses.
+const WARM_UP_TURNS = 50
 const CONFIDENT_SAMPLES = 20
 
 class MovingAverage {
@@ -52,6 +57,7 @@ export class TurnAdmission {
   /** Time from a turn's start to its end, ms. */
   private readonly durationMs = new MovingAverage()
   private lastCompletion = 0
+  private warmUpLeft: number
   private busySinceLastCompletion = false
 
   constructor (options: TurnAdmissionOptions) {
@@ -59,6 +65,7 @@ export class TurnAdmission {
     this.latencyGoalMs = options.latencyGoalMs
     this.refuse = options.refuse
     this.now = options.now ?? (() => performance.now())
+    this.warmUpLeft = options.warmUpTurns ?? WARM_UP_TURNS
   }
 
   inFlight (): number { return this.running }
@@ -96,8 +103,12 @@ export class TurnAdmission {
 
   private completed (started: number): void {
     const now = this.now()
-    this.durationMs.add(now - started)
-    if (this.busySinceLastCompletion) this.drainMs.add(now - this.lastCompletion)
+    if (this.warmUpLeft > 0) {
+      this.warmUpLeft--
+    } else {
+      this.durationMs.add(now - started)
+      if (this.busySinceLastCompletion) this.drainMs.add(now - this.lastCompletion)
+    }
     this.lastCompletion = now
     // A finished turn hands its slot straight to the longest waiting one.
     const next = this.waiting.shift()

@@ -1,14 +1,19 @@
 // Sessions are rows in the shared database, so any API instance can resume any session and the
 // caps hold across instances. Time comes from an injected clock so expiry is testable.
 import { randomUUID } from 'node:crypto'
-import type { AuditTrail } from '../audit/audit-trail.js'
+import type { AuditTrail, RecordInTransaction } from '../audit/audit-trail.js'
 import type { ReplyKind, Source } from '../chat/message-store.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
 import type { Instruments } from '../telemetry/metrics.js'
 
-export type SessionStatus = 'active' | 'expired' | 'reset'
+// replaced: ended because its user opened a session past MAX_SESSIONS_PER_USER (the least recently used goes).
+export const SESSION_STATUSES = ['active', 'expired', 'reset', 'replaced'] as const
+export type SessionStatus = typeof SESSION_STATUSES[number]
+
+// Who the audit trail names for what the service does by its own policy.
+const SERVICE_ACTOR = 'parley'
 
 /** Both sides of a turn, as recordTurn stores them. */
 export interface TurnMessages {
@@ -73,19 +78,29 @@ export class SessionManager {
     this.now = options.now ?? (() => new Date())
   }
 
-  /** Opens a session inside the caller's transaction, refusing it when a cap is reached. */
-  async create (tx: Queryable, userId: string | null): Promise<Session> {
+  /**
+   * Opens a session inside the caller's transaction, refusing it when the service is full. A user
+   * at MAX_SESSIONS_PER_USER gets the session all the same, and their least recently used one
+   * ends (status replaced, audited): a client that lost its session ids must not lock its user out.
+   */
+  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction): Promise<Session> {
     const now = this.now()
     // Serialises cap checks across instances; held only until the caller's transaction ends.
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))")
-    await this.refuseIfFull(tx, now, null, this.limits.maxActive)
-    if (userId !== null) await this.refuseIfFull(tx, now, userId, this.limits.maxPerUser)
+    await this.refuseIfFull(tx, now, this.limits.maxActive)
     const { rows } = await tx.query<SessionRow>(
       `INSERT INTO sessions (id, user_id, created_at, last_activity_at) VALUES ($1, $2, $3, $3)
        RETURNING *`, [randomUUID(), userId, now])
     const session = this.toSession(rows[0]!)
     log('session_manager', 'create').info({ new_session_id: session.id, expires_at: session.expiresAt }, 'session.created')
+    if (userId !== null) await this.replaceLeastRecentlyUsed(tx, now, session, audit)
     return session
+  }
+
+  /** A user's sessions, the most recently used first. */
+  async listByUser (userId: string, limit: number): Promise<Session[]> {
+    const { rows } = await this.db.query<SessionRow>('SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_activity_at DESC, id LIMIT $2', [userId, limit])
+    return rows.map(row => this.toSession(row))
   }
 
   /** The active session with this id, or NotFoundError if it is unknown, ended, expired or someone else's. */
@@ -128,7 +143,12 @@ export class SessionManager {
     return rows[0].turn
   }
 
-  async end (tx: Queryable, id: string, status: Exclude<SessionStatus, 'active'>): Promise<void> {
+  /** A transaction whose audit events commit with it: for turns that open or end sessions. */
+  async transaction<T> (fn: (tx: Queryable, audit: RecordInTransaction) => Promise<T>): Promise<T> {
+    return await this.auditTrail.transaction(this.db, fn)
+  }
+
+  async end (tx: Queryable, id: string, status: 'expired' | 'reset'): Promise<void> {
     const { rows } = await tx.query<EndedSession>(`UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active' RETURNING ${ENDED}`, [status, this.now(), id])
     this.recordEnded(rows)
     log('session_manager', 'end').info({ ended_session_id: id, status }, `session.${status}`)
@@ -172,19 +192,30 @@ export class SessionManager {
     return rows[0]!.count
   }
 
-  private async refuseIfFull (tx: Queryable, now: Date, userId: string | null, max: number): Promise<void> {
-    const scope = userId === null ? '' : ' AND user_id = $5'
+  private async refuseIfFull (tx: Queryable, now: Date, max: number): Promise<void> {
     const { rows } = await tx.query<{ count: number, next_expiry: Date | null }>(
-      `SELECT count(*)::int AS count, min(${EXPIRY}) AS next_expiry FROM sessions WHERE ${ACTIVE}${scope}`,
-      [...this.cutoffs(now), `${this.limits.idleTimeoutMs} milliseconds`, `${this.limits.maxAgeMs} milliseconds`, ...(userId === null ? [] : [userId])])
+      `SELECT count(*)::int AS count, min(${EXPIRY}) AS next_expiry FROM sessions WHERE ${ACTIVE}`,
+      [...this.cutoffs(now), `${this.limits.idleTimeoutMs} milliseconds`, `${this.limits.maxAgeMs} milliseconds`])
     const { count, next_expiry: nextExpiry } = rows[0]!
     if (count < max) return
     const retryAfter = Math.max(1, Math.ceil(((nextExpiry?.getTime() ?? now.getTime()) - now.getTime()) / 1000))
-    throw userId === null
-      ? new LimitExceededError('active_sessions', max, retryAfter,
-        `The service has reached its limit of ${max} active sessions (MAX_ACTIVE_SESSIONS); retry in ${retryAfter} s.`)
-      : new LimitExceededError('sessions_per_user', max, retryAfter,
-        `This user already has ${max} active sessions, the per-user limit (MAX_SESSIONS_PER_USER); continue one of them with its session_id, or retry in ${retryAfter} s.`)
+    throw new LimitExceededError('active_sessions', max, retryAfter,
+      `The service has reached its limit of ${max} active sessions (MAX_ACTIVE_SESSIONS); retry in ${retryAfter} s.`)
+  }
+
+  /** Ends the user's least recently used active sessions beyond MAX_SESSIONS_PER_USER, the new one included. */
+  private async replaceLeastRecentlyUsed (tx: Queryable, now: Date, newSession: Session, audit: RecordInTransaction): Promise<void> {
+    const { rows } = await tx.query<EndedSession & { id: string }>(
+      `UPDATE sessions SET status = 'replaced', ended_at = $3 WHERE id IN (
+         SELECT id FROM sessions WHERE ${ACTIVE} AND user_id = $4 AND id <> $5
+         ORDER BY last_activity_at DESC, id OFFSET $6)
+       RETURNING id, ${ENDED}`,
+      [...this.cutoffs(now), now, newSession.userId, newSession.id, this.limits.maxPerUser - 1])
+    this.recordEnded(rows)
+    for (const { id } of rows) {
+      log('session_manager', 'create').info({ ended_session_id: id, new_session_id: newSession.id, max: this.limits.maxPerUser }, 'session.replaced')
+      await audit({ actor: SERVICE_ACTOR, action: 'session.replace', target: id, result: 'success', details: { replaced_by: newSession.id, limit: 'MAX_SESSIONS_PER_USER', max: this.limits.maxPerUser } })
+    }
   }
 
   private cutoffs (now: Date): [Date, Date] {

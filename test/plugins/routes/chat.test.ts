@@ -69,22 +69,35 @@ for (const engine of engines()) {
       sessionId = body.session_id
     })
 
-    await t.test('session caps refuse new sessions with a 429 that names the limit and when to retry', async t => {
-      // u1 has 1 active session (the reset one), u2 has 1; the per-user cap is 2, the global cap 4.
+    await t.test('a user at MAX_SESSIONS_PER_USER gets a new session, and their least recently used one ends, audited', async t => {
+      // u1 has 1 active session (the reset one), u2 has 1; the per-user cap is 2.
+      clock.advance(1000)
       const second = await app.inject(chat({ message: 'hi', user_id: 'u1' }))
       t.equal(second.statusCode, 200)
+      clock.advance(1000)
       const third = await app.inject(chat({ message: 'hi', user_id: 'u1' }))
-      t.equal(third.statusCode, 429)
-      const sessionsBefore = (await db.query('SELECT id FROM sessions')).rows.length
-      t.match(third.json(), { limit: 'sessions_per_user', max: 2, detail: /MAX_SESSIONS_PER_USER/ })
-      t.equal(third.headers['retry-after'], '600', 'the oldest session frees its slot after the idle timeout')
+      t.equal(third.statusCode, 200, 'not a 429: a client that lost its session ids does not lock its user out')
+      const replaced = await app.inject(chat({ message: 'hello', session_id: sessionId }))
+      t.equal(replaced.statusCode, 404)
+      t.match(replaced.json(), { detail: /has ended/ })
+      t.match(await app.sessionManager.get(sessionId), { status: 'replaced', endedAt: clock.now() })
+      const { rows } = await db.query('SELECT actor, action, target, result, details FROM audit_events WHERE action = $1', ['session.replace'])
+      t.same(rows, [{ actor: 'parley', action: 'session.replace', target: sessionId, result: 'success', details: { replaced_by: third.json().session_id, limit: 'MAX_SESSIONS_PER_USER', max: 2 } }])
+      t.equal((await app.inject(chat({ message: 'still here', session_id: second.json().session_id }))).statusCode, 200, 'the more recently used one goes on')
+      sessionId = second.json().session_id
+    })
+
+    await t.test('the service cap refuses new sessions with a 429 that names the limit and when to retry', async t => {
+      // 3 active sessions (u1's two, u2's); the global cap is 4.
       t.equal((await app.inject(chat({ message: 'hi', user_id: 'u3' }))).statusCode, 200)
+      const sessionsBefore = (await db.query('SELECT id FROM sessions')).rows.length
       const before = await countMessages()
       const global = await app.inject(chat({ message: 'hi', user_id: 'u4' }))
       t.equal(global.statusCode, 429)
       t.match(global.json(), { limit: 'active_sessions', max: 4, detail: /MAX_ACTIVE_SESSIONS/ })
+      t.equal(global.headers['retry-after'], '598', 'u2\'s session, idle for 2 s, frees its slot at the 600 s idle timeout')
       t.equal(await countMessages(), before, 'a refused turn writes no message')
-      t.equal((await db.query('SELECT id FROM sessions')).rows.length, sessionsBefore + 1, 'and no session beyond u3\'s')
+      t.equal((await db.query('SELECT id FROM sessions')).rows.length, sessionsBefore, 'and no session')
       t.equal((await app.inject(chat({ message: 'still here', session_id: sessionId }))).statusCode, 200, 'existing sessions go on')
     })
 
@@ -134,12 +147,13 @@ t.test('a turn that fails while persisting leaves nothing behind', async t => {
 })
 
 const postgres = engines().find(engine => engine.name === 'postgres')
-t.test('session caps hold across instances sharing server PostgreSQL', { skip: postgres === undefined && 'needs TEST_DATABASE_URL' }, async t => {
+t.test('the per-user cap holds across instances sharing server PostgreSQL', { skip: postgres === undefined && 'needs TEST_DATABASE_URL' }, async t => {
   const db = await postgres!.open(t)
   const env = { MAX_SESSIONS_PER_USER: '1', KB_SEED_DIR: '' }
   const instances = [await buildTestApp(t, env, { database: db }), await buildTestApp(t, env, { database: db })]
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
     instances[i % 2]!.inject(chat({ message: 'hello', user_id: 'shared-user' }))))
-  t.same(results.map(r => r.statusCode).sort(), [200, ...Array(9).fill(429)], 'exactly one new session, whichever instance won')
-  t.equal((await db.query("SELECT id FROM sessions WHERE user_id = 'shared-user'")).rows.length, 1)
+  t.same(results.map(r => r.statusCode), Array(10).fill(200), 'each turn opens a session, ending the previous one')
+  const { rows } = await db.query<{ status: string, n: number }>("SELECT status, count(*)::int AS n FROM sessions WHERE user_id = 'shared-user' GROUP BY status ORDER BY status")
+  t.same(rows, [{ status: 'active', n: 1 }, { status: 'replaced', n: 9 }], 'and the cap of one holds, whichever instance served each')
 })

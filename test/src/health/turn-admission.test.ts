@@ -23,9 +23,9 @@ const outcome = async (promise: Promise<unknown>): Promise<string> =>
   await promise.then(() => 'answered', (error: unknown) => error instanceof Refused ? 'refused' : 'failed')
 
 /** A clock the test moves, and an admission that reads it. */
-function admission (concurrency: number, latencyGoalMs: number): { gate: TurnAdmission, advance: (ms: number) => void } {
+function admission (concurrency: number, latencyGoalMs: number, warmUpTurns = 0): { gate: TurnAdmission, advance: (ms: number) => void } {
   let now = 0
-  return { gate: new TurnAdmission({ concurrency, latencyGoalMs, refuse: () => new Refused(), now: () => now }), advance: ms => { now += ms } }
+  return { gate: new TurnAdmission({ concurrency, latencyGoalMs, refuse: () => new Refused(), now: () => now, warmUpTurns }), advance: ms => { now += ms } }
 }
 
 /** Keeps the gate busy (a line behind the turns in flight) for `count` turns, each taking `ms` of the test's clock. */
@@ -56,6 +56,16 @@ t.test('until the service rate is known, every turn is let in', async t => {
   const turns = Array.from({ length: 10 }, async () => await outcome(gate.run(async () => { advance(10) })))
   t.equal(gate.predictedMs(), undefined)
   t.same(new Set(await Promise.all(turns)), new Set(['answered']))
+})
+
+t.test('a cold process\'s first turns are not measured: their slowness predicts no refusal', async t => {
+  const { gate, advance } = admission(1, 100, 50)
+  await teach(gate, advance, 50, 50) // a cold start: 50 ms a turn, 50 of them in line at once
+  t.equal(gate.predictedMs(), 0, 'nothing learnt from the warm-up')
+  await teach(gate, advance, 30, 2)
+  t.equal(gate.predictedMs(), 2, 'the service rate is learnt from the turns after it')
+  const turns = Array.from({ length: 40 }, async () => await outcome(gate.run(async () => { advance(2) })))
+  t.same(new Set(await Promise.all(turns)), new Set(['answered']), '40 in line drain in 80 ms, within the goal')
 })
 
 t.test('a line that drains within the goal is never refused, however long', async t => {

@@ -12,7 +12,7 @@ for (const engine of engines()) {
     const db = await engine.open(t)
     const clock = manualClock()
     const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
-    const create = (userId: string | null) => db.transaction(tx => sessions.create(tx, userId))
+    const create = (userId: string | null) => sessions.transaction((tx, audit) => sessions.create(tx, userId, audit))
 
     const kept = await create('u1')
     t.match(kept, { userId: 'u1', status: 'active', turnCount: 0, expiresAt: new Date(clock.now().getTime() + 30 * MINUTE) })
