@@ -8,16 +8,17 @@ import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js
 export const UnansweredQuestionSchema = Type.Object({ example: Type.String(), count: Type.Integer(), variants: Type.Integer({ description: 'Distinct wordings grouped under the example' }) })
 export type UnansweredQuestion = Static<typeof UnansweredQuestionSchema>
 
-const optionalNumber = Type.Optional(Type.Number())
 /** The usage figures, alike from the log files (the CLI) and from the database (the API). */
 export const UsageFiguresSchema = Type.Object({
   turns: Type.Integer(),
   turns_by_kind: Type.Record(Type.String(), Type.Integer()),
-  answer_rate: { ...optionalNumber, description: 'answer / (answer + no_answer); absent without questions' },
+  // Written out, not spread from a shared Type.Optional: a spread copy loses its optional mark, and
+  // the response schema then required answer_rate, a 500 for any period without a question.
+  answer_rate: Type.Optional(Type.Number({ description: 'answer / (answer + no_answer); absent without questions' })),
   sessions_started: Type.Integer(),
   sessions_active: Type.Integer({ description: 'Sessions with a turn in the period' }),
   active_users: Type.Integer({ description: 'Distinct user_ids with a turn in the period' }),
-  turns_per_session: optionalNumber,
+  turns_per_session: Type.Optional(Type.Number()),
   commands: Type.Record(Type.String(), Type.Integer()),
   feedback: Type.Object({ up: Type.Integer(), down: Type.Integer() }),
   unanswered: Type.Array(UnansweredQuestionSchema, { description: 'Top unanswered questions (scrubbed), most asked first' }),

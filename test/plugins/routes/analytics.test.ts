@@ -3,6 +3,7 @@
 import t from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { buildTestApp, engines, tempDir } from '../../helper.js'
 
 const ANALYST = 'analytics-analyst-key-0123'
@@ -92,4 +93,28 @@ t.test('analysts and admins only; a bad period is a 400 naming the field and the
     t.equal(response.statusCode, 400, query)
     t.match(response.json(), { detail: message }, query)
   }
+})
+
+t.test('every analytics route answers a well-formed 200 for any valid period: empty, one turn without a question, odd bounds', async t => {
+  const logDir = await tempDir(t)
+  const app = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst`, LOG_DIR: logDir, KB_SEED_DIR: '' })
+  const routes = ['/v1/analytics/usage', '/v1/analytics/performance', '/v1/analytics/errors']
+  const check = async (label: string): Promise<void> => {
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...routes),
+      fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+      fc.integer({ min: 1, max: 366 * 86_400_000 }),
+      async (url, from, spanMs) => {
+        const to = new Date(from.getTime() + spanMs)
+        const response = await app.inject({ url, query: { from: from.toISOString(), to: to.toISOString() }, headers: auth })
+        t.equal(response.statusCode, 200, `${label}: ${url} from ${from.toISOString()} to ${to.toISOString()}: ${response.body.slice(0, 200)}`)
+        t.match(response.json(), { from: from.toISOString(), to: to.toISOString() })
+      }), { numRuns: 30 })
+  }
+  await check('a fresh install')
+  t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/help' } })).statusCode, 200)
+  await check('one command turn, no question')
+  const usage = (await app.inject({ url: '/v1/analytics/usage', headers: auth })).json()
+  t.match(usage, { turns: 1, turns_by_kind: { command: 1 } })
+  t.notOk('answer_rate' in usage, 'no answer rate without a question, rather than a made-up one')
 })
