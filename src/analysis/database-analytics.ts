@@ -1,6 +1,7 @@
 // The usage and latency figures from the database, where every turn is stored with its reply
 // kind, command, top score and latency: the same figures `npm run analyze` reads from the log
 // files, for the analytics API, and exact (percentile_cont) rather than estimated.
+import { reportedCommand } from '../commands/command-parser.js'
 import type { Queryable } from '../db/database.js'
 import { scrub } from '../logging/scrubber.js'
 import { previousPeriod, type Period } from './log-scan.js'
@@ -31,7 +32,7 @@ export async function usageFromDatabase (db: Queryable, period: Period): Promise
   let total = 0
   for (const { kind, command, n } of turns.rows) {
     byKind[kind] = (byKind[kind] ?? 0) + n
-    if (command !== null) commands[command] = (commands[command] ?? 0) + n
+    if (command !== null) commands[reportedCommand(command)] = (commands[reportedCommand(command)] ?? 0) + n
     total += n
   }
   const questions = (byKind.answer ?? 0) + (byKind.no_answer ?? 0)

@@ -63,7 +63,9 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
   const stats = emptyStats()
   const byKind: Record<string, number> = {}
   const commands: Record<string, number> = {}
-  const feedback = { up: 0, down: 0 }
+  // The latest rating of a turn counts, as in the database (a rating replaces the one before):
+  // by session and rated turn, or, on lines written before they named it, each rating on its own.
+  const ratings = new Map<string, 'up' | 'down'>()
   const sessions = new Set<string>()
   const users = new Set<string>()
   const pending = new Map<string, string | undefined>()
@@ -88,7 +90,9 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
       if (typeof entry.session_id === 'string') sessions.add(entry.session_id)
       if (typeof entry.user_id === 'string') users.add(entry.user_id)
       if (typeof entry.command === 'string') commands[entry.command] = (commands[entry.command] ?? 0) + 1
-      if (entry.rating === 'up' || entry.rating === 'down') feedback[entry.rating]++
+      if (entry.rating === 'up' || entry.rating === 'down') {
+        ratings.set(typeof entry.rated_turn === 'number' ? `${String(entry.session_id)}:${entry.rated_turn}` : `line:${ratings.size}`, entry.rating)
+      }
       const text = reqId === undefined ? undefined : pending.get(reqId)
       if (reqId !== undefined) pending.delete(reqId)
       if (kind === 'no_answer') {
@@ -98,6 +102,8 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
     }
   }
   const questions = (byKind.answer ?? 0) + (byKind.no_answer ?? 0)
+  const feedback = { up: 0, down: 0 }
+  for (const rating of ratings.values()) feedback[rating]++
   return {
     period: options.period,
     turns,

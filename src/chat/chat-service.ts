@@ -3,7 +3,7 @@
 // ended with it). Nothing is written before the reply is known, and the turn is acknowledged only
 // after it is stored, so a failure leaves no half-written turn.
 import type { Database, Queryable } from '../db/database.js'
-import { isCommandName, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
+import { reportedCommand, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
 import { addLogFields, log } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
@@ -127,19 +127,15 @@ export class ChatService {
     span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind })
     this.options.instruments?.turns.add(1, { kind: outcome.kind })
     if (reply.feedback !== undefined) this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
-    logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
+    logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, rated_turn: reply.feedback?.turn, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
     return outcome
   }
 
-  /**
-   * The command as logs, spans and the usage report name it: one of ours by name, anything else
-   * typed after a slash '(unknown)': it is what the user typed, which command.refused's reason
-   * logs as chat text, and as a field it would have no bound.
-   */
+  /** The command of a turn as logs and spans name it (the word typed is logged only as chat text). */
   private loggedCommand (parsed: ParsedMessage): string | undefined {
     if (parsed.type === 'command') return parsed.command.name
     if (parsed.type !== 'invalid' || parsed.command === undefined) return undefined
-    return isCommandName(parsed.command) ? parsed.command : '(unknown)'
+    return reportedCommand(parsed.command)
   }
 
   private async reply (parsed: ParsedMessage, session: Session | undefined): Promise<Reply> {

@@ -55,6 +55,16 @@ export function isCommandName (word: string): word is CommandName {
   return SPECS.has(word as CommandName)
 }
 
+export const UNKNOWN_COMMAND = '(unknown)'
+
+/**
+ * The command as logs, spans and every report name it: one of ours by name, anything else typed
+ * after a slash '(unknown)': that word is chat text, and as a label it would have no bound.
+ */
+export function reportedCommand (word: string): string {
+  return isCommandName(word) ? word : UNKNOWN_COMMAND
+}
+
 /** Text the bot replies to `/help` (all commands) and `/help <command>`. */
 export function helpText (topic?: CommandName): string {
   const spec = topic === undefined ? undefined : SPECS.get(topic)
