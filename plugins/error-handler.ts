@@ -2,11 +2,13 @@
 // 5xx say nothing about internals (the log has them, under the same request_id).
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable, isConnectionError } from '../src/health/database-health.js'
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
 import { PATTERN_MESSAGES } from './schemas.js'
 import { log } from '../src/logging/log-context.js'
+import { scrub } from '../src/logging/scrubber.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 const TYPE_PREFIX = 'urn:parley:problem:'
@@ -35,11 +37,18 @@ function describeIssue (context: string, issue: ValidationIssue): { field: strin
   if (issue.keyword === 'additionalProperties') field = `${field}/${String(issue.params.additionalProperty)}`
   const message = issue.keyword === 'additionalProperties'
     ? 'is not an allowed field'
-    : issue.keyword === 'required' ? 'is required' : PATTERN_MESSAGES[String(issue.params.pattern)] ?? issue.message ?? 'is invalid'
+    : issue.keyword === 'required'
+      ? 'is required'
+      : issue.keyword === 'enum'
+        ? `must be one of ${(issue.params.allowedValues as unknown[]).join(', ')}`
+        : PATTERN_MESSAGES[String(issue.params.pattern)] ?? issue.message ?? 'is invalid'
   return { field, message }
 }
 
 export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, title?: string): FastifyReply {
+  // The caller's mistake, named on the request's line (a 5xx's cause is on its error line instead);
+  // scrubbed, since a detail may quote a path or a value the caller sent.
+  if (status < 500 && request.logFields !== null) request.logFields.problem = scrub(`${slug}: ${detail}`)
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send({
     type: `${TYPE_PREFIX}${slug}`,
     title: title ?? TITLES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
@@ -75,7 +84,27 @@ export default fp(async function errorHandlerPlugin (app) {
     return sendProblem(request, reply, 500, 'internal', 'The server failed to handle this request. Quote the request_id to the operator.')
   })
 
+  // A path the API has, asked with a method it does not take, is the caller's mistake about the
+  // method: 405 with the methods it takes (RFC 9110 §15.5.6), not a 404 saying the path is not there.
+  // Fastify answers both with its not-found handler, so the routes are matched again here, by path.
+  const routes = FindMyWay()
+  const methods = new Set<HTTPMethod>()
+  app.addHook('onRoute', route => {
+    for (const method of [route.method].flat().map(name => name.toUpperCase() as HTTPMethod)) {
+      if (method === 'HEAD') continue // Fastify adds one to every GET
+      routes.on(method, route.url, () => {})
+      methods.add(method)
+    }
+  })
+
   app.setNotFoundHandler((request, reply) => {
-    sendProblem(request, reply, 404, 'route-not-found', `There is no route ${request.method} ${request.url.split('?')[0]}. The API is described at /docs.`)
+    const path = request.url.split('?')[0]!
+    const allowed = [...methods].filter(method => routes.find(method, path) !== null)
+    if (allowed.includes('GET')) allowed.push('HEAD')
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return sendProblem(request, reply, 405, 'method-not-allowed', `${path} does not take ${request.method}; it takes ${allowed.join(', ')}.`)
+    }
+    sendProblem(request, reply, 404, 'route-not-found', `There is no route ${request.method} ${path}. The API is described at /docs.`)
   })
 }, { name: 'error-handler', dependencies: ['config'] })

@@ -2,7 +2,7 @@
 // without a restart, and put it back. Every change is audited.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { log, moduleLevelOverrides, setModuleLevel } from '../../src/logging/log-context.js'
+import { LOG_MODULES, log, moduleLevelOverrides, setModuleLevel } from '../../src/logging/log-context.js'
 import { BadRequestError } from '../../src/errors.js'
 import { withProblems } from '../schemas.js'
 
@@ -13,7 +13,7 @@ const LogLevels = Type.Object({
 })
 const LogLevelChange = Type.Object({
   level: Type.Optional(Level),
-  module: Type.Optional(Type.String({ pattern: '^[a-z][a-z_]{0,39}$', description: 'Change only this module (http, chat, session_manager, search_engine, database …)' })),
+  module: Type.Optional(Type.Enum(LOG_MODULES, { description: 'Change only this module' })),
   reset: Type.Optional(Type.Boolean({ description: 'With module: make it follow the global level again' }))
 }, { additionalProperties: false })
 

@@ -1,11 +1,11 @@
 // POST /v1/chat: one turn of a conversation.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { NO_NUL, SessionId, Source, UserId, withProblems } from '../schemas.js'
+import { NOT_BLANK_NO_NUL, SessionId, Source, UserId, withProblems } from '../schemas.js'
 import { currentTraceId } from '../trace-id.js'
 
 export const ChatRequest = Type.Object({
-  message: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL, description: 'A question, or a command such as /help' }),
+  message: Type.String({ minLength: 1, maxLength: 4000, pattern: NOT_BLANK_NO_NUL, description: 'A question, or a command such as /help; not only white space' }),
   session_id: Type.Optional(SessionId),
   user_id: Type.Optional(UserId)
 }, { additionalProperties: false })

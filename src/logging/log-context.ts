@@ -11,6 +11,8 @@ export interface LogFields {
   /** Always the pseudonym (see LogPrivacy), never the caller's raw user id. */
   user_id?: string
   command?: string
+  /** A 4xx's problem type and detail, on the request's completion line: why the caller was refused. */
+  problem?: string
 }
 
 interface LogContext {
@@ -73,7 +75,11 @@ export function setFallbackLogger (logger: Logger): void {
 // Per-module levels set at run time (PUT /v1/admin/log-level); other modules follow the root level.
 const moduleLevels = new Map<string, string>()
 
-export function setModuleLevel (module: string, level: string | undefined): void {
+/** Every module that logs: the `module` field of its lines, and the modules PUT /v1/admin/log-level can tune. */
+export const LOG_MODULES = ['server', 'http', 'auth', 'error_handler', 'chat', 'command_parser', 'session_manager', 'search_engine', 'database', 'audit', 'alerts', 'reports', 'log_janitor'] as const
+export type LogModule = typeof LOG_MODULES[number]
+
+export function setModuleLevel (module: LogModule, level: string | undefined): void {
   if (level === undefined) moduleLevels.delete(module)
   else moduleLevels.set(module, level)
   levelsChanged++
@@ -101,7 +107,7 @@ let levelsChanged = 0
  * context, on `outside` if given, else on the process's fallback logger. Lines logged through it
  * follow the module's level set at run time, else the base's level (pino children inherit it).
  */
-export function log (module: string, fn: string, outside?: ParentLogger): Logger {
+export function log (module: LogModule, fn: string, outside?: ParentLogger): Logger {
   const base: ParentLogger = current()?.logger ?? outside ?? fallback ?? silent
   let byModule = moduleLoggers.get(base)
   if (byModule === undefined) moduleLoggers.set(base, byModule = new Map())

@@ -1,6 +1,7 @@
 // Bad input of every kind is a 4xx problem+json naming what was wrong; none is a 500, none writes.
 import t from 'tap'
 import type { InjectOptions } from 'fastify'
+import { createLogger } from '../../src/logging/logger.js'
 import { buildTestApp } from '../helper.js'
 
 t.test('bad input gets a precise problem response and writes nothing', async t => {
@@ -16,7 +17,7 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
     { name: 'empty message', request: { method: 'POST', url: '/v1/chat', payload: { message: '' } }, status: 400, detail: /body\/message must NOT have fewer than 1 characters/ },
     { name: 'over-long message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'x'.repeat(4001) } }, status: 400, detail: /body\/message must NOT have more than 4000 characters/ },
     { name: 'over-long user_id', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', user_id: 'u'.repeat(129) } }, status: 400, detail: /body\/user_id must NOT have more than 128 characters/ },
-    { name: 'NUL in message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'a\u0000b' } }, status: 400, detail: /body\/message must not contain NUL characters/ },
+    { name: 'NUL in message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'a\u0000b' } }, status: 400, detail: /body\/message must not be blank or contain NUL characters/ },
     { name: 'number for a string', request: { method: 'POST', url: '/v1/chat', payload: { message: 123 } }, status: 400, detail: /body\/message must be string/ },
     { name: 'array for a string', request: { method: 'POST', url: '/v1/chat', payload: { message: ['hi'] } }, status: 400, detail: /body\/message must be string/ },
     { name: 'extra field', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', admin: true } }, status: 400, detail: /body\/admin is not an allowed field/ },
@@ -27,7 +28,9 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
     { name: 'bad uuid in path', request: { method: 'GET', url: '/v1/sessions/not-a-uuid' }, status: 400, detail: /params\/id must be a UUID/ },
     { name: 'query over its limit', request: { method: 'GET', url: '/v1/sessions/00000000-0000-4000-8000-000000000000/messages?limit=1000' }, status: 400, detail: /querystring\/limit must be <= 100/ },
     { name: 'unknown route', request: { method: 'GET', url: '/v1/nothing-here?x=1' }, status: 404, detail: /There is no route GET \/v1\/nothing-here/ },
-    { name: 'wrong method', request: { method: 'PATCH', url: '/v1/chat', payload: {} }, status: 404, detail: /PATCH \/v1\/chat/ }
+    { name: 'white space only', request: { method: 'POST', url: '/v1/chat', payload: { message: ' \n\t ' } }, status: 400, detail: /^body\/message must not be blank/ },
+    { name: 'wrong method', request: { method: 'PATCH', url: '/v1/chat', payload: {} }, status: 405, detail: /^\/v1\/chat does not take PATCH; it takes POST\.$/ },
+    { name: 'wrong method on a path with a parameter', request: { method: 'PUT', url: '/v1/sessions/00000000-0000-4000-8000-000000000000' }, status: 405, detail: /it takes GET, DELETE, HEAD\.$/ }
   ]
   for (const c of cases) {
     const res = await app.inject(c.request)
@@ -35,9 +38,22 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
     t.match(res.headers['content-type'], /^application\/problem\+json/, `${c.name}: problem+json`)
     const body = res.json()
     t.match(body, { type: /^urn:parley:problem:/, title: String, status: c.status, detail: c.detail, instance: c.request.url.split('?')[0], request_id: String }, c.name)
+    if (c.status === 405) t.equal(res.headers.allow, body.detail.replace(/^.*it takes (.*)\.$/, '$1'), `${c.name}: Allow names the methods`)
   }
   const { rows } = await app.db.query<{ n: number }>('SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM messages) AS n')
   t.equal(Number(rows[0]!.n), 0, 'nothing was written by any rejected request')
+})
+
+t.test('a 4xx request line names the problem, so a refused caller can be told why from the logs', async t => {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
+  const app = await buildTestApp(t, { KB_SEED_DIR: '' }, { logger })
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'x'.repeat(4001) } })
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })
+  const completed = lines.filter(line => line.msg === 'request completed')
+  t.match(completed[0], { status: 400, problem: 'validation: body/message must NOT have more than 4000 characters' })
+  t.match(completed[1], { status: 200 })
+  t.notOk('problem' in completed[1]!, 'an answered request names no problem')
 })
 
 t.test('a caller-supplied request id is echoed only when it looks like one', async t => {

@@ -32,7 +32,10 @@ t.test('log levels change at run time, globally or per module, and every change 
 
   t.equal((await put({})).statusCode, 400)
   t.equal((await put({ module: 'chat' })).statusCode, 400)
-  t.match((await put({ level: 'loud' })).json().detail, /body\/level must be equal to one of the allowed values/)
+  t.match((await put({ level: 'loud' })).json().detail, /^body\/level must be one of trace, debug, info, warn, error, fatal, silent$/)
+  const unknownModule = await put({ module: 'nosuchmodule', level: 'debug' })
+  t.equal(unknownModule.statusCode, 400, 'a module that does not log is refused, not stored')
+  t.match(unknownModule.json().detail, /^body\/module must be one of server, http, .*search_engine/)
 
   const { rows } = await app.db.query<{ action: string, target: string, details: { after: unknown } }>("SELECT action, target, details FROM audit_events WHERE action = 'log_level.change' ORDER BY id")
   t.same(rows.map(r => r.target), ['search_engine', 'search_engine', 'global'])
