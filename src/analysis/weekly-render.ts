@@ -1,7 +1,7 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
 // and SVG charts, nothing fetched) that can be mailed or opened anywhere.
 import { htmlEscape } from '../html-escape.js'
-import type { WeekFigures, WeeklyReport } from './weekly-report.js'
+import { lastDay, type WeekFigures, type WeeklyReport } from './weekly-report.js'
 
 type Direction = 'up-good' | 'down-good'
 interface Headline { label: string, now: number | undefined, before: number | undefined, format: (value: number) => string, better: Direction }
@@ -34,7 +34,7 @@ function change (headline: Headline): { text: string, good: boolean | undefined 
 }
 
 const shown = (headline: Headline, value: number | undefined): string => value === undefined ? 'n/a' : headline.format(value)
-const period = (report: WeeklyReport): string => `${report.this_week.from.slice(0, 10)} to ${report.this_week.to.slice(0, 10)}`
+const period = (report: WeeklyReport): string => `${report.this_week.from.slice(0, 10)} to ${lastDay(report.this_week)}`
 
 function problemLines (report: WeeklyReport): string[] {
   const { problems } = report

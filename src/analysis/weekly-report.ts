@@ -78,8 +78,16 @@ async function alertsFired (dir: string, period: Period, stats: ScanStats): Prom
   return [...fired].map(([alert, { severity, fired }]) => ({ alert, severity, fired })).sort((a, b) => b.fired - a.fired)
 }
 
+/** The day (UTC, YYYY-MM-DD) of a moment. */
+const day = (at: Date): string => at.toISOString().slice(0, 10)
+
+/**
+ * The seven whole UTC days before the day of `to` (default now), against the seven before them.
+ * Whole days, so the header, the by-day table and the figures cover the same days (a rolling
+ * 7 x 24 h began mid-day on a date the table did not show), and two weeks compare like for like.
+ */
 export async function weeklyReport (options: { dir: string, to?: Date }): Promise<WeeklyReport> {
-  const to = options.to ?? new Date()
+  const to = new Date(`${day(options.to ?? new Date())}T00:00:00Z`)
   const thisWeek = { from: new Date(to.getTime() - WEEK_MS), to }
   const lastWeek = previousPeriod(thisWeek)
   const [usage, usageBefore, perf, errors] = [
@@ -93,7 +101,7 @@ export async function weeklyReport (options: { dir: string, to?: Date }): Promis
   const alerts = await alertsFired(options.dir, thisWeek, alertStats)
   const turnsByDay = new Map<string, number>()
   for (const row of perf.rows) if (row.series.startsWith('turn ')) turnsByDay.set(row.bucket, (turnsByDay.get(row.bucket) ?? 0) + row.count)
-  const days = Array.from({ length: 7 }, (_, i) => new Date(to.getTime() - (6 - i) * 86_400_000).toISOString().slice(0, 10))
+  const days = Array.from({ length: 7 }, (_, i) => day(new Date(thisWeek.from.getTime() + i * 86_400_000)))
   const passes = [usage.stats, usageBefore.stats, perf.stats, errors.stats, alertStats]
   const unique = <T extends { file: string }>(lists: T[][]): T[] => [...new Map(lists.flat().map(item => [item.file, item])).values()]
   return {
@@ -114,10 +122,15 @@ export async function weeklyReport (options: { dir: string, to?: Date }): Promis
   }
 }
 
+/** The last day a week covers (its `to` is the midnight after it). */
+export function lastDay (week: Pick<WeekFigures, 'to'>): string {
+  return day(new Date(new Date(week.to).getTime() - 1))
+}
+
 /** Writes the report as `parley-weekly-<last day>.md` and `.html` into dir; each file appears whole or not at all. */
 export async function saveWeeklyReport (report: WeeklyReport, dir: string): Promise<{ markdown: string, html: string }> {
   await mkdir(dir, { recursive: true })
-  const name = join(dir, `parley-weekly-${report.this_week.to.slice(0, 10)}`)
+  const name = join(dir, `parley-weekly-${lastDay(report.this_week)}`)
   const files = { markdown: `${name}.md`, html: `${name}.html` }
   for (const [path, text] of [[files.markdown, weeklyMarkdown(report)], [files.html, weeklyHtml(report)]] as const) {
     await writeFile(`${path}.partial`, text)

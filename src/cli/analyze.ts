@@ -21,7 +21,7 @@ const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] 
   errors  error patterns by fingerprint, against the period before (new, growing, shrinking)
   usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions
   perf    p50/p95/p99 by route and reply kind, per hour or day, and regressions against the period before
-  report  the week to --to against the week before, as Markdown and HTML files in --out (REPORTS_DIR, else ./reports)
+  report  the 7 whole days (UTC) before --to's day against the 7 before, as Markdown and HTML files in --out (REPORTS_DIR, else ./reports)
   health  the server's GET /status (key in PARLEY_API_KEY; --url defaults to http://HOST:PORT), else what the last day of logs tells
   --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
   The default period is the last 7 days; the default folder LOG_DIR, else ./logs.`

@@ -4,6 +4,9 @@ import t from 'tap'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildTestApp, tempDir } from '../helper.js'
+
+// The report covers the whole days before the clock's day: a clock in tomorrow has today's lines.
+const tomorrow = (): Date => new Date(Date.now() + 86_400_000)
 import { smtpServer } from '../receivers.js'
 
 // Two turns in the shapes the server logs them.
@@ -18,7 +21,7 @@ t.test('sendWeeklyReport writes the report and mails it: HTML body, Markdown att
   const reports = await tempDir(t)
   await logsOfToday(logs)
   const smtp = await smtpServer(t)
-  const app = await buildTestApp(t, { LOG_DIR: logs, REPORTS_DIR: reports, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.settings().SMTP_PORT), REPORT_RECIPIENTS: 'owner@example.com, content@example.com' })
+  const app = await buildTestApp(t, { LOG_DIR: logs, REPORTS_DIR: reports, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.settings().SMTP_PORT), REPORT_RECIPIENTS: 'owner@example.com, content@example.com' }, { clock: tomorrow })
   const files = await app.sendWeeklyReport()
   t.same((await readdir(reports)).sort(), [files.html, files.markdown].map(file => file.slice(reports.length + 1)).sort())
   t.equal(smtp.mails.length, 1)
@@ -34,7 +37,7 @@ t.test('the schedule runs it by itself', async t => {
   const logs = await tempDir(t)
   const reports = await tempDir(t)
   await logsOfToday(logs)
-  const app = await buildTestApp(t, { LOG_DIR: logs, REPORTS_DIR: reports, REPORT_SCHEDULE: '* * * * * *' }) // every second
+  const app = await buildTestApp(t, { LOG_DIR: logs, REPORTS_DIR: reports, REPORT_SCHEDULE: '* * * * * *' }, { clock: tomorrow }) // every second
   await app.ready()
   let names: string[] = []
   for (let i = 0; i < 50 && names.length < 2; i++) {

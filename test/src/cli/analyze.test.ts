@@ -162,11 +162,14 @@ t.test('perf: a p95 that rose against the period before is flagged', async t => 
 
 t.test('report --weekly: this week against the last, as Markdown and self-contained HTML', async t => {
   const out = await tempDir(t)
-  const { code, stdout } = await run(['report', '--weekly', '--dir', logDir, '--out', out])
+  // The week of whole days before --to's day: to tomorrow, so that today is its last day.
+  const today = new Date().toISOString().slice(0, 10)
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
+  const { code, stdout } = await run(['report', '--weekly', '--dir', logDir, '--out', out, '--to', tomorrow])
   t.equal(code, 0)
-  const day = new Date().toISOString().slice(0, 10)
-  const markdown = await readFile(join(out, `parley-weekly-${day}.md`), 'utf8')
-  const html = await readFile(join(out, `parley-weekly-${day}.html`), 'utf8')
+  const markdown = await readFile(join(out, `parley-weekly-${today}.md`), 'utf8')
+  const html = await readFile(join(out, `parley-weekly-${today}.html`), 'utf8')
+  t.match(markdown, `# Parley weekly report, ${new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10)} to ${today}`, 'the header names the days the by-day table shows')
   t.ok(stdout.startsWith(markdown), 'the Markdown is also printed')
   const headings = markdown.split('\n').filter(line => line.startsWith('#')).map(line => line.replace(/\(.*\)|, .*$/g, '').trim())
   t.same(headings, ['# Parley weekly report', '## Turns and chat p95 by day', '## Top error patterns', '## Questions the bot could not answer', '## Alerts fired'], 'the sections, in order')
@@ -179,7 +182,9 @@ t.test('report --weekly: this week against the last, as Markdown and self-contai
   t.notMatch(html, /\b(src|href)=|url\(|@import/, 'nothing fetched: no links to load, no external resources')
   t.match(html, /<div class="n">11<\/div>/, 'the turns card')
 
-  const json = JSON.parse((await run(['report', '--weekly', '--dir', logDir, '--format', 'json'])).stdout) as WeeklyReport
+  const json = JSON.parse((await run(['report', '--weekly', '--dir', logDir, '--format', 'json', '--to', tomorrow])).stdout) as WeeklyReport
+  t.same([json.daily[0]!.day, json.daily[6]!.day], [json.this_week.from.slice(0, 10), today], 'the table\'s days are the week\'s')
+  t.equal(json.this_week.to, `${tomorrow}T00:00:00.000Z`)
   t.match(json.this_week, { turns: 11, requests: 11 + errorsCaused, answer_rate: 2 / 6, satisfaction: 0.5, feedback: { up: 1, down: 1 }, sessions: 3, active_users: 2 })
   t.equal(json.this_week.error_rate, errorsCaused / (11 + errorsCaused))
   t.match(json.last_week, { turns: 0, requests: 0, error_rate: undefined })
@@ -193,7 +198,7 @@ t.test('report --weekly counts the alerts that fired, not their reminders', asyn
   const alert = (minutesAgo: number, name: string, status: string, repeat: boolean) => JSON.stringify({ level: status === 'firing' ? 'warn' : 'info', time: new Date(now - minutesAgo * 60_000).toISOString(), module: 'alerts', fn: 'notify', alert: name, severity: name === 'HighCpu' ? 'warning' : 'critical', status, repeat, value: 1, threshold: 0.5, msg: `alert ${name} ${status}` })
   const lines = [alert(300, 'HighErrorRate', 'firing', false), alert(200, 'HighErrorRate', 'firing', true), alert(100, 'HighErrorRate', 'resolved', false), alert(90, 'HighErrorRate', 'firing', false), alert(50, 'HighCpu', 'firing', false)]
   await writeFile(join(dir, `chatbot.${new Date(now).toISOString().slice(0, 10)}.1.log`), lines.join('\n') + '\n')
-  const report = JSON.parse((await run(['report', '--weekly', '--dir', dir, '--format', 'json'])).stdout) as WeeklyReport
+  const report = JSON.parse((await run(['report', '--weekly', '--dir', dir, '--format', 'json', '--to', new Date(now + 86_400_000).toISOString().slice(0, 10)])).stdout) as WeeklyReport
   t.same(report.alerts, [{ alert: 'HighErrorRate', severity: 'critical', fired: 2 }, { alert: 'HighCpu', severity: 'warning', fired: 1 }])
 })
 
