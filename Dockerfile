@@ -1,6 +1,6 @@
 # Parley's image: built in one stage, run from a slim one as the unprivileged `node` user, with
 # telemetry preloaded as `npm start` does.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -11,7 +11,7 @@ COPY otel otel
 COPY bench bench
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/var/lib/parley LOG_DIR=/var/log/parley
 WORKDIR /app
 COPY package.json ./
