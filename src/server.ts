@@ -56,7 +56,17 @@ try {
   log('server', 'start', app.log).info({ config: describeConfig(config), database: app.db.engine, log_dir: logging.logDir, telemetry: telemetry.describe() ?? 'off' }, 'parley started')
   logging.startJanitor()
 } catch (error) {
-  log('server', 'start', app.log).fatal({ err: error }, 'could not start listening')
+  const { code } = error as NodeJS.ErrnoException
+  // The error's own message names the address, which the logs' scrubbing turns into [IP]: say it plainly.
+  const why = code === 'EADDRINUSE'
+    ? `port ${config.PORT} on ${config.HOST} is already in use, by another Parley or another program: stop it, or set PORT to a free port.`
+    : code === 'EACCES'
+      ? `this user may not listen on port ${config.PORT} on ${config.HOST}: use a port above 1023, or set HOST to an address of this machine.`
+      : code === 'EADDRNOTAVAIL'
+        ? `${config.HOST} is not an address of this machine: set HOST to one (127.0.0.1, or 0.0.0.0 for every interface).`
+        : (error as Error).message
+  console.error(`Parley could not start: ${why}`)
+  log('server', 'start', app.log).fatal({ err: error, host: config.HOST, port: config.PORT, reason: why }, 'could not start listening')
   await app.close()
   await exit(1)
 }

@@ -99,6 +99,13 @@ export interface ParentLogger { child: (bindings: { module: string, fn: string }
 // app) takes its loggers with it.
 interface ModuleLogger { logger: Logger, levels: number }
 const moduleLoggers = new WeakMap<object, Map<string, Map<string, ModuleLogger>>>()
+// The loggers log() made, whose lines have their module and function as bindings.
+const withModule = new WeakSet<object>()
+
+/** Whether a logger's lines name their module and function (a logger made by log()). */
+export function namesItsModule (logger: object): boolean {
+  return withModule.has(logger)
+}
 // Module-level changes are rare; each bumps this, and a logger made before one takes it on when next used.
 let levelsChanged = 0
 
@@ -117,6 +124,7 @@ export function log (module: LogModule, fn: string, outside?: ParentLogger): Log
   if (entry === undefined || entry.levels !== levelsChanged) {
     // A new child, so that one whose module had a level of its own follows the base's again once that is reset.
     entry = { logger: base.child({ module, fn }) as Logger, levels: levelsChanged }
+    withModule.add(entry.logger)
     const level = moduleLevels.get(module)
     if (level !== undefined) entry.logger.level = level
     // Functions are names in the code, so the maps stay small; the bound is for safety's sake.

@@ -2,7 +2,7 @@
 // name, the service identity, and the context of the work in progress on every line.
 import { pino, stdTimeFunctions, type DestinationStream, type LogFn, type Logger } from 'pino'
 import { errorLogFields } from './error-fingerprint.js'
-import { currentLogFields } from './log-context.js'
+import { currentLogFields, namesItsModule } from './log-context.js'
 import { scrub } from './scrubber.js'
 import { redactSecrets } from './secret-keys.js'
 
@@ -20,11 +20,15 @@ export interface LoggerOptions {
 // alone, as libraries do) becomes errorLogFields' scrubbed, fingerprinted fields, so every error
 // line has the same shape wherever it was logged, and the line's message, which pino would take
 // from the raw error message, is scrubbed too. Other free text goes through scrub() where it is logged.
+// Every line names its module and function: log()'s loggers bind theirs; the lines Fastify logs
+// itself through the root logger ("Server listening at …", a client error) are the http module's.
+const FASTIFY_OWN = { module: 'http', fn: 'fastify' }
+
 function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
   return {
     base: { service: options.service, version: options.version, env: options.env },
     timestamp: stdTimeFunctions.isoTime,
-    mixin: () => ({ ...currentLogFields() }),
+    mixin: (_fields: object, _level: number, logger: object) => namesItsModule(logger) ? { ...currentLogFields() } : { ...FASTIFY_OWN, ...currentLogFields() },
     hooks: { logMethod: scrubErrorMessage }
   }
 }
@@ -59,8 +63,12 @@ export function createLogger (options: LoggerOptions): Logger {
  * they are written whatever LOG_LEVEL says and the run-time level changes do not touch them.
  */
 export function createAuditLogger (options: Omit<LoggerOptions, 'level'>): Logger {
+  const common = commonOptions(options)
   return pino({
-    ...commonOptions(options),
+    ...common,
+    // Audit entries are written by the audit trail alone (src/audit/audit-trail.ts).
+    base: { ...common.base, module: 'audit', fn: 'record' },
+    mixin: () => ({ ...currentLogFields() }),
     level: 'info',
     // Not a child of the request's logger: like every logger, it takes the request id from the context.
     formatters: { level: () => ({ level: 'audit' }), log: lineFields }

@@ -220,3 +220,55 @@ t.test('one server per DATA_DIR: a second exits 1 naming the first, which keeps 
   t.equal((await fetch(`${next.base}/ready`)).status, 200, 'a server started after a crash takes the folder over')
   t.equal(await next.stop(), 0)
 })
+
+/** The keys of a JSON object line at its top level, repeats included (JSON.parse keeps the last of a repeated key). */
+function topLevelKeys (line: string): string[] {
+  const keys: string[] = []
+  let depth = 0
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i]
+    if (char === '"') {
+      let end = i + 1
+      while (line[end] !== '"') end += line[end] === '\\' ? 2 : 1
+      if (depth === 1 && /^\s*:/.test(line.slice(end + 1, end + 3))) keys.push(JSON.parse(line.slice(i, end + 1)) as string)
+      i = end
+    } else if (char === '{' || char === '[') {
+      depth++
+    } else if (char === '}' || char === ']') {
+      depth--
+    }
+  }
+  return keys
+}
+
+t.test('every line of every log file is JSON without a repeated key, and names its module and function', async t => {
+  const logDir = join(await tempDir(t), 'logs')
+  const admin = randomBytes(16).toString('hex')
+  const server = await startServer(t, { LOG_DIR: logDir, API_KEYS: `${admin}:admin` })
+  await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do I view traces?' }) })).arrayBuffer()
+  await (await fetch(`${server.base}/v1/admin/log-level`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ level: 'info' }) })).arrayBuffer()
+  await (await fetch(`${server.base}/v1/admin/log-level`)).arrayBuffer() // a denied request: an audit entry too
+  await (await fetch(`${server.base}/no/such/route`)).arrayBuffer()
+  t.equal(await server.stop(), 0)
+  let checked = 0
+  for (const family of ['chatbot', 'error', 'audit'] as const) {
+    for (const line of await fileLines(logDir, family)) {
+      const keys = topLevelKeys(line)
+      t.same(keys.filter((key, i) => keys.indexOf(key) !== i), [], `no key twice in ${line.slice(0, 160)}`)
+      t.match(JSON.parse(line), { module: String, fn: String }, `module and fn in ${line.slice(0, 160)}`)
+      checked++
+    }
+  }
+  t.ok(checked > 10, `${checked} lines checked`)
+  t.ok((await fileLines(logDir, 'chatbot')).some(line => line.includes('Server listening at')), 'Fastify\'s own lines among them')
+  t.ok((await fileLines(logDir, 'audit')).length >= 2, 'and audit entries')
+})
+
+t.test('a port in use stops the start with a message naming the host and port and what to do', async t => {
+  const first = await startServer(t)
+  const port = new URL(first.base).port
+  const logDir = join(await tempDir(t), 'logs')
+  await t.rejects(startServer(t, { PORT: port, LOG_DIR: logDir }), { message: new RegExp(`^server exited with 1 before listening:[^]*Parley could not start: port ${port} on 127\\.0\\.0\\.1 is already in use, by another Parley or another program: stop it, or set PORT to a free port\\.`) })
+  t.match(parsed(await fileLines(logDir, 'error')), [{ level: 'fatal', msg: 'could not start listening', host: '127.0.0.1', port: Number(port), reason: /already in use/ }])
+  t.equal(await first.stop(), 0)
+})
