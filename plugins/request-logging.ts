@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
+import { chatContentMode } from '../src/config.js'
 import { PROBE_ROUTES } from '../src/probe-routes.js'
 
 declare module 'fastify' {
@@ -16,8 +17,8 @@ declare module 'fastify' {
 }
 
 export default fp(async function requestLoggingPlugin (app) {
-  const { LOG_USER_ID, LOG_ID_SECRET, LOG_CHAT_CONTENT } = app.config
-  const privacy = new LogPrivacy({ userIdMode: LOG_USER_ID, idSecret: LOG_ID_SECRET, chatContent: LOG_CHAT_CONTENT })
+  const { LOG_USER_ID, LOG_ID_SECRET } = app.config
+  const privacy = new LogPrivacy({ userIdMode: LOG_USER_ID, idSecret: LOG_ID_SECRET, chatContent: chatContentMode(app.config) })
   app.decorate('logPrivacy', privacy)
   if (!privacy.stablePseudonyms && LOG_USER_ID === 'hashed') {
     log('http', 'requestLoggingPlugin', app.log).warn('LOG_ID_SECRET is not set: user pseudonyms in the logs change at every restart')

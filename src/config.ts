@@ -41,7 +41,8 @@ export const ConfigSchema = Type.Object({
   SESSION_SWEEP_INTERVAL: seconds(60),
   MAX_ACTIVE_SESSIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
-  LOG_CHAT_CONTENT: Type.Enum(['off', 'redacted', 'full'], { default: 'redacted' }),
+  // Empty: off when NODE_ENV=production, else redacted (see chatContentMode).
+  LOG_CHAT_CONTENT: Type.Enum(['', 'off', 'redacted', 'full'], { default: '' }),
   LOG_USER_ID: Type.Enum(['hashed', 'plain'], { default: 'hashed' }),
   LOG_ID_SECRET: Type.String({ default: '' }),
   DB_SLOW_QUERY_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 200 }),
@@ -99,6 +100,16 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     throw new ConfigError('Invalid configuration: CHAT_REQUIRE_KEY=true needs at least one key in API_KEYS, or no one could chat')
   }
   return config
+}
+
+/**
+ * How much of users' chat text the logs keep. In production, none by default: the scrubber
+ * removes what has a shape (e-mails, phones, cards, ids, keys), but a name or a street address
+ * has none, so the text lives only in the transcript, in the database, behind keys.
+ */
+export function chatContentMode (config: Pick<Config, 'LOG_CHAT_CONTENT' | 'NODE_ENV'>): 'off' | 'redacted' | 'full' {
+  if (config.LOG_CHAT_CONTENT !== '') return config.LOG_CHAT_CONTENT
+  return config.NODE_ENV === 'production' ? 'off' : 'redacted'
 }
 
 export interface ApiKey { key: string, role: Role }

@@ -55,6 +55,9 @@ const RULES: Rule[] = [
   { placeholder: '[EMAIL]', pattern: /(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
   { placeholder: '[IBAN]', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi, accept: ibanValid },
   { placeholder: '[CARD]', pattern: /\b\d(?:[ .-]?\d){12,18}\b/g, accept: match => luhnValid(digitsOf(match)) },
+  // A US social security number: 3-2-4 digits with hyphens, as written; an area of 000, 666 or 9xx,
+  // a group of 00 or a serial of 0000 is never issued. Before phones, which would take it for one.
+  { placeholder: '[SSN]', pattern: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },
   { placeholder: '[IP]', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g },
   { placeholder: '[IP]', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:?){0,6}[0-9a-f]{1,4}\b/gi },
   // Phone numbers: an optional +country code, then 7 to 14 digits in groups; a plain year or count is
@@ -63,7 +66,7 @@ const RULES: Rule[] = [
   { placeholder: '[PHONE]', pattern: /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)/g, accept: isPhone }
 ]
 
-/** The text with every e-mail address, phone, card, IBAN, IP address, token and key replaced by a placeholder. */
+/** The text with every e-mail address, phone, card, IBAN, SSN, IP address, token and key replaced by a placeholder. */
 export function scrub (text: string): string {
   let result = text
   for (const rule of RULES) {

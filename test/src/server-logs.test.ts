@@ -272,3 +272,17 @@ t.test('a port in use stops the start with a message naming the host and port an
   t.match(parsed(await fileLines(logDir, 'error')), [{ level: 'fatal', msg: 'could not start listening', host: '127.0.0.1', port: Number(port), reason: /already in use/ }])
   t.equal(await first.stop(), 0)
 })
+
+t.test('NODE_ENV=production with the defaults: a name, a street address and an SSN in chat appear in no log file and not on stdout', async t => {
+  const logDir = join(await tempDir(t), 'logs')
+  const server = await startServer(t, { NODE_ENV: 'production', LOG_DIR: logDir })
+  const planted = ['John Smith', '12 Baker Street', '123-45-6789']
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `my name is ${planted[0]}, I live at ${planted[1]}, my SSN is ${planted[2]}: how do I view traces?`, user_id: 'john.smith' }) })
+  t.equal(response.status, 200)
+  const { session_id: sessionId } = await response.json() as { session_id: string }
+  await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: `/search ${planted[1]}`, session_id: sessionId }) })).arrayBuffer()
+  t.equal(await server.stop(), 0)
+  const everything = [server.stdout(), server.stderr(), ...await Promise.all((await readdir(logDir)).map(async name => await readFile(join(logDir, name), 'utf8').catch(() => '')))].join('\n')
+  t.match(everything, /chat\.message_received/, 'the turn was logged')
+  for (const value of [...planted, 'john.smith']) t.notMatch(everything, value, `${value} is in no log`)
+})

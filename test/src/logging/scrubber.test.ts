@@ -24,7 +24,9 @@ t.test('each kind of personal data or secret becomes its placeholder', async t =
     ['call 07946095812 or 0033612345678', 'call [PHONE] or [PHONE]'],
     ['card 4111.1111.1111.1111', 'card [CARD]'],
     ['Authorization: Basic dXNlcjpwYXNzd29yZA==', 'Authorization: Basic [TOKEN]'],
-    ['unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0In0. end', 'unsigned [JWT] end']
+    ['unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0In0. end', 'unsigned [JWT] end'],
+    ['my SSN is 123-45-6789.', 'my SSN is [SSN].'],
+    ['ssn 078-05-1120 and 219-09-9999', 'ssn [SSN] and [SSN]']
   ]
   for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
 })
