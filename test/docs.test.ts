@@ -1,0 +1,60 @@
+// What the README and docs/ say exists must exist, and what exists must be documented: docs/ is
+// also the bot's own knowledge base, so a stale sentence there is a wrong answer to users.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { COMMANDS } from '../src/commands/command-parser.js'
+import { ConfigSchema } from '../src/config.js'
+import { projectRoot } from '../src/project.js'
+import { buildTestApp } from './helper.js'
+
+const read = async (path: string): Promise<string> => await readFile(join(projectRoot, path), 'utf8')
+
+t.test('every route is in the README\'s API table, and every route there exists', async t => {
+  const app = await buildTestApp(t, { KB_SEED_DIR: '' })
+  await app.ready()
+  const spec = app.swagger() as { paths: Record<string, Record<string, unknown>> }
+  const served = new Set(Object.entries(spec.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).filter(method => method !== 'head').map(method => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)))
+  const readme = await read('README.md')
+  const apiSection = readme.slice(readme.indexOf('## API'), readme.indexOf('\n## ', readme.indexOf('## API') + 1))
+  const documented = new Set<string>()
+  for (const [, methods, path] of apiSection.matchAll(/^\| `([A-Z|\\]+) ([^`?]+)[^`]*` \|/gm)) {
+    for (const method of methods!.split('\\|')) documented.add(`${method} ${path}`)
+  }
+  t.ok(served.size > 15, `${served.size} routes served`)
+  t.same([...served].filter(route => !documented.has(route)).sort(), [], 'no route is missing from the README')
+  t.same([...documented].filter(route => !served.has(route)).sort(), [], 'no route in the README is missing from the app')
+})
+
+t.test('every configuration variable is in the README\'s table and in docs/configuration.md, and nothing else is', async t => {
+  const variables = Object.keys(ConfigSchema.properties)
+  const readme = await read('README.md')
+  const configuration = await read('docs/configuration.md')
+  // The names in the first cell of each table row, LOG_RETENTION_{DEBUG,INFO}_DAYS spelt out.
+  const tableNames = (text: string): Set<string> => new Set([...text.matchAll(/^\| (`[^|]*`) \|/gm)]
+    .flatMap(match => [...match[1]!.matchAll(/`([A-Z][A-Z0-9_]*(?:\{[A-Z0-9_,]+\}[A-Z0-9_]*)?)`/g)].map(name => name[1]!))
+    .flatMap(name => {
+      const braces = /^(.*)\{(.*)\}(.*)$/.exec(name)
+      return braces === null ? [name] : braces[2]!.split(',').map(part => `${braces[1]}${part}${braces[3]}`)
+    }))
+  for (const [file, text] of [['README.md', readme], ['docs/configuration.md', configuration]] as const) {
+    const named = tableNames(text)
+    t.same(variables.filter(name => !named.has(name)), [], `${file} documents every variable`)
+    t.same([...named].filter(name => !variables.includes(name) && !/^(OTEL_|PARLEY_|BENCH_|TEST_)/.test(name)), [], `${file} documents no variable that does not exist`)
+  }
+})
+
+t.test('every command is in docs/commands.md, and every command there exists', async t => {
+  const text = await read('docs/commands.md')
+  const names = COMMANDS.map(command => command.name)
+  t.same(names.filter(name => !text.includes(`/${name}`)), [], 'each command is described')
+  const headings = [...text.matchAll(/^## .*?\/([a-z]+)/gm)].map(match => match[1]!)
+  t.same(headings.filter(name => !(names as string[]).includes(name)), [], 'no heading names a command that does not exist')
+})
+
+t.test('no document speaks of features as still to come', async t => {
+  for (const file of ['README.md', 'otel/README.md', 'docs/api-keys.md', 'docs/tracing-and-logs.md', 'docs/running.md', 'docs/configuration.md']) {
+    t.notMatch(await read(file), /on the roadmap|not in this version|no route of its own yet|no alerting yet|issue \d+|the telemetry issue/i, file)
+  }
+})
