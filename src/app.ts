@@ -21,6 +21,7 @@ import sessionManagerPlugin from '../plugins/session-manager.js'
 import metricsPlugin from '../plugins/metrics.js'
 import commandParserPlugin from '../plugins/command-parser.js'
 import chatServicePlugin from '../plugins/chat-service.js'
+import newSessionLimit from '../plugins/new-session-limit.js'
 import chatRoutes from '../plugins/routes/chat.js'
 import sessionRoutes from '../plugins/routes/sessions.js'
 import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
@@ -55,6 +56,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Typed as Fastify's base logger so plugins stay independent of the logger library.
     loggerInstance: logger as FastifyBaseLogger,
+    // request.ip is the client's, from X-Forwarded-For, only behind the proxies named here.
+    trustProxy: config.TRUST_PROXY === '' ? false : config.TRUST_PROXY,
     // plugins/request-logging writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     // request.log is the app's logger itself, not a child made for each request: the request's id
@@ -98,6 +101,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(weeklyReportPlugin)
   await app.register(commandParserPlugin)
   await app.register(chatServicePlugin)
+  await app.register(newSessionLimit)
   await app.register(chatRoutes)
   await app.register(sessionRoutes)
   await app.register(knowledgeBaseRoutes)

@@ -41,6 +41,10 @@ export const ConfigSchema = Type.Object({
   SESSION_SWEEP_INTERVAL: seconds(60),
   MAX_ACTIVE_SESSIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
+  // New sessions one address may open a minute without an API key (plugins/new-session-limit.ts); 0 is off.
+  NEW_SESSIONS_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
+  // The proxies whose X-Forwarded-For names the client: addresses or CIDRs, comma-separated; empty: none.
+  TRUST_PROXY: Type.String({ pattern: '^$|^[0-9a-fA-F.:/]+(,\\s*[0-9a-fA-F.:/]+)*$', default: '' }),
   // Empty: off when NODE_ENV=production, else redacted (see chatContentMode).
   LOG_CHAT_CONTENT: Type.Enum(['', 'off', 'redacted', 'full'], { default: '' }),
   LOG_USER_ID: Type.Enum(['hashed', 'plain'], { default: 'hashed' }),

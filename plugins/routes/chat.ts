@@ -22,7 +22,7 @@ export const ChatResponse = Type.Object({
 
 const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.post('/v1/chat', {
-    config: { usesDatabase: true },
+    config: { usesDatabase: true, rateLimit: app.newSessionLimit },
     onRequest: app.chatAccess,
     schema: {
       tags: ['chat'],

@@ -8,12 +8,15 @@ import { LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
 import type { Instruments } from '../telemetry/metrics.js'
 
-// replaced: ended because its user opened a session past MAX_SESSIONS_PER_USER (the least recently used goes).
+// replaced: ended to make room for a new one: its user's least recently used past
+// MAX_SESSIONS_PER_USER, or the service's longest idle at MAX_ACTIVE_SESSIONS.
 export const SESSION_STATUSES = ['active', 'expired', 'reset', 'replaced'] as const
 export type SessionStatus = typeof SESSION_STATUSES[number]
 
 // Who the audit trail names for what the service does by its own policy.
 const SERVICE_ACTOR = 'parley'
+// At MAX_ACTIVE_SESSIONS, a session idle this long may end to make room for a new one.
+const MIN_IDLE_TO_REPLACE_MS = 60_000
 
 /** Both sides of a turn, as recordTurn stores them. */
 export interface TurnMessages {
@@ -58,7 +61,6 @@ interface SessionRow {
 // A session counts as active only while it is inside both time limits, even before the sweeper
 // has marked it: $1 is the idle cut-off, $2 the age cut-off.
 const ACTIVE = "status = 'active' AND last_activity_at > $1 AND created_at > $2"
-const EXPIRY = 'LEAST(last_activity_at + $3::interval, created_at + $4::interval)'
 // What a session that ends leaves for the session metrics: how long it was in use, and its turns.
 const ENDED = 'extract(epoch FROM last_activity_at - created_at) AS active_seconds, turn_count'
 interface EndedSession { active_seconds: number | string, turn_count: number }
@@ -87,13 +89,15 @@ export class SessionManager {
     const now = this.now()
     // Serialises cap checks across instances; held only until the caller's transaction ends.
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))")
-    await this.refuseIfFull(tx, now, this.limits.maxActive)
+    const full = await this.serviceFull(tx, now)
     const { rows } = await tx.query<SessionRow>(
       `INSERT INTO sessions (id, user_id, created_at, last_activity_at) VALUES ($1, $2, $3, $3)
        RETURNING *`, [randomUUID(), userId, now])
     const session = this.toSession(rows[0]!)
     log('session_manager', 'create').info({ new_session_id: session.id, expires_at: session.expiresAt }, 'session.created')
-    if (userId !== null) await this.replaceLeastRecentlyUsed(tx, now, session, audit)
+    // The user's own oldest goes first; only if that made no room does a stranger's idle one go.
+    const replaced = userId === null ? 0 : await this.replaceLeastRecentlyUsed(tx, now, session, audit)
+    if (full && replaced === 0) await this.replaceLongestIdle(tx, now, session, audit)
     return session
   }
 
@@ -192,29 +196,56 @@ export class SessionManager {
     return rows[0]!.count
   }
 
-  private async refuseIfFull (tx: Queryable, now: Date, max: number): Promise<void> {
-    const { rows } = await tx.query<{ count: number, next_expiry: Date | null }>(
-      `SELECT count(*)::int AS count, min(${EXPIRY}) AS next_expiry FROM sessions WHERE ${ACTIVE}`,
-      [...this.cutoffs(now), `${this.limits.idleTimeoutMs} milliseconds`, `${this.limits.maxAgeMs} milliseconds`])
-    const { count, next_expiry: nextExpiry } = rows[0]!
-    if (count < max) return
-    const retryAfter = Math.max(1, Math.ceil(((nextExpiry?.getTime() ?? now.getTime()) - now.getTime()) / 1000))
-    throw new LimitExceededError('active_sessions', max, retryAfter,
-      `The service has reached its limit of ${max} active sessions (MAX_ACTIVE_SESSIONS); retry in ${retryAfter} s.`)
+  /** Whether the service is at MAX_ACTIVE_SESSIONS. */
+  private async serviceFull (tx: Queryable, now: Date): Promise<boolean> {
+    const { rows } = await tx.query<{ full: boolean }>(
+      `SELECT count(*) >= $3 AS full FROM (SELECT 1 FROM sessions WHERE ${ACTIVE} LIMIT $3) AS active`, [...this.cutoffs(now), this.limits.maxActive])
+    return rows[0]!.full
+  }
+
+  /**
+   * At MAX_ACTIVE_SESSIONS, the session idle longest ends to make room, if it has been idle for
+   * MIN_IDLE_TO_REPLACE_MS: sessions opened and abandoned (by a client that loses its ids, or one
+   * that opens sessions under made-up user ids) give way to new users, while sessions in use are
+   * never ended. If none has been idle that long, the new session is refused (429).
+   */
+  private async replaceLongestIdle (tx: Queryable, now: Date, newSession: Session, audit: RecordInTransaction): Promise<void> {
+    const minIdleMs = Math.min(MIN_IDLE_TO_REPLACE_MS, this.limits.idleTimeoutMs)
+    const idleSince = new Date(now.getTime() - minIdleMs)
+    const { rows } = await tx.query<EndedSession & { id: string }>(
+      `UPDATE sessions SET status = 'replaced', ended_at = $3 WHERE id = (
+         SELECT id FROM sessions WHERE ${ACTIVE} AND id <> $4 AND last_activity_at <= $5 ORDER BY last_activity_at, id LIMIT 1)
+       RETURNING id, ${ENDED}`, [...this.cutoffs(now), now, newSession.id, idleSince])
+    if (rows.length === 0) {
+      // Every other session was used within the minimum idle time: the first to reach it frees a place.
+      const { rows: oldest } = await tx.query<{ at: Date | null }>(
+        `SELECT min(last_activity_at) AS at FROM sessions WHERE ${ACTIVE} AND id <> $3`, [...this.cutoffs(now), newSession.id])
+      const replaceableAt = (oldest[0]?.at?.getTime() ?? now.getTime()) + minIdleMs
+      const retryAfter = Math.max(1, Math.ceil((replaceableAt - now.getTime()) / 1000))
+      const max = this.limits.maxActive
+      throw new LimitExceededError('active_sessions', max, retryAfter,
+        `The service has reached its limit of ${max} active sessions (MAX_ACTIVE_SESSIONS), all in use within the last minute; retry in ${retryAfter} s.`)
+    }
+    await this.recordReplaced(rows, newSession, 'MAX_ACTIVE_SESSIONS', this.limits.maxActive, audit)
   }
 
   /** Ends the user's least recently used active sessions beyond MAX_SESSIONS_PER_USER, the new one included. */
-  private async replaceLeastRecentlyUsed (tx: Queryable, now: Date, newSession: Session, audit: RecordInTransaction): Promise<void> {
+  private async replaceLeastRecentlyUsed (tx: Queryable, now: Date, newSession: Session, audit: RecordInTransaction): Promise<number> {
     const { rows } = await tx.query<EndedSession & { id: string }>(
       `UPDATE sessions SET status = 'replaced', ended_at = $3 WHERE id IN (
          SELECT id FROM sessions WHERE ${ACTIVE} AND user_id = $4 AND id <> $5
          ORDER BY last_activity_at DESC, id OFFSET $6)
        RETURNING id, ${ENDED}`,
       [...this.cutoffs(now), now, newSession.userId, newSession.id, this.limits.maxPerUser - 1])
+    await this.recordReplaced(rows, newSession, 'MAX_SESSIONS_PER_USER', this.limits.maxPerUser, audit)
+    return rows.length
+  }
+
+  private async recordReplaced (rows: Array<EndedSession & { id: string }>, newSession: Session, limit: string, max: number, audit: RecordInTransaction): Promise<void> {
     this.recordEnded(rows)
     for (const { id } of rows) {
-      log('session_manager', 'create').info({ ended_session_id: id, new_session_id: newSession.id, max: this.limits.maxPerUser }, 'session.replaced')
-      await audit({ actor: SERVICE_ACTOR, action: 'session.replace', target: id, result: 'success', details: { replaced_by: newSession.id, limit: 'MAX_SESSIONS_PER_USER', max: this.limits.maxPerUser } })
+      log('session_manager', 'create').info({ ended_session_id: id, new_session_id: newSession.id, limit, max }, 'session.replaced')
+      await audit({ actor: SERVICE_ACTOR, action: 'session.replace', target: id, result: 'success', details: { replaced_by: newSession.id, limit, max } })
     }
   }
 
