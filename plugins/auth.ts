@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { keyId, parseApiKeys, type Role } from '../src/config.js'
+import { DenialAudit } from '../src/audit/denial-audit.js'
 import { sendProblem } from './error-handler.js'
 import { log } from '../src/logging/log-context.js'
 
@@ -42,9 +43,18 @@ export default fp(async function authPlugin (app) {
     return found
   }
 
+  // Every refusal is audited, a flood of them as one entry a minute per source (src/audit/denial-audit.ts).
+  const denials = new DenialAudit({ record: event => app.auditTrail.record(event), now: app.clock })
+  const auditFailed = (error: unknown): void => { log('auth', 'deny').error({ err: error }, 'could not record denied requests in the audit trail') }
+  const flushTimer = setInterval(() => { denials.flush().catch(auditFailed) }, 10_000).unref()
+  // preClose: while the database is still open.
+  app.addHook('preClose', async () => {
+    clearInterval(flushTimer)
+    await denials.flush(true).catch(auditFailed)
+  })
+
   async function deny (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string): Promise<void> {
-    await app.auditTrail.record({ actor, action: 'auth.denied', target: `${request.method} ${request.routeOptions.url ?? request.url}`, result: 'denied', details: { status } })
-      .catch(error => log('auth', 'deny', request.log).error({ err: error }, 'could not record the denied request in the audit trail'))
+    await denials.denied({ actor, address: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, status }).catch(auditFailed)
     if (status === 401) reply.header('www-authenticate', 'Bearer')
     sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
   }

@@ -21,8 +21,9 @@ t.test('admin routes: 401 without a key, 403 with the wrong role, 403 when no ke
   t.equal(unread.statusCode, 401, 'the key is checked before the body is even validated')
 
   const { rows } = await app.db.query<{ actor: string, details: unknown }>("SELECT actor, details FROM audit_events WHERE action = 'auth.denied' ORDER BY id")
-  t.same(rows.map(r => r.actor), ['anonymous', 'unknown-key', 'unknown-key', rows[3]!.actor, 'anonymous'])
-  t.match(rows[3]!.actor, /^key_[0-9a-f]{12}$/, 'the analyst is named by key id')
+  // The first refusal of each source in a minute is recorded at once; its repeats are counted (denial-audit.test.ts).
+  t.same(rows.map(r => r.actor), ['anonymous', 'unknown-key', rows[2]!.actor])
+  t.match(rows[2]!.actor, /^key_[0-9a-f]{12}$/, 'the analyst is named by key id')
   t.notMatch(JSON.stringify(rows), /analyst-key|wrong-key/, 'no key is ever recorded')
 
   const disabled = await buildTestApp(t, { KB_SEED_DIR: '' })
