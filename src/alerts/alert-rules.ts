@@ -75,7 +75,7 @@ export const DEFAULT_RULES: Record<string, RuleDefinition> = {
   HighCpu: { severity: 'warning', when: [{ measure: 'cpu_cores_used', above: 0.8, window: '5m' }], hint: 'Event-loop delay and utilization in GET /status; add instances behind a load balancer if traffic grew' },
   QueueBacklog: { severity: 'warning', when: [{ measure: 'turns_in_flight_ratio', above: 0.8, window: '1m' }, { measure: 'shed_requests', above: 0, window: '1m' }], hint: 'chatbot_shed_requests_total{reason} in /metrics says why requests were refused; 503 lines in logs/chatbot.log' },
   LowDiskSpace: { severity: 'warning', when: [{ measure: 'log_disk_free_ratio', below: 0.1 }], hint: 'Free space on the log volume: shorten LOG_RETENTION_*_DAYS or LOG_COMPRESS_AFTER_DAYS, or grow the volume' },
-  SessionLimit: { severity: 'warning', when: [{ measure: 'active_sessions_ratio', above: 0.8 }], hint: 'New sessions are refused at MAX_ACTIVE_SESSIONS; raise it or shorten SESSION_IDLE_TIMEOUT' }
+  SessionLimit: { severity: 'warning', when: [{ measure: 'active_sessions_ratio', above: 0.8 }], hint: 'At MAX_ACTIVE_SESSIONS new sessions replace ones idle for a minute, then are refused; who fills it: the request lines with problem limit-exceeded (new_sessions_per_client names an address that opens too many), or sessions by user_id in the database; raise MAX_ACTIVE_SESSIONS or shorten SESSION_IDLE_TIMEOUT' }
 }
 
 export class AlertRulesError extends Error {}
