@@ -12,6 +12,7 @@ import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import { isProbe } from '../src/probe-routes.js'
 import { packageInfo } from '../src/project.js'
+import { maskUrl } from '../src/logging/mask-credentials.js'
 import { prometheusScrape } from '../src/telemetry/metrics.js'
 import { dropCounter, otlpExporters } from './exporters.js'
 import { telemetry, withoutPreload } from './telemetry.js'
@@ -32,7 +33,9 @@ process.env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'http'
 // Within the 5 s a shutdown may take, with the rest of the app to close as well.
 const SHUTDOWN_BUDGET_MS = 1000
 
-const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'
+// As shown on stderr and by GET /status: without the credentials an endpoint URL may carry.
+const givenEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'
+const endpoint = maskUrl(givenEndpoint)
 const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
 
 const drops = dropCounter()
@@ -48,7 +51,7 @@ diag.setLogger({
     exportFailureReported = true
     // The SDK passes the error serialised with its stack; its first line says enough.
     const text = [message, ...args.map(String)].join(' ')
-    const reason = /Error: ([^\\\n"]+)/.exec(text)?.[1] ?? text.slice(0, 200)
+    const reason = (/Error: ([^\\\n"]+)/.exec(text)?.[1] ?? text.slice(0, 200)).replaceAll(givenEndpoint, endpoint)
     process.stderr.write(`parley: telemetry could not be exported to ${endpoint} (${protocol}): ${reason}; chat is unaffected, losses are reported periodically\n`)
   },
   warn: (message: string) => {

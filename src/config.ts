@@ -1,6 +1,7 @@
 // Every setting comes from the environment and is validated once at start, so a typo in a
 // deployment stops the process with a message naming the variable instead of misbehaving later.
 import { createHash } from 'node:crypto'
+import { maskUrl } from './logging/mask-credentials.js'
 import { join } from 'node:path'
 import envSchema from 'env-schema'
 import Type, { type Static } from 'typebox'
@@ -123,17 +124,15 @@ export const keyId = (key: string): string => `key_${createHash('sha256').update
 
 /** The configuration as it may be logged: keys by id, passwords and secrets masked. */
 export function describeConfig (config: Config): Record<string, unknown> {
-  const databaseUrl = config.DATABASE_URL === '' ? '' : new URL(config.DATABASE_URL)
-  if (databaseUrl !== '' && databaseUrl.password !== '') databaseUrl.password = '****'
   return {
     ...config,
     API_KEYS: parseApiKeys(config.API_KEYS).map(({ key, role }) => `${keyId(key)}:${role}`),
-    DATABASE_URL: databaseUrl.toString(),
+    DATABASE_URL: maskUrl(config.DATABASE_URL),
     LOG_ID_SECRET: config.LOG_ID_SECRET === '' ? '(unset)' : '(set)',
     SMTP_PASSWORD: config.SMTP_PASSWORD === '' ? '(unset)' : '(set)',
-    // Incoming-webhook URLs are credentials: whoever has one can post.
-    ALERTS_SLACK_WEBHOOK_URL: config.ALERTS_SLACK_WEBHOOK_URL === '' ? '' : `${new URL(config.ALERTS_SLACK_WEBHOOK_URL).origin}/****`,
-    ALERTS_WEBHOOK_URL: config.ALERTS_WEBHOOK_URL === '' ? '' : `${new URL(config.ALERTS_WEBHOOK_URL).origin}/****`
+    ALERTS_SLACK_WEBHOOK_URL: maskUrl(config.ALERTS_SLACK_WEBHOOK_URL, { maskPath: true }),
+    ALERTS_WEBHOOK_URL: maskUrl(config.ALERTS_WEBHOOK_URL, { maskPath: true }),
+    ALERTS_TRACE_URL: maskUrl(config.ALERTS_TRACE_URL)
   }
 }
 
