@@ -56,6 +56,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Typed as Fastify's base logger so plugins stay independent of the logger library.
     loggerInstance: logger as FastifyBaseLogger,
+    // Slow clients: a request's headers and body must arrive within REQUEST_TIMEOUT (checked every
+    // second, not Node's default 30 s); an idle keep-alive connection stays 72 s (Fastify's
+    // default, above the usual load balancers' 60 s idle timeout, so they never reuse one we closed).
+    requestTimeout: config.REQUEST_TIMEOUT * 1000,
+    http: { headersTimeout: Math.min(config.REQUEST_TIMEOUT, 60) * 1000, connectionsCheckingInterval: 1000 },
     // request.ip is the client's, from X-Forwarded-For, only behind the proxies named here.
     trustProxy: config.TRUST_PROXY === '' ? false : config.TRUST_PROXY,
     // plugins/request-logging writes one line per request instead of Fastify's two.
@@ -73,6 +78,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (config.MAX_CONNECTIONS > 0) app.server.maxConnections = config.MAX_CONNECTIONS
   // Only JSON is accepted; a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
   // A keep-alive connection whose request is in flight when the app starts closing stayed open after

@@ -54,6 +54,10 @@ export const ConfigSchema = Type.Object({
   SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 2.3 }),
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
   SHUTDOWN_TIMEOUT: seconds(10),
+  // A request's headers and body must arrive within this (a slow client holds a socket no longer).
+  REQUEST_TIMEOUT: seconds(30),
+  // Connections open at once; past it new ones are closed at once. 0: no cap.
+  MAX_CONNECTIONS: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000 }),
   // A turn predicted to take longer than this, waiting included, is refused at once (plugins/load-shedding.ts).
   TURN_LATENCY_GOAL_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 }),
   // Turns answered at the same time, the rest waiting in line; 0: 1 on PGlite, DATABASE_POOL_SIZE on PostgreSQL.

@@ -1,5 +1,8 @@
 // The real server process (this test is about the network and signals, so it listens on a port):
 // SIGTERM lets in-flight turns finish, then exits 0 with the database closed.
+import { once } from 'node:events'
+import { connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { createServerDatabase, waitFor } from '../helper.js'
 import { startServer } from '../server-process.js'
@@ -28,3 +31,25 @@ for (const engine of serverUrl === undefined || serverUrl === '' ? ['pglite'] : 
     t.match(server.stdout(), /"msg":"shut down"/, 'the shutdown ran to its end rather than being cut short by SHUTDOWN_TIMEOUT')
   })
 }
+
+t.test('a client that sends part of its body and stalls is answered 408 and cut off after REQUEST_TIMEOUT; MAX_CONNECTIONS caps open connections', async t => {
+  const server = await startServer(t, { REQUEST_TIMEOUT: '2', MAX_CONNECTIONS: '3' })
+  const { hostname, port } = new URL(server.base)
+  const slow = connect(Number(port), hostname)
+  await once(slow, 'connect')
+  const started = performance.now()
+  slow.write('POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mes')
+  let answer = ''
+  slow.setEncoding('utf8').on('data', (chunk: string) => { answer += chunk })
+  await once(slow, 'close')
+  const seconds = (performance.now() - started) / 1000
+  t.match(answer, /^HTTP\/1\.1 408/, 'a 408 before the socket is closed')
+  t.ok(seconds >= 1.5 && seconds < 5, `cut off after ${seconds.toFixed(1)} s (REQUEST_TIMEOUT=2, checked every second)`)
+
+  const held = await Promise.all(Array.from({ length: 3 }, async () => { const socket = connect(Number(port), hostname); await once(socket, 'connect'); return socket }))
+  const extra = connect(Number(port), hostname)
+  const closed = await Promise.race([once(extra, 'close').then(() => true), sleep(2000).then(() => false)])
+  t.ok(closed, 'a connection past MAX_CONNECTIONS is closed at once')
+  for (const socket of held) socket.destroy()
+  t.equal(await server.stop(), 0)
+})
