@@ -44,7 +44,8 @@ function isPhone (match: string): boolean {
 // Order matters: secrets and structured numbers go first, so a phone rule never eats half a card.
 const RULES: Rule[] = [
   // The signature may be short or empty (alg "none"); header and payload identify a JWT.
-  { placeholder: '[JWT]', pattern: /\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g },
+  // It starts only where a run of base64url characters starts, so a long run is scanned once.
+  { placeholder: '[JWT]', pattern: /(?<![\w-])eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g },
   { placeholder: 'Bearer [TOKEN]', pattern: /\bBearer\s+[\w~+/.=-]{8,}/gi },
   // Basic credentials are base64 of user:password; the check spares "Basic questions".
   { placeholder: 'Basic [TOKEN]', pattern: /\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g, accept: match => Buffer.from(match.replace(/^Basic\s+/, ''), 'base64').toString('latin1').includes(':') },
@@ -59,7 +60,9 @@ const RULES: Rule[] = [
   // a group of 00 or a serial of 0000 is never issued. Before phones, which would take it for one.
   { placeholder: '[SSN]', pattern: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },
   { placeholder: '[IP]', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g },
-  { placeholder: '[IP]', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:?){0,6}[0-9a-f]{1,4}\b/gi },
+  // Every group but the last ends in a colon, so a run of hex digits splits into groups one way
+  // only (an optional colon let "aaaa…g" split in thousands of ways before failing).
+  { placeholder: '[IP]', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4}\b/gi },
   // Phone numbers: an optional +country code, then 7 to 14 digits in groups; a plain year or count is
   // too short. Unseparated digits are a phone only with a trunk or international prefix (0, 00, +):
   // an order number or an id has none.

@@ -64,3 +64,34 @@ t.test('property: generated PII never survives, whatever surrounds it', async t 
   fc.assert(fc.property(filler, pii, filler, (before, value, after) => !scrub(`${before} ${value} ${after}`).includes(value)), { numRuns: 2000 })
   t.pass('no generated value survived')
 })
+
+t.test('every rule is linear in the input: crafted repetitions cost four times as much at four times the length, not sixteen', async t => {
+  // Fragments of what the rules look for, so that generated text comes close to a match everywhere
+  // and a rule that backtracks is made to (an IPv6 run of hex groups, a run of eyJ-, digit groups…).
+  const fragments = ['a', 'f', '0', '9', ':', '::', '.', '-', '_', '@', ' ', '+', '(', ')', 'eyJ', 'Bearer ', 'Basic ', 'password=', 'sk_live_', 'GB82', 'g', '/', '=', '\n']
+  const minMs = (text: string): number => {
+    let best = Infinity
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now()
+      scrub(text)
+      best = Math.min(best, performance.now() - started)
+    }
+    return best
+  }
+  const worst = { ratio: 0, unit: '', perChar: 0 }
+  fc.assert(fc.property(fc.array(fc.constantFrom(...fragments), { minLength: 1, maxLength: 8 }), parts => {
+    const unit = parts.join('')
+    const text = (length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length)
+    const short = minMs(text(4000))
+    const long = minMs(text(16_000))
+    const ratio = long / Math.max(short, 0.05)
+    if (ratio > worst.ratio) Object.assign(worst, { ratio, unit, perChar: long / 16_000 })
+    return ratio < 9 && long / 16_000 < 0.01 // under 10 µs a character at 16,000 characters
+  }), { numRuns: 60, seed: 20261122 })
+  // The two crafted inputs of the issue, which took 40 ms and 5-9 ms a call at 4,000 characters.
+  for (const unit of ['a:a:a:a:a::aaaaaaaaaaaaaaaaaaaag ', 'eyJ-']) {
+    const text = unit.repeat(Math.ceil(16_000 / unit.length)).slice(0, 16_000)
+    t.ok(minMs(text) < 40, `${JSON.stringify(unit)} × 16,000 characters: ${minMs(text).toFixed(2)} ms`)
+  }
+  t.pass(`worst growth ${worst.ratio.toFixed(1)}× for 4× the length (${JSON.stringify(worst.unit)})`)
+})
