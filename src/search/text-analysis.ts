@@ -106,9 +106,15 @@ function stripApostrophes (word: string): string {
 type Stem = (word: string) => string
 type OnTerm = (term: string, start: number, end: number) => void
 
+// Longer than any word of a language (German compounds included): such tokens come from hostile
+// or broken input and are stemmed every time rather than cached, so the cache's memory is bounded
+// by its size times this (20,000 unique 3,990-character "words" took 86 MB of heap).
+export const MAX_CACHED_WORD_LENGTH = 40
+
 function cachedStem (cacheSize: number): Stem {
   const cache = new Map<string, string>()
   return (word) => {
+    if (word.length > MAX_CACHED_WORD_LENGTH) return stemmer(word)
     let stem = cache.get(word)
     if (stem === undefined) {
       stem = stemmer(word)

@@ -1,3 +1,6 @@
+import { memoryUsage } from 'node:process'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import fc from 'fast-check'
 import { STOPWORDS, analyze, analyzeTokens, createAnalyzer, termMatcher } from '../../../src/search/text-analysis.js'
@@ -100,4 +103,18 @@ t.test('property: termMatcher agrees with analyze', async (t) => {
       JSON.stringify([...cached.termMatcher(wanted)(sample)].sort()) === JSON.stringify(expected)
   }), { numRuns: 1000 })
   t.pass('property held')
+})
+
+t.test('the stem cache does not keep hostile long words: 20,000 unique 3,990-character words add no heap for good', async (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const analyzer = createAnalyzer()
+  const word = (i: number): string => `${i.toString(36)}${'x'.repeat(3990)}`
+  gc()
+  const before = memoryUsage().heapUsed
+  for (let i = 0; i < 20_000; i++) analyzer.analyze(word(i))
+  gc()
+  const grown = (memoryUsage().heapUsed - before) / 1024 / 1024
+  t.ok(grown < 10, `heap grew ${grown.toFixed(1)} MB (78 MB when they were cached)`)
+  t.same(analyzer.analyze(word(7)), analyze(word(7)), 'long words are still stemmed')
 })
