@@ -3,6 +3,7 @@
 // from the SDK's meter provider when telemetry is on, else from the process's own.
 import fp from 'fastify-plugin'
 import type { Meter } from '@opentelemetry/api'
+import type { FastifyRequest } from 'fastify'
 import { telemetry } from '../otel/telemetry.js'
 import { ProblemError } from '../src/errors.js'
 import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
@@ -24,9 +25,19 @@ export default fp(async function metricsPlugin (app) {
 
   observeProcess(meter)
 
-  app.addHook('onRequest', async () => { instruments.inFlight.add(1) })
+  // A request is in flight until it is answered or its client goes away: an aborted upload never
+  // reaches onResponse, and counted out only there, each one raised the gauge for good.
+  const inFlight = new WeakSet<FastifyRequest>()
+  const done = (request: FastifyRequest): void => {
+    if (inFlight.delete(request)) instruments.inFlight.add(-1)
+  }
+  app.addHook('onRequest', async (request) => {
+    inFlight.add(request)
+    instruments.inFlight.add(1)
+  })
+  app.addHook('onRequestAbort', async (request) => { done(request) })
   app.addHook('onResponse', async (request, reply) => {
-    instruments.inFlight.add(-1)
+    done(request)
     const route = request.routeOptions.url
     const endpoint = route ?? '(no route)'
     instruments.requests.add(1, { endpoint, status: String(reply.statusCode) })

@@ -53,3 +53,19 @@ t.test('a client that sends part of its body and stalls is answered 408 and cut 
   for (const socket of held) socket.destroy()
   t.equal(await server.stop(), 0)
 })
+
+t.test('aborted uploads leave chatbot_requests_in_flight where it was', async t => {
+  const server = await startServer(t)
+  const { hostname, port } = new URL(server.base)
+  const inFlight = async (): Promise<number> => Number(/^chatbot_requests_in_flight(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${server.base}/metrics`)).text())?.[1])
+  const before = await inFlight()
+  for (let i = 0; i < 10; i++) {
+    const socket = connect(Number(port), hostname)
+    await once(socket, 'connect')
+    socket.write('POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mes')
+    await sleep(50)
+    socket.destroy()
+  }
+  t.ok(await waitFor(async () => await inFlight() === before), `the gauge is back at ${before} (${await inFlight()})`)
+  t.equal(await server.stop(), 0)
+})
