@@ -14,5 +14,6 @@ export default fp(async function openApiPlugin (app) {
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // staticCSP: the UI's pages carry a policy that admits their own scripts and styles, in place of helmet's.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
 }, { name: 'openapi' })

@@ -22,6 +22,7 @@ import metricsPlugin from '../plugins/metrics.js'
 import commandParserPlugin from '../plugins/command-parser.js'
 import chatServicePlugin from '../plugins/chat-service.js'
 import newSessionLimit from '../plugins/new-session-limit.js'
+import securityHeaders from '../plugins/security-headers.js'
 import chatRoutes from '../plugins/routes/chat.js'
 import sessionRoutes from '../plugins/routes/sessions.js'
 import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
@@ -94,6 +95,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(requestLogging)
   await app.register(traceId)
   await app.register(errorHandler)
+  await app.register(securityHeaders)
   await app.register(validation)
   await app.register(openApi)
   await app.register(metricsPlugin)
