@@ -1,9 +1,9 @@
 // Knowledge-base administration (admin role): documents in, documents out, and search.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { DOCUMENT_LIMITS } from '../../src/kb/document-files.js'
+import { DOCUMENT_LIMITS, metadataProblem } from '../../src/kb/document-files.js'
 import { toSource } from '../../src/chat/message-store.js'
-import { NotFoundError } from '../../src/errors.js'
+import { BadRequestError, NotFoundError } from '../../src/errors.js'
 import { NOT_BLANK_NO_NUL, NO_NUL, Source, withProblems } from '../schemas.js'
 
 // A full batch of 1,000 documents does not fit the 64 KiB default.
@@ -34,6 +34,12 @@ const SearchQuery = Type.Object({
   k: Type.Integer({ minimum: 1, maximum: 100, default: 10 })
 })
 
+// Depth and size are beyond what a schema states: checked before the document is stored.
+function refuseMetadata (metadata: unknown, field: string): void {
+  const problem = metadataProblem(metadata)
+  if (problem !== undefined) throw new BadRequestError(`${field}${problem.replace(/^metadata/, '')}`)
+}
+
 const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const admin = app.requireRole('admin')
   const security = [{ apiKey: [] }]
@@ -50,6 +56,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       response: withProblems({ 201: Type.Object({ ids: Type.Array(Type.String()) }) }, 401, 403, 409, 413, 415)
     }
   }, async (request, reply) => {
+    request.body.documents.forEach((document, i) => refuseMetadata(document.metadata, `body/documents/${i}/metadata`))
     const ids = await app.knowledgeBase.add(request.body.documents, request.actor)
     return reply.code(201).send({ ids })
   })
@@ -77,6 +84,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }
   }, async (request, reply) => {
     const { id } = request.params
+    refuseMetadata(request.body.metadata, 'body/metadata')
     const created = await app.knowledgeBase.put(id, request.body, request.actor)
     return reply.code(created ? 201 : 200).send({ id, created })
   })

@@ -6,13 +6,32 @@ import { basename, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { DocumentInput } from './knowledge-base.js'
 
-export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000 } as const
+export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000, metadataDepth: 8, metadataJsonMax: 16_384 } as const
 const ID = new RegExp(DOCUMENT_LIMITS.idPattern)
 
 export type ReadResult = { source: string, document: DocumentInput } | { source: string, error: string }
 
+/**
+ * What is wrong with a document's metadata, if anything: nested deeper than metadataDepth, or
+ * larger than metadataJsonMax as JSON. Measured without recursion: metadata nested 5,000 deep
+ * overflowed the stack of JSON.stringify when it was stored (a 500).
+ */
+export function metadataProblem (metadata: unknown): string | undefined {
+  const pending: Array<[unknown, number]> = [[metadata, 0]]
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!
+    if (value === null || typeof value !== 'object') continue
+    if (depth >= DOCUMENT_LIMITS.metadataDepth) return `metadata must not nest deeper than ${DOCUMENT_LIMITS.metadataDepth} levels`
+    for (const child of Object.values(value)) pending.push([child, depth + 1])
+  }
+  if ((JSON.stringify(metadata) ?? '').length > DOCUMENT_LIMITS.metadataJsonMax) return `metadata must not be longer than ${DOCUMENT_LIMITS.metadataJsonMax} characters as JSON`
+  return undefined
+}
+
 /** Checks one document against the same limits the HTTP API enforces; returns the problem or undefined. */
 export function checkDocument (document: Partial<Record<keyof DocumentInput, unknown>>): string | undefined {
+  const metadata = metadataProblem(document.metadata)
+  if (metadata !== undefined) return metadata
   if (document.id !== undefined && (typeof document.id !== 'string' || !ID.test(document.id))) return `id must match ${DOCUMENT_LIMITS.idPattern}`
   // JSON.stringify writes a NUL as \u0000; dropping escaped backslashes first spares text that merely shows that escape.
   if (JSON.stringify(document).replaceAll('\\\\', '').includes('\\u0000')) return 'text must not contain NUL characters (U+0000)'

@@ -87,7 +87,9 @@ t.test('analysts and admins only; a bad period is a 400 naming the field and the
     ['from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', /querystring\/from .* must be before querystring\/to/],
     ['from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', /must span at most 366 days/],
     ['bucket=week', /querystring\/bucket must be one of hour, day/],
-    ['limit=5', /querystring\/limit is not an allowed field/]
+    ['limit=5', /querystring\/limit is not an allowed field/],
+    ['from=0000-01-01T00:00:00Z&to=0000-01-02T00:00:00Z', /querystring\/from must be on or after 1970-01-01T00:00:00\.000Z/],
+    ['from=9999-12-30T00:00:00Z&to=+010000-01-01T00:00:00Z', /querystring\/to must/]
   ] as const) {
     const response = await app.inject({ url: `/v1/analytics/performance?${query}`, headers: auth })
     t.equal(response.statusCode, 400, query)

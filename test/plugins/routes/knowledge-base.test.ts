@@ -115,3 +115,22 @@ t.test('instances sharing server PostgreSQL learn of each other\'s document chan
   for (let i = 0; i < 100 && await seen() === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
   t.equal(await seen(), 1, 'a change made while the subscription was down still reaches the other instance')
 })
+
+t.test('metadata nested too deep or too large is a 400 naming the field and the limit, not a 500', async t => {
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin`, KB_SEED_DIR: '' })
+  // Written as JSON text: JSON.stringify itself cannot go 5,000 levels deep.
+  const deep = `${'{"child":'.repeat(5000)}{"leaf":true}${'}'.repeat(5000)}`
+  const json = { 'content-type': 'application/json' }
+  const put = (metadata: unknown) => app.inject({ method: 'PUT', url: '/v1/kb/documents/x', headers: { ...as(ADMIN), ...json }, payload: `{"title":"X","text":"Some text.","metadata":${typeof metadata === 'string' ? metadata : JSON.stringify(metadata)}}` })
+  const tooDeep = await put(deep)
+  t.equal(tooDeep.statusCode, 400)
+  t.match(tooDeep.json(), { detail: 'body/metadata must not nest deeper than 8 levels' })
+  const tooLarge = await put({ notes: 'n'.repeat(20_000) })
+  t.equal(tooLarge.statusCode, 400)
+  t.match(tooLarge.json(), { detail: /^body\/metadata must not be longer than 16384 characters as JSON/ })
+  const batch = await app.inject({ method: 'POST', url: '/v1/kb/documents', headers: { ...as(ADMIN), ...json }, payload: `{"documents":[{"title":"A","text":"a"},{"title":"B","text":"b","metadata":${deep}}]}` })
+  t.equal(batch.statusCode, 400)
+  t.match(batch.json(), { detail: /^body\/documents\/1\/metadata must not nest/ })
+  t.equal((await put({ lang: 'en', tags: ['a', { b: [1, 2] }] })).statusCode, 201, 'ordinary metadata is kept')
+  t.equal((await app.db.query('SELECT id FROM kb_documents')).rows.length, 1, 'nothing of the refused ones was stored')
+})
