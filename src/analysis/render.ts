@@ -8,13 +8,28 @@ import type { UsageReport } from './usage-report.js'
 
 export type TextFormat = 'text' | 'md'
 
+// Control characters (C0, DEL, C1), line breaks included, written as \u escapes: chat text in the
+// logs is the users', and an escape sequence printed raw could clear an operator's terminal or set
+// its title, a newline break a table.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
+
+/** Text from the logs as it may be printed on a terminal or in one line of Markdown. */
+export function printable (text: string): string {
+  return text.replace(CONTROL, char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** A Markdown table cell: printable, its pipes escaped, and no HTML tag a viewer would render. */
+export function markdownCell (text: string): string {
+  return printable(text).replaceAll('|', '\\|').replaceAll('<', '&lt;')
+}
+
 function table (header: string[], rows: string[][], format: TextFormat): string[] {
   if (format === 'md') {
-    const escape = (cell: string): string => cell.replaceAll('|', '\\|')
-    return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(row => `| ${row.map(escape).join(' | ')} |`)]
+    return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(row => `| ${row.map(markdownCell).join(' | ')} |`)]
   }
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map(row => row[i]!.length)))
-  return [header, ...rows].map(row => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd())
+  const cells = rows.map(row => row.map(printable))
+  const widths = header.map((cell, i) => Math.max(cell.length, ...cells.map(row => row[i]!.length)))
+  return [header, ...cells].map(row => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd())
 }
 
 const heading = (text: string, format: TextFormat): string => format === 'md' ? `## ${text}` : `${text}\n${'='.repeat(text.length)}`

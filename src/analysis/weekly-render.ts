@@ -1,6 +1,7 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
 // and SVG charts, nothing fetched) that can be mailed or opened anywhere.
 import { htmlEscape } from '../html-escape.js'
+import { markdownCell } from './render.js'
 import { lastDay, type WeekFigures, type WeeklyReport } from './weekly-report.js'
 
 type Direction = 'up-good' | 'down-good'
@@ -46,7 +47,6 @@ function problemLines (report: WeeklyReport): string[] {
 }
 
 export function weeklyMarkdown (report: WeeklyReport): string {
-  const cell = (text: string): string => text.replaceAll('|', '\\|')
   const lines = [`# Parley weekly report, ${period(report)}`, '']
   for (const problem of problemLines(report)) lines.push(`> ⚠ ${problem}`)
   lines.push('', '| | this week | last week | change |', '| --- | --- | --- | --- |')
@@ -57,13 +57,13 @@ export function weeklyMarkdown (report: WeeklyReport): string {
   if (report.top_errors.length === 0) lines.push('No errors this week.')
   else {
     lines.push('| count | last week | trend | error | routes | fingerprint |', '| --- | --- | --- | --- | --- | --- |')
-    for (const p of report.top_errors) lines.push(`| ${p.count} | ${p.previous_count} | ${p.trend} | ${cell(`${p.type}: ${p.message}`.slice(0, 100))} | ${cell(p.routes.join(', '))} | ${p.fingerprint} |`)
+    for (const p of report.top_errors) lines.push(`| ${p.count} | ${p.previous_count} | ${p.trend} | ${markdownCell(`${p.type}: ${p.message}`.slice(0, 100))} | ${markdownCell(p.routes.join(', '))} | ${p.fingerprint} |`)
   }
   lines.push('', '## Questions the bot could not answer', '')
   if (report.unanswered.length === 0) lines.push('None with their text logged.')
   else {
     lines.push('| asked | wordings | question |', '| --- | --- | --- |')
-    for (const q of report.unanswered) lines.push(`| ${q.count} | ${q.variants} | ${cell(q.example)} |`)
+    for (const q of report.unanswered) lines.push(`| ${q.count} | ${q.variants} | ${markdownCell(q.example)} |`)
   }
   lines.push('', '## Alerts fired', '')
   if (report.alerts.length === 0) lines.push('None.')

@@ -270,3 +270,25 @@ t.test('bad arguments are refused with the reason and the usage', async t => {
   t.same(parsePeriod('2026-01-01', '2026-01-08'), { from: new Date('2026-01-01T00:00:00Z'), to: new Date('2026-01-08T00:00:00Z') })
   t.same(parsePeriod('24h', '2026-01-08T12:00:00Z'), { from: new Date('2026-01-07T12:00:00Z'), to: new Date('2026-01-08T12:00:00Z') })
 })
+
+t.test('hostile chat text is printed escaped: no terminal control sequence, no broken Markdown table', async t => {
+  const dir = await tempDir(t)
+  const hostile = 'clear \u001b[2J\u001b]0;pwned\u0007 | and\na new row <img src=x>'
+  const time = new Date(Date.now() - 60_000).toISOString()
+  const lines = [
+    { level: 'info', time, module: 'chat', fn: 'handleTurn', req_id: 'r1', input: 'question', text: hostile, msg: 'chat.message_received' },
+    { level: 'info', time, module: 'chat', fn: 'handleTurn', req_id: 'r1', session_id: 's1', kind: 'no_answer', sources: 0, latency_ms: 3, msg: 'chat.reply_sent' }
+  ]
+  await writeFile(join(dir, `chatbot.${time.slice(0, 10)}.1.log`), lines.map(line => JSON.stringify(line)).join('\n') + '\n')
+  const text = (await run(['usage', '--dir', dir])).stdout
+  const markdown = (await run(['usage', '--dir', dir, '--format', 'md'])).stdout
+  const weekly = (await run(['report', '--weekly', '--dir', dir, '--out', await tempDir(t), '--to', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)])).stdout
+  for (const [name, output] of [['text', text], ['markdown', markdown], ['weekly', weekly]] as const) {
+    t.notMatch(output, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `${name}: no control character but line ends`)
+    t.match(output, 'clear \\u001b[2J\\u001b]0;pwned\\u0007', `${name}: the escapes are shown, not obeyed`)
+  }
+  for (const output of [markdown, weekly]) {
+    const row = output.split('\n').find(line => line.includes('pwned'))!
+    t.match(row, /^\| .* \\\| and\\u000aa new row &lt;img src=x> \|$/, 'one table row: the pipe escaped, the newline shown, no HTML tag')
+  }
+})
