@@ -25,7 +25,7 @@ export default fp(async function searchEnginePlugin (app) {
       const documents: DocumentInput[] = []
       for await (const result of readDocuments(seedDir)) {
         if ('document' in result) documents.push(result.document)
-        else log('search_engine', 'seed', app.log).warn({ source: result.source, reason: result.error }, 'bundled document skipped')
+        else log('search_engine', 'seed', app.log).warn({ source: result.source, reason: 'error' in result ? result.error : result.skipped }, 'bundled document skipped')
       }
       return documents
     })

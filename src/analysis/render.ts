@@ -11,6 +11,7 @@ export type TextFormat = 'text' | 'md'
 // Control characters (C0, DEL, C1), line breaks included, written as \u escapes: chat text in the
 // logs is the users', and an escape sequence printed raw could clear an operator's terminal or set
 // its title, a newline break a table.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
 
 /** Text from the logs as it may be printed on a terminal or in one line of Markdown. */

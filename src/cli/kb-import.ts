@@ -5,7 +5,7 @@
 // id, so an import can simply be run again after fixing its failures.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { extname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -85,10 +85,10 @@ export async function importDocuments ({ path, knowledgeBase, onProgress }: Impo
   onProgress?.(done, total)
   for await (const result of readDocuments(path)) {
     const { source } = result
-    if ('error' in result) {
-      const empty = folder && await readFile(source, 'utf8').then(text => text.trim() === '', () => false)
-      if (empty) summary.skipped.push({ source, reason: 'empty file' })
-      else summary.failed.push({ source, reason: result.error })
+    if ('skipped' in result) {
+      summary.skipped.push({ source, reason: result.skipped })
+    } else if ('error' in result) {
+      summary.failed.push({ source, reason: result.error })
     } else {
       const { document } = result
       const id = document.id ?? derivedId(document)

@@ -1,7 +1,7 @@
 // Reads knowledge-base documents from disk: a folder of Markdown/text files (the bundled docs, or
 // an operator's import) or a JSON Lines file. Used by the first-start seed and by `kb:import`.
 import { createReadStream } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { lstat, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { DocumentInput } from './knowledge-base.js'
@@ -9,7 +9,10 @@ import type { DocumentInput } from './knowledge-base.js'
 export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000, metadataDepth: 8, metadataJsonMax: 16_384 } as const
 const ID = new RegExp(DOCUMENT_LIMITS.idPattern)
 
-export type ReadResult = { source: string, document: DocumentInput } | { source: string, error: string }
+export type ReadResult = { source: string, document: DocumentInput } | { source: string, error: string } | { source: string, skipped: string }
+
+// A document's text is at most textMax characters, up to 4 bytes each in UTF-8.
+const FILE_BYTES_MAX = 4 * DOCUMENT_LIMITS.textMax
 
 /**
  * What is wrong with a document's metadata, if anything: nested deeper than metadataDepth, or
@@ -61,7 +64,15 @@ export async function * readDocuments (path: string): AsyncGenerator<ReadResult>
     for (const name of names) {
       const source = join(path, name)
       try {
-        const document = documentFromFile(name, await readFile(source, 'utf8'))
+        // Only the folder's own regular files: a link may lead out of it (host.md -> /etc/hostname
+        // became answerable by chat), a FIFO blocks the read for good, /dev/zero never ends.
+        const info = await lstat(source)
+        if (info.isSymbolicLink()) { yield { source, skipped: 'a symbolic link (not followed)' }; continue }
+        if (!info.isFile()) { yield { source, error: 'not a regular file' }; continue }
+        if (info.size > FILE_BYTES_MAX) { yield { source, error: `larger than ${FILE_BYTES_MAX} bytes` }; continue }
+        const content = await readFile(source, 'utf8')
+        if (content.trim() === '') { yield { source, skipped: 'empty file' }; continue }
+        const document = documentFromFile(name, content)
         const problem = checkDocument(document)
         yield problem === undefined ? { source, document } : { source, error: problem }
       } catch (error) {

@@ -2,7 +2,7 @@
 // tools that read logs back: `<family>.<yyyy-MM-dd>.<n>.log` as pino-roll names them, `.log.gz`
 // once the janitor has compressed one, and a `<family>.log` symlink to the file being written.
 import { createReadStream } from 'node:fs'
-import { readdir, readlink } from 'node:fs/promises'
+import { readdir, readlink, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { createGunzip } from 'node:zlib'
@@ -55,13 +55,17 @@ export async function activeLogFile (dir: string, family: LogFamily): Promise<st
  * Streams the lines of a log file, gzipped or not, in bounded memory. onRead hears how many bytes
  * of the file (compressed, for .gz) each read took, for progress bars.
  */
-export function readLogLines (path: string, onRead?: (bytes: number) => void): AsyncIterable<string> {
+export async function * readLogLines (path: string, onRead?: (bytes: number) => void): AsyncIterable<string> {
+  // Only a regular file (a link to one is followed): a FIFO named like a log file hung the reader
+  // for good, and a link to /dev/zero grew one endless line until the process crashed.
+  const info = await stat(path)
+  if (!info.isFile()) throw new Error('not a regular file')
   const input = createReadStream(path)
   if (onRead !== undefined) input.on('data', chunk => onRead(chunk.length))
   const source = path.endsWith('.gz') ? input.pipe(createGunzip()) : input
   // Errors of the file stream reach the reader through the gunzip stream only if forwarded.
   if (source !== input) input.on('error', error => source.destroy(error))
-  return createInterface({ input: source, crlfDelay: Infinity })
+  yield * createInterface({ input: source, crlfDelay: Infinity })
 }
 
 /** The level label of a line written by createLogger ("info", "audit" …) without parsing it all. */

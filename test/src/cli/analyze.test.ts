@@ -2,6 +2,7 @@
 // checked against what the workload did. Then the same logs damaged in every way the CLI must
 // survive: a line that is not JSON, a truncated gzip, a file that cannot be read, no folder.
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -284,6 +285,7 @@ t.test('hostile chat text is printed escaped: no terminal control sequence, no b
   const markdown = (await run(['usage', '--dir', dir, '--format', 'md'])).stdout
   const weekly = (await run(['report', '--weekly', '--dir', dir, '--out', await tempDir(t), '--to', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)])).stdout
   for (const [name, output] of [['text', text], ['markdown', markdown], ['weekly', weekly]] as const) {
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     t.notMatch(output, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `${name}: no control character but line ends`)
     t.match(output, 'clear \\u001b[2J\\u001b]0;pwned\\u0007', `${name}: the escapes are shown, not obeyed`)
   }
@@ -291,4 +293,15 @@ t.test('hostile chat text is printed escaped: no terminal control sequence, no b
     const row = output.split('\n').find(line => line.includes('pwned'))!
     t.match(row, /^\| .* \\\| and\\u000aa new row &lt;img src=x> \|$/, 'one table row: the pipe escaped, the newline shown, no HTML tag')
   }
+})
+
+t.test('a FIFO named like a log file is reported as unreadable, not waited on for good', async t => {
+  const dir = await tempDir(t)
+  const day = new Date().toISOString().slice(0, 10)
+  await writeFile(join(dir, `chatbot.${day}.1.log`), JSON.stringify({ level: 'info', time: new Date().toISOString(), module: 'chat', fn: 'handleTurn', req_id: 'r1', session_id: 's1', kind: 'answer', sources: 1, latency_ms: 3, msg: 'chat.reply_sent' }) + '\n')
+  execFileSync('mkfifo', [join(dir, `chatbot.${day}.2.log`)])
+  const result = await run(['usage', '--dir', dir])
+  t.equal(result.code, 1, 'exit 1: a file could not be read')
+  t.match(result.stdout, `chatbot.${day}.2.log could not be read`)
+  t.match(result.stdout, /Turns\s+1|turns\s+1|1 turn/i, 'the readable file is still reported')
 })

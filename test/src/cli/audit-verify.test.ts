@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { symlinkSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -119,4 +121,16 @@ t.test('usage errors and paths that cannot be checked: exit 2 with a message, no
   t.match(await run([join(logs, 'chatbot.2026-11-19.1.log')], {}), { code: 2, stderr: /is the chatbot log, not an audit log\n$/ })
   t.match(await run(['--verbose'], {}), { code: 2, stderr: /^audit:verify: unknown option --verbose\. Usage: npm run audit:verify/ })
   t.match(await run(['--help'], {}), { code: 0, stdout: /^Usage: npm run audit:verify -- \[--json\]/ })
+})
+
+t.test('a FIFO or a link to /dev/zero named like an audit file: exit 2 naming it, not a hang, a crash or "broken"', async t => {
+  for (const make of [(path: string) => execFileSync('mkfifo', [path]), (path: string) => symlinkSync('/dev/zero', path)]) {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-audit-special-'))
+    t.teardown(() => rm(dir, { recursive: true, force: true }))
+    const path = join(dir, 'audit.2026-11-22.1.log')
+    make(path)
+    const result = await run([dir], {})
+    t.equal(result.code, 2)
+    t.match(result.stderr, `audit:verify: cannot read ${path}: not a regular file`)
+  }
 })

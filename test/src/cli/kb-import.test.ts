@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { symlink, writeFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -258,4 +258,19 @@ t.test('main imports into server PostgreSQL given DATABASE_URL', { skip: serverU
   const code = await main([await folderOfFiles(t)], { DATABASE_URL: url }, { stdout: stdout.stream, stderr: new PassThrough() })
   t.equal(code, 0)
   t.match(stdout.text(), 'Imported 2 documents (2 created, 0 replaced).')
+})
+
+t.test('main reads only the folder\'s own regular files: a link out of it, a FIFO and a link to /dev/zero are reported, not read', async t => {
+  const dir = await folderOfFiles(t)
+  await symlink('/etc/hostname', join(dir, 'host.md'))
+  await symlink('/dev/zero', join(dir, 'zero.md'))
+  execFileSync('mkfifo', [join(dir, 'pipe.md')])
+  const env = { DATA_DIR: join(await tempDir(t), 'data'), LOG_LEVEL: 'silent' }
+  const stdout = collector()
+  const code = await main([dir], env, { stdout: stdout.stream, stderr: new PassThrough() })
+  t.equal(code, 2)
+  t.match(stdout.text(), 'Imported 2 documents (2 created, 0 replaced).')
+  t.match(stdout.text(), `${join(dir, 'host.md')} → a symbolic link (not followed)`)
+  t.match(stdout.text(), `${join(dir, 'zero.md')} → a symbolic link (not followed)`)
+  t.match(stdout.text(), `${join(dir, 'pipe.md')} → not a regular file`)
 })
