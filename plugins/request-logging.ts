@@ -27,7 +27,10 @@ export default fp(async function requestLoggingPlugin (app) {
   app.decorateRequest('logFields', null as unknown as LogFields)
   app.addHook('onRequest', (request, _reply, done) => {
     // request.log is the app's logger (src/app.ts); the request's id is a field of its context.
-    request.logFields = { req_id: request.id }
+    const given = request.headers['x-request-id']
+    request.logFields = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)
+      ? { req_id: request.id, client_request_id: given }
+      : { req_id: request.id }
     runWithLogger(request.log as Logger, done, request.logFields)
   })
 

@@ -71,12 +71,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // as its session and user do, which spares a child logger, and its bindings' serialisation, per request.
     childLoggerFactory: logger => logger,
     bodyLimit: BODY_LIMIT,
-    // A caller's X-Request-Id is kept so its logs and ours join up, but only if it looks like an id.
+    // Every request has an id of Parley's own, which no caller can choose: two requests that sent
+    // one X-Request-Id shared a req_id, and an audit entry could carry another request's. The
+    // caller's id is kept beside it as client_request_id (plugins/request-logging.ts).
     requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
-    }
+    genReqId: () => randomUUID()
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   if (config.MAX_CONNECTIONS > 0) app.server.maxConnections = config.MAX_CONNECTIONS

@@ -7,6 +7,8 @@ import { pino, type Logger } from 'pino'
 export interface LogFields {
   /** The request's id (Fastify's, from X-Request-Id or made up), on every line logged while serving it. */
   req_id?: string
+  /** The caller's X-Request-Id, if it looks like an id: so its logs and ours join up. */
+  client_request_id?: string
   session_id?: string
   /** Always the pseudonym (see LogPrivacy), never the caller's raw user id. */
   user_id?: string

@@ -121,7 +121,7 @@ t.test('PARLEY_TRACE_HOOKS=true: a span per hook and around the handler, and log
   t.ok(handler, `the route handler has a span (${spans.map(span => span.name).join(', ')})`)
   t.equal(spans.find(span => span.name === 'chat.turn')?.parentSpanId, handler?.spanId, 'and the turn runs inside it')
   const line = server.stdout().split('\n').filter(text => text.includes('"msg":"chat.reply_sent"')).map(text => JSON.parse(text) as Record<string, unknown>)[0]
-  t.match(line, { req_id: 'hooks-1', session_id: body.session_id, trace_id: body.trace_id }, 'the line inside the handler\'s span has both contexts')
+  t.match(line, { client_request_id: 'hooks-1', req_id: /^[0-9a-f-]{36}$/, session_id: body.session_id, trace_id: body.trace_id }, 'the line inside the handler\'s span has both contexts')
 })
 
 t.test('with no collector, the server serves, says so once, and still exits within 5 s', async t => {

@@ -56,10 +56,18 @@ t.test('a 4xx request line names the problem, so a refused caller can be told wh
   t.notOk('problem' in completed[1]!, 'an answered request names no problem')
 })
 
-t.test('a caller-supplied request id is echoed only when it looks like one', async t => {
-  const app = await buildTestApp(t)
-  const kept = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'abc-123' } })
-  t.equal(kept.json().request_id, 'abc-123')
-  const replaced = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'a b\u0000c' } })
-  t.match(replaced.json().request_id, /^[0-9a-f-]{36}$/)
+t.test('every request has an id of its own; a caller\'s X-Request-Id is logged beside it when it looks like an id', async t => {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
+  const app = await buildTestApp(t, { KB_SEED_DIR: '' }, { logger })
+  const first = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'abc-123' } })
+  const second = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'abc-123' } })
+  const odd = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'a b\u0000c' } })
+  const ids = [first, second, odd].map(response => response.json().request_id as string)
+  for (const id of ids) t.match(id, /^[0-9a-f-]{36}$/)
+  t.equal(new Set(ids).size, 3, 'two requests sending one X-Request-Id do not share a request id')
+  const completed = lines.filter(line => line.msg === 'request completed')
+  t.match(completed[0], { req_id: ids[0], client_request_id: 'abc-123' })
+  t.match(completed[1], { req_id: ids[1], client_request_id: 'abc-123' })
+  t.notOk('client_request_id' in completed[2]!, 'an id that does not look like one is not logged')
 })

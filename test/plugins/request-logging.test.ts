@@ -20,7 +20,7 @@ t.test('a turn logs its events with context on every line', async t => {
   const { app, lines } = await appWithLogs(t)
   const res = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'req-1', authorization: 'Bearer not-a-real-key-123456' }, payload: { message: `how do I view traces? ${PII}`, user_id: 'alice@example.com' } })
   const sessionId = res.json().session_id as string
-  const turn = lines.filter(line => line.req_id === 'req-1')
+  const turn = lines.filter(line => line.client_request_id === 'req-1')
   const byMsg = (msg: string) => turn.find(line => line.msg === msg)
 
   for (const line of turn) {
@@ -52,7 +52,7 @@ t.test('the command parser: parsed commands at debug, refused ones at info, a ty
   await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'ok' }, payload: { message: '/history 3' } })
   await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'unknown' }, payload: { message: '/jane.doe@example.com hello' } })
   await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'usage' }, payload: { message: '/search' } })
-  const line = (reqId: string, msg: string) => lines.find(entry => entry.req_id === reqId && entry.msg === msg)
+  const line = (reqId: string, msg: string) => lines.find(entry => entry.client_request_id === reqId && entry.msg === msg)
   t.match(line('ok', 'command.parsed'), { level: 'debug', module: 'command_parser', fn: 'parse', command: 'history' })
   t.match(line('unknown', 'command.refused'), { level: 'info', module: 'command_parser', command: '(unknown)', reason: /^Unknown command \/?\[EMAIL\]\./ })
   t.match(line('usage', 'command.refused'), { command: 'search', reason: String })
