@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { availableParallelism } from 'node:os'
 import { metrics, type Counter, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
 import { memoryLimitBytes } from '../health/process-resources.js'
 import { packageInfo } from '../project.js'
@@ -80,8 +81,18 @@ export type ServeMetrics = (request: IncomingMessage, response: ServerResponse) 
 class PrometheusNamesExporter extends PrometheusExporter {
   override async collect (options?: Parameters<PrometheusExporter['collect']>[0]): ReturnType<PrometheusExporter['collect']> {
     const collected = await super.collect(options)
-    return { ...collected, resourceMetrics: withPrometheusNames(collected.resourceMetrics) }
+    const resourceMetrics = withPrometheusNames(collected.resourceMetrics)
+    return { ...collected, resourceMetrics: { ...resourceMetrics, resource: openResource(resourceMetrics.resource) } }
   }
+}
+
+// What /metrics, which needs no key, tells of the process in target_info: which service and
+// instance, not the host's name and id, the user it runs as, its executable or command line (the
+// resource detectors' findings, which the OTLP exporters still send to the collector).
+const OPEN_RESOURCE_ATTRIBUTE = /^(service\.|deployment\.environment|telemetry\.sdk\.|process\.runtime\.)/
+
+function openResource (resource: Resource): Resource {
+  return resourceFromAttributes(Object.fromEntries(Object.entries(resource.attributes).filter(([key]) => OPEN_RESOURCE_ATTRIBUTE.test(key))))
 }
 
 /** A metric reader that answers Prometheus scrapes through the app's route, not a server of its own. */

@@ -137,6 +137,11 @@ t.test('telemetry on: every metric, the instrumentations\' too, carries its unit
   const exposition = await scrapeWhenComplete(async () => await (await fetch(`${server.base}/metrics`)).text(), new Set([...ruleMetrics, ...dashboardMetrics]))
   await server.stop()
 
+  // /metrics needs no key: its target_info names the service and instance, not the machine or the process's user and command line.
+  const targetInfo = /^target_info\{(.*)\} 1$/m.exec(exposition)?.[1] ?? ''
+  t.match(targetInfo, /service_name="parley"/, 'target_info names the service')
+  t.notMatch(targetInfo, /host_name|host_id|process_owner|process_command|process_executable|process_pid/, `target_info says nothing of the host or process: ${targetInfo}`)
+
   const checked = checkSuffixes(t, exposition)
   for (const name of ['http_server_request_duration_seconds', 'v8js_gc_duration_seconds', 'v8js_memory_heap_used_bytes', 'nodejs_eventloop_delay_p99_seconds', 'nodejs_eventloop_utilization_ratio', 'nodejs_eventloop_time_seconds_total']) {
     t.ok(checked.includes(name), `${name} is served and checked`)
