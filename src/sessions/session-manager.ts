@@ -81,9 +81,10 @@ export class SessionManager {
   }
 
   /**
-   * Opens a session inside the caller's transaction, refusing it when the service is full. A user
-   * at MAX_SESSIONS_PER_USER gets the session all the same, and their least recently used one
-   * ends (status replaced, audited): a client that lost its session ids must not lock its user out.
+   * Opens a session inside the caller's transaction. A user at MAX_SESSIONS_PER_USER gets it all
+   * the same, and their least recently used one ends (status replaced, audited): a client that lost
+   * its session ids must not lock its user out. At MAX_ACTIVE_SESSIONS a long-idle session makes
+   * room, else the new one is refused (replaceLongestIdle).
    */
   async create (tx: Queryable, userId: string | null, audit: RecordInTransaction): Promise<Session> {
     const now = this.now()
@@ -94,10 +95,11 @@ export class SessionManager {
       `INSERT INTO sessions (id, user_id, created_at, last_activity_at) VALUES ($1, $2, $3, $3)
        RETURNING *`, [randomUUID(), userId, now])
     const session = this.toSession(rows[0]!)
-    log('session_manager', 'create').info({ new_session_id: session.id, expires_at: session.expiresAt }, 'session.created')
     // The user's own oldest goes first; only if that made no room does a stranger's idle one go.
     const replaced = userId === null ? 0 : await this.replaceLeastRecentlyUsed(tx, now, session, audit)
     if (full && replaced === 0) await this.replaceLongestIdle(tx, now, session, audit)
+    // Logged once nothing can refuse it any more (a refusal rolls the insert back).
+    log('session_manager', 'create').info({ new_session_id: session.id, expires_at: session.expiresAt }, 'session.created')
     return session
   }
 

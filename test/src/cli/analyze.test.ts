@@ -238,7 +238,7 @@ t.test('damaged input is counted and reported, never a crash or a silent zero', 
   t.equal(code, 1, 'exit 1: the figures are incomplete')
   t.match(stdout, /! 2 lines were not JSON log entries and were skipped\./)
   t.match(stdout, /chatbot\.[\d-]+\.7\.log\.gz is truncated or corrupt \(unexpected end of file\); its lines before the damage were read\./)
-  t.match(stdout, /chatbot\.[\d-]+\.9\.log could not be read \(EISDIR/)
+  t.match(stdout, /chatbot\.[\d-]+\.9\.log could not be read \(not a regular file\)/)
   const report = JSON.parse((await run(['usage', '--dir', dir, '--from', '1h', '--format', 'json'])).stdout) as UsageReport
   t.ok(report.turns > 11, `the readable part of the truncated copy counted too (${report.turns} turns)`)
 
