@@ -10,7 +10,7 @@ const SessionParams = Type.Object({ id: SessionId })
 export const SessionRecord = Type.Object({
   session_id: SessionId,
   user_id: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union(SESSION_STATUSES.map(status => Type.Literal(status)), { description: 'replaced: ended when its user opened a session past MAX_SESSIONS_PER_USER' }),
+  status: Type.Union(SESSION_STATUSES.map(status => Type.Literal(status)), { description: 'replaced: ended to make room for a new session (its user past MAX_SESSIONS_PER_USER, or the service at MAX_ACTIVE_SESSIONS while it was idle)' }),
   turns: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
   last_activity_at: Type.String({ format: 'date-time' }),

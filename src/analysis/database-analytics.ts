@@ -32,7 +32,10 @@ export async function usageFromDatabase (db: Queryable, period: Period): Promise
   let total = 0
   for (const { kind, command, n } of turns.rows) {
     byKind[kind] = (byKind[kind] ?? 0) + n
-    if (command !== null) commands[reportedCommand(command)] = (commands[reportedCommand(command)] ?? 0) + n
+    if (command !== null) {
+      const name = reportedCommand(command)
+      commands[name] = (commands[name] ?? 0) + n
+    }
     total += n
   }
   const questions = (byKind.answer ?? 0) + (byKind.no_answer ?? 0)

@@ -66,6 +66,7 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
   // The latest rating of a turn counts, as in the database (a rating replaces the one before):
   // by session and rated turn, or, on lines written before they named it, each rating on its own.
   const ratings = new Map<string, 'up' | 'down'>()
+  let unkeyedRatings = 0
   const sessions = new Set<string>()
   const users = new Set<string>()
   const pending = new Map<string, string | undefined>()
@@ -91,7 +92,7 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
       if (typeof entry.user_id === 'string') users.add(entry.user_id)
       if (typeof entry.command === 'string') commands[entry.command] = (commands[entry.command] ?? 0) + 1
       if (entry.rating === 'up' || entry.rating === 'down') {
-        ratings.set(typeof entry.rated_turn === 'number' ? `${String(entry.session_id)}:${entry.rated_turn}` : `line:${ratings.size}`, entry.rating)
+        ratings.set(typeof entry.rated_turn === 'number' ? `${String(entry.session_id)}:${entry.rated_turn}` : `line:${unkeyedRatings++}`, entry.rating)
       }
       const text = reqId === undefined ? undefined : pending.get(reqId)
       if (reqId !== undefined) pending.delete(reqId)
