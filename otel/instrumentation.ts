@@ -8,6 +8,7 @@ import { createNoopMeter, diag, DiagLogLevel, type Span } from '@opentelemetry/a
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
+import { AlwaysOnSampler, ParentBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import { isProbe } from '../src/probe-routes.js'
@@ -71,6 +72,16 @@ function resourceAttributes (): Record<string, string> {
   return Object.fromEntries(Object.entries(defaults).filter(([key]) => !given.includes(`${key}=`)))
 }
 
+// A caller's traceparent joins its trace, but its "not sampled" flag does not switch tracing off:
+// callers are untrusted, and a request left untraced is one the team cannot look into when its
+// user complains. OTEL_TRACES_SAMPLER, when set, is the operator's choice and is left to the SDK
+// (parentbased_always_on honours every caller's flag, for a mesh whose callers are trusted).
+const DEFAULT_SAMPLER = 'parentbased_always_on, a caller\'s not-sampled flag ignored'
+function sampler (): Sampler | undefined {
+  if (process.env.OTEL_TRACES_SAMPLER !== undefined && process.env.OTEL_TRACES_SAMPLER !== '') return undefined
+  return new ParentBasedSampler({ root: new AlwaysOnSampler(), remoteParentNotSampled: new AlwaysOnSampler() })
+}
+
 // Named "{method} {route}" as the HTTP conventions name server spans (@fastify/otel calls it
 // "request"). The client's address and user agent are left out: they describe a person.
 function nameServerSpan (span: Span, request: FastifyRequest): void {
@@ -113,6 +124,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     // the OTLP one, so both are made, by the same variables, in otel/exporters.ts. Log records
     // are made by the log router's worker (otel/log-records.ts), so the SDK gets no processor.
     traceExporter,
+    sampler: sampler(),
     // The tracing context shares the logging context's AsyncLocalStorage (otel/context-manager.ts),
     // imported only now: it loads the logging modules, pino among them, which must come after the
     // loader hook so that the pino instrumentation patches them.
@@ -130,7 +142,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   // The app may import only once the loader knows every module the instrumentations hook.
   await waitForAllMessagesAcknowledged()
   telemetry.serveMetrics = scrape.serve
-  telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on' })
+  telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER || DEFAULT_SAMPLER })
   telemetry.dropped = () => drops.totals()
   telemetry.countLost = (signal, count) => drops.add(signal, count)
   if (logRecords) telemetry.logRecords = { protocol, resource }

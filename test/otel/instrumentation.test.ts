@@ -50,6 +50,14 @@ for (const engine of engines) {
       body: JSON.stringify({ message: '/help', session_id: body.session_id })
     })
     t.equal(next.status, 200)
+    // A caller cannot opt its request out of tracing: its "not sampled" flag is not honoured.
+    const unsampledTraceId = randomBytes(16).toString('hex')
+    const unsampled = await fetch(`${server.base}/v1/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${unsampledTraceId}-${callerSpanId}-00` },
+      body: JSON.stringify({ message: 'how do I view traces?' })
+    })
+    t.equal(unsampled.headers.get('x-trace-id'), unsampledTraceId, 'a caller\'s unsampled traceparent still names the trace')
 
     const scrape = await (await fetch(`${server.base}/metrics`)).text()
     t.match(scrape, /^chatbot_turns_total\{kind="answer"/m, 'GET /metrics serves the SDK\'s meter provider: the bot\'s metrics')
@@ -88,6 +96,7 @@ for (const engine of engines) {
     t.ok(statements.some(span => under(span, named('reply.persist')?.spanId)), 'the turn\'s writes are under reply.persist')
     t.notOk(spans.some(span => /^(session\.resolve|command\.parse|pg-pool\.connect|pg\.connect)$/.test(span.name)), 'no span for parsing, for resolving a session apart from its statement, or for a pool checkout')
     t.notOk(spans.some(span => /^(onRequest|preHandler|onResponse|onSend|handler) /.test(span.name)), 'no span per Fastify hook or route handler by default')
+    t.ok(receiver.spans.some(span => span.traceId === unsampledTraceId && span.name === 'chat.turn'), 'and its turn is traced all the same')
     const nextSpans = receiver.spans.filter(span => span.traceId === nextTraceId)
     const nextTurn = nextSpans.find(span => span.name === 'chat.turn')
     const nextStatements = nextSpans.filter(span => span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql')
