@@ -10,17 +10,13 @@
  * Datasets: $DATASETS_DIR, else ../shared/datasets next to the project (see its README).
  */
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import os from 'node:os'
-import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import MiniSearch from 'minisearch'
-import { splitIntoPassages } from '../src/search/passages.js'
 import { DEFAULT_SEARCH_OPTIONS, SearchEngine, type SearchDocument, type SearchEngineOptions } from '../src/search/search-engine.js'
 import { analyze } from '../src/search/text-analysis.js'
+import { loadCorpus, loadQrels, loadQueries, toSearchDocument, type CorpusDoc, type Qrels } from './datasets.js'
 
-interface CorpusDoc { id: string, title: string, text: string }
-type Qrels = Map<string, Map<string, number>>
 interface Ranked { docId: string, score: number }
 interface Retriever {
   upsert: (doc: SearchDocument) => void
@@ -38,42 +34,6 @@ if (gc === undefined && process.env.PARLEY_BENCH_CHILD === undefined) {
     env: { ...process.env, PARLEY_BENCH_CHILD: '1' }
   })
   process.exit(child.status ?? 1)
-}
-
-const projectRoot = resolve(fileURLToPath(new URL('../../', import.meta.url)))
-const datasetsDir = process.env.DATASETS_DIR ?? join(projectRoot, '..', 'shared', 'datasets')
-
-function readJsonl<T> (file: string): T[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as T)
-}
-
-function loadCorpus (name: string): CorpusDoc[] {
-  return readJsonl<{ _id: string, title?: string, text?: string }>(join(datasetsDir, name, 'corpus.jsonl'))
-    .map((d) => ({ id: String(d._id), title: d.title ?? '', text: d.text ?? '' }))
-}
-
-function loadQueries (name: string): Map<string, string> {
-  const queries = new Map<string, string>()
-  for (const q of readJsonl<{ _id: string, text: string }>(join(datasetsDir, name, 'queries.jsonl'))) queries.set(String(q._id), q.text)
-  return queries
-}
-
-function loadQrels (name: string, split: string): Qrels {
-  const qrels: Qrels = new Map()
-  const lines = readFileSync(join(datasetsDir, name, 'qrels', `${split}.tsv`), 'utf8').split('\n').slice(1)
-  for (const line of lines) {
-    const [qid, docId, score] = line.trim().split('\t')
-    if (qid === undefined || docId === undefined || score === undefined) continue
-    let judged = qrels.get(qid)
-    if (judged === undefined) qrels.set(qid, judged = new Map())
-    judged.set(docId, Number(score))
-  }
-  return qrels
-}
-
-/** Exactly what the app stores: title as the title, the body split into passages. */
-function toSearchDocument (doc: CorpusDoc, maxWords?: number): SearchDocument {
-  return { id: doc.id, title: doc.title, passages: splitIntoPassages(doc.text, maxWords === undefined ? {} : { maxWords }) }
 }
 
 function engineRetriever (options: SearchEngineOptions): Retriever & { engine: SearchEngine } {

@@ -2,6 +2,8 @@
 import fp from 'fastify-plugin'
 import { ChatService } from '../src/chat/chat-service.js'
 import { MessageStore } from '../src/chat/message-store.js'
+import { answeringCollections } from '../src/kb/knowledge-base.js'
+import { DEFAULT_ANSWER_MODEL } from '../src/search/answer-decision.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,7 +23,8 @@ export default fp(async function chatServicePlugin (app) {
     commandParser: app.commandParser,
     privacy: app.logPrivacy,
     instruments: app.metrics,
-    minAnswerScore: app.config.SEARCH_MIN_SCORE,
+    answerModel: { ...DEFAULT_ANSWER_MODEL, threshold: app.config.ANSWER_MIN_CONFIDENCE },
+    answerCollections: () => answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS),
     now: app.clock
   }))
 }, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'search-engine', 'request-logging', 'metrics'] })

@@ -51,7 +51,10 @@ export const ConfigSchema = Type.Object({
   LOG_USER_ID: Type.Enum(['hashed', 'plain'], { default: 'hashed' }),
   LOG_ID_SECRET: Type.String({ default: '' }),
   DB_SLOW_QUERY_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 200 }),
-  SEARCH_MIN_SCORE: Type.Number({ minimum: 0, maximum: 1000, default: 2.3 }),
+  // The answer model's probability a question needs for an answer rather than no_answer (src/search/answer-decision.ts).
+  ANSWER_MIN_CONFIDENCE: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+  // Whether the bundled docs answer chat questions: 'auto' only while no other collection has documents.
+  KB_BUNDLED_DOCS: Type.Enum(['auto', 'always', 'never'], { default: 'auto' }),
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
   SHUTDOWN_TIMEOUT: seconds(10),
   // A request's headers and body must arrive within this (a slow client holds a socket no longer).

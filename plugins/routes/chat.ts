@@ -13,7 +13,7 @@ export const ChatRequest = Type.Object({
 export const ChatResponse = Type.Object({
   session_id: { ...SessionId, description: 'Send it back to continue this conversation' },
   turn: Type.Integer({ description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet' }),
-  kind: Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('command'), Type.Literal('command_error')]),
+  kind: Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('smalltalk'), Type.Literal('command'), Type.Literal('command_error')]),
   reply: Type.String(),
   command: Type.Optional(Type.String()),
   sources: Type.Array(Source),

@@ -2,6 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { DOCUMENT_LIMITS, metadataProblem } from '../../src/kb/document-files.js'
+import { BUNDLED_COLLECTION } from '../../src/kb/knowledge-base.js'
+import { DEFAULT_COLLECTION } from '../../src/search/search-engine.js'
 import { toSource } from '../../src/chat/message-store.js'
 import { BadRequestError, NotFoundError } from '../../src/errors.js'
 import { NOT_BLANK_NO_NUL, NO_NUL, Source, withProblems } from '../schemas.js'
@@ -10,10 +12,12 @@ import { NOT_BLANK_NO_NUL, NO_NUL, Source, withProblems } from '../schemas.js'
 const KB_BODY_LIMIT = 16 * 1024 * 1024
 
 const DocumentId = Type.String({ pattern: DOCUMENT_LIMITS.idPattern, description: 'Letters, digits and . _ : -, up to 200 characters' })
+const Collection = Type.String({ pattern: DOCUMENT_LIMITS.idPattern, description: `The collection the document belongs to (default "${DEFAULT_COLLECTION}"); the bundled docs are "${BUNDLED_COLLECTION}"` })
 const DocumentFields = {
   title: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.titleMax, pattern: NOT_BLANK_NO_NUL }),
   text: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.textMax, pattern: NOT_BLANK_NO_NUL, description: 'Markdown or plain text; split into passages on headings and paragraphs' }),
-  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
+  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  collection: Type.Optional(Collection)
 }
 const DocumentBody = Type.Object(DocumentFields, { additionalProperties: false })
 const NewDocument = Type.Object({ id: Type.Optional(DocumentId), ...DocumentFields }, { additionalProperties: false })
@@ -24,6 +28,7 @@ export const DocumentRecord = Type.Object({
   title: Type.String(),
   text: Type.String(),
   metadata: Type.Record(Type.String(), Type.Unknown()),
+  collection: Type.String(),
   passages: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' })
@@ -31,7 +36,8 @@ export const DocumentRecord = Type.Object({
 
 const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL }),
-  k: Type.Integer({ minimum: 1, maximum: 100, default: 10 })
+  k: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  collection: Type.Optional(Type.String({ ...Collection, description: 'Only documents of this collection' }))
 })
 
 // Depth and size are beyond what a schema states: checked before the document is stored.
@@ -109,7 +115,8 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       response: withProblems({ 200: Type.Object({ results: Type.Array(Source) }) }, 401, 403)
     }
   }, async (request) => {
-    return { results: app.searchEngine.search(request.query.q, request.query.k).map(toSource) }
+    const { q, k, collection } = request.query
+    return { results: app.searchEngine.search(q, k, collection === undefined ? undefined : new Set([collection])).map(toSource) }
   })
 }
 

@@ -48,6 +48,7 @@ export const MessageRecord = Type.Object({
   kind: Type.Union([Type.String(), Type.Null()]),
   command: Type.Union([Type.String(), Type.Null()]),
   sources: Type.Array(Source),
+  context_turn: Type.Union([Type.Integer(), Type.Null()], { description: 'For the reply to a follow-up question: the turn whose question it was searched with' }),
   created_at: Type.String({ format: 'date-time' })
 })
 
@@ -95,7 +96,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const messages = await app.messageStore.list(id, { turns: limit, before })
     const oldest = messages[0]?.turn
     return {
-      messages: messages.map(m => ({ turn: m.turn, role: m.role, content: m.content, kind: m.kind, command: m.command, sources: m.sources, created_at: m.createdAt.toISOString() })),
+      messages: messages.map(m => ({ turn: m.turn, role: m.role, content: m.content, kind: m.kind, command: m.command, sources: m.sources, context_turn: m.contextTurn, created_at: m.createdAt.toISOString() })),
       next_before: oldest !== undefined && oldest > 1 && new Set(messages.map(m => m.turn)).size === limit ? oldest : null
     }
   })

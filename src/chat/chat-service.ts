@@ -11,7 +11,10 @@ import type { RecordInTransaction } from '../audit/audit-trail.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { inSpan } from '../telemetry/spans.js'
+import { DEFAULT_ANSWER_MODEL, type AnswerModel } from '../search/answer-decision.js'
 import { toSource, type MessageStore, type ReplyKind, type Source } from './message-store.js'
+import { decideReply, type ReplyDecision } from './reply-decision.js'
+import { smallTalkReply } from './small-talk.js'
 import type { Span } from '@opentelemetry/api'
 
 export interface TurnInput {
@@ -35,6 +38,8 @@ interface Reply {
   command?: string
   sources: Source[]
   topScore: number | null
+  /** A follow-up question's reply: the turn whose question it was searched with. */
+  contextTurn?: number
   feedback?: { turn: number, rating: 'up' | 'down', comment: string | null }
   reset?: boolean
 }
@@ -42,7 +47,12 @@ interface Reply {
 const SOURCES_PER_ANSWER = 3
 // A turn of one statement opens and ends no session, so it has nothing to audit.
 const NO_AUDIT: RecordInTransaction = async () => { throw new Error('a turn outside a transaction cannot record an audit event') }
-const NO_ANSWER = "I couldn't find that in the knowledge base. Try rephrasing your question, or use /search <words> to see the closest documents."
+const NO_ANSWER = "I couldn't find an answer to that in the knowledge base."
+const NO_ANSWER_HINT = 'Try rephrasing your question, or use /search <words> to see the closest documents.'
+// Messages that lean on the previous question: a continuation ("and what is the default?") or a
+// pronoun standing for its topic ("how do I change it?"). Short ones only.
+const FOLLOW_UP = /^(?:and|but|also|or|so|then|what about|how about)\b|\b(?:it|its|that|this|those|these|they|them|one)\b/i
+const FOLLOW_UP_MAX_WORDS = 12
 
 export interface ChatServiceOptions {
   db: Database
@@ -54,8 +64,10 @@ export interface ChatServiceOptions {
   privacy?: LogPrivacy
   /** Where turns, feedback and searches are counted; nothing is counted without it. */
   instruments?: Pick<Instruments, 'turns' | 'feedback' | 'searchDuration' | 'searchResults'>
-  /** Score the best document must reach for a question to get an answer rather than no_answer. */
-  minAnswerScore: number
+  /** The model that decides whether the best passage answers a question. */
+  answerModel?: AnswerModel
+  /** The collections whose documents answer questions now; all when it returns undefined. */
+  answerCollections?: () => ReadonlySet<string> | undefined
   now?: () => Date
 }
 
@@ -110,7 +122,8 @@ export class ChatService {
         command: reply.command ?? null,
         sources: reply.sources,
         topScore: reply.topScore,
-        latencyMs: performance.now() - started
+        latencyMs: performance.now() - started,
+        contextTurn: reply.contextTurn
       })
       let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources }
       if (reply.reset === true) {
@@ -139,7 +152,7 @@ export class ChatService {
   }
 
   private async reply (parsed: ParsedMessage, session: Session | undefined): Promise<Reply> {
-    if (parsed.type === 'question') return this.answer(parsed.text)
+    if (parsed.type === 'question') return await this.answer(parsed.text, session)
     if (parsed.type === 'invalid') {
       // The parser's reason already names the closest command; the usage line shows the fix.
       const usage = parsed.usage === undefined ? '' : ` Usage: ${parsed.usage}`
@@ -148,26 +161,67 @@ export class ChatService {
     return await this.runCommand(parsed.command, session)
   }
 
-  private answer (question: string): Reply {
-    const hits = this.search(question, SOURCES_PER_ANSWER)
-    const best = hits[0]
-    if (best === undefined || best.score < this.options.minAnswerScore) {
-      return { kind: 'no_answer', text: NO_ANSWER, sources: hits.map(toSource), topScore: best?.score ?? null }
+  private async answer (question: string, session: Session | undefined): Promise<Reply> {
+    let decided = this.decide(question)
+    let contextTurn: number | undefined
+    // A follow-up is searched with the question before it, which holds its topic ("and what is the
+    // default?"); the message alone is kept when the two together find no answer.
+    if (session !== undefined && session.turnCount > 0 && decided.kind !== 'smalltalk' && looksLikeFollowUp(question)) {
+      const previous = await this.options.messageStore.previousQuestion(session.id)
+      if (previous !== undefined) {
+        const withContext = this.decide(`${previous.text} ${question}`)
+        if (withContext.kind === 'answer') {
+          decided = withContext
+          contextTurn = previous.turn
+        }
+      }
     }
-    return { kind: 'answer', text: `${best.passageText.trim()}\n\n(Source: ${best.title})`, sources: hits.map(toSource), topScore: best.score }
+    const { kind, hits } = decided
+    if (decided.smallTalk !== undefined) return { kind, text: smallTalkReply(decided.smallTalk), sources: [], topScore: null }
+    const sources = hits.map(toSource)
+    const topScore = hits[0]?.score ?? null
+    const best = hits[0]
+    if (kind === 'answer' && best !== undefined) return { kind, text: `${best.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn }
+    const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
+    const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${topics.join('; ')}.`
+    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore, contextTurn }
   }
 
-  private search (query: string, k: number): SearchHit[] {
+  /** Small talk, answer or no_answer, with why: the evidence goes on the search span and log line. */
+  private decide (question: string): ReplyDecision {
+    return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': SOURCES_PER_ANSWER }, span => {
+      const started = performance.now()
+      const decided = decideReply(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER })
+      const { hits, evidence, decision } = decided
+      if (decided.smallTalk !== undefined) {
+        span.setAttribute('parley.smalltalk', decided.smallTalk)
+        return decided
+      }
+      this.recordSearch(span, hits, started)
+      const why = evidence === undefined || decision === undefined
+        ? {}
+        : { confidence: decision.confidence, threshold: this.options.answerModel?.threshold ?? DEFAULT_ANSWER_MODEL.threshold, coverage: round(evidence.coverage), relative_score: round(evidence.relativeScore), lead: round(evidence.lead), terms: evidence.terms }
+      span.setAttributes(Object.fromEntries(Object.entries(why).map(([key, value]) => [`parley.answer.${key}`, value])))
+      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, decision: decided.kind, ...why, ms: round(performance.now() - started) }, 'search.performed')
+      return decided
+    })
+  }
+
+  private search (query: string, k: number, collection?: string): SearchHit[] {
     // GenAI retrieval conventions; the query text is never an attribute (it may hold personal data).
     return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': k }, span => {
       const started = performance.now()
-      const hits = this.options.searchEngine.search(query, k)
-      this.options.instruments?.searchDuration.record((performance.now() - started) / 1000)
-      this.options.instruments?.searchResults.record(hits.length)
-      span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score }) })
-      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ms: Math.round((performance.now() - started) * 100) / 100 }, 'search.performed')
+      const hits = this.options.searchEngine.search(query, k, collection === undefined ? undefined : new Set([collection]))
+      this.recordSearch(span, hits, started)
+      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ms: round(performance.now() - started) }, 'search.performed')
       return hits
     })
+  }
+
+  private recordSearch (span: Span, hits: SearchHit[], started: number): void {
+    this.options.instruments?.searchDuration.record((performance.now() - started) / 1000)
+    this.options.instruments?.searchResults.record(hits.length)
+    span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score }) })
   }
 
   private async runCommand (command: Command, session: Session | undefined): Promise<Reply> {
@@ -177,7 +231,7 @@ export class ChatService {
       case 'help':
         return done(this.options.commandParser.help(command.topic))
       case 'search': {
-        const hits = this.search(command.query, command.k)
+        const hits = this.search(command.query, command.k, command.collection)
         if (hits.length === 0) return done(`No documents match "${command.query}".`, { topScore: null })
         const lines = hits.map((hit, i) => `${i + 1}. ${hit.title} (score ${hit.score}): ${hit.snippet}`)
         return done(`Top ${hits.length} for "${command.query}":\n${lines.join('\n')}`, { sources: hits.map(toSource), topScore: hits[0]!.score })
@@ -198,4 +252,12 @@ export class ChatService {
       }
     }
   }
+}
+
+function round (value: number): number {
+  return Math.round(value * 100) / 100
+}
+
+function looksLikeFollowUp (question: string): boolean {
+  return FOLLOW_UP.test(question) && question.split(/\s+/).length <= FOLLOW_UP_MAX_WORDS
 }

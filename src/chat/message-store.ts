@@ -3,7 +3,7 @@
 import type { Database, Queryable } from '../db/database.js'
 import type { SearchHit } from '../search/search-engine.js'
 
-export type ReplyKind = 'answer' | 'no_answer' | 'command' | 'command_error'
+export type ReplyKind = 'answer' | 'no_answer' | 'smalltalk' | 'command' | 'command_error'
 
 export interface Source {
   doc_id: string
@@ -24,10 +24,12 @@ export interface StoredMessage {
   kind: ReplyKind | null
   command: string | null
   sources: Source[]
+  /** For a follow-up question's reply: the turn whose question it was searched with. */
+  contextTurn: number | null
   createdAt: Date
 }
 
-type MessageRow = Omit<StoredMessage, 'createdAt'> & { created_at: Date }
+type MessageRow = Omit<StoredMessage, 'createdAt' | 'contextTurn'> & { context_turn: number | null, created_at: Date }
 
 export class MessageStore {
   private readonly db: Database
@@ -39,12 +41,28 @@ export class MessageStore {
   /** Both messages of up to `turns` turns before turn `before` (the latest turns if omitted), oldest first. */
   async list (sessionId: string, options: { turns: number, before?: number }): Promise<StoredMessage[]> {
     const { rows } = await this.db.query<MessageRow>(
-      `SELECT turn, role, content, kind, command, sources, created_at FROM messages
+      `SELECT turn, role, content, kind, command, sources, context_turn, created_at FROM messages
        WHERE session_id = $1 AND turn IN (
          SELECT DISTINCT turn FROM messages WHERE session_id = $1 AND turn < $2 ORDER BY turn DESC LIMIT $3)
        ORDER BY turn, role DESC`,
       [sessionId, options.before ?? 2_147_483_647, options.turns])
-    return rows.map(({ created_at: createdAt, ...row }) => ({ ...row, createdAt }))
+    return rows.map(({ created_at: createdAt, context_turn: contextTurn, ...row }) => ({ ...row, contextTurn, createdAt }))
+  }
+
+  /**
+   * The session's latest question that was searched, with the question it was itself searched
+   * with when it was a follow-up, so that a chain of follow-ups keeps its topic.
+   */
+  async previousQuestion (sessionId: string): Promise<{ turn: number, text: string } | undefined> {
+    const { rows } = await this.db.query<{ turn: number, content: string, context: string | null }>(
+      `SELECT q.turn, q.content, c.content AS context
+       FROM messages b
+       JOIN messages q ON q.session_id = b.session_id AND q.turn = b.turn AND q.role = 'user'
+       LEFT JOIN messages c ON c.session_id = b.session_id AND c.turn = b.context_turn AND c.role = 'user'
+       WHERE b.session_id = $1 AND b.role = 'bot' AND b.kind IN ('answer', 'no_answer')
+       ORDER BY b.turn DESC LIMIT 1`, [sessionId])
+    const row = rows[0]
+    return row === undefined ? undefined : { turn: row.turn, text: row.context === null ? row.content : `${row.context} ${row.content}` }
   }
 
   /** The turn of the latest knowledge-base answer in a session, the one /feedback rates. */

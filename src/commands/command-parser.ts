@@ -1,6 +1,7 @@
 // Chat command parser: turns one raw chat message into a question, a command
 // or a helpful error. Pure and total: no I/O, and it never throws, whatever
 // the input (lone surrogates, NUL, unbalanced quotes, very long text).
+import { DOCUMENT_LIMITS } from '../kb/document-files.js'
 import { distance } from 'fastest-levenshtein'
 
 export type CommandName = 'help' | 'search' | 'history' | 'reset' | 'feedback'
@@ -9,7 +10,7 @@ export interface CommandSpec { name: CommandName, usage: string, summary: string
 
 export type Command =
   | { name: 'help', topic?: CommandName }
-  | { name: 'search', query: string, k: number }
+  | { name: 'search', query: string, k: number, collection?: string }
   | { name: 'history', count: number }
   | { name: 'reset' }
   | { name: 'feedback', rating: 'up' | 'down', comment?: string }
@@ -33,7 +34,7 @@ export const FEEDBACK_COMMENT_MAX = 500
 
 const SPEC_LIST: CommandSpec[] = [
   { name: 'help', usage: '/help [command]', summary: 'Show the commands, or details about one command.' },
-  { name: 'search', usage: '/search <query> [--k N]', summary: `Search the knowledge base; --k sets how many results to return (${SEARCH_K.min}-${SEARCH_K.max}, default ${SEARCH_K.default}).` },
+  { name: 'search', usage: '/search <query> [--k N] [--in COLLECTION]', summary: `Search the knowledge base; --k sets how many results to return (${SEARCH_K.min}-${SEARCH_K.max}, default ${SEARCH_K.default}); --in searches one collection only (the bundled docs are "parley").` },
   { name: 'history', usage: '/history [n]', summary: `Show the last n turns of this session (${HISTORY_COUNT.min}-${HISTORY_COUNT.max}, default ${HISTORY_COUNT.default}).` },
   { name: 'reset', usage: '/reset', summary: 'Close this session and start a new one; the old conversation stays stored.' },
   { name: 'feedback', usage: '/feedback up|down [comment]', summary: `Rate the last answer, with an optional comment (up to ${FEEDBACK_COMMENT_MAX} characters).` }
@@ -157,16 +158,25 @@ function parseHelp (tokens: Token[]): Outcome {
   return isCommandName(topic) ? { name: 'help', topic } : unknownTopic(topic)
 }
 
+const COLLECTION = new RegExp(DOCUMENT_LIMITS.idPattern)
+
 function parseSearch (tokens: Token[]): Outcome {
   const words: string[] = []
   let k: number | undefined
-  // Only an unquoted --k is a flag, so a quoted "--k 3" can still be searched for.
+  let collection: string | undefined
+  // Only an unquoted --k or --in is a flag, so a quoted "--k 3" can still be searched for.
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as Token
-    const flag = token.quoted ? null : /^--k(?:=(.*))?$/i.exec(token.text)
+    const flag = token.quoted ? null : /^--(k|in)(?:=(.*))?$/i.exec(token.text)
     if (flag === null) { words.push(token.text); continue }
+    const value = flag[2] ?? tokens[++i]?.text
+    if (flag[1]!.toLowerCase() === 'in') {
+      if (collection !== undefined) return { problem: '--in can be given only once.' }
+      if (value === undefined || !COLLECTION.test(value)) return { problem: '--in needs a collection name (letters, digits and . _ : -).' }
+      collection = value
+      continue
+    }
     if (k !== undefined) return { problem: '--k can be given only once.' }
-    const value = flag[1] ?? tokens[++i]?.text
     const range = `${SEARCH_K.min} to ${SEARCH_K.max}`
     if (value === undefined || value === '') return { problem: `--k needs a number from ${range}.` }
     k = parseBounded(value, SEARCH_K.min, SEARCH_K.max)
@@ -174,7 +184,7 @@ function parseSearch (tokens: Token[]): Outcome {
   }
   const query = words.join(' ').trim()
   if (query === '') return { problem: '/search needs a query.' }
-  return { name: 'search', query, k: k ?? SEARCH_K.default }
+  return { name: 'search', query, k: k ?? SEARCH_K.default, ...(collection === undefined ? {} : { collection }) }
 }
 
 function parseHistory (tokens: Token[]): Outcome {

@@ -91,6 +91,19 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE sessions ADD CONSTRAINT sessions_status_check CHECK (status IN ('active', 'expired', 'reset', 'replaced'));
       CREATE INDEX sessions_by_user ON sessions (user_id, last_activity_at DESC);
     `
+  },
+  {
+    version: 3,
+    name: 'small-talk replies, follow-up questions and knowledge-base collections',
+    // The bundled docs, seeded by an earlier version, are recognised by their file names.
+    sql: `
+      ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
+      ALTER TABLE messages ADD CONSTRAINT messages_kind_check CHECK (kind IN ('answer', 'no_answer', 'smalltalk', 'command', 'command_error'));
+      ALTER TABLE messages ADD COLUMN context_turn integer;
+      ALTER TABLE kb_documents ADD COLUMN collection text NOT NULL DEFAULT 'default';
+      UPDATE kb_documents SET collection = 'parley' WHERE metadata->>'source' = id || '.md' AND id IN
+        ('api-keys', 'chatting', 'commands', 'configuration', 'errors', 'knowledge-base', 'running', 'sessions', 'storage', 'tracing-and-logs');
+    `
   }
 ]
 

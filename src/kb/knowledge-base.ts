@@ -6,7 +6,7 @@ import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { splitIntoPassages, type Passage } from '../search/passages.js'
-import type { SearchEngine } from '../search/search-engine.js'
+import { DEFAULT_COLLECTION, type SearchEngine } from '../search/search-engine.js'
 
 export const KB_CHANNEL = 'parley_kb_changes'
 // NOTIFY payloads are limited to 8000 bytes; ids are at most 200 characters.
@@ -18,6 +18,23 @@ export interface DocumentInput {
   title: string
   text: string
   metadata?: Record<string, unknown>
+  /** The collection the document belongs to; DEFAULT_COLLECTION when not given. */
+  collection?: string
+}
+
+/** The collection of the docs Parley ships and seeds: Parley answering questions about itself. */
+export const BUNDLED_COLLECTION = 'parley'
+
+/**
+ * Which collections answer chat questions. The bundled docs answer while nothing else is in the
+ * knowledge base ('auto'): once a team imports its own documents, questions about its product
+ * are not answered from Parley's manual. 'always' keeps them competing; 'never' leaves them out.
+ * Undefined: every collection.
+ */
+export function answeringCollections (collections: ReadonlyMap<string, number>, bundled: 'auto' | 'always' | 'never'): ReadonlySet<string> | undefined {
+  if (bundled === 'always') return undefined
+  const own = new Set([...collections.keys()].filter(name => name !== BUNDLED_COLLECTION))
+  return own.size === 0 && bundled === 'auto' ? undefined : own
 }
 
 export interface KbDocument {
@@ -25,6 +42,7 @@ export interface KbDocument {
   title: string
   text: string
   metadata: Record<string, unknown>
+  collection: string
   passages: number
   createdAt: Date
   updatedAt: Date
@@ -35,6 +53,7 @@ interface DocumentRow {
   title: string
   body: string
   metadata: Record<string, unknown>
+  collection: string
   passages: number
   created_at: Date
   updated_at: Date
@@ -119,7 +138,7 @@ export class KnowledgeBase {
       const { rowCount } = await tx.query("INSERT INTO app_state (key, value) VALUES ('kb_seeded_at', to_jsonb(now())) ON CONFLICT DO NOTHING")
       if (rowCount === 0) return 0
       const inputs = await load()
-      for (const input of inputs) await this.write(tx, input.id ?? randomUUID(), input, 'upsert')
+      for (const input of inputs) await this.write(tx, input.id ?? randomUUID(), { ...input, collection: BUNDLED_COLLECTION }, 'upsert')
       return inputs.length
     })
   }
@@ -130,7 +149,7 @@ export class KnowledgeBase {
        FROM kb_documents d WHERE d.id = $1`, [id])
     const row = rows[0]
     if (row === undefined) throw new NotFoundError('Document', id)
-    return { id: row.id, title: row.title, text: row.body, metadata: row.metadata, passages: row.passages, createdAt: row.created_at, updatedAt: row.updated_at }
+    return { id: row.id, title: row.title, text: row.body, metadata: row.metadata, collection: row.collection, passages: row.passages, createdAt: row.created_at, updatedAt: row.updated_at }
   }
 
   /**
@@ -162,15 +181,15 @@ export class KnowledgeBase {
 
   private async reindex (ids: string[]): Promise<void> {
     if (ids.length === 0) return
-    const { rows } = await this.db.query<{ id: string, title: string, passages: Passage[] }>(
-      `SELECT d.id, d.title, coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
+    const { rows } = await this.db.query<{ id: string, title: string, collection: string, passages: Passage[] }>(
+      `SELECT d.id, d.title, d.collection, coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
          ORDER BY p.ordinal) FILTER (WHERE p.document_id IS NOT NULL), '[]') AS passages
        FROM kb_documents d LEFT JOIN kb_passages p ON p.document_id = d.id
-       WHERE d.id = ANY($1::text[]) GROUP BY d.id, d.title`, [ids])
+       WHERE d.id = ANY($1::text[]) GROUP BY d.id, d.title, d.collection`, [ids])
     const found = new Set<string>()
     for (const row of rows) {
       found.add(row.id)
-      this.searchEngine.upsert({ id: row.id, title: row.title, passages: row.passages.map(p => ({ ...p, heading: p.heading ?? undefined })) })
+      this.searchEngine.upsert({ id: row.id, title: row.title, collection: row.collection, passages: row.passages.map(p => ({ ...p, heading: p.heading ?? undefined })) })
     }
     for (const id of ids) if (!found.has(id)) this.searchEngine.remove(id)
   }
@@ -178,14 +197,14 @@ export class KnowledgeBase {
   /** Inserts (or, with 'upsert', replaces) a document and its passages; true if it was new. */
   private async write (tx: Queryable, id: string, input: Omit<DocumentInput, 'id'>, mode: 'insert' | 'upsert'): Promise<boolean> {
     const upsert = mode === 'upsert'
-      ? 'ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, updated_at = excluded.updated_at'
+      ? 'ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, collection = excluded.collection, updated_at = excluded.updated_at'
       : ''
     let created: boolean
     try {
       const { rows } = await tx.query<{ created: boolean }>(
-        `INSERT INTO kb_documents (id, title, body, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+        `INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
          ${upsert} RETURNING (xmax = 0) AS created`,
-        [id, input.title, input.text, JSON.stringify(input.metadata ?? {}), this.now()])
+        [id, input.title, input.text, JSON.stringify(input.metadata ?? {}), input.collection ?? DEFAULT_COLLECTION, this.now()])
       created = rows[0]!.created
     } catch (error) {
       // The unique key, not a prior SELECT, decides: concurrent adds of one id cannot both succeed.

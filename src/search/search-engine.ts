@@ -1,10 +1,36 @@
 import { splitSentences, type Passage } from './passages.js'
-import { createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'
+import { analyze, createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'
 
 export interface SearchDocument {
   id: string
   title: string
   passages: Passage[]
+  /** The collection the document belongs to, by which searches can be scoped. */
+  collection?: string
+}
+
+export const DEFAULT_COLLECTION = 'default'
+
+/**
+ * How well the best passage covers the question, in measures that do not grow with the size of
+ * the knowledge base (as raw BM25 scores do), for the decision to answer (answer-decision.ts).
+ * Term weights are IDFs; a question term found nowhere in the index weighs what a term in one
+ * passage would, the most specific kind.
+ */
+export interface AnswerEvidence {
+  /** Informative terms of the question (question words such as "how" or "my" left out). */
+  terms: number
+  /** Share of the informative terms' weight that the best passage contains (0 to 1). */
+  coverage: number
+  /** The best score divided by the most a passage could score for the informative terms (0 to 1). */
+  relativeScore: number
+  /** How far the best document is ahead of the second: (first - second) / first; 1 when alone. */
+  lead: number
+}
+
+export interface SearchResult {
+  hits: SearchHit[]
+  evidence: AnswerEvidence
 }
 
 export interface SearchHit {
@@ -16,6 +42,11 @@ export interface SearchHit {
   /** Ordinal of the best passage. */
   passage: number
   passageText: string
+  /**
+   * For the best hit, what a reply quotes: the whole passage when it is at most QUOTE_MAX_CHARS,
+   * else its best sentences, whole, up to that length. For the others, the snippet.
+   */
+  quote: string
 }
 
 export interface SearchEngineOptions {
@@ -39,6 +70,7 @@ export const DEFAULT_SEARCH_OPTIONS: Readonly<Required<SearchEngineOptions>> = O
 })
 
 export const SNIPPET_MAX_CHARS = 300
+export const QUOTE_MAX_CHARS = 600
 
 interface PostingList {
   /** Passage slots, in insertion order; slots of removed passages stay until compaction. */
@@ -53,6 +85,7 @@ interface PostingList {
 interface DocEntry {
   id: string
   title: string
+  collection: string
   passages: Passage[]
   /** Passage slot of each entry of `passages`. */
   slots: number[]
@@ -119,6 +152,7 @@ export class SearchEngine {
   private readonly postings = new Map<string, PostingList>()
   private readonly docIndex = new Map<string, number>()
   private readonly docs: Array<DocEntry | undefined> = []
+  private readonly collectionSizes = new Map<string, number>()
   private readonly freeDocs: number[] = []
 
   // Per passage slot: owning document (-1 once removed), index in doc.passages, length.
@@ -156,6 +190,11 @@ export class SearchEngine {
     return this.livePassages
   }
 
+  /** Documents per collection, of the collections that have any. */
+  collections (): ReadonlyMap<string, number> {
+    return this.collectionSizes
+  }
+
   /** Ids of the indexed documents. */
   documentIds (): string[] {
     return [...this.docIndex.keys()]
@@ -180,9 +219,11 @@ export class SearchEngine {
     this.remove(doc.id)
 
     const docSlot = this.freeDocs.pop() ?? this.docs.length
-    const entry: DocEntry = { id: doc.id, title, passages, slots: [] }
+    const collection = typeof doc.collection === 'string' ? doc.collection : DEFAULT_COLLECTION
+    const entry: DocEntry = { id: doc.id, title, collection, passages, slots: [] }
     this.docs[docSlot] = entry
     this.docIndex.set(doc.id, docSlot)
+    this.collectionSizes.set(collection, (this.collectionSizes.get(collection) ?? 0) + 1)
 
     const titleTerms = this.analyze(title)
     const boost = this.titleBoost
@@ -233,6 +274,9 @@ export class SearchEngine {
       this.deadSlots++
     }
     this.docs[docSlot] = undefined
+    const left = (this.collectionSizes.get(entry.collection) ?? 1) - 1
+    if (left === 0) this.collectionSizes.delete(entry.collection)
+    else this.collectionSizes.set(entry.collection, left)
     this.freeDocs.push(docSlot)
     this.docIndex.delete(docId)
     if (this.livePassages === 0) this.totalLength = 0 // no float drift on an empty index
@@ -243,14 +287,19 @@ export class SearchEngine {
   /**
    * Best documents for a free-text query, best first, one row per document (its best
    * passage), at most k rows. A query with no indexable terms (empty, punctuation,
-   * only stopwords) gives [].
+   * only stopwords) gives []. With `collections`, only documents of those collections.
    */
-  search (query: string, k = 10): SearchHit[] {
+  search (query: string, k = 10, collections?: ReadonlySet<string>): SearchHit[] {
+    return this.searchWithEvidence(query, k, collections).hits
+  }
+
+  /** search(), and how well its best passage covers the question (see AnswerEvidence). */
+  searchWithEvidence (query: string, k = 10, collections?: ReadonlySet<string>): SearchResult {
     const limit = Number.isFinite(k) ? Math.floor(k) : 10
-    if (limit < 1 || typeof query !== 'string' || this.livePassages === 0) return []
+    if (limit < 1 || typeof query !== 'string' || this.livePassages === 0) return { hits: [], evidence: NO_EVIDENCE }
     const queryTerms = new Map<string, number>()
     for (const term of this.analyze(query)) queryTerms.set(term, (queryTerms.get(term) ?? 0) + 1)
-    if (queryTerms.size === 0) return []
+    if (queryTerms.size === 0) return { hits: [], evidence: NO_EVIDENCE }
 
     const n = this.livePassages
     const avgLength = this.totalLength > 0 ? this.totalLength / n : 1
@@ -283,11 +332,38 @@ export class SearchEngine {
         scores[slot] = (scores[slot] as number) + weight * tf / (tf + norm)
       }
     }
-    if (touchedCount === 0) return []
+    if (touchedCount === 0) return { hits: [], evidence: this.evidence(queryTerms, weights, [], undefined) }
 
-    const candidates = this.bestPerDocument(touchedCount, limit)
+    const candidates = this.bestPerDocument(touchedCount, limit, collections)
     const matches = this.termMatcher(weights.keys())
-    return candidates.map((c) => this.toHit(c, weights, matches))
+    const hits = candidates.map((c, rank) => this.toHit(c, weights, matches, rank === 0))
+    return { hits, evidence: this.evidence(queryTerms, weights, candidates, candidates[0]) }
+  }
+
+  private evidence (queryTerms: Map<string, number>, weights: Map<string, number>, candidates: Candidate[], best: Candidate | undefined): AnswerEvidence {
+    // A term no passage holds is as specific as a term can be: weighed as if one passage held it.
+    const unseen = Math.log(1 + (this.livePassages - 0.5) / 1.5)
+    let informative = 0
+    let terms = 0
+    for (const [term, qtf] of queryTerms) {
+      if (QUESTION_WORDS.has(term)) continue
+      informative += weights.get(term) ?? unseen * qtf
+      terms++
+    }
+    if (best === undefined || informative === 0) return { ...NO_EVIDENCE, terms }
+    const entry = this.docs[best.doc] as DocEntry
+    const passage = entry.passages[this.slotPassage[best.slot] as number] as Passage
+    const inPassage = new Set(this.analyze(`${entry.title}\n${passageBody(passage)}`))
+    let covered = 0
+    for (const [term, qtf] of queryTerms) if (!QUESTION_WORDS.has(term) && inPassage.has(term)) covered += weights.get(term) ?? unseen * qtf
+    const second = candidates[1]?.score ?? 0
+    return {
+      terms,
+      coverage: covered / informative,
+      // Question words add to the score but not to the most it could be: capped at 1.
+      relativeScore: Math.min(1, best.score / informative),
+      lead: (best.score - second) / best.score
+    }
   }
 
   private addPosting (term: string, slot: number, tf: number): void {
@@ -306,7 +382,7 @@ export class SearchEngine {
   }
 
   /** Folds passage scores into one per document and keeps the top `limit`. */
-  private bestPerDocument (touchedCount: number, limit: number): Candidate[] {
+  private bestPerDocument (touchedCount: number, limit: number, collections: ReadonlySet<string> | undefined): Candidate[] {
     const docCount = this.docs.length
     this.docScores = growFloat64(this.docScores, docCount)
     this.docBestSlot = growInt32(this.docBestSlot, docCount)
@@ -318,6 +394,7 @@ export class SearchEngine {
       const score = scores[slot] as number
       scores[slot] = 0
       const doc = slotDoc[slot] as number
+      if (collections !== undefined && !collections.has((this.docs[doc] as DocEntry).collection)) continue
       const best = docScores[doc] as number
       if (best === 0) touchedDocs[docsTouched++] = doc
       // Ties go to the earlier passage, so the shown passage is stable.
@@ -353,39 +430,43 @@ export class SearchEngine {
     return idA > idC
   }
 
-  private toHit (candidate: Candidate, weights: Map<string, number>, matches: TermMatcher): SearchHit {
+  private toHit (candidate: Candidate, weights: Map<string, number>, matches: TermMatcher, best: boolean): SearchHit {
     const entry = this.docs[candidate.doc] as DocEntry
     const passage = entry.passages[this.slotPassage[candidate.slot] as number] as Passage
+    const snippet = this.snippet(passage.text, weights, matches, SNIPPET_MAX_CHARS)
+    const text = passage.text.trim()
+    const quote = !best ? snippet : text.length <= QUOTE_MAX_CHARS ? text : this.snippet(text, weights, matches, QUOTE_MAX_CHARS)
     return {
       docId: entry.id,
       title: entry.title,
       score: round(candidate.score),
-      snippet: this.snippet(passage.text, weights, matches),
+      snippet,
       passage: passage.ordinal,
-      passageText: passage.text
+      passageText: passage.text,
+      quote
     }
   }
 
   /**
    * The sentence of the passage that covers the most query weight (sum of the IDF of
    * the distinct query terms it contains), extended with the following sentences
-   * while they fit, then cut to SNIPPET_MAX_CHARS around the first match. When no
+   * while they fit, then cut to max characters around the first match. When no
    * sentence matches (the passage matched on its title or heading), the passage's
    * opening is used, so a passage with text never gets an empty snippet.
    */
-  private snippet (text: string, weights: Map<string, number>, matches: TermMatcher): string {
+  private snippet (text: string, weights: Map<string, number>, matches: TermMatcher, max: number): string {
     const sentences = splitSentences(text)
     if (sentences.length === 0) return ''
     const bestIndex = sentences.length === 1 ? 0 : bestSentence(sentences, weights, matches)
     let snippet = (sentences[bestIndex] as string).replace(/\s+/g, ' ')
-    for (let i = bestIndex + 1; i < sentences.length && snippet.length < SNIPPET_MAX_CHARS; i++) {
+    for (let i = bestIndex + 1; i < sentences.length && snippet.length < max; i++) {
       const longer = `${snippet} ${(sentences[i] as string).replace(/\s+/g, ' ')}`
-      if (longer.length > SNIPPET_MAX_CHARS) break
+      if (longer.length > max) break
       snippet = longer
     }
-    if (snippet.length <= SNIPPET_MAX_CHARS) return snippet
+    if (snippet.length <= max) return snippet
     const firstMatch = this.analyzeTokens(snippet).find((t) => weights.has(t.term))
-    return cutAround(snippet, firstMatch?.start ?? 0, SNIPPET_MAX_CHARS)
+    return cutAround(snippet, firstMatch?.start ?? 0, max)
   }
 
   /** Rewrites posting lists without tombstoned passages and renumbers the slots. */
@@ -423,6 +504,17 @@ export class SearchEngine {
     this.deadSlots = 0
   }
 }
+
+const NO_EVIDENCE: AnswerEvidence = Object.freeze({ terms: 0, coverage: 0, relativeScore: 0, lead: 0 })
+
+// Words that shape a question without saying what it is about: in a question about refunds only
+// "refund" is evidence that a passage answers it. Stemmed as the index stems them.
+const QUESTION_WORDS: ReadonlySet<string> = new Set(analyze(
+  'how what why when where which who whom whose can could do does did done i me my mine we us our you your yours ' +
+  'he she him her his its them am been being have has had having would should shall may might must ' +
+  'please tell know want need get got help thank thanks hi hello hey also just about any some ' +
+  'up down out so than too very more most other own same again once here all each both few only ' +
+  'from like'))
 
 /** Index of the sentence with the most query weight; the earliest on a tie or when nothing matches. */
 function bestSentence (sentences: string[], weights: Map<string, number>, matches: TermMatcher): number {

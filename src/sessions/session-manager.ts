@@ -27,6 +27,8 @@ export interface TurnMessages {
   sources: Source[]
   topScore: number | null
   latencyMs: number
+  /** A follow-up question's context: the turn whose question it was searched with. */
+  contextTurn?: number
 }
 
 export interface Session {
@@ -139,12 +141,12 @@ export class SessionManager {
       `WITH counted AS (
          UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
          WHERE id = $4 AND ${ACTIVE} RETURNING id, turn_count)
-       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, created_at)
-       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, $3 FROM counted
+       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, context_turn, created_at)
+       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, NULL, $3 FROM counted
        UNION ALL
-       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $3 FROM counted
+       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3 FROM counted
        RETURNING turn`,
-      [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs])
+      [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null])
     if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
     return rows[0].turn
   }

@@ -83,6 +83,7 @@ for (const engine of engines) {
     const turn = named('chat.turn')
     t.match(turn?.attributes, { 'session.id': body.session_id, 'gen_ai.conversation.id': body.session_id, 'parley.reply.kind': 'answer' }, 'the turn span names its session and reply kind')
     t.match(named('search')?.attributes, { 'gen_ai.operation.name': 'retrieval', 'parley.search.results': Number }, 'the search span follows the GenAI retrieval conventions')
+    t.match(named('search')?.attributes, { 'parley.answer.confidence': Number, 'parley.answer.threshold': 0.5, 'parley.answer.coverage': Number, 'parley.answer.relative_score': Number, 'parley.answer.lead': Number }, 'and says why the question was answered')
     t.notOk(JSON.stringify(named('search')?.attributes).includes('view traces'), 'and does not carry the query text')
     // The turn opened a session, so its writes are a transaction, which has a span of its own.
     for (const step of ['search', 'reply.persist']) t.equal(named(step)?.parentSpanId, turn?.spanId, `${step} is a step of the turn`)

@@ -17,17 +17,17 @@ t.test('log levels change at run time, globally or per module, and every change 
   t.equal((await app.inject({ method: 'GET', url: '/v1/admin/log-level' })).statusCode, 401)
   t.same((await app.inject({ method: 'GET', url: '/v1/admin/log-level', headers })).json(), { level: 'info', modules: {} })
 
-  const sessionId = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).json().session_id
+  const sessionId = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })).json().session_id
   t.equal(searchLines(), 1)
   t.same((await put({ module: 'search_engine', level: 'warn' })).json(), { level: 'info', modules: { search_engine: 'warn' } })
-  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })
   t.equal(searchLines(), 1, 'search_engine lines are silenced at warn')
   t.ok(lines.filter(line => line.msg === 'chat.reply_sent').length === 2, 'other modules go on at info')
 
   t.same((await put({ module: 'search_engine', reset: true })).json(), { level: 'info', modules: {} })
   t.same((await put({ level: 'debug' })).json(), { level: 'debug', modules: {} })
   t.notOk(lines.some(line => line.msg === 'session.resumed'), 'no debug line so far')
-  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello', session_id: sessionId } })
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?', session_id: sessionId } })
   t.match(lines.find(line => line.msg === 'session.resumed'), { level: 'debug', module: 'session_manager' }, 'debug lines appear after the global change')
 
   t.equal((await put({})).statusCode, 400)

@@ -24,10 +24,10 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
   const sessionManager = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
   const messageStore = new MessageStore(db)
   const commandParser = { parse: parseMessage, help: helpText }
-  const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, commandParser, minAnswerScore: 0.5, now: clock.now })
+  const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, commandParser, now: clock.now })
 
   const first = await chat.handleTurn({ message: 'When does the shop open?', userId: 'u1' })
-  t.match(first, { turn: 1, kind: 'answer', reply: /opens at nine[\s\S]*\(Source: Opening hours\)/, sources: [{ doc_id: 'opening-hours', title: 'Opening hours' }] })
+  t.match(first, { turn: 1, kind: 'answer', reply: /opens at nine[\s\S]*Source: Opening hours \(opening-hours\)/, sources: [{ doc_id: 'opening-hours', title: 'Opening hours' }] })
   t.notOk('command' in first)
 
   const miss = await chat.handleTurn({ message: 'Do you sell bicycles?', sessionId: first.sessionId })

@@ -36,7 +36,7 @@ const bad = (command: CommandName, reason: string, extra: { suggestion?: Command
 
 t.test('COMMANDS lists every command in order with its usage line', async t => {
   t.strictSame(NAMES, ['help', 'search', 'history', 'reset', 'feedback'])
-  t.strictSame(USAGES, ['/help [command]', '/search <query> [--k N]', '/history [n]', '/reset', '/feedback up|down [comment]'])
+  t.strictSame(USAGES, ['/help [command]', '/search <query> [--k N] [--in COLLECTION]', '/history [n]', '/reset', '/feedback up|down [comment]'])
   for (const spec of COMMANDS) t.ok(spec.summary.length > 0, `${spec.name} has a summary`)
   t.ok(Object.isFrozen(COMMANDS))
   t.strictSame(SEARCH_K, { min: 1, max: 100, default: 5 })

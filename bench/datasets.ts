@@ -1,0 +1,46 @@
+// The judged retrieval collections in ../shared/datasets (BEIR layout; see its README), read the
+// same way by the search and answer benchmarks. DATASETS_DIR points elsewhere.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { splitIntoPassages } from '../src/search/passages.js'
+import type { SearchDocument } from '../src/search/search-engine.js'
+import { projectRoot } from '../src/project.js'
+
+export interface CorpusDoc { id: string, title: string, text: string }
+/** Query id → judged document id → grade. */
+export type Qrels = Map<string, Map<string, number>>
+
+export const datasetsDir = process.env.DATASETS_DIR ?? join(projectRoot, '..', 'shared', 'datasets')
+
+function readJsonl<T> (file: string): T[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as T)
+}
+
+export function loadCorpus (name: string): CorpusDoc[] {
+  return readJsonl<{ _id: string, title?: string, text?: string }>(join(datasetsDir, name, 'corpus.jsonl'))
+    .map((d) => ({ id: String(d._id), title: d.title ?? '', text: d.text ?? '' }))
+}
+
+export function loadQueries (name: string): Map<string, string> {
+  const queries = new Map<string, string>()
+  for (const q of readJsonl<{ _id: string, text: string }>(join(datasetsDir, name, 'queries.jsonl'))) queries.set(String(q._id), q.text)
+  return queries
+}
+
+export function loadQrels (name: string, split: string): Qrels {
+  const qrels: Qrels = new Map()
+  const lines = readFileSync(join(datasetsDir, name, 'qrels', `${split}.tsv`), 'utf8').split('\n').slice(1)
+  for (const line of lines) {
+    const [qid, docId, score] = line.trim().split('\t')
+    if (qid === undefined || docId === undefined || score === undefined) continue
+    let judged = qrels.get(qid)
+    if (judged === undefined) qrels.set(qid, judged = new Map())
+    judged.set(docId, Number(score))
+  }
+  return qrels
+}
+
+/** Exactly what the app stores: title as the title, the body split into passages. */
+export function toSearchDocument (doc: CorpusDoc, maxWords?: number): SearchDocument {
+  return { id: doc.id, title: doc.title, passages: splitIntoPassages(doc.text, maxWords === undefined ? {} : { maxWords }) }
+}

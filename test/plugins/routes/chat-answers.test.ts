@@ -1,0 +1,79 @@
+// Replies through the chat route: small talk, follow-up questions, the user's own documents ahead
+// of the bundled ones, and why each question was answered or refused, in its log line.
+import t, { type Test } from 'tap'
+import { createLogger } from '../../../src/logging/logger.js'
+import { buildTestApp } from '../../helper.js'
+
+const ADMIN = 'admin-key-0123456789abcdef'
+const headers = { authorization: `Bearer ${ADMIN}` }
+
+const refunds = {
+  id: 'refunds',
+  title: 'Refunds',
+  text: '# Refunds\n\nYou can request a refund within 30 days of purchase. Refunds are paid to the card you paid with, within five working days.\n\n## Refund method\n\nThe default refund method is the original card. You can change it to store credit in your account settings.'
+}
+
+async function appWithLines (t: Test, env: Record<string, string> = {}) {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin`, ...env }, { logger })
+  return { app, lines }
+}
+
+t.test('greetings, thanks and goodbyes get a short reply of kind smalltalk, not a passage', async t => {
+  const { app } = await appWithLines(t)
+  for (const message of ['hi', 'Thanks!', 'bye']) {
+    const reply = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message } })).json()
+    t.match(reply, { kind: 'smalltalk', sources: [] }, message)
+    t.ok(reply.reply.length < 120, `a short reply: ${reply.reply}`)
+  }
+})
+
+t.test('the bundled docs answer until a team imports its own documents; then the team\'s answer', async t => {
+  const { app } = await appWithLines(t)
+  const ask = async (message: string) => (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message } })).json()
+  t.match(await ask('how do I view traces?'), { kind: 'answer' }, 'a fresh install answers about Parley from its bundled docs')
+  t.equal((await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds] } })).statusCode, 201)
+  const refund = await ask('How long do I have to request a refund?')
+  t.match(refund, { kind: 'answer', sources: [{ doc_id: 'refunds' }] }, 'answered from the team\'s refunds document')
+  t.match(refund.reply, /within 30 days[\s\S]*Source: Refunds \(refunds\)/, 'quoting its sentences and naming its source')
+  t.equal((await ask('how do I view traces?')).kind, 'no_answer', 'Parley\'s own manual no longer answers the team\'s users')
+  const scoped = (await app.inject({ url: '/v1/kb/search?q=traces&collection=parley', headers })).json()
+  t.ok(scoped.results.length > 0, 'the bundled docs are still searchable, scoped by collection')
+  t.same((await app.inject({ url: '/v1/kb/search?q=refund&collection=parley', headers })).json().results.filter((hit: { doc_id: string }) => hit.doc_id === 'refunds'), [], 'and the scope keeps other collections out')
+  t.equal((await app.inject({ url: '/v1/kb/documents/refunds', headers })).json().collection, 'default')
+})
+
+t.test('KB_BUNDLED_DOCS=always keeps the bundled docs answering beside the team\'s', async t => {
+  const { app } = await appWithLines(t, { KB_BUNDLED_DOCS: 'always' })
+  await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds] } })
+  t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })).json().kind, 'answer')
+})
+
+t.test('a follow-up is searched with the question before it, and the transcript says so', async t => {
+  const { app } = await appWithLines(t)
+  await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds] } })
+  const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I get a refund?' } })).json()
+  t.equal(first.kind, 'answer')
+  const followUp = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'and what is the default?', session_id: first.session_id } })).json()
+  t.match(followUp, { kind: 'answer', sources: [{ doc_id: 'refunds' }] }, 'answered from the topic of the question before')
+  t.match(followUp.reply, /default refund method/)
+  const alone = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'and what is the default?' } })).json()
+  const aloneReply = (await app.inject({ url: `/v1/sessions/${alone.session_id}/messages` })).json().messages.find((m: { role: string }) => m.role === 'bot')
+  t.equal(aloneReply.context_turn, null, 'the same words in a new session have no question to lean on')
+  const messages = (await app.inject({ url: `/v1/sessions/${first.session_id}/messages` })).json().messages
+  t.match(messages.find((m: { turn: number, role: string }) => m.turn === 2 && m.role === 'bot'), { context_turn: 1 }, 'the reply records the turn that gave it context')
+  t.match(messages.find((m: { turn: number, role: string }) => m.turn === 1 && m.role === 'bot'), { context_turn: null })
+})
+
+t.test('a refused question names the nearest topics; the log line says why it was refused or answered', async t => {
+  const { app, lines } = await appWithLines(t)
+  await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds] } })
+  const refused = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'Can you write me a poem about refunds and cats?' } })).json()
+  t.equal(refused.kind, 'no_answer')
+  t.match(refused.reply, /nearest topics I know: Refunds/)
+  const searches = lines.filter(line => line.msg === 'search.performed')
+  t.match(searches.at(-1), { decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number })
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I request a refund?' } })
+  t.match(lines.filter(line => line.msg === 'search.performed').at(-1), { decision: 'answer', coverage: 1 })
+})

@@ -1,0 +1,80 @@
+// The answer decision's evidence on hand-made passages: what it measures, that it does not grow
+// with the size of the knowledge base as a BM25 score does, and how the model reads it.
+import t from 'tap'
+import { decideAnswer, DEFAULT_ANSWER_MODEL } from '../../../src/search/answer-decision.js'
+import { SearchEngine, type SearchDocument } from '../../../src/search/search-engine.js'
+
+function doc (id: string, title: string, text: string, collection?: string): SearchDocument {
+  return { id, title, passages: [{ ordinal: 0, text }], ...(collection === undefined ? {} : { collection }) }
+}
+
+const refunds = doc('refunds', 'Refunds', 'You can request a refund within 30 days of purchase. Refunds are paid to the original card.')
+const shipping = doc('shipping', 'Shipping', 'Orders ship within two working days. Tracking numbers are sent by email.')
+const fillers = Array.from({ length: 400 }, (_, i) => doc(`filler-${i}`, `Note ${i}`, `Internal note ${i} about warehouse shelving, pallets and forklift schedules for week ${i % 52}.`))
+
+t.test('coverage is the share of the question\'s informative weight the best passage holds; question words do not count', async t => {
+  const engine = new SearchEngine()
+  for (const d of [refunds, shipping]) engine.upsert(d)
+  const full = engine.searchWithEvidence('How do I request a refund?').evidence
+  t.equal(full.terms, 2, '"request" and "refund": how, do and I are question words')
+  t.equal(full.coverage, 1, 'the refunds passage holds both')
+  const half = engine.searchWithEvidence('refund for my parrot').evidence
+  t.ok(half.coverage > 0 && half.coverage < 0.6, `a term found nowhere weighs like the rarest term (coverage ${half.coverage})`)
+  t.equal(engine.searchWithEvidence('how do I').evidence.terms, 0, 'nothing but question words: no evidence')
+  t.notOk(decideAnswer(engine.searchWithEvidence('how do I').evidence).answer, 'and no answer')
+})
+
+t.test('the evidence hardly moves when the knowledge base grows a hundredfold, where the BM25 score does', async t => {
+  const small = new SearchEngine()
+  for (const d of [refunds, shipping]) small.upsert(d)
+  const large = new SearchEngine()
+  for (const d of [refunds, shipping, ...fillers]) large.upsert(d)
+  const question = 'how long do I have to request a refund'
+  const before = small.searchWithEvidence(question)
+  const after = large.searchWithEvidence(question)
+  t.equal(before.hits[0]?.docId, 'refunds')
+  t.equal(after.hits[0]?.docId, 'refunds')
+  t.ok(after.hits[0]!.score > 3 * before.hits[0]!.score, `the score grows (${before.hits[0]!.score} -> ${after.hits[0]!.score})`)
+  t.ok(Math.abs(after.evidence.coverage - before.evidence.coverage) < 0.15, `coverage stays (${before.evidence.coverage.toFixed(2)} -> ${after.evidence.coverage.toFixed(2)})`)
+  t.ok(decideAnswer(before.evidence).answer && decideAnswer(after.evidence).answer, 'and the question is answered at both sizes')
+})
+
+t.test('lead measures how far the best document is ahead of the second', async t => {
+  const engine = new SearchEngine()
+  for (const d of [refunds, shipping]) engine.upsert(d)
+  t.equal(engine.searchWithEvidence('refund').evidence.lead, 1, 'alone: 1')
+  const close = engine.searchWithEvidence('refunds shipping').evidence.lead
+  t.ok(close < 0.5, `two documents matching one term each: a small lead (${close})`)
+})
+
+t.test('a question off the topic of the knowledge base is refused; one on it is answered', async t => {
+  const engine = new SearchEngine()
+  for (const d of [refunds, shipping, ...fillers]) engine.upsert(d)
+  for (const question of ['Can you write me a poem about cats?', 'what is the boiling point of mercury', 'who won the match on tuesday']) {
+    t.notOk(decideAnswer(engine.searchWithEvidence(question).evidence).answer, `refused: ${question}`)
+  }
+  for (const question of ['When are refunds paid?', 'how fast do orders ship', 'tracking number email']) {
+    t.ok(decideAnswer(engine.searchWithEvidence(question).evidence).answer, `answered: ${question}`)
+  }
+})
+
+t.test('the model: confidence rises with coverage, and the threshold decides', async t => {
+  const low = decideAnswer({ terms: 3, coverage: 0.2, relativeScore: 0.1, lead: 0.2 })
+  const high = decideAnswer({ terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2 })
+  t.ok(low.confidence < high.confidence)
+  t.notOk(low.answer)
+  t.ok(high.answer)
+  t.notOk(decideAnswer({ terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2 }, { ...DEFAULT_ANSWER_MODEL, threshold: 1 }).answer, 'a threshold of 1 answers nothing')
+})
+
+t.test('searches can be scoped to collections; the index counts documents per collection', async t => {
+  const engine = new SearchEngine()
+  engine.upsert(doc('ours', 'Refund policy', 'Refunds within 30 days.', 'default'))
+  engine.upsert(doc('bundled', 'Errors', 'A refund error is a 409.', 'parley'))
+  t.same(Object.fromEntries(engine.collections()), { default: 1, parley: 1 })
+  t.same(engine.search('refund', 10, new Set(['parley'])).map(hit => hit.docId), ['bundled'])
+  t.same(engine.search('refund', 10, new Set(['default'])).map(hit => hit.docId), ['ours'])
+  t.equal(engine.search('refund').length, 2, 'unscoped: every collection')
+  engine.remove('bundled')
+  t.same(Object.fromEntries(engine.collections()), { default: 1 }, 'an emptied collection is gone')
+})
