@@ -5,6 +5,8 @@ import { decideAnswer, DEFAULT_ANSWER_MODEL, type AnswerDecision, type AnswerMod
 import type { AnswerEvidence, SearchEngine, SearchHit } from '../search/search-engine.js'
 import { smallTalkOf, type SmallTalk } from './small-talk.js'
 
+const MARKUP_TAG = /<\/?[A-Za-z][^<>]*>/g
+
 export interface ReplyDecision {
   kind: 'answer' | 'no_answer' | 'smalltalk'
   hits: SearchHit[]
@@ -24,7 +26,8 @@ export interface ReplyDecisionOptions {
 export function decideReply (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): ReplyDecision {
   const smallTalk = smallTalkOf(question)
   if (smallTalk !== undefined) return { kind: 'smalltalk', hits: [], smallTalk }
-  const { hits, evidence } = engine.searchWithEvidence(question, options.k ?? 3, options.collections)
+  // Markup is not what a question is about: "<script>" would match a passage that mentions scripts.
+  const { hits, evidence } = engine.searchWithEvidence(question.replace(MARKUP_TAG, ' '), options.k ?? 3, options.collections)
   const decision = decideAnswer(evidence, options.model ?? DEFAULT_ANSWER_MODEL)
   return { kind: decision.answer && hits.length > 0 ? 'answer' : 'no_answer', hits, evidence, decision }
 }
