@@ -11,12 +11,16 @@ import { NodeSDK } from '@opentelemetry/sdk-node'
 import { AlwaysOnSampler, ParentBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
+import { loadEnvFile } from '../src/env-file.js'
 import { isProbe } from '../src/probe-routes.js'
 import { packageInfo } from '../src/project.js'
 import { maskUrl } from '../src/logging/mask-credentials.js'
 import { prometheusScrape } from '../src/telemetry/metrics.js'
 import { dropCounter, otlpExporters } from './exporters.js'
 import { telemetry, withoutPreload } from './telemetry.js'
+
+// .env first: the OTEL_* variables below may come from it.
+loadEnvFile()
 
 // ESM modules are patched through import-in-the-middle's loader hook, registered before any
 // import of them. Told which modules the instrumentations hook, it wraps only those: wrapping

@@ -6,6 +6,9 @@ import { ConfigError, describeConfig, loadConfig } from './config.js'
 import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
 import { telemetry } from '../otel/telemetry.js'
+import { loadEnvFile } from './env-file.js'
+
+loadEnvFile() // already read by the SDK preload, when there is one; reading it again changes nothing
 
 let config
 try {

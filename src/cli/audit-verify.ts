@@ -5,6 +5,7 @@
 // break on the active file's last line is worth a second run before anything else.
 import { isAbsolute, relative, resolve } from 'node:path'
 import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../logging/audit-chain.js'
+import { loadEnvFile } from '../env-file.js'
 import { isEntryPoint, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run audit:verify -- [--json] [<audit file | log dir>...]   (default: $LOG_DIR, else ./logs)'
@@ -89,5 +90,6 @@ export async function main (argv: string[], env: Record<string, string | undefin
 }
 
 if (isEntryPoint(import.meta.url)) {
+  loadEnvFile()
   process.exitCode = await main(process.argv.slice(2), process.env)
 }
