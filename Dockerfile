@@ -12,13 +12,15 @@ COPY bench bench
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/var/lib/parley LOG_DIR=/var/log/parley
+# Everything the app writes is under folders the node user owns (/app is root's): the weekly
+# reports too.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/var/lib/parley LOG_DIR=/var/log/parley REPORTS_DIR=/var/lib/parley/reports
 WORKDIR /app
 COPY package.json ./
 COPY docs docs
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
-RUN mkdir -p /var/lib/parley /var/log/parley && chown node:node /var/lib/parley /var/log/parley
+RUN mkdir -p /var/lib/parley/reports /var/log/parley && chown -R node:node /var/lib/parley /var/log/parley
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s \

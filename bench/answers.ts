@@ -180,7 +180,7 @@ function main (): void {
     searchOnly = Math.min(searchOnly, time(text => engine.search(text, 3)))
     withDecision = Math.min(withDecision, time(text => decideReply(engine, text, { model })))
   }
-  console.log(`\nPer turn on ${setups[0]!.name} (${engine.documentCount} documents): search alone ${searchOnly.toFixed(0)} µs, search + decision ${withDecision.toFixed(0)} µs (+${(withDecision - searchOnly).toFixed(0)} µs)`)
+  console.log(`\nPer turn on ${setups[0]!.name} (${engine.documentCount} documents): search alone ${searchOnly.toFixed(0)} µs, search + decision ${withDecision.toFixed(0)} µs (${withDecision >= searchOnly ? '+' : ''}${(withDecision - searchOnly).toFixed(0)} µs, within the noise when negative)`)
 }
 
 main()

@@ -123,7 +123,7 @@ const AREAS: Array<[string, RegExp]> = [
   ['otel export (OTLP encoding, exporters)', /@opentelemetry\/(otlp|exporter|resources|sdk-logs|sdk-node)|protobufjs/],
   ['pino and log transport', /node_modules\/(pino|thread-stream|sonic-boom|pino-std-serializers|fast-redact|quick-format-unescaped|atomic-sleep|on-exit-leak-free|safe-stable-stringify)\//],
   ['app logging (src/logging)', /\/src\/logging\//],
-  ['app telemetry (src/telemetry, plugins/metrics)', /\/src\/telemetry\/|\/plugins\/metrics|\/plugins\/trace-id/],
+  ['app telemetry (otel/metrics, otel/spans, plugins/metrics)', /\/otel\/(metrics|spans|prometheus-names)|\/plugins\/metrics|\/plugins\/trace-id/],
   ['search (src/search)', /\/src\/search\/|node_modules\/(stemmer|fastest-levenshtein)\//],
   ['app chat, sessions, commands, db glue', /\/src\/(chat|sessions|commands|db|health|audit)\/|\/plugins\//],
   ['fastify and its plugins', /node_modules\/(fastify|@fastify|find-my-way|avvio|light-my-request|fast-json-stringify|fast-uri|ajv|ajv-formats|fast-deep-equal|json-schema-traverse|secure-json-parse|abstract-logging|process-warning|toad-cache|rfdc|fast-querystring|proxy-addr|content-type|fastq|reusify|@lukeed|typebox)\//],

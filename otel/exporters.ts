@@ -13,7 +13,7 @@ import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/e
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs'
 import { PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { parleyMeter } from '../src/telemetry/metrics.js'
+import { parleyMeter } from './metrics.js'
 
 export type Signal = 'spans' | 'log_records' | 'metric_exports'
 

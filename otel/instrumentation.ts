@@ -12,10 +12,10 @@ import { AlwaysOnSampler, ParentBasedSampler, type Sampler } from '@opentelemetr
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import { loadEnvFile } from '../src/env-file.js'
-import { isProbe } from '../src/probe-routes.js'
+import { isProbe } from '../src/health/probe-routes.js'
 import { packageInfo } from '../src/project.js'
 import { maskUrl } from '../src/logging/mask-credentials.js'
-import { prometheusScrape } from '../src/telemetry/metrics.js'
+import { prometheusScrape } from './metrics.js'
 import { dropCounter, otlpExporters } from './exporters.js'
 import { telemetry, withoutPreload } from './telemetry.js'
 

@@ -15,7 +15,7 @@ import { createNotifiers } from '../src/alerts/notifiers.js'
 import { diskSpace, ResourceSampler, type ResourceSample } from '../src/health/process-resources.js'
 import { SampleWindow } from '../src/health/sliding-window.js'
 import { packageInfo } from '../src/project.js'
-import { isProbe } from '../src/probe-routes.js'
+import { isProbe } from '../src/health/probe-routes.js'
 import { RequestWatch } from '../src/health/request-watch.js'
 import { log } from '../src/logging/log-context.js'
 

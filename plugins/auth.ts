@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { keyId, parseApiKeys, type Role } from '../src/config.js'
 import { DenialAudit } from '../src/audit/denial-audit.js'
-import { sendProblem } from './error-handler.js'
+import { sendProblem } from '../src/http/problem.js'
 import { log } from '../src/logging/log-context.js'
 
 export interface Principal { keyId: string, role: Role }
@@ -77,4 +77,4 @@ export default fp(async function authPlugin (app) {
     if (principal === undefined) return await deny(request, reply, 401, 'Chat needs an API key (CHAT_REQUIRE_KEY=true): send "Authorization: Bearer <key>".', 'anonymous')
     if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
   })
-}, { name: 'auth', dependencies: ['config', 'database', 'error-handler'] })
+}, { name: 'auth', dependencies: ['config', 'database'] })

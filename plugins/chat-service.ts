@@ -27,4 +27,4 @@ export default fp(async function chatServicePlugin (app) {
     answerCollections: () => answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS),
     now: app.clock
   }))
-}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'search-engine', 'request-logging', 'metrics'] })
+}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'knowledge-base', 'request-logging', 'metrics'] })

@@ -1,17 +1,15 @@
 // One place turns every error into RFC 9457 problem+json: 4xx say exactly what was wrong,
 // 5xx say nothing about internals (the log has them, under the same request_id).
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError } from 'fastify'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable, isConnectionError } from '../src/health/database-health.js'
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
-import { PATTERN_MESSAGES } from './schemas.js'
+import { PATTERN_MESSAGES } from '../src/http/schemas.js'
 import { log } from '../src/logging/log-context.js'
-import { scrub } from '../src/logging/scrubber.js'
+import { sendProblem } from '../src/http/problem.js'
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
-const TYPE_PREFIX = 'urn:parley:problem:'
 // Input that passed validation but that PostgreSQL cannot store (the transaction rolled back):
 // SQLSTATE untranslatable_character, character_not_in_repertoire, statement_too_complex.
 const UNSTORABLE: Record<string, string> = {
@@ -28,8 +26,6 @@ const FASTIFY_TYPES: Record<string, string> = {
 
 interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
 
-const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 405: 'Method Not Allowed', 413: 'Content Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 503: 'Service Unavailable' }
-
 /** "body/message must NOT have more than 4000 characters": the field path and Ajv's statement of the limit. */
 function describeIssue (context: string, issue: ValidationIssue): { field: string, message: string } {
   let field = `${context}${issue.instancePath}`
@@ -43,21 +39,6 @@ function describeIssue (context: string, issue: ValidationIssue): { field: strin
         ? `must be one of ${(issue.params.allowedValues as unknown[]).join(', ')}`
         : PATTERN_MESSAGES[String(issue.params.pattern)] ?? issue.message ?? 'is invalid'
   return { field, message }
-}
-
-export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, title?: string): FastifyReply {
-  // The caller's mistake, named on the request's line (a 5xx's cause is on its error line instead);
-  // scrubbed, since a detail may quote a path or a value the caller sent.
-  if (status < 500 && request.logFields !== null) request.logFields.problem = scrub(`${slug}: ${detail}`)
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send({
-    type: `${TYPE_PREFIX}${slug}`,
-    title: title ?? TITLES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
-    status,
-    detail,
-    instance: request.url.split('?')[0],
-    request_id: request.id,
-    ...extensions
-  })
 }
 
 export default fp(async function errorHandlerPlugin (app) {

@@ -10,8 +10,8 @@ import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable } from '../src/health/database-health.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
-import { isProbe } from '../src/probe-routes.js'
-import type { ShedReason } from '../src/telemetry/metrics.js'
+import { isProbe } from '../src/health/probe-routes.js'
+import type { ShedReason } from '../otel/metrics.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
 export interface TurnGate extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {
@@ -24,6 +24,8 @@ export interface TurnGate extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queu
 declare module 'fastify' {
   interface FastifyInstance {
     turnGate: TurnGate
+    /** True once the app has begun to close (for /ready, and to refuse what still arrives). */
+    shuttingDown: () => boolean
   }
   interface FastifyContextConfig {
     /** The route reads or writes the database: while it does not answer, refused with 503 at once. */
@@ -77,6 +79,18 @@ export default fp(async function loadSheddingPlugin (app) {
   // Refused before its body is read, by the state /ready reports: when /ready says ready, it is served.
   app.addHook('onRequest', async request => {
     if (request.routeOptions.config.usesDatabase === true && !app.databaseHealth.current().up) throw refuse('database')
+  })
+
+  // Shutting down: a request that still arrives on an open connection is refused, and its
+  // connection closed, so that the shutdown is not held; the probes answer for themselves.
+  let closing = false
+  app.decorate('shuttingDown', () => closing)
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return
+    reply.header('connection', 'close')
+    if (isProbe(request.url)) return
+    throw new ProblemError({ status: 503, type: 'shutting-down', title: 'Service Unavailable', detail: 'This instance is shutting down; retry after the given seconds.', extensions: { reason: 'shutting_down', retry_after_seconds: retryAfterSeconds }, retryAfterSeconds })
   })
 
   const admission = new TurnAdmission({

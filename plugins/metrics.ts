@@ -1,23 +1,26 @@
 // The bot's metrics: instruments for the domain (app.metrics), the request counters and the
-// in-flight gauge filled from Fastify's hooks, and GET /metrics for Prometheus to scrape, served
-// from the SDK's meter provider when telemetry is on, else from the process's own.
+// in-flight gauge filled from Fastify's hooks, and what GET /metrics serves (app.serveMetrics):
+// the SDK's meter provider when telemetry is on, else the process's own.
 import fp from 'fastify-plugin'
 import type { Meter } from '@opentelemetry/api'
 import type { FastifyRequest } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { telemetry } from '../otel/telemetry.js'
 import { ProblemError } from '../src/errors.js'
-import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
+import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../otel/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Instruments
     /** For plugins that observe their own state (see plugins/session-manager.ts). */
     metricsMeter: Meter
+    /** Writes the Prometheus text exposition of every metric to a raw response. */
+    serveMetrics: (request: IncomingMessage, response: ServerResponse) => void
   }
 }
 
 export default fp(async function metricsPlugin (app) {
-  const serveMetrics = telemetry.serveMetrics ?? localMetrics()
+  app.decorate('serveMetrics', telemetry.serveMetrics ?? localMetrics())
   const meter = parleyMeter()
   const instruments = createInstruments(meter)
   app.decorate('metrics', instruments)
@@ -55,12 +58,5 @@ export default fp(async function metricsPlugin (app) {
     // A ProblemError is a deliberate answer (a 503 when shedding, say), not a failure.
     if (error instanceof ProblemError) return
     if ((error.statusCode ?? 500) >= 500 || reply.statusCode >= 500) instruments.errors.add(1, { type: error.name })
-  })
-
-  app.get('/metrics', {
-    schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)', response: { 200: { type: 'string', description: 'Prometheus text format' } } }
-  }, (request, reply) => {
-    reply.hijack()
-    serveMetrics(request.raw, reply.raw)
   })
 }, { name: 'metrics' })

@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { ProblemDetails } from './schemas.js'
+import { ProblemDetails } from '../src/http/schemas.js'
 import { packageInfo } from '../src/project.js'
 
 export default fp(async function openApiPlugin (app) {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
 import { chatContentMode } from '../src/config.js'
-import { PROBE_ROUTES } from '../src/probe-routes.js'
+import { PROBE_ROUTES } from '../src/health/probe-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,13 +1,7 @@
 // Every response names its trace (x-trace-id), so a user's report or a failed call can be
 // pasted straight into Jaeger; without telemetry there is no trace and no header.
 import fp from 'fastify-plugin'
-import { isSpanContextValid, trace } from '@opentelemetry/api'
-
-/** The id of the trace the current work belongs to, if it is traced. */
-export function currentTraceId (): string | undefined {
-  const context = trace.getActiveSpan()?.spanContext()
-  return context !== undefined && isSpanContextValid(context) ? context.traceId : undefined
-}
+import { currentTraceId } from '../otel/spans.js'
 
 export default fp(async function traceIdPlugin (app) {
   app.addHook('onRequest', async (_request, reply) => {

@@ -6,7 +6,7 @@ import { Cron } from 'croner'
 import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import { saveWeeklyReport, weeklyReport } from '../src/analysis/weekly-report.js'
-import { addresses, createSmtpTransport } from '../src/smtp.js'
+import { addresses, createSmtpTransport } from '../src/mail/smtp.js'
 import { log } from '../src/logging/log-context.js'
 
 declare module 'fastify' {

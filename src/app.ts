@@ -16,7 +16,7 @@ import openApi from '../plugins/openapi.js'
 import databasePlugin from '../plugins/database.js'
 import databaseMetricsPlugin from '../plugins/database-metrics.js'
 import authPlugin from '../plugins/auth.js'
-import searchEnginePlugin from '../plugins/search-engine.js'
+import knowledgeBasePlugin from '../plugins/knowledge-base.js'
 import sessionManagerPlugin from '../plugins/session-manager.js'
 import metricsPlugin from '../plugins/metrics.js'
 import commandParserPlugin from '../plugins/command-parser.js'
@@ -30,6 +30,7 @@ import adminRoutes from '../plugins/routes/admin.js'
 import alertRoutes from '../plugins/routes/alerts.js'
 import analyticsRoutes from '../plugins/routes/analytics.js'
 import healthRoutes from '../plugins/routes/health.js'
+import metricsRoutes from '../plugins/routes/metrics.js'
 import loadSheddingPlugin from '../plugins/load-shedding.js'
 import alertsPlugin from '../plugins/alerts.js'
 import weeklyReportPlugin from '../plugins/weekly-report.js'
@@ -71,6 +72,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // as its session and user do, which spares a child logger, and its bindings' serialisation, per request.
     childLoggerFactory: logger => logger,
     bodyLimit: BODY_LIMIT,
+    // While closing, plugins/load-shedding.ts refuses requests on connections still open with a
+    // problem+json 503 of ours, and /ready answers for itself (naming the shutdown); Fastify's
+    // own closing 503 would answer before either, with a body of its own.
+    return503OnClosing: false,
     // Every request has an id of Parley's own, which no caller can choose: two requests that sent
     // one X-Request-Id shared a req_id, and an audit entry could carry another request's. The
     // caller's id is kept beside it as client_request_id (plugins/request-logging.ts).
@@ -101,7 +106,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(databasePlugin, { database: options.database, auditLog: options.auditLog })
   await app.register(databaseMetricsPlugin)
   await app.register(authPlugin)
-  await app.register(searchEnginePlugin)
+  await app.register(knowledgeBasePlugin)
   await app.register(sessionManagerPlugin)
   await app.register(loadSheddingPlugin)
   await app.register(alertsPlugin)
@@ -116,5 +121,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(alertRoutes)
   await app.register(analyticsRoutes)
   await app.register(healthRoutes, { logDestinations: options.logDestinations })
+  await app.register(metricsRoutes)
   return app
 }

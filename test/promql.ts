@@ -31,9 +31,9 @@ export const PROMETHEUS_OWN = new Set(['up', 'ALERTS'])
 
 interface Panel { title?: string, datasource?: { type?: string }, targets?: Array<{ expr?: string, datasource?: { type?: string } }>, panels?: Panel[] }
 
-/** Every Prometheus query of every dashboard in otel/grafana/dashboards, rows' panels included. */
+/** Every Prometheus query of every dashboard in otel/stack/grafana/dashboards, rows' panels included. */
 export function dashboardQueries (): Array<{ dashboard: string, panel: string, expr: string }> {
-  const folder = join(projectRoot, 'otel/grafana/dashboards')
+  const folder = join(projectRoot, 'otel/stack/grafana/dashboards')
   const queries: Array<{ dashboard: string, panel: string, expr: string }> = []
   const walk = (dashboard: string, panels: Panel[]): void => {
     for (const panel of panels) {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { LOG_MODULES, log, moduleLevelOverrides, setModuleLevel } from '../../src/logging/log-context.js'
 import { BadRequestError } from '../../src/errors.js'
-import { withProblems } from '../schemas.js'
+import { withProblems } from '../../src/http/schemas.js'
 
 const Level = Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
 const LogLevels = Type.Object({

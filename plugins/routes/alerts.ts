@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { AlertStateSchema } from '../../src/alerts/alert-evaluator.js'
-import { withProblems } from '../schemas.js'
+import { withProblems } from '../../src/http/schemas.js'
 
 const AlertsReport = Type.Object({
   evaluation_interval_seconds: Type.Integer(),

@@ -11,7 +11,7 @@ import { LogDirectoryError, type Period } from '../../src/analysis/log-scan.js'
 import { defaultBucket, LatencyRowSchema, RegressionSchema } from '../../src/analysis/perf-report.js'
 import { UsageFiguresSchema } from '../../src/analysis/usage-report.js'
 import { BadRequestError, ConflictError } from '../../src/errors.js'
-import { withProblems } from '../schemas.js'
+import { withProblems } from '../../src/http/schemas.js'
 
 const MAX_DAYS = 366
 const PeriodQuery = Type.Object({

@@ -1,8 +1,9 @@
 // POST /v1/chat: one turn of a conversation.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { NOT_BLANK_NO_NUL, SessionId, Source, UserId, withProblems } from '../schemas.js'
-import { currentTraceId } from '../trace-id.js'
+import { ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import { NOT_BLANK_NO_NUL, SessionId, UserId, withProblems } from '../../src/http/schemas.js'
+import { currentTraceId } from '../../otel/spans.js'
 
 export const ChatRequest = Type.Object({
   message: Type.String({ minLength: 1, maxLength: 4000, pattern: NOT_BLANK_NO_NUL, description: 'A question, or a command such as /help; not only white space' }),
@@ -13,10 +14,10 @@ export const ChatRequest = Type.Object({
 export const ChatResponse = Type.Object({
   session_id: { ...SessionId, description: 'Send it back to continue this conversation' },
   turn: Type.Integer({ description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet' }),
-  kind: Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('smalltalk'), Type.Literal('command'), Type.Literal('command_error')]),
+  kind: ReplyKindSchema,
   reply: Type.String(),
   command: Type.Optional(Type.String()),
-  sources: Type.Array(Source),
+  sources: Type.Array(SourceSchema),
   trace_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off' }))
 })
 

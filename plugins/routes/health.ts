@@ -8,7 +8,7 @@ import { AlertStateSchema } from '../../src/alerts/alert-evaluator.js'
 import { appliedMigrations, migrations } from '../../src/db/migrations.js'
 import type { LogDestinations } from '../../src/logging/log-destinations.js'
 import { packageInfo } from '../../src/project.js'
-import { withProblems } from '../schemas.js'
+import { withProblems } from '../../src/http/schemas.js'
 
 const Check = Type.Object({ ok: Type.Boolean(), detail: Type.String() })
 const Readiness = Type.Object({
@@ -50,9 +50,6 @@ const SystemStatus = Type.Object({
 const roundedMs = (ms: number | undefined): number | undefined => ms === undefined ? undefined : Math.round(ms * 10) / 10
 
 const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestinations, 'status'> }> = async function (app, options) {
-  let shuttingDown = false
-  app.addHook('preClose', async () => { shuttingDown = true })
-
   app.get('/health', {
     schema: { tags: ['operations'], summary: 'Liveness: 200 while the process can serve', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
   }, async () => ({ status: 'ok' as const }))
@@ -71,7 +68,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestin
       database,
       migrations: { ok: answers && missing.length === 0, detail: !answers ? 'unknown: the database does not answer' : missing.length === 0 ? `all ${migrations.length} applied` : `not applied: ${missing.join(', ')}` },
       search_index: { ok: loadedAt !== undefined, detail: loadedAt === undefined ? 'not loaded yet' : `${app.searchEngine.passageCount} passages, loaded ${loadedAt.toISOString()}` },
-      shutdown: { ok: !shuttingDown, detail: shuttingDown ? 'shutting down' : 'running' }
+      shutdown: { ok: !app.shuttingDown(), detail: app.shuttingDown() ? 'shutting down' : 'running' }
     }
     const ready = Object.values(checks).every(check => check.ok)
     if (!ready) reply.code(503).header('retry-after', '5')

@@ -4,9 +4,9 @@ import Type from 'typebox'
 import { DOCUMENT_LIMITS, metadataProblem } from '../../src/kb/document-files.js'
 import { BUNDLED_COLLECTION } from '../../src/kb/knowledge-base.js'
 import { DEFAULT_COLLECTION } from '../../src/search/search-engine.js'
-import { toSource } from '../../src/chat/message-store.js'
+import { SourceSchema, toSource } from '../../src/chat/message-store.js'
 import { BadRequestError, NotFoundError } from '../../src/errors.js'
-import { NOT_BLANK_NO_NUL, NO_NUL, Source, withProblems } from '../schemas.js'
+import { NOT_BLANK_NO_NUL, NO_NUL, withProblems } from '../../src/http/schemas.js'
 
 // A full batch of 1,000 documents does not fit the 64 KiB default.
 const KB_BODY_LIMIT = 16 * 1024 * 1024
@@ -112,7 +112,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       summary: 'Rank documents for a query (BM25 over passages; one row per document, its best passage)',
       security,
       querystring: SearchQuery,
-      response: withProblems({ 200: Type.Object({ results: Type.Array(Source) }) }, 401, 403)
+      response: withProblems({ 200: Type.Object({ results: Type.Array(SourceSchema) }) }, 401, 403)
     }
   }, async (request) => {
     const { q, k, collection } = request.query

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { NotFoundError } from '../../src/errors.js'
 import { SESSION_STATUSES, type Session } from '../../src/sessions/session-manager.js'
-import { SessionId, Source, UserId, withProblems } from '../schemas.js'
+import { ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import { SessionId, UserId, withProblems } from '../../src/http/schemas.js'
 
 const SessionParams = Type.Object({ id: SessionId })
 
@@ -45,9 +46,9 @@ export const MessageRecord = Type.Object({
   turn: Type.Integer(),
   role: Type.Union([Type.Literal('user'), Type.Literal('bot')]),
   content: Type.String(),
-  kind: Type.Union([Type.String(), Type.Null()]),
+  kind: Type.Union([ReplyKindSchema, Type.Null()]),
   command: Type.Union([Type.String(), Type.Null()]),
-  sources: Type.Array(Source),
+  sources: Type.Array(SourceSchema),
   context_turn: Type.Union([Type.Integer(), Type.Null()], { description: 'For the reply to a follow-up question: the turn whose question it was searched with' }),
   created_at: Type.String({ format: 'date-time' })
 })

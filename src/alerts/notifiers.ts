@@ -2,8 +2,8 @@
 // and e-mail. Each send either delivers or throws with a message fit for a log line; retrying is
 // the dispatcher's business. Webhook URLs are credentials, so no message ever contains one.
 import type { Config } from '../config.js'
-import { htmlEscape } from '../html-escape.js'
-import { addresses, createSmtpTransport, type SmtpSettings } from '../smtp.js'
+import { htmlEscape } from '../mail/html-escape.js'
+import { addresses, createSmtpTransport, type SmtpSettings } from '../mail/smtp.js'
 import { log } from '../logging/log-context.js'
 import type { AlertNotification } from './alert-notification.js'
 

@@ -1,6 +1,6 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
 // and SVG charts, nothing fetched) that can be mailed or opened anywhere.
-import { htmlEscape } from '../html-escape.js'
+import { htmlEscape } from '../mail/html-escape.js'
 import { markdownCell } from './render.js'
 import { lastDay, type WeekFigures, type WeeklyReport } from './weekly-report.js'
 

@@ -1,16 +1,21 @@
 // Both sides of every turn (stored with the turn by the session manager, in one statement), read
 // back so a conversation can be replayed and analysed later; and the feedback on answers.
 import type { Database, Queryable } from '../db/database.js'
+import Type, { type Static } from 'typebox'
 import type { SearchHit } from '../search/search-engine.js'
 
-export type ReplyKind = 'answer' | 'no_answer' | 'smalltalk' | 'command' | 'command_error'
+export const ReplyKindSchema = Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('smalltalk'), Type.Literal('command'), Type.Literal('command_error')],
+  { description: 'no_answer: the knowledge base does not answer it; smalltalk: a greeting, thanks or goodbye' })
+export type ReplyKind = Static<typeof ReplyKindSchema>
 
-export interface Source {
-  doc_id: string
-  title: string
-  score: number
-  snippet: string
-}
+/** A document a reply drew on, as the API and the transcript show it. */
+export const SourceSchema = Type.Object({
+  doc_id: Type.String(),
+  title: Type.String(),
+  score: Type.Number({ description: 'BM25 score: higher is better; comparable only within one search' }),
+  snippet: Type.String()
+})
+export type Source = Static<typeof SourceSchema>
 
 /** A search hit as a reply's source, in the API's field names. */
 export function toSource (hit: SearchHit): Source {

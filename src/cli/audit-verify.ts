@@ -4,7 +4,7 @@
 // beside the server; a last line caught while the server was writing it reads as truncated, so a
 // break on the active file's last line is worth a second run before anything else.
 import { isAbsolute, relative, resolve } from 'node:path'
-import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../logging/audit-chain.js'
+import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../audit/audit-chain.js'
 import { loadEnvFile } from '../env-file.js'
 import { isEntryPoint, type Io } from './entry-point.js'
 

@@ -6,7 +6,7 @@ import type { ReplyKind, Source } from '../chat/message-store.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
-import type { Instruments } from '../telemetry/metrics.js'
+import type { Instruments } from '../../otel/metrics.js'
 
 // replaced: ended to make room for a new one: its user's least recently used past
 // MAX_SESSIONS_PER_USER, or the service's longest idle at MAX_ACTIVE_SESSIONS.

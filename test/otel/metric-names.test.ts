@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { projectRoot } from '../../src/project.js'
-import { SHED_REASONS } from '../../src/telemetry/metrics.js'
+import { SHED_REASONS } from '../../otel/metrics.js'
 import { buildTestApp, createServerDatabase } from '../helper.js'
 import { dashboardQueries, families, isServed, PROMETHEUS_OWN, selectors } from '../promql.js'
 import { startServer } from '../server-process.js'
 
 // The suffix each unit these metrics use gets, written out here rather than taken from
-// src/telemetry/prometheus-names.ts, which this checks. A unit not listed fails: add it.
+// otel/prometheus-names.ts, which this checks. A unit not listed fails: add it.
 const UNIT_SUFFIXES: Record<string, string> = { s: 'seconds', ms: 'milliseconds', By: 'bytes' }
 
 function unitSuffix (unit: string, type: string): string | undefined {
@@ -51,9 +51,9 @@ function checkSuffixes (t: Test, exposition: string): string[] {
 
 interface Rule { alert: string, expr: string }
 const read = (path: string): unknown => parse(readFileSync(join(projectRoot, path), 'utf8'))
-const rules = (read('otel/alerts.yml') as { groups: Array<{ rules: Rule[] }> }).groups.flatMap(group => group.rules)
+const rules = (read('otel/stack/alerts.yml') as { groups: Array<{ rules: Rule[] }> }).groups.flatMap(group => group.rules)
 const ruleMetrics = new Set(rules.flatMap(rule => selectors(rule.expr).map(({ name }) => name)))
-const ruleTestSeries = (read('otel/alerts.test.yml') as { tests: Array<{ input_series?: Array<{ series: string }> }> }).tests
+const ruleTestSeries = (read('otel/stack/alerts.test.yml') as { tests: Array<{ input_series?: Array<{ series: string }> }> }).tests
   .flatMap(test => (test.input_series ?? []).map(({ series }) => series))
 const dashboardMetrics = new Set(dashboardQueries().flatMap(({ expr }) => selectors(expr).map(({ name }) => name)))
 
@@ -107,15 +107,15 @@ t.test('telemetry off: every metric carries its unit\'s suffix, and the rules re
 
   // Prometheus evaluates the rules over job="parley", which must work without the SDK too.
   const served = families(exposition)
-  checkServed(t, 'otel/alerts.yml', ruleMetrics, served)
+  checkServed(t, 'otel/stack/alerts.yml', ruleMetrics, served)
   // The rules' unit tests feed series by name: a name or shed reason the app no longer has would
   // test rules against data Prometheus never sees.
   for (const series of ruleTestSeries) {
     const [selector] = selectors(series)
     if (selector !== undefined && PROMETHEUS_OWN.has(selector.name)) continue
-    t.ok(selector !== undefined && isServed(selector.name, served), `otel/alerts.test.yml: ${series} is a metric /metrics serves`)
+    t.ok(selector !== undefined && isServed(selector.name, served), `otel/stack/alerts.test.yml: ${series} is a metric /metrics serves`)
     const reason = /\breason="([^"]*)"/.exec(selector?.matchers ?? '')?.[1]
-    if (reason !== undefined) t.ok((SHED_REASONS as readonly string[]).includes(reason), `otel/alerts.test.yml: shed reason ${reason} is one the app has (${SHED_REASONS.join(', ')})`)
+    if (reason !== undefined) t.ok((SHED_REASONS as readonly string[]).includes(reason), `otel/stack/alerts.test.yml: shed reason ${reason} is one the app has (${SHED_REASONS.join(', ')})`)
   }
 })
 
@@ -148,8 +148,8 @@ t.test('telemetry on: every metric, the instrumentations\' too, carries its unit
   }
 
   const served = families(exposition)
-  checkServed(t, 'otel/alerts.yml', ruleMetrics, served)
+  checkServed(t, 'otel/stack/alerts.yml', ruleMetrics, served)
   const needPostgres = [...dashboardMetrics].filter(name => name.startsWith('db_client_'))
   if (database === undefined) t.comment(`${needPostgres.join(', ')}: need TEST_DATABASE_URL, not checked`)
-  checkServed(t, 'otel/grafana/dashboards', [...dashboardMetrics].filter(name => database !== undefined || !needPostgres.includes(name)), served)
+  checkServed(t, 'otel/stack/grafana/dashboards', [...dashboardMetrics].filter(name => database !== undefined || !needPostgres.includes(name)), served)
 })

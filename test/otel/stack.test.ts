@@ -19,7 +19,7 @@ interface Collector {
 }
 
 t.test('every collector pipeline names only defined receivers, processors and exporters', async t => {
-  const collector = read('otel/collector.yaml') as Collector
+  const collector = read('otel/stack/collector.yaml') as Collector
   t.same(Object.keys(collector.service.pipelines).sort(), ['logs', 'metrics', 'traces'], 'a pipeline per signal')
   for (const [name, pipeline] of Object.entries(collector.service.pipelines)) {
     for (const kind of ['receivers', 'processors', 'exporters'] as const) {

@@ -20,13 +20,11 @@ for (const engine of serverUrl === undefined || serverUrl === '' ? ['pglite'] : 
     }))
     // SIGTERM once every turn is inside the server (queued on the database), not still connecting.
     const received = () => server.stdout().split('"msg":"chat.message_received"').length - 1
-    await waitFor(() => received() >= turns.length, 10_000, 10)
+    t.ok(await waitFor(() => received() >= turns.length, 10_000, 10), 'every turn reached the server before SIGTERM')
     const exited = server.stop('SIGTERM')
     const statuses = (await Promise.allSettled(turns)).map(r => r.status === 'fulfilled' ? r.value.status : 'refused')
     t.equal(await exited, 0, 'exit code 0')
-    t.notOk(statuses.includes(500), 'no turn failed because of the shutdown')
-    t.ok(statuses.filter(s => s === 200).length > 1, `turns in flight at SIGTERM completed: ${statuses.join(' ')}`)
-    t.notOk(statuses.includes('refused'), 'no connection was cut')
+    t.same(statuses, turns.map(() => 200), 'every turn the server had received when SIGTERM came was answered')
     t.match(server.stdout(), /"signal":"SIGTERM","msg":"shutting down"/)
     t.match(server.stdout(), /"msg":"shut down"/, 'the shutdown ran to its end rather than being cut short by SHUTDOWN_TIMEOUT')
   })

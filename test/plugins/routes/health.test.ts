@@ -26,13 +26,23 @@ t.test('GET /ready: 200 with every check passed; 503 naming what is missing', as
   t.match(behind.json(), { status: 'not_ready', checks: { migrations: { ok: false, detail: 'not applied: 1' }, database: { ok: true } } })
 })
 
-t.test('GET /ready is 503 once the app starts closing, so load balancers stop sending', async t => {
+// Over the network: inject is refused once closing starts, and this is about what callers on open
+// connections are told. The hook runs after the app's own preClose hooks, before the server closes.
+t.test('GET /ready is 503 once the app starts closing, naming the shutdown, so load balancers stop sending', async t => {
   const app = await buildTestApp(t)
-  let during: number | undefined
-  app.addHook('onClose', async () => { during = (await app.inject({ method: 'GET', url: '/ready' })).statusCode })
+  let ready: Response | undefined
+  let chat: Response | undefined
+  app.addHook('preClose', async () => {
+    ready = await fetch(`${base}/ready`)
+    chat = await fetch(`${base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hi' }) })
+  })
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
   await app.close()
-  // Fastify itself answers 503 while closing (return503OnClosing) before the route's own check.
-  t.equal(during, 503)
+  t.equal(ready?.status, 503)
+  t.match(await ready?.json(), { status: 'not_ready', checks: { shutdown: { ok: false, detail: 'shutting down' } } }, 'the route\'s own check answers')
+  t.equal(ready?.headers.get('connection'), 'close')
+  t.equal(chat?.status, 503, 'other requests are refused')
+  t.match(await chat?.json(), { type: 'urn:parley:problem:shutting-down', reason: 'shutting_down', retry_after_seconds: 5 }, 'with a problem of ours')
 })
 
 t.test('GET /status: the health report, for the admin and analyst roles only', async t => {

@@ -69,9 +69,9 @@ t.test('every rule is linear in the input: crafted repetitions cost four times a
   // Fragments of what the rules look for, so that generated text comes close to a match everywhere
   // and a rule that backtracks is made to (an IPv6 run of hex groups, a run of eyJ-, digit groups…).
   const fragments = ['a', 'f', '0', '9', ':', '::', '.', '-', '_', '@', ' ', '+', '(', ')', 'eyJ', 'Bearer ', 'Basic ', 'password=', 'sk_live_', 'GB82', 'g', '/', '=', '\n']
-  const minMs = (text: string): number => {
+  const minMs = (text: string, runs = 3): number => {
     let best = Infinity
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < runs; i++) {
       const started = performance.now()
       scrub(text)
       best = Math.min(best, performance.now() - started)
@@ -82,8 +82,14 @@ t.test('every rule is linear in the input: crafted repetitions cost four times a
   fc.assert(fc.property(fc.array(fc.constantFrom(...fragments), { minLength: 1, maxLength: 8 }), parts => {
     const unit = parts.join('')
     const text = (length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length)
-    const short = minMs(text(4000))
-    const long = minMs(text(16_000))
+    let short = minMs(text(4000))
+    let long = minMs(text(16_000))
+    // A machine busy with other tests can slow one run: a growth that looks quadratic is measured
+    // again, more times, before it counts (a quadratic rule grows 16× whatever the noise).
+    if (long / Math.max(short, 0.05) >= 9) {
+      short = minMs(text(4000), 15)
+      long = minMs(text(16_000), 15)
+    }
     const ratio = long / Math.max(short, 0.05)
     if (ratio > worst.ratio) Object.assign(worst, { ratio, unit, perChar: long / 16_000 })
     return ratio < 9 && long / 16_000 < 0.01 // under 10 µs a character at 16,000 characters

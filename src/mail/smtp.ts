@@ -1,7 +1,7 @@
 // The one SMTP set-up (SMTP_* settings) behind every e-mail Parley sends: alerts and the weekly
 // report. Timeouts are short so an unreachable server cannot hold a delivery for minutes.
 import { createTransport } from 'nodemailer'
-import type { Config } from './config.js'
+import type { Config } from '../config.js'
 
 export type SmtpSettings = Pick<Config, 'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USER' | 'SMTP_PASSWORD' | 'SMTP_TLS_REJECT_UNAUTHORIZED'>
 

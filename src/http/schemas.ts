@@ -42,11 +42,4 @@ export function withProblems<R extends Record<number, TSchema>> (success: R, ...
   return responses as R & Record<number, TSchema>
 }
 
-export const Source = Type.Object({
-  doc_id: Type.String(),
-  title: Type.String(),
-  score: Type.Number(),
-  snippet: Type.String()
-})
-
 export const SessionId = Type.String({ pattern: UUID_PATTERN, description: 'A session id (UUID)' })

@@ -1,9 +1,15 @@
 // Spans around the steps of a turn, through the OpenTelemetry API only: without an SDK (tests,
 // benchmarks, `node dist/src/server.js`) the tracer is a no-op and this costs next to nothing.
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
-import { packageInfo } from '../project.js'
+import { isSpanContextValid, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
+import { packageInfo } from '../src/project.js'
 
 const tracer = trace.getTracer(packageInfo.name, packageInfo.version)
+
+/** The id of the trace the current work belongs to, if it is traced. */
+export function currentTraceId (): string | undefined {
+  const context = trace.getActiveSpan()?.spanContext()
+  return context !== undefined && isSpanContextValid(context) ? context.traceId : undefined
+}
 
 function failed (span: Span, error: unknown): void {
   span.recordException(error as Error)

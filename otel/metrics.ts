@@ -6,8 +6,8 @@ import { metrics, type Counter, type Histogram, type Meter, type UpDownCounter }
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
-import { memoryLimitBytes } from '../health/process-resources.js'
-import { packageInfo } from '../project.js'
+import { memoryLimitBytes } from '../src/health/process-resources.js'
+import { packageInfo } from '../src/project.js'
 import { withPrometheusNames } from './prometheus-names.js'
 
 // Seconds buckets for request and search latency, from 1 ms to 10 s.
@@ -75,7 +75,7 @@ export type ServeMetrics = (request: IncomingMessage, response: ServerResponse) 
 
 /**
  * The exporter, with the unit suffixes it does not add: every scrape goes through collect(), so
- * the metrics it serializes carry their Prometheus names (src/telemetry/prometheus-names.ts), the
+ * the metrics it serializes carry their Prometheus names (otel/prometheus-names.ts), the
  * names the collector gives the same metrics. The OTLP exporters still send the instruments' own.
  */
 class PrometheusNamesExporter extends PrometheusExporter {

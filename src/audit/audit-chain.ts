@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { compareLogFiles, listLogFiles, parseLogFileName, readLogLines, type LogFile } from './log-files.js'
+import { compareLogFiles, listLogFiles, parseLogFileName, readLogLines, type LogFile } from '../logging/log-files.js'
 
 export const GENESIS_HASH = '0'.repeat(64)
 

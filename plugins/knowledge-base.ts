@@ -13,7 +13,7 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function searchEnginePlugin (app) {
+export default fp(async function knowledgeBasePlugin (app) {
   const searchEngine = new SearchEngine()
   const knowledgeBase = new KnowledgeBase({ db: app.db, searchEngine, auditTrail: app.auditTrail, now: app.clock })
   app.decorate('searchEngine', searchEngine)
@@ -40,4 +40,4 @@ export default fp(async function searchEnginePlugin (app) {
   const started = performance.now()
   const documents = await knowledgeBase.loadIndex()
   log('search_engine', 'loadIndex', app.log).info({ documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
-}, { name: 'search-engine', dependencies: ['config', 'database'] })
+}, { name: 'knowledge-base', dependencies: ['config', 'database'] })

@@ -1,0 +1,23 @@
+// RFC 9457 problem+json, written the same way by the error handler and by the hooks that answer
+// before a handler runs (auth): a stable type, the status's title, what exactly was wrong.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { scrub } from '../logging/scrubber.js'
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
+const TYPE_PREFIX = 'urn:parley:problem:'
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 405: 'Method Not Allowed', 413: 'Content Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 503: 'Service Unavailable' }
+
+export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, title?: string): FastifyReply {
+  // The caller's mistake, named on the request's line (a 5xx's cause is on its error line instead);
+  // scrubbed, since a detail may quote a path or a value the caller sent.
+  if (status < 500 && request.logFields !== null) request.logFields.problem = scrub(`${slug}: ${detail}`)
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send({
+    type: `${TYPE_PREFIX}${slug}`,
+    title: title ?? TITLES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
+    status,
+    detail,
+    instance: request.url.split('?')[0],
+    request_id: request.id,
+    ...extensions
+  })
+}

@@ -1,0 +1,56 @@
+// Access by API key and role, over the app's own OpenAPI document: every route with a security
+// requirement refuses no key (401), a wrong key (401), a malformed header (401) and a key of a
+// role it does not admit (403), each with its problem type, before reading a body; and the chat
+// routes are open unless CHAT_REQUIRE_KEY=true.
+import t from 'tap'
+import { buildTestApp } from '../helper.js'
+
+const ADMIN = 'admin-key-0123456789abcdef'
+const ANALYST = 'analyst-key-0123456789abcdef'
+// The roles each route family admits, as the README's route table states them.
+const ADMIN_ONLY = /^\/v1\/(kb|admin\/log-level)/
+
+t.test('every secured route: no key, a wrong or malformed key, and the wrong role are refused', async t => {
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst` })
+  const spec = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> }
+  const secured = Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods)
+    .filter(([, operation]) => operation.security !== undefined)
+    .map(([method, operation]) => ({ method: method.toUpperCase() as 'GET', url: path.replace(/\{[^}]+\}/g, 'x'), path })))
+  t.ok(secured.length >= 12, `${secured.length} secured operations`)
+  for (const { method, url, path } of secured) {
+    const ask = async (authorization?: string) => await app.inject({ method, url, headers: authorization === undefined ? {} : { authorization }, payload: method === 'GET' || method === 'DELETE' ? undefined : {} })
+    const none = await ask()
+    t.match({ status: none.statusCode, type: none.json().type, challenge: none.headers['www-authenticate'] }, { status: 401, type: 'urn:parley:problem:unauthorized', challenge: 'Bearer' }, `${method} ${path}: no key`)
+    for (const wrong of ['Bearer not-a-key-0123456789abcdef', `Basic ${ADMIN}`, ADMIN, 'Bearer ']) {
+      t.equal((await ask(wrong)).statusCode, 401, `${method} ${path}: ${JSON.stringify(wrong.slice(0, 12))}…`)
+    }
+    const analyst = await ask(`Bearer ${ANALYST}`)
+    if (ADMIN_ONLY.test(path)) {
+      t.match({ status: analyst.statusCode, type: analyst.json().type }, { status: 403, type: 'urn:parley:problem:forbidden' }, `${method} ${path}: an analyst key is not enough`)
+      t.match(analyst.json().detail, /needs the admin role; the key has the analyst role/)
+    } else {
+      t.not(analyst.statusCode, 401, `${method} ${path}: an analyst key is admitted`)
+      t.not(analyst.statusCode, 403)
+    }
+    const admin = await ask(`Bearer ${ADMIN}`)
+    t.notOk([401, 403].includes(admin.statusCode), `${method} ${path}: an admin key is admitted (${admin.statusCode})`)
+  }
+})
+
+t.test('without API_KEYS the secured routes are disabled with a message that says how to enable them', async t => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })
+  t.equal(res.statusCode, 403)
+  t.match(res.json(), { type: 'urn:parley:problem:admin-disabled', detail: /Set API_KEYS=/ })
+})
+
+t.test('chat is open by default; with CHAT_REQUIRE_KEY=true it needs a valid key of any role', async t => {
+  const open = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst` })
+  t.equal((await open.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })).statusCode, 200)
+  const closed = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst`, CHAT_REQUIRE_KEY: 'true' })
+  t.equal((await closed.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })).statusCode, 401)
+  t.equal((await closed.inject({ method: 'POST', url: '/v1/chat', headers: { authorization: 'Bearer wrong-key-0123456789abcdef' }, payload: { message: 'hi' } })).statusCode, 401)
+  const chatted = await closed.inject({ method: 'POST', url: '/v1/chat', headers: { authorization: `Bearer ${ANALYST}` }, payload: { message: 'hi' } })
+  t.equal(chatted.statusCode, 200, 'an analyst key may chat')
+  t.equal((await closed.inject({ url: `/v1/sessions/${chatted.json().session_id as string}` })).statusCode, 401, 'and the session routes need a key too')
+})
