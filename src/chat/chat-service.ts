@@ -13,8 +13,8 @@ import type { Instruments } from '../../otel/metrics.js'
 import { inSpan } from '../../otel/spans.js'
 import { DEFAULT_ANSWER_MODEL, type AnswerModel } from '../search/answer-decision.js'
 import { toSource, type MessageStore, type ReplyKind, type Source } from './message-store.js'
-import { decideReply, type ReplyDecision } from './reply-decision.js'
-import { smallTalkReply } from './small-talk.js'
+import { decideFromSearch, type ReplyDecision } from './reply-decision.js'
+import { smallTalkOf, smallTalkReply } from './small-talk.js'
 import type { Span } from '@opentelemetry/api'
 
 export interface TurnInput {
@@ -162,11 +162,13 @@ export class ChatService {
   }
 
   private async answer (question: string, session: Session | undefined): Promise<Reply> {
+    const smallTalk = smallTalkOf(question)
+    if (smallTalk !== undefined) return { kind: 'smalltalk', text: smallTalkReply(smallTalk), sources: [], topScore: null }
     let decided = this.decide(question)
     let contextTurn: number | undefined
     // A follow-up is searched with the question before it, which holds its topic ("and what is the
     // default?"); the message alone is kept when the two together find no answer.
-    if (session !== undefined && session.turnCount > 0 && decided.kind !== 'smalltalk' && looksLikeFollowUp(question)) {
+    if (session !== undefined && session.turnCount > 0 && looksLikeFollowUp(question)) {
       const previous = await this.options.messageStore.previousQuestion(session.id)
       if (previous !== undefined) {
         const withContext = this.decide(`${previous.text} ${question}`)
@@ -177,26 +179,21 @@ export class ChatService {
       }
     }
     const { kind, hits } = decided
-    if (decided.smallTalk !== undefined) return { kind, text: smallTalkReply(decided.smallTalk), sources: [], topScore: null }
     const sources = hits.map(toSource)
     const topScore = hits[0]?.score ?? null
     const best = hits[0]
     if (kind === 'answer' && best !== undefined) return { kind, text: `${best.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
     const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${topics.join('; ')}.`
-    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore, contextTurn }
+    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore }
   }
 
-  /** Small talk, answer or no_answer, with why: the evidence goes on the search span and log line. */
+  /** Answer or no_answer, with why: the evidence goes on the search span and log line. */
   private decide (question: string): ReplyDecision {
     return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': SOURCES_PER_ANSWER }, span => {
       const started = performance.now()
-      const decided = decideReply(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER })
+      const decided = decideFromSearch(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER })
       const { hits, evidence, decision } = decided
-      if (decided.smallTalk !== undefined) {
-        span.setAttribute('parley.smalltalk', decided.smallTalk)
-        return decided
-      }
       this.recordSearch(span, hits, started)
       const why = evidence === undefined || decision === undefined
         ? {}

@@ -25,7 +25,11 @@ export interface ReplyDecisionOptions {
 
 export function decideReply (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): ReplyDecision {
   const smallTalk = smallTalkOf(question)
-  if (smallTalk !== undefined) return { kind: 'smalltalk', hits: [], smallTalk }
+  return smallTalk !== undefined ? { kind: 'smalltalk', hits: [], smallTalk } : decideFromSearch(engine, question, options)
+}
+
+/** A question's search and the decision to answer it from the best passage (no small-talk check). */
+export function decideFromSearch (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): ReplyDecision {
   // Markup is not what a question is about: "<script>" would match a passage that mentions scripts.
   const { hits, evidence } = engine.searchWithEvidence(question.replace(MARKUP_TAG, ' '), options.k ?? 3, options.collections)
   const decision = decideAnswer(evidence, options.model ?? DEFAULT_ANSWER_MODEL)

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { ConfigError, loadConfig } from '../config.js'
 import { openDatabase } from '../db/open-database.js'
-import { readDocuments } from '../kb/document-files.js'
+import { DOCUMENT_LIMITS, readDocuments } from '../kb/document-files.js'
 import { KnowledgeBase, type DocumentInput } from '../kb/knowledge-base.js'
 import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-client.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
@@ -29,6 +29,8 @@ export interface ImportOptions {
   path: string
   /** Where documents go: the database (KnowledgeBase) or a running server (KnowledgeBaseClient). */
   knowledgeBase: Pick<KnowledgeBase, 'put'>
+  /** The collection the documents go to; the knowledge base's default when omitted. */
+  collection?: string
   /** Called with 0 before the first document, then after each one. */
   onProgress?: (done: number, total: number) => void
 }
@@ -39,8 +41,8 @@ export class ImportError extends Error {}
 const LISTED = 20
 // Who the audit trail names for imported documents: the operator at the console, not an API key.
 const AUDIT_ACTOR = 'kb:import'
-const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] <folder of .md/.txt files | file.jsonl>\n' +
-  'With --url, PARLEY_API_KEY must hold an admin key of that server.'
+const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] [--collection <name>] <folder of .md/.txt files | file.jsonl>\n' +
+  'With --url, PARLEY_API_KEY must hold an admin key of that server. --collection puts the documents in that collection (default "default").'
 
 /** True for a folder, false for a JSON Lines file; anything else is an ImportError. */
 async function inspectPath (path: string): Promise<boolean> {
@@ -76,7 +78,7 @@ function refusedDocument (error: unknown): boolean {
   return typeof code === 'string' && /^(22|54)/.test(code)
 }
 
-export async function importDocuments ({ path, knowledgeBase, onProgress }: ImportOptions): Promise<ImportSummary> {
+export async function importDocuments ({ path, knowledgeBase, collection, onProgress }: ImportOptions): Promise<ImportSummary> {
   const folder = await inspectPath(path)
   const total = await countSources(path, folder)
   const summary: ImportSummary = { created: 0, replaced: 0, skipped: [], failed: [] }
@@ -98,7 +100,7 @@ export async function importDocuments ({ path, knowledgeBase, onProgress }: Impo
         summary.failed.push({ source, reason: `id ${id} was already imported from ${earlier}` })
       } else {
         try {
-          const created = await knowledgeBase.put(id, { title: document.title, text: document.text, metadata: document.metadata }, AUDIT_ACTOR)
+          const created = await knowledgeBase.put(id, { title: document.title, text: document.text, metadata: document.metadata, ...(collection === undefined ? {} : { collection }) }, AUDIT_ACTOR)
           importedFrom.set(id, source)
           if (created) summary.created++
           else summary.replaced++
@@ -139,7 +141,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
   const fail = (text: string) => { io.stderr.write(`kb:import: ${text}\n`); return 1 }
   let args
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    args = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, collection: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
@@ -149,6 +151,8 @@ export async function main (argv: string[], env: Record<string, string | undefin
   }
   const [given, ...extra] = args.positionals
   if (given === undefined || extra.length > 0) return fail(USAGE)
+  const { collection } = args.values
+  if (collection !== undefined && !new RegExp(DOCUMENT_LIMITS.idPattern).test(collection)) return fail(`--collection must be letters, digits and . _ : - (up to 200), not ${JSON.stringify(collection)}.`)
   // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
   const path = resolve(env.INIT_CWD ?? process.cwd(), given)
   // Checked before opening the database, so a typo does not cost a new database's initdb.
@@ -165,6 +169,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
     const summary = await importDocuments({
       path,
       knowledgeBase: target.knowledgeBase,
+      collection,
       onProgress: bar && ((done, total) => done === 0 ? bar.start(total, 0) : bar.update(done))
     })
     bar?.stop()

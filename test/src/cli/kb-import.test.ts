@@ -214,6 +214,10 @@ t.test('main --url imports through a running server\'s API with an admin key', a
   t.match(await app.knowledgeBase.get('refunds'), { title: 'Refund policy' })
   t.equal(app.searchEngine.search('refund paid days')[0]?.docId, 'refunds', 'the running server searches them at once')
   t.match(await run(['--url', base, dir], { PARLEY_API_KEY: admin }), { code: 0, stdout: '(0 created, 2 replaced)' })
+  t.equal((await app.knowledgeBase.get('refunds')).collection, 'default')
+  t.match(await run(['--url', base, '--collection', 'faq', dir], { PARLEY_API_KEY: admin }), { code: 0, stdout: '(0 created, 2 replaced)' })
+  t.equal((await app.knowledgeBase.get('refunds')).collection, 'faq', '--collection puts the documents in that collection')
+  t.match(await run(['--url', base, '--collection', 'no spaces', dir], { PARLEY_API_KEY: admin }), { code: 1, stderr: /--collection must be letters/ })
   t.match(await run(['--url', base, await jsonlFile(t)], { PARLEY_API_KEY: admin }), { code: 2, stdout: /Imported 3 documents[^]*Failed 4:/ })
 
   t.match(await run(['--url', base, dir], {}), { code: 1, stderr: /PARLEY_API_KEY must hold an admin key/ })
