@@ -37,9 +37,11 @@ const heading = (text: string, format: TextFormat): string => format === 'md' ? 
 const percent = (ratio: number | undefined): string => ratio === undefined ? 'n/a' : `${(ratio * 100).toFixed(1)} %`
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ')
 
+const counted = (count: number, one: string, many = `${one}s`): string => `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`
+
 /** What was read and what could not be: a report never hides a bad file behind a zero. */
 export function renderScan (stats: ScanStats): string[] {
-  const lines = [`Read ${stats.files} files, ${stats.lines.toLocaleString('en-US')} lines; ${stats.entries.toLocaleString('en-US')} entries in the period.`]
+  const lines = [`Read ${counted(stats.files, 'file')}, ${counted(stats.lines, 'line')}; ${counted(stats.entries, 'entry', 'entries')} in the period.`]
   if (stats.badLines > 0) lines.push(`! ${stats.badLines} lines were not JSON log entries and were skipped.`)
   for (const { file, error } of stats.truncatedFiles) lines.push(`! ${file} is truncated or corrupt (${error}); its lines before the damage were read.`)
   for (const { file, error } of stats.unreadableFiles) lines.push(`! ${file} could not be read (${error}).`)

@@ -171,7 +171,8 @@ export class ChatService {
     if (session !== undefined && session.turnCount > 0 && looksLikeFollowUp(question)) {
       const previous = await this.options.messageStore.previousQuestion(session.id)
       if (previous !== undefined) {
-        const withContext = this.decide(`${previous.text} ${question}`)
+        // The message twice: its own words say what is asked, the previous question only its topic.
+        const withContext = this.decide(`${previous.text} ${question} ${question}`)
         if (withContext.kind === 'answer') {
           decided = withContext
           contextTurn = previous.turn
@@ -208,7 +209,8 @@ export class ChatService {
     // GenAI retrieval conventions; the query text is never an attribute (it may hold personal data).
     return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': k }, span => {
       const started = performance.now()
-      const hits = this.options.searchEngine.search(query, k, collection === undefined ? undefined : new Set([collection]))
+      // Unscoped, /search looks where questions are answered from (see KB_BUNDLED_DOCS).
+      const hits = this.options.searchEngine.search(query, k, collection === undefined ? this.options.answerCollections?.() : new Set([collection]))
       this.recordSearch(span, hits, started)
       log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ms: round(performance.now() - started) }, 'search.performed')
       return hits

@@ -7,6 +7,26 @@ import { smallTalkOf, type SmallTalk } from './small-talk.js'
 
 const MARKUP_TAG = /<\/?[A-Za-z][^<>]*>/g
 
+/**
+ * The question without markup, which is not what it is about: "<script>alert(1)</script>" would
+ * match a passage on alerts. Script and style elements go whole (found with indexOf, so that
+ * crafted text cannot make it backtrack), other tags leave their text.
+ */
+export function withoutMarkup (question: string): string {
+  const lower = question.toLowerCase()
+  const element = /<(script|style)\b/g
+  let kept = ''
+  let from = 0
+  for (let match = element.exec(lower); match !== null; match = element.exec(lower)) {
+    kept += `${question.slice(from, match.index)} `
+    const close = lower.indexOf(`</${match[1]!}`, match.index)
+    const end = close < 0 ? -1 : lower.indexOf('>', close)
+    from = end < 0 ? question.length : end + 1
+    element.lastIndex = from
+  }
+  return `${kept}${question.slice(from)}`.replace(MARKUP_TAG, ' ')
+}
+
 export interface ReplyDecision {
   kind: 'answer' | 'no_answer' | 'smalltalk'
   hits: SearchHit[]
@@ -30,8 +50,7 @@ export function decideReply (engine: SearchEngine, question: string, options: Re
 
 /** A question's search and the decision to answer it from the best passage (no small-talk check). */
 export function decideFromSearch (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): ReplyDecision {
-  // Markup is not what a question is about: "<script>" would match a passage that mentions scripts.
-  const { hits, evidence } = engine.searchWithEvidence(question.replace(MARKUP_TAG, ' '), options.k ?? 3, options.collections)
+  const { hits, evidence } = engine.searchWithEvidence(withoutMarkup(question), options.k ?? 3, options.collections)
   const decision = decideAnswer(evidence, options.model ?? DEFAULT_ANSWER_MODEL)
   return { kind: decision.answer && hits.length > 0 ? 'answer' : 'no_answer', hits, evidence, decision }
 }

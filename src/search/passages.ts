@@ -23,8 +23,8 @@ interface Block {
   section: number
   text: string
   words: number
-  /** Code blocks are split on lines, not sentences, when too long. */
-  code: boolean
+  /** Code blocks and tables are split on lines, not sentences, when too long: a row is a unit. */
+  byLines: boolean
 }
 
 const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/
@@ -32,6 +32,10 @@ const FENCE = /^ {0,3}(`{3,}|~{3,})/
 const SETEXT_UNDERLINE = /^ {0,3}(={2,}|-{2,})[ \t]*$/
 const THEMATIC_BREAK = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/
 const BLANK = /^[ \t]*$/
+const TABLE_ROW = /^\s*\|/
+const TABLE_RULE = /^\s*\|[\s|:-]*$/
+
+export const isTableRow = (line: string): boolean => TABLE_ROW.test(line)
 
 function countWords (text: string): number {
   let n = 0
@@ -77,6 +81,29 @@ export function splitSentences (text: string): string[] {
   const rest = text.slice(start).trim()
   if (rest.length > 0) sentences.push(rest)
   return sentences
+}
+
+/**
+ * The text's sentences, except that each row of a Markdown table is a unit of its own: a table
+ * has no sentence ends, and cut anywhere it quotes half a row. Rule rows (| --- |) are left out.
+ */
+export function splitSentencesAndRows (text: string): string[] {
+  const units: string[] = []
+  let prose: string[] = []
+  const flush = (): void => {
+    if (prose.length > 0) units.push(...splitSentences(prose.join('\n')))
+    prose = []
+  }
+  for (const line of text.split('\n')) {
+    if (!TABLE_ROW.test(line)) {
+      prose.push(line)
+      continue
+    }
+    flush()
+    if (!TABLE_RULE.test(line)) units.push(line.trim())
+  }
+  flush()
+  return units
 }
 
 /** Splits an over-long run of words into nearly equal chunks at word boundaries. */
@@ -144,8 +171,9 @@ function readBlocks (markdown: string): { blocks: Block[], headings: string[] } 
   const flush = (): void => {
     if (paragraph.length === 0) return
     const text = paragraph.join('\n').trim()
+    const table = paragraph.every(line => TABLE_ROW.test(line))
     paragraph = []
-    if (text.length > 0) blocks.push({ heading, section, text, words: countWords(text), code: false })
+    if (text.length > 0) blocks.push({ heading, section, text, words: countWords(text), byLines: table })
   }
   const setHeading = (text: string): void => {
     section++
@@ -159,7 +187,7 @@ function readBlocks (markdown: string): { blocks: Block[], headings: string[] } 
       code.push(line)
       if (line.trim().startsWith(fence)) {
         const text = code.join('\n')
-        blocks.push({ heading, section, text, words: countWords(text), code: true })
+        blocks.push({ heading, section, text, words: countWords(text), byLines: true })
         fence = undefined
         code = []
       }
@@ -194,7 +222,7 @@ function readBlocks (markdown: string): { blocks: Block[], headings: string[] } 
   if (fence !== undefined && code.length > 0) {
     // An unclosed fence keeps its text: dropping it would make content unsearchable.
     const text = code.join('\n')
-    blocks.push({ heading, section, text, words: countWords(text), code: true })
+    blocks.push({ heading, section, text, words: countWords(text), byLines: true })
   }
   flush()
   return { blocks, headings }
@@ -206,8 +234,8 @@ function readBlocks (markdown: string): { blocks: Block[], headings: string[] } 
  * - A new passage starts at every heading; the passage carries that heading.
  * - Consecutive paragraphs under one heading are merged while the result stays within
  *   maxWords, so short paragraphs do not become passages of their own.
- * - A paragraph longer than maxWords is split on sentence boundaries (code blocks on
- *   lines) into nearly equal parts; a single over-long sentence is cut between words.
+ * - A paragraph longer than maxWords is split on sentence boundaries (code blocks and
+ *   tables on lines) into nearly equal parts; a single over-long sentence is cut between words.
  *
  * Total: never throws, and always returns at least one passage, so every stored
  * document has a passage row to point at. Empty or blank text gives
@@ -233,8 +261,8 @@ export function splitIntoPassages (text: string, options: SplitOptions = {}): Pa
   while (i < blocks.length) {
     const first = blocks[i] as Block
     if (first.words > maxWords) {
-      const units = first.code ? first.text.split('\n') : splitSentences(first.text)
-      for (const chunk of pack(units, maxWords, first.code ? '\n' : ' ')) emit(first.heading, chunk)
+      const units = first.byLines ? first.text.split('\n') : splitSentences(first.text)
+      for (const chunk of pack(units, maxWords, first.byLines ? '\n' : ' ')) emit(first.heading, chunk)
       i++
       continue
     }

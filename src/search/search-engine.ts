@@ -1,4 +1,4 @@
-import { splitSentences, type Passage } from './passages.js'
+import { isTableRow, splitSentencesAndRows, type Passage } from './passages.js'
 import { analyze, createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'
 
 export interface SearchDocument {
@@ -455,12 +455,13 @@ export class SearchEngine {
    * opening is used, so a passage with text never gets an empty snippet.
    */
   private snippet (text: string, weights: Map<string, number>, matches: TermMatcher, max: number): string {
-    const sentences = splitSentences(text)
+    const sentences = splitSentencesAndRows(text)
     if (sentences.length === 0) return ''
     const bestIndex = sentences.length === 1 ? 0 : bestSentence(sentences, weights, matches)
     let snippet = (sentences[bestIndex] as string).replace(/\s+/g, ' ')
     for (let i = bestIndex + 1; i < sentences.length && snippet.length < max; i++) {
-      const longer = `${snippet} ${(sentences[i] as string).replace(/\s+/g, ' ')}`
+      const next = sentences[i] as string
+      const longer = `${snippet}${isTableRow(next) ? '\n' : ' '}${next.replace(/\s+/g, ' ')}`
       if (longer.length > max) break
       snippet = longer
     }

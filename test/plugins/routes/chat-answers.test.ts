@@ -42,6 +42,8 @@ t.test('the bundled docs answer until a team imports its own documents; then the
   t.ok(scoped.results.length > 0, 'the bundled docs are still searchable, scoped by collection')
   t.same((await app.inject({ url: '/v1/kb/search?q=refund&collection=parley', headers })).json().results.filter((hit: { doc_id: string }) => hit.doc_id === 'refunds'), [], 'and the scope keeps other collections out')
   t.equal((await app.inject({ url: '/v1/kb/documents/refunds', headers })).json().collection, 'default')
+  t.match((await ask('/search traces')).reply, /No documents match/, '/search looks where questions are answered from')
+  t.match((await ask('/search traces --in parley')).reply, /Viewing traces/, 'and --in parley into the bundled docs')
 })
 
 t.test('KB_BUNDLED_DOCS=always keeps the bundled docs answering beside the team\'s', async t => {
@@ -64,6 +66,16 @@ t.test('a follow-up is searched with the question before it, and the transcript 
   const messages = (await app.inject({ url: `/v1/sessions/${first.session_id}/messages` })).json().messages
   t.match(messages.find((m: { turn: number, role: string }) => m.turn === 2 && m.role === 'bot'), { context_turn: 1 }, 'the reply records the turn that gave it context')
   t.match(messages.find((m: { turn: number, role: string }) => m.turn === 1 && m.role === 'bot'), { context_turn: null })
+})
+
+t.test('a follow-up asks its own question about the topic before it', async t => {
+  const { app } = await appWithLines(t)
+  const shipping = { id: 'shipping', title: 'Shipping FAQ', text: '# Shipping FAQ\n\n## Where do you ship?\n\nWe ship to every country in the European Union.\n\n## How long does shipping take?\n\nStandard shipping takes 3 to 5 business days.\n\n## How much does shipping cost?\n\nStandard shipping is free on orders over 50 euros; below that it costs 4.90 euros.' }
+  await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [shipping, refunds] } })
+  const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How long does shipping take?' } })).json()
+  t.match(first.reply, /3 to 5 business days/)
+  const cost = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'and how much does it cost?', session_id: first.session_id } })).json()
+  t.match(cost.reply, /4\.90 euros/, 'the cost of shipping, not its time again')
 })
 
 t.test('a refused question names the nearest topics; the log line says why it was refused or answered', async t => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decideReply } from '../../../src/chat/reply-decision.js'
+import { decideReply, withoutMarkup } from '../../../src/chat/reply-decision.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 
 const engine = new SearchEngine()
@@ -9,9 +9,16 @@ t.test('small talk is decided before any search', async t => {
   t.same(decideReply(engine, 'thanks!'), { kind: 'smalltalk', hits: [], smallTalk: 'thanks' })
 })
 
-t.test('markup tags are not searched for: "<script>" is not a question about scripts', async t => {
+t.test('markup is not searched for: "<script>" is not a question about scripts, nor its code one about alerts', async t => {
+  t.equal(withoutMarkup('<script>alert(1)</script> and <b>bold</b> words'), '  and  bold  words')
+  t.equal(withoutMarkup('<SCRIPT type="x">run()</Script >after'), ' after')
+  t.equal(withoutMarkup('before <style>p { color: red }'), 'before  ', 'an element left open ends the text')
   t.equal(decideReply(engine, '<script>alert(1)</script>').kind, 'no_answer')
   t.equal(decideReply(engine, 'how do I run the import script?').kind, 'answer')
+  const crafted = '<script'.repeat(600)
+  const started = performance.now()
+  withoutMarkup(crafted)
+  t.ok(performance.now() - started < 50, 'crafted openers cost no backtracking')
 })
 
 t.test('the decision carries its evidence and confidence', async t => {
