@@ -9,7 +9,9 @@ COPY src src
 COPY plugins plugins
 COPY otel otel
 COPY bench bench
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+COPY scripts scripts
+COPY web web
+RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 # Everything the app writes is under folders the node user owns (/app is root's): the weekly

@@ -71,7 +71,7 @@ function run (engine: SearchEngine, turns: Turn[], model: AnswerModel): Outcome[
     const decision = decideReply(engine, turn.text, { model })
     return {
       turn,
-      features: decision.evidence === undefined ? undefined : features(decision.evidence),
+      features: decision.kind === 'smalltalk' ? undefined : features(decision.evidence),
       answeredFrom: decision.kind === 'answer' ? decision.hits[0]?.docId : undefined,
       best: decision.hits[0]?.docId
     }

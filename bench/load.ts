@@ -38,6 +38,11 @@
  *    sampled, OTLP to a receiver in this process, log records exported) and OTEL_SDK_DISABLED=true,
  *    in interleaved rounds; goals: full ≥ 0.80 of off's answered/s, p99 ≤ 1.5× off's.
  *
+ * 5. With --turn-traces: 50 clients on two servers with the SDK preloaded and no collector (every
+ *    OTLP exporter off, so the turn traces are all that spans are made for), one keeping each
+ *    turn's spans and log lines (the default) and one with TURN_TRACE_RETENTION_DAYS=0, in
+ *    interleaved rounds; goal: on ≥ 0.95 of off's answered/s. The rows written are counted after.
+ *
  * Engines: PGlite by default; --engine postgres or both for server PostgreSQL at
  * BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres; setting it alone picks
  * postgres), where each server and pgbench get a scratch database, dropped afterwards.
@@ -45,6 +50,7 @@
  *   npm run bench:load                                   # PGlite, 8 s per step: about 2 minutes
  *   npm run bench:load -- --engine both --telemetry      # about 7 minutes
  *   npm run bench:load -- --engine postgres --seconds 5 --limit-seconds 3 --burst 500 --rounds 2
+ *   npm run bench:load -- --turn-traces --seconds 5 --limit-seconds 2 --burst 300 --rounds 6
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -70,9 +76,11 @@ const flags = benchFlags('bench:load', {
   'limit-seconds': { kind: 'seconds', default: 5, meaning: 'seconds per pgbench or PGlite-loop step' },
   burst: { kind: 'count', default: 1500, meaning: 'turns sent at once' },
   telemetry: { kind: 'switch', meaning: 'also measure full telemetry against off at 50 clients' },
-  rounds: { kind: 'count', default: 4, meaning: 'telemetry rounds' }
+  'turn-traces': { kind: 'switch', meaning: 'also measure keeping turn traces against not at 50 clients' },
+  rounds: { kind: 'count', default: 4, meaning: 'telemetry and turn-trace rounds' }
 })
 const { seconds, burst: burstSize, telemetry, rounds } = flags
+const turnTraces = flags['turn-traces']
 const limitSeconds = flags['limit-seconds']
 
 const CLIENTS = [1, 4, 16, 50]
@@ -91,7 +99,8 @@ const GOALS = {
   refusalP99Ms: 50,
   burstGoalSeconds: 1,
   telemetryThroughput: 0.8,
-  telemetryP99: 1.5
+  telemetryP99: 1.5,
+  turnTracesThroughput: 0.95
 }
 // Our bootstrap as `npm start` preloads it.
 const PRELOAD = new URL('../otel/instrumentation.js', import.meta.url).href
@@ -393,7 +402,9 @@ interface EngineRun {
   turnLimit: number
   alive: boolean
   telemetry?: { full: Step[], off: Step[], exported: { spans: number, logs: number, metrics: number }, offExported: number }
+  turnTraces?: { on: Step[], off: Step[], rows: { on: TraceRows, off: TraceRows } }
 }
+interface TraceRows { rows: number, withSpans: number, withLogs: number }
 
 /** Storage for one server: a scratch database on the PostgreSQL server, or a PGlite folder under `folder`. */
 async function storage (key: EngineKey, folder: string, name: string): Promise<Pick<Parley, 'databases' | 'drop'> & { env: Record<string, string> }> {
@@ -403,23 +414,23 @@ async function storage (key: EngineKey, folder: string, name: string): Promise<P
 }
 
 /** A Parley server, the sessions it has open, and its scratch database (on PostgreSQL), dropped after it. */
-interface Parley { server: Server, sessions: string[], databases: string[], drop: () => Promise<void> }
+interface Parley { server: Server, sessions: string[], databases: string[], drop: () => Promise<void>, env: Record<string, string> }
 
-interface ParleyOptions { key: EngineKey, folder: string, name: string, sessions: number, telemetry?: { endpoint: string, full: boolean } }
+interface ParleyOptions { key: EngineKey, folder: string, name: string, sessions: number, telemetry?: { endpoint: string, full: boolean }, env?: Record<string, string>, processEnv?: Record<string, string> }
 
 /**
  * Starts Parley as production runs it (logging to its files, the telemetry preload: off unless
  * told), opens its sessions and warms it up with a short unrecorded closed loop, so JIT
  * compilation and cold caches do not count.
  */
-async function startParley ({ key, folder, name, sessions: sessionCount, telemetry: otel }: ParleyOptions): Promise<Parley> {
+async function startParley ({ key, folder, name, sessions: sessionCount, telemetry: otel, ...given }: ParleyOptions): Promise<Parley> {
   process.stderr.write(`${key} ${name}: starting, opening ${sessionCount} sessions…\n`)
   const { env, databases, drop } = await storage(key, folder, name)
-  const processEnv: Record<string, string> = otel === undefined
+  const processEnv: Record<string, string> = given.processEnv ?? (otel === undefined
     ? { OTEL_SDK_DISABLED: 'true' }
-    : { OTEL_EXPORTER_OTLP_ENDPOINT: `${otel.endpoint}/${key}-${name}`, ...(otel.full ? { OTEL_TRACES_SAMPLER: 'always_on' } : { OTEL_SDK_DISABLED: 'true' }) }
+    : { OTEL_EXPORTER_OTLP_ENDPOINT: `${otel.endpoint}/${key}-${name}`, ...(otel.full ? { OTEL_TRACES_SAMPLER: 'always_on' } : { OTEL_SDK_DISABLED: 'true' }) })
   const server = await startServer({
-    env: { ...BENCH_APP_ENV, ...env, LOG_DIR: join(folder, `logs-${name}`) },
+    env: { ...BENCH_APP_ENV, ...env, LOG_DIR: join(folder, `logs-${name}`), ...given.env },
     processLogging: true,
     stdout: 'ignore',
     execArgv: ['--import', PRELOAD],
@@ -427,7 +438,7 @@ async function startParley ({ key, folder, name, sessions: sessionCount, telemet
   })
   const sessions = await prepare(server.port, sessionCount)
   await closedLoop(server.port, sessions, Math.max(...CLIENTS), WARM_UP_SECONDS)
-  return { server, sessions, databases, drop }
+  return { server, sessions, databases, drop, env }
 }
 
 async function loadSteps (key: EngineKey, folder: string): Promise<Pick<EngineRun, 'steps' | 'capacity' | 'turnLimit' | 'alive'>> {
@@ -495,6 +506,46 @@ async function telemetryRounds (key: EngineKey, folder: string, receiver: OtlpCo
   }
 }
 
+/** The turn_traces rows a stopped server left: all, with spans, with log lines. */
+async function traceRows (env: Record<string, string>): Promise<TraceRows> {
+  const db: Database = env.DATABASE_URL === undefined ? await openPGliteDatabase(env.DATA_DIR!) : await openPostgresDatabase(env.DATABASE_URL, 1)
+  try {
+    const { rows } = await db.query<TraceRows>(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE jsonb_array_length(spans) > 0)::int AS "withSpans",
+      count(*) FILTER (WHERE jsonb_array_length(logs) > 0)::int AS "withLogs" FROM turn_traces`)
+    return rows[0]!
+  } finally {
+    await db.close()
+  }
+}
+
+/** Turn traces kept against not, 50 clients, the SDK on with no collector, in interleaved rounds. */
+async function turnTraceRounds (key: EngineKey, folder: string): Promise<NonNullable<EngineRun['turnTraces']>> {
+  const clients = Math.max(...CLIENTS)
+  const noCollector = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }
+  // The SDK and PGlite starting in one thread can hold the event loop past under-pressure's second
+  // just as the sessions are opened: both servers leave that check off, the rest of the policy on.
+  const common = { MAX_EVENT_LOOP_DELAY_MS: '0' }
+  const contenders: Array<{ name: string, env: Record<string, string>, steps: Step[] }> = [{ name: 'traces-on', env: common, steps: [] }, { name: 'traces-off', env: { ...common, TURN_TRACE_RETENTION_DAYS: '0' }, steps: [] }]
+  const started: Array<Parley & { contender: typeof contenders[number] }> = []
+  const rows: TraceRows[] = []
+  try {
+    for (const contender of contenders) started.push({ contender, ...await startParley({ key, folder, name: contender.name, sessions: clients, env: contender.env, processEnv: noCollector }) })
+    await inRotatingRounds(started, rounds, async (parley, round) => {
+      const { contender, server, sessions } = parley
+      process.stderr.write(`${key}: turn-trace round ${round + 1}/${rounds}, ${contender.name}, ${clients} clients, ${seconds} s…\n`)
+      contender.steps.push(await step(parley, contender.name, seconds, async () => await closedLoop(server.port, sessions, clients, seconds)))
+    })
+  } finally {
+    // Stopping writes what each had queued; then its rows are counted.
+    for (const { server, drop, env } of started) {
+      await server.stop()
+      rows.push(await traceRows(env).catch(() => ({ rows: -1, withSpans: -1, withLogs: -1 })))
+      await drop()
+    }
+  }
+  return { on: contenders[0]!.steps, off: contenders[1]!.steps, rows: { on: rows[0]!, off: rows[1]! } }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run.
 
@@ -525,6 +576,7 @@ try {
     const name = key === 'pglite' ? 'PGlite' : limits[0]!.name.replace(/^pgbench, /, '')
     const run: EngineRun = { key, name, limits, ...await loadSteps(key, folder) }
     if (receiver !== undefined) run.telemetry = await telemetryRounds(key, folder, receiver, endpoint!)
+    if (turnTraces) run.turnTraces = await turnTraceRounds(key, folder)
     runs.push(run)
   }
 } finally {
@@ -602,6 +654,10 @@ if (telemetry) {
   goal('telemetry: full / off, answered/s at 50 clients', `≥ ${GOALS.telemetryThroughput.toFixed(2)}`, run => ratio(summary(run.telemetry!.full).rps / summary(run.telemetry!.off).rps, GOALS.telemetryThroughput))
   goal('telemetry: full / off, p99 at 50 clients', `≤ ${GOALS.telemetryP99.toFixed(2)}`, run => ratio(summary(run.telemetry!.full).p99 / summary(run.telemetry!.off).p99, GOALS.telemetryP99, false))
 }
+if (turnTraces) {
+  const rps = (steps: Step[]): number => median(steps.map(s => s.answeredPerSecond))
+  goal('turn traces: on / off, answered/s at 50 clients', `≥ ${GOALS.turnTracesThroughput.toFixed(2)}`, run => ratio(rps(run.turnTraces!.on) / rps(run.turnTraces!.off), GOALS.turnTracesThroughput))
+}
 for (const line of formatTable(goalRows)) console.log(`  ${line}`)
 
 if (telemetry) {
@@ -620,6 +676,18 @@ if (telemetry) {
     console.log(`  ${run.name}, full exported ${count(spans)} spans, ${count(logs)} log records and ${count(metrics)} metric exports`)
   }
 }
+if (turnTraces) {
+  console.log(`\nTurn traces, ${Math.max(...CLIENTS)} clients, ${rounds} rounds × ${seconds} s each (order rotated), the SDK preloaded with every exporter off (no collector): on = TURN_TRACE_RETENTION_DAYS=7 (the default), off = 0\n`)
+  const table = [['engine', 'configuration', 'answered/s per round', 'median', 'p99 ms per round', 'median p99', 'refused', 'other', 'CPU elsewhere, max', 'rows (with spans, with logs)']]
+  for (const run of runs) {
+    for (const [name, steps, rows] of [['on', run.turnTraces!.on, run.turnTraces!.rows.on], ['off', run.turnTraces!.off, run.turnTraces!.rows.off]] as const) {
+      table.push([run.name, name, steps.map(s => s.answeredPerSecond.toFixed(0)).join(' / '), median(steps.map(s => s.answeredPerSecond)).toFixed(0),
+        steps.map(s => latency(s.p99)).join(' / '), latency(median(steps.map(s => s.p99))), percent(steps.reduce((sum, s) => sum + s.refused, 0) / steps.reduce((sum, s) => sum + s.total, 0)), String(steps.reduce((sum, s) => sum + otherCount(s), 0)),
+        percent(Math.max(...steps.map(s => s.cpuElsewhere ?? 0))), `${count(rows.rows)} (${count(rows.withSpans)}, ${count(rows.withLogs)})`])
+    }
+  }
+  for (const line of formatTable(table)) console.log(`  ${line}`)
+}
 console.log(`\nRun time: ${((performance.now() - runStarted) / 1000).toFixed(0)} s`)
 
 const failures: string[] = []
@@ -629,6 +697,9 @@ for (const run of runs) {
   const t = run.telemetry
   if (t !== undefined && (t.exported.spans === 0 || t.exported.logs === 0 || t.exported.metrics === 0)) failures.push(`full telemetry on ${run.name} exported no spans, log records or metrics: it was not on`)
   if (t !== undefined && t.offExported > 0) failures.push(`the server with OTEL_SDK_DISABLED=true on ${run.name} exported telemetry: off was not off`)
+  const kept = run.turnTraces?.rows
+  if (kept !== undefined && (kept.on.withSpans <= 0 || kept.on.withLogs <= 0)) failures.push(`the server keeping turn traces on ${run.name} wrote no rows with spans and log lines: it was not on`)
+  if (kept !== undefined && kept.off.rows !== 0) failures.push(`the server with TURN_TRACE_RETENTION_DAYS=0 on ${run.name} wrote turn traces: off was not off`)
 }
 for (const problem of receiver?.rejected ?? []) failures.push(`the receiver could not read an export: ${problem}`)
 for (const failure of failures) console.log(`\n!!! ${failure}: these figures are not a valid measurement !!!`)
@@ -636,7 +707,7 @@ if (failures.length > 0) process.exitCode = 1
 
 // Not a failure of the run, but figures measured while something else took a tenth of a core or
 // more compare with nothing: say how many, and how bad.
-const elsewhere = runs.flatMap(run => [...run.limits, ...run.steps, ...run.telemetry?.full ?? [], ...run.telemetry?.off ?? []].map(m => m.cpuElsewhere ?? 0))
+const elsewhere = runs.flatMap(run => [...run.limits, ...run.steps, ...run.telemetry?.full ?? [], ...run.telemetry?.off ?? [], ...run.turnTraces?.on ?? [], ...run.turnTraces?.off ?? []].map(m => m.cpuElsewhere ?? 0))
 const disturbed = elsewhere.filter(share => share >= DISTURBED)
 if (disturbed.length > 0) {
   console.log(`\n! Other processes used ${percent(DISTURBED)} of a core or more during ${disturbed.length} of the ${elsewhere.length} measurements (up to ${percent(Math.max(...disturbed))}: the "CPU elsewhere" columns). Those figures are disturbed; run again on a quiet machine.`)

@@ -8,7 +8,7 @@ import { createNoopMeter, diag, DiagLogLevel, type Span } from '@opentelemetry/a
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
-import { AlwaysOnSampler, ParentBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base'
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import { loadEnvFile } from '../src/env-file.js'
@@ -18,6 +18,7 @@ import { maskUrl } from '../src/logging/mask-credentials.js'
 import { prometheusScrape } from './metrics.js'
 import { dropCounter, otlpExporters } from './exporters.js'
 import { telemetry, withoutPreload } from './telemetry.js'
+import { TurnSpanCollector } from './turn-span-collector.js'
 
 // .env first: the OTEL_* variables below may come from it.
 loadEnvFile()
@@ -99,6 +100,13 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   const scrape = prometheusScrape()
   const { traceExporter, metricReaders, logRecords } = otlpExporters(protocol, drops)
   const resource = resourceAttributes()
+  // Chat turns' spans are kept in the process too, for the console (otel/turn-span-collector.ts).
+  // Given span processors, the SDK no longer makes the exporter's batch processor from
+  // traceExporter: made here, it reads the same OTEL_BSP_* variables, and its full queue is still
+  // the diag warning counted above.
+  const turnSpans = new TurnSpanCollector()
+  const spanProcessors: SpanProcessor[] = [turnSpans]
+  if (traceExporter !== undefined) spanProcessors.push(new BatchSpanProcessor(traceExporter))
   const instrumentations = [
     ...getNodeAutoInstrumentations({
       // One span per file read, DNS lookup or socket would bury the spans that matter.
@@ -114,7 +122,12 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
       '@opentelemetry/instrumentation-pino': { disableLogSending: true },
       // A span per statement, but none per pool checkout (two more per turn): a checkout takes no
       // time unless the pool is exhausted, which db.client.connection.pending_requests shows.
-      '@opentelemetry/instrumentation-pg': { ignoreConnectSpans: true }
+      '@opentelemetry/instrumentation-pg': { ignoreConnectSpans: true },
+      // The model call is Parley's own `chat {model}` span and GenAI metrics (src/llm/answer-writer.ts),
+      // with its deadlines and fallback reason and the conventions' version it pins. The openai
+      // instrumentation would add a second span and a second series of the same metrics, under an
+      // older attribute (gen_ai.system), and could record prompts unscrubbed.
+      '@opentelemetry/instrumentation-openai': { enabled: false }
     }),
     // The server span of each request (it continues a caller's traceparent). A span per Fastify
     // hook, and one around the route handler (the server span names the route already, and a
@@ -127,7 +140,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     // Exporters of our own (counting what they lose); given a reader, the SDK no longer makes
     // the OTLP one, so both are made, by the same variables, in otel/exporters.ts. Log records
     // are made by the log router's worker (otel/log-records.ts), so the SDK gets no processor.
-    traceExporter,
+    spanProcessors,
     sampler: sampler(),
     // The tracing context shares the logging context's AsyncLocalStorage (otel/context-manager.ts),
     // imported only now: it loads the logging modules, pino among them, which must come after the
@@ -149,6 +162,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER || DEFAULT_SAMPLER })
   telemetry.dropped = () => drops.totals()
   telemetry.countLost = (signal, count) => drops.add(signal, count)
+  telemetry.turnSpans = turnSpans
   if (logRecords) telemetry.logRecords = { protocol, resource }
   telemetry.shutdown = async () => {
     // A collector that is down must not hold the shutdown: what is not out in time is dropped.

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { availableParallelism } from 'node:os'
 import { metrics, type Counter, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
+import { GenAiMetric, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from '../src/llm/gen-ai-conventions.js'
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
 import { memoryLimitBytes } from '../src/health/process-resources.js'
@@ -28,6 +29,8 @@ export interface Instruments {
   turns: Counter
   /** chatbot_feedback_total{rating} */
   feedback: Counter
+  /** chatbot_unanswered_total{topic}: no_answer turns by their nearest document's id (as many values as documents), for the UnansweredTopic alert */
+  unanswered: Counter
   /** chatbot_errors_total{type}: unhandled errors (500s) by error type */
   errors: Counter
   /** chatbot_search_duration_seconds and chatbot_search_results */
@@ -42,6 +45,16 @@ export interface Instruments {
   connectionErrors: Counter
   /** chatbot_shed_requests_total{reason}: refused with 503 by load shedding */
   shedRequests: Counter
+  /** chatbot_turn_traces_dropped_total{reason}: turn traces (or their spans) the console will not have */
+  turnTracesDropped: Counter
+  /** The GenAI conventions' client metrics of the model that writes answers (src/llm/gen-ai-conventions.ts) */
+  genAiTokenUsage: Histogram
+  genAiOperationDuration: Histogram
+  genAiTimeToFirstChunk: Histogram
+  /** chatbot_llm_fallbacks_total{reason}: answers the model was asked for and did not write */
+  llmFallbacks: Counter
+  /** chatbot_llm_cost_usd_total{gen_ai_request_model}: what the model's calls cost, from LLM_PRICE_* */
+  llmCost: Counter
 }
 
 /** Why a request was refused: a turn that could not be answered in time, under-pressure's limits, a database that does not answer. */
@@ -56,6 +69,7 @@ export function createInstruments (meter: Meter): Instruments {
     inFlight: meter.createUpDownCounter('chatbot_requests_in_flight', { description: 'Requests being served now' }),
     turns: meter.createCounter('chatbot_turns', { description: 'Chat turns by reply kind' }),
     feedback: meter.createCounter('chatbot_feedback', { description: 'Feedback given with /feedback, by rating' }),
+    unanswered: meter.createCounter('chatbot_unanswered', { description: 'no_answer turns by the id of their nearest document (topic), "none" when no document came near' }),
     errors: meter.createCounter('chatbot_errors', { description: 'Unhandled errors (HTTP 500) by error type' }),
     searchDuration: meter.createHistogram('chatbot_search_duration_seconds', { unit: 's', description: 'Knowledge-base search time', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
     searchResults: meter.createHistogram('chatbot_search_results', { description: 'Documents found per search', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 10, 20, 50] } }),
@@ -63,7 +77,13 @@ export function createInstruments (meter: Meter): Instruments {
     sessionTurns: meter.createHistogram('chatbot_session_turns', { description: 'Turns per session, as sessions end', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89] } }),
     statementDuration: meter.createHistogram('chatbot_db_statement_duration_seconds', { unit: 's', description: 'Database statement time, both engines', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
     connectionErrors: meter.createCounter('chatbot_db_connection_errors', { description: 'Statements that failed for want of a database connection' }),
-    shedRequests: meter.createCounter('chatbot_shed_requests', { description: 'Requests refused with 503 by load shedding, by reason' })
+    shedRequests: meter.createCounter('chatbot_shed_requests', { description: 'Requests refused with 503 by load shedding, by reason' }),
+    turnTracesDropped: meter.createCounter('chatbot_turn_traces_dropped', { description: 'Chat turns whose trace and log lines were not kept (or kept truncated), by reason' }),
+    genAiTokenUsage: meter.createHistogram(GenAiMetric.tokenUsage, { unit: '{token}', description: 'Number of input and output tokens used', advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS } }),
+    genAiOperationDuration: meter.createHistogram(GenAiMetric.operationDuration, { unit: 's', description: 'GenAI operation duration', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } }),
+    genAiTimeToFirstChunk: meter.createHistogram(GenAiMetric.timeToFirstChunk, { unit: 's', description: 'Time to receive the first chunk of a streamed answer', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } }),
+    llmFallbacks: meter.createCounter('chatbot_llm_fallbacks', { description: 'Answers the language model was asked for and did not write (the extractive reply was sent), by reason' }),
+    llmCost: meter.createCounter('chatbot_llm_cost_usd', { unit: '{USD}', description: 'What the language model\'s calls cost, in US dollars, from the configured prices' })
   }
   // Known series start at 0, so rate() and increase() see the first one (a new series has no "before").
   instruments.connectionErrors.add(0)

@@ -5,6 +5,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Signal } from './exporters.js'
 import type { LogRecordsOptions } from './log-records.js'
+import type { TurnSpanSink } from './turn-span-collector.js'
 
 export interface Telemetry {
   /** Answers a Prometheus scrape from the SDK's metrics; undefined when telemetry is off. */
@@ -17,6 +18,11 @@ export interface Telemetry {
   logRecords?: LogRecordsOptions
   /** Adds telemetry lost outside the SDK's own exporters (the log router's log records). */
   countLost?: (signal: Signal, count: number) => void
+  /**
+   * The span processor that keeps chat turns' spans in the process (otel/turn-span-collector.ts):
+   * the app sets where they go (plugins/turn-traces.ts); undefined when telemetry is off.
+   */
+  turnSpans?: { setSink: (sink: TurnSpanSink | undefined) => void }
   /** Flushes and stops the SDK's exporters; resolves at once when telemetry is off. */
   shutdown: () => Promise<void>
   /**

@@ -9,7 +9,8 @@ import type { Logger } from 'pino'
 import { resolve } from 'node:path'
 import { AlertEvaluator, type AlertState, type ReadMeasure } from '../src/alerts/alert-evaluator.js'
 import type { AlertNotification } from '../src/alerts/alert-notification.js'
-import { loadAlertRules, type AlertRule } from '../src/alerts/alert-rules.js'
+import { loadAlertRules, QUALITY_MEASURES, type AlertRule } from '../src/alerts/alert-rules.js'
+import { qualityFigures, type QualityFigures } from '../src/alerts/quality-measures.js'
 import { NotificationDispatcher } from '../src/alerts/notification-dispatcher.js'
 import { createNotifiers } from '../src/alerts/notifiers.js'
 import { diskSpace, ResourceSampler, type ResourceSample } from '../src/health/process-resources.js'
@@ -47,6 +48,9 @@ export default fp(async function alertsPlugin (app) {
   const resources = new ResourceSampler()
   let disk: Awaited<ReturnType<typeof diskSpace>>
   let activeSessions: number | undefined
+  // The transcript's figures for each window a quality rule reads, refreshed at each evaluation.
+  const qualityWindows = [...new Set(rules.flatMap(rule => rule.when.filter(condition => QUALITY_MEASURES.has(condition.measure)).map(condition => condition.windowMs)))]
+  const quality = new Map<number, QualityFigures>()
 
   app.addHook('onResponse', async (request, reply) => {
     if (!isProbe(request.url)) requests.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime, reply.getHeader('x-trace-id') as string | undefined)
@@ -70,15 +74,31 @@ export default fp(async function alertsPlugin (app) {
       case 'shed_requests': return { value: app.turnGate.shed.count(windowMs) }
       case 'log_disk_free_ratio': return { value: disk?.freeRatio }
       case 'active_sessions_ratio': return { value: activeSessions === undefined ? undefined : activeSessions / config.MAX_ACTIVE_SESSIONS }
+      case 'answer_rate': {
+        const figures = quality.get(windowMs)
+        return { value: figures === undefined || figures.questions === 0 ? undefined : figures.answered / figures.questions, samples: figures?.questions }
+      }
+      case 'feedback_down': return { value: quality.get(windowMs)?.feedbackDown }
+      case 'unanswered_topic_turns': {
+        const figures = quality.get(windowMs)
+        return { value: figures === undefined ? undefined : figures.topUnansweredTopic?.turns ?? 0 }
+      }
     }
   }
 
   const notifications = new NotificationDispatcher({ notifiers: createNotifiers(config), logger: app.log as Logger })
+  // Hints that name the console (the quality alerts') link to it where people reach Parley.
+  const consoleUrl = `${(config.PUBLIC_URL === '' ? `http://${config.HOST}:${config.PORT}` : config.PUBLIC_URL).replace(/\/$/, '')}/console#`
   const hintFor = (rule: AlertRule): string => {
+    const hint = rule.hint.replaceAll('/console#', consoleUrl)
+    if (rule.name === 'UnansweredTopic') {
+      const topic = quality.get(rule.when[0]?.windowMs ?? 0)?.topUnansweredTopic
+      return topic === undefined ? hint : `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${consoleUrl}/conversations?kind=no_answer&q=${encodeURIComponent(topic.title)}`
+    }
     const example = rule.name === 'HighErrorRate' ? requests.latestFailure() : rule.name === 'ResponseTimeDegradation' ? requests.slowestChat() : undefined
-    if (example?.traceId === undefined) return rule.hint
+    if (example?.traceId === undefined) return hint
     const trace = config.ALERTS_TRACE_URL === '' ? `trace ${example.traceId}` : `${config.ALERTS_TRACE_URL}${example.traceId}`
-    return `${rule.hint}. Example: ${trace} (${example.description})`
+    return `${hint}. Example: ${trace} (${example.description})`
   }
   const notify = (notification: AlertNotification): void => {
     const fields = { alert: notification.alert, severity: notification.severity, status: notification.status, repeat: notification.repeat, value: notification.value, threshold: notification.threshold, since: notification.since }
@@ -97,6 +117,11 @@ export default fp(async function alertsPlugin (app) {
     turnsInFlight.add(app.turnGate.inFlight() / app.turnGate.limit)
     disk = await diskSpace(logVolume)
     activeSessions = await app.sessionManager.countActive().catch(() => activeSessions)
+    quality.clear()
+    if (qualityWindows.length > 0) {
+      const figures = await qualityFigures(app.db, qualityWindows.map(windowMs => new Date(now() - windowMs))).catch(() => [])
+      figures.forEach((figure, i) => quality.set(qualityWindows[i]!, figure))
+    }
     evaluator.evaluate()
   }
   // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.

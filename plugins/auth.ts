@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import { keyId, parseApiKeys, type Role } from '../src/config.js'
+import { keyId, parseApiKeys, type ApiKey, type Role } from '../src/config.js'
 import { DenialAudit } from '../src/audit/denial-audit.js'
 import { sendProblem } from '../src/http/problem.js'
 import { log } from '../src/logging/log-context.js'
@@ -16,6 +16,10 @@ declare module 'fastify' {
     requireRole: (...roles: Role[]) => onRequestAsyncHookHandler
     /** An onRequest hook for chat routes: open unless CHAT_REQUIRE_KEY=true, then any valid key. */
     chatAccess: onRequestAsyncHookHandler
+    /** The configured key a presented one is, compared as requests' keys are (the console's sign-in). */
+    findApiKey: (presented: string) => ApiKey | undefined
+    /** Refuses a request as every refused credential is: audited (a flood as one entry), with a Bearer challenge on 401. */
+    denyAccess: (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string) => Promise<void>
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -27,7 +31,7 @@ declare module 'fastify' {
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 export default fp(async function authPlugin (app) {
-  const keys = parseApiKeys(app.config.API_KEYS).map(({ key, role }) => ({ digest: digest(key), keyId: keyId(key), role }))
+  const keys = parseApiKeys(app.config.API_KEYS).map(apiKey => ({ digest: digest(apiKey.key), keyId: keyId(apiKey.key), role: apiKey.role, apiKey }))
   app.decorateRequest('principal', null)
   app.decorateRequest('actor', { getter (this: FastifyRequest) { return this.principal?.keyId ?? 'anonymous' } })
 
@@ -37,11 +41,17 @@ export default fp(async function authPlugin (app) {
     if (header === undefined) return undefined
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
     if (match === null) return null
-    const presented = digest(match[1]!)
-    let found: Principal | null = null
-    for (const key of keys) if (timingSafeEqual(key.digest, presented)) found = { keyId: key.keyId, role: key.role }
+    const key = find(match[1]!)
+    return key === undefined ? null : { keyId: key.keyId, role: key.role }
+  }
+
+  function find (presented: string): typeof keys[number] | undefined {
+    const presentedDigest = digest(presented)
+    let found: typeof keys[number] | undefined
+    for (const key of keys) if (timingSafeEqual(key.digest, presentedDigest)) found = key
     return found
   }
+  app.decorate('findApiKey', (presented: string) => find(presented)?.apiKey)
 
   // Every refusal is audited, a flood of them as one entry a minute per source (src/audit/denial-audit.ts).
   const denials = new DenialAudit({ record: event => app.auditTrail.record(event), now: app.clock })
@@ -58,6 +68,7 @@ export default fp(async function authPlugin (app) {
     if (status === 401) reply.header('www-authenticate', 'Bearer')
     sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
   }
+  app.decorate('denyAccess', deny)
 
   app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler => async function checkRole (request, reply) {
     if (keys.length === 0) {

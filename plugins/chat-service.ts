@@ -25,6 +25,7 @@ export default fp(async function chatServicePlugin (app) {
     instruments: app.metrics,
     answerModel: { ...DEFAULT_ANSWER_MODEL, threshold: app.config.ANSWER_MIN_CONFIDENCE },
     answerCollections: () => answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS),
+    answerWriter: app.answerWriter,
     now: app.clock
   }))
-}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'knowledge-base', 'request-logging', 'metrics'] })
+}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'knowledge-base', 'request-logging', 'metrics', 'answer-writer'] })

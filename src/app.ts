@@ -20,8 +20,10 @@ import knowledgeBasePlugin from '../plugins/knowledge-base.js'
 import sessionManagerPlugin from '../plugins/session-manager.js'
 import metricsPlugin from '../plugins/metrics.js'
 import commandParserPlugin from '../plugins/command-parser.js'
+import answerWriterPlugin from '../plugins/answer-writer.js'
 import chatServicePlugin from '../plugins/chat-service.js'
 import newSessionLimit from '../plugins/new-session-limit.js'
+import consoleAccess from '../plugins/console-access.js'
 import securityHeaders from '../plugins/security-headers.js'
 import chatRoutes from '../plugins/routes/chat.js'
 import sessionRoutes from '../plugins/routes/sessions.js'
@@ -31,9 +33,12 @@ import alertRoutes from '../plugins/routes/alerts.js'
 import analyticsRoutes from '../plugins/routes/analytics.js'
 import healthRoutes from '../plugins/routes/health.js'
 import metricsRoutes from '../plugins/routes/metrics.js'
+import consoleRoutes from '../plugins/routes/console.js'
+import pageRoutes from '../plugins/routes/pages.js'
 import loadSheddingPlugin from '../plugins/load-shedding.js'
 import alertsPlugin from '../plugins/alerts.js'
 import weeklyReportPlugin from '../plugins/weekly-report.js'
+import turnTracesPlugin from '../plugins/turn-traces.js'
 import type { LogDestinations } from './logging/log-destinations.js'
 
 export const BODY_LIMIT = 64 * 1024
@@ -112,8 +117,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(alertsPlugin)
   await app.register(weeklyReportPlugin)
   await app.register(commandParserPlugin)
+  await app.register(answerWriterPlugin)
   await app.register(chatServicePlugin)
   await app.register(newSessionLimit)
+  await app.register(turnTracesPlugin)
+  await app.register(consoleAccess)
   await app.register(chatRoutes)
   await app.register(sessionRoutes)
   await app.register(knowledgeBaseRoutes)
@@ -122,5 +130,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(analyticsRoutes)
   await app.register(healthRoutes, { logDestinations: options.logDestinations })
   await app.register(metricsRoutes)
+  await app.register(consoleRoutes)
+  await app.register(pageRoutes)
   return app
 }

@@ -37,6 +37,14 @@ export const ConfigSchema = Type.Object({
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   API_KEYS: Type.String({ pattern: '^$|^[^:,\\s]{16,}:(admin|analyst)(,[^:,\\s]{16,}:(admin|analyst))*$', default: '' }),
   CHAT_REQUIRE_KEY: Type.Boolean({ default: false }),
+  // How long a console sign-in lasts (hours); the key's removal from API_KEYS ends it sooner.
+  CONSOLE_SESSION_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 8 }),
+  // The console links a turn's log lines to Grafana's Explore at this address (the stack's: http://localhost:3001).
+  CONSOLE_GRAFANA_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
+  // Where people reach Parley, for links in alerts to the console (empty: http://HOST:PORT).
+  PUBLIC_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
+  // Sites whose pages may frame the chat page (the widget): origins, space-separated; Parley's own always may.
+  CHAT_WIDGET_ORIGINS: Type.String({ pattern: '^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?( +https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$', default: '' }),
   SESSION_IDLE_TIMEOUT: seconds(1800),
   SESSION_MAX_AGE: seconds(86_400),
   SESSION_SWEEP_INTERVAL: seconds(60),
@@ -53,6 +61,28 @@ export const ConfigSchema = Type.Object({
   DB_SLOW_QUERY_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 200 }),
   // The answer model's probability a question needs for an answer rather than no_answer (src/search/answer-decision.ts).
   ANSWER_MIN_CONFIDENCE: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+  // A language model writes answers from the passages found (src/llm): any OpenAI-compatible
+  // endpoint (https://api.openai.com/v1, Ollama's http://localhost:11434/v1...). Empty: off, the
+  // passage itself is the answer.
+  LLM_BASE_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
+  LLM_MODEL: Type.String({ default: '' }),
+  LLM_API_KEY: Type.String({ default: '' }),
+  // gen_ai.provider.name on spans and metrics (openai, ollama, vllm...).
+  LLM_PROVIDER: Type.String({ pattern: '^[a-z0-9_.]+$', default: 'openai' }),
+  LLM_FIRST_TOKEN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+  LLM_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 20_000 }),
+  // Retries of a 429 or 5xx (with backoff, honouring Retry-After), within LLM_TIMEOUT_MS.
+  LLM_MAX_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  LLM_MAX_OUTPUT_TOKENS: Type.Integer({ minimum: 16, maximum: 32_768, default: 500 }),
+  // The circuit breaker: it opens when this share of the last minute's calls failed (5 calls at
+  // least), and lets one call through again after LLM_BREAKER_RESET_SECONDS.
+  LLM_BREAKER_ERROR_PERCENT: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  LLM_BREAKER_RESET_SECONDS: seconds(30),
+  // US dollars per million tokens, for the cost of each turn.
+  LLM_PRICE_INPUT_PER_MTOK: Type.Number({ minimum: 0, maximum: 10_000, default: 0 }),
+  LLM_PRICE_OUTPUT_PER_MTOK: Type.Number({ minimum: 0, maximum: 10_000, default: 0 }),
+  // Opt-in: the prompt and the answer on the model call's span, scrubbed. Off: neither.
+  LLM_CAPTURE_CONTENT: Type.Boolean({ default: false }),
   // Whether the bundled docs answer chat questions: 'auto' only while no other collection has documents.
   KB_BUNDLED_DOCS: Type.Enum(['auto', 'always', 'never'], { default: 'auto' }),
   KB_SEED_DIR: Type.String({ default: join(projectRoot, 'docs') }),
@@ -78,7 +108,7 @@ export const ConfigSchema = Type.Object({
   ALERTS_WEBHOOK_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
   ALERTS_EMAIL_TO: Type.String({ default: '' }),
   ALERTS_EMAIL_FROM: Type.String({ default: 'parley@localhost' }),
-  // Notifications link a failing or slow request's trace as this prefix + trace id (Jaeger: http://host:16686/trace/).
+  // Notifications and the console link a trace as this prefix + trace id (Jaeger: http://host:16686/trace/).
   ALERTS_TRACE_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
   SMTP_HOST: Type.String({ default: '' }),
   SMTP_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
@@ -90,7 +120,11 @@ export const ConfigSchema = Type.Object({
   // The weekly report from the log files: a cron pattern in local time (empty: never), where, to whom.
   REPORT_SCHEDULE: Type.String({ default: '0 8 * * 1' }),
   REPORTS_DIR: Type.String({ minLength: 1, default: './reports' }),
-  REPORT_RECIPIENTS: Type.String({ default: '' })
+  REPORT_RECIPIENTS: Type.String({ default: '' }),
+  // Each chat turn's spans and log lines, for the console: kept this many days (0: not recorded at all).
+  TURN_TRACE_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 7 }),
+  // Turn traces waiting to be written at most; past it they are dropped and counted.
+  TURN_TRACE_MAX_QUEUE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000 })
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -107,6 +141,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const message = details?.map(d => `${d.instancePath.replace(/^\//, '') || d.params?.missingProperty} ${d.message ?? 'is invalid'}${d.params?.allowedValues === undefined ? '' : `: ${d.params.allowedValues.join(', ')}`}`).join('; ') ??
       (error as Error).message
     throw new ConfigError(`Invalid configuration: ${message}${message.includes('API_KEYS') ? ' (expected "key:role,key:role" with keys of at least 16 characters and roles admin or analyst)' : ''}`)
+  }
+  if (config.LLM_BASE_URL !== '' && config.LLM_MODEL === '') {
+    throw new ConfigError('Invalid configuration: LLM_BASE_URL is set, so LLM_MODEL must name the model to call')
   }
   if (config.CHAT_REQUIRE_KEY && config.API_KEYS === '') {
     throw new ConfigError('Invalid configuration: CHAT_REQUIRE_KEY=true needs at least one key in API_KEYS, or no one could chat')
@@ -137,9 +174,13 @@ export function describeConfig (config: Config): Record<string, unknown> {
     DATABASE_URL: maskUrl(config.DATABASE_URL),
     LOG_ID_SECRET: config.LOG_ID_SECRET === '' ? '(unset)' : '(set)',
     SMTP_PASSWORD: config.SMTP_PASSWORD === '' ? '(unset)' : '(set)',
+    LLM_API_KEY: config.LLM_API_KEY === '' ? '(unset)' : '(set)',
+    LLM_BASE_URL: maskUrl(config.LLM_BASE_URL),
     ALERTS_SLACK_WEBHOOK_URL: maskUrl(config.ALERTS_SLACK_WEBHOOK_URL, { maskPath: true }),
     ALERTS_WEBHOOK_URL: maskUrl(config.ALERTS_WEBHOOK_URL, { maskPath: true }),
-    ALERTS_TRACE_URL: maskUrl(config.ALERTS_TRACE_URL)
+    ALERTS_TRACE_URL: maskUrl(config.ALERTS_TRACE_URL),
+    CONSOLE_GRAFANA_URL: maskUrl(config.CONSOLE_GRAFANA_URL),
+    PUBLIC_URL: maskUrl(config.PUBLIC_URL)
   }
 }
 

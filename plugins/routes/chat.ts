@@ -1,7 +1,8 @@
 // POST /v1/chat: one turn of a conversation.
+import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import { GenerationSchema, ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
 import { NOT_BLANK_NO_NUL, SessionId, UserId, withProblems } from '../../src/http/schemas.js'
 import { currentTraceId } from '../../otel/spans.js'
 
@@ -18,6 +19,7 @@ export const ChatResponse = Type.Object({
   reply: Type.String(),
   command: Type.Optional(Type.String()),
   sources: Type.Array(SourceSchema),
+  generation: Type.Optional({ ...GenerationSchema, description: 'How an answer was written, when a language model is configured' }),
   trace_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off' }))
 })
 
@@ -31,11 +33,19 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
       body: ChatRequest,
       response: withProblems({ 200: ChatResponse }, 401, 404, 413, 415, 429)
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { message, session_id: sessionId, user_id: userId } = request.body
-    const result = await app.turnGate.run(async () => await app.chatService.handleTurn({ message, sessionId, userId }))
-    return { session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, trace_id: currentTraceId() }
+    // A caller that goes away stops the model writing its answer (the turn is still stored, marked).
+    const signal = app.answerWriter === undefined ? undefined : callerGone(reply.raw)
+    const result = await app.turnGate.run(async () => await app.chatService.handleTurn({ message, sessionId, userId, signal }))
+    return { session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, generation: result.generation, trace_id: currentTraceId() }
   })
+}
+
+function callerGone (response: ServerResponse): AbortSignal {
+  const gone = new AbortController()
+  response.once('close', () => { if (!response.writableFinished) gone.abort() })
+  return gone.signal
 }
 
 export default chatRoutes

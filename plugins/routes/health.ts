@@ -44,6 +44,12 @@ const SystemStatus = Type.Object({
   log_destinations: Type.Record(Type.String(), Type.Object({ state: Type.String(), file: Type.Optional(Type.String()), since: Type.String(), message: Type.String() })),
   log_volume: Type.Optional(Type.Object({ free_bytes: Type.Number(), total_bytes: Type.Number(), free_ratio: Type.Number() })),
   telemetry: Type.Object({ enabled: Type.Boolean(), endpoint: Type.Optional(Type.String()), dropped: Type.Optional(Type.Record(Type.String(), Type.Integer())) }),
+  turn_traces: Type.Object({
+    enabled: Type.Boolean({ description: 'False with TURN_TRACE_RETENTION_DAYS=0' }),
+    kept: Type.Integer({ description: 'Turn traces written since start' }),
+    queued: Type.Integer({ description: 'Waiting for their other half or to be written' }),
+    dropped: Type.Record(Type.String(), Type.Integer(), { description: 'Lost since start, by reason (chatbot_turn_traces_dropped_total)' })
+  }),
   alerts_firing: Type.Array(AlertStateSchema)
 })
 
@@ -103,6 +109,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestin
       log_destinations: options.logDestinations?.status() ?? {},
       log_volume: disk === undefined ? undefined : { free_bytes: disk.freeBytes, total_bytes: disk.totalBytes, free_ratio: Math.round(disk.freeRatio * 1000) / 1000 },
       telemetry: { enabled: dropped !== undefined, endpoint: telemetry.describe()?.endpoint as string | undefined, dropped },
+      turn_traces: { enabled: app.turnTraces.enabled, kept: app.turnTraces.kept(), queued: app.turnTraces.queued(), dropped: app.turnTraces.dropped() },
       alerts_firing: app.alerts.states().filter(state => state.state === 'firing')
     }
   })

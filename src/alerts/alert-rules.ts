@@ -18,8 +18,14 @@ export const MEASURES = {
   turns_in_flight_ratio: { unit: 'ratio', description: 'chat turns in flight against MAX_TURNS_IN_FLIGHT, the whole window', samples: undefined },
   shed_requests: { unit: 'count', description: 'requests refused by load shedding', samples: undefined },
   log_disk_free_ratio: { unit: 'ratio', description: 'free space on the log volume', samples: undefined },
-  active_sessions_ratio: { unit: 'ratio', description: 'active sessions against MAX_ACTIVE_SESSIONS', samples: undefined }
+  active_sessions_ratio: { unit: 'ratio', description: 'active sessions against MAX_ACTIVE_SESSIONS', samples: undefined },
+  answer_rate: { unit: 'ratio', description: 'questions answered from the knowledge base', samples: 'questions' },
+  feedback_down: { unit: 'count', description: 'answers rated down with /feedback', samples: undefined },
+  unanswered_topic_turns: { unit: 'count', description: 'no_answer turns nearest to one document', samples: undefined }
 } as const
+
+/** The measures read from the transcript (every instance's turns) rather than from this process. */
+export const QUALITY_MEASURES: ReadonlySet<MeasureName> = new Set(['answer_rate', 'feedback_down', 'unanswered_topic_turns'])
 export type MeasureName = keyof typeof MEASURES
 
 const Duration = Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: 'e.g. 30s, 5m, 4h' })
@@ -75,7 +81,10 @@ export const DEFAULT_RULES: Record<string, RuleDefinition> = {
   HighCpu: { severity: 'warning', when: [{ measure: 'cpu_cores_used', above: 0.8, window: '5m' }], hint: 'Event-loop delay and utilization in GET /status; add instances behind a load balancer if traffic grew' },
   QueueBacklog: { severity: 'warning', when: [{ measure: 'turns_in_flight_ratio', above: 0.8, window: '1m' }, { measure: 'shed_requests', above: 0, window: '1m' }], hint: 'chatbot_shed_requests_total{reason} in /metrics says why requests were refused; 503 lines in logs/chatbot.log' },
   LowDiskSpace: { severity: 'warning', when: [{ measure: 'log_disk_free_ratio', below: 0.1 }], hint: 'Free space on the log volume: shorten LOG_RETENTION_*_DAYS or LOG_COMPRESS_AFTER_DAYS, or grow the volume' },
-  SessionLimit: { severity: 'warning', when: [{ measure: 'active_sessions_ratio', above: 0.8 }], hint: 'At MAX_ACTIVE_SESSIONS new sessions replace ones idle for a minute, then are refused; who fills it: the request lines with problem limit-exceeded (new_sessions_per_client names an address that opens too many), or sessions by user_id in the database; raise MAX_ACTIVE_SESSIONS or shorten SESSION_IDLE_TIMEOUT' }
+  SessionLimit: { severity: 'warning', when: [{ measure: 'active_sessions_ratio', above: 0.8 }], hint: 'At MAX_ACTIVE_SESSIONS new sessions replace ones idle for a minute, then are refused; who fills it: the request lines with problem limit-exceeded (new_sessions_per_client names an address that opens too many), or sessions by user_id in the database; raise MAX_ACTIVE_SESSIONS or shorten SESSION_IDLE_TIMEOUT' },
+  AnswerRateLow: { severity: 'warning', when: [{ measure: 'answer_rate', below: 0.5, window: '30m', min_samples: 20 }], hint: 'The questions it could not answer, in the console: /console#/conversations?kind=no_answer; add documents for what they ask (npm run analyze -- usage lists the top unanswered questions)' },
+  FeedbackDownSpike: { severity: 'warning', when: [{ measure: 'feedback_down', above: 5, window: '15m' }], hint: 'The answers rated down, in the console: /console#/conversations?feedback=down' },
+  UnansweredTopic: { severity: 'warning', when: [{ measure: 'unanswered_topic_turns', above: 10, window: '1h' }], hint: 'Questions near one document go unanswered: it may be missing what they ask; in the console: /console#/conversations?kind=no_answer' }
 }
 
 export class AlertRulesError extends Error {}

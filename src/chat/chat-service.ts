@@ -10,17 +10,22 @@ import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../../otel/metrics.js'
-import { inSpan } from '../../otel/spans.js'
+import { currentTraceId, inSpan } from '../../otel/spans.js'
 import { DEFAULT_ANSWER_MODEL, type AnswerModel } from '../search/answer-decision.js'
-import { toSource, type MessageStore, type ReplyKind, type Source } from './message-store.js'
-import { decideFromSearch, type ReplyDecision } from './reply-decision.js'
+import { toSource, type Generation, type MessageStore, type ReplyKind, type Source } from './message-store.js'
+import { decideFromSearch, type SearchDecision } from './reply-decision.js'
 import { smallTalkOf, smallTalkReply } from './small-talk.js'
+import type { AnswerWriter } from '../llm/answer-writer.js'
 import type { Span } from '@opentelemetry/api'
 
 export interface TurnInput {
   message: string
   sessionId?: string
   userId?: string
+  /** Aborted when the caller went away: a model writing the answer stops. */
+  signal?: AbortSignal
+  /** The answer's text as the model writes it, for a caller that streams it. */
+  onText?: (text: string) => void
 }
 
 export interface TurnResult {
@@ -30,6 +35,7 @@ export interface TurnResult {
   reply: string
   command?: string
   sources: Source[]
+  generation?: Generation
 }
 
 interface Reply {
@@ -42,6 +48,7 @@ interface Reply {
   contextTurn?: number
   feedback?: { turn: number, rating: 'up' | 'down', comment: string | null }
   reset?: boolean
+  generation?: Generation
 }
 
 const SOURCES_PER_ANSWER = 3
@@ -63,11 +70,13 @@ export interface ChatServiceOptions {
   /** What of the user the logs may show; without it, logs carry no user id and no chat text. */
   privacy?: LogPrivacy
   /** Where turns, feedback and searches are counted; nothing is counted without it. */
-  instruments?: Pick<Instruments, 'turns' | 'feedback' | 'searchDuration' | 'searchResults'>
+  instruments?: Pick<Instruments, 'turns' | 'feedback' | 'unanswered' | 'searchDuration' | 'searchResults'>
   /** The model that decides whether the best passage answers a question. */
   answerModel?: AnswerModel
   /** The collections whose documents answer questions now; all when it returns undefined. */
   answerCollections?: () => ReadonlySet<string> | undefined
+  /** A language model that writes answers from the passages; without it, the passage is the answer. */
+  answerWriter?: AnswerWriter
   now?: () => Date
 }
 
@@ -108,7 +117,7 @@ export class ChatService {
       if (parserLog.isLevelEnabled('info')) parserLog.info({ reason: this.options.privacy?.chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
     }
     if (logger.isLevelEnabled('info')) logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
-    const reply = await this.reply(parsed, existing)
+    const reply = await this.reply(parsed, existing, input)
 
     // A turn of an existing session is one statement; a new session, feedback or a reset need a
     // transaction around theirs, so that a failure keeps none of it.
@@ -123,9 +132,11 @@ export class ChatService {
         sources: reply.sources,
         topScore: reply.topScore,
         latencyMs: performance.now() - started,
-        contextTurn: reply.contextTurn
+        contextTurn: reply.contextTurn,
+        traceId: currentTraceId() ?? null,
+        generation: reply.generation
       })
-      let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources }
+      let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources, ...(reply.generation === undefined ? {} : { generation: reply.generation }) }
       if (reply.reset === true) {
         await sessionManager.end(db, session.id, 'reset')
         // The /reset turn stays in the closed session; the caller continues in the new one, which has no turns yet.
@@ -137,8 +148,9 @@ export class ChatService {
     // A turn of one statement has that statement's span; a transaction gets a span around its statements.
     const outcome = alone ? await persist(db, NO_AUDIT) : await inSpan('reply.persist', {}, async () => await sessionManager.transaction(persist))
     addLogFields({ session_id: outcome.sessionId })
-    span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind })
+    span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind, 'parley.turn': outcome.turn })
     this.options.instruments?.turns.add(1, { kind: outcome.kind })
+    if (outcome.kind === 'no_answer') this.options.instruments?.unanswered.add(1, { topic: outcome.sources[0]?.doc_id ?? 'none' })
     if (reply.feedback !== undefined) this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
     logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, rated_turn: reply.feedback?.turn, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
     return outcome
@@ -151,8 +163,8 @@ export class ChatService {
     return reportedCommand(parsed.command)
   }
 
-  private async reply (parsed: ParsedMessage, session: Session | undefined): Promise<Reply> {
-    if (parsed.type === 'question') return await this.answer(parsed.text, session)
+  private async reply (parsed: ParsedMessage, session: Session | undefined, input: TurnInput): Promise<Reply> {
+    if (parsed.type === 'question') return await this.answer(parsed.text, session, input)
     if (parsed.type === 'invalid') {
       // The parser's reason already names the closest command; the usage line shows the fix.
       const usage = parsed.usage === undefined ? '' : ` Usage: ${parsed.usage}`
@@ -161,7 +173,7 @@ export class ChatService {
     return await this.runCommand(parsed.command, session)
   }
 
-  private async answer (question: string, session: Session | undefined): Promise<Reply> {
+  private async answer (question: string, session: Session | undefined, input: TurnInput): Promise<Reply> {
     const smallTalk = smallTalkOf(question)
     if (smallTalk !== undefined) return { kind: 'smalltalk', text: smallTalkReply(smallTalk), sources: [], topScore: null }
     let decided = this.decide(question)
@@ -183,22 +195,37 @@ export class ChatService {
     const sources = hits.map(toSource)
     const topScore = hits[0]?.score ?? null
     const best = hits[0]
-    if (kind === 'answer' && best !== undefined) return { kind, text: `${best.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn }
+    if (kind === 'answer' && best !== undefined) {
+      const extractive: Reply = { kind, text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn }
+      return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, question, hits, extractive, session, input)
+    }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
     const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${topics.join('; ')}.`
     return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore }
   }
 
+  /**
+   * The answer written by the language model from the passages found, citing them, or, when it
+   * fails in any way, the extractive reply marked with why: a turn never fails for the model.
+   */
+  private async written (writer: AnswerWriter, question: string, hits: SearchHit[], extractive: Reply, session: Session | undefined, input: TurnInput): Promise<Reply> {
+    const result = await writer.write({ question, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: session?.id, signal: input.signal, onText: input.onText })
+    const usage = result.usage === undefined ? {} : { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, cost_usd: result.usage.costUsd }
+    const timing = result.timeToFirstChunkMs === undefined ? {} : { time_to_first_chunk_ms: Math.round(result.timeToFirstChunkMs * 10) / 10 }
+    const about = { model: result.model, prompt: result.prompt, ...usage, ...timing }
+    if (!result.ok) return { ...extractive, generation: { by: 'extractive', ...about, fallback_reason: result.reason } }
+    const cited = result.cited.map(number => `[${number}] ${hits[number - 1]!.title} (${hits[number - 1]!.docId})`)
+    return { ...extractive, text: `${result.text}\n\nSources: ${cited.join('; ')}`, generation: { by: 'model', ...about } }
+  }
+
   /** Answer or no_answer, with why: the evidence goes on the search span and log line. */
-  private decide (question: string): ReplyDecision {
+  private decide (question: string): SearchDecision {
     return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': SOURCES_PER_ANSWER }, span => {
       const started = performance.now()
       const decided = decideFromSearch(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER })
       const { hits, evidence, decision } = decided
       this.recordSearch(span, hits, started)
-      const why = evidence === undefined || decision === undefined
-        ? {}
-        : { confidence: decision.confidence, threshold: this.options.answerModel?.threshold ?? DEFAULT_ANSWER_MODEL.threshold, coverage: round(evidence.coverage), relative_score: round(evidence.relativeScore), lead: round(evidence.lead), terms: evidence.terms }
+      const why = { confidence: decision.confidence, threshold: this.options.answerModel?.threshold ?? DEFAULT_ANSWER_MODEL.threshold, coverage: round(evidence.coverage), relative_score: round(evidence.relativeScore), lead: round(evidence.lead), terms: evidence.terms }
       span.setAttributes(Object.fromEntries(Object.entries(why).map(([key, value]) => [`parley.answer.${key}`, value])))
       log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, decision: decided.kind, ...why, ms: round(performance.now() - started) }, 'search.performed')
       return decided

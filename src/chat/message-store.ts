@@ -17,6 +17,19 @@ export const SourceSchema = Type.Object({
 })
 export type Source = Static<typeof SourceSchema>
 
+/** How an answer was written, when a language model is configured: by it, or from the passage after it failed. */
+export const GenerationSchema = Type.Object({
+  by: Type.Union([Type.Literal('model'), Type.Literal('extractive')], { description: 'extractive: the model failed (fallback_reason says why) and the passage itself is the answer' }),
+  model: Type.String(),
+  prompt: Type.String({ description: 'The prompt\'s id@version' }),
+  fallback_reason: Type.Optional(Type.String()),
+  input_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
+  output_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
+  cost_usd: Type.Optional(Type.Number({ minimum: 0, description: 'From LLM_PRICE_INPUT_PER_MTOK and LLM_PRICE_OUTPUT_PER_MTOK' })),
+  time_to_first_chunk_ms: Type.Optional(Type.Number({ minimum: 0 }))
+})
+export type Generation = Static<typeof GenerationSchema>
+
 /** A search hit as a reply's source, in the API's field names. */
 export function toSource (hit: SearchHit): Source {
   return { doc_id: hit.docId, title: hit.title, score: hit.score, snippet: hit.snippet }

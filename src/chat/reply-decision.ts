@@ -27,13 +27,17 @@ export function withoutMarkup (question: string): string {
   return `${kept}${question.slice(from)}`.replace(MARKUP_TAG, ' ')
 }
 
-export interface ReplyDecision {
-  kind: 'answer' | 'no_answer' | 'smalltalk'
+/** A searched question: answered or not, and why. */
+export interface SearchDecision {
+  kind: 'answer' | 'no_answer'
   hits: SearchHit[]
-  smallTalk?: SmallTalk
-  evidence?: AnswerEvidence
-  decision?: AnswerDecision
+  evidence: AnswerEvidence
+  decision: AnswerDecision
+  /** What an answer quotes of the best passage. */
+  quote: string
 }
+
+export type ReplyDecision = SearchDecision | { kind: 'smalltalk', hits: [], smallTalk: SmallTalk }
 
 export interface ReplyDecisionOptions {
   model?: AnswerModel
@@ -49,8 +53,8 @@ export function decideReply (engine: SearchEngine, question: string, options: Re
 }
 
 /** A question's search and the decision to answer it from the best passage (no small-talk check). */
-export function decideFromSearch (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): ReplyDecision {
-  const { hits, evidence } = engine.searchWithEvidence(withoutMarkup(question), options.k ?? 3, options.collections)
+export function decideFromSearch (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): SearchDecision {
+  const { hits, evidence, quote } = engine.searchWithEvidence(withoutMarkup(question), options.k ?? 3, options.collections)
   const decision = decideAnswer(evidence, options.model ?? DEFAULT_ANSWER_MODEL)
-  return { kind: decision.answer && hits.length > 0 ? 'answer' : 'no_answer', hits, evidence, decision }
+  return { kind: decision.answer && hits.length > 0 ? 'answer' : 'no_answer', hits, evidence, decision, quote }
 }

@@ -104,6 +104,37 @@ export const migrations: readonly Migration[] = [
       UPDATE kb_documents SET collection = 'parley' WHERE metadata->>'source' = id || '.md' AND id IN
         ('api-keys', 'chatting', 'commands', 'configuration', 'errors', 'knowledge-base', 'running', 'sessions', 'storage', 'tracing-and-logs');
     `
+  },
+  {
+    version: 4,
+    name: 'each turn\'s trace and log lines, and conversations searchable by their words',
+    // turn_traces has no foreign key to sessions: a turn that failed may name a session that was
+    // never stored. Deleting a session deletes its traces by hand (SessionManager.delete), and
+    // TURN_TRACE_RETENTION_DAYS removes the rest.
+    sql: `
+      ALTER TABLE messages ADD COLUMN trace_id text;
+      CREATE INDEX messages_text_search ON messages USING gin (to_tsvector('english', content));
+      CREATE INDEX messages_bot_by_time ON messages (created_at DESC) WHERE role = 'bot';
+      CREATE TABLE turn_traces (
+        trace_id text PRIMARY KEY,
+        session_id uuid,
+        turn integer,
+        status text NOT NULL CHECK (status IN ('ok', 'error')),
+        status_code integer NOT NULL,
+        started_at timestamptz NOT NULL,
+        duration_ms double precision NOT NULL,
+        spans jsonb NOT NULL DEFAULT '[]',
+        logs jsonb NOT NULL DEFAULT '[]',
+        error text
+      );
+      CREATE INDEX turn_traces_by_session ON turn_traces (session_id, turn);
+      CREATE INDEX turn_traces_by_time ON turn_traces (started_at);
+    `
+  },
+  {
+    version: 5,
+    name: 'how an answer was written: by the language model or from the passage, with its tokens and cost',
+    sql: 'ALTER TABLE messages ADD COLUMN generation jsonb;'
   }
 ]
 

@@ -20,7 +20,13 @@ export interface LogFields {
 interface LogContext {
   logger: Logger
   fields: LogFields
+  /** The lines written in this context, as written, when something keeps them (see captureLogLines). */
+  capture?: string[]
 }
+
+// A request that logs more than this (a loop gone wrong, debug level on) keeps its first lines
+// only: what the console shows of one turn must not grow without bound. A turn logs about six.
+export const MAX_CAPTURED_LINES = 200
 
 // The process's one AsyncLocalStorage holds the logging context and, when the OpenTelemetry SDK
 // runs, the tracing context too (otel/context-manager.ts). Node copies every storage into every
@@ -62,6 +68,31 @@ export function addLogFields (fields: LogFields): void {
   if (context !== undefined) Object.assign(context.fields, fields)
 }
 
+/**
+ * From now on, every line written in the current context (and the work it starts) is also kept,
+ * as written, in the array returned; undefined outside any context. The logger's streamWrite
+ * hook fills it (src/logging/logger.ts): one storage lookup per line, nothing parsed.
+ */
+export function captureLogLines (): string[] | undefined {
+  const context = current()
+  if (context === undefined) return undefined
+  context.capture ??= []
+  return context.capture
+}
+
+/** Stops keeping the current context's lines (its turn trace has them); what was kept stays in the array. */
+export function endLogCapture (): void {
+  const context = current()
+  if (context !== undefined) context.capture = undefined
+}
+
+/** Keeps a written line if the current context captures its lines (the logger's streamWrite hook). */
+export function keepLine (line: string): string {
+  const capture = storage.getStore()?.log?.capture
+  if (capture !== undefined && capture.length < MAX_CAPTURED_LINES) capture.push(line)
+  return line
+}
+
 /** The current context's fields, merged into each line by the root logger's mixin. */
 export function currentLogFields (): LogFields {
   return current()?.fields ?? {}
@@ -78,7 +109,7 @@ export function setFallbackLogger (logger: Logger): void {
 const moduleLevels = new Map<string, string>()
 
 /** Every module that logs: the `module` field of its lines, and the modules PUT /v1/admin/log-level can tune. */
-export const LOG_MODULES = ['server', 'http', 'auth', 'error_handler', 'chat', 'command_parser', 'session_manager', 'search_engine', 'database', 'audit', 'alerts', 'reports', 'log_janitor'] as const
+export const LOG_MODULES = ['server', 'http', 'auth', 'error_handler', 'chat', 'command_parser', 'session_manager', 'search_engine', 'llm', 'database', 'audit', 'alerts', 'reports', 'log_janitor'] as const
 export type LogModule = typeof LOG_MODULES[number]
 
 export function setModuleLevel (module: LogModule, level: string | undefined): void {

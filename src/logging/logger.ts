@@ -2,7 +2,7 @@
 // name, the service identity, and the context of the work in progress on every line.
 import { pino, stdTimeFunctions, type DestinationStream, type LogFn, type Logger } from 'pino'
 import { errorLogFields } from './error-fingerprint.js'
-import { currentLogFields, namesItsModule } from './log-context.js'
+import { currentLogFields, keepLine, namesItsModule } from './log-context.js'
 import { scrub } from './scrubber.js'
 import { redactSecrets } from './secret-keys.js'
 
@@ -29,7 +29,9 @@ function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
     base: { service: options.service, version: options.version, env: options.env },
     timestamp: stdTimeFunctions.isoTime,
     mixin: (_fields: object, _level: number, logger: object) => namesItsModule(logger) ? { ...currentLogFields() } : { ...FASTIFY_OWN, ...currentLogFields() },
-    hooks: { logMethod: scrubErrorMessage }
+    // streamWrite: a request whose lines are kept (a chat turn's, for its turn trace) gets each
+    // line as written, scrubbed and redacted like every other.
+    hooks: { logMethod: scrubErrorMessage, streamWrite: keepLine }
   }
 }
 

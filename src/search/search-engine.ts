@@ -31,6 +31,16 @@ export interface AnswerEvidence {
 export interface SearchResult {
   hits: SearchHit[]
   evidence: AnswerEvidence
+  /** What a reply quotes of the best passage: all of it up to QUOTE_MAX_CHARS, else its best sentences, whole. */
+  quote: string
+}
+
+interface Ranking {
+  queryTerms: Map<string, number>
+  weights: Map<string, number>
+  /** The best documents, best first. */
+  candidates: Candidate[]
+  matches: TermMatcher
 }
 
 export interface SearchHit {
@@ -42,11 +52,6 @@ export interface SearchHit {
   /** Ordinal of the best passage. */
   passage: number
   passageText: string
-  /**
-   * For the best hit, what a reply quotes: the whole passage when it is at most QUOTE_MAX_CHARS,
-   * else its best sentences, whole, up to that length. For the others, the snippet.
-   */
-  quote: string
 }
 
 export interface SearchEngineOptions {
@@ -290,16 +295,33 @@ export class SearchEngine {
    * only stopwords) gives []. With `collections`, only documents of those collections.
    */
   search (query: string, k = 10, collections?: ReadonlySet<string>): SearchHit[] {
-    return this.searchWithEvidence(query, k, collections).hits
+    const ranked = this.rank(query, k, collections)
+    return ranked === undefined ? [] : ranked.candidates.map((c) => this.toHit(c, ranked.weights, ranked.matches))
   }
 
-  /** search(), and how well its best passage covers the question (see AnswerEvidence). */
+  /**
+   * search(), and for the decision to answer: how well the best passage covers the question (see
+   * AnswerEvidence) and what a reply quotes of it. Plain searches (/search, the admin route) do
+   * without either.
+   */
   searchWithEvidence (query: string, k = 10, collections?: ReadonlySet<string>): SearchResult {
+    const ranked = this.rank(query, k, collections)
+    if (ranked === undefined) return { hits: [], evidence: NO_EVIDENCE, quote: '' }
+    const { queryTerms, weights, candidates, matches } = ranked
+    const best = candidates[0]
+    return {
+      hits: candidates.map((c) => this.toHit(c, weights, matches)),
+      evidence: this.evidence(queryTerms, weights, candidates),
+      quote: best === undefined ? '' : this.quote(best, weights, matches)
+    }
+  }
+
+  private rank (query: string, k: number, collections: ReadonlySet<string> | undefined): Ranking | undefined {
     const limit = Number.isFinite(k) ? Math.floor(k) : 10
-    if (limit < 1 || typeof query !== 'string' || this.livePassages === 0) return { hits: [], evidence: NO_EVIDENCE }
+    if (limit < 1 || typeof query !== 'string' || this.livePassages === 0) return undefined
     const queryTerms = new Map<string, number>()
     for (const term of this.analyze(query)) queryTerms.set(term, (queryTerms.get(term) ?? 0) + 1)
-    if (queryTerms.size === 0) return { hits: [], evidence: NO_EVIDENCE }
+    if (queryTerms.size === 0) return undefined
 
     const n = this.livePassages
     const avgLength = this.totalLength > 0 ? this.totalLength / n : 1
@@ -332,36 +354,25 @@ export class SearchEngine {
         scores[slot] = (scores[slot] as number) + weight * tf / (tf + norm)
       }
     }
-    if (touchedCount === 0) return { hits: [], evidence: this.evidence(queryTerms, weights, [], undefined) }
-
-    const candidates = this.bestPerDocument(touchedCount, limit, collections)
-    const matches = this.termMatcher(weights.keys())
-    const hits = candidates.map((c, rank) => this.toHit(c, weights, matches, rank === 0))
-    return { hits, evidence: this.evidence(queryTerms, weights, candidates, candidates[0]) }
+    const candidates = touchedCount === 0 ? [] : this.bestPerDocument(touchedCount, limit, collections)
+    return { queryTerms, weights, candidates, matches: this.termMatcher(weights.keys()) }
   }
 
-  private evidence (queryTerms: Map<string, number>, weights: Map<string, number>, candidates: Candidate[], best: Candidate | undefined): AnswerEvidence {
+  private evidence (queryTerms: Map<string, number>, weights: Map<string, number>, candidates: Candidate[]): AnswerEvidence {
     // A term no passage holds is as specific as a term can be: weighed as if one passage held it.
     const unseen = Math.log(1 + (this.livePassages - 0.5) / 1.5)
-    let informative = 0
-    let terms = 0
-    for (const [term, qtf] of queryTerms) {
-      if (QUESTION_WORDS.has(term)) continue
-      informative += weights.get(term) ?? unseen * qtf
-      terms++
-    }
-    if (best === undefined || informative === 0) return { ...NO_EVIDENCE, terms }
-    const entry = this.docs[best.doc] as DocEntry
-    const passage = entry.passages[this.slotPassage[best.slot] as number] as Passage
-    const inPassage = new Set(this.analyze(`${entry.title}\n${passageBody(passage)}`))
-    let covered = 0
-    for (const [term, qtf] of queryTerms) if (!QUESTION_WORDS.has(term) && inPassage.has(term)) covered += weights.get(term) ?? unseen * qtf
+    const informative = [...queryTerms].filter(([term]) => !QUESTION_WORDS.has(term)).map(([term, qtf]) => ({ term, weight: weights.get(term) ?? unseen * qtf }))
+    const total = informative.reduce((sum, { weight }) => sum + weight, 0)
+    const best = candidates[0]
+    if (best === undefined || total === 0) return { ...NO_EVIDENCE, terms: informative.length }
+    const inPassage = new Set(this.analyze(`${(this.docs[best.doc] as DocEntry).title}\n${passageBody(this.passageOf(best))}`))
+    const covered = informative.reduce((sum, { term, weight }) => inPassage.has(term) ? sum + weight : sum, 0)
     const second = candidates[1]?.score ?? 0
     return {
-      terms,
-      coverage: covered / informative,
+      terms: informative.length,
+      coverage: covered / total,
       // Question words add to the score but not to the most it could be: capped at 1.
-      relativeScore: Math.min(1, best.score / informative),
+      relativeScore: Math.min(1, best.score / total),
       lead: (best.score - second) / best.score
     }
   }
@@ -430,21 +441,27 @@ export class SearchEngine {
     return idA > idC
   }
 
-  private toHit (candidate: Candidate, weights: Map<string, number>, matches: TermMatcher, best: boolean): SearchHit {
+  private toHit (candidate: Candidate, weights: Map<string, number>, matches: TermMatcher): SearchHit {
+    const passage = this.passageOf(candidate)
     const entry = this.docs[candidate.doc] as DocEntry
-    const passage = entry.passages[this.slotPassage[candidate.slot] as number] as Passage
-    const snippet = this.snippet(passage.text, weights, matches, SNIPPET_MAX_CHARS)
-    const text = passage.text.trim()
-    const quote = !best ? snippet : text.length <= QUOTE_MAX_CHARS ? text : this.snippet(text, weights, matches, QUOTE_MAX_CHARS)
     return {
       docId: entry.id,
       title: entry.title,
       score: round(candidate.score),
-      snippet,
+      snippet: this.snippet(passage.text, weights, matches, SNIPPET_MAX_CHARS),
       passage: passage.ordinal,
-      passageText: passage.text,
-      quote
+      passageText: passage.text
     }
+  }
+
+  /** What a reply quotes of a passage: all of it up to QUOTE_MAX_CHARS, else its best sentences, whole. */
+  private quote (candidate: Candidate, weights: Map<string, number>, matches: TermMatcher): string {
+    const text = this.passageOf(candidate).text.trim()
+    return text.length <= QUOTE_MAX_CHARS ? text : this.snippet(text, weights, matches, QUOTE_MAX_CHARS)
+  }
+
+  private passageOf (candidate: Candidate): Passage {
+    return (this.docs[candidate.doc] as DocEntry).passages[this.slotPassage[candidate.slot] as number] as Passage
   }
 
   /**

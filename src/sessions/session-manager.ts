@@ -2,7 +2,7 @@
 // caps hold across instances. Time comes from an injected clock so expiry is testable.
 import { randomUUID } from 'node:crypto'
 import type { AuditTrail, RecordInTransaction } from '../audit/audit-trail.js'
-import type { ReplyKind, Source } from '../chat/message-store.js'
+import type { Generation, ReplyKind, Source } from '../chat/message-store.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
@@ -29,6 +29,10 @@ export interface TurnMessages {
   latencyMs: number
   /** A follow-up question's context: the turn whose question it was searched with. */
   contextTurn?: number
+  /** The turn's trace (its row in turn_traces), on both messages; none when the turn was not traced. */
+  traceId?: string | null
+  /** How an answer was written, when a language model is configured (on the bot's message). */
+  generation?: Generation
 }
 
 export interface Session {
@@ -141,12 +145,12 @@ export class SessionManager {
       `WITH counted AS (
          UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
          WHERE id = $4 AND ${ACTIVE} RETURNING id, turn_count)
-       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, context_turn, created_at)
-       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, NULL, $3 FROM counted
+       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, context_turn, created_at, trace_id, generation)
+       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, NULL, $3, $13::text, NULL FROM counted
        UNION ALL
-       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3 FROM counted
+       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3, $13::text, $14::jsonb FROM counted
        RETURNING turn`,
-      [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null])
+      [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null, messages.traceId ?? null, messages.generation === undefined ? null : JSON.stringify(messages.generation)])
     if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
     return rows[0].turn
   }
@@ -162,10 +166,12 @@ export class SessionManager {
     log('session_manager', 'end').info({ ended_session_id: id, status }, `session.${status}`)
   }
 
-  /** Deletes a session with its messages and feedback, audited in the same transaction; false if there was none. */
+  /** Deletes a session with its messages, feedback and turn traces, audited in the same transaction; false if there was none. */
   async delete (id: string, actor: string): Promise<boolean> {
     return await this.auditTrail.transaction(this.db, async (tx, audit) => {
       const { rowCount } = await tx.query('DELETE FROM sessions WHERE id = $1', [id])
+      // turn_traces has no foreign key (a failed turn may name a session never stored): by hand.
+      await tx.query('DELETE FROM turn_traces WHERE session_id = $1', [id])
       await audit({ actor, action: 'session.delete', target: id, result: rowCount > 0 ? 'success' : 'failure' })
       return rowCount > 0
     })

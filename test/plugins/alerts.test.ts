@@ -133,3 +133,23 @@ for (const engine of engines()) {
     t.equal(await refusedInMetrics() - refusedBefore, shed.length, 'counted in /metrics')
   })
 }
+
+for (const engine of engines()) {
+  t.test(`quality alerts on ${engine.name}: the answer rate falling, feedback down, one topic unanswered, each linking to the console`, async t => {
+    const database = await engine.open(t)
+    const { app, chat, received } = await alertingApp(t, 'rules: {}\n', { PUBLIC_URL: 'https://bot.example.com/' }, { database })
+    const ask = async (message: string) => (await chat(message)).json<{ session_id: string, kind: string }>()
+    // 11 questions near the knowledge-base document and never answered, and 10 answered: 48% answered.
+    for (let i = 0; i < 11; i++) t.equal((await ask('how do knowledge base collections handle purple elephants?')).kind, 'no_answer')
+    for (let i = 0; i < 10; i++) {
+      const answered = await ask('how do I view traces?')
+      t.equal(answered.kind, 'answer')
+      if (i < 6) await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/feedback down', session_id: answered.session_id } })
+    }
+    await app.alerts.evaluate()
+    t.match(await received('AnswerRateLow'), { severity: 'warning', summary: 'questions answered from the knowledge base 47.6% < 50.0% over 30m (21 questions)', hint: /https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer/ })
+    t.match(await received('FeedbackDownSpike'), { summary: 'answers rated down with /feedback 6 > 5 over 15m', hint: /https:\/\/bot\.example\.com\/console#\/conversations\?feedback=down/ })
+    const topic = await received('UnansweredTopic')
+    t.match(topic, { summary: 'no_answer turns nearest to one document 11 > 10 over 60m', hint: /Topic: "Knowledge base" \(knowledge-base\), 11 turns: https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer&q=Knowledge%20base/ })
+  })
+}

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decideReply, withoutMarkup } from '../../../src/chat/reply-decision.js'
+import { decideFromSearch, decideReply, withoutMarkup } from '../../../src/chat/reply-decision.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 
 const engine = new SearchEngine()
@@ -22,7 +22,7 @@ t.test('markup is not searched for: "<script>" is not a question about scripts, 
 })
 
 t.test('the decision carries its evidence and confidence', async t => {
-  const decided = decideReply(engine, 'how do I load documents from a folder?')
-  t.match(decided, { kind: 'answer', evidence: { coverage: 1 }, decision: { answer: true } })
-  t.ok(decided.decision!.confidence > 0.5)
+  const decided = decideFromSearch(engine, 'how do I load documents from a folder?')
+  t.match(decided, { kind: 'answer', evidence: { coverage: 1 }, decision: { answer: true }, quote: 'Run the import script to load documents from a folder.' })
+  t.ok(decided.decision.confidence > 0.5)
 })

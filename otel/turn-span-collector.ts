@@ -1,0 +1,194 @@
+// Keeps each chat turn's spans in the process, so that the console can show a turn's span tree
+// with no collector running: a span processor beside the OTLP exporter's, which groups ended spans
+// by trace and, when a trace's local root span ends, hands the spans of a trace that holds a
+// `chat.turn` span to a sink (src/turn-traces/turn-trace-recorder.ts). Every other request's spans
+// are let go at that moment. Memory is bounded: what does not fit is counted as dropped.
+import { SpanKind, SpanStatusCode, type Context } from '@opentelemetry/api'
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { scrub } from '../src/logging/scrubber.js'
+import type { TurnSpan } from '../src/turn-traces/turn-trace.js'
+import type { TurnSpanHalf } from '../src/turn-traces/turn-trace-recorder.js'
+
+// Traces with an ended span whose root has not ended yet: about the requests in flight. Turns are
+// answered a few at a time (MAX_TURNS_IN_FLIGHT), so 512 leaves room for other requests and
+// bursts; past it, the spans of further traces are not kept (their turns get logs only).
+export const MAX_OPEN_TRACES = 512
+// A turn has about ten spans (server, turn, search, a few statements); PARLEY_TRACE_HOOKS adds a
+// dozen more. 256 holds any turn we write, while 512 traces of it stay within tens of megabytes.
+export const MAX_SPANS_PER_TRACE = 256
+// A root span that has not ended a minute after its trace's first span ended never will (a
+// request the instrumentation lost track of): far past the time a turn may take (the latency goal).
+export const OPEN_TRACE_TIMEOUT_MS = 60_000
+
+/** Why spans were not kept, each a count of traces: too many open at once (any request's), a turn with too many spans (kept truncated), a chat trace whose root never ended. */
+export type TurnSpanDropReason = 'open_traces' | 'spans_truncated' | 'root_never_ended'
+
+export interface TurnSpanSink {
+  /** A chat turn's spans, once its trace's local root span has ended. */
+  turn: (half: TurnSpanHalf) => void
+  /** What the collector could not keep, by reason (a count of traces). */
+  dropped: (reason: TurnSpanDropReason, count: number) => void
+}
+
+interface OpenTrace {
+  spans: ReadableSpan[]
+  /** The chat.turn span, once it ended: only such traces are handed on. */
+  turn?: ReadableSpan
+  truncated: boolean
+  openedAt: number
+}
+
+const KINDS: Record<SpanKind, TurnSpan['kind']> = {
+  [SpanKind.INTERNAL]: 'internal',
+  [SpanKind.SERVER]: 'server',
+  [SpanKind.CLIENT]: 'client',
+  [SpanKind.PRODUCER]: 'producer',
+  [SpanKind.CONSUMER]: 'consumer'
+}
+
+const ms = (time: [number, number]): number => time[0] * 1000 + time[1] / 1e6
+const rounded = (value: number): number => Math.round(value * 1000) / 1000
+
+/** Whether a span is the root of its trace in this process: no parent, or the caller's (a remote parent). */
+export function isLocalRoot (span: ReadableSpan): boolean {
+  return span.parentSpanContext === undefined || span.parentSpanContext.isRemote === true
+}
+
+/** The spans of one trace as the console shows them: offsets from the earliest start, exception messages scrubbed. */
+export function toTurnSpans (spans: readonly ReadableSpan[]): TurnSpan[] {
+  let earliest = Infinity
+  for (const span of spans) earliest = Math.min(earliest, ms(span.startTime))
+  return spans.map(span => {
+    const attributes: TurnSpan['attributes'] = {}
+    for (const [key, value] of Object.entries(span.attributes)) {
+      if (value === undefined || value === null) continue
+      // The schema holds scalars; an array attribute (none of ours, maybe an instrumentation's) is kept as its JSON.
+      attributes[key] = typeof value === 'object' ? JSON.stringify(value) : value
+    }
+    // A failed step's exception, as the span recorded it: its type, and its message scrubbed like any logged error.
+    const exception = span.events.find(event => event.name === 'exception')?.attributes
+    if (exception !== undefined) {
+      if (typeof exception['exception.type'] === 'string') attributes['exception.type'] = exception['exception.type']
+      if (typeof exception['exception.message'] === 'string') attributes['exception.message'] = scrub(exception['exception.message'])
+    }
+    const parent = span.parentSpanContext
+    const status: TurnSpan['status'] = span.status.code === SpanStatusCode.ERROR ? 'error' : span.status.code === SpanStatusCode.OK ? 'ok' : 'unset'
+    return {
+      span_id: span.spanContext().spanId,
+      ...(parent === undefined || parent.isRemote === true ? {} : { parent_span_id: parent.spanId }),
+      name: span.name,
+      kind: KINDS[span.kind] ?? 'internal',
+      start_ms: rounded(ms(span.startTime) - earliest),
+      duration_ms: rounded(ms(span.duration)),
+      status,
+      ...(span.status.message === undefined || span.status.message === '' ? {} : { status_message: scrub(span.status.message) }),
+      attributes
+    }
+  })
+}
+
+export class TurnSpanCollector implements SpanProcessor {
+  private readonly open = new Map<string, OpenTrace>()
+  private readonly refused = new Set<string>()
+  private readonly now: () => number
+  // What is lost is told to the sink, which counts it (the recorder's totals, /status, /metrics).
+  private sink: TurnSpanSink | undefined
+  private readonly limits: { maxOpenTraces: number, maxSpansPerTrace: number, timeoutMs: number }
+
+  constructor (options: { now?: () => number, maxOpenTraces?: number, maxSpansPerTrace?: number, timeoutMs?: number } = {}) {
+    this.now = options.now ?? (() => performance.now())
+    this.limits = {
+      maxOpenTraces: options.maxOpenTraces ?? MAX_OPEN_TRACES,
+      maxSpansPerTrace: options.maxSpansPerTrace ?? MAX_SPANS_PER_TRACE,
+      timeoutMs: options.timeoutMs ?? OPEN_TRACE_TIMEOUT_MS
+    }
+  }
+
+  /** Where chat turns' spans go; none (the app is not running, or keeps no turn traces): nothing is kept. */
+  setSink (sink: TurnSpanSink | undefined): void {
+    this.sink = sink
+    if (sink === undefined) {
+      this.open.clear()
+      this.refused.clear()
+    }
+  }
+
+  /** Traces waiting for their root span (for tests). */
+  openTraces (): number {
+    return this.open.size
+  }
+
+  onStart (_span: Span, _parentContext: Context): void {}
+
+  onEnd (span: ReadableSpan): void {
+    if (this.sink === undefined) return
+    const traceId = span.spanContext().traceId
+    let trace = this.open.get(traceId)
+    if (trace === undefined) {
+      // A root with no other span ended before it is a trace of one span: nothing to hold.
+      if (isLocalRoot(span)) {
+        if (this.refused.delete(traceId)) return
+        if (span.name === 'chat.turn') this.handOn(traceId, span, { spans: [span], turn: span, truncated: false, openedAt: 0 })
+        return
+      }
+      const now = this.now()
+      this.evictExpired(now)
+      if (this.open.size >= this.limits.maxOpenTraces) {
+        this.refuse(traceId)
+        return
+      }
+      trace = { spans: [], truncated: false, openedAt: now }
+      this.open.set(traceId, trace)
+    }
+    // The root is kept past the bound: a truncated tree still has its top.
+    if (trace.spans.length < this.limits.maxSpansPerTrace || isLocalRoot(span)) trace.spans.push(span)
+    else trace.truncated = true
+    if (span.name === 'chat.turn') trace.turn = span
+    if (!isLocalRoot(span)) return
+    this.open.delete(traceId)
+    if (trace.turn !== undefined) this.handOn(traceId, span, trace)
+  }
+
+  // A trace that found no room is counted once, not once per span: its id is remembered (within
+  // the same bound) until its root ends.
+  private refuse (traceId: string): void {
+    if (this.refused.has(traceId)) return
+    if (this.refused.size >= this.limits.maxOpenTraces) this.refused.delete(this.refused.values().next().value!)
+    this.refused.add(traceId)
+    this.sink?.dropped('open_traces', 1)
+  }
+
+  private handOn (traceId: string, root: ReadableSpan, trace: OpenTrace): void {
+    if (trace.truncated) this.sink?.dropped('spans_truncated', 1)
+    const turn = trace.turn!.attributes
+    const statusCode = root.attributes['http.response.status_code']
+    // A 4xx marks the turn's span failed too (a session not found), but it is the caller's error, not the turn's.
+    const failed = typeof statusCode === 'number' && statusCode < 500 ? undefined : [root, trace.turn!].find(span => span.status.code === SpanStatusCode.ERROR)
+    this.sink?.turn({
+      traceId,
+      spans: toTurnSpans(trace.spans),
+      startedAt: new Date(ms(root.startTime)),
+      durationMs: rounded(ms(root.duration)),
+      statusCode: typeof statusCode === 'number' ? statusCode : undefined,
+      sessionId: typeof turn['session.id'] === 'string' ? turn['session.id'] : undefined,
+      turn: typeof turn['parley.turn'] === 'number' ? turn['parley.turn'] : undefined,
+      error: failed?.status.message === undefined ? undefined : scrub(failed.status.message)
+    })
+  }
+
+  // The oldest traces are first in the map: looking from the front until one is young enough costs
+  // nothing per span, and a trace whose root never ends goes when the next trace opens.
+  private evictExpired (now: number): void {
+    for (const [traceId, trace] of this.open) {
+      if (now - trace.openedAt < this.limits.timeoutMs) return
+      this.open.delete(traceId)
+      if (trace.turn !== undefined) this.sink?.dropped('root_never_ended', 1)
+    }
+  }
+
+  async forceFlush (): Promise<void> {}
+
+  async shutdown (): Promise<void> {
+    this.open.clear()
+  }
+}

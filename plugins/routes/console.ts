@@ -1,0 +1,145 @@
+// The console's API (/console/api/*): sign in and out, find turns by their words and by what went
+// wrong, open a conversation (audited) and a turn's trace, and the overview. An analyst sees
+// users' words scrubbed and users by pseudonym; an admin sees what they wrote and their id.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import Type from 'typebox'
+import { packageInfo } from '../../src/project.js'
+import { conversation, searchTurns, turnTrace, userIdsOf, type Viewer } from '../../src/console/console-queries.js'
+import { overview } from '../../src/console/console-overview.js'
+import {
+  ConsoleSessionSchema, ConversationSchema, ConversationsPage, ConversationsQuery, OverviewQuery, OverviewSchema, SignInBody, TraceParams, TurnTraceView,
+  type ConsoleSession
+} from '../../src/console/console-schemas.js'
+import { LimitExceededError, NotFoundError } from '../../src/errors.js'
+import { SessionId, withProblems } from '../../src/http/schemas.js'
+import { scrub } from '../../src/logging/scrubber.js'
+import { CONSOLE_COOKIE } from '../console-access.js'
+
+const SIGN_INS_PER_MINUTE = 10
+
+const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
+  const { config } = app
+  const cookiePath = '/console'
+  const serviceName = process.env.OTEL_SERVICE_NAME ?? packageInfo.name
+  const common = { tags: ['console'], security: [{ apiKey: [] }] }
+
+  const viewer = (request: FastifyRequest): Viewer => request.principal?.role === 'admin'
+    ? { text: text => text, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null, id: userId }) }
+    : { text: scrub, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null }) }
+
+  const sessionView = (request: FastifyRequest): ConsoleSession => ({
+    role: request.principal!.role,
+    key_id: request.principal!.keyId,
+    expires_at: request.consoleExpiresAt?.toISOString() ?? null,
+    chat_text: request.principal!.role === 'admin' ? 'full' : 'scrubbed',
+    links: { jaeger: config.ALERTS_TRACE_URL || null, grafana: config.CONSOLE_GRAFANA_URL || null }
+  })
+
+  app.post('/console/api/session', {
+    config: {
+      rateLimit: {
+        max: SIGN_INS_PER_MINUTE,
+        timeWindow: 60_000,
+        keyGenerator: request => request.ip,
+        errorResponseBuilder: (_request, context) => {
+          const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000))
+          return new LimitExceededError('console_sign_ins', SIGN_INS_PER_MINUTE, retryAfter, `This address tried to sign in ${SIGN_INS_PER_MINUTE} times in the last minute; retry in ${retryAfter} s.`)
+        }
+      }
+    },
+    schema: { tags: common.tags, summary: 'Sign in to the console with an API key: sets an HttpOnly, SameSite=Strict cookie', body: SignInBody, response: withProblems({ 200: ConsoleSessionSchema }, 401, 403, 415, 429) }
+  }, async (request, reply) => {
+    const key = app.findApiKey(request.body.api_key)
+    if (key === undefined) return await app.denyAccess(request, reply, 401, 'The API key is not valid.', 'unknown-key')
+    const { token, signIn } = app.consoleSessions.issue(key, app.clock())
+    request.principal = { keyId: signIn.keyId, role: signIn.role }
+    request.consoleExpiresAt = signIn.expiresAt
+    await app.auditTrail.record({ actor: request.actor, action: 'console.sign_in', result: 'success', details: { role: signIn.role } })
+    reply.setCookie(CONSOLE_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: cookiePath, expires: signIn.expiresAt })
+    return sessionView(request)
+  })
+
+  app.get('/console/api/session', {
+    onRequest: app.consoleAccess,
+    schema: { ...common, summary: 'Who is signed in, what they see of users, and where traces and logs link to', response: withProblems({ 200: ConsoleSessionSchema }, 401, 403) }
+  }, async request => sessionView(request))
+
+  // Signing out forgets the cookie in this browser. The cookie itself cannot be revoked (no state
+  // is kept); it expires after CONSOLE_SESSION_HOURS, or at once when its key leaves API_KEYS.
+  app.delete('/console/api/session', {
+    schema: { tags: common.tags, summary: 'Sign out: the browser forgets its sign-in cookie', response: withProblems({ 204: Type.Null() }) }
+  }, async (_request, reply) => {
+    reply.clearCookie(CONSOLE_COOKIE, { path: cookiePath })
+    return await reply.code(204).send(null)
+  })
+
+  app.get('/console/api/conversations', {
+    config: { usesDatabase: true },
+    onRequest: app.consoleAccess,
+    schema: { ...common, summary: 'Turns by their words (full-text), time, user pseudonym, reply kind, feedback, errors and latency; newest first', querystring: ConversationsQuery, response: withProblems({ 200: ConversationsPage }, 401, 403) }
+  }, async request => {
+    const { q, from, to, user, kind, feedback, errors, min_latency_ms: minLatencyMs, limit, before } = request.query
+    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId))
+    return await searchTurns(app.db, {
+      q,
+      from: from === undefined ? undefined : new Date(from),
+      to: to === undefined ? undefined : new Date(to),
+      userIds,
+      kind,
+      feedbackDown: feedback === 'down',
+      errors,
+      minLatencyMs,
+      limit: limit ?? 25,
+      beforeUs: before
+    }, viewer(request))
+  })
+
+  app.get('/console/api/conversations/:session_id', {
+    config: { usesDatabase: true },
+    onRequest: app.consoleAccess,
+    schema: { ...common, summary: 'A conversation, every turn with its reply, sources, feedback and latency (each opening is audited)', params: Type.Object({ session_id: SessionId }), response: withProblems({ 200: ConversationSchema }, 401, 403, 404) }
+  }, async request => {
+    const sessionId = request.params.session_id
+    const found = await conversation(app.db, sessionId, viewer(request))
+    if (found === undefined) throw new NotFoundError('session', sessionId)
+    await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: sessionId, result: 'success', details: { role: request.principal!.role, via: 'console' } })
+    return found
+  })
+
+  app.get('/console/api/traces/:trace_id', {
+    config: { usesDatabase: true },
+    onRequest: app.consoleAccess,
+    schema: { ...common, summary: 'A turn\'s spans and log lines, as Parley kept them, with links to Jaeger and Grafana when configured', params: TraceParams, response: withProblems({ 200: TurnTraceView }, 401, 403, 404) }
+  }, async request => {
+    const traceId = request.params.trace_id
+    const trace = await turnTrace(app.db, traceId, viewer(request))
+    if (trace === undefined) throw new NotFoundError('trace', traceId, `No trace was kept for ${traceId}: turns older than TURN_TRACE_RETENTION_DAYS, or dropped under load, have none.`)
+    const logQuery = `{service_name="${serviceName}"} | trace_id="${traceId}"`
+    const explore = { datasource: 'loki', queries: [{ refId: 'A', expr: logQuery }], range: { from: 'now-7d', to: 'now' } }
+    return {
+      ...trace,
+      links: {
+        jaeger: config.ALERTS_TRACE_URL === '' ? null : `${config.ALERTS_TRACE_URL}${traceId}`,
+        grafana: config.CONSOLE_GRAFANA_URL === '' ? null : `${config.CONSOLE_GRAFANA_URL.replace(/\/$/, '')}/explore?left=${encodeURIComponent(JSON.stringify(explore))}`
+      }
+    }
+  })
+
+  app.get('/console/api/overview', {
+    config: { usesDatabase: true },
+    onRequest: app.consoleAccess,
+    schema: { ...common, summary: 'Turns, answer rate, latency, error rate, active sessions, feedback and firing alerts over the last hour, day or week', querystring: OverviewQuery, response: withProblems({ 200: OverviewSchema }, 401, 403) }
+  }, async request => {
+    const [figures, activeSessions] = await Promise.all([overview(app.db, request.query.period ?? 'day', app.clock()), app.sessionManager.countActive()])
+    const firing = app.alerts.states().filter(state => state.state === 'firing')
+    return {
+      ...figures,
+      active_sessions: activeSessions,
+      alerts_firing: firing.map(state => ({ name: state.alert, severity: state.severity, since: state.since ?? null, summary: state.summary ?? '' })),
+      turn_traces: { kept: app.turnTraces.kept(), dropped: Object.values(app.turnTraces.dropped()).reduce((sum, count) => sum + count, 0) }
+    }
+  })
+}
+
+export default consoleRoutes

@@ -1,0 +1,86 @@
+// The pages Parley serves itself, built by `npm run build` into dist/web: the conversation console
+// (/console), the chat page (/chat) and the widget that puts the chat on a team's own site
+// (/widget.js), with their scripts and styles under /assets/. They run under a strict content
+// security policy (no inline code, nothing from another origin), so a message written as markup
+// could not run even if it ever reached a page as HTML. Only the sites in CHAT_WIDGET_ORIGINS may
+// frame the chat page; no one may frame the console, which shows every conversation.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import fastifyStatic from '@fastify/static'
+import Type from 'typebox'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { projectRoot } from '../../src/project.js'
+import { withProblems } from '../../src/http/schemas.js'
+
+export const WEB_ROOT = join(projectRoot, 'dist/web')
+
+/** The pages' policy; only who may frame them differs. */
+export function pagePolicy (frameAncestors: string[]): Record<string, string[]> {
+  return {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    frameAncestors,
+    baseUri: ["'none'"],
+    formAction: ["'self'"]
+  }
+}
+
+const policyHeader = (directives: Record<string, string[]>): string => Object.entries(directives)
+  .map(([name, values]) => `${name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`)} ${values.join(' ')}`).join('; ')
+
+const PageQuery = Type.Object({
+  embed: Type.Optional(Type.String({ description: '1: the chat page inside the widget\'s frame (a smaller header)' })),
+  user: Type.Optional(Type.String({ maxLength: 128, description: 'The user id the chat sends as user_id' }))
+})
+
+const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
+  // Read once: a page is a few hundred bytes. Missing when only tsc ran; they answer 503 then.
+  const read = async (file: string): Promise<string | undefined> => await readFile(join(WEB_ROOT, file), 'utf8').catch(() => undefined)
+  const files = { console: await read('console.html'), chat: await read('chat.html'), widget: await read('widget.js') }
+  const built = (content: string | undefined): string => {
+    if (content === undefined) throw Object.assign(new Error('The pages are not built: run npm run build'), { statusCode: 503 })
+    return content
+  }
+  const widgetOrigins = app.config.CHAT_WIDGET_ORIGINS.split(' ').filter(origin => origin !== '')
+  const consoleHelmet = { contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'none'"]) }, frameguard: { action: 'deny' as const } }
+  // X-Frame-Options cannot name other sites; frame-ancestors decides, so it is left out here.
+  const chatHelmet = { contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'self'", ...widgetOrigins]) }, frameguard: false as const }
+  const html = Type.String({ description: 'An HTML page' })
+
+  app.get('/console', {
+    helmet: consoleHelmet,
+    schema: { tags: ['pages'], summary: 'The conversation console: find a conversation, see its turns, traces and log lines, and the overview', response: withProblems({ 200: html }) }
+  }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(built(files.console)))
+
+  app.get('/chat', {
+    helmet: chatHelmet,
+    schema: { tags: ['pages'], summary: 'The chat page: talk to the bot in a browser; the widget frames it', querystring: PageQuery, response: withProblems({ 200: html }) }
+  }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(built(files.chat)))
+
+  app.get('/widget.js', {
+    // Loaded by other sites' pages as a script, which a same-origin resource policy would block.
+    helmet: { crossOriginResourcePolicy: { policy: 'cross-origin' as const } },
+    schema: { tags: ['pages'], summary: 'The chat widget: a script a site adds to show a chat button that opens /chat in a frame', response: withProblems({ 200: Type.String({ description: 'JavaScript' }) }) }
+  }, async (_request, reply) => {
+    // Its URL is fixed on other sites' pages, so it is cached briefly, not for good.
+    return await reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(built(files.widget))
+  })
+
+  // Each page names its assets with a hash of their content (?v=), so they can be kept a year.
+  const assetPolicy = policyHeader(pagePolicy(["'none'"]))
+  await app.register(fastifyStatic, {
+    root: join(WEB_ROOT, 'assets'),
+    prefix: '/assets/',
+    decorateReply: false,
+    index: false,
+    list: false,
+    maxAge: '365d',
+    immutable: true,
+    setHeaders: (reply) => { reply.header('content-security-policy', assetPolicy) }
+  })
+}
+
+export default pageRoutes

@@ -1,0 +1,102 @@
+// Each chat turn's trace and log lines, kept in the database for the console with no collector
+// running (src/turn-traces/turn-trace-recorder.ts): this plugin keeps the lines POST /v1/chat
+// writes (the logger's streamWrite hook fills the request's capture, src/logging/log-context.ts),
+// hands the request's half of the record over once its response is sent (status, session, turn,
+// a 5xx's error) and connects the span collector, when the SDK runs (otel/telemetry.ts). Writing
+// happens on the recorder's timer, never in the request. TURN_TRACE_RETENTION_DAYS=0 turns it off.
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { telemetry } from '../otel/telemetry.js'
+import { currentTraceId } from '../otel/spans.js'
+import { captureLogLines, endLogCapture, log } from '../src/logging/log-context.js'
+import { scrub } from '../src/logging/scrubber.js'
+import { TurnTraceRecorder } from '../src/turn-traces/turn-trace-recorder.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The turn traces being recorded: kept and dropped totals for /status and the console. */
+    turnTraces: TurnTraceRecorder
+  }
+}
+
+interface TurnInFlight {
+  lines: string[]
+  traceId: string | undefined
+  turn?: number
+  sessionId?: string
+  error?: Error
+}
+
+export default fp(async function turnTracesPlugin (app) {
+  const recorder = new TurnTraceRecorder({
+    db: app.db,
+    maxQueue: app.config.TURN_TRACE_MAX_QUEUE,
+    retentionDays: app.config.TURN_TRACE_RETENTION_DAYS,
+    droppedCounter: app.metrics.turnTracesDropped,
+    now: app.clock,
+    onWriteFailed: (error, records) => { log('database', 'turnTraces', app.log).warn({ err: error, records }, 'turn_trace.write_failed') }
+  })
+  app.decorate('turnTraces', recorder)
+  const clearOld = (): void => { recorder.deleteExpired().catch(() => {}) }
+  app.addHook('onReady', async () => {
+    recorder.start()
+    clearOld()
+  })
+  app.addHook('onClose', async () => {
+    await recorder.close()
+    telemetry.turnSpans?.setSink(undefined)
+  })
+  if (!recorder.enabled) return
+
+  // Only the chat route's requests are kept, and a request that is not one pays a WeakMap lookup.
+  const turns = new WeakMap<FastifyRequest, TurnInFlight>()
+  app.addHook('onRequest', async (request) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== '/v1/chat') return
+    const lines = captureLogLines()
+    if (lines !== undefined) turns.set(request, { lines, traceId: currentTraceId() })
+  })
+  app.addHook('preSerialization', async (request, _reply, payload) => {
+    const turn = turns.get(request)
+    const result = payload as { session_id?: unknown, turn?: unknown } | null
+    if (turn !== undefined && typeof result?.turn === 'number' && typeof result.session_id === 'string') {
+      turn.turn = result.turn
+      turn.sessionId = result.session_id
+    }
+    return payload
+  })
+  app.addHook('onError', async (request, _reply, error) => {
+    const turn = turns.get(request)
+    if (turn !== undefined) turn.error = error
+  })
+  // After plugins/request-logging's own onResponse, so its `request completed` line is kept.
+  app.addHook('onResponse', async (request, reply) => {
+    const turn = turns.get(request)
+    if (turn === undefined) return
+    turns.delete(request)
+    endLogCapture()
+    // A 503 answered no turn (refused by load shedding, or the database is down) and is counted in
+    // chatbot_shed_requests_total: writing a row for each would add work exactly when there is too
+    // much, and measured in bench:load each refusal's row led to more refusals.
+    if (reply.statusCode === 503) return
+    const failed = reply.statusCode >= 500
+    recorder.addRequest({
+      key: turn.traceId ?? request.id,
+      traced: turn.traceId !== undefined,
+      // A turn that failed before its result names the session it was sent for (its logging context).
+      sessionId: turn.sessionId ?? request.logFields.session_id ?? null,
+      turn: turn.turn ?? null,
+      statusCode: reply.statusCode,
+      startedAt: new Date(Date.now() - reply.elapsedTime),
+      durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      logs: turn.lines,
+      error: failed ? scrub(turn.error?.message ?? `HTTP ${reply.statusCode}`) : null
+    })
+  })
+
+  app.addHook('onReady', async () => {
+    telemetry.turnSpans?.setSink({ turn: half => { recorder.addSpans(half) }, dropped: (reason, count) => { recorder.countDropped(reason, count) } })
+  })
+  // What is queued is written while the database is open; what in-flight requests add after it,
+  // at onClose (above), which runs before the database plugin's (registered earlier, closed later).
+  app.addHook('preClose', async () => { await recorder.flush() })
+}, { name: 'turn-traces', dependencies: ['config', 'metrics', 'database', 'request-logging'] })

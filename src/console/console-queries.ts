@@ -1,0 +1,186 @@
+// What the console reads from the database: turns found by their words and by what went wrong
+// with them, one conversation with every turn, one turn's trace, and the overview's figures.
+// Plain functions over a Queryable; what a viewer may see of users is decided by the Viewer.
+import type { Queryable } from '../db/database.js'
+import type { Source } from '../chat/message-store.js'
+import type { ReplyKind } from '../chat/message-store.js'
+import type { Conversation, ConversationsPageType, TurnRow } from './console-schemas.js'
+import type { TurnTrace } from '../turn-traces/turn-trace.js'
+
+/** What the person using the console may see of users: their words (as written or scrubbed) and who they are. */
+export interface Viewer {
+  text: (text: string) => string
+  user: (userId: string | null) => { pseudonym: string | null, id?: string | null }
+}
+
+export interface TurnFilter {
+  q?: string
+  from?: Date
+  to?: Date
+  /** The user ids whose turns are wanted (resolved from a pseudonym by the caller). */
+  userIds?: string[]
+  kind?: ReplyKind
+  feedbackDown?: boolean
+  errors?: boolean
+  minLatencyMs?: number
+  limit: number
+  /** Microseconds since the epoch: only turns before it (the previous page's next_before). */
+  beforeUs?: string
+}
+
+interface TurnRowData {
+  session_id: string | null
+  turn: number | null
+  at: Date
+  at_us: string
+  user_id: string | null
+  message: string
+  reply: string | null
+  kind: ReplyKind | null
+  latency_ms: number | null
+  feedback: 'up' | 'down' | null
+  error: boolean
+  trace_id: string | null
+}
+
+// The user's question of a failed turn was never stored; its log line has it, as logs keep chat text (scrubbed or not at all).
+const FAILED_TURN_MESSAGE = "coalesce((SELECT l->>'text' FROM jsonb_array_elements(t.logs) l WHERE l->>'msg' = 'chat.message_received' LIMIT 1), '')"
+
+/** Turns matching the filter, newest first: stored turns and, unless the filter is about words, kinds or feedback, turns that failed before they were stored. */
+export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Viewer): Promise<ConversationsPageType> {
+  const params: unknown[] = []
+  const param = (value: unknown): string => { params.push(value); return `$${params.length}` }
+  const stored: string[] = ["b.role = 'bot'"]
+  const failed: string[] = ['t.turn IS NULL', "t.status = 'error'"]
+  if (filter.from !== undefined) { const p = param(filter.from); stored.push(`b.created_at >= ${p}`); failed.push(`t.started_at >= ${p}`) }
+  if (filter.to !== undefined) { const p = param(filter.to); stored.push(`b.created_at < ${p}`); failed.push(`t.started_at < ${p}`) }
+  if (filter.userIds !== undefined) { const p = param(filter.userIds); stored.push(`s.user_id = ANY(${p}::text[])`); failed.push(`s.user_id = ANY(${p}::text[])`) }
+  if (filter.minLatencyMs !== undefined) { const p = param(filter.minLatencyMs); stored.push(`coalesce(t.duration_ms, b.latency_ms) >= ${p}`); failed.push(`t.duration_ms >= ${p}`) }
+  if (filter.errors === true) stored.push("(b.kind = 'command_error' OR t.status = 'error')")
+  if (filter.kind !== undefined) stored.push(`b.kind = ${param(filter.kind)}`)
+  if (filter.feedbackDown === true) stored.push("f.rating = 'down'")
+  if (filter.q !== undefined) {
+    const p = param(filter.q)
+    stored.push(`(to_tsvector('english', u.content) @@ websearch_to_tsquery('english', ${p}) OR to_tsvector('english', b.content) @@ websearch_to_tsquery('english', ${p}))`)
+  }
+  const withFailed = filter.q === undefined && filter.kind === undefined && filter.feedbackDown !== true
+  const before = filter.beforeUs === undefined ? '' : `WHERE at_us::bigint < ${param(filter.beforeUs)}::bigint`
+  const { rows } = await db.query<TurnRowData>(`
+    SELECT * FROM (
+      SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, (extract(epoch FROM b.created_at) * 1000000)::bigint::text AS at_us,
+        s.user_id, u.content AS message, b.content AS reply, b.kind, coalesce(t.duration_ms, b.latency_ms) AS latency_ms, f.rating AS feedback,
+        (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error, coalesce(b.trace_id, t.trace_id) AS trace_id
+      FROM messages b
+      JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
+      JOIN sessions s ON s.id = b.session_id
+      LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn
+      LEFT JOIN turn_traces t ON t.session_id = b.session_id AND t.turn = b.turn
+      WHERE ${stored.join(' AND ')}
+      ${withFailed
+        ? `UNION ALL
+      SELECT t.session_id::text, NULL, t.started_at, (extract(epoch FROM t.started_at) * 1000000)::bigint::text,
+        s.user_id, ${FAILED_TURN_MESSAGE}, NULL, NULL, t.duration_ms, NULL, true, t.trace_id
+      FROM turn_traces t LEFT JOIN sessions s ON s.id = t.session_id
+      WHERE ${failed.join(' AND ')}`
+        : ''}
+    ) found ${before}
+    ORDER BY at_us::bigint DESC LIMIT ${param(filter.limit + 1)}`, params)
+  const more = rows.length > filter.limit
+  const page = rows.slice(0, filter.limit)
+  return {
+    turns: page.map((row): TurnRow => ({
+      session_id: row.session_id,
+      turn: row.turn,
+      at: new Date(row.at).toISOString(),
+      user: viewer.user(row.user_id),
+      message: viewer.text(row.message),
+      reply: row.reply === null ? null : viewer.text(row.reply),
+      kind: row.kind,
+      latency_ms: row.latency_ms,
+      feedback: row.feedback,
+      error: row.error,
+      trace_id: row.trace_id
+    })),
+    next_before: more ? page[page.length - 1]!.at_us : null
+  }
+}
+
+/** The user ids a pseudonym may stand for: those whose pseudonym it is (pseudonyms are keyed hashes, so they are computed, not looked up). */
+export async function userIdsOf (db: Queryable, pseudonym: string, pseudonymOf: (userId: string) => string | undefined): Promise<string[]> {
+  const { rows } = await db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM sessions WHERE user_id IS NOT NULL')
+  return rows.map(row => row.user_id).filter(userId => userId === pseudonym || pseudonymOf(userId) === pseudonym)
+}
+
+interface ConversationTurnData {
+  turn: number
+  at: Date
+  message: string
+  reply: string
+  kind: ReplyKind | null
+  command: string | null
+  sources: Source[]
+  context_turn: number | null
+  latency_ms: number | null
+  rating: 'up' | 'down' | null
+  comment: string | null
+  trace_id: string | null
+  has_trace: boolean
+}
+
+/** A conversation with every turn, or undefined when there is no such session. */
+export async function conversation (db: Queryable, sessionId: string, viewer: Viewer): Promise<Conversation | undefined> {
+  const { rows: sessions } = await db.query<{ user_id: string | null, status: string, created_at: Date, last_activity_at: Date }>(
+    'SELECT user_id, status, created_at, last_activity_at FROM sessions WHERE id = $1', [sessionId])
+  const session = sessions[0]
+  if (session === undefined) return undefined
+  const [{ rows: turns }, { rows: failed }] = await Promise.all([
+    db.query<ConversationTurnData>(`
+      SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply, b.kind, b.command, b.sources, b.context_turn,
+        coalesce(t.duration_ms, b.latency_ms) AS latency_ms, f.rating, f.comment, coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace
+      FROM messages b
+      JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
+      LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn
+      LEFT JOIN turn_traces t ON t.session_id = b.session_id AND t.turn = b.turn
+      WHERE b.session_id = $1 AND b.role = 'bot' ORDER BY b.turn`, [sessionId]),
+    db.query<{ trace_id: string, started_at: Date, status_code: number, error: string | null }>(
+      "SELECT trace_id, started_at, status_code, error FROM turn_traces WHERE session_id = $1 AND turn IS NULL AND status = 'error' ORDER BY started_at", [sessionId])
+  ])
+  return {
+    session_id: sessionId,
+    user: viewer.user(session.user_id),
+    status: session.status,
+    created_at: new Date(session.created_at).toISOString(),
+    last_activity_at: new Date(session.last_activity_at).toISOString(),
+    turns: turns.map(row => ({
+      turn: row.turn,
+      at: new Date(row.at).toISOString(),
+      message: viewer.text(row.message),
+      reply: viewer.text(row.reply),
+      kind: row.kind,
+      command: row.command,
+      sources: row.sources,
+      context_turn: row.context_turn,
+      latency_ms: row.latency_ms,
+      feedback: row.rating === null ? null : { rating: row.rating, comment: row.comment === null ? null : viewer.text(row.comment) },
+      trace_id: row.trace_id,
+      has_trace: row.has_trace
+    })),
+    failed_turns: failed.map(row => ({ trace_id: row.trace_id, at: new Date(row.started_at).toISOString(), status_code: row.status_code, error: row.error }))
+  }
+}
+
+// The fields in which log lines carry chat text (as LOG_CHAT_CONTENT lets them): chat.message_received's, command.refused's.
+const CHAT_TEXT_FIELDS = new Set(['text', 'reason'])
+
+/** One turn's kept trace; the chat text of its log lines passes the viewer. */
+export async function turnTrace (db: Queryable, traceId: string, viewer: Viewer): Promise<TurnTrace | undefined> {
+  const { rows } = await db.query<Omit<TurnTrace, 'started_at'> & { started_at: Date }>(
+    'SELECT trace_id, session_id::text AS session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error FROM turn_traces WHERE trace_id = $1', [traceId])
+  const row = rows[0]
+  if (row === undefined) return undefined
+  return {
+    ...row,
+    started_at: new Date(row.started_at).toISOString(),
+    logs: row.logs.map(line => Object.fromEntries(Object.entries(line).map(([key, value]) => [key, typeof value === 'string' && CHAT_TEXT_FIELDS.has(key) ? viewer.text(value) : value])))
+  }
+}

@@ -1,0 +1,226 @@
+// A language model writes the answer from the passages the search found, through any endpoint
+// that speaks OpenAI's Chat Completions (OpenAI, Ollama, vLLM, llama.cpp's server...), with the
+// official client, which retries 429 and 5xx with backoff and honours Retry-After. Around it: a
+// deadline for the first token and one for the whole answer, a circuit breaker (opossum) that stops
+// calling a model that keeps failing, and the check that every citation names a given passage.
+// It never throws: a failure is a reason to fall back to the extractive reply. Each call is a
+// `chat {model}` client span with the GenAI conventions' attributes and metrics.
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api'
+import type { Instruments } from '../../otel/metrics.js'
+import CircuitBreaker from 'opossum'
+import OpenAI from 'openai'
+import { log } from '../logging/log-context.js'
+import { inSpan } from '../../otel/spans.js'
+import { GenAi } from './gen-ai-conventions.js'
+import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage } from './grounded-prompt.js'
+
+export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'no_citation', 'unknown_citation', 'circuit_open', 'canceled'] as const
+export type FallbackReason = typeof FALLBACK_REASONS[number]
+
+export interface AnswerWriterOptions {
+  client: OpenAI
+  model: string
+  /** gen_ai.provider.name: openai, ollama... */
+  provider: string
+  firstTokenTimeoutMs: number
+  timeoutMs: number
+  maxOutputTokens: number
+  /** US dollars per million tokens. */
+  prices: { input: number, output: number }
+  /** Consecutive failures' share that opens the breaker, and how long it stays open. */
+  breaker: { errorThresholdPercentage: number, resetTimeoutMs: number, volumeThreshold: number }
+  /** Opt-in: prompt and completion on the span, through this (the scrubber); absent, neither is recorded. */
+  captureContent?: (text: string) => string
+  instruments?: Pick<Instruments, 'genAiTokenUsage' | 'genAiOperationDuration' | 'genAiTimeToFirstChunk' | 'llmFallbacks' | 'llmCost'>
+}
+
+export interface WriteRequest {
+  question: string
+  passages: readonly Passage[]
+  conversationId?: string
+  /** Aborts the call: the client went away. */
+  signal?: AbortSignal
+  /** Each piece of text as it streams in. */
+  onText?: (text: string) => void
+}
+
+export interface Usage { inputTokens: number, outputTokens: number, costUsd: number }
+
+export interface Generation {
+  model: string
+  prompt: string
+  usage?: Usage
+  timeToFirstChunkMs?: number
+}
+export type WriteResult =
+  | Generation & { ok: true, text: string, cited: number[] }
+  | Generation & { ok: false, reason: FallbackReason }
+
+interface Streamed { text: string, usage?: OpenAI.CompletionUsage, responseModel?: string, responseId?: string, finishReasons: string[], timeToFirstChunkMs?: number }
+
+class Failure extends Error {
+  constructor (readonly reason: FallbackReason, readonly streamed?: Streamed) { super(reason) }
+}
+
+export class AnswerWriter {
+  private readonly breaker: CircuitBreaker<[WriteRequest], Streamed>
+  /** What every span and metric point of a call carries. */
+  private readonly common: Record<string, string | number>
+
+  constructor (private readonly options: AnswerWriterOptions) {
+    const url = new URL(options.client.baseURL)
+    this.common = {
+      [GenAi.operationName]: 'chat',
+      [GenAi.providerName]: options.provider,
+      [GenAi.requestModel]: options.model,
+      'server.address': url.hostname,
+      'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+    }
+    this.breaker = new CircuitBreaker(async (request: WriteRequest) => await this.stream(request), {
+      timeout: false, // the deadlines are the stream's own
+      ...options.breaker,
+      // What the model did not cause does not count against it.
+      errorFilter: (error: unknown) => error instanceof Failure && (error.reason === 'canceled' || error.reason === 'refused')
+    })
+    const breakerLog = log('llm', 'breaker')
+    this.breaker.on('open', () => breakerLog.warn({ model: options.model }, 'llm.circuit_opened'))
+    this.breaker.on('halfOpen', () => breakerLog.info({ model: options.model }, 'llm.circuit_half_open'))
+    this.breaker.on('close', () => breakerLog.info({ model: options.model }, 'llm.circuit_closed'))
+  }
+
+  get model (): string { return this.options.model }
+
+  async write (request: WriteRequest): Promise<WriteResult> {
+    const { model } = this.options
+    const attributes = {
+      ...this.common,
+      [GenAi.requestMaxTokens]: this.options.maxOutputTokens,
+      [GenAi.requestStream]: true,
+      ...(request.conversationId === undefined ? {} : { [GenAi.conversationId]: request.conversationId }),
+      'parley.prompt': PROMPT_LABEL
+    }
+    return await inSpan(`chat ${model}`, attributes, async span => {
+      const started = performance.now()
+      let streamed: Streamed | undefined
+      let result: WriteResult
+      try {
+        streamed = await this.breaker.fire(request)
+        const generation = this.generation(streamed)
+        const checked = checkCitations(streamed.text, request.passages.length)
+        result = streamed.text.trim() === ''
+          ? { ...generation, ok: false, reason: 'empty' }
+          : checked.ok ? { ...generation, ok: true, text: streamed.text.trim(), cited: checked.cited } : { ...generation, ok: false, reason: checked.reason }
+      } catch (error) {
+        const failure = error instanceof Failure ? error : new Failure(CircuitBreaker.isOurError(error as Error) ? 'circuit_open' : 'malformed')
+        streamed = failure.streamed
+        result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.generation(streamed)), ok: false, reason: failure.reason }
+      }
+      this.record(span, request, result, streamed, (performance.now() - started) / 1000)
+      return result
+    }, SpanKind.CLIENT)
+  }
+
+  /** Stops the breaker's timers. */
+  close (): void {
+    this.breaker.shutdown()
+  }
+
+  private generation (streamed: Streamed): Generation {
+    const usage = streamed.usage === undefined
+      ? undefined
+      : { inputTokens: streamed.usage.prompt_tokens, outputTokens: streamed.usage.completion_tokens, costUsd: this.cost(streamed.usage) }
+    return { model: streamed.responseModel ?? this.options.model, prompt: PROMPT_LABEL, usage, timeToFirstChunkMs: streamed.timeToFirstChunkMs }
+  }
+
+  private cost (usage: OpenAI.CompletionUsage): number {
+    const { input, output } = this.options.prices
+    return (usage.prompt_tokens * input + usage.completion_tokens * output) / 1_000_000
+  }
+
+  private async stream (request: WriteRequest): Promise<Streamed> {
+    const controller = new AbortController()
+    const stop = (reason: FallbackReason) => () => { controller.abort(new Failure(reason)) }
+    const onCancel = stop('canceled')
+    if (request.signal?.aborted === true) onCancel()
+    request.signal?.addEventListener('abort', onCancel, { once: true })
+    const firstToken = setTimeout(stop('first_token_timeout'), this.options.firstTokenTimeoutMs)
+    const total = setTimeout(stop('timeout'), this.options.timeoutMs)
+    const started = performance.now()
+    const streamed: Streamed = { text: '', finishReasons: [] }
+    try {
+      const stream = await this.options.client.chat.completions.create({
+        model: this.options.model,
+        messages: groundedMessages(request.question, request.passages),
+        max_tokens: this.options.maxOutputTokens,
+        stream: true,
+        stream_options: { include_usage: true }
+      }, { signal: controller.signal })
+      for await (const chunk of stream) {
+        streamed.timeToFirstChunkMs ??= performance.now() - started
+        streamed.responseModel ??= chunk.model
+        streamed.responseId ??= chunk.id
+        if (chunk.usage != null) streamed.usage = chunk.usage
+        for (const choice of chunk.choices ?? []) {
+          if (choice.finish_reason != null) streamed.finishReasons.push(choice.finish_reason)
+          const text = choice.delta?.content
+          if (typeof text !== 'string' || text === '') continue
+          clearTimeout(firstToken)
+          streamed.text += text
+          request.onText?.(text)
+        }
+      }
+      // The client ends an aborted stream as if it were complete.
+      if (controller.signal.aborted) throw controller.signal.reason
+      return streamed
+    } catch (error) {
+      const reason = controller.signal.reason instanceof Failure ? controller.signal.reason.reason : reasonOf(error)
+      throw new Failure(reason, streamed.timeToFirstChunkMs === undefined ? undefined : streamed)
+    } finally {
+      clearTimeout(firstToken)
+      clearTimeout(total)
+      request.signal?.removeEventListener('abort', onCancel)
+    }
+  }
+
+  private record (span: Span, request: WriteRequest, result: WriteResult, streamed: Streamed | undefined, seconds: number): void {
+    const { instruments, captureContent } = this.options
+    const common = { ...this.common, ...(streamed?.responseModel === undefined ? {} : { [GenAi.responseModel]: streamed.responseModel }) }
+    if (streamed?.responseModel !== undefined) span.setAttribute(GenAi.responseModel, streamed.responseModel)
+    if (streamed?.responseId !== undefined) span.setAttribute(GenAi.responseId, streamed.responseId)
+    if (streamed !== undefined && streamed.finishReasons.length > 0) span.setAttribute(GenAi.responseFinishReasons, streamed.finishReasons)
+    if (result.timeToFirstChunkMs !== undefined) {
+      span.setAttribute(GenAi.responseTimeToFirstChunk, result.timeToFirstChunkMs / 1000)
+      instruments?.genAiTimeToFirstChunk.record(result.timeToFirstChunkMs / 1000, common)
+    }
+    if (result.usage !== undefined) {
+      span.setAttributes({ [GenAi.usageInputTokens]: result.usage.inputTokens, [GenAi.usageOutputTokens]: result.usage.outputTokens, 'parley.cost_usd': result.usage.costUsd })
+      instruments?.genAiTokenUsage.record(result.usage.inputTokens, { ...common, [GenAi.tokenType]: 'input' })
+      instruments?.genAiTokenUsage.record(result.usage.outputTokens, { ...common, [GenAi.tokenType]: 'output' })
+      instruments?.llmCost.add(result.usage.costUsd, { [GenAi.requestModel]: this.options.model })
+    }
+    if (captureContent !== undefined) {
+      span.setAttribute(GenAi.inputMessages, captureContent(JSON.stringify(groundedMessages(request.question, request.passages))))
+      if (streamed !== undefined) span.setAttribute(GenAi.outputMessages, captureContent(JSON.stringify([{ role: 'assistant', content: streamed.text }])))
+    }
+    const logger = log('llm', 'write')
+    const fields = { model: this.options.model, prompt: PROMPT_LABEL, ms: Math.round(seconds * 1000), first_chunk_ms: result.timeToFirstChunkMs === undefined ? undefined : Math.round(result.timeToFirstChunkMs), input_tokens: result.usage?.inputTokens, output_tokens: result.usage?.outputTokens, cost_usd: result.usage?.costUsd }
+    if (result.ok) {
+      instruments?.genAiOperationDuration.record(seconds, common)
+      logger.info({ ...fields, cited: result.cited }, 'llm.answer_written')
+      return
+    }
+    span.setAttribute('error.type', result.reason)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason })
+    instruments?.genAiOperationDuration.record(seconds, { ...common, 'error.type': result.reason })
+    instruments?.llmFallbacks.add(1, { reason: result.reason })
+    logger.warn({ ...fields, reason: result.reason }, 'llm.fallback')
+  }
+}
+
+function reasonOf (error: unknown): FallbackReason {
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return 'timeout'
+  if (error instanceof OpenAI.APIConnectionError) return 'unreachable'
+  if (error instanceof OpenAI.RateLimitError) return 'rate_limited'
+  if (error instanceof OpenAI.APIError && typeof error.status === 'number') return error.status >= 500 ? 'server_error' : 'refused'
+  return 'malformed'
+}

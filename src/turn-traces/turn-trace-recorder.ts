@@ -1,0 +1,270 @@
+// Writes each chat turn's trace (src/turn-traces/turn-trace.ts) from its two halves, which arrive
+// apart: the spans, when the trace's root span ends (otel/turn-span-collector.ts), and the request's
+// half (log lines, status, session and turn) when the response is sent (plugins/turn-traces.ts).
+// They are joined by trace id (the request id when the turn was not traced) and written in batches
+// by a timer, never by the request: one INSERT per batch, an upsert, so that a half arriving after
+// its record was written without it merges into the row. The queue is bounded; what is lost (a full
+// queue, a failed write) is counted by reason, never retried without bound.
+import type { Counter } from '@opentelemetry/api'
+import type { Queryable } from '../db/database.js'
+import { outsideAnyContext } from '../logging/log-context.js'
+import type { TurnSpan } from './turn-trace.js'
+
+/** The spans of one chat turn's trace, from the span collector. */
+export interface TurnSpanHalf {
+  traceId: string
+  spans: TurnSpan[]
+  /** The root span's start and duration: the whole request as the server saw it. */
+  startedAt: Date
+  durationMs: number
+  /** The root span's http.response.status_code, if it has one. */
+  statusCode?: number
+  /** From the chat.turn span's attributes (session.id, parley.turn). */
+  sessionId?: string
+  turn?: number
+  /** A failed root or turn span's status message, scrubbed. */
+  error?: string
+}
+
+/** What the request knows of its turn, when its response has been sent. */
+export interface TurnRequestHalf {
+  /** The trace id; the request id when the request was not traced. */
+  key: string
+  /** Whether spans are to be expected for this key (the request was traced). */
+  traced: boolean
+  sessionId: string | null
+  turn: number | null
+  statusCode: number
+  startedAt: Date
+  durationMs: number
+  /** The lines written while serving the request, as written (one JSON text each). */
+  logs: readonly string[]
+  /** A 5xx's error message, scrubbed. */
+  error: string | null
+}
+
+/** Why turn traces were lost: the recorder's own (a full queue, a failed write) and the span collector's. */
+export const TURN_TRACE_DROP_REASONS = ['queue_full', 'write_failed', 'open_traces', 'spans_truncated', 'root_never_ended'] as const
+export type TurnTraceDropReason = typeof TURN_TRACE_DROP_REASONS[number]
+
+export interface TurnTraceRecorderOptions {
+  db: Queryable
+  /** Records waiting (for their other half, or to be written) at most; more are dropped (TURN_TRACE_MAX_QUEUE). */
+  maxQueue: number
+  /** Rows older than this many days are deleted; 0 keeps none (TURN_TRACE_RETENTION_DAYS). */
+  retentionDays: number
+  /** How long a half waits for the other before it is written alone. */
+  graceMs?: number
+  /** How often what is ready is written, and the most records one INSERT carries. */
+  flushIntervalMs?: number
+  batchSize?: number
+  /** How often old rows are deleted. */
+  retentionIntervalMs?: number
+  /** chatbot_turn_traces_dropped_total{reason} */
+  droppedCounter?: Counter
+  /** Told of each failed write (the caller logs it); the records are counted as dropped. */
+  onWriteFailed?: (error: unknown, records: number) => void
+  /** Time, for the grace and the retention cut-off (tests move it). */
+  now?: () => Date
+}
+
+interface Pending {
+  spans?: TurnSpanHalf
+  request?: TurnRequestHalf
+  /** When the half that is here is written alone (ms since the epoch). */
+  due: number
+}
+
+// Long enough for the other half of a turn to arrive (both come within the same response, a few
+// ms apart), short enough that a record is written soon after its turn.
+const DEFAULT_GRACE_MS = 2000
+const DEFAULT_FLUSH_INTERVAL_MS = 1000
+// A hundred turns' rows are a few hundred kB of JSON: one statement, well under any limit.
+const DEFAULT_BATCH_SIZE = 100
+const HOUR_MS = 3_600_000
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// jsonb_to_recordset reads the batch as one JSON parameter, on both engines. A half written alone
+// leaves what it does not know empty, so that the other half, arriving late, fills it in.
+const UPSERT = `
+  INSERT INTO turn_traces AS t (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error)
+  SELECT trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error
+  FROM jsonb_to_recordset($1::jsonb) AS r(trace_id text, session_id uuid, turn integer, status text, status_code integer,
+    started_at timestamptz, duration_ms double precision, spans jsonb, logs jsonb, error text)
+  ON CONFLICT (trace_id) DO UPDATE SET
+    session_id = COALESCE(EXCLUDED.session_id, t.session_id),
+    turn = COALESCE(EXCLUDED.turn, t.turn),
+    status = CASE WHEN EXCLUDED.status = 'error' OR t.status = 'error' THEN 'error' ELSE 'ok' END,
+    status_code = CASE WHEN EXCLUDED.status_code > 0 THEN EXCLUDED.status_code ELSE t.status_code END,
+    started_at = LEAST(EXCLUDED.started_at, t.started_at),
+    duration_ms = GREATEST(EXCLUDED.duration_ms, t.duration_ms),
+    spans = CASE WHEN jsonb_array_length(EXCLUDED.spans) > 0 THEN EXCLUDED.spans ELSE t.spans END,
+    logs = CASE WHEN jsonb_array_length(EXCLUDED.logs) > 0 THEN EXCLUDED.logs ELSE t.logs END,
+    error = COALESCE(EXCLUDED.error, t.error)
+  RETURNING (xmax = 0) AS inserted`
+
+export class TurnTraceRecorder {
+  private readonly options: TurnTraceRecorderOptions
+  private readonly now: () => Date
+  private readonly graceMs: number
+  private readonly batchSize: number
+  // Halves waiting for their other half, oldest first (all wait the same grace).
+  private readonly pending = new Map<string, Pending>()
+  // Records to write, by key: two halves of one trace never go into one statement apart.
+  private readonly ready = new Map<string, Pending>()
+  private writing: Promise<void> = Promise.resolve()
+  private soon = false
+  private timers: NodeJS.Timeout[] = []
+  private keptTotal = 0
+  private readonly droppedTotals = Object.fromEntries(TURN_TRACE_DROP_REASONS.map(reason => [reason, 0])) as Record<TurnTraceDropReason, number>
+
+  constructor (options: TurnTraceRecorderOptions) {
+    this.options = options
+    this.now = options.now ?? (() => new Date())
+    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
+    // Known series start at 0, so rate() sees the first drop.
+    for (const reason of TURN_TRACE_DROP_REASONS) options.droppedCounter?.add(0, { reason })
+  }
+
+  /** Whether turns are recorded at all: TURN_TRACE_RETENTION_DAYS=0 keeps none. */
+  get enabled (): boolean {
+    return this.options.retentionDays > 0
+  }
+
+  /** Records written since start (a late half merged into its row is not counted again). */
+  kept (): number {
+    return this.keptTotal
+  }
+
+  /** Records (or, for the span collector's reasons, traces) lost since start, by reason. */
+  dropped (): Record<TurnTraceDropReason, number> {
+    return { ...this.droppedTotals }
+  }
+
+  /** Records waiting, for tests and /status. */
+  queued (): number {
+    return this.pending.size + this.ready.size
+  }
+
+  countDropped (reason: TurnTraceDropReason, count: number): void {
+    this.droppedTotals[reason] += count
+    this.options.droppedCounter?.add(count, { reason })
+  }
+
+  addSpans (half: TurnSpanHalf): void {
+    this.add(half.traceId, { spans: half }, true)
+  }
+
+  addRequest (half: TurnRequestHalf): void {
+    this.add(half.key, { request: half }, half.traced)
+  }
+
+  /** Writes timed-out halves and what is ready every flush interval, and deletes old rows hourly. */
+  start (): void {
+    if (this.timers.length > 0) return
+    // Made outside any request: a timer keeps the context it was made in, and the recorder's own
+    // statements and lines belong to no turn.
+    outsideAnyContext(() => {
+      this.timers.push(setInterval(() => { this.flush().catch(() => {}) }, this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS).unref())
+      this.timers.push(setInterval(() => { this.deleteExpired().catch(() => {}) }, this.options.retentionIntervalMs ?? HOUR_MS).unref())
+    })
+  }
+
+  /** Stops the timers and writes everything queued, halves still waiting included (the app is closing). */
+  async close (): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer)
+    this.timers = []
+    await this.flush({ all: true })
+  }
+
+  /** Writes what is ready, and halves whose grace is over (every one with `all`), in batches. */
+  async flush ({ all = false } = {}): Promise<void> {
+    const previous = this.writing
+    const done = previous.then(async () => {
+      const now = this.now().getTime()
+      for (const [key, entry] of this.pending) {
+        if (!all && entry.due > now) break
+        this.pending.delete(key)
+        this.toReady(key, entry)
+      }
+      while (this.ready.size > 0) await this.writeBatch()
+    })
+    this.writing = done.catch(() => {})
+    await done
+  }
+
+  /** Deletes rows older than the retention (all of them with 0); returns how many. */
+  async deleteExpired (): Promise<number> {
+    const cutoff = new Date(this.now().getTime() - this.options.retentionDays * 86_400_000)
+    const { rowCount } = await outsideAnyContext(async () => await this.options.db.query('DELETE FROM turn_traces WHERE started_at < $1', [cutoff]))
+    return rowCount
+  }
+
+  private add (key: string, half: Omit<Pending, 'due'>, expectsOther: boolean): void {
+    if (!this.enabled) return
+    const waiting = this.pending.get(key)
+    if (waiting !== undefined) {
+      this.pending.delete(key)
+      this.toReady(key, { ...waiting, ...half })
+      return
+    }
+    if (this.queued() >= this.options.maxQueue) {
+      this.countDropped('queue_full', 1)
+      return
+    }
+    if (expectsOther) this.pending.set(key, { ...half, due: this.now().getTime() + this.graceMs })
+    else this.toReady(key, { ...half, due: 0 })
+  }
+
+  private toReady (key: string, entry: Pending): void {
+    const there = this.ready.get(key)
+    this.ready.set(key, there === undefined ? entry : { ...there, ...entry })
+    // A full batch is written at once rather than at the next tick, off the request that filled it.
+    if (this.ready.size >= this.batchSize && !this.soon) {
+      this.soon = true
+      outsideAnyContext(() => setImmediate(() => { this.soon = false; this.flush().catch(() => {}) }))
+    }
+  }
+
+  private async writeBatch (): Promise<void> {
+    const batch: string[] = []
+    for (const [key, entry] of this.ready) {
+      this.ready.delete(key)
+      batch.push(recordJson(key, entry))
+      if (batch.length >= this.batchSize) break
+    }
+    try {
+      const { rows } = await outsideAnyContext(async () => await this.options.db.query<{ inserted: boolean }>(UPSERT, [`[${batch.join(',')}]`]))
+      this.keptTotal += rows.filter(row => row.inserted).length
+    } catch (error) {
+      this.countDropped('write_failed', batch.length)
+      this.options.onWriteFailed?.(error, batch.length)
+    }
+  }
+}
+
+/**
+ * One record as JSON for jsonb_to_recordset. The log lines are JSON already (pino wrote them) and
+ * go in as they are, unparsed; what the request or its spans do not know is left empty.
+ */
+function recordJson (key: string, { spans, request }: Pending): string {
+  const sessionId = request?.sessionId ?? spans?.sessionId ?? null
+  const statusCode = request?.statusCode ?? spans?.statusCode ?? 0
+  // The request's word on its error is final; its spans tell only when the request's half is missing.
+  const error = request !== undefined ? request.error : spans?.error ?? null
+  const record = {
+    trace_id: key,
+    // A session id the caller sent is only a uuid if it was valid; anything else would fail the batch.
+    session_id: sessionId !== null && UUID.test(sessionId) ? sessionId : null,
+    turn: request?.turn ?? spans?.turn ?? null,
+    status: statusCode >= 500 || (statusCode === 0 && error !== null) ? 'error' : 'ok',
+    status_code: statusCode,
+    started_at: (spans?.startedAt ?? request!.startedAt).toISOString(),
+    duration_ms: spans?.durationMs ?? request!.durationMs,
+    spans: spans?.spans ?? [],
+    error
+  }
+  const json = JSON.stringify(record)
+  return `${json.slice(0, -1)},"logs":[${(request?.logs ?? []).join(',')}]}`
+}

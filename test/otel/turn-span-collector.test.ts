@@ -1,0 +1,139 @@
+// The span processor that keeps chat turns' spans, on a real tracer provider: spans grouped by
+// trace and handed on when the local root ends (a caller's remote parent included), only for
+// traces with a chat.turn span, within its bounds, with what does not fit counted.
+import t from 'tap'
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Span, type Tracer } from '@opentelemetry/api'
+import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { TurnSpanCollector, type TurnSpanDropReason } from '../../otel/turn-span-collector.js'
+import type { TurnSpanHalf } from '../../src/turn-traces/turn-trace-recorder.js'
+
+function setUp (options: ConstructorParameters<typeof TurnSpanCollector>[0] = {}) {
+  const collector = new TurnSpanCollector(options)
+  const tracer = new BasicTracerProvider({ spanProcessors: [collector] }).getTracer('test')
+  const turns: TurnSpanHalf[] = []
+  const drops: Array<[TurnSpanDropReason, number]> = []
+  collector.setSink({ turn: half => turns.push(half), dropped: (reason, count) => drops.push([reason, count]) })
+  return { collector, tracer, turns, drops }
+}
+
+const child = (tracer: Tracer, parent: Span, name: string, attributes = {}): Span =>
+  tracer.startSpan(name, { attributes }, trace.setSpan(ROOT_CONTEXT, parent))
+
+/** A chat request's spans, the root left open: server span, turn, search and a statement. */
+function chatRequest (tracer: Tracer, parentContext = ROOT_CONTEXT) {
+  const root = tracer.startSpan('POST /v1/chat', { kind: SpanKind.SERVER }, parentContext)
+  const turn = child(tracer, root, 'chat.turn', { 'session.id': '52c16b89-9200-4a05-9159-9deabba9423a' })
+  const search = child(tracer, turn, 'search', { 'parley.search.results': 3 })
+  search.end()
+  const statement = child(tracer, turn, 'SELECT sessions', { 'db.system.name': 'postgresql' })
+  statement.end()
+  turn.setAttribute('parley.turn', 3)
+  turn.end()
+  root.setAttribute('http.response.status_code', 200)
+  return root
+}
+
+t.test('a chat turn\'s spans are handed on, as TurnSpans, when its root span ends', async t => {
+  const { collector, tracer, turns } = setUp()
+  const root = chatRequest(tracer)
+  t.equal(turns.length, 0, 'nothing before the root ends')
+  t.equal(collector.openTraces(), 1)
+  root.end()
+  t.equal(turns.length, 1)
+  t.equal(collector.openTraces(), 0, 'and nothing is held after it')
+  const [half] = turns
+  t.equal(half!.traceId, root.spanContext().traceId)
+  t.match(half, { sessionId: '52c16b89-9200-4a05-9159-9deabba9423a', turn: 3, statusCode: 200, error: undefined })
+  t.same(half!.spans.map(span => span.name).sort(), ['POST /v1/chat', 'SELECT sessions', 'chat.turn', 'search'])
+  const byName = Object.fromEntries(half!.spans.map(span => [span.name, span]))
+  t.equal(byName['POST /v1/chat']!.parent_span_id, undefined, 'the root has no parent')
+  t.equal(byName['POST /v1/chat']!.kind, 'server')
+  t.equal(byName['POST /v1/chat']!.start_ms, 0, 'offsets from the earliest span, the root')
+  t.equal(byName['chat.turn']!.parent_span_id, byName['POST /v1/chat']!.span_id)
+  t.equal(byName.search!.parent_span_id, byName['chat.turn']!.span_id)
+  t.ok(half!.spans.every(span => span.start_ms >= 0 && span.duration_ms >= 0))
+  t.same(byName.search!.attributes, { 'parley.search.results': 3 }, 'attributes as they were')
+  const { startTime } = root as unknown as ReadableSpan
+  t.equal(half!.startedAt.getTime(), Math.floor(startTime[0] * 1000 + startTime[1] / 1e6), 'the row starts when the root did')
+})
+
+t.test('under a caller\'s traceparent (a remote parent), the server span is the local root', async t => {
+  const { tracer, turns } = setUp()
+  const caller = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED, isRemote: true }
+  chatRequest(tracer, trace.setSpanContext(ROOT_CONTEXT, caller)).end()
+  t.equal(turns.length, 1)
+  t.equal(turns[0]!.traceId, caller.traceId)
+  t.equal(turns[0]!.spans.find(span => span.name === 'POST /v1/chat')!.parent_span_id, undefined, 'the caller\'s span is not named as a parent')
+})
+
+t.test('a failed step keeps its exception and status message, scrubbed', async t => {
+  const { tracer, turns } = setUp()
+  const root = tracer.startSpan('POST /v1/chat', { kind: SpanKind.SERVER })
+  const turn = child(tracer, root, 'chat.turn')
+  turn.recordException(new Error('no route to someone@example.com'))
+  turn.setStatus({ code: SpanStatusCode.ERROR, message: 'no route to someone@example.com' })
+  turn.end()
+  root.setAttribute('http.response.status_code', 500)
+  root.end()
+  const failed = turns[0]!.spans.find(span => span.name === 'chat.turn')!
+  t.match(failed, { status: 'error', status_message: 'no route to [EMAIL]', attributes: { 'exception.type': 'Error', 'exception.message': 'no route to [EMAIL]' } })
+  t.equal(turns[0]!.error, 'no route to [EMAIL]', 'a 5xx\'s error is the half\'s')
+})
+
+t.test('other requests\' traces are let go when their root ends', async t => {
+  const { collector, tracer, turns } = setUp()
+  const root = tracer.startSpan('GET /v1/sessions/:id', { kind: SpanKind.SERVER })
+  child(tracer, root, 'SELECT sessions').end()
+  root.end()
+  tracer.startSpan('SELECT 1').end()
+  t.equal(turns.length, 0)
+  t.equal(collector.openTraces(), 0)
+})
+
+t.test('with no sink (the app keeps no turn traces), nothing is held', async t => {
+  const { collector, tracer, turns } = setUp()
+  collector.setSink(undefined)
+  chatRequest(tracer)
+  t.equal(collector.openTraces(), 0)
+  t.equal(turns.length, 0)
+})
+
+t.test('bounds: open traces, spans per trace, and roots that never end', async t => {
+  await t.test('a trace that finds no room is counted once and not kept', async t => {
+    const { collector, tracer, turns, drops } = setUp({ maxOpenTraces: 2 })
+    const open = [chatRequest(tracer), chatRequest(tracer)]
+    const third = chatRequest(tracer)
+    t.equal(collector.openTraces(), 2)
+    t.same(drops, [['open_traces', 1]], 'three spans of the third ended: one trace dropped')
+    third.end()
+    t.equal(turns.length, 0, 'its root ends: nothing to hand on')
+    for (const root of open) root.end()
+    t.equal(turns.length, 2, 'the traces that had room are handed on')
+    chatRequest(tracer).end()
+    t.equal(turns.length, 3, 'and once they are gone there is room again')
+    t.same(drops, [['open_traces', 1]], 'and no further drop was told')
+  })
+
+  await t.test('a trace past its spans is kept truncated, its root included, and counted', async t => {
+    const { tracer, turns, drops } = setUp({ maxSpansPerTrace: 2 })
+    chatRequest(tracer).end()
+    t.same(turns[0]!.spans.map(span => span.name), ['search', 'SELECT sessions', 'POST /v1/chat'])
+    t.same(drops, [['spans_truncated', 1]])
+  })
+
+  await t.test('a chat trace whose root never ends is evicted after the timeout, when the next trace opens', async t => {
+    let now = 0
+    const { collector, tracer, turns, drops } = setUp({ timeoutMs: 60_000, now: () => now })
+    chatRequest(tracer)
+    const other = tracer.startSpan('GET /v1/sessions', { kind: SpanKind.SERVER })
+    child(tracer, other, 'SELECT sessions').end()
+    now += 59_999
+    chatRequest(tracer).end()
+    t.equal(collector.openTraces(), 2, 'not yet')
+    now += 1
+    chatRequest(tracer).end()
+    t.equal(collector.openTraces(), 0, 'both old traces evicted')
+    t.same(drops, [['root_never_ended', 1]], 'only the chat trace is counted: the other was no turn')
+    t.equal(turns.length, 2)
+  })
+})

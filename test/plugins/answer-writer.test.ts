@@ -1,0 +1,62 @@
+// Chat turns with a language model configured, through the app: the model writes what the
+// knowledge base knows, nothing is asked of it for what it does not know, and a model that fails
+// leaves the turn answered from the passage, marked, never an error. The model is the scripted
+// one of test/scripted-model.ts (no real model can run here).
+import t from 'tap'
+import { loadConfig } from '../../src/config.js'
+import { buildTestApp } from '../helper.js'
+import { startScriptedModel } from '../scripted-model.js'
+
+const chat = { method: 'POST', url: '/v1/chat' } as const
+
+t.test('an answer written by the model from the passages, citing them, stored with how it was written', async t => {
+  const model = await startScriptedModel(t)
+  const app = await buildTestApp(t, { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_PRICE_INPUT_PER_MTOK: '1', LLM_PRICE_OUTPUT_PER_MTOK: '4' })
+  model.script({ kind: 'answer', text: 'Open Jaeger and search by the trace id [1].', usage: { prompt_tokens: 500, completion_tokens: 50 } })
+  const response = await app.inject({ ...chat, payload: { message: 'how do I view traces?' } })
+  t.equal(response.statusCode, 200)
+  const body = response.json()
+  t.equal(body.kind, 'answer')
+  t.match(body.reply, /^Open Jaeger and search by the trace id \[1\]\.\n\nSources: \[1\] .+ \(tracing-and-logs\)$/)
+  t.match(body.generation, { by: 'model', model: 'scripted-model-2026', prompt: 'grounded-answer@1', input_tokens: 500, output_tokens: 50, cost_usd: (500 * 1 + 50 * 4) / 1e6 })
+  t.equal(model.requests.length, 1)
+  t.match(model.requests[0]!.body.messages[0]!.content, /\[1\] /, 'the passages found were given to the model')
+
+  const { rows } = await app.db.query<{ content: string, generation: unknown }>("SELECT content, generation FROM messages WHERE session_id = $1 AND role = 'bot'", [body.session_id])
+  t.same(rows, [{ content: body.reply, generation: body.generation }], 'the transcript keeps the whole reply and how it was written')
+})
+
+t.test('no model call for what the knowledge base does not know, nor for commands and small talk', async t => {
+  const model = await startScriptedModel(t)
+  const app = await buildTestApp(t, { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model' })
+  for (const message of ['What is the capital of France?', 'hi', '/help']) {
+    const response = await app.inject({ ...chat, payload: { message } })
+    t.equal(response.statusCode, 200)
+    t.equal(response.json().generation, undefined, `${message}: nothing generated`)
+  }
+  t.equal(model.requests.length, 0, 'the model was never called')
+})
+
+t.test('a model that fails: the passage answers, marked with why', async t => {
+  const model = await startScriptedModel(t)
+  const app = await buildTestApp(t, { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_MAX_RETRIES: '0' })
+  const plain = await buildTestApp(t)
+  const extractive = (await plain.inject({ ...chat, payload: { message: 'how do I view traces?' } })).json()
+
+  model.script({ kind: 'status', status: 500 }, { kind: 'answer', text: 'Traces live in Jaeger [7].' })
+  for (const reason of ['server_error', 'unknown_citation']) {
+    const response = await app.inject({ ...chat, payload: { message: 'how do I view traces?' } })
+    t.equal(response.statusCode, 200, `${reason}: no error for the user`)
+    const body = response.json()
+    t.equal(body.reply, extractive.reply, `${reason}: the reply is the passage, as without a model`)
+    t.match(body.generation, { by: 'extractive', fallback_reason: reason, prompt: 'grounded-answer@1' })
+  }
+})
+
+t.test('LLM_BASE_URL needs LLM_MODEL; the key is never logged', async t => {
+  t.throws(() => loadConfig({ LLM_BASE_URL: 'http://127.0.0.1:11434/v1' }), /LLM_MODEL must name the model/)
+  const { describeConfig } = await import('../../src/config.js')
+  const described = describeConfig(loadConfig({ LLM_BASE_URL: 'http://user:secret@127.0.0.1:11434/v1', LLM_MODEL: 'm', LLM_API_KEY: 'sk-very-secret' }))
+  t.equal(described.LLM_API_KEY, '(set)')
+  t.notMatch(JSON.stringify(described), /secret/)
+})

@@ -1,0 +1,186 @@
+// The console's API over both engines: sign-in by cookie (and its CSRF guard), the turn search and
+// its filters, a conversation (audited), a turn's trace, the overview, and what an analyst sees of
+// users (scrubbed words, pseudonyms) against an admin (words as written, ids).
+import t from 'tap'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildTestApp, engines, manualClock } from '../../helper.js'
+
+const ADMIN_KEY = 'admin-key-0123456789'
+const ANALYST_KEY = 'analyst-key-0123456789'
+const CONSOLE = { 'x-requested-with': 'parley-console' }
+
+function cookieOf (response: LightMyRequestResponse): string {
+  const cookie = response.cookies.find(c => c.name === 'parley_console')
+  if (cookie === undefined) throw new Error(`no sign-in cookie: ${response.body}`)
+  return `parley_console=${cookie.value}`
+}
+
+async function signIn (app: FastifyInstance, key: string): Promise<string> {
+  return cookieOf(await app.inject({ method: 'POST', url: '/console/api/session', payload: { api_key: key } }))
+}
+
+async function chat (app: FastifyInstance, message: string, extra: Record<string, string> = {}) {
+  const response = await app.inject({ method: 'POST', url: '/v1/chat', payload: { message, ...extra } })
+  if (response.statusCode !== 200) throw new Error(response.body)
+  return response.json() as { session_id: string, turn: number, kind: string }
+}
+
+for (const engine of engines()) {
+  t.test(`the console's API on ${engine.name}`, async t => {
+    const clock = manualClock(new Date())
+    const db = await engine.open(t)
+    const app = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin,${ANALYST_KEY}:analyst`, CONSOLE_SESSION_HOURS: '1', LOG_ID_SECRET: 'pseudonym-secret' }, { database: db, clock: clock.now })
+
+    await t.test('signing in sets an HttpOnly, SameSite=Strict cookie that never holds the key', async t => {
+      const wrong = await app.inject({ method: 'POST', url: '/console/api/session', payload: { api_key: 'not-a-key-0123456789' } })
+      t.equal(wrong.statusCode, 401)
+      t.match(wrong.json(), { type: /unauthorized$/, detail: 'The API key is not valid.' })
+      t.equal(wrong.cookies.length, 0)
+      const right = await app.inject({ method: 'POST', url: '/console/api/session', payload: { api_key: ANALYST_KEY } })
+      t.equal(right.statusCode, 200)
+      t.match(right.json(), { role: 'analyst', key_id: /^key_[0-9a-f]{12}$/, chat_text: 'scrubbed', links: { jaeger: null, grafana: null } })
+      const cookie = right.cookies.find(c => c.name === 'parley_console')!
+      t.match(cookie, { httpOnly: true, sameSite: 'Strict', path: '/console' })
+      t.notMatch(right.headers['set-cookie'], ANALYST_KEY)
+      t.notMatch(right.body, ANALYST_KEY)
+      const { rows } = await db.query<{ action: string }>("SELECT action FROM audit_events WHERE action = 'console.sign_in'")
+      t.equal(rows.length, 1, 'the sign-in is audited')
+    })
+
+    await t.test('a cookie needs the console\'s header, and a forged or expired one is refused', async t => {
+      const cookie = await signIn(app, ADMIN_KEY)
+      t.equal((await app.inject({ url: '/console/api/session', headers: { cookie, ...CONSOLE } })).statusCode, 200)
+      const forged = await app.inject({ url: '/console/api/session', headers: { cookie: 'parley_console=key_000000000000.99999999999999.AAAA', ...CONSOLE } })
+      t.equal(forged.statusCode, 401)
+      const tampered = await app.inject({ url: '/console/api/session', headers: { cookie: cookie.replace(/\.(\d+)\./, (_, expires: string) => `.${Number(expires) + 3_600_000}.`), ...CONSOLE } })
+      t.equal(tampered.statusCode, 401, 'a later expiry breaks the signature')
+      const withoutHeader = await app.inject({ url: '/console/api/conversations', headers: { cookie } })
+      t.equal(withoutHeader.statusCode, 403)
+      t.match(withoutHeader.json().detail, /X-Requested-With: parley-console/)
+      clock.advance(3_600_001)
+      t.equal((await app.inject({ url: '/console/api/session', headers: { cookie, ...CONSOLE } })).statusCode, 401, 'expired after CONSOLE_SESSION_HOURS')
+    })
+
+    await t.test('a key works as for every other route; nothing without one', async t => {
+      t.equal((await app.inject({ url: '/console/api/overview' })).statusCode, 401)
+      const byKey = await app.inject({ url: '/console/api/session', headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+      t.equal(byKey.statusCode, 200)
+      t.match(byKey.json(), { role: 'admin', expires_at: null, chat_text: 'full' })
+    })
+
+    await t.test('signing out clears the cookie', async t => {
+      const out = await app.inject({ method: 'DELETE', url: '/console/api/session' })
+      t.equal(out.statusCode, 204)
+      t.match(out.cookies.find(c => c.name === 'parley_console'), { value: '', path: '/console' })
+    })
+
+    // Turns to find: an answer, a question nobody documented, feedback down, and a slow turn.
+    const answered = await chat(app, 'how do sessions expire?', { user_id: 'customer-42' })
+    clock.advance(1000)
+    const unanswered = await chat(app, 'what is the capital of France? write to jane.doe@example.com', { user_id: 'customer-42', session_id: answered.session_id })
+    clock.advance(1000)
+    await chat(app, '/feedback down too vague', { session_id: answered.session_id })
+    clock.advance(1000)
+    const other = await chat(app, 'how do I view traces?', { user_id: 'someone-else' })
+    clock.advance(1000)
+    const started = clock.now()
+    await db.query(`INSERT INTO turn_traces (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs)
+      VALUES ('slowtrace', $1, $2, 'ok', 200, $3, 4321, $4, $5)`, [other.session_id, other.turn, started,
+      JSON.stringify([{ span_id: 'a', name: 'POST /v1/chat', kind: 'server', start_ms: 0, duration_ms: 4321, status: 'unset', attributes: {} }]),
+      JSON.stringify([{ msg: 'chat.message_received', level: 'info', text: 'write to jane.doe@example.com' }])])
+    await db.query(`INSERT INTO turn_traces (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error)
+      VALUES ('failedtrace', NULL, NULL, 'error', 500, $1, 12, '[]', $2, 'database gone')`, [started,
+      JSON.stringify([{ msg: 'chat.message_received', level: 'info', text: 'where is my refund' }])])
+
+    const admin = { authorization: `Bearer ${ADMIN_KEY}` }
+    const analyst = { authorization: `Bearer ${ANALYST_KEY}` }
+    const search = async (query: string, headers = admin) => {
+      const response = await app.inject({ url: `/console/api/conversations?${query}`, headers })
+      if (response.statusCode !== 200) throw new Error(response.body)
+      return response.json() as { turns: Array<Record<string, any>>, next_before: string | null }
+    }
+
+    await t.test('turns are found by a word typed in them (stemmed), newest first', async t => {
+      const found = await search('q=expiring')
+      t.same(found.turns.map(turn => [turn.session_id, turn.turn]), [[answered.session_id, answered.turn]])
+      t.match(found.turns[0], { kind: 'answer', message: 'how do sessions expire?', user: { id: 'customer-42', pseudonym: /^u_[0-9a-f]{16}$/ } })
+      t.match((await search('q=France')).turns[0], { message: /jane\.doe@example\.com/ }, 'an admin sees the words as written')
+      const all = await search('')
+      t.equal(all.turns.length, 5, 'four stored turns and one that failed before it was stored')
+      t.same(all.turns.map(turn => turn.at), [...all.turns.map(turn => turn.at)].sort().reverse())
+    })
+
+    await t.test('an analyst sees words scrubbed and users by pseudonym only', async t => {
+      const found = await search('q=France', analyst)
+      const [turn] = found.turns
+      t.match(turn, { message: /write to \[EMAIL\]/, user: { pseudonym: /^u_/ } })
+      t.notMatch(JSON.stringify(found), /jane\.doe|customer-42/)
+      t.notOk('id' in turn!.user)
+      const byPseudonym = await search(`user=${turn!.user.pseudonym as string}`, analyst)
+      t.same(new Set(byPseudonym.turns.map(turn => turn.session_id)), new Set([answered.session_id]), 'the pseudonym finds that user\'s turns')
+    })
+
+    await t.test('filters: reply kind, feedback down, latency, errors, and paging', async t => {
+      t.same((await search('kind=no_answer')).turns.map(turn => turn.turn), [unanswered.turn])
+      t.same((await search('feedback=down')).turns.map(turn => [turn.turn, turn.feedback]), [[unanswered.turn, 'down']], '/feedback rates the latest answer')
+      t.same((await search('min_latency_ms=4000')).turns.map(turn => [turn.session_id, turn.latency_ms, turn.trace_id]), [[other.session_id, 4321, 'slowtrace']])
+      const errors = await search('errors=true')
+      t.match(errors.turns, [{ session_id: null, turn: null, error: true, message: 'where is my refund', trace_id: 'failedtrace' }])
+      const first = await search('limit=2')
+      t.equal(first.turns.length, 2)
+      t.type(first.next_before, 'string')
+      const rest = await search(`limit=10&before=${first.next_before!}`)
+      t.equal(rest.turns.length, 3)
+      t.equal(rest.next_before, null)
+      const bad = await app.inject({ url: '/console/api/conversations?min_latency_ms=-1', headers: admin })
+      t.equal(bad.statusCode, 400)
+      t.match(bad.json().detail, /min_latency_ms/)
+    })
+
+    await t.test('a conversation shows every turn, and opening it is audited', async t => {
+      const response = await app.inject({ url: `/console/api/conversations/${answered.session_id}`, headers: analyst })
+      t.equal(response.statusCode, 200)
+      const opened = response.json()
+      t.match(opened, { session_id: answered.session_id, user: { pseudonym: /^u_/ }, status: 'active' })
+      t.same(opened.turns.map((turn: { turn: number, kind: string }) => [turn.turn, turn.kind]), [[1, 'answer'], [2, 'no_answer'], [3, 'command']])
+      t.match(opened.turns[0], { message: 'how do sessions expire?', sources: [{ doc_id: 'sessions' }], has_trace: false })
+      t.match(opened.turns[1], { message: /write to \[EMAIL\]/, feedback: { rating: 'down', comment: 'too vague' } })
+      const { rows } = await db.query<{ actor: string, target: string }>("SELECT actor, target FROM audit_events WHERE action = 'transcript.viewed'")
+      t.match(rows, [{ actor: /^key_/, target: answered.session_id }])
+      t.equal((await app.inject({ url: '/console/api/conversations/0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b', headers: admin })).statusCode, 404)
+    })
+
+    await t.test('a turn\'s trace: its spans and log lines, chat text scrubbed for an analyst', async t => {
+      const trace = (await app.inject({ url: '/console/api/traces/slowtrace', headers: analyst })).json()
+      t.match(trace, { trace_id: 'slowtrace', turn: other.turn, duration_ms: 4321, spans: [{ name: 'POST /v1/chat' }], logs: [{ text: 'write to [EMAIL]' }], links: { jaeger: null, grafana: null } })
+      t.match((await app.inject({ url: '/console/api/traces/slowtrace', headers: admin })).json(), { logs: [{ text: 'write to jane.doe@example.com' }] })
+      const missing = await app.inject({ url: '/console/api/traces/nosuchtrace', headers: admin })
+      t.equal(missing.statusCode, 404)
+      t.match(missing.json().detail, /TURN_TRACE_RETENTION_DAYS/)
+    })
+
+    await t.test('the overview counts turns, answers, feedback and failures', async t => {
+      const figures = (await app.inject({ url: '/console/api/overview?period=day', headers: analyst })).json()
+      t.match(figures, { period: 'day', turns: 4, answer_rate: 2 / 3, feedback: { up: 0, down: 1 }, active_sessions: 2, error_rate: 0.5, alerts_firing: [], turn_traces: { kept: Number, dropped: Number } })
+      t.equal(figures.series.length, 24)
+      t.equal(figures.series.reduce((sum: number, point: { turns: number }) => sum + point.turns, 0), 4)
+      t.equal((await app.inject({ url: '/console/api/overview?period=year', headers: analyst })).statusCode, 400)
+    })
+  })
+}
+
+t.test('links to Jaeger and Grafana when they are configured', async t => {
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin`, ALERTS_TRACE_URL: 'http://localhost:16686/trace/', CONSOLE_GRAFANA_URL: 'http://localhost:3001/' })
+  await app.db.query("INSERT INTO turn_traces (trace_id, status, status_code, started_at, duration_ms) VALUES ('4bf92f3577b34da6a3ce929d0e0e4736', 'ok', 200, now(), 5)")
+  const { links } = (await app.inject({ url: '/console/api/traces/4bf92f3577b34da6a3ce929d0e0e4736', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()
+  t.equal(links.jaeger, 'http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736')
+  const explore = JSON.parse(new URL(links.grafana).searchParams.get('left')!)
+  t.match(explore, { datasource: 'loki', queries: [{ expr: '{service_name="parley"} | trace_id="4bf92f3577b34da6a3ce929d0e0e4736"' }] })
+})
+
+t.test('sign-ins are limited per address', async t => {
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin` })
+  const statuses = []
+  for (let i = 0; i < 11; i++) statuses.push((await app.inject({ method: 'POST', url: '/console/api/session', payload: { api_key: 'wrong-key-0123456789' } })).statusCode)
+  t.same(statuses, [...Array(10).fill(401), 429])
+})

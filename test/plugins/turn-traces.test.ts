@@ -1,0 +1,108 @@
+// The request's half of each chat turn's trace, in the app without an SDK (as tests and
+// `node dist/src/server.js` run it): its log lines as written, status, session and turn, keyed by
+// the request id since there is no trace; other routes keep nothing.
+import t from 'tap'
+import { Writable } from 'node:stream'
+import type { DestinationStream } from 'pino'
+import { ProblemError } from '../../src/errors.js'
+import { createLogger } from '../../src/logging/logger.js'
+import { buildTestApp, openTestPGlite } from '../helper.js'
+
+const ADMIN = 'admin-key-0123456789abcdef'
+
+function memoryLogger () {
+  const lines: string[] = []
+  const destination = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } }) as unknown as DestinationStream
+  return { lines, logger: createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination }) }
+}
+
+interface Row { trace_id: string, session_id: string | null, turn: number | null, status: string, status_code: number, duration_ms: number, spans: unknown[], logs: Array<Record<string, unknown>>, error: string | null }
+
+t.test('a chat turn\'s log lines, status, session and turn are kept under its request id', async t => {
+  const db = await openTestPGlite(t)
+  const { lines, logger } = memoryLogger()
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info', API_KEYS: `${ADMIN}:admin` }, { logger, database: db })
+  const rows = async (): Promise<Row[]> => (await db.query<Row>('SELECT * FROM turn_traces ORDER BY started_at')).rows
+
+  const first = await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces? mail me at someone@example.com' } })
+  t.equal(first.statusCode, 200)
+  const { session_id: sessionId } = first.json<{ session_id: string }>()
+  const second = await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/help', session_id: sessionId } })
+  t.equal(second.statusCode, 200)
+  await app.inject({ method: 'GET', url: `/v1/sessions/${sessionId}` })
+  // Written by the recorder's timer; flushed here rather than waited for.
+  await app.turnTraces.flush()
+
+  const [one, two] = await rows()
+  t.equal((await rows()).length, 2, 'one row per chat turn, none for the session read')
+  const reqIds = one!.logs.map(line => line.req_id)
+  t.ok(reqIds.length > 0 && reqIds.every(id => id === one!.trace_id), 'keyed by the request id, which every kept line carries')
+  t.match(one, { session_id: sessionId, turn: 1, status: 'ok', status_code: 200, spans: [], error: null })
+  t.match(two, { session_id: sessionId, turn: 2, status: 'ok', status_code: 200 })
+  t.ok(one!.duration_ms > 0)
+  const messages = one!.logs.map(line => line.msg)
+  for (const msg of ['chat.message_received', 'search.performed', 'session.created', 'chat.reply_sent', 'request completed']) t.ok(messages.includes(msg), `the turn's ${msg} line is kept`)
+  t.notOk(JSON.stringify(one!.logs).includes('someone@example.com'), 'as written: scrubbed by the logger')
+  const written = lines.map(line => JSON.parse(line) as Record<string, unknown>).filter(line => line.req_id === one!.trace_id)
+  t.same(one!.logs, written, 'exactly the lines written while serving the request')
+  t.notOk(two!.logs.some(line => line.req_id !== two!.trace_id), 'a turn keeps only its own lines')
+  t.equal(app.turnTraces.kept(), 2)
+
+  await t.test('a turn refused for a session that does not exist names the session it was sent for', async t => {
+    const unknown = '00000000-0000-4000-8000-000000000000'
+    t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello', session_id: unknown } })).statusCode, 404)
+    t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '', session_id: 'not a uuid' } })).statusCode, 400)
+    await app.turnTraces.flush()
+    const refused = (await rows()).slice(2)
+    t.match(refused, [{ session_id: unknown, turn: null, status: 'ok', status_code: 404, error: null }, { session_id: null, turn: null, status_code: 400 }])
+    t.ok(refused[1]!.logs.some(line => line.msg === 'request completed'), 'bad input is kept too, never a 500')
+  })
+
+  await t.test('a 5xx keeps its error message, scrubbed', async t => {
+    const handleTurn = app.chatService.handleTurn
+    app.chatService.handleTurn = async () => { throw new Error('could not reach someone@example.com') }
+    t.teardown(() => { app.chatService.handleTurn = handleTurn })
+    t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).statusCode, 500)
+    await app.turnTraces.flush()
+    const failed = (await rows()).at(-1)
+    t.match(failed, { status: 'error', status_code: 500, error: 'could not reach [EMAIL]' })
+  })
+
+  await t.test('a 503 (a refused turn) is not kept: it answered nothing, and under overload its row would be more work', async t => {
+    const handleTurn = app.chatService.handleTurn
+    app.chatService.handleTurn = async () => { throw new ProblemError({ status: 503, type: 'overloaded', title: 'Service Unavailable', detail: 'The server is overloaded', retryAfterSeconds: 1 }) }
+    t.teardown(() => { app.chatService.handleTurn = handleTurn })
+    t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).statusCode, 503)
+    await app.turnTraces.flush()
+    t.equal((await rows()).length, 5)
+  })
+
+  await t.test('GET /status shows what was kept and dropped', async t => {
+    const status = (await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })).json()
+    t.same(status.turn_traces, { enabled: true, kept: 5, queued: 0, dropped: { queue_full: 0, write_failed: 0, open_traces: 0, spans_truncated: 0, root_never_ended: 0 } })
+  })
+
+  await t.test('deleting a session deletes its turn traces with it', async t => {
+    t.equal((await app.inject({ method: 'DELETE', url: `/v1/sessions/${sessionId}`, headers: { authorization: `Bearer ${ADMIN}` } })).statusCode, 204)
+    t.equal((await db.query('SELECT 1 FROM turn_traces WHERE session_id = $1', [sessionId])).rows.length, 0)
+    t.equal((await rows()).length, 3, 'the others stay')
+  })
+})
+
+t.test('a turn still in the queue when the app closes is written', async t => {
+  const db = await openTestPGlite(t)
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logger: memoryLogger().logger, database: db })
+  t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).statusCode, 200)
+  await app.close()
+  t.equal((await db.query('SELECT 1 FROM turn_traces')).rows.length, 1)
+})
+
+t.test('TURN_TRACE_RETENTION_DAYS=0 keeps nothing', async t => {
+  const db = await openTestPGlite(t)
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info', TURN_TRACE_RETENTION_DAYS: '0' }, { logger: memoryLogger().logger, database: db })
+  t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).statusCode, 200)
+  t.equal(app.turnTraces.queued(), 0)
+  await app.close()
+  t.equal((await db.query('SELECT 1 FROM turn_traces')).rows.length, 0)
+  t.equal(app.turnTraces.enabled, false)
+})

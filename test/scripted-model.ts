@@ -1,0 +1,85 @@
+// A real HTTP server speaking OpenAI's Chat Completions protocol (streamed, with usage), for the
+// tests of the model path. No model can run here (no weights can be fetched), so the model behind
+// it is scripted: each request takes the next step of the script (an answer, a status, a stall, a
+// malformed chunk...), and the server records what it was sent and whether the caller went away.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Test } from 'tap'
+
+export type Step =
+  | { kind: 'answer', text: string, firstChunkDelayMs?: number, usage?: { prompt_tokens: number, completion_tokens: number } }
+  | { kind: 'status', status: number, retryAfter?: string }
+  /** Some text, then nothing more, ever. */
+  | { kind: 'stall', text: string }
+  | { kind: 'malformed' }
+
+export interface ReceivedRequest {
+  body: { model: string, messages: Array<{ role: string, content: string }>, stream?: boolean, stream_options?: { include_usage?: boolean }, max_tokens?: number }
+  authorization: string | undefined
+  at: number
+  /** Set when the caller closed the connection before the answer was complete. */
+  abandoned: boolean
+}
+
+export interface ScriptedModel {
+  url: string
+  script: (...steps: Step[]) => void
+  requests: ReceivedRequest[]
+}
+
+const DEFAULT: Step = { kind: 'answer', text: 'Sessions expire after 30 minutes of inactivity [1].' }
+
+export async function startScriptedModel (t: Test): Promise<ScriptedModel> {
+  const steps: Step[] = []
+  const requests: ReceivedRequest[] = []
+  const server = createServer((request, response) => {
+    let raw = ''
+    request.setEncoding('utf8')
+    request.on('data', (chunk: string) => { raw += chunk })
+    request.on('end', () => {
+      const received: ReceivedRequest = { body: JSON.parse(raw), authorization: request.headers.authorization, at: performance.now(), abandoned: false }
+      requests.push(received)
+      response.on('close', () => { if (!response.writableFinished) received.abandoned = true })
+      play(steps.shift() ?? DEFAULT, request, response, received.body.model)
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    server.closeAllConnections()
+    await new Promise(resolve => server.close(resolve))
+  })
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, script: (...next) => { steps.push(...next) }, requests }
+}
+
+function play (step: Step, _request: IncomingMessage, response: ServerResponse, model: string): void {
+  if (step.kind === 'status') {
+    response.writeHead(step.status, { 'content-type': 'application/json', ...(step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter }) })
+    response.end(JSON.stringify({ error: { message: `scripted ${step.status}`, type: 'scripted', code: null } }))
+    return
+  }
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null): string =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-scripted', object: 'chat.completion.chunk', created: 0, model: `${model}-2026`, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+  if (step.kind === 'malformed') {
+    response.write(chunk({ role: 'assistant', content: '' }))
+    response.write('data: {"id": "chatcmpl-scripted", "choices": [{"delta": {"content": "Sess\n\n')
+    response.end()
+    return
+  }
+  if (step.kind === 'stall') {
+    response.write(chunk({ role: 'assistant', content: step.text }))
+    return
+  }
+  const send = (): void => {
+    if (response.destroyed) return
+    response.write(chunk({ role: 'assistant', content: '' }))
+    // Word by word, as models stream.
+    for (const word of step.text.split(/(?<= )/)) response.write(chunk({ content: word }))
+    response.write(chunk({}, 'stop'))
+    const usage = step.usage ?? { prompt_tokens: 120, completion_tokens: 14 }
+    response.write(`data: ${JSON.stringify({ id: 'chatcmpl-scripted', object: 'chat.completion.chunk', created: 0, model: `${model}-2026`, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`)
+    response.end('data: [DONE]\n\n')
+  }
+  if (step.firstChunkDelayMs === undefined) send()
+  else setTimeout(send, step.firstChunkDelayMs)
+}

@@ -1,0 +1,102 @@
+// In the real server with the SDK preloaded as `npm start` loads it, and no collector at all
+// (every OTLP exporter off): a chat turn's row holds its span tree and its log lines, and its
+// messages carry the same trace id. Read from the data folder once the server has shut down, which
+// also shows that what was queued is written on SIGTERM.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { projectRoot } from '../../../src/project.js'
+import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
+import type { TurnSpan, TurnTrace } from '../../../src/turn-traces/turn-trace.js'
+import { tempDir } from '../../helper.js'
+import { startServer } from '../../server-process.js'
+import { startScriptedModel } from '../../scripted-model.js'
+
+const PRELOAD = ['--import', join(projectRoot, 'dist/otel/instrumentation.js')]
+const NO_COLLECTOR = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }
+
+t.test('a chat turn\'s row: its spans under the caller\'s traceparent, its log lines, and its messages point at it', async t => {
+  const dataDir = await tempDir(t)
+  const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir }, PRELOAD)
+  const traceId = randomBytes(16).toString('hex')
+  const callerSpanId = randomBytes(8).toString('hex')
+  const chat = async (body: object, trace = randomBytes(16).toString('hex')) => await fetch(`${server.base}/v1/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', traceparent: `00-${trace}-${callerSpanId}-01` },
+    body: JSON.stringify(body)
+  })
+  const first = await chat({ message: 'how do I view traces?' }, traceId)
+  t.equal(first.status, 200)
+  const { session_id: sessionId, trace_id: returned } = await first.json() as { session_id: string, trace_id: string }
+  t.equal(returned, traceId)
+  const nextTraceId = randomBytes(16).toString('hex')
+  t.equal((await chat({ message: '/help', session_id: sessionId }, nextTraceId)).status, 200)
+  t.equal((await fetch(`${server.base}/health`)).status, 200)
+  t.equal(await server.stop('SIGTERM'), 0)
+
+  const db = await openPGliteDatabase(dataDir)
+  t.teardown(() => db.close())
+  const { rows } = await db.query<TurnTrace & { started_at: Date }>('SELECT * FROM turn_traces ORDER BY started_at')
+  t.same(rows.map(row => row.trace_id), [traceId, nextTraceId], 'one row per chat turn, keyed by its trace id; none for /health')
+  const row = rows[0]!
+  t.match(row, { session_id: sessionId, turn: 1, status: 'ok', status_code: 200, error: null })
+
+  const spans = row.spans
+  const named = (name: string): TurnSpan | undefined => spans.find(span => span.name === name)
+  const root = named('POST /v1/chat')
+  t.ok(root, `the server span is there (${spans.map(span => span.name).join(', ')})`)
+  t.equal(root?.parent_span_id, undefined, 'with no parent: the caller\'s span is not in the process')
+  t.equal(root?.kind, 'server')
+  t.equal(root?.start_ms, 0, 'offsets count from the earliest span, the server span')
+  t.equal(root?.attributes['http.response.status_code'], 200)
+  const turn = named('chat.turn')
+  t.equal(turn?.parent_span_id, root?.span_id, 'the turn is a child of the server span')
+  t.match(turn?.attributes, { 'session.id': sessionId, 'parley.turn': 1, 'parley.reply.kind': 'answer' })
+  t.equal(named('search')?.parent_span_id, turn?.span_id, 'the search is a step of the turn')
+  const statements = spans.filter(span => span.attributes['db.system.name'] === 'postgresql')
+  t.ok(statements.length >= 2, `the turn's SQL statements are spans (${statements.map(span => span.name).join(', ')})`)
+  const byId = new Map(spans.map(span => [span.span_id, span]))
+  const ancestors = (span: TurnSpan): string[] => {
+    const names: string[] = []
+    for (let parent = byId.get(span.parent_span_id ?? ''); parent !== undefined; parent = byId.get(parent.parent_span_id ?? '')) names.push(parent.name)
+    return names
+  }
+  t.ok(statements.every(span => ancestors(span).includes('chat.turn')), 'each statement hangs under the turn')
+  t.ok(spans.filter(span => span !== root).every(span => byId.has(span.parent_span_id!)), 'every other span has its parent in the row')
+  // The SDK takes a span's start from Date.now(), whole milliseconds, and its end from that start
+  // plus a precise duration: a child may seem to end up to 1 ms after its parent.
+  const clockGrain = 1
+  for (const span of spans.filter(span => span !== root)) {
+    const parent = byId.get(span.parent_span_id!)!
+    t.ok(span.start_ms >= parent.start_ms && span.start_ms + span.duration_ms <= parent.start_ms + parent.duration_ms + clockGrain, `${span.name} lies within ${parent.name}`)
+  }
+  t.ok(row.duration_ms >= (root?.duration_ms ?? Infinity), 'the row lasts as long as its server span')
+  t.notOk(JSON.stringify(spans).includes('view traces'), 'no chat text in any span')
+
+  const messages = row.logs.map(line => line.msg)
+  for (const msg of ['chat.message_received', 'search.performed', 'chat.reply_sent', 'request completed']) t.ok(messages.includes(msg), `the ${msg} line is kept`)
+  t.ok(row.logs.every(line => line.trace_id === traceId), 'every kept line is of this trace')
+
+  const { rows: stored } = await db.query<{ role: string, turn: number, trace_id: string | null }>('SELECT role, turn, trace_id FROM messages WHERE session_id = $1 ORDER BY turn, role', [sessionId])
+  t.same(stored, [{ role: 'bot', turn: 1, trace_id: traceId }, { role: 'user', turn: 1, trace_id: traceId }, { role: 'bot', turn: 2, trace_id: nextTraceId }, { role: 'user', turn: 2, trace_id: nextTraceId }], 'both messages of each turn carry its trace id')
+  t.match(rows[1], { session_id: sessionId, turn: 2 })
+})
+
+t.test('with a model writing answers, its call is one span, Parley\'s, with the HTTP request under it', async t => {
+  const model = await startScriptedModel(t)
+  const dataDir = await tempDir(t)
+  const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir, LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model' }, PRELOAD)
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
+  t.match(await response.json(), { kind: 'answer', generation: { by: 'model' } })
+  t.equal(await server.stop('SIGTERM'), 0)
+
+  const db = await openPGliteDatabase(dataDir)
+  t.teardown(() => db.close())
+  const { rows } = await db.query<Pick<TurnTrace, 'spans'>>('SELECT spans FROM turn_traces')
+  const spans = rows[0]!.spans
+  const calls = spans.filter(span => span.name === 'chat scripted-model')
+  t.equal(calls.length, 1, `one span for the model call (${spans.map(span => span.name).join(', ')})`)
+  t.match(calls[0]?.attributes, { 'gen_ai.provider.name': 'openai', 'parley.prompt': 'grounded-answer@1' }, 'Parley\'s, after the pinned conventions')
+  t.notOk(spans.some(span => 'gen_ai.system' in span.attributes), 'no span after the older conventions')
+  t.ok(spans.some(span => span.parent_span_id === calls[0]?.span_id && span.kind === 'client' && span.name === 'POST'), 'the HTTP request to the model hangs under it')
+})

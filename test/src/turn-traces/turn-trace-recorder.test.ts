@@ -1,0 +1,174 @@
+// The recorder on both engines: halves joined by trace id, written in batches of one INSERT, a late
+// half merged into its row, the queue bounded and what is lost counted by reason, old rows deleted,
+// and what is queued written on close. Time is a clock the test moves: nothing waits on a timer.
+import t from 'tap'
+import type { Counter } from '@opentelemetry/api'
+import type { Database, Queryable } from '../../../src/db/database.js'
+import { TurnTraceRecorder, type TurnRequestHalf, type TurnSpanHalf } from '../../../src/turn-traces/turn-trace-recorder.js'
+import type { TurnSpan } from '../../../src/turn-traces/turn-trace.js'
+import { engines, manualClock } from '../../helper.js'
+
+const SESSION = '52c16b89-9200-4a05-9159-9deabba9423a'
+const line = (traceId: string, msg: string): string => `${JSON.stringify({ level: 'info', msg, trace_id: traceId, text: 'a "quoted" line' })}\n`
+
+function requestHalf (key: string, overrides: Partial<TurnRequestHalf> = {}): TurnRequestHalf {
+  return { key, traced: true, sessionId: SESSION, turn: 2, statusCode: 200, startedAt: new Date('2026-01-15T10:00:00.010Z'), durationMs: 12.5, logs: [line(key, 'chat.reply_sent'), line(key, 'request completed')], error: null, ...overrides }
+}
+
+function spanHalf (traceId: string, overrides: Partial<TurnSpanHalf> = {}): TurnSpanHalf {
+  const span: TurnSpan = { span_id: '1'.repeat(16), name: 'POST /v1/chat', kind: 'server', start_ms: 0, duration_ms: 13, status: 'unset', attributes: { 'http.response.status_code': 200 } }
+  return { traceId, spans: [span, { ...span, span_id: '2'.repeat(16), parent_span_id: span.span_id, name: 'chat.turn', kind: 'internal', start_ms: 1, duration_ms: 10 }], startedAt: new Date('2026-01-15T10:00:00.000Z'), durationMs: 13, statusCode: 200, sessionId: SESSION, turn: 2, ...overrides }
+}
+
+/** The database, counting the statements that write turn_traces. */
+function counting (db: Database): Queryable & { inserts: number } {
+  const wrapped = {
+    inserts: 0,
+    query: async (sql: string, params?: unknown[]) => {
+      if (sql.includes('INSERT INTO turn_traces')) wrapped.inserts++
+      return await db.query(sql, params)
+    },
+    exec: async (sql: string) => await db.exec(sql)
+  }
+  return wrapped as Queryable & { inserts: number }
+}
+
+function recordingCounter () {
+  const added: Record<string, number> = {}
+  const counter = { add: (value: number, attributes?: { reason?: string }) => { added[attributes!.reason!] = (added[attributes!.reason!] ?? 0) + value } }
+  return { added, counter: counter as unknown as Counter }
+}
+
+interface Row { trace_id: string, session_id: string | null, turn: number | null, status: string, status_code: number, started_at: Date, duration_ms: number, spans: TurnSpan[], logs: Array<Record<string, unknown>>, error: string | null }
+const rows = async (db: Queryable): Promise<Row[]> => (await db.query<Row>('SELECT * FROM turn_traces ORDER BY trace_id')).rows
+
+for (const engine of engines()) {
+  t.test(engine.name, async t => {
+    const db = await engine.open(t)
+    const setUp = (options: Partial<ConstructorParameters<typeof TurnTraceRecorder>[0]> = {}) => {
+      const clock = manualClock()
+      const writes = counting(db)
+      const { added, counter } = recordingCounter()
+      const recorder = new TurnTraceRecorder({ db: writes, maxQueue: 2000, retentionDays: 7, now: clock.now, droppedCounter: counter, ...options })
+      return { clock, writes, added, recorder }
+    }
+    t.beforeEach(async () => { await db.query('DELETE FROM turn_traces') })
+
+    await t.test('both halves make one complete row, written at once', async t => {
+      const { recorder, writes } = setUp()
+      recorder.addSpans(spanHalf('a'.repeat(32)))
+      recorder.addRequest(requestHalf('a'.repeat(32)))
+      await recorder.flush()
+      t.equal(writes.inserts, 1)
+      const [row] = await rows(db)
+      t.match(row, { trace_id: 'a'.repeat(32), session_id: SESSION, turn: 2, status: 'ok', status_code: 200, duration_ms: 13, error: null })
+      t.equal(row!.started_at.toISOString(), '2026-01-15T10:00:00.000Z', 'the server span\'s start')
+      t.same(row!.spans.map(span => span.name), ['POST /v1/chat', 'chat.turn'])
+      t.same(row!.logs, [JSON.parse(line('a'.repeat(32), 'chat.reply_sent')), JSON.parse(line('a'.repeat(32), 'request completed'))], 'the lines as written')
+      t.equal(recorder.kept(), 1)
+    })
+
+    await t.test('a half waits out its grace, is written alone, and its late other half merges into the row', async t => {
+      const { recorder, clock } = setUp()
+      recorder.addRequest(requestHalf('b'.repeat(32)))
+      recorder.addSpans(spanHalf('c'.repeat(32), { statusCode: undefined, turn: undefined }))
+      await recorder.flush()
+      t.equal((await rows(db)).length, 0, 'within the grace: waiting for the other half')
+      clock.advance(2000)
+      await recorder.flush()
+      const [requestOnly, spansOnly] = await rows(db)
+      t.match(requestOnly, { session_id: SESSION, turn: 2, status_code: 200, spans: [] })
+      t.equal(requestOnly!.logs.length, 2)
+      t.match(spansOnly, { session_id: SESSION, turn: null, status_code: 0, logs: [] })
+      t.equal(spansOnly!.spans.length, 2)
+
+      recorder.addSpans(spanHalf('b'.repeat(32)))
+      recorder.addRequest(requestHalf('c'.repeat(32), { turn: 5, statusCode: 503, startedAt: new Date('2026-01-15T10:00:00.020Z'), durationMs: 40, error: 'the database does not answer' }))
+      clock.advance(2000)
+      await recorder.flush()
+      const [b, c] = await rows(db)
+      t.equal(b!.spans.length, 2, 'late spans fill in the row')
+      t.equal(b!.logs.length, 2, 'and keep its lines')
+      t.equal(b!.started_at.toISOString(), '2026-01-15T10:00:00.000Z', 'which starts with the earliest of the two')
+      t.match(c, { turn: 5, status: 'error', status_code: 503, error: 'the database does not answer', duration_ms: 40 })
+      t.equal(c!.spans.length, 2, 'a late request half keeps the spans')
+      t.equal(recorder.kept(), 2, 'a merge is no new record')
+    })
+
+    await t.test('an untraced request needs no other half; a bad session id is stored as none', async t => {
+      const { recorder } = setUp()
+      recorder.addRequest(requestHalf('req-1', { traced: false, sessionId: 'not-a-uuid\'); DROP TABLE turn_traces; --' }))
+      await recorder.flush()
+      t.match(await rows(db), [{ trace_id: 'req-1', session_id: null, spans: [] }])
+    })
+
+    await t.test('batches: one INSERT for up to batchSize records', async t => {
+      const { recorder, writes } = setUp({ batchSize: 100 })
+      for (let i = 0; i < 250; i++) recorder.addRequest(requestHalf(`req-${String(i).padStart(3, '0')}`, { traced: false }))
+      await recorder.flush()
+      t.equal(writes.inserts, 3)
+      t.equal((await rows(db)).length, 250)
+      t.equal(recorder.kept(), 250)
+    })
+
+    await t.test('the queue is bounded: what does not fit is dropped and counted', async t => {
+      const { recorder, added } = setUp({ maxQueue: 3 })
+      for (let i = 0; i < 5; i++) recorder.addRequest(requestHalf(`d${i}`))
+      recorder.addSpans(spanHalf('d0'))
+      t.equal(recorder.queued(), 3, 'the other half of a queued record still joins it')
+      await recorder.flush({ all: true })
+      t.equal((await rows(db)).length, 3)
+      t.equal(recorder.dropped().queue_full, 2)
+      t.equal(added.queue_full, 2, 'in chatbot_turn_traces_dropped_total{reason="queue_full"}')
+      t.equal(added.write_failed, 0, 'every reason starts at 0')
+    })
+
+    await t.test('a failed write is counted with its records, and the recorder goes on', async t => {
+      let failing = true
+      const failed: number[] = []
+      const flaky: Queryable = { query: async (sql, params) => { if (failing) throw new Error('connection terminated'); return await db.query(sql, params) }, exec: async sql => await db.exec(sql) }
+      const { recorder, added } = setUp({ db: flaky, onWriteFailed: (_error, records) => failed.push(records) })
+      recorder.addRequest(requestHalf('e1', { traced: false }))
+      recorder.addRequest(requestHalf('e2', { traced: false }))
+      await recorder.flush()
+      t.same(failed, [2])
+      t.equal(added.write_failed, 2)
+      failing = false
+      recorder.addRequest(requestHalf('e3', { traced: false }))
+      await recorder.flush()
+      t.same((await rows(db)).map(row => row.trace_id), ['e3'])
+      t.same(recorder.dropped(), { queue_full: 0, write_failed: 2, open_traces: 0, spans_truncated: 0, root_never_ended: 0 })
+    })
+
+    await t.test('the span collector\'s drops are counted with the rest', async t => {
+      const { recorder, added } = setUp()
+      recorder.countDropped('open_traces', 1)
+      t.equal(recorder.dropped().open_traces, 1)
+      t.equal(added.open_traces, 1)
+    })
+
+    await t.test('close writes every half still waiting', async t => {
+      const { recorder } = setUp()
+      recorder.start()
+      recorder.addRequest(requestHalf('f'.repeat(32)))
+      await recorder.close()
+      t.equal((await rows(db)).length, 1)
+    })
+
+    await t.test('retention deletes rows older than TURN_TRACE_RETENTION_DAYS; 0 keeps none and records nothing', async t => {
+      const { recorder, clock } = setUp()
+      const day = 86_400_000
+      for (const [key, age] of [['old', 8 * day], ['edge', 7 * day - 1000], ['new', 1000]] as const) {
+        recorder.addRequest(requestHalf(key, { traced: false, startedAt: new Date(clock.now().getTime() - age) }))
+      }
+      await recorder.flush()
+      t.equal(await recorder.deleteExpired(), 1)
+      t.same((await rows(db)).map(row => row.trace_id), ['edge', 'new'])
+      const off = setUp({ retentionDays: 0 })
+      t.equal(off.recorder.enabled, false)
+      off.recorder.addRequest(requestHalf('ignored', { traced: false }))
+      t.equal(off.recorder.queued(), 0, 'nothing is recorded')
+      t.equal(await off.recorder.deleteExpired(), 2, 'and nothing kept')
+    })
+  })
+}

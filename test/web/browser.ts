@@ -1,0 +1,49 @@
+// Debian's Chromium (headless, /usr/bin/chromium, which .ci/run installs) driven by playwright-core,
+// for the tests of the pages. Each test gets a fresh context (no cookies or storage carried over),
+// and everything that would tell a person something is broken is collected: errors in the console
+// (a refused script or style is one), uncaught exceptions, failed requests and answers of 400 or
+// more. A test names the answers it expects to fail (a 401 before signing in); the rest are problems.
+import { join } from 'node:path'
+import { chromium, type Browser, type Page, type Response } from 'playwright-core'
+import type { Test } from 'tap'
+import { projectRoot } from '../../src/project.js'
+
+export const SCREENSHOTS = join(projectRoot, 'web/screenshots')
+
+export async function launchBrowser (t: Test): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking']
+  })
+  t.teardown(async () => { await browser.close() })
+  return browser
+}
+
+export interface WatchedPage {
+  page: Page
+  /** What went wrong in the page so far: console errors, exceptions, failed and unexpected ≥ 400 answers. */
+  problems: string[]
+}
+
+/** A page in a new context; `expected` says which ≥ 400 answers are part of the test. */
+export async function openPage (t: Test, browser: Browser, expected: (url: URL, status: number) => boolean = () => false): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  t.teardown(async () => { await context.close() })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('response', (response: Response) => {
+    if (response.status() >= 400 && !expected(new URL(response.url()), response.status())) {
+      problems.push(`${response.status()} ${response.request().method()} ${response.url()}`)
+    }
+  })
+  page.on('console', message => {
+    if (message.type() !== 'error') return
+    // The browser reports each ≥ 400 answer in the console too: an expected one is no problem.
+    const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(message.text())?.[1]
+    if (status !== undefined && expected(new URL(message.location().url), Number(status))) return
+    problems.push(`console: ${message.text()}`)
+  })
+  page.on('pageerror', error => { problems.push(`exception: ${error.message}`) })
+  page.on('requestfailed', request => { problems.push(`failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`) })
+  return { page, problems }
+}

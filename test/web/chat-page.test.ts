@@ -1,0 +1,122 @@
+// The chat page and the widget in Chromium, against the real server: a conversation with sources,
+// feedback by the thumbs, markup in a message shown as text and never run, the content security
+// policy sent and nothing refused by it, and the widget on another site's page opening the chat in
+// a frame when, and only when, that site is in CHAT_WIDGET_ORIGINS.
+import { createServer } from 'node:http'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import { startServer } from '../server-process.js'
+import { launchBrowser, openPage, SCREENSHOTS } from './browser.js'
+
+const POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+const directives = (policy: string | undefined): string[] => (policy ?? '').split(';').map(directive => directive.trim())
+
+interface StoredMessage { turn: number, role: string, content: string, kind: string | null, command: string | null }
+
+t.test('the chat page: a conversation with sources, thumbs down recorded, markup shown as text', async t => {
+  const server = await startServer(t)
+  const browser = await launchBrowser(t)
+  const { page, problems } = await openPage(t, browser)
+
+  const response = await page.goto(`${server.base}/chat?user=u-chat`)
+  t.equal(response?.status(), 200)
+  const headers = response!.headers()
+  t.same(directives(headers['content-security-policy']), directives(POLICY), 'the strict policy, framed only by Parley itself')
+  t.equal(headers['x-frame-options'], undefined, 'frame-ancestors decides who frames it')
+  t.match(headers['content-type'], /^text\/html/)
+
+  const message = page.getByLabel('Message')
+  await message.fill('how do I view traces?')
+  await message.press('Enter')
+  const reply = page.locator('.message.bot').first()
+  await reply.waitFor()
+  t.match(await reply.locator('.kind').textContent(), 'Answer', 'answered from the knowledge base')
+  const sources = await reply.locator('.sources li').allTextContents()
+  t.ok(sources.some(source => source.includes('tracing-and-logs')), `sources name their documents: ${sources[0]}`)
+  t.equal(await reply.locator('.sources a').count(), 0, 'sources are text, not links to nowhere')
+  t.equal(await message.inputValue(), '', 'the box is emptied once sent')
+
+  await page.getByRole('button', { name: 'Not helpful' }).click()
+  await page.getByText('Thanks for your feedback').waitFor()
+  t.equal(await page.getByText('/feedback').count(), 0, 'the rating is not shown as a typed command')
+  t.equal(await page.getByRole('button', { name: 'Not helpful' }).count(), 0, 'the thumbs go once rated')
+  const sessionId = await page.evaluate('sessionStorage.getItem("parley.chat.session")') as string | null
+  t.ok(sessionId, 'the session is kept in sessionStorage')
+  const stored = await (await fetch(`${server.base}/v1/sessions/${sessionId}/messages`)).json() as { messages: StoredMessage[] }
+  t.match(stored.messages.filter(m => m.turn === 2), [
+    { turn: 2, role: 'user', content: '/feedback down' },
+    { turn: 2, role: 'bot', kind: 'command', content: /feedback \(down\) on the answer of turn 1 is recorded/ }
+  ], 'the thumbs down is recorded on the answer, in the same session')
+
+  const markup = '<img src=x onerror=window.__pwned=1>'
+  await message.fill(markup)
+  await message.press('Enter')
+  await page.locator('.message.bot').nth(1).waitFor()
+  t.equal(await page.locator('.message.user .bubble').last().textContent(), markup, 'the message is shown as it was typed')
+  t.equal(await page.locator('.chat-log img').count(), 0, 'no element was made from it')
+  t.equal(await page.evaluate('window.__pwned'), undefined, 'and nothing ran')
+
+  await page.screenshot({ path: join(SCREENSHOTS, 'chat.png') })
+
+  await page.reload()
+  await page.locator('.message.bot').nth(1).waitFor()
+  t.equal(await page.locator('.message.user').count(), 2, 'a reload shows the conversation again')
+  t.equal(await page.getByText('Thanks for your feedback').count(), 1, 'the rating still reads as thanks')
+
+  t.same(problems, [], 'no error in the console, no refused or failed request')
+  t.equal(await server.stop(), 0)
+})
+
+t.test('the widget on another site opens the chat in a frame when the site is allowed, and only then', async t => {
+  // Two sites of our own: one listed in CHAT_WIDGET_ORIGINS, one not.
+  const site = async () => {
+    let parley = ''
+    const server = createServer((_request, response) => {
+      response.setHeader('content-type', 'text/html; charset=utf-8')
+      response.end(`<!doctype html><title>A team's help centre</title><h1>Help centre</h1>
+        <script src="${parley}/widget.js" data-parley-user="u-widget" defer></script>`)
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.teardown(() => { server.close() })
+    return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, serve: (base: string) => { parley = base } }
+  }
+  const allowed = await site()
+  const other = await site()
+  const server = await startServer(t, { KB_SEED_DIR: '', CHAT_WIDGET_ORIGINS: allowed.origin })
+  allowed.serve(server.base)
+  other.serve(server.base)
+  const browser = await launchBrowser(t)
+
+  await t.test('an allowed site', async t => {
+    const { page, problems } = await openPage(t, browser)
+    await page.goto(allowed.origin)
+    await page.getByRole('button', { name: 'Open the chat' }).click()
+    const frame = page.frameLocator('iframe[title="Chat with Parley"]')
+    await frame.getByLabel('Message').fill('hello')
+    await frame.getByLabel('Message').press('Enter')
+    await frame.locator('.message.bot').waitFor()
+    const address = new URL(await page.locator('iframe').getAttribute('src') ?? '')
+    t.equal(address.origin, server.base, 'the frame loads from the Parley that served the script')
+    t.equal(address.searchParams.get('user'), 'u-widget', 'with the user named on the script')
+    const sessionId = await page.frames()[1]!.evaluate('sessionStorage.getItem("parley.chat.session")') as string | null
+    const session = await (await fetch(`${server.base}/v1/sessions/${sessionId}`)).json() as { user_id: string }
+    t.equal(session.user_id, 'u-widget', 'the conversation is the user\'s')
+    await page.getByRole('button', { name: 'Close the chat' }).click()
+    t.equal(await page.locator('iframe').isVisible(), false, 'the button closes it again')
+    t.same(problems, [], 'nothing failed or was refused')
+  })
+
+  await t.test('a site not in CHAT_WIDGET_ORIGINS', async t => {
+    const { page, problems } = await openPage(t, browser)
+    await page.goto(other.origin)
+    const refused = page.waitForEvent('console', message => message.text().includes('frame-ancestors'))
+    await page.getByRole('button', { name: 'Open the chat' }).click()
+    t.match((await refused).text(), /Framing .* violates .*"frame-ancestors 'self' http:\/\/127\.0\.0\.1:\d+".* blocked/, 'the browser refuses to frame the chat')
+    // The refusal is reported twice: in the console, and as the frame's request blocked by the response.
+    t.same(problems.filter(problem => !problem.includes('frame-ancestors') && !problem.includes('ERR_BLOCKED_BY_RESPONSE')), [], 'and nothing else went wrong')
+  })
+  t.equal(await server.stop(), 0)
+})

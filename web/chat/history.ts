@@ -1,0 +1,47 @@
+// A conversation's entries as the page shows them, and their reload from the transcript
+// (GET /v1/sessions/:id/messages) when the page is opened again in the same tab.
+import type { Static } from 'typebox'
+import type { ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import { requestJson } from '../shared/api.js'
+
+/** POST /v1/chat's answer (ChatResponse in plugins/routes/chat.ts). */
+export interface ChatReply {
+  session_id: string
+  turn: number
+  kind: Static<typeof ReplyKindSchema>
+  reply: string
+  command?: string
+  sources: Array<Static<typeof SourceSchema>>
+  trace_id?: string
+}
+
+export type Entry =
+  | { id: number, role: 'user', text: string }
+  | { id: number, role: 'bot', reply: ChatReply }
+  | { id: number, role: 'notice', text: string, feedback?: boolean }
+
+interface StoredMessage {
+  turn: number
+  role: 'user' | 'bot'
+  content: string
+  kind: ChatReply['kind'] | null
+  command: string | null
+  sources: ChatReply['sources']
+}
+
+export async function loadHistory (sessionId: string, entryId: () => number): Promise<Entry[]> {
+  const { messages } = await requestJson<{ messages: StoredMessage[] }>(`/v1/sessions/${encodeURIComponent(sessionId)}/messages?limit=50`)
+  // A rating was sent by the thumbs, not typed: its turn reads as the thanks the user saw.
+  const ratings = new Set(messages.filter(m => m.role === 'bot' && m.kind === 'command' && m.command === 'feedback').map(m => m.turn))
+  const entries: Entry[] = []
+  for (const message of messages) {
+    if (ratings.has(message.turn)) {
+      if (message.role === 'bot') entries.push({ id: entryId(), role: 'notice', text: 'Thanks for your feedback', feedback: true })
+    } else if (message.role === 'user') {
+      entries.push({ id: entryId(), role: 'user', text: message.content })
+    } else {
+      entries.push({ id: entryId(), role: 'bot', reply: { session_id: sessionId, turn: message.turn, kind: message.kind ?? 'answer', reply: message.content, sources: message.sources } })
+    }
+  }
+  return entries
+}

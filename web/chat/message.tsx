@@ -1,0 +1,55 @@
+// One entry of the conversation: the user's message, the bot's reply with its sources, or a
+// notice. Text only: titles and snippets come from documents anyone with a key may write.
+import type { Entry } from './history.js'
+
+const KIND_LABEL: Record<string, string> = {
+  answer: 'Answer',
+  no_answer: 'Not in the knowledge base',
+  smalltalk: '',
+  command: 'Command',
+  command_error: 'Command not understood'
+}
+
+// Drawn, not an emoji: machines without an emoji font showed an empty box.
+function Thumb ({ down = false }: { down?: boolean }) {
+  return (
+    <svg viewBox='0 0 24 24' width='16' height='16' aria-hidden='true' transform={down ? 'rotate(180)' : undefined}>
+      <path fill='currentColor' d='M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l.95-4.57.03-.32a1.5 1.5 0 0 0-.44-1.06L13.17 1 6.6 7.59A1.98 1.98 0 0 0 6 9v10a2 2 0 0 0 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z' />
+    </svg>
+  )
+}
+
+export function Message ({ entry, rate }: { entry: Entry, rate: ((rating: 'up' | 'down') => void) | undefined }) {
+  if (entry.role === 'user') return <div class='message user'><p class='bubble'>{entry.text}</p></div>
+  if (entry.role === 'notice') return <div class='message notice'><p>{entry.text}</p></div>
+  const { reply } = entry
+  const label = KIND_LABEL[reply.kind] ?? ''
+  return (
+    <div class={`message bot kind-${reply.kind}`}>
+      <div class='bubble'>
+        {label !== '' && <p class='kind'>{label}</p>}
+        <p class='text'>{reply.reply}</p>
+        {reply.sources.length > 0 && (
+          <div class='sources'>
+            <h2>Sources</h2>
+            <ol>
+              {reply.sources.map(source => (
+                <li key={source.doc_id}>
+                  <span class='source-title'>{source.title}</span> <span class='doc-id'>{source.doc_id}</span>
+                  {source.snippet !== '' && <p class='snippet'>{source.snippet}</p>}
+                </li>
+              ))}
+            </ol>
+          </div>
+        )}
+      </div>
+      {rate !== undefined && (
+        <div class='rate' role='group' aria-label='Was this helpful?'>
+          <span class='muted'>Was this helpful?</span>
+          <button type='button' class='quiet' aria-label='Helpful' title='Helpful' onClick={() => rate('up')}><Thumb /></button>
+          <button type='button' class='quiet' aria-label='Not helpful' title='Not helpful' onClick={() => rate('down')}><Thumb down /></button>
+        </div>
+      )}
+    </div>
+  )
+}

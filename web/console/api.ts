@@ -1,0 +1,26 @@
+// The console's calls to /console/api/*. Each sends X-Requested-With: the server refuses a
+// cookie-authenticated request without it, which a form or an image on another site cannot add
+// (the CSRF defence), and the cookie goes along only to this origin.
+import type { Conversation, ConsoleSession, ConversationsPageType, ConversationsQueryType, Overview, TurnTraceViewType } from '../../src/console/console-schemas.js'
+import { requestJson, type RequestOptions } from '../shared/api.js'
+
+const call = async <T>(path: string, options: RequestOptions = {}): Promise<T> =>
+  await requestJson<T>(`/console/api${path}`, { ...options, headers: { 'x-requested-with': 'parley-console', ...options.headers } })
+
+const query = (params: Record<string, string | number | boolean | undefined>): string => {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== '') search.set(name, String(value))
+  const text = search.toString()
+  return text === '' ? '' : `?${text}`
+}
+
+export const consoleApi = {
+  session: async () => await call<ConsoleSession>('/session'),
+  // The key travels in the body only, never in a URL, where logs and history would keep it.
+  signIn: async (apiKey: string) => await call<ConsoleSession>('/session', { method: 'POST', body: { api_key: apiKey } }),
+  signOut: async () => { await call<undefined>('/session', { method: 'DELETE' }) },
+  conversations: async (filters: ConversationsQueryType) => await call<ConversationsPageType>(`/conversations${query(filters)}`),
+  conversation: async (sessionId: string) => await call<Conversation>(`/conversations/${encodeURIComponent(sessionId)}`),
+  trace: async (traceId: string) => await call<TurnTraceViewType>(`/traces/${encodeURIComponent(traceId)}`),
+  overview: async (period: 'hour' | 'day' | 'week') => await call<Overview>(`/overview${query({ period })}`)
+}

@@ -1,0 +1,88 @@
+// One conversation: every turn (message, reply, sources, kind, latency, feedback) and the turns
+// that failed before they were stored; the selected turn (?trace=) shows its span waterfall and
+// log lines underneath it.
+import { useEffect, useState } from 'preact/hooks'
+import type { ConsoleSession, Conversation, ConversationTurn } from '../../src/console/console-schemas.js'
+import { errorText } from '../shared/api.js'
+import { consoleApi } from './api.js'
+import { lastListHash, userLabel } from './conversations.js'
+import { dateTime, ms } from './format.js'
+import type { OnUnauthorized } from './main.js'
+import { hashFor, type Route } from './route.js'
+import { TracePanel } from './trace.js'
+
+export function ConversationView ({ route, session, unauthorized }: { route: Route, session: ConsoleSession, unauthorized: OnUnauthorized }) {
+  const sessionId = route.id!
+  const [conversation, setConversation] = useState<Conversation>()
+  const [error, setError] = useState<string>()
+
+  useEffect(() => {
+    setConversation(undefined)
+    setError(undefined)
+    consoleApi.conversation(sessionId).then(setConversation, (caught: unknown) => { if (!unauthorized(caught)) setError(errorText(caught)) })
+  }, [sessionId])
+
+  const selected = route.params.get('trace') ?? undefined
+  const select = (traceId: string | null): string => hashFor(`conversations/${encodeURIComponent(sessionId)}`, { trace: traceId ?? undefined })
+
+  return (
+    <section class='conversation'>
+      <p><a href={lastListHash}>← Back to conversations</a></p>
+      {error !== undefined && <p class='error' role='alert'>{error}</p>}
+      {conversation === undefined && error === undefined && <p class='muted'>Loading…</p>}
+      {conversation !== undefined && (
+        <>
+          <header class='conversation-header'>
+            <h1>Conversation</h1>
+            <dl class='facts'>
+              <div><dt>Session</dt><dd class='mono'>{conversation.session_id}</dd></div>
+              <div><dt>User</dt><dd>{userLabel(conversation.user)}{session.chat_text === 'full' && conversation.user.pseudonym !== null && conversation.user.id !== undefined && conversation.user.id !== null ? <span class='muted'> ({conversation.user.pseudonym})</span> : null}</dd></div>
+              <div><dt>Status</dt><dd>{conversation.status}</dd></div>
+              <div><dt>Started</dt><dd>{dateTime(conversation.created_at)}</dd></div>
+              <div><dt>Last activity</dt><dd>{dateTime(conversation.last_activity_at)}</dd></div>
+            </dl>
+          </header>
+          {conversation.turns.map(turn => (
+            <Turn key={turn.turn} turn={turn} open={turn.trace_id !== null && turn.trace_id === selected} href={select(turn.trace_id === selected ? null : turn.trace_id)} unauthorized={unauthorized} />
+          ))}
+          {conversation.failed_turns.length > 0 && <h2>Failed turns</h2>}
+          {conversation.failed_turns.map(failed => (
+            <article class='turn failed' key={failed.trace_id}>
+              <header class='turn-header'>
+                <span>{dateTime(failed.at)}</span>
+                <span class='badge-error'>{failed.status_code}</span>
+                <span class='grow'>{failed.error ?? 'The turn failed before it was stored'}</span>
+                <a href={select(failed.trace_id === selected ? null : failed.trace_id)}>{failed.trace_id === selected ? 'Hide trace' : 'Show trace'}</a>
+              </header>
+              {failed.trace_id === selected && <TracePanel traceId={failed.trace_id} unauthorized={unauthorized} />}
+            </article>
+          ))}
+        </>
+      )}
+    </section>
+  )
+}
+
+function Turn ({ turn, open, href, unauthorized }: { turn: ConversationTurn, open: boolean, href: string, unauthorized: OnUnauthorized }) {
+  return (
+    <article class={open ? 'turn open' : 'turn'} id={`turn-${turn.turn}`}>
+      <header class='turn-header'>
+        <span class='turn-number'>Turn {turn.turn}</span>
+        <span class='muted'>{dateTime(turn.at)}</span>
+        {turn.kind !== null && <span class={`kind kind-${turn.kind}`}>{turn.kind}</span>}
+        <span class='muted'>{ms(turn.latency_ms)}</span>
+        {turn.feedback !== null && <span class={`feedback feedback-${turn.feedback.rating}`}>feedback {turn.feedback.rating}{turn.feedback.comment !== null ? `: ${turn.feedback.comment}` : ''}</span>}
+        <span class='grow' />
+        {turn.trace_id !== null && <a href={href}>{open ? 'Hide trace' : 'Show trace'}</a>}
+      </header>
+      <div class='exchange'>
+        <p class='said user-said'><span class='who-said'>User</span>{turn.message}</p>
+        <p class='said bot-said'><span class='who-said'>Bot</span>{turn.reply}</p>
+        {turn.sources.length > 0 && (
+          <p class='turn-sources muted'>Sources: {turn.sources.map(source => `${source.title} (${source.doc_id})`).join(', ')}</p>
+        )}
+      </div>
+      {open && (turn.has_trace ? <TracePanel traceId={turn.trace_id!} unauthorized={unauthorized} /> : <p class='muted trace-missing'>No trace kept for this turn</p>)}
+    </article>
+  )
+}

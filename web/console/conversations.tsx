@@ -1,0 +1,156 @@
+// Finding conversations: words, time range, user, reply kind, thumbs down, errors and slowness,
+// newest turn first; a row opens its conversation. The filters are the hash's query, so
+// #/conversations?kind=no_answer&range=day is a link to exactly this list.
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { ConversationsQueryType, TurnRow } from '../../src/console/console-schemas.js'
+import { errorText } from '../shared/api.js'
+import { consoleApi } from './api.js'
+import { dateTime, ms } from './format.js'
+import type { OnUnauthorized } from './main.js'
+import { hashFor, navigate, type Route } from './route.js'
+
+const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
+const KINDS = ['answer', 'no_answer', 'smalltalk', 'command', 'command_error'] as const
+const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms'] as const
+type Filters = Partial<Record<typeof FILTERS[number], string>>
+
+/** The last list shown, so "Back to conversations" returns to the same filters. */
+export let lastListHash = hashFor('conversations')
+
+function toQuery (filters: Filters, before: string | undefined): ConversationsQueryType {
+  const span = RANGES[filters.range as keyof typeof RANGES] as number | undefined
+  const kind = KINDS.find(known => known === filters.kind)
+  const slower = Number(filters.min_latency_ms)
+  return {
+    q: filters.q,
+    from: span === undefined ? undefined : new Date(Date.now() - span).toISOString(),
+    user: filters.user,
+    kind,
+    feedback: filters.feedback === 'down' ? 'down' : undefined,
+    errors: filters.errors === 'true' ? true : undefined,
+    min_latency_ms: filters.min_latency_ms !== undefined && Number.isInteger(slower) && slower >= 0 ? slower : undefined,
+    limit: 25,
+    before
+  }
+}
+
+export function userLabel (user: TurnRow['user']): string {
+  return user.id ?? user.pseudonym ?? '—'
+}
+
+export function ConversationsView ({ route, unauthorized }: { route: Route, unauthorized: OnUnauthorized }) {
+  const filters: Filters = Object.fromEntries(FILTERS.map(name => [name, route.params.get(name) ?? undefined]))
+  const key = route.params.toString()
+  // The rows remember the filters they were fetched for: an answer that arrives after the
+  // filters changed again is dropped, and rows of other filters are never shown as these.
+  const [list, setList] = useState<{ key: string, rows: TurnRow[] }>()
+  const currentKey = useRef(key)
+  currentKey.current = key
+  const [nextBefore, setNextBefore] = useState<string | null>(null)
+  const [error, setError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  // The text fields are applied on submit, not at each key: drafts until then.
+  const [draft, setDraft] = useState({ q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? '' })
+
+  const load = async (before?: string): Promise<void> => {
+    const requested = key
+    setBusy(true)
+    setError(undefined)
+    try {
+      const page = await consoleApi.conversations(toQuery(filters, before))
+      if (currentKey.current !== requested) return
+      setList(previous => ({ key: requested, rows: before === undefined || previous?.key !== requested ? page.turns : [...previous.rows, ...page.turns] }))
+      setNextBefore(page.next_before)
+    } catch (caught) {
+      if (currentKey.current === requested && !unauthorized(caught)) setError(errorText(caught))
+    } finally {
+      if (currentKey.current === requested) setBusy(false)
+    }
+  }
+  const rows = list?.key === key ? list.rows : undefined
+
+  useEffect(() => {
+    lastListHash = location.hash === '' ? hashFor('conversations') : location.hash
+    setDraft({ q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? '' })
+    load().catch(() => undefined)
+  }, [key])
+
+  const apply = (changes: Filters): void => { navigate(hashFor('conversations', { ...filters, ...changes })) }
+  const submit = (event: Event): void => {
+    event.preventDefault()
+    apply({ q: draft.q.trim(), user: draft.user.trim(), min_latency_ms: draft.min_latency_ms.trim() })
+  }
+  // A turn that failed before its session was stored has only its trace to show.
+  const open = (row: TurnRow): string => row.session_id === null
+    ? hashFor(`traces/${encodeURIComponent(row.trace_id ?? '')}`)
+    : hashFor(`conversations/${encodeURIComponent(row.session_id)}`, { trace: row.trace_id ?? undefined })
+
+  return (
+    <section>
+      <form class='filters' onSubmit={submit}>
+        <div class='search'>
+          <label for='q'>Search conversations</label>
+          <input id='q' type='search' placeholder='Words in a message or a reply' value={draft.q} onInput={event => setDraft({ ...draft, q: (event.target as HTMLInputElement).value })} />
+          <button type='submit'>Search</button>
+        </div>
+        <div class='filter-row'>
+          <label>Time
+            <select value={filters.range ?? 'all'} onChange={event => apply({ range: (event.target as HTMLSelectElement).value })}>
+              <option value='hour'>Last hour</option>
+              <option value='day'>Last day</option>
+              <option value='week'>Last week</option>
+              <option value='all'>All time</option>
+            </select>
+          </label>
+          <label>User pseudonym
+            <input type='text' size={14} placeholder='u_…' value={draft.user} onInput={event => setDraft({ ...draft, user: (event.target as HTMLInputElement).value })} />
+          </label>
+          <label>Reply kind
+            <select value={filters.kind ?? ''} onChange={event => apply({ kind: (event.target as HTMLSelectElement).value })}>
+              <option value=''>Any</option>
+              {KINDS.map(kind => <option key={kind} value={kind}>{kind}</option>)}
+            </select>
+          </label>
+          <label class='check'>
+            <input type='checkbox' checked={filters.feedback === 'down'} onChange={event => apply({ feedback: (event.target as HTMLInputElement).checked ? 'down' : undefined })} />
+            Feedback down
+          </label>
+          <label class='check'>
+            <input type='checkbox' checked={filters.errors === 'true'} onChange={event => apply({ errors: (event.target as HTMLInputElement).checked ? 'true' : undefined })} />
+            Errors
+          </label>
+          <label>Slower than (ms)
+            <input type='number' min={0} step={50} size={7} value={draft.min_latency_ms} onInput={event => setDraft({ ...draft, min_latency_ms: (event.target as HTMLInputElement).value })} />
+          </label>
+        </div>
+      </form>
+
+      {error !== undefined && <p class='error' role='alert'>{error}</p>}
+      {rows !== undefined && rows.length === 0 && <p class='muted empty'>No turn matches these filters.</p>}
+      {rows !== undefined && rows.length > 0 && (
+        <table class='turns' data-filters={key}>
+          <thead>
+            <tr><th>Time</th><th>User</th><th>Message</th><th>Kind</th><th class='number'>Latency</th><th>Feedback</th><th>Error</th></tr>
+          </thead>
+          <tbody>
+            {rows.map(row => (
+              <tr key={`${row.session_id}/${row.turn ?? row.trace_id ?? row.at}`} class={row.error ? 'failed' : undefined} onClick={() => navigate(open(row))}>
+                <td class='nowrap'>{dateTime(row.at)}</td>
+                <td class='user'>{userLabel(row.user)}</td>
+                <td class='message-cell'><a href={open(row)}>{row.message}</a></td>
+                <td>{row.kind === null ? '—' : <span class={`kind kind-${row.kind}`}>{row.kind}</span>}</td>
+                <td class='number nowrap'>{ms(row.latency_ms)}</td>
+                <td>{row.feedback === null ? '' : <span class={`feedback feedback-${row.feedback}`}>{row.feedback}</span>}</td>
+                <td>{row.error ? <span class='badge-error'>error</span> : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {(busy || rows === undefined) && error === undefined && <p class='muted'>Loading…</p>}
+      {rows !== undefined && nextBefore !== null && !busy && (
+        <button type='button' class='quiet older' onClick={() => { load(nextBefore).catch(() => undefined) }}>Older</button>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,25 @@
+// How the console writes times, durations and shares: short, and the same everywhere.
+const pad = (value: number, width = 2): string => String(value).padStart(width, '0')
+
+export function dateTime (iso: string): string {
+  const at = new Date(iso)
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`
+}
+
+export function clock (iso: unknown): string {
+  if (typeof iso !== 'string' && typeof iso !== 'number') return ''
+  const at = new Date(iso)
+  return Number.isNaN(at.getTime()) ? String(iso) : `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}`
+}
+
+export function ms (value: number | null | undefined): string {
+  if (value === null || value === undefined) return '—'
+  if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`
+  if (value >= 100) return `${Math.round(value)} ms`
+  return `${value.toFixed(1)} ms`
+}
+
+export const percent = (value: number | null | undefined): string => value === null || value === undefined ? '—' : `${(value * 100).toFixed(1)} %`
+
+/** Links from the server, shown only if they are web addresses (never javascript: or data:). */
+export const webLink = (href: string | null | undefined): string | undefined => typeof href === 'string' && /^https?:\/\//i.test(href) ? href : undefined

@@ -1,0 +1,111 @@
+// How the bot is doing over the last hour, day or week: key figures as tiles, the firing alerts,
+// and two uPlot charts (turns answered and not, and p95 latency, over time).
+import { useEffect, useRef, useState } from 'preact/hooks'
+import UPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import type { Overview } from '../../src/console/console-schemas.js'
+import { errorText } from '../shared/api.js'
+import { consoleApi } from './api.js'
+import { dateTime, ms, percent } from './format.js'
+import type { OnUnauthorized } from './main.js'
+import { hashFor, type Route } from './route.js'
+
+const PERIODS = ['hour', 'day', 'week'] as const
+type Period = typeof PERIODS[number]
+
+export function OverviewView ({ route, unauthorized }: { route: Route, unauthorized: OnUnauthorized }) {
+  const period: Period = PERIODS.find(known => known === route.params.get('period')) ?? 'day'
+  const [overview, setOverview] = useState<Overview>()
+  const [error, setError] = useState<string>()
+
+  useEffect(() => {
+    setError(undefined)
+    consoleApi.overview(period).then(setOverview, (caught: unknown) => { if (!unauthorized(caught)) setError(errorText(caught)) })
+  }, [period])
+
+  return (
+    <section class='overview'>
+      <div class='overview-header'>
+        <h1>Overview</h1>
+        <nav class='periods' aria-label='Period'>
+          {PERIODS.map(known => <a key={known} href={hashFor('overview', { period: known })} aria-current={known === period ? 'page' : undefined}>Last {known}</a>)}
+        </nav>
+      </div>
+      {error !== undefined && <p class='error' role='alert'>{error}</p>}
+      {overview === undefined && error === undefined && <p class='muted'>Loading…</p>}
+      {overview !== undefined && (
+        <>
+          <p class='muted'>{dateTime(overview.from)} to {dateTime(overview.to)}</p>
+          <div class='tiles'>
+            <Tile label='Turns' value={String(overview.turns)} />
+            <Tile label='Answer rate' value={percent(overview.answer_rate)} link={hashFor('conversations', { kind: 'no_answer', range: period })} linkText='Unanswered' />
+            <Tile label='Latency p50' value={ms(overview.latency_ms.p50)} />
+            <Tile label='Latency p95' value={ms(overview.latency_ms.p95)} />
+            <Tile label='Error rate' value={percent(overview.error_rate)} link={hashFor('conversations', { errors: 'true', range: period })} linkText='Failed turns' />
+            <Tile label='Active sessions' value={String(overview.active_sessions)} />
+            <Tile label='Feedback' value={`${overview.feedback.up} up · ${overview.feedback.down} down`} link={hashFor('conversations', { feedback: 'down', range: period })} linkText='Rated down' />
+            <Tile label='Turn traces' value={`${overview.turn_traces.kept} kept`} note={overview.turn_traces.dropped > 0 ? `${overview.turn_traces.dropped} dropped` : undefined} />
+          </div>
+          <h2>Alerts firing</h2>
+          {overview.alerts_firing.length === 0
+            ? <p class='muted'>None.</p>
+            : (
+              <ul class='alerts'>
+                {overview.alerts_firing.map(alert => (
+                  <li key={alert.name}><span class={`severity severity-${alert.severity}`}>{alert.severity}</span> <strong>{alert.name}</strong> {alert.summary}{alert.since !== null ? <span class='muted'> since {dateTime(alert.since)}</span> : null}</li>
+                ))}
+              </ul>
+              )}
+          <div class='charts'>
+            <Chart
+              title='Turns' series={overview.series} labels={['Turns', 'Answered', 'No answer']} colours={['#2f6f8f', '#2f855a', '#b7791f']}
+              values={point => [point.turns, point.answered, point.no_answer]}
+            />
+            <Chart title='Latency p95 (ms)' series={overview.series} labels={['p95 ms']} colours={['#805ad5']} values={point => [point.p95_ms]} />
+          </div>
+        </>
+      )}
+    </section>
+  )
+}
+
+function Tile ({ label, value, note, link, linkText }: { label: string, value: string, note?: string, link?: string, linkText?: string }) {
+  return (
+    <div class='tile'>
+      <span class='tile-label'>{label}</span>
+      <span class='tile-value'>{value}</span>
+      {note !== undefined && <span class='tile-note'>{note}</span>}
+      {link !== undefined && <a class='tile-link' href={link}>{linkText}</a>}
+    </div>
+  )
+}
+
+type Point = Overview['series'][number]
+
+function Chart ({ title, series, labels, colours, values }: { title: string, series: Point[], labels: string[], colours: string[], values: (point: Point) => Array<number | null> }) {
+  const box = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    const element = box.current
+    if (element === null) return
+    const data: UPlot.AlignedData = [
+      series.map(point => Date.parse(point.at) / 1000),
+      ...labels.map((_label, i) => series.map(point => values(point)[i] ?? null))
+    ]
+    const plot = new UPlot({
+      width: Math.max(element.clientWidth, 300),
+      height: 220,
+      series: [{}, ...labels.map((label, i) => ({ label, stroke: colours[i], width: 2, spanGaps: false }))],
+      axes: [{ stroke: '#616e7c', grid: { stroke: '#eef2f6' } }, { stroke: '#616e7c', grid: { stroke: '#eef2f6' } }],
+      scales: { y: { range: (_plot, _min, max) => [0, Math.max(max, 1)] } },
+      legend: { live: false }
+    }, data, element)
+    return () => { plot.destroy() }
+  }, [series])
+  return (
+    <figure class='chart'>
+      <figcaption>{title}</figcaption>
+      <div ref={box} />
+      {series.length === 0 && <p class='muted'>No turns in this period.</p>}
+    </figure>
+  )
+}
