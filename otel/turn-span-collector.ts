@@ -34,6 +34,8 @@ interface OpenTrace {
   spans: ReadableSpan[]
   /** The chat.turn span, once it ended: only such traces are handed on. */
   turn?: ReadableSpan
+  /** The root, when it ended before the turn: a streamed reply's request span ends as the stream begins. */
+  endedRoot?: ReadableSpan
   truncated: boolean
   openedAt: number
 }
@@ -90,6 +92,8 @@ export function toTurnSpans (spans: readonly ReadableSpan[]): TurnSpan[] {
 export class TurnSpanCollector implements SpanProcessor {
   private readonly open = new Map<string, OpenTrace>()
   private readonly refused = new Set<string>()
+  // Traces whose chat.turn span has started and not ended: their root may end first (a stream).
+  private readonly turning = new Set<string>()
   private readonly now: () => number
   // What is lost is told to the sink, which counts it (the recorder's totals, /status, /metrics).
   private sink: TurnSpanSink | undefined
@@ -110,6 +114,7 @@ export class TurnSpanCollector implements SpanProcessor {
     if (sink === undefined) {
       this.open.clear()
       this.refused.clear()
+      this.turning.clear()
     }
   }
 
@@ -118,7 +123,12 @@ export class TurnSpanCollector implements SpanProcessor {
     return this.open.size
   }
 
-  onStart (_span: Span, _parentContext: Context): void {}
+  onStart (span: Span, _parentContext: Context): void {
+    if (this.sink === undefined || (span as unknown as ReadableSpan).name !== 'chat.turn') return
+    // Bounded like the open traces: a turn is in flight for seconds at most.
+    if (this.turning.size >= this.limits.maxOpenTraces) this.turning.delete(this.turning.values().next().value!)
+    this.turning.add(span.spanContext().traceId)
+  }
 
   onEnd (span: ReadableSpan): void {
     if (this.sink === undefined) return
@@ -129,6 +139,7 @@ export class TurnSpanCollector implements SpanProcessor {
       if (isLocalRoot(span)) {
         if (this.refused.delete(traceId)) return
         if (span.name === 'chat.turn') this.handOn(traceId, span, { spans: [span], turn: span, truncated: false, openedAt: 0 })
+        else if (this.turning.has(traceId)) this.open.set(traceId, { spans: [span], endedRoot: span, truncated: false, openedAt: this.now() })
         return
       }
       const now = this.now()
@@ -143,8 +154,21 @@ export class TurnSpanCollector implements SpanProcessor {
     // The root is kept past the bound: a truncated tree still has its top.
     if (trace.spans.length < this.limits.maxSpansPerTrace || isLocalRoot(span)) trace.spans.push(span)
     else trace.truncated = true
-    if (span.name === 'chat.turn') trace.turn = span
+    if (span.name === 'chat.turn') {
+      trace.turn = span
+      this.turning.delete(traceId)
+      if (trace.endedRoot !== undefined) {
+        this.open.delete(traceId)
+        this.handOn(traceId, trace.endedRoot, trace)
+      }
+    }
     if (!isLocalRoot(span)) return
+    // A streamed reply: @fastify/otel ends the request's span when the stream is handed to the
+    // response, while the turn goes on writing it. The trace waits for its turn.
+    if (trace.turn === undefined && this.turning.has(traceId)) {
+      trace.endedRoot = span
+      return
+    }
     this.open.delete(traceId)
     if (trace.turn !== undefined) this.handOn(traceId, span, trace)
   }
@@ -168,7 +192,8 @@ export class TurnSpanCollector implements SpanProcessor {
       traceId,
       spans: toTurnSpans(trace.spans),
       startedAt: new Date(ms(root.startTime)),
-      durationMs: rounded(ms(root.duration)),
+      // Until the later of the root and the turn: a streamed turn ends after its request's span.
+      durationMs: rounded(Math.max(ms(root.endTime), ms(trace.turn!.endTime)) - ms(root.startTime)),
       statusCode: typeof statusCode === 'number' ? statusCode : undefined,
       sessionId: typeof turn['session.id'] === 'string' ? turn['session.id'] : undefined,
       turn: typeof turn['parley.turn'] === 'number' ? turn['parley.turn'] : undefined,
@@ -190,5 +215,6 @@ export class TurnSpanCollector implements SpanProcessor {
 
   async shutdown (): Promise<void> {
     this.open.clear()
+    this.turning.clear()
   }
 }

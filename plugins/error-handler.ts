@@ -1,14 +1,14 @@
 // One place turns every error into RFC 9457 problem+json: 4xx say exactly what was wrong,
 // 5xx say nothing about internals (the log has them, under the same request_id).
 import fp from 'fastify-plugin'
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable, isConnectionError } from '../src/health/database-health.js'
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
 import { PATTERN_MESSAGES } from '../src/http/schemas.js'
 import { log } from '../src/logging/log-context.js'
-import { sendProblem } from '../src/http/problem.js'
+import { sendProblem, type Problem } from '../src/http/problem.js'
 
 // Input that passed validation but that PostgreSQL cannot store (the transaction rolled back):
 // SQLSTATE untranslatable_character, character_not_in_repertoire, statement_too_complex.
@@ -41,28 +41,43 @@ function describeIssue (context: string, issue: ValidationIssue): { field: strin
   return { field, message }
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The problem an error makes, logged when it is unexpected: the error handler sends it, and a
+     * response already under way (a stream of events) ends with it.
+     */
+    problemOf: (failure: FastifyError, request: FastifyRequest, reply: FastifyReply) => Problem
+  }
+}
+
 export default fp(async function errorHandlerPlugin (app) {
-  app.setErrorHandler((failure: FastifyError, request, reply) => {
+  app.decorate('problemOf', (failure: FastifyError, request: FastifyRequest, reply: FastifyReply): Problem => {
     // The database went away under this request: it is not the request's fault, nothing of it was
     // kept (its transaction did not commit), and retrying later will work.
     const error = isConnectionError(failure) ? databaseUnavailable(app.config.SHED_RETRY_AFTER) : failure
     if (error instanceof ProblemError) {
-      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
-      return sendProblem(request, reply, error.statusCode, error.type, error.message, error.extensions, error.title)
+      return { status: error.statusCode, slug: error.type, detail: error.message, extensions: error.extensions, title: error.title, retryAfterSeconds: error.retryAfterSeconds }
     }
     if (error.validation !== undefined) {
       const errors = (error.validation as ValidationIssue[]).map(issue => describeIssue(error.validationContext ?? 'request', issue))
-      return sendProblem(request, reply, 400, 'validation', errors.map(e => `${e.field} ${e.message}`).join('; '), { errors })
+      return { status: 400, slug: 'validation', detail: errors.map(e => `${e.field} ${e.message}`).join('; '), extensions: { errors } }
     }
     const unstorable = UNSTORABLE[error.code]
-    if (unstorable !== undefined) return sendProblem(request, reply, 400, 'unstorable-input', unstorable)
+    if (unstorable !== undefined) return { status: 400, slug: 'unstorable-input', detail: unstorable }
     const status = error.statusCode ?? 500
-    if (status === 413) return sendProblem(request, reply, 413, 'body-too-large', `The request body exceeds the limit of ${reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes.`)
-    if (status === 415) return sendProblem(request, reply, 415, 'unsupported-media-type', `${error.message}. Send the body as application/json.`)
-    if (status >= 400 && status < 500) return sendProblem(request, reply, status, FASTIFY_TYPES[error.code] ?? 'bad-request', error.message)
+    if (status === 413) return { status, slug: 'body-too-large', detail: `The request body exceeds the limit of ${reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes.` }
+    if (status === 415) return { status, slug: 'unsupported-media-type', detail: `${error.message}. Send the body as application/json.` }
+    if (status >= 400 && status < 500) return { status, slug: FASTIFY_TYPES[error.code] ?? 'bad-request', detail: error.message }
     const fields = errorLogFields(error)
     log('error_handler', 'onError', request.log).error(fields, `unhandled ${fields.error_type}: ${fields.error_message}`)
-    return sendProblem(request, reply, 500, 'internal', 'The server failed to handle this request. Quote the request_id to the operator.')
+    return { status: 500, slug: 'internal', detail: 'The server failed to handle this request. Quote the request_id to the operator.' }
+  })
+
+  app.setErrorHandler((failure: FastifyError, request, reply) => {
+    const problem = app.problemOf(failure, request, reply)
+    if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
+    return sendProblem(request, reply, problem.status, problem.slug, problem.detail, problem.extensions, problem.title)
   })
 
   // A path the API has, asked with a method it does not take, is the caller's mistake about the

@@ -1,9 +1,14 @@
-// POST /v1/chat: one turn of a conversation.
+// POST /v1/chat: one turn of a conversation, answered as one JSON object, or, for a client that
+// asks for text/event-stream, as server-sent events while a language model writes the reply.
+import { PassThrough } from 'node:stream'
 import type { ServerResponse } from 'node:http'
+import type { FastifyError } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
+import Type, { type Static } from 'typebox'
 import { GenerationSchema, ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import type { TurnInput, TurnResult } from '../../src/chat/chat-service.js'
 import { NOT_BLANK_NO_NUL, SessionId, UserId, withProblems } from '../../src/http/schemas.js'
+import { problemBody } from '../../src/http/problem.js'
 import { currentTraceId } from '../../otel/spans.js'
 
 export const ChatRequest = Type.Object({
@@ -16,11 +21,19 @@ export const ChatResponse = Type.Object({
   session_id: { ...SessionId, description: 'Send it back to continue this conversation' },
   turn: Type.Integer({ description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet' }),
   kind: ReplyKindSchema,
-  reply: Type.String(),
+  reply: Type.String({ description: 'The reply as stored in the transcript' }),
   command: Type.Optional(Type.String()),
   sources: Type.Array(SourceSchema),
   generation: Type.Optional({ ...GenerationSchema, description: 'How an answer was written, when a language model is configured' }),
   trace_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off' }))
+})
+type ChatResponseType = Static<typeof ChatResponse>
+
+const EVENT_STREAM = 'text/event-stream'
+const ChatEvents = Type.String({
+  description: 'With Accept: text/event-stream: `delta` events ({"text"}) as the reply is written, then one `done` event (the JSON response above: ' +
+    'its reply is the one stored, with the sources named, and replaces what the deltas showed, as a model\'s answer that fails a check falls back ' +
+    'to the passage), or one `error` event (a problem) if the turn failed after the stream began; nothing of such a turn is stored.'
 })
 
 const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
@@ -31,14 +44,34 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
       tags: ['chat'],
       summary: 'Send a message; without session_id a new session starts',
       body: ChatRequest,
-      response: withProblems({ 200: ChatResponse }, 401, 404, 413, 415, 429)
+      response: withProblems({ 200: { content: { 'application/json': { schema: ChatResponse }, [EVENT_STREAM]: { schema: ChatEvents } } } }, 401, 404, 413, 415, 429)
     }
   }, async (request, reply) => {
     const { message, session_id: sessionId, user_id: userId } = request.body
     // A caller that goes away stops the model writing its answer (the turn is still stored, marked).
-    const signal = app.answerWriter === undefined ? undefined : callerGone(reply.raw)
-    const result = await app.turnGate.run(async () => await app.chatService.handleTurn({ message, sessionId, userId, signal }))
-    return { session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, generation: result.generation, trace_id: currentTraceId() }
+    const input: TurnInput = { message, sessionId, userId, signal: app.answerWriter === undefined ? undefined : callerGone(reply.raw) }
+    const traceId = currentTraceId()
+    const respond = (result: TurnResult): ChatResponseType =>
+      ({ session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, generation: result.generation, trace_id: traceId })
+    if (!request.headers.accept?.includes(EVENT_STREAM)) return respond(await app.turnGate.run(async () => await app.chatService.handleTurn(input)))
+
+    // Until the first piece of text, a failure is an ordinary problem response; after it, the stream's last event.
+    const events = new PassThrough()
+    const send = (event: string, data: unknown): void => { if (!events.destroyed) events.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`) }
+    let streaming = false
+    const firstText = new Promise<void>(resolve => {
+      input.onText = text => { streaming = true; send('delta', { text }); resolve() }
+    })
+    const turn = app.turnGate.run(async () => await app.chatService.handleTurn(input))
+    await Promise.race([turn, firstText])
+    turn.then(result => {
+      if (!streaming) send('delta', { text: result.reply })
+      send('done', respond(result))
+    }, (error: FastifyError) => {
+      send('error', problemBody(request, app.problemOf(error, request, reply)))
+    }).finally(() => events.end())
+    // Proxies must pass each event on as it comes rather than hold the response back.
+    return reply.type(`${EVENT_STREAM}; charset=utf-8`).header('cache-control', 'no-cache').header('x-accel-buffering', 'no').send(events)
   })
 }
 

@@ -57,6 +57,31 @@ t.test('a chat turn\'s spans are handed on, as TurnSpans, when its root span end
   t.equal(half!.startedAt.getTime(), Math.floor(startTime[0] * 1000 + startTime[1] / 1e6), 'the row starts when the root did')
 })
 
+t.test('a streamed reply: the request\'s span ends as the stream begins, and the trace waits for its turn', async t => {
+  const { collector, tracer, turns } = setUp()
+  const root = tracer.startSpan('POST /v1/chat', { kind: SpanKind.SERVER })
+  const turn = child(tracer, root, 'chat.turn', { 'parley.turn': 1 })
+  child(tracer, turn, 'search').end()
+  // @fastify/otel ends the request's span at onSend, when the stream is handed to the response.
+  root.end()
+  t.equal(turns.length, 0, 'not handed on while the turn is writing')
+  await new Promise(resolve => setTimeout(resolve, 30))
+  child(tracer, turn, 'chat scripted-model').end()
+  turn.end()
+  t.equal(turns.length, 1, 'handed on when the turn ends')
+  t.equal(collector.openTraces(), 0)
+  t.same(turns[0]!.spans.map(span => span.name).sort(), ['POST /v1/chat', 'chat scripted-model', 'chat.turn', 'search'], 'with every span')
+  const { endTime } = turn as unknown as ReadableSpan
+  const rootStart = (root as unknown as ReadableSpan).startTime
+  t.ok(turns[0]!.durationMs >= (endTime[0] - rootStart[0]) * 1000 + (endTime[1] - rootStart[1]) / 1e6 - 0.01, 'lasting until the turn ended, not the request\'s span')
+
+  // A request whose root ends first and that has no turn in flight is let go as before.
+  const other = tracer.startSpan('GET /health', { kind: SpanKind.SERVER })
+  child(tracer, other, 'SELECT 1').end()
+  other.end()
+  t.equal(collector.openTraces(), 0, 'nothing held for it')
+})
+
 t.test('under a caller\'s traceparent (a remote parent), the server span is the local root', async t => {
   const { tracer, turns } = setUp()
   const caller = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED, isRemote: true }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { startServer } from '../server-process.js'
+import { startScriptedModel } from '../scripted-model.js'
 import { launchBrowser, openPage, SCREENSHOTS } from './browser.js'
 
 const POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
@@ -65,6 +66,30 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   t.equal(await page.locator('.message.user').count(), 2, 'a reload shows the conversation again')
   t.equal(await page.getByText('Thanks for your feedback').count(), 1, 'the rating still reads as thanks')
 
+  t.same(problems, [], 'no error in the console, no refused or failed request')
+  t.equal(await server.stop(), 0)
+})
+
+t.test('with a model writing answers, the reply streams in as it is written and the stored reply replaces it', async t => {
+  const model = await startScriptedModel(t)
+  // The model writes a few words and then stalls: the page shows them, and when the total deadline
+  // passes the turn falls back to the passage, which the page shows in their place.
+  model.script({ kind: 'stall', text: 'Open Jaeger and ' })
+  const server = await startServer(t, { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_TIMEOUT_MS: '2500' })
+  const browser = await launchBrowser(t)
+  const { page, problems } = await openPage(t, browser)
+  await page.goto(`${server.base}/chat`)
+  await page.getByLabel('Message').fill('how do I view traces?')
+  await page.getByLabel('Message').press('Enter')
+  const writing = page.locator('.message.writing')
+  await writing.waitFor()
+  t.equal(await writing.textContent(), 'Open Jaeger and ', 'the words written so far, before the turn is done')
+  const reply = page.locator('.message.bot')
+  await reply.waitFor()
+  t.equal(await writing.count(), 0, 'the text being written is gone once the reply is in')
+  t.match(await reply.locator('.kind').textContent(), 'Answer')
+  t.notMatch(await reply.locator('.text').textContent(), 'Open Jaeger and', 'the reply is the one stored: the passage, as the model did not finish')
+  t.ok(model.requests.length === 1, 'one call to the model')
   t.same(problems, [], 'no error in the console, no refused or failed request')
   t.equal(await server.stop(), 0)
 })

@@ -18,6 +18,8 @@ export interface ChatReply {
 export type Entry =
   | { id: number, role: 'user', text: string }
   | { id: number, role: 'bot', reply: ChatReply }
+  /** A reply still being written, as streamed so far. */
+  | { id: number, role: 'writing', text: string }
   | { id: number, role: 'notice', text: string, feedback?: boolean }
 
 interface StoredMessage {

@@ -1,11 +1,11 @@
 // The chat page (/chat, and the widget's frame at /chat?embed=1): a conversation with the bot
-// through POST /v1/chat. Every word the user or the bot wrote is rendered as a text node, so a
+// through POST /v1/chat, its replies streamed as they are written. Every word the user or the bot wrote is rendered as a text node, so a
 // message that looks like HTML stays text. The session id lives in sessionStorage (this tab's
 // conversation survives a reload, not the tab); the user id comes from ?user=, which the widget
 // fills from its data-parley-user attribute.
 import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { ApiError, errorText, requestJson } from '../shared/api.js'
+import { ApiError, errorText, requestEvents } from '../shared/api.js'
 import { loadHistory, type ChatReply, type Entry } from './history.js'
 import { Message } from './message.js'
 import '../shared/base.css'
@@ -52,19 +52,27 @@ function Chat () {
     setBusy(true)
     setError(undefined)
     if (!feedback) setEntries(list => [...list, { id: entryId(), role: 'user', text: message }])
+    // The reply as it is written; the stored reply (with its sources) replaces it when it is done.
+    const writing = entryId()
+    const dropWriting = (list: Entry[]): Entry[] => list.filter(entry => entry.id !== writing)
+    const onText = (text: string): void => setEntries(list => {
+      const last = list.at(-1)
+      return last?.id === writing && last.role === 'writing' ? [...list.slice(0, -1), { ...last, text: last.text + text }] : [...list, { id: writing, role: 'writing', text }]
+    })
     try {
-      const reply = await requestJson<ChatReply>('/v1/chat', {
+      const reply = await requestEvents<ChatReply>('/v1/chat', {
         method: 'POST',
         body: { message, session_id: sessionId.current, user_id: userId }
-      })
+      }, feedback ? () => {} : onText)
       sessionId.current = reply.session_id
       storage.set(reply.session_id)
       const entry: Entry = feedback && reply.kind === 'command'
         ? { id: entryId(), role: 'notice', text: 'Thanks for your feedback', feedback: true }
         : { id: entryId(), role: 'bot', reply }
-      setEntries(list => [...list, entry])
+      setEntries(list => [...dropWriting(list), entry])
       if (!feedback) setDraft('')
     } catch (caught) {
+      setEntries(dropWriting)
       if (caught instanceof ApiError && caught.status === 404) {
         // The session expired or was replaced: say so, and let the next message start afresh.
         sessionId.current = undefined
@@ -102,7 +110,7 @@ function Chat () {
         {entries.map(entry => (
           <Message key={entry.id} entry={entry} rate={entry.id === rateable && !busy ? rating => { send(`/feedback ${rating}`, true) } : undefined} />
         ))}
-        {busy && <p class='muted typing'>Parley is answering…</p>}
+        {busy && entries.at(-1)?.role !== 'writing' && <p class='muted typing'>Parley is answering…</p>}
         {error !== undefined && <p class='error' role='alert'>{error}</p>}
         <div ref={end} />
       </main>

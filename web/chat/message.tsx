@@ -22,6 +22,7 @@ function Thumb ({ down = false }: { down?: boolean }) {
 export function Message ({ entry, rate }: { entry: Entry, rate: ((rating: 'up' | 'down') => void) | undefined }) {
   if (entry.role === 'user') return <div class='message user'><p class='bubble'>{entry.text}</p></div>
   if (entry.role === 'notice') return <div class='message notice'><p>{entry.text}</p></div>
+  if (entry.role === 'writing') return <div class='message writing' aria-busy='true'><div class='bubble'><p class='text'>{entry.text}</p></div></div>
   const { reply } = entry
   const label = KIND_LABEL[reply.kind] ?? ''
   return (

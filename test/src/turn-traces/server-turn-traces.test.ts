@@ -82,17 +82,21 @@ t.test('a chat turn\'s row: its spans under the caller\'s traceparent, its log l
   t.match(rows[1], { session_id: sessionId, turn: 2 })
 })
 
-t.test('with a model writing answers, its call is one span, Parley\'s, with the HTTP request under it', async t => {
+t.test('with a model writing a streamed answer, its call is one span, Parley\'s, with the HTTP request under it, in the trace the last event names', async t => {
   const model = await startScriptedModel(t)
   const dataDir = await tempDir(t)
   const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir, LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model' }, PRELOAD)
-  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
-  t.match(await response.json(), { kind: 'answer', generation: { by: 'model' } })
+  // Streamed: its last event names the trace, as the JSON response does.
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
+  const done = (await response.text()).split('\n\n').find(event => event.startsWith('event: done\n'))
+  const result = JSON.parse(done!.slice('event: done\ndata: '.length))
+  t.match(result, { kind: 'answer', generation: { by: 'model' }, trace_id: /^[0-9a-f]{32}$/ })
   t.equal(await server.stop('SIGTERM'), 0)
 
   const db = await openPGliteDatabase(dataDir)
   t.teardown(() => db.close())
-  const { rows } = await db.query<Pick<TurnTrace, 'spans'>>('SELECT spans FROM turn_traces')
+  const { rows } = await db.query<Pick<TurnTrace, 'spans' | 'trace_id'>>('SELECT trace_id, spans FROM turn_traces')
+  t.equal(rows[0]?.trace_id, result.trace_id, 'the done event\'s trace id is the turn\'s trace')
   const spans = rows[0]!.spans
   const calls = spans.filter(span => span.name === 'chat scripted-model')
   t.equal(calls.length, 1, `one span for the model call (${spans.map(span => span.name).join(', ')})`)
