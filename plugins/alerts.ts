@@ -83,6 +83,13 @@ export default fp(async function alertsPlugin (app) {
         const figures = quality.get(windowMs)
         return { value: figures === undefined ? undefined : figures.topUnansweredTopic?.turns ?? 0 }
       }
+      // No model configured: nothing to judge.
+      case 'llm_fallback_ratio': {
+        const calls = app.answerWriter?.callSeconds.count(windowMs) ?? 0
+        return { value: calls === 0 ? undefined : app.answerWriter!.fallbackWindow.count(windowMs) / calls, samples: calls }
+      }
+      case 'llm_call_p95_seconds': return { value: app.answerWriter?.callSeconds.quantile(0.95, windowMs), samples: app.answerWriter?.callSeconds.count(windowMs) }
+      case 'llm_budget_used_ratio': return { value: app.answerWriter?.spend?.usedRatio() }
     }
   }
 
@@ -157,4 +164,4 @@ export default fp(async function alertsPlugin (app) {
     await running
     await notifications.close()
   })
-}, { name: 'alerts', dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager'] })
+}, { name: 'alerts', dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager', 'answer-writer'] })

@@ -1,8 +1,11 @@
 // The language model that writes answers, when LLM_BASE_URL names one; without it the chat turn
 // answers with the passage, as before. Its client and circuit breaker live as long as the app.
 import fp from 'fastify-plugin'
+import type { ObservableResult } from '@opentelemetry/api'
 import OpenAI from 'openai'
 import { AnswerWriter } from '../src/llm/answer-writer.js'
+import { DailySpend } from '../src/llm/daily-spend.js'
+import { log } from '../src/logging/log-context.js'
 import { scrub } from '../src/logging/scrubber.js'
 
 declare module 'fastify' {
@@ -17,6 +20,7 @@ export default fp(async function answerWriterPlugin (app) {
     app.decorate('answerWriter', undefined)
     return
   }
+  const spend = new DailySpend({ limitUsd: config.LLM_DAILY_BUDGET_USD, db: app.db, now: app.clock })
   const writer = new AnswerWriter({
     // The client's own timeout bounds each attempt; LLM_TIMEOUT_MS bounds them all together.
     client: new OpenAI({ baseURL: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY === '' ? 'none' : config.LLM_API_KEY, maxRetries: config.LLM_MAX_RETRIES, timeout: config.LLM_TIMEOUT_MS }),
@@ -28,8 +32,22 @@ export default fp(async function answerWriterPlugin (app) {
     prices: { input: config.LLM_PRICE_INPUT_PER_MTOK, output: config.LLM_PRICE_OUTPUT_PER_MTOK },
     breaker: { errorThresholdPercentage: config.LLM_BREAKER_ERROR_PERCENT, resetTimeoutMs: config.LLM_BREAKER_RESET_SECONDS * 1000, volumeThreshold: 5 },
     captureContent: config.LLM_CAPTURE_CONTENT ? scrub : undefined,
-    instruments: app.metrics
+    instruments: app.metrics,
+    now: () => app.clock().getTime(),
+    spend
   })
   app.decorate('answerWriter', writer)
-  app.addHook('onClose', async () => { writer.close() })
-}, { name: 'answer-writer', dependencies: ['config', 'metrics'] })
+  // Every instance's spend is in the transcript: read it again every minute (a failed read keeps the last figure).
+  const readSpend = (): void => { spend.refresh().catch(error => log('llm', 'spend', app.log).warn({ err: error }, 'llm.spend_unread')) }
+  const timer = setInterval(readSpend, 60_000).unref()
+  app.addHook('onReady', async () => { readSpend() })
+  // Each instance's view of the shared day's spend; the stack's LLMBudgetNearlySpent reads the highest.
+  const budgetUsed = app.metricsMeter.createObservableGauge('chatbot_llm_budget_used_ratio', { unit: '1', description: 'The language model\'s spend today (UTC) against LLM_DAILY_BUDGET_USD' })
+  const observeBudget = (result: ObservableResult): void => { const ratio = spend.usedRatio(); if (ratio !== undefined) result.observe(ratio) }
+  budgetUsed.addCallback(observeBudget)
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    budgetUsed.removeCallback(observeBudget)
+    writer.close()
+  })
+}, { name: 'answer-writer', dependencies: ['config', 'metrics', 'database'] })

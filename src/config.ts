@@ -81,6 +81,8 @@ export const ConfigSchema = Type.Object({
   // US dollars per million tokens, for the cost of each turn.
   LLM_PRICE_INPUT_PER_MTOK: Type.Number({ minimum: 0, maximum: 10_000, default: 0 }),
   LLM_PRICE_OUTPUT_PER_MTOK: Type.Number({ minimum: 0, maximum: 10_000, default: 0 }),
+  // US dollars a UTC day may spend on the model; at it, answers are the passages until midnight. 0: no budget.
+  LLM_DAILY_BUDGET_USD: Type.Number({ minimum: 0, maximum: 1_000_000, default: 0 }),
   // Opt-in: the prompt and the answer on the model call's span, scrubbed. Off: neither.
   LLM_CAPTURE_CONTENT: Type.Boolean({ default: false }),
   // Whether the bundled docs answer chat questions: 'auto' only while no other collection has documents.

@@ -21,7 +21,10 @@ export const MEASURES = {
   active_sessions_ratio: { unit: 'ratio', description: 'active sessions against MAX_ACTIVE_SESSIONS', samples: undefined },
   answer_rate: { unit: 'ratio', description: 'questions answered from the knowledge base', samples: 'questions' },
   feedback_down: { unit: 'count', description: 'answers rated down with /feedback', samples: undefined },
-  unanswered_topic_turns: { unit: 'count', description: 'no_answer turns nearest to one document', samples: undefined }
+  unanswered_topic_turns: { unit: 'count', description: 'no_answer turns nearest to one document', samples: undefined },
+  llm_fallback_ratio: { unit: 'ratio', description: 'share of the language model\'s calls that fell back to the passage', samples: 'model calls' },
+  llm_call_p95_seconds: { unit: 'seconds', description: 'p95 duration of the language model\'s calls', samples: 'model calls' },
+  llm_budget_used_ratio: { unit: 'ratio', description: 'the language model\'s spend today (UTC) against LLM_DAILY_BUDGET_USD', samples: undefined }
 } as const
 
 /** The measures read from the transcript (every instance's turns) rather than from this process. */
@@ -84,7 +87,9 @@ export const DEFAULT_RULES: Record<string, RuleDefinition> = {
   SessionLimit: { severity: 'warning', when: [{ measure: 'active_sessions_ratio', above: 0.8 }], hint: 'At MAX_ACTIVE_SESSIONS new sessions replace ones idle for a minute, then are refused; who fills it: the request lines with problem limit-exceeded (new_sessions_per_client names an address that opens too many), or sessions by user_id in the database; raise MAX_ACTIVE_SESSIONS or shorten SESSION_IDLE_TIMEOUT' },
   AnswerRateLow: { severity: 'warning', when: [{ measure: 'answer_rate', below: 0.5, window: '30m', min_samples: 20 }], hint: 'The questions it could not answer, in the console: /console#/conversations?kind=no_answer; add documents for what they ask (npm run analyze -- usage lists the top unanswered questions)' },
   FeedbackDownSpike: { severity: 'warning', when: [{ measure: 'feedback_down', above: 5, window: '15m' }], hint: 'The answers rated down, in the console: /console#/conversations?feedback=down' },
-  UnansweredTopic: { severity: 'warning', when: [{ measure: 'unanswered_topic_turns', above: 10, window: '1h' }], hint: 'Questions near one document go unanswered: it may be missing what they ask; in the console: /console#/conversations?kind=no_answer' }
+  UnansweredTopic: { severity: 'warning', when: [{ measure: 'unanswered_topic_turns', above: 10, window: '1h' }], hint: 'Questions near one document go unanswered: it may be missing what they ask; in the console: /console#/conversations?kind=no_answer' },
+  LLMDegraded: { severity: 'warning', when: [{ measure: 'llm_fallback_ratio', above: 0.2, window: '10m', min_samples: 10 }, { measure: 'llm_call_p95_seconds', above: 10, window: '10m', min_samples: 10 }], hint: 'Why answers fell back to the passage: chatbot_llm_fallbacks_total{reason} in /metrics and the llm.fallback lines (module=llm) in logs/chatbot.log; the model\'s calls are the "chat <model>" spans in Jaeger and in the console\'s waterfalls' },
+  LLMBudgetNearlySpent: { severity: 'warning', when: [{ measure: 'llm_budget_used_ratio', above: 0.8 }], hint: 'At LLM_DAILY_BUDGET_USD the model is not asked again until midnight UTC (answers are the passages, generation.fallback_reason budget_exhausted). What it costs: GET /v1/analytics/usage (language_model), the cost on each turn in the console; raise the budget, or lower LLM_MAX_OUTPUT_TOKENS' }
 }
 
 export class AlertRulesError extends Error {}

@@ -6,14 +6,14 @@ import type { Queryable } from '../db/database.js'
 import { scrub } from '../logging/scrubber.js'
 import { previousPeriod, type Period } from './log-scan.js'
 import { findRegressions, type Bucket, type LatencyRow, type Regression } from './perf-report.js'
-import { groupQuestions, type UsageFigures } from './usage-report.js'
+import { addModelCalls, groupQuestions, type ModelUsage, type UsageFigures } from './usage-report.js'
 
 // Distinct unanswered wordings considered for grouping: the most asked, enough for a top ten.
 const UNANSWERED_WORDINGS = 1000
 
 export async function usageFromDatabase (db: Queryable, period: Period): Promise<UsageFigures> {
   const range = [period.from, period.to]
-  const [turns, people, started, feedback, unanswered] = await Promise.all([
+  const [turns, people, started, feedback, unanswered, generations] = await Promise.all([
     db.query<{ kind: string, command: string | null, n: number }>(
       "SELECT kind, command, count(*)::int AS n FROM messages WHERE role = 'bot' AND created_at >= $1 AND created_at < $2 GROUP BY kind, command", range),
     db.query<{ sessions: number, users: number }>(
@@ -25,7 +25,12 @@ export async function usageFromDatabase (db: Queryable, period: Period): Promise
       `SELECT u.content AS text, count(*)::int AS n FROM messages b
        JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
        WHERE b.role = 'bot' AND b.kind = 'no_answer' AND b.created_at >= $1 AND b.created_at < $2
-       GROUP BY u.content ORDER BY n DESC LIMIT ${UNANSWERED_WORDINGS}`, range)
+       GROUP BY u.content ORDER BY n DESC LIMIT ${UNANSWERED_WORDINGS}`, range),
+    // Sums as float8: a bigint would come back as a string.
+    db.query<{ reason: string | null, n: number, input_tokens: number, output_tokens: number, cost_usd: number }>(
+      `SELECT generation->>'fallback_reason' AS reason, count(*)::int AS n, coalesce(sum((generation->>'input_tokens')::float8), 0) AS input_tokens,
+         coalesce(sum((generation->>'output_tokens')::float8), 0) AS output_tokens, coalesce(sum((generation->>'cost_usd')::float8), 0) AS cost_usd
+       FROM messages WHERE role = 'bot' AND generation IS NOT NULL AND created_at >= $1 AND created_at < $2 GROUP BY 1`, range)
   ])
   const byKind: Record<string, number> = {}
   const commands: Record<string, number> = {}
@@ -43,6 +48,10 @@ export async function usageFromDatabase (db: Queryable, period: Period): Promise
   // What analysts see of users' words is scrubbed, as in the logs: the database holds them verbatim.
   const texts = new Map<string, number>()
   for (const { text, n } of unanswered.rows) texts.set(scrub(text), (texts.get(scrub(text)) ?? 0) + n)
+  let languageModel: ModelUsage | undefined
+  for (const row of generations.rows) {
+    languageModel = addModelCalls(languageModel, { count: row.n, reason: row.reason ?? undefined, inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd })
+  }
   return {
     turns: total,
     turns_by_kind: byKind,
@@ -54,7 +63,8 @@ export async function usageFromDatabase (db: Queryable, period: Period): Promise
     commands,
     feedback: { up: feedback.rows.find(row => row.rating === 'up')?.n ?? 0, down: feedback.rows.find(row => row.rating === 'down')?.n ?? 0 },
     unanswered: groupQuestions(texts),
-    unanswered_without_text: 0
+    unanswered_without_text: 0,
+    language_model: languageModel
   }
 }
 

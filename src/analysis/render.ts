@@ -35,6 +35,8 @@ function table (header: string[], rows: string[][], format: TextFormat): string[
 
 const heading = (text: string, format: TextFormat): string => format === 'md' ? `## ${text}` : `${text}\n${'='.repeat(text.length)}`
 const percent = (ratio: number | undefined): string => ratio === undefined ? 'n/a' : `${(ratio * 100).toFixed(1)} %`
+/** US dollars: cents, or, below a cent (a few model calls), the first significant digits. */
+export const usd = (value: number): string => value === 0 || value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toPrecision(2)}`
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ')
 
 const counted = (count: number, one: string, many = `${one}s`): string => `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`
@@ -80,6 +82,17 @@ export function renderUsage (report: UsageReport, format: TextFormat): string {
       ['feedback', `${report.feedback.up} up, ${report.feedback.down} down`]
     ], format), '']
   if (commands.length > 0) lines.push(...table(['command', 'uses'], commands.map(([name, count]) => [`/${name}`, String(count)]), format), '')
+  const model = report.language_model
+  if (model !== undefined) {
+    const fallbacks = Object.entries(model.fallbacks).sort((a, b) => b[1] - a[1]).map(([reason, count]) => `${reason} ${count}`).join(', ')
+    lines.push(...table(['language model', 'value'], [
+      ['answers asked for', String(model.calls)],
+      ['written', `${model.written} (${percent(model.written / model.calls)})`],
+      ['fell back', fallbacks === '' ? 'none' : fallbacks],
+      ['tokens', `${model.input_tokens} in, ${model.output_tokens} out`],
+      ['cost', usd(model.cost_usd)]
+    ], format), '')
+  }
   lines.push(format === 'md' ? '### Top unanswered questions' : 'Top unanswered questions:')
   if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), q.example]), format))
   else lines.push('none with their text logged')

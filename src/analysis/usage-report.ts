@@ -9,6 +9,28 @@ export const UnansweredQuestionSchema = Type.Object({ example: Type.String(), co
 export type UnansweredQuestion = Static<typeof UnansweredQuestionSchema>
 
 /** The usage figures, alike from the log files (the CLI) and from the database (the API). */
+export const ModelUsageSchema = Type.Object({
+  calls: Type.Integer({ description: 'Answers the language model was asked to write' }),
+  written: Type.Integer({ description: 'Of them, answers it wrote; the others fell back to the passage' }),
+  fallbacks: Type.Record(Type.String(), Type.Integer(), { description: 'Fallbacks by reason' }),
+  input_tokens: Type.Integer(),
+  output_tokens: Type.Integer(),
+  cost_usd: Type.Number({ description: 'From LLM_PRICE_INPUT_PER_MTOK and LLM_PRICE_OUTPUT_PER_MTOK' })
+})
+export type ModelUsage = Static<typeof ModelUsageSchema>
+
+/** Adds calls of one outcome (a fallback reason, or none for written) to the model's figures. */
+export function addModelCalls (usage: ModelUsage | undefined, calls: { count: number, reason?: string, inputTokens?: number, outputTokens?: number, costUsd?: number }): ModelUsage {
+  const total = usage ?? { calls: 0, written: 0, fallbacks: {}, input_tokens: 0, output_tokens: 0, cost_usd: 0 }
+  total.calls += calls.count
+  if (calls.reason === undefined) total.written += calls.count
+  else total.fallbacks[calls.reason] = (total.fallbacks[calls.reason] ?? 0) + calls.count
+  total.input_tokens += calls.inputTokens ?? 0
+  total.output_tokens += calls.outputTokens ?? 0
+  total.cost_usd += calls.costUsd ?? 0
+  return total
+}
+
 export const UsageFiguresSchema = Type.Object({
   turns: Type.Integer(),
   turns_by_kind: Type.Record(Type.String(), Type.Integer()),
@@ -22,7 +44,8 @@ export const UsageFiguresSchema = Type.Object({
   commands: Type.Record(Type.String(), Type.Integer()),
   feedback: Type.Object({ up: Type.Integer(), down: Type.Integer() }),
   unanswered: Type.Array(UnansweredQuestionSchema, { description: 'Top unanswered questions (scrubbed), most asked first' }),
-  unanswered_without_text: Type.Integer()
+  unanswered_without_text: Type.Integer(),
+  language_model: Type.Optional({ ...ModelUsageSchema, description: 'The language model\'s calls, tokens and cost; absent when it was asked nothing in the period' })
 })
 export type UsageFigures = Static<typeof UsageFiguresSchema>
 
@@ -34,7 +57,7 @@ export interface UsageReport extends UsageFigures {
 export const TOP_QUESTIONS = 10
 // Questions waiting for their reply line, by req_id: a turn's two lines are close together.
 const MAX_PENDING = 10_000
-const CHAT_EVENT = /"msg":"(chat\.message_received|chat\.reply_sent|session\.created)"/
+const CHAT_EVENT = /"msg":"(chat\.message_received|chat\.reply_sent|session\.created|llm\.answer_written|llm\.fallback)"/
 
 /** Two questions are alike when most of their analysed terms are shared (Jaccard ≥ 0.5). */
 function alike (a: Set<string>, b: Set<string>): boolean {
@@ -74,12 +97,16 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
   let unansweredWithoutText = 0
   let sessionsStarted = 0
   let turns = 0
+  let languageModel: ModelUsage | undefined
 
   const entries = scanLogs({ dir: options.dir, families: ['chatbot'], period: options.period, wanted: line => CHAT_EVENT.test(line), onProgress: options.onProgress }, stats)
   for await (const entry of entries) {
     const reqId = typeof entry.req_id === 'string' ? entry.req_id : undefined
     if (entry.msg === 'session.created') {
       sessionsStarted++
+    } else if (entry.msg === 'llm.answer_written' || entry.msg === 'llm.fallback') {
+      const number = (value: unknown): number | undefined => typeof value === 'number' ? value : undefined
+      languageModel = addModelCalls(languageModel, { count: 1, reason: entry.msg === 'llm.fallback' ? String(entry.reason) : undefined, inputTokens: number(entry.input_tokens), outputTokens: number(entry.output_tokens), costUsd: number(entry.cost_usd) })
     } else if (entry.msg === 'chat.message_received') {
       if (reqId === undefined) continue
       if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!)
@@ -118,6 +145,7 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
     feedback,
     unanswered: groupQuestions(unansweredTexts),
     unanswered_without_text: unansweredWithoutText,
+    language_model: languageModel,
     stats
   }
 }

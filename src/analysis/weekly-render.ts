@@ -1,7 +1,7 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
 // and SVG charts, nothing fetched) that can be mailed or opened anywhere.
 import { htmlEscape } from '../mail/html-escape.js'
-import { markdownCell } from './render.js'
+import { markdownCell, usd } from './render.js'
 import { lastDay, type WeekFigures, type WeeklyReport } from './weekly-report.js'
 
 type Direction = 'up-good' | 'down-good'
@@ -19,7 +19,14 @@ function headlines (now: WeekFigures, before: WeekFigures): Headline[] {
     { label: 'Chat p95 latency', now: now.chat_p95_ms, before: before.chat_p95_ms, format: millis, better: 'down-good' },
     { label: 'Error rate (5xx)', now: now.error_rate, before: before.error_rate, format: percent, better: 'down-good' },
     { label: 'Answer rate', now: now.answer_rate, before: before.answer_rate, format: percent, better: 'up-good' },
-    { label: 'Satisfaction (feedback up)', now: now.satisfaction, before: before.satisfaction, format: percent, better: 'up-good' }
+    { label: 'Satisfaction (feedback up)', now: now.satisfaction, before: before.satisfaction, format: percent, better: 'up-good' },
+    // Only for a bot that has a language model: a team without one has nothing to read here.
+    ...(now.model_cost_usd === undefined && before.model_cost_usd === undefined
+      ? []
+      : [
+          { label: 'Answers the model wrote', now: now.model_written_rate, before: before.model_written_rate, format: percent, better: 'up-good' as const },
+          { label: 'Language model cost', now: now.model_cost_usd, before: before.model_cost_usd, format: usd, better: 'down-good' as const }
+        ])
   ]
 }
 

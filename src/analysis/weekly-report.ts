@@ -1,6 +1,7 @@
 // The weekly report: this week against the one before, in the figures a team reviews on Monday
 // (traffic, latency, error rate and the top error patterns, answer rate, satisfaction, the
-// questions the bot could not answer, the alerts that fired), from the log files alone.
+// questions the bot could not answer, the alerts that fired, and, with a language model, what it
+// cost and how often it wrote the answer), from the log files alone.
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { analyzeErrors, type ErrorPattern } from './error-patterns.js'
@@ -25,6 +26,10 @@ export interface WeekFigures {
   feedback: { up: number, down: number }
   sessions: number
   active_users: number
+  /** The language model's cost in US dollars; undefined when it was asked nothing. */
+  model_cost_usd: number | undefined
+  /** Answers it wrote out of those asked for; undefined when it was asked nothing. */
+  model_written_rate: number | undefined
 }
 
 export interface WeeklyReport {
@@ -62,7 +67,9 @@ function figures (period: Period, usage: UsageReport, totals: LatencyRow[]): Wee
     satisfaction: rated === 0 ? undefined : usage.feedback.up / rated,
     feedback: usage.feedback,
     sessions: usage.sessions_active,
-    active_users: usage.active_users
+    active_users: usage.active_users,
+    model_cost_usd: usage.language_model?.cost_usd,
+    model_written_rate: usage.language_model === undefined ? undefined : usage.language_model.written / usage.language_model.calls
   }
 }
 

@@ -16,6 +16,7 @@ import { toSource, type Generation, type MessageStore, type ReplyKind, type Sour
 import { decideFromSearch, type SearchDecision } from './reply-decision.js'
 import { smallTalkOf, smallTalkReply } from './small-talk.js'
 import type { AnswerWriter } from '../llm/answer-writer.js'
+import { recordUserRating } from '../llm/user-rating.js'
 import type { Span } from '@opentelemetry/api'
 
 export interface TurnInput {
@@ -46,7 +47,7 @@ interface Reply {
   topScore: number | null
   /** A follow-up question's reply: the turn whose question it was searched with. */
   contextTurn?: number
-  feedback?: { turn: number, rating: 'up' | 'down', comment: string | null }
+  feedback?: { turn: number, rating: 'up' | 'down', comment: string | null, rated: { traceId: string | null, generation: Generation | null } }
   reset?: boolean
   generation?: Generation
 }
@@ -123,7 +124,7 @@ export class ChatService {
     // transaction around theirs, so that a failure keeps none of it.
     const persist = async (db: Queryable, audit: RecordInTransaction): Promise<TurnResult> => {
       const session = existing ?? await sessionManager.create(db, userId, audit)
-      if (reply.feedback !== undefined) await messageStore.recordFeedback(db, { sessionId: session.id, ...reply.feedback, at: this.now() })
+      if (reply.feedback !== undefined) await messageStore.recordFeedback(db, { sessionId: session.id, turn: reply.feedback.turn, rating: reply.feedback.rating, comment: reply.feedback.comment, at: this.now() })
       const turn = await sessionManager.recordTurn(db, session.id, {
         userText: input.message,
         reply: reply.text,
@@ -151,7 +152,11 @@ export class ChatService {
     span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind, 'parley.turn': outcome.turn })
     this.options.instruments?.turns.add(1, { kind: outcome.kind })
     if (outcome.kind === 'no_answer') this.options.instruments?.unanswered.add(1, { topic: outcome.sources[0]?.doc_id ?? 'none' })
-    if (reply.feedback !== undefined) this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
+    if (reply.feedback !== undefined) {
+      this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
+      const { traceId, generation } = reply.feedback.rated
+      if (traceId !== null && generation?.by === 'model' && generation.span_id !== undefined) recordUserRating({ traceId, spanId: generation.span_id, responseId: generation.response_id, model: generation.model }, reply.feedback.rating)
+    }
     logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, rated_turn: reply.feedback?.turn, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
     return outcome
   }
@@ -212,7 +217,8 @@ export class ChatService {
     const result = await writer.write({ question, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: session?.id, signal: input.signal, onText: input.onText })
     const usage = result.usage === undefined ? {} : { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, cost_usd: result.usage.costUsd }
     const timing = result.timeToFirstChunkMs === undefined ? {} : { time_to_first_chunk_ms: Math.round(result.timeToFirstChunkMs * 10) / 10 }
-    const about = { model: result.model, prompt: result.prompt, ...usage, ...timing }
+    const ids = { ...(result.responseId === undefined ? {} : { response_id: result.responseId }), ...(result.spanId === undefined ? {} : { span_id: result.spanId }) }
+    const about = { model: result.model, prompt: result.prompt, ...usage, ...timing, ...ids }
     if (!result.ok) return { ...extractive, generation: { by: 'extractive', ...about, fallback_reason: result.reason } }
     const cited = result.cited.map(number => `[${number}] ${hits[number - 1]!.title} (${hits[number - 1]!.docId})`)
     return { ...extractive, text: `${result.text}\n\nSources: ${cited.join('; ')}`, generation: { by: 'model', ...about } }
@@ -271,10 +277,10 @@ export class ChatService {
       case 'reset':
         return done('Started a new session; the previous conversation is closed. Continue with the new session_id.', { reset: true })
       case 'feedback': {
-        const turn = session === undefined ? undefined : await this.options.messageStore.lastAnswerTurn(session.id)
-        if (turn === undefined) return refused('There is no answer to rate yet in this session: ask a question first.')
-        return done(`Thanks: your feedback (${command.rating}) on the answer of turn ${turn} is recorded.`,
-          { feedback: { turn, rating: command.rating, comment: command.comment ?? null } })
+        const rated = session === undefined ? undefined : await this.options.messageStore.lastAnswer(session.id)
+        if (rated === undefined) return refused('There is no answer to rate yet in this session: ask a question first.')
+        return done(`Thanks: your feedback (${command.rating}) on the answer of turn ${rated.turn} is recorded.`,
+          { feedback: { turn: rated.turn, rating: command.rating, comment: command.comment ?? null, rated } })
       }
     }
   }

@@ -26,7 +26,9 @@ export const GenerationSchema = Type.Object({
   input_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
   output_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
   cost_usd: Type.Optional(Type.Number({ minimum: 0, description: 'From LLM_PRICE_INPUT_PER_MTOK and LLM_PRICE_OUTPUT_PER_MTOK' })),
-  time_to_first_chunk_ms: Type.Optional(Type.Number({ minimum: 0 }))
+  time_to_first_chunk_ms: Type.Optional(Type.Number({ minimum: 0 })),
+  response_id: Type.Optional(Type.String({ description: 'The provider\'s id of the answer (gen_ai.response.id)' })),
+  span_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$', description: 'The model call\'s span in the turn\'s trace; a rating of the answer is recorded under it' }))
 })
 export type Generation = Static<typeof GenerationSchema>
 
@@ -84,11 +86,13 @@ export class MessageStore {
   }
 
   /** The turn of the latest knowledge-base answer in a session, the one /feedback rates. */
-  async lastAnswerTurn (sessionId: string): Promise<number | undefined> {
-    const { rows } = await this.db.query<{ turn: number }>(
-      `SELECT turn FROM messages WHERE session_id = $1 AND role = 'bot' AND kind IN ('answer', 'no_answer')
+  /** The latest turn that answered (or could not answer) a question: what /feedback rates. */
+  async lastAnswer (sessionId: string): Promise<{ turn: number, traceId: string | null, generation: Generation | null } | undefined> {
+    const { rows } = await this.db.query<{ turn: number, trace_id: string | null, generation: Generation | null }>(
+      `SELECT turn, trace_id, generation FROM messages WHERE session_id = $1 AND role = 'bot' AND kind IN ('answer', 'no_answer')
        ORDER BY turn DESC LIMIT 1`, [sessionId])
-    return rows[0]?.turn
+    const row = rows[0]
+    return row === undefined ? undefined : { turn: row.turn, traceId: row.trace_id, generation: row.generation }
   }
 
   /** Records or replaces the rating of one answer: users may change their mind. */

@@ -2,7 +2,7 @@
 // with them, one conversation with every turn, one turn's trace, and the overview's figures.
 // Plain functions over a Queryable; what a viewer may see of users is decided by the Viewer.
 import type { Queryable } from '../db/database.js'
-import type { Source } from '../chat/message-store.js'
+import type { Generation, Source } from '../chat/message-store.js'
 import type { ReplyKind } from '../chat/message-store.js'
 import type { Conversation, ConversationsPageType, TurnRow } from './console-schemas.js'
 import type { TurnTrace } from '../turn-traces/turn-trace.js'
@@ -125,6 +125,7 @@ interface ConversationTurnData {
   comment: string | null
   trace_id: string | null
   has_trace: boolean
+  generation: Generation | null
 }
 
 /** A conversation with every turn, or undefined when there is no such session. */
@@ -136,7 +137,7 @@ export async function conversation (db: Queryable, sessionId: string, viewer: Vi
   const [{ rows: turns }, { rows: failed }] = await Promise.all([
     db.query<ConversationTurnData>(`
       SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply, b.kind, b.command, b.sources, b.context_turn,
-        coalesce(t.duration_ms, b.latency_ms) AS latency_ms, f.rating, f.comment, coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace
+        coalesce(t.duration_ms, b.latency_ms) AS latency_ms, f.rating, f.comment, coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace, b.generation
       FROM messages b
       JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
       LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn
@@ -163,7 +164,8 @@ export async function conversation (db: Queryable, sessionId: string, viewer: Vi
       latency_ms: row.latency_ms,
       feedback: row.rating === null ? null : { rating: row.rating, comment: row.comment === null ? null : viewer.text(row.comment) },
       trace_id: row.trace_id,
-      has_trace: row.has_trace
+      has_trace: row.has_trace,
+      generation: row.generation
     })),
     failed_turns: failed.map(row => ({ trace_id: row.trace_id, at: new Date(row.started_at).toISOString(), status_code: row.status_code, error: row.error }))
   }

@@ -1,7 +1,7 @@
 // The console's API (/console/api/*), as TypeBox schemas: the routes validate and serialise with
 // them, and the pages (web/console) import their Static types, so the two cannot drift apart.
 import Type, { type Static } from 'typebox'
-import { ReplyKindSchema, SourceSchema } from '../chat/message-store.js'
+import { GenerationSchema, ReplyKindSchema, SourceSchema } from '../chat/message-store.js'
 import { TurnTraceSchema } from '../turn-traces/turn-trace.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
@@ -77,7 +77,8 @@ export const ConversationTurnSchema = Type.Object({
   latency_ms: Nullable(Type.Number()),
   feedback: Nullable(Type.Object({ rating: Type.Union([Type.Literal('up'), Type.Literal('down')]), comment: Nullable(Type.String()) })),
   trace_id: Nullable(Type.String()),
-  has_trace: Type.Boolean()
+  has_trace: Type.Boolean(),
+  generation: Nullable(GenerationSchema)
 })
 export type ConversationTurn = Static<typeof ConversationTurnSchema>
 

@@ -5,16 +5,18 @@
 // calling a model that keeps failing, and the check that every citation names a given passage.
 // It never throws: a failure is a reason to fall back to the extractive reply. Each call is a
 // `chat {model}` client span with the GenAI conventions' attributes and metrics.
-import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api'
+import { isSpanContextValid, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api'
 import type { Instruments } from '../../otel/metrics.js'
 import CircuitBreaker from 'opossum'
 import OpenAI from 'openai'
 import { log } from '../logging/log-context.js'
+import { SlidingHistogram } from '../health/sliding-window.js'
+import type { DailySpend } from './daily-spend.js'
 import { inSpan } from '../../otel/spans.js'
 import { GenAi } from './gen-ai-conventions.js'
 import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage } from './grounded-prompt.js'
 
-export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'no_citation', 'unknown_citation', 'circuit_open', 'canceled'] as const
+export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const
 export type FallbackReason = typeof FALLBACK_REASONS[number]
 
 export interface AnswerWriterOptions {
@@ -32,6 +34,10 @@ export interface AnswerWriterOptions {
   /** Opt-in: prompt and completion on the span, through this (the scrubber); absent, neither is recorded. */
   captureContent?: (text: string) => string
   instruments?: Pick<Instruments, 'genAiTokenUsage' | 'genAiOperationDuration' | 'genAiTimeToFirstChunk' | 'llmFallbacks' | 'llmCost'>
+  /** Time, for the alerts' windows (tests move it). */
+  now?: () => number
+  /** The day's spend against LLM_DAILY_BUDGET_USD: at the budget, no call is made. */
+  spend?: DailySpend
 }
 
 export interface WriteRequest {
@@ -51,6 +57,10 @@ export interface Generation {
   prompt: string
   usage?: Usage
   timeToFirstChunkMs?: number
+  /** gen_ai.response.id, the provider's id of the answer. */
+  responseId?: string
+  /** The call's `chat {model}` span, when it is traced: a rating of the answer is recorded under it. */
+  spanId?: string
 }
 export type WriteResult =
   | Generation & { ok: true, text: string, cited: number[] }
@@ -66,9 +76,17 @@ export class AnswerWriter {
   private readonly breaker: CircuitBreaker<[WriteRequest], Streamed>
   /** What every span and metric point of a call carries. */
   private readonly common: Record<string, string | number>
+  /** Every call's duration, and the calls that fell back, over the last hour: the LLMDegraded alert reads them. */
+  readonly callSeconds: SlidingHistogram
+  readonly fallbackWindow: SlidingHistogram
 
   constructor (private readonly options: AnswerWriterOptions) {
     const url = new URL(options.client.baseURL)
+    // Known series start at 0, so rate() and increase() see the first fallback of each reason.
+    for (const reason of FALLBACK_REASONS) options.instruments?.llmFallbacks.add(0, { reason })
+    const window = { horizonMs: 3_600_000, now: options.now }
+    this.callSeconds = new SlidingHistogram(window)
+    this.fallbackWindow = new SlidingHistogram(window)
     this.common = {
       [GenAi.operationName]: 'chat',
       [GenAi.providerName]: options.provider,
@@ -90,6 +108,9 @@ export class AnswerWriter {
 
   get model (): string { return this.options.model }
 
+  /** The day's spend against the budget, when one is set. */
+  get spend (): DailySpend | undefined { return this.options.spend }
+
   async write (request: WriteRequest): Promise<WriteResult> {
     const { model } = this.options
     const attributes = {
@@ -104,6 +125,7 @@ export class AnswerWriter {
       let streamed: Streamed | undefined
       let result: WriteResult
       try {
+        if (this.options.spend?.exhausted() === true) throw new Failure('budget_exhausted')
         streamed = await this.breaker.fire(request)
         const generation = this.generation(streamed)
         const checked = checkCitations(streamed.text, request.passages.length)
@@ -116,7 +138,7 @@ export class AnswerWriter {
         result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.generation(streamed)), ok: false, reason: failure.reason }
       }
       this.record(span, request, result, streamed, (performance.now() - started) / 1000)
-      return result
+      return isSpanContextValid(span.spanContext()) ? { ...result, spanId: span.spanContext().spanId } : result
     }, SpanKind.CLIENT)
   }
 
@@ -129,7 +151,7 @@ export class AnswerWriter {
     const usage = streamed.usage === undefined
       ? undefined
       : { inputTokens: streamed.usage.prompt_tokens, outputTokens: streamed.usage.completion_tokens, costUsd: this.cost(streamed.usage) }
-    return { model: streamed.responseModel ?? this.options.model, prompt: PROMPT_LABEL, usage, timeToFirstChunkMs: streamed.timeToFirstChunkMs }
+    return { model: streamed.responseModel ?? this.options.model, prompt: PROMPT_LABEL, usage, timeToFirstChunkMs: streamed.timeToFirstChunkMs, responseId: streamed.responseId }
   }
 
   private cost (usage: OpenAI.CompletionUsage): number {
@@ -197,11 +219,13 @@ export class AnswerWriter {
       instruments?.genAiTokenUsage.record(result.usage.inputTokens, { ...common, [GenAi.tokenType]: 'input' })
       instruments?.genAiTokenUsage.record(result.usage.outputTokens, { ...common, [GenAi.tokenType]: 'output' })
       instruments?.llmCost.add(result.usage.costUsd, { [GenAi.requestModel]: this.options.model })
+      this.options.spend?.add(result.usage.costUsd)
     }
     if (captureContent !== undefined) {
       span.setAttribute(GenAi.inputMessages, captureContent(JSON.stringify(groundedMessages(request.question, request.passages))))
       if (streamed !== undefined) span.setAttribute(GenAi.outputMessages, captureContent(JSON.stringify([{ role: 'assistant', content: streamed.text }])))
     }
+    this.callSeconds.record(seconds)
     const logger = log('llm', 'write')
     const fields = { model: this.options.model, prompt: PROMPT_LABEL, ms: Math.round(seconds * 1000), first_chunk_ms: result.timeToFirstChunkMs === undefined ? undefined : Math.round(result.timeToFirstChunkMs), input_tokens: result.usage?.inputTokens, output_tokens: result.usage?.outputTokens, cost_usd: result.usage?.costUsd }
     if (result.ok) {
@@ -213,6 +237,7 @@ export class AnswerWriter {
     span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason })
     instruments?.genAiOperationDuration.record(seconds, { ...common, 'error.type': result.reason })
     instruments?.llmFallbacks.add(1, { reason: result.reason })
+    this.fallbackWindow.record()
     logger.warn({ ...fields, reason: result.reason }, 'llm.fallback')
   }
 }

@@ -11,9 +11,11 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { projectRoot } from '../../src/project.js'
 import { SHED_REASONS } from '../../otel/metrics.js'
+import { FALLBACK_REASONS } from '../../src/llm/answer-writer.js'
 import { buildTestApp, createServerDatabase } from '../helper.js'
 import { dashboardQueries, families, isServed, PROMETHEUS_OWN, selectors } from '../promql.js'
 import { startServer } from '../server-process.js'
+import { startScriptedModel } from '../scripted-model.js'
 
 // The suffix each unit these metrics use gets, written out here rather than taken from
 // otel/prometheus-names.ts, which this checks. A unit not listed fails: add it.
@@ -68,7 +70,8 @@ function checkServed (t: Test, what: string, names: Iterable<string>, served: Ma
 }
 
 // Turns that touch the request, latency, search, statement and session metrics (a /reset ends a
-// session), and feedback.
+// session), feedback, and the language model's (the scripted one of test/scripted-model.ts: no
+// real model can run here), which the LLMDegraded and LLMBudgetNearlySpent rules read.
 async function workload (t: Test, chat: (body: Record<string, string>) => Promise<{ status: number, body: { session_id: string } }>): Promise<void> {
   const first = await chat({ message: 'how do I view traces?' })
   t.equal(first.status, 200)
@@ -93,7 +96,8 @@ async function scrapeWhenComplete (scrape: () => Promise<string>, wanted: Set<st
 t.test('telemetry off: every metric carries its unit\'s suffix, and the rules read only metrics served', async t => {
   // The log volume's free space is observed only where the volume exists: with no LOG_DIR (no
   // log files), the working directory's.
-  const app = await buildTestApp(t, { LOG_DIR: '' })
+  const model = await startScriptedModel(t)
+  const app = await buildTestApp(t, { LOG_DIR: '', LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_DAILY_BUDGET_USD: '5' })
   await workload(t, async payload => {
     const response = await app.inject({ method: 'POST', url: '/v1/chat', payload })
     return { status: response.statusCode, body: response.json<{ session_id: string }>() }
@@ -115,7 +119,8 @@ t.test('telemetry off: every metric carries its unit\'s suffix, and the rules re
     if (selector !== undefined && PROMETHEUS_OWN.has(selector.name)) continue
     t.ok(selector !== undefined && isServed(selector.name, served), `otel/stack/alerts.test.yml: ${series} is a metric /metrics serves`)
     const reason = /\breason="([^"]*)"/.exec(selector?.matchers ?? '')?.[1]
-    if (reason !== undefined) t.ok((SHED_REASONS as readonly string[]).includes(reason), `otel/stack/alerts.test.yml: shed reason ${reason} is one the app has (${SHED_REASONS.join(', ')})`)
+    const reasons: readonly string[] | undefined = { chatbot_shed_requests_total: SHED_REASONS, chatbot_llm_fallbacks_total: FALLBACK_REASONS }[selector?.name ?? '']
+    if (reason !== undefined) t.ok(reasons?.includes(reason), `otel/stack/alerts.test.yml: ${selector?.name} reason ${reason} is one the app has (${reasons?.join(', ')})`)
   }
 })
 
@@ -124,8 +129,12 @@ t.test('telemetry on: every metric, the instrumentations\' too, carries its unit
   const serverUrl = process.env.TEST_DATABASE_URL
   const database = serverUrl === undefined || serverUrl === '' ? undefined : await createServerDatabase(serverUrl)
   if (database !== undefined) t.teardown(() => database.drop())
+  const model = await startScriptedModel(t)
   const server = await startServer(t, {
     LOG_DIR: '',
+    LLM_BASE_URL: model.url,
+    LLM_MODEL: 'scripted-model',
+    LLM_DAILY_BUDGET_USD: '5',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
     OTEL_METRICS_EXPORTER: 'none',
     ...(database === undefined ? {} : { DATABASE_URL: database.url })

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import type { AlertNotification } from '../../src/alerts/alert-notification.js'
 import { buildTestApp, engines, manualClock, openTestPGlite, tempDir, waitFor } from '../helper.js'
 import { httpReceiver, smtpServer } from '../receivers.js'
+import { startScriptedModel } from '../scripted-model.js'
 
 const ADMIN = 'alerts-admin-key-0123456789'
 
@@ -153,3 +154,33 @@ for (const engine of engines()) {
     t.match(topic, { summary: 'no_answer turns nearest to one document 11 > 10 over 60m', hint: /Topic: "Knowledge base" \(knowledge-base\), 11 turns: https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer&q=Knowledge%20base/ })
   })
 }
+
+t.test('LLMDegraded fires when the model\'s answers fall back or its calls are slow, and stays quiet while it answers well', async t => {
+  const model = await startScriptedModel(t)
+  const llm = { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_MAX_RETRIES: '0' }
+
+  await t.test('its answers falling back', async t => {
+    const { app, chat, received } = await alertingApp(t, 'rules: {}\n', llm)
+    // Five server errors open the breaker; the calls after them fall back at once, and count too.
+    model.script(...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 500 })))
+    for (let i = 0; i < 12; i++) t.match((await chat()).json(), { kind: 'answer', generation: { by: 'extractive' } })
+    await app.alerts.evaluate()
+    t.match(await received('LLMDegraded'), { severity: 'warning', value: 1, threshold: 0.2, summary: 'share of the language model\'s calls that fell back to the passage 100.0% > 20.0% over 10m (12 model calls)', hint: /chatbot_llm_fallbacks_total\{reason\}/ })
+  })
+
+  await t.test('its calls slow', async t => {
+    const { app, chat, received } = await alertingApp(t, 'rules:\n  LLMDegraded:\n    when: [{ measure: llm_call_p95_seconds, above: 0.2, window: 10m, min_samples: 3 }]\n', llm)
+    model.script(...Array.from({ length: 3 }, () => ({ kind: 'answer' as const, text: 'Open Jaeger [1].', firstChunkDelayMs: 300 })))
+    for (let i = 0; i < 3; i++) t.match((await chat()).json(), { generation: { by: 'model' } })
+    await app.alerts.evaluate()
+    t.match(await received('LLMDegraded'), { summary: /^p95 duration of the language model's calls \d+ ms > 200 ms over 10m \(3 model calls\)$/ })
+  })
+
+  await t.test('answering well', async t => {
+    const { app, chat, sent } = await alertingApp(t, 'rules: {}\n', llm)
+    for (let i = 0; i < 12; i++) t.match((await chat()).json(), { generation: { by: 'model' } })
+    await app.alerts.evaluate()
+    t.same(sent().filter(n => n.alert === 'LLMDegraded'), [], 'no LLMDegraded')
+    t.match(app.alerts.states().find(state => state.alert === 'LLMDegraded'), { state: 'inactive' })
+  })
+})

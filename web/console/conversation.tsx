@@ -6,7 +6,7 @@ import type { ConsoleSession, Conversation, ConversationTurn } from '../../src/c
 import { errorText } from '../shared/api.js'
 import { consoleApi } from './api.js'
 import { lastListHash, userLabel } from './conversations.js'
-import { dateTime, ms } from './format.js'
+import { dateTime, ms, usd } from './format.js'
 import type { OnUnauthorized } from './main.js'
 import { hashFor, type Route } from './route.js'
 import { TracePanel } from './trace.js'
@@ -71,6 +71,7 @@ function Turn ({ turn, open, href, unauthorized }: { turn: ConversationTurn, ope
         <span class='muted'>{dateTime(turn.at)}</span>
         {turn.kind !== null && <span class={`kind kind-${turn.kind}`}>{turn.kind}</span>}
         <span class='muted'>{ms(turn.latency_ms)}</span>
+        {turn.generation !== null && <Generation generation={turn.generation} />}
         {turn.feedback !== null && <span class={`feedback feedback-${turn.feedback.rating}`}>feedback {turn.feedback.rating}{turn.feedback.comment !== null ? `: ${turn.feedback.comment}` : ''}</span>}
         <span class='grow' />
         {turn.trace_id !== null && <a href={href}>{open ? 'Hide trace' : 'Show trace'}</a>}
@@ -85,4 +86,13 @@ function Turn ({ turn, open, href, unauthorized }: { turn: ConversationTurn, ope
       {open && (turn.has_trace ? <TracePanel traceId={turn.trace_id!} unauthorized={unauthorized} /> : <p class='muted trace-missing'>No trace kept for this turn</p>)}
     </article>
   )
+}
+
+/** How the reply was written: by the model, with its tokens and cost, or the passage after the model failed, and why. */
+function Generation ({ generation }: { generation: NonNullable<ConversationTurn['generation']> }) {
+  const tokens = generation.input_tokens === undefined ? '' : ` · ${generation.input_tokens} in / ${generation.output_tokens ?? 0} out tokens`
+  const cost = generation.cost_usd === undefined ? '' : ` · ${usd(generation.cost_usd)}`
+  return generation.by === 'model'
+    ? <span class='generation muted'>written by {generation.model}{tokens}{cost}</span>
+    : <span class='generation fallback'>passage: {generation.model} fell back ({generation.fallback_reason}){tokens}{cost}</span>
 }

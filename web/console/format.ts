@@ -23,3 +23,6 @@ export const percent = (value: number | null | undefined): string => value === n
 
 /** Links from the server, shown only if they are web addresses (never javascript: or data:). */
 export const webLink = (href: string | null | undefined): string | undefined => typeof href === 'string' && /^https?:\/\//i.test(href) ? href : undefined
+
+/** US dollars: cents, or, below a cent (a model call costs a fraction of one), the first significant digits. */
+export const usd = (value: number): string => value === 0 || value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toPrecision(2)}`

@@ -12,7 +12,7 @@ type Span = TurnTraceViewType['spans'][number]
 type LogLine = TurnTraceViewType['logs'][number]
 
 // Shown on the bar itself; every attribute is in the row's details.
-const KEY_ATTRIBUTES = ['db.query.summary', 'parley.answer.confidence', 'parley.reply.kind', 'parley.command', 'parley.search.results', 'http.route', 'http.response.status_code']
+const KEY_ATTRIBUTES = ['db.query.summary', 'parley.answer.confidence', 'parley.reply.kind', 'parley.command', 'parley.search.results', 'parley.cost_usd', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'gen_ai.response.time_to_first_chunk', 'error.type', 'http.route', 'http.response.status_code']
 // Every line has them; they say nothing about this turn.
 const COMMON_FIELDS = new Set(['time', 'level', 'module', 'fn', 'msg', 'service', 'version', 'env'])
 

@@ -184,3 +184,21 @@ t.test('sign-ins are limited per address', async t => {
   for (let i = 0; i < 11; i++) statuses.push((await app.inject({ method: 'POST', url: '/console/api/session', payload: { api_key: 'wrong-key-0123456789' } })).statusCode)
   t.same(statuses, [...Array(10).fill(401), 429])
 })
+
+t.test('a conversation names how each reply was written: the model with its tokens and cost, or the passage and why', async t => {
+  // The scripted model of test/scripted-model.ts: no real model can run here.
+  const { startScriptedModel } = await import('../../scripted-model.js')
+  const model = await startScriptedModel(t)
+  model.script({ kind: 'answer', text: 'Open Jaeger [1].', usage: { prompt_tokens: 400, completion_tokens: 10 } }, { kind: 'status', status: 500 })
+  const app = await buildTestApp(t, { API_KEYS: `${ANALYST_KEY}:analyst`, LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_MAX_RETRIES: '0', LLM_PRICE_INPUT_PER_MTOK: '1', LLM_PRICE_OUTPUT_PER_MTOK: '4' })
+  const { session_id: sessionId } = await chat(app, 'how do I view traces?')
+  await chat(app, 'how do I view traces?', { session_id: sessionId })
+  await chat(app, 'hello', { session_id: sessionId })
+  const cookie = await signIn(app, ANALYST_KEY)
+  const conversation = (await app.inject({ url: `/console/api/conversations/${sessionId}`, headers: { cookie, ...CONSOLE } })).json()
+  t.match(conversation.turns.map((turn: { generation: unknown }) => turn.generation), [
+    { by: 'model', model: 'scripted-model-2026', input_tokens: 400, output_tokens: 10, cost_usd: (400 + 40) / 1e6 },
+    { by: 'extractive', model: 'scripted-model', fallback_reason: 'server_error' },
+    null
+  ], 'written, fallen back, and small talk that no model wrote')
+})

@@ -6,12 +6,12 @@ import { join } from 'node:path'
 import { AlertRulesError, DEFAULT_RULES, loadAlertRules } from '../../../src/alerts/alert-rules.js'
 import { tempDir } from '../../helper.js'
 
-t.test('without a file, the twelve default rules of the table', async t => {
+t.test('without a file, the fourteen default rules of the table', async t => {
   const rules = await loadAlertRules('')
   t.same(rules.map(rule => `${rule.name}:${rule.severity}`), [
     'HighErrorRate:critical', 'ResponseTimeDegradation:critical', 'DatabaseUnavailable:critical', 'SlowQueries:warning',
     'MemoryExhaustion:critical', 'HighCpu:warning', 'QueueBacklog:warning', 'LowDiskSpace:warning', 'SessionLimit:warning',
-    'AnswerRateLow:warning', 'FeedbackDownSpike:warning', 'UnansweredTopic:warning'
+    'AnswerRateLow:warning', 'FeedbackDownSpike:warning', 'UnansweredTopic:warning', 'LLMDegraded:warning', 'LLMBudgetNearlySpent:warning'
   ])
   const errorRate = rules.find(rule => rule.name === 'HighErrorRate')!
   t.match(errorRate.when, [{ measure: 'http_5xx_ratio', above: 0.05, windowMs: 300_000, min_samples: 20 }])
@@ -45,7 +45,7 @@ rules:
   t.equal(cpu.hint, DEFAULT_RULES.HighCpu!.hint)
   t.notOk(rules.some(rule => rule.name === 'LowDiskSpace'), 'disabled')
   t.match(rules.find(rule => rule.name === 'ManyShed'), { severity: 'critical', repeatMs: 1_800_000, hint: 'Scale out' })
-  t.equal(rules.length, 12)
+  t.equal(rules.length, Object.keys(DEFAULT_RULES).length, 'the defaults, one disabled and one added')
 })
 
 t.test('a bad file is refused with the field and the reason', async t => {

@@ -1,0 +1,57 @@
+// What the language model has cost today (the UTC day), against LLM_DAILY_BUDGET_USD: at the
+// budget, no more calls until midnight UTC, and the LLMBudgetNearlySpent alert warns before it.
+// Several instances share the bill, so the day's figure is the transcript's (every stored turn
+// keeps its cost), read again every minute, plus what this process has spent since that read.
+import type { Queryable } from '../db/database.js'
+
+const DAY_MS = 86_400_000
+
+export class DailySpend {
+  private day = -1
+  private stored = 0
+  private local = 0
+
+  constructor (private readonly options: { limitUsd: number, db: Queryable, now: () => Date }) {}
+
+  get limitUsd (): number { return this.options.limitUsd }
+
+  /** A call's cost, as it is known. */
+  add (costUsd: number): void {
+    this.rollOver()
+    this.local += costUsd
+  }
+
+  spentUsd (): number {
+    this.rollOver()
+    return this.stored + this.local
+  }
+
+  /** Whether the day's budget is spent; never without a budget. */
+  exhausted (): boolean {
+    return this.options.limitUsd > 0 && this.spentUsd() >= this.options.limitUsd
+  }
+
+  /** Spent against the budget; undefined without one. */
+  usedRatio (): number | undefined {
+    return this.options.limitUsd > 0 ? this.spentUsd() / this.options.limitUsd : undefined
+  }
+
+  /** Reads the day's spend from the transcript, every instance's turns. */
+  async refresh (): Promise<void> {
+    const day = Math.floor(this.options.now().getTime() / DAY_MS)
+    const { rows } = await this.options.db.query<{ spent: number }>(
+      `SELECT coalesce(sum((generation->>'cost_usd')::float8), 0) AS spent FROM messages
+       WHERE role = 'bot' AND generation IS NOT NULL AND created_at >= $1`, [new Date(day * DAY_MS)])
+    this.day = day
+    this.stored = rows[0]?.spent ?? 0
+    this.local = 0
+  }
+
+  private rollOver (): void {
+    const day = Math.floor(this.options.now().getTime() / DAY_MS)
+    if (day === this.day) return
+    this.day = day
+    this.stored = 0
+    this.local = 0
+  }
+}

@@ -1,0 +1,30 @@
+// The day's spend against the budget: this process's calls, the transcript's (every instance's)
+// once read, and a new budget at midnight UTC.
+import t from 'tap'
+import { DailySpend } from '../../../src/llm/daily-spend.js'
+import { manualClock, openTestPGlite } from '../../helper.js'
+
+t.test('spent from the transcript and from this process, against the budget, anew each UTC day', async t => {
+  const db = await openTestPGlite(t)
+  const clock = manualClock(new Date('2026-11-23T23:59:00Z'))
+  const spend = new DailySpend({ limitUsd: 1, db, now: clock.now })
+  t.equal(spend.usedRatio(), 0)
+  const { rows: [session] } = await db.query<{ id: string }>("INSERT INTO sessions (id, status, created_at, last_activity_at) VALUES (gen_random_uuid(), 'active', now(), now()) RETURNING id")
+  // Another instance's turns today, stored with their cost; one from yesterday does not count.
+  for (const [turn, at, cost] of [[1, '2026-11-23T08:00:00Z', 0.5], [2, '2026-11-23T09:00:00Z', 0.25], [3, '2026-11-22T22:00:00Z', 9]] as const) {
+    await db.query(`INSERT INTO messages (session_id, turn, role, content, kind, created_at, generation) VALUES ($1, $2, 'bot', 'x', 'answer', $3, $4)`,
+      [session!.id, turn, at, JSON.stringify({ by: 'model', model: 'm', prompt: 'p@1', cost_usd: cost })])
+  }
+  await spend.refresh()
+  t.equal(spend.spentUsd(), 0.75, 'today\'s stored turns')
+  spend.add(0.2)
+  t.ok(Math.abs(spend.spentUsd() - 0.95) < 1e-12, 'and this process\'s calls since')
+  t.notOk(spend.exhausted())
+  spend.add(0.05)
+  t.ok(spend.exhausted(), 'at the budget')
+  clock.advance(120_000)
+  t.equal(spend.spentUsd(), 0, 'a new day starts from nothing')
+  t.notOk(spend.exhausted())
+  t.equal(new DailySpend({ limitUsd: 0, db, now: clock.now }).usedRatio(), undefined, 'no budget, no ratio')
+  t.notOk(new DailySpend({ limitUsd: 0, db, now: clock.now }).exhausted(), 'and never exhausted')
+})
