@@ -12,7 +12,7 @@ t.test('spent from the transcript and from this process, against the budget, ane
   const { rows: [session] } = await db.query<{ id: string }>("INSERT INTO sessions (id, status, created_at, last_activity_at) VALUES (gen_random_uuid(), 'active', now(), now()) RETURNING id")
   // Another instance's turns today, stored with their cost; one from yesterday does not count.
   for (const [turn, at, cost] of [[1, '2026-11-23T08:00:00Z', 0.5], [2, '2026-11-23T09:00:00Z', 0.25], [3, '2026-11-22T22:00:00Z', 9]] as const) {
-    await db.query(`INSERT INTO messages (session_id, turn, role, content, kind, created_at, generation) VALUES ($1, $2, 'bot', 'x', 'answer', $3, $4)`,
+    await db.query('INSERT INTO messages (session_id, turn, role, content, kind, created_at, generation) VALUES ($1, $2, \'bot\', \'x\', \'answer\', $3, $4)',
       [session!.id, turn, at, JSON.stringify({ by: 'model', model: 'm', prompt: 'p@1', cost_usd: cost })])
   }
   await spend.refresh()
