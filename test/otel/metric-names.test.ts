@@ -15,7 +15,7 @@ import { FALLBACK_REASONS } from '../../src/llm/answer-writer.js'
 import { buildTestApp, createServerDatabase } from '../helper.js'
 import { dashboardQueries, families, isServed, PROMETHEUS_OWN, selectors } from '../promql.js'
 import { startServer } from '../server-process.js'
-import { startScriptedModel } from '../scripted-model.js'
+import { startScriptedModel } from '../../bench/scripted-model.js'
 
 // The suffix each unit these metrics use gets, written out here rather than taken from
 // otel/prometheus-names.ts, which this checks. A unit not listed fails: add it.

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import type { AlertNotification } from '../../src/alerts/alert-notification.js'
 import { buildTestApp, engines, manualClock, openTestPGlite, tempDir, waitFor } from '../helper.js'
 import { httpReceiver, smtpServer } from '../receivers.js'
-import { startScriptedModel } from '../scripted-model.js'
+import { startScriptedModel } from '../../bench/scripted-model.js'
 
 const ADMIN = 'alerts-admin-key-0123456789'
 

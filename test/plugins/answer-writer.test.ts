@@ -5,7 +5,7 @@
 import t from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { buildTestApp, openTestPGlite, waitFor } from '../helper.js'
-import { startScriptedModel } from '../scripted-model.js'
+import { startScriptedModel } from '../../bench/scripted-model.js'
 
 const chat = { method: 'POST', url: '/v1/chat' } as const
 

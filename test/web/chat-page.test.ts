@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { startServer } from '../server-process.js'
-import { startScriptedModel } from '../scripted-model.js'
+import { startScriptedModel } from '../../bench/scripted-model.js'
 import { launchBrowser, openPage, SCREENSHOTS } from './browser.js'
 
 const POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"

@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import t from 'tap'
 import { buildTestApp } from '../../helper.js'
-import { startScriptedModel } from '../../scripted-model.js'
+import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 const streamed = { method: 'POST', url: '/v1/chat', headers: { accept: 'text/event-stream' } } as const
 

@@ -187,7 +187,7 @@ t.test('sign-ins are limited per address', async t => {
 
 t.test('a conversation names how each reply was written: the model with its tokens and cost, or the passage and why', async t => {
   // The scripted model of test/scripted-model.ts: no real model can run here.
-  const { startScriptedModel } = await import('../../scripted-model.js')
+  const { startScriptedModel } = await import('../../../bench/scripted-model.js')
   const model = await startScriptedModel(t)
   model.script({ kind: 'answer', text: 'Open Jaeger [1].', usage: { prompt_tokens: 400, completion_tokens: 10 } }, { kind: 'status', status: 500 })
   const app = await buildTestApp(t, { API_KEYS: `${ANALYST_KEY}:analyst`, LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_MAX_RETRIES: '0', LLM_PRICE_INPUT_PER_MTOK: '1', LLM_PRICE_OUTPUT_PER_MTOK: '4' })

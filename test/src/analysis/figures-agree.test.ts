@@ -9,7 +9,7 @@ import { weeklyReport } from '../../../src/analysis/weekly-report.js'
 import { main as analyze } from '../../../src/cli/analyze.js'
 import { tempDir } from '../../helper.js'
 import { startServer } from '../../server-process.js'
-import { startScriptedModel } from '../../scripted-model.js'
+import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 const ANALYST = 'figures-analyst-key-0123456789'
 

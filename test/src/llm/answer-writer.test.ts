@@ -14,7 +14,7 @@ import { AnswerWriter, type AnswerWriterOptions } from '../../../src/llm/answer-
 import { GenAi, GenAiMetric } from '../../../src/llm/gen-ai-conventions.js'
 import { PROMPT_LABEL } from '../../../src/llm/grounded-prompt.js'
 import { scrub } from '../../../src/logging/scrubber.js'
-import { startScriptedModel } from '../../scripted-model.js'
+import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 class TestReader extends MetricReader {
   constructor () { super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE }) }

@@ -8,7 +8,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { ATTR_GEN_AI_EVALUATION_NAME, ATTR_GEN_AI_EVALUATION_SCORE_LABEL, ATTR_GEN_AI_EVALUATION_SCORE_VALUE, ATTR_GEN_AI_RESPONSE_ID, EVENT_GEN_AI_EVALUATION_RESULT } from '@opentelemetry/semantic-conventions/incubating'
 import { buildTestApp } from '../../helper.js'
-import { startScriptedModel } from '../../scripted-model.js'
+import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 const spans = new InMemorySpanExporter()
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())

@@ -10,7 +10,7 @@ import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
 import type { TurnSpan, TurnTrace } from '../../../src/turn-traces/turn-trace.js'
 import { tempDir } from '../../helper.js'
 import { startServer } from '../../server-process.js'
-import { startScriptedModel } from '../../scripted-model.js'
+import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 const PRELOAD = ['--import', join(projectRoot, 'dist/otel/instrumentation.js')]
 const NO_COLLECTOR = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }

@@ -1,13 +1,12 @@
 // A real HTTP server speaking OpenAI's Chat Completions protocol (streamed, with usage), for the
-// tests of the model path. No model can run here (no weights can be fetched), so the model behind
-// it is scripted: each request takes the next step of the script (an answer, a status, a stall, a
+// tests of the model path and `npm run bench:llm`. No model can run here (no weights can be
+// fetched), so the model behind it is scripted: each request takes the next step of the script (an answer, a status, a stall, a
 // malformed chunk...), and the server records what it was sent and whether the caller went away.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Test } from 'tap'
 
 export type Step =
-  | { kind: 'answer', text: string, firstChunkDelayMs?: number, usage?: { prompt_tokens: number, completion_tokens: number } }
+  | { kind: 'answer', text: string, firstChunkDelayMs?: number, usage?: { prompt_tokens: number, completion_tokens: number }, /** Between the first chunk and the rest, as a model spaces its tokens; none: all at once. */ restAfterMs?: number }
   | { kind: 'status', status: number, retryAfter?: string }
   /** Some text, then nothing more, ever. */
   | { kind: 'stall', text: string }
@@ -19,6 +18,8 @@ export interface ReceivedRequest {
   at: number
   /** Set when the caller closed the connection before the answer was complete. */
   abandoned: boolean
+  /** When the first piece of the answer's text was written (performance.now()). */
+  firstChunkAt?: number
 }
 
 export interface ScriptedModel {
@@ -29,7 +30,8 @@ export interface ScriptedModel {
 
 const DEFAULT: Step = { kind: 'answer', text: 'Sessions expire after 30 minutes of inactivity [1].' }
 
-export async function startScriptedModel (t: Test): Promise<ScriptedModel> {
+/** Started for the owner (a tap test, or the benchmark), which closes it with its teardown. */
+export async function startScriptedModel (owner: { teardown: (close: () => Promise<void>) => void }): Promise<ScriptedModel> {
   const steps: Step[] = []
   const requests: ReceivedRequest[] = []
   const server = createServer((request, response) => {
@@ -40,18 +42,19 @@ export async function startScriptedModel (t: Test): Promise<ScriptedModel> {
       const received: ReceivedRequest = { body: JSON.parse(raw), authorization: request.headers.authorization, at: performance.now(), abandoned: false }
       requests.push(received)
       response.on('close', () => { if (!response.writableFinished) received.abandoned = true })
-      play(steps.shift() ?? DEFAULT, request, response, received.body.model)
+      play(steps.shift() ?? DEFAULT, response, received)
     })
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
+  owner.teardown(async () => {
     server.closeAllConnections()
     await new Promise(resolve => server.close(resolve))
   })
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, script: (...next) => { steps.push(...next) }, requests }
 }
 
-function play (step: Step, _request: IncomingMessage, response: ServerResponse, model: string): void {
+function play (step: Step, response: ServerResponse, received: ReceivedRequest): void {
+  const model = received.body.model
   if (step.kind === 'status') {
     response.writeHead(step.status, { 'content-type': 'application/json', ...(step.retryAfter === undefined ? {} : { 'retry-after': step.retryAfter }) })
     response.end(JSON.stringify({ error: { message: `scripted ${step.status}`, type: 'scripted', code: null } }))
@@ -67,18 +70,26 @@ function play (step: Step, _request: IncomingMessage, response: ServerResponse, 
     return
   }
   if (step.kind === 'stall') {
+    received.firstChunkAt = performance.now()
     response.write(chunk({ role: 'assistant', content: step.text }))
     return
+  }
+  const rest = (): void => {
+    if (response.destroyed) return
+    for (const word of step.text.split(/(?<= )/).slice(1)) response.write(chunk({ content: word }))
+    response.write(chunk({}, 'stop'))
+    const usage = step.usage ?? { prompt_tokens: 120, completion_tokens: 14 }
+    response.write(`data: ${JSON.stringify({ id: 'chatcmpl-scripted', object: 'chat.completion.chunk', created: 0, model: `${model}-2026`, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`)
+    response.end('data: [DONE]\n\n')
   }
   const send = (): void => {
     if (response.destroyed) return
     response.write(chunk({ role: 'assistant', content: '' }))
     // Word by word, as models stream.
-    for (const word of step.text.split(/(?<= )/)) response.write(chunk({ content: word }))
-    response.write(chunk({}, 'stop'))
-    const usage = step.usage ?? { prompt_tokens: 120, completion_tokens: 14 }
-    response.write(`data: ${JSON.stringify({ id: 'chatcmpl-scripted', object: 'chat.completion.chunk', created: 0, model: `${model}-2026`, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`)
-    response.end('data: [DONE]\n\n')
+    received.firstChunkAt = performance.now()
+    response.write(chunk({ content: step.text.split(/(?<= )/)[0] }))
+    if (step.restAfterMs === undefined) rest()
+    else setTimeout(rest, step.restAfterMs)
   }
   if (step.firstChunkDelayMs === undefined) send()
   else setTimeout(send, step.firstChunkDelayMs)
