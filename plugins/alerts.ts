@@ -9,8 +9,8 @@ import type { Logger } from 'pino'
 import { resolve } from 'node:path'
 import { AlertEvaluator, type AlertState, type ReadMeasure } from '../src/alerts/alert-evaluator.js'
 import type { AlertNotification } from '../src/alerts/alert-notification.js'
-import { loadAlertRules, QUALITY_MEASURES, type AlertRule } from '../src/alerts/alert-rules.js'
-import { qualityFigures, type QualityFigures } from '../src/alerts/quality-measures.js'
+import { loadAlertRules, type AlertRule } from '../src/alerts/alert-rules.js'
+import { QualityWatch } from '../src/alerts/quality-measures.js'
 import { NotificationDispatcher } from '../src/alerts/notification-dispatcher.js'
 import { createNotifiers } from '../src/alerts/notifiers.js'
 import { diskSpace, ResourceSampler, type ResourceSample } from '../src/health/process-resources.js'
@@ -49,8 +49,7 @@ export default fp(async function alertsPlugin (app) {
   let disk: Awaited<ReturnType<typeof diskSpace>>
   let activeSessions: number | undefined
   // The transcript's figures for each window a quality rule reads, refreshed at each evaluation.
-  const qualityWindows = [...new Set(rules.flatMap(rule => rule.when.filter(condition => QUALITY_MEASURES.has(condition.measure)).map(condition => condition.windowMs)))]
-  const quality = new Map<number, QualityFigures>()
+  const quality = new QualityWatch(rules)
 
   app.addHook('onResponse', async (request, reply) => {
     if (!isProbe(request.url)) requests.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime, reply.getHeader('x-trace-id') as string | undefined)
@@ -62,10 +61,7 @@ export default fp(async function alertsPlugin (app) {
     switch (measure) {
       case 'http_5xx_ratio': return requests.failureRatio(windowMs)
       case 'chat_latency_p95_seconds': return requests.chatP95(windowMs)
-      case 'db_check_failing_seconds': {
-        const state = database.current()
-        return { value: state.up ? 0 : (now() - state.since.getTime()) / 1000 }
-      }
+      case 'db_check_failing_seconds': return { value: database.current().up ? 0 : (now() - database.current().since.getTime()) / 1000 }
       case 'db_connection_errors': return { value: database.connectionErrorWindow.count(windowMs) }
       case 'db_statement_p95_seconds': return { value: database.statementSeconds.quantile(0.95, windowMs), samples: database.statementSeconds.count(windowMs) }
       case 'memory_rss_ratio': return { value: sample.rssBytes / sample.memoryLimitBytes }
@@ -74,22 +70,12 @@ export default fp(async function alertsPlugin (app) {
       case 'shed_requests': return { value: app.turnGate.shed.count(windowMs) }
       case 'log_disk_free_ratio': return { value: disk?.freeRatio }
       case 'active_sessions_ratio': return { value: activeSessions === undefined ? undefined : activeSessions / config.MAX_ACTIVE_SESSIONS }
-      case 'answer_rate': {
-        const figures = quality.get(windowMs)
-        return { value: figures === undefined || figures.questions === 0 ? undefined : figures.answered / figures.questions, samples: figures?.questions }
-      }
-      case 'feedback_down': return { value: quality.get(windowMs)?.feedbackDown }
-      case 'unanswered_topic_turns': {
-        const figures = quality.get(windowMs)
-        return { value: figures === undefined ? undefined : figures.topUnansweredTopic?.turns ?? 0 }
-      }
-      // No model configured: nothing to judge.
-      case 'llm_fallback_ratio': {
-        const calls = app.answerWriter?.callSeconds.count(windowMs) ?? 0
-        return { value: calls === 0 ? undefined : app.answerWriter!.fallbackWindow.count(windowMs) / calls, samples: calls }
-      }
-      case 'llm_call_p95_seconds': return { value: app.answerWriter?.callSeconds.quantile(0.95, windowMs), samples: app.answerWriter?.callSeconds.count(windowMs) }
-      case 'llm_budget_used_ratio': return { value: app.answerWriter?.spend?.usedRatio() }
+      case 'answer_rate':
+      case 'feedback_down':
+      case 'unanswered_topic_turns': return quality.read(measure, windowMs)
+      case 'llm_fallback_ratio':
+      case 'llm_call_p95_seconds':
+      case 'llm_budget_used_ratio': return app.answerWriter?.measure(measure, windowMs) ?? { value: undefined } // no model: nothing to judge
     }
   }
 
@@ -99,7 +85,7 @@ export default fp(async function alertsPlugin (app) {
   const hintFor = (rule: AlertRule): string => {
     const hint = rule.hint.replaceAll('/console#', consoleUrl)
     if (rule.name === 'UnansweredTopic') {
-      const topic = quality.get(rule.when[0]?.windowMs ?? 0)?.topUnansweredTopic
+      const topic = quality.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
       return topic === undefined ? hint : `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${consoleUrl}/conversations?kind=no_answer&q=${encodeURIComponent(topic.title)}`
     }
     const example = rule.name === 'HighErrorRate' ? requests.latestFailure() : rule.name === 'ResponseTimeDegradation' ? requests.slowestChat() : undefined
@@ -124,11 +110,7 @@ export default fp(async function alertsPlugin (app) {
     turnsInFlight.add(app.turnGate.inFlight() / app.turnGate.limit)
     disk = await diskSpace(logVolume)
     activeSessions = await app.sessionManager.countActive().catch(() => activeSessions)
-    quality.clear()
-    if (qualityWindows.length > 0) {
-      const figures = await qualityFigures(app.db, qualityWindows.map(windowMs => new Date(now() - windowMs))).catch(() => [])
-      figures.forEach((figure, i) => quality.set(qualityWindows[i]!, figure))
-    }
+    await quality.refresh(app.db, now())
     evaluator.evaluate()
   }
   // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.

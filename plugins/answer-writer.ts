@@ -1,6 +1,7 @@
 // The language model that writes answers, when LLM_BASE_URL names one; without it the chat turn
 // answers with the passage, as before. Its client and circuit breaker live as long as the app.
 import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
 import type { ObservableResult } from '@opentelemetry/api'
 import OpenAI from 'openai'
 import { AnswerWriter } from '../src/llm/answer-writer.js'
@@ -20,7 +21,7 @@ export default fp(async function answerWriterPlugin (app) {
     app.decorate('answerWriter', undefined)
     return
   }
-  const spend = new DailySpend({ limitUsd: config.LLM_DAILY_BUDGET_USD, db: app.db, now: app.clock })
+  const spend = config.LLM_DAILY_BUDGET_USD > 0 ? new DailySpend({ limitUsd: config.LLM_DAILY_BUDGET_USD, db: app.db, now: app.clock }) : undefined
   const writer = new AnswerWriter({
     // The client's own timeout bounds each attempt; LLM_TIMEOUT_MS bounds them all together.
     client: new OpenAI({ baseURL: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY === '' ? 'none' : config.LLM_API_KEY, maxRetries: config.LLM_MAX_RETRIES, timeout: config.LLM_TIMEOUT_MS }),
@@ -37,17 +38,22 @@ export default fp(async function answerWriterPlugin (app) {
     spend
   })
   app.decorate('answerWriter', writer)
-  // Every instance's spend is in the transcript: read it again every minute (a failed read keeps the last figure).
+  app.addHook('onClose', async () => { writer.close() })
+  if (spend !== undefined) watchSpend(app, spend)
+}, { name: 'answer-writer', dependencies: ['config', 'metrics', 'database'] })
+
+/** Reads every instance's spend from the transcript every minute, and serves this view of it as a gauge. */
+function watchSpend (app: FastifyInstance, spend: DailySpend): void {
+  // A failed read keeps the last figure.
   const readSpend = (): void => { spend.refresh().catch(error => log('llm', 'spend', app.log).warn({ err: error }, 'llm.spend_unread')) }
   const timer = setInterval(readSpend, 60_000).unref()
   app.addHook('onReady', async () => { readSpend() })
-  // Each instance's view of the shared day's spend; the stack's LLMBudgetNearlySpent reads the highest.
+  // The stack's LLMBudgetNearlySpent reads the highest view over the instances.
   const budgetUsed = app.metricsMeter.createObservableGauge('chatbot_llm_budget_used_ratio', { unit: '1', description: 'The language model\'s spend today (UTC) against LLM_DAILY_BUDGET_USD' })
-  const observeBudget = (result: ObservableResult): void => { const ratio = spend.usedRatio(); if (ratio !== undefined) result.observe(ratio) }
-  budgetUsed.addCallback(observeBudget)
+  const observe = (result: ObservableResult): void => { result.observe(spend.usedRatio() ?? 0) }
+  budgetUsed.addCallback(observe)
   app.addHook('onClose', async () => {
     clearInterval(timer)
-    budgetUsed.removeCallback(observeBudget)
-    writer.close()
+    budgetUsed.removeCallback(observe)
   })
-}, { name: 'answer-writer', dependencies: ['config', 'metrics', 'database'] })
+}

@@ -2,6 +2,8 @@
 // asked most without an answer. Read from the transcript rather than this process's counters, so
 // that with several instances each judges every user's turns, not the share it happened to serve.
 import type { Queryable } from '../db/database.js'
+import { QUALITY_MEASURES, type AlertRule, type MeasureName } from './alert-rules.js'
+import type { MeasureReading } from './alert-evaluator.js'
 
 export interface QualityFigures {
   /** Questions answered from the knowledge base out of those searched (answer + no_answer). */
@@ -34,4 +36,33 @@ export async function qualityFigures (db: Queryable, since: Date[]): Promise<Qua
     feedbackDown: row.feedback_down,
     topUnansweredTopic: row.doc_id === null ? undefined : { docId: row.doc_id, title: row.title ?? row.doc_id, turns: row.n ?? 0 }
   }))
+}
+
+/** The figures of each window a quality rule reads, refreshed at each evaluation, and the measures read from them. */
+export class QualityWatch {
+  private readonly windows: number[]
+  private readonly figures = new Map<number, QualityFigures>()
+
+  constructor (rules: AlertRule[]) {
+    this.windows = [...new Set(rules.flatMap(rule => rule.when.filter(condition => QUALITY_MEASURES.has(condition.measure)).map(condition => condition.windowMs)))]
+  }
+
+  /** Reads the transcript for every window; a failed read leaves no figures (the rules do not judge). */
+  async refresh (db: Queryable, now: number): Promise<void> {
+    this.figures.clear()
+    if (this.windows.length === 0) return
+    const figures = await qualityFigures(db, this.windows.map(windowMs => new Date(now - windowMs))).catch(() => [])
+    figures.forEach((figure, i) => this.figures.set(this.windows[i]!, figure))
+  }
+
+  read (measure: MeasureName, windowMs: number): MeasureReading {
+    const figures = this.figures.get(windowMs)
+    if (measure === 'answer_rate') return { value: figures === undefined || figures.questions === 0 ? undefined : figures.answered / figures.questions, samples: figures?.questions }
+    if (measure === 'feedback_down') return { value: figures?.feedbackDown }
+    return { value: figures === undefined ? undefined : figures.topUnansweredTopic?.turns ?? 0 }
+  }
+
+  topUnansweredTopic (windowMs: number): QualityFigures['topUnansweredTopic'] {
+    return this.figures.get(windowMs)?.topUnansweredTopic
+  }
 }

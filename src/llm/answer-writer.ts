@@ -12,6 +12,7 @@ import OpenAI from 'openai'
 import { log } from '../logging/log-context.js'
 import { SlidingHistogram } from '../health/sliding-window.js'
 import type { DailySpend } from './daily-spend.js'
+import type { MeasureReading } from '../alerts/alert-evaluator.js'
 import { inSpan } from '../../otel/spans.js'
 import { GenAi } from './gen-ai-conventions.js'
 import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage } from './grounded-prompt.js'
@@ -76,9 +77,9 @@ export class AnswerWriter {
   private readonly breaker: CircuitBreaker<[WriteRequest], Streamed>
   /** What every span and metric point of a call carries. */
   private readonly common: Record<string, string | number>
-  /** Every call's duration, and the calls that fell back, over the last hour: the LLMDegraded alert reads them. */
-  readonly callSeconds: SlidingHistogram
-  readonly fallbackWindow: SlidingHistogram
+  // Every call's duration, and the calls that fell back, over the last hour, for the alerts.
+  private readonly callSeconds: SlidingHistogram
+  private readonly fallbackWindow: SlidingHistogram
 
   constructor (private readonly options: AnswerWriterOptions) {
     const url = new URL(options.client.baseURL)
@@ -108,8 +109,13 @@ export class AnswerWriter {
 
   get model (): string { return this.options.model }
 
-  /** The day's spend against the budget, when one is set. */
-  get spend (): DailySpend | undefined { return this.options.spend }
+  /** What the LLMDegraded and LLMBudgetNearlySpent rules read. */
+  measure (name: 'llm_fallback_ratio' | 'llm_call_p95_seconds' | 'llm_budget_used_ratio', windowMs: number): MeasureReading {
+    const calls = this.callSeconds.count(windowMs)
+    if (name === 'llm_budget_used_ratio') return { value: this.options.spend?.usedRatio() }
+    if (name === 'llm_call_p95_seconds') return { value: this.callSeconds.quantile(0.95, windowMs), samples: calls }
+    return { value: calls === 0 ? undefined : this.fallbackWindow.count(windowMs) / calls, samples: calls }
+  }
 
   async write (request: WriteRequest): Promise<WriteResult> {
     const { model } = this.options
