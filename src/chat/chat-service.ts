@@ -183,6 +183,7 @@ export class ChatService {
     if (smallTalk !== undefined) return { kind: 'smalltalk', text: smallTalkReply(smallTalk), sources: [], topScore: null }
     let decided = this.decide(question)
     let contextTurn: number | undefined
+    let earlierQuestion: string | undefined
     // A follow-up is searched with the question before it, which holds its topic ("and what is the
     // default?"); the message alone is kept when the two together find no answer.
     if (session !== undefined && session.turnCount > 0 && looksLikeFollowUp(question)) {
@@ -193,6 +194,7 @@ export class ChatService {
         if (withContext.kind === 'answer') {
           decided = withContext
           contextTurn = previous.turn
+          earlierQuestion = previous.text
         }
       }
     }
@@ -202,7 +204,7 @@ export class ChatService {
     const best = hits[0]
     if (kind === 'answer' && best !== undefined) {
       const extractive: Reply = { kind, text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn }
-      return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, question, hits, extractive, session, input)
+      return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, session, input)
     }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
     const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${topics.join('; ')}.`
@@ -213,8 +215,8 @@ export class ChatService {
    * The answer written by the language model from the passages found, citing them, or, when it
    * fails in any way, the extractive reply marked with why: a turn never fails for the model.
    */
-  private async written (writer: AnswerWriter, question: string, hits: SearchHit[], extractive: Reply, session: Session | undefined, input: TurnInput): Promise<Reply> {
-    const result = await writer.write({ question, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: session?.id, signal: input.signal, onText: input.onText })
+  private async written (writer: AnswerWriter, asked: { question: string, earlierQuestion?: string }, hits: SearchHit[], extractive: Reply, session: Session | undefined, input: TurnInput): Promise<Reply> {
+    const result = await writer.write({ ...asked, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: session?.id, signal: input.signal, onText: input.onText })
     const usage = result.usage === undefined ? {} : { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, cost_usd: result.usage.costUsd }
     const timing = result.timeToFirstChunkMs === undefined ? {} : { time_to_first_chunk_ms: Math.round(result.timeToFirstChunkMs * 10) / 10 }
     const ids = { ...(result.responseId === undefined ? {} : { response_id: result.responseId }), ...(result.spanId === undefined ? {} : { span_id: result.spanId }) }

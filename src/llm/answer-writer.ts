@@ -43,6 +43,8 @@ export interface AnswerWriterOptions {
 
 export interface WriteRequest {
   question: string
+  /** The question a follow-up leans on, when the search used it. */
+  earlierQuestion?: string
   passages: readonly Passage[]
   conversationId?: string
   /** Aborts the call: the client went away. */
@@ -178,7 +180,7 @@ export class AnswerWriter {
     try {
       const stream = await this.options.client.chat.completions.create({
         model: this.options.model,
-        messages: groundedMessages(request.question, request.passages),
+        messages: groundedMessages(request.question, request.passages, request.earlierQuestion),
         max_tokens: this.options.maxOutputTokens,
         stream: true,
         stream_options: { include_usage: true }
@@ -228,7 +230,7 @@ export class AnswerWriter {
       this.options.spend?.add(result.usage.costUsd)
     }
     if (captureContent !== undefined) {
-      span.setAttribute(GenAi.inputMessages, captureContent(JSON.stringify(groundedMessages(request.question, request.passages))))
+      span.setAttribute(GenAi.inputMessages, captureContent(JSON.stringify(groundedMessages(request.question, request.passages, request.earlierQuestion))))
       if (streamed !== undefined) span.setAttribute(GenAi.outputMessages, captureContent(JSON.stringify([{ role: 'assistant', content: streamed.text }])))
     }
     this.callSeconds.record(seconds)

@@ -3,7 +3,7 @@
 // there must be one. A reply that fails the check is not sent (the turn falls back to the passage).
 // The prompt's id and version are recorded on the turn: change the text, raise the version.
 
-export const GROUNDED_PROMPT = { id: 'grounded-answer', version: 1 } as const
+export const GROUNDED_PROMPT = { id: 'grounded-answer', version: 2 } as const
 export const PROMPT_LABEL = `${GROUNDED_PROMPT.id}@${GROUNDED_PROMPT.version}`
 
 export interface Passage {
@@ -23,11 +23,15 @@ const SYSTEM = [
   'Answer in the language of the question, in at most five sentences, in plain text.'
 ].join(' ')
 
-export function groundedMessages (question: string, passages: readonly Passage[]): PromptMessage[] {
+/**
+ * A follow-up ("and what is the default?") names its topic only through the question before it,
+ * which then comes first (version 2; version 1 sent the follow-up alone).
+ */
+export function groundedMessages (question: string, passages: readonly Passage[], earlierQuestion?: string): PromptMessage[] {
   const numbered = passages.map((passage, i) => `[${i + 1}] ${passage.title}\n${passage.text}`).join('\n\n')
   return [
     { role: 'system', content: `${SYSTEM}\n\nPassages:\n\n${numbered}` },
-    { role: 'user', content: question }
+    { role: 'user', content: earlierQuestion === undefined ? question : `Earlier question: ${earlierQuestion}\nFollow-up question: ${question}` }
   ]
 }
 

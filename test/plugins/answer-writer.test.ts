@@ -18,7 +18,7 @@ t.test('an answer written by the model from the passages, citing them, stored wi
   const body = response.json()
   t.equal(body.kind, 'answer')
   t.match(body.reply, /^Open Jaeger and search by the trace id \[1\]\.\n\nSources: \[1\] .+ \(tracing-and-logs\)$/)
-  t.match(body.generation, { by: 'model', model: 'scripted-model-2026', prompt: 'grounded-answer@1', input_tokens: 500, output_tokens: 50, cost_usd: (500 * 1 + 50 * 4) / 1e6 })
+  t.match(body.generation, { by: 'model', model: 'scripted-model-2026', prompt: 'grounded-answer@2', input_tokens: 500, output_tokens: 50, cost_usd: (500 * 1 + 50 * 4) / 1e6 })
   t.equal(model.requests.length, 1)
   t.match(model.requests[0]!.body.messages[0]!.content, /\[1\] /, 'the passages found were given to the model')
 
@@ -49,7 +49,7 @@ t.test('a model that fails: the passage answers, marked with why', async t => {
     t.equal(response.statusCode, 200, `${reason}: no error for the user`)
     const body = response.json()
     t.equal(body.reply, extractive.reply, `${reason}: the reply is the passage, as without a model`)
-    t.match(body.generation, { by: 'extractive', fallback_reason: reason, prompt: 'grounded-answer@1' })
+    t.match(body.generation, { by: 'extractive', fallback_reason: reason, prompt: 'grounded-answer@2' })
   }
 })
 
@@ -85,4 +85,23 @@ t.test('LLM_DAILY_BUDGET_USD: at the day\'s budget no more calls, the passage an
   await waitFor(() => (other.answerWriter?.measure('llm_budget_used_ratio', 0).value ?? 0) >= 1, 5000)
   t.match((await ask(other)).generation, { fallback_reason: 'budget_exhausted' }, 'the other instance makes no call either')
   t.equal(model.requests.length, 2)
+})
+
+t.test('a follow-up is asked of the model with the question it leans on', async t => {
+  const model = await startScriptedModel(t)
+  const admin = 'answer-writer-admin-0123456789'
+  const app = await buildTestApp(t, { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', API_KEYS: `${admin}:admin` })
+  const imported = await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    headers: { authorization: `Bearer ${admin}` },
+    payload: { documents: [{ id: 'refunds', title: 'Refunds', text: '# Refunds\n\nYou can request a refund within 30 days of purchase.\n\n## Refund method\n\nThe default refund method is the original card. You can change it to store credit in your account settings.' }] }
+  })
+  t.ok(imported.statusCode < 300, `the document is imported (${imported.statusCode})`)
+  model.script({ kind: 'answer', text: 'Within 30 days [1].' }, { kind: 'answer', text: 'The original payment card [1].' })
+  const first = (await app.inject({ ...chat, payload: { message: 'How do I get a refund?' } })).json()
+  const followUp = (await app.inject({ ...chat, payload: { message: 'and what is the default?', session_id: first.session_id } })).json()
+  t.match(followUp, { kind: 'answer', sources: [{ doc_id: 'refunds' }], generation: { by: 'model', prompt: 'grounded-answer@2' } })
+  t.equal(model.requests[0]!.body.messages[1]!.content, 'How do I get a refund?', 'a first question is asked as it is')
+  t.equal(model.requests[1]!.body.messages[1]!.content, 'Earlier question: How do I get a refund?\nFollow-up question: and what is the default?', 'a follow-up with the question before it')
 })

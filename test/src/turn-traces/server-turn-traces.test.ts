@@ -100,7 +100,7 @@ t.test('with a model writing a streamed answer, its call is one span, Parley\'s,
   const spans = rows[0]!.spans
   const calls = spans.filter(span => span.name === 'chat scripted-model')
   t.equal(calls.length, 1, `one span for the model call (${spans.map(span => span.name).join(', ')})`)
-  t.match(calls[0]?.attributes, { 'gen_ai.provider.name': 'openai', 'parley.prompt': 'grounded-answer@1' }, 'Parley\'s, after the pinned conventions')
+  t.match(calls[0]?.attributes, { 'gen_ai.provider.name': 'openai', 'parley.prompt': 'grounded-answer@2' }, 'Parley\'s, after the pinned conventions')
   t.notOk(spans.some(span => 'gen_ai.system' in span.attributes), 'no span after the older conventions')
   t.ok(spans.some(span => span.parent_span_id === calls[0]?.span_id && span.kind === 'client' && span.name === 'POST'), 'the HTTP request to the model hangs under it')
 })
