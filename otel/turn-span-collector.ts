@@ -13,7 +13,7 @@ import type { TurnSpanHalf } from '../src/turn-traces/turn-trace-recorder.js'
 // answered a few at a time (MAX_TURNS_IN_FLIGHT), so 512 leaves room for other requests and
 // bursts; past it, the spans of further traces are not kept (their turns get logs only).
 export const MAX_OPEN_TRACES = 512
-// A turn has about ten spans (server, turn, search, a few statements); PARLEY_TRACE_HOOKS adds a
+// A turn has about ten spans (server, turn, retrieval, a few statements); PARLEY_TRACE_HOOKS adds a
 // dozen more. 256 holds any turn we write, while 512 traces of it stay within tens of megabytes.
 export const MAX_SPANS_PER_TRACE = 256
 // A root span that has not ended a minute after its trace's first span ended never will (a

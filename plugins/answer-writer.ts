@@ -23,8 +23,10 @@ export default fp(async function answerWriterPlugin (app) {
   }
   const spend = config.LLM_DAILY_BUDGET_USD > 0 ? new DailySpend({ limitUsd: config.LLM_DAILY_BUDGET_USD, db: app.db, now: app.clock }) : undefined
   const writer = new AnswerWriter({
-    // The client's own timeout bounds each attempt; LLM_TIMEOUT_MS bounds them all together.
-    client: new OpenAI({ baseURL: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY === '' ? 'none' : config.LLM_API_KEY, maxRetries: config.LLM_MAX_RETRIES, timeout: config.LLM_TIMEOUT_MS }),
+    // The client's own timeout bounds each attempt; LLM_TIMEOUT_MS bounds them all together. Its
+    // own logging is off: it prints a chunk it cannot parse, the model's text unscrubbed, to stderr;
+    // the llm.fallback line says what happened instead.
+    client: new OpenAI({ baseURL: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY === '' ? 'none' : config.LLM_API_KEY, maxRetries: config.LLM_MAX_RETRIES, timeout: config.LLM_TIMEOUT_MS, logLevel: 'off' }),
     model: config.LLM_MODEL,
     provider: config.LLM_PROVIDER,
     firstTokenTimeoutMs: config.LLM_FIRST_TOKEN_TIMEOUT_MS,

@@ -2,6 +2,7 @@
 // persist both sides atomically (one statement, or one transaction when a session is created or
 // ended with it). Nothing is written before the reply is known, and the turn is acknowledged only
 // after it is stored, so a failure leaves no half-written turn.
+import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
 import { reportedCommand, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
 import { addLogFields, log } from '../logging/log-context.js'
@@ -16,8 +17,10 @@ import { toSource, type Generation, type MessageStore, type ReplyKind, type Sour
 import { decideFromSearch, type SearchDecision } from './reply-decision.js'
 import { smallTalkOf, smallTalkReply } from './small-talk.js'
 import type { AnswerWriter } from '../llm/answer-writer.js'
+import type { Outside } from '../health/turn-admission.js'
 import { recordUserRating } from '../llm/user-rating.js'
-import type { Span } from '@opentelemetry/api'
+import type { AttributeValue, Span } from '@opentelemetry/api'
+import { GenAi } from '../llm/gen-ai-conventions.js'
 
 export interface TurnInput {
   message: string
@@ -27,6 +30,13 @@ export interface TurnInput {
   signal?: AbortSignal
   /** The answer's text as the model writes it, for a caller that streams it. */
   onText?: (text: string) => void
+  /** Runs the wait for the model with the turn's admission slot handed on (see TurnAdmission). */
+  outside?: Outside
+}
+
+/** A turn's input with the session it is of, the new one's id already chosen. */
+interface TurnContext extends TurnInput {
+  conversationId: string
 }
 
 export interface TurnResult {
@@ -53,6 +63,8 @@ interface Reply {
 }
 
 const SOURCES_PER_ANSWER = 3
+// The retrieval span's gen_ai.data_source.id: the one place answers come from.
+const KNOWLEDGE_BASE = 'knowledge-base'
 // A turn of one statement opens and ends no session, so it has nothing to audit.
 const NO_AUDIT: RecordInTransaction = async () => { throw new Error('a turn outside a transaction cannot record an audit event') }
 const NO_ANSWER = "I couldn't find an answer to that in the knowledge base."
@@ -106,6 +118,9 @@ export class ChatService {
     // No span of its own for resolving the session (its SELECT is a span, and the turn's span names
     // the session) nor for parsing (microseconds, whose outcome the turn's span names as parley.command).
     const existing = sessionId === undefined ? undefined : await sessionManager.resume(sessionId, userId)
+    // A new session's id is chosen now, so that the model's span names the conversation from its first turn.
+    const conversationId = existing?.id ?? randomUUID()
+    addLogFields({ session_id: conversationId })
     const parsed = this.options.commandParser.parse(input.message)
     const command = this.loggedCommand(parsed)
     addLogFields({ command })
@@ -118,12 +133,12 @@ export class ChatService {
       if (parserLog.isLevelEnabled('info')) parserLog.info({ reason: this.options.privacy?.chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
     }
     if (logger.isLevelEnabled('info')) logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
-    const reply = await this.reply(parsed, existing, input)
+    const reply = await this.reply(parsed, existing, { ...input, conversationId })
 
     // A turn of an existing session is one statement; a new session, feedback or a reset need a
     // transaction around theirs, so that a failure keeps none of it.
     const persist = async (db: Queryable, audit: RecordInTransaction): Promise<TurnResult> => {
-      const session = existing ?? await sessionManager.create(db, userId, audit)
+      const session = existing ?? await sessionManager.create(db, userId, audit, conversationId)
       if (reply.feedback !== undefined) await messageStore.recordFeedback(db, { sessionId: session.id, turn: reply.feedback.turn, rating: reply.feedback.rating, comment: reply.feedback.comment, at: this.now() })
       const turn = await sessionManager.recordTurn(db, session.id, {
         userText: input.message,
@@ -168,7 +183,7 @@ export class ChatService {
     return reportedCommand(parsed.command)
   }
 
-  private async reply (parsed: ParsedMessage, session: Session | undefined, input: TurnInput): Promise<Reply> {
+  private async reply (parsed: ParsedMessage, session: Session | undefined, input: TurnContext): Promise<Reply> {
     if (parsed.type === 'question') return await this.answer(parsed.text, session, input)
     if (parsed.type === 'invalid') {
       // The parser's reason already names the closest command; the usage line shows the fix.
@@ -178,7 +193,7 @@ export class ChatService {
     return await this.runCommand(parsed.command, session)
   }
 
-  private async answer (question: string, session: Session | undefined, input: TurnInput): Promise<Reply> {
+  private async answer (question: string, session: Session | undefined, input: TurnContext): Promise<Reply> {
     const smallTalk = smallTalkOf(question)
     if (smallTalk !== undefined) return { kind: 'smalltalk', text: smallTalkReply(smallTalk), sources: [], topScore: null }
     let decided = this.decide(question)
@@ -204,7 +219,7 @@ export class ChatService {
     const best = hits[0]
     if (kind === 'answer' && best !== undefined) {
       const extractive: Reply = { kind, text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn }
-      return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, session, input)
+      return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, input)
     }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
     const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${topics.join('; ')}.`
@@ -215,8 +230,9 @@ export class ChatService {
    * The answer written by the language model from the passages found, citing them, or, when it
    * fails in any way, the extractive reply marked with why: a turn never fails for the model.
    */
-  private async written (writer: AnswerWriter, asked: { question: string, earlierQuestion?: string }, hits: SearchHit[], extractive: Reply, session: Session | undefined, input: TurnInput): Promise<Reply> {
-    const result = await writer.write({ ...asked, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: session?.id, signal: input.signal, onText: input.onText })
+  private async written (writer: AnswerWriter, asked: { question: string, earlierQuestion?: string }, hits: SearchHit[], extractive: Reply, input: TurnContext): Promise<Reply> {
+    const write = async () => await writer.write({ ...asked, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: input.conversationId, signal: input.signal, onText: input.onText })
+    const result = input.outside === undefined ? await write() : await input.outside(write)
     const usage = result.usage === undefined ? {} : { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, cost_usd: result.usage.costUsd }
     const timing = result.timeToFirstChunkMs === undefined ? {} : { time_to_first_chunk_ms: Math.round(result.timeToFirstChunkMs * 10) / 10 }
     const ids = { ...(result.responseId === undefined ? {} : { response_id: result.responseId }), ...(result.spanId === undefined ? {} : { span_id: result.spanId }) }
@@ -226,36 +242,37 @@ export class ChatService {
     return { ...extractive, text: `${result.text}\n\nSources: ${cited.join('; ')}`, generation: { by: 'model', ...about } }
   }
 
-  /** Answer or no_answer, with why: the evidence goes on the search span and log line. */
+  /** Answer or no_answer, with why: the evidence goes on the retrieval span and the log line. */
   private decide (question: string): SearchDecision {
-    return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': SOURCES_PER_ANSWER }, span => {
-      const started = performance.now()
-      const decided = decideFromSearch(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER })
-      const { hits, evidence, decision } = decided
-      this.recordSearch(span, hits, started)
-      const why = { confidence: decision.confidence, threshold: this.options.answerModel?.threshold ?? DEFAULT_ANSWER_MODEL.threshold, coverage: round(evidence.coverage), relative_score: round(evidence.relativeScore), lead: round(evidence.lead), terms: evidence.terms }
-      span.setAttributes(Object.fromEntries(Object.entries(why).map(([key, value]) => [`parley.answer.${key}`, value])))
-      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, decision: decided.kind, ...why, ms: round(performance.now() - started) }, 'search.performed')
-      return decided
-    })
+    return this.retrieve(SOURCES_PER_ANSWER, () => decideFromSearch(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER }), ({ kind, evidence, decision }) => ({
+      decision: kind,
+      why: { confidence: decision.confidence, threshold: this.options.answerModel?.threshold ?? DEFAULT_ANSWER_MODEL.threshold, coverage: round(evidence.coverage), relative_score: round(evidence.relativeScore), lead: round(evidence.lead), terms: evidence.terms }
+    }))
   }
 
   private search (query: string, k: number, collection?: string): SearchHit[] {
-    // GenAI retrieval conventions; the query text is never an attribute (it may hold personal data).
-    return inSpan('search', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.request.top_k': k }, span => {
-      const started = performance.now()
-      // Unscoped, /search looks where questions are answered from (see KB_BUNDLED_DOCS).
-      const hits = this.options.searchEngine.search(query, k, collection === undefined ? this.options.answerCollections?.() : new Set([collection]))
-      this.recordSearch(span, hits, started)
-      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ms: round(performance.now() - started) }, 'search.performed')
-      return hits
-    })
+    // Unscoped, /search looks where questions are answered from (see KB_BUNDLED_DOCS).
+    return this.retrieve(k, () => ({ hits: this.options.searchEngine.search(query, k, collection === undefined ? this.options.answerCollections?.() : new Set([collection])) })).hits
   }
 
-  private recordSearch (span: Span, hits: SearchHit[], started: number): void {
-    this.options.instruments?.searchDuration.record((performance.now() - started) / 1000)
-    this.options.instruments?.searchResults.record(hits.length)
-    span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score }) })
+  /**
+   * A search of the knowledge base as a GenAI retrieval span (never with the query text: it may
+   * hold personal data), its metrics and its log line, with the answer decision when there is one.
+   */
+  private retrieve<T extends { hits: SearchHit[] }> (k: number, search: () => T, explain?: (found: T) => { decision: string, why: Record<string, AttributeValue> }): T {
+    return inSpan(`retrieval ${KNOWLEDGE_BASE}`, { [GenAi.operationName]: 'retrieval', [GenAi.dataSourceId]: KNOWLEDGE_BASE, [GenAi.requestTopK]: k }, span => {
+      const started = performance.now()
+      const found = search()
+      const { hits } = found
+      const ms = performance.now() - started
+      this.options.instruments?.searchDuration.record(ms / 1000)
+      this.options.instruments?.searchResults.record(hits.length)
+      span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score }) })
+      const explained = explain?.(found)
+      if (explained !== undefined) span.setAttributes(Object.fromEntries(Object.entries(explained.why).map(([key, value]) => [`parley.answer.${key}`, value])))
+      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ...(explained === undefined ? {} : { decision: explained.decision, ...explained.why }), ms: round(ms) }, 'search.performed')
+      return found
+    })
   }
 
   private async runCommand (command: Command, session: Session | undefined): Promise<Reply> {

@@ -20,7 +20,13 @@ export interface TurnAdmissionOptions {
   warmUpTurns?: number
 }
 
-interface Waiter { admit: () => void, refuse: () => void, timer: NodeJS.Timeout }
+interface Waiter { admit: () => void, refuse: () => void, timer?: NodeJS.Timeout }
+
+/**
+ * Runs work that waits on another service (a language model writing the answer) with the turn's
+ * slot handed to the next turn meanwhile; the turn then takes the first slot free, never refused.
+ */
+export type Outside = <U>(work: () => Promise<U>) => Promise<U>
 
 // The moving averages follow about the last 50 turns: a change of load shows within a fraction of
 // a second, one slow turn does not swing them. Until 50 are seen they are plain means, so that the
@@ -83,7 +89,7 @@ export class TurnAdmission {
     return (this.waiting.length + 1) * this.drainMs.value! + durationMs
   }
 
-  async run<T> (turn: () => Promise<T>): Promise<T> {
+  async run<T> (turn: (outside: Outside) => Promise<T>): Promise<T> {
     if (this.running < this.concurrency) {
       this.running++
     } else {
@@ -93,12 +99,32 @@ export class TurnAdmission {
     // PGlite runs a whole turn without yielding to the event loop: starting each turn in a task of
     // its own lets the requests that arrived meanwhile be read, and counted in line, in between.
     await new Promise(resolve => setImmediate(resolve))
-    const started = this.now()
+    let started = this.now()
+    // Each part of a turn inside the gate counts as a turn of its own for the measurements: the
+    // gate's service rate is that of the database, not of the model.
+    const outside: Outside = async work => {
+      this.completed(started)
+      try {
+        return await work()
+      } finally {
+        await this.reenter()
+        started = this.now()
+      }
+    }
     try {
-      return await turn()
+      return await turn(outside)
     } finally {
       this.completed(started)
     }
+  }
+
+  /** A turn back from outside: the first free slot, ahead of every turn in line, with no deadline. */
+  private async reenter (): Promise<void> {
+    if (this.running < this.concurrency) {
+      this.running++
+      return
+    }
+    await new Promise<void>(resolve => { this.waiting.unshift({ admit: resolve, refuse: () => {} }) })
   }
 
   private completed (started: number): void {

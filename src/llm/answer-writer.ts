@@ -15,10 +15,14 @@ import type { DailySpend } from './daily-spend.js'
 import type { MeasureReading } from '../alerts/alert-evaluator.js'
 import { inSpan } from '../../otel/spans.js'
 import { GenAi } from './gen-ai-conventions.js'
-import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage } from './grounded-prompt.js'
+import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage, type PromptMessage } from './grounded-prompt.js'
 
 export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const
 export type FallbackReason = typeof FALLBACK_REASONS[number]
+// No call reached the model: nothing to time.
+const NOT_CALLED: ReadonlySet<FallbackReason> = new Set(['circuit_open', 'budget_exhausted'])
+// The user went away: the model is not the worse for it, and neither is what users get.
+const NOT_DEGRADED: ReadonlySet<FallbackReason> = new Set(['canceled'])
 
 export interface AnswerWriterOptions {
   client: OpenAI
@@ -30,7 +34,7 @@ export interface AnswerWriterOptions {
   maxOutputTokens: number
   /** US dollars per million tokens. */
   prices: { input: number, output: number }
-  /** Consecutive failures' share that opens the breaker, and how long it stays open. */
+  /** The share of the last minute's calls (volumeThreshold at least) that opens the breaker, and how long it stays open. */
   breaker: { errorThresholdPercentage: number, resetTimeoutMs: number, volumeThreshold: number }
   /** Opt-in: prompt and completion on the span, through this (the scrubber); absent, neither is recorded. */
   captureContent?: (text: string) => string
@@ -76,20 +80,23 @@ class Failure extends Error {
 }
 
 export class AnswerWriter {
-  private readonly breaker: CircuitBreaker<[WriteRequest], Streamed>
+  private readonly breaker: CircuitBreaker<[WriteRequest, PromptMessage[]], Streamed>
   /** What every span and metric point of a call carries. */
   private readonly common: Record<string, string | number>
-  // Every call's duration, and the calls that fell back, over the last hour, for the alerts.
+  // Over the last hour, for the alerts: the answers asked of the model, those that fell back (but
+  // for the user leaving), and the duration of every call made.
+  private readonly asked: SlidingHistogram
+  private readonly fellBack: SlidingHistogram
   private readonly callSeconds: SlidingHistogram
-  private readonly fallbackWindow: SlidingHistogram
 
   constructor (private readonly options: AnswerWriterOptions) {
     const url = new URL(options.client.baseURL)
     // Known series start at 0, so rate() and increase() see the first fallback of each reason.
     for (const reason of FALLBACK_REASONS) options.instruments?.llmFallbacks.add(0, { reason })
     const window = { horizonMs: 3_600_000, now: options.now }
+    this.asked = new SlidingHistogram(window)
+    this.fellBack = new SlidingHistogram(window)
     this.callSeconds = new SlidingHistogram(window)
-    this.fallbackWindow = new SlidingHistogram(window)
     this.common = {
       [GenAi.operationName]: 'chat',
       [GenAi.providerName]: options.provider,
@@ -97,10 +104,14 @@ export class AnswerWriter {
       'server.address': url.hostname,
       'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80))
     }
-    this.breaker = new CircuitBreaker(async (request: WriteRequest) => await this.stream(request), {
+    const { errorThresholdPercentage, resetTimeoutMs, volumeThreshold } = options.breaker
+    this.breaker = new CircuitBreaker(async (request: WriteRequest, messages: PromptMessage[]) => await this.stream(request, messages), {
       timeout: false, // the deadlines are the stream's own
-      ...options.breaker,
-      // What the model did not cause does not count against it.
+      errorThresholdPercentage,
+      volumeThreshold,
+      resetTimeout: resetTimeoutMs,
+      rollingCountTimeout: 60_000,
+      // What the model did not cause does not count against it (opossum counts it as a success).
       errorFilter: (error: unknown) => error instanceof Failure && (error.reason === 'canceled' || error.reason === 'refused')
     })
     const breakerLog = log('llm', 'breaker')
@@ -113,10 +124,10 @@ export class AnswerWriter {
 
   /** What the LLMDegraded and LLMBudgetNearlySpent rules read. */
   measure (name: 'llm_fallback_ratio' | 'llm_call_p95_seconds' | 'llm_budget_used_ratio', windowMs: number): MeasureReading {
-    const calls = this.callSeconds.count(windowMs)
     if (name === 'llm_budget_used_ratio') return { value: this.options.spend?.usedRatio() }
-    if (name === 'llm_call_p95_seconds') return { value: this.callSeconds.quantile(0.95, windowMs), samples: calls }
-    return { value: calls === 0 ? undefined : this.fallbackWindow.count(windowMs) / calls, samples: calls }
+    if (name === 'llm_call_p95_seconds') return { value: this.callSeconds.quantile(0.95, windowMs), samples: this.callSeconds.count(windowMs) }
+    const asked = this.asked.count(windowMs)
+    return { value: asked === 0 ? undefined : this.fellBack.count(windowMs) / asked, samples: asked }
   }
 
   async write (request: WriteRequest): Promise<WriteResult> {
@@ -130,11 +141,12 @@ export class AnswerWriter {
     }
     return await inSpan(`chat ${model}`, attributes, async span => {
       const started = performance.now()
+      const messages = groundedMessages(request.question, request.passages, request.earlierQuestion)
       let streamed: Streamed | undefined
       let result: WriteResult
       try {
         if (this.options.spend?.exhausted() === true) throw new Failure('budget_exhausted')
-        streamed = await this.breaker.fire(request)
+        streamed = await this.breaker.fire(request, messages)
         const generation = this.generation(streamed)
         const checked = checkCitations(streamed.text, request.passages.length)
         result = streamed.text.trim() === ''
@@ -145,7 +157,7 @@ export class AnswerWriter {
         streamed = failure.streamed
         result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.generation(streamed)), ok: false, reason: failure.reason }
       }
-      this.record(span, request, result, streamed, (performance.now() - started) / 1000)
+      this.record(span, messages, result, streamed, (performance.now() - started) / 1000)
       return isSpanContextValid(span.spanContext()) ? { ...result, spanId: span.spanContext().spanId } : result
     }, SpanKind.CLIENT)
   }
@@ -167,24 +179,39 @@ export class AnswerWriter {
     return (usage.prompt_tokens * input + usage.completion_tokens * output) / 1_000_000
   }
 
-  private async stream (request: WriteRequest): Promise<Streamed> {
+  private async stream (request: WriteRequest, messages: PromptMessage[]): Promise<Streamed> {
+    // The client retries a 429 or a 5xx by itself: a deadline that passes while it waits to retry
+    // names that status as the cause, not the deadline.
+    let lastStatus = 0
+    const client = this.options.client.withOptions({
+      fetch: async (url, init) => {
+        const response = await fetch(url, init)
+        lastStatus = response.status
+        return response
+      }
+    })
     const controller = new AbortController()
     const stop = (reason: FallbackReason) => () => { controller.abort(new Failure(reason)) }
+    const deadline = (reason: FallbackReason) => () => { stop(lastStatus === 429 ? 'rate_limited' : lastStatus >= 500 ? 'server_error' : reason)() }
     const onCancel = stop('canceled')
     if (request.signal?.aborted === true) onCancel()
     request.signal?.addEventListener('abort', onCancel, { once: true })
-    const firstToken = setTimeout(stop('first_token_timeout'), this.options.firstTokenTimeoutMs)
-    const total = setTimeout(stop('timeout'), this.options.timeoutMs)
+    const firstToken = setTimeout(deadline('first_token_timeout'), this.options.firstTokenTimeoutMs)
+    const total = setTimeout(deadline('timeout'), this.options.timeoutMs)
     const started = performance.now()
     const streamed: Streamed = { text: '', finishReasons: [] }
     try {
-      const stream = await this.options.client.chat.completions.create({
+      const call = client.chat.completions.create({
         model: this.options.model,
-        messages: groundedMessages(request.question, request.passages, request.earlierQuestion),
+        messages,
         max_tokens: this.options.maxOutputTokens,
         stream: true,
         stream_options: { include_usage: true }
       }, { signal: controller.signal })
+      // The client sleeps out a Retry-After without watching the signal: a deadline or a caller
+      // that left must not wait for it. What the call does once given up is of no interest.
+      call.catch(() => {})
+      const stream = await Promise.race([call, abortion(controller.signal)])
       for await (const chunk of stream) {
         streamed.timeToFirstChunkMs ??= performance.now() - started
         streamed.responseModel ??= chunk.model
@@ -212,7 +239,7 @@ export class AnswerWriter {
     }
   }
 
-  private record (span: Span, request: WriteRequest, result: WriteResult, streamed: Streamed | undefined, seconds: number): void {
+  private record (span: Span, messages: PromptMessage[], result: WriteResult, streamed: Streamed | undefined, seconds: number): void {
     const { instruments, captureContent } = this.options
     const common = { ...this.common, ...(streamed?.responseModel === undefined ? {} : { [GenAi.responseModel]: streamed.responseModel }) }
     if (streamed?.responseModel !== undefined) span.setAttribute(GenAi.responseModel, streamed.responseModel)
@@ -230,10 +257,15 @@ export class AnswerWriter {
       this.options.spend?.add(result.usage.costUsd)
     }
     if (captureContent !== undefined) {
-      span.setAttribute(GenAi.inputMessages, captureContent(JSON.stringify(groundedMessages(request.question, request.passages, request.earlierQuestion))))
-      if (streamed !== undefined) span.setAttribute(GenAi.outputMessages, captureContent(JSON.stringify([{ role: 'assistant', content: streamed.text }])))
+      // In the conventions' JSON schemas: the system prompt (with the passages) apart from the messages.
+      const parts = (text: string) => [{ type: 'text', content: captureContent(text) }]
+      span.setAttribute(GenAi.systemInstructions, JSON.stringify(messages.filter(m => m.role === 'system').flatMap(m => parts(m.content))))
+      span.setAttribute(GenAi.inputMessages, JSON.stringify(messages.filter(m => m.role !== 'system').map(m => ({ role: m.role, parts: parts(m.content) }))))
+      if (streamed !== undefined) span.setAttribute(GenAi.outputMessages, JSON.stringify([{ role: 'assistant', parts: parts(streamed.text), finish_reason: streamed.finishReasons[0] ?? 'error' }]))
     }
-    this.callSeconds.record(seconds)
+    this.asked.record()
+    const called = result.ok || !NOT_CALLED.has(result.reason)
+    if (called) this.callSeconds.record(seconds)
     const logger = log('llm', 'write')
     const fields = { model: this.options.model, prompt: PROMPT_LABEL, ms: Math.round(seconds * 1000), first_chunk_ms: result.timeToFirstChunkMs === undefined ? undefined : Math.round(result.timeToFirstChunkMs), input_tokens: result.usage?.inputTokens, output_tokens: result.usage?.outputTokens, cost_usd: result.usage?.costUsd }
     if (result.ok) {
@@ -243,11 +275,18 @@ export class AnswerWriter {
     }
     span.setAttribute('error.type', result.reason)
     span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason })
-    instruments?.genAiOperationDuration.record(seconds, { ...common, 'error.type': result.reason })
+    if (called) instruments?.genAiOperationDuration.record(seconds, { ...common, 'error.type': result.reason })
     instruments?.llmFallbacks.add(1, { reason: result.reason })
-    this.fallbackWindow.record()
+    if (!NOT_DEGRADED.has(result.reason)) this.fellBack.record()
     logger.warn({ ...fields, reason: result.reason }, 'llm.fallback')
   }
+}
+
+/** Rejects with the signal's reason when it aborts. */
+async function abortion (signal: AbortSignal): Promise<never> {
+  return await new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
+  })
 }
 
 function reasonOf (error: unknown): FallbackReason {

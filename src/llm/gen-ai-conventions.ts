@@ -1,12 +1,14 @@
-// The OpenTelemetry GenAI semantic conventions Parley follows, pinned: these names are in
-// development and may change in any release, so they are copied here (as OpenTelemetry's JS
-// packages advise for incubating names) from @opentelemetry/semantic-conventions 1.45.0's
-// `incubating` entry, the package test/src/llm checks them against. Moving to a newer version of the
-// conventions is a change to this file, its test and the dashboards and alerts that read the metrics.
-export const GEN_AI_CONVENTIONS_SOURCE = '@opentelemetry/semantic-conventions@1.45.0/incubating'
-
+// The OpenTelemetry GenAI semantic conventions Parley follows, pinned to their v1.41.0 text: these
+// names are in development and may change in any release. They are copied here (as OpenTelemetry's
+// JS packages advise for incubating names) from @opentelemetry/semantic-conventions 1.45.0's
+// `incubating` entry, which test/src/llm checks them against. That package froze its GenAI names at
+// the conventions' v1.41.0 and marks them deprecated, as they moved to the semantic-conventions-genai
+// repository, whose later releases rename some (retrieval's top_k among them): moving to one of those
+// is a change to this file, its test and the dashboards and alerts that read the metrics.
 export const GenAi = {
   operationName: 'gen_ai.operation.name',
+  dataSourceId: 'gen_ai.data_source.id',
+  requestTopK: 'gen_ai.request.top_k',
   providerName: 'gen_ai.provider.name',
   requestModel: 'gen_ai.request.model',
   requestMaxTokens: 'gen_ai.request.max_tokens',
@@ -19,6 +21,7 @@ export const GenAi = {
   usageOutputTokens: 'gen_ai.usage.output_tokens',
   conversationId: 'gen_ai.conversation.id',
   tokenType: 'gen_ai.token.type',
+  systemInstructions: 'gen_ai.system_instructions',
   inputMessages: 'gen_ai.input.messages',
   outputMessages: 'gen_ai.output.messages',
   evaluationName: 'gen_ai.evaluation.name',

@@ -92,14 +92,14 @@ export class SessionManager {
    * its session ids must not lock its user out. At MAX_ACTIVE_SESSIONS a long-idle session makes
    * room, else the new one is refused (replaceLongestIdle).
    */
-  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction): Promise<Session> {
+  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction, id: string = randomUUID()): Promise<Session> {
     const now = this.now()
     // Serialises cap checks across instances; held only until the caller's transaction ends.
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))")
     const full = await this.serviceFull(tx, now)
     const { rows } = await tx.query<SessionRow>(
       `INSERT INTO sessions (id, user_id, created_at, last_activity_at) VALUES ($1, $2, $3, $3)
-       RETURNING *`, [randomUUID(), userId, now])
+       RETURNING *`, [id, userId, now])
     const session = this.toSession(rows[0]!)
     // The user's own oldest goes first; only if that made no room does a stranger's idle one go.
     const replaced = userId === null ? 0 : await this.replaceLeastRecentlyUsed(tx, now, session, audit)

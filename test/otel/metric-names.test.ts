@@ -70,7 +70,7 @@ function checkServed (t: Test, what: string, names: Iterable<string>, served: Ma
 }
 
 // Turns that touch the request, latency, search, statement and session metrics (a /reset ends a
-// session), feedback, and the language model's (the scripted one of test/scripted-model.ts: no
+// session), feedback, and the language model's (the scripted one of bench/scripted-model.ts: no
 // real model can run here), which the LLMDegraded and LLMBudgetNearlySpent rules read.
 async function workload (t: Test, chat: (body: Record<string, string>) => Promise<{ status: number, body: { session_id: string } }>): Promise<void> {
   const first = await chat({ message: 'how do I view traces?' })

@@ -1,7 +1,7 @@
 // Chat turns with a language model configured, through the app: the model writes what the
 // knowledge base knows, nothing is asked of it for what it does not know, and a model that fails
 // leaves the turn answered from the passage, marked, never an error. The model is the scripted
-// one of test/scripted-model.ts (no real model can run here).
+// one of bench/scripted-model.ts (no real model can run here).
 import t from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { buildTestApp, openTestPGlite, waitFor } from '../helper.js'
@@ -104,4 +104,17 @@ t.test('a follow-up is asked of the model with the question it leans on', async 
   t.match(followUp, { kind: 'answer', sources: [{ doc_id: 'refunds' }], generation: { by: 'model', prompt: 'grounded-answer@2' } })
   t.equal(model.requests[0]!.body.messages[1]!.content, 'How do I get a refund?', 'a first question is asked as it is')
   t.equal(model.requests[1]!.body.messages[1]!.content, 'Earlier question: How do I get a refund?\nFollow-up question: and what is the default?', 'a follow-up with the question before it')
+})
+
+t.test('while the model writes one answer, other users are answered: the turn holds no admission slot meanwhile', async t => {
+  const model = await startScriptedModel(t)
+  // The embedded database admits one turn at a time.
+  const app = await buildTestApp(t, { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_FIRST_TOKEN_TIMEOUT_MS: '5000' })
+  model.script({ kind: 'answer', text: 'Open Jaeger [1].', firstChunkDelayMs: 1500 })
+  const slow = app.inject({ ...chat, payload: { message: 'how do I view traces?' } })
+  await waitFor(() => model.requests.length === 1)
+  const others = await Promise.all(Array.from({ length: 5 }, async () => await app.inject({ ...chat, payload: { message: '/help' } })))
+  t.same(others.map(response => response.statusCode), [200, 200, 200, 200, 200], 'each answered while the model was still writing')
+  t.equal(model.requests[0]!.firstChunkAt, undefined, 'the model had not written yet')
+  t.match((await slow).json(), { kind: 'answer', generation: { by: 'model' } }, 'and the slow turn is answered too')
 })

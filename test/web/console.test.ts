@@ -90,7 +90,7 @@ t.test('the console, on the real API', async t => {
     await page.locator('.waterfall-span').first().waitFor()
     const spans = await page.locator('.waterfall-span .span-name').allTextContents()
     t.equal(spans[0], 'POST /v1/chat', 'the request\'s span first')
-    t.ok(spans.includes('chat.turn') && spans.includes('search'), `the turn's spans: ${spans.join(', ')}`)
+    t.ok(spans.includes('chat.turn') && spans.includes('retrieval knowledge-base'), `the turn's spans: ${spans.join(', ')}`)
     await page.locator('table.logs tbody tr').first().waitFor()
     const logs = await page.locator('table.logs').textContent() ?? ''
     for (const message of ['chat.message_received', 'search.performed', 'chat.reply_sent', 'request completed']) t.match(logs, message, `the log line ${message}`)

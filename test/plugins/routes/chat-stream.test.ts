@@ -1,6 +1,6 @@
 // POST /v1/chat with Accept: text/event-stream: the reply as the model writes it, then one `done`
 // event with the stored reply, or an ordinary problem response when the turn fails before any
-// text. The model is the scripted one of test/scripted-model.ts (no real model can run here).
+// text. The model is the scripted one of bench/scripted-model.ts (no real model can run here).
 import { request as httpRequest } from 'node:http'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import t from 'tap'

@@ -29,7 +29,9 @@ for (const engine of engines()) {
   t.test(`the console's API on ${engine.name}`, async t => {
     const clock = manualClock(new Date())
     const db = await engine.open(t)
-    const app = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin,${ANALYST_KEY}:analyst`, CONSOLE_SESSION_HOURS: '1', LOG_ID_SECRET: 'pseudonym-secret' }, { database: db, clock: clock.now })
+    // The turn traces are the rows the test writes: the recorder's own land on its timer, whenever
+    // the machine's load lets them (test/plugins/turn-traces.test.ts tests those).
+    const app = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin,${ANALYST_KEY}:analyst`, CONSOLE_SESSION_HOURS: '1', LOG_ID_SECRET: 'pseudonym-secret', TURN_TRACE_RETENTION_DAYS: '0' }, { database: db, clock: clock.now })
 
     await t.test('signing in sets an HttpOnly, SameSite=Strict cookie that never holds the key', async t => {
       const wrong = await app.inject({ method: 'POST', url: '/console/api/session', payload: { api_key: 'not-a-key-0123456789' } })
@@ -186,7 +188,7 @@ t.test('sign-ins are limited per address', async t => {
 })
 
 t.test('a conversation names how each reply was written: the model with its tokens and cost, or the passage and why', async t => {
-  // The scripted model of test/scripted-model.ts: no real model can run here.
+  // The scripted model of bench/scripted-model.ts: no real model can run here.
   const { startScriptedModel } = await import('../../../bench/scripted-model.js')
   const model = await startScriptedModel(t)
   model.script({ kind: 'answer', text: 'Open Jaeger [1].', usage: { prompt_tokens: 400, completion_tokens: 10 } }, { kind: 'status', status: 500 })

@@ -53,7 +53,7 @@ t.test('the API, the CLI and the weekly report agree on turns, kinds, commands, 
 })
 
 t.test('with a language model: the API, the CLI and the weekly report agree on its calls, fallbacks, tokens and cost', async t => {
-  // The scripted model of test/scripted-model.ts (no real model can run here): two answers written, one refused with a 500.
+  // The scripted model of bench/scripted-model.ts (no real model can run here): two answers written, one refused with a 500.
   const model = await startScriptedModel(t)
   model.script(
     { kind: 'answer', text: 'Open Jaeger and search by the trace id [1].', usage: { prompt_tokens: 800, completion_tokens: 20 } },

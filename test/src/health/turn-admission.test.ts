@@ -125,3 +125,29 @@ t.test('a turn whose prediction failed (the database stalled) is refused at its 
   t.equal(await running, 'answered')
   t.equal(await gate.run(async () => 'answered'), 'answered', 'a free slot runs the next turn')
 })
+
+t.test('a turn waiting on the model hands its slot on meanwhile, and takes the next free one back ahead of the line, never refused', async t => {
+  const { gate, advance } = admission(1, 50)
+  await teach(gate, advance, 30, 10)
+  const model = heldTurn()
+  const order: string[] = []
+  const writing = gate.run(async outside => {
+    order.push('searched')
+    const written = await outside(model.turn)
+    order.push('stored')
+    return written
+  })
+  await new Promise(resolve => setImmediate(resolve))
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(gate.inFlight(), 0, 'no slot held while the model writes')
+  t.equal(await gate.run(async () => { order.push('another turn'); return 'answered' }), 'answered', 'another user is answered meanwhile')
+  const held = heldTurn()
+  const occupying = gate.run(held.turn)
+  const queued = gate.run(async () => { order.push('queued turn'); return 'answered' })
+  model.release()
+  await new Promise(resolve => setTimeout(resolve, 10))
+  t.equal(gate.queued(), 2, 'back from the model, the turn waits for a slot too')
+  held.release()
+  t.same(await Promise.all([writing, occupying, queued]), ['answered', 'answered', 'answered'])
+  t.same(order, ['searched', 'another turn', 'stored', 'queued turn'], 'ahead of the turn that was in line before it came back')
+})

@@ -1,5 +1,5 @@
 // The model path against a real HTTP server speaking the Chat Completions protocol, whose model is
-// scripted (test/scripted-model.ts): for each way a model answers or fails, what the writer
+// scripted (bench/scripted-model.ts): for each way a model answers or fails, what the writer
 // returns, the `chat {model}` span and its attributes (names checked against the pinned GenAI
 // conventions), the metrics and the fallback count.
 import t, { type Test } from 'tap'
@@ -66,6 +66,9 @@ t.test('the names followed are those of the pinned conventions', async t => {
   const pinned = conventions as unknown as Record<string, string>
   for (const [constant, name] of Object.entries({
     ATTR_GEN_AI_OPERATION_NAME: GenAi.operationName,
+    ATTR_GEN_AI_DATA_SOURCE_ID: GenAi.dataSourceId,
+    ATTR_GEN_AI_REQUEST_TOP_K: GenAi.requestTopK,
+    ATTR_GEN_AI_SYSTEM_INSTRUCTIONS: GenAi.systemInstructions,
     ATTR_GEN_AI_PROVIDER_NAME: GenAi.providerName,
     ATTR_GEN_AI_REQUEST_MODEL: GenAi.requestModel,
     ATTR_GEN_AI_REQUEST_MAX_TOKENS: GenAi.requestMaxTokens,
@@ -119,7 +122,7 @@ t.test('an answer citing the passages it was given: its text, usage and cost, sp
   })
   t.type(span.attributes[GenAi.responseTimeToFirstChunk], 'number')
   t.equal(span.status.code, 0, 'not an error')
-  t.notOk(JSON.stringify(span.attributes).includes('sessions expire'), 'no prompt or answer text on the span unless asked for')
+  t.notMatch(JSON.stringify(span.attributes), /sessions expire|inactivity|traced/i, 'no question, passage or answer text on the span unless asked for')
 
   const tokens = await metricPoints(GenAiMetric.tokenUsage)
   t.match(tokens.find(point => point.attributes[GenAi.tokenType] === 'input'), { attributes: { [GenAi.requestModel]: 'scripted-model', [GenAi.providerName]: 'openai' }, value: { sum: 1000 } })
@@ -168,6 +171,17 @@ t.test('429 with Retry-After is retried after it; 500s are retried, then given u
   t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'rate_limited' })
 })
 
+t.test('a deadline that passes while the client waits out a 429 or a 5xx to retry names that status', async t => {
+  const { model, writer } = await writerFor(t, { firstTokenTimeoutMs: 300 })
+  model.script({ kind: 'status', status: 429, retryAfter: '5' }, { kind: 'status', status: 503, retryAfter: '5' })
+  const started = performance.now()
+  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'rate_limited' }, 'not first_token_timeout')
+  t.ok(performance.now() - started < 2000, 'given up at the first-token deadline, not after Retry-After')
+  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'server_error' })
+  model.script({ kind: 'answer', text: 'Late [1].', firstChunkDelayMs: 1000 })
+  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'first_token_timeout' }, 'a model that answered 200 and is slow is just slow')
+})
+
 t.test('a malformed chunk, an endpoint that is not there, a caller that goes away', async t => {
   const { model, writer } = await writerFor(t)
   model.script({ kind: 'malformed' })
@@ -184,12 +198,26 @@ t.test('a malformed chunk, an endpoint that is not there, a caller that goes awa
   t.equal(model.requests.at(-1)!.abandoned, true, 'the model call stopped with the caller')
 })
 
-t.test('the circuit breaker stops calling a model that keeps failing', async t => {
-  const { model, writer } = await writerFor(t, { maxRetries: 0, breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 3 } })
+t.test('the circuit breaker stops calling a model that keeps failing, and tries it again after its pause', async t => {
+  const { model, writer } = await writerFor(t, { maxRetries: 0, breaker: { errorThresholdPercentage: 50, resetTimeoutMs: 300, volumeThreshold: 3 } })
   model.script(...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status: 500 })))
   for (let i = 0; i < 3; i++) t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'server_error' })
   t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'circuit_open' })
   t.equal(model.requests.length, 3, 'the open breaker made no call')
+  t.same(writer.measure('llm_call_p95_seconds', 60_000).samples, 3, 'a call not made is not timed')
+  t.same(writer.measure('llm_fallback_ratio', 60_000), { value: 1, samples: 4 }, 'but it fell back, as users see')
+  await new Promise(resolve => setTimeout(resolve, 350))
+  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: true }, 'after LLM_BREAKER_RESET_SECONDS one call goes through, and answers')
+  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: true }, 'which closed the breaker')
+  t.equal(model.requests.length, 5)
+})
+
+t.test('a caller that goes away is no fault of the model: it does not count towards LLMDegraded', async t => {
+  const { model, writer } = await writerFor(t)
+  model.script({ kind: 'stall', text: 'Sessions' })
+  const caller = new AbortController()
+  t.match(await writer.write({ question: 'q', passages: PASSAGES, signal: caller.signal, onText: () => { caller.abort() } }), { ok: false, reason: 'canceled' })
+  t.same(writer.measure('llm_fallback_ratio', 60_000), { value: 0, samples: 1 })
 })
 
 t.test('opted in, the prompt and the answer are on the span, scrubbed', async t => {
@@ -197,7 +225,10 @@ t.test('opted in, the prompt and the answer are on the span, scrubbed', async t 
   model.script({ kind: 'answer', text: 'Write to help@example.com [1].' })
   await writer.write({ question: 'my address is jane.doe@example.com, when do sessions expire?', passages: PASSAGES })
   const attributes = lastSpan().attributes
-  t.match(attributes[GenAi.inputMessages], /\[EMAIL\], when do sessions expire/)
-  t.match(attributes[GenAi.outputMessages], /Write to \[EMAIL\]/)
+  // The conventions' JSON schemas: instructions apart, messages of parts, the output's finish reason.
+  const instructions = JSON.parse(attributes[GenAi.systemInstructions] as string)
+  t.match(instructions, [{ type: 'text', content: /^You are a support assistant[\s\S]*\[1\] Sessions\nSessions expire after 30 minutes/ }])
+  t.same(JSON.parse(attributes[GenAi.inputMessages] as string), [{ role: 'user', parts: [{ type: 'text', content: 'my address is [EMAIL], when do sessions expire?' }] }])
+  t.same(JSON.parse(attributes[GenAi.outputMessages] as string), [{ role: 'assistant', parts: [{ type: 'text', content: 'Write to [EMAIL] [1].' }], finish_reason: 'stop' }])
   t.notMatch(JSON.stringify(attributes), /example\.com/)
 })

@@ -1,7 +1,7 @@
 // A rating of an answer the model wrote is a gen_ai.evaluation.result event on that answer's
 // trace, under its model call's span; a rating of a passage (no model, or a fallback) is not. The
 // spans are read from an in-memory exporter (no collector here); the model is the scripted one of
-// test/scripted-model.ts.
+// bench/scripted-model.ts.
 import t from 'tap'
 import { context, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'

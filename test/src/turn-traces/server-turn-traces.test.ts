@@ -52,7 +52,7 @@ t.test('a chat turn\'s row: its spans under the caller\'s traceparent, its log l
   const turn = named('chat.turn')
   t.equal(turn?.parent_span_id, root?.span_id, 'the turn is a child of the server span')
   t.match(turn?.attributes, { 'session.id': sessionId, 'parley.turn': 1, 'parley.reply.kind': 'answer' })
-  t.equal(named('search')?.parent_span_id, turn?.span_id, 'the search is a step of the turn')
+  t.equal(named('retrieval knowledge-base')?.parent_span_id, turn?.span_id, 'the search is a step of the turn')
   const statements = spans.filter(span => span.attributes['db.system.name'] === 'postgresql')
   t.ok(statements.length >= 2, `the turn's SQL statements are spans (${statements.map(span => span.name).join(', ')})`)
   const byId = new Map(spans.map(span => [span.span_id, span]))
