@@ -6,7 +6,7 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export type Step =
-  | { kind: 'answer', text: string, firstChunkDelayMs?: number, usage?: { prompt_tokens: number, completion_tokens: number }, /** Between the first chunk and the rest, as a model spaces its tokens; none: all at once. */ restAfterMs?: number }
+  | { kind: 'answer', text: string, firstChunkDelayMs?: number, usage?: { prompt_tokens: number, completion_tokens: number }, /** Between the first chunk and the rest, as a model spaces its tokens; none: all at once. */ restAfterMs?: number, /** stop unless given: length is an answer cut at max_tokens. */ finishReason?: string }
   | { kind: 'status', status: number, retryAfter?: string }
   /** Some text, then nothing more, ever. */
   | { kind: 'stall', text: string }
@@ -77,7 +77,7 @@ function play (step: Step, response: ServerResponse, received: ReceivedRequest):
   const rest = (): void => {
     if (response.destroyed) return
     for (const word of step.text.split(/(?<= )/).slice(1)) response.write(chunk({ content: word }))
-    response.write(chunk({}, 'stop'))
+    response.write(chunk({}, step.finishReason ?? 'stop'))
     const usage = step.usage ?? { prompt_tokens: 120, completion_tokens: 14 }
     response.write(`data: ${JSON.stringify({ id: 'chatcmpl-scripted', object: 'chat.completion.chunk', created: 0, model: `${model}-2026`, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`)
     response.end('data: [DONE]\n\n')

@@ -10,6 +10,7 @@ import type { Instruments } from '../../otel/metrics.js'
 import CircuitBreaker from 'opossum'
 import OpenAI from 'openai'
 import { log } from '../logging/log-context.js'
+import { scrub } from '../logging/scrubber.js'
 import { SlidingHistogram } from '../health/sliding-window.js'
 import type { DailySpend } from './daily-spend.js'
 import type { MeasureReading } from '../alerts/alert-evaluator.js'
@@ -17,7 +18,7 @@ import { inSpan } from '../../otel/spans.js'
 import { GenAi } from './gen-ai-conventions.js'
 import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage, type PromptMessage } from './grounded-prompt.js'
 
-export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const
+export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'truncated', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const
 export type FallbackReason = typeof FALLBACK_REASONS[number]
 // No call reached the model: nothing to time.
 const NOT_CALLED: ReadonlySet<FallbackReason> = new Set(['circuit_open', 'budget_exhausted'])
@@ -75,8 +76,11 @@ export type WriteResult =
 
 interface Streamed { text: string, usage?: OpenAI.CompletionUsage, responseModel?: string, responseId?: string, finishReasons: string[], timeToFirstChunkMs?: number }
 
+/** What the endpoint said of a failed call, for the operator: its status and error, never the model's text. */
+interface FailureDetail { status?: number, error?: string }
+
 class Failure extends Error {
-  constructor (readonly reason: FallbackReason, readonly streamed?: Streamed) { super(reason) }
+  constructor (readonly reason: FallbackReason, readonly streamed?: Streamed, readonly detail: FailureDetail = {}) { super(reason) }
 }
 
 export class AnswerWriter {
@@ -143,21 +147,26 @@ export class AnswerWriter {
       const started = performance.now()
       const messages = groundedMessages(request.question, request.passages, request.earlierQuestion)
       let streamed: Streamed | undefined
+      let detail: FailureDetail = {}
       let result: WriteResult
       try {
         if (this.options.spend?.exhausted() === true) throw new Failure('budget_exhausted')
         streamed = await this.breaker.fire(request, messages)
         const generation = this.generation(streamed)
         const checked = checkCitations(streamed.text, request.passages.length)
+        // An answer cut off at LLM_MAX_OUTPUT_TOKENS stops mid-sentence: the passage is better.
         result = streamed.text.trim() === ''
           ? { ...generation, ok: false, reason: 'empty' }
-          : checked.ok ? { ...generation, ok: true, text: streamed.text.trim(), cited: checked.cited } : { ...generation, ok: false, reason: checked.reason }
+          : streamed.finishReasons.includes('length')
+            ? { ...generation, ok: false, reason: 'truncated' }
+            : checked.ok ? { ...generation, ok: true, text: streamed.text.trim(), cited: checked.cited } : { ...generation, ok: false, reason: checked.reason }
       } catch (error) {
         const failure = error instanceof Failure ? error : new Failure(CircuitBreaker.isOurError(error as Error) ? 'circuit_open' : 'malformed')
         streamed = failure.streamed
+        detail = failure.detail
         result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.generation(streamed)), ok: false, reason: failure.reason }
       }
-      this.record(span, messages, result, streamed, (performance.now() - started) / 1000)
+      this.record(span, messages, result, streamed, detail, (performance.now() - started) / 1000)
       return isSpanContextValid(span.spanContext()) ? { ...result, spanId: span.spanContext().spanId } : result
     }, SpanKind.CLIENT)
   }
@@ -231,7 +240,7 @@ export class AnswerWriter {
       return streamed
     } catch (error) {
       const reason = controller.signal.reason instanceof Failure ? controller.signal.reason.reason : reasonOf(error)
-      throw new Failure(reason, streamed.timeToFirstChunkMs === undefined ? undefined : streamed)
+      throw new Failure(reason, streamed.timeToFirstChunkMs === undefined ? undefined : streamed, detailOf(error, lastStatus))
     } finally {
       clearTimeout(firstToken)
       clearTimeout(total)
@@ -239,7 +248,7 @@ export class AnswerWriter {
     }
   }
 
-  private record (span: Span, messages: PromptMessage[], result: WriteResult, streamed: Streamed | undefined, seconds: number): void {
+  private record (span: Span, messages: PromptMessage[], result: WriteResult, streamed: Streamed | undefined, detail: FailureDetail, seconds: number): void {
     const { instruments, captureContent } = this.options
     const common = { ...this.common, ...(streamed?.responseModel === undefined ? {} : { [GenAi.responseModel]: streamed.responseModel }) }
     if (streamed?.responseModel !== undefined) span.setAttribute(GenAi.responseModel, streamed.responseModel)
@@ -278,8 +287,23 @@ export class AnswerWriter {
     if (called) instruments?.genAiOperationDuration.record(seconds, { ...common, 'error.type': result.reason })
     instruments?.llmFallbacks.add(1, { reason: result.reason })
     if (!NOT_DEGRADED.has(result.reason)) this.fellBack.record()
-    logger.warn({ ...fields, reason: result.reason }, 'llm.fallback')
+    logger.warn({ ...fields, reason: result.reason, ...detail }, 'llm.fallback')
   }
+}
+
+/**
+ * The status and error of a failed call, so that a wrong LLM_BASE_URL (404), key (401) or model
+ * name says so in the llm.fallback line. Only the endpoint's own error message, scrubbed and cut
+ * short: a chunk that failed to parse holds the model's text, and its error quotes it.
+ */
+function detailOf (error: unknown, lastStatus: number): FailureDetail {
+  if (error instanceof OpenAI.APIError && typeof error.status === 'number') return { status: error.status, error: scrub(error.message).slice(0, 200) }
+  if (error instanceof OpenAI.APIConnectionError) {
+    const code = error.cause as { code?: unknown, cause?: { code?: unknown } } | undefined
+    const named = code?.code ?? code?.cause?.code
+    return { error: typeof named === 'string' ? named : error.message }
+  }
+  return lastStatus === 0 ? {} : { status: lastStatus }
 }
 
 /** Rejects with the signal's reason when it aborts. */

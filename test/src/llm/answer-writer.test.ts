@@ -232,3 +232,10 @@ t.test('opted in, the prompt and the answer are on the span, scrubbed', async t 
   t.same(JSON.parse(attributes[GenAi.outputMessages] as string), [{ role: 'assistant', parts: [{ type: 'text', content: 'Write to [EMAIL] [1].' }], finish_reason: 'stop' }])
   t.notMatch(JSON.stringify(attributes), /example\.com/)
 })
+
+t.test('an answer cut off at the token limit is not used', async t => {
+  const { model, writer } = await writerFor(t)
+  model.script({ kind: 'answer', text: 'Sessions expire after [1] thirty', finishReason: 'length' })
+  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'truncated', usage: { inputTokens: 120 } })
+  t.match(lastSpan().attributes, { [GenAi.responseFinishReasons]: ['length'], 'error.type': 'truncated' })
+})
