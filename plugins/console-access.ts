@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { parseApiKeys } from '../src/config.js'
-import { ConsoleSessions } from '../src/console/console-session.js'
+import { ConsoleSessions, signedOut } from '../src/console/console-session.js'
 import { sendProblem } from '../src/http/problem.js'
 
 export const CONSOLE_COOKIE = 'parley_console'
@@ -37,11 +37,11 @@ export default fp(async function consoleAccessPlugin (app) {
     const token = request.cookies[CONSOLE_COOKIE]
     if (request.headers.authorization !== undefined || token === undefined) return await byKey.call(app, request, reply)
     const signIn = sessions.verify(token, app.clock())
-    if (signIn === undefined) return await app.denyAccess(request, reply, 401, 'The console sign-in has expired or its key is no longer accepted: sign in again.', 'console-cookie')
+    if (signIn === undefined || await signedOut(app.db, token)) return await app.denyAccess(request, reply, 401, 'The console sign-in has expired, was signed out, or its key is no longer accepted: sign in again.', 'console-cookie')
     if (request.headers[CONSOLE_REQUEST_HEADER] !== CONSOLE_REQUEST_VALUE) {
       return sendProblem(request, reply, 403, 'forbidden', `A request signed in by cookie must send the header X-Requested-With: ${CONSOLE_REQUEST_VALUE} (requests forged by other sites cannot).`)
     }
     request.principal = { keyId: signIn.keyId, role: signIn.role }
     request.consoleExpiresAt = signIn.expiresAt
   })
-}, { name: 'console-access', dependencies: ['config', 'auth', 'error-handler'] })
+}, { name: 'console-access', dependencies: ['config', 'auth', 'error-handler', 'database'] })

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { packageInfo } from '../../src/project.js'
-import { conversation, searchTurns, turnTrace, userIdsOf, type Viewer } from '../../src/console/console-queries.js'
+import { conversation, fillSearchText, searchTurns, turnTrace, userIdsOf, type Viewer } from '../../src/console/console-queries.js'
 import { overview } from '../../src/console/console-overview.js'
 import {
   ConsoleSessionSchema, ConversationSchema, ConversationsPage, ConversationsQuery, OverviewQuery, OverviewSchema, SignInBody, TraceParams, TurnTraceView,
@@ -15,6 +15,7 @@ import { LimitExceededError, NotFoundError } from '../../src/errors.js'
 import { SessionId, withProblems } from '../../src/http/schemas.js'
 import { scrub } from '../../src/logging/scrubber.js'
 import { CONSOLE_COOKIE } from '../console-access.js'
+import { signOut } from '../../src/console/console-session.js'
 
 const SIGN_INS_PER_MINUTE = 10
 
@@ -25,8 +26,15 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const common = { tags: ['console'], security: [{ apiKey: [] }] }
 
   const viewer = (request: FastifyRequest): Viewer => request.principal?.role === 'admin'
-    ? { text: text => text, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null, id: userId }) }
-    : { text: scrub, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null }) }
+    ? { text: text => text, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null, id: userId }), scrubbed: false }
+    : { text: scrub, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null }), scrubbed: true }
+
+  // Messages stored before search_text existed get it, off the start-up path.
+  app.addHook('onReady', async () => {
+    fillSearchText(app.db, scrub).then(
+      filled => { if (filled > 0) app.log.info({ module: 'console', filled }, 'console.search_text_filled') },
+      (error: unknown) => { app.log.warn({ module: 'console', err: error }, 'console.search_text_unfilled') })
+  })
 
   const sessionView = (request: FastifyRequest): ConsoleSession => ({
     role: request.principal!.role,
@@ -65,11 +73,19 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     schema: { ...common, summary: 'Who is signed in, what they see of users, and where traces and logs link to', response: withProblems({ 200: ConsoleSessionSchema }, 401, 403) }
   }, async request => sessionView(request))
 
-  // Signing out forgets the cookie in this browser. The cookie itself cannot be revoked (no state
-  // is kept); it expires after CONSOLE_SESSION_HOURS, or at once when its key leaves API_KEYS.
+  // Signing out ends the sign-in on every instance (a copy of the cookie is refused from then on)
+  // and has the browser forget it. Without a valid cookie there is nothing to end.
   app.delete('/console/api/session', {
-    schema: { tags: common.tags, summary: 'Sign out: the browser forgets its sign-in cookie', response: withProblems({ 204: Type.Null() }) }
-  }, async (_request, reply) => {
+    config: { usesDatabase: true },
+    schema: { tags: common.tags, summary: 'Sign out: the sign-in cookie is refused from now on, and the browser forgets it', response: withProblems({ 204: Type.Null() }) }
+  }, async (request, reply) => {
+    const token = request.cookies[CONSOLE_COOKIE]
+    const signIn = token === undefined ? undefined : app.consoleSessions.verify(token, app.clock())
+    if (token !== undefined && signIn !== undefined) {
+      await signOut(app.db, token, signIn, app.clock())
+      request.principal = { keyId: signIn.keyId, role: signIn.role }
+      await app.auditTrail.record({ actor: request.actor, action: 'console.sign_out', result: 'success', details: { role: signIn.role } })
+    }
     reply.clearCookie(CONSOLE_COOKIE, { path: cookiePath })
     return await reply.code(204).send(null)
   })
@@ -80,7 +96,8 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     schema: { ...common, summary: 'Turns by their words (full-text), time, user pseudonym, reply kind, feedback, errors and latency; newest first', querystring: ConversationsQuery, response: withProblems({ 200: ConversationsPage }, 401, 403) }
   }, async request => {
     const { q, from, to, user, kind, feedback, errors, min_latency_ms: minLatencyMs, limit, before } = request.query
-    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId))
+    const seen = viewer(request)
+    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId), seen)
     return await searchTurns(app.db, {
       q,
       from: from === undefined ? undefined : new Date(from),
@@ -91,8 +108,8 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
       errors,
       minLatencyMs,
       limit: limit ?? 25,
-      beforeUs: before
-    }, viewer(request))
+      before
+    }, seen)
   })
 
   app.get('/console/api/conversations/:session_id', {
@@ -115,6 +132,8 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const traceId = request.params.trace_id
     const trace = await turnTrace(app.db, traceId, viewer(request))
     if (trace === undefined) throw new NotFoundError('trace', traceId, `No trace was kept for ${traceId}: turns older than TURN_TRACE_RETENTION_DAYS, or dropped under load, have none.`)
+    // Its log lines hold the user's words: opening it is opening the transcript.
+    await app.auditTrail.record({ actor: request.actor, action: 'trace.viewed', target: traceId, result: 'success', details: { role: request.principal!.role, via: 'console', session_id: trace.session_id } })
     const logQuery = `{service_name="${serviceName}"} | trace_id="${traceId}"`
     const explore = { datasource: 'loki', queries: [{ refId: 'A', expr: logQuery }], range: { from: 'now-7d', to: 'now' } }
     return {

@@ -11,6 +11,8 @@ import type { TurnTrace } from '../turn-traces/turn-trace.js'
 export interface Viewer {
   text: (text: string) => string
   user: (userId: string | null) => { pseudonym: string | null, id?: string | null }
+  /** Sees words scrubbed, and so finds turns only by what the scrubber left (and users only by pseudonym). */
+  scrubbed: boolean
 }
 
 export interface TurnFilter {
@@ -24,8 +26,8 @@ export interface TurnFilter {
   errors?: boolean
   minLatencyMs?: number
   limit: number
-  /** Microseconds since the epoch: only turns before it (the previous page's next_before). */
-  beforeUs?: string
+  /** Only turns after it in the list (the previous page's next_before): microseconds since the epoch and the row's key. */
+  before?: string
 }
 
 interface TurnRowData {
@@ -33,6 +35,7 @@ interface TurnRowData {
   turn: number | null
   at: Date
   at_us: string
+  key: string
   user_id: string | null
   message: string
   reply: string | null
@@ -60,14 +63,17 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
   if (filter.kind !== undefined) stored.push(`b.kind = ${param(filter.kind)}`)
   if (filter.feedbackDown === true) stored.push("f.rating = 'down'")
   if (filter.q !== undefined) {
-    const p = param(filter.q)
-    stored.push(`(to_tsvector('english', u.content) @@ websearch_to_tsquery('english', ${p}) OR to_tsvector('english', b.content) @@ websearch_to_tsquery('english', ${p}))`)
+    // The turns either of whose messages has the words, found through the column's full-text index.
+    const words = viewer.scrubbed ? 'search_text' : 'content'
+    stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE to_tsvector('english', m.${words}) @@ websearch_to_tsquery('english', ${param(filter.q)}))`)
   }
   const withFailed = filter.q === undefined && filter.kind === undefined && filter.feedbackDown !== true
-  const before = filter.beforeUs === undefined ? '' : `WHERE at_us::bigint < ${param(filter.beforeUs)}::bigint`
+  // Turns of the same microsecond are ordered by their key, so that a page boundary between them loses none.
+  const [beforeUs, beforeKey] = filter.before?.split('_') ?? []
+  const before = beforeUs === undefined ? '' : `WHERE (at_us::bigint, key) < (${param(beforeUs)}::bigint, ${param(beforeKey ?? '')}::text)`
   const { rows } = await db.query<TurnRowData>(`
     SELECT * FROM (
-      SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, (extract(epoch FROM b.created_at) * 1000000)::bigint::text AS at_us,
+      SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, (extract(epoch FROM b.created_at) * 1000000)::bigint::text AS at_us, 'm' || lpad(b.id::text, 19, '0') AS key,
         s.user_id, u.content AS message, b.content AS reply, b.kind, coalesce(t.duration_ms, b.latency_ms) AS latency_ms, f.rating AS feedback,
         (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error, coalesce(b.trace_id, t.trace_id) AS trace_id
       FROM messages b
@@ -78,13 +84,13 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
       WHERE ${stored.join(' AND ')}
       ${withFailed
         ? `UNION ALL
-      SELECT t.session_id::text, NULL, t.started_at, (extract(epoch FROM t.started_at) * 1000000)::bigint::text,
+      SELECT t.session_id::text, NULL, t.started_at, (extract(epoch FROM t.started_at) * 1000000)::bigint::text, 't' || t.trace_id,
         s.user_id, ${FAILED_TURN_MESSAGE}, NULL, NULL, t.duration_ms, NULL, true, t.trace_id
       FROM turn_traces t LEFT JOIN sessions s ON s.id = t.session_id
       WHERE ${failed.join(' AND ')}`
         : ''}
     ) found ${before}
-    ORDER BY at_us::bigint DESC LIMIT ${param(filter.limit + 1)}`, params)
+    ORDER BY at_us::bigint DESC, key DESC LIMIT ${param(filter.limit + 1)}`, params)
   const more = rows.length > filter.limit
   const page = rows.slice(0, filter.limit)
   return {
@@ -101,14 +107,33 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
       error: row.error,
       trace_id: row.trace_id
     })),
-    next_before: more ? page[page.length - 1]!.at_us : null
+    next_before: more ? `${page[page.length - 1]!.at_us}_${page[page.length - 1]!.key}` : null
   }
 }
 
-/** The user ids a pseudonym may stand for: those whose pseudonym it is (pseudonyms are keyed hashes, so they are computed, not looked up). */
-export async function userIdsOf (db: Queryable, pseudonym: string, pseudonymOf: (userId: string) => string | undefined): Promise<string[]> {
+/**
+ * The user ids a user filter stands for: those whose pseudonym it is (pseudonyms are keyed hashes,
+ * so they are computed, not looked up) and, for a viewer who sees ids, the id itself. A viewer
+ * shown pseudonyms only cannot find a user by a guessed id (an e-mail address, say).
+ */
+export async function userIdsOf (db: Queryable, user: string, pseudonymOf: (userId: string) => string | undefined, viewer: Viewer): Promise<string[]> {
   const { rows } = await db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM sessions WHERE user_id IS NOT NULL')
-  return rows.map(row => row.user_id).filter(userId => userId === pseudonym || pseudonymOf(userId) === pseudonym)
+  return rows.map(row => row.user_id).filter(userId => (!viewer.scrubbed && userId === user) || pseudonymOf(userId) === user)
+}
+
+/**
+ * Fills in search_text, the scrubbed words an analyst's search looks in, for messages stored before
+ * it existed, a batch at a time; new messages are stored with it. Returns how many it filled.
+ */
+export async function fillSearchText (db: Queryable, scrub: (text: string) => string, batch = 500): Promise<number> {
+  let filled = 0
+  for (;;) {
+    const { rows } = await db.query<{ id: string, content: string }>('SELECT id::text AS id, content FROM messages WHERE search_text IS NULL LIMIT $1', [batch])
+    if (rows.length === 0) return filled
+    await db.query('UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text) WHERE messages.id = v.id',
+      [rows.map(row => row.id), rows.map(row => scrub(row.content))])
+    filled += rows.length
+  }
 }
 
 interface ConversationTurnData {

@@ -33,13 +33,13 @@ export const ConversationsQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Words in the user\'s message or the reply (PostgreSQL full-text search, English stemming)' })),
   from: Type.Optional(Type.String({ format: 'date-time' })),
   to: Type.Optional(Type.String({ format: 'date-time' })),
-  user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A user\'s pseudonym as the logs and the console show it' })),
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A user\'s pseudonym as the logs and the console show it, or (admin only) their id' })),
   kind: Type.Optional(ReplyKindSchema),
   feedback: Type.Optional(Type.Literal('down')),
   errors: Type.Optional(Type.Boolean({ description: 'Only turns that failed (5xx) or were answered command_error' })),
   min_latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
-  before: Type.Optional(Type.String({ pattern: '^\\d{1,19}$', description: 'The next_before of the previous page' }))
+  before: Type.Optional(Type.String({ pattern: '^\\d{1,19}(_[mt][0-9a-zA-Z-]{1,64})?$', description: 'The next_before of the previous page' }))
 }, { additionalProperties: false })
 export type ConversationsQueryType = Static<typeof ConversationsQuery>
 

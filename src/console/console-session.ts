@@ -1,9 +1,11 @@
-// The console's sign-in, without server-side state: the cookie holds the key's id, an expiry and
-// an HMAC of both keyed by the API key itself. Any instance that knows the keys (API_KEYS) can
-// check it, so it works behind a load balancer; removing a key from API_KEYS ends its sessions at
-// once; the key never leaves the sign-in request (not in a URL, a log line or browser storage).
-import { createHmac, timingSafeEqual } from 'node:crypto'
+// The console's sign-in: the cookie holds the key's id, an expiry and an HMAC of both keyed by the
+// API key itself. Any instance that knows the keys (API_KEYS) can check it, so it works behind a
+// load balancer; removing a key from API_KEYS ends its sign-ins at once; the key never leaves the
+// sign-in request (not in a URL, a log line or browser storage). Signing out records the cookie's
+// hash in the database until it would have expired, so a copy of it taken before is refused too.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { keyId, type ApiKey, type Role } from '../config.js'
+import type { Queryable } from '../db/database.js'
 
 export interface ConsoleSignIn {
   keyId: string
@@ -48,4 +50,17 @@ export class ConsoleSessions {
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return undefined
     return { keyId: id, role: key.role, expiresAt: new Date(expires) }
   }
+}
+
+const tokenHash = (token: string): string => createHash('sha256').update(token).digest('base64url')
+
+/** Ends a sign-in on every instance (forgetting sign-ins that have expired anyway). */
+export async function signOut (db: Queryable, token: string, signIn: ConsoleSignIn, now: Date): Promise<void> {
+  await db.query('DELETE FROM console_sign_outs WHERE expires_at <= $1', [now])
+  await db.query('INSERT INTO console_sign_outs (token_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tokenHash(token), signIn.expiresAt])
+}
+
+export async function signedOut (db: Queryable, token: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM console_sign_outs WHERE token_hash = $1', [tokenHash(token)])
+  return rows.length > 0
 }

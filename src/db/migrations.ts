@@ -135,6 +135,21 @@ export const migrations: readonly Migration[] = [
     version: 5,
     name: 'how an answer was written: by the language model or from the passage, with its tokens and cost',
     sql: 'ALTER TABLE messages ADD COLUMN generation jsonb;'
+  },
+  {
+    version: 6,
+    name: 'the console: words searchable as an analyst sees them, and sign-ins ended by signing out',
+    // search_text is the message as the scrubber leaves it, so that an analyst's search cannot find
+    // what an analyst is not shown (an address, a card number); rows from before are filled in by
+    // the app (fillSearchText), since the scrubber is code, not SQL.
+    sql: `
+      ALTER TABLE messages ADD COLUMN search_text text;
+      CREATE INDEX messages_scrubbed_text_search ON messages USING gin (to_tsvector('english', search_text));
+      CREATE TABLE console_sign_outs (
+        token_hash text PRIMARY KEY,
+        expires_at timestamptz NOT NULL
+      );
+    `
   }
 ]
 

@@ -38,7 +38,7 @@ export function userLabel (user: TurnRow['user']): string {
   return user.id ?? user.pseudonym ?? '—'
 }
 
-export function ConversationsView ({ route, unauthorized }: { route: Route, unauthorized: OnUnauthorized }) {
+export function ConversationsView ({ route, unauthorized, seesIds }: { route: Route, unauthorized: OnUnauthorized, seesIds: boolean }) {
   const filters: Filters = Object.fromEntries(FILTERS.map(name => [name, route.params.get(name) ?? undefined]))
   const key = route.params.toString()
   // The rows remember the filters they were fetched for: an answer that arrives after the
@@ -102,8 +102,8 @@ export function ConversationsView ({ route, unauthorized }: { route: Route, unau
               <option value='all'>All time</option>
             </select>
           </label>
-          <label>User pseudonym
-            <input type='text' size={14} placeholder='u_…' value={draft.user} onInput={event => setDraft({ ...draft, user: (event.target as HTMLInputElement).value })} />
+          <label>User
+            <input type='text' size={14} placeholder={seesIds ? 'u_… or user id' : 'u_…'} value={draft.user} onInput={event => setDraft({ ...draft, user: (event.target as HTMLInputElement).value })} />
           </label>
           <label>Reply kind
             <select value={filters.kind ?? ''} onChange={event => apply({ kind: (event.target as HTMLSelectElement).value })}>

@@ -4,6 +4,8 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTestApp, engines, manualClock } from '../../helper.js'
+import { fillSearchText } from '../../../src/console/console-queries.js'
+import { scrub } from '../../../src/logging/scrubber.js'
 
 const ADMIN_KEY = 'admin-key-0123456789'
 const ANALYST_KEY = 'analyst-key-0123456789'
@@ -70,10 +72,21 @@ for (const engine of engines()) {
       t.match(byKey.json(), { role: 'admin', expires_at: null, chat_text: 'full' })
     })
 
-    await t.test('signing out clears the cookie', async t => {
-      const out = await app.inject({ method: 'DELETE', url: '/console/api/session' })
+    await t.test('signing out clears the cookie, and a copy of it is refused from then on, by every instance', async t => {
+      const cookie = await signIn(app, ADMIN_KEY)
+      const other = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin,${ANALYST_KEY}:analyst`, TURN_TRACE_RETENTION_DAYS: '0' }, { database: db, clock: clock.now })
+      t.equal((await other.inject({ url: '/console/api/session', headers: { cookie, ...CONSOLE } })).statusCode, 200, 'another instance admits it')
+      const out = await app.inject({ method: 'DELETE', url: '/console/api/session', headers: { cookie } })
       t.equal(out.statusCode, 204)
       t.match(out.cookies.find(c => c.name === 'parley_console'), { value: '', path: '/console' })
+      for (const instance of [app, other]) {
+        const copied = await instance.inject({ url: '/console/api/overview', headers: { cookie, ...CONSOLE } })
+        t.equal(copied.statusCode, 401, 'the copy is refused')
+        t.match(copied.json().detail, /signed out/)
+      }
+      const { rows } = await db.query<{ details: { role: string } }>("SELECT details FROM audit_events WHERE action = 'console.sign_out'")
+      t.match(rows, [{ details: { role: 'admin' } }], 'audited')
+      t.equal((await app.inject({ method: 'DELETE', url: '/console/api/session' })).statusCode, 204, 'without a cookie there is nothing to end')
     })
 
     // Turns to find: an answer, a question nobody documented, feedback down, and a slow turn.
@@ -120,6 +133,22 @@ for (const engine of engines()) {
       t.notOk('id' in turn!.user)
       const byPseudonym = await search(`user=${turn!.user.pseudonym as string}`, analyst)
       t.same(new Set(byPseudonym.turns.map(turn => turn.session_id)), new Set([answered.session_id]), 'the pseudonym finds that user\'s turns')
+      t.same((await search('user=customer-42', analyst)).turns, [], 'a guessed user id finds nothing: the pseudonym would be undone')
+      t.same(new Set((await search('user=customer-42')).turns.map(turn => turn.session_id)), new Set([answered.session_id]), 'an admin, who sees ids, finds by either')
+      for (const personal of ['jane.doe@example.com', 'jane', 'doe']) {
+        t.same((await search(`q=${encodeURIComponent(personal)}`, analyst)).turns, [], `an analyst's search cannot find what is scrubbed: "${personal}"`)
+      }
+      t.equal((await search('q=jane.doe@example.com')).turns.length, 1, 'an admin\'s can')
+      t.equal((await search('q=France', analyst)).turns.length, 1, 'the words left are found')
+    })
+
+    await t.test('messages stored before their scrubbed copy existed are given one, and found', async t => {
+      await db.query('UPDATE messages SET search_text = NULL')
+      t.same((await search('q=France', analyst)).turns, [])
+      const { rows: [all] } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM messages')
+      t.equal(await fillSearchText(db, scrub, 3), all!.count, 'every message, a batch at a time')
+      t.equal((await search('q=France', analyst)).turns.length, 1)
+      t.same((await search('q=jane', analyst)).turns, [], 'scrubbed as new ones are')
     })
 
     await t.test('filters: reply kind, feedback down, latency, errors, and paging', async t => {
@@ -134,6 +163,7 @@ for (const engine of engines()) {
       const rest = await search(`limit=10&before=${first.next_before!}`)
       t.equal(rest.turns.length, 3)
       t.equal(rest.next_before, null)
+      t.equal((await app.inject({ url: '/console/api/conversations?before=12345', headers: admin })).statusCode, 200, 'a cursor of time alone is still read')
       const bad = await app.inject({ url: '/console/api/conversations?min_latency_ms=-1', headers: admin })
       t.equal(bad.statusCode, 400)
       t.match(bad.json().detail, /min_latency_ms/)
@@ -152,8 +182,10 @@ for (const engine of engines()) {
       t.equal((await app.inject({ url: '/console/api/conversations/0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b', headers: admin })).statusCode, 404)
     })
 
-    await t.test('a turn\'s trace: its spans and log lines, chat text scrubbed for an analyst', async t => {
+    await t.test('a turn\'s trace: its spans and log lines, chat text scrubbed for an analyst; opening it is audited', async t => {
       const trace = (await app.inject({ url: '/console/api/traces/slowtrace', headers: analyst })).json()
+      const { rows: audited } = await db.query<{ target: string, details: { role: string, session_id: string } }>("SELECT target, details FROM audit_events WHERE action = 'trace.viewed'")
+      t.match(audited, [{ target: 'slowtrace', details: { role: 'analyst', session_id: other.session_id } }], 'its log lines hold the user\'s words')
       t.match(trace, { trace_id: 'slowtrace', turn: other.turn, duration_ms: 4321, spans: [{ name: 'POST /v1/chat' }], logs: [{ text: 'write to [EMAIL]' }], links: { jaeger: null, grafana: null } })
       t.match((await app.inject({ url: '/console/api/traces/slowtrace', headers: admin })).json(), { logs: [{ text: 'write to jane.doe@example.com' }] })
       const missing = await app.inject({ url: '/console/api/traces/nosuchtrace', headers: admin })
@@ -167,6 +199,20 @@ for (const engine of engines()) {
       t.equal(figures.series.length, 24)
       t.equal(figures.series.reduce((sum: number, point: { turns: number }) => sum + point.turns, 0), 4)
       t.equal((await app.inject({ url: '/console/api/overview?period=year', headers: analyst })).statusCode, 400)
+    })
+
+    await t.test('paging loses no turn among turns of the same instant', async t => {
+      // The clock stands still: five turns stored at the same microsecond.
+      const tied = await chat(app, 'how do sessions expire?', { user_id: 'tie-user' })
+      for (let i = 0; i < 4; i++) await chat(app, 'how do I view traces?', { session_id: tied.session_id })
+      const seen: number[] = []
+      let before: string | null = ''
+      for (let pages = 0; before !== null && pages < 10; pages++) {
+        const page = await search(`user=tie-user&limit=2${before === '' ? '' : `&before=${before}`}`)
+        seen.push(...page.turns.map(turn => turn.turn as number))
+        before = page.next_before
+      }
+      t.same(seen, [5, 4, 3, 2, 1], 'each once, newest first')
     })
   })
 }
