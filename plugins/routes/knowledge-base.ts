@@ -1,8 +1,9 @@
-// Knowledge-base administration (admin role): documents in, documents out, and search.
+// Knowledge-base administration (admin role): documents in, documents out, and search; and, for
+// whoever may chat, the whole of a document a reply named as its source.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { DOCUMENT_LIMITS, metadataProblem } from '../../src/kb/document-files.js'
-import { BUNDLED_COLLECTION } from '../../src/kb/knowledge-base.js'
+import { answeringCollections, BUNDLED_COLLECTION } from '../../src/kb/knowledge-base.js'
 import { DEFAULT_COLLECTION } from '../../src/search/search-engine.js'
 import { SourceSchema, toSource } from '../../src/chat/message-store.js'
 import { BadRequestError, NotFoundError } from '../../src/errors.js'
@@ -34,6 +35,13 @@ export const DocumentRecord = Type.Object({
   updated_at: Type.String({ format: 'date-time' })
 })
 
+const SourceDocument = Type.Object({
+  doc_id: Type.String(),
+  title: Type.String(),
+  text: Type.String({ description: 'The whole document, as imported (Markdown or plain text)' }),
+  url: Type.Union([Type.String(), Type.Null()], { description: 'Where the document lives on the team\'s own site: its metadata.url, when that is an http(s) address' })
+})
+
 const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL }),
   k: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
@@ -49,6 +57,21 @@ function refuseMetadata (metadata: unknown, field: string): void {
 const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const admin = app.requireRole('admin')
   const security = [{ apiKey: [] }]
+
+  // The documents that answer users are theirs to read, those alone: a document of a collection
+  // that does not answer now (KB_BUNDLED_DOCS) is not found.
+  app.get('/v1/sources/:id', {
+    config: { usesDatabase: true },
+    onRequest: app.chatAccess,
+    schema: { tags: ['chat'], summary: 'A document a reply named as its source, whole, and where it lives', params: DocumentParams, response: withProblems({ 200: SourceDocument }, 401, 404) }
+  }, async request => {
+    const { id } = request.params
+    const document = await app.knowledgeBase.get(id)
+    const answering = answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS)
+    if (answering !== undefined && !answering.has(document.collection)) throw new NotFoundError('document', id)
+    const url = document.metadata.url
+    return { doc_id: document.id, title: document.title, text: document.text, url: typeof url === 'string' && /^https?:\/\//.test(url) ? url : null }
+  })
 
   app.post('/v1/kb/documents', {
     config: { usesDatabase: true },

@@ -36,7 +36,12 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   t.match(await reply.locator('.kind').textContent(), 'Answer', 'answered from the knowledge base')
   const sources = await reply.locator('.sources li').allTextContents()
   t.ok(sources.some(source => source.includes('tracing-and-logs')), `sources name their documents: ${sources[0]}`)
-  t.equal(await reply.locator('.sources a').count(), 0, 'sources are text, not links to nowhere')
+  await reply.locator('.sources a', { hasText: 'Viewing traces, logs and metrics' }).click()
+  const dialog = page.getByRole('dialog', { name: 'Viewing traces, logs and metrics' })
+  await dialog.locator('.source-text').waitFor()
+  t.match(await dialog.locator('.source-text').textContent(), /x-trace-id/, 'a source is a link that opens the whole document')
+  await dialog.getByRole('button', { name: 'Close' }).click()
+  await dialog.waitFor({ state: 'detached' })
   t.equal(await message.inputValue(), '', 'the box is emptied once sent')
 
   await page.getByRole('button', { name: 'Not helpful' }).click()

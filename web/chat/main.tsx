@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError, errorText, requestEvents } from '../shared/api.js'
 import { loadHistory, type ChatReply, type Entry } from './history.js'
 import { Message } from './message.js'
+import { SourceDialog } from './source.js'
 import '../shared/base.css'
 import './chat.css'
 
@@ -33,6 +34,7 @@ function Chat () {
   const [draft, setDraft] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string>()
+  const [source, setSource] = useState<string>()
   const sessionId = useRef(storage.get())
   const end = useRef<HTMLDivElement>(null)
   const input = useRef<HTMLTextAreaElement>(null)
@@ -108,12 +110,13 @@ function Chat () {
       <main class='chat-log' aria-live='polite'>
         {entries.length === 0 && <p class='muted empty'>No messages yet. Try “how do I view traces?” or /help.</p>}
         {entries.map(entry => (
-          <Message key={entry.id} entry={entry} rate={entry.id === rateable && !busy ? rating => { send(`/feedback ${rating}`, true) } : undefined} />
+          <Message key={entry.id} entry={entry} rate={entry.id === rateable && !busy ? rating => { send(`/feedback ${rating}`, true) } : undefined} openSource={setSource} />
         ))}
         {busy && entries.at(-1)?.role !== 'writing' && <p class='muted typing'>Parley is answering…</p>}
         {error !== undefined && <p class='error' role='alert'>{error}</p>}
         <div ref={end} />
       </main>
+      {source !== undefined && <SourceDialog docId={source} onClose={() => { setSource(undefined) }} />}
       <form class='composer' onSubmit={submit}>
         <label class='visually-hidden' for='message'>Message</label>
         <textarea

@@ -19,7 +19,7 @@ function Thumb ({ down = false }: { down?: boolean }) {
   )
 }
 
-export function Message ({ entry, rate }: { entry: Entry, rate: ((rating: 'up' | 'down') => void) | undefined }) {
+export function Message ({ entry, rate, openSource }: { entry: Entry, rate: ((rating: 'up' | 'down') => void) | undefined, openSource: (docId: string) => void }) {
   if (entry.role === 'user') return <div class='message user'><p class='bubble'>{entry.text}</p></div>
   if (entry.role === 'notice') return <div class='message notice'><p>{entry.text}</p></div>
   if (entry.role === 'writing') return <div class='message writing' aria-busy='true'><div class='bubble'><p class='text'>{entry.text}</p></div></div>
@@ -36,7 +36,7 @@ export function Message ({ entry, rate }: { entry: Entry, rate: ((rating: 'up' |
             <ol>
               {reply.sources.map(source => (
                 <li key={source.doc_id}>
-                  <span class='source-title'>{source.title}</span> <span class='doc-id'>{source.doc_id}</span>
+                  <a class='source-title' href={`#source=${encodeURIComponent(source.doc_id)}`} onClick={event => { event.preventDefault(); openSource(source.doc_id) }}>{source.title}</a> <span class='doc-id'>{source.doc_id}</span>
                   {source.snippet !== '' && <p class='snippet'>{source.snippet}</p>}
                 </li>
               ))}

@@ -38,6 +38,29 @@ t.test('CHAT_REQUIRE_KEY closes chat to callers without a valid key', async t =>
   t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' }, headers: as(ANALYST) })).statusCode, 200)
 })
 
+t.test('a reply\'s source is readable whole by whoever may chat: the documents that answer users, and where they live', async t => {
+  // The bundled docs are seeded; the team's own collection then answers instead of them.
+  const app = await buildTestApp(t, { API_KEYS: KEYS.API_KEYS })
+  const bundled = await app.inject({ url: '/v1/sources/tracing-and-logs' })
+  t.equal(bundled.statusCode, 200)
+  t.match(bundled.json(), { doc_id: 'tracing-and-logs', title: 'Viewing traces, logs and metrics', text: /x-trace-id/, url: null })
+  const added = await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    headers: as(ADMIN),
+    payload: { documents: [{ id: 'refunds', title: 'Refunds', text: 'Refunds within 30 days.', metadata: { url: 'https://shop.example.com/help/refunds' } }, { id: 'odd', title: 'Odd', text: 'x', metadata: { url: 'javascript:alert(1)' } }] }
+  })
+  t.equal(added.statusCode, 201)
+  t.same((await app.inject({ url: '/v1/sources/refunds' })).json(), { doc_id: 'refunds', title: 'Refunds', text: 'Refunds within 30 days.', url: 'https://shop.example.com/help/refunds' }, 'its address on the team\'s site')
+  t.equal((await app.inject({ url: '/v1/sources/odd' })).json().url, null, 'an address that is not http(s) is not a link')
+  t.equal((await app.inject({ url: '/v1/sources/tracing-and-logs' })).statusCode, 404, 'the bundled docs no longer answer, so they are not shown either')
+  t.equal((await app.inject({ url: '/v1/sources/no-such-doc' })).statusCode, 404)
+  t.equal((await app.inject({ url: '/v1/sources/bad%20id' })).statusCode, 400)
+
+  const closed = await buildTestApp(t, { ...KEYS, CHAT_REQUIRE_KEY: 'true' })
+  t.equal((await closed.inject({ url: '/v1/sources/refunds' })).statusCode, 401, 'as closed as the chat')
+})
+
 for (const engine of engines()) {
   t.test(`knowledge-base documents on ${engine.name}`, async t => {
     const db = await engine.open(t)

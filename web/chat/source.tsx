@@ -1,0 +1,28 @@
+// A reply's source read whole, in a dialog over the chat: its title, its text (as text: documents
+// are written by the team, and shown as written) and, when it has one, a link to where it lives.
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { errorText, requestJson } from '../shared/api.js'
+
+interface SourceDocument { doc_id: string, title: string, text: string, url: string | null }
+
+export function SourceDialog ({ docId, onClose }: { docId: string, onClose: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null)
+  const [document, setDocument] = useState<SourceDocument>()
+  const [error, setError] = useState<string>()
+  useEffect(() => {
+    dialog.current?.showModal()
+    requestJson<SourceDocument>(`/v1/sources/${encodeURIComponent(docId)}`).then(setDocument, (caught: unknown) => { setError(errorText(caught)) })
+  }, [docId])
+  return (
+    <dialog ref={dialog} class='source-dialog' aria-labelledby='source-heading' onClose={onClose}>
+      <header>
+        <h2 id='source-heading'>{document?.title ?? 'Source'}</h2>
+        <button type='button' class='quiet' onClick={() => dialog.current?.close()}>Close</button>
+      </header>
+      {error !== undefined && <p class='error' role='alert'>{error}</p>}
+      {document === undefined && error === undefined && <p class='muted'>Loading…</p>}
+      {document !== undefined && <p class='source-text'>{document.text}</p>}
+      {document?.url != null && <p><a href={document.url} target='_blank' rel='noopener noreferrer'>Open the original</a></p>}
+    </dialog>
+  )
+}
