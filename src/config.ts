@@ -147,9 +147,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (config.LLM_BASE_URL !== '' && config.LLM_MODEL === '') {
     throw new ConfigError('Invalid configuration: LLM_BASE_URL is set, so LLM_MODEL must name the model to call')
   }
-  if (config.LLM_FIRST_TOKEN_TIMEOUT_MS > config.LLM_TIMEOUT_MS) {
-    throw new ConfigError(`Invalid configuration: LLM_FIRST_TOKEN_TIMEOUT_MS (${config.LLM_FIRST_TOKEN_TIMEOUT_MS}) must not be more than LLM_TIMEOUT_MS (${config.LLM_TIMEOUT_MS}), the deadline of the whole answer`)
-  }
   if (config.CHAT_REQUIRE_KEY && config.API_KEYS === '') {
     throw new ConfigError('Invalid configuration: CHAT_REQUIRE_KEY=true needs at least one key in API_KEYS, or no one could chat')
   }
