@@ -86,7 +86,7 @@ export default fp(async function alertsPlugin (app) {
     const hint = rule.hint.replaceAll('/console#', consoleUrl)
     if (rule.name === 'UnansweredTopic') {
       const topic = quality.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
-      return topic === undefined ? hint : `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${consoleUrl}/conversations?kind=no_answer&q=${encodeURIComponent(topic.title)}`
+      return topic === undefined ? hint : `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${consoleUrl}/conversations?kind=no_answer&source=${encodeURIComponent(topic.docId)}`
     }
     const example = rule.name === 'HighErrorRate' ? requests.latestFailure() : rule.name === 'ResponseTimeDegradation' ? requests.slowestChat() : undefined
     if (example?.traceId === undefined) return hint

@@ -93,9 +93,9 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/console/api/conversations', {
     config: { usesDatabase: true },
     onRequest: app.consoleAccess,
-    schema: { ...common, summary: 'Turns by their words (full-text), time, user pseudonym, reply kind, feedback, errors and latency; newest first', querystring: ConversationsQuery, response: withProblems({ 200: ConversationsPage }, 401, 403) }
+    schema: { ...common, summary: 'Turns by their words (full-text), time, user pseudonym, reply kind, feedback, errors, latency and nearest document; newest first', querystring: ConversationsQuery, response: withProblems({ 200: ConversationsPage }, 401, 403) }
   }, async request => {
-    const { q, from, to, user, kind, feedback, errors, min_latency_ms: minLatencyMs, limit, before } = request.query
+    const { q, from, to, user, kind, feedback, errors, min_latency_ms: minLatencyMs, source, limit, before } = request.query
     const seen = viewer(request)
     const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId), seen)
     return await searchTurns(app.db, {
@@ -107,6 +107,7 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
       feedbackDown: feedback === 'down',
       errors,
       minLatencyMs,
+      source,
       limit: limit ?? 25,
       before
     }, seen)

@@ -25,6 +25,8 @@ export interface TurnFilter {
   feedbackDown?: boolean
   errors?: boolean
   minLatencyMs?: number
+  /** The document nearest to the turn's question: its first source. */
+  source?: string
   limit: number
   /** Only turns after it in the list (the previous page's next_before): microseconds since the epoch and the row's key. */
   before?: string
@@ -62,12 +64,13 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
   if (filter.errors === true) stored.push("(b.kind = 'command_error' OR t.status = 'error')")
   if (filter.kind !== undefined) stored.push(`b.kind = ${param(filter.kind)}`)
   if (filter.feedbackDown === true) stored.push("f.rating = 'down'")
+  if (filter.source !== undefined) stored.push(`b.sources->0->>'doc_id' = ${param(filter.source)}`)
   if (filter.q !== undefined) {
     // The turns either of whose messages has the words, found through the column's full-text index.
     const words = viewer.scrubbed ? 'search_text' : 'content'
     stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE to_tsvector('english', m.${words}) @@ websearch_to_tsquery('english', ${param(filter.q)}))`)
   }
-  const withFailed = filter.q === undefined && filter.kind === undefined && filter.feedbackDown !== true
+  const withFailed = filter.q === undefined && filter.kind === undefined && filter.feedbackDown !== true && filter.source === undefined
   // Turns of the same microsecond are ordered by their key, so that a page boundary between them loses none.
   const [beforeUs, beforeKey] = filter.before?.split('_') ?? []
   const before = beforeUs === undefined ? '' : `WHERE (at_us::bigint, key) < (${param(beforeUs)}::bigint, ${param(beforeKey ?? '')}::text)`

@@ -1,6 +1,7 @@
 // The console's API (/console/api/*), as TypeBox schemas: the routes validate and serialise with
 // them, and the pages (web/console) import their Static types, so the two cannot drift apart.
 import Type, { type Static } from 'typebox'
+import { DOCUMENT_LIMITS } from '../kb/document-files.js'
 import { GenerationSchema, ReplyKindSchema, SourceSchema } from '../chat/message-store.js'
 import { TurnTraceSchema } from '../turn-traces/turn-trace.js'
 
@@ -38,6 +39,7 @@ export const ConversationsQuery = Type.Object({
   feedback: Type.Optional(Type.Literal('down')),
   errors: Type.Optional(Type.Boolean({ description: 'Only turns that failed (5xx) or were answered command_error' })),
   min_latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+  source: Type.Optional(Type.String({ pattern: DOCUMENT_LIMITS.idPattern, description: 'Only turns whose nearest document (first source) is this one: a topic, as UnansweredTopic names it' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
   before: Type.Optional(Type.String({ pattern: '^\\d{1,19}(_[mt][0-9a-zA-Z-]{1,64})?$', description: 'The next_before of the previous page' }))
 }, { additionalProperties: false })

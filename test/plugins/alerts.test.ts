@@ -151,7 +151,7 @@ for (const engine of engines()) {
     t.match(await received('AnswerRateLow'), { severity: 'warning', summary: 'questions answered from the knowledge base 47.6% < 50.0% over 30m (21 questions)', hint: /https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer/ })
     t.match(await received('FeedbackDownSpike'), { summary: 'answers rated down with /feedback 6 > 5 over 15m', hint: /https:\/\/bot\.example\.com\/console#\/conversations\?feedback=down/ })
     const topic = await received('UnansweredTopic')
-    t.match(topic, { summary: 'no_answer turns nearest to one document 11 > 10 over 60m', hint: /Topic: "Knowledge base" \(knowledge-base\), 11 turns: https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer&q=Knowledge%20base/ })
+    t.match(topic, { summary: 'no_answer turns nearest to one document 11 > 10 over 60m', hint: /Topic: "Knowledge base" \(knowledge-base\), 11 turns: https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer&source=knowledge-base/ })
   })
 }
 

@@ -11,7 +11,7 @@ import { hashFor, navigate, type Route } from './route.js'
 
 const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
 const KINDS = ['answer', 'no_answer', 'smalltalk', 'command', 'command_error'] as const
-const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms'] as const
+const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms', 'source'] as const
 type Filters = Partial<Record<typeof FILTERS[number], string>>
 
 /** The last list shown, so "Back to conversations" returns to the same filters. */
@@ -29,6 +29,7 @@ function toQuery (filters: Filters, before: string | undefined): ConversationsQu
     feedback: filters.feedback === 'down' ? 'down' : undefined,
     errors: filters.errors === 'true' ? true : undefined,
     min_latency_ms: filters.min_latency_ms !== undefined && Number.isInteger(slower) && slower >= 0 ? slower : undefined,
+    source: filters.source,
     limit: 25,
     before
   }
@@ -125,6 +126,9 @@ export function ConversationsView ({ route, unauthorized, seesIds }: { route: Ro
         </div>
       </form>
 
+      {filters.source !== undefined && (
+        <p class='muted'>Turns nearest to the document <code>{filters.source}</code> (as an UnansweredTopic alert links here). <a href={hashFor('conversations', { ...filters, source: undefined })}>Any document</a></p>
+      )}
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {rows !== undefined && rows.length === 0 && <p class='muted empty'>No turn matches these filters.</p>}
       {rows !== undefined && rows.length > 0 && (

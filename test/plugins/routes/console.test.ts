@@ -153,6 +153,10 @@ for (const engine of engines()) {
 
     await t.test('filters: reply kind, feedback down, latency, errors, and paging', async t => {
       t.same((await search('kind=no_answer')).turns.map(turn => turn.turn), [unanswered.turn])
+      const nearest = await search('source=sessions')
+      t.ok(nearest.turns.length > 0 && nearest.turns.every(turn => turn.session_id === answered.session_id), 'the turns whose nearest document is one (UnansweredTopic links here)')
+      t.ok(nearest.turns.some(turn => turn.turn === answered.turn))
+      t.equal((await app.inject({ url: '/console/api/conversations?source=no%20such', headers: admin })).statusCode, 400)
       t.same((await search('feedback=down')).turns.map(turn => [turn.turn, turn.feedback]), [[unanswered.turn, 'down']], '/feedback rates the latest answer')
       t.same((await search('min_latency_ms=4000')).turns.map(turn => [turn.session_id, turn.latency_ms, turn.trace_id]), [[other.session_id, 4321, 'slowtrace']])
       const errors = await search('errors=true')
