@@ -10,16 +10,25 @@ import { join } from 'node:path'
 import { projectRoot } from '../../src/project.js'
 import { tempDir, waitFor } from '../helper.js'
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  t.test(`${signal} to npm start ends the server, exit code 0, with every line written`, async t => {
+// How each signal is sent: to npm's PID, or, as Ctrl-C in a terminal does, to every process of
+// npm's group (npm and the server both get it).
+const deliveries = [
+  { signal: 'SIGTERM', to: 'npm' },
+  { signal: 'SIGINT', to: 'npm' },
+  { signal: 'SIGINT', to: 'the process group (Ctrl-C in a terminal)' }
+] as const
+
+for (const { signal, to } of deliveries) {
+  t.test(`${signal} to ${to} of npm start ends the server, exit code 0, with every line written`, async t => {
     const dir = await tempDir(t)
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name) && !name.startsWith('npm_')))
     const npm = spawn('npm', ['start', '--ignore-scripts', '--silent'], {
       cwd: projectRoot,
       env: { ...env, PORT: '0', DATA_DIR: join(dir, 'data'), LOG_DIR: join(dir, 'logs'), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true // a process group of its own, as a terminal's foreground job has
     })
-    t.teardown(() => { npm.kill('SIGKILL') })
+    t.teardown(() => { try { process.kill(-npm.pid!, 'SIGKILL') } catch {} })
     let stdout = ''
     npm.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
     npm.stderr.resume()
@@ -28,12 +37,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!
     t.equal((await fetch(`${base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: '/help' }) })).status, 200)
 
-    npm.kill(signal)
+    if (to === 'npm') npm.kill(signal)
+    else process.kill(-npm.pid!, signal)
     const [code] = await exited
     t.equal(code, 0, 'npm exits 0: the server it ran did')
     t.equal(await fetch(`${base}/health`).then(() => 'answered', () => 'refused'), 'refused', 'nothing is left listening')
     const log = await readFile(join(dir, 'logs', 'chatbot.log'), 'utf8')
-    t.match(log, new RegExp(`"signal":"${signal}","msg":"shutting down"`), 'the server got the signal')
+    t.equal(log.match(new RegExp(`"signal":"${signal}","msg":"shutting down"`, 'g'))?.length, 1, 'the server got the signal, and shut down once')
+    t.notMatch(log, /second SIGINT/, 'a signal arriving twice at once is one Ctrl-C')
     t.match(log, /"msg":"shut down"/, 'and its last line is on disk')
   })
 }
