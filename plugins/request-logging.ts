@@ -18,11 +18,8 @@ declare module 'fastify' {
 
 export default fp(async function requestLoggingPlugin (app) {
   const { LOG_USER_ID, LOG_ID_SECRET } = app.config
-  const privacy = new LogPrivacy({ userIdMode: LOG_USER_ID, idSecret: LOG_ID_SECRET, chatContent: chatContentMode(app.config) })
-  app.decorate('logPrivacy', privacy)
-  if (!privacy.stablePseudonyms && LOG_USER_ID === 'hashed') {
-    log('http', 'requestLoggingPlugin', app.log).warn('LOG_ID_SECRET is not set: user pseudonyms in the logs change at every restart')
-  }
+  // Without LOG_ID_SECRET the key comes from the database once it is open (plugins/pseudonym-key.ts).
+  app.decorate('logPrivacy', new LogPrivacy({ userIdMode: LOG_USER_ID, idSecret: LOG_ID_SECRET, chatContent: chatContentMode(app.config) }))
 
   app.decorateRequest('logFields', null as unknown as LogFields)
   app.addHook('onRequest', (request, _reply, done) => {

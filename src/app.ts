@@ -17,6 +17,7 @@ import databasePlugin from '../plugins/database.js'
 import databaseMetricsPlugin from '../plugins/database-metrics.js'
 import authPlugin from '../plugins/auth.js'
 import knowledgeBasePlugin from '../plugins/knowledge-base.js'
+import pseudonymKey from '../plugins/pseudonym-key.js'
 import sessionManagerPlugin from '../plugins/session-manager.js'
 import metricsPlugin from '../plugins/metrics.js'
 import commandParserPlugin from '../plugins/command-parser.js'
@@ -110,6 +111,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { database: options.database, auditLog: options.auditLog })
   await app.register(databaseMetricsPlugin)
+  await app.register(pseudonymKey)
   await app.register(authPlugin)
   await app.register(knowledgeBasePlugin)
   await app.register(sessionManagerPlugin)

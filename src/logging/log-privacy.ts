@@ -10,21 +10,31 @@ export type ChatContentMode = 'off' | 'redacted' | 'full'
 
 export interface LogPrivacyOptions {
   userIdMode: 'hashed' | 'plain'
-  /** HMAC key for user pseudonyms; empty means a random key per process (pseudonyms change on restart). */
+  /** HMAC key for user pseudonyms; empty means a random key per process until useSecret gives one. */
   idSecret: string
   chatContent: ChatContentMode
 }
 
 export class LogPrivacy {
-  readonly stablePseudonyms: boolean
   private readonly options: LogPrivacyOptions
-  private readonly secret: Buffer
+  private secret: Buffer
+  private keyed: boolean
   private readonly pseudonyms = new Map<string, string>()
 
   constructor (options: LogPrivacyOptions) {
     this.options = options
-    this.stablePseudonyms = options.idSecret !== ''
-    this.secret = this.stablePseudonyms ? Buffer.from(options.idSecret) : randomBytes(32)
+    this.keyed = options.idSecret !== ''
+    this.secret = this.keyed ? Buffer.from(options.idSecret) : randomBytes(32)
+  }
+
+  /** Whether a user's pseudonym outlives this process: its key was given, not drawn at random. */
+  get stablePseudonyms (): boolean { return this.keyed }
+
+  /** The key to use from now on (one kept where every instance finds it), before any user is seen. */
+  useSecret (secret: string): void {
+    this.secret = Buffer.from(secret)
+    this.keyed = true
+    this.pseudonyms.clear()
   }
 
   /** The user id as logs show it: "u_" and 16 hex digits of its HMAC, or as given with LOG_USER_ID=plain. */
