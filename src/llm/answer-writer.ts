@@ -200,13 +200,13 @@ export class AnswerWriter {
       }
     })
     const controller = new AbortController()
-    const stop = (reason: FallbackReason) => () => { controller.abort(new Failure(reason)) }
-    const deadline = (reason: FallbackReason) => () => { stop(lastStatus === 429 ? 'rate_limited' : lastStatus >= 500 ? 'server_error' : reason)() }
-    const onCancel = stop('canceled')
+    const stop = (reason: FallbackReason): void => { controller.abort(new Failure(reason)) }
+    const passed = (deadline: FallbackReason): FallbackReason => lastStatus === 429 ? 'rate_limited' : lastStatus >= 500 ? 'server_error' : deadline
+    const onCancel = (): void => { stop('canceled') }
     if (request.signal?.aborted === true) onCancel()
     request.signal?.addEventListener('abort', onCancel, { once: true })
-    const firstToken = setTimeout(deadline('first_token_timeout'), this.options.firstTokenTimeoutMs)
-    const total = setTimeout(deadline('timeout'), this.options.timeoutMs)
+    const firstToken = setTimeout(() => { stop(passed('first_token_timeout')) }, this.options.firstTokenTimeoutMs)
+    const total = setTimeout(() => { stop(passed('timeout')) }, this.options.timeoutMs)
     const started = performance.now()
     const streamed: Streamed = { text: '', finishReasons: [] }
     try {
