@@ -8,6 +8,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { parseApiKeys } from '../src/config.js'
 import { ConsoleSessions, signedOut } from '../src/console/console-session.js'
+import { ConversationRefs } from '../src/console/conversation-ref.js'
 import { sendProblem } from '../src/http/problem.js'
 
 export const CONSOLE_COOKIE = 'parley_console'
@@ -17,6 +18,8 @@ export const CONSOLE_REQUEST_VALUE = 'parley-console'
 declare module 'fastify' {
   interface FastifyInstance {
     consoleSessions: ConsoleSessions
+    /** How conversations are named to an analyst, who may not hold session ids. */
+    conversationRefs: ConversationRefs
     /** An onRequest hook for the console's API: a sign-in cookie (with the CSRF header) or a key, of the admin or analyst role. */
     consoleAccess: onRequestAsyncHookHandler
   }
@@ -31,6 +34,7 @@ export default fp(async function consoleAccessPlugin (app) {
   const sessions = new ConsoleSessions(parseApiKeys(app.config.API_KEYS), app.config.CONSOLE_SESSION_HOURS * 3_600_000)
   const byKey = app.requireRole('admin', 'analyst')
   app.decorate('consoleSessions', sessions)
+  app.decorate('conversationRefs', new ConversationRefs(app.logPrivacy.keyFor('console conversation references')))
   app.decorateRequest('consoleExpiresAt', null)
 
   app.decorate('consoleAccess', async function checkConsoleAccess (this: unknown, request: FastifyRequest, reply: FastifyReply) {
@@ -44,4 +48,4 @@ export default fp(async function consoleAccessPlugin (app) {
     request.principal = { keyId: signIn.keyId, role: signIn.role }
     request.consoleExpiresAt = signIn.expiresAt
   })
-}, { name: 'console-access', dependencies: ['config', 'auth', 'error-handler', 'database'] })
+}, { name: 'console-access', dependencies: ['config', 'auth', 'error-handler', 'database', 'pseudonym-key'] })

@@ -66,7 +66,9 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
     try {
       const report = await analyzeErrors({ dir: resolve(app.config.LOG_DIR), period: p })
       const { stats } = report
-      return { ...range(p), total: report.total, previous_total: report.previous_total, patterns: report.patterns, files_read: stats.files, unreadable_files: stats.unreadableFiles.length + stats.truncatedFiles.length, bad_lines: stats.badLines }
+      // Session ids read conversations as written: an analyst gets the console's references to them.
+      const patterns = request.principal?.role === 'admin' ? report.patterns : report.patterns.map(pattern => ({ ...pattern, sample_session_ids: pattern.sample_session_ids.map(id => app.conversationRefs.ref(id)) }))
+      return { ...range(p), total: report.total, previous_total: report.previous_total, patterns, files_read: stats.files, unreadable_files: stats.unreadableFiles.length + stats.truncatedFiles.length, bad_lines: stats.badLines }
     } catch (error) {
       if (error instanceof LogDirectoryError) throw new ConflictError(`${error.message}: is LOG_DIR right?`)
       throw error

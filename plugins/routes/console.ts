@@ -12,12 +12,14 @@ import {
   type ConsoleSession
 } from '../../src/console/console-schemas.js'
 import { LimitExceededError, NotFoundError } from '../../src/errors.js'
-import { SessionId, withProblems } from '../../src/http/schemas.js'
+import { UUID_PATTERN, withProblems } from '../../src/http/schemas.js'
+import { CONVERSATION_REF_PATTERN } from '../../src/console/conversation-ref.js'
 import { scrub } from '../../src/logging/scrubber.js'
 import { CONSOLE_COOKIE } from '../console-access.js'
 import { signOut } from '../../src/console/console-session.js'
 
 const SIGN_INS_PER_MINUTE = 10
+const ConversationParams = Type.Object({ session_id: Type.String({ pattern: `${UUID_PATTERN}|${CONVERSATION_REF_PATTERN}`, description: 'A session id (admin), or the reference the console gives an analyst' }) })
 
 const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const { config } = app
@@ -25,9 +27,10 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const serviceName = process.env.OTEL_SERVICE_NAME ?? packageInfo.name
   const common = { tags: ['console'], security: [{ apiKey: [] }] }
 
+  const refs = app.conversationRefs
   const viewer = (request: FastifyRequest): Viewer => request.principal?.role === 'admin'
-    ? { text: text => text, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null, id: userId }), scrubbed: false }
-    : { text: scrub, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null }), scrubbed: true }
+    ? { text: text => text, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null, id: userId }), scrubbed: false, session: id => id }
+    : { text: scrub, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null }), scrubbed: true, session: id => refs.ref(id) }
 
   // Messages stored before search_text existed get it, off the start-up path.
   app.addHook('onReady', async () => {
@@ -116,11 +119,14 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/console/api/conversations/:session_id', {
     config: { usesDatabase: true },
     onRequest: app.consoleAccess,
-    schema: { ...common, summary: 'A conversation, every turn with its reply, sources, feedback and latency (each opening is audited)', params: Type.Object({ session_id: SessionId }), response: withProblems({ 200: ConversationSchema }, 401, 403, 404) }
+    schema: { ...common, summary: 'A conversation, every turn with its reply, sources, feedback and latency (each opening is audited)', params: ConversationParams, response: withProblems({ 200: ConversationSchema }, 401, 403, 404) }
   }, async request => {
-    const sessionId = request.params.session_id
-    const found = await conversation(app.db, sessionId, viewer(request))
-    if (found === undefined) throw new NotFoundError('session', sessionId)
+    const given = request.params.session_id
+    const seen = viewer(request)
+    // An analyst names conversations by reference only: a session id they could not have been shown is not found.
+    const sessionId = given.startsWith('c_') ? refs.sessionId(given) : seen.scrubbed ? undefined : given
+    const found = sessionId === undefined ? undefined : await conversation(app.db, sessionId, seen)
+    if (sessionId === undefined || found === undefined) throw new NotFoundError('conversation', given)
     await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: sessionId, result: 'success', details: { role: request.principal!.role, via: 'console' } })
     return found
   })
@@ -131,7 +137,8 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     schema: { ...common, summary: 'A turn\'s spans and log lines, as Parley kept them, with links to Jaeger and Grafana when configured', params: TraceParams, response: withProblems({ 200: TurnTraceView }, 401, 403, 404) }
   }, async request => {
     const traceId = request.params.trace_id
-    const trace = await turnTrace(app.db, traceId, viewer(request))
+    const seen = viewer(request)
+    const trace = await turnTrace(app.db, traceId, seen)
     if (trace === undefined) throw new NotFoundError('trace', traceId, `No trace was kept for ${traceId}: turns older than TURN_TRACE_RETENTION_DAYS, or dropped under load, have none.`)
     // Its log lines hold the user's words: opening it is opening the transcript.
     await app.auditTrail.record({ actor: request.actor, action: 'trace.viewed', target: traceId, result: 'success', details: { role: request.principal!.role, via: 'console', session_id: trace.session_id } })
@@ -139,6 +146,7 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const explore = { datasource: 'loki', queries: [{ refId: 'A', expr: logQuery }], range: { from: 'now-7d', to: 'now' } }
     return {
       ...trace,
+      session_id: trace.session_id === null ? null : seen.session(trace.session_id),
       links: {
         jaeger: config.ALERTS_TRACE_URL === '' ? null : `${config.ALERTS_TRACE_URL}${traceId}`,
         grafana: config.CONSOLE_GRAFANA_URL === '' ? null : `${config.CONSOLE_GRAFANA_URL.replace(/\/$/, '')}/explore?left=${encodeURIComponent(JSON.stringify(explore))}`

@@ -65,9 +65,10 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   })
 
   // For support: a user whose client lost its session ids can be told which sessions they have.
+  // Admins only: a session id reads the conversation as written, which an analyst may not.
   app.get('/v1/sessions', {
     config: { usesDatabase: true },
-    onRequest: app.requireRole('admin', 'analyst'),
+    onRequest: app.requireRole('admin'),
     schema: {
       tags: ['sessions'],
       summary: 'A user\'s sessions, the most recently used first',

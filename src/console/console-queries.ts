@@ -13,6 +13,8 @@ export interface Viewer {
   user: (userId: string | null) => { pseudonym: string | null, id?: string | null }
   /** Sees words scrubbed, and so finds turns only by what the scrubber left (and users only by pseudonym). */
   scrubbed: boolean
+  /** How a conversation is named to this viewer: its session id, or a reference that is not one (see ConversationRefs). */
+  session: (sessionId: string) => string
 }
 
 export interface TurnFilter {
@@ -98,7 +100,7 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
   const page = rows.slice(0, filter.limit)
   return {
     turns: page.map((row): TurnRow => ({
-      session_id: row.session_id,
+      session_id: row.session_id === null ? null : viewer.session(row.session_id),
       turn: row.turn,
       at: new Date(row.at).toISOString(),
       user: viewer.user(row.user_id),
@@ -175,7 +177,7 @@ export async function conversation (db: Queryable, sessionId: string, viewer: Vi
       "SELECT trace_id, started_at, status_code, error FROM turn_traces WHERE session_id = $1 AND turn IS NULL AND status = 'error' ORDER BY started_at", [sessionId])
   ])
   return {
-    session_id: sessionId,
+    session_id: viewer.session(sessionId),
     user: viewer.user(session.user_id),
     status: session.status,
     created_at: new Date(session.created_at).toISOString(),
@@ -202,7 +204,7 @@ export async function conversation (db: Queryable, sessionId: string, viewer: Vi
 // The fields in which log lines carry chat text (as LOG_CHAT_CONTENT lets them): chat.message_received's, command.refused's.
 const CHAT_TEXT_FIELDS = new Set(['text', 'reason'])
 
-/** One turn's kept trace; the chat text of its log lines passes the viewer. */
+/** One turn's kept trace; the chat text of its log lines passes the viewer (its session id is the caller's to show). */
 export async function turnTrace (db: Queryable, traceId: string, viewer: Viewer): Promise<TurnTrace | undefined> {
   const { rows } = await db.query<Omit<TurnTrace, 'started_at'> & { started_at: Date }>(
     'SELECT trace_id, session_id::text AS session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error FROM turn_traces WHERE trace_id = $1', [traceId])

@@ -47,7 +47,7 @@ export type ConversationsQueryType = Static<typeof ConversationsQuery>
 
 /** One turn that matched the filters, newest first; it opens its conversation. */
 export const TurnRowSchema = Type.Object({
-  session_id: Nullable(Type.String({ description: 'Null for a turn that failed before its new session was stored' })),
+  session_id: Nullable(Type.String({ description: 'The session id for an admin, a reference to it (c_…) for an analyst; null for a turn that failed before its new session was stored' })),
   turn: Nullable(Type.Integer()),
   at: DateTime,
   user: ConsoleUserSchema,

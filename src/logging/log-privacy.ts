@@ -30,6 +30,11 @@ export class LogPrivacy {
   /** Whether a user's pseudonym outlives this process: its key was given, not drawn at random. */
   get stablePseudonyms (): boolean { return this.keyed }
 
+  /** A key for another purpose, derived from the pseudonyms' key: as stable, and as secret. */
+  keyFor (purpose: string): Buffer {
+    return createHmac('sha256', this.secret).update(purpose).digest()
+  }
+
   /** The key to use from now on (one kept where every instance finds it), before any user is seen. */
   useSecret (secret: string): void {
     this.secret = Buffer.from(secret)

@@ -8,7 +8,7 @@ import { buildTestApp } from '../helper.js'
 const ADMIN = 'admin-key-0123456789abcdef'
 const ANALYST = 'analyst-key-0123456789abcdef'
 // The roles each route family admits, as the README's route table states them.
-const ADMIN_ONLY = /^\/v1\/(kb|admin\/log-level)/
+const ADMIN_ONLY = /^\/v1\/(kb|admin\/log-level|sessions$)/
 
 t.test('every secured route: no key, a wrong or malformed key, and the wrong role are refused', async t => {
   const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst` })

@@ -66,12 +66,16 @@ t.test('performance flags a reply kind whose p95 rose against the period before'
 t.test('errors come from the log files; without them the route says so', async t => {
   const dir = await tempDir(t)
   const time = new Date(Date.now() - 60_000).toISOString()
-  const line = JSON.stringify({ level: 'error', time, module: 'error_handler', fn: 'onError', req_id: 'r1', session_id: 's1', error_type: 'TypeError', error_message: 'boom', fingerprint: 'abc123', msg: 'unhandled TypeError: boom' })
+  const sessionId = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b'
+  const line = JSON.stringify({ level: 'error', time, module: 'error_handler', fn: 'onError', req_id: 'r1', session_id: sessionId, error_type: 'TypeError', error_message: 'boom', fingerprint: 'abc123', msg: 'unhandled TypeError: boom' })
   await writeFile(join(dir, `error.${time.slice(0, 10)}.1.log`), `${line}\n${line}\n`)
-  const app = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst`, LOG_DIR: dir })
+  const admin = 'analytics-admin-key-0123456789'
+  const app = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst,${admin}:admin`, LOG_DIR: dir })
   const errors = await app.inject({ url: '/v1/analytics/errors', headers: auth })
   t.equal(errors.statusCode, 200)
-  t.match(errors.json(), { total: 2, previous_total: 0, files_read: 1, patterns: [{ fingerprint: 'abc123', count: 2, trend: 'new', type: 'TypeError', sample_session_ids: ['s1'] }] })
+  t.match(errors.json(), { total: 2, previous_total: 0, files_read: 1, patterns: [{ fingerprint: 'abc123', count: 2, trend: 'new', type: 'TypeError', sample_session_ids: [app.conversationRefs.ref(sessionId)] }] },
+    'an analyst gets the console\'s reference to each session, not its id, which reads the conversation as written')
+  t.match((await app.inject({ url: '/v1/analytics/errors', headers: { authorization: `Bearer ${admin}` } })).json(), { patterns: [{ sample_session_ids: [sessionId] }] }, 'an admin, the ids')
 
   const stdoutOnly = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst`, LOG_DIR: '' })
   const refused = await stdoutOnly.inject({ url: '/v1/analytics/errors', headers: auth })

@@ -131,8 +131,12 @@ for (const engine of engines()) {
       t.match(turn, { message: /write to \[EMAIL\]/, user: { pseudonym: /^u_/ } })
       t.notMatch(JSON.stringify(found), /jane\.doe|customer-42/)
       t.notOk('id' in turn!.user)
+      // A session id reads the conversation as written (GET /v1/sessions/:id/messages): an analyst gets a reference instead.
+      t.match(turn!.session_id, /^c_[A-Za-z0-9_-]{59}$/, 'a reference to the conversation, not its session id')
+      t.notMatch(JSON.stringify(found), answered.session_id)
+      t.equal((await app.inject({ url: `/v1/sessions/${turn!.session_id as string}/messages` })).statusCode, 400, 'which opens no transcript')
       const byPseudonym = await search(`user=${turn!.user.pseudonym as string}`, analyst)
-      t.same(new Set(byPseudonym.turns.map(turn => turn.session_id)), new Set([answered.session_id]), 'the pseudonym finds that user\'s turns')
+      t.same(new Set(byPseudonym.turns.map(turn => turn.session_id)), new Set([turn!.session_id]), 'the pseudonym finds that user\'s turns, one conversation under one reference')
       t.same((await search('user=customer-42', analyst)).turns, [], 'a guessed user id finds nothing: the pseudonym would be undone')
       t.same(new Set((await search('user=customer-42')).turns.map(turn => turn.session_id)), new Set([answered.session_id]), 'an admin, who sees ids, finds by either')
       for (const personal of ['jane.doe@example.com', 'jane', 'doe']) {
@@ -174,10 +178,15 @@ for (const engine of engines()) {
     })
 
     await t.test('a conversation shows every turn, and opening it is audited', async t => {
-      const response = await app.inject({ url: `/console/api/conversations/${answered.session_id}`, headers: analyst })
-      t.equal(response.statusCode, 200)
+      const ref = (await search('q=France', analyst)).turns[0]!.session_id as string
+      const response = await app.inject({ url: `/console/api/conversations/${ref}`, headers: analyst })
+      t.equal(response.statusCode, 200, 'an analyst opens it by its reference')
       const opened = response.json()
-      t.match(opened, { session_id: answered.session_id, user: { pseudonym: /^u_/ }, status: 'active' })
+      t.match(opened, { session_id: ref, user: { pseudonym: /^u_/ }, status: 'active' })
+      t.notMatch(response.body, answered.session_id)
+      t.equal((await app.inject({ url: `/console/api/conversations/${answered.session_id}`, headers: analyst })).statusCode, 404, 'not by a session id, which they were never shown')
+      t.equal((await app.inject({ url: `/console/api/conversations/${ref.slice(0, -2)}AA`, headers: analyst })).statusCode, 404, 'nor by a forged reference')
+      t.match((await app.inject({ url: `/console/api/conversations/${answered.session_id}`, headers: admin })).json(), { session_id: answered.session_id }, 'an admin, by its id')
       t.same(opened.turns.map((turn: { turn: number, kind: string }) => [turn.turn, turn.kind]), [[1, 'answer'], [2, 'no_answer'], [3, 'command']])
       t.match(opened.turns[0], { message: 'how do sessions expire?', sources: [{ doc_id: 'sessions' }], has_trace: false })
       t.match(opened.turns[1], { message: /write to \[EMAIL\]/, feedback: { rating: 'down', comment: 'too vague' } })
@@ -190,7 +199,7 @@ for (const engine of engines()) {
       const trace = (await app.inject({ url: '/console/api/traces/slowtrace', headers: analyst })).json()
       const { rows: audited } = await db.query<{ target: string, details: { role: string, session_id: string } }>("SELECT target, details FROM audit_events WHERE action = 'trace.viewed'")
       t.match(audited, [{ target: 'slowtrace', details: { role: 'analyst', session_id: other.session_id } }], 'its log lines hold the user\'s words')
-      t.match(trace, { trace_id: 'slowtrace', turn: other.turn, duration_ms: 4321, spans: [{ name: 'POST /v1/chat' }], logs: [{ text: 'write to [EMAIL]' }], links: { jaeger: null, grafana: null } })
+      t.match(trace, { trace_id: 'slowtrace', session_id: /^c_/, turn: other.turn, duration_ms: 4321, spans: [{ name: 'POST /v1/chat' }], logs: [{ text: 'write to [EMAIL]' }], links: { jaeger: null, grafana: null } })
       t.match((await app.inject({ url: '/console/api/traces/slowtrace', headers: admin })).json(), { logs: [{ text: 'write to jane.doe@example.com' }] })
       const missing = await app.inject({ url: '/console/api/traces/nosuchtrace', headers: admin })
       t.equal(missing.statusCode, 404)
@@ -247,7 +256,8 @@ t.test('a conversation names how each reply was written: the model with its toke
   await chat(app, 'how do I view traces?', { session_id: sessionId })
   await chat(app, 'hello', { session_id: sessionId })
   const cookie = await signIn(app, ANALYST_KEY)
-  const conversation = (await app.inject({ url: `/console/api/conversations/${sessionId}`, headers: { cookie, ...CONSOLE } })).json()
+  const [{ session_id: ref }] = (await app.inject({ url: '/console/api/conversations?limit=1', headers: { cookie, ...CONSOLE } })).json().turns
+  const conversation = (await app.inject({ url: `/console/api/conversations/${ref as string}`, headers: { cookie, ...CONSOLE } })).json()
   t.match(conversation.turns.map((turn: { generation: unknown }) => turn.generation), [
     { by: 'model', model: 'scripted-model-2026', input_tokens: 400, output_tokens: 10, cost_usd: (400 + 40) / 1e6 },
     { by: 'extractive', model: 'scripted-model', fallback_reason: 'server_error' },

@@ -61,10 +61,11 @@ for (const engine of engines()) {
   })
 }
 
-t.test('GET /v1/sessions lists a user\'s sessions for a key with the admin or analyst role', async t => {
+t.test('GET /v1/sessions lists a user\'s sessions for a key with the admin role: an analyst may not hold session ids', async t => {
   const clock = manualClock()
-  const analyst = 'analyst-key-0123456789'
-  const app = await buildTestApp(t, { API_KEYS: `${analyst}:analyst`, MAX_SESSIONS_PER_USER: '2', KB_SEED_DIR: '' }, { clock: clock.now })
+  const admin = 'admin-key-0123456789'
+  const analystKey = 'analyst-key-0123456789'
+  const app = await buildTestApp(t, { API_KEYS: `${admin}:admin,${analystKey}:analyst`, MAX_SESSIONS_PER_USER: '2', KB_SEED_DIR: '' }, { clock: clock.now })
   const ids: string[] = []
   for (let i = 0; i < 3; i++) {
     clock.advance(1000)
@@ -73,12 +74,13 @@ t.test('GET /v1/sessions lists a user\'s sessions for a key with the admin or an
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/help', user_id: 'someone-else' } })
   const list = (query: string, key?: string) => app.inject({ method: 'GET', url: `/v1/sessions?${query}`, headers: key === undefined ? {} : { authorization: `Bearer ${key}` } })
   t.equal((await list('user_id=lost-ids')).statusCode, 401, 'anonymous callers may not list sessions')
-  const res = await list('user_id=lost-ids', analyst)
+  t.equal((await list('user_id=lost-ids', analystKey)).statusCode, 403, 'nor analysts: a session id reads the conversation as written')
+  const res = await list('user_id=lost-ids', admin)
   t.equal(res.statusCode, 200)
   t.same(res.json().sessions.map((s: { session_id: string, status: string }) => [s.session_id, s.status]), [[ids[2], 'active'], [ids[1], 'active'], [ids[0], 'replaced']], 'most recently used first, the replaced one too')
-  t.equal((await list('user_id=lost-ids&limit=1', analyst)).json().sessions.length, 1)
-  t.same((await list('user_id=nobody', analyst)).json(), { sessions: [] })
-  const bad = await list('limit=1', analyst)
+  t.equal((await list('user_id=lost-ids&limit=1', admin)).json().sessions.length, 1)
+  t.same((await list('user_id=nobody', admin)).json(), { sessions: [] })
+  const bad = await list('limit=1', admin)
   t.equal(bad.statusCode, 400)
   t.match(bad.json(), { detail: /user_id/ })
 })
