@@ -41,7 +41,7 @@
  * 5. With --turn-traces: 50 clients on two servers with the SDK preloaded and no collector (every
  *    OTLP exporter off, so the turn traces are all that spans are made for), one keeping each
  *    turn's spans and log lines (the default) and one with TURN_TRACE_RETENTION_DAYS=0, in
- *    interleaved rounds; goal: on ≥ 0.95 of off's answered/s. The rows written are counted after.
+ *    interleaved rounds; goal: on ≥ 0.95 of off's answered/s. The rows written, and the turns let go while others waited in line, are counted after.
  *
  * Engines: PGlite by default; --engine postgres or both for server PostgreSQL at
  * BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres; setting it alone picks
@@ -404,7 +404,7 @@ interface EngineRun {
   telemetry?: { full: Step[], off: Step[], exported: { spans: number, logs: number, metrics: number }, offExported: number }
   turnTraces?: { on: Step[], off: Step[], rows: { on: TraceRows, off: TraceRows } }
 }
-interface TraceRows { rows: number, withSpans: number, withLogs: number }
+interface TraceRows { rows: number, withSpans: number, withLogs: number, /** Turns let go while others waited in line (chatbot_turn_traces_dropped_total{reason="pressure"}). */ letGo: number }
 
 /** Storage for one server: a scratch database on the PostgreSQL server, or a PGlite folder under `folder`. */
 async function storage (key: EngineKey, folder: string, name: string): Promise<Pick<Parley, 'databases' | 'drop'> & { env: Record<string, string> }> {
@@ -507,10 +507,10 @@ async function telemetryRounds (key: EngineKey, folder: string, receiver: OtlpCo
 }
 
 /** The turn_traces rows a stopped server left: all, with spans, with log lines. */
-async function traceRows (env: Record<string, string>): Promise<TraceRows> {
+async function traceRows (env: Record<string, string>): Promise<Omit<TraceRows, 'letGo'>> {
   const db: Database = env.DATABASE_URL === undefined ? await openPGliteDatabase(env.DATA_DIR!) : await openPostgresDatabase(env.DATABASE_URL, 1)
   try {
-    const { rows } = await db.query<TraceRows>(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE jsonb_array_length(spans) > 0)::int AS "withSpans",
+    const { rows } = await db.query<Omit<TraceRows, 'letGo'>>(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE jsonb_array_length(spans) > 0)::int AS "withSpans",
       count(*) FILTER (WHERE jsonb_array_length(logs) > 0)::int AS "withLogs" FROM turn_traces`)
     return rows[0]!
   } finally {
@@ -538,8 +538,10 @@ async function turnTraceRounds (key: EngineKey, folder: string): Promise<NonNull
   } finally {
     // Stopping writes what each had queued; then its rows are counted.
     for (const { server, drop, env } of started) {
+      const metrics = await fetch(`http://127.0.0.1:${server.port}/metrics`).then(async response => await response.text(), () => '')
+      const letGo = Number(/^chatbot_turn_traces_dropped_total\{reason="pressure"[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? -1)
       await server.stop()
-      rows.push(await traceRows(env).catch(() => ({ rows: -1, withSpans: -1, withLogs: -1 })))
+      rows.push(await traceRows(env).then(counted => ({ ...counted, letGo }), () => ({ rows: -1, withSpans: -1, withLogs: -1, letGo })))
       await drop()
     }
   }
@@ -678,12 +680,12 @@ if (telemetry) {
 }
 if (turnTraces) {
   console.log(`\nTurn traces, ${Math.max(...CLIENTS)} clients, ${rounds} rounds × ${seconds} s each (order rotated), the SDK preloaded with every exporter off (no collector): on = TURN_TRACE_RETENTION_DAYS=7 (the default), off = 0\n`)
-  const table = [['engine', 'configuration', 'answered/s per round', 'median', 'p99 ms per round', 'median p99', 'refused', 'other', 'CPU elsewhere, max', 'rows (with spans, with logs)']]
+  const table = [['engine', 'configuration', 'answered/s per round', 'median', 'p99 ms per round', 'median p99', 'refused', 'other', 'CPU elsewhere, max', 'rows (with spans, with logs)', 'let go under pressure']]
   for (const run of runs) {
     for (const [name, steps, rows] of [['on', run.turnTraces!.on, run.turnTraces!.rows.on], ['off', run.turnTraces!.off, run.turnTraces!.rows.off]] as const) {
       table.push([run.name, name, steps.map(s => s.answeredPerSecond.toFixed(0)).join(' / '), median(steps.map(s => s.answeredPerSecond)).toFixed(0),
         steps.map(s => latency(s.p99)).join(' / '), latency(median(steps.map(s => s.p99))), percent(steps.reduce((sum, s) => sum + s.refused, 0) / steps.reduce((sum, s) => sum + s.total, 0)), String(steps.reduce((sum, s) => sum + otherCount(s), 0)),
-        percent(Math.max(...steps.map(s => s.cpuElsewhere ?? 0))), `${count(rows.rows)} (${count(rows.withSpans)}, ${count(rows.withLogs)})`])
+        percent(Math.max(...steps.map(s => s.cpuElsewhere ?? 0))), `${count(rows.rows)} (${count(rows.withSpans)}, ${count(rows.withLogs)})`, count(rows.letGo)])
     }
   }
   for (const line of formatTable(table)) console.log(`  ${line}`)
@@ -698,7 +700,7 @@ for (const run of runs) {
   if (t !== undefined && (t.exported.spans === 0 || t.exported.logs === 0 || t.exported.metrics === 0)) failures.push(`full telemetry on ${run.name} exported no spans, log records or metrics: it was not on`)
   if (t !== undefined && t.offExported > 0) failures.push(`the server with OTEL_SDK_DISABLED=true on ${run.name} exported telemetry: off was not off`)
   const kept = run.turnTraces?.rows
-  if (kept !== undefined && (kept.on.withSpans <= 0 || kept.on.withLogs <= 0)) failures.push(`the server keeping turn traces on ${run.name} wrote no rows with spans and log lines: it was not on`)
+  if (kept !== undefined && (kept.on.withSpans <= 0 || kept.on.withLogs <= 0) && kept.on.letGo <= 0) failures.push(`the server keeping turn traces on ${run.name} wrote no rows with spans and log lines, and let none go: it was not on`)
   if (kept !== undefined && kept.off.rows !== 0) failures.push(`the server with TURN_TRACE_RETENTION_DAYS=0 on ${run.name} wrote turn traces: off was not off`)
 }
 for (const problem of receiver?.rejected ?? []) failures.push(`the receiver could not read an export: ${problem}`)

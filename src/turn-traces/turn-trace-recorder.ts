@@ -4,7 +4,7 @@
 // They are joined by trace id (the request id when the turn was not traced) and written in batches
 // by a timer, never by the request: one INSERT per batch, an upsert, so that a half arriving after
 // its record was written without it merges into the row. The queue is bounded; what is lost (a full
-// queue, a failed write) is counted by reason, never retried without bound.
+// queue, a failed write, a turn let go under pressure) is counted by reason, never retried without bound.
 import type { Counter } from '@opentelemetry/api'
 import type { Queryable } from '../db/database.js'
 import { outsideAnyContext } from '../logging/log-context.js'
@@ -43,8 +43,8 @@ export interface TurnRequestHalf {
   error: string | null
 }
 
-/** Why turn traces were lost: the recorder's own (a full queue, a failed write) and the span collector's. */
-export const TURN_TRACE_DROP_REASONS = ['queue_full', 'write_failed', 'open_traces', 'spans_truncated', 'root_never_ended'] as const
+/** Why turn traces were lost: the recorder's own (a full queue, a failed write, an ordinary turn let go while turns wait in line) and the span collector's. */
+export const TURN_TRACE_DROP_REASONS = ['queue_full', 'write_failed', 'pressure', 'open_traces', 'spans_truncated', 'root_never_ended'] as const
 export type TurnTraceDropReason = typeof TURN_TRACE_DROP_REASONS[number]
 
 export interface TurnTraceRecorderOptions {
@@ -112,6 +112,8 @@ export class TurnTraceRecorder {
   private readonly pending = new Map<string, Pending>()
   // Records to write, by key: two halves of one trace never go into one statement apart.
   private readonly ready = new Map<string, Pending>()
+  // Turns let go whose spans have not arrived yet, until when they are awaited (ms since the epoch).
+  private readonly skipped = new Map<string, number>()
   private writing: Promise<void> = Promise.resolve()
   private soon = false
   private timers: NodeJS.Timeout[] = []
@@ -153,7 +155,17 @@ export class TurnTraceRecorder {
   }
 
   addSpans (half: TurnSpanHalf): void {
+    if (this.skipped.delete(half.traceId)) return
     this.add(half.traceId, { spans: half }, true)
+  }
+
+  /** A turn not kept (counted, reason pressure): its request's half is not added, and its spans, come or to come, go too. */
+  skip (key: string, traced: boolean): void {
+    if (!this.enabled) return
+    this.countDropped('pressure', 1)
+    if (this.pending.delete(key) || !traced) return
+    if (this.skipped.size >= this.options.maxQueue) this.skipped.delete(this.skipped.keys().next().value!)
+    this.skipped.set(key, this.now().getTime() + this.graceMs)
   }
 
   addRequest (half: TurnRequestHalf): void {
@@ -183,6 +195,10 @@ export class TurnTraceRecorder {
     const previous = this.writing
     const done = previous.then(async () => {
       const now = this.now().getTime()
+      for (const [key, due] of this.skipped) {
+        if (!all && due > now) break
+        this.skipped.delete(key)
+      }
       for (const [key, entry] of this.pending) {
         if (!all && entry.due > now) break
         this.pending.delete(key)

@@ -79,7 +79,7 @@ t.test('a chat turn\'s log lines, status, session and turn are kept under its re
 
   await t.test('GET /status shows what was kept and dropped', async t => {
     const status = (await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })).json()
-    t.same(status.turn_traces, { enabled: true, kept: 5, queued: 0, dropped: { queue_full: 0, write_failed: 0, open_traces: 0, spans_truncated: 0, root_never_ended: 0 } })
+    t.same(status.turn_traces, { enabled: true, kept: 5, queued: 0, dropped: { queue_full: 0, write_failed: 0, pressure: 0, open_traces: 0, spans_truncated: 0, root_never_ended: 0 } })
   })
 
   await t.test('deleting a session deletes its turn traces with it', async t => {
@@ -105,4 +105,27 @@ t.test('TURN_TRACE_RETENTION_DAYS=0 keeps nothing', async t => {
   await app.close()
   t.equal((await db.query('SELECT 1 FROM turn_traces')).rows.length, 0)
   t.equal(app.turnTraces.enabled, false)
+})
+
+t.test('while turns wait in line, an ordinary turn\'s trace is let go and counted; an unanswered one is kept', async t => {
+  const db = await openTestPGlite(t)
+  const app = await buildTestApp(t, {}, { database: db })
+  await app.ready()
+  // The embedded database admits one turn at a time: one held in the gate makes the others wait.
+  let release = (): void => {}
+  const held = app.turnGate.run(async () => { await new Promise<void>(resolve => { release = resolve }) })
+  const chat = async (message: string) => await app.inject({ method: 'POST', url: '/v1/chat', payload: { message } })
+  const answered = chat('how do I view traces?')
+  const unanswered = chat('What is the capital of France?')
+  const last = chat('how do sessions expire?')
+  const waited = await (async () => { for (let i = 0; i < 200 && app.turnGate.queued() < 3; i++) await new Promise(resolve => setTimeout(resolve, 10)); return app.turnGate.queued() })()
+  t.equal(waited, 3, 'three turns in line')
+  release()
+  await held
+  const replies = await Promise.all([answered, unanswered, last])
+  t.same(replies.map(reply => reply.json().kind), ['answer', 'no_answer', 'answer'])
+  await app.turnTraces.flush()
+  const { rows } = await db.query<{ turn: number, status_code: number }>('SELECT turn, status_code FROM turn_traces ORDER BY started_at')
+  t.equal(rows.length, 2, 'the first answer, with two turns behind it, is let go; the unanswered turn is kept, and so is the last, with no one behind it')
+  t.equal(app.turnTraces.dropped().pressure, 1, 'counted')
 })

@@ -68,6 +68,24 @@ for (const engine of engines()) {
       t.equal(recorder.kept(), 1)
     })
 
+    await t.test('a turn let go under pressure: its spans go too, whether they came before or come after, and it is counted', async t => {
+      const { recorder, added, clock } = setUp()
+      recorder.addSpans(spanHalf('1'.repeat(32)))
+      recorder.skip('1'.repeat(32), true)
+      recorder.skip('2'.repeat(32), true)
+      recorder.addSpans(spanHalf('2'.repeat(32)))
+      recorder.skip('3'.repeat(32), false)
+      clock.advance(10_000)
+      await recorder.flush()
+      t.same(await rows(db), [], 'no row, not even a half')
+      t.equal(recorder.queued(), 0, 'nothing left waiting')
+      t.equal(recorder.dropped().pressure, 3)
+      t.equal(added.pressure, 3, 'in chatbot_turn_traces_dropped_total{reason="pressure"}')
+      recorder.addSpans(spanHalf('2'.repeat(32)))
+      await recorder.flush({ all: true })
+      t.equal((await rows(db)).length, 1, 'a key is let go once: spans arriving much later are another record')
+    })
+
     await t.test('a half waits out its grace, is written alone, and its late other half merges into the row', async t => {
       const { recorder, clock } = setUp()
       recorder.addRequest(requestHalf('b'.repeat(32)))
@@ -137,7 +155,7 @@ for (const engine of engines()) {
       recorder.addRequest(requestHalf('e3', { traced: false }))
       await recorder.flush()
       t.same((await rows(db)).map(row => row.trace_id), ['e3'])
-      t.same(recorder.dropped(), { queue_full: 0, write_failed: 2, open_traces: 0, spans_truncated: 0, root_never_ended: 0 })
+      t.same(recorder.dropped(), { queue_full: 0, write_failed: 2, pressure: 0, open_traces: 0, spans_truncated: 0, root_never_ended: 0 })
     })
 
     await t.test('the span collector\'s drops are counted with the rest', async t => {
