@@ -35,8 +35,13 @@ const app = await buildApp({ config, logger: logging.logger, auditLog: logging.a
     return await exit(1)
   })
 
+// Ctrl-C in a terminal signals every process of the group, npm and this one, and npm passes its
+// SIGINT on: one keypress arrives twice, and close-with-grace took the second for a second Ctrl-C
+// and exited 1 in the middle of the shutdown (data/parley.lock left behind). SIGINT is handled below.
+let interruptedAt: number | undefined
 // An uncaught exception arrives in the context of the request that threw; the shutdown is not that request's.
-closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }) => await outsideAnyContext(async () => {
+const closer = closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000, skip: ['SIGINT'] }, async ({ signal: received, err }) => await outsideAnyContext(async () => {
+  const signal = received ?? (interruptedAt === undefined ? undefined : 'SIGINT')
   const started = performance.now()
   const logger = log('server', 'shutdown', app.log)
   if (err !== undefined) {
@@ -53,6 +58,18 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000 }, async ({ signal, err }
   // side, their limits do not add up.
   await Promise.all([telemetry.shutdown(), logging.close()])
 }))
+
+// A second SIGINT stops at once only when it comes a second or more after the first, as a person's would.
+const REPEATED_INTERRUPT_MS = 1000
+process.on('SIGINT', () => {
+  if (interruptedAt === undefined) {
+    interruptedAt = performance.now()
+    closer.close()
+  } else if (performance.now() - interruptedAt >= REPEATED_INTERRUPT_MS) {
+    log('server', 'shutdown', app.log).error('second SIGINT, exiting')
+    process.exit(1)
+  }
+})
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })

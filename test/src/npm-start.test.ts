@@ -11,7 +11,8 @@ import { projectRoot } from '../../src/project.js'
 import { tempDir, waitFor } from '../helper.js'
 
 // How each signal is sent: to npm's PID, or, as Ctrl-C in a terminal does, to every process of
-// npm's group (npm and the server both get it).
+// npm's group: the server gets SIGINT twice, its own and npm's passed on (which made it exit 1
+// mid-shutdown, now and then, when the second was taken for a second Ctrl-C).
 const deliveries = [
   { signal: 'SIGTERM', to: 'npm' },
   { signal: 'SIGINT', to: 'npm' },
