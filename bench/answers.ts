@@ -1,94 +1,122 @@
 /**
  * Answer benchmark: does the bot answer when the knowledge base knows, from a relevant document,
- * and refuse when it does not? Each development collection in turn is the knowledge base; its
- * judged queries are the answerable turns, and the other collection's queries and the small-talk
- * lines in bench/answers/small-talk.txt are turns it should not answer. Every turn goes through
- * the chat turn's own decision (src/chat/reply-decision.ts): small talk first, then the search and
- * the answer model.
+ * and refuse when it does not? Each development collection in turn is the knowledge base: its
+ * judged queries are the answerable turns; the out-of-scope messages in bench/answers/, the
+ * small-talk lines and the other collections' queries are turns it should not answer. Every turn
+ * goes through the chat turn's own decision (src/chat/reply-decision.ts): small talk first, then
+ * the search and the answer model.
  *
  *   npm run bench:answers            # train and test splits, with the model in src/search/answer-decision.ts
  *   npm run bench:answers -- --fit   # fit the model on the train splits only, and print it
+ *   npm run bench:answers -- --fit --features coverage,unseen   # with only these measures
  *   npm run bench:answers -- --smoke # a small slice, as CI runs it
+ *   npm run bench:answers -- --baseline ../old/dist   # also another build's search and decision, on the same turns
  *
- * Splits: SciFact's train and test judgments; Cranfield's queries by id (odd: train, even: test);
- * small-talk lines by position (odd lines: train). Tune on train, report test.
+ * Splits, so that nothing is tuned on what it is judged on: stackfaq-dev by thread (thread % 4 is
+ * 0: train, 2: test; no thread's rephrasings are in both), SciFact by its train and test
+ * judgments, Cranfield's queries by id (odd: train, even: test), the out-of-scope and small-talk
+ * lines by position (odd lines: train). Fitting reads the FAQ (stackfaq-dev) only: SciFact and
+ * Cranfield say whether the decision holds on a knowledge base it was not fitted on.
  */
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { decideReply } from '../src/chat/reply-decision.js'
-import { DEFAULT_ANSWER_MODEL, features, type AnswerModel } from '../src/search/answer-decision.js'
+import { DEFAULT_ANSWER_MODEL, FEATURES, features, type AnswerModel, type Feature } from '../src/search/answer-decision.js'
 import { SearchEngine } from '../src/search/search-engine.js'
 import { projectRoot } from '../src/project.js'
-import { loadCorpus, loadQrels, loadQueries, toSearchDocument, type Qrels } from './datasets.js'
+import { loadCorpus, loadQrels, loadQueryRecords, toSearchDocument, type Qrels } from './datasets.js'
 
 type Split = 'train' | 'test'
-interface Turn { text: string, split: Split, relevant?: Set<string> }
-interface Outcome { turn: Turn, features: number[] | undefined, answeredFrom: string | undefined, best: string | undefined }
+interface Turn { text: string, split: Split, relevant?: Map<string, number> }
+interface Outcome { turn: Turn, features: number[] | undefined, answeredFrom: string | undefined, ranked: string[] }
 
-const args = new Set(process.argv.slice(2))
-const smoke = args.has('--smoke')
-const COLLECTIONS = ['scifact', 'cranfield'] as const
+const args = process.argv.slice(2)
+const smoke = args.includes('--smoke')
+const COLLECTIONS = ['stackfaq-dev', 'scifact', 'cranfield'] as const
 type Collection = typeof COLLECTIONS[number]
-
-function judgedTurns (qrels: Qrels, queries: Map<string, string>, split: (id: string) => Split): Turn[] {
-  const turns: Turn[] = []
-  for (const [id, judged] of qrels) {
-    const text = queries.get(id)
-    const relevant = new Set([...judged].filter(([, grade]) => grade > 0).map(([doc]) => doc))
-    if (text !== undefined && relevant.size > 0) turns.push({ text, split: split(id), relevant })
-  }
-  return turns
-}
+/** The collection whose shape is the users': the decision is fitted on its train part only. */
+const FITTED_ON: Collection = 'stackfaq-dev'
 
 const byParity = (id: string): Split => Number(id) % 2 === 1 ? 'train' : 'test'
+const byThread = (thread: unknown): Split => Number(thread) % 4 === 0 ? 'train' : 'test'
 
-function answerableTurns (name: Collection): Turn[] {
-  const queries = loadQueries(name)
-  if (name === 'cranfield') return judgedTurns(loadQrels(name, 'test'), queries, byParity)
-  return [...judgedTurns(loadQrels(name, 'train'), queries, () => 'train'), ...judgedTurns(loadQrels(name, 'test'), queries, () => 'test')]
+/** Every query of a collection with its split and, where judged, its relevant documents by grade. */
+function collectionTurns (name: Collection): Turn[] {
+  const records = loadQueryRecords(name)
+  const judged: Qrels = new Map()
+  const splitOf = new Map<string, Split>()
+  for (const split of name === 'scifact' ? ['train', 'test'] as const : ['test'] as const) {
+    for (const [id, docs] of loadQrels(name, split)) {
+      judged.set(id, docs)
+      if (name === 'scifact') splitOf.set(id, split)
+    }
+  }
+  return records.map(({ id, text, metadata }) => {
+    const split = name === 'stackfaq-dev' ? byThread(metadata?.thread) : name === 'cranfield' ? byParity(id) : splitOf.get(id) ?? 'train'
+    const relevant = new Map([...judged.get(id) ?? []].filter(([, grade]) => grade > 0))
+    return relevant.size > 0 ? { text, split, relevant } : { text, split }
+  })
 }
 
-/** Queries of a collection as turns another knowledge base should not answer, split as above. */
-function outOfScopeTurns (name: Collection): Turn[] {
-  const queries = loadQueries(name)
-  if (name === 'cranfield') return [...queries].map(([id, text]) => ({ text, split: byParity(id) }))
-  const test = loadQrels(name, 'test')
-  return [...queries].map(([id, text]) => ({ text, split: test.has(id) ? 'test' : 'train' }))
+function lines (file: string): Turn[] {
+  return readFileSync(join(projectRoot, 'bench/answers', file), 'utf8').split('\n')
+    .filter(line => line.trim() !== '').map((text, index) => ({ text, split: index % 2 === 0 ? 'train' : 'test' }))
 }
 
-const smallTalk: Turn[] = readFileSync(join(projectRoot, 'bench/answers/small-talk.txt'), 'utf8').split('\n')
-  .filter(line => line.trim() !== '').map((text, index) => ({ text, split: index % 2 === 0 ? 'train' : 'test' }))
-
-/** The smoke slice: a few turns of each split, and the documents they need beside a few others. */
+/** The smoke slice: a few turns of each split. */
 function pick (turns: Turn[], size: number): Turn[] {
   if (!smoke) return turns
   return [...turns.filter(turn => turn.split === 'train').slice(0, size), ...turns.filter(turn => turn.split === 'test').slice(0, size)]
 }
 
-function run (engine: SearchEngine, turns: Turn[], model: AnswerModel): Outcome[] {
+/** The search and decision being measured: this build's, or another's (--baseline) with its own model. */
+interface Implementation {
+  label: string
+  newEngine: () => SearchEngine
+  decide: (engine: SearchEngine, text: string, model: AnswerModel | undefined) => ReturnType<typeof decideReply>
+}
+
+const thisBuild: Implementation = { label: 'this build', newEngine: () => new SearchEngine(), decide: (engine, text, model) => decideReply(engine, text, { model, k: 10 }) }
+
+async function baseline (dist: string): Promise<Implementation> {
+  const { resolve } = await import('node:path')
+  const search = await import(resolve(dist, 'src/search/search-engine.js')) as { SearchEngine: new () => SearchEngine }
+  const reply = await import(resolve(dist, 'src/chat/reply-decision.js')) as { decideReply: typeof decideReply }
+  return { label: `baseline (${dist})`, newEngine: () => new search.SearchEngine(), decide: (engine, text) => reply.decideReply(engine, text, { k: 10 }) }
+}
+
+function run (engine: SearchEngine, turns: Turn[], model: AnswerModel, implementation = thisBuild): Outcome[] {
   return turns.map(turn => {
-    const decision = decideReply(engine, turn.text, { model })
+    const decision = implementation.decide(engine, turn.text, model)
     return {
       turn,
-      features: decision.kind === 'smalltalk' ? undefined : features(decision.evidence),
+      features: decision.kind === 'smalltalk' || implementation !== thisBuild ? undefined : features(decision.evidence),
       answeredFrom: decision.kind === 'answer' ? decision.hits[0]?.docId : undefined,
-      best: decision.hits[0]?.docId
+      ranked: decision.hits.map(hit => hit.docId)
     }
   })
 }
 
-interface Scores { answerable: number, bestRelevant: number, answeredRight: number, answeredWrong: number, outOfScope: number, refused: number }
+interface Scores { answerable: number, bestRelevant: number, answeredRight: number, answeredWrong: number, outOfScope: number, refused: number, ndcg: number }
+
+/** nDCG@10 as trec_eval computes it: linear gains, the ideal from every judged document. */
+function ndcgAt10 (ranked: string[], relevant: Map<string, number>): number {
+  const dcg = ranked.slice(0, 10).reduce((sum, doc, i) => sum + (relevant.get(doc) ?? 0) / Math.log2(i + 2), 0)
+  const ideal = [...relevant.values()].sort((a, b) => b - a).slice(0, 10).reduce((sum, grade, i) => sum + grade / Math.log2(i + 2), 0)
+  return dcg / ideal
+}
 
 function score (outcomes: Outcome[]): Scores {
-  const scores: Scores = { answerable: 0, bestRelevant: 0, answeredRight: 0, answeredWrong: 0, outOfScope: 0, refused: 0 }
-  for (const { turn, answeredFrom, best } of outcomes) {
+  const scores: Scores = { answerable: 0, bestRelevant: 0, answeredRight: 0, answeredWrong: 0, outOfScope: 0, refused: 0, ndcg: 0 }
+  for (const { turn, answeredFrom, ranked } of outcomes) {
     if (turn.relevant === undefined) {
       scores.outOfScope++
       if (answeredFrom === undefined) scores.refused++
     } else {
       scores.answerable++
-      if (best !== undefined && turn.relevant.has(best)) scores.bestRelevant++
+      scores.ndcg += ndcgAt10(ranked, turn.relevant)
+      if (ranked[0] !== undefined && turn.relevant.has(ranked[0])) scores.bestRelevant++
       if (answeredFrom !== undefined) scores[turn.relevant.has(answeredFrom) ? 'answeredRight' : 'answeredWrong']++
     }
   }
@@ -97,17 +125,21 @@ function score (outcomes: Outcome[]): Scores {
 
 function row (label: string, s: Scores): string {
   const share = (part: number, whole: number) => whole === 0 ? '-' : (part / whole).toFixed(3)
-  return `| ${label} | ${s.answerable} | ${share(s.bestRelevant, s.answerable)} | ${share(s.answeredRight, s.answerable)} | ${share(s.answeredWrong, s.answerable)} | ${s.outOfScope} | ${share(s.refused, s.outOfScope)} | ${share(s.answeredRight + s.refused, s.answerable + s.outOfScope)} |`
+  return `${label} | ${s.answerable} | ${share(s.bestRelevant, s.answerable)} | ${share(s.answeredRight, s.answerable)} | ${share(s.answeredWrong, s.answerable)} | ${s.outOfScope} | ${share(s.refused, s.outOfScope)} | ${share(s.answeredRight + s.refused, s.answerable + s.outOfScope)} | ${share(s.ndcg, s.answerable)} |`
 }
+
+interface Sample { x: number[], y: number, weight: number }
 
 /**
  * Logistic regression by gradient descent on the train turns: an answerable turn whose best
  * document is relevant should be answered (1), an out-of-scope turn refused (0). Answerable turns
- * whose best document is wrong are left out: the decision cannot make them right. Each knowledge
- * base and each class weighs the same, so neither collection's size sets the threshold.
+ * whose best document is wrong are left out: the decision cannot make them right. Each class
+ * weighs the same, so neither's count sets the threshold.
  */
-function fit (samples: Array<{ x: number[], y: number, weight: number }>): AnswerModel {
-  const dims = samples[0]!.x.length
+function fit (all: Sample[], used: readonly Feature[]): AnswerModel {
+  const columns = used.map(name => FEATURES.indexOf(name))
+  const samples = all.map(sample => ({ ...sample, x: columns.map(column => sample.x[column]!) }))
+  const dims = columns.length
   const w = new Array<number>(dims + 1).fill(0)
   const totalWeight = samples.reduce((sum, s) => sum + s.weight, 0)
   for (let step = 0; step < 20_000; step++) {
@@ -121,66 +153,75 @@ function fit (samples: Array<{ x: number[], y: number, weight: number }>): Answe
     for (let i = 0; i <= dims; i++) w[i]! -= 2 * gradient[i]! / totalWeight
   }
   const round = (value: number) => Math.round(value * 100) / 100
-  return { intercept: round(w[0]!), coverage: round(w[1]!), relativeScore: round(w[2]!), lead: round(w[3]!), threshold: 0.5 }
+  const weights = Object.fromEntries(FEATURES.map(name => [name, used.includes(name) ? round(w[used.indexOf(name) + 1]!) : 0]))
+  return { intercept: round(w[0]!), weights: weights as AnswerModel['weights'], threshold: DEFAULT_ANSWER_MODEL.threshold }
 }
 
-function main (): void {
+async function main (): Promise<void> {
   console.log(`# Answer benchmark (${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version})${smoke ? ' — smoke slice' : ''}\n`)
+  const outOfScope = [...lines('out-of-scope.txt'), ...lines('small-talk.txt')]
+  const turnsOf = new Map(COLLECTIONS.map(name => [name, collectionTurns(name)]))
   const setups = COLLECTIONS.map(name => {
-    const other = COLLECTIONS.find(candidate => candidate !== name)!
-    const answerable = pick(answerableTurns(name), 20)
-    const needed = new Set(answerable.flatMap(turn => [...turn.relevant!]))
-    const engine = new SearchEngine()
-    for (const [index, doc] of loadCorpus(name).entries()) if (!smoke || index < 300 || needed.has(doc.id)) engine.upsert(toSearchDocument(doc))
-    const turns = [...answerable, ...pick(outOfScopeTurns(other), 20), ...smallTalk]
-    return { name, engine, turns }
+    const answerable = pick(turnsOf.get(name)!.filter(turn => turn.relevant !== undefined), 20)
+    const needed = new Set(answerable.flatMap(turn => [...turn.relevant!.keys()]))
+    const docs = loadCorpus(name).filter((doc, index) => !smoke || index < 300 || needed.has(doc.id)).map(doc => toSearchDocument(doc))
+    const others = COLLECTIONS.filter(other => other !== name).flatMap(other => pick(turnsOf.get(other)!.map(({ text, split }) => ({ text, split })), 10))
+    return { name, docs, turns: [...answerable, ...pick(outOfScope, 40), ...others] }
   })
+  const indexed = (implementation: Implementation) => setups.map(setup => {
+    const engine = implementation.newEngine()
+    for (const doc of setup.docs) engine.upsert(doc)
+    return { ...setup, engine }
+  })
+  const implementations = [thisBuild]
+  if (args.includes('--baseline')) implementations.push(await baseline(args[args.indexOf('--baseline') + 1] ?? ''))
 
   let model = DEFAULT_ANSWER_MODEL
-  if (args.has('--fit')) {
-    const samples: Array<{ x: number[], y: number, weight: number }> = []
-    for (const { engine, turns } of setups) {
-      const outcomes = run(engine, turns.filter(turn => turn.split === 'train'), model)
-      const labelled = outcomes.flatMap(({ turn, features: x, best }) => {
-        if (x === undefined) return []
-        if (turn.relevant === undefined) return [{ x, y: 0 }]
-        return best !== undefined && turn.relevant.has(best) ? [{ x, y: 1 }] : []
-      })
-      const positives = labelled.filter(sample => sample.y === 1).length
-      for (const sample of labelled) samples.push({ ...sample, weight: 1 / (sample.y === 1 ? positives : labelled.length - positives) })
-    }
-    model = fit(samples)
-    console.log(`Fitted on the train splits (${samples.length} turns):\n${JSON.stringify(model)}\n`)
+  const ours = indexed(thisBuild)
+  if (args.includes('--fit')) {
+    const { engine, turns } = ours.find(setup => setup.name === FITTED_ON)!
+    const labelled = run(engine, turns.filter(turn => turn.split === 'train'), model).flatMap(({ turn, features: x, ranked }) => {
+      if (x === undefined) return []
+      if (turn.relevant === undefined) return [{ x, y: 0 }]
+      return ranked[0] !== undefined && turn.relevant.has(ranked[0]) ? [{ x, y: 1 }] : []
+    })
+    const positives = labelled.filter(sample => sample.y === 1).length
+    const named = args[args.indexOf('--features') + 1]?.split(',') ?? FEATURES
+    const used = FEATURES.filter(name => !args.includes('--features') || named.includes(name))
+    model = fit(labelled.map(sample => ({ ...sample, weight: 1 / (sample.y === 1 ? positives : labelled.length - positives) })), used)
+    console.log(`Fitted on ${FITTED_ON}'s train part (${labelled.length} turns):\n${JSON.stringify(model)}\n`)
   }
 
-  console.log('| knowledge base, split | answerable | best document relevant (the ceiling) | answered, relevant | answered, wrong document | out of scope | refused | reply accuracy |')
-  console.log('|---|---|---|---|---|---|---|---|')
-  for (const split of ['train', 'test'] as const) {
-    const all: Outcome[] = []
-    for (const { name, engine, turns } of setups) {
-      const outcomes = run(engine, turns.filter(turn => turn.split === split), model)
-      all.push(...outcomes)
-      console.log(row(`${name}, ${split}`, score(outcomes)))
+  console.log('| search and decision | knowledge base, split | answerable | best document relevant (the ceiling) | answered, relevant | answered, wrong document | out of scope | refused | reply accuracy | nDCG@10 |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  const engines = new Map<Implementation, ReturnType<typeof indexed>>([[thisBuild, ours]])
+  for (const implementation of implementations) {
+    if (!engines.has(implementation)) engines.set(implementation, indexed(implementation))
+    for (const split of ['train', 'test'] as const) {
+      for (const { name, engine, turns } of engines.get(implementation)!) {
+        console.log(`| ${implementation.label} ${row(`${name}, ${split}`, score(run(engine, turns.filter(turn => turn.split === split), model, implementation)))}`)
+      }
     }
-    console.log(row(`both, ${split}`, score(all)))
   }
 
-  // The decision's own cost: the search with its evidence and the model, against the search alone.
-  const { engine, turns } = setups[0]!
-  const texts = turns.map(turn => turn.text)
+  // What a turn's search and decision cost, on the largest knowledge base: each build's, and ours
+  // against its search alone. Alternating rounds, the fastest of each: one noisy round does not decide.
+  const texts = setups.find(setup => setup.name === 'scifact')!.turns.map(turn => turn.text)
   const time = (fn: (text: string) => unknown) => {
     const started = performance.now()
     for (const text of texts) fn(text)
     return (performance.now() - started) * 1000 / texts.length
   }
-  // Alternating rounds, the fastest of each: one noisy round does not decide the difference.
-  let searchOnly = Infinity
-  let withDecision = Infinity
+  const best = new Map<string, number>()
   for (let round = 0; round < (smoke ? 2 : 7); round++) {
-    searchOnly = Math.min(searchOnly, time(text => engine.search(text, 3)))
-    withDecision = Math.min(withDecision, time(text => decideReply(engine, text, { model })))
+    for (const implementation of implementations) {
+      const { engine } = engines.get(implementation)!.find(setup => setup.name === 'scifact')!
+      const measured = [[`${implementation.label}: search alone`, time(text => engine.search(text, 3))], [`${implementation.label}: search and decision`, time(text => implementation.decide(engine, text, model))]] as const
+      for (const [label, micros] of measured) best.set(label, Math.min(best.get(label) ?? Infinity, micros))
+    }
   }
-  console.log(`\nPer turn on ${setups[0]!.name} (${engine.documentCount} documents): search alone ${searchOnly.toFixed(0)} µs, search + decision ${withDecision.toFixed(0)} µs (${withDecision >= searchOnly ? '+' : ''}${(withDecision - searchOnly).toFixed(0)} µs, within the noise when negative)`)
+  console.log(`\nPer turn on scifact (${setups.find(setup => setup.name === 'scifact')!.docs.length} documents), fastest of ${smoke ? 2 : 7} rounds:`)
+  for (const [label, micros] of best) console.log(`- ${label}: ${micros.toFixed(0)} µs`)
 }
 
-main()
+await main()

@@ -21,10 +21,16 @@ export function loadCorpus (name: string): CorpusDoc[] {
     .map((d) => ({ id: String(d._id), title: d.title ?? '', text: d.text ?? '' }))
 }
 
+export interface QueryRecord { id: string, text: string, metadata?: Record<string, unknown> }
+
+/** Queries in file order, with their metadata (stackfaq-dev's names its thread). */
+export function loadQueryRecords (name: string): QueryRecord[] {
+  return readJsonl<{ _id: string, text: string, metadata?: Record<string, unknown> }>(join(datasetsDir, name, 'queries.jsonl'))
+    .map((q) => ({ id: String(q._id), text: q.text, metadata: q.metadata }))
+}
+
 export function loadQueries (name: string): Map<string, string> {
-  const queries = new Map<string, string>()
-  for (const q of readJsonl<{ _id: string, text: string }>(join(datasetsDir, name, 'queries.jsonl'))) queries.set(String(q._id), q.text)
-  return queries
+  return new Map(loadQueryRecords(name).map((q) => [q.id, q.text]))
 }
 
 export function loadQrels (name: string, split: string): Qrels {

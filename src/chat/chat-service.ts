@@ -12,7 +12,7 @@ import type { RecordInTransaction } from '../audit/audit-trail.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../../otel/metrics.js'
 import { currentTraceId, inSpan } from '../../otel/spans.js'
-import { DEFAULT_ANSWER_MODEL, type AnswerModel } from '../search/answer-decision.js'
+import { explainDecision, type AnswerModel } from '../search/answer-decision.js'
 import { toSource, type Generation, type MessageStore, type ReplyKind, type Source } from './message-store.js'
 import { decideFromSearch, type SearchDecision } from './reply-decision.js'
 import { smallTalkOf, smallTalkReply } from './small-talk.js'
@@ -246,7 +246,7 @@ export class ChatService {
   private decide (question: string): SearchDecision {
     return this.retrieve(SOURCES_PER_ANSWER, () => decideFromSearch(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER }), ({ kind, evidence, decision }) => ({
       decision: kind,
-      why: { confidence: decision.confidence, threshold: this.options.answerModel?.threshold ?? DEFAULT_ANSWER_MODEL.threshold, coverage: round(evidence.coverage), relative_score: round(evidence.relativeScore), lead: round(evidence.lead), terms: evidence.terms }
+      why: explainDecision(evidence, decision, this.options.answerModel)
     }))
   }
 

@@ -6,7 +6,7 @@ import { basename, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { DocumentInput } from './knowledge-base.js'
 
-export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000, metadataDepth: 8, metadataJsonMax: 16_384 } as const
+export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000, metadataDepth: 8, metadataJsonMax: 16_384, questionsMax: 50 } as const
 const ID = new RegExp(DOCUMENT_LIMITS.idPattern)
 
 export type ReadResult = { source: string, document: DocumentInput } | { source: string, error: string } | { source: string, skipped: string }
@@ -28,6 +28,12 @@ export function metadataProblem (metadata: unknown): string | undefined {
     for (const child of Object.values(value)) pending.push([child, depth + 1])
   }
   if ((JSON.stringify(metadata) ?? '').length > DOCUMENT_LIMITS.metadataJsonMax) return `metadata must not be longer than ${DOCUMENT_LIMITS.metadataJsonMax} characters as JSON`
+  // Other phrasings of the question the document answers, searched with its title (question-index.ts).
+  const questions = (metadata as { questions?: unknown } | null | undefined)?.questions
+  if (questions !== undefined && !(Array.isArray(questions) && questions.length <= DOCUMENT_LIMITS.questionsMax &&
+    questions.every(question => typeof question === 'string' && question.trim() !== '' && question.length <= DOCUMENT_LIMITS.titleMax))) {
+    return `metadata.questions must be an array of at most ${DOCUMENT_LIMITS.questionsMax} questions, each a string of 1 to ${DOCUMENT_LIMITS.titleMax} characters`
+  }
   return undefined
 }
 

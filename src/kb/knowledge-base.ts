@@ -181,15 +181,16 @@ export class KnowledgeBase {
 
   private async reindex (ids: string[]): Promise<void> {
     if (ids.length === 0) return
-    const { rows } = await this.db.query<{ id: string, title: string, collection: string, passages: Passage[] }>(
-      `SELECT d.id, d.title, d.collection, coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
+    const { rows } = await this.db.query<{ id: string, title: string, collection: string, questions: unknown, passages: Passage[] }>(
+      `SELECT d.id, d.title, d.collection, d.metadata->'questions' AS questions, coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
          ORDER BY p.ordinal) FILTER (WHERE p.document_id IS NOT NULL), '[]') AS passages
        FROM kb_documents d LEFT JOIN kb_passages p ON p.document_id = d.id
-       WHERE d.id = ANY($1::text[]) GROUP BY d.id, d.title, d.collection`, [ids])
+       WHERE d.id = ANY($1::text[]) GROUP BY d.id, d.title, d.collection, d.metadata`, [ids])
     const found = new Set<string>()
     for (const row of rows) {
       found.add(row.id)
-      this.searchEngine.upsert({ id: row.id, title: row.title, collection: row.collection, passages: row.passages.map(p => ({ ...p, heading: p.heading ?? undefined })) })
+      const questions = Array.isArray(row.questions) ? row.questions : undefined
+      this.searchEngine.upsert({ id: row.id, title: row.title, collection: row.collection, questions, passages: row.passages.map(p => ({ ...p, heading: p.heading ?? undefined })) })
     }
     for (const id of ids) if (!found.has(id)) this.searchEngine.remove(id)
   }

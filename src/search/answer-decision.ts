@@ -1,23 +1,23 @@
 // Whether the knowledge base answers a question: a small logistic model over evidence that does not
 // grow with the size of the knowledge base (a raw BM25 score does, so a fixed score threshold that
 // suits 50 documents refuses too little at 5,000). Its few weights were fitted by
-// `npm run bench:answers -- --fit` on development collections' train splits only (see bench/answers.ts).
+// `npm run bench:answers -- --fit` on the train part of an FAQ collection only (see bench/answers.ts).
 import type { AnswerEvidence } from './search-engine.js'
+
+/** The evidence the model reads, in a fixed order. */
+export const FEATURES = ['coverage', 'unseen', 'mutual'] as const satisfies ReadonlyArray<keyof AnswerEvidence>
+export type Feature = typeof FEATURES[number]
 
 export interface AnswerModel {
   intercept: number
-  coverage: number
-  relativeScore: number
-  lead: number
+  weights: Readonly<Record<Feature, number>>
   /** Answer when the model's probability reaches this. */
   threshold: number
 }
 
 export const DEFAULT_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
-  intercept: -5.71,
-  coverage: 10.97,
-  relativeScore: 3.43,
-  lead: 0.16,
+  intercept: -3.05,
+  weights: Object.freeze({ coverage: 1.29, unseen: -9.44, mutual: 28.49 }),
   threshold: 0.5
 })
 
@@ -27,15 +27,26 @@ export interface AnswerDecision {
   confidence: number
 }
 
-/** The evidence's features as the model reads them, in a fixed order. */
+/** The evidence's features as the model reads them, in FEATURES' order. */
 export function features (evidence: AnswerEvidence): number[] {
-  return [evidence.coverage, evidence.relativeScore, evidence.lead]
+  return FEATURES.map(name => evidence[name])
 }
 
 export function decideAnswer (evidence: AnswerEvidence, model: AnswerModel = DEFAULT_ANSWER_MODEL): AnswerDecision {
   if (evidence.terms === 0) return { answer: false, confidence: 0 }
-  const [coverage, relativeScore, lead] = features(evidence) as [number, number, number]
-  const logit = model.intercept + model.coverage * coverage + model.relativeScore * relativeScore + model.lead * lead
+  const logit = FEATURES.reduce((sum, name) => sum + model.weights[name] * evidence[name], model.intercept)
   const confidence = 1 / (1 + Math.exp(-logit))
   return { answer: confidence >= model.threshold, confidence: Math.round(confidence * 1000) / 1000 }
+}
+
+const snakeCase = (name: string): string => name.replace(/[A-Z]/g, letter => `_${letter.toLowerCase()}`)
+const round3 = (value: number): number => Math.round(value * 1000) / 1000
+
+/**
+ * Why a question was answered or refused, as the turn's log line and span carry it: the confidence
+ * against the threshold, and every measure the model read (snake_case, as log fields are named).
+ */
+export function explainDecision (evidence: AnswerEvidence, decision: AnswerDecision, model: AnswerModel = DEFAULT_ANSWER_MODEL): Record<string, number> {
+  const measures = Object.fromEntries(Object.entries(evidence).map(([name, value]) => [snakeCase(name), round3(value)]))
+  return { confidence: decision.confidence, threshold: model.threshold, ...measures }
 }

@@ -1,4 +1,5 @@
 import { isTableRow, splitSentencesAndRows, type Passage } from './passages.js'
+import { QuestionIndex } from './question-index.js'
 import { analyze, createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'
 
 export interface SearchDocument {
@@ -7,6 +8,8 @@ export interface SearchDocument {
   passages: Passage[]
   /** The collection the document belongs to, by which searches can be scoped. */
   collection?: string
+  /** Other phrasings of the question the document answers (an FAQ entry's title is one). */
+  questions?: string[]
 }
 
 export const DEFAULT_COLLECTION = 'default'
@@ -26,6 +29,18 @@ export interface AnswerEvidence {
   relativeScore: number
   /** How far the best document is ahead of the second: (first - second) / first; 1 when alone. */
   lead: number
+  /**
+   * Share of the informative weight of the question the best passage answers (its document's title
+   * with the passage's heading, or another phrasing of it) that the user's question holds (0 to 1).
+   */
+  questionRecall: number
+  /** Share of the informative terms' weight on terms no passage holds (0 to 1). */
+  unseen: number
+  /**
+   * Both ways at once, the lesser of coverage and questionRecall (0 to 1): the user asks what the
+   * passage answers, and the passage answers what the user asks.
+   */
+  mutual: number
 }
 
 export interface SearchResult {
@@ -61,6 +76,8 @@ export interface SearchEngineOptions {
   b?: number
   /** How many body words one title word counts as (BM25F-style field weight). */
   titleBoost?: number
+  /** How much the question field's score (question-index.ts) adds to the best passage's; 0: off. */
+  questionWeight?: number
 }
 
 /**
@@ -71,7 +88,8 @@ export interface SearchEngineOptions {
 export const DEFAULT_SEARCH_OPTIONS: Readonly<Required<SearchEngineOptions>> = Object.freeze({
   k1: 1.2,
   b: 0.75,
-  titleBoost: 2
+  titleBoost: 2,
+  questionWeight: 0.3
 })
 
 export const SNIPPET_MAX_CHARS = 300
@@ -94,6 +112,8 @@ interface DocEntry {
   passages: Passage[]
   /** Passage slot of each entry of `passages`. */
   slots: number[]
+  /** The other phrasings of the question it answers, besides its title. */
+  questions: string[]
 }
 
 type TermMatcher = (text: string) => Set<string>
@@ -150,6 +170,7 @@ export class SearchEngine {
   readonly k1: number
   readonly b: number
   readonly titleBoost: number
+  readonly questionWeight: number
 
   private readonly analyze: Analyzer
   private readonly analyzeTokens: CachedAnalyzer['analyzeTokens']
@@ -159,6 +180,7 @@ export class SearchEngine {
   private readonly docs: Array<DocEntry | undefined> = []
   private readonly collectionSizes = new Map<string, number>()
   private readonly freeDocs: number[] = []
+  private readonly questions: QuestionIndex
 
   // Per passage slot: owning document (-1 once removed), index in doc.passages, length.
   private slotDoc: Int32Array = new Int32Array(0)
@@ -181,10 +203,12 @@ export class SearchEngine {
     this.k1 = checkOption('k1', options.k1, DEFAULT_SEARCH_OPTIONS.k1, 100)
     this.b = checkOption('b', options.b, DEFAULT_SEARCH_OPTIONS.b, 1)
     this.titleBoost = checkOption('titleBoost', options.titleBoost, DEFAULT_SEARCH_OPTIONS.titleBoost, 1000)
+    this.questionWeight = checkOption('questionWeight', options.questionWeight, DEFAULT_SEARCH_OPTIONS.questionWeight, 100)
     const analyzer = createAnalyzer()
     this.analyze = analyzer.analyze
     this.analyzeTokens = analyzer.analyzeTokens
     this.termMatcher = analyzer.termMatcher
+    this.questions = new QuestionIndex(this.analyze)
   }
 
   get documentCount (): number {
@@ -225,11 +249,13 @@ export class SearchEngine {
 
     const docSlot = this.freeDocs.pop() ?? this.docs.length
     const collection = typeof doc.collection === 'string' ? doc.collection : DEFAULT_COLLECTION
-    const entry: DocEntry = { id: doc.id, title, collection, passages, slots: [] }
+    const questions = Array.isArray(doc.questions) ? doc.questions.filter((q): q is string => typeof q === 'string') : []
+    const entry: DocEntry = { id: doc.id, title, collection, passages, slots: [], questions }
     this.docs[docSlot] = entry
     this.docIndex.set(doc.id, docSlot)
     this.collectionSizes.set(collection, (this.collectionSizes.get(collection) ?? 0) + 1)
 
+    if (this.questionWeight > 0) this.questions.set(docSlot, [title, ...questions])
     const titleTerms = this.analyze(title)
     const boost = this.titleBoost
     const needed = this.usedSlots + passages.length
@@ -279,6 +305,7 @@ export class SearchEngine {
       this.deadSlots++
     }
     this.docs[docSlot] = undefined
+    this.questions.remove(docSlot)
     const left = (this.collectionSizes.get(entry.collection) ?? 1) - 1
     if (left === 0) this.collectionSizes.delete(entry.collection)
     else this.collectionSizes.set(entry.collection, left)
@@ -354,7 +381,9 @@ export class SearchEngine {
         scores[slot] = (scores[slot] as number) + weight * tf / (tf + norm)
       }
     }
-    const candidates = touchedCount === 0 ? [] : this.bestPerDocument(touchedCount, limit, collections)
+    const questionScores = new Map<number, number>()
+    if (this.questionWeight > 0) this.questions.addScores(queryTerms, this.questionWeight, questionScores)
+    const candidates = touchedCount === 0 && questionScores.size === 0 ? [] : this.bestPerDocument(touchedCount, questionScores, limit, collections)
     return { queryTerms, weights, candidates, matches: this.termMatcher(weights.keys()) }
   }
 
@@ -365,16 +394,41 @@ export class SearchEngine {
     const total = informative.reduce((sum, { weight }) => sum + weight, 0)
     const best = candidates[0]
     if (best === undefined || total === 0) return { ...NO_EVIDENCE, terms: informative.length }
-    const inPassage = new Set(this.analyze(`${(this.docs[best.doc] as DocEntry).title}\n${passageBody(this.passageOf(best))}`))
+    const entry = this.docs[best.doc] as DocEntry
+    const passage = this.passageOf(best)
+    const inPassage = new Set(this.analyze(`${entry.title}\n${passageBody(passage)}`))
     const covered = informative.reduce((sum, { term, weight }) => inPassage.has(term) ? sum + weight : sum, 0)
+    const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
+    // The question the passage answers: its document's title with the heading above it, or another
+    // phrasing of the title; the one the user's question asks most of.
+    const asked = [`${entry.title}\n${passage.heading ?? ''}`, ...entry.questions]
+    const questionRecall = Math.max(...asked.map(question => this.recall(question, queryTerms)))
     const second = candidates[1]?.score ?? 0
+    const coverage = covered / total
     return {
       terms: informative.length,
-      coverage: covered / total,
+      coverage,
       // Question words add to the score but not to the most it could be: capped at 1.
       relativeScore: Math.min(1, best.score / total),
-      lead: (best.score - second) / best.score
+      lead: (best.score - second) / best.score,
+      questionRecall,
+      unseen: unseenWeight / total,
+      mutual: Math.min(coverage, questionRecall)
     }
+  }
+
+  /** Share of the informative weight of `text` that the query's terms hold (0 when it has none). */
+  private recall (text: string, queryTerms: ReadonlyMap<string, number>): number {
+    let total = 0
+    let held = 0
+    for (const term of new Set(this.analyze(text))) {
+      if (QUESTION_WORDS.has(term)) continue
+      const df = this.postings.get(term)?.df ?? 0
+      const weight = Math.log(1 + (this.livePassages - df + 0.5) / (df + 0.5))
+      total += weight
+      if (queryTerms.has(term)) held += weight
+    }
+    return total === 0 ? 0 : held / total
   }
 
   private addPosting (term: string, slot: number, tf: number): void {
@@ -392,8 +446,8 @@ export class SearchEngine {
     list.df++
   }
 
-  /** Folds passage scores into one per document and keeps the top `limit`. */
-  private bestPerDocument (touchedCount: number, limit: number, collections: ReadonlySet<string> | undefined): Candidate[] {
+  /** Folds passage scores into one per document, adds its question field's, and keeps the top `limit`. */
+  private bestPerDocument (touchedCount: number, questionScores: ReadonlyMap<number, number>, limit: number, collections: ReadonlySet<string> | undefined): Candidate[] {
     const docCount = this.docs.length
     this.docScores = growFloat64(this.docScores, docCount)
     this.docBestSlot = growInt32(this.docBestSlot, docCount)
@@ -413,6 +467,16 @@ export class SearchEngine {
         docScores[doc] = score
         docBestSlot[doc] = slot
       }
+    }
+    for (const [doc, score] of questionScores) {
+      const entry = this.docs[doc] as DocEntry
+      if (collections !== undefined && !collections.has(entry.collection)) continue
+      if (docScores[doc] === 0) {
+        touchedDocs[docsTouched++] = doc
+        // Matched by its question alone: the answer shown is its opening passage.
+        docBestSlot[doc] = entry.slots[0] as number
+      }
+      docScores[doc] = (docScores[doc] as number) + score
     }
 
     // Bounded min-heap: O(d log k) instead of sorting every matching document.
@@ -523,7 +587,7 @@ export class SearchEngine {
   }
 }
 
-const NO_EVIDENCE: AnswerEvidence = Object.freeze({ terms: 0, coverage: 0, relativeScore: 0, lead: 0 })
+const NO_EVIDENCE: AnswerEvidence = Object.freeze({ terms: 0, coverage: 0, relativeScore: 0, lead: 0, questionRecall: 0, unseen: 0, mutual: 0 })
 
 // Words that shape a question without saying what it is about: in a question about refunds only
 // "refund" is evidence that a passage answers it. Stemmed as the index stems them.

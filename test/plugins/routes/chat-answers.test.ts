@@ -78,6 +78,20 @@ t.test('a follow-up asks its own question about the topic before it', async t =>
   t.match(cost.reply, /4\.90 euros/, 'the cost of shipping, not its time again')
 })
 
+t.test('other phrasings of a document\'s question, in metadata.questions, answer the users who ask that way', async t => {
+  const { app } = await appWithLines(t)
+  const ask = async (message: string) => (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message } })).json()
+  const shipping = { title: 'Shipping', text: 'Orders leave within two working days. Tracking numbers are sent by email.' }
+  t.equal((await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds, { id: 'shipping', ...shipping }] } })).statusCode, 201)
+  t.equal((await ask('will I get an email with the tracking number?')).kind, 'no_answer', 'words of the answer alone')
+  const phrased = { ...shipping, metadata: { questions: ['Where is my tracking number?'] } }
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/kb/documents/shipping', headers, payload: phrased })).statusCode, 200)
+  t.match(await ask('will I get an email with the tracking number?'), { kind: 'answer', sources: [{ doc_id: 'shipping' }] }, 'a phrasing the team gave')
+  const bad = await app.inject({ method: 'PUT', url: '/v1/kb/documents/shipping', headers, payload: { ...shipping, metadata: { questions: ['ok', 7] } } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json().detail, /^body\/metadata\.questions must be an array of at most 50 questions, each a string of 1 to 500 characters/, 'a bad phrasing names the field and the limits')
+})
+
 t.test('a refused question names the nearest topics; the log line says why it was refused or answered', async t => {
   const { app, lines } = await appWithLines(t)
   await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds] } })
@@ -85,7 +99,7 @@ t.test('a refused question names the nearest topics; the log line says why it wa
   t.equal(refused.kind, 'no_answer')
   t.match(refused.reply, /nearest topics I know: Refunds/)
   const searches = lines.filter(line => line.msg === 'search.performed')
-  t.match(searches.at(-1), { decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number })
+  t.match(searches.at(-1), { decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number, question_recall: Number, unseen: Number, mutual: Number })
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I request a refund?' } })
   t.match(lines.filter(line => line.msg === 'search.performed').at(-1), { decision: 'answer', coverage: 1 })
 })

@@ -1,10 +1,10 @@
+import { PassThrough } from 'node:stream'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { symlink, writeFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
 import { derivedId, formatSummary, importDocuments, main } from '../../../src/cli/kb-import.js'
 import { KnowledgeBase } from '../../../src/kb/knowledge-base.js'
@@ -12,7 +12,7 @@ import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 import { LOCK_FILE } from '../../../src/db/data-dir-lock.js'
 import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
-import { buildTestApp, createServerDatabase, engines, tempDir } from '../../helper.js'
+import { buildTestApp, collector, createServerDatabase, engines, tempDir } from '../../helper.js'
 
 async function folderOfFiles (t: Test): Promise<string> {
   const dir = await tempDir(t)
@@ -38,13 +38,6 @@ async function jsonlFile (t: Test): Promise<string> {
   const file = join(await tempDir(t), 'corpus.jsonl')
   await writeFile(file, JSONL_LINES.join('\n') + '\n')
   return file
-}
-
-function collector () {
-  const stream = new PassThrough()
-  let text = ''
-  stream.on('data', chunk => { text += String(chunk) })
-  return { stream, text: () => text }
 }
 
 for (const engine of engines()) {

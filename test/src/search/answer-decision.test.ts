@@ -53,18 +53,44 @@ t.test('a question off the topic of the knowledge base is refused; one on it is 
   for (const question of ['Can you write me a poem about cats?', 'what is the boiling point of mercury', 'who won the match on tuesday']) {
     t.notOk(decideAnswer(engine.searchWithEvidence(question).evidence).answer, `refused: ${question}`)
   }
-  for (const question of ['When are refunds paid?', 'how fast do orders ship', 'tracking number email']) {
+  for (const question of ['When are refunds paid?', 'how fast do orders ship', 'is there a tracking number for shipping']) {
     t.ok(decideAnswer(engine.searchWithEvidence(question).evidence).answer, `answered: ${question}`)
   }
 })
 
+t.test('an answer must be to the question asked: words of the answer alone are not enough, another phrasing of the question is', async t => {
+  const engine = new SearchEngine()
+  for (const d of [refunds, shipping, ...fillers]) engine.upsert(d)
+  const question = 'will I get an email with the tracking number'
+  const bodyOnly = engine.searchWithEvidence(question)
+  t.equal(bodyOnly.hits[0]?.docId, 'shipping', 'the shipping passage is found')
+  t.equal(bodyOnly.evidence.questionRecall, 0, 'but nothing of "Shipping" is asked')
+  t.notOk(decideAnswer(bodyOnly.evidence).answer, 'so it is not taken for the answer')
+  engine.upsert({ ...shipping, questions: ['Where is my tracking number?'] })
+  const phrased = engine.searchWithEvidence(question)
+  t.ok(phrased.evidence.questionRecall > 0.9, `another phrasing the team gave is asked (${phrased.evidence.questionRecall})`)
+  t.ok(decideAnswer(phrased.evidence).answer, 'and answered')
+})
+
+t.test('a question that names what the knowledge base does not know is refused, though it shares a word with a title', async t => {
+  const engine = new SearchEngine()
+  engine.upsert(refunds)
+  const evidence = engine.searchWithEvidence('Can you write me a poem about refunds and cats?').evidence
+  t.equal(evidence.questionRecall, 1, '"Refunds" is all asked')
+  t.ok(evidence.unseen > 0.5, `but most of the question is unknown here (${evidence.unseen})`)
+  t.notOk(decideAnswer(evidence).answer)
+})
+
 t.test('the model: confidence rises with coverage, and the threshold decides', async t => {
-  const low = decideAnswer({ terms: 3, coverage: 0.2, relativeScore: 0.1, lead: 0.2 })
-  const high = decideAnswer({ terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2 })
+  const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1 }
+  const low = decideAnswer({ ...evidence, coverage: 0.05, mutual: 0.05 })
+  const high = decideAnswer(evidence)
   t.ok(low.confidence < high.confidence)
   t.notOk(low.answer)
   t.ok(high.answer)
-  t.notOk(decideAnswer({ terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2 }, { ...DEFAULT_ANSWER_MODEL, threshold: 1 }).answer, 'a threshold of 1 answers nothing')
+  const some = { ...evidence, coverage: 0.3, mutual: 0.3 }
+  t.ok(decideAnswer({ ...some, unseen: 0.5 }).confidence < decideAnswer(some).confidence, 'words the knowledge base has never seen lower it')
+  t.notOk(decideAnswer(evidence, { ...DEFAULT_ANSWER_MODEL, threshold: 1 }).answer, 'a threshold of 1 answers nothing')
 })
 
 t.test('searches can be scoped to collections; the index counts documents per collection', async t => {

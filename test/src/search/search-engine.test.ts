@@ -40,9 +40,32 @@ t.test('the title counts, and titleBoost weights it', async (t) => {
     doc('titled', 'Widget setup', 'How to configure the thing for your team and deploy it.'),
     doc('body', 'Configuration', 'Set the widget name, then reload the widget and check widget logs.')
   ]
-  t.same(ids(engineWith(docs, { titleBoost: 0 }).search('widget')), ['body'], 'without title weight only the body matches')
-  t.same(ids(engineWith(docs, { titleBoost: 1 }).search('widget')), ['body', 'titled'])
-  t.same(ids(engineWith(docs, { titleBoost: 5 }).search('widget')), ['titled', 'body'])
+  // The question field (tested below) would count the title on its own.
+  const questionWeight = 0
+  t.same(ids(engineWith(docs, { titleBoost: 0, questionWeight }).search('widget')), ['body'], 'without title weight only the body matches')
+  t.same(ids(engineWith(docs, { titleBoost: 1, questionWeight }).search('widget')), ['body', 'titled'])
+  t.same(ids(engineWith(docs, { titleBoost: 5, questionWeight }).search('widget')), ['titled', 'body'])
+})
+
+t.test('the question field: a question is matched against the one each entry answers and its other phrasings', async (t) => {
+  const faq = [
+    { id: 'spread', title: 'How does the virus spread?', passages: [{ ordinal: 0, text: 'Mostly through droplets when an infected person coughs or sneezes nearby.' }] },
+    { id: 'masks', title: 'Should I wear a mask?', passages: [{ ordinal: 0, text: 'Wear a mask in crowded places; it stops droplets that spread the virus.' }] }
+  ]
+  const engine = engineWith(faq)
+  t.same(ids(engine.search('does the virus spread by droplets')).slice(0, 1), ['spread'], 'the entry whose question is asked first, though both answers say "spread" and "droplets"')
+  const without = engineWith(faq, { questionWeight: 0 }).search('does the virus spread by droplets')[0]!
+  t.ok(without.score < engine.search('does the virus spread by droplets')[0]!.score, 'questionWeight 0 turns the field off')
+  t.same(ids(engine.search('transmission route')), [], 'words of no entry')
+  engine.upsert({ ...faq[0]!, questions: ['Transmission route?', '  '] })
+  t.same(ids(engine.search('transmission route')), ['spread'], 'another phrasing the team gave finds it, with its opening passage')
+  t.equal(engine.search('transmission route')[0]?.passage, 0)
+  t.same(ids(engine.search('transmission route', 10, new Set(['elsewhere']))), [], 'and a search scoped to another collection does not')
+  engine.remove('spread')
+  t.same(ids(engine.search('transmission route')), [], 'removed with its document')
+  engine.upsert({ ...faq[0]!, questions: ['Transmission route?'] })
+  engine.upsert(faq[0]!)
+  t.same(ids(engine.search('transmission route')), [], 'and replaced with it')
 })
 
 t.test('one row per document: its best passage', async (t) => {
