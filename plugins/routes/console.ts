@@ -12,7 +12,7 @@ import {
   type ConsoleSession
 } from '../../src/console/console-schemas.js'
 import { LimitExceededError, NotFoundError } from '../../src/errors.js'
-import { UUID_PATTERN, withProblems } from '../../src/http/schemas.js'
+import { boundedDate, UUID_PATTERN, withProblems } from '../../src/http/schemas.js'
 import { CONVERSATION_REF_PATTERN } from '../../src/console/conversation-ref.js'
 import { scrub } from '../../src/logging/scrubber.js'
 import { CONSOLE_COOKIE } from '../console-access.js'
@@ -103,8 +103,8 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId), seen)
     return await searchTurns(app.db, {
       q,
-      from: from === undefined ? undefined : new Date(from),
-      to: to === undefined ? undefined : new Date(to),
+      from: from === undefined ? undefined : boundedDate('querystring/from', from),
+      to: to === undefined ? undefined : boundedDate('querystring/to', to),
       userIds,
       kind,
       feedbackDown: feedback === 'down',

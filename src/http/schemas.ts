@@ -1,5 +1,6 @@
 // HTTP schemas shared by several routes. Route-specific schemas sit next to their routes.
 import Type, { type TSchema } from 'typebox'
+import { BadRequestError } from '../errors.js'
 
 export const ProblemDetails = Type.Object({
   type: Type.String({ description: 'URI naming the kind of problem' }),
@@ -43,3 +44,16 @@ export function withProblems<R extends Record<number, TSchema>> (success: R, ...
 }
 
 export const SessionId = Type.String({ pattern: UUID_PATTERN, description: 'A session id (UUID)' })
+
+// Both engines store timestamps of years 1 to 294276 (year 0 was a 500 on PGlite), and a period is
+// compared with the one before it: dates a query may name stay well inside that.
+export const EARLIEST_DATE = new Date('1970-01-01T00:00:00Z')
+export const LATEST_DATE = new Date('9999-12-31T23:59:59Z')
+
+/** The date a query names, or a 400 naming the field and the bound it is past. */
+export function boundedDate (field: string, value: string): Date {
+  const date = new Date(value)
+  if (date < EARLIEST_DATE) throw new BadRequestError(`${field} must be on or after ${EARLIEST_DATE.toISOString()}`)
+  if (date > LATEST_DATE) throw new BadRequestError(`${field} must be on or before ${LATEST_DATE.toISOString()}`)
+  return date
+}
