@@ -2,7 +2,7 @@
 // templates, status codes, reply kinds, error types): never a user, session or free text.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { availableParallelism } from 'node:os'
-import { metrics, type Counter, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
+import { metrics, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { GenAiMetric, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from '../src/llm/gen-ai-conventions.js'
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
@@ -55,6 +55,8 @@ export interface Instruments {
   llmFallbacks: Counter
   /** chatbot_llm_cost_usd_total{gen_ai_request_model}: what the model's calls cost, from LLM_PRICE_* */
   llmCost: Counter
+  /** chatbot_kb_evaluation_accuracy_ratio{run=latest|previous}: the accuracy of the two latest runs of the test questions (src/evaluation) */
+  kbEvaluationAccuracy: Gauge
 }
 
 /** Why a request was refused: a turn that could not be answered in time, under-pressure's limits, a database that does not answer. */
@@ -83,7 +85,8 @@ export function createInstruments (meter: Meter): Instruments {
     genAiOperationDuration: meter.createHistogram(GenAiMetric.operationDuration, { unit: 's', description: 'GenAI operation duration', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } }),
     genAiTimeToFirstChunk: meter.createHistogram(GenAiMetric.timeToFirstChunk, { unit: 's', description: 'Time to receive the first chunk of a streamed answer', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } }),
     llmFallbacks: meter.createCounter('chatbot_llm_fallbacks', { description: 'Answers the language model was asked for and did not write (the extractive reply was sent), by reason' }),
-    llmCost: meter.createCounter('chatbot_llm_cost_usd', { unit: '{USD}', description: 'What the language model\'s calls cost, in US dollars, from the configured prices' })
+    llmCost: meter.createCounter('chatbot_llm_cost_usd', { unit: '{USD}', description: 'What the language model\'s calls cost, in US dollars, from the configured prices' }),
+    kbEvaluationAccuracy: meter.createGauge('chatbot_kb_evaluation_accuracy', { unit: '1', description: 'Accuracy of the latest (run="latest") and the one before (run="previous") run of the knowledge base\'s test questions' })
   }
   // Known series start at 0, so rate() and increase() see the first one (a new series has no "before").
   instruments.connectionErrors.add(0)

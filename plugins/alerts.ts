@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { resolve } from 'node:path'
 import { AlertEvaluator, type AlertState, type ReadMeasure } from '../src/alerts/alert-evaluator.js'
 import type { AlertNotification } from '../src/alerts/alert-notification.js'
-import { loadAlertRules, type AlertRule } from '../src/alerts/alert-rules.js'
+import { loadAlertRules, withEvaluationFloor, type AlertRule } from '../src/alerts/alert-rules.js'
 import { QualityWatch } from '../src/alerts/quality-measures.js'
 import { NotificationDispatcher } from '../src/alerts/notification-dispatcher.js'
 import { createNotifiers } from '../src/alerts/notifiers.js'
@@ -38,7 +38,9 @@ declare module 'fastify' {
 
 export default fp(async function alertsPlugin (app) {
   const config = app.config
-  const rules = await loadAlertRules(config.ALERTS_CONFIG)
+  const rules = await loadAlertRules(config.ALERTS_CONFIG, withEvaluationFloor(config.KB_EVALUATION_MIN_ACCURACY))
+  // The test questions' runs are rows, made by any instance or the CLI: read at each evaluation.
+  const readsEvaluations = rules.some(rule => rule.when.some(condition => condition.measure.startsWith('kb_evaluation_')))
   const intervalMs = config.ALERTS_EVAL_INTERVAL * 1000
   const now = () => app.clock().getTime()
   const horizonMs = Math.max(3_600_000, ...rules.flatMap(rule => rule.when.map(condition => condition.windowMs)))
@@ -76,6 +78,11 @@ export default fp(async function alertsPlugin (app) {
       case 'llm_fallback_ratio':
       case 'llm_call_p95_seconds':
       case 'llm_budget_used_ratio': return app.answerWriter?.measure(measure, windowMs) ?? { value: undefined } // no model: nothing to judge
+      case 'kb_evaluation_accuracy': return { value: app.kbEvaluations.trend().latest } // no run yet: nothing to judge
+      case 'kb_evaluation_accuracy_drop': {
+        const { latest, previous } = app.kbEvaluations.trend()
+        return { value: latest === undefined || previous === undefined ? undefined : previous - latest }
+      }
     }
   }
 
@@ -84,6 +91,10 @@ export default fp(async function alertsPlugin (app) {
   const consoleUrl = `${(config.PUBLIC_URL === '' ? `http://${config.HOST}:${config.PORT}` : config.PUBLIC_URL).replace(/\/$/, '')}/console#`
   const hintFor = (rule: AlertRule): string => {
     const hint = rule.hint.replaceAll('/console#', consoleUrl)
+    if (rule.name === 'EvaluationAccuracyLow') {
+      const { latest, previous } = app.kbEvaluations.trend()
+      return latest === undefined ? hint : `${hint}. Latest run ${(latest * 100).toFixed(1)}%${previous === undefined ? '' : `, the run before ${(previous * 100).toFixed(1)}%`}`
+    }
     if (rule.name === 'UnansweredTopic') {
       const topic = quality.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
       return topic === undefined ? hint : `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${consoleUrl}/conversations?kind=no_answer&source=${encodeURIComponent(topic.docId)}`
@@ -111,6 +122,8 @@ export default fp(async function alertsPlugin (app) {
     disk = await diskSpace(logVolume)
     activeSessions = await app.sessionManager.countActive().catch(() => activeSessions)
     await quality.refresh(app.db, now())
+    // A failed read keeps the runs last read: they do not change between runs.
+    if (readsEvaluations) await app.kbEvaluations.refreshTrend().catch(() => undefined)
     evaluator.evaluate()
   }
   // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.
@@ -146,4 +159,4 @@ export default fp(async function alertsPlugin (app) {
     await running
     await notifications.close()
   })
-}, { name: 'alerts', dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager', 'answer-writer'] })
+}, { name: 'alerts', dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager', 'answer-writer', 'evaluation'] })

@@ -29,6 +29,7 @@ import securityHeaders from '../plugins/security-headers.js'
 import chatRoutes from '../plugins/routes/chat.js'
 import sessionRoutes from '../plugins/routes/sessions.js'
 import knowledgeBaseRoutes from '../plugins/routes/knowledge-base.js'
+import evaluationsRoutes from '../plugins/routes/evaluations.js'
 import adminRoutes from '../plugins/routes/admin.js'
 import alertRoutes from '../plugins/routes/alerts.js'
 import analyticsRoutes from '../plugins/routes/analytics.js'
@@ -38,6 +39,7 @@ import consoleRoutes from '../plugins/routes/console.js'
 import pageRoutes from '../plugins/routes/pages.js'
 import loadSheddingPlugin from '../plugins/load-shedding.js'
 import alertsPlugin from '../plugins/alerts.js'
+import evaluationPlugin from '../plugins/evaluation.js'
 import weeklyReportPlugin from '../plugins/weekly-report.js'
 import turnTracesPlugin from '../plugins/turn-traces.js'
 import type { LogDestinations } from './logging/log-destinations.js'
@@ -117,6 +119,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionManagerPlugin)
   await app.register(loadSheddingPlugin)
   await app.register(answerWriterPlugin)
+  await app.register(evaluationPlugin)
   await app.register(alertsPlugin)
   await app.register(weeklyReportPlugin)
   await app.register(commandParserPlugin)
@@ -127,6 +130,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(chatRoutes)
   await app.register(sessionRoutes)
   await app.register(knowledgeBaseRoutes)
+  await app.register(evaluationsRoutes)
   await app.register(adminRoutes)
   await app.register(alertRoutes)
   await app.register(analyticsRoutes)

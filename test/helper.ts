@@ -1,5 +1,6 @@
 // Shared test set-up: apps on a fresh, migrated in-memory PGlite, and, when TEST_DATABASE_URL is
 // set (.ci/run sets it), on a fresh database of their own on the real PostgreSQL server.
+import { PassThrough } from 'node:stream'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
@@ -113,4 +114,12 @@ export function engines (): EngineUnderTest[] {
 /** A database of its own on the PostgreSQL server, so concurrent runs never collide. */
 export async function createServerDatabase (serverUrl: string): Promise<ScratchDatabase> {
   return await createScratchDatabase(serverUrl, 'parley_test')
+}
+
+/** A writable stream for a CLI's output, and what was written to it. */
+export function collector () {
+  const stream = new PassThrough()
+  let text = ''
+  stream.on('data', chunk => { text += String(chunk) })
+  return { stream, text: () => text }
 }

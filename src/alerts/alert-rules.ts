@@ -24,7 +24,9 @@ export const MEASURES = {
   unanswered_topic_turns: { unit: 'count', description: 'no_answer turns nearest to one document', samples: undefined },
   llm_fallback_ratio: { unit: 'ratio', description: 'share of the language model\'s calls that fell back to the passage', samples: 'model calls' },
   llm_call_p95_seconds: { unit: 'seconds', description: 'p95 duration of the language model\'s calls', samples: 'model calls' },
-  llm_budget_used_ratio: { unit: 'ratio', description: 'the language model\'s spend today (UTC) against LLM_DAILY_BUDGET_USD', samples: undefined }
+  llm_budget_used_ratio: { unit: 'ratio', description: 'the language model\'s spend today (UTC) against LLM_DAILY_BUDGET_USD', samples: undefined },
+  kb_evaluation_accuracy: { unit: 'ratio', description: 'accuracy of the latest run of the test questions', samples: undefined },
+  kb_evaluation_accuracy_drop: { unit: 'ratio', description: 'accuracy lost by the latest run of the test questions against the run before', samples: undefined }
 } as const
 
 /** The measures read from the transcript (every instance's turns) rather than from this process. */
@@ -89,18 +91,26 @@ export const DEFAULT_RULES: Record<string, RuleDefinition> = {
   FeedbackDownSpike: { severity: 'warning', when: [{ measure: 'feedback_down', above: 5, window: '15m' }], hint: 'The answers rated down, in the console: /console#/conversations?feedback=down' },
   UnansweredTopic: { severity: 'warning', when: [{ measure: 'unanswered_topic_turns', above: 10, window: '1h' }], hint: 'Questions near one document go unanswered: it may be missing what they ask; in the console: /console#/conversations?kind=no_answer' },
   LLMDegraded: { severity: 'warning', when: [{ measure: 'llm_fallback_ratio', above: 0.2, window: '10m', min_samples: 10 }, { measure: 'llm_call_p95_seconds', above: 10, window: '10m', min_samples: 10 }], hint: 'Why answers fell back to the passage: chatbot_llm_fallbacks_total{reason} in /metrics and the llm.fallback lines (module=llm) in logs/chatbot.log; the model\'s calls are the "chat <model>" spans in Jaeger and in the console\'s waterfalls' },
-  LLMBudgetNearlySpent: { severity: 'warning', when: [{ measure: 'llm_budget_used_ratio', above: 0.8 }], hint: 'At LLM_DAILY_BUDGET_USD the model is not asked again until midnight UTC (answers are the passages, generation.fallback_reason budget_exhausted). What it costs: GET /v1/analytics/usage (language_model), the cost on each turn in the console; raise the budget, or lower LLM_MAX_OUTPUT_TOKENS' }
+  LLMBudgetNearlySpent: { severity: 'warning', when: [{ measure: 'llm_budget_used_ratio', above: 0.8 }], hint: 'At LLM_DAILY_BUDGET_USD the model is not asked again until midnight UTC (answers are the passages, generation.fallback_reason budget_exhausted). What it costs: GET /v1/analytics/usage (language_model), the cost on each turn in the console; raise the budget, or lower LLM_MAX_OUTPUT_TOKENS' },
+  // The floor is KB_EVALUATION_MIN_ACCURACY's (withEvaluationFloor); 0.8 is its default.
+  EvaluationAccuracyLow: { severity: 'warning', when: [{ measure: 'kb_evaluation_accuracy', below: 0.8 }, { measure: 'kb_evaluation_accuracy_drop', above: 0.05 }], hint: 'The latest run of the test questions, question by question, in the console: /console#/accuracy; the wrong documents and refused answerable questions name what to fix (a document changed or removed, a new one competing); runs: GET /v1/kb/evaluations' }
 }
 
 export class AlertRulesError extends Error {}
 
+/** The defaults with EvaluationAccuracyLow's floor set to KB_EVALUATION_MIN_ACCURACY. */
+export function withEvaluationFloor (floor: number, defaults: Record<string, RuleDefinition> = DEFAULT_RULES): Record<string, RuleDefinition> {
+  const rule = defaults.EvaluationAccuracyLow!
+  return { ...defaults, EvaluationAccuracyLow: { ...rule, when: rule.when.map(condition => condition.measure === 'kb_evaluation_accuracy' ? { ...condition, below: floor } : condition) } }
+}
+
 /** The rules in force: the defaults, with the file's rules merged over them by name. */
-export function resolveRules (file: unknown, source = 'ALERTS_CONFIG'): AlertRule[] {
+export function resolveRules (file: unknown, source = 'ALERTS_CONFIG', defaults: Record<string, RuleDefinition> = DEFAULT_RULES): AlertRule[] {
   if (!Value.Check(RulesFileSchema, file)) {
     const problems = [...Value.Errors(RulesFileSchema, file)].slice(0, 5).map(error => `${error.instancePath || '/'} ${error.message}`)
     throw new AlertRulesError(`${source}: ${problems.join('; ')}`)
   }
-  const merged: Record<string, Partial<RuleDefinition>> = { ...DEFAULT_RULES }
+  const merged: Record<string, Partial<RuleDefinition>> = { ...defaults }
   for (const [name, overrides] of Object.entries(file.rules)) merged[name] = { ...merged[name], ...overrides }
   const rules: AlertRule[] = []
   for (const [name, definition] of Object.entries(merged)) {
@@ -124,8 +134,8 @@ export function resolveRules (file: unknown, source = 'ALERTS_CONFIG'): AlertRul
 }
 
 /** Reads ALERTS_CONFIG (YAML); the defaults alone when path is empty. */
-export async function loadAlertRules (path: string): Promise<AlertRule[]> {
-  if (path === '') return resolveRules({ rules: {} })
+export async function loadAlertRules (path: string, defaults: Record<string, RuleDefinition> = DEFAULT_RULES): Promise<AlertRule[]> {
+  if (path === '') return resolveRules({ rules: {} }, 'ALERTS_CONFIG', defaults)
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -138,5 +148,5 @@ export async function loadAlertRules (path: string): Promise<AlertRule[]> {
   } catch (error) {
     throw new AlertRulesError(`ALERTS_CONFIG ${path}: not valid YAML: ${(error as Error).message}`)
   }
-  return resolveRules(document ?? { rules: {} }, `ALERTS_CONFIG ${path}`)
+  return resolveRules(document ?? { rules: {} }, `ALERTS_CONFIG ${path}`, defaults)
 }

@@ -20,6 +20,10 @@ function headlines (now: WeekFigures, before: WeekFigures): Headline[] {
     { label: 'Error rate (5xx)', now: now.error_rate, before: before.error_rate, format: percent, better: 'down-good' },
     { label: 'Answer rate', now: now.answer_rate, before: before.answer_rate, format: percent, better: 'up-good' },
     { label: 'Satisfaction (feedback up)', now: now.satisfaction, before: before.satisfaction, format: percent, better: 'up-good' },
+    // Only for a team that runs test questions (POST /v1/kb/evaluations, npm run kb:evaluate).
+    ...(now.kb_accuracy === undefined && before.kb_accuracy === undefined
+      ? []
+      : [{ label: 'Accuracy on the test questions (last run)', now: now.kb_accuracy, before: before.kb_accuracy, format: percent, better: 'up-good' as const }]),
     // Only for a bot that has a language model: a team without one has nothing to read here.
     ...(now.model_cost_usd === undefined && before.model_cost_usd === undefined
       ? []

@@ -150,6 +150,43 @@ export const migrations: readonly Migration[] = [
         expires_at timestamptz NOT NULL
       );
     `
+  },
+  {
+    version: 7,
+    name: 'the knowledge base\'s test questions and the runs that measure its accuracy',
+    // A run's per-question results are one jsonb value rather than a row each: a run is written
+    // once and read whole (its report), never queried across runs by question, and 5,000 results
+    // are one insert and one (compressed) value instead of 5,000 rows. The listing reads the
+    // counts' columns only. Expected ids are a jsonb array, [] for a question out of scope.
+    sql: `
+      CREATE TABLE evaluation_runs (
+        id uuid PRIMARY KEY,
+        started_at timestamptz NOT NULL,
+        finished_at timestamptz NOT NULL,
+        actor text NOT NULL,
+        question_set text NOT NULL CHECK (question_set IN ('given', 'saved')),
+        questions integer NOT NULL,
+        answered_right integer NOT NULL,
+        wrong_document integer NOT NULL,
+        refused_but_answerable integer NOT NULL,
+        out_of_scope_refused integer NOT NULL,
+        accuracy double precision NOT NULL,
+        answer_rate double precision,
+        documents integer NOT NULL,
+        results jsonb NOT NULL
+      );
+      CREATE INDEX evaluation_runs_by_time ON evaluation_runs (started_at DESC);
+      CREATE TABLE evaluation_questions (
+        id uuid PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        question text NOT NULL,
+        expected jsonb NOT NULL,
+        added_at timestamptz NOT NULL,
+        added_by text NOT NULL,
+        source text NOT NULL CHECK (source IN ('console', 'import', 'api'))
+      );
+      CREATE INDEX evaluation_questions_in_order ON evaluation_questions (seq);
+    `
   }
 ]
 

@@ -65,7 +65,7 @@ t.test('every rule has a unit test that makes it fire, and every alert one where
 
 t.test('every rule reads job="parley" only, has a severity, and says where to look', async t => {
   t.same(rules.map(rule => rule.alert).filter((name, i, all) => all.indexOf(name) === i).sort(),
-    ['AnswerRateLow', 'DatabaseUnavailable', 'FeedbackDownSpike', 'HighCpu', 'HighErrorRate', 'LowDiskSpace', 'MemoryExhaustion', 'ParleyDown', 'QueueBacklog', 'ResponseTimeDegradation', 'SessionLimit', 'SlowQueries', 'UnansweredTopic', 'LLMDegraded', 'LLMBudgetNearlySpent'].sort())
+    ['AnswerRateLow', 'DatabaseUnavailable', 'FeedbackDownSpike', 'HighCpu', 'HighErrorRate', 'LowDiskSpace', 'MemoryExhaustion', 'ParleyDown', 'QueueBacklog', 'ResponseTimeDegradation', 'SessionLimit', 'SlowQueries', 'UnansweredTopic', 'LLMDegraded', 'LLMBudgetNearlySpent', 'EvaluationAccuracyLow'].sort())
   for (const rule of rules) {
     // The collector re-exposes every metric as job="otel-collector": unfiltered, each would count twice.
     for (const { name, matchers } of selectors(rule.expr)) t.match(matchers, /\bjob="parley"/, `${rule.alert}: ${name} selects job="parley"`)

@@ -71,13 +71,17 @@ function checkServed (t: Test, what: string, names: Iterable<string>, served: Ma
 
 // Turns that touch the request, latency, search, statement and session metrics (a /reset ends a
 // session), feedback, and the language model's (the scripted one of bench/scripted-model.ts: no
-// real model can run here), which the LLMDegraded and LLMBudgetNearlySpent rules read.
-async function workload (t: Test, chat: (body: Record<string, string>) => Promise<{ status: number, body: { session_id: string } }>): Promise<void> {
+// real model can run here), which the LLMDegraded and LLMBudgetNearlySpent rules read; and a run of
+// test questions, whose accuracy the EvaluationAccuracyLow rules read.
+const ADMIN_KEY = 'metric-names-admin-key-0123456789'
+const EVALUATION = { questions: [{ question: 'how do I view traces?', expected: 'tracing-and-logs' }, { question: 'what is the capital of Mongolia?', expected: null }] }
+async function workload (t: Test, chat: (body: Record<string, string>) => Promise<{ status: number, body: { session_id: string } }>, evaluate: () => Promise<number>): Promise<void> {
   const first = await chat({ message: 'how do I view traces?' })
   t.equal(first.status, 200)
   await chat({ message: '/feedback up', session_id: first.body.session_id })
   await chat({ message: 'what is the capital of Mongolia?', session_id: first.body.session_id })
   await chat({ message: '/reset', session_id: first.body.session_id })
+  t.equal(await evaluate(), 201, 'a run of test questions')
 }
 
 // Some gauges are observed from the app's first alert evaluation, which runs in the background
@@ -97,11 +101,11 @@ t.test('telemetry off: every metric carries its unit\'s suffix, and the rules re
   // The log volume's free space is observed only where the volume exists: with no LOG_DIR (no
   // log files), the working directory's.
   const model = await startScriptedModel(t)
-  const app = await buildTestApp(t, { LOG_DIR: '', LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_DAILY_BUDGET_USD: '5' })
+  const app = await buildTestApp(t, { LOG_DIR: '', LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_DAILY_BUDGET_USD: '5', API_KEYS: `${ADMIN_KEY}:admin` })
   await workload(t, async payload => {
     const response = await app.inject({ method: 'POST', url: '/v1/chat', payload })
     return { status: response.statusCode, body: response.json<{ session_id: string }>() }
-  })
+  }, async () => (await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: EVALUATION })).statusCode)
   const exposition = await scrapeWhenComplete(async () => (await app.inject({ method: 'GET', url: '/metrics' })).body, ruleMetrics)
 
   const checked = checkSuffixes(t, exposition)
@@ -137,12 +141,13 @@ t.test('telemetry on: every metric, the instrumentations\' too, carries its unit
     LLM_DAILY_BUDGET_USD: '5',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
     OTEL_METRICS_EXPORTER: 'none',
+    API_KEYS: `${ADMIN_KEY}:admin`,
     ...(database === undefined ? {} : { DATABASE_URL: database.url })
   }, ['--import', join(projectRoot, 'dist/otel/instrumentation.js')])
   await workload(t, async body => {
     const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
     return { status: response.status, body: await response.json() as { session_id: string } }
-  })
+  }, async () => (await fetch(`${server.base}/v1/kb/evaluations`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(EVALUATION) })).status)
   const exposition = await scrapeWhenComplete(async () => await (await fetch(`${server.base}/metrics`)).text(), new Set([...ruleMetrics, ...dashboardMetrics]))
   await server.stop()
 

@@ -141,7 +141,7 @@ for (const engine of engines()) {
     const { app, chat, received } = await alertingApp(t, 'rules: {}\n', { PUBLIC_URL: 'https://bot.example.com/' }, { database })
     const ask = async (message: string) => (await chat(message)).json<{ session_id: string, kind: string }>()
     // 11 questions near the knowledge-base document and never answered, and 10 answered: 48% answered.
-    for (let i = 0; i < 11; i++) t.equal((await ask('how do knowledge base collections handle purple elephants?')).kind, 'no_answer')
+    for (let i = 0; i < 11; i++) t.equal((await ask('can the knowledge base feed purple elephants and giraffes?')).kind, 'no_answer')
     for (let i = 0; i < 10; i++) {
       const answered = await ask('how do I view traces?')
       t.equal(answered.kind, 'answer')

@@ -2,6 +2,7 @@
 // cookie-authenticated request without it, which a form or an image on another site cannot add
 // (the CSRF defence), and the cookie goes along only to this origin.
 import type { Conversation, ConsoleSession, ConversationsPageType, ConversationsQueryType, Overview, TurnTraceViewType } from '../../src/console/console-schemas.js'
+import type { QuestionInput, RunReport, RunsPageType, SavedQuestionsPageType } from '../../src/evaluation/evaluation-schemas.js'
 import { requestJson, type RequestOptions } from '../shared/api.js'
 
 const call = async <T>(path: string, options: RequestOptions = {}): Promise<T> =>
@@ -22,5 +23,11 @@ export const consoleApi = {
   conversations: async (filters: ConversationsQueryType) => await call<ConversationsPageType>(`/conversations${query(filters)}`),
   conversation: async (sessionId: string) => await call<Conversation>(`/conversations/${encodeURIComponent(sessionId)}`),
   trace: async (traceId: string) => await call<TurnTraceViewType>(`/traces/${encodeURIComponent(traceId)}`),
-  overview: async (period: 'hour' | 'day' | 'week') => await call<Overview>(`/overview${query({ period })}`)
+  overview: async (period: 'hour' | 'day' | 'week') => await call<Overview>(`/overview${query({ period })}`),
+  evaluationRuns: async (limit = 30) => await call<RunsPageType>(`/evaluations${query({ limit })}`),
+  evaluationRun: async (id: string) => await call<RunReport>(`/evaluations/${encodeURIComponent(id)}`),
+  /** Runs the saved question set (admin). */
+  runEvaluation: async () => await call<RunReport>('/evaluations', { method: 'POST', body: {} }),
+  savedQuestions: async () => await call<SavedQuestionsPageType>('/evaluation-questions'),
+  addTestQuestion: async (question: QuestionInput) => await call<SavedQuestionsPageType>('/evaluation-questions', { method: 'POST', body: { questions: [question] } })
 }

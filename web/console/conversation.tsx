@@ -43,7 +43,7 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
             </dl>
           </header>
           {conversation.turns.map(turn => (
-            <Turn key={turn.turn} turn={turn} open={turn.trace_id !== null && turn.trace_id === selected} href={select(turn.trace_id === selected ? null : turn.trace_id)} unauthorized={unauthorized} />
+            <Turn key={turn.turn} turn={turn} open={turn.trace_id !== null && turn.trace_id === selected} href={select(turn.trace_id === selected ? null : turn.trace_id)} admin={session.role === 'admin'} unauthorized={unauthorized} />
           ))}
           {conversation.failed_turns.length > 0 && <h2>Failed turns</h2>}
           {conversation.failed_turns.map(failed => (
@@ -63,7 +63,7 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
   )
 }
 
-function Turn ({ turn, open, href, unauthorized }: { turn: ConversationTurn, open: boolean, href: string, unauthorized: OnUnauthorized }) {
+function Turn ({ turn, open, href, admin, unauthorized }: { turn: ConversationTurn, open: boolean, href: string, admin: boolean, unauthorized: OnUnauthorized }) {
   return (
     <article class={open ? 'turn open' : 'turn'} id={`turn-${turn.turn}`}>
       <header class='turn-header'>
@@ -82,9 +82,50 @@ function Turn ({ turn, open, href, unauthorized }: { turn: ConversationTurn, ope
         {turn.sources.length > 0 && (
           <p class='turn-sources muted'>Sources: {turn.sources.map(source => `${source.title} (${source.doc_id})`).join(', ')}</p>
         )}
+        {admin && turn.kind === 'no_answer' && <AddToTestSet turn={turn} unauthorized={unauthorized} />}
       </div>
       {open && (turn.has_trace ? <TracePanel traceId={turn.trace_id!} unauthorized={unauthorized} /> : <p class='muted trace-missing'>No trace kept for this turn</p>)}
     </article>
+  )
+}
+
+/**
+ * An unanswered question kept as a test question, with the document that should answer it (one of
+ * the nearest the turn found) or none: the next accuracy run tells whether it is answered now.
+ */
+function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unauthorized: OnUnauthorized }) {
+  const [open, setOpen] = useState(false)
+  const [expected, setExpected] = useState('none')
+  const [state, setState] = useState<'editing' | 'saving' | 'saved'>('editing')
+  const [error, setError] = useState<string>()
+  const nearest = turn.sources.map(source => source.doc_id).filter((id, i, ids) => ids.indexOf(id) === i)
+
+  const save = async (): Promise<void> => {
+    setState('saving')
+    setError(undefined)
+    try {
+      await consoleApi.addTestQuestion({ question: turn.message, expected: expected === 'none' ? null : expected })
+      setState('saved')
+    } catch (caught) {
+      setState('editing')
+      if (!unauthorized(caught)) setError(errorText(caught))
+    }
+  }
+
+  if (state === 'saved') return <p class='add-test muted' role='status'>Added to the test set (expected: {expected}). <a href={hashFor('accuracy')}>Accuracy</a></p>
+  if (!open) return <p class='add-test'><button type='button' class='quiet' onClick={() => { setOpen(true) }}>Add to test set</button></p>
+  return (
+    <form class='add-test' onSubmit={event => { event.preventDefault(); save().catch(() => undefined) }}>
+      <label>Should be answered from{' '}
+        <select value={expected} onChange={event => { setExpected((event.target as HTMLSelectElement).value) }}>
+          {nearest.map(id => <option key={id} value={id}>{id}</option>)}
+          <option value='none'>none (out of scope: refuse it)</option>
+        </select>
+      </label>
+      <button type='submit' disabled={state === 'saving'}>Save</button>
+      <button type='button' class='quiet' onClick={() => { setOpen(false) }}>Cancel</button>
+      {error !== undefined && <span class='error' role='alert'>{error}</span>}
+    </form>
   )
 }
 

@@ -9,6 +9,7 @@ import { consoleApi } from './api.js'
 import { ConversationView } from './conversation.js'
 import { ConversationsView } from './conversations.js'
 import { OverviewView } from './overview.js'
+import { AccuracyView } from './accuracy.js'
 import { TracePanel } from './trace.js'
 import { hashFor, useRoute } from './route.js'
 import { SignIn } from './sign-in.js'
@@ -46,7 +47,7 @@ function Console () {
   if (session === undefined) return <p class='loading muted'>Loading…</p>
   if (session === null) return <SignIn notice={notice} signedIn={value => { setNotice(undefined); setSession(value) }} />
 
-  const tab = route.view === 'overview' ? 'overview' : 'conversations'
+  const tab = route.view === 'overview' || route.view === 'accuracy' ? route.view : 'conversations'
   return (
     <div class='shell'>
       <header class='topbar'>
@@ -54,6 +55,7 @@ function Console () {
         <nav aria-label='Views'>
           <a href={hashFor('conversations')} aria-current={tab === 'conversations' ? 'page' : undefined}>Conversations</a>
           <a href={hashFor('overview')} aria-current={tab === 'overview' ? 'page' : undefined}>Overview</a>
+          <a href={hashFor('accuracy')} aria-current={tab === 'accuracy' ? 'page' : undefined}>Accuracy</a>
         </nav>
         <span class='who'>
           <span class={`role role-${session.role}`}>{session.role}</span>
@@ -63,6 +65,7 @@ function Console () {
       </header>
       <main class='content'>
         {route.view === 'overview' && <OverviewView route={route} unauthorized={unauthorized} />}
+        {route.view === 'accuracy' && <AccuracyView route={route} session={session} unauthorized={unauthorized} />}
         {route.view === 'conversations' && <ConversationsView route={route} unauthorized={unauthorized} seesIds={session.chat_text === 'full'} />}
         {route.view === 'conversation' && <ConversationView route={route} session={session} unauthorized={unauthorized} />}
         {route.view === 'trace' && route.id !== undefined && <section><h2>A turn that failed before it was stored</h2><TracePanel traceId={route.id} unauthorized={unauthorized} /></section>}

@@ -69,7 +69,7 @@ export function OverviewView ({ route, unauthorized }: { route: Route, unauthori
   )
 }
 
-function Tile ({ label, value, note, link, linkText }: { label: string, value: string, note?: string, link?: string, linkText?: string }) {
+export function Tile ({ label, value, note, link, linkText }: { label: string, value: string, note?: string, link?: string, linkText?: string }) {
   return (
     <div class='tile'>
       <span class='tile-label'>{label}</span>

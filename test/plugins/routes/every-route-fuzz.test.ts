@@ -102,6 +102,10 @@ for (const engine of engines()) {
     await app.inject({ method: 'PUT', url: `/v1/kb/documents/${documentId}`, headers: { authorization: `Bearer ${ADMIN}` }, payload: { title: 'Fuzz', text: 'A document for the fuzz test.' } })
     const traceId = 'fuzz-trace'
     await app.db.query("INSERT INTO turn_traces (trace_id, status, status_code, started_at, duration_ms) VALUES ($1, 'ok', 200, now(), 1)", [traceId])
+    const asAdmin = { authorization: `Bearer ${ADMIN}` }
+    const runId = (await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: asAdmin, payload: { questions: [{ question: 'how do I view traces?', expected: 'tracing-and-logs' }] } })).json().id as string
+    // One saved question for each route that deletes one.
+    const questionIds = (await app.inject({ method: 'POST', url: '/v1/kb/evaluation-questions', headers: asAdmin, payload: { questions: [{ question: 'a', expected: null }, { question: 'b', expected: null }] } })).json().questions.map((question: { id: string }) => question.id) as string[]
 
     const spec = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> }
     // Deletions last, so that the routes before them find the ids they are given.
@@ -120,7 +124,12 @@ for (const engine of engines()) {
       { arbitrary: fc.constantFrom(`Bearer ${ANALYST}`, `Bearer ${ADMIN}`), weight: 3 },
       fc.constantFrom(undefined, 'Bearer wrong-key-0123456789abcdef', ADMIN, 'Bearer ', 'Basic YWRtaW46YWRtaW4=')
     )
-    const pathId = fc.oneof({ arbitrary: fc.constantFrom(sessionId, documentId, traceId), weight: 4 }, fc.uuid(), fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 40 }))
+    // The saved questions only in each deleting route's first request: a random pick would let one
+    // route delete the other's.
+    const pathId = fc.oneof({ arbitrary: fc.constantFrom(sessionId, documentId, traceId, runId), weight: 4 }, fc.uuid(), fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 40 }))
+    const exampleId = (path: string): string => path.includes('evaluation-questions')
+      ? questionIds[path.startsWith('/console/') ? 1 : 0]!
+      : path.includes('evaluations') ? runId : path.includes('trace') ? traceId : path.includes('/kb/') ? documentId : sessionId
     const failures: string[] = []
     const answered = new Map<string, number>()
     for (const { path, method, operation } of operations) {
@@ -152,7 +161,7 @@ for (const engine of engines()) {
       }), {
         numRuns: 300,
         // First, one request that should succeed: a sign-in is limited to 10 tries a minute, so its key must come early.
-        examples: [[`Bearer ${ADMIN}`, path.includes('trace') ? traceId : path.includes('/kb/') ? documentId : sessionId, {}, path === '/console/api/session' ? { api_key: ADMIN } : undefined]]
+        examples: [[`Bearer ${ADMIN}`, exampleId(path), {}, path === '/console/api/session' ? { api_key: ADMIN } : undefined]]
       })
     }
     t.same(failures, [], 'no request was answered with a 5xx')

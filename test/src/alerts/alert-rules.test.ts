@@ -3,15 +3,15 @@
 import t from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { AlertRulesError, DEFAULT_RULES, loadAlertRules } from '../../../src/alerts/alert-rules.js'
+import { AlertRulesError, DEFAULT_RULES, loadAlertRules, withEvaluationFloor } from '../../../src/alerts/alert-rules.js'
 import { tempDir } from '../../helper.js'
 
-t.test('without a file, the fourteen default rules of the table', async t => {
+t.test('without a file, the fifteen default rules of the table', async t => {
   const rules = await loadAlertRules('')
   t.same(rules.map(rule => `${rule.name}:${rule.severity}`), [
     'HighErrorRate:critical', 'ResponseTimeDegradation:critical', 'DatabaseUnavailable:critical', 'SlowQueries:warning',
     'MemoryExhaustion:critical', 'HighCpu:warning', 'QueueBacklog:warning', 'LowDiskSpace:warning', 'SessionLimit:warning',
-    'AnswerRateLow:warning', 'FeedbackDownSpike:warning', 'UnansweredTopic:warning', 'LLMDegraded:warning', 'LLMBudgetNearlySpent:warning'
+    'AnswerRateLow:warning', 'FeedbackDownSpike:warning', 'UnansweredTopic:warning', 'LLMDegraded:warning', 'LLMBudgetNearlySpent:warning', 'EvaluationAccuracyLow:warning'
   ])
   const errorRate = rules.find(rule => rule.name === 'HighErrorRate')!
   t.match(errorRate.when, [{ measure: 'http_5xx_ratio', above: 0.05, windowMs: 300_000, min_samples: 20 }])
@@ -66,4 +66,12 @@ t.test('a bad file is refused with the field and the reason', async t => {
     t.match((error as Error).message, message)
   }
   await t.rejects(loadAlertRules(join(dir, 'missing.yml')), { message: /cannot read .*missing\.yml/ })
+})
+
+t.test('EvaluationAccuracyLow: below KB_EVALUATION_MIN_ACCURACY, or 5 points down on the run before', async t => {
+  const byDefault = (await loadAlertRules('')).find(rule => rule.name === 'EvaluationAccuracyLow')!
+  t.match(byDefault.when, [{ measure: 'kb_evaluation_accuracy', below: 0.8 }, { measure: 'kb_evaluation_accuracy_drop', above: 0.05 }])
+  const floor = (await loadAlertRules('', withEvaluationFloor(0.95))).find(rule => rule.name === 'EvaluationAccuracyLow')!
+  t.match(floor.when, [{ measure: 'kb_evaluation_accuracy', below: 0.95 }, { measure: 'kb_evaluation_accuracy_drop', above: 0.05 }])
+  t.equal(DEFAULT_RULES.EvaluationAccuracyLow!.when[0]!.below, 0.8, 'the defaults themselves are left alone')
 })

@@ -1,0 +1,89 @@
+// An accuracy run from start to stored report: the questions given (or the saved set), decided as
+// the chat turn decides them, counted, stored with its audit event, and logged as
+// `kb.evaluation_completed` (the weekly report reads the accuracy from that line; the line carries
+// counts, never the questions). The server and `npm run kb:evaluate` both run through here.
+import type { Logger } from 'pino'
+import { BadRequestError } from '../errors.js'
+import { log } from '../logging/log-context.js'
+import type { AnswerModel } from '../search/answer-decision.js'
+import type { SearchEngine } from '../search/search-engine.js'
+import type { RunReport } from './evaluation-schemas.js'
+import type { EvaluationStore } from './evaluation-store.js'
+import { evaluate } from './evaluator.js'
+import type { TestQuestion } from './question-set.js'
+
+export interface KbEvaluationsOptions {
+  store: EvaluationStore
+  searchEngine: SearchEngine
+  /** The collections the chat turn answers from now (answeringCollections). */
+  collections: () => ReadonlySet<string> | undefined
+  model?: AnswerModel
+  now?: () => Date
+  /** Told the two latest runs' accuracy whenever it is read (the gauge). */
+  onTrend?: (trend: AccuracyTrend) => void
+  logger?: Logger
+}
+
+/** The accuracy of the latest run and of the one before it (undefined until there are runs). */
+export interface AccuracyTrend { latest?: number, previous?: number }
+
+export class KbEvaluations {
+  readonly store: EvaluationStore
+  private readonly options: KbEvaluationsOptions
+  private readonly now: () => Date
+  private latestTrend: AccuracyTrend = {}
+
+  constructor (options: KbEvaluationsOptions) {
+    this.options = options
+    this.store = options.store
+    this.now = options.now ?? (() => new Date())
+  }
+
+  /** Runs the questions (the saved set when undefined) and stores the report. */
+  async run (given: readonly TestQuestion[] | undefined, actor: string): Promise<RunReport> {
+    const startedAt = this.now()
+    const questions = given ?? (await this.store.listQuestions()).map(saved => ({ id: saved.id, question: saved.question, expected: saved.expected }))
+    if (questions.length === 0) throw new BadRequestError('The saved question set is empty: add questions (POST /v1/kb/evaluation-questions, or "Add to test set" in the console) or send body/questions.')
+    const evaluation = evaluate(this.options.searchEngine, questions, { collections: this.options.collections(), model: this.options.model })
+    const report = await this.store.saveRun({
+      started_at: startedAt.toISOString(),
+      finished_at: this.now().toISOString(),
+      actor,
+      question_set: given === undefined ? 'saved' : 'given',
+      questions: questions.length,
+      counts: evaluation.counts,
+      accuracy: evaluation.accuracy,
+      answer_rate: evaluation.answerRate,
+      documents: evaluation.documents,
+      results: evaluation.results
+    })
+    log('evaluation', 'run', this.options.logger).info({
+      run_id: report.id,
+      actor,
+      question_set: report.question_set,
+      questions: report.questions,
+      ...report.counts,
+      accuracy: report.accuracy,
+      answer_rate: report.answer_rate,
+      documents: report.documents,
+      ms: Date.parse(report.finished_at) - Date.parse(report.started_at)
+    }, 'kb.evaluation_completed')
+    await this.refreshTrend()
+    return report
+  }
+
+  /** The two latest runs' accuracy as last read. */
+  trend (): AccuracyTrend {
+    return this.latestTrend
+  }
+
+  /**
+   * Reads the two latest runs' accuracy from the database: a run another instance (or the CLI)
+   * stored counts too. The alerts call it at each evaluation.
+   */
+  async refreshTrend (): Promise<AccuracyTrend> {
+    this.latestTrend = await this.store.latestAccuracies()
+    this.options.onTrend?.(this.latestTrend)
+    return this.latestTrend
+  }
+}

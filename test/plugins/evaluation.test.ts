@@ -1,0 +1,63 @@
+// What a run of the test questions tells the monitoring: the gauge of the two latest runs'
+// accuracy (read from the database at start, so a restart keeps it), and the in-app
+// EvaluationAccuracyLow alert, below KB_EVALUATION_MIN_ACCURACY or on a drop against the run before.
+import t from 'tap'
+import { buildTestApp, openTestPGlite } from '../helper.js'
+
+const ADMIN = 'admin-key-0123456789abcdef'
+const ENV = { API_KEYS: `${ADMIN}:admin`, KB_SEED_DIR: '', ALERTS_EVAL_INTERVAL: '3600' }
+const DOCUMENTS = [
+  { id: 'refunds', title: 'Refunds', text: 'You can request a refund within 30 days of purchase by writing to the support team with your order number.' },
+  { id: 'shipping', title: 'Shipping', text: 'Parcels are shipped within two business days and tracked with the tracking number sent by e-mail.' }
+]
+const RIGHT = { question: 'How do I request a refund of my purchase?', expected: 'refunds' }
+const WRONG = { question: 'When are parcels shipped?', expected: 'refunds' }
+
+const gauge = (exposition: string, run: string): number | undefined => {
+  const match = new RegExp(`^chatbot_kb_evaluation_accuracy_ratio\\{[^}]*run="${run}"[^}]*\\} (\\S+)$`, 'm').exec(exposition)
+  return match === null ? undefined : Number(match[1])
+}
+
+t.test('the gauge and the alert follow the runs', async t => {
+  const database = await openTestPGlite(t)
+  const app = await buildTestApp(t, { ...ENV, KB_EVALUATION_MIN_ACCURACY: '0.6' }, { database })
+  await app.knowledgeBase.add(DOCUMENTS, 'test')
+  const run = async (questions: unknown[]) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: { authorization: `Bearer ${ADMIN}` }, payload: { questions } })
+    t.equal(res.statusCode, 201)
+  }
+  const alert = async () => {
+    await app.alerts.evaluate()
+    return app.alerts.states().find(state => state.alert === 'EvaluationAccuracyLow')!
+  }
+  t.equal((await alert()).state, 'inactive', 'no run: nothing to judge')
+
+  await run([RIGHT, RIGHT])
+  t.equal((await alert()).state, 'inactive', 'accuracy 100 %')
+  const metrics = async () => (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.equal(gauge(await metrics(), 'latest'), 1)
+
+  await run([RIGHT, RIGHT, RIGHT, WRONG])
+  const dropped = await alert()
+  t.match(dropped, { state: 'firing', value: 0.25, threshold: 0.05 }, 'above the floor, but 25 points down on the run before')
+  t.match(dropped.summary, 'accuracy lost by the latest run of the test questions against the run before 25.0%')
+  t.equal(gauge(await metrics(), 'latest'), 0.75)
+  t.equal(gauge(await metrics(), 'previous'), 1)
+
+  await run([RIGHT, RIGHT, RIGHT, WRONG])
+  t.equal((await alert()).state, 'inactive', 'steady at 75 %, above the floor of 60 %')
+  await run([RIGHT, WRONG, WRONG, WRONG, WRONG])
+  t.match(await alert(), { state: 'firing', value: 0.2, threshold: 0.6 }, 'below KB_EVALUATION_MIN_ACCURACY')
+})
+
+t.test('a restarted app reads the latest runs for its gauge', async t => {
+  const database = await openTestPGlite(t)
+  const first = await buildTestApp(t, ENV, { database })
+  await first.knowledgeBase.add(DOCUMENTS, 'test')
+  await first.kbEvaluations.run([{ id: null, question: RIGHT.question, expected: ['refunds'] }, { id: null, question: WRONG.question, expected: ['refunds'] }], 'test')
+  await first.close()
+  const again = await buildTestApp(t, ENV, { database })
+  await again.ready()
+  t.same(again.kbEvaluations.trend(), { latest: 0.5, previous: undefined })
+  t.equal(gauge((await again.inject({ method: 'GET', url: '/metrics' })).body, 'latest'), 0.5)
+})

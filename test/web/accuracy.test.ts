@@ -1,0 +1,81 @@
+// The console's Accuracy view in Chromium against the real server: an admin turns an unanswered
+// question into a test question from its conversation ("Add to test set", picking the document
+// that should answer it or none), runs the saved test set from the Accuracy view, and sees the
+// run's counts and accuracy, its question-by-question table and the runs before it; an analyst
+// sees the same view without the button. No request fails and the browser console shows no error.
+import t from 'tap'
+import { startServer } from '../server-process.js'
+import { launchBrowser, openPage } from './browser.js'
+
+const ADMIN = 'accuracy-admin-key-0123456789'
+const ANALYST = 'accuracy-analyst-key-0123456789'
+const signInCheck = (url: URL, status: number): boolean => url.pathname === '/console/api/session' && status === 401
+const OUT_OF_SCOPE = 'What is the best recipe for a chocolate cake with raspberries?'
+
+t.test('the Accuracy view and "Add to test set", on the real API', async t => {
+  // A machine busy starting Chromium beside the server can see a second of event-loop delay, which
+  // would shed the turns this test needs (load shedding is tested in load-shedding.test.ts).
+  const server = await startServer(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst`, MAX_EVENT_LOOP_DELAY_MS: '0' })
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${server.base}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    return { status: response.status, body: await response.json() as Record<string, unknown> }
+  }
+  const turn = await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: OUT_OF_SCOPE, user_id: 'u1' }) })).json() as { session_id: string, kind: string }
+  t.equal(turn.kind, 'no_answer', `the bundled docs do not answer it: ${JSON.stringify(turn)}`)
+  // A run before, so the view has a trend: the same question, expected (wrongly) to be answered.
+  t.equal((await api('POST', '/v1/kb/evaluations', { questions: [{ question: OUT_OF_SCOPE, expected: 'chatting' }] })).status, 201)
+  const browser = await launchBrowser(t)
+
+  await t.test('an admin adds the unanswered question to the test set, runs the set and reads the report', async t => {
+    const { page, problems } = await openPage(t, browser, signInCheck)
+    await page.goto(`${server.base}/console`)
+    await page.getByLabel('API key').fill(ADMIN)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByLabel('Search conversations').waitFor()
+
+    await page.goto(`${server.base}/console#/conversations/${turn.session_id}`)
+    await page.getByRole('button', { name: 'Add to test set' }).click()
+    const choice = page.getByLabel('Should be answered from')
+    const options = await choice.locator('option').allTextContents()
+    t.ok(options.length >= 2, `the nearest documents and none: ${options.join(', ')}`)
+    t.match(options.at(-1), /^none/)
+    await choice.selectOption('none')
+    await page.getByRole('button', { name: 'Save' }).click()
+    t.match(await page.getByRole('status').textContent(), 'Added to the test set (expected: none).')
+    const saved = await api('GET', '/v1/kb/evaluation-questions')
+    t.match(saved.body.questions, [{ question: OUT_OF_SCOPE, expected: [], source: 'console' }])
+
+    await page.getByRole('link', { name: 'Accuracy' }).first().click()
+    const run = page.getByRole('button', { name: 'Run the saved test set (1 question)' })
+    await run.waitFor()
+    t.match(await page.locator('.tiles').textContent(), /Accuracy0\.0 %/, 'the latest run so far: the one made through the API')
+    await run.click()
+    await page.locator('.tile', { hasText: 'Accuracy' }).filter({ hasText: '100.0 %' }).waitFor()
+    t.match(await page.locator('.tile', { hasText: 'Accuracy' }).textContent(), '+100.0 pts on the run before')
+    t.match(await page.locator('.tile', { hasText: 'Refused, out of scope' }).textContent(), 'Refused, out of scope1')
+    const row = page.locator('table.results tbody tr')
+    t.equal(await row.count(), 1)
+    t.match(await row.textContent(), /refused, out of scope.*chocolate cake.*none.*no_answer/)
+    await page.locator('table.runs tbody tr').nth(1).waitFor()
+    t.equal(await page.locator('table.runs tbody tr').count(), 2, 'both runs, newest first')
+    t.match(await page.locator('table.runs tbody tr').first().textContent(), /saved.*100\.0 %/)
+
+    // An earlier run opens by its link.
+    await page.locator('table.runs tbody tr').nth(1).getByRole('link').click()
+    await page.locator('.tile', { hasText: /^Accuracy0\.0 %/ }).waitFor()
+    t.match(await page.locator('table.results').textContent(), 'refused, answerable')
+    t.same(problems, [], 'no failed request, no error in the console')
+  })
+
+  await t.test('an analyst reads the runs, without the button', async t => {
+    const { page, problems } = await openPage(t, browser, signInCheck)
+    await page.goto(`${server.base}/console`)
+    await page.getByLabel('API key').fill(ANALYST)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByLabel('Search conversations').waitFor()
+    await page.goto(`${server.base}/console#/accuracy`)
+    await page.locator('table.runs tbody tr').nth(1).waitFor()
+    t.equal(await page.getByRole('button', { name: /Run the saved test set/ }).count(), 0)
+    t.same(problems, [])
+  })
+})
