@@ -1,8 +1,9 @@
 /**
  * Answer benchmark: does the bot answer when the knowledge base knows, from a relevant document,
- * and refuse when it does not? Each development collection in turn is the knowledge base: its
- * judged queries are the answerable turns; the out-of-scope messages in bench/answers/, the
- * small-talk lines and the other collections' queries are turns it should not answer. Every turn
+ * and refuse when it does not? Each development collection and each FAQ in bench/answers/faqs/ in
+ * turn is the knowledge base: its judged queries are the answerable turns; its users' other
+ * messages (a written FAQ's), the out-of-scope messages in bench/answers/, the small-talk lines and
+ * the other collections' queries are turns it should not answer. Every turn
  * goes through the chat turn's own decision (src/chat/reply-decision.ts): small talk first, then
  * the search and the answer model.
  *
@@ -15,8 +16,9 @@
  * Splits, so that nothing is tuned on what it is judged on: stackfaq-dev by thread (thread % 4 is
  * 0: train, 2: test; no thread's rephrasings are in both), SciFact by its train and test
  * judgments, Cranfield's queries by id (odd: train, even: test), the out-of-scope and small-talk
- * lines by position (odd lines: train). Fitting reads the FAQ (stackfaq-dev) only: SciFact and
- * Cranfield say whether the decision holds on a knowledge base it was not fitted on.
+ * lines by position (odd lines: train), the written FAQs whole (WRITTEN_FAQS). Fitting reads the
+ * FAQs' train parts only: the test FAQs, SciFact and Cranfield say whether the decision holds on a
+ * knowledge base it was not fitted on.
  */
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
@@ -28,34 +30,44 @@ import { projectRoot } from '../src/project.js'
 import { loadCorpus, loadQrels, loadQueryRecords, toSearchDocument, type Qrels } from './datasets.js'
 
 type Split = 'train' | 'test'
-interface Turn { text: string, split: Split, relevant?: Map<string, number> }
+/** A turn with no relevant document is out of scope; `own` when its knowledge base's users wrote it (a written FAQ's). */
+interface Turn { text: string, split: Split, relevant?: Map<string, number>, own?: boolean }
 interface Outcome { turn: Turn, features: number[] | undefined, answeredFrom: string | undefined, ranked: string[] }
 
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
+/** The judged collections in ../shared/datasets; each is a knowledge base, and its queries are out of scope for the others. */
 const COLLECTIONS = ['stackfaq-dev', 'scifact', 'cranfield'] as const
-type Collection = typeof COLLECTIONS[number]
-/** The collection whose shape is the users': the decision is fitted on its train part only. */
-const FITTED_ON: Collection = 'stackfaq-dev'
+/**
+ * Small FAQs written for this benchmark (bench/answers/faqs/, see its README): an organisation's
+ * entries, and messages in users' own words, answerable and out of scope. Each FAQ is in one split
+ * whole, so that the test part is knowledge bases the decision never saw.
+ */
+const WRITTEN_FAQS: Readonly<Record<string, Split>> = { clinic: 'train', bikeshop: 'train', bank: 'test', 'campus-it': 'test' }
+const WRITTEN_FAQS_DIR = join(projectRoot, 'bench/answers/faqs')
+/** The knowledge bases shaped like the users': the decision is fitted on their train parts only. */
+const FITTED_ON = new Set(['stackfaq-dev', ...Object.keys(WRITTEN_FAQS)])
 
 const byParity = (id: string): Split => Number(id) % 2 === 1 ? 'train' : 'test'
 const byThread = (thread: unknown): Split => Number(thread) % 4 === 0 ? 'train' : 'test'
 
 /** Every query of a collection with its split and, where judged, its relevant documents by grade. */
-function collectionTurns (name: Collection): Turn[] {
-  const records = loadQueryRecords(name)
+function collectionTurns (name: string): Turn[] {
+  const written = WRITTEN_FAQS[name]
+  const dir = written === undefined ? undefined : WRITTEN_FAQS_DIR
+  const records = loadQueryRecords(name, dir)
   const judged: Qrels = new Map()
   const splitOf = new Map<string, Split>()
   for (const split of name === 'scifact' ? ['train', 'test'] as const : ['test'] as const) {
-    for (const [id, docs] of loadQrels(name, split)) {
+    for (const [id, docs] of loadQrels(name, split, dir)) {
       judged.set(id, docs)
       if (name === 'scifact') splitOf.set(id, split)
     }
   }
   return records.map(({ id, text, metadata }) => {
-    const split = name === 'stackfaq-dev' ? byThread(metadata?.thread) : name === 'cranfield' ? byParity(id) : splitOf.get(id) ?? 'train'
+    const split = written ?? (name === 'stackfaq-dev' ? byThread(metadata?.thread) : name === 'cranfield' ? byParity(id) : splitOf.get(id) ?? 'train')
     const relevant = new Map([...judged.get(id) ?? []].filter(([, grade]) => grade > 0))
-    return relevant.size > 0 ? { text, split, relevant } : { text, split }
+    return relevant.size > 0 ? { text, split, relevant } : { text, split, own: written !== undefined }
   })
 }
 
@@ -98,7 +110,7 @@ function run (engine: SearchEngine, turns: Turn[], model: AnswerModel, implement
   })
 }
 
-interface Scores { answerable: number, bestRelevant: number, answeredRight: number, answeredWrong: number, outOfScope: number, refused: number, ndcg: number }
+interface Scores { answerable: number, bestRelevant: number, answeredRight: number, answeredWrong: number, own: number, ownRefused: number, outOfScope: number, refused: number, ndcg: number }
 
 /** nDCG@10 as trec_eval computes it: linear gains, the ideal from every judged document. */
 function ndcgAt10 (ranked: string[], relevant: Map<string, number>): number {
@@ -108,11 +120,15 @@ function ndcgAt10 (ranked: string[], relevant: Map<string, number>): number {
 }
 
 function score (outcomes: Outcome[]): Scores {
-  const scores: Scores = { answerable: 0, bestRelevant: 0, answeredRight: 0, answeredWrong: 0, outOfScope: 0, refused: 0, ndcg: 0 }
+  const scores: Scores = { answerable: 0, bestRelevant: 0, answeredRight: 0, answeredWrong: 0, own: 0, ownRefused: 0, outOfScope: 0, refused: 0, ndcg: 0 }
   for (const { turn, answeredFrom, ranked } of outcomes) {
     if (turn.relevant === undefined) {
       scores.outOfScope++
       if (answeredFrom === undefined) scores.refused++
+      if (turn.own === true) {
+        scores.own++
+        if (answeredFrom === undefined) scores.ownRefused++
+      }
     } else {
       scores.answerable++
       scores.ndcg += ndcgAt10(ranked, turn.relevant)
@@ -125,7 +141,7 @@ function score (outcomes: Outcome[]): Scores {
 
 function row (label: string, s: Scores): string {
   const share = (part: number, whole: number) => whole === 0 ? '-' : (part / whole).toFixed(3)
-  return `${label} | ${s.answerable} | ${share(s.bestRelevant, s.answerable)} | ${share(s.answeredRight, s.answerable)} | ${share(s.answeredWrong, s.answerable)} | ${s.outOfScope} | ${share(s.refused, s.outOfScope)} | ${share(s.answeredRight + s.refused, s.answerable + s.outOfScope)} | ${share(s.ndcg, s.answerable)} |`
+  return `${label} | ${s.answerable} | ${share(s.bestRelevant, s.answerable)} | ${share(s.answeredRight, s.answerable)} | ${share(s.answeredWrong, s.answerable)} | ${s.outOfScope} | ${share(s.refused, s.outOfScope)} | ${s.own === 0 ? '-' : `${share(s.ownRefused, s.own)} of ${s.own}`} | ${share(s.answeredRight + s.refused, s.answerable + s.outOfScope)} | ${share(s.ndcg, s.answerable)} |`
 }
 
 interface Sample { x: number[], y: number, weight: number }
@@ -160,13 +176,16 @@ function fit (all: Sample[], used: readonly Feature[]): AnswerModel {
 async function main (): Promise<void> {
   console.log(`# Answer benchmark (${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version})${smoke ? ' — smoke slice' : ''}\n`)
   const outOfScope = [...lines('out-of-scope.txt'), ...lines('small-talk.txt')]
-  const turnsOf = new Map(COLLECTIONS.map(name => [name, collectionTurns(name)]))
-  const setups = COLLECTIONS.map(name => {
-    const answerable = pick(turnsOf.get(name)!.filter(turn => turn.relevant !== undefined), 20)
-    const needed = new Set(answerable.flatMap(turn => [...turn.relevant!.keys()]))
-    const docs = loadCorpus(name).filter((doc, index) => !smoke || index < 300 || needed.has(doc.id)).map(doc => toSearchDocument(doc))
+  const names = [...COLLECTIONS, ...Object.keys(WRITTEN_FAQS)]
+  const turnsOf = new Map(names.map(name => [name, collectionTurns(name)]))
+  const setups = names.map(name => {
+    // A written FAQ's own out-of-scope messages are its users': near its domain, or not.
+    const own = pick(turnsOf.get(name)!, 20)
+    const needed = new Set(own.flatMap(turn => [...turn.relevant?.keys() ?? []]))
+    const dir = name in WRITTEN_FAQS ? WRITTEN_FAQS_DIR : undefined
+    const docs = loadCorpus(name, dir).filter((doc, index) => !smoke || index < 300 || needed.has(doc.id)).map(doc => toSearchDocument(doc))
     const others = COLLECTIONS.filter(other => other !== name).flatMap(other => pick(turnsOf.get(other)!.map(({ text, split }) => ({ text, split })), 10))
-    return { name, docs, turns: [...answerable, ...pick(outOfScope, 40), ...others] }
+    return { name, docs, turns: [...own, ...pick(outOfScope, 40), ...others] }
   })
   const indexed = (implementation: Implementation) => setups.map(setup => {
     const engine = implementation.newEngine()
@@ -179,26 +198,31 @@ async function main (): Promise<void> {
   let model = DEFAULT_ANSWER_MODEL
   const ours = indexed(thisBuild)
   if (args.includes('--fit')) {
-    const { engine, turns } = ours.find(setup => setup.name === FITTED_ON)!
-    const labelled = run(engine, turns.filter(turn => turn.split === 'train'), model).flatMap(({ turn, features: x, ranked }) => {
-      if (x === undefined) return []
-      if (turn.relevant === undefined) return [{ x, y: 0 }]
-      return ranked[0] !== undefined && turn.relevant.has(ranked[0]) ? [{ x, y: 1 }] : []
+    // Within each knowledge base, the turns to answer and the out-of-scope turns weigh the same,
+    // each class as a whole: neither a large collection nor a class's count sets the threshold.
+    const samples = ours.filter(setup => FITTED_ON.has(setup.name)).flatMap(({ engine, turns }) => {
+      const labelled = run(engine, turns.filter(turn => turn.split === 'train'), model).flatMap(({ turn, features: x, ranked }) => {
+        if (x === undefined) return []
+        if (turn.relevant === undefined) return [{ x, y: 0 }]
+        return ranked[0] !== undefined && turn.relevant.has(ranked[0]) ? [{ x, y: 1 }] : []
+      })
+      const positives = labelled.filter(sample => sample.y === 1).length
+      return labelled.map(sample => ({ ...sample, weight: 1 / (sample.y === 1 ? positives : labelled.length - positives) }))
     })
-    const positives = labelled.filter(sample => sample.y === 1).length
     const named = args[args.indexOf('--features') + 1]?.split(',') ?? FEATURES
     const used = FEATURES.filter(name => !args.includes('--features') || named.includes(name))
-    model = fit(labelled.map(sample => ({ ...sample, weight: 1 / (sample.y === 1 ? positives : labelled.length - positives) })), used)
-    console.log(`Fitted on ${FITTED_ON}'s train part (${labelled.length} turns):\n${JSON.stringify(model)}\n`)
+    model = fit(samples, used)
+    console.log(`Fitted on the train parts of ${[...FITTED_ON].join(', ')} (${samples.length} turns):\n${JSON.stringify(model)}\n`)
   }
 
-  console.log('| search and decision | knowledge base, split | answerable | best document relevant (the ceiling) | answered, relevant | answered, wrong document | out of scope | refused | reply accuracy | nDCG@10 |')
-  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  console.log('| search and decision | knowledge base, split | answerable | best document relevant (the ceiling) | answered, relevant | answered, wrong document | out of scope | refused | its own users\' out of scope, refused | reply accuracy | nDCG@10 |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|')
   const engines = new Map<Implementation, ReturnType<typeof indexed>>([[thisBuild, ours]])
   for (const implementation of implementations) {
     if (!engines.has(implementation)) engines.set(implementation, indexed(implementation))
     for (const split of ['train', 'test'] as const) {
       for (const { name, engine, turns } of engines.get(implementation)!) {
+        if (!turns.some(turn => turn.split === split && turn.relevant !== undefined)) continue
         console.log(`| ${implementation.label} ${row(`${name}, ${split}`, score(run(engine, turns.filter(turn => turn.split === split), model, implementation)))}`)
       }
     }

@@ -16,16 +16,16 @@ function readJsonl<T> (file: string): T[] {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as T)
 }
 
-export function loadCorpus (name: string): CorpusDoc[] {
-  return readJsonl<{ _id: string, title?: string, text?: string }>(join(datasetsDir, name, 'corpus.jsonl'))
+export function loadCorpus (name: string, dir = datasetsDir): CorpusDoc[] {
+  return readJsonl<{ _id: string, title?: string, text?: string }>(join(dir, name, 'corpus.jsonl'))
     .map((d) => ({ id: String(d._id), title: d.title ?? '', text: d.text ?? '' }))
 }
 
 export interface QueryRecord { id: string, text: string, metadata?: Record<string, unknown> }
 
 /** Queries in file order, with their metadata (stackfaq-dev's names its thread). */
-export function loadQueryRecords (name: string): QueryRecord[] {
-  return readJsonl<{ _id: string, text: string, metadata?: Record<string, unknown> }>(join(datasetsDir, name, 'queries.jsonl'))
+export function loadQueryRecords (name: string, dir = datasetsDir): QueryRecord[] {
+  return readJsonl<{ _id: string, text: string, metadata?: Record<string, unknown> }>(join(dir, name, 'queries.jsonl'))
     .map((q) => ({ id: String(q._id), text: q.text, metadata: q.metadata }))
 }
 
@@ -33,9 +33,9 @@ export function loadQueries (name: string): Map<string, string> {
   return new Map(loadQueryRecords(name).map((q) => [q.id, q.text]))
 }
 
-export function loadQrels (name: string, split: string): Qrels {
+export function loadQrels (name: string, split: string, dir = datasetsDir): Qrels {
   const qrels: Qrels = new Map()
-  const lines = readFileSync(join(datasetsDir, name, 'qrels', `${split}.tsv`), 'utf8').split('\n').slice(1)
+  const lines = readFileSync(join(dir, name, 'qrels', `${split}.tsv`), 'utf8').split('\n').slice(1)
   for (const line of lines) {
     const [qid, docId, score] = line.trim().split('\t')
     if (qid === undefined || docId === undefined || score === undefined) continue

@@ -5,7 +5,7 @@
 import type { AnswerEvidence } from './search-engine.js'
 
 /** The evidence the model reads, in a fixed order. */
-export const FEATURES = ['coverage', 'unseen', 'mutual'] as const satisfies ReadonlyArray<keyof AnswerEvidence>
+export const FEATURES = ['coverage', 'unseen', 'mutual', 'relativeScore'] as const satisfies ReadonlyArray<keyof AnswerEvidence>
 export type Feature = typeof FEATURES[number]
 
 export interface AnswerModel {
@@ -16,8 +16,8 @@ export interface AnswerModel {
 }
 
 export const DEFAULT_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
-  intercept: -3.05,
-  weights: Object.freeze({ coverage: 1.29, unseen: -9.44, mutual: 28.49 }),
+  intercept: -4.64,
+  weights: Object.freeze({ coverage: 4.77, unseen: -2.26, mutual: 9.53, relativeScore: 6.38 }),
   threshold: 0.5
 })
 

@@ -38,7 +38,8 @@ export interface AnswerEvidence {
   unseen: number
   /**
    * Both ways at once, the lesser of coverage and questionRecall (0 to 1): the user asks what the
-   * passage answers, and the passage answers what the user asks.
+   * passage answers, and the passage answers what the user asks. A one-word title is all asked by
+   * any question that names it; the lesser of the two is not.
    */
   mutual: number
 }
