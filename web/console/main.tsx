@@ -66,7 +66,7 @@ function Console () {
       <main class='content'>
         {route.view === 'overview' && <OverviewView route={route} unauthorized={unauthorized} />}
         {route.view === 'accuracy' && <AccuracyView route={route} session={session} unauthorized={unauthorized} />}
-        {route.view === 'conversations' && <ConversationsView route={route} unauthorized={unauthorized} seesIds={session.chat_text === 'full'} />}
+        {route.view === 'conversations' && <ConversationsView route={route} unauthorized={unauthorized} />}
         {route.view === 'conversation' && <ConversationView route={route} session={session} unauthorized={unauthorized} />}
         {route.view === 'trace' && route.id !== undefined && <section><h2>A turn that failed before it was stored</h2><TracePanel traceId={route.id} unauthorized={unauthorized} /></section>}
       </main>
