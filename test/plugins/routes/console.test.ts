@@ -3,7 +3,7 @@
 // users (scrubbed words, pseudonyms) against an admin (words as written, ids).
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp, engines, manualClock } from '../../helper.js'
+import { buildTestApp, engines, manualClock, openTestPGlite } from '../../helper.js'
 import { fillSearchText } from '../../../src/console/console-queries.js'
 import { scrub } from '../../../src/logging/scrubber.js'
 
@@ -26,6 +26,21 @@ async function chat (app: FastifyInstance, message: string, extra: Record<string
   if (response.statusCode !== 200) throw new Error(response.body)
   return response.json() as { session_id: string, turn: number, kind: string }
 }
+
+t.test('a signed-out visit to the console is not a refused credential: no audit entry; a wrong key still is', async t => {
+  const db = await openTestPGlite(t)
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin` }, { database: db })
+  const denied = async (): Promise<number> => (await db.query("SELECT id FROM audit_events WHERE action = 'auth.denied'")).rows.length
+  for (const url of ['/console/api/session', '/console/api/overview']) {
+    const anonymous = await app.inject({ url })
+    t.equal(anonymous.statusCode, 401, `${url}: 401 without a cookie or a key`)
+    t.match(anonymous.json(), { type: /unauthorized$/, detail: /Not signed in/ })
+    t.equal(anonymous.headers['www-authenticate'], 'Bearer')
+  }
+  t.equal(await denied(), 0, 'nothing in the audit trail')
+  t.equal((await app.inject({ url: '/console/api/session', headers: { authorization: 'Bearer not-a-key-of-ours-at-all' } })).statusCode, 401)
+  t.equal(await denied(), 1, 'a key refused is audited')
+})
 
 for (const engine of engines()) {
   t.test(`the console's API on ${engine.name}`, async t => {
