@@ -92,7 +92,10 @@ function sampler (): Sampler | undefined {
 function nameServerSpan (span: Span, request: FastifyRequest): void {
   const route = request.routeOptions.url
   span.updateName(route === undefined ? request.method : `${request.method} ${route}`)
-  span.setAttributes({ 'url.scheme': request.protocol, 'server.address': request.hostname, 'network.protocol.version': request.raw.httpVersion })
+  // @fastify/otel's url.path is the whole URL, and a query string holds what people typed (the
+  // console's searches, a customer's user id): the path alone, as the conventions define url.path.
+  const path = request.url.split('?', 1)[0]
+  span.setAttributes({ 'url.path': path, 'url.scheme': request.protocol, 'server.address': request.hostname, 'network.protocol.version': request.raw.httpVersion })
 }
 
 if (process.env.OTEL_SDK_DISABLED !== 'true') {

@@ -31,7 +31,8 @@ declare module 'fastify' {
 
 export default fp(async function consoleAccessPlugin (app) {
   await app.register(cookie)
-  const sessions = new ConsoleSessions(parseApiKeys(app.config.API_KEYS), app.config.CONSOLE_SESSION_HOURS * 3_600_000)
+  const keys = parseApiKeys(app.config.API_KEYS)
+  const sessions = new ConsoleSessions(keys, app.config.CONSOLE_SESSION_HOURS * 3_600_000)
   const byKey = app.requireRole('admin', 'analyst')
   app.decorate('consoleSessions', sessions)
   app.decorate('conversationRefs', new ConversationRefs(app.logPrivacy.keyFor('console conversation references')))
@@ -39,6 +40,13 @@ export default fp(async function consoleAccessPlugin (app) {
 
   app.decorate('consoleAccess', async function checkConsoleAccess (this: unknown, request: FastifyRequest, reply: FastifyReply) {
     const token = request.cookies[CONSOLE_COOKIE]
+    // No cookie and no key: a browser not signed in, as the console page asks at every visit. No
+    // credential was refused, so there is nothing for the audit trail (a signed-out visit wrote an
+    // auth.denied entry each time).
+    if (request.headers.authorization === undefined && token === undefined && keys.length > 0) {
+      reply.header('www-authenticate', 'Bearer')
+      return sendProblem(request, reply, 401, 'unauthorized', 'Not signed in: sign in to the console (POST /console/api/session with an API key), or send "Authorization: Bearer <key>".')
+    }
     if (request.headers.authorization !== undefined || token === undefined) return await byKey.call(app, request, reply)
     const signIn = sessions.verify(token, app.clock())
     if (signIn === undefined || await signedOut(app.db, token)) return await app.denyAccess(request, reply, 401, 'The console sign-in has expired, was signed out, or its key is no longer accepted: sign in again.', 'console-cookie')

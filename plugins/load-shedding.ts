@@ -1,13 +1,15 @@
 // Under load the bot answers every turn it can within TURN_LATENCY_GOAL_MS and refuses, at once and
 // with 503 and Retry-After, only what it could not answer in time (src/health/turn-admission.ts).
-// @fastify/under-pressure guards the process itself (event-loop delay, memory), and a route that
-// uses the database is refused while the database does not answer, by the same view of it that
-// /ready gives. Probes and /status are never refused, so an orchestrator can tell "busy" from
-// "dead" and an operator can see why.
+// The process itself is guarded against event-loop delay (measured from ready: the start-up's own
+// work is no load) and, by @fastify/under-pressure, memory; a route that uses the database is
+// refused while the database does not answer. /ready reads the same states, so that when it says
+// ready, requests are served. Probes and /status are never refused, so an orchestrator can tell
+// "busy" from "dead" and an operator can see why.
 import fp from 'fastify-plugin'
 import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES } from '@fastify/under-pressure'
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable } from '../src/health/database-health.js'
+import { EventLoopDelay } from '../src/health/event-loop-delay.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/health/probe-routes.js'
@@ -26,6 +28,8 @@ declare module 'fastify' {
     turnGate: TurnGate
     /** True once the app has begun to close (for /ready, and to refuse what still arrives). */
     shuttingDown: () => boolean
+    /** Why the process refuses requests now (event-loop delay, memory), for /ready; undefined while it serves. */
+    overload: () => ShedReason | undefined
   }
   interface FastifyContextConfig {
     /** The route reads or writes the database: while it does not answer, refused with 503 at once. */
@@ -65,8 +69,17 @@ export default fp(async function loadSheddingPlugin (app) {
     return new ProblemError({ status: 503, type: 'overloaded', title: 'Service Unavailable', detail: DETAILS[reason], extensions: { reason, retry_after_seconds: retryAfterSeconds }, retryAfterSeconds })
   }
 
+  const eventLoopDelay = new EventLoopDelay()
+  app.addHook('onReady', async () => { if (config.MAX_EVENT_LOOP_DELAY_MS > 0) eventLoopDelay.start() })
+  app.addHook('onClose', async () => { eventLoopDelay.stop() })
+  const delayed = (): boolean => config.MAX_EVENT_LOOP_DELAY_MS > 0 && eventLoopDelay.current() > config.MAX_EVENT_LOOP_DELAY_MS
+  app.addHook('onRequest', async request => {
+    if (delayed() && !exempt(request.url, request.routeOptions.url)) throw refuse('event_loop_delay')
+  })
+
   await app.register(underPressure, {
-    maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
+    // Measured above, from ready on.
+    maxEventLoopDelay: 0,
     maxEventLoopUtilization: config.MAX_EVENT_LOOP_UTILIZATION,
     maxHeapUsedBytes: config.MAX_HEAP_USED_BYTES,
     maxRssBytes: config.MAX_RSS_BYTES,
@@ -74,6 +87,14 @@ export default fp(async function loadSheddingPlugin (app) {
       if (exempt(request.url, request.routeOptions.url)) return
       throw refuse(REASONS[type] ?? 'event_loop_delay')
     }
+  })
+  app.decorate('overload', () => {
+    const usage = app.memoryUsage()
+    if (delayed()) return 'event_loop_delay'
+    if (config.MAX_HEAP_USED_BYTES > 0 && usage.heapUsed > config.MAX_HEAP_USED_BYTES) return 'heap_used'
+    if (config.MAX_RSS_BYTES > 0 && usage.rssBytes > config.MAX_RSS_BYTES) return 'rss'
+    if (config.MAX_EVENT_LOOP_UTILIZATION > 0 && usage.eventLoopUtilized > config.MAX_EVENT_LOOP_UTILIZATION) return 'event_loop_utilization'
+    return undefined
   })
 
   // Refused before its body is read, by the state /ready reports: when /ready says ready, it is served.

@@ -43,6 +43,7 @@ export const ConfigSchema = Type.Object({
   CONSOLE_GRAFANA_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
   // Where people reach Parley, for links in alerts to the console (empty: http://HOST:PORT).
   PUBLIC_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
+  PAGES_NAME: Type.String({ minLength: 1, maxLength: 60, pattern: '\\S', default: 'Parley' }),
   // Sites whose pages may frame the chat page (the widget): origins, space-separated; Parley's own always may.
   CHAT_WIDGET_ORIGINS: Type.String({ pattern: '^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?( +https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$', default: '' }),
   SESSION_IDLE_TIMEOUT: seconds(1800),

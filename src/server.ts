@@ -1,5 +1,6 @@
 // Starts the API and shuts it down gracefully: on SIGTERM/SIGINT it stops accepting
 // connections, lets in-flight turns finish, closes the database, then flushes telemetry and every log file.
+import { resolve } from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
@@ -7,6 +8,7 @@ import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
 import { telemetry } from '../otel/telemetry.js'
 import { loadEnvFile } from './env-file.js'
+import { lockLogDir } from './db/data-dir-lock.js'
 
 loadEnvFile() // already read by the SDK preload, when there is one; reading it again changes nothing
 
@@ -19,10 +21,23 @@ try {
   process.exit(1)
 }
 
+// Each instance writes a log folder of its own (its audit chain above all): a second one on the
+// same LOG_DIR stops here, before it writes a line there.
+let releaseLogDir: (() => Promise<void>) | undefined
+if (config.LOG_DIR !== '') {
+  try {
+    releaseLogDir = await lockLogDir(resolve(config.LOG_DIR))
+  } catch (error) {
+    console.error(`Parley could not start: ${(error as Error).message}`)
+    process.exit(1)
+  }
+}
+
 const logging = setUpProcessLogging(config)
 
 async function exit (code: number): Promise<never> {
   await logging.close()
+  await releaseLogDir?.()
   process.exit(code)
 }
 
@@ -57,6 +72,7 @@ const closer = closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000, skip: ['S
   // Each flush has its own time limit, so that a dead collector cannot hold the exit; run side by
   // side, their limits do not add up.
   await Promise.all([telemetry.shutdown(), logging.close()])
+  await releaseLogDir?.()
 }))
 
 // A second SIGINT stops at once only when it comes a second or more after the first, as a person's would.

@@ -96,12 +96,12 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/console/api/conversations', {
     config: { usesDatabase: true },
     onRequest: app.consoleAccess,
-    schema: { ...common, summary: 'Turns by their words (full-text), time, user pseudonym, reply kind, feedback, errors, latency and nearest document; newest first', querystring: ConversationsQuery, response: withProblems({ 200: ConversationsPage }, 401, 403) }
+    schema: { ...common, summary: 'Turns by their words (full-text), time, user (their id or pseudonym), reply kind, feedback, errors, latency and nearest document; newest first', querystring: ConversationsQuery, response: withProblems({ 200: ConversationsPage }, 401, 403) }
   }, async request => {
     const { q, from, to, user, kind, feedback, errors, min_latency_ms: minLatencyMs, source, limit, before } = request.query
     const seen = viewer(request)
-    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId), seen)
-    return await searchTurns(app.db, {
+    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId))
+    const page = await searchTurns(app.db, {
       q,
       from: from === undefined ? undefined : boundedDate('querystring/from', from),
       to: to === undefined ? undefined : boundedDate('querystring/to', to),
@@ -114,6 +114,9 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
       limit: limit ?? 25,
       before
     }, seen)
+    // Whether the user exists tells an empty list's reader which filter to change; never their id.
+    const found = userIds?.[0]
+    return user === undefined ? page : { ...page, user: { found: found !== undefined, pseudonym: found === undefined ? null : app.logPrivacy.userId(found) ?? null } }
   })
 
   app.get('/console/api/conversations/:session_id', {

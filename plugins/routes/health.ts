@@ -13,7 +13,7 @@ import { withProblems } from '../../src/http/schemas.js'
 const Check = Type.Object({ ok: Type.Boolean(), detail: Type.String() })
 const Readiness = Type.Object({
   status: Type.Enum(['ready', 'not_ready']),
-  checks: Type.Object({ database: Check, migrations: Check, search_index: Check, shutdown: Check })
+  checks: Type.Object({ database: Check, migrations: Check, search_index: Check, load: Check, shutdown: Check })
 })
 type ReadinessReport = Static<typeof Readiness>
 
@@ -61,7 +61,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestin
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/ready', {
-    schema: { tags: ['operations'], summary: 'Readiness: 200 when the database answers, migrations are applied, the search index is loaded and the app is not shutting down', response: { 200: Readiness, 503: Readiness } }
+    schema: { tags: ['operations'], summary: 'Readiness: 200 when the database answers, migrations are applied, the search index is loaded, the app is not overloaded and not shutting down', response: { 200: Readiness, 503: Readiness } }
   }, async (_request, reply) => {
     const answers = await app.databaseHealth.check()
     // /ready is open: it says what is wrong, not the driver's error (an address, a port); /status, behind a key, has that.
@@ -70,10 +70,13 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestin
     if (answers) applied = await appliedMigrations(app.db).catch(() => [])
     const missing = migrations.filter(migration => !applied.includes(migration.version)).map(migration => migration.version)
     const loadedAt = app.knowledgeBase.indexLoadedAt
+    const overload = app.overload()
     const checks: ReadinessReport['checks'] = {
       database,
       migrations: { ok: answers && missing.length === 0, detail: !answers ? 'unknown: the database does not answer' : missing.length === 0 ? `all ${migrations.length} applied` : `not applied: ${missing.join(', ')}` },
       search_index: { ok: loadedAt !== undefined, detail: loadedAt === undefined ? 'not loaded yet' : `${app.searchEngine.passageCount} passages, loaded ${loadedAt.toISOString()}` },
+      // Overloaded, the app refuses requests: ready must mean able to serve them.
+      load: { ok: overload === undefined, detail: overload === undefined ? 'serving' : `refusing requests (${overload}; GET /status with a key has the figures)` },
       shutdown: { ok: !app.shuttingDown(), detail: app.shuttingDown() ? 'shutting down' : 'running' }
     }
     const ready = Object.values(checks).every(check => check.ok)

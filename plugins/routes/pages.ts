@@ -36,10 +36,42 @@ const PageQuery = Type.Object({
   user: Type.Optional(Type.String({ maxLength: 128, description: 'The user id the chat sends as user_id' }))
 })
 
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, char => `&#${char.charCodeAt(0)};`)
+
+/** A page with the team's name (PAGES_NAME) for Parley's in its title and application-name, which its script shows. */
+export function withPageName (html: string, name: string): string {
+  const safe = escapeHtml(name)
+  return html
+    .replace(/<title>([^<]*)<\/title>/, (_whole, title: string) => `<title>${title.replace('Parley', safe)}</title>`)
+    .replace('<meta name="application-name" content="Parley">', `<meta name="application-name" content="${safe}">`)
+}
+
+// What a person finds at the server's address: where the pages and the API's description are.
+const homePage = (name: string): string => `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${escapeHtml(name)}</title>
+  <link rel="icon" href="data:,">
+</head>
+<body>
+  <h1>${escapeHtml(name)}</h1>
+  <ul>
+    <li><a href="/chat">Chat</a>: talk to the bot</li>
+    <li><a href="/console">Console</a>: find a conversation, its trace and its log lines (an admin or analyst key signs in)</li>
+    <li><a href="/docs">API</a>: every route, described (OpenAPI at <a href="/docs/json">/docs/json</a>)</li>
+  </ul>
+</body>
+</html>
+`
+
 const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
+  const name = app.config.PAGES_NAME
   // Read once: a page is a few hundred bytes. Missing when only tsc ran; they answer 503 then.
   const read = async (file: string): Promise<string | undefined> => await readFile(join(WEB_ROOT, file), 'utf8').catch(() => undefined)
-  const files = { console: await read('console.html'), chat: await read('chat.html'), widget: await read('widget.js') }
+  const page = async (file: string): Promise<string | undefined> => { const html = await read(file); return html === undefined ? undefined : withPageName(html, name) }
+  const files = { console: await page('console.html'), chat: await page('chat.html'), widget: await read('widget.js'), home: homePage(name) }
   const built = (content: string | undefined): string => {
     if (content === undefined) throw Object.assign(new Error('The pages are not built: run npm run build'), { statusCode: 503 })
     return content
@@ -49,6 +81,11 @@ const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
   // X-Frame-Options cannot name other sites; frame-ancestors decides, so it is left out here.
   const chatHelmet = { contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'self'", ...widgetOrigins]) }, frameguard: false as const }
   const html = Type.String({ description: 'An HTML page' })
+
+  app.get('/', {
+    helmet: consoleHelmet,
+    schema: { tags: ['pages'], summary: 'Where the chat page, the console and the API\'s description are, for a person who opens the server\'s address', response: withProblems({ 200: html }) }
+  }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(files.home))
 
   app.get('/console', {
     helmet: consoleHelmet,

@@ -51,6 +51,28 @@ export async function healthFromLogs (dir: string, now = new Date()): Promise<Lo
   return report
 }
 
+const LISTENING = /^Server listening at (https?:\/\/\S+)$/
+
+/**
+ * Where the server that last started, by the last day of logs, listens: its first address (Fastify
+ * names each it listens on before "parley started"). A server started with PORT=3001 in its own
+ * shell is found there, where the PORT of the shell running analyze says nothing.
+ */
+export async function lastListeningUrl (dir: string, now = new Date()): Promise<string | undefined> {
+  let listening: string | undefined
+  let started: string | undefined
+  const wanted = (line: string): boolean => line.includes('"msg":"Server listening at ') || line.includes('"msg":"parley started"')
+  for await (const entry of scanLogs({ dir, families: ['chatbot'], period: { from: new Date(now.getTime() - 24 * HOUR_MS), to: now }, wanted }, emptyStats())) {
+    const address = LISTENING.exec(entry.msg)?.[1]
+    if (address !== undefined) listening ??= address
+    else if (entry.msg === 'parley started' && listening !== undefined) {
+      started = listening
+      listening = undefined
+    }
+  }
+  return started
+}
+
 /** GET /status with the key; undefined when the server does not answer (or the key is refused, said in `refused`). */
 export async function healthFromServer (url: string, key: string | undefined): Promise<{ status?: Record<string, unknown>, refused?: string }> {
   let response: Response

@@ -19,6 +19,17 @@ export function printable (text: string): string {
   return text.replace(CONTROL, char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
+// A question in a table is read, not studied: a user's 2,100 emoji would fill the terminal. Counted
+// in graphemes, so that an emoji or an accented letter is never cut in half. JSON keeps it whole.
+const EXCERPT_GRAPHEMES = 100
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' })
+
+/** The text, or its first graphemes and how long it is, for one cell of a table. */
+export function excerpt (text: string, max = EXCERPT_GRAPHEMES): string {
+  const parts = Array.from(graphemes.segment(text), part => part.segment)
+  return parts.length <= max ? text : `${parts.slice(0, max - 1).join('')}… (${parts.length.toLocaleString('en-US')} characters)`
+}
+
 /** A Markdown table cell: printable, its pipes escaped, and no HTML tag a viewer would render. */
 export function markdownCell (text: string): string {
   return printable(text).replaceAll('|', '\\|').replaceAll('<', '&lt;')
@@ -94,7 +105,7 @@ export function renderUsage (report: UsageReport, format: TextFormat): string {
     ], format), '')
   }
   lines.push(format === 'md' ? '### Top unanswered questions' : 'Top unanswered questions:')
-  if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), q.example]), format))
+  if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), excerpt(q.example)]), format))
   else lines.push('none with their text logged')
   if (report.unanswered_without_text > 0) lines.push(`(${report.unanswered_without_text} more without their text: LOG_CHAT_CONTENT=off when they were asked)`)
   return lines.join('\n') + '\n'
@@ -118,7 +129,8 @@ export function renderPerf (report: PerfReport, format: TextFormat): string {
 
 const megabytes = (bytes: unknown): string => typeof bytes === 'number' ? `${Math.round(bytes / 1e6)} MB` : 'n/a'
 
-export function renderHealth (report: HealthReport, format: TextFormat, unreachable?: string): string {
+/** server: why GET /status gave nothing, when the report is the logs': no answer, or an answer refusing the key. */
+export function renderHealth (report: HealthReport, format: TextFormat, server?: { note: string, answered: boolean }): string {
   if (report.source === 'status') {
     const s = report.status as Record<string, Record<string, unknown> & { [key: string]: unknown }>
     const database = s.database ?? {}
@@ -139,8 +151,8 @@ export function renderHealth (report: HealthReport, format: TextFormat, unreacha
       ['alerts firing', firing.length === 0 ? 'none' : firing.map(alert => `${alert.alert} (${alert.severity})`).join(', ')]
     ], format)].join('\n') + '\n'
   }
-  const lines = [heading('Health from the log files (the server did not answer)', format), '']
-  if (unreachable !== undefined) lines.push(unreachable, '')
+  const lines = [heading(`Health from the log files (${server?.answered === true ? 'the server refused GET /status' : 'the server did not answer'})`, format), '']
+  if (server !== undefined) lines.push(server.note, '')
   lines.push(...renderScan(report.stats), '', ...table(['figure', 'value'], [
     ['last start', report.last_start === undefined ? 'none in the last 24 h' : `${when(report.last_start.time)} UTC, version ${String(report.last_start.version)}`],
     ['last shutdown', report.last_shutdown === undefined ? 'none in the last 24 h' : `${when(report.last_shutdown)} UTC`],

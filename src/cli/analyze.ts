@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { analyzeErrors } from '../analysis/error-patterns.js'
 import { LogDirectoryError, type Period, type ScanStats } from '../analysis/log-scan.js'
-import { healthFromLogs, healthFromServer, type HealthReport } from '../analysis/health-report.js'
+import { healthFromLogs, healthFromServer, lastListeningUrl, type HealthReport } from '../analysis/health-report.js'
 import { analyzePerf } from '../analysis/perf-report.js'
 import { renderErrors, renderHealth, renderPerf, renderUsage, type TextFormat } from '../analysis/render.js'
 import { analyzeUsage } from '../analysis/usage-report.js'
@@ -23,7 +23,7 @@ const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] 
   usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions
   perf    p50/p95/p99 by route and reply kind, per hour or day, and regressions against the period before
   report  the 7 whole days (UTC) before --to's day against the 7 before, as Markdown and HTML files in --out (REPORTS_DIR, else ./reports)
-  health  the server's GET /status (key in PARLEY_API_KEY; --url defaults to http://HOST:PORT), else what the last day of logs tells
+  health  the server's GET /status (key in PARLEY_API_KEY; --url defaults to HOST:PORT if set, else where the logs say the server last listened), else what the last day of logs tells
   --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
   The default period is the last 7 days; the default folder LOG_DIR, else ./logs.`
 
@@ -76,17 +76,19 @@ export async function main (argv: string[], env: Record<string, string | undefin
   }
 
   if (command === 'health') {
-    const url = values.url ?? `http://${env.HOST || '127.0.0.1'}:${env.PORT || '3000'}`
+    // Unless told, the server is where it last said it listens; HOST and PORT, or their defaults, without logs.
+    const told = values.url ?? (env.HOST || env.PORT ? `http://${env.HOST || '127.0.0.1'}:${env.PORT || '3000'}` : undefined)
+    const url = told ?? await lastListeningUrl(dir).catch(() => undefined) ?? 'http://127.0.0.1:3000'
     const server = await healthFromServer(url, env.PARLEY_API_KEY)
     let report: HealthReport
     try {
       report = server.status !== undefined ? { source: 'status', url, status: server.status } : await healthFromLogs(dir)
     } catch (error) {
       if (!(error instanceof LogDirectoryError)) throw error
-      io.stderr.write(`analyze: ${url} did not answer${server.refused === undefined ? '' : ` (${server.refused})`}, and ${error.message}\n`)
+      io.stderr.write(`analyze: ${server.refused ?? `${url} did not answer`}, and ${error.message}\n`)
       return 1
     }
-    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderHealth(report, format, server.refused ?? `${url} did not answer.`))
+    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderHealth(report, format, server.refused === undefined ? { note: `${url} did not answer.`, answered: false } : { note: server.refused, answered: true }))
     return 0
   }
 

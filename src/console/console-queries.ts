@@ -11,7 +11,7 @@ import type { TurnTrace } from '../turn-traces/turn-trace.js'
 export interface Viewer {
   text: (text: string) => string
   user: (userId: string | null) => { pseudonym: string | null, id?: string | null }
-  /** Sees words scrubbed, and so finds turns only by what the scrubber left (and users only by pseudonym). */
+  /** Sees words scrubbed, and so finds turns only by what the scrubber left. */
   scrubbed: boolean
   /** How a conversation is named to this viewer: its session id, or a reference that is not one (see ConversationRefs). */
   session: (sessionId: string) => string
@@ -21,7 +21,7 @@ export interface TurnFilter {
   q?: string
   from?: Date
   to?: Date
-  /** The user ids whose turns are wanted (resolved from a pseudonym by the caller). */
+  /** The user ids whose turns are wanted (resolved from an id or a pseudonym by the caller, userIdsOf). */
   userIds?: string[]
   kind?: ReplyKind
   feedbackDown?: boolean
@@ -117,13 +117,14 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
 }
 
 /**
- * The user ids a user filter stands for: those whose pseudonym it is (pseudonyms are keyed hashes,
- * so they are computed, not looked up) and, for a viewer who sees ids, the id itself. A viewer
- * shown pseudonyms only cannot find a user by a guessed id (an e-mail address, say).
+ * The user ids a user filter stands for: the id itself (the one a customer gives the team, "dave")
+ * and those whose pseudonym it is (pseudonyms are keyed hashes, so they are computed, not looked
+ * up). Any viewer may find a user by an id they already know: the turns found show pseudonyms only
+ * to a viewer who sees no ids, so no id is learnt that was not typed.
  */
-export async function userIdsOf (db: Queryable, user: string, pseudonymOf: (userId: string) => string | undefined, viewer: Viewer): Promise<string[]> {
+export async function userIdsOf (db: Queryable, user: string, pseudonymOf: (userId: string) => string | undefined): Promise<string[]> {
   const { rows } = await db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM sessions WHERE user_id IS NOT NULL')
-  return rows.map(row => row.user_id).filter(userId => (!viewer.scrubbed && userId === user) || pseudonymOf(userId) === user)
+  return rows.map(row => row.user_id).filter(userId => userId === user || pseudonymOf(userId) === user)
 }
 
 /**

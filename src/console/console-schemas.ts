@@ -34,7 +34,7 @@ export const ConversationsQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Words in the user\'s message or the reply (PostgreSQL full-text search, English stemming)' })),
   from: Type.Optional(Type.String({ format: 'date-time' })),
   to: Type.Optional(Type.String({ format: 'date-time' })),
-  user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A user\'s pseudonym as the logs and the console show it, or (admin only) their id' })),
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A user: the id their client sent as user_id (the one a customer gives, shown to an admin only), or their pseudonym as the logs and the console show it' })),
   kind: Type.Optional(ReplyKindSchema),
   feedback: Type.Optional(Type.Literal('down')),
   errors: Type.Optional(Type.Boolean({ description: 'Only turns that failed (5xx) or were answered command_error' })),
@@ -63,7 +63,12 @@ export type TurnRow = Static<typeof TurnRowSchema>
 
 export const ConversationsPage = Type.Object({
   turns: Type.Array(TurnRowSchema),
-  next_before: Nullable(Type.String())
+  next_before: Nullable(Type.String()),
+  /** With a user filter: the user it found, so that an empty list can say whether the user or the other filters are why. */
+  user: Type.Optional(Type.Object({
+    found: Type.Boolean({ description: 'Whether any session has this user (by the id given, or by pseudonym)' }),
+    pseudonym: Nullable(Type.String({ description: 'The user\'s pseudonym: the one given, or that of the id given' }))
+  }))
 })
 export type ConversationsPageType = Static<typeof ConversationsPage>
 

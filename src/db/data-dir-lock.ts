@@ -1,6 +1,8 @@
 // One process owns an embedded database's folder. PGlite does not lock it: a second process (a
 // second server, kb:import) opens the same files, each keeps its own copy in memory, and the last
 // to write wins: documents imported are lost, and sequences repeat (a duplicate audit id).
+// One server owns a log folder too: two writing one audit.log interleave two hash chains, which
+// audit:verify cannot tell from entries removed, and each rotates, relinks and prunes the other's files.
 //
 // The lock is a file naming its owner's PID, created exclusively, as PostgreSQL's postmaster.pid
 // is. A lock left by a process that died (a crash, SIGKILL) is taken over, since that PID no longer
@@ -9,9 +11,11 @@
 // or lose it while its event loop is busy) and cannot name the process that holds them.
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { link, readFile, unlink, writeFile } from 'node:fs/promises'
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
 
 export const LOCK_FILE = 'parley.lock'
+/** In LOG_DIR; named apart from LOCK_FILE so that one folder may be both DATA_DIR and LOG_DIR. */
+export const LOG_LOCK_FILE = 'parley-logs.lock'
 
 interface LockOwner { pid: number, hostname: string, started_at: string, command: string }
 
@@ -21,6 +25,15 @@ export class DataDirLockedError extends Error {
       'One process at a time may open an embedded database: stop that process first, or, to add ' +
       'documents to a running server, import through its API (npm run kb:import -- --url <server> <folder>).')
     this.name = 'DataDirLockedError'
+  }
+}
+
+export class LogDirLockedError extends Error {
+  constructor (readonly logDir: string, readonly owner: LockOwner) {
+    super(`${logDir} (LOG_DIR) is written by process ${owner.pid} on ${owner.hostname} (${owner.command}, since ${owner.started_at}). ` +
+      'Each instance needs a log folder of its own: two writing one audit.log interleave their hash chains, which ' +
+      'npm run audit:verify then reports as broken. Set LOG_DIR to a folder of this instance\'s own (LOG_DIR=./logs/<instance>), or stop that process first.')
+    this.name = 'LogDirLockedError'
   }
 }
 
@@ -48,9 +61,18 @@ async function readOwner (path: string): Promise<LockOwner | undefined> {
 
 /** Takes the folder's lock; resolves to its release. Throws DataDirLockedError if a live process holds it. */
 export async function lockDataDir (dataDir: string, command = process.argv.slice(1).join(' ')): Promise<() => Promise<void>> {
-  const path = join(dataDir, LOCK_FILE)
+  return await lockFolder(join(dataDir, LOCK_FILE), command, owner => new DataDirLockedError(dataDir, owner))
+}
+
+/** Takes the log folder's lock (making the folder if need be); resolves to its release. Throws LogDirLockedError if a live process holds it. */
+export async function lockLogDir (logDir: string, command = process.argv.slice(1).join(' ')): Promise<() => Promise<void>> {
+  await mkdir(logDir, { recursive: true })
+  return await lockFolder(join(logDir, LOG_LOCK_FILE), command, owner => new LogDirLockedError(logDir, owner))
+}
+
+async function lockFolder (path: string, command: string, refused: (owner: LockOwner) => Error): Promise<() => Promise<void>> {
   const owner: LockOwner = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString(), command }
-  if (held.has(path)) throw new DataDirLockedError(dataDir, owner)
+  if (held.has(path)) throw refused(owner)
   // Written whole beside the lock, then linked to its name: link fails if the lock exists, so no
   // process ever reads a half-written lock and takes it for a dead one.
   const draft = `${path}.${process.pid}`
@@ -63,7 +85,7 @@ export async function lockDataDir (dataDir: string, command = process.argv.slice
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error
         const current = await readOwner(path)
-        if (current !== undefined && alive(current.pid)) throw new DataDirLockedError(dataDir, current)
+        if (current !== undefined && alive(current.pid)) throw refused(current)
         await unlink(path).catch(() => {})
       }
     }

@@ -1,5 +1,5 @@
 // The requests the HighErrorRate and ResponseTimeDegradation alerts judge, in sliding windows,
-// with one example of each (the latest 5xx, the slowest chat turn) so a notification can point
+// with one example of each (the latest failure, the slowest chat turn) so a notification can point
 // at a trace instead of saying only "something is wrong".
 import { SlidingHistogram, type WindowOptions } from './sliding-window.js'
 import type { MeasureReading } from '../alerts/alert-evaluator.js'
@@ -28,7 +28,8 @@ export class RequestWatch {
   record (route: string | undefined, status: number, elapsedMs: number, traceId: string | undefined): void {
     const at = this.now()
     this.all.record()
-    if (status >= 500) {
+    // A 503 is a refusal, answered on purpose with Retry-After, which other alerts judge (alert-rules.ts).
+    if (status >= 500 && status !== 503) {
       this.failures.record()
       this.failure = { traceId, description: `HTTP ${status} on ${route ?? 'an unknown route'}`, at }
     }

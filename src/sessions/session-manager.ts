@@ -14,6 +14,12 @@ import type { Instruments } from '../../otel/metrics.js'
 export const SESSION_STATUSES = ['active', 'expired', 'reset', 'replaced'] as const
 export type SessionStatus = typeof SESSION_STATUSES[number]
 
+const WHY_ENDED: Record<Exclude<SessionStatus, 'active'>, string> = {
+  expired: 'it expired (idle for SESSION_IDLE_TIMEOUT, or older than SESSION_MAX_AGE)',
+  reset: 'it was reset (/reset), and the conversation went on in a new session',
+  replaced: 'it was replaced by a newer session of its user, who keeps at most MAX_SESSIONS_PER_USER (the least recently used ends first), or, the service being full (MAX_ACTIVE_SESSIONS), as the session idle longest'
+}
+
 // Who the audit trail names for what the service does by its own policy.
 const SERVICE_ACTOR = 'parley'
 // At MAX_ACTIVE_SESSIONS, a session idle this long may end to make room for a new one.
@@ -119,10 +125,13 @@ export class SessionManager {
   /** The active session with this id, or NotFoundError if it is unknown, ended, expired or someone else's. */
   async resume (id: string, userId: string | null): Promise<Session> {
     const session = await this.get(id)
-    if (session === undefined || session.status !== 'active' ||
-        (userId !== null && session.userId !== null && session.userId !== userId)) {
+    const someoneElses = session !== undefined && userId !== null && session.userId !== null && session.userId !== userId
+    if (session === undefined || session.status !== 'active' || someoneElses) {
       log('session_manager', 'resume').info({ found: session !== undefined, status: session?.status }, 'session.not_resumable')
-      throw new NotFoundError('Session', id, `Session ${id} does not exist or has ended (expired, reset or deleted); send the message without session_id to start a new one.`)
+      // Why it ended tells the client what to do (a replaced one was a session too many); another
+      // user's session is not said to exist.
+      const why = session === undefined || someoneElses ? 'does not exist (it was deleted, or never was)' : `has ended: ${WHY_ENDED[session.status as Exclude<SessionStatus, 'active'>]}`
+      throw new NotFoundError('Session', id, `Session ${id} ${why}; send the message without session_id to start a new one.`)
     }
     log('session_manager', 'resume').debug({ turns: session.turnCount }, 'session.resumed')
     return session

@@ -59,6 +59,11 @@ for (const engine of engines) {
     })
     t.equal(unsampled.headers.get('x-trace-id'), unsampledTraceId, 'a caller\'s unsampled traceparent still names the trace')
 
+    // A query string holds what people typed (the console's searches and user ids): not the span's.
+    const queryTraceId = randomBytes(16).toString('hex')
+    const paged = await fetch(`${server.base}/v1/sessions/${body.session_id}/messages?limit=5`, { headers: { traceparent: `00-${queryTraceId}-${callerSpanId}-01` } })
+    t.equal(paged.status, 200)
+
     const scrape = await (await fetch(`${server.base}/metrics`)).text()
     t.match(scrape, /^chatbot_turns_total\{kind="answer"/m, 'GET /metrics serves the SDK\'s meter provider: the bot\'s metrics')
     t.match(scrape, /^http_server_request_duration_seconds_count\{/m, 'and the instrumentation\'s')
@@ -115,6 +120,9 @@ for (const engine of engines) {
     t.ok(receiver.metricNames.has('chatbot_turns'), 'the bot\'s own metrics too')
     t.same([...receiver.metricInstances], [root?.resource['service.instance.id']], 'from the one instance that traced the turn: no worker thread runs an SDK of its own')
     t.notOk(receiver.spans.some(span => span.attributes['url.path'] === '/metrics'), 'the scrape is not traced')
+    const queried = receiver.spans.find(span => span.traceId === queryTraceId && span.kind === SERVER_KIND)
+    t.equal(queried?.attributes['url.path'], `/v1/sessions/${body.session_id}/messages`, 'url.path is the path, without the query string')
+    t.notOk(JSON.stringify(queried?.attributes).includes('limit=5'), 'which no attribute carries')
   })
 }
 

@@ -52,6 +52,24 @@ t.test('the pages: a strict policy each, the chat page framed only by the widget
   t.equal((await app.inject({ url: '/assets/nothing.js' })).headers['cache-control'], 'no-store', 'a missing asset is not cached')
 })
 
+t.test('/ points a person to the chat page, the console and the API; the pages carry the team\'s name (PAGES_NAME)', async t => {
+  const plain = await buildTestApp(t, { KB_SEED_DIR: '' })
+  const home = await plain.inject({ url: '/' })
+  t.equal(home.statusCode, 200, 'not a JSON 404')
+  t.match(home.headers['content-type'], /^text\/html/)
+  for (const link of ['/chat', '/console', '/docs']) t.match(home.body, `<a href="${link}">`, `links to ${link}`)
+  t.match(home.headers['content-security-policy'], /default-src 'self';script-src 'self';style-src 'self'/, 'under the pages\' strict policy')
+  t.match((await plain.inject({ url: '/chat' })).body, '<title>Chat with Parley</title>', 'Parley by default')
+
+  const app = await buildTestApp(t, { KB_SEED_DIR: '', PAGES_NAME: 'Acme <Help> & "Co"' })
+  const name = 'Acme &#60;Help&#62; &#38; &#34;Co&#34;'
+  t.match((await app.inject({ url: '/chat' })).body, `<title>Chat with ${name}</title>`)
+  t.match((await app.inject({ url: '/chat' })).body, `<meta name="application-name" content="${name}">`, 'which the page\'s script shows')
+  t.match((await app.inject({ url: '/console' })).body, `<title>${name} console</title>`)
+  t.match((await app.inject({ url: '/' })).body, `<h1>${name}</h1>`)
+  t.notMatch((await app.inject({ url: '/' })).body, '<Help>', 'written as text, never as markup')
+})
+
 t.test('CHAT_WIDGET_ORIGINS takes origins only', async t => {
   const { loadConfig } = await import('../../src/config.js')
   t.throws(() => loadConfig({ CHAT_WIDGET_ORIGINS: 'https://help.example.com/path' }), /CHAT_WIDGET_ORIGINS must match pattern/)

@@ -154,6 +154,28 @@ t.test('audit entries are chained, name key ids, and the chain continues across 
   t.equal(report.entriesChecked, 4)
 })
 
+t.test('two instances: each needs a log folder of its own, and each folder\'s audit chain verifies on its own', async t => {
+  const root = await tempDir(t)
+  const shared = join(root, 'logs')
+  const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
+  const first = await startServer(t, { LOG_DIR: shared, DATA_DIR: join(root, 'data-1'), API_KEYS: `${ADMIN_KEY}:admin` })
+  // Two writers of one audit.log interleave two chains: audit:verify took that for entries removed.
+  await t.rejects(startServer(t, { LOG_DIR: shared, DATA_DIR: join(root, 'data-2'), API_KEYS: `${ADMIN_KEY}:admin` }),
+    new RegExp(`Parley could not start: ${shared.replaceAll('/', '\\/')} \\(LOG_DIR\\) is written by process \\d+ .*Each instance needs a log folder of its own.*LOG_DIR=`),
+    'a second instance on the same LOG_DIR stops, naming the one writing there and what to set')
+  const second = await startServer(t, { LOG_DIR: join(shared, 'second'), DATA_DIR: join(root, 'data-2'), API_KEYS: `${ADMIN_KEY}:admin` })
+  for (const [server, id] of [[first, 'one'], [second, 'two'], [first, 'three'], [second, 'four']] as const) {
+    t.equal((await fetch(`${server.base}/v1/kb/documents/${id}`, { method: 'PUT', headers: admin, body: JSON.stringify({ title: id, text: `Document ${id}.` }) })).status, 201)
+  }
+  t.equal(await first.stop(), 0)
+  t.equal(await second.stop(), 0)
+  for (const dir of [shared, join(shared, 'second')]) {
+    const report = await verifyAuditChain([dir])
+    t.match(report, { intact: true, entriesChecked: 2 }, `${dir}: intact, with its instance's entries only`)
+  }
+  t.same(await readdir(shared).then(names => names.filter(name => name.endsWith('.lock'))), [], 'the lock is gone with its owner')
+})
+
 t.test('a deleted log directory: the server keeps serving, says so on stderr and in /status, and writes again', async t => {
   const logDir = join(await tempDir(t), 'logs')
   const admin = randomBytes(16).toString('hex')

@@ -36,6 +36,11 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   t.match(await reply.locator('.kind').textContent(), 'Answer', 'answered from the knowledge base')
   const sources = await reply.locator('.sources li').allTextContents()
   t.ok(sources.some(source => source.includes('tracing-and-logs')), `sources name their documents: ${sources[0]}`)
+  // The reply quotes the passage; under "Sources" it is not shown a second time.
+  const replyText = (await reply.locator('.text').textContent() ?? '').replace(/\s+/g, ' ')
+  const snippets = await reply.locator('.sources .snippet').allTextContents()
+  const repeated = snippets.filter(snippet => snippet.split('\u2026').map(piece => piece.replace(/\s+/g, ' ').trim()).filter(piece => piece !== '').every(piece => replyText.includes(piece)))
+  t.same(repeated, [], 'the passage the reply quotes is shown once')
   await reply.locator('.sources a', { hasText: 'Viewing traces, logs and metrics' }).click()
   const dialog = page.getByRole('dialog', { name: 'Viewing traces, logs and metrics' })
   await dialog.locator('.source-text').waitFor()

@@ -9,6 +9,7 @@ import { ApiError, errorText, requestEvents } from '../shared/api.js'
 import { loadHistory, type ChatReply, type Entry } from './history.js'
 import { Message } from './message.js'
 import { SourceDialog } from './source.js'
+import { pageName } from '../shared/page-name.js'
 import '../shared/base.css'
 import './chat.css'
 
@@ -104,7 +105,7 @@ function Chat () {
   return (
     <div class={embedded ? 'chat embedded' : 'chat'}>
       <header class='chat-header'>
-        <h1>Parley</h1>
+        <h1>{pageName()}</h1>
         <p class='muted'>Ask a question; answers quote the knowledge base and name their sources.</p>
       </header>
       <main class='chat-log' aria-live='polite'>
@@ -112,7 +113,7 @@ function Chat () {
         {entries.map(entry => (
           <Message key={entry.id} entry={entry} rate={entry.id === rateable && !busy ? rating => { send(`/feedback ${rating}`, true) } : undefined} openSource={setSource} />
         ))}
-        {busy && entries.at(-1)?.role !== 'writing' && <p class='muted typing'>Parley is answering…</p>}
+        {busy && entries.at(-1)?.role !== 'writing' && <p class='muted typing'>{pageName()} is answering…</p>}
         {error !== undefined && <p class='error' role='alert'>{error}</p>}
         <div ref={end} />
       </main>

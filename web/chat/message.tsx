@@ -19,6 +19,16 @@ function Thumb ({ down = false }: { down?: boolean }) {
   )
 }
 
+const squeezed = (text: string): string => text.replace(/\s+/g, ' ').trim()
+
+// A reply that is the passage itself (no language model) quotes its source's snippet: the passage
+// is shown once, in the reply, not again under "Sources". A snippet cut short has ellipses; each
+// piece between them must be in the reply.
+function quotedIn (reply: string, snippet: string): boolean {
+  const said = squeezed(reply)
+  return snippet.split('\u2026').map(squeezed).filter(piece => piece !== '').every(piece => said.includes(piece))
+}
+
 export function Message ({ entry, rate, openSource }: { entry: Entry, rate: ((rating: 'up' | 'down') => void) | undefined, openSource: (docId: string) => void }) {
   if (entry.role === 'user') return <div class='message user'><p class='bubble'>{entry.text}</p></div>
   if (entry.role === 'notice') return <div class='message notice'><p>{entry.text}</p></div>
@@ -37,7 +47,7 @@ export function Message ({ entry, rate, openSource }: { entry: Entry, rate: ((ra
               {reply.sources.map(source => (
                 <li key={source.doc_id}>
                   <a class='source-title' href={`#source=${encodeURIComponent(source.doc_id)}`} onClick={event => { event.preventDefault(); openSource(source.doc_id) }}>{source.title}</a> <span class='doc-id'>{source.doc_id}</span>
-                  {source.snippet !== '' && <p class='snippet'>{source.snippet}</p>}
+                  {source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && <p class='snippet'>{source.snippet}</p>}
                 </li>
               ))}
             </ol>

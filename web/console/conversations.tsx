@@ -2,7 +2,7 @@
 // newest turn first; a row opens its conversation. The filters are the hash's query, so
 // #/conversations?kind=no_answer&range=day is a link to exactly this list.
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { ConversationsQueryType, TurnRow } from '../../src/console/console-schemas.js'
+import type { ConversationsPageType, ConversationsQueryType, TurnRow } from '../../src/console/console-schemas.js'
 import { errorText } from '../shared/api.js'
 import { consoleApi } from './api.js'
 import { dateTime, ms } from './format.js'
@@ -39,12 +39,20 @@ export function userLabel (user: TurnRow['user']): string {
   return user.id ?? user.pseudonym ?? '—'
 }
 
-export function ConversationsView ({ route, unauthorized, seesIds }: { route: Route, unauthorized: OnUnauthorized, seesIds: boolean }) {
+// An empty list says which filter emptied it when the user filter did: a user no one has seen is
+// most often an id typed otherwise than the customer's client sent it.
+function emptyText (filters: Filters, user: ConversationsPageType['user']): string {
+  if (filters.user === undefined || user === undefined) return 'No turn matches these filters.'
+  if (!user.found) return `No conversation has the user "${filters.user}". Type the id exactly as the customer's app sent it as user_id (case counts), or their pseudonym (u_…) from a log line.`
+  return `The user ${user.pseudonym ?? filters.user} has conversations, but no turn of theirs matches the other filters.`
+}
+
+export function ConversationsView ({ route, unauthorized }: { route: Route, unauthorized: OnUnauthorized }) {
   const filters: Filters = Object.fromEntries(FILTERS.map(name => [name, route.params.get(name) ?? undefined]))
   const key = route.params.toString()
   // The rows remember the filters they were fetched for: an answer that arrives after the
   // filters changed again is dropped, and rows of other filters are never shown as these.
-  const [list, setList] = useState<{ key: string, rows: TurnRow[] }>()
+  const [list, setList] = useState<{ key: string, rows: TurnRow[], user?: ConversationsPageType['user'] }>()
   const currentKey = useRef(key)
   currentKey.current = key
   const [nextBefore, setNextBefore] = useState<string | null>(null)
@@ -60,7 +68,7 @@ export function ConversationsView ({ route, unauthorized, seesIds }: { route: Ro
     try {
       const page = await consoleApi.conversations(toQuery(filters, before))
       if (currentKey.current !== requested) return
-      setList(previous => ({ key: requested, rows: before === undefined || previous?.key !== requested ? page.turns : [...previous.rows, ...page.turns] }))
+      setList(previous => ({ key: requested, rows: before === undefined || previous?.key !== requested ? page.turns : [...previous.rows, ...page.turns], user: page.user }))
       setNextBefore(page.next_before)
     } catch (caught) {
       if (currentKey.current === requested && !unauthorized(caught)) setError(errorText(caught))
@@ -104,7 +112,7 @@ export function ConversationsView ({ route, unauthorized, seesIds }: { route: Ro
             </select>
           </label>
           <label>User
-            <input type='text' size={14} placeholder={seesIds ? 'u_… or user id' : 'u_…'} value={draft.user} onInput={event => setDraft({ ...draft, user: (event.target as HTMLInputElement).value })} />
+            <input type='text' size={14} placeholder='user id or u_…' value={draft.user} onInput={event => setDraft({ ...draft, user: (event.target as HTMLInputElement).value })} />
           </label>
           <label>Reply kind
             <select value={filters.kind ?? ''} onChange={event => apply({ kind: (event.target as HTMLSelectElement).value })}>
@@ -130,7 +138,7 @@ export function ConversationsView ({ route, unauthorized, seesIds }: { route: Ro
         <p class='muted'>Turns nearest to the document <code>{filters.source}</code> (as an UnansweredTopic alert links here). <a href={hashFor('conversations', { ...filters, source: undefined })}>Any document</a></p>
       )}
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
-      {rows !== undefined && rows.length === 0 && <p class='muted empty'>No turn matches these filters.</p>}
+      {rows !== undefined && rows.length === 0 && <p class='muted empty'>{emptyText(filters, list?.user)}</p>}
       {rows !== undefined && rows.length > 0 && (
         <table class='turns' data-filters={key}>
           <thead>

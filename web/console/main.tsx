@@ -5,6 +5,7 @@ import { render } from 'preact'
 import { useCallback, useEffect, useState } from 'preact/hooks'
 import type { ConsoleSession } from '../../src/console/console-schemas.js'
 import { ApiError, errorText } from '../shared/api.js'
+import { pageName } from '../shared/page-name.js'
 import { consoleApi } from './api.js'
 import { ConversationView } from './conversation.js'
 import { ConversationsView } from './conversations.js'
@@ -51,7 +52,7 @@ function Console () {
   return (
     <div class='shell'>
       <header class='topbar'>
-        <span class='brand'>Parley console</span>
+        <span class='brand'>{pageName()} console</span>
         <nav aria-label='Views'>
           <a href={hashFor('conversations')} aria-current={tab === 'conversations' ? 'page' : undefined}>Conversations</a>
           <a href={hashFor('overview')} aria-current={tab === 'overview' ? 'page' : undefined}>Overview</a>
@@ -66,7 +67,7 @@ function Console () {
       <main class='content'>
         {route.view === 'overview' && <OverviewView route={route} unauthorized={unauthorized} />}
         {route.view === 'accuracy' && <AccuracyView route={route} session={session} unauthorized={unauthorized} />}
-        {route.view === 'conversations' && <ConversationsView route={route} unauthorized={unauthorized} seesIds={session.chat_text === 'full'} />}
+        {route.view === 'conversations' && <ConversationsView route={route} unauthorized={unauthorized} />}
         {route.view === 'conversation' && <ConversationView route={route} session={session} unauthorized={unauthorized} />}
         {route.view === 'trace' && route.id !== undefined && <section><h2>A turn that failed before it was stored</h2><TracePanel traceId={route.id} unauthorized={unauthorized} /></section>}
       </main>

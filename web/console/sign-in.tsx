@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks'
 import type { ConsoleSession } from '../../src/console/console-schemas.js'
 import { errorText } from '../shared/api.js'
+import { pageName } from '../shared/page-name.js'
 import { consoleApi } from './api.js'
 
 export function SignIn ({ notice, signedIn }: { notice: string | undefined, signedIn: (session: ConsoleSession) => void }) {
@@ -28,7 +29,7 @@ export function SignIn ({ notice, signedIn }: { notice: string | undefined, sign
   return (
     <main class='sign-in'>
       <form class='card' onSubmit={event => { submit(event).catch(() => undefined) }}>
-        <h1>Parley console</h1>
+        <h1>{pageName()} console</h1>
         <p class='muted'>Find a conversation, see inside its turns, and watch how the bot is doing. Sign in with an admin or analyst API key.</p>
         {notice !== undefined && <p class='notice'>{notice}</p>}
         <label for='api-key'>API key</label>

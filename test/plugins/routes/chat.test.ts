@@ -63,7 +63,7 @@ for (const engine of engines()) {
       t.not(body.session_id, sessionId)
       const old = await app.inject(chat({ message: 'hello', session_id: sessionId }))
       t.equal(old.statusCode, 404)
-      t.match(old.json(), { status: 404, detail: /has ended/ })
+      t.match(old.json(), { status: 404, detail: /has ended: it was reset \(\/reset\)/ })
       const { rows } = await db.query<{ user_id: string }>('SELECT user_id FROM sessions WHERE id = $1', [body.session_id])
       t.equal(rows[0]!.user_id, 'u1', 'the new session keeps the user, so per-user caps still hold')
       sessionId = body.session_id
@@ -79,7 +79,7 @@ for (const engine of engines()) {
       t.equal(third.statusCode, 200, 'not a 429: a client that lost its session ids does not lock its user out')
       const replaced = await app.inject(chat({ message: 'hello', session_id: sessionId }))
       t.equal(replaced.statusCode, 404)
-      t.match(replaced.json(), { detail: /has ended/ })
+      t.match(replaced.json(), { detail: /has ended: it was replaced by a newer session of its user, who keeps at most MAX_SESSIONS_PER_USER/ }, 'and says it was replaced, a session too many')
       t.match(await app.sessionManager.get(sessionId), { status: 'replaced', endedAt: clock.now() })
       const { rows } = await db.query('SELECT actor, action, target, result, details FROM audit_events WHERE action = $1', ['session.replace'])
       t.same(rows, [{ actor: 'parley', action: 'session.replace', target: sessionId, result: 'success', details: { replaced_by: third.json().session_id, limit: 'MAX_SESSIONS_PER_USER', max: 2 } }])
@@ -104,12 +104,14 @@ for (const engine of engines()) {
     await t.test('another user cannot continue a session', async t => {
       const res = await app.inject(chat({ message: 'hi', session_id: sessionId, user_id: 'intruder' }))
       t.equal(res.statusCode, 404)
+      t.match(res.json(), { detail: /does not exist/ }, 'which is not said to exist')
     })
 
     await t.test('idle sessions expire, and their slots free up', async t => {
       clock.advance(601_000)
       const res = await app.inject(chat({ message: 'hello again', session_id: sessionId }))
       t.equal(res.statusCode, 404)
+      t.match(res.json(), { detail: /has ended: it expired \(idle for SESSION_IDLE_TIMEOUT/ })
       t.equal(await app.sessionManager.expireIdle(), 4)
       t.equal((await app.inject(chat({ message: 'hi', user_id: 'u1' }))).statusCode, 200)
     })

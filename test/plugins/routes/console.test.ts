@@ -3,7 +3,7 @@
 // users (scrubbed words, pseudonyms) against an admin (words as written, ids).
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp, engines, manualClock } from '../../helper.js'
+import { buildTestApp, engines, manualClock, openTestPGlite } from '../../helper.js'
 import { fillSearchText } from '../../../src/console/console-queries.js'
 import { scrub } from '../../../src/logging/scrubber.js'
 
@@ -26,6 +26,21 @@ async function chat (app: FastifyInstance, message: string, extra: Record<string
   if (response.statusCode !== 200) throw new Error(response.body)
   return response.json() as { session_id: string, turn: number, kind: string }
 }
+
+t.test('a signed-out visit to the console is not a refused credential: no audit entry; a wrong key still is', async t => {
+  const db = await openTestPGlite(t)
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN_KEY}:admin` }, { database: db })
+  const denied = async (): Promise<number> => (await db.query("SELECT id FROM audit_events WHERE action = 'auth.denied'")).rows.length
+  for (const url of ['/console/api/session', '/console/api/overview']) {
+    const anonymous = await app.inject({ url })
+    t.equal(anonymous.statusCode, 401, `${url}: 401 without a cookie or a key`)
+    t.match(anonymous.json(), { type: /unauthorized$/, detail: /Not signed in/ })
+    t.equal(anonymous.headers['www-authenticate'], 'Bearer')
+  }
+  t.equal(await denied(), 0, 'nothing in the audit trail')
+  t.equal((await app.inject({ url: '/console/api/session', headers: { authorization: 'Bearer not-a-key-of-ours-at-all' } })).statusCode, 401)
+  t.equal(await denied(), 1, 'a key refused is audited')
+})
 
 for (const engine of engines()) {
   t.test(`the console's API on ${engine.name}`, async t => {
@@ -112,7 +127,7 @@ for (const engine of engines()) {
     const search = async (query: string, headers = admin) => {
       const response = await app.inject({ url: `/console/api/conversations?${query}`, headers })
       if (response.statusCode !== 200) throw new Error(response.body)
-      return response.json() as { turns: Array<Record<string, any>>, next_before: string | null }
+      return response.json() as { turns: Array<Record<string, any>>, next_before: string | null, user?: { found: boolean, pseudonym: string | null } }
     }
 
     await t.test('turns are found by a word typed in them (stemmed), newest first', async t => {
@@ -137,7 +152,16 @@ for (const engine of engines()) {
       t.equal((await app.inject({ url: `/v1/sessions/${turn!.session_id as string}/messages` })).statusCode, 400, 'which opens no transcript')
       const byPseudonym = await search(`user=${turn!.user.pseudonym as string}`, analyst)
       t.same(new Set(byPseudonym.turns.map(turn => turn.session_id)), new Set([turn!.session_id]), 'the pseudonym finds that user\'s turns, one conversation under one reference')
-      t.same((await search('user=customer-42', analyst)).turns, [], 'a guessed user id finds nothing: the pseudonym would be undone')
+      t.same(byPseudonym.user, { found: true, pseudonym: turn!.user.pseudonym }, 'and says whom it found')
+      // The id a customer gives the team ("dave") finds their turns, which still show no id.
+      const byId = await search('user=customer-42', analyst)
+      t.same(new Set(byId.turns.map(turn => turn.session_id)), new Set([turn!.session_id]), 'the id the customer gave finds the same turns')
+      t.same(byId.user, { found: true, pseudonym: turn!.user.pseudonym }, 'named by pseudonym')
+      t.notMatch(JSON.stringify(byId), /customer-42/, 'and no id is shown back')
+      const unknown = await search('user=Customer-42', analyst)
+      t.same(unknown, { turns: [], next_before: null, user: { found: false, pseudonym: null } }, 'an id no one sent says so, for the console\'s hint')
+      t.same((await search('user=customer-42&kind=command_error', analyst)).user, { found: true, pseudonym: turn!.user.pseudonym }, 'a user found whose turns the other filters exclude says that instead')
+      t.notOk('user' in await search('kind=answer', analyst), 'no user filter, no user')
       t.same(new Set((await search('user=customer-42')).turns.map(turn => turn.session_id)), new Set([answered.session_id]), 'an admin, who sees ids, finds by either')
       for (const personal of ['jane.doe@example.com', 'jane', 'doe']) {
         t.same((await search(`q=${encodeURIComponent(personal)}`, analyst)).turns, [], `an analyst's search cannot find what is scrubbed: "${personal}"`)

@@ -212,6 +212,8 @@ t.test('health: the server\'s /status when it answers, else what the logs tell',
   t.match((await run(['health', '--url', server.base], { PARLEY_API_KEY: key })).stdout, /database\s+pglite, reachable/)
   const refused = await run(['health', '--url', server.base, '--dir', logDir])
   t.match(refused.stdout, /answered 401 to GET \/status \(set PARLEY_API_KEY/, 'without a key: says so, then reads the logs')
+  t.match(refused.stdout, /^Health from the log files \(the server refused GET \/status\)$/m, 'and does not say it did not answer')
+  t.notMatch(refused.stdout, /did not answer/)
   await server.stop('SIGTERM')
 
   const fromLogs = await run(['health', '--url', server.base, '--dir', logDir, '--format', 'json'])
@@ -221,6 +223,17 @@ t.test('health: the server\'s /status when it answers, else what the logs tell',
   t.equal(report.last_hour.requests, 11 + errorsCaused)
   t.equal(report.last_hour.errors, errorsCaused)
   t.match((await run(['health', '--url', server.base, '--dir', logDir])).stdout, /state\s+shut down cleanly/)
+})
+
+t.test('health finds the server where its logs say it listens, not at the PORT of the shell running analyze', async t => {
+  const key = 'health-admin-key-0123456789'
+  const dir = await tempDir(t)
+  const server = await startServer(t, { API_KEYS: `${key}:admin`, LOG_DIR: dir })
+  t.not(new URL(server.base).port, '3000')
+  const found = await run(['health', '--dir', dir, '--format', 'json'], { PARLEY_API_KEY: key })
+  t.match(JSON.parse(found.stdout), { source: 'status', url: server.base }, 'PORT unset here: the address the server logged')
+  t.match(JSON.parse((await run(['health', '--dir', dir, '--format', 'json'], { PARLEY_API_KEY: key, PORT: '1' })).stdout), { source: 'logs' }, 'PORT set: that one, as before')
+  await server.stop('SIGTERM')
 })
 
 t.test('damaged input is counted and reported, never a crash or a silent zero', async t => {

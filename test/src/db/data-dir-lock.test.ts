@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../../../src/db/data-dir-lock.js'
+import { DataDirLockedError, LOCK_FILE, LOG_LOCK_FILE, lockDataDir, lockLogDir } from '../../../src/db/data-dir-lock.js'
 import { tempDir } from '../../helper.js'
 
 t.test('the lock names its owner and is gone once released', async t => {
@@ -40,4 +40,15 @@ t.test('a lock left by a process that died, or left half-written, is taken over'
     t.equal(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')).pid, process.pid)
     await release()
   }
+})
+
+t.test('a log folder has a lock of its own: made if missing, and beside a data folder\'s lock in the same folder', async t => {
+  const dir = join(await tempDir(t), 'logs')
+  const releaseLogs = await lockLogDir(dir)
+  const releaseData = await lockDataDir(dir)
+  t.match(JSON.parse(await readFile(join(dir, LOG_LOCK_FILE), 'utf8')), { pid: process.pid })
+  await t.rejects(lockLogDir(dir), { name: 'LogDirLockedError', message: /\(LOG_DIR\) is written by process \d+ .*Each instance needs a log folder of its own/ })
+  await releaseData()
+  await releaseLogs()
+  await t.rejects(readFile(join(dir, LOG_LOCK_FILE)), { code: 'ENOENT' })
 })

@@ -1,0 +1,23 @@
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { EventLoopDelay } from '../../../src/health/event-loop-delay.js'
+import { waitFor } from '../../helper.js'
+
+const block = (ms: number): void => { const until = Date.now() + ms; while (Date.now() < until); }
+
+t.test('the mean delay of each interval, measured only from start', async t => {
+  const delay = new EventLoopDelay()
+  t.teardown(() => { delay.stop() })
+  block(600)
+  delay.start(200)
+  t.equal(delay.current(), 0, 'nothing before the first sample')
+  await sleep(450)
+  t.ok(delay.current() < 50, `what the loop did before start is not counted: ${delay.current()} ms`)
+  const hog = setInterval(() => { block(150) }, 1)
+  t.teardown(() => { clearInterval(hog) })
+  t.ok(await waitFor(() => delay.current() > 100, 3000, 20), 'a loop held 150 ms at a time is seen')
+  clearInterval(hog)
+  t.ok(await waitFor(() => delay.current() < 50, 3000, 20), 'and seen to pass')
+  delay.stop()
+  t.equal(delay.current(), 0, 'stopped, it measures nothing')
+})
