@@ -148,7 +148,10 @@ t.test('the console, on the real API', async t => {
     const { page, problems } = await openPage(t, browser, signInCheck)
     await page.goto(`${server.base}/chat?user=thumbs-user`)
     await page.getByLabel('Message').fill('how do I delete a session?')
+    // The answer streams: leaving before its last event would abort the request (a loaded machine is slow to end it).
+    const answered = page.waitForResponse(response => response.url().endsWith('/v1/chat') && response.request().method() === 'POST')
     await page.getByLabel('Message').press('Enter')
+    await (await answered).finished()
     await page.getByRole('button', { name: 'Not helpful' }).click()
     await page.getByText('Thanks for your feedback').waitFor()
     await page.goto(`${server.base}/console#/conversations?feedback=down`)
