@@ -222,7 +222,9 @@ export class ChatService {
       return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, input)
     }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
-    const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${topics.join('; ')}.`
+    // An FAQ's titles are questions: "…: Is there Wi-Fi on board?", not "…on board?."
+    const listed = topics.join('; ')
+    const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${listed}${/[.?!]$/.test(listed) ? '' : '.'}`
     return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore }
   }
 
@@ -267,10 +269,11 @@ export class ChatService {
       const ms = performance.now() - started
       this.options.instruments?.searchDuration.record(ms / 1000)
       this.options.instruments?.searchResults.record(hits.length)
-      span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score }) })
+      // The best document's id (the team's content, never the user's words): which entry a wrong answer came from.
+      span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score, 'parley.search.top_doc_id': hits[0].docId }) })
       const explained = explain?.(found)
       if (explained !== undefined) span.setAttributes(Object.fromEntries(Object.entries(explained.why).map(([key, value]) => [`parley.answer.${key}`, value])))
-      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, ...(explained === undefined ? {} : { decision: explained.decision, ...explained.why }), ms: round(ms) }, 'search.performed')
+      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, top_doc_id: hits[0]?.docId ?? null, ...(explained === undefined ? {} : { decision: explained.decision, ...explained.why }), ms: round(ms) }, 'search.performed')
       return found
     })
   }
