@@ -62,15 +62,25 @@ function isApostrophe (code: number): boolean {
   return code === 39 || code === 0x2019 || code === 0xFF07
 }
 
-type OnWord = (start: number, end: number, apostrophe: boolean) => void
+type OnWord = (start: number, end: number, apostrophe: boolean, hyphen: boolean) => void
+
+const HYPHEN = 45
 
 /**
- * Calls onWord(start, end, apostrophe) for every word of text, left to right;
- * apostrophe tells whether the word has one inside.
+ * Calls onWord(start, end, apostrophe, false) for every word of text, left to right;
+ * apostrophe tells whether the word has one inside. Two words joined by one hyphen and
+ * no more ("Wi-Fi", "e-mail", "check-in") are also a word of their own, after the second,
+ * with hyphen true: users write them joined ("wifi", "email", "checkin") as often as not.
  */
 function scanWords (text: string, onWord: OnWord): void {
   const length = text.length
   let i = 0
+  // The words of the current run joined by single hyphens: where it starts, how many, and
+  // whether any had an apostrophe (such a compound is not joined).
+  let runStart = 0
+  let runWords = 0
+  let runApostrophe = false
+  let lastEnd = -2
   while (i < length) {
     let width = wordCharAt(text, i)
     if (width === 0) {
@@ -91,8 +101,25 @@ function scanWords (text: string, onWord: OnWord): void {
         break
       }
     }
-    onWord(start, i, apostrophe)
+    onWord(start, i, apostrophe, false)
+    if (start === lastEnd + 1 && text.charCodeAt(lastEnd) === HYPHEN) {
+      runWords++
+      runApostrophe ||= apostrophe
+    } else {
+      runStart = start
+      runWords = 1
+      runApostrophe = apostrophe
+    }
+    lastEnd = i
+    const continued = text.charCodeAt(i) === HYPHEN && i + 1 < length && wordCharAt(text, i + 1) > 0
+    if (runWords === 2 && !continued && !runApostrophe) onWord(runStart, i, false, true)
   }
+}
+
+/** A hyphen-joined word (one hyphen, scanWords's) as users also type it: "wi-fi" as "wifi". */
+function withoutHyphen (text: string, start: number, end: number): string {
+  const hyphen = text.indexOf('-', start)
+  return text.slice(start, hyphen) + text.slice(hyphen + 1, end)
 }
 
 /** Drops a trailing possessive 's, then any other apostrophe. */
@@ -130,12 +157,13 @@ function analyzeInto (text: string, stem: Stem, onTerm: OnTerm): void {
   const lower = text.toLowerCase()
   if (lower.length === text.length && !NON_ASCII.test(lower)) {
     // Plain ASCII (nearly all English text): lowercase once, offsets stay valid.
-    scanWords(lower, (start, end, apostrophe) => {
-      const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : lower.slice(start, end)
+    scanWords(lower, (start, end, apostrophe, hyphen) => {
+      const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : hyphen ? withoutHyphen(lower, start, end) : lower.slice(start, end)
       if (!STOPWORDS.has(word)) onTerm(stem(word), start, end)
     })
     return
   }
+  // The hyphen of a joined word is folded away with other punctuation below.
   scanWords(text, (start, end, apostrophe) => {
     // NFKC folds compatibility forms (ligatures, full-width letters, decomposed
     // accents), which would otherwise index apart from what users type.
@@ -176,13 +204,13 @@ function termMatcherWith (terms: Iterable<string>, stem: Stem): (text: string) =
     if (typeof text !== 'string' || text.length === 0 || probesByFirst.size === 0) return found
     const lower = text.toLowerCase()
     if (lower.length === text.length && !NON_ASCII.test(lower)) {
-      scanWords(lower, (start, end, apostrophe) => {
+      scanWords(lower, (start, end, apostrophe, hyphen) => {
         // A probe holds word characters only, so it cannot match past the end of the
-        // word; an apostrophe inside the word is removed before stemming, so such a
-        // word is checked after normalisation instead.
-        if (!apostrophe && !starts(lower, start)) return
-        const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : lower.slice(start, end)
-        if (apostrophe && !starts(word, 0)) return
+        // word; an apostrophe or a hyphen inside the word is removed before stemming,
+        // so such a word is checked after normalisation instead.
+        if (!apostrophe && !hyphen && !starts(lower, start)) return
+        const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : hyphen ? withoutHyphen(lower, start, end) : lower.slice(start, end)
+        if ((apostrophe || hyphen) && !starts(word, 0)) return
         if (STOPWORDS.has(word)) return
         const term = stem(word)
         if (wanted.has(term)) found.add(term)

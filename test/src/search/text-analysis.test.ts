@@ -7,7 +7,7 @@ import { STOPWORDS, analyze, analyzeTokens, createAnalyzer, termMatcher } from '
 
 t.test('lowercases, splits on non-word characters and stems', async (t) => {
   t.same(analyze('Running DOGS were barking!'), ['run', 'dog', 'were', 'bark'])
-  t.same(analyze('relational-databases, connections;indexing'), ['relat', 'databas', 'connect', 'index'])
+  t.same(analyze('relational-databases, connections;indexing'), ['relat', 'databas', 'relationaldatabas', 'connect', 'index'])
   t.same(analyze('HTTP2 over TLS 1.3'), ['http2', 'over', 'tl', '1', '3'])
 })
 
@@ -78,6 +78,15 @@ t.test('property: never throws, terms are non-empty words; cached = uncached', a
   t.pass('property held')
 })
 
+t.test('two words joined by one hyphen are also one word, as users type them', async (t) => {
+  t.same(analyze('Is there Wi-Fi on board?'), ['wi', 'fi', 'wifi', 'board'])
+  t.ok(analyze('wifi password').includes('wifi'), 'so "wifi" finds "Wi-Fi"')
+  t.same(analyze('check-in'), ['check', 'checkin'], 'a stopword part is dropped, the joined word is not')
+  t.same(analyze('state-of-the-art'), ['state', 'art'], 'a longer chain is not joined')
+  t.same(analyze('café-bar'), ['café', 'bar', 'cafébar'], 'outside ASCII too')
+  t.same(analyzeTokens('e-mail').map(({ term, start, end }) => [term, start, end]), [['e', 0, 1], ['mail', 2, 6], ['email', 0, 6]])
+})
+
 t.test('termMatcher finds exactly the wanted terms analyze would produce', async (t) => {
   const matches = termMatcher(analyze('connection relational happiness mobility'))
   t.same([...matches('Cats and dogs sleep all day.')], [])
@@ -88,7 +97,7 @@ t.test('termMatcher finds exactly the wanted terms analyze would produce', async
 })
 
 t.test('property: termMatcher agrees with analyze', async (t) => {
-  const stems = ['connect', 'relat', 'happi', 'gener', 'abl', 'mobil', 'cat', 'i', 'x1']
+  const stems = ['connect', 'relat', 'happi', 'gener', 'abl', 'mobil', 'cat', 'i', 'x1', 'catmobil', 'happyabl', 'mobileabl']
   const cached = createAnalyzer({ cacheSize: 16 })
   const word = fc.oneof(
     fc.constantFrom('connection', 'connected', 'relational', 'relate', 'happy', 'happiness', 'generalization',
