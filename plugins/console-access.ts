@@ -22,6 +22,8 @@ declare module 'fastify' {
     conversationRefs: ConversationRefs
     /** An onRequest hook for the console's API: a sign-in cookie (with the CSRF header) or a key, of the admin or analyst role. */
     consoleAccess: onRequestAsyncHookHandler
+    /** After consoleAccess, for the console's changes: the admin role on top. */
+    consoleAdmin: onRequestAsyncHookHandler
   }
   interface FastifyRequest {
     /** When the request came with a sign-in cookie: when it expires. */
@@ -37,6 +39,12 @@ export default fp(async function consoleAccessPlugin (app) {
   app.decorate('consoleSessions', sessions)
   app.decorate('conversationRefs', new ConversationRefs(app.logPrivacy.keyFor('console conversation references')))
   app.decorateRequest('consoleExpiresAt', null)
+
+  app.decorate('consoleAdmin', async function checkConsoleAdmin (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+    const principal = request.principal
+    if (reply.sent || principal === null || principal.role === 'admin') return
+    await app.denyAccess(request, reply, 403, `This route needs the admin role; the key has the ${principal.role} role.`, principal.keyId)
+  })
 
   app.decorate('consoleAccess', async function checkConsoleAccess (this: unknown, request: FastifyRequest, reply: FastifyReply) {
     const token = request.cookies[CONSOLE_COOKIE]

@@ -1,5 +1,6 @@
 // Knowledge-base administration (admin role): documents in, documents out, and search; and, for
-// whoever may chat, the whole of a document a reply named as its source.
+// whoever may chat, the whole of a document a reply named as its source. A phrasing users type can
+// be added to a document from the API and, for an admin signed in, from the console's conversation.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { DOCUMENT_LIMITS, metadataProblem } from '../../src/kb/document-files.js'
@@ -8,6 +9,8 @@ import { DEFAULT_COLLECTION } from '../../src/search/search-engine.js'
 import { SourceSchema, toSource } from '../../src/chat/message-store.js'
 import { BadRequestError, NotFoundError } from '../../src/errors.js'
 import { NOT_BLANK_NO_NUL, NO_NUL, withProblems } from '../../src/http/schemas.js'
+import { PhrasingAdded, PhrasingBody } from '../../src/kb/phrasing-schemas.js'
+import { scrub } from '../../src/logging/scrubber.js'
 
 // A full batch of 1,000 documents does not fit the 64 KiB default.
 const KB_BODY_LIMIT = 16 * 1024 * 1024
@@ -141,6 +144,26 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const { q, k, collection } = request.query
     return { results: app.searchEngine.search(q, k, collection === undefined ? undefined : new Set([collection])).map(toSource) }
   })
+
+  for (const [prefix, onRequest, tags] of [['/v1/kb', [admin], ['knowledge base']], ['/console/api/kb', [app.consoleAccess, app.consoleAdmin], ['console']]] as const) {
+    app.post(`${prefix}/documents/:id/questions`, {
+      config: { usesDatabase: true },
+      onRequest: [...onRequest],
+      schema: {
+        tags: [...tags],
+        summary: `Add a phrasing users type to a document's metadata.questions (up to ${DOCUMENT_LIMITS.questionsMax}); searched with its title`,
+        security,
+        params: DocumentParams,
+        body: PhrasingBody,
+        response: withProblems({ 200: PhrasingAdded, 201: PhrasingAdded }, 401, 403, 404, 415)
+      }
+    }, async (request, reply) => {
+      // The console shows users' words scrubbed: a phrasing taken from a conversation is kept so.
+      const question = prefix === '/v1/kb' ? request.body.question : scrub(request.body.question)
+      const { questions, added } = await app.knowledgeBase.addQuestion(request.params.id, question, request.actor)
+      return reply.code(added ? 201 : 200).send({ id: request.params.id, questions, added })
+    })
+  }
 }
 
 export default knowledgeBaseRoutes

@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto'
 import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
-import { ConflictError, NotFoundError } from '../errors.js'
+import { BadRequestError, ConflictError, NotFoundError } from '../errors.js'
 import { splitIntoPassages, type Passage } from '../search/passages.js'
+import { metadataProblem } from './document-files.js'
 import { DEFAULT_COLLECTION, type SearchEngine } from '../search/search-engine.js'
 
 export const KB_CHANNEL = 'parley_kb_changes'
@@ -114,6 +115,30 @@ export class KnowledgeBase {
     })
     await this.refresh([id])
     return created
+  }
+
+  /**
+   * Adds a phrasing users type to a document's `metadata.questions`, searched with its title, unless
+   * it is there already: how a team closes the gap between its FAQ's words and its users' words.
+   */
+  async addQuestion (id: string, question: string, actor: string): Promise<{ questions: string[], added: boolean }> {
+    const phrasing = question.trim()
+    const result = await this.auditTrail.transaction(this.db, async (tx, audit) => {
+      const { rows } = await tx.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM kb_documents WHERE id = $1 FOR UPDATE', [id])
+      if (rows[0] === undefined) throw new NotFoundError('Document', id)
+      const { metadata } = rows[0]
+      const questions = Array.isArray(metadata.questions) ? metadata.questions as string[] : []
+      if (questions.some(known => known.trim().toLowerCase() === phrasing.toLowerCase())) return { questions, added: false }
+      const next = { ...metadata, questions: [...questions, phrasing] }
+      const problem = metadataProblem(next)
+      if (problem !== undefined) throw new BadRequestError(`body/question cannot be added to document ${id}: its ${problem}`)
+      await tx.query('UPDATE kb_documents SET metadata = $2, updated_at = $3 WHERE id = $1', [id, JSON.stringify(next), this.now()])
+      await audit({ actor, action: 'kb.document.question_add', target: id, result: 'success' })
+      await this.notify(tx, [id])
+      return { questions: next.questions, added: true }
+    })
+    if (result.added) await this.refresh([id])
+    return result
   }
 
   async delete (id: string, actor: string): Promise<boolean> {

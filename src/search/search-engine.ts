@@ -23,7 +23,10 @@ export const DEFAULT_COLLECTION = 'default'
 export interface AnswerEvidence {
   /** Informative terms of the question (question words such as "how" or "my" left out). */
   terms: number
-  /** Share of the informative terms' weight that the best passage contains (0 to 1). */
+  /**
+   * Share of the informative terms' weight that the best passage contains, with its document's title
+   * and the phrasing of it (metadata.questions) the user asks most of (0 to 1).
+   */
   coverage: number
   /** The best score divided by the most a passage could score for the informative terms (0 to 1). */
   relativeScore: number
@@ -397,13 +400,17 @@ export class SearchEngine {
     if (best === undefined || total === 0) return { ...NO_EVIDENCE, terms: informative.length }
     const entry = this.docs[best.doc] as DocEntry
     const passage = this.passageOf(best)
-    const inPassage = new Set(this.analyze(`${entry.title}\n${passageBody(passage)}`))
-    const covered = informative.reduce((sum, { term, weight }) => inPassage.has(term) ? sum + weight : sum, 0)
-    const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
     // The question the passage answers: its document's title with the heading above it, or another
     // phrasing of the title; the one the user's question asks most of.
     const asked = [`${entry.title}\n${passage.heading ?? ''}`, ...entry.questions]
-    const questionRecall = Math.max(...asked.map(question => this.recall(question, queryTerms)))
+    const recalls = asked.map(question => this.recall(question, queryTerms))
+    const questionRecall = Math.max(...recalls)
+    // A phrasing the team gave says in users' words what the passage answers: its words count as
+    // the title's do.
+    const phrasing = recalls.indexOf(questionRecall) > 0 ? asked[recalls.indexOf(questionRecall)] : ''
+    const inPassage = new Set(this.analyze(`${entry.title}\n${phrasing}\n${passageBody(passage)}`))
+    const covered = informative.reduce((sum, { term, weight }) => inPassage.has(term) ? sum + weight : sum, 0)
+    const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
     const second = candidates[1]?.score ?? 0
     const coverage = covered / total
     return {

@@ -2,7 +2,8 @@
 // question into a test question from its conversation ("Add to test set", picking the document
 // that should answer it or none), runs the saved test set from the Accuracy view, and sees the
 // run's counts and accuracy, its question-by-question table and the runs before it; an analyst
-// sees the same view without the button. No request fails and the browser console shows no error.
+// sees the same view without the button. An admin who names the document that should have answered
+// also adds the user's words to its phrasings, and the same words are answered from it then. No request fails and the browser console shows no error.
 import t from 'tap'
 import { startServer } from '../server-process.js'
 import { launchBrowser, openPage } from './browser.js'
@@ -50,8 +51,10 @@ t.test('the Accuracy view and "Add to test set", on the real API', async t => {
     await run.waitFor()
     t.match(await page.locator('.tiles').textContent(), /Accuracy0\.0 %/, 'the latest run so far: the one made through the API')
     await run.click()
-    await page.locator('.tile', { hasText: 'Accuracy' }).filter({ hasText: '100.0 %' }).waitFor()
-    t.match(await page.locator('.tile', { hasText: 'Accuracy' }).textContent(), '+100.0 pts on the run before')
+    // The run's figures come first, the change from the run before when the list of runs is read again.
+    const accuracy = page.locator('.tile', { hasText: 'Accuracy' })
+    await accuracy.filter({ hasText: '100.0 %' }).filter({ hasText: 'on the run before' }).waitFor()
+    t.match(await accuracy.textContent(), '+100.0 pts on the run before')
     t.match(await page.locator('.tile', { hasText: 'Refused, out of scope' }).textContent(), 'Refused, out of scope1')
     const row = page.locator('table.results tbody tr')
     t.equal(await row.count(), 1)
@@ -64,6 +67,28 @@ t.test('the Accuracy view and "Add to test set", on the real API', async t => {
     await page.locator('table.runs tbody tr').nth(1).getByRole('link').click()
     await page.locator('.tile', { hasText: /^Accuracy0\.0 %/ }).waitFor()
     t.match(await page.locator('table.results').textContent(), 'refused, answerable')
+    t.same(problems, [], 'no failed request, no error in the console')
+  })
+
+  await t.test('the words of an unanswered question, added to the phrasings of its document, are answered from it', async t => {
+    const words = 'how do I wipe everything a customer said?'
+    const chat = async () => await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: words }) })).json() as { session_id: string, kind: string, sources: Array<{ doc_id: string }> }
+    const before = await chat()
+    t.equal(before.kind, 'no_answer', 'the bundled documents do not say it in these words')
+    const { page, problems } = await openPage(t, browser, signInCheck)
+    await page.goto(`${server.base}/console`)
+    await page.getByLabel('API key').fill(ADMIN)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByLabel('Search conversations').waitFor()
+    await page.goto(`${server.base}/console#/conversations/${before.session_id}`)
+    await page.getByRole('button', { name: 'Add to test set' }).click()
+    t.equal(await page.getByLabel('and add these words to its phrasings').count(), 0, 'nothing to teach while the answer is "none"')
+    await page.getByLabel('Should be answered from').selectOption('storage')
+    t.ok(await page.getByLabel('and add these words to its phrasings').isChecked(), 'with a document, its phrasings learn the words')
+    await page.getByRole('button', { name: 'Save' }).click()
+    t.match(await page.getByRole('status').textContent(), 'Added to the test set (expected: storage) and to storage\'s phrasings.')
+    t.match((await api('GET', '/v1/kb/documents/storage')).body, { metadata: { questions: [words] } })
+    t.match(await chat(), { kind: 'answer', sources: [{ doc_id: 'storage' }] })
     t.same(problems, [], 'no failed request, no error in the console')
   })
 

@@ -3,6 +3,7 @@
 // (the CSRF defence), and the cookie goes along only to this origin.
 import type { Conversation, ConsoleSession, ConversationsPageType, ConversationsQueryType, Overview, TurnTraceViewType } from '../../src/console/console-schemas.js'
 import type { QuestionInput, RunReport, RunsPageType, SavedQuestionsPageType } from '../../src/evaluation/evaluation-schemas.js'
+import type { PhrasingAddedType } from '../../src/kb/phrasing-schemas.js'
 import { requestJson, type RequestOptions } from '../shared/api.js'
 
 const call = async <T>(path: string, options: RequestOptions = {}): Promise<T> =>
@@ -29,5 +30,7 @@ export const consoleApi = {
   /** Runs the saved question set (admin). */
   runEvaluation: async () => await call<RunReport>('/evaluations', { method: 'POST', body: {} }),
   savedQuestions: async () => await call<SavedQuestionsPageType>('/evaluation-questions'),
-  addTestQuestion: async (question: QuestionInput) => await call<SavedQuestionsPageType>('/evaluation-questions', { method: 'POST', body: { questions: [question] } })
+  addTestQuestion: async (question: QuestionInput) => await call<SavedQuestionsPageType>('/evaluation-questions', { method: 'POST', body: { questions: [question] } }),
+  /** Adds a user's question to a document's phrasings, metadata.questions (admin). */
+  addPhrasing: async (docId: string, question: string) => await call<PhrasingAddedType>(`/kb/documents/${encodeURIComponent(docId)}/questions`, { method: 'POST', body: { question } })
 }

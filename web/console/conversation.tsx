@@ -91,19 +91,25 @@ function Turn ({ turn, open, href, admin, unauthorized }: { turn: ConversationTu
 
 /**
  * An unanswered question kept as a test question, with the document that should answer it (one of
- * the nearest the turn found) or none: the next accuracy run tells whether it is answered now.
+ * the nearest the turn found) or none: the next accuracy run tells whether it is answered now. With
+ * a document, the question is also added to its phrasings unless the admin says not: users' words
+ * that the FAQ never uses are what a lexical search cannot bridge on its own.
  */
 function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unauthorized: OnUnauthorized }) {
   const [open, setOpen] = useState(false)
   const [expected, setExpected] = useState('none')
+  const [teach, setTeach] = useState(true)
   const [state, setState] = useState<'editing' | 'saving' | 'saved'>('editing')
   const [error, setError] = useState<string>()
   const nearest = turn.sources.map(source => source.doc_id).filter((id, i, ids) => ids.indexOf(id) === i)
+  const teaching = teach && expected !== 'none'
 
   const save = async (): Promise<void> => {
     setState('saving')
     setError(undefined)
     try {
+      // The phrasing first: adding it again is a no-op, so a retry after a failure adds nothing twice.
+      if (teaching) await consoleApi.addPhrasing(expected, turn.message)
       await consoleApi.addTestQuestion({ question: turn.message, expected: expected === 'none' ? null : expected })
       setState('saved')
     } catch (caught) {
@@ -112,7 +118,10 @@ function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unautho
     }
   }
 
-  if (state === 'saved') return <p class='add-test muted' role='status'>Added to the test set (expected: {expected}). <a href={hashFor('accuracy')}>Accuracy</a></p>
+  if (state === 'saved') {
+    const taught = teaching ? ` and to ${expected}'s phrasings` : ''
+    return <p class='add-test muted' role='status'>Added to the test set (expected: {expected}){taught}. <a href={hashFor('accuracy')}>Accuracy</a></p>
+  }
   if (!open) return <p class='add-test'><button type='button' class='quiet' onClick={() => { setOpen(true) }}>Add to test set</button></p>
   return (
     <form class='add-test' onSubmit={event => { event.preventDefault(); save().catch(() => undefined) }}>
@@ -122,6 +131,12 @@ function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unautho
           <option value='none'>none (out of scope: refuse it)</option>
         </select>
       </label>
+      {expected !== 'none' && (
+        <label>
+          <input type='checkbox' checked={teach} onChange={event => { setTeach((event.target as HTMLInputElement).checked) }} />
+          {' '}and add these words to its phrasings
+        </label>
+      )}
       <button type='submit' disabled={state === 'saving'}>Save</button>
       <button type='button' class='quiet' onClick={() => { setOpen(false) }}>Cancel</button>
       {error !== undefined && <span class='error' role='alert'>{error}</span>}

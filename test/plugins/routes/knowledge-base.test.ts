@@ -157,3 +157,40 @@ t.test('metadata nested too deep or too large is a 400 naming the field and the 
   t.equal((await put({ lang: 'en', tags: ['a', { b: [1, 2] }] })).statusCode, 201, 'ordinary metadata is kept')
   t.equal((await app.db.query('SELECT id FROM kb_documents')).rows.length, 1, 'nothing of the refused ones was stored')
 })
+
+t.test('a phrasing users type, added to a document, answers those users; from the console it is kept scrubbed', async t => {
+  const app = await buildTestApp(t, KEYS)
+  const shipping = { id: 'shipping', title: 'How long does delivery take?', text: 'Orders leave within two working days.', metadata: { url: 'https://shop.example/shipping' } }
+  t.equal((await app.inject({ method: 'POST', url: '/v1/kb/documents', headers: as(ADMIN), payload: { documents: [shipping] } })).statusCode, 201)
+  const ask = async () => (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'where is my parcel?' } })).json()
+  t.equal((await ask()).kind, 'no_answer', 'the users\' words are not the FAQ\'s')
+
+  const add = async (question: string, key = ADMIN, prefix = '/v1/kb', id = 'shipping') =>
+    await app.inject({ method: 'POST', url: `${prefix}/documents/${id}/questions`, headers: as(key), payload: { question } })
+  const added = await add(' Where is my parcel? ')
+  t.equal(added.statusCode, 201)
+  t.same(added.json(), { id: 'shipping', questions: ['Where is my parcel?'], added: true })
+  t.match(await ask(), { kind: 'answer', sources: [{ doc_id: 'shipping' }] }, 'answered from the document now')
+  t.same((await add('where is my PARCEL?')).json(), { id: 'shipping', questions: ['Where is my parcel?'], added: false }, 'a phrasing it has is not added twice')
+  t.equal((await add('where is my PARCEL?')).statusCode, 200)
+  const document = (await app.inject({ url: '/v1/kb/documents/shipping', headers: as(ADMIN) })).json()
+  t.same(document.metadata, { url: 'https://shop.example/shipping', questions: ['Where is my parcel?'] }, 'the rest of the metadata is kept')
+
+  t.equal((await add('where is it?', ANALYST)).statusCode, 403, 'an analyst reads, does not change the knowledge base')
+  t.equal((await add('where is it?', ANALYST, '/console/api/kb')).statusCode, 403)
+  t.equal((await add('where is it?', ADMIN, '/v1/kb', 'nothing-here')).statusCode, 404)
+  const blank = await add('   ')
+  t.equal(blank.statusCode, 400)
+  t.match(blank.json().detail, /body\/question/)
+
+  const fromConsole = await add('can you send it to jane.doe@example.com instead?', ADMIN, '/console/api/kb')
+  t.equal(fromConsole.statusCode, 201)
+  t.notMatch(JSON.stringify(fromConsole.json()), /jane\.doe@example\.com/, 'users\' words from a conversation are kept as the console shows them, scrubbed')
+
+  for (let i = 0; i < 48; i++) t.equal((await add(`phrasing number ${i}`)).statusCode, 201)
+  const full = await add('one too many')
+  t.equal(full.statusCode, 400)
+  t.match(full.json().detail, /at most 50 questions/, 'the limit is named')
+  const { rows } = await app.db.query<{ target: string }>("SELECT target FROM audit_events WHERE action = 'kb.document.question_add'")
+  t.equal(rows.length, 50, 'each phrasing added is audited')
+})

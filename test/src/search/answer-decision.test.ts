@@ -72,6 +72,18 @@ t.test('the words of an answer can answer; another phrasing of the question the 
   t.ok(decideAnswer(phrased.evidence).confidence > decideAnswer(bodyOnly.evidence).confidence, 'and the confidence rises')
 })
 
+t.test('the words of a phrasing the team gave count as the title\'s: the passage need not hold them', async t => {
+  const engine = new SearchEngine()
+  for (const d of [refunds, { ...shipping, questions: ['Where is my parcel?'] }, ...fillers]) engine.upsert(d)
+  const { hits, evidence } = engine.searchWithEvidence('where is my parcel')
+  t.equal(hits[0]?.docId, 'shipping')
+  t.equal(evidence.coverage, 1, '"parcel" is in the phrasing, not in the passage')
+  t.ok(decideAnswer(evidence).answer)
+  const without = new SearchEngine()
+  for (const d of [refunds, shipping, ...fillers]) without.upsert(d)
+  t.notOk(decideAnswer(without.searchWithEvidence('where is my parcel').evidence).answer, 'without it, refused')
+})
+
 t.test('a question that names what the knowledge base does not know is refused, though it shares a word with a title', async t => {
   const engine = new SearchEngine()
   engine.upsert(refunds)
