@@ -4,9 +4,9 @@
 // run's counts and accuracy, its question-by-question table and the runs before it; an analyst
 // sees the same view without the button. An admin who names the document that should have answered
 // also adds the user's words to its phrasings, and the same words are answered from it then. No request fails and the browser console shows no error.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startServer } from '../server-process.js'
-import { launchBrowser, openPage } from './browser.js'
+import { launchBrowser, openPage, signIn } from './browser.js'
 
 const ADMIN = 'accuracy-admin-key-0123456789'
 const ANALYST = 'accuracy-analyst-key-0123456789'
@@ -21,18 +21,22 @@ t.test('the Accuracy view and "Add to test set", on the real API', async t => {
     const response = await fetch(`${server.base}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
     return { status: response.status, body: await response.json() as Record<string, unknown> }
   }
-  const turn = await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: OUT_OF_SCOPE, user_id: 'u1' }) })).json() as { session_id: string, kind: string }
+  const chat = async (message: string) => await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message, user_id: 'u1' }) })).json() as { session_id: string, kind: string, sources: Array<{ doc_id: string }> }
+  const turn = await chat(OUT_OF_SCOPE)
   t.equal(turn.kind, 'no_answer', `the bundled docs do not answer it: ${JSON.stringify(turn)}`)
   // A run before, so the view has a trend: the same question, expected (wrongly) to be answered.
   t.equal((await api('POST', '/v1/kb/evaluations', { questions: [{ question: OUT_OF_SCOPE, expected: 'chatting' }] })).status, 201)
   const browser = await launchBrowser(t)
+  const openConsole = async (t: Test, key: string) => {
+    const watched = await openPage(t, browser, signInCheck)
+    await watched.page.goto(`${server.base}/console`)
+    await signIn(watched.page, key)
+    await watched.page.getByLabel('Search conversations').waitFor()
+    return watched
+  }
 
   await t.test('an admin adds the unanswered question to the test set, runs the set and reads the report', async t => {
-    const { page, problems } = await openPage(t, browser, signInCheck)
-    await page.goto(`${server.base}/console`)
-    await page.getByLabel('API key').fill(ADMIN)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByLabel('Search conversations').waitFor()
+    const { page, problems } = await openConsole(t, ADMIN)
 
     await page.goto(`${server.base}/console#/conversations/${turn.session_id}`)
     await page.getByRole('button', { name: 'Add to test set' }).click()
@@ -72,14 +76,9 @@ t.test('the Accuracy view and "Add to test set", on the real API', async t => {
 
   await t.test('the words of an unanswered question, added to the phrasings of its document, are answered from it', async t => {
     const words = 'how do I wipe everything a customer said?'
-    const chat = async () => await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: words }) })).json() as { session_id: string, kind: string, sources: Array<{ doc_id: string }> }
-    const before = await chat()
+    const before = await chat(words)
     t.equal(before.kind, 'no_answer', 'the bundled documents do not say it in these words')
-    const { page, problems } = await openPage(t, browser, signInCheck)
-    await page.goto(`${server.base}/console`)
-    await page.getByLabel('API key').fill(ADMIN)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByLabel('Search conversations').waitFor()
+    const { page, problems } = await openConsole(t, ADMIN)
     await page.goto(`${server.base}/console#/conversations/${before.session_id}`)
     await page.getByRole('button', { name: 'Add to test set' }).click()
     t.equal(await page.getByLabel('and add these words to its phrasings').count(), 0, 'nothing to teach while the answer is "none"')
@@ -88,16 +87,12 @@ t.test('the Accuracy view and "Add to test set", on the real API', async t => {
     await page.getByRole('button', { name: 'Save' }).click()
     t.match(await page.getByRole('status').textContent(), 'Added to the test set (expected: storage) and to storage\'s phrasings.')
     t.match((await api('GET', '/v1/kb/documents/storage')).body, { metadata: { questions: [words] } })
-    t.match(await chat(), { kind: 'answer', sources: [{ doc_id: 'storage' }] })
+    t.match(await chat(words), { kind: 'answer', sources: [{ doc_id: 'storage' }] })
     t.same(problems, [], 'no failed request, no error in the console')
   })
 
   await t.test('an analyst reads the runs, without the button', async t => {
-    const { page, problems } = await openPage(t, browser, signInCheck)
-    await page.goto(`${server.base}/console`)
-    await page.getByLabel('API key').fill(ANALYST)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByLabel('Search conversations').waitFor()
+    const { page, problems } = await openConsole(t, ANALYST)
     await page.goto(`${server.base}/console#/accuracy`)
     await page.locator('table.runs tbody tr').nth(1).waitFor()
     t.equal(await page.getByRole('button', { name: /Run the saved test set/ }).count(), 0)

@@ -47,3 +47,9 @@ export async function openPage (t: Test, browser: Browser, expected: (url: URL, 
   page.on('requestfailed', request => { problems.push(`failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`) })
   return { page, problems }
 }
+
+/** Signs in on the console's sign-in form, shown on any /console page until a key is given. */
+export async function signIn (page: Page, key: string): Promise<void> {
+  await page.getByLabel('API key').fill(key)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+}

@@ -13,7 +13,7 @@ import type { Request } from 'playwright-core'
 import { projectRoot } from '../../src/project.js'
 import { createServerDatabase } from '../helper.js'
 import { startServer } from '../server-process.js'
-import { launchBrowser, openPage, SCREENSHOTS } from './browser.js'
+import { launchBrowser, openPage, signIn, SCREENSHOTS } from './browser.js'
 
 const ADMIN = 'console-admin-key-0123456789'
 const ANALYST = 'console-analyst-key-0123456789'
@@ -124,8 +124,7 @@ t.test('the console, on the real API', async t => {
     await tracesKept(4)
     const { page, problems } = await openPage(t, browser, signInCheck)
     await page.goto(`${server.base}/console`)
-    await page.getByLabel('API key').fill(ADMIN)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await signIn(page, ADMIN)
     await page.getByLabel('Slower than (ms)').fill('1000')
     await page.getByLabel('Slower than (ms)').press('Enter')
     await page.waitForFunction('location.hash.includes("min_latency_ms=1000")')
@@ -155,8 +154,7 @@ t.test('the console, on the real API', async t => {
     await page.getByRole('button', { name: 'Not helpful' }).click()
     await page.getByText('Thanks for your feedback').waitFor()
     await page.goto(`${server.base}/console#/conversations?feedback=down`)
-    await page.getByLabel('API key').fill(ADMIN)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await signIn(page, ADMIN)
     const rows = page.locator('table.turns tbody tr')
     await rows.first().waitFor()
     t.same(await rows.locator('.message-cell').allTextContents(), ['how do I delete a session?'], 'the rated answer, under "Feedback down"')
@@ -167,8 +165,7 @@ t.test('the console, on the real API', async t => {
   await t.test('an analyst sees words scrubbed and users by pseudonym, and no more', async t => {
     const { page, problems } = await openPage(t, browser, signInCheck)
     await page.goto(`${server.base}/console#/conversations?q=traces`)
-    await page.getByLabel('API key').fill(ANALYST)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await signIn(page, ANALYST)
     const row = page.locator('table.turns tbody tr', { hasText: 'how do I view traces?' })
     await row.first().waitFor()
     t.match(await page.locator('.who').textContent(), 'You see scrubbed text and pseudonyms')
