@@ -145,12 +145,17 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     return { results: app.searchEngine.search(q, k, collection === undefined ? undefined : new Set([collection])).map(toSource) }
   })
 
-  for (const [prefix, onRequest, tags] of [['/v1/kb', [admin], ['knowledge base']], ['/console/api/kb', [app.consoleAccess, app.consoleAdmin], ['console']]] as const) {
+  // The console shows users' words scrubbed: a phrasing taken from a conversation is kept so.
+  const phrasingRoutes = [
+    { prefix: '/v1/kb', onRequest: [admin], tag: 'knowledge base', keep: (question: string) => question },
+    { prefix: '/console/api/kb', onRequest: [app.consoleAccess, app.consoleAdmin], tag: 'console', keep: scrub }
+  ]
+  for (const { prefix, onRequest, tag, keep } of phrasingRoutes) {
     app.post(`${prefix}/documents/:id/questions`, {
       config: { usesDatabase: true },
-      onRequest: [...onRequest],
+      onRequest,
       schema: {
-        tags: [...tags],
+        tags: [tag],
         summary: `Add a phrasing users type to a document's metadata.questions (up to ${DOCUMENT_LIMITS.questionsMax}); searched with its title`,
         security,
         params: DocumentParams,
@@ -158,9 +163,7 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
         response: withProblems({ 200: PhrasingAdded, 201: PhrasingAdded }, 401, 403, 404, 415)
       }
     }, async (request, reply) => {
-      // The console shows users' words scrubbed: a phrasing taken from a conversation is kept so.
-      const question = prefix === '/v1/kb' ? request.body.question : scrub(request.body.question)
-      const { questions, added } = await app.knowledgeBase.addQuestion(request.params.id, question, request.actor)
+      const { questions, added } = await app.knowledgeBase.addQuestion(request.params.id, keep(request.body.question), request.actor)
       return reply.code(added ? 201 : 200).send({ id: request.params.id, questions, added })
     })
   }

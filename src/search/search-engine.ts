@@ -406,8 +406,9 @@ export class SearchEngine {
     const recalls = asked.map(question => this.recall(question, queryTerms))
     const questionRecall = Math.max(...recalls)
     // A phrasing the team gave says in users' words what the passage answers: its words count as
-    // the title's do.
-    const phrasing = recalls.indexOf(questionRecall) > 0 ? asked[recalls.indexOf(questionRecall)] : ''
+    // the title's do (asked[0] is the title, already counted).
+    const mostAsked = recalls.indexOf(questionRecall)
+    const phrasing = mostAsked > 0 ? asked[mostAsked] : ''
     const inPassage = new Set(this.analyze(`${entry.title}\n${phrasing}\n${passageBody(passage)}`))
     const covered = informative.reduce((sum, { term, weight }) => inPassage.has(term) ? sum + weight : sum, 0)
     const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
