@@ -3,18 +3,42 @@ import pg from 'pg'
 import type { Database, Queryable, QueryResult } from './database.js'
 
 function wrap (client: pg.Pool | pg.PoolClient): Queryable {
+  const run = client instanceof pg.Pool ? async (sql: string, params?: unknown[]) => await checkedOut(client, sql, params) : async (sql: string, params?: unknown[]) => await client.query(sql, params)
   return {
     async query<R> (sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query(sql, params)
+      const result = await run(sql, params)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length }
     },
     async exec (sql: string) {
-      await client.query(sql)
+      await run(sql)
     }
   }
 }
 
 const ignoreLostConnection = (): void => {}
+
+/**
+ * A statement on a connection checked out for it, as pool.query does, but sent after an await:
+ * pool.query sends it from the pool's callback, which, when the statement waited for a connection,
+ * runs in the context of the request that released one. Its span (pg's instrumentation) then hung
+ * under another request's trace, already ended, and under load such orphans filled the turn span
+ * collector (chatbot_turn_traces_dropped_total{reason="open_traces"}), so turns lost their spans.
+ */
+async function checkedOut (pool: pg.Pool, sql: string, params?: unknown[]): Promise<pg.QueryResult> {
+  const client = await pool.connect()
+  client.on('error', ignoreLostConnection)
+  try {
+    const result = await client.query(sql, params)
+    client.off('error', ignoreLostConnection)
+    client.release()
+    return result
+  } catch (error) {
+    client.off('error', ignoreLostConnection)
+    // As pool.query does: a client whose statement failed is discarded, in case its connection is what failed.
+    client.release(error as Error)
+    throw error
+  }
+}
 
 /** host:port/database, as pg's instrumentation names pools: never the user or the password. */
 function poolName (connectionString: string): string {
