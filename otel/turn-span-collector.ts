@@ -49,7 +49,14 @@ const KINDS: Record<SpanKind, TurnSpan['kind']> = {
 }
 
 const ms = (time: [number, number]): number => time[0] * 1000 + time[1] / 1e6
-const rounded = (value: number): number => Math.round(value * 1000) / 1000
+/** A duration as turn traces keep it (both halves, spans and request): to the microsecond, in ms. */
+export const traceMs = (value: number): number => Math.round(value * 1000) / 1000
+
+/** Adds to a set that keeps its latest `max` values: the oldest goes first. */
+function addBounded (set: Set<string>, value: string, max: number): void {
+  if (set.size >= max) set.delete(set.values().next().value!)
+  set.add(value)
+}
 
 /** Whether a span is the root of its trace in this process: no parent, or the caller's (a remote parent). */
 export function isLocalRoot (span: ReadableSpan): boolean {
@@ -80,8 +87,8 @@ export function toTurnSpans (spans: readonly ReadableSpan[]): TurnSpan[] {
       ...(parent === undefined || parent.isRemote === true ? {} : { parent_span_id: parent.spanId }),
       name: span.name,
       kind: KINDS[span.kind] ?? 'internal',
-      start_ms: rounded(ms(span.startTime) - earliest),
-      duration_ms: rounded(ms(span.duration)),
+      start_ms: traceMs(ms(span.startTime) - earliest),
+      duration_ms: traceMs(ms(span.duration)),
       status,
       ...(span.status.message === undefined || span.status.message === '' ? {} : { status_message: scrub(span.status.message) }),
       attributes
@@ -92,6 +99,10 @@ export function toTurnSpans (spans: readonly ReadableSpan[]): TurnSpan[] {
 export class TurnSpanCollector implements SpanProcessor {
   private readonly open = new Map<string, OpenTrace>()
   private readonly refused = new Set<string>()
+  // Traces whose local root has ended, the latest first out: a span of one that ends later (work a
+  // request left running, or a library that ran it in the wrong context) would otherwise open a
+  // trace that no root closes, and hold a place among the open traces until the timeout.
+  private readonly ended = new Set<string>()
   // Traces whose chat.turn span has started and not ended: their root may end first (a stream).
   private readonly turning = new Set<string>()
   private readonly now: () => number
@@ -115,6 +126,7 @@ export class TurnSpanCollector implements SpanProcessor {
       this.open.clear()
       this.refused.clear()
       this.turning.clear()
+      this.ended.clear()
     }
   }
 
@@ -126,8 +138,7 @@ export class TurnSpanCollector implements SpanProcessor {
   onStart (span: Span, _parentContext: Context): void {
     if (this.sink === undefined || (span as unknown as ReadableSpan).name !== 'chat.turn') return
     // Bounded like the open traces: a turn is in flight for seconds at most.
-    if (this.turning.size >= this.limits.maxOpenTraces) this.turning.delete(this.turning.values().next().value!)
-    this.turning.add(span.spanContext().traceId)
+    addBounded(this.turning, span.spanContext().traceId, this.limits.maxOpenTraces)
   }
 
   onEnd (span: ReadableSpan): void {
@@ -135,8 +146,10 @@ export class TurnSpanCollector implements SpanProcessor {
     const traceId = span.spanContext().traceId
     let trace = this.open.get(traceId)
     if (trace === undefined) {
+      if (this.ended.has(traceId) && !isLocalRoot(span)) return
       // A root with no other span ended before it is a trace of one span: nothing to hold.
       if (isLocalRoot(span)) {
+        this.remember(traceId)
         if (this.refused.delete(traceId)) return
         if (span.name === 'chat.turn') this.handOn(traceId, span, { spans: [span], turn: span, truncated: false, openedAt: 0 })
         else if (this.turning.has(traceId)) this.open.set(traceId, { spans: [span], endedRoot: span, truncated: false, openedAt: this.now() })
@@ -163,6 +176,7 @@ export class TurnSpanCollector implements SpanProcessor {
       }
     }
     if (!isLocalRoot(span)) return
+    this.remember(traceId)
     // A streamed reply: @fastify/otel ends the request's span when the stream is handed to the
     // response, while the turn goes on writing it. The trace waits for its turn.
     if (trace.turn === undefined && this.turning.has(traceId)) {
@@ -173,12 +187,15 @@ export class TurnSpanCollector implements SpanProcessor {
     if (trace.turn !== undefined) this.handOn(traceId, span, trace)
   }
 
+  private remember (traceId: string): void {
+    addBounded(this.ended, traceId, this.limits.maxOpenTraces)
+  }
+
   // A trace that found no room is counted once, not once per span: its id is remembered (within
   // the same bound) until its root ends.
   private refuse (traceId: string): void {
     if (this.refused.has(traceId)) return
-    if (this.refused.size >= this.limits.maxOpenTraces) this.refused.delete(this.refused.values().next().value!)
-    this.refused.add(traceId)
+    addBounded(this.refused, traceId, this.limits.maxOpenTraces)
     this.sink?.dropped('open_traces', 1)
   }
 
@@ -193,7 +210,7 @@ export class TurnSpanCollector implements SpanProcessor {
       spans: toTurnSpans(trace.spans),
       startedAt: new Date(ms(root.startTime)),
       // Until the later of the root and the turn: a streamed turn ends after its request's span.
-      durationMs: rounded(Math.max(ms(root.endTime), ms(trace.turn!.endTime)) - ms(root.startTime)),
+      durationMs: traceMs(Math.max(ms(root.endTime), ms(trace.turn!.endTime)) - ms(root.startTime)),
       statusCode: typeof statusCode === 'number' ? statusCode : undefined,
       sessionId: typeof turn['session.id'] === 'string' ? turn['session.id'] : undefined,
       turn: typeof turn['parley.turn'] === 'number' ? turn['parley.turn'] : undefined,

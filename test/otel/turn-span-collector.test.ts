@@ -115,6 +115,19 @@ t.test('other requests\' traces are let go when their root ends', async t => {
   t.equal(collector.openTraces(), 0)
 })
 
+t.test('a span that ends after its trace\'s root holds no place among the open traces', async t => {
+  const { collector, tracer, turns, drops } = setUp({ maxOpenTraces: 2 })
+  for (let i = 0; i < 5; i++) {
+    const root = chatRequest(tracer)
+    const late = child(tracer, root, 'SELECT late')
+    root.end()
+    late.end()
+  }
+  t.equal(collector.openTraces(), 0, 'no trace left open by a late span')
+  t.equal(turns.length, 5)
+  t.same(drops, [], 'so none is refused for want of room')
+})
+
 t.test('with no sink (the app keeps no turn traces), nothing is held', async t => {
   const { collector, tracer, turns } = setUp()
   collector.setSink(undefined)
