@@ -30,6 +30,12 @@ t.test('every collector pipeline names only defined receivers, processors and ex
   for (const extension of collector.service.extensions ?? []) t.ok(extension in (collector.extensions ?? {}), `extension ${extension} is defined`)
 })
 
+t.test('no service opens a write endpoint nothing uses', async t => {
+  const compose = read('docker-compose.yml') as { services: Record<string, { command?: string[] }> }
+  const flags = Object.values(compose.services).flatMap(({ command }) => command ?? [])
+  t.notOk(flags.includes('--web.enable-remote-write-receiver'), 'Prometheus scrapes; a remote-write receiver would let anyone who reaches it write series')
+})
+
 t.test('no two services publish the same host port, and every mounted file exists', async t => {
   const compose = read('docker-compose.yml') as { services: Record<string, { ports?: string[], volumes?: string[] }> }
   const published = Object.entries(compose.services).flatMap(([service, { ports }]) => (ports ?? []).map(port => [service, String(port).split(':').at(-2)!] as const))
