@@ -30,9 +30,14 @@ export function excerpt (text: string, max = EXCERPT_GRAPHEMES): string {
   return parts.length <= max ? text : `${parts.slice(0, max - 1).join('')}… (${parts.length.toLocaleString('en-US')} characters)`
 }
 
-/** A Markdown table cell: printable, its pipes escaped, and no HTML tag a viewer would render. */
+/**
+ * A Markdown table cell: printable, its pipes escaped, and no HTML tag, image or link a viewer
+ * would render: users' words are quoted, never obeyed (an image would be fetched by whoever opens
+ * the report, a javascript: link run by whoever clicks it). Brackets are escaped, and backslashes
+ * first, so that a user's own backslash cannot undo an escape.
+ */
 export function markdownCell (text: string): string {
-  return printable(text).replaceAll('|', '\\|').replaceAll('<', '&lt;')
+  return printable(text.replace(/[\\[\]]/g, '\\$&')).replaceAll('|', '\\|').replaceAll('<', '&lt;')
 }
 
 function table (header: string[], rows: string[][], format: TextFormat): string[] {

@@ -11,6 +11,9 @@ t.test('text from the logs is printed without its control characters', async t =
 
 t.test('a Markdown cell keeps the table whole and renders no HTML', async t => {
   t.equal(markdownCell('a | b\nc <script>'), 'a \\| b\\u000ac &lt;script>')
+  t.equal(markdownCell('![x](https://attacker.example/t.png)'), '!\\[x\\](https://attacker.example/t.png)', 'an image is not fetched')
+  t.equal(markdownCell('[click](javascript:alert(1))'), '\\[click\\](javascript:alert(1))', 'a link is text')
+  t.equal(markdownCell('\\[click\\](javascript:alert(1))'), '\\\\\\[click\\\\\\](javascript:alert(1))', 'a backslash typed cannot undo the escape')
 })
 
 t.test('a long question is shown in a table as its beginning and its length, never cut inside a character', async t => {
