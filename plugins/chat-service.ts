@@ -26,6 +26,7 @@ export default fp(async function chatServicePlugin (app) {
     answerModel: { ...DEFAULT_ANSWER_MODEL, threshold: app.config.ANSWER_MIN_CONFIDENCE },
     answerCollections: () => answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS),
     answerWriter: app.answerWriter,
+    keepTrace: traceId => { app.turnTraces.keep(traceId) },
     now: app.clock
   }))
-}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'knowledge-base', 'request-logging', 'metrics', 'answer-writer'] })
+}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'knowledge-base', 'request-logging', 'metrics', 'answer-writer', 'turn-traces'] })

@@ -1,16 +1,19 @@
 // Each chat turn's trace and log lines, kept in the database for the console with no collector
 // running (src/turn-traces/turn-trace-recorder.ts): this plugin keeps the lines POST /v1/chat
-// writes (the logger's streamWrite hook fills the request's capture, src/logging/log-context.ts),
-// hands the request's half of the record over once its response is sent (status, session, turn,
-// a 5xx's error) and connects the span collector, when the SDK runs (otel/telemetry.ts). Writing
-// happens on the recorder's timer, never in the request. TURN_TRACE_RETENTION_DAYS=0 turns it off.
+// writes (the logger's streamWrite hook fills the request's capture, src/logging/log-context.ts)
+// and measures where the turn's time goes, hands the request's half of the record over once its
+// last byte is sent (duration, parts, status, session, turn, a 5xx's error) and connects the span
+// collector, when the SDK runs (otel/telemetry.ts). Writing happens on the recorder's timer, never
+// in the request. TURN_TRACE_RETENTION_DAYS=0 turns it off.
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { telemetry } from '../otel/telemetry.js'
 import { currentTraceId } from '../otel/spans.js'
-import { captureLogLines, endLogCapture, log } from '../src/logging/log-context.js'
+import { captureLogLines, endLogCapture, log, measureTurnParts } from '../src/logging/log-context.js'
 import { scrub } from '../src/logging/scrubber.js'
 import { TurnTraceRecorder } from '../src/turn-traces/turn-trace-recorder.js'
+import type { TurnParts } from '../src/turn-traces/turn-trace.js'
+import { traceMs } from '../otel/turn-span-collector.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,6 +24,7 @@ declare module 'fastify' {
 
 interface TurnInFlight {
   lines: string[]
+  parts: TurnParts | undefined
   traceId: string | undefined
   kind?: string
   turn?: number
@@ -54,7 +58,7 @@ export default fp(async function turnTracesPlugin (app) {
   app.addHook('onRequest', async (request) => {
     if (request.method !== 'POST' || request.routeOptions.url !== '/v1/chat') return
     const lines = captureLogLines()
-    if (lines !== undefined) turns.set(request, { lines, traceId: currentTraceId() })
+    if (lines !== undefined) turns.set(request, { lines, parts: measureTurnParts(), traceId: currentTraceId() })
   })
   app.addHook('preSerialization', async (request, _reply, payload) => {
     const turn = turns.get(request)
@@ -83,15 +87,13 @@ export default fp(async function turnTracesPlugin (app) {
     const failed = reply.statusCode >= 500
     const key = turn.traceId ?? request.id
     const traced = turn.traceId !== undefined
-    // With turns waiting in line, writing every turn's row takes database time those turns wait
-    // for (on the embedded database, a sixth of the answers at 50 clients in bench:load): an
-    // ordinary turn's trace is let go, counted; a failed, slow or unanswered one is kept.
+    // With turns waiting in line, writing every turn's spans and lines takes database time those
+    // turns wait for (on the embedded database, a sixth of the answers at 50 clients in
+    // bench:load): an ordinary turn's are held, not written (the recorder); a failed, slow or
+    // unanswered one's are written.
     const ordinary = !failed && reply.elapsedTime < app.config.TURN_LATENCY_GOAL_MS && turn.kind !== 'no_answer' && turn.kind !== 'command_error'
-    if (ordinary && app.turnGate.queued() > 0) {
-      recorder.skip(key, traced)
-      return
-    }
     recorder.addRequest({
+      letGo: ordinary && app.turnGate.queued() > 0 ? 'pressure' : undefined,
       key,
       traced,
       // A turn that failed before its result names the session it was sent for (its logging context).
@@ -99,8 +101,9 @@ export default fp(async function turnTracesPlugin (app) {
       turn: turn.turn ?? null,
       statusCode: reply.statusCode,
       startedAt: new Date(Date.now() - reply.elapsedTime),
-      durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      durationMs: traceMs(reply.elapsedTime),
       logs: turn.lines,
+      parts: turn.parts === undefined ? null : roundedParts(turn.parts),
       error: failed ? scrub(turn.error?.message ?? `HTTP ${reply.statusCode}`) : null
     })
   })
@@ -112,3 +115,6 @@ export default fp(async function turnTracesPlugin (app) {
   // at onClose (above), which runs before the database plugin's (registered earlier, closed later).
   app.addHook('preClose', async () => { await recorder.flush() })
 }, { name: 'turn-traces', dependencies: ['config', 'metrics', 'database', 'request-logging', 'load-shedding'] })
+
+const roundedParts = (parts: TurnParts): TurnParts =>
+  ({ admission_ms: traceMs(parts.admission_ms), database_ms: traceMs(parts.database_ms), search_ms: traceMs(parts.search_ms), model_ms: traceMs(parts.model_ms) })

@@ -141,6 +141,8 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async request => {
     const traceId = request.params.trace_id
     const seen = viewer(request)
+    // A turn let go under pressure that this instance still holds is written whole first.
+    await app.turnTraces.keepNow(traceId)
     const trace = await turnTrace(app.db, traceId, seen)
     if (trace === undefined) throw new NotFoundError('trace', traceId, `No trace was kept for ${traceId}: turns older than TURN_TRACE_RETENTION_DAYS, or dropped under load, have none.`)
     // Its log lines hold the user's words: opening it is opening the transcript.
@@ -164,11 +166,12 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async request => {
     const [figures, activeSessions] = await Promise.all([overview(app.db, request.query.period ?? 'day', app.clock()), app.sessionManager.countActive()])
     const firing = app.alerts.states().filter(state => state.state === 'firing')
+    const { pressure, ...lost } = app.turnTraces.dropped()
     return {
       ...figures,
       active_sessions: activeSessions,
       alerts_firing: firing.map(state => ({ name: state.alert, severity: state.severity, since: state.since ?? null, summary: state.summary ?? '' })),
-      turn_traces: { kept: app.turnTraces.kept(), dropped: Object.values(app.turnTraces.dropped()).reduce((sum, count) => sum + count, 0) }
+      turn_traces: { kept: app.turnTraces.kept(), let_go: app.turnTraces.heldCount() + pressure, lost: Object.values(lost).reduce((sum, count) => sum + count, 0) }
     }
   })
 }

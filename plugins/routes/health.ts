@@ -46,9 +46,10 @@ const SystemStatus = Type.Object({
   telemetry: Type.Object({ enabled: Type.Boolean(), endpoint: Type.Optional(Type.String()), dropped: Type.Optional(Type.Record(Type.String(), Type.Integer())) }),
   turn_traces: Type.Object({
     enabled: Type.Boolean({ description: 'False with TURN_TRACE_RETENTION_DAYS=0' }),
-    kept: Type.Integer({ description: 'Turn traces written since start' }),
+    kept: Type.Integer({ description: 'Turns recorded since start, each with its duration and parts' }),
     queued: Type.Integer({ description: 'Waiting for their other half or to be written' }),
-    dropped: Type.Record(Type.String(), Type.Integer(), { description: 'Lost since start, by reason (chatbot_turn_traces_dropped_total)' })
+    held: Type.Integer({ description: 'Turns let go under pressure whose spans and log lines are held in memory, to be written if rated down or opened' }),
+    dropped: Type.Record(Type.String(), Type.Integer(), { description: 'Lost since start, by reason (chatbot_turn_traces_dropped_total); pressure: spans and log lines let go and held past the hold, the turn\'s row kept' })
   }),
   alerts_firing: Type.Array(AlertStateSchema)
 })
@@ -112,7 +113,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestin
       log_destinations: options.logDestinations?.status() ?? {},
       log_volume: disk === undefined ? undefined : { free_bytes: disk.freeBytes, total_bytes: disk.totalBytes, free_ratio: Math.round(disk.freeRatio * 1000) / 1000 },
       telemetry: { enabled: dropped !== undefined, endpoint: telemetry.describe()?.endpoint as string | undefined, dropped },
-      turn_traces: { enabled: app.turnTraces.enabled, kept: app.turnTraces.kept(), queued: app.turnTraces.queued(), dropped: app.turnTraces.dropped() },
+      turn_traces: { enabled: app.turnTraces.enabled, kept: app.turnTraces.kept(), queued: app.turnTraces.queued(), held: app.turnTraces.heldCount(), dropped: app.turnTraces.dropped() },
       alerts_firing: app.alerts.states().filter(state => state.state === 'firing')
     }
   })

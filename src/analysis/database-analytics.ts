@@ -4,6 +4,7 @@
 import { reportedCommand } from '../commands/command-parser.js'
 import type { Queryable } from '../db/database.js'
 import { scrub } from '../logging/scrubber.js'
+import { JOIN_TURN_TRACE, LIVED_LATENCY_MS } from '../turn-traces/turn-trace.js'
 import { previousPeriod, type Period } from './log-scan.js'
 import { findRegressions, type Bucket, type LatencyRow, type Regression } from './perf-report.js'
 import { addModelCalls, groupQuestions, type ModelUsage, type UsageFigures } from './usage-report.js'
@@ -72,13 +73,13 @@ interface LatencyQueryRow { bucket: string, kind: string, n: number, p50: number
 
 async function turnLatencies (db: Queryable, period: Period, bucket: Bucket | 'all'): Promise<LatencyRow[]> {
   // The bucket is one of two fixed words, never user text, so it may stand in the SQL.
-  const slot = bucket === 'all' ? "'all'" : `to_char(date_trunc('${bucket}', created_at AT TIME ZONE 'UTC'), '${bucket === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD'}')`
+  const slot = bucket === 'all' ? "'all'" : `to_char(date_trunc('${bucket}', b.created_at AT TIME ZONE 'UTC'), '${bucket === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD'}')`
   const { rows } = await db.query<LatencyQueryRow>(
-    `SELECT ${slot} AS bucket, kind, count(*)::int AS n,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95,
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99
-     FROM messages WHERE role = 'bot' AND latency_ms IS NOT NULL AND created_at >= $1 AND created_at < $2
+    `SELECT ${slot} AS bucket, b.kind, count(*)::int AS n,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS}) AS p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS}) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS}) AS p99
+     FROM messages b ${JOIN_TURN_TRACE} WHERE b.role = 'bot' AND ${LIVED_LATENCY_MS} IS NOT NULL AND b.created_at >= $1 AND b.created_at < $2
      GROUP BY 1, 2 ORDER BY 1, 2`, [period.from, period.to])
   const ms = (value: number): number => Math.round(Number(value) * 10) / 10
   return rows.map(row => ({ series: `turn ${row.kind}`, bucket: row.bucket, count: row.n, p50_ms: ms(row.p50), p95_ms: ms(row.p95), p99_ms: ms(row.p99), server_errors: 0 }))

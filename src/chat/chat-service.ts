@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
 import { reportedCommand, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
-import { addLogFields, log } from '../logging/log-context.js'
+import { addLogFields, addTurnTime, log } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
@@ -13,7 +13,7 @@ import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../../otel/metrics.js'
 import { currentTraceId, inSpan } from '../../otel/spans.js'
 import { explainDecision, type AnswerModel } from '../search/answer-decision.js'
-import { toSource, type Generation, type MessageStore, type ReplyKind, type Source } from './message-store.js'
+import { toSource, type Decision, type Generation, type MessageStore, type ReplyKind, type Source } from './message-store.js'
 import { decideFromSearch, type SearchDecision } from './reply-decision.js'
 import { smallTalkOf, smallTalkReply } from './small-talk.js'
 import type { AnswerWriter } from '../llm/answer-writer.js'
@@ -60,6 +60,8 @@ interface Reply {
   feedback?: { turn: number, rating: 'up' | 'down', comment: string | null, rated: { traceId: string | null, generation: Generation | null } }
   reset?: boolean
   generation?: Generation
+  /** A question's answer decision, kept with the reply: why it answered or refused. */
+  decision?: Decision
 }
 
 const SOURCES_PER_ANSWER = 3
@@ -82,6 +84,8 @@ export interface ChatServiceOptions {
   commandParser: { parse: typeof parseMessage, help: typeof helpText }
   /** What of the user the logs may show; without it, logs carry no user id and no chat text. */
   privacy?: LogPrivacy
+  /** Told of a turn rated down, by its trace id: its spans and log lines are kept (TurnTraceRecorder.keep). */
+  keepTrace?: (traceId: string) => void
   /** Where turns, feedback and searches are counted; nothing is counted without it. */
   instruments?: Pick<Instruments, 'turns' | 'feedback' | 'unanswered' | 'searchDuration' | 'searchResults'>
   /** The model that decides whether the best passage answers a question. */
@@ -150,7 +154,8 @@ export class ChatService {
         latencyMs: performance.now() - started,
         contextTurn: reply.contextTurn,
         traceId: currentTraceId() ?? null,
-        generation: reply.generation
+        generation: reply.generation,
+        decision: reply.decision
       })
       let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources, ...(reply.generation === undefined ? {} : { generation: reply.generation }) }
       if (reply.reset === true) {
@@ -171,6 +176,7 @@ export class ChatService {
       this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
       const { traceId, generation } = reply.feedback.rated
       if (traceId !== null && generation?.by === 'model' && generation.span_id !== undefined) recordUserRating({ traceId, spanId: generation.span_id, responseId: generation.response_id, model: generation.model }, reply.feedback.rating)
+      if (traceId !== null && reply.feedback.rating === 'down') this.options.keepTrace?.(traceId)
     }
     logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, rated_turn: reply.feedback?.turn, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
     return outcome
@@ -213,19 +219,19 @@ export class ChatService {
         }
       }
     }
-    const { kind, hits } = decided
+    const { kind, hits, why: decision } = decided
     const sources = hits.map(toSource)
     const topScore = hits[0]?.score ?? null
     const best = hits[0]
     if (kind === 'answer' && best !== undefined) {
-      const extractive: Reply = { kind, text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn }
+      const extractive: Reply = { kind, text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn, decision }
       return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, input)
     }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
     // An FAQ's titles are questions: "…: Is there Wi-Fi on board?", not "…on board?."
     const listed = topics.join('; ')
     const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${listed}${/[.?!]$/.test(listed) ? '' : '.'}`
-    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore }
+    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore, decision }
   }
 
   /**
@@ -244,12 +250,13 @@ export class ChatService {
     return { ...extractive, text: `${result.text}\n\nSources: ${cited.join('; ')}`, generation: { by: 'model', ...about } }
   }
 
-  /** Answer or no_answer, with why: the evidence goes on the retrieval span and the log line. */
-  private decide (question: string): SearchDecision {
-    return this.retrieve(SOURCES_PER_ANSWER, () => decideFromSearch(this.options.searchEngine, question, { model: this.options.answerModel, collections: this.options.answerCollections?.(), k: SOURCES_PER_ANSWER }), ({ kind, evidence, decision }) => ({
-      decision: kind,
-      why: explainDecision(evidence, decision, this.options.answerModel)
-    }))
+  /** Answer or no_answer, with why: the evidence goes on the retrieval span, the log line and the stored reply. */
+  private decide (question: string): SearchDecision & { why: Decision } {
+    const { searchEngine, answerModel, answerCollections } = this.options
+    return this.retrieve(SOURCES_PER_ANSWER, () => {
+      const decided = decideFromSearch(searchEngine, question, { model: answerModel, collections: answerCollections?.(), k: SOURCES_PER_ANSWER })
+      return { ...decided, why: explainDecision(decided.evidence, decided.decision, answerModel) }
+    }, ({ kind, why }) => ({ decision: kind, why }))
   }
 
   private search (query: string, k: number, collection?: string): SearchHit[] {
@@ -267,6 +274,7 @@ export class ChatService {
       const found = search()
       const { hits } = found
       const ms = performance.now() - started
+      addTurnTime('search_ms', ms)
       this.options.instruments?.searchDuration.record(ms / 1000)
       this.options.instruments?.searchResults.record(hits.length)
       // The best document's id (the team's content, never the user's words): which entry a wrong answer came from.

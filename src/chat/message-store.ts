@@ -17,6 +17,13 @@ export const SourceSchema = Type.Object({
 })
 export type Source = Static<typeof SourceSchema>
 
+/** Why a question was answered or refused: the answer decision's confidence, its threshold and the measures it read (src/search/answer-decision.ts). */
+export const DecisionSchema = Type.Object({
+  confidence: Type.Number(),
+  threshold: Type.Number()
+}, { additionalProperties: Type.Number(), description: 'The answer decision: its confidence, the threshold it was held to, and the measures it read (coverage, unseen, mutual, relative_score...)' })
+export type Decision = Static<typeof DecisionSchema>
+
 /** How an answer was written, when a language model is configured: by it, or from the passage after it failed. */
 export const GenerationSchema = Type.Object({
   by: Type.Union([Type.Literal('model'), Type.Literal('extractive')], { description: 'extractive: the model failed (fallback_reason says why) and the passage itself is the answer' }),

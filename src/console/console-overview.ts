@@ -4,6 +4,7 @@
 // turn that failed was never stored. Active sessions are the session manager's count, as /status
 // and the SessionLimit alert have them.
 import type { Queryable } from '../db/database.js'
+import { JOIN_TURN_TRACE, LIVED_LATENCY_MS } from '../turn-traces/turn-trace.js'
 import type { Overview } from './console-schemas.js'
 
 export type OverviewPeriod = 'hour' | 'day' | 'week'
@@ -25,13 +26,13 @@ export async function overview (db: Queryable, period: OverviewPeriod, now: Date
   const range = [from, to]
   const [turns, series, failures, feedback] = await Promise.all([
     db.query<{ turns: number, answered: number, no_answer: number, p50: number | null, p95: number | null }>(
-      `SELECT count(*)::int AS turns, (count(*) FILTER (WHERE kind = 'answer'))::int AS answered, (count(*) FILTER (WHERE kind = 'no_answer'))::int AS no_answer,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95
-       FROM messages WHERE role = 'bot' AND created_at >= $1 AND created_at < $2`, range),
+      `SELECT count(*)::int AS turns, (count(*) FILTER (WHERE b.kind = 'answer'))::int AS answered, (count(*) FILTER (WHERE b.kind = 'no_answer'))::int AS no_answer,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS}) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS}) AS p95
+       FROM messages b ${JOIN_TURN_TRACE} WHERE b.role = 'bot' AND b.created_at >= $1 AND b.created_at < $2`, range),
     db.query<{ at: Date, turns: number, answered: number, no_answer: number, p95: number | null }>(
-      `SELECT date_bin($3::interval, created_at, $1) AS at, count(*)::int AS turns, (count(*) FILTER (WHERE kind = 'answer'))::int AS answered,
-         (count(*) FILTER (WHERE kind = 'no_answer'))::int AS no_answer, percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95
-       FROM messages WHERE role = 'bot' AND created_at >= $1 AND created_at < $2 GROUP BY 1`, [...range, bucket]),
+      `SELECT date_bin($3::interval, b.created_at, $1) AS at, count(*)::int AS turns, (count(*) FILTER (WHERE b.kind = 'answer'))::int AS answered,
+         (count(*) FILTER (WHERE b.kind = 'no_answer'))::int AS no_answer, percentile_cont(0.95) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS}) AS p95
+       FROM messages b ${JOIN_TURN_TRACE} WHERE b.role = 'bot' AND b.created_at >= $1 AND b.created_at < $2 GROUP BY 1`, [...range, bucket]),
     db.query<{ at: Date, requests: number, errors: number }>(
       `SELECT date_bin($3::interval, started_at, $1) AS at, count(*)::int AS requests, (count(*) FILTER (WHERE status = 'error'))::int AS errors
        FROM turn_traces WHERE started_at >= $1 AND started_at < $2 GROUP BY 1`, [...range, bucket]),

@@ -2,10 +2,11 @@
 // with them, one conversation with every turn, one turn's trace, and the overview's figures.
 // Plain functions over a Queryable; what a viewer may see of users is decided by the Viewer.
 import type { Queryable } from '../db/database.js'
-import type { Generation, Source } from '../chat/message-store.js'
+import type { Decision, Generation, Source } from '../chat/message-store.js'
 import type { ReplyKind } from '../chat/message-store.js'
 import type { Conversation, ConversationsPageType, TurnRow } from './console-schemas.js'
-import type { TurnTrace } from '../turn-traces/turn-trace.js'
+import { JOIN_TURN_TRACE, LIVED_LATENCY_MS, type TurnTrace } from '../turn-traces/turn-trace.js'
+import { UUID_PATTERN } from '../http/schemas.js'
 
 /** What the person using the console may see of users: their words (as written or scrubbed) and who they are. */
 export interface Viewer {
@@ -62,7 +63,7 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
   if (filter.from !== undefined) { const p = param(filter.from); stored.push(`b.created_at >= ${p}`); failed.push(`t.started_at >= ${p}`) }
   if (filter.to !== undefined) { const p = param(filter.to); stored.push(`b.created_at < ${p}`); failed.push(`t.started_at < ${p}`) }
   if (filter.userIds !== undefined) { const p = param(filter.userIds); stored.push(`s.user_id = ANY(${p}::text[])`); failed.push(`s.user_id = ANY(${p}::text[])`) }
-  if (filter.minLatencyMs !== undefined) { const p = param(filter.minLatencyMs); stored.push(`coalesce(t.duration_ms, b.latency_ms) >= ${p}`); failed.push(`t.duration_ms >= ${p}`) }
+  if (filter.minLatencyMs !== undefined) { const p = param(filter.minLatencyMs); stored.push(`${LIVED_LATENCY_MS} >= ${p}`); failed.push(`t.duration_ms >= ${p}`) }
   if (filter.errors === true) stored.push("(b.kind = 'command_error' OR t.status = 'error')")
   if (filter.kind !== undefined) stored.push(`b.kind = ${param(filter.kind)}`)
   if (filter.feedbackDown === true) stored.push("f.rating = 'down'")
@@ -79,13 +80,13 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
   const { rows } = await db.query<TurnRowData>(`
     SELECT * FROM (
       SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, (extract(epoch FROM b.created_at) * 1000000)::bigint::text AS at_us, 'm' || lpad(b.id::text, 19, '0') AS key,
-        s.user_id, u.content AS message, b.content AS reply, b.kind, coalesce(t.duration_ms, b.latency_ms) AS latency_ms, f.rating AS feedback,
+        s.user_id, u.content AS message, b.content AS reply, b.kind, ${LIVED_LATENCY_MS} AS latency_ms, f.rating AS feedback,
         (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error, coalesce(b.trace_id, t.trace_id) AS trace_id
       FROM messages b
       JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
       JOIN sessions s ON s.id = b.session_id
       LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn
-      LEFT JOIN turn_traces t ON t.session_id = b.session_id AND t.turn = b.turn
+      ${JOIN_TURN_TRACE}
       WHERE ${stored.join(' AND ')}
       ${withFailed
         ? `UNION ALL
@@ -157,6 +158,7 @@ interface ConversationTurnData {
   trace_id: string | null
   has_trace: boolean
   generation: Generation | null
+  decision: Decision | null
 }
 
 /** A conversation with every turn, or undefined when there is no such session. */
@@ -168,11 +170,11 @@ export async function conversation (db: Queryable, sessionId: string, viewer: Vi
   const [{ rows: turns }, { rows: failed }] = await Promise.all([
     db.query<ConversationTurnData>(`
       SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply, b.kind, b.command, b.sources, b.context_turn,
-        coalesce(t.duration_ms, b.latency_ms) AS latency_ms, f.rating, f.comment, coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace, b.generation
+        ${LIVED_LATENCY_MS} AS latency_ms, f.rating, f.comment, coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace, b.generation, b.decision
       FROM messages b
       JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
       LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn
-      LEFT JOIN turn_traces t ON t.session_id = b.session_id AND t.turn = b.turn
+      ${JOIN_TURN_TRACE}
       WHERE b.session_id = $1 AND b.role = 'bot' ORDER BY b.turn`, [sessionId]),
     db.query<{ trace_id: string, started_at: Date, status_code: number, error: string | null }>(
       "SELECT trace_id, started_at, status_code, error FROM turn_traces WHERE session_id = $1 AND turn IS NULL AND status = 'error' ORDER BY started_at", [sessionId])
@@ -196,7 +198,8 @@ export async function conversation (db: Queryable, sessionId: string, viewer: Vi
       feedback: row.rating === null ? null : { rating: row.rating, comment: row.comment === null ? null : viewer.text(row.comment) },
       trace_id: row.trace_id,
       has_trace: row.has_trace,
-      generation: row.generation
+      generation: row.generation,
+      decision: row.decision
     })),
     failed_turns: failed.map(row => ({ trace_id: row.trace_id, at: new Date(row.started_at).toISOString(), status_code: row.status_code, error: row.error }))
   }
@@ -204,16 +207,40 @@ export async function conversation (db: Queryable, sessionId: string, viewer: Vi
 
 // The fields in which log lines carry chat text (as LOG_CHAT_CONTENT lets them): chat.message_received's, command.refused's.
 const CHAT_TEXT_FIELDS = new Set(['text', 'reason'])
+const UUID = new RegExp(UUID_PATTERN)
 
-/** One turn's kept trace; the chat text of its log lines passes the viewer (its session id is the caller's to show). */
+/** Every string inside a value (a log line's fields, nested audit details included), to look for session ids in. */
+function stringsIn (value: unknown, found: Set<string>): Set<string> {
+  if (typeof value === 'string') found.add(value)
+  else if (Array.isArray(value)) for (const item of value) stringsIn(item, found)
+  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) stringsIn(item, found)
+  return found
+}
+
+/**
+ * One turn's kept trace; the chat text of its log lines passes the viewer, and so does every
+ * session id its lines and spans hold, wherever they hold it (session_id, an audit entry's target
+ * or details.replaced_by, a span's gen_ai.conversation.id): whoever holds one reads that
+ * conversation as written. Ids are told by value, as the sessions table knows them, not by field
+ * name. The row's own session id is the caller's to show.
+ */
 export async function turnTrace (db: Queryable, traceId: string, viewer: Viewer): Promise<TurnTrace | undefined> {
   const { rows } = await db.query<Omit<TurnTrace, 'started_at'> & { started_at: Date }>(
-    'SELECT trace_id, session_id::text AS session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error FROM turn_traces WHERE trace_id = $1', [traceId])
+    'SELECT trace_id, session_id::text AS session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error FROM turn_traces WHERE trace_id = $1', [traceId])
   const row = rows[0]
   if (row === undefined) return undefined
+  const candidates = [...stringsIn([row.logs, row.spans.map(span => span.attributes)], new Set())].filter(text => UUID.test(text))
+  const { rows: known } = candidates.length === 0
+    ? { rows: [] }
+    : await db.query<{ id: string }>('SELECT id::text AS id FROM sessions WHERE id = ANY($1::uuid[])', [candidates])
+  const sessions = new Set(known.map(session => session.id))
+  const named = (value: unknown): unknown => typeof value === 'string'
+    ? sessions.has(value.toLowerCase()) ? viewer.session(value.toLowerCase()) : value
+    : Array.isArray(value) ? value.map(named) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, named(item)])) : value
   return {
     ...row,
     started_at: new Date(row.started_at).toISOString(),
-    logs: row.logs.map(line => Object.fromEntries(Object.entries(line).map(([key, value]) => [key, typeof value === 'string' && CHAT_TEXT_FIELDS.has(key) ? viewer.text(value) : value])))
+    spans: row.spans.map(span => ({ ...span, attributes: named(span.attributes) as typeof span.attributes })),
+    logs: row.logs.map(line => Object.fromEntries(Object.entries(line).map(([key, value]) => [key, typeof value === 'string' && CHAT_TEXT_FIELDS.has(key) ? viewer.text(value) : named(value)])))
   }
 }

@@ -2,7 +2,7 @@
 // them, and the pages (web/console) import their Static types, so the two cannot drift apart.
 import Type, { type Static } from 'typebox'
 import { DOCUMENT_LIMITS } from '../kb/document-files.js'
-import { GenerationSchema, ReplyKindSchema, SourceSchema } from '../chat/message-store.js'
+import { DecisionSchema, GenerationSchema, ReplyKindSchema, SourceSchema } from '../chat/message-store.js'
 import { TurnTraceSchema } from '../turn-traces/turn-trace.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
@@ -54,7 +54,7 @@ export const TurnRowSchema = Type.Object({
   message: Type.String({ description: 'The user\'s message (scrubbed for an analyst)' }),
   reply: Nullable(Type.String()),
   kind: Nullable(ReplyKindSchema),
-  latency_ms: Nullable(Type.Number()),
+  latency_ms: Nullable(Type.Number({ description: 'From the request\'s arrival to the last byte of the reply (its turn trace); the turn\'s own time when it has none' })),
   feedback: Nullable(Type.Union([Type.Literal('up'), Type.Literal('down')])),
   error: Type.Boolean(),
   trace_id: Nullable(Type.String())
@@ -85,7 +85,8 @@ export const ConversationTurnSchema = Type.Object({
   feedback: Nullable(Type.Object({ rating: Type.Union([Type.Literal('up'), Type.Literal('down')]), comment: Nullable(Type.String()) })),
   trace_id: Nullable(Type.String()),
   has_trace: Type.Boolean(),
-  generation: Nullable(GenerationSchema)
+  generation: Nullable(GenerationSchema),
+  decision: Nullable({ ...DecisionSchema, description: 'Why a question was answered or refused; null for a command, small talk, or a turn stored before decisions were kept' })
 })
 export type ConversationTurn = Static<typeof ConversationTurnSchema>
 
@@ -127,8 +128,9 @@ export const OverviewSchema = Type.Object({
   feedback: Type.Object({ up: Type.Integer(), down: Type.Integer() }),
   alerts_firing: Type.Array(Type.Object({ name: Type.String(), severity: Type.String(), since: Nullable(DateTime), summary: Type.String() })),
   turn_traces: Type.Object({
-    kept: Type.Integer({ description: 'Turn traces written since start' }),
-    dropped: Type.Integer({ description: 'Turn traces dropped under pressure since start (queue full or write failed)' })
+    kept: Type.Integer({ description: 'Turns recorded since start: each with its duration and parts' }),
+    let_go: Type.Integer({ description: 'Of them, turns whose spans and log lines were let go while turns waited in line: held for a while in case they are rated down or opened, or lost' }),
+    lost: Type.Integer({ description: 'Turns or spans lost since start: the queue was full, a write failed, or the span collector had no room' })
   }),
   series: Type.Array(Type.Object({
     at: DateTime,

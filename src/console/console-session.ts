@@ -38,7 +38,11 @@ export class ConsoleSessions {
     }
   }
 
-  /** What a cookie grants, or undefined when it is malformed, forged, expired or its key is gone. */
+  /**
+   * What a cookie grants, or undefined when it is malformed, forged, expired or its key is gone.
+   * Only the spelling issue() writes is accepted: a sign-out records the cookie as spelt, so
+   * another spelling of the same grant (a leading zero, a base64 pad) would outlive it.
+   */
   verify (token: string, now: Date): ConsoleSignIn | undefined {
     const [id, expiresText, signature, ...rest] = token.split('.')
     if (id === undefined || expiresText === undefined || signature === undefined || rest.length > 0 || !/^\d{1,15}$/.test(expiresText)) return undefined
@@ -46,8 +50,9 @@ export class ConsoleSessions {
     const expires = Number(expiresText)
     if (key === undefined || expires <= now.getTime()) return undefined
     const expected = mac(key.key, id, expires)
-    const presented = Buffer.from(signature, 'base64url')
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return undefined
+    const presented = Buffer.from(token)
+    const canonical = Buffer.from(`${id}.${expires}.${expected.toString('base64url')}`)
+    if (presented.length !== canonical.length || !timingSafeEqual(presented, canonical)) return undefined
     return { keyId: id, role: key.role, expiresAt: new Date(expires) }
   }
 }

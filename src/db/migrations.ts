@@ -187,6 +187,15 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX evaluation_questions_in_order ON evaluation_questions (seq);
     `
+  },
+  {
+    version: 8,
+    name: 'why a reply answered or refused, and a row for every turn: where its time went, and why its spans and lines were let go',
+    sql: `
+      ALTER TABLE messages ADD COLUMN decision jsonb;
+      ALTER TABLE turn_traces ADD COLUMN parts jsonb;
+      ALTER TABLE turn_traces ADD COLUMN let_go text CHECK (let_go IN ('pressure'));
+    `
   }
 ]
 

@@ -3,7 +3,7 @@
 // instrumentation knows, it also makes each statement a client span like pg's.
 import { SpanKind } from '@opentelemetry/api'
 import type { Logger } from 'pino'
-import { log } from '../logging/log-context.js'
+import { addTurnTime, log } from '../logging/log-context.js'
 import { inSpan } from '../../otel/spans.js'
 import type { Database, Queryable } from './database.js'
 
@@ -65,6 +65,7 @@ function timed (queryable: Queryable, options: TimingOptions): Queryable {
 }
 
 function report (options: TimingOptions, sql: string, ms: number, rows: number | undefined): void {
+  addTurnTime('database_ms', ms)
   options.observer?.completed(sql, ms)
   if (ms >= options.slowMs) log('database', 'query', options.logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows, threshold_ms: options.slowMs }, 'slow statement')
 }

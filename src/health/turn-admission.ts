@@ -8,6 +8,8 @@
 // gate was busy (the service rate seen from outside, whatever overlaps inside), plus the turn's own
 // duration. Measured, not configured: it follows the database, the machine and the mix of turns.
 
+import { addTurnTime } from '../logging/log-context.js'
+
 export interface TurnAdmissionOptions {
   /** Turns run at the same time: on server PostgreSQL, about the pool's connections. */
   concurrency: number
@@ -90,6 +92,7 @@ export class TurnAdmission {
   }
 
   async run<T> (turn: (outside: Outside) => Promise<T>): Promise<T> {
+    const arrived = this.now()
     if (this.running < this.concurrency) {
       this.running++
     } else {
@@ -100,15 +103,20 @@ export class TurnAdmission {
     // its own lets the requests that arrived meanwhile be read, and counted in line, in between.
     await new Promise(resolve => setImmediate(resolve))
     let started = this.now()
+    addTurnTime('admission_ms', started - arrived)
     // Each part of a turn inside the gate counts as a turn of its own for the measurements: the
     // gate's service rate is that of the database, not of the model.
     const outside: Outside = async work => {
       this.completed(started)
+      const left = this.now()
       try {
         return await work()
       } finally {
+        const back = this.now()
+        addTurnTime('model_ms', back - left)
         await this.reenter()
         started = this.now()
+        addTurnTime('admission_ms', started - back)
       }
     }
     try {

@@ -3,6 +3,7 @@
 // log() carries the request id, session, pseudonymous user and command of the turn it serves.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { pino, type Logger } from 'pino'
+import type { TurnParts } from '../turn-traces/turn-trace.js'
 
 export interface LogFields {
   /** The request's id (Fastify's, from X-Request-Id or made up), on every line logged while serving it. */
@@ -22,6 +23,8 @@ interface LogContext {
   fields: LogFields
   /** The lines written in this context, as written, when something keeps them (see captureLogLines). */
   capture?: string[]
+  /** Where the time of a chat turn went, when something measures it (see measureTurnParts). */
+  parts?: TurnParts
 }
 
 // A request that logs more than this (a loop gone wrong, debug level on) keeps its first lines
@@ -84,6 +87,24 @@ export function captureLogLines (): string[] | undefined {
 export function endLogCapture (): void {
   const context = current()
   if (context !== undefined) context.capture = undefined
+}
+
+/**
+ * From now on, the time the current context's work spends in each part of a chat turn (waiting
+ * for admission, in the database, searching, waiting for the model) is added up in the object
+ * returned; undefined outside any context.
+ */
+export function measureTurnParts (): TurnParts | undefined {
+  const context = current()
+  if (context === undefined) return undefined
+  context.parts ??= { admission_ms: 0, database_ms: 0, search_ms: 0, model_ms: 0 }
+  return context.parts
+}
+
+/** Adds ms to a part of the current turn, when its parts are measured (measureTurnParts). */
+export function addTurnTime (part: keyof TurnParts, ms: number): void {
+  const parts = storage.getStore()?.log?.parts
+  if (parts !== undefined) parts[part] += ms
 }
 
 /** Keeps a written line if the current context captures its lines (the logger's streamWrite hook). */

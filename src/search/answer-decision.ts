@@ -46,7 +46,7 @@ const round3 = (value: number): number => Math.round(value * 1000) / 1000
  * Why a question was answered or refused, as the turn's log line and span carry it: the confidence
  * against the threshold, and every measure the model read (snake_case, as log fields are named).
  */
-export function explainDecision (evidence: AnswerEvidence, decision: AnswerDecision, model: AnswerModel = DEFAULT_ANSWER_MODEL): Record<string, number> {
+export function explainDecision (evidence: AnswerEvidence, decision: AnswerDecision, model: AnswerModel = DEFAULT_ANSWER_MODEL): { confidence: number, threshold: number, [measure: string]: number } {
   const measures = Object.fromEntries(Object.entries(evidence).map(([name, value]) => [snakeCase(name), round3(value)]))
   return { confidence: decision.confidence, threshold: model.threshold, ...measures }
 }

@@ -2,7 +2,7 @@
 // caps hold across instances. Time comes from an injected clock so expiry is testable.
 import { randomUUID } from 'node:crypto'
 import type { AuditTrail, RecordInTransaction } from '../audit/audit-trail.js'
-import type { Generation, ReplyKind, Source } from '../chat/message-store.js'
+import type { Decision, Generation, ReplyKind, Source } from '../chat/message-store.js'
 import type { Database, Queryable } from '../db/database.js'
 import { LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
@@ -40,6 +40,8 @@ export interface TurnMessages {
   traceId?: string | null
   /** How an answer was written, when a language model is configured (on the bot's message). */
   generation?: Generation
+  /** Why a question was answered or refused (on the bot's message). */
+  decision?: Decision
 }
 
 export interface Session {
@@ -155,13 +157,13 @@ export class SessionManager {
       `WITH counted AS (
          UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
          WHERE id = $4 AND ${ACTIVE} RETURNING id, turn_count)
-       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, context_turn, created_at, trace_id, generation, search_text)
-       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, NULL, $3, $13::text, NULL, $15::text FROM counted
+       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, context_turn, created_at, trace_id, generation, search_text, decision)
+       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, NULL, $3, $13::text, NULL, $15::text, NULL FROM counted
        UNION ALL
-       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3, $13::text, $14::jsonb, $16::text FROM counted
+       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3, $13::text, $14::jsonb, $16::text, $17::jsonb FROM counted
        RETURNING turn`,
       [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null, messages.traceId ?? null, messages.generation === undefined ? null : JSON.stringify(messages.generation),
-        scrub(messages.userText), scrub(messages.reply)])
+        scrub(messages.userText), scrub(messages.reply), messages.decision === undefined ? null : JSON.stringify(messages.decision)])
     if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
     return rows[0].turn
   }

@@ -4,11 +4,16 @@
 // They are joined by trace id (the request id when the turn was not traced) and written in batches
 // by a timer, never by the request: one INSERT per batch, an upsert, so that a half arriving after
 // its record was written without it merges into the row. The queue is bounded; what is lost (a full
-// queue, a failed write, a turn let go under pressure) is counted by reason, never retried without bound.
+// queue, a failed write) is counted by reason, never retried without bound.
+//
+// Every turn gets its row, with its duration and its parts. A turn let go under pressure (answered
+// well while others waited in line) gets only those: its spans and log lines cost the database
+// ten times more (bench/README.md), so they are held in memory for a while instead, and written if
+// the turn is rated down or an analyst opens it meanwhile: what a complaint needs arrives later.
 import type { Counter } from '@opentelemetry/api'
 import type { Queryable } from '../db/database.js'
 import { outsideAnyContext } from '../logging/log-context.js'
-import type { TurnSpan } from './turn-trace.js'
+import type { TurnParts, TurnSpan } from './turn-trace.js'
 
 /** The spans of one chat turn's trace, from the span collector. */
 export interface TurnSpanHalf {
@@ -41,9 +46,13 @@ export interface TurnRequestHalf {
   logs: readonly string[]
   /** A 5xx's error message, scrubbed. */
   error: string | null
+  /** Where the turn's time went (none when the request failed before its turn was measured). */
+  parts: TurnParts | null
+  /** Set when its spans and log lines are held rather than written: it was answered well while turns waited in line. */
+  letGo?: 'pressure'
 }
 
-/** Why turn traces were lost: the recorder's own (a full queue, a failed write, an ordinary turn let go while turns wait in line) and the span collector's. */
+/** Why turn traces were lost: the recorder's own (a full queue, a failed write; an ordinary turn's spans and lines let go while turns wait in line) and the span collector's. */
 export const TURN_TRACE_DROP_REASONS = ['queue_full', 'write_failed', 'pressure', 'open_traces', 'spans_truncated', 'root_never_ended'] as const
 export type TurnTraceDropReason = typeof TURN_TRACE_DROP_REASONS[number]
 
@@ -81,16 +90,20 @@ const DEFAULT_GRACE_MS = 2000
 const DEFAULT_FLUSH_INTERVAL_MS = 1000
 // A hundred turns' rows are a few hundred kB of JSON: one statement, well under any limit.
 const DEFAULT_BATCH_SIZE = 100
+// Long enough for a user to rate a wrong answer down, or for the team to be alerted and look; the
+// count keeps what is held within about 40 MB (a held turn's spans and lines: about 7.4 kB of heap).
+export const HOLD_MS = 15 * 60_000
+export const MAX_HELD = 5000
 const HOUR_MS = 3_600_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 // jsonb_to_recordset reads the batch as one JSON parameter, on both engines. A half written alone
 // leaves what it does not know empty, so that the other half, arriving late, fills it in.
 const UPSERT = `
-  INSERT INTO turn_traces AS t (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error)
-  SELECT trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error
+  INSERT INTO turn_traces AS t (trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error)
+  SELECT trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error
   FROM jsonb_to_recordset($1::jsonb) AS r(trace_id text, session_id uuid, turn integer, status text, status_code integer,
-    started_at timestamptz, duration_ms double precision, spans jsonb, logs jsonb, error text)
+    started_at timestamptz, duration_ms double precision, parts jsonb, let_go text, spans jsonb, logs jsonb, error text)
   ON CONFLICT (trace_id) DO UPDATE SET
     session_id = COALESCE(EXCLUDED.session_id, t.session_id),
     turn = COALESCE(EXCLUDED.turn, t.turn),
@@ -98,6 +111,8 @@ const UPSERT = `
     status_code = CASE WHEN EXCLUDED.status_code > 0 THEN EXCLUDED.status_code ELSE t.status_code END,
     started_at = LEAST(EXCLUDED.started_at, t.started_at),
     duration_ms = GREATEST(EXCLUDED.duration_ms, t.duration_ms),
+    parts = COALESCE(EXCLUDED.parts, t.parts),
+    let_go = CASE WHEN jsonb_array_length(EXCLUDED.spans) + jsonb_array_length(EXCLUDED.logs) > 0 THEN NULL ELSE COALESCE(EXCLUDED.let_go, t.let_go) END,
     spans = CASE WHEN jsonb_array_length(EXCLUDED.spans) > 0 THEN EXCLUDED.spans ELSE t.spans END,
     logs = CASE WHEN jsonb_array_length(EXCLUDED.logs) > 0 THEN EXCLUDED.logs ELSE t.logs END,
     error = COALESCE(EXCLUDED.error, t.error)
@@ -112,8 +127,8 @@ export class TurnTraceRecorder {
   private readonly pending = new Map<string, Pending>()
   // Records to write, by key: two halves of one trace never go into one statement apart.
   private readonly ready = new Map<string, Pending>()
-  // Turns let go whose spans have not arrived yet, until when they are awaited (ms since the epoch).
-  private readonly skipped = new Map<string, number>()
+  // Turns let go under pressure, their spans and lines held until then (ms since the epoch), oldest first.
+  private readonly held = new Map<string, Pending>()
   private writing: Promise<void> = Promise.resolve()
   private soon = false
   private timers: NodeJS.Timeout[] = []
@@ -154,22 +169,44 @@ export class TurnTraceRecorder {
     this.options.droppedCounter?.add(count, { reason })
   }
 
+  /** Turns whose spans and lines are held (for tests and /status). */
+  heldCount (): number {
+    return this.held.size
+  }
+
   addSpans (half: TurnSpanHalf): void {
-    if (this.skipped.delete(half.traceId)) return
-    this.add(half.traceId, { spans: half }, true)
+    const held = this.held.get(half.traceId)
+    if (held !== undefined) held.spans = half
+    else this.add(half.traceId, { spans: half }, true)
   }
 
-  /** A turn not kept (counted, reason pressure): its request's half is not added, and its spans, come or to come, go too. */
-  skip (key: string, traced: boolean): void {
-    if (!this.enabled) return
-    this.countDropped('pressure', 1)
-    if (this.pending.delete(key) || !traced) return
-    if (this.skipped.size >= this.options.maxQueue) this.skipped.delete(this.skipped.keys().next().value!)
-    this.skipped.set(key, this.now().getTime() + this.graceMs)
-  }
-
+  /**
+   * A turn's request half. One let go (`letGo`) is written at once without its log lines, which
+   * are held with its spans, come or to come, until keep(); past the hold they are lost, counted
+   * (reason pressure).
+   */
   addRequest (half: TurnRequestHalf): void {
-    this.add(half.key, { request: half }, half.traced)
+    if (half.letGo === undefined || !this.enabled) {
+      this.add(half.key, { request: half }, half.traced)
+      return
+    }
+    const spans = this.pending.get(half.key)?.spans
+    this.pending.delete(half.key)
+    if (this.held.size >= MAX_HELD) {
+      this.held.delete(this.held.keys().next().value!)
+      this.countDropped('pressure', 1)
+    }
+    this.held.set(half.key, { spans, request: half, due: this.now().getTime() + HOLD_MS })
+    this.add(half.key, { request: { ...half, logs: [] } }, false)
+  }
+
+  /** Writes a turn's held spans and log lines (it was rated down, or opened); false if none are held here. */
+  keep (key: string): boolean {
+    const held = this.held.get(key)
+    if (held === undefined) return false
+    this.held.delete(key)
+    this.toReady(key, { ...held, request: { ...held.request!, letGo: undefined } })
+    return true
   }
 
   /** Writes timed-out halves and what is ready every flush interval, and deletes old rows hourly. */
@@ -181,6 +218,13 @@ export class TurnTraceRecorder {
       this.timers.push(setInterval(() => { this.flush().catch(() => {}) }, this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS).unref())
       this.timers.push(setInterval(() => { this.deleteExpired().catch(() => {}) }, this.options.retentionIntervalMs ?? HOUR_MS).unref())
     })
+  }
+
+  /** keep(), written before it returns: an analyst opening the turn reads it whole. */
+  async keepNow (key: string): Promise<boolean> {
+    if (!this.keep(key)) return false
+    await this.flush()
+    return true
   }
 
   /** Stops the timers and writes everything queued, halves still waiting included (the app is closing). */
@@ -195,9 +239,10 @@ export class TurnTraceRecorder {
     const previous = this.writing
     const done = previous.then(async () => {
       const now = this.now().getTime()
-      for (const [key, due] of this.skipped) {
-        if (!all && due > now) break
-        this.skipped.delete(key)
+      for (const [key, entry] of this.held) {
+        if (!all && entry.due > now) break
+        this.held.delete(key)
+        this.countDropped('pressure', 1)
       }
       for (const [key, entry] of this.pending) {
         if (!all && entry.due > now) break
@@ -277,8 +322,10 @@ function recordJson (key: string, { spans, request }: Pending): string {
     status: statusCode >= 500 || (statusCode === 0 && error !== null) ? 'error' : 'ok',
     status_code: statusCode,
     started_at: (spans?.startedAt ?? request!.startedAt).toISOString(),
-    duration_ms: spans?.durationMs ?? request!.durationMs,
-    spans: spans?.spans ?? [],
+    duration_ms: Math.max(spans?.durationMs ?? 0, request?.durationMs ?? 0),
+    parts: request?.parts ?? null,
+    let_go: request?.letGo ?? null,
+    spans: request?.letGo === undefined ? spans?.spans ?? [] : [],
     error
   }
   const json = JSON.stringify(record)

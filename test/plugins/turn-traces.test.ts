@@ -6,6 +6,7 @@ import { Writable } from 'node:stream'
 import type { DestinationStream } from 'pino'
 import { ProblemError } from '../../src/errors.js'
 import { createLogger } from '../../src/logging/logger.js'
+import type { TurnParts } from '../../src/turn-traces/turn-trace.js'
 import { buildTestApp, openTestPGlite } from '../helper.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
@@ -79,7 +80,7 @@ t.test('a chat turn\'s log lines, status, session and turn are kept under its re
 
   await t.test('GET /status shows what was kept and dropped', async t => {
     const status = (await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })).json()
-    t.same(status.turn_traces, { enabled: true, kept: 5, queued: 0, dropped: { queue_full: 0, write_failed: 0, pressure: 0, open_traces: 0, spans_truncated: 0, root_never_ended: 0 } })
+    t.same(status.turn_traces, { enabled: true, kept: 5, queued: 0, held: 0, dropped: { queue_full: 0, write_failed: 0, pressure: 0, open_traces: 0, spans_truncated: 0, root_never_ended: 0 } })
   })
 
   await t.test('deleting a session deletes its turn traces with it', async t => {
@@ -107,7 +108,7 @@ t.test('TURN_TRACE_RETENTION_DAYS=0 keeps nothing', async t => {
   t.equal(app.turnTraces.enabled, false)
 })
 
-t.test('while turns wait in line, an ordinary turn\'s trace is let go and counted; an unanswered one is kept', async t => {
+t.test('while turns wait in line, every turn has its row; an ordinary one\'s lines are let go, counted; an unanswered one\'s are kept', async t => {
   const db = await openTestPGlite(t)
   const app = await buildTestApp(t, {}, { database: db })
   await app.ready()
@@ -125,7 +126,18 @@ t.test('while turns wait in line, an ordinary turn\'s trace is let go and counte
   const replies = await Promise.all([answered, unanswered, last])
   t.same(replies.map(reply => reply.json().kind), ['answer', 'no_answer', 'answer'])
   await app.turnTraces.flush()
-  const { rows } = await db.query<{ turn: number, status_code: number }>('SELECT turn, status_code FROM turn_traces ORDER BY started_at')
-  t.equal(rows.length, 2, 'the first answer, with two turns behind it, is let go; the unanswered turn is kept, and so is the last, with no one behind it')
-  t.equal(app.turnTraces.dropped().pressure, 1, 'counted')
+  const { rows } = await db.query<Row & { parts: TurnParts, let_go: string | null }>('SELECT * FROM turn_traces')
+  t.equal(rows.length, 3, 'a row for every turn')
+  const [first, second, third] = replies.map(reply => rows.find(row => row.session_id === reply.json().session_id))
+  t.match(first, { let_go: 'pressure', logs: [] }, 'the first answer, with two turns behind it: its lines let go')
+  t.match(second, { let_go: null }, 'the unanswered turn is kept whole')
+  t.match(third, { let_go: null }, 'and so is the last, with no one behind it')
+  for (const row of rows) {
+    t.ok(row.parts.admission_ms > 0, 'each waited for admission behind the turn held in the gate')
+    t.ok(row.parts.database_ms > 0 && row.parts.search_ms > 0, 'and spent time in the database and searching')
+    t.ok(row.parts.admission_ms + row.parts.database_ms + row.parts.search_ms <= row.duration_ms, 'all within its duration')
+  }
+  t.equal(app.turnTraces.heldCount(), 1, 'its lines held, to be written if it is rated down')
+  await app.close()
+  t.equal(app.turnTraces.dropped().pressure, 1, 'lost when the app closes, and counted')
 })

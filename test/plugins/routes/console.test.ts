@@ -99,6 +99,14 @@ for (const engine of engines()) {
         t.equal(copied.statusCode, 401, 'the copy is refused')
         t.match(copied.json().detail, /signed out/)
       }
+      // The same grant spelt otherwise: a leading zero in the expiry, a base64 pad on the signature.
+      const [name, token] = cookie.split('=') as [string, string]
+      const [id, expires, signature] = decodeURIComponent(token).split('.') as [string, string, string]
+      const respellings = { 'a leading zero in the expiry': `${id}.0${expires}.${signature}`, 'a base64 pad on the signature': `${id}.${expires}.${signature}=` }
+      for (const [how, respelt] of Object.entries(respellings)) {
+        const answer = await app.inject({ url: '/console/api/overview', headers: { cookie: `${name}=${encodeURIComponent(respelt)}`, ...CONSOLE } })
+        t.equal(answer.statusCode, 401, `${how}: refused, as another spelling of what was signed out`)
+      }
       const { rows } = await db.query<{ details: { role: string } }>("SELECT details FROM audit_events WHERE action = 'console.sign_out'")
       t.match(rows, [{ details: { role: 'admin' } }], 'audited')
       t.equal((await app.inject({ method: 'DELETE', url: '/console/api/session' })).statusCode, 204, 'without a cookie there is nothing to end')
@@ -116,8 +124,9 @@ for (const engine of engines()) {
     const started = clock.now()
     await db.query(`INSERT INTO turn_traces (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs)
       VALUES ('slowtrace', $1, $2, 'ok', 200, $3, 4321, $4, $5)`, [other.session_id, other.turn, started,
-      JSON.stringify([{ span_id: 'a', name: 'POST /v1/chat', kind: 'server', start_ms: 0, duration_ms: 4321, status: 'unset', attributes: {} }]),
-      JSON.stringify([{ msg: 'chat.message_received', level: 'info', text: 'write to jane.doe@example.com' }])])
+      JSON.stringify([{ span_id: 'a', name: 'POST /v1/chat', kind: 'server', start_ms: 0, duration_ms: 4321, status: 'unset', attributes: { 'session.id': other.session_id, 'gen_ai.conversation.id': other.session_id } }]),
+      JSON.stringify([{ msg: 'chat.message_received', level: 'info', text: 'write to jane.doe@example.com', session_id: other.session_id }, { msg: 'session.created', level: 'info', new_session_id: other.session_id },
+        { msg: 'audit', level: 'info', action: 'session.replace', target: other.session_id, details: { replaced_by: other.session_id.toUpperCase() } }])])
     await db.query(`INSERT INTO turn_traces (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, error)
       VALUES ('failedtrace', NULL, NULL, 'error', 500, $1, 12, '[]', $2, 'database gone')`, [started,
       JSON.stringify([{ msg: 'chat.message_received', level: 'info', text: 'where is my refund' }])])
@@ -224,7 +233,10 @@ for (const engine of engines()) {
       const { rows: audited } = await db.query<{ target: string, details: { role: string, session_id: string } }>("SELECT target, details FROM audit_events WHERE action = 'trace.viewed'")
       t.match(audited, [{ target: 'slowtrace', details: { role: 'analyst', session_id: other.session_id } }], 'its log lines hold the user\'s words')
       t.match(trace, { trace_id: 'slowtrace', session_id: /^c_/, turn: other.turn, duration_ms: 4321, spans: [{ name: 'POST /v1/chat' }], logs: [{ text: 'write to [EMAIL]' }], links: { jaeger: null, grafana: null } })
-      t.match((await app.inject({ url: '/console/api/traces/slowtrace', headers: admin })).json(), { logs: [{ text: 'write to jane.doe@example.com' }] })
+      t.notMatch(JSON.stringify(trace), other.session_id, 'no session id anywhere: not in a log field, not in a span attribute')
+      t.notMatch(JSON.stringify(trace).toLowerCase(), other.session_id, 'in any case')
+      t.match(trace, { spans: [{ attributes: { 'session.id': trace.session_id, 'gen_ai.conversation.id': trace.session_id } }], logs: [{ session_id: trace.session_id }, { new_session_id: trace.session_id }, { target: trace.session_id, details: { replaced_by: trace.session_id } }] }, 'each names the conversation by its reference, an audit entry\'s nested details too')
+      t.match((await app.inject({ url: '/console/api/traces/slowtrace', headers: admin })).json(), { logs: [{ text: 'write to jane.doe@example.com', session_id: other.session_id }] })
       const missing = await app.inject({ url: '/console/api/traces/nosuchtrace', headers: admin })
       t.equal(missing.statusCode, 404)
       t.match(missing.json().detail, /TURN_TRACE_RETENTION_DAYS/)
@@ -232,7 +244,7 @@ for (const engine of engines()) {
 
     await t.test('the overview counts turns, answers, feedback and failures', async t => {
       const figures = (await app.inject({ url: '/console/api/overview?period=day', headers: analyst })).json()
-      t.match(figures, { period: 'day', turns: 4, answer_rate: 2 / 3, feedback: { up: 0, down: 1 }, active_sessions: 2, error_rate: 0.5, alerts_firing: [], turn_traces: { kept: Number, dropped: Number } })
+      t.match(figures, { period: 'day', turns: 4, answer_rate: 2 / 3, feedback: { up: 0, down: 1 }, active_sessions: 2, error_rate: 0.5, alerts_firing: [], turn_traces: { kept: Number, let_go: 0, lost: 0 } })
       t.equal(figures.series.length, 24)
       t.equal(figures.series.reduce((sum: number, point: { turns: number }) => sum + point.turns, 0), 4)
       t.equal((await app.inject({ url: '/console/api/overview?period=year', headers: analyst })).statusCode, 400)

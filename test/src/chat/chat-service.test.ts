@@ -2,7 +2,7 @@
 import t from 'tap'
 import { ChatService } from '../../../src/chat/chat-service.js'
 import { helpText, parseMessage } from '../../../src/commands/command-parser.js'
-import { MessageStore } from '../../../src/chat/message-store.js'
+import { MessageStore, type Decision } from '../../../src/chat/message-store.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 import { splitIntoPassages } from '../../../src/search/passages.js'
 import { SessionManager } from '../../../src/sessions/session-manager.js'
@@ -40,6 +40,11 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
   t.same(stored.map(m => `${m.turn}:${m.role}:${m.kind ?? '-'}`), ['1:user:-', '1:bot:answer', '2:user:-', '2:bot:no_answer', '3:user:-', '3:bot:command'])
   const { rows } = await db.query<{ top_score: number | null, latency_ms: number }>("SELECT top_score, latency_ms FROM messages WHERE role = 'bot' ORDER BY turn")
   t.ok(rows[0]!.top_score! > 0.5 && rows.every(r => r.latency_ms >= 0), 'each reply stores its top score and latency for later analysis')
+  const { rows: decisions } = await db.query<{ decision: Decision | null }>("SELECT decision FROM messages WHERE role = 'bot' ORDER BY turn")
+  t.match(decisions[0]!.decision, { confidence: Number, threshold: 0.5, coverage: Number, unseen: Number }, 'an answer keeps why: its confidence, threshold and measures')
+  t.ok(decisions[0]!.decision!.confidence >= 0.5)
+  t.ok(decisions[1]!.decision === null || decisions[1]!.decision.confidence < 0.5, 'a refusal keeps why too, when it searched')
+  t.equal(decisions[2]!.decision, null, 'a command has no decision')
 
   clock.advance(61_000)
   await t.rejects(chat.handleTurn({ message: 'still there?', sessionId: first.sessionId }), NotFoundError)

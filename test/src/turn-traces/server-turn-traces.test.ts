@@ -8,11 +8,13 @@ import { join } from 'node:path'
 import { projectRoot } from '../../../src/project.js'
 import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
 import type { TurnSpan, TurnTrace } from '../../../src/turn-traces/turn-trace.js'
-import { tempDir } from '../../helper.js'
+import { openDatabase } from '../../../src/db/open-database.js'
+import { createServerDatabase, tempDir } from '../../helper.js'
 import { startServer } from '../../server-process.js'
 import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 const PRELOAD = ['--import', join(projectRoot, 'dist/otel/instrumentation.js')]
+const serverUrl = process.env.TEST_DATABASE_URL === '' ? undefined : process.env.TEST_DATABASE_URL
 const NO_COLLECTOR = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }
 
 t.test('a chat turn\'s row: its spans under the caller\'s traceparent, its log lines, and its messages point at it', async t => {
@@ -80,6 +82,44 @@ t.test('a chat turn\'s row: its spans under the caller\'s traceparent, its log l
   const { rows: stored } = await db.query<{ role: string, turn: number, trace_id: string | null }>('SELECT role, turn, trace_id FROM messages WHERE session_id = $1 ORDER BY turn, role', [sessionId])
   t.same(stored, [{ role: 'bot', turn: 1, trace_id: traceId }, { role: 'user', turn: 1, trace_id: traceId }, { role: 'bot', turn: 2, trace_id: nextTraceId }, { role: 'user', turn: 2, trace_id: nextTraceId }], 'both messages of each turn carry its trace id')
   t.match(rows[1], { session_id: sessionId, turn: 2 })
+})
+
+// On the server PostgreSQL, where a turn waits on the database's I/O and the next ones are read
+// meanwhile (on the embedded database a turn holds the event loop, and requests rarely wait in line).
+t.test('under pressure every turn keeps its duration and parts; a turn let go is written whole when rated down or opened', { skip: serverUrl === undefined ? 'TEST_DATABASE_URL is not set' : false }, async t => {
+  const { url, drop } = await createServerDatabase(serverUrl!)
+  t.teardown(drop)
+  const admin = 'admin-key-0123456789abcdef'
+  // One turn at a time, so that twenty at once wait in line behind each other.
+  const server = await startServer(t, { ...NO_COLLECTOR, DATABASE_URL: url, MAX_TURNS_IN_FLIGHT: '1', API_KEYS: `${admin}:admin` }, PRELOAD)
+  const chat = async (body: object) => await (await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as { session_id: string, trace_id: string, kind: string }
+  // Warm first: a cold process's first turns are slow, and a slow turn is kept whole.
+  for (let i = 0; i < 10; i++) await chat({ message: 'how do sessions expire?' })
+  const burst = await Promise.all(Array.from({ length: 20 }, async () => await chat({ message: 'how do I view traces?' })))
+  t.ok(burst.every(reply => reply.kind === 'answer'))
+  const status = await (await fetch(`${server.base}/status`, { headers: { authorization: `Bearer ${admin}` } })).json() as { turn_traces: { held: number } }
+  t.ok(status.turn_traces.held > 0, `some turns ended with others in line, their spans and lines held (${status.turn_traces.held})`)
+  // Once the burst's rows are written (the recorder's timer), every turn is rated down but one, which an analyst opens.
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  const [opened, ...rated] = burst
+  for (const reply of rated) await chat({ message: '/feedback down wrong', session_id: reply.session_id })
+  const trace = await (await fetch(`${server.base}/console/api/traces/${opened!.trace_id}`, { headers: { authorization: `Bearer ${admin}` } })).json() as TurnTrace
+  t.equal(trace.let_go, null, 'opened: written whole before it is shown')
+  t.ok(trace.spans.length > 0 && trace.logs.length > 0)
+  t.equal(await server.stop('SIGTERM'), 0)
+
+  const db = await openDatabase({ databaseUrl: url, dataDir: 'unused', poolSize: 1 })
+  t.teardown(() => db.close())
+  const { rows } = await db.query<TurnTrace>('SELECT * FROM turn_traces WHERE trace_id = ANY($1)', [burst.map(reply => reply.trace_id)])
+  t.equal(rows.length, 20, 'every turn of the burst has its row')
+  for (const row of rows) {
+    const parts = row.parts!
+    t.ok(parts.database_ms > 0 && parts.search_ms > 0, `${row.trace_id}: its parts`)
+    t.ok(parts.admission_ms + parts.database_ms + parts.search_ms <= row.duration_ms, 'within its duration, from arrival to the last byte')
+    t.equal(row.let_go, null, 'rated down or opened: no longer let go')
+    t.ok(row.spans.length > 0 && row.logs.length > 0, 'with its spans and lines')
+  }
+  t.ok(Math.max(...rows.map(row => row.parts!.admission_ms)) > 0, 'turns behind others waited for admission')
 })
 
 t.test('with a model writing a streamed answer, its call is one span, Parley\'s, with the HTTP request under it, in the trace the last event names', async t => {

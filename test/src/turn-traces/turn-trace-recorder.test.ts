@@ -4,15 +4,16 @@
 import t from 'tap'
 import type { Counter } from '@opentelemetry/api'
 import type { Database, Queryable } from '../../../src/db/database.js'
-import { TurnTraceRecorder, type TurnRequestHalf, type TurnSpanHalf } from '../../../src/turn-traces/turn-trace-recorder.js'
+import { HOLD_MS, TurnTraceRecorder, type TurnRequestHalf, type TurnSpanHalf } from '../../../src/turn-traces/turn-trace-recorder.js'
 import type { TurnSpan } from '../../../src/turn-traces/turn-trace.js'
 import { engines, manualClock } from '../../helper.js'
 
 const SESSION = '52c16b89-9200-4a05-9159-9deabba9423a'
+const PARTS = { admission_ms: 1.5, database_ms: 4.25, search_ms: 0.75, model_ms: 0 }
 const line = (traceId: string, msg: string): string => `${JSON.stringify({ level: 'info', msg, trace_id: traceId, text: 'a "quoted" line' })}\n`
 
 function requestHalf (key: string, overrides: Partial<TurnRequestHalf> = {}): TurnRequestHalf {
-  return { key, traced: true, sessionId: SESSION, turn: 2, statusCode: 200, startedAt: new Date('2026-01-15T10:00:00.010Z'), durationMs: 12.5, logs: [line(key, 'chat.reply_sent'), line(key, 'request completed')], error: null, ...overrides }
+  return { key, traced: true, sessionId: SESSION, turn: 2, statusCode: 200, startedAt: new Date('2026-01-15T10:00:00.010Z'), durationMs: 12.5, logs: [line(key, 'chat.reply_sent'), line(key, 'request completed')], error: null, parts: PARTS, ...overrides }
 }
 
 function spanHalf (traceId: string, overrides: Partial<TurnSpanHalf> = {}): TurnSpanHalf {
@@ -39,7 +40,7 @@ function recordingCounter () {
   return { added, counter: counter as unknown as Counter }
 }
 
-interface Row { trace_id: string, session_id: string | null, turn: number | null, status: string, status_code: number, started_at: Date, duration_ms: number, spans: TurnSpan[], logs: Array<Record<string, unknown>>, error: string | null }
+interface Row { trace_id: string, session_id: string | null, turn: number | null, status: string, status_code: number, started_at: Date, duration_ms: number, parts: unknown, let_go: string | null, spans: TurnSpan[], logs: Array<Record<string, unknown>>, error: string | null }
 const rows = async (db: Queryable): Promise<Row[]> => (await db.query<Row>('SELECT * FROM turn_traces ORDER BY trace_id')).rows
 
 for (const engine of engines()) {
@@ -68,22 +69,38 @@ for (const engine of engines()) {
       t.equal(recorder.kept(), 1)
     })
 
-    await t.test('a turn let go under pressure: its spans go too, whether they came before or come after, and it is counted', async t => {
+    await t.test('a turn let go under pressure: its row has its duration and parts, its spans and lines are held until kept', async t => {
       const { recorder, added, clock } = setUp()
-      recorder.addSpans(spanHalf('1'.repeat(32)))
-      recorder.skip('1'.repeat(32), true)
-      recorder.skip('2'.repeat(32), true)
-      recorder.addSpans(spanHalf('2'.repeat(32)))
-      recorder.skip('3'.repeat(32), false)
-      clock.advance(10_000)
+      const [before, after, untraced, late] = ['1', '2', '3', '4'].map(c => c.repeat(32)) as [string, string, string, string]
+      recorder.addSpans(spanHalf(before))
+      recorder.addRequest(requestHalf(before, { letGo: 'pressure' }))
+      recorder.addRequest(requestHalf(after, { letGo: 'pressure' }))
+      recorder.addSpans(spanHalf(after))
+      recorder.addRequest(requestHalf(untraced, { traced: false, letGo: 'pressure' }))
+      recorder.addRequest(requestHalf(late, { letGo: 'pressure' }))
       await recorder.flush()
-      t.same(await rows(db), [], 'no row, not even a half')
-      t.equal(recorder.queued(), 0, 'nothing left waiting')
-      t.equal(recorder.dropped().pressure, 3)
-      t.equal(added.pressure, 3, 'in chatbot_turn_traces_dropped_total{reason="pressure"}')
-      recorder.addSpans(spanHalf('2'.repeat(32)))
-      await recorder.flush({ all: true })
-      t.equal((await rows(db)).length, 1, 'a key is let go once: spans arriving much later are another record')
+      const compact = await rows(db)
+      t.equal(compact.length, 4, 'every turn has its row at once')
+      for (const row of compact) t.match(row, { duration_ms: 12.5, parts: PARTS, let_go: 'pressure', spans: [], logs: [] })
+      t.equal(recorder.heldCount(), 4)
+      t.equal(recorder.dropped().pressure, 0, 'held: not lost yet')
+
+      t.ok(recorder.keep(before), 'rated down: what was held is written')
+      t.ok(recorder.keep(after))
+      clock.advance(HOLD_MS)
+      await recorder.flush()
+      t.notOk(recorder.keep(late), 'past the hold, nothing is left to keep')
+      t.equal(recorder.heldCount(), 0, 'what was held past the hold is let go')
+      t.equal(recorder.dropped().pressure, 2, 'and counted lost')
+      t.equal(added.pressure, 2, 'in chatbot_turn_traces_dropped_total{reason="pressure"}')
+      const byId = new Map((await rows(db)).map(row => [row.trace_id, row]))
+      for (const kept of [before, after]) {
+        t.match(byId.get(kept), { let_go: null, parts: PARTS }, 'kept: no longer let go')
+        t.same(byId.get(kept)!.spans.map(span => span.name), ['POST /v1/chat', 'chat.turn'], 'with the spans, whichever half came first')
+        t.equal(byId.get(kept)!.logs.length, 2, 'and the lines')
+      }
+      t.match(byId.get(late), { let_go: 'pressure', spans: [], logs: [] })
+      t.equal(recorder.kept(), 4, 'a kept turn merges into its row: no new record')
     })
 
     await t.test('a half waits out its grace, is written alone, and its late other half merges into the row', async t => {
