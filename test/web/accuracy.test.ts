@@ -6,11 +6,10 @@
 // also adds the user's words to its phrasings, and the same words are answered from it then. No request fails and the browser console shows no error.
 import t, { type Test } from 'tap'
 import { startServer } from '../server-process.js'
-import { launchBrowser, openPage, signIn } from './browser.js'
+import { launchBrowser, openPage, signIn, signInCheck } from './browser.js'
 
 const ADMIN = 'accuracy-admin-key-0123456789'
 const ANALYST = 'accuracy-analyst-key-0123456789'
-const signInCheck = (url: URL, status: number): boolean => url.pathname === '/console/api/session' && status === 401
 const OUT_OF_SCOPE = 'What is the best recipe for a chocolate cake with raspberries?'
 
 t.test('the Accuracy view and "Add to test set", on the real API', async t => {

@@ -48,6 +48,12 @@ export async function openPage (t: Test, browser: Browser, expected: (url: URL, 
   return { page, problems }
 }
 
+/** The answer openPage expects on the console: before signing in, GET /console/api/session is 401, which is how the page knows to ask. */
+export const signInCheck = (url: URL, status: number): boolean => url.pathname === '/console/api/session' && status === 401
+
+/** A duration as the console writes it ("12.5 ms", "340 ms", "12.3 s"), in ms. */
+export const durationMs = (text: string): number => text.endsWith(' s') ? Number(text.slice(0, -2)) * 1000 : Number(text.replace(/ ms$/, ''))
+
 /** Signs in on the console's sign-in form, shown on any /console page until a key is given. */
 export async function signIn (page: Page, key: string): Promise<void> {
   await page.getByLabel('API key').fill(key)

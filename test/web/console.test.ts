@@ -13,14 +13,11 @@ import type { Request } from 'playwright-core'
 import { projectRoot } from '../../src/project.js'
 import { createServerDatabase } from '../helper.js'
 import { startServer } from '../server-process.js'
-import { launchBrowser, openPage, signIn, SCREENSHOTS } from './browser.js'
+import { durationMs, launchBrowser, openPage, SCREENSHOTS, signIn, signInCheck } from './browser.js'
 
 const ADMIN = 'console-admin-key-0123456789'
 const ANALYST = 'console-analyst-key-0123456789'
 const MARKUP = '<img src=x onerror=window.__pwned=1>'
-// Before signing in, GET /console/api/session answers 401: that is how the page knows to ask.
-const signInCheck = (url: URL, status: number): boolean => url.pathname === '/console/api/session' && status === 401
-const durationMs = (text: string): number => text.endsWith(' s') ? Number(text.slice(0, -2)) * 1000 : Number(text.replace(/ ms$/, ''))
 
 t.test('the console, on the real API', async t => {
   // On the PostgreSQL server when there is one (CI), so that the test can slow a statement down for real.

@@ -25,6 +25,13 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
   const selected = route.params.get('trace') ?? undefined
   const select = (traceId: string | null): string => hashFor(`conversations/${encodeURIComponent(sessionId)}`, { trace: traceId ?? undefined })
 
+  // The turn opened from the list is the one the team came for: brought into view, not left below the fold.
+  useEffect(() => {
+    if (conversation === undefined || selected === undefined) return
+    const turn = conversation.turns.find(candidate => candidate.trace_id === selected)
+    document.getElementById(turn === undefined ? `failed-${selected}` : `turn-${turn.turn}`)?.scrollIntoView({ block: 'start' })
+  }, [conversation, selected])
+
   return (
     <section class='conversation'>
       <p><a href={lastListHash}>← Back to conversations</a></p>
@@ -47,7 +54,7 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
           ))}
           {conversation.failed_turns.length > 0 && <h2>Failed turns</h2>}
           {conversation.failed_turns.map(failed => (
-            <article class='turn failed' key={failed.trace_id}>
+            <article class='turn failed' key={failed.trace_id} id={`failed-${failed.trace_id}`}>
               <header class='turn-header'>
                 <span>{dateTime(failed.at)}</span>
                 <span class='badge-error'>{failed.status_code}</span>
@@ -70,7 +77,7 @@ function Turn ({ turn, open, href, admin, unauthorized }: { turn: ConversationTu
         <span class='turn-number'>Turn {turn.turn}</span>
         <span class='muted'>{dateTime(turn.at)}</span>
         {turn.kind !== null && <span class={`kind kind-${turn.kind}`}>{turn.kind}</span>}
-        <span class='muted'>{ms(turn.latency_ms)}</span>
+        <span class='muted latency' title={'From the request\'s arrival to the last byte of the reply'}>{ms(turn.latency_ms)}</span>
         {turn.generation !== null && <Generation generation={turn.generation} />}
         {turn.feedback !== null && <span class={`feedback feedback-${turn.feedback.rating}`}>feedback {turn.feedback.rating}{turn.feedback.comment !== null ? `: ${turn.feedback.comment}` : ''}</span>}
         <span class='grow' />
@@ -79,9 +86,9 @@ function Turn ({ turn, open, href, admin, unauthorized }: { turn: ConversationTu
       <div class='exchange'>
         <p class='said user-said'><span class='who-said'>User</span>{turn.message}</p>
         <p class='said bot-said'><span class='who-said'>Bot</span>{turn.reply}</p>
-        {turn.sources.length > 0 && (
-          <p class='turn-sources muted'>Sources: {turn.sources.map(source => `${source.title} (${source.doc_id})`).join(', ')}</p>
-        )}
+        {turn.decision !== null
+          ? <Decision decision={turn.decision} turn={turn} />
+          : turn.sources.length > 0 && <p class='turn-sources muted'>Sources: {turn.sources.map(source => `${source.title} (${source.doc_id})`).join(', ')}</p>}
         {admin && turn.kind === 'no_answer' && <AddToTestSet turn={turn} unauthorized={unauthorized} />}
       </div>
       {open && (turn.has_trace ? <TracePanel traceId={turn.trace_id!} unauthorized={unauthorized} /> : <p class='muted trace-missing'>No trace kept for this turn</p>)}
@@ -141,6 +148,30 @@ function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unautho
       <button type='button' class='quiet' onClick={() => { setOpen(false) }}>Cancel</button>
       {error !== undefined && <span class='error' role='alert'>{error}</span>}
     </form>
+  )
+}
+
+// The measures the answer decision reads, in the words the console shows them in.
+const MEASURES: Record<string, string> = { coverage: 'coverage', unseen: 'unseen words', mutual: 'mutual', relative_score: 'relative score', question_recall: 'question recall', lead: 'lead' }
+
+/** Why the question was answered or refused: its confidence against the threshold, the measures read, the documents found and their scores. */
+function Decision ({ decision, turn }: { decision: NonNullable<ConversationTurn['decision']>, turn: ConversationTurn }) {
+  const { confidence, threshold, ...measures } = decision
+  const { kind, sources, context_turn: contextTurn } = turn
+  const answered = kind === 'answer'
+  return (
+    <div class='decision' aria-label='Answer decision'>
+      <p class={answered ? 'decision-verdict' : 'decision-verdict refused'}>
+        {answered ? 'Answered' : 'Refused'}: confidence <strong>{confidence.toFixed(3)}</strong> {confidence >= threshold ? '≥' : '<'} threshold {threshold.toFixed(3)}
+      </p>
+      {contextTurn !== null && <p class='decision-context'>A follow-up: searched together with the question of turn {contextTurn}, which its own words lean on.</p>}
+      <p class='decision-measures muted'>{Object.entries(measures).map(([name, value]) => `${MEASURES[name] ?? name} ${value}`).join(' · ')}</p>
+      {sources.length > 0 && (
+        <ol class='decision-sources'>
+          {sources.map(source => <li key={source.doc_id + source.snippet}><span class='mono'>{source.doc_id}</span> {source.title} <span class='muted'>score {source.score}</span></li>)}
+        </ol>
+      )}
+    </div>
   )
 }
 

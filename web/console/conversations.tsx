@@ -84,10 +84,14 @@ export function ConversationsView ({ route, unauthorized }: { route: Route, unau
     load().catch(() => undefined)
   }, [key])
 
-  const apply = (changes: Filters): void => { navigate(hashFor('conversations', { ...filters, ...changes })) }
+  // Any change applies what is typed too: ticking "Feedback down" after typing a user keeps the user.
+  const apply = (changes: Filters): void => {
+    const typed = { q: draft.q.trim(), user: draft.user.trim(), min_latency_ms: draft.min_latency_ms.trim() }
+    navigate(hashFor('conversations', { ...filters, ...typed, ...changes }))
+  }
   const submit = (event: Event): void => {
     event.preventDefault()
-    apply({ q: draft.q.trim(), user: draft.user.trim(), min_latency_ms: draft.min_latency_ms.trim() })
+    apply({})
   }
   // A turn that failed before its session was stored has only its trace to show.
   const open = (row: TurnRow): string => row.session_id === null
@@ -142,7 +146,7 @@ export function ConversationsView ({ route, unauthorized }: { route: Route, unau
       {rows !== undefined && rows.length > 0 && (
         <table class='turns' data-filters={key}>
           <thead>
-            <tr><th>Time</th><th>User</th><th>Message</th><th>Kind</th><th class='number'>Latency</th><th>Feedback</th><th>Error</th></tr>
+            <tr><th>Time</th><th>User</th><th>Message</th><th>Reply</th><th>Kind</th><th class='number'>Latency</th><th>Feedback</th><th>Error</th></tr>
           </thead>
           <tbody>
             {rows.map(row => (
@@ -150,6 +154,7 @@ export function ConversationsView ({ route, unauthorized }: { route: Route, unau
                 <td class='nowrap'>{dateTime(row.at)}</td>
                 <td class='user'>{userLabel(row.user)}</td>
                 <td class='message-cell'><a href={open(row)}>{row.message}</a></td>
+                <td class='reply-cell'><span>{row.reply ?? 'failed before a reply'}</span></td>
                 <td>{row.kind === null ? '—' : <span class={`kind kind-${row.kind}`}>{row.kind}</span>}</td>
                 <td class='number nowrap'>{ms(row.latency_ms)}</td>
                 <td>{row.feedback === null ? '' : <span class={`feedback feedback-${row.feedback}`}>{row.feedback}</span>}</td>

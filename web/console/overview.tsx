@@ -44,7 +44,7 @@ export function OverviewView ({ route, unauthorized }: { route: Route, unauthori
             <Tile label='Error rate' value={percent(overview.error_rate)} link={hashFor('conversations', { errors: 'true', range: period })} linkText='Failed turns' />
             <Tile label='Active sessions' value={String(overview.active_sessions)} />
             <Tile label='Feedback' value={`${overview.feedback.up} up · ${overview.feedback.down} down`} link={hashFor('conversations', { feedback: 'down', range: period })} linkText='Rated down' />
-            <Tile label='Turn traces' value={`${overview.turn_traces.kept} kept`} note={overview.turn_traces.dropped > 0 ? `${overview.turn_traces.dropped} dropped` : undefined} />
+            <Tile label='Turn traces' value={`${overview.turn_traces.kept} recorded`} note={traceNote(overview.turn_traces)} />
           </div>
           <h2>Alerts firing</h2>
           {overview.alerts_firing.length === 0
@@ -82,6 +82,8 @@ export function Tile ({ label, value, note, link, linkText }: { label: string, v
 
 type Point = Overview['series'][number]
 
+const COMPACT = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 })
+
 function Chart ({ title, series, labels, colours, values }: { title: string, series: Point[], labels: string[], colours: string[], values: (point: Point) => Array<number | null> }) {
   const box = useRef<HTMLDivElement>(null)
   useEffect(() => {
@@ -95,8 +97,10 @@ function Chart ({ title, series, labels, colours, values }: { title: string, ser
       width: Math.max(element.clientWidth, 300),
       height: 220,
       series: [{}, ...labels.map((label, i) => ({ label, stroke: colours[i], width: 2, spanGaps: false }))],
-      axes: [{ stroke: '#616e7c', grid: { stroke: '#eef2f6' } }, { stroke: '#616e7c', grid: { stroke: '#eef2f6' } }],
-      scales: { y: { range: (_plot, _min, max) => [0, Math.max(max, 1)] } },
+      // Counts in the tens of thousands are written 12K, so that the axis's labels fit beside it;
+      // the top is left a tenth clear, so that a lone point is not drawn on the edge.
+      axes: [{ stroke: '#616e7c', grid: { stroke: '#eef2f6' } }, { stroke: '#616e7c', grid: { stroke: '#eef2f6' }, values: (_plot, ticks) => ticks.map(tick => COMPACT.format(tick)) }],
+      scales: { y: { range: (_plot, _min, max) => [0, Math.max(max * 1.1, 1)] } },
       legend: { live: false }
     }, data, element)
     return () => { plot.destroy() }
@@ -108,4 +112,10 @@ function Chart ({ title, series, labels, colours, values }: { title: string, ser
       {series.length === 0 && <p class='muted'>No turns in this period.</p>}
     </figure>
   )
+}
+
+/** What the turn traces' figures leave out: spans and lines let go under pressure (timings kept), and turns lost. */
+function traceNote ({ let_go: letGo, lost }: Overview['turn_traces']): string | undefined {
+  const notes = [letGo > 0 ? `${letGo} timings only (busy)` : '', lost > 0 ? `${lost} lost` : ''].filter(note => note !== '')
+  return notes.length === 0 ? undefined : notes.join(', ')
 }

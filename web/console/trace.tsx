@@ -65,8 +65,34 @@ export function TracePanel ({ traceId, unauthorized }: { traceId: string, unauth
         {grafana !== undefined && <a href={grafana} target='_blank' rel='noopener noreferrer'>Open in Grafana</a>}
       </div>
       {trace.error !== null && <p class='error'>{trace.error}</p>}
-      <Waterfall spans={trace.spans} />
-      <LogLines logs={trace.logs} />
+      <Parts trace={trace} />
+      {trace.let_go === 'pressure'
+        ? <p class='muted let-go'>Its spans and log lines were let go: turns were waiting in line when it was answered, and it was not rated down or opened within 15 minutes on the instance that answered it. Its duration and parts above are kept.</p>
+        : <><Waterfall spans={trace.spans} /><LogLines logs={trace.logs} /></>}
+    </div>
+  )
+}
+
+// The parts of a turn's duration, in the order a turn goes through them.
+const PARTS = [['admission_ms', 'waiting for admission'], ['database_ms', 'database'], ['search_ms', 'search'], ['model_ms', 'model']] as const
+
+/** The latency the user lived, from the request's arrival to the last byte of the reply, and where it went. */
+function Parts ({ trace }: { trace: TurnTraceViewType }) {
+  if (trace.parts === null) return null
+  const parts = trace.parts
+  const measured = PARTS.reduce((sum, [key]) => sum + parts[key], 0)
+  const rest = Math.max(trace.duration_ms - measured, 0)
+  const shown = [...PARTS.map(([key, label]) => ({ key, label, value: parts[key] })), { key: 'other', label: 'reading, writing the reply, waiting for the CPU', value: rest }]
+    .filter(part => part.value > 0)
+  return (
+    <div class='parts' aria-label='Latency parts'>
+      <p><strong>{ms(trace.duration_ms)}</strong> <span class='muted'>from the request's arrival to the last byte of the reply</span></p>
+      <div class='parts-bar'>
+        {shown.map(part => <span key={part.key} class={`part part-${part.key}`} style={{ width: `${(part.value / Math.max(trace.duration_ms, 0.001)) * 100}%` }} title={`${part.label}: ${ms(part.value)}`} />)}
+      </div>
+      <ul class='parts-legend'>
+        {shown.map(part => <li key={part.key}><span class={`swatch part-${part.key}`} />{part.label} <strong>{ms(part.value)}</strong></li>)}
+      </ul>
     </div>
   )
 }
