@@ -11,6 +11,8 @@ export type Step =
   /** Some text, then nothing more, ever. */
   | { kind: 'stall', text: string }
   | { kind: 'malformed' }
+  /** A valid citation, then words without end, as fast as the caller reads them, until it goes away. */
+  | { kind: 'endless' }
 
 export interface ReceivedRequest {
   body: { model: string, messages: Array<{ role: string, content: string }>, stream?: boolean, stream_options?: { include_usage?: boolean }, max_tokens?: number }
@@ -72,6 +74,15 @@ function play (step: Step, response: ServerResponse, received: ReceivedRequest):
   if (step.kind === 'stall') {
     received.firstChunkAt = performance.now()
     response.write(chunk({ role: 'assistant', content: step.text }))
+    return
+  }
+  if (step.kind === 'endless') {
+    received.firstChunkAt = performance.now()
+    const more = (): void => {
+      while (!response.destroyed && response.write(chunk({ content: 'and more words [1] ' })));
+      if (!response.destroyed) response.once('drain', more)
+    }
+    more()
     return
   }
   const rest = (): void => {

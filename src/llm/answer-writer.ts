@@ -20,6 +20,10 @@ import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage, type Prom
 
 export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'truncated', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const
 export type FallbackReason = typeof FALLBACK_REASONS[number]
+// A model need not honour max_tokens: its answer is cut at this many characters a token asked for
+// (a token is a few characters in any language), so that one endpoint cannot fill the memory, the
+// reply or the transcript. Cut, it is truncated and falls back like one stopped at the limit.
+export const CHARACTERS_PER_OUTPUT_TOKEN = 16
 // No call reached the model: nothing to time.
 const NOT_CALLED: ReadonlySet<FallbackReason> = new Set(['circuit_open', 'budget_exhausted'])
 // The user went away: the model is not the worse for it, and neither is what users get.
@@ -209,6 +213,7 @@ export class AnswerWriter {
     const total = setTimeout(() => { stop(passed('timeout')) }, this.options.timeoutMs)
     const started = performance.now()
     const streamed: Streamed = { text: '', finishReasons: [] }
+    const maxCharacters = this.options.maxOutputTokens * CHARACTERS_PER_OUTPUT_TOKEN
     try {
       const call = client.chat.completions.create({
         model: this.options.model,
@@ -231,9 +236,14 @@ export class AnswerWriter {
           const text = choice.delta?.content
           if (typeof text !== 'string' || text === '') continue
           clearTimeout(firstToken)
+          if (streamed.text.length + text.length > maxCharacters) {
+            stop('truncated')
+            break
+          }
           streamed.text += text
           request.onText?.(text)
         }
+        if (controller.signal.aborted) break
       }
       // The client ends an aborted stream as if it were complete.
       if (controller.signal.aborted) throw controller.signal.reason

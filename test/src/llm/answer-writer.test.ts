@@ -10,7 +10,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import * as conventions from '@opentelemetry/semantic-conventions/incubating'
 import OpenAI from 'openai'
 import { createInstruments } from '../../../otel/metrics.js'
-import { AnswerWriter, type AnswerWriterOptions } from '../../../src/llm/answer-writer.js'
+import { AnswerWriter, CHARACTERS_PER_OUTPUT_TOKEN, type AnswerWriterOptions } from '../../../src/llm/answer-writer.js'
 import { GenAi, GenAiMetric } from '../../../src/llm/gen-ai-conventions.js'
 import { PROMPT_LABEL } from '../../../src/llm/grounded-prompt.js'
 import { scrub } from '../../../src/logging/scrubber.js'
@@ -231,6 +231,18 @@ t.test('opted in, the prompt and the answer are on the span, scrubbed', async t 
   t.same(JSON.parse(attributes[GenAi.inputMessages] as string), [{ role: 'user', parts: [{ type: 'text', content: 'my address is [EMAIL], when do sessions expire?' }] }])
   t.same(JSON.parse(attributes[GenAi.outputMessages] as string), [{ role: 'assistant', parts: [{ type: 'text', content: 'Write to [EMAIL] [1].' }], finish_reason: 'stop' }])
   t.notMatch(JSON.stringify(attributes), /example\.com/)
+})
+
+t.test('a model that ignores max_tokens is cut at its characters, and its answer is not used', async t => {
+  const { model, writer } = await writerFor(t, { maxOutputTokens: 16 })
+  model.script({ kind: 'endless' })
+  let shown = ''
+  const result = await writer.write({ question: 'q', passages: PASSAGES, onText: text => { shown += text } })
+  t.match(result, { ok: false, reason: 'truncated' })
+  t.ok(shown.length > 0 && shown.length <= 16 * CHARACTERS_PER_OUTPUT_TOKEN, `the reader was shown ${shown.length} characters, at most the cut`)
+  t.equal(lastSpan().attributes['error.type'], 'truncated')
+  for (let i = 0; i < 100 && !model.requests[0]!.abandoned; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(model.requests[0]!.abandoned, true, 'the endless stream is hung up on')
 })
 
 t.test('an answer cut off at the token limit is not used', async t => {
