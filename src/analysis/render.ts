@@ -5,6 +5,7 @@ import type { HealthReport } from './health-report.js'
 import type { ScanStats } from './log-scan.js'
 import { REGRESSION_RATIO, type LatencyRow, type PerfReport } from './perf-report.js'
 import type { UsageReport } from './usage-report.js'
+import { excerpt } from '../text/excerpt.js'
 
 export type TextFormat = 'text' | 'md'
 
@@ -19,15 +20,12 @@ export function printable (text: string): string {
   return text.replace(CONTROL, char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-// A question in a table is read, not studied: a user's 2,100 emoji would fill the terminal. Counted
-// in graphemes, so that an emoji or an accented letter is never cut in half. JSON keeps it whole.
+// A question in a table: a user's 2,100 emoji would fill the terminal. JSON keeps it whole.
 const EXCERPT_GRAPHEMES = 100
-const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' })
 
 /** The text, or its first graphemes and how long it is, for one cell of a table. */
-export function excerpt (text: string, max = EXCERPT_GRAPHEMES): string {
-  const parts = Array.from(graphemes.segment(text), part => part.segment)
-  return parts.length <= max ? text : `${parts.slice(0, max - 1).join('')}… (${parts.length.toLocaleString('en-US')} characters)`
+export function cellExcerpt (text: string): string {
+  return excerpt(text, EXCERPT_GRAPHEMES)
 }
 
 /**
@@ -110,7 +108,7 @@ export function renderUsage (report: UsageReport, format: TextFormat): string {
     ], format), '')
   }
   lines.push(format === 'md' ? '### Top unanswered questions' : 'Top unanswered questions:')
-  if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), excerpt(q.example)]), format))
+  if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), cellExcerpt(q.example)]), format))
   else lines.push('none with their text logged')
   if (report.unanswered_without_text > 0) lines.push(`(${report.unanswered_without_text} more without their text: LOG_CHAT_CONTENT=off when they were asked)`)
   return lines.join('\n') + '\n'

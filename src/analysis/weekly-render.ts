@@ -1,7 +1,7 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
 // and SVG charts, nothing fetched) that can be mailed or opened anywhere.
 import { htmlEscape } from '../mail/html-escape.js'
-import { excerpt, markdownCell, usd } from './render.js'
+import { cellExcerpt, markdownCell, usd } from './render.js'
 import { lastDay, type WeekFigures, type WeeklyReport } from './weekly-report.js'
 
 type Direction = 'up-good' | 'down-good'
@@ -74,7 +74,7 @@ export function weeklyMarkdown (report: WeeklyReport): string {
   if (report.unanswered.length === 0) lines.push('None with their text logged.')
   else {
     lines.push('| asked | wordings | question |', '| --- | --- | --- |')
-    for (const q of report.unanswered) lines.push(`| ${q.count} | ${q.variants} | ${markdownCell(excerpt(q.example))} |`)
+    for (const q of report.unanswered) lines.push(`| ${q.count} | ${q.variants} | ${markdownCell(cellExcerpt(q.example))} |`)
   }
   lines.push('', '## Alerts fired', '')
   if (report.alerts.length === 0) lines.push('None.')
@@ -133,7 +133,7 @@ ${problemLines(report).map(problem => `<div class="warn">⚠ ${htmlEscape(proble
 <h2>Top error patterns (${report.error_patterns} in all)</h2>
 ${report.top_errors.length === 0 ? '<p>No errors this week.</p>' : `<table><tr><th>count</th><th>last week</th><th>trend</th><th>error</th><th>routes</th><th>fingerprint</th></tr>${rows(report.top_errors.map(p => [String(p.count), String(p.previous_count), p.trend, `${p.type}: ${p.message}`.slice(0, 100), p.routes.join(', '), p.fingerprint]))}</table>`}
 <h2>Questions the bot could not answer</h2>
-${report.unanswered.length === 0 ? '<p>None with their text logged.</p>' : `<table><tr><th>asked</th><th>wordings</th><th>question</th></tr>${rows(report.unanswered.map(q => [String(q.count), String(q.variants), excerpt(q.example)]))}</table>`}
+${report.unanswered.length === 0 ? '<p>None with their text logged.</p>' : `<table><tr><th>asked</th><th>wordings</th><th>question</th></tr>${rows(report.unanswered.map(q => [String(q.count), String(q.variants), cellExcerpt(q.example)]))}</table>`}
 <h2>Alerts fired</h2>
 ${report.alerts.length === 0 ? '<p>None.</p>' : `<ul>${report.alerts.map(alert => `<li>${htmlEscape(alert.alert)} (${htmlEscape(alert.severity)}): ${alert.fired}</li>`).join('')}</ul>`}
 </body></html>

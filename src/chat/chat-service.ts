@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
 import { reportedCommand, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
 import { addLogFields, addTurnTime, log } from '../logging/log-context.js'
+import { excerpt } from '../text/excerpt.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
@@ -75,6 +76,9 @@ const NO_ANSWER_HINT = 'Try rephrasing your question, or use /search <words> to 
 // pronoun standing for its topic ("how do I change it?"). Short ones only.
 const FOLLOW_UP = /^(?:and|but|also|or|so|then|what about|how about)\b|\b(?:it|its|that|this|those|these|they|them|one)\b/i
 const FOLLOW_UP_MAX_WORDS = 12
+// /history quotes each message's beginning: quoting earlier replies whole, which quoted theirs,
+// doubled a session's storage with every /history (14 of them made a 34.6 MB reply).
+export const HISTORY_QUOTE_GRAPHEMES = 200
 
 export interface ChatServiceOptions {
   db: Database
@@ -301,7 +305,7 @@ export class ChatService {
       case 'history': {
         if (session === undefined || session.turnCount === 0) return done('This session has no history yet.')
         const messages = await this.options.messageStore.list(session.id, { turns: command.count })
-        const lines = messages.map(m => `[${m.turn}] ${m.role === 'user' ? 'You' : 'Bot'}: ${m.content}`)
+        const lines = messages.map(m => `[${m.turn}] ${m.role === 'user' ? 'You' : 'Bot'}: ${excerpt(m.content, HISTORY_QUOTE_GRAPHEMES)}`)
         return done(`Last ${Math.ceil(messages.length / 2)} turn(s) of this session:\n${lines.join('\n')}`)
       }
       case 'reset':

@@ -7,6 +7,7 @@ import type { ReplyKind } from '../chat/message-store.js'
 import type { Conversation, ConversationsPageType, TurnRow } from './console-schemas.js'
 import { JOIN_TURN_TRACE, LIVED_LATENCY_MS, type TurnTrace } from '../turn-traces/turn-trace.js'
 import { UUID_PATTERN } from '../http/schemas.js'
+import { excerpt } from '../text/excerpt.js'
 
 /** What the person using the console may see of users: their words (as written or scrubbed) and who they are. */
 export interface Viewer {
@@ -55,6 +56,12 @@ interface TurnRowData {
 const FAILED_TURN_MESSAGE = "coalesce((SELECT l->>'text' FROM jsonb_array_elements(t.logs) l WHERE l->>'msg' = 'chat.message_received' LIMIT 1), '')"
 
 /** Turns matching the filter, newest first: stored turns and, unless the filter is about words, kinds or feedback, turns that failed before they were stored. */
+// A page of the list quotes each message's beginning (the conversation shows it whole): its size
+// stays that of its rows, whatever was stored. Read as far as a user's message may go (4,000
+// characters), so that the scrubber sees whole what the excerpt shows.
+const LIST_QUOTE_GRAPHEMES = 300
+const QUOTE_READ = 4000
+
 export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Viewer): Promise<ConversationsPageType> {
   const params: unknown[] = []
   const param = (value: unknown): string => { params.push(value); return `$${params.length}` }
@@ -80,7 +87,7 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
   const { rows } = await db.query<TurnRowData>(`
     SELECT * FROM (
       SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, (extract(epoch FROM b.created_at) * 1000000)::bigint::text AS at_us, 'm' || lpad(b.id::text, 19, '0') AS key,
-        s.user_id, u.content AS message, b.content AS reply, b.kind, ${LIVED_LATENCY_MS} AS latency_ms, f.rating AS feedback,
+        s.user_id, left(u.content, ${QUOTE_READ}) AS message, left(b.content, ${QUOTE_READ}) AS reply, b.kind, ${LIVED_LATENCY_MS} AS latency_ms, f.rating AS feedback,
         (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error, coalesce(b.trace_id, t.trace_id) AS trace_id
       FROM messages b
       JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
@@ -105,8 +112,8 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
       turn: row.turn,
       at: new Date(row.at).toISOString(),
       user: viewer.user(row.user_id),
-      message: viewer.text(row.message),
-      reply: row.reply === null ? null : viewer.text(row.reply),
+      message: excerpt(viewer.text(row.message), LIST_QUOTE_GRAPHEMES),
+      reply: row.reply === null ? null : excerpt(viewer.text(row.reply), LIST_QUOTE_GRAPHEMES),
       kind: row.kind,
       latency_ms: row.latency_ms,
       feedback: row.feedback,

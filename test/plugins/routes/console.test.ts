@@ -263,6 +263,17 @@ for (const engine of engines()) {
       }
       t.same(seen, [5, 4, 3, 2, 1], 'each once, newest first')
     })
+
+    await t.test('the list quotes the beginning of each message, the conversation shows it whole', async t => {
+      const long = await chat(app, `${'how do sessions expire? '.repeat(150)}end`, { user_id: 'long-user' })
+      await chat(app, '/history 1', { session_id: long.session_id })
+      const page = await search('user=long-user')
+      t.match(page.turns.map(turn => turn.message), ['/history 1', /^how do sessions expire\? [\s\S]*… \(3,603 characters\)$/])
+      t.match(page.turns[0]!.reply, /… \(\d[\d,]* characters\)$/, 'a reply too')
+      t.ok(page.turns.every(turn => turn.message.length < 400 && turn.reply.length < 400))
+      const opened = (await app.inject({ url: `/console/api/conversations/${long.session_id}`, headers: admin })).json()
+      t.equal(opened.turns[0].message.length, 3603)
+    })
   })
 }
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { excerpt, markdownCell, printable, renderUsage } from '../../../src/analysis/render.js'
+import { cellExcerpt, markdownCell, printable, renderUsage } from '../../../src/analysis/render.js'
 import { emptyStats } from '../../../src/analysis/log-scan.js'
 import type { UsageReport } from '../../../src/analysis/usage-report.js'
 
@@ -17,9 +17,9 @@ t.test('a Markdown cell keeps the table whole and renders no HTML', async t => {
 })
 
 t.test('a long question is shown in a table as its beginning and its length, never cut inside a character', async t => {
-  t.equal(excerpt('how do I get a refund?'), 'how do I get a refund?', 'a question of ordinary length is whole')
+  t.equal(cellExcerpt('how do I get a refund?'), 'how do I get a refund?', 'a question of ordinary length is whole')
   const flood = '👍🏽'.repeat(2100)
-  const shown = excerpt(flood)
+  const shown = cellExcerpt(flood)
   t.equal(shown, `${'👍🏽'.repeat(99)}… (2,100 characters)`, 'emoji with a skin tone are one character each, kept whole')
   const report = {
     period: { from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-11-02T00:00:00Z') },

@@ -1,6 +1,6 @@
 // The chat turn without Fastify: the domain objects wired by hand, as the plugins wire them.
 import t from 'tap'
-import { ChatService } from '../../../src/chat/chat-service.js'
+import { ChatService, HISTORY_QUOTE_GRAPHEMES } from '../../../src/chat/chat-service.js'
 import { helpText, parseMessage } from '../../../src/commands/command-parser.js'
 import { MessageStore, type Decision } from '../../../src/chat/message-store.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
@@ -48,4 +48,18 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
 
   clock.advance(61_000)
   await t.rejects(chat.handleTurn({ message: 'still there?', sessionId: first.sessionId }), NotFoundError)
+})
+
+t.test('/history quotes the beginning of each message, so that repeating it cannot grow the session', async t => {
+  const db = await openTestPGlite(t)
+  const clock = manualClock()
+  const sessionManager = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
+  const chat = new ChatService({ db, sessionManager, messageStore: new MessageStore(db), searchEngine: new SearchEngine(), commandParser: { parse: parseMessage, help: helpText }, now: clock.now })
+  const first = await chat.handleTurn({ message: 'x'.repeat(4000) })
+  const sizes: number[] = []
+  for (let i = 0; i < 12; i++) sizes.push((await chat.handleTurn({ message: '/history 50', sessionId: first.sessionId })).reply.length)
+  t.match((await chat.handleTurn({ message: '/history 1', sessionId: first.sessionId })).reply, /Bot: Last [\s\S]*… \(\d[\d,]* characters\)/, 'an earlier reply is quoted by its beginning and its length')
+  t.ok(sizes.every(size => size <= 2 * 50 * (HISTORY_QUOTE_GRAPHEMES + 30)), `every reply within its bound (largest ${Math.max(...sizes)} characters)`)
+  const growth = sizes.slice(1).map((size, i) => size - sizes[i]!)
+  t.ok(growth.every(added => added <= 2 * (HISTORY_QUOTE_GRAPHEMES + 30)), `each /history adds one turn's quotes, not the last reply again (at most ${Math.max(...growth)})`)
 })
