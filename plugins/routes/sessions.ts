@@ -86,14 +86,21 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
     onRequest: app.chatAccess,
     schema: {
       tags: ['sessions'],
-      summary: 'Messages of a session, oldest first, paged backwards from the latest',
+      summary: 'Messages of a session, oldest first, paged backwards from the latest; of an ended session, to an admin key only (audited)',
       params: SessionParams,
       querystring: MessagesQuery,
       response: withProblems({ 200: Type.Object({ messages: Type.Array(MessageRecord), next_before: Type.Union([Type.Integer(), Type.Null()]) }) }, 401, 404)
     }
   }, async (request) => {
     const { id } = request.params
-    if (await app.sessionManager.get(id) === undefined) throw new NotFoundError('Session', id)
+    const session = await app.sessionManager.get(id)
+    if (session === undefined) throw new NotFoundError('Session', id)
+    // The session id is the conversation's capability while it lasts: whoever holds one of an
+    // ended session (a copy in a log, a shared screen) no longer reads it. An admin's key does, and
+    // that reading of someone's transcript is audited, as in the console.
+    const admin = request.principal?.role === 'admin'
+    if (session.status !== 'active' && !admin) throw new NotFoundError('Session', id, `Session ${id} has ended (${session.status}); its messages are no longer shown to its session id. An admin key reads them.`)
+    if (admin) await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: id, result: 'success', details: { role: 'admin', via: 'api' } })
     const { limit, before } = request.query
     const messages = await app.messageStore.list(id, { turns: limit, before })
     const oldest = messages[0]?.turn

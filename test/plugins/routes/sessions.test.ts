@@ -5,7 +5,8 @@ for (const engine of engines()) {
   t.test(`session routes on ${engine.name}`, async t => {
     const clock = manualClock()
     const db = await engine.open(t)
-    const app = await buildTestApp(t, { SESSION_IDLE_TIMEOUT: '60' }, { database: db, clock: clock.now })
+    const admin = { authorization: 'Bearer admin-key-0123456789' }
+    const app = await buildTestApp(t, { SESSION_IDLE_TIMEOUT: '60', API_KEYS: 'admin-key-0123456789:admin' }, { database: db, clock: clock.now })
     const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do sessions expire?', user_id: 'u1' } })).json()
     const id = first.session_id as string
     for (let i = 2; i <= 5; i++) {
@@ -38,10 +39,17 @@ for (const engine of engines()) {
       t.match(page2.messages[1], { role: 'bot', kind: 'answer', sources: [{ doc_id: 'sessions' }] })
     })
 
-    await t.test('an expired session can still be read, and says it expired', async t => {
+    await t.test('an expired session says it expired; its messages are shown to an admin key only, audited', async t => {
       clock.advance(81_000)
       const res = (await app.inject({ method: 'GET', url: `/v1/sessions/${id}` })).json()
       t.match(res, { status: 'expired', expires_at: null, ended_at: '2026-01-15T10:01:20.000Z' })
+      const byId = await app.inject({ method: 'GET', url: `/v1/sessions/${id}/messages` })
+      t.equal(byId.statusCode, 404, 'its session id no longer reads it')
+      t.match(byId.json().detail, /has ended \(expired\).*An admin key reads them/)
+      const byAdmin = await app.inject({ method: 'GET', url: `/v1/sessions/${id}/messages`, headers: admin })
+      t.equal(byAdmin.json().messages.length, 10)
+      const { rows } = await db.query('SELECT actor, target, details FROM audit_events WHERE action = $1', ['transcript.viewed'])
+      t.match(rows, [{ actor: /^key_/, target: id, details: { role: 'admin', via: 'api' } }], 'an admin reading a transcript is audited')
     })
 
     await t.test('DELETE removes the session with its messages and audits it', async t => {
