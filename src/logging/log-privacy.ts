@@ -1,6 +1,6 @@
 // What of a user may appear in logs: a keyed pseudonym instead of the user id (so one user's
 // lines can be followed without knowing who they are), and chat text only as configured.
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import { scrub } from './scrubber.js'
 
 // Pseudonyms remembered, by user id: the active users of a busy hour, a few hundred kB at most.
@@ -30,9 +30,13 @@ export class LogPrivacy {
   /** Whether a user's pseudonym outlives this process: its key was given, not drawn at random. */
   get stablePseudonyms (): boolean { return this.keyed }
 
-  /** A key for another purpose, derived from the pseudonyms' key: as stable, and as secret. */
+  /**
+   * A key for another purpose, derived from the pseudonyms' key: as stable, and as secret. HKDF, not
+   * HMAC(secret, purpose): a pseudonym is HMAC(secret, user id), and a user id equal to the purpose
+   * would have been given the key's first bits as its pseudonym.
+   */
   keyFor (purpose: string): Buffer {
-    return createHmac('sha256', this.secret).update(purpose).digest()
+    return Buffer.from(hkdfSync('sha256', this.secret, 'parley derived keys', purpose, 32))
   }
 
   /** The key to use from now on (one kept where every instance finds it), before any user is seen. */

@@ -23,3 +23,14 @@ t.test('past the users it remembers, the oldest is forgotten and made again the 
   t.equal(one.userId('user-0'), first)
   t.equal(one.userId('user-10000'), privacy('key-1').userId('user-10000'))
 })
+
+t.test('a key derived for another purpose is not the pseudonym of a user id equal to that purpose', async t => {
+  const one = privacy('key-1')
+  const purpose = 'console conversation references'
+  const key = one.keyFor(purpose)
+  t.equal(key.length, 32)
+  t.same(privacy('key-1').keyFor(purpose), key, 'stable under the same secret')
+  t.notSame(privacy('key-2').keyFor(purpose), key)
+  t.notSame(one.keyFor('another purpose'), key)
+  t.not(one.userId(purpose), `u_${key.toString('hex').slice(0, 16)}`, 'a pseudonym reveals none of the key')
+})
