@@ -19,6 +19,7 @@ import { prometheusScrape } from './metrics.js'
 import { dropCounter, otlpExporters } from './exporters.js'
 import { telemetry, withoutPreload } from './telemetry.js'
 import { TurnSpanCollector } from './turn-span-collector.js'
+import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
 
 // .env first: the OTEL_* variables below may come from it.
 loadEnvFile()
@@ -35,6 +36,16 @@ telemetry.workerExecArgv = withoutPreload(process.execArgv, import.meta.url)
 process.env.OTEL_SERVICE_NAME ??= packageInfo.name
 // HTTP spans and metrics follow the stable semantic conventions (http.server.request.duration).
 process.env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'http'
+
+// Whether a caller's traceparent is a link of the request's own trace or its parent (see there).
+const callers = (() => {
+  try {
+    return traceCallers(process.env.PARLEY_TRACE_CALLERS)
+  } catch (error) {
+    process.stderr.write(`parley: ${(error as Error).message}\n`)
+    process.exit(1)
+  }
+})()
 
 // Within the 5 s a shutdown may take, with the rest of the app to close as well.
 const SHUTDOWN_BUDGET_MS = 1000
@@ -77,9 +88,9 @@ function resourceAttributes (): Record<string, string> {
   return Object.fromEntries(Object.entries(defaults).filter(([key]) => !given.includes(`${key}=`)))
 }
 
-// A caller's traceparent joins its trace, but its "not sampled" flag does not switch tracing off:
-// callers are untrusted, and a request left untraced is one the team cannot look into when its
-// user complains. OTEL_TRACES_SAMPLER, when set, is the operator's choice and is left to the SDK
+// A caller's traceparent, when joined (PARLEY_TRACE_CALLERS=join), is the parent, but its "not
+// sampled" flag does not switch tracing off: a request left untraced is one the team cannot look
+// into when its user complains. OTEL_TRACES_SAMPLER, when set, is the operator's choice and is left to the SDK
 // (parentbased_always_on honours every caller's flag, for a mesh whose callers are trusted).
 const DEFAULT_SAMPLER = 'parentbased_always_on, a caller\'s not-sampled flag ignored'
 function sampler (): Sampler | undefined {
@@ -96,6 +107,8 @@ function nameServerSpan (span: Span, request: FastifyRequest): void {
   // console's searches, a customer's user id): the path alone, as the conventions define url.path.
   const path = request.url.split('?', 1)[0]
   span.setAttributes({ 'url.path': path, 'url.scheme': request.protocol, 'server.address': request.hostname, 'network.protocol.version': request.raw.httpVersion })
+  const caller = callers === 'link' ? callerLink(request.headers) : undefined
+  if (caller !== undefined) span.addLink(caller)
 }
 
 if (process.env.OTEL_SDK_DISABLED !== 'true') {
@@ -145,6 +158,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     // are made by the log router's worker (otel/log-records.ts), so the SDK gets no processor.
     spanProcessors,
     sampler: sampler(),
+    ...(callers === 'link' ? { textMapPropagator: new OwnTracePropagator() } : {}),
     // The tracing context shares the logging context's AsyncLocalStorage (otel/context-manager.ts),
     // imported only now: it loads the logging modules, pino among them, which must come after the
     // loader hook so that the pino instrumentation patches them.
@@ -162,7 +176,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   // The app may import only once the loader knows every module the instrumentations hook.
   await waitForAllMessagesAcknowledged()
   telemetry.serveMetrics = scrape.serve
-  telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER || DEFAULT_SAMPLER })
+  telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER || DEFAULT_SAMPLER, callers })
   telemetry.dropped = () => drops.totals()
   telemetry.countLost = (signal, count) => drops.add(signal, count)
   telemetry.turnSpans = turnSpans

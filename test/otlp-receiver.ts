@@ -13,6 +13,7 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>
   status?: { code?: number }
   events?: Array<{ name: string }>
+  links?: Array<{ traceId: string, spanId: string }>
   resource: Record<string, unknown>
 }
 

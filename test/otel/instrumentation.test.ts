@@ -1,6 +1,7 @@
 // The SDK bootstrap in the real server process, loaded the way `npm start` loads it (--import in
-// ESM): a chat turn becomes one trace under the caller's traceparent, with database spans, log
-// lines carrying its id, and spans, logs and metrics received by a local OTLP receiver.
+// ESM): a chat turn becomes one trace, of its own with a link to the caller's span or, for callers
+// the team trusts, under the caller's traceparent, with database spans, log lines carrying its id,
+// and spans, logs and metrics received by a local OTLP receiver.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -22,13 +23,13 @@ const engines = serverUrl === undefined || serverUrl === '' ? ['pglite'] : ['pgl
 if (engines.length === 1) t.comment('TEST_DATABASE_URL is not set: the server PostgreSQL run is skipped')
 
 for (const engine of engines) {
-  t.test(`${engine}: a chat turn is one trace under the caller's traceparent, with database spans and its logs`, async t => {
+  t.test(`${engine}: PARLEY_TRACE_CALLERS=join: a chat turn is one trace under the caller's traceparent, with database spans and its logs`, async t => {
     const receiver = new OtlpReceiver()
     const endpoint = await receiver.start()
     t.teardown(() => receiver.stop())
     const database = engine === 'postgres' ? await createServerDatabase(serverUrl!) : undefined
     if (database !== undefined) t.teardown(() => database.drop())
-    const server = await startServer(t, { ...exportTo(endpoint), ...(database === undefined ? {} : { DATABASE_URL: database.url }) }, PRELOAD)
+    const server = await startServer(t, { ...exportTo(endpoint), PARLEY_TRACE_CALLERS: 'join', ...(database === undefined ? {} : { DATABASE_URL: database.url }) }, PRELOAD)
 
     const traceId = randomBytes(16).toString('hex')
     const callerSpanId = randomBytes(8).toString('hex')
@@ -125,6 +126,42 @@ for (const engine of engines) {
     t.notOk(JSON.stringify(queried?.attributes).includes('limit=5'), 'which no attribute carries')
   })
 }
+
+t.test('by default a caller\'s traceparent is a link: two turns sent with the same one are two traces, each kept with its own conversation', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  t.teardown(() => receiver.stop())
+  const admin = randomBytes(16).toString('hex')
+  const server = await startServer(t, { ...exportTo(endpoint), API_KEYS: `${admin}:admin` }, PRELOAD)
+  const callerTraceId = randomBytes(16).toString('hex')
+  const callerSpanId = randomBytes(8).toString('hex')
+  const turns: Array<{ trace_id: string, session_id: string }> = []
+  for (const message of ['how do I view traces?', 'how do sessions expire?']) {
+    const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${callerTraceId}-${callerSpanId}-01` }, body: JSON.stringify({ message }) })
+    const body = await response.json() as { trace_id: string, session_id: string }
+    t.equal(response.headers.get('x-trace-id'), body.trace_id)
+    turns.push(body)
+  }
+  t.not(turns[0]!.trace_id, callerTraceId, 'the turn\'s trace is its own')
+  t.not(turns[0]!.trace_id, turns[1]!.trace_id, 'and each turn has one')
+  const headers = { authorization: `Bearer ${admin}` }
+  for (const turn of turns) {
+    let opened: { session_id?: string, spans?: unknown[] } = {}
+    await waitFor(async () => {
+      const response = await fetch(`${server.base}/console/api/traces/${turn.trace_id}`, { headers })
+      opened = await response.json() as typeof opened
+      return response.status === 200 && (opened.spans?.length ?? 0) > 0
+    })
+    t.equal(opened.session_id, turn.session_id, 'each turn trace is kept under its own conversation, with its spans')
+  }
+  t.equal(await server.stop('SIGTERM'), 0)
+  for (const turn of turns) {
+    const root = receiver.spans.find(span => span.traceId === turn.trace_id && span.kind === SERVER_KIND)
+    t.equal(root?.parentSpanId ?? '', '', 'the server span is the root of its trace')
+    t.match(root?.links, [{ traceId: callerTraceId, spanId: callerSpanId }], 'and links to the caller\'s span')
+  }
+  t.notOk(receiver.spans.some(span => span.traceId === callerTraceId), 'no span of Parley\'s is in the caller\'s trace')
+})
 
 t.test('PARLEY_TRACE_HOOKS=true: a span per hook and around the handler, and log lines keep the request\'s context inside them', async t => {
   const receiver = new OtlpReceiver()

@@ -17,9 +17,9 @@ const PRELOAD = ['--import', join(projectRoot, 'dist/otel/instrumentation.js')]
 const serverUrl = process.env.TEST_DATABASE_URL === '' ? undefined : process.env.TEST_DATABASE_URL
 const NO_COLLECTOR = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }
 
-t.test('a chat turn\'s row: its spans under the caller\'s traceparent, its log lines, and its messages point at it', async t => {
+t.test('a chat turn\'s row: its spans under a trusted caller\'s traceparent, its log lines, and its messages point at it', async t => {
   const dataDir = await tempDir(t)
-  const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir }, PRELOAD)
+  const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir, PARLEY_TRACE_CALLERS: 'join' }, PRELOAD)
   const traceId = randomBytes(16).toString('hex')
   const callerSpanId = randomBytes(8).toString('hex')
   const chat = async (body: object, trace = randomBytes(16).toString('hex')) => await fetch(`${server.base}/v1/chat`, {
