@@ -245,7 +245,7 @@ export class ChatService {
   private async written (writer: AnswerWriter, asked: { question: string, earlierQuestion?: string }, hits: SearchHit[], extractive: Reply, input: TurnContext): Promise<Reply> {
     const write = async () => await writer.write({ ...asked, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: input.conversationId, signal: input.signal, onText: input.onText })
     const result = input.outside === undefined ? await write() : await input.outside(write)
-    const usage = result.usage === undefined ? {} : { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, cost_usd: result.usage.costUsd }
+    const usage = result.usage === undefined ? {} : { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, cost_usd: result.usage.costUsd, ...(result.usage.estimated === true ? { usage_estimated: true } : {}) }
     const timing = result.timeToFirstChunkMs === undefined ? {} : { time_to_first_chunk_ms: Math.round(result.timeToFirstChunkMs * 10) / 10 }
     const ids = { ...(result.responseId === undefined ? {} : { response_id: result.responseId }), ...(result.spanId === undefined ? {} : { span_id: result.spanId }) }
     const about = { model: result.model, prompt: result.prompt, ...usage, ...timing, ...ids }

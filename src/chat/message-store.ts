@@ -33,6 +33,7 @@ export const GenerationSchema = Type.Object({
   input_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
   output_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
   cost_usd: Type.Optional(Type.Number({ minimum: 0, description: 'From LLM_PRICE_INPUT_PER_MTOK and LLM_PRICE_OUTPUT_PER_MTOK' })),
+  usage_estimated: Type.Optional(Type.Boolean({ description: 'The tokens were counted from characters (four a token): the endpoint sent no usage, for a call given up, cut off, or to an endpoint that never sends it' })),
   time_to_first_chunk_ms: Type.Optional(Type.Number({ minimum: 0 })),
   response_id: Type.Optional(Type.String({ description: 'The provider\'s id of the answer (gen_ai.response.id)' })),
   span_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$', description: 'The model call\'s span in the turn\'s trace; a rating of the answer is recorded under it' }))

@@ -26,6 +26,7 @@ export type FallbackReason = typeof FALLBACK_REASONS[number]
 export const CHARACTERS_PER_OUTPUT_TOKEN = 16
 // No call reached the model: nothing to time.
 const NOT_CALLED: ReadonlySet<FallbackReason> = new Set(['circuit_open', 'budget_exhausted'])
+const called = (result: WriteResult): boolean => result.ok || !NOT_CALLED.has(result.reason)
 // The user went away: the model is not the worse for it, and neither is what users get.
 const NOT_DEGRADED: ReadonlySet<FallbackReason> = new Set(['canceled'])
 
@@ -62,7 +63,17 @@ export interface WriteRequest {
   onText?: (text: string) => void
 }
 
-export interface Usage { inputTokens: number, outputTokens: number, costUsd: number }
+export interface Usage {
+  inputTokens: number
+  outputTokens: number
+  costUsd: number
+  /** Counted from the characters sent and received: the endpoint sent no usage (a call given up, cut, or an endpoint that never does). */
+  estimated?: true
+}
+
+// Tokens from characters when the endpoint does not say: about four characters a token in English.
+const CHARACTERS_PER_TOKEN = 4
+const tokensIn = (characters: number): number => Math.ceil(characters / CHARACTERS_PER_TOKEN)
 
 export interface Generation {
   model: string
@@ -153,8 +164,13 @@ export class AnswerWriter {
       let streamed: Streamed | undefined
       let detail: FailureDetail = {}
       let result: WriteResult
+      // The prompt's tokens as the endpoint will count them are known only after the call.
+      const promptTokens = tokensIn(messages.reduce((sum, message) => sum + message.content.length, 0))
+      const mostCost = this.cost({ prompt_tokens: promptTokens, completion_tokens: this.options.maxOutputTokens })
+      let reserved = 0
       try {
-        if (this.options.spend?.exhausted() === true) throw new Failure('budget_exhausted')
+        if (this.options.spend?.reserve(mostCost) === false) throw new Failure('budget_exhausted')
+        reserved = mostCost
         streamed = await this.breaker.fire(request, messages)
         const generation = this.generation(streamed)
         const checked = checkCitations(streamed.text, request.passages.length)
@@ -170,6 +186,12 @@ export class AnswerWriter {
         detail = failure.detail
         result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.generation(streamed)), ok: false, reason: failure.reason }
       }
+      // A call made is paid for, given up or cut too: its prompt, and what it wrote so far.
+      if (result.usage === undefined && called(result)) {
+        const usage = { prompt_tokens: promptTokens, completion_tokens: tokensIn(streamed?.text.length ?? 0) }
+        result = { ...result, usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, costUsd: this.cost(usage), estimated: true } }
+      }
+      this.options.spend?.settle(reserved, result.usage?.costUsd ?? 0)
       this.record(span, messages, result, streamed, detail, (performance.now() - started) / 1000)
       return isSpanContextValid(span.spanContext()) ? { ...result, spanId: span.spanContext().spanId } : result
     }, SpanKind.CLIENT)
@@ -187,7 +209,7 @@ export class AnswerWriter {
     return { model: streamed.responseModel ?? this.options.model, prompt: PROMPT_LABEL, usage, timeToFirstChunkMs: streamed.timeToFirstChunkMs, responseId: streamed.responseId }
   }
 
-  private cost (usage: OpenAI.CompletionUsage): number {
+  private cost (usage: Pick<OpenAI.CompletionUsage, 'prompt_tokens' | 'completion_tokens'>): number {
     const { input, output } = this.options.prices
     return (usage.prompt_tokens * input + usage.completion_tokens * output) / 1_000_000
   }
@@ -268,12 +290,15 @@ export class AnswerWriter {
       span.setAttribute(GenAi.responseTimeToFirstChunk, result.timeToFirstChunkMs / 1000)
       instruments?.genAiTimeToFirstChunk.record(result.timeToFirstChunkMs / 1000, common)
     }
-    if (result.usage !== undefined) {
+    if (result.usage?.estimated === true) {
+      // Not the endpoint's count: the cost, but not the conventions' token attributes and metric.
+      span.setAttributes({ 'parley.cost_usd': result.usage.costUsd, 'parley.usage_estimated': true })
+      instruments?.llmCost.add(result.usage.costUsd, { [GenAi.requestModel]: this.options.model })
+    } else if (result.usage !== undefined) {
       span.setAttributes({ [GenAi.usageInputTokens]: result.usage.inputTokens, [GenAi.usageOutputTokens]: result.usage.outputTokens, 'parley.cost_usd': result.usage.costUsd })
       instruments?.genAiTokenUsage.record(result.usage.inputTokens, { ...common, [GenAi.tokenType]: 'input' })
       instruments?.genAiTokenUsage.record(result.usage.outputTokens, { ...common, [GenAi.tokenType]: 'output' })
       instruments?.llmCost.add(result.usage.costUsd, { [GenAi.requestModel]: this.options.model })
-      this.options.spend?.add(result.usage.costUsd)
     }
     if (captureContent !== undefined) {
       // In the conventions' JSON schemas: the system prompt (with the passages) apart from the messages.
@@ -283,8 +308,7 @@ export class AnswerWriter {
       if (streamed !== undefined) span.setAttribute(GenAi.outputMessages, JSON.stringify([{ role: 'assistant', parts: parts(streamed.text), finish_reason: streamed.finishReasons[0] ?? 'error' }]))
     }
     this.asked.record()
-    const called = result.ok || !NOT_CALLED.has(result.reason)
-    if (called) this.callSeconds.record(seconds)
+    if (called(result)) this.callSeconds.record(seconds)
     const logger = log('llm', 'write')
     const fields = { model: this.options.model, prompt: PROMPT_LABEL, ms: Math.round(seconds * 1000), first_chunk_ms: result.timeToFirstChunkMs === undefined ? undefined : Math.round(result.timeToFirstChunkMs), input_tokens: result.usage?.inputTokens, output_tokens: result.usage?.outputTokens, cost_usd: result.usage?.costUsd }
     if (result.ok) {
@@ -294,7 +318,7 @@ export class AnswerWriter {
     }
     span.setAttribute('error.type', result.reason)
     span.setStatus({ code: SpanStatusCode.ERROR, message: result.reason })
-    if (called) instruments?.genAiOperationDuration.record(seconds, { ...common, 'error.type': result.reason })
+    if (called(result)) instruments?.genAiOperationDuration.record(seconds, { ...common, 'error.type': result.reason })
     instruments?.llmFallbacks.add(1, { reason: result.reason })
     if (!NOT_DEGRADED.has(result.reason)) this.fellBack.record()
     logger.warn({ ...fields, reason: result.reason, ...detail }, 'llm.fallback')

@@ -14,6 +14,8 @@ import { AnswerWriter, CHARACTERS_PER_OUTPUT_TOKEN, type AnswerWriterOptions } f
 import { GenAi, GenAiMetric } from '../../../src/llm/gen-ai-conventions.js'
 import { PROMPT_LABEL } from '../../../src/llm/grounded-prompt.js'
 import { scrub } from '../../../src/logging/scrubber.js'
+import { DailySpend } from '../../../src/llm/daily-spend.js'
+import { openTestPGlite } from '../../helper.js'
 import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 class TestReader extends MetricReader {
@@ -243,6 +245,27 @@ t.test('a model that ignores max_tokens is cut at its characters, and its answer
   t.equal(lastSpan().attributes['error.type'], 'truncated')
   for (let i = 0; i < 100 && !model.requests[0]!.abandoned; i++) await new Promise(resolve => setTimeout(resolve, 20))
   t.equal(model.requests[0]!.abandoned, true, 'the endless stream is hung up on')
+})
+
+t.test('the day\'s budget: calls in flight reserve what they may cost, and a call given up is paid for', async t => {
+  const spend = new DailySpend({ limitUsd: 0.01, db: await openTestPGlite(t), now: () => new Date() })
+  const { model, writer } = await writerFor(t, { spend })
+  // Each reserves its prompt and 300 output tokens at $10 per million: about $0.0035, so two fit in $0.01.
+  model.script(...Array.from({ length: 15 }, () => ({ kind: 'answer' as const, text: 'Thirty minutes [1].', restAfterMs: 200 })))
+  const results = await Promise.all(Array.from({ length: 15 }, async () => await writer.write({ question: 'q', passages: PASSAGES })))
+  t.equal(model.requests.length, 2, '15 turns at once: the calls the budget holds are made')
+  t.equal(results.filter(result => !result.ok && result.reason === 'budget_exhausted').length, 13, 'the others answer from the passage')
+  t.ok(spend.spentUsd() <= 0.01, `spent ${spend.spentUsd()} of 0.01`)
+
+  const before = spend.spentUsd()
+  const stalling = await writerFor(t, { spend })
+  stalling.model.script({ kind: 'stall', text: 'Sessions expire after thirty' })
+  const caller = new AbortController()
+  const canceled = await stalling.writer.write({ question: 'q', passages: PASSAGES, signal: caller.signal, onText: () => { caller.abort() } })
+  t.match(canceled, { ok: false, reason: 'canceled', usage: { inputTokens: Number, outputTokens: 7, estimated: true } }, 'a call the user left is counted from its characters')
+  t.ok(canceled.usage!.costUsd > 0 && Math.abs(spend.spentUsd() - before - canceled.usage!.costUsd) < 1e-12, 'and spent')
+  t.equal(lastSpan().attributes['parley.usage_estimated'], true)
+  t.equal(lastSpan().attributes[GenAi.usageInputTokens], undefined, 'not as the endpoint\'s own count')
 })
 
 t.test('an answer cut off at the token limit is not used', async t => {
