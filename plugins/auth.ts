@@ -7,6 +7,8 @@ import { keyId, parseApiKeys, type ApiKey, type Role } from '../src/config.js'
 import { DenialAudit } from '../src/audit/denial-audit.js'
 import { sendProblem } from '../src/http/problem.js'
 import { log } from '../src/logging/log-context.js'
+import { KeyGuesses } from '../src/auth/key-guesses.js'
+import { LimitExceededError } from '../src/errors.js'
 
 export interface Principal { keyId: string, role: Role }
 
@@ -16,8 +18,8 @@ declare module 'fastify' {
     requireRole: (...roles: Role[]) => onRequestAsyncHookHandler
     /** An onRequest hook for chat routes: open unless CHAT_REQUIRE_KEY=true, then any valid key. */
     chatAccess: onRequestAsyncHookHandler
-    /** The configured key a presented one is, compared as requests' keys are (the console's sign-in). */
-    findApiKey: (presented: string) => ApiKey | undefined
+    /** The configured key a presented one is, compared and counted as requests' keys are (the console's sign-in). */
+    findApiKey: (request: FastifyRequest, presented: string) => ApiKey | undefined
     /** Refuses a request as every refused credential is: audited (a flood as one entry), with a Bearer challenge on 401. */
     denyAccess: (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string) => Promise<void>
   }
@@ -35,14 +37,28 @@ export default fp(async function authPlugin (app) {
   app.decorateRequest('principal', null)
   app.decorateRequest('actor', { getter (this: FastifyRequest) { return this.principal?.keyId ?? 'anonymous' } })
 
+  const maxWrongKeys = app.config.WRONG_KEYS_PER_MINUTE
+  const guesses = new KeyGuesses({ max: maxWrongKeys, now: () => app.clock().getTime() })
+
   // Hashing first gives equal-length buffers; every key is compared so timing does not reveal which matched.
   function identify (request: FastifyRequest): Principal | null | undefined {
     const header = request.headers.authorization
     if (header === undefined) return undefined
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (match === null) return null
-    const key = find(match[1]!)
+    const key = match === null ? undefined : checked(request, match[1]!)
     return key === undefined ? null : { keyId: key.keyId, role: key.role }
+  }
+
+  /** The key presented, counted when wrong; refused unheard when its address guessed too often. */
+  function checked (request: FastifyRequest, presented: string): typeof keys[number] | undefined {
+    const retryAfter = guesses.retryAfter(request.ip)
+    if (retryAfter > 0) {
+      throw new LimitExceededError('wrong_keys_per_client', maxWrongKeys, retryAfter,
+        `This address sent ${maxWrongKeys} wrong API keys in the last minute (WRONG_KEYS_PER_MINUTE); no key from it is checked for ${retryAfter} s.`)
+    }
+    const key = find(presented)
+    if (key === undefined) guesses.wrong(request.ip)
+    return key
   }
 
   function find (presented: string): typeof keys[number] | undefined {
@@ -51,7 +67,7 @@ export default fp(async function authPlugin (app) {
     for (const key of keys) if (timingSafeEqual(key.digest, presentedDigest)) found = key
     return found
   }
-  app.decorate('findApiKey', (presented: string) => find(presented)?.apiKey)
+  app.decorate('findApiKey', (request: FastifyRequest, presented: string) => checked(request, presented)?.apiKey)
 
   // Every refusal is audited, a flood of them as one entry a minute per source (src/audit/denial-audit.ts).
   const denials = new DenialAudit({ record: event => app.auditTrail.record(event), now: app.clock })

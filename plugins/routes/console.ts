@@ -61,7 +61,7 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     },
     schema: { tags: common.tags, summary: 'Sign in to the console with an API key: sets an HttpOnly, SameSite=Strict cookie', body: SignInBody, response: withProblems({ 200: ConsoleSessionSchema }, 401, 403, 415, 429) }
   }, async (request, reply) => {
-    const key = app.findApiKey(request.body.api_key)
+    const key = app.findApiKey(request, request.body.api_key)
     if (key === undefined) return await app.denyAccess(request, reply, 401, 'The API key is not valid.', 'unknown-key')
     const { token, signIn } = app.consoleSessions.issue(key, app.clock())
     request.principal = { keyId: signIn.keyId, role: signIn.role }
