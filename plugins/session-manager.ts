@@ -1,14 +1,17 @@
-// Owns the session manager and the periodic job that marks idle and over-age sessions expired.
+// Owns the session manager, the periodic job that marks idle and over-age sessions expired, and
+// the name a caller opens sessions under (sessionOpener).
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { BatchObservableResult, Meter } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { log, runWithLogger } from '../src/logging/log-context.js'
-import { SessionManager } from '../src/sessions/session-manager.js'
+import { openerOf, SessionManager } from '../src/sessions/session-manager.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     sessionManager: SessionManager
+    /** Who a request opens a session as: its key, or its address hashed (see openerOf). */
+    sessionOpener: (request: FastifyRequest) => string
   }
 }
 
@@ -22,6 +25,8 @@ export default fp(async function sessionManagerPlugin (app) {
     limits: { idleTimeoutMs: SESSION_IDLE_TIMEOUT * 1000, maxAgeMs: SESSION_MAX_AGE * 1000, maxActive: MAX_ACTIVE_SESSIONS, maxPerUser: MAX_SESSIONS_PER_USER }
   })
   app.decorate('sessionManager', sessionManager)
+  const openerKey = app.logPrivacy.keyFor('session openers')
+  app.decorate('sessionOpener', (request: FastifyRequest) => openerOf(request.principal?.keyId, request.ip, openerKey))
   observeSessions(app.metricsMeter, sessionManager, app)
 
   const sweep = async (): Promise<void> => {
@@ -34,7 +39,7 @@ export default fp(async function sessionManagerPlugin (app) {
   const timer = setInterval(sweep, SESSION_SWEEP_INTERVAL * 1000).unref()
   app.addHook('onReady', sweep)
   app.addHook('preClose', async () => clearInterval(timer))
-}, { name: 'session-manager', dependencies: ['config', 'database', 'metrics'] })
+}, { name: 'session-manager', dependencies: ['config', 'database', 'metrics', 'auth', 'pseudonym-key'] })
 
 // Users counted as active: those with a turn in this window.
 const ACTIVE_USERS_WINDOW_MS = 15 * 60_000

@@ -27,6 +27,8 @@ export interface TurnInput {
   message: string
   sessionId?: string
   userId?: string
+  /** Who the caller is, for a session it opens (see SessionManager.create). */
+  openedBy?: string
   /** Aborted when the caller went away: a model writing the answer stops. */
   signal?: AbortSignal
   /** The answer's text as the model writes it, for a caller that streams it. */
@@ -146,7 +148,7 @@ export class ChatService {
     // A turn of an existing session is one statement; a new session, feedback or a reset need a
     // transaction around theirs, so that a failure keeps none of it.
     const persist = async (db: Queryable, audit: RecordInTransaction): Promise<TurnResult> => {
-      const session = existing ?? await sessionManager.create(db, userId, audit, conversationId)
+      const session = existing ?? await sessionManager.create(db, userId, audit, { id: conversationId, openedBy: input.openedBy })
       if (reply.feedback !== undefined) await messageStore.recordFeedback(db, { sessionId: session.id, turn: reply.feedback.turn, rating: reply.feedback.rating, comment: reply.feedback.comment, at: this.now() })
       const turn = await sessionManager.recordTurn(db, session.id, {
         userText: input.message,
@@ -165,7 +167,7 @@ export class ChatService {
       if (reply.reset === true) {
         await sessionManager.end(db, session.id, 'reset')
         // The /reset turn stays in the closed session; the caller continues in the new one, which has no turns yet.
-        result = { ...result, sessionId: (await sessionManager.create(db, session.userId, audit)).id, turn: 0 }
+        result = { ...result, sessionId: (await sessionManager.create(db, session.userId, audit, { openedBy: session.openedBy })).id, turn: 0 }
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
     }

@@ -196,6 +196,13 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE turn_traces ADD COLUMN parts jsonb;
       ALTER TABLE turn_traces ADD COLUMN let_go text CHECK (let_go IN ('pressure'));
     `
+  },
+  {
+    version: 9,
+    name: 'who opened a session, so that a user id another caller sends cannot end it',
+    sql: `
+      ALTER TABLE sessions ADD COLUMN opened_by text;
+    `
   }
 ]
 

@@ -1,6 +1,6 @@
 // Sessions are rows in the shared database, so any API instance can resume any session and the
 // caps hold across instances. Time comes from an injected clock so expiry is testable.
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import type { AuditTrail, RecordInTransaction } from '../audit/audit-trail.js'
 import type { Decision, Generation, ReplyKind, Source } from '../chat/message-store.js'
 import type { Database, Queryable } from '../db/database.js'
@@ -47,6 +47,8 @@ export interface TurnMessages {
 export interface Session {
   id: string
   userId: string | null
+  /** Who opened it: an API key's id (key:…), or, without a key, a keyed hash of the client's address (address:…); see create. */
+  openedBy: string | null
   status: SessionStatus
   turnCount: number
   createdAt: Date
@@ -54,6 +56,15 @@ export interface Session {
   endedAt: Date | null
   /** When the session expires if nothing else happens (idle timeout or absolute age, whichever is first). */
   expiresAt: Date
+}
+
+/**
+ * Who opens a session, as create() compares it: the API key's id, or, for a caller without a key,
+ * its address hashed under a key of the server's (an address is personal data; equality is all
+ * that is needed).
+ */
+export function openerOf (keyId: string | undefined, address: string, key: Buffer): string {
+  return keyId !== undefined ? `key:${keyId}` : `address:${createHmac('sha256', key).update(address).digest('base64url').slice(0, 22)}`
 }
 
 export interface SessionLimits {
@@ -66,6 +77,7 @@ export interface SessionLimits {
 interface SessionRow {
   id: string
   user_id: string | null
+  opened_by: string | null
   status: SessionStatus
   turn_count: number
   created_at: Date
@@ -98,17 +110,19 @@ export class SessionManager {
   /**
    * Opens a session inside the caller's transaction. A user at MAX_SESSIONS_PER_USER gets it all
    * the same, and their least recently used one ends (status replaced, audited): a client that lost
-   * its session ids must not lock its user out. At MAX_ACTIVE_SESSIONS a long-idle session makes
-   * room, else the new one is refused (replaceLongestIdle).
+   * its session ids must not lock its user out. A user id is what the caller says, so only sessions
+   * the same caller opened (openedBy: the same key, or the same address without one) are counted
+   * and replaced: a client that knows another's user id cannot end that user's sessions. At
+   * MAX_ACTIVE_SESSIONS a long-idle session makes room, else the new one is refused (replaceLongestIdle).
    */
-  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction, id: string = randomUUID()): Promise<Session> {
+  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction, { id = randomUUID(), openedBy = null }: { id?: string, openedBy?: string | null } = {}): Promise<Session> {
     const now = this.now()
     // Serialises cap checks across instances; held only until the caller's transaction ends.
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))")
     const full = await this.serviceFull(tx, now)
     const { rows } = await tx.query<SessionRow>(
-      `INSERT INTO sessions (id, user_id, created_at, last_activity_at) VALUES ($1, $2, $3, $3)
-       RETURNING *`, [id, userId, now])
+      `INSERT INTO sessions (id, user_id, opened_by, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $4)
+       RETURNING *`, [id, userId, openedBy, now])
     const session = this.toSession(rows[0]!)
     // The user's own oldest goes first; only if that made no room does a stranger's idle one go.
     const replaced = userId === null ? 0 : await this.replaceLeastRecentlyUsed(tx, now, session, audit)
@@ -252,14 +266,14 @@ export class SessionManager {
     await this.recordReplaced(rows, newSession, 'MAX_ACTIVE_SESSIONS', this.limits.maxActive, audit)
   }
 
-  /** Ends the user's least recently used active sessions beyond MAX_SESSIONS_PER_USER, the new one included. */
+  /** Ends the user's least recently used active sessions of the same opener beyond MAX_SESSIONS_PER_USER, the new one included. */
   private async replaceLeastRecentlyUsed (tx: Queryable, now: Date, newSession: Session, audit: RecordInTransaction): Promise<number> {
     const { rows } = await tx.query<EndedSession & { id: string }>(
       `UPDATE sessions SET status = 'replaced', ended_at = $3 WHERE id IN (
-         SELECT id FROM sessions WHERE ${ACTIVE} AND user_id = $4 AND id <> $5
+         SELECT id FROM sessions WHERE ${ACTIVE} AND user_id = $4 AND opened_by IS NOT DISTINCT FROM $7 AND id <> $5
          ORDER BY last_activity_at DESC, id OFFSET $6)
        RETURNING id, ${ENDED}`,
-      [...this.cutoffs(now), now, newSession.userId, newSession.id, this.limits.maxPerUser - 1])
+      [...this.cutoffs(now), now, newSession.userId, newSession.id, this.limits.maxPerUser - 1, newSession.openedBy])
     await this.recordReplaced(rows, newSession, 'MAX_SESSIONS_PER_USER', this.limits.maxPerUser, audit)
     return rows.length
   }
@@ -283,6 +297,7 @@ export class SessionManager {
     return {
       id: row.id,
       userId: row.user_id,
+      openedBy: row.opened_by,
       status: lapsed ? 'expired' : row.status,
       turnCount: row.turn_count,
       createdAt: row.created_at,

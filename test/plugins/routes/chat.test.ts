@@ -159,3 +159,21 @@ t.test('the per-user cap holds across instances sharing server PostgreSQL', { sk
   const { rows } = await db.query<{ status: string, n: number }>("SELECT status, count(*)::int AS n FROM sessions WHERE user_id = 'shared-user' GROUP BY status ORDER BY status")
   t.same(rows, [{ status: 'active', n: 1 }, { status: 'replaced', n: 9 }], 'and the cap of one holds, whichever instance served each')
 })
+
+t.test('a user id another caller sends opens sessions of its own, and ends none of the user\'s', async t => {
+  const admin = 'admin-key-0123456789abcdef'
+  const app = await buildTestApp(t, { MAX_SESSIONS_PER_USER: '1', KB_SEED_DIR: '', API_KEYS: `${admin}:admin` })
+  const open = async (remoteAddress: string, headers: Record<string, string> = {}) =>
+    (await app.inject({ ...chat({ message: 'hello', user_id: 'victim-42' }), remoteAddress, headers })).json<{ session_id: string }>().session_id
+  const victims = await open('198.51.100.1')
+  for (let i = 0; i < 5; i++) await open('203.0.113.66')
+  t.match(await app.sessionManager.get(victims), { status: 'active' }, 'five sessions under the victim\'s id from another address end none of the victim\'s')
+  const byKey = await open('198.51.100.1', { authorization: `Bearer ${admin}` })
+  t.match(await app.sessionManager.get(victims), { status: 'active' }, 'nor does a keyed integration using the same id')
+  const again = await open('198.51.100.1')
+  t.match(await app.sessionManager.get(victims), { status: 'replaced' }, 'the victim\'s own new session, from their address, replaces their oldest as before')
+  t.match(await app.sessionManager.get(again), { status: 'active', openedBy: /^address:/ })
+  t.match(await app.sessionManager.get(byKey), { status: 'active', openedBy: /^key:key_/ })
+  const { rows } = await app.db.query<{ opened_by: string }>('SELECT opened_by FROM sessions')
+  t.notOk(rows.some(row => row.opened_by.includes('198.51.100.1')), 'no address is stored as written')
+})
