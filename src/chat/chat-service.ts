@@ -266,8 +266,11 @@ export class ChatService {
   }
 
   private search (query: string, k: number, collection?: string): SearchHit[] {
-    // Unscoped, /search looks where questions are answered from (see KB_BUNDLED_DOCS).
-    return this.retrieve(k, () => ({ hits: this.options.searchEngine.search(query, k, collection === undefined ? this.options.answerCollections?.() : new Set([collection])) })).hits
+    // /search looks where questions are answered from (see KB_BUNDLED_DOCS), and --in narrows it:
+    // a collection that answers no question shows nothing, as GET /v1/sources/:id finds none of it.
+    const answering = this.options.answerCollections?.()
+    const scope = collection === undefined ? answering : new Set(answering === undefined || answering.has(collection) ? [collection] : [])
+    return this.retrieve(k, () => ({ hits: this.options.searchEngine.search(query, k, scope) })).hits
   }
 
   /**

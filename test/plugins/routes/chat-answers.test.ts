@@ -43,13 +43,15 @@ t.test('the bundled docs answer until a team imports its own documents; then the
   t.same((await app.inject({ url: '/v1/kb/search?q=refund&collection=parley', headers })).json().results.filter((hit: { doc_id: string }) => hit.doc_id === 'refunds'), [], 'and the scope keeps other collections out')
   t.equal((await app.inject({ url: '/v1/kb/documents/refunds', headers })).json().collection, 'default')
   t.match((await ask('/search traces')).reply, /No documents match/, '/search looks where questions are answered from')
-  t.match((await ask('/search traces --in parley')).reply, /Viewing traces/, 'and --in parley into the bundled docs')
+  t.match((await ask('/search traces --in parley')).reply, /No documents match/, 'nor does --in parley show the bundled docs, no more than GET /v1/sources/:id')
+  t.match((await ask('/search refund --in default')).reply, /Refunds/, '--in narrows to a collection that answers')
 })
 
 t.test('KB_BUNDLED_DOCS=always keeps the bundled docs answering beside the team\'s', async t => {
   const { app } = await appWithLines(t, { KB_BUNDLED_DOCS: 'always' })
   await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds] } })
   t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })).json().kind, 'answer')
+  t.match((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/search traces --in parley' } })).json().reply, /Viewing traces/, 'and /search --in parley finds them')
 })
 
 t.test('a follow-up is searched with the question before it, and the transcript says so', async t => {
