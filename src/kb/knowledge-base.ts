@@ -2,6 +2,7 @@
 // mirrored into the in-memory search index. Changes made here update this instance's index after
 // commit; other instances hear of them through PostgreSQL NOTIFY and reload the changed documents.
 import { randomUUID } from 'node:crypto'
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js'
@@ -13,6 +14,26 @@ export const KB_CHANNEL = 'parley_kb_changes'
 // NOTIFY payloads are limited to 8000 bytes; ids are at most 200 characters.
 const IDS_PER_NOTIFICATION = 30
 const UNIQUE_VIOLATION = '23505'
+// Documents written or indexed between two turns of the event loop: at most a few tens of ms.
+const DOCUMENTS_PER_STATEMENT = 20
+// How long splitting documents into passages may hold the event loop before letting it go.
+const SLICE_MS = 10
+
+interface SplitDocument extends Omit<DocumentInput, 'id'> { id: string, passages: Passage[] }
+
+/** Documents with their passages, split with the event loop let go every SLICE_MS. */
+async function split (documents: Array<Omit<DocumentInput, 'id'> & { id: string }>): Promise<SplitDocument[]> {
+  const split: SplitDocument[] = []
+  let since = performance.now()
+  for (const document of documents) {
+    if (performance.now() - since > SLICE_MS) {
+      await yieldToLoop()
+      since = performance.now()
+    }
+    split.push({ ...document, passages: splitIntoPassages(document.text) })
+  }
+  return split
+}
 
 export interface DocumentInput {
   id?: string
@@ -96,8 +117,9 @@ export class KnowledgeBase {
     const ids = inputs.map(input => input.id ?? randomUUID())
     const repeated = ids.find((id, index) => ids.indexOf(id) !== index)
     if (repeated !== undefined) throw new ConflictError(`Document id ${repeated} appears more than once in the request.`, { id: repeated })
+    const documents = await split(inputs.map((input, index) => ({ ...input, id: ids[index]! })))
     await this.auditTrail.transaction(this.db, async (tx, audit) => {
-      for (const [index, input] of inputs.entries()) await this.write(tx, ids[index]!, input, 'insert')
+      await this.write(tx, documents, 'insert')
       await audit({ actor, action: 'kb.documents.add', target: ids.length === 1 ? ids[0]! : `${ids.length} documents`, result: 'success', details: { ids: ids.slice(0, 100) } })
       await this.notify(tx, ids)
     })
@@ -107,8 +129,9 @@ export class KnowledgeBase {
 
   /** Creates or replaces one document; true if it was created. */
   async put (id: string, input: Omit<DocumentInput, 'id'>, actor: string): Promise<boolean> {
+    const documents = await split([{ ...input, id }])
     const created = await this.auditTrail.transaction(this.db, async (tx, audit) => {
-      const created = await this.write(tx, id, input, 'upsert')
+      const created = (await this.write(tx, documents, 'upsert'))[0] === true
       await audit({ actor, action: created ? 'kb.document.create' : 'kb.document.replace', target: id, result: 'success' })
       await this.notify(tx, [id])
       return created
@@ -163,7 +186,7 @@ export class KnowledgeBase {
       const { rowCount } = await tx.query("INSERT INTO app_state (key, value) VALUES ('kb_seeded_at', to_jsonb(now())) ON CONFLICT DO NOTHING")
       if (rowCount === 0) return 0
       const inputs = await load()
-      for (const input of inputs) await this.write(tx, input.id ?? randomUUID(), { ...input, collection: BUNDLED_COLLECTION }, 'upsert')
+      await this.write(tx, await split(inputs.map(input => ({ ...input, id: input.id ?? randomUUID(), collection: BUNDLED_COLLECTION }))), 'upsert')
       return inputs.length
     })
   }
@@ -204,8 +227,14 @@ export class KnowledgeBase {
     return run
   }
 
-  private async reindex (ids: string[]): Promise<void> {
-    if (ids.length === 0) return
+  private async reindex (all: string[]): Promise<void> {
+    for (let start = 0; start < all.length; start += DOCUMENTS_PER_STATEMENT) {
+      if (start > 0) await yieldToLoop()
+      await this.reindexSlice(all.slice(start, start + DOCUMENTS_PER_STATEMENT))
+    }
+  }
+
+  private async reindexSlice (ids: string[]): Promise<void> {
     const { rows } = await this.db.query<{ id: string, title: string, collection: string, questions: unknown, passages: Passage[] }>(
       `SELECT d.id, d.title, d.collection, d.metadata->'questions' AS questions, coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
          ORDER BY p.ordinal) FILTER (WHERE p.document_id IS NOT NULL), '[]') AS passages
@@ -220,30 +249,44 @@ export class KnowledgeBase {
     for (const id of ids) if (!found.has(id)) this.searchEngine.remove(id)
   }
 
-  /** Inserts (or, with 'upsert', replaces) a document and its passages; true if it was new. */
-  private async write (tx: Queryable, id: string, input: Omit<DocumentInput, 'id'>, mode: 'insert' | 'upsert'): Promise<boolean> {
+  /**
+   * Inserts (or, with 'upsert', replaces) documents and their passages, a slice at a time with the
+   * event loop let go between slices; for each, true if it was new. On PGlite the database runs on
+   * this thread: one statement for 1,000 documents held every other request for seconds.
+   */
+  private async write (tx: Queryable, documents: SplitDocument[], mode: 'insert' | 'upsert'): Promise<boolean[]> {
     const upsert = mode === 'upsert'
       ? 'ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, collection = excluded.collection, updated_at = excluded.updated_at'
       : ''
-    let created: boolean
-    try {
-      const { rows } = await tx.query<{ created: boolean }>(
-        `INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
-         ${upsert} RETURNING (xmax = 0) AS created`,
-        [id, input.title, input.text, JSON.stringify(input.metadata ?? {}), input.collection ?? DEFAULT_COLLECTION, this.now()])
-      created = rows[0]!.created
-    } catch (error) {
-      // The unique key, not a prior SELECT, decides: concurrent adds of one id cannot both succeed.
-      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
-      throw new ConflictError(`Document ${id} already exists; use PUT /v1/kb/documents/${id} to replace it.`, { id })
+    const now = this.now()
+    const created: boolean[] = []
+    for (let start = 0; start < documents.length; start += DOCUMENTS_PER_STATEMENT) {
+      if (start > 0) await yieldToLoop()
+      const slice = documents.slice(start, start + DOCUMENTS_PER_STATEMENT)
+      let rows: Array<{ id: string, created: boolean }>
+      try {
+        // Arrays as parameters: a slice of any size is one statement, its passages another.
+        ({ rows } = await tx.query<{ id: string, created: boolean }>(
+          `INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at)
+           SELECT id, title, body, metadata::jsonb, collection, $6, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(id, title, body, metadata, collection)
+           ${upsert} RETURNING id, (xmax = 0) AS created`,
+          [slice.map(d => d.id), slice.map(d => d.title), slice.map(d => d.text), slice.map(d => JSON.stringify(d.metadata ?? {})), slice.map(d => d.collection ?? DEFAULT_COLLECTION), now]))
+      } catch (error) {
+        // The unique key, not a prior SELECT, decides: concurrent adds of one id cannot both succeed.
+        if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
+        const id = /\(id\)=\((.*)\) already exists/.exec((error as { detail?: string }).detail ?? '')?.[1] ?? slice[0]!.id
+        throw new ConflictError(`Document ${id} already exists; use PUT /v1/kb/documents/${id} to replace it.`, { id })
+      }
+      const isNew = new Map(rows.map(row => [row.id, row.created]))
+      const replaced = slice.filter(d => isNew.get(d.id) === false).map(d => d.id)
+      if (replaced.length > 0) await tx.query('DELETE FROM kb_passages WHERE document_id = ANY($1::text[])', [replaced])
+      const passages = slice.flatMap(d => d.passages.map(p => ({ id: d.id, ...p })))
+      await tx.query(
+        `INSERT INTO kb_passages (document_id, ordinal, heading, text)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[])`,
+        [passages.map(p => p.id), passages.map(p => p.ordinal), passages.map(p => p.heading ?? null), passages.map(p => p.text)])
+      created.push(...slice.map(d => isNew.get(d.id) === true))
     }
-    if (!created) await tx.query('DELETE FROM kb_passages WHERE document_id = $1', [id])
-    const passages = splitIntoPassages(input.text)
-    // Arrays as three parameters: a document of any number of passages is one statement.
-    await tx.query(
-      `INSERT INTO kb_passages (document_id, ordinal, heading, text)
-       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[])`,
-      [id, passages.map(p => p.ordinal), passages.map(p => p.heading ?? null), passages.map(p => p.text)])
     return created
   }
 
