@@ -65,6 +65,8 @@ export const BENCH_APP_ENV = {
   MAX_SESSIONS_PER_USER: '100000',
   // The load generator is one address opening thousands of sessions.
   NEW_SESSIONS_PER_MINUTE: '0',
+  TURNS_PER_SESSION_PER_MINUTE: '0',
+  TURNS_PER_CLIENT_PER_MINUTE: '0',
   // As a production deployment sets it; without it a logging server warns at start-up.
   LOG_ID_SECRET: 'parley-bench-pseudonym-key'
 }

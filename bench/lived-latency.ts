@@ -81,6 +81,8 @@ async function startServer (env: Record<string, string>): Promise<{ port: number
       LOG_DIR: '',
       LOG_LEVEL: 'info',
       NEW_SESSIONS_PER_MINUTE: '0',
+      TURNS_PER_SESSION_PER_MINUTE: '0',
+      TURNS_PER_CLIENT_PER_MINUTE: '0',
       MAX_SESSIONS_PER_USER: '1000',
       API_KEYS: `${ADMIN}:admin`,
       OTEL_TRACES_EXPORTER: 'none',

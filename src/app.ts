@@ -23,7 +23,7 @@ import metricsPlugin from '../plugins/metrics.js'
 import commandParserPlugin from '../plugins/command-parser.js'
 import answerWriterPlugin from '../plugins/answer-writer.js'
 import chatServicePlugin from '../plugins/chat-service.js'
-import newSessionLimit from '../plugins/new-session-limit.js'
+import chatLimits from '../plugins/chat-limits.js'
 import consoleAccess from '../plugins/console-access.js'
 import securityHeaders from '../plugins/security-headers.js'
 import chatRoutes from '../plugins/routes/chat.js'
@@ -125,7 +125,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(weeklyReportPlugin)
   await app.register(commandParserPlugin)
   await app.register(chatServicePlugin)
-  await app.register(newSessionLimit)
+  await app.register(chatLimits)
   await app.register(consoleAccess)
   await app.register(chatRoutes)
   await app.register(sessionRoutes)

@@ -51,8 +51,10 @@ export const ConfigSchema = Type.Object({
   SESSION_SWEEP_INTERVAL: seconds(60),
   MAX_ACTIVE_SESSIONS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000 }),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
-  // New sessions one address may open a minute without an API key (plugins/new-session-limit.ts); 0 is off.
+  // What one client may do to the chat route a minute without an API key (plugins/chat-limits.ts); 0 is off.
   NEW_SESSIONS_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
+  TURNS_PER_SESSION_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
+  TURNS_PER_CLIENT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
   WRONG_KEYS_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10 }),
   // The proxies whose X-Forwarded-For names the client: addresses or CIDRs, comma-separated; empty: none.
   TRUST_PROXY: Type.String({ pattern: '^$|^[0-9a-fA-F.:/]+(,\\s*[0-9a-fA-F.:/]+)*$', default: '' }),

@@ -20,9 +20,9 @@ export function testConfig (env: Record<string, string> = {}): Config {
   // On a loaded CI machine under-pressure can see a second of event-loop delay: off here, and tested
   // where it applies (load-shedding.test.ts). No scheduled weekly report either, unless a test asks
   // for one (weekly-report.test.ts). Every test's sessions come from one address, so no limit on new
-  // sessions per address either (new-session-limit.test.ts), nor on the wrong keys the tests of
+  // sessions or turns per address or session either (chat-limits.test.ts), nor on the wrong keys the tests of
   // refusals send (key-guesses.test.ts).
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', MAX_EVENT_LOOP_DELAY_MS: '0', REPORT_SCHEDULE: '', NEW_SESSIONS_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env })
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', MAX_EVENT_LOOP_DELAY_MS: '0', REPORT_SCHEDULE: '', NEW_SESSIONS_PER_MINUTE: '0', TURNS_PER_SESSION_PER_MINUTE: '0', TURNS_PER_CLIENT_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env })
 }
 
 /** An app on its own fresh database (an in-memory PGlite unless options.database is given). */

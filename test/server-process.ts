@@ -25,7 +25,7 @@ function ownEnvironment (): Record<string, string | undefined> {
 export async function startServer (t: Test, env: Record<string, string> = {}, nodeOptions: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeOptions, join(projectRoot, 'dist/src/server.js')], {
     // Every test client is one address opening many sessions: the limit per address is off unless a test sets it.
-    env: { ...ownEnvironment(), PORT: '0', DATA_DIR: await tempDir(t), LOG_DIR: '', LOG_LEVEL: 'info', NEW_SESSIONS_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env },
+    env: { ...ownEnvironment(), PORT: '0', DATA_DIR: await tempDir(t), LOG_DIR: '', LOG_LEVEL: 'info', NEW_SESSIONS_PER_MINUTE: '0', TURNS_PER_SESSION_PER_MINUTE: '0', TURNS_PER_CLIENT_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { child.kill('SIGKILL') })

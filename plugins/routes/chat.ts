@@ -38,7 +38,8 @@ const ChatEvents = Type.String({
 
 const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.post('/v1/chat', {
-    config: { usesDatabase: true, rateLimit: app.newSessionLimit },
+    config: { usesDatabase: true },
+    preHandler: app.chatLimits,
     onRequest: app.chatAccess,
     schema: {
       tags: ['chat'],
