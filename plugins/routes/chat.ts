@@ -50,7 +50,14 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async (request, reply) => {
     const { message, session_id: sessionId, user_id: userId } = request.body
     // A caller that goes away stops the model writing its answer (the turn is still stored, marked).
-    const input: TurnInput = { message, sessionId, userId, openedBy: sessionId === undefined ? app.sessionOpener(request) : undefined, signal: app.answerWriter === undefined ? undefined : callerGone(reply.raw) }
+    const input: TurnInput = {
+      message,
+      sessionId,
+      userId,
+      // Who opens a session, when this turn opens one (see SessionManager.create).
+      openedBy: sessionId === undefined ? app.sessionOpener(request) : undefined,
+      signal: app.answerWriter === undefined ? undefined : callerGone(reply.raw)
+    }
     const traceId = currentTraceId()
     const respond = (result: TurnResult): ChatResponseType =>
       ({ session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, generation: result.generation, trace_id: traceId })

@@ -99,8 +99,12 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
     // ended session (a copy in a log, a shared screen) no longer reads it. An admin's key does, and
     // that reading of someone's transcript is audited, as in the console.
     const admin = request.principal?.role === 'admin'
-    if (session.status !== 'active' && !admin) throw new NotFoundError('Session', id, `Session ${id} has ended (${session.status}); its messages are no longer shown to its session id. An admin key reads them.`)
-    if (admin) await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: id, result: 'success', details: { role: 'admin', via: 'api' } })
+    if (session.status !== 'active' && !admin) {
+      throw new NotFoundError('Session', id, `Session ${id} has ended (${session.status}); its messages are no longer shown to its session id. An admin key reads them.`)
+    }
+    if (admin) {
+      await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: id, result: 'success', details: { role: 'admin', via: 'api' } })
+    }
     const { limit, before } = request.query
     const messages = await app.messageStore.list(id, { turns: limit, before })
     const oldest = messages[0]?.turn
