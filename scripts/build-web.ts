@@ -45,4 +45,4 @@ for (const page of pages) {
   await writeFile(join(out, `${page}.html`), html)
 }
 const bytes = Object.entries(result.metafile.outputs).filter(([file]) => !file.endsWith('.map')).map(([file, { bytes }]) => `${file.replace(/^.*dist\/web\//, '')} ${(bytes / 1024).toFixed(1)} KiB`)
-console.log(`web: ${bytes.join(', ')}`)
+console.error(`web: ${bytes.join(', ')}`)
