@@ -27,6 +27,8 @@ export const CHARACTERS_PER_OUTPUT_TOKEN = 16
 // No call reached the model: nothing to time.
 const NOT_CALLED: ReadonlySet<FallbackReason> = new Set(['circuit_open', 'budget_exhausted'])
 const called = (result: WriteResult): boolean => result.ok || !NOT_CALLED.has(result.reason)
+// Refused before the model wrote anything (a status, no connection, no call): nothing to pay.
+const UNBILLED: ReadonlySet<FallbackReason> = new Set([...NOT_CALLED, 'rate_limited', 'server_error', 'unreachable', 'refused'])
 // The user went away: the model is not the worse for it, and neither is what users get.
 const NOT_DEGRADED: ReadonlySet<FallbackReason> = new Set(['canceled'])
 
@@ -186,8 +188,8 @@ export class AnswerWriter {
         detail = failure.detail
         result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.generation(streamed)), ok: false, reason: failure.reason }
       }
-      // A call made is paid for, given up or cut too: its prompt, and what it wrote so far.
-      if (result.usage === undefined && called(result)) {
+      // A call the model worked on is paid for, given up or cut too: its prompt, and what it wrote so far.
+      if (result.usage === undefined && (result.ok || !UNBILLED.has(result.reason))) {
         const usage = { prompt_tokens: promptTokens, completion_tokens: tokensIn(streamed?.text.length ?? 0) }
         result = { ...result, usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, costUsd: this.cost(usage), estimated: true } }
       }
