@@ -99,9 +99,11 @@ export default fp(async function authPlugin (app) {
 
   app.decorate('chatAccess', async function checkChatAccess (request: FastifyRequest, reply: FastifyReply) {
     const principal = identify(request)
-    if (principal !== undefined && principal !== null) request.principal = principal
+    // A key that is wrong is refused even where none is needed: served as anonymous, a caller's
+    // misconfigured key would go unnoticed, and its turns unattributed.
+    if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
+    if (principal !== undefined) request.principal = principal
     if (!app.config.CHAT_REQUIRE_KEY) return
     if (principal === undefined) return await deny(request, reply, 401, 'Chat needs an API key (CHAT_REQUIRE_KEY=true): send "Authorization: Bearer <key>".', 'anonymous')
-    if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
   })
 }, { name: 'auth', dependencies: ['config', 'database'] })

@@ -50,6 +50,9 @@ t.test('without API_KEYS the secured routes are disabled with a message that say
 t.test('chat is open by default; with CHAT_REQUIRE_KEY=true it needs a valid key of any role', async t => {
   const open = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst` })
   t.equal((await open.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })).statusCode, 200)
+  const wrong = await open.inject({ method: 'POST', url: '/v1/chat', headers: { authorization: 'Bearer wrong-key-0123456789abcdef' }, payload: { message: 'hi' } })
+  t.equal(wrong.statusCode, 401, 'a wrong key is refused even where none is needed, not served as anonymous')
+  t.match(wrong.json(), { detail: 'The API key is not valid.' })
   const closed = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst`, CHAT_REQUIRE_KEY: 'true' })
   t.equal((await closed.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hi' } })).statusCode, 401)
   t.equal((await closed.inject({ method: 'POST', url: '/v1/chat', headers: { authorization: 'Bearer wrong-key-0123456789abcdef' }, payload: { message: 'hi' } })).statusCode, 401)
