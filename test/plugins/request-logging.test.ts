@@ -17,7 +17,8 @@ async function appWithLogs (t: Parameters<typeof buildTestApp>[0], env: Record<s
 const PII = 'I am jane.doe@example.com, card 4111 1111 1111 1111, call +44 20 7946 0958'
 
 t.test('a turn logs its events with context on every line', async t => {
-  const { app, lines } = await appWithLogs(t)
+  // A valid key (a wrong one is refused): the key itself is never logged, only its id.
+  const { app, lines } = await appWithLogs(t, { API_KEYS: 'not-a-real-key-123456:analyst' })
   const res = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'req-1', authorization: 'Bearer not-a-real-key-123456' }, payload: { message: `how do I view traces? ${PII}`, user_id: 'alice@example.com' } })
   const sessionId = res.json().session_id as string
   const turn = lines.filter(line => line.client_request_id === 'req-1')
