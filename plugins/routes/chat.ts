@@ -5,14 +5,14 @@ import type { ServerResponse } from 'node:http'
 import type { FastifyError } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type Static } from 'typebox'
-import { GenerationSchema, ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import { GenerationSchema, MESSAGE_MAX_CHARACTERS, ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
 import type { TurnInput, TurnResult } from '../../src/chat/chat-service.js'
 import { NOT_BLANK_NO_NUL, SessionId, UserId, withProblems } from '../../src/http/schemas.js'
 import { problemBody } from '../../src/http/problem.js'
 import { currentTraceId } from '../../otel/spans.js'
 
 export const ChatRequest = Type.Object({
-  message: Type.String({ minLength: 1, maxLength: 4000, pattern: NOT_BLANK_NO_NUL, description: 'A question, or a command such as /help; not only white space' }),
+  message: Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARACTERS, pattern: NOT_BLANK_NO_NUL, description: 'A question, or a command such as /help; not only white space' }),
   session_id: Type.Optional(SessionId),
   user_id: Type.Optional(UserId)
 }, { additionalProperties: false })

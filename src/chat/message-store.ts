@@ -4,6 +4,9 @@ import type { Database, Queryable } from '../db/database.js'
 import Type, { type Static } from 'typebox'
 import type { SearchHit } from '../search/search-engine.js'
 
+/** The longest message a user may send (POST /v1/chat): what the console may read of one whole. */
+export const MESSAGE_MAX_CHARACTERS = 4000
+
 export const ReplyKindSchema = Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('smalltalk'), Type.Literal('command'), Type.Literal('command_error')],
   { description: 'no_answer: the knowledge base does not answer it; smalltalk: a greeting, thanks or goodbye' })
 export type ReplyKind = Static<typeof ReplyKindSchema>

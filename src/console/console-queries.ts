@@ -2,7 +2,7 @@
 // with them, one conversation with every turn, one turn's trace, and the overview's figures.
 // Plain functions over a Queryable; what a viewer may see of users is decided by the Viewer.
 import type { Queryable } from '../db/database.js'
-import type { Decision, Generation, Source } from '../chat/message-store.js'
+import { MESSAGE_MAX_CHARACTERS, type Decision, type Generation, type Source } from '../chat/message-store.js'
 import type { ReplyKind } from '../chat/message-store.js'
 import type { Conversation, ConversationsPageType, TurnRow } from './console-schemas.js'
 import { JOIN_TURN_TRACE, LIVED_LATENCY_MS, type TurnTrace } from '../turn-traces/turn-trace.js'
@@ -57,10 +57,10 @@ const FAILED_TURN_MESSAGE = "coalesce((SELECT l->>'text' FROM jsonb_array_elemen
 
 /** Turns matching the filter, newest first: stored turns and, unless the filter is about words, kinds or feedback, turns that failed before they were stored. */
 // A page of the list quotes each message's beginning (the conversation shows it whole): its size
-// stays that of its rows, whatever was stored. Read as far as a user's message may go (4,000
-// characters), so that the scrubber sees whole what the excerpt shows.
+// stays that of its rows, whatever was stored. Read as far as a user's message may go, so that
+// the scrubber sees whole what the excerpt shows.
 const LIST_QUOTE_GRAPHEMES = 300
-const QUOTE_READ = 4000
+const QUOTE_READ = MESSAGE_MAX_CHARACTERS
 
 export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Viewer): Promise<ConversationsPageType> {
   const params: unknown[] = []

@@ -23,16 +23,16 @@ interface SplitDocument extends Omit<DocumentInput, 'id'> { id: string, passages
 
 /** Documents with their passages, split with the event loop let go every SLICE_MS. */
 async function split (documents: Array<Omit<DocumentInput, 'id'> & { id: string }>): Promise<SplitDocument[]> {
-  const split: SplitDocument[] = []
+  const done: SplitDocument[] = []
   let since = performance.now()
   for (const document of documents) {
     if (performance.now() - since > SLICE_MS) {
       await yieldToLoop()
       since = performance.now()
     }
-    split.push({ ...document, passages: splitIntoPassages(document.text) })
+    done.push({ ...document, passages: splitIntoPassages(document.text) })
   }
-  return split
+  return done
 }
 
 export interface DocumentInput {
