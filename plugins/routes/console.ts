@@ -14,7 +14,7 @@ import {
 import { LimitExceededError, NotFoundError } from '../../src/errors.js'
 import { boundedDate, UUID_PATTERN, withProblems } from '../../src/http/schemas.js'
 import { CONVERSATION_REF_PATTERN } from '../../src/console/conversation-ref.js'
-import { scrub } from '../../src/logging/scrubber.js'
+import { scrub, SCRUBBER_VERSION } from '../../src/logging/scrubber.js'
 import { CONSOLE_COOKIE } from '../console-access.js'
 import { signOut } from '../../src/console/console-session.js'
 
@@ -32,9 +32,9 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     ? { text: text => text, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null, id: userId }), scrubbed: false, session: id => id }
     : { text: scrub, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null }), scrubbed: true, session: id => refs.ref(id) }
 
-  // Messages stored before search_text existed get it, off the start-up path.
+  // Messages stored before search_text existed, or scrubbed by older rules, get it, off the start-up path.
   app.addHook('onReady', async () => {
-    fillSearchText(app.db, scrub).then(
+    fillSearchText(app.db, scrub, SCRUBBER_VERSION).then(
       filled => { if (filled > 0) app.log.info({ module: 'console', filled }, 'console.search_text_filled') },
       (error: unknown) => { app.log.warn({ module: 'console', err: error }, 'console.search_text_unfilled') })
   })

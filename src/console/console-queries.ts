@@ -136,18 +136,34 @@ export async function userIdsOf (db: Queryable, user: string, pseudonymOf: (user
 }
 
 /**
- * Fills in search_text, the scrubbed words an analyst's search looks in, for messages stored before
- * it existed, a batch at a time; new messages are stored with it. Returns how many it filled.
+ * Fills in search_text, the scrubbed words an analyst's search looks in, a batch at a time: for
+ * messages stored before it existed, and for every message once when the scrubber's rules are newer
+ * (`scrubberVersion`) than those that scrubbed them, so that an analyst cannot find by a name or an
+ * address what an older scrubber let through. New messages are stored with it. Returns how many it filled.
  */
-export async function fillSearchText (db: Queryable, scrub: (text: string) => string, batch = 500): Promise<number> {
+export async function fillSearchText (db: Queryable, scrub: (text: string) => string, scrubberVersion: number, batch = 500): Promise<number> {
+  const write = async (rows: Array<{ id: string, content: string }>) => await db.query(
+    'UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text) WHERE messages.id = v.id',
+    [rows.map(row => row.id), rows.map(row => scrub(row.content))])
   let filled = 0
   for (;;) {
     const { rows } = await db.query<{ id: string, content: string }>('SELECT id::text AS id, content FROM messages WHERE search_text IS NULL LIMIT $1', [batch])
-    if (rows.length === 0) return filled
-    await db.query('UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text) WHERE messages.id = v.id',
-      [rows.map(row => row.id), rows.map(row => scrub(row.content))])
+    if (rows.length === 0) break
+    await write(rows)
     filled += rows.length
   }
+  const { rows: [scrubbed] } = await db.query<{ version: number }>("SELECT (value #>> '{}')::int AS version FROM app_state WHERE key = 'search_text_scrubber'")
+  if ((scrubbed?.version ?? 1) >= scrubberVersion) return filled
+  // Rows written from now on are scrubbed by these rules already: the walk ends at the last id now.
+  for (let after = '0'; ;) {
+    const { rows } = await db.query<{ id: string, content: string }>('SELECT id::text AS id, content FROM messages WHERE id > $1::bigint ORDER BY id LIMIT $2', [after, batch])
+    if (rows.length === 0) break
+    await write(rows)
+    filled += rows.length
+    after = rows[rows.length - 1]!.id
+  }
+  await db.query("INSERT INTO app_state (key, value) VALUES ('search_text_scrubber', to_jsonb($1::int)) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [scrubberVersion])
+  return filled
 }
 
 interface ConversationTurnData {

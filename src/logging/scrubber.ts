@@ -1,13 +1,25 @@
 // Removes personal data and secrets from free text (chat messages, error messages) before it can
-// reach a log line or, later, a span attribute. Key-based redaction (pino `redact`) cannot see
-// inside a sentence, so this works on the text itself and replaces each finding by a typed
-// placeholder, keeping the rest readable for debugging.
+// reach a log line, a span attribute, a turn trace, the analyst's copy of a message or a report.
+// Key-based redaction (pino `redact`) cannot see inside a sentence, so this works on the text
+// itself and replaces each finding by a typed placeholder, keeping the rest readable.
 //
-// Written here rather than taken from a library: the npm packages for this either call a cloud
-// service or ship a large, unmaintained rule set without checksums, and a log pipeline needs a
-// small, fast, dependency-free function whose every rule is tested.
+// Two kinds of rule: values with a shape of their own (an e-mail address, a card that passes Luhn,
+// a MAC address), found anywhere, here; and values that only their context tells apart (a name after
+// "my name is", a number after "passport", a street and house number, a date after "born"), in
+// ./personal-data/. Hand-written, with compromise's tagger for names: bench/README.md
+// (`npm run bench:scrubber`) and DEVELOPING.md give the libraries measured against these rules.
+import { scrubAddresses } from './personal-data/addresses.js'
+import { scrubDocuments } from './personal-data/documents.js'
+import { scrubNames } from './personal-data/names.js'
+import { scrubSecrets } from './personal-data/secrets.js'
 
-type Rule = { placeholder: string, pattern: RegExp, accept?: (match: string) => boolean }
+/**
+ * The rules' version: raise it when they find more, and the analyst's stored copies of messages
+ * (search_text) are scrubbed again by them (fillSearchText). 2: names, addresses, documents, secrets in words.
+ */
+export const SCRUBBER_VERSION = 2
+
+type Rule = { placeholder: string, pattern: RegExp, accept?: (match: string) => boolean, replace?: (match: string) => string }
 
 const digitsOf = (text: string): string => text.replace(/\D/g, '')
 
@@ -34,11 +46,23 @@ export function ibanValid (iban: string): boolean {
   return remainder === 1
 }
 
+/** An IBAN, or one followed by a short word the pattern took for its last group ("… 1332 por favor"). */
+function replaceIban (match: string): string {
+  if (ibanValid(match)) return '[IBAN]'
+  const lastGroup = match.lastIndexOf(' ')
+  return lastGroup > 0 && ibanValid(match.slice(0, lastGroup)) ? `[IBAN]${match.slice(lastGroup)}` : match
+}
+
 function isPhone (match: string): boolean {
   const digits = digitsOf(match)
   if (digits.length < 8 || digits.length > 15) return false
   const text = match.trim()
-  return /[\s().+-]/.test(text) || (/^(?:00[1-9]|0[1-9])/.test(text) && digits.length >= 10)
+  // A date is no phone number: "2024-03-12", "12.03.2024" (a date of birth is found from its context).
+  if (/^(?:\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{4})$/.test(text)) return false
+  if (/[\s().+-]/.test(text) || (/^(?:00[1-9]|0[1-9])/.test(text) && digits.length >= 10)) return true
+  // Ten digits with a North American area code (it never starts with 0 or 1): how people there
+  // write their number; an order number rarely has that shape.
+  return /^[2-9]\d{9}$/.test(text)
 }
 
 // Order matters: secrets and structured numbers go first, so a phone rule never eats half a card.
@@ -49,36 +73,68 @@ const RULES: Rule[] = [
   { placeholder: 'Bearer [TOKEN]', pattern: /\bBearer\s+[\w~+/.=-]{8,}/gi },
   // Basic credentials are base64 of user:password; the check spares "Basic questions".
   { placeholder: 'Basic [TOKEN]', pattern: /\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g, accept: match => Buffer.from(match.replace(/^Basic\s+/, ''), 'base64').toString('latin1').includes(':') },
-  { placeholder: '[API_KEY]', pattern: /\b(?:sk|pk|rk)[-_](?:live[-_]|test[-_])?[A-Za-z0-9]{16,}\b|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}\b|\bAIza[\w-]{35}\b/g },
-  { placeholder: '[SECRET]', pattern: /\b(?:api[_-]?key|secret|password|passwd|pwd|token)\b(\s*[:=]\s*)["']?[^\s"',;]{4,}["']?/gi },
-  // The look-behind starts a match only where an address can start, so a long run of such
-  // characters is scanned once, not once per position.
-  { placeholder: '[EMAIL]', pattern: /(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
-  { placeholder: '[IBAN]', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi, accept: ibanValid },
-  { placeholder: '[CARD]', pattern: /\b\d(?:[ .-]?\d){12,18}\b/g, accept: match => luhnValid(digitsOf(match)) },
+  // Stripe-style (sk_live_…), OpenAI's (sk-…, sk-proj-…), Anthropic's (sk-ant-…), AWS, GitHub, Slack, Google.
+  {
+    placeholder: '[API_KEY]',
+    pattern: /\b(?:sk|pk|rk)[-_](?:live[-_]|test[-_])?[A-Za-z0-9]{16,}\b|\bsk-(?:proj-|ant-|svcacct-)?[\w-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}\b|\bAIza[\w-]{35}\b/g
+  },
+  { placeholder: '[SECRET]', pattern: /\b(?:api[_-]?key|secret|password|passwd|pwd|pw|token)\b(\s*[:=]\s*)["']?[^\s"',;]{4,}["']?/gi },
+  // Letters of any script before the @ and in the domain: "jürgen.müller@beispiel.de". The
+  // look-behind starts a match only where an address can start, so a long run is scanned once.
+  { placeholder: '[EMAIL]', pattern: /(?<![\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-])[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu },
+  { placeholder: '[IBAN]', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi, replace: replaceIban },
+  // Digits grouped by spaces, dots, hyphens, slashes, commas or underscores, one or two between
+  // groups ("4111  1111", "4111_1111"); the Luhn check keeps lists of numbers out.
+  { placeholder: '[CARD]', pattern: /(?<![\w.,/-])\d(?:[ .,/_-]{0,2}\d){12,18}(?!\w)/g, accept: match => luhnValid(digitsOf(match)) },
+  // A card's security code and expiry, after the word for them: "cvv 123", "exp 08/27".
+  { placeholder: '[SECRET]', pattern: /\b(?=\d{3,4}\b)(?<=\b(?:cvv2?|cvc2?|cid|csc|cvn|security code|card code|cryptogramme|prüfnummer|prüfziffer|código de seguridad|codice di sicurezza)[ \t]{0,3}(?:is|:|=|code)?[ \t]{0,3})\d{3,4}\b/giu },
+  {
+    placeholder: '[EXPIRY]',
+    pattern: /\b(?=\d{1,2}[/-]\d)(?<=\b(?:exp(?:iry|ires|iration)?|valid (?:thru|until|to)|gültig bis|caduca|expire le|scadenza|vence|geldig tot)\.?(?:[ \t]{1,3}(?:date|on|is|en|le))?[ \t]{0,3}:?[ \t]{0,3})(?:0?[1-9]|1[0-2])[/-](?:\d{2}|20\d{2})\b/giu
+  },
   // A US social security number: 3-2-4 digits with hyphens, as written; an area of 000, 666 or 9xx,
   // a group of 00 or a serial of 0000 is never issued. Before phones, which would take it for one.
   { placeholder: '[SSN]', pattern: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },
-  { placeholder: '[IP]', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g },
+  // Six hex pairs joined by one kind of separator, or Cisco's three dotted groups of four. Before
+  // the IPv6 rule, which a colon-separated MAC address would otherwise half-match.
+  { placeholder: '[MAC]', pattern: /\b[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}\b|\b[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}\b/gi },
+  // Four dotted numbers after "version" or "firmware" are a version.
+  { placeholder: '[IP]', pattern: /(?<!\b(?:version|firmware|release|build|ver\.?|v)[ \t]?)\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/gi },
   // Every group but the last ends in a colon, so a run of hex digits splits into groups one way
   // only (an optional colon let "aaaa…g" split in thousands of ways before failing).
   { placeholder: '[IP]', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4}\b/gi },
   // Phone numbers: an optional +country code, then 7 to 14 digits in groups; a plain year or count is
-  // too short. Unseparated digits are a phone only with a trunk or international prefix (0, 00, +):
-  // an order number or an id has none.
-  { placeholder: '[PHONE]', pattern: /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)/g, accept: isPhone }
+  // too short. Unseparated digits are a phone only with a trunk or international prefix (0, 00, +),
+  // or as ten North American digits (isPhone): an order number or an id has neither.
+  { placeholder: '[PHONE]', pattern: /(?<![\w+]|[\p{L}\d]-)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)/gu, accept: isPhone },
+  // A long run of letters of both cases and digits, as a cloud provider's secret key is written.
+  { placeholder: '[SECRET]', pattern: /(?<![\w/+=.:-])(?=[\w/+=-]*[a-z])(?=[\w/+=-]*[A-Z])(?=[\w/+=-]*\d)[\w/+=-]{32,}(?![\w/+=-])/g, accept: match => !match.includes('//') }
 ]
 
-/** The text with every e-mail address, phone, card, IBAN, SSN, IP address, token and key replaced by a placeholder. */
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/
+
+/**
+ * The text with personal data and secrets replaced by placeholders: `[EMAIL]`, `[PHONE]`, `[CARD]`,
+ * `[EXPIRY]`, `[IBAN]`, `[SSN]`, `[IP]`, `[MAC]`, `[TOKEN]`, `[JWT]`, `[API_KEY]`, `[SECRET]`, and from their
+ * context `[NAME]`, `[ADDRESS]`, `[POSTCODE]`, `[DATE_OF_BIRTH]`, `[ID_NUMBER]`, `[PLATE]`.
+ */
 export function scrub (text: string): string {
-  let result = text
+  // Compatibility forms are folded first, so that full-width digits, a full-width ＠ or
+  // no-break spaces between a card's groups read as the ASCII they stand for.
+  let result = NON_ASCII.test(text) ? text.normalize('NFKC') : text
   for (const rule of RULES) {
     result = result.replace(rule.pattern, (match, separator?: unknown) => {
+      if (rule.replace !== undefined) return rule.replace(match)
       if (rule.accept !== undefined && !rule.accept(match)) return match
       // Keep "password=" readable, drop only the value.
       if (rule.placeholder === '[SECRET]' && typeof separator === 'string') return `${match.slice(0, match.indexOf(separator) + separator.length)}${rule.placeholder}`
       return rule.placeholder
     })
   }
-  return result
+  // Secrets first ("my password is Anna1" is no name), names last (a street is no signature). Every
+  // address, postcode, date, document number and plate holds a digit: a text with none skips them.
+  result = scrubSecrets(result)
+  if (/\d/.test(result)) result = scrubAddresses(scrubDocuments(result))
+  return scrubNames(result)
 }

@@ -5,7 +5,7 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTestApp, engines, manualClock, openTestPGlite } from '../../helper.js'
 import { fillSearchText } from '../../../src/console/console-queries.js'
-import { scrub } from '../../../src/logging/scrubber.js'
+import { scrub, SCRUBBER_VERSION } from '../../../src/logging/scrubber.js'
 
 const ADMIN_KEY = 'admin-key-0123456789'
 const ANALYST_KEY = 'analyst-key-0123456789'
@@ -183,9 +183,20 @@ for (const engine of engines()) {
       await db.query('UPDATE messages SET search_text = NULL')
       t.same((await search('q=France', analyst)).turns, [])
       const { rows: [all] } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM messages')
-      t.equal(await fillSearchText(db, scrub, 3), all!.count, 'every message, a batch at a time')
+      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), all!.count, 'every message, a batch at a time')
       t.equal((await search('q=France', analyst)).turns.length, 1)
       t.same((await search('q=jane', analyst)).turns, [], 'scrubbed as new ones are')
+    })
+
+    await t.test('messages scrubbed by older rules are scrubbed again, once, when the rules change', async t => {
+      // As an older scrubber left a name that today's rules find.
+      await db.query("UPDATE messages SET search_text = content || ' my name is Ottoline Quibble' WHERE id = (SELECT min(id) FROM messages)")
+      await db.query("UPDATE app_state SET value = to_jsonb(1) WHERE key = 'search_text_scrubber'")
+      t.equal((await search('q=Quibble', analyst)).turns.length, 1, 'found by the name the old rules left')
+      const { rows: [all] } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM messages')
+      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), all!.count, 'every message scrubbed again, a batch at a time')
+      t.same((await search('q=Quibble', analyst)).turns, [], 'not found once scrubbed by the new rules')
+      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), 0, 'and only once')
     })
 
     await t.test('filters: reply kind, feedback down, latency, errors, and paging', async t => {
