@@ -28,9 +28,11 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const common = { tags: ['console'], security: [{ apiKey: [] }] }
 
   const refs = app.conversationRefs
+  const privacy = app.logPrivacy
   const viewer = (request: FastifyRequest): Viewer => request.principal?.role === 'admin'
-    ? { text: text => text, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null, id: userId }), scrubbed: false, session: id => id }
-    : { text: scrub, user: userId => ({ pseudonym: app.logPrivacy.userId(userId) ?? null }), scrubbed: true, session: id => refs.ref(id) }
+    ? { text: text => text, user: userId => ({ pseudonym: privacy.pseudonym(userId) ?? null, id: userId }), scrubbed: false, session: id => id, loggedUser: id => id }
+    // Pseudonyms only, whatever LOG_USER_ID writes in the log files (and so in a trace's log lines).
+    : { text: scrub, user: userId => ({ pseudonym: privacy.pseudonym(userId) ?? null }), scrubbed: true, session: id => refs.ref(id), loggedUser: id => privacy.pseudonymOfLogged(id) }
 
   // Messages stored before search_text existed, or scrubbed by older rules, get it, off the start-up path.
   app.addHook('onReady', async () => {
@@ -100,7 +102,7 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async request => {
     const { q, from, to, user, kind, feedback, errors, min_latency_ms: minLatencyMs, source, limit, before } = request.query
     const seen = viewer(request)
-    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => app.logPrivacy.userId(userId))
+    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => privacy.pseudonym(userId))
     const page = await searchTurns(app.db, {
       q,
       from: from === undefined ? undefined : boundedDate('querystring/from', from),
@@ -116,7 +118,7 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }, seen)
     // Whether the user exists tells an empty list's reader which filter to change; never their id.
     const found = userIds?.[0]
-    return user === undefined ? page : { ...page, user: { found: found !== undefined, pseudonym: found === undefined ? null : app.logPrivacy.userId(found) ?? null } }
+    return user === undefined ? page : { ...page, user: { found: found !== undefined, pseudonym: found === undefined ? null : privacy.pseudonym(found) ?? null } }
   })
 
   app.get('/console/api/conversations/:session_id', {

@@ -121,8 +121,9 @@ export class ChatService {
     const { db, sessionManager, messageStore } = this.options
     const userId = input.userId ?? null
     const logger = log('chat', 'handleTurn')
-    const pseudonym = this.options.privacy?.userId(userId)
-    addLogFields({ user_id: pseudonym, session_id: input.sessionId })
+    addLogFields({ user_id: this.options.privacy?.userId(userId), session_id: input.sessionId })
+    // A span is read where an analyst reads it (a turn's trace, Jaeger): a pseudonym, whatever LOG_USER_ID says.
+    const pseudonym = this.options.privacy?.pseudonym(userId)
     if (pseudonym !== undefined) span.setAttribute('enduser.pseudo.id', pseudonym)
     const { sessionId } = input
     // No span of its own for resolving the session (its SELECT is a span, and the turn's span names

@@ -17,6 +17,8 @@ export interface Viewer {
   scrubbed: boolean
   /** How a conversation is named to this viewer: its session id, or a reference that is not one (see ConversationRefs). */
   session: (sessionId: string) => string
+  /** A log line's user_id as this viewer is shown it: as logged, or always a pseudonym. */
+  loggedUser: (logged: string) => string
 }
 
 export interface TurnFilter {
@@ -260,10 +262,13 @@ export async function turnTrace (db: Queryable, traceId: string, viewer: Viewer)
   const named = (value: unknown): unknown => typeof value === 'string'
     ? sessions.has(value.toLowerCase()) ? viewer.session(value.toLowerCase()) : value
     : Array.isArray(value) ? value.map(named) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, named(item)])) : value
+  const shown = (key: string, value: unknown): unknown => typeof value !== 'string'
+    ? named(value)
+    : CHAT_TEXT_FIELDS.has(key) ? viewer.text(value) : key === 'user_id' ? viewer.loggedUser(value) : named(value)
   return {
     ...row,
     started_at: new Date(row.started_at).toISOString(),
     spans: row.spans.map(span => ({ ...span, attributes: named(span.attributes) as typeof span.attributes })),
-    logs: row.logs.map(line => Object.fromEntries(Object.entries(line).map(([key, value]) => [key, typeof value === 'string' && CHAT_TEXT_FIELDS.has(key) ? viewer.text(value) : named(value)])))
+    logs: row.logs.map(line => Object.fromEntries(Object.entries(line).map(([key, value]) => [key, shown(key, value)])))
   }
 }

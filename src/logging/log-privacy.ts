@@ -6,6 +6,8 @@ import { scrub } from './scrubber.js'
 // Pseudonyms remembered, by user id: the active users of a busy hour, a few hundred kB at most.
 const MAX_PSEUDONYMS = 10_000
 
+const PSEUDONYM = /^u_[0-9a-f]{16}$/
+
 export type ChatContentMode = 'off' | 'redacted' | 'full'
 
 export interface LogPrivacyOptions {
@@ -46,10 +48,17 @@ export class LogPrivacy {
     this.pseudonyms.clear()
   }
 
-  /** The user id as logs show it: "u_" and 16 hex digits of its HMAC, or as given with LOG_USER_ID=plain. */
+  /** The user id as logs show it: its pseudonym, or as given with LOG_USER_ID=plain. */
   userId (userId: string | null | undefined): string | undefined {
+    return this.options.userIdMode === 'plain' ? userId ?? undefined : this.pseudonym(userId)
+  }
+
+  /**
+   * The user's pseudonym, "u_" and 16 hex digits of an HMAC of the id, whatever LOG_USER_ID says
+   * for the log files: what spans carry and what an analyst is shown and searches by.
+   */
+  pseudonym (userId: string | null | undefined): string | undefined {
     if (userId === null || userId === undefined) return undefined
-    if (this.options.userIdMode === 'plain') return userId
     // A user's turns come in runs: their pseudonym is kept rather than an HMAC made at every turn.
     let pseudonym = this.pseudonyms.get(userId)
     if (pseudonym !== undefined) {
@@ -61,6 +70,14 @@ export class LogPrivacy {
     }
     this.pseudonyms.set(userId, pseudonym)
     return pseudonym
+  }
+
+  /**
+   * The pseudonym of a user id as a log line holds it: the id itself was logged with
+   * LOG_USER_ID=plain, then or at any time before.
+   */
+  pseudonymOfLogged (logged: string): string {
+    return PSEUDONYM.test(logged) ? logged : this.pseudonym(logged)!
   }
 
   /** Chat text as logs may carry it: nothing, scrubbed of personal data, or verbatim. */
