@@ -25,7 +25,8 @@ const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] 
   report  the 7 whole days (UTC) before --to's day against the 7 before, as Markdown and HTML files in --out (REPORTS_DIR, else ./reports)
   health  the server's GET /status (key in PARLEY_API_KEY; --url defaults to HOST:PORT if set, else where the logs say the server last listened), else what the last day of logs tells
   --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
-  The default period is the last 7 days; the default folder LOG_DIR, else ./logs.`
+  The default period is the last 7 days; the default folder LOG_DIR, else ./logs.
+  Exit status: 0 a report; 1 no log file found, or one unreadable or cut short (the report names it); 2 a usage error.`
 
 const SPAN = /^(\d+)([hd])$/
 

@@ -8,7 +8,7 @@ import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../audi
 import { loadEnvFile } from '../env-file.js'
 import { isEntryPoint, type Io } from './entry-point.js'
 
-const USAGE = 'Usage: npm run audit:verify -- [--json] [<audit file | log dir>...]   (default: $LOG_DIR, else ./logs)'
+const USAGE = 'Usage: npm run audit:verify -- [--format text|json] [<audit file | log dir>...]   (default: $LOG_DIR, else ./logs)'
 
 const count = (n: number, one: string, many: string): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`
 
@@ -43,13 +43,19 @@ export async function main (argv: string[], env: Record<string, string | undefin
   let json = false
   const given: string[] = []
   let optionsEnded = false
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
     if (optionsEnded || !arg.startsWith('-')) {
       given.push(arg)
     } else if (arg === '--') {
       optionsEnded = true
     } else if (arg === '--json') {
+      // The older spelling of --format json, still taken.
       json = true
+    } else if (arg === '--format' || arg.startsWith('--format=')) {
+      const format = arg === '--format' ? argv[++i] : arg.slice('--format='.length)
+      if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, not ${JSON.stringify(format ?? '')}.`)
+      json = format === 'json'
     } else if (arg === '--help' || arg === '-h') {
       say(USAGE)
       return 0

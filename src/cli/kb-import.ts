@@ -41,7 +41,8 @@ export class ImportError extends Error {}
 const LISTED = 20
 // Who the audit trail names for imported documents: the operator at the console, not an API key.
 const AUDIT_ACTOR = 'kb:import'
-const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] [--collection <name>] <folder of .md/.txt files | file.jsonl>\n' +
+const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] [--collection <name>] [--format text|json] ' +
+  '<folder of .md/.txt files | file.jsonl>\n' +
   'With --url, PARLEY_API_KEY must hold an admin key of that server. --collection puts the documents in that collection (default "default").'
 
 /** True for a folder, false for a JSON Lines file; anything else is an ImportError. */
@@ -141,7 +142,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
   const fail = (text: string) => { io.stderr.write(`kb:import: ${text}\n`); return 1 }
   let args
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, collection: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    args = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, collection: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } } })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
@@ -151,6 +152,8 @@ export async function main (argv: string[], env: Record<string, string | undefin
   }
   const [given, ...extra] = args.positionals
   if (given === undefined || extra.length > 0) return fail(USAGE)
+  const { format } = args.values
+  if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, not ${JSON.stringify(format)}.`)
   const { collection } = args.values
   if (collection !== undefined && !new RegExp(DOCUMENT_LIMITS.idPattern).test(collection)) return fail(`--collection must be letters, digits and . _ : - (up to 200), not ${JSON.stringify(collection)}.`)
   // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
@@ -173,7 +176,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
       onProgress: bar && ((done, total) => done === 0 ? bar.start(total, 0) : bar.update(done))
     })
     bar?.stop()
-    say(formatSummary(summary))
+    say(format === 'json' ? JSON.stringify(summary, null, 2) : formatSummary(summary))
     return summary.failed.length > 0 ? 2 : 0
   } catch (error) {
     bar?.stop()

@@ -81,6 +81,14 @@ t.test('a broken chain: exit 1, the file, line, seq and reason, and what was int
   t.match(await run([logs], { INIT_CWD: join(root, 'elsewhere') }), { code: 1, stdout: `audit chain BROKEN at ${file} line 3 (seq 8)` })
 })
 
+t.test('--format json, as every CLI takes it, prints the report as --json does', async t => {
+  const { root } = await project(t, [2])
+  const { code, stdout } = await run(['--format', 'json', 'logs'], { INIT_CWD: root })
+  t.equal(code, 0)
+  t.match(JSON.parse(stdout), { intact: true, entriesChecked: 2 })
+  t.match(await run(['--format', 'yaml'], { INIT_CWD: root }), { code: 2, stdout: '' })
+})
+
 t.test('--json prints the report', async t => {
   const { root, logs, names } = await project(t, [2, 3])
   const { code, stdout } = await run(['--json', 'logs'], { INIT_CWD: root })
@@ -120,7 +128,7 @@ t.test('usage errors and paths that cannot be checked: exit 2 with a message, no
   await writeFile(join(logs, 'chatbot.2026-11-19.1.log'), '{"level":"info"}\n')
   t.match(await run([join(logs, 'chatbot.2026-11-19.1.log')], {}), { code: 2, stderr: /is the chatbot log, not an audit log\n$/ })
   t.match(await run(['--verbose'], {}), { code: 2, stderr: /^audit:verify: unknown option --verbose\. Usage: npm run audit:verify/ })
-  t.match(await run(['--help'], {}), { code: 0, stdout: /^Usage: npm run audit:verify -- \[--json\]/ })
+  t.match(await run(['--help'], {}), { code: 0, stdout: /^Usage: npm run audit:verify -- \[--format text\|json\]/ })
 })
 
 t.test('a FIFO or a link to /dev/zero named like an audit file: exit 2 naming it, not a hang, a crash or "broken"', async t => {
