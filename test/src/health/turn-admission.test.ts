@@ -52,8 +52,10 @@ t.test('past the concurrency a turn waits in line and gets the first slot that f
 })
 
 t.test('until the service rate is known, every turn is let in', async t => {
-  const { gate, advance } = admission(1, 10)
-  const turns = Array.from({ length: 10 }, async () => await outcome(gate.run(async () => { advance(10) })))
+  // Each turn takes the whole goal: a known rate would refuse the line. The goal is long in real
+  // time too, so that the stall deadline (twice the goal, a real timer) cannot fire on a busy machine.
+  const { gate, advance } = admission(1, 10_000)
+  const turns = Array.from({ length: 10 }, async () => await outcome(gate.run(async () => { advance(10_000) })))
   t.equal(gate.predictedMs(), undefined)
   t.same(new Set(await Promise.all(turns)), new Set(['answered']))
 })
