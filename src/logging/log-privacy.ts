@@ -50,6 +50,14 @@ export class LogPrivacy {
   userId (userId: string | null | undefined): string | undefined {
     if (userId === null || userId === undefined) return undefined
     if (this.options.userIdMode === 'plain') return userId
+    return this.pseudonym(userId)
+  }
+
+  /**
+   * The user's pseudonym whatever LOG_USER_ID says: where an id must never be written (the audit
+   * trail of an erasure, the erased users remembered), even when the logs show ids as given.
+   */
+  pseudonym (userId: string): string {
     // A user's turns come in runs: their pseudonym is kept rather than an HMAC made at every turn.
     let pseudonym = this.pseudonyms.get(userId)
     if (pseudonym !== undefined) {
@@ -61,6 +69,11 @@ export class LogPrivacy {
     }
     this.pseudonyms.set(userId, pseudonym)
     return pseudonym
+  }
+
+  /** Lets go of a user's id kept in memory beside their pseudonym (their data was erased); made again if they come back. */
+  forget (userId: string): void {
+    this.pseudonyms.delete(userId)
   }
 
   /** Chat text as logs may carry it: nothing, scrubbed of personal data, or verbatim. */
