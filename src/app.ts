@@ -42,6 +42,7 @@ import alertsPlugin from '../plugins/alerts.js'
 import evaluationPlugin from '../plugins/evaluation.js'
 import weeklyReportPlugin from '../plugins/weekly-report.js'
 import turnTracesPlugin from '../plugins/turn-traces.js'
+import personalDataPlugin from '../plugins/personal-data.js'
 import type { LogDestinations } from './logging/log-destinations.js'
 
 export const BODY_LIMIT = 64 * 1024
@@ -125,6 +126,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(weeklyReportPlugin)
   await app.register(commandParserPlugin)
   await app.register(chatServicePlugin)
+  await app.register(personalDataPlugin)
   await app.register(chatLimits)
   await app.register(consoleAccess)
   await app.register(chatRoutes)
