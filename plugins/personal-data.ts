@@ -1,8 +1,8 @@
 // Personal data as a whole (src/privacy/personal-data.ts): a user's or a session's erasure and a
 // user's export, which cut across the sessions, the transcript, the turn traces and the saved test
-// questions, so this plugin comes after all of them. Hourly and at start, it forgets erasures
-// remembered for longer than a day. An erasure lets go of what this instance holds in memory of it
-// once it commits.
+// questions, so this plugin comes after all of them. It also runs retention hourly and at start:
+// conversations older than CONVERSATION_RETENTION_DAYS, and erasures remembered for longer than a
+// day. An erasure lets go of what this instance holds in memory of it once it commits.
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { log, outsideAnyContext, runWithLogger } from '../src/logging/log-context.js'
@@ -16,6 +16,7 @@ declare module 'fastify' {
 }
 
 const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
 
 export default fp(async function personalDataPlugin (app) {
   const personalData = new PersonalData({
@@ -34,23 +35,26 @@ export default fp(async function personalDataPlugin (app) {
   })
   app.decorate('personalData', personalData)
 
+  const days = app.config.CONVERSATION_RETENTION_DAYS
   const run = async (): Promise<void> => {
     try {
       await runWithLogger(app.log as Logger, async () => {
         await personalData.forgetOldErasures()
+        if (days > 0) await personalData.deleteConversationsBefore(new Date(app.clock().getTime() - days * DAY_MS))
       })
     } catch (error) {
-      log('privacy', 'forgetOldErasures', app.log).error({ err: error }, 'old erasures could not be forgotten; will retry at the next run')
+      log('privacy', 'retention', app.log).error({ err: error }, 'retention failed; will retry at the next run')
     }
   }
-  // A run still going is not doubled by the next, and is waited for at close.
+  // A run still going (a large backlog) is not doubled by the next, and is waited for at close.
   let running: Promise<void> | undefined
   const sweep = (): void => {
     running ??= run().finally(() => { running = undefined })
   }
   let timer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
-    // Outside any request's context, which a timer would keep; not awaited.
+    // Outside any request's context, which a timer would keep; not awaited: a backlog is deleted
+    // while the app serves.
     outsideAnyContext(() => {
       timer = setInterval(sweep, HOUR_MS).unref()
       sweep()
