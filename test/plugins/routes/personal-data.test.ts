@@ -7,7 +7,8 @@ import { Writable } from 'node:stream'
 import type { DestinationStream } from 'pino'
 import { createAuditLogger, createLogger } from '../../../src/logging/logger.js'
 import { LogPrivacy } from '../../../src/logging/log-privacy.js'
-import { buildTestApp, engines } from '../../helper.js'
+import { startScriptedModel } from '../../../bench/scripted-model.js'
+import { buildTestApp, engines, waitFor } from '../../helper.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const ANALYST = 'analyst-key-0123456789abcdef'
@@ -117,3 +118,28 @@ for (const engine of engines()) {
     })
   })
 }
+
+t.test('a turn at the model when its user is erased through the API: 409, and nothing of it stays', async t => {
+  const model = await startScriptedModel(t)
+  const db = (await engines()[0]!.open(t))
+  // The model stalls until the turn's deadline: the turn is in flight, at the model, meanwhile.
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin`, LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_MAX_RETRIES: '0', LLM_TIMEOUT_MS: '4000' }, { database: db })
+  const admin = { authorization: `Bearer ${ADMIN}` }
+  const count = async (sql: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`)).rows[0]!.n
+  model.script({ kind: 'stall', text: 'Sessions expire ' }, { kind: 'stall', text: 'Sessions expire ' })
+  const opened = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello', user_id: USER_ID } })).json<{ session_id: string }>()
+
+  const inSession = app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do sessions expire?', session_id: opened.session_id, user_id: USER_ID } })
+  const opening = app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do sessions expire?', user_id: USER_ID } })
+  t.ok(await waitFor(() => model.requests.length === 2), 'both turns are at the model')
+  const erased = await app.inject({ method: 'POST', url: '/v1/admin/erasures', payload: { user_id: USER_ID }, headers: admin })
+  t.match(erased.json(), { erased: { sessions: 1, messages: 2 } })
+  t.equal((await inSession).statusCode, 404, 'the turn of an erased session stores nothing')
+  const refused = await opening
+  t.equal(refused.statusCode, 409, 'the turn that would open a session for the erased user stores nothing')
+  t.match(refused.json(), { type: 'urn:parley:problem:erased', detail: /was erased while this message was being answered/ })
+  await app.turnTraces.flush({ all: true })
+  t.equal(await count('sessions'), 0, 'no session')
+  t.equal(await count('messages'), 0, 'no message')
+  t.equal(await count('turn_traces'), 0, 'and no trace of either turn')
+})
