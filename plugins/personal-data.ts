@@ -36,17 +36,19 @@ export default fp(async function personalDataPlugin (app) {
   app.decorate('personalData', personalData)
 
   const days = app.config.CONVERSATION_RETENTION_DAYS
+  const closing = new AbortController()
   const run = async (): Promise<void> => {
     try {
       await runWithLogger(app.log as Logger, async () => {
         await personalData.forgetOldErasures()
-        if (days > 0) await personalData.deleteConversationsBefore(new Date(app.clock().getTime() - days * DAY_MS))
+        const cutoff = new Date(app.clock().getTime() - days * DAY_MS)
+        if (days > 0) await personalData.deleteConversationsBefore(cutoff, { signal: closing.signal })
       })
     } catch (error) {
       log('privacy', 'retention', app.log).error({ err: error }, 'retention failed; will retry at the next run')
     }
   }
-  // A run still going (a large backlog) is not doubled by the next, and is waited for at close.
+  // A run still going (a large backlog) is not doubled by the next; at close it stops after its batch.
   let running: Promise<void> | undefined
   const sweep = (): void => {
     running ??= run().finally(() => { running = undefined })
@@ -62,6 +64,7 @@ export default fp(async function personalDataPlugin (app) {
   })
   app.addHook('preClose', async () => {
     clearInterval(timer)
+    closing.abort()
     await running
   })
 }, {

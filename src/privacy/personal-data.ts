@@ -178,8 +178,10 @@ export class PersonalData {
    * Retention: deletes the conversations whose last turn is older than the cutoff, with their
    * messages, feedback and turn traces, a batch of sessions per transaction, letting the event loop
    * go between batches; audited once per run that deleted any. Sessions still active are kept.
+   * An aborted signal stops it after the batch under way (the app is closing).
    */
-  async deleteConversationsBefore (cutoff: Date, batchSize = RETENTION_BATCH): Promise<RetentionCounts> {
+  async deleteConversationsBefore (cutoff: Date, options: { batchSize?: number, signal?: AbortSignal } = {}): Promise<RetentionCounts> {
+    const { batchSize = RETENTION_BATCH, signal } = options
     const { db, sessionManager, messageStore } = this.options
     const total = { sessions: 0, messages: 0, feedback: 0, turn_traces: 0 }
     for (;;) {
@@ -194,7 +196,7 @@ export class PersonalData {
       total.messages += batch.messages
       total.feedback += batch.feedback
       total.turn_traces += batch.turn_traces
-      if (batch.found < batchSize) break
+      if (batch.found < batchSize || signal?.aborted === true) break
       await yieldToEventLoop()
     }
     if (total.sessions > 0) {
