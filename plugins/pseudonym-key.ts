@@ -4,15 +4,12 @@
 // the console today. The key sits beside the user ids it hides, so it reveals nothing the database
 // does not; the log files, which leave the database's hands, never hold it.
 import fp from 'fastify-plugin'
-import { randomBytes } from 'node:crypto'
 import { log } from '../src/logging/log-context.js'
+import { usePseudonymKey } from '../src/logging/pseudonym-key.js'
 
 export default fp(async function pseudonymKeyPlugin (app) {
-  if (app.config.LOG_ID_SECRET !== '' || app.config.LOG_USER_ID !== 'hashed') return
   try {
-    await app.db.query("INSERT INTO app_state (key, value) VALUES ('log_id_secret', to_jsonb($1::text)) ON CONFLICT DO NOTHING", [randomBytes(32).toString('base64url')])
-    const { rows } = await app.db.query<{ secret: string }>("SELECT value #>> '{}' AS secret FROM app_state WHERE key = 'log_id_secret'")
-    app.logPrivacy.useSecret(rows[0]!.secret)
+    await usePseudonymKey(app.db, app.logPrivacy, app.config)
   } catch (error) {
     log('http', 'pseudonymKey', app.log).warn({ err: error }, 'the pseudonym key could not be kept in the database: user pseudonyms change at every restart until LOG_ID_SECRET is set')
   }

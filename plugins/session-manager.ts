@@ -22,6 +22,7 @@ export default fp(async function sessionManagerPlugin (app) {
     auditTrail: app.auditTrail,
     instruments: app.metrics,
     now: app.clock,
+    pseudonym: userId => app.logPrivacy.pseudonym(userId),
     limits: { idleTimeoutMs: SESSION_IDLE_TIMEOUT * 1000, maxAgeMs: SESSION_MAX_AGE * 1000, maxActive: MAX_ACTIVE_SESSIONS, maxPerUser: MAX_SESSIONS_PER_USER }
   })
   app.decorate('sessionManager', sessionManager)

@@ -55,6 +55,12 @@ export default fp(async function turnTracesPlugin (app) {
 
   // Only the chat route's requests are kept, and a request that is not one pays a WeakMap lookup.
   const turns = new WeakMap<FastifyRequest, TurnInFlight>()
+  // Always the pseudonym, whatever LOG_USER_ID says: how an erasure of the user finds this turn.
+  const userPseudonymOf = (request: FastifyRequest): string | null => {
+    const userId = (request.body as { user_id?: unknown } | undefined)?.user_id
+    return typeof userId === 'string' ? app.logPrivacy.pseudonym(userId) : null
+  }
+
   app.addHook('onRequest', async (request) => {
     if (request.method !== 'POST' || request.routeOptions.url !== '/v1/chat') return
     const lines = captureLogLines()
@@ -104,7 +110,8 @@ export default fp(async function turnTracesPlugin (app) {
       durationMs: traceMs(reply.elapsedTime),
       logs: turn.lines,
       parts: turn.parts === undefined ? null : roundedParts(turn.parts),
-      error: failed ? scrub(turn.error?.message ?? `HTTP ${reply.statusCode}`) : null
+      error: failed ? scrub(turn.error?.message ?? `HTTP ${reply.statusCode}`) : null,
+      userPseudonym: userPseudonymOf(request)
     })
   })
 

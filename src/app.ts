@@ -42,6 +42,8 @@ import alertsPlugin from '../plugins/alerts.js'
 import evaluationPlugin from '../plugins/evaluation.js'
 import weeklyReportPlugin from '../plugins/weekly-report.js'
 import turnTracesPlugin from '../plugins/turn-traces.js'
+import personalDataPlugin from '../plugins/personal-data.js'
+import personalDataRoutes from '../plugins/routes/personal-data.js'
 import type { LogDestinations } from './logging/log-destinations.js'
 
 export const BODY_LIMIT = 64 * 1024
@@ -125,6 +127,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(weeklyReportPlugin)
   await app.register(commandParserPlugin)
   await app.register(chatServicePlugin)
+  await app.register(personalDataPlugin)
   await app.register(chatLimits)
   await app.register(consoleAccess)
   await app.register(chatRoutes)
@@ -132,6 +135,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(knowledgeBaseRoutes)
   await app.register(evaluationsRoutes)
   await app.register(adminRoutes)
+  await app.register(personalDataRoutes)
   await app.register(alertRoutes)
   await app.register(analyticsRoutes)
   await app.register(healthRoutes, { logDestinations: options.logDestinations })

@@ -130,6 +130,9 @@ export const ConfigSchema = Type.Object({
   REPORT_SCHEDULE: Type.String({ default: '0 8 * * 1' }),
   REPORTS_DIR: Type.String({ minLength: 1, default: './reports' }),
   REPORT_RECIPIENTS: Type.String({ default: '' }),
+  // Conversations (sessions with their messages, feedback and turn traces) whose last turn is older
+  // than this many days are deleted, hourly; 0 keeps them until deleted or erased (see docs/storage.md).
+  CONVERSATION_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 0 }),
   // Each chat turn's spans and log lines, for the console: kept this many days (0: not recorded at all).
   TURN_TRACE_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 7 }),
   // Turn traces waiting to be written at most; past it they are dropped and counted.

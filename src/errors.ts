@@ -29,8 +29,8 @@ export class NotFoundError extends ProblemError {
 }
 
 export class BadRequestError extends ProblemError {
-  constructor (detail: string) {
-    super({ status: 400, type: 'bad-request', title: 'Bad Request', detail })
+  constructor (detail: string, extensions?: ProblemExtensions) {
+    super({ status: 400, type: 'bad-request', title: 'Bad Request', detail, extensions })
   }
 }
 
@@ -50,5 +50,12 @@ export class LimitExceededError extends ProblemError {
       extensions: { limit, max, retry_after_seconds: retryAfterSeconds },
       retryAfterSeconds
     })
+  }
+}
+
+/** What a request would have written belongs to data erased meanwhile, and is not written. */
+export class ErasedError extends ProblemError {
+  constructor (detail: string) {
+    super({ status: 409, type: 'erased', title: 'Conflict', detail })
   }
 }

@@ -45,7 +45,7 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
       tags: ['chat'],
       summary: 'Send a message; without session_id a new session starts',
       body: ChatRequest,
-      response: withProblems({ 200: { content: { 'application/json': { schema: ChatResponse }, [EVENT_STREAM]: { schema: ChatEvents } } } }, 401, 404, 413, 415, 429)
+      response: withProblems({ 200: { content: { 'application/json': { schema: ChatResponse }, [EVENT_STREAM]: { schema: ChatEvents } } } }, 401, 404, 409, 413, 415, 429)
     }
   }, async (request, reply) => {
     const { message, session_id: sessionId, user_id: userId } = request.body

@@ -2,55 +2,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { NotFoundError } from '../../src/errors.js'
-import { SESSION_STATUSES, type Session } from '../../src/sessions/session-manager.js'
-import { ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import { SessionRecord, sessionRecord } from '../../src/sessions/session-record.js'
+import { MessageRecord } from '../../src/chat/message-store.js'
 import { SessionId, UserId, withProblems } from '../../src/http/schemas.js'
 
 const SessionParams = Type.Object({ id: SessionId })
-
-export const SessionRecord = Type.Object({
-  session_id: SessionId,
-  user_id: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union(SESSION_STATUSES.map(status => Type.Literal(status)), { description: 'replaced: ended to make room for a new session (its user past MAX_SESSIONS_PER_USER, or the service at MAX_ACTIVE_SESSIONS while it was idle)' }),
-  turns: Type.Integer(),
-  created_at: Type.String({ format: 'date-time' }),
-  last_activity_at: Type.String({ format: 'date-time' }),
-  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null once the session has ended' }),
-  ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
-})
 
 const UserSessionsQuery = Type.Object({
   user_id: UserId,
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 })
 })
 
-function sessionRecord (session: Session) {
-  return {
-    session_id: session.id,
-    user_id: session.userId,
-    status: session.status,
-    turns: session.turnCount,
-    created_at: session.createdAt.toISOString(),
-    last_activity_at: session.lastActivityAt.toISOString(),
-    expires_at: session.status === 'active' ? session.expiresAt.toISOString() : null,
-    ended_at: session.endedAt?.toISOString() ?? null
-  }
-}
-
 const MessagesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Turns to return, each with the user message and the reply' }),
   before: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Only turns before this one: pass next_before to page back' }))
-})
-
-export const MessageRecord = Type.Object({
-  turn: Type.Integer(),
-  role: Type.Union([Type.Literal('user'), Type.Literal('bot')]),
-  content: Type.String(),
-  kind: Type.Union([ReplyKindSchema, Type.Null()]),
-  command: Type.Union([Type.String(), Type.Null()]),
-  sources: Type.Array(SourceSchema),
-  context_turn: Type.Union([Type.Integer(), Type.Null()], { description: 'For the reply to a follow-up question: the turn whose question it was searched with' }),
-  created_at: Type.String({ format: 'date-time' })
 })
 
 const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
@@ -117,10 +82,10 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.delete('/v1/sessions/:id', {
     config: { usesDatabase: true },
     onRequest: app.chatAccess,
-    schema: { tags: ['sessions'], summary: 'Delete a session with all its messages and feedback', params: SessionParams, response: withProblems({ 204: Type.Null() }, 401, 404) }
+    schema: { tags: ['sessions'], summary: 'Delete a session with all its messages, feedback and turn traces', params: SessionParams, response: withProblems({ 204: Type.Null() }, 401, 404) }
   }, async (request, reply) => {
     const { id } = request.params
-    if (!await app.sessionManager.delete(id, request.actor)) throw new NotFoundError('Session', id)
+    if (!await app.personalData.deleteSession(id, request.actor)) throw new NotFoundError('Session', id)
     return await reply.code(204).send(null)
   })
 }

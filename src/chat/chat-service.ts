@@ -118,6 +118,8 @@ export class ChatService {
 
   private async turn (input: TurnInput, span: Span): Promise<TurnResult> {
     const started = performance.now()
+    // A session this turn opens is refused if its user was erased since (SessionManager.create).
+    const startedAt = this.now()
     const { db, sessionManager, messageStore } = this.options
     const userId = input.userId ?? null
     const logger = log('chat', 'handleTurn')
@@ -149,8 +151,10 @@ export class ChatService {
     // A turn of an existing session is one statement; a new session, feedback or a reset need a
     // transaction around theirs, so that a failure keeps none of it.
     const persist = async (db: Queryable, audit: RecordInTransaction): Promise<TurnResult> => {
-      const session = existing ?? await sessionManager.create(db, userId, audit, { id: conversationId, openedBy: input.openedBy })
-      if (reply.feedback !== undefined) await messageStore.recordFeedback(db, { sessionId: session.id, turn: reply.feedback.turn, rating: reply.feedback.rating, comment: reply.feedback.comment, at: this.now() })
+      const opening = { id: conversationId, openedBy: input.openedBy, turnStartedAt: startedAt }
+      const session = existing ?? await sessionManager.create(db, userId, audit, opening)
+      // The turn first: it locks the session's row, or finds it gone (deleted or erased meanwhile,
+      // NotFoundError), before the rating would refer to a session no longer there.
       const turn = await sessionManager.recordTurn(db, session.id, {
         userText: input.message,
         reply: reply.text,
@@ -164,11 +168,16 @@ export class ChatService {
         generation: reply.generation,
         decision: reply.decision
       })
+      if (reply.feedback !== undefined) {
+        const { turn: rated, rating, comment } = reply.feedback
+        await messageStore.recordFeedback(db, { sessionId: session.id, turn: rated, rating, comment, at: this.now() })
+      }
       let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources, ...(reply.generation === undefined ? {} : { generation: reply.generation }) }
       if (reply.reset === true) {
         await sessionManager.end(db, session.id, 'reset')
         // The /reset turn stays in the closed session; the caller continues in the new one, which has no turns yet.
-        result = { ...result, sessionId: (await sessionManager.create(db, session.userId, audit, { openedBy: session.openedBy })).id, turn: 0 }
+        const next = await sessionManager.create(db, session.userId, audit, { openedBy: session.openedBy, turnStartedAt: startedAt })
+        result = { ...result, sessionId: next.id, turn: 0 }
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
     }

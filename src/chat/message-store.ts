@@ -43,6 +43,30 @@ export const GenerationSchema = Type.Object({
 })
 export type Generation = Static<typeof GenerationSchema>
 
+/** One message as the API shows it (GET /v1/sessions/:id/messages, and a user's export). */
+export const MessageRecord = Type.Object({
+  turn: Type.Integer(),
+  role: Type.Union([Type.Literal('user'), Type.Literal('bot')]),
+  content: Type.String(),
+  kind: Type.Union([ReplyKindSchema, Type.Null()]),
+  command: Type.Union([Type.String(), Type.Null()]),
+  sources: Type.Array(SourceSchema),
+  context_turn: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'For the reply to a follow-up question: the turn whose question it was searched with'
+  }),
+  created_at: Type.String({ format: 'date-time' })
+})
+export type MessageRecordType = Static<typeof MessageRecord>
+
+/** A rating of an answer, as a user's export shows it. */
+export const FeedbackRecord = Type.Object({
+  turn: Type.Integer({ description: 'The turn rated' }),
+  rating: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  comment: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' })
+})
+export type FeedbackRecordType = Static<typeof FeedbackRecord>
+
 /** A search hit as a reply's source, in the API's field names. */
 export function toSource (hit: SearchHit): Source {
   return { doc_id: hit.docId, title: hit.title, score: hit.score, snippet: hit.snippet }
@@ -61,6 +85,12 @@ export interface StoredMessage {
 }
 
 type MessageRow = Omit<StoredMessage, 'createdAt' | 'contextTurn'> & { context_turn: number | null, created_at: Date }
+
+/** A user's message, as written and scrubbed (search_text; null for a message stored before it was filled). */
+export interface UserText { content: string, scrubbed: string | null }
+
+/** A session's messages and ratings, as a user's export shows them. */
+export interface Transcript { messages: MessageRecordType[], feedback: FeedbackRecordType[] }
 
 export class MessageStore {
   private readonly db: Database
@@ -104,6 +134,48 @@ export class MessageStore {
        ORDER BY turn DESC LIMIT 1`, [sessionId])
     const row = rows[0]
     return row === undefined ? undefined : { turn: row.turn, traceId: row.trace_id, generation: row.generation }
+  }
+
+  /**
+   * Deletes the messages and feedback of these sessions, in the caller's transaction, before the
+   * sessions themselves (whose deletion would cascade to them uncounted); returns how many of each.
+   */
+  async deleteOf (tx: Queryable, sessionIds: readonly string[]): Promise<{ messages: number, feedback: number }> {
+    if (sessionIds.length === 0) return { messages: 0, feedback: 0 }
+    const feedback = await tx.query('DELETE FROM feedback WHERE session_id = ANY($1::uuid[])', [sessionIds])
+    const messages = await tx.query('DELETE FROM messages WHERE session_id = ANY($1::uuid[])', [sessionIds])
+    return { messages: messages.rowCount, feedback: feedback.rowCount }
+  }
+
+  /** What users wrote in these sessions, as written and as an analyst sees it (search_text; null before it was filled). */
+  async userTexts (db: Queryable, sessionIds: readonly string[]): Promise<UserText[]> {
+    if (sessionIds.length === 0) return []
+    const { rows } = await db.query<UserText>(
+      "SELECT content, search_text AS scrubbed FROM messages WHERE session_id = ANY($1::uuid[]) AND role = 'user'",
+      [sessionIds])
+    return rows
+  }
+
+  /** Every message and rating of these sessions, by session, oldest first: a user's export. */
+  async exportOf (sessionIds: readonly string[]): Promise<Map<string, Transcript>> {
+    const bySession = new Map<string, Transcript>(sessionIds.map(id => [id, { messages: [], feedback: [] }]))
+    if (sessionIds.length === 0) return bySession
+    const [messages, feedback] = await Promise.all([
+      this.db.query<MessageRow & { session_id: string }>(
+        `SELECT session_id::text AS session_id, turn, role, content, kind, command, sources, context_turn, created_at
+         FROM messages WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, turn, role DESC`, [sessionIds]),
+      this.db.query<{ session_id: string, turn: number, rating: 'up' | 'down', comment: string | null, created_at: Date }>(
+        `SELECT session_id::text AS session_id, turn, rating, comment, created_at
+         FROM feedback WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, turn`, [sessionIds])
+    ])
+    for (const { session_id: sessionId, context_turn: contextTurn, created_at: createdAt, ...row } of messages.rows) {
+      const message = { ...row, context_turn: contextTurn, created_at: new Date(createdAt).toISOString() }
+      bySession.get(sessionId)?.messages.push(message)
+    }
+    for (const { session_id: sessionId, created_at: createdAt, ...row } of feedback.rows) {
+      bySession.get(sessionId)?.feedback.push({ ...row, created_at: new Date(createdAt).toISOString() })
+    }
+    return bySession
   }
 
   /** Records or replaces the rating of one answer: users may change their mind. */

@@ -203,6 +203,29 @@ export const migrations: readonly Migration[] = [
     sql: `
       ALTER TABLE sessions ADD COLUMN opened_by text;
     `
+  },
+  {
+    version: 10,
+    name: 'erasure and retention: what was erased stays erased, and old conversations are found by their last turn',
+    // A turn or a turn trace still in flight when its session or user is erased must not write it
+    // back: erased sessions and users (by pseudonym, never the id) are remembered for a day, which
+    // outlasts any turn and any trace held in memory (src/privacy/personal-data.ts). A turn trace
+    // names its user's pseudonym, so that a user's failed turns, whose session was never stored,
+    // are found without reading every row's log lines. The last index finds conversations past
+    // CONVERSATION_RETENTION_DAYS, oldest first, whatever their status.
+    sql: `
+      CREATE TABLE erased_sessions (
+        session_id uuid PRIMARY KEY,
+        erased_at timestamptz NOT NULL
+      );
+      CREATE TABLE erased_users (
+        pseudonym text PRIMARY KEY,
+        erased_at timestamptz NOT NULL
+      );
+      ALTER TABLE turn_traces ADD COLUMN user_pseudonym text;
+      CREATE INDEX turn_traces_by_user ON turn_traces (user_pseudonym) WHERE user_pseudonym IS NOT NULL;
+      CREATE INDEX sessions_by_activity ON sessions (last_activity_at);
+    `
   }
 ]
 

@@ -3,7 +3,7 @@
 // Every change is stored with its audit event in one transaction.
 import { randomUUID } from 'node:crypto'
 import type { AuditTrail } from '../audit/audit-trail.js'
-import type { Database } from '../db/database.js'
+import type { Database, Queryable } from '../db/database.js'
 import { BadRequestError } from '../errors.js'
 import { QUESTION_LIMITS, type Counts, type ResultRow, type RunReport, type RunSummary, type SavedQuestion } from './evaluation-schemas.js'
 import type { TestQuestion } from './question-set.js'
@@ -46,6 +46,12 @@ function summary (row: RunRow): RunSummary {
     documents: row.documents
   }
 }
+
+// What a run's result shows of a question that was erased with the user whose words it was.
+export const ERASED_QUESTION = '[erased]'
+// A saved question the console took from a conversation holds its words scrubbed (the route scrubs
+// it, as the analyst saw it): found again by those words.
+const TAKEN_FROM = "source = 'console' AND question = ANY($1::text[])"
 
 const savedQuestion = (row: QuestionRow): SavedQuestion => ({ id: row.id, question: row.question, expected: row.expected, added_at: row.added_at.toISOString(), added_by: row.added_by, source: row.source })
 
@@ -118,6 +124,36 @@ export class EvaluationStore {
       await audit({ actor, action: 'kb.evaluation_questions.add', target: added.length === 1 ? added[0]!.id : `${added.length} questions`, result: 'success', details: { source, ids: added.slice(0, 100).map(question => question.id) } })
     })
     return added
+  }
+
+  /** The saved questions the console took from conversations with these words (scrubbed as search_text is). */
+  async questionsTakenFrom (scrubbedTexts: readonly string[], db: Queryable = this.db): Promise<SavedQuestion[]> {
+    if (scrubbedTexts.length === 0) return []
+    const { rows } = await db.query<QuestionRow>(
+      `SELECT id, question, expected, added_at, added_by, source FROM evaluation_questions WHERE ${TAKEN_FROM} ORDER BY seq`,
+      [scrubbedTexts])
+    return rows.map(savedQuestion)
+  }
+
+  /**
+   * An erasure, in its transaction: deletes the saved questions taken from conversations with these
+   * words, and blanks their words in the runs' results (a run keeps its counts, which name no one).
+   * Returns how many questions and runs were changed.
+   */
+  async eraseTakenFrom (tx: Queryable, scrubbedTexts: readonly string[]): Promise<{ questions: number, runs: number }> {
+    if (scrubbedTexts.length === 0) return { questions: 0, runs: 0 }
+    const { rows } = await tx.query<{ id: string }>(
+      `DELETE FROM evaluation_questions WHERE ${TAKEN_FROM} RETURNING id::text AS id`, [scrubbedTexts])
+    if (rows.length === 0) return { questions: 0, runs: 0 }
+    const ids = rows.map(row => row.id)
+    const { rowCount } = await tx.query(
+      `UPDATE evaluation_runs r SET results = (
+         SELECT jsonb_agg(CASE WHEN e.item->>'id' = ANY($1::text[]) THEN jsonb_set(e.item, '{question}', to_jsonb($2::text))
+           ELSE e.item END ORDER BY e.n)
+         FROM jsonb_array_elements(r.results) WITH ORDINALITY AS e(item, n))
+       WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(r.results) x WHERE x->>'id' = ANY($1::text[]))`,
+      [ids, ERASED_QUESTION])
+    return { questions: ids.length, runs: rowCount }
   }
 
   async deleteQuestion (id: string, actor: string): Promise<boolean> {

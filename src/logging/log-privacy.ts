@@ -55,8 +55,11 @@ export class LogPrivacy {
 
   /**
    * The user's pseudonym, "u_" and 16 hex digits of an HMAC of the id, whatever LOG_USER_ID says
-   * for the log files: what spans carry and what an analyst is shown and searches by.
+   * for the log files: what spans carry, what an analyst is shown and searches by, and where an id
+   * must never be written (the audit trail of an erasure, the erased users remembered).
    */
+  pseudonym (userId: string): string
+  pseudonym (userId: string | null | undefined): string | undefined
   pseudonym (userId: string | null | undefined): string | undefined {
     if (userId === null || userId === undefined) return undefined
     // A user's turns come in runs: their pseudonym is kept rather than an HMAC made at every turn.
@@ -77,7 +80,12 @@ export class LogPrivacy {
    * LOG_USER_ID=plain, then or at any time before.
    */
   pseudonymOfLogged (logged: string): string {
-    return PSEUDONYM.test(logged) ? logged : this.pseudonym(logged)!
+    return PSEUDONYM.test(logged) ? logged : this.pseudonym(logged)
+  }
+
+  /** Lets go of a user's id kept in memory beside their pseudonym (their data was erased); made again if they come back. */
+  forget (userId: string): void {
+    this.pseudonyms.delete(userId)
   }
 
   /** Chat text as logs may carry it: nothing, scrubbed of personal data, or verbatim. */

@@ -4,7 +4,7 @@ import { createHmac, randomUUID } from 'node:crypto'
 import type { AuditTrail, RecordInTransaction } from '../audit/audit-trail.js'
 import type { Decision, Generation, ReplyKind, Source } from '../chat/message-store.js'
 import type { Database, Queryable } from '../db/database.js'
-import { LimitExceededError, NotFoundError } from '../errors.js'
+import { ErasedError, LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
 import { scrub } from '../logging/scrubber.js'
 import type { Instruments } from '../../otel/metrics.js'
@@ -24,6 +24,9 @@ const WHY_ENDED: Record<Exclude<SessionStatus, 'active'>, string> = {
 const SERVICE_ACTOR = 'parley'
 // At MAX_ACTIVE_SESSIONS, a session idle this long may end to make room for a new one.
 const MIN_IDLE_TO_REPLACE_MS = 60_000
+// Held by whoever opens a session, until its transaction ends: the caps are checked one opening at
+// a time, and an erasure of a user holds it so that no session of theirs is opened meanwhile.
+const SESSION_CAPS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))"
 
 /** Both sides of a turn, as recordTurn stores them. */
 export interface TurnMessages {
@@ -92,19 +95,46 @@ const ACTIVE = "status = 'active' AND last_activity_at > $1 AND created_at > $2"
 const ENDED = 'extract(epoch FROM last_activity_at - created_at) AS active_seconds, turn_count'
 interface EndedSession { active_seconds: number | string, turn_count: number }
 
+export interface SessionManagerOptions {
+  db: Database
+  limits: SessionLimits
+  auditTrail: AuditTrail
+  instruments?: Pick<Instruments, 'sessionDuration' | 'sessionTurns'>
+  now?: () => Date
+  /** A user's pseudonym (LogPrivacy.pseudonym), by which erased users are remembered; without it, none are checked. */
+  pseudonym?: (userId: string) => string
+}
+
+/** What create() is told beside the user: the session's id, who opens it, and when the turn opening it started. */
+export interface NewSession {
+  id?: string
+  openedBy?: string | null
+  /** A turn started before its user was erased opens no session. */
+  turnStartedAt?: Date
+}
+
+// Refused with 409: the user or the session was erased while the turn was answered.
+const ERASED_MEANWHILE = 'The data of this conversation\'s user was erased while this message was being answered, and ' +
+  'nothing of it was kept; send it again to start a new conversation.'
+
+/** A session an erasure deletes, with its user. */
+export interface ErasedSession { id: string, userId: string | null }
+
 export class SessionManager {
   readonly limits: SessionLimits
   private readonly db: Database
   private readonly auditTrail: AuditTrail
   private readonly instruments: Pick<Instruments, 'sessionDuration' | 'sessionTurns'> | undefined
   private readonly now: () => Date
+  private readonly pseudonym: ((userId: string) => string) | undefined
 
-  constructor (options: { db: Database, limits: SessionLimits, auditTrail: AuditTrail, instruments?: Pick<Instruments, 'sessionDuration' | 'sessionTurns'>, now?: () => Date }) {
+  constructor (options: SessionManagerOptions) {
     this.db = options.db
     this.auditTrail = options.auditTrail
     this.instruments = options.instruments
     this.limits = options.limits
     this.now = options.now ?? (() => new Date())
+    this.pseudonym = options.pseudonym
   }
 
   /**
@@ -114,16 +144,28 @@ export class SessionManager {
    * the same caller opened (openedBy: the same key, or the same address without one) are counted
    * and replaced: a client that knows another's user id cannot end that user's sessions. At
    * MAX_ACTIVE_SESSIONS a long-idle session makes room, else the new one is refused (replaceLongestIdle).
+   *
+   * A turn answered while its user was erased (turnStartedAt before the erasure) opens no session:
+   * ErasedError, and the caller's transaction rolls back. Nor does a session id that was erased.
    */
-  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction, { id = randomUUID(), openedBy = null }: { id?: string, openedBy?: string | null } = {}): Promise<Session> {
+  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction, opening: NewSession = {}): Promise<Session> {
+    const { id = randomUUID(), openedBy = null, turnStartedAt } = opening
     const now = this.now()
     // Serialises cap checks across instances; held only until the caller's transaction ends.
-    await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))")
+    await tx.query(SESSION_CAPS_LOCK)
     const full = await this.serviceFull(tx, now)
+    const erasedUser = userId === null || this.pseudonym === undefined ? null : this.pseudonym(userId)
     const { rows } = await tx.query<SessionRow>(
-      `INSERT INTO sessions (id, user_id, opened_by, created_at, last_activity_at) VALUES ($1, $2, $3, $4, $4)
-       RETURNING *`, [id, userId, openedBy, now])
-    const session = this.toSession(rows[0]!)
+      `INSERT INTO sessions (id, user_id, opened_by, created_at, last_activity_at)
+       SELECT $1::uuid, $2::text, $3::text, $4::timestamptz, $4::timestamptz
+       WHERE NOT EXISTS (SELECT 1 FROM erased_sessions WHERE session_id = $1::uuid)
+         AND NOT EXISTS (SELECT 1 FROM erased_users WHERE pseudonym = $5::text AND erased_at >= $6::timestamptz)
+       RETURNING *`, [id, userId, openedBy, now, erasedUser, turnStartedAt ?? now])
+    if (rows[0] === undefined) {
+      log('session_manager', 'create').info({ new_session_id: id }, 'session.refused_erased')
+      throw new ErasedError(ERASED_MEANWHILE)
+    }
+    const session = this.toSession(rows[0])
     // The user's own oldest goes first; only if that made no room does a stranger's idle one go.
     const replaced = userId === null ? 0 : await this.replaceLeastRecentlyUsed(tx, now, session, audit)
     if (full && replaced === 0) await this.replaceLongestIdle(tx, now, session, audit)
@@ -132,9 +174,9 @@ export class SessionManager {
     return session
   }
 
-  /** A user's sessions, the most recently used first. */
-  async listByUser (userId: string, limit: number): Promise<Session[]> {
-    const { rows } = await this.db.query<SessionRow>('SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_activity_at DESC, id LIMIT $2', [userId, limit])
+  /** A user's sessions, the most recently used first; all of them without a limit. */
+  async listByUser (userId: string, limit?: number): Promise<Session[]> {
+    const { rows } = await this.db.query<SessionRow>('SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_activity_at DESC, id LIMIT $2', [userId, limit ?? null])
     return rows.map(row => this.toSession(row))
   }
 
@@ -193,15 +235,58 @@ export class SessionManager {
     log('session_manager', 'end').info({ ended_session_id: id, status }, `session.${status}`)
   }
 
-  /** Deletes a session with its messages, feedback and turn traces, audited in the same transaction; false if there was none. */
-  async delete (id: string, actor: string): Promise<boolean> {
-    return await this.auditTrail.transaction(this.db, async (tx, audit) => {
-      const { rowCount } = await tx.query('DELETE FROM sessions WHERE id = $1', [id])
-      // turn_traces has no foreign key (a failed turn may name a session never stored): by hand.
-      await tx.query('DELETE FROM turn_traces WHERE session_id = $1', [id])
-      await audit({ actor, action: 'session.delete', target: id, result: rowCount > 0 ? 'success' : 'failure' })
-      return rowCount > 0
-    })
+  /**
+   * Locks the sessions an erasure deletes, in the caller's transaction, and returns them: one, or
+   * all of a user's, then with the lock every opening holds, so that none of theirs opens until the
+   * erasure commits. NOWAIT, because a turn holding one of these rows may itself wait for that lock
+   * (a /reset opens a session): the caller retries (isLockBusy) rather than deadlock with it.
+   */
+  async lockForErasure (tx: Queryable, subject: { userId: string } | { sessionId: string }): Promise<ErasedSession[]> {
+    if ('userId' in subject) await tx.query(SESSION_CAPS_LOCK)
+    const [where, value] = 'userId' in subject ? ['user_id = $1', subject.userId] : ['id = $1', subject.sessionId]
+    const { rows } = await tx.query<{ id: string, user_id: string | null }>(
+      `SELECT id, user_id FROM sessions WHERE ${where} ORDER BY id FOR UPDATE NOWAIT`, [value])
+    return rows.map(row => ({ id: row.id, userId: row.user_id }))
+  }
+
+  /**
+   * Deletes sessions (messages and feedback cascade; delete them first to count them) and, with
+   * `erasedAt`, remembers their ids as erased, so that no turn or trace still in flight writes one
+   * back. Returns how many sessions there were.
+   */
+  async deleteSessions (tx: Queryable, ids: readonly string[], erasedAt?: Date): Promise<number> {
+    if (ids.length === 0) return 0
+    const { rowCount } = await tx.query('DELETE FROM sessions WHERE id = ANY($1::uuid[])', [ids])
+    if (erasedAt !== undefined) {
+      await tx.query(`INSERT INTO erased_sessions (session_id, erased_at) SELECT id, $2 FROM unnest($1::uuid[]) AS id
+        ON CONFLICT (session_id) DO UPDATE SET erased_at = excluded.erased_at`, [ids, erasedAt])
+    }
+    return rowCount
+  }
+
+  /** Remembers a user as erased, by pseudonym, never the id: a turn of theirs started before `at` opens no session. */
+  async rememberErasedUser (tx: Queryable, pseudonym: string, at: Date): Promise<void> {
+    await tx.query(`INSERT INTO erased_users (pseudonym, erased_at) VALUES ($1, $2)
+      ON CONFLICT (pseudonym) DO UPDATE SET erased_at = excluded.erased_at`, [pseudonym, at])
+  }
+
+  /** Forgets erasures made before the cutoff (nothing in flight can outlast a day); returns how many. */
+  async forgetErasuresBefore (cutoff: Date): Promise<number> {
+    const sessions = await this.db.query('DELETE FROM erased_sessions WHERE erased_at < $1', [cutoff])
+    const users = await this.db.query('DELETE FROM erased_users WHERE erased_at < $1', [cutoff])
+    return sessions.rowCount + users.rowCount
+  }
+
+  /**
+   * Up to `limit` ended sessions whose last turn is before the cutoff, oldest first, locked in the
+   * caller's transaction; rows another instance's retention holds are skipped, not waited for. A
+   * session still active is never among them (its next turn must find it).
+   */
+  async endedBefore (tx: Queryable, cutoff: Date, limit: number): Promise<string[]> {
+    const { rows } = await tx.query<{ id: string }>(
+      `SELECT id FROM sessions WHERE last_activity_at < $3 AND NOT (${ACTIVE})
+       ORDER BY last_activity_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`, [...this.cutoffs(this.now()), cutoff, limit])
+    return rows.map(row => row.id)
   }
 
   /** Marks sessions past a time limit as expired; returns how many. Run periodically. */

@@ -50,6 +50,12 @@ export interface TurnRequestHalf {
   parts: TurnParts | null
   /** Set when its spans and log lines are held rather than written: it was answered well while turns waited in line. */
   letGo?: 'pressure'
+  /**
+   * The pseudonym of the user the turn was sent for, whatever LOG_USER_ID says (never the id): how
+   * an erasure finds a user's turn whose session was never stored, and how a turn of a user erased
+   * while it was in flight is kept from being written.
+   */
+  userPseudonym?: string | null
 }
 
 /** Why turn traces were lost: the recorder's own (a full queue, a failed write; an ordinary turn's spans and lines let go while turns wait in line) and the span collector's. */
@@ -98,14 +104,19 @@ const HOUR_MS = 3_600_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 // jsonb_to_recordset reads the batch as one JSON parameter, on both engines. A half written alone
-// leaves what it does not know empty, so that the other half, arriving late, fills it in.
+// leaves what it does not know empty, so that the other half, arriving late, fills it in. A record
+// of an erased session, or of a turn its user was erased during, is not written (nor merged): the
+// erasure may have run between the turn and this write, on this instance or another.
 const UPSERT = `
-  INSERT INTO turn_traces AS t (trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error)
-  SELECT trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error
+  INSERT INTO turn_traces AS t (trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error, user_pseudonym)
+  SELECT trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error, user_pseudonym
   FROM jsonb_to_recordset($1::jsonb) AS r(trace_id text, session_id uuid, turn integer, status text, status_code integer,
-    started_at timestamptz, duration_ms double precision, parts jsonb, let_go text, spans jsonb, logs jsonb, error text)
+    started_at timestamptz, duration_ms double precision, parts jsonb, let_go text, spans jsonb, logs jsonb, error text, user_pseudonym text)
+  WHERE NOT EXISTS (SELECT 1 FROM erased_sessions e WHERE e.session_id = r.session_id)
+    AND NOT EXISTS (SELECT 1 FROM erased_users u WHERE u.pseudonym = r.user_pseudonym AND u.erased_at >= r.started_at)
   ON CONFLICT (trace_id) DO UPDATE SET
     session_id = COALESCE(EXCLUDED.session_id, t.session_id),
+    user_pseudonym = COALESCE(EXCLUDED.user_pseudonym, t.user_pseudonym),
     turn = COALESCE(EXCLUDED.turn, t.turn),
     status = CASE WHEN EXCLUDED.status = 'error' OR t.status = 'error' THEN 'error' ELSE 'ok' END,
     status_code = CASE WHEN EXCLUDED.status_code > 0 THEN EXCLUDED.status_code ELSE t.status_code END,
@@ -255,6 +266,26 @@ export class TurnTraceRecorder {
     await done
   }
 
+  /**
+   * Lets go of what this instance holds of these sessions' turns, or of this user's (an erasure):
+   * waiting halves, records not yet written, spans and lines held. What is written later is kept
+   * out by the database (UPSERT); this frees the memory now. Returns how many records went.
+   */
+  forget (sessionIds: ReadonlySet<string>, userPseudonym?: string): number {
+    const of = ({ spans, request }: Pending): boolean =>
+      [request?.sessionId, spans?.sessionId].some(id => id != null && sessionIds.has(id.toLowerCase())) ||
+      (userPseudonym !== undefined && request?.userPseudonym === userPseudonym)
+    let forgotten = 0
+    for (const entries of [this.pending, this.ready, this.held]) {
+      for (const [key, entry] of entries) {
+        if (!of(entry)) continue
+        entries.delete(key)
+        forgotten++
+      }
+    }
+    return forgotten
+  }
+
   /** Deletes rows older than the retention (all of them with 0); returns how many. */
   async deleteExpired (): Promise<number> {
     const cutoff = new Date(this.now().getTime() - this.options.retentionDays * 86_400_000)
@@ -325,6 +356,7 @@ function recordJson (key: string, { spans, request }: Pending): string {
     duration_ms: Math.max(spans?.durationMs ?? 0, request?.durationMs ?? 0),
     parts: request?.parts ?? null,
     let_go: request?.letGo ?? null,
+    user_pseudonym: request?.userPseudonym ?? null,
     spans: request?.letGo === undefined ? spans?.spans ?? [] : [],
     error
   }

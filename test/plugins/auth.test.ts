@@ -8,7 +8,7 @@ import { buildTestApp, manualClock } from '../helper.js'
 const ADMIN = 'admin-key-0123456789abcdef'
 const ANALYST = 'analyst-key-0123456789abcdef'
 // The roles each route family admits, as the README's route table states them.
-const ADMIN_ONLY = /^\/v1\/(kb|admin\/log-level|sessions$)|^\/console\/api\/kb\//
+const ADMIN_ONLY = /^\/v1\/(kb|admin\/(log-level|erasures|user-data)|sessions$)|^\/console\/api\/kb\//
 // The knowledge base's test runs and saved questions: analysts read them, only admins run or change them.
 const EVALUATIONS = /^\/(v1\/kb|console\/api)\/evaluation/
 const adminOnly = (method: string, path: string): boolean => EVALUATIONS.test(path) ? method !== 'GET' : ADMIN_ONLY.test(path)

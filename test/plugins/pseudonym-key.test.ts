@@ -1,5 +1,6 @@
 // Users' pseudonyms outlive a restart and agree between instances without LOG_ID_SECRET: the key is
-// kept in the database. A key that is set is used instead; plain user ids need none.
+// kept in the database, with plain user ids in the logs too (an erasure names users by pseudonym).
+// A key that is set is used instead.
 import t from 'tap'
 import { buildTestApp, openTestPGlite } from '../helper.js'
 
@@ -25,4 +26,5 @@ t.test('without LOG_ID_SECRET, one key in the database: the same pseudonym after
   const plain = await buildTestApp(t, { LOG_USER_ID: 'plain' }, { database })
   await plain.ready()
   t.equal(plain.logPrivacy.userId('customer-42'), 'customer-42')
+  t.equal(plain.logPrivacy.pseudonym('customer-42'), pseudonym, 'the pseudonym the audit trail and an erasure use is the same with plain ids in the logs')
 })

@@ -42,6 +42,7 @@ t.test('every CLI\'s stdout with --format json is one JSON document', async t =>
     ['npm', ['run', '-s', 'analyze', '--', 'usage', '--format', 'json'], 0],
     ['npm', ['run', '-s', 'analyze', '--', 'errors', '--format', 'json'], 0],
     ['npm', ['run', '-s', 'audit:verify', '--', '--format', 'json'], 0],
+    ['npm', ['run', '-s', 'erase', '--', '--user', 'nobody-here', '--format', 'json'], 0],
     ['npx', ['parley-analyze', 'usage', '--format', 'json'], 0]
   ]
   for (const [command, args, expected] of runs) {

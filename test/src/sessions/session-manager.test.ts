@@ -1,5 +1,5 @@
 import t from 'tap'
-import { NotFoundError } from '../../../src/errors.js'
+import { ErasedError, NotFoundError } from '../../../src/errors.js'
 import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
 import { engines, manualClock } from '../../helper.js'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
@@ -33,7 +33,50 @@ for (const engine of engines()) {
     await t.rejects(sessions.recordTurn(db, kept.id, TURN), NotFoundError, 'an hour old, though active')
     t.equal(await sessions.expireIdle(), 1)
     t.equal(await sessions.countActive(), 0)
-    t.equal(await sessions.delete(kept.id, 'tester'), true)
+    t.equal(await sessions.transaction(async tx => await sessions.deleteSessions(tx, [kept.id])), 1)
     t.equal(await sessions.get(kept.id), undefined)
+  })
+
+  t.test(`erased sessions and users on ${engine.name}`, async t => {
+    const db = await engine.open(t)
+    const clock = manualClock()
+    const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), pseudonym: userId => `u_${userId}`, limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
+    const create = (userId: string | null, options: { id?: string, turnStartedAt?: Date } = {}) => sessions.transaction((tx, audit) => sessions.create(tx, userId, audit, options))
+
+    const first = await create('u1')
+    const startedBefore = clock.now()
+    clock.advance(1000)
+    t.same(await sessions.transaction(async tx => await sessions.lockForErasure(tx, { userId: 'u1' })), [{ id: first.id, userId: 'u1' }], 'a user\'s sessions, locked')
+    await sessions.transaction(async tx => {
+      t.equal(await sessions.deleteSessions(tx, [first.id], clock.now()), 1)
+      await sessions.rememberErasedUser(tx, 'u_u1', clock.now())
+    })
+    await t.rejects(create('u1', { turnStartedAt: startedBefore }), ErasedError, 'a turn that started before the erasure opens no session')
+    await t.rejects(create(null, { id: first.id }), ErasedError, 'nor is an erased session id opened again')
+    t.equal((await db.query('SELECT 1 FROM sessions')).rowCount, 0, 'nothing was stored')
+    clock.advance(1)
+    t.match(await create('u1', { turnStartedAt: clock.now() }), { userId: 'u1' }, 'a turn that started after it is a new conversation')
+    t.match(await create('u2', { turnStartedAt: startedBefore }), { userId: 'u2' }, 'another user is not concerned')
+
+    clock.advance(86_400_000)
+    t.equal(await sessions.forgetErasuresBefore(new Date(clock.now().getTime() - 1000)), 2, 'erasures are forgotten after a while')
+    t.match(await create('u1', { id: first.id, turnStartedAt: startedBefore }), { id: first.id })
+  })
+
+  t.test(`conversations ended before a cut-off on ${engine.name}`, async t => {
+    const db = await engine.open(t)
+    const clock = manualClock()
+    const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
+    const create = (userId: string | null) => sessions.transaction((tx, audit) => sessions.create(tx, userId, audit))
+    const oldest = await create('u1')
+    clock.advance(MINUTE)
+    const older = await create('u2')
+    clock.advance(MINUTE)
+    await create('u3')
+    const cutoff = clock.now()
+    t.same(await sessions.transaction(async tx => await sessions.endedBefore(tx, cutoff, 10)), [], 'a session still active is kept, however old its last turn')
+    clock.advance(31 * MINUTE)
+    t.same(await sessions.transaction(async tx => await sessions.endedBefore(tx, cutoff, 10)), [oldest.id, older.id], 'ended ones, oldest first')
+    t.same(await sessions.transaction(async tx => await sessions.endedBefore(tx, cutoff, 1)), [oldest.id], 'a batch at most')
   })
 }

@@ -53,7 +53,7 @@ for (const engine of engines()) {
       const recorder = new TurnTraceRecorder({ db: writes, maxQueue: 2000, retentionDays: 7, now: clock.now, droppedCounter: counter, ...options })
       return { clock, writes, added, recorder }
     }
-    t.beforeEach(async () => { await db.query('DELETE FROM turn_traces') })
+    t.beforeEach(async () => { await db.exec('DELETE FROM turn_traces; DELETE FROM erased_sessions; DELETE FROM erased_users') })
 
     await t.test('both halves make one complete row, written at once', async t => {
       const { recorder, writes } = setUp()
@@ -180,6 +180,53 @@ for (const engine of engines()) {
       recorder.countDropped('open_traces', 1)
       t.equal(recorder.dropped().open_traces, 1)
       t.equal(added.open_traces, 1)
+    })
+
+    await t.test('a record of an erased session is written neither new nor into its row, on any instance', async t => {
+      const { recorder, clock } = setUp()
+      const [written, waiting] = ['5'.repeat(32), '6'.repeat(32)]
+      recorder.addRequest(requestHalf(written, { traced: false }))
+      await recorder.flush()
+      recorder.addSpans(spanHalf(waiting))
+      // The erasure, from this instance or another: the rows go, and the session is remembered.
+      await db.query('DELETE FROM turn_traces WHERE session_id = $1', [SESSION])
+      await db.query('INSERT INTO erased_sessions (session_id, erased_at) VALUES ($1, $2)', [SESSION, clock.now()])
+      recorder.addSpans(spanHalf(written))
+      recorder.addRequest(requestHalf(waiting))
+      recorder.addRequest(requestHalf('7'.repeat(32), { traced: false, sessionId: '0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b' }))
+      await recorder.flush({ all: true })
+      t.same((await rows(db)).map(row => row.session_id), ['0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b'], 'only another session\'s turn is written')
+      t.equal(recorder.kept(), 2, 'and counted kept, as the first was before the erasure')
+    })
+
+    await t.test('a turn of a user erased while it ran is not written; one they began after is', async t => {
+      const { recorder } = setUp()
+      const erasedAt = new Date('2026-01-15T10:00:00.005Z')
+      await db.query('INSERT INTO erased_users (pseudonym, erased_at) VALUES ($1, $2)', ['u_0123456789abcdef', erasedAt])
+      const other = '0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b'
+      recorder.addRequest(requestHalf('8'.repeat(32), { traced: false, sessionId: other, userPseudonym: 'u_0123456789abcdef', startedAt: new Date(erasedAt.getTime() - 1) }))
+      recorder.addRequest(requestHalf('9'.repeat(32), { traced: false, sessionId: other, userPseudonym: 'u_0123456789abcdef', startedAt: new Date(erasedAt.getTime() + 1) }))
+      recorder.addRequest(requestHalf('a1'.repeat(16), { traced: false, sessionId: other, userPseudonym: 'u_fedcba9876543210', startedAt: new Date(erasedAt.getTime() - 1) }))
+      await recorder.flush()
+      const written = await rows(db)
+      t.same(written.map(row => row.trace_id), ['9'.repeat(32), 'a1'.repeat(16)])
+      t.same((await db.query<{ user_pseudonym: string }>('SELECT user_pseudonym FROM turn_traces ORDER BY trace_id')).rows.map(row => row.user_pseudonym), ['u_0123456789abcdef', 'u_fedcba9876543210'], 'each row names its user by pseudonym')
+    })
+
+    await t.test('forget lets go of what is waiting, ready and held of erased sessions or of an erased user', async t => {
+      const { recorder } = setUp()
+      const other = '0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b'
+      recorder.addSpans(spanHalf('b1'.repeat(16)))
+      recorder.addRequest(requestHalf('b2'.repeat(16), { traced: false }))
+      recorder.addRequest(requestHalf('b3'.repeat(16), { letGo: 'pressure' }))
+      recorder.addRequest(requestHalf('b4'.repeat(16), { traced: false, sessionId: other, userPseudonym: 'u_0123456789abcdef' }))
+      recorder.addRequest(requestHalf('b5'.repeat(16), { traced: false, sessionId: other }))
+      t.equal(recorder.heldCount(), 1)
+      t.equal(recorder.forget(new Set([SESSION]), 'u_0123456789abcdef'), 5, 'three of the session, its held spans and lines, one of the user')
+      t.equal(recorder.heldCount(), 0)
+      t.notOk(recorder.keep('b3'.repeat(16)), 'nothing is left to keep')
+      await recorder.flush({ all: true })
+      t.same((await rows(db)).map(row => row.trace_id), ['b5'.repeat(16)])
     })
 
     await t.test('close writes every half still waiting', async t => {
