@@ -34,8 +34,12 @@ async function timeToReady (command: string, dataDir: string, port: number): Pro
       await sleep(20)
     }
   } finally {
+    // npm, the shell and the server are one process group: the next start waits until all are gone.
     process.kill(-child.pid!, 'SIGTERM')
-    await new Promise(resolve => child.once('exit', resolve))
+    for (;;) {
+      try { process.kill(-child.pid!, 0) } catch { break }
+      await sleep(20)
+    }
   }
 }
 

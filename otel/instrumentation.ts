@@ -1,6 +1,7 @@
 // The OpenTelemetry SDK, loaded before the app (`node --import ./dist/otel/instrumentation.js`),
 // so that the modules it instruments (http, undici, pg, pino) are patched as they are imported.
 // Configured by the standard OTEL_* variables; our defaults only where the SDK's would mislead.
+import './compile-cache.js'
 import { randomUUID } from 'node:crypto'
 import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'

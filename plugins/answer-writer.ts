@@ -3,8 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { ObservableResult } from '@opentelemetry/api'
-import OpenAI from 'openai'
-import { AnswerWriter } from '../src/llm/answer-writer.js'
+import type { AnswerWriter } from '../src/llm/answer-writer.js'
 import { DailySpend } from '../src/llm/daily-spend.js'
 import { log } from '../src/logging/log-context.js'
 import { scrub } from '../src/logging/scrubber.js'
@@ -21,6 +20,8 @@ export default fp(async function answerWriterPlugin (app) {
     app.decorate('answerWriter', undefined)
     return
   }
+  // The client is loaded only when a model is configured: it is a tenth of a second of every start.
+  const [{ default: OpenAI }, { AnswerWriter }] = await Promise.all([import('openai'), import('../src/llm/answer-writer.js')])
   const spend = config.LLM_DAILY_BUDGET_USD > 0 ? new DailySpend({ limitUsd: config.LLM_DAILY_BUDGET_USD, db: app.db, now: app.clock }) : undefined
   const writer = new AnswerWriter({
     // The client's own timeout bounds each attempt; LLM_TIMEOUT_MS bounds them all together. Its
