@@ -6,12 +6,12 @@
 // Two kinds of rule: values with a shape of their own (an e-mail address, a card that passes Luhn,
 // a MAC address), found anywhere, here; and values that only their context tells apart (a name after
 // "my name is", a number after "passport", a street and house number, a date after "born"), in
-// ./personal-data/. Hand-written, with compromise's tagger for names: bench/README.md
+// ./scrubber/. Hand-written, with compromise's tagger for names: bench/README.md
 // (`npm run bench:scrubber`) and DEVELOPING.md give the libraries measured against these rules.
-import { scrubAddresses } from './personal-data/addresses.js'
-import { scrubDocuments } from './personal-data/documents.js'
-import { scrubNames } from './personal-data/names.js'
-import { scrubSecrets } from './personal-data/secrets.js'
+import { scrubAddresses } from './scrubber/addresses.js'
+import { scrubDocuments } from './scrubber/documents.js'
+import { scrubNames } from './scrubber/names.js'
+import { scrubSecrets } from './scrubber/secrets.js'
 
 /**
  * The rules' version: raise it when they find more, and the analyst's stored copies of messages
