@@ -13,8 +13,7 @@ import { renderErrors, renderHealth, renderPerf, renderUsage, type TextFormat } 
 import { analyzeUsage } from '../analysis/usage-report.js'
 import { saveWeeklyReport, weeklyReport } from '../analysis/weekly-report.js'
 import { weeklyMarkdown } from '../analysis/weekly-render.js'
-import { loadEnvFile } from '../env-file.js'
-import { isEntryPoint, type Io } from './entry-point.js'
+import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md] [--bucket hour|day]
        npm run analyze -- report --weekly [--to <date>] [--dir <log folder>] [--out <folder>] [--format json]
@@ -148,7 +147,4 @@ async function writeWeeklyReport ({ dir, out, to, json, io }: { dir: string, out
   return problems.unreadableFiles.length + problems.truncatedFiles.length > 0 || problems.files === 0 ? 1 : 0
 }
 
-if (isEntryPoint(import.meta.url)) {
-  loadEnvFile()
-  process.exitCode = await main(process.argv.slice(2), process.env)
-}
+if (isEntryPoint(import.meta.url)) await runAsProgram(main)

@@ -5,8 +5,7 @@
 // break on the active file's last line is worth a second run before anything else.
 import { isAbsolute, relative, resolve } from 'node:path'
 import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../audit/audit-chain.js'
-import { loadEnvFile } from '../env-file.js'
-import { isEntryPoint, type Io } from './entry-point.js'
+import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run audit:verify -- [--format text|json] [<audit file | log dir>...]   (default: $LOG_DIR, else ./logs)'
 
@@ -95,7 +94,4 @@ export async function main (argv: string[], env: Record<string, string | undefin
   return report.intact ? 0 : 1
 }
 
-if (isEntryPoint(import.meta.url)) {
-  loadEnvFile()
-  process.exitCode = await main(process.argv.slice(2), process.env)
-}
+if (isEntryPoint(import.meta.url)) await runAsProgram(main)

@@ -2,6 +2,7 @@
 // imported by a test), and the streams a test can replace.
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
+import { loadEnvFile } from '../env-file.js'
 
 /** True when the module at moduleUrl is the script node was started with. */
 export function isEntryPoint (moduleUrl: string): boolean {
@@ -17,4 +18,18 @@ export function isEntryPoint (moduleUrl: string): boolean {
 export interface Io {
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream & { isTTY?: boolean }
+}
+
+/**
+ * Runs a CLI's main as the program: the .env file read, its exit code set. A reader that closes the
+ * pipe early (`| head`, a jq that stopped) ends it quietly, as it would end a Unix tool, rather than
+ * with a stack trace and an exit code the CLI gives other meanings.
+ */
+export async function runAsProgram (main: (argv: string[], env: Record<string, string | undefined>) => Promise<number>): Promise<void> {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
+  })
+  loadEnvFile()
+  process.exitCode = await main(process.argv.slice(2), process.env)
 }

@@ -13,7 +13,6 @@ import { MessageStore } from '../chat/message-store.js'
 import { ConfigError, loadConfig } from '../config.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { openDatabase } from '../db/open-database.js'
-import { loadEnvFile } from '../env-file.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
 import { UUID_PATTERN } from '../http/schemas.js'
 import { LogPrivacy } from '../logging/log-privacy.js'
@@ -22,14 +21,14 @@ import { scrub } from '../logging/scrubber.js'
 import type { ErasureReport } from '../privacy/personal-data-schemas.js'
 import { PersonalData, type ErasureSubject } from '../privacy/personal-data.js'
 import { SessionManager } from '../sessions/session-manager.js'
-import { isEntryPoint, type Io } from './entry-point.js'
+import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run erase -- (--user <user id> | --user - | --session <session id>)\n' +
   '  [--url <running server, e.g. http://127.0.0.1:3000>] [--format text|json]\n' +
   'Erases everything Parley holds about a user id (--user; "-" reads it from stdin) or one session: sessions,\n' +
   'messages, feedback, turn traces and saved test questions taken from their words.\n' +
   'With --url, PARLEY_API_KEY must hold an admin key of that server.\n' +
-  'Exit codes: 0 done (nothing left to erase included), 2 nothing was erased.'
+  'Exit codes: 0 done (nothing left to erase included); 2 a usage error or a failure, and nothing was erased.'
 // Who the audit trail names for an erasure made on the database directly: the operator at the console.
 const AUDIT_ACTOR = 'erase'
 const USER_ID_MAX = 128
@@ -179,7 +178,7 @@ async function subjectOf (user?: string, session?: string, stdin: NodeJS.Readabl
   return { userId }
 }
 
-/** Runs the command; resolves to the exit code: 0 erased (or nothing to erase), 2 nothing was erased. */
+/** Runs the command; resolves to the exit code: 0 erased (or nothing to erase), 2 failed and nothing was erased. */
 export async function main (argv: string[], env: Record<string, string | undefined>, io: Io & { stdin?: NodeJS.ReadableStream } = process,
   sleep: (ms: number) => Promise<void> = ms => new Promise(resolve => setTimeout(resolve, ms))): Promise<number> {
   const fail = (message: string): number => { io.stderr.write(`erase: ${message}\n`); return 2 }
@@ -214,7 +213,4 @@ export async function main (argv: string[], env: Record<string, string | undefin
   }
 }
 
-if (isEntryPoint(import.meta.url)) {
-  loadEnvFile()
-  process.exitCode = await main(process.argv.slice(2), process.env)
-}
+if (isEntryPoint(import.meta.url)) await runAsProgram(main)

@@ -11,7 +11,6 @@ import { AuditTrail } from '../audit/audit-trail.js'
 import { ConfigError, loadConfig } from '../config.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { openDatabase } from '../db/open-database.js'
-import { loadEnvFile } from '../env-file.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
 import type { Outcome, RunReport } from '../evaluation/evaluation-schemas.js'
 import { KbEvaluations } from '../evaluation/kb-evaluations.js'
@@ -19,7 +18,7 @@ import { parseQuestionLines, QuestionFileError, type TestQuestion } from '../eva
 import { answeringCollections, KnowledgeBase } from '../kb/knowledge-base.js'
 import { DEFAULT_ANSWER_MODEL } from '../search/answer-decision.js'
 import { SearchEngine } from '../search/search-engine.js'
-import { isEntryPoint, type Io } from './entry-point.js'
+import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run kb:evaluate -- [--url <running server, e.g. http://127.0.0.1:3000>] [--format text|json] [--min-accuracy <0..1>] [questions.jsonl]\n' +
   'Each line of the file: {"question": "…", "expected": "<document id>" | ["<id>", …] | null | "none", "id"?: "<label>"}; without a file, the saved question set runs.\n' +
@@ -199,7 +198,4 @@ export async function main (argv: string[], env: Record<string, string | undefin
   }
 }
 
-if (isEntryPoint(import.meta.url)) {
-  loadEnvFile()
-  process.exitCode = await main(process.argv.slice(2), process.env)
-}
+if (isEntryPoint(import.meta.url)) await runAsProgram(main)

@@ -18,8 +18,7 @@ import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { AuditTrail } from '../audit/audit-trail.js'
-import { loadEnvFile } from '../env-file.js'
-import { isEntryPoint, type Io } from './entry-point.js'
+import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 export interface ImportIssue { source: string, reason: string }
 
@@ -228,7 +227,4 @@ function remoteTarget (url: string, env: Record<string, string | undefined>): Im
   return { knowledgeBase: client, description: `the server at ${new URL(url).origin}`, close: async () => {} }
 }
 
-if (isEntryPoint(import.meta.url)) {
-  loadEnvFile()
-  process.exitCode = await main(process.argv.slice(2), process.env)
-}
+if (isEntryPoint(import.meta.url)) await runAsProgram(main)

@@ -53,10 +53,14 @@ const CODE_BEFORE_TOWN = /\b(?=\d{5}[ \t])(?<=\b(?:to|in|at|near|nach|bei|à|en|
 // A code just after an address: ", 10115 Berlin", "1017 GC Amsterdam", "ny 10001", "00-514 Warszawa", "1100-048 Lisboa".
 const CODE_AFTER_ADDRESS = /(\[ADDRESS\][^\n]{0,60}?)\b(?:\d{4,5}(?:[ \t]?[A-Z]{2}(?=[ \t,]))?|\d{2}-\d{3}|\d{4}-\d{3})\b/gu
 
+// The town between a street and its postcode ("14 Wexcombe Lane, Little Harrowden NN9 5BT"), which
+// with them points at a house.
+const TOWN_BETWEEN = /(?<=\[ADDRESS\],?[ \t]{1,3})(?:\p{Lu}[\p{L}'’.-]{0,30}[ \t]+){0,2}\p{Lu}[\p{L}'’.-]{0,30}(?=,?[ \t]{1,3}\[POSTCODE\])/gu
+
 export function scrubAddresses (text: string): string {
   let result = text
   for (const street of [EN_STREET, EN_STREET_LOWER, SUFFIX_STREET, FR_STREET, LATIN_STREET, UNIT]) result = result.replace(street, '[ADDRESS]')
   for (const code of [US_ZIP, UK_POSTCODE, CA_POSTCODE, NL_POSTCODE, CODE_BEFORE_TOWN]) result = result.replace(code, '[POSTCODE]')
   result = result.replace(NAMED_POSTCODE, (match, code: string) => /\d/.test(code) ? match.replace(code, '[POSTCODE]') : match)
-  return result.replace(CODE_AFTER_ADDRESS, (_match, before: string) => `${before}[POSTCODE]`)
+  return result.replace(CODE_AFTER_ADDRESS, (_match, before: string) => `${before}[POSTCODE]`).replace(TOWN_BETWEEN, '[ADDRESS]')
 }

@@ -52,3 +52,12 @@ t.test('every CLI\'s stdout with --format json is one JSON document', async t =>
     t.doesNotThrow(() => JSON.parse(stdout), `${name}: stdout is JSON, whole (${stdout.slice(0, 60).replaceAll('\n', ' ')}…)`)
   }
 })
+
+t.test('a reader that closes the pipe at once (| true) ends a CLI quietly, not with a stack trace', async t => {
+  const root = await tempDir(t)
+  for (const command of ['usage', 'errors']) {
+    // `true` exits without reading: the report's write meets a closed pipe (EPIPE).
+    const { stderr } = await run('bash', ['-c', `node dist/src/cli/analyze.js ${command} --format json --dir ${root} | true`])
+    t.notMatch(stderr, /EPIPE|Error|at /, `analyze ${command}: nothing on stderr about the pipe`)
+  }
+})
