@@ -226,7 +226,12 @@ t.test('retention deletes old conversations in batches, with their traces, and k
       const db = await engine.open(t)
       const { chat, personalData, clock, pseudonym } = setUp(db)
       const old = []
-      for (let i = 0; i < 5; i++) old.push(await chat.handleTurn({ message: '/feedback up', userId: `u${i}` }))
+      // A minute apart, the oldest first: a batch takes the least recently used, and ties would
+      // leave it to the sessions' random ids which ones go first.
+      for (let i = 0; i < 5; i++) {
+        old.push(await chat.handleTurn({ message: '/feedback up', userId: `u${i}` }))
+        clock.advance(MINUTE)
+      }
       const oldTurn = await chat.handleTurn({ message: 'when does a session expire?', userId: 'u0' })
       await chat.handleTurn({ message: '/feedback down', sessionId: oldTurn.sessionId })
       await insertTrace(db, 'trace-old', oldTurn.sessionId, pseudonym('u0'), clock.now())
