@@ -5,14 +5,10 @@
 // names that key), or on the configured database directly (the audit entry names "erase"), which
 // the embedded database allows only while the server is stopped. `--user -` reads the id from
 // stdin, so that it stays out of the shell's history and `ps`.
-import { resolve } from 'node:path'
 import { text } from 'node:stream/consumers'
 import { parseArgs } from 'node:util'
 import { AuditTrail } from '../audit/audit-trail.js'
 import { MessageStore } from '../chat/message-store.js'
-import { ConfigError, loadConfig } from '../config.js'
-import { DataDirLockedError } from '../db/data-dir-lock.js'
-import { openDatabase } from '../db/open-database.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
 import { UUID_PATTERN } from '../http/schemas.js'
 import { LogPrivacy } from '../logging/log-privacy.js'
@@ -21,6 +17,7 @@ import { scrub } from '../logging/scrubber.js'
 import type { ErasureReport } from '../privacy/personal-data-schemas.js'
 import { PersonalData, type ErasureSubject } from '../privacy/personal-data.js'
 import { SessionManager } from '../sessions/session-manager.js'
+import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run erase -- (--user <user id> | --user - | --session <session id>)\n' +
@@ -44,7 +41,6 @@ const OPTIONS = {
 } as const
 
 /** A problem that stops the erasure; its message is for the person who typed the command. */
-class EraseError extends Error {}
 
 interface Eraser { description: string, erase: (subject: ErasureSubject) => Promise<ErasureReport>, close: () => Promise<void> }
 
@@ -70,27 +66,10 @@ export function formatReport (report: ErasureReport): string {
 
 /** The configured database, with the pseudonyms' key the server uses. */
 async function databaseEraser (env: Record<string, string | undefined>): Promise<Eraser> {
-  let config
-  try {
-    config = loadConfig(env)
-  } catch (error) {
-    if (error instanceof ConfigError) throw new EraseError(error.message)
-    throw error
-  }
-  if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) {
-    throw new EraseError('DATA_DIR=memory:// holds nothing to erase; set DATA_DIR to the server\'s folder or DATABASE_URL, ' +
-      'or use --url.')
-  }
-  const dataDir = resolve(config.DATA_DIR)
-  let db
-  try {
-    db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })
-  } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      throw new EraseError(`${error.message} Erase through the server: --url <its address> with PARLEY_API_KEY.`)
-    }
-    throw new EraseError(`could not open the database: ${(error as Error).message}`)
-  }
+  const { config, db, description } = await openConfiguredDatabase(env, {
+    inMemory: 'holds nothing to erase; set DATA_DIR to the server\'s folder or DATABASE_URL, or use --url.',
+    whenLocked: 'Erase through the server: --url <its address> with PARLEY_API_KEY.'
+  })
   const privacy = new LogPrivacy({ userIdMode: config.LOG_USER_ID, idSecret: config.LOG_ID_SECRET, chatContent: 'off' })
   await usePseudonymKey(db, privacy, config)
   const auditTrail = new AuditTrail({ db })
@@ -111,12 +90,12 @@ async function databaseEraser (env: Record<string, string | undefined>): Promise
     scrub
   })
   return {
-    description: db.engine === 'pglite' ? `the embedded database in ${dataDir}` : 'the PostgreSQL database at DATABASE_URL',
+    description,
     erase: async subject => {
       try {
         return await personalData.erase(subject, AUDIT_ACTOR)
       } catch (error) {
-        throw new EraseError(`nothing was erased: ${(error as Error).message}`)
+        throw new CliError(`nothing was erased: ${(error as Error).message}`)
       }
     },
     close: () => db.close()
@@ -124,26 +103,13 @@ async function databaseEraser (env: Record<string, string | undefined>): Promise
 }
 
 function serverEraser (url: string, env: Record<string, string | undefined>, sleep: (ms: number) => Promise<void>): Eraser {
-  // From the environment, not an option: a key on the command line is in `ps` and the shell's history.
-  const apiKey = env.PARLEY_API_KEY ?? ''
-  if (apiKey === '') throw new EraseError('PARLEY_API_KEY must hold an admin key of the server given with --url.')
-  let endpoint: URL
-  try {
-    endpoint = new URL('v1/admin/erasures', new URL(url))
-  } catch {
-    throw new EraseError(`--url ${url} is not a URL (for example http://127.0.0.1:3000).`)
-  }
+  const server = adminEndpoint(url, 'v1/admin/erasures', env)
   return {
-    description: `the server at ${endpoint.origin}`,
+    description: `the server at ${server.endpoint.origin}`,
     erase: async subject => {
-      const body = JSON.stringify('userId' in subject ? { user_id: subject.userId } : { session_id: subject.sessionId })
+      const body = 'userId' in subject ? { user_id: subject.userId } : { session_id: subject.sessionId }
       for (let attempt = 0; ; attempt++) {
-        const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }
-        const unreachable = (error: Error & { cause?: { code?: string } }): never => {
-          throw new EraseError(`could not reach ${endpoint.origin} (${error.cause?.code ?? error.message}); is the server running?`)
-        }
-        const response = await fetch(endpoint, { method: 'POST', headers, body }).catch(unreachable)
-        const answer = await response.json().catch(() => ({})) as ErasureReport & { detail?: string, title?: string }
+        const { response, answer } = await server.post<ErasureReport>(body)
         if (response.status === 200) return answer
         // Overloaded, the database briefly away, or the sessions in use: the server says when to come back.
         if ((response.status === 503 || response.status === 429) && attempt < MAX_BUSY_RETRIES) {
@@ -151,11 +117,7 @@ function serverEraser (url: string, env: Record<string, string | undefined>, sle
           await sleep(1000 * Math.min(MAX_RETRY_AFTER_S, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1))
           continue
         }
-        const why = `${response.status} ${answer.detail ?? answer.title ?? response.statusText}`
-        if (response.status === 401 || response.status === 403) {
-          throw new EraseError(`the server refused the key (${why}); PARLEY_API_KEY must be an admin key of ${endpoint.origin}`)
-        }
-        throw new EraseError(`${endpoint.origin} answered ${why}`)
+        throw server.refused(response, answer)
       }
     },
     close: async () => {}
@@ -206,7 +168,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
     io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
     return 0
   } catch (error) {
-    if (error instanceof EraseError) return fail(error.message)
+    if (error instanceof CliError) return fail(error.message)
     throw error
   } finally {
     await eraser?.close()

@@ -8,9 +8,6 @@ import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { AuditTrail } from '../audit/audit-trail.js'
-import { ConfigError, loadConfig } from '../config.js'
-import { DataDirLockedError } from '../db/data-dir-lock.js'
-import { openDatabase } from '../db/open-database.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
 import type { Outcome, RunReport } from '../evaluation/evaluation-schemas.js'
 import { KbEvaluations } from '../evaluation/kb-evaluations.js'
@@ -18,6 +15,7 @@ import { parseQuestionLines, QuestionFileError, type TestQuestion } from '../eva
 import { answeringCollections, KnowledgeBase } from '../kb/knowledge-base.js'
 import { DEFAULT_ANSWER_MODEL } from '../search/answer-decision.js'
 import { SearchEngine } from '../search/search-engine.js'
+import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run kb:evaluate -- [--url <running server, e.g. http://127.0.0.1:3000>] [--format text|json] [--min-accuracy <0..1>] [questions.jsonl]\n' +
@@ -29,7 +27,6 @@ const AUDIT_ACTOR = 'kb:evaluate'
 const FILE_BYTES_MAX = 96 * 1024 * 1024
 
 /** A problem that stops the run; its message is for the person who typed the command. */
-class EvaluateError extends Error {}
 
 const OUTCOME_TEXT: Record<Outcome, string> = {
   answered_right: 'answered right',
@@ -72,12 +69,12 @@ export function formatReport (report: RunReport): string {
 
 async function readQuestions (path: string): Promise<TestQuestion[]> {
   const info = await stat(path).catch(() => undefined)
-  if (info === undefined || !info.isFile()) throw new EvaluateError(`${path} is not a file. ${USAGE}`)
-  if (info.size > FILE_BYTES_MAX) throw new EvaluateError(`${path} has ${info.size} bytes; a question file has at most ${FILE_BYTES_MAX} (5,000 questions of up to 4,000 characters).`)
+  if (info === undefined || !info.isFile()) throw new CliError(`${path} is not a file. ${USAGE}`)
+  if (info.size > FILE_BYTES_MAX) throw new CliError(`${path} has ${info.size} bytes; a question file has at most ${FILE_BYTES_MAX} (5,000 questions of up to 4,000 characters).`)
   try {
     return parseQuestionLines(await readFile(path, 'utf8'))
   } catch (error) {
-    if (error instanceof QuestionFileError) throw new EvaluateError(`${path}: ${error.message}`)
+    if (error instanceof QuestionFileError) throw new CliError(`${path}: ${error.message}`)
     throw error
   }
 }
@@ -86,29 +83,17 @@ type Runner = { description: string, run: (questions: TestQuestion[] | undefined
 
 /** The configured database, its documents loaded into an index of this process's own. */
 async function databaseRunner (env: Record<string, string | undefined>): Promise<Runner> {
-  let config
-  try {
-    config = loadConfig(env)
-  } catch (error) {
-    if (error instanceof ConfigError) throw new EvaluateError(error.message)
-    throw error
-  }
-  if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) throw new EvaluateError('DATA_DIR=memory:// holds no knowledge base; set DATA_DIR to the server\'s folder or DATABASE_URL, or use --url.')
-  const dataDir = resolve(config.DATA_DIR)
-  let db
-  try {
-    db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })
-  } catch (error) {
-    if (error instanceof DataDirLockedError) throw new EvaluateError(`${error.message} Run it through the server: --url <its address> with PARLEY_API_KEY.`)
-    throw new EvaluateError(`could not open the database: ${(error as Error).message}`)
-  }
+  const { config, db, description } = await openConfiguredDatabase(env, {
+    inMemory: 'holds no knowledge base; set DATA_DIR to the server\'s folder or DATABASE_URL, or use --url.',
+    whenLocked: 'Run it through the server: --url <its address> with PARLEY_API_KEY.'
+  })
   const auditTrail = new AuditTrail({ db })
   const searchEngine = new SearchEngine()
   try {
     await new KnowledgeBase({ db, searchEngine, auditTrail }).loadIndex()
   } catch (error) {
     await db.close()
-    throw new EvaluateError(`could not load the knowledge base: ${(error as Error).message}`)
+    throw new CliError(`could not load the knowledge base: ${(error as Error).message}`)
   }
   const evaluations = new KbEvaluations({
     store: new EvaluationStore({ db, auditTrail }),
@@ -117,12 +102,12 @@ async function databaseRunner (env: Record<string, string | undefined>): Promise
     model: { ...DEFAULT_ANSWER_MODEL, threshold: config.ANSWER_MIN_CONFIDENCE }
   })
   return {
-    description: db.engine === 'pglite' ? `the embedded database in ${dataDir}` : 'the PostgreSQL database at DATABASE_URL',
+    description,
     run: async questions => {
       try {
         return await evaluations.run(questions, AUDIT_ACTOR)
       } catch (error) {
-        throw new EvaluateError((error as Error).message)
+        throw new CliError((error as Error).message)
       }
     },
     close: () => db.close()
@@ -130,26 +115,14 @@ async function databaseRunner (env: Record<string, string | undefined>): Promise
 }
 
 function serverRunner (url: string, env: Record<string, string | undefined>): Runner {
-  // From the environment, not an option: a key on the command line is in `ps` and the shell's history.
-  const apiKey = env.PARLEY_API_KEY ?? ''
-  if (apiKey === '') throw new EvaluateError('PARLEY_API_KEY must hold an admin key of the server given with --url.')
-  let endpoint: URL
-  try {
-    endpoint = new URL('v1/kb/evaluations', new URL(url))
-  } catch {
-    throw new EvaluateError(`--url ${url} is not a URL (for example http://127.0.0.1:3000).`)
-  }
+  const server = adminEndpoint(url, 'v1/kb/evaluations', env)
   return {
-    description: `the server at ${endpoint.origin}`,
+    description: `the server at ${server.endpoint.origin}`,
     run: async questions => {
       const body = questions === undefined ? {} : { questions: questions.map(q => ({ question: q.question, expected: q.expected.length === 0 ? null : q.expected, ...(q.id === null ? {} : { id: q.id }) })) }
-      const response = await fetch(endpoint, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
-        .catch((error: Error & { cause?: { code?: string } }) => { throw new EvaluateError(`could not reach ${endpoint.origin} (${error.cause?.code ?? error.message}); is the server running?`) })
-      const answer = await response.json().catch(() => ({})) as RunReport & { detail?: string, title?: string }
+      const { response, answer } = await server.post<RunReport>(body)
       if (response.status === 201) return answer
-      const why = `${response.status} ${answer.detail ?? answer.title ?? response.statusText}`
-      if (response.status === 401 || response.status === 403) throw new EvaluateError(`the server refused the key (${why}); PARLEY_API_KEY must be an admin key of ${endpoint.origin}`)
-      throw new EvaluateError(`${endpoint.origin} answered ${why}`)
+      throw server.refused(response, answer)
     },
     close: async () => {}
   }
@@ -191,7 +164,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
     }
     return 0
   } catch (error) {
-    if (error instanceof EvaluateError) return fail(error.message)
+    if (error instanceof CliError) return fail(error.message)
     throw error
   } finally {
     await runner?.close()

@@ -10,14 +10,12 @@ import { extname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
-import { ConfigError, loadConfig } from '../config.js'
-import { openDatabase } from '../db/open-database.js'
 import { DOCUMENT_LIMITS, readDocuments } from '../kb/document-files.js'
 import { KnowledgeBase, type DocumentInput } from '../kb/knowledge-base.js'
 import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-client.js'
-import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { AuditTrail } from '../audit/audit-trail.js'
+import { CliError, openConfiguredDatabase } from './cli-targets.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 export interface ImportIssue { source: string, reason: string }
@@ -189,29 +187,15 @@ interface ImportTarget { knowledgeBase: Pick<KnowledgeBase, 'put'>, description:
 
 /** The configured database; a string says why it cannot be used. */
 async function openTarget (env: Record<string, string | undefined>): Promise<ImportTarget | string> {
-  let config
+  let opened
   try {
-    config = loadConfig(env)
+    opened = await openConfiguredDatabase(env, { inMemory: 'is forgotten when the import ends; set DATA_DIR to the server\'s folder or DATABASE_URL.' })
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    return error.message
+    if (error instanceof CliError) return error.message
+    throw error
   }
-  if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) {
-    return 'DATA_DIR=memory:// is forgotten when the import ends; set DATA_DIR to the server\'s folder or DATABASE_URL.'
-  }
-  const dataDir = resolve(config.DATA_DIR)
-  let db
-  try {
-    db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })
-  } catch (error) {
-    if (error instanceof DataDirLockedError) return error.message
-    return `could not open the database: ${(error as Error).message}`
-  }
-  return {
-    knowledgeBase: new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) }),
-    description: db.engine === 'pglite' ? `the embedded database in ${dataDir}` : 'the PostgreSQL database at DATABASE_URL',
-    close: () => db.close()
-  }
+  const { db, description } = opened
+  return { knowledgeBase: new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) }), description, close: () => db.close() }
 }
 
 function remoteTarget (url: string, env: Record<string, string | undefined>): ImportTarget | string {
