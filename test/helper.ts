@@ -112,6 +112,23 @@ export function engines (): EngineUnderTest[] {
   return list
 }
 
+/**
+ * The database a CLI run without --url opens, as its settings (`env`) name it: an embedded folder
+ * of the test's own, or, when TEST_DATABASE_URL is set, a database of its own on that server; also
+ * opened here (`db`), for the test to fill before the CLI runs.
+ */
+export async function cliDatabase (t: Test): Promise<{ env: Record<string, string>, db: Database }> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  const dataDir = await tempDir(t)
+  let env: Record<string, string> = { DATA_DIR: dataDir, KB_SEED_DIR: '' }
+  if (serverUrl !== undefined && serverUrl !== '') {
+    const { url, drop } = await createServerDatabase(serverUrl)
+    t.teardown(drop)
+    env = { DATABASE_URL: url, KB_SEED_DIR: '' }
+  }
+  return { env, db: await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir, poolSize: 2 }) }
+}
+
 /** A database of its own on the PostgreSQL server, so concurrent runs never collide. */
 export async function createServerDatabase (serverUrl: string): Promise<ScratchDatabase> {
   return await createScratchDatabase(serverUrl, 'parley_test')

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream'
 import t from 'tap'
 import { main } from '../../../src/cli/erase.js'
 import { openDatabase } from '../../../src/db/open-database.js'
-import { buildTestApp, collector, createServerDatabase, tempDir } from '../../helper.js'
+import { buildTestApp, cliDatabase, collector } from '../../helper.js'
 
 const SESSION = '0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b'
 
@@ -86,15 +86,7 @@ t.test('bad arguments are named, and nothing is opened', async t => {
 })
 
 t.test('without --url: the configured database, the user id read from stdin, audited as the command', async t => {
-  const serverUrl = process.env.TEST_DATABASE_URL
-  const dataDir = await tempDir(t)
-  let env: Record<string, string> = { DATA_DIR: dataDir, KB_SEED_DIR: '' }
-  if (serverUrl !== undefined && serverUrl !== '') {
-    const { url, drop } = await createServerDatabase(serverUrl)
-    t.teardown(drop)
-    env = { DATABASE_URL: url, KB_SEED_DIR: '' }
-  }
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir, poolSize: 2 })
+  const { env, db } = await cliDatabase(t)
   const app = await buildTestApp(t, { KB_SEED_DIR: '' }, { database: db })
   const opened = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello', user_id: 'customer 42' } })).json<{ session_id: string }>()
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/help', session_id: opened.session_id } })
@@ -105,7 +97,7 @@ t.test('without --url: the configured database, the user id read from stdin, aud
   const erased = await run(['--user', '-', '--format', 'json'], env, { stdin: 'customer 42\n' })
   t.equal(erased.code, 0, erased.stderr)
   t.match(JSON.parse(erased.stdout), { subject: 'user', user_pseudonym: pseudonym, erased: { sessions: 1, messages: 4, turn_traces: 2 } }, 'the server\'s pseudonym, from the key kept in the database')
-  const after = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir, poolSize: 2 })
+  const after = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir: env.DATA_DIR ?? '', poolSize: 2 })
   t.teardown(() => after.close())
   t.equal((await after.query('SELECT 1 FROM messages')).rows.length, 0)
   const { rows } = await after.query<{ actor: string, target: string }>("SELECT actor, target FROM audit_events WHERE action = 'personal_data.erase'")

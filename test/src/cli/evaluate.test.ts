@@ -7,7 +7,7 @@ import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import { openDatabase } from '../../../src/db/open-database.js'
 import { KnowledgeBase } from '../../../src/kb/knowledge-base.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
-import { buildTestApp, collector, createServerDatabase, tempDir } from '../../helper.js'
+import { buildTestApp, cliDatabase, collector, tempDir } from '../../helper.js'
 
 const DOCUMENTS = [
   { id: 'refunds', title: 'Refunds', text: 'You can request a refund within 30 days of purchase by writing to the support team with your order number.' },
@@ -87,22 +87,14 @@ t.test('a bad file stops it before anything runs: stderr names the line and the 
 })
 
 t.test('without --url: the configured database, its documents indexed by the command, the run stored', async t => {
-  const serverUrl = process.env.TEST_DATABASE_URL
-  const dataDir = await tempDir(t)
-  let env: Record<string, string> = { DATA_DIR: dataDir, KB_SEED_DIR: '' }
-  if (serverUrl !== undefined && serverUrl !== '') {
-    const { url, drop } = await createServerDatabase(serverUrl)
-    t.teardown(drop)
-    env = { DATABASE_URL: url, KB_SEED_DIR: '' }
-  }
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir, poolSize: 2 })
+  const { env, db } = await cliDatabase(t)
   await new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) }).add(DOCUMENTS, 'test')
   await db.close()
 
   const result = await run([await questionFile(t)], env)
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, 'Accuracy 66.7 %')
-  const again = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir, poolSize: 2 })
+  const again = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir: env.DATA_DIR ?? '', poolSize: 2 })
   t.teardown(() => again.close())
   const { rows } = await again.query<{ actor: string, questions: number }>('SELECT actor, questions FROM evaluation_runs')
   t.same(rows, [{ actor: 'kb:evaluate', questions: 3 }])
