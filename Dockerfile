@@ -21,6 +21,8 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/var/lib/parley LOG_DIR=
 WORKDIR /app
 COPY package.json ./
 COPY docs docs
+# The search's word vectors are data, read from the source tree (src/search/word-vectors.ts).
+COPY src/search/word-vectors src/search/word-vectors
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 RUN mkdir -p /var/lib/parley/reports /var/log/parley && chown -R node:node /var/lib/parley /var/log/parley

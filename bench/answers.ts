@@ -12,6 +12,7 @@
  *   npm run bench:answers -- --fit --features coverage,unseen   # with only these measures
  *   npm run bench:answers -- --smoke # a small slice, as CI runs it
  *   npm run bench:answers -- --baseline ../old/dist   # also another build's search and decision, on the same turns
+ *   npm run bench:answers -- --words-only   # the search without word vectors (SEARCH_WORD_VECTORS=false) and its model
  *
  * Splits, so that nothing is tuned on what it is judged on: stackfaq-dev by thread (thread % 4 is
  * 0: train, 2: test; no thread's rephrasings are in both), SciFact by its train and test
@@ -24,7 +25,7 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { decideReply } from '../src/chat/reply-decision.js'
-import { DEFAULT_ANSWER_MODEL, FEATURES, features, type AnswerModel, type Feature } from '../src/search/answer-decision.js'
+import { answerModelFor, DEFAULT_ANSWER_MODEL, FEATURES, features, type AnswerModel, type Feature } from '../src/search/answer-decision.js'
 import { SearchEngine } from '../src/search/search-engine.js'
 import { projectRoot } from '../src/project.js'
 import { loadCorpus, loadQrels, loadQueryRecords, toSearchDocument, type Qrels } from './datasets.js'
@@ -36,6 +37,7 @@ interface Outcome { turn: Turn, features: number[] | undefined, answeredFrom: st
 
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
+const wordVectors = !args.includes('--words-only')
 /** The judged collections in ../shared/datasets; each is a knowledge base, and its queries are out of scope for the others. */
 const COLLECTIONS = ['stackfaq-dev', 'scifact', 'cranfield'] as const
 /**
@@ -89,7 +91,7 @@ interface Implementation {
   decide: (engine: SearchEngine, text: string, model: AnswerModel | undefined) => ReturnType<typeof decideReply>
 }
 
-const thisBuild: Implementation = { label: 'this build', newEngine: () => new SearchEngine(), decide: (engine, text, model) => decideReply(engine, text, { model, k: 10 }) }
+const thisBuild: Implementation = { label: 'this build', newEngine: () => new SearchEngine({ wordVectors }), decide: (engine, text, model) => decideReply(engine, text, { model, k: 10 }) }
 
 async function baseline (dist: string): Promise<Implementation> {
   const { resolve } = await import('node:path')
@@ -195,8 +197,8 @@ async function main (): Promise<void> {
   const implementations = [thisBuild]
   if (args.includes('--baseline')) implementations.push(await baseline(args[args.indexOf('--baseline') + 1] ?? ''))
 
-  let model = DEFAULT_ANSWER_MODEL
   const ours = indexed(thisBuild)
+  let model = answerModelFor(ours[0]!.engine)
   if (args.includes('--fit')) {
     // Within each knowledge base, the turns to answer and the out-of-scope turns weigh the same,
     // each class as a whole: neither a large collection nor a class's count sets the threshold.

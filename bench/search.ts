@@ -219,7 +219,7 @@ function tune (): void {
         const retriever = engineRetriever({ k1, b, titleBoost })
         buildIndex(retriever, docs)
         const quality = evaluate(retriever, queries, train)
-        results.push({ options: { k1, b, titleBoost, questionWeight: DEFAULT_SEARCH_OPTIONS.questionWeight }, quality })
+        results.push({ options: { ...DEFAULT_SEARCH_OPTIONS, k1, b, titleBoost }, quality })
         console.log(`  k1=${k1} b=${b} titleBoost=${titleBoost}  nDCG@10 ${fmt(quality.ndcg10)}  MAP@100 ${fmt(quality.map100)}`)
       }
     }

@@ -14,7 +14,7 @@ declare module 'fastify' {
 }
 
 export default fp(async function knowledgeBasePlugin (app) {
-  const searchEngine = new SearchEngine()
+  const searchEngine = new SearchEngine({ wordVectors: app.config.SEARCH_WORD_VECTORS })
   const knowledgeBase = new KnowledgeBase({ db: app.db, searchEngine, auditTrail: app.auditTrail, now: app.clock })
   app.decorate('searchEngine', searchEngine)
   app.decorate('knowledgeBase', knowledgeBase)

@@ -63,6 +63,9 @@ export const ConfigSchema = Type.Object({
   LOG_USER_ID: Type.Enum(['hashed', 'plain'], { default: 'hashed' }),
   LOG_ID_SECRET: Type.String({ default: '' }),
   DB_SLOW_QUERY_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 200 }),
+  // Whether the meaning of words counts in the search as well as the words ("suitcases" finds
+  // "luggage"), with the word vectors in src/search/word-vectors/; false: words only.
+  SEARCH_WORD_VECTORS: Type.Boolean({ default: true }),
   // The answer model's probability a question needs for an answer rather than no_answer (src/search/answer-decision.ts).
   ANSWER_MIN_CONFIDENCE: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
   // The EvaluationAccuracyLow alert fires when the latest test-question run's accuracy is below this

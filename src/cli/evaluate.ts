@@ -13,7 +13,7 @@ import type { Outcome, RunReport } from '../evaluation/evaluation-schemas.js'
 import { KbEvaluations } from '../evaluation/kb-evaluations.js'
 import { parseQuestionLines, QuestionFileError, type TestQuestion } from '../evaluation/question-set.js'
 import { answeringCollections, KnowledgeBase } from '../kb/knowledge-base.js'
-import { DEFAULT_ANSWER_MODEL } from '../search/answer-decision.js'
+import { answerModelFor } from '../search/answer-decision.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
@@ -88,7 +88,7 @@ async function databaseRunner (env: Record<string, string | undefined>): Promise
     whenLocked: 'Run it through the server: --url <its address> with PARLEY_API_KEY.'
   })
   const auditTrail = new AuditTrail({ db })
-  const searchEngine = new SearchEngine()
+  const searchEngine = new SearchEngine({ wordVectors: config.SEARCH_WORD_VECTORS })
   try {
     await new KnowledgeBase({ db, searchEngine, auditTrail }).loadIndex()
   } catch (error) {
@@ -99,7 +99,7 @@ async function databaseRunner (env: Record<string, string | undefined>): Promise
     store: new EvaluationStore({ db, auditTrail }),
     searchEngine,
     collections: () => answeringCollections(searchEngine.collections(), config.KB_BUNDLED_DOCS),
-    model: { ...DEFAULT_ANSWER_MODEL, threshold: config.ANSWER_MIN_CONFIDENCE }
+    model: { ...answerModelFor(searchEngine), threshold: config.ANSWER_MIN_CONFIDENCE }
   })
   return {
     description,

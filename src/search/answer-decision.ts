@@ -5,7 +5,7 @@
 import type { AnswerEvidence } from './search-engine.js'
 
 /** The evidence the model reads, in a fixed order. */
-export const FEATURES = ['coverage', 'unseen', 'mutual', 'relativeScore'] as const satisfies ReadonlyArray<keyof AnswerEvidence>
+export const FEATURES = ['coverage', 'unseen', 'mutual', 'relativeScore', 'similarity'] as const satisfies ReadonlyArray<keyof AnswerEvidence>
 export type Feature = typeof FEATURES[number]
 
 export interface AnswerModel {
@@ -15,11 +15,24 @@ export interface AnswerModel {
   threshold: number
 }
 
+/** For a search engine that weighs meaning (the default): words and meaning together. */
 export const DEFAULT_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
-  intercept: -4.64,
-  weights: Object.freeze({ coverage: 4.77, unseen: -2.26, mutual: 9.53, relativeScore: 6.38 }),
+  intercept: -9.73,
+  weights: Object.freeze({ coverage: 4.96, unseen: -1.44, mutual: 7.28, relativeScore: 5.87, similarity: 6.43 }),
   threshold: 0.5
 })
+
+/** For a search engine with SEARCH_WORD_VECTORS off, fitted without `similarity` (`-- --words-only`). */
+export const WORDS_ONLY_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
+  intercept: -4.64,
+  weights: Object.freeze({ coverage: 4.77, unseen: -2.26, mutual: 9.53, relativeScore: 6.38, similarity: 0 }),
+  threshold: 0.5
+})
+
+/** The model fitted for the evidence this search engine gives. */
+export function answerModelFor (searchEngine: { weighsMeaning: boolean }): Readonly<AnswerModel> {
+  return searchEngine.weighsMeaning ? DEFAULT_ANSWER_MODEL : WORDS_ONLY_ANSWER_MODEL
+}
 
 export interface AnswerDecision {
   answer: boolean

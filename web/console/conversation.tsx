@@ -152,7 +152,7 @@ function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unautho
 }
 
 // The measures the answer decision reads, in the words the console shows them in.
-const MEASURES: Record<string, string> = { coverage: 'coverage', unseen: 'unseen words', mutual: 'mutual', relative_score: 'relative score', question_recall: 'question recall', lead: 'lead' }
+const MEASURES: Record<string, string> = { coverage: 'coverage', unseen: 'unseen words', mutual: 'mutual', relative_score: 'relative score', question_recall: 'question recall', lead: 'lead', similarity: 'similarity' }
 
 /** Why the question was answered or refused: its confidence against the threshold, the measures read, the documents found and their scores. */
 function Decision ({ decision, turn }: { decision: NonNullable<ConversationTurn['decision']>, turn: ConversationTurn }) {

@@ -94,7 +94,7 @@ t.test('a question that names what the knowledge base does not know is refused, 
 })
 
 t.test('the model: confidence rises with coverage, and the threshold decides', async t => {
-  const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1 }
+  const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1, similarity: 0.7 }
   const low = decideAnswer({ ...evidence, coverage: 0.05, mutual: 0.05, relativeScore: 0.05 })
   const high = decideAnswer(evidence)
   t.ok(low.confidence < high.confidence)
