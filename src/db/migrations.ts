@@ -226,6 +226,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX turn_traces_by_user ON turn_traces (user_pseudonym) WHERE user_pseudonym IS NOT NULL;
       CREATE INDEX sessions_by_activity ON sessions (last_activity_at);
     `
+  },
+  {
+    version: 11,
+    name: 'the answers rated down, by time, for the alert measures',
+    // The quality measures read the last seconds of feedback down at each evaluation
+    // (src/alerts/quality-measures.ts): without it, every evaluation read all the feedback ever given.
+    sql: `
+      CREATE INDEX feedback_down_by_time ON feedback (created_at) WHERE rating = 'down';
+    `
   }
 ]
 
