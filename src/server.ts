@@ -52,11 +52,12 @@ const app = await buildApp({ config, logger: logging.logger, auditLog: logging.a
 
 // Ctrl-C in a terminal signals every process of the group, npm and this one, and npm passes its
 // SIGINT on: one keypress arrives twice, and close-with-grace took the second for a second Ctrl-C
-// and exited 1 in the middle of the shutdown (data/parley.lock left behind). SIGINT is handled below.
-let interruptedAt: number | undefined
+// and exited 1 in the middle of the shutdown (data/parley.lock left behind). A SIGTERM to the group
+// (`kill -- -<pgid>`, a supervisor stopping the job) arrives twice the same way. Both are handled below.
+let stopping: { signal: 'SIGINT' | 'SIGTERM', at: number } | undefined
 // An uncaught exception arrives in the context of the request that threw; the shutdown is not that request's.
-const closer = closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000, skip: ['SIGINT'] }, async ({ signal: received, err }) => await outsideAnyContext(async () => {
-  const signal = received ?? (interruptedAt === undefined ? undefined : 'SIGINT')
+const closer = closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000, skip: ['SIGINT', 'SIGTERM'] }, async ({ signal: received, err }) => await outsideAnyContext(async () => {
+  const signal = received ?? stopping?.signal
   const started = performance.now()
   const logger = log('server', 'shutdown', app.log)
   if (err !== undefined) {
@@ -75,17 +76,19 @@ const closer = closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT * 1000, skip: ['S
   await releaseLogDir?.()
 }))
 
-// A second SIGINT stops at once only when it comes a second or more after the first, as a person's would.
-const REPEATED_INTERRUPT_MS = 1000
-process.on('SIGINT', () => {
-  if (interruptedAt === undefined) {
-    interruptedAt = performance.now()
-    closer.close()
-  } else if (performance.now() - interruptedAt >= REPEATED_INTERRUPT_MS) {
-    log('server', 'shutdown', app.log).error('second SIGINT, exiting')
-    process.exit(1)
-  }
-})
+// A second signal stops at once only when it comes a second or more after the first, as a person's would.
+const REPEATED_SIGNAL_MS = 1000
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping === undefined) {
+      stopping = { signal, at: performance.now() }
+      closer.close()
+    } else if (performance.now() - stopping.at >= REPEATED_SIGNAL_MS) {
+      log('server', 'shutdown', app.log).error(`second ${signal}, exiting`)
+      process.exit(1)
+    }
+  })
+}
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST })
