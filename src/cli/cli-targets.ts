@@ -1,7 +1,8 @@
 // Where a CLI that writes (kb:import, kb:evaluate, erase) does its work: the database the server's
 // settings name, opened by the CLI itself while the server is stopped, or the running server, as
 // an admin. Each CLI says in its own words what it cannot do; the opening and the calling are one.
-import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import type { Database } from '../db/database.js'
@@ -12,11 +13,21 @@ export class CliError extends Error {}
 
 export interface ConfiguredDatabase { config: Config, db: Database, description: string }
 
-/**
- * The database the settings in `env` name. `inMemory` says why DATA_DIR=memory:// is no use to this
- * CLI; `whenLocked`, added to the lock's message, how to go through the running server instead.
- */
-export async function openConfiguredDatabase (env: Record<string, string | undefined>, { inMemory, whenLocked = '' }: { inMemory: string, whenLocked?: string }): Promise<ConfiguredDatabase> {
+interface Opening {
+  /** Why DATA_DIR=memory:// is no use to this CLI. */
+  inMemory: string
+  /** Added to the lock's message: how to go through the running server instead. */
+  whenLocked?: string
+  /**
+   * Set by a CLI that only reads or removes: an embedded database that does not exist yet is a
+   * wrong DATA_DIR, not one to create (kb:evaluate once made an empty one in ./data and reported
+   * "20 questions against 0 documents"). Added to the message that says so.
+   */
+  whenMissing?: string
+}
+
+/** The database the settings in `env` name. */
+export async function openConfiguredDatabase (env: Record<string, string | undefined>, { inMemory, whenLocked = '', whenMissing }: Opening): Promise<ConfiguredDatabase> {
   let config
   try {
     config = loadConfig(env)
@@ -26,6 +37,9 @@ export async function openConfiguredDatabase (env: Record<string, string | undef
   }
   if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) throw new CliError(`DATA_DIR=memory:// ${inMemory}`)
   const dataDir = resolve(config.DATA_DIR)
+  if (config.DATABASE_URL === '' && whenMissing !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) {
+    throw new CliError(`there is no database in ${dataDir} (DATA_DIR): ${whenMissing}`)
+  }
   let db
   try {
     db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })

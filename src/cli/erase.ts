@@ -68,7 +68,8 @@ export function formatReport (report: ErasureReport): string {
 async function databaseEraser (env: Record<string, string | undefined>): Promise<Eraser> {
   const { config, db, description } = await openConfiguredDatabase(env, {
     inMemory: 'holds nothing to erase; set DATA_DIR to the server\'s folder or DATABASE_URL, or use --url.',
-    whenLocked: 'Erase through the server: --url <its address> with PARLEY_API_KEY.'
+    whenLocked: 'Erase through the server: --url <its address> with PARLEY_API_KEY.',
+    whenMissing: 'set DATA_DIR to the server\'s folder or DATABASE_URL, or erase through the server: --url <its address> with PARLEY_API_KEY.'
   })
   const privacy = new LogPrivacy({ userIdMode: config.LOG_USER_ID, idSecret: config.LOG_ID_SECRET, chatContent: 'off' })
   await usePseudonymKey(db, privacy, config)

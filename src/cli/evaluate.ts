@@ -85,7 +85,8 @@ type Runner = { description: string, run: (questions: TestQuestion[] | undefined
 async function databaseRunner (env: Record<string, string | undefined>): Promise<Runner> {
   const { config, db, description } = await openConfiguredDatabase(env, {
     inMemory: 'holds no knowledge base; set DATA_DIR to the server\'s folder or DATABASE_URL, or use --url.',
-    whenLocked: 'Run it through the server: --url <its address> with PARLEY_API_KEY.'
+    whenLocked: 'Run it through the server: --url <its address> with PARLEY_API_KEY.',
+    whenMissing: 'set DATA_DIR to the server\'s folder or DATABASE_URL, or run it through the server: --url <its address> with PARLEY_API_KEY.'
   })
   const auditTrail = new AuditTrail({ db })
   const searchEngine = new SearchEngine({ wordVectors: config.SEARCH_WORD_VECTORS })

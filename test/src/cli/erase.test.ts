@@ -2,13 +2,15 @@
 // stdout the report only (a line, or JSON), stderr the rest, exit 0 when done and 2 when nothing
 // was erased; bad arguments are named before anything is opened.
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { main } from '../../../src/cli/erase.js'
 import { openDatabase } from '../../../src/db/open-database.js'
-import { buildTestApp, cliDatabase, collector } from '../../helper.js'
+import { buildTestApp, cliDatabase, collector, tempDir } from '../../helper.js'
 
 const SESSION = '0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b'
 
@@ -83,6 +85,9 @@ t.test('bad arguments are named, and nothing is opened', async t => {
   t.match(await run(['--help'], env), { code: 0, stdout: /^Usage: npm run erase -- / })
   t.match(await run(['--user', 'u1'], { DATA_DIR: 'memory://' }), { code: 2, stderr: /DATA_DIR=memory:\/\/ holds nothing to erase/ })
   t.match(await run(['--user', 'u1'], env), { code: 2, stderr: /could not open the database/ })
+  const missing = join(await tempDir(t), 'data')
+  t.match(await run(['--user', 'u1'], { DATA_DIR: missing }), { code: 2, stderr: `erase: there is no database in ${missing} (DATA_DIR): set DATA_DIR to the server's folder` })
+  t.notOk(existsSync(missing), 'a wrong folder gets no empty database')
 })
 
 t.test('without --url: the configured database, the user id read from stdin, audited as the command', async t => {

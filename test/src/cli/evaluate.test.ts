@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -84,6 +85,15 @@ t.test('a bad file stops it before anything runs: stderr names the line and the 
   t.match(await run(['a', 'b'], {}), { code: 2, stderr: /Usage/ })
   t.match(await run(['--help'], {}), { code: 0, stdout: /Usage: npm run kb:evaluate/ })
   t.match(await run([file], { DATA_DIR: 'memory://' }), { code: 2 })
+})
+
+t.test('a DATA_DIR with no database is a wrong folder: said so, and no empty database is made there', async t => {
+  const dataDir = join(await tempDir(t), 'data')
+  const result = await run([await questionFile(t)], { DATA_DIR: dataDir })
+  t.equal(result.code, 2)
+  t.equal(result.stdout, '')
+  t.match(result.stderr, `kb:evaluate: there is no database in ${dataDir} (DATA_DIR): set DATA_DIR to the server's folder or DATABASE_URL, or run it through the server`)
+  t.notOk(existsSync(dataDir), 'nothing was created')
 })
 
 t.test('without --url: the configured database, its documents indexed by the command, the run stored', async t => {
