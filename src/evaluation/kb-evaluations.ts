@@ -44,6 +44,7 @@ export class KbEvaluations {
     const startedAt = this.now()
     const questions = given ?? (await this.store.listQuestions()).map(saved => ({ id: saved.id, question: saved.question, expected: saved.expected }))
     if (questions.length === 0) throw new BadRequestError('The saved question set is empty: add questions (POST /v1/kb/evaluation-questions, or "Add to test set" in the console) or send body/questions.')
+    if (given !== undefined) this.checkExpected(given)
     const evaluation = evaluate(this.options.searchEngine, questions, { collections: this.options.collections(), model: this.options.model })
     const report = await this.store.saveRun({
       started_at: startedAt.toISOString(),
@@ -70,6 +71,20 @@ export class KbEvaluations {
     }, 'kb.evaluation_completed')
     await this.refreshTrend()
     return report
+  }
+
+  /**
+   * A given question that expects a document the knowledge base does not hold is a typo, not a
+   * question the bot got wrong: it stops the run. (A saved question whose document was removed
+   * since is run, and counts as the bot's miss: that is what the run is for.)
+   */
+  private checkExpected (questions: readonly TestQuestion[]): void {
+    for (const [index, { question, expected }] of questions.entries()) {
+      const unknown = expected.find(id => !this.options.searchEngine.hasDocument(id))
+      if (unknown === undefined) continue
+      const quoted = question.length > 60 ? `${question.slice(0, 60)}…` : question
+      throw new BadRequestError(`body/questions/${index}/expected: question ${index + 1} ("${quoted}") expects document "${unknown}", which the knowledge base does not hold (GET /v1/kb/documents lists its ids)`)
+    }
   }
 
   /** The two latest runs' accuracy as last read. */

@@ -269,6 +269,10 @@ export class SearchEngine {
     return this.collectionSizes
   }
 
+  hasDocument (id: string): boolean {
+    return this.docIndex.has(id)
+  }
+
   /** Ids of the indexed documents. */
   documentIds (): string[] {
     return [...this.docIndex.keys()]

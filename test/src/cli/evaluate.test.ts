@@ -104,6 +104,8 @@ t.test('without --url: the configured database, its documents indexed by the com
   const result = await run([await questionFile(t)], env)
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, 'Accuracy 66.7 %')
+  const typo = await run([await questionFile(t, [{ question: 'Where is my parcel?', expected: 'shiping' }])], env)
+  t.match(typo, { code: 2, stdout: '', stderr: 'kb:evaluate: body/questions/0/expected: question 1 ("Where is my parcel?") expects document "shiping", which the knowledge base does not hold' })
   const again = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir: env.DATA_DIR ?? '', poolSize: 2 })
   t.teardown(() => again.close())
   const { rows } = await again.query<{ actor: string, questions: number }>('SELECT actor, questions FROM evaluation_runs')
