@@ -244,8 +244,9 @@ export class ChatService {
       return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, input)
     }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
-    // An FAQ's titles are questions: "…: Is there Wi-Fi on board?", not "…on board?."
-    const listed = topics.join('; ')
+    // An FAQ's titles are questions: "…: Is there Wi-Fi on board? Can I bring a bike?", not "…on
+    // board?; Can I…" nor "…a bike?.".
+    const listed = topics.map((title, i) => i === topics.length - 1 || /[.?!]$/.test(title) ? title : `${title};`).join(' ')
     const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${listed}${/[.?!]$/.test(listed) ? '' : '.'}`
     return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore, decision }
   }
