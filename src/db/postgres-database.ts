@@ -1,16 +1,18 @@
 // Server PostgreSQL through a pg pool: the scale-out engine, shared by several API instances.
 import pg from 'pg'
-import type { Database, Queryable, QueryResult } from './database.js'
+import type { Database, Queryable, QueryResult, StatementOptions } from './database.js'
 
 function wrap (client: pg.Pool | pg.PoolClient): Queryable {
-  const run = client instanceof pg.Pool ? async (sql: string, params?: unknown[]) => await checkedOut(client, sql, params) : async (sql: string, params?: unknown[]) => await client.query(sql, params)
+  const run = client instanceof pg.Pool
+    ? async (statement: pg.QueryConfig) => await checkedOut(client, statement)
+    : async (statement: pg.QueryConfig) => await client.query(statement)
   return {
-    async query<R> (sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const result = await run(sql, params)
+    async query<R> (sql: string, params?: unknown[], options?: StatementOptions): Promise<QueryResult<R>> {
+      const result = await run({ text: sql, values: params, name: options?.name })
       return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length }
     },
     async exec (sql: string) {
-      await run(sql)
+      await run({ text: sql })
     }
   }
 }
@@ -24,11 +26,11 @@ const ignoreLostConnection = (): void => {}
  * under another request's trace, already ended, and under load such orphans filled the turn span
  * collector (chatbot_turn_traces_dropped_total{reason="open_traces"}), so turns lost their spans.
  */
-async function checkedOut (pool: pg.Pool, sql: string, params?: unknown[]): Promise<pg.QueryResult> {
+async function checkedOut (pool: pg.Pool, statement: pg.QueryConfig): Promise<pg.QueryResult> {
   const client = await pool.connect()
   client.on('error', ignoreLostConnection)
   try {
-    const result = await client.query(sql, params)
+    const result = await client.query(statement)
     client.off('error', ignoreLostConnection)
     client.release()
     return result

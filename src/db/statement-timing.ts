@@ -59,7 +59,7 @@ function timed (queryable: Queryable, options: TimingOptions): Queryable {
     return await inSpan(name, attributes, async () => await time(sql, run, rows), SpanKind.CLIENT)
   }
   return {
-    query: (sql, params) => measure(sql, () => queryable.query(sql, params), result => result.rowCount),
+    query: (sql, params, statement) => measure(sql, () => queryable.query(sql, params, statement), result => result.rowCount),
     exec: (sql) => measure(sql, () => queryable.exec(sql), () => undefined)
   }
 }

@@ -87,6 +87,8 @@ interface SessionRow {
   last_activity_at: Date
   ended_at: Date | null
 }
+/** SessionRow's columns, listed: a named statement must not read SELECT * (StatementOptions). */
+const SESSION_COLUMNS = 'id, user_id, opened_by, status, turn_count, created_at, last_activity_at, ended_at'
 
 // A session counts as active only while it is inside both time limits, even before the sweeper
 // has marked it: $1 is the idle cut-off, $2 the age cut-off.
@@ -197,7 +199,7 @@ export class SessionManager {
 
   /** Any session, whatever its status, for reading its record and history. */
   async get (id: string, db: Queryable = this.db): Promise<Session | undefined> {
-    const { rows } = await db.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id])
+    const { rows } = await db.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id], { name: 'session_by_id' })
     return rows[0] === undefined ? undefined : this.toSession(rows[0])
   }
 
@@ -219,7 +221,8 @@ export class SessionManager {
        SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3, $13::text, $14::jsonb, $16::text, $17::jsonb FROM counted
        RETURNING turn`,
       [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null, messages.traceId ?? null, messages.generation === undefined ? null : JSON.stringify(messages.generation),
-        scrub(messages.userText), scrub(messages.reply), messages.decision === undefined ? null : JSON.stringify(messages.decision)])
+        scrub(messages.userText), scrub(messages.reply), messages.decision === undefined ? null : JSON.stringify(messages.decision)],
+      { name: 'record_turn' })
     if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
     return rows[0].turn
   }

@@ -80,3 +80,18 @@ for (const engine of engines()) {
     t.same(await sessions.transaction(async tx => await sessions.endedBefore(tx, cutoff, 1)), [oldest.id], 'a batch at most')
   })
 }
+
+for (const engine of engines()) {
+  t.test(`${engine.name}: a turn's statements are named, and read the session's columns by name`, async t => {
+    const db = await engine.open(t)
+    const named: string[] = []
+    // Records the names a statement is sent with; the statements run on the real database.
+    const recording = { ...db, query: async (sql: string, params?: unknown[], options?: { name?: string }) => { if (options?.name !== undefined) named.push(options.name); return await db.query(sql, params, options) } } as typeof db
+    const sessions = new SessionManager({ db: recording, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
+    const session = await sessions.transaction((tx, audit) => sessions.create(tx, 'u1', audit))
+    const resumed = await sessions.resume(session.id, 'u1')
+    t.equal(await sessions.recordTurn(recording, resumed.id, TURN), 1)
+    t.same(named, ['session_by_id', 'record_turn'], 'resuming and recording: each turn\'s two statements')
+    t.match(await sessions.get(session.id), { id: session.id, userId: 'u1', status: 'active', turnCount: 1, endedAt: null }, 'every column read by name')
+  })
+}
