@@ -10,6 +10,7 @@ import { tempDir } from './helper.js'
 export interface ServerProcess {
   /** http://127.0.0.1:<port> */
   base: string
+  pid: number
   stdout: () => string
   stderr: () => string
   /** Sends the signal and resolves to the exit code. */
@@ -44,6 +45,7 @@ export async function startServer (t: Test, env: Record<string, string> = {}, no
   })
   return {
     base,
+    pid: child.pid!,
     stdout: () => stdout,
     stderr: () => stderr,
     stop: async (signal = 'SIGTERM') => {

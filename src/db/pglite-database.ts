@@ -1,6 +1,8 @@
 // Embedded PostgreSQL (WASM) so `npm start` needs no database service. PGlite is a single
 // connection: it queues statements itself, and a transaction holds it exclusively.
-import { mkdir } from 'node:fs/promises'
+import { closeSync, existsSync, fdatasyncSync, openSync } from 'node:fs'
+import { mkdir, opendir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import type { Database, Queryable, QueryResult } from './database.js'
 import { lockDataDir } from './data-dir-lock.js'
@@ -23,36 +25,86 @@ function wrap (client: PGliteLike): Queryable {
 }
 
 /**
+ * A commit acknowledged is a commit on disk, as PostgreSQL promises. PGlite starts PostgreSQL with
+ * fsync off (-F), and its Node file system (Emscripten's NODEFS) has no fsync of its own: a turn's
+ * 200 went out with its commit in the page cache only, and a power loss could lose every turn since
+ * and tear the folder. PostgreSQL here runs with fsync on and flushes its write-ahead log with
+ * fsync() (wal_sync_method=fsync: Emscripten makes fdatasync() a no-op but passes fsync() to the
+ * file system's fsync), and NODEFS is given one that flushes the real file (or folder): every
+ * commit's WAL before the commit returns, and every data file a checkpoint relies on.
+ */
+const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter(param => param !== '-F'), '-c', 'wal_sync_method=fsync']
+
+interface NodeFsStream { nfd?: number, node: unknown }
+interface EmscriptenNodeFs { stream_ops: { fsync?: (stream: NodeFsStream) => number }, realPath: (node: unknown) => string }
+
+function flushToDisk (pglite: PGlite): void {
+  const nodefs = (pglite as unknown as { mod: { NODEFS: EmscriptenNodeFs } }).mod.NODEFS
+  nodefs.stream_ops.fsync = stream => {
+    if (stream.nfd !== undefined) {
+      fdatasyncSync(stream.nfd)
+    } else {
+      // A folder (PostgreSQL flushes pg_wal after it adds a segment): NODEFS keeps no descriptor.
+      const fd = openSync(nodefs.realPath(stream.node), 'r')
+      try { fdatasyncSync(fd) } finally { closeSync(fd) }
+    }
+    return 0
+  }
+}
+
+/** Every file and folder of a database initdb just wrote, flushed once: initdb runs with fsync off. */
+async function flushTree (dir: string): Promise<void> {
+  for await (const entry of await opendir(dir)) {
+    if (entry.isDirectory()) await flushTree(join(dir, entry.name))
+    else if (entry.isFile()) flushPath(join(dir, entry.name))
+  }
+  flushPath(dir)
+}
+
+function flushPath (path: string): void {
+  const fd = openSync(path, 'r')
+  try { fdatasyncSync(fd) } finally { closeSync(fd) }
+}
+
+/**
  * Opens (creating if needed) the database in dataDir, which this process then owns until close()
  * (DataDirLockedError if another does); "memory://" keeps it in memory. A new
  * database costs several seconds of initdb; `template` (a dumpDataDir() archive) skips that.
  */
 export async function openPGliteDatabase (dataDir: string, template?: Blob): Promise<Database & { dumpDataDir: () => Promise<Blob> }> {
   let unlock = async (): Promise<void> => {}
-  if (!dataDir.startsWith('memory://')) {
+  const onDisk = !dataDir.startsWith('memory://')
+  if (onDisk) {
     await mkdir(dataDir, { recursive: true })
     unlock = await lockDataDir(dataDir)
   }
-  let pglite: PGlite
+  const created = onDisk && !existsSync(join(dataDir, 'PG_VERSION'))
+  let pglite: PGlite | undefined
   try {
-    pglite = await PGlite.create(dataDir, template === undefined ? {} : { loadDataDir: template })
+    pglite = await PGlite.create(dataDir, { ...(template === undefined ? {} : { loadDataDir: template }), ...(onDisk ? { startParams: DURABLE_START_PARAMS } : {}) })
+    if (onDisk) {
+      flushToDisk(pglite)
+      if (created) await flushTree(dataDir)
+    }
   } catch (error) {
+    await pglite?.close().catch(() => {})
     await unlock()
     throw error
   }
-  const queryable = wrap(pglite)
+  const opened = pglite
+  const queryable = wrap(opened)
   return {
     engine: 'pglite',
     ...queryable,
-    transaction: (fn) => pglite.transaction(tx => fn(wrap(tx))),
-    listen: (channel, onNotification) => pglite.listen(channel, onNotification).then(unlisten => () => unlisten()),
+    transaction: (fn) => opened.transaction(tx => fn(wrap(tx))),
+    listen: (channel, onNotification) => opened.listen(channel, onNotification).then(unlisten => () => unlisten()),
     close: async () => {
       try {
-        await pglite.close()
+        await opened.close()
       } finally {
         await unlock()
       }
     },
-    dumpDataDir: () => pglite.dumpDataDir('none')
+    dumpDataDir: () => opened.dumpDataDir('none')
   }
 }
