@@ -27,6 +27,8 @@ export interface FileDestinationOptions {
   frequency: 'daily' | 'hourly'
   checkIntervalMs: number
   report: (state: DestinationReport) => void
+  /** Flush each write to disk before the next (the audit log: its hash chain is its proof). */
+  fsync?: boolean
 }
 
 async function endsMidLine (file: string): Promise<boolean> {
@@ -74,7 +76,7 @@ export class FileDestination {
   async open (): Promise<void> {
     const { dir, family } = this.options
     try {
-      const stream = await pinoRoll({ file: join(dir, family), extension: '.log', dateFormat: 'yyyy-MM-dd', size: this.options.maxSize, frequency: this.options.frequency, mkdir: true })
+      const stream = await pinoRoll({ file: join(dir, family), extension: '.log', dateFormat: 'yyyy-MM-dd', size: this.options.maxSize, frequency: this.options.frequency, mkdir: true, fsync: this.options.fsync === true })
       if (stream.file === null) await once(stream, 'ready') // rejects on the stream's 'error'
       // A crash can leave today's file ending mid-line; without a newline the next line would be glued to it.
       const file = stream.file!

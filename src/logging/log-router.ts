@@ -60,7 +60,7 @@ export default async function logRouter (options: LogRouterOptions): Promise<Nod
     // An unreadable previous file starts a new chain, which audit:verify will show as a break.
     chain = await lastChainState(dir).catch(() => GENESIS)
     for (const family of LOG_FAMILIES) {
-      const destination = new FileDestination({ dir, family, maxSize: options.maxSize, frequency: options.frequency, checkIntervalMs: options.checkIntervalMs, report })
+      const destination = new FileDestination({ dir, family, maxSize: options.maxSize, frequency: options.frequency, checkIntervalMs: options.checkIntervalMs, report, fsync: family === 'audit' })
       if (family === 'audit') {
         // Entries lost while the file failed would leave a silent gap; the chain resumes from
         // what is on disk and its next entry says how many are missing.

@@ -10,6 +10,8 @@ declare module 'pino-roll' {
     dateFormat?: string
     mkdir?: boolean
     sync?: boolean
+    /** Passed on to sonic-boom: fsync after each write. */
+    fsync?: boolean
   }
 
   /**
