@@ -45,13 +45,19 @@ const ferry: SearchDocument[] = [
   { id: 'food', title: 'Food and drink', passages: [{ ordinal: 0, text: 'The café on the ferry serves hot meals, sandwiches and coffee.' }] }
 ]
 
-t.test('among the documents the words find, the meaning decides which comes first', async t => {
+/** The ferry FAQ indexed twice: by the words alone, and with their meaning (the default). */
+function ferryEngines (): { words: SearchEngine, meaning: SearchEngine } {
   const words = new SearchEngine({ wordVectors: false })
   const meaning = new SearchEngine()
   for (const doc of ferry) {
     words.upsert(doc)
     meaning.upsert(doc)
   }
+  return { words, meaning }
+}
+
+t.test('among the documents the words find, the meaning decides which comes first', async t => {
+  const { words, meaning } = ferryEngines()
   t.notOk(words.weighsMeaning)
   t.ok(meaning.weighsMeaning, 'on by default')
   const asked = { 'can i take my backpack on the ferry': 'luggage', 'can my cat come on the ferry': 'pets', 'where do I pay for the ferry': 'tickets' }
@@ -64,12 +70,7 @@ t.test('among the documents the words find, the meaning decides which comes firs
 })
 
 t.test('the evidence carries the best document\'s similarity, and the model fitted for the engine reads it', async t => {
-  const words = new SearchEngine({ wordVectors: false })
-  const meaning = new SearchEngine()
-  for (const doc of ferry) {
-    words.upsert(doc)
-    meaning.upsert(doc)
-  }
+  const { words, meaning } = ferryEngines()
   t.equal(words.searchWithEvidence('can my cat come on the ferry').evidence.similarity, 0, 'no vectors: 0')
   const { similarity } = meaning.searchWithEvidence('can my cat come on the ferry').evidence
   t.ok(similarity > 0.5 && similarity <= 1, `with vectors: the cosine (${similarity})`)
