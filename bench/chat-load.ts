@@ -15,9 +15,11 @@ type Flag =
   | { kind: 'switch', meaning: string }
   /** One of a few words: `--engine both`. */
   | { kind: 'choice', choices: readonly string[], default: string, meaning: string }
+  /** Any text, such as a path: `--baseline ../before/dist`. */
+  | { kind: 'text', default: string, meaning: string }
 
 type FlagValue<T extends Flag> =
-  T extends { kind: 'switch' } ? boolean : T extends { kind: 'choice', choices: ReadonlyArray<infer C> } ? C : number
+  T extends { kind: 'switch' } ? boolean : T extends { kind: 'choice', choices: ReadonlyArray<infer C> } ? C : T extends { kind: 'text' } ? string : number
 
 const usagePart = (name: string, flag: Flag): string =>
   flag.kind === 'switch' ? `[--${name}]` : `[--${name} ${flag.kind === 'choice' ? flag.choices.join('|') : flag.meaning}]`
@@ -47,6 +49,7 @@ export function benchFlags<const T extends Record<string, Flag>> (command: strin
     const given = values[name]!
     if (flag.kind === 'switch') return [name, given === true]
     const text = String(given)
+    if (flag.kind === 'text') return [name, text]
     if (flag.kind === 'choice') {
       if (!flag.choices.includes(text)) usage(`--${name} must be one of ${flag.choices.join(', ')}, not "${text}"`)
       return [name, text]

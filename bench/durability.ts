@@ -1,0 +1,101 @@
+/**
+ * What a durable commit costs on the embedded database, in one run:
+ *
+ * 1. The limit: a chat turn's two statements (read the session, record the turn) in a plain loop
+ *    on the embedded database in a folder on disk, opened by this build (each commit's write-ahead
+ *    log flushed) and by another (`--baseline <dist>`: before, commits reached the page cache only).
+ * 2. The turn: Parley at 50 clients (autocannon, the `npm run bench` mix), this build's server
+ *    against another build's (`--baseline <dist>`, e.g. the commit before the durability), in
+ *    rotating rounds; goal: this build ≥ 0.8 of the baseline's answered/s.
+ *
+ *   npm run bench:durability -- --baseline ../before/dist [--rounds 4] [--duration 5]
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Queryable } from '../src/db/database.js'
+import { openDatabase } from '../src/db/open-database.js'
+import { BENCH_APP_ENV, benchFlags, machineLine, median, type Contender, type RoundsOptions, type ServerOptions, type Server } from './chat-load.js'
+import * as thisBuild from './chat-load.js'
+
+const { rounds, duration, connections, baseline } = benchFlags('bench:durability', {
+  rounds: { default: 4, kind: 'count', meaning: 'n' },
+  duration: { default: 5, kind: 'seconds', meaning: 'seconds' },
+  connections: { default: 50, kind: 'count', meaning: 'n' },
+  baseline: { default: '', kind: 'text', meaning: 'another build\'s dist' }
+})
+const LOOP_SECONDS = 3
+
+/** The turn's two statements, as SessionManager runs them, as often as they go in `seconds`. */
+async function plainLoop (db: Queryable, seconds: number): Promise<number> {
+  const session = randomUUID()
+  const now = new Date()
+  await db.query('INSERT INTO sessions (id, created_at, last_activity_at) VALUES ($1, $2, $2)', [session, now])
+  const reply = 'To change your password, open Settings, then Security, and choose Change password. '.repeat(4)
+  let turns = 0
+  const end = performance.now() + seconds * 1000
+  while (performance.now() < end) {
+    await db.query('SELECT id, user_id, status, turn_count FROM sessions WHERE id = $1', [session])
+    await db.query(`WITH counted AS (UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $2 WHERE id = $1 RETURNING id, turn_count)
+      INSERT INTO messages (session_id, turn, role, content, kind, sources, created_at)
+      SELECT id, turn_count, 'user', 'how do I change my password?', NULL, '[]'::jsonb, $2::timestamptz FROM counted
+      UNION ALL SELECT id, turn_count, 'bot', $3::text, 'answer', '[{"doc_id":"passwords"}]'::jsonb, $2::timestamptz FROM counted`, [session, new Date(), reply])
+    turns++
+  }
+  return turns / seconds
+}
+
+type Open = typeof openDatabase
+
+async function limits (folder: string): Promise<Array<[string, number[]]>> {
+  const builds: Array<[string, Open]> = [['this build', openDatabase]]
+  if (baseline !== '') builds.push([`baseline (${baseline})`, (await import(resolve(baseline, 'src/db/open-database.js')) as { openDatabase: Open }).openDatabase])
+  const opened = await Promise.all(builds.map(async ([name, open], i) => ({ name, db: await open({ databaseUrl: '', dataDir: join(folder, `loop-${i}`), poolSize: 1 }), rates: [] as number[] })))
+  try {
+    await thisBuild.inRotatingRounds(opened, rounds, async ({ db, rates }) => { rates.push(await plainLoop(db, LOOP_SECONDS)) })
+  } finally {
+    for (const { db } of opened) await db.close()
+  }
+  return opened.map(({ name, rates }) => [name, rates])
+}
+
+type ChatLoad = typeof thisBuild
+
+async function turns (folder: string): Promise<Array<[string, number[]]>> {
+  const builds: Array<[string, ChatLoad]> = [['this build', thisBuild]]
+  if (baseline !== '') builds.push([`baseline (${baseline})`, await import(resolve(baseline, 'bench/chat-load.js')) as ChatLoad])
+  const options: RoundsOptions = { rounds, duration, connections, warmUpSeconds: 2 }
+  const contenders: Array<Contender & { load: ChatLoad }> = builds.map(([name, load]) => ({ name, load, served: 0, rows: [] }))
+  try {
+    for (const contender of contenders) {
+      const server: ServerOptions = { env: { ...BENCH_APP_ENV, LOG_LEVEL: 'silent', DATA_DIR: join(folder, `server-${contenders.indexOf(contender)}`) } }
+      await contender.load.startContender(contender, server, options)
+    }
+    await thisBuild.inRotatingRounds(contenders, rounds, async contender => {
+      process.stderr.write(`${contender.name}: measuring for ${duration} s…\n`)
+      contender.rows.push(await contender.load.measure({ target: contender.name, port: contender.server!.port, sessions: contender.sessions!, seconds: duration, connections }))
+    })
+  } finally {
+    for (const contender of contenders) await (contender.server as Server | undefined)?.stop()
+  }
+  return contenders.map(contender => [contender.name, contender.rows.map(row => row.rps)])
+}
+
+const folder = await mkdtemp(join(os.tmpdir(), 'parley-bench-durability-'))
+try {
+  console.log(`# Durable commits on the embedded database (${machineLine()})\n`)
+  const show = (rows: Array<[string, number[]]>, unit: string): void => {
+    const last = median(rows.at(-1)![1])
+    for (const [name, values] of rows) console.log(`| ${name} | ${median(values).toFixed(0)} ${unit} | ${values.map(value => value.toFixed(0)).join(', ')} | ${(median(values) / last).toFixed(2)} |`)
+  }
+  console.log(`The turn's two statements in a plain loop on disk, ${rounds} rounds × ${LOOP_SECONDS} s, alternating:\n`)
+  console.log('| build | median | rounds | ratio to the last |\n| --- | --- | --- | --- |')
+  const limit = await limits(folder)
+  show(limit, 'turns/s')
+  console.log(`\nParley, ${connections} clients, ${rounds} rounds × ${duration} s, rotating:\n`)
+  console.log('| server | answered/s, median | rounds | ratio to the last |\n| --- | --- | --- | --- |')
+  show(await turns(folder), 'answered/s')
+} finally {
+  await rm(folder, { recursive: true, force: true })
+}
