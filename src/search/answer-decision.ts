@@ -22,7 +22,10 @@ export const DEFAULT_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
   threshold: 0.5
 })
 
-/** For a search engine with SEARCH_WORD_VECTORS off: the model fitted before word vectors, without `similarity` (`bench:answers -- --words-only` measures it). */
+/**
+ * For a search engine with SEARCH_WORD_VECTORS off: the model fitted before word vectors, without
+ * `similarity` (`bench:answers -- --words-only` measures it).
+ */
 export const WORDS_ONLY_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
   intercept: -4.64,
   weights: Object.freeze({ coverage: 4.77, unseen: -2.26, mutual: 9.53, relativeScore: 6.38, similarity: 0 }),
