@@ -14,7 +14,7 @@ import type { UsageReport } from '../../../src/analysis/usage-report.js'
 import type { PerfReport } from '../../../src/analysis/perf-report.js'
 import type { WeeklyReport } from '../../../src/analysis/weekly-report.js'
 import type { LogHealth } from '../../../src/analysis/health-report.js'
-import { createServerDatabase, tempDir } from '../../helper.js'
+import { createServerDatabase, tempDir, waitFor } from '../../helper.js'
 import { startServer } from '../../server-process.js'
 
 async function run (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
@@ -230,6 +230,9 @@ t.test('health finds the server where its logs say it listens, not at the PORT o
   const dir = await tempDir(t)
   const server = await startServer(t, { API_KEYS: `${key}:admin`, LOG_DIR: dir })
   t.not(new URL(server.base).port, '3000')
+  // The log worker writes "parley started" a moment after stdout says the server listens.
+  const started = async (): Promise<boolean> => (await readFile(join(dir, 'chatbot.log'), 'utf8').catch(() => '')).includes('"msg":"parley started"')
+  t.ok(await waitFor(started, 10_000), 'the start is in the log files')
   const found = await run(['health', '--dir', dir, '--format', 'json'], { PARLEY_API_KEY: key })
   t.match(JSON.parse(found.stdout), { source: 'status', url: server.base }, 'PORT unset here: the address the server logged')
   t.match(JSON.parse((await run(['health', '--dir', dir, '--format', 'json'], { PARLEY_API_KEY: key, PORT: '1' })).stdout), { source: 'logs' }, 'PORT set: that one, as before')
