@@ -40,8 +40,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
-/** A problem that stops the erasure; its message is for the person who typed the command. */
-
 interface Eraser { description: string, erase: (subject: ErasureSubject) => Promise<ErasureReport>, close: () => Promise<void> }
 
 const plural = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`

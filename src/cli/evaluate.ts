@@ -26,8 +26,6 @@ const AUDIT_ACTOR = 'kb:evaluate'
 // 5,000 questions of 4,000 characters, in UTF-8, with their JSON around them.
 const FILE_BYTES_MAX = 96 * 1024 * 1024
 
-/** A problem that stops the run; its message is for the person who typed the command. */
-
 const OUTCOME_TEXT: Record<Outcome, string> = {
   answered_right: 'answered right',
   wrong_document: 'wrong document',
