@@ -41,13 +41,9 @@ interface EmscriptenNodeFs { stream_ops: { fsync?: (stream: NodeFsStream) => num
 function flushToDisk (pglite: PGlite): void {
   const nodefs = (pglite as unknown as { mod: { NODEFS: EmscriptenNodeFs } }).mod.NODEFS
   nodefs.stream_ops.fsync = stream => {
-    if (stream.nfd !== undefined) {
-      fdatasyncSync(stream.nfd)
-    } else {
-      // A folder (PostgreSQL flushes pg_wal after it adds a segment): NODEFS keeps no descriptor.
-      const fd = openSync(nodefs.realPath(stream.node), 'r')
-      try { fdatasyncSync(fd) } finally { closeSync(fd) }
-    }
+    // A folder (PostgreSQL flushes pg_wal after it adds a segment) has no descriptor in NODEFS.
+    if (stream.nfd !== undefined) fdatasyncSync(stream.nfd)
+    else flushPath(nodefs.realPath(stream.node))
     return 0
   }
 }
