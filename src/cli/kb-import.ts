@@ -195,7 +195,10 @@ async function openTarget (env: Record<string, string | undefined>): Promise<Imp
     throw error
   }
   const { db, description } = opened
-  return { knowledgeBase: new KnowledgeBase({ db, searchEngine: new SearchEngine(), auditTrail: new AuditTrail({ db }) }), description, close: () => db.close() }
+  // KnowledgeBase keeps an index current as it writes; this process's is thrown away when the import
+  // ends, so it is built without the word vectors' work (loading them, a vector for each document).
+  const searchEngine = new SearchEngine({ wordVectors: false })
+  return { knowledgeBase: new KnowledgeBase({ db, searchEngine, auditTrail: new AuditTrail({ db }) }), description, close: () => db.close() }
 }
 
 function remoteTarget (url: string, env: Record<string, string | undefined>): ImportTarget | string {
