@@ -10,14 +10,13 @@
  *
  *   npm run bench:durability -- --baseline ../before/dist [--rounds 4] [--duration 5]
  */
-import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
-import type { Queryable } from '../src/db/database.js'
 import { openDatabase } from '../src/db/open-database.js'
 import { BENCH_APP_ENV, benchFlags, machineLine, median, type Contender, type RoundsOptions, type ServerOptions, type Server } from './chat-load.js'
 import * as thisBuild from './chat-load.js'
+import { prepareLimitDatabase, turnLoop } from './turn-statements.js'
 
 const { rounds, duration, connections, baseline } = benchFlags('bench:durability', {
   rounds: { default: 4, kind: 'count', meaning: 'n' },
@@ -26,25 +25,8 @@ const { rounds, duration, connections, baseline } = benchFlags('bench:durability
   baseline: { default: '', kind: 'text', meaning: 'another build\'s dist' }
 })
 const LOOP_SECONDS = 3
-
-/** The turn's two statements, as SessionManager runs them, as often as they go in `seconds`. */
-async function plainLoop (db: Queryable, seconds: number): Promise<number> {
-  const session = randomUUID()
-  const now = new Date()
-  await db.query('INSERT INTO sessions (id, created_at, last_activity_at) VALUES ($1, $2, $2)', [session, now])
-  const reply = 'To change your password, open Settings, then Security, and choose Change password. '.repeat(4)
-  let turns = 0
-  const end = performance.now() + seconds * 1000
-  while (performance.now() < end) {
-    await db.query('SELECT id, user_id, status, turn_count FROM sessions WHERE id = $1', [session])
-    await db.query(`WITH counted AS (UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $2 WHERE id = $1 RETURNING id, turn_count)
-      INSERT INTO messages (session_id, turn, role, content, kind, sources, created_at)
-      SELECT id, turn_count, 'user', 'how do I change my password?', NULL, '[]'::jsonb, $2::timestamptz FROM counted
-      UNION ALL SELECT id, turn_count, 'bot', $3::text, 'answer', '[{"doc_id":"passwords"}]'::jsonb, $2::timestamptz FROM counted`, [session, new Date(), reply])
-    turns++
-  }
-  return turns / seconds
-}
+/** Sessions the plain loop rotates over, as bench:load's does. */
+const LOOP_SESSIONS = 50
 
 type Open = typeof openDatabase
 
@@ -53,7 +35,8 @@ async function limits (folder: string): Promise<Array<[string, number[]]>> {
   if (baseline !== '') builds.push([`baseline (${baseline})`, (await import(resolve(baseline, 'src/db/open-database.js')) as { openDatabase: Open }).openDatabase])
   const opened = await Promise.all(builds.map(async ([name, open], i) => ({ name, db: await open({ databaseUrl: '', dataDir: join(folder, `loop-${i}`), poolSize: 1 }), rates: [] as number[] })))
   try {
-    await thisBuild.inRotatingRounds(opened, rounds, async ({ db, rates }) => { rates.push(await plainLoop(db, LOOP_SECONDS)) })
+    for (const { db } of opened) await prepareLimitDatabase(db, LOOP_SESSIONS)
+    await thisBuild.inRotatingRounds(opened, rounds, async ({ db, rates }) => { rates.push(await turnLoop(db, LOOP_SESSIONS, LOOP_SECONDS * 1000)) })
   } finally {
     for (const { db } of opened) await db.close()
   }

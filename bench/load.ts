@@ -62,9 +62,9 @@ import { promisify } from 'node:util'
 import { BENCH_APP_ENV, benchFlags, count, formatTable, inRotatingRounds, machineLine, listenOverflows, mainThreadCpuMs, mb, median, MIX, ms, percent, prepare, quantile, startServer, watchCpuElsewhere, watchPeakRss, type Server } from './chat-load.js'
 import { OtlpCounter } from './otlp-counter.js'
 import { createScratchDatabase, type ScratchDatabase } from './server-database.js'
+import { prepareLimitDatabase, turnLoop, turnStatements } from './turn-statements.js'
 import { loadConfig } from '../src/config.js'
-import type { Database, Queryable } from '../src/db/database.js'
-import { migrate } from '../src/db/migrations.js'
+import type { Database } from '../src/db/database.js'
 import { openPGliteDatabase } from '../src/db/pglite-database.js'
 import { openPostgresDatabase } from '../src/db/postgres-database.js'
 
@@ -84,6 +84,8 @@ const turnTraces = flags['turn-traces']
 const limitSeconds = flags['limit-seconds']
 
 const CLIENTS = [1, 4, 16, 50]
+/** One session per client of the largest step. */
+const LIMIT_SESSIONS = Math.max(...CLIENTS)
 const FACTORS = [0.5, 1, 2, 3]
 const WARM_UP_SECONDS = 2
 // The app's default TURN_LATENCY_GOAL_MS, which the benchmark leaves in force.
@@ -108,44 +110,12 @@ const PRELOAD = new URL('../otel/instrumentation.js', import.meta.url).href
 // ---------------------------------------------------------------------------------------------
 // 1. The limits: a turn's statements without Parley around them.
 
-// Session n (1-based) of the limit runs, an id both pgbench (from its :client_id) and the PGlite
-// loop (from a parameter) can compute.
-const sessionId = (client: string): string => `('00000000-0000-4000-8000-' || lpad((CAST(${client} AS int) + 1)::text, 12, '0'))::uuid`
-// A typical answer's sizes (a ~600-character reply, three sources of ~270 bytes each), in text
-// pgbench takes verbatim: no colon before a letter (a pgbench variable), no quote.
-const REPLY = 'You can see a turn end to end in the trace viewer. Every response carries an x-trace-id header; open it in Jaeger or Grafana to see the spans of the request, the database statements and the search. '.repeat(3)
-// (JSON indented, so that no number follows a colon straight away either.)
-const SOURCES = JSON.stringify([1, 2, 3].map(n => ({ doc_id: `tracing-and-logs-${n}`, title: 'Tracing and logs', score: 3.8 - n / 2, snippet: 'Every response has an x-trace-id header, and every log line the trace id and span id of the request it belongs to, so a turn can be followed from the HTTP request to its statements.' })), null, 1)
-
-/** The statements of a turn of session `client` (a pgbench variable reference or a parameter). */
-function turnStatements (client: string): [resume: string, record: string] {
-  return [
-    `SELECT * FROM sessions WHERE id = ${sessionId(client)}`,
-    `WITH counted AS (
-       UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = now()
-       WHERE id = ${sessionId(client)} AND status = 'active' AND last_activity_at > now() - interval '1800 seconds' AND created_at > now() - interval '86400 seconds'
-       RETURNING id, turn_count)
-     INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, created_at)
-     SELECT id, turn_count, 'user', '${MIX[0]!.message}', NULL, NULL, '[]'::jsonb, NULL, NULL, now() FROM counted
-     UNION ALL
-     SELECT id, turn_count, 'bot', '${REPLY}', 'answer', NULL, '${SOURCES}'::jsonb, 3.82, 4.5, now() FROM counted
-     RETURNING turn`
-  ]
-}
-
-/** The app's schema and one active session per client, numbered as sessionId() computes them. */
-async function prepareLimitDatabase (db: Database): Promise<void> {
-  await migrate(db)
-  await db.query(`INSERT INTO sessions (id, user_id, created_at, last_activity_at)
-    SELECT ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid, 'bench-user-' || (n % 10), now(), now() FROM generate_series(1, $1::int) AS n`, [Math.max(...CLIENTS)])
-}
-
 interface Limit { name: string, clients: number, turnsPerSecond: number, latencyMs: number, failed: number, cpuElsewhere: number | undefined }
 
 async function pgbenchLimits (scratch: ScratchDatabase, folder: string): Promise<Limit[]> {
   const db = await openPostgresDatabase(scratch.url, 1)
   try {
-    await prepareLimitDatabase(db)
+    await prepareLimitDatabase(db, LIMIT_SESSIONS)
   } finally {
     await db.close()
   }
@@ -167,22 +137,10 @@ async function pgliteLoop (dataDir: string, where: string): Promise<Limit> {
   process.stderr.write(`limits: PGlite plain loop, ${where}, ${limitSeconds} s…\n`)
   const db = await openPGliteDatabase(dataDir)
   try {
-    await prepareLimitDatabase(db)
-    const [resume, record] = turnStatements('$1')
-    const run = async (queryable: Queryable, forMs: number): Promise<number> => {
-      const started = performance.now()
-      let turns = 0
-      while (performance.now() - started < forMs) {
-        const client = turns % Math.max(...CLIENTS)
-        await queryable.query(resume, [client])
-        await queryable.query(record, [client])
-        turns++
-      }
-      return turns * 1000 / (performance.now() - started)
-    }
-    await run(db, WARM_UP_SECONDS * 1000)
+    await prepareLimitDatabase(db, LIMIT_SESSIONS)
+    await turnLoop(db, LIMIT_SESSIONS, WARM_UP_SECONDS * 1000)
     const elsewhere = await watchCpuElsewhere()
-    const turnsPerSecond = await run(db, limitSeconds * 1000)
+    const turnsPerSecond = await turnLoop(db, LIMIT_SESSIONS, limitSeconds * 1000)
     return { name: `PGlite plain loop, ${where}`, clients: 1, turnsPerSecond, latencyMs: 1000 / turnsPerSecond, failed: 0, cpuElsewhere: await elsewhere.stop() }
   } finally {
     await db.close()
