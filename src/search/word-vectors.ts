@@ -2,7 +2,7 @@
 // says "café". BM25 sees no shared word; word vectors see near meanings. A text's vector is the
 // SIF-weighted mean of its words' vectors (Arora et al. 2017: a frequent word says less), and the
 // search engine adds its cosine to the words' score (search-engine.ts). Of the offline candidates
-// measured (bench/README.md), these cost least: 5 MB, ~10 ms to load once, microseconds a text.
+// measured (bench/README.md), these cost least: 5 MB, 25 ms to load once, microseconds a text.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { projectRoot } from '../project.js'
