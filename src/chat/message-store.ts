@@ -86,7 +86,7 @@ export interface StoredMessage {
 
 type MessageRow = Omit<StoredMessage, 'createdAt' | 'contextTurn'> & { context_turn: number | null, created_at: Date }
 
-/** A user's message, as written and scrubbed (search_text; null for a message stored before it was filled). */
+/** A user's message, as written and scrubbed (search_text: null where scrubbing changed nothing, or before it was filled). */
 export interface UserText { content: string, scrubbed: string | null }
 
 /** A session's messages and ratings, as a user's export shows them. */
@@ -147,7 +147,7 @@ export class MessageStore {
     return { messages: messages.rowCount, feedback: feedback.rowCount }
   }
 
-  /** What users wrote in these sessions, as written and as an analyst sees it (search_text; null before it was filled). */
+  /** What users wrote in these sessions, as written and as an analyst sees it (search_text, null as in UserText). */
   async userTexts (db: Queryable, sessionIds: readonly string[]): Promise<UserText[]> {
     if (sessionIds.length === 0) return []
     const { rows } = await db.query<UserText>(

@@ -8,6 +8,7 @@ import type { Conversation, ConversationsPageType, TurnRow } from './console-sch
 import { JOIN_TURN_TRACE, LIVED_LATENCY_MS, type TurnTrace } from '../turn-traces/turn-trace.js'
 import { UUID_PATTERN } from '../http/schemas.js'
 import { excerpt } from '../text/excerpt.js'
+import { scrubbedCopy } from '../logging/scrubber.js'
 
 /** What the person using the console may see of users: their words (as written or scrubbed) and who they are. */
 export interface Viewer {
@@ -78,9 +79,14 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
   if (filter.feedbackDown === true) stored.push("f.rating = 'down'")
   if (filter.source !== undefined) stored.push(`b.sources->0->>'doc_id' = ${param(filter.source)}`)
   if (filter.q !== undefined) {
-    // The turns either of whose messages has the words, found through the column's full-text index.
-    const words = viewer.scrubbed ? 'search_text' : 'content'
-    stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE to_tsvector('english', m.${words}) @@ websearch_to_tsquery('english', ${param(filter.q)}))`)
+    // The turns either of whose messages has the words, found through the columns' full-text
+    // indexes. An analyst's search reads the scrubbed copy where there is one (search_text).
+    const q = `websearch_to_tsquery('english', ${param(filter.q)})`
+    const inContent = `to_tsvector('english', m.content) @@ ${q}`
+    const words = viewer.scrubbed
+      ? `(m.search_text IS NULL AND ${inContent}) OR (m.search_text IS NOT NULL AND to_tsvector('english', m.search_text) @@ ${q})`
+      : inContent
+    stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE ${words})`)
   }
   const withFailed = filter.q === undefined && filter.kind === undefined && filter.feedbackDown !== true && filter.source === undefined
   // Turns of the same microsecond are ordered by their key, so that a page boundary between them loses none.
@@ -138,22 +144,16 @@ export async function userIdsOf (db: Queryable, user: string, pseudonymOf: (user
 }
 
 /**
- * Fills in search_text, the scrubbed words an analyst's search looks in, a batch at a time: for
- * messages stored before it existed, and for every message once when the scrubber's rules are newer
+ * Scrubs every message again, a batch at a time, once the scrubber's rules are newer
  * (`scrubberVersion`) than those that scrubbed them, so that an analyst cannot find by a name or an
- * address what an older scrubber let through. New messages are stored with it. Returns how many it filled.
+ * address what an older scrubber let through. New messages are stored with their scrubbed copy
+ * (search_text, NULL where scrubbing changed nothing: scrubbedCopy). Returns how many it scrubbed.
  */
 export async function fillSearchText (db: Queryable, scrub: (text: string) => string, scrubberVersion: number, batch = 500): Promise<number> {
   const write = async (rows: Array<{ id: string, content: string }>) => await db.query(
     'UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text) WHERE messages.id = v.id',
-    [rows.map(row => row.id), rows.map(row => scrub(row.content))])
+    [rows.map(row => row.id), rows.map(row => scrubbedCopy(row.content, scrub))])
   let filled = 0
-  for (;;) {
-    const { rows } = await db.query<{ id: string, content: string }>('SELECT id::text AS id, content FROM messages WHERE search_text IS NULL LIMIT $1', [batch])
-    if (rows.length === 0) break
-    await write(rows)
-    filled += rows.length
-  }
   const { rows: [scrubbed] } = await db.query<{ version: number }>("SELECT (value #>> '{}')::int AS version FROM app_state WHERE key = 'search_text_scrubber'")
   if ((scrubbed?.version ?? 1) >= scrubberVersion) return filled
   // Rows written from now on are scrubbed by these rules already: the walk ends at the last id now.

@@ -235,6 +235,22 @@ export const migrations: readonly Migration[] = [
     sql: `
       CREATE INDEX feedback_down_by_time ON feedback (created_at) WHERE rating = 'down';
     `
+  },
+  {
+    version: 12,
+    name: 'a message\'s scrubbed copy stored and indexed only where scrubbing changed it',
+    // Most messages hold nothing to scrub: their copy doubled each row's text and its full-text
+    // index entry. search_text is now NULL where it would equal content, so that a NULL no longer
+    // tells a row never scrubbed: where one remains (stored before version 6), the recorded
+    // scrubber version goes back to 0, and fillSearchText scrubs every row again.
+    sql: `
+      INSERT INTO app_state (key, value) SELECT 'search_text_scrubber', to_jsonb(0)
+        WHERE EXISTS (SELECT 1 FROM messages WHERE search_text IS NULL)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+      UPDATE messages SET search_text = NULL WHERE search_text = content;
+      DROP INDEX messages_scrubbed_text_search;
+      CREATE INDEX messages_scrubbed_text_search ON messages USING gin (to_tsvector('english', search_text)) WHERE search_text IS NOT NULL;
+    `
   }
 ]
 

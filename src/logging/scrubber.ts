@@ -138,3 +138,12 @@ export function scrub (text: string): string {
   if (/\d/.test(result)) result = scrubAddresses(scrubDocuments(result))
   return scrubNames(result)
 }
+
+/**
+ * A message's scrubbed copy as the database keeps it (messages.search_text): null where scrubbing
+ * changed nothing, so that most messages are stored and indexed once.
+ */
+export function scrubbedCopy (text: string, scrubText: (text: string) => string = scrub): string | null {
+  const scrubbed = scrubText(text)
+  return scrubbed === text ? null : scrubbed
+}

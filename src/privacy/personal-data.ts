@@ -59,7 +59,7 @@ export interface PersonalDataOptions {
   evaluationStore?: EvaluationStore
   /** A user's pseudonym (LogPrivacy.pseudonym): the audit trail and erased_users name them by it, never by their id. */
   pseudonym: (userId: string) => string
-  /** The scrubber, for messages stored before their scrubbed copy (search_text) was. */
+  /** The scrubber, for messages stored without a scrubbed copy (search_text): unchanged by it, or from before it. */
   scrub: (text: string) => string
   /** Told once an erasure has committed (the turn-trace recorder's memory, the pseudonyms remembered). */
   onErased?: (erased: Erased) => void

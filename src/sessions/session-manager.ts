@@ -6,7 +6,7 @@ import type { Decision, Generation, ReplyKind, Source } from '../chat/message-st
 import type { Database, Queryable } from '../db/database.js'
 import { ErasedError, LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
-import { scrub } from '../logging/scrubber.js'
+import { scrubbedCopy } from '../logging/scrubber.js'
 import type { Instruments } from '../../otel/metrics.js'
 
 // replaced: ended to make room for a new one: its user's least recently used past
@@ -221,7 +221,7 @@ export class SessionManager {
        SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3, $13::text, $14::jsonb, $16::text, $17::jsonb FROM counted
        RETURNING turn`,
       [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null, messages.traceId ?? null, messages.generation === undefined ? null : JSON.stringify(messages.generation),
-        scrub(messages.userText), scrub(messages.reply), messages.decision === undefined ? null : JSON.stringify(messages.decision)],
+        scrubbedCopy(messages.userText), scrubbedCopy(messages.reply), messages.decision === undefined ? null : JSON.stringify(messages.decision)],
       { name: 'record_turn' })
     if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
     return rows[0].turn

@@ -5,6 +5,7 @@ import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTestApp, engines, manualClock, openTestPGlite } from '../../helper.js'
 import { fillSearchText } from '../../../src/console/console-queries.js'
+import { migrations } from '../../../src/db/migrations.js'
 import { scrub, SCRUBBER_VERSION } from '../../../src/logging/scrubber.js'
 
 const ADMIN_KEY = 'admin-key-0123456789'
@@ -179,13 +180,24 @@ for (const engine of engines()) {
       t.equal((await search('q=France', analyst)).turns.length, 1, 'the words left are found')
     })
 
-    await t.test('messages stored before their scrubbed copy existed are given one, and found', async t => {
+    await t.test('a scrubbed copy is stored only where scrubbing changed the message', async t => {
+      const { rows } = await db.query<{ content: string, search_text: string | null }>('SELECT content, search_text FROM messages')
+      const copied = rows.filter(row => row.search_text !== null)
+      t.ok(copied.length > 0 && copied.length < rows.length, `${copied.length} of ${rows.length} messages have one`)
+      t.ok(copied.every(row => row.search_text === scrub(row.content) && row.search_text !== row.content), 'each its message scrubbed')
+      t.ok(rows.every(row => row.search_text !== null || scrub(row.content) === row.content), 'the others have nothing to scrub')
+    })
+
+    await t.test('messages stored before their scrubbed copy existed are scrubbed once migrated, and found', async t => {
+      // As a database from before migration 6 holds them, then migration 12 over it.
       await db.query('UPDATE messages SET search_text = NULL')
-      t.same((await search('q=France', analyst)).turns, [])
+      await db.query("DELETE FROM app_state WHERE key = 'search_text_scrubber'")
+      await db.exec(migrations.find(migration => migration.version === 12)!.sql)
       const { rows: [all] } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM messages')
       t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), all!.count, 'every message, a batch at a time')
       t.equal((await search('q=France', analyst)).turns.length, 1)
       t.same((await search('q=jane', analyst)).turns, [], 'scrubbed as new ones are')
+      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), 0, 'and only once')
     })
 
     await t.test('messages scrubbed by older rules are scrubbed again, once, when the rules change', async t => {
