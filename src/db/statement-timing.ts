@@ -23,7 +23,14 @@ export interface StatementObserver {
   failed: (error: unknown) => void
 }
 
-interface TimingOptions { slowMs: number, logger?: Logger, spans: boolean, observer?: StatementObserver }
+interface TimingOptions {
+  slowMs: number
+  logger?: Logger
+  spans: boolean
+  observer?: StatementObserver
+  /** Milliseconds from any origin (performance.now); a test's clock. */
+  now?: () => number
+}
 
 // A statement's span attributes, made once per statement text: the app's statements are constants,
 // and three regular expressions per statement were a measurable part of what a span costs.
@@ -40,9 +47,12 @@ function statementSpan (sql: string): { name: string, attributes: Readonly<Recor
   return { name: attributes['db.query.summary']!, attributes }
 }
 
-function timed (queryable: Queryable, options: TimingOptions): Queryable {
+type Timing = TimingOptions & Required<Pick<TimingOptions, 'now'>>
+
+function timed (queryable: Queryable, options: Timing): Queryable {
+  const { now } = options
   const time = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
-    const started = performance.now()
+    const started = now()
     let result: T
     try {
       result = await run()
@@ -50,7 +60,7 @@ function timed (queryable: Queryable, options: TimingOptions): Queryable {
       options.observer?.failed(error)
       throw error
     }
-    report(options, sql, performance.now() - started, rows(result))
+    report(options, sql, now() - started, rows(result))
     return result
   }
   const measure = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
@@ -64,7 +74,7 @@ function timed (queryable: Queryable, options: TimingOptions): Queryable {
   }
 }
 
-function report (options: TimingOptions, sql: string, ms: number, rows: number | undefined): void {
+function report (options: Timing, sql: string, ms: number, rows: number | undefined): void {
   addTurnTime('database_ms', ms)
   options.observer?.completed(sql, ms)
   if (ms >= options.slowMs) log('database', 'query', options.logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows, threshold_ms: options.slowMs }, 'slow statement')
@@ -75,7 +85,9 @@ function report (options: TimingOptions, sql: string, ms: number, rows: number |
  * request), and with `spans`, each statement a client span (a transaction's COMMIT is timed and
  * logged, but not a span: pg's instrumentation makes one on server PostgreSQL).
  */
-export function withStatementTiming (db: Database, options: TimingOptions): Database {
+export function withStatementTiming (db: Database, given: TimingOptions): Database {
+  const now = given.now ?? (() => performance.now())
+  const options: Timing = { ...given, now }
   return {
     ...db,
     ...timed(db, options),
@@ -85,10 +97,10 @@ export function withStatementTiming (db: Database, options: TimingOptions): Data
       let bodyDone = 0
       const result = await db.transaction(async tx => {
         const value = await fn(timed(tx, options))
-        bodyDone = performance.now()
+        bodyDone = now()
         return value
       })
-      report(options, 'COMMIT', performance.now() - bodyDone, undefined)
+      report(options, 'COMMIT', now() - bodyDone, undefined)
       return result
     }
   }

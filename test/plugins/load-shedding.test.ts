@@ -139,10 +139,10 @@ t.test('the database cut under load: only answers and 503s with Retry-After, nev
     }
   }
   const load = Promise.all(Array.from({ length: 16 }, client))
-  await new Promise(resolve => setTimeout(resolve, 1000))
+  t.ok(await waitFor(() => answers.filter(answer => answer.status === 200).length >= 32), 'the load is answered')
   await proxy.cut()
-  await new Promise(resolve => setTimeout(resolve, 1500))
-  t.equal(await get('/ready'), 503, '/ready: not ready')
+  t.ok(await waitFor(async () => await get('/ready') === 503), '/ready: not ready')
+  t.ok(await waitFor(() => answers.some(answer => answer.status === 503)), 'turns are refused')
   for (const path of ['/health', '/status', '/metrics', '/v1/admin/alerts']) t.equal(await get(path), 200, `${path} answers during the outage`)
 
   await proxy.restore()

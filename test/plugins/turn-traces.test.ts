@@ -7,7 +7,7 @@ import type { DestinationStream } from 'pino'
 import { ProblemError } from '../../src/errors.js'
 import { createLogger } from '../../src/logging/logger.js'
 import type { TurnParts } from '../../src/turn-traces/turn-trace.js'
-import { buildTestApp, openTestPGlite } from '../helper.js'
+import { buildTestApp, openTestPGlite, waitFor } from '../helper.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 
@@ -119,8 +119,8 @@ t.test('while turns wait in line, every turn has its row; an ordinary one\'s lin
   const answered = chat('how do I view traces?')
   const unanswered = chat('What is the capital of France?')
   const last = chat('how do sessions expire?')
-  const waited = await (async () => { for (let i = 0; i < 200 && app.turnGate.queued() < 3; i++) await new Promise(resolve => setTimeout(resolve, 10)); return app.turnGate.queued() })()
-  t.equal(waited, 3, 'three turns in line')
+  await waitFor(() => app.turnGate.queued() >= 3, 2_000, 10)
+  t.equal(app.turnGate.queued(), 3, 'three turns in line')
   release()
   await held
   const replies = await Promise.all([answered, unanswered, last])

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { buildTestApp, tempDir } from '../helper.js'
+import { buildTestApp, tempDir, waitFor } from '../helper.js'
 
 // The report covers the whole days before the clock's day: a clock in tomorrow has today's lines.
 const tomorrow = (): Date => new Date(Date.now() + 86_400_000)
@@ -40,10 +40,7 @@ t.test('the schedule runs it by itself', async t => {
   const app = await buildTestApp(t, { LOG_DIR: logs, REPORTS_DIR: reports, REPORT_SCHEDULE: '* * * * * *' }, { clock: tomorrow }) // every second
   await app.ready()
   let names: string[] = []
-  for (let i = 0; i < 50 && names.length < 2; i++) {
-    names = await readdir(reports)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  await waitFor(async () => (names = await readdir(reports)).length >= 2, 5_000, 100)
   t.equal(names.filter(name => /^parley-weekly-\d{4}-\d{2}-\d{2}\.(md|html)$/.test(name)).length, 2, `written on schedule: ${names.join(', ')}`)
 })
 

@@ -11,7 +11,7 @@ import pg from 'pg'
 import t from 'tap'
 import type { Request } from 'playwright-core'
 import { projectRoot } from '../../src/project.js'
-import { createServerDatabase } from '../helper.js'
+import { createServerDatabase, waitFor } from '../helper.js'
 import { startServer } from '../server-process.js'
 import { durationMs, launchBrowser, openPage, SCREENSHOTS, signIn, signInCheck } from './browser.js'
 
@@ -38,11 +38,11 @@ t.test('the console, on the real API', async t => {
   // A turn's trace is written off the request, in batches within a second or two of its reply: the
   // test waits for it as a person would wait for a page to show it, rather than racing the writer.
   const tracesKept = async (count: number) => {
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise(resolve => setTimeout(resolve, 100))) {
+    const kept = await waitFor(async () => {
       const status = await (await fetch(`${server.base}/status`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as { turn_traces: { kept: number, queued: number } }
-      if (status.turn_traces.kept >= count && status.turn_traces.queued === 0) return
-    }
-    throw new Error(`fewer than ${count} turn traces were kept within 20 s`)
+      return status.turn_traces.kept >= count && status.turn_traces.queued === 0
+    }, 20_000, 100)
+    if (!kept) throw new Error(`fewer than ${count} turn traces were kept within 20 s`)
   }
   const { session_id: sessionId } = await chat('how do I view traces? write to jane.doe@example.com')
   await chat('and where do the log lines go?', sessionId)

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { projectRoot } from '../../src/project.js'
-import { createServerDatabase } from '../helper.js'
+import { createServerDatabase, waitFor } from '../helper.js'
 import { startServer } from '../server-process.js'
 import { durationMs, launchBrowser, openPage, signIn, signInCheck } from './browser.js'
 
@@ -51,7 +51,7 @@ t.test('the bot was slow and wrong: found by the customer\'s id, and seen whole 
     }
   })
   t.teardown(async () => { load.on = false; await Promise.all(background) })
-  while (load.answered < 50) await new Promise(resolve => setTimeout(resolve, 50))
+  t.ok(await waitFor(() => load.answered >= 50, 30_000, 50), 'the other users are answered')
 
   // Another customer rated an answer down too: dave's must be told apart from it.
   const erin = await (await post('/v1/chat', { message: 'how long does delivery take?', user_id: 'erin' })).json() as { session_id: string }

@@ -4,7 +4,7 @@
 import { request as httpRequest } from 'node:http'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import t from 'tap'
-import { buildTestApp } from '../../helper.js'
+import { buildTestApp, waitFor } from '../../helper.js'
 import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 const streamed = { method: 'POST', url: '/v1/chat', headers: { accept: 'text/event-stream' } } as const
@@ -101,12 +101,8 @@ t.test('a client that goes away mid-stream stops the model call; the turn is sto
     request.on('error', error => { if (!request.destroyed) reject(error) })
     request.end(JSON.stringify({ message: 'how do I view traces?' }))
   })
-  for (let tries = 0; tries < 100 && model.requests[0]?.abandoned !== true; tries++) await new Promise(resolve => setTimeout(resolve, 20))
-  t.equal(model.requests[0]?.abandoned, true, 'the model\'s stream was closed')
+  t.ok(await waitFor(() => model.requests[0]?.abandoned === true), 'the model\'s stream was closed')
   let stored: Array<{ generation: { fallback_reason?: string } }> = []
-  for (let tries = 0; tries < 100 && stored.length === 0; tries++) {
-    stored = (await app.db.query<{ generation: { fallback_reason?: string } }>("SELECT generation FROM messages WHERE role = 'bot'")).rows
-    if (stored.length === 0) await new Promise(resolve => setTimeout(resolve, 20))
-  }
+  await waitFor(async () => (stored = (await app.db.query<{ generation: { fallback_reason?: string } }>("SELECT generation FROM messages WHERE role = 'bot'")).rows).length > 0)
   t.match(stored, [{ generation: { by: 'extractive', fallback_reason: 'canceled' } }], 'the turn is kept, with the passage and why')
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildTestApp, engines } from '../../helper.js'
+import { buildTestApp, engines, waitFor } from '../../helper.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const ANALYST = 'analyst-key-0123456789abcdef'
@@ -126,17 +126,14 @@ t.test('instances sharing server PostgreSQL learn of each other\'s document chan
   const second = await buildTestApp(t, KEYS, { database: db })
   await first.inject({ method: 'PUT', url: '/v1/kb/documents/news', headers: as(ADMIN), payload: { title: 'News', text: 'The penguin exhibit opens in March.' } })
   const seen = async () => second.searchEngine.search('penguin exhibit').length
-  for (let i = 0; i < 50 && await seen() === 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
-  t.equal(await seen(), 1, 'the other instance indexed the new document')
+  t.ok(await waitFor(async () => await seen() === 1), 'the other instance indexed the new document')
   await first.inject({ method: 'DELETE', url: '/v1/kb/documents/news', headers: as(ADMIN) })
-  for (let i = 0; i < 50 && await seen() === 1; i++) await new Promise(resolve => setTimeout(resolve, 20))
-  t.equal(await seen(), 0, 'and dropped it when it was deleted')
+  t.ok(await waitFor(async () => await seen() === 0), 'and dropped it when it was deleted')
 
   // Cut the second instance's LISTEN connection: it must resubscribe and catch up on what it missed.
   await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")
   await first.inject({ method: 'PUT', url: '/v1/kb/documents/news', headers: as(ADMIN), payload: { title: 'News', text: 'The penguin exhibit opens in March.' } })
-  for (let i = 0; i < 100 && await seen() === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
-  t.equal(await seen(), 1, 'a change made while the subscription was down still reaches the other instance')
+  t.ok(await waitFor(async () => await seen() === 1), 'a change made while the subscription was down still reaches the other instance')
 })
 
 t.test('metadata nested too deep or too large is a 400 naming the field and the limit, not a 500', async t => {

@@ -15,10 +15,9 @@ t.test('markup is not searched for: "<script>" is not a question about scripts, 
   t.equal(withoutMarkup('before <style>p { color: red }'), 'before  ', 'an element left open ends the text')
   t.equal(decideReply(engine, '<script>alert(1)</script>').kind, 'no_answer')
   t.equal(decideReply(engine, 'how do I run the import script?').kind, 'answer')
-  const crafted = '<script'.repeat(600)
-  const started = performance.now()
-  withoutMarkup(crafted)
-  t.ok(performance.now() - started < 50, 'crafted openers cost no backtracking')
+  // Each opener is read once: with backtracking, 100,000 of them would not end within the test's
+  // timeout. The first opens an element left open, which ends the text.
+  t.equal(withoutMarkup(`ask ${'<script'.repeat(100_000)}`), 'ask  ', 'crafted openers cost no backtracking')
 })
 
 t.test('the decision carries its evidence and confidence', async t => {

@@ -15,7 +15,7 @@ import { GenAi, GenAiMetric } from '../../../src/llm/gen-ai-conventions.js'
 import { PROMPT_LABEL } from '../../../src/llm/grounded-prompt.js'
 import { scrub } from '../../../src/logging/scrubber.js'
 import { DailySpend } from '../../../src/llm/daily-spend.js'
-import { openTestPGlite } from '../../helper.js'
+import { openTestPGlite, waitFor } from '../../helper.js'
 import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 class TestReader extends MetricReader {
@@ -148,9 +148,7 @@ t.test('a reply that cites a passage it was not given, or none, is not used', as
 t.test('deadlines: a first token too slow, and a stream that stalls, stop the call', async t => {
   const { model, writer } = await writerFor(t, { firstTokenTimeoutMs: 300, timeoutMs: 1500 })
   model.script({ kind: 'answer', text: 'Late [1].', firstChunkDelayMs: 3000 }, { kind: 'stall', text: 'Sessions expire' })
-  const started = performance.now()
-  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'first_token_timeout' })
-  t.ok(performance.now() - started < 1500, 'given up at the first-token deadline')
+  t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'first_token_timeout' }, 'given up at the first-token deadline, before the whole one')
   t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'timeout' })
   await new Promise(resolve => setTimeout(resolve, 50))
   t.same(model.requests.map(request => request.abandoned), [true, true], 'the model server saw both calls given up')
@@ -176,9 +174,8 @@ t.test('429 with Retry-After is retried after it; 500s are retried, then given u
 t.test('a deadline that passes while the client waits out a 429 or a 5xx to retry names that status', async t => {
   const { model, writer } = await writerFor(t, { firstTokenTimeoutMs: 300 })
   model.script({ kind: 'status', status: 429, retryAfter: '5' }, { kind: 'status', status: 503, retryAfter: '5' })
-  const started = performance.now()
   t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'rate_limited' }, 'not first_token_timeout')
-  t.ok(performance.now() - started < 2000, 'given up at the first-token deadline, not after Retry-After')
+  t.equal(model.requests.length, 1, 'given up at the first-token deadline, not tried again after Retry-After')
   t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'server_error' })
   model.script({ kind: 'answer', text: 'Late [1].', firstChunkDelayMs: 1000 })
   t.match(await writer.write({ question: 'q', passages: PASSAGES }), { ok: false, reason: 'first_token_timeout' }, 'a model that answered 200 and is slow is just slow')
@@ -243,8 +240,7 @@ t.test('a model that ignores max_tokens is cut at its characters, and its answer
   t.match(result, { ok: false, reason: 'truncated' })
   t.ok(shown.length > 0 && shown.length <= 16 * CHARACTERS_PER_OUTPUT_TOKEN, `the reader was shown ${shown.length} characters, at most the cut`)
   t.equal(lastSpan().attributes['error.type'], 'truncated')
-  for (let i = 0; i < 100 && !model.requests[0]!.abandoned; i++) await new Promise(resolve => setTimeout(resolve, 20))
-  t.equal(model.requests[0]!.abandoned, true, 'the endless stream is hung up on')
+  t.ok(await waitFor(() => model.requests[0]!.abandoned), 'the endless stream is hung up on')
 })
 
 t.test('the day\'s budget: calls in flight reserve what they may cost, and a call given up is paid for', async t => {
