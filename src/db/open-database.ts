@@ -1,3 +1,5 @@
+// The one way the app, the CLIs and the benchmarks open storage: PGlite in a folder by default,
+// server PostgreSQL when DATABASE_URL is given, migrated either way before anything reads it.
 import type { Database } from './database.js'
 import { openPGliteDatabase } from './pglite-database.js'
 import { openPostgresDatabase } from './postgres-database.js'

@@ -1,3 +1,6 @@
+// A document cut into passages of a few sentences, each under its heading: a turn quotes and
+// scores the passage that answers, not the whole page, and a long page's one relevant paragraph
+// is not drowned by the rest of it.
 export interface Passage {
   /** 0-based position of the passage in its document. */
   ordinal: number

@@ -1,3 +1,7 @@
+// The knowledge base's search, in memory: every instance holds the whole index (documents are
+// few and turns many, so a turn's search costs no round trip), ranks by words (BM25 over
+// passages, plus the FAQ's question field) and re-ranks the best by meaning (word vectors), and
+// measures how well the best passage covers the question for the answer decision.
 import { isTableRow, splitSentencesAndRows, type Passage } from './passages.js'
 import { QuestionIndex } from './question-index.js'
 import { analyze, createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'

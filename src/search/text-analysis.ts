@@ -1,3 +1,5 @@
+// Text into index terms, the same for documents and questions (what the search matches), with a
+// bounded cache of stems: a turn's words are mostly words the knowledge base has seen before.
 import { stemmer } from 'stemmer'
 
 /**
