@@ -4,30 +4,12 @@ import { PassThrough } from 'node:stream'
 import type { ServerResponse } from 'node:http'
 import type { FastifyError } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type, { type Static } from 'typebox'
-import { GenerationSchema, MESSAGE_MAX_CHARACTERS, ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import Type from 'typebox'
+import { ChatRequest, ChatResponse, type ChatResponseType } from '../../src/chat/chat-schemas.js'
 import type { TurnInput, TurnResult } from '../../src/chat/chat-service.js'
-import { NOT_BLANK_NO_NUL, SessionId, UserId, withProblems } from '../../src/http/schemas.js'
+import { withProblems } from '../../src/http/schemas.js'
 import { problemBody } from '../../src/http/problem.js'
 import { currentTraceId } from '../../otel/spans.js'
-
-export const ChatRequest = Type.Object({
-  message: Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARACTERS, pattern: NOT_BLANK_NO_NUL, description: 'A question, or a command such as /help; not only white space' }),
-  session_id: Type.Optional(SessionId),
-  user_id: Type.Optional(UserId)
-}, { additionalProperties: false })
-
-export const ChatResponse = Type.Object({
-  session_id: { ...SessionId, description: 'Send it back to continue this conversation' },
-  turn: Type.Integer({ description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet' }),
-  kind: ReplyKindSchema,
-  reply: Type.String({ description: 'The reply as stored in the transcript' }),
-  command: Type.Optional(Type.String()),
-  sources: Type.Array(SourceSchema),
-  generation: Type.Optional({ ...GenerationSchema, description: 'How an answer was written, when a language model is configured' }),
-  trace_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off' }))
-})
-type ChatResponseType = Static<typeof ChatResponse>
 
 const EVENT_STREAM = 'text/event-stream'
 const ChatEvents = Type.String({

@@ -16,7 +16,7 @@ import type { DailySpend } from './daily-spend.js'
 import type { MeasureReading } from '../alerts/alert-evaluator.js'
 import { inSpan } from '../../otel/spans.js'
 import { GenAi } from './gen-ai-conventions.js'
-import { checkCitations, groundedMessages, PROMPT_LABEL, type Passage, type PromptMessage } from './grounded-prompt.js'
+import { checkCitations, groundedMessages, PROMPT_LABEL, type PromptMessage, type PromptPassage } from './grounded-prompt.js'
 
 export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'truncated', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const
 export type FallbackReason = typeof FALLBACK_REASONS[number]
@@ -57,7 +57,7 @@ export interface WriteRequest {
   question: string
   /** The question a follow-up leans on, when the search used it. */
   earlierQuestion?: string
-  passages: readonly Passage[]
+  passages: readonly PromptPassage[]
   conversationId?: string
   /** Aborts the call: the client went away. */
   signal?: AbortSignal
@@ -77,7 +77,8 @@ export interface Usage {
 const CHARACTERS_PER_TOKEN = 4
 const tokensIn = (characters: number): number => Math.ceil(characters / CHARACTERS_PER_TOKEN)
 
-export interface Generation {
+/** One call to the language model, as the turn records it (stored as the reply's Generation, chat/message-store.ts). */
+export interface ModelCall {
   model: string
   prompt: string
   usage?: Usage
@@ -88,8 +89,8 @@ export interface Generation {
   spanId?: string
 }
 export type WriteResult =
-  | Generation & { ok: true, text: string, cited: number[] }
-  | Generation & { ok: false, reason: FallbackReason }
+  | ModelCall & { ok: true, text: string, cited: number[] }
+  | ModelCall & { ok: false, reason: FallbackReason }
 
 interface Streamed { text: string, usage?: OpenAI.CompletionUsage, responseModel?: string, responseId?: string, finishReasons: string[], timeToFirstChunkMs?: number }
 
@@ -174,7 +175,7 @@ export class AnswerWriter {
         if (this.options.spend?.reserve(mostCost) === false) throw new Failure('budget_exhausted')
         reserved = mostCost
         streamed = await this.breaker.fire(request, messages)
-        const generation = this.generation(streamed)
+        const generation = this.modelCall(streamed)
         const checked = checkCitations(streamed.text, request.passages.length)
         // An answer cut off at LLM_MAX_OUTPUT_TOKENS stops mid-sentence: the passage is better.
         result = streamed.text.trim() === ''
@@ -186,7 +187,7 @@ export class AnswerWriter {
         const failure = error instanceof Failure ? error : new Failure(CircuitBreaker.isOurError(error as Error) ? 'circuit_open' : 'malformed')
         streamed = failure.streamed
         detail = failure.detail
-        result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.generation(streamed)), ok: false, reason: failure.reason }
+        result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.modelCall(streamed)), ok: false, reason: failure.reason }
       }
       // A call the model worked on is paid for, given up or cut too: its prompt, and what it wrote so far.
       if (result.usage === undefined && (result.ok || !UNBILLED.has(result.reason))) {
@@ -204,7 +205,7 @@ export class AnswerWriter {
     this.breaker.shutdown()
   }
 
-  private generation (streamed: Streamed): Generation {
+  private modelCall (streamed: Streamed): ModelCall {
     const usage = streamed.usage === undefined
       ? undefined
       : { inputTokens: streamed.usage.prompt_tokens, outputTokens: streamed.usage.completion_tokens, costUsd: this.cost(streamed.usage) }

@@ -6,7 +6,8 @@
 export const GROUNDED_PROMPT = { id: 'grounded-answer', version: 2 } as const
 export const PROMPT_LABEL = `${GROUNDED_PROMPT.id}@${GROUNDED_PROMPT.version}`
 
-export interface Passage {
+/** A passage as the prompt numbers it: the search's passage (search/passages.ts) under its document's title. */
+export interface PromptPassage {
   title: string
   text: string
 }
@@ -27,7 +28,7 @@ const SYSTEM = [
  * A follow-up ("and what is the default?") names its topic only through the question before it,
  * which then comes first (version 2; version 1 sent the follow-up alone).
  */
-export function groundedMessages (question: string, passages: readonly Passage[], earlierQuestion?: string): PromptMessage[] {
+export function groundedMessages (question: string, passages: readonly PromptPassage[], earlierQuestion?: string): PromptMessage[] {
   const numbered = passages.map((passage, i) => `[${i + 1}] ${passage.title}\n${passage.text}`).join('\n\n')
   return [
     { role: 'system', content: `${SYSTEM}\n\nPassages:\n\n${numbered}` },

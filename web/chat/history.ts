@@ -1,19 +1,11 @@
 // A conversation's entries as the page shows them, and their reload from the transcript
 // (GET /v1/sessions/:id/messages) when the page is opened again in the same tab.
-import type { Static } from 'typebox'
-import type { ReplyKindSchema, SourceSchema } from '../../src/chat/message-store.js'
+import type { ChatResponseType } from '../../src/chat/chat-schemas.js'
+import type { MessageRecordType } from '../../src/chat/message-store.js'
 import { requestJson } from '../shared/api.js'
 
-/** POST /v1/chat's answer (ChatResponse in plugins/routes/chat.ts). */
-export interface ChatReply {
-  session_id: string
-  turn: number
-  kind: Static<typeof ReplyKindSchema>
-  reply: string
-  command?: string
-  sources: Array<Static<typeof SourceSchema>>
-  trace_id?: string
-}
+/** POST /v1/chat's answer. */
+export type ChatReply = ChatResponseType
 
 export type Entry =
   | { id: number, role: 'user', text: string }
@@ -22,17 +14,8 @@ export type Entry =
   | { id: number, role: 'writing', text: string }
   | { id: number, role: 'notice', text: string, feedback?: boolean }
 
-interface StoredMessage {
-  turn: number
-  role: 'user' | 'bot'
-  content: string
-  kind: ChatReply['kind'] | null
-  command: string | null
-  sources: ChatReply['sources']
-}
-
 export async function loadHistory (sessionId: string, entryId: () => number): Promise<Entry[]> {
-  const { messages } = await requestJson<{ messages: StoredMessage[] }>(`/v1/sessions/${encodeURIComponent(sessionId)}/messages?limit=50`)
+  const { messages } = await requestJson<{ messages: MessageRecordType[] }>(`/v1/sessions/${encodeURIComponent(sessionId)}/messages?limit=50`)
   // A rating was sent by the thumbs, not typed: its turn reads as the thanks the user saw.
   const ratings = new Set(messages.filter(m => m.role === 'bot' && m.kind === 'command' && m.command === 'feedback').map(m => m.turn))
   const entries: Entry[] = []
