@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import { resolve } from 'node:path'
 import { AlertEvaluator, type AlertState, type ReadMeasure } from '../src/alerts/alert-evaluator.js'
 import type { AlertNotification } from '../src/alerts/alert-notification.js'
+import { alertHint, consoleUrlOf, type HintContext } from '../src/alerts/alert-hints.js'
 import { loadAlertRules, withEvaluationFloor, type AlertRule } from '../src/alerts/alert-rules.js'
 import { QualityWatch } from '../src/alerts/quality-measures.js'
 import { NotificationDispatcher } from '../src/alerts/notification-dispatcher.js'
@@ -87,22 +88,13 @@ export default fp(async function alertsPlugin (app) {
   }
 
   const notifications = new NotificationDispatcher({ notifiers: createNotifiers(config), logger: app.log as Logger })
-  // Hints that name the console (the quality alerts') link to it where people reach Parley.
-  const consoleUrl = `${(config.PUBLIC_URL === '' ? `http://${config.HOST}:${config.PORT}` : config.PUBLIC_URL).replace(/\/$/, '')}/console#`
-  const hintFor = (rule: AlertRule): string => {
-    const hint = rule.hint.replaceAll('/console#', consoleUrl)
-    if (rule.name === 'EvaluationAccuracyLow') {
-      const { latest, previous } = app.kbEvaluations.trend()
-      return latest === undefined ? hint : `${hint}. Latest run ${(latest * 100).toFixed(1)}%${previous === undefined ? '' : `, the run before ${(previous * 100).toFixed(1)}%`}`
-    }
-    if (rule.name === 'UnansweredTopic') {
-      const topic = quality.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
-      return topic === undefined ? hint : `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${consoleUrl}/conversations?kind=no_answer&source=${encodeURIComponent(topic.docId)}`
-    }
-    const example = rule.name === 'HighErrorRate' ? requests.latestFailure() : rule.name === 'ResponseTimeDegradation' ? requests.slowestChat() : undefined
-    if (example?.traceId === undefined) return hint
-    const trace = config.ALERTS_TRACE_URL === '' ? `trace ${example.traceId}` : `${config.ALERTS_TRACE_URL}${example.traceId}`
-    return `${hint}. Example: ${trace} (${example.description})`
+  const hints: HintContext = {
+    consoleUrl: consoleUrlOf(config),
+    traceUrl: config.ALERTS_TRACE_URL,
+    evaluationTrend: () => app.kbEvaluations.trend(),
+    topUnansweredTopic: windowMs => quality.topUnansweredTopic(windowMs),
+    latestFailure: () => requests.latestFailure(),
+    slowestChat: () => requests.slowestChat()
   }
   const notify = (notification: AlertNotification): void => {
     const fields = { alert: notification.alert, severity: notification.severity, status: notification.status, repeat: notification.repeat, value: notification.value, threshold: notification.threshold, since: notification.since }
@@ -111,7 +103,7 @@ export default fp(async function alertsPlugin (app) {
     else logger.info(fields, `alert ${notification.alert} resolved`)
     notifications.dispatch(notification)
   }
-  const evaluator = new AlertEvaluator({ rules, read, notify, now: app.clock, identity: { service: packageInfo.name, instance: `${hostname()}:${config.PORT}` }, hintFor })
+  const evaluator = new AlertEvaluator({ rules, read, notify, now: app.clock, identity: { service: packageInfo.name, instance: `${hostname()}:${config.PORT}` }, hintFor: rule => alertHint(rule, hints) })
 
   const logVolume = resolve(config.LOG_DIR === '' ? '.' : config.LOG_DIR)
   let running: Promise<void> | undefined

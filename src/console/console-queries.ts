@@ -153,9 +153,9 @@ export async function fillSearchText (db: Queryable, scrub: (text: string) => st
   const write = async (rows: Array<{ id: string, content: string }>) => await db.query(
     'UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text) WHERE messages.id = v.id',
     [rows.map(row => row.id), rows.map(row => scrubbedCopy(row.content, scrub))])
-  let filled = 0
   const { rows: [scrubbed] } = await db.query<{ version: number }>("SELECT (value #>> '{}')::int AS version FROM app_state WHERE key = 'search_text_scrubber'")
-  if ((scrubbed?.version ?? 1) >= scrubberVersion) return filled
+  if ((scrubbed?.version ?? 1) >= scrubberVersion) return 0
+  let filled = 0
   // Rows written from now on are scrubbed by these rules already: the walk ends at the last id now.
   for (let after = '0'; ;) {
     const { rows } = await db.query<{ id: string, content: string }>('SELECT id::text AS id, content FROM messages WHERE id > $1::bigint ORDER BY id LIMIT $2', [after, batch])

@@ -74,7 +74,7 @@ function timed (queryable: Queryable, options: Timing): Queryable {
   }
 }
 
-function report (options: Timing, sql: string, ms: number, rows: number | undefined): void {
+function report (options: TimingOptions, sql: string, ms: number, rows: number | undefined): void {
   addTurnTime('database_ms', ms)
   options.observer?.completed(sql, ms)
   if (ms >= options.slowMs) log('database', 'query', options.logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows, threshold_ms: options.slowMs }, 'slow statement')

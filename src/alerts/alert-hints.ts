@@ -1,0 +1,42 @@
+// What an alert's notification tells the person who gets it, beyond its rule's fixed hint: where
+// to look, made a link where Parley is reached (PUBLIC_URL), and an example of what fired it (a
+// trace, the topic users asked about, the accuracy runs).
+import type { AlertRule } from './alert-rules.js'
+import type { QualityFigures } from './quality-measures.js'
+import type { RequestExample } from '../health/request-watch.js'
+import type { AccuracyTrend } from '../evaluation/kb-evaluations.js'
+
+export interface HintContext {
+  /** The console's address, ending in `/console#`. */
+  consoleUrl: string
+  /** ALERTS_TRACE_URL: a trace id appended makes a link; '' names the trace alone. */
+  traceUrl: string
+  evaluationTrend: () => AccuracyTrend
+  topUnansweredTopic: (windowMs: number) => QualityFigures['topUnansweredTopic']
+  latestFailure: () => RequestExample | undefined
+  slowestChat: () => RequestExample | undefined
+}
+
+const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`
+
+export function alertHint (rule: AlertRule, context: HintContext): string {
+  const hint = rule.hint.replaceAll('/console#', context.consoleUrl)
+  if (rule.name === 'EvaluationAccuracyLow') {
+    const { latest, previous } = context.evaluationTrend()
+    return latest === undefined ? hint : `${hint}. Latest run ${percent(latest)}${previous === undefined ? '' : `, the run before ${percent(previous)}`}`
+  }
+  if (rule.name === 'UnansweredTopic') {
+    const topic = context.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
+    if (topic === undefined) return hint
+    return `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${context.consoleUrl}/conversations?kind=no_answer&source=${encodeURIComponent(topic.docId)}`
+  }
+  const example = rule.name === 'HighErrorRate' ? context.latestFailure() : rule.name === 'ResponseTimeDegradation' ? context.slowestChat() : undefined
+  if (example?.traceId === undefined) return hint
+  const trace = context.traceUrl === '' ? `trace ${example.traceId}` : `${context.traceUrl}${example.traceId}`
+  return `${hint}. Example: ${trace} (${example.description})`
+}
+
+/** Where the console is reached: PUBLIC_URL, or the address the server listens on. */
+export function consoleUrlOf (config: { PUBLIC_URL: string, HOST: string, PORT: number }): string {
+  return `${(config.PUBLIC_URL === '' ? `http://${config.HOST}:${config.PORT}` : config.PUBLIC_URL).replace(/\/$/, '')}/console#`
+}
