@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { setUpProcessLogging, type ProcessLogging } from '../src/logging/process-logging.js'
-import { telemetry } from '../otel/telemetry.js'
+import { telemetry } from '../src/telemetry/telemetry.js'
 
 /** The baseline: the same route and JSON bodies, with nothing behind them. */
 function helloWorld (): FastifyInstance {

@@ -12,14 +12,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node'
 import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
-import { loadEnvFile } from '../src/env-file.js'
-import { isProbe } from '../src/health/probe-routes.js'
-import { packageInfo } from '../src/project.js'
-import { maskUrl } from '../src/logging/mask-credentials.js'
-import { prometheusScrape } from './metrics.js'
-import { dropCounter, otlpExporters } from './exporters.js'
-import { telemetry, withoutPreload } from './telemetry.js'
-import { TurnSpanCollector } from './turn-span-collector.js'
+import { dropCounter, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo, prometheusScrape, sharedContextManager, telemetry, TurnSpanCollector, withoutPreload } from '../src/telemetry/preload-api.js'
 import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
 
 // .env first: the OTEL_* variables below may come from it.
@@ -117,7 +110,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   const scrape = prometheusScrape()
   const { traceExporter, metricReaders, logRecords } = otlpExporters(protocol, drops)
   const resource = resourceAttributes()
-  // Chat turns' spans are kept in the process too, for the console (otel/turn-span-collector.ts).
+  // Chat turns' spans are kept in the process too, for the console (src/telemetry/turn-span-collector.ts).
   // Given span processors, the SDK no longer makes the exporter's batch processor from
   // traceExporter: made here, it reads the same OTEL_BSP_* variables, and its full queue is still
   // the diag warning counted above.
@@ -155,15 +148,14 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     serviceName: process.env.OTEL_SERVICE_NAME,
     resource: resourceFromAttributes(resource),
     // Exporters of our own (counting what they lose); given a reader, the SDK no longer makes
-    // the OTLP one, so both are made, by the same variables, in otel/exporters.ts. Log records
-    // are made by the log router's worker (otel/log-records.ts), so the SDK gets no processor.
+    // the OTLP one, so both are made, by the same variables, in src/telemetry/exporters.ts. Log records
+    // are made by the log router's worker (src/telemetry/log-records.ts), so the SDK gets no processor.
     spanProcessors,
     sampler: sampler(),
     ...(callers === 'link' ? { textMapPropagator: new OwnTracePropagator() } : {}),
-    // The tracing context shares the logging context's AsyncLocalStorage (otel/context-manager.ts),
-    // imported only now: it loads the logging modules, pino among them, which must come after the
-    // loader hook so that the pino instrumentation patches them.
-    contextManager: new (await import('./context-manager.js')).SharedStorageContextManager(),
+    // The tracing context shares the logging context's AsyncLocalStorage, made only now (after the
+    // loader hook, for pino's instrumentation: sharedContextManager).
+    contextManager: await sharedContextManager(),
     metricReaders: [scrape.reader, ...metricReaders],
     logRecordProcessors: [],
     instrumentations

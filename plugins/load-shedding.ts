@@ -13,7 +13,7 @@ import { EventLoopDelay } from '../src/health/event-loop-delay.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/health/probe-routes.js'
-import type { ShedReason } from '../otel/metrics.js'
+import type { ShedReason } from '../src/telemetry/metrics.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
 export interface TurnGate extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {

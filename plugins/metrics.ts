@@ -5,9 +5,9 @@ import fp from 'fastify-plugin'
 import type { Meter } from '@opentelemetry/api'
 import type { FastifyRequest } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { telemetry } from '../otel/telemetry.js'
+import { telemetry } from '../src/telemetry/telemetry.js'
 import { ProblemError } from '../src/errors.js'
-import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../otel/metrics.js'
+import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 // Every response names its trace (x-trace-id), so a user's report or a failed call can be
 // pasted straight into Jaeger; without telemetry there is no trace and no header.
 import fp from 'fastify-plugin'
-import { currentTraceId } from '../otel/spans.js'
+import { currentTraceId } from '../src/telemetry/spans.js'
 
 export default fp(async function traceIdPlugin (app) {
   app.addHook('onRequest', async (_request, reply) => {

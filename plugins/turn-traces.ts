@@ -3,17 +3,17 @@
 // writes (the logger's streamWrite hook fills the request's capture, src/logging/log-context.ts)
 // and measures where the turn's time goes, hands the request's half of the record over once its
 // last byte is sent (duration, parts, status, session, turn, a 5xx's error) and connects the span
-// collector, when the SDK runs (otel/telemetry.ts). Writing happens on the recorder's timer, never
+// collector, when the SDK runs (src/telemetry/telemetry.ts). Writing happens on the recorder's timer, never
 // in the request. TURN_TRACE_RETENTION_DAYS=0 turns it off.
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
-import { telemetry } from '../otel/telemetry.js'
-import { currentTraceId } from '../otel/spans.js'
+import { telemetry } from '../src/telemetry/telemetry.js'
+import { currentTraceId } from '../src/telemetry/spans.js'
 import { captureLogLines, endLogCapture, log, measureTurnParts } from '../src/logging/log-context.js'
 import { scrub } from '../src/logging/scrubber.js'
 import { TurnTraceRecorder } from '../src/turn-traces/turn-trace-recorder.js'
 import type { TurnParts } from '../src/turn-traces/turn-trace.js'
-import { traceMs } from '../otel/turn-span-collector.js'
+import { traceMs } from '../src/telemetry/turn-span-collector.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

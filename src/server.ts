@@ -6,7 +6,7 @@ import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
 import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
-import { telemetry } from '../otel/telemetry.js'
+import { telemetry } from './telemetry/telemetry.js'
 import { loadEnvFile } from './env-file.js'
 import { lockLogDir } from './db/data-dir-lock.js'
 

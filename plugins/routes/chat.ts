@@ -9,7 +9,7 @@ import { ChatRequest, ChatResponse, type ChatResponseType } from '../../src/chat
 import type { TurnInput, TurnResult } from '../../src/chat/chat-service.js'
 import { withProblems } from '../../src/http/schemas.js'
 import { problemBody } from '../../src/http/problem.js'
-import { currentTraceId } from '../../otel/spans.js'
+import { currentTraceId } from '../../src/telemetry/spans.js'
 
 const EVENT_STREAM = 'text/event-stream'
 const ChatEvents = Type.String({

@@ -3,7 +3,7 @@
 // people: everything an operator asks first when "the bot is slow", in one answer.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type, { type Static } from 'typebox'
-import { telemetry } from '../../otel/telemetry.js'
+import { telemetry } from '../../src/telemetry/telemetry.js'
 import { AlertStateSchema } from '../../src/alerts/alert-evaluator.js'
 import { appliedMigrations, migrations } from '../../src/db/migrations.js'
 import type { LogDestinations } from '../../src/logging/log-destinations.js'

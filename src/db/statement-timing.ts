@@ -4,7 +4,7 @@
 import { SpanKind } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { addTurnTime, log } from '../logging/log-context.js'
-import { inSpan } from '../../otel/spans.js'
+import { inSpan } from '../telemetry/spans.js'
 import type { Database, Queryable } from './database.js'
 
 /** The statement as a log may show it: whitespace folded and cut short (parameters are never included). */

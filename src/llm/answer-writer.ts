@@ -6,7 +6,7 @@
 // It never throws: a failure is a reason to fall back to the extractive reply. Each call is a
 // `chat {model}` client span with the GenAI conventions' attributes and metrics.
 import { isSpanContextValid, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api'
-import type { Instruments } from '../../otel/metrics.js'
+import type { Instruments } from '../telemetry/metrics.js'
 import CircuitBreaker from 'opossum'
 import OpenAI from 'openai'
 import { log } from '../logging/log-context.js'
@@ -14,7 +14,7 @@ import { scrub } from '../logging/scrubber.js'
 import { SlidingHistogram } from '../health/sliding-window.js'
 import type { DailySpend } from './daily-spend.js'
 import type { MeasureReading } from '../alerts/alert-evaluator.js'
-import { inSpan } from '../../otel/spans.js'
+import { inSpan } from '../telemetry/spans.js'
 import { GenAi } from './gen-ai-conventions.js'
 import { checkCitations, groundedMessages, PROMPT_LABEL, type PromptMessage, type PromptPassage } from './grounded-prompt.js'
 

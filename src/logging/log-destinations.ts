@@ -3,7 +3,7 @@
 // not export, and closes them so no line is lost.
 import { fileURLToPath } from 'node:url'
 import { pino, type DestinationStream } from 'pino'
-import { telemetry } from '../../otel/telemetry.js'
+import { telemetry } from '../telemetry/telemetry.js'
 import type { DestinationReport } from './file-destination.js'
 import type { LogFamily } from './log-files.js'
 import type { LogRouterOptions } from './log-router.js'
@@ -23,7 +23,7 @@ const ROUTER = fileURLToPath(new URL('./log-router.js', import.meta.url))
 
 /** Opens the router with `options`; onLogRecordsLost hears how many log records it could not export. */
 export function openLogDestinations (options: LogRouterOptions, onLogRecordsLost?: (count: number) => void): LogDestinations {
-  // Without the telemetry preload: the worker makes log records itself (otel/log-records.ts).
+  // Without the telemetry preload: the worker makes log records itself (src/telemetry/log-records.ts).
   const transport = pino.transport<LogRouterOptions>({ target: ROUTER, options, worker: { execArgv: telemetry.workerExecArgv } })
   const states: Partial<Record<LogFamily, DestinationReport>> = {}
   transport.on('destination', (report: DestinationReport) => { states[report.family] = report })

@@ -11,7 +11,7 @@ import pinoPretty from 'pino-pretty'
 import { chainAuditLine, GENESIS, lastChainState, type ChainState } from '../audit/audit-chain.js'
 import { FileDestination, type DestinationReport } from './file-destination.js'
 import { LOG_FAMILIES, lineLevel, type LogFamily } from './log-files.js'
-import type { LogRecordsOptions } from '../../otel/log-records.js'
+import type { LogRecordsOptions } from '../telemetry/log-records.js'
 
 export interface LogRouterOptions {
   /** Directory of the log files; none means stdout only. */
@@ -27,7 +27,7 @@ export interface LogRouterOptions {
   checkIntervalMs: number
   /** Stamped on the entry that records audit lines lost while audit.log could not be written. */
   service: string
-  /** Set when telemetry exports log records: every line also becomes one, made here (otel/log-records.ts). */
+  /** Set when telemetry exports log records: every line also becomes one, made here (src/telemetry/log-records.ts). */
   logRecords?: LogRecordsOptions
 }
 
@@ -50,10 +50,10 @@ export default async function logRouter (options: LogRouterOptions): Promise<Nod
   }
 
   // Loaded only when asked for, so the worker carries no SDK when telemetry is off. Losses are
-  // counted on the main thread, with the spans' (otel/exporters.ts).
+  // counted on the main thread, with the spans' (src/telemetry/exporters.ts).
   const records = options.logRecords === undefined
     ? undefined
-    : (await import('../../otel/log-records.js')).logRecordSender(options.logRecords, count => parentPort?.postMessage({ code: 'EVENT', name: 'log-records-lost', args: [count] }))
+    : (await import('../telemetry/log-records.js')).logRecordSender(options.logRecords, count => parentPort?.postMessage({ code: 'EVENT', name: 'log-records-lost', args: [count] }))
 
   if (options.dir !== undefined) {
     const dir = options.dir

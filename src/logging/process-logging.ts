@@ -3,7 +3,7 @@
 // on it, and the retention janitor.
 import { resolve } from 'node:path'
 import type { Logger } from 'pino'
-import { telemetry } from '../../otel/telemetry.js'
+import { telemetry } from '../telemetry/telemetry.js'
 import type { Config } from '../config.js'
 import { packageInfo } from '../project.js'
 import { setFallbackLogger } from './log-context.js'

@@ -7,7 +7,7 @@ import type { Database, Queryable } from '../db/database.js'
 import { ErasedError, LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
 import { scrubbedCopy } from '../logging/scrubber.js'
-import type { Instruments } from '../../otel/metrics.js'
+import type { Instruments } from '../telemetry/metrics.js'
 
 // replaced: ended to make room for a new one: its user's least recently used past
 // MAX_SESSIONS_PER_USER, or the service's longest idle at MAX_ACTIVE_SESSIONS.

@@ -1,5 +1,5 @@
 // Writes each chat turn's trace (src/turn-traces/turn-trace.ts) from its two halves, which arrive
-// apart: the spans, when the trace's root span ends (otel/turn-span-collector.ts), and the request's
+// apart: the spans, when the trace's root span ends (src/telemetry/turn-span-collector.ts), and the request's
 // half (log lines, status, session and turn) when the response is sent (plugins/turn-traces.ts).
 // They are joined by trace id (the request id when the turn was not traced) and written in batches
 // by a timer, never by the request: one INSERT per batch, an upsert, so that a half arriving after

@@ -9,7 +9,7 @@ import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetri
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import * as conventions from '@opentelemetry/semantic-conventions/incubating'
 import OpenAI from 'openai'
-import { createInstruments } from '../../../otel/metrics.js'
+import { createInstruments } from '../../../src/telemetry/metrics.js'
 import { AnswerWriter, CHARACTERS_PER_OUTPUT_TOKEN, type AnswerWriterOptions } from '../../../src/llm/answer-writer.js'
 import { GenAi, GenAiMetric } from '../../../src/llm/gen-ai-conventions.js'
 import { PROMPT_LABEL } from '../../../src/llm/grounded-prompt.js'

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { withoutPreload } from '../../otel/telemetry.js'
+import { withoutPreload } from '../../../src/telemetry/telemetry.js'
 
 t.test('the preload is left out however it was named; every other option stays', async t => {
   const path = join(process.cwd(), 'dist/otel/instrumentation.js')

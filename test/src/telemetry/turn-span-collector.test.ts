@@ -4,8 +4,8 @@
 import t from 'tap'
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Span, type Tracer } from '@opentelemetry/api'
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { TurnSpanCollector, type TurnSpanDropReason } from '../../otel/turn-span-collector.js'
-import type { TurnSpanHalf } from '../../src/turn-traces/turn-trace-recorder.js'
+import { TurnSpanCollector, type TurnSpanDropReason } from '../../../src/telemetry/turn-span-collector.js'
+import type { TurnSpanHalf } from '../../../src/turn-traces/turn-trace-recorder.js'
 
 function setUp (options: ConstructorParameters<typeof TurnSpanCollector>[0] = {}) {
   const collector = new TurnSpanCollector(options)

@@ -4,8 +4,8 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createContextKey, ROOT_CONTEXT } from '@opentelemetry/api'
 import { pino } from 'pino'
-import { SharedStorageContextManager } from '../../otel/context-manager.js'
-import { currentLogFields, runWithLogger } from '../../src/logging/log-context.js'
+import { SharedStorageContextManager } from '../../../src/telemetry/context-manager.js'
+import { currentLogFields, runWithLogger } from '../../../src/logging/log-context.js'
 
 const KEY = createContextKey('test')
 const manager = new SharedStorageContextManager().enable()

@@ -5,7 +5,7 @@
 import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api'
 import { detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs'
-import { packageInfo } from '../src/project.js'
+import { packageInfo } from '../project.js'
 import { logRecordExporter } from './exporters.js'
 
 /** What the main thread's SDK tells the worker: the resource of its traces, so that both describe one service instance. */

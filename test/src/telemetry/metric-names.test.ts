@@ -9,16 +9,16 @@ import type { Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { projectRoot } from '../../src/project.js'
-import { SHED_REASONS } from '../../otel/metrics.js'
-import { FALLBACK_REASONS } from '../../src/llm/answer-writer.js'
-import { buildTestApp, createServerDatabase } from '../helper.js'
-import { dashboardQueries, families, isServed, PROMETHEUS_OWN, selectors } from '../promql.js'
-import { startServer } from '../server-process.js'
-import { startScriptedModel } from '../../bench/scripted-model.js'
+import { projectRoot } from '../../../src/project.js'
+import { SHED_REASONS } from '../../../src/telemetry/metrics.js'
+import { FALLBACK_REASONS } from '../../../src/llm/answer-writer.js'
+import { buildTestApp, createServerDatabase } from '../../helper.js'
+import { dashboardQueries, families, isServed, PROMETHEUS_OWN, selectors } from '../../promql.js'
+import { startServer } from '../../server-process.js'
+import { startScriptedModel } from '../../../bench/scripted-model.js'
 
 // The suffix each unit these metrics use gets, written out here rather than taken from
-// otel/prometheus-names.ts, which this checks. A unit not listed fails: add it.
+// src/telemetry/prometheus-names.ts, which this checks. A unit not listed fails: add it.
 const UNIT_SUFFIXES: Record<string, string> = { s: 'seconds', ms: 'milliseconds', By: 'bytes' }
 
 function unitSuffix (unit: string, type: string): string | undefined {

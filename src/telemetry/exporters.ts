@@ -71,7 +71,7 @@ const json = (signal: string, protocol: string): boolean => (process.env[`OTEL_E
 export interface OtlpExporters {
   traceExporter?: SpanExporter
   metricReaders: MetricReader[]
-  /** Whether log records are exported (OTEL_LOGS_EXPORTER): by the log router's worker, see otel/log-records.ts. */
+  /** Whether log records are exported (OTEL_LOGS_EXPORTER): by the log router's worker, see src/telemetry/log-records.ts. */
   logRecords: boolean
 }
 

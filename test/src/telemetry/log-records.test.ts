@@ -1,10 +1,10 @@
-// Log records as the log router's worker makes them (otel/log-records.ts), driven here in the
+// Log records as the log router's worker makes them (src/telemetry/log-records.ts), driven here in the
 // test's own thread and sent to a local OTLP/JSON receiver that decodes them independently.
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
-import { logRecordSender } from '../../otel/log-records.js'
-import { waitFor } from '../helper.js'
-import { OtlpReceiver } from '../otlp-receiver.js'
+import { logRecordSender } from '../../../src/telemetry/log-records.js'
+import { waitFor } from '../../helper.js'
+import { OtlpReceiver } from '../../otlp-receiver.js'
 
 // The exporters read the standard variables when they are made, as in the worker.
 function exportTo (t: Test, endpoint: string): void {

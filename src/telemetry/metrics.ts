@@ -4,11 +4,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { availableParallelism } from 'node:os'
 import { metrics, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
-import { GenAiMetric, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from '../src/llm/gen-ai-conventions.js'
+import { GenAiMetric, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from '../llm/gen-ai-conventions.js'
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
-import { memoryLimitBytes } from '../src/health/process-resources.js'
-import { packageInfo } from '../src/project.js'
+import { memoryLimitBytes } from '../health/process-resources.js'
+import { packageInfo } from '../project.js'
 import { withPrometheusNames } from './prometheus-names.js'
 
 // Seconds buckets for request and search latency, from 1 ms to 10 s.
@@ -98,7 +98,7 @@ export type ServeMetrics = (request: IncomingMessage, response: ServerResponse) 
 
 /**
  * The exporter, with the unit suffixes it does not add: every scrape goes through collect(), so
- * the metrics it serializes carry their Prometheus names (otel/prometheus-names.ts), the
+ * the metrics it serializes carry their Prometheus names (src/telemetry/prometheus-names.ts), the
  * names the collector gives the same metrics. The OTLP exporters still send the instruments' own.
  */
 class PrometheusNamesExporter extends PrometheusExporter {

@@ -5,9 +5,9 @@
 // are let go at that moment. Memory is bounded: what does not fit is counted as dropped.
 import { SpanKind, SpanStatusCode, type Context } from '@opentelemetry/api'
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { scrub } from '../src/logging/scrubber.js'
-import type { TurnSpan } from '../src/turn-traces/turn-trace.js'
-import type { TurnSpanHalf } from '../src/turn-traces/turn-trace-recorder.js'
+import { scrub } from '../logging/scrubber.js'
+import type { TurnSpan } from '../turn-traces/turn-trace.js'
+import type { TurnSpanHalf } from '../turn-traces/turn-trace-recorder.js'
 
 // Traces with an ended span whose root has not ended yet: about the requests in flight. Turns are
 // answered a few at a time (MAX_TURNS_IN_FLIGHT), so 512 leaves room for other requests and

@@ -14,12 +14,12 @@ export interface Telemetry {
   describe: () => Record<string, unknown> | undefined
   /** Spans, log records and metric exports lost to a failing collector since start; undefined when telemetry is off. */
   dropped?: () => Record<string, number>
-  /** Set when log lines are to be exported as log records, which the log router's worker does (otel/log-records.ts). */
+  /** Set when log lines are to be exported as log records, which the log router's worker does (src/telemetry/log-records.ts). */
   logRecords?: LogRecordsOptions
   /** Adds telemetry lost outside the SDK's own exporters (the log router's log records). */
   countLost?: (signal: Signal, count: number) => void
   /**
-   * The span processor that keeps chat turns' spans in the process (otel/turn-span-collector.ts):
+   * The span processor that keeps chat turns' spans in the process (src/telemetry/turn-span-collector.ts):
    * the app sets where they go (plugins/turn-traces.ts); undefined when telemetry is off.
    */
   turnSpans?: { setSink: (sink: TurnSpanSink | undefined) => void }

@@ -1,7 +1,7 @@
 // Spans around the steps of a turn, through the OpenTelemetry API only: without an SDK (tests,
 // benchmarks, `node dist/src/server.js`) the tracer is a no-op and this costs next to nothing.
 import { isSpanContextValid, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
-import { packageInfo } from '../src/project.js'
+import { packageInfo } from '../project.js'
 
 const tracer = trace.getTracer(packageInfo.name, packageInfo.version)
 

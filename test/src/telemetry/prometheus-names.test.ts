@@ -2,7 +2,7 @@
 // its default add_metric_suffixes) shows for each, by OpenTelemetry's Prometheus compatibility rules.
 import t from 'tap'
 import { DataPointType } from '@opentelemetry/sdk-metrics'
-import { prometheusName } from '../../otel/prometheus-names.js'
+import { prometheusName } from '../../../src/telemetry/prometheus-names.js'
 
 const COUNTER = { dataPointType: DataPointType.SUM, isMonotonic: true }
 const UP_DOWN = { dataPointType: DataPointType.SUM, isMonotonic: false }

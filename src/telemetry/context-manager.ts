@@ -3,7 +3,7 @@
 // storage into every promise, not two. Binding event emitters and functions is the SDK's own.
 import { ROOT_CONTEXT, type Context } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { traceSlot } from '../src/logging/log-context.js'
+import { traceSlot } from '../logging/log-context.js'
 
 export class SharedStorageContextManager extends AsyncLocalStorageContextManager {
   override active (): Context {

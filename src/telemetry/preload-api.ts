@@ -1,0 +1,22 @@
+// What the OpenTelemetry preload (otel/) takes from the app, in one place: otel/ imports from
+// src/ only through this file, so that what the SDK's bootstrap relies on is seen, and kept,
+// whole. The app's own telemetry (spans, metrics, exporters, the turn-span collector) lives
+// beside it in src/telemetry and works without the preload.
+import type { ContextManager } from '@opentelemetry/api'
+export { loadEnvFile } from '../env-file.js'
+export { isProbe } from '../health/probe-routes.js'
+export { maskUrl } from '../logging/mask-credentials.js'
+export { packageInfo } from '../project.js'
+export { dropCounter, otlpExporters } from './exporters.js'
+export { prometheusScrape } from './metrics.js'
+export { telemetry, withoutPreload } from './telemetry.js'
+export { TurnSpanCollector } from './turn-span-collector.js'
+
+/**
+ * The SDK's context manager, sharing the logging context's storage (context-manager.ts). Imported
+ * only when called: it loads the logging modules, pino among them, which must come after the
+ * instrumentations' loader hook so that the pino instrumentation patches them.
+ */
+export async function sharedContextManager (): Promise<ContextManager> {
+  return new (await import('./context-manager.js')).SharedStorageContextManager()
+}
