@@ -7,7 +7,8 @@ import { hostname } from 'node:os'
 import type { BatchObservableResult } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { resolve } from 'node:path'
-import { AlertEvaluator, type AlertState, type ReadMeasure } from '../src/alerts/alert-evaluator.js'
+import { AlertEvaluator, type AlertState } from '../src/alerts/alert-evaluator.js'
+import { measureReader } from '../src/alerts/alert-measures.js'
 import type { AlertNotification } from '../src/alerts/alert-notification.js'
 import { alertHint, consoleUrlOf, type HintContext } from '../src/alerts/alert-hints.js'
 import { loadAlertRules, withEvaluationFloor, type AlertRule } from '../src/alerts/alert-rules.js'
@@ -58,34 +59,22 @@ export default fp(async function alertsPlugin (app) {
     if (!isProbe(request.url)) requests.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime, reply.getHeader('x-trace-id') as string | undefined)
   })
 
-  const read: ReadMeasure = (measure, windowMs) => {
-    const sample = resources.current()
-    const database = app.databaseHealth
-    switch (measure) {
-      case 'http_5xx_ratio': return requests.failureRatio(windowMs)
-      case 'chat_latency_p95_seconds': return requests.chatP95(windowMs)
-      case 'db_check_failing_seconds': return { value: database.current().up ? 0 : (now() - database.current().since.getTime()) / 1000 }
-      case 'db_connection_errors': return { value: database.connectionErrorWindow.count(windowMs) }
-      case 'db_statement_p95_seconds': return { value: database.statementSeconds.quantile(0.95, windowMs), samples: database.statementSeconds.count(windowMs) }
-      case 'memory_rss_ratio': return { value: sample.rssBytes / sample.memoryLimitBytes }
-      case 'cpu_cores_used': return { value: windowMs === 0 ? cpu.latest() : cpu.average(windowMs, intervalMs) }
-      case 'turns_in_flight_ratio': return { value: windowMs === 0 ? turnsInFlight.latest() : turnsInFlight.min(windowMs, intervalMs) }
-      case 'shed_requests': return { value: app.turnGate.shed.count(windowMs) }
-      case 'log_disk_free_ratio': return { value: disk?.freeRatio }
-      case 'active_sessions_ratio': return { value: activeSessions === undefined ? undefined : activeSessions / config.MAX_ACTIVE_SESSIONS }
-      case 'answer_rate':
-      case 'feedback_down':
-      case 'unanswered_topic_turns': return quality.read(measure, windowMs)
-      case 'llm_fallback_ratio':
-      case 'llm_call_p95_seconds':
-      case 'llm_budget_used_ratio': return app.answerWriter?.measure(measure, windowMs) ?? { value: undefined } // no model: nothing to judge
-      case 'kb_evaluation_accuracy': return { value: app.kbEvaluations.trend().latest } // no run yet: nothing to judge
-      case 'kb_evaluation_accuracy_drop': {
-        const { latest, previous } = app.kbEvaluations.trend()
-        return { value: latest === undefined || previous === undefined ? undefined : previous - latest }
-      }
-    }
-  }
+  const read = measureReader({
+    requests,
+    database: app.databaseHealth,
+    resources: () => resources.current(),
+    cpu,
+    turnsInFlight,
+    intervalMs,
+    shed: app.turnGate.shed,
+    diskFreeRatio: () => disk?.freeRatio,
+    activeSessions: () => activeSessions,
+    maxActiveSessions: config.MAX_ACTIVE_SESSIONS,
+    quality,
+    model: () => app.answerWriter,
+    evaluationTrend: () => app.kbEvaluations.trend(),
+    now
+  })
 
   const notifications = new NotificationDispatcher({ notifiers: createNotifiers(config), logger: app.log as Logger })
   const hints: HintContext = {
