@@ -30,7 +30,7 @@ const files = await Promise.all(names.map(async name => {
   const file = relative(projectRoot, join(projectRoot, 'test', name))
   return { file, suite: suiteOf(await readFile(join(projectRoot, file), 'utf8')) }
 }))
-// A file run alone waits for those started before it: the unit files first, two at a time.
-const unit = files.filter(({ suite }) => suite === 'unit').map(({ file }) => file)
-if (suite === 'all') console.log([...unit, ...files.filter(({ suite }) => suite !== 'unit').map(({ file }) => `${file} --serial=${file}`)].join('\n'))
-else console.log(files.filter(file => file.suite === suite).map(({ file }) => file).join('\n'))
+const listed = suite === 'all'
+  ? files.map(({ file, suite }) => suite === 'unit' ? file : `${file} --serial=${file}`)
+  : files.filter(file => file.suite === suite).map(({ file }) => file)
+console.log(listed.join('\n'))
