@@ -60,3 +60,18 @@ t.test('no document speaks of features as still to come', async t => {
     t.notMatch(await read(file), /on the roadmap|not in this version|no route of its own yet|no alerting yet|issue \d+|the telemetry issue/i, file)
   }
 })
+
+t.test('plugins/README.md lists every plugin in the order src/app.ts registers it, with its dependencies', async t => {
+  const app = await read('src/app.ts')
+  const files = new Map([...app.matchAll(/^import (\w+) from '\.\.\/plugins\/([a-z-]+)\.js'$/gm)].map(([, name, file]) => [name!, file!]))
+  const registered = [...app.matchAll(/await app\.register\((\w+)/g)].map(([, name]) => files.get(name!)).filter(file => file !== undefined)
+  const declared: Array<{ plugin: string, dependencies: string[] }> = []
+  for (const file of registered) {
+    const plugin = (await import(`../plugins/${file}.js`) as { default: Record<symbol, { dependencies?: string[] } | undefined> }).default
+    declared.push({ plugin: `${file}.ts`, dependencies: [...(plugin[Symbol.for('plugin-meta')]?.dependencies ?? [])].sort() })
+  }
+  const table = (await read('plugins/README.md')).matchAll(/^\| `([a-z-]+\.ts)` \|[^|]*\|([^|]*)\|/gm)
+  const documented = [...table].map(([, plugin, dependencies]) => ({ plugin: plugin!, dependencies: dependencies!.split(',').map(name => name.trim()).filter(name => name !== '').sort() }))
+  t.ok(declared.length > 20, `${declared.length} plugins registered`)
+  t.same(documented, declared)
+})
