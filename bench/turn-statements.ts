@@ -34,7 +34,7 @@ export function turnStatements (client: string): [resume: string, record: string
 export async function prepareLimitDatabase (db: Database, sessions: number): Promise<void> {
   await migrate(db)
   await db.query(`INSERT INTO sessions (id, user_id, created_at, last_activity_at)
-    SELECT ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid, 'bench-user-' || (n % 10), now(), now() FROM generate_series(1, $1::int) AS n`, [sessions])
+    SELECT ${sessionId('n')}, 'bench-user-' || ((n + 1) % 10), now(), now() FROM generate_series(0, $1::int - 1) AS n`, [sessions])
 }
 
 /** The turn's statements one after another, rotating over the `sessions` prepared, for `forMs`: turns a second. */

@@ -81,9 +81,8 @@ export default fp(async function alertsPlugin (app) {
     consoleUrl: consoleUrlOf(config),
     traceUrl: config.ALERTS_TRACE_URL,
     evaluationTrend: () => app.kbEvaluations.trend(),
-    topUnansweredTopic: windowMs => quality.topUnansweredTopic(windowMs),
-    latestFailure: () => requests.latestFailure(),
-    slowestChat: () => requests.slowestChat()
+    quality,
+    requests
   }
   const notify = (notification: AlertNotification): void => {
     const fields = { alert: notification.alert, severity: notification.severity, status: notification.status, repeat: notification.repeat, value: notification.value, threshold: notification.threshold, since: notification.since }

@@ -2,8 +2,8 @@
 // to look, made a link where Parley is reached (PUBLIC_URL), and an example of what fired it (a
 // trace, the topic users asked about, the accuracy runs).
 import type { AlertRule } from './alert-rules.js'
-import type { QualityFigures } from './quality-measures.js'
-import type { RequestExample } from '../health/request-watch.js'
+import type { QualityWatch } from './quality-measures.js'
+import type { RequestWatch } from '../health/request-watch.js'
 import type { AccuracyTrend } from '../evaluation/kb-evaluations.js'
 
 export interface HintContext {
@@ -12,9 +12,8 @@ export interface HintContext {
   /** ALERTS_TRACE_URL: a trace id appended makes a link; '' names the trace alone. */
   traceUrl: string
   evaluationTrend: () => AccuracyTrend
-  topUnansweredTopic: (windowMs: number) => QualityFigures['topUnansweredTopic']
-  latestFailure: () => RequestExample | undefined
-  slowestChat: () => RequestExample | undefined
+  quality: Pick<QualityWatch, 'topUnansweredTopic'>
+  requests: Pick<RequestWatch, 'latestFailure' | 'slowestChat'>
 }
 
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`
@@ -26,11 +25,11 @@ export function alertHint (rule: AlertRule, context: HintContext): string {
     return latest === undefined ? hint : `${hint}. Latest run ${percent(latest)}${previous === undefined ? '' : `, the run before ${percent(previous)}`}`
   }
   if (rule.name === 'UnansweredTopic') {
-    const topic = context.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
+    const topic = context.quality.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
     if (topic === undefined) return hint
     return `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${context.consoleUrl}/conversations?kind=no_answer&source=${encodeURIComponent(topic.docId)}`
   }
-  const example = rule.name === 'HighErrorRate' ? context.latestFailure() : rule.name === 'ResponseTimeDegradation' ? context.slowestChat() : undefined
+  const example = rule.name === 'HighErrorRate' ? context.requests.latestFailure() : rule.name === 'ResponseTimeDegradation' ? context.requests.slowestChat() : undefined
   if (example?.traceId === undefined) return hint
   const trace = context.traceUrl === '' ? `trace ${example.traceId}` : `${context.traceUrl}${example.traceId}`
   return `${hint}. Example: ${trace} (${example.description})`

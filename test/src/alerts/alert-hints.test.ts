@@ -7,9 +7,8 @@ const quiet: HintContext = {
   consoleUrl: 'https://bot.example.com/console#',
   traceUrl: '',
   evaluationTrend: () => ({}),
-  topUnansweredTopic: () => undefined,
-  latestFailure: () => undefined,
-  slowestChat: () => undefined
+  quality: { topUnansweredTopic: () => undefined },
+  requests: { latestFailure: () => undefined, slowestChat: () => undefined }
 }
 
 t.test('the console\'s paths become links where Parley is reached', async t => {
@@ -29,9 +28,11 @@ t.test('the accuracy runs, the topic asked about and an example trace are named'
     ...quiet,
     traceUrl: 'https://jaeger.example.com/trace/',
     evaluationTrend: () => ({ latest: 0.72, previous: 0.9 }),
-    topUnansweredTopic: windowMs => windowMs === 3_600_000 ? { docId: 'refunds & returns', title: 'Refunds', turns: 12 } : undefined,
-    latestFailure: () => ({ traceId: 'a'.repeat(32), description: 'POST /v1/chat 500', at: 0 }),
-    slowestChat: () => ({ traceId: undefined, description: 'POST /v1/chat 4,200 ms', at: 0 })
+    quality: { topUnansweredTopic: windowMs => windowMs === 3_600_000 ? { docId: 'refunds & returns', title: 'Refunds', turns: 12 } : undefined },
+    requests: {
+      latestFailure: () => ({ traceId: 'a'.repeat(32), description: 'POST /v1/chat 500', at: 0 }),
+      slowestChat: () => ({ traceId: undefined, description: 'POST /v1/chat 4,200 ms', at: 0 })
+    }
   }
   t.match(alertHint(rules.EvaluationAccuracyLow!, context), /\. Latest run 72\.0%, the run before 90\.0%$/)
   t.match(alertHint(rules.EvaluationAccuracyLow!, { ...context, evaluationTrend: () => ({ latest: 0.5 }) }), /\. Latest run 50\.0%$/, 'a first run alone')
