@@ -225,7 +225,7 @@ async function main (): Promise<void> {
     for (const split of ['train', 'test'] as const) {
       for (const { name, engine, turns } of engines.get(implementation)!) {
         if (!turns.some(turn => turn.split === split && turn.relevant !== undefined)) continue
-        console.log(`| ${implementation.label} ${row(`${name}, ${split}`, score(run(engine, turns.filter(turn => turn.split === split), model, implementation)))}`)
+        console.log(`| ${implementation.label} | ${row(`${name}, ${split}`, score(run(engine, turns.filter(turn => turn.split === split), model, implementation)))}`)
       }
     }
   }

@@ -1,24 +1,24 @@
 // Assembles the chat turn from the session manager, command parser and search engine.
 import fp from 'fastify-plugin'
 import { ChatService } from '../src/chat/chat-service.js'
-import { MessageStore } from '../src/chat/message-store.js'
+import { TranscriptRepository } from '../src/transcript/transcript-repository.js'
 import { answeringCollections } from '../src/kb/knowledge-base.js'
 import { answerModelFor } from '../src/search/answer-decision.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     chatService: ChatService
-    messageStore: MessageStore
+    transcript: TranscriptRepository
   }
 }
 
 export default fp(async function chatServicePlugin (app) {
-  const messageStore = new MessageStore(app.db)
-  app.decorate('messageStore', messageStore)
+  const transcript = new TranscriptRepository(app.db)
+  app.decorate('transcript', transcript)
   app.decorate('chatService', new ChatService({
     db: app.db,
     sessionManager: app.sessionManager,
-    messageStore,
+    transcript,
     searchEngine: app.searchEngine,
     commandParser: app.commandParser,
     privacy: app.logPrivacy,

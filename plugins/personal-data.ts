@@ -23,7 +23,7 @@ export default fp(async function personalDataPlugin (app) {
     db: app.db,
     auditTrail: app.auditTrail,
     sessionManager: app.sessionManager,
-    messageStore: app.messageStore,
+    transcript: app.transcript,
     evaluationStore: app.kbEvaluations.store,
     pseudonym: userId => app.logPrivacy.pseudonym(userId),
     scrub,

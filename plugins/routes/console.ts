@@ -5,7 +5,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { packageInfo } from '../../src/project.js'
-import { conversation, fillSearchText, searchTurns, turnTrace, userIdsOf, type Viewer } from '../../src/console/console-queries.js'
+import { conversation, searchTurns, turnTrace, userIdsOf, type Viewer } from '../../src/console/console-queries.js'
+import { rescrubMessages } from '../../src/transcript/transcript-repository.js'
 import { overview } from '../../src/console/console-overview.js'
 import {
   ConsoleSessionSchema, ConversationSchema, ConversationsPage, ConversationsQuery, OverviewQuery, OverviewSchema, SignInBody, TraceParams, TurnTraceView,
@@ -36,7 +37,7 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
 
   // Messages stored before search_text existed, or scrubbed by older rules, get it, off the start-up path.
   app.addHook('onReady', async () => {
-    fillSearchText(app.db, scrub, SCRUBBER_VERSION).then(
+    rescrubMessages(app.db, scrub, SCRUBBER_VERSION).then(
       filled => { if (filled > 0) app.log.info({ module: 'console', filled }, 'console.search_text_filled') },
       (error: unknown) => { app.log.warn({ module: 'console', err: error }, 'console.search_text_unfilled') })
   })
@@ -130,9 +131,10 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const seen = viewer(request)
     // An analyst names conversations by reference only: a session id they could not have been shown is not found.
     const sessionId = given.startsWith('c_') ? refs.sessionId(given) : seen.scrubbed ? undefined : given
-    const found = sessionId === undefined ? undefined : await conversation(app.db, sessionId, seen)
-    if (sessionId === undefined || found === undefined) throw new NotFoundError('conversation', given)
-    await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: sessionId, result: 'success', details: { role: request.principal!.role, via: 'console' } })
+    const session = sessionId === undefined ? undefined : await app.sessionManager.get(sessionId)
+    if (session === undefined) throw new NotFoundError('conversation', given)
+    const found = await conversation(app.db, session, seen)
+    await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: session.id, result: 'success', details: { role: request.principal!.role, via: 'console' } })
     return found
   })
 

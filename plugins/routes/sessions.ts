@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { NotFoundError } from '../../src/errors.js'
 import { SessionRecord, sessionRecord } from '../../src/sessions/session-record.js'
-import { MessageRecord } from '../../src/chat/message-store.js'
+import { MessageRecord } from '../../src/transcript/transcript-schemas.js'
 import { SessionId, UserId, withProblems } from '../../src/http/schemas.js'
 
 const SessionParams = Type.Object({ id: SessionId })
@@ -71,7 +71,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
       await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: id, result: 'success', details: { role: 'admin', via: 'api' } })
     }
     const { limit, before } = request.query
-    const messages = await app.messageStore.list(id, { turns: limit, before })
+    const messages = await app.transcript.list(id, { turns: limit, before })
     const oldest = messages[0]?.turn
     return {
       messages: messages.map(m => ({ turn: m.turn, role: m.role, content: m.content, kind: m.kind, command: m.command, sources: m.sources, context_turn: m.contextTurn, created_at: m.createdAt.toISOString() })),

@@ -9,6 +9,7 @@
 import type { Queryable } from '../db/database.js'
 import { QUALITY_MEASURES, type AlertRule, type MeasureName } from './alert-rules.js'
 import type { MeasureReading } from './alert-evaluator.js'
+import { qualityCountsSince } from '../transcript/transcript-queries.js'
 
 export interface QualityFigures {
   /** Questions answered from the knowledge base out of those searched (answer + no_answer). */
@@ -35,27 +36,9 @@ interface Bucket {
   topics: Map<string, { title: string, turns: number }>
 }
 
-type BucketRow = { bucket: string, what: 'questions' | 'feedback' | 'topic', doc_id: string | null, title: string | null, answered: number, n: number }
-
-/**
- * Each bucket's counts from `since` on, in one statement: the evaluator's own reads are statements
- * too, timed with the app's (SlowQueries), and a dozen fast ones each evaluation would dilute the
- * p95 they alert on.
- */
+/** Each bucket's counts from `since` on. */
 async function countsSince (db: Queryable, since: Date): Promise<Map<number, Bucket>> {
-  const { rows } = await db.query<BucketRow>(
-    `WITH bucketed AS (
-       SELECT floor(extract(epoch FROM created_at) * 1000 / $2)::bigint AS bucket, kind, sources
-       FROM messages WHERE role = 'bot' AND created_at >= $1)
-     SELECT bucket::text, 'questions' AS what, NULL AS doc_id, NULL AS title, (count(*) FILTER (WHERE kind = 'answer'))::int AS answered, count(*)::int AS n
-       FROM bucketed WHERE kind IN ('answer', 'no_answer') GROUP BY bucket
-     UNION ALL
-     SELECT bucket::text, 'topic', sources->0->>'doc_id', min(sources->0->>'title'), 0, count(*)::int
-       FROM bucketed WHERE kind = 'no_answer' AND jsonb_array_length(sources) > 0 GROUP BY bucket, 3
-     UNION ALL
-     SELECT floor(extract(epoch FROM created_at) * 1000 / $2)::bigint::text, 'feedback', NULL, NULL, 0, count(*)::int
-       FROM feedback WHERE rating = 'down' AND created_at >= $1 GROUP BY 1`,
-    [since.toISOString(), BUCKET_MS])
+  const rows = await qualityCountsSince(db, since, BUCKET_MS)
   const buckets = new Map<number, Bucket>()
   for (const row of rows) {
     const key = Number(row.bucket)

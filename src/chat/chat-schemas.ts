@@ -1,7 +1,7 @@
 // A chat turn as the API takes and gives it (POST /v1/chat), written once: the route validates
 // and documents with these schemas, and the chat page reads its types from them.
 import Type, { type Static } from 'typebox'
-import { GenerationSchema, MESSAGE_MAX_CHARACTERS, ReplyKindSchema, SourceSchema } from './message-store.js'
+import { GenerationSchema, MESSAGE_MAX_CHARACTERS, ReplyKindSchema, SourceSchema } from '../transcript/transcript-schemas.js'
 import { NOT_BLANK_NO_NUL, SessionId, UserId } from '../http/schemas.js'
 
 export const ChatRequest = Type.Object({

@@ -4,8 +4,8 @@
 // after it is stored, so a failure leaves no half-written turn.
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
-import { reportedCommand, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
-import { addLogFields, addTurnTime, log } from '../logging/log-context.js'
+import { logParsed, reportedCommand, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
+import { addLogFields, log } from '../logging/log-context.js'
 import { excerpt } from '../text/excerpt.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
@@ -14,14 +14,15 @@ import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { currentTraceId, inSpan } from '../telemetry/spans.js'
 import { explainDecision, type AnswerModel } from '../search/answer-decision.js'
-import { toSource, type Decision, type Generation, type MessageStore, type ReplyKind, type Source } from './message-store.js'
-import { decideFromSearch, type SearchDecision } from './reply-decision.js'
-import { smallTalkOf, smallTalkReply } from './small-talk.js'
+import { toSource, type Decision, type Generation, type ReplyKind, type Source } from '../transcript/transcript-schemas.js'
+import type { TranscriptRepository } from '../transcript/transcript-repository.js'
+import { decideReply, type SearchDecision, type SmallTalkDecision } from './reply-decision.js'
+import { smallTalkReply } from './small-talk.js'
+import { retrieve, type Explained } from '../search/retrieval.js'
 import type { AnswerWriter } from '../llm/answer-writer.js'
 import type { Outside } from '../health/turn-admission.js'
 import { recordUserRating } from '../llm/user-rating.js'
-import type { AttributeValue, Span } from '@opentelemetry/api'
-import { GenAi } from '../llm/gen-ai-conventions.js'
+import type { Span } from '@opentelemetry/api'
 
 export interface TurnInput {
   message: string
@@ -68,8 +69,6 @@ interface Reply {
 }
 
 const SOURCES_PER_ANSWER = 3
-// The retrieval span's gen_ai.data_source.id: the one place answers come from.
-const KNOWLEDGE_BASE = 'knowledge-base'
 // A turn of one statement opens and ends no session, so it has nothing to audit.
 const NO_AUDIT: RecordInTransaction = async () => { throw new Error('a turn outside a transaction cannot record an audit event') }
 const NO_ANSWER = "I couldn't find an answer to that in the knowledge base."
@@ -85,7 +84,7 @@ export const HISTORY_QUOTE_GRAPHEMES = 200
 export interface ChatServiceOptions {
   db: Database
   sessionManager: SessionManager
-  messageStore: MessageStore
+  transcript: TranscriptRepository
   searchEngine: SearchEngine
   commandParser: { parse: typeof parseMessage, help: typeof helpText }
   /** What of the user the logs may show; without it, logs carry no user id and no chat text. */
@@ -120,7 +119,7 @@ export class ChatService {
     const started = performance.now()
     // A session this turn opens is refused if its user was erased since (SessionManager.create).
     const startedAt = this.now()
-    const { db, sessionManager, messageStore } = this.options
+    const { db, sessionManager, transcript } = this.options
     const userId = input.userId ?? null
     const logger = log('chat', 'handleTurn')
     addLogFields({ user_id: this.options.privacy?.userId(userId), session_id: input.sessionId })
@@ -138,13 +137,7 @@ export class ChatService {
     const command = this.loggedCommand(parsed)
     addLogFields({ command })
     if (command !== undefined) span.setAttribute('parley.command', command)
-    if (parsed.type === 'command') log('command_parser', 'parse').debug('command.parsed')
-    // A user fighting the syntax is worth seeing; the reason quotes what was typed, so it is chat text.
-    // (Chat text is scrubbed only for a line that is written: scrub() is the dearest part of one.)
-    if (parsed.type === 'invalid') {
-      const parserLog = log('command_parser', 'parse')
-      if (parserLog.isLevelEnabled('info')) parserLog.info({ reason: this.options.privacy?.chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
-    }
+    logParsed(parsed, text => this.options.privacy?.chatText(text))
     if (logger.isLevelEnabled('info')) logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
     const reply = await this.reply(parsed, existing, { ...input, conversationId })
 
@@ -170,7 +163,7 @@ export class ChatService {
       })
       if (reply.feedback !== undefined) {
         const { turn: rated, rating, comment } = reply.feedback
-        await messageStore.recordFeedback(db, { sessionId: session.id, turn: rated, rating, comment, at: this.now() })
+        await transcript.recordFeedback(db, { sessionId: session.id, turn: rated, rating, comment, at: this.now() })
       }
       let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources, ...(reply.generation === undefined ? {} : { generation: reply.generation }) }
       if (reply.reset === true) {
@@ -216,15 +209,15 @@ export class ChatService {
   }
 
   private async answer (question: string, session: Session | undefined, input: TurnContext): Promise<Reply> {
-    const smallTalk = smallTalkOf(question)
-    if (smallTalk !== undefined) return { kind: 'smalltalk', text: smallTalkReply(smallTalk), sources: [], topScore: null }
-    let decided = this.decide(question)
+    const first = this.decide(question)
+    if (first.kind === 'smalltalk') return { kind: 'smalltalk', text: smallTalkReply(first.smallTalk), sources: [], topScore: null }
+    let decided = first
     let contextTurn: number | undefined
     let earlierQuestion: string | undefined
     // A follow-up is searched with the question before it, which holds its topic ("and what is the
     // default?"); the message alone is kept when the two together find no answer.
     if (session !== undefined && session.turnCount > 0 && looksLikeFollowUp(question)) {
-      const previous = await this.options.messageStore.previousQuestion(session.id)
+      const previous = await this.options.transcript.previousQuestion(session.id)
       if (previous !== undefined) {
         // The message twice: its own words say what is asked, the previous question only its topic.
         const withContext = this.decide(`${previous.text} ${question} ${question}`)
@@ -267,13 +260,25 @@ export class ChatService {
     return { ...extractive, text: `${result.text}\n\nSources: ${cited.join('; ')}`, generation: { by: 'model', ...about } }
   }
 
-  /** Answer or no_answer, with why: the evidence goes on the retrieval span, the log line and the stored reply. */
-  private decide (question: string): SearchDecision & { why: Decision } {
-    const { searchEngine, answerModel, answerCollections } = this.options
-    return this.retrieve(SOURCES_PER_ANSWER, () => {
-      const decided = decideFromSearch(searchEngine, question, { model: answerModel, collections: answerCollections?.(), k: SOURCES_PER_ANSWER })
-      return { ...decided, why: explainDecision(decided.evidence, decided.decision, answerModel) }
-    }, ({ kind, why }) => ({ decision: kind, why }))
+  /**
+   * Small talk, or answer or no_answer with why, as bench:answers decides (decideReply): the
+   * evidence goes on the retrieval span, the log line and the stored reply.
+   */
+  private decide (question: string): SmallTalkDecision | (SearchDecision & { why: Decision }) {
+    const { searchEngine, answerModel, answerCollections, instruments } = this.options
+    let why: Decision | undefined
+    const explain = (found: SearchDecision): Explained => {
+      why = explainDecision(found.evidence, found.decision, answerModel)
+      return { decision: found.kind, why }
+    }
+    const decided = decideReply(searchEngine, question, {
+      model: answerModel,
+      collections: answerCollections?.(),
+      k: SOURCES_PER_ANSWER,
+      observe: decide => retrieve(SOURCES_PER_ANSWER, decide, { instruments, explain })
+    })
+    // explain() ran: a reply that is not small talk was searched.
+    return decided.kind === 'smalltalk' ? decided : { ...decided, why: why! }
   }
 
   private search (query: string, k: number, collection?: string): SearchHit[] {
@@ -281,29 +286,8 @@ export class ChatService {
     // a collection that answers no question shows nothing, as GET /v1/sources/:id finds none of it.
     const answering = this.options.answerCollections?.()
     const scope = collection === undefined ? answering : new Set(answering === undefined || answering.has(collection) ? [collection] : [])
-    return this.retrieve(k, () => ({ hits: this.options.searchEngine.search(query, k, scope) })).hits
-  }
-
-  /**
-   * A search of the knowledge base as a GenAI retrieval span (never with the query text: it may
-   * hold personal data), its metrics and its log line, with the answer decision when there is one.
-   */
-  private retrieve<T extends { hits: SearchHit[] }> (k: number, search: () => T, explain?: (found: T) => { decision: string, why: Record<string, AttributeValue> }): T {
-    return inSpan(`retrieval ${KNOWLEDGE_BASE}`, { [GenAi.operationName]: 'retrieval', [GenAi.dataSourceId]: KNOWLEDGE_BASE, [GenAi.requestTopK]: k }, span => {
-      const started = performance.now()
-      const found = search()
-      const { hits } = found
-      const ms = performance.now() - started
-      addTurnTime('search_ms', ms)
-      this.options.instruments?.searchDuration.record(ms / 1000)
-      this.options.instruments?.searchResults.record(hits.length)
-      // The best document's id (the team's content, never the user's words): which entry a wrong answer came from.
-      span.setAttributes({ 'parley.search.results': hits.length, ...(hits[0] === undefined ? {} : { 'parley.search.top_score': hits[0].score, 'parley.search.top_doc_id': hits[0].docId }) })
-      const explained = explain?.(found)
-      if (explained !== undefined) span.setAttributes(Object.fromEntries(Object.entries(explained.why).map(([key, value]) => [`parley.answer.${key}`, value])))
-      log('search_engine', 'search').info({ results: hits.length, top_score: hits[0]?.score ?? null, top_doc_id: hits[0]?.docId ?? null, ...(explained === undefined ? {} : { decision: explained.decision, ...explained.why }), ms: round(ms) }, 'search.performed')
-      return found
-    })
+    const search = () => ({ hits: this.options.searchEngine.search(query, k, scope) })
+    return retrieve(k, search, { instruments: this.options.instruments }).hits
   }
 
   private async runCommand (command: Command, session: Session | undefined): Promise<Reply> {
@@ -320,24 +304,20 @@ export class ChatService {
       }
       case 'history': {
         if (session === undefined || session.turnCount === 0) return done('This session has no history yet.')
-        const messages = await this.options.messageStore.list(session.id, { turns: command.count })
+        const messages = await this.options.transcript.list(session.id, { turns: command.count })
         const lines = messages.map(m => `[${m.turn}] ${m.role === 'user' ? 'You' : 'Bot'}: ${excerpt(m.content, HISTORY_QUOTE_GRAPHEMES)}`)
         return done(`Last ${Math.ceil(messages.length / 2)} turn(s) of this session:\n${lines.join('\n')}`)
       }
       case 'reset':
         return done('Started a new session; the previous conversation is closed. Continue with the new session_id.', { reset: true })
       case 'feedback': {
-        const rated = session === undefined ? undefined : await this.options.messageStore.lastAnswer(session.id)
+        const rated = session === undefined ? undefined : await this.options.transcript.lastAnswer(session.id)
         if (rated === undefined) return refused('There is no answer to rate yet in this session: ask a question first.')
         return done(`Thanks: your feedback (${command.rating}) on the answer of turn ${rated.turn} is recorded.`,
           { feedback: { turn: rated.turn, rating: command.rating, comment: command.comment ?? null, rated } })
       }
     }
   }
-}
-
-function round (value: number): number {
-  return Math.round(value * 100) / 100
 }
 
 function looksLikeFollowUp (question: string): boolean {

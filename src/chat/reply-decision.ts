@@ -37,7 +37,9 @@ export interface SearchDecision {
   quote: string
 }
 
-export type ReplyDecision = SearchDecision | { kind: 'smalltalk', hits: [], smallTalk: SmallTalk }
+export interface SmallTalkDecision { kind: 'smalltalk', hits: [], smallTalk: SmallTalk }
+
+export type ReplyDecision = SearchDecision | SmallTalkDecision
 
 export interface ReplyDecisionOptions {
   model?: AnswerModel
@@ -45,11 +47,15 @@ export interface ReplyDecisionOptions {
   collections?: ReadonlySet<string>
   /** How many documents to return as sources. */
   k?: number
+  /** Runs the search and its decision for a caller that watches them (the turn: search/retrieval.ts). */
+  observe?: (decide: () => SearchDecision) => SearchDecision
 }
 
 export function decideReply (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): ReplyDecision {
   const smallTalk = smallTalkOf(question)
-  return smallTalk !== undefined ? { kind: 'smalltalk', hits: [], smallTalk } : decideFromSearch(engine, question, options)
+  if (smallTalk !== undefined) return { kind: 'smalltalk', hits: [], smallTalk }
+  const decide = (): SearchDecision => decideFromSearch(engine, question, options)
+  return options.observe === undefined ? decide() : options.observe(decide)
 }
 
 /** A question's search and the decision to answer it from the best passage (no small-talk check). */

@@ -8,7 +8,7 @@
 import { text } from 'node:stream/consumers'
 import { parseArgs } from 'node:util'
 import { AuditTrail } from '../audit/audit-trail.js'
-import { MessageStore } from '../chat/message-store.js'
+import { TranscriptRepository } from '../transcript/transcript-repository.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
 import { UUID_PATTERN } from '../http/schemas.js'
 import { LogPrivacy } from '../logging/log-privacy.js'
@@ -83,7 +83,7 @@ async function databaseEraser (env: Record<string, string | undefined>): Promise
     db,
     auditTrail,
     sessionManager: new SessionManager({ db, auditTrail, limits, pseudonym }),
-    messageStore: new MessageStore(db),
+    transcript: new TranscriptRepository(db),
     evaluationStore: new EvaluationStore({ db, auditTrail }),
     pseudonym,
     scrub

@@ -3,6 +3,7 @@
 // the input (lone surrogates, NUL, unbalanced quotes, very long text).
 import { DOCUMENT_LIMITS } from '../kb/document-files.js'
 import { distance } from 'fastest-levenshtein'
+import { log } from '../logging/log-context.js'
 
 export type CommandName = 'help' | 'search' | 'history' | 'reset' | 'feedback'
 
@@ -282,4 +283,17 @@ export function parseMessage (input: string): ParsedMessage {
     usage,
     ...(outcome.suggestion === undefined ? {} : { suggestion: outcome.suggestion })
   }
+}
+
+/**
+ * The parser's log lines for a message: a command at debug, and at info one it refused, with the
+ * reason and the suggestion. A user fighting the syntax is worth seeing; the reason quotes what was
+ * typed, so it is chat text, shown as `chatText` allows (scrubbed only for a line that is written:
+ * scrubbing is the dearest part of one).
+ */
+export function logParsed (parsed: ParsedMessage, chatText: (text: string) => string | undefined): void {
+  if (parsed.type === 'command') log('command_parser', 'logParsed').debug('command.parsed')
+  if (parsed.type !== 'invalid') return
+  const logger = log('command_parser', 'logParsed')
+  if (logger.isLevelEnabled('info')) logger.info({ reason: chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
 }

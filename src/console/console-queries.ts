@@ -1,14 +1,18 @@
-// What the console reads from the database: turns found by their words and by what went wrong
-// with them, one conversation with every turn, one turn's trace, and the overview's figures.
-// Plain functions over a Queryable; what a viewer may see of users is decided by the Viewer.
+// What the console reads: turns found by their words and by what went wrong with them, one
+// conversation with every turn, one turn's trace. The rows come from their tables' owners (the
+// transcript, the sessions, the turn traces); here is what a viewer may see of them: users' words
+// as written or scrubbed, and who the users are, as the Viewer decides.
 import type { Queryable } from '../db/database.js'
-import { MESSAGE_MAX_CHARACTERS, type Decision, type Generation, type Source } from '../chat/message-store.js'
-import type { ReplyKind } from '../chat/message-store.js'
 import type { Conversation, ConversationsPageType, TurnRow } from './console-schemas.js'
-import { JOIN_TURN_TRACE, LIVED_LATENCY_MS, type TurnTrace } from '../turn-traces/turn-trace.js'
+import { turnTraceById, type TurnTrace } from '../turn-traces/turn-trace.js'
+import { failedTurnsOf } from '../turn-traces/turn-traces-of.js'
+import { conversationTurns, turnList, type TurnFilter } from '../transcript/transcript-queries.js'
+import { existingSessionIds, knownUserIds } from '../sessions/session-queries.js'
+import type { Session } from '../sessions/session-manager.js'
 import { UUID_PATTERN } from '../http/schemas.js'
 import { excerpt } from '../text/excerpt.js'
-import { scrubbedCopy } from '../logging/scrubber.js'
+
+export type { TurnFilter }
 
 /** What the person using the console may see of users: their words (as written or scrubbed) and who they are. */
 export interface Viewer {
@@ -22,96 +26,14 @@ export interface Viewer {
   loggedUser: (logged: string) => string
 }
 
-export interface TurnFilter {
-  q?: string
-  from?: Date
-  to?: Date
-  /** The user ids whose turns are wanted (resolved from an id or a pseudonym by the caller, userIdsOf). */
-  userIds?: string[]
-  kind?: ReplyKind
-  feedbackDown?: boolean
-  errors?: boolean
-  minLatencyMs?: number
-  /** The document nearest to the turn's question: its first source. */
-  source?: string
-  limit: number
-  /** Only turns after it in the list (the previous page's next_before): microseconds since the epoch and the row's key. */
-  before?: string
-}
-
-interface TurnRowData {
-  session_id: string | null
-  turn: number | null
-  at: Date
-  at_us: string
-  key: string
-  user_id: string | null
-  message: string
-  reply: string | null
-  kind: ReplyKind | null
-  latency_ms: number | null
-  feedback: 'up' | 'down' | null
-  error: boolean
-  trace_id: string | null
-}
-
-// The user's question of a failed turn was never stored; its log line has it, as logs keep chat text (scrubbed or not at all).
-const FAILED_TURN_MESSAGE = "coalesce((SELECT l->>'text' FROM jsonb_array_elements(t.logs) l WHERE l->>'msg' = 'chat.message_received' LIMIT 1), '')"
-
 /** Turns matching the filter, newest first: stored turns and, unless the filter is about words, kinds or feedback, turns that failed before they were stored. */
 // A page of the list quotes each message's beginning (the conversation shows it whole): its size
-// stays that of its rows, whatever was stored. Read as far as a user's message may go, so that
-// the scrubber sees whole what the excerpt shows.
+// stays that of its rows, whatever was stored. The rows hold as much as a user's message may (see
+// turnList), so that the scrubber sees whole what the excerpt shows.
 const LIST_QUOTE_GRAPHEMES = 300
-const QUOTE_READ = MESSAGE_MAX_CHARACTERS
 
 export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Viewer): Promise<ConversationsPageType> {
-  const params: unknown[] = []
-  const param = (value: unknown): string => { params.push(value); return `$${params.length}` }
-  const stored: string[] = ["b.role = 'bot'"]
-  const failed: string[] = ['t.turn IS NULL', "t.status = 'error'"]
-  if (filter.from !== undefined) { const p = param(filter.from); stored.push(`b.created_at >= ${p}`); failed.push(`t.started_at >= ${p}`) }
-  if (filter.to !== undefined) { const p = param(filter.to); stored.push(`b.created_at < ${p}`); failed.push(`t.started_at < ${p}`) }
-  if (filter.userIds !== undefined) { const p = param(filter.userIds); stored.push(`s.user_id = ANY(${p}::text[])`); failed.push(`s.user_id = ANY(${p}::text[])`) }
-  if (filter.minLatencyMs !== undefined) { const p = param(filter.minLatencyMs); stored.push(`${LIVED_LATENCY_MS} >= ${p}`); failed.push(`t.duration_ms >= ${p}`) }
-  if (filter.errors === true) stored.push("(b.kind = 'command_error' OR t.status = 'error')")
-  if (filter.kind !== undefined) stored.push(`b.kind = ${param(filter.kind)}`)
-  if (filter.feedbackDown === true) stored.push("f.rating = 'down'")
-  if (filter.source !== undefined) stored.push(`b.sources->0->>'doc_id' = ${param(filter.source)}`)
-  if (filter.q !== undefined) {
-    // The turns either of whose messages has the words, found through the columns' full-text
-    // indexes. An analyst's search reads the scrubbed copy where there is one (search_text).
-    const q = `websearch_to_tsquery('english', ${param(filter.q)})`
-    const inContent = `to_tsvector('english', m.content) @@ ${q}`
-    const words = viewer.scrubbed
-      ? `(m.search_text IS NULL AND ${inContent}) OR (m.search_text IS NOT NULL AND to_tsvector('english', m.search_text) @@ ${q})`
-      : inContent
-    stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE ${words})`)
-  }
-  const withFailed = filter.q === undefined && filter.kind === undefined && filter.feedbackDown !== true && filter.source === undefined
-  // Turns of the same microsecond are ordered by their key, so that a page boundary between them loses none.
-  const [beforeUs, beforeKey] = filter.before?.split('_') ?? []
-  const before = beforeUs === undefined ? '' : `WHERE (at_us::bigint, key) < (${param(beforeUs)}::bigint, ${param(beforeKey ?? '')}::text)`
-  const { rows } = await db.query<TurnRowData>(`
-    SELECT * FROM (
-      SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, (extract(epoch FROM b.created_at) * 1000000)::bigint::text AS at_us, 'm' || lpad(b.id::text, 19, '0') AS key,
-        s.user_id, left(u.content, ${QUOTE_READ}) AS message, left(b.content, ${QUOTE_READ}) AS reply, b.kind, ${LIVED_LATENCY_MS} AS latency_ms, f.rating AS feedback,
-        (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error, coalesce(b.trace_id, t.trace_id) AS trace_id
-      FROM messages b
-      JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
-      JOIN sessions s ON s.id = b.session_id
-      LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn
-      ${JOIN_TURN_TRACE}
-      WHERE ${stored.join(' AND ')}
-      ${withFailed
-        ? `UNION ALL
-      SELECT t.session_id::text, NULL, t.started_at, (extract(epoch FROM t.started_at) * 1000000)::bigint::text, 't' || t.trace_id,
-        s.user_id, ${FAILED_TURN_MESSAGE}, NULL, NULL, t.duration_ms, NULL, true, t.trace_id
-      FROM turn_traces t LEFT JOIN sessions s ON s.id = t.session_id
-      WHERE ${failed.join(' AND ')}`
-        : ''}
-    ) found ${before}
-    ORDER BY at_us::bigint DESC, key DESC LIMIT ${param(filter.limit + 1)}`, params)
+  const rows = await turnList(db, filter, viewer.scrubbed)
   const more = rows.length > filter.limit
   const page = rows.slice(0, filter.limit)
   return {
@@ -139,77 +61,19 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
  * to a viewer who sees no ids, so no id is learnt that was not typed.
  */
 export async function userIdsOf (db: Queryable, user: string, pseudonymOf: (userId: string) => string | undefined): Promise<string[]> {
-  const { rows } = await db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM sessions WHERE user_id IS NOT NULL')
-  return rows.map(row => row.user_id).filter(userId => userId === user || pseudonymOf(userId) === user)
+  return (await knownUserIds(db)).filter(userId => userId === user || pseudonymOf(userId) === user)
 }
 
-/**
- * Scrubs every message again, a batch at a time, once the scrubber's rules are newer
- * (`scrubberVersion`) than those that scrubbed them, so that an analyst cannot find by a name or an
- * address what an older scrubber let through. New messages are stored with their scrubbed copy
- * (search_text, NULL where scrubbing changed nothing: scrubbedCopy). Returns how many it scrubbed.
- */
-export async function fillSearchText (db: Queryable, scrub: (text: string) => string, scrubberVersion: number, batch = 500): Promise<number> {
-  const write = async (rows: Array<{ id: string, content: string }>) => await db.query(
-    'UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text) WHERE messages.id = v.id',
-    [rows.map(row => row.id), rows.map(row => scrubbedCopy(row.content, scrub))])
-  const { rows: [scrubbed] } = await db.query<{ version: number }>("SELECT (value #>> '{}')::int AS version FROM app_state WHERE key = 'search_text_scrubber'")
-  if ((scrubbed?.version ?? 1) >= scrubberVersion) return 0
-  let filled = 0
-  // Rows written from now on are scrubbed by these rules already: the walk ends at the last id now.
-  for (let after = '0'; ;) {
-    const { rows } = await db.query<{ id: string, content: string }>('SELECT id::text AS id, content FROM messages WHERE id > $1::bigint ORDER BY id LIMIT $2', [after, batch])
-    if (rows.length === 0) break
-    await write(rows)
-    filled += rows.length
-    after = rows[rows.length - 1]!.id
-  }
-  await db.query("INSERT INTO app_state (key, value) VALUES ('search_text_scrubber', to_jsonb($1::int)) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [scrubberVersion])
-  return filled
-}
-
-interface ConversationTurnData {
-  turn: number
-  at: Date
-  message: string
-  reply: string
-  kind: ReplyKind | null
-  command: string | null
-  sources: Source[]
-  context_turn: number | null
-  latency_ms: number | null
-  rating: 'up' | 'down' | null
-  comment: string | null
-  trace_id: string | null
-  has_trace: boolean
-  generation: Generation | null
-  decision: Decision | null
-}
-
-/** A conversation with every turn, or undefined when there is no such session. */
-export async function conversation (db: Queryable, sessionId: string, viewer: Viewer): Promise<Conversation | undefined> {
-  const { rows: sessions } = await db.query<{ user_id: string | null, status: string, created_at: Date, last_activity_at: Date }>(
-    'SELECT user_id, status, created_at, last_activity_at FROM sessions WHERE id = $1', [sessionId])
-  const session = sessions[0]
-  if (session === undefined) return undefined
-  const [{ rows: turns }, { rows: failed }] = await Promise.all([
-    db.query<ConversationTurnData>(`
-      SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply, b.kind, b.command, b.sources, b.context_turn,
-        ${LIVED_LATENCY_MS} AS latency_ms, f.rating, f.comment, coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace, b.generation, b.decision
-      FROM messages b
-      JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
-      LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn
-      ${JOIN_TURN_TRACE}
-      WHERE b.session_id = $1 AND b.role = 'bot' ORDER BY b.turn`, [sessionId]),
-    db.query<{ trace_id: string, started_at: Date, status_code: number, error: string | null }>(
-      "SELECT trace_id, started_at, status_code, error FROM turn_traces WHERE session_id = $1 AND turn IS NULL AND status = 'error' ORDER BY started_at", [sessionId])
-  ])
+/** A session's conversation with every turn, the stored and those that failed before they were. */
+export async function conversation (db: Queryable, session: Session, viewer: Viewer): Promise<Conversation> {
+  const sessionId = session.id
+  const [turns, failed] = await Promise.all([conversationTurns(db, sessionId), failedTurnsOf(db, sessionId)])
   return {
     session_id: viewer.session(sessionId),
-    user: viewer.user(session.user_id),
+    user: viewer.user(session.userId),
     status: session.status,
-    created_at: new Date(session.created_at).toISOString(),
-    last_activity_at: new Date(session.last_activity_at).toISOString(),
+    created_at: session.createdAt.toISOString(),
+    last_activity_at: session.lastActivityAt.toISOString(),
     turns: turns.map(row => ({
       turn: row.turn,
       at: new Date(row.at).toISOString(),
@@ -250,15 +114,10 @@ function stringsIn (value: unknown, found: Set<string>): Set<string> {
  * name. The row's own session id is the caller's to show.
  */
 export async function turnTrace (db: Queryable, traceId: string, viewer: Viewer): Promise<TurnTrace | undefined> {
-  const { rows } = await db.query<Omit<TurnTrace, 'started_at'> & { started_at: Date }>(
-    'SELECT trace_id, session_id::text AS session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error FROM turn_traces WHERE trace_id = $1', [traceId])
-  const row = rows[0]
+  const row = await turnTraceById(db, traceId)
   if (row === undefined) return undefined
   const candidates = [...stringsIn([row.logs, row.spans.map(span => span.attributes)], new Set())].filter(text => UUID.test(text))
-  const { rows: known } = candidates.length === 0
-    ? { rows: [] }
-    : await db.query<{ id: string }>('SELECT id::text AS id FROM sessions WHERE id = ANY($1::uuid[])', [candidates])
-  const sessions = new Set(known.map(session => session.id))
+  const sessions = await existingSessionIds(db, candidates)
   const named = (value: unknown): unknown => typeof value === 'string'
     ? sessions.has(value.toLowerCase()) ? viewer.session(value.toLowerCase()) : value
     : Array.isArray(value) ? value.map(named) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, named(item)])) : value

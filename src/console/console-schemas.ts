@@ -2,7 +2,7 @@
 // them, and the pages (web/console) import their Static types, so the two cannot drift apart.
 import Type, { type Static } from 'typebox'
 import { DOCUMENT_LIMITS } from '../kb/document-files.js'
-import { DecisionSchema, GenerationSchema, ReplyKindSchema, SourceSchema } from '../chat/message-store.js'
+import { DecisionSchema, GenerationSchema, ReplyKindSchema, SourceSchema } from '../transcript/transcript-schemas.js'
 import { TurnTraceSchema } from '../turn-traces/turn-trace.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])

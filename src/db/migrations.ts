@@ -141,7 +141,7 @@ export const migrations: readonly Migration[] = [
     name: 'the console: words searchable as an analyst sees them, and sign-ins ended by signing out',
     // search_text is the message as the scrubber leaves it, so that an analyst's search cannot find
     // what an analyst is not shown (an address, a card number); rows from before are filled in by
-    // the app (fillSearchText), since the scrubber is code, not SQL.
+    // the app (rescrubMessages), since the scrubber is code, not SQL.
     sql: `
       ALTER TABLE messages ADD COLUMN search_text text;
       CREATE INDEX messages_scrubbed_text_search ON messages USING gin (to_tsvector('english', search_text));
@@ -242,7 +242,7 @@ export const migrations: readonly Migration[] = [
     // Most messages hold nothing to scrub: their copy doubled each row's text and its full-text
     // index entry. search_text is now NULL where it would equal content, so that a NULL no longer
     // tells a row never scrubbed: where one remains (stored before version 6), the recorded
-    // scrubber version goes back to 0, and fillSearchText scrubs every row again.
+    // scrubber version goes back to 0, and rescrubMessages scrubs every row again.
     sql: `
       INSERT INTO app_state (key, value) SELECT 'search_text_scrubber', to_jsonb(0)
         WHERE EXISTS (SELECT 1 FROM messages WHERE search_text IS NULL)

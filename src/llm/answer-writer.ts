@@ -77,7 +77,7 @@ export interface Usage {
 const CHARACTERS_PER_TOKEN = 4
 const tokensIn = (characters: number): number => Math.ceil(characters / CHARACTERS_PER_TOKEN)
 
-/** One call to the language model, as the turn records it (stored as the reply's Generation, chat/message-store.ts). */
+/** One call to the language model, as the turn records it (stored as the reply's Generation, transcript/transcript-repository.ts). */
 export interface ModelCall {
   model: string
   prompt: string

@@ -5,6 +5,7 @@
 // A call reserves what it may cost before it is made and settles what it cost after: checking the
 // spend alone let 15 calls in flight at once all pass ($60 spent against $1).
 import type { Queryable } from '../db/database.js'
+import { modelSpendSince } from '../transcript/transcript-queries.js'
 
 const DAY_MS = 86_400_000
 
@@ -50,11 +51,9 @@ export class DailySpend {
   /** Reads the day's spend from the transcript, every instance's turns. */
   async refresh (): Promise<void> {
     const day = Math.floor(this.options.now().getTime() / DAY_MS)
-    const { rows } = await this.options.db.query<{ spent: number }>(
-      `SELECT coalesce(sum((generation->>'cost_usd')::float8), 0) AS spent FROM messages
-       WHERE role = 'bot' AND generation IS NOT NULL AND created_at >= $1`, [new Date(day * DAY_MS)])
+    const spent = await modelSpendSince(this.options.db, new Date(day * DAY_MS))
     this.day = day
-    this.stored = rows[0]?.spent ?? 0
+    this.stored = spent
     this.local = 0
   }
 

@@ -15,7 +15,7 @@ import { scrubSecrets } from './scrubber/secrets.js'
 
 /**
  * The rules' version: raise it when they find more, and the analyst's stored copies of messages
- * (search_text) are scrubbed again by them (fillSearchText). 2: names, addresses, documents, secrets in words.
+ * (search_text) are scrubbed again by them (rescrubMessages). 2: names, addresses, documents, secrets in words.
  */
 export const SCRUBBER_VERSION = 2
 

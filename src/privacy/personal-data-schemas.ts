@@ -1,7 +1,7 @@
 // What an erasure answers and what a user's export holds, as TypeBox schemas: the routes validate
 // and serialise with them, and the erase CLI reads the same report.
 import Type, { type Static } from 'typebox'
-import { FeedbackRecord, MessageRecord } from '../chat/message-store.js'
+import { FeedbackRecord, MessageRecord } from '../transcript/transcript-schemas.js'
 import { SavedQuestionSchema } from '../evaluation/evaluation-schemas.js'
 import { SessionId, UserId } from '../http/schemas.js'
 import { SessionRecord } from '../sessions/session-record.js'

@@ -15,7 +15,7 @@
 // any turn lasts and than the recorder holds a trace in memory.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AuditTrail, RecordInTransaction } from '../audit/audit-trail.js'
-import type { MessageStore } from '../chat/message-store.js'
+import type { TranscriptRepository } from '../transcript/transcript-repository.js'
 import type { Database, Queryable } from '../db/database.js'
 import { ProblemError } from '../errors.js'
 import type { EvaluationStore } from '../evaluation/evaluation-store.js'
@@ -54,7 +54,7 @@ export interface PersonalDataOptions {
   db: Database
   auditTrail: AuditTrail
   sessionManager: SessionManager
-  messageStore: MessageStore
+  transcript: TranscriptRepository
   /** The saved test questions, which the console may have taken from a user's words. */
   evaluationStore?: EvaluationStore
   /** A user's pseudonym (LogPrivacy.pseudonym): the audit trail and erased_users name them by it, never by their id. */
@@ -148,14 +148,14 @@ export class PersonalData {
 
   /** Everything held about a user, audited (by pseudonym) before it is handed over. */
   async exportUser (userId: string, actor: string): Promise<UserDataExport> {
-    const { db, sessionManager, messageStore, evaluationStore } = this.options
+    const { db, sessionManager, transcript, evaluationStore } = this.options
     const userPseudonym = this.options.pseudonym(userId)
     const sessions = await sessionManager.listByUser(userId)
     const ids = sessions.map(session => session.id)
     const [transcripts, turnTraces, texts] = await Promise.all([
-      messageStore.exportOf(ids),
+      transcript.exportOf(ids),
       turnTraceSummaries(db, { sessionIds: ids, userPseudonym }),
-      evaluationStore === undefined ? [] : messageStore.userTexts(db, ids)
+      evaluationStore === undefined ? [] : transcript.userTexts(db, ids)
     ])
     const questions = evaluationStore === undefined
       ? []
@@ -182,13 +182,13 @@ export class PersonalData {
    */
   async deleteConversationsBefore (cutoff: Date, options: { batchSize?: number, signal?: AbortSignal } = {}): Promise<RetentionCounts> {
     const { batchSize = RETENTION_BATCH, signal } = options
-    const { db, sessionManager, messageStore } = this.options
+    const { db, sessionManager, transcript } = this.options
     const total = { sessions: 0, messages: 0, feedback: 0, turn_traces: 0 }
     for (;;) {
       const batch = await db.transaction(async tx => {
         const ids = await sessionManager.endedBefore(tx, cutoff, batchSize)
         const turnTraces = await deleteTurnTraces(tx, { sessionIds: ids })
-        const { messages, feedback } = await messageStore.deleteOf(tx, ids)
+        const { messages, feedback } = await transcript.deleteOf(tx, ids)
         const sessions = await sessionManager.deleteSessions(tx, ids)
         return { found: ids.length, sessions, messages, feedback, turn_traces: turnTraces }
       })
@@ -218,7 +218,7 @@ export class PersonalData {
    * sessions themselves, remembered as erased.
    */
   private async eraseIn (tx: Queryable, at: Date, subject: ErasureSubject, options: EraseOptions): Promise<Erasing> {
-    const { sessionManager, messageStore, evaluationStore } = this.options
+    const { sessionManager, transcript, evaluationStore } = this.options
     const locked = await sessionManager.lockForErasure(tx, subject)
     // A session id erased is remembered even if no such session is stored (yet): a turn in flight
     // may be about to open it, or have failed in it, leaving a trace.
@@ -226,10 +226,10 @@ export class PersonalData {
     const ownerId = 'sessionId' in subject ? locked[0]?.userId ?? null : null
     const userPseudonym = 'userId' in subject ? this.options.pseudonym(subject.userId) : undefined
     const taken = options.evaluations && evaluationStore !== undefined
-      ? await evaluationStore.eraseTakenFrom(tx, this.scrubbedForms(await messageStore.userTexts(tx, sessionIds)))
+      ? await evaluationStore.eraseTakenFrom(tx, this.scrubbedForms(await transcript.userTexts(tx, sessionIds)))
       : { questions: 0, runs: 0 }
     const turnTraces = await deleteTurnTraces(tx, { sessionIds, userPseudonym })
-    const { messages, feedback } = await messageStore.deleteOf(tx, sessionIds)
+    const { messages, feedback } = await transcript.deleteOf(tx, sessionIds)
     const remember = options.rememberAlways || locked.length > 0 ? at : undefined
     const sessions = await sessionManager.deleteSessions(tx, sessionIds, remember)
     const erased = {

@@ -2,7 +2,7 @@
 // caps hold across instances. Time comes from an injected clock so expiry is testable.
 import { createHmac, randomUUID } from 'node:crypto'
 import type { AuditTrail, RecordInTransaction } from '../audit/audit-trail.js'
-import type { Decision, Generation, ReplyKind, Source } from '../chat/message-store.js'
+import type { Decision, Generation, ReplyKind, Source } from '../transcript/transcript-schemas.js'
 import type { Database, Queryable } from '../db/database.js'
 import { ErasedError, LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'

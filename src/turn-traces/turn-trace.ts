@@ -2,6 +2,7 @@
 // turn's span tree and its log lines (already scrubbed), one row of turn_traces per request to
 // POST /v1/chat. The shapes are TypeBox schemas because the console's routes serve them as they are.
 import Type, { type Static } from 'typebox'
+import type { Queryable } from '../db/database.js'
 
 export const TurnSpanSchema = Type.Object({
   span_id: Type.String(),
@@ -57,3 +58,11 @@ export const TurnTraceSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()])
 })
 export type TurnTrace = Static<typeof TurnTraceSchema>
+
+/** One kept turn trace, as stored (its started_at a Date). */
+export async function turnTraceById (db: Queryable, traceId: string): Promise<(Omit<TurnTrace, 'started_at'> & { started_at: Date }) | undefined> {
+  const { rows } = await db.query<Omit<TurnTrace, 'started_at'> & { started_at: Date }>(
+    `SELECT trace_id, session_id::text AS session_id, turn, status, status_code, started_at, duration_ms, parts, let_go,
+       spans, logs, error FROM turn_traces WHERE trace_id = $1`, [traceId])
+  return rows[0]
+}

@@ -54,7 +54,7 @@ t.test('the command parser: parsed commands at debug, refused ones at info, a ty
   await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'unknown' }, payload: { message: '/jane.doe@example.com hello' } })
   await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'usage' }, payload: { message: '/search' } })
   const line = (reqId: string, msg: string) => lines.find(entry => entry.client_request_id === reqId && entry.msg === msg)
-  t.match(line('ok', 'command.parsed'), { level: 'debug', module: 'command_parser', fn: 'parse', command: 'history' })
+  t.match(line('ok', 'command.parsed'), { level: 'debug', module: 'command_parser', fn: 'logParsed', command: 'history' })
   t.match(line('unknown', 'command.refused'), { level: 'info', module: 'command_parser', command: '(unknown)', reason: /^Unknown command \/?\[EMAIL\]\./ })
   t.match(line('usage', 'command.refused'), { command: 'search', reason: String })
   t.notOk(JSON.stringify(lines).includes('jane.doe'), 'the typed word is scrubbed wherever it is logged')

@@ -1,7 +1,7 @@
 // A conversation's entries as the page shows them, and their reload from the transcript
 // (GET /v1/sessions/:id/messages) when the page is opened again in the same tab.
 import type { ChatResponseType } from '../../src/chat/chat-schemas.js'
-import type { MessageRecordType } from '../../src/chat/message-store.js'
+import type { MessageRecordType } from '../../src/transcript/transcript-schemas.js'
 import { requestJson } from '../shared/api.js'
 
 /** POST /v1/chat's answer. */

@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTestApp, engines, manualClock, openTestPGlite } from '../../helper.js'
-import { fillSearchText } from '../../../src/console/console-queries.js'
+import { rescrubMessages } from '../../../src/transcript/transcript-repository.js'
 import { migrations } from '../../../src/db/migrations.js'
 import { scrub, SCRUBBER_VERSION } from '../../../src/logging/scrubber.js'
 
@@ -194,10 +194,10 @@ for (const engine of engines()) {
       await db.query("DELETE FROM app_state WHERE key = 'search_text_scrubber'")
       await db.exec(migrations.find(migration => migration.version === 12)!.sql)
       const { rows: [all] } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM messages')
-      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), all!.count, 'every message, a batch at a time')
+      t.equal(await rescrubMessages(db, scrub, SCRUBBER_VERSION, 3), all!.count, 'every message, a batch at a time')
       t.equal((await search('q=France', analyst)).turns.length, 1)
       t.same((await search('q=jane', analyst)).turns, [], 'scrubbed as new ones are')
-      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), 0, 'and only once')
+      t.equal(await rescrubMessages(db, scrub, SCRUBBER_VERSION, 3), 0, 'and only once')
     })
 
     await t.test('messages scrubbed by older rules are scrubbed again, once, when the rules change', async t => {
@@ -206,9 +206,9 @@ for (const engine of engines()) {
       await db.query("UPDATE app_state SET value = to_jsonb(1) WHERE key = 'search_text_scrubber'")
       t.equal((await search('q=Quibble', analyst)).turns.length, 1, 'found by the name the old rules left')
       const { rows: [all] } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM messages')
-      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), all!.count, 'every message scrubbed again, a batch at a time')
+      t.equal(await rescrubMessages(db, scrub, SCRUBBER_VERSION, 3), all!.count, 'every message scrubbed again, a batch at a time')
       t.same((await search('q=Quibble', analyst)).turns, [], 'not found once scrubbed by the new rules')
-      t.equal(await fillSearchText(db, scrub, SCRUBBER_VERSION, 3), 0, 'and only once')
+      t.equal(await rescrubMessages(db, scrub, SCRUBBER_VERSION, 3), 0, 'and only once')
     })
 
     await t.test('filters: reply kind, feedback down, latency, errors, and paging', async t => {

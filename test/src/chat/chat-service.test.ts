@@ -2,7 +2,8 @@
 import t from 'tap'
 import { ChatService, HISTORY_QUOTE_GRAPHEMES } from '../../../src/chat/chat-service.js'
 import { helpText, parseMessage } from '../../../src/commands/command-parser.js'
-import { MessageStore, type Decision } from '../../../src/chat/message-store.js'
+import { TranscriptRepository } from '../../../src/transcript/transcript-repository.js'
+import type { Decision } from '../../../src/transcript/transcript-schemas.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 import { splitIntoPassages } from '../../../src/search/passages.js'
 import { SessionManager } from '../../../src/sessions/session-manager.js'
@@ -22,9 +23,9 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
   ]
   for (const [id, title, text] of documents) searchEngine.upsert({ id: id!, title: title!, passages: splitIntoPassages(text!) })
   const sessionManager = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
-  const messageStore = new MessageStore(db)
+  const transcript = new TranscriptRepository(db)
   const commandParser = { parse: parseMessage, help: helpText }
-  const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, commandParser, now: clock.now })
+  const chat = new ChatService({ db, sessionManager, transcript, searchEngine, commandParser, now: clock.now })
 
   const first = await chat.handleTurn({ message: 'When does the shop open?', userId: 'u1' })
   t.match(first, { turn: 1, kind: 'answer', reply: /opens at nine[\s\S]*Source: Opening hours \(opening-hours\)/, sources: [{ doc_id: 'opening-hours', title: 'Opening hours' }] })
@@ -36,7 +37,7 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
   const rated = await chat.handleTurn({ message: '/feedback down wrong hours', sessionId: first.sessionId })
   t.match(rated, { turn: 3, kind: 'command', command: 'feedback', reply: /turn 2/ }, 'feedback rates the latest answer, even a no_answer')
 
-  const stored = await messageStore.list(first.sessionId, { turns: 10 })
+  const stored = await transcript.list(first.sessionId, { turns: 10 })
   t.same(stored.map(m => `${m.turn}:${m.role}:${m.kind ?? '-'}`), ['1:user:-', '1:bot:answer', '2:user:-', '2:bot:no_answer', '3:user:-', '3:bot:command'])
   const { rows } = await db.query<{ top_score: number | null, latency_ms: number }>("SELECT top_score, latency_ms FROM messages WHERE role = 'bot' ORDER BY turn")
   t.ok(rows[0]!.top_score! > 0.5 && rows.every(r => r.latency_ms >= 0), 'each reply stores its top score and latency for later analysis')
@@ -54,7 +55,7 @@ t.test('/history quotes the beginning of each message, so that repeating it cann
   const db = await openTestPGlite(t)
   const clock = manualClock()
   const sessionManager = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
-  const chat = new ChatService({ db, sessionManager, messageStore: new MessageStore(db), searchEngine: new SearchEngine(), commandParser: { parse: parseMessage, help: helpText }, now: clock.now })
+  const chat = new ChatService({ db, sessionManager, transcript: new TranscriptRepository(db), searchEngine: new SearchEngine(), commandParser: { parse: parseMessage, help: helpText }, now: clock.now })
   const first = await chat.handleTurn({ message: 'x'.repeat(4000) })
   const sizes: number[] = []
   for (let i = 0; i < 12; i++) sizes.push((await chat.handleTurn({ message: '/history 50', sessionId: first.sessionId })).reply.length)

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import { ChatService } from '../../../src/chat/chat-service.js'
-import { MessageStore } from '../../../src/chat/message-store.js'
+import { TranscriptRepository } from '../../../src/transcript/transcript-repository.js'
 import { helpText, parseMessage } from '../../../src/commands/command-parser.js'
 import type { Database } from '../../../src/db/database.js'
 import { ErasedError, NotFoundError } from '../../../src/errors.js'
@@ -45,14 +45,14 @@ function setUp (db: Database, options: { answerWriter?: AnswerWriter, sleep?: (m
   const pseudonym = (userId: string) => privacy.pseudonym(userId)
   const auditTrail = new AuditTrail({ db, now: clock.now })
   const sessionManager = new SessionManager({ db, now: clock.now, auditTrail, pseudonym, limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
-  const messageStore = new MessageStore(db)
+  const transcript = new TranscriptRepository(db)
   const evaluationStore = new EvaluationStore({ db, auditTrail, now: clock.now })
   const searchEngine = new SearchEngine()
   searchEngine.upsert({ id: 'sessions', title: 'Sessions', passages: splitIntoPassages('A session expires after thirty minutes without a turn.') })
-  const chat = new ChatService({ db, sessionManager, messageStore, searchEngine, commandParser: { parse: parseMessage, help: helpText }, answerWriter: options.answerWriter, now: clock.now })
+  const chat = new ChatService({ db, sessionManager, transcript, searchEngine, commandParser: { parse: parseMessage, help: helpText }, answerWriter: options.answerWriter, now: clock.now })
   const erased: Array<{ sessionIds: string[], userPseudonym?: string }> = []
   const onErased = ({ sessionIds, userPseudonym }: Erased) => { erased.push({ sessionIds: [...sessionIds], userPseudonym }) }
-  const personalData = new PersonalData({ db, auditTrail, sessionManager, messageStore, evaluationStore, pseudonym, scrub, now: clock.now, sleep: options.sleep, onErased })
+  const personalData = new PersonalData({ db, auditTrail, sessionManager, transcript, evaluationStore, pseudonym, scrub, now: clock.now, sleep: options.sleep, onErased })
   return { clock, pseudonym, chat, personalData, evaluationStore, sessionManager, erased }
 }
 
