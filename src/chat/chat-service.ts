@@ -4,9 +4,8 @@
 // after it is stored, so a failure leaves no half-written turn.
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
-import { logParsed, reportedCommand, type Command, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
+import { logParsed, reportedCommand, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
 import { addLogFields, log } from '../logging/log-context.js'
-import { excerpt } from '../text/excerpt.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
@@ -19,6 +18,7 @@ import type { TranscriptRepository } from '../transcript/transcript-repository.j
 import { decideReply, type SearchDecision, type SmallTalkDecision } from './reply-decision.js'
 import { smallTalkReply } from './small-talk.js'
 import { retrieve, type Explained } from '../search/retrieval.js'
+import { runCommand, type CommandReply } from '../commands/command-runner.js'
 import type { AnswerWriter } from '../llm/answer-writer.js'
 import type { Outside } from '../health/turn-admission.js'
 import { recordUserRating } from '../llm/user-rating.js'
@@ -61,7 +61,7 @@ interface Reply {
   topScore: number | null
   /** A follow-up question's reply: the turn whose question it was searched with. */
   contextTurn?: number
-  feedback?: { turn: number, rating: 'up' | 'down', comment: string | null, rated: { traceId: string | null, generation: Generation | null } }
+  feedback?: CommandReply['feedback']
   reset?: boolean
   generation?: Generation
   /** A question's answer decision, kept with the reply: why it answered or refused. */
@@ -77,9 +77,6 @@ const NO_ANSWER_HINT = 'Try rephrasing your question, or use /search <words> to 
 // pronoun standing for its topic ("how do I change it?"). Short ones only.
 const FOLLOW_UP = /^(?:and|but|also|or|so|then|what about|how about)\b|\b(?:it|its|that|this|those|these|they|them|one)\b/i
 const FOLLOW_UP_MAX_WORDS = 12
-// /history quotes each message's beginning: quoting earlier replies whole, which quoted theirs,
-// doubled a session's storage with every /history (14 of them made a 34.6 MB reply).
-export const HISTORY_QUOTE_GRAPHEMES = 200
 
 export interface ChatServiceOptions {
   db: Database
@@ -205,7 +202,9 @@ export class ChatService {
       const usage = parsed.usage === undefined ? '' : ` Usage: ${parsed.usage}`
       return { kind: 'command_error', text: `${parsed.reason}${usage}`, command: parsed.command, sources: [], topScore: null }
     }
-    return await this.runCommand(parsed.command, session)
+    const { commandParser, transcript } = this.options
+    const context = { help: commandParser.help, search: this.search.bind(this), transcript }
+    return await runCommand(parsed.command, session, context)
   }
 
   private async answer (question: string, session: Session | undefined, input: TurnContext): Promise<Reply> {
@@ -288,35 +287,6 @@ export class ChatService {
     const scope = collection === undefined ? answering : new Set(answering === undefined || answering.has(collection) ? [collection] : [])
     const search = () => ({ hits: this.options.searchEngine.search(query, k, scope) })
     return retrieve(k, search, { instruments: this.options.instruments }).hits
-  }
-
-  private async runCommand (command: Command, session: Session | undefined): Promise<Reply> {
-    const done = (text: string, extra: Partial<Reply> = {}): Reply => ({ kind: 'command', text, command: command.name, sources: [], topScore: null, ...extra })
-    const refused = (text: string): Reply => ({ ...done(text), kind: 'command_error' })
-    switch (command.name) {
-      case 'help':
-        return done(this.options.commandParser.help(command.topic))
-      case 'search': {
-        const hits = this.search(command.query, command.k, command.collection)
-        if (hits.length === 0) return done(`No documents match "${command.query}".`, { topScore: null })
-        const lines = hits.map((hit, i) => `${i + 1}. ${hit.title} (score ${hit.score}): ${hit.snippet}`)
-        return done(`Top ${hits.length} for "${command.query}":\n${lines.join('\n')}`, { sources: hits.map(toSource), topScore: hits[0]!.score })
-      }
-      case 'history': {
-        if (session === undefined || session.turnCount === 0) return done('This session has no history yet.')
-        const messages = await this.options.transcript.list(session.id, { turns: command.count })
-        const lines = messages.map(m => `[${m.turn}] ${m.role === 'user' ? 'You' : 'Bot'}: ${excerpt(m.content, HISTORY_QUOTE_GRAPHEMES)}`)
-        return done(`Last ${Math.ceil(messages.length / 2)} turn(s) of this session:\n${lines.join('\n')}`)
-      }
-      case 'reset':
-        return done('Started a new session; the previous conversation is closed. Continue with the new session_id.', { reset: true })
-      case 'feedback': {
-        const rated = session === undefined ? undefined : await this.options.transcript.lastAnswer(session.id)
-        if (rated === undefined) return refused('There is no answer to rate yet in this session: ask a question first.')
-        return done(`Thanks: your feedback (${command.rating}) on the answer of turn ${rated.turn} is recorded.`,
-          { feedback: { turn: rated.turn, rating: command.rating, comment: command.comment ?? null, rated } })
-      }
-    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The chat turn without Fastify: the domain objects wired by hand, as the plugins wire them.
 import t from 'tap'
-import { ChatService, HISTORY_QUOTE_GRAPHEMES } from '../../../src/chat/chat-service.js'
+import { ChatService } from '../../../src/chat/chat-service.js'
+import { HISTORY_QUOTE_GRAPHEMES } from '../../../src/commands/command-runner.js'
 import { helpText, parseMessage } from '../../../src/commands/command-parser.js'
 import { TranscriptRepository } from '../../../src/transcript/transcript-repository.js'
 import type { Decision } from '../../../src/transcript/transcript-schemas.js'
