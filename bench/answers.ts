@@ -5,7 +5,7 @@
  * messages (a written FAQ's), the out-of-scope messages in bench/answers/, the small-talk lines and
  * the other collections' queries are turns it should not answer. Every turn
  * goes through the chat turn's own decision (src/chat/reply-decision.ts): small talk first, then
- * the search and the answer model.
+ * the search and the answer decision.
  *
  *   npm run bench:answers            # train and test splits, with the model in src/search/answer-decision.ts
  *   npm run bench:answers -- --fit   # fit the model on the train splits only, and print it
@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { decideReply } from '../src/chat/reply-decision.js'
-import { answerModelFor, DEFAULT_ANSWER_MODEL, FEATURES, features, type AnswerModel, type Feature } from '../src/search/answer-decision.js'
+import { answerWeightsFor, DEFAULT_ANSWER_WEIGHTS, FEATURES, features, type AnswerWeights, type Feature } from '../src/search/answer-decision.js'
 import { SearchEngine } from '../src/search/search-engine.js'
 import { projectRoot } from '../src/project.js'
 import { loadCorpus, loadQrels, loadQueryRecords, toSearchDocument, type Qrels } from './datasets.js'
@@ -88,7 +88,7 @@ function pick (turns: Turn[], size: number): Turn[] {
 interface Implementation {
   label: string
   newEngine: () => SearchEngine
-  decide: (engine: SearchEngine, text: string, model: AnswerModel | undefined) => ReturnType<typeof decideReply>
+  decide: (engine: SearchEngine, text: string, model: AnswerWeights | undefined) => ReturnType<typeof decideReply>
 }
 
 const thisBuild: Implementation = { label: 'this build', newEngine: () => new SearchEngine({ wordVectors }), decide: (engine, text, model) => decideReply(engine, text, { model, k: 10 }) }
@@ -100,7 +100,7 @@ async function baseline (dist: string): Promise<Implementation> {
   return { label: `baseline (${dist})`, newEngine: () => new search.SearchEngine(), decide: (engine, text) => reply.decideReply(engine, text, { k: 10 }) }
 }
 
-function run (engine: SearchEngine, turns: Turn[], model: AnswerModel, implementation = thisBuild): Outcome[] {
+function run (engine: SearchEngine, turns: Turn[], model: AnswerWeights, implementation = thisBuild): Outcome[] {
   return turns.map(turn => {
     const decision = implementation.decide(engine, turn.text, model)
     return {
@@ -154,7 +154,7 @@ interface Sample { x: number[], y: number, weight: number }
  * whose best document is wrong are left out: the decision cannot make them right. Each class
  * weighs the same, so neither's count sets the threshold.
  */
-function fit (all: Sample[], used: readonly Feature[]): AnswerModel {
+function fit (all: Sample[], used: readonly Feature[]): AnswerWeights {
   const columns = used.map(name => FEATURES.indexOf(name))
   const samples = all.map(sample => ({ ...sample, x: columns.map(column => sample.x[column]!) }))
   const dims = columns.length
@@ -172,7 +172,7 @@ function fit (all: Sample[], used: readonly Feature[]): AnswerModel {
   }
   const round = (value: number) => Math.round(value * 100) / 100
   const weights = Object.fromEntries(FEATURES.map(name => [name, used.includes(name) ? round(w[used.indexOf(name) + 1]!) : 0]))
-  return { intercept: round(w[0]!), weights: weights as AnswerModel['weights'], threshold: DEFAULT_ANSWER_MODEL.threshold }
+  return { intercept: round(w[0]!), weights: weights as AnswerWeights['weights'], threshold: DEFAULT_ANSWER_WEIGHTS.threshold }
 }
 
 async function main (): Promise<void> {
@@ -198,7 +198,7 @@ async function main (): Promise<void> {
   if (args.includes('--baseline')) implementations.push(await baseline(args[args.indexOf('--baseline') + 1] ?? ''))
 
   const ours = indexed(thisBuild)
-  let model = answerModelFor(ours[0]!.engine)
+  let model = answerWeightsFor(ours[0]!.engine)
   if (args.includes('--fit')) {
     // Within each knowledge base, the turns to answer and the out-of-scope turns weigh the same,
     // each class as a whole: neither a large collection nor a class's count sets the threshold.

@@ -66,7 +66,7 @@ export default fp(async function alertsPlugin (app) {
     cpu,
     turnsInFlight,
     intervalMs,
-    shed: app.turnGate.shed,
+    shed: app.turnAdmission.shed,
     diskFreeRatio: () => disk?.freeRatio,
     activeSessions: () => activeSessions,
     maxActiveSessions: config.MAX_ACTIVE_SESSIONS,
@@ -98,7 +98,7 @@ export default fp(async function alertsPlugin (app) {
   const evaluateOnce = async (): Promise<void> => {
     const sample = resources.sample()
     cpu.add(sample.cpuCoresUsed)
-    turnsInFlight.add(app.turnGate.inFlight() / app.turnGate.limit)
+    turnsInFlight.add(app.turnAdmission.inFlight() / app.turnAdmission.limit)
     disk = await diskSpace(logVolume)
     activeSessions = await app.sessionManager.countActive().catch(() => activeSessions)
     await quality.refresh(app.db, now())

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { ChatService } from '../src/chat/chat-service.js'
 import { TranscriptRepository } from '../src/transcript/transcript-repository.js'
 import { answeringCollections } from '../src/kb/knowledge-base.js'
-import { answerModelFor } from '../src/search/answer-decision.js'
+import { answerWeightsFor } from '../src/search/answer-decision.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,7 +23,7 @@ export default fp(async function chatServicePlugin (app) {
     commandParser: app.commandParser,
     privacy: app.logPrivacy,
     instruments: app.metrics,
-    answerModel: { ...answerModelFor(app.searchEngine), threshold: app.config.ANSWER_MIN_CONFIDENCE },
+    answerWeights: { ...answerWeightsFor(app.searchEngine), threshold: app.config.ANSWER_MIN_CONFIDENCE },
     answerCollections: () => answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS),
     answerWriter: app.answerWriter,
     keepTrace: traceId => { app.turnTraces.keep(traceId) },

@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import { EvaluationStore } from '../src/evaluation/evaluation-store.js'
 import { KbEvaluations } from '../src/evaluation/kb-evaluations.js'
 import { answeringCollections } from '../src/kb/knowledge-base.js'
-import { answerModelFor } from '../src/search/answer-decision.js'
+import { answerWeightsFor } from '../src/search/answer-decision.js'
 import { log } from '../src/logging/log-context.js'
 
 declare module 'fastify' {
@@ -20,7 +20,7 @@ export default fp(async function evaluationPlugin (app) {
     store: new EvaluationStore({ db: app.db, auditTrail: app.auditTrail, now: app.clock }),
     searchEngine: app.searchEngine,
     collections: () => answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS),
-    model: { ...answerModelFor(app.searchEngine), threshold: app.config.ANSWER_MIN_CONFIDENCE },
+    model: { ...answerWeightsFor(app.searchEngine), threshold: app.config.ANSWER_MIN_CONFIDENCE },
     now: app.clock,
     onTrend: ({ latest, previous }) => {
       if (latest !== undefined) gauge.record(latest, { run: 'latest' })

@@ -16,7 +16,7 @@ import { isProbe } from '../src/health/probe-routes.js'
 import type { ShedReason } from '../src/telemetry/metrics.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
-export interface TurnGate extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {
+export interface TurnAdmissionView extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {
   /** Turns run at the same time. */
   readonly limit: number
   /** Requests refused for any reason, for the QueueBacklog alert. */
@@ -25,7 +25,7 @@ export interface TurnGate extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queu
 
 declare module 'fastify' {
   interface FastifyInstance {
-    turnGate: TurnGate
+    turnAdmission: TurnAdmissionView
     /** True once the app has begun to close (for /ready, and to refuse what still arrives). */
     shuttingDown: () => boolean
     /** Why the process refuses requests now (event-loop delay, memory), for /ready; undefined while it serves. */
@@ -119,14 +119,14 @@ export default fp(async function loadSheddingPlugin (app) {
     latencyGoalMs: config.TURN_LATENCY_GOAL_MS,
     refuse: () => refuse('latency_goal')
   })
-  app.decorate('turnGate', {
+  app.decorate('turnAdmission', {
     run: async turn => await admission.run(turn),
     inFlight: () => admission.inFlight(),
     queued: () => admission.queued(),
     predictedMs: () => admission.predictedMs(),
     limit: admission.concurrency,
     shed
-  } satisfies TurnGate)
+  } satisfies TurnAdmissionView)
 
   const meter = app.metricsMeter
   const inFlightGauge = meter.createObservableGauge('chatbot_turns_in_flight', { description: 'Chat turns being answered now' })

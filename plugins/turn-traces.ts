@@ -99,7 +99,7 @@ export default fp(async function turnTracesPlugin (app) {
     // unanswered one's are written.
     const ordinary = !failed && reply.elapsedTime < app.config.TURN_LATENCY_GOAL_MS && turn.kind !== 'no_answer' && turn.kind !== 'command_error'
     recorder.addRequest({
-      letGo: ordinary && app.turnGate.queued() > 0 ? 'pressure' : undefined,
+      letGo: ordinary && app.turnAdmission.queued() > 0 ? 'pressure' : undefined,
       key,
       traced,
       // A turn that failed before its result names the session it was sent for (its logging context).

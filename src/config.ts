@@ -66,7 +66,7 @@ export const ConfigSchema = Type.Object({
   // Whether the meaning of words counts in the search as well as the words ("suitcases" finds
   // "luggage"), with the word vectors in src/search/word-vectors/; false: words only.
   SEARCH_WORD_VECTORS: Type.Boolean({ default: true }),
-  // The answer model's probability a question needs for an answer rather than no_answer (src/search/answer-decision.ts).
+  // The answer decision's probability a question needs for an answer rather than no_answer (src/search/answer-decision.ts).
   ANSWER_MIN_CONFIDENCE: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
   // The EvaluationAccuracyLow alert fires when the latest test-question run's accuracy is below this
   // (or more than 5 points below the run before it); see src/evaluation.

@@ -43,8 +43,8 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const traceId = currentTraceId()
     const respond = (result: TurnResult): ChatResponseType =>
       ({ session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, generation: result.generation, trace_id: traceId })
-    // The turn is admitted by the gate, and hands its place on while a model writes (TurnAdmission).
-    const answer = async (): Promise<TurnResult> => await app.turnGate.run(async outside => await app.chatService.handleTurn({ ...input, outside }))
+    // The turn waits for admission, and hands its place on while a model writes (TurnAdmission).
+    const answer = async (): Promise<TurnResult> => await app.turnAdmission.run(async outside => await app.chatService.handleTurn({ ...input, outside }))
     if (!request.headers.accept?.includes(EVENT_STREAM)) return respond(await answer())
 
     // Until the first piece of text, a failure is an ordinary problem response; after it, the stream's last event.

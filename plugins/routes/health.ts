@@ -106,7 +106,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ logDestinations?: Pick<LogDestin
         slowest_recent_statement: app.databaseHealth.slowestRecent()
       },
       sessions: { active: activeSessions, cap: app.config.MAX_ACTIVE_SESSIONS },
-      turns: { in_flight: app.turnGate.inFlight(), limit: app.turnGate.limit, queued: app.turnGate.queued(), predicted_ms: roundedMs(app.turnGate.predictedMs()), latency_goal_ms: app.config.TURN_LATENCY_GOAL_MS, shed_last_5m: app.turnGate.shed.count(5 * 60_000) },
+      turns: { in_flight: app.turnAdmission.inFlight(), limit: app.turnAdmission.limit, queued: app.turnAdmission.queued(), predicted_ms: roundedMs(app.turnAdmission.predictedMs()), latency_goal_ms: app.config.TURN_LATENCY_GOAL_MS, shed_last_5m: app.turnAdmission.shed.count(5 * 60_000) },
       memory: { rss_bytes: resources.rssBytes, heap_used_bytes: resources.heapUsedBytes, limit_bytes: resources.memoryLimitBytes },
       cpu: { cores_used: Math.round(resources.cpuCoresUsed * 1000) / 1000 },
       event_loop: { delay_p99_ms: resources.eventLoopDelayMs.p99, delay_max_ms: resources.eventLoopDelayMs.max, utilization: Math.round(resources.eventLoopUtilization * 1000) / 1000 },

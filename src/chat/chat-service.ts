@@ -12,7 +12,7 @@ import type { RecordInTransaction } from '../audit/audit-trail.js'
 import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { currentTraceId, inSpan } from '../telemetry/spans.js'
-import { explainDecision, type AnswerModel } from '../search/answer-decision.js'
+import { explainDecision, type AnswerWeights } from '../search/answer-decision.js'
 import { toSource, type Decision, type Generation, type ReplyKind, type Source } from '../transcript/transcript-schemas.js'
 import type { TranscriptRepository } from '../transcript/transcript-repository.js'
 import { decideReply, type SearchDecision, type SmallTalkDecision } from './reply-decision.js'
@@ -91,7 +91,7 @@ export interface ChatServiceOptions {
   /** Where turns, feedback and searches are counted; nothing is counted without it. */
   instruments?: Pick<Instruments, 'turns' | 'feedback' | 'unanswered' | 'searchDuration' | 'searchResults'>
   /** The model that decides whether the best passage answers a question. */
-  answerModel?: AnswerModel
+  answerWeights?: AnswerWeights
   /** The collections whose documents answer questions now; all when it returns undefined. */
   answerCollections?: () => ReadonlySet<string> | undefined
   /** A language model that writes answers from the passages; without it, the passage is the answer. */
@@ -264,14 +264,14 @@ export class ChatService {
    * evidence goes on the retrieval span, the log line and the stored reply.
    */
   private decide (question: string): SmallTalkDecision | (SearchDecision & { why: Decision }) {
-    const { searchEngine, answerModel, answerCollections, instruments } = this.options
+    const { searchEngine, answerWeights, answerCollections, instruments } = this.options
     let why: Decision | undefined
     const explain = (found: SearchDecision): Explained => {
-      why = explainDecision(found.evidence, found.decision, answerModel)
+      why = explainDecision(found.evidence, found.decision, answerWeights)
       return { decision: found.kind, why }
     }
     const decided = decideReply(searchEngine, question, {
-      model: answerModel,
+      model: answerWeights,
       collections: answerCollections?.(),
       k: SOURCES_PER_ANSWER,
       observe: decide => retrieve(SOURCES_PER_ANSWER, decide, { instruments, explain })

@@ -1,7 +1,7 @@
 // What a question gets, before anything is written: a small-talk reply, an answer from the best
 // passage, or no_answer, with the evidence behind the choice (logged and put on the turn's span).
 // The chat turn and `npm run bench:answers` both decide through here.
-import { answerModelFor, decideAnswer, type AnswerDecision, type AnswerModel } from '../search/answer-decision.js'
+import { answerWeightsFor, decideAnswer, type AnswerDecision, type AnswerWeights } from '../search/answer-decision.js'
 import type { AnswerEvidence, SearchEngine, SearchHit } from '../search/search-engine.js'
 import { smallTalkOf, type SmallTalk } from './small-talk.js'
 
@@ -42,7 +42,7 @@ export interface SmallTalkDecision { kind: 'smalltalk', hits: [], smallTalk: Sma
 export type ReplyDecision = SearchDecision | SmallTalkDecision
 
 export interface ReplyDecisionOptions {
-  model?: AnswerModel
+  model?: AnswerWeights
   /** Collections whose documents may answer; all when omitted. */
   collections?: ReadonlySet<string>
   /** How many documents to return as sources. */
@@ -61,6 +61,6 @@ export function decideReply (engine: SearchEngine, question: string, options: Re
 /** A question's search and the decision to answer it from the best passage (no small-talk check). */
 export function decideFromSearch (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): SearchDecision {
   const { hits, evidence, quote } = engine.searchWithEvidence(withoutMarkup(question), options.k ?? 3, options.collections)
-  const decision = decideAnswer(evidence, options.model ?? answerModelFor(engine))
+  const decision = decideAnswer(evidence, options.model ?? answerWeightsFor(engine))
   return { kind: decision.answer && hits.length > 0 ? 'answer' : 'no_answer', hits, evidence, decision, quote }
 }

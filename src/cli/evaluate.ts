@@ -13,7 +13,7 @@ import type { Outcome, RunReport } from '../evaluation/evaluation-schemas.js'
 import { KbEvaluations } from '../evaluation/kb-evaluations.js'
 import { parseQuestionLines, QuestionFileError, type TestQuestion } from '../evaluation/question-set.js'
 import { answeringCollections, KnowledgeBase } from '../kb/knowledge-base.js'
-import { answerModelFor } from '../search/answer-decision.js'
+import { answerWeightsFor } from '../search/answer-decision.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
@@ -98,7 +98,7 @@ async function databaseRunner (env: Record<string, string | undefined>): Promise
     store: new EvaluationStore({ db, auditTrail }),
     searchEngine,
     collections: () => answeringCollections(searchEngine.collections(), config.KB_BUNDLED_DOCS),
-    model: { ...answerModelFor(searchEngine), threshold: config.ANSWER_MIN_CONFIDENCE }
+    model: { ...answerWeightsFor(searchEngine), threshold: config.ANSWER_MIN_CONFIDENCE }
   })
   return {
     description,

@@ -3,7 +3,7 @@
 // team watches is the accuracy its users get (a follow-up's earlier question aside: each test
 // question stands alone). CPU only, no database: a run of thousands takes well under a second.
 import { decideReply } from '../chat/reply-decision.js'
-import type { AnswerModel } from '../search/answer-decision.js'
+import type { AnswerWeights } from '../search/answer-decision.js'
 import type { SearchEngine } from '../search/search-engine.js'
 import type { Counts, Outcome, ResultRow } from './evaluation-schemas.js'
 import type { TestQuestion } from './question-set.js'
@@ -11,8 +11,8 @@ import type { TestQuestion } from './question-set.js'
 export interface EvaluationOptions {
   /** The collections whose documents answer questions now (answeringCollections); all when undefined. */
   collections?: ReadonlySet<string>
-  /** The chat turn's answer model (its threshold is ANSWER_MIN_CONFIDENCE). */
-  model?: AnswerModel
+  /** The chat turn's answer weights (its threshold is ANSWER_MIN_CONFIDENCE). */
+  model?: AnswerWeights
 }
 
 export interface Evaluation {

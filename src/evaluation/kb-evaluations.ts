@@ -5,7 +5,7 @@
 import type { Logger } from 'pino'
 import { BadRequestError } from '../errors.js'
 import { log } from '../logging/log-context.js'
-import type { AnswerModel } from '../search/answer-decision.js'
+import type { AnswerWeights } from '../search/answer-decision.js'
 import type { SearchEngine } from '../search/search-engine.js'
 import type { RunReport } from './evaluation-schemas.js'
 import type { EvaluationStore } from './evaluation-store.js'
@@ -17,7 +17,7 @@ export interface KbEvaluationsOptions {
   searchEngine: SearchEngine
   /** The collections the chat turn answers from now (answeringCollections). */
   collections: () => ReadonlySet<string> | undefined
-  model?: AnswerModel
+  model?: AnswerWeights
   now?: () => Date
   /** Told the two latest runs' accuracy whenever it is read (the gauge). */
   onTrend?: (trend: AccuracyTrend) => void

@@ -8,7 +8,7 @@ import type { AnswerEvidence } from './search-engine.js'
 export const FEATURES = ['coverage', 'unseen', 'mutual', 'relativeScore', 'similarity'] as const satisfies ReadonlyArray<keyof AnswerEvidence>
 export type Feature = typeof FEATURES[number]
 
-export interface AnswerModel {
+export interface AnswerWeights {
   intercept: number
   weights: Readonly<Record<Feature, number>>
   /** Answer when the model's probability reaches this. */
@@ -16,7 +16,7 @@ export interface AnswerModel {
 }
 
 /** For a search engine that weighs meaning (the default): words and meaning together. */
-export const DEFAULT_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
+export const DEFAULT_ANSWER_WEIGHTS: Readonly<AnswerWeights> = Object.freeze({
   intercept: -9.73,
   weights: Object.freeze({ coverage: 4.96, unseen: -1.44, mutual: 7.28, relativeScore: 5.87, similarity: 6.43 }),
   threshold: 0.5
@@ -26,15 +26,15 @@ export const DEFAULT_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
  * For a search engine with SEARCH_WORD_VECTORS off: the model fitted before word vectors, without
  * `similarity` (`bench:answers -- --words-only` measures it).
  */
-export const WORDS_ONLY_ANSWER_MODEL: Readonly<AnswerModel> = Object.freeze({
+export const WORDS_ONLY_ANSWER_WEIGHTS: Readonly<AnswerWeights> = Object.freeze({
   intercept: -4.64,
   weights: Object.freeze({ coverage: 4.77, unseen: -2.26, mutual: 9.53, relativeScore: 6.38, similarity: 0 }),
   threshold: 0.5
 })
 
 /** The model fitted for the evidence this search engine gives. */
-export function answerModelFor (searchEngine: { weighsMeaning: boolean }): Readonly<AnswerModel> {
-  return searchEngine.weighsMeaning ? DEFAULT_ANSWER_MODEL : WORDS_ONLY_ANSWER_MODEL
+export function answerWeightsFor (searchEngine: { weighsMeaning: boolean }): Readonly<AnswerWeights> {
+  return searchEngine.weighsMeaning ? DEFAULT_ANSWER_WEIGHTS : WORDS_ONLY_ANSWER_WEIGHTS
 }
 
 export interface AnswerDecision {
@@ -48,7 +48,7 @@ export function features (evidence: AnswerEvidence): number[] {
   return FEATURES.map(name => evidence[name])
 }
 
-export function decideAnswer (evidence: AnswerEvidence, model: AnswerModel = DEFAULT_ANSWER_MODEL): AnswerDecision {
+export function decideAnswer (evidence: AnswerEvidence, model: AnswerWeights = DEFAULT_ANSWER_WEIGHTS): AnswerDecision {
   if (evidence.terms === 0) return { answer: false, confidence: 0 }
   const logit = FEATURES.reduce((sum, name) => sum + model.weights[name] * evidence[name], model.intercept)
   const confidence = 1 / (1 + Math.exp(-logit))
@@ -62,7 +62,7 @@ const round3 = (value: number): number => Math.round(value * 1000) / 1000
  * Why a question was answered or refused, as the turn's log line and span carry it: the confidence
  * against the threshold, and every measure the model read (snake_case, as log fields are named).
  */
-export function explainDecision (evidence: AnswerEvidence, decision: AnswerDecision, model: AnswerModel = DEFAULT_ANSWER_MODEL): { confidence: number, threshold: number, [measure: string]: number } {
+export function explainDecision (evidence: AnswerEvidence, decision: AnswerDecision, model: AnswerWeights = DEFAULT_ANSWER_WEIGHTS): { confidence: number, threshold: number, [measure: string]: number } {
   const measures = Object.fromEntries(Object.entries(evidence).map(([name, value]) => [snakeCase(name), round3(value)]))
   return { confidence: decision.confidence, threshold: model.threshold, ...measures }
 }

@@ -49,7 +49,7 @@ t.test('the start-up\'s own work is not load: right after ready, requests are se
   const turns = await Promise.all(Array.from({ length: 6 }, async () => await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })))
   t.same(turns.map(turn => turn.statusCode), [200, 200, 200, 200, 200, 200], 'the first turns after a start are answered, not refused as overloaded')
   t.equal((await app.inject('/ready')).statusCode, 200)
-  t.equal(app.turnGate.shed.count(60_000), 0, 'nothing was shed')
+  t.equal(app.turnAdmission.shed.count(60_000), 0, 'nothing was shed')
 })
 
 interface Answer { status: number, reason?: string, retryAfter: string | null, sessionId?: string }

@@ -114,13 +114,13 @@ t.test('while turns wait in line, every turn has its row; an ordinary one\'s lin
   await app.ready()
   // The embedded database admits one turn at a time: one held in the gate makes the others wait.
   let release = (): void => {}
-  const held = app.turnGate.run(async () => { await new Promise<void>(resolve => { release = resolve }) })
+  const held = app.turnAdmission.run(async () => { await new Promise<void>(resolve => { release = resolve }) })
   const chat = async (message: string) => await app.inject({ method: 'POST', url: '/v1/chat', payload: { message } })
   const answered = chat('how do I view traces?')
   const unanswered = chat('What is the capital of France?')
   const last = chat('how do sessions expire?')
-  await waitFor(() => app.turnGate.queued() >= 3, 2_000, 10)
-  t.equal(app.turnGate.queued(), 3, 'three turns in line')
+  await waitFor(() => app.turnAdmission.queued() >= 3, 2_000, 10)
+  t.equal(app.turnAdmission.queued(), 3, 'three turns in line')
   release()
   await held
   const replies = await Promise.all([answered, unanswered, last])

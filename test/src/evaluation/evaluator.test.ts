@@ -1,7 +1,7 @@
 import t from 'tap'
 import { decideReply } from '../../../src/chat/reply-decision.js'
 import { documentsAnswering, evaluate, outcomeOf } from '../../../src/evaluation/evaluator.js'
-import { DEFAULT_ANSWER_MODEL } from '../../../src/search/answer-decision.js'
+import { DEFAULT_ANSWER_WEIGHTS } from '../../../src/search/answer-decision.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 
 // A hand-made knowledge base whose answers are known: each question below is answered (or not)
@@ -70,7 +70,7 @@ t.test('the answer threshold is the chat turn\'s: a stricter model refuses more'
   const questions = [{ id: null, question: 'How do I request a refund of my purchase?', expected: ['refunds'] }]
   t.equal(evaluate(engine, questions, { collections: new Set(['shop']) }).counts.answered_right, 1)
   // A threshold alone cannot refuse an exact match: its confidence rounds to 1.
-  const strictest = { ...DEFAULT_ANSWER_MODEL, intercept: DEFAULT_ANSWER_MODEL.intercept - 100 }
+  const strictest = { ...DEFAULT_ANSWER_WEIGHTS, intercept: DEFAULT_ANSWER_WEIGHTS.intercept - 100 }
   const strict = evaluate(engine, questions, { collections: new Set(['shop']), model: strictest })
   t.same(strict.counts, { answered_right: 0, wrong_document: 0, refused_but_answerable: 1, out_of_scope_refused: 0 })
   t.equal(strict.answerRate, 0)

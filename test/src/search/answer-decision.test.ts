@@ -1,7 +1,7 @@
 // The answer decision's evidence on hand-made passages: what it measures, that it does not grow
 // with the size of the knowledge base as a BM25 score does, and how the model reads it.
 import t from 'tap'
-import { decideAnswer, DEFAULT_ANSWER_MODEL } from '../../../src/search/answer-decision.js'
+import { decideAnswer, DEFAULT_ANSWER_WEIGHTS } from '../../../src/search/answer-decision.js'
 import { SearchEngine, type SearchDocument } from '../../../src/search/search-engine.js'
 
 function doc (id: string, title: string, text: string, collection?: string): SearchDocument {
@@ -102,7 +102,7 @@ t.test('the model: confidence rises with coverage, and the threshold decides', a
   t.ok(high.answer)
   const some = { ...evidence, coverage: 0.3, mutual: 0.3 }
   t.ok(decideAnswer({ ...some, unseen: 0.5 }).confidence < decideAnswer(some).confidence, 'words the knowledge base has never seen lower it')
-  t.notOk(decideAnswer(evidence, { ...DEFAULT_ANSWER_MODEL, threshold: 1 }).answer, 'a threshold of 1 answers nothing')
+  t.notOk(decideAnswer(evidence, { ...DEFAULT_ANSWER_WEIGHTS, threshold: 1 }).answer, 'a threshold of 1 answers nothing')
 })
 
 t.test('searches can be scoped to collections; the index counts documents per collection', async t => {

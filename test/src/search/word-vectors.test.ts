@@ -1,7 +1,7 @@
 // The shipped word vectors (src/search/word-vectors/) and what they add to the search: near meanings
 // where the words are not shared, one vector for a whole text, nothing for words they do not know.
 import t from 'tap'
-import { answerModelFor, DEFAULT_ANSWER_MODEL, WORDS_ONLY_ANSWER_MODEL } from '../../../src/search/answer-decision.js'
+import { answerWeightsFor, DEFAULT_ANSWER_WEIGHTS, WORDS_ONLY_ANSWER_WEIGHTS } from '../../../src/search/answer-decision.js'
 import { SearchEngine, type SearchDocument } from '../../../src/search/search-engine.js'
 import { DIMENSIONS, dot, shippedWordVectors } from '../../../src/search/word-vectors.js'
 
@@ -74,10 +74,10 @@ t.test('the evidence carries the best document\'s similarity, and the model fitt
   t.equal(words.searchWithEvidence('can my cat come on the ferry').evidence.similarity, 0, 'no vectors: 0')
   const { similarity } = meaning.searchWithEvidence('can my cat come on the ferry').evidence
   t.ok(similarity > 0.5 && similarity <= 1, `with vectors: the cosine (${similarity})`)
-  t.equal(answerModelFor(meaning), DEFAULT_ANSWER_MODEL)
-  t.equal(answerModelFor(words), WORDS_ONLY_ANSWER_MODEL)
-  t.equal(WORDS_ONLY_ANSWER_MODEL.weights.similarity, 0, 'the words-only model does not read what it is not given')
-  t.ok(DEFAULT_ANSWER_MODEL.weights.similarity > 0)
+  t.equal(answerWeightsFor(meaning), DEFAULT_ANSWER_WEIGHTS)
+  t.equal(answerWeightsFor(words), WORDS_ONLY_ANSWER_WEIGHTS)
+  t.equal(WORDS_ONLY_ANSWER_WEIGHTS.weights.similarity, 0, 'the words-only model does not read what it is not given')
+  t.ok(DEFAULT_ANSWER_WEIGHTS.weights.similarity > 0)
 })
 
 t.test('a removed or replaced document takes its vector with it', async t => {
