@@ -82,6 +82,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     // as its session and user do, which spares a child logger, and its bindings' serialisation, per request.
     childLoggerFactory: logger => logger,
     bodyLimit: BODY_LIMIT,
+    // Opening the embedded database on a new folder (initdb, then the migrations) takes about 7 s on
+    // an idle 2-core machine and passed Fastify's 10 s default for one plugin on a busy one, which
+    // stopped the server: a slow start is not a failed one.
+    pluginTimeout: 60_000,
     // While closing, plugins/load-shedding.ts refuses requests on connections still open with a
     // problem+json 503 of ours, and /ready answers for itself (naming the shutdown); Fastify's
     // own closing 503 would answer before either, with a body of its own.
