@@ -74,7 +74,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const messages = await app.transcript.list(id, { turns: limit, before })
     const oldest = messages[0]?.turn
     return {
-      messages: messages.map(m => ({ turn: m.turn, role: m.role, content: m.content, kind: m.kind, command: m.command, sources: m.sources, context_turn: m.contextTurn, created_at: m.createdAt.toISOString() })),
+      messages,
       next_before: oldest !== undefined && oldest > 1 && new Set(messages.map(m => m.turn)).size === limit ? oldest : null
     }
   })

@@ -4,21 +4,12 @@
 // counts the turn on its session (one round trip, atomic without a transaction).
 import type { Database, Queryable } from '../db/database.js'
 import { scrubbedCopy } from '../logging/scrubber.js'
-import type { FeedbackRecordType, MessageRecordType, ReplyKind, Source, Generation } from './transcript-schemas.js'
+import type { FeedbackRecordType, MessageRecordType, Generation } from './transcript-schemas.js'
 
-export interface StoredMessage {
-  turn: number
-  role: 'user' | 'bot'
-  content: string
-  kind: ReplyKind | null
-  command: string | null
-  sources: Source[]
-  /** For a follow-up question's reply: the turn whose question it was searched with. */
-  contextTurn: number | null
-  createdAt: Date
-}
+/** A message as stored: MessageRecord, its time a Date. */
+type MessageRow = Omit<MessageRecordType, 'created_at'> & { created_at: Date }
 
-type MessageRow = Omit<StoredMessage, 'createdAt' | 'contextTurn'> & { context_turn: number | null, created_at: Date }
+const asRecord = ({ created_at: createdAt, ...row }: MessageRow): MessageRecordType => ({ ...row, created_at: new Date(createdAt).toISOString() })
 
 /** A user's message, as written and scrubbed (search_text: null where scrubbing changed nothing, or before it was filled). */
 export interface UserText { content: string, scrubbed: string | null }
@@ -34,14 +25,14 @@ export class TranscriptRepository {
   }
 
   /** Both messages of up to `turns` turns before turn `before` (the latest turns if omitted), oldest first. */
-  async list (sessionId: string, options: { turns: number, before?: number }): Promise<StoredMessage[]> {
+  async list (sessionId: string, options: { turns: number, before?: number }): Promise<MessageRecordType[]> {
     const { rows } = await this.db.query<MessageRow>(
       `SELECT turn, role, content, kind, command, sources, context_turn, created_at FROM messages
        WHERE session_id = $1 AND turn IN (
          SELECT DISTINCT turn FROM messages WHERE session_id = $1 AND turn < $2 ORDER BY turn DESC LIMIT $3)
        ORDER BY turn, role DESC`,
       [sessionId, options.before ?? 2_147_483_647, options.turns])
-    return rows.map(({ created_at: createdAt, context_turn: contextTurn, ...row }) => ({ ...row, contextTurn, createdAt }))
+    return rows.map(asRecord)
   }
 
   /**
@@ -102,10 +93,7 @@ export class TranscriptRepository {
         `SELECT session_id::text AS session_id, turn, rating, comment, created_at
          FROM feedback WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, turn`, [sessionIds])
     ])
-    for (const { session_id: sessionId, context_turn: contextTurn, created_at: createdAt, ...row } of messages.rows) {
-      const message = { ...row, context_turn: contextTurn, created_at: new Date(createdAt).toISOString() }
-      bySession.get(sessionId)?.messages.push(message)
-    }
+    for (const { session_id: sessionId, ...row } of messages.rows) bySession.get(sessionId)?.messages.push(asRecord(row))
     for (const { session_id: sessionId, created_at: createdAt, ...row } of feedback.rows) {
       bySession.get(sessionId)?.feedback.push({ ...row, created_at: new Date(createdAt).toISOString() })
     }
