@@ -43,6 +43,11 @@
  *    turn's spans and log lines (the default) and one with TURN_TRACE_RETENTION_DAYS=0, in
  *    interleaved rounds; goal: on ≥ 0.95 of off's answered/s. The rows written, and the turns let go while others waited in line, are counted after.
  *
+ * 6. With --history N: 1 and 50 clients on two servers, one on an empty database and one on a
+ *    database that holds N stored messages (bench/stored-history.ts: ended sessions of 5 turns over
+ *    the last week, with ratings and turn traces), in interleaved rounds; goal: the filled one's
+ *    1-client p50 ≤ 1.1× the empty one's (a turn's cost does not grow with the history).
+ *
  * Engines: PGlite by default; --engine postgres or both for server PostgreSQL at
  * BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres; setting it alone picks
  * postgres), where each server and pgbench get a scratch database, dropped afterwards.
@@ -51,6 +56,7 @@
  *   npm run bench:load -- --engine both --telemetry      # about 7 minutes
  *   npm run bench:load -- --engine postgres --seconds 5 --limit-seconds 3 --burst 500 --rounds 2
  *   npm run bench:load -- --turn-traces --seconds 5 --limit-seconds 2 --burst 300 --rounds 6
+ *   npm run bench:load -- --engine both --history 1000000 --seconds 5 --rounds 3
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -63,6 +69,7 @@ import { BENCH_APP_ENV, benchFlags, count, formatTable, inRotatingRounds, machin
 import { OtlpCounter } from './otlp-counter.js'
 import { createScratchDatabase, type ScratchDatabase } from './server-database.js'
 import { prepareLimitDatabase, turnLoop, turnStatements } from './turn-statements.js'
+import { fillHistory } from './stored-history.js'
 import { loadConfig } from '../src/config.js'
 import type { Database } from '../src/db/database.js'
 import { openPGliteDatabase } from '../src/db/pglite-database.js'
@@ -77,7 +84,8 @@ const flags = benchFlags('bench:load', {
   burst: { kind: 'count', default: 1500, meaning: 'turns sent at once' },
   telemetry: { kind: 'switch', meaning: 'also measure full telemetry against off at 50 clients' },
   'turn-traces': { kind: 'switch', meaning: 'also measure keeping turn traces against not at 50 clients' },
-  rounds: { kind: 'count', default: 4, meaning: 'telemetry and turn-trace rounds' }
+  rounds: { kind: 'count', default: 4, meaning: 'telemetry, turn-trace and history rounds' },
+  history: { kind: 'count', default: 0, meaning: 'also measure a turn with this many stored messages against none (the issue\'s figure: 1000000)' }
 })
 const { seconds, burst: burstSize, telemetry, rounds } = flags
 const turnTraces = flags['turn-traces']
@@ -102,7 +110,8 @@ const GOALS = {
   burstGoalSeconds: 1,
   telemetryThroughput: 0.8,
   telemetryP99: 1.5,
-  turnTracesThroughput: 0.95
+  turnTracesThroughput: 0.95,
+  historyP50: 1.1
 }
 // Our bootstrap as `npm start` preloads it.
 const PRELOAD = new URL('../otel/instrumentation.js', import.meta.url).href
@@ -361,7 +370,10 @@ interface EngineRun {
   alive: boolean
   telemetry?: { full: Step[], off: Step[], exported: { spans: number, logs: number, metrics: number }, offExported: number }
   turnTraces?: { on: Step[], off: Step[], rows: { on: TraceRows, off: TraceRows } }
+  history?: { stored: { sessions: number, messages: number, seconds: number }, empty: HistoryRound[], filled: HistoryRound[] }
 }
+/** A round of the history comparison: one client (its latency), then 50 (their answered/s). */
+interface HistoryRound { one: Step, fifty: Step }
 interface TraceRows { rows: number, withSpans: number, withLogs: number, /** Turns let go while others waited in line (chatbot_turn_traces_dropped_total{reason="pressure"}). */ letGo: number }
 
 /** Storage for one server: a scratch database on the PostgreSQL server, or a PGlite folder under `folder`. */
@@ -374,7 +386,17 @@ async function storage (key: EngineKey, folder: string, name: string): Promise<P
 /** A Parley server, the sessions it has open, and its scratch database (on PostgreSQL), dropped after it. */
 interface Parley { server: Server, sessions: string[], databases: string[], drop: () => Promise<void>, env: Record<string, string> }
 
-interface ParleyOptions { key: EngineKey, folder: string, name: string, sessions: number, telemetry?: { endpoint: string, full: boolean }, env?: Record<string, string>, processEnv?: Record<string, string> }
+interface ParleyOptions {
+  key: EngineKey
+  folder: string
+  name: string
+  sessions: number
+  telemetry?: { endpoint: string, full: boolean }
+  env?: Record<string, string>
+  processEnv?: Record<string, string>
+  /** Writes into the storage before the server opens it. */
+  prefill?: (db: Database) => Promise<void>
+}
 
 /**
  * Starts Parley as production runs it (logging to its files, the telemetry preload: off unless
@@ -384,6 +406,14 @@ interface ParleyOptions { key: EngineKey, folder: string, name: string, sessions
 async function startParley ({ key, folder, name, sessions: sessionCount, telemetry: otel, ...given }: ParleyOptions): Promise<Parley> {
   process.stderr.write(`${key} ${name}: starting, opening ${sessionCount} sessions…\n`)
   const { env, databases, drop } = await storage(key, folder, name)
+  if (given.prefill !== undefined) {
+    const db = await openStorage(env)
+    try {
+      await given.prefill(db)
+    } finally {
+      await db.close()
+    }
+  }
   const processEnv: Record<string, string> = given.processEnv ?? (otel === undefined
     ? { OTEL_SDK_DISABLED: 'true' }
     : { OTEL_EXPORTER_OTLP_ENDPOINT: `${otel.endpoint}/${key}-${name}`, ...(otel.full ? { OTEL_TRACES_SAMPLER: 'always_on' } : { OTEL_SDK_DISABLED: 'true' }) })
@@ -464,9 +494,14 @@ async function telemetryRounds (key: EngineKey, folder: string, receiver: OtlpCo
   }
 }
 
+/** The database of a server's storage (a stopped server's, or one not started yet). */
+async function openStorage (env: Record<string, string>): Promise<Database> {
+  return env.DATABASE_URL === undefined ? await openPGliteDatabase(env.DATA_DIR!) : await openPostgresDatabase(env.DATABASE_URL, 1)
+}
+
 /** The turn_traces rows a stopped server left: all, with spans, with log lines. */
 async function traceRows (env: Record<string, string>): Promise<Omit<TraceRows, 'letGo'>> {
-  const db: Database = env.DATABASE_URL === undefined ? await openPGliteDatabase(env.DATA_DIR!) : await openPostgresDatabase(env.DATABASE_URL, 1)
+  const db = await openStorage(env)
   try {
     const { rows } = await db.query<Omit<TraceRows, 'letGo'>>(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE jsonb_array_length(spans) > 0)::int AS "withSpans",
       count(*) FILTER (WHERE jsonb_array_length(logs) > 0)::int AS "withLogs" FROM turn_traces`)
@@ -506,6 +541,38 @@ async function turnTraceRounds (key: EngineKey, folder: string): Promise<NonNull
   return { on: contenders[0]!.steps, off: contenders[1]!.steps, rows: { on: rows[0]!, off: rows[1]! } }
 }
 
+/**
+ * A turn against `history` stored messages (ended sessions, ratings and turn traces over the last
+ * week) and against none, in interleaved rounds: one client's latency, then 50 clients' answered/s.
+ */
+async function historyRounds (key: EngineKey, folder: string): Promise<NonNullable<EngineRun['history']>> {
+  const clients = Math.max(...CLIENTS)
+  let stored = { sessions: 0, messages: 0, seconds: 0 }
+  const prefill = async (db: Database): Promise<void> => {
+    process.stderr.write(`${key}: writing ${count(flags.history)} stored messages…\n`)
+    const started = performance.now()
+    stored = { ...await fillHistory(db, flags.history), seconds: (performance.now() - started) / 1000 }
+  }
+  const contenders: Array<{ name: string, prefill?: typeof prefill, rounds: HistoryRound[] }> = [{ name: 'empty', rounds: [] }, { name: 'filled', prefill, rounds: [] }]
+  const started: Array<Parley & { contender: typeof contenders[number] }> = []
+  try {
+    for (const contender of contenders) started.push({ contender, ...await startParley({ key, folder, name: contender.name, sessions: clients, prefill: contender.prefill }) })
+    await inRotatingRounds(started, rounds, async (parley, round) => {
+      const { contender, server, sessions } = parley
+      process.stderr.write(`${key}: history round ${round + 1}/${rounds}, ${contender.name}, 1 and ${clients} clients, ${seconds} s each…\n`)
+      const one = await step(parley, `${contender.name}, 1 client`, seconds, async () => await closedLoop(server.port, sessions, 1, seconds))
+      const fifty = await step(parley, `${contender.name}, ${clients} clients`, seconds, async () => await closedLoop(server.port, sessions, clients, seconds))
+      contender.rounds.push({ one, fifty })
+    })
+  } finally {
+    for (const { server, drop } of started) {
+      await server.stop()
+      await drop()
+    }
+  }
+  return { stored, empty: contenders[0]!.rounds, filled: contenders[1]!.rounds }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run.
 
@@ -537,6 +604,7 @@ try {
     const run: EngineRun = { key, name, limits, ...await loadSteps(key, folder) }
     if (receiver !== undefined) run.telemetry = await telemetryRounds(key, folder, receiver, endpoint!)
     if (turnTraces) run.turnTraces = await turnTraceRounds(key, folder)
+    if (flags.history > 0) run.history = await historyRounds(key, folder)
     runs.push(run)
   }
 } finally {
@@ -618,6 +686,11 @@ if (turnTraces) {
   const rps = (steps: Step[]): number => median(steps.map(s => s.answeredPerSecond))
   goal('turn traces: on / off, answered/s at 50 clients', `≥ ${GOALS.turnTracesThroughput.toFixed(2)}`, run => ratio(rps(run.turnTraces!.on) / rps(run.turnTraces!.off), GOALS.turnTracesThroughput))
 }
+const historyP50 = (rounds: HistoryRound[]): number => median(rounds.map(r => r.one.p50))
+if (flags.history > 0) {
+  goal(`turn p50, 1 client: ${count(flags.history)} stored messages / none`, `≤ ${GOALS.historyP50.toFixed(2)}`,
+    run => ratio(historyP50(run.history!.filled) / historyP50(run.history!.empty), GOALS.historyP50, false))
+}
 for (const line of formatTable(goalRows)) console.log(`  ${line}`)
 
 if (telemetry) {
@@ -648,6 +721,20 @@ if (turnTraces) {
   }
   for (const line of formatTable(table)) console.log(`  ${line}`)
 }
+if (flags.history > 0) {
+  console.log(`\nStored history, ${rounds} rounds × ${seconds} s each (order rotated): filled = ended sessions of 5 turns over the last week, with ratings and turn traces; empty = none\n`)
+  const table = [['engine', 'database', 'stored', '1 client p50 ms per round', 'median', `${Math.max(...CLIENTS)} clients answered/s per round`, 'median', 'CPU elsewhere, max']]
+  for (const run of runs) {
+    const { stored, empty, filled } = run.history!
+    for (const [name, rounds, messages] of [['empty', empty, 0], ['filled', filled, stored.messages]] as const) {
+      table.push([run.name, name, `${count(messages)} messages`, rounds.map(r => r.one.p50.toFixed(2)).join(' / '), historyP50(rounds).toFixed(2),
+        rounds.map(r => r.fifty.answeredPerSecond.toFixed(0)).join(' / '), median(rounds.map(r => r.fifty.answeredPerSecond)).toFixed(0),
+        percent(Math.max(...rounds.flatMap(r => [r.one.cpuElsewhere ?? 0, r.fifty.cpuElsewhere ?? 0])))])
+    }
+    console.log(`  ${run.name}: ${count(stored.sessions)} sessions and ${count(stored.messages)} messages written in ${stored.seconds.toFixed(0)} s before the run`)
+  }
+  for (const line of formatTable(table)) console.log(`  ${line}`)
+}
 console.log(`\nRun time: ${((performance.now() - runStarted) / 1000).toFixed(0)} s`)
 
 const failures: string[] = []
@@ -667,7 +754,9 @@ if (failures.length > 0) process.exitCode = 1
 
 // Not a failure of the run, but figures measured while something else took a tenth of a core or
 // more compare with nothing: say how many, and how bad.
-const elsewhere = runs.flatMap(run => [...run.limits, ...run.steps, ...run.telemetry?.full ?? [], ...run.telemetry?.off ?? [], ...run.turnTraces?.on ?? [], ...run.turnTraces?.off ?? []].map(m => m.cpuElsewhere ?? 0))
+const historySteps = (run: EngineRun): Step[] => [...run.history?.empty ?? [], ...run.history?.filled ?? []].flatMap(r => [r.one, r.fifty])
+const elsewhere = runs.flatMap(run => [...run.limits, ...run.steps, ...run.telemetry?.full ?? [], ...run.telemetry?.off ?? [],
+  ...run.turnTraces?.on ?? [], ...run.turnTraces?.off ?? [], ...historySteps(run)].map(m => m.cpuElsewhere ?? 0))
 const disturbed = elsewhere.filter(share => share >= DISTURBED)
 if (disturbed.length > 0) {
   console.log(`\n! Other processes used ${percent(DISTURBED)} of a core or more during ${disturbed.length} of the ${elsewhere.length} measurements (up to ${percent(Math.max(...disturbed))}: the "CPU elsewhere" columns). Those figures are disturbed; run again on a quiet machine.`)
