@@ -30,6 +30,7 @@ export const ConsoleUserSchema = Type.Object({
   pseudonym: Nullable(Type.String()),
   id: Type.Optional(Nullable(Type.String()))
 })
+export type ConsoleUser = Static<typeof ConsoleUserSchema>
 
 export const ConversationsQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Words in the user\'s message or the reply (PostgreSQL full-text search, English stemming)' })),
