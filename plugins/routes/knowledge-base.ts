@@ -7,6 +7,7 @@ import { DOCUMENT_LIMITS, metadataProblem } from '../../src/kb/document-files.js
 import { answeringCollections, BUNDLED_COLLECTION } from '../../src/kb/knowledge-base.js'
 import { DEFAULT_COLLECTION } from '../../src/search/search-engine.js'
 import { SourceSchema, toSource } from '../../src/transcript/transcript-schemas.js'
+import { SourceDocument } from '../../src/chat/chat-schemas.js'
 import { BadRequestError, NotFoundError } from '../../src/errors.js'
 import { NOT_BLANK_NO_NUL, NO_NUL, withProblems } from '../../src/http/schemas.js'
 import { PhrasingAdded, PhrasingBody } from '../../src/kb/phrasing-schemas.js'
@@ -36,13 +37,6 @@ export const DocumentRecord = Type.Object({
   passages: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' })
-})
-
-const SourceDocument = Type.Object({
-  doc_id: Type.String(),
-  title: Type.String(),
-  text: Type.String({ description: 'The whole document, as imported (Markdown or plain text)' }),
-  url: Type.Union([Type.String(), Type.Null()], { description: 'Where the document lives on the team\'s own site: its metadata.url, when that is an http(s) address' })
 })
 
 const SearchQuery = Type.Object({

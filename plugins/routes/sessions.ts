@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { NotFoundError } from '../../src/errors.js'
 import { SessionRecord, sessionRecord } from '../../src/sessions/session-record.js'
-import { MessageRecord } from '../../src/transcript/transcript-schemas.js'
+import { MessagesPage } from '../../src/chat/chat-schemas.js'
 import { SessionId, UserId, withProblems } from '../../src/http/schemas.js'
 
 const SessionParams = Type.Object({ id: SessionId })
@@ -54,7 +54,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
       summary: 'Messages of a session, oldest first, paged backwards from the latest; of an ended session, to an admin key only (audited)',
       params: SessionParams,
       querystring: MessagesQuery,
-      response: withProblems({ 200: Type.Object({ messages: Type.Array(MessageRecord), next_before: Type.Union([Type.Integer(), Type.Null()]) }) }, 401, 404)
+      response: withProblems({ 200: MessagesPage }, 401, 404)
     }
   }, async (request) => {
     const { id } = request.params

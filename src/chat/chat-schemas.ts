@@ -1,7 +1,8 @@
-// A chat turn as the API takes and gives it (POST /v1/chat), written once: the route validates
-// and documents with these schemas, and the chat page reads its types from them.
+// A chat turn as the API takes and gives it (POST /v1/chat), and what the chat page reads beside
+// it (a session's messages, a source document whole), written once: the routes validate and
+// document with these schemas, and the chat page reads its types from them.
 import Type, { type Static } from 'typebox'
-import { GenerationSchema, MESSAGE_MAX_CHARACTERS, ReplyKindSchema, SourceSchema } from '../transcript/transcript-schemas.js'
+import { GenerationSchema, MESSAGE_MAX_CHARACTERS, MessageRecord, ReplyKindSchema, SourceSchema } from '../transcript/transcript-schemas.js'
 import { NOT_BLANK_NO_NUL, SessionId, UserId } from '../http/schemas.js'
 
 export const ChatRequest = Type.Object({
@@ -9,6 +10,7 @@ export const ChatRequest = Type.Object({
   session_id: Type.Optional(SessionId),
   user_id: Type.Optional(UserId)
 }, { additionalProperties: false })
+export type ChatRequestType = Static<typeof ChatRequest>
 
 export const ChatResponse = Type.Object({
   session_id: { ...SessionId, description: 'Send it back to continue this conversation' },
@@ -21,3 +23,19 @@ export const ChatResponse = Type.Object({
   trace_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off' }))
 })
 export type ChatResponseType = Static<typeof ChatResponse>
+
+/** GET /v1/sessions/:id/messages */
+export const MessagesPage = Type.Object({
+  messages: Type.Array(MessageRecord),
+  next_before: Type.Union([Type.Integer(), Type.Null()])
+})
+export type MessagesPageType = Static<typeof MessagesPage>
+
+/** GET /v1/sources/:id */
+export const SourceDocument = Type.Object({
+  doc_id: Type.String(),
+  title: Type.String(),
+  text: Type.String({ description: 'The whole document, as imported (Markdown or plain text)' }),
+  url: Type.Union([Type.String(), Type.Null()], { description: 'Where the document lives on the team\'s own site: its metadata.url, when that is an http(s) address' })
+})
+export type SourceDocumentType = Static<typeof SourceDocument>

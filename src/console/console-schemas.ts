@@ -13,6 +13,7 @@ export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('analy
 export const SignInBody = Type.Object({
   api_key: Type.String({ minLength: 1, maxLength: 512, description: 'An API key with the admin or analyst role' })
 }, { additionalProperties: false })
+export type SignInBodyType = Static<typeof SignInBody>
 
 export const ConsoleSessionSchema = Type.Object({
   role: RoleSchema,
@@ -29,6 +30,7 @@ export const ConsoleUserSchema = Type.Object({
   pseudonym: Nullable(Type.String()),
   id: Type.Optional(Nullable(Type.String()))
 })
+export type ConsoleUser = Static<typeof ConsoleUserSchema>
 
 export const ConversationsQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Words in the user\'s message or the reply (PostgreSQL full-text search, English stemming)' })),
@@ -115,6 +117,7 @@ export const TraceParams = Type.Object({
 export const OverviewQuery = Type.Object({
   period: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')], { default: 'day' }))
 }, { additionalProperties: false })
+export type OverviewQueryType = Static<typeof OverviewQuery>
 
 export const OverviewSchema = Type.Object({
   period: Type.String(),

@@ -87,6 +87,7 @@ export type RunReport = Static<typeof RunReportSchema>
 export const RunsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 30 }))
 }, { additionalProperties: false })
+export type RunsQueryType = Static<typeof RunsQuery>
 export const RunParams = Type.Object({ id: Type.String({ pattern: UUID_PATTERN }) })
 export const RunsPage = Type.Object({ runs: Type.Array(RunSummarySchema, { description: 'Newest first' }) })
 export type RunsPageType = Static<typeof RunsPage>

@@ -1,8 +1,7 @@
 // A conversation's entries as the page shows them, and their reload from the transcript
 // (GET /v1/sessions/:id/messages) when the page is opened again in the same tab.
 import type { ChatResponseType } from '../../src/chat/chat-schemas.js'
-import type { MessageRecordType } from '../../src/transcript/transcript-schemas.js'
-import { requestJson } from '../shared/api.js'
+import { chatApi } from './api.js'
 
 /** POST /v1/chat's answer. */
 export type ChatReply = ChatResponseType
@@ -15,7 +14,7 @@ export type Entry =
   | { id: number, role: 'notice', text: string, feedback?: boolean }
 
 export async function loadHistory (sessionId: string, entryId: () => number): Promise<Entry[]> {
-  const { messages } = await requestJson<{ messages: MessageRecordType[] }>(`/v1/sessions/${encodeURIComponent(sessionId)}/messages?limit=50`)
+  const { messages } = await chatApi.messages(sessionId, 50)
   // A rating was sent by the thumbs, not typed: its turn reads as the thanks the user saw.
   const ratings = new Set(messages.filter(m => m.role === 'bot' && m.kind === 'command' && m.command === 'feedback').map(m => m.turn))
   const entries: Entry[] = []

@@ -5,11 +5,12 @@
 // fills from its data-parley-user attribute.
 import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { ApiError, errorText, requestEvents } from '../shared/api.js'
-import { loadHistory, type ChatReply, type Entry } from './history.js'
+import { pageName } from '../shared/page-name.js'
+import { errorText, hasStatus } from '../shared/problem.js'
+import { chatApi } from './api.js'
+import { loadHistory, type Entry } from './history.js'
 import { Message } from './message.js'
 import { SourceDialog } from './source.js'
-import { pageName } from '../shared/page-name.js'
 import '../shared/base.css'
 import './chat.css'
 
@@ -63,10 +64,7 @@ function Chat () {
       return last?.id === writing && last.role === 'writing' ? [...list.slice(0, -1), { ...last, text: last.text + text }] : [...list, { id: writing, role: 'writing', text }]
     })
     try {
-      const reply = await requestEvents<ChatReply>('/v1/chat', {
-        method: 'POST',
-        body: { message, session_id: sessionId.current, user_id: userId }
-      }, feedback ? () => {} : onText)
+      const reply = await chatApi.send({ message, session_id: sessionId.current, user_id: userId }, feedback ? () => {} : onText)
       sessionId.current = reply.session_id
       storage.set(reply.session_id)
       const entry: Entry = feedback && reply.kind === 'command'
@@ -76,7 +74,7 @@ function Chat () {
       if (!feedback) setDraft('')
     } catch (caught) {
       setEntries(dropWriting)
-      if (caught instanceof ApiError && caught.status === 404) {
+      if (hasStatus(caught, 404)) {
         // The session expired or was replaced: say so, and let the next message start afresh.
         sessionId.current = undefined
         storage.set(undefined)

@@ -1,18 +1,13 @@
 // A reply's source read whole, in a dialog over the chat: its title, its text (as text: documents
 // are written by the team, and shown as written) and, when it has one, a link to where it lives.
-import { useEffect, useRef, useState } from 'preact/hooks'
-import { errorText, requestJson } from '../shared/api.js'
-
-interface SourceDocument { doc_id: string, title: string, text: string, url: string | null }
+import { useEffect, useRef } from 'preact/hooks'
+import { useLoad } from '../shared/use-load.js'
+import { chatApi } from './api.js'
 
 export function SourceDialog ({ docId, onClose }: { docId: string, onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null)
-  const [document, setDocument] = useState<SourceDocument>()
-  const [error, setError] = useState<string>()
-  useEffect(() => {
-    dialog.current?.showModal()
-    requestJson<SourceDocument>(`/v1/sources/${encodeURIComponent(docId)}`).then(setDocument, (caught: unknown) => { setError(errorText(caught)) })
-  }, [docId])
+  const { data: document, error } = useLoad(async () => await chatApi.source(docId), [docId])
+  useEffect(() => { dialog.current?.showModal() }, [])
   return (
     <dialog ref={dialog} class='source-dialog' aria-labelledby='source-heading' onClose={onClose}>
       <header>

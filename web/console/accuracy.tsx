@@ -2,15 +2,16 @@
 // chosen one's, ?run=) counts and accuracy, its question-by-question table, and the trend of past
 // runs; an admin can run the saved question set from here. The runs are made by POST
 // /v1/kb/evaluations, `npm run kb:evaluate` and the button below.
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import type { ConsoleSession } from '../../src/console/console-schemas.js'
-import type { Outcome, RunReport, RunSummary } from '../../src/evaluation/evaluation-schemas.js'
-import { errorText } from '../shared/api.js'
+import type { Outcome } from '../../src/evaluation/evaluation-schemas.js'
+import { errorText } from '../shared/problem.js'
+import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
 import { dateTime, percent } from './format.js'
-import type { OnUnauthorized } from './main.js'
 import { Tile } from './overview.js'
-import { hashFor, navigate, type Route } from './route.js'
+import { hashFor, type Route } from './route.js'
+import { navigate } from './use-route.js'
 
 const OUTCOME_TEXT: Record<Outcome, string> = {
   answered_right: 'answered right',
@@ -26,37 +27,32 @@ const change = (now: number, before: number | undefined): string | undefined => 
   return Math.abs(points) < 0.05 ? 'same as the run before' : `${points > 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pts on the run before`
 }
 
-export function AccuracyView ({ route, session, unauthorized }: { route: Route, session: ConsoleSession, unauthorized: OnUnauthorized }) {
+export function AccuracyView ({ route, session }: { route: Route, session: ConsoleSession }) {
   const chosen = route.params.get('run') ?? undefined
-  const [runs, setRuns] = useState<RunSummary[]>()
-  const [report, setReport] = useState<RunReport | null>()
-  const [saved, setSaved] = useState<number>()
-  const [error, setError] = useState<string>()
+  // The runs and the one shown (the chosen, or else the latest) as one answer: a report never
+  // sits beside the runs of another moment.
+  const shown = useLoad(async () => {
+    const { runs } = await consoleApi.evaluationRuns()
+    const id = chosen ?? runs[0]?.id
+    return { runs, report: id === undefined ? null : await consoleApi.evaluationRun(id) }
+  }, [chosen])
+  const saved = useLoad(async () => (await consoleApi.savedQuestions()).questions.length, [])
   const [running, setRunning] = useState(false)
-  const [reload, setReload] = useState(0)
-  const failed = (caught: unknown): void => { if (!unauthorized(caught)) setError(errorText(caught)) }
-
-  useEffect(() => {
-    setError(undefined)
-    consoleApi.evaluationRuns().then(page => {
-      setRuns(page.runs)
-      const id = chosen ?? page.runs[0]?.id
-      if (id === undefined) setReport(null)
-      else consoleApi.evaluationRun(id).then(setReport, failed)
-    }, failed)
-    consoleApi.savedQuestions().then(page => { setSaved(page.questions.length) }, failed)
-  }, [chosen, reload])
+  const [runError, setRunError] = useState<string>()
+  const runs = shown.data?.runs
+  const report = shown.data?.report
+  const error = runError ?? shown.error ?? saved.error
 
   const runSavedSet = async (): Promise<void> => {
     setRunning(true)
-    setError(undefined)
+    setRunError(undefined)
     try {
-      const made = await consoleApi.runEvaluation()
+      await consoleApi.runEvaluation()
+      // The new run is the latest: the view without a chosen run shows it, the runs before it beneath.
       if (chosen !== undefined) navigate(hashFor('accuracy'))
-      setReport(made)
-      setReload(count => count + 1)
+      else await shown.reload()
     } catch (caught) {
-      failed(caught)
+      setRunError(errorText(caught))
     } finally {
       setRunning(false)
     }
@@ -69,12 +65,12 @@ export function AccuracyView ({ route, session, unauthorized }: { route: Route, 
       <div class='overview-header'>
         <h1>Accuracy</h1>
         {session.role === 'admin' && (
-          <button type='button' disabled={running || saved === 0} onClick={() => { runSavedSet().catch(() => undefined) }}>
-            {running ? 'Running…' : `Run the saved test set${saved === undefined ? '' : ` (${saved} question${saved === 1 ? '' : 's'})`}`}
+          <button type='button' disabled={running || saved.data === 0} onClick={() => { runSavedSet().catch(() => undefined) }}>
+            {running ? 'Running…' : `Run the saved test set${saved.data === undefined ? '' : ` (${saved.data} question${saved.data === 1 ? '' : 's'})`}`}
           </button>
         )}
       </div>
-      <p class='muted'>Test questions run against the knowledge base as a chat turn decides them. Accuracy counts right answers and right refusals of all questions. {saved === 0 ? 'The saved test set is empty: add unanswered questions from a conversation ("Add to test set"), or run a file with npm run kb:evaluate.' : ''}</p>
+      <p class='muted'>Test questions run against the knowledge base as a chat turn decides them. Accuracy counts right answers and right refusals of all questions. {saved.data === 0 ? 'The saved test set is empty: add unanswered questions from a conversation ("Add to test set"), or run a file with npm run kb:evaluate.' : ''}</p>
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {report === undefined && error === undefined && <p class='muted'>Loading…</p>}
       {report === null && <p class='muted'>No run yet.</p>}

@@ -2,25 +2,17 @@
 // that failed before they were stored; the selected turn (?trace=) shows its span waterfall and
 // log lines underneath it.
 import { useEffect, useState } from 'preact/hooks'
-import type { ConsoleSession, Conversation, ConversationTurn } from '../../src/console/console-schemas.js'
-import { errorText } from '../shared/api.js'
+import type { ConsoleSession, ConversationTurn } from '../../src/console/console-schemas.js'
+import { errorText } from '../shared/problem.js'
+import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
-import { lastListHash, userLabel } from './conversations.js'
-import { dateTime, ms, usd } from './format.js'
-import type { OnUnauthorized } from './main.js'
-import { hashFor, type Route } from './route.js'
+import { dateTime, ms, usd, userLabel } from './format.js'
+import { hashFor, listHash, type Route } from './route.js'
 import { TracePanel } from './trace.js'
 
-export function ConversationView ({ route, session, unauthorized }: { route: Route, session: ConsoleSession, unauthorized: OnUnauthorized }) {
+export function ConversationView ({ route, session }: { route: Route, session: ConsoleSession }) {
   const sessionId = route.id!
-  const [conversation, setConversation] = useState<Conversation>()
-  const [error, setError] = useState<string>()
-
-  useEffect(() => {
-    setConversation(undefined)
-    setError(undefined)
-    consoleApi.conversation(sessionId).then(setConversation, (caught: unknown) => { if (!unauthorized(caught)) setError(errorText(caught)) })
-  }, [sessionId])
+  const { data: conversation, error } = useLoad(async () => await consoleApi.conversation(sessionId), [sessionId])
 
   const selected = route.params.get('trace') ?? undefined
   const select = (traceId: string | null): string => hashFor(`conversations/${encodeURIComponent(sessionId)}`, { trace: traceId ?? undefined })
@@ -34,7 +26,7 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
 
   return (
     <section class='conversation'>
-      <p><a href={lastListHash}>← Back to conversations</a></p>
+      <p><a href={listHash()}>← Back to conversations</a></p>
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {conversation === undefined && error === undefined && <p class='muted'>Loading…</p>}
       {conversation !== undefined && (
@@ -50,7 +42,7 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
             </dl>
           </header>
           {conversation.turns.map(turn => (
-            <Turn key={turn.turn} turn={turn} open={turn.trace_id !== null && turn.trace_id === selected} href={select(turn.trace_id === selected ? null : turn.trace_id)} admin={session.role === 'admin'} unauthorized={unauthorized} />
+            <Turn key={turn.turn} turn={turn} open={turn.trace_id !== null && turn.trace_id === selected} href={select(turn.trace_id === selected ? null : turn.trace_id)} admin={session.role === 'admin'} />
           ))}
           {conversation.failed_turns.length > 0 && <h2>Failed turns</h2>}
           {conversation.failed_turns.map(failed => (
@@ -61,7 +53,7 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
                 <span class='grow'>{failed.error ?? 'The turn failed before it was stored'}</span>
                 <a href={select(failed.trace_id === selected ? null : failed.trace_id)}>{failed.trace_id === selected ? 'Hide trace' : 'Show trace'}</a>
               </header>
-              {failed.trace_id === selected && <TracePanel traceId={failed.trace_id} unauthorized={unauthorized} />}
+              {failed.trace_id === selected && <TracePanel traceId={failed.trace_id} />}
             </article>
           ))}
         </>
@@ -70,7 +62,7 @@ export function ConversationView ({ route, session, unauthorized }: { route: Rou
   )
 }
 
-function Turn ({ turn, open, href, admin, unauthorized }: { turn: ConversationTurn, open: boolean, href: string, admin: boolean, unauthorized: OnUnauthorized }) {
+function Turn ({ turn, open, href, admin }: { turn: ConversationTurn, open: boolean, href: string, admin: boolean }) {
   return (
     <article class={open ? 'turn open' : 'turn'} id={`turn-${turn.turn}`}>
       <header class='turn-header'>
@@ -89,9 +81,9 @@ function Turn ({ turn, open, href, admin, unauthorized }: { turn: ConversationTu
         {turn.decision !== null
           ? <Decision decision={turn.decision} turn={turn} />
           : turn.sources.length > 0 && <p class='turn-sources muted'>Sources: {turn.sources.map(source => `${source.title} (${source.doc_id})`).join(', ')}</p>}
-        {admin && turn.kind === 'no_answer' && <AddToTestSet turn={turn} unauthorized={unauthorized} />}
+        {admin && turn.kind === 'no_answer' && <AddToTestSet turn={turn} />}
       </div>
-      {open && (turn.has_trace ? <TracePanel traceId={turn.trace_id!} unauthorized={unauthorized} /> : <p class='muted trace-missing'>No trace kept for this turn</p>)}
+      {open && (turn.has_trace ? <TracePanel traceId={turn.trace_id!} /> : <p class='muted trace-missing'>No trace kept for this turn</p>)}
     </article>
   )
 }
@@ -102,7 +94,7 @@ function Turn ({ turn, open, href, admin, unauthorized }: { turn: ConversationTu
  * a document, the question is also added to its phrasings unless the admin says not: users' words
  * that the FAQ never uses are what a lexical search cannot bridge on its own.
  */
-function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unauthorized: OnUnauthorized }) {
+function AddToTestSet ({ turn }: { turn: ConversationTurn }) {
   const [open, setOpen] = useState(false)
   const [expected, setExpected] = useState('none')
   const [teach, setTeach] = useState(true)
@@ -121,7 +113,7 @@ function AddToTestSet ({ turn, unauthorized }: { turn: ConversationTurn, unautho
       setState('saved')
     } catch (caught) {
       setState('editing')
-      if (!unauthorized(caught)) setError(errorText(caught))
+      setError(errorText(caught))
     }
   }
 

@@ -1,21 +1,20 @@
 // Finding conversations: words, time range, user, reply kind, thumbs down, errors and slowness,
 // newest turn first; a row opens its conversation. The filters are the hash's query, so
 // #/conversations?kind=no_answer&range=day is a link to exactly this list.
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import type { ConversationsPageType, ConversationsQueryType, TurnRow } from '../../src/console/console-schemas.js'
-import { errorText } from '../shared/api.js'
+import { errorText } from '../shared/problem.js'
+import { useLatest } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
-import { dateTime, ms } from './format.js'
-import type { OnUnauthorized } from './main.js'
-import { hashFor, navigate, type Route } from './route.js'
+import { dateTime, ms, userLabel } from './format.js'
+import { hashFor, rememberListHash, type Route } from './route.js'
+import { navigate } from './use-route.js'
 
 const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
-const KINDS = ['answer', 'no_answer', 'smalltalk', 'command', 'command_error'] as const
+const KINDS: ReadonlyArray<NonNullable<ConversationsQueryType['kind']>> = ['answer', 'no_answer', 'smalltalk', 'command', 'command_error']
 const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms', 'source'] as const
+// The hash's words for the filters, before toQuery reads them into the API's query.
 type Filters = Partial<Record<typeof FILTERS[number], string>>
-
-/** The last list shown, so "Back to conversations" returns to the same filters. */
-export let lastListHash = hashFor('conversations')
 
 function toQuery (filters: Filters, before: string | undefined): ConversationsQueryType {
   const span = RANGES[filters.range as keyof typeof RANGES] as number | undefined
@@ -35,10 +34,6 @@ function toQuery (filters: Filters, before: string | undefined): ConversationsQu
   }
 }
 
-export function userLabel (user: TurnRow['user']): string {
-  return user.id ?? user.pseudonym ?? '—'
-}
-
 // An empty list says which filter emptied it when the user filter did: a user no one has seen is
 // most often an id typed otherwise than the customer's client sent it.
 function emptyText (filters: Filters, user: ConversationsPageType['user']): string {
@@ -47,39 +42,39 @@ function emptyText (filters: Filters, user: ConversationsPageType['user']): stri
   return `The user ${user.pseudonym ?? filters.user} has conversations, but no turn of theirs matches the other filters.`
 }
 
-export function ConversationsView ({ route, unauthorized }: { route: Route, unauthorized: OnUnauthorized }) {
+export function ConversationsView ({ route }: { route: Route }) {
   const filters: Filters = Object.fromEntries(FILTERS.map(name => [name, route.params.get(name) ?? undefined]))
   const key = route.params.toString()
-  // The rows remember the filters they were fetched for: an answer that arrives after the
-  // filters changed again is dropped, and rows of other filters are never shown as these.
-  const [list, setList] = useState<{ key: string, rows: TurnRow[], user?: ConversationsPageType['user'] }>()
-  const currentKey = useRef(key)
-  currentKey.current = key
-  const [nextBefore, setNextBefore] = useState<string | null>(null)
+  // The rows remember the filters they were fetched for, so rows of other filters are never shown
+  // as these; "Older" adds pages to them. The list is useLatest's, not useLoad's, for that paging.
+  const [list, setList] = useState<{ key: string, rows: TurnRow[], user?: ConversationsPageType['user'], nextBefore: string | null }>()
   const [error, setError] = useState<string>()
   const [busy, setBusy] = useState(false)
+  const latest = useLatest()
   // The text fields are applied on submit, not at each key: drafts until then.
   const [draft, setDraft] = useState({ q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? '' })
 
   const load = async (before?: string): Promise<void> => {
-    const requested = key
     setBusy(true)
     setError(undefined)
-    try {
-      const page = await consoleApi.conversations(toQuery(filters, before))
-      if (currentKey.current !== requested) return
-      setList(previous => ({ key: requested, rows: before === undefined || previous?.key !== requested ? page.turns : [...previous.rows, ...page.turns], user: page.user }))
-      setNextBefore(page.next_before)
-    } catch (caught) {
-      if (currentKey.current === requested && !unauthorized(caught)) setError(errorText(caught))
-    } finally {
-      if (currentKey.current === requested) setBusy(false)
-    }
+    await latest.run(consoleApi.conversations(toQuery(filters, before)), page => {
+      setList(previous => ({
+        key,
+        rows: before === undefined || previous?.key !== key ? page.turns : [...previous.rows, ...page.turns],
+        user: page.user,
+        nextBefore: page.next_before
+      }))
+      setBusy(false)
+    }, caught => {
+      setError(errorText(caught))
+      setBusy(false)
+    })
   }
   const rows = list?.key === key ? list.rows : undefined
+  const nextBefore = list?.key === key ? list.nextBefore : null
 
   useEffect(() => {
-    lastListHash = location.hash === '' ? hashFor('conversations') : location.hash
+    rememberListHash(location.hash)
     setDraft({ q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? '' })
     load().catch(() => undefined)
   }, [key])

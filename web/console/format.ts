@@ -1,4 +1,6 @@
-// How the console writes times, durations and shares: short, and the same everywhere.
+// How the console writes times, durations, shares and users: short, and the same everywhere.
+import type { ConsoleUser } from '../../src/console/console-schemas.js'
+
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0')
 
 export function dateTime (iso: string): string {
@@ -26,3 +28,6 @@ export const webLink = (href: string | null | undefined): string | undefined => 
 
 /** US dollars: cents, or, below a cent (a model call costs a fraction of one), the first significant digits. */
 export const usd = (value: number): string => value === 0 || value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toPrecision(2)}`
+
+/** A user as the console names them: the id the client sent (admin), else the pseudonym. */
+export const userLabel = (user: ConsoleUser): string => user.id ?? user.pseudonym ?? '—'

@@ -2,23 +2,21 @@
 // look inside a turn (its span waterfall and log lines), and see the overview. The server keeps
 // the sign-in in an HttpOnly cookie; the page never stores the key anywhere.
 import { render } from 'preact'
-import { useCallback, useEffect, useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import type { ConsoleSession } from '../../src/console/console-schemas.js'
-import { ApiError, errorText } from '../shared/api.js'
 import { pageName } from '../shared/page-name.js'
-import { consoleApi } from './api.js'
+import { hasStatus, errorText } from '../shared/problem.js'
+import { consoleApi, onSignInEnded } from './api.js'
 import { ConversationView } from './conversation.js'
 import { ConversationsView } from './conversations.js'
 import { OverviewView } from './overview.js'
 import { AccuracyView } from './accuracy.js'
 import { TracePanel } from './trace.js'
-import { hashFor, useRoute } from './route.js'
+import { hashFor } from './route.js'
 import { SignIn } from './sign-in.js'
+import { useRoute } from './use-route.js'
 import '../shared/base.css'
 import './console.css'
-
-/** Called by a view when the API answers 401: the sign-in ended (expired, or signed out elsewhere). */
-export type OnUnauthorized = (error: unknown) => boolean
 
 function Console () {
   const [session, setSession] = useState<ConsoleSession | null>()
@@ -28,16 +26,15 @@ function Console () {
   useEffect(() => {
     consoleApi.session().then(setSession, (error: unknown) => {
       setSession(null)
-      if (!(error instanceof ApiError && error.status === 401)) setNotice(errorText(error))
+      if (!hasStatus(error, 401)) setNotice(errorText(error))
     })
   }, [])
 
-  const unauthorized = useCallback<OnUnauthorized>((error) => {
-    if (!(error instanceof ApiError && error.status === 401)) return false
+  // Any view's 401 comes here, and the sign-in form replaces the view.
+  useEffect(() => onSignInEnded(() => {
     setSession(null)
     setNotice('Your sign-in has ended. Sign in again.')
-    return true
-  }, [])
+  }), [])
 
   const signOut = async (): Promise<void> => {
     await consoleApi.signOut().catch(() => undefined)
@@ -65,11 +62,11 @@ function Console () {
         </span>
       </header>
       <main class='content'>
-        {route.view === 'overview' && <OverviewView route={route} unauthorized={unauthorized} />}
-        {route.view === 'accuracy' && <AccuracyView route={route} session={session} unauthorized={unauthorized} />}
-        {route.view === 'conversations' && <ConversationsView route={route} unauthorized={unauthorized} />}
-        {route.view === 'conversation' && <ConversationView route={route} session={session} unauthorized={unauthorized} />}
-        {route.view === 'trace' && route.id !== undefined && <section><h2>A turn that failed before it was stored</h2><TracePanel traceId={route.id} unauthorized={unauthorized} /></section>}
+        {route.view === 'overview' && <OverviewView route={route} />}
+        {route.view === 'accuracy' && <AccuracyView route={route} session={session} />}
+        {route.view === 'conversations' && <ConversationsView route={route} />}
+        {route.view === 'conversation' && <ConversationView route={route} session={session} />}
+        {route.view === 'trace' && route.id !== undefined && <section><h2>A turn that failed before it was stored</h2><TracePanel traceId={route.id} /></section>}
       </main>
     </div>
   )

@@ -1,27 +1,20 @@
 // How the bot is doing over the last hour, day or week: key figures as tiles, the firing alerts,
 // and two uPlot charts (turns answered and not, and p95 latency, over time).
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useRef } from 'preact/hooks'
 import UPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { Overview } from '../../src/console/console-schemas.js'
-import { errorText } from '../shared/api.js'
+import type { Overview, OverviewQueryType } from '../../src/console/console-schemas.js'
+import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
 import { dateTime, ms, percent } from './format.js'
-import type { OnUnauthorized } from './main.js'
 import { hashFor, type Route } from './route.js'
 
-const PERIODS = ['hour', 'day', 'week'] as const
-type Period = typeof PERIODS[number]
+type Period = NonNullable<OverviewQueryType['period']>
+const PERIODS: readonly Period[] = ['hour', 'day', 'week']
 
-export function OverviewView ({ route, unauthorized }: { route: Route, unauthorized: OnUnauthorized }) {
+export function OverviewView ({ route }: { route: Route }) {
   const period: Period = PERIODS.find(known => known === route.params.get('period')) ?? 'day'
-  const [overview, setOverview] = useState<Overview>()
-  const [error, setError] = useState<string>()
-
-  useEffect(() => {
-    setError(undefined)
-    consoleApi.overview(period).then(setOverview, (caught: unknown) => { if (!unauthorized(caught)) setError(errorText(caught)) })
-  }, [period])
+  const { data: overview, error } = useLoad(async () => await consoleApi.overview({ period }), [period])
 
   return (
     <section class='overview'>

@@ -2,7 +2,7 @@
 // #/conversations/<session id>?trace=<trace id>, #/traces/<trace id> for a turn that failed before
 // its session was stored, #/overview?period=week, #/accuracy?run=<run id>), so a view can be
 // shared as a link, and quality alerts can link straight to a filtered list.
-import { useEffect, useState } from 'preact/hooks'
+import { queryString } from '../shared/query.js'
 
 export interface Route {
   view: 'conversations' | 'conversation' | 'trace' | 'overview' | 'accuracy'
@@ -22,21 +22,12 @@ export function parseHash (hash: string): Route {
   return { view: 'conversations', params }
 }
 
-export function hashFor (path: string, params: Record<string, string | undefined> = {}): string {
-  const search = new URLSearchParams()
-  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== '') search.set(name, value)
-  const text = search.toString()
-  return `#/${path}${text === '' ? '' : `?${text}`}`
-}
+export const hashFor = (path: string, params: Readonly<Record<string, string | undefined>> = {}): string => `#/${path}${queryString(params)}`
 
-export function useRoute (): Route {
-  const [route, setRoute] = useState(() => parseHash(location.hash))
-  useEffect(() => {
-    const changed = (): void => { setRoute(parseHash(location.hash)) }
-    addEventListener('hashchange', changed)
-    return () => { removeEventListener('hashchange', changed) }
-  }, [])
-  return route
-}
+// The last list of conversations shown, so that "Back to conversations" returns to its filters.
+// Module-private, read and written through the two functions below only.
+let lastList = hashFor('conversations')
 
-export const navigate = (hash: string): void => { location.hash = hash }
+export const rememberListHash = (hash: string): void => { lastList = hash === '' ? hashFor('conversations') : hash }
+
+export const listHash = (): string => lastList

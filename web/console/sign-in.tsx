@@ -2,8 +2,8 @@
 // body and is cleared from the field at once: it is never put in a URL or in the browser's storage.
 import { useState } from 'preact/hooks'
 import type { ConsoleSession } from '../../src/console/console-schemas.js'
-import { errorText } from '../shared/api.js'
 import { pageName } from '../shared/page-name.js'
+import { errorText } from '../shared/problem.js'
 import { consoleApi } from './api.js'
 
 export function SignIn ({ notice, signedIn }: { notice: string | undefined, signedIn: (session: ConsoleSession) => void }) {

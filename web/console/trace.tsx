@@ -1,12 +1,12 @@
 // Inside one turn: its spans as a waterfall (indented by parent, bars placed by start and length
 // on the turn's own time scale, coloured by status) and its log lines, from the turn trace Parley
 // kept (GET /console/api/traces/:trace_id), with links to Jaeger and Grafana when configured.
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import type { TurnTraceViewType } from '../../src/console/console-schemas.js'
-import { ApiError, errorText } from '../shared/api.js'
+import { hasStatus } from '../shared/problem.js'
+import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
 import { clock, ms, webLink } from './format.js'
-import type { OnUnauthorized } from './main.js'
 
 type Span = TurnTraceViewType['spans'][number]
 type LogLine = TurnTraceViewType['logs'][number]
@@ -36,18 +36,12 @@ export function treeOrder (spans: Span[]): Array<{ span: Span, depth: number }> 
   return ordered
 }
 
-export function TracePanel ({ traceId, unauthorized }: { traceId: string, unauthorized: OnUnauthorized }) {
-  const [trace, setTrace] = useState<TurnTraceViewType | null>()
-  const [error, setError] = useState<string>()
-
-  useEffect(() => {
-    setTrace(undefined)
-    setError(undefined)
-    consoleApi.trace(traceId).then(setTrace, (caught: unknown) => {
-      if (caught instanceof ApiError && caught.status === 404) setTrace(null)
-      else if (!unauthorized(caught)) setError(errorText(caught))
-    })
-  }, [traceId])
+export function TracePanel ({ traceId }: { traceId: string }) {
+  // A trace not kept (telemetry off, or past its retention) is an answer, not an error.
+  const { data: trace, error } = useLoad(async () => await consoleApi.trace(traceId).catch((caught: unknown) => {
+    if (hasStatus(caught, 404)) return null
+    throw caught
+  }), [traceId])
 
   if (error !== undefined) return <p class='error' role='alert'>{error}</p>
   if (trace === undefined) return <p class='muted'>Loading the trace…</p>

@@ -1,0 +1,25 @@
+import t from 'tap'
+import { ms, percent, usd, userLabel, webLink } from '../../../web/console/format.js'
+
+t.test('a user by the id the client sent, else the pseudonym', async t => {
+  t.equal(userLabel({ id: 'jane', pseudonym: 'u_0123456789abcdef' }), 'jane')
+  t.equal(userLabel({ id: null, pseudonym: 'u_0123456789abcdef' }), 'u_0123456789abcdef')
+  t.equal(userLabel({ pseudonym: 'u_0123456789abcdef' }), 'u_0123456789abcdef', 'an analyst is not sent the id')
+  t.equal(userLabel({ pseudonym: null }), '—')
+})
+
+t.test('durations, shares and costs', async t => {
+  t.equal(ms(12.34), '12.3 ms')
+  t.equal(ms(340.4), '340 ms')
+  t.equal(ms(12_345), '12.3 s')
+  t.equal(ms(null), '—')
+  t.equal(percent(0.5), '50.0 %')
+  t.equal(usd(0.0012), '$0.0012')
+  t.equal(usd(1.5), '$1.50')
+})
+
+t.test('only web addresses are links', async t => {
+  t.equal(webLink('https://jaeger.example/trace/1'), 'https://jaeger.example/trace/1')
+  t.equal(webLink('javascript:alert(1)'), undefined)
+  t.equal(webLink(null), undefined)
+})
