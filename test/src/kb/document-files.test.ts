@@ -1,8 +1,8 @@
 // Knowledge-base documents read from disk, as the first-start seed and kb:import read them: a
 // folder's own regular .md/.txt files or a JSON Lines file, each document checked against the
 // limits the HTTP API enforces, each problem said with its source.
-import { execFileSync } from 'node:child_process'
 import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { checkDocument, documentFromFile, DOCUMENT_LIMITS, metadataProblem, readDocuments, type ReadResult } from '../../../src/kb/document-files.js'
@@ -94,10 +94,14 @@ t.test('a folder: its own regular .md and .txt files, in name order, each with i
   await mkdir(join(dir, 'h-folder.md'))
   await writeFile(join(dir, 'image.png'), 'not read')
   await writeFile(join(dir, 'README'), 'not read')
-  execFileSync('mkfifo', [join(dir, 'i-fifo.md')])
+  // A socket file stands for a FIFO or a device: made without a child process (which would move this
+  // file to the process suite), and like them not a regular file.
+  const socket = createServer()
+  await new Promise<void>(resolve => socket.listen(join(dir, 'i-socket.md'), resolve))
+  t.teardown(() => { socket.close() })
   const results = await readAll(dir)
-  t.same(results.map(result => result.source), ['a-account.TXT', 'b-billing.md', 'c-empty.md', 'd-nul.md', 'e-big.md', 'f-limit.txt', 'g-link.md', 'h-folder.md', 'i-fifo.md'].map(name => join(dir, name)))
-  const [account, billing, empty, nul, big, limit, link, folder, fifo] = results
+  t.same(results.map(result => result.source), ['a-account.TXT', 'b-billing.md', 'c-empty.md', 'd-nul.md', 'e-big.md', 'f-limit.txt', 'g-link.md', 'h-folder.md', 'i-socket.md'].map(name => join(dir, name)))
+  const [account, billing, empty, nul, big, limit, link, folder, special] = results
   t.same(account, { source: join(dir, 'a-account.TXT'), document: { id: 'a-account', title: 'a-account', text: 'Accounts are made by an admin.', metadata: { source: 'a-account.TXT' } } })
   t.same(billing, { source: join(dir, 'b-billing.md'), document: { id: 'b-billing', title: 'Billing', text: '# Billing\n\nInvoices are sent monthly.', metadata: { source: 'b-billing.md' } } })
   t.same(empty, { source: join(dir, 'c-empty.md'), skipped: 'empty file' })
@@ -106,7 +110,7 @@ t.test('a folder: its own regular .md and .txt files, in name order, each with i
   t.equal(limit && 'document' in limit ? limit.document.text.length : undefined, DOCUMENT_LIMITS.textMax, 'a file at the limit is read')
   t.same(link, { source: join(dir, 'g-link.md'), skipped: 'a symbolic link (not followed)' })
   t.same(folder, { source: join(dir, 'h-folder.md'), error: 'not a regular file' })
-  t.same(fifo, { source: join(dir, 'i-fifo.md'), error: 'not a regular file' }, 'a FIFO is refused, not read for ever')
+  t.same(special, { source: join(dir, 'i-socket.md'), error: 'not a regular file' }, 'a socket is refused, not read')
 })
 
 t.test('an empty folder yields nothing; a missing path throws', async t => {

@@ -1,8 +1,8 @@
 // The log directory's layout, read back from real files: which names are log files, in which
 // order, which one a family writes now, and their lines, gzipped or not, refusing what is not a
 // regular file.
-import { execFileSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
+import { createServer } from 'node:net'
 import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -109,16 +109,20 @@ t.test('a damaged gzip fails the read with zlib\'s code, after the lines before 
   await t.rejects(linesOf(path), { code: /^Z_/ }, 'not gzip at all')
 })
 
-t.test('only regular files are read: a folder, a FIFO or a missing file is refused', async t => {
+t.test('only regular files are read: a folder, a socket, a device or a missing file is refused', async t => {
   const dir = await tempDir(t)
   const folder = join(dir, 'chatbot.2026-11-21.1.log')
   await mkdir(folder)
   await t.rejects(linesOf(folder), { message: 'not a regular file' })
   await t.rejects(linesOf(join(dir, 'missing.log')), { code: 'ENOENT' })
   if (process.platform !== 'win32') {
-    const fifo = join(dir, 'chatbot.2026-11-20.1.log')
-    execFileSync('mkfifo', [fifo])
-    await t.rejects(linesOf(fifo), { message: 'not a regular file' }, 'a FIFO would block the read for good')
+    // A socket file, made without a child process (which would move this file to the process suite):
+    // like a FIFO, something that is not a regular file and could block a read for good.
+    const socket = join(dir, 'chatbot.2026-11-20.1.log')
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(socket, resolve))
+    t.teardown(() => { server.close() })
+    await t.rejects(linesOf(socket), { message: 'not a regular file' }, 'a socket is not read')
   }
   await symlink('/dev/zero', join(dir, 'chatbot.2026-11-22.1.log'))
   await t.rejects(linesOf(join(dir, 'chatbot.2026-11-22.1.log')), { message: 'not a regular file' }, 'a link to a device, followed and refused')
