@@ -2,8 +2,8 @@
 // new database) and keeps it current, including changes made by other instances.
 import fp from 'fastify-plugin'
 import { SearchEngine } from '../src/search/search-engine.js'
-import { KnowledgeBase, type DocumentInput } from '../src/kb/knowledge-base.js'
-import { readDocuments } from '../src/kb/document-files.js'
+import { KnowledgeBase } from '../src/kb/knowledge-base.js'
+import { readDocuments, type DocumentInput } from '../src/kb/document-files.js'
 import { log } from '../src/logging/log-context.js'
 
 declare module 'fastify' {

@@ -5,7 +5,7 @@
 // does not; the log files, which leave the database's hands, never hold it.
 import fp from 'fastify-plugin'
 import { log } from '../src/logging/log-context.js'
-import { usePseudonymKey } from '../src/logging/pseudonym-key.js'
+import { usePseudonymKey } from '../src/privacy/pseudonym-key.js'
 
 export default fp(async function pseudonymKeyPlugin (app) {
   try {

@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
+import { parse } from 'yaml'
+import { DEFAULT_RULES, type Condition } from '../src/alerts/alert-rules.js'
 import { COMMANDS } from '../src/commands/command-parser.js'
 import { ConfigSchema } from '../src/config.js'
 import { projectRoot } from '../src/project.js'
@@ -74,4 +76,46 @@ t.test('plugins/README.md lists every plugin in the order src/app.ts registers i
   const documented = [...table].map(([, plugin, dependencies]) => ({ plugin: plugin!, dependencies: dependencies!.split(',').map(name => name.trim()).filter(name => name !== '').sort() }))
   t.ok(declared.length > 20, `${declared.length} plugins registered`)
   t.same(documented, declared)
+})
+
+t.test('the one alert table (docs/running.md) is the rules in src/alerts/alert-rules.ts and otel/stack/alerts.yml', async t => {
+  const text = await read('docs/running.md')
+  const start = text.indexOf('## Which alerts are there, and when does each fire?')
+  t.ok(start >= 0, 'docs/running.md has the section the other documents link to')
+  const section = text.slice(start, text.indexOf('\n## ', start + 1))
+  const rows = section.split('\n').filter(line => line.startsWith('| ') && !line.startsWith('| Alert |') && !line.startsWith('| ---'))
+    .map(line => line.slice(2, -2).split(' | '))
+  t.ok(rows.every(cells => cells.length === 5), 'each row has its five cells (no cell holds " | ")')
+  const table = new Map(rows.map(([alert, severity, condition, , forTime]) => [alert!, { severity, condition, forTime }]))
+
+  // The default conditions as ALERTS_CONFIG writes them; any one holding fires the rule.
+  const written = (condition: Condition): string => [
+    `\`${condition.measure}\` ${condition.above !== undefined ? `above ${condition.above}` : `below ${condition.below}`}`,
+    condition.window === undefined ? '' : ` over ${condition.window}`,
+    condition.min_samples === undefined ? '' : `, min_samples ${condition.min_samples}`
+  ].join('')
+  // Prometheus's rules by name (a rule of two conditions is two rules of one name), each with its for:.
+  const stack = parse(await read('otel/stack/alerts.yml')) as { groups: Array<{ rules: Array<{ alert?: string, for?: string, labels?: { severity?: string } }> }> }
+  const prometheus = new Map<string, { severities: Set<string>, forTimes: string[] }>()
+  for (const rule of stack.groups.flatMap(group => group.rules)) {
+    if (rule.alert === undefined) continue
+    const found = prometheus.get(rule.alert) ?? { severities: new Set(), forTimes: [] }
+    found.severities.add(rule.labels?.severity ?? 'none')
+    const forTime = rule.for === undefined || /^0[a-z]*$/.test(rule.for) ? '0' : rule.for
+    if (!found.forTimes.includes(forTime)) found.forTimes.push(forTime)
+    prometheus.set(rule.alert, found)
+  }
+
+  const expected = [...new Set([...Object.keys(DEFAULT_RULES), ...prometheus.keys()])]
+  t.same([...table.keys()], expected, 'one row for each rule, the app\'s in their order, then Prometheus\'s own')
+  for (const alert of expected) {
+    const rule = DEFAULT_RULES[alert]
+    const inPrometheus = prometheus.get(alert)
+    t.same(table.get(alert), {
+      severity: rule?.severity ?? [...inPrometheus!.severities].join(', '),
+      condition: rule === undefined ? 'none: Prometheus only' : rule.when.map(written).join(', or '),
+      forTime: inPrometheus === undefined ? 'none: not in Prometheus' : inPrometheus.forTimes.join('; ')
+    }, alert)
+    if (rule !== undefined && inPrometheus !== undefined) t.same([...inPrometheus.severities], [rule.severity], `${alert}: Prometheus gives it the app's severity`)
+  }
 })

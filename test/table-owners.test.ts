@@ -21,7 +21,7 @@ const OWNERS: Record<string, string[]> = {
   audit_events: ['src/audit/'],
   console_sign_outs: ['src/console/'],
   // A key-value table: each key is its writer's (the index's version, the pseudonym key, the scrubber's version).
-  app_state: ['src/kb/', 'src/logging/pseudonym-key.ts', 'src/transcript/'],
+  app_state: ['src/kb/', 'src/privacy/pseudonym-key.ts', 'src/transcript/'],
   schema_migrations: ['src/db/']
 }
 

@@ -4,12 +4,8 @@
 import Type, { type Static } from 'typebox'
 import { SEVERITIES, type AlertNotification } from './alert-notification.js'
 import { MEASURES, type AlertRule, type MeasureName } from './alert-rules.js'
+import type { MeasureReading } from '../health/sliding-window.js'
 
-export interface MeasureReading {
-  value: number | undefined
-  /** Events behind the value, for min_samples (requests, turns, statements). */
-  samples?: number
-}
 export type ReadMeasure = (measure: MeasureName, windowMs: number) => MeasureReading
 
 export const AlertStateSchema = Type.Object({

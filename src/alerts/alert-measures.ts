@@ -1,12 +1,12 @@
 // Where each measure an alert rule names is read: the app's own sliding windows of requests,
 // resources and turns, the database's health, the transcript's quality figures, the language
 // model's calls and the accuracy runs. The alerts plugin gives the sources; this says which answers what.
-import type { MeasureReading, ReadMeasure } from './alert-evaluator.js'
+import type { ReadMeasure } from './alert-evaluator.js'
 import type { QualityWatch } from './quality-measures.js'
 import type { DatabaseHealth } from '../health/database-health.js'
 import type { ResourceSample } from '../health/process-resources.js'
 import type { RequestWatch } from '../health/request-watch.js'
-import type { SampleWindow, SlidingHistogram } from '../health/sliding-window.js'
+import type { MeasureReading, SampleWindow, SlidingHistogram } from '../health/sliding-window.js'
 import type { AccuracyTrend } from '../evaluation/kb-evaluations.js'
 
 type ModelMeasure = 'llm_fallback_ratio' | 'llm_call_p95_seconds' | 'llm_budget_used_ratio'

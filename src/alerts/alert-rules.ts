@@ -1,4 +1,4 @@
-// The alert rules: what each measures, the built-in defaults (the README's table), and the
+// The alert rules: what each measures, the built-in defaults (docs/running.md's alert table), and the
 // operator's YAML file (ALERTS_CONFIG) that tunes, disables or adds rules by name.
 import { readFile } from 'node:fs/promises'
 import Type, { type Static } from 'typebox'

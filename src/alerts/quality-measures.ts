@@ -8,7 +8,7 @@
 // (bench:alerts).
 import type { Queryable } from '../db/database.js'
 import { QUALITY_MEASURES, type AlertRule, type MeasureName } from './alert-rules.js'
-import type { MeasureReading } from './alert-evaluator.js'
+import type { MeasureReading } from '../health/sliding-window.js'
 import { qualityCountsSince } from '../transcript/transcript-queries.js'
 
 export interface QualityFigures {

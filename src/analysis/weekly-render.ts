@@ -1,5 +1,7 @@
 // The weekly report as a person reads it: Markdown, and one self-contained HTML file (inline CSS
-// and SVG charts, nothing fetched) that can be mailed or opened anywhere.
+// and SVG charts, nothing fetched) that can be mailed or opened anywhere, and the two files saved.
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { htmlEscape } from '../mail/html-escape.js'
 import { cellExcerpt, markdownCell, usd } from './render.js'
 import { lastDay, type WeekFigures, type WeeklyReport } from './weekly-report.js'
@@ -138,4 +140,16 @@ ${report.unanswered.length === 0 ? '<p>None with their text logged.</p>' : `<tab
 ${report.alerts.length === 0 ? '<p>None.</p>' : `<ul>${report.alerts.map(alert => `<li>${htmlEscape(alert.alert)} (${htmlEscape(alert.severity)}): ${alert.fired}</li>`).join('')}</ul>`}
 </body></html>
 `
+}
+
+/** Writes the report as `parley-weekly-<last day>.md` and `.html` into dir; each file appears whole or not at all. */
+export async function saveWeeklyReport (report: WeeklyReport, dir: string): Promise<{ markdown: string, html: string }> {
+  await mkdir(dir, { recursive: true })
+  const name = join(dir, `parley-weekly-${lastDay(report.this_week)}`)
+  const files = { markdown: `${name}.md`, html: `${name}.html` }
+  for (const [path, text] of [[files.markdown, weeklyMarkdown(report)], [files.html, weeklyHtml(report)]] as const) {
+    await writeFile(`${path}.partial`, text)
+    await rename(`${path}.partial`, path)
+  }
+  return files
 }

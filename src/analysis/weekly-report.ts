@@ -2,14 +2,12 @@
 // (traffic, latency, error rate and the top error patterns, answer rate, satisfaction, the
 // questions the bot could not answer, the alerts that fired, and, with a language model, what it
 // cost and how often it wrote the answer, and, when the team runs test questions, the knowledge
-// base's accuracy), from the log files alone.
-import { mkdir, rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+// base's accuracy), from the log files alone. Its Markdown and HTML are weekly-render.ts's, which
+// depends on this file and never the other way round.
 import { analyzeErrors, type ErrorPattern } from './error-patterns.js'
 import { emptyStats, previousPeriod, scanLogs, type Period, type ScanStats } from './log-scan.js'
 import { analyzePerf, type LatencyRow } from './perf-report.js'
 import { analyzeUsage, type UnansweredQuestion, type UsageReport } from './usage-report.js'
-import { weeklyHtml, weeklyMarkdown } from './weekly-render.js'
 
 export interface WeekFigures {
   from: string
@@ -147,16 +145,4 @@ export async function weeklyReport (options: { dir: string, to?: Date }): Promis
 /** The last day a week covers (its `to` is the midnight after it). */
 export function lastDay (week: Pick<WeekFigures, 'to'>): string {
   return day(new Date(new Date(week.to).getTime() - 1))
-}
-
-/** Writes the report as `parley-weekly-<last day>.md` and `.html` into dir; each file appears whole or not at all. */
-export async function saveWeeklyReport (report: WeeklyReport, dir: string): Promise<{ markdown: string, html: string }> {
-  await mkdir(dir, { recursive: true })
-  const name = join(dir, `parley-weekly-${lastDay(report.this_week)}`)
-  const files = { markdown: `${name}.md`, html: `${name}.html` }
-  for (const [path, text] of [[files.markdown, weeklyMarkdown(report)], [files.html, weeklyHtml(report)]] as const) {
-    await writeFile(`${path}.partial`, text)
-    await rename(`${path}.partial`, path)
-  }
-  return files
 }

@@ -11,8 +11,8 @@ import { healthFromLogs, healthFromServer, lastListeningUrl, type HealthReport }
 import { analyzePerf } from '../analysis/perf-report.js'
 import { renderErrors, renderHealth, renderPerf, renderUsage, type TextFormat } from '../analysis/render.js'
 import { analyzeUsage } from '../analysis/usage-report.js'
-import { saveWeeklyReport, weeklyReport } from '../analysis/weekly-report.js'
-import { weeklyMarkdown } from '../analysis/weekly-render.js'
+import { weeklyReport } from '../analysis/weekly-report.js'
+import { saveWeeklyReport, weeklyMarkdown } from '../analysis/weekly-render.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md] [--bucket hour|day]

@@ -4,7 +4,7 @@
 // beside the server; a last line caught while the server was writing it reads as truncated, so a
 // break on the active file's last line is worth a second run before anything else.
 import { isAbsolute, relative, resolve } from 'node:path'
-import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../audit/audit-chain.js'
+import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../logging/audit-chain.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run audit:verify -- [--format text|json] [<audit file | log dir>...]   (default: $LOG_DIR, else ./logs)'

@@ -1,8 +1,7 @@
 // The requests the HighErrorRate and ResponseTimeDegradation alerts judge, in sliding windows,
 // with one example of each (the latest failure, the slowest chat turn) so a notification can point
 // at a trace instead of saying only "something is wrong".
-import { SlidingHistogram, type WindowOptions } from './sliding-window.js'
-import type { MeasureReading } from '../alerts/alert-evaluator.js'
+import { SlidingHistogram, type MeasureReading, type WindowOptions } from './sliding-window.js'
 
 export const CHAT_ROUTE = '/v1/chat'
 

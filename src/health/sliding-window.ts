@@ -3,6 +3,16 @@
 // measurements, for alert rules such as "p95 over the last 5 minutes" without a monitoring stack:
 // time is cut into slots, each with a count and a histogram, so memory is bounded by the horizon.
 
+/**
+ * One measure's value over a window, as its source reads it (request-watch.ts, the answer writer,
+ * the quality measures) and the alert rules judge it (src/alerts/alert-evaluator.ts).
+ */
+export interface MeasureReading {
+  value: number | undefined
+  /** Events behind the value, for min_samples (requests, turns, statements). */
+  samples?: number
+}
+
 const GROWTH = 1.1
 const SMALLEST = 1e-4 // values below this (e.g. 0.1 ms in seconds) share the first bucket
 const BUCKETS = Math.ceil(Math.log(1e6) / Math.log(GROWTH)) + 2

@@ -1,10 +1,20 @@
 // Reads knowledge-base documents from disk: a folder of Markdown/text files (the bundled docs, or
 // an operator's import) or a JSON Lines file. Used by the first-start seed and by `kb:import`.
+// What a document is (its fields and limits) is here too: knowledge-base.ts imports it from here.
 import { createReadStream } from 'node:fs'
 import { lstat, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { DocumentInput } from './knowledge-base.js'
+
+/** A document as it is given to the knowledge base (knowledge-base.ts), read from a file or sent to the API. */
+export interface DocumentInput {
+  id?: string
+  title: string
+  text: string
+  metadata?: Record<string, unknown>
+  /** The collection the document belongs to; DEFAULT_COLLECTION (search-engine.ts) when not given. */
+  collection?: string
+}
 
 export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000, metadataDepth: 8, metadataJsonMax: 16_384, questionsMax: 50 } as const
 const ID = new RegExp(DOCUMENT_LIMITS.idPattern)

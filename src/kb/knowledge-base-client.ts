@@ -3,7 +3,7 @@
 // database at all. Each document is one `PUT /v1/kb/documents/:id` (create or replace, audited under
 // the key's id), so a document's outcome is known before the next is sent and an import that stops
 // says exactly which documents are stored.
-import type { DocumentInput } from './knowledge-base.js'
+import type { DocumentInput } from './document-files.js'
 
 /** The server refused this document (a 4xx about the document): the next ones may still go in. */
 export class DocumentRefusedError extends Error {}

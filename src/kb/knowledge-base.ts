@@ -7,7 +7,7 @@ import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js'
 import { splitIntoPassages, type Passage } from '../search/passages.js'
-import { metadataProblem } from './document-files.js'
+import { metadataProblem, type DocumentInput } from './document-files.js'
 import { DEFAULT_COLLECTION, type SearchEngine } from '../search/search-engine.js'
 
 export const KB_CHANNEL = 'parley_kb_changes'
@@ -33,15 +33,6 @@ async function split (documents: Array<Omit<DocumentInput, 'id'> & { id: string 
     done.push({ ...document, passages: splitIntoPassages(document.text) })
   }
   return done
-}
-
-export interface DocumentInput {
-  id?: string
-  title: string
-  text: string
-  metadata?: Record<string, unknown>
-  /** The collection the document belongs to; DEFAULT_COLLECTION when not given. */
-  collection?: string
 }
 
 /** The collection of the docs Parley ships and seeds: Parley answering questions about itself. */

@@ -11,11 +11,10 @@ import CircuitBreaker from 'opossum'
 import OpenAI from 'openai'
 import { log } from '../logging/log-context.js'
 import { scrub } from '../logging/scrubber.js'
-import { SlidingHistogram } from '../health/sliding-window.js'
+import { SlidingHistogram, type MeasureReading } from '../health/sliding-window.js'
 import type { DailySpend } from './daily-spend.js'
-import type { MeasureReading } from '../alerts/alert-evaluator.js'
 import { inSpan } from '../telemetry/spans.js'
-import { GenAi } from './gen-ai-conventions.js'
+import { GenAi } from '../telemetry/gen-ai-conventions.js'
 import { checkCitations, groundedMessages, PROMPT_LABEL, type PromptMessage, type PromptPassage } from './grounded-prompt.js'
 
 export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'truncated', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const

@@ -5,7 +5,7 @@
 // in the answer's own trace.
 import { context, SpanKind, trace, TraceFlags } from '@opentelemetry/api'
 import { packageInfo } from '../project.js'
-import { GEN_AI_EVALUATION_RESULT, GenAi } from './gen-ai-conventions.js'
+import { GEN_AI_EVALUATION_RESULT, GenAi } from '../telemetry/gen-ai-conventions.js'
 
 const tracer = trace.getTracer(packageInfo.name, packageInfo.version)
 

@@ -3,7 +3,7 @@
 // log() carries the request id, session, pseudonymous user and command of the turn it serves.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { pino, type Logger } from 'pino'
-import type { TurnParts } from '../turn-traces/turn-trace.js'
+import type { TurnParts } from './turn-parts.js'
 
 export interface LogFields {
   /** The request's id (Fastify's, from X-Request-Id or made up), on every line logged while serving it. */

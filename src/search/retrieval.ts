@@ -3,7 +3,7 @@
 // time and one `search.performed` log line, with the answer decision when there is one. The
 // search itself is the caller's: the turn's questions and its /search command both go through here.
 import type { AttributeValue } from '@opentelemetry/api'
-import { GenAi } from '../llm/gen-ai-conventions.js'
+import { GenAi } from '../telemetry/gen-ai-conventions.js'
 import { addTurnTime, log } from '../logging/log-context.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { inSpan } from '../telemetry/spans.js'

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { availableParallelism } from 'node:os'
 import { metrics, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
-import { GenAiMetric, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from '../llm/gen-ai-conventions.js'
+import { GenAiMetric, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './gen-ai-conventions.js'
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
 import { memoryLimitBytes } from '../health/process-resources.js'
@@ -47,7 +47,7 @@ export interface Instruments {
   shedRequests: Counter
   /** chatbot_turn_traces_dropped_total{reason}: turn traces (or their spans) the console will not have */
   turnTracesDropped: Counter
-  /** The GenAI conventions' client metrics of the model that writes answers (src/llm/gen-ai-conventions.ts) */
+  /** The GenAI conventions' client metrics of the model that writes answers (src/telemetry/gen-ai-conventions.ts) */
   genAiTokenUsage: Histogram
   genAiOperationDuration: Histogram
   genAiTimeToFirstChunk: Histogram

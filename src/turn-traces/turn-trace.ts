@@ -3,6 +3,11 @@
 // POST /v1/chat. The shapes are TypeBox schemas because the console's routes serve them as they are.
 import Type, { type Static } from 'typebox'
 import type { Queryable } from '../db/database.js'
+import { TurnPartsSchema } from '../logging/turn-parts.js'
+
+// Where a turn's time went: measured by the logging context, which keeps its shape (src/logging/turn-parts.ts).
+export { TurnPartsSchema }
+export type { TurnParts } from '../logging/turn-parts.js'
 
 export const TurnSpanSchema = Type.Object({
   span_id: Type.String(),
@@ -20,16 +25,6 @@ export type TurnSpan = Static<typeof TurnSpanSchema>
 /** A log line as it was written (time, level, module, fn, msg and the line's own fields). */
 export const TurnLogLineSchema = Type.Record(Type.String(), Type.Unknown())
 export type TurnLogLine = Static<typeof TurnLogLineSchema>
-
-const partMs = (description: string) => Type.Number({ minimum: 0, description })
-/** Where a turn's time went, each part summed over the turn; the rest of its duration is reading the request, writing the reply and waiting for the CPU. */
-export const TurnPartsSchema = Type.Object({
-  admission_ms: partMs('Waiting in line for turn admission (load shedding), before and after the model'),
-  database_ms: partMs('In database statements, commits included'),
-  search_ms: partMs('Searching the knowledge base'),
-  model_ms: partMs('Waiting for the language model to write the answer')
-})
-export type TurnParts = Static<typeof TurnPartsSchema>
 
 /** Why a turn's spans and log lines were not kept: let go while turns waited in line, and not rated down or opened while its instance held them. */
 export const TurnLetGoSchema = Type.Union([Type.Literal('pressure'), Type.Null()])

@@ -1,4 +1,4 @@
-// The rules in force: the README's defaults, tuned by the operator's YAML by name, and a bad
+// The rules in force: the defaults (docs/running.md's alert table), tuned by the operator's YAML by name, and a bad
 // file stops the start with a message naming what is wrong.
 import t from 'tap'
 import { writeFile } from 'node:fs/promises'

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
 import { main } from '../../../src/cli/audit-verify.js'
-import { chainAuditLine, GENESIS } from '../../../src/audit/audit-chain.js'
+import { chainAuditLine, GENESIS } from '../../../src/logging/audit-chain.js'
 
 async function tempDir (t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'parley-audit-verify-'))

@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { chainAuditLine, GENESIS } from '../../../src/audit/audit-chain.js'
+import { chainAuditLine, GENESIS } from '../../../src/logging/audit-chain.js'
 import { projectRoot } from '../../../src/project.js'
 import { tempDir } from '../../helper.js'
 

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { verifyAuditChain } from '../../../src/audit/audit-chain.js'
+import { verifyAuditChain } from '../../../src/logging/audit-chain.js'
 import { listLogFiles, readLogLines, type LogFamily } from '../../../src/logging/log-files.js'
 import logRouter from '../../../src/logging/log-router.js'
 

@@ -4,7 +4,7 @@
 // the audit entries a command writes.
 import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
-import type { LogPrivacy } from './log-privacy.js'
+import type { LogPrivacy } from '../logging/log-privacy.js'
 
 /** The key kept in app_state, made now if there is none. */
 export async function keptPseudonymKey (db: Queryable): Promise<string> {

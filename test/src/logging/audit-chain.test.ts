@@ -6,7 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
 import {
   AuditPathError, chainAuditLine, GENESIS, GENESIS_HASH, lastChainState, verifyAuditChain, type ChainState
-} from '../../../src/audit/audit-chain.js'
+} from '../../../src/logging/audit-chain.js'
 
 // What the log writer hands over: pino's JSON line, without the newline. The odd values check that
 // the hash covers the written bytes: non-ASCII text, escapes, and inner fields named like the chain's.

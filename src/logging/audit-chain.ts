@@ -3,10 +3,12 @@
 // JSON (which would not reproduce key order, spacing or escapes). An entry changed, removed or
 // moved breaks the chain at that point. The chain holds no secret: someone who rewrites every
 // entry after the one they changed is not caught unless a recent hash was noted somewhere else.
+// It is the audit log file's format, chained by the log writer (log-router.ts) as it writes each
+// line, hence here; what the entries say is src/audit's, which logs through src/logging.
 import { createHash } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { compareLogFiles, listLogFiles, parseLogFileName, readLogLines, type LogFile } from '../logging/log-files.js'
+import { compareLogFiles, listLogFiles, parseLogFileName, readLogLines, type LogFile } from './log-files.js'
 
 export const GENESIS_HASH = '0'.repeat(64)
 

@@ -2,7 +2,7 @@
 // first and however many ask at once, never replaced, and not made at all when the key is set.
 import t from 'tap'
 import { LogPrivacy } from '../../../src/logging/log-privacy.js'
-import { keptPseudonymKey, usePseudonymKey } from '../../../src/logging/pseudonym-key.js'
+import { keptPseudonymKey, usePseudonymKey } from '../../../src/privacy/pseudonym-key.js'
 import type { Queryable } from '../../../src/db/database.js'
 import { engines } from '../../helper.js'
 
