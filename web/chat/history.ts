@@ -16,15 +16,29 @@ export type Entry =
 export async function loadHistory (sessionId: string, entryId: () => number): Promise<Entry[]> {
   const { messages } = await chatApi.messages(sessionId, 50)
   // A rating was sent by the thumbs, not typed: its turn reads as the thanks the user saw.
-  const ratings = new Set(messages.filter(m => m.role === 'bot' && m.kind === 'command' && m.command === 'feedback').map(m => m.turn))
+  const ratings = new Set(
+    messages.filter(m => m.role === 'bot' && m.kind === 'command' && m.command === 'feedback').map(m => m.turn)
+  )
   const entries: Entry[] = []
   for (const message of messages) {
     if (ratings.has(message.turn)) {
-      if (message.role === 'bot') entries.push({ id: entryId(), role: 'notice', text: 'Thanks for your feedback', feedback: true })
+      if (message.role === 'bot') {
+        entries.push({ id: entryId(), role: 'notice', text: 'Thanks for your feedback', feedback: true })
+      }
     } else if (message.role === 'user') {
       entries.push({ id: entryId(), role: 'user', text: message.content })
     } else {
-      entries.push({ id: entryId(), role: 'bot', reply: { session_id: sessionId, turn: message.turn, kind: message.kind ?? 'answer', reply: message.content, sources: message.sources } })
+      entries.push({
+        id: entryId(),
+        role: 'bot',
+        reply: {
+          session_id: sessionId,
+          turn: message.turn,
+          kind: message.kind ?? 'answer',
+          reply: message.content,
+          sources: message.sources
+        }
+      })
     }
   }
   return entries

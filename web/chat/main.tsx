@@ -1,8 +1,8 @@
 // The chat page (/chat, and the widget's frame at /chat?embed=1): a conversation with the bot
-// through POST /v1/chat, its replies streamed as they are written. Every word the user or the bot wrote is rendered as a text node, so a
-// message that looks like HTML stays text. The session id lives in sessionStorage (this tab's
-// conversation survives a reload, not the tab); the user id comes from ?user=, which the widget
-// fills from its data-parley-user attribute.
+// through POST /v1/chat, its replies streamed as they are written. Every word the user or the bot
+// wrote is rendered as a text node, so a message that looks like HTML stays text. The session id
+// lives in sessionStorage (this tab's conversation survives a reload, not the tab); the user id
+// comes from ?user=, which the widget fills from its data-parley-user attribute.
 import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { pageName } from '../shared/page-name.js'
@@ -22,7 +22,9 @@ const embedded = params.get('embed') === '1'
 // Storage can be refused (a frame on a site whose browser blocks third-party storage): the chat
 // then still works, for as long as the page stays open.
 const storage = {
-  get: (): string | undefined => { try { return sessionStorage.getItem(SESSION_KEY) ?? undefined } catch { return undefined } },
+  get: (): string | undefined => {
+    try { return sessionStorage.getItem(SESSION_KEY) ?? undefined } catch { return undefined }
+  },
   set: (id: string | undefined): void => {
     try { id === undefined ? sessionStorage.removeItem(SESSION_KEY) : sessionStorage.setItem(SESSION_KEY, id) } catch {}
   }
@@ -61,10 +63,15 @@ function Chat () {
     const dropWriting = (list: Entry[]): Entry[] => list.filter(entry => entry.id !== writing)
     const onText = (text: string): void => setEntries(list => {
       const last = list.at(-1)
-      return last?.id === writing && last.role === 'writing' ? [...list.slice(0, -1), { ...last, text: last.text + text }] : [...list, { id: writing, role: 'writing', text }]
+      return last?.id === writing && last.role === 'writing'
+        ? [...list.slice(0, -1), { ...last, text: last.text + text }]
+        : [...list, { id: writing, role: 'writing', text }]
     })
     try {
-      const reply = await chatApi.send({ message, session_id: sessionId.current, user_id: userId }, feedback ? () => {} : onText)
+      const reply = await chatApi.send(
+        { message, session_id: sessionId.current, user_id: userId },
+        feedback ? () => {} : onText
+      )
       sessionId.current = reply.session_id
       storage.set(reply.session_id)
       const entry: Entry = feedback && reply.kind === 'command'
@@ -98,7 +105,8 @@ function Chat () {
 
   // Thumbs go under the latest reply that answered (or could not answer) a question, until rated.
   const last = entries.at(-1)
-  const rateable = last?.role === 'bot' && (last.reply.kind === 'answer' || last.reply.kind === 'no_answer') ? last.id : undefined
+  const answeredQuestion = last?.role === 'bot' && (last.reply.kind === 'answer' || last.reply.kind === 'no_answer')
+  const rateable = answeredQuestion ? last.id : undefined
 
   return (
     <div class={embedded ? 'chat embedded' : 'chat'}>
@@ -109,7 +117,12 @@ function Chat () {
       <main class='chat-log' aria-live='polite'>
         {entries.length === 0 && <p class='muted empty'>No messages yet. Try “how do I view traces?” or /help.</p>}
         {entries.map(entry => (
-          <Message key={entry.id} entry={entry} rate={entry.id === rateable && !busy ? rating => { send(`/feedback ${rating}`, true) } : undefined} openSource={setSource} />
+          <Message
+            key={entry.id}
+            entry={entry}
+            rate={entry.id === rateable && !busy ? rating => { send(`/feedback ${rating}`, true) } : undefined}
+            openSource={setSource}
+          />
         ))}
         {busy && entries.at(-1)?.role !== 'writing' && <p class='muted typing'>{pageName()} is answering…</p>}
         {error !== undefined && <p class='error' role='alert'>{error}</p>}

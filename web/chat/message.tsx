@@ -10,11 +10,16 @@ const KIND_LABEL: Record<string, string> = {
   command_error: 'Command not understood'
 }
 
+// A thumb up: the cuff, then the hand.
+const THUMB_PATH = 'M2 21h4V9H2v12z' +
+  'm20-11a2 2 0 0 0-2-2h-6.3l.95-4.57.03-.32a1.5 1.5 0 0 0-.44-1.06L13.17 1 6.6 7.59A1.98 1.98 0 0 0 6 9v10' +
+  'a2 2 0 0 0 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z'
+
 // Drawn, not an emoji: machines without an emoji font showed an empty box.
 function Thumb ({ down = false }: { down?: boolean }) {
   return (
     <svg viewBox='0 0 24 24' width='16' height='16' aria-hidden='true' transform={down ? 'rotate(180)' : undefined}>
-      <path fill='currentColor' d='M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l.95-4.57.03-.32a1.5 1.5 0 0 0-.44-1.06L13.17 1 6.6 7.59A1.98 1.98 0 0 0 6 9v10a2 2 0 0 0 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z' />
+      <path fill='currentColor' d={THUMB_PATH} />
     </svg>
   )
 }
@@ -29,10 +34,20 @@ function quotedIn (reply: string, snippet: string): boolean {
   return snippet.split('\u2026').map(squeezed).filter(piece => piece !== '').every(piece => said.includes(piece))
 }
 
-export function Message ({ entry, rate, openSource }: { entry: Entry, rate: ((rating: 'up' | 'down') => void) | undefined, openSource: (docId: string) => void }) {
+export function Message ({ entry, rate, openSource }: {
+  entry: Entry
+  rate: ((rating: 'up' | 'down') => void) | undefined
+  openSource: (docId: string) => void
+}) {
   if (entry.role === 'user') return <div class='message user'><p class='bubble'>{entry.text}</p></div>
   if (entry.role === 'notice') return <div class='message notice'><p>{entry.text}</p></div>
-  if (entry.role === 'writing') return <div class='message writing' aria-busy='true'><div class='bubble'><p class='text'>{entry.text}</p></div></div>
+  if (entry.role === 'writing') {
+    return (
+      <div class='message writing' aria-busy='true'>
+        <div class='bubble'><p class='text'>{entry.text}</p></div>
+      </div>
+    )
+  }
   const { reply } = entry
   const label = KIND_LABEL[reply.kind] ?? ''
   return (
@@ -46,8 +61,17 @@ export function Message ({ entry, rate, openSource }: { entry: Entry, rate: ((ra
             <ol>
               {reply.sources.map(source => (
                 <li key={source.doc_id}>
-                  <a class='source-title' href={`#source=${encodeURIComponent(source.doc_id)}`} onClick={event => { event.preventDefault(); openSource(source.doc_id) }}>{source.title}</a> <span class='doc-id'>{source.doc_id}</span>
-                  {source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && <p class='snippet'>{source.snippet}</p>}
+                  <a
+                    class='source-title'
+                    href={`#source=${encodeURIComponent(source.doc_id)}`}
+                    onClick={event => { event.preventDefault(); openSource(source.doc_id) }}
+                  >
+                    {source.title}
+                  </a>{' '}
+                  <span class='doc-id'>{source.doc_id}</span>
+                  {source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && (
+                    <p class='snippet'>{source.snippet}</p>
+                  )}
                 </li>
               ))}
             </ol>
@@ -57,8 +81,12 @@ export function Message ({ entry, rate, openSource }: { entry: Entry, rate: ((ra
       {rate !== undefined && (
         <div class='rate' role='group' aria-label='Was this helpful?'>
           <span class='muted'>Was this helpful?</span>
-          <button type='button' class='quiet' aria-label='Helpful' title='Helpful' onClick={() => rate('up')}><Thumb /></button>
-          <button type='button' class='quiet' aria-label='Not helpful' title='Not helpful' onClick={() => rate('down')}><Thumb down /></button>
+          <button type='button' class='quiet' aria-label='Helpful' title='Helpful' onClick={() => rate('up')}>
+            <Thumb />
+          </button>
+          <button type='button' class='quiet' aria-label='Not helpful' title='Not helpful' onClick={() => rate('down')}>
+            <Thumb down />
+          </button>
         </div>
       )}
     </div>

@@ -17,7 +17,9 @@ export function SourceDialog ({ docId, onClose }: { docId: string, onClose: () =
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {document === undefined && error === undefined && <p class='muted'>Loading…</p>}
       {document !== undefined && <p class='source-text'>{document.text}</p>}
-      {document?.url != null && <p><a href={document.url} target='_blank' rel='noopener noreferrer'>Open the original</a></p>}
+      {document?.url != null && (
+        <p><a href={document.url} target='_blank' rel='noopener noreferrer'>Open the original</a></p>
+      )}
     </dialog>
   )
 }

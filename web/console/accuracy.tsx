@@ -24,8 +24,13 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
 const change = (now: number, before: number | undefined): string | undefined => {
   if (before === undefined) return undefined
   const points = (now - before) * 100
-  return Math.abs(points) < 0.05 ? 'same as the run before' : `${points > 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pts on the run before`
+  return Math.abs(points) < 0.05
+    ? 'same as the run before'
+    : `${points > 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pts on the run before`
 }
+
+const EMPTY_SET_NOTE = 'The saved test set is empty: add unanswered questions from a conversation ' +
+  '("Add to test set"), or run a file with npm run kb:evaluate.'
 
 export function AccuracyView ({ route, session }: { route: Route, session: ConsoleSession }) {
   const chosen = route.params.get('run') ?? undefined
@@ -58,25 +63,38 @@ export function AccuracyView ({ route, session }: { route: Route, session: Conso
     }
   }
 
-  const index = report === undefined || report === null || runs === undefined ? -1 : runs.findIndex(run => run.id === report.id)
+  const index = report === undefined || report === null || runs === undefined
+    ? -1
+    : runs.findIndex(run => run.id === report.id)
   const before = index < 0 ? undefined : runs![index + 1]
+  const setSize = saved.data === undefined ? '' : ` (${saved.data} question${saved.data === 1 ? '' : 's'})`
   return (
     <section class='accuracy'>
       <div class='overview-header'>
         <h1>Accuracy</h1>
         {session.role === 'admin' && (
-          <button type='button' disabled={running || saved.data === 0} onClick={() => { runSavedSet().catch(() => undefined) }}>
-            {running ? 'Running…' : `Run the saved test set${saved.data === undefined ? '' : ` (${saved.data} question${saved.data === 1 ? '' : 's'})`}`}
+          <button
+            type='button' disabled={running || saved.data === 0}
+            onClick={() => { runSavedSet().catch(() => undefined) }}
+          >
+            {running ? 'Running…' : `Run the saved test set${setSize}`}
           </button>
         )}
       </div>
-      <p class='muted'>Test questions run against the knowledge base as a chat turn decides them. Accuracy counts right answers and right refusals of all questions. {saved.data === 0 ? 'The saved test set is empty: add unanswered questions from a conversation ("Add to test set"), or run a file with npm run kb:evaluate.' : ''}</p>
+      <p class='muted'>
+        Test questions run against the knowledge base as a chat turn decides them. Accuracy counts right
+        answers and right refusals of all questions. {saved.data === 0 ? EMPTY_SET_NOTE : ''}
+      </p>
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {report === undefined && error === undefined && <p class='muted'>Loading…</p>}
       {report === null && <p class='muted'>No run yet.</p>}
       {report !== undefined && report !== null && (
         <>
-          <p class='muted'>Run of {dateTime(report.started_at)} by {report.actor}: {report.question_set === 'saved' ? 'the saved test set' : 'questions sent with the run'}, against {report.documents} documents</p>
+          <p class='muted'>
+            Run of {dateTime(report.started_at)} by {report.actor}: {
+              report.question_set === 'saved' ? 'the saved test set' : 'questions sent with the run'
+            }, against {report.documents} documents
+          </p>
           <div class='tiles'>
             <Tile label='Accuracy' value={percent(report.accuracy)} note={change(report.accuracy, before?.accuracy)} />
             <Tile label='Answer rate (answerable)' value={percent(report.answer_rate)} />
@@ -88,14 +106,28 @@ export function AccuracyView ({ route, session }: { route: Route, session: Conso
           </div>
           <h2>Question by question</h2>
           <table class='results'>
-            <thead><tr><th>Outcome</th><th>Question</th><th>Expected</th><th>Reply</th><th class='number'>Confidence</th></tr></thead>
+            <thead>
+              <tr>
+                <th>Outcome</th>
+                <th>Question</th>
+                <th>Expected</th>
+                <th>Reply</th>
+                <th class='number'>Confidence</th>
+              </tr>
+            </thead>
             <tbody>
               {report.results.map((row, i) => (
                 <tr key={i} class={`outcome-${row.outcome}`}>
-                  <td class='nowrap'><span class={`outcome outcome-${row.outcome}`}>{OUTCOME_TEXT[row.outcome]}</span></td>
+                  <td class='nowrap'>
+                    <span class={`outcome outcome-${row.outcome}`}>{OUTCOME_TEXT[row.outcome]}</span>
+                  </td>
                   <td>{row.question}</td>
                   <td class='mono'>{row.expected.length === 0 ? 'none' : row.expected.join(', ')}</td>
-                  <td class='nowrap'>{row.kind === 'answer' ? <span class='mono'>{row.doc_id}</span> : <span class='muted'>{row.kind}{row.doc_id !== null ? ` (nearest ${row.doc_id})` : ''}</span>}</td>
+                  <td class='nowrap'>
+                    {row.kind === 'answer'
+                      ? <span class='mono'>{row.doc_id}</span>
+                      : <span class='muted'>{row.kind}{row.doc_id !== null ? ` (nearest ${row.doc_id})` : ''}</span>}
+                  </td>
                   <td class='number'>{row.confidence === null ? '—' : row.confidence.toFixed(2)}</td>
                 </tr>
               ))}
@@ -107,7 +139,19 @@ export function AccuracyView ({ route, session }: { route: Route, session: Conso
         <>
           <h2>Runs</h2>
           <table class='runs'>
-            <thead><tr><th>Started</th><th>By</th><th>Set</th><th class='number'>Questions</th><th class='number'>Accuracy</th><th class='number'>Right</th><th class='number'>Wrong doc.</th><th class='number'>Refused, answerable</th><th class='number'>Refused, out of scope</th></tr></thead>
+            <thead>
+              <tr>
+                <th>Started</th>
+                <th>By</th>
+                <th>Set</th>
+                <th class='number'>Questions</th>
+                <th class='number'>Accuracy</th>
+                <th class='number'>Right</th>
+                <th class='number'>Wrong doc.</th>
+                <th class='number'>Refused, answerable</th>
+                <th class='number'>Refused, out of scope</th>
+              </tr>
+            </thead>
             <tbody>
               {runs.map(run => (
                 <tr key={run.id} aria-current={report !== null && report?.id === run.id ? 'true' : undefined}>

@@ -2,7 +2,7 @@
 // that failed before they were stored; the selected turn (?trace=) shows its span waterfall and
 // log lines underneath it.
 import { useEffect, useState } from 'preact/hooks'
-import type { ConsoleSession, ConversationTurn } from '../../src/console/console-schemas.js'
+import type { ConsoleSession, ConsoleUser, ConversationTurn } from '../../src/console/console-schemas.js'
 import { errorText } from '../shared/problem.js'
 import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
@@ -15,13 +15,16 @@ export function ConversationView ({ route, session }: { route: Route, session: C
   const { data: conversation, error } = useLoad(async () => await consoleApi.conversation(sessionId), [sessionId])
 
   const selected = route.params.get('trace') ?? undefined
-  const select = (traceId: string | null): string => hashFor(`conversations/${encodeURIComponent(sessionId)}`, { trace: traceId ?? undefined })
+  const select = (traceId: string | null): string =>
+    hashFor(`conversations/${encodeURIComponent(sessionId)}`, { trace: traceId ?? undefined })
 
-  // The turn opened from the list is the one the team came for: brought into view, not left below the fold.
+  // The turn opened from the list is the one the team came for: brought into view, not left below
+  // the fold.
   useEffect(() => {
     if (conversation === undefined || selected === undefined) return
     const turn = conversation.turns.find(candidate => candidate.trace_id === selected)
-    document.getElementById(turn === undefined ? `failed-${selected}` : `turn-${turn.turn}`)?.scrollIntoView({ block: 'start' })
+    const anchor = turn === undefined ? `failed-${selected}` : `turn-${turn.turn}`
+    document.getElementById(anchor)?.scrollIntoView({ block: 'start' })
   }, [conversation, selected])
 
   return (
@@ -35,14 +38,28 @@ export function ConversationView ({ route, session }: { route: Route, session: C
             <h1>Conversation</h1>
             <dl class='facts'>
               <div><dt>Session</dt><dd class='mono'>{conversation.session_id}</dd></div>
-              <div><dt>User</dt><dd>{userLabel(conversation.user)}{session.chat_text === 'full' && conversation.user.pseudonym !== null && conversation.user.id !== undefined && conversation.user.id !== null ? <span class='muted'> ({conversation.user.pseudonym})</span> : null}</dd></div>
+              <div>
+                <dt>User</dt>
+                <dd>
+                  {userLabel(conversation.user)}
+                  {showsPseudonym(conversation.user, session)
+                    ? <span class='muted'> ({conversation.user.pseudonym})</span>
+                    : null}
+                </dd>
+              </div>
               <div><dt>Status</dt><dd>{conversation.status}</dd></div>
               <div><dt>Started</dt><dd>{dateTime(conversation.created_at)}</dd></div>
               <div><dt>Last activity</dt><dd>{dateTime(conversation.last_activity_at)}</dd></div>
             </dl>
           </header>
           {conversation.turns.map(turn => (
-            <Turn key={turn.turn} turn={turn} open={turn.trace_id !== null && turn.trace_id === selected} href={select(turn.trace_id === selected ? null : turn.trace_id)} admin={session.role === 'admin'} />
+            <Turn
+              key={turn.turn}
+              turn={turn}
+              open={turn.trace_id !== null && turn.trace_id === selected}
+              href={select(turn.trace_id === selected ? null : turn.trace_id)}
+              admin={session.role === 'admin'}
+            />
           ))}
           {conversation.failed_turns.length > 0 && <h2>Failed turns</h2>}
           {conversation.failed_turns.map(failed => (
@@ -51,7 +68,9 @@ export function ConversationView ({ route, session }: { route: Route, session: C
                 <span>{dateTime(failed.at)}</span>
                 <span class='badge-error'>{failed.status_code}</span>
                 <span class='grow'>{failed.error ?? 'The turn failed before it was stored'}</span>
-                <a href={select(failed.trace_id === selected ? null : failed.trace_id)}>{failed.trace_id === selected ? 'Hide trace' : 'Show trace'}</a>
+                <a href={select(failed.trace_id === selected ? null : failed.trace_id)}>
+                  {failed.trace_id === selected ? 'Hide trace' : 'Show trace'}
+                </a>
               </header>
               {failed.trace_id === selected && <TracePanel traceId={failed.trace_id} />}
             </article>
@@ -62,16 +81,33 @@ export function ConversationView ({ route, session }: { route: Route, session: C
   )
 }
 
-function Turn ({ turn, open, href, admin }: { turn: ConversationTurn, open: boolean, href: string, admin: boolean }) {
+// Whether the pseudonym goes beside the id: for who sees users' ids (full chat text), when the user
+// has both.
+const showsPseudonym = (user: ConsoleUser, session: ConsoleSession): boolean =>
+  session.chat_text === 'full' && user.pseudonym !== null && user.id !== undefined && user.id !== null
+
+function Turn ({ turn, open, href, admin }: {
+  turn: ConversationTurn
+  open: boolean
+  href: string
+  admin: boolean
+}) {
+  const sourceNames = turn.sources.map(source => `${source.title} (${source.doc_id})`).join(', ')
   return (
     <article class={open ? 'turn open' : 'turn'} id={`turn-${turn.turn}`}>
       <header class='turn-header'>
         <span class='turn-number'>Turn {turn.turn}</span>
         <span class='muted'>{dateTime(turn.at)}</span>
         {turn.kind !== null && <span class={`kind kind-${turn.kind}`}>{turn.kind}</span>}
-        <span class='muted latency' title={'From the request\'s arrival to the last byte of the reply'}>{ms(turn.latency_ms)}</span>
+        <span class='muted latency' title={'From the request\'s arrival to the last byte of the reply'}>
+          {ms(turn.latency_ms)}
+        </span>
         {turn.generation !== null && <Generation generation={turn.generation} />}
-        {turn.feedback !== null && <span class={`feedback feedback-${turn.feedback.rating}`}>feedback {turn.feedback.rating}{turn.feedback.comment !== null ? `: ${turn.feedback.comment}` : ''}</span>}
+        {turn.feedback !== null && (
+          <span class={`feedback feedback-${turn.feedback.rating}`}>
+            feedback {turn.feedback.rating}{turn.feedback.comment !== null ? `: ${turn.feedback.comment}` : ''}
+          </span>
+        )}
         <span class='grow' />
         {turn.trace_id !== null && <a href={href}>{open ? 'Hide trace' : 'Show trace'}</a>}
       </header>
@@ -80,10 +116,12 @@ function Turn ({ turn, open, href, admin }: { turn: ConversationTurn, open: bool
         <p class='said bot-said'><span class='who-said'>Bot</span>{turn.reply}</p>
         {turn.decision !== null
           ? <Decision decision={turn.decision} turn={turn} />
-          : turn.sources.length > 0 && <p class='turn-sources muted'>Sources: {turn.sources.map(source => `${source.title} (${source.doc_id})`).join(', ')}</p>}
+          : turn.sources.length > 0 && <p class='turn-sources muted'>Sources: {sourceNames}</p>}
         {admin && turn.kind === 'no_answer' && <AddToTestSet turn={turn} />}
       </div>
-      {open && (turn.has_trace ? <TracePanel traceId={turn.trace_id!} /> : <p class='muted trace-missing'>No trace kept for this turn</p>)}
+      {open && (turn.has_trace
+        ? <TracePanel traceId={turn.trace_id!} />
+        : <p class='muted trace-missing'>No trace kept for this turn</p>)}
     </article>
   )
 }
@@ -119,9 +157,19 @@ function AddToTestSet ({ turn }: { turn: ConversationTurn }) {
 
   if (state === 'saved') {
     const taught = teaching ? ` and to ${expected}'s phrasings` : ''
-    return <p class='add-test muted' role='status'>Added to the test set (expected: {expected}){taught}. <a href={hashFor('accuracy')}>Accuracy</a></p>
+    return (
+      <p class='add-test muted' role='status'>
+        Added to the test set (expected: {expected}){taught}. <a href={hashFor('accuracy')}>Accuracy</a>
+      </p>
+    )
   }
-  if (!open) return <p class='add-test'><button type='button' class='quiet' onClick={() => { setOpen(true) }}>Add to test set</button></p>
+  if (!open) {
+    return (
+      <p class='add-test'>
+        <button type='button' class='quiet' onClick={() => { setOpen(true) }}>Add to test set</button>
+      </p>
+    )
+  }
   return (
     <form class='add-test' onSubmit={event => { event.preventDefault(); save().catch(() => undefined) }}>
       <label>Should be answered from{' '}
@@ -132,7 +180,10 @@ function AddToTestSet ({ turn }: { turn: ConversationTurn }) {
       </label>
       {expected !== 'none' && (
         <label>
-          <input type='checkbox' checked={teach} onChange={event => { setTeach((event.target as HTMLInputElement).checked) }} />
+          <input
+            type='checkbox' checked={teach}
+            onChange={event => { setTeach((event.target as HTMLInputElement).checked) }}
+          />
           {' '}and add these words to its phrasings
         </label>
       )}
@@ -144,34 +195,68 @@ function AddToTestSet ({ turn }: { turn: ConversationTurn }) {
 }
 
 // The measures the answer decision reads, in the words the console shows them in.
-const MEASURES: Record<string, string> = { coverage: 'coverage', unseen: 'unseen words', mutual: 'mutual', relative_score: 'relative score', question_recall: 'question recall', lead: 'lead', similarity: 'similarity' }
+const MEASURES: Record<string, string> = {
+  coverage: 'coverage',
+  unseen: 'unseen words',
+  mutual: 'mutual',
+  relative_score: 'relative score',
+  question_recall: 'question recall',
+  lead: 'lead',
+  similarity: 'similarity'
+}
 
-/** Why the question was answered or refused: its confidence against the threshold, the measures read, the documents found and their scores. */
-function Decision ({ decision, turn }: { decision: NonNullable<ConversationTurn['decision']>, turn: ConversationTurn }) {
+/**
+ * Why the question was answered or refused: its confidence against the threshold, the measures
+ * read, the documents found and their scores.
+ */
+function Decision ({ decision, turn }: {
+  decision: NonNullable<ConversationTurn['decision']>
+  turn: ConversationTurn
+}) {
   const { confidence, threshold, ...measures } = decision
   const { kind, sources, context_turn: contextTurn } = turn
   const answered = kind === 'answer'
   return (
     <div class='decision' aria-label='Answer decision'>
       <p class={answered ? 'decision-verdict' : 'decision-verdict refused'}>
-        {answered ? 'Answered' : 'Refused'}: confidence <strong>{confidence.toFixed(3)}</strong> {confidence >= threshold ? '≥' : '<'} threshold {threshold.toFixed(3)}
+        {answered ? 'Answered' : 'Refused'}: confidence <strong>{confidence.toFixed(3)}</strong>{' '}
+        {confidence >= threshold ? '≥' : '<'} threshold {threshold.toFixed(3)}
       </p>
-      {contextTurn !== null && <p class='decision-context'>A follow-up: searched together with the question of turn {contextTurn}, which its own words lean on.</p>}
-      <p class='decision-measures muted'>{Object.entries(measures).map(([name, value]) => `${MEASURES[name] ?? name} ${value}`).join(' · ')}</p>
+      {contextTurn !== null && (
+        <p class='decision-context'>
+          A follow-up: searched together with the question of turn {contextTurn}, which its own words lean on.
+        </p>
+      )}
+      <p class='decision-measures muted'>
+        {Object.entries(measures).map(([name, value]) => `${MEASURES[name] ?? name} ${value}`).join(' · ')}
+      </p>
       {sources.length > 0 && (
         <ol class='decision-sources'>
-          {sources.map(source => <li key={source.doc_id + source.snippet}><span class='mono'>{source.doc_id}</span> {source.title} <span class='muted'>score {source.score}</span></li>)}
+          {sources.map(source => (
+            <li key={source.doc_id + source.snippet}>
+              <span class='mono'>{source.doc_id}</span> {source.title} <span class='muted'>score {source.score}</span>
+            </li>
+          ))}
         </ol>
       )}
     </div>
   )
 }
 
-/** How the reply was written: by the model, with its tokens and cost, or the passage after the model failed, and why. */
+/**
+ * How the reply was written: by the model, with its tokens and cost, or the passage after the model
+ * failed, and why.
+ */
 function Generation ({ generation }: { generation: NonNullable<ConversationTurn['generation']> }) {
-  const tokens = generation.input_tokens === undefined ? '' : ` · ${generation.input_tokens} in / ${generation.output_tokens ?? 0} out tokens`
+  const tokens = generation.input_tokens === undefined
+    ? ''
+    : ` · ${generation.input_tokens} in / ${generation.output_tokens ?? 0} out tokens`
   const cost = generation.cost_usd === undefined ? '' : ` · ${usd(generation.cost_usd)}`
   return generation.by === 'model'
     ? <span class='generation muted'>written by {generation.model}{tokens}{cost}</span>
-    : <span class='generation fallback'>passage: {generation.model} fell back ({generation.fallback_reason}){tokens}{cost}</span>
+    : (
+      <span class='generation fallback'>
+        passage: {generation.model} fell back ({generation.fallback_reason}){tokens}{cost}
+      </span>
+      )
 }

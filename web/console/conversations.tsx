@@ -11,7 +11,9 @@ import { hashFor, rememberListHash, type Route } from './route.js'
 import { navigate } from './use-route.js'
 
 const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
-const KINDS: ReadonlyArray<NonNullable<ConversationsQueryType['kind']>> = ['answer', 'no_answer', 'smalltalk', 'command', 'command_error']
+const KINDS: ReadonlyArray<NonNullable<ConversationsQueryType['kind']>> = [
+  'answer', 'no_answer', 'smalltalk', 'command', 'command_error'
+]
 const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms', 'source'] as const
 // The hash's words for the filters, before toQuery reads them into the API's query.
 type Filters = Partial<Record<typeof FILTERS[number], string>>
@@ -27,7 +29,9 @@ function toQuery (filters: Filters, before: string | undefined): ConversationsQu
     kind,
     feedback: filters.feedback === 'down' ? 'down' : undefined,
     errors: filters.errors === 'true' ? true : undefined,
-    min_latency_ms: filters.min_latency_ms !== undefined && Number.isInteger(slower) && slower >= 0 ? slower : undefined,
+    min_latency_ms: filters.min_latency_ms !== undefined && Number.isInteger(slower) && slower >= 0
+      ? slower
+      : undefined,
     source: filters.source,
     limit: 25,
     before
@@ -38,8 +42,12 @@ function toQuery (filters: Filters, before: string | undefined): ConversationsQu
 // most often an id typed otherwise than the customer's client sent it.
 function emptyText (filters: Filters, user: ConversationsPageType['user']): string {
   if (filters.user === undefined || user === undefined) return 'No turn matches these filters.'
-  if (!user.found) return `No conversation has the user "${filters.user}". Type the id exactly as the customer's app sent it as user_id (case counts), or their pseudonym (u_…) from a log line.`
-  return `The user ${user.pseudonym ?? filters.user} has conversations, but no turn of theirs matches the other filters.`
+  if (!user.found) {
+    return `No conversation has the user "${filters.user}". Type the id exactly as the customer's app sent ` +
+      'it as user_id (case counts), or their pseudonym (u_…) from a log line.'
+  }
+  const who = user.pseudonym ?? filters.user
+  return `The user ${who} has conversations, but no turn of theirs matches the other filters.`
 }
 
 export function ConversationsView ({ route }: { route: Route }) {
@@ -47,12 +55,19 @@ export function ConversationsView ({ route }: { route: Route }) {
   const key = route.params.toString()
   // The rows remember the filters they were fetched for, so rows of other filters are never shown
   // as these; "Older" adds pages to them. The list is useLatest's, not useLoad's, for that paging.
-  const [list, setList] = useState<{ key: string, rows: TurnRow[], user?: ConversationsPageType['user'], nextBefore: string | null }>()
+  const [list, setList] = useState<{
+    key: string
+    rows: TurnRow[]
+    user?: ConversationsPageType['user']
+    nextBefore: string | null
+  }>()
   const [error, setError] = useState<string>()
   const [busy, setBusy] = useState(false)
   const latest = useLatest()
   // The text fields are applied on submit, not at each key: drafts until then.
-  const [draft, setDraft] = useState({ q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? '' })
+  const [draft, setDraft] = useState({
+    q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? ''
+  })
 
   const load = async (before?: string): Promise<void> => {
     setBusy(true)
@@ -98,12 +113,18 @@ export function ConversationsView ({ route }: { route: Route }) {
       <form class='filters' onSubmit={submit}>
         <div class='search'>
           <label for='q'>Search conversations</label>
-          <input id='q' type='search' placeholder='Words in a message or a reply' value={draft.q} onInput={event => setDraft({ ...draft, q: (event.target as HTMLInputElement).value })} />
+          <input
+            id='q' type='search' placeholder='Words in a message or a reply' value={draft.q}
+            onInput={event => setDraft({ ...draft, q: (event.target as HTMLInputElement).value })}
+          />
           <button type='submit'>Search</button>
         </div>
         <div class='filter-row'>
           <label>Time
-            <select value={filters.range ?? 'all'} onChange={event => apply({ range: (event.target as HTMLSelectElement).value })}>
+            <select
+              value={filters.range ?? 'all'}
+              onChange={event => apply({ range: (event.target as HTMLSelectElement).value })}
+            >
               <option value='hour'>Last hour</option>
               <option value='day'>Last day</option>
               <option value='week'>Last week</option>
@@ -111,48 +132,81 @@ export function ConversationsView ({ route }: { route: Route }) {
             </select>
           </label>
           <label>User
-            <input type='text' size={14} placeholder='user id or u_…' value={draft.user} onInput={event => setDraft({ ...draft, user: (event.target as HTMLInputElement).value })} />
+            <input
+              type='text' size={14} placeholder='user id or u_…' value={draft.user}
+              onInput={event => setDraft({ ...draft, user: (event.target as HTMLInputElement).value })}
+            />
           </label>
           <label>Reply kind
-            <select value={filters.kind ?? ''} onChange={event => apply({ kind: (event.target as HTMLSelectElement).value })}>
+            <select
+              value={filters.kind ?? ''}
+              onChange={event => apply({ kind: (event.target as HTMLSelectElement).value })}
+            >
               <option value=''>Any</option>
               {KINDS.map(kind => <option key={kind} value={kind}>{kind}</option>)}
             </select>
           </label>
           <label class='check'>
-            <input type='checkbox' checked={filters.feedback === 'down'} onChange={event => apply({ feedback: (event.target as HTMLInputElement).checked ? 'down' : undefined })} />
+            <input
+              type='checkbox' checked={filters.feedback === 'down'}
+              onChange={event => apply({ feedback: (event.target as HTMLInputElement).checked ? 'down' : undefined })}
+            />
             Feedback down
           </label>
           <label class='check'>
-            <input type='checkbox' checked={filters.errors === 'true'} onChange={event => apply({ errors: (event.target as HTMLInputElement).checked ? 'true' : undefined })} />
+            <input
+              type='checkbox' checked={filters.errors === 'true'}
+              onChange={event => apply({ errors: (event.target as HTMLInputElement).checked ? 'true' : undefined })}
+            />
             Errors
           </label>
           <label>Slower than (ms)
-            <input type='number' min={0} step={50} size={7} value={draft.min_latency_ms} onInput={event => setDraft({ ...draft, min_latency_ms: (event.target as HTMLInputElement).value })} />
+            <input
+              type='number' min={0} step={50} size={7} value={draft.min_latency_ms}
+              onInput={event => setDraft({ ...draft, min_latency_ms: (event.target as HTMLInputElement).value })}
+            />
           </label>
         </div>
       </form>
 
       {filters.source !== undefined && (
-        <p class='muted'>Turns nearest to the document <code>{filters.source}</code> (as an UnansweredTopic alert links here). <a href={hashFor('conversations', { ...filters, source: undefined })}>Any document</a></p>
+        <p class='muted'>
+          Turns nearest to the document <code>{filters.source}</code> (as an UnansweredTopic alert links
+          here). <a href={hashFor('conversations', { ...filters, source: undefined })}>Any document</a>
+        </p>
       )}
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {rows !== undefined && rows.length === 0 && <p class='muted empty'>{emptyText(filters, list?.user)}</p>}
       {rows !== undefined && rows.length > 0 && (
         <table class='turns' data-filters={key}>
           <thead>
-            <tr><th>Time</th><th>User</th><th>Message</th><th>Reply</th><th>Kind</th><th class='number'>Latency</th><th>Feedback</th><th>Error</th></tr>
+            <tr>
+              <th>Time</th>
+              <th>User</th>
+              <th>Message</th>
+              <th>Reply</th>
+              <th>Kind</th>
+              <th class='number'>Latency</th>
+              <th>Feedback</th>
+              <th>Error</th>
+            </tr>
           </thead>
           <tbody>
             {rows.map(row => (
-              <tr key={`${row.session_id}/${row.turn ?? row.trace_id ?? row.at}`} class={row.error ? 'failed' : undefined} onClick={() => navigate(open(row))}>
+              <tr
+                key={`${row.session_id}/${row.turn ?? row.trace_id ?? row.at}`}
+                class={row.error ? 'failed' : undefined}
+                onClick={() => navigate(open(row))}
+              >
                 <td class='nowrap'>{dateTime(row.at)}</td>
                 <td class='user'>{userLabel(row.user)}</td>
                 <td class='message-cell'><a href={open(row)}>{row.message}</a></td>
                 <td class='reply-cell'><span>{row.reply ?? 'failed before a reply'}</span></td>
                 <td>{row.kind === null ? '—' : <span class={`kind kind-${row.kind}`}>{row.kind}</span>}</td>
                 <td class='number nowrap'>{ms(row.latency_ms)}</td>
-                <td>{row.feedback === null ? '' : <span class={`feedback feedback-${row.feedback}`}>{row.feedback}</span>}</td>
+                <td>
+                  {row.feedback === null ? '' : <span class={`feedback feedback-${row.feedback}`}>{row.feedback}</span>}
+                </td>
                 <td>{row.error ? <span class='badge-error'>error</span> : ''}</td>
               </tr>
             ))}
@@ -161,7 +215,9 @@ export function ConversationsView ({ route }: { route: Route }) {
       )}
       {(busy || rows === undefined) && error === undefined && <p class='muted'>Loading…</p>}
       {rows !== undefined && nextBefore !== null && !busy && (
-        <button type='button' class='quiet older' onClick={() => { load(nextBefore).catch(() => undefined) }}>Older</button>
+        <button type='button' class='quiet older' onClick={() => { load(nextBefore).catch(() => undefined) }}>
+          Older
+        </button>
       )}
     </section>
   )

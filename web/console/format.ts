@@ -5,13 +5,16 @@ const pad = (value: number, width = 2): string => String(value).padStart(width, 
 
 export function dateTime (iso: string): string {
   const at = new Date(iso)
-  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`
+  const date = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`
+  return `${date} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`
 }
 
 export function clock (iso: unknown): string {
   if (typeof iso !== 'string' && typeof iso !== 'number') return ''
   const at = new Date(iso)
-  return Number.isNaN(at.getTime()) ? String(iso) : `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}`
+  return Number.isNaN(at.getTime())
+    ? String(iso)
+    : `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}`
 }
 
 export function ms (value: number | null | undefined): string {
@@ -21,13 +24,19 @@ export function ms (value: number | null | undefined): string {
   return `${value.toFixed(1)} ms`
 }
 
-export const percent = (value: number | null | undefined): string => value === null || value === undefined ? '—' : `${(value * 100).toFixed(1)} %`
+export const percent = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '—' : `${(value * 100).toFixed(1)} %`
 
 /** Links from the server, shown only if they are web addresses (never javascript: or data:). */
-export const webLink = (href: string | null | undefined): string | undefined => typeof href === 'string' && /^https?:\/\//i.test(href) ? href : undefined
+export const webLink = (href: string | null | undefined): string | undefined =>
+  typeof href === 'string' && /^https?:\/\//i.test(href) ? href : undefined
 
-/** US dollars: cents, or, below a cent (a model call costs a fraction of one), the first significant digits. */
-export const usd = (value: number): string => value === 0 || value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toPrecision(2)}`
+/**
+ * US dollars: cents, or, below a cent (a model call costs a fraction of one), the first
+ * significant digits.
+ */
+export const usd = (value: number): string =>
+  value === 0 || value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toPrecision(2)}`
 
 /** A user as the console names them: the id the client sent (admin), else the pseudonym. */
 export const userLabel = (user: ConsoleUser): string => user.id ?? user.pseudonym ?? '—'

@@ -43,7 +43,9 @@ function Console () {
   }
 
   if (session === undefined) return <p class='loading muted'>Loading…</p>
-  if (session === null) return <SignIn notice={notice} signedIn={value => { setNotice(undefined); setSession(value) }} />
+  if (session === null) {
+    return <SignIn notice={notice} signedIn={value => { setNotice(undefined); setSession(value) }} />
+  }
 
   const tab = route.view === 'overview' || route.view === 'accuracy' ? route.view : 'conversations'
   return (
@@ -51,13 +53,19 @@ function Console () {
       <header class='topbar'>
         <span class='brand'>{pageName()} console</span>
         <nav aria-label='Views'>
-          <a href={hashFor('conversations')} aria-current={tab === 'conversations' ? 'page' : undefined}>Conversations</a>
+          <a href={hashFor('conversations')} aria-current={tab === 'conversations' ? 'page' : undefined}>
+            Conversations
+          </a>
           <a href={hashFor('overview')} aria-current={tab === 'overview' ? 'page' : undefined}>Overview</a>
           <a href={hashFor('accuracy')} aria-current={tab === 'accuracy' ? 'page' : undefined}>Accuracy</a>
         </nav>
         <span class='who'>
           <span class={`role role-${session.role}`}>{session.role}</span>
-          <span class='muted'>{session.chat_text === 'scrubbed' ? 'You see scrubbed text and pseudonyms' : 'You see users\' words as written and their ids'}</span>
+          <span class='muted'>
+            {session.chat_text === 'scrubbed'
+              ? 'You see scrubbed text and pseudonyms'
+              : 'You see users\' words as written and their ids'}
+          </span>
           <button type='button' class='quiet' onClick={() => { signOut().catch(() => undefined) }}>Sign out</button>
         </span>
       </header>
@@ -66,7 +74,12 @@ function Console () {
         {route.view === 'accuracy' && <AccuracyView route={route} session={session} />}
         {route.view === 'conversations' && <ConversationsView route={route} />}
         {route.view === 'conversation' && <ConversationView route={route} session={session} />}
-        {route.view === 'trace' && route.id !== undefined && <section><h2>A turn that failed before it was stored</h2><TracePanel traceId={route.id} /></section>}
+        {route.view === 'trace' && route.id !== undefined && (
+          <section>
+            <h2>A turn that failed before it was stored</h2>
+            <TracePanel traceId={route.id} />
+          </section>
+        )}
       </main>
     </div>
   )

@@ -17,12 +17,17 @@ export function parseHash (hash: string): Route {
   const parts = path.split('/').filter(part => part !== '')
   if (parts[0] === 'overview') return { view: 'overview', params }
   if (parts[0] === 'accuracy') return { view: 'accuracy', params }
-  if (parts[0] === 'conversations' && parts[1] !== undefined) return { view: 'conversation', id: decodeURIComponent(parts[1]), params }
-  if (parts[0] === 'traces' && parts[1] !== undefined) return { view: 'trace', id: decodeURIComponent(parts[1]), params }
+  if (parts[0] === 'conversations' && parts[1] !== undefined) {
+    return { view: 'conversation', id: decodeURIComponent(parts[1]), params }
+  }
+  if (parts[0] === 'traces' && parts[1] !== undefined) {
+    return { view: 'trace', id: decodeURIComponent(parts[1]), params }
+  }
   return { view: 'conversations', params }
 }
 
-export const hashFor = (path: string, params: Readonly<Record<string, string | undefined>> = {}): string => `#/${path}${queryString(params)}`
+export const hashFor = (path: string, params: Readonly<Record<string, string | undefined>> = {}): string =>
+  `#/${path}${queryString(params)}`
 
 // The last list of conversations shown, so that "Back to conversations" returns to its filters.
 // Module-private, read and written through the two functions below only.

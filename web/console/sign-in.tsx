@@ -6,7 +6,10 @@ import { pageName } from '../shared/page-name.js'
 import { errorText } from '../shared/problem.js'
 import { consoleApi } from './api.js'
 
-export function SignIn ({ notice, signedIn }: { notice: string | undefined, signedIn: (session: ConsoleSession) => void }) {
+export function SignIn ({ notice, signedIn }: {
+  notice: string | undefined
+  signedIn: (session: ConsoleSession) => void
+}) {
   const [key, setKey] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string>()
@@ -30,10 +33,16 @@ export function SignIn ({ notice, signedIn }: { notice: string | undefined, sign
     <main class='sign-in'>
       <form class='card' onSubmit={event => { submit(event).catch(() => undefined) }}>
         <h1>{pageName()} console</h1>
-        <p class='muted'>Find a conversation, see inside its turns, and watch how the bot is doing. Sign in with an admin or analyst API key.</p>
+        <p class='muted'>
+          Find a conversation, see inside its turns, and watch how the bot is doing. Sign in with an
+          admin or analyst API key.
+        </p>
         {notice !== undefined && <p class='notice'>{notice}</p>}
         <label for='api-key'>API key</label>
-        <input id='api-key' name='api-key' type='password' autocomplete='off' required value={key} onInput={event => setKey((event.target as HTMLInputElement).value)} />
+        <input
+          id='api-key' name='api-key' type='password' autocomplete='off' required value={key}
+          onInput={event => setKey((event.target as HTMLInputElement).value)}
+        />
         {error !== undefined && <p class='error' role='alert'>{error}</p>}
         <button type='submit' disabled={busy || key === ''}>Sign in</button>
       </form>

@@ -12,7 +12,20 @@ type Span = TurnTraceViewType['spans'][number]
 type LogLine = TurnTraceViewType['logs'][number]
 
 // Shown on the bar itself; every attribute is in the row's details.
-const KEY_ATTRIBUTES = ['db.query.summary', 'parley.answer.confidence', 'parley.reply.kind', 'parley.command', 'parley.search.results', 'parley.cost_usd', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'gen_ai.response.time_to_first_chunk', 'error.type', 'http.route', 'http.response.status_code']
+const KEY_ATTRIBUTES = [
+  'db.query.summary',
+  'parley.answer.confidence',
+  'parley.reply.kind',
+  'parley.command',
+  'parley.search.results',
+  'parley.cost_usd',
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.output_tokens',
+  'gen_ai.response.time_to_first_chunk',
+  'error.type',
+  'http.route',
+  'http.response.status_code'
+]
 // Every line has them; they say nothing about this turn.
 const COMMON_FIELDS = new Set(['time', 'level', 'module', 'fn', 'msg', 'service', 'version', 'env'])
 
@@ -61,31 +74,61 @@ export function TracePanel ({ traceId }: { traceId: string }) {
       {trace.error !== null && <p class='error'>{trace.error}</p>}
       <Parts trace={trace} />
       {trace.let_go === 'pressure'
-        ? <p class='muted let-go'>Its spans and log lines were let go: turns were waiting in line when it was answered, and it was not rated down or opened within 15 minutes on the instance that answered it. Its duration and parts above are kept.</p>
+        ? (
+          <p class='muted let-go'>
+            Its spans and log lines were let go: turns were waiting in line when it was answered, and it was
+            not rated down or opened within 15 minutes on the instance that answered it. Its duration and
+            parts above are kept.
+          </p>
+          )
         : <><Waterfall spans={trace.spans} /><LogLines logs={trace.logs} /></>}
     </div>
   )
 }
 
 // The parts of a turn's duration, in the order a turn goes through them.
-const PARTS = [['admission_ms', 'waiting for admission'], ['database_ms', 'database'], ['search_ms', 'search'], ['model_ms', 'model']] as const
+const PARTS = [
+  ['admission_ms', 'waiting for admission'],
+  ['database_ms', 'database'],
+  ['search_ms', 'search'],
+  ['model_ms', 'model']
+] as const
 
-/** The latency the user lived, from the request's arrival to the last byte of the reply, and where it went. */
+/**
+ * The latency the user lived, from the request's arrival to the last byte of the reply, and where
+ * it went.
+ */
 function Parts ({ trace }: { trace: TurnTraceViewType }) {
   if (trace.parts === null) return null
   const parts = trace.parts
   const measured = PARTS.reduce((sum, [key]) => sum + parts[key], 0)
   const rest = Math.max(trace.duration_ms - measured, 0)
-  const shown = [...PARTS.map(([key, label]) => ({ key, label, value: parts[key] })), { key: 'other', label: 'reading, writing the reply, waiting for the CPU', value: rest }]
-    .filter(part => part.value > 0)
+  const shown = [
+    ...PARTS.map(([key, label]) => ({ key, label, value: parts[key] })),
+    { key: 'other', label: 'reading, writing the reply, waiting for the CPU', value: rest }
+  ].filter(part => part.value > 0)
   return (
     <div class='parts' aria-label='Latency parts'>
-      <p><strong>{ms(trace.duration_ms)}</strong> <span class='muted'>from the request's arrival to the last byte of the reply</span></p>
+      <p>
+        <strong>{ms(trace.duration_ms)}</strong>{' '}
+        <span class='muted'>from the request's arrival to the last byte of the reply</span>
+      </p>
       <div class='parts-bar'>
-        {shown.map(part => <span key={part.key} class={`part part-${part.key}`} style={{ width: `${(part.value / Math.max(trace.duration_ms, 0.001)) * 100}%` }} title={`${part.label}: ${ms(part.value)}`} />)}
+        {shown.map(part => (
+          <span
+            key={part.key}
+            class={`part part-${part.key}`}
+            style={{ width: `${(part.value / Math.max(trace.duration_ms, 0.001)) * 100}%` }}
+            title={`${part.label}: ${ms(part.value)}`}
+          />
+        ))}
       </div>
       <ul class='parts-legend'>
-        {shown.map(part => <li key={part.key}><span class={`swatch part-${part.key}`} />{part.label} <strong>{ms(part.value)}</strong></li>)}
+        {shown.map(part => (
+          <li key={part.key}>
+            <span class={`swatch part-${part.key}`} />{part.label} <strong>{ms(part.value)}</strong>
+          </li>
+        ))}
       </ul>
     </div>
   )
@@ -99,30 +142,52 @@ function Waterfall ({ spans }: { spans: Span[] }) {
     <div class='waterfall' role='table' aria-label='Spans'>
       <div class='waterfall-row waterfall-head' role='row'>
         <span role='columnheader'>Span</span>
-        <span role='columnheader' class='scale'><span>0</span><span>{ms(total / 2)}</span><span>{ms(total)}</span></span>
+        <span role='columnheader' class='scale'>
+          <span>0</span><span>{ms(total / 2)}</span><span>{ms(total)}</span>
+        </span>
         <span role='columnheader' class='number'>Duration</span>
       </div>
       {treeOrder(spans).map(({ span, depth }) => {
-        const keys = KEY_ATTRIBUTES.filter(name => span.attributes[name] !== undefined).map(name => `${name}=${String(span.attributes[name])}`)
+        const keys = KEY_ATTRIBUTES
+          .filter(name => span.attributes[name] !== undefined)
+          .map(name => `${name}=${String(span.attributes[name])}`)
         const open = expanded === span.span_id
         return (
           <div key={span.span_id} class={`waterfall-span status-${span.status}`} role='rowgroup'>
-            <div class='waterfall-row' role='row' title={keys.join('\n')} onClick={() => setExpanded(open ? undefined : span.span_id)}>
+            <div
+              class='waterfall-row' role='row' title={keys.join('\n')}
+              onClick={() => setExpanded(open ? undefined : span.span_id)}
+            >
               <span role='cell' class='span-name' style={{ paddingLeft: `${depth * 14 + 4}px` }}>
                 <button type='button' class='link' aria-expanded={open}>{span.name}</button>
               </span>
               <span role='cell' class='track'>
-                <span class='bar' style={{ left: `${(span.start_ms / total) * 100}%`, width: `${Math.max((span.duration_ms / total) * 100, 0.4)}%` }} />
-                {keys.length > 0 && <span class='bar-label' style={{ left: `${Math.min((span.start_ms / total) * 100, 70)}%` }}>{keys[0]}</span>}
+                <span
+                  class='bar'
+                  style={{
+                    left: `${(span.start_ms / total) * 100}%`,
+                    width: `${Math.max((span.duration_ms / total) * 100, 0.4)}%`
+                  }}
+                />
+                {keys.length > 0 && (
+                  <span class='bar-label' style={{ left: `${Math.min((span.start_ms / total) * 100, 70)}%` }}>
+                    {keys[0]}
+                  </span>
+                )}
               </span>
               <span role='cell' class='number'>{ms(span.duration_ms)}</span>
             </div>
             {open && (
               <dl class='attributes'>
                 <div><dt>kind</dt><dd>{span.kind}</dd></div>
-                <div><dt>status</dt><dd>{span.status}{span.status_message !== undefined ? `: ${span.status_message}` : ''}</dd></div>
+                <div>
+                  <dt>status</dt>
+                  <dd>{span.status}{span.status_message !== undefined ? `: ${span.status_message}` : ''}</dd>
+                </div>
                 <div><dt>start</dt><dd>{ms(span.start_ms)}</dd></div>
-                {Object.entries(span.attributes).map(([name, value]) => <div key={name}><dt>{name}</dt><dd>{String(value)}</dd></div>)}
+                {Object.entries(span.attributes).map(([name, value]) => (
+                  <div key={name}><dt>{name}</dt><dd>{String(value)}</dd></div>
+                ))}
               </dl>
             )}
           </div>
@@ -148,9 +213,16 @@ function LogLines ({ logs }: { logs: LogLine[] }) {
             <tr key={index} class={`level-${level}`}>
               <td class='nowrap mono'>{clock(line.time)}</td>
               <td><span class={`level level-${level}`}>{level}</span></td>
-              <td class='nowrap'>{fieldText(line.module ?? '')}{line.fn !== undefined ? <span class='muted'> · {fieldText(line.fn)}</span> : null}</td>
+              <td class='nowrap'>
+                {fieldText(line.module ?? '')}
+                {line.fn !== undefined ? <span class='muted'> · {fieldText(line.fn)}</span> : null}
+              </td>
               <td>{fieldText(line.msg ?? '')}</td>
-              <td class='fields mono'>{fields.map(([name, value]) => <span key={name} class='field'><span class='muted'>{name}=</span>{fieldText(value)}</span>)}</td>
+              <td class='fields mono'>
+                {fields.map(([name, value]) => (
+                  <span key={name} class='field'><span class='muted'>{name}=</span>{fieldText(value)}</span>
+                ))}
+              </td>
             </tr>
           )
         })}

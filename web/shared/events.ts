@@ -11,13 +11,18 @@ import { ApiError, problemError } from './problem.js'
 export async function readEvents<T> (response: Response, onText: (text: string) => void): Promise<T> {
   if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return await response.json() as T
   // A reader, not for await: not every browser can iterate a stream yet.
-  const events = response.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader()
+  const events = response.body!
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new EventSourceParserStream())
+    .getReader()
   for (let next = await events.read(); next.done !== true; next = await events.read()) {
     const { event, data } = next.value
     const parsed: unknown = JSON.parse(data)
     if (event === 'delta') onText((parsed as { text: string }).text)
     else if (event === 'done') return parsed as T
-    else if (event === 'error') throw problemError((parsed as { status?: number }).status ?? 0, parsed, 'The answer failed.')
+    else if (event === 'error') {
+      throw problemError((parsed as { status?: number }).status ?? 0, parsed, 'The answer failed.')
+    }
   }
   throw new ApiError(0, 'The answer was cut off. Check your connection and try again.')
 }

@@ -3,7 +3,10 @@
 // the later one. A ticket per request rather than an AbortController: the server finishes the
 // work either way, and a cancelled fetch would be a failed request in the browser's log.
 export interface Latest {
-  /** Calls done or failed with the request's outcome, unless another request was run after it or drop() was called since. */
+  /**
+   * Calls done or failed with the request's outcome, unless another request was run after it or
+   * drop() was called since.
+   */
   run: <T>(request: Promise<T>, done: (value: T) => void, failed: (error: unknown) => void) => Promise<void>
   /** Drops the answers of every request run so far: the view that asked is gone. */
   drop: () => void
@@ -14,7 +17,10 @@ export function createLatest (): Latest {
   return {
     async run (request, done, failed) {
       const ticket = ++issued
-      await request.then(value => { if (ticket === issued) done(value) }, (error: unknown) => { if (ticket === issued) failed(error) })
+      await request.then(
+        value => { if (ticket === issued) done(value) },
+        (error: unknown) => { if (ticket === issued) failed(error) }
+      )
     },
     drop () { issued++ }
   }

@@ -34,6 +34,7 @@ export async function responseError (response: Response): Promise<ApiError> {
   return problemError(response.status, body, `The server answered ${response.status} ${response.statusText}`.trim())
 }
 
-export const hasStatus = (error: unknown, status: number): error is ApiError => error instanceof ApiError && error.status === status
+export const hasStatus = (error: unknown, status: number): error is ApiError =>
+  error instanceof ApiError && error.status === status
 
 export const errorText = (error: unknown): string => error instanceof Error ? error.message : String(error)

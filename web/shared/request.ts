@@ -19,7 +19,9 @@ export interface ApiClient {
   onUnauthorized: (listener: () => void) => () => void
 }
 
-export function apiClient ({ base = '', headers = {} }: { base?: string, headers?: Record<string, string> } = {}): ApiClient {
+export function apiClient (
+  { base = '', headers = {} }: { base?: string, headers?: Record<string, string> } = {}
+): ApiClient {
   const listeners = new Set<() => void>()
 
   async function send (path: string, options: RequestOptions, accept: string): Promise<Response> {
