@@ -2,11 +2,18 @@
 // it (a session's messages, a source document whole), written once: the routes validate and
 // document with these schemas, and the chat page reads its types from them.
 import Type, { type Static } from 'typebox'
-import { GenerationSchema, MESSAGE_MAX_CHARACTERS, MessageRecord, ReplyKindSchema, SourceSchema } from '../transcript/transcript-schemas.js'
+import {
+  GenerationSchema, MESSAGE_MAX_CHARACTERS, MessageRecord, ReplyKindSchema, SourceSchema
+} from '../transcript/transcript-schemas.js'
 import { NOT_BLANK_NO_NUL, SessionId, UserId } from '../http/schemas.js'
 
 export const ChatRequest = Type.Object({
-  message: Type.String({ minLength: 1, maxLength: MESSAGE_MAX_CHARACTERS, pattern: NOT_BLANK_NO_NUL, description: 'A question, or a command such as /help; not only white space' }),
+  message: Type.String({
+    minLength: 1,
+    maxLength: MESSAGE_MAX_CHARACTERS,
+    pattern: NOT_BLANK_NO_NUL,
+    description: 'A question, or a command such as /help; not only white space'
+  }),
   session_id: Type.Optional(SessionId),
   user_id: Type.Optional(UserId)
 }, { additionalProperties: false })
@@ -14,13 +21,21 @@ export type ChatRequestType = Static<typeof ChatRequest>
 
 export const ChatResponse = Type.Object({
   session_id: { ...SessionId, description: 'Send it back to continue this conversation' },
-  turn: Type.Integer({ description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet' }),
+  turn: Type.Integer({
+    description: 'Number of this turn in the session; 0 after /reset, whose session has no turns yet'
+  }),
   kind: ReplyKindSchema,
   reply: Type.String({ description: 'The reply as stored in the transcript' }),
   command: Type.Optional(Type.String()),
   sources: Type.Array(SourceSchema),
-  generation: Type.Optional({ ...GenerationSchema, description: 'How an answer was written, when a language model is configured' }),
-  trace_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off' }))
+  generation: Type.Optional({
+    ...GenerationSchema,
+    description: 'How an answer was written, when a language model is configured'
+  }),
+  trace_id: Type.Optional(Type.String({
+    pattern: '^[0-9a-f]{32}$',
+    description: 'The trace of this turn, to paste into Jaeger; absent when telemetry is off'
+  }))
 })
 export type ChatResponseType = Static<typeof ChatResponse>
 
@@ -36,6 +51,8 @@ export const SourceDocument = Type.Object({
   doc_id: Type.String(),
   title: Type.String(),
   text: Type.String({ description: 'The whole document, as imported (Markdown or plain text)' }),
-  url: Type.Union([Type.String(), Type.Null()], { description: 'Where the document lives on the team\'s own site: its metadata.url, when that is an http(s) address' })
+  url: Type.Union([Type.String(), Type.Null()], {
+    description: 'Where the document lives on the team\'s own site: its metadata.url, when that is an http(s) address'
+  })
 })
 export type SourceDocumentType = Static<typeof SourceDocument>

@@ -4,7 +4,9 @@
 // after it is stored, so a failure leaves no half-written turn.
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
-import { logParsed, reportedCommand, type ParsedMessage, type helpText, type parseMessage } from '../commands/command-parser.js'
+import {
+  logParsed, reportedCommand, type ParsedMessage, type helpText, type parseMessage
+} from '../commands/command-parser.js'
 import { addLogFields, log } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
@@ -13,7 +15,9 @@ import type { Session, SessionManager } from '../sessions/session-manager.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { currentTraceId, inSpan } from '../telemetry/spans.js'
 import { explainDecision, type AnswerWeights } from '../search/answer-decision.js'
-import { toSource, type Decision, type Generation, type ReplyKind, type Source } from '../transcript/transcript-schemas.js'
+import {
+  toSource, type Decision, type Generation, type ReplyKind, type Source
+} from '../transcript/transcript-schemas.js'
 import type { TranscriptRepository } from '../transcript/transcript-repository.js'
 import { decideReply, type SearchDecision, type SmallTalkDecision } from './reply-decision.js'
 import { smallTalkReply } from './small-talk.js'
@@ -70,12 +74,15 @@ interface Reply {
 
 const SOURCES_PER_ANSWER = 3
 // A turn of one statement opens and ends no session, so it has nothing to audit.
-const NO_AUDIT: RecordInTransaction = async () => { throw new Error('a turn outside a transaction cannot record an audit event') }
+const NO_AUDIT: RecordInTransaction = async () => {
+  throw new Error('a turn outside a transaction cannot record an audit event')
+}
 const NO_ANSWER = "I couldn't find an answer to that in the knowledge base."
 const NO_ANSWER_HINT = 'Try rephrasing your question, or use /search <words> to see the closest documents.'
 // Messages that lean on the previous question: a continuation ("and what is the default?") or a
 // pronoun standing for its topic ("how do I change it?"). Short ones only.
-const FOLLOW_UP = /^(?:and|but|also|or|so|then|what about|how about)\b|\b(?:it|its|that|this|those|these|they|them|one)\b/i
+const FOLLOW_UP =
+  /^(?:and|but|also|or|so|then|what about|how about)\b|\b(?:it|its|that|this|those|these|they|them|one)\b/i
 const FOLLOW_UP_MAX_WORDS = 12
 
 export interface ChatServiceOptions {
@@ -86,7 +93,10 @@ export interface ChatServiceOptions {
   commandParser: { parse: typeof parseMessage, help: typeof helpText }
   /** What of the user the logs may show; without it, logs carry no user id and no chat text. */
   privacy?: LogPrivacy
-  /** Told of a turn rated down, by its trace id: its spans and log lines are kept (TurnTraceRecorder.keep). */
+  /**
+   * Told of a turn rated down, by its trace id: its spans and log lines are kept
+   * (TurnTraceRecorder.keep).
+   */
   keepTrace?: (traceId: string) => void
   /** Where turns, feedback and searches are counted; nothing is counted without it. */
   instruments?: Pick<Instruments, 'turns' | 'feedback' | 'unanswered' | 'searchDuration' | 'searchResults'>
@@ -120,14 +130,17 @@ export class ChatService {
     const userId = input.userId ?? null
     const logger = log('chat', 'handleTurn')
     addLogFields({ user_id: this.options.privacy?.userId(userId), session_id: input.sessionId })
-    // A span is read where an analyst reads it (a turn's trace, Jaeger): a pseudonym, whatever LOG_USER_ID says.
+    // A span is read where an analyst reads it (a turn's trace, Jaeger): a pseudonym, whatever
+    // LOG_USER_ID says.
     const pseudonym = this.options.privacy?.pseudonym(userId)
     if (pseudonym !== undefined) span.setAttribute('enduser.pseudo.id', pseudonym)
     const { sessionId } = input
     // No span of its own for resolving the session (its SELECT is a span, and the turn's span names
-    // the session) nor for parsing (microseconds, whose outcome the turn's span names as parley.command).
+    // the session) nor for parsing (microseconds, whose outcome the turn's span names as
+    // parley.command).
     const existing = sessionId === undefined ? undefined : await sessionManager.resume(sessionId, userId)
-    // A new session's id is chosen now, so that the model's span names the conversation from its first turn.
+    // A new session's id is chosen now, so that the model's span names the conversation from its
+    // first turn.
     const conversationId = existing?.id ?? randomUUID()
     addLogFields({ session_id: conversationId })
     const parsed = this.options.commandParser.parse(input.message)
@@ -135,7 +148,12 @@ export class ChatService {
     addLogFields({ command })
     if (command !== undefined) span.setAttribute('parley.command', command)
     logParsed(parsed, text => this.options.privacy?.chatText(text))
-    if (logger.isLevelEnabled('info')) logger.info({ input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) }, 'chat.message_received')
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        { input: parsed.type, length: input.message.length, text: this.options.privacy?.chatText(input.message) },
+        'chat.message_received'
+      )
+    }
     const reply = await this.reply(parsed, existing, { ...input, conversationId })
 
     // A turn of an existing session is one statement; a new session, feedback or a reset need a
@@ -160,31 +178,65 @@ export class ChatService {
       })
       if (reply.feedback !== undefined) {
         const { turn: rated, rating, comment } = reply.feedback
-        await transcript.recordFeedback(db, { sessionId: session.id, turn: rated, rating, comment, at: this.now() })
+        await transcript.recordFeedback(db, {
+          sessionId: session.id, turn: rated, rating, comment, at: this.now()
+        })
       }
-      let result: TurnResult = { sessionId: session.id, turn, kind: reply.kind, reply: reply.text, sources: reply.sources, ...(reply.generation === undefined ? {} : { generation: reply.generation }) }
+      let result: TurnResult = {
+        sessionId: session.id,
+        turn,
+        kind: reply.kind,
+        reply: reply.text,
+        sources: reply.sources,
+        ...(reply.generation === undefined ? {} : { generation: reply.generation })
+      }
       if (reply.reset === true) {
         await sessionManager.end(db, session.id, 'reset')
-        // The /reset turn stays in the closed session; the caller continues in the new one, which has no turns yet.
-        const next = await sessionManager.create(db, session.userId, audit, { openedBy: session.openedBy, turnStartedAt: startedAt })
+        // The /reset turn stays in the closed session; the caller continues in the new one, which
+        // has no turns yet.
+        const next = await sessionManager.create(
+          db, session.userId, audit, { openedBy: session.openedBy, turnStartedAt: startedAt }
+        )
         result = { ...result, sessionId: next.id, turn: 0 }
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
     }
     const alone = existing !== undefined && reply.feedback === undefined && reply.reset !== true
-    // A turn of one statement has that statement's span; a transaction gets a span around its statements.
-    const outcome = alone ? await persist(db, NO_AUDIT) : await inSpan('reply.persist', {}, async () => await sessionManager.transaction(persist))
+    // A turn of one statement has that statement's span; a transaction gets a span around its
+    // statements.
+    const outcome = alone
+      ? await persist(db, NO_AUDIT)
+      : await inSpan('reply.persist', {}, async () => await sessionManager.transaction(persist))
     addLogFields({ session_id: outcome.sessionId })
-    span.setAttributes({ 'session.id': outcome.sessionId, 'gen_ai.conversation.id': outcome.sessionId, 'parley.reply.kind': outcome.kind, 'parley.turn': outcome.turn })
+    span.setAttributes({
+      'session.id': outcome.sessionId,
+      'gen_ai.conversation.id': outcome.sessionId,
+      'parley.reply.kind': outcome.kind,
+      'parley.turn': outcome.turn
+    })
     this.options.instruments?.turns.add(1, { kind: outcome.kind })
-    if (outcome.kind === 'no_answer') this.options.instruments?.unanswered.add(1, { topic: outcome.sources[0]?.doc_id ?? 'none' })
+    if (outcome.kind === 'no_answer') {
+      this.options.instruments?.unanswered.add(1, { topic: outcome.sources[0]?.doc_id ?? 'none' })
+    }
     if (reply.feedback !== undefined) {
       this.options.instruments?.feedback.add(1, { rating: reply.feedback.rating })
       const { traceId, generation } = reply.feedback.rated
-      if (traceId !== null && generation?.by === 'model' && generation.span_id !== undefined) recordUserRating({ traceId, spanId: generation.span_id, responseId: generation.response_id, model: generation.model }, reply.feedback.rating)
+      if (traceId !== null && generation?.by === 'model' && generation.span_id !== undefined) {
+        recordUserRating(
+          { traceId, spanId: generation.span_id, responseId: generation.response_id, model: generation.model },
+          reply.feedback.rating
+        )
+      }
       if (traceId !== null && reply.feedback.rating === 'down') this.options.keepTrace?.(traceId)
     }
-    logger.info({ kind: outcome.kind, sources: outcome.sources.length, top_score: reply.topScore, rating: reply.feedback?.rating, rated_turn: reply.feedback?.turn, latency_ms: Math.round((performance.now() - started) * 10) / 10 }, 'chat.reply_sent')
+    logger.info({
+      kind: outcome.kind,
+      sources: outcome.sources.length,
+      top_score: reply.topScore,
+      rating: reply.feedback?.rating,
+      rated_turn: reply.feedback?.turn,
+      latency_ms: Math.round((performance.now() - started) * 10) / 10
+    }, 'chat.reply_sent')
     return outcome
   }
 
@@ -200,7 +252,13 @@ export class ChatService {
     if (parsed.type === 'invalid') {
       // The parser's reason already names the closest command; the usage line shows the fix.
       const usage = parsed.usage === undefined ? '' : ` Usage: ${parsed.usage}`
-      return { kind: 'command_error', text: `${parsed.reason}${usage}`, command: parsed.command, sources: [], topScore: null }
+      return {
+        kind: 'command_error',
+        text: `${parsed.reason}${usage}`,
+        command: parsed.command,
+        sources: [],
+        topScore: null
+      }
     }
     const { commandParser, transcript } = this.options
     const context = { help: commandParser.help, search: this.search.bind(this), transcript }
@@ -209,7 +267,9 @@ export class ChatService {
 
   private async answer (question: string, session: Session | undefined, input: TurnContext): Promise<Reply> {
     const first = this.decide(question)
-    if (first.kind === 'smalltalk') return { kind: 'smalltalk', text: smallTalkReply(first.smallTalk), sources: [], topScore: null }
+    if (first.kind === 'smalltalk') {
+      return { kind: 'smalltalk', text: smallTalkReply(first.smallTalk), sources: [], topScore: null }
+    }
     let decided = first
     let contextTurn: number | undefined
     let earlierQuestion: string | undefined
@@ -232,14 +292,26 @@ export class ChatService {
     const topScore = hits[0]?.score ?? null
     const best = hits[0]
     if (kind === 'answer' && best !== undefined) {
-      const extractive: Reply = { kind, text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`, sources, topScore, contextTurn, decision }
-      return this.options.answerWriter === undefined ? extractive : await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, input)
+      const extractive: Reply = {
+        kind,
+        text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`,
+        sources,
+        topScore,
+        contextTurn,
+        decision
+      }
+      if (this.options.answerWriter === undefined) return extractive
+      return await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, input)
     }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
     // An FAQ's titles are questions: "…: Is there Wi-Fi on board? Can I bring a bike?", not "…on
     // board?; Can I…" nor "…a bike?.".
-    const listed = topics.map((title, i) => i === topics.length - 1 || /[.?!]$/.test(title) ? title : `${title};`).join(' ')
-    const nearest = topics.length === 0 ? '' : ` The nearest topics I know: ${listed}${/[.?!]$/.test(listed) ? '' : '.'}`
+    const listed = topics
+      .map((title, i) => i === topics.length - 1 || /[.?!]$/.test(title) ? title : `${title};`)
+      .join(' ')
+    const nearest = topics.length === 0
+      ? ''
+      : ` The nearest topics I know: ${listed}${/[.?!]$/.test(listed) ? '' : '.'}`
     return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore, decision }
   }
 
@@ -247,16 +319,46 @@ export class ChatService {
    * The answer written by the language model from the passages found, citing them, or, when it
    * fails in any way, the extractive reply marked with why: a turn never fails for the model.
    */
-  private async written (writer: AnswerWriter, asked: { question: string, earlierQuestion?: string }, hits: SearchHit[], extractive: Reply, input: TurnContext): Promise<Reply> {
-    const write = async () => await writer.write({ ...asked, passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })), conversationId: input.conversationId, signal: input.signal, onText: input.onText })
+  private async written (
+    writer: AnswerWriter,
+    asked: { question: string, earlierQuestion?: string },
+    hits: SearchHit[],
+    extractive: Reply,
+    input: TurnContext
+  ): Promise<Reply> {
+    const write = async () => await writer.write({
+      ...asked,
+      passages: hits.map(hit => ({ title: hit.title, text: hit.passageText })),
+      conversationId: input.conversationId,
+      signal: input.signal,
+      onText: input.onText
+    })
     const result = input.outside === undefined ? await write() : await input.outside(write)
-    const usage = result.usage === undefined ? {} : { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, cost_usd: result.usage.costUsd, ...(result.usage.estimated === true ? { usage_estimated: true } : {}) }
-    const timing = result.timeToFirstChunkMs === undefined ? {} : { time_to_first_chunk_ms: Math.round(result.timeToFirstChunkMs * 10) / 10 }
-    const ids = { ...(result.responseId === undefined ? {} : { response_id: result.responseId }), ...(result.spanId === undefined ? {} : { span_id: result.spanId }) }
+    const usage = result.usage === undefined
+      ? {}
+      : {
+          input_tokens: result.usage.inputTokens,
+          output_tokens: result.usage.outputTokens,
+          cost_usd: result.usage.costUsd,
+          ...(result.usage.estimated === true ? { usage_estimated: true } : {})
+        }
+    const timing = result.timeToFirstChunkMs === undefined
+      ? {}
+      : { time_to_first_chunk_ms: Math.round(result.timeToFirstChunkMs * 10) / 10 }
+    const ids = {
+      ...(result.responseId === undefined ? {} : { response_id: result.responseId }),
+      ...(result.spanId === undefined ? {} : { span_id: result.spanId })
+    }
     const about = { model: result.model, prompt: result.prompt, ...usage, ...timing, ...ids }
-    if (!result.ok) return { ...extractive, generation: { by: 'extractive', ...about, fallback_reason: result.reason } }
+    if (!result.ok) {
+      return { ...extractive, generation: { by: 'extractive', ...about, fallback_reason: result.reason } }
+    }
     const cited = result.cited.map(number => `[${number}] ${hits[number - 1]!.title} (${hits[number - 1]!.docId})`)
-    return { ...extractive, text: `${result.text}\n\nSources: ${cited.join('; ')}`, generation: { by: 'model', ...about } }
+    return {
+      ...extractive,
+      text: `${result.text}\n\nSources: ${cited.join('; ')}`,
+      generation: { by: 'model', ...about }
+    }
   }
 
   /**
@@ -284,7 +386,9 @@ export class ChatService {
     // /search looks where questions are answered from (see KB_BUNDLED_DOCS), and --in narrows it:
     // a collection that answers no question shows nothing, as GET /v1/sources/:id finds none of it.
     const answering = this.options.answerCollections?.()
-    const scope = collection === undefined ? answering : new Set(answering === undefined || answering.has(collection) ? [collection] : [])
+    const scope = collection === undefined
+      ? answering
+      : new Set(answering === undefined || answering.has(collection) ? [collection] : [])
     const search = () => ({ hits: this.options.searchEngine.search(query, k, scope) })
     return retrieve(k, search, { instruments: this.options.instruments }).hits
   }

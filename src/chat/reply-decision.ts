@@ -47,11 +47,18 @@ export interface ReplyDecisionOptions {
   collections?: ReadonlySet<string>
   /** How many documents to return as sources. */
   k?: number
-  /** Runs the search and its decision for a caller that watches them (the turn: search/retrieval.ts). */
+  /**
+   * Runs the search and its decision for a caller that watches them
+   * (the turn: search/retrieval.ts).
+   */
   observe?: (decide: () => SearchDecision) => SearchDecision
 }
 
-export function decideReply (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): ReplyDecision {
+export function decideReply (
+  engine: SearchEngine,
+  question: string,
+  options: ReplyDecisionOptions = {}
+): ReplyDecision {
   const smallTalk = smallTalkOf(question)
   if (smallTalk !== undefined) return { kind: 'smalltalk', hits: [], smallTalk }
   const decide = (): SearchDecision => decideFromSearch(engine, question, options)
@@ -59,8 +66,15 @@ export function decideReply (engine: SearchEngine, question: string, options: Re
 }
 
 /** A question's search and the decision to answer it from the best passage (no small-talk check). */
-export function decideFromSearch (engine: SearchEngine, question: string, options: ReplyDecisionOptions = {}): SearchDecision {
-  const { hits, evidence, quote } = engine.searchWithEvidence(withoutMarkup(question), options.k ?? 3, options.collections)
+export function decideFromSearch (
+  engine: SearchEngine,
+  question: string,
+  options: ReplyDecisionOptions = {}
+): SearchDecision {
+  const { hits, evidence, quote } = engine.searchWithEvidence(
+    withoutMarkup(question), options.k ?? 3, options.collections
+  )
   const decision = decideAnswer(evidence, options.model ?? answerWeightsFor(engine))
-  return { kind: decision.answer && hits.length > 0 ? 'answer' : 'no_answer', hits, evidence, decision, quote }
+  const kind = decision.answer && hits.length > 0 ? 'answer' : 'no_answer'
+  return { kind, hits, evidence, decision, quote }
 }

@@ -4,10 +4,23 @@
 export type SmallTalk = 'greeting' | 'thanks' | 'goodbye'
 
 const ADDRESSEE = '(?: (?:there|parley|bot|everyone|all|friend|mate))?'
+const HOW_ARE_YOU = 'how are you(?: doing)?(?: today)?'
 const PATTERNS: Array<[SmallTalk, RegExp]> = [
-  ['greeting', new RegExp(`^(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|hi there|hello there)${ADDRESSEE}(?: how are you(?: doing)?(?: today)?| how s it going| what s up)?$|^(?:how are you(?: doing)?(?: today)?|how s it going|what s up|nice to meet you)${ADDRESSEE}$`)],
-  ['thanks', new RegExp(`^(?:(?:ok|okay|great|cool|perfect|awesome|nice|brilliant) )?(?:thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you so much|thanks so much|much appreciated)${ADDRESSEE}(?: (?:that|this) (?:helped|helps|was helpful|is great))?$`)],
-  ['goodbye', new RegExp(`^(?:(?:ok|okay|thanks|thank you) )?(?:bye|goodbye|bye bye|see you|see you later|see ya|later|good night|goodnight|farewell|have a (?:nice|good|great) day|that s all)${ADDRESSEE}$`)]
+  ['greeting', new RegExp(
+    '^(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|hi there|hello there)' +
+    `${ADDRESSEE}(?: ${HOW_ARE_YOU}| how s it going| what s up)?$` +
+    `|^(?:${HOW_ARE_YOU}|how s it going|what s up|nice to meet you)${ADDRESSEE}$`
+  )],
+  ['thanks', new RegExp(
+    '^(?:(?:ok|okay|great|cool|perfect|awesome|nice|brilliant) )?' +
+    '(?:thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you so much|thanks so much|much appreciated)' +
+    `${ADDRESSEE}(?: (?:that|this) (?:helped|helps|was helpful|is great))?$`
+  )],
+  ['goodbye', new RegExp(
+    '^(?:(?:ok|okay|thanks|thank you) )?' +
+    '(?:bye|goodbye|bye bye|see you|see you later|see ya|later|good night|goodnight|farewell' +
+    `|have a (?:nice|good|great) day|that s all)${ADDRESSEE}$`
+  )]
 ]
 
 const REPLIES: Record<SmallTalk, string> = {

@@ -34,11 +34,33 @@ export const HISTORY_COUNT = { min: 1, max: 50, default: 10 } as const
 export const FEEDBACK_COMMENT_MAX = 500
 
 const SPEC_LIST: CommandSpec[] = [
-  { name: 'help', usage: '/help [command]', summary: 'Show the commands, or details about one command.' },
-  { name: 'search', usage: '/search <query> [--k N] [--in COLLECTION]', summary: `Search the knowledge base; --k sets how many results to return (${SEARCH_K.min}-${SEARCH_K.max}, default ${SEARCH_K.default}); --in searches one collection only (the bundled docs are "parley").` },
-  { name: 'history', usage: '/history [n]', summary: `Show the last n turns of this session (${HISTORY_COUNT.min}-${HISTORY_COUNT.max}, default ${HISTORY_COUNT.default}).` },
-  { name: 'reset', usage: '/reset', summary: 'Close this session and start a new one; the old conversation stays stored.' },
-  { name: 'feedback', usage: '/feedback up|down [comment]', summary: `Rate the last answer, with an optional comment (up to ${FEEDBACK_COMMENT_MAX} characters).` }
+  {
+    name: 'help',
+    usage: '/help [command]',
+    summary: 'Show the commands, or details about one command.'
+  },
+  {
+    name: 'search',
+    usage: '/search <query> [--k N] [--in COLLECTION]',
+    summary: `Search the knowledge base; --k sets how many results to return (${SEARCH_K.min}-${SEARCH_K.max}, ` +
+      `default ${SEARCH_K.default}); --in searches one collection only (the bundled docs are "parley").`
+  },
+  {
+    name: 'history',
+    usage: '/history [n]',
+    summary: 'Show the last n turns of this session ' +
+      `(${HISTORY_COUNT.min}-${HISTORY_COUNT.max}, default ${HISTORY_COUNT.default}).`
+  },
+  {
+    name: 'reset',
+    usage: '/reset',
+    summary: 'Close this session and start a new one; the old conversation stays stored.'
+  },
+  {
+    name: 'feedback',
+    usage: '/feedback up|down [comment]',
+    summary: `Rate the last answer, with an optional comment (up to ${FEEDBACK_COMMENT_MAX} characters).`
+  }
 ]
 export const COMMANDS: readonly CommandSpec[] = Object.freeze(SPEC_LIST.map(spec => Object.freeze(spec)))
 
@@ -173,7 +195,9 @@ function parseSearch (tokens: Token[]): Outcome {
     const value = flag[2] ?? tokens[++i]?.text
     if (flag[1]!.toLowerCase() === 'in') {
       if (collection !== undefined) return { problem: '--in can be given only once.' }
-      if (value === undefined || !COLLECTION.test(value)) return { problem: '--in needs a collection name (letters, digits and . _ : -).' }
+      if (value === undefined || !COLLECTION.test(value)) {
+        return { problem: '--in needs a collection name (letters, digits and . _ : -).' }
+      }
       collection = value
       continue
     }
@@ -194,7 +218,10 @@ function parseHistory (tokens: Token[]): Outcome {
   if (extra.length > 0) return { problem: '/history takes at most one number.' }
   const count = parseBounded(first.text.trim(), HISTORY_COUNT.min, HISTORY_COUNT.max)
   return count === undefined
-    ? { problem: `The history count must be a whole number from ${HISTORY_COUNT.min} to ${HISTORY_COUNT.max}, not ${show(first.text)}.` }
+    ? {
+        problem: `The history count must be a whole number from ${HISTORY_COUNT.min} to ${HISTORY_COUNT.max}, ` +
+          `not ${show(first.text)}.`
+      }
     : { name: 'history', count }
 }
 
@@ -206,7 +233,9 @@ function parseFeedback (tokens: Token[], args: string): Outcome {
   const [first, ...rest] = tokens
   if (first === undefined) return { problem: '/feedback needs a rating: up or down.' }
   const rating = first.text.trim().toLowerCase()
-  if (rating !== 'up' && rating !== 'down') return { problem: `The rating must be up or down, not ${show(first.text)}.` }
+  if (rating !== 'up' && rating !== 'down') {
+    return { problem: `The rating must be up or down, not ${show(first.text)}.` }
+  }
   // The comment is free text: keep it as typed, minus one pair of quotes
   // wrapped around the whole of it.
   const only = rest.length === 1 ? rest[0] : undefined
@@ -295,5 +324,7 @@ export function logParsed (parsed: ParsedMessage, chatText: (text: string) => st
   if (parsed.type === 'command') log('command_parser', 'logParsed').debug('command.parsed')
   if (parsed.type !== 'invalid') return
   const logger = log('command_parser', 'logParsed')
-  if (logger.isLevelEnabled('info')) logger.info({ reason: chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
+  if (logger.isLevelEnabled('info')) {
+    logger.info({ reason: chatText(parsed.reason), suggestion: parsed.suggestion }, 'command.refused')
+  }
 }

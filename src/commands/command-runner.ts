@@ -19,7 +19,12 @@ export interface CommandReply {
   sources: Source[]
   topScore: number | null
   /** The rating /feedback gives the latest answer, and what is known of the answer rated. */
-  feedback?: { turn: number, rating: 'up' | 'down', comment: string | null, rated: { traceId: string | null, generation: Generation | null } }
+  feedback?: {
+    turn: number
+    rating: 'up' | 'down'
+    comment: string | null
+    rated: { traceId: string | null, generation: Generation | null }
+  }
   /** /reset: the session ends with this turn, and the conversation goes on in a new one. */
   reset?: true
 }
@@ -47,21 +52,29 @@ export async function runCommand (
       const hits = context.search(command.query, command.k, command.collection)
       if (hits.length === 0) return done(`No documents match "${command.query}".`)
       const lines = hits.map((hit, i) => `${i + 1}. ${hit.title} (score ${hit.score}): ${hit.snippet}`)
-      return done(`Top ${hits.length} for "${command.query}":\n${lines.join('\n')}`, { sources: hits.map(toSource), topScore: hits[0]!.score })
+      return done(`Top ${hits.length} for "${command.query}":\n${lines.join('\n')}`, {
+        sources: hits.map(toSource), topScore: hits[0]!.score
+      })
     }
     case 'history': {
       if (session === undefined || session.turnCount === 0) return done('This session has no history yet.')
       const messages = await context.transcript.list(session.id, { turns: command.count })
-      const lines = messages.map(m => `[${m.turn}] ${m.role === 'user' ? 'You' : 'Bot'}: ${excerpt(m.content, HISTORY_QUOTE_GRAPHEMES)}`)
+      const lines = messages.map(m =>
+        `[${m.turn}] ${m.role === 'user' ? 'You' : 'Bot'}: ${excerpt(m.content, HISTORY_QUOTE_GRAPHEMES)}`)
       return done(`Last ${Math.ceil(messages.length / 2)} turn(s) of this session:\n${lines.join('\n')}`)
     }
     case 'reset':
-      return done('Started a new session; the previous conversation is closed. Continue with the new session_id.', { reset: true })
+      return done(
+        'Started a new session; the previous conversation is closed. Continue with the new session_id.',
+        { reset: true }
+      )
     case 'feedback': {
       const rated = session === undefined ? undefined : await context.transcript.lastAnswer(session.id)
       if (rated === undefined) return refused('There is no answer to rate yet in this session: ask a question first.')
       const feedback = { turn: rated.turn, rating: command.rating, comment: command.comment ?? null, rated }
-      return done(`Thanks: your feedback (${command.rating}) on the answer of turn ${rated.turn} is recorded.`, { feedback })
+      return done(
+        `Thanks: your feedback (${command.rating}) on the answer of turn ${rated.turn} is recorded.`, { feedback }
+      )
     }
   }
 }

@@ -38,7 +38,14 @@ export async function overview (db: Queryable, period: OverviewPeriod, now: Date
   const points: Figures['series'] = []
   for (let at = from.getTime(); at < to.getTime(); at += bucketMs) {
     const row = byBucket.get(at)
-    points.push({ at: new Date(at).toISOString(), turns: row?.turns ?? 0, answered: row?.answered ?? 0, no_answer: row?.no_answer ?? 0, errors: errorsByBucket.get(at) ?? 0, p95_ms: row?.p95 ?? null })
+    points.push({
+      at: new Date(at).toISOString(),
+      turns: row?.turns ?? 0,
+      answered: row?.answered ?? 0,
+      no_answer: row?.no_answer ?? 0,
+      errors: errorsByBucket.get(at) ?? 0,
+      p95_ms: row?.p95 ?? null
+    })
   }
   return {
     period,
@@ -49,7 +56,10 @@ export async function overview (db: Queryable, period: OverviewPeriod, now: Date
     latency_ms: { p50: totals.p50, p95: totals.p95 },
     // Out of every chat request whose trace was kept (none are with TURN_TRACE_RETENTION_DAYS=0).
     error_rate: requests === 0 ? null : errors / requests,
-    feedback: { up: feedback.find(row => row.rating === 'up')?.n ?? 0, down: feedback.find(row => row.rating === 'down')?.n ?? 0 },
+    feedback: {
+      up: feedback.find(row => row.rating === 'up')?.n ?? 0,
+      down: feedback.find(row => row.rating === 'down')?.n ?? 0
+    },
     series: points
   }
 }

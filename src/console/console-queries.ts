@@ -14,19 +14,28 @@ import { excerpt } from '../text/excerpt.js'
 
 export type { TurnFilter }
 
-/** What the person using the console may see of users: their words (as written or scrubbed) and who they are. */
+/**
+ * What the person using the console may see of users: their words (as written or scrubbed) and who
+ * they are.
+ */
 export interface Viewer {
   text: (text: string) => string
   user: (userId: string | null) => { pseudonym: string | null, id?: string | null }
   /** Sees words scrubbed, and so finds turns only by what the scrubber left. */
   scrubbed: boolean
-  /** How a conversation is named to this viewer: its session id, or a reference that is not one (see ConversationRefs). */
+  /**
+   * How a conversation is named to this viewer: its session id, or a reference that is not one
+   * (see ConversationRefs).
+   */
   session: (sessionId: string) => string
   /** A log line's user_id as this viewer is shown it: as logged, or always a pseudonym. */
   loggedUser: (logged: string) => string
 }
 
-/** Turns matching the filter, newest first: stored turns and, unless the filter is about words, kinds or feedback, turns that failed before they were stored. */
+/**
+ * Turns matching the filter, newest first: stored turns and, unless the filter is about words, kinds
+ * or feedback, turns that failed before they were stored.
+ */
 // A page of the list quotes each message's beginning (the conversation shows it whole): its size
 // stays that of its rows, whatever was stored. The rows hold as much as a user's message may (see
 // turnList), so that the scrubber sees whole what the excerpt shows.
@@ -60,7 +69,11 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
  * up). Any viewer may find a user by an id they already know: the turns found show pseudonyms only
  * to a viewer who sees no ids, so no id is learnt that was not typed.
  */
-export async function userIdsOf (db: Queryable, user: string, pseudonymOf: (userId: string) => string | undefined): Promise<string[]> {
+export async function userIdsOf (
+  db: Queryable,
+  user: string,
+  pseudonymOf: (userId: string) => string | undefined
+): Promise<string[]> {
   return (await knownUserIds(db)).filter(userId => userId === user || pseudonymOf(userId) === user)
 }
 
@@ -84,17 +97,25 @@ export async function conversation (db: Queryable, session: Session, viewer: Vie
       sources: row.sources,
       context_turn: row.context_turn,
       latency_ms: row.latency_ms,
-      feedback: row.rating === null ? null : { rating: row.rating, comment: row.comment === null ? null : viewer.text(row.comment) },
+      feedback: row.rating === null
+        ? null
+        : { rating: row.rating, comment: row.comment === null ? null : viewer.text(row.comment) },
       trace_id: row.trace_id,
       has_trace: row.has_trace,
       generation: row.generation,
       decision: row.decision
     })),
-    failed_turns: failed.map(row => ({ trace_id: row.trace_id, at: new Date(row.started_at).toISOString(), status_code: row.status_code, error: row.error }))
+    failed_turns: failed.map(row => ({
+      trace_id: row.trace_id,
+      at: new Date(row.started_at).toISOString(),
+      status_code: row.status_code,
+      error: row.error
+    }))
   }
 }
 
-// The fields in which log lines carry chat text (as LOG_CHAT_CONTENT lets them): chat.message_received's, command.refused's.
+// The fields in which log lines carry chat text (as LOG_CHAT_CONTENT lets them):
+// chat.message_received's, command.refused's.
 const CHAT_TEXT_FIELDS = new Set(['text', 'reason'])
 const UUID = new RegExp(UUID_PATTERN)
 
@@ -116,14 +137,21 @@ function stringsIn (value: unknown, found: Set<string>): Set<string> {
 export async function turnTrace (db: Queryable, traceId: string, viewer: Viewer): Promise<TurnTrace | undefined> {
   const row = await turnTraceById(db, traceId)
   if (row === undefined) return undefined
-  const candidates = [...stringsIn([row.logs, row.spans.map(span => span.attributes)], new Set())].filter(text => UUID.test(text))
+  const candidates = [...stringsIn([row.logs, row.spans.map(span => span.attributes)], new Set())]
+    .filter(text => UUID.test(text))
   const sessions = await existingSessionIds(db, candidates)
   const named = (value: unknown): unknown => typeof value === 'string'
     ? sessions.has(value.toLowerCase()) ? viewer.session(value.toLowerCase()) : value
-    : Array.isArray(value) ? value.map(named) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, named(item)])) : value
+    : Array.isArray(value)
+      ? value.map(named)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, named(item)]))
+        : value
   const shown = (key: string, value: unknown): unknown => typeof value !== 'string'
     ? named(value)
-    : CHAT_TEXT_FIELDS.has(key) ? viewer.text(value) : key === 'user_id' ? viewer.loggedUser(value) : named(value)
+    : CHAT_TEXT_FIELDS.has(key)
+      ? viewer.text(value)
+      : key === 'user_id' ? viewer.loggedUser(value) : named(value)
   return {
     ...row,
     started_at: new Date(row.started_at).toISOString(),

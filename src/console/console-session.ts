@@ -45,7 +45,9 @@ export class ConsoleSessions {
    */
   verify (token: string, now: Date): ConsoleSignIn | undefined {
     const [id, expiresText, signature, ...rest] = token.split('.')
-    if (id === undefined || expiresText === undefined || signature === undefined || rest.length > 0 || !/^\d{1,15}$/.test(expiresText)) return undefined
+    const malformed = id === undefined || expiresText === undefined || signature === undefined ||
+      rest.length > 0 || !/^\d{1,15}$/.test(expiresText)
+    if (malformed) return undefined
     const key = this.keys.get(id)
     const expires = Number(expiresText)
     if (key === undefined || expires <= now.getTime()) return undefined
@@ -62,7 +64,9 @@ const tokenHash = (token: string): string => createHash('sha256').update(token).
 /** Ends a sign-in on every instance (forgetting sign-ins that have expired anyway). */
 export async function signOut (db: Queryable, token: string, signIn: ConsoleSignIn, now: Date): Promise<void> {
   await db.query('DELETE FROM console_sign_outs WHERE expires_at <= $1', [now])
-  await db.query('INSERT INTO console_sign_outs (token_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tokenHash(token), signIn.expiresAt])
+  await db.query(
+    'INSERT INTO console_sign_outs (token_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    [tokenHash(token), signIn.expiresAt])
 }
 
 export async function signedOut (db: Queryable, token: string): Promise<boolean> {

@@ -17,7 +17,9 @@ export type SessionStatus = typeof SESSION_STATUSES[number]
 const WHY_ENDED: Record<Exclude<SessionStatus, 'active'>, string> = {
   expired: 'it expired (idle for SESSION_IDLE_TIMEOUT, or older than SESSION_MAX_AGE)',
   reset: 'it was reset (/reset), and the conversation went on in a new session',
-  replaced: 'it was replaced by a newer session of its user, who keeps at most MAX_SESSIONS_PER_USER (the least recently used ends first), or, the service being full (MAX_ACTIVE_SESSIONS), as the session idle longest'
+  replaced: 'it was replaced by a newer session of its user, who keeps at most MAX_SESSIONS_PER_USER ' +
+    '(the least recently used ends first), or, the service being full (MAX_ACTIVE_SESSIONS), ' +
+    'as the session idle longest'
 }
 
 // Who the audit trail names for what the service does by its own policy.
@@ -50,7 +52,10 @@ export interface TurnMessages {
 export interface Session {
   id: string
   userId: string | null
-  /** Who opened it: an API key's id (key:…), or, without a key, a keyed hash of the client's address (address:…); see create. */
+  /**
+   * Who opened it: an API key's id (key:…), or, without a key, a keyed hash of the client's address
+   * (address:…); see create.
+   */
   openedBy: string | null
   status: SessionStatus
   turnCount: number
@@ -67,7 +72,9 @@ export interface Session {
  * that is needed).
  */
 export function openerOf (keyId: string | undefined, address: string, key: Buffer): string {
-  return keyId !== undefined ? `key:${keyId}` : `address:${createHmac('sha256', key).update(address).digest('base64url').slice(0, 22)}`
+  return keyId !== undefined
+    ? `key:${keyId}`
+    : `address:${createHmac('sha256', key).update(address).digest('base64url').slice(0, 22)}`
 }
 
 export interface SessionLimits {
@@ -116,7 +123,8 @@ export interface NewSession {
 }
 
 // Refused with 409: the user or the session was erased while the turn was answered.
-const ERASED_MEANWHILE = 'The data of this conversation\'s user was erased while this message was being answered, and ' +
+const ERASED_MEANWHILE =
+  'The data of this conversation\'s user was erased while this message was being answered, and ' +
   'nothing of it was kept; send it again to start a new conversation.'
 
 /** A session an erasure deletes, with its user. */
@@ -150,7 +158,12 @@ export class SessionManager {
    * A turn answered while its user was erased (turnStartedAt before the erasure) opens no session:
    * ErasedError, and the caller's transaction rolls back. Nor does a session id that was erased.
    */
-  async create (tx: Queryable, userId: string | null, audit: RecordInTransaction, opening: NewSession = {}): Promise<Session> {
+  async create (
+    tx: Queryable,
+    userId: string | null,
+    audit: RecordInTransaction,
+    opening: NewSession = {}
+  ): Promise<Session> {
     const { id = randomUUID(), openedBy = null, turnStartedAt } = opening
     const now = this.now()
     // Serialises cap checks across instances; held only until the caller's transaction ends.
@@ -172,26 +185,34 @@ export class SessionManager {
     const replaced = userId === null ? 0 : await this.replaceLeastRecentlyUsed(tx, now, session, audit)
     if (full && replaced === 0) await this.replaceLongestIdle(tx, now, session, audit)
     // Logged once nothing can refuse it any more (a refusal rolls the insert back).
-    log('session_manager', 'create').info({ new_session_id: session.id, expires_at: session.expiresAt }, 'session.created')
+    log('session_manager', 'create').info(
+      { new_session_id: session.id, expires_at: session.expiresAt }, 'session.created')
     return session
   }
 
   /** A user's sessions, the most recently used first; all of them without a limit. */
   async listByUser (userId: string, limit?: number): Promise<Session[]> {
-    const { rows } = await this.db.query<SessionRow>('SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_activity_at DESC, id LIMIT $2', [userId, limit ?? null])
+    const { rows } = await this.db.query<SessionRow>(
+      'SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_activity_at DESC, id LIMIT $2',
+      [userId, limit ?? null])
     return rows.map(row => this.toSession(row))
   }
 
   /** The active session with this id, or NotFoundError if it is unknown, ended, expired or someone else's. */
   async resume (id: string, userId: string | null): Promise<Session> {
     const session = await this.get(id)
-    const someoneElses = session !== undefined && userId !== null && session.userId !== null && session.userId !== userId
+    const someoneElses = session !== undefined && userId !== null &&
+      session.userId !== null && session.userId !== userId
     if (session === undefined || session.status !== 'active' || someoneElses) {
-      log('session_manager', 'resume').info({ found: session !== undefined, status: session?.status }, 'session.not_resumable')
+      log('session_manager', 'resume').info(
+        { found: session !== undefined, status: session?.status }, 'session.not_resumable')
       // Why it ended tells the client what to do (a replaced one was a session too many); another
       // user's session is not said to exist.
-      const why = session === undefined || someoneElses ? 'does not exist (it was deleted, or never was)' : `has ended: ${WHY_ENDED[session.status as Exclude<SessionStatus, 'active'>]}`
-      throw new NotFoundError('Session', id, `Session ${id} ${why}; send the message without session_id to start a new one.`)
+      const why = session === undefined || someoneElses
+        ? 'does not exist (it was deleted, or never was)'
+        : `has ended: ${WHY_ENDED[session.status as Exclude<SessionStatus, 'active'>]}`
+      throw new NotFoundError('Session', id,
+        `Session ${id} ${why}; send the message without session_id to start a new one.`)
     }
     log('session_manager', 'resume').debug({ turns: session.turnCount }, 'session.resumed')
     return session
@@ -199,7 +220,8 @@ export class SessionManager {
 
   /** Any session, whatever its status, for reading its record and history. */
   async get (id: string, db: Queryable = this.db): Promise<Session | undefined> {
-    const { rows } = await db.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id], { name: 'session_by_id' })
+    const { rows } = await db.query<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id], { name: 'session_by_id' })
     return rows[0] === undefined ? undefined : this.toSession(rows[0])
   }
 
@@ -215,15 +237,25 @@ export class SessionManager {
       `WITH counted AS (
          UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
          WHERE id = $4 AND ${ACTIVE} RETURNING id, turn_count)
-       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms, context_turn, created_at, trace_id, generation, search_text, decision)
-       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL, NULL, $3, $13::text, NULL, $15::text, NULL FROM counted
+       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms,
+         context_turn, created_at, trace_id, generation, search_text, decision)
+       SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL,
+         NULL, $3, $13::text, NULL, $15::text, NULL FROM counted
        UNION ALL
-       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8, $12::int, $3, $13::text, $14::jsonb, $16::text, $17::jsonb FROM counted
+       SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8,
+         $12::int, $3, $13::text, $14::jsonb, $16::text, $17::jsonb FROM counted
        RETURNING turn`,
-      [...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command, JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null, messages.traceId ?? null, messages.generation === undefined ? null : JSON.stringify(messages.generation),
-        scrubbedCopy(messages.userText), scrubbedCopy(messages.reply), messages.decision === undefined ? null : JSON.stringify(messages.decision)],
+      [
+        ...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command,
+        JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null,
+        messages.traceId ?? null, messages.generation === undefined ? null : JSON.stringify(messages.generation),
+        scrubbedCopy(messages.userText), scrubbedCopy(messages.reply),
+        messages.decision === undefined ? null : JSON.stringify(messages.decision)
+      ],
       { name: 'record_turn' })
-    if (rows[0] === undefined) throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
+    if (rows[0] === undefined) {
+      throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
+    }
     return rows[0].turn
   }
 
@@ -233,7 +265,9 @@ export class SessionManager {
   }
 
   async end (tx: Queryable, id: string, status: 'expired' | 'reset'): Promise<void> {
-    const { rows } = await tx.query<EndedSession>(`UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active' RETURNING ${ENDED}`, [status, this.now(), id])
+    const { rows } = await tx.query<EndedSession>(
+      `UPDATE sessions SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'active' RETURNING ${ENDED}`,
+      [status, this.now(), id])
     this.recordEnded(rows)
     log('session_manager', 'end').info({ ended_session_id: id, status }, `session.${status}`)
   }
@@ -267,7 +301,10 @@ export class SessionManager {
     return rowCount
   }
 
-  /** Remembers a user as erased, by pseudonym, never the id: a turn of theirs started before `at` opens no session. */
+  /**
+   * Remembers a user as erased, by pseudonym, never the id: a turn of theirs started before `at`
+   * opens no session.
+   */
   async rememberErasedUser (tx: Queryable, pseudonym: string, at: Date): Promise<void> {
     await tx.query(`INSERT INTO erased_users (pseudonym, erased_at) VALUES ($1, $2)
       ON CONFLICT (pseudonym) DO UPDATE SET erased_at = excluded.erased_at`, [pseudonym, at])
@@ -305,7 +342,9 @@ export class SessionManager {
 
   /** Distinct users with a turn within the window (sessions without a user_id do not count). */
   async countActiveUsers (windowMs: number): Promise<number> {
-    const { rows } = await this.db.query<{ count: number }>('SELECT count(DISTINCT user_id)::int AS count FROM sessions WHERE last_activity_at > $1', [new Date(this.now().getTime() - windowMs)])
+    const { rows } = await this.db.query<{ count: number }>(
+      'SELECT count(DISTINCT user_id)::int AS count FROM sessions WHERE last_activity_at > $1',
+      [new Date(this.now().getTime() - windowMs)])
     return rows[0]!.count
   }
 
@@ -317,14 +356,16 @@ export class SessionManager {
   }
 
   async countActive (): Promise<number> {
-    const { rows } = await this.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM sessions WHERE ${ACTIVE}`, this.cutoffs(this.now()))
+    const { rows } = await this.db.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM sessions WHERE ${ACTIVE}`, this.cutoffs(this.now()))
     return rows[0]!.count
   }
 
   /** Whether the service is at MAX_ACTIVE_SESSIONS. */
   private async serviceFull (tx: Queryable, now: Date): Promise<boolean> {
     const { rows } = await tx.query<{ full: boolean }>(
-      `SELECT count(*) >= $3 AS full FROM (SELECT 1 FROM sessions WHERE ${ACTIVE} LIMIT $3) AS active`, [...this.cutoffs(now), this.limits.maxActive])
+      `SELECT count(*) >= $3 AS full FROM (SELECT 1 FROM sessions WHERE ${ACTIVE} LIMIT $3) AS active`,
+      [...this.cutoffs(now), this.limits.maxActive])
     return rows[0]!.full
   }
 
@@ -334,28 +375,44 @@ export class SessionManager {
    * that opens sessions under made-up user ids) give way to new users, while sessions in use are
    * never ended. If none has been idle that long, the new session is refused (429).
    */
-  private async replaceLongestIdle (tx: Queryable, now: Date, newSession: Session, audit: RecordInTransaction): Promise<void> {
+  private async replaceLongestIdle (
+    tx: Queryable,
+    now: Date,
+    newSession: Session,
+    audit: RecordInTransaction
+  ): Promise<void> {
     const minIdleMs = Math.min(MIN_IDLE_TO_REPLACE_MS, this.limits.idleTimeoutMs)
     const idleSince = new Date(now.getTime() - minIdleMs)
     const { rows } = await tx.query<EndedSession & { id: string }>(
       `UPDATE sessions SET status = 'replaced', ended_at = $3 WHERE id = (
-         SELECT id FROM sessions WHERE ${ACTIVE} AND id <> $4 AND last_activity_at <= $5 ORDER BY last_activity_at, id LIMIT 1)
+         SELECT id FROM sessions WHERE ${ACTIVE} AND id <> $4 AND last_activity_at <= $5
+         ORDER BY last_activity_at, id LIMIT 1)
        RETURNING id, ${ENDED}`, [...this.cutoffs(now), now, newSession.id, idleSince])
     if (rows.length === 0) {
       // Every other session was used within the minimum idle time: the first to reach it frees a place.
       const { rows: oldest } = await tx.query<{ at: Date | null }>(
-        `SELECT min(last_activity_at) AS at FROM sessions WHERE ${ACTIVE} AND id <> $3`, [...this.cutoffs(now), newSession.id])
+        `SELECT min(last_activity_at) AS at FROM sessions WHERE ${ACTIVE} AND id <> $3`,
+        [...this.cutoffs(now), newSession.id])
       const replaceableAt = (oldest[0]?.at?.getTime() ?? now.getTime()) + minIdleMs
       const retryAfter = Math.max(1, Math.ceil((replaceableAt - now.getTime()) / 1000))
       const max = this.limits.maxActive
       throw new LimitExceededError('active_sessions', max, retryAfter,
-        `The service has reached its limit of ${max} active sessions (MAX_ACTIVE_SESSIONS), all in use within the last minute; retry in ${retryAfter} s.`)
+        `The service has reached its limit of ${max} active sessions (MAX_ACTIVE_SESSIONS), ` +
+        `all in use within the last minute; retry in ${retryAfter} s.`)
     }
     await this.recordReplaced(rows, newSession, 'MAX_ACTIVE_SESSIONS', this.limits.maxActive, audit)
   }
 
-  /** Ends the user's least recently used active sessions of the same opener beyond MAX_SESSIONS_PER_USER, the new one included. */
-  private async replaceLeastRecentlyUsed (tx: Queryable, now: Date, newSession: Session, audit: RecordInTransaction): Promise<number> {
+  /**
+   * Ends the user's least recently used active sessions of the same opener beyond
+   * MAX_SESSIONS_PER_USER, the new one included.
+   */
+  private async replaceLeastRecentlyUsed (
+    tx: Queryable,
+    now: Date,
+    newSession: Session,
+    audit: RecordInTransaction
+  ): Promise<number> {
     const { rows } = await tx.query<EndedSession & { id: string }>(
       `UPDATE sessions SET status = 'replaced', ended_at = $3 WHERE id IN (
          SELECT id FROM sessions WHERE ${ACTIVE} AND user_id = $4 AND opened_by IS NOT DISTINCT FROM $7 AND id <> $5
@@ -366,11 +423,24 @@ export class SessionManager {
     return rows.length
   }
 
-  private async recordReplaced (rows: Array<EndedSession & { id: string }>, newSession: Session, limit: string, max: number, audit: RecordInTransaction): Promise<void> {
+  private async recordReplaced (
+    rows: Array<EndedSession & { id: string }>,
+    newSession: Session,
+    limit: string,
+    max: number,
+    audit: RecordInTransaction
+  ): Promise<void> {
     this.recordEnded(rows)
     for (const { id } of rows) {
-      log('session_manager', 'create').info({ ended_session_id: id, new_session_id: newSession.id, limit, max }, 'session.replaced')
-      await audit({ actor: SERVICE_ACTOR, action: 'session.replace', target: id, result: 'success', details: { replaced_by: newSession.id, limit, max } })
+      log('session_manager', 'create').info(
+        { ended_session_id: id, new_session_id: newSession.id, limit, max }, 'session.replaced')
+      await audit({
+        actor: SERVICE_ACTOR,
+        action: 'session.replace',
+        target: id,
+        result: 'success',
+        details: { replaced_by: newSession.id, limit, max }
+      })
     }
   }
 
@@ -380,7 +450,10 @@ export class SessionManager {
 
   /** A row as of now: a session past its time limits is expired even before the sweeper marks it. */
   private toSession (row: SessionRow): Session {
-    const expiresAt = new Date(Math.min(row.last_activity_at.getTime() + this.limits.idleTimeoutMs, row.created_at.getTime() + this.limits.maxAgeMs))
+    const expiresAt = new Date(Math.min(
+      row.last_activity_at.getTime() + this.limits.idleTimeoutMs,
+      row.created_at.getTime() + this.limits.maxAgeMs
+    ))
     const lapsed = row.status === 'active' && expiresAt <= this.now()
     return {
       id: row.id,

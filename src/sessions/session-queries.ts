@@ -11,13 +11,15 @@ export async function sessionsStarted (db: Queryable, period: { from: Date, to: 
 
 /** Every user id that has a session. */
 export async function knownUserIds (db: Queryable): Promise<string[]> {
-  const { rows } = await db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM sessions WHERE user_id IS NOT NULL')
+  const { rows } = await db.query<{ user_id: string }>(
+    'SELECT DISTINCT user_id FROM sessions WHERE user_id IS NOT NULL')
   return rows.map(row => row.user_id)
 }
 
 /** Of these ids (lower-case UUIDs), those that name a session. */
 export async function existingSessionIds (db: Queryable, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set()
-  const { rows } = await db.query<{ id: string }>('SELECT id::text AS id FROM sessions WHERE id = ANY($1::uuid[])', [ids])
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT id::text AS id FROM sessions WHERE id = ANY($1::uuid[])', [ids])
   return new Set(rows.map(row => row.id))
 }

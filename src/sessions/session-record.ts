@@ -6,11 +6,17 @@ import { SESSION_STATUSES, type Session } from './session-manager.js'
 export const SessionRecord = Type.Object({
   session_id: SessionId,
   user_id: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Enum(SESSION_STATUSES, { description: 'replaced: ended to make room for a new session (its user past MAX_SESSIONS_PER_USER, or the service at MAX_ACTIVE_SESSIONS while it was idle)' }),
+  status: Type.Enum(SESSION_STATUSES, {
+    description: 'replaced: ended to make room for a new session (its user past MAX_SESSIONS_PER_USER, ' +
+      'or the service at MAX_ACTIVE_SESSIONS while it was idle)'
+  }),
   turns: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
   last_activity_at: Type.String({ format: 'date-time' }),
-  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null once the session has ended' }),
+  expires_at: Type.Union(
+    [Type.String({ format: 'date-time' }), Type.Null()],
+    { description: 'null once the session has ended' }
+  ),
   ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
 export type SessionRecordType = Static<typeof SessionRecord>

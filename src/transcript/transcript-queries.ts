@@ -5,7 +5,9 @@
 // see of users' words is decided by its caller.
 import type { Queryable } from '../db/database.js'
 import { JOIN_TURN_TRACE, LIVED_LATENCY_MS } from '../turn-traces/turn-trace.js'
-import { MESSAGE_MAX_CHARACTERS, type Decision, type Generation, type ReplyKind, type Source } from './transcript-schemas.js'
+import {
+  MESSAGE_MAX_CHARACTERS, type Decision, type Generation, type ReplyKind, type Source
+} from './transcript-schemas.js'
 
 /** From `from`, up to and excluding `to`. */
 export interface TimeRange { from: Date, to: Date }
@@ -72,7 +74,8 @@ export async function usageRows (db: Queryable, period: TimeRange, unansweredWor
   const inRange = 'created_at >= $1 AND created_at < $2'
   const [turns, people, feedback, unanswered, modelCalls] = await Promise.all([
     db.query<UsageRows['turns'][number]>(
-      `SELECT kind, command, count(*)::int AS n FROM messages WHERE role = 'bot' AND ${inRange} GROUP BY kind, command`, range),
+      `SELECT kind, command, count(*)::int AS n FROM messages WHERE role = 'bot' AND ${inRange}
+       GROUP BY kind, command`, range),
     db.query<UsageRows['people']>(
       `SELECT count(DISTINCT m.session_id)::int AS sessions, count(DISTINCT s.user_id)::int AS users
        FROM messages m JOIN sessions s ON s.id = m.session_id
@@ -114,10 +117,16 @@ export interface TurnLatencyRow { bucket: string, kind: string, n: number, p50: 
  * The latency users lived (see LIVED_LATENCY_MS) by reply kind, per hour or day of UTC, or for the
  * whole period ('all'); exact percentiles (percentile_cont).
  */
-export async function turnLatencyRows (db: Queryable, period: TimeRange, bucket: 'hour' | 'day' | 'all'): Promise<TurnLatencyRow[]> {
+export async function turnLatencyRows (
+  db: Queryable,
+  period: TimeRange,
+  bucket: 'hour' | 'day' | 'all'
+): Promise<TurnLatencyRow[]> {
   // The bucket is one of three fixed words, never user text, so it may stand in the SQL.
   const format = bucket === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD'
-  const slot = bucket === 'all' ? "'all'" : `to_char(date_trunc('${bucket}', b.created_at AT TIME ZONE 'UTC'), '${format}')`
+  const slot = bucket === 'all'
+    ? "'all'"
+    : `to_char(date_trunc('${bucket}', b.created_at AT TIME ZONE 'UTC'), '${format}')`
   const { rows } = await db.query<TurnLatencyRow>(
     `SELECT ${slot} AS bucket, b.kind, count(*)::int AS n,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS}) AS p50,
@@ -134,7 +143,11 @@ export interface TurnTotals extends TurnFigures { p50: number | null, p95: numbe
 export interface TurnPoint extends TurnFigures { at: Date, p95: number | null }
 
 /** The console overview's turns: the period's totals, and a point per `bucket` (an interval) from its start. */
-export async function turnFigures (db: Queryable, period: TimeRange, bucket: string): Promise<{ totals: TurnTotals, series: TurnPoint[] }> {
+export async function turnFigures (
+  db: Queryable,
+  period: TimeRange,
+  bucket: string
+): Promise<{ totals: TurnTotals, series: TurnPoint[] }> {
   const range = [period.from, period.to]
   const counts = `count(*)::int AS turns, (count(*) FILTER (WHERE b.kind = 'answer'))::int AS answered,
     (count(*) FILTER (WHERE b.kind = 'no_answer'))::int AS no_answer`
@@ -142,9 +155,14 @@ export async function turnFigures (db: Queryable, period: TimeRange, bucket: str
   const inRange = `FROM messages b ${JOIN_TURN_TRACE} WHERE b.role = 'bot' AND b.created_at >= $1 AND b.created_at < $2`
   const [totals, series] = await Promise.all([
     db.query<TurnTotals>(`SELECT ${counts}, ${p(0.5)} AS p50, ${p(0.95)} AS p95 ${inRange}`, range),
-    db.query<TurnPoint>(`SELECT date_bin($3::interval, b.created_at, $1) AS at, ${counts}, ${p(0.95)} AS p95 ${inRange} GROUP BY 1`, [...range, bucket])
+    db.query<TurnPoint>(
+      `SELECT date_bin($3::interval, b.created_at, $1) AS at, ${counts}, ${p(0.95)} AS p95 ${inRange} GROUP BY 1`,
+      [...range, bucket])
   ])
-  return { totals: totals.rows[0] ?? { turns: 0, answered: 0, no_answer: 0, p50: null, p95: null }, series: series.rows }
+  return {
+    totals: totals.rows[0] ?? { turns: 0, answered: 0, no_answer: 0, p50: null, p95: null },
+    series: series.rows
+  }
 }
 
 export interface TurnFilter {
@@ -160,7 +178,10 @@ export interface TurnFilter {
   /** The document nearest to the turn's question: its first source. */
   source?: string
   limit: number
-  /** Only turns after it in the list (the previous page's next_before): microseconds since the epoch and the row's key. */
+  /**
+   * Only turns after it in the list (the previous page's next_before): microseconds since the epoch
+   * and the row's key.
+   */
   before?: string
 }
 
@@ -182,7 +203,8 @@ export interface TurnListRow {
   trace_id: string | null
 }
 
-// The user's question of a failed turn was never stored; its log line has it, as logs keep chat text (scrubbed or not at all).
+// The user's question of a failed turn was never stored; its log line has it, as logs keep chat
+// text (scrubbed or not at all).
 const FAILED_TURN_MESSAGE = `coalesce((SELECT l->>'text' FROM jsonb_array_elements(t.logs) l
   WHERE l->>'msg' = 'chat.message_received' LIMIT 1), '')`
 
@@ -198,15 +220,23 @@ export async function turnList (db: Queryable, filter: TurnFilter, wordsScrubbed
   const param = (value: unknown): string => { params.push(value); return `$${params.length}` }
   const stored: string[] = ["b.role = 'bot'"]
   const failed: string[] = ['t.turn IS NULL', "t.status = 'error'"]
-  const both = (storedCondition: (p: string) => string, failedCondition: (p: string) => string, value: unknown): void => {
+  const both = (
+    storedCondition: (p: string) => string,
+    failedCondition: (p: string) => string,
+    value: unknown
+  ): void => {
     const p = param(value)
     stored.push(storedCondition(p))
     failed.push(failedCondition(p))
   }
   if (filter.from !== undefined) both(p => `b.created_at >= ${p}`, p => `t.started_at >= ${p}`, filter.from)
   if (filter.to !== undefined) both(p => `b.created_at < ${p}`, p => `t.started_at < ${p}`, filter.to)
-  if (filter.userIds !== undefined) both(p => `s.user_id = ANY(${p}::text[])`, p => `s.user_id = ANY(${p}::text[])`, filter.userIds)
-  if (filter.minLatencyMs !== undefined) both(p => `${LIVED_LATENCY_MS} >= ${p}`, p => `t.duration_ms >= ${p}`, filter.minLatencyMs)
+  if (filter.userIds !== undefined) {
+    both(p => `s.user_id = ANY(${p}::text[])`, p => `s.user_id = ANY(${p}::text[])`, filter.userIds)
+  }
+  if (filter.minLatencyMs !== undefined) {
+    both(p => `${LIVED_LATENCY_MS} >= ${p}`, p => `t.duration_ms >= ${p}`, filter.minLatencyMs)
+  }
   if (filter.errors === true) stored.push("(b.kind = 'command_error' OR t.status = 'error')")
   if (filter.kind !== undefined) stored.push(`b.kind = ${param(filter.kind)}`)
   if (filter.feedbackDown === true) stored.push("f.rating = 'down'")
@@ -216,21 +246,26 @@ export async function turnList (db: Queryable, filter: TurnFilter, wordsScrubbed
     const q = `websearch_to_tsquery('english', ${param(filter.q)})`
     const inContent = `to_tsvector('english', m.content) @@ ${q}`
     const words = wordsScrubbed
-      ? `(m.search_text IS NULL AND ${inContent}) OR (m.search_text IS NOT NULL AND to_tsvector('english', m.search_text) @@ ${q})`
+      ? `(m.search_text IS NULL AND ${inContent})
+         OR (m.search_text IS NOT NULL AND to_tsvector('english', m.search_text) @@ ${q})`
       : inContent
     stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE ${words})`)
   }
-  const withFailed = filter.q === undefined && filter.kind === undefined && filter.feedbackDown !== true && filter.source === undefined
+  const withFailed = filter.q === undefined && filter.kind === undefined &&
+    filter.feedbackDown !== true && filter.source === undefined
   // Turns of the same microsecond are ordered by their key, so that a page boundary between them loses none.
   const [beforeUs, beforeKey] = filter.before?.split('_') ?? []
-  const before = beforeUs === undefined ? '' : `WHERE (at_us::bigint, key) < (${param(beforeUs)}::bigint, ${param(beforeKey ?? '')}::text)`
+  const before = beforeUs === undefined
+    ? ''
+    : `WHERE (at_us::bigint, key) < (${param(beforeUs)}::bigint, ${param(beforeKey ?? '')}::text)`
   const microseconds = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint::text`
   const { rows } = await db.query<TurnListRow>(`
     SELECT * FROM (
       SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, ${microseconds('b.created_at')} AS at_us,
         'm' || lpad(b.id::text, 19, '0') AS key, s.user_id, left(u.content, ${MESSAGE_MAX_CHARACTERS}) AS message,
-        left(b.content, ${MESSAGE_MAX_CHARACTERS}) AS reply, b.kind, ${LIVED_LATENCY_MS} AS latency_ms, f.rating AS feedback,
-        (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error, coalesce(b.trace_id, t.trace_id) AS trace_id
+        left(b.content, ${MESSAGE_MAX_CHARACTERS}) AS reply, b.kind, ${LIVED_LATENCY_MS} AS latency_ms,
+        f.rating AS feedback, (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error,
+        coalesce(b.trace_id, t.trace_id) AS trace_id
       FROM messages b
       JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
       JOIN sessions s ON s.id = b.session_id
@@ -271,9 +306,9 @@ export interface ConversationTurnRow {
 /** Every stored turn of a session, oldest first. */
 export async function conversationTurns (db: Queryable, sessionId: string): Promise<ConversationTurnRow[]> {
   const { rows } = await db.query<ConversationTurnRow>(`
-    SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply, b.kind, b.command, b.sources, b.context_turn,
-      ${LIVED_LATENCY_MS} AS latency_ms, f.rating, f.comment, coalesce(t.trace_id, b.trace_id) AS trace_id,
-      t.trace_id IS NOT NULL AS has_trace, b.generation, b.decision
+    SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply, b.kind, b.command, b.sources,
+      b.context_turn, ${LIVED_LATENCY_MS} AS latency_ms, f.rating, f.comment,
+      coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace, b.generation, b.decision
     FROM messages b
     JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
     LEFT JOIN feedback f ON f.session_id = b.session_id AND f.turn = b.turn

@@ -9,9 +9,13 @@ import type { FeedbackRecordType, MessageRecordType, Generation } from './transc
 /** A message as stored: MessageRecord, its time a Date. */
 type MessageRow = Omit<MessageRecordType, 'created_at'> & { created_at: Date }
 
-const asRecord = ({ created_at: createdAt, ...row }: MessageRow): MessageRecordType => ({ ...row, created_at: new Date(createdAt).toISOString() })
+const asRecord = ({ created_at: createdAt, ...row }: MessageRow): MessageRecordType =>
+  ({ ...row, created_at: new Date(createdAt).toISOString() })
 
-/** A user's message, as written and scrubbed (search_text: null where scrubbing changed nothing, or before it was filled). */
+/**
+ * A user's message, as written and scrubbed (search_text: null where scrubbing changed nothing, or
+ * before it was filled).
+ */
 export interface UserText { content: string, scrubbed: string | null }
 
 /** A session's messages and ratings, as a user's export shows them. */
@@ -48,14 +52,19 @@ export class TranscriptRepository {
        WHERE b.session_id = $1 AND b.role = 'bot' AND b.kind IN ('answer', 'no_answer')
        ORDER BY b.turn DESC LIMIT 1`, [sessionId])
     const row = rows[0]
-    return row === undefined ? undefined : { turn: row.turn, text: row.context === null ? row.content : `${row.context} ${row.content}` }
+    return row === undefined
+      ? undefined
+      : { turn: row.turn, text: row.context === null ? row.content : `${row.context} ${row.content}` }
   }
 
   /** The turn of the latest knowledge-base answer in a session, the one /feedback rates. */
   /** The latest turn that answered (or could not answer) a question: what /feedback rates. */
-  async lastAnswer (sessionId: string): Promise<{ turn: number, traceId: string | null, generation: Generation | null } | undefined> {
+  async lastAnswer (
+    sessionId: string
+  ): Promise<{ turn: number, traceId: string | null, generation: Generation | null } | undefined> {
     const { rows } = await this.db.query<{ turn: number, trace_id: string | null, generation: Generation | null }>(
-      `SELECT turn, trace_id, generation FROM messages WHERE session_id = $1 AND role = 'bot' AND kind IN ('answer', 'no_answer')
+      `SELECT turn, trace_id, generation FROM messages
+       WHERE session_id = $1 AND role = 'bot' AND kind IN ('answer', 'no_answer')
        ORDER BY turn DESC LIMIT 1`, [sessionId])
     const row = rows[0]
     return row === undefined ? undefined : { turn: row.turn, traceId: row.trace_id, generation: row.generation }
@@ -89,11 +98,15 @@ export class TranscriptRepository {
       this.db.query<MessageRow & { session_id: string }>(
         `SELECT session_id::text AS session_id, turn, role, content, kind, command, sources, context_turn, created_at
          FROM messages WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, turn, role DESC`, [sessionIds]),
-      this.db.query<{ session_id: string, turn: number, rating: 'up' | 'down', comment: string | null, created_at: Date }>(
+      this.db.query<{
+        session_id: string, turn: number, rating: 'up' | 'down', comment: string | null, created_at: Date
+      }>(
         `SELECT session_id::text AS session_id, turn, rating, comment, created_at
          FROM feedback WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, turn`, [sessionIds])
     ])
-    for (const { session_id: sessionId, ...row } of messages.rows) bySession.get(sessionId)?.messages.push(asRecord(row))
+    for (const { session_id: sessionId, ...row } of messages.rows) {
+      bySession.get(sessionId)?.messages.push(asRecord(row))
+    }
     for (const { session_id: sessionId, created_at: createdAt, ...row } of feedback.rows) {
       bySession.get(sessionId)?.feedback.push({ ...row, created_at: new Date(createdAt).toISOString() })
     }
@@ -101,10 +114,14 @@ export class TranscriptRepository {
   }
 
   /** Records or replaces the rating of one answer: users may change their mind. */
-  async recordFeedback (tx: Queryable, feedback: { sessionId: string, turn: number, rating: 'up' | 'down', comment: string | null, at: Date }): Promise<void> {
+  async recordFeedback (
+    tx: Queryable,
+    feedback: { sessionId: string, turn: number, rating: 'up' | 'down', comment: string | null, at: Date }
+  ): Promise<void> {
     await tx.query(
       `INSERT INTO feedback (session_id, turn, rating, comment, created_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (session_id, turn) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at`,
+       ON CONFLICT (session_id, turn) DO UPDATE
+         SET rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at`,
       [feedback.sessionId, feedback.turn, feedback.rating, feedback.comment, feedback.at])
   }
 }
@@ -115,21 +132,31 @@ export class TranscriptRepository {
  * address what an older scrubber let through. New messages are stored with their scrubbed copy
  * (search_text, NULL where scrubbing changed nothing: scrubbedCopy). Returns how many it scrubbed.
  */
-export async function rescrubMessages (db: Queryable, scrub: (text: string) => string, scrubberVersion: number, batch = 500): Promise<number> {
+export async function rescrubMessages (
+  db: Queryable,
+  scrub: (text: string) => string,
+  scrubberVersion: number,
+  batch = 500
+): Promise<number> {
   const write = async (rows: Array<{ id: string, content: string }>) => await db.query(
-    'UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text) WHERE messages.id = v.id',
+    `UPDATE messages SET search_text = v.text FROM unnest($1::bigint[], $2::text[]) AS v(id, text)
+     WHERE messages.id = v.id`,
     [rows.map(row => row.id), rows.map(row => scrubbedCopy(row.content, scrub))])
-  const { rows: [scrubbed] } = await db.query<{ version: number }>("SELECT (value #>> '{}')::int AS version FROM app_state WHERE key = 'search_text_scrubber'")
+  const { rows: [scrubbed] } = await db.query<{ version: number }>(
+    "SELECT (value #>> '{}')::int AS version FROM app_state WHERE key = 'search_text_scrubber'")
   if ((scrubbed?.version ?? 1) >= scrubberVersion) return 0
   let filled = 0
   // Rows written from now on are scrubbed by these rules already: the walk ends at the last id now.
   for (let after = '0'; ;) {
-    const { rows } = await db.query<{ id: string, content: string }>('SELECT id::text AS id, content FROM messages WHERE id > $1::bigint ORDER BY id LIMIT $2', [after, batch])
+    const { rows } = await db.query<{ id: string, content: string }>(
+      'SELECT id::text AS id, content FROM messages WHERE id > $1::bigint ORDER BY id LIMIT $2', [after, batch])
     if (rows.length === 0) break
     await write(rows)
     filled += rows.length
     after = rows[rows.length - 1]!.id
   }
-  await db.query("INSERT INTO app_state (key, value) VALUES ('search_text_scrubber', to_jsonb($1::int)) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [scrubberVersion])
+  await db.query(
+    `INSERT INTO app_state (key, value) VALUES ('search_text_scrubber', to_jsonb($1::int))
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [scrubberVersion])
   return filled
 }

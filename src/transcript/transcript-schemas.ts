@@ -7,8 +7,13 @@ import type { SearchHit } from '../search/search-engine.js'
 /** The longest message a user may send (POST /v1/chat): what the console may read of one whole. */
 export const MESSAGE_MAX_CHARACTERS = 4000
 
-export const ReplyKindSchema = Type.Union([Type.Literal('answer'), Type.Literal('no_answer'), Type.Literal('smalltalk'), Type.Literal('command'), Type.Literal('command_error')],
-  { description: 'no_answer: the knowledge base does not answer it; smalltalk: a greeting, thanks or goodbye' })
+export const ReplyKindSchema = Type.Union([
+  Type.Literal('answer'),
+  Type.Literal('no_answer'),
+  Type.Literal('smalltalk'),
+  Type.Literal('command'),
+  Type.Literal('command_error')
+], { description: 'no_answer: the knowledge base does not answer it; smalltalk: a greeting, thanks or goodbye' })
 export type ReplyKind = Static<typeof ReplyKindSchema>
 
 /** A document a reply drew on, as the API and the transcript show it. */
@@ -20,26 +25,44 @@ export const SourceSchema = Type.Object({
 })
 export type Source = Static<typeof SourceSchema>
 
-/** Why a question was answered or refused: the answer decision's confidence, its threshold and the measures it read (src/search/answer-decision.ts). */
+/**
+ * Why a question was answered or refused: the answer decision's confidence, its threshold and the
+ * measures it read (src/search/answer-decision.ts).
+ */
 export const DecisionSchema = Type.Object({
   confidence: Type.Number(),
   threshold: Type.Number()
-}, { additionalProperties: Type.Number(), description: 'The answer decision: its confidence, the threshold it was held to, and the measures it read (coverage, unseen, mutual, relative_score...)' })
+}, {
+  additionalProperties: Type.Number(),
+  description: 'The answer decision: its confidence, the threshold it was held to, and the measures it read ' +
+    '(coverage, unseen, mutual, relative_score...)'
+})
 export type Decision = Static<typeof DecisionSchema>
 
 /** How an answer was written, when a language model is configured: by it, or from the passage after it failed. */
 export const GenerationSchema = Type.Object({
-  by: Type.Union([Type.Literal('model'), Type.Literal('extractive')], { description: 'extractive: the model failed (fallback_reason says why) and the passage itself is the answer' }),
+  by: Type.Union([Type.Literal('model'), Type.Literal('extractive')], {
+    description: 'extractive: the model failed (fallback_reason says why) and the passage itself is the answer'
+  }),
   model: Type.String(),
   prompt: Type.String({ description: 'The prompt\'s id@version' }),
   fallback_reason: Type.Optional(Type.String()),
   input_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
   output_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
-  cost_usd: Type.Optional(Type.Number({ minimum: 0, description: 'From LLM_PRICE_INPUT_PER_MTOK and LLM_PRICE_OUTPUT_PER_MTOK' })),
-  usage_estimated: Type.Optional(Type.Boolean({ description: 'The tokens were counted from characters (four a token): the endpoint sent no usage, for a call given up, cut off, or to an endpoint that never sends it' })),
+  cost_usd: Type.Optional(Type.Number({
+    minimum: 0,
+    description: 'From LLM_PRICE_INPUT_PER_MTOK and LLM_PRICE_OUTPUT_PER_MTOK'
+  })),
+  usage_estimated: Type.Optional(Type.Boolean({
+    description: 'The tokens were counted from characters (four a token): the endpoint sent no usage, ' +
+      'for a call given up, cut off, or to an endpoint that never sends it'
+  })),
   time_to_first_chunk_ms: Type.Optional(Type.Number({ minimum: 0 })),
   response_id: Type.Optional(Type.String({ description: 'The provider\'s id of the answer (gen_ai.response.id)' })),
-  span_id: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$', description: 'The model call\'s span in the turn\'s trace; a rating of the answer is recorded under it' }))
+  span_id: Type.Optional(Type.String({
+    pattern: '^[0-9a-f]{16}$',
+    description: 'The model call\'s span in the turn\'s trace; a rating of the answer is recorded under it'
+  }))
 })
 export type Generation = Static<typeof GenerationSchema>
 
