@@ -5,7 +5,10 @@
 // for callers that are not trusted: the caller's trace is still one click away in Jaeger.
 // PARLEY_TRACE_CALLERS=join continues the caller's trace, for a gateway or mesh the team runs
 // (which sends a new trace for each request).
-import { ROOT_CONTEXT, defaultTextMapGetter, isSpanContextValid, trace, type Context, type Link, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api'
+import {
+  ROOT_CONTEXT, defaultTextMapGetter, isSpanContextValid, trace,
+  type Context, type Link, type TextMapGetter, type TextMapPropagator, type TextMapSetter
+} from '@opentelemetry/api'
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
 
 export type TraceCallers = 'link' | 'join'
@@ -35,7 +38,12 @@ export class OwnTracePropagator implements TextMapPropagator {
 }
 
 /** The caller's span, as a link of the request's server span; undefined when it sent none, or a malformed one. */
-export function callerLink (headers: Record<string, unknown>, getter: TextMapGetter = defaultTextMapGetter): Link | undefined {
+export function callerLink (
+  headers: Record<string, unknown>,
+  getter: TextMapGetter = defaultTextMapGetter
+): Link | undefined {
   const caller = trace.getSpanContext(w3c.extract(ROOT_CONTEXT, headers, getter))
-  return caller === undefined || !isSpanContextValid(caller) ? undefined : { context: caller, attributes: { 'parley.link': 'caller' } }
+  return caller === undefined || !isSpanContextValid(caller)
+    ? undefined
+    : { context: caller, attributes: { 'parley.link': 'caller' } }
 }

@@ -9,10 +9,15 @@ import { createNoopMeter, diag, DiagLogLevel, type Span } from '@opentelemetry/a
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
-import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, type Sampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import {
+  AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, type Sampler, type SpanProcessor
+} from '@opentelemetry/sdk-trace-base'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
-import { dropCounter, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo, prometheusScrape, sharedContextManager, telemetry, TurnSpanCollector, withoutPreload } from '../src/telemetry/preload-api.js'
+import {
+  dropCounter, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo, prometheusScrape,
+  sharedContextManager, telemetry, TurnSpanCollector, withoutPreload
+} from '../src/telemetry/preload-api.js'
 import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
 
 // .env first: the OTEL_* variables below may come from it.
@@ -63,7 +68,10 @@ diag.setLogger({
     // The SDK passes the error serialised with its stack; its first line says enough.
     const text = [message, ...args.map(String)].join(' ')
     const reason = (/Error: ([^\\\n"]+)/.exec(text)?.[1] ?? text.slice(0, 200)).replaceAll(givenEndpoint, endpoint)
-    process.stderr.write(`parley: telemetry could not be exported to ${endpoint} (${protocol}): ${reason}; chat is unaffected, losses are reported periodically\n`)
+    process.stderr.write(
+      `parley: telemetry could not be exported to ${endpoint} (${protocol}): ${reason}; ` +
+      'chat is unaffected, losses are reported periodically\n'
+    )
   },
   warn: (message: string) => {
     const full = /^Dropped (\d+) spans because maxQueueSize reached/.exec(message)
@@ -78,7 +86,11 @@ diag.setLogger({
 // several instances behind one name, the instance id tells their telemetry apart.
 function resourceAttributes (): Record<string, string> {
   const given = process.env.OTEL_RESOURCE_ATTRIBUTES ?? ''
-  const defaults = { 'service.version': packageInfo.version, 'deployment.environment.name': process.env.NODE_ENV ?? 'development', 'service.instance.id': randomUUID() }
+  const defaults = {
+    'service.version': packageInfo.version,
+    'deployment.environment.name': process.env.NODE_ENV ?? 'development',
+    'service.instance.id': randomUUID()
+  }
   return Object.fromEntries(Object.entries(defaults).filter(([key]) => !given.includes(`${key}=`)))
 }
 
@@ -100,7 +112,12 @@ function nameServerSpan (span: Span, request: FastifyRequest): void {
   // @fastify/otel's url.path is the whole URL, and a query string holds what people typed (the
   // console's searches, a customer's user id): the path alone, as the conventions define url.path.
   const path = request.url.split('?', 1)[0]
-  span.setAttributes({ 'url.path': path, 'url.scheme': request.protocol, 'server.address': request.hostname, 'network.protocol.version': request.raw.httpVersion })
+  span.setAttributes({
+    'url.path': path,
+    'url.scheme': request.protocol,
+    'server.address': request.hostname,
+    'network.protocol.version': request.raw.httpVersion
+  })
   const caller = callers === 'link' ? callerLink(request.headers) : undefined
   if (caller !== undefined) span.addLink(caller)
 }
@@ -142,7 +159,13 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     // The server span of each request (it continues a caller's traceparent). A span per Fastify
     // hook, and one around the route handler (the server span names the route already, and a
     // chat turn has its own), are noise in most traces; PARLEY_TRACE_HOOKS=true brings them back.
-    new FastifyOtelInstrumentation({ registerOnInitialization: true, instrumentHooks: traceHooks, instrumentHandler: traceHooks, ignorePaths: ({ url }) => isProbe(url), requestHook: nameServerSpan })
+    new FastifyOtelInstrumentation({
+      registerOnInitialization: true,
+      instrumentHooks: traceHooks,
+      instrumentHandler: traceHooks,
+      ignorePaths: ({ url }) => isProbe(url),
+      requestHook: nameServerSpan
+    })
   ]
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME,
@@ -165,17 +188,28 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   // checkout and at every release (a dozen updates a turn, each hashing its attributes) and timed each
   // query again. plugins/database-metrics.ts observes the pool when metrics are collected instead, and
   // chatbot_db_statement_duration_seconds times every statement (src/db/statement-timing.ts).
-  instrumentations.find(instrumentation => instrumentation.instrumentationName === '@opentelemetry/instrumentation-pg')?.setMeterProvider({ getMeter: createNoopMeter })
+  instrumentations
+    .find(instrumentation => instrumentation.instrumentationName === '@opentelemetry/instrumentation-pg')
+    ?.setMeterProvider({ getMeter: createNoopMeter })
   // The app may import only once the loader knows every module the instrumentations hook.
   await waitForAllMessagesAcknowledged()
   telemetry.serveMetrics = scrape.serve
-  telemetry.describe = () => ({ endpoint, protocol, service: process.env.OTEL_SERVICE_NAME, sampler: process.env.OTEL_TRACES_SAMPLER || DEFAULT_SAMPLER, callers })
+  telemetry.describe = () => ({
+    endpoint,
+    protocol,
+    service: process.env.OTEL_SERVICE_NAME,
+    sampler: process.env.OTEL_TRACES_SAMPLER || DEFAULT_SAMPLER,
+    callers
+  })
   telemetry.dropped = () => drops.totals()
   telemetry.countLost = (signal, count) => drops.add(signal, count)
   telemetry.turnSpans = turnSpans
   if (logRecords) telemetry.logRecords = { protocol, resource }
   telemetry.shutdown = async () => {
     // A collector that is down must not hold the shutdown: what is not out in time is dropped.
-    await Promise.race([sdk.shutdown().catch(() => {}), new Promise(resolve => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref())])
+    await Promise.race([
+      sdk.shutdown().catch(() => {}),
+      new Promise(resolve => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref())
+    ])
   }
 }

@@ -64,7 +64,12 @@ export interface AppOptions {
 
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
-  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, service: packageInfo.name, version: packageInfo.version, env: config.NODE_ENV })
+  const logger = options.logger ?? createLogger({
+    level: config.LOG_LEVEL,
+    service: packageInfo.name,
+    version: packageInfo.version,
+    env: config.NODE_ENV
+  })
   const app = Fastify({
     // Typed as Fastify's base logger so plugins stay independent of the logger library.
     loggerInstance: logger as FastifyBaseLogger,

@@ -10,7 +10,8 @@ import { projectRoot } from './project.js'
 export const ROLES = ['admin', 'analyst'] as const
 export type Role = typeof ROLES[number]
 
-const seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, maximum: 31_536_000, default: defaultValue })
+const seconds = (defaultValue: number, minimum = 1) =>
+  Type.Integer({ minimum, maximum: 31_536_000, default: defaultValue })
 // 0 leaves the retention profile's value in force.
 const days = () => Type.Integer({ minimum: 0, maximum: 36_500, default: 0 })
 
@@ -35,7 +36,10 @@ export const ConfigSchema = Type.Object({
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_URL: Type.String({ pattern: '^$|^(postgres|postgresql)://', default: '' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
-  API_KEYS: Type.String({ pattern: '^$|^[^:,\\s]{16,}:(admin|analyst)(,[^:,\\s]{16,}:(admin|analyst))*$', default: '' }),
+  API_KEYS: Type.String({
+    pattern: '^$|^[^:,\\s]{16,}:(admin|analyst)(,[^:,\\s]{16,}:(admin|analyst))*$',
+    default: ''
+  }),
   CHAT_REQUIRE_KEY: Type.Boolean({ default: false }),
   // How long a console sign-in lasts (hours); the key's removal from API_KEYS ends it sooner.
   CONSOLE_SESSION_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 8 }),
@@ -45,7 +49,10 @@ export const ConfigSchema = Type.Object({
   PUBLIC_URL: Type.String({ pattern: '^$|^https?://', default: '' }),
   PAGES_NAME: Type.String({ minLength: 1, maxLength: 60, pattern: '\\S', default: 'Parley' }),
   // Sites whose pages may frame the chat page (the widget): origins, space-separated; Parley's own always may.
-  CHAT_WIDGET_ORIGINS: Type.String({ pattern: '^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?( +https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$', default: '' }),
+  CHAT_WIDGET_ORIGINS: Type.String({
+    pattern: '^$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?( +https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$',
+    default: ''
+  }),
   SESSION_IDLE_TIMEOUT: seconds(1800),
   SESSION_MAX_AGE: seconds(86_400),
   SESSION_SWEEP_INTERVAL: seconds(60),
@@ -66,7 +73,8 @@ export const ConfigSchema = Type.Object({
   // Whether the meaning of words counts in the search as well as the words ("suitcases" finds
   // "luggage"), with the word vectors in src/search/word-vectors/; false: words only.
   SEARCH_WORD_VECTORS: Type.Boolean({ default: true }),
-  // The answer decision's probability a question needs for an answer rather than no_answer (src/search/answer-decision.ts).
+  // The answer decision's probability a question needs for an answer rather than no_answer
+  // (src/search/answer-decision.ts).
   ANSWER_MIN_CONFIDENCE: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
   // The EvaluationAccuracyLow alert fires when the latest test-question run's accuracy is below this
   // (or more than 5 points below the run before it); see src/evaluation.
@@ -146,22 +154,37 @@ export type Config = Static<typeof ConfigSchema>
 
 export class ConfigError extends Error {}
 
+/** An error of envSchema's validation, as far as the message reads it. */
+interface SchemaError {
+  instancePath: string
+  message?: string
+  params?: { missingProperty?: string, allowedValues?: string[] }
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the bad variable. */
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
   let config: Config
   try {
     config = envSchema<Config>({ schema: ConfigSchema, data: env, env: false })
   } catch (error) {
-    const details = (error as { errors?: Array<{ instancePath: string, message?: string, params?: { missingProperty?: string, allowedValues?: string[] } }> }).errors
-    const message = details?.map(d => `${d.instancePath.replace(/^\//, '') || d.params?.missingProperty} ${d.message ?? 'is invalid'}${d.params?.allowedValues === undefined ? '' : `: ${d.params.allowedValues.join(', ')}`}`).join('; ') ??
-      (error as Error).message
-    throw new ConfigError(`Invalid configuration: ${message}${message.includes('API_KEYS') ? ' (expected "key:role,key:role" with keys of at least 16 characters and roles admin or analyst)' : ''}`)
+    const details = (error as { errors?: SchemaError[] }).errors
+    const message = details?.map(d => {
+      const name = d.instancePath.replace(/^\//, '') || d.params?.missingProperty
+      const allowed = d.params?.allowedValues === undefined ? '' : `: ${d.params.allowedValues.join(', ')}`
+      return `${name} ${d.message ?? 'is invalid'}${allowed}`
+    }).join('; ') ?? (error as Error).message
+    const keysHint = message.includes('API_KEYS')
+      ? ' (expected "key:role,key:role" with keys of at least 16 characters and roles admin or analyst)'
+      : ''
+    throw new ConfigError(`Invalid configuration: ${message}${keysHint}`)
   }
   if (config.LLM_BASE_URL !== '' && config.LLM_MODEL === '') {
     throw new ConfigError('Invalid configuration: LLM_BASE_URL is set, so LLM_MODEL must name the model to call')
   }
   if (config.CHAT_REQUIRE_KEY && config.API_KEYS === '') {
-    throw new ConfigError('Invalid configuration: CHAT_REQUIRE_KEY=true needs at least one key in API_KEYS, or no one could chat')
+    throw new ConfigError(
+      'Invalid configuration: CHAT_REQUIRE_KEY=true needs at least one key in API_KEYS, or no one could chat'
+    )
   }
   return config
 }

@@ -11,7 +11,14 @@ export class ProblemError extends Error {
   readonly extensions: ProblemExtensions
   readonly retryAfterSeconds: number | undefined
 
-  constructor (options: { status: number, type: string, title: string, detail: string, extensions?: ProblemExtensions, retryAfterSeconds?: number }) {
+  constructor (options: {
+    status: number
+    type: string
+    title: string
+    detail: string
+    extensions?: ProblemExtensions
+    retryAfterSeconds?: number
+  }) {
     super(options.detail)
     this.name = new.target.name
     this.statusCode = options.status

@@ -12,4 +12,7 @@ function findRoot (from: string): string {
 }
 
 export const projectRoot = findRoot(dirname(fileURLToPath(import.meta.url)))
-export const packageInfo = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { name: string, version: string }
+export const packageInfo = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
+  name: string
+  version: string
+}

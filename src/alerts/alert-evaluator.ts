@@ -12,7 +12,10 @@ export const AlertStateSchema = Type.Object({
   alert: Type.String(),
   severity: Type.Enum(SEVERITIES),
   state: Type.Enum(['inactive', 'pending', 'firing']),
-  since: Type.Optional(Type.String({ format: 'date-time', description: 'When the condition started to hold (pending or firing)' })),
+  since: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'When the condition started to hold (pending or firing)'
+  })),
   value: Type.Optional(Type.Number()),
   threshold: Type.Optional(Type.Number()),
   summary: Type.Optional(Type.String()),
@@ -25,11 +28,15 @@ interface Breach { value: number, threshold: number, summary: string }
 
 const format = (unit: string, value: number): string => {
   if (unit === 'ratio') return `${(value * 100).toFixed(value < 0.1 ? 2 : 1)}%`
-  if (unit === 'seconds') return value < 1 ? `${Math.round(value * 1000)} ms` : value < 10 ? `${value.toFixed(2)} s` : `${Math.round(value)} s`
+  if (unit === 'seconds') {
+    if (value < 1) return `${Math.round(value * 1000)} ms`
+    return value < 10 ? `${value.toFixed(2)} s` : `${Math.round(value)} s`
+  }
   if (unit === 'cores') return value.toFixed(2)
   return String(Math.round(value * 100) / 100)
 }
-const windowText = (ms: number): string => ms === 0 ? '' : ms % 60_000 === 0 ? ` over ${ms / 60_000}m` : ` over ${ms / 1000}s`
+const windowText = (ms: number): string =>
+  ms === 0 ? '' : ms % 60_000 === 0 ? ` over ${ms / 60_000}m` : ` over ${ms / 1000}s`
 
 export class AlertEvaluator {
   private readonly rules: AlertRule[]
@@ -40,7 +47,14 @@ export class AlertEvaluator {
   private readonly identity: { service: string, instance: string }
   private readonly hintFor: (rule: AlertRule) => string
 
-  constructor (options: { rules: AlertRule[], read: ReadMeasure, notify: (notification: AlertNotification) => void, now?: () => Date, identity: { service: string, instance: string }, hintFor?: (rule: AlertRule) => string }) {
+  constructor (options: {
+    rules: AlertRule[]
+    read: ReadMeasure
+    notify: (notification: AlertNotification) => void
+    now?: () => Date
+    identity: { service: string, instance: string }
+    hintFor?: (rule: AlertRule) => string
+  }) {
     this.rules = options.rules
     this.read = options.read
     this.notify = options.notify
@@ -54,12 +68,19 @@ export class AlertEvaluator {
   private breach (rule: AlertRule): Breach | undefined {
     for (const condition of rule.when) {
       const { value, samples } = this.read(condition.measure, condition.windowMs)
-      if (value === undefined || (condition.min_samples !== undefined && (samples ?? 0) < condition.min_samples)) continue
+      if (value === undefined) continue
+      if (condition.min_samples !== undefined && (samples ?? 0) < condition.min_samples) continue
       const threshold = (condition.above ?? condition.below)!
       if (condition.above !== undefined ? value > threshold : value < threshold) {
         const { unit, description, samples: unitOfSamples } = MEASURES[condition.measure]
         const basis = unitOfSamples === undefined || samples === undefined ? '' : ` (${samples} ${unitOfSamples})`
-        return { value, threshold, summary: `${description} ${format(unit, value)} ${condition.above !== undefined ? '>' : '<'} ${format(unit, threshold)}${windowText(condition.windowMs)}${basis}` }
+        const comparison = condition.above !== undefined ? '>' : '<'
+        return {
+          value,
+          threshold,
+          summary: `${description} ${format(unit, value)} ${comparison} ${format(unit, threshold)}` +
+            `${windowText(condition.windowMs)}${basis}`
+        }
       }
     }
     return undefined

@@ -22,14 +22,19 @@ export function alertHint (rule: AlertRule, context: HintContext): string {
   const hint = rule.hint.replaceAll('/console#', context.consoleUrl)
   if (rule.name === 'EvaluationAccuracyLow') {
     const { latest, previous } = context.evaluationTrend()
-    return latest === undefined ? hint : `${hint}. Latest run ${percent(latest)}${previous === undefined ? '' : `, the run before ${percent(previous)}`}`
+    if (latest === undefined) return hint
+    const before = previous === undefined ? '' : `, the run before ${percent(previous)}`
+    return `${hint}. Latest run ${percent(latest)}${before}`
   }
   if (rule.name === 'UnansweredTopic') {
     const topic = context.quality.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)
     if (topic === undefined) return hint
-    return `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${context.consoleUrl}/conversations?kind=no_answer&source=${encodeURIComponent(topic.docId)}`
+    const link = `${context.consoleUrl}/conversations?kind=no_answer&source=${encodeURIComponent(topic.docId)}`
+    return `${hint}. Topic: "${topic.title}" (${topic.docId}), ${topic.turns} turns: ${link}`
   }
-  const example = rule.name === 'HighErrorRate' ? context.requests.latestFailure() : rule.name === 'ResponseTimeDegradation' ? context.requests.slowestChat() : undefined
+  const example = rule.name === 'HighErrorRate'
+    ? context.requests.latestFailure()
+    : rule.name === 'ResponseTimeDegradation' ? context.requests.slowestChat() : undefined
   if (example?.traceId === undefined) return hint
   const trace = context.traceUrl === '' ? `trace ${example.traceId}` : `${context.traceUrl}${example.traceId}`
   return `${hint}. Example: ${trace} (${example.description})`
@@ -37,5 +42,6 @@ export function alertHint (rule: AlertRule, context: HintContext): string {
 
 /** Where the console is reached: PUBLIC_URL, or the address the server listens on. */
 export function consoleUrlOf (config: { PUBLIC_URL: string, HOST: string, PORT: number }): string {
-  return `${(config.PUBLIC_URL === '' ? `http://${config.HOST}:${config.PORT}` : config.PUBLIC_URL).replace(/\/$/, '')}/console#`
+  const base = config.PUBLIC_URL === '' ? `http://${config.HOST}:${config.PORT}` : config.PUBLIC_URL
+  return `${base.replace(/\/$/, '')}/console#`
 }

@@ -38,15 +38,26 @@ export function measureReader (sources: MeasureSources): ReadMeasure {
     switch (measure) {
       case 'http_5xx_ratio': return sources.requests.failureRatio(windowMs)
       case 'chat_latency_p95_seconds': return sources.requests.chatP95(windowMs)
-      case 'db_check_failing_seconds': return { value: database.current().up ? 0 : (sources.now() - database.current().since.getTime()) / 1000 }
+      case 'db_check_failing_seconds':
+        return { value: database.current().up ? 0 : (sources.now() - database.current().since.getTime()) / 1000 }
       case 'db_connection_errors': return { value: database.connectionErrorWindow.count(windowMs) }
-      case 'db_statement_p95_seconds': return { value: database.statementSeconds.quantile(0.95, windowMs), samples: database.statementSeconds.count(windowMs) }
+      case 'db_statement_p95_seconds':
+        return {
+          value: database.statementSeconds.quantile(0.95, windowMs),
+          samples: database.statementSeconds.count(windowMs)
+        }
       case 'memory_rss_ratio': {
         const sample = sources.resources()
         return { value: sample.rssBytes / sample.memoryLimitBytes }
       }
-      case 'cpu_cores_used': return { value: windowMs === 0 ? sources.cpu.latest() : sources.cpu.average(windowMs, sources.intervalMs) }
-      case 'turns_in_flight_ratio': return { value: windowMs === 0 ? sources.turnsInFlight.latest() : sources.turnsInFlight.min(windowMs, sources.intervalMs) }
+      case 'cpu_cores_used':
+        return { value: windowMs === 0 ? sources.cpu.latest() : sources.cpu.average(windowMs, sources.intervalMs) }
+      case 'turns_in_flight_ratio':
+        return {
+          value: windowMs === 0
+            ? sources.turnsInFlight.latest()
+            : sources.turnsInFlight.min(windowMs, sources.intervalMs)
+        }
       case 'shed_requests': return { value: sources.shed.count(windowMs) }
       case 'log_disk_free_ratio': return { value: sources.diskFreeRatio() }
       case 'active_sessions_ratio': {

@@ -12,7 +12,9 @@ export const AlertNotificationSchema = Type.Object({
   repeat: Type.Boolean(),
   /** One sentence: what was measured against what, e.g. "5xx share of requests 7.5% > 5% over 5m". */
   summary: Type.String(),
-  value: Type.Number({ description: 'The measured value that crossed the threshold (when resolved: the last one that did)' }),
+  value: Type.Number({
+    description: 'The measured value that crossed the threshold (when resolved: the last one that did)'
+  }),
   threshold: Type.Number(),
   /** ISO time the condition started to hold (pending began). */
   since: Type.String({ format: 'date-time' }),

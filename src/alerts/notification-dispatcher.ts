@@ -60,7 +60,9 @@ export class NotificationDispatcher {
   private abandoned = false
 
   constructor (options: NotificationDispatcherOptions) {
-    this.lanes = options.notifiers.map(notifier => ({ notifier, waiting: [], current: undefined, worker: undefined, sent: 0, failed: 0, dropped: 0 }))
+    this.lanes = options.notifiers.map(notifier => ({
+      notifier, waiting: [], current: undefined, worker: undefined, sent: 0, failed: 0, dropped: 0
+    }))
     this.retry = { ...DEFAULT_RETRY, ...options.retry }
     this.maxQueued = options.maxQueued ?? 100
     this.logger = options.logger
@@ -72,13 +74,22 @@ export class NotificationDispatcher {
     for (const lane of this.lanes) {
       if (this.closing) {
         lane.dropped++
-        logger.warn({ notifier: lane.notifier.name, alert: notification.alert }, 'alert notification dropped: the dispatcher is closed')
+        logger.warn(
+          { notifier: lane.notifier.name, alert: notification.alert },
+          'alert notification dropped: the dispatcher is closed'
+        )
         continue
       }
       if (lane.waiting.length >= this.maxQueued) {
         const oldest = lane.waiting.shift() as AlertNotification
         lane.dropped++
-        logger.error({ notifier: lane.notifier.name, alert: oldest.alert, status: oldest.status, at: oldest.at, max_queued: this.maxQueued }, 'alert notification queue full, dropped the oldest')
+        logger.error({
+          notifier: lane.notifier.name,
+          alert: oldest.alert,
+          status: oldest.status,
+          at: oldest.at,
+          max_queued: this.maxQueued
+        }, 'alert notification queue full, dropped the oldest')
       }
       lane.waiting.push(notification)
       lane.worker ??= this.work(lane)
@@ -114,7 +125,8 @@ export class NotificationDispatcher {
       lane.dropped += lane.waiting.length
       lane.waiting = []
     }
-    log('alerts', 'close', this.logger).error({ pending: left, timeout_ms: timeoutMs }, 'alert notifications abandoned at shutdown')
+    log('alerts', 'close', this.logger)
+      .error({ pending: left, timeout_ms: timeoutMs }, 'alert notifications abandoned at shutdown')
   }
 
   private async work (lane: Lane): Promise<void> {

@@ -53,8 +53,10 @@ export function slackNotifier (url: string, timeoutMs = SEND_TIMEOUT_MS): Notifi
     name: 'slack',
     async send (n) {
       const message = alertMessage(n)
-      const headline = `${n.status === 'resolved' ? ':white_check_mark:' : EMOJI[n.severity]} ${slackEscape(message.title)}`
-      const body = [`*${headline}*`, slackEscape(message.summary), ...message.fields.map(([label, value]) => `*${label}:* ${slackEscape(value)}`)].join('\n')
+      const emoji = n.status === 'resolved' ? ':white_check_mark:' : EMOJI[n.severity]
+      const headline = `${emoji} ${slackEscape(message.title)}`
+      const fields = message.fields.map(([label, value]) => `*${label}:* ${slackEscape(value)}`)
+      const body = [`*${headline}*`, slackEscape(message.summary), ...fields].join('\n')
       await postJson('slack', url, {
         text: `${headline}: ${slackEscape(message.summary)}`,
         blocks: [{ type: 'section', text: { type: 'mrkdwn', text: body.slice(0, SLACK_SECTION_LIMIT) } }]
@@ -79,7 +81,12 @@ async function postJson (name: string, url: string, payload: unknown, timeoutMs:
   let response: Response
   let answer: string
   try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(timeoutMs) })
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(timeoutMs)
+    })
     answer = await response.text()
   } catch (error) {
     if ((error as Error).name === 'TimeoutError') throw new Error(`${name}: no answer within ${timeoutMs} ms`)
@@ -101,19 +108,27 @@ export function emailNotifier (settings: EmailSettings, timeoutMs = SEND_TIMEOUT
       const message = alertMessage(n)
       let info: { rejected: unknown[] }
       try {
+        const lines = message.fields.map(([label, value]) => `${label}: ${value}`)
+        const rows = message.fields.map(([label, value]) => {
+          const cell = label === 'Hint' ? `<code>${htmlEscape(value)}</code>` : htmlEscape(value)
+          return `<tr><th align="left">${label}</th><td>${cell}</td></tr>`
+        })
         info = await transport.sendMail({
           from: settings.ALERTS_EMAIL_FROM,
           to,
           subject: `${message.title} on ${n.instance}`,
-          text: [message.title, '', message.summary, '', ...message.fields.map(([label, value]) => `${label}: ${value}`)].join('\n'),
-          html: `<h2>${htmlEscape(message.title)}</h2>\n<p>${htmlEscape(message.summary)}</p>\n<table>\n${message.fields.map(([label, value]) =>
-            `<tr><th align="left">${label}</th><td>${label === 'Hint' ? `<code>${htmlEscape(value)}</code>` : htmlEscape(value)}</td></tr>`).join('\n')}\n</table>\n`
+          text: [message.title, '', message.summary, '', ...lines].join('\n'),
+          html: `<h2>${htmlEscape(message.title)}</h2>\n<p>${htmlEscape(message.summary)}</p>\n` +
+            `<table>\n${rows.join('\n')}\n</table>\n`
         })
       } catch (error) {
         throw new Error(`email: ${(error as Error).message}`)
       }
       // Some recipients got it: a retry would send them duplicates, so the rest is only reported.
-      if (info.rejected.length > 0) log('alerts', 'emailNotifier').warn({ alert: n.alert, rejected: info.rejected }, 'alert e-mail rejected for some recipients')
+      if (info.rejected.length > 0) {
+        log('alerts', 'emailNotifier')
+          .warn({ alert: n.alert, rejected: info.rejected }, 'alert e-mail rejected for some recipients')
+      }
     }
   }
 }

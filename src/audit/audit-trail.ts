@@ -42,20 +42,31 @@ export class AuditTrail {
    */
   async transaction<T> (db: Database, fn: (tx: Queryable, record: RecordInTransaction) => Promise<T>): Promise<T> {
     const committed: Array<[AuditEvent, Date]> = []
-    const result = await db.transaction(async tx => await fn(tx, async event => { committed.push([event, await this.insert(event, tx)]) }))
+    const result = await db.transaction(async tx => await fn(tx, async event => {
+      committed.push([event, await this.insert(event, tx)])
+    }))
     for (const [event, at] of committed) this.writeLine(event, at)
     return result
   }
 
   private async insert (event: AuditEvent, db: Queryable): Promise<Date> {
     const at = this.now()
-    await db.query('INSERT INTO audit_events (at, actor, action, target, result, details) VALUES ($1, $2, $3, $4, $5, $6)',
-      [at, event.actor, event.action, event.target ?? null, event.result, JSON.stringify(event.details ?? {})])
+    await db.query(
+      'INSERT INTO audit_events (at, actor, action, target, result, details) VALUES ($1, $2, $3, $4, $5, $6)',
+      [at, event.actor, event.action, event.target ?? null, event.result, JSON.stringify(event.details ?? {})]
+    )
     return at
   }
 
   private writeLine (event: AuditEvent, at: Date): void {
     const logger = this.auditLog ?? log('audit', 'record')
-    logger.info({ at: at.toISOString(), actor: event.actor, action: event.action, target: event.target, result: event.result, details: event.details }, `${event.action} ${event.result}`)
+    logger.info({
+      at: at.toISOString(),
+      actor: event.actor,
+      action: event.action,
+      target: event.target,
+      result: event.result,
+      details: event.details
+    }, `${event.action} ${event.result}`)
   }
 }

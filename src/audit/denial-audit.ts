@@ -7,7 +7,14 @@ import type { AuditEvent } from './audit-trail.js'
 
 export interface Denial { actor: string, address: string, target: string, status: number }
 
-interface Window { startedAt: number, repeated: number, lastTarget: string, actor: string, address: string, status: number }
+interface Window {
+  startedAt: number
+  repeated: number
+  lastTarget: string
+  actor: string
+  address: string
+  status: number
+}
 
 export interface DenialAuditOptions {
   record: (event: AuditEvent) => Promise<void>
@@ -44,8 +51,21 @@ export class DenialAudit {
       return
     }
     if (window !== undefined) await this.close(key, window)
-    this.windows.set(key, { startedAt: now, repeated: 0, lastTarget: denial.target, actor: denial.actor, address: key === OTHERS ? OTHERS : denial.address, status: denial.status })
-    await this.record({ actor: denial.actor, action: 'auth.denied', target: denial.target, result: 'denied', details: { status: denial.status, address: denial.address } })
+    this.windows.set(key, {
+      startedAt: now,
+      repeated: 0,
+      lastTarget: denial.target,
+      actor: denial.actor,
+      address: key === OTHERS ? OTHERS : denial.address,
+      status: denial.status
+    })
+    await this.record({
+      actor: denial.actor,
+      action: 'auth.denied',
+      target: denial.target,
+      result: 'denied',
+      details: { status: denial.status, address: denial.address }
+    })
   }
 
   /** Records the repeats of every window that is over (all of them with `all`: at shutdown). */
@@ -64,7 +84,13 @@ export class DenialAudit {
       action: 'auth.denied',
       target: window.lastTarget,
       result: 'denied',
-      details: { status: window.status, address: window.address, repeated: window.repeated, since: new Date(window.startedAt).toISOString(), window_s: this.windowMs / 1000 }
+      details: {
+        status: window.status,
+        address: window.address,
+        repeated: window.repeated,
+        since: new Date(window.startedAt).toISOString(),
+        window_s: this.windowMs / 1000
+      }
     })
   }
 }

@@ -7,7 +7,10 @@ export interface KeyGuessesOptions {
   max: number
   now: () => number
   windowMs?: number
-  /** Addresses followed at once; past it, new ones share one window (a flood from many addresses is throttled together). */
+  /**
+   * Addresses followed at once; past it, new ones share one window (a flood from many addresses is
+   * throttled together).
+   */
   maxSources?: number
 }
 

@@ -15,17 +15,21 @@ import { weeklyReport } from '../analysis/weekly-report.js'
 import { saveWeeklyReport, weeklyMarkdown } from '../analysis/weekly-render.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
-const USAGE = `Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] [--format text|json|md] [--bucket hour|day]
-       npm run analyze -- report --weekly [--to <date>] [--dir <log folder>] [--out <folder>] [--format json]
-       npm run analyze -- health [--url <server>] [--dir <log folder>] [--format text|json|md]
-  errors  error patterns by fingerprint, against the period before (new, growing, shrinking)
-  usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions
-  perf    p50/p95/p99 by route and reply kind, per hour or day, and regressions against the period before
-  report  the 7 whole days (UTC) before --to's day against the 7 before, as Markdown and HTML files in --out (REPORTS_DIR, else ./reports)
-  health  the server's GET /status (key in PARLEY_API_KEY; --url defaults to HOST:PORT if set, else where the logs say the server last listened), else what the last day of logs tells
-  --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.
-  The default period is the last 7 days; the default folder LOG_DIR, else ./logs.
-  Exit status: 0 a report; 1 no log file found, or one unreadable or cut short (the report names it); 2 a usage error.`
+const USAGE = 'Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] ' +
+  '[--format text|json|md] [--bucket hour|day]\n' +
+  '       npm run analyze -- report --weekly [--to <date>] [--dir <log folder>] [--out <folder>] [--format json]\n' +
+  '       npm run analyze -- health [--url <server>] [--dir <log folder>] [--format text|json|md]\n' +
+  '  errors  error patterns by fingerprint, against the period before (new, growing, shrinking)\n' +
+  '  usage   turns, sessions, users, commands, answer rate, feedback, top unanswered questions\n' +
+  '  perf    p50/p95/p99 by route and reply kind, per hour or day, and regressions against the period before\n' +
+  "  report  the 7 whole days (UTC) before --to's day against the 7 before, as Markdown and HTML files in --out " +
+  '(REPORTS_DIR, else ./reports)\n' +
+  "  health  the server's GET /status (key in PARLEY_API_KEY; --url defaults to HOST:PORT if set, else where the " +
+  'logs say the server last listened), else what the last day of logs tells\n' +
+  '  --from and --to take an ISO date or time (UTC); --from also a span back from --to: 24h, 7d.\n' +
+  '  The default period is the last 7 days; the default folder LOG_DIR, else ./logs.\n' +
+  '  Exit status: 0 a report; 1 no log file found, or one unreadable or cut short (the report names it); ' +
+  '2 a usage error.'
 
 const SPAN = /^(\d+)([hd])$/
 
@@ -40,29 +44,56 @@ export function parsePeriod (from: string | undefined, to: string | undefined, n
   const end = to === undefined ? now : parseTime(to)
   if (end === undefined) return `--to "${to}" is not an ISO date or time (2026-01-31 or 2026-01-31T12:00:00Z)`
   const span = SPAN.exec(from ?? '7d')
-  const start = span !== null ? new Date(end.getTime() - Number(span[1]) * (span[2] === 'h' ? 3_600_000 : 86_400_000)) : parseTime(from!)
+  const start = span !== null
+    ? new Date(end.getTime() - Number(span[1]) * (span[2] === 'h' ? 3_600_000 : 86_400_000))
+    : parseTime(from!)
   if (start === undefined) return `--from "${from}" is not an ISO date or time, nor a span such as 24h or 7d`
   if (start >= end) return `--from (${start.toISOString()}) must be before --to (${end.toISOString()})`
   return { from: start, to: end }
 }
 
-export async function main (argv: string[], env: Record<string, string | undefined>, io: Io = process): Promise<number> {
+export async function main (
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: Io = process
+): Promise<number> {
   const fail = (text: string): number => { io.stderr.write(`analyze: ${text}\n`); return 2 }
   let parsed
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' }, dir: { type: 'string' }, format: { type: 'string', default: 'text' }, bucket: { type: 'string' }, weekly: { type: 'boolean' }, out: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        from: { type: 'string' },
+        to: { type: 'string' },
+        dir: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        bucket: { type: 'string' },
+        weekly: { type: 'boolean' },
+        out: { type: 'string' },
+        url: { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
   const { values, positionals } = parsed
   if (values.help === true) { io.stdout.write(`${USAGE}\n`); return 0 }
   const command = positionals[0]
-  if (command !== 'errors' && command !== 'usage' && command !== 'perf' && command !== 'report' && command !== 'health') return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
+  if (command !== 'errors' && command !== 'usage' && command !== 'perf' &&
+    command !== 'report' && command !== 'health') {
+    return fail(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}`)
+  }
   if (positionals.length > 1) return fail(`unexpected argument "${positionals[1]}"\n${USAGE}`)
   const format = values.format
-  if (format !== 'text' && format !== 'json' && format !== 'md') return fail(`--format must be text, json or md, not "${format}"`)
+  if (format !== 'text' && format !== 'json' && format !== 'md') {
+    return fail(`--format must be text, json or md, not "${format}"`)
+  }
   const bucket = values.bucket
-  if (bucket !== undefined && bucket !== 'hour' && bucket !== 'day') return fail(`--bucket must be hour or day, not "${bucket}"`)
+  if (bucket !== undefined && bucket !== 'hour' && bucket !== 'day') {
+    return fail(`--bucket must be hour or day, not "${bucket}"`)
+  }
   const period = parsePeriod(values.from, values.to)
   if (typeof period === 'string') return fail(period)
   // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
@@ -77,23 +108,33 @@ export async function main (argv: string[], env: Record<string, string | undefin
 
   if (command === 'health') {
     // Unless told, the server is where it last said it listens; HOST and PORT, or their defaults, without logs.
-    const told = values.url ?? (env.HOST || env.PORT ? `http://${env.HOST || '127.0.0.1'}:${env.PORT || '3000'}` : undefined)
+    const told = values.url ??
+      (env.HOST || env.PORT ? `http://${env.HOST || '127.0.0.1'}:${env.PORT || '3000'}` : undefined)
     const url = told ?? await lastListeningUrl(dir).catch(() => undefined) ?? 'http://127.0.0.1:3000'
     const server = await healthFromServer(url, env.PARLEY_API_KEY)
     let report: HealthReport
     try {
-      report = server.status !== undefined ? { source: 'status', url, status: server.status } : await healthFromLogs(dir)
+      report = server.status !== undefined
+        ? { source: 'status', url, status: server.status }
+        : await healthFromLogs(dir)
     } catch (error) {
       if (!(error instanceof LogDirectoryError)) throw error
       io.stderr.write(`analyze: ${server.refused ?? `${url} did not answer`}, and ${error.message}\n`)
       return 1
     }
-    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderHealth(report, format, server.refused === undefined ? { note: `${url} did not answer.`, answered: false } : { note: server.refused, answered: true }))
+    const answer = server.refused === undefined
+      ? { note: `${url} did not answer.`, answered: false }
+      : { note: server.refused, answered: true }
+    io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderHealth(report, format, answer))
     return 0
   }
 
   const bar = io.stderr.isTTY === true
-    ? new cliProgress.SingleBar({ stream: io.stderr, hideCursor: true, format: `Reading ${dir} {bar} {percentage}% | {eta_formatted} left` }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar({
+      stream: io.stderr,
+      hideCursor: true,
+      format: `Reading ${dir} {bar} {percentage}% | {eta_formatted} left`
+    }, cliProgress.Presets.shades_classic)
     : undefined
   let started = false
   const onProgress = bar && ((done: number, total: number) => {
@@ -128,7 +169,13 @@ export async function main (argv: string[], env: Record<string, string | undefin
   }
 }
 
-async function writeWeeklyReport ({ dir, out, to, json, io }: { dir: string, out: string, to: Date, json: boolean, io: Io }): Promise<number> {
+async function writeWeeklyReport ({ dir, out, to, json, io }: {
+  dir: string
+  out: string
+  to: Date
+  json: boolean
+  io: Io
+}): Promise<number> {
   let report
   try {
     report = await weeklyReport({ dir, to })

@@ -7,7 +7,8 @@ import { isAbsolute, relative, resolve } from 'node:path'
 import { AuditPathError, verifyAuditChain, type AuditChainReport } from '../logging/audit-chain.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
-const USAGE = 'Usage: npm run audit:verify -- [--format text|json] [<audit file | log dir>...]   (default: $LOG_DIR, else ./logs)'
+const USAGE = 'Usage: npm run audit:verify -- [--format text|json] [<audit file | log dir>...]   ' +
+  '(default: $LOG_DIR, else ./logs)'
 
 const count = (n: number, one: string, many: string): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`
 
@@ -22,20 +23,28 @@ function describeStart (report: AuditChainReport): string {
 export function formatReport (report: AuditChainReport, show: (path: string) => string = path => path): string {
   const { break: broken } = report
   if (broken === null) {
-    if (report.entriesChecked === 0) return `audit chain intact: no entries in ${count(report.filesChecked, 'file', 'files')}`
-    return `audit chain intact: ${count(report.entriesChecked, 'entry', 'entries')} in ${count(report.filesChecked, 'file', 'files')}, ${describeStart(report)}`
+    const files = count(report.filesChecked, 'file', 'files')
+    if (report.entriesChecked === 0) return `audit chain intact: no entries in ${files}`
+    const entries = count(report.entriesChecked, 'entry', 'entries')
+    return `audit chain intact: ${entries} in ${files}, ${describeStart(report)}`
   }
   const seq = broken.seq === null ? '' : ` (seq ${broken.seq})`
   const lines = [`audit chain BROKEN at ${show(broken.file)} line ${broken.line}${seq}: ${broken.reason}`]
   if (report.entriesChecked > 0) {
-    const intact = report.entriesChecked === 1 ? 'the entry before it is intact' : `the ${report.entriesChecked.toLocaleString('en-US')} entries before it are intact`
+    const intact = report.entriesChecked === 1
+      ? 'the entry before it is intact'
+      : `the ${report.entriesChecked.toLocaleString('en-US')} entries before it are intact`
     lines.push(`${intact}, ${describeStart(report)}`)
   }
   return lines.join('\n')
 }
 
 /** Runs the command; resolves to the exit code: 0 intact, 1 broken, 2 usage error or unreadable path. */
-export async function main (argv: string[], env: Record<string, string | undefined>, io: Io = process): Promise<number> {
+export async function main (
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: Io = process
+): Promise<number> {
   const say = (text: string) => { io.stdout.write(`${text}\n`) }
   const fail = (text: string) => { io.stderr.write(`audit:verify: ${text}\n`); return 2 }
 
@@ -53,7 +62,9 @@ export async function main (argv: string[], env: Record<string, string | undefin
       json = true
     } else if (arg === '--format' || arg.startsWith('--format=')) {
       const format = arg === '--format' ? argv[++i] : arg.slice('--format='.length)
-      if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, not ${JSON.stringify(format ?? '')}.`)
+      if (format !== 'text' && format !== 'json') {
+        return fail(`--format must be text or json, not ${JSON.stringify(format ?? '')}.`)
+      }
       json = format === 'json'
     } else if (arg === '--help' || arg === '-h') {
       say(USAGE)
@@ -68,7 +79,9 @@ export async function main (argv: string[], env: Record<string, string | undefin
   let paths = given.map(path => resolve(base, path))
   if (paths.length === 0) {
     const logDir = env.LOG_DIR ?? './logs'
-    if (logDir === '') return fail(`LOG_DIR is empty (logs go to stdout only), so name the audit files or log directory. ${USAGE}`)
+    if (logDir === '') {
+      return fail(`LOG_DIR is empty (logs go to stdout only), so name the audit files or log directory. ${USAGE}`)
+    }
     // Relative to the project folder, like the server that writes there.
     paths = [resolve(logDir)]
   }

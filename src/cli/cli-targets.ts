@@ -27,7 +27,10 @@ interface Opening {
 }
 
 /** The database the settings in `env` name. */
-export async function openConfiguredDatabase (env: Record<string, string | undefined>, { inMemory, whenLocked = '', whenMissing }: Opening): Promise<ConfiguredDatabase> {
+export async function openConfiguredDatabase (
+  env: Record<string, string | undefined>,
+  { inMemory, whenLocked = '', whenMissing }: Opening
+): Promise<ConfiguredDatabase> {
   let config
   try {
     config = loadConfig(env)
@@ -35,7 +38,9 @@ export async function openConfiguredDatabase (env: Record<string, string | undef
     if (error instanceof ConfigError) throw new CliError(error.message)
     throw error
   }
-  if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) throw new CliError(`DATA_DIR=memory:// ${inMemory}`)
+  if (config.DATABASE_URL === '' && config.DATA_DIR.startsWith('memory://')) {
+    throw new CliError(`DATA_DIR=memory:// ${inMemory}`)
+  }
   const dataDir = resolve(config.DATA_DIR)
   if (config.DATABASE_URL === '' && whenMissing !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) {
     throw new CliError(`there is no database in ${dataDir} (DATA_DIR): ${whenMissing}`)
@@ -44,10 +49,15 @@ export async function openConfiguredDatabase (env: Record<string, string | undef
   try {
     db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })
   } catch (error) {
-    if (error instanceof DataDirLockedError) throw new CliError(`${error.message}${whenLocked === '' ? '' : ` ${whenLocked}`}`)
+    if (error instanceof DataDirLockedError) {
+      throw new CliError(`${error.message}${whenLocked === '' ? '' : ` ${whenLocked}`}`)
+    }
     throw new CliError(`could not open the database: ${(error as Error).message}`)
   }
-  return { config, db, description: db.engine === 'pglite' ? `the embedded database in ${dataDir}` : 'the PostgreSQL database at DATABASE_URL' }
+  const description = db.engine === 'pglite'
+    ? `the embedded database in ${dataDir}`
+    : 'the PostgreSQL database at DATABASE_URL'
+  return { config, db, description }
 }
 
 /** A route of the server given with --url, called with the admin key in PARLEY_API_KEY. */
@@ -70,7 +80,9 @@ export function adminEndpoint (url: string, path: string, env: Record<string, st
     throw new CliError(`--url ${url} is not a URL (for example http://127.0.0.1:3000).`)
   }
   const unreachable = (error: Error & { cause?: { code?: string } }): never => {
-    throw new CliError(`could not reach ${endpoint.origin} (${error.cause?.code ?? error.message}); is the server running?`)
+    throw new CliError(
+      `could not reach ${endpoint.origin} (${error.cause?.code ?? error.message}); is the server running?`
+    )
   }
   return {
     endpoint,
@@ -82,7 +94,9 @@ export function adminEndpoint (url: string, path: string, env: Record<string, st
     refused: (response, answer) => {
       const why = `${response.status} ${answer.detail ?? answer.title ?? response.statusText}`
       if (response.status === 401 || response.status === 403) {
-        return new CliError(`the server refused the key (${why}); PARLEY_API_KEY must be an admin key of ${endpoint.origin}`)
+        return new CliError(
+          `the server refused the key (${why}); PARLEY_API_KEY must be an admin key of ${endpoint.origin}`
+        )
       }
       return new CliError(`${endpoint.origin} answered ${why}`)
     }

@@ -25,7 +25,9 @@ export interface Io {
  * pipe early (`| head`, a jq that stopped) ends it quietly, as it would end a Unix tool, rather than
  * with a stack trace and an exit code the CLI gives other meanings.
  */
-export async function runAsProgram (main: (argv: string[], env: Record<string, string | undefined>) => Promise<number>): Promise<void> {
+export async function runAsProgram (
+  main: (argv: string[], env: Record<string, string | undefined>) => Promise<number>
+): Promise<void> {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)

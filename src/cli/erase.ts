@@ -40,7 +40,11 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
-interface Eraser { description: string, erase: (subject: ErasureSubject) => Promise<ErasureReport>, close: () => Promise<void> }
+interface Eraser {
+  description: string
+  erase: (subject: ErasureSubject) => Promise<ErasureReport>
+  close: () => Promise<void>
+}
 
 const plural = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`
 
@@ -67,7 +71,8 @@ async function databaseEraser (env: Record<string, string | undefined>): Promise
   const { config, db, description } = await openConfiguredDatabase(env, {
     inMemory: 'holds nothing to erase; set DATA_DIR to the server\'s folder or DATABASE_URL, or use --url.',
     whenLocked: 'Erase through the server: --url <its address> with PARLEY_API_KEY.',
-    whenMissing: 'set DATA_DIR to the server\'s folder or DATABASE_URL, or erase through the server: --url <its address> with PARLEY_API_KEY.'
+    whenMissing: 'set DATA_DIR to the server\'s folder or DATABASE_URL, or erase through the server: ' +
+      '--url <its address> with PARLEY_API_KEY.'
   })
   const privacy = new LogPrivacy({ userIdMode: config.LOG_USER_ID, idSecret: config.LOG_ID_SECRET, chatContent: 'off' })
   await usePseudonymKey(db, privacy, config)
@@ -101,7 +106,11 @@ async function databaseEraser (env: Record<string, string | undefined>): Promise
   }
 }
 
-function serverEraser (url: string, env: Record<string, string | undefined>, sleep: (ms: number) => Promise<void>): Eraser {
+function serverEraser (
+  url: string,
+  env: Record<string, string | undefined>,
+  sleep: (ms: number) => Promise<void>
+): Eraser {
   const server = adminEndpoint(url, 'v1/admin/erasures', env)
   return {
     description: `the server at ${server.endpoint.origin}`,
@@ -113,7 +122,8 @@ function serverEraser (url: string, env: Record<string, string | undefined>, sle
         // Overloaded, the database briefly away, or the sessions in use: the server says when to come back.
         if ((response.status === 503 || response.status === 429) && attempt < MAX_BUSY_RETRIES) {
           const retryAfter = Number(response.headers.get('retry-after'))
-          await sleep(1000 * Math.min(MAX_RETRY_AFTER_S, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1))
+          const waitS = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1
+          await sleep(1000 * Math.min(MAX_RETRY_AFTER_S, waitS))
           continue
         }
         throw server.refused(response, answer)
@@ -124,24 +134,34 @@ function serverEraser (url: string, env: Record<string, string | undefined>, sle
 }
 
 /** What to erase, from the options; a string says what is wrong with them. */
-async function subjectOf (user?: string, session?: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<ErasureSubject | string> {
+async function subjectOf (
+  user?: string,
+  session?: string,
+  stdin: NodeJS.ReadableStream = process.stdin
+): Promise<ErasureSubject | string> {
   if ((user === undefined) === (session === undefined)) return `give exactly one of --user and --session.\n${USAGE}`
   if (session !== undefined) {
     if (new RegExp(UUID_PATTERN).test(session)) return { sessionId: session }
-    return `--session must be a session id (a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b), not ${JSON.stringify(session)}.`
+    return '--session must be a session id (a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b), ' +
+      `not ${JSON.stringify(session)}.`
   }
   // A user id from stdin: its last line ending is not part of it.
   const userId = user === '-' ? (await text(stdin)).replace(/\r?\n$/, '') : user!
   if (userId.length < 1 || userId.length > USER_ID_MAX || userId.includes('\u0000')) {
     const given = user === '-' ? `; stdin gave ${userId.length} characters` : ''
-    return `--user must be a user id of 1 to ${USER_ID_MAX} characters without NUL (the one the client sends as user_id)${given}.`
+    return `--user must be a user id of 1 to ${USER_ID_MAX} characters without NUL ` +
+      `(the one the client sends as user_id)${given}.`
   }
   return { userId }
 }
 
 /** Runs the command; resolves to the exit code: 0 erased (or nothing to erase), 2 failed and nothing was erased. */
-export async function main (argv: string[], env: Record<string, string | undefined>, io: Io & { stdin?: NodeJS.ReadableStream } = process,
-  sleep: (ms: number) => Promise<void> = ms => new Promise(resolve => setTimeout(resolve, ms))): Promise<number> {
+export async function main (
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: Io & { stdin?: NodeJS.ReadableStream } = process,
+  sleep: (ms: number) => Promise<void> = ms => new Promise(resolve => setTimeout(resolve, ms))
+): Promise<number> {
   const fail = (message: string): number => { io.stderr.write(`erase: ${message}\n`); return 2 }
   let args
   try {
@@ -154,7 +174,9 @@ export async function main (argv: string[], env: Record<string, string | undefin
     return 0
   }
   const { format, url, user, session } = args.values
-  if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, not ${JSON.stringify(format)}.`)
+  if (format !== 'text' && format !== 'json') {
+    return fail(`--format must be text or json, not ${JSON.stringify(format)}.`)
+  }
   const subject = await subjectOf(user, session, io.stdin ?? process.stdin)
   if (typeof subject === 'string') return fail(subject)
 

@@ -18,9 +18,12 @@ import { SearchEngine } from '../search/search-engine.js'
 import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
-const USAGE = 'Usage: npm run kb:evaluate -- [--url <running server, e.g. http://127.0.0.1:3000>] [--format text|json] [--min-accuracy <0..1>] [questions.jsonl]\n' +
-  'Each line of the file: {"question": "…", "expected": "<document id>" | ["<id>", …] | null | "none", "id"?: "<label>"}; without a file, the saved question set runs.\n' +
-  'With --url, PARLEY_API_KEY must hold an admin key of that server. Exit codes: 0 done, 1 accuracy below --min-accuracy, 2 the run could not be made.'
+const USAGE = 'Usage: npm run kb:evaluate -- [--url <running server, e.g. http://127.0.0.1:3000>] ' +
+  '[--format text|json] [--min-accuracy <0..1>] [questions.jsonl]\n' +
+  'Each line of the file: {"question": "…", "expected": "<document id>" | ["<id>", …] | null | "none", ' +
+  '"id"?: "<label>"}; without a file, the saved question set runs.\n' +
+  'With --url, PARLEY_API_KEY must hold an admin key of that server. ' +
+  'Exit codes: 0 done, 1 accuracy below --min-accuracy, 2 the run could not be made.'
 // Who the audit trail names for a run made on the database directly: the operator at the console.
 const AUDIT_ACTOR = 'kb:evaluate'
 // 5,000 questions of 4,000 characters, in UTF-8, with their JSON around them.
@@ -50,25 +53,39 @@ export function formatReport (report: RunReport): string {
     cut(`${row.id === null ? '' : `[${row.id}] `}${row.question}`, 70)
   ])
   const header = ['#', 'outcome', 'expected', 'answered from', 'conf.', 'question']
-  const widths = header.map((title, column) => Math.min(column === 5 ? 70 : 32, Math.max(title.length, ...rows.map(row => row[column]!.length))))
-  const line = (cells: string[]): string => cells.map((cell, column) => column === cells.length - 1 ? cell : cut(cell, widths[column]!).padEnd(widths[column]!)).join('  ').trimEnd()
+  const widths = header.map((title, column) =>
+    Math.min(column === 5 ? 70 : 32, Math.max(title.length, ...rows.map(row => row[column]!.length))))
+  const line = (cells: string[]): string => cells
+    .map((cell, column) => column === cells.length - 1 ? cell : cut(cell, widths[column]!).padEnd(widths[column]!))
+    .join('  ')
+    .trimEnd()
   const { counts } = report
   const answerable = report.results.filter(row => row.expected.length > 0).length
+  const questionSet = report.question_set === 'saved' ? 'the saved question set' : 'questions from the file'
   return [
     line(header),
     ...rows.map(line),
     '',
-    `${report.questions} question${report.questions === 1 ? '' : 's'} against ${report.documents} document${report.documents === 1 ? '' : 's'}: ` +
-      `${counts.answered_right} answered right, ${counts.wrong_document} wrong document, ${counts.refused_but_answerable} refused but answerable, ${counts.out_of_scope_refused} out of scope and refused.`,
-    `Accuracy ${percent(report.accuracy)} (answered right and out of scope refused, of all); answer rate ${percent(report.answer_rate)} of the ${answerable} answerable.`,
-    `Run ${report.id} stored (${report.question_set === 'saved' ? 'the saved question set' : 'questions from the file'}).`
+    `${report.questions} question${report.questions === 1 ? '' : 's'} against ` +
+      `${report.documents} document${report.documents === 1 ? '' : 's'}: ` +
+      `${counts.answered_right} answered right, ${counts.wrong_document} wrong document, ` +
+      `${counts.refused_but_answerable} refused but answerable, ` +
+      `${counts.out_of_scope_refused} out of scope and refused.`,
+    `Accuracy ${percent(report.accuracy)} (answered right and out of scope refused, of all); ` +
+      `answer rate ${percent(report.answer_rate)} of the ${answerable} answerable.`,
+    `Run ${report.id} stored (${questionSet}).`
   ].join('\n')
 }
 
 async function readQuestions (path: string): Promise<TestQuestion[]> {
   const info = await stat(path).catch(() => undefined)
   if (info === undefined || !info.isFile()) throw new CliError(`${path} is not a file. ${USAGE}`)
-  if (info.size > FILE_BYTES_MAX) throw new CliError(`${path} has ${info.size} bytes; a question file has at most ${FILE_BYTES_MAX} (5,000 questions of up to 4,000 characters).`)
+  if (info.size > FILE_BYTES_MAX) {
+    throw new CliError(
+      `${path} has ${info.size} bytes; a question file has at most ${FILE_BYTES_MAX} ` +
+      '(5,000 questions of up to 4,000 characters).'
+    )
+  }
   try {
     return parseQuestionLines(await readFile(path, 'utf8'))
   } catch (error) {
@@ -77,14 +94,19 @@ async function readQuestions (path: string): Promise<TestQuestion[]> {
   }
 }
 
-type Runner = { description: string, run: (questions: TestQuestion[] | undefined) => Promise<RunReport>, close: () => Promise<void> }
+type Runner = {
+  description: string
+  run: (questions: TestQuestion[] | undefined) => Promise<RunReport>
+  close: () => Promise<void>
+}
 
 /** The configured database, its documents loaded into an index of this process's own. */
 async function databaseRunner (env: Record<string, string | undefined>): Promise<Runner> {
   const { config, db, description } = await openConfiguredDatabase(env, {
     inMemory: 'holds no knowledge base; set DATA_DIR to the server\'s folder or DATABASE_URL, or use --url.',
     whenLocked: 'Run it through the server: --url <its address> with PARLEY_API_KEY.',
-    whenMissing: 'set DATA_DIR to the server\'s folder or DATABASE_URL, or run it through the server: --url <its address> with PARLEY_API_KEY.'
+    whenMissing: 'set DATA_DIR to the server\'s folder or DATABASE_URL, or run it through the server: ' +
+      '--url <its address> with PARLEY_API_KEY.'
   })
   const auditTrail = new AuditTrail({ db })
   const searchEngine = new SearchEngine({ wordVectors: config.SEARCH_WORD_VECTORS })
@@ -118,7 +140,12 @@ function serverRunner (url: string, env: Record<string, string | undefined>): Ru
   return {
     description: `the server at ${server.endpoint.origin}`,
     run: async questions => {
-      const body = questions === undefined ? {} : { questions: questions.map(q => ({ question: q.question, expected: q.expected.length === 0 ? null : q.expected, ...(q.id === null ? {} : { id: q.id }) })) }
+      const asked = questions?.map(q => ({
+        question: q.question,
+        expected: q.expected.length === 0 ? null : q.expected,
+        ...(q.id === null ? {} : { id: q.id })
+      }))
+      const body = asked === undefined ? {} : { questions: asked }
       const { response, answer } = await server.post<RunReport>(body)
       if (response.status === 201) return answer
       throw server.refused(response, answer)
@@ -128,11 +155,24 @@ function serverRunner (url: string, env: Record<string, string | undefined>): Ru
 }
 
 /** Runs the command; resolves to the exit code: 0 done, 1 below --min-accuracy, 2 no run. */
-export async function main (argv: string[], env: Record<string, string | undefined>, io: Io = process): Promise<number> {
+export async function main (
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: Io = process
+): Promise<number> {
   const fail = (text: string): number => { io.stderr.write(`kb:evaluate: ${text}\n`); return 2 }
   let args
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, format: { type: 'string', default: 'text' }, 'min-accuracy': { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        'min-accuracy': { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
@@ -141,10 +181,14 @@ export async function main (argv: string[], env: Record<string, string | undefin
     return 0
   }
   const { format, url } = args.values
-  if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, not ${JSON.stringify(format)}.`)
+  if (format !== 'text' && format !== 'json') {
+    return fail(`--format must be text or json, not ${JSON.stringify(format)}.`)
+  }
   const minText = args.values['min-accuracy']
   const minAccuracy = minText === undefined ? undefined : Number(minText)
-  if (minAccuracy !== undefined && !(minText!.trim() !== '' && minAccuracy >= 0 && minAccuracy <= 1)) return fail(`--min-accuracy must be a number from 0 to 1 (0.8 is 80 %), not ${JSON.stringify(minText)}.`)
+  if (minAccuracy !== undefined && !(minText!.trim() !== '' && minAccuracy >= 0 && minAccuracy <= 1)) {
+    return fail(`--min-accuracy must be a number from 0 to 1 (0.8 is 80 %), not ${JSON.stringify(minText)}.`)
+  }
   if (args.positionals.length > 1) return fail(USAGE)
   const given = args.positionals[0]
 
@@ -152,13 +196,20 @@ export async function main (argv: string[], env: Record<string, string | undefin
   try {
     // Checked before opening anything, so a bad line does not cost a database's start.
     // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
-    const questions = given === undefined ? undefined : await readQuestions(resolve(env.INIT_CWD ?? process.cwd(), given))
+    const questions = given === undefined
+      ? undefined
+      : await readQuestions(resolve(env.INIT_CWD ?? process.cwd(), given))
     runner = url === undefined ? await databaseRunner(env) : serverRunner(url, env)
-    if (format === 'text') io.stderr.write(`Running ${questions === undefined ? 'the saved question set' : `${questions.length} questions`} against ${runner.description}.\n`)
+    if (format === 'text') {
+      const what = questions === undefined ? 'the saved question set' : `${questions.length} questions`
+      io.stderr.write(`Running ${what} against ${runner.description}.\n`)
+    }
     const report = await runner.run(questions)
     io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
     if (minAccuracy !== undefined && report.accuracy < minAccuracy) {
-      io.stderr.write(`kb:evaluate: accuracy ${percent(report.accuracy)} is below --min-accuracy ${percent(minAccuracy)}.\n`)
+      io.stderr.write(
+        `kb:evaluate: accuracy ${percent(report.accuracy)} is below --min-accuracy ${percent(minAccuracy)}.\n`
+      )
       return 1
     }
     return 0

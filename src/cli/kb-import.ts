@@ -38,9 +38,11 @@ export class ImportError extends Error {}
 const LISTED = 20
 // Who the audit trail names for imported documents: the operator at the console, not an API key.
 const AUDIT_ACTOR = 'kb:import'
-const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] [--collection <name>] [--format text|json] ' +
+const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] ' +
+  '[--collection <name>] [--format text|json] ' +
   '<folder of .md/.txt files | file.jsonl>\n' +
-  'With --url, PARLEY_API_KEY must hold an admin key of that server. --collection puts the documents in that collection (default "default").'
+  'With --url, PARLEY_API_KEY must hold an admin key of that server. ' +
+  '--collection puts the documents in that collection (default "default").'
 
 /** True for a folder, false for a JSON Lines file; anything else is an ImportError. */
 async function inspectPath (path: string): Promise<boolean> {
@@ -48,14 +50,17 @@ async function inspectPath (path: string): Promise<boolean> {
   if (info === undefined) throw new ImportError(`${path} does not exist. ${USAGE}`)
   if (info.isDirectory()) return true
   // Anything else would be read line by line as JSON and fail on every line.
-  if (!info.isFile() || !/^\.(jsonl|ndjson)$/i.test(extname(path))) throw new ImportError(`${path} is neither a folder nor a .jsonl file. ${USAGE}`)
+  if (!info.isFile() || !/^\.(jsonl|ndjson)$/i.test(extname(path))) {
+    throw new ImportError(`${path} is neither a folder nor a .jsonl file. ${USAGE}`)
+  }
   return false
 }
 
 async function countSources (path: string, folder: boolean): Promise<number> {
   if (folder) return (await readdir(path)).filter(name => /\.(md|txt)$/i.test(name)).length
   let count = 0
-  for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) if (line.trim() !== '') count++
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })
+  for await (const line of lines) if (line.trim() !== '') count++
   return count
 }
 
@@ -65,7 +70,10 @@ async function countSources (path: string, folder: boolean): Promise<number> {
  * replaces the old copy rather than leaving it next to the new one.
  */
 export function derivedId (document: Pick<DocumentInput, 'title' | 'text'>): string {
-  return createHash('sha256').update(JSON.stringify([document.title, document.text.slice(0, 1000)])).digest('hex').slice(0, 32)
+  return createHash('sha256')
+    .update(JSON.stringify([document.title, document.text.slice(0, 1000)]))
+    .digest('hex')
+    .slice(0, 32)
 }
 
 // SQLSTATE class 22 (data exception, e.g. a NUL character) and 54 (program limit) mean PostgreSQL
@@ -76,7 +84,9 @@ function refusedDocument (error: unknown): boolean {
   return typeof code === 'string' && /^(22|54)/.test(code)
 }
 
-export async function importDocuments ({ path, knowledgeBase, collection, onProgress }: ImportOptions): Promise<ImportSummary> {
+export async function importDocuments (
+  { path, knowledgeBase, collection, onProgress }: ImportOptions
+): Promise<ImportSummary> {
   const folder = await inspectPath(path)
   const total = await countSources(path, folder)
   const summary: ImportSummary = { created: 0, replaced: 0, skipped: [], failed: [] }
@@ -98,17 +108,29 @@ export async function importDocuments ({ path, knowledgeBase, collection, onProg
         summary.failed.push({ source, reason: `id ${id} was already imported from ${earlier}` })
       } else {
         try {
-          const created = await knowledgeBase.put(id, { title: document.title, text: document.text, metadata: document.metadata, ...(collection === undefined ? {} : { collection }) }, AUDIT_ACTOR)
+          const created = await knowledgeBase.put(id, {
+            title: document.title,
+            text: document.text,
+            metadata: document.metadata,
+            ...(collection === undefined ? {} : { collection })
+          }, AUDIT_ACTOR)
           importedFrom.set(id, source)
           if (created) summary.created++
           else summary.replaced++
         } catch (error) {
           if (!refusedDocument(error)) {
             const kept = summary.created + summary.replaced
-            throw new ImportError(`the import stopped at ${source}: ${(error as Error).message}. The ${kept} documents before it are stored; running the import again replaces them.`, { cause: error })
+            throw new ImportError(
+              `the import stopped at ${source}: ${(error as Error).message}. ` +
+              `The ${kept} documents before it are stored; running the import again replaces them.`,
+              { cause: error }
+            )
           }
           const reason = (error as Error).message
-          summary.failed.push({ source, reason: error instanceof DocumentRefusedError ? reason : `the database refused it: ${reason}` })
+          summary.failed.push({
+            source,
+            reason: error instanceof DocumentRefusedError ? reason : `the database refused it: ${reason}`
+          })
         }
       }
     }
@@ -119,7 +141,8 @@ export async function importDocuments ({ path, knowledgeBase, collection, onProg
 
 function listIssues (title: string, issues: ImportIssue[]): string[] {
   if (issues.length === 0) return []
-  const lines = [`${title} ${issues.length}:`, ...issues.slice(0, LISTED).map(issue => `  ${issue.source} → ${issue.reason}`)]
+  const listed = issues.slice(0, LISTED).map(issue => `  ${issue.source} → ${issue.reason}`)
+  const lines = [`${title} ${issues.length}:`, ...listed]
   if (issues.length > LISTED) lines.push(`  … and ${issues.length - LISTED} more`)
   return lines
 }
@@ -127,19 +150,33 @@ function listIssues (title: string, issues: ImportIssue[]): string[] {
 export function formatSummary (summary: ImportSummary): string {
   const imported = summary.created + summary.replaced
   return [
-    `Imported ${imported} document${imported === 1 ? '' : 's'} (${summary.created} created, ${summary.replaced} replaced).`,
+    `Imported ${imported} document${imported === 1 ? '' : 's'} ` +
+      `(${summary.created} created, ${summary.replaced} replaced).`,
     ...listIssues('Skipped', summary.skipped),
     ...listIssues('Failed', summary.failed)
   ].join('\n')
 }
 
 /** Runs the command; resolves to the exit code: 0 all imported, 2 some documents failed, 1 fatal. */
-export async function main (argv: string[], env: Record<string, string | undefined>, io: Io = process): Promise<number> {
+export async function main (
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: Io = process
+): Promise<number> {
   const say = (text: string) => { io.stdout.write(`${text}\n`) }
   const fail = (text: string) => { io.stderr.write(`kb:import: ${text}\n`); return 1 }
   let args
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { url: { type: 'string' }, collection: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } } })
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        collection: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`)
   }
@@ -150,9 +187,13 @@ export async function main (argv: string[], env: Record<string, string | undefin
   const [given, ...extra] = args.positionals
   if (given === undefined || extra.length > 0) return fail(USAGE)
   const { format } = args.values
-  if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, not ${JSON.stringify(format)}.`)
+  if (format !== 'text' && format !== 'json') {
+    return fail(`--format must be text or json, not ${JSON.stringify(format)}.`)
+  }
   const { collection } = args.values
-  if (collection !== undefined && !new RegExp(DOCUMENT_LIMITS.idPattern).test(collection)) return fail(`--collection must be letters, digits and . _ : - (up to 200), not ${JSON.stringify(collection)}.`)
+  if (collection !== undefined && !new RegExp(DOCUMENT_LIMITS.idPattern).test(collection)) {
+    return fail(`--collection must be letters, digits and . _ : - (up to 200), not ${JSON.stringify(collection)}.`)
+  }
   // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
   const path = resolve(env.INIT_CWD ?? process.cwd(), given)
   // Checked before opening the database, so a typo does not cost a new database's initdb.
@@ -163,7 +204,11 @@ export async function main (argv: string[], env: Record<string, string | undefin
   if (typeof target === 'string') return fail(target)
   io.stderr.write(`Importing into ${target.description}.\n`)
   const bar = io.stderr.isTTY === true
-    ? new cliProgress.SingleBar({ stream: io.stderr, hideCursor: true, format: 'Importing {bar} {value}/{total} documents | {eta_formatted} left' }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar({
+      stream: io.stderr,
+      hideCursor: true,
+      format: 'Importing {bar} {value}/{total} documents | {eta_formatted} left'
+    }, cliProgress.Presets.shades_classic)
     : undefined
   try {
     const summary = await importDocuments({
@@ -189,7 +234,9 @@ interface ImportTarget { knowledgeBase: Pick<KnowledgeBase, 'put'>, description:
 async function openTarget (env: Record<string, string | undefined>): Promise<ImportTarget | string> {
   let opened
   try {
-    opened = await openConfiguredDatabase(env, { inMemory: 'is forgotten when the import ends; set DATA_DIR to the server\'s folder or DATABASE_URL.' })
+    opened = await openConfiguredDatabase(env, {
+      inMemory: 'is forgotten when the import ends; set DATA_DIR to the server\'s folder or DATABASE_URL.'
+    })
   } catch (error) {
     if (error instanceof CliError) return error.message
     throw error
@@ -198,7 +245,11 @@ async function openTarget (env: Record<string, string | undefined>): Promise<Imp
   // KnowledgeBase keeps an index current as it writes; this process's is thrown away when the import
   // ends, so it is built without the word vectors' work (loading them, a vector for each document).
   const searchEngine = new SearchEngine({ wordVectors: false })
-  return { knowledgeBase: new KnowledgeBase({ db, searchEngine, auditTrail: new AuditTrail({ db }) }), description, close: () => db.close() }
+  return {
+    knowledgeBase: new KnowledgeBase({ db, searchEngine, auditTrail: new AuditTrail({ db }) }),
+    description,
+    close: () => db.close()
+  }
 }
 
 function remoteTarget (url: string, env: Record<string, string | undefined>): ImportTarget | string {

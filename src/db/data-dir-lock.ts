@@ -21,7 +21,8 @@ interface LockOwner { pid: number, hostname: string, started_at: string, command
 
 export class DataDirLockedError extends Error {
   constructor (readonly dataDir: string, readonly owner: LockOwner) {
-    super(`${dataDir} is in use by process ${owner.pid} on ${owner.hostname} (${owner.command}, since ${owner.started_at}). ` +
+    super(`${dataDir} is in use by process ${owner.pid} on ${owner.hostname} ` +
+      `(${owner.command}, since ${owner.started_at}). ` +
       'One process at a time may open an embedded database: stop that process first, or, to add ' +
       'documents to a running server, import through its API (npm run kb:import -- --url <server> <folder>).')
     this.name = 'DataDirLockedError'
@@ -30,9 +31,11 @@ export class DataDirLockedError extends Error {
 
 export class LogDirLockedError extends Error {
   constructor (readonly logDir: string, readonly owner: LockOwner) {
-    super(`${logDir} (LOG_DIR) is written by process ${owner.pid} on ${owner.hostname} (${owner.command}, since ${owner.started_at}). ` +
+    super(`${logDir} (LOG_DIR) is written by process ${owner.pid} on ${owner.hostname} ` +
+      `(${owner.command}, since ${owner.started_at}). ` +
       'Each instance needs a log folder of its own: two writing one audit.log interleave their hash chains, which ' +
-      'npm run audit:verify then reports as broken. Set LOG_DIR to a folder of this instance\'s own (LOG_DIR=./logs/<instance>), or stop that process first.')
+      'npm run audit:verify then reports as broken. ' +
+      'Set LOG_DIR to a folder of this instance\'s own (LOG_DIR=./logs/<instance>), or stop that process first.')
     this.name = 'LogDirLockedError'
   }
 }
@@ -60,17 +63,30 @@ async function readOwner (path: string): Promise<LockOwner | undefined> {
 }
 
 /** Takes the folder's lock; resolves to its release. Throws DataDirLockedError if a live process holds it. */
-export async function lockDataDir (dataDir: string, command = process.argv.slice(1).join(' ')): Promise<() => Promise<void>> {
+export async function lockDataDir (
+  dataDir: string,
+  command = process.argv.slice(1).join(' ')
+): Promise<() => Promise<void>> {
   return await lockFolder(join(dataDir, LOCK_FILE), command, owner => new DataDirLockedError(dataDir, owner))
 }
 
-/** Takes the log folder's lock (making the folder if need be); resolves to its release. Throws LogDirLockedError if a live process holds it. */
-export async function lockLogDir (logDir: string, command = process.argv.slice(1).join(' ')): Promise<() => Promise<void>> {
+/**
+ * Takes the log folder's lock (making the folder if need be); resolves to its release. Throws
+ * LogDirLockedError if a live process holds it.
+ */
+export async function lockLogDir (
+  logDir: string,
+  command = process.argv.slice(1).join(' ')
+): Promise<() => Promise<void>> {
   await mkdir(logDir, { recursive: true })
   return await lockFolder(join(logDir, LOG_LOCK_FILE), command, owner => new LogDirLockedError(logDir, owner))
 }
 
-async function lockFolder (path: string, command: string, refused: (owner: LockOwner) => Error): Promise<() => Promise<void>> {
+async function lockFolder (
+  path: string,
+  command: string,
+  refused: (owner: LockOwner) => Error
+): Promise<() => Promise<void>> {
   const owner: LockOwner = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString(), command }
   if (held.has(path)) throw refused(owner)
   // Written whole beside the lock, then linked to its name: link fails if the lock exists, so no

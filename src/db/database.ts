@@ -16,7 +16,11 @@ export interface StatementOptions {
 }
 
 export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: StatementOptions): Promise<QueryResult<R>>
+  query<R = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    options?: StatementOptions
+  ): Promise<QueryResult<R>>
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>
 }
@@ -30,7 +34,11 @@ export interface Database extends Queryable {
    * is lost and restored, notifications in between are gone: onResubscribed tells the caller to
    * resynchronise.
    */
-  listen(channel: string, onNotification: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>>
+  listen(
+    channel: string,
+    onNotification: (payload: string) => void,
+    onResubscribed?: () => void
+  ): Promise<() => Promise<void>>
   close(): Promise<void>
   /** The connection pool by state (server PostgreSQL only; PGlite has one embedded connection). */
   poolStats?(): { total: number, idle: number, waiting: number }

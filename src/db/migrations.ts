@@ -88,7 +88,8 @@ export const migrations: readonly Migration[] = [
     name: 'a session can be replaced by its user\'s newer one',
     sql: `
       ALTER TABLE sessions DROP CONSTRAINT sessions_status_check;
-      ALTER TABLE sessions ADD CONSTRAINT sessions_status_check CHECK (status IN ('active', 'expired', 'reset', 'replaced'));
+      ALTER TABLE sessions ADD CONSTRAINT sessions_status_check ` +
+      `CHECK (status IN ('active', 'expired', 'reset', 'replaced'));
       CREATE INDEX sessions_by_user ON sessions (user_id, last_activity_at DESC);
     `
   },
@@ -98,11 +99,13 @@ export const migrations: readonly Migration[] = [
     // The bundled docs, seeded by an earlier version, are recognised by their file names.
     sql: `
       ALTER TABLE messages DROP CONSTRAINT messages_kind_check;
-      ALTER TABLE messages ADD CONSTRAINT messages_kind_check CHECK (kind IN ('answer', 'no_answer', 'smalltalk', 'command', 'command_error'));
+      ALTER TABLE messages ADD CONSTRAINT messages_kind_check ` +
+      `CHECK (kind IN ('answer', 'no_answer', 'smalltalk', 'command', 'command_error'));
       ALTER TABLE messages ADD COLUMN context_turn integer;
       ALTER TABLE kb_documents ADD COLUMN collection text NOT NULL DEFAULT 'default';
       UPDATE kb_documents SET collection = 'parley' WHERE metadata->>'source' = id || '.md' AND id IN
-        ('api-keys', 'chatting', 'commands', 'configuration', 'errors', 'knowledge-base', 'running', 'sessions', 'storage', 'tracing-and-logs');
+        ('api-keys', 'chatting', 'commands', 'configuration', 'errors', 'knowledge-base', 'running', ` +
+      `'sessions', 'storage', 'tracing-and-logs');
     `
   },
   {
@@ -190,7 +193,8 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 8,
-    name: 'why a reply answered or refused, and a row for every turn: where its time went, and why its spans and lines were let go',
+    name: 'why a reply answered or refused, and a row for every turn: where its time went, ' +
+      'and why its spans and lines were let go',
     sql: `
       ALTER TABLE messages ADD COLUMN decision jsonb;
       ALTER TABLE turn_traces ADD COLUMN parts jsonb;
@@ -249,7 +253,8 @@ export const migrations: readonly Migration[] = [
         ON CONFLICT (key) DO UPDATE SET value = excluded.value;
       UPDATE messages SET search_text = NULL WHERE search_text = content;
       DROP INDEX messages_scrubbed_text_search;
-      CREATE INDEX messages_scrubbed_text_search ON messages USING gin (to_tsvector('english', search_text)) WHERE search_text IS NOT NULL;
+      CREATE INDEX messages_scrubbed_text_search ON messages USING gin (to_tsvector('english', search_text)) ` +
+      `WHERE search_text IS NOT NULL;
     `
   }
 ]
@@ -272,7 +277,10 @@ export async function migrate (db: Database, all: readonly Migration[] = migrati
     for (const migration of all) {
       if (applied.has(migration.version)) continue
       await tx.exec(migration.sql)
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name])
+      await tx.query(
+        'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)',
+        [migration.version, migration.name]
+      )
       newlyApplied.push(migration.version)
     }
     return newlyApplied

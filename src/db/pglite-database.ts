@@ -33,10 +33,16 @@ function wrap (client: PGliteLike): Queryable {
  * file system's fsync), and NODEFS is given one that flushes the real file (or folder): every
  * commit's WAL before the commit returns, and every data file a checkpoint relies on.
  */
-const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter(param => param !== '-F'), '-c', 'wal_sync_method=fsync']
+const DURABLE_START_PARAMS = [
+  ...PGlite.defaultStartParams.filter(param => param !== '-F'),
+  '-c', 'wal_sync_method=fsync'
+]
 
 interface NodeFsStream { nfd?: number, node: unknown }
-interface EmscriptenNodeFs { stream_ops: { fsync?: (stream: NodeFsStream) => number }, realPath: (node: unknown) => string }
+interface EmscriptenNodeFs {
+  stream_ops: { fsync?: (stream: NodeFsStream) => number }
+  realPath: (node: unknown) => string
+}
 
 function flushToDisk (pglite: PGlite): void {
   const nodefs = (pglite as unknown as { mod: { NODEFS: EmscriptenNodeFs } }).mod.NODEFS
@@ -67,7 +73,10 @@ function flushPath (path: string): void {
  * (DataDirLockedError if another does); "memory://" keeps it in memory. A new
  * database costs several seconds of initdb; `template` (a dumpDataDir() archive) skips that.
  */
-export async function openPGliteDatabase (dataDir: string, template?: Blob): Promise<Database & { dumpDataDir: () => Promise<Blob> }> {
+export async function openPGliteDatabase (
+  dataDir: string,
+  template?: Blob
+): Promise<Database & { dumpDataDir: () => Promise<Blob> }> {
   let unlock = async (): Promise<void> => {}
   const onDisk = !dataDir.startsWith('memory://')
   if (onDisk) {
@@ -77,7 +86,10 @@ export async function openPGliteDatabase (dataDir: string, template?: Blob): Pro
   const created = onDisk && !existsSync(join(dataDir, 'PG_VERSION'))
   let pglite: PGlite | undefined
   try {
-    pglite = await PGlite.create(dataDir, { ...(template === undefined ? {} : { loadDataDir: template }), ...(onDisk ? { startParams: DURABLE_START_PARAMS } : {}) })
+    pglite = await PGlite.create(dataDir, {
+      ...(template === undefined ? {} : { loadDataDir: template }),
+      ...(onDisk ? { startParams: DURABLE_START_PARAMS } : {})
+    })
     if (onDisk) {
       flushToDisk(pglite)
       if (created) await flushTree(dataDir)

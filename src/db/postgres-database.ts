@@ -46,14 +46,20 @@ async function checkedOut (pool: pg.Pool, statement: pg.QueryConfig): Promise<pg
 function poolName (connectionString: string): string {
   const { host, port, database } = pg.defaults
   const url = new URL(connectionString)
-  return `${url.hostname === '' ? host : url.hostname}:${url.port === '' ? port : url.port}/${url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : database}`
+  const name = url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : database
+  return `${url.hostname === '' ? host : url.hostname}:${url.port === '' ? port : url.port}/${name}`
 }
 const CONNECT_TIMEOUT_MS = 2000
 
 export async function openPostgresDatabase (connectionString: string, poolSize: number): Promise<Database> {
   // A database that does not answer fails a request within seconds rather than holding it (and
   // its caller) forever: pg waits for a connection without limit by default.
-  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true })
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true
+  })
   // An idle client that loses its server connection emits 'error' on the pool; without a
   // listener that would crash the process, and the pool replaces the client on next use anyway.
   pool.on('error', () => {})

@@ -41,7 +41,12 @@ function statementSpan (sql: string): { name: string, attributes: Readonly<Recor
   let attributes = spanAttributes.get(sql)
   if (attributes === undefined) {
     const { operation, summary } = querySummary(sql)
-    attributes = Object.freeze({ 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.summary': summary, 'db.query.text': statementSummary(sql) })
+    attributes = Object.freeze({
+      'db.system.name': 'postgresql',
+      'db.operation.name': operation,
+      'db.query.summary': summary,
+      'db.query.text': statementSummary(sql)
+    })
     if (spanAttributes.size < MAX_REMEMBERED_STATEMENTS) spanAttributes.set(sql, attributes)
   }
   return { name: attributes['db.query.summary']!, attributes }
@@ -63,13 +68,18 @@ function timed (queryable: Queryable, options: Timing): Queryable {
     report(options, sql, now() - started, rows(result))
     return result
   }
-  const measure = async <T>(sql: string, run: () => Promise<T>, rows: (result: T) => number | undefined): Promise<T> => {
+  const measure = async <T>(
+    sql: string,
+    run: () => Promise<T>,
+    rows: (result: T) => number | undefined
+  ): Promise<T> => {
     if (!options.spans) return await time(sql, run, rows)
     const { name, attributes } = statementSpan(sql)
     return await inSpan(name, attributes, async () => await time(sql, run, rows), SpanKind.CLIENT)
   }
   return {
-    query: (sql, params, statement) => measure(sql, () => queryable.query(sql, params, statement), result => result.rowCount),
+    query: (sql, params, statement) =>
+      measure(sql, () => queryable.query(sql, params, statement), result => result.rowCount),
     exec: (sql) => measure(sql, () => queryable.exec(sql), () => undefined)
   }
 }
@@ -77,7 +87,14 @@ function timed (queryable: Queryable, options: Timing): Queryable {
 function report (options: TimingOptions, sql: string, ms: number, rows: number | undefined): void {
   addTurnTime('database_ms', ms)
   options.observer?.completed(sql, ms)
-  if (ms >= options.slowMs) log('database', 'query', options.logger).warn({ statement: statementSummary(sql), duration_ms: Math.round(ms), rows, threshold_ms: options.slowMs }, 'slow statement')
+  if (ms >= options.slowMs) {
+    log('database', 'query', options.logger).warn({
+      statement: statementSummary(sql),
+      duration_ms: Math.round(ms),
+      rows,
+      threshold_ms: options.slowMs
+    }, 'slow statement')
+  }
 }
 
 /**

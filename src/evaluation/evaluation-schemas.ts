@@ -25,23 +25,38 @@ export const ExpectedSchema = Type.Union([
   DocumentId,
   Type.Array(DocumentId, { minItems: 1, maxItems: QUESTION_LIMITS.expectedMax }),
   Type.Null()
-], { description: 'The document that should answer (any of several ids), or null / "none" when the question is out of scope and should be refused' })
+], {
+  description: 'The document that should answer (any of several ids), or null / "none" when the question is out of ' +
+    'scope and should be refused'
+})
 
 export const QuestionInputSchema = Type.Object({
   question: Type.String({ minLength: 1, maxLength: QUESTION_LIMITS.questionMax, pattern: NOT_BLANK_NO_NUL }),
   expected: ExpectedSchema,
-  id: Type.Optional(Type.String({ minLength: 1, maxLength: QUESTION_LIMITS.labelMax, pattern: NO_NUL, description: 'The team\'s own label for the question, shown in the report' }))
+  id: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: QUESTION_LIMITS.labelMax,
+    pattern: NO_NUL,
+    description: 'The team\'s own label for the question, shown in the report'
+  }))
 }, { additionalProperties: false })
 export type QuestionInput = Static<typeof QuestionInputSchema>
 
 export const QuestionsBody = Type.Object({
-  questions: Type.Optional(Type.Array(QuestionInputSchema, { minItems: 1, maxItems: QUESTION_LIMITS.perRun, description: 'The questions to run; without it, the saved question set' }))
+  questions: Type.Optional(Type.Array(QuestionInputSchema, {
+    minItems: 1,
+    maxItems: QUESTION_LIMITS.perRun,
+    description: 'The questions to run; without it, the saved question set'
+  }))
 }, { additionalProperties: false })
 export type QuestionsBodyType = Static<typeof QuestionsBody>
 
 export const OUTCOMES = ['answered_right', 'wrong_document', 'refused_but_answerable', 'out_of_scope_refused'] as const
 export const OutcomeSchema = Type.Enum(OUTCOMES, {
-  description: 'answered_right: answered from an expected document; wrong_document: answered from another one, or answered a question expected to be refused; refused_but_answerable: no_answer or small talk where a document was expected; out_of_scope_refused: refused, as expected'
+  description: 'answered_right: answered from an expected document; ' +
+    'wrong_document: answered from another one, or answered a question expected to be refused; ' +
+    'refused_but_answerable: no_answer or small talk where a document was expected; ' +
+    'out_of_scope_refused: refused, as expected'
 })
 export type Outcome = Static<typeof OutcomeSchema>
 
@@ -50,7 +65,9 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
 export const ResultRowSchema = Type.Object({
   id: Nullable(Type.String({ description: 'The question\'s label (the file\'s id, or the saved question\'s id)' })),
   question: Type.String(),
-  expected: Type.Array(Type.String(), { description: 'Expected document ids; empty when the question is out of scope' }),
+  expected: Type.Array(Type.String(), {
+    description: 'Expected document ids; empty when the question is out of scope'
+  }),
   outcome: OutcomeSchema,
   kind: Type.Enum(['answer', 'no_answer', 'smalltalk'], { description: 'What the chat turn would have replied' }),
   doc_id: Nullable(Type.String({ description: 'The document answered from (answer), or the nearest one (no_answer)' })),
@@ -75,7 +92,9 @@ const RunFields = {
   questions: Type.Integer(),
   counts: CountsSchema,
   accuracy: Type.Number({ description: '(answered_right + out_of_scope_refused) / questions' }),
-  answer_rate: Nullable(Type.Number({ description: 'Answered (rightly or not) among the questions a document was expected for; null when there were none' })),
+  answer_rate: Nullable(Type.Number({
+    description: 'Answered (rightly or not) among the questions a document was expected for; null when there were none'
+  })),
   documents: Type.Integer({ description: 'Documents in the collections that answer questions, when it ran' })
 }
 export const RunSummarySchema = Type.Object(RunFields)
@@ -108,5 +127,8 @@ export const SaveQuestionsBody = Type.Object({
   source: Type.Optional(Type.Enum(['import', 'api'], { description: 'Where they came from (default api)' }))
 }, { additionalProperties: false })
 export type SaveQuestionsBodyType = Static<typeof SaveQuestionsBody>
-export const SavedQuestionsPage = Type.Object({ questions: Type.Array(SavedQuestionSchema), limit: Type.Integer({ description: 'How many the saved set may hold' }) })
+export const SavedQuestionsPage = Type.Object({
+  questions: Type.Array(SavedQuestionSchema),
+  limit: Type.Integer({ description: 'How many the saved set may hold' })
+})
 export type SavedQuestionsPageType = Static<typeof SavedQuestionsPage>

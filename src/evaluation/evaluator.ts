@@ -37,7 +37,11 @@ export function documentsAnswering (engine: SearchEngine, collections: ReadonlyS
   return count
 }
 
-export function evaluate (engine: SearchEngine, questions: readonly TestQuestion[], options: EvaluationOptions = {}): Evaluation {
+export function evaluate (
+  engine: SearchEngine,
+  questions: readonly TestQuestion[],
+  options: EvaluationOptions = {}
+): Evaluation {
   const counts: Counts = { answered_right: 0, wrong_document: 0, refused_but_answerable: 0, out_of_scope_refused: 0 }
   let answerable = 0
   let answeredAnswerable = 0

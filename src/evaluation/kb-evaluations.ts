@@ -42,10 +42,22 @@ export class KbEvaluations {
   /** Runs the questions (the saved set when undefined) and stores the report. */
   async run (given: readonly TestQuestion[] | undefined, actor: string): Promise<RunReport> {
     const startedAt = this.now()
-    const questions = given ?? (await this.store.listQuestions()).map(saved => ({ id: saved.id, question: saved.question, expected: saved.expected }))
-    if (questions.length === 0) throw new BadRequestError('The saved question set is empty: add questions (POST /v1/kb/evaluation-questions, or "Add to test set" in the console) or send body/questions.')
+    const questions = given ?? (await this.store.listQuestions()).map(saved => ({
+      id: saved.id,
+      question: saved.question,
+      expected: saved.expected
+    }))
+    if (questions.length === 0) {
+      throw new BadRequestError(
+        'The saved question set is empty: add questions (POST /v1/kb/evaluation-questions, ' +
+        'or "Add to test set" in the console) or send body/questions.'
+      )
+    }
     if (given !== undefined) this.checkExpected(given)
-    const evaluation = evaluate(this.options.searchEngine, questions, { collections: this.options.collections(), model: this.options.model })
+    const evaluation = evaluate(this.options.searchEngine, questions, {
+      collections: this.options.collections(),
+      model: this.options.model
+    })
     const report = await this.store.saveRun({
       started_at: startedAt.toISOString(),
       finished_at: this.now().toISOString(),
@@ -83,7 +95,10 @@ export class KbEvaluations {
       const unknown = expected.find(id => !this.options.searchEngine.hasDocument(id))
       if (unknown === undefined) continue
       const quoted = question.length > 60 ? `${question.slice(0, 60)}…` : question
-      throw new BadRequestError(`body/questions/${index}/expected: question ${index + 1} ("${quoted}") expects document "${unknown}", which the knowledge base does not hold (GET /v1/kb/documents lists its ids)`)
+      throw new BadRequestError(
+        `body/questions/${index}/expected: question ${index + 1} ("${quoted}") expects document "${unknown}", ` +
+        'which the knowledge base does not hold (GET /v1/kb/documents lists its ids)'
+      )
     }
   }
 

@@ -21,7 +21,8 @@ export class QuestionFileError extends BadRequestError {
 
 const DOCUMENT_ID = new RegExp(DOCUMENT_LIMITS.idPattern)
 const FIELDS = new Set(['question', 'expected', 'id'])
-const EXPECTED_RULE = `expected must be a document id, an array of 1 to ${QUESTION_LIMITS.expectedMax} ids, or null (or "${OUT_OF_SCOPE}") for a question out of scope`
+const EXPECTED_RULE = `expected must be a document id, an array of 1 to ${QUESTION_LIMITS.expectedMax} ids, ` +
+  `or null (or "${OUT_OF_SCOPE}") for a question out of scope`
 
 /** The expected ids of a question whose shape is valid; [] for out of scope ("none" or null). */
 export function expectedIds (expected: QuestionInput['expected']): string[] {
@@ -37,21 +38,31 @@ export function toTestQuestion (input: QuestionInput): TestQuestion {
 
 /** The problem with one parsed line, or undefined when it is a valid question. */
 function lineProblem (value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be a JSON object such as {"question": "…", "expected": "<document id>"}'
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return 'must be a JSON object such as {"question": "…", "expected": "<document id>"}'
+  }
   const line = value as Record<string, unknown>
   const unknown = Object.keys(line).find(key => !FIELDS.has(key))
-  if (unknown !== undefined) return `${JSON.stringify(unknown)} is not a field (a line has question, expected and, optionally, id)`
+  if (unknown !== undefined) {
+    return `${JSON.stringify(unknown)} is not a field (a line has question, expected and, optionally, id)`
+  }
   const { question, expected, id } = line
   if (typeof question !== 'string' || question.trim() === '' || question.length > QUESTION_LIMITS.questionMax) {
-    return `question must be a string of 1 to ${QUESTION_LIMITS.questionMax} characters, not blank${typeof question === 'string' && question.length > QUESTION_LIMITS.questionMax ? ` (it has ${question.length})` : ''}`
+    const tooLong = typeof question === 'string' && question.length > QUESTION_LIMITS.questionMax
+    return `question must be a string of 1 to ${QUESTION_LIMITS.questionMax} characters, not blank` +
+      `${tooLong ? ` (it has ${question.length})` : ''}`
   }
   if (question.includes('\u0000')) return 'question must not contain NUL characters (U+0000)'
   if (!('expected' in line)) return `expected is missing: ${EXPECTED_RULE}`
-  const ids = typeof expected === 'string' ? [expected] : Array.isArray(expected) ? expected : expected === null ? [] : undefined
-  const validIds = ids !== undefined && (!Array.isArray(expected) || (expected.length >= 1 && expected.length <= QUESTION_LIMITS.expectedMax)) &&
+  const ids = typeof expected === 'string'
+    ? [expected]
+    : Array.isArray(expected) ? expected : expected === null ? [] : undefined
+  const validIds = ids !== undefined &&
+    (!Array.isArray(expected) || (expected.length >= 1 && expected.length <= QUESTION_LIMITS.expectedMax)) &&
     ids.every(item => typeof item === 'string' && DOCUMENT_ID.test(item))
   if (!validIds) return EXPECTED_RULE
-  if (id !== undefined && (typeof id !== 'string' || id.length < 1 || id.length > QUESTION_LIMITS.labelMax || id.includes('\u0000'))) {
+  if (id !== undefined &&
+    (typeof id !== 'string' || id.length < 1 || id.length > QUESTION_LIMITS.labelMax || id.includes('\u0000'))) {
     return `id must be a string of 1 to ${QUESTION_LIMITS.labelMax} characters`
   }
   return undefined
@@ -64,7 +75,10 @@ export function parseQuestionLines (text: string, limit: number = QUESTION_LIMIT
   for (const [index, raw] of lines.entries()) {
     if (raw.trim() === '') continue
     const number = index + 1
-    if (questions.length === limit) throw new QuestionFileError(number, `more than ${limit.toLocaleString('en-US')} questions: a run takes at most ${limit.toLocaleString('en-US')}`)
+    if (questions.length === limit) {
+      const most = limit.toLocaleString('en-US')
+      throw new QuestionFileError(number, `more than ${most} questions: a run takes at most ${most}`)
+    }
     let value: unknown
     try {
       value = JSON.parse(raw)
@@ -75,6 +89,11 @@ export function parseQuestionLines (text: string, limit: number = QUESTION_LIMIT
     if (problem !== undefined) throw new QuestionFileError(number, problem)
     questions.push(toTestQuestion(value as QuestionInput))
   }
-  if (questions.length === 0) throw new QuestionFileError(undefined, 'the file holds no questions: one JSON object per line, such as {"question": "…", "expected": "<document id>"}')
+  if (questions.length === 0) {
+    throw new QuestionFileError(
+      undefined,
+      'the file holds no questions: one JSON object per line, such as {"question": "…", "expected": "<document id>"}'
+    )
+  }
   return questions
 }

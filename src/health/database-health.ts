@@ -25,14 +25,20 @@ const RECENT_MS = 15 * 60_000
 // SQLSTATE class 08 (connection exception), 57P01-57P03 (server shutting down or starting) and
 // the socket errors pg raises before any SQLSTATE exists.
 const CONNECTION_FAILURE = /^(08|57P0[123]$)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH)$/
+// pg's messages for a connection lost or never made, which carry no code.
+const CONNECTION_FAILURE_MESSAGE =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i
 
 export function isConnectionError (error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code === 'string' && CONNECTION_FAILURE.test(code)) return true
-  return error instanceof Error && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(error.message)
+  return error instanceof Error && CONNECTION_FAILURE_MESSAGE.test(error.message)
 }
 
-/** The answer to a request that needs the database while it does not answer: retry later, not a failure of the request. */
+/**
+ * The answer to a request that needs the database while it does not answer: retry later, not a
+ * failure of the request.
+ */
 export function databaseUnavailable (retryAfterSeconds: number): ProblemError {
   return new ProblemError({
     status: 503,
@@ -56,8 +62,17 @@ export class DatabaseHealth {
 
   private readonly onChange: (state: DatabaseState) => void
 
-  /** onChange is told each time `up` changes, by a check or by a statement that failed for want of a connection. */
-  constructor (options: { db: Database, now?: () => Date, timeoutMs?: number, horizonMs?: number, onChange?: (state: DatabaseState) => void }) {
+  /**
+   * onChange is told each time `up` changes, by a check or by a statement that failed for want of a
+   * connection.
+   */
+  constructor (options: {
+    db: Database
+    now?: () => Date
+    timeoutMs?: number
+    horizonMs?: number
+    onChange?: (state: DatabaseState) => void
+  }) {
     this.db = options.db
     this.onChange = options.onChange ?? (() => {})
     this.now = options.now ?? (() => new Date())
@@ -85,7 +100,13 @@ export class DatabaseHealth {
     const up = error === undefined
     const checkedAt = this.now()
     const changed = up !== this.state.up
-    this.state = { ...this.state, up, since: changed ? checkedAt : this.state.since, lastCheckedAt: checkedAt, lastError: error }
+    this.state = {
+      ...this.state,
+      up,
+      since: changed ? checkedAt : this.state.since,
+      lastCheckedAt: checkedAt,
+      lastError: error
+    }
     if (changed) this.onChange(this.current())
     return up
   }
@@ -93,8 +114,13 @@ export class DatabaseHealth {
   recordStatement (sql: string, ms: number): void {
     this.statementSeconds.record(ms / 1000)
     const now = this.now()
-    if (this.slowest === undefined || ms > this.slowest.duration_ms || now.getTime() - Date.parse(this.slowest.at) > RECENT_MS) {
-      this.slowest = { statement: statementSummary(sql), duration_ms: Math.round(ms * 10) / 10, at: now.toISOString() }
+    if (this.slowest === undefined || ms > this.slowest.duration_ms ||
+      now.getTime() - Date.parse(this.slowest.at) > RECENT_MS) {
+      this.slowest = {
+        statement: statementSummary(sql),
+        duration_ms: Math.round(ms * 10) / 10,
+        at: now.toISOString()
+      }
     }
   }
 
@@ -108,7 +134,12 @@ export class DatabaseHealth {
     this.state.connectionErrors++
     this.connectionErrorWindow.record()
     if (this.state.up) {
-      this.state = { ...this.state, up: false, since: this.now(), lastError: error instanceof Error ? error.message : String(error) }
+      this.state = {
+        ...this.state,
+        up: false,
+        since: this.now(),
+        lastError: error instanceof Error ? error.message : String(error)
+      }
       this.onChange(this.current())
     }
     return true
@@ -116,7 +147,8 @@ export class DatabaseHealth {
 
   /** The slowest statement of the last 15 minutes. */
   slowestRecent (): SlowStatement | undefined {
-    return this.slowest !== undefined && this.now().getTime() - Date.parse(this.slowest.at) <= RECENT_MS ? this.slowest : undefined
+    const recent = this.slowest !== undefined && this.now().getTime() - Date.parse(this.slowest.at) <= RECENT_MS
+    return recent ? this.slowest : undefined
   }
 
   current (): DatabaseState { return { ...this.state } }

@@ -24,7 +24,9 @@ export function memoryLimitBytes (): number {
 }
 
 /** Free space of the file system holding dir, or undefined when it cannot be read. */
-export async function diskSpace (dir: string): Promise<{ freeBytes: number, totalBytes: number, freeRatio: number } | undefined> {
+export async function diskSpace (
+  dir: string
+): Promise<{ freeBytes: number, totalBytes: number, freeRatio: number } | undefined> {
   try {
     const stats = await statfs(dir)
     const totalBytes = stats.blocks * stats.bsize
@@ -69,7 +71,11 @@ export class ResourceSampler {
       heapUsedBytes: memory.heapUsed,
       memoryLimitBytes: memoryLimitBytes(),
       cpuCoresUsed: elapsedMs > 0 ? (cpu.user + cpu.system) / 1000 / elapsedMs : 0,
-      eventLoopDelayMs: { p50: ms(this.delay.percentile(50)), p99: ms(this.delay.percentile(99)), max: ms(this.delay.max) },
+      eventLoopDelayMs: {
+        p50: ms(this.delay.percentile(50)),
+        p99: ms(this.delay.percentile(99)),
+        max: ms(this.delay.max)
+      },
       eventLoopUtilization: elu.utilization
     }
     this.lastCpu = process.cpuUsage()

@@ -17,7 +17,9 @@ const GROWTH = 1.1
 const SMALLEST = 1e-4 // values below this (e.g. 0.1 ms in seconds) share the first bucket
 const BUCKETS = Math.ceil(Math.log(1e6) / Math.log(GROWTH)) + 2
 
-const bucketOf = (value: number): number => value <= SMALLEST ? 0 : Math.min(BUCKETS - 1, 1 + Math.floor(Math.log(value / SMALLEST) / Math.log(GROWTH)))
+const bucketOf = (value: number): number => value <= SMALLEST
+  ? 0
+  : Math.min(BUCKETS - 1, 1 + Math.floor(Math.log(value / SMALLEST) / Math.log(GROWTH)))
 // The geometric middle of a bucket: the estimate least wrong for any value inside it.
 const middleOf = (bucket: number): number => bucket === 0 ? SMALLEST : SMALLEST * GROWTH ** (bucket - 0.5)
 
@@ -66,7 +68,10 @@ export class SlidingHistogram {
   constructor (options: WindowOptions) {
     this.slotMs = options.slotMs ?? 1000
     this.now = options.now ?? Date.now
-    this.slots = Array.from({ length: Math.ceil(options.horizonMs / this.slotMs) + 1 }, () => ({ index: -1, count: 0, histogram: undefined }))
+    this.slots = Array.from(
+      { length: Math.ceil(options.horizonMs / this.slotMs) + 1 },
+      () => ({ index: -1, count: 0, histogram: undefined })
+    )
   }
 
   /** Counts one event; with a value (a duration, say), also places it in the histogram. */

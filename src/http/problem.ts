@@ -5,7 +5,18 @@ import { scrub } from '../logging/scrubber.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 const TYPE_PREFIX = 'urn:parley:problem:'
-const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 405: 'Method Not Allowed', 413: 'Content Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 503: 'Service Unavailable' }
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable'
+}
 
 /** What a problem response says: its status, stable type, detail and any extensions. */
 export interface Problem {
@@ -31,9 +42,18 @@ export function problemBody (request: FastifyRequest, problem: Problem): Record<
   }
 }
 
-export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}, title?: string): FastifyReply {
+export function sendProblem (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  slug: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+  title?: string
+): FastifyReply {
   // The caller's mistake, named on the request's line (a 5xx's cause is on its error line instead);
   // scrubbed, since a detail may quote a path or a value the caller sent.
   if (status < 500 && request.logFields !== null) request.logFields.problem = scrub(`${slug}: ${detail}`)
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemBody(request, { status, slug, detail, extensions, title }))
+  return reply.code(status).type(PROBLEM_CONTENT_TYPE)
+    .send(problemBody(request, { status, slug, detail, extensions, title }))
 }

@@ -25,7 +25,12 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}
 export const NO_NUL = '^[^\\u0000]*$'
 export const NOT_BLANK_NO_NUL = '^(?=[^\\u0000]*$)[\\s\\S]*\\S'
 
-export const UserId = Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL, description: 'The client\'s own identifier for the user; caps sessions per user' })
+export const UserId = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: NO_NUL,
+  description: 'The client\'s own identifier for the user; caps sessions per user'
+})
 /** Plain words for the patterns above, used in 400 responses instead of the regular expression. */
 export const PATTERN_MESSAGES: Record<string, string> = {
   [UUID_PATTERN]: 'must be a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b',
@@ -36,7 +41,10 @@ export const PATTERN_MESSAGES: Record<string, string> = {
 const problemRef = Type.Ref('ProblemDetails')
 
 /** Response schemas for the error statuses a route can answer, next to its success schemas. */
-export function withProblems<R extends Record<number, TSchema>> (success: R, ...statuses: number[]): R & Record<number, TSchema> {
+export function withProblems<R extends Record<number, TSchema>> (
+  success: R,
+  ...statuses: number[]
+): R & Record<number, TSchema> {
   const responses: Record<number, TSchema> = { ...success }
   // Any route but a probe may be shed under overload (plugins/load-shedding.ts): 503.
   for (const status of [400, 500, 503, ...statuses]) responses[status] = problemRef

@@ -16,10 +16,20 @@ export interface DocumentInput {
   collection?: string
 }
 
-export const DOCUMENT_LIMITS = { idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', titleMax: 500, textMax: 200_000, metadataDepth: 8, metadataJsonMax: 16_384, questionsMax: 50 } as const
+export const DOCUMENT_LIMITS = {
+  idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$',
+  titleMax: 500,
+  textMax: 200_000,
+  metadataDepth: 8,
+  metadataJsonMax: 16_384,
+  questionsMax: 50
+} as const
 const ID = new RegExp(DOCUMENT_LIMITS.idPattern)
 
-export type ReadResult = { source: string, document: DocumentInput } | { source: string, error: string } | { source: string, skipped: string }
+export type ReadResult =
+  | { source: string, document: DocumentInput }
+  | { source: string, error: string }
+  | { source: string, skipped: string }
 
 // A document's text is at most textMax characters, up to 4 bytes each in UTF-8.
 const FILE_BYTES_MAX = 4 * DOCUMENT_LIMITS.textMax
@@ -34,15 +44,21 @@ export function metadataProblem (metadata: unknown): string | undefined {
   while (pending.length > 0) {
     const [value, depth] = pending.pop()!
     if (value === null || typeof value !== 'object') continue
-    if (depth >= DOCUMENT_LIMITS.metadataDepth) return `metadata must not nest deeper than ${DOCUMENT_LIMITS.metadataDepth} levels`
+    if (depth >= DOCUMENT_LIMITS.metadataDepth) {
+      return `metadata must not nest deeper than ${DOCUMENT_LIMITS.metadataDepth} levels`
+    }
     for (const child of Object.values(value)) pending.push([child, depth + 1])
   }
-  if ((JSON.stringify(metadata) ?? '').length > DOCUMENT_LIMITS.metadataJsonMax) return `metadata must not be longer than ${DOCUMENT_LIMITS.metadataJsonMax} characters as JSON`
+  if ((JSON.stringify(metadata) ?? '').length > DOCUMENT_LIMITS.metadataJsonMax) {
+    return `metadata must not be longer than ${DOCUMENT_LIMITS.metadataJsonMax} characters as JSON`
+  }
   // Other phrasings of the question the document answers, searched with its title (question-index.ts).
   const questions = (metadata as { questions?: unknown } | null | undefined)?.questions
   if (questions !== undefined && !(Array.isArray(questions) && questions.length <= DOCUMENT_LIMITS.questionsMax &&
-    questions.every(question => typeof question === 'string' && question.trim() !== '' && question.length <= DOCUMENT_LIMITS.titleMax))) {
-    return `metadata.questions must be an array of at most ${DOCUMENT_LIMITS.questionsMax} questions, each a string of 1 to ${DOCUMENT_LIMITS.titleMax} characters`
+    questions.every(question =>
+      typeof question === 'string' && question.trim() !== '' && question.length <= DOCUMENT_LIMITS.titleMax))) {
+    return `metadata.questions must be an array of at most ${DOCUMENT_LIMITS.questionsMax} questions, ` +
+      `each a string of 1 to ${DOCUMENT_LIMITS.titleMax} characters`
   }
   return undefined
 }
@@ -51,18 +67,35 @@ export function metadataProblem (metadata: unknown): string | undefined {
 export function checkDocument (document: Partial<Record<keyof DocumentInput, unknown>>): string | undefined {
   const metadata = metadataProblem(document.metadata)
   if (metadata !== undefined) return metadata
-  if (document.id !== undefined && (typeof document.id !== 'string' || !ID.test(document.id))) return `id must match ${DOCUMENT_LIMITS.idPattern}`
-  // JSON.stringify writes a NUL as \u0000; dropping escaped backslashes first spares text that merely shows that escape.
-  if (JSON.stringify(document).replaceAll('\\\\', '').includes('\\u0000')) return 'text must not contain NUL characters (U+0000)'
-  if (typeof document.title !== 'string' || document.title.trim() === '' || document.title.length > DOCUMENT_LIMITS.titleMax) return `title must be a string of 1 to ${DOCUMENT_LIMITS.titleMax} characters`
-  if (typeof document.text !== 'string' || document.text.trim() === '' || document.text.length > DOCUMENT_LIMITS.textMax) return `text must be a string of 1 to ${DOCUMENT_LIMITS.textMax} characters`
-  if (document.metadata !== undefined && (typeof document.metadata !== 'object' || document.metadata === null || Array.isArray(document.metadata))) return 'metadata must be an object'
+  if (document.id !== undefined && (typeof document.id !== 'string' || !ID.test(document.id))) {
+    return `id must match ${DOCUMENT_LIMITS.idPattern}`
+  }
+  // JSON.stringify writes a NUL as \u0000; dropping escaped backslashes first spares text that merely
+  // shows that escape.
+  if (JSON.stringify(document).replaceAll('\\\\', '').includes('\\u0000')) {
+    return 'text must not contain NUL characters (U+0000)'
+  }
+  if (typeof document.title !== 'string' || document.title.trim() === '' ||
+    document.title.length > DOCUMENT_LIMITS.titleMax) {
+    return `title must be a string of 1 to ${DOCUMENT_LIMITS.titleMax} characters`
+  }
+  if (typeof document.text !== 'string' || document.text.trim() === '' ||
+    document.text.length > DOCUMENT_LIMITS.textMax) {
+    return `text must be a string of 1 to ${DOCUMENT_LIMITS.textMax} characters`
+  }
+  if (document.metadata !== undefined &&
+    (typeof document.metadata !== 'object' || document.metadata === null || Array.isArray(document.metadata))) {
+    return 'metadata must be an object'
+  }
   return undefined
 }
 
 /** A Markdown document's title is its first level-1 heading, else its file name. */
 export function documentFromFile (fileName: string, content: string): DocumentInput {
-  const id = basename(fileName, extname(fileName)).replace(/[^A-Za-z0-9._:-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 200) || 'document'
+  const id = basename(fileName, extname(fileName))
+    .replace(/[^A-Za-z0-9._:-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 200) || 'document'
   const heading = /^#\s+(.+)$/m.exec(content)
   return { id, title: heading?.[1]?.trim() ?? id, text: content, metadata: { source: basename(fileName) } }
 }
@@ -112,8 +145,15 @@ export async function * readDocuments (path: string): AsyncGenerator<ReadResult>
     const candidate = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>
     // BEIR-style corpora name the id `_id`, often numeric, and leave many titles empty.
     const id = candidate.id ?? candidate._id
-    const title = candidate.title === '' && typeof candidate.text === 'string' ? untitled(candidate.text) : candidate.title
-    const document = { id: typeof id === 'number' ? String(id) : id, title, text: candidate.text, metadata: candidate.metadata }
+    const title = candidate.title === '' && typeof candidate.text === 'string'
+      ? untitled(candidate.text)
+      : candidate.title
+    const document = {
+      id: typeof id === 'number' ? String(id) : id,
+      title,
+      text: candidate.text,
+      metadata: candidate.metadata
+    }
     const problem = checkDocument(document)
     yield problem === undefined ? { source, document: document as DocumentInput } : { source, error: problem }
   }

@@ -41,7 +41,8 @@ export class KnowledgeBaseClient {
         headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify(document)
       }).catch((error: Error & { cause?: { code?: string, message?: string } }) => {
-        throw new Error(`could not reach ${url.origin} (${error.cause?.code ?? error.cause?.message ?? error.message}); is the server running?`)
+        const cause = error.cause?.code ?? error.cause?.message ?? error.message
+        throw new Error(`could not reach ${url.origin} (${cause}); is the server running?`)
       })
       const body = await response.json().catch(() => ({})) as Problem & { created?: boolean }
       if (response.ok) return body.created === true
@@ -49,11 +50,18 @@ export class KnowledgeBaseClient {
       // Overloaded, rate-limited or the database briefly away: the server says when to come back.
       if ((response.status === 503 || response.status === 429) && attempt < MAX_BUSY_RETRIES) {
         const retryAfter = Number(response.headers.get('retry-after'))
-        await this.sleep(1000 * Math.min(MAX_RETRY_AFTER_S, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1))
+        const waitS = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1
+        await this.sleep(1000 * Math.min(MAX_RETRY_AFTER_S, waitS))
         continue
       }
-      if (response.status === 401 || response.status === 403) throw new Error(`the server refused the key (${why}); PARLEY_API_KEY must be an admin key of ${this.base.origin}`)
-      if (response.status >= 400 && response.status < 500 && response.status !== 404) throw new DocumentRefusedError(`the server refused it: ${why}`)
+      if (response.status === 401 || response.status === 403) {
+        throw new Error(
+          `the server refused the key (${why}); PARLEY_API_KEY must be an admin key of ${this.base.origin}`
+        )
+      }
+      if (response.status >= 400 && response.status < 500 && response.status !== 404) {
+        throw new DocumentRefusedError(`the server refused it: ${why}`)
+      }
       throw new Error(`${url.origin} answered ${why}`)
     }
   }

@@ -44,7 +44,10 @@ export const BUNDLED_COLLECTION = 'parley'
  * are not answered from Parley's manual. 'always' keeps them competing; 'never' leaves them out.
  * Undefined: every collection.
  */
-export function answeringCollections (collections: ReadonlyMap<string, number>, bundled: 'auto' | 'always' | 'never'): ReadonlySet<string> | undefined {
+export function answeringCollections (
+  collections: ReadonlyMap<string, number>,
+  bundled: 'auto' | 'always' | 'never'
+): ReadonlySet<string> | undefined {
   if (bundled === 'always') return undefined
   const own = new Set([...collections.keys()].filter(name => name !== BUNDLED_COLLECTION))
   return own.size === 0 && bundled === 'auto' ? undefined : own
@@ -107,11 +110,19 @@ export class KnowledgeBase {
   async add (inputs: DocumentInput[], actor: string): Promise<string[]> {
     const ids = inputs.map(input => input.id ?? randomUUID())
     const repeated = ids.find((id, index) => ids.indexOf(id) !== index)
-    if (repeated !== undefined) throw new ConflictError(`Document id ${repeated} appears more than once in the request.`, { id: repeated })
+    if (repeated !== undefined) {
+      throw new ConflictError(`Document id ${repeated} appears more than once in the request.`, { id: repeated })
+    }
     const documents = await split(inputs.map((input, index) => ({ ...input, id: ids[index]! })))
     await this.auditTrail.transaction(this.db, async (tx, audit) => {
       await this.write(tx, documents, 'insert')
-      await audit({ actor, action: 'kb.documents.add', target: ids.length === 1 ? ids[0]! : `${ids.length} documents`, result: 'success', details: { ids: ids.slice(0, 100) } })
+      await audit({
+        actor,
+        action: 'kb.documents.add',
+        target: ids.length === 1 ? ids[0]! : `${ids.length} documents`,
+        result: 'success',
+        details: { ids: ids.slice(0, 100) }
+      })
       await this.notify(tx, ids)
     })
     await this.refresh(ids)
@@ -123,7 +134,8 @@ export class KnowledgeBase {
     const documents = await split([{ ...input, id }])
     const created = await this.auditTrail.transaction(this.db, async (tx, audit) => {
       const created = (await this.write(tx, documents, 'upsert'))[0] === true
-      await audit({ actor, action: created ? 'kb.document.create' : 'kb.document.replace', target: id, result: 'success' })
+      const action = created ? 'kb.document.create' : 'kb.document.replace'
+      await audit({ actor, action, target: id, result: 'success' })
       await this.notify(tx, [id])
       return created
     })
@@ -138,15 +150,23 @@ export class KnowledgeBase {
   async addQuestion (id: string, question: string, actor: string): Promise<{ questions: string[], added: boolean }> {
     const phrasing = question.trim()
     const result = await this.auditTrail.transaction(this.db, async (tx, audit) => {
-      const { rows } = await tx.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM kb_documents WHERE id = $1 FOR UPDATE', [id])
+      const { rows } = await tx.query<{ metadata: Record<string, unknown> }>(
+        'SELECT metadata FROM kb_documents WHERE id = $1 FOR UPDATE', [id])
       if (rows[0] === undefined) throw new NotFoundError('Document', id)
       const { metadata } = rows[0]
       const questions = Array.isArray(metadata.questions) ? metadata.questions as string[] : []
-      if (questions.some(known => known.trim().toLowerCase() === phrasing.toLowerCase())) return { questions, added: false }
+      if (questions.some(known => known.trim().toLowerCase() === phrasing.toLowerCase())) {
+        return { questions, added: false }
+      }
       const next = { ...metadata, questions: [...questions, phrasing] }
       const problem = metadataProblem(next)
-      if (problem !== undefined) throw new BadRequestError(`body/question cannot be added to document ${id}: its ${problem}`)
-      await tx.query('UPDATE kb_documents SET metadata = $2, updated_at = $3 WHERE id = $1', [id, JSON.stringify(next), this.now()])
+      if (problem !== undefined) {
+        throw new BadRequestError(`body/question cannot be added to document ${id}: its ${problem}`)
+      }
+      await tx.query(
+        'UPDATE kb_documents SET metadata = $2, updated_at = $3 WHERE id = $1',
+        [id, JSON.stringify(next), this.now()]
+      )
       await audit({ actor, action: 'kb.document.question_add', target: id, result: 'success' })
       await this.notify(tx, [id])
       return { questions: next.questions, added: true }
@@ -174,10 +194,13 @@ export class KnowledgeBase {
   async seedOnce (load: () => Promise<DocumentInput[]>): Promise<number> {
     return await this.db.transaction(async tx => {
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.kb-seed'))")
-      const { rowCount } = await tx.query("INSERT INTO app_state (key, value) VALUES ('kb_seeded_at', to_jsonb(now())) ON CONFLICT DO NOTHING")
+      const { rowCount } = await tx.query(
+        "INSERT INTO app_state (key, value) VALUES ('kb_seeded_at', to_jsonb(now())) ON CONFLICT DO NOTHING"
+      )
       if (rowCount === 0) return 0
       const inputs = await load()
-      await this.write(tx, await split(inputs.map(input => ({ ...input, id: input.id ?? randomUUID(), collection: BUNDLED_COLLECTION }))), 'upsert')
+      const bundled = inputs.map(input => ({ ...input, id: input.id ?? randomUUID(), collection: BUNDLED_COLLECTION }))
+      await this.write(tx, await split(bundled), 'upsert')
       return inputs.length
     })
   }
@@ -188,7 +211,16 @@ export class KnowledgeBase {
        FROM kb_documents d WHERE d.id = $1`, [id])
     const row = rows[0]
     if (row === undefined) throw new NotFoundError('Document', id)
-    return { id: row.id, title: row.title, text: row.body, metadata: row.metadata, collection: row.collection, passages: row.passages, createdAt: row.created_at, updatedAt: row.updated_at }
+    return {
+      id: row.id,
+      title: row.title,
+      text: row.body,
+      metadata: row.metadata,
+      collection: row.collection,
+      passages: row.passages,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at
+    }
   }
 
   /**
@@ -226,8 +258,15 @@ export class KnowledgeBase {
   }
 
   private async reindexSlice (ids: string[]): Promise<void> {
-    const { rows } = await this.db.query<{ id: string, title: string, collection: string, questions: unknown, passages: Passage[] }>(
-      `SELECT d.id, d.title, d.collection, d.metadata->'questions' AS questions, coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
+    const { rows } = await this.db.query<{
+      id: string
+      title: string
+      collection: string
+      questions: unknown
+      passages: Passage[]
+    }>(
+      `SELECT d.id, d.title, d.collection, d.metadata->'questions' AS questions,
+         coalesce(json_agg(json_build_object('ordinal', p.ordinal, 'heading', p.heading, 'text', p.text)
          ORDER BY p.ordinal) FILTER (WHERE p.document_id IS NOT NULL), '[]') AS passages
        FROM kb_documents d LEFT JOIN kb_passages p ON p.document_id = d.id
        WHERE d.id = ANY($1::text[]) GROUP BY d.id, d.title, d.collection, d.metadata`, [ids])
@@ -235,7 +274,13 @@ export class KnowledgeBase {
     for (const row of rows) {
       found.add(row.id)
       const questions = Array.isArray(row.questions) ? row.questions : undefined
-      this.searchEngine.upsert({ id: row.id, title: row.title, collection: row.collection, questions, passages: row.passages.map(p => ({ ...p, heading: p.heading ?? undefined })) })
+      this.searchEngine.upsert({
+        id: row.id,
+        title: row.title,
+        collection: row.collection,
+        questions,
+        passages: row.passages.map(p => ({ ...p, heading: p.heading ?? undefined }))
+      })
     }
     for (const id of ids) if (!found.has(id)) this.searchEngine.remove(id)
   }
@@ -247,7 +292,8 @@ export class KnowledgeBase {
    */
   private async write (tx: Queryable, documents: SplitDocument[], mode: 'insert' | 'upsert'): Promise<boolean[]> {
     const upsert = mode === 'upsert'
-      ? 'ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, collection = excluded.collection, updated_at = excluded.updated_at'
+      ? 'ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, ' +
+        'collection = excluded.collection, updated_at = excluded.updated_at'
       : ''
     const now = this.now()
     const created: boolean[] = []
@@ -259,14 +305,27 @@ export class KnowledgeBase {
         // Arrays as parameters: a slice of any size is one statement, its passages another.
         ({ rows } = await tx.query<{ id: string, created: boolean }>(
           `INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at)
-           SELECT id, title, body, metadata::jsonb, collection, $6, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(id, title, body, metadata, collection)
+           SELECT id, title, body, metadata::jsonb, collection, $6, $6
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+             AS d(id, title, body, metadata, collection)
            ${upsert} RETURNING id, (xmax = 0) AS created`,
-          [slice.map(d => d.id), slice.map(d => d.title), slice.map(d => d.text), slice.map(d => JSON.stringify(d.metadata ?? {})), slice.map(d => d.collection ?? DEFAULT_COLLECTION), now]))
+          [
+            slice.map(d => d.id),
+            slice.map(d => d.title),
+            slice.map(d => d.text),
+            slice.map(d => JSON.stringify(d.metadata ?? {})),
+            slice.map(d => d.collection ?? DEFAULT_COLLECTION),
+            now
+          ]))
       } catch (error) {
         // The unique key, not a prior SELECT, decides: concurrent adds of one id cannot both succeed.
         if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
-        const id = /\(id\)=\((.*)\) already exists/.exec((error as { detail?: string }).detail ?? '')?.[1] ?? slice[0]!.id
-        throw new ConflictError(`Document ${id} already exists; use PUT /v1/kb/documents/${id} to replace it.`, { id })
+        const detail = (error as { detail?: string }).detail ?? ''
+        const id = /\(id\)=\((.*)\) already exists/.exec(detail)?.[1] ?? slice[0]!.id
+        throw new ConflictError(
+          `Document ${id} already exists; use PUT /v1/kb/documents/${id} to replace it.`,
+          { id }
+        )
       }
       const isNew = new Map(rows.map(row => [row.id, row.created]))
       const replaced = slice.filter(d => isNew.get(d.id) === false).map(d => d.id)
@@ -275,7 +334,12 @@ export class KnowledgeBase {
       await tx.query(
         `INSERT INTO kb_passages (document_id, ordinal, heading, text)
          SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[])`,
-        [passages.map(p => p.id), passages.map(p => p.ordinal), passages.map(p => p.heading ?? null), passages.map(p => p.text)])
+        [
+          passages.map(p => p.id),
+          passages.map(p => p.ordinal),
+          passages.map(p => p.heading ?? null),
+          passages.map(p => p.text)
+        ])
       created.push(...slice.map(d => isNew.get(d.id) === true))
     }
     return created
@@ -283,7 +347,8 @@ export class KnowledgeBase {
 
   private async notify (tx: Queryable, ids: string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += IDS_PER_NOTIFICATION) {
-      await tx.query('SELECT pg_notify($1, $2)', [KB_CHANNEL, JSON.stringify({ instance: this.instanceId, ids: ids.slice(i, i + IDS_PER_NOTIFICATION) })])
+      const payload = JSON.stringify({ instance: this.instanceId, ids: ids.slice(i, i + IDS_PER_NOTIFICATION) })
+      await tx.query('SELECT pg_notify($1, $2)', [KB_CHANNEL, payload])
     }
   }
 }

@@ -5,7 +5,12 @@ import { NOT_BLANK_NO_NUL } from '../http/schemas.js'
 import { DOCUMENT_LIMITS } from './document-files.js'
 
 export const PhrasingBody = Type.Object({
-  question: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.titleMax, pattern: NOT_BLANK_NO_NUL, description: 'The question as users ask it' })
+  question: Type.String({
+    minLength: 1,
+    maxLength: DOCUMENT_LIMITS.titleMax,
+    pattern: NOT_BLANK_NO_NUL,
+    description: 'The question as users ask it'
+  })
 }, { additionalProperties: false })
 export type PhrasingBodyType = Static<typeof PhrasingBody>
 

@@ -15,9 +15,14 @@ import { SlidingHistogram, type MeasureReading } from '../health/sliding-window.
 import type { DailySpend } from './daily-spend.js'
 import { inSpan } from '../telemetry/spans.js'
 import { GenAi } from '../telemetry/gen-ai-conventions.js'
-import { checkCitations, groundedMessages, PROMPT_LABEL, type PromptMessage, type PromptPassage } from './grounded-prompt.js'
+import {
+  checkCitations, groundedMessages, PROMPT_LABEL, type PromptMessage, type PromptPassage
+} from './grounded-prompt.js'
 
-export const FALLBACK_REASONS = ['first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty', 'truncated', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'] as const
+export const FALLBACK_REASONS = [
+  'first_token_timeout', 'timeout', 'rate_limited', 'server_error', 'unreachable', 'refused', 'malformed', 'empty',
+  'truncated', 'no_citation', 'unknown_citation', 'circuit_open', 'budget_exhausted', 'canceled'
+] as const
 export type FallbackReason = typeof FALLBACK_REASONS[number]
 // A model need not honour max_tokens: its answer is cut at this many characters a token asked for
 // (a token is a few characters in any language), so that one endpoint cannot fill the memory, the
@@ -27,7 +32,8 @@ export const CHARACTERS_PER_OUTPUT_TOKEN = 16
 const NOT_CALLED: ReadonlySet<FallbackReason> = new Set(['circuit_open', 'budget_exhausted'])
 const called = (result: WriteResult): boolean => result.ok || !NOT_CALLED.has(result.reason)
 // Refused before the model wrote anything (a status, no connection, no call): nothing to pay.
-const UNBILLED: ReadonlySet<FallbackReason> = new Set([...NOT_CALLED, 'rate_limited', 'server_error', 'unreachable', 'refused'])
+const UNBILLED: ReadonlySet<FallbackReason> =
+  new Set([...NOT_CALLED, 'rate_limited', 'server_error', 'unreachable', 'refused'])
 // The user went away: the model is not the worse for it, and neither is what users get.
 const NOT_DEGRADED: ReadonlySet<FallbackReason> = new Set(['canceled'])
 
@@ -41,11 +47,17 @@ export interface AnswerWriterOptions {
   maxOutputTokens: number
   /** US dollars per million tokens. */
   prices: { input: number, output: number }
-  /** The share of the last minute's calls (volumeThreshold at least) that opens the breaker, and how long it stays open. */
+  /**
+   * The share of the last minute's calls (volumeThreshold at least) that opens the breaker, and how long
+   * it stays open.
+   */
   breaker: { errorThresholdPercentage: number, resetTimeoutMs: number, volumeThreshold: number }
   /** Opt-in: prompt and completion on the span, through this (the scrubber); absent, neither is recorded. */
   captureContent?: (text: string) => string
-  instruments?: Pick<Instruments, 'genAiTokenUsage' | 'genAiOperationDuration' | 'genAiTimeToFirstChunk' | 'llmFallbacks' | 'llmCost'>
+  instruments?: Pick<
+    Instruments,
+    'genAiTokenUsage' | 'genAiOperationDuration' | 'genAiTimeToFirstChunk' | 'llmFallbacks' | 'llmCost'
+  >
   /** Time, for the alerts' windows (tests move it). */
   now?: () => number
   /** The day's spend against LLM_DAILY_BUDGET_USD: at the budget, no call is made. */
@@ -68,7 +80,10 @@ export interface Usage {
   inputTokens: number
   outputTokens: number
   costUsd: number
-  /** Counted from the characters sent and received: the endpoint sent no usage (a call given up, cut, or an endpoint that never does). */
+  /**
+   * Counted from the characters sent and received: the endpoint sent no usage (a call given up, cut, or
+   * an endpoint that never does).
+   */
   estimated?: true
 }
 
@@ -91,13 +106,22 @@ export type WriteResult =
   | ModelCall & { ok: true, text: string, cited: number[] }
   | ModelCall & { ok: false, reason: FallbackReason }
 
-interface Streamed { text: string, usage?: OpenAI.CompletionUsage, responseModel?: string, responseId?: string, finishReasons: string[], timeToFirstChunkMs?: number }
+interface Streamed {
+  text: string
+  usage?: OpenAI.CompletionUsage
+  responseModel?: string
+  responseId?: string
+  finishReasons: string[]
+  timeToFirstChunkMs?: number
+}
 
 /** What the endpoint said of a failed call, for the operator: its status and error, never the model's text. */
 interface FailureDetail { status?: number, error?: string }
 
 class Failure extends Error {
-  constructor (readonly reason: FallbackReason, readonly streamed?: Streamed, readonly detail: FailureDetail = {}) { super(reason) }
+  constructor (readonly reason: FallbackReason, readonly streamed?: Streamed, readonly detail: FailureDetail = {}) {
+    super(reason)
+  }
 }
 
 export class AnswerWriter {
@@ -126,14 +150,16 @@ export class AnswerWriter {
       'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80))
     }
     const { errorThresholdPercentage, resetTimeoutMs, volumeThreshold } = options.breaker
-    this.breaker = new CircuitBreaker(async (request: WriteRequest, messages: PromptMessage[]) => await this.stream(request, messages), {
+    const fire = async (request: WriteRequest, messages: PromptMessage[]) => await this.stream(request, messages)
+    this.breaker = new CircuitBreaker(fire, {
       timeout: false, // the deadlines are the stream's own
       errorThresholdPercentage,
       volumeThreshold,
       resetTimeout: resetTimeoutMs,
       rollingCountTimeout: 60_000,
       // What the model did not cause does not count against it (opossum counts it as a success).
-      errorFilter: (error: unknown) => error instanceof Failure && (error.reason === 'canceled' || error.reason === 'refused')
+      errorFilter: (error: unknown) =>
+        error instanceof Failure && (error.reason === 'canceled' || error.reason === 'refused')
     })
     const breakerLog = log('llm', 'breaker')
     this.breaker.on('open', () => breakerLog.warn({ model: options.model }, 'llm.circuit_opened'))
@@ -144,9 +170,14 @@ export class AnswerWriter {
   get model (): string { return this.options.model }
 
   /** What the LLMDegraded and LLMBudgetNearlySpent rules read. */
-  measure (name: 'llm_fallback_ratio' | 'llm_call_p95_seconds' | 'llm_budget_used_ratio', windowMs: number): MeasureReading {
+  measure (
+    name: 'llm_fallback_ratio' | 'llm_call_p95_seconds' | 'llm_budget_used_ratio',
+    windowMs: number
+  ): MeasureReading {
     if (name === 'llm_budget_used_ratio') return { value: this.options.spend?.usedRatio() }
-    if (name === 'llm_call_p95_seconds') return { value: this.callSeconds.quantile(0.95, windowMs), samples: this.callSeconds.count(windowMs) }
+    if (name === 'llm_call_p95_seconds') {
+      return { value: this.callSeconds.quantile(0.95, windowMs), samples: this.callSeconds.count(windowMs) }
+    }
     const asked = this.asked.count(windowMs)
     return { value: asked === 0 ? undefined : this.fellBack.count(windowMs) / asked, samples: asked }
   }
@@ -181,17 +212,33 @@ export class AnswerWriter {
           ? { ...generation, ok: false, reason: 'empty' }
           : streamed.finishReasons.includes('length')
             ? { ...generation, ok: false, reason: 'truncated' }
-            : checked.ok ? { ...generation, ok: true, text: streamed.text.trim(), cited: checked.cited } : { ...generation, ok: false, reason: checked.reason }
+            : checked.ok
+              ? { ...generation, ok: true, text: streamed.text.trim(), cited: checked.cited }
+              : { ...generation, ok: false, reason: checked.reason }
       } catch (error) {
-        const failure = error instanceof Failure ? error : new Failure(CircuitBreaker.isOurError(error as Error) ? 'circuit_open' : 'malformed')
+        const failure = error instanceof Failure
+          ? error
+          : new Failure(CircuitBreaker.isOurError(error as Error) ? 'circuit_open' : 'malformed')
         streamed = failure.streamed
         detail = failure.detail
-        result = { ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.modelCall(streamed)), ok: false, reason: failure.reason }
+        result = {
+          ...(streamed === undefined ? { model, prompt: PROMPT_LABEL } : this.modelCall(streamed)),
+          ok: false,
+          reason: failure.reason
+        }
       }
       // A call the model worked on is paid for, given up or cut too: its prompt, and what it wrote so far.
       if (result.usage === undefined && (result.ok || !UNBILLED.has(result.reason))) {
         const usage = { prompt_tokens: promptTokens, completion_tokens: tokensIn(streamed?.text.length ?? 0) }
-        result = { ...result, usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, costUsd: this.cost(usage), estimated: true } }
+        result = {
+          ...result,
+          usage: {
+            inputTokens: usage.prompt_tokens,
+            outputTokens: usage.completion_tokens,
+            costUsd: this.cost(usage),
+            estimated: true
+          }
+        }
       }
       this.options.spend?.settle(reserved, result.usage?.costUsd ?? 0)
       this.record(span, messages, result, streamed, detail, (performance.now() - started) / 1000)
@@ -207,8 +254,18 @@ export class AnswerWriter {
   private modelCall (streamed: Streamed): ModelCall {
     const usage = streamed.usage === undefined
       ? undefined
-      : { inputTokens: streamed.usage.prompt_tokens, outputTokens: streamed.usage.completion_tokens, costUsd: this.cost(streamed.usage) }
-    return { model: streamed.responseModel ?? this.options.model, prompt: PROMPT_LABEL, usage, timeToFirstChunkMs: streamed.timeToFirstChunkMs, responseId: streamed.responseId }
+      : {
+          inputTokens: streamed.usage.prompt_tokens,
+          outputTokens: streamed.usage.completion_tokens,
+          costUsd: this.cost(streamed.usage)
+        }
+    return {
+      model: streamed.responseModel ?? this.options.model,
+      prompt: PROMPT_LABEL,
+      usage,
+      timeToFirstChunkMs: streamed.timeToFirstChunkMs,
+      responseId: streamed.responseId
+    }
   }
 
   private cost (usage: Pick<OpenAI.CompletionUsage, 'prompt_tokens' | 'completion_tokens'>): number {
@@ -229,7 +286,8 @@ export class AnswerWriter {
     })
     const controller = new AbortController()
     const stop = (reason: FallbackReason): void => { controller.abort(new Failure(reason)) }
-    const passed = (deadline: FallbackReason): FallbackReason => lastStatus === 429 ? 'rate_limited' : lastStatus >= 500 ? 'server_error' : deadline
+    const passed = (deadline: FallbackReason): FallbackReason =>
+      lastStatus === 429 ? 'rate_limited' : lastStatus >= 500 ? 'server_error' : deadline
     const onCancel = (): void => { stop('canceled') }
     if (request.signal?.aborted === true) onCancel()
     request.signal?.addEventListener('abort', onCancel, { once: true })
@@ -274,7 +332,8 @@ export class AnswerWriter {
       return streamed
     } catch (error) {
       const reason = controller.signal.reason instanceof Failure ? controller.signal.reason.reason : reasonOf(error)
-      throw new Failure(reason, streamed.timeToFirstChunkMs === undefined ? undefined : streamed, detailOf(error, lastStatus))
+      const partial = streamed.timeToFirstChunkMs === undefined ? undefined : streamed
+      throw new Failure(reason, partial, detailOf(error, lastStatus))
     } finally {
       clearTimeout(firstToken)
       clearTimeout(total)
@@ -282,12 +341,24 @@ export class AnswerWriter {
     }
   }
 
-  private record (span: Span, messages: PromptMessage[], result: WriteResult, streamed: Streamed | undefined, detail: FailureDetail, seconds: number): void {
+  private record (
+    span: Span,
+    messages: PromptMessage[],
+    result: WriteResult,
+    streamed: Streamed | undefined,
+    detail: FailureDetail,
+    seconds: number
+  ): void {
     const { instruments, captureContent } = this.options
-    const common = { ...this.common, ...(streamed?.responseModel === undefined ? {} : { [GenAi.responseModel]: streamed.responseModel }) }
+    const common = {
+      ...this.common,
+      ...(streamed?.responseModel === undefined ? {} : { [GenAi.responseModel]: streamed.responseModel })
+    }
     if (streamed?.responseModel !== undefined) span.setAttribute(GenAi.responseModel, streamed.responseModel)
     if (streamed?.responseId !== undefined) span.setAttribute(GenAi.responseId, streamed.responseId)
-    if (streamed !== undefined && streamed.finishReasons.length > 0) span.setAttribute(GenAi.responseFinishReasons, streamed.finishReasons)
+    if (streamed !== undefined && streamed.finishReasons.length > 0) {
+      span.setAttribute(GenAi.responseFinishReasons, streamed.finishReasons)
+    }
     if (result.timeToFirstChunkMs !== undefined) {
       span.setAttribute(GenAi.responseTimeToFirstChunk, result.timeToFirstChunkMs / 1000)
       instruments?.genAiTimeToFirstChunk.record(result.timeToFirstChunkMs / 1000, common)
@@ -297,7 +368,11 @@ export class AnswerWriter {
       span.setAttributes({ 'parley.cost_usd': result.usage.costUsd, 'parley.usage_estimated': true })
       instruments?.llmCost.add(result.usage.costUsd, { [GenAi.requestModel]: this.options.model })
     } else if (result.usage !== undefined) {
-      span.setAttributes({ [GenAi.usageInputTokens]: result.usage.inputTokens, [GenAi.usageOutputTokens]: result.usage.outputTokens, 'parley.cost_usd': result.usage.costUsd })
+      span.setAttributes({
+        [GenAi.usageInputTokens]: result.usage.inputTokens,
+        [GenAi.usageOutputTokens]: result.usage.outputTokens,
+        'parley.cost_usd': result.usage.costUsd
+      })
       instruments?.genAiTokenUsage.record(result.usage.inputTokens, { ...common, [GenAi.tokenType]: 'input' })
       instruments?.genAiTokenUsage.record(result.usage.outputTokens, { ...common, [GenAi.tokenType]: 'output' })
       instruments?.llmCost.add(result.usage.costUsd, { [GenAi.requestModel]: this.options.model })
@@ -305,14 +380,31 @@ export class AnswerWriter {
     if (captureContent !== undefined) {
       // In the conventions' JSON schemas: the system prompt (with the passages) apart from the messages.
       const parts = (text: string) => [{ type: 'text', content: captureContent(text) }]
-      span.setAttribute(GenAi.systemInstructions, JSON.stringify(messages.filter(m => m.role === 'system').flatMap(m => parts(m.content))))
-      span.setAttribute(GenAi.inputMessages, JSON.stringify(messages.filter(m => m.role !== 'system').map(m => ({ role: m.role, parts: parts(m.content) }))))
-      if (streamed !== undefined) span.setAttribute(GenAi.outputMessages, JSON.stringify([{ role: 'assistant', parts: parts(streamed.text), finish_reason: streamed.finishReasons[0] ?? 'error' }]))
+      const system = messages.filter(m => m.role === 'system').flatMap(m => parts(m.content))
+      span.setAttribute(GenAi.systemInstructions, JSON.stringify(system))
+      const input = messages.filter(m => m.role !== 'system').map(m => ({ role: m.role, parts: parts(m.content) }))
+      span.setAttribute(GenAi.inputMessages, JSON.stringify(input))
+      if (streamed !== undefined) {
+        const output = [{
+          role: 'assistant',
+          parts: parts(streamed.text),
+          finish_reason: streamed.finishReasons[0] ?? 'error'
+        }]
+        span.setAttribute(GenAi.outputMessages, JSON.stringify(output))
+      }
     }
     this.asked.record()
     if (called(result)) this.callSeconds.record(seconds)
     const logger = log('llm', 'write')
-    const fields = { model: this.options.model, prompt: PROMPT_LABEL, ms: Math.round(seconds * 1000), first_chunk_ms: result.timeToFirstChunkMs === undefined ? undefined : Math.round(result.timeToFirstChunkMs), input_tokens: result.usage?.inputTokens, output_tokens: result.usage?.outputTokens, cost_usd: result.usage?.costUsd }
+    const fields = {
+      model: this.options.model,
+      prompt: PROMPT_LABEL,
+      ms: Math.round(seconds * 1000),
+      first_chunk_ms: result.timeToFirstChunkMs === undefined ? undefined : Math.round(result.timeToFirstChunkMs),
+      input_tokens: result.usage?.inputTokens,
+      output_tokens: result.usage?.outputTokens,
+      cost_usd: result.usage?.costUsd
+    }
     if (result.ok) {
       instruments?.genAiOperationDuration.record(seconds, common)
       logger.info({ ...fields, cited: result.cited }, 'llm.answer_written')
@@ -333,7 +425,9 @@ export class AnswerWriter {
  * short: a chunk that failed to parse holds the model's text, and its error quotes it.
  */
 function detailOf (error: unknown, lastStatus: number): FailureDetail {
-  if (error instanceof OpenAI.APIError && typeof error.status === 'number') return { status: error.status, error: scrub(error.message).slice(0, 200) }
+  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+    return { status: error.status, error: scrub(error.message).slice(0, 200) }
+  }
   if (error instanceof OpenAI.APIConnectionError) {
     const code = error.cause as { code?: unknown, cause?: { code?: unknown } } | undefined
     const named = code?.code ?? code?.cause?.code
@@ -353,6 +447,8 @@ function reasonOf (error: unknown): FallbackReason {
   if (error instanceof OpenAI.APIConnectionTimeoutError) return 'timeout'
   if (error instanceof OpenAI.APIConnectionError) return 'unreachable'
   if (error instanceof OpenAI.RateLimitError) return 'rate_limited'
-  if (error instanceof OpenAI.APIError && typeof error.status === 'number') return error.status >= 500 ? 'server_error' : 'refused'
+  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+    return error.status >= 500 ? 'server_error' : 'refused'
+  }
   return 'malformed'
 }

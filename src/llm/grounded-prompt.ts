@@ -28,11 +28,20 @@ const SYSTEM = [
  * A follow-up ("and what is the default?") names its topic only through the question before it,
  * which then comes first (version 2; version 1 sent the follow-up alone).
  */
-export function groundedMessages (question: string, passages: readonly PromptPassage[], earlierQuestion?: string): PromptMessage[] {
+export function groundedMessages (
+  question: string,
+  passages: readonly PromptPassage[],
+  earlierQuestion?: string
+): PromptMessage[] {
   const numbered = passages.map((passage, i) => `[${i + 1}] ${passage.title}\n${passage.text}`).join('\n\n')
   return [
     { role: 'system', content: `${SYSTEM}\n\nPassages:\n\n${numbered}` },
-    { role: 'user', content: earlierQuestion === undefined ? question : `Earlier question: ${earlierQuestion}\nFollow-up question: ${question}` }
+    {
+      role: 'user',
+      content: earlierQuestion === undefined
+        ? question
+        : `Earlier question: ${earlierQuestion}\nFollow-up question: ${question}`
+    }
   ]
 }
 

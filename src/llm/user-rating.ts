@@ -12,8 +12,16 @@ const tracer = trace.getTracer(packageInfo.name, packageInfo.version)
 /** The evaluation's name: what users rate, as opposed to a judge model's scores. */
 export const USER_RATING = 'user_rating'
 
-export function recordUserRating (rated: { traceId: string, spanId: string, responseId?: string, model: string }, rating: 'up' | 'down'): void {
-  const answer = trace.setSpanContext(context.active(), { traceId: rated.traceId, spanId: rated.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true })
+export function recordUserRating (
+  rated: { traceId: string, spanId: string, responseId?: string, model: string },
+  rating: 'up' | 'down'
+): void {
+  const answer = trace.setSpanContext(context.active(), {
+    traceId: rated.traceId,
+    spanId: rated.spanId,
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true
+  })
   // The rating's own request is linked, so each trace leads to the other.
   const current = trace.getActiveSpan()?.spanContext()
   const span = tracer.startSpan(`evaluation ${USER_RATING}`, {

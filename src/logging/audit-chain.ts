@@ -30,7 +30,9 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  * operations only. Throws a TypeError for a line that does not end with `}`.
  */
 export function chainAuditLine (line: string, previous: ChainState): { line: string, state: ChainState } {
-  if (!line.endsWith('}')) throw new TypeError(`an audit line must be a JSON object without a newline, got: ${line.slice(0, 80)}`)
+  if (!line.endsWith('}')) {
+    throw new TypeError(`an audit line must be a JSON object without a newline, got: ${line.slice(0, 80)}`)
+  }
   const seq = previous.seq + 1
   // `{}` has no field to put a comma after; pino never writes one, but it must not become `{,"seq"…`.
   const separator = line.length === 2 ? '' : ','
@@ -137,15 +139,21 @@ async function filesToVerify (paths: string[]): Promise<string[]> {
   const files: string[] = []
   for (const path of paths) {
     const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-      throw new AuditPathError(error.code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${error.message}`)
+      throw new AuditPathError(
+        error.code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${error.message}`
+      )
     })
     if (info.isDirectory()) {
-      const found = await auditFilesIn(path).catch((error: Error) => { throw new AuditPathError(`cannot read ${path}: ${error.message}`) })
+      const found = await auditFilesIn(path).catch((error: Error) => {
+        throw new AuditPathError(`cannot read ${path}: ${error.message}`)
+      })
       if (found.length === 0) throw new AuditPathError(`${path} holds no audit files (${AUDIT_FILE_NAMES})`)
       files.push(...found.map(file => file.path))
     } else if (info.isFile()) {
       const family = parseLogFileName(path)?.family
-      if (family !== undefined && family !== 'audit') throw new AuditPathError(`${path} is the ${family} log, not an audit log`)
+      if (family !== undefined && family !== 'audit') {
+        throw new AuditPathError(`${path} is the ${family} log, not an audit log`)
+      }
       files.push(path)
     } else {
       throw new AuditPathError(`${path} is neither a file nor a directory`)
@@ -171,8 +179,10 @@ const REASONS = {
   badGenesis: (seq: number) => seq === 1
     ? 'seq is 1 but prev_hash is not the genesis hash: the entry was rewritten'
     : `prev_hash is the genesis hash but seq is ${seq}, not 1: the entry was rewritten`,
-  badSeq: (seq: number, expected: number) => `seq is ${seq} where ${expected} was expected, although prev_hash matches: the entry was rewritten`,
-  badGzip: (message: string) => `the compressed file cannot be read past this line (${message}): it is damaged or cut short`
+  badSeq: (seq: number, expected: number) =>
+    `seq is ${seq} where ${expected} was expected, although prev_hash matches: the entry was rewritten`,
+  badGzip: (message: string) =>
+    `the compressed file cannot be read past this line (${message}): it is damaged or cut short`
 }
 
 /**
@@ -183,7 +193,9 @@ const REASONS = {
  */
 export async function verifyAuditChain (paths: string[]): Promise<AuditChainReport> {
   const files = await filesToVerify(paths)
-  const report: AuditChainReport = { intact: true, files, filesChecked: 0, entriesChecked: 0, start: null, end: null, break: null }
+  const report: AuditChainReport = {
+    intact: true, files, filesChecked: 0, entriesChecked: 0, start: null, end: null, break: null
+  }
   const broken = (file: string, line: number, seq: number | null, reason: string): AuditChainReport => {
     return { ...report, intact: false, break: { file, line, seq, reason } }
   }

@@ -24,7 +24,13 @@ export function topProjectFrame (stack: string | undefined): string | undefined 
   return undefined
 }
 
-export interface ErrorLogFields { error_type: string, error_message: string, fingerprint: string, frame: string | undefined, stack: string }
+export interface ErrorLogFields {
+  error_type: string
+  error_message: string
+  fingerprint: string
+  frame: string | undefined
+  stack: string
+}
 
 /**
  * An error as every log line carries it: its type, normalised message (scrubbed of personal
@@ -36,12 +42,24 @@ export function errorLogFields (error: unknown): ErrorLogFields {
   if (!(error instanceof Error)) {
     const message = normaliseMessage(inspect(error, { depth: 2, breakLength: Infinity }))
     const type = error === null ? 'null' : typeof error
-    return { error_type: type, error_message: message, fingerprint: fingerprintOf(type, message, undefined), frame: undefined, stack: '' }
+    return {
+      error_type: type,
+      error_message: message,
+      fingerprint: fingerprintOf(type, message, undefined),
+      frame: undefined,
+      stack: ''
+    }
   }
   const type = error.name || error.constructor?.name || 'Error'
   const message = normaliseMessage(error.message ?? '')
   const frame = topProjectFrame(error.stack)
-  return { error_type: type, error_message: message, fingerprint: fingerprintOf(type, message, frame), frame, stack: scrub(error.stack ?? '') }
+  return {
+    error_type: type,
+    error_message: message,
+    fingerprint: fingerprintOf(type, message, frame),
+    frame,
+    stack: scrub(error.stack ?? '')
+  }
 }
 
 const fingerprintOf = (type: string, message: string, frame: string | undefined): string =>

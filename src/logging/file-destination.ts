@@ -76,7 +76,15 @@ export class FileDestination {
   async open (): Promise<void> {
     const { dir, family } = this.options
     try {
-      const stream = await pinoRoll({ file: join(dir, family), extension: '.log', dateFormat: 'yyyy-MM-dd', size: this.options.maxSize, frequency: this.options.frequency, mkdir: true, fsync: this.options.fsync === true })
+      const stream = await pinoRoll({
+        file: join(dir, family),
+        extension: '.log',
+        dateFormat: 'yyyy-MM-dd',
+        size: this.options.maxSize,
+        frequency: this.options.frequency,
+        mkdir: true,
+        fsync: this.options.fsync === true
+      })
       if (stream.file === null) await once(stream, 'ready') // rejects on the stream's 'error'
       // A crash can leave today's file ending mid-line; without a newline the next line would be glued to it.
       const file = stream.file!
@@ -99,7 +107,8 @@ export class FileDestination {
         since: new Date().toISOString(),
         message: failure === undefined
           ? `writing ${file}`
-          : `log file ${file} works again after ${Math.round((Date.now() - failure.since.getTime()) / 1000)} s; ${failure.dropped} lines were dropped meanwhile`
+          : `log file ${file} works again after ${Math.round((Date.now() - failure.since.getTime()) / 1000)} s; ` +
+            `${failure.dropped} lines were dropped meanwhile`
       })
     } catch (error) {
       this.fail(error as Error)
@@ -111,8 +120,19 @@ export class FileDestination {
     this.stream = undefined
     stream?.destroy()
     if (this.failure !== undefined || this.closed) return
-    this.failure = { error: `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}`, since: new Date(), dropped: 0 }
-    this.options.report({ family: this.options.family, state: 'failed', error: this.failure.error, since: this.failure.since.toISOString(), message: `log file ${this.options.family} in ${this.options.dir} failed (${this.failure.error}); its lines are dropped until it works again, retrying every ${this.options.checkIntervalMs / 1000} s` })
+    this.failure = {
+      error: `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}`,
+      since: new Date(),
+      dropped: 0
+    }
+    this.options.report({
+      family: this.options.family,
+      state: 'failed',
+      error: this.failure.error,
+      since: this.failure.since.toISOString(),
+      message: `log file ${this.options.family} in ${this.options.dir} failed (${this.failure.error}); ` +
+        `its lines are dropped until it works again, retrying every ${this.options.checkIntervalMs / 1000} s`
+    })
   }
 
   /** Retries a failed file; notices a healthy one whose file or directory was deleted under it. */
@@ -125,15 +145,24 @@ export class FileDestination {
     // Asked of the open descriptor, not the path: during a rotation the new path may not exist yet.
     const { file, fd } = this.stream
     if (file === null || fd < 0) return
-    const links = await new Promise<number | undefined>(resolve => fstat(fd, (error, stats) => resolve(error === null ? stats.nlink : undefined)))
-    if (links === 0 && this.stream?.fd === fd) this.fail(Object.assign(new Error(`${file} was removed`), { code: 'ENOENT' }))
+    const links = await new Promise<number | undefined>(resolve =>
+      fstat(fd, (error, stats) => resolve(error === null ? stats.nlink : undefined)))
+    if (links === 0 && this.stream?.fd === fd) {
+      this.fail(Object.assign(new Error(`${file} was removed`), { code: 'ENOENT' }))
+    }
   }
 
   private async rotated (stream: RollingStream): Promise<void> {
     const file = stream.file
     if (file === null) return
     await this.link(file)
-    this.options.report({ family: this.options.family, state: 'ok', file, since: new Date().toISOString(), message: `writing ${file}` })
+    this.options.report({
+      family: this.options.family,
+      state: 'ok',
+      file,
+      since: new Date().toISOString(),
+      message: `writing ${file}`
+    })
   }
 
   /** Points `<family>.log` at the file being written, replacing the link atomically. */

@@ -130,7 +130,10 @@ export function setFallbackLogger (logger: Logger): void {
 const moduleLevels = new Map<string, string>()
 
 /** Every module that logs: the `module` field of its lines, and the modules PUT /v1/admin/log-level can tune. */
-export const LOG_MODULES = ['server', 'http', 'auth', 'error_handler', 'chat', 'command_parser', 'session_manager', 'search_engine', 'llm', 'database', 'audit', 'alerts', 'reports', 'log_janitor', 'evaluation', 'privacy'] as const
+export const LOG_MODULES = [
+  'server', 'http', 'auth', 'error_handler', 'chat', 'command_parser', 'session_manager', 'search_engine', 'llm',
+  'database', 'audit', 'alerts', 'reports', 'log_janitor', 'evaluation', 'privacy'
+] as const
 export type LogModule = typeof LOG_MODULES[number]
 
 export function setModuleLevel (module: LogModule, level: string | undefined): void {

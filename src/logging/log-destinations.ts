@@ -22,9 +22,16 @@ export interface LogDestinations {
 const ROUTER = fileURLToPath(new URL('./log-router.js', import.meta.url))
 
 /** Opens the router with `options`; onLogRecordsLost hears how many log records it could not export. */
-export function openLogDestinations (options: LogRouterOptions, onLogRecordsLost?: (count: number) => void): LogDestinations {
+export function openLogDestinations (
+  options: LogRouterOptions,
+  onLogRecordsLost?: (count: number) => void
+): LogDestinations {
   // Without the telemetry preload: the worker makes log records itself (src/telemetry/log-records.ts).
-  const transport = pino.transport<LogRouterOptions>({ target: ROUTER, options, worker: { execArgv: telemetry.workerExecArgv } })
+  const transport = pino.transport<LogRouterOptions>({
+    target: ROUTER,
+    options,
+    worker: { execArgv: telemetry.workerExecArgv }
+  })
   const states: Partial<Record<LogFamily, DestinationReport>> = {}
   transport.on('destination', (report: DestinationReport) => { states[report.family] = report })
   if (onLogRecordsLost !== undefined) transport.on('log-records-lost', onLogRecordsLost)

@@ -24,7 +24,13 @@ const FILE_NAME = /^(chatbot|error|audit)\.(\d{4}-\d{2}-\d{2})\.(\d+)\.log(\.gz)
 export function parseLogFileName (path: string): LogFile | undefined {
   const match = FILE_NAME.exec(basename(path))
   if (match === null) return undefined
-  return { path, family: match[1] as LogFamily, date: match[2]!, number: Number(match[3]), compressed: match[4] !== undefined }
+  return {
+    path,
+    family: match[1] as LogFamily,
+    date: match[2]!,
+    number: Number(match[3]),
+    compressed: match[4] !== undefined
+  }
 }
 
 /** The rotated and active files of a log directory, oldest first within each family. */

@@ -9,7 +9,9 @@ import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import type { Config } from '../config.js'
 import { log } from './log-context.js'
-import { LOG_FAMILIES, activeLogFile, lineLevel, listLogFiles, readLogLines, type LogFamily, type LogFile } from './log-files.js'
+import {
+  LOG_FAMILIES, activeLogFile, lineLevel, listLogFiles, readLogLines, type LogFamily, type LogFile
+} from './log-files.js'
 
 export interface RetentionDays { debug: number, info: number, warn: number, error: number, audit: number }
 type Retained = keyof RetentionDays
@@ -21,7 +23,9 @@ export const RETENTION_PROFILES: Record<'production' | 'development', RetentionD
 
 /** The profile's retention (by NODE_ENV unless named), with each non-zero LOG_RETENTION_*_DAYS in its place. */
 export function retentionFromConfig (config: Config): RetentionDays {
-  const profile = config.LOG_RETENTION_PROFILE !== '' ? config.LOG_RETENTION_PROFILE : config.NODE_ENV === 'production' ? 'production' : 'development'
+  const profile = config.LOG_RETENTION_PROFILE !== ''
+    ? config.LOG_RETENTION_PROFILE
+    : config.NODE_ENV === 'production' ? 'production' : 'development'
   const base = RETENTION_PROFILES[profile]
   const or = (days: number, fallback: number): number => days > 0 ? days : fallback
   return {
@@ -37,12 +41,18 @@ const ALL: Retained[] = ['debug', 'info', 'warn', 'error', 'audit']
 // Only chatbot files are read line by line. Their audit lines are copies, the audit family keeps
 // the record for its years, so there they go with info; so does a line of unknown level, which
 // may still matter to someone and so gets more than debug's time.
-const RETAINED_AS = new Map<string, Retained>([['trace', 'debug'], ['debug', 'debug'], ['warn', 'warn'], ['error', 'error'], ['fatal', 'error']])
+const RETAINED_AS = new Map<string, Retained>([
+  ['trace', 'debug'], ['debug', 'debug'], ['warn', 'warn'], ['error', 'error'], ['fatal', 'error']
+])
 const retainedAs = (line: string): Retained => RETAINED_AS.get(lineLevel(line) ?? '') ?? 'info'
 
 // What a file may hold before it has been read. error and audit files hold a single level, so
 // their fate follows from their age alone and they are never read to decide it.
-const HOLDS: Record<LogFamily, Retained[]> = { chatbot: ['debug', 'info', 'warn', 'error'], error: ['error'], audit: ['audit'] }
+const HOLDS: Record<LogFamily, Retained[]> = {
+  chatbot: ['debug', 'info', 'warn', 'error'],
+  error: ['error'],
+  audit: ['audit']
+}
 
 const STATE_FILE = '.janitor-state.json'
 // Temp files start with a dot so that nothing reading the layout ever mistakes one for a log.
@@ -92,7 +102,9 @@ export class LogJanitor {
   /** Runs now, then every intervalMs without keeping the process alive. */
   start (intervalMs: number): void {
     if (this.timer !== undefined) return
-    const tick = (): void => { this.run().catch(error => log('log_janitor', 'run').error({ err: error }, 'log_janitor.crashed')) }
+    const tick = (): void => {
+      this.run().catch(error => log('log_janitor', 'run').error({ err: error }, 'log_janitor.crashed'))
+    }
     // Node fires a timer at once when its delay exceeds 2^31-1 ms (~24.8 days), which would spin.
     this.timer = setInterval(tick, Math.min(intervalMs, 2 ** 31 - 1)).unref()
     tick()
@@ -115,7 +127,9 @@ export class LogJanitor {
     let files: LogFile[]
     try {
       // Left by a pass that died mid-rewrite; the originals they were made from are intact.
-      for (const name of await readdir(this.dir)) if (name.endsWith(TEMP_SUFFIX)) await rm(join(this.dir, name), { force: true })
+      for (const name of await readdir(this.dir)) {
+        if (name.endsWith(TEMP_SUFFIX)) await rm(join(this.dir, name), { force: true })
+      }
       files = await listLogFiles(this.dir)
     } catch (error) {
       logger.warn({ dir: this.dir, reason: (error as Error).message }, 'log_janitor.dir_unreadable')
@@ -144,7 +158,9 @@ export class LogJanitor {
       failed(STATE_FILE, error)
     }
     const { compressed, deleted, thinned } = report
-    const names = compressed.length + deleted.length + thinned.length === 0 ? {} : { files: { compressed, deleted, thinned: thinned.map(t => t.file) } }
+    const names = compressed.length + deleted.length + thinned.length === 0
+      ? {}
+      : { files: { compressed, deleted, thinned: thinned.map(t => t.file) } }
     logger.info({
       compressed: compressed.length,
       deleted: deleted.length,
@@ -158,7 +174,12 @@ export class LogJanitor {
   }
 
   /** Applies retention and compression to one file; returns its name and levels if it survives. */
-  private async tidy (file: LogFile, holds: Retained[], now: number, report: JanitorReport): Promise<[string, Retained[]] | undefined> {
+  private async tidy (
+    file: LogFile,
+    holds: Retained[],
+    now: number,
+    report: JanitorReport
+  ): Promise<[string, Retained[]] | undefined> {
     const name = basename(file.path)
     const stats = await stat(file.path)
     if (!stats.isFile()) return undefined
@@ -177,7 +198,8 @@ export class LogJanitor {
     const target = compress ? `${file.path}.gz` : file.path
     const temp = join(this.dir, `.${basename(target)}${TEMP_SUFFIX}`)
     try {
-      const { kept, dropped } = await this.rewrite(file.path, temp, file.compressed || compress, thin ? expired : undefined)
+      const { kept, dropped } =
+        await this.rewrite(file.path, temp, file.compressed || compress, thin ? expired : undefined)
       if (thin && kept.size === 0) {
         await rm(file.path)
         report.deleted.push(name)
@@ -199,7 +221,12 @@ export class LogJanitor {
   }
 
   /** Copies path to temp, leaving out lines whose level is in drop (drop undefined: a byte-exact copy). */
-  private async rewrite (path: string, temp: string, gzip: boolean, drop: Set<Retained> | undefined): Promise<{ kept: Set<Retained>, dropped: number }> {
+  private async rewrite (
+    path: string,
+    temp: string,
+    gzip: boolean,
+    drop: Set<Retained> | undefined
+  ): Promise<{ kept: Set<Retained>, dropped: number }> {
     const result = { kept: new Set<Retained>(), dropped: 0 }
     async function * keptLines (levels: Set<Retained>): AsyncGenerator<string> {
       let chunk = ''

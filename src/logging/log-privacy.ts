@@ -83,7 +83,10 @@ export class LogPrivacy {
     return PSEUDONYM.test(logged) ? logged : this.pseudonym(logged)
   }
 
-  /** Lets go of a user's id kept in memory beside their pseudonym (their data was erased); made again if they come back. */
+  /**
+   * Lets go of a user's id kept in memory beside their pseudonym (their data was erased); made again if
+   * they come back.
+   */
   forget (userId: string): void {
     this.pseudonyms.delete(userId)
   }

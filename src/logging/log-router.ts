@@ -37,7 +37,9 @@ const LOG_RECORDS_CLOSE_BUDGET_MS = 1000
 const ERROR_LEVELS = new Set(['error', 'fatal'])
 
 export default async function logRouter (options: LogRouterOptions): Promise<NodeJS.WritableStream> {
-  const stdout = options.stdout === false ? undefined : options.pretty ? pinoPretty({ destination: 1, sync: false }) : pino.destination({ dest: 1, sync: false })
+  const stdout = options.stdout === false
+    ? undefined
+    : options.pretty ? pinoPretty({ destination: 1, sync: false }) : pino.destination({ dest: 1, sync: false })
   stdout?.on('error', () => {}) // a closed stdout (EPIPE) must not stop the files
   const files = new Map<LogFamily, FileDestination>()
   let chain: ChainState = GENESIS
@@ -53,21 +55,38 @@ export default async function logRouter (options: LogRouterOptions): Promise<Nod
   // counted on the main thread, with the spans' (src/telemetry/exporters.ts).
   const records = options.logRecords === undefined
     ? undefined
-    : (await import('../telemetry/log-records.js')).logRecordSender(options.logRecords, count => parentPort?.postMessage({ code: 'EVENT', name: 'log-records-lost', args: [count] }))
+    : (await import('../telemetry/log-records.js')).logRecordSender(options.logRecords, count =>
+        parentPort?.postMessage({ code: 'EVENT', name: 'log-records-lost', args: [count] }))
 
   if (options.dir !== undefined) {
     const dir = options.dir
     // An unreadable previous file starts a new chain, which audit:verify will show as a break.
     chain = await lastChainState(dir).catch(() => GENESIS)
     for (const family of LOG_FAMILIES) {
-      const destination = new FileDestination({ dir, family, maxSize: options.maxSize, frequency: options.frequency, checkIntervalMs: options.checkIntervalMs, report, fsync: family === 'audit' })
+      const destination = new FileDestination({
+        dir,
+        family,
+        maxSize: options.maxSize,
+        frequency: options.frequency,
+        checkIntervalMs: options.checkIntervalMs,
+        report,
+        fsync: family === 'audit'
+      })
       if (family === 'audit') {
         // Entries lost while the file failed would leave a silent gap; the chain resumes from
         // what is on disk and its next entry says how many are missing.
         destination.onRecovered = async (dropped) => {
           chain = await lastChainState(dir).catch(() => chain)
           // Written even when none was counted: an entry in flight when the file failed is lost too.
-          return chainNext(JSON.stringify({ level: 'audit', time: new Date().toISOString(), service: options.service, action: 'audit.gap', result: 'failure', details: { dropped }, msg: 'audit entries may be missing here: audit.log could not be written' }))
+          return chainNext(JSON.stringify({
+            level: 'audit',
+            time: new Date().toISOString(),
+            service: options.service,
+            action: 'audit.gap',
+            result: 'failure',
+            details: { dropped },
+            msg: 'audit entries may be missing here: audit.log could not be written'
+          }))
         }
       }
       await destination.open()

@@ -28,7 +28,8 @@ function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
   return {
     base: { service: options.service, version: options.version, env: options.env },
     timestamp: stdTimeFunctions.isoTime,
-    mixin: (_fields: object, _level: number, logger: object) => namesItsModule(logger) ? { ...currentLogFields() } : { ...FASTIFY_OWN, ...currentLogFields() },
+    mixin: (_fields: object, _level: number, logger: object) =>
+      namesItsModule(logger) ? { ...currentLogFields() } : { ...FASTIFY_OWN, ...currentLogFields() },
     // streamWrite: a request whose lines are kept (a chat turn's, for its turn trace) gets each
     // line as written, scrubbed and redacted like every other.
     hooks: { logMethod: scrubErrorMessage, streamWrite: keepLine }

@@ -7,7 +7,10 @@ const MASK = '****'
 // and the usual names of tokens and keys.
 const SECRET_PARAMETER = /pass|secret|token|key|auth|signature|credential/i
 
-/** The URL with its password, secret query parameters and (for webhooks) path masked; text that is not a URL is masked whole. */
+/**
+ * The URL with its password, secret query parameters and (for webhooks) path masked; text that is not
+ * a URL is masked whole.
+ */
 export function maskUrl (value: string, options: { maskPath?: boolean } = {}): string {
   if (value === '') return value
   let url: URL

@@ -41,7 +41,11 @@ export function setUpProcessLogging (config: Config): ProcessLogging {
   setFallbackLogger(logger)
   const janitor = logDir === undefined
     ? undefined
-    : new LogJanitor({ dir: logDir, retention: retentionFromConfig(config), compressAfterDays: config.LOG_COMPRESS_AFTER_DAYS })
+    : new LogJanitor({
+      dir: logDir,
+      retention: retentionFromConfig(config),
+      compressAfterDays: config.LOG_COMPRESS_AFTER_DAYS
+    })
   return {
     logger,
     auditLog: createAuditLogger({ ...identity, destination: destinations.stream }),

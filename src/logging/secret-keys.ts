@@ -55,7 +55,8 @@ export function redactSecrets<T> (value: T, depth = 0): T {
   for (const key in value) {
     const field = value[key]
     // Whether a secret is set (a boolean, an empty or masked value) reveals nothing.
-    const redacted = isSecretKey(key) && !(typeof field === 'string' && MASKS.has(field)) && field !== undefined && field !== null && typeof field !== 'boolean'
+    const redacted = isSecretKey(key) && !(typeof field === 'string' && MASKS.has(field)) &&
+      field !== undefined && field !== null && typeof field !== 'boolean'
       ? REDACTED
       : redactSecrets(field, depth + 1)
     if (redacted !== field) (copy ??= { ...value })[key] = redacted

@@ -8,7 +8,10 @@ import type { Config } from '../config.js'
 let loaded: typeof nodemailer | undefined
 const mailer = (): typeof nodemailer => (loaded ??= createRequire(import.meta.url)('nodemailer') as typeof nodemailer)
 
-export type SmtpSettings = Pick<Config, 'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USER' | 'SMTP_PASSWORD' | 'SMTP_TLS_REJECT_UNAUTHORIZED'>
+export type SmtpSettings = Pick<
+  Config,
+  'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USER' | 'SMTP_PASSWORD' | 'SMTP_TLS_REJECT_UNAUTHORIZED'
+>
 
 export function createSmtpTransport (settings: SmtpSettings, timeoutMs: number) {
   return mailer().createTransport({
@@ -24,4 +27,5 @@ export function createSmtpTransport (settings: SmtpSettings, timeoutMs: number) 
 }
 
 /** A comma-separated list of addresses, as the settings hold them. */
-export const addresses = (list: string): string[] => list.split(',').map(address => address.trim()).filter(address => address !== '')
+export const addresses = (list: string): string[] =>
+  list.split(',').map(address => address.trim()).filter(address => address !== '')

@@ -8,9 +8,13 @@ import type { LogPrivacy } from '../logging/log-privacy.js'
 
 /** The key kept in app_state, made now if there is none. */
 export async function keptPseudonymKey (db: Queryable): Promise<string> {
-  await db.query("INSERT INTO app_state (key, value) VALUES ('log_id_secret', to_jsonb($1::text)) ON CONFLICT DO NOTHING",
-    [randomBytes(32).toString('base64url')])
-  const { rows } = await db.query<{ secret: string }>("SELECT value #>> '{}' AS secret FROM app_state WHERE key = 'log_id_secret'")
+  await db.query(
+    "INSERT INTO app_state (key, value) VALUES ('log_id_secret', to_jsonb($1::text)) ON CONFLICT DO NOTHING",
+    [randomBytes(32).toString('base64url')]
+  )
+  const { rows } = await db.query<{ secret: string }>(
+    "SELECT value #>> '{}' AS secret FROM app_state WHERE key = 'log_id_secret'"
+  )
   return rows[0]!.secret
 }
 
@@ -19,7 +23,11 @@ export async function keptPseudonymKey (db: Queryable): Promise<string> {
  * audit trail, the turn traces and the erased users name users by pseudonym whatever the logs do,
  * and every instance must make the same one.
  */
-export async function usePseudonymKey (db: Queryable, privacy: LogPrivacy, config: { LOG_ID_SECRET: string }): Promise<void> {
+export async function usePseudonymKey (
+  db: Queryable,
+  privacy: LogPrivacy,
+  config: { LOG_ID_SECRET: string }
+): Promise<void> {
   if (config.LOG_ID_SECRET !== '') return
   privacy.useSecret(await keptPseudonymKey(db))
 }

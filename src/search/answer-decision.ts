@@ -5,7 +5,9 @@
 import type { AnswerEvidence } from './search-engine.js'
 
 /** The evidence the model reads, in a fixed order. */
-export const FEATURES = ['coverage', 'unseen', 'mutual', 'relativeScore', 'similarity'] as const satisfies ReadonlyArray<keyof AnswerEvidence>
+export const FEATURES = [
+  'coverage', 'unseen', 'mutual', 'relativeScore', 'similarity'
+] as const satisfies ReadonlyArray<keyof AnswerEvidence>
 export type Feature = typeof FEATURES[number]
 
 export interface AnswerWeights {
@@ -62,7 +64,11 @@ const round3 = (value: number): number => Math.round(value * 1000) / 1000
  * Why a question was answered or refused, as the turn's log line and span carry it: the confidence
  * against the threshold, and every measure the model read (snake_case, as log fields are named).
  */
-export function explainDecision (evidence: AnswerEvidence, decision: AnswerDecision, model: AnswerWeights = DEFAULT_ANSWER_WEIGHTS): { confidence: number, threshold: number, [measure: string]: number } {
+export function explainDecision (
+  evidence: AnswerEvidence,
+  decision: AnswerDecision,
+  model: AnswerWeights = DEFAULT_ANSWER_WEIGHTS
+): { confidence: number, threshold: number, [measure: string]: number } {
   const measures = Object.fromEntries(Object.entries(evidence).map(([name, value]) => [snakeCase(name), round3(value)]))
   return { confidence: decision.confidence, threshold: model.threshold, ...measures }
 }

@@ -245,9 +245,12 @@ export class SearchEngine {
     this.k1 = checkOption('k1', options.k1, DEFAULT_SEARCH_OPTIONS.k1, 100)
     this.b = checkOption('b', options.b, DEFAULT_SEARCH_OPTIONS.b, 1)
     this.titleBoost = checkOption('titleBoost', options.titleBoost, DEFAULT_SEARCH_OPTIONS.titleBoost, 1000)
-    this.questionWeight = checkOption('questionWeight', options.questionWeight, DEFAULT_SEARCH_OPTIONS.questionWeight, 100)
+    this.questionWeight =
+      checkOption('questionWeight', options.questionWeight, DEFAULT_SEARCH_OPTIONS.questionWeight, 100)
     this.vectorWeight = checkOption('vectorWeight', options.vectorWeight, DEFAULT_SEARCH_OPTIONS.vectorWeight, 100)
-    this.wordVectors = (options.wordVectors ?? DEFAULT_SEARCH_OPTIONS.wordVectors) && this.vectorWeight > 0 ? shippedWordVectors() : undefined
+    this.wordVectors = (options.wordVectors ?? DEFAULT_SEARCH_OPTIONS.wordVectors) && this.vectorWeight > 0
+      ? shippedWordVectors()
+      : undefined
     const analyzer = createAnalyzer()
     this.analyze = analyzer.analyze
     this.analyzeTokens = analyzer.analyzeTokens
@@ -302,8 +305,18 @@ export class SearchEngine {
 
     const docSlot = this.freeDocs.pop() ?? this.docs.length
     const collection = typeof doc.collection === 'string' ? doc.collection : DEFAULT_COLLECTION
-    const questions = Array.isArray(doc.questions) ? doc.questions.filter((q): q is string => typeof q === 'string') : []
-    const entry: DocEntry = { id: doc.id, title, collection, passages, slots: [], questions, vector: this.documentVector(title, questions, passages) }
+    const questions = Array.isArray(doc.questions)
+      ? doc.questions.filter((q): q is string => typeof q === 'string')
+      : []
+    const entry: DocEntry = {
+      id: doc.id,
+      title,
+      collection,
+      passages,
+      slots: [],
+      questions,
+      vector: this.documentVector(title, questions, passages)
+    }
     this.docs[docSlot] = entry
     this.docIndex.set(doc.id, docSlot)
     this.collectionSizes.set(collection, (this.collectionSizes.get(collection) ?? 0) + 1)
@@ -451,10 +464,16 @@ export class SearchEngine {
     return { queryTerms, weights, candidates, matches: this.termMatcher(weights.keys()) }
   }
 
-  private evidence (queryTerms: Map<string, number>, weights: Map<string, number>, candidates: Candidate[]): AnswerEvidence {
+  private evidence (
+    queryTerms: Map<string, number>,
+    weights: Map<string, number>,
+    candidates: Candidate[]
+  ): AnswerEvidence {
     // A term no passage holds is as specific as a term can be: weighed as if one passage held it.
     const unseen = Math.log(1 + (this.livePassages - 0.5) / 1.5)
-    const informative = [...queryTerms].filter(([term]) => !QUESTION_WORDS.has(term)).map(([term, qtf]) => ({ term, weight: weights.get(term) ?? unseen * qtf }))
+    const informative = [...queryTerms]
+      .filter(([term]) => !QUESTION_WORDS.has(term))
+      .map(([term, qtf]) => ({ term, weight: weights.get(term) ?? unseen * qtf }))
     const total = informative.reduce((sum, { weight }) => sum + weight, 0)
     const best = candidates[0]
     if (best === undefined || total === 0) return { ...NO_EVIDENCE, terms: informative.length }
@@ -581,7 +600,10 @@ export class SearchEngine {
     return this.addMeaning(queryVector, heap).sort(byScore).slice(0, limit)
   }
 
-  /** The candidates (best first) with the weighted cosine of their vectors with the question's added, in the best score's units. */
+  /**
+   * The candidates (best first) with the weighted cosine of their vectors with the question's added,
+   * in the best score's units.
+   */
   private addMeaning (queryVector: Float32Array, candidates: Candidate[]): Candidate[] {
     const scale = this.vectorWeight * (candidates[0]?.score ?? 0)
     return candidates.map(candidate => {
@@ -682,7 +704,9 @@ export class SearchEngine {
   }
 }
 
-const NO_EVIDENCE: AnswerEvidence = Object.freeze({ terms: 0, coverage: 0, relativeScore: 0, lead: 0, questionRecall: 0, unseen: 0, mutual: 0, similarity: 0 })
+const NO_EVIDENCE: AnswerEvidence = Object.freeze({
+  terms: 0, coverage: 0, relativeScore: 0, lead: 0, questionRecall: 0, unseen: 0, mutual: 0, similarity: 0
+})
 
 // Words that shape a question without saying what it is about: in a question about refunds only
 // "refund" is evidence that a passage answers it. Stemmed as the index stems them.

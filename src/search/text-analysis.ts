@@ -160,7 +160,9 @@ function analyzeInto (text: string, stem: Stem, onTerm: OnTerm): void {
   if (lower.length === text.length && !NON_ASCII.test(lower)) {
     // Plain ASCII (nearly all English text): lowercase once, offsets stay valid.
     scanWords(lower, (start, end, apostrophe, hyphen) => {
-      const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : hyphen ? withoutHyphen(lower, start, end) : lower.slice(start, end)
+      const word = apostrophe
+        ? stripApostrophes(lower.slice(start, end))
+        : hyphen ? withoutHyphen(lower, start, end) : lower.slice(start, end)
       if (!STOPWORDS.has(word)) onTerm(stem(word), start, end)
     })
     return
@@ -211,7 +213,9 @@ function termMatcherWith (terms: Iterable<string>, stem: Stem): (text: string) =
         // word; an apostrophe or a hyphen inside the word is removed before stemming,
         // so such a word is checked after normalisation instead.
         if (!apostrophe && !hyphen && !starts(lower, start)) return
-        const word = apostrophe ? stripApostrophes(lower.slice(start, end)) : hyphen ? withoutHyphen(lower, start, end) : lower.slice(start, end)
+        const word = apostrophe
+          ? stripApostrophes(lower.slice(start, end))
+          : hyphen ? withoutHyphen(lower, start, end) : lower.slice(start, end)
         if ((apostrophe || hyphen) && !starts(word, 0)) return
         if (STOPWORDS.has(word)) return
         const term = stem(word)

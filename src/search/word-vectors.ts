@@ -72,7 +72,9 @@ export function shippedWordVectors (): WordVectors {
     const dir = join(projectRoot, WORD_VECTORS_DIR)
     const words = readFileSync(join(dir, 'words.txt'), 'utf8').split('\n')
     const file = readFileSync(join(dir, 'vectors.bin'))
-    if (file.length !== words.length * DIMENSIONS) throw new Error(`${dir}: ${words.length} words but ${file.length} bytes`)
+    if (file.length !== words.length * DIMENSIONS) {
+      throw new Error(`${dir}: ${words.length} words but ${file.length} bytes`)
+    }
     shipped = new QuantisedWordVectors(words, new Int8Array(file.buffer, file.byteOffset, file.length))
   }
   return shipped

@@ -10,7 +10,12 @@ export class SharedStorageContextManager extends AsyncLocalStorageContextManager
     return (traceSlot.get() as Context | undefined) ?? ROOT_CONTEXT
   }
 
-  override with<A extends unknown[], F extends (...args: A) => ReturnType<F>> (context: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+  override with<A extends unknown[], F extends (...args: A) => ReturnType<F>> (
+    context: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
     return traceSlot.run(context, () => fn.apply(thisArg, args))
   }
 

@@ -11,7 +11,9 @@ import { OTLPMetricExporter as OTLPProtobufMetricExporter } from '@opentelemetry
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { OTLPTraceExporter as OTLPProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs'
-import { PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics'
+import {
+  PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter, type ResourceMetrics
+} from '@opentelemetry/sdk-metrics'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { parleyMeter } from './metrics.js'
 
@@ -36,14 +38,20 @@ export function dropCounter (): DropCounter {
       pending[signal] += count
       totals[signal] += count
       // Created on first use, by then on the SDK's meter provider.
-      counted ??= parleyMeter().createCounter('chatbot_telemetry_dropped', { description: 'Spans, log records and metric exports lost to a failing or slow collector' })
+      counted ??= parleyMeter().createCounter('chatbot_telemetry_dropped', {
+        description: 'Spans, log records and metric exports lost to a failing or slow collector'
+      })
       counted.add(count, { signal })
     },
     startReporting (intervalMs, where) {
       setInterval(() => {
         const lost = Object.entries(pending).filter(([, count]) => count > 0)
         if (lost.length === 0) return
-        process.stderr.write(`parley: telemetry dropped in the last ${Math.round(intervalMs / 1000)} s: ${lost.map(([signal, count]) => `${count} ${signal.replace('_', ' ')}`).join(', ')} (exporting to ${where}); chat is unaffected\n`)
+        const counts = lost.map(([signal, count]) => `${count} ${signal.replace('_', ' ')}`).join(', ')
+        process.stderr.write(
+          `parley: telemetry dropped in the last ${Math.round(intervalMs / 1000)} s: ${counts} ` +
+          `(exporting to ${where}); chat is unaffected\n`
+        )
         for (const [signal] of lost) pending[signal as Signal] = 0
       }, intervalMs).unref()
     }
@@ -54,7 +62,11 @@ export function dropCounter (): DropCounter {
 interface Exporting<T> { export: (items: T, done: (result: ExportResult) => void) => void }
 
 /** The same exporter, telling onLost how many items each failed export lost. */
-function counting<T, E extends Exporting<T>> (exporter: E & Exporting<T>, onLost: (count: number) => void, size: (items: T) => number): E {
+function counting<T, E extends Exporting<T>> (
+  exporter: E & Exporting<T>,
+  onLost: (count: number) => void,
+  size: (items: T) => number
+): E {
   const send = exporter.export.bind(exporter)
   exporter.export = (items: T, done: (result: ExportResult) => void) => {
     send(items, result => {
@@ -66,23 +78,35 @@ function counting<T, E extends Exporting<T>> (exporter: E & Exporting<T>, onLost
 }
 
 const enabled = (variable: string): boolean => process.env[variable] !== 'none'
-const json = (signal: string, protocol: string): boolean => (process.env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] ?? protocol) === 'http/json'
+const json = (signal: string, protocol: string): boolean =>
+  (process.env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] ?? protocol) === 'http/json'
 
 export interface OtlpExporters {
   traceExporter?: SpanExporter
   metricReaders: MetricReader[]
-  /** Whether log records are exported (OTEL_LOGS_EXPORTER): by the log router's worker, see src/telemetry/log-records.ts. */
+  /**
+   * Whether log records are exported (OTEL_LOGS_EXPORTER): by the log router's worker, see
+   * src/telemetry/log-records.ts.
+   */
   logRecords: boolean
 }
 
 /** Exporters for the signals OTEL_*_EXPORTER leaves on, over OTEL_EXPORTER_OTLP_[signal_]PROTOCOL. */
 export function otlpExporters (protocol: string, drops: DropCounter): OtlpExporters {
   const traces = json('TRACES', protocol) ? new OTLPJsonTraceExporter() : new OTLPProtobufTraceExporter()
-  const metricExporter: PushMetricExporter = json('METRICS', protocol) ? new OTLPJsonMetricExporter() : new OTLPProtobufMetricExporter()
+  const metricExporter: PushMetricExporter = json('METRICS', protocol)
+    ? new OTLPJsonMetricExporter()
+    : new OTLPProtobufMetricExporter()
   return {
-    traceExporter: enabled('OTEL_TRACES_EXPORTER') ? counting<ReadableSpan[], SpanExporter>(traces, count => drops.add('spans', count), spans => spans.length) : undefined,
+    traceExporter: enabled('OTEL_TRACES_EXPORTER')
+      ? counting<ReadableSpan[], SpanExporter>(traces, count => drops.add('spans', count), spans => spans.length)
+      : undefined,
     metricReaders: enabled('OTEL_METRICS_EXPORTER')
-      ? [new PeriodicExportingMetricReader({ exporter: counting<ResourceMetrics, PushMetricExporter>(metricExporter, () => drops.add('metric_exports', 1), () => 1), exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000) })]
+      ? [new PeriodicExportingMetricReader({
+          exporter: counting<ResourceMetrics, PushMetricExporter>(
+            metricExporter, () => drops.add('metric_exports', 1), () => 1),
+          exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000)
+        })]
       : [],
     logRecords: enabled('OTEL_LOGS_EXPORTER')
   }

@@ -3,16 +3,24 @@
 // thread, parsing every line back and encoding it there; bench:telemetry measured that work as a
 // share of chat's own event loop, so it is done here, beside the file writes.
 import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api'
-import { detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources'
+import {
+  detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes
+} from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs'
 import { packageInfo } from '../project.js'
 import { logRecordExporter } from './exporters.js'
 
-/** What the main thread's SDK tells the worker: the resource of its traces, so that both describe one service instance. */
+/**
+ * What the main thread's SDK tells the worker: the resource of its traces, so that both describe one
+ * service instance.
+ */
 export interface LogRecordsOptions {
   /** OTEL_EXPORTER_OTLP_PROTOCOL as the SDK read it. */
   protocol: string
-  /** Version, environment and instance id; the service name and OTEL_RESOURCE_ATTRIBUTES are read from the environment here too. */
+  /**
+   * Version, environment and instance id; the service name and OTEL_RESOURCE_ATTRIBUTES are read from
+   * the environment here too.
+   */
   resource: Record<string, string>
 }
 
@@ -28,7 +36,8 @@ const SEVERITY: Record<string, number> = { trace: 1, debug: 5, info: 9, audit: 9
 /** Makes records of lines; onLost hears how many records each failed export lost. */
 export function logRecordSender (options: LogRecordsOptions, onLost: (count: number) => void): LogRecordSender {
   const provider = new LoggerProvider({
-    resource: detectResources({ detectors: [envDetector, hostDetector, osDetector, processDetector] }).merge(resourceFromAttributes(options.resource)),
+    resource: detectResources({ detectors: [envDetector, hostDetector, osDetector, processDetector] })
+      .merge(resourceFromAttributes(options.resource)),
     processors: [new BatchLogRecordProcessor({ exporter: logRecordExporter(options.protocol, onLost) })]
   })
   const logger = provider.getLogger(packageInfo.name, packageInfo.version)
@@ -52,15 +61,25 @@ export function logRecordSender (options: LogRecordsOptions, onLost: (count: num
         body: typeof msg === 'string' ? msg : undefined,
         attributes: attributes as LogRecord['attributes'],
         // An error line's fields (errorLogFields) are also the record's exception attributes.
-        exception: typeof fields.error_type === 'string' ? { name: fields.error_type, message: String(fields.error_message), stack: String(fields.stack) } : undefined,
+        exception: typeof fields.error_type === 'string'
+          ? { name: fields.error_type, message: String(fields.error_message), stack: String(fields.stack) }
+          : undefined,
         // The line's trace, so the collector (and Loki) links the record to it.
         context: typeof traceId === 'string' && typeof spanId === 'string'
-          ? trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: traceFlags === '01' ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true })
+          ? trace.setSpanContext(ROOT_CONTEXT, {
+            traceId,
+            spanId,
+            traceFlags: traceFlags === '01' ? TraceFlags.SAMPLED : TraceFlags.NONE,
+            isRemote: true
+          })
           : ROOT_CONTEXT
       })
     },
     async close (budgetMs) {
-      await Promise.race([provider.shutdown().catch(() => {}), new Promise(resolve => setTimeout(resolve, budgetMs).unref())])
+      await Promise.race([
+        provider.shutdown().catch(() => {}),
+        new Promise(resolve => setTimeout(resolve, budgetMs).unref())
+      ])
     }
   }
 }

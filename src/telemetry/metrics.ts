@@ -21,7 +21,10 @@ export interface Instruments {
   requests: Counter
   /** chatbot_response_time_seconds{endpoint} */
   responseTime: Histogram
-  /** http.server.request.duration{http.request.method,http.route,http.response.status_code,url.scheme}: the stable HTTP semantic conventions (http_server_request_duration_seconds in Prometheus) */
+  /**
+   * http.server.request.duration{http.request.method,http.route,http.response.status_code,url.scheme}: the
+   * stable HTTP semantic conventions (http_server_request_duration_seconds in Prometheus)
+   */
   httpDuration: Histogram
   /** chatbot_requests_in_flight: the queue of requests being served */
   inFlight: UpDownCounter
@@ -29,7 +32,10 @@ export interface Instruments {
   turns: Counter
   /** chatbot_feedback_total{rating} */
   feedback: Counter
-  /** chatbot_unanswered_total{topic}: no_answer turns by their nearest document's id (as many values as documents), for the UnansweredTopic alert */
+  /**
+   * chatbot_unanswered_total{topic}: no_answer turns by their nearest document's id (as many values as
+   * documents), for the UnansweredTopic alert
+   */
   unanswered: Counter
   /** chatbot_errors_total{type}: unhandled errors (500s) by error type */
   errors: Counter
@@ -55,38 +61,104 @@ export interface Instruments {
   llmFallbacks: Counter
   /** chatbot_llm_cost_usd_total{gen_ai_request_model}: what the model's calls cost, from LLM_PRICE_* */
   llmCost: Counter
-  /** chatbot_kb_evaluation_accuracy_ratio{run=latest|previous}: the accuracy of the two latest runs of the test questions (src/evaluation) */
+  /**
+   * chatbot_kb_evaluation_accuracy_ratio{run=latest|previous}: the accuracy of the two latest runs of the
+   * test questions (src/evaluation)
+   */
   kbEvaluationAccuracy: Gauge
 }
 
-/** Why a request was refused: a turn that could not be answered in time, under-pressure's limits, a database that does not answer. */
-export const SHED_REASONS = ['latency_goal', 'event_loop_delay', 'event_loop_utilization', 'heap_used', 'rss', 'database'] as const
+/**
+ * Why a request was refused: a turn that could not be answered in time, under-pressure's limits, a
+ * database that does not answer.
+ */
+export const SHED_REASONS = [
+  'latency_goal', 'event_loop_delay', 'event_loop_utilization', 'heap_used', 'rss', 'database'
+] as const
 export type ShedReason = typeof SHED_REASONS[number]
 
 export function createInstruments (meter: Meter): Instruments {
   const instruments: Instruments = {
-    requests: meter.createCounter('chatbot_requests', { description: 'HTTP requests served, by route template and status' }),
-    responseTime: meter.createHistogram('chatbot_response_time_seconds', { unit: 's', description: 'Time to serve a request, by route template', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
-    httpDuration: meter.createHistogram('http.server.request.duration', { unit: 's', description: 'Duration of HTTP server requests', advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS } }),
+    requests: meter.createCounter('chatbot_requests', {
+      description: 'HTTP requests served, by route template and status'
+    }),
+    responseTime: meter.createHistogram('chatbot_response_time_seconds', {
+      unit: 's',
+      description: 'Time to serve a request, by route template',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS }
+    }),
+    httpDuration: meter.createHistogram('http.server.request.duration', {
+      unit: 's',
+      description: 'Duration of HTTP server requests',
+      advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS }
+    }),
     inFlight: meter.createUpDownCounter('chatbot_requests_in_flight', { description: 'Requests being served now' }),
     turns: meter.createCounter('chatbot_turns', { description: 'Chat turns by reply kind' }),
     feedback: meter.createCounter('chatbot_feedback', { description: 'Feedback given with /feedback, by rating' }),
-    unanswered: meter.createCounter('chatbot_unanswered', { description: 'no_answer turns by the id of their nearest document (topic), "none" when no document came near' }),
+    unanswered: meter.createCounter('chatbot_unanswered', {
+      description: 'no_answer turns by the id of their nearest document (topic), "none" when no document came near'
+    }),
     errors: meter.createCounter('chatbot_errors', { description: 'Unhandled errors (HTTP 500) by error type' }),
-    searchDuration: meter.createHistogram('chatbot_search_duration_seconds', { unit: 's', description: 'Knowledge-base search time', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
-    searchResults: meter.createHistogram('chatbot_search_results', { description: 'Documents found per search', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 10, 20, 50] } }),
-    sessionDuration: meter.createHistogram('chatbot_session_duration_seconds', { unit: 's', description: 'From the first to the last turn of sessions that ended', advice: { explicitBucketBoundaries: [0, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 86400] } }),
-    sessionTurns: meter.createHistogram('chatbot_session_turns', { description: 'Turns per session, as sessions end', advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89] } }),
-    statementDuration: meter.createHistogram('chatbot_db_statement_duration_seconds', { unit: 's', description: 'Database statement time, both engines', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } }),
-    connectionErrors: meter.createCounter('chatbot_db_connection_errors', { description: 'Statements that failed for want of a database connection' }),
-    shedRequests: meter.createCounter('chatbot_shed_requests', { description: 'Requests refused with 503 by load shedding, by reason' }),
-    turnTracesDropped: meter.createCounter('chatbot_turn_traces_dropped', { description: 'Chat turns whose trace and log lines were not kept (or kept truncated), by reason' }),
-    genAiTokenUsage: meter.createHistogram(GenAiMetric.tokenUsage, { unit: '{token}', description: 'Number of input and output tokens used', advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS } }),
-    genAiOperationDuration: meter.createHistogram(GenAiMetric.operationDuration, { unit: 's', description: 'GenAI operation duration', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } }),
-    genAiTimeToFirstChunk: meter.createHistogram(GenAiMetric.timeToFirstChunk, { unit: 's', description: 'Time to receive the first chunk of a streamed answer', advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS } }),
-    llmFallbacks: meter.createCounter('chatbot_llm_fallbacks', { description: 'Answers the language model was asked for and did not write (the extractive reply was sent), by reason' }),
-    llmCost: meter.createCounter('chatbot_llm_cost_usd', { unit: '{USD}', description: 'What the language model\'s calls cost, in US dollars, from the configured prices' }),
-    kbEvaluationAccuracy: meter.createGauge('chatbot_kb_evaluation_accuracy', { unit: '1', description: 'Accuracy of the latest (run="latest") and the one before (run="previous") run of the knowledge base\'s test questions' })
+    searchDuration: meter.createHistogram('chatbot_search_duration_seconds', {
+      unit: 's',
+      description: 'Knowledge-base search time',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS }
+    }),
+    searchResults: meter.createHistogram('chatbot_search_results', {
+      description: 'Documents found per search',
+      advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 10, 20, 50] }
+    }),
+    sessionDuration: meter.createHistogram('chatbot_session_duration_seconds', {
+      unit: 's',
+      description: 'From the first to the last turn of sessions that ended',
+      advice: { explicitBucketBoundaries: [0, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 86400] }
+    }),
+    sessionTurns: meter.createHistogram('chatbot_session_turns', {
+      description: 'Turns per session, as sessions end',
+      advice: { explicitBucketBoundaries: [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89] }
+    }),
+    statementDuration: meter.createHistogram('chatbot_db_statement_duration_seconds', {
+      unit: 's',
+      description: 'Database statement time, both engines',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS }
+    }),
+    connectionErrors: meter.createCounter('chatbot_db_connection_errors', {
+      description: 'Statements that failed for want of a database connection'
+    }),
+    shedRequests: meter.createCounter('chatbot_shed_requests', {
+      description: 'Requests refused with 503 by load shedding, by reason'
+    }),
+    turnTracesDropped: meter.createCounter('chatbot_turn_traces_dropped', {
+      description: 'Chat turns whose trace and log lines were not kept (or kept truncated), by reason'
+    }),
+    genAiTokenUsage: meter.createHistogram(GenAiMetric.tokenUsage, {
+      unit: '{token}',
+      description: 'Number of input and output tokens used',
+      advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS }
+    }),
+    genAiOperationDuration: meter.createHistogram(GenAiMetric.operationDuration, {
+      unit: 's',
+      description: 'GenAI operation duration',
+      advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS }
+    }),
+    genAiTimeToFirstChunk: meter.createHistogram(GenAiMetric.timeToFirstChunk, {
+      unit: 's',
+      description: 'Time to receive the first chunk of a streamed answer',
+      advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS }
+    }),
+    llmFallbacks: meter.createCounter('chatbot_llm_fallbacks', {
+      description: 'Answers the language model was asked for and did not write ' +
+        '(the extractive reply was sent), by reason'
+    }),
+    llmCost: meter.createCounter('chatbot_llm_cost_usd', {
+      unit: '{USD}',
+      description: 'What the language model\'s calls cost, in US dollars, from the configured prices'
+    }),
+    kbEvaluationAccuracy: meter.createGauge('chatbot_kb_evaluation_accuracy', {
+      unit: '1',
+      description: 'Accuracy of the latest (run="latest") and the one before (run="previous") ' +
+        'run of the knowledge base\'s test questions'
+    })
   }
   // Known series start at 0, so rate() and increase() see the first one (a new series has no "before").
   instruments.connectionErrors.add(0)
@@ -102,7 +174,9 @@ export type ServeMetrics = (request: IncomingMessage, response: ServerResponse) 
  * names the collector gives the same metrics. The OTLP exporters still send the instruments' own.
  */
 class PrometheusNamesExporter extends PrometheusExporter {
-  override async collect (options?: Parameters<PrometheusExporter['collect']>[0]): ReturnType<PrometheusExporter['collect']> {
+  override async collect (
+    options?: Parameters<PrometheusExporter['collect']>[0]
+  ): ReturnType<PrometheusExporter['collect']> {
     const collected = await super.collect(options)
     const resourceMetrics = withPrometheusNames(collected.resourceMetrics)
     return { ...collected, resourceMetrics: { ...resourceMetrics, resource: openResource(resourceMetrics.resource) } }
@@ -115,7 +189,8 @@ class PrometheusNamesExporter extends PrometheusExporter {
 const OPEN_RESOURCE_ATTRIBUTE = /^(service\.|deployment\.environment|telemetry\.sdk\.|process\.runtime\.)/
 
 function openResource (resource: Resource): Resource {
-  return resourceFromAttributes(Object.fromEntries(Object.entries(resource.attributes).filter(([key]) => OPEN_RESOURCE_ATTRIBUTE.test(key))))
+  const open = Object.entries(resource.attributes).filter(([key]) => OPEN_RESOURCE_ATTRIBUTE.test(key))
+  return resourceFromAttributes(Object.fromEntries(open))
 }
 
 /** A metric reader that answers Prometheus scrapes through the app's route, not a server of its own. */
@@ -149,7 +224,10 @@ export function observeProcess (meter: Meter): void {
   if (processObserved.has(meter)) return
   processObserved.add(meter)
   let last = { cpu: process.cpuUsage(), at: performance.now() }
-  meter.createObservableGauge('process.cpu.utilization', { unit: '1', description: 'CPU time since the last observation over elapsed time and available cores' })
+  meter.createObservableGauge('process.cpu.utilization', {
+    unit: '1',
+    description: 'CPU time since the last observation over elapsed time and available cores'
+  })
     .addCallback(result => {
       const now = { cpu: process.cpuUsage(), at: performance.now() }
       const cpuMicros = now.cpu.user - last.cpu.user + now.cpu.system - last.cpu.system
@@ -162,6 +240,9 @@ export function observeProcess (meter: Meter): void {
   // Prometheus's conventional name: rate() of it is cores busy, which HighCpu compares with one core.
   meter.createObservableCounter('process_cpu_seconds', { unit: 's', description: 'User and system CPU time' })
     .addCallback(result => { const { user, system } = process.cpuUsage(); result.observe((user + system) / 1e6) })
-  meter.createObservableGauge('chatbot_memory_limit_bytes', { unit: 'By', description: 'The memory the process may use: the cgroup limit, else the machine\'s memory' })
+  meter.createObservableGauge('chatbot_memory_limit_bytes', {
+    unit: 'By',
+    description: 'The memory the process may use: the cgroup limit, else the machine\'s memory'
+  })
     .addCallback(result => { result.observe(memoryLimitBytes()) })
 }

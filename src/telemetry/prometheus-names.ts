@@ -38,7 +38,9 @@ const UNIT_WORDS: Record<string, string> = {
   '%': 'percent'
 }
 // The denominator of a rate ("By/s"), singular: bytes_per_second.
-const PER_UNIT_WORDS: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' }
+const PER_UNIT_WORDS: Record<string, string> = {
+  s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year'
+}
 
 const words = (text: string): string[] => text.split(/[^A-Za-z0-9]+/).filter(word => word !== '')
 
@@ -54,7 +56,11 @@ function unitWords (part: string | undefined, table: Record<string, string>): st
  * unless the name has it already (chatbot_response_time_seconds in s stays as it is), "per_" and
  * the denominator's, "_ratio" for a gauge in 1 and "_total" for a counter, each once and last.
  */
-export function prometheusName (metric: { descriptor: { name: string, unit: string }, dataPointType: DataPointType, isMonotonic?: boolean }): string {
+export function prometheusName (metric: {
+  descriptor: { name: string, unit: string }
+  dataPointType: DataPointType
+  isMonotonic?: boolean
+}): string {
   let tokens = words(metric.descriptor.name)
   const { unit } = metric.descriptor
   const slash = unit.indexOf('/')
@@ -62,9 +68,13 @@ export function prometheusName (metric: { descriptor: { name: string, unit: stri
   const per = unitWords(slash === -1 ? undefined : unit.slice(slash + 1), PER_UNIT_WORDS).join('_')
   if (main !== '' && !tokens.includes(main)) tokens.push(main)
   if (per !== '' && !tokens.includes(per)) tokens.push('per', per)
-  if (metric.dataPointType === DataPointType.SUM && metric.isMonotonic === true) tokens = [...tokens.filter(token => token !== 'total'), 'total']
+  if (metric.dataPointType === DataPointType.SUM && metric.isMonotonic === true) {
+    tokens = [...tokens.filter(token => token !== 'total'), 'total']
+  }
   // Only gauges: some instrumentations put 1 on counts of things, which are no ratios.
-  if (unit === '1' && metric.dataPointType === DataPointType.GAUGE) tokens = [...tokens.filter(token => token !== 'ratio'), 'ratio']
+  if (unit === '1' && metric.dataPointType === DataPointType.GAUGE) {
+    tokens = [...tokens.filter(token => token !== 'ratio'), 'ratio']
+  }
   const name = tokens.join('_')
   return /^[0-9]/.test(name) ? `_${name}` : name
 }
@@ -75,7 +85,8 @@ export function withPrometheusNames (resourceMetrics: ResourceMetrics): Resource
     ...resourceMetrics,
     scopeMetrics: resourceMetrics.scopeMetrics.map(scope => ({
       ...scope,
-      metrics: scope.metrics.map(metric => ({ ...metric, descriptor: { ...metric.descriptor, name: prometheusName(metric) } }) as MetricData)
+      metrics: scope.metrics.map(metric =>
+        ({ ...metric, descriptor: { ...metric.descriptor, name: prometheusName(metric) } }) as MetricData)
     }))
   }
 }

@@ -23,7 +23,10 @@ export function inSpan<T> (name: string, attributes: Attributes, fn: (span: Span
     try {
       const result = fn(span)
       if (result instanceof Promise) {
-        return result.then(value => { span.end(); return value }, (error: unknown) => { failed(span, error); throw error }) as T
+        return result.then(
+          value => { span.end(); return value },
+          (error: unknown) => { failed(span, error); throw error }
+        ) as T
       }
       span.end()
       return result

@@ -14,7 +14,10 @@ export interface Telemetry {
   describe: () => Record<string, unknown> | undefined
   /** Spans, log records and metric exports lost to a failing collector since start; undefined when telemetry is off. */
   dropped?: () => Record<string, number>
-  /** Set when log lines are to be exported as log records, which the log router's worker does (src/telemetry/log-records.ts). */
+  /**
+   * Set when log lines are to be exported as log records, which the log router's worker does
+   * (src/telemetry/log-records.ts).
+   */
   logRecords?: LogRecordsOptions
   /** Adds telemetry lost outside the SDK's own exporters (the log router's log records). */
   countLost?: (signal: Signal, count: number) => void
@@ -43,7 +46,8 @@ export const telemetry: Telemetry = {
 /** Node.js options without `--import` of the module at preloadUrl (named by a path, relative or not, or a URL). */
 export function withoutPreload (execArgv: string[], preloadUrl: string): string[] {
   const isPreload = (specifier: string | undefined): boolean => specifier !== undefined &&
-    (specifier === preloadUrl || (!specifier.startsWith('file:') && pathToFileURL(resolve(specifier)).href === preloadUrl))
+    (specifier === preloadUrl ||
+      (!specifier.startsWith('file:') && pathToFileURL(resolve(specifier)).href === preloadUrl))
   const kept: string[] = []
   for (let i = 0; i < execArgv.length; i++) {
     const option = execArgv[i]!

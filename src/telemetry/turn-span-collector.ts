@@ -20,7 +20,10 @@ export const MAX_SPANS_PER_TRACE = 256
 // request the instrumentation lost track of): far past the time a turn may take (the latency goal).
 export const OPEN_TRACE_TIMEOUT_MS = 60_000
 
-/** Why spans were not kept, each a count of traces: too many open at once (any request's), a turn with too many spans (kept truncated), a chat trace whose root never ended. */
+/**
+ * Why spans were not kept, each a count of traces: too many open at once (any request's), a turn with
+ * too many spans (kept truncated), a chat trace whose root never ended.
+ */
 export type TurnSpanDropReason = 'open_traces' | 'spans_truncated' | 'root_never_ended'
 
 export interface TurnSpanSink {
@@ -78,10 +81,14 @@ export function toTurnSpans (spans: readonly ReadableSpan[]): TurnSpan[] {
     const exception = span.events.find(event => event.name === 'exception')?.attributes
     if (exception !== undefined) {
       if (typeof exception['exception.type'] === 'string') attributes['exception.type'] = exception['exception.type']
-      if (typeof exception['exception.message'] === 'string') attributes['exception.message'] = scrub(exception['exception.message'])
+      if (typeof exception['exception.message'] === 'string') {
+        attributes['exception.message'] = scrub(exception['exception.message'])
+      }
     }
     const parent = span.parentSpanContext
-    const status: TurnSpan['status'] = span.status.code === SpanStatusCode.ERROR ? 'error' : span.status.code === SpanStatusCode.OK ? 'ok' : 'unset'
+    const status: TurnSpan['status'] = span.status.code === SpanStatusCode.ERROR
+      ? 'error'
+      : span.status.code === SpanStatusCode.OK ? 'ok' : 'unset'
     return {
       span_id: span.spanContext().spanId,
       ...(parent === undefined || parent.isRemote === true ? {} : { parent_span_id: parent.spanId }),
@@ -90,7 +97,9 @@ export function toTurnSpans (spans: readonly ReadableSpan[]): TurnSpan[] {
       start_ms: traceMs(ms(span.startTime) - earliest),
       duration_ms: traceMs(ms(span.duration)),
       status,
-      ...(span.status.message === undefined || span.status.message === '' ? {} : { status_message: scrub(span.status.message) }),
+      ...(span.status.message === undefined || span.status.message === ''
+        ? {}
+        : { status_message: scrub(span.status.message) }),
       attributes
     }
   })
@@ -110,7 +119,12 @@ export class TurnSpanCollector implements SpanProcessor {
   private sink: TurnSpanSink | undefined
   private readonly limits: { maxOpenTraces: number, maxSpansPerTrace: number, timeoutMs: number }
 
-  constructor (options: { now?: () => number, maxOpenTraces?: number, maxSpansPerTrace?: number, timeoutMs?: number } = {}) {
+  constructor (options: {
+    now?: () => number
+    maxOpenTraces?: number
+    maxSpansPerTrace?: number
+    timeoutMs?: number
+  } = {}) {
     this.now = options.now ?? (() => performance.now())
     this.limits = {
       maxOpenTraces: options.maxOpenTraces ?? MAX_OPEN_TRACES,
@@ -151,8 +165,11 @@ export class TurnSpanCollector implements SpanProcessor {
       if (isLocalRoot(span)) {
         this.remember(traceId)
         if (this.refused.delete(traceId)) return
-        if (span.name === 'chat.turn') this.handOn(traceId, span, { spans: [span], turn: span, truncated: false, openedAt: 0 })
-        else if (this.turning.has(traceId)) this.open.set(traceId, { spans: [span], endedRoot: span, truncated: false, openedAt: this.now() })
+        if (span.name === 'chat.turn') {
+          this.handOn(traceId, span, { spans: [span], turn: span, truncated: false, openedAt: 0 })
+        } else if (this.turning.has(traceId)) {
+          this.open.set(traceId, { spans: [span], endedRoot: span, truncated: false, openedAt: this.now() })
+        }
         return
       }
       const now = this.now()
@@ -204,7 +221,9 @@ export class TurnSpanCollector implements SpanProcessor {
     const turn = trace.turn!.attributes
     const statusCode = root.attributes['http.response.status_code']
     // A 4xx marks the turn's span failed too (a session not found), but it is the caller's error, not the turn's.
-    const failed = typeof statusCode === 'number' && statusCode < 500 ? undefined : [root, trace.turn!].find(span => span.status.code === SpanStatusCode.ERROR)
+    const failed = typeof statusCode === 'number' && statusCode < 500
+      ? undefined
+      : [root, trace.turn!].find(span => span.status.code === SpanStatusCode.ERROR)
     this.sink?.turn({
       traceId,
       spans: toTurnSpans(trace.spans),

@@ -5,5 +5,7 @@ const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' })
 /** The text, or its first max graphemes and how long it is. */
 export function excerpt (text: string, max: number): string {
   const parts = Array.from(graphemes.segment(text), part => part.segment)
-  return parts.length <= max ? text : `${parts.slice(0, max - 1).join('')}… (${parts.length.toLocaleString('en-US')} characters)`
+  return parts.length <= max
+    ? text
+    : `${parts.slice(0, max - 1).join('')}… (${parts.length.toLocaleString('en-US')} characters)`
 }

@@ -58,8 +58,13 @@ export interface TurnRequestHalf {
   userPseudonym?: string | null
 }
 
-/** Why turn traces were lost: the recorder's own (a full queue, a failed write; an ordinary turn's spans and lines let go while turns wait in line) and the span collector's. */
-export const TURN_TRACE_DROP_REASONS = ['queue_full', 'write_failed', 'pressure', 'open_traces', 'spans_truncated', 'root_never_ended'] as const
+/**
+ * Why turn traces were lost: the recorder's own (a full queue, a failed write; an ordinary turn's
+ * spans and lines let go while turns wait in line) and the span collector's.
+ */
+export const TURN_TRACE_DROP_REASONS = [
+  'queue_full', 'write_failed', 'pressure', 'open_traces', 'spans_truncated', 'root_never_ended'
+] as const
 export type TurnTraceDropReason = typeof TURN_TRACE_DROP_REASONS[number]
 
 export interface TurnTraceRecorderOptions {
@@ -108,10 +113,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // of an erased session, or of a turn its user was erased during, is not written (nor merged): the
 // erasure may have run between the turn and this write, on this instance or another.
 const UPSERT = `
-  INSERT INTO turn_traces AS t (trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error, user_pseudonym)
-  SELECT trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error, user_pseudonym
-  FROM jsonb_to_recordset($1::jsonb) AS r(trace_id text, session_id uuid, turn integer, status text, status_code integer,
-    started_at timestamptz, duration_ms double precision, parts jsonb, let_go text, spans jsonb, logs jsonb, error text, user_pseudonym text)
+  INSERT INTO turn_traces AS t (trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts,
+    let_go, spans, logs, error, user_pseudonym)
+  SELECT trace_id, session_id, turn, status, status_code, started_at, duration_ms, parts, let_go, spans, logs, error,
+    user_pseudonym
+  FROM jsonb_to_recordset($1::jsonb) AS r(trace_id text, session_id uuid, turn integer, status text,
+    status_code integer, started_at timestamptz, duration_ms double precision, parts jsonb, let_go text, spans jsonb,
+    logs jsonb, error text, user_pseudonym text)
   WHERE NOT EXISTS (SELECT 1 FROM erased_sessions e WHERE e.session_id = r.session_id)
     AND NOT EXISTS (SELECT 1 FROM erased_users u WHERE u.pseudonym = r.user_pseudonym AND u.erased_at >= r.started_at)
   ON CONFLICT (trace_id) DO UPDATE SET
@@ -123,7 +131,8 @@ const UPSERT = `
     started_at = LEAST(EXCLUDED.started_at, t.started_at),
     duration_ms = GREATEST(EXCLUDED.duration_ms, t.duration_ms),
     parts = COALESCE(EXCLUDED.parts, t.parts),
-    let_go = CASE WHEN jsonb_array_length(EXCLUDED.spans) + jsonb_array_length(EXCLUDED.logs) > 0 THEN NULL ELSE COALESCE(EXCLUDED.let_go, t.let_go) END,
+    let_go = CASE WHEN jsonb_array_length(EXCLUDED.spans) + jsonb_array_length(EXCLUDED.logs) > 0 THEN NULL
+      ELSE COALESCE(EXCLUDED.let_go, t.let_go) END,
     spans = CASE WHEN jsonb_array_length(EXCLUDED.spans) > 0 THEN EXCLUDED.spans ELSE t.spans END,
     logs = CASE WHEN jsonb_array_length(EXCLUDED.logs) > 0 THEN EXCLUDED.logs ELSE t.logs END,
     error = COALESCE(EXCLUDED.error, t.error)
@@ -144,7 +153,8 @@ export class TurnTraceRecorder {
   private soon = false
   private timers: NodeJS.Timeout[] = []
   private keptTotal = 0
-  private readonly droppedTotals = Object.fromEntries(TURN_TRACE_DROP_REASONS.map(reason => [reason, 0])) as Record<TurnTraceDropReason, number>
+  private readonly droppedTotals =
+    Object.fromEntries(TURN_TRACE_DROP_REASONS.map(reason => [reason, 0])) as Record<TurnTraceDropReason, number>
 
   constructor (options: TurnTraceRecorderOptions) {
     this.options = options
@@ -226,8 +236,14 @@ export class TurnTraceRecorder {
     // Made outside any request: a timer keeps the context it was made in, and the recorder's own
     // statements and lines belong to no turn.
     outsideAnyContext(() => {
-      this.timers.push(setInterval(() => { this.flush().catch(() => {}) }, this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS).unref())
-      this.timers.push(setInterval(() => { this.deleteExpired().catch(() => {}) }, this.options.retentionIntervalMs ?? HOUR_MS).unref())
+      this.timers.push(setInterval(
+        () => { this.flush().catch(() => {}) },
+        this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
+      ).unref())
+      this.timers.push(setInterval(
+        () => { this.deleteExpired().catch(() => {}) },
+        this.options.retentionIntervalMs ?? HOUR_MS
+      ).unref())
     })
   }
 
@@ -289,7 +305,8 @@ export class TurnTraceRecorder {
   /** Deletes rows older than the retention (all of them with 0); returns how many. */
   async deleteExpired (): Promise<number> {
     const cutoff = new Date(this.now().getTime() - this.options.retentionDays * 86_400_000)
-    const { rowCount } = await outsideAnyContext(async () => await this.options.db.query('DELETE FROM turn_traces WHERE started_at < $1', [cutoff]))
+    const { rowCount } = await outsideAnyContext(async () =>
+      await this.options.db.query('DELETE FROM turn_traces WHERE started_at < $1', [cutoff]))
     return rowCount
   }
 
@@ -327,7 +344,8 @@ export class TurnTraceRecorder {
       if (batch.length >= this.batchSize) break
     }
     try {
-      const { rows } = await outsideAnyContext(async () => await this.options.db.query<{ inserted: boolean }>(UPSERT, [`[${batch.join(',')}]`]))
+      const { rows } = await outsideAnyContext(async () =>
+        await this.options.db.query<{ inserted: boolean }>(UPSERT, [`[${batch.join(',')}]`]))
       this.keptTotal += rows.filter(row => row.inserted).length
     } catch (error) {
       this.countDropped('write_failed', batch.length)

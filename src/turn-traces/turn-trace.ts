@@ -11,9 +11,17 @@ export type { TurnParts } from '../logging/turn-parts.js'
 
 export const TurnSpanSchema = Type.Object({
   span_id: Type.String(),
-  parent_span_id: Type.Optional(Type.String({ description: 'Absent for the turn\'s root span (or a span whose parent is the caller\'s)' })),
+  parent_span_id: Type.Optional(Type.String({
+    description: 'Absent for the turn\'s root span (or a span whose parent is the caller\'s)'
+  })),
   name: Type.String(),
-  kind: Type.Union([Type.Literal('internal'), Type.Literal('server'), Type.Literal('client'), Type.Literal('producer'), Type.Literal('consumer')]),
+  kind: Type.Union([
+    Type.Literal('internal'),
+    Type.Literal('server'),
+    Type.Literal('client'),
+    Type.Literal('producer'),
+    Type.Literal('consumer')
+  ]),
   start_ms: Type.Number({ description: 'Offset from the start of the turn\'s earliest span' }),
   duration_ms: Type.Number(),
   status: Type.Union([Type.Literal('unset'), Type.Literal('ok'), Type.Literal('error')]),
@@ -26,7 +34,10 @@ export type TurnSpan = Static<typeof TurnSpanSchema>
 export const TurnLogLineSchema = Type.Record(Type.String(), Type.Unknown())
 export type TurnLogLine = Static<typeof TurnLogLineSchema>
 
-/** Why a turn's spans and log lines were not kept: let go while turns waited in line, and not rated down or opened while its instance held them. */
+/**
+ * Why a turn's spans and log lines were not kept: let go while turns waited in line, and not rated
+ * down or opened while its instance held them.
+ */
 export const TurnLetGoSchema = Type.Union([Type.Literal('pressure'), Type.Null()])
 
 /**
@@ -39,14 +50,18 @@ export const JOIN_TURN_TRACE = 'LEFT JOIN turn_traces t ON t.session_id = b.sess
 export const LIVED_LATENCY_MS = 'coalesce(t.duration_ms, b.latency_ms)'
 
 export const TurnTraceSchema = Type.Object({
-  trace_id: Type.String({ description: 'The turn\'s trace id; the request id when the turn was not traced (telemetry off)' }),
+  trace_id: Type.String({
+    description: 'The turn\'s trace id; the request id when the turn was not traced (telemetry off)'
+  }),
   session_id: Type.Union([Type.String(), Type.Null()]),
   turn: Type.Union([Type.Integer(), Type.Null()], { description: 'Null for a turn that failed before it was stored' }),
   status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
   status_code: Type.Integer(),
   started_at: Type.String({ format: 'date-time' }),
   duration_ms: Type.Number({ description: 'From the request\'s arrival to the last byte of the reply' }),
-  parts: Type.Union([TurnPartsSchema, Type.Null()], { description: 'Null for a turn recorded before its parts were measured' }),
+  parts: Type.Union([TurnPartsSchema, Type.Null()], {
+    description: 'Null for a turn recorded before its parts were measured'
+  }),
   let_go: TurnLetGoSchema,
   spans: Type.Array(TurnSpanSchema),
   logs: Type.Array(TurnLogLineSchema),
