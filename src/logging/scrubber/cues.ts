@@ -20,7 +20,9 @@ export function anyOf (phrases: readonly string[]): string {
  * Each match of `cue` (a global expression), with what `find` finds in the text after it (it sees
  * the next 200 characters) replaced by `placeholder`; the search for the next cue goes on after it.
  */
-export function replaceAfterCue (text: string, cue: RegExp, placeholder: string, find: (rest: string, cue: string) => Span | undefined): string {
+export function replaceAfterCue (
+  text: string, cue: RegExp, placeholder: string, find: (rest: string, cue: string) => Span | undefined
+): string {
   let out = ''
   let from = 0
   cue.lastIndex = 0
@@ -57,16 +59,23 @@ const CALLS_PER_MESSAGE = 24
 export class Tagger {
   private calls = CALLS_PER_MESSAGE
 
-  /** Each word's tags, read in the sentence it stands in ("call me back": back is no name); undefined past the budget. */
+  /**
+   * Each word's tags, read in the sentence it stands in ("call me back": back is no name);
+   * undefined past the budget.
+   */
   inContext (cue: string, words: string[]): Array<Set<string>> | undefined {
     if (this.calls-- <= 0) return undefined
     const sentences = nlp(`${cue} ${words.join(' ')}`).json() as Array<{ terms: Term[] }>
     const last = sentences.flatMap(sentence => sentence.terms).slice(-words.length)
-    const aligned = last.length === words.length && last.every((term, i) => term.text.toLowerCase() === words[i]?.toLowerCase())
+    const aligned = last.length === words.length &&
+      last.every((term, i) => term.text.toLowerCase() === words[i]?.toLowerCase())
     return words.map((word, i) => aligned ? new Set(last[i]!.tags) : this.alone(word) ?? new Set())
   }
 
-  /** A word's tags on its own, in lower case (capitalised, any word reads as a proper noun); undefined past the budget. */
+  /**
+   * A word's tags on its own, in lower case (capitalised, any word reads as a proper noun);
+   * undefined past the budget.
+   */
   alone (word: string): Set<string> | undefined {
     const lower = word.toLowerCase()
     let tags = WORD_TAGS.get(lower)

@@ -5,24 +5,32 @@
 import { anyOf, NOT_A_NAME, replaceAfterCue, Tagger, type Span } from './cues.js'
 
 const SECRET_WORDS = [
-  'password', 'passwort', 'kennwort', 'wachtwoord', 'mot de passe', 'contraseña', 'contrasena', 'senha', 'hasło', 'haslo',
-  'passcode', 'passphrase', 'security answer', 'secret answer', 'security question', 'maiden name', 'pw'
+  'password', 'passwort', 'kennwort', 'wachtwoord', 'mot de passe', 'contraseña', 'contrasena', 'senha', 'hasło',
+  'haslo', 'passcode', 'passphrase', 'security answer', 'secret answer', 'security question', 'maiden name', 'pw'
 ]
-const IS = ['is', 'was', 'ist', 'war', 'est', 'était', 'es', 'era', 'è', 'é', 'to', 'jest', 'is now', 'was set to', 'set to', "c['’]est"]
-const SAID = new RegExp(String.raw`\b(?:${anyOf(SECRET_WORDS)})(?:[ \t]+(?:${anyOf(IS)})[ \t]+|[ \t]*[:=][ \t]*)(?=\S)`, 'giu')
+const IS = [
+  'is', 'was', 'ist', 'war', 'est', 'était', 'es', 'era', 'è', 'é', 'to', 'jest', 'is now', 'was set to', 'set to',
+  "c['’]est"
+]
+const SAID = new RegExp(
+  String.raw`\b(?:${anyOf(SECRET_WORDS)})(?:[ \t]+(?:${anyOf(IS)})[ \t]+|[ \t]*[:=][ \t]*)(?=\S)`, 'giu')
 const NEXT = new RegExp(String.raw`\b(?:${anyOf(SECRET_WORDS)})[ \t]+(?=\S)`, 'giu')
-const CODE_WORDS = ['code', 'código', 'codice', 'otp', 'passcode', 'token', 'pin', 'kod', 'bestätigungscode', 'verifizierungscode']
-const ONE_TIME_CODE = new RegExp(String.raw`\b(?:${anyOf(CODE_WORDS)})(?:[ \t]+[\p{L}'’-]+){0,3}[ \t]+(?:${anyOf(IS)}|:)[ \t]*(?=\d{4,8}\b)`, 'giu')
+const CODE_WORDS = [
+  'code', 'código', 'codice', 'otp', 'passcode', 'token', 'pin', 'kod', 'bestätigungscode', 'verifizierungscode'
+]
+const ONE_TIME_CODE = new RegExp(String.raw`\b(?:${anyOf(CODE_WORDS)})(?:[ \t]+[\p{L}'’-]+){0,3}` +
+  String.raw`[ \t]+(?:${anyOf(IS)}|:)[ \t]*(?=\d{4,8}\b)`, 'giu')
 const PIN = /\b(?:pin(?:[ \t]+(?:code|number))?|code pin|pin-code|geheimzahl)(?:[ \t]+(?:is|was|ist|est|es|è|to|set to)[ \t]+|[ \t]*[:=][ \t]*|[ \t]+)(?=\d)/giu
 // What follows "password is" in a sentence about it rather than a secret, in the languages above.
 const NOT_SECRETS = new Set([
-  'wrong', 'incorrect', 'correct', 'invalid', 'valid', 'expired', 'weak', 'strong', 'long', 'short', 'different', 'same',
-  'blank', 'empty', 'visible', 'hidden', 'secure', 'safe', 'fine', 'ok', 'okay', 'right', 'good', 'bad', 'new', 'old', 'too',
-  'not', 'reset', 'changed', 'saved', 'stored', 'required', 'needed', 'case', 'case-sensitive', 'sensitive', 'manager',
-  'managers', 'field', 'box', 'prompt', 'requirements', 'policy', 'rules', 'change', 'recovery', 'protected', 'protection',
-  'falsch', 'ungültig', 'abgelaufen', 'gesperrt', 'incorrecte', 'expiré', 'expirée', 'bloqué', 'incorrecta', 'incorrecto',
-  'caducado', 'caducada', 'bloqueada', 'inválida', 'errónea', 'sbagliata', 'errata', 'scaduto', 'scaduta', 'bloccata',
-  'onjuist', 'verkeerd', 'verlopen', 'geblokkeerd', 'fout', 'errada', 'expirou', 'błędne', 'nieprawidłowe', 'wygasło'
+  'wrong', 'incorrect', 'correct', 'invalid', 'valid', 'expired', 'weak', 'strong', 'long', 'short', 'different',
+  'same', 'blank', 'empty', 'visible', 'hidden', 'secure', 'safe', 'fine', 'ok', 'okay', 'right', 'good', 'bad', 'new',
+  'old', 'too', 'not', 'reset', 'changed', 'saved', 'stored', 'required', 'needed', 'case', 'case-sensitive',
+  'sensitive', 'manager', 'managers', 'field', 'box', 'prompt', 'requirements', 'policy', 'rules', 'change', 'recovery',
+  'protected', 'protection', 'falsch', 'ungültig', 'abgelaufen', 'gesperrt', 'incorrecte', 'expiré', 'expirée',
+  'bloqué', 'incorrecta', 'incorrecto', 'caducado', 'caducada', 'bloqueada', 'inválida', 'errónea', 'sbagliata',
+  'errata', 'scaduto', 'scaduta', 'bloccata', 'onjuist', 'verkeerd', 'verlopen', 'geblokkeerd', 'fout', 'errada',
+  'expirou', 'błędne', 'nieprawidłowe', 'wygasło'
 ])
 
 function secretValue (rest: string, said: boolean, tagger: Tagger): Span | undefined {
