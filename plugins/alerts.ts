@@ -42,7 +42,8 @@ export default fp(async function alertsPlugin (app) {
   const config = app.config
   const rules = await loadAlertRules(config.ALERTS_CONFIG, withEvaluationFloor(config.KB_EVALUATION_MIN_ACCURACY))
   // The test questions' runs are rows, made by any instance or the CLI: read at each evaluation.
-  const readsEvaluations = rules.some(rule => rule.when.some(condition => condition.measure.startsWith('kb_evaluation_')))
+  const readsEvaluations = rules.some(rule =>
+    rule.when.some(condition => condition.measure.startsWith('kb_evaluation_')))
   const intervalMs = config.ALERTS_EVAL_INTERVAL * 1000
   const now = () => app.clock().getTime()
   const horizonMs = Math.max(3_600_000, ...rules.flatMap(rule => rule.when.map(condition => condition.windowMs)))
@@ -56,7 +57,9 @@ export default fp(async function alertsPlugin (app) {
   const quality = new QualityWatch(rules)
 
   app.addHook('onResponse', async (request, reply) => {
-    if (!isProbe(request.url)) requests.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime, reply.getHeader('x-trace-id') as string | undefined)
+    if (isProbe(request.url)) return
+    const traceId = reply.getHeader('x-trace-id') as string | undefined
+    requests.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime, traceId)
   })
 
   const read = measureReader({
@@ -85,13 +88,31 @@ export default fp(async function alertsPlugin (app) {
     requests
   }
   const notify = (notification: AlertNotification): void => {
-    const fields = { alert: notification.alert, severity: notification.severity, status: notification.status, repeat: notification.repeat, value: notification.value, threshold: notification.threshold, since: notification.since }
+    const fields = {
+      alert: notification.alert,
+      severity: notification.severity,
+      status: notification.status,
+      repeat: notification.repeat,
+      value: notification.value,
+      threshold: notification.threshold,
+      since: notification.since
+    }
     const logger = log('alerts', 'notify', app.log)
-    if (notification.status === 'firing') logger.warn(fields, `alert ${notification.alert} firing: ${notification.summary}`)
-    else logger.info(fields, `alert ${notification.alert} resolved`)
+    if (notification.status === 'firing') {
+      logger.warn(fields, `alert ${notification.alert} firing: ${notification.summary}`)
+    } else {
+      logger.info(fields, `alert ${notification.alert} resolved`)
+    }
     notifications.dispatch(notification)
   }
-  const evaluator = new AlertEvaluator({ rules, read, notify, now: app.clock, identity: { service: packageInfo.name, instance: `${hostname()}:${config.PORT}` }, hintFor: rule => alertHint(rule, hints) })
+  const evaluator = new AlertEvaluator({
+    rules,
+    read,
+    notify,
+    now: app.clock,
+    identity: { service: packageInfo.name, instance: `${hostname()}:${config.PORT}` },
+    hintFor: rule => alertHint(rule, hints)
+  })
 
   const logVolume = resolve(config.LOG_DIR === '' ? '.' : config.LOG_DIR)
   let running: Promise<void> | undefined
@@ -109,7 +130,8 @@ export default fp(async function alertsPlugin (app) {
   // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.
   const evaluate = async (): Promise<void> => {
     running ??= evaluateOnce()
-      .catch(error => log('alerts', 'evaluate', app.log).error({ err: error }, 'alert evaluation failed; will retry at the next interval'))
+      .catch(error => log('alerts', 'evaluate', app.log)
+        .error({ err: error }, 'alert evaluation failed; will retry at the next interval'))
       .finally(() => { running = undefined })
     await running
   }
@@ -124,10 +146,17 @@ export default fp(async function alertsPlugin (app) {
   })
 
   const meter = app.metricsMeter
-  const firing = meter.createObservableGauge('chatbot_alerts_firing', { description: '1 for each alert rule firing now, else 0' })
-  const diskFree = meter.createObservableGauge('chatbot_log_disk_free_ratio', { unit: '1', description: 'Free share of the log volume, as of the last alert evaluation' })
+  const firing = meter.createObservableGauge('chatbot_alerts_firing', {
+    description: '1 for each alert rule firing now, else 0'
+  })
+  const diskFree = meter.createObservableGauge('chatbot_log_disk_free_ratio', {
+    unit: '1',
+    description: 'Free share of the log volume, as of the last alert evaluation'
+  })
   const observe = (result: BatchObservableResult): void => {
-    for (const state of evaluator.states()) result.observe(firing, state.state === 'firing' ? 1 : 0, { alertname: state.alert, severity: state.severity })
+    for (const state of evaluator.states()) {
+      result.observe(firing, state.state === 'firing' ? 1 : 0, { alertname: state.alert, severity: state.severity })
+    }
     if (disk !== undefined) result.observe(diskFree, disk.freeRatio)
   }
   meter.addBatchObservableCallback(observe, [firing, diskFree])
@@ -139,4 +168,7 @@ export default fp(async function alertsPlugin (app) {
     await running
     await notifications.close()
   })
-}, { name: 'alerts', dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager', 'answer-writer', 'evaluation'] })
+}, {
+  name: 'alerts',
+  dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager', 'answer-writer', 'evaluation']
+})

@@ -20,8 +20,13 @@ declare module 'fastify' {
     chatAccess: onRequestAsyncHookHandler
     /** The configured key a presented one is, compared and counted as requests' keys are (the console's sign-in). */
     findApiKey: (request: FastifyRequest, presented: string) => ApiKey | undefined
-    /** Refuses a request as every refused credential is: audited (a flood as one entry), with a Bearer challenge on 401. */
-    denyAccess: (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string) => Promise<void>
+    /**
+     * Refuses a request as every refused credential is: audited (a flood as one entry), with a
+     * Bearer challenge on 401.
+     */
+    denyAccess: (
+      request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string
+    ) => Promise<void>
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -33,7 +38,12 @@ declare module 'fastify' {
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
 export default fp(async function authPlugin (app) {
-  const keys = parseApiKeys(app.config.API_KEYS).map(apiKey => ({ digest: digest(apiKey.key), keyId: keyId(apiKey.key), role: apiKey.role, apiKey }))
+  const keys = parseApiKeys(app.config.API_KEYS).map(apiKey => ({
+    digest: digest(apiKey.key),
+    keyId: keyId(apiKey.key),
+    role: apiKey.role,
+    apiKey
+  }))
   app.decorateRequest('principal', null)
   app.decorateRequest('actor', { getter (this: FastifyRequest) { return this.principal?.keyId ?? 'anonymous' } })
 
@@ -54,7 +64,8 @@ export default fp(async function authPlugin (app) {
     const retryAfter = guesses.retryAfter(request.ip)
     if (retryAfter > 0) {
       throw new LimitExceededError('wrong_keys_per_client', maxWrongKeys, retryAfter,
-        `This address sent ${maxWrongKeys} wrong API keys in the last minute (WRONG_KEYS_PER_MINUTE); no key from it is checked for ${retryAfter} s.`)
+        `This address sent ${maxWrongKeys} wrong API keys in the last minute (WRONG_KEYS_PER_MINUTE); ` +
+        `no key from it is checked for ${retryAfter} s.`)
     }
     const key = find(presented)
     if (key === undefined) guesses.wrong(request.ip)
@@ -71,7 +82,9 @@ export default fp(async function authPlugin (app) {
 
   // Every refusal is audited, a flood of them as one entry a minute per source (src/audit/denial-audit.ts).
   const denials = new DenialAudit({ record: event => app.auditTrail.record(event), now: app.clock })
-  const auditFailed = (error: unknown): void => { log('auth', 'deny').error({ err: error }, 'could not record denied requests in the audit trail') }
+  const auditFailed = (error: unknown): void => {
+    log('auth', 'deny').error({ err: error }, 'could not record denied requests in the audit trail')
+  }
   const flushTimer = setInterval(() => { denials.flush().catch(auditFailed) }, 10_000).unref()
   // preClose: while the database is still open.
   app.addHook('preClose', async () => {
@@ -79,23 +92,35 @@ export default fp(async function authPlugin (app) {
     await denials.flush(true).catch(auditFailed)
   })
 
-  async function deny (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string): Promise<void> {
-    await denials.denied({ actor, address: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, status }).catch(auditFailed)
+  async function deny (
+    request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string
+  ): Promise<void> {
+    const target = `${request.method} ${request.routeOptions.url ?? request.url}`
+    await denials.denied({ actor, address: request.ip, target, status }).catch(auditFailed)
     if (status === 401) reply.header('www-authenticate', 'Bearer')
     sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
   }
   app.decorate('denyAccess', deny)
 
-  app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler => async function checkRole (request, reply) {
-    if (keys.length === 0) {
-      return sendProblem(request, reply, 403, 'admin-disabled', 'This route is disabled because no API keys are configured. Set API_KEYS="<key>:admin" (keys of at least 16 characters) and restart.')
-    }
-    const principal = identify(request)
-    if (principal === undefined) return await deny(request, reply, 401, 'This route needs an API key: send "Authorization: Bearer <key>".', 'anonymous')
-    if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
-    if (!roles.includes(principal.role)) return await deny(request, reply, 403, `This route needs the ${roles.join(' or ')} role; the key has the ${principal.role} role.`, principal.keyId)
-    request.principal = principal
-  })
+  app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler =>
+    async function checkRole (request, reply) {
+      if (keys.length === 0) {
+        return sendProblem(request, reply, 403, 'admin-disabled',
+          'This route is disabled because no API keys are configured. ' +
+          'Set API_KEYS="<key>:admin" (keys of at least 16 characters) and restart.')
+      }
+      const principal = identify(request)
+      if (principal === undefined) {
+        return await deny(request, reply, 401,
+          'This route needs an API key: send "Authorization: Bearer <key>".', 'anonymous')
+      }
+      if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
+      if (!roles.includes(principal.role)) {
+        return await deny(request, reply, 403,
+          `This route needs the ${roles.join(' or ')} role; the key has the ${principal.role} role.`, principal.keyId)
+      }
+      request.principal = principal
+    })
 
   app.decorate('chatAccess', async function checkChatAccess (request: FastifyRequest, reply: FastifyReply) {
     const principal = identify(request)
@@ -104,6 +129,9 @@ export default fp(async function authPlugin (app) {
     if (principal === null) return await deny(request, reply, 401, 'The API key is not valid.', 'unknown-key')
     if (principal !== undefined) request.principal = principal
     if (!app.config.CHAT_REQUIRE_KEY) return
-    if (principal === undefined) return await deny(request, reply, 401, 'Chat needs an API key (CHAT_REQUIRE_KEY=true): send "Authorization: Bearer <key>".', 'anonymous')
+    if (principal === undefined) {
+      return await deny(request, reply, 401,
+        'Chat needs an API key (CHAT_REQUIRE_KEY=true): send "Authorization: Bearer <key>".', 'anonymous')
+    }
   })
 }, { name: 'auth', dependencies: ['config', 'database'] })

@@ -19,9 +19,15 @@ declare module 'fastify' {
   }
 }
 
-const sessionOf = (request: FastifyRequest): string | undefined => (request.body as { session_id?: string } | undefined)?.session_id
+const sessionOf = (request: FastifyRequest): string | undefined =>
+  (request.body as { session_id?: string } | undefined)?.session_id
 
-interface Limit { name: string, max: number, key: (request: FastifyRequest) => string | undefined, says: (max: number, retryAfter: number) => string }
+interface Limit {
+  name: string
+  max: number
+  key: (request: FastifyRequest) => string | undefined
+  says: (max: number, retryAfter: number) => string
+}
 
 export default fp(async function chatLimitsPlugin (app) {
   await app.register(rateLimit, { global: false })
@@ -30,25 +36,34 @@ export default fp(async function chatLimitsPlugin (app) {
       name: 'new_sessions_per_client',
       max: app.config.NEW_SESSIONS_PER_MINUTE,
       key: request => sessionOf(request) === undefined ? request.ip : undefined,
-      says: (max, retryAfter) => `This address opened ${max} new sessions in the last minute (NEW_SESSIONS_PER_MINUTE); continue one with its session_id, or retry in ${retryAfter} s.`
+      says: (max, retryAfter) =>
+        `This address opened ${max} new sessions in the last minute (NEW_SESSIONS_PER_MINUTE); ` +
+        `continue one with its session_id, or retry in ${retryAfter} s.`
     },
     {
       name: 'turns_per_session',
       max: app.config.TURNS_PER_SESSION_PER_MINUTE,
       key: sessionOf,
-      says: (max, retryAfter) => `This session took ${max} turns in the last minute (TURNS_PER_SESSION_PER_MINUTE); retry in ${retryAfter} s.`
+      says: (max, retryAfter) =>
+        `This session took ${max} turns in the last minute (TURNS_PER_SESSION_PER_MINUTE); retry in ${retryAfter} s.`
     },
     {
       name: 'turns_per_client',
       max: app.config.TURNS_PER_CLIENT_PER_MINUTE,
       key: request => request.ip,
-      says: (max, retryAfter) => `This address sent ${max} chat turns in the last minute (TURNS_PER_CLIENT_PER_MINUTE); retry in ${retryAfter} s.`
+      says: (max, retryAfter) =>
+        `This address sent ${max} chat turns in the last minute (TURNS_PER_CLIENT_PER_MINUTE); ` +
+        `retry in ${retryAfter} s.`
     }
   ]
   // Manual limiters (createRateLimit): the route's own rateLimit config runs one limiter a request.
   const active = limits.filter(limit => limit.max > 0).map(limit => ({
     limit,
-    check: app.createRateLimit({ max: limit.max, timeWindow: 60_000, keyGenerator: request => limit.key(request) ?? '' })
+    check: app.createRateLimit({
+      max: limit.max,
+      timeWindow: 60_000,
+      keyGenerator: request => limit.key(request) ?? ''
+    })
   }))
   app.decorate('chatLimits', async function checkChatLimits (request: FastifyRequest) {
     if (request.principal !== null) return

@@ -29,4 +29,10 @@ export default fp(async function chatServicePlugin (app) {
     keepTrace: traceId => { app.turnTraces.keep(traceId) },
     now: app.clock
   }))
-}, { name: 'chat-service', dependencies: ['database', 'session-manager', 'command-parser', 'knowledge-base', 'request-logging', 'metrics', 'answer-writer', 'turn-traces'] })
+}, {
+  name: 'chat-service',
+  dependencies: [
+    'database', 'session-manager', 'command-parser', 'knowledge-base', 'request-logging', 'metrics', 'answer-writer',
+    'turn-traces'
+  ]
+})

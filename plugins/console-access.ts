@@ -20,7 +20,10 @@ declare module 'fastify' {
     consoleSessions: ConsoleSessions
     /** How conversations are named to an analyst, who may not hold session ids. */
     conversationRefs: ConversationRefs
-    /** An onRequest hook for the console's API: a sign-in cookie (with the CSRF header) or a key, of the admin or analyst role. */
+    /**
+     * An onRequest hook for the console's API: a sign-in cookie (with the CSRF header) or a key,
+     * of the admin or analyst role.
+     */
     consoleAccess: onRequestAsyncHookHandler
     /** After consoleAccess, for the console's changes: the admin role on top. */
     consoleAdmin: onRequestAsyncHookHandler
@@ -40,26 +43,39 @@ export default fp(async function consoleAccessPlugin (app) {
   app.decorate('conversationRefs', new ConversationRefs(app.logPrivacy.keyFor('console conversation references')))
   app.decorateRequest('consoleExpiresAt', null)
 
-  app.decorate('consoleAdmin', async function checkConsoleAdmin (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+  app.decorate('consoleAdmin', async function checkConsoleAdmin (
+    this: unknown, request: FastifyRequest, reply: FastifyReply
+  ) {
     const principal = request.principal
     if (reply.sent || principal === null || principal.role === 'admin') return
-    await app.denyAccess(request, reply, 403, `This route needs the admin role; the key has the ${principal.role} role.`, principal.keyId)
+    await app.denyAccess(request, reply, 403,
+      `This route needs the admin role; the key has the ${principal.role} role.`, principal.keyId)
   })
 
-  app.decorate('consoleAccess', async function checkConsoleAccess (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+  app.decorate('consoleAccess', async function checkConsoleAccess (
+    this: unknown, request: FastifyRequest, reply: FastifyReply
+  ) {
     const token = request.cookies[CONSOLE_COOKIE]
     // No cookie and no key: a browser not signed in, as the console page asks at every visit. No
     // credential was refused, so there is nothing for the audit trail (a signed-out visit wrote an
     // auth.denied entry each time).
     if (request.headers.authorization === undefined && token === undefined && keys.length > 0) {
       reply.header('www-authenticate', 'Bearer')
-      return sendProblem(request, reply, 401, 'unauthorized', 'Not signed in: sign in to the console (POST /console/api/session with an API key), or send "Authorization: Bearer <key>".')
+      return sendProblem(request, reply, 401, 'unauthorized',
+        'Not signed in: sign in to the console (POST /console/api/session with an API key), ' +
+        'or send "Authorization: Bearer <key>".')
     }
     if (request.headers.authorization !== undefined || token === undefined) return await byKey.call(app, request, reply)
     const signIn = sessions.verify(token, app.clock())
-    if (signIn === undefined || await signedOut(app.db, token)) return await app.denyAccess(request, reply, 401, 'The console sign-in has expired, was signed out, or its key is no longer accepted: sign in again.', 'console-cookie')
+    if (signIn === undefined || await signedOut(app.db, token)) {
+      return await app.denyAccess(request, reply, 401,
+        'The console sign-in has expired, was signed out, or its key is no longer accepted: sign in again.',
+        'console-cookie')
+    }
     if (request.headers[CONSOLE_REQUEST_HEADER] !== CONSOLE_REQUEST_VALUE) {
-      return sendProblem(request, reply, 403, 'forbidden', `A request signed in by cookie must send the header X-Requested-With: ${CONSOLE_REQUEST_VALUE} (requests forged by other sites cannot).`)
+      return sendProblem(request, reply, 403, 'forbidden',
+        `A request signed in by cookie must send the header X-Requested-With: ${CONSOLE_REQUEST_VALUE} ` +
+        '(requests forged by other sites cannot).')
     }
     request.principal = { keyId: signIn.keyId, role: signIn.role }
     request.consoleExpiresAt = signIn.expiresAt

@@ -13,9 +13,18 @@ export default fp(async function databaseMetricsPlugin (app) {
   const used = { ...pool, 'db.client.connection.state': 'used' }
   const idle = { ...pool, 'db.client.connection.state': 'idle' }
   const meter = app.metricsMeter
-  const count = meter.createObservableUpDownCounter('db.client.connection.count', { unit: '{connection}', description: 'The number of connections that are currently in state described by the state attribute.' })
-  const pending = meter.createObservableUpDownCounter('db.client.connection.pending_requests', { unit: '{connection}', description: 'The number of current pending requests for an open connection.' })
-  const max = meter.createObservableUpDownCounter('db.client.connection.max', { unit: '{connection}', description: 'The maximum number of open connections allowed.' })
+  const count = meter.createObservableUpDownCounter('db.client.connection.count', {
+    unit: '{connection}',
+    description: 'The number of connections that are currently in state described by the state attribute.'
+  })
+  const pending = meter.createObservableUpDownCounter('db.client.connection.pending_requests', {
+    unit: '{connection}',
+    description: 'The number of current pending requests for an open connection.'
+  })
+  const max = meter.createObservableUpDownCounter('db.client.connection.max', {
+    unit: '{connection}',
+    description: 'The maximum number of open connections allowed.'
+  })
   const observe = (result: BatchObservableResult) => {
     const stats = db.poolStats!()
     result.observe(count, stats.total - stats.idle, used)

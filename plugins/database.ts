@@ -33,13 +33,16 @@ export interface DatabasePluginOptions {
 export default fp<DatabasePluginOptions>(async function databasePlugin (app, options) {
   const { DATABASE_URL, DATA_DIR, DATABASE_POOL_SIZE } = app.config
   const dataDir = DATA_DIR.startsWith('memory://') ? DATA_DIR : resolve(DATA_DIR)
-  const opened = options.database ?? await openDatabase({ databaseUrl: DATABASE_URL, dataDir, poolSize: DATABASE_POOL_SIZE })
+  const opened = options.database ??
+    await openDatabase({ databaseUrl: DATABASE_URL, dataDir, poolSize: DATABASE_POOL_SIZE })
   let timer: NodeJS.Timeout | undefined
   let closing = false
   // While the database is down it is checked every second, so that service resumes soon after it does.
   const schedule = (up: boolean): void => {
     clearTimeout(timer)
-    if (!closing) timer = setTimeout(() => { databaseHealth.check().then(schedule, () => {}) }, up ? CHECK_INTERVAL_MS : RECHECK_INTERVAL_MS).unref()
+    if (closing) return
+    const interval = up ? CHECK_INTERVAL_MS : RECHECK_INTERVAL_MS
+    timer = setTimeout(() => { databaseHealth.check().then(schedule, () => {}) }, interval).unref()
   }
   const databaseHealth = new DatabaseHealth({
     db: opened,
@@ -59,11 +62,20 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     failed: (error: unknown) => { if (databaseHealth.recordFailure(error)) connectionErrors.add(1) }
   }
   // pg's instrumentation makes the server PostgreSQL's statement spans; PGlite's are made here.
-  const db = withStatementTiming(opened, { slowMs: app.config.DB_SLOW_QUERY_MS, logger: app.log as Logger, spans: opened.engine === 'pglite', observer })
+  const db = withStatementTiming(opened, {
+    slowMs: app.config.DB_SLOW_QUERY_MS,
+    logger: app.log as Logger,
+    spans: opened.engine === 'pglite',
+    observer
+  })
   app.decorate('db', db)
   app.decorate('databaseHealth', databaseHealth)
-  const up = app.metricsMeter.createObservableGauge('chatbot_database_up', { description: '1 while the database answers its health check, else 0' })
-  const observeUp = (result: { observe: (value: number) => void }) => { result.observe(databaseHealth.current().up ? 1 : 0) }
+  const up = app.metricsMeter.createObservableGauge('chatbot_database_up', {
+    description: '1 while the database answers its health check, else 0'
+  })
+  const observeUp = (result: { observe: (value: number) => void }) => {
+    result.observe(databaseHealth.current().up ? 1 : 0)
+  }
   up.addCallback(observeUp)
   app.addHook('onReady', async () => { schedule(await databaseHealth.check()) })
   app.addHook('preClose', async () => {
@@ -72,6 +84,7 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     up.removeCallback(observeUp)
   })
   app.decorate('auditTrail', new AuditTrail({ db, now: app.clock, auditLog: options.auditLog }))
-  log('database', 'databasePlugin', app.log).info({ engine: db.engine, location: db.engine === 'pglite' ? dataDir : undefined }, 'database ready')
+  const location = db.engine === 'pglite' ? dataDir : undefined
+  log('database', 'databasePlugin', app.log).info({ engine: db.engine, location }, 'database ready')
   if (options.database === undefined) app.addHook('onClose', async () => await db.close())
 }, { name: 'database', dependencies: ['config', 'metrics'] })

@@ -57,21 +57,42 @@ export default fp(async function errorHandlerPlugin (app) {
     // kept (its transaction did not commit), and retrying later will work.
     const error = isConnectionError(failure) ? databaseUnavailable(app.config.SHED_RETRY_AFTER) : failure
     if (error instanceof ProblemError) {
-      return { status: error.statusCode, slug: error.type, detail: error.message, extensions: error.extensions, title: error.title, retryAfterSeconds: error.retryAfterSeconds }
+      return {
+        status: error.statusCode,
+        slug: error.type,
+        detail: error.message,
+        extensions: error.extensions,
+        title: error.title,
+        retryAfterSeconds: error.retryAfterSeconds
+      }
     }
     if (error.validation !== undefined) {
-      const errors = (error.validation as ValidationIssue[]).map(issue => describeIssue(error.validationContext ?? 'request', issue))
-      return { status: 400, slug: 'validation', detail: errors.map(e => `${e.field} ${e.message}`).join('; '), extensions: { errors } }
+      const errors = (error.validation as ValidationIssue[])
+        .map(issue => describeIssue(error.validationContext ?? 'request', issue))
+      const detail = errors.map(e => `${e.field} ${e.message}`).join('; ')
+      return { status: 400, slug: 'validation', detail, extensions: { errors } }
     }
     const unstorable = UNSTORABLE[error.code]
     if (unstorable !== undefined) return { status: 400, slug: 'unstorable-input', detail: unstorable }
     const status = error.statusCode ?? 500
-    if (status === 413) return { status, slug: 'body-too-large', detail: `The request body exceeds the limit of ${reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit} bytes.` }
-    if (status === 415) return { status, slug: 'unsupported-media-type', detail: `${error.message}. Send the body as application/json.` }
-    if (status >= 400 && status < 500) return { status, slug: FASTIFY_TYPES[error.code] ?? 'bad-request', detail: error.message }
+    if (status === 413) {
+      const limit = reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit
+      return { status, slug: 'body-too-large', detail: `The request body exceeds the limit of ${limit} bytes.` }
+    }
+    if (status === 415) {
+      return { status, slug: 'unsupported-media-type', detail: `${error.message}. Send the body as application/json.` }
+    }
+    if (status >= 400 && status < 500) {
+      return { status, slug: FASTIFY_TYPES[error.code] ?? 'bad-request', detail: error.message }
+    }
     const fields = errorLogFields(error)
-    log('error_handler', 'onError', request.log).error(fields, `unhandled ${fields.error_type}: ${fields.error_message}`)
-    return { status: 500, slug: 'internal', detail: 'The server failed to handle this request. Quote the request_id to the operator.' }
+    log('error_handler', 'onError', request.log)
+      .error(fields, `unhandled ${fields.error_type}: ${fields.error_message}`)
+    return {
+      status: 500,
+      slug: 'internal',
+      detail: 'The server failed to handle this request. Quote the request_id to the operator.'
+    }
   })
 
   app.setErrorHandler((failure: FastifyError, request, reply) => {
@@ -99,8 +120,10 @@ export default fp(async function errorHandlerPlugin (app) {
     if (allowed.includes('GET')) allowed.push('HEAD')
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '))
-      return sendProblem(request, reply, 405, 'method-not-allowed', `${path} does not take ${request.method}; it takes ${allowed.join(', ')}.`)
+      return sendProblem(request, reply, 405, 'method-not-allowed',
+        `${path} does not take ${request.method}; it takes ${allowed.join(', ')}.`)
     }
-    sendProblem(request, reply, 404, 'route-not-found', `There is no route ${request.method} ${path}. The API is described at /docs.`)
+    sendProblem(request, reply, 404, 'route-not-found',
+      `There is no route ${request.method} ${path}. The API is described at /docs.`)
   })
 }, { name: 'error-handler', dependencies: ['config'] })

@@ -30,6 +30,7 @@ export default fp(async function evaluationPlugin (app) {
   app.decorate('kbEvaluations', kbEvaluations)
   // The gauge holds the stored runs' accuracy from the start, not only after this process's first run.
   app.addHook('onReady', async () => {
-    await kbEvaluations.refreshTrend().catch((error: unknown) => log('evaluation', 'refreshTrend', app.log).warn({ err: error }, 'could not read the latest evaluation runs'))
+    await kbEvaluations.refreshTrend().catch((error: unknown) =>
+      log('evaluation', 'refreshTrend', app.log).warn({ err: error }, 'could not read the latest evaluation runs'))
   })
 }, { name: 'evaluation', dependencies: ['config', 'metrics', 'database', 'knowledge-base'] })

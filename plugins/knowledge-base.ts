@@ -24,20 +24,30 @@ export default fp(async function knowledgeBasePlugin (app) {
     const seeded = await knowledgeBase.seedOnce(async () => {
       const documents: DocumentInput[] = []
       for await (const result of readDocuments(seedDir)) {
-        if ('document' in result) documents.push(result.document)
-        else log('search_engine', 'seed', app.log).warn({ source: result.source, reason: 'error' in result ? result.error : result.skipped }, 'bundled document skipped')
+        if ('document' in result) {
+          documents.push(result.document)
+        } else {
+          const reason = 'error' in result ? result.error : result.skipped
+          log('search_engine', 'seed', app.log).warn({ source: result.source, reason }, 'bundled document skipped')
+        }
       }
       return documents
     })
-    if (seeded > 0) log('search_engine', 'seed', app.log).info({ documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
+    if (seeded > 0) {
+      log('search_engine', 'seed', app.log)
+        .info({ documents: seeded, from: seedDir }, 'knowledge base seeded with the bundled docs')
+    }
   }
   // Only a shared server database has other instances to hear from; listen before loading so
   // nothing committed meanwhile is missed.
   if (app.db.engine === 'postgres') {
-    const stopFollowing = await knowledgeBase.followChanges(error => log('search_engine', 'followChanges', app.log).error({ err: error }, 'search index update from another instance failed'))
+    const stopFollowing = await knowledgeBase.followChanges(error => log('search_engine', 'followChanges', app.log)
+      .error({ err: error }, 'search index update from another instance failed'))
     app.addHook('onClose', async () => await stopFollowing())
   }
   const started = performance.now()
   const documents = await knowledgeBase.loadIndex()
-  log('search_engine', 'loadIndex', app.log).info({ documents, passages: searchEngine.passageCount, ms: Math.round(performance.now() - started) }, 'search index built')
+  const ms = Math.round(performance.now() - started)
+  const passages = searchEngine.passageCount
+  log('search_engine', 'loadIndex', app.log).info({ documents, passages, ms }, 'search index built')
 }, { name: 'knowledge-base', dependencies: ['config', 'database'] })

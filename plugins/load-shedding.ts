@@ -6,7 +6,9 @@
 // ready, requests are served. Probes and /status are never refused, so an orchestrator can tell
 // "busy" from "dead" and an operator can see why.
 import fp from 'fastify-plugin'
-import underPressure, { TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES } from '@fastify/under-pressure'
+import underPressure, {
+  TYPE_EVENT_LOOP_DELAY, TYPE_EVENT_LOOP_UTILIZATION, TYPE_HEAP_USED_BYTES, TYPE_RSS_BYTES
+} from '@fastify/under-pressure'
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable } from '../src/health/database-health.js'
 import { EventLoopDelay } from '../src/health/event-loop-delay.js'
@@ -44,9 +46,12 @@ const REASONS: Record<string, ShedReason> = {
   [TYPE_RSS_BYTES]: 'rss'
 }
 const DETAILS: Record<Exclude<ShedReason, 'database'>, string> = {
-  latency_goal: 'The bot is answering as many turns as it can, and this one could not have been answered within TURN_LATENCY_GOAL_MS; retry after the given seconds.',
-  event_loop_delay: 'The server is overloaded (event-loop delay over MAX_EVENT_LOOP_DELAY_MS); retry after the given seconds.',
-  event_loop_utilization: 'The server is overloaded (event-loop utilization over MAX_EVENT_LOOP_UTILIZATION); retry after the given seconds.',
+  latency_goal: 'The bot is answering as many turns as it can, and this one could not have been answered ' +
+    'within TURN_LATENCY_GOAL_MS; retry after the given seconds.',
+  event_loop_delay:
+    'The server is overloaded (event-loop delay over MAX_EVENT_LOOP_DELAY_MS); retry after the given seconds.',
+  event_loop_utilization: 'The server is overloaded (event-loop utilization over MAX_EVENT_LOOP_UTILIZATION); ' +
+    'retry after the given seconds.',
   heap_used: 'The server is short of memory (heap over MAX_HEAP_USED_BYTES); retry after the given seconds.',
   rss: 'The server is short of memory (RSS over MAX_RSS_BYTES); retry after the given seconds.'
 }
@@ -66,13 +71,21 @@ export default fp(async function loadSheddingPlugin (app) {
     app.metrics.shedRequests.add(1, { reason })
     shed.record()
     if (reason === 'database') return databaseUnavailable(retryAfterSeconds)
-    return new ProblemError({ status: 503, type: 'overloaded', title: 'Service Unavailable', detail: DETAILS[reason], extensions: { reason, retry_after_seconds: retryAfterSeconds }, retryAfterSeconds })
+    return new ProblemError({
+      status: 503,
+      type: 'overloaded',
+      title: 'Service Unavailable',
+      detail: DETAILS[reason],
+      extensions: { reason, retry_after_seconds: retryAfterSeconds },
+      retryAfterSeconds
+    })
   }
 
   const eventLoopDelay = new EventLoopDelay()
   app.addHook('onReady', async () => { if (config.MAX_EVENT_LOOP_DELAY_MS > 0) eventLoopDelay.start() })
   app.addHook('onClose', async () => { eventLoopDelay.stop() })
-  const delayed = (): boolean => config.MAX_EVENT_LOOP_DELAY_MS > 0 && eventLoopDelay.current() > config.MAX_EVENT_LOOP_DELAY_MS
+  const delayed = (): boolean =>
+    config.MAX_EVENT_LOOP_DELAY_MS > 0 && eventLoopDelay.current() > config.MAX_EVENT_LOOP_DELAY_MS
   app.addHook('onRequest', async request => {
     if (delayed() && !exempt(request.url, request.routeOptions.url)) throw refuse('event_loop_delay')
   })
@@ -93,7 +106,8 @@ export default fp(async function loadSheddingPlugin (app) {
     if (delayed()) return 'event_loop_delay'
     if (config.MAX_HEAP_USED_BYTES > 0 && usage.heapUsed > config.MAX_HEAP_USED_BYTES) return 'heap_used'
     if (config.MAX_RSS_BYTES > 0 && usage.rssBytes > config.MAX_RSS_BYTES) return 'rss'
-    if (config.MAX_EVENT_LOOP_UTILIZATION > 0 && usage.eventLoopUtilized > config.MAX_EVENT_LOOP_UTILIZATION) return 'event_loop_utilization'
+    const maxUtilization = config.MAX_EVENT_LOOP_UTILIZATION
+    if (maxUtilization > 0 && usage.eventLoopUtilized > maxUtilization) return 'event_loop_utilization'
     return undefined
   })
 
@@ -111,11 +125,20 @@ export default fp(async function loadSheddingPlugin (app) {
     if (!closing) return
     reply.header('connection', 'close')
     if (isProbe(request.url)) return
-    throw new ProblemError({ status: 503, type: 'shutting-down', title: 'Service Unavailable', detail: 'This instance is shutting down; retry after the given seconds.', extensions: { reason: 'shutting_down', retry_after_seconds: retryAfterSeconds }, retryAfterSeconds })
+    throw new ProblemError({
+      status: 503,
+      type: 'shutting-down',
+      title: 'Service Unavailable',
+      detail: 'This instance is shutting down; retry after the given seconds.',
+      extensions: { reason: 'shutting_down', retry_after_seconds: retryAfterSeconds },
+      retryAfterSeconds
+    })
   })
 
   const admission = new TurnAdmission({
-    concurrency: config.MAX_TURNS_IN_FLIGHT > 0 ? config.MAX_TURNS_IN_FLIGHT : app.db.engine === 'pglite' ? PGLITE_CONCURRENCY : config.DATABASE_POOL_SIZE,
+    concurrency: config.MAX_TURNS_IN_FLIGHT > 0
+      ? config.MAX_TURNS_IN_FLIGHT
+      : app.db.engine === 'pglite' ? PGLITE_CONCURRENCY : config.DATABASE_POOL_SIZE,
     latencyGoalMs: config.TURN_LATENCY_GOAL_MS,
     refuse: () => refuse('latency_goal')
   })
@@ -129,9 +152,15 @@ export default fp(async function loadSheddingPlugin (app) {
   } satisfies TurnAdmissionView)
 
   const meter = app.metricsMeter
-  const inFlightGauge = meter.createObservableGauge('chatbot_turns_in_flight', { description: 'Chat turns being answered now' })
-  const limitGauge = meter.createObservableGauge('chatbot_turns_in_flight_limit', { description: 'Chat turns answered at the same time; more wait in line' })
-  const queuedGauge = meter.createObservableGauge('chatbot_turns_queued', { description: 'Chat turns waiting in line for one of those in flight to end' })
+  const inFlightGauge = meter.createObservableGauge('chatbot_turns_in_flight', {
+    description: 'Chat turns being answered now'
+  })
+  const limitGauge = meter.createObservableGauge('chatbot_turns_in_flight_limit', {
+    description: 'Chat turns answered at the same time; more wait in line'
+  })
+  const queuedGauge = meter.createObservableGauge('chatbot_turns_queued', {
+    description: 'Chat turns waiting in line for one of those in flight to end'
+  })
   const gauges = [inFlightGauge, limitGauge, queuedGauge]
   const observe = (result: { observe: (gauge: typeof inFlightGauge, value: number) => void }) => {
     result.observe(inFlightGauge, admission.inFlight())

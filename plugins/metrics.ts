@@ -7,7 +7,9 @@ import type { FastifyRequest } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { telemetry } from '../src/telemetry/telemetry.js'
 import { ProblemError } from '../src/errors.js'
-import { createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
+import {
+  createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments
+} from '../src/telemetry/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

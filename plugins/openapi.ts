@@ -11,10 +11,18 @@ export default fp(async function openApiPlugin (app) {
   app.addSchema(ProblemDetails)
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Parley chatbot API', version: packageInfo.version, description: 'A chatbot REST API you can see inside. Errors are RFC 9457 problem details.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A key from API_KEYS' } } }
+      info: {
+        title: 'Parley chatbot API',
+        version: packageInfo.version,
+        description: 'A chatbot REST API you can see inside. Errors are RFC 9457 problem details.'
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A key from API_KEYS' } }
+      }
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}`
+    }
   })
   // staticCSP: the UI's pages carry a policy that admits their own scripts and styles, in place of
   // helmet's. Its logo is an inline SVG whose own <style> (".logo_small_svg__cls-2{fill:#fff}…")
@@ -23,6 +31,7 @@ export default fp(async function openApiPlugin (app) {
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     staticCSP: true,
-    transformStaticCSP: header => header.replace("style-src 'self' https:", `style-src 'self' https: '${SWAGGER_LOGO_STYLE_HASH}'`)
+    transformStaticCSP: header =>
+      header.replace("style-src 'self' https:", `style-src 'self' https: '${SWAGGER_LOGO_STYLE_HASH}'`)
   })
 }, { name: 'openapi' })

@@ -69,5 +69,7 @@ export default fp(async function personalDataPlugin (app) {
   })
 }, {
   name: 'personal-data',
-  dependencies: ['config', 'database', 'request-logging', 'session-manager', 'chat-service', 'evaluation', 'turn-traces']
+  dependencies: [
+    'config', 'database', 'request-logging', 'session-manager', 'chat-service', 'evaluation', 'turn-traces'
+  ]
 })

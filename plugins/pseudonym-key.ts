@@ -11,6 +11,8 @@ export default fp(async function pseudonymKeyPlugin (app) {
   try {
     await usePseudonymKey(app.db, app.logPrivacy, app.config)
   } catch (error) {
-    log('http', 'pseudonymKey', app.log).warn({ err: error }, 'the pseudonym key could not be kept in the database: user pseudonyms change at every restart until LOG_ID_SECRET is set')
+    log('http', 'pseudonymKey', app.log).warn({ err: error },
+      'the pseudonym key could not be kept in the database: ' +
+      'user pseudonyms change at every restart until LOG_ID_SECRET is set')
   }
 }, { name: 'pseudonym-key', dependencies: ['request-logging', 'database'] })

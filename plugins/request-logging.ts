@@ -19,7 +19,11 @@ declare module 'fastify' {
 export default fp(async function requestLoggingPlugin (app) {
   const { LOG_USER_ID, LOG_ID_SECRET } = app.config
   // Without LOG_ID_SECRET the key comes from the database once it is open (plugins/pseudonym-key.ts).
-  app.decorate('logPrivacy', new LogPrivacy({ userIdMode: LOG_USER_ID, idSecret: LOG_ID_SECRET, chatContent: chatContentMode(app.config) }))
+  app.decorate('logPrivacy', new LogPrivacy({
+    userIdMode: LOG_USER_ID,
+    idSecret: LOG_ID_SECRET,
+    chatContent: chatContentMode(app.config)
+  }))
 
   app.decorateRequest('logFields', null as unknown as LogFields)
   app.addHook('onRequest', (request, _reply, done) => {

@@ -16,14 +16,21 @@ declare module 'fastify' {
 }
 
 export default fp(async function sessionManagerPlugin (app) {
-  const { SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_ACTIVE_SESSIONS, MAX_SESSIONS_PER_USER, SESSION_SWEEP_INTERVAL } = app.config
+  const {
+    SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_ACTIVE_SESSIONS, MAX_SESSIONS_PER_USER, SESSION_SWEEP_INTERVAL
+  } = app.config
   const sessionManager = new SessionManager({
     db: app.db,
     auditTrail: app.auditTrail,
     instruments: app.metrics,
     now: app.clock,
     pseudonym: userId => app.logPrivacy.pseudonym(userId),
-    limits: { idleTimeoutMs: SESSION_IDLE_TIMEOUT * 1000, maxAgeMs: SESSION_MAX_AGE * 1000, maxActive: MAX_ACTIVE_SESSIONS, maxPerUser: MAX_SESSIONS_PER_USER }
+    limits: {
+      idleTimeoutMs: SESSION_IDLE_TIMEOUT * 1000,
+      maxAgeMs: SESSION_MAX_AGE * 1000,
+      maxActive: MAX_ACTIVE_SESSIONS,
+      maxPerUser: MAX_SESSIONS_PER_USER
+    }
   })
   app.decorate('sessionManager', sessionManager)
   const openerKey = app.logPrivacy.keyFor('session openers')
@@ -34,7 +41,8 @@ export default fp(async function sessionManagerPlugin (app) {
     try {
       await runWithLogger(app.log as Logger, () => sessionManager.expireIdle())
     } catch (error) {
-      log('session_manager', 'sweep', app.log).error({ err: error }, 'session sweep failed; will retry at the next interval')
+      log('session_manager', 'sweep', app.log)
+        .error({ err: error }, 'session sweep failed; will retry at the next interval')
     }
   }
   const timer = setInterval(sweep, SESSION_SWEEP_INTERVAL * 1000).unref()
@@ -46,11 +54,20 @@ export default fp(async function sessionManagerPlugin (app) {
 const ACTIVE_USERS_WINDOW_MS = 15 * 60_000
 
 function observeSessions (meter: Meter, sessionManager: SessionManager, app: FastifyInstance): void {
-  const activeSessions = meter.createObservableGauge('chatbot_active_sessions', { description: 'Active sessions, against MAX_ACTIVE_SESSIONS' })
-  const sessionLimit = meter.createObservableGauge('chatbot_active_sessions_limit', { description: 'MAX_ACTIVE_SESSIONS: new sessions past it are refused' })
-  const activeUsers = meter.createObservableGauge('chatbot_active_users', { description: 'Distinct user_ids with a turn in the last 15 minutes' })
+  const activeSessions = meter.createObservableGauge('chatbot_active_sessions', {
+    description: 'Active sessions, against MAX_ACTIVE_SESSIONS'
+  })
+  const sessionLimit = meter.createObservableGauge('chatbot_active_sessions_limit', {
+    description: 'MAX_ACTIVE_SESSIONS: new sessions past it are refused'
+  })
+  const activeUsers = meter.createObservableGauge('chatbot_active_users', {
+    description: 'Distinct user_ids with a turn in the last 15 minutes'
+  })
   const observe = async (result: BatchObservableResult): Promise<void> => {
-    const [sessions, users] = await Promise.all([sessionManager.countActive(), sessionManager.countActiveUsers(ACTIVE_USERS_WINDOW_MS)])
+    const [sessions, users] = await Promise.all([
+      sessionManager.countActive(),
+      sessionManager.countActiveUsers(ACTIVE_USERS_WINDOW_MS)
+    ])
     result.observe(activeSessions, sessions)
     result.observe(sessionLimit, app.config.MAX_ACTIVE_SESSIONS)
     result.observe(activeUsers, users)

@@ -39,7 +39,9 @@ export default fp(async function turnTracesPlugin (app) {
     retentionDays: app.config.TURN_TRACE_RETENTION_DAYS,
     droppedCounter: app.metrics.turnTracesDropped,
     now: app.clock,
-    onWriteFailed: (error, records) => { log('database', 'turnTraces', app.log).warn({ err: error, records }, 'turn_trace.write_failed') }
+    onWriteFailed: (error, records) => {
+      log('database', 'turnTraces', app.log).warn({ err: error, records }, 'turn_trace.write_failed')
+    }
   })
   app.decorate('turnTraces', recorder)
   const clearOld = (): void => { recorder.deleteExpired().catch(() => {}) }
@@ -97,7 +99,8 @@ export default fp(async function turnTracesPlugin (app) {
     // turns wait for (on the embedded database, a sixth of the answers at 50 clients in
     // bench:load): an ordinary turn's are held, not written (the recorder); a failed, slow or
     // unanswered one's are written.
-    const ordinary = !failed && reply.elapsedTime < app.config.TURN_LATENCY_GOAL_MS && turn.kind !== 'no_answer' && turn.kind !== 'command_error'
+    const ordinary = !failed && reply.elapsedTime < app.config.TURN_LATENCY_GOAL_MS &&
+      turn.kind !== 'no_answer' && turn.kind !== 'command_error'
     recorder.addRequest({
       letGo: ordinary && app.turnAdmission.queued() > 0 ? 'pressure' : undefined,
       key,
@@ -116,7 +119,10 @@ export default fp(async function turnTracesPlugin (app) {
   })
 
   app.addHook('onReady', async () => {
-    telemetry.turnSpans?.setSink({ turn: half => { recorder.addSpans(half) }, dropped: (reason, count) => { recorder.countDropped(reason, count) } })
+    telemetry.turnSpans?.setSink({
+      turn: half => { recorder.addSpans(half) },
+      dropped: (reason, count) => { recorder.countDropped(reason, count) }
+    })
   })
   // What is queued is written while the database is open; what in-flight requests add after it,
   // at onClose (above), which runs before the database plugin's (registered earlier, closed later).
@@ -124,4 +130,9 @@ export default fp(async function turnTracesPlugin (app) {
 }, { name: 'turn-traces', dependencies: ['config', 'metrics', 'database', 'request-logging', 'load-shedding'] })
 
 const roundedParts = (parts: TurnParts): TurnParts =>
-  ({ admission_ms: traceMs(parts.admission_ms), database_ms: traceMs(parts.database_ms), search_ms: traceMs(parts.search_ms), model_ms: traceMs(parts.model_ms) })
+  ({
+    admission_ms: traceMs(parts.admission_ms),
+    database_ms: traceMs(parts.database_ms),
+    search_ms: traceMs(parts.search_ms),
+    model_ms: traceMs(parts.model_ms)
+  })

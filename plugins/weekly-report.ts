@@ -44,9 +44,15 @@ export default fp(async function weeklyReportPlugin (app) {
   if (config.REPORT_SCHEDULE === '' || logDir === undefined) return
   let job: Cron
   try {
-    job = new Cron(config.REPORT_SCHEDULE, { paused: true, protect: true, catch: error => log('reports', 'weekly', app.log).error({ err: error }, 'the weekly report failed; the next one is on schedule') }, async () => { await app.sendWeeklyReport() })
+    job = new Cron(config.REPORT_SCHEDULE, {
+      paused: true,
+      protect: true,
+      catch: error => log('reports', 'weekly', app.log)
+        .error({ err: error }, 'the weekly report failed; the next one is on schedule')
+    }, async () => { await app.sendWeeklyReport() })
   } catch (error) {
-    throw new Error(`REPORT_SCHEDULE "${config.REPORT_SCHEDULE}" is not a cron pattern (minute hour day month weekday, e.g. "0 8 * * 1"): ${(error as Error).message}`)
+    throw new Error(`REPORT_SCHEDULE "${config.REPORT_SCHEDULE}" is not a cron pattern ` +
+      `(minute hour day month weekday, e.g. "0 8 * * 1"): ${(error as Error).message}`)
   }
   app.addHook('onReady', async () => {
     job.resume()

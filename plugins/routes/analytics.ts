@@ -15,19 +15,31 @@ import { boundedDate, withProblems } from '../../src/http/schemas.js'
 
 const MAX_DAYS = 366
 const PeriodQuery = Type.Object({
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (inclusive); default: 7 days before `to`' })),
+  from: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'Start (inclusive); default: 7 days before `to`'
+  })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'End (exclusive); default: now' }))
 }, { additionalProperties: false })
-const BucketQuery = Type.Object({ ...PeriodQuery.properties, bucket: Type.Optional(Type.Enum(['hour', 'day'], { description: 'Default: hour up to two days, else day' })) }, { additionalProperties: false })
+const BucketQuery = Type.Object({
+  ...PeriodQuery.properties,
+  bucket: Type.Optional(Type.Enum(['hour', 'day'], { description: 'Default: hour up to two days, else day' }))
+}, { additionalProperties: false })
 const Range = { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) }
 
 const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const period = (query: { from?: string, to?: string }): Period => {
     const given = query.from === undefined ? undefined : boundedDate('querystring/from', query.from)
     const to = query.to === undefined ? app.clock() : boundedDate('querystring/to', query.to)
-    const from = given ?? boundedDate('querystring/from', new Date(to.getTime() - 7 * 86_400_000).toISOString())
-    if (from >= to) throw new BadRequestError(`querystring/from (${from.toISOString()}) must be before querystring/to (${to.toISOString()})`)
-    if (to.getTime() - from.getTime() > MAX_DAYS * 86_400_000) throw new BadRequestError(`querystring/from to querystring/to must span at most ${MAX_DAYS} days`)
+    const from = given ??
+      boundedDate('querystring/from', new Date(to.getTime() - 7 * 86_400_000).toISOString())
+    if (from >= to) {
+      throw new BadRequestError(
+        `querystring/from (${from.toISOString()}) must be before querystring/to (${to.toISOString()})`)
+    }
+    if (to.getTime() - from.getTime() > MAX_DAYS * 86_400_000) {
+      throw new BadRequestError(`querystring/from to querystring/to must span at most ${MAX_DAYS} days`)
+    }
     return { from, to }
   }
   const range = (p: Period) => ({ from: p.from.toISOString(), to: p.to.toISOString() })
@@ -36,7 +48,14 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/analytics/usage', {
     config: { usesDatabase: true },
     onRequest: common.onRequest,
-    schema: { tags: ['analytics'], summary: 'Turns, sessions, users, commands, answer rate, feedback and the top unanswered questions (scrubbed), from the database', security: common.security, querystring: PeriodQuery, response: withProblems({ 200: Type.Object({ ...Range, ...UsageFiguresSchema.properties }) }, 401, 403) }
+    schema: {
+      tags: ['analytics'],
+      summary: 'Turns, sessions, users, commands, answer rate, feedback and the top unanswered questions ' +
+        '(scrubbed), from the database',
+      security: common.security,
+      querystring: PeriodQuery,
+      response: withProblems({ 200: Type.Object({ ...Range, ...UsageFiguresSchema.properties }) }, 401, 403)
+    }
   }, async request => {
     const p = period(request.query)
     return { ...range(p), ...await usageFromDatabase(app.db, p) }
@@ -45,7 +64,22 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/analytics/performance', {
     config: { usesDatabase: true },
     onRequest: common.onRequest,
-    schema: { tags: ['analytics'], summary: 'Turn latency p50/p95/p99 by reply kind, per hour or day, and regressions against the period before, from the database', security: common.security, querystring: BucketQuery, response: withProblems({ 200: Type.Object({ ...Range, bucket: Type.String(), totals: Type.Array(LatencyRowSchema), rows: Type.Array(LatencyRowSchema), regressions: Type.Array(RegressionSchema) }) }, 401, 403) }
+    schema: {
+      tags: ['analytics'],
+      summary: 'Turn latency p50/p95/p99 by reply kind, per hour or day, and regressions against the period before, ' +
+        'from the database',
+      security: common.security,
+      querystring: BucketQuery,
+      response: withProblems({
+        200: Type.Object({
+          ...Range,
+          bucket: Type.String(),
+          totals: Type.Array(LatencyRowSchema),
+          rows: Type.Array(LatencyRowSchema),
+          regressions: Type.Array(RegressionSchema)
+        })
+      }, 401, 403)
+    }
   }, async request => {
     const p = period(request.query)
     return { ...range(p), ...await performanceFromDatabase(app.db, p, request.query.bucket ?? defaultBucket(p)) }
@@ -53,16 +87,48 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
 
   app.get('/v1/analytics/errors', {
     onRequest: common.onRequest,
-    schema: { tags: ['analytics'], summary: 'Error patterns by fingerprint against the period before, from this instance\'s log files', security: common.security, querystring: PeriodQuery, response: withProblems({ 200: Type.Object({ ...Range, total: Type.Integer(), previous_total: Type.Integer(), patterns: Type.Array(ErrorPatternSchema), files_read: Type.Integer(), unreadable_files: Type.Integer(), bad_lines: Type.Integer() }) }, 401, 403, 409) }
+    schema: {
+      tags: ['analytics'],
+      summary: 'Error patterns by fingerprint against the period before, from this instance\'s log files',
+      security: common.security,
+      querystring: PeriodQuery,
+      response: withProblems({
+        200: Type.Object({
+          ...Range,
+          total: Type.Integer(),
+          previous_total: Type.Integer(),
+          patterns: Type.Array(ErrorPatternSchema),
+          files_read: Type.Integer(),
+          unreadable_files: Type.Integer(),
+          bad_lines: Type.Integer()
+        })
+      }, 401, 403, 409)
+    }
   }, async request => {
     const p = period(request.query)
-    if (app.config.LOG_DIR === '') throw new ConflictError('Errors are read from the log files, and LOG_DIR is empty (logs go to stdout only): query them where the logs are collected.')
+    if (app.config.LOG_DIR === '') {
+      throw new ConflictError('Errors are read from the log files, and LOG_DIR is empty (logs go to stdout only): ' +
+        'query them where the logs are collected.')
+    }
     try {
       const report = await analyzeErrors({ dir: resolve(app.config.LOG_DIR), period: p })
       const { stats } = report
       // Session ids read conversations as written: an analyst gets the console's references to them.
-      const patterns = request.principal?.role === 'admin' ? report.patterns : report.patterns.map(pattern => ({ ...pattern, sample_session_ids: pattern.sample_session_ids.map(id => app.conversationRefs.ref(id)) }))
-      return { ...range(p), total: report.total, previous_total: report.previous_total, patterns, files_read: stats.files, unreadable_files: stats.unreadableFiles.length + stats.truncatedFiles.length, bad_lines: stats.badLines }
+      const patterns = request.principal?.role === 'admin'
+        ? report.patterns
+        : report.patterns.map(pattern => ({
+          ...pattern,
+          sample_session_ids: pattern.sample_session_ids.map(id => app.conversationRefs.ref(id))
+        }))
+      return {
+        ...range(p),
+        total: report.total,
+        previous_total: report.previous_total,
+        patterns,
+        files_read: stats.files,
+        unreadable_files: stats.unreadableFiles.length + stats.truncatedFiles.length,
+        bad_lines: stats.badLines
+      }
     } catch (error) {
       if (error instanceof LogDirectoryError) throw new ConflictError(`${error.message}: is LOG_DIR right?`)
       throw error

@@ -13,9 +13,10 @@ import { currentTraceId } from '../../src/telemetry/spans.js'
 
 const EVENT_STREAM = 'text/event-stream'
 const ChatEvents = Type.String({
-  description: 'With Accept: text/event-stream: `delta` events ({"text"}) as the reply is written, then one `done` event (the JSON response above: ' +
-    'its reply is the one stored, with the sources named, and replaces what the deltas showed, as a model\'s answer that fails a check falls back ' +
-    'to the passage), or one `error` event (a problem) if the turn failed after the stream began; nothing of such a turn is stored.'
+  description: 'With Accept: text/event-stream: `delta` events ({"text"}) as the reply is written, ' +
+    'then one `done` event (the JSON response above: its reply is the one stored, with the sources named, ' +
+    'and replaces what the deltas showed, as a model\'s answer that fails a check falls back to the passage), ' +
+    'or one `error` event (a problem) if the turn failed after the stream began; nothing of such a turn is stored.'
 })
 
 const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
@@ -27,7 +28,11 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
       tags: ['chat'],
       summary: 'Send a message; without session_id a new session starts',
       body: ChatRequest,
-      response: withProblems({ 200: { content: { 'application/json': { schema: ChatResponse }, [EVENT_STREAM]: { schema: ChatEvents } } } }, 401, 404, 409, 413, 415, 429)
+      response: withProblems({
+        200: {
+          content: { 'application/json': { schema: ChatResponse }, [EVENT_STREAM]: { schema: ChatEvents } }
+        }
+      }, 401, 404, 409, 413, 415, 429)
     }
   }, async (request, reply) => {
     const { message, session_id: sessionId, user_id: userId } = request.body
@@ -42,14 +47,26 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }
     const traceId = currentTraceId()
     const respond = (result: TurnResult): ChatResponseType =>
-      ({ session_id: result.sessionId, turn: result.turn, kind: result.kind, reply: result.reply, command: result.command, sources: result.sources, generation: result.generation, trace_id: traceId })
+      ({
+        session_id: result.sessionId,
+        turn: result.turn,
+        kind: result.kind,
+        reply: result.reply,
+        command: result.command,
+        sources: result.sources,
+        generation: result.generation,
+        trace_id: traceId
+      })
     // The turn waits for admission, and hands its place on while a model writes (TurnAdmission).
-    const answer = async (): Promise<TurnResult> => await app.turnAdmission.run(async outside => await app.chatService.handleTurn({ ...input, outside }))
+    const answer = async (): Promise<TurnResult> =>
+      await app.turnAdmission.run(async outside => await app.chatService.handleTurn({ ...input, outside }))
     if (!request.headers.accept?.includes(EVENT_STREAM)) return respond(await answer())
 
     // Until the first piece of text, a failure is an ordinary problem response; after it, the stream's last event.
     const events = new PassThrough()
-    const send = (event: string, data: unknown): void => { if (!events.destroyed) events.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`) }
+    const send = (event: string, data: unknown): void => {
+      if (!events.destroyed) events.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+    }
     let streaming = false
     const firstText = new Promise<void>(resolve => {
       input.onText = text => { streaming = true; send('delta', { text }); resolve() }
@@ -63,7 +80,11 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
       send('error', problemBody(request, app.problemOf(error, request, reply)))
     }).finally(() => events.end())
     // Proxies must pass each event on as it comes rather than hold the response back.
-    return reply.type(`${EVENT_STREAM}; charset=utf-8`).header('cache-control', 'no-cache').header('x-accel-buffering', 'no').send(events)
+    return reply
+      .type(`${EVENT_STREAM}; charset=utf-8`)
+      .header('cache-control', 'no-cache')
+      .header('x-accel-buffering', 'no')
+      .send(events)
   })
 }
 

@@ -37,7 +37,9 @@ function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
       bodyLimit: QUESTIONS_BODY_LIMIT,
       schema: {
         tags,
-        summary: `Run test questions (body/questions, up to ${QUESTION_LIMITS.perRun.toLocaleString('en-US')}, or the saved set when omitted) against the knowledge base as the chat turn decides them; the report is stored`,
+        summary: `Run test questions (body/questions, up to ${QUESTION_LIMITS.perRun.toLocaleString('en-US')}, ` +
+          'or the saved set when omitted) against the knowledge base as the chat turn decides them; ' +
+          'the report is stored',
         security,
         body: QuestionsBody,
         response: withProblems({ 201: RunReportSchema }, 401, 403, 413, 415)
@@ -50,13 +52,25 @@ function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
     app.get(`${prefix}/evaluations`, {
       config: { usesDatabase: true },
       onRequest: access.read,
-      schema: { tags, summary: 'The latest runs, newest first, with their counts and accuracy (the trend)', security, querystring: RunsQuery, response: withProblems({ 200: RunsPage }, 401, 403) }
+      schema: {
+        tags,
+        summary: 'The latest runs, newest first, with their counts and accuracy (the trend)',
+        security,
+        querystring: RunsQuery,
+        response: withProblems({ 200: RunsPage }, 401, 403)
+      }
     }, async request => ({ runs: await app.kbEvaluations.store.listRuns(request.query.limit ?? 30) }))
 
     app.get(`${prefix}/evaluations/:id`, {
       config: { usesDatabase: true },
       onRequest: access.read,
-      schema: { tags, summary: 'One run, question by question', security, params: RunParams, response: withProblems({ 200: RunReportSchema }, 401, 403, 404) }
+      schema: {
+        tags,
+        summary: 'One run, question by question',
+        security,
+        params: RunParams,
+        response: withProblems({ 200: RunReportSchema }, 401, 403, 404)
+      }
     }, async request => {
       const run = await app.kbEvaluations.store.getRun(request.params.id)
       if (run === undefined) throw new NotFoundError('evaluation run', request.params.id)
@@ -69,7 +83,8 @@ function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
       bodyLimit: QUESTIONS_BODY_LIMIT,
       schema: {
         tags,
-        summary: `Add questions to the saved set (all or none; it holds up to ${QUESTION_LIMITS.perRun.toLocaleString('en-US')})`,
+        summary: 'Add questions to the saved set ' +
+          `(all or none; it holds up to ${QUESTION_LIMITS.perRun.toLocaleString('en-US')})`,
         security,
         body: SaveQuestionsBody,
         response: withProblems({ 201: SavedQuestionsPage }, 401, 403, 413, 415)
@@ -78,7 +93,9 @@ function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
       const source = access.source === 'console' ? 'console' : request.body.source ?? 'api'
       // The console shows an analyst scrubbed text, and analysts read the saved set: a question
       // taken from a conversation is kept as scrubbed as they would see it.
-      const questions = request.body.questions.map(toTestQuestion).map(question => source === 'console' ? { ...question, question: scrub(question.question) } : question)
+      const questions = request.body.questions.map(toTestQuestion).map(question => source === 'console'
+        ? { ...question, question: scrub(question.question) }
+        : question)
       const added = await app.kbEvaluations.store.addQuestions(questions, request.actor, source)
       return reply.code(201).send({ questions: added, limit: QUESTION_LIMITS.perRun })
     })
@@ -86,15 +103,28 @@ function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
     app.get(`${prefix}/evaluation-questions`, {
       config: { usesDatabase: true },
       onRequest: access.read,
-      schema: { tags, summary: 'The saved question set, oldest first', security, response: withProblems({ 200: SavedQuestionsPage }, 401, 403) }
+      schema: {
+        tags,
+        summary: 'The saved question set, oldest first',
+        security,
+        response: withProblems({ 200: SavedQuestionsPage }, 401, 403)
+      }
     }, async () => ({ questions: await app.kbEvaluations.store.listQuestions(), limit: QUESTION_LIMITS.perRun }))
 
     app.delete(`${prefix}/evaluation-questions/:id`, {
       config: { usesDatabase: true },
       onRequest: access.write,
-      schema: { tags, summary: 'Remove a question from the saved set', security, params: QuestionParams, response: withProblems({ 204: Type.Null() }, 401, 403, 404) }
+      schema: {
+        tags,
+        summary: 'Remove a question from the saved set',
+        security,
+        params: QuestionParams,
+        response: withProblems({ 204: Type.Null() }, 401, 403, 404)
+      }
     }, async (request, reply) => {
-      if (!await app.kbEvaluations.store.deleteQuestion(request.params.id, request.actor)) throw new NotFoundError('evaluation question', request.params.id)
+      if (!await app.kbEvaluations.store.deleteQuestion(request.params.id, request.actor)) {
+        throw new NotFoundError('evaluation question', request.params.id)
+      }
       return await reply.code(204).send(null)
     })
   }

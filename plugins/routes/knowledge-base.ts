@@ -16,11 +16,23 @@ import { scrub } from '../../src/logging/scrubber.js'
 // A full batch of 1,000 documents does not fit the 64 KiB default.
 const KB_BODY_LIMIT = 16 * 1024 * 1024
 
-const DocumentId = Type.String({ pattern: DOCUMENT_LIMITS.idPattern, description: 'Letters, digits and . _ : -, up to 200 characters' })
-const Collection = Type.String({ pattern: DOCUMENT_LIMITS.idPattern, description: `The collection the document belongs to (default "${DEFAULT_COLLECTION}"); the bundled docs are "${BUNDLED_COLLECTION}"` })
+const DocumentId = Type.String({
+  pattern: DOCUMENT_LIMITS.idPattern,
+  description: 'Letters, digits and . _ : -, up to 200 characters'
+})
+const Collection = Type.String({
+  pattern: DOCUMENT_LIMITS.idPattern,
+  description: `The collection the document belongs to (default "${DEFAULT_COLLECTION}"); ` +
+    `the bundled docs are "${BUNDLED_COLLECTION}"`
+})
 const DocumentFields = {
   title: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.titleMax, pattern: NOT_BLANK_NO_NUL }),
-  text: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.textMax, pattern: NOT_BLANK_NO_NUL, description: 'Markdown or plain text; split into passages on headings and paragraphs' }),
+  text: Type.String({
+    minLength: 1,
+    maxLength: DOCUMENT_LIMITS.textMax,
+    pattern: NOT_BLANK_NO_NUL,
+    description: 'Markdown or plain text; split into passages on headings and paragraphs'
+  }),
   metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   collection: Type.Optional(Collection)
 }
@@ -60,14 +72,24 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/sources/:id', {
     config: { usesDatabase: true },
     onRequest: app.chatAccess,
-    schema: { tags: ['chat'], summary: 'A document a reply named as its source, whole, and where it lives', params: DocumentParams, response: withProblems({ 200: SourceDocument }, 401, 404) }
+    schema: {
+      tags: ['chat'],
+      summary: 'A document a reply named as its source, whole, and where it lives',
+      params: DocumentParams,
+      response: withProblems({ 200: SourceDocument }, 401, 404)
+    }
   }, async request => {
     const { id } = request.params
     const document = await app.knowledgeBase.get(id)
     const answering = answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS)
     if (answering !== undefined && !answering.has(document.collection)) throw new NotFoundError('document', id)
     const url = document.metadata.url
-    return { doc_id: document.id, title: document.title, text: document.text, url: typeof url === 'string' && /^https?:\/\//.test(url) ? url : null }
+    return {
+      doc_id: document.id,
+      title: document.title,
+      text: document.text,
+      url: typeof url === 'string' && /^https?:\/\//.test(url) ? url : null
+    }
   })
 
   app.post('/v1/kb/documents', {
@@ -78,7 +100,9 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       tags: ['knowledge base'],
       summary: 'Add up to 1,000 documents at once; all or none are stored',
       security,
-      body: Type.Object({ documents: Type.Array(NewDocument, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+      body: Type.Object({
+        documents: Type.Array(NewDocument, { minItems: 1, maxItems: 1000 })
+      }, { additionalProperties: false }),
       response: withProblems({ 201: Type.Object({ ids: Type.Array(Type.String()) }) }, 401, 403, 409, 413, 415)
     }
   }, async (request, reply) => {
@@ -90,7 +114,13 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/kb/documents/:id', {
     config: { usesDatabase: true },
     onRequest: admin,
-    schema: { tags: ['knowledge base'], summary: 'One document', security, params: DocumentParams, response: withProblems({ 200: DocumentRecord }, 401, 403, 404) }
+    schema: {
+      tags: ['knowledge base'],
+      summary: 'One document',
+      security,
+      params: DocumentParams,
+      response: withProblems({ 200: DocumentRecord }, 401, 403, 404)
+    }
   }, async (request) => {
     const document = await app.knowledgeBase.get(request.params.id)
     return { ...document, created_at: document.createdAt.toISOString(), updated_at: document.updatedAt.toISOString() }
@@ -106,7 +136,10 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       security,
       params: DocumentParams,
       body: DocumentBody,
-      response: withProblems({ 200: Type.Object({ id: Type.String(), created: Type.Boolean() }), 201: Type.Object({ id: Type.String(), created: Type.Boolean() }) }, 401, 403, 413, 415)
+      response: withProblems({
+        200: Type.Object({ id: Type.String(), created: Type.Boolean() }),
+        201: Type.Object({ id: Type.String(), created: Type.Boolean() })
+      }, 401, 403, 413, 415)
     }
   }, async (request, reply) => {
     const { id } = request.params
@@ -118,7 +151,13 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.delete('/v1/kb/documents/:id', {
     config: { usesDatabase: true },
     onRequest: admin,
-    schema: { tags: ['knowledge base'], summary: 'Delete one document', security, params: DocumentParams, response: withProblems({ 204: Type.Null() }, 401, 403, 404) }
+    schema: {
+      tags: ['knowledge base'],
+      summary: 'Delete one document',
+      security,
+      params: DocumentParams,
+      response: withProblems({ 204: Type.Null() }, 401, 403, 404)
+    }
   }, async (request, reply) => {
     const { id } = request.params
     if (!await app.knowledgeBase.delete(id, request.actor)) throw new NotFoundError('Document', id)
@@ -136,7 +175,8 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     }
   }, async (request) => {
     const { q, k, collection } = request.query
-    return { results: app.searchEngine.search(q, k, collection === undefined ? undefined : new Set([collection])).map(toSource) }
+    const collections = collection === undefined ? undefined : new Set([collection])
+    return { results: app.searchEngine.search(q, k, collections).map(toSource) }
   })
 
   // The console shows users' words scrubbed: a phrasing taken from a conversation is kept so.
@@ -150,14 +190,16 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       onRequest,
       schema: {
         tags: [tag],
-        summary: `Add a phrasing users type to a document's metadata.questions (up to ${DOCUMENT_LIMITS.questionsMax}); searched with its title`,
+        summary: 'Add a phrasing users type to a document\'s metadata.questions ' +
+          `(up to ${DOCUMENT_LIMITS.questionsMax}); searched with its title`,
         security,
         params: DocumentParams,
         body: PhrasingBody,
         response: withProblems({ 200: PhrasingAdded, 201: PhrasingAdded }, 401, 403, 404, 415)
       }
     }, async (request, reply) => {
-      const { questions, added } = await app.knowledgeBase.addQuestion(request.params.id, keep(request.body.question), request.actor)
+      const { questions, added } = await app.knowledgeBase
+        .addQuestion(request.params.id, keep(request.body.question), request.actor)
       return reply.code(added ? 201 : 200).send({ id: request.params.id, questions, added })
     })
   }

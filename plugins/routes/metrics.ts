@@ -4,7 +4,11 @@ import type { FastifyPluginAsync } from 'fastify'
 
 const metricsRoutes: FastifyPluginAsync = async function (app) {
   app.get('/metrics', {
-    schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)', response: { 200: { type: 'string', description: 'Prometheus text format' } } }
+    schema: {
+      tags: ['operations'],
+      summary: 'Prometheus metrics (text exposition format)',
+      response: { 200: { type: 'string', description: 'Prometheus text format' } }
+    }
   }, (request, reply) => {
     reply.hijack()
     app.serveMetrics(request.raw, reply.raw)

@@ -29,7 +29,8 @@ export function pagePolicy (frameAncestors: string[]): Record<string, string[]> 
 }
 
 const policyHeader = (directives: Record<string, string[]>): string => Object.entries(directives)
-  .map(([name, values]) => `${name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`)} ${values.join(' ')}`).join('; ')
+  .map(([name, values]) => `${name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`)} ${values.join(' ')}`)
+  .join('; ')
 
 const PageQuery = Type.Object({
   embed: Type.Optional(Type.String({ description: '1: the chat page inside the widget\'s frame (a smaller header)' })),
@@ -69,41 +70,79 @@ const homePage = (name: string): string => `<!doctype html>
 const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
   const name = app.config.PAGES_NAME
   // Read once: a page is a few hundred bytes. Missing when only tsc ran; they answer 503 then.
-  const read = async (file: string): Promise<string | undefined> => await readFile(join(WEB_ROOT, file), 'utf8').catch(() => undefined)
-  const page = async (file: string): Promise<string | undefined> => { const html = await read(file); return html === undefined ? undefined : withPageName(html, name) }
-  const files = { console: await page('console.html'), chat: await page('chat.html'), widget: await read('widget.js'), home: homePage(name) }
+  const read = async (file: string): Promise<string | undefined> =>
+    await readFile(join(WEB_ROOT, file), 'utf8').catch(() => undefined)
+  const page = async (file: string): Promise<string | undefined> => {
+    const html = await read(file)
+    return html === undefined ? undefined : withPageName(html, name)
+  }
+  const files = {
+    console: await page('console.html'),
+    chat: await page('chat.html'),
+    widget: await read('widget.js'),
+    home: homePage(name)
+  }
   const built = (content: string | undefined): string => {
-    if (content === undefined) throw Object.assign(new Error('The pages are not built: run npm run build'), { statusCode: 503 })
+    if (content === undefined) {
+      throw Object.assign(new Error('The pages are not built: run npm run build'), { statusCode: 503 })
+    }
     return content
   }
   const widgetOrigins = app.config.CHAT_WIDGET_ORIGINS.split(' ').filter(origin => origin !== '')
-  const consoleHelmet = { contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'none'"]) }, frameguard: { action: 'deny' as const } }
+  const consoleHelmet = {
+    contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'none'"]) },
+    frameguard: { action: 'deny' as const }
+  }
   // X-Frame-Options cannot name other sites; frame-ancestors decides, so it is left out here.
-  const chatHelmet = { contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'self'", ...widgetOrigins]) }, frameguard: false as const }
+  const chatHelmet = {
+    contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'self'", ...widgetOrigins]) },
+    frameguard: false as const
+  }
   const html = Type.String({ description: 'An HTML page' })
 
   app.get('/', {
     helmet: consoleHelmet,
-    schema: { tags: ['pages'], summary: 'Where the chat page, the console and the API\'s description are, for a person who opens the server\'s address', response: withProblems({ 200: html }) }
+    schema: {
+      tags: ['pages'],
+      summary: 'Where the chat page, the console and the API\'s description are, ' +
+        'for a person who opens the server\'s address',
+      response: withProblems({ 200: html })
+    }
   }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(files.home))
 
   app.get('/console', {
     helmet: consoleHelmet,
-    schema: { tags: ['pages'], summary: 'The conversation console: find a conversation, see its turns, traces and log lines, and the overview', response: withProblems({ 200: html }) }
+    schema: {
+      tags: ['pages'],
+      summary: 'The conversation console: find a conversation, see its turns, traces and log lines, and the overview',
+      response: withProblems({ 200: html })
+    }
   }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(built(files.console)))
 
   app.get('/chat', {
     helmet: chatHelmet,
-    schema: { tags: ['pages'], summary: 'The chat page: talk to the bot in a browser; the widget frames it', querystring: PageQuery, response: withProblems({ 200: html }) }
+    schema: {
+      tags: ['pages'],
+      summary: 'The chat page: talk to the bot in a browser; the widget frames it',
+      querystring: PageQuery,
+      response: withProblems({ 200: html })
+    }
   }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(built(files.chat)))
 
   app.get('/widget.js', {
     // Loaded by other sites' pages as a script, which a same-origin resource policy would block.
     helmet: { crossOriginResourcePolicy: { policy: 'cross-origin' as const } },
-    schema: { tags: ['pages'], summary: 'The chat widget: a script a site adds to show a chat button that opens /chat in a frame', response: withProblems({ 200: Type.String({ description: 'JavaScript' }) }) }
+    schema: {
+      tags: ['pages'],
+      summary: 'The chat widget: a script a site adds to show a chat button that opens /chat in a frame',
+      response: withProblems({ 200: Type.String({ description: 'JavaScript' }) })
+    }
   }, async (_request, reply) => {
     // Its URL is fixed on other sites' pages, so it is cached briefly, not for good.
-    return await reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(built(files.widget))
+    return await reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .send(built(files.widget))
   })
 
   // Each page names its assets with a hash of their content (?v=), so they can be kept a year.

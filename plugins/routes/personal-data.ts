@@ -6,14 +6,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ProblemError } from '../../src/errors.js'
 import { withProblems } from '../../src/http/schemas.js'
-import { ErasureBody, ErasureReportSchema, UserDataExportSchema, UserDataQuery } from '../../src/privacy/personal-data-schemas.js'
+import {
+  ErasureBody, ErasureReportSchema, UserDataExportSchema, UserDataQuery
+} from '../../src/privacy/personal-data-schemas.js'
 
 /** A 400 like a schema's, naming the fields: an erasure is of a user or of a session, not both, not neither. */
 function notExactlyOne (both: boolean): ProblemError {
   const errors = both
-    ? [{ field: 'body/session_id', message: 'must not be sent with body/user_id: a user\'s erasure covers all their sessions' }]
-    : [{ field: 'body/user_id', message: 'is required unless body/session_id is sent' }, { field: 'body/session_id', message: 'is required unless body/user_id is sent' }]
-  const detail = `${errors.map(error => `${error.field} ${error.message}`).join('; ')}. Send exactly one of user_id and session_id.`
+    ? [{
+        field: 'body/session_id',
+        message: 'must not be sent with body/user_id: a user\'s erasure covers all their sessions'
+      }]
+    : [
+        { field: 'body/user_id', message: 'is required unless body/session_id is sent' },
+        { field: 'body/session_id', message: 'is required unless body/user_id is sent' }
+      ]
+  const fields = errors.map(error => `${error.field} ${error.message}`).join('; ')
+  const detail = `${fields}. Send exactly one of user_id and session_id.`
   return new ProblemError({ status: 400, type: 'validation', title: 'Bad Request', detail, extensions: { errors } })
 }
 
@@ -25,7 +34,9 @@ const personalDataRoutes: FastifyPluginAsyncTypebox = async function (app) {
     onRequest: app.requireRole('admin'),
     schema: {
       ...common,
-      summary: 'Erase everything held about a user (body {"user_id"}) or one session ({"session_id"}): sessions, messages, feedback, turn traces, and saved test questions taken from their words; audited by pseudonym, with how much went, never what',
+      summary: 'Erase everything held about a user (body {"user_id"}) or one session ({"session_id"}): ' +
+        'sessions, messages, feedback, turn traces, and saved test questions taken from their words; ' +
+        'audited by pseudonym, with how much went, never what',
       body: ErasureBody,
       response: withProblems({ 200: ErasureReportSchema }, 401, 403, 415)
     }
@@ -42,7 +53,8 @@ const personalDataRoutes: FastifyPluginAsyncTypebox = async function (app) {
     onRequest: app.requireRole('admin'),
     schema: {
       ...common,
-      summary: 'Everything held about a user id, as JSON: their sessions with every message and rating, their turns\' timings, and saved test questions taken from their words (audited by pseudonym)',
+      summary: 'Everything held about a user id, as JSON: their sessions with every message and rating, ' +
+        'their turns\' timings, and saved test questions taken from their words (audited by pseudonym)',
       querystring: UserDataQuery,
       response: withProblems({ 200: UserDataExportSchema }, 401, 403)
     }

@@ -14,15 +14,29 @@ const UserSessionsQuery = Type.Object({
 })
 
 const MessagesQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Turns to return, each with the user message and the reply' }),
-  before: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Only turns before this one: pass next_before to page back' }))
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 25,
+    description: 'Turns to return, each with the user message and the reply'
+  }),
+  before: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 2_147_483_647,
+    description: 'Only turns before this one: pass next_before to page back'
+  }))
 })
 
 const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/sessions/:id', {
     config: { usesDatabase: true },
     onRequest: app.chatAccess,
-    schema: { tags: ['sessions'], summary: 'A session and its state', params: SessionParams, response: withProblems({ 200: SessionRecord }, 401, 404) }
+    schema: {
+      tags: ['sessions'],
+      summary: 'A session and its state',
+      params: SessionParams,
+      response: withProblems({ 200: SessionRecord }, 401, 404)
+    }
   }, async (request) => {
     const session = await app.sessionManager.get(request.params.id)
     if (session === undefined) throw new NotFoundError('Session', request.params.id)
@@ -51,7 +65,8 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
     onRequest: app.chatAccess,
     schema: {
       tags: ['sessions'],
-      summary: 'Messages of a session, oldest first, paged backwards from the latest; of an ended session, to an admin key only (audited)',
+      summary: 'Messages of a session, oldest first, paged backwards from the latest; ' +
+        'of an ended session, to an admin key only (audited)',
       params: SessionParams,
       querystring: MessagesQuery,
       response: withProblems({ 200: MessagesPage }, 401, 404)
@@ -65,24 +80,39 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
     // that reading of someone's transcript is audited, as in the console.
     const admin = request.principal?.role === 'admin'
     if (session.status !== 'active' && !admin) {
-      throw new NotFoundError('Session', id, `Session ${id} has ended (${session.status}); its messages are no longer shown to its session id. An admin key reads them.`)
+      throw new NotFoundError('Session', id,
+        `Session ${id} has ended (${session.status}); its messages are no longer shown to its session id. ` +
+        'An admin key reads them.')
     }
     if (admin) {
-      await app.auditTrail.record({ actor: request.actor, action: 'transcript.viewed', target: id, result: 'success', details: { role: 'admin', via: 'api' } })
+      await app.auditTrail.record({
+        actor: request.actor,
+        action: 'transcript.viewed',
+        target: id,
+        result: 'success',
+        details: { role: 'admin', via: 'api' }
+      })
     }
     const { limit, before } = request.query
     const messages = await app.transcript.list(id, { turns: limit, before })
     const oldest = messages[0]?.turn
     return {
       messages,
-      next_before: oldest !== undefined && oldest > 1 && new Set(messages.map(m => m.turn)).size === limit ? oldest : null
+      next_before: oldest !== undefined && oldest > 1 && new Set(messages.map(m => m.turn)).size === limit
+        ? oldest
+        : null
     }
   })
 
   app.delete('/v1/sessions/:id', {
     config: { usesDatabase: true },
     onRequest: app.chatAccess,
-    schema: { tags: ['sessions'], summary: 'Delete a session with all its messages, feedback and turn traces', params: SessionParams, response: withProblems({ 204: Type.Null() }, 401, 404) }
+    schema: {
+      tags: ['sessions'],
+      summary: 'Delete a session with all its messages, feedback and turn traces',
+      params: SessionParams,
+      response: withProblems({ 204: Type.Null() }, 401, 404)
+    }
   }, async (request, reply) => {
     const { id } = request.params
     if (!await app.personalData.deleteSession(id, request.actor)) throw new NotFoundError('Session', id)

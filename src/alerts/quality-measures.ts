@@ -43,7 +43,10 @@ async function countsSince (db: Queryable, since: Date): Promise<Map<number, Buc
   for (const row of rows) {
     const key = Number(row.bucket)
     let bucket = buckets.get(key)
-    if (bucket === undefined) buckets.set(key, bucket = { answered: 0, questions: 0, feedbackDown: 0, topics: new Map() })
+    if (bucket === undefined) {
+      bucket = { answered: 0, questions: 0, feedbackDown: 0, topics: new Map() }
+      buckets.set(key, bucket)
+    }
     if (row.what === 'questions') Object.assign(bucket, { answered: row.answered, questions: row.n })
     else if (row.what === 'feedback') bucket.feedbackDown = row.n
     else bucket.topics.set(row.doc_id ?? '', { title: row.title ?? row.doc_id ?? '', turns: row.n })
@@ -61,7 +64,9 @@ export class QualityWatch {
   private readonly figures = new Map<number, QualityFigures>()
 
   constructor (rules: AlertRule[]) {
-    this.windows = [...new Set(rules.flatMap(rule => rule.when.filter(condition => QUALITY_MEASURES.has(condition.measure)).map(condition => condition.windowMs)))]
+    this.windows = [...new Set(rules.flatMap(rule => rule.when
+      .filter(condition => QUALITY_MEASURES.has(condition.measure))
+      .map(condition => condition.windowMs)))]
     this.longest = Math.max(0, ...this.windows)
   }
 
@@ -73,7 +78,8 @@ export class QualityWatch {
     this.figures.clear()
     if (this.windows.length === 0) return
     const oldest = bucketOf(now - this.longest)
-    const known = this.readUntil !== undefined && this.readUntil - OVERLAP_MS >= oldest * BUCKET_MS && this.readUntil <= now
+    const known = this.readUntil !== undefined && this.readUntil - OVERLAP_MS >= oldest * BUCKET_MS &&
+      this.readUntil <= now
     const from = known ? bucketOf(this.readUntil! - OVERLAP_MS) : oldest
     let fresh: Map<number, Bucket>
     try {
@@ -98,20 +104,28 @@ export class QualityWatch {
       figures.feedbackDown += bucket.feedbackDown
       for (const [docId, { title, turns }] of bucket.topics) {
         const topic = topics.get(docId)
-        topics.set(docId, { title: topic === undefined || title < topic.title ? title : topic.title, turns: (topic?.turns ?? 0) + turns })
+        topics.set(docId, {
+          title: topic === undefined || title < topic.title ? title : topic.title,
+          turns: (topic?.turns ?? 0) + turns
+        })
       }
     }
     // The most asked; on a tie, the first document id, as the scan of the whole window chose.
     for (const [docId, { title, turns }] of topics) {
       const top = figures.topUnansweredTopic
-      if (top === undefined || turns > top.turns || (turns === top.turns && docId < top.docId)) figures.topUnansweredTopic = { docId, title, turns }
+      if (top === undefined || turns > top.turns || (turns === top.turns && docId < top.docId)) {
+        figures.topUnansweredTopic = { docId, title, turns }
+      }
     }
     return figures
   }
 
   read (measure: MeasureName, windowMs: number): MeasureReading {
     const figures = this.figures.get(windowMs)
-    if (measure === 'answer_rate') return { value: figures === undefined || figures.questions === 0 ? undefined : figures.answered / figures.questions, samples: figures?.questions }
+    if (measure === 'answer_rate') {
+      const value = figures === undefined || figures.questions === 0 ? undefined : figures.answered / figures.questions
+      return { value, samples: figures?.questions }
+    }
     if (measure === 'feedback_down') return { value: figures?.feedbackDown }
     return { value: figures === undefined ? undefined : figures.topUnansweredTopic?.turns ?? 0 }
   }

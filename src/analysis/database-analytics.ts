@@ -33,7 +33,13 @@ export async function usageFromDatabase (db: Queryable, period: Period): Promise
   for (const { text, n } of usage.unanswered) texts.set(scrub(text), (texts.get(scrub(text)) ?? 0) + n)
   let languageModel: ModelUsage | undefined
   for (const row of usage.modelCalls) {
-    languageModel = addModelCalls(languageModel, { count: row.n, reason: row.reason ?? undefined, inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd })
+    languageModel = addModelCalls(languageModel, {
+      count: row.n,
+      reason: row.reason ?? undefined,
+      inputTokens: row.input_tokens,
+      outputTokens: row.output_tokens,
+      costUsd: row.cost_usd
+    })
   }
   return {
     turns: total,
@@ -44,7 +50,10 @@ export async function usageFromDatabase (db: Queryable, period: Period): Promise
     active_users: usage.people.users,
     turns_per_session: sessions === 0 ? undefined : total / sessions,
     commands,
-    feedback: { up: usage.feedback.find(row => row.rating === 'up')?.n ?? 0, down: usage.feedback.find(row => row.rating === 'down')?.n ?? 0 },
+    feedback: {
+      up: usage.feedback.find(row => row.rating === 'up')?.n ?? 0,
+      down: usage.feedback.find(row => row.rating === 'down')?.n ?? 0
+    },
     unanswered: groupQuestions(texts),
     unanswered_without_text: 0,
     language_model: languageModel
@@ -65,11 +74,22 @@ async function turnLatencies (db: Queryable, period: Period, bucket: Bucket | 'a
   }))
 }
 
-export interface DatabasePerformance { bucket: Bucket, rows: LatencyRow[], totals: LatencyRow[], regressions: Regression[] }
+export interface DatabasePerformance {
+  bucket: Bucket
+  rows: LatencyRow[]
+  totals: LatencyRow[]
+  regressions: Regression[]
+}
 
 /** Turn latency by reply kind, per hour or day, and regressions against the period before. */
-export async function performanceFromDatabase (db: Queryable, period: Period, bucket: Bucket): Promise<DatabasePerformance> {
-  const [rows, totals, before] = await Promise.all([turnLatencies(db, period, bucket), turnLatencies(db, period, 'all'), turnLatencies(db, previousPeriod(period), 'all')])
+export async function performanceFromDatabase (
+  db: Queryable, period: Period, bucket: Bucket
+): Promise<DatabasePerformance> {
+  const [rows, totals, before] = await Promise.all([
+    turnLatencies(db, period, bucket),
+    turnLatencies(db, period, 'all'),
+    turnLatencies(db, previousPeriod(period), 'all')
+  ])
   totals.sort((a, b) => b.count - a.count)
   return { bucket, rows, totals, regressions: findRegressions(totals, new Map(before.map(row => [row.series, row]))) }
 }

@@ -26,7 +26,14 @@ export const ErrorPatternSchema = Type.Object({
 })
 export type ErrorPattern = Static<typeof ErrorPatternSchema>
 
-export interface ErrorReport { period: Period, previous: Period, patterns: ErrorPattern[], total: number, previous_total: number, stats: ScanStats }
+export interface ErrorReport {
+  period: Period
+  previous: Period
+  patterns: ErrorPattern[]
+  total: number
+  previous_total: number
+  stats: ScanStats
+}
 
 const SAMPLES = 3
 // req_ids remembered to find the routes of errors: enough for a bad week, bounded all the same.
@@ -43,7 +50,11 @@ const addSample = (list: string[], value: unknown): void => {
   if (typeof value === 'string' && list.length < SAMPLES && !list.includes(value)) list.push(value)
 }
 
-export async function analyzeErrors (options: { dir: string, period: Period, onProgress?: (done: number, total: number) => void }): Promise<ErrorReport> {
+export async function analyzeErrors (options: {
+  dir: string
+  period: Period
+  onProgress?: (done: number, total: number) => void
+}): Promise<ErrorReport> {
   const { period } = options
   const previous = previousPeriod(period)
   const stats = emptyStats()
@@ -53,19 +64,41 @@ export async function analyzeErrors (options: { dir: string, period: Period, onP
   const from = period.from.toISOString()
 
   // Errors come from error.log, kept longest; chatbot.log is read only for the routes of their requests.
-  const errors = scanLogs({ dir: options.dir, families: ['error'], period: { from: previous.from, to: period.to }, wanted: line => ERROR_LINE.test(line), onProgress: options.onProgress }, stats)
+  const errors = scanLogs({
+    dir: options.dir,
+    families: ['error'],
+    period: { from: previous.from, to: period.to },
+    wanted: line => ERROR_LINE.test(line),
+    onProgress: options.onProgress
+  }, stats)
   for await (const entry of errors) {
     const message = typeof entry.error_message === 'string' ? entry.error_message : normaliseMessage(entry.msg)
     const type = typeof entry.error_type === 'string' ? entry.error_type : 'logged error'
     const module = typeof entry.module === 'string' ? entry.module : 'unknown'
-    const fingerprint = typeof entry.fingerprint === 'string' ? entry.fingerprint : createHash('sha256').update(`${module}\n${message}`).digest('hex').slice(0, 16)
+    const fingerprint = typeof entry.fingerprint === 'string'
+      ? entry.fingerprint
+      : createHash('sha256').update(`${module}\n${message}`).digest('hex').slice(0, 16)
     if (entry.time < from) {
       previousCounts.set(fingerprint, (previousCounts.get(fingerprint) ?? 0) + 1)
       continue
     }
     let pattern = patterns.get(fingerprint)
     if (pattern === undefined) {
-      pattern = { fingerprint, type, message, count: 0, previous_count: 0, trend: 'new', first_seen: entry.time, last_seen: entry.time, modules: [], routes: [], sample_trace_ids: [], sample_session_ids: [], sample_request_ids: [] }
+      pattern = {
+        fingerprint,
+        type,
+        message,
+        count: 0,
+        previous_count: 0,
+        trend: 'new',
+        first_seen: entry.time,
+        last_seen: entry.time,
+        modules: [],
+        routes: [],
+        sample_trace_ids: [],
+        sample_session_ids: [],
+        sample_request_ids: []
+      }
       patterns.set(fingerprint, pattern)
     }
     pattern.count++
@@ -79,10 +112,17 @@ export async function analyzeErrors (options: { dir: string, period: Period, onP
   }
 
   if (requests.size > 0) {
-    const completions = scanLogs({ dir: options.dir, families: ['chatbot'], period, wanted: line => line.includes('"msg":"request completed"') }, stats)
+    const completions = scanLogs({
+      dir: options.dir,
+      families: ['chatbot'],
+      period,
+      wanted: line => line.includes('"msg":"request completed"')
+    }, stats)
     for await (const entry of completions) {
       const pattern = typeof entry.req_id === 'string' ? requests.get(entry.req_id) : undefined
-      if (pattern !== undefined && typeof entry.route === 'string' && !pattern.routes.includes(entry.route)) pattern.routes.push(entry.route)
+      if (pattern !== undefined && typeof entry.route === 'string' && !pattern.routes.includes(entry.route)) {
+        pattern.routes.push(entry.route)
+      }
     }
   }
 

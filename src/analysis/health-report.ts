@@ -26,8 +26,20 @@ export async function healthFromLogs (dir: string, now = new Date()): Promise<Lo
   const stats = emptyStats()
   const hourAgo = new Date(now.getTime() - HOUR_MS).toISOString()
   const alerts = new Map<string, { severity: string, since: string, firing: boolean }>()
-  const report: LogHealth = { source: 'logs', last_start: undefined, last_shutdown: undefined, running_or_crashed: false, alerts_firing: [], last_hour: { errors: 0, slow_statements: 0, shed_requests: 0, requests: 0 }, last_error: undefined, stats }
-  for await (const entry of scanLogs({ dir, families: ['chatbot'], period: { from: new Date(now.getTime() - 24 * HOUR_MS), to: now }, wanted: line => INTERESTING.test(line) }, stats)) {
+  const report: LogHealth = {
+    source: 'logs',
+    last_start: undefined,
+    last_shutdown: undefined,
+    running_or_crashed: false,
+    alerts_firing: [],
+    last_hour: { errors: 0, slow_statements: 0, shed_requests: 0, requests: 0 },
+    last_error: undefined,
+    stats
+  }
+  const lastDay = { from: new Date(now.getTime() - 24 * HOUR_MS), to: now }
+  const wanted = (line: string): boolean => INTERESTING.test(line)
+  const entries = scanLogs({ dir, families: ['chatbot'], period: lastDay, wanted }, stats)
+  for await (const entry of entries) {
     const recent = entry.time >= hourAgo
     if (entry.msg === 'parley started') report.last_start = { time: entry.time, version: entry.version }
     else if (entry.msg === 'shut down') report.last_shutdown = entry.time
@@ -39,15 +51,22 @@ export async function healthFromLogs (dir: string, now = new Date()): Promise<Lo
     } else if (entry.module === 'alerts' && entry.fn === 'notify' && typeof entry.alert === 'string') {
       const firing = entry.status === 'firing'
       const known = alerts.get(entry.alert)
-      alerts.set(entry.alert, { severity: String(entry.severity), since: firing && known?.firing === true ? known.since : String(entry.since ?? entry.time), firing })
+      alerts.set(entry.alert, {
+        severity: String(entry.severity),
+        since: firing && known?.firing === true ? known.since : String(entry.since ?? entry.time),
+        firing
+      })
     }
     if (entry.level === 'error' || entry.level === 'fatal') {
       if (recent) report.last_hour.errors++
       report.last_error = { time: entry.time, msg: entry.msg }
     }
   }
-  report.running_or_crashed = report.last_start !== undefined && (report.last_shutdown === undefined || report.last_shutdown < report.last_start.time)
-  report.alerts_firing = [...alerts].filter(([, state]) => state.firing).map(([alert, { severity, since }]) => ({ alert, severity, since }))
+  report.running_or_crashed = report.last_start !== undefined &&
+    (report.last_shutdown === undefined || report.last_shutdown < report.last_start.time)
+  report.alerts_firing = [...alerts]
+    .filter(([, state]) => state.firing)
+    .map(([alert, { severity, since }]) => ({ alert, severity, since }))
   return report
 }
 
@@ -61,8 +80,10 @@ const LISTENING = /^Server listening at (https?:\/\/\S+)$/
 export async function lastListeningUrl (dir: string, now = new Date()): Promise<string | undefined> {
   let listening: string | undefined
   let started: string | undefined
-  const wanted = (line: string): boolean => line.includes('"msg":"Server listening at ') || line.includes('"msg":"parley started"')
-  for await (const entry of scanLogs({ dir, families: ['chatbot'], period: { from: new Date(now.getTime() - 24 * HOUR_MS), to: now }, wanted }, emptyStats())) {
+  const wanted = (line: string): boolean =>
+    line.includes('"msg":"Server listening at ') || line.includes('"msg":"parley started"')
+  const lastDay = { from: new Date(now.getTime() - 24 * HOUR_MS), to: now }
+  for await (const entry of scanLogs({ dir, families: ['chatbot'], period: lastDay, wanted }, emptyStats())) {
     const address = LISTENING.exec(entry.msg)?.[1]
     if (address !== undefined) listening ??= address
     else if (entry.msg === 'parley started' && listening !== undefined) {
@@ -73,14 +94,25 @@ export async function lastListeningUrl (dir: string, now = new Date()): Promise<
   return started
 }
 
-/** GET /status with the key; undefined when the server does not answer (or the key is refused, said in `refused`). */
-export async function healthFromServer (url: string, key: string | undefined): Promise<{ status?: Record<string, unknown>, refused?: string }> {
+/**
+ * GET /status with the key; undefined when the server does not answer (or the key is refused, said
+ * in `refused`).
+ */
+export async function healthFromServer (
+  url: string, key: string | undefined
+): Promise<{ status?: Record<string, unknown>, refused?: string }> {
   let response: Response
   try {
-    response = await fetch(new URL('/status', url), { headers: key === undefined ? {} : { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(3000) })
+    response = await fetch(new URL('/status', url), {
+      headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(3000)
+    })
   } catch {
     return {}
   }
   if (response.ok) return { status: await response.json() as Record<string, unknown> }
-  return { refused: `${url} answered ${response.status} to GET /status${response.status === 401 || response.status === 403 ? ' (set PARLEY_API_KEY to an admin or analyst key)' : ''}` }
+  const hint = response.status === 401 || response.status === 403
+    ? ' (set PARLEY_API_KEY to an admin or analyst key)'
+    : ''
+  return { refused: `${url} answered ${response.status} to GET /status${hint}` }
 }

@@ -8,7 +8,10 @@ import { listLogFiles, readLogLines, type LogFamily, type LogFile } from '../log
 export interface Period { from: Date, to: Date }
 
 /** The period just before, of the same length: what trends and regressions compare with. */
-export const previousPeriod = (period: Period): Period => ({ from: new Date(2 * period.from.getTime() - period.to.getTime()), to: period.from })
+export const previousPeriod = (period: Period): Period => ({
+  from: new Date(2 * period.from.getTime() - period.to.getTime()),
+  to: period.from
+})
 
 /** A parsed log line: the fields every line has, and whatever else it carries. */
 export interface LogEntry { time: string, level: string, msg: string, [field: string]: unknown }
@@ -43,7 +46,10 @@ export class LogDirectoryError extends Error {}
 
 const day = (date: Date): string => date.toISOString().slice(0, 10)
 
-/** The files that may hold lines of the period: a file's name is the day it was opened (one day's margin for time zones). */
+/**
+ * The files that may hold lines of the period: a file's name is the day it was opened (one day's
+ * margin for time zones).
+ */
 export async function filesForPeriod (dir: string, families: LogFamily[], period: Period): Promise<LogFile[]> {
   let files: LogFile[]
   try {
@@ -57,7 +63,9 @@ export async function filesForPeriod (dir: string, families: LogFamily[], period
 }
 
 /** Every entry of the period in the chosen families, one file after another; `stats` fills as it goes. */
-export async function * scanLogs (options: ScanOptions, stats: ScanStats = emptyStats()): AsyncGenerator<LogEntry & { family: LogFamily }> {
+export async function * scanLogs (
+  options: ScanOptions, stats: ScanStats = emptyStats()
+): AsyncGenerator<LogEntry & { family: LogFamily }> {
   const files = await filesForPeriod(options.dir, options.families, options.period)
   const sizes = await Promise.all(files.map(async file => (await stat(file.path).catch(() => undefined))?.size ?? 0))
   const total = sizes.reduce((sum, size) => sum + size, 0)
@@ -84,7 +92,10 @@ export async function * scanLogs (options: ScanOptions, stats: ScanStats = empty
           stats.badLines++
           continue
         }
-        if (typeof entry !== 'object' || entry === null || typeof entry.time !== 'string' || typeof entry.level !== 'string' || typeof entry.msg !== 'string') {
+        if (
+          typeof entry !== 'object' || entry === null ||
+          typeof entry.time !== 'string' || typeof entry.level !== 'string' || typeof entry.msg !== 'string'
+        ) {
           stats.badLines++
           continue
         }

@@ -17,7 +17,13 @@ export const LatencyRowSchema = Type.Object({
 })
 export type LatencyRow = Static<typeof LatencyRowSchema>
 
-export const RegressionSchema = Type.Object({ series: Type.String(), p95_ms: Type.Number(), previous_p95_ms: Type.Number(), ratio: Type.Number(), count: Type.Integer() })
+export const RegressionSchema = Type.Object({
+  series: Type.String(),
+  p95_ms: Type.Number(),
+  previous_p95_ms: Type.Number(),
+  ratio: Type.Number(),
+  count: Type.Integer()
+})
 export type Regression = Static<typeof RegressionSchema>
 
 export interface PerfReport {
@@ -42,12 +48,26 @@ const ms = (seconds: number | undefined): number => Math.round((seconds ?? 0) * 
 class Series extends LogHistogram { serverErrors = 0 }
 
 const row = (series: string, bucket: string, histogram: Series): LatencyRow =>
-  ({ series, bucket, count: histogram.count, p50_ms: ms(histogram.quantile(0.5)), p95_ms: ms(histogram.quantile(0.95)), p99_ms: ms(histogram.quantile(0.99)), server_errors: histogram.serverErrors })
+  ({
+    series,
+    bucket,
+    count: histogram.count,
+    p50_ms: ms(histogram.quantile(0.5)),
+    p95_ms: ms(histogram.quantile(0.95)),
+    p99_ms: ms(histogram.quantile(0.99)),
+    server_errors: histogram.serverErrors
+  })
 
 /** Hourly for two days or less, else daily. */
-export const defaultBucket = (period: Period): Bucket => period.to.getTime() - period.from.getTime() <= 2 * 86_400_000 ? 'hour' : 'day'
+export const defaultBucket = (period: Period): Bucket =>
+  period.to.getTime() - period.from.getTime() <= 2 * 86_400_000 ? 'hour' : 'day'
 
-export async function analyzePerf (options: { dir: string, period: Period, bucket?: Bucket, onProgress?: (done: number, total: number) => void }): Promise<PerfReport> {
+export async function analyzePerf (options: {
+  dir: string
+  period: Period
+  bucket?: Bucket
+  onProgress?: (done: number, total: number) => void
+}): Promise<PerfReport> {
   const { period } = options
   const bucket = options.bucket ?? defaultBucket(period)
   const previous = previousPeriod(period)
@@ -62,7 +82,13 @@ export async function analyzePerf (options: { dir: string, period: Period, bucke
     return found
   }
 
-  const entries = scanLogs({ dir: options.dir, families: ['chatbot'], period: { from: previous.from, to: period.to }, wanted: line => PERF_LINE.test(line), onProgress: options.onProgress }, stats)
+  const entries = scanLogs({
+    dir: options.dir,
+    families: ['chatbot'],
+    period: { from: previous.from, to: period.to },
+    wanted: line => PERF_LINE.test(line),
+    onProgress: options.onProgress
+  }, stats)
   for await (const entry of entries) {
     let series: string
     let duration: unknown
@@ -93,10 +119,16 @@ export async function analyzePerf (options: { dir: string, period: Period, bucke
 
   const rows: LatencyRow[] = []
   for (const slot of [...byBucket.keys()].sort()) {
-    for (const [series, values] of [...byBucket.get(slot)!].sort((a, b) => a[0].localeCompare(b[0]))) rows.push(row(series, slot, values))
+    for (const [series, values] of [...byBucket.get(slot)!].sort((a, b) => a[0].localeCompare(b[0]))) {
+      rows.push(row(series, slot, values))
+    }
   }
-  const totals = [...current].sort((a, b) => b[1].count - a[1].count).map(([series, values]) => row(series, 'all', values))
-  const previousTotals = [...before].sort((a, b) => b[1].count - a[1].count).map(([series, values]) => row(series, 'all', values))
+  const totals = [...current]
+    .sort((a, b) => b[1].count - a[1].count)
+    .map(([series, values]) => row(series, 'all', values))
+  const previousTotals = [...before]
+    .sort((a, b) => b[1].count - a[1].count)
+    .map(([series, values]) => row(series, 'all', values))
   const regressions = findRegressions(totals, new Map(previousTotals.map(total => [total.series, total])))
   return { period, bucket, rows, totals, previous_totals: previousTotals, regressions, stats }
 }
@@ -106,9 +138,20 @@ export function findRegressions (totals: LatencyRow[], previous: Map<string, Lat
   const regressions: Regression[] = []
   for (const total of totals) {
     const earlier = previous.get(total.series)
-    if (earlier === undefined || earlier.count < REGRESSION_MIN_SAMPLES || total.count < REGRESSION_MIN_SAMPLES || earlier.p95_ms <= 0) continue
+    if (
+      earlier === undefined || earlier.count < REGRESSION_MIN_SAMPLES ||
+      total.count < REGRESSION_MIN_SAMPLES || earlier.p95_ms <= 0
+    ) continue
     const ratio = total.p95_ms / earlier.p95_ms
-    if (ratio >= REGRESSION_RATIO) regressions.push({ series: total.series, p95_ms: total.p95_ms, previous_p95_ms: earlier.p95_ms, ratio: Math.round(ratio * 100) / 100, count: total.count })
+    if (ratio >= REGRESSION_RATIO) {
+      regressions.push({
+        series: total.series,
+        p95_ms: total.p95_ms,
+        previous_p95_ms: earlier.p95_ms,
+        ratio: Math.round(ratio * 100) / 100,
+        count: total.count
+      })
+    }
   }
   return regressions.sort((a, b) => b.ratio - a.ratio)
 }

@@ -40,42 +40,62 @@ export function markdownCell (text: string): string {
 
 function table (header: string[], rows: string[][], format: TextFormat): string[] {
   if (format === 'md') {
-    return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map(row => `| ${row.map(markdownCell).join(' | ')} |`)]
+    return [
+      `| ${header.join(' | ')} |`,
+      `| ${header.map(() => '---').join(' | ')} |`,
+      ...rows.map(row => `| ${row.map(markdownCell).join(' | ')} |`)
+    ]
   }
   const cells = rows.map(row => row.map(printable))
   const widths = header.map((cell, i) => Math.max(cell.length, ...cells.map(row => row[i]!.length)))
   return [header, ...cells].map(row => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd())
 }
 
-const heading = (text: string, format: TextFormat): string => format === 'md' ? `## ${text}` : `${text}\n${'='.repeat(text.length)}`
+const heading = (text: string, format: TextFormat): string =>
+  format === 'md' ? `## ${text}` : `${text}\n${'='.repeat(text.length)}`
 const percent = (ratio: number | undefined): string => ratio === undefined ? 'n/a' : `${(ratio * 100).toFixed(1)} %`
 /** US dollars: cents, or, below a cent (a few model calls), the first significant digits. */
-export const usd = (value: number): string => value === 0 || value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toPrecision(2)}`
+export const usd = (value: number): string =>
+  value === 0 || value >= 0.01 ? `$${value.toFixed(2)}` : `$${value.toPrecision(2)}`
 const when = (iso: string): string => iso.slice(0, 16).replace('T', ' ')
 
-const counted = (count: number, one: string, many = `${one}s`): string => `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`
+const counted = (count: number, one: string, many = `${one}s`): string =>
+  `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`
 
 /** What was read and what could not be: a report never hides a bad file behind a zero. */
 export function renderScan (stats: ScanStats): string[] {
-  const lines = [`Read ${counted(stats.files, 'file')}, ${counted(stats.lines, 'line')}; ${counted(stats.entries, 'entry', 'entries')} in the period.`]
+  const lines = [`Read ${counted(stats.files, 'file')}, ${counted(stats.lines, 'line')}; ` +
+    `${counted(stats.entries, 'entry', 'entries')} in the period.`]
   if (stats.badLines > 0) lines.push(`! ${stats.badLines} lines were not JSON log entries and were skipped.`)
-  for (const { file, error } of stats.truncatedFiles) lines.push(`! ${file} is truncated or corrupt (${error}); its lines before the damage were read.`)
+  for (const { file, error } of stats.truncatedFiles) {
+    lines.push(`! ${file} is truncated or corrupt (${error}); its lines before the damage were read.`)
+  }
   for (const { file, error } of stats.unreadableFiles) lines.push(`! ${file} could not be read (${error}).`)
   if (stats.files === 0) lines.push('! No log files cover this period.')
   return lines
 }
 
-const periodText = (report: { period: { from: Date, to: Date } }): string => `${when(report.period.from.toISOString())} to ${when(report.period.to.toISOString())} UTC`
+const periodText = (report: { period: { from: Date, to: Date } }): string =>
+  `${when(report.period.from.toISOString())} to ${when(report.period.to.toISOString())} UTC`
 
 export function renderErrors (report: ErrorReport, format: TextFormat): string {
   const lines = [heading(`Error patterns, ${periodText(report)}`, format), '', ...renderScan(report.stats), '',
     `${report.total} errors in ${report.patterns.length} patterns (the period before: ${report.previous_total}).`, '']
   if (report.patterns.length > 0) {
-    lines.push(...table(['count', 'before', 'trend', 'type', 'message', 'modules', 'routes', 'first seen', 'last seen', 'fingerprint'],
-      report.patterns.map(p => [String(p.count), String(p.previous_count), p.trend, p.type, p.message.slice(0, 80), p.modules.join(', '), p.routes.join(', '), when(p.first_seen), when(p.last_seen), p.fingerprint]), format))
+    lines.push(...table(
+      ['count', 'before', 'trend', 'type', 'message', 'modules', 'routes', 'first seen', 'last seen', 'fingerprint'],
+      report.patterns.map(p => [
+        String(p.count), String(p.previous_count), p.trend, p.type, p.message.slice(0, 80), p.modules.join(', '),
+        p.routes.join(', '), when(p.first_seen), when(p.last_seen), p.fingerprint
+      ]),
+      format))
     lines.push('', 'To jump to them:')
     for (const p of report.patterns.slice(0, 10)) {
-      const ids = [...p.sample_trace_ids.map(id => `trace ${id}`), ...p.sample_session_ids.map(id => `session ${id}`), ...p.sample_request_ids.map(id => `req_id ${id}`)]
+      const ids = [
+        ...p.sample_trace_ids.map(id => `trace ${id}`),
+        ...p.sample_session_ids.map(id => `session ${id}`),
+        ...p.sample_request_ids.map(id => `req_id ${id}`)
+      ]
       lines.push(`- ${p.fingerprint}: ${ids.length === 0 ? 'no ids logged' : ids.join(', ')}`)
     }
   }
@@ -83,7 +103,10 @@ export function renderErrors (report: ErrorReport, format: TextFormat): string {
 }
 
 export function renderUsage (report: UsageReport, format: TextFormat): string {
-  const kinds = Object.entries(report.turns_by_kind).sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind} ${count}`).join(', ')
+  const kinds = Object.entries(report.turns_by_kind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ')
   const commands = Object.entries(report.commands).sort((a, b) => b[1] - a[1])
   const lines = [heading(`Usage, ${periodText(report)}`, format), '', ...renderScan(report.stats), '',
     ...table(['figure', 'value'], [
@@ -95,10 +118,15 @@ export function renderUsage (report: UsageReport, format: TextFormat): string {
       ['turns per session', report.turns_per_session === undefined ? 'n/a' : report.turns_per_session.toFixed(2)],
       ['feedback', `${report.feedback.up} up, ${report.feedback.down} down`]
     ], format), '']
-  if (commands.length > 0) lines.push(...table(['command', 'uses'], commands.map(([name, count]) => [`/${name}`, String(count)]), format), '')
+  if (commands.length > 0) {
+    lines.push(...table(['command', 'uses'], commands.map(([name, count]) => [`/${name}`, String(count)]), format), '')
+  }
   const model = report.language_model
   if (model !== undefined) {
-    const fallbacks = Object.entries(model.fallbacks).sort((a, b) => b[1] - a[1]).map(([reason, count]) => `${reason} ${count}`).join(', ')
+    const fallbacks = Object.entries(model.fallbacks)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, count]) => `${reason} ${count}`)
+      .join(', ')
     lines.push(...table(['language model', 'value'], [
       ['answers asked for', String(model.calls)],
       ['written', `${model.written} (${percent(model.written / model.calls)})`],
@@ -108,15 +136,23 @@ export function renderUsage (report: UsageReport, format: TextFormat): string {
     ], format), '')
   }
   lines.push(format === 'md' ? '### Top unanswered questions' : 'Top unanswered questions:')
-  if (report.unanswered.length > 0) lines.push(...table(['asked', 'wordings', 'question'], report.unanswered.map(q => [String(q.count), String(q.variants), cellExcerpt(q.example)]), format))
-  else lines.push('none with their text logged')
-  if (report.unanswered_without_text > 0) lines.push(`(${report.unanswered_without_text} more without their text: LOG_CHAT_CONTENT=off when they were asked)`)
+  if (report.unanswered.length > 0) {
+    const rows = report.unanswered.map(q => [String(q.count), String(q.variants), cellExcerpt(q.example)])
+    lines.push(...table(['asked', 'wordings', 'question'], rows, format))
+  } else {
+    lines.push('none with their text logged')
+  }
+  if (report.unanswered_without_text > 0) {
+    lines.push(`(${report.unanswered_without_text} more without their text: LOG_CHAT_CONTENT=off when they were asked)`)
+  }
   return lines.join('\n') + '\n'
 }
 
 const latencyTable = (rows: LatencyRow[], format: TextFormat, withBucket: boolean): string[] =>
   table([...(withBucket ? ['bucket'] : []), 'series', 'count', 'p50 ms', 'p95 ms', 'p99 ms'],
-    rows.map(r => [...(withBucket ? [r.bucket] : []), r.series, String(r.count), String(r.p50_ms), String(r.p95_ms), String(r.p99_ms)]), format)
+    rows.map(r => [
+      ...(withBucket ? [r.bucket] : []), r.series, String(r.count), String(r.p50_ms), String(r.p95_ms), String(r.p99_ms)
+    ]), format)
 
 export function renderPerf (report: PerfReport, format: TextFormat): string {
   const lines = [heading(`Latency, ${periodText(report)}`, format), '', ...renderScan(report.stats), '']
@@ -125,15 +161,25 @@ export function renderPerf (report: PerfReport, format: TextFormat): string {
   lines.push(report.regressions.length === 0
     ? `No regressions: no p95 rose ${REGRESSION_RATIO}× or more against the period before.`
     : `Regressions (p95 ${REGRESSION_RATIO}× or more above the period before):`)
-  for (const r of report.regressions) lines.push(`- ${r.series}: p95 ${r.p95_ms} ms, was ${r.previous_p95_ms} ms (${r.ratio}×, ${r.count} samples)`)
-  lines.push('', format === 'md' ? `### By ${report.bucket}` : `By ${report.bucket}:`, ...latencyTable(report.rows, format, true))
+  for (const r of report.regressions) {
+    lines.push(`- ${r.series}: p95 ${r.p95_ms} ms, was ${r.previous_p95_ms} ms (${r.ratio}×, ${r.count} samples)`)
+  }
+  lines.push('', format === 'md' ? `### By ${report.bucket}` : `By ${report.bucket}:`,
+    ...latencyTable(report.rows, format, true))
   return lines.join('\n') + '\n'
 }
 
 const megabytes = (bytes: unknown): string => typeof bytes === 'number' ? `${Math.round(bytes / 1e6)} MB` : 'n/a'
 
-/** server: why GET /status gave nothing, when the report is the logs': no answer, or an answer refusing the key. */
-export function renderHealth (report: HealthReport, format: TextFormat, server?: { note: string, answered: boolean }): string {
+interface FiringAlert { alert: string, severity: string, summary?: string }
+
+/**
+ * server: why GET /status gave nothing, when the report is the logs': no answer, or an answer
+ * refusing the key.
+ */
+export function renderHealth (
+  report: HealthReport, format: TextFormat, server?: { note: string, answered: boolean }
+): string {
   if (report.source === 'status') {
     const s = report.status as Record<string, Record<string, unknown> & { [key: string]: unknown }>
     const database = s.database ?? {}
@@ -141,28 +187,47 @@ export function renderHealth (report: HealthReport, format: TextFormat, server?:
     const turns = s.turns ?? {}
     const memory = s.memory ?? {}
     const loop = s.event_loop ?? {}
-    const firing = (s.alerts_firing as unknown as Array<{ alert: string, severity: string, summary?: string }> | undefined) ?? []
-    const logs = Object.entries((s.log_destinations ?? {}) as Record<string, { state: string }>).map(([family, d]) => `${family} ${d.state}`).join(', ')
+    const firing = (s.alerts_firing as unknown as FiringAlert[] | undefined) ?? []
+    const logs = Object.entries((s.log_destinations ?? {}) as Record<string, { state: string }>)
+      .map(([family, d]) => `${family} ${d.state}`)
+      .join(', ')
+    const reachable = database.reachable === true ? 'reachable' : `NOT reachable (${String(database.last_error)})`
     return [heading(`Health of ${report.url} (GET /status)`, format), '', ...table(['figure', 'value'], [
       ['version, uptime', `${String(s.version)}, ${String(s.uptime_seconds)} s`],
-      ['database', `${String(database.engine)}, ${database.reachable === true ? 'reachable' : `NOT reachable (${String(database.last_error)})`}, ${String(database.connection_errors)} connection errors`],
+      ['database',
+        `${String(database.engine)}, ${reachable}, ${String(database.connection_errors)} connection errors`],
       ['sessions', `${String(sessions.active)} of ${String(sessions.cap)}`],
-      ['turns in flight', `${String(turns.in_flight)} of ${String(turns.limit)}; ${String(turns.shed_last_5m)} shed in 5 min`],
+      ['turns in flight',
+        `${String(turns.in_flight)} of ${String(turns.limit)}; ${String(turns.shed_last_5m)} shed in 5 min`],
       ['memory', `${megabytes(memory.rss_bytes)} RSS of ${megabytes(memory.limit_bytes)}`],
       ['event loop', `p99 delay ${String(loop.delay_p99_ms)} ms, utilization ${String(loop.utilization)}`],
       ['log files', logs || 'stdout only'],
-      ['alerts firing', firing.length === 0 ? 'none' : firing.map(alert => `${alert.alert} (${alert.severity})`).join(', ')]
+      ['alerts firing',
+        firing.length === 0 ? 'none' : firing.map(alert => `${alert.alert} (${alert.severity})`).join(', ')]
     ], format)].join('\n') + '\n'
   }
-  const lines = [heading(`Health from the log files (${server?.answered === true ? 'the server refused GET /status' : 'the server did not answer'})`, format), '']
+  const why = server?.answered === true ? 'the server refused GET /status' : 'the server did not answer'
+  const lines = [heading(`Health from the log files (${why})`, format), '']
   if (server !== undefined) lines.push(server.note, '')
   lines.push(...renderScan(report.stats), '', ...table(['figure', 'value'], [
-    ['last start', report.last_start === undefined ? 'none in the last 24 h' : `${when(report.last_start.time)} UTC, version ${String(report.last_start.version)}`],
-    ['last shutdown', report.last_shutdown === undefined ? 'none in the last 24 h' : `${when(report.last_shutdown)} UTC`],
-    ['state', report.last_start === undefined ? 'unknown' : report.running_or_crashed ? 'started and not shut down: running elsewhere, or it crashed' : 'shut down cleanly'],
-    ['alerts left firing', report.alerts_firing.length === 0 ? 'none' : report.alerts_firing.map(alert => `${alert.alert} (${alert.severity}) since ${when(alert.since)}`).join(', ')],
-    ['last hour', `${report.last_hour.requests} requests, ${report.last_hour.errors} errors, ${report.last_hour.slow_statements} slow statements, ${report.last_hour.shed_requests} shed`],
-    ['last error', report.last_error === undefined ? 'none in the last 24 h' : `${when(report.last_error.time)} UTC: ${report.last_error.msg.slice(0, 100)}`]
+    ['last start', report.last_start === undefined
+      ? 'none in the last 24 h'
+      : `${when(report.last_start.time)} UTC, version ${String(report.last_start.version)}`],
+    ['last shutdown',
+      report.last_shutdown === undefined ? 'none in the last 24 h' : `${when(report.last_shutdown)} UTC`],
+    ['state', report.last_start === undefined
+      ? 'unknown'
+      : report.running_or_crashed
+        ? 'started and not shut down: running elsewhere, or it crashed'
+        : 'shut down cleanly'],
+    ['alerts left firing', report.alerts_firing.length === 0
+      ? 'none'
+      : report.alerts_firing.map(alert => `${alert.alert} (${alert.severity}) since ${when(alert.since)}`).join(', ')],
+    ['last hour', `${report.last_hour.requests} requests, ${report.last_hour.errors} errors, ` +
+      `${report.last_hour.slow_statements} slow statements, ${report.last_hour.shed_requests} shed`],
+    ['last error', report.last_error === undefined
+      ? 'none in the last 24 h'
+      : `${when(report.last_error.time)} UTC: ${report.last_error.msg.slice(0, 100)}`]
   ], format))
   return lines.join('\n') + '\n'
 }

@@ -5,7 +5,11 @@ import Type, { type Static } from 'typebox'
 import { analyze } from '../search/text-analysis.js'
 import { emptyStats, scanLogs, type Period, type ScanStats } from './log-scan.js'
 
-export const UnansweredQuestionSchema = Type.Object({ example: Type.String(), count: Type.Integer(), variants: Type.Integer({ description: 'Distinct wordings grouped under the example' }) })
+export const UnansweredQuestionSchema = Type.Object({
+  example: Type.String(),
+  count: Type.Integer(),
+  variants: Type.Integer({ description: 'Distinct wordings grouped under the example' })
+})
 export type UnansweredQuestion = Static<typeof UnansweredQuestionSchema>
 
 /** The usage figures, alike from the log files (the CLI) and from the database (the API). */
@@ -20,7 +24,13 @@ export const ModelUsageSchema = Type.Object({
 export type ModelUsage = Static<typeof ModelUsageSchema>
 
 /** Adds calls of one outcome (a fallback reason, or none for written) to the model's figures. */
-export function addModelCalls (usage: ModelUsage | undefined, calls: { count: number, reason?: string, inputTokens?: number, outputTokens?: number, costUsd?: number }): ModelUsage {
+export function addModelCalls (usage: ModelUsage | undefined, calls: {
+  count: number
+  reason?: string
+  inputTokens?: number
+  outputTokens?: number
+  costUsd?: number
+}): ModelUsage {
   const total = usage ?? { calls: 0, written: 0, fallbacks: {}, input_tokens: 0, output_tokens: 0, cost_usd: 0 }
   total.calls += calls.count
   if (calls.reason === undefined) total.written += calls.count
@@ -43,9 +53,14 @@ export const UsageFiguresSchema = Type.Object({
   turns_per_session: Type.Optional(Type.Number()),
   commands: Type.Record(Type.String(), Type.Integer()),
   feedback: Type.Object({ up: Type.Integer(), down: Type.Integer() }),
-  unanswered: Type.Array(UnansweredQuestionSchema, { description: 'Top unanswered questions (scrubbed), most asked first' }),
+  unanswered: Type.Array(UnansweredQuestionSchema, {
+    description: 'Top unanswered questions (scrubbed), most asked first'
+  }),
   unanswered_without_text: Type.Integer(),
-  language_model: Type.Optional({ ...ModelUsageSchema, description: 'The language model\'s calls, tokens and cost; absent when it was asked nothing in the period' })
+  language_model: Type.Optional({
+    ...ModelUsageSchema,
+    description: 'The language model\'s calls, tokens and cost; absent when it was asked nothing in the period'
+  })
 })
 export type UsageFigures = Static<typeof UsageFiguresSchema>
 
@@ -79,10 +94,18 @@ export function groupQuestions (texts: Map<string, number>): UnansweredQuestion[
     }
   }
   return groups.sort((a, b) => b.count - a.count).slice(0, TOP_QUESTIONS)
-    .map(group => ({ example: [...group.variants].sort((a, b) => b[1] - a[1])[0]![0], count: group.count, variants: group.variants.size }))
+    .map(group => ({
+      example: [...group.variants].sort((a, b) => b[1] - a[1])[0]![0],
+      count: group.count,
+      variants: group.variants.size
+    }))
 }
 
-export async function analyzeUsage (options: { dir: string, period: Period, onProgress?: (done: number, total: number) => void }): Promise<UsageReport> {
+export async function analyzeUsage (options: {
+  dir: string
+  period: Period
+  onProgress?: (done: number, total: number) => void
+}): Promise<UsageReport> {
   const stats = emptyStats()
   const byKind: Record<string, number> = {}
   const commands: Record<string, number> = {}
@@ -99,14 +122,26 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
   let turns = 0
   let languageModel: ModelUsage | undefined
 
-  const entries = scanLogs({ dir: options.dir, families: ['chatbot'], period: options.period, wanted: line => CHAT_EVENT.test(line), onProgress: options.onProgress }, stats)
+  const entries = scanLogs({
+    dir: options.dir,
+    families: ['chatbot'],
+    period: options.period,
+    wanted: line => CHAT_EVENT.test(line),
+    onProgress: options.onProgress
+  }, stats)
   for await (const entry of entries) {
     const reqId = typeof entry.req_id === 'string' ? entry.req_id : undefined
     if (entry.msg === 'session.created') {
       sessionsStarted++
     } else if (entry.msg === 'llm.answer_written' || entry.msg === 'llm.fallback') {
       const number = (value: unknown): number | undefined => typeof value === 'number' ? value : undefined
-      languageModel = addModelCalls(languageModel, { count: 1, reason: entry.msg === 'llm.fallback' ? String(entry.reason) : undefined, inputTokens: number(entry.input_tokens), outputTokens: number(entry.output_tokens), costUsd: number(entry.cost_usd) })
+      languageModel = addModelCalls(languageModel, {
+        count: 1,
+        reason: entry.msg === 'llm.fallback' ? String(entry.reason) : undefined,
+        inputTokens: number(entry.input_tokens),
+        outputTokens: number(entry.output_tokens),
+        costUsd: number(entry.cost_usd)
+      })
     } else if (entry.msg === 'chat.message_received') {
       if (reqId === undefined) continue
       if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value!)
@@ -119,7 +154,10 @@ export async function analyzeUsage (options: { dir: string, period: Period, onPr
       if (typeof entry.user_id === 'string') users.add(entry.user_id)
       if (typeof entry.command === 'string') commands[entry.command] = (commands[entry.command] ?? 0) + 1
       if (entry.rating === 'up' || entry.rating === 'down') {
-        ratings.set(typeof entry.rated_turn === 'number' ? `${String(entry.session_id)}:${entry.rated_turn}` : `line:${unkeyedRatings++}`, entry.rating)
+        const key = typeof entry.rated_turn === 'number'
+          ? `${String(entry.session_id)}:${entry.rated_turn}`
+          : `line:${unkeyedRatings++}`
+        ratings.set(key, entry.rating)
       }
       const text = reqId === undefined ? undefined : pending.get(reqId)
       if (reqId !== undefined) pending.delete(reqId)

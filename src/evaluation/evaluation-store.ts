@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto'
 import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { BadRequestError } from '../errors.js'
-import { QUESTION_LIMITS, type Counts, type ResultRow, type RunReport, type RunSummary, type SavedQuestion } from './evaluation-schemas.js'
+import {
+  QUESTION_LIMITS, type Counts, type ResultRow, type RunReport, type RunSummary, type SavedQuestion
+} from './evaluation-schemas.js'
 import type { TestQuestion } from './question-set.js'
 
 export type NewRun = Omit<RunReport, 'id'>
@@ -27,12 +29,25 @@ interface RunRow {
   results?: ResultRow[]
 }
 
-interface QuestionRow { id: string, question: string, expected: string[], added_at: Date, added_by: string, source: SavedQuestion['source'] }
+interface QuestionRow {
+  id: string
+  question: string
+  expected: string[]
+  added_at: Date
+  added_by: string
+  source: SavedQuestion['source']
+}
 
-const SUMMARY_COLUMNS = 'id, started_at, finished_at, actor, question_set, questions, answered_right, wrong_document, refused_but_answerable, out_of_scope_refused, accuracy, answer_rate, documents'
+const SUMMARY_COLUMNS = 'id, started_at, finished_at, actor, question_set, questions, answered_right, ' +
+  'wrong_document, refused_but_answerable, out_of_scope_refused, accuracy, answer_rate, documents'
 
 function summary (row: RunRow): RunSummary {
-  const counts: Counts = { answered_right: row.answered_right, wrong_document: row.wrong_document, refused_but_answerable: row.refused_but_answerable, out_of_scope_refused: row.out_of_scope_refused }
+  const counts: Counts = {
+    answered_right: row.answered_right,
+    wrong_document: row.wrong_document,
+    refused_but_answerable: row.refused_but_answerable,
+    out_of_scope_refused: row.out_of_scope_refused
+  }
   return {
     id: row.id,
     started_at: row.started_at.toISOString(),
@@ -53,7 +68,14 @@ export const ERASED_QUESTION = '[erased]'
 // it, as the analyst saw it): found again by those words.
 const TAKEN_FROM = "source = 'console' AND question = ANY($1::text[])"
 
-const savedQuestion = (row: QuestionRow): SavedQuestion => ({ id: row.id, question: row.question, expected: row.expected, added_at: row.added_at.toISOString(), added_by: row.added_by, source: row.source })
+const savedQuestion = (row: QuestionRow): SavedQuestion => ({
+  id: row.id,
+  question: row.question,
+  expected: row.expected,
+  added_at: row.added_at.toISOString(),
+  added_by: row.added_by,
+  source: row.source
+})
 
 export class EvaluationStore {
   private readonly db: Database
@@ -71,57 +93,87 @@ export class EvaluationStore {
     const { counts } = run
     await this.auditTrail.transaction(this.db, async (tx, audit) => {
       await tx.query(
-        `INSERT INTO evaluation_runs (id, started_at, finished_at, actor, question_set, questions, answered_right, wrong_document, refused_but_answerable,
-           out_of_scope_refused, accuracy, answer_rate, documents, results)
+        `INSERT INTO evaluation_runs (id, started_at, finished_at, actor, question_set, questions, answered_right,
+           wrong_document, refused_but_answerable, out_of_scope_refused, accuracy, answer_rate, documents, results)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [id, run.started_at, run.finished_at, run.actor, run.question_set, run.questions, counts.answered_right, counts.wrong_document,
-          counts.refused_but_answerable, counts.out_of_scope_refused, run.accuracy, run.answer_rate, run.documents, JSON.stringify(run.results)])
-      await audit({ actor: run.actor, action: 'kb.evaluation.run', target: id, result: 'success', details: { question_set: run.question_set, questions: run.questions, accuracy: run.accuracy, ...counts } })
+        [id, run.started_at, run.finished_at, run.actor, run.question_set, run.questions, counts.answered_right,
+          counts.wrong_document, counts.refused_but_answerable, counts.out_of_scope_refused, run.accuracy,
+          run.answer_rate, run.documents, JSON.stringify(run.results)])
+      await audit({
+        actor: run.actor,
+        action: 'kb.evaluation.run',
+        target: id,
+        result: 'success',
+        details: { question_set: run.question_set, questions: run.questions, accuracy: run.accuracy, ...counts }
+      })
     })
     return { id, ...run }
   }
 
   /** The latest runs, newest first, without their results. */
   async listRuns (limit: number): Promise<RunSummary[]> {
-    const { rows } = await this.db.query<RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM evaluation_runs ORDER BY started_at DESC, id LIMIT $1`, [limit])
+    const { rows } = await this.db.query<RunRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM evaluation_runs ORDER BY started_at DESC, id LIMIT $1`, [limit])
     return rows.map(summary)
   }
 
   async getRun (id: string): Promise<RunReport | undefined> {
-    const { rows } = await this.db.query<RunRow>(`SELECT ${SUMMARY_COLUMNS}, results FROM evaluation_runs WHERE id = $1`, [id])
+    const { rows } = await this.db.query<RunRow>(
+      `SELECT ${SUMMARY_COLUMNS}, results FROM evaluation_runs WHERE id = $1`, [id])
     const row = rows[0]
     return row === undefined ? undefined : { ...summary(row), results: row.results ?? [] }
   }
 
   /** The two latest runs' accuracy (for the alert and the gauge); one statement. */
   async latestAccuracies (): Promise<{ latest?: number, previous?: number }> {
-    const { rows } = await this.db.query<{ accuracy: number }>('SELECT accuracy FROM evaluation_runs ORDER BY started_at DESC, id LIMIT 2')
+    const { rows } = await this.db.query<{ accuracy: number }>(
+      'SELECT accuracy FROM evaluation_runs ORDER BY started_at DESC, id LIMIT 2')
     return { latest: rows[0]?.accuracy, previous: rows[1]?.accuracy }
   }
 
   async listQuestions (): Promise<SavedQuestion[]> {
-    const { rows } = await this.db.query<QuestionRow>('SELECT id, question, expected, added_at, added_by, source FROM evaluation_questions ORDER BY seq')
+    const { rows } = await this.db.query<QuestionRow>(
+      'SELECT id, question, expected, added_at, added_by, source FROM evaluation_questions ORDER BY seq')
     return rows.map(savedQuestion)
   }
 
   /** Adds to the saved set, all or none; the set never outgrows one run. */
-  async addQuestions (questions: readonly TestQuestion[], actor: string, source: SavedQuestion['source']): Promise<SavedQuestion[]> {
+  async addQuestions (
+    questions: readonly TestQuestion[], actor: string, source: SavedQuestion['source']
+  ): Promise<SavedQuestion[]> {
     const at = this.now()
-    const added = questions.map(question => ({ id: randomUUID(), question: question.question, expected: question.expected, added_at: at.toISOString(), added_by: actor, source }))
+    const added = questions.map(question => ({
+      id: randomUUID(),
+      question: question.question,
+      expected: question.expected,
+      added_at: at.toISOString(),
+      added_by: actor,
+      source
+    }))
     await this.auditTrail.transaction(this.db, async (tx, audit) => {
       // Serialised, so two additions cannot both pass the count.
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('parley.evaluation-questions'))")
       const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM evaluation_questions')
       const held = rows[0]!.n
       if (held + added.length > QUESTION_LIMITS.perRun) {
-        throw new BadRequestError(`The saved question set holds at most ${QUESTION_LIMITS.perRun.toLocaleString('en-US')} questions (one run's limit): it has ${held}, and ${added.length} more were sent.`)
+        throw new BadRequestError(
+          `The saved question set holds at most ${QUESTION_LIMITS.perRun.toLocaleString('en-US')} questions ` +
+          `(one run's limit): it has ${held}, and ${added.length} more were sent.`)
       }
       await tx.query(
         `INSERT INTO evaluation_questions (id, question, expected, added_at, added_by, source)
-         SELECT q.id, q.question, q.expected, $2, $3, $4 FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (id uuid, question text, expected jsonb)) WITH ORDINALITY AS q(id, question, expected, n)
+         SELECT q.id, q.question, q.expected, $2, $3, $4
+         FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (id uuid, question text, expected jsonb))
+           WITH ORDINALITY AS q(id, question, expected, n)
          ORDER BY q.n`,
         [JSON.stringify(added.map(({ id, question, expected }) => ({ id, question, expected }))), at, actor, source])
-      await audit({ actor, action: 'kb.evaluation_questions.add', target: added.length === 1 ? added[0]!.id : `${added.length} questions`, result: 'success', details: { source, ids: added.slice(0, 100).map(question => question.id) } })
+      await audit({
+        actor,
+        action: 'kb.evaluation_questions.add',
+        target: added.length === 1 ? added[0]!.id : `${added.length} questions`,
+        result: 'success',
+        details: { source, ids: added.slice(0, 100).map(question => question.id) }
+      })
     })
     return added
   }
@@ -130,7 +182,8 @@ export class EvaluationStore {
   async questionsTakenFrom (scrubbedTexts: readonly string[], db: Queryable = this.db): Promise<SavedQuestion[]> {
     if (scrubbedTexts.length === 0) return []
     const { rows } = await db.query<QuestionRow>(
-      `SELECT id, question, expected, added_at, added_by, source FROM evaluation_questions WHERE ${TAKEN_FROM} ORDER BY seq`,
+      'SELECT id, question, expected, added_at, added_by, source FROM evaluation_questions ' +
+        `WHERE ${TAKEN_FROM} ORDER BY seq`,
       [scrubbedTexts])
     return rows.map(savedQuestion)
   }
@@ -148,7 +201,8 @@ export class EvaluationStore {
     const ids = rows.map(row => row.id)
     const { rowCount } = await tx.query(
       `UPDATE evaluation_runs r SET results = (
-         SELECT jsonb_agg(CASE WHEN e.item->>'id' = ANY($1::text[]) THEN jsonb_set(e.item, '{question}', to_jsonb($2::text))
+         SELECT jsonb_agg(CASE WHEN e.item->>'id' = ANY($1::text[])
+           THEN jsonb_set(e.item, '{question}', to_jsonb($2::text))
            ELSE e.item END ORDER BY e.n)
          FROM jsonb_array_elements(r.results) WITH ORDINALITY AS e(item, n))
        WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(r.results) x WHERE x->>'id' = ANY($1::text[]))`,

@@ -19,7 +19,12 @@ import { scrubSecrets } from './scrubber/secrets.js'
  */
 export const SCRUBBER_VERSION = 2
 
-type Rule = { placeholder: string, pattern: RegExp, accept?: (match: string) => boolean, replace?: (match: string) => string }
+type Rule = {
+  placeholder: string
+  pattern: RegExp
+  accept?: (match: string) => boolean
+  replace?: (match: string) => string
+}
 
 const digitsOf = (text: string): string => text.replace(/\D/g, '')
 
@@ -72,22 +77,43 @@ const RULES: Rule[] = [
   { placeholder: '[JWT]', pattern: /(?<![\w-])eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g },
   { placeholder: 'Bearer [TOKEN]', pattern: /\bBearer\s+[\w~+/.=-]{8,}/gi },
   // Basic credentials are base64 of user:password; the check spares "Basic questions".
-  { placeholder: 'Basic [TOKEN]', pattern: /\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g, accept: match => Buffer.from(match.replace(/^Basic\s+/, ''), 'base64').toString('latin1').includes(':') },
+  {
+    placeholder: 'Basic [TOKEN]',
+    pattern: /\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}/g,
+    accept: match => Buffer.from(match.replace(/^Basic\s+/, ''), 'base64').toString('latin1').includes(':')
+  },
   // Stripe-style (sk_live_…), OpenAI's (sk-…, sk-proj-…), Anthropic's (sk-ant-…), AWS, GitHub, Slack, Google.
   {
     placeholder: '[API_KEY]',
     pattern: /\b(?:sk|pk|rk)[-_](?:live[-_]|test[-_])?[A-Za-z0-9]{16,}\b|\bsk-(?:proj-|ant-|svcacct-)?[\w-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}\b|\bAIza[\w-]{35}\b/g
   },
-  { placeholder: '[SECRET]', pattern: /\b(?:api[_-]?key|secret|password|passwd|pwd|pw|token)\b(\s*[:=]\s*)["']?[^\s"',;]{4,}["']?/gi },
+  {
+    placeholder: '[SECRET]',
+    pattern: /\b(?:api[_-]?key|secret|password|passwd|pwd|pw|token)\b(\s*[:=]\s*)["']?[^\s"',;]{4,}["']?/gi
+  },
   // Letters of any script before the @ and in the domain: "jürgen.müller@beispiel.de". The
   // look-behind starts a match only where an address can start, so a long run is scanned once.
-  { placeholder: '[EMAIL]', pattern: /(?<![\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-])[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu },
-  { placeholder: '[IBAN]', pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi, replace: replaceIban },
+  {
+    placeholder: '[EMAIL]',
+    pattern: /(?<![\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-])[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu
+  },
+  {
+    placeholder: '[IBAN]',
+    pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi,
+    replace: replaceIban
+  },
   // Digits grouped by spaces, dots, hyphens, slashes, commas or underscores, one or two between
   // groups ("4111  1111", "4111_1111"); the Luhn check keeps lists of numbers out.
-  { placeholder: '[CARD]', pattern: /(?<![\w.,/-])\d(?:[ .,/_-]{0,2}\d){12,18}(?!\w)/g, accept: match => luhnValid(digitsOf(match)) },
+  {
+    placeholder: '[CARD]',
+    pattern: /(?<![\w.,/-])\d(?:[ .,/_-]{0,2}\d){12,18}(?!\w)/g,
+    accept: match => luhnValid(digitsOf(match))
+  },
   // A card's security code and expiry, after the word for them: "cvv 123", "exp 08/27".
-  { placeholder: '[SECRET]', pattern: /\b(?=\d{3,4}\b)(?<=\b(?:cvv2?|cvc2?|cid|csc|cvn|security code|card code|cryptogramme|prüfnummer|prüfziffer|código de seguridad|codice di sicurezza)[ \t]{0,3}(?:is|:|=|code)?[ \t]{0,3})\d{3,4}\b/giu },
+  {
+    placeholder: '[SECRET]',
+    pattern: /\b(?=\d{3,4}\b)(?<=\b(?:cvv2?|cvc2?|cid|csc|cvn|security code|card code|cryptogramme|prüfnummer|prüfziffer|código de seguridad|codice di sicurezza)[ \t]{0,3}(?:is|:|=|code)?[ \t]{0,3})\d{3,4}\b/giu
+  },
   {
     placeholder: '[EXPIRY]',
     pattern: /\b(?=\d{1,2}[/-]\d)(?<=\b(?:exp(?:iry|ires|iration)?|valid (?:thru|until|to)|gültig bis|caduca|expire le|scadenza|vence|geldig tot)\.?(?:[ \t]{1,3}(?:date|on|is|en|le))?[ \t]{0,3}:?[ \t]{0,3})(?:0?[1-9]|1[0-2])[/-](?:\d{2}|20\d{2})\b/giu
@@ -97,18 +123,35 @@ const RULES: Rule[] = [
   { placeholder: '[SSN]', pattern: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },
   // Six hex pairs joined by one kind of separator, or Cisco's three dotted groups of four. Before
   // the IPv6 rule, which a colon-separated MAC address would otherwise half-match.
-  { placeholder: '[MAC]', pattern: /\b[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}\b|\b[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}\b/gi },
+  {
+    placeholder: '[MAC]',
+    pattern: /\b[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}\b|\b[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}\b/gi
+  },
   // Four dotted numbers after "version" or "firmware" are a version.
-  { placeholder: '[IP]', pattern: /(?<!\b(?:version|firmware|release|build|ver\.?|v)[ \t]?)\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/gi },
+  {
+    placeholder: '[IP]',
+    pattern: /(?<!\b(?:version|firmware|release|build|ver\.?|v)[ \t]?)\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/gi
+  },
   // Every group but the last ends in a colon, so a run of hex digits splits into groups one way
   // only (an optional colon let "aaaa…g" split in thousands of ways before failing).
-  { placeholder: '[IP]', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4}\b/gi },
+  {
+    placeholder: '[IP]',
+    pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4}\b/gi
+  },
   // Phone numbers: an optional +country code, then 7 to 14 digits in groups; a plain year or count is
   // too short. Unseparated digits are a phone only with a trunk or international prefix (0, 00, +),
   // or as ten North American digits (isPhone): an order number or an id has neither.
-  { placeholder: '[PHONE]', pattern: /(?<![\w+]|[\p{L}\d]-)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)/gu, accept: isPhone },
+  {
+    placeholder: '[PHONE]',
+    pattern: /(?<![\w+]|[\p{L}\d]-)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)/gu,
+    accept: isPhone
+  },
   // A long run of letters of both cases and digits, as a cloud provider's secret key is written.
-  { placeholder: '[SECRET]', pattern: /(?<![\w/+=.:-])(?=[\w/+=-]*[a-z])(?=[\w/+=-]*[A-Z])(?=[\w/+=-]*\d)[\w/+=-]{32,}(?![\w/+=-])/g, accept: match => !match.includes('//') }
+  {
+    placeholder: '[SECRET]',
+    pattern: /(?<![\w/+=.:-])(?=[\w/+=-]*[a-z])(?=[\w/+=-]*[A-Z])(?=[\w/+=-]*\d)[\w/+=-]{32,}(?![\w/+=-])/g,
+    accept: match => !match.includes('//')
+  }
 ]
 
 // eslint-disable-next-line no-control-regex
@@ -128,7 +171,9 @@ export function scrub (text: string): string {
       if (rule.replace !== undefined) return rule.replace(match)
       if (rule.accept !== undefined && !rule.accept(match)) return match
       // Keep "password=" readable, drop only the value.
-      if (rule.placeholder === '[SECRET]' && typeof separator === 'string') return `${match.slice(0, match.indexOf(separator) + separator.length)}${rule.placeholder}`
+      if (rule.placeholder === '[SECRET]' && typeof separator === 'string') {
+        return `${match.slice(0, match.indexOf(separator) + separator.length)}${rule.placeholder}`
+      }
       return rule.placeholder
     })
   }

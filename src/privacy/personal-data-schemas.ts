@@ -27,7 +27,8 @@ export type ErasedCounts = Static<typeof ErasedCountsSchema>
 export const ErasureReportSchema = Type.Object({
   subject: Type.Union([Type.Literal('user'), Type.Literal('session')]),
   user_pseudonym: Type.Union([Type.String(), Type.Null()], {
-    description: 'The user\'s pseudonym (u_…), as the logs and the audit trail name them; for a session, its user\'s, if it had one'
+    description: 'The user\'s pseudonym (u_…), as the logs and the audit trail name them; ' +
+      'for a session, its user\'s, if it had one'
   }),
   session_id: Type.Union([SessionId, Type.Null()], { description: 'The session erased (subject session)' }),
   erased_at: Type.String({ format: 'date-time' }),
@@ -51,8 +52,8 @@ export const UserDataExportSchema = Type.Object({
     description: 'Every session of the user, most recently used first, with its transcript and ratings'
   }),
   turn_traces: Type.Array(TurnTraceSummarySchema, {
-    description: 'When each of the user\'s turns ran, how long it took and how it ended (their spans and log lines are ' +
-      'left out: they describe the service, and quote the messages above)'
+    description: 'When each of the user\'s turns ran, how long it took and how it ended ' +
+      '(their spans and log lines are left out: they describe the service, and quote the messages above)'
   }),
   evaluation_questions: Type.Array(SavedQuestionSchema, {
     description: 'Saved test questions the console took from the user\'s messages (scrubbed)'

@@ -25,7 +25,10 @@ import { sessionRecord } from '../sessions/session-record.js'
 import { deleteTurnTraces, turnTraceSummaries } from '../turn-traces/turn-traces-of.js'
 import type { ErasedCounts, ErasureReport, UserDataExport } from './personal-data-schemas.js'
 
-/** How long erased sessions and users are remembered: past any turn in flight, and any trace held in memory (15 min). */
+/**
+ * How long erased sessions and users are remembered: past any turn in flight, and any trace held in
+ * memory (15 min).
+ */
 export const ERASURE_MEMORY_MS = 86_400_000
 /** The audit trail's action for an erasure (a deleted session keeps its own, session.delete). */
 export const ERASE_ACTION = 'personal_data.erase'
@@ -137,7 +140,10 @@ export class PersonalData {
   async deleteSession (id: string, actor: string): Promise<boolean> {
     const sessionId = id.toLowerCase()
     const deleted = await this.inTransaction(async (tx, audit) => {
-      const { erased } = await this.eraseIn(tx, this.now(), { sessionId }, { evaluations: false, rememberAlways: false })
+      const { erased } = await this.eraseIn(tx, this.now(), { sessionId }, {
+        evaluations: false,
+        rememberAlways: false
+      })
       const found = erased.sessions > 0
       await audit({ actor, action: 'session.delete', target: sessionId, result: found ? 'success' : 'failure' })
       return found
@@ -180,7 +186,9 @@ export class PersonalData {
    * go between batches; audited once per run that deleted any. Sessions still active are kept.
    * An aborted signal stops it after the batch under way (the app is closing).
    */
-  async deleteConversationsBefore (cutoff: Date, options: { batchSize?: number, signal?: AbortSignal } = {}): Promise<RetentionCounts> {
+  async deleteConversationsBefore (
+    cutoff: Date, options: { batchSize?: number, signal?: AbortSignal } = {}
+  ): Promise<RetentionCounts> {
     const { batchSize = RETENTION_BATCH, signal } = options
     const { db, sessionManager, transcript } = this.options
     const total = { sessions: 0, messages: 0, feedback: 0, turn_traces: 0 }
@@ -201,7 +209,12 @@ export class PersonalData {
     }
     if (total.sessions > 0) {
       const details = { last_activity_before: cutoff.toISOString(), ...total }
-      await this.options.auditTrail.record({ actor: SERVICE_ACTOR, action: RETENTION_ACTION, result: 'success', details })
+      await this.options.auditTrail.record({
+        actor: SERVICE_ACTOR,
+        action: RETENTION_ACTION,
+        result: 'success',
+        details
+      })
       log('privacy', 'retention').info(details, 'conversations.deleted_by_retention')
     }
     return total
@@ -233,7 +246,12 @@ export class PersonalData {
     const remember = options.rememberAlways || locked.length > 0 ? at : undefined
     const sessions = await sessionManager.deleteSessions(tx, sessionIds, remember)
     const erased = {
-      sessions, messages, feedback, turn_traces: turnTraces, evaluation_questions: taken.questions, evaluation_runs: taken.runs
+      sessions,
+      messages,
+      feedback,
+      turn_traces: turnTraces,
+      evaluation_questions: taken.questions,
+      evaluation_runs: taken.runs
     }
     return { sessionIds, owner: ownerId === null ? null : this.options.pseudonym(ownerId), erased }
   }
@@ -263,7 +281,13 @@ export class PersonalData {
       } catch (error) {
         if (!isLockBusy(error)) throw error
         if (attempt >= MAX_ATTEMPTS) {
-          throw new ProblemError({ status: 503, type: 'busy', title: 'Service Unavailable', detail: BUSY, retryAfterSeconds: 2 })
+          throw new ProblemError({
+            status: 503,
+            type: 'busy',
+            title: 'Service Unavailable',
+            detail: BUSY,
+            retryAfterSeconds: 2
+          })
         }
         await this.sleep(Math.min(MAX_BACKOFF_MS, 5 * 2 ** attempt))
       }
