@@ -3,7 +3,7 @@
 // so /assets/* can be cached for a year and a new build is still fetched at once.
 // Run by `npm run build` after tsc; esbuild only strips types, `npm run typecheck` checks them.
 // With --watch (`npm run dev`), it stays and builds again on every change of web/.
-import { context, type BuildOptions, type BuildResult } from 'esbuild'
+import { context, type BuildOptions, type BuildResult, type PluginBuild } from 'esbuild'
 import { createHash } from 'node:crypto'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -46,12 +46,20 @@ async function writePages (result: BuildResult): Promise<void> {
     }
     await writeFile(join(out, `${page}.html`), html)
   }
-  const bytes = Object.entries(result.metafile!.outputs).filter(([file]) => !file.endsWith('.map')).map(([file, { bytes }]) => `${file.replace(/^.*dist\/web\//, '')} ${(bytes / 1024).toFixed(1)} KiB`)
+  const bytes = Object.entries(result.metafile!.outputs)
+    .filter(([file]) => !file.endsWith('.map'))
+    .map(([file, { bytes }]) => `${file.replace(/^.*dist\/web\//, '')} ${(bytes / 1024).toFixed(1)} KiB`)
   console.error(`web: ${bytes.join(', ')}`)
 }
 
 await rm(out, { recursive: true, force: true })
-const builder = await context({ ...options, plugins: [{ name: 'pages', setup: build => { build.onEnd(async result => { if (result.errors.length === 0) await writePages(result) }) } }] })
+const writePagesOnEnd = {
+  name: 'pages',
+  setup: (build: PluginBuild) => {
+    build.onEnd(async result => { if (result.errors.length === 0) await writePages(result) })
+  }
+}
+const builder = await context({ ...options, plugins: [writePagesOnEnd] })
 if (process.argv.includes('--watch')) {
   await builder.watch()
 } else {

@@ -25,7 +25,9 @@ if (!SUITES.includes(suite)) {
   console.error(`usage: test-suites ${SUITES.join('|')}`)
   process.exit(2)
 }
-const names = (await readdir(join(projectRoot, 'test'), { recursive: true })).filter(name => name.endsWith('.test.ts')).sort()
+const names = (await readdir(join(projectRoot, 'test'), { recursive: true }))
+  .filter(name => name.endsWith('.test.ts'))
+  .sort()
 const files = await Promise.all(names.map(async name => {
   const file = relative(projectRoot, join(projectRoot, 'test', name))
   return { file, suite: suiteOf(await readFile(join(projectRoot, file), 'utf8')) }

@@ -60,7 +60,8 @@ const homePage = (name: string): string => `<!doctype html>
   <h1>${escapeHtml(name)}</h1>
   <ul>
     <li><a href="/chat">Chat</a>: talk to the bot</li>
-    <li><a href="/console">Console</a>: find a conversation, its trace and its log lines (an admin or analyst key signs in)</li>
+    <li><a href="/console">Console</a>: find a conversation, its trace and its log lines
+      (an admin or analyst key signs in)</li>
     <li><a href="/docs">API</a>: every route, described (OpenAPI at <a href="/docs/json">/docs/json</a>)</li>
   </ul>
 </body>

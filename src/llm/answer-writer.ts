@@ -91,7 +91,7 @@ export interface Usage {
 const CHARACTERS_PER_TOKEN = 4
 const tokensIn = (characters: number): number => Math.ceil(characters / CHARACTERS_PER_TOKEN)
 
-/** One call to the language model, as the turn records it (stored as the reply's Generation, transcript/transcript-repository.ts). */
+/** One call to the language model, as the turn records it (stored as the reply's Generation: transcript/). */
 export interface ModelCall {
   model: string
   prompt: string

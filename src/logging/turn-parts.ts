@@ -5,7 +5,10 @@
 import Type, { type Static } from 'typebox'
 
 const partMs = (description: string) => Type.Number({ minimum: 0, description })
-/** Where a turn's time went, each part summed over the turn; the rest of its duration is reading the request, writing the reply and waiting for the CPU. */
+/**
+ * Where a turn's time went, each part summed over the turn; the rest of its duration is reading the
+ * request, writing the reply and waiting for the CPU.
+ */
 export const TurnPartsSchema = Type.Object({
   admission_ms: partMs('Waiting in line for turn admission (load shedding), before and after the model'),
   database_ms: partMs('In database statements, commits included'),

@@ -22,7 +22,11 @@ export function retrieve<T extends { hits: SearchHit[] }> (
   search: () => T,
   options: { instruments?: SearchInstruments, explain?: (found: T) => Explained } = {}
 ): T {
-  const attributes = { [GenAi.operationName]: 'retrieval', [GenAi.dataSourceId]: KNOWLEDGE_BASE, [GenAi.requestTopK]: k }
+  const attributes = {
+    [GenAi.operationName]: 'retrieval',
+    [GenAi.dataSourceId]: KNOWLEDGE_BASE,
+    [GenAi.requestTopK]: k
+  }
   return inSpan(`retrieval ${KNOWLEDGE_BASE}`, attributes, span => {
     const started = performance.now()
     const found = search()
@@ -32,13 +36,14 @@ export function retrieve<T extends { hits: SearchHit[] }> (
     options.instruments?.searchDuration.record(ms / 1000)
     options.instruments?.searchResults.record(hits.length)
     const best = hits[0]
-    // The best document's id (the team's content, never the user's words): which entry a wrong answer came from.
     span.setAttribute('parley.search.results', hits.length)
-    if (best !== undefined) span.setAttributes({ 'parley.search.top_score': best.score, 'parley.search.top_doc_id': best.docId })
-    const explained = options.explain?.(found)
-    if (explained !== undefined) {
-      span.setAttributes(Object.fromEntries(Object.entries(explained.why).map(([key, value]) => [`parley.answer.${key}`, value])))
+    // The best document's id (the team's content, never the user's words): which entry a wrong
+    // answer came from.
+    if (best !== undefined) {
+      span.setAttributes({ 'parley.search.top_score': best.score, 'parley.search.top_doc_id': best.docId })
     }
+    const explained = options.explain?.(found)
+    for (const [key, value] of Object.entries(explained?.why ?? {})) span.setAttribute(`parley.answer.${key}`, value)
     const decision = explained === undefined ? {} : { decision: explained.decision, ...explained.why }
     log('search_engine', 'retrieve').info({
       results: hits.length,

@@ -69,9 +69,12 @@ export const TurnTraceSchema = Type.Object({
 })
 export type TurnTrace = Static<typeof TurnTraceSchema>
 
-/** One kept turn trace, as stored (its started_at a Date). */
-export async function turnTraceById (db: Queryable, traceId: string): Promise<(Omit<TurnTrace, 'started_at'> & { started_at: Date }) | undefined> {
-  const { rows } = await db.query<Omit<TurnTrace, 'started_at'> & { started_at: Date }>(
+/** A turn trace as stored: its started_at a Date. */
+export type StoredTurnTrace = Omit<TurnTrace, 'started_at'> & { started_at: Date }
+
+/** One kept turn trace. */
+export async function turnTraceById (db: Queryable, traceId: string): Promise<StoredTurnTrace | undefined> {
+  const { rows } = await db.query<StoredTurnTrace>(
     `SELECT trace_id, session_id::text AS session_id, turn, status, status_code, started_at, duration_ms, parts, let_go,
        spans, logs, error FROM turn_traces WHERE trace_id = $1`, [traceId])
   return rows[0]

@@ -44,18 +44,29 @@ export async function turnTraceSummaries (db: Queryable, of: TurnTracesOf): Prom
   return rows.map(row => ({ ...row, started_at: new Date(row.started_at).toISOString() }))
 }
 
-/** The turns of a session that failed before they were stored, oldest first: their traces alone know them. */
-export async function failedTurnsOf (db: Queryable, sessionId: string): Promise<Array<{ trace_id: string, started_at: Date, status_code: number, error: string | null }>> {
-  const { rows } = await db.query<{ trace_id: string, started_at: Date, status_code: number, error: string | null }>(
+/** A turn that failed before it was stored: its trace alone knows it. */
+export interface FailedTurn { trace_id: string, started_at: Date, status_code: number, error: string | null }
+
+/** The failed turns of a session, oldest first. */
+export async function failedTurnsOf (db: Queryable, sessionId: string): Promise<FailedTurn[]> {
+  const { rows } = await db.query<FailedTurn>(
     `SELECT trace_id, started_at, status_code, error FROM turn_traces
      WHERE session_id = $1 AND turn IS NULL AND status = 'error' ORDER BY started_at`, [sessionId])
   return rows
 }
 
-/** Chat requests whose traces were kept, and those that failed, per `bucket` (an interval) from the period's start. */
-export async function turnTraceCounts (db: Queryable, period: { from: Date, to: Date }, bucket: string): Promise<Array<{ at: Date, requests: number, errors: number }>> {
-  const { rows } = await db.query<{ at: Date, requests: number, errors: number }>(
-    `SELECT date_bin($3::interval, started_at, $1) AS at, count(*)::int AS requests, (count(*) FILTER (WHERE status = 'error'))::int AS errors
+/** How many chat requests' traces were kept in a bucket, and how many of them failed. */
+export interface TraceCounts { at: Date, requests: number, errors: number }
+
+/** The kept traces' counts per `bucket` (an interval) from the period's start. */
+export async function turnTraceCounts (
+  db: Queryable,
+  period: { from: Date, to: Date },
+  bucket: string
+): Promise<TraceCounts[]> {
+  const { rows } = await db.query<TraceCounts>(
+    `SELECT date_bin($3::interval, started_at, $1) AS at, count(*)::int AS requests,
+       (count(*) FILTER (WHERE status = 'error'))::int AS errors
      FROM turn_traces WHERE started_at >= $1 AND started_at < $2 GROUP BY 1`, [period.from, period.to, bucket])
   return rows
 }
