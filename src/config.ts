@@ -152,7 +152,7 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error { override name = 'ConfigError' }
 
 /** An error of envSchema's validation, as far as the message reads it. */
 interface SchemaError {

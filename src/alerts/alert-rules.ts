@@ -223,7 +223,7 @@ export const DEFAULT_RULES: Record<string, RuleDefinition> = {
   }
 }
 
-export class AlertRulesError extends Error {}
+export class AlertRulesError extends Error { override name = 'AlertRulesError' }
 
 /** The defaults with EvaluationAccuracyLow's floor set to KB_EVALUATION_MIN_ACCURACY. */
 export function withEvaluationFloor (

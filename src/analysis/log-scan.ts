@@ -42,7 +42,7 @@ export interface ScanOptions {
   onProgress?: (bytesRead: number, bytesTotal: number) => void
 }
 
-export class LogDirectoryError extends Error {}
+export class LogDirectoryError extends Error { override name = 'LogDirectoryError' }
 
 const day = (date: Date): string => date.toISOString().slice(0, 10)
 

@@ -9,7 +9,7 @@ import type { Database } from '../db/database.js'
 import { openDatabase } from '../db/open-database.js'
 
 /** What stops a CLI, said to its user: its message is the whole answer (exit 2). */
-export class CliError extends Error {}
+export class CliError extends Error { override name = 'CliError' }
 
 export interface ConfiguredDatabase { config: Config, db: Database, description: string }
 

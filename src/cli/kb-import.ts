@@ -33,7 +33,7 @@ export interface ImportOptions {
 }
 
 /** A problem that stops the whole import (as opposed to one document failing). */
-export class ImportError extends Error {}
+export class ImportError extends Error { override name = 'ImportError' }
 
 const LISTED = 20
 // Who the audit trail names for imported documents: the operator at the console, not an API key.

@@ -6,7 +6,7 @@
 import type { DocumentInput } from './document-files.js'
 
 /** The server refused this document (a 4xx about the document): the next ones may still go in. */
-export class DocumentRefusedError extends Error {}
+export class DocumentRefusedError extends Error { override name = 'DocumentRefusedError' }
 
 const MAX_BUSY_RETRIES = 5
 const MAX_RETRY_AFTER_S = 30

@@ -119,6 +119,8 @@ interface Streamed {
 interface FailureDetail { status?: number, error?: string }
 
 class Failure extends Error {
+  override name = 'Failure'
+
   constructor (readonly reason: FallbackReason, readonly streamed?: Streamed, readonly detail: FailureDetail = {}) {
     super(reason)
   }
