@@ -29,7 +29,10 @@ export interface WeekFigures {
   model_cost_usd: number | undefined
   /** Answers it wrote out of those asked for; undefined when it was asked nothing. */
   model_written_rate: number | undefined
-  /** The accuracy of the week's last run of the test questions (kb.evaluation_completed); undefined without one. */
+  /**
+   * The accuracy of the week's last run of the test questions (kb.evaluation_completed);
+   * undefined without one.
+   */
   kb_accuracy: number | undefined
 }
 
@@ -49,7 +52,9 @@ export interface WeeklyReport {
 const CHAT = 'POST /v1/chat'
 const WEEK_MS = 7 * 86_400_000
 
-function figures (period: Period, usage: UsageReport, totals: LatencyRow[], kbAccuracy: number | undefined): WeekFigures {
+function figures (
+  period: Period, usage: UsageReport, totals: LatencyRow[], kbAccuracy: number | undefined
+): WeekFigures {
   const requests = totals.filter(row => !row.series.startsWith('turn '))
   const count = requests.reduce((sum, row) => sum + row.count, 0)
   const failed = requests.reduce((sum, row) => sum + row.server_errors, 0)
@@ -70,7 +75,9 @@ function figures (period: Period, usage: UsageReport, totals: LatencyRow[], kbAc
     sessions: usage.sessions_active,
     active_users: usage.active_users,
     model_cost_usd: usage.language_model?.cost_usd,
-    model_written_rate: usage.language_model === undefined ? undefined : usage.language_model.written / usage.language_model.calls,
+    model_written_rate: usage.language_model === undefined
+      ? undefined
+      : usage.language_model.written / usage.language_model.calls,
     kb_accuracy: kbAccuracy
   }
 }
@@ -78,19 +85,23 @@ function figures (period: Period, usage: UsageReport, totals: LatencyRow[], kbAc
 /** Alerts the app notified, from its "alert … firing" lines (reminders not counted again). */
 async function alertsFired (dir: string, period: Period, stats: ScanStats): Promise<WeeklyReport['alerts']> {
   const fired = new Map<string, { severity: string, fired: number }>()
-  for await (const entry of scanLogs({ dir, families: ['chatbot'], period, wanted: line => line.includes('"module":"alerts"') && line.includes('"status":"firing"') }, stats)) {
+  const wanted = (line: string): boolean => line.includes('"module":"alerts"') && line.includes('"status":"firing"')
+  for await (const entry of scanLogs({ dir, families: ['chatbot'], period, wanted }, stats)) {
     if (entry.fn !== 'notify' || entry.repeat === true || typeof entry.alert !== 'string') continue
     const found = fired.get(entry.alert) ?? { severity: String(entry.severity), fired: 0 }
     found.fired++
     fired.set(entry.alert, found)
   }
-  return [...fired].map(([alert, { severity, fired }]) => ({ alert, severity, fired })).sort((a, b) => b.fired - a.fired)
+  return [...fired]
+    .map(([alert, { severity, fired }]) => ({ alert, severity, fired }))
+    .sort((a, b) => b.fired - a.fired)
 }
 
 /** The accuracy of the period's last run of the test questions, from its kb.evaluation_completed line. */
 async function lastAccuracy (dir: string, period: Period, stats: ScanStats): Promise<number | undefined> {
   let last: { time: string, accuracy: number } | undefined
-  for await (const entry of scanLogs({ dir, families: ['chatbot'], period, wanted: line => line.includes('"kb.evaluation_completed"') }, stats)) {
+  const wanted = (line: string): boolean => line.includes('"kb.evaluation_completed"')
+  for await (const entry of scanLogs({ dir, families: ['chatbot'], period, wanted }, stats)) {
     if (entry.msg !== 'kb.evaluation_completed' || typeof entry.accuracy !== 'number') continue
     if (last === undefined || entry.time >= last.time) last = { time: entry.time, accuracy: entry.accuracy }
   }
@@ -118,16 +129,26 @@ export async function weeklyReport (options: { dir: string, to?: Date }): Promis
   ]
   const alertStats = emptyStats()
   const alerts = await alertsFired(options.dir, thisWeek, alertStats)
-  const accuracy = [await lastAccuracy(options.dir, thisWeek, alertStats), await lastAccuracy(options.dir, lastWeek, alertStats)]
+  const accuracy = [
+    await lastAccuracy(options.dir, thisWeek, alertStats),
+    await lastAccuracy(options.dir, lastWeek, alertStats)
+  ]
   const turnsByDay = new Map<string, number>()
-  for (const row of perf.rows) if (row.series.startsWith('turn ')) turnsByDay.set(row.bucket, (turnsByDay.get(row.bucket) ?? 0) + row.count)
+  for (const row of perf.rows) {
+    if (row.series.startsWith('turn ')) turnsByDay.set(row.bucket, (turnsByDay.get(row.bucket) ?? 0) + row.count)
+  }
   const days = Array.from({ length: 7 }, (_, i) => day(new Date(thisWeek.from.getTime() + i * 86_400_000)))
   const passes = [usage.stats, usageBefore.stats, perf.stats, errors.stats, alertStats]
-  const unique = <T extends { file: string }>(lists: T[][]): T[] => [...new Map(lists.flat().map(item => [item.file, item])).values()]
+  const unique = <T extends { file: string }>(lists: T[][]): T[] =>
+    [...new Map(lists.flat().map(item => [item.file, item])).values()]
   return {
     this_week: figures(thisWeek, usage, perf.totals, accuracy[0]),
     last_week: figures(lastWeek, usageBefore, perf.previous_totals, accuracy[1]),
-    daily: days.map(day => ({ day, turns: turnsByDay.get(day) ?? 0, chat_p95_ms: perf.rows.find(row => row.bucket === day && row.series === CHAT)?.p95_ms })),
+    daily: days.map(day => ({
+      day,
+      turns: turnsByDay.get(day) ?? 0,
+      chat_p95_ms: perf.rows.find(row => row.bucket === day && row.series === CHAT)?.p95_ms
+    })),
     top_errors: errors.patterns.slice(0, 5),
     error_patterns: errors.patterns.length,
     unanswered: usage.unanswered,
