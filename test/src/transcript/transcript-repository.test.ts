@@ -8,7 +8,7 @@ import type { Database, Queryable } from '../../../src/db/database.js'
 import { scrub } from '../../../src/logging/scrubber.js'
 import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
 import { rescrubMessages, TranscriptRepository } from '../../../src/transcript/transcript-repository.js'
-import type { Generation } from '../../../src/transcript/transcript-schemas.js'
+import type { Generation, MessageRecordType } from '../../../src/transcript/transcript-schemas.js'
 import { engines, manualClock } from '../../helper.js'
 
 const MINUTE = 60_000
@@ -16,6 +16,9 @@ const T0 = new Date('2026-01-15T10:00:00Z')
 const iso = (ms: number) => new Date(T0.getTime() + ms).toISOString()
 const UNKNOWN = '99999999-9999-4999-8999-999999999999'
 const HOURS = { doc_id: 'opening-hours', title: 'Opening hours', score: 2.5, snippet: 'The shop opens at nine.' }
+/** A message as list and exportOf return it: a reply is an answer unless told. */
+const message = (turn: number, role: 'user' | 'bot', content: string, ms: number, fields: Partial<MessageRecordType> = {}): MessageRecordType =>
+  ({ turn, role, content, kind: role === 'user' ? null : 'answer', command: null, sources: [], context_turn: null, created_at: iso(ms), ...fields })
 const GENERATION: Generation = { by: 'model', model: 'gpt-test', prompt: 'grounded@3', input_tokens: 120, output_tokens: 30, cost_usd: 0.0006 }
 
 async function setUp (db: Database) {
@@ -53,16 +56,14 @@ for (const engine of engines()) {
 
     const latest = await transcript.list(session, { turns: 2 })
     t.same(latest, [
-      { turn: 3, role: 'user', content: '/help', kind: null, command: null, sources: [], context_turn: null, created_at: iso(4 * MINUTE) },
-      { turn: 3, role: 'bot', content: 'Commands: …', kind: 'command', command: 'help', sources: [], context_turn: null, created_at: iso(4 * MINUTE) },
-      { turn: 4, role: 'user', content: 'hello', kind: null, command: null, sources: [], context_turn: null, created_at: iso(5 * MINUTE) },
-      { turn: 4, role: 'bot', content: 'Hello!', kind: 'smalltalk', command: null, sources: [], context_turn: null, created_at: iso(5 * MINUTE) }
+      message(3, 'user', '/help', 4 * MINUTE),
+      message(3, 'bot', 'Commands: …', 4 * MINUTE, { kind: 'command', command: 'help' }),
+      message(4, 'user', 'hello', 5 * MINUTE),
+      message(4, 'bot', 'Hello!', 5 * MINUTE, { kind: 'smalltalk' })
     ], 'the latest two turns, the question before its reply')
     const earlier = await transcript.list(session, { turns: 2, before: 3 })
     t.same(earlier.map(m => `${m.turn}:${m.role}`), ['1:user', '1:bot', '2:user', '2:bot'], 'the page before turn 3')
-    t.same(earlier[1], {
-      turn: 1, role: 'bot', content: 'Reply to When does the shop open?', kind: 'answer', command: null, sources: [HOURS], context_turn: null, created_at: iso(MINUTE)
-    }, 'a reply with its sources')
+    t.same(earlier[1], message(1, 'bot', 'Reply to When does the shop open?', MINUTE, { sources: [HOURS] }), 'a reply with its sources')
     t.equal(earlier[3]?.context_turn, 1, 'a follow-up\'s reply names the turn it was searched with')
     t.same((await transcript.list(session, { turns: 1, before: 2 })).map(m => `${m.turn}:${m.role}`), ['1:user', '1:bot'])
     t.same(await transcript.list(session, { turns: 5, before: 1 }), [], 'nothing before the first turn')
@@ -88,7 +89,8 @@ for (const engine of engines()) {
     t.same(await transcript.previousQuestion(session), { turn: 7, text: 'Do you sell bicycles?' }, 'an unanswered question counts too')
 
     await turn(session, 'and on Sundays?', { contextTurn: 3 }) // turn 8
-    t.same(await transcript.previousQuestion(session), { turn: 8, text: 'When does the shop open? and on Sundays?' }, 'a follow-up keeps the topic of the question it was searched with')
+    t.same(await transcript.previousQuestion(session), { turn: 8, text: 'When does the shop open? and on Sundays?' },
+      'a follow-up keeps the topic of the question it was searched with')
 
     const other = await open('u2')
     t.equal(await transcript.previousQuestion(other), undefined, 'another session\'s questions are not its own')
@@ -105,7 +107,8 @@ for (const engine of engines()) {
     await turn(session, '/help', { kind: 'command', command: 'help', traceId: 'trace-2' })
     await turn(session, 'hello', { kind: 'smalltalk', traceId: 'trace-3' })
     await turn(session, '/feedback sideways', { kind: 'command_error', command: 'feedback', traceId: 'trace-4' })
-    t.same(await transcript.lastAnswer(session), { turn: 1, traceId: 'trace-1', generation: GENERATION }, 'the /help, small-talk and failed-command turns after it are skipped')
+    t.same(await transcript.lastAnswer(session), { turn: 1, traceId: 'trace-1', generation: GENERATION },
+      'the /help, small-talk and failed-command turns after it are skipped')
     await turn(session, 'Do you sell bicycles?', { kind: 'no_answer' })
     t.same(await transcript.lastAnswer(session), { turn: 5, traceId: null, generation: null }, 'a refusal, untraced and written by no model')
     t.equal(await transcript.lastAnswer(await open('u2')), undefined, 'nor another session\'s')
@@ -142,8 +145,8 @@ for (const engine of engines()) {
     ])
     t.same(exported.get(other), {
       messages: [
-        { turn: 1, role: 'user', content: 'Where is my parcel?', kind: null, command: null, sources: [], context_turn: null, created_at: iso(3 * MINUTE) },
-        { turn: 1, role: 'bot', content: 'Reply to Where is my parcel?', kind: 'answer', command: null, sources: [], context_turn: null, created_at: iso(3 * MINUTE) }
+        message(1, 'user', 'Where is my parcel?', 3 * MINUTE),
+        message(1, 'bot', 'Reply to Where is my parcel?', 3 * MINUTE)
       ],
       feedback: [{ turn: 1, rating: 'up', comment: null, created_at: iso(13 * MINUTE) }]
     })
@@ -225,12 +228,14 @@ for (const engine of engines()) {
     }
     t.equal(await rescrubMessages(counted, newerRules, 2, 4), 6, 'all six messages')
     t.equal(scrubbed, 6)
-    t.same(await searchTexts(), ['My email is [EMAIL]', null, 'Meet me on [DAY]', '[DAY] it is.', null, null], 'the user\'s and the bot\'s messages alike; null where nothing changed')
+    t.same(await searchTexts(), ['My email is [EMAIL]', null, 'Meet me on [DAY]', '[DAY] it is.', null, null],
+      'the user\'s and the bot\'s messages alike; null where nothing changed')
     const selects = statements.filter(s => /^\s*SELECT id::text/.test(s.sql))
     const updates = statements.filter(s => /^\s*UPDATE messages/.test(s.sql))
     t.same(selects.map(s => s.params[1]), [4, 4, 4], 'batches of four: four, two, then none')
     t.same(updates.map(s => (s.params[0] as unknown[]).length), [4, 2], 'each batch written in one statement')
-    t.same(selects.map(s => s.params[0]), ['0', (updates[0]!.params[0] as string[])[3], (updates[1]!.params[0] as string[])[1]], 'each batch after the last id of the one before')
+    const written = updates.map(s => s.params[0] as string[])
+    t.same(selects.map(s => s.params[0]), ['0', written[0]![3], written[1]![1]], 'each batch after the last id of the one before')
 
     scrubbed = 0
     t.equal(await rescrubMessages(db, newerRules, 2), 0, 'version 2 is recorded: not again')
@@ -240,8 +245,11 @@ for (const engine of engines()) {
     await turn(session, 'See you on Tuesday', { reply: 'See you.' }) // stored by today's rules, which leave Tuesday in
     const newestRules = (text: string) => scrub(text).replaceAll('Tuesday', '[DAY]').replaceAll('shop', '[PLACE]')
     t.equal(await rescrubMessages(db, newestRules, 3, 3), 8, 'version 3: the eight messages there are now')
-    t.same(await searchTexts(), ['My email is [EMAIL]', null, 'Meet me on [DAY]', '[DAY] it is.', 'When does the [PLACE] open?', null, 'See you on [DAY]', null])
-    t.same((await transcript.userTexts(db, [session])).find(text => text.content === 'When does the shop open?'), { content: 'When does the shop open?', scrubbed: 'When does the [PLACE] open?' })
+    t.same(await searchTexts(), [
+      'My email is [EMAIL]', null, 'Meet me on [DAY]', '[DAY] it is.', 'When does the [PLACE] open?', null, 'See you on [DAY]', null
+    ])
+    const question = (await transcript.userTexts(db, [session])).find(text => text.content === 'When does the shop open?')
+    t.same(question, { content: 'When does the shop open?', scrubbed: 'When does the [PLACE] open?' }, 'as userTexts reads it')
     t.equal(await rescrubMessages(db, newestRules, 3), 0, 'version 3 recorded')
   })
 }
