@@ -43,6 +43,7 @@ export function retrieve<T extends { hits: SearchHit[] }> (
       span.setAttributes({ 'parley.search.top_score': best.score, 'parley.search.top_doc_id': best.docId })
     }
     const explained = options.explain?.(found)
+    if (explained !== undefined) span.setAttribute('parley.answer.decision', explained.decision)
     for (const [key, value] of Object.entries(explained?.why ?? {})) span.setAttribute(`parley.answer.${key}`, value)
     const decision = explained === undefined ? {} : { decision: explained.decision, ...explained.why }
     log('search_engine', 'retrieve').info({

@@ -85,7 +85,7 @@ export async function usageRows (db: Queryable, period: TimeRange, unansweredWor
       `SELECT u.content AS text, count(*)::int AS n FROM messages b
        JOIN messages u ON u.session_id = b.session_id AND u.turn = b.turn AND u.role = 'user'
        WHERE b.role = 'bot' AND b.kind = 'no_answer' AND b.created_at >= $1 AND b.created_at < $2
-       GROUP BY u.content ORDER BY n DESC LIMIT $3`, [...range, unansweredWordings]),
+       GROUP BY u.content ORDER BY n DESC, u.content LIMIT $3`, [...range, unansweredWordings]),
     // Sums as float8: a bigint would come back as a string.
     db.query<UsageRows['modelCalls'][number]>(
       `SELECT generation->>'fallback_reason' AS reason, count(*)::int AS n,

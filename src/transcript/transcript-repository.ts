@@ -6,6 +6,9 @@ import type { Database, Queryable } from '../db/database.js'
 import { scrubbedCopy } from '../logging/scrubber.js'
 import type { FeedbackRecordType, MessageRecordType, Generation } from './transcript-schemas.js'
 
+/** How far back a chain of follow-up questions is followed to the question it began with. */
+const FOLLOW_UP_CHAIN = 20
+
 /** A message as stored: MessageRecord, its time a Date. */
 type MessageRow = Omit<MessageRecordType, 'created_at'> & { created_at: Date }
 
@@ -40,24 +43,30 @@ export class TranscriptRepository {
   }
 
   /**
-   * The session's latest question that was searched, with the question it was itself searched
-   * with when it was a follow-up, so that a chain of follow-ups keeps its topic.
+   * The session's latest question that was searched, with the question its chain of follow-ups
+   * began with, when it was a follow-up: "and on Saturdays?" after "and on Sundays?" after "When
+   * does the shop open?" keeps the shop. A chain is followed back at most FOLLOW_UP_CHAIN turns.
    */
   async previousQuestion (sessionId: string): Promise<{ turn: number, text: string } | undefined> {
-    const { rows } = await this.db.query<{ turn: number, content: string, context: string | null }>(
-      `SELECT q.turn, q.content, c.content AS context
-       FROM messages b
-       JOIN messages q ON q.session_id = b.session_id AND q.turn = b.turn AND q.role = 'user'
-       LEFT JOIN messages c ON c.session_id = b.session_id AND c.turn = b.context_turn AND c.role = 'user'
-       WHERE b.session_id = $1 AND b.role = 'bot' AND b.kind IN ('answer', 'no_answer')
-       ORDER BY b.turn DESC LIMIT 1`, [sessionId])
+    const { rows } = await this.db.query<{ turn: number, content: string, root: string | null }>(
+      `WITH RECURSIVE chain AS (
+         (SELECT turn, context_turn, 0 AS depth FROM messages
+          WHERE session_id = $1 AND role = 'bot' AND kind IN ('answer', 'no_answer') ORDER BY turn DESC LIMIT 1)
+         UNION ALL
+         SELECT b.turn, b.context_turn, c.depth + 1 FROM chain c
+         JOIN messages b ON b.session_id = $1 AND b.turn = c.context_turn AND b.role = 'bot'
+         WHERE c.depth < $2)
+       SELECT q.turn, q.content,
+         (SELECT r.content FROM chain c JOIN messages r ON r.session_id = $1 AND r.turn = c.turn AND r.role = 'user'
+          WHERE c.depth > 0 ORDER BY c.depth DESC LIMIT 1) AS root
+       FROM chain c JOIN messages q ON q.session_id = $1 AND q.turn = c.turn AND q.role = 'user'
+       WHERE c.depth = 0`, [sessionId, FOLLOW_UP_CHAIN])
     const row = rows[0]
     return row === undefined
       ? undefined
-      : { turn: row.turn, text: row.context === null ? row.content : `${row.context} ${row.content}` }
+      : { turn: row.turn, text: row.root === null ? row.content : `${row.root} ${row.content}` }
   }
 
-  /** The turn of the latest knowledge-base answer in a session, the one /feedback rates. */
   /** The latest turn that answered (or could not answer) a question: what /feedback rates. */
   async lastAnswer (
     sessionId: string
@@ -147,9 +156,11 @@ export async function rescrubMessages (
   if ((scrubbed?.version ?? 1) >= scrubberVersion) return 0
   let filled = 0
   // Rows written from now on are scrubbed by these rules already: the walk ends at the last id now.
+  const { rows: [last] } = await db.query<{ id: string }>('SELECT coalesce(max(id), 0)::text AS id FROM messages')
   for (let after = '0'; ;) {
     const { rows } = await db.query<{ id: string, content: string }>(
-      'SELECT id::text AS id, content FROM messages WHERE id > $1::bigint ORDER BY id LIMIT $2', [after, batch])
+      'SELECT id::text AS id, content FROM messages WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id LIMIT $3',
+      [after, last!.id, batch])
     if (rows.length === 0) break
     await write(rows)
     filled += rows.length

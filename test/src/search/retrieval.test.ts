@@ -113,6 +113,7 @@ t.test('a search with hits: returned as found, timed, counted, explained on its 
     'parley.search.results': 2,
     'parley.search.top_score': hits[0]!.score,
     'parley.search.top_doc_id': 'returns',
+    'parley.answer.decision': 'answer',
     'parley.answer.confidence': 0.9,
     'parley.answer.threshold': 0.5,
     'parley.answer.coverage': 1
@@ -142,6 +143,7 @@ t.test('outside a turn, a refusal: counted and explained, with no turn to add it
     ...RETRIEVAL,
     'gen_ai.request.top_k': 3,
     'parley.search.results': 0,
+    'parley.answer.decision': 'no_answer',
     'parley.answer.confidence': 0.1,
     'parley.answer.threshold': 0.5
   }])

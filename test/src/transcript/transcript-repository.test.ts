@@ -91,10 +91,14 @@ for (const engine of engines()) {
     await turn(session, 'and on Sundays?', { contextTurn: 3 }) // turn 8
     t.same(await transcript.previousQuestion(session), { turn: 8, text: 'When does the shop open? and on Sundays?' },
       'a follow-up keeps the topic of the question it was searched with')
+    await turn(session, 'and on Saturdays?', { contextTurn: 8 }) // turn 9
+    await turn(session, 'and on holidays?', { contextTurn: 9 }) // turn 10
+    t.same(await transcript.previousQuestion(session), { turn: 10, text: 'When does the shop open? and on holidays?' },
+      'a chain of follow-ups keeps the topic of the question it began with')
 
     const other = await open('u2')
     t.equal(await transcript.previousQuestion(other), undefined, 'another session\'s questions are not its own')
-    await turn(other, 'and on Sundays?', { contextTurn: 9 })
+    await turn(other, 'and on Sundays?', { contextTurn: 11 })
     t.same(await transcript.previousQuestion(other), { turn: 1, text: 'and on Sundays?' }, 'a context turn the session does not have adds nothing')
   })
 
@@ -232,7 +236,9 @@ for (const engine of engines()) {
       'the user\'s and the bot\'s messages alike; null where nothing changed')
     const selects = statements.filter(s => /^\s*SELECT id::text/.test(s.sql))
     const updates = statements.filter(s => /^\s*UPDATE messages/.test(s.sql))
-    t.same(selects.map(s => s.params[1]), [4, 4, 4], 'batches of four: four, two, then none')
+    t.same(selects.map(s => s.params[2]), [4, 4, 4], 'batches of four: four, two, then none')
+    const lastId = (updates.at(-1)!.params[0] as string[]).at(-1)
+    t.same(selects.map(s => s.params[1]), [lastId, lastId, lastId], 'the walk ends at the last message there was when it began')
     t.same(updates.map(s => (s.params[0] as unknown[]).length), [4, 2], 'each batch written in one statement')
     const written = updates.map(s => s.params[0] as string[])
     t.same(selects.map(s => s.params[0]), ['0', written[0]![3], written[1]![1]], 'each batch after the last id of the one before')
