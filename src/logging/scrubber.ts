@@ -15,9 +15,10 @@ import { scrubSecrets } from './scrubber/secrets.js'
 
 /**
  * The rules' version: raise it when they find more, and the analyst's stored copies of messages
- * (search_text) are scrubbed again by them (rescrubMessages). 2: names, addresses, documents, secrets in words.
+ * (search_text) are scrubbed again by them (rescrubMessages). 2: names, addresses, documents, secrets
+ * in words. 3: a phone number whose first group after the country code is one digit.
  */
-export const SCRUBBER_VERSION = 2
+export const SCRUBBER_VERSION = 3
 
 type Rule = {
   placeholder: string
@@ -138,12 +139,13 @@ const RULES: Rule[] = [
     placeholder: '[IP]',
     pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4}\b/gi
   },
-  // Phone numbers: an optional +country code, then 7 to 14 digits in groups; a plain year or count is
-  // too short. Unseparated digits are a phone only with a trunk or international prefix (0, 00, +),
-  // or as ten North American digits (isPhone): an order number or an id has neither.
+  // Phone numbers: an optional +country code (after which a group may be one digit: "+33 6 12 34 56
+  // 78"), then 7 to 14 digits in groups; a plain year or count is too short. Unseparated digits are
+  // a phone only with a trunk or international prefix (0, 00, +), or as ten North American digits
+  // (isPhone): an order number or an id has neither.
   {
     placeholder: '[PHONE]',
-    pattern: /(?<![\w+]|[\p{L}\d]-)(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,4}){1,4}(?!\d)/gu,
+    pattern: /(?<![\w+]|[\p{L}\d]-)(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}|(?:\(\d{1,4}\)[\s.-]?)?\d{2,4})(?:[\s.-]?\d{2,4}){1,4}(?!\d)/gu,
     accept: isPhone
   },
   // A long run of letters of both cases and digits, as a cloud provider's secret key is written.

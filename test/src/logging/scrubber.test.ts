@@ -14,6 +14,8 @@ t.test('each kind of personal data or secret becomes its placeholder', async t =
     ['v6 2001:db8:85a3::8a2e:370:7334 here', 'v6 [IP] here'],
     ['call +44 20 7946 0958 now', 'call [PHONE] now'],
     ['call (555) 123-4567', 'call [PHONE]'],
+    ['rappelez-moi au +33 6 12 34 56 78', 'rappelez-moi au [PHONE]'],
+    ['+33 (0)6 12 34 56 78, order 1 2345', '[PHONE], order 1 2345'],
     ['token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end', 'token [JWT] end'],
     ['Authorization: Bearer abc123def456ghi789', 'Authorization: Bearer [TOKEN]'],
     ['key sk-live-abcdefghijklmnopqrstuvwx used', 'key [API_KEY] used'],
