@@ -17,7 +17,7 @@ import type { FastifyRequest } from 'fastify'
 import {
   dropCounter, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo, prometheusScrape,
   sharedContextManager, telemetry, TurnSpanCollector, withoutPreload
-} from '../src/telemetry/preload-api.js'
+} from '../src/preload-api.js'
 import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
 
 // .env first: the OTEL_* variables below may come from it.

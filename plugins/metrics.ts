@@ -7,9 +7,8 @@ import type { FastifyRequest } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { telemetry } from '../src/telemetry/telemetry.js'
 import { ProblemError } from '../src/errors.js'
-import {
-  createInstruments, localMetrics, observeProcess, parleyMeter, type Instruments
-} from '../src/telemetry/metrics.js'
+import { createInstruments, localMetrics, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
+import { observeProcess } from '../src/health/process-resources.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -13,7 +13,7 @@ import { captureLogLines, endLogCapture, log, measureTurnParts } from '../src/lo
 import { scrub } from '../src/logging/scrubber.js'
 import { TurnTraceRecorder } from '../src/turn-traces/turn-trace-recorder.js'
 import type { TurnParts } from '../src/turn-traces/turn-trace.js'
-import { traceMs } from '../src/telemetry/turn-span-collector.js'
+import { traceMs, turnSpanHalf } from '../src/turn-traces/turn-spans.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -120,7 +120,7 @@ export default fp(async function turnTracesPlugin (app) {
 
   app.addHook('onReady', async () => {
     telemetry.turnSpans?.setSink({
-      turn: half => { recorder.addSpans(half) },
+      turn: trace => { recorder.addSpans(turnSpanHalf(trace)) },
       dropped: (reason, count) => { recorder.countDropped(reason, count) }
     })
   })

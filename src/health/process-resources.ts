@@ -2,8 +2,9 @@
 // three never disagree on what "memory" or "CPU" means.
 import { readFileSync } from 'node:fs'
 import { statfs } from 'node:fs/promises'
-import { totalmem } from 'node:os'
+import { availableParallelism, totalmem } from 'node:os'
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks'
+import type { Meter } from '@opentelemetry/api'
 
 let cachedLimit: number | undefined
 
@@ -89,4 +90,35 @@ export class ResourceSampler {
   current (): ResourceSample { return this.latest ?? this.sample() }
 
   stop (): void { this.delay.disable() }
+}
+
+const processObserved = new WeakSet<Meter>()
+
+/** CPU and memory of the process (semconv process.*), for dashboards and the MemoryExhaustion and HighCpu alerts. */
+export function observeProcess (meter: Meter): void {
+  // Process-wide: observed once per meter, however many apps a process builds (tests build many).
+  if (processObserved.has(meter)) return
+  processObserved.add(meter)
+  let last = { cpu: process.cpuUsage(), at: performance.now() }
+  meter.createObservableGauge('process.cpu.utilization', {
+    unit: '1',
+    description: 'CPU time since the last observation over elapsed time and available cores'
+  })
+    .addCallback(result => {
+      const now = { cpu: process.cpuUsage(), at: performance.now() }
+      const cpuMicros = now.cpu.user - last.cpu.user + now.cpu.system - last.cpu.system
+      const elapsedMicros = (now.at - last.at) * 1000
+      if (elapsedMicros > 0) result.observe(cpuMicros / elapsedMicros / availableParallelism())
+      last = now
+    })
+  meter.createObservableGauge('process.memory.usage', { unit: 'By', description: 'Resident set size' })
+    .addCallback(result => { result.observe(process.memoryUsage.rss()) })
+  // Prometheus's conventional name: rate() of it is cores busy, which HighCpu compares with one core.
+  meter.createObservableCounter('process_cpu_seconds', { unit: 's', description: 'User and system CPU time' })
+    .addCallback(result => { const { user, system } = process.cpuUsage(); result.observe((user + system) / 1e6) })
+  meter.createObservableGauge('chatbot_memory_limit_bytes', {
+    unit: 'By',
+    description: 'The memory the process may use: the cgroup limit, else the machine\'s memory'
+  })
+    .addCallback(result => { result.observe(memoryLimitBytes()) })
 }

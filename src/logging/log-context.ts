@@ -32,7 +32,7 @@ interface LogContext {
 export const MAX_CAPTURED_LINES = 200
 
 // The process's one AsyncLocalStorage holds the logging context and, when the OpenTelemetry SDK
-// runs, the tracing context too (src/telemetry/context-manager.ts). Node copies every storage into every
+// runs, the tracing context too (src/logging/shared-storage-context-manager.ts). Node copies every storage into every
 // promise created, and a turn creates hundreds: a second storage of the SDK's own cost about
 // 50 µs of CPU per request in bench:telemetry's profiles. Each slot is replaced independently.
 interface Scope {

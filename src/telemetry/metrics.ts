@@ -1,13 +1,11 @@
 // The bot's own metrics, through the OpenTelemetry metrics API. Labels are bounded sets (route
 // templates, status codes, reply kinds, error types): never a user, session or free text.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { availableParallelism } from 'node:os'
 import { metrics, type Counter, type Gauge, type Histogram, type Meter, type UpDownCounter } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { GenAiMetric, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './gen-ai-conventions.js'
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
-import { memoryLimitBytes } from '../health/process-resources.js'
 import { packageInfo } from '../project.js'
 import { withPrometheusNames } from './prometheus-names.js'
 
@@ -215,34 +213,3 @@ export function localMetrics (): ServeMetrics {
 }
 
 export const parleyMeter = (): Meter => metrics.getMeter(packageInfo.name, packageInfo.version)
-
-const processObserved = new WeakSet<Meter>()
-
-/** CPU and memory of the process (semconv process.*), for dashboards and the MemoryExhaustion and HighCpu alerts. */
-export function observeProcess (meter: Meter): void {
-  // Process-wide: observed once per meter, however many apps a process builds (tests build many).
-  if (processObserved.has(meter)) return
-  processObserved.add(meter)
-  let last = { cpu: process.cpuUsage(), at: performance.now() }
-  meter.createObservableGauge('process.cpu.utilization', {
-    unit: '1',
-    description: 'CPU time since the last observation over elapsed time and available cores'
-  })
-    .addCallback(result => {
-      const now = { cpu: process.cpuUsage(), at: performance.now() }
-      const cpuMicros = now.cpu.user - last.cpu.user + now.cpu.system - last.cpu.system
-      const elapsedMicros = (now.at - last.at) * 1000
-      if (elapsedMicros > 0) result.observe(cpuMicros / elapsedMicros / availableParallelism())
-      last = now
-    })
-  meter.createObservableGauge('process.memory.usage', { unit: 'By', description: 'Resident set size' })
-    .addCallback(result => { result.observe(process.memoryUsage.rss()) })
-  // Prometheus's conventional name: rate() of it is cores busy, which HighCpu compares with one core.
-  meter.createObservableCounter('process_cpu_seconds', { unit: 's', description: 'User and system CPU time' })
-    .addCallback(result => { const { user, system } = process.cpuUsage(); result.observe((user + system) / 1e6) })
-  meter.createObservableGauge('chatbot_memory_limit_bytes', {
-    unit: 'By',
-    description: 'The memory the process may use: the cgroup limit, else the machine\'s memory'
-  })
-    .addCallback(result => { result.observe(memoryLimitBytes()) })
-}

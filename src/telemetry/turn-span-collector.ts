@@ -1,13 +1,11 @@
 // Keeps each chat turn's spans in the process, so that the console can show a turn's span tree
 // with no collector running: a span processor beside the OTLP exporter's, which groups ended spans
 // by trace and, when a trace's local root span ends, hands the spans of a trace that holds a
-// `chat.turn` span to a sink (src/turn-traces/turn-trace-recorder.ts). Every other request's spans
-// are let go at that moment. Memory is bounded: what does not fit is counted as dropped.
-import { SpanKind, SpanStatusCode, type Context } from '@opentelemetry/api'
+// `chat.turn` span to a sink (the turn traces: plugins/turn-traces.ts), as the SDK made them.
+// Every other request's spans are let go at that moment. Memory is bounded: what does not fit is
+// counted as dropped.
+import type { Context } from '@opentelemetry/api'
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { scrub } from '../logging/scrubber.js'
-import type { TurnSpan } from '../turn-traces/turn-trace.js'
-import type { TurnSpanHalf } from '../turn-traces/turn-trace-recorder.js'
 
 // Traces with an ended span whose root has not ended yet: about the requests in flight. Turns are
 // answered a few at a time (MAX_TURNS_IN_FLIGHT), so 512 leaves room for other requests and
@@ -26,9 +24,18 @@ export const OPEN_TRACE_TIMEOUT_MS = 60_000
  */
 export type TurnSpanDropReason = 'open_traces' | 'spans_truncated' | 'root_never_ended'
 
+/** A chat turn's trace, once its local root span (and its chat.turn span) ended. */
+export interface EndedTurnTrace {
+  traceId: string
+  /** The local root: the request's server span, or the turn itself when it has no parent here. */
+  root: ReadableSpan
+  turn: ReadableSpan
+  /** Every span kept of the trace, the root and the turn among them. */
+  spans: readonly ReadableSpan[]
+}
+
 export interface TurnSpanSink {
-  /** A chat turn's spans, once its trace's local root span has ended. */
-  turn: (half: TurnSpanHalf) => void
+  turn: (trace: EndedTurnTrace) => void
   /** What the collector could not keep, by reason (a count of traces). */
   dropped: (reason: TurnSpanDropReason, count: number) => void
 }
@@ -43,18 +50,6 @@ interface OpenTrace {
   openedAt: number
 }
 
-const KINDS: Record<SpanKind, TurnSpan['kind']> = {
-  [SpanKind.INTERNAL]: 'internal',
-  [SpanKind.SERVER]: 'server',
-  [SpanKind.CLIENT]: 'client',
-  [SpanKind.PRODUCER]: 'producer',
-  [SpanKind.CONSUMER]: 'consumer'
-}
-
-const ms = (time: [number, number]): number => time[0] * 1000 + time[1] / 1e6
-/** A duration as turn traces keep it (both halves, spans and request): to the microsecond, in ms. */
-export const traceMs = (value: number): number => Math.round(value * 1000) / 1000
-
 /** Adds to a set that keeps its latest `max` values: the oldest goes first. */
 function addBounded (set: Set<string>, value: string, max: number): void {
   if (set.size >= max) set.delete(set.values().next().value!)
@@ -64,45 +59,6 @@ function addBounded (set: Set<string>, value: string, max: number): void {
 /** Whether a span is the root of its trace in this process: no parent, or the caller's (a remote parent). */
 export function isLocalRoot (span: ReadableSpan): boolean {
   return span.parentSpanContext === undefined || span.parentSpanContext.isRemote === true
-}
-
-/** The spans of one trace as the console shows them: offsets from the earliest start, exception messages scrubbed. */
-export function toTurnSpans (spans: readonly ReadableSpan[]): TurnSpan[] {
-  let earliest = Infinity
-  for (const span of spans) earliest = Math.min(earliest, ms(span.startTime))
-  return spans.map(span => {
-    const attributes: TurnSpan['attributes'] = {}
-    for (const [key, value] of Object.entries(span.attributes)) {
-      if (value === undefined || value === null) continue
-      // The schema holds scalars; an array attribute (none of ours, maybe an instrumentation's) is kept as its JSON.
-      attributes[key] = typeof value === 'object' ? JSON.stringify(value) : value
-    }
-    // A failed step's exception, as the span recorded it: its type, and its message scrubbed like any logged error.
-    const exception = span.events.find(event => event.name === 'exception')?.attributes
-    if (exception !== undefined) {
-      if (typeof exception['exception.type'] === 'string') attributes['exception.type'] = exception['exception.type']
-      if (typeof exception['exception.message'] === 'string') {
-        attributes['exception.message'] = scrub(exception['exception.message'])
-      }
-    }
-    const parent = span.parentSpanContext
-    const status: TurnSpan['status'] = span.status.code === SpanStatusCode.ERROR
-      ? 'error'
-      : span.status.code === SpanStatusCode.OK ? 'ok' : 'unset'
-    return {
-      span_id: span.spanContext().spanId,
-      ...(parent === undefined || parent.isRemote === true ? {} : { parent_span_id: parent.spanId }),
-      name: span.name,
-      kind: KINDS[span.kind] ?? 'internal',
-      start_ms: traceMs(ms(span.startTime) - earliest),
-      duration_ms: traceMs(ms(span.duration)),
-      status,
-      ...(span.status.message === undefined || span.status.message === ''
-        ? {}
-        : { status_message: scrub(span.status.message) }),
-      attributes
-    }
-  })
 }
 
 export class TurnSpanCollector implements SpanProcessor {
@@ -218,23 +174,7 @@ export class TurnSpanCollector implements SpanProcessor {
 
   private handOn (traceId: string, root: ReadableSpan, trace: OpenTrace): void {
     if (trace.truncated) this.sink?.dropped('spans_truncated', 1)
-    const turn = trace.turn!.attributes
-    const statusCode = root.attributes['http.response.status_code']
-    // A 4xx marks the turn's span failed too (a session not found), but it is the caller's error, not the turn's.
-    const failed = typeof statusCode === 'number' && statusCode < 500
-      ? undefined
-      : [root, trace.turn!].find(span => span.status.code === SpanStatusCode.ERROR)
-    this.sink?.turn({
-      traceId,
-      spans: toTurnSpans(trace.spans),
-      startedAt: new Date(ms(root.startTime)),
-      // Until the later of the root and the turn: a streamed turn ends after its request's span.
-      durationMs: traceMs(Math.max(ms(root.endTime), ms(trace.turn!.endTime)) - ms(root.startTime)),
-      statusCode: typeof statusCode === 'number' ? statusCode : undefined,
-      sessionId: typeof turn['session.id'] === 'string' ? turn['session.id'] : undefined,
-      turn: typeof turn['parley.turn'] === 'number' ? turn['parley.turn'] : undefined,
-      error: failed?.status.message === undefined ? undefined : scrub(failed.status.message)
-    })
+    this.sink?.turn({ traceId, root, turn: trace.turn!, spans: trace.spans })
   }
 
   // The oldest traces are first in the map: looking from the front until one is young enough costs

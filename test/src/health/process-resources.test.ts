@@ -6,7 +6,8 @@ import { statfsSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { diskSpace, memoryLimitBytes, ResourceSampler } from '../../../src/health/process-resources.js'
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics'
+import { diskSpace, memoryLimitBytes, observeProcess, ResourceSampler } from '../../../src/health/process-resources.js'
 import { tempDir } from '../../helper.js'
 
 /** Burns CPU on this thread, blocking the event loop, for about ms. */
@@ -79,4 +80,26 @@ t.test('current() before any sample takes one', async t => {
   const sample = sampler.current()
   t.ok(sample.rssBytes > 0)
   t.equal(sampler.current(), sample)
+})
+
+t.test('observeProcess: CPU, memory and the memory limit, observed once per meter', async t => {
+  class Reader extends MetricReader {
+    protected override async onForceFlush (): Promise<void> {}
+    protected override async onShutdown (): Promise<void> {}
+  }
+  const reader = new Reader()
+  const meter = new MeterProvider({ readers: [reader] }).getMeter('test')
+  observeProcess(meter)
+  observeProcess(meter)
+  busy(20)
+  const { resourceMetrics } = await reader.collect()
+  const points = new Map(resourceMetrics.scopeMetrics.flatMap(scope => scope.metrics)
+    .map(metric => [metric.descriptor.name, metric.dataPoints.map(point => point.value as number)]))
+  t.same([...points.keys()].sort(),
+    ['chatbot_memory_limit_bytes', 'process.cpu.utilization', 'process.memory.usage', 'process_cpu_seconds'])
+  t.same(points.get('chatbot_memory_limit_bytes'), [memoryLimitBytes()], 'one point each: observed once')
+  t.ok(points.get('process.memory.usage')![0]! > 0)
+  t.ok(points.get('process_cpu_seconds')![0]! >= 0.02, 'the CPU this process spent')
+  const utilization = points.get('process.cpu.utilization')![0]!
+  t.ok(utilization > 0 && utilization <= 1, `a share of the cores (${utilization})`)
 })

@@ -1,9 +1,9 @@
 // OpenTelemetry's context kept in the slot the logging context's AsyncLocalStorage keeps for it
-// (src/logging/log-context.ts) instead of in a storage of its own, so that Node propagates one
+// (log-context.ts) instead of in a storage of its own, so that Node propagates one
 // storage into every promise, not two. Binding event emitters and functions is the SDK's own.
 import { ROOT_CONTEXT, type Context } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { traceSlot } from '../logging/log-context.js'
+import { traceSlot } from './log-context.js'
 
 export class SharedStorageContextManager extends AsyncLocalStorageContextManager {
   override active (): Context {

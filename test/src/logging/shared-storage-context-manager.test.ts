@@ -4,7 +4,7 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createContextKey, ROOT_CONTEXT } from '@opentelemetry/api'
 import { pino } from 'pino'
-import { SharedStorageContextManager } from '../../../src/telemetry/context-manager.js'
+import { SharedStorageContextManager } from '../../../src/logging/shared-storage-context-manager.js'
 import { currentLogFields, runWithLogger } from '../../../src/logging/log-context.js'
 
 const KEY = createContextKey('test')
