@@ -16,7 +16,9 @@ function wrap (client: PGliteLike): Queryable {
   return {
     async query<R> (sql: string, params?: unknown[]): Promise<QueryResult<R>> {
       const result = await client.query<R>(sql, params)
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length }
+      // pg's rowCount: the rows a SELECT returned, or a write changed. PGlite's affectedRows is 0 for
+      // a SELECT (and the statement-timing log line's row count read it).
+      return { rows: result.rows, rowCount: result.rows.length > 0 ? result.rows.length : result.affectedRows ?? 0 }
     },
     async exec (sql: string) {
       await client.exec(sql)
