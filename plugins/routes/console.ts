@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { packageInfo } from '../../src/project.js'
 import {
-  conversation, searchTurns, turnTrace, userIdsOf, type Viewer
+  conversation, searchTurns, turnTrace, usersOf, type Viewer
 } from '../../src/console/console-queries.js'
 import { rescrubMessages } from '../../src/transcript/transcript-repository.js'
 import { overview } from '../../src/console/console-overview.js'
@@ -160,12 +160,12 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
       q, from, to, user, kind, feedback, errors, min_latency_ms: minLatencyMs, source, limit, before
     } = request.query
     const seen = viewer(request)
-    const userIds = user === undefined ? undefined : await userIdsOf(app.db, user, userId => privacy.pseudonym(userId))
+    const users = user === undefined ? undefined : await usersOf(app.db, user, userId => privacy.pseudonym(userId))
     const page = await searchTurns(app.db, {
       q,
       from: from === undefined ? undefined : boundedDate('querystring/from', from),
       to: to === undefined ? undefined : boundedDate('querystring/to', to),
-      userIds,
+      ...users,
       kind,
       feedbackDown: feedback === 'down',
       errors,
@@ -175,7 +175,7 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
       before
     }, seen)
     // Whether the user exists tells an empty list's reader which filter to change; never their id.
-    const found = userIds?.[0]
+    const found = users?.userIds[0]
     if (user === undefined) return page
     const pseudonym = found === undefined ? null : privacy.pseudonym(found) ?? null
     return { ...page, user: { found: found !== undefined, pseudonym } }

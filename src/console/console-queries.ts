@@ -66,15 +66,19 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
 /**
  * The user ids a user filter stands for: the id itself (the one a customer gives the team, "dave")
  * and those whose pseudonym it is (pseudonyms are keyed hashes, so they are computed, not looked
- * up). Any viewer may find a user by an id they already know: the turns found show pseudonyms only
+ * up); and their pseudonyms, by which a turn that failed before its session was stored names its
+ * user. Any viewer may find a user by an id they already know: the turns found show pseudonyms only
  * to a viewer who sees no ids, so no id is learnt that was not typed.
  */
-export async function userIdsOf (
+export async function usersOf (
   db: Queryable,
   user: string,
   pseudonymOf: (userId: string) => string | undefined
-): Promise<string[]> {
-  return (await knownUserIds(db)).filter(userId => userId === user || pseudonymOf(userId) === user)
+): Promise<{ userIds: string[], userPseudonyms: string[] }> {
+  const userIds = (await knownUserIds(db)).filter(userId => userId === user || pseudonymOf(userId) === user)
+  const pseudonyms = new Set([user, pseudonymOf(user), ...userIds.map(pseudonymOf)])
+  pseudonyms.delete(undefined)
+  return { userIds, userPseudonyms: [...pseudonyms] as string[] }
 }
 
 /** A session's conversation with every turn, the stored and those that failed before they were. */

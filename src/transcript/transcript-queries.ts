@@ -171,6 +171,11 @@ export interface TurnFilter {
   to?: Date
   /** The user ids whose turns are wanted (resolved from an id or a pseudonym by the caller). */
   userIds?: string[]
+  /**
+   * Their pseudonyms: a turn that failed before its session was stored names its user by pseudonym
+   * alone (turn_traces.user_pseudonym). Read only with userIds.
+   */
+  userPseudonyms?: string[]
   kind?: ReplyKind
   feedbackDown?: boolean
   errors?: boolean
@@ -231,8 +236,13 @@ export async function turnList (db: Queryable, filter: TurnFilter, wordsScrubbed
   }
   if (filter.from !== undefined) both(p => `b.created_at >= ${p}`, p => `t.started_at >= ${p}`, filter.from)
   if (filter.to !== undefined) both(p => `b.created_at < ${p}`, p => `t.started_at < ${p}`, filter.to)
+  const withFailed = filter.q === undefined && filter.kind === undefined &&
+    filter.feedbackDown !== true && filter.source === undefined
   if (filter.userIds !== undefined) {
-    both(p => `s.user_id = ANY(${p}::text[])`, p => `s.user_id = ANY(${p}::text[])`, filter.userIds)
+    // Only a parameter the statement reads: PostgreSQL cannot type one it does not.
+    const pseudonyms = withFailed ? param(filter.userPseudonyms ?? []) : 'NULL'
+    both(p => `s.user_id = ANY(${p}::text[])`,
+      p => `(s.user_id = ANY(${p}::text[]) OR t.user_pseudonym = ANY(${pseudonyms}::text[]))`, filter.userIds)
   }
   if (filter.minLatencyMs !== undefined) {
     both(p => `${LIVED_LATENCY_MS} >= ${p}`, p => `t.duration_ms >= ${p}`, filter.minLatencyMs)
@@ -251,8 +261,6 @@ export async function turnList (db: Queryable, filter: TurnFilter, wordsScrubbed
       : inContent
     stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE ${words})`)
   }
-  const withFailed = filter.q === undefined && filter.kind === undefined &&
-    filter.feedbackDown !== true && filter.source === undefined
   // Turns of the same microsecond are ordered by their key, so that a page boundary between them loses none.
   const [beforeUs, beforeKey] = filter.before?.split('_') ?? []
   const before = beforeUs === undefined

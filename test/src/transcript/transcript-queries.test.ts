@@ -50,14 +50,25 @@ async function setUp (db: Database) {
   return { open, turn, rate }
 }
 
-interface Trace { trace: string, session: string | null, turn: number | null, ms: number, duration: number, status?: 'ok' | 'error', text?: string }
+interface Trace {
+  trace: string
+  session: string | null
+  turn: number | null
+  ms: number
+  duration: number
+  status?: 'ok' | 'error'
+  text?: string
+  pseudonym?: string
+}
 
 /** A turn trace as the recorder stores it, with the message's log line when `text` is given. */
 async function trace (db: Database, row: Trace): Promise<void> {
   const logs = [{ msg: 'chat.turn_started' }, ...row.text === undefined ? [] : [{ msg: 'chat.message_received', text: row.text }]]
-  await db.query(`INSERT INTO turn_traces (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, '[]'::jsonb, $8::jsonb)`,
-  [row.trace, row.session, row.turn, row.status ?? 'ok', row.status === 'error' ? 500 : 200, at(row.ms), row.duration, JSON.stringify(logs)])
+  await db.query(`INSERT INTO turn_traces
+    (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, user_pseudonym)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, '[]'::jsonb, $8::jsonb, $9)`,
+  [row.trace, row.session, row.turn, row.status ?? 'ok', row.status === 'error' ? 500 : 200, at(row.ms), row.duration,
+    JSON.stringify(logs), row.pseudonym ?? null])
 }
 
 for (const engine of engines()) {
@@ -261,7 +272,7 @@ for (const engine of engines()) {
     await trace(db, { trace: 'trace-a1', session: a, turn: 1, ms: 0, duration: 120 })
     await trace(db, { trace: 'trace-b1', session: b, turn: 1, ms: 2 * MINUTE, duration: 950, status: 'error' })
     await trace(db, { trace: 'trace-f1', session: a, turn: null, ms: 5 * MINUTE, duration: 2000, status: 'error', text: 'Why is it broken?' })
-    await trace(db, { trace: 'trace-f2', session: null, turn: null, ms: -MINUTE, duration: 30, status: 'error' })
+    await trace(db, { trace: 'trace-f2', session: null, turn: null, ms: -MINUTE, duration: 30, status: 'error', pseudonym: 'p-u9' })
     await trace(db, { trace: 'trace-ok', session: c, turn: null, ms: 6 * MINUTE, duration: 1, text: 'refused' }) // not an error
 
     const names = new Map([[a, 'A'], [b, 'B'], [c, 'C']])
@@ -343,6 +354,9 @@ for (const engine of engines()) {
     t.same(await list({ userIds: ['u1'] }), ['trace-f1', 'A2', 'A1'], 'a user\'s failed turns too')
     t.same(await list({ userIds: ['u2', 'u1'] }), ['trace-f1', 'B2', 'B1', 'A2', 'A1'])
     t.same(await list({ userIds: [] }), [], 'no users: no turns')
+    t.same(await list({ userIds: [], userPseudonyms: ['p-u9'] }), ['trace-f2'],
+      'a user whose one turn failed before its session was stored, by pseudonym')
+    t.same(await list({ userIds: ['u1'], userPseudonyms: ['p-u9'], kind: 'answer' }), ['A1'], 'a stored turn by its user only')
     t.same(await list({ minLatencyMs: 950 }), ['trace-f1', 'B1'], 'at least that latency, as lived')
     t.same(await list({ minLatencyMs: 951 }), ['trace-f1'])
     t.same(await list({ errors: true }), ['trace-f1', 'B2', 'B1', 'trace-f2'], 'failed commands, failed traces and failed turns')
