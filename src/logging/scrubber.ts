@@ -93,10 +93,12 @@ const RULES: Rule[] = [
     pattern: /\b(?:api[_-]?key|secret|password|passwd|pwd|pw|token)\b(\s*[:=]\s*)["']?[^\s"',;]{4,}["']?/gi
   },
   // Letters of any script before the @ and in the domain: "jürgen.müller@beispiel.de". The
-  // look-behind starts a match only where an address can start, so a long run is scanned once.
+  // look-behinds start a match only where an address can start, so a long run is scanned once: not
+  // within a run of the address's characters, nor after an apostrophe within one ("o'brien@…" is
+  // one address); an opening quote ('anna@…') is left out of it.
   {
     placeholder: '[EMAIL]',
-    pattern: /(?<![\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-])[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu
+    pattern: /(?<![\p{L}\p{N}.!#$%&*+/=?^_`{|}~-])(?<![\p{L}\p{N}.!#$%&*+/=?^_`{|}~-]')(?!')[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu
   },
   {
     placeholder: '[IBAN]',

@@ -67,7 +67,11 @@ t.test('separators, compatibility forms and scripts a pattern must not depend on
     ['card 4111_1111_1111_1111', 'card [CARD]'],
     ['card \uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11', 'card [CARD]'],
     ['write to jürgen.müller@beispiel.de', 'write to [EMAIL]'],
-    ['contact: anna\uff20example.com', 'contact: [EMAIL]']
+    ['contact: anna\uff20example.com', 'contact: [EMAIL]'],
+    // An opening quote is not the address's, an apostrophe within it is.
+    ["it's 'anna@example.com' now", "it's '[EMAIL]' now"],
+    ["o'brien@example.com wrote", '[EMAIL] wrote'],
+    ["(to 'o'brien@example.ie')", "(to '[EMAIL]')"]
   ]
   for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
 })
