@@ -13,6 +13,7 @@
 // 5 minutes closed since the last of them, then the last few minutes read from the turns: what a
 // call reads grows with neither the history nor the period. Latency percentiles come from
 // histograms (src/transcript/latency-histogram.ts): within 10 % of the exact ones.
+import type { BucketRange } from '../db/bucket-ranges.js'
 import type { Queryable } from '../db/database.js'
 import {
   forgetTraceBuckets, liveTraceBuckets, storedTraceBuckets, storeTraceBuckets, type TraceBucket
@@ -56,7 +57,7 @@ interface Range { from: Date, to: Date }
 
 /** One table's buckets: stored, storing and read live. */
 interface BucketStore<Bucket extends { at: Date }> {
-  stored: (db: Queryable, range: Range, widthMs: number) => Promise<Bucket[]>
+  stored: (db: Queryable, ranges: BucketRange[]) => Promise<Bucket[][]>
   store: (db: Queryable, range: Range, widthMs: number, partsMs?: number) => Promise<void>
   live: (db: Queryable, range: Range, widthMs: number) => Promise<Bucket[]>
   forget: (db: Queryable, before: Date) => Promise<void>
@@ -76,44 +77,46 @@ const traceStore: BucketStore<TraceBucket> = {
   forget: forgetTraceBuckets
 }
 
+const expected = (range: BucketRange): number => (range.to.getTime() - range.from.getTime()) / range.widthMs
+
 /**
- * The buckets of `widthMs` in `range` (all closed, the range aligned to the width), storing first
- * those not stored yet, from their parts, themselves stored first if need be.
+ * The buckets of a range (all closed, the range aligned to its width), storing first those not
+ * stored yet, from their parts, themselves stored first if need be. `found`: those already read.
  */
 async function closedBuckets<Bucket extends { at: Date }> (
   db: Queryable,
   store: BucketStore<Bucket>,
-  range: Range,
-  widthMs: number,
-  now: Date
+  range: BucketRange,
+  now: Date,
+  found?: Bucket[]
 ): Promise<Bucket[]> {
-  const found = await store.stored(db, range, widthMs)
-  const from = range.from.getTime()
-  const to = range.to.getTime()
-  if (found.length === (to - from) / widthMs) return found
+  found ??= (await store.stored(db, [range]))[0]!
+  if (found.length === expected(range)) return found
+  const { widthMs } = range
   const have = new Set(found.map(bucket => bucket.at.getTime()))
   let first: number | undefined
-  let last = from
-  for (let at = from; at < to; at += widthMs) {
+  let last = range.from.getTime()
+  for (let at = range.from.getTime(); at < range.to.getTime(); at += widthMs) {
     if (have.has(at)) continue
     first ??= at
     last = at
   }
   // One statement for the span of the missing ones: those already stored in it are left as they are.
-  const missing = { from: new Date(first ?? from), to: new Date(last + widthMs) }
+  const missing = { from: new Date(first ?? last), to: new Date(last + widthMs) }
   const partsMs = WIDTHS[WIDTHS.indexOf(widthMs) + 1]
   if (partsMs === undefined) {
     await store.forget(db, new Date(now.getTime() - KEPT_MS))
   } else {
-    await closedBuckets(db, store, missing, partsMs, now)
+    await closedBuckets(db, store, { ...missing, widthMs: partsMs }, now)
   }
   await store.store(db, missing, widthMs, partsMs)
-  return await store.stored(db, range, widthMs)
+  return (await store.stored(db, [range]))[0]!
 }
 
 /**
  * Every count of the period, as buckets: the widest closed ones that fit from its start, then
- * narrower ones, then the last minutes (still open) read live.
+ * narrower ones, then the last minutes (still open) read live. The stored ones are read in one
+ * statement; only when a bucket has closed since the last call is there more to do.
  */
 async function periodBuckets<Bucket extends { at: Date }> (
   db: Queryable,
@@ -122,17 +125,19 @@ async function periodBuckets<Bucket extends { at: Date }> (
   now: Date
 ): Promise<Bucket[]> {
   const closedUntil = now.getTime() - CLOSED_AFTER_MS
-  const buckets: Bucket[] = []
+  const ranges: BucketRange[] = []
   let cursor = period.from.getTime()
   for (const widthMs of WIDTHS.filter(width => width <= period.bucketMs)) {
     const until = Math.max(cursor, Math.floor(closedUntil / widthMs) * widthMs)
-    const range = { from: new Date(cursor), to: new Date(until) }
-    if (until > cursor) buckets.push(...await closedBuckets(db, store, range, widthMs, now))
+    if (until > cursor) ranges.push({ from: new Date(cursor), to: new Date(until), widthMs })
     cursor = until
   }
-  if (cursor < period.to.getTime()) {
-    buckets.push(...await store.live(db, { from: new Date(cursor), to: period.to }, WIDTHS.at(-1)!))
-  }
+  const [stored, live] = await Promise.all([
+    ranges.length === 0 ? [] : store.stored(db, ranges),
+    cursor < period.to.getTime() ? store.live(db, { from: new Date(cursor), to: period.to }, WIDTHS.at(-1)!) : []
+  ])
+  const buckets = [...live]
+  for (const [i, range] of ranges.entries()) buckets.push(...await closedBuckets(db, store, range, now, stored[i]))
   return buckets
 }
 

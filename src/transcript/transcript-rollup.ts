@@ -3,6 +3,7 @@
 // once into transcript_rollup and read from there; the overview decides which buckets are closed
 // (src/console/console-overview.ts). Counts only: nothing in a row names a session, a user or
 // their words, so a conversation erased or deleted later stays counted in them.
+import { inRanges, rangeParams, type BucketRange } from '../db/bucket-ranges.js'
 import type { Queryable } from '../db/database.js'
 import { JOIN_TURN_TRACE, LIVED_LATENCY_MS } from '../turn-traces/turn-trace.js'
 import { binSql, type LatencyHistogram } from './latency-histogram.js'
@@ -102,16 +103,14 @@ export async function storeTranscriptBuckets (
     [range.from, range.to, widthMs, ...partsMs === undefined ? [] : [partsMs]])
 }
 
-/** The stored buckets of `widthMs` from `from` up to `to`. */
-export async function storedTranscriptBuckets (
-  db: Queryable,
-  range: { from: Date, to: Date },
-  widthMs: number
-): Promise<TranscriptBucket[]> {
-  const { rows } = await db.query<Row>(
-    `SELECT ${COLUMNS} FROM transcript_rollup WHERE width_ms = $3 AND at >= $1 AND at < $2 ORDER BY at`,
-    [range.from, range.to, widthMs])
-  return rows.map(toBucket)
+/** The stored buckets of each range, in one statement: an array for each, in its order. */
+export async function storedTranscriptBuckets (db: Queryable, ranges: BucketRange[]): Promise<TranscriptBucket[][]> {
+  const { rows } = await db.query<Row & { width_ms: number }>(
+    `SELECT r.width_ms, ${COLUMNS.split(', ').map(column => `r.${column}`).join(', ')} FROM transcript_rollup r
+     JOIN unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS ranges (width_ms, from_at, to_at)
+       ON r.width_ms = ranges.width_ms AND r.at >= ranges.from_at AND r.at < ranges.to_at
+     ORDER BY r.at`, rangeParams(ranges))
+  return inRanges(ranges, rows.map(({ width_ms: widthMs, ...row }) => ({ widthMs, bucket: toBucket(row) })))
 }
 
 /** The counts of the buckets of `widthMs` from `from` up to `to`, read from the transcript now and not stored. */

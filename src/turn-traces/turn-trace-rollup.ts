@@ -2,6 +2,7 @@
 // trace was kept, and those that failed. As the transcript's (src/transcript/transcript-rollup.ts),
 // a closed bucket is counted once into turn_trace_rollup and read from there; counts only, which
 // outlive the traces' retention and any erasure.
+import { inRanges, rangeParams, type BucketRange } from '../db/bucket-ranges.js'
 import type { Queryable } from '../db/database.js'
 
 /** One bucket's counts: from `at`, for its width. */
@@ -44,16 +45,14 @@ export async function storeTraceBuckets (
     [range.from, range.to, widthMs, ...partsMs === undefined ? [] : [partsMs]])
 }
 
-/** The stored buckets of `widthMs` from `from` up to `to`. */
-export async function storedTraceBuckets (
-  db: Queryable,
-  range: { from: Date, to: Date },
-  widthMs: number
-): Promise<TraceBucket[]> {
-  const { rows } = await db.query<TraceBucket>(
-    'SELECT at, requests, errors FROM turn_trace_rollup WHERE width_ms = $3 AND at >= $1 AND at < $2 ORDER BY at',
-    [range.from, range.to, widthMs])
-  return rows.map(toBucket)
+/** The stored buckets of each range, in one statement: an array for each, in its order. */
+export async function storedTraceBuckets (db: Queryable, ranges: BucketRange[]): Promise<TraceBucket[][]> {
+  const { rows } = await db.query<TraceBucket & { width_ms: number }>(
+    `SELECT r.width_ms, r.at, r.requests, r.errors FROM turn_trace_rollup r
+     JOIN unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS ranges (width_ms, from_at, to_at)
+       ON r.width_ms = ranges.width_ms AND r.at >= ranges.from_at AND r.at < ranges.to_at
+     ORDER BY r.at`, rangeParams(ranges))
+  return inRanges(ranges, rows.map(({ width_ms: widthMs, ...row }) => ({ widthMs, bucket: toBucket(row) })))
 }
 
 /** The counts of the buckets of `widthMs` from `from` up to `to`, read from the traces now and not stored. */

@@ -41,6 +41,8 @@ async function setUp (db: Database) {
   return { open, turn, rate, trace }
 }
 
+const stored = async (db: Database, range: { from: Date, to: Date }, widthMs: number) =>
+  (await storedTranscriptBuckets(db, [{ ...range, widthMs }]))[0]!
 /** A bucket as compared: its time as an ISO string. */
 const plain = (bucket: TranscriptBucket) => ({ ...bucket, at: bucket.at.toISOString() })
 const empty = (ms: number) => ({
@@ -87,7 +89,7 @@ for (const engine of engines()) {
     ], 'a turn without a latency counted, not binned; the trace\'s duration where there is one; ratings when given')
     t.same((await liveTranscriptBuckets(db, { from: at(3 * HOUR), to: at(5 * HOUR) }, HOUR)).map(plain),
       [empty(3 * HOUR), empty(4 * HOUR)], 'a bucket without turns has its row of zeros')
-    t.same(await storedTranscriptBuckets(db, { from: T0, to: at(2 * HOUR) }, HOUR), [], 'read, not stored')
+    t.same(await stored(db, { from: T0, to: at(2 * HOUR) }, HOUR), [], 'read, not stored')
   })
 
   t.test(`${engine.name}: the bins are binOf's, and percentiles read from them are within 10 % of the exact ones`, async t => {
@@ -121,9 +123,9 @@ for (const engine of engines()) {
     }
     const range = { from: T0, to: at(5 * HOUR) }
     await storeTranscriptBuckets(db, range, 5 * MINUTE)
-    t.equal((await storedTranscriptBuckets(db, range, 5 * MINUTE)).length, 60, 'every 5 minutes, empty ones too')
+    t.equal((await stored(db, range, 5 * MINUTE)).length, 60, 'every 5 minutes, empty ones too')
     await storeTranscriptBuckets(db, range, HOUR, 5 * MINUTE)
-    const fromParts = (await storedTranscriptBuckets(db, range, HOUR)).map(plain)
+    const fromParts = (await stored(db, range, HOUR)).map(plain)
     t.same(fromParts, (await liveTranscriptBuckets(db, range, HOUR)).map(plain), 'the hours from their 5 minutes, as from the turns')
     t.equal(fromParts.reduce((sum, bucket) => sum + bucket.turns, 0), 40)
 
@@ -131,17 +133,17 @@ for (const engine of engines()) {
     await db.query("UPDATE messages SET created_at = $1 WHERE content = 'late'", [at(10 * MINUTE)])
     await storeTranscriptBuckets(db, range, 5 * MINUTE)
     await storeTranscriptBuckets(db, range, HOUR, 5 * MINUTE)
-    t.same((await storedTranscriptBuckets(db, range, HOUR)).map(plain), fromParts, 'a bucket stored is left as it was')
+    t.same((await stored(db, range, HOUR)).map(plain), fromParts, 'a bucket stored is left as it was')
 
     await db.query('DELETE FROM transcript_rollup WHERE width_ms = $1 AND at = $2', [5 * MINUTE, at(HOUR + 5 * MINUTE)])
     const later = { from: at(5 * HOUR), to: at(7 * HOUR) }
     await storeTranscriptBuckets(db, { from: T0, to: at(7 * HOUR) }, 2 * HOUR, HOUR)
-    t.same((await storedTranscriptBuckets(db, { from: T0, to: at(7 * HOUR) }, 2 * HOUR)).map(bucket => bucket.at.toISOString()),
+    t.same((await stored(db, { from: T0, to: at(7 * HOUR) }, 2 * HOUR)).map(bucket => bucket.at.toISOString()),
       [T0.toISOString(), at(2 * HOUR).toISOString()], 'a bucket missing a part is not stored')
-    t.same(await storedTranscriptBuckets(db, later, HOUR), [])
+    t.same(await stored(db, later, HOUR), [])
 
     await forgetTranscriptBuckets(db, at(2 * HOUR))
-    t.same((await storedTranscriptBuckets(db, range, HOUR)).map(bucket => bucket.at.toISOString()),
+    t.same((await stored(db, range, HOUR)).map(bucket => bucket.at.toISOString()),
       [at(2 * HOUR), at(3 * HOUR), at(4 * HOUR)].map(date => date.toISOString()), 'the older buckets deleted')
   })
 }

@@ -11,6 +11,8 @@ const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 const T0 = new Date('2026-01-15T10:00:00Z')
 const at = (ms: number) => new Date(T0.getTime() + ms)
+const stored = async (db: Database, range: { from: Date, to: Date }, widthMs: number) =>
+  (await storedTraceBuckets(db, [{ ...range, widthMs }]))[0]!
 const plain = (buckets: TraceBucket[]) => buckets.map(bucket => ({ ...bucket, at: bucket.at.toISOString() }))
 
 async function trace (db: Database, id: string, ms: number, status: 'ok' | 'error' = 'ok'): Promise<void> {
@@ -32,20 +34,20 @@ for (const engine of engines()) {
     t.same(plain(await liveTraceBuckets(db, range, HOUR)), hours, 'from its start up to and excluding its end')
     t.same(plain(await liveTraceBuckets(db, { from: at(3 * HOUR), to: at(4 * HOUR) }, HOUR)),
       [{ at: at(3 * HOUR).toISOString(), requests: 0, errors: 0 }], 'a row of zeros where nothing ran')
-    t.same(await storedTraceBuckets(db, range, HOUR), [])
+    t.same(await stored(db, range, HOUR), [])
 
     await storeTraceBuckets(db, range, 5 * MINUTE)
-    t.equal((await storedTraceBuckets(db, range, 5 * MINUTE)).length, 24)
+    t.equal((await stored(db, range, 5 * MINUTE)).length, 24)
     await storeTraceBuckets(db, range, HOUR, 5 * MINUTE)
-    t.same(plain(await storedTraceBuckets(db, range, HOUR)), hours, 'the hours from their 5 minutes')
+    t.same(plain(await stored(db, range, HOUR)), hours, 'the hours from their 5 minutes')
     await trace(db, 'late', 30 * MINUTE, 'error')
     await storeTraceBuckets(db, range, HOUR)
-    t.same(plain(await storedTraceBuckets(db, range, HOUR)), hours, 'a bucket stored is left as it was')
+    t.same(plain(await stored(db, range, HOUR)), hours, 'a bucket stored is left as it was')
 
     await db.query('DELETE FROM turn_trace_rollup WHERE width_ms = $1 AND at = $2', [5 * MINUTE, at(HOUR)])
     await storeTraceBuckets(db, range, 2 * HOUR, 5 * MINUTE)
-    t.same(await storedTraceBuckets(db, range, 2 * HOUR), [], 'not from parts when one is missing')
+    t.same(await stored(db, range, 2 * HOUR), [], 'not from parts when one is missing')
     await forgetTraceBuckets(db, at(HOUR))
-    t.same(plain(await storedTraceBuckets(db, range, HOUR)), hours.slice(1))
+    t.same(plain(await stored(db, range, HOUR)), hours.slice(1))
   })
 }
