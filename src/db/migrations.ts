@@ -264,8 +264,10 @@ export const migrations: readonly Migration[] = [
     // messages, growing with the history. Each closed bucket is counted once, then read from
     // here (src/console/console-overview.ts). Counts only: no session, user or words. The
     // latency is a histogram, bin by bin ({"bin": turns}, src/transcript/latency-histogram.ts),
-    // with the smallest and largest value, for percentiles within a bin's width.
+    // with the smallest and largest value, for percentiles within a bin's width. The index finds
+    // the ratings of the minutes still open, which are read at each call.
     sql: `
+      CREATE INDEX feedback_by_time ON feedback (created_at);
       CREATE TABLE transcript_rollup (
         width_ms integer NOT NULL,
         at timestamptz NOT NULL,
