@@ -10,10 +10,12 @@ import { projectRoot } from '../src/project.js'
 const OWNERS: Record<string, string[]> = {
   messages: ['src/transcript/'],
   feedback: ['src/transcript/'],
+  transcript_rollup: ['src/transcript/'],
   sessions: ['src/sessions/'],
   erased_sessions: ['src/sessions/'],
   erased_users: ['src/sessions/'],
   turn_traces: ['src/turn-traces/'],
+  turn_trace_rollup: ['src/turn-traces/'],
   kb_documents: ['src/kb/'],
   kb_passages: ['src/kb/'],
   evaluation_runs: ['src/evaluation/'],

@@ -256,6 +256,39 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX messages_scrubbed_text_search ON messages USING gin (to_tsvector('english', search_text)) ` +
       `WHERE search_text IS NOT NULL;
     `
+  },
+  {
+    version: 13,
+    name: 'the overview\'s counts per 5 minutes, hour and 6 hours, kept as each bucket closes',
+    // The console's overview read every turn of its period at each call: 2 s for a week of 10^6
+    // messages, growing with the history. Each closed bucket is counted once, then read from
+    // here (src/console/console-overview.ts). Counts only: no session, user or words. The
+    // latency is a histogram, bin by bin ({"bin": turns}, src/transcript/latency-histogram.ts),
+    // with the smallest and largest value, for percentiles within a bin's width. The index finds
+    // the ratings of the minutes still open, which are read at each call.
+    sql: `
+      CREATE INDEX feedback_by_time ON feedback (created_at);
+      CREATE TABLE transcript_rollup (
+        width_ms integer NOT NULL,
+        at timestamptz NOT NULL,
+        turns integer NOT NULL,
+        answered integer NOT NULL,
+        no_answer integer NOT NULL,
+        latency jsonb NOT NULL,
+        latency_min double precision,
+        latency_max double precision,
+        feedback_up integer NOT NULL,
+        feedback_down integer NOT NULL,
+        PRIMARY KEY (width_ms, at)
+      );
+      CREATE TABLE turn_trace_rollup (
+        width_ms integer NOT NULL,
+        at timestamptz NOT NULL,
+        requests integer NOT NULL,
+        errors integer NOT NULL,
+        PRIMARY KEY (width_ms, at)
+      );
+    `
   }
 ]
 

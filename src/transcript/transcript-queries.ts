@@ -138,33 +138,6 @@ export async function turnLatencyRows (
   return rows
 }
 
-interface TurnFigures { turns: number, answered: number, no_answer: number }
-export interface TurnTotals extends TurnFigures { p50: number | null, p95: number | null }
-export interface TurnPoint extends TurnFigures { at: Date, p95: number | null }
-
-/** The console overview's turns: the period's totals, and a point per `bucket` (an interval) from its start. */
-export async function turnFigures (
-  db: Queryable,
-  period: TimeRange,
-  bucket: string
-): Promise<{ totals: TurnTotals, series: TurnPoint[] }> {
-  const range = [period.from, period.to]
-  const counts = `count(*)::int AS turns, (count(*) FILTER (WHERE b.kind = 'answer'))::int AS answered,
-    (count(*) FILTER (WHERE b.kind = 'no_answer'))::int AS no_answer`
-  const p = (fraction: number) => `percentile_cont(${fraction}) WITHIN GROUP (ORDER BY ${LIVED_LATENCY_MS})`
-  const inRange = `FROM messages b ${JOIN_TURN_TRACE} WHERE b.role = 'bot' AND b.created_at >= $1 AND b.created_at < $2`
-  const [totals, series] = await Promise.all([
-    db.query<TurnTotals>(`SELECT ${counts}, ${p(0.5)} AS p50, ${p(0.95)} AS p95 ${inRange}`, range),
-    db.query<TurnPoint>(
-      `SELECT date_bin($3::interval, b.created_at, $1) AS at, ${counts}, ${p(0.95)} AS p95 ${inRange} GROUP BY 1`,
-      [...range, bucket])
-  ])
-  return {
-    totals: totals.rows[0] ?? { turns: 0, answered: 0, no_answer: 0, p50: null, p95: null },
-    series: series.rows
-  }
-}
-
 export interface TurnFilter {
   q?: string
   from?: Date

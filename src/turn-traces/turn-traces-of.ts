@@ -54,19 +54,3 @@ export async function failedTurnsOf (db: Queryable, sessionId: string): Promise<
      WHERE session_id = $1 AND turn IS NULL AND status = 'error' ORDER BY started_at`, [sessionId])
   return rows
 }
-
-/** How many chat requests' traces were kept in a bucket, and how many of them failed. */
-export interface TraceCounts { at: Date, requests: number, errors: number }
-
-/** The kept traces' counts per `bucket` (an interval) from the period's start. */
-export async function turnTraceCounts (
-  db: Queryable,
-  period: { from: Date, to: Date },
-  bucket: string
-): Promise<TraceCounts[]> {
-  const { rows } = await db.query<TraceCounts>(
-    `SELECT date_bin($3::interval, started_at, $1) AS at, count(*)::int AS requests,
-       (count(*) FILTER (WHERE status = 'error'))::int AS errors
-     FROM turn_traces WHERE started_at >= $1 AND started_at < $2 GROUP BY 1`, [period.from, period.to, bucket])
-  return rows
-}

@@ -10,7 +10,7 @@ for (const engine of engines()) {
 
     const { rows } = await db.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name')
-    t.same(rows.map(r => r.table_name), ['app_state', 'audit_events', 'console_sign_outs', 'erased_sessions', 'erased_users', 'evaluation_questions', 'evaluation_runs', 'feedback', 'kb_documents', 'kb_passages', 'messages', 'schema_migrations', 'sessions', 'turn_traces'])
+    t.same(rows.map(r => r.table_name), ['app_state', 'audit_events', 'console_sign_outs', 'erased_sessions', 'erased_users', 'evaluation_questions', 'evaluation_runs', 'feedback', 'kb_documents', 'kb_passages', 'messages', 'schema_migrations', 'sessions', 'transcript_rollup', 'turn_trace_rollup', 'turn_traces'])
 
     const extra = [...migrations, { version: 999, name: 'broken', sql: 'CREATE TABLE later (id int); SELECT no_such_function();' }]
     await t.rejects(migrate(db, extra), /no_such_function/)

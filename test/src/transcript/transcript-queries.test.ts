@@ -1,13 +1,13 @@
 // The transcript read across sessions, on turns stored as a session stores them (recordTurn, at
 // times a manual clock sets) and turn traces as the recorder leaves them: the model's spend, the
 // alerts' quality counts, the usage report's rows, latency by hour, day or period, the console's
-// figures, its list of turns with each filter and its pages, and one conversation; on every engine.
+// list of turns with each filter and its pages, and one conversation; on every engine.
 import t from 'tap'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import type { Database } from '../../../src/db/database.js'
 import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
 import {
-  conversationTurns, feedbackCounts, modelSpendSince, qualityCountsSince, turnFigures, turnLatencyRows, turnList,
+  conversationTurns, feedbackCounts, modelSpendSince, qualityCountsSince, turnLatencyRows, turnList,
   usageRows, type TurnFilter, type TurnListRow
 } from '../../../src/transcript/transcript-queries.js'
 import { TranscriptRepository } from '../../../src/transcript/transcript-repository.js'
@@ -182,7 +182,7 @@ for (const engine of engines()) {
     t.same(await feedbackCounts(db, { from: at(12 * MINUTE + 1), to: at(DAY) }), [])
   })
 
-  t.test(`${engine.name}: turnLatencyRows and turnFigures read the latency users lived, the trace's where kept`, async t => {
+  t.test(`${engine.name}: turnLatencyRows reads the latency users lived, the trace's where kept`, async t => {
     const db = await engine.open(t)
     const { open, turn } = await setUp(db)
     const [a, b] = [await open('u1'), await open('u2')]
@@ -219,36 +219,6 @@ for (const engine of engines()) {
       { bucket: 'all', kind: 'no_answer', n: 1, p50: 50, p95: 50, p99: 50 }
     ], 'for the whole period: exact, interpolated percentiles')
     t.same(await turnLatencyRows(db, { from: at(2 * DAY + 1), to: at(3 * DAY) }, 'all'), [])
-
-    const figures = async (from: Date, to: Date, bucket: string) => {
-      const { totals, series } = await turnFigures(db, { from, to }, bucket)
-      return {
-        totals: { ...totals, p50: round(totals.p50), p95: round(totals.p95) },
-        series: series.map(point => ({ ...point, at: point.at.toISOString(), p95: round(point.p95) })).sort((x, y) => x.at.localeCompare(y.at))
-      }
-    }
-    t.same(await figures(T0, at(2 * DAY), '1 hour'), {
-      totals: { turns: 6, answered: 4, no_answer: 1, p50: 75, p95: 825 },
-      series: [
-        { at: '2026-01-15T10:00:00.000Z', turns: 4, answered: 2, no_answer: 1, p95: 270 },
-        { at: '2026-01-15T11:00:00.000Z', turns: 1, answered: 1, no_answer: 0, p95: 1000 },
-        { at: '2026-01-16T09:00:00.000Z', turns: 1, answered: 1, no_answer: 0, p95: 20 }
-      ]
-    }, 'every kind of turn counted; a point per hour that has turns')
-    t.same((await figures(T0, at(2 * DAY), '1 day')).series, [
-      { at: '2026-01-15T10:00:00.000Z', turns: 6, answered: 4, no_answer: 1, p95: 825 }
-    ], 'the points start at the period\'s start, not at midnight: the next morning\'s turn is in the first day')
-    t.same(await figures(at(30 * MINUTE), at(65 * MINUTE), '15 minutes'), {
-      totals: { turns: 3, answered: 1, no_answer: 1, p50: 50, p95: 275 },
-      series: [
-        { at: '2026-01-15T10:30:00.000Z', turns: 2, answered: 1, no_answer: 1, p95: 287.5 },
-        { at: '2026-01-15T10:45:00.000Z', turns: 1, answered: 0, no_answer: 0, p95: 5 }
-      ]
-    }, 'from its start, up to and excluding its end')
-    t.same(await figures(at(3 * DAY), at(4 * DAY), '1 hour'), {
-      totals: { turns: 0, answered: 0, no_answer: 0, p50: null, p95: null },
-      series: []
-    }, 'a period without turns')
   })
 
   t.test(`${engine.name}: turnList finds stored and failed turns by each filter, newest first, a page at a time`, async t => {
