@@ -15,7 +15,7 @@ import { EventLoopDelay } from '../src/health/event-loop-delay.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/health/probe-routes.js'
-import type { ShedReason } from '../src/telemetry/metrics.js'
+import { SHED_REASONS, type ShedReason } from '../src/telemetry/metrics.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
 export interface TurnAdmissionView extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {
@@ -23,6 +23,8 @@ export interface TurnAdmissionView extends Pick<TurnAdmission, 'run' | 'inFlight
   readonly limit: number
   /** Requests refused for any reason, for the QueueBacklog alert. */
   readonly shed: SlidingHistogram
+  /** Requests refused in the last windowMs (at most SHED_BY_REASON_HORIZON_MS), by reason, for /status. */
+  shedByReason: (windowMs: number) => Record<ShedReason, number>
 }
 
 declare module 'fastify' {
@@ -63,13 +65,20 @@ const exempt = (url: string, route: string | undefined): boolean => isProbe(url)
 // admission. Server PostgreSQL overlaps them up to the pool's connections.
 const PGLITE_CONCURRENCY = 1
 
+/** How far back /status's refusals by reason reach. */
+const SHED_BY_REASON_HORIZON_MS = 5 * 60_000
+
 export default fp(async function loadSheddingPlugin (app) {
   const config = app.config
   const retryAfterSeconds = config.SHED_RETRY_AFTER
-  const shed = new SlidingHistogram({ horizonMs: 3_600_000, now: () => app.clock().getTime() })
+  const now = (): number => app.clock().getTime()
+  const shed = new SlidingHistogram({ horizonMs: 3_600_000, now })
+  const shedBy = new Map(SHED_REASONS.map(reason =>
+    [reason, new SlidingHistogram({ horizonMs: SHED_BY_REASON_HORIZON_MS, now })]))
   const refuse = (reason: ShedReason): ProblemError => {
     app.metrics.shedRequests.add(1, { reason })
     shed.record()
+    shedBy.get(reason)!.record()
     if (reason === 'database') return databaseUnavailable(retryAfterSeconds)
     return new ProblemError({
       status: 503,
@@ -148,7 +157,9 @@ export default fp(async function loadSheddingPlugin (app) {
     queued: () => admission.queued(),
     predictedMs: () => admission.predictedMs(),
     limit: admission.concurrency,
-    shed
+    shed,
+    shedByReason: windowMs => Object.fromEntries([...shedBy].map(([reason, window]) =>
+      [reason, window.count(windowMs)])) as Record<ShedReason, number>
   } satisfies TurnAdmissionView)
 
   const meter = app.metricsMeter
