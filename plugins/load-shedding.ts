@@ -1,5 +1,7 @@
 // Under load the bot answers every turn it can within TURN_LATENCY_GOAL_MS and refuses, at once and
-// with 503 and Retry-After, only what it could not answer in time (src/health/turn-admission.ts).
+// with 503 and Retry-After, only what it could not answer in time (src/health/turn-admission.ts):
+// past capacity most requests are refusals, so a turn is refused at the door, before its body is
+// read and parsed, whenever the admission already knows it would refuse it.
 // The process itself is guarded against event-loop delay (measured from ready: the start-up's own
 // work is no load) and, by @fastify/under-pressure, memory; a route that uses the database is
 // refused while the database does not answer. /ready reads the same states, so that when it says
@@ -38,6 +40,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route reads or writes the database: while it does not answer, refused with 503 at once. */
     usesDatabase?: boolean
+    /**
+     * The route runs a chat turn through app.turnAdmission: refused with 503 before its body is
+     * read while the admission would refuse a turn arriving now.
+     */
+    chatTurn?: boolean
   }
 }
 
@@ -150,6 +157,12 @@ export default fp(async function loadSheddingPlugin (app) {
       : app.db.engine === 'pglite' ? PGLITE_CONCURRENCY : config.DATABASE_POOL_SIZE,
     latencyGoalMs: config.TURN_LATENCY_GOAL_MS,
     refuse: () => refuse('latency_goal')
+  })
+  // The turn's door. Past capacity, reading, parsing and validating the bodies of turns that would
+  // be refused took the CPU the admitted ones needed, and delayed the refusals themselves. Fastify
+  // replies before reading the body, and Node.js then reads and drops it, so the connection is kept.
+  app.addHook('onRequest', async request => {
+    if (request.routeOptions.config.chatTurn === true && admission.refusesNow()) throw refuse('latency_goal')
   })
   app.decorate('turnAdmission', {
     run: async turn => await admission.run(turn),
