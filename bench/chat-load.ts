@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 
 type Flag =
-  /** 'seconds': any positive number; 'count': a whole number ≥ 1. */
+  /** 'seconds': any positive number; 'count': a whole number ≥ 1, or its default (0: the step is off). */
   | { kind: 'seconds' | 'count', default: number, meaning: string }
   /** Present or not: `--telemetry`. */
   | { kind: 'switch', meaning: string }
@@ -55,6 +55,8 @@ export function benchFlags<const T extends Record<string, Flag>> (command: strin
       return [name, text]
     }
     const value = Number(text)
+    // A default is what the benchmark means when not told: `--history`'s 0 turns that step off.
+    if (value === flag.default) return [name, value]
     if (flag.kind === 'seconds' && !(value > 0)) usage(`--${name} must be a positive number of seconds, not "${text}"`)
     if (flag.kind === 'count' && (!Number.isInteger(value) || value < 1)) usage(`--${name} must be a whole number ≥ 1, not "${text}"`)
     return [name, value]

@@ -1,5 +1,7 @@
 // Under load the bot answers every turn it can within TURN_LATENCY_GOAL_MS and refuses, at once and
-// with 503 and Retry-After, only what it could not answer in time (src/health/turn-admission.ts).
+// with 503 and Retry-After, only what it could not answer in time (src/health/turn-admission.ts):
+// past capacity most requests are refusals, so a turn is refused at the door, before its body is
+// read and parsed, whenever the admission already knows it would refuse it.
 // The process itself is guarded against event-loop delay (measured from ready: the start-up's own
 // work is no load) and, by @fastify/under-pressure, memory; a route that uses the database is
 // refused while the database does not answer. /ready reads the same states, so that when it says
@@ -15,7 +17,7 @@ import { EventLoopDelay } from '../src/health/event-loop-delay.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/health/probe-routes.js'
-import type { ShedReason } from '../src/telemetry/metrics.js'
+import { SHED_REASONS, type ShedReason } from '../src/telemetry/metrics.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
 export interface TurnAdmissionView extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {
@@ -23,6 +25,8 @@ export interface TurnAdmissionView extends Pick<TurnAdmission, 'run' | 'inFlight
   readonly limit: number
   /** Requests refused for any reason, for the QueueBacklog alert. */
   readonly shed: SlidingHistogram
+  /** Requests refused in the last windowMs (at most SHED_BY_REASON_HORIZON_MS), by reason, for /status. */
+  shedByReason: (windowMs: number) => Record<ShedReason, number>
 }
 
 declare module 'fastify' {
@@ -36,6 +40,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route reads or writes the database: while it does not answer, refused with 503 at once. */
     usesDatabase?: boolean
+    /**
+     * The route runs a chat turn through app.turnAdmission: refused with 503 before its body is
+     * read while the admission would refuse a turn arriving now.
+     */
+    chatTurn?: boolean
   }
 }
 
@@ -63,13 +72,20 @@ const exempt = (url: string, route: string | undefined): boolean => isProbe(url)
 // admission. Server PostgreSQL overlaps them up to the pool's connections.
 const PGLITE_CONCURRENCY = 1
 
+/** How far back /status's refusals by reason reach. */
+const SHED_BY_REASON_HORIZON_MS = 5 * 60_000
+
 export default fp(async function loadSheddingPlugin (app) {
   const config = app.config
   const retryAfterSeconds = config.SHED_RETRY_AFTER
-  const shed = new SlidingHistogram({ horizonMs: 3_600_000, now: () => app.clock().getTime() })
+  const now = (): number => app.clock().getTime()
+  const shed = new SlidingHistogram({ horizonMs: 3_600_000, now })
+  const shedBy = new Map(SHED_REASONS.map(reason =>
+    [reason, new SlidingHistogram({ horizonMs: SHED_BY_REASON_HORIZON_MS, now })]))
   const refuse = (reason: ShedReason): ProblemError => {
     app.metrics.shedRequests.add(1, { reason })
     shed.record()
+    shedBy.get(reason)!.record()
     if (reason === 'database') return databaseUnavailable(retryAfterSeconds)
     return new ProblemError({
       status: 503,
@@ -142,13 +158,21 @@ export default fp(async function loadSheddingPlugin (app) {
     latencyGoalMs: config.TURN_LATENCY_GOAL_MS,
     refuse: () => refuse('latency_goal')
   })
+  // The turn's door. Past capacity, reading, parsing and validating the bodies of turns that would
+  // be refused took the CPU the admitted ones needed, and delayed the refusals themselves. Fastify
+  // replies before reading the body, and Node.js then reads and drops it, so the connection is kept.
+  app.addHook('onRequest', async request => {
+    if (request.routeOptions.config.chatTurn === true && admission.refusesNow()) throw refuse('latency_goal')
+  })
   app.decorate('turnAdmission', {
     run: async turn => await admission.run(turn),
     inFlight: () => admission.inFlight(),
     queued: () => admission.queued(),
     predictedMs: () => admission.predictedMs(),
     limit: admission.concurrency,
-    shed
+    shed,
+    shedByReason: windowMs => Object.fromEntries([...shedBy].map(([reason, window]) =>
+      [reason, window.count(windowMs)])) as Record<ShedReason, number>
   } satisfies TurnAdmissionView)
 
   const meter = app.metricsMeter

@@ -48,6 +48,15 @@ import type { LogDestinations } from './logging/log-destinations.js'
 
 export const BODY_LIMIT = 64 * 1024
 
+/**
+ * Connections the kernel holds until the server accepts them (Node.js's own default is 511; the
+ * kernel caps it at net.core.somaxconn, 4096 on Linux since 5.4). Past capacity, clients opened
+ * connections faster than a busy server accepted them, and the kernel dropped the overflow: each
+ * dropped connection was retried a second later, so that a refusal the server would have made in
+ * microseconds came seconds late.
+ */
+export const LISTEN_BACKLOG = 4096
+
 export interface AppOptions {
   config: Config
   /** The process logger (stdout unless given); tests pass one that writes to memory. */

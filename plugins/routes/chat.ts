@@ -21,7 +21,7 @@ const ChatEvents = Type.String({
 
 const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.post('/v1/chat', {
-    config: { usesDatabase: true },
+    config: { usesDatabase: true, chatTurn: true },
     preHandler: app.chatLimits,
     onRequest: app.chatAccess,
     schema: {

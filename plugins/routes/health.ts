@@ -43,7 +43,11 @@ const SystemStatus = Type.Object({
         'absent until the service rate is measured'
     })),
     latency_goal_ms: Type.Integer({ description: 'TURN_LATENCY_GOAL_MS: turns predicted to take longer are refused' }),
-    shed_last_5m: Type.Integer({ description: 'Requests refused with 503 in the last 5 minutes, for any reason' })
+    shed_last_5m: Type.Integer({ description: 'Requests refused with 503 in the last 5 minutes, for any reason' }),
+    shed_last_5m_by_reason: Type.Record(Type.String(), Type.Integer(), {
+      description: 'The same by reason, every reason named (chatbot_shed_requests_total{reason}): latency_goal, ' +
+        'a turn that could not have been answered within the goal; database; the process\'s limits'
+    })
   }),
   memory: Type.Object({ rss_bytes: Type.Integer(), heap_used_bytes: Type.Integer(), limit_bytes: Type.Integer() }),
   cpu: Type.Object({ cores_used: Type.Number({ description: 'Since the previous alert evaluation; 1 = one core' }) }),
@@ -177,7 +181,8 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async funct
         queued: app.turnAdmission.queued(),
         predicted_ms: roundedMs(app.turnAdmission.predictedMs()),
         latency_goal_ms: app.config.TURN_LATENCY_GOAL_MS,
-        shed_last_5m: app.turnAdmission.shed.count(5 * 60_000)
+        shed_last_5m: app.turnAdmission.shed.count(5 * 60_000),
+        shed_last_5m_by_reason: app.turnAdmission.shedByReason(5 * 60_000)
       },
       memory: {
         rss_bytes: resources.rssBytes,

@@ -91,12 +91,22 @@ export class TurnAdmission {
     return (this.waiting.length + 1) * this.drainMs.value! + durationMs
   }
 
+  /**
+   * Whether run() would refuse a turn arriving now, reserving nothing. Asked before the request's
+   * body is read: most refusals past capacity then cost no parsing, validation or database work,
+   * and come before the server's other work on that request. run() decides again, as turns let in
+   * meanwhile may have lengthened the line.
+   */
+  refusesNow (): boolean {
+    return this.running >= this.concurrency && (this.predictedMs() ?? 0) > this.latencyGoalMs
+  }
+
   async run<T> (turn: (outside: Outside) => Promise<T>): Promise<T> {
     const arrived = this.now()
     if (this.running < this.concurrency) {
       this.running++
     } else {
-      if ((this.predictedMs() ?? 0) > this.latencyGoalMs) throw this.refuse()
+      if (this.refusesNow()) throw this.refuse()
       await this.slot()
     }
     // PGlite runs a whole turn without yielding to the event loop: starting each turn in a task of

@@ -1,6 +1,7 @@
 // Load shedding: every turn that can be answered within the goal is answered; past a limit the bot
 // answers 503 with Retry-After at once, keeps its probes and /status answering, and serves
 // normally again as soon as the pressure is gone, a database outage included.
+import { Agent, request as httpRequest } from 'node:http'
 import t from 'tap'
 import type { Test } from 'tap'
 import { buildTestApp, createServerDatabase, waitFor } from '../helper.js'
@@ -50,6 +51,78 @@ t.test('the start-up\'s own work is not load: right after ready, requests are se
   t.same(turns.map(turn => turn.statusCode), [200, 200, 200, 200, 200, 200], 'the first turns after a start are answered, not refused as overloaded')
   t.equal((await app.inject('/ready')).statusCode, 200)
   t.equal(app.turnAdmission.shed.count(60_000), 0, 'nothing was shed')
+})
+
+type App = Awaited<ReturnType<typeof buildTestApp>>
+
+/**
+ * Puts the admission where a turn arriving now would be refused: its service rate learnt (past the
+ * warm-up's 50 turns, 20 more), one turn held in flight and as long a line behind it as the goal
+ * lets in. Resolves to what drains the line again, and the line's length.
+ */
+async function fillTheLine (t: Test, app: App): Promise<{ drain: () => Promise<void>, length: number }> {
+  const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+  await Promise.all(Array.from({ length: 75 }, async () => await app.turnAdmission.run(async () => { await sleep(5) })))
+  let release = (): void => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  const running = app.turnAdmission.run(async () => { await held })
+  // Each turn in line adds the time between two completions (5 ms or more) to the prediction.
+  const line: Array<Promise<void>> = []
+  while ((app.turnAdmission.predictedMs() ?? 0) <= app.config.TURN_LATENCY_GOAL_MS) line.push(app.turnAdmission.run(async () => {}))
+  const drain = async (): Promise<void> => { release(); await Promise.all([running, ...line]) }
+  t.teardown(drain)
+  return { drain, length: line.length }
+}
+
+interface Exchange { status: number, body: string, retryAfter?: string, reusedSocket: boolean }
+
+/** One request over `agent` (one kept-alive connection), saying whether it went over a connection used before. */
+async function exchange (agent: Agent, port: number, method: string, path: string, body?: string): Promise<Exchange> {
+  return await new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, method, path, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, response => {
+      let text = ''
+      response.setEncoding('utf8').on('data', chunk => { text += chunk }).once('end', () => {
+        resolve({ status: response.statusCode ?? 0, body: text, retryAfter: response.headers['retry-after'], reusedSocket: request.reusedSocket })
+      })
+    })
+    request.once('error', reject)
+    request.end(body)
+  })
+}
+
+t.test('a turn the admission would refuse is refused before its body is read: the same 503 problem, counted by reason, and the kept-alive connection serves the next request', async t => {
+  const app = await buildTestApp(t, { MAX_TURNS_IN_FLIGHT: '1', TURN_LATENCY_GOAL_MS: '5000', API_KEYS: `${ADMIN}:admin` })
+  const port = new URL(await app.listen({ port: 0, host: '127.0.0.1' })).port
+  let connections = 0
+  app.server.on('connection', () => { connections++ })
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const shedCount = async (): Promise<number> =>
+    Number(/^chatbot_shed_requests_total\{reason="latency_goal"[^}]*\} (\d+)/m.exec((await app.inject('/metrics')).body)?.[1] ?? 0)
+  const counted = await shedCount()
+  t.equal((await exchange(agent, Number(port), 'POST', '/v1/chat', JSON.stringify({ message: 'how do I view traces?' }))).status, 200, 'answered while there is room')
+  const { drain, length } = await fillTheLine(t, app)
+
+  // A body that parsing would refuse with 400, as large as the route takes: refused unread, with 503.
+  const unread = await exchange(agent, Number(port), 'POST', '/v1/chat', `{"message": "${'x'.repeat(60_000)}", "not json`)
+  t.equal(unread.status, 503, 'refused before the body is parsed (a parsed one would be a 400)')
+  t.equal(unread.retryAfter, '5')
+  t.match(JSON.parse(unread.body), { type: 'urn:parley:problem:overloaded', status: 503, reason: 'latency_goal', retry_after_seconds: 5, detail: /TURN_LATENCY_GOAL_MS/ })
+  t.ok(unread.reusedSocket, 'over the connection of the first turn')
+  const health = await exchange(agent, Number(port), 'GET', '/health')
+  t.same([health.status, health.reusedSocket], [200, true], 'the next request on that connection is read and answered: the unread body was skipped')
+  const valid = await exchange(agent, Number(port), 'POST', '/v1/chat', JSON.stringify({ message: 'how do I view traces?' }))
+  t.same([valid.status, valid.reusedSocket], [503, true], 'a valid turn is refused too, on the same connection')
+  t.equal(app.turnAdmission.queued(), length, 'neither took a place in line')
+
+  t.equal(await shedCount() - counted, 2, 'chatbot_shed_requests_total{reason="latency_goal"} counts both')
+  const report = (await app.inject({ url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })).json()
+  t.match(report.turns, { shed_last_5m: 2, shed_last_5m_by_reason: { latency_goal: 2, database: 0, event_loop_delay: 0 } }, '/status says how many were refused, and why')
+
+  await drain()
+  const after = await exchange(agent, Number(port), 'POST', '/v1/chat', JSON.stringify({ message: 'how do I view traces?' }))
+  t.same([after.status, after.reusedSocket], [200, true], 'the line drained, the same connection is answered again')
+  t.equal(connections, 1, 'one connection throughout')
 })
 
 interface Answer { status: number, reason?: string, retryAfter: string | null, sessionId?: string }

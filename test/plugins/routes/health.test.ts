@@ -1,5 +1,6 @@
 import t from 'tap'
 import { buildTestApp } from '../../helper.js'
+import { SHED_REASONS } from '../../../src/telemetry/metrics.js'
 
 t.test('GET /health answers 200 while the process can serve, with no key', async t => {
   const app = await buildTestApp(t, { API_KEYS: 'admin-key-0123456789:admin', CHAT_REQUIRE_KEY: 'true' })
@@ -58,13 +59,14 @@ t.test('GET /status: the health report, for the admin and analyst roles only', a
     uptime_seconds: Number,
     database: { engine: 'pglite', reachable: true, connection_errors: 0, slowest_recent_statement: { statement: /^(SELECT|INSERT|UPDATE|WITH|BEGIN|DELETE)/i, duration_ms: Number } },
     sessions: { active: 1, cap: 500 },
-    turns: { in_flight: 0, limit: 7, shed_last_5m: 0 },
+    turns: { in_flight: 0, limit: 7, shed_last_5m: 0, shed_last_5m_by_reason: { latency_goal: 0, database: 0 } },
     memory: { rss_bytes: Number, heap_used_bytes: Number, limit_bytes: Number },
     cpu: { cores_used: Number },
     event_loop: { delay_p99_ms: Number, utilization: Number },
     telemetry: { enabled: false },
     alerts_firing: Array
   })
+  t.same(Object.keys(status.turns.shed_last_5m_by_reason).sort(), [...SHED_REASONS].sort(), 'every reason named, none refused')
   t.ok(status.memory.rss_bytes < status.memory.limit_bytes, 'RSS against the memory limit')
   t.equal(status.database.pool, undefined, 'PGlite has no pool')
   t.same(status.log_destinations, {}, 'no log files in this app (the real server\'s are tested in test/src/server-logs.test.ts)')

@@ -57,6 +57,7 @@ t.test('until the service rate is known, every turn is let in', async t => {
   const { gate, advance } = admission(1, 10_000)
   const turns = Array.from({ length: 10 }, async () => await outcome(gate.run(async () => { advance(10_000) })))
   t.equal(gate.predictedMs(), undefined)
+  t.equal(gate.refusesNow(), false, 'nor refused at the door')
   t.same(new Set(await Promise.all(turns)), new Set(['answered']))
 })
 
@@ -93,6 +94,25 @@ t.test('a turn that could not be answered within the goal is refused when it arr
   first.release()
   await running
   t.same(new Set(await Promise.all(waiting)), new Set(['answered']), 'those in line are answered')
+})
+
+t.test('refusesNow() says what run() would decide for a turn arriving now, and takes no place in line', async t => {
+  const { gate, advance } = admission(1, 100)
+  t.equal(gate.refusesNow(), false, 'a free slot')
+  await teach(gate, advance, 30, 10)
+  const first = heldTurn()
+  const running = gate.run(first.turn)
+  t.equal(gate.refusesNow(), false, 'a turn would wait, and be answered within the goal')
+  const waiting = Array.from({ length: 9 }, async () => await outcome(gate.run(async () => { advance(10) })))
+  t.equal(gate.predictedMs(), 110)
+  t.same([gate.refusesNow(), gate.refusesNow(), gate.refusesNow()], [true, true, true], 'the line is too long, however often asked')
+  t.equal(gate.queued(), 9, 'asking put nothing in line')
+  t.equal(gate.inFlight(), 1, 'nor in flight')
+  t.equal(await outcome(gate.run(async () => {})), 'refused', 'run() decides the same')
+  first.release()
+  await running
+  t.same(new Set(await Promise.all(waiting)), new Set(['answered']), 'those in line are answered')
+  t.equal(gate.refusesNow(), false, 'the line drained: let in again')
 })
 
 t.test('the wait per turn in line is the measured time between completions, not a turn\'s duration: overlapping turns drain faster', async t => {
