@@ -100,6 +100,10 @@ export interface Row {
   requests: number
   /** The server's main-thread CPU time per completed request, in ms (measureInRounds, on Linux). */
   cpuMsPerRequest?: number
+  /** The same for all its threads: the log router's worker, the garbage collector's and the SDK's too. */
+  processCpuMsPerRequest?: number
+  /** The same for the log router's worker thread alone. */
+  logWorkerCpuMsPerRequest?: number
 }
 export interface Server {
   port: number
@@ -127,6 +131,8 @@ export interface ServerOptions {
   execArgv?: string[]
   /** Variables of the server process itself (OTEL_* for the SDK, which reads process.env, not the app's config); when given, inherited OTEL_* variables are dropped. */
   processEnv?: Record<string, string>
+  /** The server script: another build's dist/bench/chat-server.js (a baseline); by default this build's. */
+  script?: string
 }
 
 /** Forks bench/chat-server; resolves once it listens. stop() returns once it has exited (its logs flushed). */
@@ -138,7 +144,7 @@ export async function startServer (options: ServerOptions = {}): Promise<Server>
     for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name]
     Object.assign(env, options.processEnv)
   }
-  const child: ChildProcess = fork(fileURLToPath(new URL('./chat-server.js', import.meta.url)), {
+  const child: ChildProcess = fork(options.script ?? fileURLToPath(new URL('./chat-server.js', import.meta.url)), {
     env,
     execArgv: options.execArgv ?? process.execArgv,
     stdio: ['inherit', options.stdout ?? 'inherit', 'inherit', 'ipc']
@@ -263,10 +269,16 @@ export async function inRotatingRounds<T> (items: T[], rounds: number, visit: (i
 export async function measureInRounds (contenders: Contender[], { rounds, duration, connections }: RoundsOptions): Promise<void> {
   await inRotatingRounds(contenders, rounds, async (contender, round) => {
     process.stderr.write(`round ${round + 1}/${rounds}, ${contender.name}: measuring for ${duration} s…\n`)
-    const cpuBefore = await mainThreadCpuMs(contender.server!.pid)
+    const pid = contender.server!.pid
+    const cpuNow = async () => [await mainThreadCpuMs(pid), await processCpuMs(pid), await logWorkerCpuMs(pid)]
+    const before = await cpuNow()
     const row = await measure({ target: contender.name, port: contender.server!.port, sessions: contender.sessions!, seconds: duration, connections })
-    const cpuAfter = await mainThreadCpuMs(contender.server!.pid)
-    if (cpuBefore !== undefined && cpuAfter !== undefined && row.requests > 0) row.cpuMsPerRequest = (cpuAfter - cpuBefore) / row.requests
+    const after = await cpuNow()
+    const perRequest = (i: number): number | undefined =>
+      before[i] === undefined || after[i] === undefined || row.requests === 0 ? undefined : (after[i]! - before[i]!) / row.requests
+    row.cpuMsPerRequest = perRequest(0)
+    row.processCpuMsPerRequest = perRequest(1)
+    row.logWorkerCpuMsPerRequest = perRequest(2)
     contender.rows.push(row)
     contender.served += row.requests
   })
@@ -278,7 +290,32 @@ export async function measureInRounds (contenders: Contender[], { rounds, durati
  * event loop that answers it moves far less, so the benchmarks report both.
  */
 export async function mainThreadCpuMs (pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8').catch(() => undefined)
+  return await cpuMsOf(`/proc/${pid}/task/${pid}/stat`)
+}
+
+/** The same for the whole process, every thread (the log router's worker among them). */
+export async function processCpuMs (pid: number): Promise<number | undefined> {
+  return await cpuMsOf(`/proc/${pid}/stat`)
+}
+
+/**
+ * The same for the log router's worker thread: pino names a transport's worker by its target, the
+ * path of log-router.js, and Linux keeps the first 15 characters as the thread's name.
+ */
+export async function logWorkerCpuMs (pid: number): Promise<number | undefined> {
+  const threads = await readdir(`/proc/${pid}/task`).catch(() => undefined)
+  if (threads === undefined) return undefined
+  let total: number | undefined
+  for (const thread of threads) {
+    const name = await readFile(`/proc/${pid}/task/${thread}/comm`, 'utf8').catch(() => '')
+    if (!name.startsWith('/')) continue
+    total = (total ?? 0) + (await cpuMsOf(`/proc/${pid}/task/${thread}/stat`) ?? 0)
+  }
+  return total
+}
+
+async function cpuMsOf (statFile: string): Promise<number | undefined> {
+  const stat = await readFile(statFile, 'utf8').catch(() => undefined)
   if (stat === undefined) return undefined
   // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

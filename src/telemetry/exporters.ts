@@ -61,16 +61,19 @@ export function dropCounter (): DropCounter {
 // Spans, log records and metrics are exported alike: export(batch, done).
 interface Exporting<T> { export: (items: T, done: (result: ExportResult) => void) => void }
 
-/** The same exporter, telling onLost how many items each failed export lost. */
+/** The same exporter, telling onLost how many items each failed export lost, and onSettled how each ended. */
 function counting<T, E extends Exporting<T>> (
   exporter: E & Exporting<T>,
   onLost: (count: number) => void,
-  size: (items: T) => number
+  size: (items: T) => number,
+  onSettled?: (ok: boolean) => void
 ): E {
   const send = exporter.export.bind(exporter)
   exporter.export = (items: T, done: (result: ExportResult) => void) => {
     send(items, result => {
-      if (result.code !== ExportResultCode.SUCCESS) onLost(size(items))
+      const ok = result.code === ExportResultCode.SUCCESS
+      if (!ok) onLost(size(items))
+      onSettled?.(ok)
       done(result)
     })
   }
@@ -112,8 +115,15 @@ export function otlpExporters (protocol: string, drops: DropCounter): OtlpExport
   }
 }
 
-/** The log-record exporter, by the same variables, telling onLost how many records each failed export lost. */
-export function logRecordExporter (protocol: string, onLost: (count: number) => void): LogRecordExporter {
+/**
+ * The log-record exporter, by the same variables, telling onLost how many records each failed export
+ * lost and onSettled whether each export reached the collector.
+ */
+export function logRecordExporter (
+  protocol: string,
+  onLost: (count: number) => void,
+  onSettled?: (ok: boolean) => void
+): LogRecordExporter {
   const exporter: LogRecordExporter = json('LOGS', protocol) ? new OTLPJsonLogExporter() : new OTLPProtobufLogExporter()
-  return counting<ReadableLogRecord[], LogRecordExporter>(exporter, onLost, records => records.length)
+  return counting<ReadableLogRecord[], LogRecordExporter>(exporter, onLost, records => records.length, onSettled)
 }

@@ -7,11 +7,13 @@ import { waitFor } from '../../helper.js'
 import { OtlpReceiver } from '../../otlp-receiver.js'
 
 // The exporters read the standard variables when they are made, as in the worker.
-function exportTo (t: Test, endpoint: string): void {
-  const before = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint
-  t.teardown(() => { if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT; else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before })
+function setEnv (t: Test, name: string, value: string): void {
+  const before = process.env[name]
+  process.env[name] = value
+  t.teardown(() => { if (before === undefined) delete process.env[name]; else process.env[name] = before })
 }
+const exportTo = (t: Test, endpoint: string): void => setEnv(t, 'OTEL_EXPORTER_OTLP_ENDPOINT', endpoint)
+const sum = (counts: number[]): number => counts.reduce((total, count) => total + count, 0)
 
 const time = '2026-11-22T10:00:00.000Z'
 
@@ -47,9 +49,39 @@ t.test('a collector that is not there: the loss is reported, and closing keeps t
   const sender = logRecordSender({ protocol: 'http/json', resource: {} }, count => lost.push(count))
   for (let i = 0; i < 3; i++) sender.send(JSON.stringify({ level: 'info', time, msg: `line ${i}` }))
   t.ok(await waitFor(() => lost.length > 0, 20_000, 50), `the failed export is reported (${lost.join(', ')} records)`)
-  t.equal(lost.reduce((sum, count) => sum + count, 0), 3)
+  t.equal(sum(lost), 3)
   sender.send(JSON.stringify({ level: 'info', time, msg: 'the last line' }))
   const closing = performance.now()
   await sender.close(500)
   t.ok(performance.now() - closing < 1000, `close returns within its budget (${Math.round(performance.now() - closing)} ms)`)
+})
+
+t.test('while exports fail, lines are counted lost and never made records; a probe line finds the collector back', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  exportTo(t, endpoint)
+  t.teardown(() => receiver.stop())
+  await receiver.stop()
+  // The exporter's retries end a failed export within this, not the default 10 s.
+  setEnv(t, 'OTEL_EXPORTER_OTLP_TIMEOUT', '500')
+  const lost: number[] = []
+  const sender = logRecordSender({ protocol: 'http/json', resource: {} }, count => lost.push(count), { probeIntervalMs: 1000, skippedReportMs: 20 })
+  t.teardown(() => sender.close(100))
+  const line = (msg: string): string => JSON.stringify({ level: 'info', time, msg })
+
+  sender.send(line('before the failure'))
+  t.ok(await waitFor(() => sum(lost) === 1, 20_000), 'the first export fails')
+  for (let i = 0; i < 10; i++) sender.send(line(`skipped ${i}`))
+  t.ok(await waitFor(() => sum(lost) === 11, 2000), `the lines sent while it fails are counted lost (${lost.join(', ')})`)
+  t.same(lost.slice(1), [10], 'in one count')
+
+  await receiver.start(Number(new URL(endpoint).port))
+  let probes = 0
+  t.ok(await waitFor(() => {
+    sender.send(line(`probe ${probes++}`))
+    return receiver.logs.length > 0
+  }, 10_000, 100), 'once the collector is back, a probe line reaches it')
+  sender.send(line('after'))
+  t.ok(await waitFor(() => receiver.logs.some(record => record.body === 'after'), 5000), 'and every line after it')
+  t.notOk(receiver.logs.some(record => String(record.body).startsWith('skipped')), 'the skipped lines were never records')
 })
