@@ -6,7 +6,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable, isConnectionError } from '../src/health/database-health.js'
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
-import { PATTERN_MESSAGES } from '../src/http/schemas.js'
+import { describeIssues, type ValidationIssue } from '../src/http/validation-issues.js'
 import { log } from '../src/logging/log-context.js'
 import { sendProblem, type Problem } from '../src/http/problem.js'
 
@@ -22,23 +22,6 @@ const FASTIFY_TYPES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid-json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'empty-body',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length'
-}
-
-interface ValidationIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
-
-/** "body/message must NOT have more than 4000 characters": the field path and Ajv's statement of the limit. */
-function describeIssue (context: string, issue: ValidationIssue): { field: string, message: string } {
-  let field = `${context}${issue.instancePath}`
-  if (issue.keyword === 'required') field = `${field}/${String(issue.params.missingProperty)}`
-  if (issue.keyword === 'additionalProperties') field = `${field}/${String(issue.params.additionalProperty)}`
-  const message = issue.keyword === 'additionalProperties'
-    ? 'is not an allowed field'
-    : issue.keyword === 'required'
-      ? 'is required'
-      : issue.keyword === 'enum'
-        ? `must be one of ${(issue.params.allowedValues as unknown[]).join(', ')}`
-        : PATTERN_MESSAGES[String(issue.params.pattern)] ?? issue.message ?? 'is invalid'
-  return { field, message }
 }
 
 declare module 'fastify' {
@@ -67,8 +50,7 @@ export default fp(async function errorHandlerPlugin (app) {
       }
     }
     if (error.validation !== undefined) {
-      const errors = (error.validation as ValidationIssue[])
-        .map(issue => describeIssue(error.validationContext ?? 'request', issue))
+      const errors = describeIssues(error.validationContext ?? 'request', error.validation as ValidationIssue[])
       const detail = errors.map(e => `${e.field} ${e.message}`).join('; ')
       return { status: 400, slug: 'validation', detail, extensions: { errors } }
     }

@@ -270,7 +270,9 @@ for (const engine of engines()) {
       t.match(figures, { period: 'day', turns: 4, answer_rate: 2 / 3, feedback: { up: 0, down: 1 }, active_sessions: 2, error_rate: 0.5, alerts_firing: [], turn_traces: { kept: Number, let_go: 0, lost: 0 } })
       t.equal(figures.series.length, 24)
       t.equal(figures.series.reduce((sum: number, point: { turns: number }) => sum + point.turns, 0), 4)
-      t.equal((await app.inject({ url: '/console/api/overview?period=year', headers: analyst })).statusCode, 400)
+      const year = await app.inject({ url: '/console/api/overview?period=year', headers: analyst })
+      t.equal(year.statusCode, 400)
+      t.equal(year.json().detail, 'querystring/period must be one of hour, day, week', 'the allowed periods named')
     })
 
     await t.test('paging loses no turn among turns of the same instant', async t => {

@@ -1,0 +1,52 @@
+// A request's schema errors (Ajv's, as Fastify hands them over) in the words a 400 gives: each
+// field's path and what it must be, with the limit or the allowed values named.
+import { PATTERN_MESSAGES } from './schemas.js'
+
+export interface ValidationIssue {
+  instancePath: string
+  message?: string
+  keyword: string
+  params: Record<string, unknown>
+}
+
+export interface FieldError { field: string, message: string }
+
+/** "body/message must NOT have more than 4000 characters": the field path and Ajv's statement of the limit. */
+function describeIssue (context: string, issue: ValidationIssue): FieldError {
+  let field = `${context}${issue.instancePath}`
+  if (issue.keyword === 'required') field = `${field}/${String(issue.params.missingProperty)}`
+  if (issue.keyword === 'additionalProperties') field = `${field}/${String(issue.params.additionalProperty)}`
+  const message = issue.keyword === 'additionalProperties'
+    ? 'is not an allowed field'
+    : issue.keyword === 'required'
+      ? 'is required'
+      : issue.keyword === 'enum'
+        ? `must be one of ${(issue.params.allowedValues as unknown[]).join(', ')}`
+        : PATTERN_MESSAGES[String(issue.params.pattern)] ?? issue.message ?? 'is invalid'
+  return { field, message }
+}
+
+/**
+ * Every issue described, except that a choice among constants (a union of literals, which Ajv
+ * checks as anyOf: one "must be equal to constant" a branch, then "must match a schema in anyOf")
+ * becomes one "must be one of …" naming them.
+ */
+export function describeIssues (context: string, issues: readonly ValidationIssue[]): FieldError[] {
+  const atPath = (path: string): ValidationIssue[] => issues.filter(issue => issue.instancePath === path)
+  const isChoice = (path: string): boolean => {
+    const here = atPath(path)
+    return here.some(issue => issue.keyword === 'anyOf') && here.some(issue => issue.keyword === 'const') &&
+      here.every(issue => issue.keyword === 'anyOf' || issue.keyword === 'const')
+  }
+  const described: FieldError[] = []
+  for (const issue of issues) {
+    if (!isChoice(issue.instancePath)) {
+      described.push(describeIssue(context, issue))
+    } else if (issue.keyword === 'anyOf') {
+      const values = atPath(issue.instancePath)
+        .flatMap(other => other.keyword === 'const' ? [other.params.allowedValue] : [])
+      described.push({ field: `${context}${issue.instancePath}`, message: `must be one of ${values.join(', ')}` })
+    }
+  }
+  return described
+}

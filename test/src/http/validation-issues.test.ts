@@ -1,0 +1,40 @@
+// Schema errors as a 400 words them: the field and its limit, and a choice among constants as one
+// "must be one of …". The issues are what Ajv gave Fastify for these schemas (captured from a run).
+import t from 'tap'
+import { describeIssues, type ValidationIssue } from '../../../src/http/validation-issues.js'
+
+const constant = (path: string, value: string): ValidationIssue =>
+  ({ instancePath: path, keyword: 'const', params: { allowedValue: value }, message: 'must be equal to constant' })
+const anyOf = (path: string): ValidationIssue =>
+  ({ instancePath: path, keyword: 'anyOf', params: {}, message: 'must match a schema in anyOf' })
+
+t.test('a union of literals: one message naming the values', async t => {
+  t.same(describeIssues('querystring', [constant('/period', 'hour'), constant('/period', 'day'), anyOf('/period')]),
+    [{ field: 'querystring/period', message: 'must be one of hour, day' }])
+})
+
+t.test('a union with another kind of branch keeps each issue as Ajv said it', async t => {
+  const issues: ValidationIssue[] = [
+    constant('/k', 'all'),
+    { instancePath: '/k', keyword: 'type', params: { type: 'integer' }, message: 'must be integer' },
+    anyOf('/k')
+  ]
+  t.same(describeIssues('querystring', issues).map(issue => issue.message),
+    ['must be equal to constant', 'must be integer', 'must match a schema in anyOf'])
+})
+
+t.test('limits, required and unknown fields, enums and patterns', async t => {
+  t.same(describeIssues('body', [
+    { instancePath: '/message', keyword: 'maxLength', params: { limit: 4000 }, message: 'must NOT have more than 4000 characters' },
+    { instancePath: '', keyword: 'required', params: { missingProperty: 'message' }, message: 'must have required property' },
+    { instancePath: '', keyword: 'additionalProperties', params: { additionalProperty: 'admin' } },
+    { instancePath: '/bucket', keyword: 'enum', params: { allowedValues: ['hour', 'day'] } },
+    { instancePath: '/x', keyword: 'custom', params: {} }
+  ]), [
+    { field: 'body/message', message: 'must NOT have more than 4000 characters' },
+    { field: 'body/message', message: 'is required' },
+    { field: 'body/admin', message: 'is not an allowed field' },
+    { field: 'body/bucket', message: 'must be one of hour, day' },
+    { field: 'body/x', message: 'is invalid' }
+  ])
+})
