@@ -51,6 +51,16 @@ export const DocumentRecord = Type.Object({
   updated_at: Type.String({ format: 'date-time' })
 })
 
+const DocumentSummaryRecord = Type.Pick(DocumentRecord, ['id', 'title', 'collection', 'created_at', 'updated_at'])
+const DocumentListQuery = Type.Object({
+  collection: Type.Optional(Type.String({ ...Collection, description: 'Only documents of this collection' })),
+  after: Type.Optional(Type.String({ ...DocumentId, description: 'The last id of the previous page (next_after)' })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 })
+}, { additionalProperties: false })
+const DocumentList = Type.Object({
+  documents: Type.Array(DocumentSummaryRecord),
+  next_after: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `after` for the next page; null: none' })
+})
 const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL }),
   k: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
@@ -109,6 +119,33 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
     request.body.documents.forEach((document, i) => refuseMetadata(document.metadata, `body/documents/${i}/metadata`))
     const ids = await app.knowledgeBase.add(request.body.documents, request.actor)
     return reply.code(201).send({ ids })
+  })
+
+  app.get('/v1/kb/documents', {
+    config: { usesDatabase: true },
+    onRequest: admin,
+    schema: {
+      tags: ['knowledge base'],
+      summary: 'The documents by id, a page at a time, without their text',
+      security,
+      querystring: DocumentListQuery,
+      response: withProblems({ 200: DocumentList }, 401, 403)
+    }
+  }, async (request) => {
+    const { collection, after, limit } = request.query
+    // One more than asked says whether there is a next page.
+    const found = await app.knowledgeBase.list({ collection, after, limit: limit + 1 })
+    const page = found.slice(0, limit)
+    return {
+      documents: page.map(document => ({
+        id: document.id,
+        title: document.title,
+        collection: document.collection,
+        created_at: document.createdAt.toISOString(),
+        updated_at: document.updatedAt.toISOString()
+      })),
+      next_after: found.length > limit ? page.at(-1)!.id : null
+    }
   })
 
   app.get('/v1/kb/documents/:id', {

@@ -64,6 +64,8 @@ export interface KbDocument {
   updatedAt: Date
 }
 
+export type DocumentSummary = Omit<KbDocument, 'text' | 'metadata' | 'passages'>
+
 interface DocumentRow {
   id: string
   title: string
@@ -203,6 +205,25 @@ export class KnowledgeBase {
       await this.write(tx, await split(bundled), 'upsert')
       return inputs.length
     })
+  }
+
+  /**
+   * The documents in order of id, after `after` (the last id of the previous page), up to `limit`,
+   * without their text: what a team reads to find an id (an evaluation's expected document, a page
+   * to change) among thousands.
+   */
+  async list (page: { collection?: string, after?: string, limit: number }): Promise<DocumentSummary[]> {
+    const { rows } = await this.db.query<Omit<DocumentRow, 'body' | 'metadata' | 'passages'>>(
+      `SELECT id, title, collection, created_at, updated_at FROM kb_documents
+       WHERE ($1::text IS NULL OR collection = $1) AND ($2::text IS NULL OR id > $2)
+       ORDER BY id LIMIT $3`, [page.collection ?? null, page.after ?? null, page.limit])
+    return rows.map(row => ({
+      id: row.id,
+      title: row.title,
+      collection: row.collection,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at
+    }))
   }
 
   async get (id: string): Promise<KbDocument> {

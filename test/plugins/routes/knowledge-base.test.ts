@@ -91,6 +91,24 @@ for (const engine of engines()) {
     const got = await app.inject({ method: 'GET', url: '/v1/kb/documents/refunds', headers: as(ADMIN) })
     t.match(got.json(), { id: 'refunds', title: 'Refund policy', passages: 2, metadata: {} })
 
+    await post([{ id: 'zz-faq', title: 'Hours', text: 'Nine to five.', collection: 'faq' }])
+    const list = async (query: string) =>
+      (await app.inject({ method: 'GET', url: `/v1/kb/documents${query}`, headers: as(ADMIN) })).json()
+    const all = await list('?limit=1000')
+    t.equal(all.documents.length, 3)
+    t.same(all.documents.map((document: { id: string }) => document.id),
+      all.documents.map((document: { id: string }) => document.id).sort(), 'in order of id')
+    t.equal(all.next_after, null)
+    t.notOk('text' in all.documents[0], 'without their text')
+    const first = await list('?limit=2')
+    t.same(first.documents.length, 2)
+    t.same((await list(`?limit=2&after=${first.next_after}`)).documents[0].id, all.documents[2].id, 'the next page after the last')
+    t.match((await list('?collection=faq')).documents, [{ id: 'zz-faq', title: 'Hours', collection: 'faq' }])
+    t.equal((await list('?collection=faq')).documents.length, 1, 'only that collection')
+    t.match((await list('?limit=0')), { status: 400, detail: 'querystring/limit must be >= 1' })
+    t.equal((await app.inject({ method: 'GET', url: '/v1/kb/documents', headers: as(ANALYST) })).statusCode, 403)
+    t.equal((await app.inject({ method: 'DELETE', url: '/v1/kb/documents/zz-faq', headers: as(ADMIN) })).statusCode, 204)
+
     const replaced = await app.inject({ method: 'PUT', url: '/v1/kb/documents/refunds', headers: as(ADMIN), payload: { title: 'Returns', text: 'Returns are accepted for 30 days.' } })
     t.same([replaced.statusCode, replaced.json()], [200, { id: 'refunds', created: false }])
     t.same(await search('gift card'), [], 'the replaced text is gone from the index')
@@ -104,7 +122,10 @@ for (const engine of engines()) {
     t.equal((await app.inject({ method: 'GET', url: '/v1/kb/documents/faq-1', headers: as(ADMIN) })).statusCode, 404)
 
     const audited = await db.query<{ action: string }>("SELECT action FROM audit_events WHERE action LIKE 'kb.%' ORDER BY id")
-    t.same(audited.rows.map(r => r.action), ['kb.documents.add', 'kb.document.replace', 'kb.document.create', 'kb.document.delete'])
+    t.same(audited.rows.map(r => r.action), [
+      'kb.documents.add', 'kb.documents.add', 'kb.document.delete', 'kb.document.replace', 'kb.document.create',
+      'kb.document.delete'
+    ])
 
     const racing = await Promise.all([1, 2, 3, 4].map(() => post([{ id: 'race', title: 'Race', text: 'first writer wins' }])))
     t.same(racing.map(r => r.statusCode).sort(), [201, 409, 409, 409], 'concurrent adds of one id: exactly one succeeds')
