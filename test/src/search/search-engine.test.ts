@@ -205,6 +205,7 @@ t.test('rejects bad options and documents', async (t) => {
   t.throws(() => new SearchEngine({ k1: -1 }), RangeError)
   t.throws(() => new SearchEngine({ b: 1.5 }), RangeError)
   t.throws(() => new SearchEngine({ titleBoost: Number.NaN }), RangeError)
+  t.throws(() => new SearchEngine({ passageTerms: 'cached' as 'indexed' }), RangeError)
   const engine = new SearchEngine()
   t.throws(() => engine.upsert({ title: 'no id', passages: [] } as unknown as SearchDocument), TypeError)
   t.equal(engine.documentCount, 0)
