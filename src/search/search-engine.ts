@@ -100,9 +100,10 @@ export interface SearchEngineOptions {
   vectorWeight?: number
   /**
    * Where a search finds the terms of the passages it shows. 'indexed' (the default): each passage's
-   * sentences and their terms are stored when it is indexed (snippets.ts), for about a sixth more
-   * memory; 'per-turn': the passages are split and analysed again at every search, as before, which
-   * is what 'indexed' is tested and measured against.
+   * sentences and their terms are stored when it is indexed (snippets.ts), and whether it holds a
+   * question's term is read from the postings, for about a sixth more memory; 'per-turn': the
+   * passages are split and analysed again at every search, as before, which is what 'indexed' is
+   * tested and measured against.
    */
   passageTerms?: 'indexed' | 'per-turn'
 }
@@ -511,8 +512,12 @@ export class SearchEngine {
     // the title's do (asked[0] is the title, already counted).
     const mostAsked = recalls.indexOf(questionRecall)
     const phrasing = mostAsked > 0 ? asked[mostAsked] : ''
-    const inPassage = new Set(this.analyze(`${entry.title}\n${phrasing}\n${passageBody(passage)}`))
-    const covered = informative.reduce((sum, { term, weight }) => inPassage.has(term) ? sum + weight : sum, 0)
+    // Joined by line breaks, the title, the phrasing and the passage have the terms they have apart:
+    // the passage's are the ones whose postings hold its slot, so only the short texts are analysed.
+    const indexed = this.snippets !== undefined
+    const words = new Set(this.analyze(`${entry.title}\n${phrasing}${indexed ? '' : `\n${passageBody(passage)}`}`))
+    const inPassage = (term: string): boolean => words.has(term) || (indexed && this.holds(best.slot, term))
+    const covered = informative.reduce((sum, { term, weight }) => inPassage(term) ? sum + weight : sum, 0)
     const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
     const second = candidates[1]?.score ?? 0
     const coverage = covered / total
@@ -541,6 +546,25 @@ export class SearchEngine {
       if (queryTerms.has(term)) held += weight
     }
     return total === 0 ? 0 : held / total
+  }
+
+  /**
+   * Whether the term is in the passage at `slot` (or its title, when titles are weighted): every
+   * posting list holds its slots in ascending order, as they are added and as compaction keeps them.
+   */
+  private holds (slot: number, term: string): boolean {
+    const list = this.postings.get(term)
+    if (list === undefined) return false
+    let low = 0
+    let high = list.size - 1
+    while (low <= high) {
+      const middle = (low + high) >> 1
+      const at = list.slots[middle] as number
+      if (at === slot) return true
+      if (at < slot) low = middle + 1
+      else high = middle - 1
+    }
+    return false
   }
 
   private addPosting (term: string, slot: number, tf: number): void {

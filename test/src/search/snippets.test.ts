@@ -131,6 +131,7 @@ t.test('property: after upserts, removals and compactions, indexed and per-turn 
   )
   const ask = fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 4 }).map(words => words.join(' '))
   let runs = 0
+  // Evidence too: with titles unweighted, a title's terms are not in the passages' postings.
   fc.assert(fc.property(
     fc.array(operation, { maxLength: 150, size: 'max' }), fc.array(ask, { minLength: 1, maxLength: 5 }), fc.constantFrom(0, 2),
     (operations, questions, titleBoost) => {
@@ -174,7 +175,7 @@ function collections (): Collection[] {
   return found
 }
 
-t.test('every shipped and judged collection: the same hits, snippets and quotes as per turn', async (t) => {
+t.test('every shipped and judged collection: the same hits, snippets, quotes and evidence as per turn', async (t) => {
   for (const { name, docs, questions } of collections()) {
     const indexed = new SearchEngine({ wordVectors: false })
     const perTurnEngine = new SearchEngine({ wordVectors: false, passageTerms: 'per-turn' })
