@@ -12,6 +12,8 @@ export type TermMatcher = (text: string) => Set<string>
 type Tokenize = (text: string) => Token[]
 
 const WHITE_SPACE = /\s+/g
+/** White space that WHITE_SPACE would change: a run of two, or any but a plain space. */
+const COLLAPSIBLE = /\s\s|[^\S ]/
 
 /**
  * The sentence of the passage that covers the most query weight (sum of the weights of the
@@ -165,12 +167,15 @@ export class SnippetIndex {
       }
       for (const term of firstAt.keys()) record.push(this.reference(term))
       const unit = text.slice(start, end)
-      // Where runs of white space are, to move the offsets into the unit with each run one space.
+      // Where runs of white space are, to move the offsets into the unit with each run one space;
+      // most units have none but single spaces, and are their own collapsed text.
       const runs: number[] = []
-      const collapsed = unit.replace(WHITE_SPACE, (run: string, at: number) => {
-        runs.push(at, run.length)
-        return ' '
-      })
+      const collapsed = !COLLAPSIBLE.test(unit)
+        ? unit
+        : unit.replace(WHITE_SPACE, (run: string, at: number) => {
+          runs.push(at, run.length)
+          return ' '
+        })
       if (collapsed.length > this.cutAbove) {
         for (const at of firstAt.values()) {
           let shift = 0
@@ -182,10 +187,15 @@ export class SnippetIndex {
       record[header] = start
       record[header + 1] = end
       record[header + 2] = collapsed.length * 4 + (isTableRow(unit) ? INFO_ROW : 0) +
-        (runs.length === 0 || collapsed === unit ? 0 : INFO_COLLAPSES)
+        (collapsed === unit ? 0 : INFO_COLLAPSES)
       record[header + 3] = record.length
     }
-    this.pool = growInt32(this.pool, this.poolUsed + record.length)
+    if (this.pool.length < this.poolUsed + record.length) {
+      // By a quarter, not double: the pool is most of the index's added memory, and its slack is waste.
+      const grown = new Int32Array(Math.max(this.poolUsed + record.length, Math.ceil(this.pool.length * 1.25), 1024))
+      grown.set(this.pool.subarray(0, this.poolUsed))
+      this.pool = grown
+    }
     this.pool.set(record, this.poolUsed)
     this.slotRecord = growInt32(this.slotRecord, slot + 1)
     this.slotRecord[slot] = this.poolUsed
