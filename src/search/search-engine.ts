@@ -101,7 +101,7 @@ export interface SearchEngineOptions {
   /**
    * Where a search finds the terms of the passages it shows. 'indexed' (the default): each passage's
    * sentences and their terms are stored when it is indexed (snippets.ts), and whether it holds a
-   * question's term is read from the postings, for about a sixth more memory; 'per-turn': the
+   * question's term is read from the postings, for about a fifth more index memory; 'per-turn': the
    * passages are split and analysed again at every search, as before, which is what 'indexed' is
    * tested and measured against.
    */
