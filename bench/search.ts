@@ -6,15 +6,22 @@
  *   npm run bench:search -- --tune       # grid search k1 / b / titleBoost on SciFact TRAIN
  *   npm run bench:search -- --minisearch # also measure MiniSearch, configured the same way (slow at 100k)
  *   npm run bench:search -- --no-100k    # skip the 100k-document latency run
+ *   npm run bench:search -- --snippets   # only the snippets: stored when indexed against made at every search
+ *   npm run bench:search -- --snippets --baseline ../old/dist   # and against another build's search
+ *   npm run bench:search -- --no-snippets
  *
  * Datasets: $DATASETS_DIR, else ../shared/datasets next to the project (see its README).
  */
 import { spawnSync } from 'node:child_process'
 import os from 'node:os'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import MiniSearch from 'minisearch'
 import { DEFAULT_SEARCH_OPTIONS, SearchEngine, type SearchDocument, type SearchEngineOptions } from '../src/search/search-engine.js'
 import { analyze } from '../src/search/text-analysis.js'
+import { readDocuments } from '../src/kb/document-files.js'
+import { projectRoot } from '../src/project.js'
+import { MIX } from './chat-load.js'
 import { loadCorpus, loadQrels, loadQueries, toSearchDocument, type CorpusDoc, type Qrels } from './datasets.js'
 
 interface Ranked { docId: string, score: number }
@@ -203,6 +210,7 @@ function printMachine (): void {
   console.log(`  memory   ${(os.totalmem() / 1024 ** 3).toFixed(1)} GB`)
   console.log(`  os       ${os.type()} ${os.release()} (${os.arch()})`)
   console.log(`  node     ${process.version}${gc === undefined ? '' : ' (--expose-gc)'}`)
+  console.log(`  load     ${os.loadavg().map(load => load.toFixed(2)).join(' ')} (1, 5, 15 min averages at the start)`)
   console.log('')
 }
 
@@ -260,11 +268,124 @@ function scaleReport (label: string, corpus: CorpusDoc[], queries: string[], mak
   console.log(`    query   p50 ${fmt(latency.p50, 3)} ms   p99 ${fmt(latency.p99, 3)} ms   mean ${fmt(latency.mean, 3)} ms   max ${fmt(latency.max, 3)} ms   (${latency.samples} queries)`)
 }
 
-function main (): void {
+interface SnippetEngine { label: string, engine: SearchEngine, buildMs: number, memory: number }
+type EngineClass = new (options?: SearchEngineOptions) => SearchEngine
+
+/**
+ * The per-search cost of the snippets, this build's (each passage's sentences and their terms stored
+ * when it is indexed) against the same engine analysing them at every search, as before, and
+ * optionally against another build's engine (--baseline <dist>), on the same documents and queries:
+ * the engines are built and kept, and searched in rounds in turn, so that what the machine's
+ * neighbours do falls on each. A search is timed as /search asks (k = 10, ten snippets) and as a
+ * chat turn asks (k = 3 and the quote, with the answer's evidence), in main-thread CPU time, which
+ * other processes on the machine move less than the time on the clock.
+ */
+function snippetReport (label: string, corpus: CorpusDoc[], asked: string[], rounds: number, Baseline?: EngineClass): void {
+  // A few questions are asked again, so that a round is long enough to time.
+  const queries = Array.from({ length: Math.max(asked.length, 1000) }, (_, i) => asked[i % asked.length] as string)
+  const docs = corpus.map((d) => toSearchDocument(d))
+  const makers: Array<{ label: string, make: () => SearchEngine }> = [
+    { label: 'per-turn', make: () => new SearchEngine({ ...DEFAULT_SEARCH_OPTIONS, passageTerms: 'per-turn' }) },
+    { label: 'indexed', make: () => new SearchEngine({ ...DEFAULT_SEARCH_OPTIONS, passageTerms: 'indexed' }) }
+  ]
+  if (Baseline !== undefined) makers.push({ label: 'baseline', make: () => new Baseline() })
+  const cpu = (): number => {
+    const usage = process.threadCpuUsage?.() ?? process.cpuUsage()
+    return usage.user + usage.system
+  }
+  // Warmed up first, so that neither the code compiled nor the word vectors read (once per build) count
+  // in the first engine's time and memory.
+  for (const { make } of makers) {
+    const engine = make()
+    for (const doc of docs.slice(0, 300)) engine.upsert(doc)
+  }
+  const engines: SnippetEngine[] = makers.map(({ label, make }) => {
+    const before = memoryUsed()
+    const start = cpu()
+    const engine = make()
+    for (const doc of docs) engine.upsert(doc)
+    const buildMs = (cpu() - start) / 1e3
+    const after = memoryUsed()
+    return { label, engine, buildMs, memory: after.heap + after.buffers - before.heap - before.buffers }
+  })
+  const ways = [
+    { label: '/search, k = 10', run: (engine: SearchEngine, q: string) => engine.search(q, 10) },
+    { label: 'turn, k = 3 + quote', run: (engine: SearchEngine, q: string) => engine.searchWithEvidence(q, 3) }
+  ]
+  // Microseconds a search, one figure per round, by way and engine: CPU, and on the clock.
+  const perSearch = ways.map(() => engines.map((): number[] => []))
+  const wall = ways.map(() => engines.map((): number[] => []))
+  for (const { engine } of engines) for (const q of queries.slice(0, 200)) for (const way of ways) way.run(engine, q)
+  for (let round = 0; round < rounds; round++) {
+    ways.forEach((way, w) => {
+      for (let i = 0; i < engines.length; i++) {
+        const e = (i + round) % engines.length
+        const { engine } = engines[e] as SnippetEngine
+        const startCpu = cpu()
+        const start = process.hrtime.bigint()
+        for (const q of queries) way.run(engine, q)
+        wall[w]?.[e]?.push(Number(process.hrtime.bigint() - start) / 1e3 / queries.length)
+        perSearch[w]?.[e]?.push((cpu() - startCpu) / queries.length)
+      }
+    })
+  }
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+  const range = (times: number[]): string =>
+    `${median(times).toFixed(1)} (${Math.min(...times).toFixed(1)}-${Math.max(...times).toFixed(1)})`
+  const passages = docs.reduce((n, d) => n + d.passages.length, 0)
+  console.log(`  ${label}: ${corpus.length} docs, ${passages} passages, ${asked.length} queries ` +
+    `(${queries.length} searches a round), ${rounds} rounds`)
+  console.log(`    ${'passage terms'.padEnd(15)}${'build CPU'.padEnd(11)}${'index memory'.padEnd(14)}` +
+    ways.map(way => `${way.label}: CPU µs a search, median (min-max)`.padEnd(56)).join('').trimEnd())
+  engines.forEach(({ label: name, buildMs, memory }, e) => {
+    const cells = ways.map((_, w) => range(perSearch[w]?.[e] ?? []).padEnd(56)).join('')
+    console.log(`    ${name.padEnd(15)}${`${(buildMs / 1000).toFixed(2)} s`.padEnd(11)}${`+${mb(memory)}`.padEnd(14)}${cells}`.trimEnd())
+  })
+  const indexed = engines[1] as SnippetEngine
+  // The rounds of a pair ran close together: the median of their ratios is what the noise moves least.
+  const ratio = (times: number[][] | undefined, e: number): string => {
+    const before = times?.[e] ?? []
+    const now = times?.[1] ?? []
+    return `${median(before.map((time, round) => time / (now[round] as number))).toFixed(2)}x`
+  }
+  for (const e of engines.keys()) {
+    if (e === 1) continue
+    const other = engines[e] as SnippetEngine
+    const speed = ways.map((way, w) => `${way.label} ${ratio(perSearch[w], e)} (clock ${ratio(wall[w], e)})`)
+    console.log(`    indexed against ${other.label}, searches a CPU second: ${speed.join(', ')}; index memory ` +
+      `+${mb(indexed.memory - other.memory)} (${((indexed.memory / other.memory - 1) * 100).toFixed(0)} %)`)
+  }
+}
+
+async function main (): Promise<void> {
   printMachine()
   if (args.has('--tune')) {
     tune()
     return
+  }
+  const scifact = loadCorpus('scifact')
+  const scifactQueries = [...loadQueries('scifact').values()]
+  if (args.has('--snippets') || !args.has('--no-snippets')) {
+    const argv = process.argv
+    const dist = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : undefined
+    const baseline = dist === undefined
+      ? undefined
+      : (await import(resolve(dist, 'src/search/search-engine.js')) as { SearchEngine: EngineClass }).SearchEngine
+    console.log('Snippets, stored when indexed against made at every search (default options: word vectors on)' +
+      `${dist === undefined ? '' : `, and the baseline ${dist}`}, single thread`)
+    // The documents Parley ships and seeds, asked the chat benchmarks' questions (bench/chat-load.ts's
+    // mix) and its /search command's query: the turns whose profile the snippets were 12 % of.
+    const bundled: CorpusDoc[] = []
+    for await (const read of readDocuments(join(projectRoot, 'docs'))) {
+      if ('document' in read) bundled.push({ id: read.document.id ?? read.source, title: read.document.title, text: read.document.text })
+    }
+    const mixed = [...MIX.filter(turn => turn.kind !== 'command').map(turn => turn.message), 'traces']
+    snippetReport('bundled docs', bundled, mixed, 9, baseline)
+    snippetReport('stackfaq-dev', loadCorpus('stackfaq-dev'), [...loadQueries('stackfaq-dev').values()], 9, baseline)
+    snippetReport('SciFact', scifact, scifactQueries, 9, baseline)
+    if (!args.has('--no-100k')) snippetReport('SciFact grown', growCorpus(scifact, 100_000), scifactQueries, 3, baseline)
+    console.log('')
+    if (args.has('--snippets')) return
   }
   const options = { ...DEFAULT_SEARCH_OPTIONS }
   const engines: Array<{ label: string, make: () => Retriever, speed: boolean }> = [
@@ -275,8 +396,6 @@ function main (): void {
     engines.push({ label: 'MiniSearch 7 (two fields, title boost 1)', make: () => miniSearchRetriever(options, 'fields'), speed: true })
     engines.push({ label: 'MiniSearch 7 (one field title + passage, coordination factor divided out)', make: () => miniSearchRetriever(options, 'flat'), speed: false })
   }
-  const scifact = loadCorpus('scifact')
-  const scifactQueries = [...loadQueries('scifact').values()]
   for (const { label, make, speed } of engines) {
     console.log(label)
     console.log(' Quality (test qrels; documents = title + text split into passages, document score = best passage)')
@@ -292,4 +411,4 @@ function main (): void {
   }
 }
 
-main()
+await main()

@@ -59,31 +59,85 @@ const ABBREVIATIONS = new Set([
 ])
 
 /**
+ * Appends to `spans` where each sentence of text.slice(from, to) starts and ends in text (as
+ * splitSentences cuts it), so that a caller can keep offsets instead of copies of the sentences.
+ */
+function sentenceSpans (text: string, from: number, to: number, spans: number[]): void {
+  // Cut out first: the look-ahead for white space must not see past `to`.
+  const source = from === 0 && to === text.length ? text : text.slice(from, to)
+  const boundary = /[.!?\u2026]+["'\u2019\u201d)\]]*(?=\s)/g
+  const push = (start: number, end: number): void => {
+    const raw = source.slice(start, end)
+    const trimmed = raw.trim()
+    if (trimmed.length === 0) return
+    const first = from + start + raw.length - raw.trimStart().length
+    spans.push(first, first + trimmed.length)
+  }
+  let start = 0
+  for (const m of source.matchAll(boundary)) {
+    const end = m.index + m[0].length
+    let wordStart = m.index
+    while (wordStart > start && !isSpace(source.charCodeAt(wordStart - 1))) wordStart--
+    const lastWord = source.slice(wordStart, m.index).toLowerCase()
+    // A single letter before "." is an initial ("J. Smith"), not a sentence end;
+    // a period straight after a digit is a sentence end ("in 2019.").
+    if (m[0].startsWith('.') && m[0].length === 1 &&
+        (ABBREVIATIONS.has(lastWord) || /^\p{L}$/u.test(lastWord))) continue
+    push(start, end)
+    start = end
+  }
+  push(start, source.length)
+}
+
+function slices (text: string, spans: number[]): string[] {
+  const units: string[] = []
+  for (let i = 0; i < spans.length; i += 2) units.push(text.slice(spans[i], spans[i + 1]))
+  return units
+}
+
+/**
  * Splits prose into sentences on ., ! or ? (and …) followed by white space, keeping
  * abbreviations and initials together. Never returns empty strings; text with no
  * sentence end comes back whole.
  */
 export function splitSentences (text: string): string[] {
   if (typeof text !== 'string') return []
-  const sentences: string[] = []
-  const boundary = /[.!?\u2026]+["'\u2019\u201d)\]]*(?=\s)/g
-  let start = 0
-  for (const m of text.matchAll(boundary)) {
-    const end = m.index + m[0].length
-    let wordStart = m.index
-    while (wordStart > start && !isSpace(text.charCodeAt(wordStart - 1))) wordStart--
-    const lastWord = text.slice(wordStart, m.index).toLowerCase()
-    // A single letter before "." is an initial ("J. Smith"), not a sentence end;
-    // a period straight after a digit is a sentence end ("in 2019.").
-    if (m[0].startsWith('.') && m[0].length === 1 &&
-        (ABBREVIATIONS.has(lastWord) || /^\p{L}$/u.test(lastWord))) continue
-    const sentence = text.slice(start, end).trim()
-    if (sentence.length > 0) sentences.push(sentence)
-    start = end
+  const spans: number[] = []
+  sentenceSpans(text, 0, text.length, spans)
+  return slices(text, spans)
+}
+
+/**
+ * Where each unit of splitSentencesAndRows starts and ends in text: [start, end, start, end, …],
+ * each unit being text.slice(start, end).
+ */
+export function sentenceAndRowSpans (text: string): number[] {
+  const spans: number[] = []
+  // The prose lines since the last table row: from where the first starts to where the last ends.
+  let proseStart = -1
+  let proseEnd = 0
+  const flush = (): void => {
+    if (proseStart >= 0) sentenceSpans(text, proseStart, proseEnd, spans)
+    proseStart = -1
   }
-  const rest = text.slice(start).trim()
-  if (rest.length > 0) sentences.push(rest)
-  return sentences
+  for (let lineStart = 0; lineStart <= text.length;) {
+    const newline = text.indexOf('\n', lineStart)
+    const lineEnd = newline < 0 ? text.length : newline
+    const line = text.slice(lineStart, lineEnd)
+    if (!TABLE_ROW.test(line)) {
+      if (proseStart < 0) proseStart = lineStart
+      proseEnd = lineEnd
+    } else {
+      flush()
+      if (!TABLE_RULE.test(line)) {
+        const first = lineStart + line.length - line.trimStart().length
+        spans.push(first, first + line.trim().length)
+      }
+    }
+    lineStart = lineEnd + 1
+  }
+  flush()
+  return spans
 }
 
 /**
@@ -91,22 +145,7 @@ export function splitSentences (text: string): string[] {
  * has no sentence ends, and cut anywhere it quotes half a row. Rule rows (| --- |) are left out.
  */
 export function splitSentencesAndRows (text: string): string[] {
-  const units: string[] = []
-  let prose: string[] = []
-  const flush = (): void => {
-    if (prose.length > 0) units.push(...splitSentences(prose.join('\n')))
-    prose = []
-  }
-  for (const line of text.split('\n')) {
-    if (!TABLE_ROW.test(line)) {
-      prose.push(line)
-      continue
-    }
-    flush()
-    if (!TABLE_RULE.test(line)) units.push(line.trim())
-  }
-  flush()
-  return units
+  return slices(text, sentenceAndRowSpans(text))
 }
 
 /** Splits an over-long run of words into nearly equal chunks at word boundaries. */

@@ -2,8 +2,9 @@
 // few and turns many, so a turn's search costs no round trip), ranks by words (BM25 over
 // passages, plus the FAQ's question field) and re-ranks the best by meaning (word vectors), and
 // measures how well the best passage covers the question for the answer decision.
-import { isTableRow, splitSentencesAndRows, type Passage } from './passages.js'
+import type { Passage } from './passages.js'
 import { QuestionIndex } from './question-index.js'
+import { perTurnSnippet, SnippetIndex, type TermMatcher } from './snippets.js'
 import { analyze, createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'
 import { dot, shippedWordVectors, type WordVectors } from './word-vectors.js'
 
@@ -66,7 +67,8 @@ interface Ranking {
   weights: Map<string, number>
   /** The best documents, best first. */
   candidates: Candidate[]
-  matches: TermMatcher
+  /** For snippets made at every turn ('per-turn'); the index's need none. */
+  matches: TermMatcher | undefined
 }
 
 export interface SearchHit {
@@ -96,6 +98,14 @@ export interface SearchEngineOptions {
    * the cosine of its word vectors with the question's.
    */
   vectorWeight?: number
+  /**
+   * Where a search finds the terms of the passages it shows. 'indexed' (the default): each passage's
+   * sentences and their terms are stored when it is indexed (snippets.ts), and whether it holds a
+   * question's term is read from the postings, for about a fifth more index memory; 'per-turn': the
+   * passages are split and analysed again at every search, as before, which is what 'indexed' is
+   * tested and measured against.
+   */
+  passageTerms?: 'indexed' | 'per-turn'
 }
 
 /**
@@ -122,7 +132,8 @@ export const DEFAULT_SEARCH_OPTIONS: Readonly<Required<SearchEngineOptions>> = O
   titleBoost: 2,
   questionWeight: 0.3,
   wordVectors: true,
-  vectorWeight: VECTOR_WEIGHT
+  vectorWeight: VECTOR_WEIGHT,
+  passageTerms: 'indexed'
 })
 
 export const SNIPPET_MAX_CHARS = 300
@@ -150,8 +161,6 @@ interface DocEntry {
   /** Its word vector (word-vectors.ts), when the engine weighs meaning and any of its words is known. */
   vector: Float32Array | undefined
 }
-
-type TermMatcher = (text: string) => Set<string>
 
 interface Candidate {
   doc: number
@@ -223,6 +232,8 @@ export class SearchEngine {
   private readonly freeDocs: number[] = []
   private readonly questions: QuestionIndex
   private readonly wordVectors: WordVectors | undefined
+  /** Each passage's sentences and their terms; undefined when passageTerms is 'per-turn'. */
+  private readonly snippets: SnippetIndex | undefined
 
   // Per passage slot: owning document (-1 once removed), index in doc.passages, length.
   private slotDoc: Int32Array = new Int32Array(0)
@@ -256,6 +267,11 @@ export class SearchEngine {
     this.analyzeTokens = analyzer.analyzeTokens
     this.termMatcher = analyzer.termMatcher
     this.questions = new QuestionIndex(this.analyze)
+    const passageTerms = options.passageTerms ?? DEFAULT_SEARCH_OPTIONS.passageTerms
+    if (passageTerms !== 'indexed' && passageTerms !== 'per-turn') {
+      throw new RangeError(`SearchEngine: passageTerms must be 'indexed' or 'per-turn', got ${String(passageTerms)}`)
+    }
+    this.snippets = passageTerms === 'indexed' ? new SnippetIndex(this.analyzeTokens, SNIPPET_MAX_CHARS) : undefined
   }
 
   /** Whether the meaning of words counts in the ranking, and so in the evidence's `similarity`. */
@@ -332,7 +348,10 @@ export class SearchEngine {
     for (let i = 0; i < passages.length; i++) {
       const passage = passages[i] as Passage
       const slot = this.usedSlots++
-      const bodyTerms = this.analyze(passageBody(passage))
+      const body = passageBody(passage)
+      // With offsets when the snippet index needs them, so that the text is analysed once.
+      const tokens = this.snippets === undefined ? undefined : this.analyzeTokens(body)
+      const bodyTerms = tokens === undefined ? this.analyze(body) : tokens.map(token => token.term)
       const tf = new Map<string, number>()
       if (boost > 0) for (const term of titleTerms) tf.set(term, (tf.get(term) ?? 0) + boost)
       for (const term of bodyTerms) tf.set(term, (tf.get(term) ?? 0) + 1)
@@ -346,6 +365,9 @@ export class SearchEngine {
       this.totalLength += this.slotLength[slot] as number
       this.livePassages++
       entry.slots.push(slot)
+      if (this.snippets !== undefined && tokens !== undefined) {
+        this.snippets.add(slot, passage.text, { tokens, from: body.length - passage.text.length })
+      }
     }
   }
 
@@ -376,6 +398,7 @@ export class SearchEngine {
       }
       this.totalLength -= this.slotLength[slot] as number
       this.slotDoc[slot] = -1
+      this.snippets?.remove(slot)
       this.livePassages--
       this.deadSlots++
     }
@@ -398,7 +421,7 @@ export class SearchEngine {
    */
   search (query: string, k = 10, collections?: ReadonlySet<string>): SearchHit[] {
     const ranked = this.rank(query, k, collections)
-    return ranked === undefined ? [] : ranked.candidates.map((c) => this.toHit(c, ranked.weights, ranked.matches))
+    return ranked === undefined ? [] : ranked.candidates.map((c) => this.toHit(c, ranked))
   }
 
   /**
@@ -409,12 +432,12 @@ export class SearchEngine {
   searchWithEvidence (query: string, k = 10, collections?: ReadonlySet<string>): SearchResult {
     const ranked = this.rank(query, k, collections)
     if (ranked === undefined) return { hits: [], evidence: NO_EVIDENCE, quote: '' }
-    const { queryTerms, weights, candidates, matches } = ranked
+    const { queryTerms, weights, candidates } = ranked
     const best = candidates[0]
     return {
-      hits: candidates.map((c) => this.toHit(c, weights, matches)),
+      hits: candidates.map((c) => this.toHit(c, ranked)),
       evidence: this.evidence(queryTerms, weights, candidates),
-      quote: best === undefined ? '' : this.quote(best, weights, matches)
+      quote: best === undefined ? '' : this.quote(best, ranked)
     }
   }
 
@@ -461,7 +484,8 @@ export class SearchEngine {
     const found = touchedCount > 0 || questionScores.size > 0
     const queryVector = found ? this.wordVectors?.embed(query) : undefined
     const candidates = found ? this.bestPerDocument(touchedCount, questionScores, queryVector, limit, collections) : []
-    return { queryTerms, weights, candidates, matches: this.termMatcher(weights.keys()) }
+    const matches = this.snippets === undefined ? this.termMatcher(weights.keys()) : undefined
+    return { queryTerms, weights, candidates, matches }
   }
 
   private evidence (
@@ -488,8 +512,12 @@ export class SearchEngine {
     // the title's do (asked[0] is the title, already counted).
     const mostAsked = recalls.indexOf(questionRecall)
     const phrasing = mostAsked > 0 ? asked[mostAsked] : ''
-    const inPassage = new Set(this.analyze(`${entry.title}\n${phrasing}\n${passageBody(passage)}`))
-    const covered = informative.reduce((sum, { term, weight }) => inPassage.has(term) ? sum + weight : sum, 0)
+    // Joined by line breaks, the title, the phrasing and the passage have the terms they have apart:
+    // the passage's are the ones whose postings hold its slot, so only the short texts are analysed.
+    const indexed = this.snippets !== undefined
+    const words = new Set(this.analyze(`${entry.title}\n${phrasing}${indexed ? '' : `\n${passageBody(passage)}`}`))
+    const inPassage = (term: string): boolean => words.has(term) || (indexed && this.holds(best.slot, term))
+    const covered = informative.reduce((sum, { term, weight }) => inPassage(term) ? sum + weight : sum, 0)
     const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
     const second = candidates[1]?.score ?? 0
     const coverage = covered / total
@@ -518,6 +546,25 @@ export class SearchEngine {
       if (queryTerms.has(term)) held += weight
     }
     return total === 0 ? 0 : held / total
+  }
+
+  /**
+   * Whether the term is in the passage at `slot` (or its title, when titles are weighted): every
+   * posting list holds its slots in ascending order, as they are added and as compaction keeps them.
+   */
+  private holds (slot: number, term: string): boolean {
+    const list = this.postings.get(term)
+    if (list === undefined) return false
+    let low = 0
+    let high = list.size - 1
+    while (low <= high) {
+      const middle = (low + high) >> 1
+      const at = list.slots[middle] as number
+      if (at === slot) return true
+      if (at < slot) low = middle + 1
+      else high = middle - 1
+    }
+    return false
   }
 
   private addPosting (term: string, slot: number, tf: number): void {
@@ -622,50 +669,36 @@ export class SearchEngine {
     return idA > idC
   }
 
-  private toHit (candidate: Candidate, weights: Map<string, number>, matches: TermMatcher): SearchHit {
+  private toHit (candidate: Candidate, ranked: Ranking): SearchHit {
     const passage = this.passageOf(candidate)
     const entry = this.docs[candidate.doc] as DocEntry
     return {
       docId: entry.id,
       title: entry.title,
       score: round(candidate.score),
-      snippet: this.snippet(passage.text, weights, matches, SNIPPET_MAX_CHARS),
+      snippet: this.snippet(candidate.slot, passage.text, ranked, SNIPPET_MAX_CHARS),
       passage: passage.ordinal,
       passageText: passage.text
     }
   }
 
   /** What a reply quotes of a passage: all of it up to QUOTE_MAX_CHARS, else its best sentences, whole. */
-  private quote (candidate: Candidate, weights: Map<string, number>, matches: TermMatcher): string {
-    const text = this.passageOf(candidate).text.trim()
-    return text.length <= QUOTE_MAX_CHARS ? text : this.snippet(text, weights, matches, QUOTE_MAX_CHARS)
+  private quote (candidate: Candidate, ranked: Ranking): string {
+    const { text } = this.passageOf(candidate)
+    const trimmed = text.trim()
+    if (trimmed.length <= QUOTE_MAX_CHARS) return trimmed
+    // Trimmed or not, the text has the same sentences: the index's offsets are into the text as it was given.
+    return this.snippet(candidate.slot, this.snippets === undefined ? trimmed : text, ranked, QUOTE_MAX_CHARS)
   }
 
   private passageOf (candidate: Candidate): Passage {
     return (this.docs[candidate.doc] as DocEntry).passages[this.slotPassage[candidate.slot] as number] as Passage
   }
 
-  /**
-   * The sentence of the passage that covers the most query weight (sum of the IDF of
-   * the distinct query terms it contains), extended with the following sentences
-   * while they fit, then cut to max characters around the first match. When no
-   * sentence matches (the passage matched on its title or heading), the passage's
-   * opening is used, so a passage with text never gets an empty snippet.
-   */
-  private snippet (text: string, weights: Map<string, number>, matches: TermMatcher, max: number): string {
-    const sentences = splitSentencesAndRows(text)
-    if (sentences.length === 0) return ''
-    const bestIndex = sentences.length === 1 ? 0 : bestSentence(sentences, weights, matches)
-    let snippet = (sentences[bestIndex] as string).replace(/\s+/g, ' ')
-    for (let i = bestIndex + 1; i < sentences.length && snippet.length < max; i++) {
-      const next = sentences[i] as string
-      const longer = `${snippet}${isTableRow(next) ? '\n' : ' '}${next.replace(/\s+/g, ' ')}`
-      if (longer.length > max) break
-      snippet = longer
-    }
-    if (snippet.length <= max) return snippet
-    const firstMatch = this.analyzeTokens(snippet).find((t) => weights.has(t.term))
-    return cutAround(snippet, firstMatch?.start ?? 0, max)
+  /** The best-matching sentences of the passage, at most max characters (snippets.ts). */
+  private snippet (slot: number, text: string, ranked: Ranking, max: number): string {
+    if (this.snippets !== undefined) return this.snippets.snippet(slot, text, ranked.weights, max)
+    return perTurnSnippet(text, ranked.weights, ranked.matches as TermMatcher, this.analyzeTokens, max)
   }
 
   /** Rewrites posting lists without tombstoned passages and renumbers the slots. */
@@ -699,6 +732,7 @@ export class SearchEngine {
     for (const entry of this.docs) {
       if (entry !== undefined) entry.slots = entry.slots.map((slot) => remap[slot] as number)
     }
+    this.snippets?.compact(remap)
     this.usedSlots = next
     this.deadSlots = 0
   }
@@ -717,21 +751,6 @@ const QUESTION_WORDS: ReadonlySet<string> = new Set(analyze(
   'up down out so than too very more most other own same again once here all each both few only ' +
   'from like'))
 
-/** Index of the sentence with the most query weight; the earliest on a tie or when nothing matches. */
-function bestSentence (sentences: string[], weights: Map<string, number>, matches: TermMatcher): number {
-  let bestIndex = 0
-  let bestScore = 0
-  for (let i = 0; i < sentences.length; i++) {
-    let score = 0
-    for (const term of matches(sentences[i] as string)) score += weights.get(term) ?? 0
-    if (score > bestScore) {
-      bestScore = score
-      bestIndex = i
-    }
-  }
-  return bestIndex
-}
-
 function copyPassage (p: Passage): Passage {
   const ordinal = typeof p?.ordinal === 'number' && Number.isFinite(p.ordinal) ? p.ordinal : 0
   const passage: Passage = { ordinal, text: typeof p?.text === 'string' ? p.text : '' }
@@ -742,23 +761,6 @@ function copyPassage (p: Passage): Passage {
 /** The heading is indexed with the passage: it names the topic of short sections. */
 function passageBody (p: Passage): string {
   return p.heading === undefined ? p.text : `${p.heading}\n${p.text}`
-}
-
-/** A window of at most max characters that starts a little before `at`, cut between words. */
-function cutAround (text: string, at: number, max: number): string {
-  const ellipsis = '\u2026'
-  let start = Math.max(0, at - 60)
-  if (start > 0) {
-    const space = text.indexOf(' ', start)
-    start = space >= 0 && space < at ? space + 1 : start
-  }
-  const budget = max - (start > 0 ? 1 : 0) - 1
-  let end = Math.min(text.length, start + budget)
-  if (end < text.length) {
-    const space = text.lastIndexOf(' ', end)
-    if (space > start) end = space
-  }
-  return `${start > 0 ? ellipsis : ''}${text.slice(start, end).trim()}${end < text.length ? ellipsis : ''}`
 }
 
 function siftUp<T> (heap: T[], index: number, below: (a: T, b: T) => boolean): void {

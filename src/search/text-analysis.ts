@@ -42,9 +42,9 @@ const APOSTROPHES = /['\u2019\uFF07]/g
 // eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\u0000-\u007f]/
 
-// Tokenising is on the indexing path for every word and on the search path for every
-// snippet sentence, so ASCII is classified with a table and only other characters
-// go through the Unicode regular expression.
+// Tokenising is on the indexing path for every word (and with per-turn snippets on the search
+// path for every snippet sentence), so ASCII is classified with a table and only other
+// characters go through the Unicode regular expression.
 const ASCII_WORD = new Uint8Array(128)
 for (let c = 48; c <= 57; c++) ASCII_WORD[c] = 1
 for (let c = 65; c <= 90; c++) ASCII_WORD[c] = 1
@@ -256,7 +256,7 @@ export function analyzeTokens (text: string): Token[] {
 
 /**
  * A function giving the distinct members of `terms` (analysed terms) that analyze
- * would produce for a text; used to rank snippet sentences without stemming every word.
+ * would produce for a text; per-turn snippets rank sentences with it without stemming every word.
  */
 export function termMatcher (terms: Iterable<string>): (text: string) => Set<string> {
   return termMatcherWith(terms, stemmer)

@@ -1,6 +1,8 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { DEFAULT_MAX_WORDS, splitIntoPassages, splitSentences } from '../../../src/search/passages.js'
+import {
+  DEFAULT_MAX_WORDS, sentenceAndRowSpans, splitIntoPassages, splitSentences, splitSentencesAndRows
+} from '../../../src/search/passages.js'
 
 const words = (text: string): string[] => text.split(/\s+/).filter((w) => w.length > 0)
 
@@ -111,6 +113,31 @@ t.test('splitSentences keeps abbreviations, initials and decimals together', asy
   ])
   t.same(splitSentences('lowercase text . with spaced periods . works'), ['lowercase text .', 'with spaced periods .', 'works'])
   t.same(splitSentences('  '), [])
+})
+
+t.test('sentences and table rows, with where each is in the text', async (t) => {
+  const text = '  Intro, e.g. this one.  Then   more!\n| a | b |\n|---|:-:|\n  | c | d |  \nLast line'
+  const units = ['Intro, e.g. this one.', 'Then   more!', '| a | b |', '| c | d |', 'Last line']
+  t.same(splitSentencesAndRows(text), units)
+  const spans = sentenceAndRowSpans(text)
+  t.same(units.map((_, i) => text.slice(spans[2 * i], spans[2 * i + 1])), units)
+  t.same(sentenceAndRowSpans(''), [])
+})
+
+t.test('property: the units are the text\'s slices at their spans, and the same for the text trimmed', async (t) => {
+  // The search quotes the trimmed passage from offsets into the passage as it was indexed.
+  const text = fc.array(fc.oneof(
+    fc.constantFrom('alpha', 'beta.', 'Mr.', 'J.', 'x…', '"quoted."', '|', '| a | b |', '|---|', ' ', '\n', '\t', '\u00A0', '\u2028'),
+    fc.string({ unit: 'grapheme', maxLength: 4 })
+  ), { maxLength: 40 }).map((parts) => parts.join(''))
+  fc.assert(fc.property(text, (sample) => {
+    const units = splitSentencesAndRows(sample)
+    const spans = sentenceAndRowSpans(sample)
+    return spans.length === 2 * units.length &&
+      units.every((unit, i) => sample.slice(spans[2 * i], spans[2 * i + 1]) === unit) &&
+      JSON.stringify(splitSentencesAndRows(sample.trim())) === JSON.stringify(units)
+  }), { numRuns: 2000 })
+  t.pass('held')
 })
 
 t.test('property: total, ordinals in order, no passage over maxWords, no text lost in plain prose', async (t) => {

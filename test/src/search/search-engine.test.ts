@@ -201,10 +201,26 @@ t.test('a document without passages is still found by its title', async (t) => {
   t.same(engine.search('release'), [{ docId: 'x', title: 'Release notes', score: engine.search('release')[0]?.score, snippet: '', passage: 0, passageText: '' }])
 })
 
+t.test('coverage counts the passage\'s terms from its postings, the title\'s and the phrasing\'s apart', async (t) => {
+  const docs: SearchDocument[] = [
+    { id: 'r', title: 'Refunds', questions: ['Can I get my money back?'], passages: [{ ordinal: 0, heading: 'Returns', text: 'Within 30 days of delivery.' }] },
+    { id: 'o', title: 'Orders', passages: [{ ordinal: 0, text: 'Track a parcel from your account.' }] }
+  ]
+  for (const titleBoost of [0, 2]) {
+    const indexed = engineWith(docs, { titleBoost, wordVectors: false })
+    const perTurn = engineWith(docs, { titleBoost, wordVectors: false, passageTerms: 'per-turn' })
+    for (const question of ['refunds returns days', 'money back delivery', 'refunds parcel', 'returns within unknownword']) {
+      t.same(indexed.searchWithEvidence(question, 3), perTurn.searchWithEvidence(question, 3), `${question}, titleBoost ${titleBoost}`)
+    }
+    t.equal(indexed.searchWithEvidence('refunds returns days', 3).evidence.coverage, 1, 'title, heading and text')
+  }
+})
+
 t.test('rejects bad options and documents', async (t) => {
   t.throws(() => new SearchEngine({ k1: -1 }), RangeError)
   t.throws(() => new SearchEngine({ b: 1.5 }), RangeError)
   t.throws(() => new SearchEngine({ titleBoost: Number.NaN }), RangeError)
+  t.throws(() => new SearchEngine({ passageTerms: 'cached' as 'indexed' }), RangeError)
   const engine = new SearchEngine()
   t.throws(() => engine.upsert({ title: 'no id', passages: [] } as unknown as SearchDocument), TypeError)
   t.equal(engine.documentCount, 0)
