@@ -197,6 +197,11 @@ const consoleRoutes: FastifyPluginAsyncTypebox = async function (app) {
     // is not found.
     const sessionId = given.startsWith('c_') ? refs.sessionId(given) : seen.scrubbed ? undefined : given
     const session = sessionId === undefined ? undefined : await app.sessionManager.get(sessionId)
+    if (session === undefined && !given.startsWith('c_') && seen.scrubbed) {
+      // Whether such a session exists or not: the same answer, which says how to name it.
+      throw new NotFoundError('conversation', given,
+        'An analyst opens a conversation by its reference (c_…), as the console\'s lists give it, not by a session id.')
+    }
     if (session === undefined) throw new NotFoundError('conversation', given)
     const found = await conversation(app.db, session, seen)
     await app.auditTrail.record({
