@@ -3,22 +3,15 @@
 // alerts' quality counts, the usage report's rows, latency by hour, day or period, the console's
 // list of turns with each filter and its pages, and one conversation; on every engine.
 import t from 'tap'
-import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import type { Database } from '../../../src/db/database.js'
-import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
 import {
   conversationTurns, feedbackCounts, modelSpendSince, qualityCountsSince, turnLatencyRows, turnList,
   usageRows, type TurnFilter, type TurnListRow
 } from '../../../src/transcript/transcript-queries.js'
-import { TranscriptRepository } from '../../../src/transcript/transcript-repository.js'
 import type { Generation, Source } from '../../../src/transcript/transcript-schemas.js'
-import { engines, manualClock } from '../../helper.js'
+import { engines } from '../../helper.js'
+import { at, DAY, HOUR, MINUTE, T0, transcriptFixture } from './transcript-fixture.js'
 
-const MINUTE = 60_000
-const HOUR = 60 * MINUTE
-const DAY = 24 * HOUR
-const T0 = new Date('2026-01-15T10:00:00Z')
-const at = (ms: number) => new Date(T0.getTime() + ms)
 const UNKNOWN = '99999999-9999-4999-8999-999999999999'
 
 const source = (docId: string, title: string): Source => ({ doc_id: docId, title, score: 1.5, snippet: `About ${title}` })
@@ -31,24 +24,7 @@ const model = (generation: Partial<Generation>): Generation => ({ by: 'model', m
 /** Percentiles come back as float8: compared to a millionth. */
 const round = (value: number | null) => value === null ? null : Math.round(value * 1e6) / 1e6
 
-async function setUp (db: Database) {
-  const clock = manualClock(at(-HOUR))
-  const limits = { idleTimeoutMs: 30 * DAY, maxAgeMs: 365 * DAY, maxActive: 100, maxPerUser: 100 }
-  const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits })
-  const transcript = new TranscriptRepository(db)
-  const open = async (userId: string | null) =>
-    (await sessions.transaction((tx, audit) => sessions.create(tx, userId, audit))).id
-  /** A turn stored at T0 + ms (the clock only moves forward): an answer unless told. */
-  const turn = async (ms: number, sessionId: string, userText: string, messages: Partial<TurnMessages> = {}) => {
-    clock.advance(at(ms).getTime() - clock.now().getTime())
-    return await sessions.recordTurn(db, sessionId, {
-      userText, reply: `Reply to ${userText}`, kind: 'answer', command: null, sources: [], topScore: null, latencyMs: 5, ...messages
-    })
-  }
-  const rate = async (ms: number, sessionId: string, turnNo: number, rating: 'up' | 'down', comment: string | null = null) =>
-    await transcript.recordFeedback(db, { sessionId, turn: turnNo, rating, comment, at: at(ms) })
-  return { open, turn, rate }
-}
+const setUp = transcriptFixture
 
 interface Trace {
   trace: string

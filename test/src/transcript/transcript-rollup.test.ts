@@ -3,38 +3,17 @@
 // counts either way), the latency's bins as binOf has them, and percentiles from them within a
 // bin's width of the exact ones; on every engine.
 import t from 'tap'
-import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import type { Database } from '../../../src/db/database.js'
-import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
 import { binOf, percentile } from '../../../src/transcript/latency-histogram.js'
 import { turnLatencyRows } from '../../../src/transcript/transcript-queries.js'
-import { TranscriptRepository } from '../../../src/transcript/transcript-repository.js'
 import {
   forgetTranscriptBuckets, liveTranscriptBuckets, storedTranscriptBuckets, storeTranscriptBuckets, type TranscriptBucket
 } from '../../../src/transcript/transcript-rollup.js'
-import { engines, manualClock } from '../../helper.js'
-
-const MINUTE = 60_000
-const HOUR = 60 * MINUTE
-const DAY = 24 * HOUR
-const T0 = new Date('2026-01-15T10:00:00Z')
-const at = (ms: number) => new Date(T0.getTime() + ms)
+import { engines } from '../../helper.js'
+import { at, HOUR, MINUTE, T0, transcriptFixture } from './transcript-fixture.js'
 
 async function setUp (db: Database) {
-  const clock = manualClock(at(-HOUR))
-  const limits = { idleTimeoutMs: 30 * DAY, maxAgeMs: 365 * DAY, maxActive: 100, maxPerUser: 100 }
-  const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits })
-  const transcript = new TranscriptRepository(db)
-  const open = async (userId: string | null) =>
-    (await sessions.transaction((tx, audit) => sessions.create(tx, userId, audit))).id
-  const turn = async (ms: number, sessionId: string, userText: string, messages: Partial<TurnMessages> = {}) => {
-    clock.advance(at(ms).getTime() - clock.now().getTime())
-    return await sessions.recordTurn(db, sessionId, {
-      userText, reply: `Reply to ${userText}`, kind: 'answer', command: null, sources: [], topScore: null, latencyMs: 5, ...messages
-    })
-  }
-  const rate = async (ms: number, sessionId: string, turnNo: number, rating: 'up' | 'down') =>
-    await transcript.recordFeedback(db, { sessionId, turn: turnNo, rating, comment: null, at: at(ms) })
+  const { open, turn, rate } = await transcriptFixture(db)
   const trace = async (session: string, turnNo: number, ms: number, duration: number) => await db.query(
     `INSERT INTO turn_traces (trace_id, session_id, turn, status, status_code, started_at, duration_ms)
      VALUES ($1, $2, $3, 'ok', 200, $4, $5)`, [`trace-${session}-${turnNo}`, session, turnNo, at(ms), duration])
