@@ -3,25 +3,116 @@
 import { closeSync, existsSync, fdatasyncSync, openSync } from 'node:fs'
 import { mkdir, opendir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
-import type { Database, Queryable, QueryResult } from './database.js'
+import { parse, PGlite, protocol, type Transaction } from '@electric-sql/pglite'
+import type { Database, Queryable, QueryResult, StatementOptions } from './database.js'
 import { lockDataDir } from './data-dir-lock.js'
 
-interface PGliteLike {
-  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[], affectedRows?: number }>
-  exec(sql: string): Promise<unknown>
+type BackendMessage = Awaited<ReturnType<PGlite['execProtocolStream']>>[number]
+
+/** What Parse and Describe told of a named statement: its parameters' types and its row's columns. */
+interface Prepared {
+  text: string
+  parameterTypes: number[]
+  /** The RowDescription, put before each execution's rows (absent for a statement without rows). */
+  row: BackendMessage[]
 }
 
-function wrap (client: PGliteLike): Queryable {
+/**
+ * A name the backend no longer has (a DEALLOCATE ran), or whose row a migration changed (a column's
+ * type): both fail at Bind, before the statement runs, so it is parsed again and, outside a
+ * transaction (which the failure aborted), run again at once.
+ */
+function stale (error: unknown): boolean {
+  const { code, message } = error as { code?: string, message?: string }
+  return code === '26000' || (code === '0A000' && message === 'cached plan must not change result type')
+}
+
+const { serialize } = protocol
+
+interface Rows { rows: unknown[], affectedRows?: number }
+type RunNamed = (sql: string, params: unknown[], name: string, tx?: Transaction) => Promise<Rows>
+
+/**
+ * Named statements on PGlite, whose query() parses and plans every statement again and
+ * has no names: a named statement is parsed (and described) once per PGlite instance with the wire
+ * protocol's Parse, then run by name with Bind, Execute and Sync in one message. The names live in
+ * the backend's session, which is the instance's: a new instance (a reopened folder) starts with
+ * none, and the map that remembers them goes with the instance. PostgreSQL re-plans a statement
+ * whose tables a migration changed; a name it no longer has, or whose row changed type, is
+ * forgotten and parsed again on its next run.
+ */
+function namedStatements (pglite: PGlite): RunNamed {
+  const prepared = new Map<string, Prepared>()
+  const prepare = async (name: string, text: string): Promise<Prepared> => {
+    // Close first: a name forgotten here may still be the backend's (closing a missing one is no error).
+    const messages = await pglite.execProtocolStream(Buffer.concat([
+      serialize.close({ type: 'S', name }),
+      serialize.parse({ name, text }),
+      serialize.describe({ type: 'S', name }),
+      serialize.sync()
+    ]), { syncToFs: false })
+    const statement: Prepared = {
+      text,
+      parameterTypes: parse.parseDescribeStatementResults(messages),
+      row: messages.filter(message => message.name === 'rowDescription')
+    }
+    prepared.set(name, statement)
+    return statement
+  }
+  const run = async (
+    sql: string, params: unknown[], name: string, inTransaction: boolean, retry = !inTransaction
+  ): Promise<Rows> => {
+    let statement = prepared.get(name)
+    if (statement !== undefined && statement.text !== sql) {
+      throw new Error(`Statement name ${name} is already used by another statement text`)
+    }
+    statement ??= await prepare(name, sql)
+    // As query() turns a parameter into text: by its type's serializer, or its string.
+    const values = params.map((param, i) => {
+      if (param === null || param === undefined) return null
+      const serializer = pglite.serializers[statement.parameterTypes[i]!]
+      return serializer === undefined ? String(param) : serializer(param)
+    })
+    let messages: BackendMessage[]
+    try {
+      messages = await pglite.execProtocolStream(Buffer.concat([
+        serialize.bind({ statement: name, values }),
+        serialize.execute({}),
+        serialize.sync()
+      ]), { syncToFs: !inTransaction })
+    } catch (error) {
+      if (!stale(error)) throw error
+      prepared.delete(name)
+      if (!retry) throw error
+      return await run(sql, params, name, inTransaction, false)
+    }
+    return parse.parseResults([...statement.row, ...messages], pglite.parsers)[0]!
+  }
+  return async (sql, params, name, tx) => {
+    if (tx !== undefined) {
+      if (tx.closed) throw new Error('Transaction is closed')
+      // Inside the transaction, which holds the transaction lock: only the statement lock, as tx.query takes.
+      return await pglite._runExclusiveQuery(async () => await run(sql, params, name, true))
+    }
+    await pglite._checkReady()
+    return await pglite._runExclusiveTransaction(async () =>
+      await pglite._runExclusiveQuery(async () => await run(sql, params, name, false)))
+  }
+}
+
+function wrap (pglite: PGlite | Transaction, runNamed: RunNamed): Queryable {
+  const tx = pglite instanceof PGlite ? undefined : pglite
   return {
-    async query<R> (sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query<R>(sql, params)
+    async query<R> (sql: string, params?: unknown[], options?: StatementOptions): Promise<QueryResult<R>> {
+      const result = options?.name === undefined
+        ? await pglite.query<R>(sql, params)
+        : await runNamed(sql, params ?? [], options.name, tx) as Rows & { rows: R[] }
       // pg's rowCount: the rows a SELECT returned, or a write changed. PGlite's affectedRows is 0 for
       // a SELECT (and the statement-timing log line's row count read it).
       return { rows: result.rows, rowCount: result.rows.length > 0 ? result.rows.length : result.affectedRows ?? 0 }
     },
     async exec (sql: string) {
-      await client.exec(sql)
+      await pglite.exec(sql)
     }
   }
 }
@@ -102,11 +193,12 @@ export async function openPGliteDatabase (
     throw error
   }
   const opened = pglite
-  const queryable = wrap(opened)
+  const runNamed = namedStatements(opened)
+  const queryable = wrap(opened, runNamed)
   return {
     engine: 'pglite',
     ...queryable,
-    transaction: (fn) => opened.transaction(tx => fn(wrap(tx))),
+    transaction: (fn) => opened.transaction(tx => fn(wrap(tx, runNamed))),
     listen: (channel, onNotification) => opened.listen(channel, onNotification).then(unlisten => () => unlisten()),
     close: async () => {
       try {

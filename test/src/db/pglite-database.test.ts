@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { DataDirLockedError, LOCK_FILE } from '../../../src/db/data-dir-lock.js'
+import type { Queryable } from '../../../src/db/database.js'
 import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
 import { tempDir, waitFor } from '../../helper.js'
 
@@ -100,4 +101,98 @@ t.test('a start that fails lets go of the folder', async t => {
   const db = await openPGliteDatabase(dir, await template())
   t.teardown(() => db.close())
   t.same((await db.query('SELECT count(*)::int AS count FROM seeded')).rows, [{ count: 2 }], 'the folder can be opened afterwards')
+})
+
+// A named statement (the turn's: StatementOptions.name) is parsed once per PGlite instance and run
+// by name: what it returns, where it may fail, and how its name outlives schema changes but not
+// the instance.
+const executions = async (db: Queryable, name: string): Promise<number | undefined> =>
+  (await db.query<{ runs: number }>(
+    'SELECT (generic_plans + custom_plans)::int AS runs FROM pg_prepared_statements WHERE name = $1', [name])).rows[0]?.runs
+
+t.test('a named statement is parsed once and run by name, turn after turn, as an unnamed one would run', async t => {
+  const db = await openPGliteDatabase('memory://', await template())
+  t.teardown(() => db.close())
+  await db.exec('CREATE TABLE turns (id int PRIMARY KEY, at timestamptz, body jsonb, note text, score float8)')
+  const insert = 'INSERT INTO turns (id, at, body, note, score) VALUES ($1, $2, $3, $4, $5) RETURNING id, at, body, note, score'
+  const at = new Date('2026-11-25T10:00:00.123Z')
+  for (let id = 1; id <= 300; id++) {
+    const { rows, rowCount } = await db.query(insert, [id, at, { id, sources: ['a'] }, id % 2 === 0 ? null : `n${id}`, id / 4], { name: 'test_insert' })
+    if (id === 1) t.same(rows, [{ id: 1, at, body: { id: 1, sources: ['a'] }, note: 'n1', score: 0.25 }], 'parameters typed and rows parsed by type')
+    if (rowCount !== 1) t.fail(`turn ${id}: rowCount ${rowCount}`)
+  }
+  t.equal(await executions(db, 'test_insert'), 300, 'one prepared statement, run 300 times')
+  const select = 'SELECT id, at, body, note, score FROM turns WHERE id = ANY($1::int[]) ORDER BY id'
+  const named = await db.query(select, [[2, 3, 999]], { name: 'test_select' })
+  t.same(named, await db.query(select, [[2, 3, 999]]), 'the same rows and count as unnamed, arrays and nulls too')
+  t.same(await db.query(select, [[]], { name: 'test_select' }), { rows: [], rowCount: 0 }, 'no rows')
+  t.same(await db.query('UPDATE turns SET note = $1 WHERE id <= $2', ['x', 10], { name: 'test_update' }), { rows: [], rowCount: 10 }, 'a write without RETURNING counts what it changed')
+  await t.rejects(db.query('SELECT $1::int AS other', [1], { name: 'test_select' }), /already used by another statement text/, 'one name, one text')
+  t.same((await db.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')).rows.map(row => row.name),
+    ['test_insert', 'test_select', 'test_update'])
+})
+
+t.test('a named statement that fails in a transaction rolls it back, and its name still works', async t => {
+  const db = await openPGliteDatabase('memory://', await template())
+  t.teardown(() => db.close())
+  await db.exec('CREATE TABLE notes (id int PRIMARY KEY, body text)')
+  const insert = 'INSERT INTO notes (id, body) VALUES ($1, $2)'
+  await db.query(insert, [1, 'a'], { name: 'test_note' })
+  await t.rejects(db.transaction(async tx => {
+    await tx.query(insert, [2, 'b'], { name: 'test_note' })
+    await tx.query(insert, [1, 'again'], { name: 'test_note' })
+  }), { code: '23505' }, 'the unique violation comes through with its SQLSTATE')
+  t.same((await db.query('SELECT id, body FROM notes ORDER BY id')).rows, [{ id: 1, body: 'a' }], 'the transaction\'s first row was rolled back')
+  await t.rejects(db.query(insert, [1, 'dup'], { name: 'test_note' }), { code: '23505' }, 'and alone')
+  const kept = await db.transaction(async tx => {
+    await tx.query(insert, [2, 'b'], { name: 'test_note' })
+    return (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM notes', [], { name: 'test_count' })).rows[0]?.n
+  })
+  t.equal(kept, 2, 'the name runs in the next transaction, which commits')
+  t.same((await db.query('SELECT id FROM notes ORDER BY id')).rows, [{ id: 1 }, { id: 2 }])
+  t.equal(await executions(db, 'test_note'), 5, 'parsed once: every run, failed or not, by name')
+
+  // Statements queued behind a transaction: PGlite's locks order them as they order query().
+  const results = await Promise.all([
+    ...Array.from({ length: 20 }, async (_, i) => (await db.query<{ n: number }>('SELECT $1::int AS n', [i], { name: 'test_echo' })).rows[0]?.n),
+    db.transaction(async tx => { await tx.query(insert, [3, 'c'], { name: 'test_note' }); return -1 })
+  ])
+  t.same(results, [...Array.from({ length: 20 }, (_, i) => i), -1], 'twenty first runs at once: one parse, twenty runs')
+  t.equal(await executions(db, 'test_echo'), 20)
+})
+
+t.test('a named statement whose first parse fails is parsed again; one a schema change touched is re-planned', async t => {
+  const db = await openPGliteDatabase('memory://', await template())
+  t.teardown(() => db.close())
+  const select = 'SELECT id, body FROM later WHERE id = $1'
+  await t.rejects(db.query(select, [1], { name: 'test_later' }), { code: '42P01' }, 'its table is not there yet')
+  await t.rejects(db.transaction(async tx => await tx.query(select, [1], { name: 'test_later' })), { code: '42P01' }, 'nor in a transaction')
+  await db.exec('CREATE TABLE later (id int PRIMARY KEY, body text); INSERT INTO later VALUES (1, \'one\')')
+  t.same((await db.query(select, [1], { name: 'test_later' })).rows, [{ id: 1, body: 'one' }], 'parsed once its table is')
+  await db.exec('ALTER TABLE later ADD COLUMN extra int DEFAULT 7; CREATE INDEX later_body ON later (body)')
+  t.same((await db.query(select, [1], { name: 'test_later' })).rows, [{ id: 1, body: 'one' }], 'a column added: re-planned by PostgreSQL')
+  t.equal(await executions(db, 'test_later'), 2, 'under the same prepared statement')
+  await db.exec('ALTER TABLE later ALTER COLUMN body TYPE varchar(10)')
+  t.same((await db.query(select, [1], { name: 'test_later' })).rows, [{ id: 1, body: 'one' }], 'its row\'s type changed: parsed again and run')
+  t.equal(await executions(db, 'test_later'), 1, 'a new prepared statement under the name')
+  await db.exec('DEALLOCATE ALL')
+  t.same((await db.query(select, [1], { name: 'test_later' })).rows, [{ id: 1, body: 'one' }], 'forgotten by the backend: parsed again and run')
+  await db.exec('DEALLOCATE ALL')
+  await t.rejects(db.transaction(async tx => await tx.query(select, [1], { name: 'test_later' })), { code: '26000' }, 'in a transaction it fails (the transaction is aborted)…')
+  t.same((await db.transaction(async tx => await tx.query(select, [1], { name: 'test_later' }))).rows, [{ id: 1, body: 'one' }], '…and is parsed again at its next run')
+})
+
+t.test('a reopened database starts with no names, and parses them again', async t => {
+  const dir = join(await tempDir(t), 'data')
+  const select = 'SELECT n FROM seeded WHERE n > $1 ORDER BY n'
+  let db = await openPGliteDatabase(dir, await template())
+  for (const n of [40, 41]) await db.query(select, [n], { name: 'test_seeded' })
+  t.equal(await executions(db, 'test_seeded'), 2)
+  await db.close()
+  db = await openPGliteDatabase(dir)
+  t.equal(await executions(db, 'test_seeded'), undefined, 'a new instance: the backend has no such name')
+  t.same((await db.query(select, [40], { name: 'test_seeded' })).rows, [{ n: 41 }, { n: 42 }], 'parsed on this instance at its first run')
+  t.equal(await executions(db, 'test_seeded'), 1)
+  await db.close()
+  await t.rejects(db.query(select, [40], { name: 'test_seeded' }), /closed/, 'a closed database refuses it as it refuses any statement')
 })
