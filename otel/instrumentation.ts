@@ -5,6 +5,7 @@ import './compile-cache.js'
 import { randomUUID } from 'node:crypto'
 import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
+import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs'
 import { createNoopMeter, diag, DiagLogLevel, type Span } from '@opentelemetry/api'
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
@@ -26,8 +27,12 @@ loadEnvFile()
 // ESM modules are patched through import-in-the-middle's loader hook, registered before any
 // import of them. Told which modules the instrumentations hook, it wraps only those: wrapping
 // every module (the hook's default) puts a proxy in front of each of the app's own imports.
+// Where Node.js can run it (22.22.3, 24.11.1, 26 and later), the hook runs on this thread through
+// module.registerHooks: module.register, deprecated since Node.js 26 (DEP0205), runs it on a
+// thread of its own. Both take the same options, the channel that names the hooked modules too.
 const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel()
-register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions)
+if (supportsSyncHooks()) registerSyncHooks(registerOptions.data)
+else register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions)
 
 // Worker threads start without this preload: the SDK is this thread's (see Telemetry.workerExecArgv).
 telemetry.workerExecArgv = withoutPreload(process.execArgv, import.meta.url)

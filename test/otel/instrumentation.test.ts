@@ -3,6 +3,7 @@
 // the team trusts, under the caller's traceparent, with database spans, log lines carrying its id,
 // and spans, logs and metrics received by a local OTLP receiver.
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { projectRoot } from '../../src/project.js'
@@ -124,6 +125,13 @@ for (const engine of engines) {
     t.notOk(JSON.stringify(queried?.attributes).includes('limit=5'), 'which no attribute carries')
   })
 }
+
+// The test runner's child-process tracking starts servers with --no-warnings: a deprecation would
+// not show on stderr here, so it is made to throw.
+t.test('the preload uses no deprecated API (module.register is DEP0205 on Node.js 26)', async t => {
+  const run = spawnSync(process.execPath, ['--throw-deprecation', ...PRELOAD, '--eval', 'process.exit(0)'], { env: { PATH: process.env.PATH }, encoding: 'utf8' })
+  t.equal(run.status, 0, run.stderr)
+})
 
 t.test('by default a caller\'s traceparent is a link: two turns sent with the same one are two traces, each kept with its own conversation', async t => {
   const receiver = new OtlpReceiver()
