@@ -25,6 +25,8 @@ interface LogContext {
   capture?: string[]
   /** Where the time of a chat turn went, when something measures it (see measureTurnParts). */
   parts?: TurnParts
+  /** What the work a turn called (its search) adds to the turn's own line, when one is written (see turnLineFields). */
+  turnLine?: Record<string, unknown>
 }
 
 // A request that logs more than this (a loop gone wrong, debug level on) keeps its first lines
@@ -105,6 +107,24 @@ export function measureTurnParts (): TurnParts | undefined {
 export function addTurnTime (part: keyof TurnParts, ms: number): void {
   const parts = storage.getStore()?.log?.parts
   if (parts !== undefined) parts[part] += ms
+}
+
+/**
+ * From now on, what the current context's work adds to currentTurnLine() (its search's results
+ * and answer decision) is gathered in the object returned, for the turn's one line (chat.reply_sent)
+ * to carry: one richer line instead of a line per step, each of which costs its serialisation on
+ * the event loop and its hand-off to the log worker. Undefined outside any context.
+ */
+export function turnLineFields (): Record<string, unknown> | undefined {
+  const context = current()
+  if (context === undefined) return undefined
+  context.turnLine ??= {}
+  return context.turnLine
+}
+
+/** The current turn's line's gathered fields, when something gathers them (turnLineFields); else undefined. */
+export function currentTurnLine (): Record<string, unknown> | undefined {
+  return storage.getStore()?.log?.turnLine
 }
 
 /** Keeps a written line if the current context captures its lines (the logger's streamWrite hook). */

@@ -1,10 +1,12 @@
 // A search of the knowledge base as a turn makes it, seen from outside: a GenAI retrieval span
 // (never with the query text: it may hold personal data), the search metrics, the turn's search
-// time and one `search.performed` log line, with the answer decision when there is one. The
-// search itself is the caller's: the turn's questions and its /search command both go through here.
+// time, and its results and answer decision (when there is one) on the turn's own log line,
+// chat.reply_sent, rather than a line of its own: a line costs its serialisation on the event loop
+// and its hand-off to the log worker, whatever it holds. The search itself is the caller's: the
+// turn's questions and its /search command both go through here.
 import type { AttributeValue } from '@opentelemetry/api'
 import { GenAi } from '../telemetry/gen-ai-conventions.js'
-import { addTurnTime, log } from '../logging/log-context.js'
+import { addTurnTime, currentTurnLine } from '../logging/log-context.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { inSpan } from '../telemetry/spans.js'
 import type { SearchHit } from './search-engine.js'
@@ -45,14 +47,18 @@ export function retrieve<T extends { hits: SearchHit[] }> (
     const explained = options.explain?.(found)
     if (explained !== undefined) span.setAttribute('parley.answer.decision', explained.decision)
     for (const [key, value] of Object.entries(explained?.why ?? {})) span.setAttribute(`parley.answer.${key}`, value)
-    const decision = explained === undefined ? {} : { decision: explained.decision, ...explained.why }
-    log('search_engine', 'retrieve').info({
-      results: hits.length,
-      top_score: best?.score ?? null,
-      top_doc_id: best?.docId ?? null,
-      ...decision,
-      ms: Math.round(ms * 100) / 100
-    }, 'search.performed')
+    // The turn's line has the best score already (its top_score); the search adds the rest, and
+    // its time to the turn's search time (a turn that searched twice names its later search).
+    const line = currentTurnLine()
+    if (line !== undefined) {
+      const before = typeof line.search_ms === 'number' ? line.search_ms : 0
+      Object.assign(line, {
+        results: hits.length,
+        top_doc_id: best?.docId ?? null,
+        ...(explained === undefined ? {} : { decision: explained.decision, ...explained.why }),
+        search_ms: Math.round((before + ms) * 100) / 100
+      })
+    }
     return found
   })
 }

@@ -28,9 +28,10 @@ t.test('a turn logs its events with context on every line', async t => {
     t.match(line, { time: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, level: /^(debug|info|warn|error|fatal)$/, service: 'parley', version: '9.9.9', env: 'test', module: String, fn: String }, `${String(line.msg)} has the common fields`)
   }
   t.match(byMsg('chat.message_received'), { module: 'chat', fn: 'handleTurn', input: 'question', user_id: /^u_[0-9a-f]{16}$/, text: /how do I view traces\? I am \[EMAIL\], card \[CARD\], call \[PHONE\]/ })
-  t.match(byMsg('search.performed'), { module: 'search_engine', results: Number, top_score: Number, top_doc_id: String, ms: Number })
   t.match(byMsg('session.created'), { module: 'session_manager', new_session_id: sessionId })
-  t.match(byMsg('chat.reply_sent'), { session_id: sessionId, kind: 'answer', sources: Number, top_score: Number, latency_ms: Number })
+  // The turn's one line has its search too: results, the best document, the answer decision and its measures.
+  t.match(byMsg('chat.reply_sent'), { session_id: sessionId, kind: 'answer', sources: Number, top_score: Number, results: Number, top_doc_id: String, decision: 'answer', confidence: Number, search_ms: Number, latency_ms: Number })
+  t.notOk(byMsg('search.performed'), 'and no line of its own')
   t.match(byMsg('request completed'), { module: 'http', method: 'POST', route: '/v1/chat', status: 200, duration_ms: Number, res_bytes: Number, session_id: sessionId, user_id: /^u_/ })
   t.equal(turn.filter(line => line.msg === 'request completed').length, 1, 'one completion line per request')
 
