@@ -101,3 +101,43 @@ t.test('a 4xx is the caller\'s error, not the turn\'s', async t => {
   root.end()
   t.equal(turnSpanHalf(ended(root, turn)).error, undefined)
 })
+
+t.test('a child that seems to end after its parent by less than a millisecond is drawn within it', async t => {
+  const { tracer, ended } = setUp()
+  const at = (msFromEpoch: number): [number, number] => [Math.floor(msFromEpoch / 1000), Math.round((msFromEpoch % 1000) * 1e6)]
+  // As the SDK stamps them: whole-millisecond starts, precise durations.
+  const root = tracer.startSpan('POST /v1/chat', { kind: SpanKind.SERVER, startTime: at(1_000_000) })
+  const turn = tracer.startSpan('chat.turn', { startTime: at(1_000_001) }, trace.setSpan(ROOT_CONTEXT, root))
+  const step = tracer.startSpan('reply.persist', { startTime: at(1_000_002) }, trace.setSpan(ROOT_CONTEXT, turn))
+  const streamed = tracer.startSpan('chat.stream', { startTime: at(1_000_003) }, trace.setSpan(ROOT_CONTEXT, root))
+  step.end(at(1_000_007.5))
+  turn.end(at(1_000_007.434))
+  root.end(at(1_000_007.423))
+  streamed.end(at(1_000_040))
+  const byName = Object.fromEntries(turnSpanHalf(ended(root, turn)).spans.map(span => [span.name, span]))
+  t.match(byName['chat.turn'], { start_ms: 0.989, duration_ms: 6.434 }, 'moved back by its 0.011 ms overhang, its duration kept')
+  t.match(byName['reply.persist'], { start_ms: 1.923, duration_ms: 5.5 }, 'and its child within where it now ends')
+  t.match(byName['chat.stream'], { start_ms: 3, duration_ms: 37 }, 'a longer overhang is real, and kept')
+})
+
+t.test('spans one after another within a millisecond are drawn one after another, on the precise clock', async t => {
+  const { tracer, ended } = setUp()
+  const busy = (ms: number): void => { const until = performance.now() + ms; while (performance.now() < until); }
+  const root = tracer.startSpan('POST /v1/chat', { kind: SpanKind.SERVER })
+  const turn = child(tracer, root, 'chat.turn')
+  for (const name of ['SELECT sessions', 'INSERT sessions', 'WITH sessions']) {
+    const statement = child(tracer, turn, name)
+    busy(0.2)
+    statement.end()
+  }
+  turn.end()
+  root.end()
+  const spans = turnSpanHalf(ended(root, turn)).spans
+  const statements = spans.filter(span => span.kind === 'internal' && span.name !== 'chat.turn')
+  t.equal(statements.length, 3)
+  for (let i = 1; i < statements.length; i++) {
+    const before = statements[i - 1]!
+    t.ok(statements[i]!.start_ms >= before.start_ms + before.duration_ms - 0.001,
+      `${statements[i]!.name} starts after ${before.name} ended (${statements[i]!.start_ms} ms, ${before.start_ms} + ${before.duration_ms})`)
+  }
+})
