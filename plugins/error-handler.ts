@@ -19,10 +19,12 @@ const UNSTORABLE: Record<string, string> = {
 }
 // Stable problem types for Fastify's own 4xx errors, instead of its internal error codes.
 const FASTIFY_TYPES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid-json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'empty-body',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length'
 }
+
+// A query string is validated for all its issues (plugins/validation.ts): a 400 names the first ten.
+const MAX_ISSUES = 10
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,7 +52,8 @@ export default fp(async function errorHandlerPlugin (app) {
       }
     }
     if (error.validation !== undefined) {
-      const errors = describeIssues(error.validationContext ?? 'request', error.validation as ValidationIssue[])
+      const issues = (error.validation as ValidationIssue[]).slice(0, MAX_ISSUES)
+      const errors = describeIssues(error.validationContext ?? 'request', issues)
       const detail = errors.map(e => `${e.field} ${e.message}`).join('; ')
       return { status: 400, slug: 'validation', detail, extensions: { errors } }
     }

@@ -65,7 +65,7 @@ const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL }),
   k: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
   collection: Type.Optional(Type.String({ ...Collection, description: 'Only documents of this collection' }))
-})
+}, { additionalProperties: false })
 
 // Depth and size are beyond what a schema states: checked before the document is stored.
 function refuseMetadata (metadata: unknown, field: string): void {
@@ -208,10 +208,16 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       summary: 'Rank documents for a query (BM25 over passages; one row per document, its best passage)',
       security,
       querystring: SearchQuery,
-      response: withProblems({ 200: Type.Object({ results: Type.Array(SourceSchema) }) }, 401, 403)
+      response: withProblems({ 200: Type.Object({ results: Type.Array(SourceSchema) }) }, 401, 403, 404)
     }
   }, async (request) => {
     const { q, k, collection } = request.query
+    // A misspelt collection would read as a search that found nothing.
+    const known = app.searchEngine.collections()
+    if (collection !== undefined && !known.has(collection)) {
+      throw new NotFoundError('Collection', collection, `Collection ${collection} holds no documents; ` +
+        `the collections are ${[...known.keys()].sort().join(', ') || 'none yet'}.`)
+    }
     const collections = collection === undefined ? undefined : new Set([collection])
     return { results: app.searchEngine.search(q, k, collections).map(toSource) }
   })

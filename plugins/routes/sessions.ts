@@ -11,7 +11,7 @@ const SessionParams = Type.Object({ id: SessionId })
 const UserSessionsQuery = Type.Object({
   user_id: UserId,
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 })
-})
+}, { additionalProperties: false })
 
 const MessagesQuery = Type.Object({
   limit: Type.Integer({
@@ -25,7 +25,7 @@ const MessagesQuery = Type.Object({
     maximum: 2_147_483_647,
     description: 'Only turns before this one: pass next_before to page back'
   }))
-})
+}, { additionalProperties: false })
 
 const sessionRoutes: FastifyPluginAsyncTypebox = async function (app) {
   app.get('/v1/sessions/:id', {

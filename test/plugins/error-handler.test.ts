@@ -8,7 +8,11 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
   const app = await buildTestApp(t)
   const json = { 'content-type': 'application/json' }
   const cases: Array<{ name: string, request: InjectOptions & { url: string }, status: number, detail: RegExp }> = [
-    { name: 'invalid JSON', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi"' }, status: 400, detail: /JSON/i },
+    { name: 'invalid JSON', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi"' }, status: 400, detail: /^The body is not valid JSON: expected ',' or '}' after property value at position 16 \(line 1 column 17\)\.$/ },
+    { name: 'a trailing comma', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi",}' }, status: 400, detail: /^The body is not valid JSON: expected double-quoted property name at position 17/ },
+    { name: 'not JSON at all', request: { method: 'POST', url: '/v1/chat', headers: json, payload: 'my secret words' }, status: 400, detail: /^The body is not valid JSON: unexpected token 'm'\.$/ },
+    { name: 'a __proto__ key', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi", "__proto__": {"admin": true}}' }, status: 400, detail: /^The body has a "__proto__" key, or a "constructor" key holding "prototype", which is refused/ },
+    { name: 'a constructor.prototype key', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi", "constructor": {"prototype": {"admin": true}}}' }, status: 400, detail: /^The body has a "__proto__" key, or a "constructor" key holding "prototype", which is refused/ },
     { name: 'empty JSON body', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '' }, status: 400, detail: /empty/i },
     { name: 'wrong content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'text/plain' }, payload: 'hi' }, status: 415, detail: /application\/json/ },
     { name: 'form content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'message=hi' }, status: 415, detail: /application\/json/ },
@@ -42,6 +46,16 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
   }
   const { rows } = await app.db.query<{ n: number }>('SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM messages) AS n')
   t.equal(Number(rows[0]!.n), 0, 'nothing was written by any rejected request')
+})
+
+t.test('an API route without query parameters refuses one by name; the pages and probes do not', async t => {
+  const app = await buildTestApp(t)
+  const opened = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/help' } })).json<{ session_id: string }>()
+  const deleted = await app.inject({ method: 'DELETE', url: `/v1/sessions/${opened.session_id}?dryrun=1` })
+  t.match([deleted.statusCode, deleted.json()], [400, { detail: 'querystring/dryrun is not an allowed field' }])
+  t.equal((await app.inject({ method: 'GET', url: `/v1/sessions/${opened.session_id}` })).statusCode, 200, 'and the session is still there')
+  t.equal((await app.inject({ method: 'GET', url: `/v1/sessions/${opened.session_id}?full=1` })).statusCode, 400, 'nor read one')
+  for (const url of ['/health?probe=1', '/chat?utm_source=mail']) t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url)
 })
 
 t.test('a 4xx request line names the problem, so a refused caller can be told why from the logs', async t => {

@@ -106,6 +106,11 @@ for (const engine of engines()) {
     t.match((await list('?collection=faq')).documents, [{ id: 'zz-faq', title: 'Hours', collection: 'faq' }])
     t.equal((await list('?collection=faq')).documents.length, 1, 'only that collection')
     t.match((await list('?limit=0')), { status: 400, detail: 'querystring/limit must be >= 1' })
+    const elsewhere = await app.inject({ method: 'GET', url: '/v1/kb/search?q=refunds&collection=fqa', headers: as(ADMIN) })
+    t.match([elsewhere.statusCode, elsewhere.json()], [404, { detail: /^Collection fqa holds no documents; the collections are .*faq/ }], 'a misspelt collection is named, not an empty search')
+    const searched = await app.inject({ method: 'GET', url: '/v1/kb/search?q=refunds&kk=3', headers: as(ADMIN) })
+    t.match([searched.statusCode, searched.json()], [400, { detail: 'querystring/kk is not an allowed field' }], 'so is a misspelt search parameter')
+    t.match((await list('?colection=faq')), { status: 400, detail: 'querystring/colection is not an allowed field' }, 'a misspelt parameter is named, not ignored')
     t.equal((await app.inject({ method: 'GET', url: '/v1/kb/documents', headers: as(ANALYST) })).statusCode, 403)
     t.equal((await app.inject({ method: 'DELETE', url: '/v1/kb/documents/zz-faq', headers: as(ADMIN) })).statusCode, 204)
 

@@ -57,6 +57,10 @@ for (const engine of engines()) {
       t.match((await erase({ user_id: 'x'.repeat(129) })).json(), { status: 400, detail: /body\/user_id must NOT have more than 128 characters/ })
       t.match((await erase({ user: USER_ID })).json(), { status: 400, detail: /body\/user is not an allowed field/ })
       t.match((await app.inject({ url: '/v1/admin/user-data', headers: admin })).json(), { status: 400, detail: /querystring\/user_id is required/ })
+      t.match((await app.inject({ url: '/v1/admin/user-data?usr_id=u1', headers: admin })).json(),
+        { status: 400, detail: 'querystring/user_id is required; querystring/usr_id is not an allowed field' }, 'a misspelt name: both said')
+      const many = (await app.inject({ url: `/v1/admin/user-data?${Array.from({ length: 500 }, (_, i) => `p${i}=1`).join('&')}`, headers: admin })).json()
+      t.equal(many.errors.length, 10, 'a query of 500 unknown parameters is answered with the first ten')
       t.equal(await count('sessions', 'user_id = $1', [USER_ID]), 2, 'nothing was erased')
     })
 

@@ -37,6 +37,8 @@ for (const engine of engines()) {
       t.same(page2.messages.map((m: { turn: number }) => m.turn), [1, 1, 2, 2, 3, 3])
       t.equal(page2.next_before, null, 'turn 1 reached: no further page')
       t.match(page2.messages[1], { role: 'bot', kind: 'answer', sources: [{ doc_id: 'sessions' }] })
+      const misspelt = await app.inject({ method: 'GET', url: `/v1/sessions/${id}/messages?limt=2` })
+      t.match([misspelt.statusCode, misspelt.json()], [400, { detail: 'querystring/limt is not an allowed field' }], 'a misspelt parameter is named, not ignored')
     })
 
     await t.test('an expired session says it expired; its messages are shown to an admin key only, audited', async t => {
