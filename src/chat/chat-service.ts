@@ -7,7 +7,7 @@ import type { Database, Queryable } from '../db/database.js'
 import {
   logParsed, reportedCommand, type ParsedMessage, type helpText, type parseMessage
 } from '../commands/command-parser.js'
-import { addLogFields, log } from '../logging/log-context.js'
+import { addLogFields, log, turnLineFields } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
@@ -129,6 +129,8 @@ export class ChatService {
     const { db, sessionManager, transcript } = this.options
     const userId = input.userId ?? null
     const logger = log('chat', 'handleTurn')
+    // The search's results and answer decision, for this turn's chat.reply_sent (src/search/retrieval.ts).
+    const searched = turnLineFields()
     addLogFields({ user_id: this.options.privacy?.userId(userId), session_id: input.sessionId })
     // A span is read where an analyst reads it (a turn's trace, Jaeger): a pseudonym, whatever
     // LOG_USER_ID says.
@@ -233,6 +235,7 @@ export class ChatService {
       kind: outcome.kind,
       sources: outcome.sources.length,
       top_score: reply.topScore,
+      ...searched,
       rating: reply.feedback?.rating,
       rated_turn: reply.feedback?.turn,
       latency_ms: Math.round((performance.now() - started) * 10) / 10
@@ -261,7 +264,12 @@ export class ChatService {
       }
     }
     const { commandParser, transcript } = this.options
-    const context = { help: commandParser.help, search: this.search.bind(this), transcript }
+    const context = {
+      help: commandParser.help,
+      search: this.search.bind(this),
+      collections: this.searchedCollections.bind(this),
+      transcript
+    }
     return await runCommand(parsed.command, session, context)
   }
 
@@ -382,13 +390,19 @@ export class ChatService {
     return decided.kind === 'smalltalk' ? decided : { ...decided, why: why! }
   }
 
-  private search (query: string, k: number, collection?: string): SearchHit[] {
-    // /search looks where questions are answered from (see KB_BUNDLED_DOCS), and --in narrows it:
-    // a collection that answers no question shows nothing, as GET /v1/sources/:id finds none of it.
+  /**
+   * /search looks where questions are answered from (see KB_BUNDLED_DOCS), and --in narrows it to
+   * one of those: a collection that answers no question is not there, as GET /v1/sources/:id finds
+   * none of its documents.
+   */
+  private searchedCollections (): string[] {
     const answering = this.options.answerCollections?.()
-    const scope = collection === undefined
-      ? answering
-      : new Set(answering === undefined || answering.has(collection) ? [collection] : [])
+    return [...this.options.searchEngine.collections().keys()]
+      .filter(collection => answering === undefined || answering.has(collection)).sort()
+  }
+
+  private search (query: string, k: number, collection?: string): SearchHit[] {
+    const scope = collection === undefined ? this.options.answerCollections?.() : new Set([collection])
     const search = () => ({ hits: this.options.searchEngine.search(query, k, scope) })
     return retrieve(k, search, { instruments: this.options.instruments }).hits
   }

@@ -43,7 +43,8 @@ const SPEC_LIST: CommandSpec[] = [
     name: 'search',
     usage: '/search <query> [--k N] [--in COLLECTION]',
     summary: `Search the knowledge base; --k sets how many results to return (${SEARCH_K.min}-${SEARCH_K.max}, ` +
-      `default ${SEARCH_K.default}); --in searches one collection only (the bundled docs are "parley").`
+      `default ${SEARCH_K.default}); --in searches one of the collections that answer questions (the bundled docs, ` +
+      '"parley", while they answer).'
   },
   {
     name: 'history',
@@ -191,6 +192,10 @@ function parseSearch (tokens: Token[]): Outcome {
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as Token
     const flag = token.quoted ? null : /^--(k|in)(?:=(.*))?$/i.exec(token.text)
+    if (flag === null && !token.quoted && /^--\p{L}/u.test(token.text)) {
+      const usage = 'it takes --k N and --in COLLECTION (quote it to search for it)'
+      return { problem: `/search has no option ${show(token.text)}: ${usage}.` }
+    }
     if (flag === null) { words.push(token.text); continue }
     const value = flag[2] ?? tokens[++i]?.text
     if (flag[1]!.toLowerCase() === 'in') {

@@ -33,6 +33,8 @@ export interface CommandReply {
 export interface CommandContext {
   help: (topic?: CommandName) => string
   search: (query: string, k: number, collection?: string) => SearchHit[]
+  /** The collections /search looks in (those that answer questions), for --in. */
+  collections: () => string[]
   transcript: Pick<TranscriptRepository, 'list' | 'lastAnswer'>
 }
 
@@ -49,6 +51,12 @@ export async function runCommand (
     case 'help':
       return done(context.help(command.topic))
     case 'search': {
+      // A misspelt collection would read as a search that found nothing.
+      const collections = context.collections()
+      if (command.collection !== undefined && !collections.includes(command.collection)) {
+        const named = collections.length === 0 ? 'there are none yet' : `the collections are ${collections.join(', ')}`
+        return refused(`No collection "${command.collection}" to search: ${named}.`)
+      }
       const hits = context.search(command.query, command.k, command.collection)
       if (hits.length === 0) return done(`No documents match "${command.query}".`)
       const lines = hits.map((hit, i) => `${i + 1}. ${hit.title} (score ${hit.score}): ${hit.snippet}`)

@@ -43,7 +43,8 @@ t.test('the bundled docs answer until a team imports its own documents; then the
   t.same((await app.inject({ url: '/v1/kb/search?q=refund&collection=parley', headers })).json().results.filter((hit: { doc_id: string }) => hit.doc_id === 'refunds'), [], 'and the scope keeps other collections out')
   t.equal((await app.inject({ url: '/v1/kb/documents/refunds', headers })).json().collection, 'default')
   t.match((await ask('/search traces')).reply, /No documents match/, '/search looks where questions are answered from')
-  t.match((await ask('/search traces --in parley')).reply, /No documents match/, 'nor does --in parley show the bundled docs, no more than GET /v1/sources/:id')
+  t.match(await ask('/search traces --in parley'), { kind: 'command_error', reply: 'No collection "parley" to search: the collections are default.' },
+    'nor does --in parley show the bundled docs, no more than GET /v1/sources/:id')
   t.match((await ask('/search refund --in default')).reply, /Refunds/, '--in narrows to a collection that answers')
 })
 
@@ -108,8 +109,8 @@ t.test('a refused question names the nearest topics; the log line says why it wa
   t.match(nearQuestion.reply, /nearest topics I know: .*Is there Wi-Fi on board\?/, 'a title that is a question keeps its own question mark')
   t.notMatch(nearQuestion.reply, /\?[.;]/, `and gets no full stop or semicolon after it: ${nearQuestion.reply}`)
   t.match(nearQuestion.reply, /nearest topics I know: (Can I take a bike on board\? Is there Wi-Fi on board\?|Is there Wi-Fi on board\? Can I take a bike on board\?)/, 'two questions read as two sentences')
-  const searches = lines.filter(line => line.msg === 'search.performed')
-  t.match(searches.at(-1), { decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number, question_recall: Number, unseen: Number, mutual: Number })
+  const turns = lines.filter(line => line.msg === 'chat.reply_sent')
+  t.match(turns.at(-1), { kind: 'no_answer', decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number, question_recall: Number, unseen: Number, mutual: Number })
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I request a refund?' } })
-  t.match(lines.filter(line => line.msg === 'search.performed').at(-1), { decision: 'answer', coverage: 1 })
+  t.match(lines.filter(line => line.msg === 'chat.reply_sent').at(-1), { kind: 'answer', decision: 'answer', coverage: 1 })
 })

@@ -128,7 +128,11 @@ testCases('/search', [
   ["/search don't panic", cmd({ name: 'search', query: "don't panic", k: 5 })],
   ['/search "unclosed phrase --k 2', cmd({ name: 'search', query: '"unclosed phrase', k: 2 })],
   ["/search it's 'half", cmd({ name: 'search', query: "it's 'half", k: 5 })],
-  ['/search --verbose', cmd({ name: 'search', query: '--verbose', k: 5 })],
+  ['/search "--verbose"', cmd({ name: 'search', query: '--verbose', k: 5 })],
+  ['/search -- and -5', cmd({ name: 'search', query: '-- and -5', k: 5 })],
+  // A mistyped option would otherwise be searched for, and read as a search that found nothing.
+  ['/search parking --x 2', bad('search', '/search has no option "--x": it takes --k N and --in COLLECTION (quote it to search for it).')],
+  ['/search --verbose', bad('search', '/search has no option "--verbose": it takes --k N and --in COLLECTION (quote it to search for it).')],
   ['/search', bad('search', '/search needs a query.')],
   ['/search   ', bad('search', '/search needs a query.')],
   ['/search --k 3', bad('search', '/search needs a query.')],

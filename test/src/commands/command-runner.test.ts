@@ -21,12 +21,16 @@ t.test('help, search, history, reset and feedback, before and after a session ha
   const engine = new SearchEngine()
   engine.upsert({ id: 'returns', title: 'Returns', passages: splitIntoPassages('Items can be returned within thirty days.') })
   const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 60_000, maxAgeMs: 3_600_000, maxActive: 10, maxPerUser: 2 } })
-  const context: CommandContext = { help: helpText, search: (query, k) => engine.search(query, k), transcript: new TranscriptRepository(db) }
+  const context: CommandContext = { help: helpText, search: (query, k) => engine.search(query, k), collections: () => ['default', 'faq'], transcript: new TranscriptRepository(db) }
 
   t.match(await runCommand(command('/help search'), undefined, context), { kind: 'command', command: 'help', text: helpText('search') })
   t.match(await runCommand(command('/search returned'), undefined, context),
     { kind: 'command', text: /^Top 1 for "returned":\n1\. Returns \(score [\d.]+\): Items can be returned/, sources: [{ doc_id: 'returns' }], topScore: Number })
   t.match(await runCommand(command('/search bicycles'), undefined, context), { text: 'No documents match "bicycles".', sources: [], topScore: null })
+  t.match(await runCommand(command('/search returned --in fqa'), undefined, context),
+    { kind: 'command_error', text: 'No collection "fqa" to search: the collections are default, faq.', sources: [] }, 'a misspelt collection is named')
+  t.match(await runCommand(command('/search returned --in faq'), { id: 's', turnCount: 0 }, { ...context, collections: () => [] }),
+    { kind: 'command_error', text: 'No collection "faq" to search: there are none yet.' })
   t.match(await runCommand(command('/history'), undefined, context), { kind: 'command', text: 'This session has no history yet.' })
   t.match(await runCommand(command('/reset'), undefined, context), { kind: 'command', reset: true })
   t.match(await runCommand(command('/feedback up'), undefined, context), { kind: 'command_error', command: 'feedback' }, 'nothing to rate')
