@@ -16,7 +16,7 @@ export interface ConfiguredDatabase { config: Config, db: Database, description:
 interface Opening {
   /** Why DATA_DIR=memory:// is no use to this CLI. */
   inMemory: string
-  /** Added to the lock's message: how to go through the running server instead. */
+  /** How this CLI goes through the running server, in place of the lock's own way (an import through its API). */
   whenLocked?: string
   /**
    * Set by a CLI that only reads or removes: an embedded database that does not exist yet is a
@@ -50,7 +50,7 @@ export async function openConfiguredDatabase (
     db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir, poolSize: 2 })
   } catch (error) {
     if (error instanceof DataDirLockedError) {
-      throw new CliError(`${error.message}${whenLocked === '' ? '' : ` ${whenLocked}`}`)
+      throw new CliError(whenLocked === '' ? error.message : `${error.inUse}. ${whenLocked}`)
     }
     throw new CliError(`could not open the database: ${(error as Error).message}`)
   }

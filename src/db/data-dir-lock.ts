@@ -20,11 +20,16 @@ export const LOG_LOCK_FILE = 'parley-logs.lock'
 interface LockOwner { pid: number, hostname: string, started_at: string, command: string }
 
 export class DataDirLockedError extends Error {
+  /** Who holds the folder, without the way round it that the message suggests (a CLI names its own). */
+  readonly inUse: string
+
   constructor (readonly dataDir: string, readonly owner: LockOwner) {
-    super(`${dataDir} is in use by process ${owner.pid} on ${owner.hostname} ` +
+    const inUse = `${dataDir} is in use by process ${owner.pid} on ${owner.hostname} ` +
       `(${owner.command}, since ${owner.started_at}). ` +
-      'One process at a time may open an embedded database: stop that process first, or, to add ' +
-      'documents to a running server, import through its API (npm run kb:import -- --url <server> <folder>).')
+      'One process at a time may open an embedded database: stop that process first'
+    super(`${inUse}, or, to add documents to a running server, import through its API ` +
+      '(npm run kb:import -- --url <server> <folder>).')
+    this.inUse = inUse
     this.name = 'DataDirLockedError'
   }
 }

@@ -55,6 +55,7 @@ t.test('an embedded database: made, migrated and described; held by another open
 
   const held = await refusal(openConfiguredDatabase({ DATA_DIR: dir }, { ...OPENING, whenLocked: 'Or import through the server: --url <server>.' }))
   t.match(held.message, new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${process.pid} .* Or import through the server: --url <server>\\.$`))
+  t.notMatch(held.message, /kb:import/, 'in place of the lock\'s own way round it')
   const heldPlain = await refusal(openConfiguredDatabase({ DATA_DIR: dir }, OPENING))
   t.match(heldPlain.message, /\(npm run kb:import -- --url <server> <folder>\)\.$/, 'nothing added without whenLocked')
 
