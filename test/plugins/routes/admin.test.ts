@@ -10,21 +10,21 @@ t.test('log levels change at run time, globally or per module, and every change 
   const lines: Array<Record<string, unknown>> = []
   const logger = createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
   const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin`, KB_SEED_DIR: '' }, { logger })
-  t.teardown(() => setModuleLevel('search_engine', undefined)) // module levels are process-wide
+  t.teardown(() => setModuleLevel('chat', undefined)) // module levels are process-wide
   const put = (body: Record<string, unknown>) => app.inject({ method: 'PUT', url: '/v1/admin/log-level', headers, payload: body })
-  const searchLines = () => lines.filter(line => line.msg === 'search.performed').length
+  const count = (msg: string) => lines.filter(line => line.msg === msg).length
 
   t.equal((await app.inject({ method: 'GET', url: '/v1/admin/log-level' })).statusCode, 401)
   t.same((await app.inject({ method: 'GET', url: '/v1/admin/log-level', headers })).json(), { level: 'info', modules: {} })
 
   const sessionId = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })).json().session_id
-  t.equal(searchLines(), 1)
-  t.same((await put({ module: 'search_engine', level: 'warn' })).json(), { level: 'info', modules: { search_engine: 'warn' } })
+  t.equal(count('chat.reply_sent'), 1)
+  t.same((await put({ module: 'chat', level: 'warn' })).json(), { level: 'info', modules: { chat: 'warn' } })
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?' } })
-  t.equal(searchLines(), 1, 'search_engine lines are silenced at warn')
-  t.ok(lines.filter(line => line.msg === 'chat.reply_sent').length === 2, 'other modules go on at info')
+  t.equal(count('chat.reply_sent'), 1, 'chat lines are silenced at warn')
+  t.equal(lines.filter(line => line.msg === 'request completed' && line.route === '/v1/chat').length, 2, 'other modules go on at info')
 
-  t.same((await put({ module: 'search_engine', reset: true })).json(), { level: 'info', modules: {} })
+  t.same((await put({ module: 'chat', reset: true })).json(), { level: 'info', modules: {} })
   t.same((await put({ level: 'debug' })).json(), { level: 'debug', modules: {} })
   t.notOk(lines.some(line => line.msg === 'session.resumed'), 'no debug line so far')
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?', session_id: sessionId } })
@@ -38,7 +38,7 @@ t.test('log levels change at run time, globally or per module, and every change 
   t.match(unknownModule.json().detail, /^body\/module must be one of server, http, .*search_engine/)
 
   const { rows } = await app.db.query<{ action: string, target: string, details: { after: unknown } }>("SELECT action, target, details FROM audit_events WHERE action = 'log_level.change' ORDER BY id")
-  t.same(rows.map(r => r.target), ['search_engine', 'search_engine', 'global'])
+  t.same(rows.map(r => r.target), ['chat', 'chat', 'global'])
   t.same(rows[2]!.details.after, { level: 'debug', modules: {} })
 })
 
