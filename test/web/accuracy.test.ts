@@ -26,8 +26,10 @@ t.test('the Accuracy view and "Add to test set", on the real API', async t => {
   // A run before, so the view has a trend: the same question, expected (wrongly) to be answered.
   t.equal((await api('POST', '/v1/kb/evaluations', { questions: [{ question: OUT_OF_SCOPE, expected: 'chatting' }] })).status, 201)
   const browser = await launchBrowser(t)
+  // The unknown document id the first test saves on purpose: its phrasing cannot be added (404).
+  const refusedId = (url: URL, status: number): boolean => url.pathname === '/console/api/kb/documents/no-such-document/questions' && status === 404
   const openConsole = async (t: Test, key: string) => {
-    const watched = await openPage(t, browser, signInCheck)
+    const watched = await openPage(t, browser, (url, status) => signInCheck(url, status) || refusedId(url, status))
     await watched.page.goto(`${server.base}/console`)
     await signIn(watched.page, key)
     await watched.page.getByLabel('Search conversations').waitFor()
@@ -41,8 +43,14 @@ t.test('the Accuracy view and "Add to test set", on the real API', async t => {
     await page.getByRole('button', { name: 'Add to test set' }).click()
     const choice = page.getByLabel('Should be answered from')
     const options = await choice.locator('option').allTextContents()
-    t.ok(options.length >= 2, `the nearest documents and none: ${options.join(', ')}`)
+    t.ok(options.length >= 4, `a prompt, the nearest documents, another by id and none: ${options.join(', ')}`)
     t.match(options.at(-1), /^none/)
+    const save = page.getByRole('button', { name: 'Save' })
+    t.ok(await save.isDisabled(), 'nothing is chosen at first, so Save records no guess')
+    await choice.selectOption({ label: 'another document, by its id…' })
+    await page.getByLabel('Document id').fill('no-such-document')
+    await save.click()
+    t.match(await page.getByRole('alert').textContent(), 'no-such-document', 'an id the knowledge base does not hold is named')
     await choice.selectOption('none')
     await page.getByRole('button', { name: 'Save' }).click()
     t.match(await page.getByRole('status').textContent(), 'Added to the test set (expected: none).')

@@ -128,18 +128,22 @@ function Turn ({ turn, open, href, admin }: {
 
 /**
  * An unanswered question kept as a test question, with the document that should answer it (one of
- * the nearest the turn found) or none: the next accuracy run tells whether it is answered now. With
- * a document, the question is also added to its phrasings unless the admin says not: users' words
- * that the FAQ never uses are what a lexical search cannot bridge on its own.
+ * the nearest the turn found, or another by its id) or none: the next accuracy run tells whether it
+ * is answered now. Nothing is chosen at first, so that Save never records a guess. With a document,
+ * the question is also added to its phrasings unless the admin says not: users' words that the FAQ
+ * never uses are what a lexical search cannot bridge on its own.
  */
 function AddToTestSet ({ turn }: { turn: ConversationTurn }) {
   const [open, setOpen] = useState(false)
-  const [expected, setExpected] = useState('none')
+  const [choice, setChoice] = useState('')
+  const [otherId, setOtherId] = useState('')
   const [teach, setTeach] = useState(true)
   const [state, setState] = useState<'editing' | 'saving' | 'saved'>('editing')
   const [error, setError] = useState<string>()
   const nearest = turn.sources.map(source => source.doc_id).filter((id, i, ids) => ids.indexOf(id) === i)
-  const teaching = teach && expected !== 'none'
+  const expected = choice === OTHER_DOCUMENT ? otherId.trim() : choice
+  const aDocument = expected !== '' && expected !== 'none'
+  const teaching = teach && aDocument
 
   const save = async (): Promise<void> => {
     setState('saving')
@@ -173,12 +177,20 @@ function AddToTestSet ({ turn }: { turn: ConversationTurn }) {
   return (
     <form class='add-test' onSubmit={event => { event.preventDefault(); save().catch(() => undefined) }}>
       <label>Should be answered from{' '}
-        <select value={expected} onChange={event => { setExpected((event.target as HTMLSelectElement).value) }}>
+        <select value={choice} onChange={event => { setChoice((event.target as HTMLSelectElement).value) }}>
+          <option value='' disabled>choose…</option>
           {nearest.map(id => <option key={id} value={id}>{id}</option>)}
+          <option value={OTHER_DOCUMENT}>another document, by its id…</option>
           <option value='none'>none (out of scope: refuse it)</option>
         </select>
       </label>
-      {expected !== 'none' && (
+      {choice === OTHER_DOCUMENT && (
+        <input
+          aria-label='Document id' value={otherId} placeholder='document id'
+          onInput={event => { setOtherId((event.target as HTMLInputElement).value) }}
+        />
+      )}
+      {aDocument && (
         <label>
           <input
             type='checkbox' checked={teach}
@@ -187,12 +199,15 @@ function AddToTestSet ({ turn }: { turn: ConversationTurn }) {
           {' '}and add these words to its phrasings
         </label>
       )}
-      <button type='submit' disabled={state === 'saving'}>Save</button>
+      <button type='submit' disabled={state === 'saving' || expected === ''}>Save</button>
       <button type='button' class='quiet' onClick={() => { setOpen(false) }}>Cancel</button>
       {error !== undefined && <span class='error' role='alert'>{error}</span>}
     </form>
   )
 }
+
+// The choice that asks for a document by its id (none of the nearest is the one): no id starts with '-'.
+const OTHER_DOCUMENT = '-other'
 
 // The measures the answer decision reads, in the words the console shows them in.
 const MEASURES: Record<string, string> = {
