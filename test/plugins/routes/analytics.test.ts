@@ -54,11 +54,17 @@ for (const engine of engines()) {
 
 t.test('performance flags a reply kind whose p95 rose against the period before', async t => {
   const app = await buildTestApp(t, { API_KEYS: `${ANALYST}:analyst` })
+  // Each period gets a few turns more than the fewest a regression is judged on, so that one turn
+  // answered otherwise does not leave it unjudged (a flaky failure under load had exactly 20).
   let session: string | undefined
-  for (let i = 0; i < 40; i++) session = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?', session_id: session } })).json<{ session_id: string }>().session_id
-  // The first twenty turns moved a week back and made fast, the last twenty slow.
-  await app.db.query("UPDATE messages SET created_at = created_at - interval '8 days', latency_ms = 5 WHERE turn <= 20")
-  await app.db.query("UPDATE messages SET latency_ms = 50 WHERE turn > 20 AND role = 'bot'")
+  for (let i = 0; i < 48; i++) {
+    const turn = await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'how do I view traces?', session_id: session } })
+    t.equal(turn.statusCode, 200, `turn ${i + 1}`)
+    session = turn.json<{ session_id: string }>().session_id
+  }
+  // The first 24 turns moved a week back and made fast, the last 24 slow.
+  await app.db.query("UPDATE messages SET created_at = created_at - interval '8 days', latency_ms = 5 WHERE turn <= 24")
+  await app.db.query("UPDATE messages SET latency_ms = 50 WHERE turn > 24 AND role = 'bot'")
   const { regressions } = (await app.inject({ url: '/v1/analytics/performance', headers: auth })).json<{ regressions: Array<{ series: string, ratio: number, previous_p95_ms: number, p95_ms: number }> }>()
   t.match(regressions, [{ series: 'turn answer', ratio: 10, previous_p95_ms: 5, p95_ms: 50 }])
 })
