@@ -1,7 +1,7 @@
-// Numbers that identify a person: a date after a word saying whose birth it is, a number after an
-// identity document's name, the document numbers with a check or shape of their own (a UK National
-// Insurance number, a Spanish DNI, an Italian codice fiscale, a UK driving licence), and a vehicle
-// plate after the word for one.
+// Numbers that identify a person: a date after a word saying whose birth it is, a number after the
+// name of an identity document or of a customer scheme (a railcard, a membership), the document
+// numbers with a check or shape of their own (a UK National Insurance number, a Spanish DNI, an
+// Italian codice fiscale, a UK driving licence), and a vehicle plate after the word for one.
 import { anyOf } from './cues.js'
 
 const MONTHS = [
@@ -42,6 +42,21 @@ const NUMBER_WORDS = String.raw`(?:[ \t]+(?:number|no\.?|nr\.?|num(?:ber)?|numme
   String.raw`(?:[ \t]+(?:is|was|ist|est|es|è))?`
 const DOCUMENT_NUMBER = new RegExp(
   String.raw`\b((?:${anyOf(DOCUMENTS)})${NUMBER_WORDS}[ \t]*[:#]?[ \t]*)([A-Z0-9][A-Z0-9 -]{3,22}[A-Z0-9])`, 'giu')
+// A customer's number with a scheme: a card or ticket named by its kind, with or without "number"
+// ("my railcard 6331 0042 9981 2234", which no Luhn check finds), and a membership, customer,
+// account or policy only with the word for a number ("customer 2 days ago" is no one's).
+const SCHEME_CARDS = [
+  'railcard', 'season ticket', 'loyalty card', 'rewards card', 'club ?card', 'library card', 'bahncard', 'oyster card',
+  'membership card', 'member card', 'student card', 'frequent flyer', 'kundenkarte', 'carte de fidélité'
+]
+const SCHEME_HOLDERS = [
+  'membership', 'member', 'customer', 'account', 'policy', 'student', 'patient', 'loyalty', 'kunden', 'mitglieds',
+  'versicherten', 'adhérent', 'client', 'socio'
+]
+const SCHEME_NUMBER = new RegExp(
+  String.raw`\b((?:(?:${anyOf(SCHEME_CARDS)})${NUMBER_WORDS}|(?:${anyOf(SCHEME_HOLDERS)})[ \t]*-?` +
+  String.raw`(?:number|no\.?|nr\.?|num|id|nummer|numéro|número|numero|#)(?:[ \t]+(?:is|was|ist|est|es|è))?)` +
+  String.raw`[ \t]*[:#]?[ \t]*)([A-Z0-9][A-Z0-9 -]{3,22}[A-Z0-9])`, 'giu')
 const NINO = /\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g
 const DNI = /\b[XYZ]?\d{7,8}[A-Z]\b/g
 const CODICE_FISCALE = /\b[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]\b/gi
@@ -93,6 +108,7 @@ function plate (match: string, cue: string, candidate: string): string {
 export function scrubDocuments (text: string): string {
   return text.replace(DATE_OF_BIRTH, (_match, cue: string, joint: string) => `${cue}${joint}[DATE_OF_BIRTH]`)
     .replace(DOCUMENT_NUMBER, documentNumber)
+    .replace(SCHEME_NUMBER, documentNumber)
     .replace(NINO, '[ID_NUMBER]').replace(CODICE_FISCALE, '[ID_NUMBER]').replace(UK_DRIVING_LICENCE, '[ID_NUMBER]')
     .replace(DNI, match => dniValid(match) ? '[ID_NUMBER]' : match)
     .replace(PLATE, plate)

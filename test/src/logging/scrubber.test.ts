@@ -71,7 +71,9 @@ t.test('separators, compatibility forms and scripts a pattern must not depend on
     // An opening quote is not the address's, an apostrophe within it is.
     ["it's 'anna@example.com' now", "it's '[EMAIL]' now"],
     ["o'brien@example.com wrote", '[EMAIL] wrote'],
-    ["(to 'o'brien@example.ie')", "(to '[EMAIL]')"]
+    ["(to 'o'brien@example.ie')", "(to '[EMAIL]')"],
+    // A local part of quotes alone is valid, and found by the property test below (seed 298331678).
+    ["mail '@a.aa or ''@example.com", 'mail [EMAIL] or [EMAIL]']
   ]
   for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
 })
