@@ -3,6 +3,7 @@
 // The chat turn and `npm run bench:answers` both decide through here.
 import { answerWeightsFor, decideAnswer, type AnswerDecision, type AnswerWeights } from '../search/answer-decision.js'
 import type { AnswerEvidence, SearchEngine, SearchHit } from '../search/search-engine.js'
+import { scrub } from '../logging/scrubber.js'
 import { smallTalkOf, type SmallTalk } from './small-talk.js'
 
 const MARKUP_TAG = /<\/?[A-Za-z][^<>]*>/g
@@ -25,6 +26,22 @@ export function withoutMarkup (question: string): string {
     element.lastIndex = from
   }
   return `${kept}${question.slice(from)}`.replace(MARKUP_TAG, ' ')
+}
+
+const PLACEHOLDER = /\[[A-Z_]+\]/g
+
+/**
+ * The question without the personal data it holds, which is not what it asks about: the words of
+ * "I'm John Miller, call me on +44 7700 900123, I want a refund" that no passage holds read to the
+ * decision as a subject the knowledge base lacks, and it refused. The scrubber finds them; the
+ * placeholders it wrote go too ("[EMAIL]" is no question about email), not what the user typed
+ * ("why do emails say [EXTERNAL]?").
+ */
+export function withoutPersonalData (question: string): string {
+  const scrubbed = scrub(question)
+  if (scrubbed === question) return question
+  const typed = new Set(question.match(PLACEHOLDER))
+  return scrubbed.replace(PLACEHOLDER, placeholder => typed.has(placeholder) ? placeholder : ' ')
 }
 
 /** A searched question: answered or not, and why. */
@@ -72,7 +89,7 @@ export function decideFromSearch (
   options: ReplyDecisionOptions = {}
 ): SearchDecision {
   const { hits, evidence, quote } = engine.searchWithEvidence(
-    withoutMarkup(question), options.k ?? 3, options.collections
+    withoutPersonalData(withoutMarkup(question)), options.k ?? 3, options.collections
   )
   const decision = decideAnswer(evidence, options.model ?? answerWeightsFor(engine))
   const kind = decision.answer && hits.length > 0 ? 'answer' : 'no_answer'

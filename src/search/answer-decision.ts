@@ -51,7 +51,10 @@ export function features (evidence: AnswerEvidence): number[] {
 }
 
 export function decideAnswer (evidence: AnswerEvidence, model: AnswerWeights = DEFAULT_ANSWER_WEIGHTS): AnswerDecision {
-  if (evidence.terms === 0) return { answer: false, confidence: 0 }
+  // A passage that holds none of the question's own words (its title and phrasings neither) is
+  // not answered from on meaning and scores alone: on the benchmark's 9,700 turns every such answer
+  // was wrong ("how do I view traces?" from a dental FAQ's new-patient entry, at 0.503).
+  if (evidence.terms === 0 || evidence.coverage === 0) return { answer: false, confidence: 0 }
   const logit = FEATURES.reduce((sum, name) => sum + model.weights[name] * evidence[name], model.intercept)
   const confidence = 1 / (1 + Math.exp(-logit))
   return { answer: confidence >= model.threshold, confidence: Math.round(confidence * 1000) / 1000 }

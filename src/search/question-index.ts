@@ -68,27 +68,49 @@ export class QuestionIndex {
 
   /**
    * Each matching document's best phrasing score for the query terms (term → times in the query),
-   * added to `into` times `weight`.
+   * added to `into` times `weight`, except where a phrasing is the only evidence. A word no passage
+   * holds (`inPassages`), only a phrasing ("coffee" in "Can I buy coffee on the train?"), counts in
+   * full: at the weight, a passage sharing the question's other word ("board") ranked first. And a
+   * phrasing asked whole, its informative words (`informative`) the query's own, counts in full, as
+   * the passages do: a team that adds the words users type to an entry's phrasings (the console's
+   * "Add to test set") sees them answered from it, where a passage that merely shares them ("used"
+   * and "train" against "Can I use the internet on the train?") would otherwise rank first.
    */
-  addScores (queryTerms: ReadonlyMap<string, number>, weight: number, into: Map<number, number>): void {
+  addScores (
+    queryTerms: ReadonlyMap<string, number>,
+    weight: number,
+    into: Map<number, number>,
+    informative: (term: string) => boolean = () => true,
+    inPassages: (term: string) => boolean = () => true
+  ): void {
     const n = this.phrasings.size
     if (n === 0) return
     const avgLength = this.totalLength / n
-    const perPhrasing = new Map<number, number>()
+    const perPhrasing = new Map<number, { shared: number, own: number, informative: number }>()
     for (const [term, qtf] of queryTerms) {
       const list = this.postings.get(term)
       if (list === undefined) continue
       const idf = Math.log(1 + (n - list.size + 0.5) / (list.size + 0.5))
+      const counted = informative(term) ? 1 : 0
+      const own = !inPassages(term)
       for (const [id, tf] of list) {
         const norm = K1 * (1 - B + B * (this.phrasings.get(id) as Phrasing).length / avgLength)
-        perPhrasing.set(id, (perPhrasing.get(id) ?? 0) + idf * qtf * tf / (tf + norm))
+        const found = perPhrasing.get(id) ?? { shared: 0, own: 0, informative: 0 }
+        const score = idf * qtf * tf / (tf + norm)
+        if (own) found.own += score
+        else found.shared += score
+        found.informative += counted
+        perPhrasing.set(id, found)
       }
     }
+    const asked = [...queryTerms.keys()].filter(informative).length
     const best = new Map<number, number>()
-    for (const [id, score] of perPhrasing) {
-      const doc = (this.phrasings.get(id) as Phrasing).doc
-      if (score > (best.get(doc) ?? 0)) best.set(doc, score)
+    for (const [id, found] of perPhrasing) {
+      const phrasing = this.phrasings.get(id) as Phrasing
+      const whole = asked > 0 && found.informative === asked && phrasing.terms.filter(informative).length === asked
+      const score = found.own + found.shared * (whole ? 1 : weight)
+      if (score > (best.get(phrasing.doc) ?? 0)) best.set(phrasing.doc, score)
     }
-    for (const [doc, score] of best) into.set(doc, (into.get(doc) ?? 0) + weight * score)
+    for (const [doc, score] of best) into.set(doc, (into.get(doc) ?? 0) + score)
   }
 }

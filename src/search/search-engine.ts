@@ -480,7 +480,10 @@ export class SearchEngine {
       }
     }
     const questionScores = new Map<number, number>()
-    if (this.questionWeight > 0) this.questions.addScores(queryTerms, this.questionWeight, questionScores)
+    if (this.questionWeight > 0) {
+      this.questions.addScores(queryTerms, this.questionWeight, questionScores,
+        term => !QUESTION_WORDS.has(term), term => this.inPassages(term, collections))
+    }
     const found = touchedCount > 0 || questionScores.size > 0
     const queryVector = found ? this.wordVectors?.embed(query) : undefined
     const candidates = found ? this.bestPerDocument(touchedCount, questionScores, queryVector, limit, collections) : []
@@ -546,6 +549,22 @@ export class SearchEngine {
       if (queryTerms.has(term)) held += weight
     }
     return total === 0 ? 0 : held / total
+  }
+
+  /**
+   * Whether a live passage of the searched collections (any, without them) holds the term: the
+   * bundled docs, searchable by collection but not answering, do not make a team's phrasing's word
+   * one the passages hold. Stops at the first such passage.
+   */
+  private inPassages (term: string, collections: ReadonlySet<string> | undefined): boolean {
+    const list = this.postings.get(term)
+    if (list === undefined || list.df === 0) return false
+    if (collections === undefined) return true
+    for (let i = 0; i < list.size; i++) {
+      const doc = this.slotDoc[list.slots[i] as number] as number
+      if (doc >= 0 && collections.has((this.docs[doc] as DocEntry).collection)) return true
+    }
+    return false
   }
 
   /**

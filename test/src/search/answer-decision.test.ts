@@ -93,6 +93,12 @@ t.test('a question that names what the knowledge base does not know is refused, 
   t.notOk(decideAnswer(evidence).answer)
 })
 
+t.test('a passage with none of the question\'s own words is not answered from, whatever the model says', async t => {
+  const evidence = { terms: 3, coverage: 0, relativeScore: 1, lead: 1, questionRecall: 0, unseen: 0, mutual: 0, similarity: 1 }
+  t.same(decideAnswer(evidence), { answer: false, confidence: 0 })
+  t.ok(decideAnswer({ ...evidence, coverage: 0.4 }).answer, 'one of them is enough for the model to weigh')
+})
+
 t.test('the model: confidence rises with coverage, and the threshold decides', async t => {
   const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1, similarity: 0.7 }
   const low = decideAnswer({ ...evidence, coverage: 0.05, mutual: 0.05, relativeScore: 0.05 })
@@ -115,4 +121,33 @@ t.test('searches can be scoped to collections; the index counts documents per co
   t.equal(engine.search('refund').length, 2, 'unscoped: every collection')
   engine.remove('bundled')
   t.same(Object.fromEntries(engine.collections()), { default: 1 }, 'an emptied collection is gone')
+})
+
+t.test('a question asked as a phrasing the team gave is answered from its entry, not from a passage sharing its words', async t => {
+  const engine = new SearchEngine()
+  engine.upsert({ ...doc('wifi', 'Is there wifi on the trains?', 'Free wifi is available on all intercity trains. Connect to NorthlineWiFi.'), questions: ['Internet on board', 'Can I use the internet on the train?'] })
+  engine.upsert(doc('change-booking', 'Can I change the time of my booked journey?', 'Advance tickets can be changed before departure for a 10 pound fee. Anytime tickets can be used on any eligible train without changing them.'))
+  engine.upsert(doc('bikes', 'Can I take my bicycle on the train?', 'Folding bicycles travel free at any time; full-size bicycles need a reservation on the train.'))
+  const asked = engine.searchWithEvidence('Can I use the internet on the train?')
+  t.equal(asked.hits[0]?.docId, 'wifi')
+  t.ok(decideAnswer(asked.evidence).answer, `answered (coverage ${asked.evidence.coverage})`)
+})
+
+t.test('a question\'s word that only an entry\'s phrasing holds ranks that entry first', async t => {
+  const engine = new SearchEngine()
+  engine.upsert({ ...doc('food', 'Is there food and drink on board?', 'Intercity trains have a trolley service selling hot drinks, sandwiches and snacks.'), questions: ['Is there a buffet car?', 'Can I buy coffee on the train?'] })
+  engine.upsert({ ...doc('assistance', 'How do I book assistance for a disabled passenger?', 'Staff will meet you with a ramp and help you board and leave the train.'), questions: ['Help boarding the train'] })
+  for (const d of fillers.slice(0, 50)) engine.upsert(d)
+  const asked = engine.searchWithEvidence('can I get a coffee on board')
+  t.equal(asked.hits[0]?.docId, 'food', `food first (${asked.hits.map(hit => `${hit.docId} ${hit.score.toFixed(2)}`).join(', ')})`)
+})
+
+t.test('a phrasing\'s word held only by a collection not searched counts as the phrasing\'s alone', async t => {
+  const engine = new SearchEngine()
+  engine.upsert({ ...doc('food', 'Is there food and drink on board?', 'Intercity trains have a trolley service selling hot drinks, sandwiches and snacks.', 'rail'), questions: ['Can I buy coffee on the train?'] })
+  engine.upsert({ ...doc('assistance', 'How do I book assistance for a disabled passenger?', 'Staff will meet you with a ramp and help you board and leave the train.', 'rail'), questions: ['Help boarding the train'] })
+  engine.upsert(doc('manual', 'Phrasings', 'A word like coffee in a phrasing counts in full.', 'parley'))
+  for (const d of fillers.slice(0, 50)) engine.upsert({ ...d, collection: 'rail' })
+  const { hits } = engine.searchWithEvidence('can I get a coffee on board', 3, new Set(['rail']))
+  t.equal(hits[0]?.docId, 'food', hits.map(hit => `${hit.docId} ${hit.score.toFixed(2)}`).join(', '))
 })

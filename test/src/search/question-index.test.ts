@@ -137,3 +137,34 @@ t.test('after any sequence of sets and removes, it scores as an index built from
   }), { numRuns: 300 })
   t.pass('300 random histories')
 })
+
+t.test('a phrasing asked whole counts in full, whatever the weight; a word more or less, at the weight', async t => {
+  const index = new QuestionIndex(words)
+  index.set(0, ['use internet train'])
+  index.set(1, ['change booking train'])
+  const partial = scores(index, 'internet train', 0.3).get(0)!
+  const whole = scores(index, 'use internet train', 0.3).get(0)!
+  const asFull = scores(index, 'use internet train', 1).get(0)!
+  t.ok(close(whole, asFull), `asked whole: ${whole}, as at weight 1`)
+  t.ok(partial < whole * 0.3 * 1.01, `a word less: at the weight (${partial})`)
+  t.ok(scores(index, 'use internet train today', 0.3).get(0)! < whole * 0.3 * 1.01, 'a word more: at the weight')
+  const questionWords = (term: string): boolean => !['can', 'i'].includes(term)
+  const asked = new Map<number, number>()
+  index.addScores(query('can i use internet train'), 0.3, asked, questionWords)
+  t.ok(close(asked.get(0), whole), 'question words aside, it is asked whole')
+  t.ok(asked.get(1)! < asked.get(0)! * 0.3, 'the phrasing that shares a word only, at the weight')
+})
+
+t.test('a word that only a phrasing holds counts in full; one the passages hold too, at the weight', async t => {
+  const index = new QuestionIndex(words)
+  index.set(0, ['buy coffee train'])
+  index.set(1, ['help boarding train'])
+  const asked = (inPassages: (term: string) => boolean): number => {
+    const into = new Map<number, number>()
+    index.addScores(query('coffee board'), 0.3, into, () => true, inPassages)
+    return into.get(0)!
+  }
+  const inFull = asked(term => term !== 'coffee')
+  const atWeight = asked(() => true)
+  t.ok(close(atWeight, inFull * 0.3), `coffee: ${inFull} in full, ${atWeight} at the weight, when a passage holds it too`)
+})
