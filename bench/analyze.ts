@@ -36,8 +36,7 @@ function turnLines (time: string, n: number): string {
   const kind = KINDS[n % KINDS.length]!
   const session = `00000000-0000-4000-8000-${(n % 50_000).toString().padStart(12, '0')}`
   return `{"level":"info","time":"${time}",${base},"module":"chat","fn":"handleTurn","input":"question","length":21,"text":"${QUESTIONS[n % QUESTIONS.length]}","msg":"chat.message_received"}\n` +
-    `{"level":"info","time":"${time}",${base},"module":"search_engine","fn":"search","results":3,"top_score":3.8277,"ms":1.47,"msg":"search.performed"}\n` +
-    `{"level":"info","time":"${time}",${base},"session_id":"${session}","module":"chat","fn":"handleTurn","kind":"${kind}","sources":3,"top_score":3.8277,"latency_ms":${(n % 40) + 3},"msg":"chat.reply_sent"}\n` +
+    `{"level":"info","time":"${time}",${base},"session_id":"${session}","module":"chat","fn":"handleTurn","kind":"${kind}","sources":3,"top_score":3.8277,"results":3,"top_doc_id":"tracing-and-logs","search_ms":1.47,"latency_ms":${(n % 40) + 3},"msg":"chat.reply_sent"}\n` +
     `{"level":"info","time":"${time}",${base},"session_id":"${session}","module":"http","fn":"onResponse","method":"POST","route":"/v1/chat","status":200,"duration_ms":${(n % 40) + 4},"res_bytes":812,"msg":"request completed"}\n`
 }
 

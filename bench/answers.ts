@@ -13,6 +13,10 @@
  *   npm run bench:answers -- --smoke # a small slice, as CI runs it
  *   npm run bench:answers -- --baseline ../old/dist   # also another build's search and decision, on the same turns
  *   npm run bench:answers -- --words-only   # the search without word vectors (SEARCH_WORD_VECTORS=false) and its model
+ *   npm run bench:answers -- --turns --baseline ../old/dist   # also a whole chat turn's latency on SciFact (answer-turns.ts)
+ *
+ * Each test FAQ is also cut to 10 and 25 entries (smallDraws): a knowledge base of a dozen entries
+ * is where many teams start.
  *
  * Splits, so that nothing is tuned on what it is judged on: stackfaq-dev by thread (thread % 4 is
  * 0: train, 2: test; no thread's rephrasings are in both), SciFact by its train and test
@@ -23,11 +27,13 @@
  */
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { decideReply } from '../src/chat/reply-decision.js'
 import { answerWeightsFor, DEFAULT_ANSWER_WEIGHTS, FEATURES, features, type AnswerWeights, type Feature } from '../src/search/answer-decision.js'
 import { SearchEngine } from '../src/search/search-engine.js'
 import { projectRoot } from '../src/project.js'
+import { measureAnswerTurns } from './answer-turns.js'
 import { loadCorpus, loadQrels, loadQueryRecords, toSearchDocument, type Qrels } from './datasets.js'
 
 type Split = 'train' | 'test'
@@ -84,6 +90,26 @@ function pick (turns: Turn[], size: number): Turn[] {
   return [...turns.filter(turn => turn.split === 'train').slice(0, size), ...turns.filter(turn => turn.split === 'test').slice(0, size)]
 }
 
+const SMALL_SIZES = [10, 25]
+const SMALL_DRAWS = 6
+
+/** Draws of `entries` documents, by a fixed seed: every run and every build gets the same ones. */
+function smallDraws<T> (docs: readonly T[], entries: number): T[][] {
+  let seed = entries
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32
+  return Array.from({ length: smoke ? 1 : SMALL_DRAWS }, () => docs
+    .map(doc => ({ doc, order: random() })).sort((a, b) => a.order - b.order).slice(0, entries).map(({ doc }) => doc))
+}
+
+const WITH_PERSONAL_DATA: ReadonlyArray<(question: string) => string> = [
+  question => `Hi, I'm Maria Gonzalez. ${question}`,
+  question => `${question} My email is maria.gonzalez@example.com`,
+  question => `${question} You can call me on +44 7700 900123.`,
+  question => `${question} I live at 12 Baker Street, London NW1 6XE.`,
+  question => `My card 4111 1111 1111 1111 - ${question}`,
+  question => `this is Priya Natarajan, ${question}`
+]
+
 /** The search and decision being measured: this build's, or another's (--baseline) with its own model. */
 interface Implementation {
   label: string
@@ -94,7 +120,6 @@ interface Implementation {
 const thisBuild: Implementation = { label: 'this build', newEngine: () => new SearchEngine({ wordVectors }), decide: (engine, text, model) => decideReply(engine, text, { model, k: 10 }) }
 
 async function baseline (dist: string): Promise<Implementation> {
-  const { resolve } = await import('node:path')
   const search = await import(resolve(dist, 'src/search/search-engine.js')) as { SearchEngine: new () => SearchEngine }
   const reply = await import(resolve(dist, 'src/chat/reply-decision.js')) as { decideReply: typeof decideReply }
   return { label: `baseline (${dist})`, newEngine: () => new search.SearchEngine(), decide: (engine, text) => reply.decideReply(engine, text, { k: 10 }) }
@@ -141,8 +166,9 @@ function score (outcomes: Outcome[]): Scores {
   return scores
 }
 
+const share = (part: number, whole: number): string => whole === 0 ? '-' : (part / whole).toFixed(3)
+
 function row (label: string, s: Scores): string {
-  const share = (part: number, whole: number) => whole === 0 ? '-' : (part / whole).toFixed(3)
   return `${label} | ${s.answerable} | ${share(s.bestRelevant, s.answerable)} | ${share(s.answeredRight, s.answerable)} | ${share(s.answeredWrong, s.answerable)} | ${s.outOfScope} | ${share(s.refused, s.outOfScope)} | ${s.own === 0 ? '-' : `${share(s.ownRefused, s.own)} of ${s.own}`} | ${share(s.answeredRight + s.refused, s.answerable + s.outOfScope)} | ${share(s.ndcg, s.answerable)} |`
 }
 
@@ -230,6 +256,42 @@ async function main (): Promise<void> {
     }
   }
 
+  // A team's first FAQ is often a dozen entries: the test FAQs cut to a few entries, several draws.
+  // A message whose entry was cut is one more of its users' messages the knowledge base cannot answer.
+  console.log(`\nThe test FAQs cut to a few entries (${SMALL_DRAWS} draws each, the same for every build):\n`)
+  console.log('| search and decision | knowledge base | answerable | best document relevant (the ceiling) | answered, relevant | answered, wrong document | out of scope | refused | its own users\' out of scope, refused | reply accuracy | nDCG@10 |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|')
+  for (const implementation of implementations) {
+    for (const { name, docs, turns } of setups.filter(setup => WRITTEN_FAQS[setup.name] === 'test')) {
+      for (const entries of SMALL_SIZES) {
+        const outcomes = smallDraws(docs, entries).flatMap(kept => {
+          const engine = implementation.newEngine()
+          for (const doc of kept) engine.upsert(doc)
+          const ids = new Set(kept.map(doc => doc.id))
+          const cut = turns.filter(turn => turn.split === 'test').map(turn =>
+            turn.relevant === undefined || [...turn.relevant.keys()].some(id => ids.has(id)) ? turn : { text: turn.text, split: turn.split, own: true })
+          return run(engine, cut, model, implementation)
+        })
+        console.log(`| ${implementation.label} | ${row(`${name}, ${entries} entries`, score(outcomes))}`)
+      }
+    }
+  }
+
+  // Users give their name, e-mail, number or address with the question: the question is what the
+  // knowledge base answers (each answerable test question with one of these, in turn).
+  console.log('\nThe test FAQs\' answerable questions, each with personal data added (a name, an e-mail, a phone, an address or a card):\n')
+  console.log('| search and decision | knowledge base | answerable | best document relevant | answered, relevant | answered, wrong document |')
+  console.log('|---|---|---|---|---|---|')
+  for (const implementation of implementations) {
+    for (const { name, engine, turns } of engines.get(implementation)!.filter(setup => setup.name === 'stackfaq-dev' || WRITTEN_FAQS[setup.name] === 'test')) {
+      const given = turns.filter(turn => turn.split === 'test' && turn.relevant !== undefined)
+        .map((turn, i) => ({ ...turn, text: WITH_PERSONAL_DATA[i % WITH_PERSONAL_DATA.length]!(turn.text) }))
+      const s = score(run(engine, given, model, implementation))
+      const ofAnswerable = (part: number): string => share(part, s.answerable)
+      console.log(`| ${implementation.label} | ${name} | ${s.answerable} | ${ofAnswerable(s.bestRelevant)} | ${ofAnswerable(s.answeredRight)} | ${ofAnswerable(s.answeredWrong)} |`)
+    }
+  }
+
   // What a turn's search and decision cost, on the largest knowledge base: each build's, and ours
   // against its search alone. Alternating rounds, the fastest of each: one noisy round does not decide.
   const texts = setups.find(setup => setup.name === 'scifact')!.turns.map(turn => turn.text)
@@ -248,6 +310,20 @@ async function main (): Promise<void> {
   }
   console.log(`\nPer turn on scifact (${setups.find(setup => setup.name === 'scifact')!.docs.length} documents), fastest of ${smoke ? 2 : 7} rounds:`)
   for (const [label, micros] of best) console.log(`- ${label}: ${micros.toFixed(0)} µs`)
+
+  if (args.includes('--turns')) {
+    const dist = args.includes('--baseline') ? args[args.indexOf('--baseline') + 1] : undefined
+    const builds = [
+      { label: 'this build', script: fileURLToPath(new URL('./chat-server.js', import.meta.url)) },
+      ...dist === undefined ? [] : [{ label: `baseline (${dist})`, script: resolve(dist, 'bench/chat-server.js') }]
+    ]
+    const questions = turnsOf.get('scifact')!.filter(turn => turn.split === 'test' && turn.relevant !== undefined).map(turn => turn.text)
+    const docs = loadCorpus('scifact')
+    const lines = smoke
+      ? await measureAnswerTurns(builds, docs.slice(0, 300), questions.slice(0, 20), 1)
+      : await measureAnswerTurns(builds, docs, questions, 5)
+    console.log(`\n${lines.join('\n')}`)
+  }
 }
 
 await main()

@@ -181,10 +181,18 @@ export async function startServer (options: ServerOptions = {}): Promise<Server>
 // Sessions opened at a time: enough to keep the server busy, few enough never to be refused.
 const PREPARE_CONCURRENCY = 4
 
-async function chat (port: number, body: Record<string, string>): Promise<{ status: number, body: { session_id: string, kind: string } }> {
-  const response = await fetch(`http://127.0.0.1:${port}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  return { status: response.status, body: await response.json() as { session_id: string, kind: string } }
+/** POSTs `body` as JSON to the server on `port`, with an API key if given: the status and the answer's JSON. */
+export async function postJson<T = Record<string, unknown>> (port: number, path: string, body: unknown, key?: string): Promise<{ status: number, body: T }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
+    body: JSON.stringify(body)
+  })
+  return { status: response.status, body: await response.json() as T }
 }
+
+const chat = async (port: number, body: Record<string, string>): Promise<{ status: number, body: { session_id: string, kind: string } }> =>
+  await postJson(port, '/v1/chat', body)
 
 /**
  * Opens the sessions the run rotates through (SESSIONS unless told; several at a time, so a few

@@ -48,6 +48,13 @@
  *    the last week, with ratings and turn traces), in interleaved rounds; goal: the filled one's
  *    1-client p50 ≤ 1.1× the empty one's (a turn's cost does not grow with the history).
  *
+ * 7. With --baseline <dist>: 50 clients on this build's server and on another build's (its dist
+ *    folder, e.g. the commit before a change), on the same engine, in interleaved rounds, each
+ *    round also running the plain PGlite loop on disk (on PostgreSQL, pgbench at 50 clients)
+ *    beside them: each build's answered/s against the limit measured in its round, and its
+ *    main-thread CPU per answer, so that a change is measured against the build before it in one
+ *    run on a machine whose speed moves between runs.
+ *
  * Engines: PGlite by default; --engine postgres or both for server PostgreSQL at
  * BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres; setting it alone picks
  * postgres), where each server and pgbench get a scratch database, dropped afterwards.
@@ -57,13 +64,15 @@
  *   npm run bench:load -- --engine postgres --seconds 5 --limit-seconds 3 --burst 500 --rounds 2
  *   npm run bench:load -- --turn-traces --seconds 5 --limit-seconds 2 --burst 300 --rounds 6
  *   npm run bench:load -- --engine both --history 1000000 --seconds 5 --rounds 3
+ *   npm run bench:load -- --baseline ../before/dist --seconds 5 --limit-seconds 3 --burst 300 --rounds 4
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import os from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { BENCH_APP_ENV, benchFlags, count, formatTable, inRotatingRounds, machineLine, listenOverflows, mainThreadCpuMs, mb, median, MIX, ms, percent, prepare, quantile, startServer, watchCpuElsewhere, watchPeakRss, type Server } from './chat-load.js'
 import { OtlpCounter } from './otlp-counter.js'
@@ -85,7 +94,8 @@ const flags = benchFlags('bench:load', {
   telemetry: { kind: 'switch', meaning: 'also measure full telemetry against off at 50 clients' },
   'turn-traces': { kind: 'switch', meaning: 'also measure keeping turn traces against not at 50 clients' },
   rounds: { kind: 'count', default: 4, meaning: 'telemetry, turn-trace and history rounds' },
-  history: { kind: 'count', default: 0, meaning: 'also measure a turn with this many stored messages against none (the issue\'s figure: 1000000)' }
+  history: { kind: 'count', default: 0, meaning: 'also measure a turn with this many stored messages against none (the issue\'s figure: 1000000)' },
+  baseline: { kind: 'text', default: '', meaning: 'also measure 50 clients on another build (its dist folder) against this one, beside the limit, in interleaved rounds' }
 })
 const { seconds, burst: burstSize, telemetry, rounds } = flags
 const turnTraces = flags['turn-traces']
@@ -121,17 +131,18 @@ const PRELOAD = new URL('../otel/instrumentation.js', import.meta.url).href
 
 interface Limit { name: string, clients: number, turnsPerSecond: number, latencyMs: number, failed: number, cpuElsewhere: number | undefined }
 
-async function pgbenchLimits (scratch: ScratchDatabase, folder: string): Promise<Limit[]> {
+/** pgbench at each of `clientCounts` clients; the scratch database is given the schema and sessions first unless `prepared`. */
+async function pgbenchLimits (scratch: ScratchDatabase, folder: string, clientCounts = CLIENTS, prepared = false): Promise<Limit[]> {
   const db = await openPostgresDatabase(scratch.url, 1)
   try {
-    await prepareLimitDatabase(db, LIMIT_SESSIONS)
+    if (!prepared) await prepareLimitDatabase(db, LIMIT_SESSIONS)
   } finally {
     await db.close()
   }
   const script = join(folder, 'turn.sql')
   await writeFile(script, turnStatements(':client_id').map(statement => `${statement};\n`).join(''))
   const limits: Limit[] = []
-  for (const clients of CLIENTS) {
+  for (const clients of clientCounts) {
     process.stderr.write(`limits: pgbench, ${clients} client${clients === 1 ? '' : 's'}, ${Math.round(limitSeconds)} s…\n`)
     const elsewhere = await watchCpuElsewhere([scratch.name])
     const { stdout } = await promisify(execFile)('pgbench', ['-n', '-M', 'extended', '-f', script, '-c', String(clients), '-j', String(Math.min(2, clients)), '-T', String(Math.max(1, Math.round(limitSeconds))), scratch.url])
@@ -143,17 +154,22 @@ async function pgbenchLimits (scratch: ScratchDatabase, folder: string): Promise
 
 /** The turn's statements one after another in this process, rotating over the sessions, for `limitSeconds` after a warm-up. */
 async function pgliteLoop (dataDir: string, where: string): Promise<Limit> {
-  process.stderr.write(`limits: PGlite plain loop, ${where}, ${limitSeconds} s…\n`)
   const db = await openPGliteDatabase(dataDir)
   try {
     await prepareLimitDatabase(db, LIMIT_SESSIONS)
-    await turnLoop(db, LIMIT_SESSIONS, WARM_UP_SECONDS * 1000)
-    const elsewhere = await watchCpuElsewhere()
-    const turnsPerSecond = await turnLoop(db, LIMIT_SESSIONS, limitSeconds * 1000)
-    return { name: `PGlite plain loop, ${where}`, clients: 1, turnsPerSecond, latencyMs: 1000 / turnsPerSecond, failed: 0, cpuElsewhere: await elsewhere.stop() }
+    return await measuredLoop(db, where, WARM_UP_SECONDS * 1000)
   } finally {
     await db.close()
   }
+}
+
+/** The plain loop on a prepared database: `warmUpMs` unmeasured, then `limitSeconds`. */
+async function measuredLoop (db: Database, where: string, warmUpMs: number): Promise<Limit> {
+  process.stderr.write(`limits: PGlite plain loop, ${where}, ${limitSeconds} s…\n`)
+  await turnLoop(db, LIMIT_SESSIONS, warmUpMs)
+  const elsewhere = await watchCpuElsewhere()
+  const turnsPerSecond = await turnLoop(db, LIMIT_SESSIONS, limitSeconds * 1000)
+  return { name: `PGlite plain loop, ${where}`, clients: 1, turnsPerSecond, latencyMs: 1000 / turnsPerSecond, failed: 0, cpuElsewhere: await elsewhere.stop() }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,7 +387,10 @@ interface EngineRun {
   telemetry?: { full: Step[], off: Step[], exported: { spans: number, logs: number, metrics: number }, offExported: number }
   turnTraces?: { on: Step[], off: Step[], rows: { on: TraceRows, off: TraceRows } }
   history?: { stored: { sessions: number, messages: number, seconds: number }, empty: HistoryRound[], filled: HistoryRound[] }
+  baseline?: { this: BaselineRound[], baseline: BaselineRound[] }
 }
+/** A round of the baseline comparison: 50 clients, and the limit measured in the same round. */
+interface BaselineRound { fifty: Step, limit: Limit }
 /** A round of the history comparison: one client (its latency), then 50 (their answered/s). */
 interface HistoryRound { one: Step, fifty: Step }
 interface TraceRows { rows: number, withSpans: number, withLogs: number, /** Turns let go while others waited in line (chatbot_turn_traces_dropped_total{reason="pressure"}). */ letGo: number }
@@ -396,6 +415,8 @@ interface ParleyOptions {
   processEnv?: Record<string, string>
   /** Writes into the storage before the server opens it. */
   prefill?: (db: Database) => Promise<void>
+  /** Another build's dist folder: its server and its telemetry preload. */
+  build?: string
 }
 
 /**
@@ -421,8 +442,9 @@ async function startParley ({ key, folder, name, sessions: sessionCount, telemet
     env: { ...BENCH_APP_ENV, ...env, LOG_DIR: join(folder, `logs-${name}`), ...given.env },
     processLogging: true,
     stdout: 'ignore',
-    execArgv: ['--import', PRELOAD],
-    processEnv
+    execArgv: ['--import', given.build === undefined ? PRELOAD : pathToFileURL(resolve(given.build, 'otel/instrumentation.js')).href],
+    processEnv,
+    ...(given.build === undefined ? {} : { script: resolve(given.build, 'bench/chat-server.js') })
   })
   const sessions = await prepare(server.port, sessionCount)
   await closedLoop(server.port, sessions, Math.max(...CLIENTS), WARM_UP_SECONDS)
@@ -573,6 +595,47 @@ async function historyRounds (key: EngineKey, folder: string): Promise<NonNullab
   return { stored, empty: contenders[0]!.rounds, filled: contenders[1]!.rounds }
 }
 
+/**
+ * This build against another (--baseline), 50 clients each, in interleaved rounds, with the limit
+ * measured in each round before them: the plain PGlite loop on disk (one database, kept open), or
+ * pgbench at 50 clients.
+ */
+async function baselineRounds (key: EngineKey, folder: string): Promise<NonNullable<EngineRun['baseline']>> {
+  const clients = Math.max(...CLIENTS)
+  const contenders: Array<{ name: string, build?: string, rounds: BaselineRound[] }> = [{ name: 'this', rounds: [] }, { name: 'baseline', build: flags.baseline, rounds: [] }]
+  const started: Array<Parley & { contender: typeof contenders[number] }> = []
+  const loopDb = key === 'pglite' ? await openPGliteDatabase(join(folder, 'baseline-limit')) : undefined
+  const scratch = key === 'postgres' ? await createScratchDatabase(serverUrl, 'parley_limits') : undefined
+  try {
+    if (loopDb !== undefined) await prepareLimitDatabase(loopDb, LIMIT_SESSIONS)
+    let prepared = false
+    const limit = async (): Promise<Limit> => {
+      if (scratch !== undefined) {
+        const [measured] = await pgbenchLimits(scratch, folder, [clients], prepared)
+        prepared = true
+        return measured!
+      }
+      return await measuredLoop(loopDb!, 'on disk', 500)
+    }
+    for (const contender of contenders) started.push({ contender, ...await startParley({ key, folder, name: contender.name, sessions: clients, build: contender.build }) })
+    await inRotatingRounds(started, rounds, async (parley, round) => {
+      const { contender, server, sessions } = parley
+      const measured = await limit()
+      process.stderr.write(`${key}: baseline round ${round + 1}/${rounds}, ${contender.name}, ${clients} clients, ${seconds} s…\n`)
+      const fifty = await step(parley, `${contender.name}, ${clients} clients`, seconds, async () => await closedLoop(server.port, sessions, clients, seconds))
+      contender.rounds.push({ fifty, limit: measured })
+    })
+  } finally {
+    for (const { server, drop } of started) {
+      await server.stop()
+      await drop()
+    }
+    await loopDb?.close()
+    await scratch?.drop()
+  }
+  return { this: contenders[0]!.rounds, baseline: contenders[1]!.rounds }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run.
 
@@ -605,6 +668,7 @@ try {
     if (receiver !== undefined) run.telemetry = await telemetryRounds(key, folder, receiver, endpoint!)
     if (turnTraces) run.turnTraces = await turnTraceRounds(key, folder)
     if (flags.history > 0) run.history = await historyRounds(key, folder)
+    if (flags.baseline !== '') run.baseline = await baselineRounds(key, folder)
     runs.push(run)
   }
 } finally {
@@ -691,6 +755,13 @@ if (flags.history > 0) {
   goal(`turn p50, 1 client: ${count(flags.history)} stored messages / none`, `≤ ${GOALS.historyP50.toFixed(2)}`,
     run => ratio(historyP50(run.history!.filled) / historyP50(run.history!.empty), GOALS.historyP50, false))
 }
+const limitOf = (run: EngineRun): string => run.key === 'pglite' ? 'PGlite plain loop on disk' : `pgbench at ${Math.max(...CLIENTS)} clients`
+const vsLimit = (rounds: BaselineRound[]): number => median(rounds.map(r => r.fifty.answeredPerSecond / r.limit.turnsPerSecond))
+const cpuPerAnswer = (s: Step): number => s.loopCpu === undefined || s.answered === 0 ? NaN : s.loopCpu * s.elapsedMs / s.answered
+if (flags.baseline !== '') {
+  goal('with --baseline: this build\'s answered/s at 50 clients / its round\'s limit', '≥ PGlite 0.60, pgbench 0.40',
+    run => ratio(vsLimit(run.baseline!.this), run.key === 'pglite' ? GOALS.vsPGliteLoop : GOALS.vsPgbench))
+}
 for (const line of formatTable(goalRows)) console.log(`  ${line}`)
 
 if (telemetry) {
@@ -735,6 +806,23 @@ if (flags.history > 0) {
   }
   for (const line of formatTable(table)) console.log(`  ${line}`)
 }
+if (flags.baseline !== '') {
+  console.log(`\nThis build against ${flags.baseline}, ${Math.max(...CLIENTS)} clients, ${rounds} rounds × ${seconds} s each (order rotated), each after the limit measured in its round (${limitSeconds} s)\n`)
+  const table = [['engine', 'build', 'limit, turns/s per round', 'answered/s per round', 'median', 'answered / limit per round', 'median', 'main-thread CPU ms an answer per round', 'median', 'CPU elsewhere, max']]
+  for (const run of runs) {
+    for (const [name, rounds] of [['this', run.baseline!.this], ['baseline', run.baseline!.baseline]] as const) {
+      table.push([run.name, name, rounds.map(r => r.limit.turnsPerSecond.toFixed(0)).join(' / '),
+        rounds.map(r => r.fifty.answeredPerSecond.toFixed(0)).join(' / '), median(rounds.map(r => r.fifty.answeredPerSecond)).toFixed(0),
+        rounds.map(r => (r.fifty.answeredPerSecond / r.limit.turnsPerSecond).toFixed(2)).join(' / '), vsLimit(rounds).toFixed(2),
+        rounds.map(r => cpuPerAnswer(r.fifty).toFixed(2)).join(' / '), median(rounds.map(r => cpuPerAnswer(r.fifty))).toFixed(2),
+        percent(Math.max(...rounds.flatMap(r => [r.fifty.cpuElsewhere ?? 0, r.limit.cpuElsewhere ?? 0])))])
+    }
+    const ours = run.baseline!.this.map(r => r.fifty.answeredPerSecond)
+    const theirs = run.baseline!.baseline.map(r => r.fifty.answeredPerSecond)
+    console.log(`  ${run.name}: this / baseline, answered/s at ${Math.max(...CLIENTS)} clients: ${(median(ours) / median(theirs)).toFixed(2)} (medians); the limit is ${limitOf(run)}`)
+  }
+  for (const line of formatTable(table)) console.log(`  ${line}`)
+}
 console.log(`\nRun time: ${((performance.now() - runStarted) / 1000).toFixed(0)} s`)
 
 const failures: string[] = []
@@ -756,7 +844,8 @@ if (failures.length > 0) process.exitCode = 1
 // more compare with nothing: say how many, and how bad.
 const historySteps = (run: EngineRun): Step[] => [...run.history?.empty ?? [], ...run.history?.filled ?? []].flatMap(r => [r.one, r.fifty])
 const elsewhere = runs.flatMap(run => [...run.limits, ...run.steps, ...run.telemetry?.full ?? [], ...run.telemetry?.off ?? [],
-  ...run.turnTraces?.on ?? [], ...run.turnTraces?.off ?? [], ...historySteps(run)].map(m => m.cpuElsewhere ?? 0))
+  ...run.turnTraces?.on ?? [], ...run.turnTraces?.off ?? [], ...historySteps(run),
+  ...[...run.baseline?.this ?? [], ...run.baseline?.baseline ?? []].flatMap(r => [r.fifty, r.limit])].map(m => m.cpuElsewhere ?? 0))
 const disturbed = elsewhere.filter(share => share >= DISTURBED)
 if (disturbed.length > 0) {
   console.log(`\n! Other processes used ${percent(DISTURBED)} of a core or more during ${disturbed.length} of the ${elsewhere.length} measurements (up to ${percent(Math.max(...disturbed))}: the "CPU elsewhere" columns). Those figures are disturbed; run again on a quiet machine.`)
