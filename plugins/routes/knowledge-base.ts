@@ -64,7 +64,10 @@ const DocumentList = Type.Object({
 const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 4000, pattern: NO_NUL }),
   k: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-  collection: Type.Optional(Type.String({ ...Collection, description: 'Only documents of this collection' }))
+  collection: Type.Optional(Type.String({
+    ...Collection,
+    description: 'Only documents of this collection; without it, the collections the chat answers from'
+  }))
 }, { additionalProperties: false })
 
 // Depth and size are beyond what a schema states: checked before the document is stored.
@@ -218,7 +221,10 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       throw new NotFoundError('Collection', collection, `Collection ${collection} holds no documents; ` +
         `the collections are ${[...known.keys()].sort().join(', ') || 'none yet'}.`)
     }
-    const collections = collection === undefined ? undefined : new Set([collection])
+    // Unscoped, it searches where the chat answers from, and so ranks as a chat turn does.
+    const collections = collection === undefined
+      ? answeringCollections(known, app.config.KB_BUNDLED_DOCS)
+      : new Set([collection])
     return { results: app.searchEngine.search(q, k, collections).map(toSource) }
   })
 

@@ -62,9 +62,28 @@ export interface SearchResult {
   quote: string
 }
 
+/**
+ * What IDF and length normalisation read, over the collections searched: a team's FAQ is weighed by
+ * its own words, not by the bundled manual's that sit beside it in the index but do not answer.
+ */
+interface TermStatistics {
+  passages: number
+  avgLength: number
+  /** How many live passages of the searched collections hold the term. */
+  df: (term: string) => number
+}
+
+/** A collection's share of the statistics, kept as documents come and go. */
+interface CollectionStatistics {
+  passages: number
+  length: number
+  df: Map<string, number>
+}
+
 interface Ranking {
   queryTerms: Map<string, number>
   weights: Map<string, number>
+  statistics: TermStatistics
   /** The best documents, best first. */
   candidates: Candidate[]
   /** For snippets made at every turn ('per-turn'); the index's need none. */
@@ -229,6 +248,7 @@ export class SearchEngine {
   private readonly docIndex = new Map<string, number>()
   private readonly docs: Array<DocEntry | undefined> = []
   private readonly collectionSizes = new Map<string, number>()
+  private readonly collectionStatistics = new Map<string, CollectionStatistics>()
   private readonly freeDocs: number[] = []
   private readonly questions: QuestionIndex
   private readonly wordVectors: WordVectors | undefined
@@ -337,10 +357,14 @@ export class SearchEngine {
     this.docIndex.set(doc.id, docSlot)
     this.collectionSizes.set(collection, (this.collectionSizes.get(collection) ?? 0) + 1)
 
-    if (this.questionWeight > 0) this.questions.set(docSlot, [title, ...questions])
+    if (this.questionWeight > 0) this.questions.set(docSlot, [title, ...questions], collection)
     const titleTerms = this.analyze(title)
     const boost = this.titleBoost
     const needed = this.usedSlots + passages.length
+    let statistics = this.collectionStatistics.get(collection)
+    if (statistics === undefined) {
+      this.collectionStatistics.set(collection, statistics = { passages: 0, length: 0, df: new Map() })
+    }
     this.slotDoc = growInt32(this.slotDoc, needed)
     this.slotPassage = growInt32(this.slotPassage, needed)
     this.slotLength = growFloat32(this.slotLength, needed)
@@ -355,7 +379,10 @@ export class SearchEngine {
       const tf = new Map<string, number>()
       if (boost > 0) for (const term of titleTerms) tf.set(term, (tf.get(term) ?? 0) + boost)
       for (const term of bodyTerms) tf.set(term, (tf.get(term) ?? 0) + 1)
-      for (const [term, freq] of tf) this.addPosting(term, slot, freq)
+      for (const [term, freq] of tf) {
+        this.addPosting(term, slot, freq)
+        statistics.df.set(term, (statistics.df.get(term) ?? 0) + 1)
+      }
       const length = boost * titleTerms.length + bodyTerms.length
       this.slotDoc[slot] = docSlot
       this.slotPassage[slot] = i
@@ -364,6 +391,8 @@ export class SearchEngine {
       // does not drift with a fractional titleBoost.
       this.totalLength += this.slotLength[slot] as number
       this.livePassages++
+      statistics.length += this.slotLength[slot] as number
+      statistics.passages++
       entry.slots.push(slot)
       if (this.snippets !== undefined && tokens !== undefined) {
         this.snippets.add(slot, passage.text, { tokens, from: body.length - passage.text.length })
@@ -388,6 +417,7 @@ export class SearchEngine {
     // Document frequencies are recomputed from the stored text instead of keeping every
     // passage's term list in memory: analysis is deterministic, so this is exact.
     const titleTerms = this.titleBoost > 0 ? this.analyze(entry.title) : []
+    const statistics = this.collectionStatistics.get(entry.collection) as CollectionStatistics
     for (let i = 0; i < entry.passages.length; i++) {
       const slot = entry.slots[i] as number
       const unique = new Set(titleTerms)
@@ -395,8 +425,13 @@ export class SearchEngine {
       for (const term of unique) {
         const list = this.postings.get(term)
         if (list !== undefined) list.df--
+        const df = (statistics.df.get(term) ?? 1) - 1
+        if (df === 0) statistics.df.delete(term)
+        else statistics.df.set(term, df)
       }
       this.totalLength -= this.slotLength[slot] as number
+      statistics.length -= this.slotLength[slot] as number
+      statistics.passages--
       this.slotDoc[slot] = -1
       this.snippets?.remove(slot)
       this.livePassages--
@@ -405,8 +440,12 @@ export class SearchEngine {
     this.docs[docSlot] = undefined
     this.questions.remove(docSlot)
     const left = (this.collectionSizes.get(entry.collection) ?? 1) - 1
-    if (left === 0) this.collectionSizes.delete(entry.collection)
-    else this.collectionSizes.set(entry.collection, left)
+    if (left === 0) {
+      this.collectionSizes.delete(entry.collection)
+      this.collectionStatistics.delete(entry.collection)
+    } else {
+      this.collectionSizes.set(entry.collection, left)
+    }
     this.freeDocs.push(docSlot)
     this.docIndex.delete(docId)
     if (this.livePassages === 0) this.totalLength = 0 // no float drift on an empty index
@@ -432,24 +471,25 @@ export class SearchEngine {
   searchWithEvidence (query: string, k = 10, collections?: ReadonlySet<string>): SearchResult {
     const ranked = this.rank(query, k, collections)
     if (ranked === undefined) return { hits: [], evidence: NO_EVIDENCE, quote: '' }
-    const { queryTerms, weights, candidates } = ranked
-    const best = candidates[0]
+    const best = ranked.candidates[0]
     return {
-      hits: candidates.map((c) => this.toHit(c, ranked)),
-      evidence: this.evidence(queryTerms, weights, candidates),
+      hits: ranked.candidates.map((c) => this.toHit(c, ranked)),
+      evidence: this.evidence(ranked),
       quote: best === undefined ? '' : this.quote(best, ranked)
     }
   }
 
   private rank (query: string, k: number, collections: ReadonlySet<string> | undefined): Ranking | undefined {
     const limit = Number.isFinite(k) ? Math.floor(k) : 10
-    if (limit < 1 || typeof query !== 'string' || this.livePassages === 0) return undefined
+    if (limit < 1 || typeof query !== 'string') return undefined
+    const statistics = this.statisticsOf(collections)
+    if (statistics.passages === 0) return undefined
     const queryTerms = new Map<string, number>()
     for (const term of this.analyze(query)) queryTerms.set(term, (queryTerms.get(term) ?? 0) + 1)
     if (queryTerms.size === 0) return undefined
 
-    const n = this.livePassages
-    const avgLength = this.totalLength > 0 ? this.totalLength / n : 1
+    const n = statistics.passages
+    const avgLength = statistics.avgLength
     const k1 = this.k1
     const b = this.b
     this.scores = growFloat64(this.scores, this.usedSlots)
@@ -464,12 +504,12 @@ export class SearchEngine {
     // more, as in Lucene's boolean query of term clauses.
     const weights = new Map<string, number>()
     for (const [term, qtf] of queryTerms) {
-      const list = this.postings.get(term)
-      if (list === undefined || list.df <= 0) continue
-      const idf = Math.log(1 + (n - list.df + 0.5) / (list.df + 0.5))
+      const df = statistics.df(term)
+      if (df <= 0) continue
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5))
       const weight = idf * qtf
       weights.set(term, weight)
-      const { slots, tfs, size } = list
+      const { slots, tfs, size } = this.postings.get(term) as PostingList
       for (let i = 0; i < size; i++) {
         const slot = slots[i] as number
         if ((slotDoc[slot] as number) < 0) continue
@@ -481,23 +521,22 @@ export class SearchEngine {
     }
     const questionScores = new Map<number, number>()
     if (this.questionWeight > 0) {
-      this.questions.addScores(queryTerms, this.questionWeight, questionScores,
-        term => !QUESTION_WORDS.has(term), term => this.inPassages(term, collections))
+      this.questions.addScores(queryTerms, this.questionWeight, questionScores, {
+        collections,
+        informative: term => !QUESTION_WORDS.has(term),
+        inPassages: term => statistics.df(term) > 0
+      })
     }
     const found = touchedCount > 0 || questionScores.size > 0
     const queryVector = found ? this.wordVectors?.embed(query) : undefined
     const candidates = found ? this.bestPerDocument(touchedCount, questionScores, queryVector, limit, collections) : []
     const matches = this.snippets === undefined ? this.termMatcher(weights.keys()) : undefined
-    return { queryTerms, weights, candidates, matches }
+    return { queryTerms, weights, statistics, candidates, matches }
   }
 
-  private evidence (
-    queryTerms: Map<string, number>,
-    weights: Map<string, number>,
-    candidates: Candidate[]
-  ): AnswerEvidence {
+  private evidence ({ queryTerms, weights, statistics, candidates }: Ranking): AnswerEvidence {
     // A term no passage holds is as specific as a term can be: weighed as if one passage held it.
-    const unseen = Math.log(1 + (this.livePassages - 0.5) / 1.5)
+    const unseen = Math.log(1 + (statistics.passages - 0.5) / 1.5)
     const informative = [...queryTerms]
       .filter(([term]) => !QUESTION_WORDS.has(term))
       .map(([term, qtf]) => ({ term, weight: weights.get(term) ?? unseen * qtf }))
@@ -509,7 +548,7 @@ export class SearchEngine {
     // The question the passage answers: its document's title with the heading above it, or another
     // phrasing of the title; the one the user's question asks most of.
     const asked = [`${entry.title}\n${passage.heading ?? ''}`, ...entry.questions]
-    const recalls = asked.map(question => this.recall(question, queryTerms))
+    const recalls = asked.map(question => this.recall(question, queryTerms, statistics))
     const questionRecall = Math.max(...recalls)
     // A phrasing the team gave says in users' words what the passage answers: its words count as
     // the title's do (asked[0] is the title, already counted).
@@ -538,33 +577,41 @@ export class SearchEngine {
   }
 
   /** Share of the informative weight of `text` that the query's terms hold (0 when it has none). */
-  private recall (text: string, queryTerms: ReadonlyMap<string, number>): number {
+  private recall (text: string, queryTerms: ReadonlyMap<string, number>, statistics: TermStatistics): number {
     let total = 0
     let held = 0
     for (const term of new Set(this.analyze(text))) {
       if (QUESTION_WORDS.has(term)) continue
-      const df = this.postings.get(term)?.df ?? 0
-      const weight = Math.log(1 + (this.livePassages - df + 0.5) / (df + 0.5))
+      const df = statistics.df(term)
+      const weight = Math.log(1 + (statistics.passages - df + 0.5) / (df + 0.5))
       total += weight
       if (queryTerms.has(term)) held += weight
     }
     return total === 0 ? 0 : held / total
   }
 
-  /**
-   * Whether a live passage of the searched collections (any, without them) holds the term: the
-   * bundled docs, searchable by collection but not answering, do not make a team's phrasing's word
-   * one the passages hold. Stops at the first such passage.
-   */
-  private inPassages (term: string, collections: ReadonlySet<string> | undefined): boolean {
-    const list = this.postings.get(term)
-    if (list === undefined || list.df === 0) return false
-    if (collections === undefined) return true
-    for (let i = 0; i < list.size; i++) {
-      const doc = this.slotDoc[list.slots[i] as number] as number
-      if (doc >= 0 && collections.has((this.docs[doc] as DocEntry).collection)) return true
+  /** The term statistics of the searched collections: the whole index's when all are searched. */
+  private statisticsOf (collections: ReadonlySet<string> | undefined): TermStatistics {
+    const searched = collections === undefined
+      ? []
+      : [...this.collectionStatistics].filter(([name]) => collections.has(name)).map(([, statistics]) => statistics)
+    if (collections === undefined || searched.length === this.collectionStatistics.size) {
+      const passages = this.livePassages
+      return {
+        passages,
+        avgLength: this.totalLength > 0 ? this.totalLength / passages : 1,
+        df: term => this.postings.get(term)?.df ?? 0
+      }
     }
-    return false
+    const passages = searched.reduce((sum, { passages }) => sum + passages, 0)
+    const length = searched.reduce((sum, { length }) => sum + length, 0)
+    return {
+      passages,
+      avgLength: length > 0 ? length / passages : 1,
+      df: searched.length === 1
+        ? term => (searched[0] as CollectionStatistics).df.get(term) ?? 0
+        : term => searched.reduce((sum, { df }) => sum + (df.get(term) ?? 0), 0)
+    }
   }
 
   /**

@@ -38,6 +38,7 @@ t.test('the bundled docs answer until a team imports its own documents; then the
   t.match(refund, { kind: 'answer', sources: [{ doc_id: 'refunds' }] }, 'answered from the team\'s refunds document')
   t.match(refund.reply, /within 30 days[\s\S]*Source: Refunds \(refunds\)/, 'quoting its sentences and naming its source')
   t.equal((await ask('how do I view traces?')).kind, 'no_answer', 'Parley\'s own manual no longer answers the team\'s users')
+  t.same((await app.inject({ url: '/v1/kb/search?q=traces', headers })).json().results, [], 'an admin\'s search looks where the chat answers from')
   const scoped = (await app.inject({ url: '/v1/kb/search?q=traces&collection=parley', headers })).json()
   t.ok(scoped.results.length > 0, 'the bundled docs are still searchable, scoped by collection')
   t.same((await app.inject({ url: '/v1/kb/search?q=refund&collection=parley', headers })).json().results.filter((hit: { doc_id: string }) => hit.doc_id === 'refunds'), [], 'and the scope keeps other collections out')

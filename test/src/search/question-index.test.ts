@@ -29,8 +29,8 @@ t.test('an empty index adds nothing, and leaves what was there', async t => {
 
 t.test('BM25 over the phrasings, with full length normalisation, times the weight', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['reset password'])
-  index.set(1, ['change email'])
+  index.set(0, ['reset password'], 'faq')
+  index.set(1, ['change email'], 'faq')
   // n = 2 phrasings of 2 terms each; "reset" is in one: idf = ln(1 + 1.5 / 1.5), norm = 1.2 * 2 / 2.
   const expected = Math.log(2) * 1 / (1 + 1.2)
   const found = scores(index, 'reset', 2)
@@ -44,9 +44,9 @@ t.test('BM25 over the phrasings, with full length normalisation, times the weigh
 
 t.test('a document counts its best phrasing, not the sum of them', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['reset password', 'reset my password please'])
-  index.set(1, ['change email'])
-  index.set(2, ['reset password'])
+  index.set(0, ['reset password', 'reset my password please'], 'faq')
+  index.set(1, ['change email'], 'faq')
+  index.set(2, ['reset password'], 'faq')
   const found = scores(index, 'reset password')
   t.ok(close(found.get(0), found.get(2) as number), 'two phrasings score as the better one alone')
   t.ok((found.get(0) as number) > 0)
@@ -54,9 +54,9 @@ t.test('a document counts its best phrasing, not the sum of them', async t => {
 
 t.test('a longer phrasing says less per word; a term asked twice counts twice', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['billing'])
-  index.set(1, ['billing for teams with many seats'])
-  index.set(2, ['something else entirely'])
+  index.set(0, ['billing'], 'faq')
+  index.set(1, ['billing for teams with many seats'], 'faq')
+  index.set(2, ['something else entirely'], 'faq')
   const once = scores(index, 'billing')
   t.ok((once.get(0) as number) > (once.get(1) as number), 'the short title wins')
   const twice = scores(index, 'billing billing')
@@ -65,9 +65,9 @@ t.test('a longer phrasing says less per word; a term asked twice counts twice', 
 
 t.test('a term repeated in a phrasing saturates rather than growing linearly', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['refund refund'])
-  index.set(1, ['refund policy'])
-  index.set(2, ['other thing'])
+  index.set(0, ['refund refund'], 'faq')
+  index.set(1, ['refund policy'], 'faq')
+  index.set(2, ['other thing'], 'faq')
   const found = scores(index, 'refund')
   const ratio = (found.get(0) as number) / (found.get(1) as number)
   t.ok(ratio > 1 && ratio < 2, `tf 2 scores more than tf 1 but less than twice (${ratio})`)
@@ -75,9 +75,9 @@ t.test('a term repeated in a phrasing saturates rather than growing linearly', a
 
 t.test('rarer terms weigh more', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['account export'])
-  index.set(1, ['account delete'])
-  index.set(2, ['account rename'])
+  index.set(0, ['account export'], 'faq')
+  index.set(1, ['account delete'], 'faq')
+  index.set(2, ['account rename'], 'faq')
   const common = scores(index, 'account').get(0) as number
   const rare = scores(index, 'export').get(0) as number
   t.ok(rare > common, `${rare} > ${common}`)
@@ -85,9 +85,9 @@ t.test('rarer terms weigh more', async t => {
 
 t.test('set replaces a document\'s phrasings; remove forgets them', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['reset password'])
-  index.set(1, ['change email'])
-  index.set(0, ['delete account'])
+  index.set(0, ['reset password'], 'faq')
+  index.set(1, ['change email'], 'faq')
+  index.set(0, ['delete account'], 'faq')
   t.same([...scores(index, 'reset password').keys()], [], 'the old phrasing is gone')
   t.same([...scores(index, 'delete').keys()], [0])
   index.remove(0)
@@ -100,12 +100,33 @@ t.test('set replaces a document\'s phrasings; remove forgets them', async t => {
   t.same([...scores(index, 'email').keys()], [], 'empty again')
 })
 
+t.test('a search of some collections scores their phrasings alone, weighed as if no other were indexed', async t => {
+  const index = new QuestionIndex(words)
+  index.set(0, ['reset password'], 'faq')
+  index.set(1, ['change email'], 'faq')
+  index.set(2, ['password rules', 'password password manager'], 'manual')
+  const alone = new QuestionIndex(words)
+  alone.set(0, ['reset password'], 'faq')
+  alone.set(1, ['change email'], 'faq')
+  const faq = new Set(['faq'])
+  const scoped = (text: string): Map<number, number> => {
+    const into = new Map<number, number>()
+    index.addScores(query(text), 1, into, { collections: faq })
+    return into
+  }
+  t.same(scoped('password'), scores(alone, 'password'), '"password" is as rare as in the FAQ alone')
+  t.same([...scoped('manager').keys()], [], 'a word only the other collection holds finds nothing')
+  t.notSame(scores(index, 'password'), scores(alone, 'password'), 'unscoped, the manual\'s phrasings count')
+  index.remove(2)
+  t.same(scores(index, 'password'), scores(alone, 'password'), 'and once removed, they no longer do')
+})
+
 t.test('phrasings with no terms are not indexed and do not count in the statistics', async t => {
   const withBlanks = new QuestionIndex(words)
-  withBlanks.set(0, ['reset password', '', '   '])
-  withBlanks.set(1, ['', ' '])
+  withBlanks.set(0, ['reset password', '', '   '], 'faq')
+  withBlanks.set(1, ['', ' '], 'faq')
   const plain = new QuestionIndex(words)
-  plain.set(0, ['reset password'])
+  plain.set(0, ['reset password'], 'faq')
   t.same(scores(withBlanks, 'reset password'), scores(plain, 'reset password'))
   t.same([...scores(withBlanks, 'reset').keys()], [0])
 })
@@ -117,12 +138,16 @@ t.test('after any sequence of sets and removes, it scores as an index built from
     fc.record({ kind: fc.constant('set' as const), doc: fc.integer({ min: 0, max: 5 }), questions: fc.array(phrasing, { maxLength: 3 }) }),
     fc.record({ kind: fc.constant('remove' as const), doc: fc.integer({ min: 0, max: 5 }) })
   )
+  // Even documents are the FAQ's, odd ones another collection's.
+  const collectionOf = (doc: number): string => doc % 2 === 0 ? 'faq' : 'manual'
+  const same = (got: Map<number, number>, want: Map<number, number>): boolean =>
+    got.size === want.size && [...want].every(([doc, score]) => Math.abs((got.get(doc) ?? NaN) - score) < 1e-9)
   fc.assert(fc.property(fc.array(operation, { maxLength: 30 }), fc.array(fc.constantFrom(...vocabulary), { minLength: 1, maxLength: 4 }), (operations, asked) => {
     const index = new QuestionIndex(words)
     const state = new Map<number, string[]>()
     for (const operation of operations) {
       if (operation.kind === 'set') {
-        index.set(operation.doc, operation.questions)
+        index.set(operation.doc, operation.questions, collectionOf(operation.doc))
         state.set(operation.doc, operation.questions)
       } else {
         index.remove(operation.doc)
@@ -130,18 +155,23 @@ t.test('after any sequence of sets and removes, it scores as an index built from
       }
     }
     const fresh = new QuestionIndex(words)
-    for (const [doc, questions] of state) fresh.set(doc, questions)
-    const got = scores(index, asked.join(' '))
-    const want = scores(fresh, asked.join(' '))
-    return got.size === want.size && [...want].every(([doc, score]) => Math.abs((got.get(doc) ?? NaN) - score) < 1e-9)
+    const freshFaq = new QuestionIndex(words)
+    for (const [doc, questions] of state) {
+      fresh.set(doc, questions, collectionOf(doc))
+      if (collectionOf(doc) === 'faq') freshFaq.set(doc, questions, 'faq')
+    }
+    const scopedToFaq = new Map<number, number>()
+    index.addScores(query(asked.join(' ')), 1, scopedToFaq, { collections: new Set(['faq']) })
+    return same(scores(index, asked.join(' ')), scores(fresh, asked.join(' '))) &&
+      same(scopedToFaq, scores(freshFaq, asked.join(' ')))
   }), { numRuns: 300 })
-  t.pass('300 random histories')
+  t.pass('300 random histories, searched whole and scoped to one collection')
 })
 
 t.test('a phrasing asked whole counts in full, whatever the weight; a word more or less, at the weight', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['use internet train'])
-  index.set(1, ['change booking train'])
+  index.set(0, ['use internet train'], 'faq')
+  index.set(1, ['change booking train'], 'faq')
   const partial = scores(index, 'internet train', 0.3).get(0)!
   const whole = scores(index, 'use internet train', 0.3).get(0)!
   const asFull = scores(index, 'use internet train', 1).get(0)!
@@ -150,18 +180,18 @@ t.test('a phrasing asked whole counts in full, whatever the weight; a word more 
   t.ok(scores(index, 'use internet train today', 0.3).get(0)! < whole * 0.3 * 1.01, 'a word more: at the weight')
   const questionWords = (term: string): boolean => !['can', 'i'].includes(term)
   const asked = new Map<number, number>()
-  index.addScores(query('can i use internet train'), 0.3, asked, questionWords)
+  index.addScores(query('can i use internet train'), 0.3, asked, { informative: questionWords })
   t.ok(close(asked.get(0), whole), 'question words aside, it is asked whole')
   t.ok(asked.get(1)! < asked.get(0)! * 0.3, 'the phrasing that shares a word only, at the weight')
 })
 
 t.test('a word that only a phrasing holds counts in full; one the passages hold too, at the weight', async t => {
   const index = new QuestionIndex(words)
-  index.set(0, ['buy coffee train'])
-  index.set(1, ['help boarding train'])
+  index.set(0, ['buy coffee train'], 'faq')
+  index.set(1, ['help boarding train'], 'faq')
   const asked = (inPassages: (term: string) => boolean): number => {
     const into = new Map<number, number>()
-    index.addScores(query('coffee board'), 0.3, into, () => true, inPassages)
+    index.addScores(query('coffee board'), 0.3, into, { inPassages })
     return into.get(0)!
   }
   const inFull = asked(term => term !== 'coffee')

@@ -68,6 +68,28 @@ t.test('the question field: a question is matched against the one each entry ans
   t.same(ids(engine.search('transmission route')), [], 'and replaced with it')
 })
 
+t.test('a search of some collections weighs words as if no other collection were indexed', async (t) => {
+  const faq: SearchDocument[] = [
+    { id: 'nervous', title: 'Can you groom anxious or nervous dogs?', passages: [{ ordinal: 0, text: 'Yes. Our groomers are trained in low-stress handling for nervous dogs.' }] },
+    { id: 'prices', title: 'How much does a full groom cost?', passages: [{ ordinal: 0, text: 'A full groom starts at $55 for small dogs.' }], questions: ['What do you charge for a groom?'] }
+  ]
+  // The bundled manual beside a team's FAQ: its words ("cats") are not the FAQ's.
+  const manual: SearchDocument[] = [
+    { id: 'manual', title: 'Caring for cats and dogs', collection: 'parley', passages: [{ ordinal: 0, text: 'Cats groom themselves; dogs need a groom.' }] }
+  ]
+  const both = engineWith([...faq, ...manual])
+  const alone = engineWith(faq)
+  const scope = new Set(['default'])
+  for (const question of ['do you groom cats as well', 'what does a groom cost', 'nervous dogs']) {
+    t.same(both.searchWithEvidence(question, 3, scope), alone.searchWithEvidence(question, 3), `"${question}": the same hits, scores and evidence`)
+  }
+  const scoped = both.searchWithEvidence('do you groom cats', 3, scope).evidence
+  t.ok(scoped.unseen > 0, `"cats" is a word the FAQ lacks (unseen ${scoped.unseen})`)
+  t.equal(both.searchWithEvidence('do you groom cats', 3).evidence.unseen, 0, 'searched whole, the manual holds it')
+  both.remove('manual')
+  t.same(both.searchWithEvidence('do you groom cats as well', 3), alone.searchWithEvidence('do you groom cats as well', 3), 'removed, the manual no longer counts')
+})
+
 t.test('one row per document: its best passage', async (t) => {
   const engine = engineWith([
     doc('kiwi', 'Fruit', '## One\nA kiwi is small.\n\n## Two\nKiwi kiwi kiwi: kiwi everywhere.\n\n## Three\nNo such fruit here.'),
