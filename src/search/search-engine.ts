@@ -809,13 +809,18 @@ const NO_EVIDENCE: AnswerEvidence = Object.freeze({
 })
 
 // Words that shape a question without saying what it is about: in a question about refunds only
-// "refund" is evidence that a passage answers it. Stemmed as the index stems them.
+// "refund" is evidence that a passage answers it. Stemmed as the index stems them. Users type them
+// contracted ("I'm", "can't": the analyser drops the apostrophe) and in chat shorthand ("do u guys
+// open", "r u"), and read as words the knowledge base lacks, they made it refuse.
 const QUESTION_WORDS: ReadonlySet<string> = new Set(analyze(
   'how what why when where which who whom whose can could do does did done i me my mine we us our you your yours ' +
   'he she him her his its them am been being have has had having would should shall may might must ' +
   'please tell know want need get got help thank thanks hi hello hey also just about any some ' +
   'up down out so than too very more most other own same again once here all each both few only ' +
-  'from like'))
+  'from like ' +
+  "i'm i've you're you've we're we've he's she's can't don't doesn't didn't isn't aren't won't " +
+  "wouldn't couldn't shouldn't haven't hasn't im ive youre hes shes cant dont doesnt didnt isnt arent " +
+  'wont u ur r ya yall guys pls plz thx ok okay'))
 
 function copyPassage (p: Passage): Passage {
   const ordinal = typeof p?.ordinal === 'number' && Number.isFinite(p.ordinal) ? p.ordinal : 0

@@ -90,6 +90,17 @@ t.test('a search of some collections weighs words as if no other collection were
   t.same(both.searchWithEvidence('do you groom cats as well', 3), alone.searchWithEvidence('do you groom cats as well', 3), 'removed, the manual no longer counts')
 })
 
+t.test('question words typed contracted or in chat shorthand say nothing of the subject', async (t) => {
+  const engine = engineWith([
+    { id: 'hours', title: 'What are your opening hours?', passages: [{ ordinal: 0, text: 'We are open on Saturday from 9am to 5pm.' }] }
+  ])
+  const plain = engine.searchWithEvidence('are you open on saturday', 3).evidence
+  for (const typed of ['r u guys open on saturday', "can't u open on saturday pls", "ok, r ya open on saturday? i'm"]) {
+    const { terms, coverage, unseen } = engine.searchWithEvidence(typed, 3).evidence
+    t.same({ terms, coverage, unseen }, { terms: plain.terms, coverage: plain.coverage, unseen: plain.unseen }, typed)
+  }
+})
+
 t.test('one row per document: its best passage', async (t) => {
   const engine = engineWith([
     doc('kiwi', 'Fruit', '## One\nA kiwi is small.\n\n## Two\nKiwi kiwi kiwi: kiwi everywhere.\n\n## Three\nNo such fruit here.'),
