@@ -31,7 +31,10 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decideReply } from '../src/chat/reply-decision.js'
 import { answerWeightsFor, DEFAULT_ANSWER_WEIGHTS, FEATURES, features, type AnswerWeights, type Feature } from '../src/search/answer-decision.js'
-import { SearchEngine } from '../src/search/search-engine.js'
+import { DEFAULT_COLLECTION, SearchEngine, type SearchDocument } from '../src/search/search-engine.js'
+import { splitIntoPassages } from '../src/search/passages.js'
+import { readDocuments } from '../src/kb/document-files.js'
+import { BUNDLED_COLLECTION } from '../src/kb/knowledge-base.js'
 import { projectRoot } from '../src/project.js'
 import { measureAnswerTurns } from './answer-turns.js'
 import { loadCorpus, loadQrels, loadQueryRecords, toSearchDocument, type Qrels } from './datasets.js'
@@ -114,20 +117,28 @@ const WITH_PERSONAL_DATA: ReadonlyArray<(question: string) => string> = [
 interface Implementation {
   label: string
   newEngine: () => SearchEngine
-  decide: (engine: SearchEngine, text: string, model: AnswerWeights | undefined) => ReturnType<typeof decideReply>
+  decide: (engine: SearchEngine, text: string, model: AnswerWeights | undefined, collections?: ReadonlySet<string>) => ReturnType<typeof decideReply>
 }
 
-const thisBuild: Implementation = { label: 'this build', newEngine: () => new SearchEngine({ wordVectors }), decide: (engine, text, model) => decideReply(engine, text, { model, k: 10 }) }
+const thisBuild: Implementation = {
+  label: 'this build',
+  newEngine: () => new SearchEngine({ wordVectors }),
+  decide: (engine, text, model, collections) => decideReply(engine, text, { model, k: 10, collections })
+}
 
 async function baseline (dist: string): Promise<Implementation> {
   const search = await import(resolve(dist, 'src/search/search-engine.js')) as { SearchEngine: new () => SearchEngine }
   const reply = await import(resolve(dist, 'src/chat/reply-decision.js')) as { decideReply: typeof decideReply }
-  return { label: `baseline (${dist})`, newEngine: () => new search.SearchEngine(), decide: (engine, text) => reply.decideReply(engine, text, { k: 10 }) }
+  return {
+    label: `baseline (${dist})`,
+    newEngine: () => new search.SearchEngine(),
+    decide: (engine, text, _model, collections) => reply.decideReply(engine, text, { k: 10, collections })
+  }
 }
 
-function run (engine: SearchEngine, turns: Turn[], model: AnswerWeights, implementation = thisBuild): Outcome[] {
+function run (engine: SearchEngine, turns: Turn[], model: AnswerWeights, implementation = thisBuild, collections?: ReadonlySet<string>): Outcome[] {
   return turns.map(turn => {
-    const decision = implementation.decide(engine, turn.text, model)
+    const decision = implementation.decide(engine, turn.text, model, collections)
     return {
       turn,
       features: decision.kind === 'smalltalk' || implementation !== thisBuild ? undefined : features(decision.evidence),
@@ -289,6 +300,28 @@ async function main (): Promise<void> {
       const s = score(run(engine, given, model, implementation))
       const ofAnswerable = (part: number): string => share(part, s.answerable)
       console.log(`| ${implementation.label} | ${name} | ${s.answerable} | ${ofAnswerable(s.bestRelevant)} | ${ofAnswerable(s.answeredRight)} | ${ofAnswerable(s.answeredWrong)} |`)
+    }
+  }
+
+  // A new install holds Parley's manual (docs/*.md, the collection `parley`) when a team imports its
+  // FAQ: the chat then answers from the FAQ's collection alone, and the manual stays in the index.
+  console.log('\nThe test parts beside the bundled docs, as on a new install (the chat answers from the FAQ\'s collection only):\n')
+  console.log('| search and decision | knowledge base, split | answerable | best document relevant (the ceiling) | answered, relevant | answered, wrong document | out of scope | refused | its own users\' out of scope, refused | reply accuracy | nDCG@10 |')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|')
+  const bundled: SearchDocument[] = []
+  for await (const result of readDocuments(join(projectRoot, 'docs'))) {
+    if ('document' in result) {
+      const { id, title, text } = result.document
+      bundled.push({ id: id ?? title, title, collection: BUNDLED_COLLECTION, passages: splitIntoPassages(text) })
+    }
+  }
+  const answering = new Set([DEFAULT_COLLECTION])
+  for (const implementation of implementations) {
+    for (const { name, docs, turns } of setups.filter(setup => setup.name === 'stackfaq-dev' || WRITTEN_FAQS[setup.name] === 'test')) {
+      const engine = implementation.newEngine()
+      for (const doc of [...bundled, ...docs]) engine.upsert(doc)
+      const outcomes = run(engine, turns.filter(turn => turn.split === 'test'), model, implementation, answering)
+      console.log(`| ${implementation.label} | ${row(`${name}, test, beside ${bundled.length} bundled docs`, score(outcomes))}`)
     }
   }
 
