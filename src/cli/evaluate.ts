@@ -11,10 +11,13 @@ import { AuditTrail } from '../audit/audit-trail.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
 import type { Outcome, RunReport } from '../evaluation/evaluation-schemas.js'
 import { KbEvaluations } from '../evaluation/kb-evaluations.js'
-import { parseQuestionLines, QuestionFileError, type TestQuestion } from '../evaluation/question-set.js'
+import {
+  parseQuestionLines, QuestionFileError, questionLineNumbers, type TestQuestion
+} from '../evaluation/question-set.js'
 import { answeringCollections, KnowledgeBase } from '../kb/knowledge-base.js'
 import { answerWeightsFor } from '../search/answer-decision.js'
 import { SearchEngine } from '../search/search-engine.js'
+import { ProblemError } from '../errors.js'
 import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
 import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
@@ -77,7 +80,23 @@ export function formatReport (report: RunReport): string {
   ].join('\n')
 }
 
-async function readQuestions (path: string): Promise<TestQuestion[]> {
+/** A question the knowledge base cannot run (it expects a document it does not hold), by its index. */
+class QuestionRefused extends CliError {
+  constructor (readonly index: number, readonly documentId: string, message: string) {
+    super(message)
+  }
+}
+
+/** The question a refusal's problem names, if it names one (`question_index`, `document_id`). */
+function questionRefused (problem: Record<string, unknown>, message: string): QuestionRefused | undefined {
+  const { question_index: index, document_id: documentId } = problem
+  if (typeof index !== 'number' || typeof documentId !== 'string') return undefined
+  return new QuestionRefused(index, documentId, message)
+}
+
+interface QuestionFile { questions: TestQuestion[], lines: number[] }
+
+async function readQuestions (path: string): Promise<QuestionFile> {
   const info = await stat(path).catch(() => undefined)
   if (info === undefined || !info.isFile()) throw new CliError(`${path} is not a file. ${USAGE}`)
   if (info.size > FILE_BYTES_MAX) {
@@ -87,7 +106,8 @@ async function readQuestions (path: string): Promise<TestQuestion[]> {
     )
   }
   try {
-    return parseQuestionLines(await readFile(path, 'utf8'))
+    const text = await readFile(path, 'utf8')
+    return { questions: parseQuestionLines(text), lines: questionLineNumbers(text) }
   } catch (error) {
     if (error instanceof QuestionFileError) throw new CliError(`${path}: ${error.message}`)
     throw error
@@ -128,7 +148,9 @@ async function databaseRunner (env: Record<string, string | undefined>): Promise
       try {
         return await evaluations.run(questions, AUDIT_ACTOR)
       } catch (error) {
-        throw new CliError((error as Error).message)
+        const { message } = error as Error
+        throw (error instanceof ProblemError ? questionRefused(error.extensions, message) : undefined) ??
+          new CliError(message)
       }
     },
     close: () => db.close()
@@ -148,7 +170,8 @@ function serverRunner (url: string, env: Record<string, string | undefined>): Ru
       const body = asked === undefined ? {} : { questions: asked }
       const { response, answer } = await server.post<RunReport>(body)
       if (response.status === 201) return answer
-      throw server.refused(response, answer)
+      const refused = server.refused(response, answer)
+      throw questionRefused(answer as Record<string, unknown>, refused.message) ?? refused
     },
     close: async () => {}
   }
@@ -196,15 +219,20 @@ export async function main (
   try {
     // Checked before opening anything, so a bad line does not cost a database's start.
     // npm runs scripts in the project folder; INIT_CWD is where the user typed the path.
-    const questions = given === undefined
-      ? undefined
-      : await readQuestions(resolve(env.INIT_CWD ?? process.cwd(), given))
+    const path = given === undefined ? undefined : resolve(env.INIT_CWD ?? process.cwd(), given)
+    const file = path === undefined ? undefined : await readQuestions(path)
+    const questions = file?.questions
     runner = url === undefined ? await databaseRunner(env) : serverRunner(url, env)
     if (format === 'text') {
       const what = questions === undefined ? 'the saved question set' : `${questions.length} questions`
       io.stderr.write(`Running ${what} against ${runner.description}.\n`)
     }
-    const report = await runner.run(questions)
+    const report = await runner.run(questions).catch((error: unknown) => {
+      // The run names the question by its place in the run; the user's file, by its line.
+      if (!(error instanceof QuestionRefused) || file === undefined) throw error
+      throw new CliError(`${path!}: line ${file.lines[error.index]!}: expected names document ` +
+        `"${error.documentId}", which the knowledge base does not hold (GET /v1/kb/documents lists its ids)`)
+    })
     io.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
     if (minAccuracy !== undefined && report.accuracy < minAccuracy) {
       io.stderr.write(

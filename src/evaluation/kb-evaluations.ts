@@ -97,7 +97,8 @@ export class KbEvaluations {
       const quoted = question.length > 60 ? `${question.slice(0, 60)}…` : question
       throw new BadRequestError(
         `body/questions/${index}/expected: question ${index + 1} ("${quoted}") expects document "${unknown}", ` +
-        'which the knowledge base does not hold (GET /v1/kb/documents lists its ids)'
+        'which the knowledge base does not hold (GET /v1/kb/documents lists its ids)',
+        { question_index: index, document_id: unknown }
       )
     }
   }

@@ -68,13 +68,21 @@ function lineProblem (value: unknown): string | undefined {
   return undefined
 }
 
+/** The lines of a JSON Lines text that are not blank, with their numbers as an editor shows them. */
+function filledLines (text: string): Array<{ number: number, raw: string }> {
+  return text.replace(/^\uFEFF/, '').split(/\r?\n/)
+    .flatMap((raw, index) => raw.trim() === '' ? [] : [{ number: index + 1, raw }])
+}
+
+/** The line each question of a JSON Lines text is on, in order: a message about a question names it. */
+export function questionLineNumbers (text: string): number[] {
+  return filledLines(text).map(({ number }) => number)
+}
+
 /** The questions of a JSON Lines text; blank lines are skipped but counted, so numbers match an editor's. */
 export function parseQuestionLines (text: string, limit: number = QUESTION_LIMITS.perRun): TestQuestion[] {
   const questions: TestQuestion[] = []
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
-  for (const [index, raw] of lines.entries()) {
-    if (raw.trim() === '') continue
-    const number = index + 1
+  for (const { number, raw } of filledLines(text)) {
     if (questions.length === limit) {
       const most = limit.toLocaleString('en-US')
       throw new QuestionFileError(number, `more than ${most} questions: a run takes at most ${most}`)

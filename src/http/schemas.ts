@@ -15,7 +15,9 @@ export const ProblemDetails = Type.Object({
   retry_after_seconds: Type.Optional(Type.Integer()),
   reason: Type.Optional(Type.String({ description: 'Why a 503 refused the request (load shedding)' })),
   resource: Type.Optional(Type.String()),
-  id: Type.Optional(Type.String())
+  id: Type.Optional(Type.String()),
+  question_index: Type.Optional(Type.Integer({ description: 'Which question of a run (from 0) a 400 is about' })),
+  document_id: Type.Optional(Type.String({ description: 'The document a 400 names, such as one a question expects' }))
 }, { $id: 'ProblemDetails', description: 'RFC 9457 problem details' })
 
 // A plain 8-4-4-4-12 hex UUID: Ajv's uuid format also admits urn:uuid:… forms, which PostgreSQL refuses.

@@ -63,6 +63,9 @@ t.test('--url: the file runs through a running server, a table question by quest
   t.equal(below.code, 1, 'below the floor: exit 1, for a team\'s CI')
   t.equal(below.stderr, 'kb:evaluate: accuracy 66.7 % is below --min-accuracy 80.0 %.\n')
   t.equal((await run(['--url', base, '--min-accuracy', '0.6', file], { PARLEY_API_KEY: admin })).code, 0)
+  const typoFile = await questionFile(t, ['', LINES[1], { question: 'Where is my parcel?', expected: ['shipping', 'shiping'] }])
+  t.match(await run(['--url', base, typoFile], { PARLEY_API_KEY: admin }),
+    { code: 2, stderr: `kb:evaluate: ${typoFile}: line 3: expected names document "shiping"` }, 'through the server too')
 
   t.match(await run(['--url', base], { PARLEY_API_KEY: admin }), { code: 2, stderr: /The saved question set is empty/ }, 'without a file, the saved set')
   await app.kbEvaluations.store.addQuestions([{ id: null, question: 'When are parcels shipped?', expected: ['shipping'] }], 'test', 'api')
@@ -104,8 +107,9 @@ t.test('without --url: the configured database, its documents indexed by the com
   const result = await run([await questionFile(t)], env)
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, 'Accuracy 66.7 %')
-  const typo = await run([await questionFile(t, [{ question: 'Where is my parcel?', expected: 'shiping' }])], env)
-  t.match(typo, { code: 2, stdout: '', stderr: 'kb:evaluate: body/questions/0/expected: question 1 ("Where is my parcel?") expects document "shiping", which the knowledge base does not hold' })
+  const typoFile = await questionFile(t, [LINES[0], '', { question: 'Where is my parcel?', expected: 'shiping' }])
+  const typo = await run([typoFile], env)
+  t.match(typo, { code: 2, stdout: '', stderr: `kb:evaluate: ${typoFile}: line 3: expected names document "shiping", which the knowledge base does not hold` }, 'named by its line in the file, blank lines counted')
   const again = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', dataDir: env.DATA_DIR ?? '', poolSize: 2 })
   t.teardown(() => again.close())
   const { rows } = await again.query<{ actor: string, questions: number }>('SELECT actor, questions FROM evaluation_runs')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { expectedIds, parseQuestionLines, QuestionFileError } from '../../../src/evaluation/question-set.js'
+import { expectedIds, parseQuestionLines, QuestionFileError, questionLineNumbers } from '../../../src/evaluation/question-set.js'
 
 const lines = (...values: unknown[]): string => values.map(value => typeof value === 'string' ? value : JSON.stringify(value)).join('\n')
 const problem = (text: string, limit?: number): string => {
@@ -27,6 +27,7 @@ t.test('a line names its question, the document(s) that should answer it or none
     { id: null, question: 'What is the weather?', expected: [] },
     { id: null, question: 'Tell me a joke', expected: [] }
   ])
+  t.same(questionLineNumbers(lines({ question: 'a', expected: 'x' }, '', '  ', { question: 'b', expected: 'y' }, '')), [1, 4], 'each question\'s line, blank ones counted')
   t.same(expectedIds(['none']), [], '["none"] is out of scope too')
   t.same(parseQuestionLines('\uFEFF{"question":"a","expected":"x"}\r\n'), [{ id: null, question: 'a', expected: ['x'] }], 'a BOM and CRLF are fine')
 })
