@@ -151,7 +151,9 @@ t.test('incremental updates score exactly like a fresh index, through compaction
   const makeDoc = (id: number, version: number): SearchDocument => {
     const pick = (i: number): string => vocabulary[(id * 7 + version * 3 + i * i) % vocabulary.length] as string
     const para = (n: number): string => Array.from({ length: 3 + ((id + n) % 5) }, (_, i) => pick(i + n)).join(' ')
-    return { id: `d${id}`, title: pick(id), passages: [0, 1, 2].slice(0, 1 + ((id + version) % 3)).map((n) => ({ ordinal: n, text: para(n) })) }
+    // A third in another collection; a new version may move a document from one to the other.
+    const collection = (id + version) % 3 === 0 ? 'manual' : 'default'
+    return { id: `d${id}`, title: pick(id), collection, passages: [0, 1, 2].slice(0, 1 + ((id + version) % 3)).map((n) => ({ ordinal: n, text: para(n) })) }
   }
   const engine = new SearchEngine()
   const live = new Map<string, SearchDocument>()
@@ -172,8 +174,11 @@ t.test('incremental updates score exactly like a fresh index, through compaction
   const fresh = engineWith([...live.values()])
   t.equal(engine.documentCount, fresh.documentCount)
   t.equal(engine.passageCount, fresh.passageCount)
+  const freshDefault = engineWith([...live.values()].filter(d => d.collection === 'default'))
+  const scope = new Set(['default'])
   for (const query of ['alpha', 'beta gamma', 'omega zeta kappa', 'delta delta sigma']) {
     t.same(engine.search(query, 50), fresh.search(query, 50), query)
+    t.same(engine.searchWithEvidence(query, 50, scope), freshDefault.searchWithEvidence(query, 50), `${query}, one collection`)
   }
 })
 
