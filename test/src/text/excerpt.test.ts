@@ -8,4 +8,7 @@ t.test('whole when short; else the first graphemes, an ellipsis and the length',
   t.equal(excerpt('abcdefg', 6), 'abcde… (7 characters)')
   t.equal(excerpt('é'.normalize('NFD').repeat(3) + 'x', 3), `${'é'.normalize('NFD').repeat(2)}… (4 characters)`, 'a letter and its accent are one character')
   t.equal(excerpt('x'.repeat(12_345), 10), `${'x'.repeat(9)}… (12,345 characters)`)
+  const accented = 'é'.normalize('NFD').repeat(3)
+  t.equal(excerpt(accented, 4), accented, 'longer than the limit in code units, not in characters: whole')
+  t.equal(excerpt('👍🏽👍🏽', 2), '👍🏽👍🏽', 'two emoji of four code units each are two characters')
 })
