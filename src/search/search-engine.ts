@@ -73,8 +73,9 @@ interface TermStatistics {
   df: (term: string) => number
 }
 
-/** A collection's share of the statistics, kept as documents come and go. */
+/** A collection's documents and its share of the statistics, kept as documents come and go. */
 interface CollectionStatistics {
+  documents: number
   passages: number
   length: number
   df: Map<string, number>
@@ -247,7 +248,6 @@ export class SearchEngine {
   private readonly postings = new Map<string, PostingList>()
   private readonly docIndex = new Map<string, number>()
   private readonly docs: Array<DocEntry | undefined> = []
-  private readonly collectionSizes = new Map<string, number>()
   private readonly collectionStatistics = new Map<string, CollectionStatistics>()
   private readonly freeDocs: number[] = []
   private readonly questions: QuestionIndex
@@ -309,7 +309,7 @@ export class SearchEngine {
 
   /** Documents per collection, of the collections that have any. */
   collections (): ReadonlyMap<string, number> {
-    return this.collectionSizes
+    return new Map([...this.collectionStatistics].map(([name, { documents }]) => [name, documents]))
   }
 
   hasDocument (id: string): boolean {
@@ -355,16 +355,16 @@ export class SearchEngine {
     }
     this.docs[docSlot] = entry
     this.docIndex.set(doc.id, docSlot)
-    this.collectionSizes.set(collection, (this.collectionSizes.get(collection) ?? 0) + 1)
+    let statistics = this.collectionStatistics.get(collection)
+    if (statistics === undefined) {
+      this.collectionStatistics.set(collection, statistics = { documents: 0, passages: 0, length: 0, df: new Map() })
+    }
+    statistics.documents++
 
     if (this.questionWeight > 0) this.questions.set(docSlot, [title, ...questions], collection)
     const titleTerms = this.analyze(title)
     const boost = this.titleBoost
     const needed = this.usedSlots + passages.length
-    let statistics = this.collectionStatistics.get(collection)
-    if (statistics === undefined) {
-      this.collectionStatistics.set(collection, statistics = { passages: 0, length: 0, df: new Map() })
-    }
     this.slotDoc = growInt32(this.slotDoc, needed)
     this.slotPassage = growInt32(this.slotPassage, needed)
     this.slotLength = growFloat32(this.slotLength, needed)
@@ -439,13 +439,7 @@ export class SearchEngine {
     }
     this.docs[docSlot] = undefined
     this.questions.remove(docSlot)
-    const left = (this.collectionSizes.get(entry.collection) ?? 1) - 1
-    if (left === 0) {
-      this.collectionSizes.delete(entry.collection)
-      this.collectionStatistics.delete(entry.collection)
-    } else {
-      this.collectionSizes.set(entry.collection, left)
-    }
+    if (--statistics.documents === 0) this.collectionStatistics.delete(entry.collection)
     this.freeDocs.push(docSlot)
     this.docIndex.delete(docId)
     if (this.livePassages === 0) this.totalLength = 0 // no float drift on an empty index
