@@ -1,5 +1,6 @@
-// Owns the session manager, the periodic job that marks idle and over-age sessions expired, and
-// the name a caller opens sessions under (sessionOpener).
+// Owns the session manager, the periodic job that marks idle and over-age sessions expired (and,
+// on the embedded database, reclaims the space turns leave behind), and the name a caller opens
+// sessions under (sessionOpener).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { BatchObservableResult, Meter } from '@opentelemetry/api'
@@ -39,7 +40,10 @@ export default fp(async function sessionManagerPlugin (app) {
 
   const sweep = async (): Promise<void> => {
     try {
-      await runWithLogger(app.log as Logger, () => sessionManager.expireIdle())
+      await runWithLogger(app.log as Logger, async () => {
+        await sessionManager.expireIdle()
+        await sessionManager.reclaimSpace()
+      })
     } catch (error) {
       log('session_manager', 'sweep', app.log)
         .error({ err: error }, 'session sweep failed; will retry at the next interval')

@@ -230,13 +230,18 @@ export class SessionManager {
    * without a transaction of its own, and one round trip. Returns the turn's number. The row lock
    * taken by the UPDATE orders concurrent turns of one session; a session that expired or ended
    * meanwhile is NotFoundError, and nothing is stored.
+   *
+   * The session is found by its id alone: its being active is checked on that row, written so that
+   * no index can serve it. A named statement's generic plan, made once per connection, had picked
+   * the index of active sessions by activity on a table not yet analysed, and each turn read every
+   * active session.
    */
   async recordTurn (db: Queryable, id: string, messages: TurnMessages): Promise<number> {
     const now = this.now()
     const { rows } = await db.query<{ turn: number }>(
       `WITH counted AS (
          UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
-         WHERE id = $4 AND ${ACTIVE} RETURNING id, turn_count)
+         WHERE id = $4 AND (${ACTIVE}) IS TRUE RETURNING id, turn_count)
        INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms,
          context_turn, created_at, trace_id, generation, search_text, decision)
        SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL,
@@ -338,6 +343,16 @@ export class SessionManager {
     this.recordEnded(rows)
     if (rowCount > 0) log('session_manager', 'expireIdle').info({ expired: rowCount }, 'session.expired')
     return rowCount
+  }
+
+  /**
+   * Reclaims the row versions that turns leave behind (each turn rewrites its session's row, and
+   * its indexes' entries) and refreshes the planner's statistics of the table. Server PostgreSQL's
+   * autovacuum does both; the embedded database has no autovacuum, and there the table and its
+   * indexes grew with every turn, for good.
+   */
+  async reclaimSpace (): Promise<void> {
+    if (this.db.engine === 'pglite') await this.db.exec('VACUUM (ANALYZE) sessions')
   }
 
   /** Distinct users with a turn within the window (sessions without a user_id do not count). */

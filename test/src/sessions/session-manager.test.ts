@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ErasedError, NotFoundError } from '../../../src/errors.js'
 import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
-import { engines, manualClock } from '../../helper.js'
+import { engines, manualClock, openTestPGlite } from '../../helper.js'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 
 const MINUTE = 60_000
@@ -94,4 +94,50 @@ for (const engine of engines()) {
     t.same(named, ['session_by_id', 'record_turn'], 'resuming and recording: each turn\'s two statements')
     t.match(await sessions.get(session.id), { id: session.id, userId: 'u1', status: 'active', turnCount: 1, endedAt: null }, 'every column read by name')
   })
+
+  t.test(`${engine.name}: a turn finds its session by key, whatever the table's statistics say`, async t => {
+    const db = await engine.open(t)
+    const statements = new Map<string, { sql: string, params: unknown[] }>()
+    const recording = { ...db, query: async (sql: string, params: unknown[] = [], options?: { name?: string }) => { if (options?.name !== undefined) statements.set(options.name, { sql, params }); return await db.query(sql, params, options) } } as typeof db
+    const sessions = new SessionManager({ db: recording, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 1000, maxPerUser: 1000 } })
+    // A new deployment: active sessions, and a table never analysed. A named statement's plan is
+    // made once for the connection; the generic one scanned every active session for the turn's.
+    for (let i = 0; i < 100; i++) await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))
+    const session = await sessions.resume((await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))).id, null)
+    await sessions.recordTurn(recording, session.id, TURN)
+    const literal = (value: unknown): string => value === null ? 'NULL' : `'${(value instanceof Date ? value.toISOString() : String(value)).replaceAll("'", "''")}'`
+    for (const [name, { sql, params }] of statements) {
+      const plan = await db.transaction(async tx => {
+        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan')
+        await tx.query(`PREPARE ${name}_plan AS ${sql}`)
+        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${name}_plan(${params.map(literal).join(', ')})`)
+        await tx.query(`DEALLOCATE ${name}_plan`)
+        return rows.map(row => row['QUERY PLAN']).join('\n')
+      })
+      t.match(plan, /Index Cond: \(id = \$\d+\)/, `${name} looks the session up by its id`)
+      t.notMatch(plan, /sessions_active_by_activity|Seq Scan on sessions/, `${name} reads no other session`)
+    }
+  })
 }
+
+t.test('pglite: the sweep reclaims what turns leave behind, so the table stops growing', async t => {
+  const db = await openTestPGlite(t)
+  const sessions = new SessionManager({ db, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
+  const ids: string[] = []
+  for (let i = 0; i < 10; i++) ids.push((await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))).id)
+  const tableBytes = async (): Promise<number> =>
+    (await db.query<{ bytes: number }>("SELECT pg_relation_size('sessions')::int AS bytes")).rows[0]!.bytes
+  const turns = async (count: number): Promise<void> => {
+    for (let turn = 0; turn < count; turn++) await sessions.recordTurn(db, ids[turn % ids.length]!, TURN)
+  }
+  const swept: number[] = []
+  for (let round = 0; round < 3; round++) {
+    await turns(2000)
+    await sessions.reclaimSpace()
+    swept.push(await tableBytes())
+  }
+  t.ok(swept[2]! <= swept[0]! * 1.25, `6,000 turns swept take the space of 2,000 (${swept.join(', ')} bytes)`)
+  await turns(6000)
+  const unswept = await tableBytes()
+  t.ok(unswept > swept[2]! * 1.25, `without the sweep, 6,000 more turns grow the table (${unswept} bytes)`)
+})
