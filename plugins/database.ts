@@ -1,11 +1,13 @@
 // Opens the one database (embedded PGlite or server PostgreSQL), migrates it before anything
 // else starts, and closes it last on shutdown. Checks every few seconds that it still answers
-// (app.databaseHealth), for /ready, load shedding and the DatabaseUnavailable alert.
+// (app.databaseHealth), for /ready, load shedding and the DatabaseUnavailable alert. Vacuums the
+// embedded database every minute, as autovacuum would (src/db/embedded-upkeep.ts).
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { resolve } from 'node:path'
 import type { Database } from '../src/db/database.js'
 import { openDatabase } from '../src/db/open-database.js'
+import { UPKEEP_INTERVAL_MS, vacuumEmbedded } from '../src/db/embedded-upkeep.js'
 import { withStatementTiming } from '../src/db/statement-timing.js'
 import { AuditTrail } from '../src/audit/audit-trail.js'
 import { DatabaseHealth } from '../src/health/database-health.js'
@@ -83,6 +85,24 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     clearTimeout(timer)
     up.removeCallback(observeUp)
   })
+  // On the database itself, not through the statement timing: the upkeep is no request's work, and
+  // its first pass over a large folder is no slow statement to warn of.
+  const upkeep = async (): Promise<void> => {
+    const logger = log('database', 'upkeep', app.log)
+    const started = performance.now()
+    try {
+      const vacuumed = await vacuumEmbedded(opened)
+      if (vacuumed) logger.debug({ duration_ms: Math.round(performance.now() - started) }, 'database vacuumed')
+    } catch (error) {
+      logger.error({ err: error }, 'vacuuming the database failed; will retry at the next interval')
+    }
+  }
+  // Kept by whoever opened the database, as its closing is: a test that lends one keeps it.
+  if (options.database === undefined && opened.engine === 'pglite') {
+    const upkeepTimer = setInterval(upkeep, UPKEEP_INTERVAL_MS).unref()
+    app.addHook('onReady', upkeep)
+    app.addHook('preClose', async () => clearInterval(upkeepTimer))
+  }
   app.decorate('auditTrail', new AuditTrail({ db, now: app.clock, auditLog: options.auditLog }))
   const location = db.engine === 'pglite' ? dataDir : undefined
   log('database', 'databasePlugin', app.log).info({ engine: db.engine, location }, 'database ready')

@@ -1,5 +1,5 @@
 // Owns the session manager, the periodic job that marks idle and over-age sessions expired (and,
-// on the embedded database, reclaims the space turns leave behind), and the name a caller opens
+// on the embedded database, refreshes the table's statistics), and the name a caller opens
 // sessions under (sessionOpener).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -42,7 +42,7 @@ export default fp(async function sessionManagerPlugin (app) {
     try {
       await runWithLogger(app.log as Logger, async () => {
         await sessionManager.expireIdle()
-        await sessionManager.reclaimSpace()
+        await sessionManager.refreshStatistics()
       })
     } catch (error) {
       log('session_manager', 'sweep', app.log)

@@ -346,13 +346,13 @@ export class SessionManager {
   }
 
   /**
-   * Reclaims the row versions that turns leave behind (each turn rewrites its session's row, and
-   * its indexes' entries) and refreshes the planner's statistics of the table. Server PostgreSQL's
-   * autovacuum does both; the embedded database has no autovacuum, and there the table and its
-   * indexes grew with every turn, for good.
+   * Refreshes the planner's statistics of the table: the named statements are planned again with
+   * them (after the table grew from the few rows of a new install, say). Server PostgreSQL's
+   * autovacuum analyses it as it changes; the embedded database has no autovacuum, and there the
+   * table was never analysed.
    */
-  async reclaimSpace (): Promise<void> {
-    if (this.db.engine === 'pglite') await this.db.exec('VACUUM (ANALYZE) sessions')
+  async refreshStatistics (): Promise<void> {
+    if (this.db.engine === 'pglite') await this.db.exec('ANALYZE sessions')
   }
 
   /** Distinct users with a turn within the window (sessions without a user_id do not count). */
