@@ -53,7 +53,8 @@
  *    round also running the plain PGlite loop on disk (on PostgreSQL, pgbench at 50 clients)
  *    beside them: each build's answered/s against the limit measured in its round, and its
  *    main-thread CPU per answer, so that a change is measured against the build before it in one
- *    run on a machine whose speed moves between runs.
+ *    run on a machine whose speed moves between runs. Each build then gets open loops at 2× and
+ *    3× the rate it answered the 50 clients at in that round: goodput, answered and refusal p99.
  *
  * Engines: PGlite by default; --engine postgres or both for server PostgreSQL at
  * BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/postgres; setting it alone picks
@@ -389,8 +390,8 @@ interface EngineRun {
   history?: { stored: { sessions: number, messages: number, seconds: number }, empty: HistoryRound[], filled: HistoryRound[] }
   baseline?: { this: BaselineRound[], baseline: BaselineRound[] }
 }
-/** A round of the baseline comparison: 50 clients, and the limit measured in the same round. */
-interface BaselineRound { fifty: Step, limit: Limit }
+/** A round of the baseline comparison: 50 clients, the open loops at 2× and 3× their rate, and the limit measured in the same round. */
+interface BaselineRound { fifty: Step, overloads: Step[], limit: Limit }
 /** A round of the history comparison: one client (its latency), then 50 (their answered/s). */
 interface HistoryRound { one: Step, fifty: Step }
 interface TraceRows { rows: number, withSpans: number, withLogs: number, /** Turns let go while others waited in line (chatbot_turn_traces_dropped_total{reason="pressure"}). */ letGo: number }
@@ -595,10 +596,12 @@ async function historyRounds (key: EngineKey, folder: string): Promise<NonNullab
   return { stored, empty: contenders[0]!.rounds, filled: contenders[1]!.rounds }
 }
 
+const OVERLOAD_FACTORS = [2, 3]
+
 /**
- * This build against another (--baseline), 50 clients each, in interleaved rounds, with the limit
- * measured in each round before them: the plain PGlite loop on disk (one database, kept open), or
- * pgbench at 50 clients.
+ * This build against another (--baseline), 50 clients each, then open loops at 2× and 3× the rate
+ * they were answered at, in interleaved rounds, with the limit measured in each round before them:
+ * the plain PGlite loop on disk (one database, kept open), or pgbench at 50 clients.
  */
 async function baselineRounds (key: EngineKey, folder: string): Promise<NonNullable<EngineRun['baseline']>> {
   const clients = Math.max(...CLIENTS)
@@ -623,7 +626,14 @@ async function baselineRounds (key: EngineKey, folder: string): Promise<NonNulla
       const measured = await limit()
       process.stderr.write(`${key}: baseline round ${round + 1}/${rounds}, ${contender.name}, ${clients} clients, ${seconds} s…\n`)
       const fifty = await step(parley, `${contender.name}, ${clients} clients`, seconds, async () => await closedLoop(server.port, sessions, clients, seconds))
-      contender.rounds.push({ fifty, limit: measured })
+      // Past capacity, each build against the capacity it showed in this round.
+      const overloads: Step[] = []
+      for (const factor of OVERLOAD_FACTORS) {
+        const rate = fifty.answeredPerSecond * factor
+        process.stderr.write(`${key}: baseline round ${round + 1}/${rounds}, ${contender.name}, open loop at ${factor}× (${rate.toFixed(0)} turns/s), ${seconds} s…\n`)
+        overloads.push(await step(parley, `${contender.name}, open ${factor}×`, seconds, async () => await openLoop(server.port, sessions, rate, seconds), rate))
+      }
+      contender.rounds.push({ fifty, overloads, limit: measured })
     })
   } finally {
     for (const { server, drop } of started) {
@@ -822,6 +832,23 @@ if (flags.baseline !== '') {
     console.log(`  ${run.name}: this / baseline, answered/s at ${Math.max(...CLIENTS)} clients: ${(median(ours) / median(theirs)).toFixed(2)} (medians); the limit is ${limitOf(run)}`)
   }
   for (const line of formatTable(table)) console.log(`  ${line}`)
+  console.log(`\nPast capacity, the same rounds: an open loop at ${OVERLOAD_FACTORS.map(f => `${f}×`).join(' and ')} the rate each build answered ${Math.max(...CLIENTS)} clients at in that round; goodput = answered/s / that rate\n`)
+  // A round with no refusal has no refusal p99 (NaN): the median is of the rounds that have one.
+  const medianKnown = (values: number[]): number => values.some(v => !Number.isNaN(v)) ? median(values.filter(v => !Number.isNaN(v))) : NaN
+  const overloadTable = [['engine', 'build', 'load', 'goodput per round', 'median', 'answered p99 ms per round', 'median', 'refusal p99 ms per round', 'median', 'other']]
+  for (const run of runs) {
+    for (const [name, rounds] of [['this', run.baseline!.this], ['baseline', run.baseline!.baseline]] as const) {
+      OVERLOAD_FACTORS.forEach((factor, i) => {
+        const goodput = rounds.map(r => r.overloads[i]!.answeredPerSecond / r.fifty.answeredPerSecond)
+        const p99 = rounds.map(r => r.overloads[i]!.p99)
+        const refusalP99 = rounds.map(r => r.overloads[i]!.refusalP99)
+        overloadTable.push([run.name, name, `${factor}×`, goodput.map(g => g.toFixed(2)).join(' / '), median(goodput).toFixed(2),
+          p99.map(latency).join(' / '), latency(medianKnown(p99)), refusalP99.map(latency).join(' / '), latency(medianKnown(refusalP99)),
+          String(rounds.reduce((sum, r) => sum + otherCount(r.overloads[i]!), 0))])
+      })
+    }
+  }
+  for (const line of formatTable(overloadTable)) console.log(`  ${line}`)
 }
 console.log(`\nRun time: ${((performance.now() - runStarted) / 1000).toFixed(0)} s`)
 
