@@ -6,7 +6,9 @@
 //
 // The prediction is the line's length times the measured time between two completions while the
 // gate was busy (the service rate seen from outside, whatever overlaps inside), plus the turn's own
-// duration. Measured, not configured: it follows the database, the machine and the mix of turns.
+// duration, scaled by how far past their predictions the turns that waited have taken (their 99th
+// percentile): a mean alone let half the turns at the goal's edge be answered late. Measured, not
+// configured: it follows the database, the machine and the mix of turns.
 
 import { addTurnTime } from '../logging/log-context.js'
 
@@ -36,6 +38,19 @@ export type Outside = <U>(work: () => Promise<U>) => Promise<U>
 const HORIZON = 50
 
 const STALL_FACTOR = 2
+
+// The overrun is the 99th percentile of actual / predicted over the last OVERRUN_SAMPLES turns that
+// waited in line, recomputed every OVERRUN_REFRESH of them; it counts from OVERRUN_MIN_SAMPLES on.
+// Waits predicted under a fifth of the goal are not sampled: a line that short is never refused,
+// and its ratios (a millisecond against two) say nothing of a line at the goal. It is at most the
+// stall factor (a turn later than that waited on a stalled database, which its deadline handles),
+// and forgotten OVERRUN_MEMORY_MS after the last long line: it describes the overload at hand, and
+// one stall must not shorten the lines of the next hour.
+const OVERRUN_SAMPLES = 500
+const OVERRUN_REFRESH = 25
+const OVERRUN_MIN_SAMPLES = 100
+const OVERRUN_MIN_SHARE_OF_GOAL = 0.2
+const OVERRUN_MEMORY_MS = 5 * 60_000
 
 // A process's first turns are slow (connections opened, sessions created, code compiled) and would
 // predict waits that never come: 50 clients arriving together at a cold server were refused. So the
@@ -67,6 +82,11 @@ export class TurnAdmission {
   private lastCompletion = 0
   private warmUpLeft: number
   private busySinceLastCompletion = false
+  /** Actual / predicted time of recent turns that waited in line (a ring), and its 99th percentile, at least 1. */
+  private readonly overruns: number[] = []
+  private overrunsAdded = 0
+  private overrun = 1
+  private lastOverrunAt = 0
 
   constructor (options: TurnAdmissionOptions) {
     this.concurrency = options.concurrency
@@ -85,10 +105,31 @@ export class TurnAdmission {
    * the deadline refuses what waits far too long).
    */
   predictedMs (): number | undefined {
+    if (this.overrunsAdded > 0 && this.now() - this.lastOverrunAt > OVERRUN_MEMORY_MS) {
+      this.overruns.length = 0
+      this.overrunsAdded = 0
+      this.overrun = 1
+    }
+    const measured = this.measuredMs()
+    return measured === undefined ? undefined : measured * this.overrun
+  }
+
+  /** The prediction from the line and the rates alone, before the overrun. */
+  private measuredMs (): number | undefined {
     const durationMs = this.durationMs.value ?? 0
     if (this.running < this.concurrency) return durationMs
     if (this.drainMs.samples < CONFIDENT_SAMPLES) return undefined
     return (this.waiting.length + 1) * this.drainMs.value! + durationMs
+  }
+
+  /** How far past its prediction a turn that waited took: the line's rate moved while it waited. */
+  private sampleOverrun (measuredMs: number | undefined, tookMs: number): void {
+    if (measuredMs === undefined || measuredMs < OVERRUN_MIN_SHARE_OF_GOAL * this.latencyGoalMs) return
+    this.overruns[this.overrunsAdded++ % OVERRUN_SAMPLES] = tookMs / measuredMs
+    this.lastOverrunAt = this.now()
+    if (this.overrunsAdded < OVERRUN_MIN_SAMPLES || this.overrunsAdded % OVERRUN_REFRESH !== 0) return
+    const sorted = this.overruns.toSorted((a, b) => a - b)
+    this.overrun = Math.min(STALL_FACTOR, Math.max(1, sorted[Math.floor(0.99 * (sorted.length - 1))]!))
   }
 
   /**
@@ -103,10 +144,12 @@ export class TurnAdmission {
 
   async run<T> (turn: (outside: Outside) => Promise<T>): Promise<T> {
     const arrived = this.now()
+    let measuredMs: number | undefined
     if (this.running < this.concurrency) {
       this.running++
     } else {
       if (this.refusesNow()) throw this.refuse()
+      measuredMs = this.measuredMs()
       await this.slot()
     }
     // PGlite runs a whole turn without yielding to the event loop: starting each turn in a task of
@@ -114,10 +157,17 @@ export class TurnAdmission {
     await new Promise(resolve => setImmediate(resolve))
     let started = this.now()
     addTurnTime('admission_ms', started - arrived)
+    // What was predicted is the turn's first part inside the gate, waiting included.
+    let firstPartEnded = false
+    const partEnded = (): void => {
+      if (!firstPartEnded) this.sampleOverrun(measuredMs, this.now() - arrived)
+      firstPartEnded = true
+      this.completed(started)
+    }
     // Each part of a turn inside the gate counts as a turn of its own for the measurements: the
     // gate's service rate is that of the database, not of the model.
     const outside: Outside = async work => {
-      this.completed(started)
+      partEnded()
       const left = this.now()
       try {
         return await work()
@@ -132,7 +182,7 @@ export class TurnAdmission {
     try {
       return await turn(outside)
     } finally {
-      this.completed(started)
+      partEnded()
     }
   }
 

@@ -173,3 +173,39 @@ t.test('a turn waiting on the model hands its slot on meanwhile, and takes the n
   t.same(await Promise.all([writing, occupying, queued]), ['answered', 'answered', 'answered'])
   t.same(order, ['searched', 'another turn', 'stored', 'queued turn'], 'ahead of the turn that was in line before it came back')
 })
+
+t.test('turns that took longer than predicted (the line stalled while they waited) shorten the line let in', async t => {
+  /** Rounds of 8 turns in line behind a held one; `stallMs` passes before the held one ends. */
+  const rounds = async (gate: TurnAdmission, advance: (ms: number) => void, count: number, stallMs: number): Promise<void> => {
+    for (let round = 0; round < count; round++) {
+      const held = heldTurn()
+      const first = gate.run(held.turn)
+      const line = Array.from({ length: 8 }, async () => await gate.run(async () => { advance(10) }))
+      advance(stallMs)
+      held.release()
+      await Promise.all([first, ...line])
+    }
+  }
+  /** Whether a turn is let in with one in flight and 4 waiting: predicted 5 × 10 + 10 ms, or twice that. */
+  const letsInAFifthInLine = async (gate: TurnAdmission): Promise<boolean> => {
+    const held = heldTurn()
+    const first = gate.run(held.turn)
+    const line = Array.from({ length: 4 }, async () => await gate.run(async () => {}))
+    const refused = gate.refusesNow()
+    held.release()
+    await Promise.all([first, ...line])
+    return !refused
+  }
+
+  const steady = admission(1, 100)
+  await teach(steady.gate, steady.advance, 30, 10)
+  await rounds(steady.gate, steady.advance, 15, 10)
+  t.ok(await letsInAFifthInLine(steady.gate), 'turns answered when predicted: a line of 4 is let grow')
+
+  const stalling = admission(1, 100)
+  await teach(stalling.gate, stalling.advance, 30, 10)
+  await rounds(stalling.gate, stalling.advance, 15, 50)
+  t.notOk(await letsInAFifthInLine(stalling.gate), 'turns answered up to 3 times later than predicted: the same line is not')
+  stalling.advance(5 * 60_000 + 1)
+  t.ok(await letsInAFifthInLine(stalling.gate), 'five minutes without a long line, the overrun is forgotten')
+})
