@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { buildApp, LISTEN_BACKLOG } from '../src/app.js'
+import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { setUpProcessLogging, type ProcessLogging } from '../src/logging/process-logging.js'
 import { telemetry } from '../src/telemetry/telemetry.js'
@@ -52,7 +52,7 @@ try {
     if (process.env.PARLEY_BENCH_PROCESS_LOGGING === '1') logging = setUpProcessLogging(config)
     app = await buildApp({ config, logger: logging?.logger, auditLog: logging?.auditLog })
   }
-  await app.listen({ host: '127.0.0.1', port: 0, backlog: LISTEN_BACKLOG })
+  await app.listenOnSockets({ host: '127.0.0.1', port: 0 })
   // The parent disconnects when it is done, or when it dies: either way, close cleanly, and
   // flush telemetry and the log files before exiting, since the parent counts what they hold once
   // we are gone. (telemetry.shutdown() resolves at once without our preload.)

@@ -10,6 +10,7 @@ import { packageInfo } from './project.js'
 import requestLogging from '../plugins/request-logging.js'
 import traceId from '../plugins/trace-id.js'
 import configPlugin from '../plugins/config.js'
+import listenSockets from '../plugins/listen-sockets.js'
 import errorHandler from '../plugins/error-handler.js'
 import validation from '../plugins/validation.js'
 import openApi from '../plugins/openapi.js'
@@ -47,15 +48,6 @@ import personalDataRoutes from '../plugins/routes/personal-data.js'
 import type { LogDestinations } from './logging/log-destinations.js'
 
 export const BODY_LIMIT = 64 * 1024
-
-/**
- * Connections the kernel holds until the server accepts them (Node.js's own default is 511; the
- * kernel caps it at net.core.somaxconn, 4096 on Linux since 5.4). Past capacity, clients opened
- * connections faster than a busy server accepted them, and the kernel dropped the overflow: each
- * dropped connection was retried a second later, so that a refusal the server would have made in
- * microseconds came seconds late.
- */
-export const LISTEN_BACKLOG = 4096
 
 export interface AppOptions {
   config: Config
@@ -111,7 +103,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     genReqId: () => randomUUID()
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  if (config.MAX_CONNECTIONS > 0) app.server.maxConnections = config.MAX_CONNECTIONS
   // Only JSON is accepted; a text/plain body is 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain')
   // A keep-alive connection whose request is in flight when the app starts closing stayed open after
@@ -124,6 +115,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     done(null, payload)
   })
   await app.register(configPlugin, { config, clock: options.clock })
+  await app.register(listenSockets)
   await app.register(requestLogging)
   await app.register(traceId)
   await app.register(errorHandler)

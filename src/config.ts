@@ -111,6 +111,9 @@ export const ConfigSchema = Type.Object({
   REQUEST_TIMEOUT: seconds(30),
   // Connections open at once; past it new ones are closed at once. 0: no cap.
   MAX_CONNECTIONS: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000 }),
+  // Sockets listening on PORT (SO_REUSEPORT), each accepting a connection a turn of the event loop;
+  // 0: 8 on Linux, 1 elsewhere (src/http/listen-sockets.ts).
+  LISTEN_SOCKETS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   // A turn predicted to take longer than this, waiting included, is refused at once (plugins/load-shedding.ts).
   TURN_LATENCY_GOAL_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 }),
   // Turns answered at the same time, the rest waiting in line; 0: 1 on PGlite, DATABASE_POOL_SIZE on PostgreSQL.

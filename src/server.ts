@@ -2,7 +2,7 @@
 // connections, lets in-flight turns finish, closes the database, then flushes telemetry and every log file.
 import { resolve } from 'node:path'
 import closeWithGrace from 'close-with-grace'
-import { buildApp, LISTEN_BACKLOG } from './app.js'
+import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
 import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
@@ -98,7 +98,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
-  await app.listen({ port: config.PORT, host: config.HOST, backlog: LISTEN_BACKLOG })
+  await app.listenOnSockets({ port: config.PORT, host: config.HOST })
   log('server', 'start', app.log).info({
     config: describeConfig(config),
     database: app.db.engine,

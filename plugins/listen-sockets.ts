@@ -1,0 +1,26 @@
+// Listens on the port with several sockets (LISTEN_SOCKETS), so that a busy event loop still takes
+// new connections as fast as they come (src/http/listen-sockets.ts), and caps the connections open
+// across them (MAX_CONNECTIONS). The server's entry points listen through app.listenOnSockets();
+// the other sockets stop accepting when the app starts closing, as the server's own does.
+import fp from 'fastify-plugin'
+import type { AddressInfo } from 'node:net'
+import {
+  defaultListenSockets, ListenSockets, primaryListenOptions, type ListenAddress
+} from '../src/http/listen-sockets.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Listens on host and port with LISTEN_SOCKETS sockets; resolves once all of them accept. */
+    listenOnSockets: (address: ListenAddress) => Promise<void>
+  }
+}
+
+export default fp(async function listenSocketsPlugin (app) {
+  const sockets = app.config.LISTEN_SOCKETS > 0 ? app.config.LISTEN_SOCKETS : defaultListenSockets()
+  const listening = new ListenSockets(app.server, app.config.MAX_CONNECTIONS)
+  app.decorate('listenOnSockets', async (address: ListenAddress) => {
+    await app.listen(primaryListenOptions(address, sockets))
+    await listening.addSiblings(app.server.address() === null ? [] : [app.server.address() as AddressInfo], sockets)
+  })
+  app.addHook('preClose', async () => { listening.closeSiblings() })
+}, { name: 'listen-sockets', dependencies: ['config'] })
