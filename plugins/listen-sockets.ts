@@ -5,7 +5,7 @@
 import fp from 'fastify-plugin'
 import type { AddressInfo } from 'node:net'
 import {
-  defaultListenSockets, ListenSockets, primaryListenOptions, type ListenAddress
+  claimPort, defaultListenSockets, ListenSockets, primaryListenOptions, type ListenAddress
 } from '../src/http/listen-sockets.js'
 
 declare module 'fastify' {
@@ -19,6 +19,7 @@ export default fp(async function listenSocketsPlugin (app) {
   const sockets = app.config.LISTEN_SOCKETS > 0 ? app.config.LISTEN_SOCKETS : defaultListenSockets()
   const listening = new ListenSockets(app.server, app.config.MAX_CONNECTIONS)
   app.decorate('listenOnSockets', async (address: ListenAddress) => {
+    if (sockets > 1) await claimPort(address)
     await app.listen(primaryListenOptions(address, sockets))
     await listening.addSiblings(app.server.address() === null ? [] : [app.server.address() as AddressInfo], sockets)
   })

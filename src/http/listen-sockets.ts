@@ -30,6 +30,22 @@ export function primaryListenOptions ({ host, port }: ListenAddress, sockets: nu
   return { host, port, backlog: LISTEN_BACKLOG, reusePort: sockets > 1 }
 }
 
+/**
+ * Fails with EADDRINUSE when any socket listens on the address. Sockets that share a port join any
+ * group of the same user's: a second Parley started on the port of a first would have taken half
+ * of its connections rather than stopping at once. (Two started at the same instant could both
+ * pass; one already listening never does.)
+ */
+export async function claimPort ({ host, port }: ListenAddress): Promise<void> {
+  if (port === 0) return
+  const probe = createServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject)
+    probe.listen({ host, port, exclusive: true }, resolve)
+  })
+  await new Promise(resolve => probe.close(resolve))
+}
+
 export class ListenSockets {
   private open = 0
   private readonly siblings: NetServer[] = []

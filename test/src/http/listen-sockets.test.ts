@@ -6,7 +6,7 @@ import { createServer } from 'node:http'
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { defaultListenSockets, ListenSockets, primaryListenOptions } from '../../../src/http/listen-sockets.js'
+import { claimPort, defaultListenSockets, ListenSockets, primaryListenOptions } from '../../../src/http/listen-sockets.js'
 
 /** Sockets listening on 127.0.0.1:port, as the kernel lists them. */
 async function listeningOn (port: number): Promise<number> {
@@ -100,4 +100,13 @@ t.test('with one socket the port is not shared: another socket cannot join it', 
   t.equal(error.code, 'EADDRINUSE')
   listening.closeSiblings()
   await new Promise(resolve => server.close(resolve))
+})
+
+t.test('a port any socket listens on is not claimed, even one that shares it', async t => {
+  const { server, listening, port } = await serve(4, 0)
+  await t.rejects(claimPort({ host: '127.0.0.1', port }), { code: 'EADDRINUSE' }, 'four sockets sharing it')
+  listening.closeSiblings()
+  await new Promise(resolve => server.close(resolve))
+  await t.resolves(claimPort({ host: '127.0.0.1', port }), 'free once they are closed')
+  t.equal(await listeningOn(port), 0, 'the claim itself leaves nothing listening')
 })
