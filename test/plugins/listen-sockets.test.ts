@@ -1,16 +1,9 @@
 // The app listens through app.listenOnSockets() with LISTEN_SOCKETS sockets on its port (this test
 // is about the network, so it listens on 127.0.0.1), and none of them accepts once it has closed.
-import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { defaultListenSockets } from '../../src/http/listen-sockets.js'
-import { buildTestApp } from '../helper.js'
-
-async function listeningOn (port: number): Promise<number> {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`
-  return (await readFile('/proc/net/tcp', 'utf8')).split('\n')
-    .filter(line => { const fields = line.trim().split(/\s+/); return fields[1] === local && fields[3] === '0A' }).length
-}
+import { buildTestApp, listeningOn } from '../helper.js'
 
 for (const [setting, sockets] of [['3', 3], ['0', defaultListenSockets()]] as const) {
   t.test(`LISTEN_SOCKETS=${setting}: ${sockets} sockets serve the app, and none is left after it closes`, async t => {

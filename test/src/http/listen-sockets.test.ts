@@ -4,18 +4,9 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
-import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { claimPort, defaultListenSockets, ListenSockets, primaryListenOptions } from '../../../src/http/listen-sockets.js'
-
-/** Sockets listening on 127.0.0.1:port, as the kernel lists them. */
-async function listeningOn (port: number): Promise<number> {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`
-  return (await readFile('/proc/net/tcp', 'utf8')).split('\n').filter(line => {
-    const fields = line.trim().split(/\s+/)
-    return fields[1] === local && fields[3] === '0A'
-  }).length
-}
+import { listeningOn } from '../../helper.js'
 
 async function serve (sockets: number, maxConnections: number) {
   const server = createServer((_request, response) => { response.end('served') })
