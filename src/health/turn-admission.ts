@@ -105,13 +105,12 @@ export class TurnAdmission {
    * the deadline refuses what waits far too long).
    */
   predictedMs (): number | undefined {
-    if (this.overrunsAdded > 0 && this.now() - this.lastOverrunAt > OVERRUN_MEMORY_MS) {
-      this.overruns.length = 0
-      this.overrunsAdded = 0
-      this.overrun = 1
-    }
     const measured = this.measuredMs()
-    return measured === undefined ? undefined : measured * this.overrun
+    return measured === undefined ? undefined : measured * (this.overrunForgotten() ? 1 : this.overrun)
+  }
+
+  private overrunForgotten (): boolean {
+    return this.now() - this.lastOverrunAt > OVERRUN_MEMORY_MS
   }
 
   /** The prediction from the line and the rates alone, before the overrun. */
@@ -125,6 +124,11 @@ export class TurnAdmission {
   /** How far past its prediction a turn that waited took: the line's rate moved while it waited. */
   private sampleOverrun (measuredMs: number | undefined, tookMs: number): void {
     if (measuredMs === undefined || measuredMs < OVERRUN_MIN_SHARE_OF_GOAL * this.latencyGoalMs) return
+    if (this.overrunForgotten()) {
+      this.overruns.length = 0
+      this.overrunsAdded = 0
+      this.overrun = 1
+    }
     this.overruns[this.overrunsAdded++ % OVERRUN_SAMPLES] = tookMs / measuredMs
     this.lastOverrunAt = this.now()
     if (this.overrunsAdded < OVERRUN_MIN_SAMPLES || this.overrunsAdded % OVERRUN_REFRESH !== 0) return
