@@ -4,10 +4,11 @@
  * are planned then, as on the first turns of a new install); then active sessions are added, 5,000
  * and then 20,000, each time followed by the app's periodic work as a build does it (the session
  * sweep; this build's also refreshes the table's statistics, and vacuums the embedded database),
- * and the same turns timed again. Then the table's size after rounds of turns, each followed by it. This build's SessionManager against another build's (`--baseline
- * <dist>`), on embedded PGlite in memory (the statements' cost without each commit's flush to
- * disk) and, with `--database-url`, on server PostgreSQL with the table's autovacuum off (the
- * minute before autovacuum analyses it). Goal: a turn with 20,000 active sessions ≤ 1.1× one with 10.
+ * and the same turns timed again. Then the table's size after rounds of turns, each followed by
+ * it. This build's SessionManager against another build's (`--baseline <dist>`), on embedded
+ * PGlite in memory (the statements' cost without each commit's flush to disk) and, with
+ * `--database-url`, on server PostgreSQL with the table's autovacuum off (the minute before
+ * autovacuum analyses it). Goal: a turn with 20,000 active sessions ≤ 1.1× one with 10.
  *
  *   npm run bench:sessions -- --baseline ../before/dist [--database-url postgres://…]
  *   npm run bench:sessions -- --smoke     # fewer turns, as CI runs it

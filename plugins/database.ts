@@ -91,8 +91,8 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     const logger = log('database', 'upkeep', app.log)
     const started = performance.now()
     try {
-      const vacuumed = await vacuumEmbedded(opened)
-      if (vacuumed) logger.debug({ duration_ms: Math.round(performance.now() - started) }, 'database vacuumed')
+      await vacuumEmbedded(opened)
+      logger.debug({ duration_ms: Math.round(performance.now() - started) }, 'database vacuumed')
     } catch (error) {
       logger.error({ err: error }, 'vacuuming the database failed; will retry at the next interval')
     }

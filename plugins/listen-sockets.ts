@@ -21,7 +21,7 @@ export default fp(async function listenSocketsPlugin (app) {
   app.decorate('listenOnSockets', async (address: ListenAddress) => {
     if (sockets > 1) await claimPort(address)
     await app.listen(primaryListenOptions(address, sockets))
-    await listening.addSiblings([app.server.address() as AddressInfo], sockets)
+    await listening.addSiblings(app.server.address() as AddressInfo, sockets)
   })
   app.addHook('preClose', async () => { listening.closeSiblings() })
 }, { name: 'listen-sockets', dependencies: ['config'] })

@@ -64,21 +64,19 @@ export class ListenSockets {
 
   connections (): number { return this.open }
 
-  /** Opens `sockets - 1` more sockets on each address the server listens on (it listens already, with reusePort). */
-  async addSiblings (addresses: AddressInfo[], sockets: number): Promise<void> {
-    for (const address of addresses) {
-      for (let n = 1; n < sockets; n++) {
-        const sibling = createServer(socket => { this.server.emit('connection', socket) })
-        this.siblings.push(sibling)
-        const options = { host: address.address, port: address.port, backlog: LISTEN_BACKLOG, reusePort: true }
-        await new Promise<void>((resolve, reject) => {
-          sibling.once('error', reject)
-          sibling.listen(options, () => {
-            sibling.off('error', reject)
-            resolve()
-          })
+  /** Opens `sockets - 1` more sockets on the address the server listens on (it listens already, with reusePort). */
+  async addSiblings (address: AddressInfo, sockets: number): Promise<void> {
+    const options = { host: address.address, port: address.port, backlog: LISTEN_BACKLOG, reusePort: true }
+    for (let n = 1; n < sockets; n++) {
+      const sibling = createServer(socket => { this.server.emit('connection', socket) })
+      this.siblings.push(sibling)
+      await new Promise<void>((resolve, reject) => {
+        sibling.once('error', reject)
+        sibling.listen(options, () => {
+          sibling.off('error', reject)
+          resolve()
         })
-      }
+      })
     }
   }
 

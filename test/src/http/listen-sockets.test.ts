@@ -12,7 +12,7 @@ async function serve (sockets: number, maxConnections: number) {
   const server = createServer((_request, response) => { response.end('served') })
   const listening = new ListenSockets(server, maxConnections)
   await new Promise<void>(resolve => server.listen(primaryListenOptions({ host: '127.0.0.1', port: 0 }, sockets), resolve))
-  await listening.addSiblings([server.address() as AddressInfo], sockets)
+  await listening.addSiblings(server.address() as AddressInfo, sockets)
   const port = (server.address() as AddressInfo).port
   return { server, listening, port }
 }
