@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
 import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs'
-import { createNoopMeter, diag, DiagLogLevel, type Span } from '@opentelemetry/api'
+import { diag, DiagLogLevel, type Span } from '@opentelemetry/api'
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
@@ -152,9 +152,12 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
       '@opentelemetry/instrumentation-http': { disableIncomingRequestInstrumentation: true },
       // pino's lines get the active trace_id and span_id; the worker that writes them sends them on.
       '@opentelemetry/instrumentation-pino': { disableLogSending: true },
-      // A span per statement, but none per pool checkout (two more per turn): a checkout takes no
-      // time unless the pool is exhausted, which db.client.connection.pending_requests shows.
-      '@opentelemetry/instrumentation-pg': { ignoreConnectSpans: true },
+      // Statements are spans where they matter, slow or failed, on both engines, made by the
+      // database plugin (src/db/statement-timing.ts). pg's instrumentation made one for every
+      // statement (and, measured in bench:load, an eighth of the turns per second went to it), and
+      // three pool counters updated at every checkout and release, which
+      // plugins/database-metrics.ts observes when metrics are collected instead.
+      '@opentelemetry/instrumentation-pg': { enabled: false },
       // The model call is Parley's own `chat {model}` span and GenAI metrics (src/llm/answer-writer.ts),
       // with its deadlines and fallback reason and the conventions' version it pins. The openai
       // instrumentation would add a second span and a second series of the same metrics, under an
@@ -189,13 +192,6 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     instrumentations
   })
   sdk.start()
-  // pg's instrumentation keeps its spans but not its metrics: it updated three pool counters at every
-  // checkout and at every release (a dozen updates a turn, each hashing its attributes) and timed each
-  // query again. plugins/database-metrics.ts observes the pool when metrics are collected instead, and
-  // chatbot_db_statement_duration_seconds times every statement (src/db/statement-timing.ts).
-  instrumentations
-    .find(instrumentation => instrumentation.instrumentationName === '@opentelemetry/instrumentation-pg')
-    ?.setMeterProvider({ getMeter: createNoopMeter })
   // The app may import only once the loader knows every module the instrumentations hook.
   await waitForAllMessagesAcknowledged()
   telemetry.serveMetrics = scrape.serve

@@ -63,11 +63,10 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
     },
     failed: (error: unknown) => { if (databaseHealth.recordFailure(error)) connectionErrors.add(1) }
   }
-  // pg's instrumentation makes the server PostgreSQL's statement spans; PGlite's are made here.
   const db = withStatementTiming(opened, {
     slowMs: app.config.DB_SLOW_QUERY_MS,
     logger: app.log as Logger,
-    spans: opened.engine === 'pglite',
+    spanMs: app.config.DB_QUERY_SPAN_MS,
     observer
   })
   app.decorate('db', db)

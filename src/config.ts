@@ -70,6 +70,9 @@ export const ConfigSchema = Type.Object({
   LOG_USER_ID: Type.Enum(['hashed', 'plain'], { default: 'hashed' }),
   LOG_ID_SECRET: Type.String({ default: '' }),
   DB_SLOW_QUERY_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 200 }),
+  // Statements at least this long are spans of their turn's trace (0: every statement); each
+  // turn's span carries the time of all its statements (parley.database_ms).
+  DB_QUERY_SPAN_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 50 }),
   // Whether the meaning of words counts in the search as well as the words ("suitcases" finds
   // "luggage"), with the word vectors in src/search/word-vectors/; false: words only.
   SEARCH_WORD_VECTORS: Type.Boolean({ default: true }),

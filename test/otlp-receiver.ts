@@ -10,6 +10,9 @@ export interface ReceivedSpan {
   parentSpanId?: string
   name: string
   kind: number
+  /** Nanoseconds since the epoch, in a string (OTLP/JSON's encoding of a 64-bit integer). */
+  startTimeUnixNano: string
+  endTimeUnixNano: string
   attributes: Record<string, unknown>
   status?: { code?: number }
   events?: Array<{ name: string }>

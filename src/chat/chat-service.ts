@@ -7,7 +7,7 @@ import type { Database, Queryable } from '../db/database.js'
 import {
   logParsed, reportedCommand, type ParsedMessage, type helpText, type parseMessage
 } from '../commands/command-parser.js'
-import { addLogFields, log, turnLineFields } from '../logging/log-context.js'
+import { addLogFields, log, measureTurnParts, turnLineFields } from '../logging/log-context.js'
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
@@ -119,7 +119,16 @@ export class ChatService {
   }
 
   async handleTurn (input: TurnInput): Promise<TurnResult> {
-    return await inSpan('chat.turn', {}, async span => await this.turn(input, span))
+    return await inSpan('chat.turn', {}, async span => {
+      // Only slow statements are spans of their own (src/db/statement-timing.ts): the turn says
+      // how long all of its took.
+      const parts = measureTurnParts()
+      try {
+        return await this.turn(input, span)
+      } finally {
+        if (parts !== undefined) span.setAttribute('parley.database_ms', Math.round(parts.database_ms * 100) / 100)
+      }
+    })
   }
 
   private async turn (input: TurnInput, span: Span): Promise<TurnResult> {

@@ -1,10 +1,13 @@
 // Times every statement and reports the slow ones, on both engines and inside transactions,
-// so "the bot was slow" can be traced to the query that was. For PGlite, which no
-// instrumentation knows, it also makes each statement a client span like pg's.
+// so "the bot was slow" can be traced to the query that was. A statement that took spanMs or
+// longer, or failed, becomes a client span of the work that ran it, made once it is over: a span
+// for each of a turn's two fast statements cost an eighth of the turns per second with full
+// telemetry (bench:load --telemetry), while the turn's span carries their time (parley.database_ms).
+// pg's instrumentation, which would make one for every statement, is off (otel/instrumentation.ts).
 import { SpanKind } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { addTurnTime, log } from '../logging/log-context.js'
-import { inSpan } from '../telemetry/spans.js'
+import { pastSpan } from '../telemetry/spans.js'
 import type { Database, Queryable } from './database.js'
 
 /** The statement as a log may show it: whitespace folded and cut short (parameters are never included). */
@@ -26,7 +29,8 @@ export interface StatementObserver {
 interface TimingOptions {
   slowMs: number
   logger?: Logger
-  spans: boolean
+  /** Statements at least this long (ms) are spans; 0: every statement. */
+  spanMs: number
   observer?: StatementObserver
   /** Milliseconds from any origin (performance.now); a test's clock. */
   now?: () => number
@@ -37,7 +41,7 @@ interface TimingOptions {
 const spanAttributes = new Map<string, Readonly<Record<string, string>>>()
 const MAX_REMEMBERED_STATEMENTS = 1000
 
-function statementSpan (sql: string): { name: string, attributes: Readonly<Record<string, string>> } {
+function statementAttributes (sql: string): Readonly<Record<string, string>> {
   let attributes = spanAttributes.get(sql)
   if (attributes === undefined) {
     const { operation, summary } = querySummary(sql)
@@ -49,7 +53,12 @@ function statementSpan (sql: string): { name: string, attributes: Readonly<Recor
     })
     if (spanAttributes.size < MAX_REMEMBERED_STATEMENTS) spanAttributes.set(sql, attributes)
   }
-  return { name: attributes['db.query.summary']!, attributes }
+  return attributes
+}
+
+function statementSpan (sql: string, startTime: number, endTime: number, error?: unknown): void {
+  const attributes = statementAttributes(sql)
+  pastSpan(attributes['db.query.summary']!, attributes, { startTime, endTime, kind: SpanKind.CLIENT, error })
 }
 
 type Timing = TimingOptions & Required<Pick<TimingOptions, 'now'>>
@@ -62,25 +71,19 @@ function timed (queryable: Queryable, options: Timing): Queryable {
     try {
       result = await run()
     } catch (error) {
+      statementSpan(sql, started, now(), error)
       options.observer?.failed(error)
       throw error
     }
-    report(options, sql, now() - started, rows(result))
+    const ended = now()
+    if (ended - started >= options.spanMs) statementSpan(sql, started, ended)
+    report(options, sql, ended - started, rows(result))
     return result
-  }
-  const measure = async <T>(
-    sql: string,
-    run: () => Promise<T>,
-    rows: (result: T) => number | undefined
-  ): Promise<T> => {
-    if (!options.spans) return await time(sql, run, rows)
-    const { name, attributes } = statementSpan(sql)
-    return await inSpan(name, attributes, async () => await time(sql, run, rows), SpanKind.CLIENT)
   }
   return {
     query: (sql, params, statement) =>
-      measure(sql, () => queryable.query(sql, params, statement), result => result.rowCount),
-    exec: (sql) => measure(sql, () => queryable.exec(sql), () => undefined)
+      time(sql, () => queryable.query(sql, params, statement), result => result.rowCount),
+    exec: (sql) => time(sql, () => queryable.exec(sql), () => undefined)
   }
 }
 
@@ -99,8 +102,8 @@ function report (options: TimingOptions, sql: string, ms: number, rows: number |
 
 /**
  * The same database, with statements slower than slowMs logged at warn (on `logger` outside a
- * request), and with `spans`, each statement a client span (a transaction's COMMIT is timed and
- * logged, but not a span: pg's instrumentation makes one on server PostgreSQL).
+ * request), and those of spanMs or more, or failed, client spans (a transaction's COMMIT is timed
+ * and logged, but not a span).
  */
 export function withStatementTiming (db: Database, given: TimingOptions): Database {
   const now = given.now ?? (() => performance.now())

@@ -11,10 +11,24 @@ export function currentTraceId (): string | undefined {
   return context !== undefined && isSpanContextValid(context) ? context.traceId : undefined
 }
 
-function failed (span: Span, error: unknown): void {
+function failed (span: Span, error: unknown, endTime?: number): void {
   span.recordException(error as Error)
   span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
-  span.end()
+  span.end(endTime)
+}
+
+/**
+ * A span of work already done, from startTime to endTime (performance.now() times), under the active
+ * span: for work that earns a span only once its time is known (src/db/statement-timing.ts).
+ */
+export function pastSpan (
+  name: string,
+  attributes: Attributes,
+  times: { startTime: number, endTime: number, kind: SpanKind, error?: unknown }
+): void {
+  const span = tracer.startSpan(name, { attributes, kind: times.kind, startTime: times.startTime })
+  if (times.error === undefined) span.end(times.endTime)
+  else failed(span, times.error, times.endTime)
 }
 
 /** Runs fn (sync or async) as the active span `name`; errors mark the span and are rethrown. */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { projectRoot } from '../../src/project.js'
 import { createServerDatabase, waitFor } from '../helper.js'
-import { OtlpReceiver } from '../otlp-receiver.js'
+import { OtlpReceiver, type ReceivedSpan } from '../otlp-receiver.js'
 import { startServer } from '../server-process.js'
 
 const PRELOAD = ['--import', join(projectRoot, 'dist/otel/instrumentation.js')]
@@ -18,7 +18,7 @@ function exportTo (endpoint: string): Record<string, string> {
   return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_METRIC_EXPORT_INTERVAL: '500', LOG_DIR: '' }
 }
 
-// Server PostgreSQL's statement spans come from pg's instrumentation, PGlite's from the database plugin.
+// Statement spans come from the database plugin on both engines (src/db/statement-timing.ts).
 const serverUrl = process.env.TEST_DATABASE_URL
 const engines = serverUrl === undefined || serverUrl === '' ? ['pglite'] : ['pglite', 'postgres']
 if (engines.length === 1) t.comment('TEST_DATABASE_URL is not set: the server PostgreSQL run is skipped')
@@ -30,7 +30,8 @@ for (const engine of engines) {
     t.teardown(() => receiver.stop())
     const database = engine === 'postgres' ? await createServerDatabase(serverUrl!) : undefined
     if (database !== undefined) t.teardown(() => database.drop())
-    const server = await startServer(t, { ...exportTo(endpoint), PARLEY_TRACE_CALLERS: 'join', ...(database === undefined ? {} : { DATABASE_URL: database.url }) }, PRELOAD)
+    // Every statement a span, so that where each hangs in the tree is seen (by default only slow ones are).
+    const server = await startServer(t, { ...exportTo(endpoint), PARLEY_TRACE_CALLERS: 'join', DB_QUERY_SPAN_MS: '0', ...(database === undefined ? {} : { DATABASE_URL: database.url }) }, PRELOAD)
 
     const traceId = randomBytes(16).toString('hex')
     const callerSpanId = randomBytes(8).toString('hex')
@@ -100,7 +101,7 @@ for (const engine of engines) {
       return false
     }
     t.ok(statements.some(span => under(span, named('reply.persist')?.spanId)), 'the turn\'s writes are under reply.persist')
-    t.notOk(spans.some(span => /^(session\.resolve|command\.parse|pg-pool\.connect|pg\.connect)$/.test(span.name)), 'no span for parsing, for resolving a session apart from its statement, or for a pool checkout')
+    t.notOk(spans.some(span => /^(session\.resolve|command\.parse|pg-pool\.connect|pg\.connect|pg\.query:.*)$/.test(span.name)), 'no span for parsing, for resolving a session apart from its statement, for a pool checkout, nor pg\'s instrumentation\'s second span of a statement')
     t.notOk(spans.some(span => /^(onRequest|preHandler|onResponse|onSend|handler) /.test(span.name)), 'no span per Fastify hook or route handler by default')
     t.ok(receiver.spans.some(span => span.traceId === unsampledTraceId && span.name === 'chat.turn'), 'and its turn is traced all the same')
     const nextSpans = receiver.spans.filter(span => span.traceId === nextTraceId)
@@ -167,6 +168,13 @@ t.test('by default a caller\'s traceparent is a link: two turns sent with the sa
     t.match(root?.links, [{ traceId: callerTraceId, spanId: callerSpanId }], 'and links to the caller\'s span')
   }
   t.notOk(receiver.spans.some(span => span.traceId === callerTraceId), 'no span of Parley\'s is in the caller\'s trace')
+  // By default (DB_QUERY_SPAN_MS=50) a statement is a span when it is slow: these were not.
+  const turnSpans = receiver.spans.filter(span => span.traceId === turns[0]!.trace_id)
+  const ms = (span: ReceivedSpan): number => Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6
+  t.notOk(turnSpans.some(span => span.attributes['db.system.name'] === 'postgresql' && ms(span) < 50),
+    `no fast statement is a span (${turnSpans.map(span => span.name).join(', ')})`)
+  t.match(turnSpans.find(span => span.name === 'chat.turn')?.attributes, { 'parley.database_ms': Number }, 'the turn\'s span says how long its statements took')
+  t.ok((turnSpans.find(span => span.name === 'chat.turn')?.attributes['parley.database_ms'] as number) > 0)
 })
 
 t.test('PARLEY_TRACE_HOOKS=true: a span per hook and around the handler, and log lines keep the request\'s context inside them', async t => {

@@ -19,7 +19,8 @@ const NO_COLLECTOR = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'non
 
 t.test('a chat turn\'s row: its spans under a trusted caller\'s traceparent, its log lines, and its messages point at it', async t => {
   const dataDir = await tempDir(t)
-  const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir, PARLEY_TRACE_CALLERS: 'join' }, PRELOAD)
+  // Every statement a span (by default only slow ones are), so that the row's tree shows them.
+  const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir, PARLEY_TRACE_CALLERS: 'join', DB_QUERY_SPAN_MS: '0' }, PRELOAD)
   const traceId = randomBytes(16).toString('hex')
   const callerSpanId = randomBytes(8).toString('hex')
   const chat = async (body: object, trace = randomBytes(16).toString('hex')) => await fetch(`${server.base}/v1/chat`, {
