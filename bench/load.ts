@@ -36,7 +36,8 @@
  *    nothing but 200 and 503; the burst's answers ≥ capacity × 1 s (the latency goal's worth).
  * 4. With --telemetry: 50 clients on two servers, full telemetry (the preload, every trace
  *    sampled, OTLP to a receiver in this process, log records exported) and OTEL_SDK_DISABLED=true,
- *    in interleaved rounds; goals: full ≥ 0.80 of off's answered/s, p99 ≤ 1.5× off's.
+ *    in interleaved rounds; goals: full ≥ 0.80 of off's answered/s, p99 ≤ 1.5× off's. With
+ *    --baseline too, the other build's full and off servers take part in the same rounds.
  *
  * 5. With --turn-traces: 50 clients on two servers with the SDK preloaded and no collector (every
  *    OTLP exporter off, so the turn traces are all that spans are made for), one keeping each
@@ -385,7 +386,14 @@ interface EngineRun {
   capacity: number
   turnLimit: number
   alive: boolean
-  telemetry?: { full: Step[], off: Step[], exported: { spans: number, logs: number, metrics: number }, offExported: number }
+  telemetry?: {
+    full: Step[]
+    off: Step[]
+    exported: { spans: number, logs: number, metrics: number }
+    offExported: number
+    /** The --baseline build's, measured in the same rounds. */
+    baseline?: { full: Step[], off: Step[] }
+  }
   turnTraces?: { on: Step[], off: Step[], rows: { on: TraceRows, off: TraceRows } }
   history?: { stored: { sessions: number, messages: number, seconds: number }, empty: HistoryRound[], filled: HistoryRound[] }
   baseline?: { this: BaselineRound[], baseline: BaselineRound[] }
@@ -491,10 +499,15 @@ async function limitsOf (key: EngineKey, folder: string): Promise<Limit[]> {
 /** Full telemetry against off, 50 clients, in interleaved rounds. */
 async function telemetryRounds (key: EngineKey, folder: string, receiver: OtlpCounter, endpoint: string): Promise<NonNullable<EngineRun['telemetry']>> {
   const clients = Math.max(...CLIENTS)
-  const contenders = [{ name: 'full', full: true, steps: [] as Step[] }, { name: 'off', full: false, steps: [] as Step[] }]
+  const build = flags.baseline === '' ? undefined : flags.baseline
+  const contenders: Array<{ name: string, full: boolean, build?: string, steps: Step[] }> = [
+    { name: 'full', full: true, steps: [] },
+    { name: 'off', full: false, steps: [] },
+    ...(build === undefined ? [] : [{ name: 'baseline-full', full: true, build, steps: [] }, { name: 'baseline-off', full: false, build, steps: [] }])
+  ]
   const started: Array<Parley & { contender: typeof contenders[number] }> = []
   try {
-    for (const contender of contenders) started.push({ contender, ...await startParley({ key, folder, name: contender.name, sessions: clients, telemetry: { endpoint, full: contender.full } }) })
+    for (const contender of contenders) started.push({ contender, ...await startParley({ key, folder, name: contender.name, sessions: clients, build: contender.build, telemetry: { endpoint, full: contender.full } }) })
     await inRotatingRounds(started, rounds, async (parley, round) => {
       const { contender, server, sessions } = parley
       process.stderr.write(`${key}: telemetry round ${round + 1}/${rounds}, ${contender.name}, ${clients} clients, ${seconds} s…\n`)
@@ -513,7 +526,8 @@ async function telemetryRounds (key: EngineKey, folder: string, receiver: OtlpCo
     full: contenders[0]!.steps,
     off: contenders[1]!.steps,
     exported: { spans: full.traces.items, logs: full.logs.items, metrics: full.metrics.requests },
-    offExported: off.traces.requests + off.logs.requests + off.metrics.requests
+    offExported: off.traces.requests + off.logs.requests + off.metrics.requests,
+    ...(build === undefined ? {} : { baseline: { full: contenders[2]!.steps, off: contenders[3]!.steps } })
   }
 }
 
@@ -778,16 +792,23 @@ if (telemetry) {
   console.log(`\nTelemetry, ${Math.max(...CLIENTS)} clients, ${rounds} rounds × ${seconds} s each (order rotated): full = every trace sampled, OTLP http/protobuf to a receiver in this process, log records exported; off = OTEL_SDK_DISABLED=true\n`)
   const table = [['engine', 'configuration', 'answered/s per round', 'median', 'p99 ms per round', 'median p99', 'refused', 'other', 'CPU elsewhere, max']]
   for (const run of runs) {
-    for (const [name, steps] of [['full', run.telemetry!.full], ['off', run.telemetry!.off]] as const) {
+    const { baseline } = run.telemetry!
+    const configurations: Array<[string, Step[]]> = [['full', run.telemetry!.full], ['off', run.telemetry!.off],
+      ...(baseline === undefined ? [] : [['baseline full', baseline.full], ['baseline off', baseline.off]] satisfies Array<[string, Step[]]>)]
+    for (const [name, steps] of configurations) {
       table.push([run.name, name, steps.map(s => s.answeredPerSecond.toFixed(0)).join(' / '), median(steps.map(s => s.answeredPerSecond)).toFixed(0),
         steps.map(s => latency(s.p99)).join(' / '), latency(median(steps.map(s => s.p99))), percent(steps.reduce((sum, s) => sum + s.refused, 0) / steps.reduce((sum, s) => sum + s.total, 0)), String(steps.reduce((sum, s) => sum + otherCount(s), 0)),
         percent(Math.max(...steps.map(s => s.cpuElsewhere ?? 0)))])
     }
   }
   for (const line of formatTable(table)) console.log(`  ${line}`)
+  const rps = (steps: readonly Step[]): number => median(steps.map(s => s.answeredPerSecond))
   for (const run of runs) {
-    const { spans, logs, metrics } = run.telemetry!.exported
+    const { exported: { spans, logs, metrics }, baseline } = run.telemetry!
     console.log(`  ${run.name}, full exported ${count(spans)} spans, ${count(logs)} log records and ${count(metrics)} metric exports`)
+    if (baseline === undefined) continue
+    const ratio = (full: readonly Step[], off: readonly Step[]): string => (rps(full) / rps(off)).toFixed(2)
+    console.log(`  ${run.name}, full / off: this build ${ratio(run.telemetry!.full, run.telemetry!.off)}, ${flags.baseline} ${ratio(baseline.full, baseline.off)}; full, this / baseline ${ratio(run.telemetry!.full, baseline.full)}`)
   }
 }
 if (turnTraces) {
