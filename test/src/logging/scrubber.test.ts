@@ -136,3 +136,15 @@ t.test('every rule is linear in the input: crafted repetitions cost four times a
   }
   t.pass(`worst growth ${worst.ratio.toFixed(1)}× for 4× the length (${JSON.stringify(worst.unit)})`)
 })
+
+t.test('a long text found clean is not scrubbed again, and only that very text counts as clean', async t => {
+  const passage = 'Sessions expire after thirty minutes without a message, and a day after they opened, whichever comes first.'
+  t.equal(scrub(passage), passage, 'clean: remembered')
+  t.equal(scrub('something else entirely, to move past the last text scrubbed'), 'something else entirely, to move past the last text scrubbed')
+  t.equal(scrub(passage), passage, 'the same text again: the same result')
+  t.equal(scrub(`${passage} Mail jane.doe@example.com.`), `${passage} Mail [EMAIL].`, 'the text with personal data added is scrubbed all the same')
+  const withEmail = `Write to jane.doe@example.com about it; ${passage}`
+  t.equal(scrub(withEmail), `Write to [EMAIL] about it; ${passage}`)
+  t.equal(scrub(passage), passage)
+  t.equal(scrub(withEmail), `Write to [EMAIL] about it; ${passage}`, 'and a text that was not clean never counts as clean')
+})
