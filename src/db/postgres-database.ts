@@ -22,9 +22,9 @@ const ignoreLostConnection = (): void => {}
 /**
  * A statement on a connection checked out for it, as pool.query does, but sent after an await:
  * pool.query sends it from the pool's callback, which, when the statement waited for a connection,
- * runs in the context of the request that released one. Its span (pg's instrumentation) then hung
- * under another request's trace, already ended, and under load such orphans filled the turn span
- * collector (chatbot_turn_traces_dropped_total{reason="open_traces"}), so turns lost their spans.
+ * runs in the context of the request that released one. Its span then hung under another
+ * request's trace, already ended, and under load such orphans filled the turn span collector
+ * (chatbot_turn_traces_dropped_total{reason="open_traces"}), so turns lost their spans.
  */
 async function checkedOut (pool: pg.Pool, statement: pg.QueryConfig): Promise<pg.QueryResult> {
   const client = await pool.connect()
