@@ -14,23 +14,30 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
 const exported = new InMemorySpanExporter()
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exported)] }))
 
+/** The database on the test's clock: `SELECT 70` takes 70 ms, every other statement none. */
+function onClock (raw: Database, clock: { ms: number }): Database {
+  return {
+    ...raw,
+    query: async <R>(sql: string, params?: unknown[], statement?: StatementOptions) => {
+      const result = await raw.query<R>(sql, params, statement)
+      if (sql === 'SELECT 70') clock.ms += 70
+      return result
+    }
+  }
+}
+
 for (const engine of engines()) {
   t.test(`${engine.name}: slow statements and slow commits are logged and observed`, async t => {
     const raw = await engine.open(t)
     await raw.exec('CREATE TABLE commit_probe (id int)')
     // The time is the test's: the commit takes 100 ms (as a WAL flush can), the statements none,
     // and `SELECT 70` takes 70 ms. What is measured is the real engine's order of events.
-    let clock = 0
+    const clock = { ms: 0 }
     const slow: Database = {
-      ...raw,
-      query: async <R>(sql: string, params?: unknown[], statement?: StatementOptions) => {
-        const result = await raw.query<R>(sql, params, statement)
-        if (sql === 'SELECT 70') clock += 70
-        return result
-      },
+      ...onClock(raw, clock),
       transaction: async fn => await raw.transaction(async tx => {
         const value = await fn(tx)
-        clock += 100
+        clock.ms += 100
         return value
       })
     }
@@ -38,7 +45,7 @@ for (const engine of engines()) {
     const logger = pino({ level: 'warn' }, { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } })
     const observed: Array<{ sql: string, ms: number }> = []
     const observer = { completed: (sql: string, ms: number) => observed.push({ sql, ms }), failed: () => {} }
-    const db = withStatementTiming(slow, { slowMs: 60, logger, spanMs: 0, observer, now: () => clock })
+    const db = withStatementTiming(slow, { slowMs: 60, logger, spanMs: 0, observer, now: () => clock.ms })
 
     await db.transaction(async tx => { await tx.query('INSERT INTO commit_probe VALUES (1)') })
     t.same(observed, [{ sql: 'INSERT INTO commit_probe VALUES (1)', ms: 0 }, { sql: 'COMMIT', ms: 100 }], 'the commit is observed with its own time, apart from the INSERT')
@@ -53,17 +60,9 @@ for (const engine of engines()) {
 
 t.test('a statement is a span of the work that ran it when it took spanMs or more, or failed', async t => {
   const raw = await openTestPGlite(t)
-  // The test's clock: `SELECT 70` takes 70 ms, every other statement none.
-  let clock = 1000
-  const timedRaw: Database = {
-    ...raw,
-    query: async <R>(sql: string, params?: unknown[], statement?: StatementOptions) => {
-      const result = await raw.query<R>(sql, params, statement)
-      if (sql === 'SELECT 70') clock += 70
-      return result
-    }
-  }
-  const db = withStatementTiming(timedRaw, { slowMs: 1000, spanMs: 50, now: () => clock })
+  const clock = { ms: 1000 }
+  const timedRaw = onClock(raw, clock)
+  const db = withStatementTiming(timedRaw, { slowMs: 1000, spanMs: 50, now: () => clock.ms })
   exported.reset()
   const parent = trace.getTracer('test').startSpan('chat.turn')
   await context.with(trace.setSpan(context.active(), parent), async () => {
@@ -82,7 +81,7 @@ t.test('a statement is a span of the work that ran it when it took spanMs or mor
   t.equal(failed?.events[0]?.name, 'exception')
 
   exported.reset()
-  const every = withStatementTiming(timedRaw, { slowMs: 1000, spanMs: 0, now: () => clock })
+  const every = withStatementTiming(timedRaw, { slowMs: 1000, spanMs: 0, now: () => clock.ms })
   await every.query('SELECT 1')
   t.same(exported.getFinishedSpans().map(span => span.name), ['SELECT'], 'spanMs 0: every statement')
 })
