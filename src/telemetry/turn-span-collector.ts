@@ -11,8 +11,9 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 // answered a few at a time (MAX_TURNS_IN_FLIGHT), so 512 leaves room for other requests and
 // bursts; past it, the spans of further traces are not kept (their turns get logs only).
 export const MAX_OPEN_TRACES = 512
-// A turn has about ten spans (server, turn, retrieval, a few statements); PARLEY_TRACE_HOOKS adds a
-// dozen more. 256 holds any turn we write, while 512 traces of it stay within tens of megabytes.
+// A turn has four to ten spans (server, turn, retrieval, a model call, its slow statements, or all of
+// them with DB_QUERY_SPAN_MS=0); PARLEY_TRACE_HOOKS adds a dozen more. 256 holds any turn we write,
+// while 512 traces of it stay within tens of megabytes.
 export const MAX_SPANS_PER_TRACE = 256
 // A root span that has not ended a minute after its trace's first span ended never will (a
 // request the instrumentation lost track of): far past the time a turn may take (the latency goal).
