@@ -154,7 +154,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
       '@opentelemetry/instrumentation-pino': { disableLogSending: true },
       // Statements are spans where they matter, slow or failed, on both engines, made by the
       // database plugin (src/db/statement-timing.ts). pg's instrumentation made one for every
-      // statement (and, measured in bench:load, an eighth of the turns per second went to it), and
+      // statement (and, measured in bench:load, 7 % of the turns per second went to it), and
       // three pool counters updated at every checkout and release, which
       // plugins/database-metrics.ts observes when metrics are collected instead.
       '@opentelemetry/instrumentation-pg': { enabled: false },

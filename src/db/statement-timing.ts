@@ -1,8 +1,8 @@
 // Times every statement and reports the slow ones, on both engines and inside transactions,
 // so "the bot was slow" can be traced to the query that was. A statement that took spanMs or
 // longer, or failed, becomes a client span of the work that ran it, made once it is over: a span
-// for each of a turn's two fast statements cost an eighth of the turns per second with full
-// telemetry (bench:load --telemetry), while the turn's span carries their time (parley.database_ms).
+// for each of a turn's two fast statements cost 7 % of the turns per second with full telemetry on
+// PostgreSQL (bench/README.md), while the turn's span carries their time (parley.database_ms).
 // pg's instrumentation, which would make one for every statement, is off (otel/instrumentation.ts).
 import { SpanKind } from '@opentelemetry/api'
 import type { Logger } from 'pino'
