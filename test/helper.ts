@@ -65,7 +65,6 @@ export async function tempDir (t: Test, prefix = 'parley-test-'): Promise<string
   return dir
 }
 
-/** Polls condition every stepMs until it holds (true) or timeoutMs has passed (false). */
 /** Sockets listening on 127.0.0.1:port, as the kernel lists them (/proc/net/tcp, state 0A). */
 export async function listeningOn (port: number): Promise<number> {
   const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`
@@ -75,6 +74,7 @@ export async function listeningOn (port: number): Promise<number> {
   }).length
 }
 
+/** Polls condition every stepMs until it holds (true) or timeoutMs has passed (false). */
 export async function waitFor (condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 20): Promise<boolean> {
   for (let waited = 0; !(await condition()); waited += stepMs) {
     if (waited >= timeoutMs) return false
