@@ -13,6 +13,7 @@
  *   npm run bench:answers -- --smoke # a small slice, as CI runs it
  *   npm run bench:answers -- --baseline ../old/dist   # also another build's search and decision, on the same turns
  *   npm run bench:answers -- --words-only   # the search without word vectors (SEARCH_WORD_VECTORS=false) and its model
+ *   npm run bench:answers -- --no-spelling  # questions read as typed (SEARCH_SPELLING=false)
  *   npm run bench:answers -- --turns --baseline ../old/dist   # also a whole chat turn's latency on SciFact (answer-turns.ts)
  *
  * Each test FAQ is also cut to 10 and 25 entries (smallDraws): a knowledge base of a dozen entries
@@ -47,6 +48,7 @@ interface Outcome { turn: Turn, features: number[] | undefined, answeredFrom: st
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
 const wordVectors = !args.includes('--words-only')
+const spelling = !args.includes('--no-spelling')
 /** The judged collections in ../shared/datasets; each is a knowledge base, and its queries are out of scope for the others. */
 const COLLECTIONS = ['stackfaq-dev', 'scifact', 'cranfield'] as const
 /**
@@ -122,7 +124,7 @@ interface Implementation {
 
 const thisBuild: Implementation = {
   label: 'this build',
-  newEngine: () => new SearchEngine({ wordVectors }),
+  newEngine: () => new SearchEngine({ wordVectors, spelling }),
   decide: (engine, text, model, collections) => decideReply(engine, text, { model, k: 10, collections })
 }
 

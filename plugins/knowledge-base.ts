@@ -14,7 +14,8 @@ declare module 'fastify' {
 }
 
 export default fp(async function knowledgeBasePlugin (app) {
-  const searchEngine = new SearchEngine({ wordVectors: app.config.SEARCH_WORD_VECTORS })
+  const { SEARCH_WORD_VECTORS: wordVectors, SEARCH_SPELLING: spelling } = app.config
+  const searchEngine = new SearchEngine({ wordVectors, spelling })
   const knowledgeBase = new KnowledgeBase({ db: app.db, searchEngine, auditTrail: app.auditTrail, now: app.clock })
   app.decorate('searchEngine', searchEngine)
   app.decorate('knowledgeBase', knowledgeBase)

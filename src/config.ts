@@ -76,6 +76,9 @@ export const ConfigSchema = Type.Object({
   // Whether the meaning of words counts in the search as well as the words ("suitcases" finds
   // "luggage"), with the word vectors in src/search/word-vectors/; false: words only.
   SEARCH_WORD_VECTORS: Type.Boolean({ default: true }),
+  // Whether a misspelt word of a question ("pasword") is read as the word one edit away that the
+  // knowledge base holds (src/search/spelling.ts); false: as typed.
+  SEARCH_SPELLING: Type.Boolean({ default: true }),
   // The answer decision's probability a question needs for an answer rather than no_answer
   // (src/search/answer-decision.ts).
   ANSWER_MIN_CONFIDENCE: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),

@@ -129,7 +129,7 @@ async function databaseRunner (env: Record<string, string | undefined>): Promise
       '--url <its address> with PARLEY_API_KEY.'
   })
   const auditTrail = new AuditTrail({ db })
-  const searchEngine = new SearchEngine({ wordVectors: config.SEARCH_WORD_VECTORS })
+  const searchEngine = new SearchEngine({ wordVectors: config.SEARCH_WORD_VECTORS, spelling: config.SEARCH_SPELLING })
   try {
     await new KnowledgeBase({ db, searchEngine, auditTrail }).loadIndex()
   } catch (error) {

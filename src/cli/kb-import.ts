@@ -244,8 +244,8 @@ async function openTarget (env: Record<string, string | undefined>): Promise<Imp
   const { db, description } = opened
   // KnowledgeBase keeps an index current as it writes; this process's is thrown away when the import
   // ends, unsearched, so it is built without the word vectors' work (loading them, a vector for each
-  // document) or the passages' sentences that a search's snippets read.
-  const searchEngine = new SearchEngine({ wordVectors: false, passageTerms: 'per-turn' })
+  // document), the spelling's word list or the passages' sentences that a search's snippets read.
+  const searchEngine = new SearchEngine({ wordVectors: false, spelling: false, passageTerms: 'per-turn' })
   return {
     knowledgeBase: new KnowledgeBase({ db, searchEngine, auditTrail: new AuditTrail({ db }) }),
     description,

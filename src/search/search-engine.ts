@@ -5,6 +5,7 @@
 import type { Passage } from './passages.js'
 import { QuestionIndex } from './question-index.js'
 import { perTurnSnippet, SnippetIndex, type TermMatcher } from './snippets.js'
+import { correctSpelling } from './spelling.js'
 import { analyze, createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'
 import { dot, shippedWordVectors, type WordVectors } from './word-vectors.js'
 
@@ -53,6 +54,8 @@ export interface AnswerEvidence {
   mutual: number
   /** Cosine of the best document's word vector with the question's (word-vectors.ts); 0 when off. */
   similarity: number
+  /** How many misspelt words of the question were read as the word one edit away (spelling.ts). */
+  corrected: number
 }
 
 export interface SearchResult {
@@ -89,6 +92,8 @@ interface Ranking {
   candidates: Candidate[]
   /** For snippets made at every turn ('per-turn'); the index's need none. */
   matches: TermMatcher | undefined
+  /** How many of the question's words were read as another (spelling.ts). */
+  corrected: number
 }
 
 export interface SearchHit {
@@ -113,6 +118,8 @@ export interface SearchEngineOptions {
   questionWeight?: number
   /** Whether the meaning of words counts too (word-vectors.ts), SEARCH_WORD_VECTORS. */
   wordVectors?: boolean
+  /** Whether a misspelt word of a question is read as the word it was meant to be (spelling.ts), SEARCH_SPELLING. */
+  spelling?: boolean
   /**
    * How much the meaning adds: a matching document gains this times the best words' score times
    * the cosine of its word vectors with the question's.
@@ -152,6 +159,7 @@ export const DEFAULT_SEARCH_OPTIONS: Readonly<Required<SearchEngineOptions>> = O
   titleBoost: 2,
   questionWeight: 0.3,
   wordVectors: true,
+  spelling: true,
   vectorWeight: VECTOR_WEIGHT,
   passageTerms: 'indexed'
 })
@@ -252,6 +260,8 @@ export class SearchEngine {
   private readonly freeDocs: number[] = []
   private readonly questions: QuestionIndex
   private readonly wordVectors: WordVectors | undefined
+  /** The English words a misspelling is read against, by frequency rank; undefined when spelling is off. */
+  private readonly english: ReadonlyMap<string, number> | undefined
   /** Each passage's sentences and their terms; undefined when passageTerms is 'per-turn'. */
   private readonly snippets: SnippetIndex | undefined
 
@@ -282,6 +292,7 @@ export class SearchEngine {
     this.wordVectors = (options.wordVectors ?? DEFAULT_SEARCH_OPTIONS.wordVectors) && this.vectorWeight > 0
       ? shippedWordVectors()
       : undefined
+    this.english = (options.spelling ?? DEFAULT_SEARCH_OPTIONS.spelling) ? shippedWordVectors().ranks : undefined
     const analyzer = createAnalyzer()
     this.analyze = analyzer.analyze
     this.analyzeTokens = analyzer.analyzeTokens
@@ -473,11 +484,14 @@ export class SearchEngine {
     }
   }
 
-  private rank (query: string, k: number, collections: ReadonlySet<string> | undefined): Ranking | undefined {
+  private rank (asked: string, k: number, collections: ReadonlySet<string> | undefined): Ranking | undefined {
     const limit = Number.isFinite(k) ? Math.floor(k) : 10
-    if (limit < 1 || typeof query !== 'string') return undefined
+    if (limit < 1 || typeof asked !== 'string') return undefined
     const statistics = this.statisticsOf(collections)
     if (statistics.passages === 0) return undefined
+    const { text: query, corrections } = this.english === undefined
+      ? { text: asked, corrections: [] }
+      : correctSpelling(asked, this.english, statistics.df)
     const queryTerms = new Map<string, number>()
     for (const term of this.analyze(query)) queryTerms.set(term, (queryTerms.get(term) ?? 0) + 1)
     if (queryTerms.size === 0) return undefined
@@ -525,10 +539,10 @@ export class SearchEngine {
     const queryVector = found ? this.wordVectors?.embed(query) : undefined
     const candidates = found ? this.bestPerDocument(touchedCount, questionScores, queryVector, limit, collections) : []
     const matches = this.snippets === undefined ? this.termMatcher(weights.keys()) : undefined
-    return { queryTerms, weights, statistics, candidates, matches }
+    return { queryTerms, weights, statistics, candidates, matches, corrected: corrections.length }
   }
 
-  private evidence ({ queryTerms, weights, statistics, candidates }: Ranking): AnswerEvidence {
+  private evidence ({ queryTerms, weights, statistics, candidates, corrected }: Ranking): AnswerEvidence {
     // A term no passage holds is as specific as a term can be: weighed as if one passage held it.
     const unseen = Math.log(1 + (statistics.passages - 0.5) / 1.5)
     const informative = [...queryTerms]
@@ -536,7 +550,7 @@ export class SearchEngine {
       .map(([term, qtf]) => ({ term, weight: weights.get(term) ?? unseen * qtf }))
     const total = informative.reduce((sum, { weight }) => sum + weight, 0)
     const best = candidates[0]
-    if (best === undefined || total === 0) return { ...NO_EVIDENCE, terms: informative.length }
+    if (best === undefined || total === 0) return { ...NO_EVIDENCE, terms: informative.length, corrected }
     const entry = this.docs[best.doc] as DocEntry
     const passage = this.passageOf(best)
     // The question the passage answers: its document's title with the heading above it, or another
@@ -566,7 +580,8 @@ export class SearchEngine {
       questionRecall,
       unseen: unseenWeight / total,
       mutual: Math.min(coverage, questionRecall),
-      similarity: best.similarity
+      similarity: best.similarity,
+      corrected
     }
   }
 
@@ -799,7 +814,7 @@ export class SearchEngine {
 }
 
 const NO_EVIDENCE: AnswerEvidence = Object.freeze({
-  terms: 0, coverage: 0, relativeScore: 0, lead: 0, questionRecall: 0, unseen: 0, mutual: 0, similarity: 0
+  terms: 0, coverage: 0, relativeScore: 0, lead: 0, questionRecall: 0, unseen: 0, mutual: 0, similarity: 0, corrected: 0
 })
 
 // Words that shape a question without saying what it is about: in a question about refunds only

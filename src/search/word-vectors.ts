@@ -17,12 +17,14 @@ const SIF_A = 1e-3
 export interface WordVectors {
   /** The unit-length vector of a text's known words, or undefined when it has none. */
   embed: (text: string) => Float32Array | undefined
+  /** Each known word's frequency rank (0: the most frequent): the English the spelling knows. */
+  readonly ranks: ReadonlyMap<string, number>
 }
 
 const WORD = /[a-z]+(?:['’-][a-z]+)*/g
 
 class QuantisedWordVectors implements WordVectors {
-  private readonly rows = new Map<string, number>()
+  readonly ranks = new Map<string, number>()
   private readonly weights: Float32Array
 
   constructor (words: readonly string[], private readonly bytes: Int8Array) {
@@ -30,7 +32,7 @@ class QuantisedWordVectors implements WordVectors {
     const harmonic = Math.log(words.length)
     this.weights = new Float32Array(words.length)
     words.forEach((word, row) => {
-      this.rows.set(word, row)
+      this.ranks.set(word, row)
       this.weights[row] = SIF_A / (SIF_A + 1 / ((row + 10) * harmonic))
     })
   }
@@ -57,10 +59,10 @@ class QuantisedWordVectors implements WordVectors {
   private rowsOf (word: string): number[] {
     const forms = word.includes('-') ? [word, word.replace(/-/g, '')] : [word]
     for (const form of forms) {
-      const row = this.rows.get(form)
+      const row = this.ranks.get(form)
       if (row !== undefined) return [row]
     }
-    return word.includes('-') ? word.split('-').flatMap(part => this.rows.get(part) ?? []) : []
+    return word.includes('-') ? word.split('-').flatMap(part => this.ranks.get(part) ?? []) : []
   }
 }
 

@@ -217,7 +217,8 @@ const MEASURES: Record<string, string> = {
   relative_score: 'relative score',
   question_recall: 'question recall',
   lead: 'lead',
-  similarity: 'similarity'
+  similarity: 'similarity',
+  corrected: 'misspelt words read'
 }
 
 /**

@@ -94,13 +94,13 @@ t.test('a question that names what the knowledge base does not know is refused, 
 })
 
 t.test('a passage with none of the question\'s own words is not answered from, whatever the model says', async t => {
-  const evidence = { terms: 3, coverage: 0, relativeScore: 1, lead: 1, questionRecall: 0, unseen: 0, mutual: 0, similarity: 1 }
+  const evidence = { terms: 3, coverage: 0, relativeScore: 1, lead: 1, questionRecall: 0, unseen: 0, mutual: 0, similarity: 1, corrected: 0 }
   t.same(decideAnswer(evidence), { answer: false, confidence: 0 })
   t.ok(decideAnswer({ ...evidence, coverage: 0.4 }).answer, 'one of them is enough for the model to weigh')
 })
 
 t.test('the model: confidence rises with coverage, and the threshold decides', async t => {
-  const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1, similarity: 0.7 }
+  const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1, similarity: 0.7, corrected: 0 }
   const low = decideAnswer({ ...evidence, coverage: 0.05, mutual: 0.05, relativeScore: 0.05 })
   const high = decideAnswer(evidence)
   t.ok(low.confidence < high.confidence)

@@ -101,6 +101,20 @@ t.test('question words typed contracted or in chat shorthand say nothing of the 
   }
 })
 
+t.test('a misspelt word finds the entry it meant, and the evidence counts it; SEARCH_SPELLING=false reads it as typed', async (t) => {
+  const docs = [
+    { id: 'password', title: 'How do I reset my password?', passages: [{ ordinal: 0, text: 'Choose Forgot password on the sign-in page.' }] },
+    { id: 'parcel', title: 'Where is my parcel?', passages: [{ ordinal: 0, text: 'Track it from your account.' }] }
+  ]
+  const found = engineWith(docs).searchWithEvidence('i forgot my pasword', 3)
+  t.same(ids(found.hits).slice(0, 1), ['password'])
+  t.match(found.evidence, { corrected: 1, unseen: 0, coverage: 1 })
+  const asTyped = engineWith(docs, { spelling: false }).searchWithEvidence('i forgot my pasword', 3)
+  t.match(asTyped.evidence, { corrected: 0 })
+  t.ok(asTyped.evidence.unseen > 0, 'the misspelt word is one the knowledge base lacks')
+  t.same(engineWith(docs).searchWithEvidence('i forgot my password', 3).evidence, { ...found.evidence, corrected: 0 }, 'else as if typed right')
+})
+
 t.test('one row per document: its best passage', async (t) => {
   const engine = engineWith([
     doc('kiwi', 'Fruit', '## One\nA kiwi is small.\n\n## Two\nKiwi kiwi kiwi: kiwi everywhere.\n\n## Three\nNo such fruit here.'),

@@ -1,0 +1,85 @@
+// Users mistype ("pasword", "warrenty", "recieve"). A misspelt word is a word no passage holds: the
+// search misses the entry it names, and the decision reads it as a subject the knowledge base
+// lacks. Norvig's corrector, with the knowledge base as its corpus: a word that is neither English
+// nor in the knowledge base becomes the word one edit away that the most passages hold.
+import { analyzeTokens } from './text-analysis.js'
+
+/** Shorter words have too many neighbours one edit away ("ned": need, red, nod…) to guess from. */
+export const MIN_CORRECTED_LENGTH = 4
+/**
+ * A word not English is read as a name the knowledge base holds ("eduraom" as "eduroam") only from
+ * this long: a short one is as often an abbreviation ("dlns") one letter from another ("dns").
+ */
+export const MIN_LENGTH_FOR_NAMES = 6
+/** Each unknown word costs about 500 look-ups; a message of gibberish pays for this many only. */
+export const MAX_CORRECTED_WORDS = 3
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz'
+const LOWERCASE_WORD = /^[a-z]+$/
+
+/**
+ * Calls visit with every string one edit from word: a letter deleted, two neighbours swapped, a
+ * letter changed or added (some more than once).
+ */
+export function forEachEdit (word: string, visit: (edit: string) => void): void {
+  for (let i = 0; i <= word.length; i++) {
+    const left = word.slice(0, i)
+    const right = word.slice(i)
+    if (right.length > 0) visit(left + right.slice(1))
+    if (right.length > 1 && right[0] !== right[1]) visit(left + right[1] + right[0] + right.slice(2))
+    for (const letter of LETTERS) {
+      if (right.length > 0 && letter !== right[0]) visit(left + letter + right.slice(1))
+      visit(left + letter + right)
+    }
+  }
+}
+
+export interface SpellingCorrection {
+  /** The text with each corrected word replaced, or the text itself when nothing was. */
+  text: string
+  /** What was replaced, in the order of the text: "pasword" → "password". */
+  corrections: Array<{ from: string, to: string }>
+}
+
+/**
+ * Corrects `text` against `english` (known words by frequency rank, 0 the most frequent) and the
+ * knowledge base: `passagesHolding(term)` is how many passages hold an analysed term. A word is left
+ * as it is when it is English, when the knowledge base holds it, or when nothing one edit away is
+ * in the knowledge base. Of several, the one the most passages hold; of as many, the more frequent
+ * English word.
+ */
+export function correctSpelling (
+  text: string,
+  english: ReadonlyMap<string, number>,
+  passagesHolding: (term: string) => number
+): SpellingCorrection {
+  const corrections: SpellingCorrection['corrections'] = []
+  let corrected = ''
+  let copiedUpTo = 0
+  let examined = 0
+  for (const { term, start, end } of analyzeTokens(text)) {
+    if (examined >= MAX_CORRECTED_WORDS) break
+    const word = text.slice(start, end).toLowerCase()
+    if (word.length < MIN_CORRECTED_LENGTH || !LOWERCASE_WORD.test(word)) continue
+    if (english.has(word) || passagesHolding(term) > 0) continue
+    examined++
+    let best: { word: string, passages: number, rank: number } | undefined
+    const names = word.length >= MIN_LENGTH_FOR_NAMES
+    forEachEdit(word, candidate => {
+      // An English word is held by its stem; a name ("eduroam") is, as a rule, its own stem.
+      const rank = english.get(candidate) ?? Infinity
+      if (rank === Infinity && !names) return
+      const term = rank === Infinity ? candidate : analyzeTokens(candidate)[0]?.term ?? ''
+      const passages = passagesHolding(term)
+      if (passages === 0) return
+      if (best === undefined || passages > best.passages || (passages === best.passages && rank < best.rank)) {
+        best = { word: candidate, passages, rank }
+      }
+    })
+    if (best === undefined) continue
+    corrections.push({ from: word, to: best.word })
+    corrected += text.slice(copiedUpTo, start) + best.word
+    copiedUpTo = end
+  }
+  return corrections.length === 0 ? { text, corrections } : { text: corrected + text.slice(copiedUpTo), corrections }
+}
