@@ -390,16 +390,22 @@ const CPU_SAMPLE_MS = 500
  * (and, when there are some, PostgreSQL's background processes) and the kernel's threads, sampled
  * every half second (a process that lives shorter may be missed); stop()
  * returns it as a share of one core. A benchmark on a machine others use too means little when
- * this is large, and the report says so. Undefined off Linux.
+ * this is large, and the report says so. Undefined off Linux. databaseCpu(), once stopped: what the
+ * PostgreSQL processes counted as ours used, as a share of one core (0 with no databases).
  */
-export async function watchCpuElsewhere (databases: readonly string[] = []): Promise<{ stop: () => Promise<number | undefined> }> {
+export async function watchCpuElsewhere (databases: readonly string[] = []): Promise<{
+  stop: () => Promise<number | undefined>
+  databaseCpu: () => number | undefined
+}> {
   const started = performance.now()
-  // Per process: its CPU time when first seen (0 if it started during the span), when last seen, and whether it is ours.
-  const seen = new Map<number, { base: number, last: number, ours: boolean }>()
+  let stoppedAt = started
+  // Per process: its CPU time when first seen (0 if it started during the span), when last seen, whether it is ours, and PostgreSQL's.
+  const seen = new Map<number, { base: number, last: number, ours: boolean, database: boolean }>()
   let samples = 0
   const sample = async (): Promise<void> => {
     const processes = await processTimes()
     const ours = new Set([process.pid])
+    const database = new Set<number>()
     for (let grown = true; grown;) {
       grown = false
       for (const [pid, { ppid }] of processes) if (!ours.has(pid) && ours.has(ppid)) { ours.add(pid); grown = true }
@@ -408,13 +414,14 @@ export async function watchCpuElsewhere (databases: readonly string[] = []): Pro
       // PostgreSQL names each backend's database in its process title ("postgres: root db 127.0.0.1(…) idle");
       // its background processes (WAL writer, checkpointer…) mostly work for whoever writes, us while we use it.
       const postgres = command.startsWith('postgres: ') && (databases.some(name => command.includes(` ${name} `)) || (databases.length > 0 && !/ \d+\.\d+\.\d+\.\d+\(\d+\)/.test(command)))
+      if (postgres) database.add(pid)
       // Kernel threads (children of kthreadd, pid 2) move our packets and flush our writes.
       if (postgres || ppid === 2 || pid === 2) ours.add(pid)
     }
     for (const [pid, { ms }] of processes) {
       const known = seen.get(pid)
-      if (known === undefined) seen.set(pid, { base: samples === 0 ? ms : 0, last: ms, ours: ours.has(pid) })
-      else seen.set(pid, { base: known.base, last: ms, ours: known.ours || ours.has(pid) })
+      if (known === undefined) seen.set(pid, { base: samples === 0 ? ms : 0, last: ms, ours: ours.has(pid), database: database.has(pid) })
+      else seen.set(pid, { base: known.base, last: ms, ours: known.ours || ours.has(pid), database: known.database || database.has(pid) })
     }
     samples++
   }
@@ -425,10 +432,17 @@ export async function watchCpuElsewhere (databases: readonly string[] = []): Pro
     stop: async () => {
       clearInterval(timer)
       await sampling.then(sample)
+      stoppedAt = performance.now()
       if (seen.size === 0) return undefined
       let elsewhereMs = 0
       for (const { base, last, ours } of seen.values()) if (!ours) elsewhereMs += last - base
-      return elsewhereMs / (performance.now() - started)
+      return elsewhereMs / (stoppedAt - started)
+    },
+    databaseCpu: () => {
+      if (seen.size === 0) return undefined
+      let databaseMs = 0
+      for (const { base, last, database } of seen.values()) if (database) databaseMs += last - base
+      return databaseMs / (stoppedAt - started)
     }
   }
 }

@@ -25,7 +25,8 @@
  *    Each reports answered/s (200s ended within the step), the refused share (503) and how many
  *    refusals came only after waiting in line (a latency goal or more after being due), every other
  *    status or socket error, p50/p99 of the answered, p99 of the refusals, the server's peak RSS
- *    (VmHWM, reset at each step), its main thread's CPU and this process's (the load generator
+ *    (VmHWM, reset at each step), its main thread's CPU, server PostgreSQL's (its backends of the
+ *    server's database and its background processes) and this process's (the load generator
  *    shares the machine: past capacity it takes a good part of it), the connections the kernel
  *    dropped for a full accept queue (each retried a second later: latency the server never sees),
  *    the CPU the rest of the machine used meanwhile (past a tenth of a core the step counts as
@@ -312,6 +313,8 @@ interface Step {
   generatorCpu: number
   /** What the rest of the machine used meanwhile, as a share of one core (watchCpuElsewhere). */
   cpuElsewhere: number | undefined
+  /** What server PostgreSQL used for it meanwhile (its backends and background processes), as a share of one core. */
+  databaseCpu: number | undefined
   /** Connections the kernel dropped meanwhile, the server's accept queue being full (listenOverflows). */
   listenOverflows: number | undefined
   refusedBy: string
@@ -363,6 +366,7 @@ async function step ({ server, databases }: Parley, label: string, windowSeconds
     peakRss,
     loopCpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / elapsedMs,
     cpuElsewhere,
+    databaseCpu: databases.length === 0 ? undefined : elsewhere.databaseCpu(),
     generatorCpu: (generator.user + generator.system) / 1000 / elapsedMs,
     listenOverflows: overflowsBefore === undefined || overflowsAfter === undefined ? undefined : overflowsAfter - overflowsBefore,
     refusedBy: reasonShares(metricsBefore.shed, metricsAfter.shed),
@@ -706,6 +710,8 @@ try {
 const latency = (value: number): string => Number.isNaN(value) ? '-' : ms(value)
 const others = (s: Step): string => otherCount(s) === 0 ? '0' : [...s.other].map(([status, n]) => `${n}× ${status}`).join(', ')
 const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
+const cpuPerAnswer = (s: Step): number => s.loopCpu === undefined || s.answered === 0 ? NaN : s.loopCpu * s.elapsedMs / s.answered
+const databaseCpuPerAnswer = (s: Step): number => s.databaseCpu === undefined || s.answered === 0 ? NaN : s.databaseCpu * s.elapsedMs / s.answered
 
 console.log(`\nParley bench:load. Machine: ${machine}`)
 console.log('POST /v1/chat, the npm run bench mix; NODE_ENV=production, logging to files at info (stdout on /dev/null), telemetry preload with OTEL_SDK_DISABLED=true;')
@@ -720,11 +726,11 @@ for (const run of runs) {
   console.log(`\nParley on ${run.name}: ${run.turnLimit} turn${run.turnLimit === 1 ? '' : 's'} in flight at most, capacity ${run.capacity.toFixed(0)} answered/s (the best closed loop)\n`)
   const optional = (value: number | undefined, format: (value: number) => string): string => value === undefined ? '-' : format(value)
   const answers = [['load', 'offered', 'answered/s', 'refused (503)', `503 after ≥ ${LATENCY_GOAL_MS} ms`, 'other', 'p50 ms', 'p99 ms', '503 p99 ms', 'refused by']]
-  const machineTable = [['load', 'sent late p99 ms', 'peak RSS MB', 'server loop CPU', 'generator CPU', 'CPU elsewhere', 'listen drops']]
+  const machineTable = [['load', 'sent late p99 ms', 'peak RSS MB', 'server loop CPU', 'database CPU', 'generator CPU', 'CPU elsewhere', 'listen drops']]
   for (const s of run.steps) {
     answers.push([s.label, optional(s.offered, value => value.toFixed(0)), s.answeredPerSecond.toFixed(0), percent(refusedShare(s)), count(s.lateRefusals), others(s),
       latency(s.p50), latency(s.p99), latency(s.refusalP99), s.refusedBy])
-    machineTable.push([s.label, latency(s.sentLateP99), optional(s.peakRss, mb), optional(s.loopCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
+    machineTable.push([s.label, latency(s.sentLateP99), optional(s.peakRss, mb), optional(s.loopCpu, percent), optional(s.databaseCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
   }
   for (const line of formatTable(answers)) console.log(`  ${line}`)
   const b = run.steps.at(-1)!
@@ -738,6 +744,10 @@ for (const run of runs) {
     const answerMs = one.loopCpu * one.elapsedMs / one.total
     const refusalMs = (three.loopCpu * three.elapsedMs - three.answered * answerMs) / three.refused
     console.log(`  server main-thread CPU: an answer ≈ ${answerMs.toFixed(2)} ms (1× step), a refusal ≈ ${refusalMs.toFixed(2)} ms (3× step, its answers counted at that cost)`)
+  }
+  const fifty = run.steps.find(s => s.label === `closed, ${Math.max(...CLIENTS)} clients`)
+  if (fifty?.databaseCpu !== undefined) {
+    console.log(`  at ${Math.max(...CLIENTS)} clients, CPU an answer: the server's main thread ${cpuPerAnswer(fifty).toFixed(2)} ms, PostgreSQL ${databaseCpuPerAnswer(fifty).toFixed(2)} ms`)
   }
 }
 
@@ -781,7 +791,6 @@ if (flags.history > 0) {
 }
 const limitOf = (run: EngineRun): string => run.key === 'pglite' ? 'PGlite plain loop on disk' : `pgbench at ${Math.max(...CLIENTS)} clients`
 const vsLimit = (rounds: BaselineRound[]): number => median(rounds.map(r => r.fifty.answeredPerSecond / r.limit.turnsPerSecond))
-const cpuPerAnswer = (s: Step): number => s.loopCpu === undefined || s.answered === 0 ? NaN : s.loopCpu * s.elapsedMs / s.answered
 if (flags.baseline !== '') {
   goal('with --baseline: this build\'s answered/s at 50 clients / its round\'s limit', '≥ PGlite 0.60, pgbench 0.40',
     run => ratio(vsLimit(run.baseline!.this), run.key === 'pglite' ? GOALS.vsPGliteLoop : GOALS.vsPgbench))
@@ -839,13 +848,14 @@ if (flags.history > 0) {
 }
 if (flags.baseline !== '') {
   console.log(`\nThis build against ${flags.baseline}, ${Math.max(...CLIENTS)} clients, ${rounds} rounds × ${seconds} s each (order rotated), each after the limit measured in its round (${limitSeconds} s)\n`)
-  const table = [['engine', 'build', 'limit, turns/s per round', 'answered/s per round', 'median', 'answered / limit per round', 'median', 'main-thread CPU ms an answer per round', 'median', 'CPU elsewhere, max']]
+  const table = [['engine', 'build', 'limit, turns/s per round', 'answered/s per round', 'median', 'answered / limit per round', 'median', 'main-thread CPU ms an answer per round', 'median', 'database CPU ms an answer, median', 'CPU elsewhere, max']]
   for (const run of runs) {
     for (const [name, rounds] of [['this', run.baseline!.this], ['baseline', run.baseline!.baseline]] as const) {
       table.push([run.name, name, rounds.map(r => r.limit.turnsPerSecond.toFixed(0)).join(' / '),
         rounds.map(r => r.fifty.answeredPerSecond.toFixed(0)).join(' / '), median(rounds.map(r => r.fifty.answeredPerSecond)).toFixed(0),
         rounds.map(r => (r.fifty.answeredPerSecond / r.limit.turnsPerSecond).toFixed(2)).join(' / '), vsLimit(rounds).toFixed(2),
         rounds.map(r => cpuPerAnswer(r.fifty).toFixed(2)).join(' / '), median(rounds.map(r => cpuPerAnswer(r.fifty))).toFixed(2),
+        run.key === 'pglite' ? '- (in the main thread)' : median(rounds.map(r => databaseCpuPerAnswer(r.fifty))).toFixed(2),
         percent(Math.max(...rounds.flatMap(r => [r.fifty.cpuElsewhere ?? 0, r.limit.cpuElsewhere ?? 0])))])
     }
     const ours = run.baseline!.this.map(r => r.fifty.answeredPerSecond)

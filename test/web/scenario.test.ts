@@ -57,8 +57,8 @@ t.test('the bot was slow and wrong: found by the customer\'s id, and seen whole 
   const erin = await (await post('/v1/chat', { message: 'how long does delivery take?', user_id: 'erin' })).json() as { session_id: string }
   t.equal((await post('/v1/chat', { message: '/feedback down too slow', session_id: erin.session_id, user_id: 'erin' })).status, 200)
 
-  // dave asks in his own words, gets an answer he finds wrong, and rates it down.
-  const asked = await (await post('/v1/chat', { message: 'do the shoes come up small or big?', user_id: 'dave' })).json() as { session_id: string, kind: string, reply: string, trace_id: string }
+  // dave asks in his own words, one mistyped, gets an answer he finds wrong, and rates it down.
+  const asked = await (await post('/v1/chat', { message: 'do the shoes come up smal or big?', user_id: 'dave' })).json() as { session_id: string, kind: string, reply: string, trace_id: string }
   t.equal(asked.kind, 'answer')
   t.equal((await post('/v1/chat', { message: '/feedback down not what I asked', session_id: asked.session_id, user_id: 'dave' })).status, 200)
 
@@ -86,6 +86,7 @@ t.test('the bot was slow and wrong: found by the customer\'s id, and seen whole 
   const decision = await turn.locator('.decision').textContent() ?? ''
   t.match(decision, /Answered: confidence [\d.]+ ≥ threshold [\d.]+/, 'the decision: its confidence against the threshold')
   t.match(decision, /coverage [\d.]+/, 'the measures it read')
+  t.match(decision, /misspelt words read 1/, 'and that "smal" was read as "small"')
   t.match(decision, /sizes How do your sizes run\? score [\d.]+/, 'the documents found, with their scores')
 
   // The latency dave lived, from the request's arrival to the last byte, and where it went.
