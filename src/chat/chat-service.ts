@@ -11,7 +11,8 @@ import { addLogFields, log, measureTurnParts, turnLineFields } from '../logging/
 import type { LogPrivacy } from '../logging/log-privacy.js'
 import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
-import type { Session, SessionManager } from '../sessions/session-manager.js'
+import type { Session, SessionManager, TurnMessages } from '../sessions/session-manager.js'
+import { TurnWrites } from '../sessions/turn-writes.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { currentTraceId, inSpan } from '../telemetry/spans.js'
 import { explainDecision, type AnswerWeights } from '../search/answer-decision.js'
@@ -112,10 +113,12 @@ export interface ChatServiceOptions {
 export class ChatService {
   private readonly options: ChatServiceOptions
   private readonly now: () => Date
+  private readonly turnWrites: TurnWrites
 
   constructor (options: ChatServiceOptions) {
     this.options = options
     this.now = options.now ?? (() => new Date())
+    this.turnWrites = new TurnWrites({ sessionManager: options.sessionManager, db: options.db })
   }
 
   async handleTurn (input: TurnInput): Promise<TurnResult> {
@@ -167,14 +170,19 @@ export class ChatService {
     }
     const reply = await this.reply(parsed, existing, { ...input, conversationId })
 
-    // A turn of an existing session is one statement; a new session, feedback or a reset need a
-    // transaction around theirs, so that a failure keeps none of it.
+    // A turn of an existing session is one statement, which it may share with other sessions' turns
+    // (TurnWrites); a new session, feedback or a reset need a transaction around theirs, so that a
+    // failure keeps none of it.
+    const alone = existing !== undefined && reply.feedback === undefined && reply.reset !== true
     const persist = async (db: Queryable, audit: RecordInTransaction): Promise<TurnResult> => {
       const opening = { id: conversationId, openedBy: input.openedBy, turnStartedAt: startedAt }
       const session = existing ?? await sessionManager.create(db, userId, audit, opening)
+      const record = async (id: string, messages: TurnMessages): Promise<number> => alone
+        ? await this.turnWrites.record(id, messages)
+        : await sessionManager.recordTurn(db, id, messages)
       // The turn first: it locks the session's row, or finds it gone (deleted or erased meanwhile,
       // NotFoundError), before the rating would refer to a session no longer there.
-      const turn = await sessionManager.recordTurn(db, session.id, {
+      const turn = await record(session.id, {
         userText: input.message,
         reply: reply.text,
         kind: reply.kind,
@@ -212,7 +220,6 @@ export class ChatService {
       }
       return reply.command === undefined ? result : { ...result, command: reply.command }
     }
-    const alone = existing !== undefined && reply.feedback === undefined && reply.reset !== true
     // A turn of one statement has that statement's span; a transaction gets a span around its
     // statements.
     const outcome = alone

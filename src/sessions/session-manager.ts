@@ -30,6 +30,29 @@ const MIN_IDLE_TO_REPLACE_MS = 60_000
 // a time, and an erasure of a user holds it so that no session of theirs is opened meanwhile.
 const SESSION_CAPS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('parley.session-caps'))"
 
+// The columns a turn's two messages fill, in the order recordTurn and recordTurns give them.
+const MESSAGE_COLUMNS = 'session_id, turn, role, content, kind, command, sources, top_score, latency_ms, ' +
+  'context_turn, created_at, trace_id, generation, search_text, decision'
+
+/** A turn refused because its session ended while it was answered. */
+export const endedMeanwhile = (id: string): NotFoundError =>
+  new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
+
+// A turn's values as its statement binds them: the user's text, the reply, its kind, command, sources,
+// top score, latency, context turn, trace id, generation, both texts' scrubbed copies and the decision.
+const TURN_VALUES = [
+  (m: TurnMessages) => m.userText, (m: TurnMessages) => m.reply, (m: TurnMessages) => m.kind,
+  (m: TurnMessages) => m.command, (m: TurnMessages) => JSON.stringify(m.sources), (m: TurnMessages) => m.topScore,
+  (m: TurnMessages) => m.latencyMs, (m: TurnMessages) => m.contextTurn ?? null, (m: TurnMessages) => m.traceId ?? null,
+  (m: TurnMessages) => m.generation === undefined ? null : JSON.stringify(m.generation),
+  (m: TurnMessages) => scrubbedCopy(m.userText), (m: TurnMessages) => scrubbedCopy(m.reply),
+  (m: TurnMessages) => m.decision === undefined ? null : JSON.stringify(m.decision)
+] as const
+const turnValues = (messages: TurnMessages): unknown[] => TURN_VALUES.map(value => value(messages))
+
+/** A session's turn, as recordTurns stores several. */
+export interface SessionTurn { id: string, messages: TurnMessages }
+
 /** Both sides of a turn, as recordTurn stores them. */
 export interface TurnMessages {
   userText: string
@@ -100,6 +123,8 @@ const SESSION_COLUMNS = 'id, user_id, opened_by, status, turn_count, created_at,
 // A session counts as active only while it is inside both time limits, even before the sweeper
 // has marked it: $1 is the idle cut-off, $2 the age cut-off.
 const ACTIVE = "status = 'active' AND last_activity_at > $1 AND created_at > $2"
+// ACTIVE, of the sessions row a statement names s.
+const ACTIVE_OF_S = ACTIVE.replaceAll(/\b(status|last_activity_at|created_at)\b/g, 's.$1')
 // What a session that ends leaves for the session metrics: how long it was in use, and its turns.
 const ENDED = 'extract(epoch FROM last_activity_at - created_at) AS active_seconds, turn_count'
 interface EndedSession { active_seconds: number | string, turn_count: number }
@@ -242,26 +267,53 @@ export class SessionManager {
       `WITH counted AS (
          UPDATE sessions SET turn_count = turn_count + 1, last_activity_at = $3
          WHERE id = $4 AND (${ACTIVE}) IS TRUE RETURNING id, turn_count)
-       INSERT INTO messages (session_id, turn, role, content, kind, command, sources, top_score, latency_ms,
-         context_turn, created_at, trace_id, generation, search_text, decision)
+       INSERT INTO messages (${MESSAGE_COLUMNS})
        SELECT id, turn_count, 'user', $5::text, NULL, NULL, '[]'::jsonb, NULL, NULL,
          NULL, $3, $13::text, NULL, $15::text, NULL FROM counted
        UNION ALL
        SELECT id, turn_count, 'bot', $6::text, $7::text, $8::text, $9::jsonb, $10::float8, $11::float8,
          $12::int, $3, $13::text, $14::jsonb, $16::text, $17::jsonb FROM counted
        RETURNING turn`,
-      [
-        ...this.cutoffs(now), now, id, messages.userText, messages.reply, messages.kind, messages.command,
-        JSON.stringify(messages.sources), messages.topScore, messages.latencyMs, messages.contextTurn ?? null,
-        messages.traceId ?? null, messages.generation === undefined ? null : JSON.stringify(messages.generation),
-        scrubbedCopy(messages.userText), scrubbedCopy(messages.reply),
-        messages.decision === undefined ? null : JSON.stringify(messages.decision)
-      ],
+      [...this.cutoffs(now), now, id, ...turnValues(messages)],
       { name: 'record_turn' })
-    if (rows[0] === undefined) {
-      throw new NotFoundError('Session', id, `Session ${id} ended while this turn was being handled; start a new one.`)
-    }
+    if (rows[0] === undefined) throw endedMeanwhile(id)
     return rows[0].turn
+  }
+
+  /**
+   * recordTurn for turns of several sessions, one each, in one statement: PostgreSQL's cost of a
+   * turn's write is mostly the statement's, not its rows' (bench/README.md). Returns each written
+   * session's turn number; a session missing from it was no longer active, and nothing of its turn
+   * is stored. The sessions are found by their primary key, as recordTurn finds its one.
+   */
+  async recordTurns (db: Queryable, turns: ReadonlyArray<SessionTurn>): Promise<Map<string, number>> {
+    const now = this.now()
+    const columns = turns.map(({ messages }) => turnValues(messages))
+    const column = (i: number): unknown[] => columns.map(values => values[i])
+    const { rows } = await db.query<{ id: string, turn: number }>(
+      `WITH batch AS (
+         SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[],
+           $10::float8[], $11::float8[], $12::int[], $13::text[], $14::jsonb[], $15::text[], $16::text[], $17::jsonb[])
+           AS b (id, user_text, reply, kind, command, sources, top_score, latency_ms, context_turn, trace_id,
+             generation, user_search, reply_search, decision)),
+       counted AS (
+         UPDATE sessions s SET turn_count = s.turn_count + 1, last_activity_at = $3
+         FROM batch b
+         WHERE s.id = b.id AND s.id = ANY($4::uuid[]) AND (${ACTIVE_OF_S}) IS TRUE
+         RETURNING s.id, s.turn_count),
+       written AS (
+         INSERT INTO messages (${MESSAGE_COLUMNS})
+         SELECT c.id, c.turn_count, 'user', b.user_text, NULL, NULL, '[]'::jsonb, NULL, NULL,
+           NULL, $3, b.trace_id, NULL, b.user_search, NULL FROM counted c JOIN batch b ON b.id = c.id
+         UNION ALL
+         SELECT c.id, c.turn_count, 'bot', b.reply, b.kind, b.command, b.sources, b.top_score, b.latency_ms,
+           b.context_turn, $3, b.trace_id, b.generation, b.reply_search, b.decision
+         FROM counted c JOIN batch b ON b.id = c.id
+         RETURNING session_id, turn, role)
+       SELECT session_id::text AS id, turn FROM written WHERE role = 'bot'`,
+      [...this.cutoffs(now), now, turns.map(({ id }) => id), ...TURN_VALUES.map((_, i) => column(i))],
+      { name: 'record_turns' })
+    return new Map(rows.map(row => [row.id, row.turn]))
   }
 
   /** A transaction whose audit events commit with it: for turns that open or end sessions. */

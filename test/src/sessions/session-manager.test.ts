@@ -95,6 +95,41 @@ for (const engine of engines()) {
     t.match(await sessions.get(session.id), { id: session.id, userId: 'u1', status: 'active', turnCount: 1, endedAt: null }, 'every column read by name')
   })
 
+  t.test(`${engine.name}: turns of several sessions in one statement, stored as one at a time stores them`, async t => {
+    const db = await engine.open(t)
+    const clock = manualClock()
+    const sessions = new SessionManager({ db, now: clock.now, auditTrail: new AuditTrail({ db }), limits: { idleTimeoutMs: 30 * MINUTE, maxAgeMs: 60 * MINUTE, maxActive: 100, maxPerUser: 100 } })
+    const create = async () => await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))
+    const [alone, first, second, ended] = [await create(), await create(), await create(), await create()]
+    await sessions.recordTurn(db, first.id, TURN)
+    await sessions.transaction(async tx => { await sessions.end(tx, ended.id, 'reset') })
+    const answer: TurnMessages = {
+      userText: 'Where is my parcel? mail me at ann@example.com',
+      reply: 'Track it from your account.',
+      kind: 'answer',
+      command: null,
+      sources: [{ doc_id: 'parcel', title: 'Where is my parcel?', score: 3.2, snippet: 'Track it' }],
+      topScore: 3.2,
+      latencyMs: 4.5,
+      contextTurn: 1,
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      generation: { by: 'model', model: 'm', prompt: 'p@1' },
+      decision: { confidence: 0.9, threshold: 0.5, coverage: 1 } as TurnMessages['decision']
+    }
+    clock.advance(1000)
+    const written = await sessions.recordTurns(db, [{ id: first.id, messages: answer }, { id: second.id, messages: TURN }, { id: ended.id, messages: TURN }])
+    t.same([...written].sort(), [[first.id, 2], [second.id, 1]].sort(), 'each session\'s turn number; the ended one is not written')
+    t.equal(await sessions.recordTurn(db, alone.id, answer), 1)
+    const stored = async (id: string) => (await db.query(
+      `SELECT turn, role, content, kind, command, sources, top_score, latency_ms, context_turn, created_at, trace_id, generation, search_text, decision
+       FROM messages WHERE session_id = $1 AND turn = $2 ORDER BY role`, [id, id === first.id ? 2 : 1])).rows
+    t.same(await stored(first.id), (await stored(alone.id)).map(row => ({ ...row, turn: 2 })), 'every column as recordTurn stores it, the scrubbed copy too')
+    t.match(await sessions.get(first.id), { turnCount: 2, lastActivityAt: clock.now() })
+    t.match(await sessions.get(ended.id), { status: 'reset', turnCount: 0 })
+    t.equal((await db.query('SELECT 1 FROM messages WHERE session_id = $1', [ended.id])).rowCount, 0, 'nothing of the ended session\'s turn')
+    t.same(await sessions.recordTurns(db, []), new Map(), 'none')
+  })
+
   t.test(`${engine.name}: a turn finds its session by key, whatever the table's statistics say`, async t => {
     const db = await engine.open(t)
     const statements = new Map<string, { sql: string, params: unknown[] }>()
@@ -105,18 +140,27 @@ for (const engine of engines()) {
     for (let i = 0; i < 100; i++) await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))
     const session = await sessions.resume((await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))).id, null)
     await sessions.recordTurn(recording, session.id, TURN)
-    const literal = (value: unknown): string => value === null ? 'NULL' : `'${(value instanceof Date ? value.toISOString() : String(value)).replaceAll("'", "''")}'`
+    const other = await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))
+    await sessions.recordTurns(recording, [{ id: session.id, messages: TURN }, { id: other.id, messages: TURN }])
+    // An array as the database writes it ('{…}'), which EXECUTE reads back as the parameter's type.
+    const arrayText = async (value: unknown[]): Promise<string> =>
+      (await db.query<{ text: string }>('SELECT $1::text[]::text AS text', [value])).rows[0]!.text
+    const literal = async (value: unknown): Promise<string> => value === null
+      ? 'NULL'
+      : `'${(Array.isArray(value) ? await arrayText(value) : value instanceof Date ? value.toISOString() : String(value)).replaceAll("'", "''")}'`
     for (const [name, { sql, params }] of statements) {
+      const values = await Promise.all(params.map(literal))
       const plan = await db.transaction(async tx => {
         await tx.query('SET LOCAL plan_cache_mode = force_generic_plan')
         await tx.query(`PREPARE ${name}_plan AS ${sql}`)
-        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${name}_plan(${params.map(literal).join(', ')})`)
+        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${name}_plan(${values.join(', ')})`)
         await tx.query(`DEALLOCATE ${name}_plan`)
         return rows.map(row => row['QUERY PLAN']).join('\n')
       })
-      t.match(plan, /Index Cond: \(id = \$\d+\)/, `${name} looks the session up by its id`)
+      t.match(plan, /Index Cond: \(id = (ANY \()?\$\d+\)/, `${name} looks the sessions up by their id`)
       t.notMatch(plan, /sessions_active_by_activity|Seq Scan on sessions/, `${name} reads no other session`)
     }
+    t.same([...statements.keys()].sort(), ['record_turn', 'record_turns', 'session_by_id'])
   })
 }
 
