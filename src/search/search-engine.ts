@@ -491,7 +491,7 @@ export class SearchEngine {
     if (statistics.passages === 0) return undefined
     const { text: query, corrections } = this.english === undefined
       ? { text: asked, corrections: [] }
-      : correctSpelling(asked, this.english, statistics.df)
+      : correctSpelling(asked, this.english, statistics.df, this.analyzeTokens)
     const queryTerms = new Map<string, number>()
     for (const term of this.analyze(query)) queryTerms.set(term, (queryTerms.get(term) ?? 0) + 1)
     if (queryTerms.size === 0) return undefined

@@ -2,7 +2,7 @@
 // search misses the entry it names, and the decision reads it as a subject the knowledge base
 // lacks. Norvig's corrector, with the knowledge base as its corpus: a word that is neither English
 // nor in the knowledge base becomes the word one edit away that the most passages hold.
-import { analyzeTokens } from './text-analysis.js'
+import { analyzeTokens as uncachedTokens, type Token } from './text-analysis.js'
 
 /** Shorter words have too many neighbours one edit away ("ned": need, red, nod…) to guess from. */
 export const MIN_CORRECTED_LENGTH = 4
@@ -46,12 +46,13 @@ export interface SpellingCorrection {
  * knowledge base: `passagesHolding(term)` is how many passages hold an analysed term. A word is left
  * as it is when it is English, when the knowledge base holds it, or when nothing one edit away is
  * in the knowledge base. Of several, the one the most passages hold; of as many, the more frequent
- * English word.
+ * English word. `analyzeTokens` is the index's own analyser, whose stems are cached.
  */
 export function correctSpelling (
   text: string,
   english: ReadonlyMap<string, number>,
-  passagesHolding: (term: string) => number
+  passagesHolding: (term: string) => number,
+  analyzeTokens: (text: string) => Token[] = uncachedTokens
 ): SpellingCorrection {
   const corrections: SpellingCorrection['corrections'] = []
   let corrected = ''
