@@ -122,9 +122,10 @@ const SESSION_COLUMNS = 'id, user_id, opened_by, status, turn_count, created_at,
 
 // A session counts as active only while it is inside both time limits, even before the sweeper
 // has marked it: $1 is the idle cut-off, $2 the age cut-off.
-const ACTIVE = "status = 'active' AND last_activity_at > $1 AND created_at > $2"
-// ACTIVE, of the sessions row a statement names s.
-const ACTIVE_OF_S = ACTIVE.replaceAll(/\b(status|last_activity_at|created_at)\b/g, 's.$1')
+// `row` names the sessions row where a statement joins it to another ("s.").
+const activeSession = (row = ''): string =>
+  `${row}status = 'active' AND ${row}last_activity_at > $1 AND ${row}created_at > $2`
+const ACTIVE = activeSession()
 // What a session that ends leaves for the session metrics: how long it was in use, and its turns.
 const ENDED = 'extract(epoch FROM last_activity_at - created_at) AS active_seconds, turn_count'
 interface EndedSession { active_seconds: number | string, turn_count: number }
@@ -299,7 +300,7 @@ export class SessionManager {
        counted AS (
          UPDATE sessions s SET turn_count = s.turn_count + 1, last_activity_at = $3
          FROM batch b
-         WHERE s.id = b.id AND s.id = ANY($4::uuid[]) AND (${ACTIVE_OF_S}) IS TRUE
+         WHERE s.id = b.id AND s.id = ANY($4::uuid[]) AND (${activeSession('s.')}) IS TRUE
          RETURNING s.id, s.turn_count),
        written AS (
          INSERT INTO messages (${MESSAGE_COLUMNS})
