@@ -710,8 +710,9 @@ try {
 const latency = (value: number): string => Number.isNaN(value) ? '-' : ms(value)
 const others = (s: Step): string => otherCount(s) === 0 ? '0' : [...s.other].map(([status, n]) => `${n}× ${status}`).join(', ')
 const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
-const cpuPerAnswer = (s: Step): number => s.loopCpu === undefined || s.answered === 0 ? NaN : s.loopCpu * s.elapsedMs / s.answered
-const databaseCpuPerAnswer = (s: Step): number => s.databaseCpu === undefined || s.answered === 0 ? NaN : s.databaseCpu * s.elapsedMs / s.answered
+/** A step's CPU (a share of one core) as milliseconds an answer. */
+const perAnswer = (share: number | undefined, s: Step): number => share === undefined || s.answered === 0 ? NaN : share * s.elapsedMs / s.answered
+const cpuPerAnswer = (s: Step): number => perAnswer(s.loopCpu, s)
 
 console.log(`\nParley bench:load. Machine: ${machine}`)
 console.log('POST /v1/chat, the npm run bench mix; NODE_ENV=production, logging to files at info (stdout on /dev/null), telemetry preload with OTEL_SDK_DISABLED=true;')
@@ -747,7 +748,7 @@ for (const run of runs) {
   }
   const fifty = run.steps.find(s => s.label === `closed, ${Math.max(...CLIENTS)} clients`)
   if (fifty?.databaseCpu !== undefined) {
-    console.log(`  at ${Math.max(...CLIENTS)} clients, CPU an answer: the server's main thread ${cpuPerAnswer(fifty).toFixed(2)} ms, PostgreSQL ${databaseCpuPerAnswer(fifty).toFixed(2)} ms`)
+    console.log(`  at ${Math.max(...CLIENTS)} clients, CPU an answer: the server's main thread ${cpuPerAnswer(fifty).toFixed(2)} ms, PostgreSQL ${perAnswer(fifty.databaseCpu, fifty).toFixed(2)} ms`)
   }
 }
 
@@ -855,7 +856,7 @@ if (flags.baseline !== '') {
         rounds.map(r => r.fifty.answeredPerSecond.toFixed(0)).join(' / '), median(rounds.map(r => r.fifty.answeredPerSecond)).toFixed(0),
         rounds.map(r => (r.fifty.answeredPerSecond / r.limit.turnsPerSecond).toFixed(2)).join(' / '), vsLimit(rounds).toFixed(2),
         rounds.map(r => cpuPerAnswer(r.fifty).toFixed(2)).join(' / '), median(rounds.map(r => cpuPerAnswer(r.fifty))).toFixed(2),
-        run.key === 'pglite' ? '- (in the main thread)' : median(rounds.map(r => databaseCpuPerAnswer(r.fifty))).toFixed(2),
+        run.key === 'pglite' ? '- (in the main thread)' : median(rounds.map(r => perAnswer(r.fifty.databaseCpu, r.fifty))).toFixed(2),
         percent(Math.max(...rounds.flatMap(r => [r.fifty.cpuElsewhere ?? 0, r.limit.cpuElsewhere ?? 0])))])
     }
     const ours = run.baseline!.this.map(r => r.fifty.answeredPerSecond)
