@@ -175,24 +175,36 @@ function pack (units: string[], maxWords: number, joiner: string): string[] {
   }
   const total = sized.reduce((sum, u) => sum + u.words, 0)
   const target = total / Math.max(1, Math.ceil(total / maxWords))
-  const chunks: string[] = []
+  const chunks: string[][] = []
   let current: string[] = []
   let currentWords = 0
+  let previousWords = 0
   for (const unit of sized) {
     // Close the chunk when the unit would overflow it, or when more than half of the
     // unit would land past the target size.
     const overflow = currentWords + unit.words > maxWords
     const pastTarget = currentWords > 0 && currentWords + unit.words / 2 > target
     if (current.length > 0 && (overflow || pastTarget)) {
-      chunks.push(current.join(joiner))
+      chunks.push(current)
+      previousWords = currentWords
       current = []
       currentWords = 0
     }
     current.push(unit.text)
     currentWords += unit.words
   }
-  if (current.length > 0) chunks.push(current.join(joiner))
-  return chunks
+  // Units of uneven sizes (a table's rows) can still leave a tail of one short unit: it joins
+  // the chunk before where that fits ("| `schema_migrations` | Applied migrations |" alone
+  // out-ranked the table it ends on the page's title and heading).
+  const last = chunks.at(-1)
+  if (last !== undefined && currentWords < target / 4 && previousWords + currentWords <= maxWords) last.push(...current)
+  else if (current.length > 0) chunks.push(current)
+  return chunks.map(units => units.join(joiner))
+}
+
+/** A paragraph that ends with a colon: it introduces the block after it. */
+function introduces (block: Block): boolean {
+  return !block.byLines && block.text.endsWith(':')
 }
 
 function headingText (raw: string): string {
@@ -299,27 +311,45 @@ export function splitIntoPassages (text: string, options: SplitOptions = {}): Pa
     passages.push(passage)
   }
 
+  // A paragraph that introduces what follows it ("Parley creates these tables:") goes into the
+  // passage of what it introduces where both fit: alone, it answered with a lead-in and no table.
+  let leadIn: Block | undefined
+  const emitLeadIn = (): void => {
+    if (leadIn !== undefined) emit(leadIn.heading, leadIn.text)
+    leadIn = undefined
+  }
   let i = 0
   while (i < blocks.length) {
     const first = blocks[i] as Block
+    if (leadIn !== undefined && leadIn.section !== first.section) emitLeadIn()
     if (first.words > maxWords) {
       const units = first.byLines ? first.text.split('\n') : splitSentences(first.text)
-      for (const chunk of pack(units, maxWords, first.byLines ? '\n' : ' ')) emit(first.heading, chunk)
+      const chunks = pack(units, maxWords, first.byLines ? '\n' : ' ')
+      if (leadIn !== undefined && leadIn.words + countWords(chunks[0] ?? '') <= maxWords) {
+        chunks[0] = `${leadIn.text}\n\n${chunks[0] ?? ''}`
+        leadIn = undefined
+      }
+      emitLeadIn()
+      for (const chunk of chunks) emit(first.heading, chunk)
       i++
       continue
     }
-    const group = [first.text]
-    let words = first.words
+    if (leadIn !== undefined && leadIn.words + first.words > maxWords) emitLeadIn()
+    const group = leadIn === undefined ? [first] : [leadIn, first]
+    leadIn = undefined
+    let words = group.reduce((sum, block) => sum + block.words, 0)
     let j = i + 1
     for (; j < blocks.length; j++) {
       const next = blocks[j] as Block
       if (next.section !== first.section || words + next.words > maxWords) break
-      group.push(next.text)
+      group.push(next)
       words += next.words
     }
-    emit(first.heading, group.join('\n\n'))
+    if (blocks[j]?.section === first.section && introduces(group.at(-1) as Block)) leadIn = group.pop()
+    if (group.length > 0) emit(first.heading, group.map(block => block.text).join('\n\n'))
     i = j
   }
+  emitLeadIn()
 
   if (passages.length === 0) {
     for (const chunk of pack(headings, maxWords, '\n')) emit(undefined, chunk)

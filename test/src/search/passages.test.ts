@@ -59,6 +59,36 @@ t.test('merging stops at maxWords', async (t) => {
   t.same(passages.flatMap((p) => words(p.text)), words(md))
 })
 
+t.test('a paragraph ending in a colon goes with what it introduces', async (t) => {
+  const row = (n: number): string => `| t${n} | ${Array.from({ length: 8 }, (_, i) => `c${n}x${i}`).join(' ')} |`
+  const table = ['| Table | Contents |', '| --- | --- |', ...Array.from({ length: 12 }, (_, i) => row(i))].join('\n')
+  const md = `## Tables\nFirst a word of context.\n\nParley creates these tables:\n\n${table}\n\nAfter the table.`
+  const passages = splitIntoPassages(md, { maxWords: 60 })
+  t.ok(passages[0]!.text.startsWith('First a word of context.'))
+  const lead = passages.find(p => p.text.includes('Parley creates these tables:'))!
+  t.ok(lead.text.startsWith('Parley creates these tables:\n\n| Table | Contents |'), 'the lead-in opens the table\'s first part')
+  t.notOk(passages.some(p => p.text.trim().endsWith(':')), 'no passage ends on the lead-in')
+  t.ok(passages.every(p => words(p.text).length <= 60))
+  t.same(passages.flatMap(p => words(p.text)), words(md.replace('## Tables\n', '')), 'no word lost or moved')
+
+  const short = splitIntoPassages('## A\nWe offer:\n\n- cuts\n- colours\n\n## B\nOther.', { maxWords: 60 })
+  t.same(short.map(p => p.text), ['We offer:\n\n- cuts\n- colours', 'Other.'], 'merged as any short paragraphs are')
+  const atEnd = splitIntoPassages('## A\nSee below:\n\n## B\nOther.', { maxWords: 60 })
+  t.same(atEnd.map(p => p.text), ['See below:', 'Other.'], 'never carried into another section')
+  const tooLong = `Intro to it:\n\n${Array.from({ length: 59 }, (_, i) => `w${i}`).join(' ')}`
+  t.same(splitIntoPassages(tooLong, { maxWords: 60 }).map(p => words(p.text).length), [3, 59], 'kept apart where both do not fit')
+})
+
+t.test('a split leaves no tail of one short unit', async (t) => {
+  const row = (n: number, length: number): string => `| ${Array.from({ length }, (_, i) => `r${n}x${i}`).join(' ')} |`
+  // Rows of uneven sizes: packed by target size alone, the last short row made a passage of its own.
+  const lengths = [...Array.from({ length: 9 }, () => 10), ...Array.from({ length: 9 }, () => 14), 2]
+  const table = lengths.map((length, i) => row(i, length)).join('\n')
+  const passages = splitIntoPassages(table, { maxWords: 200 })
+  t.same(passages.map(p => words(p.text).length), [124, 132], 'not 124, 128 and 4')
+  t.same(passages.flatMap(p => words(p.text)), words(table))
+})
+
 t.test('a long paragraph is split on sentence boundaries into even parts', async (t) => {
   const sentences = Array.from({ length: 21 }, (_, i) => `Sentence ${i} has exactly six words.`)
   const text = sentences.join(' ')
