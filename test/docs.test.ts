@@ -1,12 +1,13 @@
 // What the README and docs/ say exists must exist, and what exists must be documented: docs/ is
 // also the bot's own knowledge base, so a stale sentence there is a wrong answer to users.
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
 import { DEFAULT_RULES, type Condition } from '../src/alerts/alert-rules.js'
 import { COMMANDS } from '../src/commands/command-parser.js'
 import { ConfigSchema } from '../src/config.js'
+import { parseQuestionLines } from '../src/evaluation/question-set.js'
 import { projectRoot } from '../src/project.js'
 import { buildTestApp } from './helper.js'
 
@@ -118,4 +119,12 @@ t.test('the one alert table (docs/running.md) is the rules in src/alerts/alert-r
     }, alert)
     if (rule !== undefined && inPrometheus !== undefined) t.same([...inPrometheus.severities], [rule.severity], `${alert}: Prometheus gives it the app's severity`)
   }
+})
+
+t.test('docs/manual-questions.jsonl is a question set for the bundled guides: every expected id is a guide', async t => {
+  const questions = parseQuestionLines(await read('docs/manual-questions.jsonl'))
+  const guides = new Set((await readdir(join(projectRoot, 'docs'))).filter(name => name.endsWith('.md')).map(name => name.slice(0, -3)))
+  t.ok(questions.length >= 50, 'enough questions to read a figure from')
+  t.ok(questions.some(question => question.expected.length === 0), 'out-of-scope messages too')
+  t.same(questions.flatMap(question => question.expected).filter(id => !guides.has(id)), [], 'no question expects a document that is not a guide')
 })
