@@ -193,9 +193,9 @@ function pack (units: string[], maxWords: number, joiner: string): string[] {
     current.push(unit.text)
     currentWords += unit.words
   }
-  // Units of uneven sizes (a table's rows) can still leave a tail of one short unit: it joins
-  // the chunk before where that fits ("| `schema_migrations` | Applied migrations |" alone
-  // out-ranked the table it ends on the page's title and heading).
+  // Units of uneven sizes (a table's rows) can still leave a short tail: it joins the chunk
+  // before where that fits ("| `schema_migrations` | Applied migrations |" alone out-ranked the
+  // table it ends on the page's title and heading).
   const last = chunks.at(-1)
   if (last !== undefined && currentWords < target / 4 && previousWords + currentWords <= maxWords) last.push(...current)
   else if (current.length > 0) chunks.push(current)
@@ -290,6 +290,8 @@ function readBlocks (markdown: string): { blocks: Block[], headings: string[] } 
  *   maxWords, so short paragraphs do not become passages of their own.
  * - A paragraph longer than maxWords is split on sentence boundaries (code blocks and
  *   tables on lines) into nearly equal parts; a single over-long sentence is cut between words.
+ * - A paragraph ending with a colon opens the passage of the block it introduces, in its
+ *   section, where both fit within maxWords.
  *
  * Total: never throws, and always returns at least one passage, so every stored
  * document has a passage row to point at. Empty or blank text gives
@@ -311,30 +313,27 @@ export function splitIntoPassages (text: string, options: SplitOptions = {}): Pa
     passages.push(passage)
   }
 
-  // A paragraph that introduces what follows it ("Parley creates these tables:") goes into the
-  // passage of what it introduces where both fit: alone, it answered with a lead-in and no table.
+  const chunksOf = (block: Block): string[] =>
+    pack(block.byLines ? block.text.split('\n') : splitSentences(block.text), maxWords, block.byLines ? '\n' : ' ')
+  // The words of the passage a block opens: all of it, or its first part where it is split.
+  const openingWords = (block: Block): number =>
+    block.words > maxWords ? countWords(chunksOf(block)[0] ?? '') : block.words
+
+  // A paragraph that introduces what follows it ("Parley creates these tables:") opens the passage
+  // of what it introduces where both fit: alone, it answered with a lead-in and no table. It is
+  // moved only where it will be placed, so it is never left alone where it was not before.
   let leadIn: Block | undefined
-  const emitLeadIn = (): void => {
-    if (leadIn !== undefined) emit(leadIn.heading, leadIn.text)
-    leadIn = undefined
-  }
   let i = 0
   while (i < blocks.length) {
     const first = blocks[i] as Block
-    if (leadIn !== undefined && leadIn.section !== first.section) emitLeadIn()
     if (first.words > maxWords) {
-      const units = first.byLines ? first.text.split('\n') : splitSentences(first.text)
-      const chunks = pack(units, maxWords, first.byLines ? '\n' : ' ')
-      if (leadIn !== undefined && leadIn.words + countWords(chunks[0] ?? '') <= maxWords) {
-        chunks[0] = `${leadIn.text}\n\n${chunks[0] ?? ''}`
-        leadIn = undefined
-      }
-      emitLeadIn()
+      const chunks = chunksOf(first)
+      if (leadIn !== undefined) chunks[0] = `${leadIn.text}\n\n${chunks[0] ?? ''}`
+      leadIn = undefined
       for (const chunk of chunks) emit(first.heading, chunk)
       i++
       continue
     }
-    if (leadIn !== undefined && leadIn.words + first.words > maxWords) emitLeadIn()
     const group = leadIn === undefined ? [first] : [leadIn, first]
     leadIn = undefined
     let words = group.reduce((sum, block) => sum + block.words, 0)
@@ -345,11 +344,16 @@ export function splitIntoPassages (text: string, options: SplitOptions = {}): Pa
       group.push(next)
       words += next.words
     }
-    if (blocks[j]?.section === first.section && introduces(group.at(-1) as Block)) leadIn = group.pop()
+    const next = blocks[j]
+    const last = group.at(-1) as Block
+    const before = group.at(-2)
+    // Two lead-ins in a row stay together where they are: moving the second would strand the first.
+    const moves = next !== undefined && next.section === first.section && introduces(last) &&
+      (before === undefined || !introduces(before)) && last.words + openingWords(next) <= maxWords
+    if (moves) leadIn = group.pop()
     if (group.length > 0) emit(first.heading, group.map(block => block.text).join('\n\n'))
     i = j
   }
-  emitLeadIn()
 
   if (passages.length === 0) {
     for (const chunk of pack(headings, maxWords, '\n')) emit(undefined, chunk)

@@ -64,7 +64,7 @@ t.test('a paragraph ending in a colon goes with what it introduces', async (t) =
   const table = ['| Table | Contents |', '| --- | --- |', ...Array.from({ length: 12 }, (_, i) => row(i))].join('\n')
   const md = `## Tables\nFirst a word of context.\n\nParley creates these tables:\n\n${table}\n\nAfter the table.`
   const passages = splitIntoPassages(md, { maxWords: 60 })
-  t.ok(passages[0]!.text.startsWith('First a word of context.'))
+  t.equal(passages[0]!.text, 'First a word of context.', 'the paragraph before the lead-in keeps its passage')
   const lead = passages.find(p => p.text.includes('Parley creates these tables:'))!
   t.ok(lead.text.startsWith('Parley creates these tables:\n\n| Table | Contents |'), 'the lead-in opens the table\'s first part')
   t.notOk(passages.some(p => p.text.trim().endsWith(':')), 'no passage ends on the lead-in')
@@ -77,6 +77,25 @@ t.test('a paragraph ending in a colon goes with what it introduces', async (t) =
   t.same(atEnd.map(p => p.text), ['See below:', 'Other.'], 'never carried into another section')
   const tooLong = `Intro to it:\n\n${Array.from({ length: 59 }, (_, i) => `w${i}`).join(' ')}`
   t.same(splitIntoPassages(tooLong, { maxWords: 60 }).map(p => words(p.text).length), [3, 59], 'kept apart where both do not fit')
+})
+
+t.test('a lead-in that cannot go with what it introduces stays where it was, never alone', async (t) => {
+  const sentence = (n: number, length: number): string => `${Array.from({ length: length - 1 }, (_, i) => `s${n}x${i}`).join(' ')} end.`
+  const cases = [
+    // The next paragraph leaves no room for it.
+    `Some context here now.\n\nIntro to it:\n\n${sentence(1, 58)}`,
+    // The first part of a paragraph too long for one passage leaves no room for it.
+    `Some context here now.\n\nAs follows:\n\n${sentence(1, 59)} ${sentence(2, 59)}`,
+    // Two in a row: moving the second would strand the first.
+    `Some context.\n\nFirst:\n\nSecond:\n\n${sentence(1, 30)} ${sentence(2, 30)} ${sentence(3, 30)}`
+  ]
+  const expected = [[7, 58], [6, 59, 59], [4]]
+  cases.forEach((md, n) => {
+    const passages = splitIntoPassages(md, { maxWords: 60 })
+    t.notOk(passages.some(p => /^[^\n]*:$/.test(p.text)), `case ${n + 1}: no passage is a lead-in alone`)
+    t.same(passages.map(p => words(p.text).length).slice(0, expected[n]!.length), expected[n], `case ${n + 1}: where it was`)
+    t.same(passages.flatMap(p => words(p.text)), words(md), `case ${n + 1}: no word lost or moved`)
+  })
 })
 
 t.test('a split leaves no tail of one short unit', async (t) => {
