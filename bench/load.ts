@@ -776,8 +776,8 @@ for (const factor of [2, 3]) {
   goal(`refusal p99 at ${factor}×`, `≤ ${GOALS.refusalP99Ms} ms`, run => `${latency(find(run, label).refusalP99)} ms ${verdict(!(find(run, label).refusalP99 > GOALS.refusalP99Ms))}`)
   goal(`other than 200 and 503 at ${factor}×`, 'none', run => `${otherCount(find(run, label))} ${verdict(otherCount(find(run, label)) === 0)}`)
 }
-// A burst smaller than that worth can at most be answered whole.
-goal(`burst answered / the lesser of it and capacity × ${GOALS.burstGoalSeconds} s`, '≥ 1.00', run =>
+// A burst smaller than a second's capacity can at most be answered whole.
+goal(`burst answered / the lesser of the burst and capacity × ${GOALS.burstGoalSeconds} s`, '≥ 1.00', run =>
   ratio(run.steps.at(-1)!.answered / Math.min(burstSize, run.capacity * GOALS.burstGoalSeconds), 1))
 if (telemetry) {
   const summary = (steps: Step[]) => ({ rps: median(steps.map(s => s.answeredPerSecond)), p99: median(steps.map(s => s.p99)) })
