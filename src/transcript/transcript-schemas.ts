@@ -13,7 +13,10 @@ export const ReplyKindSchema = Type.Union([
   Type.Literal('smalltalk'),
   Type.Literal('command'),
   Type.Literal('command_error')
-], { description: 'no_answer: the knowledge base does not answer it; smalltalk: a greeting, thanks or goodbye' })
+], {
+  description: 'no_answer: the knowledge base does not answer it; ' +
+    'smalltalk: a greeting, thanks, goodbye, a plain yes or ok, or a question about the bot itself'
+})
 export type ReplyKind = Static<typeof ReplyKindSchema>
 
 /** A document a reply drew on, as the API and the transcript show it. */
