@@ -5,7 +5,8 @@
 import type { Passage } from './passages.js'
 import { QuestionIndex } from './question-index.js'
 import { perTurnSnippet, SnippetIndex, type TermMatcher } from './snippets.js'
-import { correctSpelling } from './spelling.js'
+import { readCompounds } from './compounds.js'
+import { correctSpelling, type SpellingCorrection } from './spelling.js'
 import { analyze, createAnalyzer, type Analyzer, type CachedAnalyzer } from './text-analysis.js'
 import { dot, shippedWordVectors, type WordVectors } from './word-vectors.js'
 
@@ -54,7 +55,7 @@ export interface AnswerEvidence {
   mutual: number
   /** Cosine of the best document's word vector with the question's (word-vectors.ts); 0 when off. */
   similarity: number
-  /** How many misspelt words of the question were read as the word one edit away (spelling.ts). */
+  /** How many of the question's words were read as another: misspelt (spelling.ts) or compound (compounds.ts). */
   corrected: number
 }
 
@@ -92,7 +93,7 @@ interface Ranking {
   candidates: Candidate[]
   /** For snippets made at every turn ('per-turn'); the index's need none. */
   matches: TermMatcher | undefined
-  /** How many of the question's words were read as another (spelling.ts). */
+  /** How many of the question's words were read as another (spelling.ts, compounds.ts). */
   corrected: number
 }
 
@@ -118,7 +119,10 @@ export interface SearchEngineOptions {
   questionWeight?: number
   /** Whether the meaning of words counts too (word-vectors.ts), SEARCH_WORD_VECTORS. */
   wordVectors?: boolean
-  /** Whether a misspelt word of a question is read as the word it was meant to be (spelling.ts), SEARCH_SPELLING. */
+  /**
+   * Whether a misspelt word or a compound of a question is read as the knowledge base writes it
+   * (spelling.ts, compounds.ts), SEARCH_SPELLING.
+   */
   spelling?: boolean
   /**
    * How much the meaning adds: a matching document gains this times the best words' score times
@@ -147,6 +151,8 @@ const VECTOR_WEIGHT = 1.5
 const MEANING_POOL = 50
 /** A document's vector: mostly its whole text's, a little its question's (tuned with the weight). */
 const QUESTION_VECTOR_SHARE = 0.1
+/** How many passages holding a word are read for the words as written (compounds.ts). */
+const MAX_WRITTEN_SCANS = 200
 
 /**
  * Chosen with `npm run bench:search -- --tune` on SciFact's train judgments (never the
@@ -491,7 +497,7 @@ export class SearchEngine {
     if (statistics.passages === 0) return undefined
     const { text: query, corrections } = this.english === undefined
       ? { text: asked, corrections: [] }
-      : correctSpelling(asked, this.english, statistics.df, this.analyzeTokens)
+      : this.readAsWritten(asked, this.english, statistics, collections)
     const queryTerms = new Map<string, number>()
     for (const term of this.analyze(query)) queryTerms.set(term, (queryTerms.get(term) ?? 0) + 1)
     if (queryTerms.size === 0) return undefined
@@ -540,6 +546,52 @@ export class SearchEngine {
     const candidates = found ? this.bestPerDocument(touchedCount, questionScores, queryVector, limit, collections) : []
     const matches = this.snippets === undefined ? this.termMatcher(weights.keys()) : undefined
     return { queryTerms, weights, statistics, candidates, matches, corrected: corrections.length }
+  }
+
+  /** The question's compounds and misspelt words read as the knowledge base writes them. */
+  private readAsWritten (
+    asked: string,
+    english: ReadonlyMap<string, number>,
+    statistics: TermStatistics,
+    collections: ReadonlySet<string> | undefined
+  ): SpellingCorrection {
+    const compounds = readCompounds(asked, {
+      passagesHolding: word => {
+        const term = this.analyze(word)[0]
+        return term === undefined ? 0 : statistics.df(term)
+      },
+      writes: (...words) => this.writes(words, collections),
+      isEnglish: word => english.has(word)
+    })
+    const spelling = correctSpelling(compounds.text, english, statistics.df, this.analyzeTokens)
+    return { text: spelling.text, corrections: [...compounds.corrections, ...spelling.corrections] }
+  }
+
+  /**
+   * Whether a passage of the searched collections, its title or a phrasing has the words as written,
+   * side by side ("car park", or "login" whole): read through the postings of the rarest word (a
+   * stopword has none), at most MAX_WRITTEN_SCANS passages.
+   */
+  private writes (words: string[], collections: ReadonlySet<string> | undefined): boolean {
+    let rarest: PostingList | undefined
+    for (const term of words.flatMap(word => this.analyze(word))) {
+      const list = this.postings.get(term)
+      if (list === undefined) return false
+      if (rarest === undefined || list.df < rarest.df) rarest = list
+    }
+    if (rarest === undefined) return false
+    const written = new RegExp(`(?<![\\p{L}\\p{N}])${words.join('\\s+')}(?![\\p{L}\\p{N}])`, 'iu')
+    const scanned = Math.min(rarest.size, MAX_WRITTEN_SCANS)
+    for (let i = 0; i < scanned; i++) {
+      const slot = rarest.slots[i] as number
+      const doc = this.slotDoc[slot] as number
+      if (doc < 0) continue
+      const entry = this.docs[doc] as DocEntry
+      if (collections !== undefined && !collections.has(entry.collection)) continue
+      const passage = entry.passages[this.slotPassage[slot] as number] as Passage
+      if ([passage.text, entry.title, ...entry.questions].some(text => written.test(text))) return true
+    }
+    return false
   }
 
   private evidence ({ queryTerms, weights, statistics, candidates, corrected }: Ranking): AnswerEvidence {

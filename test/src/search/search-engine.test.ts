@@ -115,6 +115,22 @@ t.test('a misspelt word finds the entry it meant, and the evidence counts it; SE
   t.same(engineWith(docs).searchWithEvidence('i forgot my password', 3).evidence, { ...found.evidence, corrected: 0 }, 'else as if typed right')
 })
 
+t.test('a compound found as the knowledge base writes it, only in the searched collections', async (t) => {
+  const docs = [
+    { id: 'parking', title: 'Is there parking?', passages: [{ ordinal: 0, text: 'Our car park is behind the gym.' }] },
+    { id: 'login', title: 'I cannot sign in', passages: [{ ordinal: 0, text: 'If your login fails, reset your password.' }] },
+    { id: 'mats', title: 'Mats', collection: 'shop', passages: [{ ordinal: 0, text: 'Every yoga mat is hand made.' }] }
+  ]
+  const engine = engineWith(docs)
+  const split = engine.searchWithEvidence('wheres the carpark', 3)
+  t.same(ids(split.hits).slice(0, 1), ['parking'], '"carpark" read as "car park"')
+  t.match(split.evidence, { corrected: 1, unseen: 0 })
+  t.same(ids(engine.search('cant log in', 3)).slice(0, 1), ['login'], '"log in" read as "login"')
+  t.same(engine.search('yogamat', 3, new Set(['default'])), [], 'not from a collection not searched')
+  t.same(ids(engine.search('yogamat', 3)).slice(0, 1), ['mats'])
+  t.match(engineWith(docs, { spelling: false }).searchWithEvidence('wheres the carpark', 3).evidence, { corrected: 0, coverage: 0 })
+})
+
 t.test('one row per document: its best passage', async (t) => {
   const engine = engineWith([
     doc('kiwi', 'Fruit', '## One\nA kiwi is small.\n\n## Two\nKiwi kiwi kiwi: kiwi everywhere.\n\n## Three\nNo such fruit here.'),
