@@ -186,7 +186,9 @@ export const OverviewSchema = Type.Object({
     summary: Type.String()
   })),
   turn_traces: Type.Object({
-    kept: Type.Integer({ description: 'Turns recorded since start: each with its duration and parts' }),
+    kept: Type.Integer({
+      description: 'Chat requests recorded since start, refused ones too: each with its duration and parts'
+    }),
     let_go: Type.Integer({
       description: 'Of them, turns whose spans and log lines were let go while turns waited in line: held for ' +
         'a while in case they are rated down or opened, or lost'

@@ -54,7 +54,7 @@ export function OverviewView ({ route }: { route: Route }) {
               link={hashFor('conversations', { feedback: 'down', range: period })} linkText='Rated down'
             />
             <Tile
-              label='Turn traces' value={`${overview.turn_traces.kept} recorded since start`}
+              label='Turn traces' value={`${overview.turn_traces.kept} chat requests recorded since start`}
               note={traceNote(overview.turn_traces)}
             />
           </div>
