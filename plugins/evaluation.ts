@@ -22,9 +22,12 @@ export default fp(async function evaluationPlugin (app) {
     collections: () => answeringCollections(app.searchEngine.collections(), app.config.KB_BUNDLED_DOCS),
     model: { ...answerWeightsFor(app.searchEngine), threshold: app.config.ANSWER_MIN_CONFIDENCE },
     now: app.clock,
+    // With no earlier run of the same questions, "previous" is the latest itself: a drop of 0, not
+    // one against a run of other questions that the gauge still held.
     onTrend: ({ latest, previous }) => {
-      if (latest !== undefined) gauge.record(latest, { run: 'latest' })
-      if (previous !== undefined) gauge.record(previous, { run: 'previous' })
+      if (latest === undefined) return
+      gauge.record(latest, { run: 'latest' })
+      gauge.record(previous ?? latest, { run: 'previous' })
     }
   })
   app.decorate('kbEvaluations', kbEvaluations)

@@ -83,7 +83,7 @@ export const ConfigSchema = Type.Object({
   // (src/search/answer-decision.ts).
   ANSWER_MIN_CONFIDENCE: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
   // The EvaluationAccuracyLow alert fires when the latest test-question run's accuracy is below this
-  // (or more than 5 points below the run before it); see src/evaluation.
+  // (or more than 5 points below the last run of the same questions); see src/evaluation.
   KB_EVALUATION_MIN_ACCURACY: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
   // A language model writes answers from the passages found (src/llm): any OpenAI-compatible
   // endpoint (https://api.openai.com/v1, Ollama's http://localhost:11434/v1...). Empty: off, the

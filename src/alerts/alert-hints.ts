@@ -23,7 +23,7 @@ export function alertHint (rule: AlertRule, context: HintContext): string {
   if (rule.name === 'EvaluationAccuracyLow') {
     const { latest, previous } = context.evaluationTrend()
     if (latest === undefined) return hint
-    const before = previous === undefined ? '' : `, the run before ${percent(previous)}`
+    const before = previous === undefined ? '' : `, the last run of the same questions ${percent(previous)}`
     return `${hint}. Latest run ${percent(latest)}${before}`
   }
   if (rule.name === 'UnansweredTopic') {

@@ -60,7 +60,7 @@ export const MEASURES = {
   },
   kb_evaluation_accuracy_drop: {
     unit: 'ratio',
-    description: 'accuracy lost by the latest run of the test questions against the run before',
+    description: 'accuracy lost by the latest run of the test questions against the last run of the same questions',
     samples: undefined
   }
 } as const

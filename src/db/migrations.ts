@@ -289,6 +289,18 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (width_ms, at)
       );
     `
+  },
+  {
+    version: 14,
+    name: 'which questions an accuracy run asked, so that a run is compared with one of the same questions',
+    // A run was compared with whichever ran before it: a file of 20 questions after the 59 of
+    // Parley's manual read as a drop, and fired EvaluationAccuracyLow. The digest names the
+    // questions and the documents they expect (src/evaluation/evaluation-store.ts); runs stored
+    // before it have none, and are compared with nothing.
+    sql: `
+      ALTER TABLE evaluation_runs ADD COLUMN questions_digest text;
+      CREATE INDEX evaluation_runs_by_questions ON evaluation_runs (questions_digest, started_at DESC);
+    `
   }
 ]
 

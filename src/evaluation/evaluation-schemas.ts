@@ -95,7 +95,11 @@ const RunFields = {
   answer_rate: Nullable(Type.Number({
     description: 'Answered (rightly or not) among the questions a document was expected for; null when there were none'
   })),
-  documents: Type.Integer({ description: 'Documents in the collections that answer questions, when it ran' })
+  documents: Type.Integer({ description: 'Documents in the collections that answer questions, when it ran' }),
+  previous_accuracy: Nullable(Type.Number({
+    description: 'The accuracy of the last run before it of the same questions, expecting the same documents; ' +
+      'null when there is none'
+  }))
 }
 export const RunSummarySchema = Type.Object(RunFields)
 export type RunSummary = Static<typeof RunSummarySchema>

@@ -1,7 +1,7 @@
 // The SQL of evaluation_runs and evaluation_questions: the accuracy runs (their counts, and their
 // per-question results as one jsonb value, see migration 7) and the team's saved question set.
 // Every change is stored with its audit event in one transaction.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
 import { BadRequestError } from '../errors.js'
@@ -10,7 +10,7 @@ import {
 } from './evaluation-schemas.js'
 import type { TestQuestion } from './question-set.js'
 
-export type NewRun = Omit<RunReport, 'id'>
+export type NewRun = Omit<RunReport, 'id' | 'previous_accuracy'>
 
 interface RunRow {
   id: string
@@ -26,6 +26,7 @@ interface RunRow {
   accuracy: number
   answer_rate: number | null
   documents: number
+  previous_accuracy: number | null
   results?: ResultRow[]
 }
 
@@ -38,8 +39,22 @@ interface QuestionRow {
   source: SavedQuestion['source']
 }
 
-const SUMMARY_COLUMNS = 'id, started_at, finished_at, actor, question_set, questions, answered_right, ' +
-  'wrong_document, refused_but_answerable, out_of_scope_refused, accuracy, answer_rate, documents'
+// The accuracy of run r's last run before it of the same questions (evaluation_runs_by_questions).
+const PREVIOUS_ACCURACY = `(SELECT p.accuracy FROM evaluation_runs p
+  WHERE p.questions_digest = r.questions_digest AND p.started_at < r.started_at
+  ORDER BY p.started_at DESC LIMIT 1)`
+const SUMMARY_COLUMNS = 'r.id, r.started_at, r.finished_at, r.actor, r.question_set, r.questions, r.answered_right, ' +
+  'r.wrong_document, r.refused_but_answerable, r.out_of_scope_refused, r.accuracy, r.answer_rate, r.documents, ' +
+  `${PREVIOUS_ACCURACY} AS previous_accuracy`
+
+/**
+ * Which questions a run asked and which documents each expects: a saved question by its id (its
+ * words may be erased later), a given one by its words. Runs with the same digest are compared.
+ */
+function questionsDigest (run: NewRun): string {
+  const asked = run.results.map(row => [run.question_set === 'saved' ? row.id : row.question, row.expected])
+  return createHash('sha256').update(JSON.stringify(asked)).digest('hex')
+}
 
 function summary (row: RunRow): RunSummary {
   const counts: Counts = {
@@ -58,7 +73,8 @@ function summary (row: RunRow): RunSummary {
     counts,
     accuracy: row.accuracy,
     answer_rate: row.answer_rate,
-    documents: row.documents
+    documents: row.documents,
+    previous_accuracy: row.previous_accuracy
   }
 }
 
@@ -91,14 +107,16 @@ export class EvaluationStore {
   async saveRun (run: NewRun): Promise<RunReport> {
     const id = randomUUID()
     const { counts } = run
-    await this.auditTrail.transaction(this.db, async (tx, audit) => {
-      await tx.query(
-        `INSERT INTO evaluation_runs (id, started_at, finished_at, actor, question_set, questions, answered_right,
-           wrong_document, refused_but_answerable, out_of_scope_refused, accuracy, answer_rate, documents, results)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    const previous = await this.auditTrail.transaction(this.db, async (tx, audit) => {
+      const { rows } = await tx.query<{ previous_accuracy: number | null }>(
+        `INSERT INTO evaluation_runs AS r (id, started_at, finished_at, actor, question_set, questions, answered_right,
+           wrong_document, refused_but_answerable, out_of_scope_refused, accuracy, answer_rate, documents, results,
+           questions_digest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         RETURNING ${PREVIOUS_ACCURACY} AS previous_accuracy`,
         [id, run.started_at, run.finished_at, run.actor, run.question_set, run.questions, counts.answered_right,
           counts.wrong_document, counts.refused_but_answerable, counts.out_of_scope_refused, run.accuracy,
-          run.answer_rate, run.documents, JSON.stringify(run.results)])
+          run.answer_rate, run.documents, JSON.stringify(run.results), questionsDigest(run)])
       await audit({
         actor: run.actor,
         action: 'kb.evaluation.run',
@@ -106,29 +124,34 @@ export class EvaluationStore {
         result: 'success',
         details: { question_set: run.question_set, questions: run.questions, accuracy: run.accuracy, ...counts }
       })
+      return rows[0]?.previous_accuracy ?? null
     })
-    return { id, ...run }
+    return { id, ...run, previous_accuracy: previous }
   }
 
   /** The latest runs, newest first, without their results. */
   async listRuns (limit: number): Promise<RunSummary[]> {
     const { rows } = await this.db.query<RunRow>(
-      `SELECT ${SUMMARY_COLUMNS} FROM evaluation_runs ORDER BY started_at DESC, id LIMIT $1`, [limit])
+      `SELECT ${SUMMARY_COLUMNS} FROM evaluation_runs r ORDER BY r.started_at DESC, r.id LIMIT $1`, [limit])
     return rows.map(summary)
   }
 
   async getRun (id: string): Promise<RunReport | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      `SELECT ${SUMMARY_COLUMNS}, results FROM evaluation_runs WHERE id = $1`, [id])
+      `SELECT ${SUMMARY_COLUMNS}, r.results FROM evaluation_runs r WHERE r.id = $1`, [id])
     const row = rows[0]
     return row === undefined ? undefined : { ...summary(row), results: row.results ?? [] }
   }
 
-  /** The two latest runs' accuracy (for the alert and the gauge); one statement. */
+  /**
+   * The latest run's accuracy and that of the last run before it of the same questions (for the
+   * alert and the gauge); one statement.
+   */
   async latestAccuracies (): Promise<{ latest?: number, previous?: number }> {
-    const { rows } = await this.db.query<{ accuracy: number }>(
-      'SELECT accuracy FROM evaluation_runs ORDER BY started_at DESC, id LIMIT 2')
-    return { latest: rows[0]?.accuracy, previous: rows[1]?.accuracy }
+    const { rows } = await this.db.query<{ accuracy: number, previous_accuracy: number | null }>(
+      `SELECT r.accuracy, ${PREVIOUS_ACCURACY} AS previous_accuracy
+       FROM evaluation_runs r ORDER BY r.started_at DESC, r.id LIMIT 1`)
+    return { latest: rows[0]?.accuracy, previous: rows[0]?.previous_accuracy ?? undefined }
   }
 
   async listQuestions (): Promise<SavedQuestion[]> {

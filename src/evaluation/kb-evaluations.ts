@@ -19,12 +19,15 @@ export interface KbEvaluationsOptions {
   collections: () => ReadonlySet<string> | undefined
   model?: AnswerWeights
   now?: () => Date
-  /** Told the two latest runs' accuracy whenever it is read (the gauge). */
+  /** Told the accuracy trend whenever it is read (the gauge). */
   onTrend?: (trend: AccuracyTrend) => void
   logger?: Logger
 }
 
-/** The accuracy of the latest run and of the one before it (undefined until there are runs). */
+/**
+ * The accuracy of the latest run and of the last run before it of the same questions (undefined
+ * until there is such a run).
+ */
 export interface AccuracyTrend { latest?: number, previous?: number }
 
 export class KbEvaluations {
@@ -103,13 +106,13 @@ export class KbEvaluations {
     }
   }
 
-  /** The two latest runs' accuracy as last read. */
+  /** The accuracy trend as last read. */
   trend (): AccuracyTrend {
     return this.latestTrend
   }
 
   /**
-   * Reads the two latest runs' accuracy from the database: a run another instance (or the CLI)
+   * Reads the accuracy trend from the database: a run another instance (or the CLI)
    * stored counts too. The alerts call it at each evaluation.
    */
   async refreshTrend (): Promise<AccuracyTrend> {

@@ -60,8 +60,8 @@ export interface Instruments {
   /** chatbot_llm_cost_usd_total{gen_ai_request_model}: what the model's calls cost, from LLM_PRICE_* */
   llmCost: Counter
   /**
-   * chatbot_kb_evaluation_accuracy_ratio{run=latest|previous}: the accuracy of the two latest runs of the
-   * test questions (src/evaluation)
+   * chatbot_kb_evaluation_accuracy_ratio{run=latest|previous}: the accuracy of the latest run of the
+   * test questions and of the last run before it of the same questions (src/evaluation)
    */
   kbEvaluationAccuracy: Gauge
 }
@@ -154,8 +154,8 @@ export function createInstruments (meter: Meter): Instruments {
     }),
     kbEvaluationAccuracy: meter.createGauge('chatbot_kb_evaluation_accuracy', {
       unit: '1',
-      description: 'Accuracy of the latest (run="latest") and the one before (run="previous") ' +
-        'run of the knowledge base\'s test questions'
+      description: 'Accuracy of the latest run of the knowledge base\'s test questions (run="latest") and of ' +
+        'the last run before it of the same questions (run="previous"; the latest\'s where there is none)'
     })
   }
   // Known series start at 0, so rate() and increase() see the first one (a new series has no "before").

@@ -20,13 +20,13 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
   out_of_scope_refused: 'refused, out of scope'
 }
 
-/** Accuracy's change against the run before, in points. */
-const change = (now: number, before: number | undefined): string | undefined => {
-  if (before === undefined) return undefined
+/** Accuracy's change against the last run of the same questions, in points. */
+const change = (now: number, before: number | null): string => {
+  if (before === null) return 'first run of these questions'
   const points = (now - before) * 100
   return Math.abs(points) < 0.05
-    ? 'same as the run before'
-    : `${points > 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pts on the run before`
+    ? 'same as the last run of these questions'
+    : `${points > 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pts on the last run of these questions`
 }
 
 const EMPTY_SET_NOTE = 'The saved test set is empty: add unanswered questions from a conversation ' +
@@ -63,10 +63,6 @@ export function AccuracyView ({ route, session }: { route: Route, session: Conso
     }
   }
 
-  const index = report === undefined || report === null || runs === undefined
-    ? -1
-    : runs.findIndex(run => run.id === report.id)
-  const before = index < 0 ? undefined : runs![index + 1]
   const setSize = saved.data === undefined ? '' : ` (${saved.data} question${saved.data === 1 ? '' : 's'})`
   return (
     <section class='accuracy'>
@@ -96,7 +92,10 @@ export function AccuracyView ({ route, session }: { route: Route, session: Conso
             }, against {report.documents} documents
           </p>
           <div class='tiles'>
-            <Tile label='Accuracy' value={percent(report.accuracy)} note={change(report.accuracy, before?.accuracy)} />
+            <Tile
+              label='Accuracy' value={percent(report.accuracy)}
+              note={change(report.accuracy, report.previous_accuracy)}
+            />
             <Tile label='Answer rate (answerable)' value={percent(report.answer_rate)} />
             <Tile label='Answered right' value={String(report.counts.answered_right)} />
             <Tile label='Wrong document' value={String(report.counts.wrong_document)} />

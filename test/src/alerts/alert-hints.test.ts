@@ -34,7 +34,7 @@ t.test('the accuracy runs, the topic asked about and an example trace are named'
       slowestChat: () => ({ traceId: undefined, description: 'POST /v1/chat 4,200 ms', at: 0 })
     }
   }
-  t.match(alertHint(rules.EvaluationAccuracyLow!, context), /\. Latest run 72\.0%, the run before 90\.0%$/)
+  t.match(alertHint(rules.EvaluationAccuracyLow!, context), /\. Latest run 72\.0%, the last run of the same questions 90\.0%$/)
   t.match(alertHint(rules.EvaluationAccuracyLow!, { ...context, evaluationTrend: () => ({ latest: 0.5 }) }), /\. Latest run 50\.0%$/, 'a first run alone')
   t.match(alertHint(rules.UnansweredTopic!, context), /\. Topic: "Refunds" \(refunds & returns\), 12 turns: https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer&source=refunds%20%26%20returns$/, 'over the rule\'s window, its id made safe for a link')
   t.match(alertHint(rules.HighErrorRate!, context), `. Example: https://jaeger.example.com/trace/${'a'.repeat(32)} (POST /v1/chat 500)`)
