@@ -68,7 +68,7 @@ t.test('a bad file is refused with the field and the reason', async t => {
   await t.rejects(loadAlertRules(join(dir, 'missing.yml')), { message: /cannot read .*missing\.yml/ })
 })
 
-t.test('EvaluationAccuracyLow: below KB_EVALUATION_MIN_ACCURACY, or 5 points down on the run before', async t => {
+t.test('EvaluationAccuracyLow: below KB_EVALUATION_MIN_ACCURACY, or 5 points down on the last run of the same questions', async t => {
   const byDefault = (await loadAlertRules('')).find(rule => rule.name === 'EvaluationAccuracyLow')!
   t.match(byDefault.when, [{ measure: 'kb_evaluation_accuracy', below: 0.8 }, { measure: 'kb_evaluation_accuracy_drop', above: 0.05 }])
   const floor = (await loadAlertRules('', withEvaluationFloor(0.95))).find(rule => rule.name === 'EvaluationAccuracyLow')!
