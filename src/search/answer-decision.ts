@@ -55,6 +55,10 @@ export function decideAnswer (evidence: AnswerEvidence, model: AnswerWeights = D
   // not answered from on meaning and scores alone: on the benchmark's 9,700 turns every such answer
   // was wrong ("how do I view traces?" from a dental FAQ's new-patient entry, at 0.503).
   if (evidence.terms === 0 || evidence.coverage === 0) return { answer: false, confidence: 0 }
+  // Nor is a question of everyday words alone that shares none with the entry's question or its
+  // phrasings: "what time is it?" was answered from an entry on RSV at 0.998 (its word "time"), as
+  // a one-word question ("refunds") is; on bench:answers' train parts every such answer was wrong.
+  if (evidence.everyday === 1 && evidence.questionRecall === 0) return { answer: false, confidence: 0 }
   const logit = FEATURES.reduce((sum, name) => sum + model.weights[name] * evidence[name], model.intercept)
   const confidence = 1 / (1 + Math.exp(-logit))
   return { answer: confidence >= model.threshold, confidence: Math.round(confidence * 1000) / 1000 }

@@ -111,7 +111,7 @@ t.test('a refused question names the nearest topics; the log line says why it wa
   t.notMatch(nearQuestion.reply, /\?[.;]/, `and gets no full stop or semicolon after it: ${nearQuestion.reply}`)
   t.match(nearQuestion.reply, /nearest topics I know: (Can I take a bike on board\? Is there Wi-Fi on board\?|Is there Wi-Fi on board\? Can I take a bike on board\?)/, 'two questions read as two sentences')
   const turns = lines.filter(line => line.msg === 'chat.reply_sent')
-  t.match(turns.at(-1), { kind: 'no_answer', decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number, question_recall: Number, unseen: Number, mutual: Number, corrected: 0 })
+  t.match(turns.at(-1), { kind: 'no_answer', decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number, question_recall: Number, unseen: Number, mutual: Number, corrected: 0, everyday: Number })
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I request a refund?' } })
   t.match(lines.filter(line => line.msg === 'chat.reply_sent').at(-1), { kind: 'answer', decision: 'answer', coverage: 1 })
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I request a refnd?' } })

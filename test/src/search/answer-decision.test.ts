@@ -94,13 +94,28 @@ t.test('a question that names what the knowledge base does not know is refused, 
 })
 
 t.test('a passage with none of the question\'s own words is not answered from, whatever the model says', async t => {
-  const evidence = { terms: 3, coverage: 0, relativeScore: 1, lead: 1, questionRecall: 0, unseen: 0, mutual: 0, similarity: 1, corrected: 0 }
+  const evidence = { terms: 3, coverage: 0, relativeScore: 1, lead: 1, questionRecall: 0, unseen: 0, mutual: 0, similarity: 1, corrected: 0, everyday: 0 }
   t.same(decideAnswer(evidence), { answer: false, confidence: 0 })
   t.ok(decideAnswer({ ...evidence, coverage: 0.4 }).answer, 'one of them is enough for the model to weigh')
 })
 
+t.test('a question of everyday words alone is answered only from an entry whose question shares one', async t => {
+  const engine = new SearchEngine()
+  engine.upsert({ id: 'rsv', title: 'What is RSV?', passages: [{ ordinal: 0, text: 'RSV is a virus. Most people get it at some time in childhood; it is most common at this time of year.' }] })
+  engine.upsert({ id: 'hours', title: 'What time do you open?', passages: [{ ordinal: 0, text: 'We open at nine every morning.' }] })
+  const asked = engine.searchWithEvidence('what time is it?', 3, undefined)
+  t.match(asked, { hits: [{ docId: 'hours' }] })
+  t.ok(decideAnswer(asked.evidence).answer, 'the opening hours\' question says "time"')
+  engine.remove('hours')
+  const evidence = engine.searchWithEvidence('what time is it?').evidence
+  t.match(evidence, { everyday: 1, coverage: 1, questionRecall: 0 })
+  t.same(decideAnswer(evidence), { answer: false, confidence: 0 }, 'not from the RSV entry, which only says "time"')
+  t.ok(decideAnswer({ ...evidence, everyday: 0 }).answer, 'the model alone would have answered it')
+  t.match(engine.searchWithEvidence('is rsv common?').evidence, { everyday: 0 }, '"rsv" is no everyday word')
+})
+
 t.test('the model: confidence rises with coverage, and the threshold decides', async t => {
-  const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1, similarity: 0.7, corrected: 0 }
+  const evidence = { terms: 3, coverage: 1, relativeScore: 0.6, lead: 0.2, questionRecall: 1, unseen: 0, mutual: 1, similarity: 0.7, corrected: 0, everyday: 0 }
   const low = decideAnswer({ ...evidence, coverage: 0.05, mutual: 0.05, relativeScore: 0.05 })
   const high = decideAnswer(evidence)
   t.ok(low.confidence < high.confidence)
