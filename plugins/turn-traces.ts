@@ -90,8 +90,10 @@ export default fp(async function turnTracesPlugin (app) {
     endLogCapture()
     // A 503 answered no turn (refused by load shedding, or the database is down) and is counted in
     // chatbot_shed_requests_total: writing a row for each would add work exactly when there is too
-    // much, and measured in bench:load each refusal's row led to more refusals.
-    if (reply.statusCode === 503) return
+    // much, and measured in bench:load each refusal's row led to more refusals. A 429 (a client past
+    // its limits) answered none either, and is counted and logged: a row for each would let the
+    // client being refused write to the database at the rate it is refused.
+    if (reply.statusCode === 503 || reply.statusCode === 429) return
     const failed = reply.statusCode >= 500
     const key = turn.traceId ?? request.id
     const traced = turn.traceId !== undefined

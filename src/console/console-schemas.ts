@@ -187,7 +187,8 @@ export const OverviewSchema = Type.Object({
   })),
   turn_traces: Type.Object({
     kept: Type.Integer({
-      description: 'Chat requests recorded since start, refused ones too: each with its duration and parts'
+      description: 'Chat requests recorded since start, bad input and failures too (not 429 nor 503 refusals): ' +
+        'each with its duration and parts'
     }),
     let_go: Type.Integer({
       description: 'Of them, turns whose spans and log lines were let go while turns waited in line: held for ' +

@@ -90,6 +90,16 @@ t.test('a chat turn\'s log lines, status, session and turn are kept under its re
   })
 })
 
+t.test('a 429 (a client past its limits) is not kept: its row would let the client write at the rate it is refused', async t => {
+  const db = await openTestPGlite(t)
+  const app = await buildTestApp(t, { NEW_SESSIONS_PER_MINUTE: '1' }, { database: db })
+  const codes = []
+  for (let i = 0; i < 3; i++) codes.push((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).statusCode)
+  t.same(codes, [200, 429, 429])
+  await app.turnTraces.flush()
+  t.same((await db.query<{ status_code: number }>('SELECT status_code FROM turn_traces')).rows, [{ status_code: 200 }])
+})
+
 t.test('a turn still in the queue when the app closes is written', async t => {
   const db = await openTestPGlite(t)
   const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logger: memoryLogger().logger, database: db })
