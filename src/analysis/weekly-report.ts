@@ -30,8 +30,8 @@ export interface WeekFigures {
   /** Answers it wrote out of those asked for; undefined when it was asked nothing. */
   model_written_rate: number | undefined
   /**
-   * The accuracy of the week's last run of the test questions (kb.evaluation_completed);
-   * undefined without one.
+   * The accuracy of the week's last run of the test questions (kb.evaluation_completed); last week's
+   * is that of its last run of the same questions as this week's last; undefined without one.
    */
   kb_accuracy: number | undefined
 }
@@ -97,15 +97,24 @@ async function alertsFired (dir: string, period: Period, stats: ScanStats): Prom
     .sort((a, b) => b.fired - a.fired)
 }
 
-/** The accuracy of the period's last run of the test questions, from its kb.evaluation_completed line. */
-async function lastAccuracy (dir: string, period: Period, stats: ScanStats): Promise<number | undefined> {
-  let last: { time: string, accuracy: number } | undefined
+interface LastRun { time: string, accuracy: number, digest: unknown }
+
+/**
+ * The period's last run of the test questions, from its kb.evaluation_completed line; of the
+ * questions with this digest only, when given: a week is compared with the last run of the same
+ * questions the week before, not with a run of other ones.
+ */
+async function lastRun (dir: string, period: Period, stats: ScanStats, digest?: unknown): Promise<LastRun | undefined> {
+  let last: LastRun | undefined
   const wanted = (line: string): boolean => line.includes('"kb.evaluation_completed"')
   for await (const entry of scanLogs({ dir, families: ['chatbot'], period, wanted }, stats)) {
     if (entry.msg !== 'kb.evaluation_completed' || typeof entry.accuracy !== 'number') continue
-    if (last === undefined || entry.time >= last.time) last = { time: entry.time, accuracy: entry.accuracy }
+    if (digest !== undefined && entry.questions_digest !== digest) continue
+    if (last === undefined || entry.time >= last.time) {
+      last = { time: entry.time, accuracy: entry.accuracy, digest: entry.questions_digest }
+    }
   }
-  return last?.accuracy
+  return last
 }
 
 /** The day (UTC, YYYY-MM-DD) of a moment. */
@@ -129,10 +138,9 @@ export async function weeklyReport (options: { dir: string, to?: Date }): Promis
   ]
   const alertStats = emptyStats()
   const alerts = await alertsFired(options.dir, thisWeek, alertStats)
-  const accuracy = [
-    await lastAccuracy(options.dir, thisWeek, alertStats),
-    await lastAccuracy(options.dir, lastWeek, alertStats)
-  ]
+  const latest = await lastRun(options.dir, thisWeek, alertStats)
+  // A run logged before its lines named their questions (no digest) is compared as before.
+  const accuracy = [latest?.accuracy, (await lastRun(options.dir, lastWeek, alertStats, latest?.digest))?.accuracy]
   const turnsByDay = new Map<string, number>()
   for (const row of perf.rows) {
     if (row.series.startsWith('turn ')) turnsByDay.set(row.bucket, (turnsByDay.get(row.bucket) ?? 0) + row.count)

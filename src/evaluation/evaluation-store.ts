@@ -10,7 +10,8 @@ import {
 } from './evaluation-schemas.js'
 import type { TestQuestion } from './question-set.js'
 
-export type NewRun = Omit<RunReport, 'id' | 'previous_accuracy'>
+/** A run to store, with its questions' digest (questionsDigest). */
+export type NewRun = Omit<RunReport, 'id' | 'previous_accuracy'> & { questions_digest: string }
 
 interface RunRow {
   id: string
@@ -51,8 +52,8 @@ const SUMMARY_COLUMNS = 'r.id, r.started_at, r.finished_at, r.actor, r.question_
  * Which questions a run asked and which documents each expects: a saved question by its id (its
  * words may be erased later), a given one by its words. Runs with the same digest are compared.
  */
-function questionsDigest (run: NewRun): string {
-  const asked = run.results.map(row => [run.question_set === 'saved' ? row.id : row.question, row.expected])
+export function questionsDigest (questionSet: RunReport['question_set'], results: readonly ResultRow[]): string {
+  const asked = results.map(row => [questionSet === 'saved' ? row.id : row.question, row.expected])
   return createHash('sha256').update(JSON.stringify(asked)).digest('hex')
 }
 
@@ -116,7 +117,7 @@ export class EvaluationStore {
          RETURNING ${PREVIOUS_ACCURACY} AS previous_accuracy`,
         [id, run.started_at, run.finished_at, run.actor, run.question_set, run.questions, counts.answered_right,
           counts.wrong_document, counts.refused_but_answerable, counts.out_of_scope_refused, run.accuracy,
-          run.answer_rate, run.documents, JSON.stringify(run.results), questionsDigest(run)])
+          run.answer_rate, run.documents, JSON.stringify(run.results), run.questions_digest])
       await audit({
         actor: run.actor,
         action: 'kb.evaluation.run',
@@ -126,7 +127,8 @@ export class EvaluationStore {
       })
       return rows[0]?.previous_accuracy ?? null
     })
-    return { id, ...run, previous_accuracy: previous }
+    const { questions_digest: _digest, ...report } = run
+    return { id, ...report, previous_accuracy: previous }
   }
 
   /** The latest runs, newest first, without their results. */

@@ -8,7 +8,7 @@ import { log } from '../logging/log-context.js'
 import type { AnswerWeights } from '../search/answer-decision.js'
 import type { SearchEngine } from '../search/search-engine.js'
 import type { RunReport } from './evaluation-schemas.js'
-import type { EvaluationStore } from './evaluation-store.js'
+import { questionsDigest, type EvaluationStore } from './evaluation-store.js'
 import { evaluate } from './evaluator.js'
 import type { TestQuestion } from './question-set.js'
 
@@ -61,22 +61,27 @@ export class KbEvaluations {
       collections: this.options.collections(),
       model: this.options.model
     })
+    const questionSet = given === undefined ? 'saved' : 'given'
+    const digest = questionsDigest(questionSet, evaluation.results)
     const report = await this.store.saveRun({
       started_at: startedAt.toISOString(),
       finished_at: this.now().toISOString(),
       actor,
-      question_set: given === undefined ? 'saved' : 'given',
+      question_set: questionSet,
       questions: questions.length,
       counts: evaluation.counts,
       accuracy: evaluation.accuracy,
       answer_rate: evaluation.answerRate,
       documents: evaluation.documents,
-      results: evaluation.results
+      results: evaluation.results,
+      questions_digest: digest
     })
     log('evaluation', 'run', this.options.logger).info({
       run_id: report.id,
       actor,
       question_set: report.question_set,
+      // Which questions: the weekly report compares runs of the same ones (src/analysis/weekly-report.ts).
+      questions_digest: digest,
       questions: report.questions,
       ...report.counts,
       accuracy: report.accuracy,

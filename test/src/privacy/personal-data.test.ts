@@ -10,7 +10,7 @@ import { TranscriptRepository } from '../../../src/transcript/transcript-reposit
 import { helpText, parseMessage } from '../../../src/commands/command-parser.js'
 import type { Database } from '../../../src/db/database.js'
 import { ErasedError, NotFoundError } from '../../../src/errors.js'
-import { EvaluationStore } from '../../../src/evaluation/evaluation-store.js'
+import { EvaluationStore, questionsDigest } from '../../../src/evaluation/evaluation-store.js'
 import type { AnswerWriter, WriteResult } from '../../../src/llm/answer-writer.js'
 import { LogPrivacy } from '../../../src/logging/log-privacy.js'
 import { scrub } from '../../../src/logging/scrubber.js'
@@ -82,7 +82,7 @@ for (const engine of engines()) {
     const results = [taken!, kept!].map(question => ({ id: question.id, question: question.question, expected: ['sessions'], outcome: 'answered_right' as const, kind: 'answer' as const, doc_id: 'sessions', confidence: 0.9 }))
     const counts = { answered_right: 2, wrong_document: 0, refused_but_answerable: 0, out_of_scope_refused: 0 }
     const at = clock.now().toISOString()
-    const run = await evaluationStore.saveRun({ started_at: at, finished_at: at, actor: 'key_admin', question_set: 'saved', questions: 2, counts, accuracy: 1, answer_rate: 1, documents: 1, results })
+    const run = await evaluationStore.saveRun({ started_at: at, finished_at: at, actor: 'key_admin', question_set: 'saved', questions: 2, counts, accuracy: 1, answer_rate: 1, documents: 1, results, questions_digest: questionsDigest('saved', results) })
 
     const exported = await personalData.exportUser('u1', 'key_admin')
     t.match(exported, { user_id: 'u1', user_pseudonym: pseudonym('u1'), evaluation_questions: [{ id: taken!.id }] })
