@@ -77,7 +77,8 @@ export const ConfigSchema = Type.Object({
   // "luggage"), with the word vectors in src/search/word-vectors/; false: words only.
   SEARCH_WORD_VECTORS: Type.Boolean({ default: true }),
   // Whether a misspelt word of a question ("pasword") is read as the word one edit away that the
-  // knowledge base holds (src/search/spelling.ts); false: as typed.
+  // knowledge base holds, an American or British spelling ("color") as the knowledge base spells it,
+  // and a compound as it writes it (src/search/spelling.ts, compounds.ts); false: as typed.
   SEARCH_SPELLING: Type.Boolean({ default: true }),
   // The answer decision's probability a question needs for an answer rather than no_answer
   // (src/search/answer-decision.ts).

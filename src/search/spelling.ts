@@ -1,7 +1,9 @@
 // Users mistype ("pasword", "warrenty", "recieve"). A misspelt word is a word no passage holds: the
 // search misses the entry it names, and the decision reads it as a subject the knowledge base
 // lacks. Norvig's corrector, with the knowledge base as its corpus: a word that is neither English
-// nor in the knowledge base becomes the word one edit away that the most passages hold.
+// nor in the knowledge base becomes the word one edit away that the most passages hold; an English
+// word the knowledge base spells the other region's way ("color", "colour") becomes its spelling.
+import { regionalSpelling } from './regional-spellings.js'
 import { analyzeTokens as uncachedTokens, type Token } from './text-analysis.js'
 
 /** Shorter words have too many neighbours one edit away ("ned": need, red, nod…) to guess from. */
@@ -43,10 +45,11 @@ export interface SpellingCorrection {
 
 /**
  * Corrects `text` against `english` (known words by frequency rank, 0 the most frequent) and the
- * knowledge base: `passagesHolding(term)` is how many passages hold an analysed term. A word is left
- * as it is when it is English, when the knowledge base holds it, or when nothing one edit away is
- * in the knowledge base. Of several, the one the most passages hold; of as many, the more frequent
- * English word. `analyzeTokens` is the index's own analyser, whose stems are cached.
+ * knowledge base: `passagesHolding(term)` is how many passages hold an analysed term. A word the
+ * knowledge base holds is left as it is; an English word is read as its other regional spelling where
+ * the knowledge base holds that, and left otherwise; any other is read as the word one edit away that
+ * the most passages hold (of as many, the more frequent English word), if any is held.
+ * `analyzeTokens` is the index's own analyser, whose stems are cached.
  */
 export function correctSpelling (
   text: string,
@@ -59,28 +62,43 @@ export function correctSpelling (
   let copiedUpTo = 0
   let examined = 0
   for (const { term, start, end } of analyzeTokens(text)) {
-    if (examined >= MAX_CORRECTED_WORDS) break
     const word = text.slice(start, end).toLowerCase()
-    if (word.length < MIN_CORRECTED_LENGTH || !LOWERCASE_WORD.test(word)) continue
-    if (english.has(word) || passagesHolding(term) > 0) continue
-    examined++
-    let best: { word: string, passages: number, rank: number } | undefined
-    const names = word.length >= MIN_LENGTH_FOR_NAMES
-    forEachEdit(word, candidate => {
-      // An English word is held by its stem; a name ("eduroam") is, as a rule, its own stem.
-      const rank = english.get(candidate) ?? Infinity
-      if (rank === Infinity && !names) return
-      const term = rank === Infinity ? candidate : analyzeTokens(candidate)[0]?.term ?? ''
-      const passages = passagesHolding(term)
-      if (passages === 0) return
-      if (best === undefined || passages > best.passages || (passages === best.passages && rank < best.rank)) {
-        best = { word: candidate, passages, rank }
-      }
-    })
-    if (best === undefined) continue
-    corrections.push({ from: word, to: best.word })
-    corrected += text.slice(copiedUpTo, start) + best.word
+    if (!LOWERCASE_WORD.test(word) || passagesHolding(term) > 0) continue
+    const regional = regionalSpelling(word)
+    const held = (other: string): boolean => passagesHolding(analyzeTokens(other)[0]?.term ?? '') > 0
+    let to = regional !== undefined && held(regional) ? regional : undefined
+    if (to === undefined && word.length >= MIN_CORRECTED_LENGTH && !english.has(word)) {
+      // Only this search costs: gibberish pays for MAX_CORRECTED_WORDS of them at most.
+      if (examined++ >= MAX_CORRECTED_WORDS) continue
+      to = heldOneEditAway(word, english, passagesHolding, analyzeTokens)
+    }
+    if (to === undefined) continue
+    corrections.push({ from: word, to })
+    corrected += text.slice(copiedUpTo, start) + to
     copiedUpTo = end
   }
   return corrections.length === 0 ? { text, corrections } : { text: corrected + text.slice(copiedUpTo), corrections }
+}
+
+/** The word one edit away that the most passages hold, English words first; undefined when none is held. */
+function heldOneEditAway (
+  word: string,
+  english: ReadonlyMap<string, number>,
+  passagesHolding: (term: string) => number,
+  analyzeTokens: (text: string) => Token[]
+): string | undefined {
+  let best: { word: string, passages: number, rank: number } | undefined
+  const names = word.length >= MIN_LENGTH_FOR_NAMES
+  forEachEdit(word, candidate => {
+    // An English word is held by its stem; a name ("eduroam") is, as a rule, its own stem.
+    const rank = english.get(candidate) ?? Infinity
+    if (rank === Infinity && !names) return
+    const term = rank === Infinity ? candidate : analyzeTokens(candidate)[0]?.term ?? ''
+    const passages = passagesHolding(term)
+    if (passages === 0) return
+    if (best === undefined || passages > best.passages || (passages === best.passages && rank < best.rank)) {
+      best = { word: candidate, passages, rank }
+    }
+  })
+  return best?.word
 }

@@ -218,7 +218,7 @@ const MEASURES: Record<string, string> = {
   question_recall: 'question recall',
   lead: 'lead',
   similarity: 'similarity',
-  corrected: 'misspelt words read'
+  corrected: 'words read as the knowledge base spells them'
 }
 
 /**

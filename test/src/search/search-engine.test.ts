@@ -115,6 +115,17 @@ t.test('a misspelt word finds the entry it meant, and the evidence counts it; SE
   t.same(engineWith(docs).searchWithEvidence('i forgot my password', 3).evidence, { ...found.evidence, corrected: 0 }, 'else as if typed right')
 })
 
+t.test("a word in the other region's spelling finds the entry that spells it the knowledge base's way", async (t) => {
+  const docs = [
+    { id: 'printing', title: 'Can I print at the library?', passages: [{ ordinal: 0, text: 'Pages cost 10p in black and 50p in colour.' }] },
+    { id: 'wifi', title: 'Is there wifi?', passages: [{ ordinal: 0, text: 'Yes, free wifi in every branch.' }] }
+  ]
+  const found = engineWith(docs).searchWithEvidence('can i print in color', 3)
+  t.same(ids(found.hits).slice(0, 1), ['printing'])
+  t.match(found.evidence, { corrected: 1, unseen: 0, coverage: 1 })
+  t.ok(engineWith(docs, { spelling: false }).searchWithEvidence('can i print in color', 3).evidence.unseen > 0, 'off: as typed')
+})
+
 t.test('a compound found as the knowledge base writes it, only in the searched collections', async (t) => {
   const docs = [
     { id: 'parking', title: 'Is there parking?', passages: [{ ordinal: 0, text: 'Our car park is behind the gym.' }] },

@@ -71,3 +71,20 @@ t.test(`at most ${MAX_CORRECTED_WORDS} unknown words are looked into`, async t =
   const { corrections } = correct('zzzz pasword refnd acount delivary')
   t.same(corrections.map(({ to }) => to), ['password', 'refund'], 'gibberish counts as looked into')
 })
+
+t.test("an English word the knowledge base spells the other region's way is read as its spelling", async t => {
+  const correct = corrector(['color', 'colour', 'print', 'organize'], { colour: 2, print: 3, organise: 1 })
+  t.same(correct('print in color'), { text: 'print in colour', corrections: [{ from: 'color', to: 'colour' }] })
+  t.same(correct('who will organize it').corrections, [{ from: 'organize', to: 'organise' }], 'British to American and back')
+  const american = corrector(['color', 'colour'], { color: 2 })
+  t.same(american('colour printing').corrections, [{ from: 'colour', to: 'color' }])
+  const both = corrector(['color', 'colour'], { color: 1, colour: 1 })
+  t.same(both('colour or color').corrections, [], 'a spelling the knowledge base holds stays')
+  const neither = corrector(['color', 'colour'], { print: 1 })
+  t.same(neither('color print').corrections, [], 'as does one whose other spelling it lacks too')
+})
+
+t.test('regional spellings are read past the bound on misspelt words', async t => {
+  const correct = corrector(['color', 'refund'], { colour: 1, refund: 1 })
+  t.same(correct('zzzz qqqq xxxx wwww color').corrections, [{ from: 'color', to: 'colour' }])
+})
