@@ -3,7 +3,7 @@
 // entry that names it is missed. Words joined by a hyphen are indexed both ways already
 // (text-analysis.ts); these are the spaced and the closed forms. A question's words are read as the
 // knowledge base writes them only on the knowledge base's own evidence: split where a passage has
-// the two parts side by side, joined where one has the joined word and none holds either part.
+// the two parts side by side, joined where one has the joined word and none has the two apart.
 import type { SpellingCorrection } from './spelling.js'
 import { STOPWORDS } from './text-analysis.js'
 
@@ -52,7 +52,9 @@ export function readCompounds (text: string, knowledgeBase: CompoundKnowledgeBas
       const joined = word + next.word
       const parts = Math.min(word.length, next.word.length) >= MIN_PART_LENGTH
       const stopwords = STOPWORDS.has(word) && STOPWORDS.has(next.word)
-      if (joined.length >= MIN_JOINED_LENGTH && parts && !held && !next.held && !stopwords && writes(joined)) {
+      // "audio books" is read as "audiobooks" even where "audio" is held elsewhere, unless the
+      // knowledge base also writes the two words apart.
+      if (joined.length >= MIN_JOINED_LENGTH && parts && !stopwords && writes(joined) && !writes(word, next.word)) {
         replace(start, next.end, joined)
         i++
         continue

@@ -36,6 +36,15 @@ t.test('nothing read on a guess', async t => {
   t.same(readCompounds('my carpark', held).text, 'my carpark', 'not split where it holds the word')
 })
 
+t.test('joined where one part is held elsewhere, unless the knowledge base writes the two apart', async t => {
+  const kb = knowledgeBase(['Borrow e-books and audiobooks in the app.', 'Audio guides for the museum.'])
+  t.same(readCompounds('can i borrow audio books', kb), {
+    text: 'can i borrow audiobooks', corrections: [{ from: 'audio books', to: 'audiobooks' }]
+  })
+  const both = knowledgeBase(['Audiobooks in the app.', 'Our audio books are on CD.'])
+  t.same(readCompounds('audio books', both).corrections, [], 'written both ways: left as typed')
+})
+
 t.test('a long message tries to split a bounded number of its words', async t => {
   const kb = knowledgeBase(['Our car park is free.'])
   const words = Array.from({ length: 40 }, (_, i) => `zqxwv${String.fromCharCode(97 + (i % 26))}`)
