@@ -56,10 +56,25 @@ const COLLECTIONS = ['stackfaq-dev', 'scifact', 'cranfield'] as const
  * entries, and messages in users' own words, answerable and out of scope. Each FAQ is in one split
  * whole, so that the test part is knowledge bases the decision never saw.
  */
-const WRITTEN_FAQS: Readonly<Record<string, Split>> = { clinic: 'train', bikeshop: 'train', bank: 'test', 'campus-it': 'test' }
+const WRITTEN_FAQS: Readonly<Record<string, Split>> = {
+  clinic: 'train',
+  bikeshop: 'train',
+  bank: 'test',
+  'campus-it': 'test',
+  // Plain FAQs (title and answer, no phrasings) whose users' messages were written without the
+  // entries' words in view: the knowledge bases most teams bring (bench/answers/faqs/README.md).
+  energy: 'train',
+  hotel: 'train',
+  mobile: 'train',
+  dental: 'train',
+  library: 'test',
+  health: 'test',
+  shop: 'test',
+  council: 'test'
+}
 const WRITTEN_FAQS_DIR = join(projectRoot, 'bench/answers/faqs')
 /** The knowledge bases shaped like the users': the decision is fitted on their train parts only. */
-const FITTED_ON = new Set(['stackfaq-dev', ...Object.keys(WRITTEN_FAQS)])
+const FITTED_ON = new Set(['stackfaq-dev', ...Object.keys(WRITTEN_FAQS).filter(name => WRITTEN_FAQS[name] === 'train')])
 
 const byParity = (id: string): Split => Number(id) % 2 === 1 ? 'train' : 'test'
 const byThread = (thread: unknown): Split => Number(thread) % 4 === 0 ? 'train' : 'test'
