@@ -72,6 +72,24 @@ t.test('a follow-up is searched with the question before it, and the transcript 
   t.match(messages.find((m: { turn: number, role: string }) => m.turn === 1 && m.role === 'bot'), { context_turn: null })
 })
 
+t.test('a follow-up that names what no passage holds is not answered from the topic before', async t => {
+  const { app } = await appWithLines(t)
+  const ferry = [
+    { id: 'cancellation', title: 'What is your cancellation and refund policy?', text: 'Reservations cancelled more than 48 hours before departure are refunded in full, less a fee of £5.' },
+    { id: 'bicycles', title: 'Can bicycles be carried on board?', text: 'Bicycles travel free and are stowed on the vehicle deck.' },
+    { id: 'wifi', title: 'Is there Wi-Fi on board?', text: 'Free Wi-Fi is available in all passenger lounges.' }
+  ]
+  await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: ferry } })
+  const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'refund please' } })).json()
+  t.match(first, { kind: 'answer', sources: [{ doc_id: 'cancellation' }] })
+  const bikes = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'what about bikes', session_id: first.session_id } })).json()
+  t.match(bikes, { kind: 'no_answer' }, 'bikes are no part of the refund policy, whatever the words of the two together')
+  const messages = (await app.inject({ url: `/v1/sessions/${first.session_id}/messages` })).json().messages
+  t.match(messages.find((m: { turn: number, role: string }) => m.turn === 2 && m.role === 'bot'), { context_turn: null })
+  const fee = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'and what about the fee?', session_id: first.session_id } })).json()
+  t.match(fee, { kind: 'answer', sources: [{ doc_id: 'cancellation' }] }, 'a follow-up in words the knowledge base holds still leans on it')
+})
+
 t.test('a follow-up asks its own question about the topic before it', async t => {
   const { app } = await appWithLines(t)
   const shipping = { id: 'shipping', title: 'Shipping FAQ', text: '# Shipping FAQ\n\n## Where do you ship?\n\nWe ship to every country in the European Union.\n\n## How long does shipping take?\n\nStandard shipping takes 3 to 5 business days.\n\n## How much does shipping cost?\n\nStandard shipping is free on orders over 50 euros; below that it costs 4.90 euros.' }
