@@ -61,11 +61,11 @@ export function correctSpelling (
   let corrected = ''
   let copiedUpTo = 0
   let examined = 0
+  const held = (word: string): boolean => passagesHolding(analyzeTokens(word)[0]?.term ?? '') > 0
   for (const { term, start, end } of analyzeTokens(text)) {
     const word = text.slice(start, end).toLowerCase()
     if (!LOWERCASE_WORD.test(word) || passagesHolding(term) > 0) continue
     const regional = regionalSpelling(word)
-    const held = (other: string): boolean => passagesHolding(analyzeTokens(other)[0]?.term ?? '') > 0
     let to = regional !== undefined && held(regional) ? regional : undefined
     if (to === undefined && word.length >= MIN_CORRECTED_LENGTH && !english.has(word)) {
       // Only this search costs: gibberish pays for MAX_CORRECTED_WORDS of them at most.
