@@ -593,8 +593,9 @@ export class SearchEngine {
    * stopword has none), at most MAX_WRITTEN_SCANS passages.
    */
   private writes (words: string[], collections: ReadonlySet<string> | undefined): boolean {
+    const terms = words.flatMap(word => this.analyze(word))
     let rarest: PostingList | undefined
-    for (const term of words.flatMap(word => this.analyze(word))) {
+    for (const term of terms) {
       const list = this.postings.get(term)
       if (list === undefined) return false
       if (rarest === undefined || list.df < rarest.df) rarest = list
@@ -608,8 +609,12 @@ export class SearchEngine {
       if (doc < 0) continue
       const entry = this.docs[doc] as DocEntry
       if (collections !== undefined && !collections.has(entry.collection)) continue
+      if (entry.questions.some(text => written.test(text))) return true
+      // A passage (with its title) that lacks a word cannot write the words side by side: only the
+      // others are read, which spares long passages of common words ("up regulated" in SciFact).
+      if (terms.some(term => !this.holds(slot, term))) continue
       const passage = entry.passages[this.slotPassage[slot] as number] as Passage
-      if ([passage.text, entry.title, ...entry.questions].some(text => written.test(text))) return true
+      if (written.test(passage.text) || written.test(entry.title)) return true
     }
     return false
   }
