@@ -1,5 +1,6 @@
-// Misspelt words read as the word one edit away that the knowledge base holds, and nothing else
-// changed: English words, the knowledge base's own words, short words and abbreviations stay.
+// Misspelt words read as the word one edit away that the knowledge base holds, and an English word as
+// the knowledge base's regional spelling of it; nothing else changed: other English words, the
+// knowledge base's own words, short words and abbreviations stay.
 import t from 'tap'
 import { correctSpelling, forEachEdit, MAX_CORRECTED_WORDS } from '../../../src/search/spelling.js'
 import { analyze } from '../../../src/search/text-analysis.js'
@@ -82,6 +83,8 @@ t.test("an English word the knowledge base spells the other region's way is read
   t.same(both('colour or color').corrections, [], 'a spelling the knowledge base holds stays')
   const neither = corrector(['color', 'colour'], { print: 1 })
   t.same(neither('color print').corrections, [], 'as does one whose other spelling it lacks too')
+  const metres = corrector(['meter', 'metre', 'gas'], { metre: 2, gas: 3 })
+  t.same(metres('my gas meter').corrections, [], 'a pair that is two words in British English is not read as one')
 })
 
 t.test('regional spellings are read past the bound on misspelt words', async t => {
