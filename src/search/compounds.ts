@@ -18,8 +18,11 @@ export const MAX_SPLIT_WORDS = 6
 export interface CompoundKnowledgeBase {
   /** How many passages hold the word (0 for a stopword, which no passage is indexed by). */
   passagesHolding: (word: string) => number
-  /** Whether some passage, title or phrasing has these words as written, side by side. */
-  writes: (...words: string[]) => boolean
+  /**
+   * Whether some passage, title or phrasing has these words as written, side by side; undefined when
+   * that is not known (a search of a bounded number of passages found none).
+   */
+  writes: (...words: string[]) => boolean | undefined
   /** Whether the word is everyday English: "maybe" is not read as "may be". */
   isEnglish: (word: string) => boolean
 }
@@ -52,9 +55,13 @@ export function readCompounds (text: string, knowledgeBase: CompoundKnowledgeBas
       const joined = word + next.word
       const parts = Math.min(word.length, next.word.length) >= MIN_PART_LENGTH
       const stopwords = STOPWORDS.has(word) && STOPWORDS.has(next.word)
-      // "audio books" is read as "audiobooks" even where "audio" is held elsewhere, unless the
-      // knowledge base also writes the two words apart.
-      if (joined.length >= MIN_JOINED_LENGTH && parts && !stopwords && writes(joined) && !writes(word, next.word)) {
+      // Where a part is held elsewhere ("audio" in an entry on audio guides), the question's words
+      // would find that entry, and "audiobooks" would count as unseen: joined all the same, unless
+      // the knowledge base writes the two apart too, or the joined word is one English has for
+      // itself ("work out" is no "workout", "set up" no "setup").
+      const onlyJoined = (): boolean =>
+        (!held && !next.held) || (!isEnglish(joined) && writes(word, next.word) === false)
+      if (joined.length >= MIN_JOINED_LENGTH && parts && !stopwords && writes(joined) === true && onlyJoined()) {
         replace(start, next.end, joined)
         i++
         continue
@@ -65,7 +72,7 @@ export function readCompounds (text: string, knowledgeBase: CompoundKnowledgeBas
     for (let cut = MIN_PART_LENGTH; cut <= word.length - MIN_PART_LENGTH; cut++) {
       const first = word.slice(0, cut)
       const second = word.slice(cut)
-      if (writes(first, second)) {
+      if (writes(first, second) === true) {
         replace(start, end, `${first} ${second}`)
         break
       }

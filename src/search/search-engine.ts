@@ -55,7 +55,10 @@ export interface AnswerEvidence {
   mutual: number
   /** Cosine of the best document's word vector with the question's (word-vectors.ts); 0 when off. */
   similarity: number
-  /** How many of the question's words were read as another: misspelt (spelling.ts) or compound (compounds.ts). */
+  /**
+   * How many of the question's words were read as another: misspelt or in the other region's spelling
+   * (spelling.ts), or compound (compounds.ts).
+   */
   corrected: number
   /**
    * 1 when every informative word of the question is an everyday one, among the EVERYDAY_WORDS most
@@ -125,8 +128,8 @@ export interface SearchEngineOptions {
   /** Whether the meaning of words counts too (word-vectors.ts), SEARCH_WORD_VECTORS. */
   wordVectors?: boolean
   /**
-   * Whether a misspelt word or a compound of a question is read as the knowledge base writes it
-   * (spelling.ts, compounds.ts), SEARCH_SPELLING.
+   * Whether a misspelt word, another region's spelling or a compound of a question is read as the
+   * knowledge base writes it (spelling.ts, compounds.ts), SEARCH_SPELLING.
    */
   spelling?: boolean
   /**
@@ -171,7 +174,7 @@ function everyday (): ReadonlySet<string> {
   return everydayTerms
 }
 
-/** How many passages holding a word are read for the words as written (compounds.ts). */
+/** How many passages holding every word are read for the words as written (compounds.ts). */
 const MAX_WRITTEN_SCANS = 200
 
 /**
@@ -568,7 +571,7 @@ export class SearchEngine {
     return { queryTerms, weights, statistics, candidates, matches, corrected: corrections.length }
   }
 
-  /** The question's compounds and misspelt words read as the knowledge base writes them. */
+  /** The question's compounds, misspelt words and other regions' spellings read as the knowledge base writes them. */
   private readAsWritten (
     asked: string,
     english: ReadonlyMap<string, number>,
@@ -590,9 +593,10 @@ export class SearchEngine {
   /**
    * Whether a passage of the searched collections, its title or a phrasing has the words as written,
    * side by side ("car park", or "login" whole): read through the postings of the rarest word (a
-   * stopword has none), at most MAX_WRITTEN_SCANS passages.
+   * stopword has none). Undefined when MAX_WRITTEN_SCANS passages holding every word were read and
+   * none wrote them: whether one further on does is not known.
    */
-  private writes (words: string[], collections: ReadonlySet<string> | undefined): boolean {
+  private writes (words: string[], collections: ReadonlySet<string> | undefined): boolean | undefined {
     const terms = words.flatMap(word => this.analyze(word))
     let rarest: PostingList | undefined
     for (const term of terms) {
@@ -602,8 +606,8 @@ export class SearchEngine {
     }
     if (rarest === undefined) return false
     const written = new RegExp(`(?<![\\p{L}\\p{N}])${words.join('\\s+')}(?![\\p{L}\\p{N}])`, 'iu')
-    const scanned = Math.min(rarest.size, MAX_WRITTEN_SCANS)
-    for (let i = 0; i < scanned; i++) {
+    let read = 0
+    for (let i = 0; i < rarest.size; i++) {
       const slot = rarest.slots[i] as number
       const doc = this.slotDoc[slot] as number
       if (doc < 0) continue
@@ -613,6 +617,7 @@ export class SearchEngine {
       // A passage (with its title) that lacks a word cannot write the words side by side: only the
       // others are read, which spares long passages of common words ("up regulated" in SciFact).
       if (terms.some(term => !this.holds(slot, term))) continue
+      if (read++ === MAX_WRITTEN_SCANS) return undefined
       const passage = entry.passages[this.slotPassage[slot] as number] as Passage
       if (written.test(passage.text) || written.test(entry.title)) return true
     }

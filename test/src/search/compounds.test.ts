@@ -43,6 +43,10 @@ t.test('joined where one part is held elsewhere, unless the knowledge base write
   })
   const both = knowledgeBase(['Audiobooks in the app.', 'Our audio books are on CD.'])
   t.same(readCompounds('audio books', both).corrections, [], 'written both ways: left as typed')
+  const gym = knowledgeBase(['Book a workout with a trainer.', 'Members can work from the lounge.'], ['workout'])
+  t.same(readCompounds('can i work out the price', gym).corrections, [], 'nor where English has the joined word for itself')
+  const unknown = { ...knowledgeBase(['Borrow audiobooks.', 'Audio guides.']), writes: (...words: string[]) => words.length === 1 ? true : undefined }
+  t.same(readCompounds('audio books', unknown).corrections, [], 'nor where whether they are written apart is not known')
 })
 
 t.test('a long message tries to split a bounded number of its words', async t => {
