@@ -298,11 +298,13 @@ export class ChatService {
     let contextTurn: number | undefined
     let earlierQuestion: string | undefined
     // A follow-up is searched with the question before it, which holds its topic ("and what is the
-    // default?"); the message alone is kept when the two together find no answer, and when it names
-    // what no passage holds: "what about bikes?" after "refund please" asks about bikes, which a
-    // trial's FAQ called "bicycles", and 30 of 30 such turns were answered with the refund policy.
-    const followsUp = looksLikeFollowUp(question) && first.evidence.unseen === 0
-    if (session !== undefined && session.turnCount > 0 && followsUp) {
+    // default?"); the message alone is kept when the two together find no answer, and when no
+    // passage holds any word it asks about: "what about bikes?" after "refund please" asks about
+    // bikes, which a trial's FAQ called "bicycles", and 30 of 30 such turns were answered with the
+    // refund policy. One word the knowledge base lacks among others ("how much is the fee for
+    // that?", where no passage says "much") is no new subject.
+    const newSubject = first.evidence.terms > 0 && first.evidence.unseen === 1
+    if (session !== undefined && session.turnCount > 0 && looksLikeFollowUp(question) && !newSubject) {
       const previous = await this.options.transcript.previousQuestion(session.id)
       if (previous !== undefined) {
         // The message twice: its own words say what is asked, the previous question only its topic.

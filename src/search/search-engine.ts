@@ -631,8 +631,11 @@ export class SearchEngine {
       .filter(([term]) => !QUESTION_WORDS.has(term))
       .map(([term, qtf]) => ({ term, weight: weights.get(term) ?? unseen * qtf }))
     const total = informative.reduce((sum, { weight }) => sum + weight, 0)
+    const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
     const best = candidates[0]
-    if (best === undefined || total === 0) return { ...NO_EVIDENCE, terms: informative.length, corrected }
+    if (best === undefined || total === 0) {
+      return { ...NO_EVIDENCE, terms: informative.length, unseen: total === 0 ? 0 : unseenWeight / total, corrected }
+    }
     const entry = this.docs[best.doc] as DocEntry
     const passage = this.passageOf(best)
     // The question the passage answers: its document's title with the heading above it, or another
@@ -650,7 +653,6 @@ export class SearchEngine {
     const words = new Set(this.analyze(`${entry.title}\n${phrasing}${indexed ? '' : `\n${passageBody(passage)}`}`))
     const inPassage = (term: string): boolean => words.has(term) || (indexed && this.holds(best.slot, term))
     const covered = informative.reduce((sum, { term, weight }) => inPassage(term) ? sum + weight : sum, 0)
-    const unseenWeight = informative.reduce((sum, { term, weight }) => weights.has(term) ? sum : sum + weight, 0)
     const second = candidates[1]?.score ?? 0
     const coverage = covered / total
     return {

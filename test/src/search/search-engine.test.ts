@@ -115,6 +115,14 @@ t.test('a misspelt word finds the entry it meant, and the evidence counts it; SE
   t.same(engineWith(docs).searchWithEvidence('i forgot my password', 3).evidence, { ...found.evidence, corrected: 0 }, 'else as if typed right')
 })
 
+t.test('a question none of whose words a passage holds: every informative word unseen', async (t) => {
+  const docs = [{ id: 'refunds', title: 'Refunds', passages: [{ ordinal: 0, text: 'Refunds take five days.' }] }]
+  const { hits, evidence } = engineWith(docs).searchWithEvidence('and bikes?', 3)
+  t.same(hits, [])
+  t.match(evidence, { terms: 1, unseen: 1, coverage: 0 })
+  t.match(engineWith(docs).searchWithEvidence('and?', 3).evidence, { terms: 0, unseen: 0 }, 'none at all: nothing unseen')
+})
+
 t.test("a word in the other region's spelling finds the entry that spells it the knowledge base's way", async (t) => {
   const docs = [
     { id: 'printing', title: 'Can I print at the library?', passages: [{ ordinal: 0, text: 'Pages cost 10p in black and 50p in colour.' }] },
