@@ -52,7 +52,9 @@ try {
     if (process.env.PARLEY_BENCH_PROCESS_LOGGING === '1') logging = setUpProcessLogging(config)
     app = await buildApp({ config, logger: logging?.logger, auditLog: logging?.auditLog })
   }
-  await app.listenOnSockets({ host: '127.0.0.1', port: 0 })
+  // The hello world has no listen-sockets plugin: it listens as a plain Fastify app does.
+  if (env === undefined) await app.listen({ host: '127.0.0.1', port: 0 })
+  else await app.listenOnSockets({ host: '127.0.0.1', port: 0 })
   // The parent disconnects when it is done, or when it dies: either way, close cleanly, and
   // flush telemetry and the log files before exiting, since the parent counts what they hold once
   // we are gone. (telemetry.shutdown() resolves at once without our preload.)
