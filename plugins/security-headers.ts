@@ -1,13 +1,32 @@
-// Headers that make browsers treat the API's answers as data (@fastify/helmet: nosniff, no
-// framing, a content security policy; the Swagger UI at /docs sends one that admits its own
-// inline code), and keep answers out of caches: transcripts, analytics and the status report are
-// conversations and internals, and every API answer is of the moment. /docs's assets may be cached,
-// and so may what a route says how to cache (the pages' scripts and styles, plugins/routes/pages.ts).
+// Headers that make browsers treat the API's answers as data (helmet: nosniff, no framing, a
+// content security policy; the Swagger UI at /docs sends one that admits its own inline code), and
+// keep answers out of caches: transcripts, analytics and the status report are conversations and
+// internals, and every API answer is of the moment. /docs's assets may be cached, and so may what
+// a route says how to cache (the pages' scripts and styles, plugins/routes/pages.ts). A route's
+// headers are worked out once, when it is added (src/http/security-headers.ts).
 import fp from 'fastify-plugin'
-import helmet from '@fastify/helmet'
+import type { HelmetOptions } from 'helmet'
+import { securityHeaders, type SecurityHeaders } from '../src/http/security-headers.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** helmet's options for this route's responses, in place of its defaults (the pages' policies). */
+    securityHeaders?: HelmetOptions
+  }
+}
 
 export default fp(async function securityHeadersPlugin (app) {
-  await app.register(helmet, { global: true })
+  const defaults = securityHeaders()
+  const byRoute = new WeakMap<HelmetOptions, SecurityHeaders>()
+  app.addHook('onRoute', route => {
+    const options = route.config?.securityHeaders
+    if (options !== undefined) byRoute.set(options, securityHeaders(options))
+  })
+  app.addHook('onRequest', (request, reply, done) => {
+    const options = request.routeOptions.config.securityHeaders
+    reply.headers(options === undefined ? defaults : byRoute.get(options)!)
+    done()
+  })
   app.addHook('onSend', async (request, reply, payload) => {
     if (!request.url.startsWith('/docs') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     return payload

@@ -6,6 +6,7 @@
 // frame the chat page; no one may frame the console, which shows every conversation.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import fastifyStatic from '@fastify/static'
+import type { HelmetOptions } from 'helmet'
 import Type from 'typebox'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -90,19 +91,19 @@ const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
     return content
   }
   const widgetOrigins = app.config.CHAT_WIDGET_ORIGINS.split(' ').filter(origin => origin !== '')
-  const consoleHelmet = {
+  const consoleHeaders = {
     contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'none'"]) },
-    frameguard: { action: 'deny' as const }
-  }
+    frameguard: { action: 'deny' }
+  } satisfies HelmetOptions
   // X-Frame-Options cannot name other sites; frame-ancestors decides, so it is left out here.
-  const chatHelmet = {
+  const chatHeaders = {
     contentSecurityPolicy: { useDefaults: false, directives: pagePolicy(["'self'", ...widgetOrigins]) },
-    frameguard: false as const
-  }
+    frameguard: false
+  } satisfies HelmetOptions
   const html = Type.String({ description: 'An HTML page' })
 
   app.get('/', {
-    helmet: consoleHelmet,
+    config: { securityHeaders: consoleHeaders },
     schema: {
       tags: ['pages'],
       summary: 'Where the chat page, the console and the API\'s description are, ' +
@@ -112,7 +113,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(files.home))
 
   app.get('/console', {
-    helmet: consoleHelmet,
+    config: { securityHeaders: consoleHeaders },
     schema: {
       tags: ['pages'],
       summary: 'The conversation console: find a conversation, see its turns, traces and log lines, and the overview',
@@ -121,7 +122,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
   }, async (_request, reply) => await reply.type('text/html; charset=utf-8').send(built(files.console)))
 
   app.get('/chat', {
-    helmet: chatHelmet,
+    config: { securityHeaders: chatHeaders },
     schema: {
       tags: ['pages'],
       summary: 'The chat page: talk to the bot in a browser; the widget frames it',
@@ -132,7 +133,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async function (app) {
 
   app.get('/widget.js', {
     // Loaded by other sites' pages as a script, which a same-origin resource policy would block.
-    helmet: { crossOriginResourcePolicy: { policy: 'cross-origin' as const } },
+    config: { securityHeaders: { crossOriginResourcePolicy: { policy: 'cross-origin' as const } } },
     schema: {
       tags: ['pages'],
       summary: 'The chat widget: a script a site adds to show a chat button that opens /chat in a frame',
