@@ -93,7 +93,8 @@ export default fp(async function loadSheddingPlugin (app) {
       title: 'Service Unavailable',
       detail: DETAILS[reason],
       extensions: { reason, retry_after_seconds: retryAfterSeconds },
-      retryAfterSeconds
+      retryAfterSeconds,
+      stack: false
     })
   }
 

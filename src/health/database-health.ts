@@ -46,7 +46,8 @@ export function databaseUnavailable (retryAfterSeconds: number): ProblemError {
     title: 'Service Unavailable',
     detail: 'The database does not answer; nothing of this request was kept. Retry after the given seconds.',
     extensions: { reason: 'database', retry_after_seconds: retryAfterSeconds },
-    retryAfterSeconds
+    retryAfterSeconds,
+    stack: false
   })
 }
 

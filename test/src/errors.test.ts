@@ -19,6 +19,15 @@ t.test('ProblemError carries the problem, with its class as name', async t => {
   t.equal(bare.retryAfterSeconds, undefined)
 })
 
+t.test('a refusal (stack: false) captures no stack, and leaves the limit as it was', async t => {
+  const limit = Error.stackTraceLimit
+  const refusal = new ProblemError({ status: 503, type: 'overloaded', title: 'Service Unavailable', detail: 'Busy.', stack: false })
+  t.equal(refusal.stack, 'ProblemError: Busy.', 'its name and detail, no frames')
+  t.equal(Error.stackTraceLimit, limit)
+  t.match(new ProblemError({ status: 400, type: 'x', title: 'X', detail: 'd' }).stack, /\n\s+at /, 'others keep theirs')
+  t.notMatch(new LimitExceededError('turns_per_minute', 10, 6, 'Slow down.').stack, /\n\s+at /, 'a 429 is a refusal too')
+})
+
 t.test('each subclass: its status, type, title and extensions', async t => {
   const cases: Array<[ProblemError, string, number, string, string, Record<string, unknown>]> = [
     [new NotFoundError('document', 'faq-1'), 'NotFoundError', 404, 'not-found', 'Not Found', { resource: 'document', id: 'faq-1' }],
