@@ -9,6 +9,12 @@
  *   npm run bench:profile -- --telemetry full --database postgres --duration 25
  *   npm run bench:profile -- --keep /tmp/profiles          # keeps the .cpuprofile (for Chrome DevTools)
  *   npm run bench:profile -- --env '{"MAX_TURNS_IN_FLIGHT":"4"}'   # more of the app's environment
+ *   npm run bench:profile -- --database postgres --refusals --connections 50 --env '{"LOG_LEVEL":"info"}'
+ *
+ * --refusals profiles turns refused at the door alone, as past capacity: once the sessions are
+ * open and warm, the scratch database is taken away (its connections ended, the database renamed),
+ * so every turn is refused with 503 before its body is read (reason "database"; a turn refused for
+ * the latency goal takes the same path: the error handler, the headers, the log line, the metrics).
  *
  * off: the preload with OTEL_SDK_DISABLED=true, LOG_LEVEL=silent. full: the preload as `npm start`
  * loads it, every trace sampled, OTLP to a receiver in this process, LOG_LEVEL=info. Both log as
@@ -33,7 +39,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '10' },
     top: { type: 'string', default: '40' },
     keep: { type: 'string' },
-    env: { type: 'string', default: '{}' }
+    env: { type: 'string', default: '{}' },
+    refusals: { type: 'boolean', default: false }
   }
 })
 const telemetry = values.telemetry!
@@ -50,8 +57,9 @@ const parseEnv = (text: string): Record<string, string> | undefined => {
   }
 }
 const extraEnv = parseEnv(values.env!)
-if (extraEnv === undefined || !['off', 'full'].includes(telemetry) || !['pglite', 'postgres'].includes(database) || !(duration > 0) || !Number.isInteger(connections) || connections < 1 || !Number.isInteger(top)) {
-  console.error('Usage: npm run bench:profile -- [--telemetry off|full] [--database pglite|postgres] [--duration seconds] [--connections n] [--top n] [--keep dir] [--env \'{"MAX_TURNS_IN_FLIGHT":"4"}\']')
+const refusals = values.refusals!
+if (extraEnv === undefined || (refusals && database !== 'postgres') || !['off', 'full'].includes(telemetry) || !['pglite', 'postgres'].includes(database) || !(duration > 0) || !Number.isInteger(connections) || connections < 1 || !Number.isInteger(top)) {
+  console.error('Usage: npm run bench:profile -- [--telemetry off|full] [--database pglite|postgres] [--duration seconds] [--connections n] [--top n] [--keep dir] [--env \'{"MAX_TURNS_IN_FLIGHT":"4"}\'] [--refusals, with postgres]')
   process.exit(1)
 }
 
@@ -79,6 +87,12 @@ try {
     const sessions = await prepare(server.port)
     process.stderr.write(`warming up for ${Math.min(3, duration)} s…\n`)
     await measure({ target: 'warm-up', port: server.port, sessions, seconds: Math.min(3, duration), connections })
+    if (refusals) {
+      process.stderr.write('taking the database away…\n')
+      await scratchDatabase!.takeAway()
+      await refusingTurns(server.port)
+      await measure({ target: 'warm-up', port: server.port, sessions, seconds: Math.min(3, duration), connections })
+    }
     process.stderr.write(`measuring for ${duration} s…\n`)
     await server.startProfile()
     const cpuBefore = await mainThreadCpuMs(server.pid)
@@ -93,6 +107,15 @@ try {
 } finally {
   await receiver.stop()
   await scratchDatabase?.drop()
+}
+
+/** Resolves once /ready says the database does not answer: from then on every turn is refused at the door. */
+async function refusingTurns (port: number): Promise<void> {
+  for (let tries = 0; tries < 100; tries++) {
+    if ((await fetch(`http://127.0.0.1:${port}/ready`)).status === 503) return
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  throw new Error('the server still reads the database 20 s after it was taken away')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +191,7 @@ for (const [id, micros] of selfMicros) {
 const busy = total - idle
 const share = (micros: number): string => `${(micros / busy * 100).toFixed(1)} %`
 
-console.log(`\nProfile: telemetry ${telemetry}, ${database}, ${connections} connections, ${duration} s measured${values.env === '{}' ? '' : `, ${values.env}`}. Machine: ${machineLine()}`)
+console.log(`\nProfile${refusals ? ' of refused turns alone' : ''}: telemetry ${telemetry}, ${database}, ${connections} connections, ${duration} s measured${values.env === '{}' ? '' : `, ${values.env}`}. Machine: ${machineLine()}`)
 console.log(`  ${row!.rps.toFixed(0)} req/s, p50 ${ms(row!.p50)} ms, p99 ${ms(row!.p99)} ms, ${row!.non2xx} non-2xx, ${row!.errors} errors`)
 if (cpuMsPerRequest !== undefined) console.log(`  main-thread CPU per request over the measured run: ${cpuMsPerRequest.toFixed(3)} ms`)
 console.log(`  profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (idle left out of the shares below)${values.keep === undefined ? '' : `; kept at ${profilePath}`}\n`)
@@ -177,7 +200,9 @@ for (const line of formatTable(areaTable)) console.log(`  ${line}`)
 console.log('')
 const functionTable = [['function', 'area', 'self ms', 'share'], ...[...byFunction].sort((a, b) => b[1].micros - a[1].micros).slice(0, top).map(([name, { micros, area }]) => [name.slice(0, 110), area.split(' ')[0]!, (micros / 1000).toFixed(0), share(micros)])]
 for (const line of formatTable(functionTable)) console.log(`  ${line}`)
-if (row!.non2xx + row!.errors > 0) {
-  console.log('\n!!! requests failed: the profile is not of the ordinary turn !!!')
+if (refusals ? row!.non2xx < row!.requests : row!.non2xx + row!.errors > 0) {
+  console.log(refusals
+    ? '\n!!! some turns were answered: the profile is not of refusals alone !!!'
+    : '\n!!! requests failed: the profile is not of the ordinary turn !!!')
   process.exitCode = 1
 }

@@ -9,6 +9,11 @@ export interface ScratchDatabase {
   name: string
   /** The server's version string, for the report. */
   version: string
+  /**
+   * Ends its connections and renames it, so that every connection to it fails as one to a
+   * database that is down (bench:profile --refusals); drop() drops it under either name.
+   */
+  takeAway: () => Promise<void>
   drop: () => Promise<void>
 }
 
@@ -32,10 +37,26 @@ export async function createScratchDatabase (serverUrl: string, prefix: string):
   })
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
+  const away = `${name}_away`
   return {
     url: url.toString(),
     name,
     version,
-    drop: () => withClient(serverUrl, async client => { await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) })
+    takeAway: () => withClient(serverUrl, async client => {
+      // A database is renamed only with no one connected, and its users' pools reconnect at once.
+      for (let attempt = 1; ; attempt++) {
+        await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name])
+        try {
+          await client.query(`ALTER DATABASE ${name} RENAME TO ${away}`)
+          return
+        } catch (error) {
+          if (attempt === 100) throw error
+          await new Promise(resolve => setTimeout(resolve, 20))
+        }
+      }
+    }),
+    drop: () => withClient(serverUrl, async client => {
+      for (const database of [name, away]) await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+    })
   }
 }
