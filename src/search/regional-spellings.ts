@@ -8,15 +8,21 @@ import { createRequire } from 'node:module'
 const require = createRequire(import.meta.url)
 
 /**
- * Pairs in the list that are two words in British English, not one spelt two ways: a gas meter and
- * a metre, a computer program and a TV programme, a tire and a tyre, a licence and to license, a draft
- * and a draught; and the list's mistakes ("filter" is no "philtre", "gram" is seldom "gramme").
+ * Words never read as their other spelling: American words with a meaning the British spelling
+ * lacks (a gas meter is no metre, a computer program no programme, to tire, to license, a draft of
+ * a letter, a dental practice), and the list's mistakes ("gram" is seldom "gramme", "filter" is no
+ * "philtre", "bevy" no "bevvy"). The British spelling has the one meaning, so it is read as the
+ * American: "tyre" as "tire", "metre" as "meter", "programme" as "program".
  */
-const DIFFERENT_WORDS = new Set([
+const NEVER_READ_AS_OTHER = new Set([
   'meter', 'meters', 'program', 'programs', 'tire', 'tires', 'ton', 'tons', 'disk', 'disks', 'disc', 'discs',
   'license', 'licenses', 'licensed', 'licensing', 'practice', 'practiced', 'practices', 'practicing',
   'draft', 'drafts', 'drafty', 'draftsman', 'install', 'installs', 'gauge', 'gauges',
   'gram', 'grams', 'filter', 'filters', 'tranquility', 'pummel', 'pummeled', 'snowplow', 'bevy'
+])
+/** Nor read from another: pairs that are two words either way ("tonne" is no "ton", "gage" a pledge). */
+const NEVER_READ_FROM = new Set([
+  'ton', 'tons', 'disk', 'disks', 'disc', 'discs', 'gauge', 'gauges', 'filter', 'filters'
 ])
 
 let variants: ReadonlyMap<string, string> | undefined
@@ -29,7 +35,7 @@ export function regionalSpelling (word: string): string | undefined {
     // The British list is mostly the American one reversed; each has pairs the other lacks ("gaol").
     const british = require(`${data}/british_spellings.json`) as Record<string, string>
     variants = new Map([...Object.entries(american), ...Object.entries(british)]
-      .filter(([one, other]) => !DIFFERENT_WORDS.has(one) && !DIFFERENT_WORDS.has(other)))
+      .filter(([one, other]) => !NEVER_READ_AS_OTHER.has(one) && !NEVER_READ_FROM.has(other)))
   }
   return variants.get(word)
 }

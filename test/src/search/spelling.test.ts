@@ -85,6 +85,12 @@ t.test("an English word the knowledge base spells the other region's way is read
   t.same(neither('color print').corrections, [], 'as does one whose other spelling it lacks too')
   const metres = corrector(['meter', 'metre', 'gas'], { metre: 2, gas: 3 })
   t.same(metres('my gas meter').corrections, [], 'a pair that is two words in British English is not read as one')
+  const tires = corrector(['tire', 'tyre', 'flat'], { tire: 2, flat: 1 })
+  t.same(tires('my tyre is flat').corrections, [{ from: 'tyre', to: 'tire' }], 'but its British word, of one meaning, is')
+  const tyres = corrector(['tire', 'tyre', 'legs'], { tyre: 2, legs: 1 })
+  t.same(tyres('my legs tire').corrections, [], 'while the American word, of two, is not read as the British')
+  const tonnes = corrector(['ton', 'tonne'], { ton: 1 })
+  t.same(tonnes('a tonne').corrections, [], 'and a pair of two words either way is read neither way')
 })
 
 t.test('regional spellings are read past the bound on misspelt words', async t => {
