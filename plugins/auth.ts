@@ -26,7 +26,7 @@ declare module 'fastify' {
      */
     denyAccess: (
       request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string
-    ) => Promise<void>
+    ) => Promise<FastifyReply>
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -94,11 +94,14 @@ export default fp(async function authPlugin (app) {
 
   async function deny (
     request: FastifyRequest, reply: FastifyReply, status: 401 | 403, detail: string, actor: string
-  ): Promise<void> {
+  ): Promise<FastifyReply> {
     const target = `${request.method} ${request.routeOptions.url ?? request.url}`
     await denials.denied({ actor, address: request.ip, target, status }).catch(auditFailed)
     if (status === 401) reply.header('www-authenticate', 'Bearer')
-    sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
+    // An async hook that answers must resolve to the reply: Fastify otherwise goes on to the
+    // handler whenever the response is not yet written out (an onSend hook still running), and a
+    // refused key's request was served as well (an analyst's GET /v1/admin/user-data exported).
+    return sendProblem(request, reply, status, status === 401 ? 'unauthorized' : 'forbidden', detail)
   }
   app.decorate('denyAccess', deny)
 

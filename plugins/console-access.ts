@@ -48,7 +48,7 @@ export default fp(async function consoleAccessPlugin (app) {
   ) {
     const principal = request.principal
     if (reply.sent || principal === null || principal.role === 'admin') return
-    await app.denyAccess(request, reply, 403,
+    return await app.denyAccess(request, reply, 403,
       `This route needs the admin role; the key has the ${principal.role} role.`, principal.keyId)
   })
 

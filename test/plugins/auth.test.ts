@@ -40,6 +40,32 @@ t.test('every secured route: no key, a wrong or malformed key, and the wrong rol
   }
 })
 
+t.test('a refused request is not served as well: its handler never runs', async t => {
+  // Fastify goes on to the handler after an async hook that answered without resolving to the
+  // reply, whenever an onSend hook was still running: an analyst's 403 from /v1/admin/user-data
+  // was an export all the same, in the audit trail as one. Every refusal here must leave the
+  // audit trail with denials alone.
+  const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst` })
+  const spec = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> }
+  let refused = 0
+  for (const [path, methods] of Object.entries(spec.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      if (operation.security === undefined) continue
+      const url = path.replace(/\{[^}]+\}/g, 'x').replace('/v1/admin/user-data', '/v1/admin/user-data?user_id=someone')
+      const keys = adminOnly(method.toUpperCase(), path) ? [undefined, ANALYST] : [undefined]
+      for (const key of keys) {
+        const response = await app.inject({ method: method.toUpperCase() as 'GET', url, headers: key === undefined ? {} : { authorization: `Bearer ${key}` }, payload: method === 'get' || method === 'delete' ? undefined : { user_id: 'someone' } })
+        t.ok([401, 403].includes(response.statusCode), `${method} ${path}: refused`)
+        refused++
+      }
+    }
+  }
+  // A handler run after its refusal ends after the response: its audit entry would follow it.
+  await new Promise(resolve => setTimeout(resolve, 50))
+  const { rows } = await app.db.query<{ action: string }>('SELECT DISTINCT action FROM audit_events')
+  t.same(rows.map(row => row.action), ['auth.denied'], `${refused} refusals, and nothing done`)
+})
+
 t.test('without API_KEYS the secured routes are disabled with a message that says how to enable them', async t => {
   const app = await buildTestApp(t)
   const res = await app.inject({ url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })
