@@ -1,7 +1,10 @@
 // One log line per request when it completes, and the logging context (request id, session,
 // pseudonymous user, command) that domain code adds to while it serves the request.
 import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { Readable } from 'node:stream'
 import type { Logger } from 'pino'
+import { countedStream } from '../src/http/counted-stream.js'
 import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
 import { chatContentMode } from '../src/config.js'
@@ -35,6 +38,14 @@ export default fp(async function requestLoggingPlugin (app) {
     runWithLogger(request.log as Logger, done, request.logFields)
   })
 
+  // A streamed body has no content-length: its bytes are counted on their way out.
+  const streamedBytes = new WeakMap<FastifyRequest, number>()
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!(payload instanceof Readable) || reply.hasHeader('content-length')) return payload
+    streamedBytes.set(request, 0)
+    return countedStream(payload, bytes => { streamedBytes.set(request, bytes) })
+  })
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)'
     const line = {
@@ -42,7 +53,7 @@ export default fp(async function requestLoggingPlugin (app) {
       route,
       status: reply.statusCode,
       duration_ms: Math.round(reply.elapsedTime * 10) / 10,
-      res_bytes: Number(reply.getHeader('content-length') ?? 0),
+      res_bytes: streamedBytes.get(request) ?? Number(reply.getHeader('content-length') ?? 0),
       ...request.logFields
     }
     const logger = log('http', 'onResponse', request.log)

@@ -41,6 +41,16 @@ t.test('a turn logs its events with context on every line', async t => {
   }
 })
 
+t.test('a streamed reply\'s line gives the bytes it sent, as one sent whole does', async t => {
+  const { app, lines } = await appWithLogs(t)
+  const streamed = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'sse', accept: 'text/event-stream' }, payload: { message: 'how do I view traces?' } })
+  const whole = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'json' }, payload: { message: 'how do I view traces?' } })
+  t.match(streamed.body, /^event: delta\n/)
+  const sent = (reqId: string) => lines.find(line => line.client_request_id === reqId && line.msg === 'request completed')?.res_bytes
+  t.equal(sent('sse'), Buffer.byteLength(streamed.body), 'the stream\'s bytes, counted')
+  t.equal(sent('json'), Buffer.byteLength(whole.body), 'its content-length')
+})
+
 t.test('the route template, not the raw URL, and commands in the context', async t => {
   const { app, lines } = await appWithLogs(t)
   const first = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: '/help search' } })).json()
