@@ -13,12 +13,17 @@ const ADMIN_ONLY = /^\/v1\/(kb|admin\/(log-level|erasures|user-data)|sessions$)|
 const EVALUATIONS = /^\/(v1\/kb|console\/api)\/evaluation/
 const adminOnly = (method: string, path: string): boolean => EVALUATIONS.test(path) ? method !== 'GET' : ADMIN_ONLY.test(path)
 
+/** Every operation of the app's OpenAPI document with a security requirement, its path's parameters filled in. */
+async function securedOperations (app: Awaited<ReturnType<typeof buildTestApp>>) {
+  const spec = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> }
+  return Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods)
+    .filter(([, operation]) => operation.security !== undefined)
+    .map(([method]) => ({ method: method.toUpperCase() as 'GET', url: path.replace(/\{[^}]+\}/g, 'x'), path })))
+}
+
 t.test('every secured route: no key, a wrong or malformed key, and the wrong role are refused', async t => {
   const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst` })
-  const spec = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> }
-  const secured = Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods)
-    .filter(([, operation]) => operation.security !== undefined)
-    .map(([method, operation]) => ({ method: method.toUpperCase() as 'GET', url: path.replace(/\{[^}]+\}/g, 'x'), path })))
+  const secured = await securedOperations(app)
   t.ok(secured.length >= 12, `${secured.length} secured operations`)
   for (const { method, url, path } of secured) {
     const ask = async (authorization?: string) => await app.inject({ method, url, headers: authorization === undefined ? {} : { authorization }, payload: method === 'GET' || method === 'DELETE' ? undefined : {} })
@@ -46,18 +51,13 @@ t.test('a refused request is not served as well: its handler never runs', async 
   // was an export all the same, in the audit trail as one. Every refusal here must leave the
   // audit trail with denials alone.
   const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst` })
-  const spec = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> }
   let refused = 0
-  for (const [path, methods] of Object.entries(spec.paths)) {
-    for (const [method, operation] of Object.entries(methods)) {
-      if (operation.security === undefined) continue
-      const url = path.replace(/\{[^}]+\}/g, 'x').replace('/v1/admin/user-data', '/v1/admin/user-data?user_id=someone')
-      const keys = adminOnly(method.toUpperCase(), path) ? [undefined, ANALYST] : [undefined]
-      for (const key of keys) {
-        const response = await app.inject({ method: method.toUpperCase() as 'GET', url, headers: key === undefined ? {} : { authorization: `Bearer ${key}` }, payload: method === 'get' || method === 'delete' ? undefined : { user_id: 'someone' } })
-        t.ok([401, 403].includes(response.statusCode), `${method} ${path}: refused`)
-        refused++
-      }
+  for (const { method, url, path } of await securedOperations(app)) {
+    const asked = url.replace('/v1/admin/user-data', '/v1/admin/user-data?user_id=someone')
+    for (const key of adminOnly(method, path) ? [undefined, ANALYST] : [undefined]) {
+      const response = await app.inject({ method, url: asked, headers: key === undefined ? {} : { authorization: `Bearer ${key}` }, payload: method === 'GET' || method === 'DELETE' ? undefined : { user_id: 'someone' } })
+      t.ok([401, 403].includes(response.statusCode), `${method} ${path}: refused`)
+      refused++
     }
   }
   // A handler run after its refusal ends after the response: its audit entry would follow it.
