@@ -14,6 +14,7 @@ import underPressure, {
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable } from '../src/health/database-health.js'
 import { EventLoopDelay } from '../src/health/event-loop-delay.js'
+import { InFlightRequests } from '../src/http/in-flight-requests.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/health/probe-routes.js'
@@ -133,13 +134,22 @@ export default fp(async function loadSheddingPlugin (app) {
     if (request.routeOptions.config.usesDatabase === true && !app.databaseHealth.current().up) throw refuse('database')
   })
 
-  // Shutting down: a request that still arrives on an open connection is refused, and its
-  // connection closed, so that the shutdown is not held; the probes answer for themselves.
+  // Shutting down: the requests in flight are answered, on whichever socket they came, before the
+  // app closes what they use (src/http/in-flight-requests.ts); a request that still arrives on an
+  // open connection is refused, and its connection closed, so that the shutdown is not held; the
+  // probes answer for themselves.
   let closing = false
+  const inFlight = new InFlightRequests()
   app.decorate('shuttingDown', () => closing)
-  app.addHook('preClose', async () => { closing = true })
+  app.addHook('preClose', async () => {
+    closing = true
+    await inFlight.drain()
+  })
   app.addHook('onRequest', async (request, reply) => {
-    if (!closing) return
+    if (!closing) {
+      inFlight.add(reply.raw)
+      return
+    }
     reply.header('connection', 'close')
     if (isProbe(request.url)) return
     throw new ProblemError({

@@ -2,9 +2,13 @@
 // answers 503 with Retry-After at once, keeps its probes and /status answering, and serves
 // normally again as soon as the pressure is gone, a database outage included.
 import { Agent, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
-import { buildTestApp, createServerDatabase, waitFor } from '../helper.js'
+import { buildTestApp, createServerDatabase, tempDir, testConfig, waitFor } from '../helper.js'
+import { startScriptedModel } from '../../bench/scripted-model.js'
+import { buildApp } from '../../src/app.js'
+import { openPGliteDatabase } from '../../src/db/pglite-database.js'
 import { startServer } from '../server-process.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 
@@ -74,7 +78,7 @@ async function fillTheLine (t: Test, app: App): Promise<{ drain: () => Promise<v
   return { drain, length: line.length }
 }
 
-interface Exchange { status: number, body: string, retryAfter?: string, reusedSocket: boolean }
+interface Exchange { status: number, body: string, retryAfter?: string, reusedSocket: boolean, connection?: string }
 
 /** One request over `agent` (one kept-alive connection), saying whether it went over a connection used before. */
 async function exchange (agent: Agent, port: number, method: string, path: string, body?: string): Promise<Exchange> {
@@ -82,7 +86,7 @@ async function exchange (agent: Agent, port: number, method: string, path: strin
     const request = httpRequest({ host: '127.0.0.1', port, method, path, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, response => {
       let text = ''
       response.setEncoding('utf8').on('data', chunk => { text += chunk }).once('end', () => {
-        resolve({ status: response.statusCode ?? 0, body: text, retryAfter: response.headers['retry-after'], reusedSocket: request.reusedSocket })
+        resolve({ status: response.statusCode ?? 0, body: text, retryAfter: response.headers['retry-after'], reusedSocket: request.reusedSocket, connection: response.headers.connection })
       })
     })
     request.once('error', reject)
@@ -123,6 +127,35 @@ t.test('a turn the admission would refuse is refused before its body is read: th
   const after = await exchange(agent, Number(port), 'POST', '/v1/chat', JSON.stringify({ message: 'how do I view traces?' }))
   t.same([after.status, after.reusedSocket], [200, true], 'the line drained, the same connection is answered again')
   t.equal(connections, 1, 'one connection throughout')
+})
+
+// Over the network: the turns in flight come over the connections of eight listening sockets, from a
+// client that keeps its connections open (node:http's keep-alive agent never lets one go). The
+// server's own socket takes about one connection in eight: the turns end one after the other, so
+// that the last ones are, but for one chance in eight, on the connections of the other sockets.
+t.test('closing answers every turn in flight, on whichever socket it came, before the database closes, and ends their connections', async t => {
+  const model = await startScriptedModel(t)
+  const turns = 12
+  // Every turn is with the model when the app starts closing.
+  model.script(...Array.from({ length: turns }, (_, i) =>
+    ({ kind: 'answer', text: 'Open Jaeger and search by the trace id [1].', firstChunkDelayMs: 200 + 40 * i }) as const))
+  const dataDir = await tempDir(t)
+  const app = await buildApp({ config: testConfig({ DATA_DIR: dataDir, LISTEN_SOCKETS: '8', LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model' }) })
+  await app.listenOnSockets({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const agent = new Agent({ keepAlive: true })
+  t.teardown(() => agent.destroy())
+  const answers = Array.from({ length: turns }, async () =>
+    await exchange(agent, port, 'POST', '/v1/chat', JSON.stringify({ message: 'how do I view traces?' })))
+  t.ok(await waitFor(() => model.requests.length === turns), 'every turn is with the model')
+  await app.close()
+  const exchanges = await Promise.all(answers)
+  t.same(exchanges.map(e => e.status), exchanges.map(() => 200), 'every turn in flight is answered')
+  t.same(exchanges.map(e => e.connection), exchanges.map(() => 'close'), 'each answer closes its connection, so the close is not held')
+  const db = await openPGliteDatabase(dataDir)
+  t.teardown(() => db.close())
+  const { rows } = await db.query<{ count: number }>("SELECT count(*)::int AS count FROM messages WHERE role = 'bot'")
+  t.equal(rows[0]!.count, turns, 'and each is kept')
 })
 
 interface Answer { status: number, reason?: string, retryAfter: string | null, sessionId?: string }
