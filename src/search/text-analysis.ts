@@ -140,13 +140,61 @@ type OnTerm = (term: string, start: number, end: number) => void
 // by its size times this (20,000 unique 3,990-character "words" took 86 MB of heap).
 export const MAX_CACHED_WORD_LENGTH = 40
 
+/**
+ * Words Porter's stemmer joins to a word of another meaning, kept apart (as Lucene's
+ * StemmerOverrideFilter does): "customers" is no "custom" (a bakery's "wifi for customers?" was
+ * answered from its custom cakes at 0.91), "business" no "busy", "news" no "new", "experience" no
+ * "experiment", "community" no "communication", "university" no "universe", "internal" and
+ * "international" no "intern", "organic" no "organ", "general" no "generous" nor "generate",
+ * "authority" no "author", "executive" no "execute", "paste" no "past", "several" no "severe",
+ * "animal" no "animation". Each form of the word gets the one stem, so its forms still meet.
+ */
+const STEM_OVERRIDES: ReadonlyMap<string, string> = new Map(Object.entries({
+  customer: 'customer',
+  customers: 'customer',
+  business: 'business',
+  businesses: 'business',
+  news: 'news',
+  experience: 'experienc',
+  experiences: 'experienc',
+  community: 'community',
+  communities: 'community',
+  university: 'university',
+  universities: 'university',
+  internal: 'internal',
+  internally: 'internal',
+  international: 'international',
+  internationally: 'international',
+  organic: 'organic',
+  general: 'general',
+  generally: 'general',
+  generous: 'generous',
+  generously: 'generous',
+  authority: 'authority',
+  authorities: 'authority',
+  executive: 'executive',
+  executives: 'executive',
+  paste: 'paste',
+  pastes: 'paste',
+  pasted: 'paste',
+  pasting: 'paste',
+  several: 'several',
+  animal: 'animal',
+  animals: 'animal'
+}))
+
+/** Porter's stem, but where it would join words of different meanings. */
+function stemOf (word: string): string {
+  return STEM_OVERRIDES.get(word) ?? stemmer(word)
+}
+
 function cachedStem (cacheSize: number): Stem {
   const cache = new Map<string, string>()
   return (word) => {
-    if (word.length > MAX_CACHED_WORD_LENGTH) return stemmer(word)
+    if (word.length > MAX_CACHED_WORD_LENGTH) return stemOf(word)
     let stem = cache.get(word)
     if (stem === undefined) {
-      stem = stemmer(word)
+      stem = stemOf(word)
       if (cache.size >= cacheSize) cache.clear()
       cache.set(word, stem)
     }
@@ -246,12 +294,12 @@ function analyzeWith (text: string, stem: Stem): string[] {
  * non-string or empty input gives [].
  */
 export function analyze (text: string): string[] {
-  return analyzeWith(text, stemmer)
+  return analyzeWith(text, stemOf)
 }
 
 /** Like analyze, but keeps where each term came from (for highlighting snippets). */
 export function analyzeTokens (text: string): Token[] {
-  return tokensWith(text, stemmer)
+  return tokensWith(text, stemOf)
 }
 
 /**
@@ -259,7 +307,7 @@ export function analyzeTokens (text: string): Token[] {
  * would produce for a text; per-turn snippets rank sentences with it without stemming every word.
  */
 export function termMatcher (terms: Iterable<string>): (text: string) => Set<string> {
-  return termMatcherWith(terms, stemmer)
+  return termMatcherWith(terms, stemOf)
 }
 
 export interface CachedAnalyzer {

@@ -87,6 +87,21 @@ t.test('two words joined by one hyphen are also one word, as users type them', a
   t.same(analyzeTokens('e-mail').map(({ term, start, end }) => [term, start, end]), [['e', 0, 1], ['mail', 2, 6], ['email', 0, 6]])
 })
 
+t.test('words Porter joins to a word of another meaning stay apart, and their own forms still meet', async (t) => {
+  t.notSame(analyze('customers'), analyze('custom'), '"wifi for customers?" is not about custom cakes')
+  t.same(analyze('customer customers'), ['customer', 'customer'])
+  t.same(analyze('custom customs customized'), ['custom', 'custom', 'custom'], 'the other word keeps its stem')
+  for (const [word, other] of [['business', 'busy'], ['news', 'new'], ['experience', 'experiment'], ['community', 'communication'],
+    ['university', 'universe'], ['internal', 'intern'], ['international', 'intern'], ['organic', 'organ'], ['general', 'generous'],
+    ['general', 'generate'], ['authority', 'author'], ['executive', 'execute'], ['paste', 'past'], ['several', 'severe'], ['animals', 'animation']]) {
+    t.notSame(analyze(word!), analyze(other!), `${word} is no ${other}`)
+  }
+  t.same(analyze('experience experiences experienced experiencing'), Array(4).fill('experienc'))
+  t.same(analyze('paste pastes pasted pasting'), Array(4).fill('paste'))
+  t.same(createAnalyzer({ cacheSize: 2 }).analyze('Customers of a business'), ['customer', 'business'], 'the cached analyzer too')
+  t.same([...termMatcher(analyze('customers'))('our custom cakes, for every customer')], ['customer'], 'and what highlights a snippet')
+})
+
 t.test('termMatcher finds exactly the wanted terms analyze would produce', async (t) => {
   const matches = termMatcher(analyze('connection relational happiness mobility'))
   t.same([...matches('Cats and dogs sleep all day.')], [])
