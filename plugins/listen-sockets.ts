@@ -1,7 +1,9 @@
 // Listens on the port with several sockets (LISTEN_SOCKETS), so that a busy event loop still takes
 // new connections as fast as they come (src/http/listen-sockets.ts), and caps the connections open
-// across them (MAX_CONNECTIONS). The server's entry points listen through app.listenOnSockets();
-// the other sockets stop accepting when the app starts closing, as the server's own does.
+// across them (MAX_CONNECTIONS). The server's entry points listen through app.listenOnSockets().
+// While the app closes, the other sockets accept as long as the server's own does, and longer:
+// until the server has closed. A connection waiting in a socket's queue when it stops listening is
+// reset by the kernel, while one accepted is answered (503 shutting-down, plugins/load-shedding.ts).
 import fp from 'fastify-plugin'
 import type { AddressInfo } from 'node:net'
 import {
@@ -23,5 +25,5 @@ export default fp(async function listenSocketsPlugin (app) {
     await app.listen(primaryListenOptions(address, sockets))
     await listening.addSiblings(app.server.address() as AddressInfo, sockets)
   })
-  app.addHook('preClose', async () => { listening.closeSiblings() })
+  app.addHook('onClose', async () => { listening.closeSiblings() })
 }, { name: 'listen-sockets', dependencies: ['config'] })
