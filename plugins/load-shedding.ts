@@ -14,10 +14,10 @@ import underPressure, {
 import { ProblemError } from '../src/errors.js'
 import { databaseUnavailable } from '../src/health/database-health.js'
 import { EventLoopDelay } from '../src/health/event-loop-delay.js'
-import { InFlightRequests } from '../src/http/in-flight-requests.js'
 import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/health/probe-routes.js'
+import { InFlightRequests } from '../src/http/in-flight-requests.js'
 import { SHED_REASONS, type ShedReason } from '../src/telemetry/metrics.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
@@ -135,9 +135,9 @@ export default fp(async function loadSheddingPlugin (app) {
   })
 
   // Shutting down: the requests in flight are answered, on whichever socket they came, before the
-  // app closes what they use (src/http/in-flight-requests.ts); a request that still arrives on an
-  // open connection is refused, and its connection closed, so that the shutdown is not held; the
-  // probes answer for themselves.
+  // app closes what they use (src/http/in-flight-requests.ts); a request that still arrives, on an
+  // open connection or a new one, is refused, and its connection closed, so that the shutdown is
+  // not held; the probes answer for themselves.
   let closing = false
   const inFlight = new InFlightRequests()
   app.decorate('shuttingDown', () => closing)
