@@ -176,7 +176,8 @@ export default fp(async function loadSheddingPlugin (app) {
     if (request.routeOptions.config.chatTurn === true && admission.refusesNow()) throw refuse('latency_goal')
   })
   app.decorate('turnAdmission', {
-    run: async turn => await admission.run(turn),
+    // A turn whose client has gone is still answered and stored: a shutdown waits for it too.
+    run: async turn => await inFlight.track(admission.run(turn)),
     inFlight: () => admission.inFlight(),
     queued: () => admission.queued(),
     predictedMs: () => admission.predictedMs(),

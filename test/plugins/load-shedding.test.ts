@@ -158,6 +158,35 @@ t.test('closing answers every turn in flight, on whichever socket it came, befor
   t.equal(rows[0]!.count, turns, 'and each is kept')
 })
 
+t.test('closing keeps the turns whose clients have gone: those in line too are stored before the database closes', async t => {
+  const dataDir = await tempDir(t)
+  const app = await buildApp({ config: testConfig({ DATA_DIR: dataDir, MAX_TURNS_IN_FLIGHT: '1', TURN_LATENCY_GOAL_MS: '60000' }) })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  // The one place is taken, so every turn sent waits in line.
+  let release = (): void => {}
+  const holder = app.turnAdmission.run(async () => { await new Promise<void>(resolve => { release = resolve }) })
+  const turns = 8
+  const gone = Array.from({ length: turns }, () => {
+    const body = JSON.stringify({ message: 'how do I view traces?' })
+    const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } })
+    request.once('error', () => {})
+    request.end(body)
+    return request
+  })
+  t.ok(await waitFor(() => app.turnAdmission.queued() === turns), 'every turn waits in line')
+  for (const request of gone) request.destroy()
+  const connections = async (): Promise<number> => await new Promise((resolve, reject) => app.server.getConnections((error, count) => error === null ? resolve(count) : reject(error)))
+  t.ok(await waitFor(async () => await connections() === 0), 'and every client has gone')
+  const closed = app.close()
+  setTimeout(release, 50)
+  await Promise.all([closed, holder])
+  const db = await openPGliteDatabase(dataDir)
+  t.teardown(() => db.close())
+  const { rows } = await db.query<{ count: number }>("SELECT count(*)::int AS count FROM messages WHERE role = 'bot'")
+  t.equal(rows[0]!.count, turns, 'each turn is stored, as when the server stays up')
+})
+
 interface Answer { status: number, reason?: string, retryAfter: string | null, sessionId?: string }
 
 async function chatOver (base: string, body: Record<string, string>): Promise<Answer> {

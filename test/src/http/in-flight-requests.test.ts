@@ -58,3 +58,21 @@ t.test('a request whose client went away is no longer counted', async t => {
   gone.destroy()
   t.ok(await waitFor(() => inFlight.count() === 0), 'its response closed with the connection')
 })
+
+t.test('drain() waits for the work tracked too, however it settles, and track() settles as the work does', async t => {
+  const inFlight = new InFlightRequests()
+  let finish = (): void => {}
+  let fail = (_error: Error): void => {}
+  const answered = inFlight.track(new Promise<string>(resolve => { finish = () => resolve('stored') }))
+  const failed = inFlight.track(new Promise<never>((_resolve, reject) => { fail = reject }))
+  t.equal(inFlight.count(), 2)
+  let drained = false
+  const draining = inFlight.drain().then(() => { drained = true })
+  finish()
+  t.equal(await answered, 'stored')
+  t.notOk(drained, 'not drained while work is left')
+  fail(new Error('the model failed'))
+  await t.rejects(failed, { message: 'the model failed' })
+  await draining
+  t.equal(inFlight.count(), 0)
+})
