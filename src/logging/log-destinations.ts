@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { pino, type DestinationStream } from 'pino'
 import { telemetry } from '../telemetry/telemetry.js'
 import type { DestinationReport } from './file-destination.js'
+import { LineBatch } from './line-batch.js'
 import type { LogFamily } from './log-files.js'
 import type { LogRouterOptions } from './log-router.js'
 
@@ -20,6 +21,9 @@ export interface LogDestinations {
 }
 
 const ROUTER = fileURLToPath(new URL('./log-router.js', import.meta.url))
+// A line reaches the worker at most this late: what a process killed outright (SIGKILL, the
+// out-of-memory killer) may lose on top of what the worker had not yet written.
+const BATCH = { maxWaitMs: 10, maxChars: 64 * 1024 }
 
 /** Opens the router with `options`; onLogRecordsLost hears how many log records it could not export. */
 export function openLogDestinations (
@@ -32,6 +36,11 @@ export function openLogDestinations (
     options,
     worker: { execArgv: telemetry.workerExecArgv }
   })
+  const batch = new LineBatch(transport, BATCH)
+  // On the way out, process.exit() included, pino hands what thread-stream holds to the worker
+  // (its 'beforeExit' and 'exit' listeners): the lines still in the batch must be there first.
+  const handOver = (): void => { batch.handOver() }
+  process.prependListener('beforeExit', handOver).prependListener('exit', handOver)
   const states: Partial<Record<LogFamily, DestinationReport>> = {}
   transport.on('destination', (report: DestinationReport) => { states[report.family] = report })
   if (onLogRecordsLost !== undefined) transport.on('log-records-lost', onLogRecordsLost)
@@ -39,11 +48,13 @@ export function openLogDestinations (
   transport.on('error', (error: Error) => { process.stderr.write(`parley: the log writer failed: ${error.message}\n`) })
   let closing: Promise<void> | undefined
   return {
-    stream: transport,
+    stream: batch,
     status: () => ({ ...states }),
     flushSync: () => {
+      batch.handOver()
+      const worker = transport as typeof transport & { flushSync: () => void }
       try {
-        (transport as typeof transport & { flushSync: () => void }).flushSync()
+        worker.flushSync()
       } catch {} // a worker that has died has nothing left to take
     },
     close: () => {
@@ -55,6 +66,8 @@ export function openLogDestinations (
         // worker is still starting, so a timer holds the process until the worker has closed.
         const holdOpen = setInterval(() => {}, 1000)
         worker.once('close', () => { clearInterval(holdOpen); resolve() })
+        batch.handOver()
+        process.off('beforeExit', handOver).off('exit', handOver)
         worker.ref()
         worker.end()
       })
