@@ -170,7 +170,8 @@ const NON_ASCII = /[^\u0000-\u007f]/
  * context `[NAME]`, `[ADDRESS]`, `[POSTCODE]`, `[DATE_OF_BIRTH]`, `[ID_NUMBER]`, `[PLATE]`.
  */
 export function scrub (text: string): string {
-  if (last?.text === text) return last.scrubbed
+  const known = recent.get(text)
+  if (known !== undefined) return known
   const key = text.length >= MIN_REMEMBERED_LENGTH ? hash('sha256', text, 'base64') : undefined
   if (key !== undefined && clean.has(key)) return text
   // Compatibility forms are folded first, so that full-width digits, a full-width ＠ or
@@ -191,9 +192,10 @@ export function scrub (text: string): string {
   // address, postcode, date, document number and plate holds a digit: a text with none skips them.
   result = scrubSecrets(result)
   if (/\d/.test(result)) result = scrubAddresses(scrubDocuments(result))
-  last = { text, scrubbed: scrubNames(result) }
-  if (key !== undefined && last.scrubbed === text) remember(key)
-  return last.scrubbed
+  const scrubbed = scrubNames(result)
+  keepRecent(text, scrubbed)
+  if (key !== undefined && scrubbed === text) remember(key)
+  return scrubbed
 }
 
 // Long texts scrubbing found nothing in, known by their SHA-256 alone (what is held in memory must
@@ -209,9 +211,23 @@ function remember (key: string): void {
   clean.add(key)
 }
 
-// A turn scrubs its user's message more than once (for its search, its log line, its stored copy):
-// the last text's result is kept, at 12 to 60 µs a scrub.
-let last: { text: string, scrubbed: string } | undefined
+// A turn scrubs its user's message more than once (its log line, its search, its stored copy), and
+// under load the stored copy is made when other turns' messages have been scrubbed since: with only
+// the last text's result kept, it was scrubbed again, at 12 to 60 µs a scrub. The last RECENT_MAX
+// texts' results are kept, and all of them forgotten RECENT_MS after the first was kept, so that a
+// person's words stay in memory no longer than a turn takes.
+const RECENT_MAX = 64
+const RECENT_MS = 1000
+const recent = new Map<string, string>()
+let forgetRecent: NodeJS.Timeout | undefined
+function keepRecent (text: string, scrubbed: string): void {
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!)
+  recent.set(text, scrubbed)
+  forgetRecent ??= setTimeout(() => {
+    recent.clear()
+    forgetRecent = undefined
+  }, RECENT_MS).unref()
+}
 
 /**
  * A message's scrubbed copy as the database keeps it (messages.search_text): null where scrubbing
