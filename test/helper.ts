@@ -11,6 +11,7 @@ import { createScratchDatabase, type ScratchDatabase } from '../bench/server-dat
 import { buildApp, type AppOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import type { Database } from '../src/db/database.js'
+import { listLogFiles, readLogLines, type LogFamily } from '../src/logging/log-files.js'
 import { migrations, migrate } from '../src/db/migrations.js'
 import { openDatabase } from '../src/db/open-database.js'
 import { openPGliteDatabase } from '../src/db/pglite-database.js'
@@ -149,4 +150,11 @@ export function collector () {
   let text = ''
   stream.on('data', chunk => { text += String(chunk) })
   return { stream, text: () => text }
+}
+
+/** Every line of a log family in a log folder, its oldest file first, empty lines left out. */
+export async function logFileLines (dir: string, family: LogFamily): Promise<string[]> {
+  const lines: string[] = []
+  for (const file of await listLogFiles(dir, family)) for await (const line of readLogLines(file.path)) if (line !== '') lines.push(line)
+  return lines
 }

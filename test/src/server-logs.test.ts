@@ -8,16 +8,10 @@ import { pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { verifyAuditChain } from '../../src/logging/audit-chain.js'
 import { listLogFiles, readLogLines } from '../../src/logging/log-files.js'
-import { tempDir } from '../helper.js'
+import { logFileLines, tempDir } from '../helper.js'
 import { startServer } from '../server-process.js'
 
 const ADMIN_KEY = 'admin-key-' + randomBytes(12).toString('hex')
-
-async function fileLines (dir: string, family: 'chatbot' | 'error' | 'audit'): Promise<string[]> {
-  const lines: string[] = []
-  for (const file of await listLogFiles(dir, family)) for await (const line of readLogLines(file.path)) if (line !== '') lines.push(line)
-  return lines
-}
 
 const parsed = (lines: string[]) => lines.map(line => JSON.parse(line) as Record<string, unknown>)
 
@@ -40,7 +34,7 @@ t.test('N concurrent requests through several rotations, then SIGTERM: exactly N
 
   const files = await listLogFiles(logDir, 'chatbot')
   t.ok(files.length >= 3, `rotated through ${files.length} chatbot files`)
-  const lines = await fileLines(logDir, 'chatbot')
+  const lines = await logFileLines(logDir, 'chatbot')
   const entries = parsed(lines) // throws on a truncated or glued line
   const requests = entries.filter(entry => entry.msg === 'request completed')
   t.equal(requests.length, N, 'one request line per request')
@@ -55,10 +49,10 @@ t.test('start-up: the effective configuration with its secrets masked, and the j
   const secret = randomBytes(16).toString('hex')
   const server = await startServer(t, { LOG_DIR: logDir, LOG_ID_SECRET: secret, API_KEYS: `${secret}:admin`, SMTP_PASSWORD: `smtp-${secret}` })
   t.equal(await server.stop(), 0)
-  const entries = parsed(await fileLines(logDir, 'chatbot'))
+  const entries = parsed(await logFileLines(logDir, 'chatbot'))
   const started = entries.find(entry => entry.msg === 'parley started') as { module: string, config: Record<string, unknown> } | undefined
   t.match(started, { module: 'server', fn: 'start', config: { LOG_DIR: logDir, LOG_ID_SECRET: '(set)', SMTP_PASSWORD: '(set)', API_KEYS: [/^key_[0-9a-f]{12}:admin$/] } }, 'the start-up line gives the configuration')
-  t.notOk((await fileLines(logDir, 'chatbot')).join('\n').includes(secret), 'and none of its secrets')
+  t.notOk((await logFileLines(logDir, 'chatbot')).join('\n').includes(secret), 'and none of its secrets')
   t.notOk(server.stdout().includes(secret))
   t.ok(entries.some(entry => entry.msg === 'log_janitor.ran' && entry.module === 'log_janitor'), 'the retention janitor ran at start')
 })
@@ -142,7 +136,7 @@ t.test('audit entries are chained, name key ids, and the chain continues across 
   await fetch(`${server.base}/v1/kb/documents/returns`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } })
   t.equal(await server.stop(), 0)
 
-  const entries = parsed(await fileLines(env.LOG_DIR, 'audit'))
+  const entries = parsed(await logFileLines(env.LOG_DIR, 'audit'))
   t.same(entries.map(entry => [entry.action, entry.result]), [
     ['kb.document.create', 'success'], ['log_level.change', 'success'], ['auth.denied', 'denied'], ['kb.document.delete', 'success']
   ], 'every admin action and the refused key, in order')
@@ -220,13 +214,13 @@ t.test('a crash (an uncaught exception) is logged with its scrubbed stack and fi
   for (let i = 0; i < 20; i++) await (await fetch(`${server.base}/v1/sessions/${crypto.randomUUID()}`)).arrayBuffer()
   const code = await server.stop('SIGWINCH')
   t.equal(code, 1, 'exit code 1')
-  const errors = parsed(await fileLines(logDir, 'error'))
+  const errors = parsed(await logFileLines(logDir, 'error'))
   t.equal(errors.length, 1, 'one error line')
   t.match(errors[0], { level: 'fatal', module: 'server', msg: 'shutting down after a fatal error', error_type: 'Error', error_message: 'planted crash for [EMAIL] at [IP]', fingerprint: /^[0-9a-f]{16}$/, stack: /^Error: planted crash for \[EMAIL\] at \[IP\]\n/ })
   for (const [name, text] of [['error.log', JSON.stringify(errors)], ['stdout', server.stdout()], ['stderr', server.stderr()]]) {
     t.notOk(text!.includes('jane.doe') || text!.includes('10.1.2.3'), `the crash's personal data is not in ${name}`)
   }
-  const lines = parsed(await fileLines(logDir, 'chatbot'))
+  const lines = parsed(await logFileLines(logDir, 'chatbot'))
   t.equal(lines.filter(entry => entry.msg === 'request completed').length, 20, 'the requests before the crash are on disk')
   t.ok(lines.some(entry => entry.msg === 'shut down'), 'and so is the end of the shutdown')
 })
@@ -236,7 +230,7 @@ t.test('one server per DATA_DIR: a second exits 1 naming the first, which keeps 
   const first = await startServer(t, { DATA_DIR: dataDir })
   const logDir = join(await tempDir(t), 'logs')
   await t.rejects(startServer(t, { DATA_DIR: dataDir, LOG_DIR: logDir }), { message: /^server exited with 1 before listening:[^]*Parley could not start: .* is in use by process \d+ .*npm run kb:import -- --url/ })
-  const fatal = parsed(await fileLines(logDir, 'error'))
+  const fatal = parsed(await logFileLines(logDir, 'error'))
   t.match(fatal, [{ level: 'fatal', module: 'server', msg: 'could not start', error_type: 'DataDirLockedError' }], 'and says so in error.log')
   t.equal((await fetch(`${first.base}/ready`)).status, 200, 'the first server still serves')
   t.equal(await first.stop('SIGKILL'), null)
@@ -276,7 +270,7 @@ t.test('every line of every log file is JSON without a repeated key, and names i
   t.equal(await server.stop(), 0)
   let checked = 0
   for (const family of ['chatbot', 'error', 'audit'] as const) {
-    for (const line of await fileLines(logDir, family)) {
+    for (const line of await logFileLines(logDir, family)) {
       const keys = topLevelKeys(line)
       t.same(keys.filter((key, i) => keys.indexOf(key) !== i), [], `no key twice in ${line.slice(0, 160)}`)
       t.match(JSON.parse(line), { module: String, fn: String }, `module and fn in ${line.slice(0, 160)}`)
@@ -284,8 +278,8 @@ t.test('every line of every log file is JSON without a repeated key, and names i
     }
   }
   t.ok(checked > 10, `${checked} lines checked`)
-  t.ok((await fileLines(logDir, 'chatbot')).some(line => line.includes('Server listening at')), 'Fastify\'s own lines among them')
-  t.ok((await fileLines(logDir, 'audit')).length >= 2, 'and audit entries')
+  t.ok((await logFileLines(logDir, 'chatbot')).some(line => line.includes('Server listening at')), 'Fastify\'s own lines among them')
+  t.ok((await logFileLines(logDir, 'audit')).length >= 2, 'and audit entries')
 })
 
 t.test('a port in use stops the start with a message naming the host and port and what to do', async t => {
@@ -293,7 +287,7 @@ t.test('a port in use stops the start with a message naming the host and port an
   const port = new URL(first.base).port
   const logDir = join(await tempDir(t), 'logs')
   await t.rejects(startServer(t, { PORT: port, LOG_DIR: logDir }), { message: new RegExp(`^server exited with 1 before listening:[^]*Parley could not start: port ${port} on 127\\.0\\.0\\.1 is already in use, by another Parley or another program: stop it, or set PORT to a free port\\.`) })
-  t.match(parsed(await fileLines(logDir, 'error')), [{ level: 'fatal', msg: 'could not start listening', host: '127.0.0.1', port: Number(port), reason: /already in use/ }])
+  t.match(parsed(await logFileLines(logDir, 'error')), [{ level: 'fatal', msg: 'could not start listening', host: '127.0.0.1', port: Number(port), reason: /already in use/ }])
   t.equal(await first.stop(), 0)
 })
 

@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { listLogFiles, readLogLines } from '../../../src/logging/log-files.js'
 import { projectRoot } from '../../../src/project.js'
+import { logFileLines } from '../../helper.js'
 
 const run = promisify(execFile)
 
@@ -29,9 +29,6 @@ t.test('a line logged just before process.exit() reaches chatbot.log', async t =
   await writeFile(script, child)
   const exit = await run(process.execPath, [script, dir]).then(() => 0, (error: { code?: number }) => error.code)
   t.equal(exit, 3, 'the process exited as it was told')
-  const messages: string[] = []
-  for (const file of await listLogFiles(dir, 'chatbot')) {
-    for await (const line of readLogLines(file.path)) if (line !== '') messages.push((JSON.parse(line) as { msg: string }).msg)
-  }
+  const messages = (await logFileLines(dir, 'chatbot')).map(line => (JSON.parse(line) as { msg: string }).msg)
   t.same(messages, ['written a while before', 'the last words'])
 })

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { verifyAuditChain } from '../../../src/logging/audit-chain.js'
 import { listLogFiles, readLogLines, type LogFamily } from '../../../src/logging/log-files.js'
 import logRouter from '../../../src/logging/log-router.js'
+import { logFileLines } from '../../helper.js'
 
 async function router (dir: string) {
   const stream = await logRouter({ dir, maxSize: '100m', frequency: 'daily', pretty: false, stdout: false, checkIntervalMs: 50, service: 'parley' })
@@ -21,9 +22,7 @@ async function router (dir: string) {
 }
 
 async function messages (dir: string, family: LogFamily): Promise<unknown[]> {
-  const found: unknown[] = []
-  for (const file of await listLogFiles(dir, family)) for await (const line of readLogLines(file.path)) if (line !== '') found.push((JSON.parse(line) as { msg: unknown }).msg)
-  return found
+  return (await logFileLines(dir, family)).map(line => (JSON.parse(line) as { msg: unknown }).msg)
 }
 
 t.test('every line to chatbot.log, error and fatal to error.log, audit entries to audit.log', async t => {
