@@ -9,6 +9,17 @@
 // duration, scaled by how far past their predictions the turns that waited have taken (their 99th
 // percentile): a mean alone let half the turns at the goal's edge be answered late. Measured, not
 // configured: it follows the database, the machine and the mix of turns.
+//
+// Past capacity the line is kept short. A turn refused for the goal means turns arrive faster than
+// they are answered: the line would stand at the goal for as long as that lasts, every answer a
+// second late and a second's worth of requests held in memory, for no more answers (those are set
+// by the service rate). So once turns have been refused for SHORT_LINE_AFTER of the goal, and until
+// the line empties or as long passes without a refusal, a turn is let in only while predicted
+// within SHORT_LINE_SHARE of the goal (CoDel's standing queue: a line that outlasts an interval is
+// not a burst). A burst
+// still gets the whole goal: one sent at once reaches the server over a few hundred milliseconds,
+// and the line it leaves drains. So do N clients that each wait for their answer: their line never
+// grows past N, so nothing is refused and the rule never starts.
 
 import { addTurnTime } from '../logging/log-context.js'
 
@@ -39,17 +50,25 @@ const HORIZON = 50
 
 const STALL_FACTOR = 2
 
+// The share of the goal a line may reach while turns arrive faster than they are answered: a
+// quarter of a second of turns at the default goal, hundreds of them, enough that the line never
+// runs dry between arrivals, while those answered wait a quarter of what they did.
+export const SHORT_LINE_SHARE = 0.25
+// How long turns are refused, as a share of the goal, before the line is kept short: longer than a
+// burst takes to arrive (300 turns sent at once reached the server over 100 to 400 ms on 2 cores).
+export const SHORT_LINE_AFTER = 0.5
+
 // The overrun is the 99th percentile of actual / predicted over the last OVERRUN_SAMPLES turns that
 // waited in line, recomputed every OVERRUN_REFRESH of them; it counts from OVERRUN_MIN_SAMPLES on.
-// Waits predicted under a fifth of the goal are not sampled: a line that short is never refused,
-// and its ratios (a millisecond against two) say nothing of a line at the goal. It is at most the
+// Waits predicted under a fifth of the line's limit are not sampled: a line that short is never
+// refused, and its ratios (a millisecond against two) say nothing of a line at the limit. It is at most the
 // stall factor (a turn later than that waited on a stalled database, which its deadline handles),
 // and forgotten OVERRUN_MEMORY_MS after the last long line: it describes the overload at hand, and
 // one stall must not shorten the lines of the next hour.
 const OVERRUN_SAMPLES = 500
 const OVERRUN_REFRESH = 25
 const OVERRUN_MIN_SAMPLES = 100
-const OVERRUN_MIN_SHARE_OF_GOAL = 0.2
+const OVERRUN_MIN_SHARE_OF_LIMIT = 0.2
 const OVERRUN_MEMORY_MS = 5 * 60_000
 
 // A process's first turns are slow (connections opened, sessions created, code compiled) and would
@@ -87,6 +106,9 @@ export class TurnAdmission {
   private overrunsAdded = 0
   private overrun = 1
   private lastOverrunAt = 0
+  /** When the refusals going on began, and the latest: an empty line, or SHORT_LINE_AFTER without one, ends them. */
+  private refusingSince = -Infinity
+  private lastRefusalAt = -Infinity
 
   constructor (options: TurnAdmissionOptions) {
     this.concurrency = options.concurrency
@@ -123,7 +145,7 @@ export class TurnAdmission {
 
   /** How far past its prediction a turn that waited took: the line's rate moved while it waited. */
   private sampleOverrun (measuredMs: number | undefined, tookMs: number): void {
-    if (measuredMs === undefined || measuredMs < OVERRUN_MIN_SHARE_OF_GOAL * this.latencyGoalMs) return
+    if (measuredMs === undefined) return
     if (this.overrunForgotten()) {
       this.overruns.length = 0
       this.overrunsAdded = 0
@@ -136,24 +158,47 @@ export class TurnAdmission {
     this.overrun = Math.min(STALL_FACTOR, Math.max(1, sorted[Math.floor(0.99 * (sorted.length - 1))]!))
   }
 
+  /** How long a turn let in now may be predicted to take: the goal, or a share of it past capacity. */
+  lineLimitMs (): number {
+    const now = this.now()
+    const standing = this.refusing(now) && now - this.refusingSince >= this.shortLineAfterMs()
+    return standing ? SHORT_LINE_SHARE * this.latencyGoalMs : this.latencyGoalMs
+  }
+
+  private shortLineAfterMs (): number {
+    return SHORT_LINE_AFTER * this.latencyGoalMs
+  }
+
+  private refusing (now: number): boolean {
+    return now - this.lastRefusalAt < this.shortLineAfterMs()
+  }
+
   /**
    * Whether run() would refuse a turn arriving now, reserving nothing. Asked before the request's
    * body is read: most refusals past capacity then cost no parsing, validation or database work,
    * and come before the server's other work on that request. run() decides again, as turns let in
-   * meanwhile may have lengthened the line.
+   * meanwhile may have lengthened the line. A refusal said here is one made: the caller refuses the
+   * turn, and refusals that go on keep the line short.
    */
   refusesNow (): boolean {
-    return this.running >= this.concurrency && (this.predictedMs() ?? 0) > this.latencyGoalMs
+    const refused = this.running >= this.concurrency && (this.predictedMs() ?? 0) > this.lineLimitMs()
+    if (refused) {
+      const now = this.now()
+      if (!this.refusing(now)) this.refusingSince = now
+      this.lastRefusalAt = now
+    }
+    return refused
   }
 
   async run<T> (turn: (outside: Outside) => Promise<T>): Promise<T> {
     const arrived = this.now()
-    let measuredMs: number | undefined
+    let sampledMs: number | undefined
     if (this.running < this.concurrency) {
       this.running++
     } else {
       if (this.refusesNow()) throw this.refuse()
-      measuredMs = this.measuredMs()
+      const measured = this.measuredMs()
+      if (measured !== undefined && measured >= OVERRUN_MIN_SHARE_OF_LIMIT * this.lineLimitMs()) sampledMs = measured
       await this.slot()
     }
     // PGlite runs a whole turn without yielding to the event loop: starting each turn in a task of
@@ -164,7 +209,7 @@ export class TurnAdmission {
     // What was predicted is the turn's first part inside the gate, waiting included.
     let firstPartEnded = false
     const partEnded = (): void => {
-      if (!firstPartEnded) this.sampleOverrun(measuredMs, this.now() - arrived)
+      if (!firstPartEnded) this.sampleOverrun(sampledMs, this.now() - arrived)
       firstPartEnded = true
       this.completed(started)
     }
@@ -211,8 +256,13 @@ export class TurnAdmission {
     // A finished turn hands its slot straight to the longest waiting one.
     const next = this.waiting.shift()
     this.busySinceLastCompletion = next !== undefined
-    if (next === undefined) this.running--
-    else next.admit()
+    if (next !== undefined) {
+      next.admit()
+      return
+    }
+    this.running--
+    // A free slot: the line emptied, whatever came before is over.
+    this.lastRefusalAt = -Infinity
   }
 
   /**

@@ -209,3 +209,74 @@ t.test('turns that took longer than predicted (the line stalled while they waite
   stalling.advance(5 * 60_000 + 1)
   t.ok(await letsInAFifthInLine(stalling.gate), 'five minutes without a long line, the overrun is forgotten')
 })
+
+t.test('refusals that go on for half the goal keep the line within a quarter of it, until the line empties or half the goal passes without one', async t => {
+  // The goal is long in real time too, so that the stall deadline (twice the goal, a real timer)
+  // cannot fire on a busy machine while turns are held.
+  const { gate, advance } = admission(1, 1000)
+  await teach(gate, advance, 30, 10)
+  const started = async (): Promise<void> => {
+    await new Promise(resolve => setImmediate(resolve))
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  /** Held turns let in until a turn arriving now is predicted past the goal: each ends with next(). */
+  const fullLine = async () => {
+    const turns: Array<{ held: ReturnType<typeof heldTurn>, run: Promise<unknown> }> = []
+    while ((gate.predictedMs() ?? 0) <= 1000) {
+      const held = heldTurn()
+      turns.push({ held, run: gate.run(held.turn) })
+      await started()
+    }
+    return {
+      next: async (): Promise<void> => {
+        const { held, run } = turns.shift()!
+        held.release()
+        await run
+        await started()
+      }
+    }
+  }
+  const first = await fullLine()
+  t.equal(gate.lineLimitMs(), 1000, 'the goal, while nothing was refused')
+  t.ok(gate.refusesNow(), `a turn predicted at ${gate.predictedMs()} ms is refused for the goal`)
+  advance(499)
+  t.ok(gate.refusesNow())
+  t.equal(gate.lineLimitMs(), 1000, 'refused for less than half the goal: a burst, whose line may reach the goal')
+  advance(1)
+  t.ok(gate.refusesNow())
+  t.equal(gate.lineLimitMs(), 250, 'refused for half the goal: the line is kept within a quarter of it')
+  while (gate.predictedMs()! > 600) await first.next()
+  const predicted = gate.predictedMs()!
+  t.ok(predicted > 250 && predicted <= 1000, `${predicted} ms: within the goal, past a quarter of it`)
+  t.equal(await outcome(gate.run(async () => {})), 'refused', 'refused: the line stands while turns come faster than they go')
+  advance(499)
+  t.ok(gate.refusesNow(), 'still')
+  advance(500)
+  t.equal(gate.lineLimitMs(), 1000, 'half the goal without a refusal: the whole goal again')
+  t.equal(gate.refusesNow(), false, 'and the same line is let in')
+  while (gate.queued() > 0 || gate.inFlight() > 0) await first.next()
+
+  const second = await fullLine()
+  for (let refusal = 0; refusal < 3; refusal++) {
+    if (refusal > 0) advance(250)
+    t.ok(gate.refusesNow())
+  }
+  t.equal(gate.lineLimitMs(), 250, 'refusals again for half the goal: a short line')
+  while (gate.queued() > 0 || gate.inFlight() > 0) await second.next()
+  t.equal(gate.lineLimitMs(), 1000, 'the line emptied, its overload over: the whole goal for whatever comes next')
+})
+
+t.test('clients that each wait for their answer never start the short line', async t => {
+  const { gate, advance } = admission(1, 100)
+  await teach(gate, advance, 30, 10)
+  // Eight clients, each sending its next turn when the last is answered: a line of 7, 80 ms.
+  let answered = 0
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let turn = 0; turn < 20; turn++) {
+      await gate.run(async () => { advance(10) })
+      answered++
+    }
+  }))
+  t.equal(answered, 160, 'every turn answered')
+  t.equal(gate.lineLimitMs(), 100)
+})
