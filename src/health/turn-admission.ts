@@ -54,9 +54,11 @@ const STALL_FACTOR = 2
 // quarter of a second of turns at the default goal, hundreds of them, enough that the line never
 // runs dry between arrivals, while those answered wait a quarter of what they did.
 export const SHORT_LINE_SHARE = 0.25
-// How long turns are refused, as a share of the goal, before the line is kept short: longer than a
-// burst takes to arrive (300 turns sent at once reached the server over 100 to 400 ms on 2 cores).
-export const SHORT_LINE_AFTER = 0.5
+// How long turns are refused, as a share of the goal, before the line is kept short: as long as a
+// burst the goal can absorb takes to arrive. 300 turns sent at once reached the embedded database's
+// server over 700 ms on 2 cores (each turn holds its thread a few ms): after half the goal, the
+// short line refused up to half of such a burst.
+export const SHORT_LINE_AFTER = 1
 
 // The overrun is the 99th percentile of actual / predicted over the last OVERRUN_SAMPLES turns that
 // waited in line, recomputed every OVERRUN_REFRESH of them; it counts from OVERRUN_MIN_SAMPLES on.

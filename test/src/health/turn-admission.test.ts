@@ -210,7 +210,7 @@ t.test('turns that took longer than predicted (the line stalled while they waite
   t.ok(await letsInAFifthInLine(stalling.gate), 'five minutes without a long line, the overrun is forgotten')
 })
 
-t.test('refusals that go on for half the goal keep the line within a quarter of it, until the line empties or half the goal passes without one', async t => {
+t.test('refusals that go on as long as the goal keep the line within a quarter of it, until the line empties or as long passes without one', async t => {
   // The goal is long in real time too, so that the stall deadline (twice the goal, a real timer)
   // cannot fire on a busy machine while turns are held.
   const { gate, advance } = admission(1, 1000)
@@ -239,29 +239,29 @@ t.test('refusals that go on for half the goal keep the line within a quarter of 
   const first = await fullLine()
   t.equal(gate.lineLimitMs(), 1000, 'the goal, while nothing was refused')
   t.ok(gate.refusesNow(), `a turn predicted at ${gate.predictedMs()} ms is refused for the goal`)
-  advance(499)
+  advance(999)
   t.ok(gate.refusesNow())
-  t.equal(gate.lineLimitMs(), 1000, 'refused for less than half the goal: a burst, whose line may reach the goal')
+  t.equal(gate.lineLimitMs(), 1000, 'refused for less than the goal: a burst, whose line may reach the goal')
   advance(1)
   t.ok(gate.refusesNow())
-  t.equal(gate.lineLimitMs(), 250, 'refused for half the goal: the line is kept within a quarter of it')
+  t.equal(gate.lineLimitMs(), 250, 'refused for as long as the goal: the line is kept within a quarter of it')
   while (gate.predictedMs()! > 600) await first.next()
   const predicted = gate.predictedMs()!
   t.ok(predicted > 250 && predicted <= 1000, `${predicted} ms: within the goal, past a quarter of it`)
   t.equal(await outcome(gate.run(async () => {})), 'refused', 'refused: the line stands while turns come faster than they go')
-  advance(499)
+  advance(999)
   t.ok(gate.refusesNow(), 'still')
-  advance(500)
-  t.equal(gate.lineLimitMs(), 1000, 'half the goal without a refusal: the whole goal again')
+  advance(1000)
+  t.equal(gate.lineLimitMs(), 1000, 'as long without a refusal: the whole goal again')
   t.equal(gate.refusesNow(), false, 'and the same line is let in')
   while (gate.queued() > 0 || gate.inFlight() > 0) await first.next()
 
   const second = await fullLine()
   for (let refusal = 0; refusal < 3; refusal++) {
-    if (refusal > 0) advance(250)
+    if (refusal > 0) advance(500)
     t.ok(gate.refusesNow())
   }
-  t.equal(gate.lineLimitMs(), 250, 'refusals again for half the goal: a short line')
+  t.equal(gate.lineLimitMs(), 250, 'refusals again for as long: a short line')
   while (gate.queued() > 0 || gate.inFlight() > 0) await second.next()
   t.equal(gate.lineLimitMs(), 1000, 'the line emptied, its overload over: the whole goal for whatever comes next')
 })
