@@ -14,7 +14,7 @@
  * --refusals profiles turns refused at the door alone, as past capacity: once the sessions are
  * open and warm, the scratch database is taken away (its connections ended, the database renamed),
  * so every turn is refused with 503 before its body is read (reason "database"; a turn refused for
- * the latency goal takes the same path: the error handler, the headers, the log line, the metrics).
+ * the latency goal takes the same path: the refusal door, its headers, log line and metrics).
  *
  * off: the preload with OTEL_SDK_DISABLED=true, LOG_LEVEL=silent. full: the preload as `npm start`
  * loads it, every trace sampled, OTLP to a receiver in this process, LOG_LEVEL=info. Both log as

@@ -61,6 +61,10 @@ export default fp(async function alertsPlugin (app) {
     const traceId = reply.getHeader('x-trace-id') as string | undefined
     requests.record(request.routeOptions.url, reply.statusCode, reply.elapsedTime, traceId)
   })
+  // Refusals made before Fastify saw them (plugins/refusal-door.ts) have no trace.
+  app.refusalDoor.onRefused(({ route, status, durationMs }) => {
+    requests.record(route, status, durationMs, undefined)
+  })
 
   const read = measureReader({
     requests,
@@ -170,5 +174,7 @@ export default fp(async function alertsPlugin (app) {
   })
 }, {
   name: 'alerts',
-  dependencies: ['config', 'metrics', 'database', 'load-shedding', 'session-manager', 'answer-writer', 'evaluation']
+  dependencies: [
+    'config', 'metrics', 'database', 'load-shedding', 'refusal-door', 'session-manager', 'answer-writer', 'evaluation'
+  ]
 })

@@ -8,7 +8,7 @@ import { databaseUnavailable, isConnectionError } from '../src/health/database-h
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
 import { describeIssues, type ValidationIssue } from '../src/http/validation-issues.js'
 import { log } from '../src/logging/log-context.js'
-import { sendProblem, type Problem } from '../src/http/problem.js'
+import { problemOf, sendProblem, type Problem } from '../src/http/problem.js'
 
 // Input that passed validation but that PostgreSQL cannot store (the transaction rolled back):
 // SQLSTATE untranslatable_character, character_not_in_repertoire, statement_too_complex.
@@ -41,16 +41,7 @@ export default fp(async function errorHandlerPlugin (app) {
     // The database went away under this request: it is not the request's fault, nothing of it was
     // kept (its transaction did not commit), and retrying later will work.
     const error = isConnectionError(failure) ? databaseUnavailable(app.config.SHED_RETRY_AFTER) : failure
-    if (error instanceof ProblemError) {
-      return {
-        status: error.statusCode,
-        slug: error.type,
-        detail: error.message,
-        extensions: error.extensions,
-        title: error.title,
-        retryAfterSeconds: error.retryAfterSeconds
-      }
-    }
+    if (error instanceof ProblemError) return problemOf(error)
     if (error.validation !== undefined) {
       const issues = (error.validation as ValidationIssue[]).slice(0, MAX_ISSUES)
       const errors = describeIssues(error.validationContext ?? 'request', issues)

@@ -18,6 +18,7 @@ import { SlidingHistogram } from '../src/health/sliding-window.js'
 import { TurnAdmission } from '../src/health/turn-admission.js'
 import { isProbe } from '../src/health/probe-routes.js'
 import { InFlightRequests } from '../src/http/in-flight-requests.js'
+import { problemOf, type Problem } from '../src/http/problem.js'
 import { SHED_REASONS, type ShedReason } from '../src/telemetry/metrics.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
@@ -83,10 +84,12 @@ export default fp(async function loadSheddingPlugin (app) {
   const shed = new SlidingHistogram({ horizonMs: 3_600_000, now })
   const shedBy = new Map(SHED_REASONS.map(reason =>
     [reason, new SlidingHistogram({ horizonMs: SHED_BY_REASON_HORIZON_MS, now })]))
-  const refuse = (reason: ShedReason): ProblemError => {
+  const count = (reason: ShedReason): void => {
     app.metrics.shedRequests.add(1, { reason })
     shed.record()
     shedBy.get(reason)!.record()
+  }
+  const refusal = (reason: ShedReason): ProblemError => {
     if (reason === 'database') return databaseUnavailable(retryAfterSeconds)
     return new ProblemError({
       status: 503,
@@ -97,6 +100,10 @@ export default fp(async function loadSheddingPlugin (app) {
       retryAfterSeconds,
       stack: false
     })
+  }
+  const refuse = (reason: ShedReason): ProblemError => {
+    count(reason)
+    return refusal(reason)
   }
 
   const eventLoopDelay = new EventLoopDelay()
@@ -170,8 +177,27 @@ export default fp(async function loadSheddingPlugin (app) {
     refuse: () => refuse('latency_goal')
   })
   // The turn's door. Past capacity, reading, parsing and validating the bodies of turns that would
-  // be refused took the CPU the admitted ones needed, and delayed the refusals themselves. Fastify
-  // replies before reading the body, and Node.js then reads and drops it, so the connection is kept.
+  // be refused took the CPU the admitted ones needed, and delayed the refusals themselves: a turn
+  // the admission would refuse is refused as it arrives, by the refusal door in front of Fastify
+  // (plugins/refusal-door.ts), or, called another way (app.inject, a query string), by the hook.
+  // Node.js reads and drops the body no one read, so the connection is kept.
+  // The problems are made once: the door sends each a thousand times a second past capacity.
+  const overloaded = problemOf(refusal('latency_goal'))
+  const databaseDown = problemOf(refusal('database'))
+  const turnRefusal = (): Problem | undefined => {
+    if (closing) return undefined
+    if (!app.databaseHealth.current().up) {
+      count('database')
+      return databaseDown
+    }
+    if (!admission.refusesNow()) return undefined
+    count('latency_goal')
+    return overloaded
+  }
+  app.addHook('onRoute', route => {
+    if (route.config?.chatTurn !== true) return
+    for (const method of [route.method].flat()) app.refusalDoor.guard(method, route.url, turnRefusal)
+  })
   app.addHook('onRequest', async request => {
     if (request.routeOptions.config.chatTurn === true && admission.refusesNow()) throw refuse('latency_goal')
   })
@@ -205,4 +231,4 @@ export default fp(async function loadSheddingPlugin (app) {
   }
   meter.addBatchObservableCallback(observe, gauges)
   app.addHook('onClose', async () => { meter.removeBatchObservableCallback(observe, gauges) })
-}, { name: 'load-shedding', dependencies: ['config', 'metrics', 'database', 'error-handler'] })
+}, { name: 'load-shedding', dependencies: ['config', 'metrics', 'database', 'error-handler', 'refusal-door'] })

@@ -7,7 +7,9 @@ import type { FastifyRequest } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { telemetry } from '../src/telemetry/telemetry.js'
 import { ProblemError } from '../src/errors.js'
-import { createInstruments, localMetrics, parleyMeter, type Instruments } from '../src/telemetry/metrics.js'
+import {
+  createInstruments, localMetrics, parleyMeter, recordResponse, type Instruments
+} from '../src/telemetry/metrics.js'
 import { observeProcess } from '../src/health/process-resources.js'
 
 declare module 'fastify' {
@@ -42,22 +44,23 @@ export default fp(async function metricsPlugin (app) {
   app.addHook('onRequestAbort', async (request) => { done(request) })
   app.addHook('onResponse', async (request, reply) => {
     done(request)
-    const route = request.routeOptions.url
-    const endpoint = route ?? '(no route)'
-    instruments.requests.add(1, { endpoint, status: String(reply.statusCode) })
-    instruments.responseTime.record(reply.elapsedTime / 1000, { endpoint })
-    // Recorded here rather than by the SDK's http instrumentation, whose server side is off (otel/instrumentation.ts).
-    instruments.httpDuration.record(reply.elapsedTime / 1000, {
-      'http.request.method': request.method,
-      'http.response.status_code': reply.statusCode,
-      'url.scheme': request.protocol,
-      ...(route === undefined ? {} : { 'http.route': route }),
-      ...(reply.statusCode >= 500 ? { 'error.type': String(reply.statusCode) } : {})
+    // http.server.request.duration is recorded here rather than by the SDK's http instrumentation,
+    // whose server side is off (otel/instrumentation.ts).
+    recordResponse(instruments, {
+      method: request.method,
+      route: request.routeOptions.url,
+      status: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+      scheme: request.protocol
     })
+  })
+  // A request refused before Fastify saw it (plugins/refusal-door.ts) is counted the same way.
+  app.refusalDoor.onRefused(({ method, route, status, durationMs, scheme }) => {
+    recordResponse(instruments, { method, route, status, seconds: durationMs / 1000, scheme })
   })
   app.addHook('onError', async (_request, reply, error) => {
     // A ProblemError is a deliberate answer (a 503 when shedding, say), not a failure.
     if (error instanceof ProblemError) return
     if ((error.statusCode ?? 500) >= 500 || reply.statusCode >= 500) instruments.errors.add(1, { type: error.name })
   })
-}, { name: 'metrics' })
+}, { name: 'metrics', dependencies: ['refusal-door'] })

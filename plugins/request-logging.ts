@@ -2,6 +2,7 @@
 // pseudonymous user, command) that domain code adds to while it serves the request.
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import { countedStream } from '../src/http/counted-stream.js'
@@ -19,6 +20,22 @@ declare module 'fastify' {
   }
 }
 
+/** Every line logged while serving a request carries its id, and the caller's if it is one we keep. */
+function requestFields (id: string, headers: IncomingHttpHeaders): LogFields {
+  const given = headers['x-request-id']
+  return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)
+    ? { req_id: id, client_request_id: given }
+    : { req_id: id }
+}
+
+interface Completed { method: string, route: string, status: number, durationMs: number, resBytes: number }
+
+/** The `request completed` line's fields. */
+function completedLine (completed: Completed, fields: LogFields): Record<string, unknown> {
+  const { method, route, status, durationMs, resBytes } = completed
+  return { method, route, status, duration_ms: Math.round(durationMs * 10) / 10, res_bytes: resBytes, ...fields }
+}
+
 export default fp(async function requestLoggingPlugin (app) {
   const { LOG_USER_ID, LOG_ID_SECRET } = app.config
   // Without LOG_ID_SECRET the key comes from the database once it is open (plugins/pseudonym-key.ts).
@@ -31,10 +48,7 @@ export default fp(async function requestLoggingPlugin (app) {
   app.decorateRequest('logFields', null as unknown as LogFields)
   app.addHook('onRequest', (request, _reply, done) => {
     // request.log is the app's logger (src/app.ts); the request's id is a field of its context.
-    const given = request.headers['x-request-id']
-    request.logFields = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)
-      ? { req_id: request.id, client_request_id: given }
-      : { req_id: request.id }
+    request.logFields = requestFields(request.id, request.headers)
     runWithLogger(request.log as Logger, done, request.logFields)
   })
 
@@ -48,17 +62,22 @@ export default fp(async function requestLoggingPlugin (app) {
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)'
-    const line = {
+    const line = completedLine({
       method: request.method,
       route,
       status: reply.statusCode,
-      duration_ms: Math.round(reply.elapsedTime * 10) / 10,
-      res_bytes: streamedBytes.get(request) ?? Number(reply.getHeader('content-length') ?? 0),
-      ...request.logFields
-    }
+      durationMs: reply.elapsedTime,
+      resBytes: streamedBytes.get(request) ?? Number(reply.getHeader('content-length') ?? 0)
+    }, request.logFields)
     const logger = log('http', 'onResponse', request.log)
     // Probes would drown the lines people read; they stay available at debug.
     if (PROBE_ROUTES.has(route)) logger.debug(line, 'request completed')
     else logger.info(line, 'request completed')
   })
-}, { name: 'request-logging', dependencies: ['config'] })
+
+  // A request refused before Fastify saw it (plugins/refusal-door.ts) gets the same line.
+  app.refusalDoor.onRefused(refusal => {
+    const line = completedLine(refusal, requestFields(refusal.requestId, refusal.headers))
+    log('http', 'onResponse', app.log).info(line, 'request completed')
+  })
+}, { name: 'request-logging', dependencies: ['config', 'refusal-door'] })

@@ -17,6 +17,8 @@ declare module 'fastify' {
 
 export default fp(async function securityHeadersPlugin (app) {
   const defaults = securityHeaders()
+  // The refusal door guards only API routes: their headers are the defaults, and no API answer is cached.
+  app.refusalDoor.addHeaders({ ...defaults, 'cache-control': 'no-store' })
   const byRoute = new WeakMap<HelmetOptions, SecurityHeaders>()
   app.addHook('onRoute', route => {
     const options = route.config?.securityHeaders
@@ -31,4 +33,4 @@ export default fp(async function securityHeadersPlugin (app) {
     if (!request.url.startsWith('/docs') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     return payload
   })
-}, { name: 'security-headers' })
+}, { name: 'security-headers', dependencies: ['refusal-door'] })

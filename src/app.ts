@@ -11,6 +11,7 @@ import requestLogging from '../plugins/request-logging.js'
 import traceId from '../plugins/trace-id.js'
 import configPlugin from '../plugins/config.js'
 import listenSockets from '../plugins/listen-sockets.js'
+import refusalDoor from '../plugins/refusal-door.js'
 import errorHandler from '../plugins/error-handler.js'
 import validation from '../plugins/validation.js'
 import openApi from '../plugins/openapi.js'
@@ -116,6 +117,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   await app.register(configPlugin, { config, clock: options.clock })
   await app.register(listenSockets)
+  await app.register(refusalDoor)
   await app.register(requestLogging)
   await app.register(traceId)
   await app.register(errorHandler)

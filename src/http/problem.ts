@@ -1,6 +1,7 @@
 // RFC 9457 problem+json, written the same way by the error handler and by the hooks that answer
 // before a handler runs (auth): a stable type, the status's title, what exactly was wrong.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ProblemError } from '../errors.js'
 import { scrub } from '../logging/scrubber.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
@@ -28,8 +29,23 @@ export interface Problem {
   retryAfterSeconds?: number
 }
 
-/** The RFC 9457 body of a problem, for a response or for the last event of a stream already under way. */
-export function problemBody (request: FastifyRequest, problem: Problem): Record<string, unknown> {
+/** What a domain error says, as a response says it. */
+export function problemOf (error: ProblemError): Problem {
+  return {
+    status: error.statusCode,
+    slug: error.type,
+    detail: error.message,
+    extensions: error.extensions,
+    title: error.title,
+    retryAfterSeconds: error.retryAfterSeconds
+  }
+}
+
+/**
+ * The RFC 9457 body of a problem, for a response or for the last event of a stream already under
+ * way: the request's url and id (a Fastify request, or the refusal door's).
+ */
+export function problemBody (request: Pick<FastifyRequest, 'url' | 'id'>, problem: Problem): Record<string, unknown> {
   const { status, slug, detail, extensions = {}, title } = problem
   return {
     type: `${TYPE_PREFIX}${slug}`,

@@ -75,6 +75,30 @@ export const SHED_REASONS = [
 ] as const
 export type ShedReason = typeof SHED_REASONS[number]
 
+/** A response as the request metrics count it: route is the route template, undefined when none matched. */
+export interface ServedRequest {
+  method: string
+  route: string | undefined
+  status: number
+  seconds: number
+  scheme: string
+}
+
+/** Counts a response in chatbot_requests_total, chatbot_response_time_seconds and http.server.request.duration. */
+export function recordResponse (instruments: Instruments, served: ServedRequest): void {
+  const { method, route, status, seconds, scheme } = served
+  const endpoint = route ?? '(no route)'
+  instruments.requests.add(1, { endpoint, status: String(status) })
+  instruments.responseTime.record(seconds, { endpoint })
+  instruments.httpDuration.record(seconds, {
+    'http.request.method': method,
+    'http.response.status_code': status,
+    'url.scheme': scheme,
+    ...(route === undefined ? {} : { 'http.route': route }),
+    ...(status >= 500 ? { 'error.type': String(status) } : {})
+  })
+}
+
 export function createInstruments (meter: Meter): Instruments {
   const instruments: Instruments = {
     requests: meter.createCounter('chatbot_requests', {

@@ -1,7 +1,7 @@
 // Load shedding: every turn that can be answered within the goal is answered; past a limit the bot
 // answers 503 with Retry-After at once, keeps its probes and /status answering, and serves
 // normally again as soon as the pressure is gone, a database outage included.
-import { Agent, request as httpRequest } from 'node:http'
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
@@ -9,6 +9,7 @@ import { buildTestApp, createServerDatabase, tempDir, testConfig, waitFor } from
 import { startScriptedModel } from '../../bench/scripted-model.js'
 import { buildApp } from '../../src/app.js'
 import { openPGliteDatabase } from '../../src/db/pglite-database.js'
+import { createLogger } from '../../src/logging/logger.js'
 import { startServer } from '../server-process.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 
@@ -78,15 +79,16 @@ async function fillTheLine (t: Test, app: App): Promise<{ drain: () => Promise<v
   return { drain, length: line.length }
 }
 
-interface Exchange { status: number, body: string, retryAfter?: string, reusedSocket: boolean, connection?: string }
+interface Exchange { status: number, body: string, retryAfter?: string, reusedSocket: boolean, connection?: string, headers: IncomingHttpHeaders }
 
 /** One request over `agent` (one kept-alive connection), saying whether it went over a connection used before. */
-async function exchange (agent: Agent, port: number, method: string, path: string, body?: string): Promise<Exchange> {
+async function exchange (agent: Agent, port: number, method: string, path: string, body?: string, given: Record<string, string> = {}): Promise<Exchange> {
   return await new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, method, path, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, response => {
+    const headers = body === undefined ? given : { ...given, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }
+    const request = httpRequest({ host: '127.0.0.1', port, method, path, agent, headers }, response => {
       let text = ''
       response.setEncoding('utf8').on('data', chunk => { text += chunk }).once('end', () => {
-        resolve({ status: response.statusCode ?? 0, body: text, retryAfter: response.headers['retry-after'], reusedSocket: request.reusedSocket, connection: response.headers.connection })
+        resolve({ status: response.statusCode ?? 0, body: text, retryAfter: response.headers['retry-after'], reusedSocket: request.reusedSocket, connection: response.headers.connection, headers: response.headers })
       })
     })
     request.once('error', reject)
@@ -127,6 +129,41 @@ t.test('a turn the admission would refuse is refused before its body is read: th
   const after = await exchange(agent, Number(port), 'POST', '/v1/chat', JSON.stringify({ message: 'how do I view traces?' }))
   t.same([after.status, after.reusedSocket], [200, true], 'the line drained, the same connection is answered again')
   t.equal(connections, 1, 'one connection throughout')
+})
+
+t.test('a turn refused at the door, before Fastify, gets what one refused through Fastify gets: its headers, body, log line and counts', async t => {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({ level: 'info', service: 'parley', version: '9.9.9', env: 'test', destination: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
+  const app = await buildTestApp(t, { MAX_TURNS_IN_FLIGHT: '1', TURN_LATENCY_GOAL_MS: '5000', API_KEYS: `${ADMIN}:admin` }, { logger })
+  const port = Number(new URL(await app.listen({ port: 0, host: '127.0.0.1' })).port)
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const refusedCount = async (): Promise<number> =>
+    Number(/^chatbot_requests_total\{endpoint="\/v1\/chat",status="503"[^}]*\} (\d+)/m.exec((await app.inject('/metrics')).body)?.[1] ?? 0)
+  await fillTheLine(t, app)
+  const counted = await refusedCount()
+  const atDoor: string[] = []
+  app.refusalDoor.onRefused(refusal => { atDoor.push(refusal.requestId) })
+
+  // Over the network, the door answers; app.inject calls Fastify's handler, whose hook refuses.
+  const payload = JSON.stringify({ message: 'how do I view traces?' })
+  const atTheDoor = await exchange(agent, port, 'POST', '/v1/chat', payload, { 'x-request-id': 'door-1' })
+  const throughFastify = await app.inject({ method: 'POST', url: '/v1/chat', payload, headers: { 'content-type': 'application/json' } })
+  t.equal(atTheDoor.status, 503)
+  t.equal(throughFastify.statusCode, 503)
+  const { request_id: doorId, ...doorRest } = JSON.parse(atTheDoor.body)
+  t.same(atDoor, [doorId], 'the door answered the one over the network, Fastify the injected one')
+  const { request_id: fastifyId, ...fastifyRest } = throughFastify.json()
+  t.same(doorRest, fastifyRest, 'the same problem')
+  t.not(doorId, fastifyId)
+  const own = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+  const headers = (all: Record<string, unknown>) => Object.fromEntries(Object.entries(all).filter(([name]) => !own.has(name)))
+  t.same(headers(atTheDoor.headers), headers(throughFastify.headers), 'the same headers: security headers, cache-control, Retry-After, problem+json')
+
+  const line = lines.find(line => line.msg === 'request completed' && line.req_id === doorId)
+  t.match(line, { module: 'http', method: 'POST', route: '/v1/chat', status: 503, duration_ms: Number, res_bytes: Buffer.byteLength(atTheDoor.body), client_request_id: 'door-1' }, 'its request completed line, by its request id')
+  t.equal(await refusedCount() - counted, 2, 'both counted in chatbot_requests_total{status="503"}')
+  t.match((await app.inject({ url: '/status', headers: { authorization: `Bearer ${ADMIN}` } })).json().turns, { shed_last_5m_by_reason: { latency_goal: 2 } }, 'and as refusals')
 })
 
 // Over the network: the turns in flight come over the connections of eight listening sockets, from a
