@@ -15,10 +15,13 @@ declare module 'fastify' {
   }
 }
 
+// No API answer is cached (a route may say otherwise for its own, as the pages' assets do).
+const NOT_CACHED = { 'cache-control': 'no-store' }
+
 export default fp(async function securityHeadersPlugin (app) {
   const defaults = securityHeaders()
-  // The refusal door guards only API routes: their headers are the defaults, and no API answer is cached.
-  app.refusalDoor.addHeaders({ ...defaults, 'cache-control': 'no-store' })
+  // The refusal door guards only API routes: their headers are the defaults, never cached.
+  app.refusalDoor.addHeaders({ ...defaults, ...NOT_CACHED })
   const byRoute = new WeakMap<HelmetOptions, SecurityHeaders>()
   app.addHook('onRoute', route => {
     const options = route.config?.securityHeaders
@@ -30,7 +33,7 @@ export default fp(async function securityHeadersPlugin (app) {
     done()
   })
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.url.startsWith('/docs') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    if (!request.url.startsWith('/docs') && !reply.hasHeader('cache-control')) reply.headers(NOT_CACHED)
     return payload
   })
 }, { name: 'security-headers', dependencies: ['refusal-door'] })

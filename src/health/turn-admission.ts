@@ -16,10 +16,9 @@
 // by the service rate). So once turns have been refused for SHORT_LINE_AFTER of the goal, and until
 // the line empties or as long passes without a refusal, a turn is let in only while predicted
 // within SHORT_LINE_SHARE of the goal (CoDel's standing queue: a line that outlasts an interval is
-// not a burst). A burst
-// still gets the whole goal: one sent at once reaches the server over a few hundred milliseconds,
-// and the line it leaves drains. So do N clients that each wait for their answer: their line never
-// grows past N, so nothing is refused and the rule never starts.
+// not a burst). A burst still gets the whole goal: one sent at once reaches the server over a few
+// hundred milliseconds, and the line it leaves drains. So do N clients that each wait for their
+// answer: their line never grows past N, so nothing is refused and the rule never starts.
 
 import { addTurnTime } from '../logging/log-context.js'
 
@@ -63,10 +62,10 @@ export const SHORT_LINE_AFTER = 1
 // The overrun is the 99th percentile of actual / predicted over the last OVERRUN_SAMPLES turns that
 // waited in line, recomputed every OVERRUN_REFRESH of them; it counts from OVERRUN_MIN_SAMPLES on.
 // Waits predicted under a fifth of the line's limit are not sampled: a line that short is never
-// refused, and its ratios (a millisecond against two) say nothing of a line at the limit. It is at most the
-// stall factor (a turn later than that waited on a stalled database, which its deadline handles),
-// and forgotten OVERRUN_MEMORY_MS after the last long line: it describes the overload at hand, and
-// one stall must not shorten the lines of the next hour.
+// refused, and its ratios (a millisecond against two) say nothing of a line at the limit. It is at
+// most the stall factor (a turn later than that waited on a stalled database, which its deadline
+// handles), and forgotten OVERRUN_MEMORY_MS after the last long line: it describes the overload at
+// hand, and one stall must not shorten the lines of the next hour.
 const OVERRUN_SAMPLES = 500
 const OVERRUN_REFRESH = 25
 const OVERRUN_MIN_SAMPLES = 100
