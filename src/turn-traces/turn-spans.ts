@@ -123,7 +123,7 @@ export function turnSpanHalf ({ traceId, root, turn, spans }: EndedTurnTrace): T
     : [root, turn].find(span => span.status.code === SpanStatusCode.ERROR)
   return {
     traceId,
-    spans: toTurnSpans(spans),
+    spans: () => toTurnSpans(spans),
     startedAt: new Date(ms(root.startTime)),
     // Until the later of the root and the turn: a streamed turn ends after its request's span.
     durationMs: traceMs(Math.max(ms(root.endTime), ms(turn.endTime)) - ms(root.startTime)),

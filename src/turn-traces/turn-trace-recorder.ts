@@ -18,7 +18,11 @@ import type { TurnParts, TurnSpan } from './turn-trace.js'
 /** The spans of one chat turn's trace, from the span collector. */
 export interface TurnSpanHalf {
   traceId: string
-  spans: TurnSpan[]
+  /**
+   * The spans as the console shows them, made when the record is written: a turn let go under
+   * pressure is held, and most are never written, so their spans are never converted.
+   */
+  spans: () => TurnSpan[]
   /** The root span's start and duration: the whole request as the server saw it. */
   startedAt: Date
   durationMs: number
@@ -375,7 +379,7 @@ function recordJson (key: string, { spans, request }: Pending): string {
     parts: request?.parts ?? null,
     let_go: request?.letGo ?? null,
     user_pseudonym: request?.userPseudonym ?? null,
-    spans: request?.letGo === undefined ? spans?.spans ?? [] : [],
+    spans: request?.letGo === undefined ? spans?.spans() ?? [] : [],
     error
   }
   const json = JSON.stringify(record)

@@ -35,13 +35,13 @@ t.test('the spans as the console shows them, and the turn\'s session, number and
   root.end()
   const half = turnSpanHalf(ended(root, turn))
   t.match(half, { sessionId: '52c16b89-9200-4a05-9159-9deabba9423a', turn: 3, statusCode: 200, error: undefined })
-  const byName = Object.fromEntries(half.spans.map(span => [span.name, span]))
+  const byName = Object.fromEntries(half.spans().map(span => [span.name, span]))
   t.equal(byName['POST /v1/chat']!.parent_span_id, undefined, 'the root has no parent')
   t.equal(byName['POST /v1/chat']!.kind, 'server')
   t.equal(byName['POST /v1/chat']!.start_ms, 0, 'offsets from the earliest span, the root')
   t.equal(byName['chat.turn']!.parent_span_id, byName['POST /v1/chat']!.span_id)
   t.equal(byName.search!.parent_span_id, byName['chat.turn']!.span_id)
-  t.ok(half.spans.every(span => span.start_ms >= 0 && span.duration_ms >= 0))
+  t.ok(half.spans().every(span => span.start_ms >= 0 && span.duration_ms >= 0))
   t.same(byName.search!.attributes, { 'parley.search.results': 3, 'parley.search.terms': '["a","b"]' },
     'attributes as they were, an array as its JSON')
   const { startTime } = ended(root, turn).root
@@ -70,7 +70,7 @@ t.test('under a caller\'s traceparent, the caller\'s span is not named as a pare
   root.end()
   const half = turnSpanHalf(ended(root, turn))
   t.equal(half.traceId, caller.traceId)
-  t.equal(half.spans.find(span => span.name === 'POST /v1/chat')!.parent_span_id, undefined)
+  t.equal(half.spans().find(span => span.name === 'POST /v1/chat')!.parent_span_id, undefined)
 })
 
 t.test('a failed step keeps its exception and status message, scrubbed', async t => {
@@ -83,7 +83,7 @@ t.test('a failed step keeps its exception and status message, scrubbed', async t
   root.setAttribute('http.response.status_code', 500)
   root.end()
   const half = turnSpanHalf(ended(root, turn))
-  t.match(half.spans.find(span => span.name === 'chat.turn'), {
+  t.match(half.spans().find(span => span.name === 'chat.turn'), {
     status: 'error',
     status_message: 'no route to [EMAIL]',
     attributes: { 'exception.type': 'Error', 'exception.message': 'no route to [EMAIL]' }
@@ -114,7 +114,7 @@ t.test('a child that seems to end after its parent by less than a millisecond is
   turn.end(at(1_000_007.434))
   root.end(at(1_000_007.423))
   streamed.end(at(1_000_040))
-  const byName = Object.fromEntries(turnSpanHalf(ended(root, turn)).spans.map(span => [span.name, span]))
+  const byName = Object.fromEntries(turnSpanHalf(ended(root, turn)).spans().map(span => [span.name, span]))
   t.match(byName['chat.turn'], { start_ms: 0.989, duration_ms: 6.434 }, 'moved back by its 0.011 ms overhang, its duration kept')
   t.match(byName['reply.persist'], { start_ms: 1.923, duration_ms: 5.5 }, 'and its child within where it now ends')
   t.match(byName['chat.stream'], { start_ms: 3, duration_ms: 37 }, 'a longer overhang is real, and kept')
@@ -132,7 +132,7 @@ t.test('spans one after another within a millisecond are drawn one after another
   }
   turn.end()
   root.end()
-  const spans = turnSpanHalf(ended(root, turn)).spans
+  const spans = turnSpanHalf(ended(root, turn)).spans()
   const statements = spans.filter(span => span.kind === 'internal' && span.name !== 'chat.turn')
   t.equal(statements.length, 3)
   for (let i = 1; i < statements.length; i++) {

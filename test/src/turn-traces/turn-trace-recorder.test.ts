@@ -18,7 +18,7 @@ function requestHalf (key: string, overrides: Partial<TurnRequestHalf> = {}): Tu
 
 function spanHalf (traceId: string, overrides: Partial<TurnSpanHalf> = {}): TurnSpanHalf {
   const span: TurnSpan = { span_id: '1'.repeat(16), name: 'POST /v1/chat', kind: 'server', start_ms: 0, duration_ms: 13, status: 'unset', attributes: { 'http.response.status_code': 200 } }
-  return { traceId, spans: [span, { ...span, span_id: '2'.repeat(16), parent_span_id: span.span_id, name: 'chat.turn', kind: 'internal', start_ms: 1, duration_ms: 10 }], startedAt: new Date('2026-01-15T10:00:00.000Z'), durationMs: 13, statusCode: 200, sessionId: SESSION, turn: 2, ...overrides }
+  return { traceId, spans: () => [span, { ...span, span_id: '2'.repeat(16), parent_span_id: span.span_id, name: 'chat.turn', kind: 'internal', start_ms: 1, duration_ms: 10 }], startedAt: new Date('2026-01-15T10:00:00.000Z'), durationMs: 13, statusCode: 200, sessionId: SESSION, turn: 2, ...overrides }
 }
 
 /** The database, counting the statements that write turn_traces. */
@@ -101,6 +101,26 @@ for (const engine of engines()) {
       }
       t.match(byId.get(late), { let_go: 'pressure', spans: [], logs: [] })
       t.equal(recorder.kept(), 4, 'a kept turn merges into its row: no new record')
+    })
+
+    await t.test('a held turn\'s spans are made into rows\' spans only if it is kept', async t => {
+      const { recorder, clock } = setUp()
+      const [kept, lost] = ['5', '6'].map(c => c.repeat(32)) as [string, string]
+      const converted: string[] = []
+      const counted = (traceId: string): TurnSpanHalf => {
+        const half = spanHalf(traceId)
+        return { ...half, spans: () => { converted.push(traceId); return half.spans() } }
+      }
+      for (const traceId of [kept, lost]) {
+        recorder.addSpans(counted(traceId))
+        recorder.addRequest(requestHalf(traceId, { letGo: 'pressure' }))
+      }
+      await recorder.flush()
+      t.same(converted, [], 'held: not converted')
+      recorder.keep(kept)
+      clock.advance(HOLD_MS)
+      await recorder.flush()
+      t.same(converted, [kept], 'the kept one only, once')
     })
 
     await t.test('a half waits out its grace, is written alone, and its late other half merges into the row', async t => {
