@@ -30,7 +30,8 @@
  *    shares the machine: past capacity it takes a good part of it), the connections the kernel
  *    dropped for a full accept queue (each retried a second later: latency the server never sees),
  *    the CPU the rest of the machine used meanwhile (past a tenth of a core the step counts as
- *    disturbed, and the report says so), and the refusals' reasons (the server's /metrics).
+ *    disturbed, and the report says so), and the refusals' reasons (the server's /metrics). At 2×
+ *    and 3×, where the goodput went in CPU: the generator's extra, the refusals', dearer answers.
  * 3. The goals, met or NOT met: refused at 50 clients ≤ 1 %; answered/s at 50 clients ≥ 0.40 of
  *    pgbench at 50 clients (PostgreSQL), ≥ 0.60 of the PGlite plain loop on disk (PGlite); open-loop
  *    goodput at 2× and 3× ≥ 0.9 of capacity, with answered p99 ≤ 1 s, refusal p99 ≤ 50 ms and
@@ -715,6 +716,36 @@ const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
 const perAnswer = (share: number | undefined, s: Step): number => share === undefined || s.answered === 0 ? NaN : share * s.elapsedMs / s.answered
 const cpuPerAnswer = (s: Step): number => perAnswer(s.loopCpu, s)
 
+/**
+ * Where a step past capacity's goodput went, in CPU (bench/README.md, "Where PostgreSQL's goodput
+ * at 2× goes"). The generator, the server and the database share the machine's cores, so the
+ * answers past capacity are paid for from what the generator's extra requests and the refusals
+ * leave. An identity, not a model: over the step's whole time, goodput = 1 + the CPU used beyond
+ * the best closed loop's − the generator's extra − the refusals' − the answers' extra cost, each
+ * counted in the best closed loop's answers.
+ */
+function goodputSpent (run: EngineRun, s: Step, refusalMs: number): string {
+  const best = run.steps.filter(c => c.label.startsWith('closed')).reduce((a, b) => b.answeredPerSecond > a.answeredPerSecond ? b : a)
+  if (s.loopCpu === undefined || best.loopCpu === undefined) return `${s.label}: no CPU reading`
+  // Shares of a core, and rates a second, over each step's whole time.
+  const server = (c: Step): number => c.loopCpu! + (c.databaseCpu ?? 0)
+  const used = (c: Step): number => server(c) + c.generatorCpu
+  const rate = (n: number, c: Step): number => n / c.elapsedMs * 1000
+  const answerCost = (c: Step, refusals: number): number => (server(c) - refusals) / rate(c.answered, c)
+  const refusals = rate(s.refused, s) * refusalMs / 1000
+  const bestCost = answerCost(best, 0)
+  const inAnswers = (share: number): number => share / bestCost / rate(best.answered, best)
+  const terms = [
+    ['more CPU used', inAnswers(used(s) - used(best))],
+    ['the generator\'s extra', -inAnswers(s.generatorCpu - best.generatorCpu)],
+    ['refusals', -inAnswers(refusals)],
+    ['dearer answers', -inAnswers(rate(s.answered, s) * (answerCost(s, refusals) - bestCost))]
+  ] as const
+  const goodput = rate(s.answered, s) / rate(best.answered, best)
+  const parts = terms.map(([name, value]) => `${value < 0 ? '−' : '+'} ${Math.abs(value).toFixed(2)} ${name}`).join(' ')
+  return `${s.label}: goodput over the step ${goodput.toFixed(2)} = 1 ${parts} (CPU counted in answers at capacity, ${best.label})`
+}
+
 console.log(`\nParley bench:load. Machine: ${machine}`)
 console.log('POST /v1/chat, the npm run bench mix; NODE_ENV=production, logging to files at info (stdout on /dev/null), telemetry preload with OTEL_SDK_DISABLED=true;')
 console.log(`default overload policy (TURN_LATENCY_GOAL_MS=${LATENCY_GOAL_MS}, MAX_TURNS_IN_FLIGHT auto); ${seconds} s per step, ${limitSeconds} s per limit step; load generator, server and database share the machine.`)
@@ -746,6 +777,7 @@ for (const run of runs) {
     const answerMs = one.loopCpu * one.elapsedMs / one.total
     const refusalMs = (three.loopCpu * three.elapsedMs - three.answered * answerMs) / three.refused
     console.log(`  server main-thread CPU: an answer ≈ ${answerMs.toFixed(2)} ms (1× step), a refusal ≈ ${refusalMs.toFixed(2)} ms (3× step, its answers counted at that cost)`)
+    for (const factor of [2, 3]) console.log(`  ${goodputSpent(run, at(factor), refusalMs)}`)
   }
   const fifty = run.steps.find(s => s.label === `closed, ${Math.max(...CLIENTS)} clients`)
   if (fifty?.databaseCpu !== undefined) {
