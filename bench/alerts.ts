@@ -14,12 +14,17 @@ import { QualityWatch } from '../src/alerts/quality-measures.js'
 import { DEFAULT_RULES, resolveRules } from '../src/alerts/alert-rules.js'
 import type { Database } from '../src/db/database.js'
 import { openDatabase } from '../src/db/open-database.js'
+import { benchFlags } from './bench-flags.js'
 import { createScratchDatabase } from './server-database.js'
 
-const args = process.argv.slice(2)
-const option = (name: string): string | undefined => args.includes(name) ? args[args.indexOf(name) + 1] : undefined
-const smoke = args.includes('--smoke')
-const rows = Number(option('--rows') ?? (smoke ? 20_000 : 415_000))
+const flags = benchFlags('bench:alerts', {
+  smoke: { kind: 'switch', meaning: '20,000 rows and 4 evaluations, as CI runs it' },
+  rows: { kind: 'count', default: 0, meaning: 'bot rows in the hour (415,000; 20,000 with --smoke)' },
+  baseline: { kind: 'text', default: '', meaning: 'another build\'s dist folder' },
+  'database-url': { kind: 'text', default: '', meaning: 'postgres://… (also server PostgreSQL)' }
+})
+const { smoke } = flags
+const rows = flags.rows > 0 ? flags.rows : smoke ? 20_000 : 415_000
 const evaluations = smoke ? 4 : 12
 const INTERVAL_MS = 15_000
 const HOUR_MS = 3_600_000
@@ -91,8 +96,8 @@ async function run (engine: string, db: Database, builds: Array<[string, WatchCl
 async function main (): Promise<void> {
   console.log(`# Alert evaluation's quality measures (${os.cpus()[0]?.model ?? 'unknown CPU'} x ${os.cpus().length}, Node ${process.version})${smoke ? ' — smoke' : ''}`)
   const builds: Array<[string, WatchClass]> = [['this build', QualityWatch]]
-  const baseline = option('--baseline')
-  if (baseline !== undefined) {
+  const { baseline } = flags
+  if (baseline !== '') {
     const module = await import(resolve(baseline, 'src/alerts/quality-measures.js')) as { QualityWatch: WatchClass }
     builds.push([`baseline (${baseline})`, module.QualityWatch])
   }
@@ -102,8 +107,8 @@ async function main (): Promise<void> {
   } finally {
     await pglite.close()
   }
-  const serverUrl = option('--database-url')
-  if (serverUrl !== undefined) {
+  const serverUrl = flags['database-url']
+  if (serverUrl !== '') {
     const scratch = await createScratchDatabase(serverUrl, 'parley_bench_alerts')
     const db = await openDatabase({ databaseUrl: scratch.url, dataDir: 'unused', poolSize: 2 })
     try {

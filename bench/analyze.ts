@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url'
 import { createGzip } from 'node:zlib'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
-import { benchFlags, formatTable, machineLine, mb } from './chat-load.js'
+import { benchFlags } from './bench-flags.js'
+import { formatTable, machineLine, mb } from './chat-load.js'
 
 const { mb: sizeMb, files: fileCount } = benchFlags('bench:analyze', {
   mb: { default: 1000, kind: 'count', meaning: 'MB of log to generate' },

@@ -38,6 +38,7 @@ import { readDocuments } from '../src/kb/document-files.js'
 import { BUNDLED_COLLECTION } from '../src/kb/knowledge-base.js'
 import { projectRoot } from '../src/project.js'
 import { measureAnswerTurns } from './answer-turns.js'
+import { benchFlags } from './bench-flags.js'
 import { loadCorpus, loadQrels, loadQueryRecords, toSearchDocument, type Qrels } from './datasets.js'
 
 type Split = 'train' | 'test'
@@ -45,10 +46,23 @@ type Split = 'train' | 'test'
 interface Turn { text: string, split: Split, relevant?: Map<string, number>, own?: boolean }
 interface Outcome { turn: Turn, features: number[] | undefined, answeredFrom: string | undefined, ranked: string[] }
 
-const args = process.argv.slice(2)
-const smoke = args.includes('--smoke')
-const wordVectors = !args.includes('--words-only')
-const spelling = !args.includes('--no-spelling')
+const flags = benchFlags('bench:answers', {
+  smoke: { kind: 'switch', meaning: 'a small slice, as CI runs it' },
+  fit: { kind: 'switch', meaning: 'fit the model on the train splits only, and print it' },
+  features: { kind: 'text', default: '', meaning: 'the measures --fit uses, comma-separated (all)' },
+  baseline: { kind: 'text', default: '', meaning: 'another build\'s dist folder' },
+  'words-only': { kind: 'switch', meaning: 'the search without word vectors' },
+  'no-spelling': { kind: 'switch', meaning: 'questions read as typed' },
+  turns: { kind: 'switch', meaning: 'also a whole chat turn\'s latency on SciFact' }
+})
+const unknownFeatures = flags.features === '' ? [] : flags.features.split(',').filter(name => !(FEATURES as readonly string[]).includes(name))
+if (unknownFeatures.length > 0) {
+  console.error(`--features: no measure named ${unknownFeatures.join(', ')}; the measures are ${FEATURES.join(', ')}`)
+  process.exit(1)
+}
+const { smoke } = flags
+const wordVectors = !flags['words-only']
+const spelling = !flags['no-spelling']
 /** The judged collections in ../shared/datasets; each is a knowledge base, and its queries are out of scope for the others. */
 const COLLECTIONS = ['stackfaq-dev', 'scifact', 'cranfield'] as const
 /**
@@ -249,11 +263,11 @@ async function main (): Promise<void> {
     return { ...setup, engine }
   })
   const implementations = [thisBuild]
-  if (args.includes('--baseline')) implementations.push(await baseline(args[args.indexOf('--baseline') + 1] ?? ''))
+  if (flags.baseline !== '') implementations.push(await baseline(flags.baseline))
 
   const ours = indexed(thisBuild)
   let model = answerWeightsFor(ours[0]!.engine)
-  if (args.includes('--fit')) {
+  if (flags.fit) {
     // Within each knowledge base, the turns to answer and the out-of-scope turns weigh the same,
     // each class as a whole: neither a large collection nor a class's count sets the threshold.
     const samples = ours.filter(setup => FITTED_ON.has(setup.name)).flatMap(({ engine, turns }) => {
@@ -265,8 +279,8 @@ async function main (): Promise<void> {
       const positives = labelled.filter(sample => sample.y === 1).length
       return labelled.map(sample => ({ ...sample, weight: 1 / (sample.y === 1 ? positives : labelled.length - positives) }))
     })
-    const named = args[args.indexOf('--features') + 1]?.split(',') ?? FEATURES
-    const used = FEATURES.filter(name => !args.includes('--features') || named.includes(name))
+    const named = flags.features.split(',')
+    const used = FEATURES.filter(name => flags.features === '' || named.includes(name))
     model = fit(samples, used)
     console.log(`Fitted on the train parts of ${[...FITTED_ON].join(', ')} (${samples.length} turns):\n${JSON.stringify(model)}\n`)
   }
@@ -361,8 +375,8 @@ async function main (): Promise<void> {
   console.log(`\nPer turn on scifact (${setups.find(setup => setup.name === 'scifact')!.docs.length} documents), fastest of ${smoke ? 2 : 7} rounds:`)
   for (const [label, micros] of best) console.log(`- ${label}: ${micros.toFixed(0)} µs`)
 
-  if (args.includes('--turns')) {
-    const dist = args.includes('--baseline') ? args[args.indexOf('--baseline') + 1] : undefined
+  if (flags.turns) {
+    const dist = flags.baseline === '' ? undefined : flags.baseline
     const builds = [
       { label: 'this build', script: fileURLToPath(new URL('./chat-server.js', import.meta.url)) },
       ...dist === undefined ? [] : [{ label: `baseline (${dist})`, script: resolve(dist, 'bench/chat-server.js') }]

@@ -5,63 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-
-type Flag =
-  /** 'seconds': any positive number; 'count': a whole number ≥ 1, or its default (0: the step is off). */
-  | { kind: 'seconds' | 'count', default: number, meaning: string }
-  /** Present or not: `--telemetry`. */
-  | { kind: 'switch', meaning: string }
-  /** One of a few words: `--engine both`. */
-  | { kind: 'choice', choices: readonly string[], default: string, meaning: string }
-  /** Any text, such as a path: `--baseline ../before/dist`. */
-  | { kind: 'text', default: string, meaning: string }
-
-type FlagValue<T extends Flag> =
-  T extends { kind: 'switch' } ? boolean : T extends { kind: 'choice', choices: ReadonlyArray<infer C> } ? C : T extends { kind: 'text' } ? string : number
-
-const usagePart = (name: string, flag: Flag): string =>
-  flag.kind === 'switch' ? `[--${name}]` : `[--${name} ${flag.kind === 'choice' ? flag.choices.join('|') : flag.meaning}]`
-
-/**
- * The benchmark's flags, each checked; on bad input, says which and how to call it, and exits.
- * `meaning` is the usage line's placeholder for a number ("seconds per round"), and what a
- * switch or a choice is for.
- */
-export function benchFlags<const T extends Record<string, Flag>> (command: string, flags: T): { [K in keyof T]: FlagValue<T[K]> } {
-  const entries = Object.entries(flags)
-  const usage = (problem: string): never => {
-    console.error(`${problem}\nUsage: npm run ${command} -- ${entries.map(([name, flag]) => usagePart(name, flag)).join(' ')}`)
-    process.exit(1)
-  }
-  let values: Record<string, string | boolean | undefined>
-  try {
-    values = parseArgs({
-      options: Object.fromEntries(entries.map(([name, flag]) => [name, flag.kind === 'switch'
-        ? { type: 'boolean' as const, default: false }
-        : { type: 'string' as const, default: String(flag.default) }]))
-    }).values
-  } catch (error) {
-    return usage((error as Error).message)
-  }
-  return Object.fromEntries(entries.map(([name, flag]) => {
-    const given = values[name]!
-    if (flag.kind === 'switch') return [name, given === true]
-    const text = String(given)
-    if (flag.kind === 'text') return [name, text]
-    if (flag.kind === 'choice') {
-      if (!flag.choices.includes(text)) usage(`--${name} must be one of ${flag.choices.join(', ')}, not "${text}"`)
-      return [name, text]
-    }
-    const value = Number(text)
-    // A default is what the benchmark means when not told: `--history`'s 0 turns that step off.
-    if (value === flag.default) return [name, value]
-    if (flag.kind === 'seconds' && !(value > 0)) usage(`--${name} must be a positive number of seconds, not "${text}"`)
-    if (flag.kind === 'count' && (!Number.isInteger(value) || value < 1)) usage(`--${name} must be a whole number ≥ 1, not "${text}"`)
-    return [name, value]
-  })) as { [K in keyof T]: FlagValue<T[K]> }
-}
 
 /** The app's environment in every benchmark: production, and caps no benchmark should reach. */
 export const BENCH_APP_ENV = {

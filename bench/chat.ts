@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
-import { BENCH_APP_ENV, benchFlags, formatTable, machineLine, measure, MIX, ms, prepare, SESSIONS, startServer, type Row } from './chat-load.js'
+import { benchFlags } from './bench-flags.js'
+import { BENCH_APP_ENV, formatTable, machineLine, measure, MIX, ms, prepare, SESSIONS, startServer, type Row } from './chat-load.js'
 import { createScratchDatabase } from './server-database.js'
 
 const { duration, connections } = benchFlags('bench', {

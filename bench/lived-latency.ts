@@ -28,7 +28,8 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { projectRoot } from '../src/project.js'
-import { benchFlags, formatTable, machineLine, quantile } from './chat-load.js'
+import { benchFlags } from './bench-flags.js'
+import { formatTable, machineLine, quantile } from './chat-load.js'
 import { createScratchDatabase } from './server-database.js'
 
 const flags = benchFlags('bench:lived-latency', {

@@ -24,7 +24,8 @@ import OpenAI from 'openai'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { BENCH_APP_ENV, benchFlags, formatTable, machineLine, median, quantile } from './chat-load.js'
+import { benchFlags } from './bench-flags.js'
+import { BENCH_APP_ENV, formatTable, machineLine, median, quantile } from './chat-load.js'
 import { startScriptedModel } from './scripted-model.js'
 
 const flags = benchFlags('bench:llm', { turns: { default: 1000, kind: 'count', meaning: 'n' }, smoke: { kind: 'switch', meaning: '30 turns, goals not judged' } })

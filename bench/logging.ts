@@ -32,7 +32,8 @@ import { runWithLogger } from '../src/logging/log-context.js'
 import { listLogFiles, LOG_FAMILIES, type LogFamily } from '../src/logging/log-files.js'
 import { setUpProcessLogging } from '../src/logging/process-logging.js'
 import { scrub } from '../src/logging/scrubber.js'
-import { BENCH_APP_ENV, benchFlags, count, formatTable, machineLine, mb, measureInRounds, median, MIX, ms, percent, SESSIONS, startContender, type Contender } from './chat-load.js'
+import { benchFlags } from './bench-flags.js'
+import { BENCH_APP_ENV, count, formatTable, machineLine, mb, measureInRounds, median, MIX, ms, percent, SESSIONS, startContender, type Contender } from './chat-load.js'
 
 const CONNECTIONS = 10
 const WARM_UP_SECONDS = 2

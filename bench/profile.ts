@@ -26,28 +26,22 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { benchFlags } from './bench-flags.js'
 import { BENCH_APP_ENV, formatTable, machineLine, mainThreadCpuMs, measure, ms, prepare, startServer } from './chat-load.js'
 import { OtlpCounter } from './otlp-counter.js'
 import { createScratchDatabase, type ScratchDatabase } from './server-database.js'
 
-const { values } = parseArgs({
-  options: {
-    telemetry: { type: 'string', default: 'off' },
-    database: { type: 'string', default: 'pglite' },
-    duration: { type: 'string', default: '15' },
-    connections: { type: 'string', default: '10' },
-    top: { type: 'string', default: '40' },
-    keep: { type: 'string' },
-    env: { type: 'string', default: '{}' },
-    refusals: { type: 'boolean', default: false }
-  }
+const flags = benchFlags('bench:profile', {
+  telemetry: { kind: 'choice', choices: ['off', 'full'], default: 'off', meaning: 'telemetry off or full' },
+  database: { kind: 'choice', choices: ['pglite', 'postgres'], default: 'pglite', meaning: 'the storage engine' },
+  duration: { kind: 'seconds', default: 15, meaning: 'seconds measured' },
+  connections: { kind: 'count', default: 10, meaning: 'connections' },
+  top: { kind: 'count', default: 40, meaning: 'functions listed' },
+  keep: { kind: 'text', default: '', meaning: 'a folder to keep the .cpuprofile in' },
+  env: { kind: 'text', default: '{}', meaning: '\'{"MAX_TURNS_IN_FLIGHT":"4"}\'' },
+  refusals: { kind: 'switch', meaning: 'profile turns refused at the door (with --database postgres)' }
 })
-const telemetry = values.telemetry!
-const database = values.database!
-const duration = Number(values.duration)
-const connections = Number(values.connections)
-const top = Number(values.top)
+const { telemetry, database, duration, connections, top, refusals } = flags
 const parseEnv = (text: string): Record<string, string> | undefined => {
   try {
     const parsed: unknown = JSON.parse(text)
@@ -56,16 +50,19 @@ const parseEnv = (text: string): Record<string, string> | undefined => {
     return undefined
   }
 }
-const extraEnv = parseEnv(values.env!)
-const refusals = values.refusals!
-if (extraEnv === undefined || (refusals && database !== 'postgres') || !['off', 'full'].includes(telemetry) || !['pglite', 'postgres'].includes(database) || !(duration > 0) || !Number.isInteger(connections) || connections < 1 || !Number.isInteger(top)) {
-  console.error('Usage: npm run bench:profile -- [--telemetry off|full] [--database pglite|postgres] [--duration seconds] [--connections n] [--top n] [--keep dir] [--env \'{"MAX_TURNS_IN_FLIGHT":"4"}\'] [--refusals, with postgres]')
+const extraEnv = parseEnv(flags.env)
+if (extraEnv === undefined) {
+  console.error(`--env must be a JSON object of strings, not ${flags.env}`)
+  process.exit(1)
+}
+if (refusals && database !== 'postgres') {
+  console.error('--refusals needs --database postgres: it takes the server\'s database away')
   process.exit(1)
 }
 
 const INSTRUMENTATION = new URL('../otel/instrumentation.js', import.meta.url).href
 const scratch = await mkdtemp(join(os.tmpdir(), 'parley-bench-profile-'))
-const profileDir = values.keep ?? join(scratch, 'profile')
+const profileDir = flags.keep === '' ? join(scratch, 'profile') : flags.keep
 await mkdir(profileDir, { recursive: true })
 const receiver = new OtlpCounter()
 const endpoint = await receiver.start()
@@ -125,7 +122,7 @@ interface ProfileNode { id: number, callFrame: { functionName: string, url: stri
 interface Profile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
 
 const profile = JSON.parse(await readFile(profilePath, 'utf8')) as Profile
-if (values.keep === undefined) await rm(scratch, { recursive: true, force: true })
+if (flags.keep === '') await rm(scratch, { recursive: true, force: true })
 const nodes = new Map(profile.nodes.map(node => [node.id, node]))
 const selfMicros = new Map<number, number>()
 // timeDeltas[i] is the time before sample i; the time a sample stands for is the next one's delta.
@@ -191,10 +188,10 @@ for (const [id, micros] of selfMicros) {
 const busy = total - idle
 const share = (micros: number): string => `${(micros / busy * 100).toFixed(1)} %`
 
-console.log(`\nProfile${refusals ? ' of refused turns alone' : ''}: telemetry ${telemetry}, ${database}, ${connections} connections, ${duration} s measured${values.env === '{}' ? '' : `, ${values.env}`}. Machine: ${machineLine()}`)
+console.log(`\nProfile${refusals ? ' of refused turns alone' : ''}: telemetry ${telemetry}, ${database}, ${connections} connections, ${duration} s measured${flags.env === '{}' ? '' : `, ${flags.env}`}. Machine: ${machineLine()}`)
 console.log(`  ${row!.rps.toFixed(0)} req/s, p50 ${ms(row!.p50)} ms, p99 ${ms(row!.p99)} ms, ${row!.non2xx} non-2xx, ${row!.errors} errors`)
 if (cpuMsPerRequest !== undefined) console.log(`  main-thread CPU per request over the measured run: ${cpuMsPerRequest.toFixed(3)} ms`)
-console.log(`  profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (idle left out of the shares below)${values.keep === undefined ? '' : `; kept at ${profilePath}`}\n`)
+console.log(`  profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (idle left out of the shares below)${flags.keep === '' ? '' : `; kept at ${profilePath}`}\n`)
 const areaTable = [['area', 'self ms', 'share of busy'], ...[...byArea].sort((a, b) => b[1] - a[1]).map(([name, micros]) => [name, (micros / 1000).toFixed(0), share(micros)])]
 for (const line of formatTable(areaTable)) console.log(`  ${line}`)
 console.log('')

@@ -20,27 +20,32 @@ import { join, resolve } from 'node:path'
 import nlp from 'compromise'
 import { scrub } from '../src/logging/scrubber.js'
 import { projectRoot } from '../src/project.js'
+import { benchFlags } from './bench-flags.js'
 import { datasetsDir, loadQueryRecords } from './datasets.js'
 
 interface Sample { kind: string, text: string, secret: string[] }
 type Scrubber = (text: string) => string
 
-const args = process.argv.slice(2)
-const option = (name: string): string | undefined => args.includes(name) ? args[args.indexOf(name) + 1] : undefined
+const flags = benchFlags('bench:scrubber', {
+  samples: { kind: 'text', default: '', meaning: 'labelled texts, a JSON object a line' },
+  ordinary: { kind: 'text', default: '', meaning: 'ordinary texts, one a line' },
+  baseline: { kind: 'text', default: '', meaning: 'another build\'s dist folder' },
+  leaks: { kind: 'switch', meaning: 'also print what each scrubber let through or altered' }
+})
 
 const SCRUBBER_DATA = join(projectRoot, 'bench/scrubber')
 
 function samples (): Sample[] {
-  const given = option('--samples')
-  const files = given === undefined ? readdirSync(SCRUBBER_DATA).filter(name => name.endsWith('.jsonl')).map(name => join(SCRUBBER_DATA, name)) : [given]
+  const given = flags.samples
+  const files = given === '' ? readdirSync(SCRUBBER_DATA).filter(name => name.endsWith('.jsonl')).map(name => join(SCRUBBER_DATA, name)) : [given]
   return files.flatMap(file => readFileSync(file, 'utf8').split('\n').filter(line => line.trim() !== '').map(line => JSON.parse(line) as Sample))
 }
 
 const linesOf = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter(line => line.trim() !== '')
 
 function ordinaryTexts (): Map<string, string[]> {
-  const file = option('--ordinary')
-  if (file !== undefined) return new Map([[file, linesOf(file)]])
+  const file = flags.ordinary
+  if (file !== '') return new Map([[file, linesOf(file)]])
   const faqs = join(projectRoot, 'bench/answers/faqs')
   return new Map([
     ['stackfaq-dev queries', loadQueryRecords('stackfaq-dev', datasetsDir).map(query => query.text)],
@@ -60,8 +65,8 @@ function compromiseAlone (text: string): string {
 
 async function scrubbers (): Promise<Array<[string, Scrubber]>> {
   const list: Array<[string, Scrubber]> = [['this build', scrub], ['compromise alone (people, places)', compromiseAlone]]
-  const baseline = option('--baseline')
-  if (baseline !== undefined) {
+  const { baseline } = flags
+  if (baseline !== '') {
     const module = await import(resolve(baseline, 'src/logging/scrubber.js')) as { scrub: Scrubber }
     list.push([`baseline (${baseline})`, module.scrub])
   }
@@ -113,7 +118,7 @@ async function main (): Promise<void> {
   }
   console.log(`\nBy kind (kept out / messages):\n\n| kind | ${[...byKind.keys()].join(' | ')} |\n|---|${[...byKind.keys()].map(() => '---').join('|')}|`)
   kinds.forEach((kind, i) => console.log(`| ${kind} | ${[...byKind.values()].map(row => row[i]).join(' | ')} |`))
-  if (args.includes('--leaks')) console.log(`\n${notes.join('\n')}`)
+  if (flags.leaks) console.log(`\n${notes.join('\n')}`)
 }
 
 await main()

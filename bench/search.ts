@@ -21,6 +21,7 @@ import { DEFAULT_SEARCH_OPTIONS, SearchEngine, type SearchDocument, type SearchE
 import { analyze } from '../src/search/text-analysis.js'
 import { readDocuments } from '../src/kb/document-files.js'
 import { projectRoot } from '../src/project.js'
+import { benchFlags } from './bench-flags.js'
 import { MIX } from './chat-load.js'
 import { loadCorpus, loadQrels, loadQueries, toSearchDocument, type CorpusDoc, type Qrels } from './datasets.js'
 
@@ -30,7 +31,14 @@ interface Retriever {
   search: (query: string, k: number) => Ranked[]
 }
 
-const args = new Set(process.argv.slice(2))
+const flags = benchFlags('bench:search', {
+  tune: { kind: 'switch', meaning: 'grid search k1 / b / titleBoost on SciFact TRAIN' },
+  minisearch: { kind: 'switch', meaning: 'also measure MiniSearch, configured the same way' },
+  'no-100k': { kind: 'switch', meaning: 'skip the 100k-document runs' },
+  snippets: { kind: 'switch', meaning: 'only the snippets' },
+  'no-snippets': { kind: 'switch', meaning: 'leave the snippets out' },
+  baseline: { kind: 'text', default: '', meaning: 'another build\'s dist folder, for the snippets' }
+})
 
 // Heap figures are only meaningful after a forced collection; re-run ourselves with
 // --expose-gc rather than asking every caller to remember the flag.
@@ -359,15 +367,14 @@ function snippetReport (label: string, corpus: CorpusDoc[], asked: string[], rou
 
 async function main (): Promise<void> {
   printMachine()
-  if (args.has('--tune')) {
+  if (flags.tune) {
     tune()
     return
   }
   const scifact = loadCorpus('scifact')
   const scifactQueries = [...loadQueries('scifact').values()]
-  if (args.has('--snippets') || !args.has('--no-snippets')) {
-    const argv = process.argv
-    const dist = argv.includes('--baseline') ? argv[argv.indexOf('--baseline') + 1] : undefined
+  if (flags.snippets || !flags['no-snippets']) {
+    const dist = flags.baseline === '' ? undefined : flags.baseline
     const baseline = dist === undefined
       ? undefined
       : (await import(resolve(dist, 'src/search/search-engine.js')) as { SearchEngine: EngineClass }).SearchEngine
@@ -383,15 +390,15 @@ async function main (): Promise<void> {
     snippetReport('bundled docs', bundled, mixed, 9, baseline)
     snippetReport('stackfaq-dev', loadCorpus('stackfaq-dev'), [...loadQueries('stackfaq-dev').values()], 9, baseline)
     snippetReport('SciFact', scifact, scifactQueries, 9, baseline)
-    if (!args.has('--no-100k')) snippetReport('SciFact grown', growCorpus(scifact, 100_000), scifactQueries, 3, baseline)
+    if (!flags['no-100k']) snippetReport('SciFact grown', growCorpus(scifact, 100_000), scifactQueries, 3, baseline)
     console.log('')
-    if (args.has('--snippets')) return
+    if (flags.snippets) return
   }
   const options = { ...DEFAULT_SEARCH_OPTIONS }
   const engines: Array<{ label: string, make: () => Retriever, speed: boolean }> = [
     { label: `SearchEngine (k1=${options.k1}, b=${options.b}, titleBoost=${options.titleBoost})`, make: () => engineRetriever(options), speed: true }
   ]
-  if (args.has('--minisearch')) {
+  if (flags.minisearch) {
     // Speed is measured once: both set-ups do the same work per query.
     engines.push({ label: 'MiniSearch 7 (two fields, title boost 1)', make: () => miniSearchRetriever(options, 'fields'), speed: true })
     engines.push({ label: 'MiniSearch 7 (one field title + passage, coordination factor divided out)', make: () => miniSearchRetriever(options, 'flat'), speed: false })
@@ -405,7 +412,7 @@ async function main (): Promise<void> {
       console.log(' Speed (all SciFact queries, k=10, single thread; SearchEngine times include building the snippets)')
       scaleReport('SciFact', scifact, scifactQueries, make, 5)
       // Grown here, after the 5k run, so its 100k documents do not slow the 5k run's GC.
-      if (!args.has('--no-100k')) scaleReport('SciFact grown', growCorpus(scifact, 100_000), scifactQueries, make, 2)
+      if (!flags['no-100k']) scaleReport('SciFact grown', growCorpus(scifact, 100_000), scifactQueries, make, 2)
     }
     console.log('')
   }

@@ -19,7 +19,8 @@ import { openDatabase } from '../src/db/open-database.js'
 import { vacuumEmbedded } from '../src/db/embedded-upkeep.js'
 import { AuditTrail } from '../src/audit/audit-trail.js'
 import { SessionManager, type TurnMessages } from '../src/sessions/session-manager.js'
-import { benchFlags, formatTable, machineLine, median } from './chat-load.js'
+import { benchFlags } from './bench-flags.js'
+import { formatTable, machineLine, median } from './chat-load.js'
 import { createScratchDatabase } from './server-database.js'
 
 const flags = benchFlags('bench:sessions', {

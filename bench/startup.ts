@@ -13,9 +13,11 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { projectRoot } from '../src/project.js'
+import { benchFlags } from './bench-flags.js'
 
-const args = process.argv.slice(2)
-const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3
+const { rounds } = benchFlags('bench:startup', {
+  rounds: { kind: 'count', default: 3, meaning: 'rounds' }
+})
 
 /** Milliseconds from spawning `command` to the server's first 200 of /ready; the server is stopped after. */
 async function timeToReady (command: string, dataDir: string, port: number): Promise<number> {

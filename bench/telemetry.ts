@@ -37,7 +37,8 @@ import { createServer, type AddressInfo } from 'node:net'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { BENCH_APP_ENV, benchFlags, count, formatTable, machineLine, mb, measureInRounds, median, MIX, ms, percent, SESSIONS, startContender, type Contender, type Row } from './chat-load.js'
+import { benchFlags } from './bench-flags.js'
+import { BENCH_APP_ENV, count, formatTable, machineLine, mb, measureInRounds, median, MIX, ms, percent, SESSIONS, startContender, type Contender, type Row } from './chat-load.js'
 import { OtlpCounter, type SenderCount } from './otlp-counter.js'
 
 const THROUGHPUT_GOAL = 0.8
