@@ -134,6 +134,15 @@ export class ChatService {
     })
   }
 
+  /** Names the turn's user on its log lines (as LOG_USER_ID says) and on its span. */
+  private nameUser (span: Span, userId: string | null): void {
+    addLogFields({ user_id: this.options.privacy?.userId(userId) })
+    // A span is read where an analyst reads it (a turn's trace, Jaeger): a pseudonym, whatever
+    // LOG_USER_ID says.
+    const pseudonym = this.options.privacy?.pseudonym(userId)
+    if (pseudonym !== undefined) span.setAttribute('enduser.pseudo.id', pseudonym)
+  }
+
   private async turn (input: TurnInput, span: Span): Promise<TurnResult> {
     const started = performance.now()
     // A session this turn opens is refused if its user was erased since (SessionManager.create).
@@ -143,16 +152,15 @@ export class ChatService {
     const logger = log('chat', 'handleTurn')
     // The search's results and answer decision, for this turn's chat.reply_sent (src/search/retrieval.ts).
     const searched = turnLineFields()
-    addLogFields({ user_id: this.options.privacy?.userId(userId), session_id: input.sessionId })
-    // A span is read where an analyst reads it (a turn's trace, Jaeger): a pseudonym, whatever
-    // LOG_USER_ID says.
-    const pseudonym = this.options.privacy?.pseudonym(userId)
-    if (pseudonym !== undefined) span.setAttribute('enduser.pseudo.id', pseudonym)
+    this.nameUser(span, userId)
+    addLogFields({ session_id: input.sessionId })
     const { sessionId } = input
     // No span of its own for resolving the session (its SELECT is a span, and the turn's span names
     // the session) nor for parsing (microseconds, whose outcome the turn's span names as
     // parley.command).
     const existing = sessionId === undefined ? undefined : await sessionManager.resume(sessionId, userId)
+    // A later turn need not name its user again: the session's is the turn's, in its lines and span.
+    if (userId === null && existing?.userId != null) this.nameUser(span, existing.userId)
     // A new session's id is chosen now, so that the model's span names the conversation from its
     // first turn.
     const conversationId = existing?.id ?? randomUUID()

@@ -41,6 +41,22 @@ t.test('a turn logs its events with context on every line', async t => {
   }
 })
 
+t.test('a later turn that leaves its user out is named by its session\'s', async t => {
+  const { app, lines } = await appWithLogs(t)
+  const first = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'first' }, payload: { message: 'how do I view traces?', user_id: 'alice' } })
+  const sessionId = first.json().session_id as string
+  await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'later' }, payload: { message: 'and the logs?', session_id: sessionId } })
+  await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'anonymous' }, payload: { message: 'how do I view traces?' } })
+  // The turn's lines from when its session is read (session.resumed, at debug, comes just before).
+  const named = (reqId: string) => lines.filter(line => line.client_request_id === reqId && line.module === 'chat').map(line => line.user_id)
+  const alice = named('first')[0]
+  t.match(alice, /^u_[0-9a-f]{16}$/)
+  t.ok(named('later').length >= 2, 'the later turn wrote its lines')
+  t.same(new Set(named('later')), new Set([alice]), 'each of its lines names alice')
+  t.equal(lines.find(line => line.client_request_id === 'later' && line.msg === 'request completed')?.user_id, alice, 'and its request line')
+  t.ok(named('anonymous').length >= 2 && named('anonymous').every(user => user == null), 'a session without a user names none')
+})
+
 t.test('a streamed reply\'s line gives the bytes it sent, as one sent whole does', async t => {
   const { app, lines } = await appWithLogs(t)
   const streamed = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': 'sse', accept: 'text/event-stream' }, payload: { message: 'how do I view traces?' } })
