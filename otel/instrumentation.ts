@@ -16,8 +16,8 @@ import {
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import {
-  dropCounter, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo, prometheusScrape,
-  sharedContextManager, telemetry, TurnSpanCollector, withoutPreload
+  dropCounter, flushWithin, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo, prometheusScrape,
+  sharedContextManager, signalEndpoint, telemetry, TurnSpanCollector, withoutPreload
 } from '../src/preload-api.js'
 import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
 
@@ -206,11 +206,16 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   telemetry.countLost = (signal, count) => drops.add(signal, count)
   telemetry.turnSpans = turnSpans
   if (logRecords) telemetry.logRecords = { protocol, resource }
+  // Where the SDK's own exporters send (the log records are the log router's worker's).
+  const collectors = [
+    ...traceExporter === undefined ? [] : [signalEndpoint('TRACES')],
+    ...metricReaders.length === 0 ? [] : [signalEndpoint('METRICS')]
+  ]
   telemetry.shutdown = async () => {
-    // A collector that is down must not hold the shutdown: what is not out in time is dropped.
-    await Promise.race([
-      sdk.shutdown().catch(() => {}),
-      new Promise(resolve => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref())
-    ])
+    // A collector that is down must not hold the shutdown: what is not out in time is dropped, at
+    // once when nothing listens where the exporters send.
+    if (collectors.length === 0 || await flushWithin(sdk.shutdown(), collectors, SHUTDOWN_BUDGET_MS)) return
+    const where = [...new Set(collectors.map(url => maskUrl(url)))].join(', ')
+    process.stderr.write(`parley: telemetry not flushed at shutdown: no collector listens at ${where}\n`)
   }
 }

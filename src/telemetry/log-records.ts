@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs'
 import { packageInfo } from '../project.js'
+import { flushWithin, signalEndpoint } from './collector-probe.js'
 import { ExportGate } from './export-gate.js'
 import { logRecordExporter } from './exporters.js'
 
@@ -29,7 +30,10 @@ export interface LogRecordsOptions {
 
 export interface LogRecordSender {
   send: (line: string) => void
-  /** Exports what is queued, within budgetMs (a dead collector must not hold the shutdown), and stops. */
+  /**
+   * Exports what is queued within budgetMs, and stops; with no collector listening, drops it at once
+   * (a dead collector must not hold the shutdown).
+   */
   close: (budgetMs: number) => Promise<void>
 }
 
@@ -114,10 +118,7 @@ export function logRecordSender (
     },
     async close (budgetMs) {
       reportSkipped()
-      await Promise.race([
-        provider.shutdown().catch(() => {}),
-        new Promise(resolve => setTimeout(resolve, budgetMs).unref())
-      ])
+      await flushWithin(provider.shutdown(), [signalEndpoint('LOGS')], budgetMs)
     }
   }
 }

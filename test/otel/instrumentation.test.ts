@@ -193,6 +193,21 @@ t.test('PARLEY_TRACE_HOOKS=true: a span per hook and around the handler, and log
   t.match(line, { client_request_id: 'hooks-1', req_id: /^[0-9a-f-]{36}$/, session_id: body.session_id, trace_id: body.trace_id }, 'the line inside the handler\'s span has both contexts')
 })
 
+t.test('with a collector listening, what is still queued at a stop is flushed to it', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  t.teardown(() => receiver.stop())
+  // Nothing is exported before the stop: only the shutdown's flush sends the turn's spans and lines.
+  const server = await startServer(t, { ...exportTo(endpoint), OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_BLRP_SCHEDULE_DELAY: '600000' }, PRELOAD)
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
+  const { trace_id: traceId } = await response.json() as { trace_id: string }
+  t.equal(receiver.spans.length, 0, 'nothing exported yet')
+  t.equal(await server.stop('SIGTERM'), 0)
+  t.ok(receiver.spans.some(span => span.traceId === traceId && span.name === 'chat.turn'), 'the turn\'s spans, at the stop')
+  t.ok(receiver.logs.some(record => record.body === 'chat.reply_sent'), 'and its log records, from the log router\'s worker')
+  t.notMatch(server.stderr(), 'not flushed at shutdown')
+})
+
 t.test('with no collector, the server serves, says so once, and still exits on its own', async t => {
   const receiver = new OtlpReceiver()
   const endpoint = await receiver.start()
@@ -209,6 +224,8 @@ t.test('with no collector, the server serves, says so once, and still exits on i
   const reports = server.stderr().split('\n').filter(line => line.includes('telemetry could not be exported'))
   t.equal(reports.length, 1, 'one line about the missing collector')
   t.match(reports[0], endpoint)
+  // Not the flush's budget either: nothing listens there, so nothing was waited for.
+  t.match(server.stderr(), `parley: telemetry not flushed at shutdown: no collector listens at ${endpoint}\n`)
 })
 
 t.test('a collector that goes away and comes back: losses are counted and reported, export resumes', async t => {
