@@ -214,7 +214,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   telemetry.shutdown = async () => {
     // A collector that is down must not hold the shutdown: what is not out in time is dropped, at
     // once when nothing listens where the exporters send.
-    if (collectors.length === 0 || await flushWithin(sdk.shutdown(), collectors, SHUTDOWN_BUDGET_MS)) return
+    if (await flushWithin(sdk.shutdown(), collectors, SHUTDOWN_BUDGET_MS)) return
     const where = [...new Set(collectors.map(url => maskUrl(url)))].join(', ')
     process.stderr.write(`parley: telemetry not flushed at shutdown: no collector listens at ${where}\n`)
   }

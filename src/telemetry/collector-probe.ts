@@ -9,8 +9,9 @@ export function signalEndpoint (signal: 'TRACES' | 'METRICS' | 'LOGS', env = pro
 }
 
 /**
- * Waits for `flushing` within budgetMs, or not at all when nothing listens at any of the URLs: what
- * is not out by then is dropped. Whether it waited.
+ * Waits for `flushing` within budgetMs, or not at all when nothing listens at any of the URLs (with
+ * none given, the flush is the process's own and is waited for): what is not out by then is
+ * dropped. Whether it waited.
  */
 export async function flushWithin (flushing: Promise<unknown>, urls: string[], budgetMs: number): Promise<boolean> {
   // A failed flush is no error of the shutdown's, even when it fails before the probe answers.
@@ -18,7 +19,7 @@ export async function flushWithin (flushing: Promise<unknown>, urls: string[], b
   const budget = new Promise(resolve => setTimeout(resolve, budgetMs).unref())
   // The probe has the whole budget: a thread busy meanwhile must not read as a collector there.
   const listening = await Promise.all(urls.map(async url => await listensAt(url, budgetMs)))
-  if (!listening.includes(true)) return false
+  if (urls.length > 0 && !listening.includes(true)) return false
   await Promise.race([flushed, budget])
   return true
 }

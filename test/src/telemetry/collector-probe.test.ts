@@ -55,4 +55,5 @@ t.test('the last flush is waited for while a collector listens, and not at all w
   await server.close()
   t.equal(await flushWithin(never, [url], 60_000), false, 'nothing listens: no wait')
   t.equal(await flushWithin(never, [url, 'http://127.0.0.1:1'], 60_000), false, 'at any of them')
+  t.equal(await flushWithin(Promise.resolve(), [], 60_000), true, 'no collector to ask: the flush is waited for')
 })
