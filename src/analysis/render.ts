@@ -1,7 +1,7 @@
 // The analysis reports as a person reads them: aligned text for a terminal, Markdown for an issue
 // or a wiki. (JSON is the report object itself.)
 import type { ErrorReport } from './error-patterns.js'
-import type { HealthReport } from './health-report.js'
+import type { HealthReport, LogHealth } from './health-report.js'
 import type { ScanStats } from './log-scan.js'
 import { REGRESSION_RATIO, type LatencyRow, type PerfReport } from './perf-report.js'
 import type { UsageReport } from './usage-report.js'
@@ -177,6 +177,15 @@ interface FiringAlert { alert: string, severity: string, summary?: string }
  * server: why GET /status gave nothing, when the report is the logs': no answer, or an answer
  * refusing the key.
  */
+// A server that answered (refusing GET /status) is running, whatever its logs leave open.
+function healthState (report: LogHealth, answered: boolean): string {
+  if (answered) return 'running: it answered, but refused GET /status'
+  if (report.last_start === undefined) return 'unknown'
+  return report.running_or_crashed
+    ? 'started and not shut down: it crashed, or runs where this command did not reach it'
+    : 'shut down cleanly'
+}
+
 export function renderHealth (
   report: HealthReport, format: TextFormat, server?: { note: string, answered: boolean }
 ): string {
@@ -215,11 +224,7 @@ export function renderHealth (
       : `${when(report.last_start.time)} UTC, version ${String(report.last_start.version)}`],
     ['last shutdown',
       report.last_shutdown === undefined ? 'none in the last 24 h' : `${when(report.last_shutdown)} UTC`],
-    ['state', report.last_start === undefined
-      ? 'unknown'
-      : report.running_or_crashed
-        ? 'started and not shut down: running elsewhere, or it crashed'
-        : 'shut down cleanly'],
+    ['state', healthState(report, server?.answered === true)],
     ['alerts left firing', report.alerts_firing.length === 0
       ? 'none'
       : report.alerts_firing.map(alert => `${alert.alert} (${alert.severity}) since ${when(alert.since)}`).join(', ')],

@@ -214,6 +214,7 @@ t.test('health: the server\'s /status when it answers, else what the logs tell',
   t.match(refused.stdout, /answered 401 to GET \/status \(set PARLEY_API_KEY/, 'without a key: says so, then reads the logs')
   t.match(refused.stdout, /^Health from the log files \(the server refused GET \/status\)$/m, 'and does not say it did not answer')
   t.notMatch(refused.stdout, /did not answer/)
+  t.match(refused.stdout, /state\s+running: it answered, but refused GET \/status/, 'and that it runs')
   await server.stop('SIGTERM')
 
   const fromLogs = await run(['health', '--url', server.base, '--dir', logDir, '--format', 'json'])
