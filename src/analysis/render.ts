@@ -173,10 +173,6 @@ const megabytes = (bytes: unknown): string => typeof bytes === 'number' ? `${Mat
 
 interface FiringAlert { alert: string, severity: string, summary?: string }
 
-/**
- * server: why GET /status gave nothing, when the report is the logs': no answer, or an answer
- * refusing the key.
- */
 // A server that answered (refusing GET /status) is running, whatever its logs leave open.
 function healthState (report: LogHealth, answered: boolean): string {
   if (answered) return 'running: it answered, but refused GET /status'
@@ -186,6 +182,10 @@ function healthState (report: LogHealth, answered: boolean): string {
     : 'shut down cleanly'
 }
 
+/**
+ * server: why GET /status gave nothing, when the report is the logs': no answer, or an answer
+ * refusing the key.
+ */
 export function renderHealth (
   report: HealthReport, format: TextFormat, server?: { note: string, answered: boolean }
 ): string {
