@@ -16,8 +16,8 @@ import {
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import {
-  dropCounter, flushWithin, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo, prometheusScrape,
-  sharedContextManager, signalEndpoint, telemetry, TurnSpanCollector, withoutPreload
+  DEFAULT_OTLP_ENDPOINT, dropCounter, flushWithin, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo,
+  prometheusScrape, sharedContextManager, signalEndpoint, telemetry, TurnSpanCollector, withoutPreload
 } from '../src/preload-api.js'
 import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
 
@@ -55,7 +55,7 @@ const callers = (() => {
 const SHUTDOWN_BUDGET_MS = 1000
 
 // As shown on stderr and by GET /status: without the credentials an endpoint URL may carry.
-const givenEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318'
+const givenEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINT
 const endpoint = maskUrl(givenEndpoint)
 const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
 
@@ -206,16 +206,17 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   telemetry.countLost = (signal, count) => drops.add(signal, count)
   telemetry.turnSpans = turnSpans
   if (logRecords) telemetry.logRecords = { protocol, resource }
-  // Where the SDK's own exporters send (the log records are the log router's worker's).
-  const collectors = [
+  // Where the SDK's own exporters send (the log records are the log router's worker's), each
+  // address once: traces and metrics mostly share one.
+  const collectors = [...new Set([
     ...traceExporter === undefined ? [] : [signalEndpoint('TRACES')],
     ...metricReaders.length === 0 ? [] : [signalEndpoint('METRICS')]
-  ]
+  ])]
   telemetry.shutdown = async () => {
     // A collector that is down must not hold the shutdown: what is not out in time is dropped, at
     // once when nothing listens where the exporters send.
     if (await flushWithin(sdk.shutdown(), collectors, SHUTDOWN_BUDGET_MS)) return
-    const where = [...new Set(collectors.map(url => maskUrl(url)))].join(', ')
+    const where = collectors.map(url => maskUrl(url)).join(', ')
     process.stderr.write(`parley: telemetry not flushed at shutdown: no collector listens at ${where}\n`)
   }
 }

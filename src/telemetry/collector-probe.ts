@@ -3,9 +3,12 @@
 // so a stop waited out its whole flush budget: 1.1 s against 0.1 s with telemetry off.
 import { connect } from 'node:net'
 
+/** Where the OTLP exporters send when no OTEL_EXPORTER_OTLP_*ENDPOINT says otherwise. */
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318'
+
 /** Where the OTLP exporters send a signal, as they read the environment. */
 export function signalEndpoint (signal: 'TRACES' | 'METRICS' | 'LOGS', env = process.env): string {
-  return env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] || env.OTEL_EXPORTER_OTLP_ENDPOINT || 'http://localhost:4318'
+  return env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] || env.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_OTLP_ENDPOINT
 }
 
 /**
