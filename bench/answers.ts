@@ -55,7 +55,9 @@ const flags = benchFlags('bench:answers', {
   'no-spelling': { kind: 'switch', meaning: 'questions read as typed' },
   turns: { kind: 'switch', meaning: 'also a whole chat turn\'s latency on SciFact' }
 })
-const unknownFeatures = flags.features === '' ? [] : flags.features.split(',').filter(name => !(FEATURES as readonly string[]).includes(name))
+/** The measures --fit is told to use; none named: all of them. */
+const namedFeatures = flags.features === '' ? [] : flags.features.split(',')
+const unknownFeatures = namedFeatures.filter(name => !(FEATURES as readonly string[]).includes(name))
 if (unknownFeatures.length > 0) {
   console.error(`--features: no measure named ${unknownFeatures.join(', ')}; the measures are ${FEATURES.join(', ')}`)
   process.exit(1)
@@ -279,8 +281,7 @@ async function main (): Promise<void> {
       const positives = labelled.filter(sample => sample.y === 1).length
       return labelled.map(sample => ({ ...sample, weight: 1 / (sample.y === 1 ? positives : labelled.length - positives) }))
     })
-    const named = flags.features.split(',')
-    const used = FEATURES.filter(name => flags.features === '' || named.includes(name))
+    const used = FEATURES.filter(name => namedFeatures.length === 0 || namedFeatures.includes(name))
     model = fit(samples, used)
     console.log(`Fitted on the train parts of ${[...FITTED_ON].join(', ')} (${samples.length} turns):\n${JSON.stringify(model)}\n`)
   }
