@@ -2,6 +2,7 @@
 // bad number is named with the usage line, and the run stops, rather than a long run going ahead
 // without what was asked for (`--smok` running the full benchmark instead of its smoke slice).
 import { parseArgs } from 'node:util'
+import { argsProblem } from '../src/cli/entry-point.js'
 
 export type Flag =
   /** 'seconds': any positive number; 'count': a whole number ≥ 1, or its default (0: the step is off). */
@@ -38,7 +39,7 @@ export function parseBenchFlags<const T extends Record<string, Flag>> (command: 
         : { type: 'string' as const, default: String(flag.default) }]))
     }).values
   } catch (error) {
-    return usage((error as Error).message)
+    return usage(argsProblem(error))
   }
   return Object.fromEntries(entries.map(([name, flag]) => {
     const given = values[name]!

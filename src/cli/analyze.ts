@@ -13,7 +13,7 @@ import { renderErrors, renderHealth, renderPerf, renderUsage, type TextFormat } 
 import { analyzeUsage } from '../analysis/usage-report.js'
 import { weeklyReport } from '../analysis/weekly-report.js'
 import { saveWeeklyReport, weeklyMarkdown } from '../analysis/weekly-render.js'
-import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
+import { argsProblem, isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run analyze -- <errors|usage|perf> [--from <date|7d>] [--to <date>] [--dir <log folder>] ' +
   '[--format text|json|md] [--bucket hour|day]\n' +
@@ -76,7 +76,7 @@ export async function main (
       }
     })
   } catch (error) {
-    return fail(`${(error as Error).message}\n${USAGE}`)
+    return fail(`${argsProblem(error)}\n${USAGE}`)
   }
   const { values, positionals } = parsed
   if (values.help === true) { io.stdout.write(`${USAGE}\n`); return 0 }

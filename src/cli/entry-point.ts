@@ -35,3 +35,15 @@ export async function runAsProgram (
   loadEnvFile()
   process.exitCode = await main(process.argv.slice(2), process.env)
 }
+
+/**
+ * What util.parseArgs threw, as the tools say it. For an unknown option, its first sentence only:
+ * where positionals are allowed, Node goes on to explain `--` for those that start with a dash,
+ * ending in a quote it never closes (`as in '-- "--urll"`), which reads as part of what was typed.
+ */
+export function argsProblem (error: unknown): string {
+  const { code, message } = error as { code?: unknown, message: string }
+  if (code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return message
+  const end = message.indexOf('. ')
+  return end === -1 ? message : message.slice(0, end)
+}

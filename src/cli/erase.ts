@@ -18,7 +18,7 @@ import type { ErasureReport } from '../privacy/personal-data-schemas.js'
 import { PersonalData, type ErasureSubject } from '../privacy/personal-data.js'
 import { SessionManager } from '../sessions/session-manager.js'
 import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
-import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
+import { argsProblem, isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run erase -- (--user <user id> | --user - | --session <session id>)\n' +
   '  [--url <running server, e.g. http://127.0.0.1:3000>] [--format text|json]\n' +
@@ -167,7 +167,7 @@ export async function main (
   try {
     args = parseArgs({ args: argv, options: OPTIONS })
   } catch (error) {
-    return fail(`${(error as Error).message}\n${USAGE}`)
+    return fail(`${argsProblem(error)}\n${USAGE}`)
   }
   if (args.values.help === true) {
     io.stdout.write(`${USAGE}\n`)

@@ -19,7 +19,7 @@ import { answerWeightsFor } from '../search/answer-decision.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { ProblemError } from '../errors.js'
 import { adminEndpoint, CliError, openConfiguredDatabase } from './cli-targets.js'
-import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
+import { argsProblem, isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 const USAGE = 'Usage: npm run kb:evaluate -- [--url <running server, e.g. http://127.0.0.1:3000>] ' +
   '[--format text|json] [--min-accuracy <0..1>] [questions.jsonl]\n' +
@@ -197,7 +197,7 @@ export async function main (
       }
     })
   } catch (error) {
-    return fail(`${(error as Error).message}\n${USAGE}`)
+    return fail(`${argsProblem(error)}\n${USAGE}`)
   }
   if (args.values.help === true) {
     io.stdout.write(`${USAGE}\n`)

@@ -16,7 +16,7 @@ import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-
 import { SearchEngine } from '../search/search-engine.js'
 import { AuditTrail } from '../audit/audit-trail.js'
 import { CliError, openConfiguredDatabase } from './cli-targets.js'
-import { isEntryPoint, runAsProgram, type Io } from './entry-point.js'
+import { argsProblem, isEntryPoint, runAsProgram, type Io } from './entry-point.js'
 
 export interface ImportIssue { source: string, reason: string }
 
@@ -42,7 +42,9 @@ const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://1
   '[--collection <name>] [--format text|json] ' +
   '<folder of .md/.txt files | file.jsonl>\n' +
   'With --url, PARLEY_API_KEY must hold an admin key of that server. ' +
-  '--collection puts the documents in that collection (default "default").'
+  '--collection puts the documents in that collection (default "default").\n' +
+  'Exit status: 0 all imported; 2 some documents failed (the summary names them); ' +
+  '1 the import could not run (a usage error among them).'
 
 /** True for a folder, false for a JSON Lines file; anything else is an ImportError. */
 async function inspectPath (path: string): Promise<boolean> {
@@ -178,7 +180,7 @@ export async function main (
       }
     })
   } catch (error) {
-    return fail(`${(error as Error).message}\n${USAGE}`)
+    return fail(`${argsProblem(error)}\n${USAGE}`)
   }
   if (args.values.help === true) {
     say(USAGE)
