@@ -155,6 +155,8 @@ t.test('main: exit codes 0, 2 and 1 with a data folder on disk', async t => {
 
   t.match(await run([]), { code: 1, stderr: /Usage: npm run kb:import/ })
   t.match(await run(['--help']), { code: 0, stdout: /Usage: npm run kb:import/ })
+  t.match(await run(['--urll', 'x.jsonl']), { code: 1, stderr: /^kb:import: Unknown option '--urll'\nUsage: npm run kb:import/ })
+  t.match(await run(['--help']), { stdout: /Exit status: 0 all imported; 2 some documents failed/ })
   t.match(await run(['/no/such/folder']), { code: 1, stderr: 'kb:import: /no/such/folder does not exist.' })
   t.match(await run([await tempDir(t)], { DATABASE_URL: 'mysql://x' }), { code: 1, stderr: /Invalid configuration: DATABASE_URL/ })
   t.match(await run([await tempDir(t)], { DATA_DIR: 'memory://' }), { code: 1, stderr: /memory:\/\/ is forgotten/ })
