@@ -209,7 +209,10 @@ t.test('health: the server\'s /status when it answers, else what the logs tell',
   const live = await run(['health', '--url', server.base, '--format', 'json'], { PARLEY_API_KEY: key })
   t.equal(live.code, 0)
   t.match(JSON.parse(live.stdout), { source: 'status', url: server.base, status: { database: { reachable: true }, turns: { limit: Number } } })
-  t.match((await run(['health', '--url', server.base], { PARLEY_API_KEY: key })).stdout, /database\s+pglite, reachable/)
+  const text = (await run(['health', '--url', server.base], { PARLEY_API_KEY: key })).stdout
+  t.match(text, /database\s+pglite, reachable/)
+  // PGlite runs one turn at a time: "0 of 1" read as a count of one.
+  t.match(text, /turns in flight\s+0, at most 1 at a time; 0 refused in the last 5 min/)
   const refused = await run(['health', '--url', server.base, '--dir', logDir])
   t.match(refused.stdout, /answered 401 to GET \/status \(set PARLEY_API_KEY/, 'without a key: says so, then reads the logs')
   t.match(refused.stdout, /^Health from the log files \(the server refused GET \/status\)$/m, 'and does not say it did not answer')
