@@ -28,6 +28,8 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   t.equal(headers['x-frame-options'], undefined, 'frame-ancestors decides who frames it')
   t.match(headers['content-type'], /^text\/html/)
 
+  // The knowledge base may be the team's own by now: the empty page suggests no question about Parley.
+  t.equal(await page.locator('.chat-log .empty').textContent(), 'No messages yet. Type /help to see the commands.')
   const message = page.getByLabel('Message')
   await message.fill('how do I view traces?')
   await message.press('Enter')

@@ -115,7 +115,7 @@ function Chat () {
         <p class='muted'>Ask a question; answers quote the knowledge base and name their sources.</p>
       </header>
       <main class='chat-log' aria-live='polite'>
-        {entries.length === 0 && <p class='muted empty'>No messages yet. Try “how do I view traces?” or /help.</p>}
+        {entries.length === 0 && <p class='muted empty'>No messages yet. Type /help to see the commands.</p>}
         {entries.map(entry => (
           <Message
             key={entry.id}
