@@ -24,7 +24,8 @@
  *      Node.js raises its soft limit to the hard one by itself).
  *    Each reports answered/s (200s ended within the step), the refused share (503) and how many
  *    refusals came only after waiting in line (a latency goal or more after being due), every other
- *    status or socket error, p50/p99 of the answered, p99 of the refusals, the server's peak RSS
+ *    status or socket error, p50/p99 of the answered, p99 of the refusals (and, in an open loop,
+ *    from when the generator sent them: its own lateness, the machine's, left out), the server's peak RSS
  *    (VmHWM, reset at each step), its main thread's CPU, server PostgreSQL's (its backends of the
  *    server's database and its background processes) and this process's (the load generator
  *    shares the machine: past capacity it takes a good part of it), the connections the kernel
@@ -309,6 +310,8 @@ interface Step {
   p50: number
   p99: number
   refusalP99: number
+  /** p99 of the refusals counted from when the open loop sent them, not from when they were due: without the generator's own lateness (NaN elsewhere). */
+  refusalSentP99: number
   peakRss: number | undefined
   /** The server's main-thread CPU over the step (and its tail), as a share of one core. */
   loopCpu: number | undefined
@@ -366,6 +369,8 @@ async function step ({ server, databases }: Parley, label: string, windowSeconds
     p50: quantile(answered, 0.5),
     p99: quantile(answered, 0.99),
     refusalP99: quantile(refused, 0.99),
+    refusalSentP99: quantile(outcomes.flatMap(o => o.status === 503 && o.sentLateMs !== undefined ? [o.latencyMs - o.sentLateMs] : [])
+      .sort((a, b) => a - b), 0.99),
     peakRss,
     loopCpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / elapsedMs,
     cpuElsewhere,
@@ -760,11 +765,11 @@ for (const run of runs) {
   console.log(`\nParley on ${run.name}: ${run.turnLimit} turn${run.turnLimit === 1 ? '' : 's'} in flight at most, capacity ${run.capacity.toFixed(0)} answered/s (the best closed loop)\n`)
   const optional = (value: number | undefined, format: (value: number) => string): string => value === undefined ? '-' : format(value)
   const answers = [['load', 'offered', 'answered/s', 'refused (503)', `503 after ≥ ${LATENCY_GOAL_MS} ms`, 'other', 'p50 ms', 'p99 ms', '503 p99 ms', 'refused by']]
-  const machineTable = [['load', 'sent late p99 ms', 'peak RSS MB', 'server loop CPU', 'database CPU', 'generator CPU', 'CPU elsewhere', 'listen drops']]
+  const machineTable = [['load', 'sent late p99 ms', '503 p99 from sent ms', 'peak RSS MB', 'server loop CPU', 'database CPU', 'generator CPU', 'CPU elsewhere', 'listen drops']]
   for (const s of run.steps) {
     answers.push([s.label, optional(s.offered, value => value.toFixed(0)), s.answeredPerSecond.toFixed(0), percent(refusedShare(s)), count(s.lateRefusals), others(s),
       latency(s.p50), latency(s.p99), latency(s.refusalP99), s.refusedBy])
-    machineTable.push([s.label, latency(s.sentLateP99), optional(s.peakRss, mb), optional(s.loopCpu, percent), optional(s.databaseCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
+    machineTable.push([s.label, latency(s.sentLateP99), latency(s.refusalSentP99), optional(s.peakRss, mb), optional(s.loopCpu, percent), optional(s.databaseCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
   }
   for (const line of formatTable(answers)) console.log(`  ${line}`)
   const b = run.steps.at(-1)!
