@@ -1,5 +1,5 @@
 // What the command-line tools share: whether a CLI module is the program being run (rather than
-// imported by a test), and the streams a test can replace.
+// imported by a test), the streams a test can replace, and how a refused argument is said.
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { loadEnvFile } from '../env-file.js'
