@@ -16,7 +16,7 @@ import {
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import {
-  DEFAULT_OTLP_ENDPOINT, dropCounter, flushWithin, isProbe, loadEnvFile, maskUrl, otlpExporters, packageInfo,
+  dropCounter, flushWithin, isProbe, loadEnvFile, maskUrl, otlpEndpoint, otlpExporters, packageInfo,
   prometheusScrape, sharedContextManager, signalEndpoint, telemetry, TurnSpanCollector, withoutPreload
 } from '../src/preload-api.js'
 import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
@@ -55,7 +55,7 @@ const callers = (() => {
 const SHUTDOWN_BUDGET_MS = 1000
 
 // As shown on stderr and by GET /status: without the credentials an endpoint URL may carry.
-const givenEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? DEFAULT_OTLP_ENDPOINT
+const givenEndpoint = otlpEndpoint()
 const endpoint = maskUrl(givenEndpoint)
 const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
 

@@ -4,11 +4,20 @@
 import { connect } from 'node:net'
 
 /** Where the OTLP exporters send when no OTEL_EXPORTER_OTLP_*ENDPOINT says otherwise. */
-export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318'
+const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318'
+
+// As the SDK reads its variables: an empty or blank one is unset.
+const setIn = (env: NodeJS.ProcessEnv, name: string): string | undefined =>
+  env[name]?.trim() === '' ? undefined : env[name]
+
+/** Where the OTLP exporters send the signals that have no endpoint of their own, as they read the environment. */
+export function otlpEndpoint (env = process.env): string {
+  return setIn(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_OTLP_ENDPOINT
+}
 
 /** Where the OTLP exporters send a signal, as they read the environment. */
 export function signalEndpoint (signal: 'TRACES' | 'METRICS' | 'LOGS', env = process.env): string {
-  return env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] || env.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_OTLP_ENDPOINT
+  return setIn(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) ?? otlpEndpoint(env)
 }
 
 /**

@@ -1,7 +1,7 @@
 // Whether a collector listens, as the process asks when it stops: a real socket each time.
 import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
-import { flushWithin, listensAt, signalEndpoint } from '../../../src/telemetry/collector-probe.js'
+import { flushWithin, listensAt, otlpEndpoint, signalEndpoint } from '../../../src/telemetry/collector-probe.js'
 
 async function listening (host: string): Promise<{ port: number, close: () => Promise<void> }> {
   const server = createServer(socket => socket.destroy())
@@ -40,6 +40,15 @@ t.test('a signal\'s endpoint: its own variable, then the common one, then the de
   t.equal(signalEndpoint('LOGS', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), 'http://collector:4318')
   t.equal(signalEndpoint('TRACES', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }), 'http://traces:4318/v1/traces')
   t.equal(signalEndpoint('METRICS', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: '' }), 'http://localhost:4318', 'empty is unset')
+  t.equal(signalEndpoint('LOGS', { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: '  ', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), 'http://collector:4318', 'blank is unset')
+})
+
+t.test('the common endpoint, as the start-up line and /status name it: the variable, unless empty or blank, or the default', async t => {
+  t.equal(otlpEndpoint({}), 'http://localhost:4318')
+  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), 'http://collector:4318')
+  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }), 'http://localhost:4318', 'empty: where the exporters send')
+  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: ' \t' }), 'http://localhost:4318', 'blank too')
+  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }), 'http://localhost:4318', 'a signal\'s own is that signal\'s')
 })
 
 t.test('the last flush is waited for while a collector listens, and not at all when none does', async t => {
