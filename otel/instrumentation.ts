@@ -7,6 +7,7 @@ import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
 import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs'
 import { diag, DiagLogLevel, type Span } from '@opentelemetry/api'
+import { getStringFromEnv } from '@opentelemetry/core'
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
@@ -37,9 +38,10 @@ else register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions)
 // Worker threads start without this preload: the SDK is this thread's (see Telemetry.workerExecArgv).
 telemetry.workerExecArgv = withoutPreload(process.execArgv, import.meta.url)
 
-process.env.OTEL_SERVICE_NAME ??= packageInfo.name
+// Set where the SDK would find them unset: empty or blank, as its getStringFromEnv reads them.
+process.env.OTEL_SERVICE_NAME = getStringFromEnv('OTEL_SERVICE_NAME') ?? packageInfo.name
 // HTTP spans and metrics follow the stable semantic conventions (http.server.request.duration).
-process.env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'http'
+process.env.OTEL_SEMCONV_STABILITY_OPT_IN = getStringFromEnv('OTEL_SEMCONV_STABILITY_OPT_IN') ?? 'http'
 
 // Whether a caller's traceparent is a link of the request's own trace or its parent (see there).
 const callers = (() => {
@@ -57,7 +59,7 @@ const SHUTDOWN_BUDGET_MS = 1000
 // As shown on stderr and by GET /status: without the credentials an endpoint URL may carry.
 const givenEndpoint = otlpEndpoint()
 const endpoint = maskUrl(givenEndpoint)
-const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'
+const protocol = getStringFromEnv('OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf'
 
 const drops = dropCounter()
 // How often lost telemetry is reported on stderr (PARLEY_TELEMETRY_REPORT_INTERVAL, seconds).
@@ -105,7 +107,7 @@ function resourceAttributes (): Record<string, string> {
 // (parentbased_always_on honours every caller's flag, for a mesh whose callers are trusted).
 const DEFAULT_SAMPLER = 'parentbased_always_on, a caller\'s not-sampled flag ignored'
 function sampler (): Sampler | undefined {
-  if (process.env.OTEL_TRACES_SAMPLER !== undefined && process.env.OTEL_TRACES_SAMPLER !== '') return undefined
+  if (getStringFromEnv('OTEL_TRACES_SAMPLER') !== undefined) return undefined
   return new ParentBasedSampler({ root: new AlwaysOnSampler(), remoteParentNotSampled: new AlwaysOnSampler() })
 }
 
@@ -199,7 +201,7 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
     endpoint,
     protocol,
     service: process.env.OTEL_SERVICE_NAME,
-    sampler: process.env.OTEL_TRACES_SAMPLER || DEFAULT_SAMPLER,
+    sampler: getStringFromEnv('OTEL_TRACES_SAMPLER') ?? DEFAULT_SAMPLER,
     callers
   })
   telemetry.dropped = () => drops.totals()

@@ -2,22 +2,23 @@
 // there the last export is refused and retried about a second later (the OTLP exporter's backoff),
 // so a stop waited out its whole flush budget: 1.1 s against 0.1 s with telemetry off.
 import { connect } from 'node:net'
+import { getStringFromEnv } from '@opentelemetry/core'
 
 /** Where the OTLP exporters send when no OTEL_EXPORTER_OTLP_*ENDPOINT says otherwise. */
 const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318'
 
-// As the SDK reads its variables: an empty or blank one is unset.
-const setIn = (env: NodeJS.ProcessEnv, name: string): string | undefined =>
-  env[name]?.trim() === '' ? undefined : env[name]
-
-/** Where the OTLP exporters send the signals that have no endpoint of their own, as they read the environment. */
-export function otlpEndpoint (env = process.env): string {
-  return setIn(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_OTLP_ENDPOINT
+/**
+ * Where the OTLP exporters send the signals without an endpoint of their own. Read by the SDK's
+ * own reader, to which an empty or blank variable is unset, so that the start-up line and /status
+ * name where the exporters send.
+ */
+export function otlpEndpoint (): string {
+  return getStringFromEnv('OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_OTLP_ENDPOINT
 }
 
 /** Where the OTLP exporters send a signal, as they read the environment. */
-export function signalEndpoint (signal: 'TRACES' | 'METRICS' | 'LOGS', env = process.env): string {
-  return setIn(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) ?? otlpEndpoint(env)
+export function signalEndpoint (signal: 'TRACES' | 'METRICS' | 'LOGS'): string {
+  return getStringFromEnv(`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`) ?? otlpEndpoint()
 }
 
 /**

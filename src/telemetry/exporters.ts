@@ -3,7 +3,7 @@
 // queue had to drop are added up, reported on stderr once per interval, and counted in
 // chatbot_telemetry_dropped_total{signal}. The SDK's own queues bound the memory this can take.
 import type { Counter } from '@opentelemetry/api'
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
+import { ExportResultCode, getNumberFromEnv, getStringFromEnv, type ExportResult } from '@opentelemetry/core'
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http'
 import { OTLPLogExporter as OTLPProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto'
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http'
@@ -82,7 +82,7 @@ function counting<T, E extends Exporting<T>> (
 
 const enabled = (variable: string): boolean => process.env[variable] !== 'none'
 const json = (signal: string, protocol: string): boolean =>
-  (process.env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] ?? protocol) === 'http/json'
+  (getStringFromEnv(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ?? protocol) === 'http/json'
 
 export interface OtlpExporters {
   traceExporter?: SpanExporter
@@ -108,7 +108,7 @@ export function otlpExporters (protocol: string, drops: DropCounter): OtlpExport
       ? [new PeriodicExportingMetricReader({
           exporter: counting<ResourceMetrics, PushMetricExporter>(
             metricExporter, () => drops.add('metric_exports', 1), () => 1),
-          exportIntervalMillis: Number(process.env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000)
+          exportIntervalMillis: getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000
         })]
       : [],
     logRecords: enabled('OTEL_LOGS_EXPORTER')

@@ -228,6 +228,18 @@ t.test('with no collector, the server serves, says so once, and still exits on i
   t.match(server.stderr(), `parley: telemetry not flushed at shutdown: no collector listens at ${endpoint}\n`)
 })
 
+t.test('empty or blank OTEL_* variables are unset, as the SDK reads them: the start-up line names what it uses', async t => {
+  const blank = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_PROTOCOL: ' ', OTEL_SERVICE_NAME: '', OTEL_METRIC_EXPORT_INTERVAL: '', OTEL_TRACES_SAMPLER: ' ', LOG_DIR: '' }
+  const server = await startServer(t, blank, PRELOAD)
+  // Written by the log worker a moment after the server says it listens.
+  const startLines = (): string[] => server.stdout().split('\n').filter(line => line.includes('"msg":"parley started"'))
+  t.ok(await waitFor(() => startLines().length > 0), 'the start-up line')
+  t.match(startLines().map(line => JSON.parse(line) as unknown), [{ telemetry: { endpoint: 'http://localhost:4318', protocol: 'http/protobuf', service: 'parley', sampler: /^parentbased_always_on/ } }])
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hello' }) })
+  t.equal(response.status, 200, 'and serves')
+  t.equal(await server.stop('SIGTERM'), 0)
+})
+
 t.test('a collector that goes away and comes back: losses are counted and reported, export resumes', async t => {
   const receiver = new OtlpReceiver()
   const endpoint = await receiver.start()

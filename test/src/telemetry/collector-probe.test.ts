@@ -35,20 +35,36 @@ t.test('what is not a URL is no collector', async t => {
   t.equal(await listensAt('not a url', 1000), false)
 })
 
+// The endpoints are read from process.env, as the SDK reads them: each case sets its variables.
+const OTLP_VARIABLES = ['', 'TRACES_', 'METRICS_', 'LOGS_'].map(signal => `OTEL_EXPORTER_OTLP_${signal}ENDPOINT`)
+function withEndpoints<T> (variables: Record<string, string>, read: () => T): T {
+  const saved = OTLP_VARIABLES.map(name => [name, process.env[name]] as const)
+  for (const name of OTLP_VARIABLES) delete process.env[name]
+  Object.assign(process.env, variables)
+  try {
+    return read()
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+}
+
 t.test('a signal\'s endpoint: its own variable, then the common one, then the default', async t => {
-  t.equal(signalEndpoint('LOGS', {}), 'http://localhost:4318')
-  t.equal(signalEndpoint('LOGS', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), 'http://collector:4318')
-  t.equal(signalEndpoint('TRACES', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }), 'http://traces:4318/v1/traces')
-  t.equal(signalEndpoint('METRICS', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: '' }), 'http://localhost:4318', 'empty is unset')
-  t.equal(signalEndpoint('LOGS', { OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: '  ', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), 'http://collector:4318', 'blank is unset')
+  t.equal(withEndpoints({}, () => signalEndpoint('LOGS')), 'http://localhost:4318')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, () => signalEndpoint('LOGS')), 'http://collector:4318')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }, () => signalEndpoint('TRACES')), 'http://traces:4318/v1/traces')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: '' }, () => signalEndpoint('METRICS')), 'http://localhost:4318', 'empty is unset')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: '  ', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, () => signalEndpoint('LOGS')), 'http://collector:4318', 'blank is unset')
 })
 
 t.test('the common endpoint, as the start-up line and /status name it: the variable, unless empty or blank, or the default', async t => {
-  t.equal(otlpEndpoint({}), 'http://localhost:4318')
-  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), 'http://collector:4318')
-  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }), 'http://localhost:4318', 'empty: where the exporters send')
-  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: ' \t' }), 'http://localhost:4318', 'blank too')
-  t.equal(otlpEndpoint({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }), 'http://localhost:4318', 'a signal\'s own is that signal\'s')
+  t.equal(withEndpoints({}, otlpEndpoint), 'http://localhost:4318')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, otlpEndpoint), 'http://collector:4318')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }, otlpEndpoint), 'http://localhost:4318', 'empty: where the exporters send')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_ENDPOINT: ' \t' }, otlpEndpoint), 'http://localhost:4318', 'blank too')
+  t.equal(withEndpoints({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }, otlpEndpoint), 'http://localhost:4318', 'a signal\'s own is that signal\'s')
 })
 
 t.test('the last flush is waited for while a collector listens, and not at all when none does', async t => {
