@@ -143,7 +143,8 @@ const WITH_PERSONAL_DATA: ReadonlyArray<(question: string) => string> = [
   question => `${question} You can call me on +44 7700 900123.`,
   question => `${question} I live at 12 Baker Street, London NW1 6XE.`,
   question => `My card 4111 1111 1111 1111 - ${question}`,
-  question => `this is Priya Natarajan, ${question}`
+  question => `this is Priya Natarajan, ${question}`,
+  question => `${question} my email is jane.doe@example.com and my phone number is 07700 900123`
 ]
 
 /** The search and decision being measured: this build's, or another's (--baseline) with its own model. */
@@ -322,7 +323,7 @@ async function main (): Promise<void> {
 
   // Users give their name, e-mail, number or address with the question: the question is what the
   // knowledge base answers (each answerable test question with one of these, in turn).
-  console.log('\nThe test FAQs\' answerable questions, each with personal data added (a name, an e-mail, a phone, an address or a card):\n')
+  console.log('\nThe test FAQs\' answerable questions, each with personal data added (a name, an e-mail, a phone, an address, a card, or an e-mail and a phone):\n')
   console.log('| search and decision | knowledge base | answerable | best document relevant | answered, relevant | answered, wrong document |')
   console.log('|---|---|---|---|---|---|')
   for (const implementation of implementations) {

@@ -30,18 +30,34 @@ export function withoutMarkup (question: string): string {
 
 const PLACEHOLDER = /\[[A-Z_]+\]/g
 
+// The words that hand a detail over, just before the scrubber's placeholder: "my email is [EMAIL]",
+// "phone: [PHONE]", "you can call me on [PHONE]", "I'm [NAME]". A detail named without "is" or a
+// colon stays: in "how do I update my email [EMAIL]?" the email is the question.
+const DETAIL = String.raw`e-?mail(?: address)?|(?:mobile |phone |cell )?number|phone|mobile|cell|` +
+  String.raw`tel(?:ephone)?|name|(?:home |postal )?address|post ?code|zip(?: code)?|card(?: number)?`
+const HANDING_OVER = [
+  String.raw`(?:\b(?:my|our|the)\s+)?\b(?:${DETAIL})\s*(?:\bis\b|[:=])`,
+  String.raw`(?:\byou can\s+|\bplease\s+)?\b(?:call|ring|text|reach|contact|e-?mail|write to)\s+` +
+    String.raw`(?:me|us)(?:\s+(?:on|at|via))?`,
+  String.raw`\b(?:i'?m|i am|i live at|send it to)`
+]
+const HANDED_OVER = new RegExp(String.raw`(?:${HANDING_OVER.join('|')})\s*(\[[A-Z_]+\])`, 'gi')
+
 /**
  * The question without the personal data it holds, which is not what it asks about: the words of
  * "I'm John Miller, call me on +44 7700 900123, I want a refund" that no passage holds read to the
  * decision as a subject the knowledge base lacks, and it refused. The scrubber finds them; the
- * placeholders it wrote go too ("[EMAIL]" is no question about email), not what the user typed
- * ("why do emails say [EXTERNAL]?").
+ * placeholders it wrote go too ("[EMAIL]" is no question about email), with the words that hand
+ * them over ("my email is [EMAIL] and my phone is [PHONE]" turned an answer into a refusal); not
+ * what the user typed ("why do emails say [EXTERNAL]?").
  */
 export function withoutPersonalData (question: string): string {
   const scrubbed = scrub(question)
   if (scrubbed === question) return question
   const typed = new Set(question.match(PLACEHOLDER))
-  return scrubbed.replace(PLACEHOLDER, placeholder => typed.has(placeholder) ? placeholder : ' ')
+  return scrubbed
+    .replace(HANDED_OVER, (words, placeholder: string) => typed.has(placeholder) ? words : ' ')
+    .replace(PLACEHOLDER, placeholder => typed.has(placeholder) ? placeholder : ' ')
 }
 
 /** A searched question: answered or not, and why. */

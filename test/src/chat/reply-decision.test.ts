@@ -36,6 +36,11 @@ t.test('personal data is not searched for: a question that gives it is answered 
   t.equal(withoutPersonalData('mail anna.smith@example.com or call +44 7700 900123'), 'mail   or call  ')
   t.equal(withoutPersonalData('how do I reset my password'), 'how do I reset my password', 'a question without any is left as it is')
   t.equal(withoutPersonalData('why do emails from maria@example.com say [EXTERNAL]?'), 'why do emails from   say [EXTERNAL]?', 'what the user typed in brackets stays')
+  t.equal(withoutPersonalData('open on mondays? My email is jane.doe@example.com and my phone number is 07700 900123'), 'open on mondays?   and  ',
+    'the words that hand a detail over go with it')
+  t.equal(withoutPersonalData('Hi, I\'m Maria Gonzalez. Email: maria@example.com, or you can call me on +44 7700 900123.'), 'Hi,  .  , or  .')
+  t.equal(withoutPersonalData('how do I update my email maria@example.com?'), 'how do I update my email  ?', 'a detail named without "is" or a colon is the question')
+  t.equal(withoutPersonalData('my email is [EXTERNAL] when I write to maria@example.com'), 'my email is [EXTERNAL] when I write to  ', 'and so is what the user typed')
   const asked = [
     ['I am John Miller, call me on +44 7700 900123, I want a refund', 'refunds'],
     ['order 55123 to 12 Baker Street London NW1 6XE, when will it arrive', 'delivery'],
@@ -48,4 +53,9 @@ t.test('personal data is not searched for: a question that gives it is answered 
     t.ok(decided.evidence.unseen < raw.unseen || decided.evidence.coverage > raw.coverage,
       `its words no passage holds were the personal data (unseen ${raw.unseen.toFixed(2)} -> ${decided.evidence.unseen.toFixed(2)})`)
   }
+  const bare = 'how do I cancel my subscription?'
+  const given = `${bare} My email is anna.smith@example.com and my phone number is 07700 900123`
+  const [withData, without] = [decideFromSearch(faq, given), decideFromSearch(faq, bare)]
+  t.same([withData.decision, withData.evidence.coverage, withData.evidence.unseen], [without.decision, without.evidence.coverage, without.evidence.unseen],
+    'with the words that hand them over gone, the same confidence on the same words')
 })
