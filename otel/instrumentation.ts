@@ -132,7 +132,14 @@ function nameServerSpan (span: Span, request: FastifyRequest): void {
 if (process.env.OTEL_SDK_DISABLED !== 'true') {
   const traceHooks = process.env.PARLEY_TRACE_HOOKS === 'true'
   const scrape = prometheusScrape()
-  const { traceExporter, metricReaders, logRecords } = otlpExporters(protocol, drops)
+  const { traceExporter, metricReaders, logRecords } = (() => {
+    try {
+      return otlpExporters(protocol, drops)
+    } catch (error) { // a setting the exporters cannot work with, named in the message
+      process.stderr.write(`parley: ${(error as Error).message}\n`)
+      process.exit(1)
+    }
+  })()
   const resource = resourceAttributes()
   // Chat turns' spans are kept in the process too, for the console (src/telemetry/turn-span-collector.ts).
   // Given span processors, the SDK no longer makes the exporter's batch processor from

@@ -96,6 +96,10 @@ export interface OtlpExporters {
 
 /** Exporters for the signals OTEL_*_EXPORTER leaves on, over OTEL_EXPORTER_OTLP_[signal_]PROTOCOL. */
 export function otlpExporters (protocol: string, drops: DropCounter): OtlpExporters {
+  const metricInterval = getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000
+  if (metricInterval <= 0) {
+    throw new Error(`OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds above 0, not ${metricInterval}`)
+  }
   const traces = json('TRACES', protocol) ? new OTLPJsonTraceExporter() : new OTLPProtobufTraceExporter()
   const metricExporter: PushMetricExporter = json('METRICS', protocol)
     ? new OTLPJsonMetricExporter()
@@ -108,7 +112,7 @@ export function otlpExporters (protocol: string, drops: DropCounter): OtlpExport
       ? [new PeriodicExportingMetricReader({
           exporter: counting<ResourceMetrics, PushMetricExporter>(
             metricExporter, () => drops.add('metric_exports', 1), () => 1),
-          exportIntervalMillis: getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000
+          exportIntervalMillis: metricInterval
         })]
       : [],
     logRecords: enabled('OTEL_LOGS_EXPORTER')

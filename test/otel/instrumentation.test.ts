@@ -240,6 +240,11 @@ t.test('empty or blank OTEL_* variables are unset, as the SDK reads them: the st
   t.equal(await server.stop('SIGTERM'), 0)
 })
 
+t.test('a metric export interval the exporters cannot work with stops the start with the variable named', async t => {
+  await t.rejects(startServer(t, { OTEL_METRIC_EXPORT_INTERVAL: '0', LOG_DIR: '' }, PRELOAD),
+    /exited with 1 before listening:[^]*\nparley: OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds above 0, not 0\n/)
+})
+
 t.test('a collector that goes away and comes back: losses are counted and reported, export resumes', async t => {
   const receiver = new OtlpReceiver()
   const endpoint = await receiver.start()
