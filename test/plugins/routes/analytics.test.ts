@@ -62,9 +62,14 @@ t.test('performance flags a reply kind whose p95 rose against the period before'
     t.equal(turn.statusCode, 200, `turn ${i + 1}`)
     session = turn.json<{ session_id: string }>().session_id
   }
-  // The first 24 turns moved a week back and made fast, the last 24 slow.
+  // The first 24 turns moved a week back and made fast, the last 24 slow. The route reads a turn's
+  // trace's duration where it has one, the message's otherwise: the traces are written first and
+  // both are set, or a trace the recorder's timer wrote meanwhile kept its real duration (a failure
+  // under load, where the timer fired before the query).
+  await app.turnTraces.flush({ all: true })
   await app.db.query("UPDATE messages SET created_at = created_at - interval '8 days', latency_ms = 5 WHERE turn <= 24")
   await app.db.query("UPDATE messages SET latency_ms = 50 WHERE turn > 24 AND role = 'bot'")
+  await app.db.query('UPDATE turn_traces SET duration_ms = CASE WHEN turn <= 24 THEN 5 ELSE 50 END')
   const { regressions } = (await app.inject({ url: '/v1/analytics/performance', headers: auth })).json<{ regressions: Array<{ series: string, ratio: number, previous_p95_ms: number, p95_ms: number }> }>()
   t.match(regressions, [{ series: 'turn answer', ratio: 10, previous_p95_ms: 5, p95_ms: 50 }])
 })
