@@ -3,7 +3,7 @@
 // /v1/kb for API keys (admin runs and edits, analyst reads), and under /console/api for the
 // console's sign-in cookie (the same roles; the cookie is sent to /console paths only).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import Type from 'typebox'
 import {
   QuestionsBody, RunParams, RunReportSchema, RunsPage, RunsQuery, SavedQuestionsPage, SaveQuestionsBody, QUESTION_LIMITS
@@ -24,6 +24,14 @@ interface Access {
   tags: string[]
   /** Where saved questions come from when the body does not say. */
   source: 'api' | 'console'
+}
+
+/**
+ * A question as the caller may read it: an analyst sees users' words scrubbed everywhere else, and
+ * a question file's (or the API's) questions are often users' messages copied whole.
+ */
+function asSeenBy<Q extends { question: string }> (request: FastifyRequest, question: Q): Q {
+  return request.principal?.role === 'admin' ? question : { ...question, question: scrub(question.question) }
 }
 
 function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
@@ -74,7 +82,7 @@ function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
     }, async request => {
       const run = await app.kbEvaluations.store.getRun(request.params.id)
       if (run === undefined) throw new NotFoundError('evaluation run', request.params.id)
-      return run
+      return { ...run, results: run.results.map(row => asSeenBy(request, row)) }
     })
 
     app.post(`${prefix}/evaluation-questions`, {
@@ -109,7 +117,10 @@ function evaluationRoutes (access: Access): FastifyPluginAsyncTypebox {
         security,
         response: withProblems({ 200: SavedQuestionsPage }, 401, 403)
       }
-    }, async () => ({ questions: await app.kbEvaluations.store.listQuestions(), limit: QUESTION_LIMITS.perRun }))
+    }, async request => ({
+      questions: (await app.kbEvaluations.store.listQuestions()).map(question => asSeenBy(request, question)),
+      limit: QUESTION_LIMITS.perRun
+    }))
 
     app.delete(`${prefix}/evaluation-questions/:id`, {
       config: { usesDatabase: true },

@@ -142,6 +142,25 @@ t.test('roles: an analyst reads runs and the saved set, only an admin runs and c
   t.equal(await count(app, 'evaluation_runs'), 0)
 })
 
+t.test('an analyst reads a file\'s questions scrubbed, as they read users\' words everywhere; an admin as written', async t => {
+  const app = await appWithDocuments(t)
+  const written = 'Hi, I\'m Jane Doe, jane.doe@example.com, 07700 900123: how do I request a refund?'
+  const run = await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: as(ADMIN), payload: { questions: [{ question: written, expected: 'refunds' }] } })
+  t.equal(run.statusCode, 201)
+  t.equal(run.json().results[0].question, written, 'the admin who ran it sees the report as written')
+  const saved = await app.inject({ method: 'POST', url: '/v1/kb/evaluation-questions', headers: as(ADMIN), payload: { questions: [{ question: written, expected: 'refunds' }] } })
+  t.equal(saved.statusCode, 201)
+  const read = async (key: string) => [
+    (await app.inject({ url: `/v1/kb/evaluations/${run.json().id}`, headers: as(key) })).json().results[0].question,
+    (await app.inject({ url: '/v1/kb/evaluation-questions', headers: as(key) })).json().questions[0].question
+  ]
+  t.same(await read(ADMIN), [written, written])
+  const seen = await read(ANALYST)
+  t.same(seen, [seen[0], seen[0]], 'the run and the saved set alike')
+  t.match(seen[0], /\[EMAIL\].*\[PHONE\].*how do I request a refund\?$/)
+  t.notMatch(seen[0], /Jane|jane\.doe|07700/)
+})
+
 t.test('the console\'s twins: a signed-in admin runs the saved set and adds a question (scrubbed); an analyst only reads', async t => {
   const app = await appWithDocuments(t)
   const signIn = async (key: string): Promise<string> => {
