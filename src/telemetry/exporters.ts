@@ -3,7 +3,7 @@
 // queue had to drop are added up, reported on stderr once per interval, and counted in
 // chatbot_telemetry_dropped_total{signal}. The SDK's own queues bound the memory this can take.
 import type { Counter } from '@opentelemetry/api'
-import { ExportResultCode, getNumberFromEnv, getStringFromEnv, type ExportResult } from '@opentelemetry/core'
+import { ExportResultCode, getStringFromEnv, type ExportResult } from '@opentelemetry/core'
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http'
 import { OTLPLogExporter as OTLPProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto'
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http'
@@ -96,9 +96,12 @@ export interface OtlpExporters {
 
 /** Exporters for the signals OTEL_*_EXPORTER leaves on, over OTEL_EXPORTER_OTLP_[signal_]PROTOCOL. */
 export function otlpExporters (protocol: string, drops: DropCounter): OtlpExporters {
-  const metricInterval = getNumberFromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000
-  if (metricInterval <= 0) {
-    throw new Error(`OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds above 0, not ${metricInterval}`)
+  // Read as the SDK reads it (blank is unset), but a value it would ignore with a diagnostic no
+  // one sees ("abc") stops the start, as one it cannot work with ("0") does.
+  const given = getStringFromEnv('OTEL_METRIC_EXPORT_INTERVAL')
+  const metricInterval = given === undefined ? 60_000 : Number(given)
+  if (!(metricInterval > 0)) {
+    throw new Error(`OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds above 0, not "${given!}"`)
   }
   const traces = json('TRACES', protocol) ? new OTLPJsonTraceExporter() : new OTLPProtobufTraceExporter()
   const metricExporter: PushMetricExporter = json('METRICS', protocol)

@@ -241,8 +241,10 @@ t.test('empty or blank OTEL_* variables are unset, as the SDK reads them: the st
 })
 
 t.test('a metric export interval the exporters cannot work with stops the start with the variable named', async t => {
-  await t.rejects(startServer(t, { OTEL_METRIC_EXPORT_INTERVAL: '0', LOG_DIR: '' }, PRELOAD),
-    /exited with 1 before listening:[^]*\nparley: OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds above 0, not 0\n/)
+  for (const interval of ['0', '10abc']) {
+    await t.rejects(startServer(t, { OTEL_METRIC_EXPORT_INTERVAL: interval, LOG_DIR: '' }, PRELOAD), new RegExp(
+      `exited with 1 before listening:[^]*\nparley: OTEL_METRIC_EXPORT_INTERVAL must be a number of milliseconds above 0, not "${interval}"\n`))
+  }
 })
 
 t.test('a collector that goes away and comes back: losses are counted and reported, export resumes', async t => {
