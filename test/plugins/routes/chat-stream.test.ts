@@ -70,12 +70,13 @@ t.test('a turn that fails before any text is an ordinary problem response, and b
 t.test('a turn that fails once text has been sent ends with an error event, and nothing of it is stored', async t => {
   const model = await startScriptedModel(t)
   const app = await buildTestApp(t, { LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model' })
-  // The database refuses to store the turn, after the model has written its answer.
+  // The database refuses to store the turn, after the model has written its answer. The question
+  // is one the bundled manual answers, asked as the other tests ask it: the model is called.
   await app.db.query(`CREATE FUNCTION parley_test_refuse() RETURNS trigger AS $$
-    BEGIN IF NEW.content LIKE '%refuse me%' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`)
+    BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`)
   await app.db.query('CREATE TRIGGER parley_test_refuse BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION parley_test_refuse()')
   model.script({ kind: 'answer', text: 'Open Jaeger and search by the trace id [1].' })
-  const response = await app.inject({ ...streamed, payload: { message: 'refuse me: how do I view traces?' } })
+  const response = await app.inject({ ...streamed, payload: { message: 'how do I view traces?' } })
   t.equal(response.statusCode, 200, 'the stream had begun')
   const events = eventsOf(response.body)
   t.equal(events[0]!.event, 'delta')
