@@ -55,7 +55,7 @@ export const MEASURES = {
   },
   kb_evaluation_accuracy: {
     unit: 'ratio',
-    description: 'accuracy of the latest run of the test questions',
+    description: 'accuracy of the test questions\' latest run (the saved set\'s or a file\'s, the less accurate)',
     samples: undefined
   },
   kb_evaluation_accuracy_drop: {

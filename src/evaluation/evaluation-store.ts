@@ -146,13 +146,17 @@ export class EvaluationStore {
   }
 
   /**
-   * The latest run's accuracy and that of the last run before it of the same questions (for the
-   * alert and the gauge); one statement.
+   * The accuracy the alert and the gauge judge, and that of the last run before it of the same
+   * questions; one statement. It is the less accurate of the saved set's latest run and the latest
+   * run of questions given with it (a file): a run of one kind does not clear what the other showed
+   * (a new user's one-question run of the saved set cleared the alert that a file of 20 had fired).
    */
   async latestAccuracies (): Promise<{ latest?: number, previous?: number }> {
     const { rows } = await this.db.query<{ accuracy: number, previous_accuracy: number | null }>(
       `SELECT r.accuracy, ${PREVIOUS_ACCURACY} AS previous_accuracy
-       FROM evaluation_runs r ORDER BY r.started_at DESC, r.id LIMIT 1`)
+       FROM (SELECT DISTINCT ON (question_set) accuracy, started_at, questions_digest FROM evaluation_runs
+             ORDER BY question_set, started_at DESC, id) r
+       ORDER BY r.accuracy, r.started_at DESC LIMIT 1`)
     return { latest: rows[0]?.accuracy, previous: rows[0]?.previous_accuracy ?? undefined }
   }
 

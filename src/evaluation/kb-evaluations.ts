@@ -25,7 +25,8 @@ export interface KbEvaluationsOptions {
 }
 
 /**
- * The accuracy of the latest run and of the last run before it of the same questions (undefined
+ * The accuracy of the latest run (the saved set's or given questions', the less accurate:
+ * EvaluationStore.latestAccuracies) and of the last run before it of the same questions (undefined
  * until there is such a run).
  */
 export interface AccuracyTrend { latest?: number, previous?: number }

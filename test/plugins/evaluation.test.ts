@@ -60,6 +60,27 @@ t.test('the gauge and the alert follow the runs, each against the last run of th
   t.match(await alert(), { state: 'firing', value: 0.2, threshold: 0.4 }, 'below KB_EVALUATION_MIN_ACCURACY')
 })
 
+t.test('a run of the saved set does not clear what a file\'s run showed', async t => {
+  const app = await buildTestApp(t, ENV)
+  await app.knowledgeBase.add(DOCUMENTS, 'test')
+  const admin = { authorization: `Bearer ${ADMIN}` }
+  const alert = async () => {
+    await app.alerts.evaluate()
+    return app.alerts.states().find(state => state.alert === 'EvaluationAccuracyLow')!
+  }
+  const given = await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: admin, payload: { questions: [RIGHT, WRONG, WRONG, WRONG, WRONG] } })
+  t.equal(given.json().accuracy, 0.2)
+  t.match(await alert(), { state: 'firing', value: 0.2 }, 'a file\'s run of five, 20 %')
+  t.equal((await app.inject({ method: 'POST', url: '/v1/kb/evaluation-questions', headers: admin, payload: { questions: [RIGHT] } })).statusCode, 201)
+  const saved = await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: admin, payload: {} })
+  t.match(saved.json(), { question_set: 'saved', accuracy: 1 })
+  t.match(await alert(), { state: 'firing', value: 0.2 }, 'the saved set\'s one question, right, is not the file\'s run again')
+  t.equal(app.kbEvaluations.trend().latest, 0.2, 'and the gauge says so')
+  const fixed = await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: admin, payload: { questions: [RIGHT, RIGHT, RIGHT, RIGHT, SHIPPED] } })
+  t.equal(fixed.json().accuracy, 1)
+  t.equal((await alert()).state, 'inactive', 'the next run of given questions does')
+})
+
 t.test('a restarted app reads the latest runs for its gauge', async t => {
   const database = await openTestPGlite(t)
   const first = await buildTestApp(t, ENV, { database })
