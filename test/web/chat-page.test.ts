@@ -46,7 +46,9 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   await reply.locator('.sources a', { hasText: 'Viewing traces, logs and metrics' }).click()
   const dialog = page.getByRole('dialog', { name: 'Viewing traces, logs and metrics' })
   await dialog.locator('.source-text').waitFor()
-  t.match(await dialog.locator('.source-text').textContent(), /x-trace-id/, 'a source is a link that opens the whole document')
+  const sourceText = await dialog.locator('.source-text').textContent() ?? ''
+  t.match(sourceText, /x-trace-id/, 'a source is a link that opens the whole document')
+  t.match(sourceText, /^This page says what Parley offers/, 'under its title, which is not repeated as the text\'s heading')
   await dialog.getByRole('button', { name: 'Close' }).click()
   await dialog.waitFor({ state: 'detached' })
   t.equal(await message.inputValue(), '', 'the box is emptied once sent')

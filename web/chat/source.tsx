@@ -4,6 +4,14 @@ import { useEffect, useRef } from 'preact/hooks'
 import { useLoad } from '../shared/use-load.js'
 import { chatApi } from './api.js'
 
+/**
+ * The text under its title: a Markdown document's title is its first level-1 heading
+ * (src/kb/document-files.ts), which the dialog's heading already shows.
+ */
+function textUnderTitle (title: string, text: string): string {
+  return text.replace(/^\s*#[ \t]+([^\n]*)\n+/, (line, heading: string) => heading.trim() === title ? '' : line)
+}
+
 export function SourceDialog ({ docId, onClose }: { docId: string, onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null)
   const { data: document, error } = useLoad(async () => await chatApi.source(docId), [docId])
@@ -16,7 +24,7 @@ export function SourceDialog ({ docId, onClose }: { docId: string, onClose: () =
       </header>
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {document === undefined && error === undefined && <p class='muted'>Loading…</p>}
-      {document !== undefined && <p class='source-text'>{document.text}</p>}
+      {document !== undefined && <p class='source-text'>{textUnderTitle(document.title, document.text)}</p>}
       {document?.url != null && (
         <p><a href={document.url} target='_blank' rel='noopener noreferrer'>Open the original</a></p>
       )}
