@@ -9,6 +9,23 @@ export function dateTime (iso: string): string {
   return `${date} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`
 }
 
+/**
+ * A time axis's ticks (seconds since the epoch), written as dateTime writes times (uPlot's own are
+ * 11/26/26): the date where ticks are a day or more apart; else the time, with the date under the
+ * first tick and under each that starts a day.
+ */
+export function axisTimes (ticks: number[]): string[] {
+  const step = ticks.length > 1 ? ticks[1]! - ticks[0]! : 86_400
+  let previousDate: string | undefined
+  return ticks.map(tick => {
+    const [date, time] = dateTime(new Date(tick * 1000).toISOString()).split(' ') as [string, string]
+    if (step >= 86_400) return date
+    const label = date === previousDate ? time.slice(0, 5) : `${time.slice(0, 5)}\n${date}`
+    previousDate = date
+    return label
+  })
+}
+
 export function clock (iso: unknown): string {
   if (typeof iso !== 'string' && typeof iso !== 'number') return ''
   const at = new Date(iso)

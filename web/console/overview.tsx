@@ -6,7 +6,7 @@ import 'uplot/dist/uPlot.min.css'
 import type { Overview, OverviewQueryType } from '../../src/console/console-schemas.js'
 import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
-import { dateTime, ms, percent } from './format.js'
+import { axisTimes, dateTime, ms, percent } from './format.js'
 import { hashFor, type Route } from './route.js'
 
 type Period = NonNullable<OverviewQueryType['period']>
@@ -132,7 +132,7 @@ function Chart ({ title, series, labels, colours, values }: {
       // Counts in the tens of thousands are written 12K, so that the axis's labels fit beside it;
       // the top is left a tenth clear, so that a lone point is not drawn on the edge.
       axes: [
-        { stroke: '#616e7c', grid: { stroke: '#eef2f6' } },
+        { stroke: '#616e7c', grid: { stroke: '#eef2f6' }, values: (_plot, ticks) => axisTimes(ticks) },
         {
           stroke: '#616e7c',
           grid: { stroke: '#eef2f6' },

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ms, percent, usd, userLabel, webLink } from '../../../web/console/format.js'
+import { axisTimes, ms, percent, usd, userLabel, webLink } from '../../../web/console/format.js'
 
 t.test('a user by the id the client sent, else the pseudonym', async t => {
   t.equal(userLabel({ id: 'jane', pseudonym: 'u_0123456789abcdef' }), 'jane')
@@ -22,4 +22,11 @@ t.test('only web addresses are links', async t => {
   t.equal(webLink('https://jaeger.example/trace/1'), 'https://jaeger.example/trace/1')
   t.equal(webLink('javascript:alert(1)'), undefined)
   t.equal(webLink(null), undefined)
+})
+
+t.test('a chart\'s time axis in the console\'s own dates: the day, or the time with the day where it starts', async t => {
+  const at = Date.parse('2026-11-26T20:00:00') / 1000 // local time, as the console writes it
+  t.same(axisTimes([at, at + 86_400]), ['2026-11-26', '2026-11-27'], 'a day apart: the date')
+  t.same(axisTimes([at, at + 3 * 3600, at + 6 * 3600]), ['20:00\n2026-11-26', '23:00', '02:00\n2026-11-27'],
+    'hours apart: the time, the date under the first and under the first of a new day')
 })
