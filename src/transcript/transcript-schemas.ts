@@ -2,6 +2,7 @@
 // reply kind, sources, answer decision and how a language model wrote it. Written once, here;
 // routes and pages take their types from these schemas.
 import Type, { type Static } from 'typebox'
+import { REFUSAL_RULES } from '../search/answer-decision.js'
 import type { SearchHit } from '../search/search-engine.js'
 
 /** The longest message a user may send (POST /v1/chat): what the console may read of one whole. */
@@ -29,16 +30,21 @@ export const SourceSchema = Type.Object({
 export type Source = Static<typeof SourceSchema>
 
 /**
- * Why a question was answered or refused: the answer decision's confidence, its threshold and the
- * measures it read (src/search/answer-decision.ts).
+ * Why a question was answered or refused: the answer decision's confidence, its threshold, the rule
+ * that refused it if one did, and the measures it read (src/search/answer-decision.ts).
  */
 export const DecisionSchema = Type.Object({
   confidence: Type.Number(),
-  threshold: Type.Number()
+  threshold: Type.Number(),
+  refused_by: Type.Optional(Type.Enum(REFUSAL_RULES, {
+    description: 'The rule that refused the question before the model was read (its confidence is then 0): ' +
+      'no_shared_word, no word of the question in the passage; everyday_words, a question of everyday words ' +
+      'alone sharing none with the entry\'s question or its phrasings'
+  }))
 }, {
   additionalProperties: Type.Number(),
-  description: 'The answer decision: its confidence, the threshold it was held to, and the measures it read ' +
-    '(coverage, unseen, mutual, relative_score...)'
+  description: 'The answer decision: its confidence, the threshold it was held to, the rule that refused it if one ' +
+    'did, and the measures it read (coverage, unseen, mutual, relative_score...)'
 })
 export type Decision = Static<typeof DecisionSchema>
 

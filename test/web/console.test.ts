@@ -82,6 +82,8 @@ t.test('the console, on the real API', async t => {
     t.equal(await page.locator('#turn-3 .user-said').textContent(), `User${MARKUP}`, 'markup in a message reads as text')
     t.equal(await page.locator('.conversation img').count(), 0, 'no element was made from it')
     t.equal(await page.evaluate('window.__pwned'), undefined, 'and nothing ran')
+    t.match(await page.locator('#turn-3 .decision-verdict').textContent(), 'Refused before the model was read: no word of the question is in the passage found',
+      'markup is no question: the rule that refused it is named, not a confidence of 0')
 
     // The row opened its turn's trace.
     await page.locator('.waterfall-span').first().waitFor()

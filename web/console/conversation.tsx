@@ -221,23 +221,33 @@ const MEASURES: Record<string, string> = {
   corrected: 'words read as the knowledge base spells them'
 }
 
+// The rules that refuse a question before the model weighs it (src/search/answer-decision.ts).
+const REFUSAL_RULES: Record<NonNullable<ConversationTurn['decision']>['refused_by'] & string, string> = {
+  no_shared_word: 'no word of the question is in the passage found',
+  everyday_words: 'a question of everyday words alone, none of them in the entry\'s question or its phrasings'
+}
+
 /**
- * Why the question was answered or refused: its confidence against the threshold, the measures
- * read, the documents found and their scores.
+ * Why the question was answered or refused: its confidence against the threshold (or the rule that
+ * refused it first), the measures read, the documents found and their scores.
  */
 function Decision ({ decision, turn }: {
   decision: NonNullable<ConversationTurn['decision']>
   turn: ConversationTurn
 }) {
-  const { confidence, threshold, ...measures } = decision
+  const { confidence, threshold, refused_by: refusedBy, ...measures } = decision
   const { kind, sources, context_turn: contextTurn } = turn
   const answered = kind === 'answer'
   return (
     <div class='decision' aria-label='Answer decision'>
-      <p class={answered ? 'decision-verdict' : 'decision-verdict refused'}>
-        {answered ? 'Answered' : 'Refused'}: confidence <strong>{confidence.toFixed(3)}</strong>{' '}
-        {confidence >= threshold ? '≥' : '<'} threshold {threshold.toFixed(3)}
-      </p>
+      {refusedBy === undefined
+        ? (
+          <p class={answered ? 'decision-verdict' : 'decision-verdict refused'}>
+            {answered ? 'Answered' : 'Refused'}: confidence <strong>{confidence.toFixed(3)}</strong>{' '}
+            {confidence >= threshold ? '≥' : '<'} threshold {threshold.toFixed(3)}
+          </p>
+          )
+        : <p class='decision-verdict refused'>Refused before the model was read: {REFUSAL_RULES[refusedBy]}.</p>}
       {contextTurn !== null && (
         <p class='decision-context'>
           A follow-up: searched together with the question of turn {contextTurn}, which its own words lean on.

@@ -135,6 +135,12 @@ t.test('a refused question names the nearest topics; the log line says why it wa
   t.match(nearQuestion.reply, /nearest topics I know: (Can I take a bike on board\? Is there Wi-Fi on board\?|Is there Wi-Fi on board\? Can I take a bike on board\?)/, 'two questions read as two sentences')
   const turns = lines.filter(line => line.msg === 'chat.reply_sent')
   t.match(turns.at(-1), { kind: 'no_answer', decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number, question_recall: Number, unseen: Number, mutual: Number, corrected: 0, everyday: Number })
+  t.notOk('refused_by' in turns.at(-1)!, 'refused by the model, not by a rule')
+  await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'what time is it in Lisbon?' } })
+  t.match(lines.filter(line => line.msg === 'chat.reply_sent').at(-1), { decision: 'no_answer', confidence: 0, refused_by: 'no_shared_word', coverage: 0 },
+    'a rule that refused it is named')
+  const stored = await app.db.query<{ decision: Record<string, unknown> }>("SELECT decision FROM messages WHERE role = 'bot' AND kind = 'no_answer' ORDER BY created_at DESC, turn DESC LIMIT 1")
+  t.match(stored.rows[0]?.decision, { refused_by: 'no_shared_word', confidence: 0 }, 'and kept with the turn, for the console')
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I request a refund?' } })
   t.match(lines.filter(line => line.msg === 'chat.reply_sent').at(-1), { kind: 'answer', decision: 'answer', coverage: 1 })
   await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'How do I request a refnd?' } })

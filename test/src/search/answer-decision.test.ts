@@ -95,7 +95,7 @@ t.test('a question that names what the knowledge base does not know is refused, 
 
 t.test('a passage with none of the question\'s own words is not answered from, whatever the model says', async t => {
   const evidence = { terms: 3, coverage: 0, relativeScore: 1, lead: 1, questionRecall: 0, unseen: 0, mutual: 0, similarity: 1, corrected: 0, everyday: 0 }
-  t.same(decideAnswer(evidence), { answer: false, confidence: 0 })
+  t.same(decideAnswer(evidence), { answer: false, confidence: 0, refusedBy: 'no_shared_word' }, 'refused by that rule, which says so')
   t.ok(decideAnswer({ ...evidence, coverage: 0.4 }).answer, 'one of them is enough for the model to weigh')
 })
 
@@ -109,7 +109,7 @@ t.test('a question of everyday words alone is answered only from an entry whose 
   engine.remove('hours')
   const evidence = engine.searchWithEvidence('what time is it?').evidence
   t.match(evidence, { everyday: 1, coverage: 1, questionRecall: 0 })
-  t.same(decideAnswer(evidence), { answer: false, confidence: 0 }, 'not from the RSV entry, which only says "time"')
+  t.same(decideAnswer(evidence), { answer: false, confidence: 0, refusedBy: 'everyday_words' }, 'not from the RSV entry, which only says "time"')
   t.ok(decideAnswer({ ...evidence, everyday: 0 }).answer, 'the model alone would have answered it')
   t.match(engine.searchWithEvidence('is rsv common?').evidence, { everyday: 0 }, '"rsv" is no everyday word')
 })
