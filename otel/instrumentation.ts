@@ -7,7 +7,7 @@ import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
 import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs'
 import { diag, DiagLogLevel, type Span } from '@opentelemetry/api'
-import { getStringFromEnv } from '@opentelemetry/core'
+import { getBooleanFromEnv, getStringFromEnv } from '@opentelemetry/core'
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
@@ -129,7 +129,8 @@ function nameServerSpan (span: Span, request: FastifyRequest): void {
   if (caller !== undefined) span.addLink(caller)
 }
 
-if (process.env.OTEL_SDK_DISABLED !== 'true') {
+// Read as NodeSDK reads it (TRUE, " true"), so that nothing is set up for an SDK that will not start.
+if (!getBooleanFromEnv('OTEL_SDK_DISABLED')) {
   const traceHooks = process.env.PARLEY_TRACE_HOOKS === 'true'
   const scrape = prometheusScrape()
   const { traceExporter, metricReaders, logRecords } = (() => {

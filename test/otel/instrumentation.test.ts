@@ -240,6 +240,15 @@ t.test('empty or blank OTEL_* variables are unset, as the SDK reads them: the st
   t.equal(await server.stop('SIGTERM'), 0)
 })
 
+t.test('OTEL_SDK_DISABLED is read as the SDK reads it: " TRUE" is off, and the start-up line says so', async t => {
+  const server = await startServer(t, { OTEL_SDK_DISABLED: ' TRUE', LOG_DIR: '' }, PRELOAD)
+  const startLines = (): string[] => server.stdout().split('\n').filter(line => line.includes('"msg":"parley started"'))
+  t.ok(await waitFor(() => startLines().length > 0), 'the start-up line')
+  t.match(startLines().map(line => JSON.parse(line) as unknown), [{ telemetry: 'off' }])
+  t.equal(await server.stop('SIGTERM'), 0)
+  t.notMatch(server.stderr(), 'telemetry', 'and no word of an exporter or a flush')
+})
+
 t.test('a metric export interval the exporters cannot work with stops the start with the variable named', async t => {
   for (const interval of ['0', '10abc']) {
     await t.rejects(startServer(t, { OTEL_METRIC_EXPORT_INTERVAL: interval, LOG_DIR: '' }, PRELOAD), new RegExp(
