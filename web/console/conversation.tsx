@@ -3,6 +3,7 @@
 // log lines underneath it.
 import { useEffect, useState } from 'preact/hooks'
 import type { ConsoleSession, ConsoleUser, ConversationTurn } from '../../src/console/console-schemas.js'
+import type { RefusalRule } from '../../src/search/answer-decision.js'
 import { errorText } from '../shared/problem.js'
 import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
@@ -222,7 +223,7 @@ const MEASURES: Record<string, string> = {
 }
 
 // The rules that refuse a question before the model weighs it (src/search/answer-decision.ts).
-const REFUSAL_RULES: Record<NonNullable<ConversationTurn['decision']>['refused_by'] & string, string> = {
+const REFUSAL_RULES: Record<RefusalRule, string> = {
   no_shared_word: 'no word of the question is in the passage found',
   everyday_words: 'a question of everyday words alone, none of them in the entry\'s question or its phrasings'
 }
