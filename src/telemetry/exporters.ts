@@ -3,7 +3,7 @@
 // queue had to drop are added up, reported on stderr once per interval, and counted in
 // chatbot_telemetry_dropped_total{signal}. The SDK's own queues bound the memory this can take.
 import type { Counter } from '@opentelemetry/api'
-import { ExportResultCode, getStringFromEnv, type ExportResult } from '@opentelemetry/core'
+import { ExportResultCode, getStringFromEnv, getStringListFromEnv, type ExportResult } from '@opentelemetry/core'
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http'
 import { OTLPLogExporter as OTLPProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto'
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http'
@@ -80,7 +80,8 @@ function counting<T, E extends Exporting<T>> (
   return exporter
 }
 
-const enabled = (variable: string): boolean => process.env[variable] !== 'none'
+// As NodeSDK reads OTEL_TRACES_EXPORTER: a list, trimmed, off when it starts with "none" (" none" too).
+const enabled = (variable: string): boolean => getStringListFromEnv(variable)?.[0] !== 'none'
 const json = (signal: string, protocol: string): boolean =>
   (getStringFromEnv(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ?? protocol) === 'http/json'
 
