@@ -1,6 +1,6 @@
 // Embedded PostgreSQL (WASM) so `npm start` needs no database service. PGlite is a single
 // connection: it queues statements itself, and a transaction holds it exclusively.
-import { closeSync, existsSync, fdatasyncSync, openSync } from 'node:fs'
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync } from 'node:fs'
 import { mkdir, opendir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse, PGlite, protocol, type Transaction } from '@electric-sql/pglite'
@@ -131,19 +131,78 @@ const DURABLE_START_PARAMS = [
   '-c', 'wal_sync_method=fsync'
 ]
 
-interface NodeFsStream { nfd?: number, node: unknown }
+/** A file or folder of Emscripten's file system: one object per path, shared by its open streams. */
+type FsNode = object
+interface NodeFsStream { nfd?: number, node: FsNode }
+interface SizeChange { size?: number }
 interface EmscriptenNodeFs {
-  stream_ops: { fsync?: (stream: NodeFsStream) => number }
-  realPath: (node: unknown) => string
+  stream_ops: {
+    fsync?: (stream: NodeFsStream) => number
+    llseek: (stream: NodeFsStream, offset: number, whence: number) => number
+    write: (stream: NodeFsStream, buffer: unknown, offset: number, length: number, position: number) => number
+    setattr: (stream: NodeFsStream, change: SizeChange) => void
+  }
+  node_ops: { setattr: (node: FsNode, change: SizeChange) => void }
+  realPath: (node: FsNode) => string
 }
 
-function flushToDisk (pglite: PGlite): void {
-  const nodefs = (pglite as unknown as { mod: { NODEFS: EmscriptenNodeFs } }).mod.NODEFS
+const nodeFsOf = (pglite: PGlite): EmscriptenNodeFs =>
+  (pglite as unknown as { mod: { NODEFS: EmscriptenNodeFs } }).mod.NODEFS
+
+function flushToDisk (nodefs: EmscriptenNodeFs): void {
   nodefs.stream_ops.fsync = stream => {
     // A folder (PostgreSQL flushes pg_wal after it adds a segment) has no descriptor in NODEFS.
     if (stream.nfd !== undefined) fdatasyncSync(stream.nfd)
     else flushPath(nodefs.realPath(stream.node))
     return 0
+  }
+}
+
+const SEEK_SET = 0
+const SEEK_END = 2
+
+/**
+ * PostgreSQL learns a relation's length by seeking to its end (the planner does, for every table
+ * and index of every statement it plans), and NODEFS answers each seek with an fstat() system
+ * call: 7 % of an embedded turn's main-thread CPU (bench/README.md). This process owns the folder
+ * (the lock) and every write, truncation and fallocate of PostgreSQL's goes through these NODEFS
+ * operations, so a file's length, read once, is kept up to date here instead. A node is a path's
+ * one object in Emscripten's file system: a file deleted while still open keeps its own.
+ */
+function rememberFileSizes (nodefs: EmscriptenNodeFs): void {
+  const sizes = new WeakMap<FsNode, number>()
+  const { llseek, write, setattr } = nodefs.stream_ops
+  const setNodeAttr = nodefs.node_ops.setattr
+  nodefs.stream_ops.llseek = (stream, offset, whence) => {
+    if (whence !== SEEK_END || stream.nfd === undefined) return llseek(stream, offset, whence)
+    let size = sizes.get(stream.node)
+    if (size === undefined) {
+      size = fstatSync(stream.nfd).size
+      sizes.set(stream.node, size)
+    }
+    return llseek(stream, offset + size, SEEK_SET)
+  }
+  nodefs.stream_ops.write = (stream, buffer, offset, length, position) => {
+    let written: number
+    try {
+      written = write(stream, buffer, offset, length, position)
+    } catch (error) {
+      // What reached the file is not known: the length is read again.
+      sizes.delete(stream.node)
+      throw error
+    }
+    const size = sizes.get(stream.node)
+    if (size !== undefined && position + written > size) sizes.set(stream.node, position + written)
+    return written
+  }
+  // A truncation or fallocate (Emscripten's is ftruncate), by descriptor or by path.
+  nodefs.stream_ops.setattr = (stream, change) => {
+    sizes.delete(stream.node)
+    setattr(stream, change)
+  }
+  nodefs.node_ops.setattr = (node, change) => {
+    sizes.delete(node)
+    setNodeAttr(node, change)
   }
 }
 
@@ -184,7 +243,9 @@ export async function openPGliteDatabase (
       ...(onDisk ? { startParams: DURABLE_START_PARAMS } : {})
     })
     if (onDisk) {
-      flushToDisk(pglite)
+      const nodefs = nodeFsOf(pglite)
+      flushToDisk(nodefs)
+      rememberFileSizes(nodefs)
       if (created) await flushTree(dataDir)
     }
   } catch (error) {
