@@ -80,8 +80,10 @@ function counting<T, E extends Exporting<T>> (
   return exporter
 }
 
-// As NodeSDK reads OTEL_TRACES_EXPORTER: a list, trimmed, off when it starts with "none" (" none" too).
-const enabled = (variable: string): boolean => getStringListFromEnv(variable)?.[0] !== 'none'
+// As NodeSDK reads OTEL_*_EXPORTER: a list, trimmed (" none" too). Traces are off when it starts
+// with "none" (the SDK exports over OTLP for "otlp,none"), metrics and logs when it names "none" anywhere.
+const tracesEnabled = (): boolean => getStringListFromEnv('OTEL_TRACES_EXPORTER')?.[0] !== 'none'
+const enabled = (variable: string): boolean => getStringListFromEnv(variable)?.includes('none') !== true
 const json = (signal: string, protocol: string): boolean =>
   (getStringFromEnv(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ?? protocol) === 'http/json'
 
@@ -109,7 +111,7 @@ export function otlpExporters (protocol: string, drops: DropCounter): OtlpExport
     ? new OTLPJsonMetricExporter()
     : new OTLPProtobufMetricExporter()
   return {
-    traceExporter: enabled('OTEL_TRACES_EXPORTER')
+    traceExporter: tracesEnabled()
       ? counting<ReadableSpan[], SpanExporter>(traces, count => drops.add('spans', count), spans => spans.length)
       : undefined,
     metricReaders: enabled('OTEL_METRICS_EXPORTER')

@@ -26,4 +26,6 @@ t.test('every signal is exported unless its variable says none, trimmed, as the 
   t.same(exportersWith({ OTEL_METRICS_EXPORTER: ' none ', OTEL_LOGS_EXPORTER: 'none,otlp' }), { traces: true, metrics: false, logs: false },
     'spaces around it, or other names after it, as an .env file may leave them')
   t.same(exportersWith({ OTEL_TRACES_EXPORTER: 'otlp' }), { traces: true, metrics: true, logs: true })
+  t.same(exportersWith({ OTEL_TRACES_EXPORTER: 'otlp,none', OTEL_METRICS_EXPORTER: 'otlp,none', OTEL_LOGS_EXPORTER: 'otlp, none' }),
+    { traces: true, metrics: false, logs: false }, 'none after another name: traces stay on, metrics and logs go off, as in the SDK')
 })
