@@ -22,7 +22,8 @@ export default fp(async function validationPlugin (app) {
     // Every issue of a query string at once: a misspelt required parameter is both missing and
     // unknown (?usr_id=: "user_id is required; usr_id is not an allowed field"). A URL is short,
     // and the answer names at most MAX_ISSUES of them.
-    querystring: ajv({ coerceTypes: 'array', allErrors: true }),
+    // verbose: each issue carries its value, so a parameter given twice is told as such.
+    querystring: ajv({ coerceTypes: 'array', allErrors: true, verbose: true }),
     params: ajv({ coerceTypes: true }),
     headers: ajv({ coerceTypes: true })
   }

@@ -7,6 +7,8 @@ export interface ValidationIssue {
   message?: string
   keyword: string
   params: Record<string, unknown>
+  /** The value the issue is about (Ajv's `verbose`, which the query string's validator sets). */
+  data?: unknown
 }
 
 export interface FieldError { field: string, message: string }
@@ -39,8 +41,17 @@ export function describeIssues (context: string, issues: readonly ValidationIssu
       here.every(issue => issue.keyword === 'anyOf' || issue.keyword === 'const')
   }
   const described: FieldError[] = []
+  // A query parameter that takes one value, given twice (?limit=2&limit=3), arrives as a list of
+  // them: said once, rather than as "must be integer" of a value the caller never wrote.
+  const repeated = new Set<string>()
   for (const issue of issues) {
-    if (!isChoice(issue.instancePath)) {
+    if (context === 'querystring' && Array.isArray(issue.data) && issue.instancePath.lastIndexOf('/') === 0) {
+      if (!repeated.has(issue.instancePath)) {
+        repeated.add(issue.instancePath)
+        const message = `must be given once, not ${issue.data.length} times`
+        described.push({ field: `${context}${issue.instancePath}`, message })
+      }
+    } else if (!isChoice(issue.instancePath)) {
       described.push(describeIssue(context, issue))
     } else if (issue.keyword === 'anyOf') {
       const values = atPath(issue.instancePath)

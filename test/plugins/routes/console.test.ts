@@ -231,6 +231,13 @@ for (const engine of engines()) {
       const bad = await app.inject({ url: '/console/api/conversations?min_latency_ms=-1', headers: admin })
       t.equal(bad.statusCode, 400)
       t.match(bad.json().detail, /min_latency_ms/)
+      const twice = await app.inject({ url: '/console/api/conversations?limit=2&limit=3', headers: admin })
+      t.equal(twice.statusCode, 400)
+      t.same(twice.json().errors, [{ field: 'querystring/limit', message: 'must be given once, not 2 times' }],
+        'a parameter given twice is told as such, not as "must be integer"')
+      const kinds = await app.inject({ url: '/console/api/conversations?kind=answer&kind=no_answer', headers: admin })
+      t.equal(kinds.statusCode, 400, 'a choice given twice too')
+      t.same(kinds.json().errors, [{ field: 'querystring/kind', message: 'must be given once, not 2 times' }])
     })
 
     await t.test('a conversation shows every turn, and opening it is audited', async t => {

@@ -38,3 +38,20 @@ t.test('limits, required and unknown fields, enums and patterns', async t => {
     { field: 'body/x', message: 'is invalid' }
   ])
 })
+
+t.test('a query parameter that takes one value, given twice, is said once as such', async t => {
+  const given = ['answer', 'no_answer']
+  t.same(describeIssues('querystring', [
+    { ...constant('/kind', 'answer'), data: given },
+    { ...constant('/kind', 'no_answer'), data: given },
+    { ...anyOf('/kind'), data: given },
+    { instancePath: '/limit', keyword: 'type', params: { type: 'integer' }, message: 'must be integer', data: ['2', '3', '4'] },
+    { instancePath: '/tags/0', keyword: 'type', params: { type: 'string' }, message: 'must be string', data: [1] }
+  ]), [
+    { field: 'querystring/kind', message: 'must be given once, not 2 times' },
+    { field: 'querystring/limit', message: 'must be given once, not 3 times' },
+    { field: 'querystring/tags/0', message: 'must be string' }
+  ])
+  t.same(describeIssues('body', [{ instancePath: '/limit', keyword: 'type', params: { type: 'integer' }, message: 'must be integer', data: [2, 3] }]),
+    [{ field: 'body/limit', message: 'must be integer' }], 'a JSON body\'s list is a value the caller wrote')
+})
