@@ -53,6 +53,16 @@ export class BadRequestError extends ProblemError {
   }
 }
 
+/**
+ * A 400 about one field of the request, which a schema cannot state (a date's range, a metadata's
+ * depth): its path and what it must be, in `errors` as a schema's 400 lists them.
+ */
+export class FieldError extends BadRequestError {
+  constructor (field: string, message: string, extensions?: ProblemExtensions) {
+    super(`${field} ${message}`, { ...extensions, errors: [{ field, message }] })
+  }
+}
+
 export class ConflictError extends ProblemError {
   constructor (detail: string, extensions?: ProblemExtensions) {
     super({ status: 409, type: 'conflict', title: 'Conflict', detail, extensions })

@@ -10,7 +10,7 @@ import { analyzeErrors, ErrorPatternSchema } from '../../src/analysis/error-patt
 import { LogDirectoryError, type Period } from '../../src/analysis/log-scan.js'
 import { defaultBucket, LatencyRowSchema, RegressionSchema } from '../../src/analysis/perf-report.js'
 import { UsageFiguresSchema } from '../../src/analysis/usage-report.js'
-import { BadRequestError, ConflictError } from '../../src/errors.js'
+import { ConflictError, FieldError } from '../../src/errors.js'
 import { boundedDate, withProblems } from '../../src/http/schemas.js'
 
 const MAX_DAYS = 366
@@ -34,11 +34,11 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const from = given ??
       boundedDate('querystring/from', new Date(to.getTime() - 7 * 86_400_000).toISOString())
     if (from >= to) {
-      throw new BadRequestError(
-        `querystring/from (${from.toISOString()}) must be before querystring/to (${to.toISOString()})`)
+      throw new FieldError('querystring/from',
+        `must be before querystring/to (${from.toISOString()} is not before ${to.toISOString()})`)
     }
     if (to.getTime() - from.getTime() > MAX_DAYS * 86_400_000) {
-      throw new BadRequestError(`querystring/from to querystring/to must span at most ${MAX_DAYS} days`)
+      throw new FieldError('querystring/to', `must be at most ${MAX_DAYS} days after querystring/from`)
     }
     return { from, to }
   }

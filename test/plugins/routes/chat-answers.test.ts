@@ -116,7 +116,17 @@ t.test('other phrasings of a document\'s question, in metadata.questions, answer
   t.match(await ask('where is my parcel?'), { kind: 'answer', sources: [{ doc_id: 'shipping' }] }, 'a phrasing the team gave')
   const bad = await app.inject({ method: 'PUT', url: '/v1/kb/documents/shipping', headers, payload: { ...shipping, metadata: { questions: ['ok', 7] } } })
   t.equal(bad.statusCode, 400)
-  t.match(bad.json().detail, /^body\/metadata\.questions must be an array of at most 50 questions, each a string of 1 to 500 characters/, 'a bad phrasing names the field and the limits')
+  t.match(bad.json(), {
+    detail: 'body/metadata/questions must be an array of at most 50 questions, each a string of 1 to 500 characters',
+    errors: [{ field: 'body/metadata/questions', message: /^must be an array of at most 50 questions/ }]
+  }, 'a bad phrasing names the field and the limits')
+  const fifty = Array.from({ length: 50 }, (_, n) => `Where is parcel ${n}?`)
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/kb/documents/shipping', headers, payload: { ...shipping, metadata: { questions: fifty } } })).statusCode, 200)
+  const oneMore = await app.inject({ method: 'POST', url: '/v1/kb/documents/shipping/questions', headers, payload: { question: 'Has my order left?' } })
+  t.equal(oneMore.statusCode, 400, 'a phrasing past the limit is refused')
+  t.match(oneMore.json(), {
+    errors: [{ field: 'body/question', message: /^cannot be added to document shipping: its metadata\.questions must be an array of at most 50/ }]
+  }, 'naming the field and the limit')
 })
 
 t.test('a refused question names the nearest topics; the log line says why it was refused or answered', async t => {

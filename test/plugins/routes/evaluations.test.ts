@@ -78,8 +78,10 @@ for (const engine of engines()) {
       t.match(expected.json().detail, /body\/questions\/0\/expected/)
       const typo = await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: as(ADMIN), payload: { questions: [QUESTIONS[0], { question: 'Where is my parcel?', expected: ['refunds', 'shiping'] }] } })
       t.equal(typo.statusCode, 400, 'a document the knowledge base does not hold is a typo')
-      t.equal(typo.json().detail, 'body/questions/1/expected: question 2 ("Where is my parcel?") expects document "shiping", which the knowledge base does not hold (GET /v1/kb/documents lists its ids)')
-      t.match(typo.json(), { question_index: 1, document_id: 'shiping' }, 'and says which question and document, for a client to name its own line')
+      const message = 'names document "shiping", which the knowledge base does not hold (GET /v1/kb/documents lists its ids): question 2 ("Where is my parcel?")'
+      t.equal(typo.json().detail, `body/questions/1/expected ${message}`)
+      t.match(typo.json(), { question_index: 1, document_id: 'shiping', errors: [{ field: 'body/questions/1/expected', message }] },
+        'and says which question and document, for a client to name its own line')
       const many = Array.from({ length: 5001 }, (_, i) => ({ question: `q${i}`, expected: null }))
       const tooMany = await app.inject({ method: 'POST', url: '/v1/kb/evaluations', headers: as(ADMIN), payload: { questions: many } })
       t.equal(tooMany.statusCode, 400)

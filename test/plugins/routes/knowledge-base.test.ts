@@ -170,7 +170,10 @@ t.test('metadata nested too deep or too large is a 400 naming the field and the 
   const put = (metadata: unknown) => app.inject({ method: 'PUT', url: '/v1/kb/documents/x', headers: { ...as(ADMIN), ...json }, payload: `{"title":"X","text":"Some text.","metadata":${typeof metadata === 'string' ? metadata : JSON.stringify(metadata)}}` })
   const tooDeep = await put(deep)
   t.equal(tooDeep.statusCode, 400)
-  t.match(tooDeep.json(), { detail: 'body/metadata must not nest deeper than 8 levels' })
+  t.match(tooDeep.json(), {
+    detail: 'body/metadata must not nest deeper than 8 levels',
+    errors: [{ field: 'body/metadata', message: 'must not nest deeper than 8 levels' }]
+  })
   const tooLarge = await put({ notes: 'n'.repeat(20_000) })
   t.equal(tooLarge.statusCode, 400)
   t.match(tooLarge.json(), { detail: /^body\/metadata must not be longer than 16384 characters as JSON/ })
