@@ -220,22 +220,22 @@ export class EvaluationStore {
   /**
    * An erasure, in its transaction: deletes the saved questions taken from conversations with these
    * words, and blanks their words in the runs' results (a run keeps its counts, which name no one).
-   * Returns how many questions and runs were changed.
+   * A run holds each question as it was given: a saved question's, found by its id, or a question
+   * file's, which may have copied a conversation's words (or a saved question since deleted): found
+   * by the words, trimmed and in any case. Returns how many questions and runs were changed.
    */
-  async eraseTakenFrom (tx: Queryable, scrubbedTexts: readonly string[]): Promise<{ questions: number, runs: number }> {
-    if (scrubbedTexts.length === 0) return { questions: 0, runs: 0 }
+  async eraseTakenFrom (tx: Queryable, texts: readonly string[]): Promise<{ questions: number, runs: number }> {
+    if (texts.length === 0) return { questions: 0, runs: 0 }
     const { rows } = await tx.query<{ id: string }>(
-      `DELETE FROM evaluation_questions WHERE ${TAKEN_FROM} RETURNING id::text AS id`, [scrubbedTexts])
-    if (rows.length === 0) return { questions: 0, runs: 0 }
+      `DELETE FROM evaluation_questions WHERE ${TAKEN_FROM} RETURNING id::text AS id`, [texts])
     const ids = rows.map(row => row.id)
+    const theirs = "(x->>'id' = ANY($1::text[]) OR lower(btrim(x->>'question')) = ANY($3::text[]))"
     const { rowCount } = await tx.query(
       `UPDATE evaluation_runs r SET results = (
-         SELECT jsonb_agg(CASE WHEN e.item->>'id' = ANY($1::text[])
-           THEN jsonb_set(e.item, '{question}', to_jsonb($2::text))
-           ELSE e.item END ORDER BY e.n)
-         FROM jsonb_array_elements(r.results) WITH ORDINALITY AS e(item, n))
-       WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(r.results) x WHERE x->>'id' = ANY($1::text[]))`,
-      [ids, ERASED_QUESTION])
+         SELECT jsonb_agg(CASE WHEN ${theirs} THEN jsonb_set(x, '{question}', to_jsonb($2::text)) ELSE x END ORDER BY n)
+         FROM jsonb_array_elements(r.results) WITH ORDINALITY AS e(x, n))
+       WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(r.results) x WHERE ${theirs})`,
+      [ids, ERASED_QUESTION, [...new Set(texts.map(text => text.trim().toLowerCase()))]])
     return { questions: ids.length, runs: rowCount }
   }
 

@@ -20,7 +20,8 @@ export const ErasedCountsSchema = Type.Object({
   feedback: count('Ratings deleted'),
   turn_traces: count('Turn traces deleted: the turns\' spans and log lines'),
   evaluation_questions: count('Saved test questions the console took from these conversations, deleted'),
-  evaluation_runs: count('Accuracy runs whose results quoted one of those questions, which now read "[erased]"')
+  evaluation_runs: count(
+    'Accuracy runs whose results quoted one of those questions, or the user\'s words, which now read "[erased]"')
 })
 export type ErasedCounts = Static<typeof ErasedCountsSchema>
 

@@ -165,7 +165,7 @@ export class PersonalData {
     ])
     const questions = evaluationStore === undefined
       ? []
-      : await evaluationStore.questionsTakenFrom(this.scrubbedForms(texts))
+      : await evaluationStore.questionsTakenFrom(this.wordForms(texts))
     const details = { sessions: ids.length }
     const audited = { actor, action: EXPORT_ACTION, target: userPseudonym, result: 'success' as const, details }
     await this.options.auditTrail.record(audited)
@@ -239,7 +239,7 @@ export class PersonalData {
     const ownerId = 'sessionId' in subject ? locked[0]?.userId ?? null : null
     const userPseudonym = 'userId' in subject ? this.options.pseudonym(subject.userId) : undefined
     const taken = options.evaluations && evaluationStore !== undefined
-      ? await evaluationStore.eraseTakenFrom(tx, this.scrubbedForms(await transcript.userTexts(tx, sessionIds)))
+      ? await evaluationStore.eraseTakenFrom(tx, this.wordForms(await transcript.userTexts(tx, sessionIds)))
       : { questions: 0, runs: 0 }
     const turnTraces = await deleteTurnTraces(tx, { sessionIds, userPseudonym })
     const { messages, feedback } = await transcript.deleteOf(tx, sessionIds)
@@ -257,13 +257,15 @@ export class PersonalData {
   }
 
   /**
-   * A user's words as a saved question taken from them holds them: scrubbed (as search_text), and
-   * scrubbed again when the analyst who saved it was shown them scrubbed already.
+   * A user's words in every form an evaluation may hold them: as written (a question file copied
+   * them), scrubbed (a saved question taken from them, as search_text), and scrubbed again (the
+   * analyst who saved it was shown them scrubbed already).
    */
-  private scrubbedForms (texts: ReadonlyArray<{ content: string, scrubbed: string | null }>): string[] {
+  private wordForms (texts: ReadonlyArray<{ content: string, scrubbed: string | null }>): string[] {
     const forms = new Set<string>()
     for (const { content, scrubbed } of texts) {
       const once = scrubbed ?? this.options.scrub(content)
+      forms.add(content)
       forms.add(once)
       forms.add(this.options.scrub(once))
     }

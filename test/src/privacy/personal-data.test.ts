@@ -83,6 +83,10 @@ for (const engine of engines()) {
     const counts = { answered_right: 2, wrong_document: 0, refused_but_answerable: 0, out_of_scope_refused: 0 }
     const at = clock.now().toISOString()
     const run = await evaluationStore.saveRun({ started_at: at, finished_at: at, actor: 'key_admin', question_set: 'saved', questions: 2, counts, accuracy: 1, answer_rate: 1, documents: 1, results, questions_digest: questionsDigest('saved', results) })
+    // A question file that copied u1's words as written (another case, spaces around), run with the API.
+    const given = [` My mail is ${EMAIL.toUpperCase()}: when does a session expire? `, 'how long is a session?']
+      .map(question => ({ ...results[0]!, id: null, question }))
+    const fileRun = await evaluationStore.saveRun({ started_at: at, finished_at: at, actor: 'key_admin', question_set: 'given', questions: 2, counts, accuracy: 1, answer_rate: 1, documents: 1, results: given, questions_digest: questionsDigest('given', given) })
 
     const exported = await personalData.exportUser('u1', 'key_admin')
     t.match(exported, { user_id: 'u1', user_pseudonym: pseudonym('u1'), evaluation_questions: [{ id: taken!.id }] })
@@ -100,7 +104,7 @@ for (const engine of engines()) {
       user_pseudonym: pseudonym('u1'),
       session_id: null,
       erased_at: clock.now().toISOString(),
-      erased: { sessions: 2, messages: 6, feedback: 1, turn_traces: 2, evaluation_questions: 1, evaluation_runs: 1 }
+      erased: { sessions: 2, messages: 6, feedback: 1, turn_traces: 2, evaluation_questions: 1, evaluation_runs: 2 }
     })
     t.equal(await count(db, 'sessions', 'user_id = $1', ['u1']), 0)
     t.equal(await count(db, 'messages', 'session_id = ANY($1::uuid[])', [[first.sessionId, second.sessionId]]), 0)
@@ -108,6 +112,7 @@ for (const engine of engines()) {
     t.same((await db.query<{ trace_id: string }>('SELECT trace_id FROM turn_traces')).rows, [{ trace_id: 'trace-other' }], 'the other user\'s trace stays')
     t.same((await evaluationStore.listQuestions()).map(question => question.id), [kept!.id], 'the question taken from their words goes')
     t.same((await evaluationStore.getRun(run.id))!.results.map(row => row.question), ['[erased]', 'how long is a session?'], 'a run keeps its counts, not their words')
+    t.same((await evaluationStore.getRun(fileRun.id))!.results.map(row => row.question), ['[erased]', 'how long is a session?'], 'nor a question file\'s copy of them')
     t.equal(await count(db, 'sessions', 'user_id = $1', ['u2']), 1, 'the other user keeps their conversation, though it has the same words')
     t.equal(await count(db, 'messages', 'session_id = $1', [other.sessionId]), 2)
     t.same(erased, [{ sessionIds: [first.sessionId, second.sessionId].sort(), userPseudonym: pseudonym('u1') }], 'this instance is told, to let go of what it holds')
