@@ -24,10 +24,11 @@ export default fp(async function evaluationPlugin (app) {
     now: app.clock,
     // With no earlier run of the same questions, "previous" is the latest itself: a drop of 0, not
     // one against a run of other questions that the gauge still held.
-    onTrend: ({ latest, previous }) => {
-      if (latest === undefined) return
-      gauge.record(latest, { run: 'latest' })
-      gauge.record(previous ?? latest, { run: 'previous' })
+    onTrend: trend => {
+      for (const { question_set: questionSet, accuracy, previous } of trend) {
+        gauge.record(accuracy, { run: 'latest', question_set: questionSet })
+        gauge.record(previous ?? accuracy, { run: 'previous', question_set: questionSet })
+      }
     }
   })
   app.decorate('kbEvaluations', kbEvaluations)

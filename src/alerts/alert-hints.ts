@@ -17,14 +17,16 @@ export interface HintContext {
 }
 
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`
+const QUESTION_SETS = { saved: 'the saved set', given: 'questions given with a run' } as const
 
 export function alertHint (rule: AlertRule, context: HintContext): string {
   const hint = rule.hint.replaceAll('/console#', context.consoleUrl)
   if (rule.name === 'EvaluationAccuracyLow') {
-    const { latest, previous } = context.evaluationTrend()
-    if (latest === undefined) return hint
-    const before = previous === undefined ? '' : `, the last run of the same questions ${percent(previous)}`
-    return `${hint}. Latest run ${percent(latest)}${before}`
+    const runs = context.evaluationTrend().map(({ question_set: questionSet, accuracy, previous }) => {
+      const before = previous === undefined ? '' : `, the last run of the same questions ${percent(previous)}`
+      return `${QUESTION_SETS[questionSet]} ${percent(accuracy)}${before}`
+    })
+    return runs.length === 0 ? hint : `${hint}. Latest run of ${runs.join('; of ')}`
   }
   if (rule.name === 'UnansweredTopic') {
     const topic = context.quality.topUnansweredTopic(rule.when[0]?.windowMs ?? 0)

@@ -7,7 +7,7 @@ import type { DatabaseHealth } from '../health/database-health.js'
 import type { ResourceSample } from '../health/process-resources.js'
 import type { RequestWatch } from '../health/request-watch.js'
 import type { MeasureReading, SampleWindow, SlidingHistogram } from '../health/sliding-window.js'
-import type { AccuracyTrend } from '../evaluation/kb-evaluations.js'
+import { largestDrop, lowestAccuracy, type AccuracyTrend } from '../evaluation/kb-evaluations.js'
 
 type ModelMeasure = 'llm_fallback_ratio' | 'llm_call_p95_seconds' | 'llm_budget_used_ratio'
 
@@ -70,11 +70,9 @@ export function measureReader (sources: MeasureSources): ReadMeasure {
       case 'llm_fallback_ratio':
       case 'llm_call_p95_seconds':
       case 'llm_budget_used_ratio': return sources.model()?.measure(measure, windowMs) ?? { value: undefined }
-      case 'kb_evaluation_accuracy': return { value: sources.evaluationTrend().latest } // no run yet: nothing to judge
-      case 'kb_evaluation_accuracy_drop': {
-        const { latest, previous } = sources.evaluationTrend()
-        return { value: latest === undefined || previous === undefined ? undefined : previous - latest }
-      }
+      // No run yet, or no second run of the same questions: nothing to judge.
+      case 'kb_evaluation_accuracy': return { value: lowestAccuracy(sources.evaluationTrend()) }
+      case 'kb_evaluation_accuracy_drop': return { value: largestDrop(sources.evaluationTrend()) }
     }
   }
 }

@@ -10,6 +10,14 @@ import {
 } from './evaluation-schemas.js'
 import type { TestQuestion } from './question-set.js'
 
+/** A question set's latest run: its accuracy, and that of the last run before it of the same questions. */
+export interface LatestRun {
+  question_set: RunReport['question_set']
+  accuracy: number
+  /** Absent until the same questions have run before. */
+  previous?: number
+}
+
 /** A run to store, with its questions' digest (questionsDigest). */
 export type NewRun = Omit<RunReport, 'id' | 'previous_accuracy'> & { questions_digest: string }
 
@@ -18,7 +26,7 @@ interface RunRow {
   started_at: Date
   finished_at: Date
   actor: string
-  question_set: 'given' | 'saved'
+  question_set: RunReport['question_set']
   questions: number
   answered_right: number
   wrong_document: number
@@ -146,18 +154,21 @@ export class EvaluationStore {
   }
 
   /**
-   * The accuracy the alert and the gauge judge, and that of the last run before it of the same
-   * questions; one statement. It is the less accurate of the saved set's latest run and the latest
-   * run of questions given with it (a file): a run of one kind does not clear what the other showed
-   * (a new user's one-question run of the saved set cleared the alert that a file of 20 had fired).
+   * The latest run of each question set, with the accuracy of the last run before it of the same
+   * questions; one statement. The alert and the gauge judge each set's on its own: a new user's
+   * one-question run of the saved set cleared the alert that a file of 20 had fired.
    */
-  async latestAccuracies (): Promise<{ latest?: number, previous?: number }> {
-    const { rows } = await this.db.query<{ accuracy: number, previous_accuracy: number | null }>(
-      `SELECT r.accuracy, ${PREVIOUS_ACCURACY} AS previous_accuracy
-       FROM (SELECT DISTINCT ON (question_set) accuracy, started_at, questions_digest FROM evaluation_runs
+  async latestRuns (): Promise<LatestRun[]> {
+    const { rows } = await this.db.query<Pick<RunRow, 'question_set' | 'accuracy' | 'previous_accuracy'>>(
+      `SELECT r.question_set, r.accuracy, ${PREVIOUS_ACCURACY} AS previous_accuracy
+       FROM (SELECT DISTINCT ON (question_set) question_set, accuracy, started_at, questions_digest FROM evaluation_runs
              ORDER BY question_set, started_at DESC, id) r
-       ORDER BY r.accuracy, r.started_at DESC LIMIT 1`)
-    return { latest: rows[0]?.accuracy, previous: rows[0]?.previous_accuracy ?? undefined }
+       ORDER BY r.question_set`)
+    return rows.map(row => ({
+      question_set: row.question_set,
+      accuracy: row.accuracy,
+      ...(row.previous_accuracy === null ? {} : { previous: row.previous_accuracy })
+    }))
   }
 
   async listQuestions (): Promise<SavedQuestion[]> {

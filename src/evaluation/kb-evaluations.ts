@@ -8,7 +8,7 @@ import { log } from '../logging/log-context.js'
 import type { AnswerWeights } from '../search/answer-decision.js'
 import type { SearchEngine } from '../search/search-engine.js'
 import type { RunReport } from './evaluation-schemas.js'
-import { questionsDigest, type EvaluationStore } from './evaluation-store.js'
+import { questionsDigest, type EvaluationStore, type LatestRun } from './evaluation-store.js'
 import { evaluate } from './evaluator.js'
 import type { TestQuestion } from './question-set.js'
 
@@ -25,17 +25,28 @@ export interface KbEvaluationsOptions {
 }
 
 /**
- * The accuracy of the latest run (the saved set's or given questions', the less accurate:
- * EvaluationStore.latestAccuracies) and of the last run before it of the same questions (undefined
- * until there is such a run).
+ * The latest run of each question set, the saved set's and that of questions given with a run (a
+ * file), each judged on its own (EvaluationStore.latestRuns): a run of one kind neither clears what
+ * the other showed nor hides a drop of its own behind the other's lower accuracy.
  */
-export interface AccuracyTrend { latest?: number, previous?: number }
+export type AccuracyTrend = readonly LatestRun[]
+
+/** The least accurate of the latest runs: what the floor judges. */
+export function lowestAccuracy (trend: AccuracyTrend): number | undefined {
+  return trend.length === 0 ? undefined : Math.min(...trend.map(run => run.accuracy))
+}
+
+/** The most accuracy a latest run lost against the last run of the same questions (none until one has such a run). */
+export function largestDrop (trend: AccuracyTrend): number | undefined {
+  const drops = trend.flatMap(run => run.previous === undefined ? [] : [run.previous - run.accuracy])
+  return drops.length === 0 ? undefined : Math.max(...drops)
+}
 
 export class KbEvaluations {
   readonly store: EvaluationStore
   private readonly options: KbEvaluationsOptions
   private readonly now: () => Date
-  private latestTrend: AccuracyTrend = {}
+  private latestTrend: AccuracyTrend = []
 
   constructor (options: KbEvaluationsOptions) {
     this.options = options
@@ -121,7 +132,7 @@ export class KbEvaluations {
    * stored counts too. The alerts call it at each evaluation.
    */
   async refreshTrend (): Promise<AccuracyTrend> {
-    this.latestTrend = await this.store.latestAccuracies()
+    this.latestTrend = await this.store.latestRuns()
     this.options.onTrend?.(this.latestTrend)
     return this.latestTrend
   }

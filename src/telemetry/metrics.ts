@@ -60,8 +60,8 @@ export interface Instruments {
   /** chatbot_llm_cost_usd_total{gen_ai_request_model}: what the model's calls cost, from LLM_PRICE_* */
   llmCost: Counter
   /**
-   * chatbot_kb_evaluation_accuracy_ratio{run=latest|previous}: the accuracy of the latest run of the
-   * test questions (the saved set's or given ones', the less accurate) and of the last run before it
+   * chatbot_kb_evaluation_accuracy_ratio{run=latest|previous, question_set=saved|given}: the
+   * accuracy of each question set's latest run of the test questions and of the last run before it
    * of the same questions (src/evaluation)
    */
   kbEvaluationAccuracy: Gauge
@@ -179,9 +179,9 @@ export function createInstruments (meter: Meter): Instruments {
     }),
     kbEvaluationAccuracy: meter.createGauge('chatbot_kb_evaluation_accuracy', {
       unit: '1',
-      description: 'Accuracy of the latest run of the knowledge base\'s test questions, the saved set\'s or ' +
-        'given ones\', the less accurate (run="latest"), and of the last run before it of the same questions ' +
-        '(run="previous"; the latest\'s where there is none)'
+      description: 'Accuracy of the latest run of the knowledge base\'s test questions, of the saved set or of ' +
+        'questions given with the run (question_set), (run="latest"), and of the last run before it of the same ' +
+        'questions (run="previous"; the latest\'s where there is none)'
     })
   }
   // Known series start at 0, so rate() and increase() see the first one (a new series has no "before").

@@ -6,7 +6,7 @@ const rules = Object.fromEntries(resolveRules({ rules: {} }).map(rule => [rule.n
 const quiet: HintContext = {
   consoleUrl: 'https://bot.example.com/console#',
   traceUrl: '',
-  evaluationTrend: () => ({}),
+  evaluationTrend: () => [],
   quality: { topUnansweredTopic: () => undefined },
   requests: { latestFailure: () => undefined, slowestChat: () => undefined }
 }
@@ -27,15 +27,17 @@ t.test('the accuracy runs, the topic asked about and an example trace are named'
   const context: HintContext = {
     ...quiet,
     traceUrl: 'https://jaeger.example.com/trace/',
-    evaluationTrend: () => ({ latest: 0.72, previous: 0.9 }),
+    evaluationTrend: () => [{ question_set: 'given', accuracy: 0.72, previous: 0.9 }, { question_set: 'saved', accuracy: 0.95 }],
     quality: { topUnansweredTopic: windowMs => windowMs === 3_600_000 ? { docId: 'refunds & returns', title: 'Refunds', turns: 12 } : undefined },
     requests: {
       latestFailure: () => ({ traceId: 'a'.repeat(32), description: 'POST /v1/chat 500', at: 0 }),
       slowestChat: () => ({ traceId: undefined, description: 'POST /v1/chat 4,200 ms', at: 0 })
     }
   }
-  t.match(alertHint(rules.EvaluationAccuracyLow!, context), /\. Latest run 72\.0%, the last run of the same questions 90\.0%$/)
-  t.match(alertHint(rules.EvaluationAccuracyLow!, { ...context, evaluationTrend: () => ({ latest: 0.5 }) }), /\. Latest run 50\.0%$/, 'a first run alone')
+  t.match(alertHint(rules.EvaluationAccuracyLow!, context),
+    /\. Latest run of questions given with a run 72\.0%, the last run of the same questions 90\.0%; of the saved set 95\.0%$/, 'each question set\'s')
+  t.match(alertHint(rules.EvaluationAccuracyLow!, { ...context, evaluationTrend: () => [{ question_set: 'saved', accuracy: 0.5 }] }),
+    /\. Latest run of the saved set 50\.0%$/, 'a first run alone')
   t.match(alertHint(rules.UnansweredTopic!, context), /\. Topic: "Refunds" \(refunds & returns\), 12 turns: https:\/\/bot\.example\.com\/console#\/conversations\?kind=no_answer&source=refunds%20%26%20returns$/, 'over the rule\'s window, its id made safe for a link')
   t.match(alertHint(rules.HighErrorRate!, context), `. Example: https://jaeger.example.com/trace/${'a'.repeat(32)} (POST /v1/chat 500)`)
   t.match(alertHint(rules.HighErrorRate!, { ...context, traceUrl: '' }), `. Example: trace ${'a'.repeat(32)} (POST /v1/chat 500)`, 'without ALERTS_TRACE_URL, the id')

@@ -30,7 +30,7 @@ function sources (overrides: Partial<MeasureSources> = {}) {
     maxActiveSessions: 120,
     quality: { read: measure => ({ value: measure === 'answer_rate' ? 0.75 : 4, samples: 20 }) },
     model: () => undefined,
-    evaluationTrend: () => ({ latest: 0.8, previous: 0.9 }),
+    evaluationTrend: () => [{ question_set: 'given', accuracy: 0.8, previous: 0.9 }, { question_set: 'saved', accuracy: 0.6, previous: 0.65 }],
     now,
     ...overrides
   }
@@ -53,8 +53,8 @@ t.test('each measure is read from its source, over the window asked', async t =>
   t.same(read('log_disk_free_ratio', 0), { value: 0.25 })
   t.same(read('active_sessions_ratio', 0), { value: 0.25 })
   t.same(read('answer_rate', 30 * MINUTE), { value: 0.75, samples: 20 })
-  t.same(read('kb_evaluation_accuracy', 0), { value: 0.8 })
-  t.equal(read('kb_evaluation_accuracy_drop', 0).value?.toFixed(2), '0.10')
+  t.same(read('kb_evaluation_accuracy', 0), { value: 0.6 }, 'the less accurate question set\'s latest run')
+  t.equal(read('kb_evaluation_accuracy_drop', 0).value?.toFixed(2), '0.10', 'the larger drop, though of the more accurate set')
   t.same(read('db_check_failing_seconds', 0), { value: 0 }, 'the database up')
   goDown()
   advance(20_000)
@@ -64,7 +64,7 @@ t.test('each measure is read from its source, over the window asked', async t =>
 })
 
 t.test('what cannot be judged reads as no value', async t => {
-  const { read } = sources({ activeSessions: () => undefined, diskFreeRatio: () => undefined, evaluationTrend: () => ({ latest: 0.8 }) })
+  const { read } = sources({ activeSessions: () => undefined, diskFreeRatio: () => undefined, evaluationTrend: () => [{ question_set: 'saved', accuracy: 0.8 }] })
   t.same(read('active_sessions_ratio', 0), { value: undefined }, 'sessions not counted yet')
   t.same(read('log_disk_free_ratio', 0), { value: undefined }, 'the log volume not read')
   t.same(read('kb_evaluation_accuracy_drop', 0), { value: undefined }, 'a drop needs two runs')
