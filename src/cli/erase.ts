@@ -60,7 +60,7 @@ export function formatReport (report: ErasureReport): string {
     plural(erased.feedback, 'rating'),
     plural(erased.turn_traces, 'turn trace'),
     plural(erased.evaluation_questions, 'saved test question'),
-    `${plural(erased.evaluation_runs, 'accuracy run')} no longer quoting them`
+    `${plural(erased.evaluation_runs, 'accuracy run')} with their words blanked`
   ]
   const nothing = Object.values(erased).every(count => count === 0) ? ' Nothing was left to erase.' : ''
   return `Erased ${who} at ${report.erased_at}: ${counts.join(', ')}.${nothing}`

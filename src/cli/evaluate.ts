@@ -224,7 +224,9 @@ export async function main (
     const questions = file?.questions
     runner = url === undefined ? await databaseRunner(env) : serverRunner(url, env)
     if (format === 'text') {
-      const what = questions === undefined ? 'the saved question set' : `${questions.length} questions`
+      const what = questions === undefined
+        ? 'the saved question set'
+        : `${questions.length} question${questions.length === 1 ? '' : 's'}`
       io.stderr.write(`Running ${what} against ${runner.description}.\n`)
     }
     const report = await runner.run(questions).catch((error: unknown) => {

@@ -40,7 +40,7 @@ t.test('--url: a user, then a session, erased through a running server, which au
   t.equal(text.code, 0, text.stderr)
   t.equal(text.stderr, `Erasing a user in the server at ${base}.\n`, 'the user id is not repeated')
   const pseudonym = app.logPrivacy.pseudonym('u1')
-  t.match(text.stdout, new RegExp(`^Erased user ${pseudonym} at \\S+: 1 session, 2 messages, 0 ratings, 1 turn trace, 0 saved test questions, 0 accuracy runs no longer quoting them\\.\\n$`))
+  t.match(text.stdout, new RegExp(`^Erased user ${pseudonym} at \\S+: 1 session, 2 messages, 0 ratings, 1 turn trace, 0 saved test questions, 0 accuracy runs with their words blanked\\.\\n$`))
   const { rows } = await app.db.query<{ actor: string, target: string }>("SELECT actor, target FROM audit_events WHERE action = 'personal_data.erase'")
   t.match(rows, [{ actor: /^key_/, target: pseudonym }], 'audited under the key, by pseudonym')
 

@@ -58,6 +58,8 @@ t.test('--url: the file runs through a running server, a table question by quest
   const report = JSON.parse(json.stdout)
   t.match(report, { questions: 3, accuracy: 2 / 3, counts: { answered_right: 1, wrong_document: 1, out_of_scope_refused: 1 } })
   t.equal((await app.kbEvaluations.store.listRuns(10)).length, 2, 'both runs stored by the server')
+  const one = await run(['--url', base, await questionFile(t, LINES.slice(0, 1))], { PARLEY_API_KEY: admin })
+  t.equal(one.stderr, `Running 1 question against the server at ${base}.\n`, 'one question, said so')
 
   const below = await run(['--url', base, '--format', 'json', '--min-accuracy', '0.8', file], { PARLEY_API_KEY: admin })
   t.equal(below.code, 1, 'below the floor: exit 1, for a team\'s CI')
