@@ -19,7 +19,6 @@ const UNSTORABLE: Record<string, string> = {
 }
 // Stable problem types for Fastify's own 4xx errors, instead of its internal error codes.
 const FASTIFY_TYPES: Record<string, string> = {
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty-body',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length'
 }
 
@@ -53,10 +52,18 @@ export default fp(async function errorHandlerPlugin (app) {
     const status = error.statusCode ?? 500
     if (status === 413) {
       const limit = reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit
-      return { status, slug: 'body-too-large', detail: `The request body exceeds the limit of ${limit} bytes.` }
+      const errors = [{ field: 'body', message: `must be at most ${limit} bytes` }]
+      const detail = `The request body exceeds the limit of ${limit} bytes.`
+      return { status, slug: 'body-too-large', detail, extensions: { errors } }
     }
     if (status === 415) {
-      return { status, slug: 'unsupported-media-type', detail: `${error.message}. Send the body as application/json.` }
+      const errors = [{ field: 'headers/content-type', message: 'must be application/json' }]
+      const detail = `${error.message}. Send the body as application/json.`
+      return { status, slug: 'unsupported-media-type', detail, extensions: { errors } }
+    }
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      const errors = [{ field: 'body', message: 'must not be empty: send a JSON object' }]
+      return { status, slug: 'empty-body', detail: error.message, extensions: { errors } }
     }
     if (status >= 400 && status < 500) {
       return { status, slug: FASTIFY_TYPES[error.code] ?? 'bad-request', detail: error.message }

@@ -11,18 +11,26 @@ export function parseJsonBody (text: string): unknown {
   try {
     return parse(text, { protoAction: 'error', constructorAction: 'error' })
   } catch (error) {
-    throw new ProblemError({ status: 400, type: 'invalid-json', title: 'Bad Request', detail: describe(error) })
+    const fault = describe(error)
+    throw new ProblemError({
+      status: 400,
+      type: 'invalid-json',
+      title: 'Bad Request',
+      detail: `The body ${fault}.`,
+      extensions: { errors: [{ field: 'body', message: fault }] }
+    })
   }
 }
 
+/** What is wrong with the body, said of it ("is not valid JSON: …"). */
 function describe (error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   if (FORBIDDEN_KEY.test(message)) {
-    return 'The body has a "__proto__" key, or a "constructor" key holding "prototype", which is refused: ' +
-      'it would change what every object inherits. Remove it.'
+    return 'has a "__proto__" key, or a "constructor" key holding "prototype", which is refused: ' +
+      'it would change what every object inherits. Remove it'
   }
   // V8 says where ("… in JSON at position 17 (line 1 column 18)"), or quotes the text it could not
   // read, which is left out: the caller has it, and the detail is logged.
   const fault = message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '').replace(/ in JSON at /, ' at ')
-  return `The body is not valid JSON: ${fault.charAt(0).toLowerCase()}${fault.slice(1)}.`
+  return `is not valid JSON: ${fault.charAt(0).toLowerCase()}${fault.slice(1)}`
 }

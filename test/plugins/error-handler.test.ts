@@ -7,16 +7,17 @@ import { buildTestApp } from '../helper.js'
 t.test('bad input gets a precise problem response and writes nothing', async t => {
   const app = await buildTestApp(t)
   const json = { 'content-type': 'application/json' }
-  const cases: Array<{ name: string, request: InjectOptions & { url: string }, status: number, detail: RegExp }> = [
-    { name: 'invalid JSON', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi"' }, status: 400, detail: /^The body is not valid JSON: expected ',' or '}' after property value at position 16 \(line 1 column 17\)\.$/ },
-    { name: 'a trailing comma', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi",}' }, status: 400, detail: /^The body is not valid JSON: expected double-quoted property name at position 17/ },
-    { name: 'not JSON at all', request: { method: 'POST', url: '/v1/chat', headers: json, payload: 'my secret words' }, status: 400, detail: /^The body is not valid JSON: unexpected token 'm'\.$/ },
-    { name: 'a __proto__ key', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi", "__proto__": {"admin": true}}' }, status: 400, detail: /^The body has a "__proto__" key, or a "constructor" key holding "prototype", which is refused/ },
-    { name: 'a constructor.prototype key', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi", "constructor": {"prototype": {"admin": true}}}' }, status: 400, detail: /^The body has a "__proto__" key, or a "constructor" key holding "prototype", which is refused/ },
-    { name: 'empty JSON body', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '' }, status: 400, detail: /empty/i },
-    { name: 'wrong content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'text/plain' }, payload: 'hi' }, status: 415, detail: /application\/json/ },
-    { name: 'form content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'message=hi' }, status: 415, detail: /application\/json/ },
-    { name: 'body over 64 KiB', request: { method: 'POST', url: '/v1/chat', headers: json, payload: JSON.stringify({ message: 'x'.repeat(70_000) }) }, status: 413, detail: /65536 bytes/ },
+  // field: what errors[] names, where the detail does not start with it.
+  const cases: Array<{ name: string, request: InjectOptions & { url: string }, status: number, field?: string, detail: RegExp }> = [
+    { name: 'invalid JSON', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi"' }, status: 400, field: 'body', detail: /^The body is not valid JSON: expected ',' or '}' after property value at position 16 \(line 1 column 17\)\.$/ },
+    { name: 'a trailing comma', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi",}' }, status: 400, field: 'body', detail: /^The body is not valid JSON: expected double-quoted property name at position 17/ },
+    { name: 'not JSON at all', request: { method: 'POST', url: '/v1/chat', headers: json, payload: 'my secret words' }, status: 400, field: 'body', detail: /^The body is not valid JSON: unexpected token 'm'\.$/ },
+    { name: 'a __proto__ key', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi", "__proto__": {"admin": true}}' }, status: 400, field: 'body', detail: /^The body has a "__proto__" key, or a "constructor" key holding "prototype", which is refused/ },
+    { name: 'a constructor.prototype key', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '{"message": "hi", "constructor": {"prototype": {"admin": true}}}' }, status: 400, field: 'body', detail: /^The body has a "__proto__" key, or a "constructor" key holding "prototype", which is refused/ },
+    { name: 'empty JSON body', request: { method: 'POST', url: '/v1/chat', headers: json, payload: '' }, status: 400, field: 'body', detail: /empty/i },
+    { name: 'wrong content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'text/plain' }, payload: 'hi' }, status: 415, field: 'headers/content-type', detail: /application\/json/ },
+    { name: 'form content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'message=hi' }, status: 415, field: 'headers/content-type', detail: /application\/json/ },
+    { name: 'body over 64 KiB', request: { method: 'POST', url: '/v1/chat', headers: json, payload: JSON.stringify({ message: 'x'.repeat(70_000) }) }, status: 413, field: 'body', detail: /65536 bytes/ },
     { name: 'missing message', request: { method: 'POST', url: '/v1/chat', payload: { user_id: 'u1' } }, status: 400, detail: /body\/message is required/ },
     { name: 'empty message', request: { method: 'POST', url: '/v1/chat', payload: { message: '' } }, status: 400, detail: /body\/message must NOT have fewer than 1 characters/ },
     { name: 'over-long message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'x'.repeat(4001) } }, status: 400, detail: /body\/message must NOT have more than 4000 characters/ },
@@ -42,6 +43,9 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
     t.match(res.headers['content-type'], /^application\/problem\+json/, `${c.name}: problem+json`)
     const body = res.json()
     t.match(body, { type: /^urn:parley:problem:/, title: String, status: c.status, detail: c.detail, instance: c.request.url.split('?')[0], request_id: String }, c.name)
+    if ([400, 413, 415].includes(c.status)) {
+      t.match(body.errors?.[0], { field: c.field ?? body.detail.split(' ')[0], message: String }, `${c.name}: errors[] names the field`)
+    }
     if (c.status === 405) t.equal(res.headers.allow, body.detail.replace(/^.*it takes (.*)\.$/, '$1'), `${c.name}: Allow names the methods`)
   }
   const { rows } = await app.db.query<{ n: number }>('SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM messages) AS n')
