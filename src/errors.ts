@@ -57,7 +57,7 @@ export class BadRequestError extends ProblemError {
  * A 400 about one field of the request, which a schema cannot state (a date's range, a metadata's
  * depth): its path and what it must be, in `errors` as a schema's 400 lists them.
  */
-export class FieldError extends BadRequestError {
+export class InvalidFieldError extends BadRequestError {
   constructor (field: string, message: string, extensions?: ProblemExtensions) {
     super(`${field} ${message}`, { ...extensions, errors: [{ field, message }] })
   }

@@ -10,7 +10,7 @@ import { analyzeErrors, ErrorPatternSchema } from '../../src/analysis/error-patt
 import { LogDirectoryError, type Period } from '../../src/analysis/log-scan.js'
 import { defaultBucket, LatencyRowSchema, RegressionSchema } from '../../src/analysis/perf-report.js'
 import { UsageFiguresSchema } from '../../src/analysis/usage-report.js'
-import { ConflictError, FieldError } from '../../src/errors.js'
+import { ConflictError, InvalidFieldError } from '../../src/errors.js'
 import { boundedDate, withProblems } from '../../src/http/schemas.js'
 
 const MAX_DAYS = 366
@@ -34,11 +34,11 @@ const analyticsRoutes: FastifyPluginAsyncTypebox = async function (app) {
     const from = given ??
       boundedDate('querystring/from', new Date(to.getTime() - 7 * 86_400_000).toISOString())
     if (from >= to) {
-      throw new FieldError('querystring/from',
+      throw new InvalidFieldError('querystring/from',
         `must be before querystring/to (${from.toISOString()} is not before ${to.toISOString()})`)
     }
     if (to.getTime() - from.getTime() > MAX_DAYS * 86_400_000) {
-      throw new FieldError('querystring/to', `must be at most ${MAX_DAYS} days after querystring/from`)
+      throw new InvalidFieldError('querystring/to', `must be at most ${MAX_DAYS} days after querystring/from`)
     }
     return { from, to }
   }

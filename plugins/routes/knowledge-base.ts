@@ -8,7 +8,7 @@ import { answeringCollections, BUNDLED_COLLECTION } from '../../src/kb/knowledge
 import { DEFAULT_COLLECTION } from '../../src/search/search-engine.js'
 import { SourceSchema, toSource } from '../../src/transcript/transcript-schemas.js'
 import { SourceDocument } from '../../src/chat/chat-schemas.js'
-import { FieldError, NotFoundError } from '../../src/errors.js'
+import { InvalidFieldError, NotFoundError } from '../../src/errors.js'
 import { NOT_BLANK_NO_NUL, NO_NUL, withProblems } from '../../src/http/schemas.js'
 import { PhrasingAdded, PhrasingBody } from '../../src/kb/phrasing-schemas.js'
 import { scrub } from '../../src/logging/scrubber.js'
@@ -76,7 +76,7 @@ function refuseMetadata (metadata: unknown, field: string): void {
   if (problem === undefined) return
   // "metadata.questions must …": the path goes in the field, what it must be in the message.
   const [, within = '', message = problem] = /^metadata(?:\.(\w+))? (.*)$/.exec(problem) ?? []
-  throw new FieldError(within === '' ? field : `${field}/${within}`, message)
+  throw new InvalidFieldError(within === '' ? field : `${field}/${within}`, message)
 }
 
 const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {

@@ -3,7 +3,7 @@
 // `kb.evaluation_completed` (the weekly report reads the accuracy from that line; the line carries
 // counts, never the questions). The server and `npm run kb:evaluate` both run through here.
 import type { Logger } from 'pino'
-import { BadRequestError, FieldError } from '../errors.js'
+import { BadRequestError, InvalidFieldError } from '../errors.js'
 import { log } from '../logging/log-context.js'
 import type { AnswerWeights } from '../search/answer-decision.js'
 import type { SearchEngine } from '../search/search-engine.js'
@@ -115,7 +115,7 @@ export class KbEvaluations {
       const unknown = expected.find(id => !this.options.searchEngine.hasDocument(id))
       if (unknown === undefined) continue
       const quoted = question.length > 60 ? `${question.slice(0, 60)}…` : question
-      throw new FieldError(`body/questions/${index}/expected`,
+      throw new InvalidFieldError(`body/questions/${index}/expected`,
         `names document "${unknown}", which the knowledge base does not hold (GET /v1/kb/documents lists its ids): ` +
         `question ${index + 1} ("${quoted}")`,
         { question_index: index, document_id: unknown })

@@ -1,6 +1,6 @@
 // HTTP schemas shared by several routes. Route-specific schemas sit next to their routes.
 import Type, { type TSchema } from 'typebox'
-import { FieldError } from '../errors.js'
+import { InvalidFieldError } from '../errors.js'
 
 export const ProblemDetails = Type.Object({
   type: Type.String({ description: 'URI naming the kind of problem' }),
@@ -63,7 +63,7 @@ export const LATEST_DATE = new Date('9999-12-31T23:59:59Z')
 /** The date a query names, or a 400 naming the field and the bound it is past. */
 export function boundedDate (field: string, value: string): Date {
   const date = new Date(value)
-  if (date < EARLIEST_DATE) throw new FieldError(field, `must be on or after ${EARLIEST_DATE.toISOString()}`)
-  if (date > LATEST_DATE) throw new FieldError(field, `must be on or before ${LATEST_DATE.toISOString()}`)
+  if (date < EARLIEST_DATE) throw new InvalidFieldError(field, `must be on or after ${EARLIEST_DATE.toISOString()}`)
+  if (date > LATEST_DATE) throw new InvalidFieldError(field, `must be on or before ${LATEST_DATE.toISOString()}`)
   return date
 }

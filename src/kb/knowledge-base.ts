@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { AuditTrail } from '../audit/audit-trail.js'
 import type { Database, Queryable } from '../db/database.js'
-import { ConflictError, FieldError, NotFoundError } from '../errors.js'
+import { ConflictError, InvalidFieldError, NotFoundError } from '../errors.js'
 import { splitIntoPassages, type Passage } from '../search/passages.js'
 import { metadataProblem, type DocumentInput } from './document-files.js'
 import { DEFAULT_COLLECTION, type SearchEngine } from '../search/search-engine.js'
@@ -163,7 +163,7 @@ export class KnowledgeBase {
       const next = { ...metadata, questions: [...questions, phrasing] }
       const problem = metadataProblem(next)
       if (problem !== undefined) {
-        throw new FieldError('body/question', `cannot be added to document ${id}: its ${problem}`)
+        throw new InvalidFieldError('body/question', `cannot be added to document ${id}: its ${problem}`)
       }
       await tx.query(
         'UPDATE kb_documents SET metadata = $2, updated_at = $3 WHERE id = $1',
