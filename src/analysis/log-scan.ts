@@ -55,6 +55,10 @@ export async function filesForPeriod (dir: string, families: LogFamily[], period
   try {
     files = await listLogFiles(dir)
   } catch (error) {
+    // Most often the server was started with another LOG_DIR than the one read here.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new LogDirectoryError(`there is no log directory ${dir}: read the one the server writes to (its LOG_DIR)`)
+    }
     throw new LogDirectoryError(`cannot read the log directory ${dir}: ${(error as Error).message}`)
   }
   const first = day(new Date(period.from.getTime() - 86_400_000))

@@ -38,7 +38,11 @@ t.test('filesForPeriod: the families asked, a day\'s margin either side', async 
   t.same(await names([]), [])
   const missing = await filesForPeriod(join(dir, 'missing'), ['chatbot'], PERIOD).then(() => undefined, (error: unknown) => error)
   t.ok(missing instanceof LogDirectoryError, 'a LogDirectoryError, for the CLI to report')
-  await t.rejects(filesForPeriod(join(dir, 'missing'), ['chatbot'], PERIOD), { message: new RegExp(`^cannot read the log directory ${join(dir, 'missing')}: ENOENT`) })
+  await t.rejects(filesForPeriod(join(dir, 'missing'), ['chatbot'], PERIOD),
+    { message: `there is no log directory ${join(dir, 'missing')}: read the one the server writes to (its LOG_DIR)` })
+  const file = join(dir, 'a-file')
+  await writeFile(file, '')
+  await t.rejects(filesForPeriod(file, ['chatbot'], PERIOD), { message: new RegExp(`^cannot read the log directory ${file}: ENOTDIR`) })
 })
 
 t.test('the entries of the period, from..to, each tagged with its family', async t => {

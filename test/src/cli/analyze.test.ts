@@ -264,7 +264,7 @@ t.test('damaged input is counted and reported, never a crash or a silent zero', 
 
   const missing = await run(['errors', '--dir', join(dir, 'nowhere')])
   t.equal(missing.code, 1)
-  t.match(missing.stderr, /cannot read the log directory .*nowhere/)
+  t.match(missing.stderr, /^analyze: there is no log directory .*nowhere: read the one the server writes to \(its LOG_DIR\)\n$/)
   const empty = await tempDir(t)
   const none = await run(['usage', '--dir', empty])
   t.equal(none.code, 1)
