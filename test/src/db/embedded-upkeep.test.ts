@@ -23,9 +23,13 @@ for (const engine of engines()) {
       t.equal(await vacuumEmbedded(db), true, 'vacuumed')
       kept.push(await tableBytes())
     }
-    t.ok(kept[2]! <= kept[0]! * 1.25, `6,000 rewrites vacuumed take the space of 2,000 (${kept.join(', ')} bytes)`)
     await rewrites(600)
-    const unvacuumed = await tableBytes()
-    t.ok(unvacuumed > kept[2]! * 1.25, `without it, 6,000 more grow the table (${unvacuumed} bytes)`)
+    // Where a row's new version lands, and so which pages a vacuum can cut off the end, varies
+    // from run to run by a page or two: what is compared is growth, vacuumed against not.
+    const grownWithout = await tableBytes() - kept[2]!
+    t.ok(grownWithout >= 4 * 8192, `without it, 6,000 rewrites grow the table by ${grownWithout} bytes`)
+    const grownVacuumed = kept[2]! - kept[0]!
+    t.ok(grownVacuumed <= grownWithout / 3,
+      `vacuumed after every 2,000, 4,000 rewrites grow it by ${grownVacuumed} bytes (${kept.join(', ')})`)
   })
 }
