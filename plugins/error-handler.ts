@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
-import { ProblemError } from '../src/errors.js'
+import { ProblemError, fieldErrors } from '../src/errors.js'
 import { databaseUnavailable, isConnectionError } from '../src/health/database-health.js'
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
 import { describeIssues, type ValidationIssue } from '../src/http/validation-issues.js'
@@ -52,18 +52,18 @@ export default fp(async function errorHandlerPlugin (app) {
     const status = error.statusCode ?? 500
     if (status === 413) {
       const limit = reply.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit
-      const errors = [{ field: 'body', message: `must be at most ${limit} bytes` }]
       const detail = `The request body exceeds the limit of ${limit} bytes.`
-      return { status, slug: 'body-too-large', detail, extensions: { errors } }
+      const extensions = fieldErrors('body', `must be at most ${limit} bytes`)
+      return { status, slug: 'body-too-large', detail, extensions }
     }
     if (status === 415) {
-      const errors = [{ field: 'headers/content-type', message: 'must be application/json' }]
       const detail = `${error.message}. Send the body as application/json.`
-      return { status, slug: 'unsupported-media-type', detail, extensions: { errors } }
+      const extensions = fieldErrors('headers/content-type', 'must be application/json')
+      return { status, slug: 'unsupported-media-type', detail, extensions }
     }
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      const errors = [{ field: 'body', message: 'must not be empty: send a JSON object' }]
-      return { status, slug: 'empty-body', detail: error.message, extensions: { errors } }
+      const extensions = fieldErrors('body', 'must not be empty: send a JSON object')
+      return { status, slug: 'empty-body', detail: error.message, extensions }
     }
     if (status >= 400 && status < 500) {
       return { status, slug: FASTIFY_TYPES[error.code] ?? 'bad-request', detail: error.message }

@@ -1,5 +1,7 @@
 // Domain errors carry what an RFC 9457 problem response needs, so the domain can say
 // precisely what went wrong without knowing about HTTP frameworks.
+import Type, { type Static } from 'typebox'
+
 export interface ProblemExtensions {
   [key: string]: unknown
 }
@@ -41,6 +43,15 @@ export class ProblemError extends Error {
   }
 }
 
+/** One field a problem is about, as a 400 lists them in `errors`: its path and what it must be. */
+export const FieldErrorSchema = Type.Object({ field: Type.String(), message: Type.String() })
+export type FieldError = Static<typeof FieldErrorSchema>
+
+/** The `errors` extension of a problem about one field. */
+export function fieldErrors (field: string, message: string): { errors: FieldError[] } {
+  return { errors: [{ field, message }] }
+}
+
 export class NotFoundError extends ProblemError {
   constructor (what: string, id: string, detail = `${what} ${id} does not exist.`) {
     super({ status: 404, type: 'not-found', title: 'Not Found', detail, extensions: { resource: what, id } })
@@ -59,7 +70,7 @@ export class BadRequestError extends ProblemError {
  */
 export class InvalidFieldError extends BadRequestError {
   constructor (field: string, message: string, extensions?: ProblemExtensions) {
-    super(`${field} ${message}`, { ...extensions, errors: [{ field, message }] })
+    super(`${field} ${message}`, { ...extensions, ...fieldErrors(field, message) })
   }
 }
 

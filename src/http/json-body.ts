@@ -2,7 +2,7 @@
 // would reach an object's prototype), but telling the caller what is wrong with it: Fastify's says
 // "Body is not valid JSON" whatever the fault, a valid body with a "__proto__" key included.
 import { parse } from 'secure-json-parse'
-import { ProblemError } from '../errors.js'
+import { ProblemError, fieldErrors } from '../errors.js'
 
 const FORBIDDEN_KEY = /forbidden prototype property/
 
@@ -17,7 +17,7 @@ export function parseJsonBody (text: string): unknown {
       type: 'invalid-json',
       title: 'Bad Request',
       detail: `The body ${fault}.`,
-      extensions: { errors: [{ field: 'body', message: fault }] }
+      extensions: fieldErrors('body', fault)
     })
   }
 }

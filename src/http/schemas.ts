@@ -1,6 +1,6 @@
 // HTTP schemas shared by several routes. Route-specific schemas sit next to their routes.
 import Type, { type TSchema } from 'typebox'
-import { InvalidFieldError } from '../errors.js'
+import { FieldErrorSchema, InvalidFieldError } from '../errors.js'
 
 export const ProblemDetails = Type.Object({
   type: Type.String({ description: 'URI naming the kind of problem' }),
@@ -9,7 +9,7 @@ export const ProblemDetails = Type.Object({
   detail: Type.String({ description: 'What exactly was wrong, naming the field and the limit where there is one' }),
   instance: Type.String({ description: 'The request path' }),
   request_id: Type.String({ description: 'Quote it to an operator: it finds the request in the logs' }),
-  errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  errors: Type.Optional(Type.Array(FieldErrorSchema)),
   limit: Type.Optional(Type.String()),
   max: Type.Optional(Type.Number()),
   retry_after_seconds: Type.Optional(Type.Integer()),

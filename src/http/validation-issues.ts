@@ -1,5 +1,6 @@
 // A request's schema errors (Ajv's, as Fastify hands them over) in the words a 400 gives: each
 // field's path and what it must be, with the limit or the allowed values named.
+import type { FieldError } from '../errors.js'
 import { PATTERN_MESSAGES } from './schemas.js'
 
 export interface ValidationIssue {
@@ -10,8 +11,6 @@ export interface ValidationIssue {
   /** The value the issue is about (Ajv's `verbose`, which the query string's validator sets). */
   data?: unknown
 }
-
-export interface FieldError { field: string, message: string }
 
 /** "body/message must NOT have more than 4000 characters": the field path and Ajv's statement of the limit. */
 function describeIssue (context: string, issue: ValidationIssue): FieldError {
