@@ -178,4 +178,21 @@ t.test('the console, on the real API', async t => {
     t.notMatch(await page.locator('.conversation').textContent() ?? '', /jane\.doe@example\.com|jane-raw-id/, 'nor in the conversation or its log lines')
     t.same(problems, [], 'no failing request, no error in the browser console')
   })
+
+  await t.test('a link with filters the list cannot apply says which, and a long user id is shown whole', async t => {
+    const longUser = 'customer-account-7f3e9c21-5b8d-4e6a-9f10-2c4b7d8e1a36@tenant.example'
+    await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do sessions expire?', user_id: longUser }) })
+    const { page, problems } = await openPage(t, browser, signInCheck)
+    await page.goto(`${server.base}/console#/conversations?min_latency_ms=abc&kind=answered&q=sessions`)
+    await signIn(page, ADMIN)
+    const notice = page.getByRole('status')
+    await notice.waitFor()
+    t.match(await notice.textContent(), /kind=answered \(one of answer, .*\); min_latency_ms=abc \(a whole number of milliseconds\)/, 'both, with what they take')
+    const cell = page.locator('table.turns tbody tr', { hasText: 'how do sessions expire?' }).locator('td.user')
+    await cell.first().waitFor()
+    t.equal(await cell.first().textContent(), longUser)
+    const cut = await cell.first().evaluate(element => element.scrollWidth > element.clientWidth)
+    t.equal(cut, false, 'wrapped in its column, not cut')
+    t.same(problems, [], 'no failing request, no error in the browser console')
+  })
 })

@@ -2,41 +2,14 @@
 // newest turn first; a row opens its conversation. The filters are the hash's query, so
 // #/conversations?kind=no_answer&range=day is a link to exactly this list.
 import { useEffect, useState } from 'preact/hooks'
-import type { ConversationsPageType, ConversationsQueryType, TurnRow } from '../../src/console/console-schemas.js'
+import type { ConversationsPageType, TurnRow } from '../../src/console/console-schemas.js'
 import { errorText } from '../shared/problem.js'
 import { useLatest } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
+import { filtersOf, KINDS, leftOut, toQuery, type Filters } from './conversation-filters.js'
 import { dateTime, ms, userLabel } from './format.js'
 import { hashFor, rememberListHash, type Route } from './route.js'
 import { navigate } from './use-route.js'
-
-const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
-const KINDS: ReadonlyArray<NonNullable<ConversationsQueryType['kind']>> = [
-  'answer', 'no_answer', 'smalltalk', 'command', 'command_error'
-]
-const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms', 'source'] as const
-// The hash's words for the filters, before toQuery reads them into the API's query.
-type Filters = Partial<Record<typeof FILTERS[number], string>>
-
-function toQuery (filters: Filters, before: string | undefined): ConversationsQueryType {
-  const span = RANGES[filters.range as keyof typeof RANGES] as number | undefined
-  const kind = KINDS.find(known => known === filters.kind)
-  const slower = Number(filters.min_latency_ms)
-  return {
-    q: filters.q,
-    from: span === undefined ? undefined : new Date(Date.now() - span).toISOString(),
-    user: filters.user,
-    kind,
-    feedback: filters.feedback === 'down' ? 'down' : undefined,
-    errors: filters.errors === 'true' ? true : undefined,
-    min_latency_ms: filters.min_latency_ms !== undefined && Number.isInteger(slower) && slower >= 0
-      ? slower
-      : undefined,
-    source: filters.source,
-    limit: 25,
-    before
-  }
-}
 
 // An empty list says which filter emptied it when the user filter did: a user no one has seen is
 // most often an id typed otherwise than the customer's client sent it.
@@ -51,7 +24,8 @@ function emptyText (filters: Filters, user: ConversationsPageType['user']): stri
 }
 
 export function ConversationsView ({ route }: { route: Route }) {
-  const filters: Filters = Object.fromEntries(FILTERS.map(name => [name, route.params.get(name) ?? undefined]))
+  const filters = filtersOf(route.params)
+  const unread = leftOut(filters)
   const key = route.params.toString()
   // The rows remember the filters they were fetched for, so rows of other filters are never shown
   // as these; "Older" adds pages to them. The list is useLatest's, not useLoad's, for that paging.
@@ -173,6 +147,11 @@ export function ConversationsView ({ route }: { route: Route }) {
         <p class='muted'>
           Turns nearest to the document <code>{filters.source}</code> (as an UnansweredTopic alert links
           here). <a href={hashFor('conversations', { ...filters, source: undefined })}>Any document</a>
+        </p>
+      )}
+      {unread.length > 0 && (
+        <p class='notice' role='status'>
+          Left out of this link, which the list cannot apply: {unread.join('; ')}.
         </p>
       )}
       {error !== undefined && <p class='error' role='alert'>{error}</p>}

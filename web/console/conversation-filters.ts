@@ -1,0 +1,57 @@
+// The conversations list's filters, as a link's hash states them (#/conversations?kind=no_answer&range=day),
+// read into the API's query. A value the list cannot apply (a link typed or edited by hand:
+// min_latency_ms=abc, kind=answered) is said to be left out, rather than the list quietly
+// showing more than the link asked for.
+import type { ConversationsQueryType } from '../../src/console/console-schemas.js'
+
+export const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
+export const KINDS: ReadonlyArray<NonNullable<ConversationsQueryType['kind']>> = [
+  'answer', 'no_answer', 'smalltalk', 'command', 'command_error'
+]
+export const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms', 'source'] as const
+/** The hash's words for the filters, before toQuery reads them into the API's query. */
+export type Filters = Partial<Record<typeof FILTERS[number], string>>
+
+export const filtersOf = (params: URLSearchParams): Filters =>
+  Object.fromEntries(FILTERS.map(name => [name, params.get(name) ?? undefined]))
+
+const rangeOf = (filters: Filters): number | undefined => RANGES[filters.range as keyof typeof RANGES]
+const kindOf = (filters: Filters): ConversationsQueryType['kind'] => KINDS.find(known => known === filters.kind)
+const slowerOf = (filters: Filters): number | undefined => {
+  const slower = Number(filters.min_latency_ms)
+  return /^\d+$/.test(filters.min_latency_ms ?? '') && Number.isSafeInteger(slower) ? slower : undefined
+}
+
+export function toQuery (filters: Filters, before: string | undefined, now = Date.now()): ConversationsQueryType {
+  const span = rangeOf(filters)
+  return {
+    q: filters.q,
+    from: span === undefined ? undefined : new Date(now - span).toISOString(),
+    user: filters.user,
+    kind: kindOf(filters),
+    feedback: filters.feedback === 'down' ? 'down' : undefined,
+    errors: filters.errors === 'true' ? true : undefined,
+    min_latency_ms: slowerOf(filters),
+    source: filters.source,
+    limit: 25,
+    before
+  }
+}
+
+/** Each filter of the link that toQuery could not apply, with what it takes ("kind=answered: one of …"). */
+export function leftOut (filters: Filters): string[] {
+  const said = (name: keyof Filters, takes: string): string => `${name}=${filters[name] ?? ''} (${takes})`
+  const unread: string[] = []
+  if (filters.range !== undefined && filters.range !== 'all' && rangeOf(filters) === undefined) {
+    unread.push(said('range', `one of ${[...Object.keys(RANGES), 'all'].join(', ')}`))
+  }
+  if (filters.kind !== undefined && filters.kind !== '' && kindOf(filters) === undefined) {
+    unread.push(said('kind', `one of ${KINDS.join(', ')}`))
+  }
+  if (filters.feedback !== undefined && filters.feedback !== 'down') unread.push(said('feedback', 'only down'))
+  if (filters.errors !== undefined && filters.errors !== 'true') unread.push(said('errors', 'only true'))
+  if (filters.min_latency_ms !== undefined && slowerOf(filters) === undefined) {
+    unread.push(said('min_latency_ms', 'a whole number of milliseconds'))
+  }
+  return unread
+}
