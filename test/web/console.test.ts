@@ -179,7 +179,7 @@ t.test('the console, on the real API', async t => {
     t.same(problems, [], 'no failing request, no error in the browser console')
   })
 
-  await t.test('a link with filters the list cannot apply says which, and a long user id is shown whole', async t => {
+  await t.test('a link with filters a view cannot apply says which, and a long user id is shown whole', async t => {
     const longUser = 'customer-account-7f3e9c21-5b8d-4e6a-9f10-2c4b7d8e1a36@tenant.example'
     await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do sessions expire?', user_id: longUser }) })
     const { page, problems } = await openPage(t, browser, signInCheck)
@@ -193,6 +193,10 @@ t.test('the console, on the real API', async t => {
     t.equal(await cell.first().textContent(), longUser)
     const cut = await cell.first().evaluate(element => element.scrollWidth > element.clientWidth)
     t.equal(cut, false, 'wrapped in its column, not cut')
+
+    await page.goto(`${server.base}/console#/overview?period=year`)
+    await page.locator('.tile').first().waitFor()
+    t.match(await page.getByRole('status').textContent(), /period=year \(one of hour, day, week\)\.\s*It shows the last day\./, 'the overview says so too')
     t.same(problems, [], 'no failing request, no error in the browser console')
   })
 })

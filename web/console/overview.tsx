@@ -13,7 +13,8 @@ type Period = NonNullable<OverviewQueryType['period']>
 const PERIODS: readonly Period[] = ['hour', 'day', 'week']
 
 export function OverviewView ({ route }: { route: Route }) {
-  const period: Period = PERIODS.find(known => known === route.params.get('period')) ?? 'day'
+  const asked = route.params.get('period')
+  const period: Period = PERIODS.find(known => known === asked) ?? 'day'
   const { data: overview, error } = useLoad(async () => await consoleApi.overview({ period }), [period])
 
   return (
@@ -31,6 +32,12 @@ export function OverviewView ({ route }: { route: Route }) {
           ))}
         </nav>
       </div>
+      {asked !== null && asked !== period && (
+        <p class='notice' role='status'>
+          Left out of this link, which the overview cannot apply: period={asked} (one of {PERIODS.join(', ')}).
+          It shows the last {period}.
+        </p>
+      )}
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {overview === undefined && error === undefined && <p class='muted'>Loading…</p>}
       {overview !== undefined && (
