@@ -1,14 +1,13 @@
-// The conversations list's filters, as a link's hash states them (#/conversations?kind=no_answer&range=day),
-// read into the API's query. A value the list cannot apply (a link typed or edited by hand:
-// min_latency_ms=abc, kind=answered) is said to be left out, rather than the list quietly
-// showing more than the link asked for.
+// The conversations list's filters, as a link's hash states them
+// (#/conversations?kind=no_answer&range=day), read into the API's query, and the ones it cannot
+// apply (min_latency_ms=abc, kind=answered) named for the view to say so.
 import type { ConversationsQueryType } from '../../src/console/console-schemas.js'
 
-export const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
+const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const
 export const KINDS: ReadonlyArray<NonNullable<ConversationsQueryType['kind']>> = [
   'answer', 'no_answer', 'smalltalk', 'command', 'command_error'
 ]
-export const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms', 'source'] as const
+const FILTERS = ['q', 'range', 'user', 'kind', 'feedback', 'errors', 'min_latency_ms', 'source'] as const
 /** The hash's words for the filters, before toQuery reads them into the API's query. */
 export type Filters = Partial<Record<typeof FILTERS[number], string>>
 

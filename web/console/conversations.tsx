@@ -8,6 +8,7 @@ import { useLatest } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
 import { filtersOf, KINDS, leftOut, toQuery, type Filters } from './conversation-filters.js'
 import { dateTime, ms, userLabel } from './format.js'
+import { LeftOutNotice } from './left-out-notice.js'
 import { hashFor, rememberListHash, type Route } from './route.js'
 import { navigate } from './use-route.js'
 
@@ -25,7 +26,6 @@ function emptyText (filters: Filters, user: ConversationsPageType['user']): stri
 
 export function ConversationsView ({ route }: { route: Route }) {
   const filters = filtersOf(route.params)
-  const unread = leftOut(filters)
   const key = route.params.toString()
   // The rows remember the filters they were fetched for, so rows of other filters are never shown
   // as these; "Older" adds pages to them. The list is useLatest's, not useLoad's, for that paging.
@@ -149,11 +149,7 @@ export function ConversationsView ({ route }: { route: Route }) {
           here). <a href={hashFor('conversations', { ...filters, source: undefined })}>Any document</a>
         </p>
       )}
-      {unread.length > 0 && (
-        <p class='notice' role='status'>
-          Left out of this link, which the list cannot apply: {unread.join('; ')}.
-        </p>
-      )}
+      <LeftOutNotice view='list' filters={leftOut(filters)} />
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {rows !== undefined && rows.length === 0 && <p class='muted empty'>{emptyText(filters, list?.user)}</p>}
       {rows !== undefined && rows.length > 0 && (

@@ -7,6 +7,7 @@ import type { Overview, OverviewQueryType } from '../../src/console/console-sche
 import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
 import { axisTimes, dateTime, ms, percent } from './format.js'
+import { LeftOutNotice } from './left-out-notice.js'
 import { hashFor, type Route } from './route.js'
 
 type Period = NonNullable<OverviewQueryType['period']>
@@ -15,6 +16,7 @@ const PERIODS: readonly Period[] = ['hour', 'day', 'week']
 export function OverviewView ({ route }: { route: Route }) {
   const asked = route.params.get('period')
   const period: Period = PERIODS.find(known => known === asked) ?? 'day'
+  const leftOut = asked === null || asked === period ? [] : [`period=${asked} (one of ${PERIODS.join(', ')})`]
   const { data: overview, error } = useLoad(async () => await consoleApi.overview({ period }), [period])
 
   return (
@@ -32,12 +34,7 @@ export function OverviewView ({ route }: { route: Route }) {
           ))}
         </nav>
       </div>
-      {asked !== null && asked !== period && (
-        <p class='notice' role='status'>
-          Left out of this link, which the overview cannot apply: period={asked} (one of {PERIODS.join(', ')}).
-          It shows the last {period}.
-        </p>
-      )}
+      <LeftOutNotice view='overview' filters={leftOut}>It shows the last {period}.</LeftOutNotice>
       {error !== undefined && <p class='error' role='alert'>{error}</p>}
       {overview === undefined && error === undefined && <p class='muted'>Loading…</p>}
       {overview !== undefined && (
