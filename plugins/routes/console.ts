@@ -15,8 +15,7 @@ import {
   SignInBody, TraceParams, TurnTraceView, type ConsoleSession
 } from '../../src/console/console-schemas.js'
 import { LimitExceededError, NotFoundError } from '../../src/errors.js'
-import { boundedDate, UUID_PATTERN, withProblems } from '../../src/http/schemas.js'
-import { CONVERSATION_REF_PATTERN } from '../../src/console/conversation-ref.js'
+import { boundedDate, CONVERSATION_PATTERN, withProblems } from '../../src/http/schemas.js'
 import { scrub, SCRUBBER_VERSION } from '../../src/logging/scrubber.js'
 import { CONSOLE_COOKIE } from '../console-access.js'
 import { signOut } from '../../src/console/console-session.js'
@@ -24,7 +23,7 @@ import { signOut } from '../../src/console/console-session.js'
 const SIGN_INS_PER_MINUTE = 10
 const ConversationParams = Type.Object({
   session_id: Type.String({
-    pattern: `${UUID_PATTERN}|${CONVERSATION_REF_PATTERN}`,
+    pattern: CONVERSATION_PATTERN,
     description: 'A session id (admin), or the reference the console gives an analyst'
   })
 })

@@ -5,6 +5,11 @@ import { DOCUMENT_LIMITS } from '../kb/document-files.js'
 import { DecisionSchema, GenerationSchema, ReplyKindSchema, SourceSchema } from '../transcript/transcript-schemas.js'
 import { TurnTraceSchema } from '../turn-traces/turn-trace.js'
 
+/** Where a page of conversations starts: the next_before of the page before, as given. */
+export const PAGE_CURSOR_PATTERN = '^\\d{1,19}(_[mt][0-9a-zA-Z-]{1,64})?$'
+/** A turn's trace id, or its request id when it was not traced. */
+export const TRACE_ID_PATTERN = '^[0-9A-Za-z-]{1,64}$'
+
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 const DateTime = Type.String({ format: 'date-time' })
 
@@ -62,7 +67,7 @@ export const ConversationsQuery = Type.Object({
   })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
   before: Type.Optional(Type.String({
-    pattern: '^\\d{1,19}(_[mt][0-9a-zA-Z-]{1,64})?$',
+    pattern: PAGE_CURSOR_PATTERN,
     description: 'The next_before of the previous page'
   }))
 }, { additionalProperties: false })
@@ -154,7 +159,7 @@ export type TurnTraceViewType = Static<typeof TurnTraceView>
 
 export const TraceParams = Type.Object({
   trace_id: Type.String({
-    pattern: '^[0-9A-Za-z-]{1,64}$',
+    pattern: TRACE_ID_PATTERN,
     description: 'A turn\'s trace id (or request id when it was not traced)'
   })
 })

@@ -1,6 +1,9 @@
 // HTTP schemas shared by several routes. Route-specific schemas sit next to their routes.
 import Type, { type TSchema } from 'typebox'
+import { PAGE_CURSOR_PATTERN, TRACE_ID_PATTERN } from '../console/console-schemas.js'
+import { CONVERSATION_REF_PATTERN } from '../console/conversation-ref.js'
 import { FieldErrorSchema, InvalidFieldError } from '../errors.js'
+import { DOCUMENT_ID_RULE, DOCUMENT_LIMITS } from '../kb/document-files.js'
 
 export const ProblemDetails = Type.Object({
   type: Type.String({ description: 'URI naming the kind of problem' }),
@@ -34,8 +37,16 @@ export const UserId = Type.String({
   description: 'The client\'s own identifier for the user; caps sessions per user'
 })
 /** Plain words for the patterns above, used in 400 responses instead of the regular expression. */
+/** A conversation as the console names it: its session id (admin), or an analyst's reference. */
+export const CONVERSATION_PATTERN = `${UUID_PATTERN}|${CONVERSATION_REF_PATTERN}`
+
 export const PATTERN_MESSAGES: Record<string, string> = {
   [UUID_PATTERN]: 'must be a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b',
+  [CONVERSATION_PATTERN]: 'must be a session id (a UUID) or a conversation reference (c_ and 59 letters, ' +
+    'digits, - or _) as the console gives it',
+  [DOCUMENT_LIMITS.idPattern]: DOCUMENT_ID_RULE,
+  [PAGE_CURSOR_PATTERN]: 'must be the next_before of the page before, as it was given',
+  [TRACE_ID_PATTERN]: 'must be 1 to 64 letters, digits or hyphens: a trace id, or a request id',
   [NO_NUL]: 'must not contain NUL characters (U+0000)',
   [NOT_BLANK_NO_NUL]: 'must not be blank or contain NUL characters (U+0000)'
 }

@@ -25,6 +25,9 @@ export const DOCUMENT_LIMITS = {
   questionsMax: 50
 } as const
 const ID = new RegExp(DOCUMENT_LIMITS.idPattern)
+/** The id's pattern in words, for a person who wrote one that breaks it. */
+export const DOCUMENT_ID_RULE = 'must be 1 to 200 letters, digits, dots, underscores, colons or hyphens, ' +
+  'starting with a letter or digit'
 
 export type ReadResult =
   | { source: string, document: DocumentInput }
@@ -68,7 +71,7 @@ export function checkDocument (document: Partial<Record<keyof DocumentInput, unk
   const metadata = metadataProblem(document.metadata)
   if (metadata !== undefined) return metadata
   if (document.id !== undefined && (typeof document.id !== 'string' || !ID.test(document.id))) {
-    return `id must match ${DOCUMENT_LIMITS.idPattern}`
+    return `id ${DOCUMENT_ID_RULE}`
   }
   // JSON.stringify writes a NUL as \u0000; dropping escaped backslashes first spares text that merely
   // shows that escape.
