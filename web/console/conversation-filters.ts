@@ -37,6 +37,14 @@ export function toQuery (filters: Filters, before: string | undefined, now = Dat
   }
 }
 
+/**
+ * The text fields' values for a link's filters. A latency the list cannot apply is left out: a
+ * number field cannot show "abc", and the next search would otherwise keep it in the link.
+ */
+export function draftOf (filters: Filters): { q: string, user: string, min_latency_ms: string } {
+  return { q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: String(slowerOf(filters) ?? '') }
+}
+
 /** Each filter of the link that toQuery could not apply, with what it takes ("kind=answered: one of …"). */
 export function leftOut (filters: Filters): string[] {
   const said = (name: keyof Filters, takes: string): string => `${name}=${filters[name] ?? ''} (${takes})`

@@ -6,7 +6,7 @@ import type { ConversationsPageType, TurnRow } from '../../src/console/console-s
 import { errorText } from '../shared/problem.js'
 import { useLatest } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
-import { filtersOf, KINDS, leftOut, toQuery, type Filters } from './conversation-filters.js'
+import { draftOf, filtersOf, KINDS, leftOut, toQuery, type Filters } from './conversation-filters.js'
 import { dateTime, ms, userLabel } from './format.js'
 import { LeftOutNotice } from './left-out-notice.js'
 import { hashFor, rememberListHash, type Route } from './route.js'
@@ -39,9 +39,7 @@ export function ConversationsView ({ route }: { route: Route }) {
   const [busy, setBusy] = useState(false)
   const latest = useLatest()
   // The text fields are applied on submit, not at each key: drafts until then.
-  const [draft, setDraft] = useState({
-    q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? ''
-  })
+  const [draft, setDraft] = useState(draftOf(filters))
 
   const load = async (before?: string): Promise<void> => {
     setBusy(true)
@@ -64,7 +62,7 @@ export function ConversationsView ({ route }: { route: Route }) {
 
   useEffect(() => {
     rememberListHash(location.hash)
-    setDraft({ q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: filters.min_latency_ms ?? '' })
+    setDraft(draftOf(filters))
     load().catch(() => undefined)
   }, [key])
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { filtersOf, leftOut, toQuery } from '../../../web/console/conversation-filters.js'
+import { draftOf, filtersOf, leftOut, toQuery } from '../../../web/console/conversation-filters.js'
 
 const read = (search: string) => filtersOf(new URLSearchParams(search))
 
@@ -37,4 +37,9 @@ t.test('a value the list cannot apply is left out of the query, and said', async
   for (const slower of ['-5', '1.5', '1e3', '', ' 20']) {
     t.same(leftOut(read(`min_latency_ms=${encodeURIComponent(slower)}`)), [`min_latency_ms=${slower} (a whole number of milliseconds)`], slower)
   }
+})
+
+t.test('the text fields show what the list applies', async t => {
+  t.same(draftOf(read('q=refund&user=u1&min_latency_ms=1500')), { q: 'refund', user: 'u1', min_latency_ms: '1500' })
+  t.same(draftOf(read('min_latency_ms=abc')), { q: '', user: '', min_latency_ms: '' }, 'not a latency a number field cannot show')
 })
