@@ -15,7 +15,8 @@ import {
   SignInBody, TraceParams, TurnTraceView, type ConsoleSession
 } from '../../src/console/console-schemas.js'
 import { LimitExceededError, NotFoundError } from '../../src/errors.js'
-import { boundedDate, CONVERSATION_PATTERN, withProblems } from '../../src/http/schemas.js'
+import { boundedDate, describedPattern, UUID_PATTERN, withProblems } from '../../src/http/schemas.js'
+import { CONVERSATION_REF_PATTERN } from '../../src/console/conversation-ref.js'
 import { scrub, SCRUBBER_VERSION } from '../../src/logging/scrubber.js'
 import { CONSOLE_COOKIE } from '../console-access.js'
 import { signOut } from '../../src/console/console-session.js'
@@ -23,7 +24,8 @@ import { signOut } from '../../src/console/console-session.js'
 const SIGN_INS_PER_MINUTE = 10
 const ConversationParams = Type.Object({
   session_id: Type.String({
-    pattern: CONVERSATION_PATTERN,
+    pattern: describedPattern(`${UUID_PATTERN}|${CONVERSATION_REF_PATTERN}`, 'must be a session id (a UUID) or ' +
+      'a conversation reference (c_ and 59 letters, digits, - or _) as the console gives it'),
     description: 'A session id (admin), or the reference the console gives an analyst'
   })
 })

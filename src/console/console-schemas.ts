@@ -1,14 +1,17 @@
 // The console's API (/console/api/*), as TypeBox schemas: the routes validate and serialise with
 // them, and the pages (web/console) import their Static types, so the two cannot drift apart.
 import Type, { type Static } from 'typebox'
+import { describedPattern } from '../http/schemas.js'
 import { DOCUMENT_LIMITS } from '../kb/document-files.js'
 import { DecisionSchema, GenerationSchema, ReplyKindSchema, SourceSchema } from '../transcript/transcript-schemas.js'
 import { TurnTraceSchema } from '../turn-traces/turn-trace.js'
 
 /** Where a page of conversations starts: the next_before of the page before, as given. */
-export const PAGE_CURSOR_PATTERN = '^\\d{1,19}(_[mt][0-9a-zA-Z-]{1,64})?$'
+const PAGE_CURSOR_PATTERN = describedPattern('^\\d{1,19}(_[mt][0-9a-zA-Z-]{1,64})?$',
+  'must be the next_before of the page before, as it was given')
 /** A turn's trace id, or its request id when it was not traced. */
-export const TRACE_ID_PATTERN = '^[0-9A-Za-z-]{1,64}$'
+const TRACE_ID_PATTERN = describedPattern('^[0-9A-Za-z-]{1,64}$',
+  'must be 1 to 64 letters, digits or hyphens: a trace id, or a request id')
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 const DateTime = Type.String({ format: 'date-time' })

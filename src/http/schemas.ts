@@ -1,9 +1,6 @@
 // HTTP schemas shared by several routes. Route-specific schemas sit next to their routes.
 import Type, { type TSchema } from 'typebox'
-import { PAGE_CURSOR_PATTERN, TRACE_ID_PATTERN } from '../console/console-schemas.js'
-import { CONVERSATION_REF_PATTERN } from '../console/conversation-ref.js'
 import { FieldErrorSchema, InvalidFieldError } from '../errors.js'
-import { DOCUMENT_ID_RULE, DOCUMENT_LIMITS } from '../kb/document-files.js'
 
 export const ProblemDetails = Type.Object({
   type: Type.String({ description: 'URI naming the kind of problem' }),
@@ -23,12 +20,27 @@ export const ProblemDetails = Type.Object({
   document_id: Type.Optional(Type.String({ description: 'The document a 400 names, such as one a question expects' }))
 }, { $id: 'ProblemDetails', description: 'RFC 9457 problem details' })
 
+// A 400 says in words what a value breaking a pattern must be, not the regular expression: each
+// pattern a request is checked against is given its words where it is defined.
+const PATTERN_MESSAGES = new Map<string, string>()
+
+/** The pattern, with what a 400 says of a value that breaks it ("must be a UUID such as …"). */
+export function describedPattern (pattern: string, message: string): string {
+  PATTERN_MESSAGES.set(pattern, message)
+  return pattern
+}
+
+/** What a 400 says of a value that breaks the pattern; undefined for one never described. */
+export const patternMessage = (pattern: string): string | undefined => PATTERN_MESSAGES.get(pattern)
+
 // A plain 8-4-4-4-12 hex UUID: Ajv's uuid format also admits urn:uuid:… forms, which PostgreSQL refuses.
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'
+export const UUID_PATTERN = describedPattern('^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$',
+  'must be a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b')
 
 // PostgreSQL text cannot hold NUL (U+0000), so text that will be stored refuses it up front.
-export const NO_NUL = '^[^\\u0000]*$'
-export const NOT_BLANK_NO_NUL = '^(?=[^\\u0000]*$)[\\s\\S]*\\S'
+export const NO_NUL = describedPattern('^[^\\u0000]*$', 'must not contain NUL characters (U+0000)')
+export const NOT_BLANK_NO_NUL = describedPattern('^(?=[^\\u0000]*$)[\\s\\S]*\\S',
+  'must not be blank or contain NUL characters (U+0000)')
 
 export const UserId = Type.String({
   minLength: 1,
@@ -36,20 +48,6 @@ export const UserId = Type.String({
   pattern: NO_NUL,
   description: 'The client\'s own identifier for the user; caps sessions per user'
 })
-/** Plain words for the patterns above, used in 400 responses instead of the regular expression. */
-/** A conversation as the console names it: its session id (admin), or an analyst's reference. */
-export const CONVERSATION_PATTERN = `${UUID_PATTERN}|${CONVERSATION_REF_PATTERN}`
-
-export const PATTERN_MESSAGES: Record<string, string> = {
-  [UUID_PATTERN]: 'must be a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b',
-  [CONVERSATION_PATTERN]: 'must be a session id (a UUID) or a conversation reference (c_ and 59 letters, ' +
-    'digits, - or _) as the console gives it',
-  [DOCUMENT_LIMITS.idPattern]: DOCUMENT_ID_RULE,
-  [PAGE_CURSOR_PATTERN]: 'must be the next_before of the page before, as it was given',
-  [TRACE_ID_PATTERN]: 'must be 1 to 64 letters, digits or hyphens: a trace id, or a request id',
-  [NO_NUL]: 'must not contain NUL characters (U+0000)',
-  [NOT_BLANK_NO_NUL]: 'must not be blank or contain NUL characters (U+0000)'
-}
 
 const problemRef = Type.Ref('ProblemDetails')
 

@@ -1,7 +1,7 @@
 // A request's schema errors (Ajv's, as Fastify hands them over) in the words a 400 gives: each
 // field's path and what it must be, with the limit or the allowed values named.
 import type { FieldError } from '../errors.js'
-import { PATTERN_MESSAGES } from './schemas.js'
+import { patternMessage } from './schemas.js'
 
 export interface ValidationIssue {
   instancePath: string
@@ -23,7 +23,7 @@ function describeIssue (context: string, issue: ValidationIssue): FieldError {
       ? 'is required'
       : issue.keyword === 'enum'
         ? `must be one of ${(issue.params.allowedValues as unknown[]).join(', ')}`
-        : PATTERN_MESSAGES[String(issue.params.pattern)] ?? issue.message ?? 'is invalid'
+        : patternMessage(String(issue.params.pattern)) ?? issue.message ?? 'is invalid'
   return { field, message }
 }
 

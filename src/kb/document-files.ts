@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs'
 import { lstat, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { describedPattern } from '../http/schemas.js'
 
 /** A document as it is given to the knowledge base (knowledge-base.ts), read from a file or sent to the API. */
 export interface DocumentInput {
@@ -16,8 +17,12 @@ export interface DocumentInput {
   collection?: string
 }
 
+/** A document id's pattern in words, for a person who wrote one that breaks it. */
+export const DOCUMENT_ID_RULE = 'must be 1 to 200 letters, digits, dots, underscores, colons or hyphens, ' +
+  'starting with a letter or digit'
+
 export const DOCUMENT_LIMITS = {
-  idPattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$',
+  idPattern: describedPattern('^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$', DOCUMENT_ID_RULE),
   titleMax: 500,
   textMax: 200_000,
   metadataDepth: 8,
@@ -25,9 +30,6 @@ export const DOCUMENT_LIMITS = {
   questionsMax: 50
 } as const
 const ID = new RegExp(DOCUMENT_LIMITS.idPattern)
-/** The id's pattern in words, for a person who wrote one that breaks it. */
-export const DOCUMENT_ID_RULE = 'must be 1 to 200 letters, digits, dots, underscores, colons or hyphens, ' +
-  'starting with a letter or digit'
 
 export type ReadResult =
   | { source: string, document: DocumentInput }
