@@ -70,6 +70,9 @@ export function sendProblem (
   // The caller's mistake, named on the request's line (a 5xx's cause is on its error line instead);
   // scrubbed, since a detail may quote a path or a value the caller sent.
   if (status < 500 && request.logFields !== null) request.logFields.problem = scrub(`${slug}: ${detail}`)
+  // The status line in RFC 9110's words, as the title: Node's still says 413 "Payload Too Large".
+  const reason = TITLES[status]
+  if (reason !== undefined) reply.raw.statusMessage = reason
   return reply.code(status).type(PROBLEM_CONTENT_TYPE)
     .send(problemBody(request, { status, slug, detail, extensions, title }))
 }

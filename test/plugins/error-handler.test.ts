@@ -43,6 +43,7 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
     t.match(res.headers['content-type'], /^application\/problem\+json/, `${c.name}: problem+json`)
     const body = res.json()
     t.match(body, { type: /^urn:parley:problem:/, title: String, status: c.status, detail: c.detail, instance: c.request.url.split('?')[0], request_id: String }, c.name)
+    t.equal(res.statusMessage, body.title, `${c.name}: the status line says what the title says`)
     if ([400, 413, 415].includes(c.status)) {
       t.match(body.errors?.[0], { field: c.field ?? body.detail.split(' ')[0], message: String }, `${c.name}: errors[] names the field`)
     }
