@@ -45,20 +45,20 @@ export function draftOf (filters: Filters): { q: string, user: string, min_laten
   return { q: filters.q ?? '', user: filters.user ?? '', min_latency_ms: String(slowerOf(filters) ?? '') }
 }
 
-/** Each filter of the link that toQuery could not apply, with what it takes ("kind=answered: one of …"). */
+/**
+ * Each filter of the link that toQuery could not apply, with what it takes ("kind=answered (one
+ * of …)"): a filter given that the query does not carry. "All time" and "Any" are choices, not
+ * values to carry.
+ */
 export function leftOut (filters: Filters): string[] {
-  const said = (name: keyof Filters, takes: string): string => `${name}=${filters[name] ?? ''} (${takes})`
-  const unread: string[] = []
-  if (filters.range !== undefined && filters.range !== 'all' && rangeOf(filters) === undefined) {
-    unread.push(said('range', `one of ${[...Object.keys(RANGES), 'all'].join(', ')}`))
-  }
-  if (filters.kind !== undefined && filters.kind !== '' && kindOf(filters) === undefined) {
-    unread.push(said('kind', `one of ${KINDS.join(', ')}`))
-  }
-  if (filters.feedback !== undefined && filters.feedback !== 'down') unread.push(said('feedback', 'only down'))
-  if (filters.errors !== undefined && filters.errors !== 'true') unread.push(said('errors', 'only true'))
-  if (filters.min_latency_ms !== undefined && slowerOf(filters) === undefined) {
-    unread.push(said('min_latency_ms', 'a whole number of milliseconds'))
-  }
-  return unread
+  const query = toQuery(filters, undefined)
+  const takes: Array<[name: keyof Filters, applied: unknown, takes: string]> = [
+    ['range', filters.range === 'all' ? 'all' : query.from, `one of ${[...Object.keys(RANGES), 'all'].join(', ')}`],
+    ['kind', filters.kind === '' ? 'any' : query.kind, `one of ${KINDS.join(', ')}`],
+    ['feedback', query.feedback, 'only down'],
+    ['errors', query.errors, 'only true'],
+    ['min_latency_ms', query.min_latency_ms, 'a whole number of milliseconds']
+  ]
+  return takes.filter(([name, applied]) => filters[name] !== undefined && applied === undefined)
+    .map(([name, , what]) => `${name}=${filters[name] ?? ''} (${what})`)
 }
