@@ -552,8 +552,8 @@ async function openStorage (env: Record<string, string>): Promise<Database> {
 async function traceRows (env: Record<string, string>): Promise<Omit<TraceRows, 'letGo'>> {
   const db = await openStorage(env)
   try {
-    const { rows } = await db.query<Omit<TraceRows, 'letGo'>>(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE jsonb_array_length(spans) > 0)::int AS "withSpans",
-      count(*) FILTER (WHERE jsonb_array_length(logs) > 0)::int AS "withLogs" FROM turn_traces`)
+    const { rows } = await db.query<Omit<TraceRows, 'letGo'>>(`SELECT count(*)::int AS rows, count(*) FILTER (WHERE json_array_length(spans) > 0)::int AS "withSpans",
+      count(*) FILTER (WHERE json_array_length(logs) > 0)::int AS "withLogs" FROM turn_traces`)
     return rows[0]!
   } finally {
     await db.close()

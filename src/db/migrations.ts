@@ -301,6 +301,20 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE evaluation_runs ADD COLUMN questions_digest text;
       CREATE INDEX evaluation_runs_by_questions ON evaluation_runs (questions_digest, started_at DESC);
     `
+  },
+  {
+    version: 15,
+    name: 'a turn\'s spans and log lines stored as the JSON text they were written as',
+    // On the embedded database a turn's trace is written in the thread that answers chat, and
+    // jsonb's parse into its binary form was a quarter of a row's cost (bench:turn-trace-writes).
+    // Nothing reads inside them but the console's transcript of a failed turn, which json's
+    // functions serve; json also keeps the lines exactly as pino wrote them, and takes less disk.
+    sql: `
+      ALTER TABLE turn_traces ALTER COLUMN spans DROP DEFAULT, ALTER COLUMN logs DROP DEFAULT;
+      ALTER TABLE turn_traces ALTER COLUMN spans TYPE json USING spans::json,
+        ALTER COLUMN logs TYPE json USING logs::json;
+      ALTER TABLE turn_traces ALTER COLUMN spans SET DEFAULT '[]', ALTER COLUMN logs SET DEFAULT '[]';
+    `
   }
 ]
 

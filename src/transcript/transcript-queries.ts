@@ -183,7 +183,7 @@ export interface TurnListRow {
 
 // The user's question of a failed turn was never stored; its log line has it, as logs keep chat
 // text (scrubbed or not at all).
-const FAILED_TURN_MESSAGE = `coalesce((SELECT l->>'text' FROM jsonb_array_elements(t.logs) l
+const FAILED_TURN_MESSAGE = `coalesce((SELECT l->>'text' FROM json_array_elements(t.logs) l
   WHERE l->>'msg' = 'chat.message_received' LIMIT 1), '')`
 
 /**

@@ -42,7 +42,7 @@ async function trace (db: Database, row: Trace): Promise<void> {
   const logs = [{ msg: 'chat.turn_started' }, ...row.text === undefined ? [] : [{ msg: 'chat.message_received', text: row.text }]]
   await db.query(`INSERT INTO turn_traces
     (trace_id, session_id, turn, status, status_code, started_at, duration_ms, spans, logs, user_pseudonym)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, '[]'::jsonb, $8::jsonb, $9)`,
+    VALUES ($1, $2, $3, $4, $5, $6, $7, '[]'::json, $8::json, $9)`,
   [row.trace, row.session, row.turn, row.status ?? 'ok', row.status === 'error' ? 500 : 200, at(row.ms), row.duration,
     JSON.stringify(logs), row.pseudonym ?? null])
 }

@@ -69,6 +69,17 @@ for (const engine of engines()) {
       t.equal(recorder.kept(), 1)
     })
 
+    await t.test('the log lines are stored exactly as they were written', async t => {
+      const { recorder } = setUp()
+      const key = 'c'.repeat(32)
+      const written = [`{"level":"info","msg":"chat.reply_sent","trace_id":"${key}","z":1,"a":2}\n`, line(key, 'request completed')]
+      recorder.addSpans(spanHalf(key))
+      recorder.addRequest(requestHalf(key, { logs: written }))
+      await recorder.flush()
+      const { rows: [stored] } = await db.query<{ logs: string }>('SELECT logs::text AS logs FROM turn_traces')
+      t.equal(stored!.logs, `[${written.join(',')}]`, 'their fields in their order, as in the log files')
+    })
+
     await t.test('a turn let go under pressure: its row has its duration and parts, its spans and lines are held until kept', async t => {
       const { recorder, added, clock } = setUp()
       const [before, after, untraced, late] = ['1', '2', '3', '4'].map(c => c.repeat(32)) as [string, string, string, string]

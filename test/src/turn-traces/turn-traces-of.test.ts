@@ -16,7 +16,7 @@ interface Row { trace: string, session: string | null, turn: number | null, user
 async function insert (db: Database, rows: Row[]): Promise<void> {
   for (const row of rows) {
     await db.query(`INSERT INTO turn_traces (trace_id, session_id, turn, user_pseudonym, status, status_code, started_at, duration_ms, spans, logs, parts)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb)`,
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10::json, $11::jsonb)`,
     [row.trace, row.session, row.turn, row.user, row.status ?? 'ok', row.code ?? 200, row.at, 12.5,
       JSON.stringify([{ span_id: 'a', name: 'chat.turn' }]), JSON.stringify([{ msg: 'chat.reply_sent' }]),
       row.parts === undefined ? JSON.stringify(PARTS) : row.parts === null ? null : JSON.stringify(row.parts)])
