@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Database } from '../src/db/database.js'
-import type { TurnRequestHalf, TurnSpanHalf } from '../src/turn-traces/turn-trace-recorder.js'
+import type { TurnRequestHalf, TurnSpanHalf, TurnTraceRecorder } from '../src/turn-traces/turn-trace-recorder.js'
 import type { TurnSpan } from '../src/turn-traces/turn-trace.js'
 import { benchFlags } from './bench-flags.js'
 import { formatTable, machineLine, median } from './chat-load.js'
@@ -23,16 +23,11 @@ const flags = benchFlags('bench:turn-trace-writes', {
   baseline: { kind: 'text', default: '', meaning: 'another build\'s dist folder' }
 })
 
-interface Recorder {
-  addSpans: (half: TurnSpanHalf) => void
-  addRequest: (half: TurnRequestHalf) => void
-  flush: () => Promise<void>
-}
 interface Build {
   name: string
   db: Database
   dataDir: string
-  Recorder: new (options: { db: Database, maxQueue: number, retentionDays: number }) => Recorder
+  Recorder: typeof TurnTraceRecorder
   cpuMsPerTurn: number[]
 }
 
