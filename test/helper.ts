@@ -1,17 +1,19 @@
 // Shared test set-up: apps on a fresh, migrated in-memory PGlite, and, when TEST_DATABASE_URL is
 // set (.ci/run sets it), on a fresh database of their own on the real PostgreSQL server.
-import { PassThrough } from 'node:stream'
+import { PassThrough, Writable } from 'node:stream'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { DestinationStream } from 'pino'
 import type { Test } from 'tap'
 import { createScratchDatabase, type ScratchDatabase } from '../bench/server-database.js'
 import { buildApp, type AppOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import type { Database } from '../src/db/database.js'
 import { listLogFiles, readLogLines, type LogFamily } from '../src/logging/log-files.js'
+import { createLogger, type LoggerOptions } from '../src/logging/logger.js'
 import { migrations, migrate } from '../src/db/migrations.js'
 import { openDatabase } from '../src/db/open-database.js'
 import { openPGliteDatabase } from '../src/db/pglite-database.js'
@@ -142,6 +144,17 @@ export async function cliDatabase (t: Test): Promise<{ env: Record<string, strin
 /** A database of its own on the PostgreSQL server, so concurrent runs never collide. */
 export async function createServerDatabase (serverUrl: string): Promise<ScratchDatabase> {
   return await createScratchDatabase(serverUrl, 'parley_test')
+}
+
+/** The app's logger (createLogger) writing to memory: each line as written, and parsed. */
+export function memoryLogger (level: LoggerOptions['level'] = 'debug') {
+  const lines: string[] = []
+  const destination = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })
+  return {
+    lines,
+    records: () => lines.map(line => JSON.parse(line) as Record<string, unknown>),
+    logger: createLogger({ level, service: 'parley', version: 'test', env: 'test', destination: destination as unknown as DestinationStream })
+  }
 }
 
 /** A writable stream for a CLI's output, and what was written to it. */

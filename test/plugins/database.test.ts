@@ -1,31 +1,22 @@
 // The database plugin's upkeep of the embedded database it opens: vacuumed when the app is ready
 // (and every minute after), logged; a database lent to the app is left to its owner.
 import t from 'tap'
-import { Writable } from 'node:stream'
-import type { DestinationStream } from 'pino'
 import { buildApp } from '../../src/app.js'
-import { createLogger } from '../../src/logging/logger.js'
-import { buildTestApp, testConfig } from '../helper.js'
-
-function memoryLogger () {
-  const lines: Array<Record<string, unknown>> = []
-  const destination = new Writable({ write (chunk, _encoding, done) { lines.push(JSON.parse(String(chunk))); done() } }) as unknown as DestinationStream
-  return { lines, logger: createLogger({ level: 'debug', service: 'parley', version: 'test', env: 'test', destination }) }
-}
+import { buildTestApp, memoryLogger, testConfig } from '../helper.js'
 
 t.test('the embedded database the app opens is vacuumed when the app is ready', async t => {
-  const { lines, logger } = memoryLogger()
+  const { records, logger } = memoryLogger()
   const app = await buildApp({ config: testConfig({ LOG_LEVEL: 'debug' }), logger })
   t.teardown(() => app.close())
   await app.ready()
-  const vacuumed = lines.filter(line => line.msg === 'database vacuumed')
+  const vacuumed = records().filter(line => line.msg === 'database vacuumed')
   t.equal(vacuumed.length, 1, 'once, at start')
   t.match(vacuumed[0], { module: 'database', fn: 'upkeep', duration_ms: Number })
 })
 
 t.test('a database lent to the app is left to its owner', async t => {
-  const { lines, logger } = memoryLogger()
+  const { records, logger } = memoryLogger()
   const app = await buildTestApp(t, { LOG_LEVEL: 'debug' }, { logger })
   await app.ready()
-  t.equal(lines.filter(line => line.fn === 'upkeep').length, 0)
+  t.equal(records().filter(line => line.fn === 'upkeep').length, 0)
 })

@@ -2,26 +2,17 @@
 // `node dist/src/server.js` run it): its log lines as written, status, session and turn, keyed by
 // the request id since there is no trace; other routes keep nothing.
 import t from 'tap'
-import { Writable } from 'node:stream'
-import type { DestinationStream } from 'pino'
 import { ProblemError } from '../../src/errors.js'
-import { createLogger } from '../../src/logging/logger.js'
 import type { TurnParts } from '../../src/turn-traces/turn-trace.js'
-import { buildTestApp, openTestPGlite, waitFor } from '../helper.js'
+import { buildTestApp, memoryLogger, openTestPGlite, waitFor } from '../helper.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
-
-function memoryLogger () {
-  const lines: string[] = []
-  const destination = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } }) as unknown as DestinationStream
-  return { lines, logger: createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination }) }
-}
 
 interface Row { trace_id: string, session_id: string | null, turn: number | null, status: string, status_code: number, duration_ms: number, spans: unknown[], logs: Array<Record<string, unknown>>, error: string | null }
 
 t.test('a chat turn\'s log lines, status, session and turn are kept under its request id', async t => {
   const db = await openTestPGlite(t)
-  const { lines, logger } = memoryLogger()
+  const { lines, logger } = memoryLogger('info')
   const app = await buildTestApp(t, { LOG_LEVEL: 'info', API_KEYS: `${ADMIN}:admin` }, { logger, database: db })
   const rows = async (): Promise<Row[]> => (await db.query<Row>('SELECT * FROM turn_traces ORDER BY started_at')).rows
 
@@ -102,7 +93,7 @@ t.test('a 429 (a client past its limits) is not kept: its row would let the clie
 
 t.test('a turn still in the queue when the app closes is written', async t => {
   const db = await openTestPGlite(t)
-  const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logger: memoryLogger().logger, database: db })
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logger: memoryLogger('info').logger, database: db })
   t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).statusCode, 200)
   await app.close()
   t.equal((await db.query('SELECT 1 FROM turn_traces')).rows.length, 1)
@@ -110,7 +101,7 @@ t.test('a turn still in the queue when the app closes is written', async t => {
 
 t.test('TURN_TRACE_RETENTION_DAYS=0 keeps nothing', async t => {
   const db = await openTestPGlite(t)
-  const app = await buildTestApp(t, { LOG_LEVEL: 'info', TURN_TRACE_RETENTION_DAYS: '0' }, { logger: memoryLogger().logger, database: db })
+  const app = await buildTestApp(t, { LOG_LEVEL: 'info', TURN_TRACE_RETENTION_DAYS: '0' }, { logger: memoryLogger('info').logger, database: db })
   t.equal((await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'hello' } })).statusCode, 200)
   t.equal(app.turnTraces.queued(), 0)
   await app.close()
