@@ -105,7 +105,8 @@ export default fp(async function alertsPlugin (app) {
     if (notification.status === 'firing') {
       logger.warn(fields, `alert ${notification.alert} firing: ${notification.summary}`)
     } else {
-      logger.info(fields, `alert ${notification.alert} resolved`)
+      // The value logged is the last that crossed the threshold: the line says so, as the summary does.
+      logger.info(fields, `alert ${notification.alert} ${notification.summary}`)
     }
     notifications.dispatch(notification)
   }

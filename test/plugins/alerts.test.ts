@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AlertNotification } from '../../src/alerts/alert-notification.js'
-import { buildTestApp, engines, manualClock, openTestPGlite, tempDir, waitFor } from '../helper.js'
+import { buildTestApp, engines, manualClock, memoryLogger, openTestPGlite, tempDir, waitFor } from '../helper.js'
 import { httpReceiver, smtpServer } from '../receivers.js'
 import { startScriptedModel } from '../../bench/scripted-model.js'
 
@@ -29,7 +29,8 @@ async function alertingApp (t: Test, rules: string, env: Record<string, string> 
 }
 
 t.test('HighErrorRate fires on real 5xx, says what and where, and resolves once the errors stop', async t => {
-  const { app, clock, chat, received } = await alertingApp(t, 'rules:\n  HighErrorRate:\n    when: [{ measure: http_5xx_ratio, above: 0.05, window: 1m, min_samples: 5 }]\n')
+  const { logger, records } = memoryLogger('info')
+  const { app, clock, chat, received } = await alertingApp(t, 'rules:\n  HighErrorRate:\n    when: [{ measure: http_5xx_ratio, above: 0.05, window: 1m, min_samples: 5 }]\n', {}, { logger })
   await app.db.query('ALTER TABLE messages RENAME TO messages_moved') // every turn now fails
   for (let i = 0; i < 6; i++) t.equal((await chat()).statusCode, 500)
   await app.alerts.evaluate()
@@ -45,6 +46,11 @@ t.test('HighErrorRate fires on real 5xx, says what and where, and resolves once 
   for (let i = 0; i < 5; i++) t.equal((await chat()).statusCode, 200)
   await app.alerts.evaluate()
   t.match(await received('HighErrorRate', 'resolved'), { severity: 'critical', summary: /^resolved; it was: 5xx share/ })
+  const logged = records().filter(line => line.alert === 'HighErrorRate').map(line => [line.status, line.value, line.msg])
+  t.same(logged, [
+    ['firing', 1, 'alert HighErrorRate firing: 5xx share of requests 100.0% > 5.00% over 1m (6 requests)'],
+    ['resolved', 1, 'alert HighErrorRate resolved; it was: 5xx share of requests 100.0% > 5.00% over 1m (6 requests)']
+  ], 'the resolved line says its value is the one that crossed the threshold, not the one now')
 })
 
 t.test('a slow database fires ResponseTimeDegradation and SlowQueries, e-mailed through a real SMTP server', async t => {
