@@ -379,7 +379,7 @@ export class TurnTraceRecorder {
     }
     try {
       const params = batch.flatMap(record => COLUMN_NAMES.map(column => record[column]))
-      // A full batch, the one a busy hour writes, is a named statement: parsed once per connection
+      // A full batch, what a busy hour writes, runs as a named statement, parsed once per connection
       // rather than at every batch: a fifth to a third of a row's cost on the embedded database
       // (bench:turn-trace-writes).
       const full = batch.length === this.batchSize
