@@ -76,6 +76,12 @@ export function formatReport (report: RunReport): string {
       `${counts.out_of_scope_refused} out of scope and refused.`,
     `Accuracy ${percent(report.accuracy)} (answered right and out of scope refused, of all); ` +
       `answer rate ${percent(report.answer_rate)} of the ${answerable} answerable.`,
+    // What a team can do about a refusal, where it reads the figure: new users' FAQs refused about half
+    // of their everyday wordings, and the remedy is in the API and the console, not in this report.
+    ...counts.refused_but_answerable === 0
+      ? []
+      : ['Refused but answerable: if your users word it so, add the wording to its document\'s metadata.questions ' +
+        '(POST /v1/kb/documents/<id>/questions, or from the conversation in the console); test with other wordings.'],
     `Run ${report.id} stored (${questionSet}).`
   ].join('\n')
 }
