@@ -146,14 +146,41 @@ export async function createServerDatabase (serverUrl: string): Promise<ScratchD
   return await createScratchDatabase(serverUrl, 'parley_test')
 }
 
-/** The app's logger (createLogger) writing to memory: each line as written, and parsed. */
-export function memoryLogger (level: LoggerOptions['level'] = 'debug') {
+/**
+ * The plan a named statement gets once per connection (the generic plan), explained for its
+ * parameters: what a plan made on the tables as they are now will do later.
+ */
+export async function genericPlan (db: Database, sql: string, params: unknown[]): Promise<string> {
+  // An array as the database writes it ('{…}'), which EXECUTE reads back as the parameter's type.
+  const arrayText = async (value: unknown[]): Promise<string> =>
+    (await db.query<{ text: string }>('SELECT $1::text[]::text AS text', [value])).rows[0]!.text
+  const literal = async (value: unknown): Promise<string> => value === null
+    ? 'NULL'
+    : `'${(Array.isArray(value) ? await arrayText(value) : value instanceof Date ? value.toISOString() : String(value)).replaceAll("'", "''")}'`
+  const literals = await Promise.all(params.map(literal))
+  return await db.transaction(async tx => {
+    await tx.query('SET LOCAL plan_cache_mode = force_generic_plan')
+    await tx.query(`PREPARE generic_plan AS ${sql}`)
+    const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE generic_plan(${literals.join(', ')})`)
+    await tx.query('DEALLOCATE generic_plan')
+    return rows.map(row => row['QUERY PLAN']).join('\n')
+  })
+}
+
+/** A destination for a pino logger that keeps each line as written. */
+export function memoryLines () {
   const lines: string[] = []
   const destination = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })
+  return { lines, destination: destination as unknown as DestinationStream }
+}
+
+/** The app's logger (createLogger) writing to memory: each line as written, and parsed. */
+export function memoryLogger (level: LoggerOptions['level'] = 'debug') {
+  const { lines, destination } = memoryLines()
   return {
     lines,
     records: () => lines.map(line => JSON.parse(line) as Record<string, unknown>),
-    logger: createLogger({ level, service: 'parley', version: 'test', env: 'test', destination: destination as unknown as DestinationStream })
+    logger: createLogger({ level, service: 'parley', version: 'test', env: 'test', destination })
   }
 }
 

@@ -3,12 +3,10 @@
 // written after the erasure included), and the audit entry and the log lines naming the user by
 // pseudonym only.
 import t from 'tap'
-import { Writable } from 'node:stream'
-import type { DestinationStream } from 'pino'
-import { createAuditLogger, createLogger } from '../../../src/logging/logger.js'
+import { createAuditLogger } from '../../../src/logging/logger.js'
 import { LogPrivacy } from '../../../src/logging/log-privacy.js'
 import { startScriptedModel } from '../../../bench/scripted-model.js'
-import { buildTestApp, engines, waitFor } from '../../helper.js'
+import { buildTestApp, engines, memoryLines, memoryLogger, waitFor } from '../../helper.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const ANALYST = 'analyst-key-0123456789abcdef'
@@ -16,20 +14,13 @@ const USER_ID = 'customer-7f3a91'
 const EMAIL = 'jane.doe@example.com'
 const SECRET = 'pseudonym-secret'
 
-function memoryLines () {
-  const lines: string[] = []
-  const destination = new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } }) as unknown as DestinationStream
-  return { lines, destination }
-}
-
 for (const engine of engines()) {
   t.test(`erasure and export routes on ${engine.name}`, async t => {
     const db = await engine.open(t)
-    const logged = memoryLines()
+    const logged = memoryLogger('info')
     const audited = memoryLines()
-    const logger = createLogger({ level: 'info', service: 'parley', version: 'test', env: 'test', destination: logged.destination })
     const auditLog = createAuditLogger({ service: 'parley', version: 'test', env: 'test', destination: audited.destination })
-    const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst`, LOG_ID_SECRET: SECRET, LOG_LEVEL: 'info' }, { database: db, logger, auditLog })
+    const app = await buildTestApp(t, { API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst`, LOG_ID_SECRET: SECRET, LOG_LEVEL: 'info' }, { database: db, logger: logged.logger, auditLog })
     const admin = { authorization: `Bearer ${ADMIN}` }
     const pseudonym = new LogPrivacy({ userIdMode: 'hashed', idSecret: SECRET, chatContent: 'off' }).pseudonym(USER_ID)
     const chat = async (payload: Record<string, string>) => (await app.inject({ method: 'POST', url: '/v1/chat', payload })).json<{ session_id: string }>()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ErasedError, NotFoundError } from '../../../src/errors.js'
 import { SessionManager, type TurnMessages } from '../../../src/sessions/session-manager.js'
-import { engines, manualClock, openTestPGlite } from '../../helper.js'
+import { engines, genericPlan, manualClock, openTestPGlite } from '../../helper.js'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 
 const MINUTE = 60_000
@@ -142,21 +142,8 @@ for (const engine of engines()) {
     await sessions.recordTurn(recording, session.id, TURN)
     const other = await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))
     await sessions.recordTurns(recording, [{ id: session.id, messages: TURN }, { id: other.id, messages: TURN }])
-    // An array as the database writes it ('{…}'), which EXECUTE reads back as the parameter's type.
-    const arrayText = async (value: unknown[]): Promise<string> =>
-      (await db.query<{ text: string }>('SELECT $1::text[]::text AS text', [value])).rows[0]!.text
-    const literal = async (value: unknown): Promise<string> => value === null
-      ? 'NULL'
-      : `'${(Array.isArray(value) ? await arrayText(value) : value instanceof Date ? value.toISOString() : String(value)).replaceAll("'", "''")}'`
     for (const [name, { sql, params }] of statements) {
-      const values = await Promise.all(params.map(literal))
-      const plan = await db.transaction(async tx => {
-        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan')
-        await tx.query(`PREPARE ${name}_plan AS ${sql}`)
-        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${name}_plan(${values.join(', ')})`)
-        await tx.query(`DEALLOCATE ${name}_plan`)
-        return rows.map(row => row['QUERY PLAN']).join('\n')
-      })
+      const plan = await genericPlan(db, sql, params)
       t.match(plan, /Index Cond: \(id = (ANY \()?\$\d+\)/, `${name} looks the sessions up by their id`)
       t.notMatch(plan, /sessions_active_by_activity|Seq Scan on sessions/, `${name} reads no other session`)
     }

@@ -3,10 +3,10 @@
 // and what is queued written on close. Time is a clock the test moves: nothing waits on a timer.
 import t from 'tap'
 import type { Counter } from '@opentelemetry/api'
-import type { Database, Queryable, StatementOptions } from '../../../src/db/database.js'
+import type { Database, Queryable } from '../../../src/db/database.js'
 import { HOLD_MS, TurnTraceRecorder, type TurnRequestHalf, type TurnSpanHalf } from '../../../src/turn-traces/turn-trace-recorder.js'
 import type { TurnSpan } from '../../../src/turn-traces/turn-trace.js'
-import { engines, manualClock } from '../../helper.js'
+import { engines, genericPlan, manualClock } from '../../helper.js'
 
 const SESSION = '52c16b89-9200-4a05-9159-9deabba9423a'
 const PARTS = { admission_ms: 1.5, database_ms: 4.25, search_ms: 0.75, model_ms: 0 }
@@ -21,21 +21,20 @@ function spanHalf (traceId: string, overrides: Partial<TurnSpanHalf> = {}): Turn
   return { traceId, spans: () => [span, { ...span, span_id: '2'.repeat(16), parent_span_id: span.span_id, name: 'chat.turn', kind: 'internal', start_ms: 1, duration_ms: 10 }], startedAt: new Date('2026-01-15T10:00:00.000Z'), durationMs: 13, statusCode: 200, sessionId: SESSION, turn: 2, ...overrides }
 }
 
-/** The database, counting the statements that write turn_traces, with the name each ran under. */
-function counting (db: Database): Queryable & { inserts: number, names: Array<string | undefined> } {
-  const wrapped = {
-    inserts: 0,
-    names: [] as Array<string | undefined>,
-    query: async (sql: string, params?: unknown[], options?: StatementOptions) => {
-      if (sql.includes('INSERT INTO turn_traces')) {
-        wrapped.inserts++
-        wrapped.names.push(options?.name)
-      }
+interface Insert { sql: string, params: unknown[], name?: string }
+
+/** The database, keeping the statements that write turn_traces, with the name each ran under. */
+function counting (db: Database): Queryable & { inserts: Insert[], names: () => Array<string | undefined> } {
+  const inserts: Insert[] = []
+  return {
+    inserts,
+    names: () => inserts.map(insert => insert.name),
+    query: async (sql, params = [], options) => {
+      if (sql.includes('INSERT INTO turn_traces')) inserts.push({ sql, params, name: options?.name })
       return await db.query(sql, params, options)
     },
-    exec: async (sql: string) => await db.exec(sql)
+    exec: async sql => await db.exec(sql)
   }
-  return wrapped as Queryable & { inserts: number, names: Array<string | undefined> }
 }
 
 function recordingCounter () {
@@ -64,7 +63,7 @@ for (const engine of engines()) {
       recorder.addSpans(spanHalf('a'.repeat(32)))
       recorder.addRequest(requestHalf('a'.repeat(32)))
       await recorder.flush()
-      t.equal(writes.inserts, 1)
+      t.equal(writes.inserts.length, 1)
       const [row] = await rows(db)
       t.match(row, { trace_id: 'a'.repeat(32), session_id: SESSION, turn: 2, status: 'ok', status_code: 200, duration_ms: 13, error: null })
       t.equal(row!.started_at.toISOString(), '2026-01-15T10:00:00.000Z', 'the server span\'s start')
@@ -176,10 +175,10 @@ for (const engine of engines()) {
       const { recorder, writes } = setUp({ batchSize: 100 })
       for (let i = 0; i < 250; i++) recorder.addRequest(requestHalf(`req-${String(i).padStart(3, '0')}`, { traced: false }))
       await recorder.flush()
-      t.equal(writes.inserts, 3)
+      t.equal(writes.inserts.length, 3)
       t.equal((await rows(db)).length, 250)
       t.equal(recorder.kept(), 250)
-      t.same(writes.names, ['turn_traces_upsert_100', 'turn_traces_upsert_100', undefined], 'a full batch runs as a named statement')
+      t.same(writes.names(), ['turn_traces_upsert_100', 'turn_traces_upsert_100', undefined], 'a full batch runs as a named statement')
     })
 
     await t.test('a full batch merges late halves into their rows, as any batch does', async t => {
@@ -189,7 +188,7 @@ for (const engine of engines()) {
       await recorder.flush()
       for (const key of keys) recorder.addSpans(spanHalf(key, { durationMs: 20 }))
       await recorder.flush({ all: true })
-      t.same(writes.names, ['turn_traces_upsert_3', 'turn_traces_upsert_3'], 'both batches run under the one name')
+      t.same(writes.names(), ['turn_traces_upsert_3', 'turn_traces_upsert_3'], 'both batches run under the one name')
       const stored = await rows(db)
       t.same(stored.map(row => [row.trace_id, row.spans.length, row.logs.length, row.duration_ms]), keys.map(key => [key, 2, 2, 20]))
       t.equal(recorder.kept(), 3, 'the merged halves are not counted again')
@@ -197,27 +196,13 @@ for (const engine of engines()) {
 
     await t.test('a full batch looks each row\'s erasure up by key, whatever the plan was made on', async t => {
       // The named statement's plan is made once per connection, here on empty tables never analysed.
-      let named: { sql: string, params: unknown[] } | undefined
-      const recording: Queryable = {
-        query: async (sql, params = [], options) => {
-          if (options?.name !== undefined) named = { sql, params }
-          return await db.query(sql, params, options)
-        },
-        exec: async sql => await db.exec(sql)
-      }
       // A batch of the size the server writes: the planner weighs a join by the rows it brings.
-      const { recorder } = setUp({ db: recording, batchSize: 100 })
+      const { recorder, writes } = setUp({ batchSize: 100 })
       for (let i = 0; i < 100; i++) recorder.addRequest(requestHalf(`g${i}`, { traced: false, userPseudonym: `pseudonym-${i}` }))
       await recorder.flush()
-      t.ok(named, 'the batch ran as a named statement')
-      const literal = (value: unknown): string => value === null ? 'NULL' : `'${String(value).replaceAll("'", "''")}'`
-      const plan = await db.transaction(async tx => {
-        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan')
-        await tx.query(`PREPARE upsert_plan AS ${named!.sql}`)
-        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE upsert_plan(${named!.params.map(literal).join(', ')})`)
-        await tx.query('DEALLOCATE upsert_plan')
-        return rows.map(row => row['QUERY PLAN']).join('\n')
-      })
+      const [named] = writes.inserts
+      t.ok(named?.name, 'the batch ran as a named statement')
+      const plan = await genericPlan(db, named!.sql, named!.params)
       t.match(plan, /using erased_sessions_pkey on erased_sessions/, 'an erased session is looked up by its id')
       t.match(plan, /using erased_users_pkey on erased_users/, 'an erased user by the pseudonym')
       t.notMatch(plan, /Seq Scan on erased_|Hash/, 'neither table is read whole')
