@@ -62,6 +62,11 @@ export interface Server {
   startProfile: () => Promise<void>
   /** Stops it and writes the profile (.cpuprofile JSON) to path; resolves once written. */
   stopProfile: (path: string) => Promise<void>
+  /**
+   * Starts timing the server's event loop; stop() resolves to its longest stall meanwhile, in ms
+   * (NaN from a build whose server cannot tell).
+   */
+  watchStalls: () => Promise<{ stop: () => Promise<number> }>
 }
 
 export interface ServerOptions {
@@ -111,9 +116,28 @@ export async function startServer (options: ServerOptions = {}): Promise<Server>
     child.send(message)
     await answered
   }
+  // An older build's server does not answer: its stalls are not known.
+  const stalls = async (message: 'start' | 'stop'): Promise<number> => await new Promise(resolve => {
+    const onMessage = (answer: { stalls?: number }) => {
+      if (answer.stalls === undefined) return
+      finish(answer.stalls)
+    }
+    const timer = setTimeout(() => finish(NaN), 2000)
+    const finish = (ms: number): void => {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      resolve(ms)
+    }
+    child.on('message', onMessage)
+    child.send({ stalls: message })
+  })
   return {
     port,
     pid: child.pid!,
+    watchStalls: async () => {
+      await stalls('start')
+      return { stop: async () => await stalls('stop') }
+    },
     startProfile: async () => await profile({ profile: 'start' }),
     stopProfile: async path => await profile({ profile: 'stop', path }),
     stop: async () => { child.disconnect(); await exited },

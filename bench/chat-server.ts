@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -18,7 +19,7 @@ function helloWorld (): FastifyInstance {
   return app
 }
 
-const send = async (message: { port: number } | { error: string } | { profiled: string }) => await new Promise(resolve => process.send?.(message, resolve))
+const send = async (message: { port: number } | { error: string } | { profiled: string } | { stalls: number }) => await new Promise(resolve => process.send?.(message, resolve))
 
 // bench/profile.ts profiles the measured run only (not start-up, or PGlite's initdb), through the
 // inspector's sampling profiler on this thread: what `node --cpu-prof` writes, over a chosen span.
@@ -38,6 +39,22 @@ process.on('message', (message: { profile?: 'start' | 'stop', path?: string }) =
     }
   }
   if (message.profile !== undefined) done().then(() => send({ profiled: message.profile! }), error => send({ error: (error as Error).message }))
+})
+
+// bench:load reads each step's longest event-loop stall: whatever holds this thread (an embedded
+// database's statement, a collection) holds every request that arrives meanwhile, refusals too.
+const STALL_RESOLUTION_MS = 5
+let stalls: IntervalHistogram | undefined
+process.on('message', (message: { stalls?: 'start' | 'stop' }) => {
+  if (message.stalls === undefined) return
+  const longest = stalls === undefined ? NaN : Math.max(0, stalls.max / 1e6 - STALL_RESOLUTION_MS)
+  stalls?.disable()
+  stalls = undefined
+  if (message.stalls === 'start') {
+    stalls = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS })
+    stalls.enable()
+  }
+  send({ stalls: message.stalls === 'start' ? 0 : longest }).catch(() => {})
 })
 
 try {

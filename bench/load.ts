@@ -26,7 +26,8 @@
  *    refusals came only after waiting in line (a latency goal or more after being due), every other
  *    status or socket error, p50/p99 of the answered, p99 of the refusals (and, in an open loop,
  *    from when the generator sent them: its own lateness, the machine's, left out), the server's peak RSS
- *    (VmHWM, reset at each step), its main thread's CPU, server PostgreSQL's (its backends of the
+ *    (VmHWM, reset at each step), its longest event-loop stall (every request that arrived
+ *    meanwhile waited for it), its main thread's CPU, server PostgreSQL's (its backends of the
  *    server's database and its background processes) and this process's (the load generator
  *    shares the machine: past capacity it takes a good part of it), the connections the kernel
  *    dropped for a full accept queue (each retried a second later: latency the server never sees),
@@ -313,6 +314,8 @@ interface Step {
   /** p99 of the refusals counted from when the open loop sent them, not from when they were due: without the generator's own lateness (NaN elsewhere). */
   refusalSentP99: number
   peakRss: number | undefined
+  /** The server's longest event-loop stall, ms: every request that arrived meanwhile waited for it. */
+  longestStall: number
   /** The server's main-thread CPU over the step (and its tail), as a share of one core. */
   loopCpu: number | undefined
   /** This process's CPU (the load generator's) over the step, as a share of one core: taken from the server on a small machine. */
@@ -334,6 +337,7 @@ interface Step {
 async function step ({ server, databases }: Parley, label: string, windowSeconds: number | undefined, load: () => Promise<Outcome[]>, offered?: number): Promise<Step> {
   const metricsBefore = await serverMetrics(server.port)
   const rss = await watchPeakRss(server.pid)
+  const stalls = await server.watchStalls()
   const elsewhere = await watchCpuElsewhere(databases)
   const overflowsBefore = await listenOverflows()
   const generatorBefore = process.cpuUsage()
@@ -346,6 +350,7 @@ async function step ({ server, databases }: Parley, label: string, windowSeconds
   const cpuElsewhere = await elsewhere.stop()
   const overflowsAfter = await listenOverflows()
   const peakRss = await rss.stop()
+  const longestStall = await stalls.stop()
   const metricsAfter = await serverMetrics(server.port)
   const latencies = (status: number): number[] => outcomes.filter(o => o.status === status).map(o => o.latencyMs).sort((a, b) => a - b)
   const answered = latencies(200)
@@ -372,6 +377,7 @@ async function step ({ server, databases }: Parley, label: string, windowSeconds
     refusalSentP99: quantile(outcomes.flatMap(o => o.status === 503 && o.sentLateMs !== undefined ? [o.latencyMs - o.sentLateMs] : [])
       .sort((a, b) => a - b), 0.99),
     peakRss,
+    longestStall,
     loopCpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / elapsedMs,
     cpuElsewhere,
     databaseCpu: databases.length === 0 ? undefined : elsewhere.databaseCpu(),
@@ -765,11 +771,11 @@ for (const run of runs) {
   console.log(`\nParley on ${run.name}: ${run.turnLimit} turn${run.turnLimit === 1 ? '' : 's'} in flight at most, capacity ${run.capacity.toFixed(0)} answered/s (the best closed loop)\n`)
   const optional = (value: number | undefined, format: (value: number) => string): string => value === undefined ? '-' : format(value)
   const answers = [['load', 'offered', 'answered/s', 'refused (503)', `503 after ≥ ${LATENCY_GOAL_MS} ms`, 'other', 'p50 ms', 'p99 ms', '503 p99 ms', 'refused by']]
-  const machineTable = [['load', 'sent late p99 ms', '503 p99 from sent ms', 'peak RSS MB', 'server loop CPU', 'database CPU', 'generator CPU', 'CPU elsewhere', 'listen drops']]
+  const machineTable = [['load', 'sent late p99 ms', '503 p99 from sent ms', 'longest stall ms', 'peak RSS MB', 'server loop CPU', 'database CPU', 'generator CPU', 'CPU elsewhere', 'listen drops']]
   for (const s of run.steps) {
     answers.push([s.label, optional(s.offered, value => value.toFixed(0)), s.answeredPerSecond.toFixed(0), percent(refusedShare(s)), count(s.lateRefusals), others(s),
       latency(s.p50), latency(s.p99), latency(s.refusalP99), s.refusedBy])
-    machineTable.push([s.label, latency(s.sentLateP99), latency(s.refusalSentP99), optional(s.peakRss, mb), optional(s.loopCpu, percent), optional(s.databaseCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
+    machineTable.push([s.label, latency(s.sentLateP99), latency(s.refusalSentP99), latency(s.longestStall), optional(s.peakRss, mb), optional(s.loopCpu, percent), optional(s.databaseCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
   }
   for (const line of formatTable(answers)) console.log(`  ${line}`)
   const b = run.steps.at(-1)!
