@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { parse, PGlite, protocol, type Transaction } from '@electric-sql/pglite'
 import type { Database, Queryable, QueryResult, StatementOptions } from './database.js'
 import { lockDataDir } from './data-dir-lock.js'
+import { isSegmentName, WalReserve } from './wal-reserve.js'
 
 type BackendMessage = Awaited<ReturnType<PGlite['execProtocolStream']>>[number]
 
@@ -132,7 +133,7 @@ const DURABLE_START_PARAMS = [
 ]
 
 /** A file or folder of Emscripten's file system: one object per path, shared by its open streams. */
-type FsNode = object
+interface FsNode { name: string, parent: FsNode }
 interface NodeFsStream { nfd?: number, node: FsNode }
 interface SizeChange { size?: number }
 interface EmscriptenNodeFs {
@@ -206,6 +207,16 @@ function rememberFileSizes (nodefs: EmscriptenNodeFs): void {
   }
 }
 
+/** Tells the reserve which segment of the write-ahead log PostgreSQL writes to. */
+function followWalSegments (nodefs: EmscriptenNodeFs, reserve: WalReserve): void {
+  const { write } = nodefs.stream_ops
+  nodefs.stream_ops.write = (stream, buffer, offset, length, position) => {
+    const { node } = stream
+    if (node.parent.name === 'pg_wal' && isSegmentName(node.name)) reserve.written(node.name)
+    return write(stream, buffer, offset, length, position)
+  }
+}
+
 /** Every file and folder of a database initdb just wrote, flushed once: initdb runs with fsync off. */
 async function flushTree (dir: string): Promise<void> {
   for await (const entry of await opendir(dir)) {
@@ -237,6 +248,7 @@ export async function openPGliteDatabase (
   }
   const created = onDisk && !existsSync(join(dataDir, 'PG_VERSION'))
   let pglite: PGlite | undefined
+  let reserve: WalReserve | undefined
   try {
     pglite = await PGlite.create(dataDir, {
       ...(template === undefined ? {} : { loadDataDir: template }),
@@ -247,9 +259,15 @@ export async function openPGliteDatabase (
       flushToDisk(nodefs)
       rememberFileSizes(nodefs)
       if (created) await flushTree(dataDir)
+      const { rows } = await pglite.query<{ bytes: number }>(
+        "SELECT pg_size_bytes(current_setting('wal_segment_size'))::float8 AS bytes")
+      reserve = new WalReserve(dataDir, rows[0]!.bytes)
+      await reserve.clearLeftovers()
+      followWalSegments(nodefs, reserve)
     }
   } catch (error) {
     await pglite?.close().catch(() => {})
+    await reserve?.close()
     await unlock()
     throw error
   }
@@ -265,6 +283,7 @@ export async function openPGliteDatabase (
       try {
         await opened.close()
       } finally {
+        await reserve?.close()
         await unlock()
       }
     },
