@@ -1,7 +1,7 @@
 // Opens the one database (embedded PGlite or server PostgreSQL), migrates it before anything
 // else starts, and closes it last on shutdown. Checks every few seconds that it still answers
 // (app.databaseHealth), for /ready, load shedding and the DatabaseUnavailable alert. Vacuums the
-// embedded database every minute, as autovacuum would (src/db/embedded-upkeep.ts).
+// embedded database every 15 seconds, as autovacuum would (src/db/embedded-upkeep.ts).
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { resolve } from 'node:path'

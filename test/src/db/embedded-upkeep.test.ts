@@ -6,7 +6,8 @@ for (const engine of engines()) {
   t.test(`${engine.name}: the upkeep reclaims what updates and deletes leave behind`, async t => {
     const db = await engine.open(t)
     if (engine.name === 'postgres') {
-      t.equal(await vacuumEmbedded({ engine: db.engine, exec: async () => { t.fail('autovacuum\'s work on a server') } }), false, 'a server is left to autovacuum')
+      const untouched = async (): Promise<never> => { throw new Error('autovacuum\'s work on a server') }
+      t.equal(await vacuumEmbedded({ engine: db.engine, exec: untouched, query: untouched }), false, 'a server is left to autovacuum')
       return
     }
     await db.exec(`INSERT INTO sessions (id, created_at, last_activity_at)
@@ -33,4 +34,36 @@ for (const engine of engines()) {
     await rewrites(600)
     t.ok(await deadRows() > 0, 'without it, they stay')
   })
+
+  if (engine.name === 'pglite') {
+    t.test('pglite: every table, the catalogs too, in a statement of its own, other work let run in between', async t => {
+      const db = await engine.open(t)
+      // PostgreSQL's own count of each table's vacuums (its statistics, flushed first).
+      const vacuumCounts = async (): Promise<Map<string, number>> => {
+        await db.query('SELECT pg_stat_force_next_flush()')
+        const { rows } = await db.query<{ name: string, n: number }>(
+          "SELECT relid::regclass::text AS name, vacuum_count::int AS n FROM pg_stat_all_tables WHERE relid IN (SELECT oid FROM pg_class WHERE relkind = 'r')")
+        return new Map(rows.map(({ name, n }) => [name, n]))
+      }
+      const before = await vacuumCounts()
+      const vacuumed: string[] = []
+      let ticks = 0
+      const counting = { ...db, exec: async (sql: string) => { vacuumed.push(sql); await db.exec(sql) } }
+      let done = false
+      const upkeep = vacuumEmbedded(counting).finally(() => { done = true })
+      // What the event loop runs meanwhile: a request's work, on the app's one thread.
+      const tick = (): void => { ticks++; if (!done) setImmediate(tick) }
+      setImmediate(tick)
+      t.equal(await upkeep, true)
+      const { rows } = await db.query<{ name: string }>(
+        "SELECT oid::regclass::text AS name FROM pg_class WHERE relkind IN ('r', 'm') ORDER BY oid")
+      t.same(vacuumed, rows.map(({ name }) => `VACUUM ${name}`), 'one VACUUM a table')
+      t.ok(vacuumed.includes('VACUUM pg_class') && vacuumed.includes('VACUUM pg_database'), 'the catalogs, shared ones too')
+      t.ok(vacuumed.includes('VACUUM sessions') && vacuumed.includes('VACUUM messages'), 'the app\'s tables')
+      t.ok(ticks >= vacuumed.length, `the event loop ran ${ticks} times over ${vacuumed.length} tables`)
+      const after = await vacuumCounts()
+      t.ok(after.size > 80, `${after.size} tables counted`)
+      t.same([...after].filter(([name, n]) => n !== (before.get(name) ?? 0) + 1), [], 'PostgreSQL counts one more vacuum of each')
+    })
+  }
 }
