@@ -12,6 +12,11 @@ for (const engine of engines()) {
       'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name')
     t.same(rows.map(r => r.table_name), ['app_state', 'audit_events', 'console_sign_outs', 'erased_sessions', 'erased_users', 'evaluation_questions', 'evaluation_runs', 'feedback', 'kb_documents', 'kb_passages', 'messages', 'schema_migrations', 'sessions', 'transcript_rollup', 'turn_trace_rollup', 'turn_traces'])
 
+    const { rows: fullText } = await db.query<{ name: string, options: string[] }>(
+      "SELECT relname AS name, reloptions AS options FROM pg_class WHERE relname LIKE 'messages%text_search' ORDER BY relname")
+    t.same(fullText, ['messages_scrubbed_text_search', 'messages_text_search'].map(name => ({ name, options: ['gin_pending_list_limit=512'] })),
+      'the full-text indexes merge new entries 512 kB at a time')
+
     const extra = [...migrations, { version: 999, name: 'broken', sql: 'CREATE TABLE later (id int); SELECT no_such_function();' }]
     await t.rejects(migrate(db, extra), /no_such_function/)
     t.same(await appliedMigrations(db), migrations.map(m => m.version), 'a failing migration is not recorded')
