@@ -2,16 +2,25 @@
 // budget, no more calls until midnight UTC, and the LLMBudgetNearlySpent alert warns before it.
 // Several instances share the bill, so the day's figure is the transcript's (every stored turn
 // keeps its cost), read again every minute, plus what this process has spent since that read.
+// Each read takes only the rows since the last (and an overlap, for turns that committed a moment
+// after their stamp): summing the whole day at each read took 141 ms with 100,000 model answers
+// (on the embedded database, of the thread that answers chat) and grew all day; a read of the last
+// 90 s takes 1 to 2 ms. The day is read whole at the first read and at midnight, when it is empty.
 // A call reserves what it may cost before it is made and settles what it cost after: checking the
 // spend alone let 15 calls in flight at once all pass ($60 spent against $1).
 import type { Queryable } from '../db/database.js'
 import { modelSpendSince } from '../transcript/transcript-queries.js'
 
 const DAY_MS = 86_400_000
+/** How far back each read goes again: a turn's row is stamped when it is recorded, and committed a moment later. */
+export const OVERLAP_MS = 30_000
 
 export class DailySpend {
   private day = -1
   private stored = 0
+  /** The day's spend stamped before `settledUntil` (ms), summed once; undefined: the day is read whole. */
+  private settled = 0
+  private settledUntil: number | undefined
   private local = 0
   // What the calls in flight may still cost; kept across a new day, which their settling ends.
   private reserved = 0
@@ -50,10 +59,17 @@ export class DailySpend {
 
   /** Reads the day's spend from the transcript, every instance's turns. */
   async refresh (): Promise<void> {
-    const day = Math.floor(this.options.now().getTime() / DAY_MS)
-    const spent = await modelSpendSince(this.options.db, new Date(day * DAY_MS))
+    const now = this.options.now().getTime()
+    const day = Math.floor(now / DAY_MS)
+    const known = day === this.day && this.settledUntil !== undefined
+    const from = known ? this.settledUntil! : day * DAY_MS
+    const settleBefore = Math.max(from, now - OVERLAP_MS)
+    const { spent, settled } = await modelSpendSince(this.options.db, new Date(from), new Date(settleBefore))
+    const before = known ? this.settled : 0
     this.day = day
-    this.stored = spent
+    this.stored = before + spent
+    this.settled = before + settled
+    this.settledUntil = settleBefore
     this.local = 0
   }
 
@@ -62,6 +78,7 @@ export class DailySpend {
     if (day === this.day) return
     this.day = day
     this.stored = 0
+    this.settledUntil = undefined
     this.local = 0
   }
 }

@@ -14,12 +14,19 @@ export interface TimeRange { from: Date, to: Date }
 
 type Rating = 'up' | 'down'
 
-/** What the language model cost from `since` on, every instance's turns: each stored answer keeps its cost. */
-export async function modelSpendSince (db: Queryable, since: Date): Promise<number> {
-  const { rows } = await db.query<{ spent: number }>(
-    `SELECT coalesce(sum((generation->>'cost_usd')::float8), 0) AS spent FROM messages
-     WHERE role = 'bot' AND generation IS NOT NULL AND created_at >= $1`, [since])
-  return rows[0]?.spent ?? 0
+/**
+ * What the language model cost from `since` on, every instance's turns (each stored answer keeps
+ * its cost), and the part of it stamped before `settledBefore`.
+ */
+export async function modelSpendSince (
+  db: Queryable, since: Date, settledBefore = since
+): Promise<{ spent: number, settled: number }> {
+  const { rows } = await db.query<{ spent: number, settled: number }>(
+    `SELECT coalesce(sum((generation->>'cost_usd')::float8), 0) AS spent,
+       coalesce(sum((generation->>'cost_usd')::float8) FILTER (WHERE created_at < $2), 0) AS settled
+     FROM messages WHERE role = 'bot' AND generation IS NOT NULL AND created_at >= $1`,
+    [since, settledBefore])
+  return rows[0] ?? { spent: 0, settled: 0 }
 }
 
 /**

@@ -51,17 +51,18 @@ for (const engine of engines()) {
   t.test(`${engine.name}: modelSpendSince adds up the cost each stored answer kept, from a time on`, async t => {
     const db = await engine.open(t)
     const { open, turn } = await setUp(db)
-    t.equal(await modelSpendSince(db, T0), 0, 'nothing spent yet')
+    t.same(await modelSpendSince(db, T0), { spent: 0, settled: 0 }, 'nothing spent yet')
     const session = await open('u1')
     await turn(-HOUR, session, 'earlier', { generation: model({ cost_usd: 1 }) })
     await turn(0, session, 'first', { generation: model({ cost_usd: 0.25 }) })
     await turn(30 * MINUTE, session, 'fell back', { generation: model({ by: 'extractive', fallback_reason: 'timeout' }) })
     await turn(HOUR, session, 'second', { generation: model({ cost_usd: 0.5 }) })
     await turn(90 * MINUTE, session, 'no model', { kind: 'no_answer' })
-    t.equal(await modelSpendSince(db, T0), 0.75, 'from its time on, that turn included; a call without a cost adds nothing')
-    t.equal(await modelSpendSince(db, at(-HOUR)), 1.75)
-    t.equal(await modelSpendSince(db, at(HOUR)), 0.5)
-    t.equal(await modelSpendSince(db, at(HOUR + 1)), 0)
+    t.same(await modelSpendSince(db, T0), { spent: 0.75, settled: 0 }, 'from its time on, that turn included; a call without a cost adds nothing')
+    t.same(await modelSpendSince(db, at(-HOUR)), { spent: 1.75, settled: 0 })
+    t.same(await modelSpendSince(db, at(HOUR)), { spent: 0.5, settled: 0 })
+    t.same(await modelSpendSince(db, at(HOUR + 1)), { spent: 0, settled: 0 })
+    t.same(await modelSpendSince(db, at(-HOUR), at(HOUR)), { spent: 1.75, settled: 1.25 }, 'settled: the part stamped before the second time')
   })
 
   t.test(`${engine.name}: qualityCountsSince counts questions, answers, topics and ratings down by bucket`, async t => {
