@@ -314,5 +314,21 @@ for (const engine of engines()) {
       t.equal(off.recorder.queued(), 0, 'nothing is recorded')
       t.equal(await off.recorder.deleteExpired(), 2, 'and nothing kept')
     })
+
+    await t.test('retention deletes in batches, letting other work run in between', async t => {
+      const { recorder, clock } = setUp()
+      for (let n = 0; n < 7; n++) {
+        recorder.addRequest(requestHalf(`old-${n}`, { traced: false, startedAt: new Date(clock.now().getTime() - 8 * 86_400_000) }))
+      }
+      recorder.addRequest(requestHalf('new', { traced: false, startedAt: clock.now() }))
+      await recorder.flush()
+      let ticks = 0
+      let done = false
+      const tick = (): void => { ticks++; if (!done) setImmediate(tick) }
+      setImmediate(tick)
+      t.equal(await recorder.deleteExpired(3).finally(() => { done = true }), 7, 'every expired row, 3 at a time')
+      t.ok(ticks >= 2, `the event loop ran ${ticks} times between the batches`)
+      t.same((await rows(db)).map(row => row.trace_id), ['new'])
+    })
   })
 }
