@@ -160,4 +160,11 @@ t.test('pglite: the sweep gives the table statistics, which the embedded databas
   t.equal(await statistics(), 0, 'none before')
   await sessions.refreshStatistics()
   t.ok(await statistics() > 0, 'each column\'s, after')
+  await db.query(`INSERT INTO sessions (id, created_at, last_activity_at)
+    SELECT gen_random_uuid(), now() - g * interval '1 second', now() - g * interval '1 second' FROM generate_series(1, 200) g`)
+  await sessions.refreshStatistics()
+  const { rows } = await db.query<{ bounds: number }>(
+    "SELECT max(array_length(histogram_bounds, 1))::int AS bounds FROM pg_stats WHERE tablename = 'sessions'")
+  t.equal(rows[0]!.bounds, 11, 'from a small sample: 10 buckets a column, not 100')
+  t.same((await db.query('SHOW default_statistics_target')).rows, [{ default_statistics_target: '100' }], 'the default restored')
 })
