@@ -1,17 +1,19 @@
-// The embedded database's next write-ahead log segments, made ahead of need off the main thread.
+// The embedded database's next write-ahead log segment, made ahead of need off the main thread.
 // When the log fills a segment, PostgreSQL starts the next: with no segment waiting (server
 // PostgreSQL's checkpointer makes them ahead and recycles old ones; PGlite's single-user backend
 // has no checkpointer), the commit that crossed writes 16 MB of zeros and flushes them, all on the
 // thread that answers chat: 30 to 95 ms every few thousand turns (bench/README.md). Here, once the
-// log has moved to a segment, the next SEGMENTS_AHEAD are written on libuv's thread pool, flushed,
-// and given their name atomically only then (a hard link, which never replaces a file):
-// PostgreSQL opens a segment that exists rather than making it, as it does a recycled one. If it
-// needs one first, it makes it itself, as before, and the reserve's link finds the name taken.
+// log has moved to a segment, the next is written on libuv's thread pool, flushed, and given its
+// name atomically only then (a hard link, which never replaces a file): PostgreSQL opens a
+// segment that exists rather than making it, as it does a recycled one. If it needs one first,
+// it makes it itself, as before, and the reserve's link finds the name taken.
 import { randomUUID } from 'node:crypto'
 import { access, link, open, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
-const SEGMENTS_AHEAD = 2
+// One is enough: a segment lasts seconds even at capacity (16 MB of log, about 2,500 turns), and
+// making one takes a fraction of a second; each more is 16 MB more of the data folder.
+const SEGMENTS_AHEAD = 1
 const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/
 // A segment being written: a name PostgreSQL ignores (not a segment's), removed if left over.
 const PENDING_PREFIX = 'parley-next-segment.'
