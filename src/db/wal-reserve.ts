@@ -11,9 +11,6 @@ import { randomUUID } from 'node:crypto'
 import { access, link, open, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
-// One is enough: a segment lasts seconds even at capacity (16 MB of log, about 2,500 turns), and
-// making one takes a fraction of a second; each more is 16 MB more of the data folder.
-const SEGMENTS_AHEAD = 1
 const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/
 // A segment being written: a name PostgreSQL ignores (not a segment's), removed if left over.
 const PENDING_PREFIX = 'parley-next-segment.'
@@ -38,7 +35,7 @@ async function flushFolder (path: string): Promise<void> {
 export class WalReserve {
   private readonly walDir: string
   private readonly segmentBytes: number
-  /** The segment the log was last seen writing, and the furthest one made or found. */
+  /** The segment the log was last seen writing, and the furthest one made or found after it. */
   private current: string | undefined
   private furthest: string | undefined
   private making: Promise<void> | undefined
@@ -56,10 +53,11 @@ export class WalReserve {
     }
   }
 
-  /** PostgreSQL wrote to the segment `name`: on a new one, the next are made in the background. */
+  /** PostgreSQL wrote to the segment `name`: on a new one, the next is made in the background. */
   written (name: string): void {
     if (name === this.current) return
     this.current = name
+    // A segment not made (a full disk, say) is made by PostgreSQL when it needs it, as before.
     this.making ??= this.makeAhead().catch(() => {}).finally(() => { this.making = undefined })
   }
 
@@ -69,21 +67,17 @@ export class WalReserve {
     await this.making
   }
 
+  // One segment ahead is enough: one lasts seconds even at capacity (16 MB of log, about 2,500
+  // turns) and is made in a fraction of a second; each more is 16 MB more of the data folder.
   private async makeAhead (): Promise<void> {
-    // One segment at a time, each time from where the log is then: it may have moved meanwhile.
-    for (let next = this.nextMissing(); next !== undefined && !this.closed; next = this.nextMissing()) {
+    // Names of one timeline sort as their segments do (fixed-width hexadecimal). The log may have
+    // moved on while a segment was made: the loop follows it.
+    for (;;) {
+      const next = segmentAfter(this.current!, 1, this.segmentBytes)
+      if (this.closed || (this.furthest !== undefined && next <= this.furthest)) return
       await this.make(next)
       this.furthest = next
     }
-  }
-
-  private nextMissing (): string | undefined {
-    for (let ahead = 1; ahead <= SEGMENTS_AHEAD; ahead++) {
-      // Names of one timeline sort as their segments do (fixed-width hexadecimal).
-      const name = segmentAfter(this.current!, ahead, this.segmentBytes)
-      if (this.furthest === undefined || name > this.furthest) return name
-    }
-    return undefined
   }
 
   private async make (name: string): Promise<void> {
