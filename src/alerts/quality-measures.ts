@@ -9,7 +9,7 @@
 import type { Queryable } from '../db/database.js'
 import { QUALITY_MEASURES, type AlertRule, type MeasureName } from './alert-rules.js'
 import type { MeasureReading } from '../health/sliding-window.js'
-import { qualityCountsSince } from '../transcript/transcript-queries.js'
+import { LATE_COMMIT_MS, qualityCountsSince } from '../transcript/transcript-queries.js'
 
 export interface QualityFigures {
   /** Questions answered from the knowledge base out of those searched (answer + no_answer). */
@@ -22,11 +22,6 @@ export interface QualityFigures {
 
 /** A window's edge falls inside a bucket: the window reads at most this much more than it says. */
 export const BUCKET_MS = 10_000
-/**
- * How far back each evaluation reads again: a row is stamped when its turn records it and
- * committed a moment later, so one stamped before the last read may not have been visible to it.
- */
-export const OVERLAP_MS = 30_000
 
 interface Bucket {
   answered: number
@@ -78,9 +73,9 @@ export class QualityWatch {
     this.figures.clear()
     if (this.windows.length === 0) return
     const oldest = bucketOf(now - this.longest)
-    const known = this.readUntil !== undefined && this.readUntil - OVERLAP_MS >= oldest * BUCKET_MS &&
+    const known = this.readUntil !== undefined && this.readUntil - LATE_COMMIT_MS >= oldest * BUCKET_MS &&
       this.readUntil <= now
-    const from = known ? bucketOf(this.readUntil! - OVERLAP_MS) : oldest
+    const from = known ? bucketOf(this.readUntil! - LATE_COMMIT_MS) : oldest
     let fresh: Map<number, Bucket>
     try {
       fresh = await countsSince(db, new Date(from * BUCKET_MS))

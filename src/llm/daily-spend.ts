@@ -9,11 +9,9 @@
 // A call reserves what it may cost before it is made and settles what it cost after: checking the
 // spend alone let 15 calls in flight at once all pass ($60 spent against $1).
 import type { Queryable } from '../db/database.js'
-import { modelSpendSince } from '../transcript/transcript-queries.js'
+import { LATE_COMMIT_MS, modelSpendSince } from '../transcript/transcript-queries.js'
 
 const DAY_MS = 86_400_000
-/** How far back each read goes again: a turn's row is stamped when it is recorded, and committed a moment later. */
-export const OVERLAP_MS = 30_000
 
 export class DailySpend {
   private day = -1
@@ -63,7 +61,7 @@ export class DailySpend {
     const day = Math.floor(now / DAY_MS)
     const known = day === this.day && this.settledUntil !== undefined
     const from = known ? this.settledUntil! : day * DAY_MS
-    const settleBefore = Math.max(from, now - OVERLAP_MS)
+    const settleBefore = Math.max(from, now - LATE_COMMIT_MS)
     const { spent, settled } = await modelSpendSince(this.options.db, new Date(from), new Date(settleBefore))
     const before = known ? this.settled : 0
     this.day = day

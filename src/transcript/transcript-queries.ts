@@ -15,6 +15,13 @@ export interface TimeRange { from: Date, to: Date }
 type Rating = 'up' | 'down'
 
 /**
+ * How far back a reader of the latest rows reads again: a turn's messages are stamped when its
+ * turn records them and committed a moment later (after other turns' in the same statement), so a
+ * row stamped just before a read may become visible only after it.
+ */
+export const LATE_COMMIT_MS = 30_000
+
+/**
  * What the language model cost from `since` on, every instance's turns (each stored answer keeps
  * its cost), and the part of it stamped before `settledBefore`.
  */

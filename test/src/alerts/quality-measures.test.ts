@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { Database } from '../../../src/db/database.js'
 import { DEFAULT_RULES, resolveRules } from '../../../src/alerts/alert-rules.js'
-import { BUCKET_MS, OVERLAP_MS, QualityWatch } from '../../../src/alerts/quality-measures.js'
+import { BUCKET_MS, QualityWatch } from '../../../src/alerts/quality-measures.js'
+import { LATE_COMMIT_MS } from '../../../src/transcript/transcript-queries.js'
 import { engines } from '../../helper.js'
 
 const MINUTE = 60_000
@@ -65,7 +66,7 @@ for (const engine of engines()) {
       // A few turns since the last refresh, some stamped just before it and committed only now.
       const batch: Turn[] = Array.from({ length: Math.floor(random() * 4) }, () => {
         const kind = kinds[Math.floor(random() * kinds.length)]!
-        return { at: now - Math.floor(random() * (OVERLAP_MS - 1000)), kind, docId: kind === 'command' ? undefined : `doc-${Math.floor(random() * 3)}`, down: random() < 0.2 }
+        return { at: now - Math.floor(random() * (LATE_COMMIT_MS - 1000)), kind, docId: kind === 'command' ? undefined : `doc-${Math.floor(random() * 3)}`, down: random() < 0.2 }
       })
       await store(db, batch)
       turns.push(...batch)
@@ -90,7 +91,7 @@ for (const engine of engines()) {
     t.equal(watch.read('answer_rate', 30 * MINUTE).value, 0.5, 'the first refresh reads the whole of the longest window')
     // A row stamped before the overlap but committed only now is not read again: the overlap is
     // what bounds the work, and a turn commits within a moment of its stamp.
-    await store(db, [{ at: start - OVERLAP_MS - BUCKET_MS, kind: 'answer' }, { at: start - 5000, kind: 'answer' }])
+    await store(db, [{ at: start - LATE_COMMIT_MS - BUCKET_MS, kind: 'answer' }, { at: start - 5000, kind: 'answer' }])
     await watch.refresh(db, start + 15_000)
     t.equal(watch.read('answer_rate', 30 * MINUTE).samples, 3, 'the late row within the overlap is counted; the one before it is not')
     t.equal(watch.read('answer_rate', 30 * MINUTE).value, 2 / 3)

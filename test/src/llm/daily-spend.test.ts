@@ -2,7 +2,8 @@
 // once read, and a new budget at midnight UTC.
 import t from 'tap'
 import type { Queryable } from '../../../src/db/database.js'
-import { DailySpend, OVERLAP_MS } from '../../../src/llm/daily-spend.js'
+import { DailySpend } from '../../../src/llm/daily-spend.js'
+import { LATE_COMMIT_MS } from '../../../src/transcript/transcript-queries.js'
 import { manualClock, openTestPGlite } from '../../helper.js'
 
 const MINUTE = 60_000
@@ -59,7 +60,7 @@ t.test('each read takes the rows since the last and an overlap, and the day adds
   for (let minute = 0; minute < 10; minute++) {
     // A turn of this minute, and one stamped earlier that committed only now (within the overlap).
     await answer(1000, 0.125)
-    await answer(OVERLAP_MS - 5000, 0.25)
+    await answer(LATE_COMMIT_MS - 5000, 0.25)
     await spend.refresh()
     // A fresh reader sums the whole day: what an incremental read must agree with.
     await whole.refresh()
@@ -68,8 +69,8 @@ t.test('each read takes the rows since the last and an overlap, and the day adds
   }
   t.equal(spend.spentUsd(), 1 + 10 * 0.375, 'every turn counted once')
   t.equal(reads[0], new Date('2026-11-23T00:00:00Z').toISOString(), 'the first read takes the day from midnight')
-  t.equal(reads[1], new Date(Date.parse('2026-11-23T08:00:00Z') - OVERLAP_MS).toISOString(), 'the next, from the overlap before the last read')
-  t.equal(reads.at(-1), new Date(Date.parse('2026-11-23T08:08:00Z') - OVERLAP_MS).toISOString(), 'the tenth, at 08:09')
+  t.equal(reads[1], new Date(Date.parse('2026-11-23T08:00:00Z') - LATE_COMMIT_MS).toISOString(), 'the next, from the overlap before the last read')
+  t.equal(reads.at(-1), new Date(Date.parse('2026-11-23T08:08:00Z') - LATE_COMMIT_MS).toISOString(), 'the tenth, at 08:09')
   clock.advance(Date.parse('2026-11-24T00:00:30Z') - clock.now().getTime())
   await spend.refresh()
   t.equal(spend.spentUsd(), 0, 'a new day is read from its midnight')
