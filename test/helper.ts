@@ -86,6 +86,19 @@ export async function waitFor (condition: () => boolean | Promise<boolean>, time
   return true
 }
 
+/**
+ * Runs work and counts the turns the event loop took meanwhile: what a request would get from work
+ * that yields between its statements (none from work that holds the thread to its end).
+ */
+export async function eventLoopTurnsDuring<T> (work: () => Promise<T>): Promise<{ result: T, turns: number }> {
+  let turns = 0
+  let done = false
+  const turn = (): void => { turns++; if (!done) setImmediate(turn) }
+  setImmediate(turn)
+  const result = await work().finally(() => { done = true })
+  return { result, turns }
+}
+
 /** A clock the test moves by hand. */
 export function manualClock (start = new Date('2026-01-15T10:00:00Z')) {
   let now = start.getTime()

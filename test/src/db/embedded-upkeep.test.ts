@@ -1,6 +1,6 @@
 import t from 'tap'
 import { vacuumEmbedded } from '../../../src/db/embedded-upkeep.js'
-import { engines } from '../../helper.js'
+import { engines, eventLoopTurnsDuring } from '../../helper.js'
 
 for (const engine of engines()) {
   t.test(`${engine.name}: the upkeep reclaims what updates and deletes leave behind`, async t => {
@@ -47,14 +47,9 @@ for (const engine of engines()) {
       }
       const before = await vacuumCounts()
       const vacuumed: string[] = []
-      let ticks = 0
       const counting = { ...db, exec: async (sql: string) => { vacuumed.push(sql); await db.exec(sql) } }
-      let done = false
-      const upkeep = vacuumEmbedded(counting).finally(() => { done = true })
-      // What the event loop runs meanwhile: a request's work, on the app's one thread.
-      const tick = (): void => { ticks++; if (!done) setImmediate(tick) }
-      setImmediate(tick)
-      t.equal(await upkeep, true)
+      const { result, turns: ticks } = await eventLoopTurnsDuring(async () => await vacuumEmbedded(counting))
+      t.equal(result, true)
       const { rows } = await db.query<{ name: string }>(
         "SELECT oid::regclass::text AS name FROM pg_class WHERE relkind IN ('r', 'm') ORDER BY oid")
       t.same(vacuumed, rows.map(({ name }) => `VACUUM ${name}`), 'one VACUUM a table')

@@ -6,7 +6,7 @@ import type { Counter } from '@opentelemetry/api'
 import type { Database, Queryable } from '../../../src/db/database.js'
 import { HOLD_MS, TurnTraceRecorder, type TurnRequestHalf, type TurnSpanHalf } from '../../../src/turn-traces/turn-trace-recorder.js'
 import type { TurnSpan } from '../../../src/turn-traces/turn-trace.js'
-import { engines, genericPlan, manualClock } from '../../helper.js'
+import { engines, eventLoopTurnsDuring, genericPlan, manualClock } from '../../helper.js'
 
 const SESSION = '52c16b89-9200-4a05-9159-9deabba9423a'
 const PARTS = { admission_ms: 1.5, database_ms: 4.25, search_ms: 0.75, model_ms: 0 }
@@ -322,11 +322,8 @@ for (const engine of engines()) {
       }
       recorder.addRequest(requestHalf('new', { traced: false, startedAt: clock.now() }))
       await recorder.flush()
-      let ticks = 0
-      let done = false
-      const tick = (): void => { ticks++; if (!done) setImmediate(tick) }
-      setImmediate(tick)
-      t.equal(await recorder.deleteExpired(3).finally(() => { done = true }), 7, 'every expired row, 3 at a time')
+      const { result, turns: ticks } = await eventLoopTurnsDuring(async () => await recorder.deleteExpired(3))
+      t.equal(result, 7, 'every expired row, 3 at a time')
       t.ok(ticks >= 2, `the event loop ran ${ticks} times between the batches`)
       t.same((await rows(db)).map(row => row.trace_id), ['new'])
     })
