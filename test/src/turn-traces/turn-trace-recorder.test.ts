@@ -117,6 +117,29 @@ for (const engine of engines()) {
       t.equal(recorder.kept(), 4, 'a kept turn merges into its row: no new record')
     })
 
+    await t.test('at the cap, each turn let go evicts the oldest held, counted lost', async t => {
+      const { recorder, added } = setUp({ maxHeld: 3 })
+      const traceIds = ['a', 'b', 'c', 'd', 'e'].map(c => c.repeat(32))
+      for (const traceId of traceIds) {
+        recorder.addSpans(spanHalf(traceId))
+        recorder.addRequest(requestHalf(traceId, { letGo: 'pressure' }))
+      }
+      t.equal(recorder.heldCount(), 3)
+      t.equal(recorder.dropped().pressure, 2)
+      t.equal(added.pressure, 2)
+      t.same(traceIds.map(traceId => recorder.keep(traceId)), [false, false, true, true, true], 'the two oldest are gone')
+      await recorder.flush()
+      t.equal(recorder.dropped().pressure, 2, 'kept turns are not counted lost')
+    })
+
+    await t.test('at close, what is still held is counted lost', async t => {
+      const { recorder } = setUp()
+      recorder.addRequest(requestHalf('f'.repeat(32), { traced: false, letGo: 'pressure' }))
+      await recorder.close()
+      t.equal(recorder.heldCount(), 0)
+      t.equal(recorder.dropped().pressure, 1)
+    })
+
     await t.test('a held turn\'s spans are made into rows\' spans only if it is kept', async t => {
       const { recorder, clock } = setUp()
       const [kept, lost] = ['5', '6'].map(c => c.repeat(32)) as [string, string]
