@@ -160,8 +160,9 @@ if (!getBooleanFromEnv('OTEL_SDK_DISABLED')) {
       // bench:telemetry, most of the per-request cost; its client side stays. The
       // http.server.request.duration metric it made is recorded in plugins/metrics.ts.
       '@opentelemetry/instrumentation-http': { disableIncomingRequestInstrumentation: true },
-      // pino's lines get the active trace_id and span_id; the worker that writes them sends them on.
-      '@opentelemetry/instrumentation-pino': { disableLogSending: true },
+      // pino's lines get the active trace_id and span_id from the app's own mixin (src/logging/logger.ts),
+      // at a sixteenth of this instrumentation's cost; the worker that writes them sends them on.
+      '@opentelemetry/instrumentation-pino': { enabled: false },
       // Statements are spans where they matter, slow or failed, on both engines, made by the
       // database plugin (src/db/statement-timing.ts). pg's instrumentation made one for every
       // statement (and, measured in bench:load, 7 % of the turns per second went to it), and

@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { createAuditLogger, createLogger } from '../../../src/logging/logger.js'
+import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api'
+import { SharedStorageContextManager } from '../../../src/logging/shared-storage-context-manager.js'
+import { createAuditLogger, createLogger, isoTime } from '../../../src/logging/logger.js'
 
 function capture (): { destination: Writable, lines: () => Array<Record<string, any>> } {
   const chunks: string[] = []
@@ -9,6 +11,40 @@ function capture (): { destination: Writable, lines: () => Array<Record<string, 
 }
 
 const identity = { service: 'parley', version: '0.0.0', env: 'test' }
+
+t.test('the time of a line is pino\'s ISO time, to the millisecond, across seconds and days', async t => {
+  const times = [0, 5, 42, 999, 1000, 1001, Date.UTC(2026, 10, 28, 23, 59, 59, 999), Date.UTC(2026, 10, 29), Date.UTC(2026, 10, 29, 0, 0, 0, 7), Date.UTC(2026, 10, 28, 12, 0, 0, 70)]
+  let now = 0
+  const time = isoTime(() => now)
+  for (const at of times) {
+    now = at
+    t.equal(time(), `,"time":"${new Date(at).toISOString()}"`, new Date(at).toISOString())
+  }
+  const { destination, lines } = capture()
+  createLogger({ ...identity, level: 'info', destination }).info('now')
+  t.match(lines()[0]!.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'the logger\'s lines carry it')
+})
+
+t.test('a line written in a span carries its trace_id, span_id and trace_flags, as the pino instrumentation named them', async t => {
+  const manager = new SharedStorageContextManager().enable()
+  context.setGlobalContextManager(manager)
+  t.teardown(() => { context.disable() })
+  const { destination, lines } = capture()
+  const logger = createLogger({ ...identity, level: 'info', destination })
+  const audit = createAuditLogger({ ...identity, destination })
+  const ids = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' }
+  const inSpan = (traceFlags: TraceFlags, write: () => void): void =>
+    context.with(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ ...ids, traceFlags })), write)
+  inSpan(TraceFlags.SAMPLED, () => { logger.info('sampled'); audit.info('audited') })
+  inSpan(TraceFlags.NONE, () => { logger.info('not sampled') })
+  context.with(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 })), () => { logger.info('invalid') })
+  logger.info('outside')
+  const [sampled, audited, notSampled, invalid, outside] = lines()
+  t.match(sampled, { msg: 'sampled', trace_id: ids.traceId, span_id: ids.spanId, trace_flags: '01' })
+  t.match(audited, { trace_id: ids.traceId, span_id: ids.spanId, trace_flags: '01' }, 'audit entries too')
+  t.match(notSampled, { trace_id: ids.traceId, trace_flags: '00' })
+  for (const line of [invalid, outside]) t.notOk('trace_id' in line! || 'span_id' in line! || 'trace_flags' in line!, `${line!.msg}: no trace fields`)
+})
 
 t.test('secrets in logged objects are redacted wherever they sit', async t => {
   const { destination, lines } = capture()
