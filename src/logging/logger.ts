@@ -39,10 +39,10 @@ function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
 
 /**
  * The active span's trace_id, span_id and trace_flags, as @opentelemetry/instrumentation-pino names
- * them (the log router and the console read them), added here rather than by that instrumentation
- * (otel/instrumentation.ts turns it off): its mixin wrapped ours and merged two objects a line,
- * 8 µs of a chat turn's three lines under load against 0.5 µs here (bench:profile). A span the SDK
- * made has valid ids; without the SDK there is no active span, or the invalid one.
+ * them (the log router sends them on as each OTLP log record's context). Added here, and that
+ * instrumentation is off (otel/instrumentation.ts): its mixin wrapped ours and merged two objects a
+ * line, 8 µs of a chat turn's three lines under load against 0.5 µs here (bench:profile). A span the
+ * SDK made has valid ids; without the SDK there is no active span, or the invalid one.
  */
 function withTrace (fields: Record<string, unknown>): Record<string, unknown> {
   const span = trace.getSpan(context.active())

@@ -13,7 +13,11 @@ function capture (): { destination: Writable, lines: () => Array<Record<string, 
 const identity = { service: 'parley', version: '0.0.0', env: 'test' }
 
 t.test('the time of a line is pino\'s ISO time, to the millisecond, across seconds and days', async t => {
-  const times = [0, 5, 42, 999, 1000, 1001, Date.UTC(2026, 10, 28, 23, 59, 59, 999), Date.UTC(2026, 10, 29), Date.UTC(2026, 10, 29, 0, 0, 0, 7), Date.UTC(2026, 10, 28, 12, 0, 0, 70)]
+  const times = [
+    0, 5, 42, 999, 1000, 1001,
+    Date.UTC(2026, 10, 28, 12, 0, 0, 70), Date.UTC(2026, 10, 28, 23, 59, 59, 999),
+    Date.UTC(2026, 10, 29), Date.UTC(2026, 10, 29, 0, 0, 0, 7)
+  ]
   let now = 0
   const time = isoTime(() => now)
   for (const at of times) {
@@ -37,13 +41,16 @@ t.test('a line written in a span carries its trace_id, span_id and trace_flags, 
     context.with(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ ...ids, traceFlags })), write)
   inSpan(TraceFlags.SAMPLED, () => { logger.info('sampled'); audit.info('audited') })
   inSpan(TraceFlags.NONE, () => { logger.info('not sampled') })
-  context.with(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 })), () => { logger.info('invalid') })
+  const invalidIds = { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: TraceFlags.NONE }
+  context.with(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(invalidIds)), () => { logger.info('invalid') })
   logger.info('outside')
   const [sampled, audited, notSampled, invalid, outside] = lines()
   t.match(sampled, { msg: 'sampled', trace_id: ids.traceId, span_id: ids.spanId, trace_flags: '01' })
   t.match(audited, { trace_id: ids.traceId, span_id: ids.spanId, trace_flags: '01' }, 'audit entries too')
   t.match(notSampled, { trace_id: ids.traceId, trace_flags: '00' })
-  for (const line of [invalid, outside]) t.notOk('trace_id' in line! || 'span_id' in line! || 'trace_flags' in line!, `${line!.msg}: no trace fields`)
+  for (const line of [invalid, outside]) {
+    t.notOk('trace_id' in line! || 'span_id' in line! || 'trace_flags' in line!, `${line!.msg}: no trace fields`)
+  }
 })
 
 t.test('secrets in logged objects are redacted wherever they sit', async t => {
