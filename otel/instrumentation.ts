@@ -65,15 +65,26 @@ const drops = dropCounter()
 // How often lost telemetry is reported on stderr (PARLEY_TELEMETRY_REPORT_INTERVAL, seconds).
 drops.startReporting(Number(process.env.PARLEY_TELEMETRY_REPORT_INTERVAL ?? 60) * 1000, `${endpoint} (${protocol})`)
 
-// The SDK reports each failed export through diag: the first is worth a line at once (a missing
-// collector), the rest go into the periodic report. A full span queue is only a diag warning.
+// The SDK reports each failed export through diag.error, most as the exception serialised to JSON
+// (its global error handler): the first is worth a line at once (a missing collector), the rest go
+// into the periodic report. Its other errors are plain messages (a sampler it cannot read, say),
+// each said once as what it is, not as an export: a few distinct ones at most. A full span queue
+// is only a diag warning.
 let exportFailureReported = false
+const otherErrorsSaid = new Set<string>()
+const MOST_OTHER_ERRORS = 10
 diag.setLogger({
   error: (message: string, ...args: unknown[]) => {
+    const text = [message, ...args.map(String)].join(' ')
+    if (!message.startsWith('{') && !/export/i.test(message)) {
+      if (otherErrorsSaid.has(message) || otherErrorsSaid.size >= MOST_OTHER_ERRORS) return
+      otherErrorsSaid.add(message)
+      process.stderr.write(`parley: telemetry: ${text.slice(0, 200).replaceAll(givenEndpoint, endpoint)}\n`)
+      return
+    }
     if (exportFailureReported) return
     exportFailureReported = true
-    // The SDK passes the error serialised with its stack; its first line says enough.
-    const text = [message, ...args.map(String)].join(' ')
+    // The serialised error carries its stack; its first line says enough.
     const reason = (/Error: ([^\\\n"]+)/.exec(text)?.[1] ?? text.slice(0, 200)).replaceAll(givenEndpoint, endpoint)
     process.stderr.write(
       `parley: telemetry could not be exported to ${endpoint} (${protocol}): ${reason}; ` +

@@ -202,6 +202,9 @@ class PrometheusNamesExporter extends PrometheusExporter {
     options?: Parameters<PrometheusExporter['collect']>[0]
   ): ReturnType<PrometheusExporter['collect']> {
     const collected = await super.collect(options)
+    // The host and process detectors' attributes settle a moment after the start, and the OTLP
+    // exporters wait for them: read before, they are missing, and the SDK says so on diag.error.
+    await collected.resourceMetrics.resource.waitForAsyncAttributes?.()
     const resourceMetrics = withPrometheusNames(collected.resourceMetrics)
     return { ...collected, resourceMetrics: { ...resourceMetrics, resource: openResource(resourceMetrics.resource) } }
   }

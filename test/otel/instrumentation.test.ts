@@ -228,6 +228,27 @@ t.test('with no collector, the server serves, says so once, and still exits on i
   t.match(server.stderr(), `parley: telemetry not flushed at shutdown: no collector listens at ${endpoint}\n`)
 })
 
+const NO_EXPORTERS = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }
+
+t.test('a scrape before any export: /metrics waits for the resource\'s detectors, and says nothing of exports', async t => {
+  const server = await startServer(t, NO_EXPORTERS, PRELOAD)
+  const scrape = await (await fetch(`${server.base}/metrics`)).text()
+  t.match(scrape, /^target_info\{[^}]*service_name="parley"/m, 'target_info names the service')
+  t.equal(await server.stop('SIGTERM'), 0)
+  // Read unsettled, the resource made the SDK write a diag error, once told as an export failure.
+  t.notMatch(server.stderr(), 'telemetry', 'nothing was to be exported, and nothing failed')
+})
+
+t.test('an SDK error that is not an export is said as what it is, once', async t => {
+  const server = await startServer(t, { ...NO_EXPORTERS, OTEL_TRACES_SAMPLER: 'sometimes' }, PRELOAD)
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hello' }) })
+  t.equal(response.status, 200, 'the server serves')
+  t.equal(await server.stop('SIGTERM'), 0)
+  const said = server.stderr().split('\n').filter(line => line.includes('parley: telemetry'))
+  t.match(said, [/^parley: telemetry: .*OTEL_TRACES_SAMPLER value "sometimes"/], 'the SDK\'s own words, once')
+  t.equal(said.length, 1, 'and nothing said of an export')
+})
+
 t.test('empty or blank OTEL_* variables are unset, as the SDK reads them: the start-up line names what it uses', async t => {
   const blank = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_PROTOCOL: ' ', OTEL_SERVICE_NAME: '', OTEL_METRIC_EXPORT_INTERVAL: '', OTEL_TRACES_SAMPLER: ' ', LOG_DIR: '' }
   const server = await startServer(t, blank, PRELOAD)
