@@ -6,6 +6,7 @@ import { buildApp } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
 import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
+import { warmUpScrubber } from './logging/scrubber.js'
 import { telemetry } from './telemetry/telemetry.js'
 import { loadEnvFile } from './env-file.js'
 import { lockLogDir } from './db/data-dir-lock.js'
@@ -96,6 +97,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     }
   })
 }
+
+// Before the first request rather than in one: loading the scrubber's name tagger holds the thread
+// for a few tenths of a second, which would be every turn in flight's wait.
+warmUpScrubber()
 
 try {
   await app.listenOnSockets({ port: config.PORT, host: config.HOST })

@@ -231,6 +231,17 @@ function keepRecent (text: string, scrubbed: string): void {
   }, RECENT_MS).unref()
 }
 
+// One finding of each kind, fictional: scrubbed once, so that the first message holding one does
+// not pay for loading compromise and for the rules' first run on the thread that answers chat,
+// with every turn in flight waiting (the first scrub of "hi, I am Jane Smith, email …" took 0.43 s).
+const WARM_UP_TEXT = 'Hi, I am Anna Smith, my email is anna.smith@example.com, call me on +44 7700 900123. ' +
+  'I live at 12 Baker Street, London NW1 6XE; born 02/03/1980, card 4111 1111 1111 1111. Regards, Anna'
+
+/** Readies the scrubber for any message: the server calls it before it listens. */
+export function warmUpScrubber (): void {
+  scrub(WARM_UP_TEXT)
+}
+
 /**
  * A message's scrubbed copy as the database keeps it (messages.search_text): null where scrubbing
  * changed nothing, so that most messages are stored and indexed once.

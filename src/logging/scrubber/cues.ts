@@ -3,10 +3,14 @@
 import { createRequire } from 'node:module'
 import type compromise from 'compromise'
 
-// Loaded when a cue first needs it, not at start-up: it takes 0.14 to 0.25 s to load, a twelfth of a
-// start (bench:startup), and most messages hold no cue. Its CommonJS build loads synchronously.
+// Loaded when a cue first needs it: it takes 0.14 to 0.25 s to load, and a test's app may never
+// scrub a name. The server loads it before it listens (warmUpScrubber). Its CommonJS build loads
+// synchronously.
 let loaded: typeof compromise | undefined
 const nlp = (text: string) => (loaded ??= createRequire(import.meta.url)('compromise') as typeof compromise)(text)
+
+/** Whether compromise is loaded (the server has it loaded before it listens: warmUpScrubber). */
+export const nameTaggerLoaded = (): boolean => loaded !== undefined
 
 /** Where a finding lies in the text after its cue. */
 export interface Span { start: number, end: number }

@@ -1,6 +1,16 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { ibanValid, luhnValid, scrub } from '../../../src/logging/scrubber.js'
+import { ibanValid, luhnValid, scrub, warmUpScrubber } from '../../../src/logging/scrubber.js'
+import { nameTaggerLoaded } from '../../../src/logging/scrubber/cues.js'
+
+// First in the file: nothing before it has scrubbed a name.
+t.test('warmUpScrubber loads the name tagger, which a message with no cue never needs', async t => {
+  t.equal(scrub('my order 1234 never came, where is it?'), 'my order 1234 never came, where is it?')
+  t.notOk(nameTaggerLoaded(), 'not loaded by a message without a name\'s cue')
+  warmUpScrubber()
+  t.ok(nameTaggerLoaded(), 'loaded once warmed up')
+  t.equal(scrub('hi, I am Jane Smith, can I pay by card?'), 'hi, I am [NAME], can I pay by card?', 'and it finds names')
+})
 
 t.test('each kind of personal data or secret becomes its placeholder', async t => {
   const cases: Array<[string, string]> = [
