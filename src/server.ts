@@ -3,6 +3,7 @@
 import { resolve } from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
+import { warmUpReplyDecision } from './chat/reply-decision.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
 import { log, outsideAnyContext } from './logging/log-context.js'
 import { setUpProcessLogging } from './logging/process-logging.js'
@@ -98,9 +99,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-// Before the first request rather than in one: loading the scrubber's name tagger holds the thread
-// for a few tenths of a second, which would be every turn in flight's wait.
+// Before the first request rather than in one: what the scrubber and the decision load on first use
+// (the name tagger alone is a few tenths of a second) would hold every turn in flight.
 warmUpScrubber()
+warmUpReplyDecision(app.searchEngine)
 
 try {
   await app.listenOnSockets({ port: config.PORT, host: config.HOST })

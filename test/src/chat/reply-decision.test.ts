@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decideFromSearch, decideReply, withoutMarkup, withoutPersonalData } from '../../../src/chat/reply-decision.js'
+import { decideFromSearch, decideReply, warmUpReplyDecision, withoutMarkup, withoutPersonalData } from '../../../src/chat/reply-decision.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 
 const engine = new SearchEngine()
@@ -18,6 +18,16 @@ t.test('markup is not searched for: "<script>" is not a question about scripts, 
   // Each opener is read once: with backtracking, 100,000 of them would not end within the test's
   // timeout. The first opens an element left open, which ends the text.
   t.equal(withoutMarkup(`ask ${'<script'.repeat(100_000)}`), 'ask  ', 'crafted openers cost no backtracking')
+})
+
+t.test('the warm-up decides nothing for later: the questions after it are decided as without it', async t => {
+  const questions = ['how do I load documents from a folder?', 'what colour is the import script?', 'hi', 'refunds']
+  const cold = questions.map(question => decideReply(engine, question))
+  const warmed = new SearchEngine()
+  warmed.upsert({ id: 'import', title: 'Importing documents', passages: [{ ordinal: 0, text: 'Run the import script to load documents from a folder.' }] })
+  warmUpReplyDecision(warmed)
+  t.same(questions.map(question => decideReply(warmed, question)), cold)
+  t.doesNotThrow(() => { warmUpReplyDecision(new SearchEngine()) }, 'nor does it fail on an empty knowledge base')
 })
 
 t.test('the decision carries its evidence and confidence', async t => {
