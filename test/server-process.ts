@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { projectRoot } from '../src/project.js'
-import { tempDir } from './helper.js'
+import { migratedDataDir } from './helper.js'
 
 export interface ServerProcess {
   /** http://127.0.0.1:<port> */
@@ -22,11 +22,14 @@ function ownEnvironment (): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name)))
 }
 
-/** Starts dist/src/server.js (built by pretest) on a free port with an embedded database in a test folder. */
+/**
+ * Starts dist/src/server.js (built by pretest) on a free port with an embedded database in a test
+ * folder, empty and migrated, unless env names its DATA_DIR.
+ */
 export async function startServer (t: Test, env: Record<string, string> = {}, nodeOptions: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeOptions, join(projectRoot, 'dist/src/server.js')], {
     // Every test client is one address opening many sessions: the limit per address is off unless a test sets it.
-    env: { ...ownEnvironment(), PORT: '0', DATA_DIR: await tempDir(t), LOG_DIR: '', LOG_LEVEL: 'info', NEW_SESSIONS_PER_MINUTE: '0', TURNS_PER_SESSION_PER_MINUTE: '0', TURNS_PER_CLIENT_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env },
+    env: { ...ownEnvironment(), PORT: '0', DATA_DIR: env.DATA_DIR ?? await migratedDataDir(t), LOG_DIR: '', LOG_LEVEL: 'info', NEW_SESSIONS_PER_MINUTE: '0', TURNS_PER_SESSION_PER_MINUTE: '0', TURNS_PER_CLIENT_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { child.kill('SIGKILL') })

@@ -5,7 +5,7 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
-import { buildTestApp, createServerDatabase, tempDir, testConfig, waitFor } from '../helper.js'
+import { buildTestApp, createServerDatabase, migratedDataDir, testConfig, waitFor } from '../helper.js'
 import { startScriptedModel } from '../../bench/scripted-model.js'
 import { buildApp } from '../../src/app.js'
 import { openPGliteDatabase } from '../../src/db/pglite-database.js'
@@ -176,7 +176,7 @@ t.test('closing answers every turn in flight, on whichever socket it came, befor
   // Every turn is with the model when the app starts closing.
   model.script(...Array.from({ length: turns }, (_, i) =>
     ({ kind: 'answer', text: 'Open Jaeger and search by the trace id [1].', firstChunkDelayMs: 200 + 40 * i }) as const))
-  const dataDir = await tempDir(t)
+  const dataDir = await migratedDataDir(t)
   const app = await buildApp({ config: testConfig({ DATA_DIR: dataDir, LISTEN_SOCKETS: '8', LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model' }) })
   await app.listenOnSockets({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
@@ -196,7 +196,7 @@ t.test('closing answers every turn in flight, on whichever socket it came, befor
 })
 
 t.test('closing keeps the turns whose clients have gone: those in line too are stored before the database closes', async t => {
-  const dataDir = await tempDir(t)
+  const dataDir = await migratedDataDir(t)
   const app = await buildApp({ config: testConfig({ DATA_DIR: dataDir, MAX_TURNS_IN_FLIGHT: '1', TURN_LATENCY_GOAL_MS: '60000' }) })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo

@@ -1,10 +1,10 @@
 // Sessions and history survive a restart on the embedded database's files.
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
-import { testConfig } from '../helper.js'
+import { migratedDataDir, testConfig } from '../helper.js'
 
 t.test('a conversation continues after a restart on the same DATA_DIR', async t => {
-  const dataDir = t.testdir()
+  const dataDir = await migratedDataDir(t)
   const config = testConfig({ DATA_DIR: dataDir })
 
   const first = await buildApp({ config })

@@ -10,7 +10,7 @@ import { main as analyze } from '../../src/cli/analyze.js'
 import { openDatabase } from '../../src/db/open-database.js'
 import { readLogLines } from '../../src/logging/log-files.js'
 import { projectRoot } from '../../src/project.js'
-import { collector, tempDir } from '../helper.js'
+import { collector, migratedDataDir, tempDir } from '../helper.js'
 import { startServer } from '../server-process.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
@@ -41,7 +41,7 @@ async function filesUnder (dir: string): Promise<Array<[string, string]>> {
 t.test('personal data typed in chat is in no log, no turn trace, no analyst\'s view and no report', async t => {
   const root = await tempDir(t)
   const logDir = join(root, 'logs')
-  const dataDir = join(root, 'data')
+  const dataDir = await migratedDataDir(t)
   const server = await startServer(t, {
     LOG_DIR: logDir, DATA_DIR: dataDir, LOG_CHAT_CONTENT: 'redacted', LOG_ID_SECRET: 'planted-secret', API_KEYS: `${ADMIN}:admin,${ANALYST}:analyst`
   })

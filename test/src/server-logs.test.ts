@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { verifyAuditChain } from '../../src/logging/audit-chain.js'
 import { listLogFiles, readLogLines } from '../../src/logging/log-files.js'
-import { logFileLines, tempDir } from '../helper.js'
+import { logFileLines, migratedDataDir, tempDir } from '../helper.js'
 import { startServer } from '../server-process.js'
 
 const ADMIN_KEY = 'admin-key-' + randomBytes(12).toString('hex')
@@ -122,7 +122,7 @@ t.test('personal data and secrets planted in messages, headers and error paths a
 
 t.test('audit entries are chained, name key ids, and the chain continues across a restart', async t => {
   const root = await tempDir(t)
-  const env = { LOG_DIR: join(root, 'logs'), DATA_DIR: join(root, 'data'), API_KEYS: `${ADMIN_KEY}:admin` }
+  const env = { LOG_DIR: join(root, 'logs'), DATA_DIR: await migratedDataDir(t), API_KEYS: `${ADMIN_KEY}:admin` }
   const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
 
   let server = await startServer(t, env)
@@ -152,12 +152,13 @@ t.test('two instances: each needs a log folder of its own, and each folder\'s au
   const root = await tempDir(t)
   const shared = join(root, 'logs')
   const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
-  const first = await startServer(t, { LOG_DIR: shared, DATA_DIR: join(root, 'data-1'), API_KEYS: `${ADMIN_KEY}:admin` })
+  const first = await startServer(t, { LOG_DIR: shared, API_KEYS: `${ADMIN_KEY}:admin` })
+  const secondData = await migratedDataDir(t)
   // Two writers of one audit.log interleave two chains: audit:verify took that for entries removed.
-  await t.rejects(startServer(t, { LOG_DIR: shared, DATA_DIR: join(root, 'data-2'), API_KEYS: `${ADMIN_KEY}:admin` }),
+  await t.rejects(startServer(t, { LOG_DIR: shared, DATA_DIR: secondData, API_KEYS: `${ADMIN_KEY}:admin` }),
     new RegExp(`Parley could not start: ${shared.replaceAll('/', '\\/')} \\(LOG_DIR\\) is written by process \\d+ .*Each instance needs a log folder of its own.*LOG_DIR=`),
     'a second instance on the same LOG_DIR stops, naming the one writing there and what to set')
-  const second = await startServer(t, { LOG_DIR: join(shared, 'second'), DATA_DIR: join(root, 'data-2'), API_KEYS: `${ADMIN_KEY}:admin` })
+  const second = await startServer(t, { LOG_DIR: join(shared, 'second'), DATA_DIR: secondData, API_KEYS: `${ADMIN_KEY}:admin` })
   for (const [server, id] of [[first, 'one'], [second, 'two'], [first, 'three'], [second, 'four']] as const) {
     t.equal((await fetch(`${server.base}/v1/kb/documents/${id}`, { method: 'PUT', headers: admin, body: JSON.stringify({ title: id, text: `Document ${id}.` }) })).status, 201)
   }
@@ -226,7 +227,7 @@ t.test('a crash (an uncaught exception) is logged with its scrubbed stack and fi
 })
 
 t.test('one server per DATA_DIR: a second exits 1 naming the first, which keeps serving; a killed server\'s folder is taken over', async t => {
-  const dataDir = await tempDir(t)
+  const dataDir = await migratedDataDir(t)
   const first = await startServer(t, { DATA_DIR: dataDir })
   const logDir = join(await tempDir(t), 'logs')
   await t.rejects(startServer(t, { DATA_DIR: dataDir, LOG_DIR: logDir }), { message: /^server exited with 1 before listening:[^]*Parley could not start: .* is in use by process \d+ .*npm run kb:import -- --url/ })

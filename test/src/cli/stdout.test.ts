@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { chainAuditLine, GENESIS } from '../../../src/logging/audit-chain.js'
 import { projectRoot } from '../../../src/project.js'
-import { tempDir } from '../../helper.js'
+import { migratedDataDir, tempDir } from '../../helper.js'
 
 // The test runner's loader and variables would make the tools different programs.
 const environment = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name)))
@@ -26,7 +26,7 @@ async function run (command: string, args: string[], env: Record<string, string>
 
 t.test('every CLI\'s stdout with --format json is one JSON document', async t => {
   const root = await tempDir(t)
-  const env = { DATA_DIR: join(root, 'data'), LOG_DIR: join(root, 'logs') }
+  const env = { DATA_DIR: await migratedDataDir(t), LOG_DIR: join(root, 'logs') }
   await mkdir(env.LOG_DIR)
   await writeFile(join(root, 'faq.jsonl'), `${JSON.stringify({ id: 'refunds', title: 'How do I get a refund?', text: 'Refunds are paid within 14 days.' })}\n`)
   await writeFile(join(root, 'questions.jsonl'), `${JSON.stringify({ question: 'how do I get a refund?', expected: 'refunds' })}\n`)

@@ -9,7 +9,7 @@ import { projectRoot } from '../../../src/project.js'
 import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
 import type { TurnSpan, TurnTrace } from '../../../src/turn-traces/turn-trace.js'
 import { openDatabase } from '../../../src/db/open-database.js'
-import { createServerDatabase, tempDir } from '../../helper.js'
+import { createServerDatabase, migratedDataDir } from '../../helper.js'
 import { startServer } from '../../server-process.js'
 import { startScriptedModel } from '../../../bench/scripted-model.js'
 
@@ -18,7 +18,7 @@ const serverUrl = process.env.TEST_DATABASE_URL === '' ? undefined : process.env
 const NO_COLLECTOR = { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }
 
 t.test('a chat turn\'s row: its spans under a trusted caller\'s traceparent, its log lines, and its messages point at it', async t => {
-  const dataDir = await tempDir(t)
+  const dataDir = await migratedDataDir(t)
   // Every statement a span (by default only slow ones are), so that the row's tree shows them.
   const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir, PARLEY_TRACE_CALLERS: 'join', DB_QUERY_SPAN_MS: '0' }, PRELOAD)
   const traceId = randomBytes(16).toString('hex')
@@ -123,7 +123,7 @@ t.test('under pressure every turn keeps its duration and parts; a turn let go is
 
 t.test('with a model writing a streamed answer, its call is one span, Parley\'s, with the HTTP request under it, in the trace the last event names', async t => {
   const model = await startScriptedModel(t)
-  const dataDir = await tempDir(t)
+  const dataDir = await migratedDataDir(t)
   const server = await startServer(t, { ...NO_COLLECTOR, DATA_DIR: dataDir, LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model' }, PRELOAD)
   // Streamed: its last event names the trace, as the JSON response does.
   const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
