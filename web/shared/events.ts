@@ -15,14 +15,18 @@ export async function readEvents<T> (response: Response, onText: (text: string) 
     .pipeThrough(new TextDecoderStream())
     .pipeThrough(new EventSourceParserStream())
     .getReader()
+  let result: { value: T } | undefined
   for (let next = await events.read(); next.done !== true; next = await events.read()) {
     const { event, data } = next.value
     const parsed: unknown = JSON.parse(data)
     if (event === 'delta') onText((parsed as { text: string }).text)
-    else if (event === 'done') return parsed as T
+    else if (event === 'done') result = { value: parsed as T }
     else if (event === 'error') {
       throw problemError((parsed as { status?: number }).status ?? 0, parsed, 'The answer failed.')
     }
   }
+  // Read to the end, which the server sends right after `done`: a request left open is aborted
+  // when the page moves on, and the browser reports that as a failed request.
+  if (result !== undefined) return result.value
   throw new ApiError(0, 'The answer was cut off. Check your connection and try again.')
 }

@@ -12,6 +12,20 @@ t.test('deltas as they come, then the done event\'s data', async t => {
   t.same(texts, ['Hel', 'lo'])
 })
 
+t.test('the result comes once the stream has ended, so that no request is left open for the page to abort', async t => {
+  const encoder = new TextEncoder()
+  let ended = false
+  const body = new ReadableStream<Uint8Array>({
+    start (controller) {
+      controller.enqueue(encoder.encode('event: delta\ndata: {"text":"Hi"}\n\nevent: done\ndata: {"reply":"Hi"}\n\n'))
+      setTimeout(() => { ended = true; controller.close() }, 20)
+    }
+  })
+  const result = await readEvents(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), () => {})
+  t.same(result, { reply: 'Hi' })
+  t.ok(ended, 'the server had ended the response')
+})
+
 t.test('an error event throws its problem', async t => {
   const error = await failure(readEvents(stream('event: delta\ndata: {"text":"Hel"}\n\nevent: error\ndata: {"type":"urn:parley:problem:model","status":503,"detail":"The model is unavailable."}\n\n'), () => {}))
   t.ok(error instanceof ApiError)
