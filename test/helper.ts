@@ -66,16 +66,15 @@ export async function openTestPGlite (t: Test): Promise<Database> {
 
 /**
  * A DATA_DIR holding an empty, migrated embedded database, as a server leaves it after its first
- * start: initdb takes 2.5 s of a new folder's first start, a copy of a folder migrated once per
- * schema version 0.1 s. Tests of what a first start does to its folder make theirs with tempDir.
+ * start: initdb takes 2.5 s of a new folder's first start, a copy of a folder made once per
+ * schema version (from the template archive) 0.1 s. Tests of what a first start does to its
+ * folder make theirs with tempDir.
  */
 export async function migratedDataDir (t: Test): Promise<string> {
   const template = join(tmpdir(), `parley-pglite-folder-${await templateVersion()}`)
   if (!existsSync(template)) {
     const partial = await mkdtemp(`${template}.`)
-    const db = await openPGliteDatabase(partial)
-    await migrate(db)
-    await db.close()
+    await (await openPGliteDatabase(partial, await pgliteTemplate())).close()
     // Another test file may have made it meanwhile: theirs is the same.
     await rename(partial, template).catch(async () => await rm(partial, { recursive: true, force: true }))
   }
