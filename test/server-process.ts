@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { projectRoot } from '../src/project.js'
-import { migratedDataDir } from './helper.js'
+import { migratedDataDir, tempDir } from './helper.js'
 
 export interface ServerProcess {
   /** http://127.0.0.1:<port> */
@@ -24,12 +24,13 @@ function ownEnvironment (): Record<string, string | undefined> {
 
 /**
  * Starts dist/src/server.js (built by pretest) on a free port with an embedded database in a test
- * folder, empty and migrated, unless env names its DATA_DIR.
+ * folder, empty and migrated, unless env names its DATA_DIR or a DATABASE_URL (an empty folder then).
  */
 export async function startServer (t: Test, env: Record<string, string> = {}, nodeOptions: string[] = []): Promise<ServerProcess> {
+  const dataDir = env.DATA_DIR ?? (env.DATABASE_URL === undefined ? await migratedDataDir(t) : await tempDir(t))
   const child = spawn(process.execPath, [...nodeOptions, join(projectRoot, 'dist/src/server.js')], {
     // Every test client is one address opening many sessions: the limit per address is off unless a test sets it.
-    env: { ...ownEnvironment(), PORT: '0', DATA_DIR: env.DATA_DIR ?? await migratedDataDir(t), LOG_DIR: '', LOG_LEVEL: 'info', NEW_SESSIONS_PER_MINUTE: '0', TURNS_PER_SESSION_PER_MINUTE: '0', TURNS_PER_CLIENT_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env },
+    env: { ...ownEnvironment(), PORT: '0', DATA_DIR: dataDir, LOG_DIR: '', LOG_LEVEL: 'info', NEW_SESSIONS_PER_MINUTE: '0', TURNS_PER_SESSION_PER_MINUTE: '0', TURNS_PER_CLIENT_PER_MINUTE: '0', WRONG_KEYS_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { child.kill('SIGKILL') })
