@@ -23,9 +23,8 @@ export interface LogDestinations {
 const ROUTER = fileURLToPath(new URL('./log-router.js', import.meta.url))
 // A line reaches the worker at most this late: what a process killed outright (SIGKILL, the
 // out-of-memory killer) may lose on top of what the worker had not yet written. Each hand-over
-// costs the worker a wake-up and a write to every file whatever its size: 50 ms rather than 10
-// took 45 % off the worker's CPU a request, 200 ms a further 30 % for four times the loss
-// (DEVELOPING.md, "Lines go to the worker in batches").
+// costs the worker a wake-up and a write to every file whatever its size (DEVELOPING.md, "Lines go
+// to the worker in batches", says what 10, 50 and 200 ms cost).
 const BATCH = { maxWaitMs: 50, maxChars: 64 * 1024 }
 
 /** Opens the router with `options`; onLogRecordsLost hears how many log records it could not export. */
