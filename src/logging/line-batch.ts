@@ -2,8 +2,8 @@
 // Each hand-over wakes the worker (thread-stream's Atomics.notify, a futex wake), and thread-stream
 // hands over once per turn of the event loop that wrote a line: under load, about once a line.
 // Those wake-ups were 5 % of a busy main thread (bench:profile, full telemetry, 50 clients on
-// PostgreSQL); a batch every few tens of milliseconds wakes the worker twenty times a second at
-// most; the worker's CPU a request fell by nearly half at 10 ms and again at 50 (DEVELOPING.md).
+// PostgreSQL); a batch every few tens of milliseconds wakes the worker about twenty times a
+// second; the worker's CPU a request fell by nearly half at 10 ms and again at 50 (DEVELOPING.md).
 
 /** What a batch is handed to: thread-stream's ThreadStream, as pino.transport() returns it. */
 export interface LineSink {
