@@ -39,7 +39,7 @@ t.test('rotates by size without splitting a line, and chatbot.log follows the ne
   }
   // The last rotation's link and report come after its reopen: they are waited for, as a reader
   // of chatbot.log would see them a moment later, rather than raced by the close.
-  for (let i = 0; i < 150 && reports.at(-1)?.file !== (await listLogFiles(dir, 'chatbot')).at(-1)?.path; i++) await sleep(20)
+  await waitFor(async () => reports.at(-1)?.file === (await listLogFiles(dir, 'chatbot')).at(-1)?.path, 3000)
   await file.close()
   const files = await listLogFiles(dir, 'chatbot')
   // At least one rotation: how many depends on how the writes were gathered, fewer on a busy machine.
