@@ -55,6 +55,8 @@ export class FileDestination {
   private failure: { error: string, since: Date, dropped: number } | undefined
   private readonly timer: NodeJS.Timeout
   private closed = false
+  /** The rotations' links and reports, one after another, so that the last file is the one named. */
+  private rotations = Promise.resolve()
 
   constructor (private readonly options: FileDestinationOptions) {
     this.timer = setInterval(() => this.check(), options.checkIntervalMs).unref()
@@ -90,7 +92,11 @@ export class FileDestination {
       const file = stream.file!
       if (await endsMidLine(file)) stream.write('\n')
       // pino-roll rotates by reopening the stream on a new file; 'ready' follows each reopen.
-      stream.on('ready', () => this.stream === stream && this.rotated(stream))
+      stream.on('ready', () => {
+        const rotatedTo = stream.file
+        if (this.stream !== stream || rotatedTo === null) return
+        this.rotations = this.rotations.then(() => this.rotated(rotatedTo))
+      })
       stream.on('error', (error: Error) => { if (this.stream === stream) this.fail(error) })
       await this.link(file)
       const failure = this.failure
@@ -152,9 +158,7 @@ export class FileDestination {
     }
   }
 
-  private async rotated (stream: RollingStream): Promise<void> {
-    const file = stream.file
-    if (file === null) return
+  private async rotated (file: string): Promise<void> {
     await this.link(file)
     this.options.report({
       family: this.options.family,
@@ -188,5 +192,7 @@ export class FileDestination {
       stream.once('error', () => resolve())
       stream.end()
     })
+    // A close can land on a rotation: its reopen's 'ready' comes before 'close', its link after.
+    await this.rotations
   }
 }

@@ -1,8 +1,8 @@
 // A log file that rotates, and that fails and recovers on its own: disk full (the real
 // /dev/full, which answers every write with ENOSPC) and its directory deleted under it.
 import t from 'tap'
-import { readFile, readlink, rm, stat, symlink, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile, readlink, rm, symlink, unlink } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FileDestination, type DestinationReport } from '../../../src/logging/file-destination.js'
 import { listLogFiles } from '../../../src/logging/log-files.js'
@@ -37,12 +37,10 @@ t.test('rotates by size without splitting a line, and chatbot.log follows the ne
     file.write(JSON.stringify({ level: 'info', n: i, msg: 'x'.repeat(40) }))
     if (i % 50 === 0) await sleep(5) // rotation happens between writes, as under real traffic
   }
-  // The last rotation's link and report come after its reopen: they are waited for, as a reader
-  // of chatbot.log would see them a moment later, rather than raced by the close.
-  await waitFor(async () => reports.at(-1)?.file === (await listLogFiles(dir, 'chatbot')).at(-1)?.path, 3000)
   await file.close()
   const files = await listLogFiles(dir, 'chatbot')
-  // At least one rotation: how many depends on how the writes were gathered, fewer on a busy machine.
+  // At least one rotation: how many depends on how the writes were gathered (3 to 5 files beside
+  // two busy cores, in 20 runs).
   t.ok(files.length >= 2, `rotated into ${files.length} files`)
   const lines = await linesOf(dir)
   // Every line once and whole; their order across rotations is not asserted. Once, under CI's
@@ -52,14 +50,10 @@ t.test('rotates by size without splitting a line, and chatbot.log follows the ne
   const numbers = lines.map(line => (JSON.parse(line) as { n: number }).n)
   t.equal(numbers.length, 500, 'every line, whole')
   t.same([...numbers].sort((a, b) => a - b), Array.from({ length: 500 }, (_, i) => i), 'each once')
-  // A rotation that the close interrupts leaves a newer file, empty, which the link may or may not
-  // name yet: the newest file, or the newest that took lines (seen beside two busy cores).
-  const written: string[] = []
-  for (const file of files) if ((await stat(file.path)).size > 0) written.push(file.path)
-  const newest = new Set([files.at(-1)!.path, written.at(-1)!])
-  t.ok(newest.has(join(dir, await readlink(join(dir, 'chatbot.log')))), 'the link names the newest file')
+  // A close that lands on a rotation leaves its new file empty; the link still names it.
+  t.equal(await readlink(join(dir, 'chatbot.log')), basename(files.at(-1)!.path), 'the link names the newest file')
   t.ok(reports.every(r => r.state === 'ok'), 'opening and rotations are reported as ok')
-  t.ok(newest.has(reports.at(-1)!.file!), 'the last report names the file being written')
+  t.equal(reports.at(-1)!.file, files.at(-1)!.path, 'the last report names the file being written')
 })
 
 t.test('a full disk stops this file only, and it recovers when space returns', async t => {
