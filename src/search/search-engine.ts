@@ -637,7 +637,7 @@ export class SearchEngine {
       return { ...NO_EVIDENCE, terms: informative.length, unseen: total === 0 ? 0 : unseenWeight / total, corrected }
     }
     const entry = this.docs[best.doc] as DocEntry
-    const passage = this.passageOf(best)
+    const passage = this.passageAt(best.slot)
     // The question the passage answers: its document's title with the heading above it, or another
     // phrasing of the title; the one the user's question asks most of.
     const asked = [`${entry.title}\n${passage.heading ?? ''}`, ...entry.questions]
@@ -830,13 +830,14 @@ export class SearchEngine {
   }
 
   private toHit (candidate: Candidate, ranked: Ranking): SearchHit {
-    const passage = this.passageOf(candidate)
+    const slot = this.shownSlot(candidate, ranked)
+    const passage = this.passageAt(slot)
     const entry = this.docs[candidate.doc] as DocEntry
     return {
       docId: entry.id,
       title: entry.title,
       score: round(candidate.score),
-      snippet: this.snippet(candidate.slot, passage.text, ranked, SNIPPET_MAX_CHARS),
+      snippet: this.snippet(slot, passage.text, ranked, SNIPPET_MAX_CHARS),
       passage: passage.ordinal,
       passageText: passage.text
     }
@@ -844,15 +845,36 @@ export class SearchEngine {
 
   /** What a reply quotes of a passage: all of it up to QUOTE_MAX_CHARS, else its best sentences, whole. */
   private quote (candidate: Candidate, ranked: Ranking): string {
-    const { text } = this.passageOf(candidate)
+    const slot = this.shownSlot(candidate, ranked)
+    const { text } = this.passageAt(slot)
     const trimmed = text.trim()
     if (trimmed.length <= QUOTE_MAX_CHARS) return trimmed
     // Trimmed or not, the text has the same sentences: the index's offsets are into the text as it was given.
-    return this.snippet(candidate.slot, this.snippets === undefined ? trimmed : text, ranked, QUOTE_MAX_CHARS)
+    return this.snippet(slot, this.snippets === undefined ? trimmed : text, ranked, QUOTE_MAX_CHARS)
   }
 
-  private passageOf (candidate: Candidate): Passage {
-    return (this.docs[candidate.doc] as DocEntry).passages[this.slotPassage[candidate.slot] as number] as Passage
+  /**
+   * The passage a hit shows: its best passage, or the opening of that passage's section where the
+   * opening holds every query term the best one does. A section's heading is indexed with each of
+   * its passages, so a question its heading asks ties them all, and a later passage won on a word it
+   * only repeats ("how do I view traces?" quoted the `OTEL_TRACES_*` variables): a section opens
+   * with the answer to its heading. Only what is shown: the decision weighs the best passage.
+   */
+  private shownSlot (candidate: Candidate, { weights }: Ranking): number {
+    const { passages, slots } = this.docs[candidate.doc] as DocEntry
+    let ordinal = this.slotPassage[candidate.slot] as number
+    const heading = (passages[ordinal] as Passage).heading
+    while (ordinal > 0 && (passages[ordinal - 1] as Passage).heading === heading) ordinal--
+    const opening = slots[ordinal] as number
+    if (opening === candidate.slot) return opening
+    for (const term of weights.keys()) {
+      if (this.holds(candidate.slot, term) && !this.holds(opening, term)) return candidate.slot
+    }
+    return opening
+  }
+
+  private passageAt (slot: number): Passage {
+    return (this.docs[this.slotDoc[slot] as number] as DocEntry).passages[this.slotPassage[slot] as number] as Passage
   }
 
   /** The best-matching sentences of the passage, at most max characters (snippets.ts). */

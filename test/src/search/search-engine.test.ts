@@ -169,6 +169,29 @@ t.test('headings are searchable with their passage', async (t) => {
   t.equal(hits[0]?.passage, 1)
 })
 
+t.test('a section shows its opening where the opening holds every word its best passage does', async (t) => {
+  const heading = 'How do I view traces?'
+  const engine = engineWith([{
+    id: 'tracing',
+    title: 'Observability',
+    passages: [
+      { ordinal: 0, heading, text: 'Open Jaeger on port 16686, pick the service parley, and press Find to list the requests of the last hour.' },
+      { ordinal: 1, heading, text: 'OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG choose which traces are kept.' },
+      { ordinal: 2, heading: 'Logs', text: 'Log lines carry the trace id.' }
+    ]
+  }])
+  // Every passage of the section holds the heading's words; the second only repeats "traces".
+  const asked = engine.searchWithEvidence('how do I view traces?')
+  t.equal(asked.hits[0]?.passage, 0, 'the opening, which answers the heading')
+  t.match(asked.quote, /^Open Jaeger/)
+  // A word only the later passage holds: it is what was asked about.
+  const sampler = engine.searchWithEvidence('which traces does the sampler keep?')
+  t.equal(sampler.hits[0]?.passage, 1)
+  t.match(sampler.quote, /^OTEL_TRACES_SAMPLER/)
+  // Another section is never shown for this one's words.
+  t.equal(engine.search('trace id in log lines')[0]?.passage, 2)
+})
+
 t.test('upsert replaces every passage of a document', async (t) => {
   const engine = engineWith(CORPUS)
   engine.upsert(doc('cats', 'Caring for cats', 'Brush long-haired breeds weekly.'))
