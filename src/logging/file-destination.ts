@@ -52,6 +52,8 @@ export class FileDestination {
    */
   onRecovered?: (dropped: number) => Promise<string | undefined>
   private stream: RollingStream | undefined
+  /** The file the stream last opened: during a rotation stream.file names the next one already. */
+  private opened: string | undefined
   private failure: { error: string, since: Date, dropped: number } | undefined
   private readonly timer: NodeJS.Timeout
   private closed = false
@@ -95,6 +97,7 @@ export class FileDestination {
       stream.on('ready', () => {
         const rotatedTo = stream.file
         if (this.stream !== stream || rotatedTo === null) return
+        this.opened = rotatedTo
         this.rotations = this.rotations.then(() => this.rotated(rotatedTo))
       })
       stream.on('error', (error: Error) => { if (this.stream === stream) this.fail(error) })
@@ -103,6 +106,7 @@ export class FileDestination {
       // Asked before the file takes lines again, so that its answer is the first line after the gap.
       const first = failure === undefined ? undefined : await this.onRecovered?.(failure.dropped)
       this.stream = stream
+      this.opened = file
       this.failure = undefined
       if (first !== undefined) stream.write(first + '\n')
       this.options.report({
@@ -187,6 +191,10 @@ export class FileDestination {
     clearInterval(this.timer)
     const stream = this.stream
     if (stream === undefined) return
+    // sonic-boom (4.2.1, and 5.0.2 still) never closes a stream ended while a reopen waits for a
+    // write in flight, as pino-roll's timed rotation's can: the shutdown hung until it was killed,
+    // and the lines after the write were lost. Such a reopen has named its file; it is let open.
+    if (stream.file !== this.opened) await once(stream, 'ready').catch(() => {})
     await new Promise<void>(resolve => {
       stream.once('close', resolve)
       stream.once('error', () => resolve())

@@ -1,6 +1,7 @@
 // A log file that rotates, and that fails and recovers on its own: disk full (the real
 // /dev/full, which answers every write with ENOSPC) and its directory deleted under it.
 import t from 'tap'
+import FakeTimers from '@sinonjs/fake-timers'
 import { readFile, readlink, rm, symlink, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -8,9 +9,9 @@ import { FileDestination, type DestinationReport } from '../../../src/logging/fi
 import { listLogFiles } from '../../../src/logging/log-files.js'
 import { waitFor } from '../../helper.js'
 
-function destination (dir: string, maxSize = '100m') {
+function destination (dir: string, maxSize = '100m', frequency: 'daily' | 'hourly' = 'daily') {
   const reports: DestinationReport[] = []
-  const file = new FileDestination({ dir, family: 'chatbot', maxSize, frequency: 'daily', checkIntervalMs: 50, report: report => reports.push(report) })
+  const file = new FileDestination({ dir, family: 'chatbot', maxSize, frequency, checkIntervalMs: 50, report: report => reports.push(report) })
   return { file, reports }
 }
 
@@ -54,6 +55,35 @@ t.test('rotates by size without splitting a line, and chatbot.log follows the ne
   t.equal(await readlink(join(dir, 'chatbot.log')), basename(files.at(-1)!.path), 'the link names the newest file')
   t.ok(reports.every(r => r.state === 'ok'), 'opening and rotations are reported as ok')
   t.equal(reports.at(-1)!.file, files.at(-1)!.path, 'the last report names the file being written')
+})
+
+t.test('a close that lands on a timed rotation waiting for a write ends, with every line', async t => {
+  const dir = t.testdir()
+  // pino-roll's hourly rotation runs on a timer: the clock is moved past the hour instead of waited for.
+  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: new Date(2026, 10, 28, 10, 59) })
+  const { file, reports } = destination(dir, '100m', 'hourly')
+  try {
+    await file.open()
+    file.write('{"level":"info","msg":"in flight as the hour turns"}')
+    clock.tick(60_000) // the rotation's reopen waits for that write
+    file.write('{"level":"info","msg":"after the rotation"}')
+  } finally {
+    clock.uninstall()
+  }
+  // sonic-boom never closed such a stream: the shutdown hung, and the last line was lost.
+  let timer: NodeJS.Timeout | undefined
+  const closed = await Promise.race([
+    file.close().then(() => true),
+    new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), 5000) })
+  ])
+  clearTimeout(timer)
+  t.equal(closed, true, 'the close ends')
+  t.same((await linesOf(dir)).map(line => (JSON.parse(line) as { msg: string }).msg),
+    ['in flight as the hour turns', 'after the rotation'], 'every line, in order')
+  const files = await listLogFiles(dir, 'chatbot')
+  t.equal(files.length, 2, 'the rotation happened')
+  t.equal(await readlink(join(dir, 'chatbot.log')), basename(files.at(-1)!.path), 'the link names the new file')
+  t.equal(reports.at(-1)!.file, files.at(-1)!.path)
 })
 
 t.test('a full disk stops this file only, and it recovers when space returns', async t => {
