@@ -52,13 +52,13 @@ export class FileDestination {
    */
   onRecovered?: (dropped: number) => Promise<string | undefined>
   private stream: RollingStream | undefined
-  /** The file the stream last opened: during a rotation stream.file names the next one already. */
-  private opened: string | undefined
+  /** Whether a rotation's reopen has named its file and not opened it yet. */
+  private reopenPending = (): boolean => false
   private failure: { error: string, since: Date, dropped: number } | undefined
   private readonly timer: NodeJS.Timeout
   private closed = false
   /** The rotations' links and reports, one after another, so that the last file is the one named. */
-  private rotations = Promise.resolve()
+  private rotationsDone = Promise.resolve()
 
   constructor (private readonly options: FileDestinationOptions) {
     this.timer = setInterval(() => this.check(), options.checkIntervalMs).unref()
@@ -90,25 +90,27 @@ export class FileDestination {
         fsync: this.options.fsync === true
       })
       if (stream.file === null) await once(stream, 'ready') // rejects on the stream's 'error'
-      // A crash can leave today's file ending mid-line; without a newline the next line would be glued to it.
       const file = stream.file!
-      if (await endsMidLine(file)) stream.write('\n')
-      // pino-roll rotates by reopening the stream on a new file; 'ready' follows each reopen.
+      // pino-roll rotates by reopening the stream on a new file; 'ready' follows each reopen, and
+      // until then stream.file names the new file already.
+      let opened = file
       stream.on('ready', () => {
-        const rotatedTo = stream.file
-        if (this.stream !== stream || rotatedTo === null) return
-        this.opened = rotatedTo
-        this.rotations = this.rotations.then(() => this.rotated(rotatedTo))
+        opened = stream.file ?? opened
+        if (this.stream === stream) this.rotated(opened)
       })
+      this.reopenPending = () => stream.file !== opened
       stream.on('error', (error: Error) => { if (this.stream === stream) this.fail(error) })
+      // A crash can leave today's file ending mid-line; without a newline the next line would be glued to it.
+      if (await endsMidLine(file)) stream.write('\n')
       await this.link(file)
       const failure = this.failure
       // Asked before the file takes lines again, so that its answer is the first line after the gap.
       const first = failure === undefined ? undefined : await this.onRecovered?.(failure.dropped)
       this.stream = stream
-      this.opened = file
       this.failure = undefined
       if (first !== undefined) stream.write(first + '\n')
+      // A rotation while it was being opened (today's file was full already) went unlinked.
+      if (opened !== file) this.rotated(opened)
       this.options.report({
         family,
         state: 'ok',
@@ -162,14 +164,16 @@ export class FileDestination {
     }
   }
 
-  private async rotated (file: string): Promise<void> {
-    await this.link(file)
-    this.options.report({
-      family: this.options.family,
-      state: 'ok',
-      file,
-      since: new Date().toISOString(),
-      message: `writing ${file}`
+  private rotated (file: string): void {
+    this.rotationsDone = this.rotationsDone.then(async () => {
+      await this.link(file)
+      this.options.report({
+        family: this.options.family,
+        state: 'ok',
+        file,
+        since: new Date().toISOString(),
+        message: `writing ${file}`
+      })
     })
   }
 
@@ -194,13 +198,13 @@ export class FileDestination {
     // sonic-boom (4.2.1, and 5.0.2 still) never closes a stream ended while a reopen waits for a
     // write in flight, as pino-roll's timed rotation's can: the shutdown hung until it was killed,
     // and the lines after the write were lost. Such a reopen has named its file; it is let open.
-    if (stream.file !== this.opened) await once(stream, 'ready').catch(() => {})
+    if (this.reopenPending()) await once(stream, 'ready').catch(() => {})
     await new Promise<void>(resolve => {
       stream.once('close', resolve)
       stream.once('error', () => resolve())
       stream.end()
     })
     // A close can land on a rotation: its reopen's 'ready' comes before 'close', its link after.
-    await this.rotations
+    await this.rotationsDone
   }
 }

@@ -86,6 +86,19 @@ t.test('a close that lands on a timed rotation waiting for a write ends, with ev
   t.equal(reports.at(-1)!.file, files.at(-1)!.path)
 })
 
+t.test("today's file full and cut mid-line at the start: its newline rotates, and the link follows", async t => {
+  const dir = t.testdir({ [`chatbot.${today()}.1.log`]: `{"level":"info","msg":"${'x'.repeat(5000)}` })
+  const { file, reports } = destination(dir, '4k')
+  await file.open()
+  file.write('{"level":"info","msg":"after the start"}')
+  await file.close()
+  const files = await listLogFiles(dir, 'chatbot')
+  t.equal(files.length, 2, 'the newline that ends the cut line took the file past its size')
+  t.equal(await readlink(join(dir, 'chatbot.log')), basename(files.at(-1)!.path), 'the link names the new file')
+  t.equal(reports.at(-1)!.file, files.at(-1)!.path, 'the last report names it')
+  t.equal(await readFile(files.at(-1)!.path, 'utf8'), '{"level":"info","msg":"after the start"}\n')
+})
+
 t.test('a full disk stops this file only, and it recovers when space returns', async t => {
   const dir = t.testdir()
   // pino-roll reopens today's file 1, which here is /dev/full.
