@@ -51,6 +51,14 @@ export const DocumentRecord = Type.Object({
   updated_at: Type.String({ format: 'date-time' })
 })
 
+const DocumentPut = Type.Object({
+  id: Type.String(),
+  created: Type.Boolean(),
+  moved_from: Type.Optional(Type.String({
+    description: 'The collection the replaced document was in, when that was another: its id is now this one\'s'
+  }))
+})
+
 const DocumentSummaryRecord = Type.Pick(DocumentRecord, ['id', 'title', 'collection', 'created_at', 'updated_at'])
 const DocumentListQuery = Type.Object({
   collection: Type.Optional(Type.String({ ...Collection, description: 'Only documents of this collection' })),
@@ -180,15 +188,16 @@ const knowledgeBaseRoutes: FastifyPluginAsyncTypebox = async function (app) {
       params: DocumentParams,
       body: DocumentBody,
       response: withProblems({
-        200: Type.Object({ id: Type.String(), created: Type.Boolean() }),
-        201: Type.Object({ id: Type.String(), created: Type.Boolean() })
+        200: DocumentPut,
+        201: DocumentPut
       }, 401, 403, 413, 415)
     }
   }, async (request, reply) => {
     const { id } = request.params
     refuseMetadata(request.body.metadata, 'body/metadata')
-    const created = await app.knowledgeBase.put(id, request.body, request.actor)
-    return reply.code(created ? 201 : 200).send({ id, created })
+    const { created, movedFrom } = await app.knowledgeBase.put(id, request.body, request.actor)
+    const moved = movedFrom === undefined ? {} : { moved_from: movedFrom }
+    return reply.code(created ? 201 : 200).send({ id, created, ...moved })
   })
 
   app.delete('/v1/kb/documents/:id', {

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { DOCUMENT_LIMITS, readDocuments, type DocumentInput } from '../kb/document-files.js'
-import { KnowledgeBase } from '../kb/knowledge-base.js'
+import { BUNDLED_COLLECTION, KnowledgeBase } from '../kb/knowledge-base.js'
 import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-client.js'
 import { SearchEngine } from '../search/search-engine.js'
 import { AuditTrail } from '../audit/audit-trail.js'
@@ -20,7 +20,14 @@ import { argsProblem, isEntryPoint, runAsProgram, type Io } from './entry-point.
 
 export interface ImportIssue { source: string, reason: string }
 
-export interface ImportSummary { created: number, replaced: number, skipped: ImportIssue[], failed: ImportIssue[] }
+export interface ImportSummary {
+  created: number
+  replaced: number
+  /** Replaced documents that were in another collection (an id of the bundled guide's, say). */
+  moved: ImportIssue[]
+  skipped: ImportIssue[]
+  failed: ImportIssue[]
+}
 
 export interface ImportOptions {
   path: string
@@ -91,7 +98,7 @@ export async function importDocuments (
 ): Promise<ImportSummary> {
   const folder = await inspectPath(path)
   const total = await countSources(path, folder)
-  const summary: ImportSummary = { created: 0, replaced: 0, skipped: [], failed: [] }
+  const summary: ImportSummary = { created: 0, replaced: 0, moved: [], skipped: [], failed: [] }
   // Two sources with one id (a.md and a.txt, or a repeated JSONL id) would silently overwrite each other.
   const importedFrom = new Map<string, string>()
   let done = 0
@@ -110,7 +117,7 @@ export async function importDocuments (
         summary.failed.push({ source, reason: `id ${id} was already imported from ${earlier}` })
       } else {
         try {
-          const created = await knowledgeBase.put(id, {
+          const { created, movedFrom } = await knowledgeBase.put(id, {
             title: document.title,
             text: document.text,
             metadata: document.metadata,
@@ -119,6 +126,10 @@ export async function importDocuments (
           importedFrom.set(id, source)
           if (created) summary.created++
           else summary.replaced++
+          if (movedFrom !== undefined) {
+            const whose = movedFrom === BUNDLED_COLLECTION ? ' (Parley\'s own guide)' : ''
+            summary.moved.push({ source, reason: `replaced document ${id} of collection ${movedFrom}${whose}` })
+          }
         } catch (error) {
           if (!refusedDocument(error)) {
             const kept = summary.created + summary.replaced
@@ -154,6 +165,7 @@ export function formatSummary (summary: ImportSummary): string {
   return [
     `Imported ${imported} document${imported === 1 ? '' : 's'} ` +
       `(${summary.created} created, ${summary.replaced} replaced).`,
+    ...listIssues('Replaced from another collection', summary.moved),
     ...listIssues('Skipped', summary.skipped),
     ...listIssues('Failed', summary.failed)
   ].join('\n')

@@ -4,6 +4,7 @@
 // the key's id), so a document's outcome is known before the next is sent and an import that stops
 // says exactly which documents are stored.
 import type { DocumentInput } from './document-files.js'
+import type { PutOutcome } from './knowledge-base.js'
 
 /** The server refused this document (a 4xx about the document): the next ones may still go in. */
 export class DocumentRefusedError extends Error { override name = 'DocumentRefusedError' }
@@ -32,8 +33,8 @@ export class KnowledgeBaseClient {
     this.sleep = options.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)))
   }
 
-  /** Creates or replaces the document; true if it was new. */
-  async put (id: string, document: Omit<DocumentInput, 'id'>): Promise<boolean> {
+  /** Creates or replaces the document (KnowledgeBase.put, through the server). */
+  async put (id: string, document: Omit<DocumentInput, 'id'>): Promise<PutOutcome> {
     const url = new URL(`v1/kb/documents/${encodeURIComponent(id)}`, this.base)
     for (let attempt = 0; ; attempt++) {
       const response = await fetch(url, {
@@ -44,8 +45,11 @@ export class KnowledgeBaseClient {
         const cause = error.cause?.code ?? error.cause?.message ?? error.message
         throw new Error(`could not reach ${url.origin} (${cause}); is the server running?`)
       })
-      const body = await response.json().catch(() => ({})) as Problem & { created?: boolean }
-      if (response.ok) return body.created === true
+      const body = await response.json().catch(() => ({})) as Problem & { created?: boolean, moved_from?: string }
+      if (response.ok) {
+        const created = body.created === true
+        return typeof body.moved_from === 'string' ? { created, movedFrom: body.moved_from } : { created }
+      }
       const why = `${response.status} ${body.detail ?? body.title ?? response.statusText}`
       // Overloaded, rate-limited or the database briefly away: the server says when to come back.
       if ((response.status === 503 || response.status === 429) && attempt < MAX_BUSY_RETRIES) {

@@ -38,6 +38,12 @@ async function split (documents: Array<Omit<DocumentInput, 'id'> & { id: string 
 /** The collection of the docs Parley ships and seeds: Parley answering questions about itself. */
 export const BUNDLED_COLLECTION = 'parley'
 
+/** What a put did: created the document, or replaced one that was in `movedFrom` when that was another collection. */
+export interface PutOutcome { created: boolean, movedFrom?: string }
+
+/** A document written: whether it was new, and the collection it was in before (null if new, or added meanwhile). */
+interface Written { created: boolean, previousCollection: string | null }
+
 /**
  * Which collections answer chat questions. The bundled docs answer while nothing else is in the
  * knowledge base ('auto'): once a team imports its own documents, questions about its product
@@ -131,18 +137,29 @@ export class KnowledgeBase {
     return ids
   }
 
-  /** Creates or replaces one document; true if it was created. */
-  async put (id: string, input: Omit<DocumentInput, 'id'>, actor: string): Promise<boolean> {
+  /**
+   * Creates or replaces one document. A replaced document may have been in another collection (an
+   * import whose id is one of the bundled guide's): `movedFrom` names it, so that the caller can say
+   * so rather than report a plain replace.
+   */
+  async put (id: string, input: Omit<DocumentInput, 'id'>, actor: string): Promise<PutOutcome> {
     const documents = await split([{ ...input, id }])
-    const created = await this.auditTrail.transaction(this.db, async (tx, audit) => {
-      const created = (await this.write(tx, documents, 'upsert'))[0] === true
-      const action = created ? 'kb.document.create' : 'kb.document.replace'
-      await audit({ actor, action, target: id, result: 'success' })
+    const outcome = await this.auditTrail.transaction(this.db, async (tx, audit) => {
+      const [{ created, previousCollection }] = await this.write(tx, documents, 'upsert') as [Written]
+      const moved = previousCollection !== null && previousCollection !== (input.collection ?? DEFAULT_COLLECTION)
+      const movedFrom = moved ? previousCollection : undefined
+      await audit({
+        actor,
+        action: created ? 'kb.document.create' : 'kb.document.replace',
+        target: id,
+        result: 'success',
+        ...(movedFrom === undefined ? {} : { details: { moved_from: movedFrom } })
+      })
       await this.notify(tx, [id])
-      return created
+      return movedFrom === undefined ? { created } : { created, movedFrom }
     })
     await this.refresh([id])
-    return created
+    return outcome
   }
 
   /**
@@ -308,28 +325,32 @@ export class KnowledgeBase {
 
   /**
    * Inserts (or, with 'upsert', replaces) documents and their passages, a slice at a time with the
-   * event loop let go between slices; for each, true if it was new. On PGlite the database runs on
-   * this thread: one statement for 1,000 documents held every other request for seconds.
+   * event loop let go between slices; for each, the collection it was in before (null if it was new).
+   * On PGlite the database runs on this thread: one statement for 1,000 documents held every other
+   * request for seconds.
    */
-  private async write (tx: Queryable, documents: SplitDocument[], mode: 'insert' | 'upsert'): Promise<boolean[]> {
+  private async write (tx: Queryable, documents: SplitDocument[], mode: 'insert' | 'upsert'): Promise<Written[]> {
     const upsert = mode === 'upsert'
       ? 'ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, metadata = excluded.metadata, ' +
         'collection = excluded.collection, updated_at = excluded.updated_at'
       : ''
     const now = this.now()
-    const created: boolean[] = []
+    const written: Written[] = []
     for (let start = 0; start < documents.length; start += DOCUMENTS_PER_STATEMENT) {
       if (start > 0) await yieldToLoop()
       const slice = documents.slice(start, start + DOCUMENTS_PER_STATEMENT)
-      let rows: Array<{ id: string, created: boolean }>
+      let rows: Array<{ id: string, created: boolean, previous_collection: string | null }>
       try {
-        // Arrays as parameters: a slice of any size is one statement, its passages another.
-        ({ rows } = await tx.query<{ id: string, created: boolean }>(
-          `INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at)
+        // Arrays as parameters: a slice of any size is one statement, its passages another. The
+        // statement's snapshot shows `previous` the rows as they were before it.
+        ({ rows } = await tx.query<{ id: string, created: boolean, previous_collection: string | null }>(
+          `WITH previous AS (SELECT id, collection FROM kb_documents WHERE id = ANY($1::text[]))
+           INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at)
            SELECT id, title, body, metadata::jsonb, collection, $6, $6
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
              AS d(id, title, body, metadata, collection)
-           ${upsert} RETURNING id, (xmax = 0) AS created`,
+           ${upsert} RETURNING id, (xmax = 0) AS created,
+             (SELECT collection FROM previous WHERE previous.id = kb_documents.id) AS previous_collection`,
           [
             slice.map(d => d.id),
             slice.map(d => d.title),
@@ -348,8 +369,9 @@ export class KnowledgeBase {
           { id }
         )
       }
-      const isNew = new Map(rows.map(row => [row.id, row.created]))
-      const replaced = slice.filter(d => isNew.get(d.id) === false).map(d => d.id)
+      const byId = new Map(rows.map(row =>
+        [row.id, { created: row.created, previousCollection: row.previous_collection }]))
+      const replaced = slice.filter(d => byId.get(d.id)?.created === false).map(d => d.id)
       if (replaced.length > 0) await tx.query('DELETE FROM kb_passages WHERE document_id = ANY($1::text[])', [replaced])
       const passages = slice.flatMap(d => d.passages.map(p => ({ id: d.id, ...p })))
       await tx.query(
@@ -361,9 +383,9 @@ export class KnowledgeBase {
           passages.map(p => p.heading ?? null),
           passages.map(p => p.text)
         ])
-      created.push(...slice.map(d => isNew.get(d.id) === true))
+      written.push(...slice.map(d => byId.get(d.id)!))
     }
-    return created
+    return written
   }
 
   private async notify (tx: Queryable, ids: string[]): Promise<void> {

@@ -52,7 +52,7 @@ for (const engine of engines()) {
       const dir = await folderOfFiles(t)
       const progress: Array<[number, number]> = []
       const summary = await importDocuments({ path: dir, knowledgeBase, onProgress: (done, total) => progress.push([done, total]) })
-      t.same(summary, { created: 2, replaced: 0, skipped: [{ source: join(dir, 'empty.md'), reason: 'empty file' }], failed: [] })
+      t.same(summary, { created: 2, replaced: 0, moved: [], skipped: [{ source: join(dir, 'empty.md'), reason: 'empty file' }], failed: [] })
       t.same(progress, [[0, 3], [1, 3], [2, 3], [3, 3]])
       t.match(await knowledgeBase.get('refunds'), { title: 'Refund policy', metadata: { source: 'refunds.md' } })
       t.match(await knowledgeBase.get('shipping-notes'), { title: 'shipping-notes', text: 'Parcels ship from Rotterdam every weekday.\n' })
@@ -93,6 +93,17 @@ for (const engine of engines()) {
       t.equal(rows[0]?.count, 5)
     })
 
+    t.test('a document that replaces one of another collection is named in the summary', async t => {
+      const { knowledgeBase } = await open(t)
+      await knowledgeBase.put('warranty', { title: 'Warranty', text: 'The guide\'s own page.', collection: 'parley' }, 'test')
+      const file = await jsonlFile(t)
+      const summary = await importDocuments({ path: file, knowledgeBase })
+      t.match(summary, { created: 2, replaced: 1 })
+      t.same(summary.moved, [{ source: `${file}:1`, reason: 'replaced document warranty of collection parley (Parley\'s own guide)' }])
+      t.match(formatSummary(summary), /\nReplaced from another collection 1:\n {2}.*:1 → replaced document warranty of collection parley/)
+      t.match(await knowledgeBase.get('warranty'), { title: 'Warranty', collection: 'default' })
+    })
+
     t.test('imported documents are searchable once an index is loaded from the database', async t => {
       const { db, knowledgeBase } = await open(t)
       await importDocuments({ path: await folderOfFiles(t), knowledgeBase })
@@ -118,12 +129,13 @@ t.test('a document the database refuses fails alone; a database that stops worki
   const refusing = {
     put: async (id: string) => {
       if (id === 'refunds') throw Object.assign(new Error('value too long for type character varying(10)'), { code: '22001' })
-      return true
+      return { created: true }
     }
   } as unknown as KnowledgeBase
   t.same(await importDocuments({ path: dir, knowledgeBase: refusing }), {
     created: 1,
     replaced: 0,
+    moved: [],
     skipped: [{ source: join(dir, 'empty.md'), reason: 'empty file' }],
     failed: [{ source: join(dir, 'refunds.md'), reason: 'the database refused it: value too long for type character varying(10)' }]
   })
@@ -135,7 +147,7 @@ t.test('a document the database refuses fails alone; a database that stops worki
 
 t.test('the summary lists the first 20 problems of each kind and counts the rest', async t => {
   const failed = Array.from({ length: 23 }, (_, i) => ({ source: `f.jsonl:${i + 1}`, reason: 'not valid JSON' }))
-  const text = formatSummary({ created: 1, replaced: 0, skipped: [{ source: 'empty.md', reason: 'empty file' }], failed })
+  const text = formatSummary({ created: 1, replaced: 0, moved: [], skipped: [{ source: 'empty.md', reason: 'empty file' }], failed })
   const lines = text.split('\n')
   t.equal(lines[0], 'Imported 1 document (1 created, 0 replaced).')
   t.same(lines.slice(1, 4), ['Skipped 1:', '  empty.md → empty file', 'Failed 23:'])
@@ -210,7 +222,11 @@ t.test('main --url imports through a running server\'s API with an admin key', a
   t.equal(app.searchEngine.search('refund paid days')[0]?.docId, 'refunds', 'the running server searches them at once')
   t.match(await run(['--url', base, dir], { PARLEY_API_KEY: admin }), { code: 0, stdout: '(0 created, 2 replaced)' })
   t.equal((await app.knowledgeBase.get('refunds')).collection, 'default')
-  t.match(await run(['--url', base, '--collection', 'faq', dir], { PARLEY_API_KEY: admin }), { code: 0, stdout: '(0 created, 2 replaced)' })
+  // Moved into another collection: the server's answer names the one each was in, and the summary lists them.
+  t.match(await run(['--url', base, '--collection', 'faq', dir], { PARLEY_API_KEY: admin }), {
+    code: 0,
+    stdout: /\(0 created, 2 replaced\)\.\nReplaced from another collection 2:\n.*refunds\.md → replaced document refunds of collection default\n/
+  })
   t.equal((await app.knowledgeBase.get('refunds')).collection, 'faq', '--collection puts the documents in that collection')
   t.match(await run(['--url', base, '--collection', 'no spaces', dir], { PARLEY_API_KEY: admin }), { code: 1, stderr: /--collection must be letters/ })
   t.match(await run(['--url', base, await jsonlFile(t)], { PARLEY_API_KEY: admin }), { code: 2, stdout: /Imported 3 documents[^]*Failed 4:/ })

@@ -38,10 +38,19 @@ for (const engine of engines()) {
     })
 
     await t.test('a replaced document keeps its new passages only', async t => {
-      t.equal(await kb.put('doc-3', { title: 'Three', text: 'One paragraph now.' }, 'test'), false)
+      t.same(await kb.put('doc-3', { title: 'Three', text: 'One paragraph now.' }, 'test'), { created: false })
       const { rows } = await db.query<{ text: string }>("SELECT text FROM kb_passages WHERE document_id = 'doc-3'")
       t.same(rows.map(row => row.text), ['One paragraph now.'])
-      t.equal(await kb.put('doc-new', { title: 'New', text: 'Fresh.' }, 'test'), true)
+      t.same(await kb.put('doc-new', { title: 'New', text: 'Fresh.' }, 'test'), { created: true })
+    })
+
+    await t.test('a put that replaces a document of another collection names it', async t => {
+      t.same(await kb.put('guide', { title: 'Guide', text: 'Ours.', collection: 'parley' }, 'test'), { created: true })
+      t.same(await kb.put('guide', { title: 'Guide', text: 'Theirs.' }, 'test'), { created: false, movedFrom: 'parley' })
+      t.same(await kb.put('guide', { title: 'Guide', text: 'Theirs again.' }, 'test'), { created: false }, 'same collection')
+      const { rows } = await db.query<{ details: { moved_from?: string } | null }>(
+        "SELECT details FROM audit_events WHERE target = 'guide' ORDER BY id")
+      t.same(rows.map(row => row.details?.moved_from), [undefined, 'parley', undefined], 'the audit entry says so')
     })
   })
 }
