@@ -325,7 +325,7 @@ export class KnowledgeBase {
 
   /**
    * Inserts (or, with 'upsert', replaces) documents and their passages, a slice at a time with the
-   * event loop let go between slices; for each, the collection it was in before (null if it was new).
+   * event loop let go between slices; for each, whether it was new and the collection it was in.
    * On PGlite the database runs on this thread: one statement for 1,000 documents held every other
    * request for seconds.
    */
@@ -341,8 +341,8 @@ export class KnowledgeBase {
       const slice = documents.slice(start, start + DOCUMENTS_PER_STATEMENT)
       let rows: Array<{ id: string, created: boolean, previous_collection: string | null }>
       try {
-        // Arrays as parameters: a slice of any size is one statement, its passages another. The
-        // statement's snapshot shows `previous` the rows as they were before it.
+        // Arrays as parameters: a slice of any size is one statement, its passages another.
+        // `previous` reads the rows as they were before the statement: it has one snapshot.
         ({ rows } = await tx.query<{ id: string, created: boolean, previous_collection: string | null }>(
           `WITH previous AS (SELECT id, collection FROM kb_documents WHERE id = ANY($1::text[]))
            INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at)
