@@ -494,7 +494,7 @@ export class SearchEngine {
    */
   search (query: string, k = 10, collections?: ReadonlySet<string>): SearchHit[] {
     const ranked = this.rank(query, k, collections)
-    return ranked === undefined ? [] : ranked.candidates.map((c) => this.toHit(c, ranked))
+    return ranked === undefined ? [] : ranked.candidates.map((c) => this.toHit(c, this.shownSlot(c, ranked), ranked))
   }
 
   /**
@@ -505,11 +505,12 @@ export class SearchEngine {
   searchWithEvidence (query: string, k = 10, collections?: ReadonlySet<string>): SearchResult {
     const ranked = this.rank(query, k, collections)
     if (ranked === undefined) return { hits: [], evidence: NO_EVIDENCE, quote: '' }
-    const best = ranked.candidates[0]
+    // The best candidate's shown passage is both its hit and the quote: found once.
+    const shown = ranked.candidates.map((c) => this.shownSlot(c, ranked))
     return {
-      hits: ranked.candidates.map((c) => this.toHit(c, ranked)),
+      hits: ranked.candidates.map((c, i) => this.toHit(c, shown[i] as number, ranked)),
       evidence: this.evidence(ranked),
-      quote: best === undefined ? '' : this.quote(best, ranked)
+      quote: shown[0] === undefined ? '' : this.quote(shown[0], ranked)
     }
   }
 
@@ -829,8 +830,8 @@ export class SearchEngine {
     return idA > idC
   }
 
-  private toHit (candidate: Candidate, ranked: Ranking): SearchHit {
-    const slot = this.shownSlot(candidate, ranked)
+  /** A candidate as a hit, showing the passage at `slot` (shownSlot). */
+  private toHit (candidate: Candidate, slot: number, ranked: Ranking): SearchHit {
     const passage = this.passageAt(slot)
     const entry = this.docs[candidate.doc] as DocEntry
     return {
@@ -844,8 +845,7 @@ export class SearchEngine {
   }
 
   /** What a reply quotes of a passage: all of it up to QUOTE_MAX_CHARS, else its best sentences, whole. */
-  private quote (candidate: Candidate, ranked: Ranking): string {
-    const slot = this.shownSlot(candidate, ranked)
+  private quote (slot: number, ranked: Ranking): string {
     const { text } = this.passageAt(slot)
     const trimmed = text.trim()
     if (trimmed.length <= QUOTE_MAX_CHARS) return trimmed
