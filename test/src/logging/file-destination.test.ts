@@ -40,9 +40,7 @@ t.test('rotates by size without splitting a line, and chatbot.log follows the ne
   }
   await file.close()
   const files = await listLogFiles(dir, 'chatbot')
-  // At least one rotation: how many depends on how the writes were gathered (3 to 5 files beside
-  // two busy cores, in 20 runs).
-  t.ok(files.length >= 2, `rotated into ${files.length} files`)
+  t.ok(files.length >= 3, `rotated into ${files.length} files`)
   const lines = await linesOf(dir)
   // Every line once and whole; their order across rotations is not asserted. Once, under CI's
   // load, a batch of 50 lines written during a rotation landed after the next batch (pino-roll
