@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run kb:import -- [--url <server>] <folder|file.jsonl>`: loads documents into the configured
+// `npm run kb:import -- [--url <server>] <folder|file.md|file.jsonl>`: loads documents into the configured
 // database, or with --url through a running server's API (the embedded database admits one process,
 // so that is how documents reach a running server on it). Every document is created or replaced by
 // id, so an import can simply be run again after fixing its failures.
@@ -10,7 +10,7 @@ import { extname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
-import { DOCUMENT_LIMITS, readDocuments, type DocumentInput } from '../kb/document-files.js'
+import { DOCUMENT_LIMITS, isDocumentFile, readDocuments, type DocumentInput } from '../kb/document-files.js'
 import { BUNDLED_COLLECTION, KnowledgeBase } from '../kb/knowledge-base.js'
 import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-client.js'
 import { SearchEngine } from '../search/search-engine.js'
@@ -47,26 +47,30 @@ const LISTED = 20
 const AUDIT_ACTOR = 'kb:import'
 const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] ' +
   '[--collection <name>] [--format text|json] ' +
-  '<folder of .md/.txt files | file.jsonl>\n' +
+  '<folder of .md/.txt files | file.md | file.txt | file.jsonl>\n' +
   'With --url, PARLEY_API_KEY must hold an admin key of that server. ' +
   '--collection puts the documents in that collection (default "default").\n' +
   'Exit status: 0 all imported; 2 some documents failed (the summary names them); ' +
   '1 the import could not run (a usage error among them).'
 
-/** True for a folder, false for a JSON Lines file; anything else is an ImportError. */
-async function inspectPath (path: string): Promise<boolean> {
+type Source = 'folder' | 'document' | 'lines'
+
+/** What the path holds: a folder, one .md/.txt document, or JSON Lines; anything else is an ImportError. */
+async function inspectPath (path: string): Promise<Source> {
   const info = await stat(path).catch(() => undefined)
   if (info === undefined) throw new ImportError(`${path} does not exist. ${USAGE}`)
-  if (info.isDirectory()) return true
+  if (info.isDirectory()) return 'folder'
+  if (info.isFile() && isDocumentFile(path)) return 'document'
   // Anything else would be read line by line as JSON and fail on every line.
   if (!info.isFile() || !/^\.(jsonl|ndjson)$/i.test(extname(path))) {
-    throw new ImportError(`${path} is neither a folder nor a .jsonl file. ${USAGE}`)
+    throw new ImportError(`${path} is neither a folder nor a .md, .txt or .jsonl file. ${USAGE}`)
   }
-  return false
+  return 'lines'
 }
 
-async function countSources (path: string, folder: boolean): Promise<number> {
-  if (folder) return (await readdir(path)).filter(name => /\.(md|txt)$/i.test(name)).length
+async function countSources (path: string, source: Source): Promise<number> {
+  if (source === 'folder') return (await readdir(path)).filter(isDocumentFile).length
+  if (source === 'document') return 1
   let count = 0
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })
   for await (const line of lines) if (line.trim() !== '') count++
@@ -96,8 +100,7 @@ function refusedDocument (error: unknown): boolean {
 export async function importDocuments (
   { path, knowledgeBase, collection, onProgress }: ImportOptions
 ): Promise<ImportSummary> {
-  const folder = await inspectPath(path)
-  const total = await countSources(path, folder)
+  const total = await countSources(path, await inspectPath(path))
   const summary: ImportSummary = { created: 0, replaced: 0, moved: [], skipped: [], failed: [] }
   // Two sources with one id (a.md and a.txt, or a repeated JSONL id) would silently overwrite each other.
   const importedFrom = new Map<string, string>()

@@ -111,28 +111,42 @@ function untitled (text: string): string {
   return words.length > 80 ? `${words.slice(0, 79)}…` : words
 }
 
-/** Yields every document (or the reason it cannot be read) from a folder of .md/.txt files or a .jsonl file. */
+/** Whether a file is read as one document (Markdown or text), as a folder's files are. */
+export function isDocumentFile (name: string): boolean {
+  return /\.(md|txt)$/i.test(name)
+}
+
+/** One Markdown or text file as a document, or the reason it is not one. */
+async function readDocumentFile (source: string): Promise<ReadResult> {
+  try {
+    // Only regular files: a link may lead out of a folder (host.md -> /etc/hostname became
+    // answerable by chat), a FIFO blocks the read for good, /dev/zero never ends.
+    const info = await lstat(source)
+    if (info.isSymbolicLink()) return { source, skipped: 'a symbolic link (not followed)' }
+    if (!info.isFile()) return { source, error: 'not a regular file' }
+    if (info.size > FILE_BYTES_MAX) return { source, error: `larger than ${FILE_BYTES_MAX} bytes` }
+    const content = await readFile(source, 'utf8')
+    if (content.trim() === '') return { source, skipped: 'empty file' }
+    const document = documentFromFile(basename(source), content)
+    const problem = checkDocument(document)
+    return problem === undefined ? { source, document } : { source, error: problem }
+  } catch (error) {
+    return { source, error: (error as Error).message }
+  }
+}
+
+/**
+ * Yields every document (or the reason it cannot be read) from a folder of .md/.txt files, one
+ * such file, or a .jsonl file.
+ */
 export async function * readDocuments (path: string): AsyncGenerator<ReadResult> {
   if ((await stat(path)).isDirectory()) {
-    const names = (await readdir(path)).filter(name => /\.(md|txt)$/i.test(name)).sort()
-    for (const name of names) {
-      const source = join(path, name)
-      try {
-        // Only the folder's own regular files: a link may lead out of it (host.md -> /etc/hostname
-        // became answerable by chat), a FIFO blocks the read for good, /dev/zero never ends.
-        const info = await lstat(source)
-        if (info.isSymbolicLink()) { yield { source, skipped: 'a symbolic link (not followed)' }; continue }
-        if (!info.isFile()) { yield { source, error: 'not a regular file' }; continue }
-        if (info.size > FILE_BYTES_MAX) { yield { source, error: `larger than ${FILE_BYTES_MAX} bytes` }; continue }
-        const content = await readFile(source, 'utf8')
-        if (content.trim() === '') { yield { source, skipped: 'empty file' }; continue }
-        const document = documentFromFile(name, content)
-        const problem = checkDocument(document)
-        yield problem === undefined ? { source, document } : { source, error: problem }
-      } catch (error) {
-        yield { source, error: (error as Error).message }
-      }
-    }
+    const names = (await readdir(path)).filter(isDocumentFile).sort()
+    for (const name of names) yield await readDocumentFile(join(path, name))
+    return
+  }
+  if (isDocumentFile(path)) {
+    yield await readDocumentFile(path)
     return
   }
   let lineNumber = 0

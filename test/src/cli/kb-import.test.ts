@@ -11,6 +11,7 @@ import { KnowledgeBase } from '../../../src/kb/knowledge-base.js'
 import { AuditTrail } from '../../../src/audit/audit-trail.js'
 import { SearchEngine } from '../../../src/search/search-engine.js'
 import { LOCK_FILE } from '../../../src/db/data-dir-lock.js'
+import { NotFoundError } from '../../../src/errors.js'
 import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
 import { buildTestApp, collector, createServerDatabase, engines, tempDir } from '../../helper.js'
 
@@ -114,12 +115,27 @@ for (const engine of engines()) {
       t.equal(server.searchEngine.search('kettle warranty')[0]?.docId, 'warranty')
     })
 
-    t.test('a missing path or a file that is not JSON Lines stops the import with a message naming it', async t => {
+    t.test('one .md or .txt file imports as a folder\'s file would', async t => {
+      const { knowledgeBase } = await open(t)
+      const dir = await folderOfFiles(t)
+      const progress: Array<[number, number]> = []
+      const summary = await importDocuments({ path: join(dir, 'refunds.md'), knowledgeBase, onProgress: (done, total) => progress.push([done, total]) })
+      t.same(summary, { created: 1, replaced: 0, moved: [], skipped: [], failed: [] })
+      t.same(progress, [[0, 1], [1, 1]])
+      t.match(await knowledgeBase.get('refunds'), { title: 'Refund policy', metadata: { source: 'refunds.md' } })
+      await t.rejects(knowledgeBase.get('shipping-notes'), NotFoundError, 'the file alone, not its folder')
+      t.match(await importDocuments({ path: join(dir, 'shipping-notes.txt'), knowledgeBase }), { created: 1 })
+      t.match(await importDocuments({ path: join(dir, 'empty.md'), knowledgeBase }), {
+        created: 0, skipped: [{ source: join(dir, 'empty.md'), reason: 'empty file' }]
+      })
+    })
+
+    t.test('a missing path or a file that is neither a document nor JSON Lines stops the import with a message naming it', async t => {
       const { knowledgeBase } = await open(t)
       const dir = await tempDir(t)
       await t.rejects(importDocuments({ path: join(dir, 'nope'), knowledgeBase }), { message: new RegExp(`^${join(dir, 'nope')} does not exist`) })
-      await writeFile(join(dir, 'notes.md'), '# Notes\n')
-      await t.rejects(importDocuments({ path: join(dir, 'notes.md'), knowledgeBase }), { message: /is neither a folder nor a \.jsonl file/ })
+      await writeFile(join(dir, 'notes.pdf'), '%PDF-1.7\n')
+      await t.rejects(importDocuments({ path: join(dir, 'notes.pdf'), knowledgeBase }), { message: /notes\.pdf is neither a folder nor a \.md, \.txt or \.jsonl file/ })
     })
   })
 }
