@@ -54,6 +54,7 @@ const chatRoutes: FastifyPluginAsyncTypebox = async function (app) {
         reply: result.reply,
         command: result.command,
         sources: result.sources,
+        confidence: result.confidence,
         generation: result.generation,
         trace_id: traceId
       })

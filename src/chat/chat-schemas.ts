@@ -28,6 +28,12 @@ export const ChatResponse = Type.Object({
   reply: Type.String({ description: 'The reply as stored in the transcript' }),
   command: Type.Optional(Type.String()),
   sources: Type.Array(SourceSchema),
+  confidence: Type.Optional(Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: 'For a question (answer or no_answer): the answer decision\'s confidence that the best ' +
+      'passage answers it; at ANSWER_MIN_CONFIDENCE (0.5 by default) or above, the reply is an answer'
+  })),
   generation: Type.Optional({
     ...GenerationSchema,
     description: 'How an answer was written, when a language model is configured'

@@ -55,6 +55,8 @@ export interface TurnResult {
   reply: string
   command?: string
   sources: Source[]
+  /** A question's answer decision confidence (answer and no_answer). */
+  confidence?: number
   generation?: Generation
 }
 
@@ -215,6 +217,7 @@ export class ChatService {
         kind: reply.kind,
         reply: reply.text,
         sources: reply.sources,
+        ...(reply.decision === undefined ? {} : { confidence: reply.decision.confidence }),
         ...(reply.generation === undefined ? {} : { generation: reply.generation })
       }
       if (reply.reset === true) {

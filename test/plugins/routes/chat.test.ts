@@ -19,6 +19,10 @@ for (const engine of engines()) {
       t.equal(body.sources[0].doc_id, 'tracing-and-logs')
       t.match(body.reply, /trace/i)
       t.notOk('command' in body, 'a question names no command')
+      const { rows } = await db.query<{ decision: { confidence: number, threshold: number } }>(
+        'SELECT decision FROM messages WHERE session_id = $1 AND turn = 1 AND role = \'bot\'', [body.session_id])
+      t.equal(body.confidence, rows[0]?.decision.confidence, 'the reply carries the stored decision\'s confidence')
+      t.ok(body.confidence >= rows[0]!.decision.threshold, `${body.confidence} is at the threshold or above`)
       sessionId = body.session_id
     })
 
@@ -31,12 +35,14 @@ for (const engine of engines()) {
 
     await t.test('a question the knowledge base cannot answer is no_answer', async t => {
       const res = await app.inject(chat({ message: 'zebra quantum marmalade', session_id: sessionId }))
-      t.match(res.json(), { kind: 'no_answer', turn: 3, reply: /\/search/ })
+      t.match(res.json(), { kind: 'no_answer', turn: 3, reply: /\/search/, confidence: 0 })
     })
 
     await t.test('commands', async t => {
       const send = async (message: string) => (await app.inject(chat({ message, session_id: sessionId }))).json()
-      t.match(await send('/help'), { kind: 'command', command: 'help', reply: /\/search <query>/ })
+      const help = await send('/help')
+      t.match(help, { kind: 'command', command: 'help', reply: /\/search <query>/ })
+      t.notOk('confidence' in help, 'a command is not decided')
       const search = await send('/search sessions expire --k 2')
       t.match(search, { kind: 'command', command: 'search' })
       t.ok(search.sources.length > 0 && search.sources.length <= 2, 'at most k sources')
