@@ -33,6 +33,15 @@ export interface Viewer {
 }
 
 /**
+ * A reply as the viewer sees it: one in the knowledge base's words as written, since it holds none
+ * of the user's and is what the user was told (an analyst looking into "the bot gave me the wrong
+ * number" must see the number it gave); any other through the viewer's eyes.
+ */
+function shownReply (viewer: Viewer, reply: string, asWritten: boolean): string {
+  return asWritten ? reply : viewer.text(reply)
+}
+
+/**
  * Turns matching the filter, newest first: stored turns and, unless the filter is about words, kinds
  * or feedback, turns that failed before they were stored.
  */
@@ -52,7 +61,9 @@ export async function searchTurns (db: Queryable, filter: TurnFilter, viewer: Vi
       at: new Date(row.at).toISOString(),
       user: viewer.user(row.user_id),
       message: excerpt(viewer.text(row.message), LIST_QUOTE_GRAPHEMES),
-      reply: row.reply === null ? null : excerpt(viewer.text(row.reply), LIST_QUOTE_GRAPHEMES),
+      reply: row.reply === null
+        ? null
+        : excerpt(shownReply(viewer, row.reply, row.reply_as_written), LIST_QUOTE_GRAPHEMES),
       kind: row.kind,
       latency_ms: row.latency_ms,
       feedback: row.feedback,
@@ -95,7 +106,7 @@ export async function conversation (db: Queryable, session: Session, viewer: Vie
       turn: row.turn,
       at: new Date(row.at).toISOString(),
       message: viewer.text(row.message),
-      reply: viewer.text(row.reply),
+      reply: shownReply(viewer, row.reply, row.reply_as_written),
       kind: row.kind,
       command: row.command,
       sources: row.sources,

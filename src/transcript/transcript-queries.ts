@@ -9,6 +9,15 @@ import {
   MESSAGE_MAX_CHARACTERS, type Decision, type Generation, type ReplyKind, type Source
 } from './transcript-schemas.js'
 
+/**
+ * Whether a message of `messages` alias `m` is a reply in the knowledge base's words alone: an
+ * answer quoting its passage (not one a language model wrote, which may repeat the user's words)
+ * or a no_answer naming its nearest topics. It holds the team's words, never the user's, and is
+ * what every user of the bot is told: a reader who sees users' words scrubbed sees it as written.
+ */
+export const knowledgeBaseReply = (m: string): string => `(${m}.role = 'bot' AND (${m}.kind = 'no_answer'
+  OR (${m}.kind = 'answer' AND ${m}.generation->>'by' IS DISTINCT FROM 'model')))`
+
 /** From `from`, up to and excluding `to`. */
 export interface TimeRange { from: Date, to: Date }
 
@@ -193,6 +202,8 @@ export interface TurnListRow {
   user_id: string | null
   message: string
   reply: string | null
+  /** The reply is in the knowledge base's words alone (knowledgeBaseReply). */
+  reply_as_written: boolean
   kind: ReplyKind | null
   latency_ms: number | null
   feedback: Rating | null
@@ -247,9 +258,11 @@ export async function turnList (db: Queryable, filter: TurnFilter, wordsScrubbed
     // The turns either of whose messages has the words, found through the columns' full-text indexes.
     const q = `websearch_to_tsquery('english', ${param(filter.q)})`
     const inContent = `to_tsvector('english', m.content) @@ ${q}`
+    // A reply in the knowledge base's words is shown as written (knowledgeBaseReply), and found so.
     const words = wordsScrubbed
-      ? `(m.search_text IS NULL AND ${inContent})
-         OR (m.search_text IS NOT NULL AND to_tsvector('english', m.search_text) @@ ${q})`
+      ? `((m.search_text IS NULL OR ${knowledgeBaseReply('m')}) AND ${inContent})
+         OR (m.search_text IS NOT NULL AND NOT ${knowledgeBaseReply('m')}
+           AND to_tsvector('english', m.search_text) @@ ${q})`
       : inContent
     stored.push(`(b.session_id, b.turn) IN (SELECT m.session_id, m.turn FROM messages m WHERE ${words})`)
   }
@@ -263,7 +276,8 @@ export async function turnList (db: Queryable, filter: TurnFilter, wordsScrubbed
     SELECT * FROM (
       SELECT b.session_id::text AS session_id, b.turn, b.created_at AS at, ${microseconds('b.created_at')} AS at_us,
         'm' || lpad(b.id::text, 19, '0') AS key, s.user_id, left(u.content, ${MESSAGE_MAX_CHARACTERS}) AS message,
-        left(b.content, ${MESSAGE_MAX_CHARACTERS}) AS reply, b.kind, ${LIVED_LATENCY_MS} AS latency_ms,
+        left(b.content, ${MESSAGE_MAX_CHARACTERS}) AS reply, ${knowledgeBaseReply('b')} AS reply_as_written,
+        b.kind, ${LIVED_LATENCY_MS} AS latency_ms,
         f.rating AS feedback, (b.kind = 'command_error' OR coalesce(t.status = 'error', false)) AS error,
         coalesce(b.trace_id, t.trace_id) AS trace_id
       FROM messages b
@@ -275,7 +289,7 @@ export async function turnList (db: Queryable, filter: TurnFilter, wordsScrubbed
       ${withFailed
         ? `UNION ALL
       SELECT t.session_id::text, NULL, t.started_at, ${microseconds('t.started_at')}, 't' || t.trace_id,
-        s.user_id, ${FAILED_TURN_MESSAGE}, NULL, NULL, t.duration_ms, NULL, true, t.trace_id
+        s.user_id, ${FAILED_TURN_MESSAGE}, NULL, false, NULL, t.duration_ms, NULL, true, t.trace_id
       FROM turn_traces t LEFT JOIN sessions s ON s.id = t.session_id
       WHERE ${failed.join(' AND ')}`
         : ''}
@@ -290,6 +304,8 @@ export interface ConversationTurnRow {
   at: Date
   message: string
   reply: string
+  /** The reply is in the knowledge base's words alone (knowledgeBaseReply). */
+  reply_as_written: boolean
   kind: ReplyKind | null
   command: string | null
   sources: Source[]
@@ -306,7 +322,8 @@ export interface ConversationTurnRow {
 /** Every stored turn of a session, oldest first. */
 export async function conversationTurns (db: Queryable, sessionId: string): Promise<ConversationTurnRow[]> {
   const { rows } = await db.query<ConversationTurnRow>(`
-    SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply, b.kind, b.command, b.sources,
+    SELECT b.turn, b.created_at AS at, u.content AS message, b.content AS reply,
+      ${knowledgeBaseReply('b')} AS reply_as_written, b.kind, b.command, b.sources,
       b.context_turn, ${LIVED_LATENCY_MS} AS latency_ms, f.rating, f.comment,
       coalesce(t.trace_id, b.trace_id) AS trace_id, t.trace_id IS NOT NULL AS has_trace, b.generation, b.decision
     FROM messages b

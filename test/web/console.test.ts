@@ -168,7 +168,7 @@ t.test('the console, on the real API', async t => {
     await signIn(page, ANALYST)
     const row = page.locator('table.turns tbody tr', { hasText: 'how do I view traces?' })
     await row.first().waitFor()
-    t.match(await page.locator('.who').textContent(), 'You see scrubbed text and pseudonyms')
+    t.match(await page.locator('.who').textContent(), "You see users' words scrubbed, and pseudonyms")
     const text = await page.locator('table.turns').textContent() ?? ''
     t.match(text, '[EMAIL]', 'the e-mail address as the scrubber\'s placeholder')
     t.match(text, /u_[0-9a-f]{16}/, 'the user as a pseudonym')

@@ -63,7 +63,7 @@ function Console () {
           <span class={`role role-${session.role}`}>{session.role}</span>
           <span class='muted'>
             {session.chat_text === 'scrubbed'
-              ? 'You see scrubbed text and pseudonyms'
+              ? 'You see users\' words scrubbed, and pseudonyms'
               : 'You see users\' words as written and their ids'}
           </span>
           <button type='button' class='quiet' onClick={() => { signOut().catch(() => undefined) }}>Sign out</button>

@@ -349,3 +349,40 @@ t.test('a conversation names how each reply was written: the model with its toke
     null
   ], 'written, fallen back, and small talk that no model wrote')
 })
+
+t.test('a reply in the knowledge base\'s words reaches an analyst as written, and is found so; a command\'s or a model\'s is scrubbed', async t => {
+  // The scripted model of bench/scripted-model.ts: no real model can run here.
+  const { startScriptedModel } = await import('../../../bench/scripted-model.js')
+  const model = await startScriptedModel(t)
+  const app = await buildTestApp(t, {
+    API_KEYS: `${ADMIN_KEY}:admin,${ANALYST_KEY}:analyst`, KB_SEED_DIR: '', LLM_BASE_URL: model.url, LLM_MODEL: 'scripted-model', LLM_MAX_RETRIES: '0'
+  })
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` }
+  const added = await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    headers: admin,
+    payload: { documents: [{ id: 'contact', title: 'How do I contact the clinic?', text: 'Call reception on 0161 496 0000 or write to front.desk@clinic.example.' }] }
+  })
+  t.equal(added.statusCode, 201, added.body)
+  // The model fails the first answer (the passage is the reply) and writes the second.
+  model.script({ kind: 'status', status: 500 }, { kind: 'answer', text: 'Ring 0161 496 0000 [1].' })
+  const { session_id: sessionId } = await chat(app, 'how do I contact the clinic? I am on 07700 900123', { user_id: 'patient-1' })
+  await chat(app, '/history 1', { session_id: sessionId })
+  await chat(app, 'how do I contact the clinic?', { session_id: sessionId })
+
+  const cookie = await signIn(app, ANALYST_KEY)
+  const list = (await app.inject({ url: '/console/api/conversations', headers: { cookie, ...CONSOLE } })).json().turns
+  const ref = list[0].session_id as string
+  const conversation = (await app.inject({ url: `/console/api/conversations/${ref}`, headers: { cookie, ...CONSOLE } })).json()
+  t.match(conversation.turns, [
+    { kind: 'answer', message: 'how do I contact the clinic? I am on [PHONE]', reply: /^Call reception on 0161 496 0000 or write to front\.desk@clinic\.example\./ },
+    { kind: 'command', reply: /I am on \[PHONE\]/ },
+    { kind: 'answer', generation: { by: 'model' }, reply: /^Ring \[PHONE\] \[1\]/ }
+  ], 'the passage as written; the user\'s words, even repeated by a command or a model, scrubbed')
+  t.notMatch(JSON.stringify(conversation), /07700|900123/)
+  t.match(list.map((turn: { reply: string }) => turn.reply), [/^Ring \[PHONE\]/, /\[PHONE\]/, /^Call reception on 0161 496 0000/], 'and so in the list')
+  const search = async (q: string) => (await app.inject({ url: `/console/api/conversations?q=${encodeURIComponent(q)}`, headers: { cookie, ...CONSOLE } })).json().turns
+  t.equal((await search('front.desk@clinic.example')).length, 1, 'found by the words shown')
+  t.same(await search('07700'), [], 'not by the user\'s scrubbed number')
+})

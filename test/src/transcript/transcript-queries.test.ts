@@ -209,9 +209,11 @@ for (const engine of engines()) {
       reply: 'I cannot send invoices.', kind: 'no_answer', sources: [INVOICES], latencyMs: 40, traceId: 'trace-a2'
     })
     await turn(2 * MINUTE, b, 'Do you deliver on Sundays?', {
-      reply: 'Parcels come on weekdays.', sources: [DELIVERY], latencyMs: 900, traceId: 'trace-b1'
+      reply: 'Parcels come on weekdays: deliveries@shop.example.', sources: [DELIVERY], latencyMs: 900, traceId: 'trace-b1'
     })
-    await turn(3 * MINUTE, b, '/feedback sideways', { reply: 'Rate with up or down.', kind: 'command_error', command: 'feedback', latencyMs: 3 })
+    await turn(3 * MINUTE, b, '/feedback sideways bob@example.com', {
+      reply: 'Rate with up or down, not "sideways bob@example.com".', kind: 'command_error', command: 'feedback', latencyMs: 3
+    })
     await turn(3 * MINUTE, c, 'hello', { reply: 'Hello!', kind: 'smalltalk', latencyMs: 2 }) // the same microsecond
     await turn(4 * MINUTE, c, 'thanks a lot', { reply: 'You are welcome.', kind: 'smalltalk', latencyMs: 2 })
     await rate(10 * MINUTE, a, 2, 'down', 'wrong')
@@ -241,6 +243,7 @@ for (const engine of engines()) {
       user_id: 'u1',
       message: 'Why is it broken?',
       reply: null,
+      reply_as_written: false,
       kind: null,
       latency_ms: 2000,
       feedback: null,
@@ -256,6 +259,7 @@ for (const engine of engines()) {
       user_id: null,
       message: '',
       reply: null,
+      reply_as_written: false,
       kind: null,
       latency_ms: 30,
       feedback: null,
@@ -271,7 +275,8 @@ for (const engine of engines()) {
       at_us: us(2 * MINUTE),
       user_id: 'u2',
       message: 'Do you deliver on Sundays?',
-      reply: 'Parcels come on weekdays.',
+      reply: 'Parcels come on weekdays: deliveries@shop.example.',
+      reply_as_written: true,
       kind: 'answer',
       latency_ms: 950,
       feedback: 'up',
@@ -321,6 +326,12 @@ for (const engine of engines()) {
     t.same(await list({ q: 'anna@example.com' }, true), [], 'scrubbed: not by what the scrubber took out')
     t.same(await list({ q: 'invoice' }, true), ['A2'], 'scrubbed: by what it left')
     t.same(await list({ q: 'shop' }, true), ['A1'], 'scrubbed: a message scrubbing did not change, by its words')
+    t.same(await list({ q: 'deliveries@shop.example' }, true), ['B1'],
+      'scrubbed: a reply in the knowledge base\'s words, by the words it was shown with')
+    t.same(await list({ q: 'bob@example.com' }, true), [], 'scrubbed: not a command\'s reply, which repeats the user\'s words')
+    t.same(await list({ q: 'bob@example.com' }, false), ['B2'])
+    t.same(['A1', 'A2', 'B1', 'B2', 'C1'].map(name => byLabel.get(name)!.reply_as_written), [true, true, true, false, false],
+      'answers and no_answer as written; a command\'s reply and small talk not')
     t.same(await list({ q: 'hello', limit: 0 }), ['C1'], 'limit 0: the one row that says there is more')
   })
 
@@ -343,6 +354,7 @@ for (const engine of engines()) {
         at: at(0),
         message: 'When does the shop open?',
         reply: 'At nine.',
+        reply_as_written: false,
         kind: 'answer',
         command: null,
         sources: [HOURS],
@@ -360,6 +372,7 @@ for (const engine of engines()) {
         at: at(MINUTE),
         message: 'and on Sundays?',
         reply: 'Closed.',
+        reply_as_written: true,
         kind: 'no_answer',
         command: null,
         sources: [],
@@ -372,12 +385,14 @@ for (const engine of engines()) {
         generation: null,
         decision: null
       }
-    ], 'a kept trace\'s duration and id; without one, the turn\'s own; a failed turn is no stored turn')
+    ], 'a kept trace\'s duration and id; without one, the turn\'s own; a failed turn is no stored turn; ' +
+      'a reply the model wrote is not in the knowledge base\'s words alone')
     t.same(await conversationTurns(db, b), [{
       turn: 1,
       at: at(2 * MINUTE),
       message: '/help',
       reply: 'Commands…',
+      reply_as_written: false,
       kind: 'command',
       command: 'help',
       sources: [],
