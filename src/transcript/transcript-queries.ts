@@ -15,7 +15,7 @@ import {
  * or a no_answer naming its nearest topics. It holds the team's words, never the user's, and is
  * what every user of the bot is told: a reader who sees users' words scrubbed sees it as written.
  */
-export const knowledgeBaseReply = (m: string): string => `(${m}.role = 'bot' AND (${m}.kind = 'no_answer'
+const knowledgeBaseReply = (m: string): string => `(${m}.role = 'bot' AND (${m}.kind = 'no_answer'
   OR (${m}.kind = 'answer' AND ${m}.generation->>'by' IS DISTINCT FROM 'model')))`
 
 /** From `from`, up to and excluding `to`. */
