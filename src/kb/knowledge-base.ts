@@ -41,8 +41,8 @@ export const BUNDLED_COLLECTION = 'parley'
 /** What a put did: created the document, or replaced one that was in `movedFrom` when that was another collection. */
 export interface PutOutcome { created: boolean, movedFrom?: string }
 
-/** A document written: whether it was new, and the collection it was in before (null if new, or added meanwhile). */
-interface Written { created: boolean, previousCollection: string | null }
+/** A document written: whether it was new, and the other collection it was in before, if it was in another. */
+interface Written { created: boolean, movedFrom: string | null }
 
 /**
  * Which collections answer chat questions. The bundled docs answer while nothing else is in the
@@ -145,18 +145,16 @@ export class KnowledgeBase {
   async put (id: string, input: Omit<DocumentInput, 'id'>, actor: string): Promise<PutOutcome> {
     const documents = await split([{ ...input, id }])
     const outcome = await this.auditTrail.transaction(this.db, async (tx, audit) => {
-      const [{ created, previousCollection }] = await this.write(tx, documents, 'upsert') as [Written]
-      const moved = previousCollection !== null && previousCollection !== (input.collection ?? DEFAULT_COLLECTION)
-      const movedFrom = moved ? previousCollection : undefined
+      const [{ created, movedFrom }] = await this.write(tx, documents, 'upsert') as [Written]
       await audit({
         actor,
         action: created ? 'kb.document.create' : 'kb.document.replace',
         target: id,
         result: 'success',
-        ...(movedFrom === undefined ? {} : { details: { moved_from: movedFrom } })
+        ...(movedFrom === null ? {} : { details: { moved_from: movedFrom } })
       })
       await this.notify(tx, [id])
-      return movedFrom === undefined ? { created } : { created, movedFrom }
+      return movedFrom === null ? { created } : { created, movedFrom }
     })
     await this.refresh([id])
     return outcome
@@ -325,7 +323,7 @@ export class KnowledgeBase {
 
   /**
    * Inserts (or, with 'upsert', replaces) documents and their passages, a slice at a time with the
-   * event loop let go between slices; for each, whether it was new and the collection it was in.
+   * event loop let go between slices; for each, whether it was new and the other collection it was in.
    * On PGlite the database runs on this thread: one statement for 1,000 documents held every other
    * request for seconds.
    */
@@ -339,18 +337,19 @@ export class KnowledgeBase {
     for (let start = 0; start < documents.length; start += DOCUMENTS_PER_STATEMENT) {
       if (start > 0) await yieldToLoop()
       const slice = documents.slice(start, start + DOCUMENTS_PER_STATEMENT)
-      let rows: Array<{ id: string, created: boolean, previous_collection: string | null }>
+      let rows: Array<{ id: string, created: boolean, moved_from: string | null }>
       try {
         // Arrays as parameters: a slice of any size is one statement, its passages another.
         // `previous` reads the rows as they were before the statement: it has one snapshot.
-        ({ rows } = await tx.query<{ id: string, created: boolean, previous_collection: string | null }>(
+        ({ rows } = await tx.query<{ id: string, created: boolean, moved_from: string | null }>(
           `WITH previous AS (SELECT id, collection FROM kb_documents WHERE id = ANY($1::text[]))
            INSERT INTO kb_documents (id, title, body, metadata, collection, created_at, updated_at)
            SELECT id, title, body, metadata::jsonb, collection, $6, $6
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
              AS d(id, title, body, metadata, collection)
            ${upsert} RETURNING id, (xmax = 0) AS created,
-             (SELECT collection FROM previous WHERE previous.id = kb_documents.id) AS previous_collection`,
+             (SELECT collection FROM previous
+              WHERE previous.id = kb_documents.id AND previous.collection <> kb_documents.collection) AS moved_from`,
           [
             slice.map(d => d.id),
             slice.map(d => d.title),
@@ -370,7 +369,7 @@ export class KnowledgeBase {
         )
       }
       const byId = new Map(rows.map(row =>
-        [row.id, { created: row.created, previousCollection: row.previous_collection }]))
+        [row.id, { created: row.created, movedFrom: row.moved_from }]))
       const replaced = slice.filter(d => byId.get(d.id)?.created === false).map(d => d.id)
       if (replaced.length > 0) await tx.query('DELETE FROM kb_passages WHERE document_id = ANY($1::text[])', [replaced])
       const passages = slice.flatMap(d => d.passages.map(p => ({ id: d.id, ...p })))
