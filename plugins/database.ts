@@ -1,13 +1,16 @@
 // Opens the one database (embedded PGlite or server PostgreSQL), migrates it before anything
 // else starts, and closes it last on shutdown. Checks every few seconds that it still answers
 // (app.databaseHealth), for /ready, load shedding and the DatabaseUnavailable alert. Vacuums the
-// embedded database every 15 seconds, as autovacuum would (src/db/embedded-upkeep.ts).
+// embedded database every 15 seconds and checkpoints it when due, as autovacuum and the
+// checkpointer would (src/db/embedded-upkeep.ts).
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { resolve } from 'node:path'
 import type { Database } from '../src/db/database.js'
 import { openDatabase } from '../src/db/open-database.js'
-import { UPKEEP_INTERVAL_MS, vacuumEmbedded } from '../src/db/embedded-upkeep.js'
+import {
+  CHECKPOINT_INTERVAL_MS, checkpointEmbedded, VACUUM_INTERVAL_MS, vacuumEmbedded
+} from '../src/db/embedded-upkeep.js'
 import { withStatementTiming } from '../src/db/statement-timing.js'
 import { AuditTrail } from '../src/audit/audit-trail.js'
 import { DatabaseHealth } from '../src/health/database-health.js'
@@ -86,8 +89,8 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
   })
   // On the database itself, not through the statement timing: the upkeep is no request's work, and
   // its first pass over a large folder is no slow statement to warn of.
-  const upkeep = async (): Promise<void> => {
-    const logger = log('database', 'upkeep', app.log)
+  const logger = log('database', 'upkeep', app.log)
+  const vacuum = async (): Promise<void> => {
     const started = performance.now()
     try {
       await vacuumEmbedded(opened)
@@ -96,11 +99,25 @@ export default fp<DatabasePluginOptions>(async function databasePlugin (app, opt
       logger.error({ err: error }, 'vacuuming the database failed; will retry at the next interval')
     }
   }
+  const checkpoint = async (): Promise<void> => {
+    const started = performance.now()
+    try {
+      const checkpointed = await checkpointEmbedded(opened, app.clock())
+      if (checkpointed === undefined) return
+      const duration = Math.round(performance.now() - started)
+      logger.debug({ wal_bytes: checkpointed.walBytes, duration_ms: duration }, 'database checkpointed')
+    } catch (error) {
+      logger.error({ err: error }, 'checkpointing the database failed; will retry at the next interval')
+    }
+  }
   // Kept by whoever opened the database, as its closing is: a test that lends one keeps it.
   if (options.database === undefined && opened.engine === 'pglite') {
-    const upkeepTimer = setInterval(upkeep, UPKEEP_INTERVAL_MS).unref()
-    app.addHook('onReady', upkeep)
-    app.addHook('preClose', async () => clearInterval(upkeepTimer))
+    const timers = [
+      setInterval(vacuum, VACUUM_INTERVAL_MS).unref(),
+      setInterval(checkpoint, CHECKPOINT_INTERVAL_MS).unref()
+    ]
+    app.addHook('onReady', async () => { await vacuum(); await checkpoint() })
+    app.addHook('preClose', async () => { for (const timer of timers) clearInterval(timer) })
   }
   app.decorate('auditTrail', new AuditTrail({ db, now: app.clock, auditLog: options.auditLog }))
   const location = db.engine === 'pglite' ? dataDir : undefined

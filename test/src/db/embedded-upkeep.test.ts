@@ -1,6 +1,10 @@
 import t from 'tap'
-import { vacuumEmbedded } from '../../../src/db/embedded-upkeep.js'
-import { engines, eventLoopTurnsDuring } from '../../helper.js'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CHECKPOINT_TIMEOUT_S, CHECKPOINT_WAL_BYTES, checkpointEmbedded, vacuumEmbedded } from '../../../src/db/embedded-upkeep.js'
+import { openPGliteDatabase } from '../../../src/db/pglite-database.js'
+import { isSegmentName } from '../../../src/db/wal-reserve.js'
+import { engines, eventLoopTurnsDuring, migratedDataDir } from '../../helper.js'
 
 for (const engine of engines()) {
   t.test(`${engine.name}: the upkeep reclaims what updates and deletes leave behind`, async t => {
@@ -62,3 +66,40 @@ for (const engine of engines()) {
     })
   }
 }
+
+t.test('server PostgreSQL is left to its checkpointer', async t => {
+  const untouched = async (): Promise<never> => { throw new Error('the checkpointer\'s work on a server') }
+  t.equal(await checkpointEmbedded({ engine: 'postgres', exec: untouched, query: untouched }), undefined)
+})
+
+t.test('pglite: a checkpoint once the log has grown by a segment, or five minutes after a write; the segments before it let go', async t => {
+  const dataDir = await migratedDataDir(t)
+  const db = await openPGliteDatabase(dataDir)
+  t.teardown(() => db.close())
+  const control = async () => (await db.query<{ redo: string, segment: string, since_redo: number }>(
+    `SELECT redo_lsn::text AS redo, redo_wal_file AS segment,
+       (pg_current_wal_insert_lsn() - redo_lsn)::float8 AS since_redo FROM pg_control_checkpoint()`)).rows[0]!
+  const segments = async (): Promise<string[]> => (await readdir(join(dataDir, 'pg_wal'))).filter(isSegmentName)
+  const minutesOn = (minutes: number): Date => new Date(Date.now() + minutes * 60_000)
+
+  t.equal(await checkpointEmbedded(db, minutesOn(10)), undefined, 'a folder just opened has written nothing since its checkpoint')
+  // Rows that do not compress, until the log holds a segment's worth since the checkpoint.
+  await db.exec('CREATE TABLE filler (body text)')
+  const before = await control()
+  while ((await control()).since_redo < CHECKPOINT_WAL_BYTES) {
+    await db.exec('INSERT INTO filler SELECT md5(random()::text) || md5(random()::text) FROM generate_series(1, 20000)')
+  }
+  t.ok((await segments()).includes(before.segment), 'the log still holds the segment of the checkpoint before')
+  const checkpointed = await checkpointEmbedded(db)
+  t.ok(checkpointed !== undefined && checkpointed.walBytes >= CHECKPOINT_WAL_BYTES, `checkpointed after ${checkpointed?.walBytes} bytes of log`)
+  const after = await control()
+  t.not(after.redo, before.redo, 'PostgreSQL recovers from the new checkpoint')
+  t.same((await segments()).filter(name => name < after.segment), [], 'no segment before the new checkpoint\'s is kept under its name')
+
+  t.equal(await checkpointEmbedded(db, minutesOn(10)), undefined, 'nothing written since: no checkpoint, however long after')
+  await db.query('INSERT INTO filler VALUES ($1)', ['one turn\'s worth'])
+  t.equal(await checkpointEmbedded(db, minutesOn(CHECKPOINT_TIMEOUT_S / 60 - 1)), undefined, 'a small write, before the timeout')
+  const timedOut = await checkpointEmbedded(db, minutesOn(CHECKPOINT_TIMEOUT_S / 60 + 1))
+  t.ok(timedOut !== undefined && timedOut.walBytes < CHECKPOINT_WAL_BYTES, 'the same write, after the timeout')
+  t.not((await control()).redo, after.redo)
+})
