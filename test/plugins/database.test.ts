@@ -1,5 +1,6 @@
 // The database plugin's upkeep of the embedded database it opens: vacuumed when the app is ready
-// and checkpointed when due (every 15 seconds after), logged; a database lent to the app is left to its owner.
+// (and every 15 seconds after), checkpointed when due (asked every 5 seconds), logged; a database
+// lent to the app is left to its owner.
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { buildTestApp, memoryLogger, migratedDataDir, testConfig } from '../helper.js'
