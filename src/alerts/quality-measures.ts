@@ -5,11 +5,11 @@
 // Counted in buckets of BUCKET_MS kept in memory: each evaluation reads only the rows of the last
 // few seconds (and an overlap for turns that committed late), not the whole of the longest window.
 // Scanning the last hour every 15 s took 1.9 s with 415k bot rows in it, and grew with the traffic
-// (bench:alerts). Only the first evaluation reads the whole hour, a few minutes at a time.
+// (bench:alerts).
 import type { Queryable } from '../db/database.js'
 import { QUALITY_MEASURES, type AlertRule, type MeasureName } from './alert-rules.js'
 import type { MeasureReading } from '../health/sliding-window.js'
-import { LATE_COMMIT_MS, qualityCountsSince, type QualityCountRow } from '../transcript/transcript-queries.js'
+import { LATE_COMMIT_MS, qualityCountsSince } from '../transcript/transcript-queries.js'
 
 export interface QualityFigures {
   /** Questions answered from the knowledge base out of those searched (answer + no_answer). */
@@ -31,26 +31,10 @@ interface Bucket {
   topics: Map<string, { title: string, turns: number }>
 }
 
-// The whole of the longest window, when it must be read (the first evaluation after a start, or
-// after a failed read), is read this much at a time, the event loop let run in between: in one
-// statement, the hour's 415,000 turns held the embedded database's thread, and every request, for
-// 1.4 s (bench:alerts) at every restart of a busy service, and alone made SlowQueries fire. A
-// whole number of buckets, so that no bucket is split between two reads.
-export const WHOLE_READ_STEP_MS = 12 * BUCKET_MS
-
-/** Each bucket's counts from `since` on, read WHOLE_READ_STEP_MS at a time. */
-async function countsSince (db: Queryable, since: number, now: number): Promise<Map<number, Bucket>> {
+/** Each bucket's counts from `since` on. */
+async function countsSince (db: Queryable, since: Date): Promise<Map<number, Bucket>> {
+  const rows = await qualityCountsSince(db, since, BUCKET_MS)
   const buckets = new Map<number, Bucket>()
-  for (let from = since; ; from += WHOLE_READ_STEP_MS) {
-    const last = from + WHOLE_READ_STEP_MS > now
-    const until = last ? undefined : new Date(from + WHOLE_READ_STEP_MS)
-    addCounts(buckets, await qualityCountsSince(db, new Date(from), BUCKET_MS, until))
-    if (last) return buckets
-    await new Promise(resolve => setImmediate(resolve))
-  }
-}
-
-function addCounts (buckets: Map<number, Bucket>, rows: QualityCountRow[]): void {
   for (const row of rows) {
     const key = Number(row.bucket)
     let bucket = buckets.get(key)
@@ -62,6 +46,7 @@ function addCounts (buckets: Map<number, Bucket>, rows: QualityCountRow[]): void
     else if (row.what === 'feedback') bucket.feedbackDown = row.n
     else bucket.topics.set(row.doc_id ?? '', { title: row.title ?? row.doc_id ?? '', turns: row.n })
   }
+  return buckets
 }
 
 /** The figures of each window a quality rule reads, refreshed at each evaluation, and the measures read from them. */
@@ -93,7 +78,7 @@ export class QualityWatch {
     const from = known ? bucketOf(this.readUntil! - LATE_COMMIT_MS) : oldest
     let fresh: Map<number, Bucket>
     try {
-      fresh = await countsSince(db, from * BUCKET_MS, now)
+      fresh = await countsSince(db, new Date(from * BUCKET_MS))
     } catch {
       this.readUntil = undefined
       return

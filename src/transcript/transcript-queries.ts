@@ -59,23 +59,20 @@ export type QualityCountRow = {
 }
 
 /**
- * The alerts' quality counts from `since` on (before `until`, if given), by bucket of `bucketMs`,
- * in one statement: the evaluator's reads are statements too, timed with the app's, and a dozen
- * fast ones each evaluation would dilute the p95 they alert on. It holds the embedded database's only thread, so
+ * The alerts' quality counts from `since` on, by bucket of `bucketMs`, in one statement: the
+ * evaluator's reads are statements too, timed with the app's, and a dozen fast ones each
+ * evaluation would dilute the p95 they alert on. It holds the embedded database's only thread, so
  * it is kept lean: the rows read twice carry only what is counted (with each answer's sources, the
  * 18,000 turns a busy minute reads outgrew work_mem and went through a temporary file), and the
  * epoch is a float8 (extract() gives numeric, slow to compute): 61 ms then, 25 ms now.
  */
-export async function qualityCountsSince (
-  db: Queryable, since: Date, bucketMs: number, until?: Date
-): Promise<QualityCountRow[]> {
+export async function qualityCountsSince (db: Queryable, since: Date, bucketMs: number): Promise<QualityCountRow[]> {
   const { rows } = await db.query<QualityCountRow>(
     `WITH bucketed AS (
        SELECT floor(date_part('epoch', created_at) * 1000 / $2)::bigint AS bucket, kind,
          CASE WHEN kind = 'no_answer' THEN sources->0->>'doc_id' END AS nearest_doc_id,
          CASE WHEN kind = 'no_answer' THEN sources->0->>'title' END AS nearest_title
-       FROM messages
-       WHERE role = 'bot' AND kind IN ('answer', 'no_answer') AND created_at >= $1 AND created_at < $3)
+       FROM messages WHERE role = 'bot' AND kind IN ('answer', 'no_answer') AND created_at >= $1)
      SELECT bucket::text, 'questions' AS what, NULL AS doc_id, NULL AS title,
        (count(*) FILTER (WHERE kind = 'answer'))::int AS answered, count(*)::int AS n
        FROM bucketed GROUP BY bucket
@@ -84,8 +81,8 @@ export async function qualityCountsSince (
        FROM bucketed WHERE nearest_doc_id IS NOT NULL GROUP BY bucket, 3
      UNION ALL
      SELECT floor(date_part('epoch', created_at) * 1000 / $2)::bigint::text, 'feedback', NULL, NULL, 0, count(*)::int
-       FROM feedback WHERE rating = 'down' AND created_at >= $1 AND created_at < $3 GROUP BY 1`,
-    [since.toISOString(), bucketMs, until?.toISOString() ?? 'infinity'])
+       FROM feedback WHERE rating = 'down' AND created_at >= $1 GROUP BY 1`,
+    [since.toISOString(), bucketMs])
   return rows
 }
 

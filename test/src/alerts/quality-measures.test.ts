@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { Database } from '../../../src/db/database.js'
 import { DEFAULT_RULES, resolveRules } from '../../../src/alerts/alert-rules.js'
-import { BUCKET_MS, QualityWatch, WHOLE_READ_STEP_MS } from '../../../src/alerts/quality-measures.js'
+import { BUCKET_MS, QualityWatch } from '../../../src/alerts/quality-measures.js'
 import { LATE_COMMIT_MS } from '../../../src/transcript/transcript-queries.js'
-import { engines, eventLoopTurnsDuring } from '../../helper.js'
+import { engines } from '../../helper.js'
 
 const MINUTE = 60_000
 const { AnswerRateLow, FeedbackDownSpike, UnansweredTopic } = DEFAULT_RULES
@@ -97,23 +97,6 @@ for (const engine of engines()) {
     t.equal(watch.read('answer_rate', 30 * MINUTE).value, 2 / 3)
     await watch.refresh(db, start + 11 * MINUTE)
     t.equal(watch.read('answer_rate', 30 * MINUTE).samples, 2, 'the oldest row slid out of the 30-minute window')
-  })
-
-  t.test(`${engine.name}: the whole window is read a few minutes at a time, the event loop let run in between`, async t => {
-    const db = await engine.open(t)
-    await store(db, [{ at: start - 59 * MINUTE, kind: 'answer' }, { at: start - 30 * MINUTE, kind: 'no_answer', docId: 'a' }, { at: start, kind: 'answer' }])
-    const reads: string[] = []
-    const counting = { ...db, query: async (sql: string, params?: unknown[]) => { reads.push(sql); return await db.query(sql, params) } }
-    const watch = new QualityWatch(rules)
-    const { turns } = await eventLoopTurnsDuring(async () => await watch.refresh(counting as Database, start))
-    const steps = Math.ceil(60 * MINUTE / WHOLE_READ_STEP_MS)
-    t.ok(reads.length >= steps && reads.length <= steps + 1, `the hour in ${reads.length} reads of ${WHOLE_READ_STEP_MS / MINUTE} minutes`)
-    t.ok(turns >= reads.length - 1, `the event loop ran ${turns} times between them`)
-    t.equal(watch.read('unanswered_topic_turns', 60 * MINUTE).value, 1)
-    t.same(watch.read('answer_rate', 30 * MINUTE), { value: 0.5, samples: 2 }, 'the steps\' counts add up: none lost, none twice')
-    reads.length = 0
-    await watch.refresh(counting as Database, start + 15_000)
-    t.equal(reads.length, 1, 'a later refresh reads only what is new, in one statement')
   })
 
   t.test(`${engine.name}: a failed read leaves no figures, and the next reads the whole window again`, async t => {
