@@ -55,9 +55,9 @@ function readAll (watch: QualityWatch) {
 }
 
 for (const engine of engines()) {
-  t.test(`${engine.name}: refreshed every 15 s for two hours, each window reads what a scan of it would`, async t => {
+  t.test(`${engine.name}: refreshed every 15 s for two hours and restarted, each window reads what a scan of it would`, async t => {
     const db = await engine.open(t)
-    const watch = new QualityWatch(rules)
+    let watch = new QualityWatch(rules)
     const turns: Turn[] = []
     const kinds = ['answer', 'no_answer', 'no_answer', 'command'] as const
     let seed = 7
@@ -70,6 +70,8 @@ for (const engine of engines()) {
       })
       await store(db, batch)
       turns.push(...batch)
+      // Restarted every 25 minutes: the new watch starts from the buckets the last one stored.
+      if ((now - start) % (25 * MINUTE) === 0) watch = new QualityWatch(rules)
       await watch.refresh(db, now)
       const wanted = expected(turns, now, 30 * MINUTE)
       const got = readAll(watch)
@@ -81,6 +83,52 @@ for (const engine of engines()) {
     t.ok(turns.length > 500, `${turns.length} turns, every refresh agreed`)
     const last = readAll(watch)
     t.ok(last.answer_rate !== undefined && (last.feedback_down ?? 0) > 0 && (last.unanswered_topic_turns ?? 0) > 0, 'and the figures are not empty')
+    const { rows: [kept] } = await db.query<{ first: Date, n: number }>('SELECT min(at) AS first, count(*)::int AS n FROM quality_rollup')
+    const end = start + 120 * MINUTE
+    t.equal(new Date(kept!.first).getTime(), Math.floor((end - 60 * MINUTE) / BUCKET_MS) * BUCKET_MS, 'the stored buckets start with the longest window')
+    t.equal(kept!.n, (60 * MINUTE - LATE_COMMIT_MS) / BUCKET_MS, 'and run without a gap up to the last closed one')
+  })
+
+  t.test(`${engine.name}: a new watch reads the stored buckets, and the turns after them only`, async t => {
+    const db = await engine.open(t)
+    await store(db, [
+      { at: start - 50 * MINUTE, kind: 'no_answer', docId: 'a' },
+      { at: start - 20 * MINUTE, kind: 'answer' },
+      { at: start - 10 * MINUTE, kind: 'no_answer', docId: 'a', down: true }
+    ])
+    await new QualityWatch(rules).refresh(db, start)
+    // Turns erased since, or stamped inside a stored bucket and committed only now, are not read
+    // again: what was stored stands, as it does for the watch that stored it.
+    await db.query('DELETE FROM messages')
+    await db.query('DELETE FROM feedback')
+    await store(db, [
+      { at: start - 20_000, kind: 'no_answer', docId: 'b' },
+      { at: start + 10_000, kind: 'answer' },
+      { at: start - 5 * MINUTE, kind: 'answer' }
+    ])
+    const restarted = new QualityWatch(rules)
+    await restarted.refresh(db, start + 15_000)
+    t.same(readAll(restarted), { answer_rate: 0.5, feedback_down: 1, unanswered_topic_turns: 2, topic: 'a' },
+      'the stored counts, and the turns from the first bucket not stored')
+    t.equal(restarted.read('answer_rate', 30 * MINUTE).samples, 4)
+  })
+
+  t.test(`${engine.name}: stored buckets with a gap, or not reaching back to the window's start, are not used`, async t => {
+    const db = await engine.open(t)
+    const turns: Turn[] = [{ at: start - 50 * MINUTE, kind: 'no_answer', docId: 'a' }, { at: start - 2 * MINUTE, kind: 'answer' }]
+    await store(db, turns)
+    await new QualityWatch(rules).refresh(db, start)
+    await db.query('DELETE FROM quality_rollup WHERE at = $1', [new Date(start - 30 * MINUTE)])
+    await store(db, [{ at: start - 20 * MINUTE, kind: 'answer' }])
+    const watch = new QualityWatch(rules)
+    await watch.refresh(db, start)
+    t.equal(watch.read('answer_rate', 30 * MINUTE).samples, 2, 'a gap: the window is read whole from the turns')
+    const { rows: [gap] } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM quality_rollup WHERE at = $1', [new Date(start - 30 * MINUTE)])
+    t.equal(gap!.n, 1, 'and the gap is filled')
+    await db.query('DELETE FROM quality_rollup WHERE at < $1', [new Date(start - 45 * MINUTE)])
+    const late = new QualityWatch(rules)
+    await late.refresh(db, start + 15_000)
+    t.equal(late.read('unanswered_topic_turns', 60 * MINUTE).value, 1, 'not reaching back: read whole, the oldest turn too')
   })
 
   t.test(`${engine.name}: a refresh reads only the rows since the last one and its overlap`, async t => {
@@ -108,9 +156,10 @@ for (const engine of engines()) {
     await watch.refresh(db, start + 15_000)
     t.same(watch.read('answer_rate', 30 * MINUTE), { value: undefined, samples: undefined }, 'no figures: the rules do not judge')
     await db.query('ALTER TABLE messages_moved RENAME TO messages')
-    await store(db, [{ at: start - 5 * MINUTE, kind: 'no_answer' }])
+    // Before the overlap of the refresh at +15 s, after the last bucket stored at 0 s.
+    await store(db, [{ at: start - 25_000, kind: 'no_answer' }])
     await watch.refresh(db, start + 30_000)
-    t.equal(watch.read('answer_rate', 30 * MINUTE).samples, 2, 'read whole: the row stamped long before the refresh is found')
+    t.equal(watch.read('answer_rate', 30 * MINUTE).samples, 2, 'read whole: the turns after the stored buckets are read again')
   })
 }
 
