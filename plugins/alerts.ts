@@ -1,13 +1,14 @@
 // Alerting that works with no monitoring stack: every ALERTS_EVAL_INTERVAL the evaluator reads
 // sliding windows of the app's own measurements against the rules (built-in, tuned by
 // ALERTS_CONFIG) and the dispatcher tells Slack, a webhook or e-mail. GET /v1/admin/alerts and
-// chatbot_alerts_firing show the state.
+// chatbot_alerts_firing show the state, which a restart keeps (src/alerts/alert-states.ts).
 import fp from 'fastify-plugin'
 import { hostname } from 'node:os'
 import type { BatchObservableResult } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { resolve } from 'node:path'
 import { AlertEvaluator, type AlertState } from '../src/alerts/alert-evaluator.js'
+import { loadAlertStates, saveAlertStates } from '../src/alerts/alert-states.js'
 import { measureReader } from '../src/alerts/alert-measures.js'
 import type { AlertNotification } from '../src/alerts/alert-notification.js'
 import { alertHint, consoleUrlOf, type HintContext } from '../src/alerts/alert-hints.js'
@@ -110,14 +111,35 @@ export default fp(async function alertsPlugin (app) {
     }
     notifications.dispatch(notification)
   }
+  const instance = `${hostname()}:${config.PORT}`
   const evaluator = new AlertEvaluator({
     rules,
     read,
     notify,
     now: app.clock,
-    identity: { service: packageInfo.name, instance: `${hostname()}:${config.PORT}` },
+    identity: { service: packageInfo.name, instance },
     hintFor: rule => alertHint(rule, hints)
   })
+  // The alerts pending or firing when this instance last stopped; kept again whenever they change.
+  const keeping = log('alerts', 'keep', app.log)
+  let kept = '[]'
+  try {
+    const saved = await loadAlertStates(app.db, instance)
+    evaluator.restore(saved)
+    kept = JSON.stringify(saved)
+  } catch (error) {
+    keeping.error({ err: error }, 'the alerts\' state before the restart could not be read; every rule starts inactive')
+  }
+  const keep = async (): Promise<void> => {
+    const states = evaluator.saved()
+    if (JSON.stringify(states) === kept) return
+    try {
+      await saveAlertStates(app.db, instance, states)
+      kept = JSON.stringify(states)
+    } catch (error) {
+      keeping.error({ err: error }, 'keeping the alerts\' state failed; will retry at the next evaluation')
+    }
+  }
 
   const logVolume = resolve(config.LOG_DIR === '' ? '.' : config.LOG_DIR)
   let running: Promise<void> | undefined
@@ -131,6 +153,7 @@ export default fp(async function alertsPlugin (app) {
     // A failed read keeps the runs last read: they do not change between runs.
     if (readsEvaluations) await app.kbEvaluations.refreshTrend().catch(() => undefined)
     evaluator.evaluate()
+    await keep()
   }
   // One evaluation at a time: a slow one (a database that hangs) is joined, not stacked.
   const evaluate = async (): Promise<void> => {

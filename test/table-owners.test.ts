@@ -15,6 +15,7 @@ const OWNERS: Record<string, string[]> = {
   erased_sessions: ['src/sessions/'],
   erased_users: ['src/sessions/'],
   quality_rollup: ['src/alerts/'],
+  alert_states: ['src/alerts/'],
   turn_traces: ['src/turn-traces/'],
   turn_trace_rollup: ['src/turn-traces/'],
   kb_documents: ['src/kb/'],

@@ -23,8 +23,24 @@ export const AlertStateSchema = Type.Object({
 })
 export type AlertState = Static<typeof AlertStateSchema>
 
-interface Tracking { state: AlertState['state'], since?: Date, lastNotified?: Date, breach?: Breach }
-interface Breach { value: number, threshold: number, summary: string }
+interface Tracking {
+  state: AlertState['state']
+  since?: Date
+  lastNotified?: Date
+  breach?: Breach
+  /** Restored from before a restart: kept as it was until a condition can be judged, or until then. */
+  heldUntil?: number
+}
+export interface Breach { value: number, threshold: number, summary: string }
+
+/** A rule's state kept across a restart (alert-states.ts), when it is pending or firing. */
+export interface SavedAlertState {
+  alert: string
+  state: 'pending' | 'firing'
+  since: Date
+  lastNotified?: Date
+  breach: Breach
+}
 
 const format = (unit: string, value: number): string => {
   if (unit === 'ratio') return `${(value * 100).toFixed(value < 0.1 ? 2 : 1)}%`
@@ -64,26 +80,41 @@ export class AlertEvaluator {
     for (const rule of this.rules) this.tracking.set(rule.name, { state: 'inactive' })
   }
 
-  /** The first condition of the rule that holds now, if any. */
-  private breach (rule: AlertRule): Breach | undefined {
+  /** The first condition of the rule that holds now, if any, and whether any could be judged at all. */
+  private judge (rule: AlertRule): { breach?: Breach, judged: boolean } {
+    let judged = false
     for (const condition of rule.when) {
       const { value, samples } = this.read(condition.measure, condition.windowMs)
       if (value === undefined) continue
       if (condition.min_samples !== undefined && (samples ?? 0) < condition.min_samples) continue
+      judged = true
       const threshold = (condition.above ?? condition.below)!
       if (condition.above !== undefined ? value > threshold : value < threshold) {
         const { unit, description, samples: unitOfSamples } = MEASURES[condition.measure]
         const basis = unitOfSamples === undefined || samples === undefined ? '' : ` (${samples} ${unitOfSamples})`
         const comparison = condition.above !== undefined ? '>' : '<'
-        return {
-          value,
-          threshold,
-          summary: `${description} ${format(unit, value)} ${comparison} ${format(unit, threshold)}` +
-            `${windowText(condition.windowMs)}${basis}`
-        }
+        const summary = `${description} ${format(unit, value)} ${comparison} ${format(unit, threshold)}` +
+          `${windowText(condition.windowMs)}${basis}`
+        return { breach: { value, threshold, summary }, judged }
       }
     }
-    return undefined
+    return { judged }
+  }
+
+  /**
+   * Takes up the pending and firing rules saved before a restart, as Prometheus restores its
+   * alerts' state: one firing then is resolved once it clears, and not announced again while it
+   * holds. Each is kept as it was until one of its conditions can be judged (the windows fill
+   * again after a restart), for at most its longest window.
+   */
+  restore (saved: SavedAlertState[]): void {
+    const now = this.now().getTime()
+    for (const { alert, state, since, lastNotified, breach } of saved) {
+      const rule = this.rules.find(rule => rule.name === alert)
+      if (rule === undefined) continue
+      const heldUntil = now + Math.max(0, ...rule.when.map(condition => condition.windowMs))
+      this.tracking.set(alert, { state, since, lastNotified, breach, heldUntil })
+    }
   }
 
   /** One evaluation of every rule. */
@@ -91,7 +122,9 @@ export class AlertEvaluator {
     const now = this.now()
     for (const rule of this.rules) {
       const tracked = this.tracking.get(rule.name)!
-      const breach = this.breach(rule)
+      const { breach, judged } = this.judge(rule)
+      if (!judged && tracked.heldUntil !== undefined && now.getTime() < tracked.heldUntil) continue
+      tracked.heldUntil = undefined
       if (breach === undefined) {
         if (tracked.state === 'firing') this.send(rule, tracked, 'resolved', now, false)
         this.tracking.set(rule.name, { state: 'inactive', lastNotified: tracked.lastNotified })
@@ -106,6 +139,12 @@ export class AlertEvaluator {
         this.send(rule, tracked, 'firing', now, true)
       }
     }
+  }
+
+  /** The pending and firing rules, to keep across a restart. */
+  saved (): SavedAlertState[] {
+    return [...this.tracking].flatMap(([alert, { state, since, lastNotified, breach }]) =>
+      state === 'inactive' ? [] : [{ alert, state, since: since!, lastNotified, breach: breach! }])
   }
 
   private send (rule: AlertRule, tracked: Tracking, status: 'firing' | 'resolved', now: Date, repeat: boolean): void {

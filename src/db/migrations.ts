@@ -349,6 +349,26 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (width_ms, at)
       );
     `
+  },
+  {
+    version: 18,
+    name: 'each instance\'s pending and firing alerts, kept across a restart',
+    // Kept only in memory, an alert firing when its instance restarted was never resolved: the
+    // new process had not seen it fire, so Slack, the webhook or the mail kept it open for good;
+    // one still holding was announced again. src/alerts/alert-states.ts.
+    sql: `
+      CREATE TABLE alert_states (
+        instance text NOT NULL,
+        alert text NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'firing')),
+        since timestamptz NOT NULL,
+        last_notified timestamptz,
+        value double precision NOT NULL,
+        threshold double precision NOT NULL,
+        summary text NOT NULL,
+        PRIMARY KEY (instance, alert)
+      );
+    `
   }
 ]
 

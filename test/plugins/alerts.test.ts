@@ -53,6 +53,30 @@ t.test('HighErrorRate fires on real 5xx, says what and where, and resolves once 
   ], 'the resolved line says its value is the one that crossed the threshold, not the one now')
 })
 
+t.test('an alert firing when the server stops is resolved by the next start, not announced again', async t => {
+  const rules = 'rules:\n  HighErrorRate:\n    when: [{ measure: http_5xx_ratio, above: 0.05, window: 1m, min_samples: 5 }]\n'
+  const database = await openTestPGlite(t)
+  const before = await alertingApp(t, rules, {}, { database })
+  await database.query('ALTER TABLE messages RENAME TO messages_moved')
+  for (let i = 0; i < 6; i++) t.equal((await before.chat()).statusCode, 500)
+  await before.app.alerts.evaluate()
+  const firing = await before.received('HighErrorRate')
+  await before.app.close()
+  await database.query('ALTER TABLE messages_moved RENAME TO messages')
+
+  const after = await alertingApp(t, rules, {}, { database })
+  const listed = (await after.app.inject({ url: '/v1/admin/alerts', headers: { authorization: `Bearer ${ADMIN}` } }))
+    .json<{ alerts: Array<{ alert: string, state: string, since: string }> }>()
+  t.match(listed.alerts[0], { alert: 'HighErrorRate', state: 'firing', since: firing!.since }, 'still firing after the start')
+  for (let i = 0; i < 5; i++) t.equal((await after.chat()).statusCode, 200)
+  await after.app.alerts.evaluate()
+  t.match(await after.received('HighErrorRate', 'resolved'), {
+    since: firing!.since,
+    summary: 'resolved; it was: 5xx share of requests 100.0% > 5.00% over 1m (6 requests)'
+  }, 'resolved once the new process could judge it')
+  t.same(after.sent().map(n => n.status), ['resolved'], 'and not announced as firing again')
+})
+
 t.test('a slow database fires ResponseTimeDegradation and SlowQueries, e-mailed through a real SMTP server', async t => {
   const smtp = await smtpServer(t)
   const smtpPort = String(smtp.settings().SMTP_PORT)

@@ -10,7 +10,7 @@ for (const engine of engines()) {
 
     const { rows } = await db.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name')
-    t.same(rows.map(r => r.table_name), ['app_state', 'audit_events', 'console_sign_outs', 'erased_sessions', 'erased_users', 'evaluation_questions', 'evaluation_runs', 'feedback', 'kb_documents', 'kb_passages', 'messages', 'quality_rollup', 'schema_migrations', 'sessions', 'transcript_rollup', 'turn_trace_rollup', 'turn_traces'])
+    t.same(rows.map(r => r.table_name), ['alert_states', 'app_state', 'audit_events', 'console_sign_outs', 'erased_sessions', 'erased_users', 'evaluation_questions', 'evaluation_runs', 'feedback', 'kb_documents', 'kb_passages', 'messages', 'quality_rollup', 'schema_migrations', 'sessions', 'transcript_rollup', 'turn_trace_rollup', 'turn_traces'])
 
     const { rows: fullText } = await db.query<{ name: string, options: string[] }>(
       "SELECT relname AS name, reloptions AS options FROM pg_class WHERE relname LIKE 'messages%text_search' ORDER BY relname")
