@@ -59,6 +59,7 @@ export class FileDestination {
   private closed = false
   /** The rotations' links and reports, one after another, so that the last file is the one named. */
   private rotationsDone = Promise.resolve()
+  private opening: Promise<void> | undefined
 
   constructor (private readonly options: FileDestinationOptions) {
     this.timer = setInterval(() => this.check(), options.checkIntervalMs).unref()
@@ -77,7 +78,17 @@ export class FileDestination {
     if (this.failure !== undefined) this.failure.dropped++
   }
 
+  /**
+   * Opens today's file, or joins the opening under way: the check every checkIntervalMs retries a
+   * file not open yet, and a first open slower than that (a busy machine) got a second stream on
+   * the same file, whose reports and link could name the file before a rotation.
+   */
   async open (): Promise<void> {
+    this.opening ??= this.openStream().finally(() => { this.opening = undefined })
+    await this.opening
+  }
+
+  private async openStream (): Promise<void> {
     const { dir, family } = this.options
     try {
       const stream = await pinoRoll({
