@@ -8,6 +8,7 @@ import { ErasedError, LimitExceededError, NotFoundError } from '../errors.js'
 import { log } from '../logging/log-context.js'
 import { scrubbedCopy } from '../logging/scrubber.js'
 import type { Instruments } from '../telemetry/metrics.js'
+import { SessionReads } from './session-reads.js'
 
 // replaced: ended to make room for a new one: its user's least recently used past
 // MAX_SESSIONS_PER_USER, or the service's longest idle at MAX_ACTIVE_SESSIONS.
@@ -163,9 +164,12 @@ export class SessionManager {
   private readonly instruments: Pick<Instruments, 'sessionDuration' | 'sessionTurns'> | undefined
   private readonly now: () => Date
   private readonly pseudonym: ((userId: string) => string) | undefined
+  /** The turns' reads of their sessions, together when several are asked at once (SessionReads). */
+  private readonly reads: SessionReads<Session>
 
   constructor (options: SessionManagerOptions) {
     this.db = options.db
+    this.reads = new SessionReads({ one: async id => await this.get(id), many: async ids => await this.getMany(ids) })
     this.auditTrail = options.auditTrail
     this.instruments = options.instruments
     this.limits = options.limits
@@ -226,7 +230,7 @@ export class SessionManager {
 
   /** The active session with this id, or NotFoundError if it is unknown, ended, expired or someone else's. */
   async resume (id: string, userId: string | null): Promise<Session> {
-    const session = await this.get(id)
+    const session = await this.reads.get(id)
     const someoneElses = session !== undefined && userId !== null &&
       session.userId !== null && session.userId !== userId
     if (session === undefined || session.status !== 'active' || someoneElses) {
@@ -249,6 +253,13 @@ export class SessionManager {
     const { rows } = await db.query<SessionRow>(
       `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id], { name: 'session_by_id' })
     return rows[0] === undefined ? undefined : this.toSession(rows[0])
+  }
+
+  /** Sessions by id (each a UUID), whatever their status: those found, by id. */
+  async getMany (ids: readonly string[]): Promise<Map<string, Session>> {
+    const { rows } = await this.db.query<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ANY($1::uuid[])`, [ids], { name: 'sessions_by_ids' })
+    return new Map(rows.map(row => [row.id, this.toSession(row)]))
   }
 
   /**

@@ -93,6 +93,19 @@ for (const engine of engines()) {
     t.equal(await sessions.recordTurn(recording, resumed.id, TURN), 1)
     t.same(named, ['session_by_id', 'record_turn'], 'resuming and recording: each turn\'s two statements')
     t.match(await sessions.get(session.id), { id: session.id, userId: 'u1', status: 'active', turnCount: 1, endedAt: null }, 'every column read by name')
+
+    // Turns that begin while a session is being read read theirs together (SessionReads).
+    const [ann, ended, bobs] = [await sessions.transaction((tx, audit) => sessions.create(tx, 'ann', audit)),
+      await sessions.transaction((tx, audit) => sessions.create(tx, 'ann', audit)),
+      await sessions.transaction((tx, audit) => sessions.create(tx, 'bob', audit))]
+    await sessions.transaction(async tx => { await sessions.end(tx, ended.id, 'reset') })
+    named.length = 0
+    const turns: Array<[string, string]> = [[session.id, 'u1'], [ann.id, 'ann'], [ended.id, 'ann'], [bobs.id, 'ann']]
+    const resumedTogether = await Promise.allSettled(turns.map(async ([id, user]) => await sessions.resume(id, user)))
+    t.match(resumedTogether, [{ value: { id: session.id, turnCount: 1 } }, { value: { id: ann.id, userId: 'ann' } },
+      { reason: { message: /has ended: it was reset/ } }, { reason: { message: /does not exist/ } }],
+    'each turn its own session, or its own reason why not')
+    t.same(named, ['session_by_id', 'sessions_by_ids'], 'the first alone, the three that began meanwhile together')
   })
 
   t.test(`${engine.name}: turns of several sessions in one statement, stored as one at a time stores them`, async t => {
@@ -142,12 +155,13 @@ for (const engine of engines()) {
     await sessions.recordTurn(recording, session.id, TURN)
     const other = await sessions.transaction((tx, audit) => sessions.create(tx, null, audit))
     await sessions.recordTurns(recording, [{ id: session.id, messages: TURN }, { id: other.id, messages: TURN }])
+    await sessions.getMany([session.id, other.id])
     for (const [name, { sql, params }] of statements) {
       const plan = await genericPlan(db, sql, params)
       t.match(plan, /Index Cond: \(id = (ANY \()?\$\d+\)/, `${name} looks the sessions up by their id`)
       t.notMatch(plan, /sessions_active_by_activity|Seq Scan on sessions/, `${name} reads no other session`)
     }
-    t.same([...statements.keys()].sort(), ['record_turn', 'record_turns', 'session_by_id'])
+    t.same([...statements.keys()].sort(), ['record_turn', 'record_turns', 'session_by_id', 'sessions_by_ids'])
   })
 }
 
