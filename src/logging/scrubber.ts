@@ -20,8 +20,9 @@ import { scrubSecrets } from './scrubber/secrets.js'
  * (search_text) are scrubbed again by them (rescrubMessages). 2: names, addresses, documents, secrets
  * in words. 3: a phone number whose first group after the country code is one digit. 4: an
  * address whose local part is quotes alone. 5: a customer scheme's number (a railcard, a membership).
+ * 6: an address written with "(at)" or "at … dot" for "@" and ".".
  */
-export const SCRUBBER_VERSION = 5
+export const SCRUBBER_VERSION = 6
 
 type Rule = {
   placeholder: string
@@ -74,6 +75,22 @@ function isPhone (match: string): boolean {
   return /^[2-9]\d{9}$/.test(text)
 }
 
+/** A word in brackets, as an obfuscated address writes its "at" and "dot": " (at) ", "[dot]". */
+const spelled = (word: string): string => `\\s*[([{<]\\s*${word}\\s*[)\\]}>]\\s*`
+
+/**
+ * A local part, then `at`, then a domain's labels joined by dots written or spelled out, of which
+ * the last, before the top-level domain, is spelled out if `spelledOnly`.
+ */
+function obfuscatedEmail (at: string, { spelledOnly }: { spelledOnly: boolean }): RegExp {
+  const local = '[\\p{L}\\p{N}._%+-]+'
+  const label = '[\\p{L}\\p{N}-]+'
+  const spelledDot = `(?:${spelled('dot')}|\\s+dot\\s+)`
+  const dot = `(?:\\.|${spelledDot})`
+  return new RegExp(`(?<![\\p{L}\\p{N}._%+-])${local}(?:${spelledDot}${local})*${at}${label}(?:${dot}${label})*` +
+    `${spelledOnly ? spelledDot : dot}\\p{L}{2,}(?![\\p{L}\\p{N}])`, 'giu')
+}
+
 // Order matters: secrets and structured numbers go first, so a phone rule never eats half a card.
 const RULES: Rule[] = [
   // The signature may be short or empty (alg "none"); header and payload identify a JWT.
@@ -104,6 +121,11 @@ const RULES: Rule[] = [
     placeholder: '[EMAIL]',
     pattern: /(?<![\p{L}\p{N}.!#$%&*+/=?^_`{|}~-])(?<![\p{L}\p{N}.!#$%&*+/=?^_`{|}~-]')(?!'[\p{L}\p{N}.!#$%&*+/=?^_`{|}~-])[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu
   },
+  // An address written so that harvesters miss it: "bob_smith(at)gmail.com", "bob [at] gmail [dot]
+  // com", "bob @ gmail.com", "bob at gmail dot com". A spelled-out "at" counts only with a
+  // spelled-out "dot" after it: "meet me at noon.com" is rarer than an "at" before a sentence's dot.
+  { placeholder: '[EMAIL]', pattern: obfuscatedEmail(`(?:${spelled('at')}|\\s+@\\s*|@\\s+)`, { spelledOnly: false }) },
+  { placeholder: '[EMAIL]', pattern: obfuscatedEmail('\\s+at\\s+', { spelledOnly: true }) },
   {
     placeholder: '[IBAN]',
     pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi,

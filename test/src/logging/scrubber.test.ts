@@ -88,6 +88,29 @@ t.test('separators, compatibility forms and scripts a pattern must not depend on
   for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
 })
 
+t.test('an address written so that harvesters miss it', async t => {
+  const cases: Array<[string, string]> = [
+    ['reach me on bob_smith(at)gmail.com pls', 'reach me on [EMAIL] pls'],
+    ['bob [at] gmail [dot] com', '[EMAIL]'],
+    ['Bob.Smith {AT} mail.example {DOT} co {DOT} uk, thanks', '[EMAIL], thanks'],
+    ['it is jane @ example.org', 'it is [EMAIL]'],
+    ['jane@ example.org or jane <at> example.org', '[EMAIL] or [EMAIL]'],
+    ['write to jane dot doe at outlook dot com.', 'write to [EMAIL].'],
+    ['jürgen (at) beispiel (dot) de', '[EMAIL]']
+  ]
+  for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
+  const ordinary = [
+    'meet me at noon. com is short for company',
+    'I was at home.',
+    'we met at the office dot matrix printer',
+    'look at example.com for the docs',
+    'is the price @ 5.99 each?',
+    'reply at 9.30am tomorrow',
+    'my polka dot dress at home'
+  ]
+  for (const text of ordinary) t.equal(scrub(text), text, `${text}: left alone`)
+})
+
 t.test('checksums', async t => {
   t.ok(luhnValid('4111111111111111'))
   t.notOk(luhnValid('4111111111111112'))
