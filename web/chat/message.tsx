@@ -50,6 +50,9 @@ export function Message ({ entry, rate, openSource }: {
   }
   const { reply } = entry
   const label = KIND_LABEL[reply.kind] ?? ''
+  // A reply that found no answer names the nearest topics: their titles, each opening its
+  // document, but not their passages, which under "not in the knowledge base" read as an answer.
+  const nearest = reply.kind === 'no_answer'
   return (
     <div class={`message bot kind-${reply.kind}`}>
       <div class='bubble'>
@@ -57,7 +60,7 @@ export function Message ({ entry, rate, openSource }: {
         <p class='text'>{reply.reply}</p>
         {reply.sources.length > 0 && (
           <div class='sources'>
-            <h2>Sources</h2>
+            <h2>{nearest ? 'Nearest topics' : 'Sources'}</h2>
             <ol>
               {reply.sources.map(source => (
                 <li key={source.doc_id}>
@@ -69,7 +72,7 @@ export function Message ({ entry, rate, openSource }: {
                     {source.title}
                   </a>{' '}
                   <span class='doc-id'>{source.doc_id}</span>
-                  {source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && (
+                  {!nearest && source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && (
                     <p class='snippet'>{source.snippet}</p>
                   )}
                 </li>
