@@ -183,7 +183,8 @@ export async function overview (db: Queryable, period: OverviewPeriod, now: Date
   return {
     period,
     from: from.toISOString(),
-    to: to.toISOString(),
+    // What is counted ends now: the last bucket's end is still to come.
+    to: new Date(Math.min(to.getTime(), now.getTime())).toISOString(),
     turns: total.turns,
     answer_rate: questions === 0 ? null : total.answered / questions,
     latency_ms: { p50: percentile(total.latency, 0.5), p95: percentile(total.latency, 0.95) },

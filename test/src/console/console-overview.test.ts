@@ -98,7 +98,7 @@ function expected (period: OverviewPeriod, now: Date, { turns, failed }: ReturnT
   return {
     period,
     from: new Date(from).toISOString(),
-    to: new Date(to).toISOString(),
+    to: new Date(Math.min(to, now.getTime())).toISOString(),
     turns: kept.length,
     answer_rate: count(kept, 'answer') / (count(kept, 'answer') + count(kept, 'no_answer')),
     latency_ms: { p50: exact(lived(kept), 0.5), p95: exact(lived(kept), 0.95) },
