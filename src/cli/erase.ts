@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { AuditTrail } from '../audit/audit-trail.js'
 import { TranscriptRepository } from '../transcript/transcript-repository.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
-import { UUID_PATTERN } from '../http/schemas.js'
+import { isUuid } from '../http/schemas.js'
 import { LogPrivacy } from '../logging/log-privacy.js'
 import { usePseudonymKey } from '../privacy/pseudonym-key.js'
 import { scrub } from '../logging/scrubber.js'
@@ -141,7 +141,7 @@ async function subjectOf (
 ): Promise<ErasureSubject | string> {
   if ((user === undefined) === (session === undefined)) return `give exactly one of --user and --session.\n${USAGE}`
   if (session !== undefined) {
-    if (new RegExp(UUID_PATTERN).test(session)) return { sessionId: session }
+    if (isUuid(session)) return { sessionId: session }
     return '--session must be a session id (a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b), ' +
       `not ${JSON.stringify(session)}.`
   }

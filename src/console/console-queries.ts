@@ -9,7 +9,7 @@ import { failedTurnsOf } from '../turn-traces/turn-traces-of.js'
 import { conversationTurns, turnList, type TurnFilter } from '../transcript/transcript-queries.js'
 import { existingSessionIds, knownUserIds } from '../sessions/session-queries.js'
 import type { Session } from '../sessions/session-manager.js'
-import { UUID_PATTERN } from '../http/schemas.js'
+import { isUuid } from '../http/schemas.js'
 import { excerpt } from '../text/excerpt.js'
 
 export type { TurnFilter }
@@ -132,7 +132,6 @@ export async function conversation (db: Queryable, session: Session, viewer: Vie
 // The fields in which log lines carry chat text (as LOG_CHAT_CONTENT lets them):
 // chat.message_received's, command.refused's.
 const CHAT_TEXT_FIELDS = new Set(['text', 'reason'])
-const UUID = new RegExp(UUID_PATTERN)
 
 /** Every string inside a value (a log line's fields, nested audit details included), to look for session ids in. */
 function stringsIn (value: unknown, found: Set<string>): Set<string> {
@@ -153,7 +152,7 @@ export async function turnTrace (db: Queryable, traceId: string, viewer: Viewer)
   const row = await turnTraceById(db, traceId)
   if (row === undefined) return undefined
   const candidates = [...stringsIn([row.logs, row.spans.map(span => span.attributes)], new Set())]
-    .filter(text => UUID.test(text))
+    .filter(isUuid)
   const sessions = await existingSessionIds(db, candidates)
   const named = (value: unknown): unknown => typeof value === 'string'
     ? sessions.has(value.toLowerCase()) ? viewer.session(value.toLowerCase()) : value

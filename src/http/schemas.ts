@@ -36,6 +36,9 @@ export const patternMessage = (pattern: string): string | undefined => PATTERN_M
 // A plain 8-4-4-4-12 hex UUID: Ajv's uuid format also admits urn:uuid:… forms, which PostgreSQL refuses.
 export const UUID_PATTERN = describedPattern('^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$',
   'must be a UUID such as 0b5e7d4c-2f1a-4c3e-9d8b-6a7f5e4d3c2b')
+const UUID = new RegExp(UUID_PATTERN)
+/** Whether the text is a UUID as UUID_PATTERN has it: one PostgreSQL reads as a uuid. */
+export const isUuid = (text: string): boolean => UUID.test(text)
 
 // PostgreSQL text cannot hold NUL (U+0000), so text that will be stored refuses it up front.
 export const NO_NUL = describedPattern('^[^\\u0000]*$', 'must not contain NUL characters (U+0000)')

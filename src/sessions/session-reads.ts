@@ -5,6 +5,7 @@
 // one statement for all (SessionManager.getMany). The embedded database runs one turn at a time,
 // so its reads never wait.
 import { AsyncResource } from 'node:async_hooks'
+import { isUuid } from '../http/schemas.js'
 import { addTurnTime } from '../logging/log-context.js'
 
 /** Reads in flight before others wait to go together. */
@@ -29,9 +30,6 @@ interface Waiting<T> {
   reject: (error: unknown) => void
 }
 
-// Only a well-formed id joins others: one the database cannot read as a UUID would fail them all.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export class SessionReads<T> {
   private readonly waiting: Array<Waiting<T>> = []
   private inFlight = 0
@@ -40,7 +38,8 @@ export class SessionReads<T> {
 
   /** The session with this id, read alone or with others asked for meanwhile. */
   async get (id: string): Promise<T | undefined> {
-    if (!UUID.test(id)) return await this.options.one(id)
+    // Only a well-formed id joins others: one the database cannot read as a UUID would fail them all.
+    if (!isUuid(id)) return await this.options.one(id)
     return await new Promise<T | undefined>((resolve, reject) => {
       this.waiting.push({ id, scope: new AsyncResource('parley.session-read'), resolve, reject })
       this.flush()

@@ -14,6 +14,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { Counter } from '@opentelemetry/api'
 import { LRUCache } from 'lru-cache'
 import type { Queryable } from '../db/database.js'
+import { isUuid } from '../http/schemas.js'
 import { outsideAnyContext } from '../logging/log-context.js'
 import type { TurnParts, TurnSpan } from './turn-trace.js'
 
@@ -116,7 +117,6 @@ export const HOLD_MS = 15 * 60_000
 export const MAX_HELD = 5000
 const HOUR_MS = 3_600_000
 const EXPIRED_BATCH = 5_000
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 // A batch is one statement, each field of each record its own parameter (13 a record: a batch
 // stays far below the protocol's 65,535). The database parses no JSON but the spans and lines it
@@ -427,7 +427,7 @@ function recordParams (key: string, { spans, request }: Pending): RecordParams {
   return {
     trace_id: key,
     // A session id the caller sent is only a uuid if it was valid; anything else would fail the batch.
-    session_id: sessionId !== null && UUID.test(sessionId) ? sessionId : null,
+    session_id: sessionId !== null && isUuid(sessionId) ? sessionId : null,
     turn: request?.turn ?? spans?.turn ?? null,
     status: statusCode >= 500 || (statusCode === 0 && error !== null) ? 'error' : 'ok',
     status_code: statusCode,
