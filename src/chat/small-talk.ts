@@ -11,6 +11,8 @@ const HOW_ARE_YOU = 'how are you(?: doing)?(?: today)?'
 const YOU = '(?:you|u)'
 const ARE_YOU = `(?:are|r) ${YOU}`
 const A_BOT = '(?:an? )?(?:real )?(?:bot|robot|chat ?bot|human|person|live person|machine|computer|ai)'
+// "this bot", "this chat": the bot named as a thing, where "this" alone may be anything ("what is this for").
+const THIS_BOT = 'this (?:bot|chat ?bot|chat|assistant|thing)'
 const PATTERNS: Array<[SmallTalk, RegExp]> = [
   ['greeting', new RegExp(
     '^(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|hi there|hello there)' +
@@ -34,7 +36,9 @@ const PATTERNS: Array<[SmallTalk, RegExp]> = [
     `|who ${ARE_YOU}|what ${ARE_YOU}|${ARE_YOU} (?:${A_BOT}|real)|is this ${A_BOT}` +
     `|(?:am i|are we) (?:talking|chatting|speaking) (?:to|with) ${A_BOT}` +
     `|how old ${ARE_YOU}|who (?:made|built|created|programmed|wrote) ${YOU}|where ${ARE_YOU} from` +
-    `|what can ${YOU} do|what can i ask ${YOU})${ADDRESSEE}$`
+    `|what can ${YOU} do|what can i ask ${YOU}|what do ${YOU} do|how can ${YOU} help(?: me)?|what ${ARE_YOU} for` +
+    `|(?:what s|whats|what is) (?:this|${THIS_BOT})(?: (?:actually|even|really|exactly))? for` +
+    `|(?:what s|whats|what is) ${THIS_BOT})${ADDRESSEE}$`
   )],
   ['goodbye', new RegExp(
     '^(?:(?:ok|okay|thanks|thank you) )?' +

@@ -17,7 +17,8 @@ t.test('questions about the bot itself, however they are typed', async t => {
     "What's your name?", 'whats ur name', 'what is your name bot', 'hi, who are you?', 'what are you',
     'Are you a bot?', 'r u a robot', 'are you human', 'are you real?', 'Am I talking to a real person?',
     'is this a bot', 'how old are you', 'Who made you?', 'where are you from', 'What can you do?',
-    'what can I ask you', 'do you have a name'
+    'what can I ask you', 'do you have a name', 'what is this bot actually for?', "what's this for", 'whats this chat',
+    'what do you do', 'how can you help me?', 'what are you for'
   ]
   for (const text of asked) t.equal(smallTalkOf(text), 'identity', text)
 })
@@ -27,7 +28,8 @@ t.test('a question to the business, in the same words, is not small talk', async
     'are you open on Sundays?', 'where are you located', 'who are your suppliers', 'is this real',
     'is this a scam', 'what can you do about a late delivery', 'can I change my name', 'how old are your bikes',
     'are you a bank', 'am I talking to the right department', 'yes I want a refund', 'fine', 'no signal', 'is it ok to pay late',
-    'cool bikes?', 'great deals'
+    'cool bikes?', 'great deals', 'what is this charge for', 'what is this charge on my card', 'what do you do with my data',
+    'how can you help me with a refund', 'what is this thing on my bill'
   ]
   for (const text of asked) t.equal(smallTalkOf(text), undefined, text)
 })
