@@ -27,6 +27,8 @@ export const SCRUBBER_VERSION = 6
 type Rule = {
   placeholder: string
   pattern: RegExp
+  /** A cheap test a text must pass before the pattern is run over it, where the pattern tries every word. */
+  only?: RegExp
   accept?: (match: string) => boolean
   replace?: (match: string) => string
 }
@@ -78,17 +80,24 @@ function isPhone (match: string): boolean {
 /** A word in brackets, as an obfuscated address writes its "at" and "dot": " (at) ", "[dot]". */
 const spelled = (word: string): string => `\\s*[([{<]\\s*${word}\\s*[)\\]}>]\\s*`
 
+// A top-level domain as a spelled-out address ends: a country's two letters or a common generic
+// one. Any word would do for "me at tom dot baker at proton dot me", which then lost only
+// "me at tom dot baker" and left "proton dot me".
+const SPELLED_TLD = '(?:\\p{L}{2}|com|org|net|edu|gov|info|biz|app|dev|online|email|mail)'
+
 /**
  * A local part, then `at`, then a domain's labels joined by dots written or spelled out, of which
- * the last, before the top-level domain, is spelled out if `spelledOnly`.
+ * the last, before the top-level domain, is spelled out if `spelledOnly` (and the top-level
+ * domain then one of SPELLED_TLD).
  */
 function obfuscatedEmail (at: string, { spelledOnly }: { spelledOnly: boolean }): RegExp {
   const local = '[\\p{L}\\p{N}._%+-]+'
   const label = '[\\p{L}\\p{N}-]+'
   const spelledDot = `(?:${spelled('dot')}|\\s+dot\\s+)`
   const dot = `(?:\\.|${spelledDot})`
+  const end = spelledOnly ? `${spelledDot}${SPELLED_TLD}` : `${dot}\\p{L}{2,}`
   return new RegExp(`(?<![\\p{L}\\p{N}._%+-])${local}(?:${spelledDot}${local})*${at}${label}(?:${dot}${label})*` +
-    `${spelledOnly ? spelledDot : dot}\\p{L}{2,}(?![\\p{L}\\p{N}])`, 'giu')
+    `${end}(?![\\p{L}\\p{N}])`, 'giu')
 }
 
 // Order matters: secrets and structured numbers go first, so a phone rule never eats half a card.
@@ -124,8 +133,12 @@ const RULES: Rule[] = [
   // An address written so that harvesters miss it: "bob_smith(at)gmail.com", "bob [at] gmail [dot]
   // com", "bob @ gmail.com", "bob at gmail dot com". A spelled-out "at" counts only with a
   // spelled-out "dot" after it: "meet me at noon.com" is rarer than an "at" before a sentence's dot.
-  { placeholder: '[EMAIL]', pattern: obfuscatedEmail(`(?:${spelled('at')}|\\s+@\\s*|@\\s+)`, { spelledOnly: false }) },
-  { placeholder: '[EMAIL]', pattern: obfuscatedEmail('\\s+at\\s+', { spelledOnly: true }) },
+  {
+    placeholder: '[EMAIL]',
+    only: /[([{<]\s*at\s*[)\]}>]|\s@|@\s/i,
+    pattern: obfuscatedEmail(`(?:${spelled('at')}|\\s+@\\s*|@\\s+)`, { spelledOnly: false })
+  },
+  { placeholder: '[EMAIL]', only: /\bdot\b/i, pattern: obfuscatedEmail('\\s+at\\s+', { spelledOnly: true }) },
   {
     placeholder: '[IBAN]',
     pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi,
@@ -201,6 +214,7 @@ export function scrub (text: string): string {
   // no-break spaces between a card's groups read as the ASCII they stand for.
   let result = NON_ASCII.test(text) ? text.normalize('NFKC') : text
   for (const rule of RULES) {
+    if (rule.only !== undefined && !rule.only.test(result)) continue
     result = result.replace(rule.pattern, (match, separator?: unknown) => {
       if (rule.replace !== undefined) return rule.replace(match)
       if (rule.accept !== undefined && !rule.accept(match)) return match

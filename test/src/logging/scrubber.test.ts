@@ -96,7 +96,9 @@ t.test('an address written so that harvesters miss it', async t => {
     ['it is jane @ example.org', 'it is [EMAIL]'],
     ['jane@ example.org or jane <at> example.org', '[EMAIL] or [EMAIL]'],
     ['write to jane dot doe at outlook dot com.', 'write to [EMAIL].'],
-    ['jürgen (at) beispiel (dot) de', '[EMAIL]']
+    ['jürgen (at) beispiel (dot) de', '[EMAIL]'],
+    // A trial's: "me at tom dot baker" is no address, as "baker" is no top-level domain.
+    ['reach me at tom dot baker at proton dot me', 'reach me at [EMAIL]']
   ]
   for (const [input, expected] of cases) t.equal(scrub(input), expected, input)
   const ordinary = [
