@@ -50,19 +50,19 @@ export function Message ({ entry, rate, openSource }: {
   }
   const { reply } = entry
   const label = KIND_LABEL[reply.kind] ?? ''
-  // A reply that found no answer names the nearest topics: their titles, each opening its
-  // document, but not their passages, which under "not in the knowledge base" read as an answer.
-  const nearest = reply.kind === 'no_answer'
+  // A reply that found no answer names the nearest topics in its text; their passages under "not in
+  // the knowledge base" read as an answer, and their titles again as a second list.
+  const sources = reply.kind === 'no_answer' ? [] : reply.sources
   return (
     <div class={`message bot kind-${reply.kind}`}>
       <div class='bubble'>
         {label !== '' && <p class='kind'>{label}</p>}
         <p class='text'>{reply.reply}</p>
-        {reply.sources.length > 0 && (
+        {sources.length > 0 && (
           <div class='sources'>
-            <h2>{nearest ? 'Nearest topics' : 'Sources'}</h2>
+            <h2>Sources</h2>
             <ol>
-              {reply.sources.map(source => (
+              {sources.map(source => (
                 <li key={source.doc_id}>
                   <a
                     class='source-title'
@@ -72,7 +72,7 @@ export function Message ({ entry, rate, openSource }: {
                     {source.title}
                   </a>{' '}
                   <span class='doc-id'>{source.doc_id}</span>
-                  {!nearest && source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && (
+                  {source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && (
                     <p class='snippet'>{source.snippet}</p>
                   )}
                 </li>
