@@ -3,6 +3,12 @@ import type { ConsoleUser } from '../../src/console/console-schemas.js'
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0')
 
+/** The browser's time zone at that time, as it is written short: "UTC", "GMT+1", "CET". */
+export function timeZoneOf (iso: string): string {
+  const parts = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(new Date(iso))
+  return parts.find(part => part.type === 'timeZoneName')?.value ?? ''
+}
+
 export function dateTime (iso: string): string {
   const at = new Date(iso)
   const date = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`

@@ -6,7 +6,7 @@ import 'uplot/dist/uPlot.min.css'
 import type { Overview, OverviewQueryType } from '../../src/console/console-schemas.js'
 import { useLoad } from '../shared/use-load.js'
 import { consoleApi } from './api.js'
-import { axisTimes, dateTime, ms, percent } from './format.js'
+import { axisTimes, dateTime, ms, percent, timeZoneOf } from './format.js'
 import { LeftOutNotice } from './left-out-notice.js'
 import { hashFor, type Route } from './route.js'
 
@@ -39,7 +39,7 @@ export function OverviewView ({ route }: { route: Route }) {
       {overview === undefined && error === undefined && <p class='muted'>Loading…</p>}
       {overview !== undefined && (
         <>
-          <p class='muted'>{dateTime(overview.from)} to {dateTime(overview.to)}</p>
+          <p class='muted'>{dateTime(overview.from)} to {dateTime(overview.to)} ({timeZoneOf(overview.to)})</p>
           <div class='tiles'>
             <Tile label='Turns' value={String(overview.turns)} />
             <Tile

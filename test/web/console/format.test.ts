@@ -1,5 +1,5 @@
 import t from 'tap'
-import { axisTimes, ms, percent, usd, userLabel, webLink } from '../../../web/console/format.js'
+import { axisTimes, ms, percent, timeZoneOf, usd, userLabel, webLink } from '../../../web/console/format.js'
 
 t.test('a user by the id the client sent, else the pseudonym', async t => {
   t.equal(userLabel({ id: 'jane', pseudonym: 'u_0123456789abcdef' }), 'jane')
@@ -29,4 +29,11 @@ t.test('a chart\'s time axis in the console\'s own dates: the day, or the time w
   t.same(axisTimes([at, at + 86_400]), ['2026-11-26', '2026-11-27'], 'a day apart: the date')
   t.same(axisTimes([at, at + 3 * 3600, at + 6 * 3600]), ['20:00\n2026-11-26', '23:00', '02:00\n2026-11-27'],
     'hours apart: the time, the date under the first and under the first of a new day')
+})
+
+t.test('the time zone the console writes its times in, named', async t => {
+  const zone = timeZoneOf('2026-11-29T06:00:00Z')
+  t.match(zone, /^(?:UTC|GMT(?:[+-]\d{1,2}(?::\d{2})?)?|[A-Z]{3,5})$/, zone)
+  t.equal(timeZoneOf('2026-11-29T06:00:00Z'), new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
+    .formatToParts(new Date('2026-11-29T06:00:00Z')).find(part => part.type === 'timeZoneName')!.value)
 })
