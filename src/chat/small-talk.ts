@@ -10,6 +10,7 @@ const ADDRESSEE = '(?: (?:there|parley|bot|everyone|all|friend|mate))?'
 const HOW_ARE_YOU = 'how are you(?: doing)?(?: today)?'
 const YOU = '(?:you|u)'
 const ARE_YOU = `(?:are|r) ${YOU}`
+const WHAT_IS = '(?:what s|whats|what is)'
 const A_BOT = '(?:an? )?(?:real )?(?:bot|robot|chat ?bot|human|person|live person|machine|computer|ai)'
 // "this bot", "this chat": the bot named as a thing, where "this" alone may be anything ("what is this for").
 const THIS_BOT = 'this (?:bot|chat ?bot|chat|assistant|thing)'
@@ -32,13 +33,13 @@ const PATTERNS: Array<[SmallTalk, RegExp]> = [
   )],
   ['identity', new RegExp(
     '^(?:(?:hi|hello|hey|ok|okay|so|and|btw)(?: there)? )?(?:' +
-    `(?:what s|whats|what is) (?:your|ur) (?:name|age)|(?:do ${YOU} have|have ${YOU} got) a name` +
+    `${WHAT_IS} (?:your|ur) (?:name|age)|(?:do ${YOU} have|have ${YOU} got) a name` +
     `|who ${ARE_YOU}|what ${ARE_YOU}|${ARE_YOU} (?:${A_BOT}|real)|is this ${A_BOT}` +
     `|(?:am i|are we) (?:talking|chatting|speaking) (?:to|with) ${A_BOT}` +
     `|how old ${ARE_YOU}|who (?:made|built|created|programmed|wrote) ${YOU}|where ${ARE_YOU} from` +
     `|what can ${YOU} do|what can i ask ${YOU}|what do ${YOU} do|how can ${YOU} help(?: me)?|what ${ARE_YOU} for` +
-    `|(?:what s|whats|what is) (?:this|${THIS_BOT})(?: (?:actually|even|really|exactly))? for` +
-    `|(?:what s|whats|what is) ${THIS_BOT})${ADDRESSEE}$`
+    `|${WHAT_IS} (?:this|${THIS_BOT})(?: (?:actually|even|really|exactly))? for` +
+    `|${WHAT_IS} ${THIS_BOT})${ADDRESSEE}$`
   )],
   ['goodbye', new RegExp(
     '^(?:(?:ok|okay|thanks|thank you) )?' +
