@@ -80,8 +80,13 @@ const SOURCES_PER_ANSWER = 3
 const NO_AUDIT: RecordInTransaction = async () => {
   throw new Error('a turn outside a transaction cannot record an audit event')
 }
+// A source is named in a reply as whoever asks knows it, by its title: a document's id is the
+// team's name for it, and in the reply's `sources` for the API's users.
+const sourceName = (hit: { title: string, docId: string }): string => hit.title !== '' ? hit.title : hit.docId
 const NO_ANSWER = "I couldn't find an answer to that in the knowledge base."
-const NO_ANSWER_HINT = 'Try rephrasing your question, or use /search <words> to see the closest documents.'
+// Said to whoever asks, a customer as much as the team: what they can do, in their words, not a
+// command's (/search is in /help for those who want the closest documents).
+const NO_ANSWER_HINT = 'Could you ask it in other words?'
 // Messages that lean on the previous question: a continuation ("and what is the default?") or a
 // pronoun standing for its topic ("how do I change it?"). Short ones only.
 const FOLLOW_UP =
@@ -334,7 +339,7 @@ export class ChatService {
     if (kind === 'answer' && best !== undefined) {
       const extractive: Reply = {
         kind,
-        text: `${decided.quote}\n\nSource: ${best.title} (${best.docId})`,
+        text: `${decided.quote}\n\nSource: ${sourceName(best)}`,
         sources,
         topScore,
         contextTurn,
@@ -393,7 +398,7 @@ export class ChatService {
     if (!result.ok) {
       return { ...extractive, generation: { by: 'extractive', ...about, fallback_reason: result.reason } }
     }
-    const cited = result.cited.map(number => `[${number}] ${hits[number - 1]!.title} (${hits[number - 1]!.docId})`)
+    const cited = result.cited.map(number => `[${number}] ${sourceName(hits[number - 1]!)}`)
     return {
       ...extractive,
       text: `${result.text}\n\nSources: ${cited.join('; ')}`,

@@ -17,7 +17,7 @@ t.test('an answer written by the model from the passages, citing them, stored wi
   t.equal(response.statusCode, 200)
   const body = response.json()
   t.equal(body.kind, 'answer')
-  t.match(body.reply, /^Open Jaeger and search by the trace id \[1\]\.\n\nSources: \[1\] .+ \(tracing-and-logs\)$/)
+  t.match(body.reply, /^Open Jaeger and search by the trace id \[1\]\.\n\nSources: \[1\] Viewing traces, logs and metrics$/)
   t.match(body.generation, { by: 'model', model: 'scripted-model-2026', prompt: 'grounded-answer@2', input_tokens: 500, output_tokens: 50, cost_usd: (500 * 1 + 50 * 4) / 1e6 })
   t.equal(model.requests.length, 1)
   t.match(model.requests[0]!.body.messages[0]!.content, /\[1\] /, 'the passages found were given to the model')

@@ -92,7 +92,7 @@ t.test('each way the model answers or fails, as the user, the transcript, the tr
       } else {
         t.match(body, { kind: 'answer', sources: [{ doc_id: 'tracing-and-logs' }] }, 'an answer')
         if (scenario.reason === undefined) {
-          t.match(body, { reply: /\[1\][\s\S]*\n\nSources: \[1\] .+ \(tracing-and-logs\)$/, generation: { by: 'model', prompt: 'grounded-answer@2' } }, 'written by the model, citing its source')
+          t.match(body, { reply: /\[1\][\s\S]*\n\nSources: \[1\] Viewing traces, logs and metrics$/, generation: { by: 'model', prompt: 'grounded-answer@2' } }, 'written by the model, citing its source')
         } else {
           t.equal(body.reply, extractive, 'the passage, as without a model')
           t.match(body.generation, { by: 'extractive', fallback_reason: scenario.reason }, 'marked with why')

@@ -37,7 +37,10 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   await reply.waitFor()
   t.match(await reply.locator('.kind').textContent(), 'Answer', 'answered from the knowledge base')
   const sources = await reply.locator('.sources li').allTextContents()
-  t.ok(sources.some(source => source.includes('tracing-and-logs')), `sources name their documents: ${sources[0]}`)
+  t.ok(sources.some(source => source.startsWith('Viewing traces, logs and metrics')), `sources name their documents by title: ${sources[0]}`)
+  // A customer reads titles; a document's id is the team's name for it.
+  t.notOk(sources.some(source => source.includes('tracing-and-logs')), 'and not by id')
+  t.notMatch(await reply.locator('.text').textContent(), /tracing-and-logs/, 'nor does the reply')
   // The reply quotes the passage; under "Sources" it is not shown a second time.
   const replyText = (await reply.locator('.text').textContent() ?? '').replace(/\s+/g, ' ')
   const snippets = await reply.locator('.sources .snippet').allTextContents()

@@ -70,8 +70,7 @@ export function Message ({ entry, rate, openSource }: {
                     onClick={event => { event.preventDefault(); openSource(source.doc_id) }}
                   >
                     {source.title}
-                  </a>{' '}
-                  <span class='doc-id'>{source.doc_id}</span>
+                  </a>
                   {source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && (
                     <p class='snippet'>{source.snippet}</p>
                   )}
