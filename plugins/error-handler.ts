@@ -6,7 +6,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { ProblemError, fieldErrors } from '../src/errors.js'
 import { databaseUnavailable, isConnectionError } from '../src/health/database-health.js'
 import { errorLogFields } from '../src/logging/error-fingerprint.js'
-import { describeIssues, type ValidationIssue } from '../src/http/validation-issues.js'
+import { describeIssues, withUnknownFields, type ValidationIssue } from '../src/http/validation-issues.js'
 import { log } from '../src/logging/log-context.js'
 import { problemOf, sendProblem, type Problem } from '../src/http/problem.js'
 
@@ -42,8 +42,11 @@ export default fp(async function errorHandlerPlugin (app) {
     const error = isConnectionError(failure) ? databaseUnavailable(app.config.SHED_RETRY_AFTER) : failure
     if (error instanceof ProblemError) return problemOf(error)
     if (error.validation !== undefined) {
-      const issues = (error.validation as ValidationIssue[]).slice(0, MAX_ISSUES)
-      const errors = describeIssues(error.validationContext ?? 'request', issues)
+      const context = error.validationContext ?? 'request'
+      const given = error.validation as ValidationIssue[]
+      const bodySchema = request.routeOptions.schema?.body
+      const issues = context === 'body' ? withUnknownFields(given, request.body, bodySchema) : given
+      const errors = describeIssues(context, issues.slice(0, MAX_ISSUES))
       const detail = errors.map(e => `${e.field} ${e.message}`).join('; ')
       return { status: 400, slug: 'validation', detail, extensions: { errors } }
     }

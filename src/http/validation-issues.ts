@@ -60,3 +60,36 @@ export function describeIssues (context: string, issues: readonly ValidationIssu
   }
   return described
 }
+
+interface ObjectSchema { properties?: Record<string, unknown>, additionalProperties?: unknown, items?: unknown }
+
+/** The value and the schema at a JSON Pointer (Ajv's instancePath), through objects and arrays. */
+function at (value: unknown, schema: unknown, pointer: string): { value: unknown, schema: ObjectSchema | undefined } {
+  let here = { value, schema: schema as ObjectSchema | undefined }
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~')
+    const inArray = Array.isArray(here.value)
+    const next = inArray ? here.schema?.items : here.schema?.properties?.[key]
+    here = { value: (here.value as Record<string, unknown> | null)?.[key], schema: next as ObjectSchema | undefined }
+  }
+  return here
+}
+
+/**
+ * A body is validated to its first issue (plugins/validation.ts), and a missing field comes first:
+ * {"mesage": "hi"} was told only that body/message is required, though what the caller got wrong
+ * is the field beside it. Beside a missing field, the fields its object may not have are named too.
+ */
+export function withUnknownFields (
+  issues: readonly ValidationIssue[], body: unknown, schema: unknown
+): ValidationIssue[] {
+  const missing = issues.find(issue => issue.keyword === 'required')
+  if (missing === undefined) return [...issues]
+  const { value, schema: objectSchema } = at(body, schema, missing.instancePath)
+  const allowed = objectSchema?.properties
+  if (objectSchema?.additionalProperties !== false || allowed === undefined ||
+    value === null || typeof value !== 'object' || Array.isArray(value)) return [...issues]
+  const unknown = Object.keys(value).filter(key => !Object.hasOwn(allowed, key)).map((key): ValidationIssue =>
+    ({ instancePath: missing.instancePath, keyword: 'additionalProperties', params: { additionalProperty: key } }))
+  return [...unknown, ...issues]
+}

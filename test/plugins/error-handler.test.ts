@@ -25,6 +25,7 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
     { name: 'NUL in message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'a\u0000b' } }, status: 400, detail: /body\/message must not be blank or contain NUL characters/ },
     { name: 'number for a string', request: { method: 'POST', url: '/v1/chat', payload: { message: 123 } }, status: 400, detail: /body\/message must be string/ },
     { name: 'array for a string', request: { method: 'POST', url: '/v1/chat', payload: { message: ['hi'] } }, status: 400, detail: /body\/message must be string/ },
+    { name: 'misspelt field', request: { method: 'POST', url: '/v1/chat', payload: { mesage: 'hi' } }, status: 400, detail: /^body\/mesage is not an allowed field; body\/message is required$/ },
     { name: 'extra field', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', admin: true } }, status: 400, detail: /body\/admin is not an allowed field/ },
     { name: 'bad session uuid', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', session_id: 'abc' } }, status: 400, detail: /body\/session_id must be a UUID/ },
     { name: 'urn uuid form', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', session_id: 'urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427' } }, status: 400, detail: /body\/session_id must be a UUID/ },

@@ -1,7 +1,7 @@
 // Schema errors as a 400 words them: the field and its limit, and a choice among constants as one
 // "must be one of …". The issues are what Ajv gave Fastify for these schemas (captured from a run).
 import t from 'tap'
-import { describeIssues, type ValidationIssue } from '../../../src/http/validation-issues.js'
+import { describeIssues, withUnknownFields, type ValidationIssue } from '../../../src/http/validation-issues.js'
 
 const constant = (path: string, value: string): ValidationIssue =>
   ({ instancePath: path, keyword: 'const', params: { allowedValue: value }, message: 'must be equal to constant' })
@@ -54,4 +54,25 @@ t.test('a query parameter that takes one value, given twice, is said once as suc
   ])
   t.same(describeIssues('body', [{ instancePath: '/limit', keyword: 'type', params: { type: 'integer' }, message: 'must be integer', data: [2, 3] }]),
     [{ field: 'body/limit', message: 'must be integer' }], 'a JSON body\'s list is a value the caller wrote')
+})
+
+t.test('beside a missing field, the fields its object may not have are named first', async t => {
+  const document = { type: 'object', properties: { id: {}, title: {}, text: {} }, required: ['id', 'text'], additionalProperties: false }
+  const schema = { type: 'object', properties: { documents: { type: 'array', items: document } }, additionalProperties: false }
+  const missing = (path: string, name: string): ValidationIssue =>
+    ({ instancePath: path, keyword: 'required', params: { missingProperty: name }, message: `must have required property '${name}'` })
+  const body = { documents: [{ id: 'a', text: 'x' }, { id: 'b', txet: 'y', title: 'B', 'a/b': 1 }] }
+  t.same(describeIssues('body', withUnknownFields([missing('/documents/1', 'text')], body, schema)), [
+    { field: 'body/documents/1/txet', message: 'is not an allowed field' },
+    { field: 'body/documents/1/a/b', message: 'is not an allowed field' },
+    { field: 'body/documents/1/text', message: 'is required' }
+  ], 'through an array, by its item schema')
+  t.same(withUnknownFields([missing('', 'documents')], { docs: [] }, schema).map(issue => issue.params),
+    [{ additionalProperty: 'docs' }, { missingProperty: 'documents' }], 'at the top')
+  const open = { ...schema, additionalProperties: true }
+  t.same(withUnknownFields([missing('', 'documents')], { docs: [] }, open), [missing('', 'documents')], 'none where other fields are allowed')
+  const type: ValidationIssue = { instancePath: '/documents', keyword: 'type', params: { type: 'array' }, message: 'must be array' }
+  t.same(withUnknownFields([type], { documents: 1, extra: 1 }, schema), [type], 'none beside an issue of another kind')
+  t.same(withUnknownFields([missing('/documents/0', 'id')], { documents: ['a'] }, schema), [missing('/documents/0', 'id')],
+    'none where the value is not an object')
 })
