@@ -82,7 +82,7 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { benchFlags } from './bench-flags.js'
-import { BENCH_APP_ENV, count, formatTable, inRotatingRounds, machineLine, listenOverflows, mainThreadCpuMs, mb, median, MIX, ms, percent, prepare, quantile, startServer, watchCpuElsewhere, watchPeakRss, type Server } from './chat-load.js'
+import { BENCH_APP_ENV, count, formatTable, inRotatingRounds, machineLine, listenOverflows, mainThreadCpuMs, mb, median, MIX, ms, percent, prepare, processCpuMs, quantile, startServer, watchCpuElsewhere, watchPeakRss, type Server } from './chat-load.js'
 import { OtlpCounter } from './otlp-counter.js'
 import { createScratchDatabase, type ScratchDatabase } from './server-database.js'
 import { prepareLimitDatabase, turnLoop, turnStatements } from './turn-statements.js'
@@ -318,6 +318,8 @@ interface Step {
   longestStall: number
   /** The server's main-thread CPU over the step (and its tail), as a share of one core. */
   loopCpu: number | undefined
+  /** The server's CPU over the step, every thread (the log router's worker, the garbage collector's helpers), as a share of one core. */
+  serverCpu: number | undefined
   /** This process's CPU (the load generator's) over the step, as a share of one core: taken from the server on a small machine. */
   generatorCpu: number
   /** What the rest of the machine used meanwhile, as a share of one core (watchCpuElsewhere). */
@@ -342,11 +344,13 @@ async function step ({ server, databases }: Parley, label: string, windowSeconds
   const overflowsBefore = await listenOverflows()
   const generatorBefore = process.cpuUsage()
   const cpuBefore = await mainThreadCpuMs(server.pid)
+  const serverCpuBefore = await processCpuMs(server.pid)
   const started = performance.now()
   const outcomes = await load()
   const elapsedMs = performance.now() - started
   const generator = process.cpuUsage(generatorBefore)
   const cpuAfter = await mainThreadCpuMs(server.pid)
+  const serverCpuAfter = await processCpuMs(server.pid)
   const cpuElsewhere = await elsewhere.stop()
   const overflowsAfter = await listenOverflows()
   const peakRss = await rss.stop()
@@ -379,6 +383,7 @@ async function step ({ server, databases }: Parley, label: string, windowSeconds
     peakRss,
     longestStall,
     loopCpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / elapsedMs,
+    serverCpu: serverCpuBefore === undefined || serverCpuAfter === undefined ? undefined : (serverCpuAfter - serverCpuBefore) / elapsedMs,
     cpuElsewhere,
     databaseCpu: databases.length === 0 ? undefined : elsewhere.databaseCpu(),
     generatorCpu: (generator.user + generator.system) / 1000 / elapsedMs,
@@ -870,11 +875,13 @@ if (telemetry) {
 }
 if (turnTraces) {
   console.log(`\nTurn traces, ${Math.max(...CLIENTS)} clients, ${rounds} rounds × ${seconds} s each (order rotated), the SDK preloaded with every exporter off (no collector): on = TURN_TRACE_RETENTION_DAYS=7 (the default), off = 0\n`)
-  const table = [['engine', 'configuration', 'answered/s per round', 'median', 'p99 ms per round', 'median p99', 'refused', 'other', 'CPU elsewhere, max', 'rows (with spans, with logs)', 'let go under pressure']]
+  const table = [['engine', 'configuration', 'answered/s per round', 'median', 'p99 ms per round', 'median p99', 'refused', 'other', 'main thread ms an answer', 'server ms an answer', 'database ms an answer', 'CPU elsewhere, max', 'rows (with spans, with logs)', 'let go under pressure']]
   for (const run of runs) {
     for (const [name, steps, rows] of [['on', run.turnTraces!.on, run.turnTraces!.rows.on], ['off', run.turnTraces!.off, run.turnTraces!.rows.off]] as const) {
       table.push([run.name, name, steps.map(s => s.answeredPerSecond.toFixed(0)).join(' / '), median(steps.map(s => s.answeredPerSecond)).toFixed(0),
         steps.map(s => latency(s.p99)).join(' / '), latency(median(steps.map(s => s.p99))), percent(steps.reduce((sum, s) => sum + s.refused, 0) / steps.reduce((sum, s) => sum + s.total, 0)), String(steps.reduce((sum, s) => sum + otherCount(s), 0)),
+        median(steps.map(cpuPerAnswer)).toFixed(2), median(steps.map(s => perAnswer(s.serverCpu, s))).toFixed(2),
+        run.key === 'pglite' ? '- (in the main thread)' : median(steps.map(s => perAnswer(s.databaseCpu, s))).toFixed(2),
         percent(Math.max(...steps.map(s => s.cpuElsewhere ?? 0))), `${count(rows.rows)} (${count(rows.withSpans)}, ${count(rows.withLogs)})`, count(rows.letGo)])
     }
   }
