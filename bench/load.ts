@@ -11,7 +11,7 @@
  *    clients (`-j 2`). On PGlite, one process runs them in a plain loop, on a temp folder on disk
  *    (as the app's default DATA_DIR) and in memory (memory://).
  * 2. Parley, forked (bench/chat-server.ts) with the app's default overload policy
- *    (TURN_LATENCY_GOAL_MS=1000, MAX_TURNS_IN_FLIGHT auto: 1 on PGlite, the pool's 10 on
+ *    (TURN_LATENCY_GOAL_MS=1000, MAX_TURNS_IN_FLIGHT auto: 1 on PGlite, 32 on
  *    PostgreSQL), logging as src/server.ts sets it up (info, to the log files; stdout on
  *    /dev/null), the telemetry preload with OTEL_SDK_DISABLED=true, and BENCH_APP_ENV's caps no
  *    benchmark reaches; POST /v1/chat with the `npm run bench` mix:

@@ -20,6 +20,7 @@ import { isProbe } from '../src/health/probe-routes.js'
 import { InFlightRequests } from '../src/http/in-flight-requests.js'
 import { problemOf, type Problem } from '../src/http/problem.js'
 import { SHED_REASONS, type ShedReason } from '../src/telemetry/metrics.js'
+import { MAX_TURNS_A_WRITE } from '../src/sessions/turn-writes.js'
 
 /** The admission of chat turns (its run() throws the 503 problem), and the count of refusals. */
 export interface TurnAdmissionView extends Pick<TurnAdmission, 'run' | 'inFlight' | 'queued' | 'predictedMs'> {
@@ -71,8 +72,14 @@ const DETAILS: Record<Exclude<ShedReason, 'database'>, string> = {
 const exempt = (url: string, route: string | undefined): boolean => isProbe(url) || route === '/status'
 
 // On PGlite turns do not overlap: one at a time keeps the line, and its wait, visible to the
-// admission. Server PostgreSQL overlaps them up to the pool's connections.
+// admission. On server PostgreSQL a turn holds no connection of its own: turns in flight read
+// their sessions together and are written together, up to MAX_TURNS_A_WRITE a statement
+// (src/sessions), so the more are in flight, the fewer statements each costs. As many as one
+// write holds answered 1.28 times as many turns at 50 clients as the pool's 10, at three quarters
+// of the CPU each; past capacity, more answers and later refusals. 48 answered more still, and
+// refused a quarter to half a second late (bench/README.md).
 const PGLITE_CONCURRENCY = 1
+const POSTGRES_CONCURRENCY = MAX_TURNS_A_WRITE
 
 /** How far back /status's refusals by reason reach. */
 const SHED_BY_REASON_HORIZON_MS = 5 * 60_000
@@ -172,7 +179,7 @@ export default fp(async function loadSheddingPlugin (app) {
   const admission = new TurnAdmission({
     concurrency: config.MAX_TURNS_IN_FLIGHT > 0
       ? config.MAX_TURNS_IN_FLIGHT
-      : app.db.engine === 'pglite' ? PGLITE_CONCURRENCY : config.DATABASE_POOL_SIZE,
+      : app.db.engine === 'pglite' ? PGLITE_CONCURRENCY : POSTGRES_CONCURRENCY,
     latencyGoalMs: config.TURN_LATENCY_GOAL_MS,
     refuse: () => refuse('latency_goal')
   })

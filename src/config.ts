@@ -123,7 +123,8 @@ export const ConfigSchema = Type.Object({
   LISTEN_SOCKETS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   // A turn predicted to take longer than this, waiting included, is refused at once (plugins/load-shedding.ts).
   TURN_LATENCY_GOAL_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 }),
-  // Turns answered at the same time, the rest waiting in line; 0: 1 on PGlite, DATABASE_POOL_SIZE on PostgreSQL.
+  // Turns answered at the same time, the rest waiting in line; 0: 1 on PGlite, 32 on PostgreSQL
+  // (plugins/load-shedding.ts).
   MAX_TURNS_IN_FLIGHT: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
   // Load shedding of the process (@fastify/under-pressure): 0 turns a limit off.
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),

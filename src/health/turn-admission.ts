@@ -23,7 +23,7 @@
 import { addTurnTime } from '../logging/log-context.js'
 
 export interface TurnAdmissionOptions {
-  /** Turns run at the same time: on server PostgreSQL, about the pool's connections. */
+  /** Turns run at the same time (plugins/load-shedding.ts picks it for each engine). */
   concurrency: number
   /** The latency a chat user accepts (TURN_LATENCY_GOAL_MS): no turn is admitted that is predicted to take longer. */
   latencyGoalMs: number

@@ -5,11 +5,12 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
-import { buildTestApp, createServerDatabase, migratedDataDir, testConfig, waitFor } from '../helper.js'
+import { buildTestApp, createServerDatabase, engines, migratedDataDir, testConfig, waitFor } from '../helper.js'
 import { startScriptedModel } from '../../bench/scripted-model.js'
 import { buildApp } from '../../src/app.js'
 import { openPGliteDatabase } from '../../src/db/pglite-database.js'
 import { createLogger } from '../../src/logging/logger.js'
+import { MAX_TURNS_A_WRITE } from '../../src/sessions/turn-writes.js'
 import { startServer } from '../server-process.js'
 import { startTcpProxy } from '../tcp-proxy.js'
 
@@ -236,6 +237,17 @@ const tally = (answers: Answer[]): Record<number, number> => {
   const counts: Record<number, number> = {}
   for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1
   return counts
+}
+
+for (const engine of engines()) {
+  t.test(`turns in flight on ${engine.name}: by default one at a time on PGlite, as many as a write holds on PostgreSQL`, async t => {
+    // On PostgreSQL the turns in flight share their statements, so the pool's size does not bound them.
+    const database = await engine.open(t)
+    const app = await buildTestApp(t, { DATABASE_POOL_SIZE: '3' }, { database })
+    t.equal(app.turnAdmission.limit, engine.name === 'pglite' ? 1 : MAX_TURNS_A_WRITE)
+    const chosen = await buildTestApp(t, { MAX_TURNS_IN_FLIGHT: '7' }, { database })
+    t.equal(chosen.turnAdmission.limit, 7, 'MAX_TURNS_IN_FLIGHT, when set')
+  })
 }
 
 // Over the network, as users load it: the line forms in the server, not in app.inject.
