@@ -102,6 +102,8 @@ interface Pending {
   request?: TurnRequestHalf
   /** When the half that is here is written alone (ms since the epoch). */
   due: number
+  /** A held turn's spans and log lines, as its row stores them (TurnTraceRecorder.hold). */
+  stored?: { spans?: string, logs: string }
 }
 
 // Long enough for the other half of a turn to arrive (both come within the same response, a few
@@ -111,8 +113,8 @@ const DEFAULT_FLUSH_INTERVAL_MS = 1000
 // A hundred turns' rows are a few hundred kB of JSON: one statement, well under any limit.
 const DEFAULT_BATCH_SIZE = 100
 // Long enough for a user to rate a wrong answer down, or for the team to be alerted and look; the
-// count keeps what is held within about 50 MB (a held turn's lines and its spans as the SDK made
-// them, unconverted: about 10 kB of heap; converted, the spans took 2.7 kB less, for 18 µs a turn).
+// count keeps what is held within about 30 MB (a held turn's spans and lines as the row's JSON, two
+// flat strings of about 6 kB).
 export const HOLD_MS = 15 * 60_000
 export const MAX_HELD = 5000
 const HOUR_MS = 3_600_000
@@ -243,8 +245,12 @@ export class TurnTraceRecorder {
 
   addSpans (half: TurnSpanHalf): void {
     const held = this.held.peek(half.traceId)
-    if (held !== undefined) held.spans = half
-    else this.add(half.traceId, { spans: half }, true)
+    if (held === undefined) {
+      this.add(half.traceId, { spans: half }, true)
+      return
+    }
+    held.spans = { ...half, spans: NO_SPANS }
+    held.stored = { logs: held.stored?.logs ?? '[]', spans: JSON.stringify(half.spans()) }
   }
 
   /**
@@ -259,7 +265,7 @@ export class TurnTraceRecorder {
     }
     const spans = this.pending.get(half.key)?.spans
     this.pending.delete(half.key)
-    this.held.set(half.key, { spans, request: half, due: this.now().getTime() + HOLD_MS })
+    this.held.set(half.key, hold({ spans, request: half, due: this.now().getTime() + HOLD_MS }))
     this.add(half.key, { request: { ...half, logs: [] } }, false)
   }
 
@@ -414,11 +420,32 @@ export class TurnTraceRecorder {
   }
 }
 
+const NO_SPANS = (): TurnSpan[] => []
+
+/**
+ * A turn to hold, its spans and lines made the JSON its row will store, once: as the SDK made them
+ * (objects holding objects) and as pino wrote them (strings of many pieces), thousands of held
+ * turns were each a few hundred objects that outlived the young generation, and the garbage
+ * collector's old-generation work cost the embedded database's thread 0.19 ms a turn at 50 clients
+ * (bench:load --turn-traces, 5,000 held against 1; bench/README.md). What else is held is small.
+ */
+function hold ({ spans, request, due }: Pending): Pending {
+  return {
+    spans: spans === undefined ? undefined : { ...spans, spans: NO_SPANS },
+    request: request === undefined ? undefined : { ...request, logs: [] },
+    due,
+    stored: {
+      spans: spans === undefined ? undefined : JSON.stringify(spans.spans()),
+      logs: `[${(request?.logs ?? []).join(',')}]`
+    }
+  }
+}
+
 /**
  * One record's parameters, in COLUMNS' order. The log lines are JSON already (pino wrote them) and
  * go in as they are, unparsed; what the request or its spans do not know is left empty.
  */
-function recordParams (key: string, { spans, request }: Pending): RecordParams {
+function recordParams (key: string, { spans, request, stored }: Pending): RecordParams {
   const sessionId = request?.sessionId ?? spans?.sessionId ?? null
   const statusCode = request?.statusCode ?? spans?.statusCode ?? 0
   // The request's word on its error is final; its spans tell only when the request's half is missing.
@@ -435,8 +462,8 @@ function recordParams (key: string, { spans, request }: Pending): RecordParams {
     duration_ms: Math.max(spans?.durationMs ?? 0, request?.durationMs ?? 0),
     parts: parts === null ? null : JSON.stringify(parts),
     let_go: request?.letGo ?? null,
-    spans: JSON.stringify(request?.letGo === undefined ? spans?.spans() ?? [] : []),
-    logs: `[${(request?.logs ?? []).join(',')}]`,
+    spans: request?.letGo !== undefined ? '[]' : stored?.spans ?? JSON.stringify(spans?.spans() ?? []),
+    logs: request?.letGo !== undefined ? '[]' : stored?.logs ?? `[${(request?.logs ?? []).join(',')}]`,
     error,
     user_pseudonym: request?.userPseudonym ?? null
   }
