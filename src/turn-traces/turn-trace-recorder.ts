@@ -102,7 +102,7 @@ interface Pending {
   request?: TurnRequestHalf
   /** When the half that is here is written alone (ms since the epoch). */
   due: number
-  /** A held turn's spans and log lines, as its row stores them (TurnTraceRecorder.hold). */
+  /** A held turn's spans and log lines, as its row stores them (hold(), below). */
   stored?: { spans?: string, logs: string }
 }
 
