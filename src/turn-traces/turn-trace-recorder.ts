@@ -423,11 +423,11 @@ export class TurnTraceRecorder {
 const NO_SPANS = (): TurnSpan[] => []
 
 /**
- * A turn to hold, its spans and lines made the JSON its row will store, once: as the SDK made them
- * (objects holding objects) and as pino wrote them (strings of many pieces), thousands of held
- * turns were each a few hundred objects that outlived the young generation, and the garbage
- * collector's old-generation work cost the embedded database's thread 0.19 ms a turn at 50 clients
- * (bench:load --turn-traces, 5,000 held against 1; bench/README.md). What else is held is small.
+ * A turn to hold, its spans and lines made the JSON its row will store, once. Held as the SDK made
+ * them (objects holding objects) and as the lines were captured, thousands of held turns outlived
+ * the young generation, and holding 5,000 of them against one cost the embedded database's thread
+ * 0.19 ms a turn at 50 clients (bench:load --turn-traces; bench/README.md). Two strings are all
+ * that is left to copy and mark.
  */
 function hold ({ spans, request, due }: Pending): Pending {
   return {
