@@ -250,7 +250,7 @@ export class TurnTraceRecorder {
       return
     }
     held.spans = { ...half, spans: NO_SPANS }
-    held.stored = { logs: held.stored?.logs ?? '[]', spans: JSON.stringify(half.spans()) }
+    held.stored = { logs: held.stored?.logs ?? '[]', spans: spansJson(half) }
   }
 
   /**
@@ -421,6 +421,10 @@ export class TurnTraceRecorder {
 }
 
 const NO_SPANS = (): TurnSpan[] => []
+/** A turn's spans as its row stores them, converted from the SDK's. */
+const spansJson = (half: TurnSpanHalf | undefined): string => JSON.stringify(half?.spans() ?? [])
+/** Log lines as the row stores them: JSON already (pino wrote them), put in an array unparsed. */
+const linesJson = (lines: readonly string[]): string => `[${lines.join(',')}]`
 
 /**
  * A turn to hold, its spans and lines made the JSON its row will store, once. Held as the SDK made
@@ -435,8 +439,8 @@ function hold ({ spans, request, due }: Pending): Pending {
     request: request === undefined ? undefined : { ...request, logs: [] },
     due,
     stored: {
-      spans: spans === undefined ? undefined : JSON.stringify(spans.spans()),
-      logs: `[${(request?.logs ?? []).join(',')}]`
+      spans: spans === undefined ? undefined : spansJson(spans),
+      logs: linesJson(request?.logs ?? [])
     }
   }
 }
@@ -451,6 +455,7 @@ function recordParams (key: string, { spans, request, stored }: Pending): Record
   // The request's word on its error is final; its spans tell only when the request's half is missing.
   const error = request !== undefined ? request.error : spans?.error ?? null
   const parts = request?.parts ?? null
+  const letGo = request?.letGo !== undefined
   return {
     trace_id: key,
     // A session id the caller sent is only a uuid if it was valid; anything else would fail the batch.
@@ -462,8 +467,8 @@ function recordParams (key: string, { spans, request, stored }: Pending): Record
     duration_ms: Math.max(spans?.durationMs ?? 0, request?.durationMs ?? 0),
     parts: parts === null ? null : JSON.stringify(parts),
     let_go: request?.letGo ?? null,
-    spans: request?.letGo !== undefined ? '[]' : stored?.spans ?? JSON.stringify(spans?.spans() ?? []),
-    logs: request?.letGo !== undefined ? '[]' : stored?.logs ?? `[${(request?.logs ?? []).join(',')}]`,
+    spans: letGo ? '[]' : stored?.spans ?? spansJson(spans),
+    logs: letGo ? '[]' : stored?.logs ?? linesJson(request?.logs ?? []),
     error,
     user_pseudonym: request?.userPseudonym ?? null
   }
