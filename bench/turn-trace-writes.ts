@@ -7,7 +7,13 @@
  * alternating, in one run. With --let-go, the turns are let go under pressure, as most are in a busy
  * hour: each row without its spans and lines, which the recorder holds.
  *
+ * With --engine postgres, each build gets a scratch database of its own on BENCH_DATABASE_URL's
+ * server (default postgres://root@127.0.0.1:5432/postgres, on this machine: its backend's CPU is
+ * read from /proc, in 10 ms ticks, hence more turns), written through one connection; the report
+ * gives that backend's CPU a turn beside the client's.
+ *
  *   npm run bench:turn-trace-writes -- --baseline ../old/dist [--turns 2000] [--rounds 7] [--let-go]
+ *   npm run bench:turn-trace-writes -- --engine postgres --turns 10000 --baseline ../old/dist
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -16,22 +22,29 @@ import type { Database } from '../src/db/database.js'
 import type { TurnRequestHalf, TurnSpanHalf, TurnTraceRecorder } from '../src/turn-traces/turn-trace-recorder.js'
 import type { TurnSpan } from '../src/turn-traces/turn-trace.js'
 import { benchFlags } from './bench-flags.js'
-import { formatTable, machineLine, median } from './chat-load.js'
+import { formatTable, machineLine, median, processCpuMs } from './chat-load.js'
+import { createScratchDatabase } from './server-database.js'
 
 const flags = benchFlags('bench:turn-trace-writes', {
   turns: { kind: 'count', default: 2000, meaning: 'turns written a round' },
   rounds: { kind: 'count', default: 7, meaning: 'rounds (the first is a warm-up)' },
   baseline: { kind: 'text', default: '', meaning: 'another build\'s dist folder' },
-  'let-go': { kind: 'switch', meaning: 'the turns let go under pressure' }
+  'let-go': { kind: 'switch', meaning: 'the turns let go under pressure' },
+  engine: { kind: 'choice', choices: ['pglite', 'postgres'], default: 'pglite', meaning: 'the storage engine' }
 })
+const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres'
 const letGo = flags['let-go'] ? 'pressure' : undefined
 
 interface Build {
   name: string
   db: Database
-  dataDir: string
+  /** Removes the build's PGlite folder or drops its scratch database. */
+  remove: () => Promise<void>
+  /** The server's backend process that writes the rows (postgres). */
+  backendPid?: number
   Recorder: typeof TurnTraceRecorder
   cpuMsPerTurn: number[]
+  backendCpuMsPerTurn: number[]
 }
 
 const SESSION = '5be6af04-372b-440e-b955-b175d0ba3c8f'
@@ -60,18 +73,40 @@ function linesOf (n: number, traceId: string): string[] {
 }
 
 async function open (name: string, dist: string): Promise<Build> {
-  const { openPGliteDatabase } = await import(resolve(dist, 'src/db/pglite-database.js')) as typeof import('../src/db/pglite-database.js')
   const { migrate } = await import(resolve(dist, 'src/db/migrations.js')) as typeof import('../src/db/migrations.js')
   const { TurnTraceRecorder } = await import(resolve(dist, 'src/turn-traces/turn-trace-recorder.js')) as typeof import('../src/turn-traces/turn-trace-recorder.js')
+  const build = { name, Recorder: TurnTraceRecorder, cpuMsPerTurn: [], backendCpuMsPerTurn: [] }
+  if (flags.engine === 'postgres') {
+    const { openPostgresDatabase } = await import(resolve(dist, 'src/db/postgres-database.js')) as typeof import('../src/db/postgres-database.js')
+    const scratch = await createScratchDatabase(serverUrl, 'parley_bench_traces')
+    // One connection, so that one backend writes every row and its CPU is all of theirs.
+    const db = await openPostgresDatabase(scratch.url, 1)
+    await migrate(db)
+    const { rows: [backend] } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+    return { ...build, db, backendPid: backend!.pid, remove: async () => { await db.close(); await scratch.drop() } }
+  }
+  const { openPGliteDatabase } = await import(resolve(dist, 'src/db/pglite-database.js')) as typeof import('../src/db/pglite-database.js')
   const dataDir = await mkdtemp(join(os.tmpdir(), 'parley-bench-traces-'))
   const db = await openPGliteDatabase(dataDir)
   await migrate(db)
-  return { name, db, dataDir, Recorder: TurnTraceRecorder, cpuMsPerTurn: [] }
+  return { ...build, db, remove: async () => { await db.close(); await rm(dataDir, { recursive: true, force: true }) } }
+}
+
+/** A build's backend's CPU so far, ms; it must be the one that wrote every row (a pool of one). */
+async function backendCpuMs (build: Build): Promise<number> {
+  const { rows: [backend] } = await build.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  if (backend!.pid !== build.backendPid) throw new Error(`${build.name}: the connection was replaced during the run`)
+  const used = await processCpuMs(backend!.pid)
+  if (used === undefined) throw new Error('the server\'s backend is not readable in /proc: --engine postgres needs the server on this machine')
+  return used
 }
 
 let written = 0
-/** `turns` turns through a new recorder (its timers never started: the flush writes them all). */
-async function round (build: Build, turns: number): Promise<number> {
+/**
+ * `turns` turns through a new recorder (its timers never started: the flush writes them all); the
+ * CPU a turn of this thread and, on postgres, of the build's backend.
+ */
+async function round (build: Build, turns: number): Promise<{ client: number, backend?: number }> {
   const recorder = new build.Recorder({ db: build.db, maxQueue: turns, retentionDays: 7 })
   const startedAt = new Date()
   const halves = Array.from({ length: turns }, () => {
@@ -82,6 +117,7 @@ async function round (build: Build, turns: number): Promise<number> {
     const request: TurnRequestHalf = { key: traceId, traced: true, sessionId: SESSION, turn: n, statusCode: 200, startedAt, durationMs: 11.5, logs: linesOf(n, traceId), letGo, error: null, parts: { admission_ms: 0.1, database_ms: 4.34, search_ms: 0.9, model_ms: 0 } }
     return { span, request }
   })
+  const backendBefore = build.backendPid === undefined ? undefined : await backendCpuMs(build)
   const before = process.threadCpuUsage()
   for (const { span, request } of halves) {
     recorder.addSpans(span)
@@ -89,33 +125,42 @@ async function round (build: Build, turns: number): Promise<number> {
   }
   await recorder.flush()
   const used = process.threadCpuUsage(before)
-  return (used.user + used.system) / 1000 / turns
+  const client = (used.user + used.system) / 1000 / turns
+  return backendBefore === undefined ? { client } : { client, backend: (await backendCpuMs(build) - backendBefore) / turns }
 }
 
 const builds = [await open('this build', resolve(import.meta.dirname, '..'))]
 if (flags.baseline !== '') builds.push(await open(`baseline (${flags.baseline})`, resolve(flags.baseline)))
 
-console.log(`Turn trace writes on PGlite. Machine: ${machineLine()}`)
+const engineName = flags.engine === 'postgres' ? `server PostgreSQL (${serverUrl.replace(/\/\/[^@/]*@/, '//')})` : 'PGlite'
+console.log(`Turn trace writes on ${engineName}. Machine: ${machineLine()}`)
 const kB = (JSON.stringify(spansOf(1)).length + linesOf(1, hex(1, 32)).join(',').length) / 1000
 const held = letGo === undefined ? '' : ', let go under pressure (spans and lines held, not written)'
 console.log(`${flags.turns} question turns a round (${kB.toFixed(1)} kB of spans and lines each${held}), ${flags.rounds} rounds, the first a warm-up, builds alternating.\n`)
 for (let r = 0; r < flags.rounds; r++) {
   const order = r % 2 === 0 ? builds : [...builds].reverse()
   for (const build of order) {
-    const cpu = await round(build, flags.turns)
-    if (r > 0) build.cpuMsPerTurn.push(cpu)
+    const { client, backend } = await round(build, flags.turns)
+    if (r === 0) continue
+    build.cpuMsPerTurn.push(client)
+    if (backend !== undefined) build.backendCpuMsPerTurn.push(backend)
   }
 }
 
 const first = builds[0]!
-const table = [['build', 'main-thread CPU ms a turn: median', 'min', 'max', 'vs this build', 'disk kB a turn']]
+const onServer = flags.engine === 'postgres'
+const table = [['build', 'main-thread CPU ms a turn: median', 'min', 'max', 'vs this build',
+  ...onServer ? ['backend CPU ms a turn: median', 'min', 'max', 'vs this build'] : [], 'disk kB a turn']]
+const spread = (values: number[], of: number[]): string[] => {
+  const typical = median(values)
+  return [typical.toFixed(3), Math.min(...values).toFixed(3), Math.max(...values).toFixed(3), `${(typical / median(of)).toFixed(2)}×`]
+}
 for (const build of builds) {
   const { rows: [size] } = await build.db.query<{ bytes: number, turns: number }>(
     "SELECT pg_total_relation_size('turn_traces')::float8 AS bytes, count(*)::int AS turns FROM turn_traces")
-  const cpu = median(build.cpuMsPerTurn)
-  table.push([build.name, cpu.toFixed(3), Math.min(...build.cpuMsPerTurn).toFixed(3), Math.max(...build.cpuMsPerTurn).toFixed(3),
-    `${(cpu / median(first.cpuMsPerTurn)).toFixed(2)}×`, (size!.bytes / size!.turns / 1000).toFixed(2)])
-  await build.db.close()
-  await rm(build.dataDir, { recursive: true, force: true })
+  table.push([build.name, ...spread(build.cpuMsPerTurn, first.cpuMsPerTurn),
+    ...onServer ? spread(build.backendCpuMsPerTurn, first.backendCpuMsPerTurn) : [],
+    (size!.bytes / size!.turns / 1000).toFixed(2)])
+  await build.remove()
 }
 console.log(formatTable(table).join('\n'))
