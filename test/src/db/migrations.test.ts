@@ -17,6 +17,15 @@ for (const engine of engines()) {
     t.same(fullText, ['messages_scrubbed_text_search', 'messages_text_search'].map(name => ({ name, options: ['gin_pending_list_limit=512'] })),
       'the full-text indexes merge new entries 512 kB at a time')
 
+    const { rows: [server] } = await db.query<{ lz4: boolean }>(
+      "SELECT 'lz4' = ANY (enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'")
+    const { rows: compression } = await db.query<{ name: string, method: string }>(
+      `SELECT attname AS name, attcompression::text AS method FROM pg_attribute
+       WHERE attrelid = 'turn_traces'::regclass AND attname IN ('logs', 'spans') ORDER BY attname`)
+    const method = server!.lz4 ? 'l' : ''
+    t.same(compression, [{ name: 'logs', method }, { name: 'spans', method }],
+      server!.lz4 ? 'a turn\'s spans and lines are compressed with lz4' : 'without lz4, the server\'s default')
+
     const extra = [...migrations, { version: 999, name: 'broken', sql: 'CREATE TABLE later (id int); SELECT no_such_function();' }]
     await t.rejects(migrate(db, extra), /no_such_function/)
     t.same(await appliedMigrations(db), migrations.map(m => m.version), 'a failing migration is not recorded')
