@@ -1,7 +1,7 @@
 // The database pool's state as the semantic conventions' db.client.connection.* metrics (server
 // PostgreSQL; PGlite has one embedded connection and no pool), read from the pool when metrics are
 // collected. pg's instrumentation counted them at every checkout and release instead, a dozen
-// counter updates per turn, so otel/instrumentation.ts gives it no meter; these work without the
+// counter updates per turn, so otel/sdk.ts gives it no meter; these work without the
 // SDK too.
 import fp from 'fastify-plugin'
 import type { BatchObservableResult } from '@opentelemetry/api'

@@ -45,7 +45,7 @@ export default fp(async function metricsPlugin (app) {
   app.addHook('onResponse', async (request, reply) => {
     done(request)
     // http.server.request.duration is recorded here rather than by the SDK's http instrumentation,
-    // whose server side is off (otel/instrumentation.ts).
+    // whose server side is off (otel/sdk.ts).
     recordResponse(instruments, {
       method: request.method,
       route: request.routeOptions.url,

@@ -12,7 +12,7 @@ export { packageInfo } from './project.js'
 export { flushWithin, otlpEndpoint, signalEndpoint } from './telemetry/collector-probe.js'
 export { dropCounter, otlpExporters } from './telemetry/exporters.js'
 export { prometheusScrape } from './telemetry/metrics.js'
-export { telemetry, withoutPreload } from './telemetry/telemetry.js'
+export { telemetry } from './telemetry/telemetry.js'
 export { TurnSpanCollector } from './telemetry/turn-span-collector.js'
 
 /**

@@ -3,7 +3,7 @@
 // longer, or failed, becomes a client span of the work that ran it, made once it is over: a span
 // for each of a turn's two fast statements cost 7 % of the turns per second with full telemetry on
 // PostgreSQL (bench/README.md), while the turn's span carries their time (parley.database_ms).
-// pg's instrumentation, which would make one for every statement, is off (otel/instrumentation.ts).
+// pg's instrumentation, which would make one for every statement, is off (otel/sdk.ts).
 import { SpanKind } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import { addTurnTime, log } from '../logging/log-context.js'

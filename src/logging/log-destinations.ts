@@ -3,7 +3,6 @@
 // not export, and closes them so no line is lost.
 import { fileURLToPath } from 'node:url'
 import { pino, type DestinationStream } from 'pino'
-import { telemetry } from '../telemetry/telemetry.js'
 import type { DestinationReport } from './file-destination.js'
 import { LineBatch } from './line-batch.js'
 import type { LogFamily } from './log-files.js'
@@ -32,12 +31,9 @@ export function openLogDestinations (
   options: LogRouterOptions,
   onLogRecordsLost?: (count: number) => void
 ): LogDestinations {
-  // Without the telemetry preload: the worker makes log records itself (src/telemetry/log-records.ts).
-  const transport = pino.transport<LogRouterOptions>({
-    target: ROUTER,
-    options,
-    worker: { execArgv: telemetry.workerExecArgv }
-  })
+  // The worker makes log records itself (src/telemetry/log-records.ts): the SDK's preload starts
+  // nothing in it (otel/instrumentation.ts).
+  const transport = pino.transport<LogRouterOptions>({ target: ROUTER, options })
   const batch = new LineBatch(transport, BATCH)
   // On the way out, process.exit() included, pino hands what thread-stream holds to the worker
   // (its 'beforeExit' and 'exit' listeners): the lines still in the batch must be there first.

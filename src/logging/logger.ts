@@ -40,7 +40,7 @@ function commonOptions (options: Omit<LoggerOptions, 'level' | 'destination'>) {
 /**
  * The active span's trace_id, span_id and trace_flags, as @opentelemetry/instrumentation-pino names
  * them (the log router sends them on as each OTLP log record's context). Added here, and that
- * instrumentation is off (otel/instrumentation.ts): its mixin wrapped ours and merged two objects a
+ * instrumentation is off (otel/sdk.ts): its mixin wrapped ours and merged two objects a
  * line, 8 µs of a chat turn's three lines under load against 0.5 µs here (bench:profile). A span the
  * SDK made has valid ids; without the SDK there is no active span, or the invalid one.
  */

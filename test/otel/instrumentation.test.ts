@@ -208,6 +208,20 @@ t.test('with a collector listening, what is still queued at a stop is flushed to
   t.notMatch(server.stderr(), 'not flushed at shutdown')
 })
 
+t.test('with a Node.js option a worker thread may not be given, the SDK runs in the main thread alone', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  t.teardown(() => receiver.stop())
+  const server = await startServer(t, exportTo(endpoint), ['--max-old-space-size=1024', ...PRELOAD])
+  const response = await fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
+  const { trace_id: traceId } = await response.json() as { trace_id: string }
+  t.equal(await server.stop('SIGTERM'), 0)
+  const turn = receiver.spans.find(span => span.traceId === traceId && span.name === 'chat.turn')
+  t.ok(turn, 'the turn is traced')
+  t.ok(receiver.logs.some(record => record.traceId === traceId && record.body === 'chat.reply_sent'), 'its log records come from the log router\'s worker')
+  t.same([...receiver.metricInstances], [turn?.resource['service.instance.id']], 'and metrics from the one SDK, the main thread\'s')
+})
+
 t.test('with no collector, the server serves, says so once, and still exits on its own', async t => {
   const receiver = new OtlpReceiver()
   const endpoint = await receiver.start()

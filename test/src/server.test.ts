@@ -30,6 +30,20 @@ for (const engine of serverUrl === undefined || serverUrl === '' ? ['pglite'] : 
   })
 }
 
+t.test('started with Node.js options a worker thread may not be given (V8\'s), the server serves and logs', async t => {
+  // The log router's worker inherits them as Node.js passes them on; given them as a list, Node.js
+  // refused to start it, and the server with it.
+  const server = await startServer(t, {}, ['--max-old-space-size=1024', '--stack-size=984'])
+  const response = await fetch(`${server.base}/v1/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message: 'how do I configure the port?' })
+  })
+  t.equal(response.status, 200)
+  t.ok(await waitFor(() => server.stdout().includes('"msg":"chat.reply_sent"'), 5000, 10), 'its line, written by the log router\'s worker')
+  t.equal(await server.stop('SIGTERM'), 0)
+})
+
 t.test('a client that sends part of its body and stalls is answered 408 and cut off after REQUEST_TIMEOUT; MAX_CONNECTIONS caps open connections', async t => {
   const server = await startServer(t, { REQUEST_TIMEOUT: '2', MAX_CONNECTIONS: '3' })
   const { hostname, port } = new URL(server.base)
