@@ -8,9 +8,9 @@
  * hour: each row without its spans and lines, which the recorder holds.
  *
  * With --engine postgres, each build gets a scratch database of its own on BENCH_DATABASE_URL's
- * server (default postgres://root@127.0.0.1:5432/postgres, on this machine: its backend's CPU is
- * read from /proc, in 10 ms ticks, hence more turns), written through one connection; the report
- * gives that backend's CPU a turn beside the client's.
+ * server (default postgres://root@127.0.0.1:5432/postgres), written through one connection, whose
+ * backend's CPU the report gives beside the client's. The server must run on this machine: the
+ * backend's CPU is read from /proc, in 10 ms ticks, hence more turns.
  *
  *   npm run bench:turn-trace-writes -- --baseline ../old/dist [--turns 2000] [--rounds 7] [--let-go]
  *   npm run bench:turn-trace-writes -- --engine postgres --turns 10000 --baseline ../old/dist
