@@ -1,5 +1,8 @@
 import t from 'tap'
-import { defaultBucket, findRegressions, REGRESSION_MIN_SAMPLES, type LatencyRow } from '../../../src/analysis/perf-report.js'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { analyzePerf, defaultBucket, findRegressions, REGRESSION_MIN_SAMPLES, type LatencyRow } from '../../../src/analysis/perf-report.js'
+import { tempDir } from '../../helper.js'
 
 const row = (series: string, p95: number, count = REGRESSION_MIN_SAMPLES): LatencyRow => ({ series, bucket: 'all', count, p50_ms: p95 / 2, p95_ms: p95, p99_ms: p95 * 1.5, server_errors: 0 })
 
@@ -14,4 +17,24 @@ t.test('periods up to two days are read by the hour, longer ones by the day', as
   const from = new Date('2026-11-01T00:00:00Z')
   t.equal(defaultBucket({ from, to: new Date('2026-11-03T00:00:00Z') }), 'hour')
   t.equal(defaultBucket({ from, to: new Date('2026-11-03T00:00:01Z') }), 'day')
+})
+
+t.test('a route\'s refusals (429, 503) are a series of their own, so that the served keep their latency', async t => {
+  const dir = await tempDir(t)
+  const now = Date.now()
+  const fields = { level: 'info', module: 'http', fn: 'onResponse', method: 'POST', route: '/v1/chat', msg: 'request completed' }
+  const line = (i: number, status: number, ms: number) =>
+    JSON.stringify({ ...fields, time: new Date(now - 60_000 + i).toISOString(), status, duration_ms: ms })
+  const lines = [
+    ...Array.from({ length: 40 }, (_, i) => line(i, 200, 60)),
+    ...Array.from({ length: 400 }, (_, i) => line(100 + i, 429, 0.1)),
+    ...Array.from({ length: 100 }, (_, i) => line(600 + i, 503, 0.2)),
+    ...Array.from({ length: 2 }, (_, i) => line(800 + i, 500, 80))
+  ]
+  await writeFile(join(dir, `chatbot.${new Date(now).toISOString().slice(0, 10)}.1.log`), lines.join('\n') + '\n')
+  const report = await analyzePerf({ dir, period: { from: new Date(now - 3_600_000), to: new Date(now + 60_000) } })
+  const total = (series: string) => report.totals.find(row => row.series === series)
+  t.match(total('POST /v1/chat'), { count: 42, server_errors: 2 }, 'served, a 500 among them')
+  t.ok(total('POST /v1/chat')!.p50_ms >= 55, `whose p50 is theirs (${total('POST /v1/chat')?.p50_ms} ms)`)
+  t.match(total('POST /v1/chat refused'), { count: 500, server_errors: 100 }, 'and the refused apart')
 })
