@@ -83,6 +83,11 @@ const NO_AUDIT: RecordInTransaction = async () => {
 // A source is named in a reply as whoever asks knows it, by its title: a document's id is the
 // team's name for it, and in the reply's `sources` for the API's users.
 const sourceName = (hit: { title: string, docId: string }): string => hit.title !== '' ? hit.title : hit.docId
+// An answer's sources are the documents found, best first, the passages the model was given
+// numbered in that order: which of them the reply quotes or cites is said, so that a page does not
+// present a neighbour as the answer's source.
+const citing = (sources: Source[], numbers: readonly number[]): Source[] =>
+  sources.map((source, i) => ({ ...source, cited: numbers.includes(i + 1) }))
 const NO_ANSWER = "I couldn't find an answer to that in the knowledge base."
 // Said to whoever asks, a customer as much as the team: what they can do, in their words, not a
 // command's (/search is in /help for those who want the closest documents).
@@ -340,7 +345,7 @@ export class ChatService {
       const extractive: Reply = {
         kind,
         text: `${decided.quote}\n\nSource: ${sourceName(best)}`,
-        sources,
+        sources: citing(sources, [1]),
         topScore,
         contextTurn,
         decision
@@ -402,6 +407,7 @@ export class ChatService {
     return {
       ...extractive,
       text: `${result.text}\n\nSources: ${cited.join('; ')}`,
+      sources: citing(extractive.sources, result.cited),
       generation: { by: 'model', ...about }
     }
   }

@@ -25,7 +25,10 @@ export const SourceSchema = Type.Object({
   doc_id: Type.String(),
   title: Type.String(),
   score: Type.Number({ description: 'BM25 score: higher is better; comparable only within one search' }),
-  snippet: Type.String()
+  snippet: Type.String(),
+  cited: Type.Optional(Type.Boolean({
+    description: 'In an answer: true for the documents the reply quotes or cites, false for the others found'
+  }))
 })
 export type Source = Static<typeof SourceSchema>
 

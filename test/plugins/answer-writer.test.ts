@@ -21,6 +21,9 @@ t.test('an answer written by the model from the passages, citing them, stored wi
   t.match(body.generation, { by: 'model', model: 'scripted-model-2026', prompt: 'grounded-answer@2', input_tokens: 500, output_tokens: 50, cost_usd: (500 * 1 + 50 * 4) / 1e6 })
   t.equal(model.requests.length, 1)
   t.match(model.requests[0]!.body.messages[0]!.content, /\[1\] /, 'the passages found were given to the model')
+  const cited = (body.sources as Array<{ cited?: boolean }>).map(source => source.cited)
+  t.ok(cited.length > 1, `the documents found, all given to the model (${cited.length})`)
+  t.same(cited, cited.map((_, i) => i === 0), 'only the one it cited, [1], marked cited')
 
   const { rows } = await app.db.query<{ content: string, generation: unknown }>("SELECT content, generation FROM messages WHERE session_id = $1 AND role = 'bot'", [body.session_id])
   t.same(rows, [{ content: body.reply, generation: body.generation }], 'the transcript keeps the whole reply and how it was written')

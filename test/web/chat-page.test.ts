@@ -40,6 +40,12 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   t.ok(sources.some(source => source.startsWith('Viewing traces, logs and metrics')), `sources name their documents by title: ${sources[0]}`)
   // A customer reads titles; a document's id is the team's name for it.
   t.notOk(sources.some(source => source.includes('tracing-and-logs')), 'and not by id')
+  // The reply quotes one document: the others found are related, not its sources.
+  t.same(await reply.locator('.sources:not(.related) h2').allTextContents(), ['Source'])
+  t.same(await reply.locator('.sources:not(.related) .source-title').allTextContents(), ['Viewing traces, logs and metrics'], 'its source is the one it quotes')
+  const related = await reply.locator('.sources.related .source-title').allTextContents()
+  t.ok(related.length > 0 && !related.includes('Viewing traces, logs and metrics'), `the others found are listed as related: ${related.join('; ')}`)
+  t.equal(await reply.locator('.sources.related h2').textContent(), 'Related')
   t.notMatch(await reply.locator('.text').textContent(), /tracing-and-logs/, 'nor does the reply')
   // The reply quotes the passage; under "Sources" it is not shown a second time.
   const replyText = (await reply.locator('.text').textContent() ?? '').replace(/\s+/g, ' ')

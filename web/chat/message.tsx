@@ -1,5 +1,6 @@
 // One entry of the conversation: the user's message, the bot's reply with its sources, or a
 // notice. Text only: titles and snippets come from documents anyone with a key may write.
+import type { Source } from '../../src/transcript/transcript-schemas.js'
 import type { Entry } from './history.js'
 
 const KIND_LABEL: Record<string, string> = {
@@ -51,8 +52,21 @@ export function Message ({ entry, rate, openSource }: {
   const { reply } = entry
   const label = KIND_LABEL[reply.kind] ?? ''
   // A reply that found no answer names the nearest topics in its text; their passages under "not in
-  // the knowledge base" read as an answer, and their titles again as a second list.
-  const sources = reply.kind === 'no_answer' ? [] : reply.sources
+  // the knowledge base" read as an answer, and their titles again as a second list. An answer's
+  // sources are the documents it quotes or cites; the others found are only related.
+  const found = reply.kind === 'no_answer' ? [] : reply.sources
+  const numbered = found.map((source, i) => ({ source, number: i + 1 }))
+  const sources = numbered.filter(({ source }) => source.cited !== false)
+  const related = numbered.filter(({ source }) => source.cited === false)
+  const link = (source: Source) => (
+    <a
+      class='source-title'
+      href={`#source=${encodeURIComponent(source.doc_id)}`}
+      onClick={event => { event.preventDefault(); openSource(source.doc_id) }}
+    >
+      {source.title}
+    </a>
+  )
   return (
     <div class={`message bot kind-${reply.kind}`}>
       <div class='bubble'>
@@ -60,23 +74,24 @@ export function Message ({ entry, rate, openSource }: {
         <p class='text'>{reply.reply}</p>
         {sources.length > 0 && (
           <div class='sources'>
-            <h2>Sources</h2>
+            <h2>{sources.length === 1 ? 'Source' : 'Sources'}</h2>
             <ol>
-              {sources.map(source => (
-                <li key={source.doc_id}>
-                  <a
-                    class='source-title'
-                    href={`#source=${encodeURIComponent(source.doc_id)}`}
-                    onClick={event => { event.preventDefault(); openSource(source.doc_id) }}
-                  >
-                    {source.title}
-                  </a>
+              {/* Numbered as the reply cites them ([1], [3]), whichever are left out. */}
+              {sources.map(({ source, number }) => (
+                <li key={source.doc_id} value={number}>
+                  {link(source)}
                   {source.snippet !== '' && !quotedIn(reply.reply, source.snippet) && (
                     <p class='snippet'>{source.snippet}</p>
                   )}
                 </li>
               ))}
             </ol>
+          </div>
+        )}
+        {related.length > 0 && (
+          <div class='sources related'>
+            <h2>Related</h2>
+            <ul>{related.map(({ source }) => <li key={source.doc_id}>{link(source)}</li>)}</ul>
           </div>
         )}
       </div>

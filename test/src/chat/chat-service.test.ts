@@ -31,6 +31,8 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
   const first = await chat.handleTurn({ message: 'When does the shop open?', userId: 'u1' })
   t.match(first, { turn: 1, kind: 'answer', reply: /opens at nine[\s\S]*Source: Opening hours$/, sources: [{ doc_id: 'opening-hours', title: 'Opening hours' }] })
   t.notOk('command' in first)
+  t.same(first.sources.map(source => [source.doc_id, source.cited]), [['opening-hours', true], ...first.sources.slice(1).map(source => [source.doc_id, false])],
+    'the passage quoted is the one cited; any other document found is not')
 
   const miss = await chat.handleTurn({ message: 'Do you sell bicycles?', sessionId: first.sessionId })
   t.match(miss, { turn: 2, kind: 'no_answer', sources: [] })
@@ -39,6 +41,7 @@ t.test('a turn: session, parse, search or command, persist, reply', async t => {
   t.match(rated, { turn: 3, kind: 'command', command: 'feedback', reply: /turn 2/ }, 'feedback rates the latest answer, even a no_answer')
 
   const stored = await transcript.list(first.sessionId, { turns: 10 })
+  t.same(stored.find(m => m.turn === 1 && m.role === 'bot')?.sources, first.sources, 'the transcript keeps which was cited')
   t.same(stored.map(m => `${m.turn}:${m.role}:${m.kind ?? '-'}`), ['1:user:-', '1:bot:answer', '2:user:-', '2:bot:no_answer', '3:user:-', '3:bot:command'])
   const { rows } = await db.query<{ top_score: number | null, latency_ms: number }>("SELECT top_score, latency_ms FROM messages WHERE role = 'bot' ORDER BY turn")
   t.ok(rows[0]!.top_score! > 0.5 && rows.every(r => r.latency_ms >= 0), 'each reply stores its top score and latency for later analysis')
