@@ -354,15 +354,15 @@ export class ChatService {
       return await this.written(this.options.answerWriter, { question, earlierQuestion }, hits, extractive, input)
     }
     const topics = hits.map(hit => hit.title).filter((title, i, titles) => title !== '' && titles.indexOf(title) === i)
-    // An FAQ's titles are questions: "…: Is there Wi-Fi on board? Can I bring a bike?", not "…on
-    // board?; Can I…" nor "…a bike?.".
-    const listed = topics
-      .map((title, i) => i === topics.length - 1 || /[.?!]$/.test(title) ? title : `${title};`)
-      .join(' ')
+    // An FAQ's titles are questions: run together, "…: Can I do yoga while pregnant? What if I
+    // arrive late? I'm new, which class first? Could you…" read as one riddle in a trial, so
+    // several are a list, a line each; one ends its sentence ("Refunds.", "Is there Wi-Fi?").
     const nearest = topics.length === 0
-      ? ''
-      : ` The nearest topics I know: ${listed}${/[.?!]$/.test(listed) ? '' : '.'}`
-    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest} ${NO_ANSWER_HINT}`, sources, topScore, decision }
+      ? ` ${NO_ANSWER_HINT}`
+      : topics.length === 1
+        ? ` The nearest topic I know: ${topics[0]}${/[.?!]$/.test(topics[0]!) ? '' : '.'} ${NO_ANSWER_HINT}`
+        : ` The nearest topics I know:\n${topics.map(topic => `- ${topic}\n`).join('')}${NO_ANSWER_HINT}`
+    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest}`, sources, topScore, decision }
   }
 
   /**

@@ -134,16 +134,17 @@ t.test('a refused question names the nearest topics; the log line says why it wa
   await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [refunds] } })
   const refused = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'Can you write me a poem about refunds, cats and dogs?' } })).json()
   t.equal(refused.kind, 'no_answer')
-  t.match(refused.reply, /nearest topics I know: Refunds\. Could you ask it in other words\?$/)
+  t.match(refused.reply, /The nearest topic I know: Refunds\. Could you ask it in other words\?$/)
   t.notMatch(refused.reply, /\//, 'and tells a customer of no command to type')
   const faq = { id: 'wifi', title: 'Is there Wi-Fi on board?', text: 'Yes: free Wi-Fi on every crossing.' }
   const bikes = { id: 'bikes', title: 'Can I take a bike on board?', text: 'Yes: bikes travel free on every crossing.' }
   await app.inject({ method: 'POST', url: '/v1/kb/documents', headers, payload: { documents: [faq, bikes] } })
   const nearQuestion = (await app.inject({ method: 'POST', url: '/v1/chat', payload: { message: 'Which airline has cancelled flights on board to Tokyo?' } })).json()
   t.equal(nearQuestion.kind, 'no_answer')
-  t.match(nearQuestion.reply, /nearest topics I know: .*Is there Wi-Fi on board\?/, 'a title that is a question keeps its own question mark')
-  t.notMatch(nearQuestion.reply, /\?[.;]/, `and gets no full stop or semicolon after it: ${nearQuestion.reply}`)
-  t.match(nearQuestion.reply, /nearest topics I know: (Can I take a bike on board\? Is there Wi-Fi on board\?|Is there Wi-Fi on board\? Can I take a bike on board\?)/, 'two questions read as two sentences')
+  const listed = /The nearest topics I know:\n((?:- .+\n)+)Could you ask it in other words\?$/.exec(nearQuestion.reply)
+  t.ok(listed, `several topics are a list, a line each, before the question: ${JSON.stringify(nearQuestion.reply)}`)
+  t.same(listed?.[1]!.trim().split('\n').sort(), ['- Can I take a bike on board?', '- Is there Wi-Fi on board?'],
+    'each title as written, its own question mark kept and nothing added')
   const turns = lines.filter(line => line.msg === 'chat.reply_sent')
   t.match(turns.at(-1), { kind: 'no_answer', decision: 'no_answer', confidence: Number, threshold: 0.5, coverage: Number, relative_score: Number, lead: Number, terms: Number, question_recall: Number, unseen: Number, mutual: Number, corrected: 0, everyday: Number })
   t.notOk('refused_by' in turns.at(-1)!, 'refused by the model, not by a rule')
