@@ -58,7 +58,7 @@ const endpoint = maskUrl(givenEndpoint)
 const protocol = getStringFromEnv('OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf'
 
 const drops = dropCounter()
-// How often lost telemetry is reported on stderr (PARLEY_TELEMETRY_REPORT_INTERVAL, seconds).
+// How often lost telemetry is first reported on stderr (PARLEY_TELEMETRY_REPORT_INTERVAL, seconds).
 drops.startReporting(Number(process.env.PARLEY_TELEMETRY_REPORT_INTERVAL ?? 60) * 1000, `${endpoint} (${protocol})`)
 
 // The SDK reports each failed export through diag.error, most as the exception serialised to JSON

@@ -22,10 +22,23 @@ export type Signal = 'spans' | 'log_records' | 'metric_exports'
 export interface DropCounter {
   /** Adds drops the SDK reports outside the exporters (a full span queue). */
   add: (signal: Signal, count: number) => void
-  /** Starts the report: once per interval, and only when something was dropped. */
+  /**
+   * Starts the report: after an interval, when something was dropped in it; while losses go on,
+   * each next interval twice the last, up to an hour; after one without, back to intervalMs.
+   */
   startReporting: (intervalMs: number, where: string) => void
   /** Everything dropped since start, for /status. */
   totals: () => Record<Signal, number>
+}
+
+// A collector that stays away (`npm start` with none) loses everything all day: reported every
+// minute, that was 1,440 lines a day on stderr saying the same. The loss is counted in /metrics
+// and /status meanwhile.
+const LONGEST_REPORT_INTERVAL_MS = 3_600_000
+
+/** The wait before the next drop report: doubled after one that reported a loss, up to an hour. */
+export function nextReportMs (waitedMs: number, intervalMs: number, reported: boolean): number {
+  return reported ? Math.max(intervalMs, Math.min(2 * waitedMs, LONGEST_REPORT_INTERVAL_MS)) : intervalMs
 }
 
 export function dropCounter (): DropCounter {
@@ -44,16 +57,21 @@ export function dropCounter (): DropCounter {
       counted.add(count, { signal })
     },
     startReporting (intervalMs, where) {
-      setInterval(() => {
+      let waitedMs = intervalMs
+      const report = (): void => {
         const lost = Object.entries(pending).filter(([, count]) => count > 0)
-        if (lost.length === 0) return
-        const counts = lost.map(([signal, count]) => `${count} ${signal.replace('_', ' ')}`).join(', ')
-        process.stderr.write(
-          `parley: telemetry dropped in the last ${Math.round(intervalMs / 1000)} s: ${counts} ` +
-          `(exporting to ${where}); chat is unaffected\n`
-        )
-        for (const [signal] of lost) pending[signal as Signal] = 0
-      }, intervalMs).unref()
+        if (lost.length > 0) {
+          const counts = lost.map(([signal, count]) => `${count} ${signal.replace('_', ' ')}`).join(', ')
+          process.stderr.write(
+            `parley: telemetry dropped in the last ${Math.round(waitedMs / 1000)} s: ${counts} ` +
+            `(exporting to ${where}); chat is unaffected\n`
+          )
+          for (const [signal] of lost) pending[signal as Signal] = 0
+        }
+        waitedMs = nextReportMs(waitedMs, intervalMs, lost.length > 0)
+        setTimeout(report, waitedMs).unref()
+      }
+      setTimeout(report, intervalMs).unref()
     }
   }
 }
