@@ -80,6 +80,16 @@ t.test('the console, on the real API', async t => {
     await page.locator('#turn-1').waitFor()
     t.match(await page.locator('#turn-1 .user-said').textContent(), 'jane.doe@example.com', 'the turn\'s message, as written, for an admin')
     t.equal(await page.locator('#turn-3 .user-said').textContent(), `User${MARKUP}`, 'markup in a message reads as text')
+    // The reply's lines, its "Source: …" one too, start right of "Bot", not under it.
+    const textLefts = await page.evaluate(`(() => {
+      const range = document.createRange()
+      const said = document.querySelector('#turn-1 .bot-said')
+      range.selectNodeContents([...said.childNodes].find(node => node.nodeType === Node.TEXT_NODE))
+      return [...range.getClientRects()].map(rect => Math.round(rect.left))
+    })()`) as number[]
+    const label = (await page.locator('#turn-1 .bot-said .who-said').boundingBox())!
+    t.ok(textLefts.length > 1 && Math.min(...textLefts) >= label.x + label.width,
+      `every line of the reply starts right of its label (${Math.min(...textLefts)} ≥ ${label.x + label.width})`)
     t.equal(await page.locator('.conversation img').count(), 0, 'no element was made from it')
     t.equal(await page.evaluate('window.__pwned'), undefined, 'and nothing ran')
     t.match(await page.locator('#turn-3 .decision-verdict').textContent(), 'Refused before the model was read: no word of the question is in the passage found',
