@@ -358,11 +358,11 @@ export class ChatService {
     // arrive late? I'm new, which class first? Could you…" read as one riddle in a trial, so
     // several are a list, a line each; one ends its sentence ("Refunds.", "Is there Wi-Fi?").
     const nearest = topics.length === 0
-      ? ` ${NO_ANSWER_HINT}`
+      ? ' '
       : topics.length === 1
-        ? ` The nearest topic I know: ${topics[0]}${/[.?!]$/.test(topics[0]!) ? '' : '.'} ${NO_ANSWER_HINT}`
-        : ` The nearest topics I know:\n${topics.map(topic => `- ${topic}\n`).join('')}${NO_ANSWER_HINT}`
-    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest}`, sources, topScore, decision }
+        ? ` The nearest topic I know: ${topics[0]}${/[.?!]$/.test(topics[0]!) ? '' : '.'} `
+        : ` The nearest topics I know:\n${topics.map(topic => `- ${topic}\n`).join('')}`
+    return { kind: 'no_answer', text: `${NO_ANSWER}${nearest}${NO_ANSWER_HINT}`, sources, topScore, decision }
   }
 
   /**
