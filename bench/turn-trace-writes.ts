@@ -32,6 +32,7 @@ const flags = benchFlags('bench:turn-trace-writes', {
   'let-go': { kind: 'switch', meaning: 'the turns let go under pressure' },
   engine: { kind: 'choice', choices: ['pglite', 'postgres'], default: 'pglite', meaning: 'the storage engine' }
 })
+const onServer = flags.engine === 'postgres'
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres'
 const letGo = flags['let-go'] ? 'pressure' : undefined
 
@@ -76,7 +77,7 @@ async function open (name: string, dist: string): Promise<Build> {
   const { migrate } = await import(resolve(dist, 'src/db/migrations.js')) as typeof import('../src/db/migrations.js')
   const { TurnTraceRecorder } = await import(resolve(dist, 'src/turn-traces/turn-trace-recorder.js')) as typeof import('../src/turn-traces/turn-trace-recorder.js')
   const build = { name, Recorder: TurnTraceRecorder, cpuMsPerTurn: [], backendCpuMsPerTurn: [] }
-  if (flags.engine === 'postgres') {
+  if (onServer) {
     const { openPostgresDatabase } = await import(resolve(dist, 'src/db/postgres-database.js')) as typeof import('../src/db/postgres-database.js')
     const scratch = await createScratchDatabase(serverUrl, 'parley_bench_traces')
     // One connection, so that one backend writes every row and its CPU is all of theirs.
@@ -132,7 +133,7 @@ async function round (build: Build, turns: number): Promise<{ client: number, ba
 const builds = [await open('this build', resolve(import.meta.dirname, '..'))]
 if (flags.baseline !== '') builds.push(await open(`baseline (${flags.baseline})`, resolve(flags.baseline)))
 
-const engineName = flags.engine === 'postgres' ? `server PostgreSQL (${serverUrl.replace(/\/\/[^@/]*@/, '//')})` : 'PGlite'
+const engineName = onServer ? `server PostgreSQL (${serverUrl.replace(/\/\/[^@/]*@/, '//')})` : 'PGlite'
 console.log(`Turn trace writes on ${engineName}. Machine: ${machineLine()}`)
 const kB = (JSON.stringify(spansOf(1)).length + linesOf(1, hex(1, 32)).join(',').length) / 1000
 const held = letGo === undefined ? '' : ', let go under pressure (spans and lines held, not written)'
@@ -148,7 +149,6 @@ for (let r = 0; r < flags.rounds; r++) {
 }
 
 const first = builds[0]!
-const onServer = flags.engine === 'postgres'
 const table = [['build', 'main-thread CPU ms a turn: median', 'min', 'max', 'vs this build',
   ...onServer ? ['backend CPU ms a turn: median', 'min', 'max', 'vs this build'] : [], 'disk kB a turn']]
 const spread = (values: number[], of: number[]): string[] => {
