@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { countedStream } from '../src/http/counted-stream.js'
 import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
+import { REFUSED_STATUSES, RefusedLines, UNLOGGED_REFUSALS } from '../src/logging/refused-lines.js'
 import { chatContentMode } from '../src/config.js'
 import { PROBE_ROUTES } from '../src/health/probe-routes.js'
 
@@ -60,8 +61,17 @@ export default fp(async function requestLoggingPlugin (app) {
     return countedStream(payload, bytes => { streamedBytes.set(request, bytes) })
   })
 
+  // A flood of refusals gets a few lines a second, and a count of the rest (src/logging/refused-lines.ts).
+  const refusedLines = new RefusedLines(app.config.LOG_REFUSALS_PER_SECOND, summary => {
+    log('http', 'onResponse', app.log).info(summary, UNLOGGED_REFUSALS)
+  })
+  app.addHook('onClose', async () => { refusedLines.flush() })
+  const logged = (method: string, route: string, status: number): boolean =>
+    !REFUSED_STATUSES.has(status) || PROBE_ROUTES.has(route) || refusedLines.admit(method, route, status)
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)'
+    if (!logged(request.method, route, reply.statusCode)) return
     const line = completedLine({
       method: request.method,
       route,
@@ -77,6 +87,7 @@ export default fp(async function requestLoggingPlugin (app) {
 
   // A request refused before Fastify saw it (plugins/refusal-door.ts) gets the same line.
   app.refusalDoor.onRefused(refusal => {
+    if (!logged(refusal.method, refusal.route, refusal.status)) return
     const line = completedLine(refusal, requestFields(refusal.requestId, refusal.headers))
     log('http', 'onResponse', app.log).info(line, 'request completed')
   })

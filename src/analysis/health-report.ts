@@ -1,6 +1,7 @@
 // "Is the bot healthy?" for the command line: the server's own GET /status when it answers, else
 // what the log files tell: when it last started and stopped, the alerts left firing, and the
 // recent errors, slow statements and shed requests.
+import { UNLOGGED_REFUSALS } from '../logging/refused-lines.js'
 import { emptyStats, scanLogs, type ScanStats } from './log-scan.js'
 
 export interface LogHealth {
@@ -19,7 +20,8 @@ export interface LogHealth {
 export type HealthReport = { source: 'status', url: string, status: Record<string, unknown> } | LogHealth
 
 const HOUR_MS = 3_600_000
-const INTERESTING = /"msg":"(parley started|shut down|request completed|slow statement)"|"module":"alerts"|^\{"level":"(error|fatal)"/
+const MESSAGES = ['parley started', 'shut down', 'request completed', UNLOGGED_REFUSALS, 'slow statement']
+const INTERESTING = new RegExp(`"msg":"(${MESSAGES.join('|')})"|"module":"alerts"|^\\{"level":"(error|fatal)"`)
 
 /** The last day of logs, read for the signs of health. */
 export async function healthFromLogs (dir: string, now = new Date()): Promise<LogHealth> {
@@ -43,9 +45,11 @@ export async function healthFromLogs (dir: string, now = new Date()): Promise<Lo
     const recent = entry.time >= hourAgo
     if (entry.msg === 'parley started') report.last_start = { time: entry.time, version: entry.version }
     else if (entry.msg === 'shut down') report.last_shutdown = entry.time
-    else if (entry.msg === 'request completed') {
-      if (recent) report.last_hour.requests++
-      if (recent && entry.status === 503) report.last_hour.shed_requests++
+    else if (entry.msg === 'request completed' || entry.msg === UNLOGGED_REFUSALS) {
+      // A second's refusals beyond those logged one by one are counted in one line.
+      const requests = typeof entry.unlogged === 'number' ? entry.unlogged : 1
+      if (recent) report.last_hour.requests += requests
+      if (recent && entry.status === 503) report.last_hour.shed_requests += requests
     } else if (entry.msg === 'slow statement') {
       if (recent) report.last_hour.slow_statements++
     } else if (entry.module === 'alerts' && entry.fn === 'notify' && typeof entry.alert === 'string') {

@@ -2,7 +2,8 @@
 // reply kind (chat turns), and the series whose p95 rose against the period before.
 import Type, { type Static } from 'typebox'
 import { LogHistogram } from '../health/sliding-window.js'
-import { emptyStats, previousPeriod, scanLogs, type Period, type ScanStats } from './log-scan.js'
+import { REFUSED_STATUSES, UNLOGGED_REFUSALS } from '../logging/refused-lines.js'
+import { emptyStats, previousPeriod, scanLogs, type LogEntry, type Period, type ScanStats } from './log-scan.js'
 
 export type Bucket = 'hour' | 'day'
 
@@ -11,7 +12,7 @@ export const LatencyRowSchema = Type.Object({
     description: '"METHOD /route" for requests ("METHOD /route refused": its 429s and 503s), "turn <kind>" for turns'
   }),
   bucket: Type.String({ description: 'The hour or day, or "all" for the whole period' }),
-  count: Type.Integer(),
+  count: Type.Integer({ description: 'Requests or turns; a refused series adds those only a second\'s line counts' }),
   p50_ms: Type.Number(),
   p95_ms: Type.Number(),
   p99_ms: Type.Number(),
@@ -43,26 +44,58 @@ export interface PerfReport {
 // A p95 this much higher than before, over at least this many samples in each period, is flagged.
 export const REGRESSION_RATIO = 1.2
 export const REGRESSION_MIN_SAMPLES = 20
-const PERF_LINE = /"msg":"(request completed|chat\.reply_sent)"/
+const PERF_LINE = new RegExp(`"msg":"(request completed|chat\\.reply_sent|${UNLOGGED_REFUSALS})"`)
 // A request refused before it was served (429 past a client's limits, 503 past capacity or while
 // the database is down) is answered in a millisecond: among the served, a load test's thousands
-// of refusals put the chat route's p50 at 0.1 ms. They are a series of their own, "… refused".
-const REFUSED = new Set([429, 503])
+// of refusals put the chat route's p50 at 0.1 ms. They are a series of their own, "… refused",
+// whose latencies are those of the refusals that had their own line.
 
 const ms = (seconds: number | undefined): number => Math.round((seconds ?? 0) * 10_000) / 10
-// A series' latencies, and how many of its requests failed with a 5xx.
-class Series extends LogHistogram { serverErrors = 0 }
+// A series' latencies, how many of its requests failed with a 5xx, and the refusals only counted.
+class Series extends LogHistogram {
+  serverErrors = 0
+  unlogged = 0
+}
 
 const row = (series: string, bucket: string, histogram: Series): LatencyRow =>
   ({
     series,
     bucket,
-    count: histogram.count,
+    count: histogram.count + histogram.unlogged,
     p50_ms: ms(histogram.quantile(0.5)),
     p95_ms: ms(histogram.quantile(0.95)),
     p99_ms: ms(histogram.quantile(0.99)),
     server_errors: histogram.serverErrors
   })
+
+interface Sample {
+  series: string
+  /** The latency; none for the refusals a second's line counts (src/logging/refused-lines.ts). */
+  seconds: number | undefined
+  count: number
+  failed: boolean
+}
+
+/** What one line adds to its series, if anything. */
+function perfSample (entry: LogEntry): Sample | undefined {
+  if (entry.msg === 'chat.reply_sent') {
+    const duration = entry.latency_ms
+    const series = `turn ${String(entry.kind ?? 'unknown')}`
+    return typeof duration === 'number' ? { series, seconds: duration / 1000, count: 1, failed: false } : undefined
+  }
+  // Probes are many and fast: they would hide the routes people wait on.
+  if (typeof entry.route !== 'string' || entry.level === 'debug') return undefined
+  const status = typeof entry.status === 'number' ? entry.status : 0
+  const refused = REFUSED_STATUSES.has(status)
+  const series = `${String(entry.method ?? '')} ${entry.route}${refused ? ' refused' : ''}`.trim()
+  const failed = status >= 500
+  if (entry.msg === UNLOGGED_REFUSALS) {
+    const count = entry.unlogged
+    return refused && typeof count === 'number' ? { series, seconds: undefined, count, failed } : undefined
+  }
+  const duration = entry.duration_ms
+  return typeof duration === 'number' ? { series, seconds: duration / 1000, count: 1, failed } : undefined
+}
 
 /** Hourly for two days or less, else daily. */
 export const defaultBucket = (period: Period): Bucket =>
@@ -96,32 +129,22 @@ export async function analyzePerf (options: {
     onProgress: options.onProgress
   }, stats)
   for await (const entry of entries) {
-    let series: string
-    let duration: unknown
-    if (entry.msg === 'request completed') {
-      // Probes are many and fast: they would hide the routes people wait on.
-      if (typeof entry.route !== 'string' || entry.level === 'debug') continue
-      const refused = typeof entry.status === 'number' && REFUSED.has(entry.status)
-      series = `${String(entry.method ?? '')} ${entry.route}${refused ? ' refused' : ''}`.trim()
-      duration = entry.duration_ms
-    } else {
-      series = `turn ${String(entry.kind ?? 'unknown')}`
-      duration = entry.latency_ms
+    const sample = perfSample(entry)
+    if (sample === undefined) continue
+    const add = (values: Series): void => {
+      if (sample.seconds === undefined) values.unlogged += sample.count
+      else values.record(sample.seconds)
+      if (sample.failed) values.serverErrors += sample.count
     }
-    if (typeof duration !== 'number') continue
-    const seconds = duration / 1000
     if (entry.time < from) {
-      histogram(before, series).record(seconds)
+      add(histogram(before, sample.series))
       continue
     }
-    const failed = typeof entry.status === 'number' && entry.status >= 500
     const slot = bucket === 'hour' ? `${entry.time.slice(0, 13)}:00` : entry.time.slice(0, 10)
     let slotSeries = byBucket.get(slot)
     if (slotSeries === undefined) byBucket.set(slot, slotSeries = new Map())
-    for (const values of [histogram(current, series), histogram(slotSeries, series)]) {
-      values.record(seconds)
-      if (failed) values.serverErrors++
-    }
+    add(histogram(current, sample.series))
+    add(histogram(slotSeries, sample.series))
   }
 
   const rows: LatencyRow[] = []

@@ -50,7 +50,7 @@ t.test('shut down after its last start: stopped cleanly', async t => {
   t.equal(stillUp.running_or_crashed, true, 'started and never shut down')
 })
 
-t.test('the last hour: requests, shed requests, slow statements and errors; older ones count only as the last error', async t => {
+t.test('the last hour: requests (those only counted too), shed requests, slow statements and errors; older ones count only as the last error', async t => {
   const dir = await logDir(t, [
     entry(61, 'request completed', { status: 200 }),
     entry(61, 'request completed', { status: 503 }),
@@ -58,6 +58,8 @@ t.test('the last hour: requests, shed requests, slow statements and errors; olde
     entry(61, 'database lost', { level: 'error' }),
     entry(60, 'request completed', { status: 200 }),
     entry(30, 'request completed', { status: 503 }),
+    entry(30, 'refused requests not logged one by one', { status: 503, unlogged: 40 }),
+    entry(30, 'refused requests not logged one by one', { status: 429, unlogged: 7 }),
     entry(30, 'request completed', { status: 500, level: 'error' }),
     entry(20, 'slow statement'),
     entry(20, 'slow statement', { level: 'warn' }),
@@ -67,7 +69,7 @@ t.test('the last hour: requests, shed requests, slow statements and errors; olde
     entry(1, 'some warning', { level: 'warn' })
   ])
   const report = await healthFromLogs(dir, NOW)
-  t.same(report.last_hour, { requests: 3, shed_requests: 1, slow_statements: 2, errors: 3 }, 'from exactly an hour ago')
+  t.same(report.last_hour, { requests: 50, shed_requests: 41, slow_statements: 2, errors: 3 }, 'from exactly an hour ago, with the refusals a flood\'s line counts')
   t.same(report.last_error, { time: ago(3), msg: 'crash' }, 'fatal counts as an error')
   const quiet = await healthFromLogs(await logDir(t, [entry(120, 'database lost', { level: 'error' })]), NOW)
   t.same(quiet.last_hour.errors, 0)

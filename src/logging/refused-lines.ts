@@ -1,0 +1,86 @@
+// A request refused before it was served (429 past a client's limits, 503 past capacity or while
+// the database is down) costs a millisecond, and a client looping on its 429s sends thousands a
+// second: one `request completed` line each (about 560 bytes) wrote 3 MB a second to each log sink,
+// enough to fill a disk in hours and to bury the lines people look for. So each route and status
+// gets its first few refusals' lines each second, as zap's sampler keeps the first lines of each
+// second, and the rest are counted into one line when the second ends: the reports add it up.
+
+/** The statuses of a refused request: the server declined the work rather than failing at it. */
+export const REFUSED_STATUSES: ReadonlySet<number> = new Set([429, 503])
+
+/** The message of the line that counts a second's refusals that had no line of their own. */
+export const UNLOGGED_REFUSALS = 'refused requests not logged one by one'
+
+export interface UnloggedRefusals {
+  method: string
+  route: string
+  status: number
+  /** Refused requests in this second beyond the ones that had their own line. */
+  unlogged: number
+  /** When the second began, and when it was counted (ISO 8601). */
+  since: string
+  until: string
+}
+
+interface Second {
+  method: string
+  route: string
+  status: number
+  startedAt: number
+  logged: number
+  unlogged: number
+  timer: NodeJS.Timeout | undefined
+}
+
+const SECOND_MS = 1000
+
+export class RefusedLines {
+  private readonly seconds = new Map<string, Second>()
+
+  /** perSecond: lines each route and status may have a second (0: every refusal has its line). */
+  constructor (
+    private readonly perSecond: number,
+    private readonly onUnlogged: (summary: UnloggedRefusals) => void,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  /** Whether this refused request gets its own line; if not, it is counted. */
+  admit (method: string, route: string, status: number): boolean {
+    if (this.perSecond === 0) return true
+    const key = `${status} ${method} ${route}`
+    const now = this.now()
+    let second = this.seconds.get(key)
+    // A busy event loop can run the timer late: a second that is over is counted before the next.
+    if (second !== undefined && now - second.startedAt >= SECOND_MS) second = this.close(key, second)
+    if (second === undefined) {
+      second = { method, route, status, startedAt: now, logged: 0, unlogged: 0, timer: undefined }
+      this.seconds.set(key, second)
+    }
+    if (second.logged < this.perSecond) {
+      second.logged++
+      return true
+    }
+    if (second.unlogged++ === 0) {
+      const open = second
+      open.timer = setTimeout(() => this.close(key, open), open.startedAt + SECOND_MS - now)
+      open.timer.unref()
+    }
+    return false
+  }
+
+  /** Counts every second not yet counted: at shutdown, so that no refusal goes unreported. */
+  flush (): void {
+    for (const [key, second] of this.seconds) this.close(key, second)
+  }
+
+  private close (key: string, second: Second): undefined {
+    clearTimeout(second.timer)
+    this.seconds.delete(key)
+    const { method, route, status, startedAt, unlogged } = second
+    if (unlogged > 0) {
+      const since = new Date(startedAt).toISOString()
+      this.onUnlogged({ method, route, status, unlogged, since, until: new Date(this.now()).toISOString() })
+    }
+    return undefined
+  }
+}
