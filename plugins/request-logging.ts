@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { countedStream } from '../src/http/counted-stream.js'
 import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
-import { REFUSED_STATUSES, RefusedLines, UNLOGGED_REFUSALS } from '../src/logging/refused-lines.js'
+import { isUnserved, UnservedLines, UNLOGGED_REQUESTS } from '../src/logging/unserved-lines.js'
 import { chatContentMode } from '../src/config.js'
 import { PROBE_ROUTES } from '../src/health/probe-routes.js'
 
@@ -61,13 +61,13 @@ export default fp(async function requestLoggingPlugin (app) {
     return countedStream(payload, bytes => { streamedBytes.set(request, bytes) })
   })
 
-  // A flood of refusals gets a few lines a second, and a count of the rest (src/logging/refused-lines.ts).
-  const refusedLines = new RefusedLines(app.config.LOG_REFUSALS_PER_SECOND, summary => {
-    log('http', 'onResponse', app.log).info(summary, UNLOGGED_REFUSALS)
+  // A flood of 4xx or 503 gets a few lines a second, and a count of the rest (src/logging/unserved-lines.ts).
+  const unservedLines = new UnservedLines(app.config.LOG_UNSERVED_PER_SECOND, summary => {
+    log('http', 'onResponse', app.log).info(summary, UNLOGGED_REQUESTS)
   })
-  app.addHook('onClose', async () => { refusedLines.flush() })
+  app.addHook('onClose', async () => { unservedLines.flush() })
   const logged = (method: string, route: string, status: number): boolean =>
-    !REFUSED_STATUSES.has(status) || PROBE_ROUTES.has(route) || refusedLines.admit(method, route, status)
+    !isUnserved(status) || PROBE_ROUTES.has(route) || unservedLines.admit(method, route, status)
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)'

@@ -20,8 +20,8 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   LOG_LEVEL: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info' }),
-  // 0: every refused request has its line, however many a second.
-  LOG_REFUSALS_PER_SECOND: Type.Integer({ minimum: 0, maximum: 100_000, default: 20 }),
+  // 0: every unserved request (4xx, 503) has its line, however many a second.
+  LOG_UNSERVED_PER_SECOND: Type.Integer({ minimum: 0, maximum: 100_000, default: 20 }),
   // Empty: stdout only (a container whose platform collects stdout).
   LOG_DIR: Type.String({ default: './logs' }),
   LOG_FILE_MAX_SIZE: Type.String({ pattern: '^[1-9]\\d*[kmg]?$', default: '100m' }),

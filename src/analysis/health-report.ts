@@ -1,7 +1,7 @@
 // "Is the bot healthy?" for the command line: the server's own GET /status when it answers, else
 // what the log files tell: when it last started and stopped, the alerts left firing, and the
 // recent errors, slow statements and shed requests.
-import { UNLOGGED_REFUSALS } from '../logging/refused-lines.js'
+import { UNLOGGED_REQUESTS } from '../logging/unserved-lines.js'
 import { emptyStats, scanLogs, type ScanStats } from './log-scan.js'
 
 export interface LogHealth {
@@ -20,7 +20,7 @@ export interface LogHealth {
 export type HealthReport = { source: 'status', url: string, status: Record<string, unknown> } | LogHealth
 
 const HOUR_MS = 3_600_000
-const MESSAGES = ['parley started', 'shut down', 'request completed', UNLOGGED_REFUSALS, 'slow statement']
+const MESSAGES = ['parley started', 'shut down', 'request completed', UNLOGGED_REQUESTS, 'slow statement']
 const INTERESTING = new RegExp(`"msg":"(${MESSAGES.join('|')})"|"module":"alerts"|^\\{"level":"(error|fatal)"`)
 
 /** The last day of logs, read for the signs of health. */
@@ -45,7 +45,7 @@ export async function healthFromLogs (dir: string, now = new Date()): Promise<Lo
     const recent = entry.time >= hourAgo
     if (entry.msg === 'parley started') report.last_start = { time: entry.time, version: entry.version }
     else if (entry.msg === 'shut down') report.last_shutdown = entry.time
-    else if (entry.msg === 'request completed' || entry.msg === UNLOGGED_REFUSALS) {
+    else if (entry.msg === 'request completed' || entry.msg === UNLOGGED_REQUESTS) {
       // A second's refusals beyond those logged one by one are counted in one line.
       const requests = typeof entry.unlogged === 'number' ? entry.unlogged : 1
       if (recent) report.last_hour.requests += requests

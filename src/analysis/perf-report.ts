@@ -2,7 +2,7 @@
 // reply kind (chat turns), and the series whose p95 rose against the period before.
 import Type, { type Static } from 'typebox'
 import { LogHistogram } from '../health/sliding-window.js'
-import { REFUSED_STATUSES, UNLOGGED_REFUSALS } from '../logging/refused-lines.js'
+import { REFUSED_STATUSES, UNLOGGED_REQUESTS } from '../logging/unserved-lines.js'
 import { emptyStats, previousPeriod, scanLogs, type LogEntry, type Period, type ScanStats } from './log-scan.js'
 
 export type Bucket = 'hour' | 'day'
@@ -12,7 +12,7 @@ export const LatencyRowSchema = Type.Object({
     description: '"METHOD /route" for requests ("METHOD /route refused": its 429s and 503s), "turn <kind>" for turns'
   }),
   bucket: Type.String({ description: 'The hour or day, or "all" for the whole period' }),
-  count: Type.Integer({ description: 'Requests or turns; a refused series adds those only a second\'s line counts' }),
+  count: Type.Integer({ description: 'Requests or turns, with the unserved requests a flood\'s lines only count' }),
   p50_ms: Type.Number(),
   p95_ms: Type.Number(),
   p99_ms: Type.Number(),
@@ -44,7 +44,7 @@ export interface PerfReport {
 // A p95 this much higher than before, over at least this many samples in each period, is flagged.
 export const REGRESSION_RATIO = 1.2
 export const REGRESSION_MIN_SAMPLES = 20
-const PERF_LINE = new RegExp(`"msg":"(request completed|chat\\.reply_sent|${UNLOGGED_REFUSALS})"`)
+const PERF_LINE = new RegExp(`"msg":"(request completed|chat\\.reply_sent|${UNLOGGED_REQUESTS})"`)
 // A request refused before it was served (429 past a client's limits, 503 past capacity or while
 // the database is down) is answered in a millisecond: among the served, a load test's thousands
 // of refusals put the chat route's p50 at 0.1 ms. They are a series of their own, "… refused",
@@ -70,7 +70,7 @@ const row = (series: string, bucket: string, histogram: Series): LatencyRow =>
 
 interface Sample {
   series: string
-  /** The latency; none for the refusals a second's line counts (src/logging/refused-lines.ts). */
+  /** The latency; none for the requests a second's line counts (src/logging/unserved-lines.ts). */
   seconds: number | undefined
   count: number
   failed: boolean
@@ -89,9 +89,9 @@ function perfSample (entry: LogEntry): Sample | undefined {
   const refused = REFUSED_STATUSES.has(status)
   const series = `${String(entry.method ?? '')} ${entry.route}${refused ? ' refused' : ''}`.trim()
   const failed = status >= 500
-  if (entry.msg === UNLOGGED_REFUSALS) {
+  if (entry.msg === UNLOGGED_REQUESTS) {
     const count = entry.unlogged
-    return refused && typeof count === 'number' ? { series, seconds: undefined, count, failed } : undefined
+    return typeof count === 'number' ? { series, seconds: undefined, count, failed } : undefined
   }
   const duration = entry.duration_ms
   return typeof duration === 'number' ? { series, seconds: duration / 1000, count: 1, failed } : undefined

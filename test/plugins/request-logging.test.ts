@@ -132,8 +132,8 @@ t.test('slow statements are logged with their timing', async t => {
   t.match(lines.find(line => line.msg === 'slow statement' && String(line.statement).includes('pg_sleep')), { level: 'warn', module: 'database', statement: 'SELECT pg_sleep(0.01)', duration_ms: Number, threshold_ms: 1 })
 })
 
-t.test('a flood of refusals: the first of each second have their line, the rest are counted in one', async t => {
-  const { app, lines } = await appWithLogs(t, { NEW_SESSIONS_PER_MINUTE: '1', LOG_REFUSALS_PER_SECOND: '2' })
+t.test('a flood of 429s or 400s: the first of each second have their line, the rest are counted in one', async t => {
+  const { app, lines } = await appWithLogs(t, { NEW_SESSIONS_PER_MINUTE: '1', LOG_UNSERVED_PER_SECOND: '2' })
   const statuses: number[] = []
   for (let i = 0; i < 6; i++) {
     const res = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': `flood-${i}` }, payload: { message: 'how do I view traces?' } })
@@ -143,7 +143,15 @@ t.test('a flood of refusals: the first of each second have their line, the rest 
   const completed = (status: number) => lines.filter(line => line.msg === 'request completed' && line.status === status)
   t.same(completed(429).map(line => line.client_request_id), ['flood-1', 'flood-2'], 'the first two 429s have their lines')
   t.equal(completed(200).length, 1, 'an answer always has its line')
+  for (let i = 0; i < 4; i++) {
+    const res = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': `invalid-${i}` }, payload: { mesage: 'typo' } })
+    t.equal(res.statusCode, 400)
+  }
+  t.same(completed(400).map(line => line.client_request_id), ['invalid-0', 'invalid-1'], 'the first two 400s too: a status of its own')
   await app.close()
-  const counted = lines.filter(line => line.msg === 'refused requests not logged one by one')
-  t.match(counted, [{ level: 'info', module: 'http', method: 'POST', route: '/v1/chat', status: 429, unlogged: 3, since: String, until: String }], 'the other three counted, at the latest when the app closes')
+  const counted = lines.filter(line => line.msg === 'unserved requests not logged one by one')
+  t.match(counted, [
+    { level: 'info', module: 'http', method: 'POST', route: '/v1/chat', status: 429, unlogged: 3, since: String, until: String },
+    { status: 400, unlogged: 2 }
+  ], 'the others counted, at the latest when the app closes')
 })

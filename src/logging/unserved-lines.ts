@@ -1,50 +1,50 @@
-// A request refused before it was served (429 past a client's limits, 503 past capacity or while
-// the database is down) costs a millisecond, and a client looping on its 429s sends thousands a
-// second: one `request completed` line each (about 560 bytes) wrote 3 MB a second to each log sink,
-// enough to fill a disk in hours and to bury the lines people look for. So each route and status
-// gets its first few refusals' lines each second, as zap's sampler keeps the first lines of each
-// second, and the rest are counted into one line when the second ends: the reports add it up.
+// A request the server did not serve (a client error, 4xx, or a refusal, 503) costs a millisecond,
+// and a client looping on its 429s or 400s sends thousands a second: one `request completed` line
+// each wrote 918 bytes a request to the log file and stdout, 5 MB a second, enough to fill a disk in
+// hours and to bury the lines people look for. So each route and status gets its first few lines
+// each second, as zap's sampler keeps the first lines of each second, and the rest are counted into
+// one line when the second ends: the reports add it up. (src/audit/denial-audit.ts does the same for
+// the audit trail's refused credentials, by the minute and the source.)
 
-/** The statuses of a refused request: the server declined the work rather than failing at it. */
+/** Refused rather than failed: the server declined the work (429 past a limit, 503 past capacity). */
 export const REFUSED_STATUSES: ReadonlySet<number> = new Set([429, 503])
 
-/** The message of the line that counts a second's refusals that had no line of their own. */
-export const UNLOGGED_REFUSALS = 'refused requests not logged one by one'
+/** A client error, or a refusal: no work was done that a line per request would describe. */
+export const isUnserved = (status: number): boolean => (status >= 400 && status < 500) || status === 503
 
-export interface UnloggedRefusals {
+/** The message of the line that counts a second's unserved requests that had no line of their own. */
+export const UNLOGGED_REQUESTS = 'unserved requests not logged one by one'
+
+export interface UnloggedRequests {
   method: string
   route: string
   status: number
-  /** Refused requests in this second beyond the ones that had their own line. */
+  /** Requests in this second beyond the ones that had their own line. */
   unlogged: number
   /** When the second began, and when it was counted (ISO 8601). */
   since: string
   until: string
 }
 
-interface Second {
-  method: string
-  route: string
-  status: number
+interface Second extends Omit<UnloggedRequests, 'since' | 'until'> {
   startedAt: number
   logged: number
-  unlogged: number
   timer: NodeJS.Timeout | undefined
 }
 
 const SECOND_MS = 1000
 
-export class RefusedLines {
+export class UnservedLines {
   private readonly seconds = new Map<string, Second>()
 
-  /** perSecond: lines each route and status may have a second (0: every refusal has its line). */
+  /** perSecond: lines each route and status may have a second (0: every request has its line). */
   constructor (
     private readonly perSecond: number,
-    private readonly onUnlogged: (summary: UnloggedRefusals) => void,
+    private readonly onUnlogged: (summary: UnloggedRequests) => void,
     private readonly now: () => number = Date.now
   ) {}
 
-  /** Whether this refused request gets its own line; if not, it is counted. */
+  /** Whether this unserved request gets its own line; if not, it is counted. */
   admit (method: string, route: string, status: number): boolean {
     if (this.perSecond === 0) return true
     const key = `${status} ${method} ${route}`
@@ -68,7 +68,7 @@ export class RefusedLines {
     return false
   }
 
-  /** Counts every second not yet counted: at shutdown, so that no refusal goes unreported. */
+  /** Counts every second not yet counted: at shutdown, so that no request goes unreported. */
   flush (): void {
     for (const [key, second] of this.seconds) this.close(key, second)
   }
