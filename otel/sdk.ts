@@ -6,7 +6,7 @@ import { register } from 'node:module'
 import { createAddHookMessageChannel } from 'import-in-the-middle'
 import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs'
 import { diag, DiagLogLevel, type Span } from '@opentelemetry/api'
-import { getBooleanFromEnv, getStringFromEnv } from '@opentelemetry/core'
+import { getBooleanFromEnv, getNumberFromEnv, getStringFromEnv } from '@opentelemetry/core'
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { NodeSDK } from '@opentelemetry/sdk-node'
@@ -16,8 +16,8 @@ import {
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import type { FastifyRequest } from 'fastify'
 import {
-  dropCounter, flushWithin, isProbe, loadEnvFile, maskUrl, otlpEndpoint, otlpExporters, packageInfo,
-  prometheusScrape, sharedContextManager, signalEndpoint, telemetry, TurnSpanCollector
+  dropCounter, flushWithin, isProbe, loadEnvFile, maskUrl, otlpEndpoint, otlpExporters, packageInfo, prometheusScrape,
+  sharedContextManager, signalEndpoint, telemetry, TurnSpanCollector, UNSERVED_PER_SECOND, UnservedSpans
 } from '../src/preload-api.js'
 import { callerLink, OwnTracePropagator, traceCallers } from './caller-trace-context.js'
 
@@ -155,7 +155,11 @@ if (!getBooleanFromEnv('OTEL_SDK_DISABLED')) {
   // the diag warning counted above.
   const turnSpans = new TurnSpanCollector()
   const spanProcessors: SpanProcessor[] = [turnSpans]
-  if (traceExporter !== undefined) spanProcessors.push(new BatchSpanProcessor(traceExporter))
+  if (traceExporter !== undefined) {
+    // A flood of unserved requests exports a few of their spans a second (src/telemetry/unserved-spans.ts).
+    const perSecond = getNumberFromEnv('UNSERVED_PER_SECOND') ?? UNSERVED_PER_SECOND
+    spanProcessors.push(new UnservedSpans(new BatchSpanProcessor(traceExporter), perSecond))
+  }
   const instrumentations = [
     ...getNodeAutoInstrumentations({
       // One span per file read, DNS lookup or socket would bury the spans that matter.

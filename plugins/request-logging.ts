@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { countedStream } from '../src/http/counted-stream.js'
 import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
-import { isUnserved, UnservedLines, UNLOGGED_REQUESTS } from '../src/logging/unserved-lines.js'
+import { isUnserved, UnservedSampler, UNLOGGED_REQUESTS } from '../src/telemetry/unserved-sampler.js'
 import { chatContentMode } from '../src/config.js'
 import { PROBE_ROUTES } from '../src/health/probe-routes.js'
 
@@ -61,13 +61,13 @@ export default fp(async function requestLoggingPlugin (app) {
     return countedStream(payload, bytes => { streamedBytes.set(request, bytes) })
   })
 
-  // A flood of 4xx or 503 gets a few lines a second, and a count of the rest (src/logging/unserved-lines.ts).
-  const unservedLines = new UnservedLines(app.config.LOG_UNSERVED_PER_SECOND, summary => {
+  // A flood of 4xx or 503 gets a few lines a second, and a count of the rest (src/telemetry/unserved-sampler.ts).
+  const unservedSampler = new UnservedSampler(app.config.UNSERVED_PER_SECOND, summary => {
     log('http', 'onResponse', app.log).info(summary, UNLOGGED_REQUESTS)
   })
-  app.addHook('onClose', async () => { unservedLines.flush() })
+  app.addHook('onClose', async () => { unservedSampler.flush() })
   const logged = (method: string, route: string, status: number): boolean =>
-    !isUnserved(status) || PROBE_ROUTES.has(route) || unservedLines.admit(method, route, status)
+    !isUnserved(status) || PROBE_ROUTES.has(route) || unservedSampler.admit(method, route, status)
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)'

@@ -2,6 +2,7 @@
 // deployment stops the process with a message naming the variable instead of misbehaving later.
 import { createHash } from 'node:crypto'
 import { maskUrl } from './logging/mask-credentials.js'
+import { UNSERVED_PER_SECOND } from './telemetry/unserved-sampler.js'
 import { join } from 'node:path'
 import envSchema from 'env-schema'
 import Type, { type Static } from 'typebox'
@@ -20,8 +21,8 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   LOG_LEVEL: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { default: 'info' }),
-  // 0: every unserved request (4xx, 503) has its line, however many a second.
-  LOG_UNSERVED_PER_SECOND: Type.Integer({ minimum: 0, maximum: 100_000, default: 20 }),
+  // Log lines and spans of a route's unserved requests (4xx, 503) a second; 0: all of them.
+  UNSERVED_PER_SECOND: Type.Integer({ minimum: 0, maximum: 100_000, default: UNSERVED_PER_SECOND }),
   // Empty: stdout only (a container whose platform collects stdout).
   LOG_DIR: Type.String({ default: './logs' }),
   LOG_FILE_MAX_SIZE: Type.String({ pattern: '^[1-9]\\d*[kmg]?$', default: '100m' }),

@@ -14,6 +14,8 @@ export { dropCounter, otlpExporters } from './telemetry/exporters.js'
 export { prometheusScrape } from './telemetry/metrics.js'
 export { telemetry } from './telemetry/telemetry.js'
 export { TurnSpanCollector } from './telemetry/turn-span-collector.js'
+export { UNSERVED_PER_SECOND } from './telemetry/unserved-sampler.js'
+export { UnservedSpans } from './telemetry/unserved-spans.js'
 
 /**
  * The SDK's context manager, sharing the logging context's storage

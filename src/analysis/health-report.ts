@@ -1,7 +1,7 @@
 // "Is the bot healthy?" for the command line: the server's own GET /status when it answers, else
 // what the log files tell: when it last started and stopped, the alerts left firing, and the
 // recent errors, slow statements and shed requests.
-import { UNLOGGED_REQUESTS } from '../logging/unserved-lines.js'
+import { UNLOGGED_REQUESTS } from '../telemetry/unserved-sampler.js'
 import { emptyStats, scanLogs, type ScanStats } from './log-scan.js'
 
 export interface LogHealth {

@@ -2,7 +2,7 @@
 // reply kind (chat turns), and the series whose p95 rose against the period before.
 import Type, { type Static } from 'typebox'
 import { LogHistogram } from '../health/sliding-window.js'
-import { REFUSED_STATUSES, UNLOGGED_REQUESTS } from '../logging/unserved-lines.js'
+import { REFUSED_STATUSES, UNLOGGED_REQUESTS } from '../telemetry/unserved-sampler.js'
 import { emptyStats, previousPeriod, scanLogs, type LogEntry, type Period, type ScanStats } from './log-scan.js'
 
 export type Bucket = 'hour' | 'day'
@@ -70,7 +70,7 @@ const row = (series: string, bucket: string, histogram: Series): LatencyRow =>
 
 interface Sample {
   series: string
-  /** The latency; none for the requests a second's line counts (src/logging/unserved-lines.ts). */
+  /** The latency; none for the requests a second's line counts (src/telemetry/unserved-sampler.ts). */
   seconds: number | undefined
   count: number
   failed: boolean

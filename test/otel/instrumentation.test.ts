@@ -208,6 +208,26 @@ t.test('with a collector listening, what is still queued at a stop is flushed to
   t.notMatch(server.stderr(), 'not flushed at shutdown')
 })
 
+t.test('a flood of 429s: a few of each second\'s spans and lines are exported, the rest counted in a line', async t => {
+  const receiver = new OtlpReceiver()
+  const endpoint = await receiver.start()
+  t.teardown(() => receiver.stop())
+  const server = await startServer(t, { ...exportTo(endpoint), NEW_SESSIONS_PER_MINUTE: '1', UNSERVED_PER_SECOND: '3' }, PRELOAD)
+  const turn = () => fetch(`${server.base}/v1/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'how do I view traces?' }) })
+  t.equal((await turn()).status, 200)
+  const statuses = await Promise.all(Array.from({ length: 30 }, async () => (await turn()).status))
+  t.same(new Set(statuses), new Set([429]), 'thirty refused, within a second or two')
+  t.equal(await server.stop('SIGTERM'), 0)
+  const refusedSpans = receiver.spans.filter(span => span.kind === SERVER_KIND && span.attributes['http.response.status_code'] === 429)
+  t.ok(refusedSpans.length >= 3 && refusedSpans.length <= 9, `three spans a second exported (${refusedSpans.length})`)
+  t.ok(receiver.spans.some(span => span.name === 'chat.turn'), 'the answered turn\'s spans all the same')
+  const lines = receiver.logs.filter(record => record.body === 'request completed' && record.attributes.status === 429)
+  const counted = receiver.logs.filter(record => record.body === 'unserved requests not logged one by one')
+  const unlogged = counted.reduce((sum, record) => sum + Number(record.attributes.unlogged), 0)
+  t.ok(lines.length >= 3 && lines.length <= 9, `three lines a second (${lines.length})`)
+  t.equal(lines.length + unlogged, 30, 'and the others counted, each once')
+})
+
 t.test('with a Node.js option a worker thread may not be given, the SDK runs in the main thread alone', async t => {
   const receiver = new OtlpReceiver()
   const endpoint = await receiver.start()

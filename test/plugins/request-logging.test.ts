@@ -133,7 +133,7 @@ t.test('slow statements are logged with their timing', async t => {
 })
 
 t.test('a flood of 429s or 400s: the first of each second have their line, the rest are counted in one', async t => {
-  const { app, lines } = await appWithLogs(t, { NEW_SESSIONS_PER_MINUTE: '1', LOG_UNSERVED_PER_SECOND: '2' })
+  const { app, lines } = await appWithLogs(t, { NEW_SESSIONS_PER_MINUTE: '1', UNSERVED_PER_SECOND: '2' })
   const statuses: number[] = []
   for (let i = 0; i < 6; i++) {
     const res = await app.inject({ method: 'POST', url: '/v1/chat', headers: { 'x-request-id': `flood-${i}` }, payload: { message: 'how do I view traces?' } })

@@ -18,7 +18,7 @@ const parsed = (lines: string[]) => lines.map(line => JSON.parse(line) as Record
 t.test('N concurrent requests through several rotations, then SIGTERM: exactly N request lines on disk', async t => {
   const logDir = join(await tempDir(t), 'logs')
   // Half the requests are 404s, hundreds a second: every one of them is to have its line here.
-  const server = await startServer(t, { LOG_DIR: logDir, LOG_FILE_MAX_SIZE: '16k', LOG_UNSERVED_PER_SECOND: '0' })
+  const server = await startServer(t, { LOG_DIR: logDir, LOG_FILE_MAX_SIZE: '16k', UNSERVED_PER_SECOND: '0' })
   const N = 400
   let sent = 0
   const worker = async (): Promise<void> => {

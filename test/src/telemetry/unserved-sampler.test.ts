@@ -1,15 +1,15 @@
 // A flood of unserved requests: each route and status has a few lines a second, the rest counted.
 import t from 'tap'
-import { isUnserved, UnservedLines, type UnloggedRequests } from '../../../src/logging/unserved-lines.js'
+import { isUnserved, UnservedSampler, type UnloggedRequests } from '../../../src/telemetry/unserved-sampler.js'
 
 function linesAt (perSecond: number) {
   let now = Date.parse('2026-11-29T12:00:00.000Z')
   const summaries: UnloggedRequests[] = []
-  const lines = new UnservedLines(perSecond, summary => { summaries.push(summary) }, () => now)
+  const lines = new UnservedSampler(perSecond, summary => { summaries.push(summary) }, () => now)
   return { lines, summaries, advance: (ms: number) => { now += ms } }
 }
 
-const admitted = (lines: UnservedLines, count: number, status = 429, route = '/v1/chat'): number =>
+const admitted = (lines: UnservedSampler, count: number, status = 429, route = '/v1/chat'): number =>
   Array.from({ length: count }, () => lines.admit('POST', route, status)).filter(Boolean).length
 
 t.test('the first unserved requests of each route and status each second have their line; the rest are counted once the second is over', async t => {
@@ -31,7 +31,7 @@ t.test('the first unserved requests of each route and status each second have th
 
 t.test('the count is given when the second ends, without waiting for another refusal', async t => {
   const summaries: UnloggedRequests[] = []
-  const lines = new UnservedLines(1, summary => { summaries.push(summary) })
+  const lines = new UnservedSampler(1, summary => { summaries.push(summary) })
   t.equal(admitted(lines, 5), 1)
   await new Promise(resolve => setTimeout(resolve, 1100))
   t.match(summaries, [{ route: '/v1/chat', status: 429, unlogged: 4 }])

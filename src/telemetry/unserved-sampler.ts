@@ -1,10 +1,14 @@
 // A request the server did not serve (a client error, 4xx, or a refusal, 503) costs a millisecond,
-// and a client looping on its 429s or 400s sends thousands a second: one `request completed` line
-// each wrote 918 bytes a request to the log file and stdout, 5 MB a second, enough to fill a disk in
-// hours and to bury the lines people look for. So each route and status gets its first few lines
-// each second, as zap's sampler keeps the first lines of each second, and the rest are counted into
-// one line when the second ends: the reports add it up. (src/audit/denial-audit.ts does the same for
-// the audit trail's refused credentials, by the minute and the source.)
+// and a client looping on its 429s or 400s sends thousands a second. One `request completed` line
+// each wrote 918 bytes a request to the log file and stdout, 5 MB a second, and one server span each
+// sent 3.7 MB a second to the collector: enough to fill a disk in hours and to bury what people look
+// for. So each route and status gets its first few lines and spans each second, as zap's sampler
+// keeps the first lines of each second; the lines of the rest are counted into one when the second
+// ends (the reports add it up), and their spans are let go (the request metrics count them all).
+// src/audit/denial-audit.ts does the same for the audit trail's refused credentials.
+
+/** UNSERVED_PER_SECOND's default: room for a few clients' mistakes, not for a flood. */
+export const UNSERVED_PER_SECOND = 20
 
 /** Refused rather than failed: the server declined the work (429 past a limit, 503 past capacity). */
 export const REFUSED_STATUSES: ReadonlySet<number> = new Set([429, 503])
@@ -34,17 +38,17 @@ interface Second extends Omit<UnloggedRequests, 'since' | 'until'> {
 
 const SECOND_MS = 1000
 
-export class UnservedLines {
+export class UnservedSampler {
   private readonly seconds = new Map<string, Second>()
 
-  /** perSecond: lines each route and status may have a second (0: every request has its line). */
+  /** perSecond: requests of each route and status sampled a second (0: all of them). */
   constructor (
     private readonly perSecond: number,
-    private readonly onUnlogged: (summary: UnloggedRequests) => void,
+    private readonly onUnlogged: (summary: UnloggedRequests) => void = () => {},
     private readonly now: () => number = Date.now
   ) {}
 
-  /** Whether this unserved request gets its own line; if not, it is counted. */
+  /** Whether this unserved request is sampled (gets its line, its span); if not, it is counted. */
   admit (method: string, route: string, status: number): boolean {
     if (this.perSecond === 0) return true
     const key = `${status} ${method} ${route}`
