@@ -46,7 +46,7 @@ export async function healthFromLogs (dir: string, now = new Date()): Promise<Lo
     if (entry.msg === 'parley started') report.last_start = { time: entry.time, version: entry.version }
     else if (entry.msg === 'shut down') report.last_shutdown = entry.time
     else if (entry.msg === 'request completed' || entry.msg === UNLOGGED_REQUESTS) {
-      // A second's refusals beyond those logged one by one are counted in one line.
+      // A second's unserved requests beyond those logged one by one are counted in one line.
       const requests = typeof entry.unlogged === 'number' ? entry.unlogged : 1
       if (recent) report.last_hour.requests += requests
       if (recent && entry.status === 503) report.last_hour.shed_requests += requests

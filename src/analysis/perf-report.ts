@@ -48,10 +48,10 @@ const PERF_LINE = new RegExp(`"msg":"(request completed|chat\\.reply_sent|${UNLO
 // A request refused before it was served (429 past a client's limits, 503 past capacity or while
 // the database is down) is answered in a millisecond: among the served, a load test's thousands
 // of refusals put the chat route's p50 at 0.1 ms. They are a series of their own, "… refused",
-// whose latencies are those of the refusals that had their own line.
+// whose latencies are those of the refusals that had their own line (src/telemetry/unserved-sampler.ts).
 
 const ms = (seconds: number | undefined): number => Math.round((seconds ?? 0) * 10_000) / 10
-// A series' latencies, how many of its requests failed with a 5xx, and the refusals only counted.
+// A series' latencies, how many of its requests failed with a 5xx, and the requests only counted.
 class Series extends LogHistogram {
   serverErrors = 0
   unlogged = 0

@@ -32,7 +32,7 @@ export interface UnloggedRequests {
 
 interface Second extends Omit<UnloggedRequests, 'since' | 'until'> {
   startedAt: number
-  logged: number
+  sampled: number
   timer: NodeJS.Timeout | undefined
 }
 
@@ -57,11 +57,11 @@ export class UnservedSampler {
     // A busy event loop can run the timer late: a second that is over is counted before the next.
     if (second !== undefined && now - second.startedAt >= SECOND_MS) second = this.close(key, second)
     if (second === undefined) {
-      second = { method, route, status, startedAt: now, logged: 0, unlogged: 0, timer: undefined }
+      second = { method, route, status, startedAt: now, sampled: 0, unlogged: 0, timer: undefined }
       this.seconds.set(key, second)
     }
-    if (second.logged < this.perSecond) {
-      second.logged++
+    if (second.sampled < this.perSecond) {
+      second.sampled++
       return true
     }
     if (second.unlogged++ === 0) {
