@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import { countedStream } from '../src/http/counted-stream.js'
-import { log, runWithLogger, type LogFields } from '../src/logging/log-context.js'
+import { log, outsideAnyContext, runWithLogger, type LogFields } from '../src/logging/log-context.js'
 import { LogPrivacy } from '../src/logging/log-privacy.js'
 import { isUnserved, UnservedSampler, UNLOGGED_REQUESTS } from '../src/telemetry/unserved-sampler.js'
 import { chatContentMode } from '../src/config.js'
@@ -18,6 +18,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     logFields: LogFields
+    /** Its `request completed` line was only counted, one of a flood's (src/telemetry/unserved-sampler.ts). */
+    unlogged: boolean
   }
 }
 
@@ -47,6 +49,7 @@ export default fp(async function requestLoggingPlugin (app) {
   }))
 
   app.decorateRequest('logFields', null as unknown as LogFields)
+  app.decorateRequest('unlogged', false)
   app.addHook('onRequest', (request, _reply, done) => {
     // request.log is the app's logger (src/app.ts); the request's id is a field of its context.
     request.logFields = requestFields(request.id, request.headers)
@@ -62,8 +65,9 @@ export default fp(async function requestLoggingPlugin (app) {
   })
 
   // A flood of 4xx or 503 gets a few lines a second, and a count of the rest (src/telemetry/unserved-sampler.ts).
+  // The count is no request's: written outside the context of the request whose turn closed the second.
   const unservedSampler = new UnservedSampler(app.config.UNSERVED_PER_SECOND, summary => {
-    log('http', 'onResponse', app.log).info(summary, UNLOGGED_REQUESTS)
+    outsideAnyContext(() => { log('http', 'onResponse', app.log).info(summary, UNLOGGED_REQUESTS) })
   })
   app.addHook('onClose', async () => { unservedSampler.flush() })
   const logged = (method: string, route: string, status: number): boolean =>
@@ -71,7 +75,10 @@ export default fp(async function requestLoggingPlugin (app) {
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)'
-    if (!logged(request.method, route, reply.statusCode)) return
+    if (!logged(request.method, route, reply.statusCode)) {
+      request.unlogged = true
+      return
+    }
     const line = completedLine({
       method: request.method,
       route,

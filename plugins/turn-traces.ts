@@ -92,8 +92,10 @@ export default fp(async function turnTracesPlugin (app) {
     // chatbot_shed_requests_total: writing a row for each would add work exactly when there is too
     // much, and measured in bench:load each refusal's row led to more refusals. A 429 (a client past
     // its limits) answered none either, and is counted and logged: a row for each would let the
-    // client being refused write to the database at the rate it is refused.
-    if (reply.statusCode === 503 || reply.statusCode === 429) return
+    // client being refused write to the database at the rate it is refused. Other client errors
+    // (a 404 for a session not found, a 400) are kept, but not a flood's beyond the few logged a
+    // second: 12,000 invalid bodies filled the queue, and real turns' traces were lost.
+    if (reply.statusCode === 503 || reply.statusCode === 429 || request.unlogged) return
     const failed = reply.statusCode >= 500
     const key = turn.traceId ?? request.id
     const traced = turn.traceId !== undefined

@@ -9,7 +9,8 @@ export type Bucket = 'hour' | 'day'
 
 export const LatencyRowSchema = Type.Object({
   series: Type.String({
-    description: '"METHOD /route" for requests ("METHOD /route refused": its 429s and 503s), "turn <kind>" for turns'
+    description: '"METHOD /route" for requests ("… refused": its 429s and 503s; "… rejected": its other 4xx), ' +
+      '"turn <kind>" for turns'
   }),
   bucket: Type.String({ description: 'The hour or day, or "all" for the whole period' }),
   count: Type.Integer({ description: 'Requests or turns, with the unserved requests a flood\'s lines only count' }),
@@ -48,7 +49,8 @@ const PERF_LINE = new RegExp(`"msg":"(request completed|chat\\.reply_sent|${UNLO
 // A request refused before it was served (429 past a client's limits, 503 past capacity or while
 // the database is down) is answered in a millisecond: among the served, a load test's thousands
 // of refusals put the chat route's p50 at 0.1 ms. They are a series of their own, "… refused",
-// whose latencies are those of the refusals that had their own line (src/telemetry/unserved-sampler.ts).
+// as are client errors, "… rejected" (a flood of invalid bodies counted 12,000 more chat requests);
+// their latencies are those of the requests that had their own line (src/telemetry/unserved-sampler.ts).
 
 const ms = (seconds: number | undefined): number => Math.round((seconds ?? 0) * 10_000) / 10
 // A series' latencies, how many of its requests failed with a 5xx, and the requests only counted.
@@ -86,8 +88,8 @@ function perfSample (entry: LogEntry): Sample | undefined {
   // Probes are many and fast: they would hide the routes people wait on.
   if (typeof entry.route !== 'string' || entry.level === 'debug') return undefined
   const status = typeof entry.status === 'number' ? entry.status : 0
-  const refused = REFUSED_STATUSES.has(status)
-  const series = `${String(entry.method ?? '')} ${entry.route}${refused ? ' refused' : ''}`.trim()
+  const apart = REFUSED_STATUSES.has(status) ? ' refused' : status >= 400 && status < 500 ? ' rejected' : ''
+  const series = `${String(entry.method ?? '')} ${entry.route}${apart}`.trim()
   const failed = status >= 500
   if (entry.msg === UNLOGGED_REQUESTS) {
     const count = entry.unlogged

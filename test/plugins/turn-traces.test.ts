@@ -91,6 +91,17 @@ t.test('a 429 (a client past its limits) is not kept: its row would let the clie
   t.same((await db.query<{ status_code: number }>('SELECT status_code FROM turn_traces')).rows, [{ status_code: 200 }])
 })
 
+t.test('a flood of client errors keeps the rows of the few a second it logs, not one a request', async t => {
+  const db = await openTestPGlite(t)
+  const app = await buildTestApp(t, { UNSERVED_PER_SECOND: '2' }, { database: db })
+  const codes = []
+  for (let i = 0; i < 6; i++) codes.push((await app.inject({ method: 'POST', url: '/v1/chat', payload: { mesage: 'hello' } })).statusCode)
+  t.same(codes, Array(6).fill(400))
+  await app.turnTraces.flush()
+  t.same((await db.query<{ status_code: number }>('SELECT status_code FROM turn_traces')).rows, [{ status_code: 400 }, { status_code: 400 }])
+  t.same(app.turnTraces.dropped(), { queue_full: 0, write_failed: 0, pressure: 0, open_traces: 0, spans_truncated: 0, root_never_ended: 0 }, 'and counts none lost')
+})
+
 t.test('a turn still in the queue when the app closes is written', async t => {
   const db = await openTestPGlite(t)
   const app = await buildTestApp(t, { LOG_LEVEL: 'info' }, { logger: memoryLogger('info').logger, database: db })

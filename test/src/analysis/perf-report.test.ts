@@ -19,7 +19,7 @@ t.test('periods up to two days are read by the hour, longer ones by the day', as
   t.equal(defaultBucket({ from, to: new Date('2026-11-03T00:00:01Z') }), 'day')
 })
 
-t.test('a route\'s refusals (429, 503) are a series of their own, so that the served keep their latency', async t => {
+t.test('a route\'s refusals (429, 503) and client errors are series of their own, so that the served keep their latency', async t => {
   const dir = await tempDir(t)
   const now = Date.now()
   const fields = { level: 'info', module: 'http', fn: 'onResponse', method: 'POST', route: '/v1/chat', msg: 'request completed' }
@@ -30,6 +30,7 @@ t.test('a route\'s refusals (429, 503) are a series of their own, so that the se
     ...Array.from({ length: 400 }, (_, i) => line(100 + i, 429, 0.1)),
     ...Array.from({ length: 100 }, (_, i) => line(600 + i, 503, 0.2)),
     ...Array.from({ length: 2 }, (_, i) => line(800 + i, 500, 80)),
+    ...Array.from({ length: 5 }, (_, i) => line(900 + i, 400, 0.3)),
     // A flood's refusals beyond those logged one by one: counted, with no latency.
     JSON.stringify({ ...fields, msg: 'unserved requests not logged one by one', time: new Date(now - 50_000).toISOString(), status: 503, unlogged: 1000 }),
     JSON.stringify({ ...fields, msg: 'unserved requests not logged one by one', time: new Date(now - 50_000).toISOString(), status: 429, unlogged: 2000 }),
@@ -38,7 +39,8 @@ t.test('a route\'s refusals (429, 503) are a series of their own, so that the se
   await writeFile(join(dir, `chatbot.${new Date(now).toISOString().slice(0, 10)}.1.log`), lines.join('\n') + '\n')
   const report = await analyzePerf({ dir, period: { from: new Date(now - 3_600_000), to: new Date(now + 60_000) } })
   const total = (series: string) => report.totals.find(row => row.series === series)
-  t.match(total('POST /v1/chat'), { count: 50, server_errors: 2 }, 'served, a 500 among them, and 400s a flood\'s line counts')
+  t.match(total('POST /v1/chat'), { count: 42, server_errors: 2 }, 'served, a 500 among them')
+  t.match(total('POST /v1/chat rejected'), { count: 13, server_errors: 0 }, 'client errors apart, those a flood\'s line counts too')
   t.ok(total('POST /v1/chat')!.p50_ms >= 55, `whose p50 is theirs (${total('POST /v1/chat')?.p50_ms} ms)`)
   t.match(total('POST /v1/chat refused'), { count: 3500, server_errors: 1100 }, 'and the refused apart, those only counted too')
   t.ok(total('POST /v1/chat refused')!.p99_ms <= 0.3, 'whose latencies are those logged')
