@@ -5,12 +5,14 @@
 // id, so an import can simply be run again after fixing its failures.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
-import { extname, resolve } from 'node:path'
+import { lstat, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
-import { DOCUMENT_LIMITS, isDocumentFile, readDocuments, type DocumentInput } from '../kb/document-files.js'
+import {
+  DOCUMENT_LIMITS, folderFiles, isDocumentFile, isLinesFile, readDocuments, type DocumentInput
+} from '../kb/document-files.js'
 import { BUNDLED_COLLECTION, KnowledgeBase } from '../kb/knowledge-base.js'
 import { DocumentRefusedError, KnowledgeBaseClient } from '../kb/knowledge-base-client.js'
 import { SearchEngine } from '../search/search-engine.js'
@@ -47,7 +49,7 @@ const LISTED = 20
 const AUDIT_ACTOR = 'kb:import'
 const USAGE = 'Usage: npm run kb:import -- [--url <running server, e.g. http://127.0.0.1:3000>] ' +
   '[--collection <name>] [--format text|json] ' +
-  '<folder of .md/.txt files | file.md | file.txt | file.jsonl>\n' +
+  '<folder of .md, .txt and .jsonl files | file.md | file.txt | file.jsonl>\n' +
   'With --url, PARLEY_API_KEY must hold an admin key of that server. ' +
   '--collection puts the documents in that collection (default "default").\n' +
   'Exit status: 0 all imported; 2 some documents failed (the summary names them); ' +
@@ -62,15 +64,25 @@ async function inspectPath (path: string): Promise<Source> {
   if (info.isDirectory()) return 'folder'
   if (info.isFile() && isDocumentFile(path)) return 'document'
   // Anything else would be read line by line as JSON and fail on every line.
-  if (!info.isFile() || !/^\.(jsonl|ndjson)$/i.test(extname(path))) {
+  if (!info.isFile() || !isLinesFile(path)) {
     throw new ImportError(`${path} is neither a folder nor a .md, .txt or .jsonl file. ${USAGE}`)
   }
   return 'lines'
 }
 
 async function countSources (path: string, source: Source): Promise<number> {
-  if (source === 'folder') return (await readdir(path)).filter(isDocumentFile).length
   if (source === 'document') return 1
+  if (source === 'lines') return await countLines(path)
+  let count = 0
+  for (const name of await folderFiles(path, { lines: true })) {
+    const file = join(path, name)
+    const regular = (await lstat(file)).isFile()
+    count += isDocumentFile(name) || !regular ? 1 : await countLines(file)
+  }
+  return count
+}
+
+async function countLines (path: string): Promise<number> {
   let count = 0
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })
   for await (const line of lines) if (line.trim() !== '') count++
@@ -100,13 +112,19 @@ function refusedDocument (error: unknown): boolean {
 export async function importDocuments (
   { path, knowledgeBase, collection, onProgress }: ImportOptions
 ): Promise<ImportSummary> {
-  const total = await countSources(path, await inspectPath(path))
+  const source = await inspectPath(path)
+  const total = await countSources(path, source)
+  // "Imported 0 documents" and exit 0 read as done: a folder of .json files, say, was not.
+  if (total === 0) {
+    const holds = source === 'folder' ? 'no .md, .txt or .jsonl file' : 'no document'
+    throw new ImportError(`${path} holds ${holds}: nothing was imported. ${USAGE}`)
+  }
   const summary: ImportSummary = { created: 0, replaced: 0, moved: [], skipped: [], failed: [] }
   // Two sources with one id (a.md and a.txt, or a repeated JSONL id) would silently overwrite each other.
   const importedFrom = new Map<string, string>()
   let done = 0
   onProgress?.(done, total)
-  for await (const result of readDocuments(path)) {
+  for await (const result of readDocuments(path, { lines: true })) {
     const { source } = result
     if ('skipped' in result) {
       summary.skipped.push({ source, reason: result.skipped })

@@ -116,6 +116,20 @@ export function isDocumentFile (name: string): boolean {
   return /\.(md|txt)$/i.test(name)
 }
 
+/** Whether a file holds a document a line (JSON Lines). */
+export function isLinesFile (name: string): boolean {
+  return /\.(jsonl|ndjson)$/i.test(name)
+}
+
+/**
+ * The files of a folder that are read, in order: its .md and .txt files, and with `lines` its
+ * JSON Lines files too (kb:import; the seed folder, docs/, holds the manual's test questions).
+ */
+export async function folderFiles (path: string, { lines = false } = {}): Promise<string[]> {
+  const names = await readdir(path)
+  return names.filter(name => isDocumentFile(name) || (lines && isLinesFile(name))).sort()
+}
+
 /** One Markdown or text file as a document, or the reason it is not one. */
 async function readDocumentFile (source: string): Promise<ReadResult> {
   try {
@@ -136,19 +150,34 @@ async function readDocumentFile (source: string): Promise<ReadResult> {
 }
 
 /**
- * Yields every document (or the reason it cannot be read) from a folder of .md/.txt files, one
- * such file, or a .jsonl file.
+ * Yields every document (or the reason it cannot be read) from a folder of .md/.txt files (and,
+ * with `lines`, .jsonl files), one such file, or a .jsonl file.
  */
-export async function * readDocuments (path: string): AsyncGenerator<ReadResult> {
+export async function * readDocuments (path: string, { lines = false } = {}): AsyncGenerator<ReadResult> {
   if ((await stat(path)).isDirectory()) {
-    const names = (await readdir(path)).filter(isDocumentFile).sort()
-    for (const name of names) yield await readDocumentFile(join(path, name))
+    for (const name of await folderFiles(path, { lines })) {
+      const file = join(path, name)
+      if (isDocumentFile(name)) {
+        yield await readDocumentFile(file)
+        continue
+      }
+      // As for one document: a link may lead out of the folder, a FIFO would block the read.
+      const info = await lstat(file)
+      if (info.isSymbolicLink()) yield { source: file, skipped: 'a symbolic link (not followed)' }
+      else if (!info.isFile()) yield { source: file, error: 'not a regular file' }
+      else yield * readLinesFile(file)
+    }
     return
   }
   if (isDocumentFile(path)) {
     yield await readDocumentFile(path)
     return
   }
+  yield * readLinesFile(path)
+}
+
+/** A JSON Lines file's documents, each or the reason it is not one, named by file and line. */
+async function * readLinesFile (path: string): AsyncGenerator<ReadResult> {
   let lineNumber = 0
   for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {
     lineNumber++

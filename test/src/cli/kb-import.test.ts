@@ -59,6 +59,17 @@ for (const engine of engines()) {
       t.match(await knowledgeBase.get('shipping-notes'), { title: 'shipping-notes', text: 'Parcels ship from Rotterdam every weekday.\n' })
     })
 
+    t.test('a folder\'s .jsonl files are imported with its .md/.txt files, each line a document', async t => {
+      const { knowledgeBase } = await open(t)
+      const dir = await folderOfFiles(t)
+      await writeFile(join(dir, 'faq.jsonl'), JSONL_LINES.slice(0, 3).join('\n') + '\n')
+      const progress: Array<[number, number]> = []
+      const summary = await importDocuments({ path: dir, knowledgeBase, onProgress: (done, total) => progress.push([done, total]) })
+      t.match(summary, { created: 3, failed: [{ source: `${join(dir, 'faq.jsonl')}:2`, reason: 'not valid JSON' }, { source: `${join(dir, 'faq.jsonl')}:3` }] })
+      t.same(progress.at(-1), [6, 6], 'three files and three lines')
+      t.match(await knowledgeBase.get('warranty'), { title: 'Warranty', metadata: { lang: 'en' } })
+    })
+
     t.test('a JSON Lines file: good lines are imported, each bad one is reported with its line and reason', async t => {
       const { knowledgeBase } = await open(t)
       const file = await jsonlFile(t)
@@ -195,6 +206,12 @@ t.test('main: exit codes 0, 2 and 1 with a data folder on disk', async t => {
   t.match(first.stderr, 'Importing into the embedded database in')
   t.match(await run([dir]), { code: 0, stdout: '(0 created, 2 replaced)' })
   t.match(await run([await jsonlFile(t)]), { code: 2, stdout: /Imported 3 documents[^]*Failed 4:\n.*corpus\.jsonl:2 → not valid JSON/ })
+  const nothing = await tempDir(t)
+  await writeFile(join(nothing, 'faq.json'), '[]')
+  t.match(await run([nothing]), { code: 1, stdout: '', stderr: `kb:import: ${nothing} holds no .md, .txt or .jsonl file: nothing was imported.` }, 'a folder of nothing it reads is not an import of 0 documents')
+  const blank = join(nothing, 'blank.jsonl')
+  await writeFile(blank, '\n\n')
+  t.match(await run([blank]), { code: 1, stderr: `kb:import: ${blank} holds no document: nothing was imported.` })
 })
 
 t.test('main refuses a data folder a running process owns, naming it and the way that works; a dead owner\'s lock is taken over', async t => {
@@ -296,6 +313,8 @@ t.test('main reads only the folder\'s own regular files: a link out of it, a FIF
   await symlink('/etc/hostname', join(dir, 'host.md'))
   await symlink('/dev/zero', join(dir, 'zero.md'))
   execFileSync('mkfifo', [join(dir, 'pipe.md')])
+  execFileSync('mkfifo', [join(dir, 'pipe.jsonl')])
+  await symlink('/dev/zero', join(dir, 'zero.jsonl'))
   const env = { DATA_DIR: join(await tempDir(t), 'data'), LOG_LEVEL: 'silent' }
   const stdout = collector()
   const code = await main([dir], env, { stdout: stdout.stream, stderr: new PassThrough() })
@@ -304,4 +323,6 @@ t.test('main reads only the folder\'s own regular files: a link out of it, a FIF
   t.match(stdout.text(), `${join(dir, 'host.md')} → a symbolic link (not followed)`)
   t.match(stdout.text(), `${join(dir, 'zero.md')} → a symbolic link (not followed)`)
   t.match(stdout.text(), `${join(dir, 'pipe.md')} → not a regular file`)
+  t.match(stdout.text(), `${join(dir, 'pipe.jsonl')} → not a regular file`)
+  t.match(stdout.text(), `${join(dir, 'zero.jsonl')} → a symbolic link (not followed)`)
 })
