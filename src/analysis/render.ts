@@ -208,7 +208,7 @@ export function renderHealth (
       ['sessions', `${String(sessions.active)} of ${String(sessions.cap)}`],
       ['turns in flight',
         `${String(turns.in_flight)}, at most ${String(turns.limit)} at a time; ` +
-        `${String(turns.shed_last_5m)} refused in the last 5 min`],
+        `${String(turns.shed_last_5m)} shed past capacity (503) in the last 5 min`],
       ['memory', `${megabytes(memory.rss_bytes)} RSS of ${megabytes(memory.limit_bytes)}`],
       ['event loop', `p99 delay ${String(loop.delay_p99_ms)} ms, utilization ${String(loop.utilization)}`],
       ['log files', logs || 'stdout only'],

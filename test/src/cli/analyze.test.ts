@@ -212,7 +212,7 @@ t.test('health: the server\'s /status when it answers, else what the logs tell',
   const text = (await run(['health', '--url', server.base], { PARLEY_API_KEY: key })).stdout
   t.match(text, /database\s+pglite, reachable/)
   // PGlite runs one turn at a time: "0 of 1" read as a count of one.
-  t.match(text, /turns in flight\s+0, at most 1 at a time; 0 refused in the last 5 min/)
+  t.match(text, /turns in flight\s+0, at most 1 at a time; 0 shed past capacity \(503\) in the last 5 min/)
   const refused = await run(['health', '--url', server.base, '--dir', logDir])
   t.match(refused.stdout, /answered 401 to GET \/status \(set PARLEY_API_KEY/, 'without a key: says so, then reads the logs')
   t.match(refused.stdout, /^Health from the log files \(the server refused GET \/status\)$/m, 'and does not say it did not answer')
