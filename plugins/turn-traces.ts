@@ -12,6 +12,7 @@ import { currentTraceId } from '../src/telemetry/spans.js'
 import { captureLogLines, endLogCapture, log, measureTurnParts } from '../src/logging/log-context.js'
 import { scrub } from '../src/logging/scrubber.js'
 import { TurnTraceRecorder } from '../src/turn-traces/turn-trace-recorder.js'
+import { REFUSED_STATUSES } from '../src/telemetry/unserved-sampler.js'
 import type { TurnParts } from '../src/turn-traces/turn-trace.js'
 import { traceMs, turnSpanHalf } from '../src/turn-traces/turn-spans.js'
 
@@ -95,7 +96,7 @@ export default fp(async function turnTracesPlugin (app) {
     // client being refused write to the database at the rate it is refused. Other client errors
     // (a 404 for a session not found, a 400) are kept, but not a flood's beyond the few logged a
     // second: 12,000 invalid bodies filled the queue, and real turns' traces were lost.
-    if (reply.statusCode === 503 || reply.statusCode === 429 || request.unlogged) return
+    if (REFUSED_STATUSES.has(reply.statusCode) || request.unlogged) return
     const failed = reply.statusCode >= 500
     const key = turn.traceId ?? request.id
     const traced = turn.traceId !== undefined

@@ -2,7 +2,7 @@
 // reply kind (chat turns), and the series whose p95 rose against the period before.
 import Type, { type Static } from 'typebox'
 import { LogHistogram } from '../health/sliding-window.js'
-import { REFUSED_STATUSES, UNLOGGED_REQUESTS } from '../telemetry/unserved-sampler.js'
+import { isUnserved, REFUSED_STATUSES, UNLOGGED_REQUESTS } from '../telemetry/unserved-sampler.js'
 import { emptyStats, previousPeriod, scanLogs, type LogEntry, type Period, type ScanStats } from './log-scan.js'
 
 export type Bucket = 'hour' | 'day'
@@ -88,7 +88,7 @@ function perfSample (entry: LogEntry): Sample | undefined {
   // Probes are many and fast: they would hide the routes people wait on.
   if (typeof entry.route !== 'string' || entry.level === 'debug') return undefined
   const status = typeof entry.status === 'number' ? entry.status : 0
-  const apart = REFUSED_STATUSES.has(status) ? ' refused' : status >= 400 && status < 500 ? ' rejected' : ''
+  const apart = REFUSED_STATUSES.has(status) ? ' refused' : isUnserved(status) ? ' rejected' : ''
   const series = `${String(entry.method ?? '')} ${entry.route}${apart}`.trim()
   const failed = status >= 500
   if (entry.msg === UNLOGGED_REQUESTS) {
