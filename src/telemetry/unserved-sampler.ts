@@ -55,7 +55,10 @@ export class UnservedSampler {
     const now = this.now()
     let second = this.seconds.get(key)
     // A busy event loop can run the timer late: a second that is over is counted before the next.
-    if (second !== undefined && now - second.startedAt >= SECOND_MS) second = this.close(key, second)
+    if (second !== undefined && now - second.startedAt >= SECOND_MS) {
+      this.close(key, second)
+      second = undefined
+    }
     if (second === undefined) {
       second = { method, route, status, startedAt: now, sampled: 0, unlogged: 0, timer: undefined }
       this.seconds.set(key, second)
@@ -77,7 +80,7 @@ export class UnservedSampler {
     for (const [key, second] of this.seconds) this.close(key, second)
   }
 
-  private close (key: string, second: Second): undefined {
+  private close (key: string, second: Second): void {
     clearTimeout(second.timer)
     this.seconds.delete(key)
     const { method, route, status, startedAt, unlogged } = second
@@ -85,6 +88,5 @@ export class UnservedSampler {
       const since = new Date(startedAt).toISOString()
       this.onUnlogged({ method, route, status, unlogged, since, until: new Date(this.now()).toISOString() })
     }
-    return undefined
   }
 }

@@ -24,11 +24,12 @@ export class UnservedSpans implements SpanProcessor {
   }
 
   onEnd (span: ReadableSpan): void {
-    if (span.kind === SpanKind.SERVER) {
-      const status = span.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE]
+    // Every turn's server span passes here: only an unserved one's method and route are read.
+    const status = span.kind === SpanKind.SERVER ? span.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] : undefined
+    if (typeof status === 'number' && isUnserved(status)) {
       const method = String(span.attributes[ATTR_HTTP_REQUEST_METHOD])
       const route = String(span.attributes[ATTR_HTTP_ROUTE] ?? '(no route)')
-      if (typeof status === 'number' && isUnserved(status) && !this.sampler.admit(method, route, status)) return
+      if (!this.sampler.admit(method, route, status)) return
     }
     this.exporting.onEnd(span)
   }
