@@ -1,7 +1,7 @@
 // Reads knowledge-base documents from disk: a folder of Markdown/text files (the bundled docs, or
 // an operator's import) or a JSON Lines file. Used by the first-start seed and by `kb:import`.
 // What a document is (its fields and limits) is here too: knowledge-base.ts imports it from here.
-import { createReadStream } from 'node:fs'
+import { createReadStream, type Stats } from 'node:fs'
 import { lstat, readdir, readFile, stat } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -130,14 +130,23 @@ export async function folderFiles (path: string, { lines = false } = {}): Promis
   return names.filter(name => isDocumentFile(name) || (lines && isLinesFile(name))).sort()
 }
 
+/**
+ * Why a folder's file is not read, if it is not a regular file: a link may lead out of the folder
+ * (host.md -> /etc/hostname became answerable by chat), a FIFO blocks the read for good, /dev/zero
+ * never ends.
+ */
+function irregularFile (source: string, info: Stats): ReadResult | undefined {
+  if (info.isSymbolicLink()) return { source, skipped: 'a symbolic link (not followed)' }
+  if (!info.isFile()) return { source, error: 'not a regular file' }
+  return undefined
+}
+
 /** One Markdown or text file as a document, or the reason it is not one. */
 async function readDocumentFile (source: string): Promise<ReadResult> {
   try {
-    // Only regular files: a link may lead out of a folder (host.md -> /etc/hostname became
-    // answerable by chat), a FIFO blocks the read for good, /dev/zero never ends.
     const info = await lstat(source)
-    if (info.isSymbolicLink()) return { source, skipped: 'a symbolic link (not followed)' }
-    if (!info.isFile()) return { source, error: 'not a regular file' }
+    const irregular = irregularFile(source, info)
+    if (irregular !== undefined) return irregular
     if (info.size > FILE_BYTES_MAX) return { source, error: `larger than ${FILE_BYTES_MAX} bytes` }
     const content = await readFile(source, 'utf8')
     if (content.trim() === '') return { source, skipped: 'empty file' }
@@ -161,10 +170,8 @@ export async function * readDocuments (path: string, { lines = false } = {}): As
         yield await readDocumentFile(file)
         continue
       }
-      // As for one document: a link may lead out of the folder, a FIFO would block the read.
-      const info = await lstat(file)
-      if (info.isSymbolicLink()) yield { source: file, skipped: 'a symbolic link (not followed)' }
-      else if (!info.isFile()) yield { source: file, error: 'not a regular file' }
+      const irregular = irregularFile(file, await lstat(file))
+      if (irregular !== undefined) yield irregular
       else yield * readLinesFile(file)
     }
     return
