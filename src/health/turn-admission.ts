@@ -13,12 +13,20 @@
 // Past capacity the line is kept short. A turn refused for the goal means turns arrive faster than
 // they are answered: the line would stand at the goal for as long as that lasts, every answer a
 // second late and a second's worth of requests held in memory, for no more answers (those are set
-// by the service rate). So once turns have been refused for SHORT_LINE_AFTER of the goal, and until
-// the line empties or as long passes without a refusal, a turn is let in only while predicted
-// within SHORT_LINE_SHARE of the goal (CoDel's standing queue: a line that outlasts an interval is
-// not a burst). A burst still gets the whole goal: one sent at once reaches the server over a few
-// hundred milliseconds, and the line it leaves drains. So do N clients that each wait for their
-// answer: their line never grows past N, so nothing is refused and the rule never starts.
+// by the service rate). So once turns have been refused for SHORT_LINE_AFTER of the goal, a turn is
+// let in only while predicted within SHORT_LINE_SHARE of it (CoDel's standing queue: a line that
+// outlasts an interval is not a burst), for SHORT_LINE_HOLD of the goal. A burst still gets the
+// whole goal: one sent at once reaches the server over a few hundred milliseconds, and the line it
+// leaves drains. So do N clients that each wait for their answer: their line never grows past N.
+//
+// The short line is held for a time, not for as long as it refuses: a turn refused at the short
+// line cannot tell new demand from a client that retries at once, as load generators do. Held for
+// as long as it refused, 50 such clients on 2 cores, whose line stood between a quarter of the goal
+// and the goal (400 ms), were refused 97 % of their turns for as long as they ran, once a stall
+// had started it.
+// When the hold ends, the line may grow to the goal again; if it is refused for the goal within
+// as long again, the overload went on, and the line is kept short at once, for twice as long (up
+// to SHORT_LINE_MAX_HOLD), as a circuit breaker backs off its probes. The line emptying ends it.
 
 import { addTurnTime } from '../logging/log-context.js'
 
@@ -58,6 +66,10 @@ export const SHORT_LINE_SHARE = 0.25
 // server over 700 ms on 2 cores (each turn holds its thread a few ms): after half the goal, the
 // short line refused up to half of such a burst.
 export const SHORT_LINE_AFTER = 1
+// How long the line is first kept short, as a share of the goal, and at most after the overload
+// has outlasted one hold after another.
+export const SHORT_LINE_HOLD = 2
+export const SHORT_LINE_MAX_HOLD = 32
 
 // The overrun is the 99th percentile of actual / predicted over the last OVERRUN_SAMPLES turns that
 // waited in line, recomputed every OVERRUN_REFRESH of them; it counts from OVERRUN_MIN_SAMPLES on.
@@ -107,9 +119,12 @@ export class TurnAdmission {
   private overrunsAdded = 0
   private overrun = 1
   private lastOverrunAt = 0
-  /** When the refusals going on began, and the latest: an empty line, or SHORT_LINE_AFTER without one, ends them. */
+  /** When the refusals for the goal going on began, and the latest (SHORT_LINE_AFTER without one ends them). */
   private refusingSince = -Infinity
   private lastRefusalAt = -Infinity
+  /** Until when the line is kept short, and for how long it was. */
+  private shortLineUntil = -Infinity
+  private shortLineHoldMs = 0
 
   constructor (options: TurnAdmissionOptions) {
     this.concurrency = options.concurrency
@@ -161,17 +176,11 @@ export class TurnAdmission {
 
   /** How long a turn let in now may be predicted to take: the goal, or a share of it past capacity. */
   lineLimitMs (): number {
-    const now = this.now()
-    const standing = this.refusing(now) && now - this.refusingSince >= this.shortLineAfterMs()
-    return standing ? SHORT_LINE_SHARE * this.latencyGoalMs : this.latencyGoalMs
+    return this.now() < this.shortLineUntil ? SHORT_LINE_SHARE * this.latencyGoalMs : this.latencyGoalMs
   }
 
   private shortLineAfterMs (): number {
     return SHORT_LINE_AFTER * this.latencyGoalMs
-  }
-
-  private refusing (now: number): boolean {
-    return now - this.lastRefusalAt < this.shortLineAfterMs()
   }
 
   /**
@@ -179,16 +188,35 @@ export class TurnAdmission {
    * body is read: most refusals past capacity then cost no parsing, validation or database work,
    * and come before the server's other work on that request. run() decides again, as turns let in
    * meanwhile may have lengthened the line. A refusal said here is one made: the caller refuses the
-   * turn, and refusals that go on keep the line short.
+   * turn, and refusals for the goal that go on keep the line short.
    */
   refusesNow (): boolean {
-    const refused = this.running >= this.concurrency && (this.predictedMs() ?? 0) > this.lineLimitMs()
-    if (refused) {
-      const now = this.now()
-      if (!this.refusing(now)) this.refusingSince = now
-      this.lastRefusalAt = now
+    if (this.running < this.concurrency) return false
+    const predictedMs = this.predictedMs() ?? 0
+    if (predictedMs > this.latencyGoalMs) {
+      this.refusedForTheGoal()
+      return true
     }
-    return refused
+    return predictedMs > this.lineLimitMs()
+  }
+
+  private refusedForTheGoal (): void {
+    const now = this.now()
+    if (now - this.lastRefusalAt >= this.shortLineAfterMs()) this.refusingSince = now
+    this.lastRefusalAt = now
+    const shortLineAgo = now - this.shortLineUntil
+    if (shortLineAgo < 0) return
+    // Within a hold of the last short line: the overload outlasted it.
+    if (shortLineAgo < this.shortLineHoldMs) {
+      this.keepLineShort(now, Math.min(2 * this.shortLineHoldMs, SHORT_LINE_MAX_HOLD * this.latencyGoalMs))
+    } else if (now - this.refusingSince >= this.shortLineAfterMs()) {
+      this.keepLineShort(now, SHORT_LINE_HOLD * this.latencyGoalMs)
+    }
+  }
+
+  private keepLineShort (now: number, holdMs: number): void {
+    this.shortLineHoldMs = holdMs
+    this.shortLineUntil = now + holdMs
   }
 
   async run<T> (turn: (outside: Outside) => Promise<T>): Promise<T> {
@@ -264,6 +292,7 @@ export class TurnAdmission {
     this.running--
     // A free slot: the line emptied, whatever came before is over.
     this.lastRefusalAt = -Infinity
+    this.shortLineUntil = -Infinity
   }
 
   /**

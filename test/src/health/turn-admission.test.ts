@@ -210,7 +210,7 @@ t.test('turns that took longer than predicted (the line stalled while they waite
   t.ok(await letsInAFifthInLine(stalling.gate), 'five minutes without a long line, the overrun is forgotten')
 })
 
-t.test('refusals that go on as long as the goal keep the line within a quarter of it, until the line empties or as long passes without one', async t => {
+t.test('refusals for the goal that go on as long as the goal keep the line within a quarter of it, for twice the goal or until the line empties', async t => {
   // The goal is long in real time too, so that the stall deadline (twice the goal, a real timer)
   // cannot fire on a busy machine while turns are held.
   const { gate, advance } = admission(1, 1000)
@@ -249,10 +249,10 @@ t.test('refusals that go on as long as the goal keep the line within a quarter o
   const predicted = gate.predictedMs()!
   t.ok(predicted > 250 && predicted <= 1000, `${predicted} ms: within the goal, past a quarter of it`)
   t.equal(await outcome(gate.run(async () => {})), 'refused', 'refused: the line stands while turns come faster than they go')
-  advance(999)
-  t.ok(gate.refusesNow(), 'still')
-  advance(1000)
-  t.equal(gate.lineLimitMs(), 1000, 'as long without a refusal: the whole goal again')
+  advance(1999)
+  t.ok(gate.refusesNow(), 'still, for twice the goal')
+  advance(1)
+  t.equal(gate.lineLimitMs(), 1000, 'then the whole goal again')
   t.equal(gate.refusesNow(), false, 'and the same line is let in')
   while (gate.queued() > 0 || gate.inFlight() > 0) await first.next()
 
@@ -279,4 +279,71 @@ t.test('clients that each wait for their answer never start the short line', asy
   }))
   t.equal(answered, 160, 'every turn answered')
   t.equal(gate.lineLimitMs(), 100)
+})
+
+t.test('the short line is held for a time: clients that retry a refused turn at once are let in again after it', async t => {
+  const { gate, advance } = admission(1, 1000)
+  await teach(gate, advance, 30, 10)
+  let refusedAfterHold = 0
+  let holdEndsAt = Infinity
+  let clock = 0
+  const tick = (ms: number): void => { clock += ms; advance(ms) }
+  /** A client that sends its next turn when the last is answered, and a refused one again at once. */
+  const client = async (turns: number, until = Infinity): Promise<number> => {
+    let answered = 0
+    const going = (): boolean => answered < turns && clock < until
+    while (going()) {
+      if (await outcome(gate.run(async () => { tick(10) })) === 'answered') {
+        answered++
+      } else {
+        if (clock >= holdEndsAt) refusedAfterHold++
+        await new Promise(resolve => setImmediate(resolve))
+      }
+    }
+    return answered
+  }
+  // 120 clients: a line of 1.2 s, past the goal. After 1.5 s, 90 of them leave; 30 stay, whose
+  // line (300 ms) is within the goal but past a quarter of it.
+  const leaving = Array.from({ length: 90 }, async () => await client(Infinity, 1500))
+  const staying = Array.from({ length: 30 }, async () => await client(200))
+  while (gate.lineLimitMs() === 1000) await new Promise(resolve => setImmediate(resolve))
+  holdEndsAt = clock + 2000
+  t.pass(`the line kept short at ${clock} ms`)
+  await Promise.all(leaving)
+  t.same(await Promise.all(staying), Array.from({ length: 30 }, () => 200), 'every turn of those who stayed answered')
+  t.equal(refusedAfterHold, 0, 'none refused once the hold was over: their line is within the goal')
+  t.equal(gate.lineLimitMs(), 1000)
+})
+
+t.test('an overload that outlasts the short line is kept short again at once, and for twice as long', async t => {
+  const { gate, advance } = admission(1, 1000)
+  await teach(gate, advance, 30, 10)
+  const held: Array<ReturnType<typeof heldTurn>> = []
+  const runs: Array<Promise<string>> = []
+  while ((gate.predictedMs() ?? 0) <= 1000) {
+    const turn = heldTurn()
+    held.push(turn)
+    runs.push(gate.run(turn.turn))
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  const refusedForTheGoal = (): void => { t.ok(gate.refusesNow(), `refused at ${gate.predictedMs()} ms`) }
+  for (let refusal = 0; refusal < 3; refusal++) {
+    if (refusal > 0) advance(500)
+    refusedForTheGoal()
+  }
+  t.equal(gate.lineLimitMs(), 250, 'short, for 2 s')
+  advance(2000)
+  t.equal(gate.lineLimitMs(), 1000, 'the hold is over')
+  advance(500)
+  refusedForTheGoal()
+  t.equal(gate.lineLimitMs(), 250, 'refused for the goal within a hold of it: short again at once')
+  advance(3999)
+  t.equal(gate.lineLimitMs(), 250, 'for 4 s')
+  advance(1)
+  t.equal(gate.lineLimitMs(), 1000)
+  advance(4000)
+  refusedForTheGoal()
+  t.equal(gate.lineLimitMs(), 1000, 'a hold later, a refusal is a new overload: the line may reach the goal')
+  for (const turn of held) turn.release()
+  t.same(new Set(await Promise.all(runs)), new Set(['answered']), 'the line let in is answered')
 })
