@@ -47,6 +47,9 @@ t.test('the chat page: a conversation with sources, thumbs down recorded, markup
   t.ok(related.length > 0 && !related.includes('Viewing traces, logs and metrics'), `the others found are listed as related: ${related.join('; ')}`)
   t.equal(await reply.locator('.sources.related h2').textContent(), 'Related')
   t.notMatch(await reply.locator('.text').textContent(), /tracing-and-logs/, 'nor does the reply')
+  // The API's reply ends "Source: <title>"; on the page the title is named once, under the reply.
+  t.equal((await reply.locator('.bubble').innerText()).split('Viewing traces, logs and metrics').length - 1, 1, 'the source is named once')
+  t.notMatch(await reply.locator('.text').textContent(), /Source:/)
   // The reply quotes the passage; under "Sources" it is not shown a second time.
   const replyText = (await reply.locator('.text').textContent() ?? '').replace(/\s+/g, ' ')
   const snippets = await reply.locator('.sources .snippet').allTextContents()

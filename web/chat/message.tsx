@@ -35,6 +35,16 @@ function quotedIn (reply: string, snippet: string): boolean {
   return snippet.split('\u2026').map(squeezed).filter(piece => piece !== '').every(piece => said.includes(piece))
 }
 
+// A reply without a language model ends by naming its source ("Source: <title>"), for whoever
+// reads the text alone; the page lists that source under the reply, so it is not named twice.
+const SOURCE_LINE = /\n\nSource: ([^\n]+)$/
+function withoutSourceLine (reply: string, listed: readonly Source[]): string {
+  const line = SOURCE_LINE.exec(reply)
+  const named = line?.[1]
+  if (line === null || !listed.some(source => source.title === named || source.doc_id === named)) return reply
+  return reply.slice(0, line.index)
+}
+
 export function Message ({ entry, rate, openSource }: {
   entry: Entry
   rate: ((rating: 'up' | 'down') => void) | undefined
@@ -71,7 +81,7 @@ export function Message ({ entry, rate, openSource }: {
     <div class={`message bot kind-${reply.kind}`}>
       <div class='bubble'>
         {label !== '' && <p class='kind'>{label}</p>}
-        <p class='text'>{reply.reply}</p>
+        <p class='text'>{withoutSourceLine(reply.reply, sources.map(({ source }) => source))}</p>
         {sources.length > 0 && (
           <div class='sources'>
             <h2>{sources.length === 1 ? 'Source' : 'Sources'}</h2>
