@@ -7,6 +7,14 @@ import {
 } from '../transcript/transcript-schemas.js'
 import { NOT_BLANK_NO_NUL, SessionId, UserId } from '../http/schemas.js'
 
+/**
+ * How an answer without a language model ends: this, then its source's title, for whoever reads
+ * the reply alone. The chat page, which lists the source under the reply, takes that line off; it
+ * imports the server's code as types only, so its copy is typed `SourceLine` and cannot drift.
+ */
+export const SOURCE_LINE = '\n\nSource: '
+export type SourceLine = typeof SOURCE_LINE
+
 export const ChatRequest = Type.Object({
   message: Type.String({
     minLength: 1,

@@ -13,6 +13,7 @@ import type { SearchEngine, SearchHit } from '../search/search-engine.js'
 import type { RecordInTransaction } from '../audit/audit-trail.js'
 import type { Session, SessionManager, TurnMessages } from '../sessions/session-manager.js'
 import { TurnWrites } from '../sessions/turn-writes.js'
+import { SOURCE_LINE } from './chat-schemas.js'
 import type { Instruments } from '../telemetry/metrics.js'
 import { currentTraceId, inSpan } from '../telemetry/spans.js'
 import { explainDecision, type AnswerWeights } from '../search/answer-decision.js'
@@ -344,7 +345,7 @@ export class ChatService {
     if (kind === 'answer' && best !== undefined) {
       const extractive: Reply = {
         kind,
-        text: `${decided.quote}\n\nSource: ${sourceName(best)}`,
+        text: `${decided.quote}${SOURCE_LINE}${sourceName(best)}`,
         sources: citing(sources, [1]),
         topScore,
         contextTurn,

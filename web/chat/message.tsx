@@ -1,5 +1,6 @@
 // One entry of the conversation: the user's message, the bot's reply with its sources, or a
 // notice. Text only: titles and snippets come from documents anyone with a key may write.
+import type { SourceLine } from '../../src/chat/chat-schemas.js'
 import type { Source } from '../../src/transcript/transcript-schemas.js'
 import type { Entry } from './history.js'
 
@@ -35,14 +36,15 @@ function quotedIn (reply: string, snippet: string): boolean {
   return snippet.split('\u2026').map(squeezed).filter(piece => piece !== '').every(piece => said.includes(piece))
 }
 
-// A reply without a language model ends by naming its source ("Source: <title>"), for whoever
-// reads the text alone; the page lists that source under the reply, so it is not named twice.
-const SOURCE_LINE = /\n\nSource: ([^\n]+)$/
+// The reply's last line names its source (SOURCE_LINE in src/chat/chat-schemas.ts); the page lists
+// that source under the reply, so it is not named twice.
+const SOURCE_LINE: SourceLine = '\n\nSource: '
 function withoutSourceLine (reply: string, listed: readonly Source[]): string {
-  const line = SOURCE_LINE.exec(reply)
-  const named = line?.[1]
-  if (line === null || !listed.some(source => source.title === named || source.doc_id === named)) return reply
-  return reply.slice(0, line.index)
+  const at = reply.lastIndexOf(SOURCE_LINE)
+  if (at < 0) return reply
+  const named = reply.slice(at + SOURCE_LINE.length)
+  const listedSource = listed.some(source => source.title === named || source.doc_id === named)
+  return listedSource && !named.includes('\n') ? reply.slice(0, at) : reply
 }
 
 export function Message ({ entry, rate, openSource }: {
