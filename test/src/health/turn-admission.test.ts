@@ -23,9 +23,13 @@ const outcome = async (promise: Promise<unknown>): Promise<string> =>
   await promise.then(() => 'answered', (error: unknown) => error instanceof Refused ? 'refused' : 'failed')
 
 /** A clock the test moves, and an admission that reads it. */
-function admission (concurrency: number, latencyGoalMs: number, warmUpTurns = 0): { gate: TurnAdmission, advance: (ms: number) => void } {
-  let now = 0
-  return { gate: new TurnAdmission({ concurrency, latencyGoalMs, refuse: () => new Refused(), now: () => now, warmUpTurns }), advance: ms => { now += ms } }
+function admission (concurrency: number, latencyGoalMs: number, warmUpTurns = 0): {
+  gate: TurnAdmission, advance: (ms: number) => void, now: () => number
+} {
+  let clock = 0
+  const now = (): number => clock
+  const gate = new TurnAdmission({ concurrency, latencyGoalMs, refuse: () => new Refused(), now, warmUpTurns })
+  return { gate, advance: ms => { clock += ms }, now }
 }
 
 /** Keeps the gate busy (a line behind the turns in flight) for `count` turns, each taking `ms` of the test's clock. */
@@ -282,21 +286,19 @@ t.test('clients that each wait for their answer never start the short line', asy
 })
 
 t.test('the short line is held for a time: clients that retry a refused turn at once are let in again after it', async t => {
-  const { gate, advance } = admission(1, 1000)
+  const { gate, advance, now } = admission(1, 1000)
   await teach(gate, advance, 30, 10)
   let refusedAfterHold = 0
   let holdEndsAt = Infinity
-  let clock = 0
-  const tick = (ms: number): void => { clock += ms; advance(ms) }
   /** A client that sends its next turn when the last is answered, and a refused one again at once. */
   const client = async (turns: number, until = Infinity): Promise<number> => {
     let answered = 0
-    const going = (): boolean => answered < turns && clock < until
+    const going = (): boolean => answered < turns && now() < until
     while (going()) {
-      if (await outcome(gate.run(async () => { tick(10) })) === 'answered') {
+      if (await outcome(gate.run(async () => { advance(10) })) === 'answered') {
         answered++
       } else {
-        if (clock >= holdEndsAt) refusedAfterHold++
+        if (now() >= holdEndsAt) refusedAfterHold++
         await new Promise(resolve => setImmediate(resolve))
       }
     }
@@ -307,8 +309,8 @@ t.test('the short line is held for a time: clients that retry a refused turn at 
   const leaving = Array.from({ length: 90 }, async () => await client(Infinity, 1500))
   const staying = Array.from({ length: 30 }, async () => await client(200))
   while (gate.lineLimitMs() === 1000) await new Promise(resolve => setImmediate(resolve))
-  holdEndsAt = clock + 2000
-  t.pass(`the line kept short at ${clock} ms`)
+  holdEndsAt = now() + 2000
+  t.pass(`the line kept short at ${now()} ms`)
   await Promise.all(leaving)
   t.same(await Promise.all(staying), Array.from({ length: 30 }, () => 200), 'every turn of those who stayed answered')
   t.equal(refusedAfterHold, 0, 'none refused once the hold was over: their line is within the goal')
