@@ -53,6 +53,13 @@ export type Outside = <U>(work: () => Promise<U>) => Promise<U>
 // The moving averages follow about the last 50 turns: a change of load shows within a fraction of
 // a second, one slow turn does not swing them. Until 50 are seen they are plain means, so that the
 // first turns of a process (connections opened, code not yet compiled) do not weigh for long.
+// The time between completions is averaged over HORIZON of them for each turn in flight: with 32
+// in flight (PostgreSQL), 50 completions span less than two turns of each slot, and a database
+// server commits them in bunches. Over 50, the mean swung twofold from one tenth of a second to
+// the next, the overrun (below) rose to the stall factor to cover it, and lines the goal allowed
+// were cut at half of it: 14 to 17 % of the turns refused at 1× capacity, whose answers' p99 was
+// 0.52 to 0.58 s (bench:load; DEVELOPING.md gives the price). With one turn in flight (PGlite),
+// each completion is a whole turn, and 50 suffice.
 const HORIZON = 50
 
 const STALL_FACTOR = 2
@@ -94,8 +101,9 @@ const CONFIDENT_SAMPLES = 20
 class MovingAverage {
   samples = 0
   value: number | undefined
+  constructor (private readonly horizon: number) {}
   add (sample: number): void {
-    this.samples = Math.min(HORIZON, this.samples + 1)
+    this.samples = Math.min(this.horizon, this.samples + 1)
     this.value = this.value === undefined ? sample : this.value + (sample - this.value) / this.samples
   }
 }
@@ -108,9 +116,9 @@ export class TurnAdmission {
   private running = 0
   private readonly waiting: Waiter[] = []
   /** Time between completions while turns were waiting (1 / service rate), ms. */
-  private readonly drainMs = new MovingAverage()
+  private readonly drainMs: MovingAverage
   /** Time from a turn's start to its end, ms. */
-  private readonly durationMs = new MovingAverage()
+  private readonly durationMs = new MovingAverage(HORIZON)
   private lastCompletion = 0
   private warmUpLeft: number
   private busySinceLastCompletion = false
@@ -128,6 +136,7 @@ export class TurnAdmission {
 
   constructor (options: TurnAdmissionOptions) {
     this.concurrency = options.concurrency
+    this.drainMs = new MovingAverage(HORIZON * options.concurrency)
     this.latencyGoalMs = options.latencyGoalMs
     this.refuse = options.refuse
     this.now = options.now ?? (() => performance.now())

@@ -349,3 +349,39 @@ t.test('an overload that outlasts the short line is kept short again at once, an
   for (const turn of held) turn.release()
   t.same(new Set(await Promise.all(runs)), new Set(['answered']), 'the line let in is answered')
 })
+
+t.test('completions that come in bunches, as a database server commits them, predict a steady line', async t => {
+  // 32 turns in flight (PostgreSQL's), a completion every 2 ms on average, but completed together
+  // in bunches of 1 to 32. A line of 400 is predicted at 400 × 2 ms plus a turn's own time (32
+  // completions, 64 ms), whatever the bunch last seen.
+  const { gate, advance } = admission(32, 60_000)
+  const releases: Array<() => void> = []
+  const enter = (): void => {
+    gate.run(async () => { await new Promise<void>(resolve => { releases.push(resolve) }) }).catch(() => {})
+  }
+  const settled = async (): Promise<void> => {
+    for (let tick = 0; tick < 3; tick++) await new Promise(resolve => setImmediate(resolve))
+  }
+  const topUp = async (): Promise<void> => {
+    while (gate.inFlight() + gate.queued() < 32 + 400) enter()
+    await settled()
+  }
+  const bunches = [1, 32, 3, 24, 8, 2, 30, 5, 32, 1, 20, 4, 32, 14, 1, 26]
+  const predictions: number[] = []
+  await topUp()
+  for (let bunch = 0; bunch < 400; bunch++) {
+    const size = bunches[bunch % bunches.length]!
+    advance(2 * size)
+    for (const release of releases.splice(0, size)) release()
+    await topUp()
+    if (bunch >= 200) predictions.push(gate.predictedMs()!)
+  }
+  const [least, most] = [Math.min(...predictions), Math.max(...predictions)]
+  t.ok(most / least < 1.1, `predicted ${least.toFixed(0)} to ${most.toFixed(0)} ms from one bunch to the next`)
+  t.ok(least > 0.9 * (401 * 2 + 64) && most < 1.1 * (401 * 2 + 64), 'about the line times the time a completion takes, plus a turn')
+  for (const release of releases.splice(0)) release()
+  while (gate.inFlight() > 0) {
+    await settled()
+    for (const release of releases.splice(0)) release()
+  }
+})
