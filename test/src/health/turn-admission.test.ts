@@ -2,6 +2,7 @@
 // length; a turn that cannot be answered in time is refused when it arrives; a prediction that
 // turned out wrong refuses the turn at its deadline rather than answering it late.
 import t from 'tap'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { TurnAdmission } from '../../../src/health/turn-admission.js'
 
 class Refused extends Error {}
@@ -163,8 +164,8 @@ t.test('a turn waiting on the model hands its slot on meanwhile, and takes the n
     order.push('stored')
     return written
   })
-  await new Promise(resolve => setImmediate(resolve))
-  await new Promise(resolve => setImmediate(resolve))
+  await yieldToEventLoop()
+  await yieldToEventLoop()
   t.equal(gate.inFlight(), 0, 'no slot held while the model writes')
   t.equal(await gate.run(async () => { order.push('another turn'); return 'answered' }), 'answered', 'another user is answered meanwhile')
   const held = heldTurn()
@@ -220,8 +221,8 @@ t.test('refusals for the goal that go on as long as the goal keep the line withi
   const { gate, advance } = admission(1, 1000)
   await teach(gate, advance, 30, 10)
   const started = async (): Promise<void> => {
-    await new Promise(resolve => setImmediate(resolve))
-    await new Promise(resolve => setImmediate(resolve))
+    await yieldToEventLoop()
+    await yieldToEventLoop()
   }
   /** Held turns let in until a turn arriving now is predicted past the goal: each ends with next(). */
   const fullLine = async () => {
@@ -299,7 +300,7 @@ t.test('the short line is held for a time: clients that retry a refused turn at 
         answered++
       } else {
         if (now() >= holdEndsAt) refusedAfterHold++
-        await new Promise(resolve => setImmediate(resolve))
+        await yieldToEventLoop()
       }
     }
     return answered
@@ -308,7 +309,7 @@ t.test('the short line is held for a time: clients that retry a refused turn at 
   // line (300 ms) is within the goal but past a quarter of it.
   const leaving = Array.from({ length: 90 }, async () => await client(Infinity, 1500))
   const staying = Array.from({ length: 30 }, async () => await client(200))
-  while (gate.lineLimitMs() === 1000) await new Promise(resolve => setImmediate(resolve))
+  while (gate.lineLimitMs() === 1000) await yieldToEventLoop()
   holdEndsAt = now() + 2000
   t.pass(`the line kept short at ${now()} ms`)
   await Promise.all(leaving)
@@ -326,7 +327,7 @@ t.test('an overload that outlasts the short line is kept short again at once, an
     const turn = heldTurn()
     held.push(turn)
     runs.push(gate.run(turn.turn))
-    await new Promise(resolve => setImmediate(resolve))
+    await yieldToEventLoop()
   }
   const refusedForTheGoal = (): void => { t.ok(gate.refusesNow(), `refused at ${gate.predictedMs()} ms`) }
   for (let refusal = 0; refusal < 3; refusal++) {
@@ -360,7 +361,7 @@ t.test('completions that come in bunches, as a database server commits them, pre
     gate.run(async () => { await new Promise<void>(resolve => { releases.push(resolve) }) }).catch(() => {})
   }
   const settled = async (): Promise<void> => {
-    for (let tick = 0; tick < 3; tick++) await new Promise(resolve => setImmediate(resolve))
+    for (let tick = 0; tick < 3; tick++) await yieldToEventLoop()
   }
   const topUp = async (): Promise<void> => {
     while (gate.inFlight() + gate.queued() < 32 + 400) enter()
