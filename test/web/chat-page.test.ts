@@ -1,13 +1,16 @@
 // The chat page and the widget in Chromium, against the real server: a conversation with sources,
 // feedback by the thumbs, markup in a message shown as text and never run, the content security
-// policy sent and nothing refused by it, and the widget on another site's page opening the chat in
-// a frame when, and only when, that site is in CHAT_WIDGET_ORIGINS.
+// policy sent and nothing refused by it, a turn refused with Retry-After sent again and answered,
+// and the widget on another site's page opening the chat in a frame when, and only when, that
+// site is in CHAT_WIDGET_ORIGINS.
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
+import { createServerDatabase, waitFor } from '../helper.js'
 import { startServer } from '../server-process.js'
+import { startTcpProxy } from '../tcp-proxy.js'
 import { startScriptedModel } from '../../bench/scripted-model.js'
 import { launchBrowser, openPage, SCREENSHOTS } from './browser.js'
 
@@ -127,6 +130,52 @@ t.test('with a model writing answers, the reply streams in as it is written and 
   t.notMatch(await reply.locator('.text').textContent(), 'Open Jaeger and', 'the reply is the one stored: the passage, as the model did not finish')
   t.ok(model.requests.length === 1, 'one call to the model')
   t.same(problems, [], 'no error in the console, no refused or failed request')
+  t.equal(await server.stop(), 0)
+})
+
+const serverUrl = process.env.TEST_DATABASE_URL ?? ''
+
+t.test('a turn refused while the database is away is sent again after Retry-After, and answered once it is back', { skip: serverUrl === '' && 'needs TEST_DATABASE_URL' }, async t => {
+  // The database is taken away for real: a TCP proxy between the server and PostgreSQL, cut and restored.
+  const database = await createServerDatabase(serverUrl)
+  t.teardown(() => database.drop())
+  const url = new URL(database.url)
+  const proxy = await startTcpProxy(t, { host: url.hostname, port: Number(url.port || 5432) })
+  url.host = `127.0.0.1:${proxy.port}`
+  const server = await startServer(t, { DATABASE_URL: url.toString(), SHED_RETRY_AFTER: '1' })
+  const ready = async (): Promise<number> => (await fetch(`${server.base}/ready`)).status
+  const browser = await launchBrowser(t)
+  const refusedTurn = (address: URL, status: number): boolean => address.pathname === '/v1/chat' && status === 503
+  const { page, problems } = await openPage(t, browser, refusedTurn)
+  const retryAfters: Array<string | undefined> = []
+  page.on('response', response => {
+    if (refusedTurn(new URL(response.url()), response.status())) retryAfters.push(response.headers()['retry-after'])
+  })
+  await page.goto(`${server.base}/chat?user=u-retry`)
+
+  await proxy.cut()
+  t.ok(await waitFor(async () => await ready() === 503), '/ready: the database is away')
+  const message = page.getByLabel('Message')
+  await message.fill('how do I view traces?')
+  await message.press('Enter')
+  const waiting = page.locator('.typing[role=status]')
+  await waiting.waitFor()
+  t.match(await waiting.textContent(), /^Parley is busy; trying again in [12] s…$/, 'the user is told the page will try again')
+  t.equal(await page.locator('.error').count(), 0, 'and shown no error')
+
+  await proxy.restore()
+  const reply = page.locator('.message.bot')
+  await reply.waitFor({ timeout: 30_000 })
+  t.match(await reply.locator('.kind').textContent(), 'Answer', 'answered once the database is back')
+  t.equal(await page.locator('.error').count(), 0, 'no error shown')
+  t.equal(await waiting.count(), 0, 'nor the wait any longer')
+  t.ok(retryAfters.length >= 1, `refused ${retryAfters.length} time(s) meanwhile`)
+  t.ok(retryAfters.every(value => value === '1'), 'each refusal said when to come back')
+  const sessionId = await page.evaluate('sessionStorage.getItem("parley.chat.session")') as string
+  const stored = await (await fetch(`${server.base}/v1/sessions/${sessionId}/messages`)).json() as { messages: StoredMessage[] }
+  t.match(stored.messages, [{ turn: 1, role: 'user', content: 'how do I view traces?' }, { turn: 1, role: 'bot', kind: 'answer' }], 'the turn is kept once')
+  t.equal(stored.messages.length, 2)
+  t.same(problems, [], 'nothing failed but the refusals')
   t.equal(await server.stop(), 0)
 })
 

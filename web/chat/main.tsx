@@ -7,6 +7,7 @@ import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { pageName } from '../shared/page-name.js'
 import { errorText, hasStatus } from '../shared/problem.js'
+import { withRetries } from '../shared/retry.js'
 import { chatApi } from './api.js'
 import { loadHistory, type Entry } from './history.js'
 import { Message } from './message.js'
@@ -38,6 +39,8 @@ function Chat () {
   const [draft, setDraft] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string>()
+  /** Seconds until a refused turn is sent again, while the page waits to. */
+  const [retryIn, setRetryIn] = useState<number>()
   const [source, setSource] = useState<string>()
   const sessionId = useRef(storage.get())
   const end = useRef<HTMLDivElement>(null)
@@ -68,10 +71,10 @@ function Chat () {
         : [...list, { id: writing, role: 'writing', text }]
     })
     try {
-      const reply = await chatApi.send(
+      const reply = await withRetries(async () => await chatApi.send(
         { message, session_id: sessionId.current, user_id: userId },
         feedback ? () => {} : onText
-      )
+      ), { onWait: delayMs => { setRetryIn(delayMs === undefined ? undefined : Math.ceil(delayMs / 1000)) } })
       sessionId.current = reply.session_id
       storage.set(reply.session_id)
       const entry: Entry = feedback && reply.kind === 'command'
@@ -86,7 +89,11 @@ function Chat () {
         sessionId.current = undefined
         storage.set(undefined)
       }
-      setError(errorText(caught))
+      // The server's detail names its settings: the user is told what it means for them.
+      setError(hasStatus(caught, 503)
+        ? `${pageName()} is too busy to answer just now, and your message was not kept. ` +
+          'Please send it again in a moment.'
+        : errorText(caught))
     } finally {
       setBusy(false)
       input.current?.focus()
@@ -124,7 +131,9 @@ function Chat () {
             openSource={setSource}
           />
         ))}
-        {busy && entries.at(-1)?.role !== 'writing' && <p class='muted typing'>{pageName()} is answering…</p>}
+        {busy && entries.at(-1)?.role !== 'writing' && (retryIn === undefined
+          ? <p class='muted typing'>{pageName()} is answering…</p>
+          : <p class='muted typing' role='status'>{pageName()} is busy; trying again in {retryIn} s…</p>)}
         {error !== undefined && <p class='error' role='alert'>{error}</p>}
         <div ref={end} />
       </main>
