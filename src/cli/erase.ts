@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { AuditTrail } from '../audit/audit-trail.js'
 import { TranscriptRepository } from '../transcript/transcript-repository.js'
 import { EvaluationStore } from '../evaluation/evaluation-store.js'
+import { busyRetryDelayMs } from '../http/busy-retry.js'
 import { isUuid } from '../http/schemas.js'
 import { LogPrivacy } from '../logging/log-privacy.js'
 import { usePseudonymKey } from '../privacy/pseudonym-key.js'
@@ -29,8 +30,6 @@ const USAGE = 'Usage: npm run erase -- (--user <user id> | --user - | --session 
 // Who the audit trail names for an erasure made on the database directly: the operator at the console.
 const AUDIT_ACTOR = 'erase'
 const USER_ID_MAX = 128
-const MAX_BUSY_RETRIES = 5
-const MAX_RETRY_AFTER_S = 30
 
 const OPTIONS = {
   user: { type: 'string' },
@@ -119,11 +118,10 @@ function serverEraser (
       for (let attempt = 0; ; attempt++) {
         const { response, answer } = await server.post<ErasureReport>(body)
         if (response.status === 200) return answer
-        // Overloaded, the database briefly away, or the sessions in use: the server says when to come back.
-        if ((response.status === 503 || response.status === 429) && attempt < MAX_BUSY_RETRIES) {
-          const retryAfter = Number(response.headers.get('retry-after'))
-          const waitS = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1
-          await sleep(1000 * Math.min(MAX_RETRY_AFTER_S, waitS))
+        // A 503 here may also say the subject's sessions are in use: it too says when to come back.
+        const delayMs = busyRetryDelayMs(response, attempt)
+        if (delayMs !== undefined) {
+          await sleep(delayMs)
           continue
         }
         throw server.refused(response, answer)

@@ -3,14 +3,12 @@
 // database at all. Each document is one `PUT /v1/kb/documents/:id` (create or replace, audited under
 // the key's id), so a document's outcome is known before the next is sent and an import that stops
 // says exactly which documents are stored.
+import { busyRetryDelayMs } from '../http/busy-retry.js'
 import type { DocumentInput } from './document-files.js'
 import type { PutOutcome } from './knowledge-base.js'
 
 /** The server refused this document (a 4xx about the document): the next ones may still go in. */
 export class DocumentRefusedError extends Error { override name = 'DocumentRefusedError' }
-
-const MAX_BUSY_RETRIES = 5
-const MAX_RETRY_AFTER_S = 30
 
 export interface KnowledgeBaseClientOptions {
   /** The server's base URL, e.g. http://127.0.0.1:3000 */
@@ -51,11 +49,9 @@ export class KnowledgeBaseClient {
         return typeof body.moved_from === 'string' ? { created, movedFrom: body.moved_from } : { created }
       }
       const why = `${response.status} ${body.detail ?? body.title ?? response.statusText}`
-      // Overloaded, rate-limited or the database briefly away: the server says when to come back.
-      if ((response.status === 503 || response.status === 429) && attempt < MAX_BUSY_RETRIES) {
-        const retryAfter = Number(response.headers.get('retry-after'))
-        const waitS = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1
-        await this.sleep(1000 * Math.min(MAX_RETRY_AFTER_S, waitS))
+      const delayMs = busyRetryDelayMs(response, attempt)
+      if (delayMs !== undefined) {
+        await this.sleep(delayMs)
         continue
       }
       if (response.status === 401 || response.status === 403) {
