@@ -19,6 +19,10 @@
  *      next turn when its previous answer came back; capacity = the best answered/s of these;
  *    - an open loop at 0.5, 1, 2 and 3× capacity: requests evenly spaced whatever comes back, over
  *      as many sockets as it takes, latency counted from when a request was due;
+ *    - the 2× open loop again, each refused turn sent again as the chat page does (after
+ *      Retry-After, stretched by up to a fifth, for 30 s in all), then nothing new: a spike as its
+ *      users live it, each turn counted once, with its last answer and the time from when it was
+ *      due to it, and the requests it took;
  *    - a burst of --burst turns (1,500) sent at once, each on a connection opened beforehand and
  *      in a session of its own (the client's and the server's file limits are checked first;
  *      Node.js raises its soft limit to the hard one by itself).
@@ -113,6 +117,8 @@ const CLIENTS = [1, 4, 16, 50]
 /** One session per client of the largest step. */
 const LIMIT_SESSIONS = Math.max(...CLIENTS)
 const FACTORS = [0.5, 1, 2, 3]
+const SPIKE_FACTOR = 2
+const SPIKE_LABEL = `open, ${SPIKE_FACTOR}×, retrying`
 const WARM_UP_SECONDS = 2
 // The app's default TURN_LATENCY_GOAL_MS, which the benchmark leaves in force.
 const LATENCY_GOAL_MS = loadConfig({}).TURN_LATENCY_GOAL_MS
@@ -192,8 +198,10 @@ interface Outcome { status: number, latencyMs: number, endedAt: number, sentLate
 
 const body = (session: string, n: number): string => JSON.stringify({ message: MIX[n % MIX.length]!.message, session_id: session })
 
-/** POST /v1/chat; resolves to the status, or 0 when no response came. */
-async function post (port: number, payload: string, via: { agent: Agent } | { socket: Socket }): Promise<number> {
+/** What POST /v1/chat answered: its status (0 when no response came), and its Retry-After. */
+interface Answer { status: number, retryAfter: string | undefined }
+
+async function post (port: number, payload: string, via: { agent: Agent } | { socket: Socket }): Promise<Answer> {
   return await new Promise(resolve => {
     const req = request({
       host: '127.0.0.1',
@@ -203,12 +211,32 @@ async function post (port: number, payload: string, via: { agent: Agent } | { so
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       ...('agent' in via ? { agent: via.agent } : { createConnection: () => via.socket })
     }, response => {
-      response.on('error', () => resolve(0))
-      response.resume().once('end', () => resolve(response.statusCode ?? 0))
+      const answer = { status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] }
+      response.on('error', () => resolve({ status: 0, retryAfter: undefined }))
+      response.resume().once('end', () => resolve(answer))
     })
-    req.once('error', () => resolve(0))
+    req.once('error', () => resolve({ status: 0, retryAfter: undefined }))
     req.end(payload)
   })
+}
+
+// As the chat page sends a refused turn again (web/shared/retry.ts, which this build cannot import:
+// the pages' build empties dist/web): after Retry-After, stretched by up to a fifth, for 30 s in all.
+const RETRY_BUDGET_MS = 30_000
+const RETRY_JITTER = 0.2
+
+/** POST /v1/chat, sent again after each 503 or 429 as the chat page does; resolves to the last status. */
+async function postRetrying (port: number, payload: string, agent: Agent, requests: { sent: number }): Promise<number> {
+  for (let waitedMs = 0; ;) {
+    const { status, retryAfter } = await post(port, payload, { agent })
+    requests.sent++
+    const delayMs = (status === 503 || status === 429) && retryAfter !== undefined && /^\d+$/.test(retryAfter)
+      ? Math.round(Number(retryAfter) * 1000 * (1 + RETRY_JITTER * Math.random()))
+      : undefined
+    if (delayMs === undefined || waitedMs + delayMs > RETRY_BUDGET_MS) return status
+    await new Promise(resolve => setTimeout(resolve, delayMs))
+    waitedMs += delayMs
+  }
 }
 
 // Sockets are kept for the next request whatever their number: reconnecting would cost both sides.
@@ -222,7 +250,7 @@ async function closedLoop (port: number, sessions: string[], clients: number, fo
   await Promise.all(Array.from({ length: clients }, async (_, client) => {
     for (let n = client; performance.now() < end; n++) {
       const sent = performance.now()
-      const status = await post(port, body(sessions[client]!, n), { agent })
+      const { status } = await post(port, body(sessions[client]!, n), { agent })
       const endedAt = performance.now()
       outcomes.push({ status, latencyMs: endedAt - sent, endedAt })
     }
@@ -234,8 +262,10 @@ async function closedLoop (port: number, sessions: string[], clients: number, fo
 /**
  * Offers `rate` turns a second, evenly spaced, whether or not earlier ones were answered (as
  * independent users do), rotating over the sessions. Latency counts from when a turn was due.
+ * With `retrying`, each refused turn is sent again as the chat page does, and counted once, with its
+ * last answer; `retrying.sent` counts the requests.
  */
-async function openLoop (port: number, sessions: string[], rate: number, forSeconds: number): Promise<Outcome[]> {
+async function openLoop (port: number, sessions: string[], rate: number, forSeconds: number, retrying?: { sent: number }): Promise<Outcome[]> {
   const agent = newAgent()
   const outcomes: Outcome[] = []
   const pending: Array<Promise<void>> = []
@@ -247,7 +277,11 @@ async function openLoop (port: number, sessions: string[], rate: number, forSeco
       const due = started + sent * 1000 / rate
       const n = sent
       const sentLateMs = performance.now() - due
-      pending.push(post(port, body(sessions[n % sessions.length]!, n + Math.floor(n / sessions.length)), { agent }).then(status => {
+      const payload = body(sessions[n % sessions.length]!, n + Math.floor(n / sessions.length))
+      const sending = retrying === undefined
+        ? post(port, payload, { agent }).then(answer => answer.status)
+        : postRetrying(port, payload, agent, retrying)
+      pending.push(sending.then(status => {
         const endedAt = performance.now()
         outcomes.push({ status, latencyMs: endedAt - due, endedAt, sentLateMs })
       }))
@@ -271,7 +305,7 @@ async function burst (port: number, sessions: string[], size: number): Promise<O
   }
   const started = performance.now()
   const outcomes = await Promise.all(sockets.map(async (socket, i) => {
-    const status = await post(port, body(sessions[i]!, i), { socket })
+    const { status } = await post(port, body(sessions[i]!, i), { socket })
     const endedAt = performance.now()
     socket.destroy()
     return { status, latencyMs: endedAt - started, endedAt }
@@ -333,6 +367,8 @@ interface Step {
   sentLateP99: number
   /** Until the last response, ms. */
   elapsedMs: number
+  /** Requests sent, when a turn may take several (its refusals sent again). */
+  requests?: number
 }
 
 /** Runs one step of load and sums it up; `windowSeconds` is the time answered/s is counted over (undefined: until the last response). */
@@ -498,6 +534,11 @@ async function loadSteps (key: EngineKey, folder: string): Promise<Pick<EngineRu
       process.stderr.write(`${key}: open loop, ${factor}× capacity (${rate.toFixed(0)} turns/s), ${seconds} s…\n`)
       steps.push(await step(parley, `open, ${factor}× capacity`, seconds, async () => await openLoop(server.port, sessions, rate, seconds), rate))
     }
+    const rate = capacity * SPIKE_FACTOR
+    const requests = { sent: 0 }
+    process.stderr.write(`${key}: open loop, ${SPIKE_FACTOR}× capacity, refusals sent again as the chat page does, ${seconds} s and the retries…\n`)
+    const spike = await step(parley, SPIKE_LABEL, undefined, async () => await openLoop(server.port, sessions, rate, seconds, requests), rate)
+    steps.push({ ...spike, requests: requests.sent })
     process.stderr.write(`${key}: burst of ${count(burstSize)} turns…\n`)
     steps.push(await step(parley, `burst of ${count(burstSize)}`, undefined, async () => await burst(server.port, sessions, burstSize), burstSize))
     const alive = await fetch(`http://127.0.0.1:${server.port}/health`).then(response => response.status === 200, () => false)
@@ -783,6 +824,10 @@ for (const run of runs) {
     machineTable.push([s.label, latency(s.sentLateP99), latency(s.refusalSentP99), latency(s.longestStall), optional(s.peakRss, mb), optional(s.loopCpu, percent), optional(s.databaseCpu, percent), percent(s.generatorCpu), optional(s.cpuElsewhere, percent), optional(s.listenOverflows, count)])
   }
   for (const line of formatTable(answers)) console.log(`  ${line}`)
+  const spike = run.steps.find(s => s.label === SPIKE_LABEL)!
+  const once = run.steps.find(s => s.label === `open, ${SPIKE_FACTOR}× capacity`)!
+  console.log(`  ${SPIKE_LABEL}: ${percent(spike.answered / spike.total)} of ${count(spike.total)} turns answered in the end, against ${percent(once.answered / once.total)} at once in the step before;` +
+    ` answered p50 ${latency(spike.p50)} ms, p99 ${latency(spike.p99)} ms from when due; ${(spike.requests! / spike.total).toFixed(2)} requests a turn`)
   const b = run.steps.at(-1)!
   console.log(`  burst: ${count(b.answered)} answered, ${count(b.refused)} refused, the last response after ${b.elapsedMs.toFixed(0)} ms; server alive afterwards: ${run.alive ? 'yes' : 'NO'}\n`)
   for (const line of formatTable(machineTable)) console.log(`  ${line}`)
