@@ -38,3 +38,11 @@ export async function startTcpProxy (t: Test, target: { host: string, port: numb
   t.teardown(cut)
   return { port, cut, restore: listen }
 }
+
+/** A proxy in front of the PostgreSQL server of `databaseUrl`, and that URL through it. */
+export async function behindProxy (t: Test, databaseUrl: string): Promise<{ proxy: TcpProxy, url: string }> {
+  const url = new URL(databaseUrl)
+  const proxy = await startTcpProxy(t, { host: url.hostname, port: Number(url.port || 5432) })
+  url.host = `127.0.0.1:${proxy.port}`
+  return { proxy, url: url.toString() }
+}

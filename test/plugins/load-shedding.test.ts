@@ -12,7 +12,7 @@ import { openPGliteDatabase } from '../../src/db/pglite-database.js'
 import { createLogger } from '../../src/logging/logger.js'
 import { MAX_TURNS_A_WRITE } from '../../src/sessions/turn-writes.js'
 import { startServer } from '../server-process.js'
-import { startTcpProxy } from '../tcp-proxy.js'
+import { behindProxy } from '../tcp-proxy.js'
 
 const ADMIN = 'shedding-admin-key-0123456789'
 
@@ -304,10 +304,8 @@ for (const engine of ['pglite', 'postgres'] as const) {
 t.test('the database cut under load: only answers and 503s with Retry-After, never a 500; operators keep their routes; chat is served as soon as /ready says ready', { skip: serverUrl === '' && 'needs TEST_DATABASE_URL' }, async t => {
   const database = await createServerDatabase(serverUrl)
   t.teardown(() => database.drop())
-  const url = new URL(database.url)
-  const proxy = await startTcpProxy(t, { host: url.hostname, port: Number(url.port || 5432) })
-  url.host = `127.0.0.1:${proxy.port}`
-  const server = await startServer(t, { DATABASE_URL: url.toString(), API_KEYS: `${ADMIN}:admin` })
+  const { proxy, url } = await behindProxy(t, database.url)
+  const server = await startServer(t, { DATABASE_URL: url, API_KEYS: `${ADMIN}:admin` })
   const get = async (path: string): Promise<number> => (await fetch(`${server.base}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).status
 
   const answers: Answer[] = []

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { createServerDatabase, waitFor } from '../helper.js'
 import { startServer } from '../server-process.js'
-import { startTcpProxy } from '../tcp-proxy.js'
+import { behindProxy } from '../tcp-proxy.js'
 import { startScriptedModel } from '../../bench/scripted-model.js'
 import { launchBrowser, openPage, SCREENSHOTS } from './browser.js'
 
@@ -139,10 +139,8 @@ t.test('a turn refused while the database is away is sent again after Retry-Afte
   // The database is taken away for real: a TCP proxy between the server and PostgreSQL, cut and restored.
   const database = await createServerDatabase(serverUrl)
   t.teardown(() => database.drop())
-  const url = new URL(database.url)
-  const proxy = await startTcpProxy(t, { host: url.hostname, port: Number(url.port || 5432) })
-  url.host = `127.0.0.1:${proxy.port}`
-  const server = await startServer(t, { DATABASE_URL: url.toString(), SHED_RETRY_AFTER: '1' })
+  const { proxy, url } = await behindProxy(t, database.url)
+  const server = await startServer(t, { DATABASE_URL: url, SHED_RETRY_AFTER: '1' })
   const ready = async (): Promise<number> => (await fetch(`${server.base}/ready`)).status
   const browser = await launchBrowser(t)
   const refusedTurn = (address: URL, status: number): boolean => address.pathname === '/v1/chat' && status === 503

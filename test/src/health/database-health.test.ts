@@ -6,7 +6,7 @@ import { DatabaseHealth, databaseUnavailable, isConnectionError, type DatabaseSt
 import { ProblemError } from '../../../src/errors.js'
 import { openPostgresDatabase } from '../../../src/db/postgres-database.js'
 import { engines, manualClock, openTestPGlite } from '../../helper.js'
-import { startTcpProxy } from '../../tcp-proxy.js'
+import { behindProxy } from '../../tcp-proxy.js'
 
 const MINUTE = 60_000
 
@@ -97,10 +97,8 @@ for (const engine of engines()) {
 const serverUrl = process.env.TEST_DATABASE_URL ?? ''
 
 t.test('server PostgreSQL cut off and back: checks follow, and the failure reads as a connection error', { skip: serverUrl === '' && 'needs TEST_DATABASE_URL' }, async t => {
-  const url = new URL(serverUrl)
-  const proxy = await startTcpProxy(t, { host: url.hostname, port: Number(url.port || 5432) })
-  url.host = `127.0.0.1:${proxy.port}`
-  const db = await openPostgresDatabase(url.toString(), 2)
+  const { proxy, url } = await behindProxy(t, serverUrl)
+  const db = await openPostgresDatabase(url, 2)
   t.teardown(() => db.close())
   const changes: boolean[] = []
   const health = new DatabaseHealth({ db, timeoutMs: 10_000, onChange: state => changes.push(state.up) })
