@@ -606,7 +606,7 @@ export class SearchEngine {
       if (rarest === undefined || list.df < rarest.df) rarest = list
     }
     if (rarest === undefined) return false
-    const written = new RegExp(`(?<![\\p{L}\\p{N}])${words.join('\\s+')}(?![\\p{L}\\p{N}])`, 'iu')
+    const written = new RegExp(`(?<![\\p{L}\\p{N}])${words.map(anyNumber).join('\\s+')}(?![\\p{L}\\p{N}])`, 'iu')
     let read = 0
     for (let i = 0; i < rarest.size; i++) {
       const slot = rarest.slots[i] as number
@@ -952,6 +952,16 @@ function copyPassage (p: Passage): Passage {
   const passage: Passage = { ordinal, text: typeof p?.text === 'string' ? p.text : '' }
   if (typeof p?.heading === 'string') passage.heading = p.heading
   return passage
+}
+
+/**
+ * A word of a compound as a pattern that also reads its plural or possessive, either way round: a
+ * knowledge base that writes "gift cards" writes the parts of "giftcard", and one that writes "gift
+ * card" those of "giftcards". The words come from compounds.ts, letters only.
+ */
+function anyNumber (word: string): string {
+  const singular = word.length > 3 && /[^s]s$/.test(word) ? word.slice(0, -1) : word
+  return `${singular}(?:s|es|['’]s)?`
 }
 
 /** The heading is indexed with the passage: it names the topic of short sections. */

@@ -150,6 +150,19 @@ t.test('a compound found as the knowledge base writes it, only in the searched c
   t.match(engineWith(docs, { spelling: false }).searchWithEvidence('wheres the carpark', 3).evidence, { corrected: 0, coverage: 0 })
 })
 
+t.test('a compound\'s parts found in the plural or the singular, whichever the knowledge base writes', async (t) => {
+  const plural = engineWith([
+    { id: 'gift-cards', title: 'Do you sell gift cards?', passages: [{ ordinal: 0, text: 'Gift cards are valid for two years.' }] },
+    { id: 'cafe', title: 'Do you have a cafe?', passages: [{ ordinal: 0, text: 'Our cafe serves cakes for your mum.' }] }
+  ])
+  const singular = plural.searchWithEvidence('giftcard for my mum', 3)
+  t.same(ids(singular.hits).slice(0, 1), ['gift-cards'], '"giftcard" read as "gift card" where the entry writes "gift cards"')
+  t.match(singular.evidence, { corrected: 1, unseen: 0 })
+  const written = engineWith([{ id: 'vouchers', title: 'Gift card', passages: [{ ordinal: 0, text: 'A gift card is valid for two years.' }] }])
+  t.same(ids(written.search('giftcards?', 3)), ['vouchers'], 'and "giftcards" where it writes "gift card"')
+  t.match(engineWith([doc('tools', 'Tools', 'A cardigan and a gift.')]).searchWithEvidence('giftcard', 3).evidence, { corrected: 0 }, 'not read into another word')
+})
+
 t.test('one row per document: its best passage', async (t) => {
   const engine = engineWith([
     doc('kiwi', 'Fruit', '## One\nA kiwi is small.\n\n## Two\nKiwi kiwi kiwi: kiwi everywhere.\n\n## Three\nNo such fruit here.'),
