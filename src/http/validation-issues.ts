@@ -23,7 +23,10 @@ function describeIssue (context: string, issue: ValidationIssue): FieldError {
       ? 'is required'
       : issue.keyword === 'enum'
         ? `must be one of ${(issue.params.allowedValues as unknown[]).join(', ')}`
-        : patternMessage(String(issue.params.pattern)) ?? issue.message ?? 'is invalid'
+        // Ajv's "must NOT have fewer than 1 characters" for the commonest limit of all.
+        : issue.keyword === 'minLength' && issue.params.limit === 1
+          ? 'must not be empty'
+          : patternMessage(String(issue.params.pattern)) ?? issue.message ?? 'is invalid'
   return { field, message }
 }
 

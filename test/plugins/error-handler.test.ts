@@ -19,7 +19,7 @@ t.test('bad input gets a precise problem response and writes nothing', async t =
     { name: 'form content type', request: { method: 'POST', url: '/v1/chat', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'message=hi' }, status: 415, field: 'headers/content-type', detail: /application\/json/ },
     { name: 'body over 64 KiB', request: { method: 'POST', url: '/v1/chat', headers: json, payload: JSON.stringify({ message: 'x'.repeat(70_000) }) }, status: 413, field: 'body', detail: /65536 bytes/ },
     { name: 'missing message', request: { method: 'POST', url: '/v1/chat', payload: { user_id: 'u1' } }, status: 400, detail: /body\/message is required/ },
-    { name: 'empty message', request: { method: 'POST', url: '/v1/chat', payload: { message: '' } }, status: 400, detail: /body\/message must NOT have fewer than 1 characters/ },
+    { name: 'empty message', request: { method: 'POST', url: '/v1/chat', payload: { message: '' } }, status: 400, detail: /body\/message must not be empty/ },
     { name: 'over-long message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'x'.repeat(4001) } }, status: 400, detail: /body\/message must NOT have more than 4000 characters/ },
     { name: 'over-long user_id', request: { method: 'POST', url: '/v1/chat', payload: { message: 'hi', user_id: 'u'.repeat(129) } }, status: 400, detail: /body\/user_id must NOT have more than 128 characters/ },
     { name: 'NUL in message', request: { method: 'POST', url: '/v1/chat', payload: { message: 'a\u0000b' } }, status: 400, detail: /body\/message must not be blank or contain NUL characters/ },

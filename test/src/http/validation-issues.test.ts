@@ -26,12 +26,16 @@ t.test('a union with another kind of branch keeps each issue as Ajv said it', as
 t.test('limits, required and unknown fields, enums and patterns', async t => {
   t.same(describeIssues('body', [
     { instancePath: '/message', keyword: 'maxLength', params: { limit: 4000 }, message: 'must NOT have more than 4000 characters' },
+    { instancePath: '/message', keyword: 'minLength', params: { limit: 1 }, message: 'must NOT have fewer than 1 characters' },
+    { instancePath: '/name', keyword: 'minLength', params: { limit: 3 }, message: 'must NOT have fewer than 3 characters' },
     { instancePath: '', keyword: 'required', params: { missingProperty: 'message' }, message: 'must have required property' },
     { instancePath: '', keyword: 'additionalProperties', params: { additionalProperty: 'admin' } },
     { instancePath: '/bucket', keyword: 'enum', params: { allowedValues: ['hour', 'day'] } },
     { instancePath: '/x', keyword: 'custom', params: {} }
   ]), [
     { field: 'body/message', message: 'must NOT have more than 4000 characters' },
+    { field: 'body/message', message: 'must not be empty' },
+    { field: 'body/name', message: 'must NOT have fewer than 3 characters' },
     { field: 'body/message', message: 'is required' },
     { field: 'body/admin', message: 'is not an allowed field' },
     { field: 'body/bucket', message: 'must be one of hour, day' },
