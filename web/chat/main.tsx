@@ -6,8 +6,8 @@
 import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { pageName } from '../shared/page-name.js'
-import { errorText, hasStatus } from '../shared/problem.js'
-import { withRetries } from '../shared/retry.js'
+import { hasStatus } from '../shared/problem.js'
+import { turnFailureText, withRetries } from '../shared/retry.js'
 import { chatApi } from './api.js'
 import { loadHistory, type Entry } from './history.js'
 import { Message } from './message.js'
@@ -89,11 +89,7 @@ function Chat () {
         sessionId.current = undefined
         storage.set(undefined)
       }
-      // The server's detail names its settings: the user is told what it means for them.
-      setError(hasStatus(caught, 503)
-        ? `${pageName()} is too busy to answer just now, and your message was not kept. ` +
-          'Please send it again in a moment.'
-        : errorText(caught))
+      setError(turnFailureText(caught, pageName()))
     } finally {
       setBusy(false)
       input.current?.focus()

@@ -3,7 +3,7 @@
 // moment of overload into a late answer instead of a failed conversation. The wait is the
 // server's, stretched by up to a fifth at random, so that the turns refused together do not all
 // come back in the same instant; the user waits no more than RETRY_BUDGET_MS in all.
-import { ApiError } from './problem.js'
+import { ApiError, errorText, hasStatus } from './problem.js'
 
 /** The longest a refused turn is tried again for, in all, before the page shows the refusal. */
 export const RETRY_BUDGET_MS = 30_000
@@ -46,4 +46,14 @@ export async function withRetries<T> (
       waitedMs += delayMs
     }
   }
+}
+
+/**
+ * What the user is told of a turn that failed: a refusal given up on in their words (the server's
+ * detail names its settings, TURN_LATENCY_GOAL_MS), anything else as the API said it.
+ */
+export function turnFailureText (error: unknown, pageName: string): string {
+  return hasStatus(error, 503)
+    ? `${pageName} is too busy to answer just now, and your message was not kept. Please send it again in a moment.`
+    : errorText(error)
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ApiError } from '../../../web/shared/problem.js'
-import { RETRY_BUDGET_MS, retryDelayMs, withRetries } from '../../../web/shared/retry.js'
+import { RETRY_BUDGET_MS, retryDelayMs, turnFailureText, withRetries } from '../../../web/shared/retry.js'
 
 const refused = (status: number, retryAfterSeconds?: number): ApiError => new ApiError(status, 'refused', undefined, retryAfterSeconds)
 
@@ -48,4 +48,11 @@ t.test('withRetries gives the refusal up once the budget is spent, and any other
     { onWait: () => {}, sleep: async () => {} }).catch((caught: unknown) => caught)
   t.match(other, { status: 500 })
   t.equal(attempts, 1)
+})
+
+t.test('a turn given up on is told in the user\'s words; anything else as the API said it', async t => {
+  t.equal(turnFailureText(refused(503, 5), 'Greenleaf'),
+    'Greenleaf is too busy to answer just now, and your message was not kept. Please send it again in a moment.')
+  t.equal(turnFailureText(refused(429, 60), 'Greenleaf'), 'refused', 'a rate limit says its own limit')
+  t.equal(turnFailureText(new ApiError(0, 'The server cannot be reached.'), 'Greenleaf'), 'The server cannot be reached.')
 })
